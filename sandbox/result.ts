@@ -1,0 +1,34 @@
+// RunResult: the one contract between the sandbox, the grader, the notebook and the CLI.
+// It serialises to JSON unchanged (addresses inside `kernel` are hex strings, never bigint).
+
+import type { Report } from "../src/kernel/types.ts";
+
+export interface RunStats {
+  /** Host calls from the module into the kernel. */
+  kernelCalls: number;
+  /** Simulated time at the end of the run, in ns. */
+  simTimeNs: number;
+  tlbHits: number;
+  tlbMisses: number;
+  /** Wall time of the whole run in ms (the only non-deterministic field). */
+  wallMs: number;
+}
+
+export interface RunResult {
+  profile: string;
+  /** What module_init returned; null when it never ran to completion (compile error, exception, limit). */
+  initReturn: number | null;
+  /** The module's part of dmesg, rendered with timestamps ("[    1.234567] text"). */
+  dmesg: string[];
+  /** The boot log, rendered the same way (folded away by the views). */
+  bootLog: string[];
+  /** Every splat and every sandbox error, in order. */
+  reports: Report[];
+  /** /proc/NAME text taken after init while the module is loaded. */
+  proc: Record<string, string>;
+  /** /proc/NAME text taken after rmmod. */
+  procAfterExit: Record<string, string>;
+  stats: RunStats;
+  /** Inspection data for the views and the grader (shape grows with the kernel; JSON-only values). */
+  kernel: Record<string, unknown>;
+}

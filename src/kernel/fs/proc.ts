@@ -1,0 +1,27 @@
+// Models fs/proc/: the /proc files a learner reads. Each file is a function of the Kernel that renders the text
+// exactly as the modelled kernel's seq_file show() does. The renderers live beside the subsystem they read;
+// this table only names them.
+
+import type { Kernel } from "../kernel.ts";
+
+export type ProcRenderer = (k: Kernel) => string;
+
+const table = new Map<string, ProcRenderer>();
+
+/** Register /proc/NAME. Called once at module load by each renderer's file. */
+export function registerProc(name: string, render: ProcRenderer): void {
+  table.set(name, render);
+}
+
+export function procNames(): string[] {
+  return [...table.keys()].sort();
+}
+
+export class UnknownProcError extends Error {}
+
+/** Render /proc/NAME for this kernel. Throws UnknownProcError for a file the simulator does not have. */
+export function readProc(k: Kernel, name: string): string {
+  const render = table.get(name.replace(/^\/proc\//, ""));
+  if (!render) throw new UnknownProcError(`no such file: /proc/${name} (have: ${procNames().join(", ")})`);
+  return render(k);
+}

@@ -1,0 +1,111 @@
+// Models init/main.c start_kernel(): the boot order of the subsystems, and the Kernel object that holds them.
+// The simulator boots one CPU; every subsystem is a class that receives this Kernel and reaches its neighbours
+// through it. Nothing here reads the wall clock: two boots with the same inputs are byte-identical.
+
+import type { BootOptions, ConfigKind, Layout, Profile, Report } from "./types.ts";
+import { getProfile } from "./profiles.ts";
+import { parseCmdline, parseSize } from "./kernel/params.ts";
+import { Clock } from "./kernel/time.ts";
+import { LogBuffer, KERN_NOTICE, type PrintkArg } from "./kernel/printk.ts";
+import { Kallsyms } from "./kernel/kallsyms.ts";
+import { Taint } from "./kernel/panic.ts";
+import { setup_arch, mem_init_print } from "./arch/index.ts";
+import { PageAllocator } from "./mm/page_alloc.ts";
+import { PhysMem } from "./mm/physmem.ts";
+
+/** A frame of the current call chain that a splat prints: kernel functions and the module's own. */
+export interface StackFrame {
+  fn: string;
+  /** "cell" for the learner's module; undefined for the kernel itself. */
+  module?: string;
+  line?: number;
+  column?: number;
+}
+
+/** The task the CPU is running: insmod during init, rmmod during exit, a kworker, swapper in interrupts. */
+export interface Task {
+  pid: number;
+  comm: string;
+}
+
+export interface ResolvedBootOptions {
+  mem: number;
+  cmdline: string;
+  seed?: number;
+  config: ConfigKind;
+}
+
+export class KernelBootError extends Error {}
+
+export class Kernel {
+  readonly profile: Profile;
+  readonly opts: ResolvedBootOptions;
+  readonly params: Map<string, string | true>;
+  readonly clock: Clock;
+  readonly log: LogBuffer;
+  readonly kallsyms: Kallsyms;
+  readonly taint: Taint;
+  layout!: Layout;
+  pages!: PageAllocator;
+  physmem!: PhysMem;
+  readonly reports: Report[] = [];
+  /**
+   * The module's own frames at this moment, innermost first, for call traces. The sandbox installs a hook
+   * that asks the guest for its stack (only when a splat is printed, so it costs nothing otherwise).
+   */
+  captureModuleStack: () => StackFrame[] = () => [];
+  current: Task = { pid: 0, comm: "swapper/0" };
+
+  constructor(profile: Profile, opts: ResolvedBootOptions) {
+    this.profile = profile;
+    this.opts = opts;
+    this.params = parseCmdline(opts.cmdline);
+    this.clock = new Clock(profile.hz);
+    this.kallsyms = new Kallsyms(this);
+    this.taint = new Taint(this);
+    this.log = new LogBuffer(this);
+  }
+
+  /** True when booted as the developer's debug kernel (might_sleep, KASAN, kmemleak, lockdep, DMA-API debug). */
+  get debug(): boolean {
+    return this.opts.config === "debug";
+  }
+
+  printk(fmt: string, ...args: PrintkArg[]): number {
+    return this.log.printk(fmt, ...args);
+  }
+
+  report(r: Report): void {
+    this.reports.push(r);
+  }
+}
+
+export function resolveBootOptions(profile: Profile, opts: BootOptions = {}): ResolvedBootOptions {
+  const mem = opts.mem ?? profile.defaultMem;
+  if (!Number.isSafeInteger(mem) || mem <= 0) throw new KernelBootError(`bad memory size: ${opts.mem}`);
+  return {
+    mem,
+    cmdline: opts.cmdline ?? profile.defaultCmdline,
+    seed: opts.seed,
+    config: opts.config ?? profile.defaultConfig,
+  };
+}
+
+/** start_kernel(): boot a machine of this profile. Throws KernelBootError for inputs no machine could boot with. */
+export function boot(profile: string | Profile, opts: BootOptions = {}): Kernel {
+  const p = typeof profile === "string" ? getProfile(profile) : profile;
+  const k = new Kernel(p, resolveBootOptions(p, opts));
+  // setup_arch(): memory map, layout, zones, memblock reservations, and the lines the arch prints.
+  k.layout = setup_arch(k);
+  k.physmem = new PhysMem(k);
+  // free_area_init() + build_all_zonelists(): zones, "Zone ranges:", "Built 1 zonelists ...".
+  k.pages = new PageAllocator(k);
+  k.printk(KERN_NOTICE + "Kernel command line: %s\n", k.opts.cmdline);
+  // mm_init() -> mem_init(): memblock hands free memory to the buddy lists (in the era's order), "Memory: ...".
+  k.pages.mem_init();
+  // mem_init() of the older eras prints the virtual kernel memory layout after "Memory:".
+  mem_init_print(k);
+  return k;
+}
+
+export { parseSize };

@@ -1,0 +1,167 @@
+// Shared shapes of the simulated kernel: profiles, the boot-time memory layout, reports.
+// Data only; no behaviour. Every other file in src/kernel/ reads these.
+
+export type Arch = "i386" | "arm" | "x86_64" | "arm64";
+/** Kernel era a profile pins. Behaviour that changed between versions switches on this. */
+export type Era = "2.6" | "3.4" | "6.1";
+/** debug: the developer's kernel of the era (might_sleep, KASAN, kmemleak, lockdep, DMA-API debug, slub_debug);
+ *  distro: the distribution's own configuration (none of those checkers). */
+export type ConfigKind = "debug" | "distro";
+
+/** A boot profile: architecture x kernel era x board. Pure data (src/kernel/profiles.ts). */
+export interface Profile {
+  name: string; // "x86_64-6.1"
+  arch: Arch;
+  era: Era;
+  description: string; // one line, for `kmodlab profiles`
+  /** uname -r, e.g. "6.1.0-56-amd64" */
+  release: string;
+  /** The full /proc/version text (without trailing newline): "Linux version 6.1.0-56-amd64 (...) #1 SMP ..." */
+  versionString: string;
+  board: string; // "QEMU Standard PC (i440FX + PIIX, 1996)"
+  defaultMem: number; // bytes
+  defaultCmdline: string;
+  defaultConfig: ConfigKind;
+  hz: number;
+  slab: "SLAB" | "SLUB";
+  /** MAX_ORDER as the era defines it (6.1 and older: exclusive, orders 0..MAX_ORDER-1). */
+  maxOrder: number;
+  /** KMALLOC_MIN_SIZE (8 on x86, 64 on armmp 6.1 ...). */
+  kmallocMinSize: number;
+  nrCpus: number;
+  /** printk levels as "<N>" strings (before 3.6) or "\001N" (3.6 and later). */
+  printkLevelStyle: "angle" | "soh";
+  /** %p prints a hashed value (4.15 and later) or the raw pointer. */
+  hashedPointers: boolean;
+}
+
+export interface BootOptions {
+  /** RAM in bytes; defaults to the profile's. */
+  mem?: number;
+  /** Kernel command line; defaults to the profile's. */
+  cmdline?: string;
+  /** Seed for everything random in the kernel (KASLR, %p hashing key). Without one, KASLR is off. */
+  seed?: number;
+  config?: ConfigKind;
+}
+
+/** A range of physical addresses [start, end). Physical addresses are numbers (< 2^53). */
+export interface PhysRange {
+  start: number;
+  end: number; // exclusive
+}
+
+/** One entry of the board's physical memory map (BIOS-e820 on x86, memory nodes of the DT on ARM). */
+export interface MemMapEntry extends PhysRange {
+  type: "usable" | "reserved" | "ACPI data" | "ACPI NVS";
+}
+
+/** A memblock reservation made before the buddy allocator starts (kernel image, initrd, mem_map, ...). */
+export interface Reservation extends PhysRange {
+  what: string; // "Kernel code", "initrd", "mem_map", "page tables", "percpu", ...
+}
+
+export type ZoneName = "DMA" | "DMA32" | "Normal" | "HighMem" | "Movable";
+
+/** A zone's spanned PFN range as free_area_init() computes it. */
+export interface ZoneSpec {
+  name: ZoneName;
+  startPfn: number;
+  endPfn: number; // exclusive; startPfn === endPfn means empty
+}
+
+/** A named region of the kernel's virtual address space [start, end). */
+export interface VirtRegion {
+  name: string; // "user", "lowmem", "direct map", "vmalloc", "vmalloc gap", "pkmap", "fixmap", "modules", "vmemmap", "kernel text", ...
+  start: bigint;
+  end: bigint; // exclusive
+  kind: "user" | "linear" | "vmalloc" | "gap" | "pkmap" | "fixmap" | "modules" | "vmemmap" | "kernel" | "other";
+}
+
+/** A section of the kernel image: virtual [start, end) and its physical start. */
+export interface ImageSection {
+  name: ".text" | ".rodata" | ".data" | ".init" | ".bss";
+  start: bigint;
+  end: bigint;
+  phys: number;
+}
+
+/**
+ * What arch setup computes at boot (arch/*.ts): the virtual layout, the physical memory map and the zones.
+ * Constants carry the kernel's own meaning: vmallocEnd is the kernel's VMALLOC_END (inclusive on x86_64,
+ * exclusive on 32-bit, as the source defines them); `regions` always use exclusive ends.
+ */
+export interface Layout {
+  bits: 32 | 64;
+  pageShift: number; // 12
+  pageSize: number; // 4096
+  pageOffset: bigint;
+  /** ARM's PHYS_OFFSET (0x40000000 on virt); 0 on x86. */
+  physOffset: number;
+  highMemory: bigint;
+  vmallocStart: bigint;
+  vmallocEnd: bigint;
+  modulesVaddr: bigint;
+  modulesEnd: bigint;
+  pkmapBase?: bigint;
+  lastPkmap?: number;
+  fixaddrStart: bigint;
+  fixaddrTop: bigint;
+  vmemmapStart?: bigint;
+  /** x86_64 __START_KERNEL_map (kernel text mapping); undefined on 32-bit where the image is in lowmem. */
+  startKernelMap?: bigint;
+  regions: VirtRegion[];
+  image: ImageSection[];
+
+  memMap: MemMapEntry[];
+  /** Memory the kernel actually uses (memblock.memory), after mem= and arch limits. */
+  memory: PhysRange[];
+  reservations: Reservation[];
+  zones: ZoneSpec[];
+  minLowPfn: number;
+  maxLowPfn: number; // end of lowmem (exclusive)
+  maxPfn: number; // end of RAM (exclusive)
+}
+
+/** A structured kernel report (one per splat), the unit the grader and the notebook read. */
+export type ReportKind =
+  | "sleep-in-atomic"
+  | "scheduling-while-atomic"
+  | "page-alloc-failure"
+  | "vmalloc-failure"
+  | "kasan"
+  | "slub"
+  | "double-free"
+  | "invalid-free"
+  | "bad-page"
+  | "leak"
+  | "oops"
+  | "dma-api"
+  | "lockdep"
+  | "warn"
+  | "bug"
+  | "timeout"
+  | "out-of-memory"
+  | "exception"
+  | "compile-error"
+  | "limit";
+
+export interface ReportFrame {
+  /** The module (cell) function, as in the call trace: "mem_module_init". */
+  fn: string;
+  /** Cell line (1-based) when known. */
+  line?: number;
+  column?: number;
+}
+
+export interface Report {
+  kind: ReportKind;
+  title: string; // the splat's first line, e.g. "BUG: sleeping function called from invalid context at mm/slab.h:722"
+  text: string; // the full text as it appears in dmesg (without timestamps)
+  /** Cell line of the innermost module frame, when known. */
+  line?: number;
+  /** Module functions on the call chain, innermost first. */
+  frames?: ReportFrame[];
+  /** A plain-words sentence for the learner (not kernel text). */
+  explain?: string;
+}

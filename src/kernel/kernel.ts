@@ -12,6 +12,8 @@ import { Taint } from "./kernel/panic.ts";
 import { setup_arch, mem_init_print } from "./arch/index.ts";
 import { PageAllocator } from "./mm/page_alloc.ts";
 import { PhysMem } from "./mm/physmem.ts";
+import { readProc } from "./fs/proc.ts";
+import "./fs/all.ts";
 
 /** A frame of the current call chain that a splat prints: kernel functions and the module's own. */
 export interface StackFrame {
@@ -73,6 +75,11 @@ export class Kernel {
 
   printk(fmt: string, ...args: PrintkArg[]): number {
     return this.log.printk(fmt, ...args);
+  }
+
+  /** The text of /proc/NAME now. */
+  proc(name: string): string {
+    return readProc(this, name);
   }
 
   report(r: Report): void {

@@ -1,0 +1,6 @@
+// Loads every /proc renderer so that readProc() knows them all. Each file registers itself.
+import "./iomem.ts";
+import "./version.ts";
+import "./meminfo.ts";
+import "./buddyinfo.ts";
+import "./zoneinfo.ts";

@@ -20,8 +20,12 @@ export interface RunResult {
   initReturn: number | null;
   /** The module's part of dmesg, rendered with timestamps ("[    1.234567] text"). */
   dmesg: string[];
+  /** Log level (0 KERN_EMERG .. 7 KERN_DEBUG) of each dmesg line, same length and order; for colouring. */
+  dmesgLevels?: number[];
   /** The boot log, rendered the same way (folded away by the views). */
   bootLog: string[];
+  /** Log level of each bootLog line, same length and order. */
+  bootLogLevels?: number[];
   /** Every splat and every sandbox error, in order. */
   reports: Report[];
   /** /proc/NAME text taken after init while the module is loaded. */

@@ -1,0 +1,269 @@
+// Models kernel/printk/printk.c (vprintk_store, printk_parse_prefix, print_time; 6.1) and the 2.6.32/3.4 log
+// buffer's line assembly (vprintk / vprintk_emit with the cont buffer), plus include/linux/kern_levels.h.
+//
+// A record is one dmesg line: { tsNs, level, text }. The timestamp is the simulated clock (local_clock()) when
+// the record was started; continuations keep it, as the kernel does. Text with embedded newlines becomes one
+// record per line, all with the same timestamp and level (the kernel stores one record and prints each line with
+// the same prefix: the same dmesg output).
+//
+// Continuation, per era:
+// - 6.1: only KERN_CONT ("\001c") appends, and only to the last record when it was not ended by a newline and came
+//   from the same caller (task pid); otherwise the text starts a new record (since 4.9 a message without KERN_CONT
+//   never continues a line).
+// - 2.6/3.4: a message with no level prefix (or with KERN_CONT) continues an unterminated line (3.4: of the same
+//   task); a level prefix ends it first.
+// Levels: a message without one gets default_message_loglevel (4); a continuation keeps its record's level.
+//
+// Simplifications: printk accepts both the "<N>" (before 3.6) and the "\001N" (3.6+) prefixes in every era (a real
+// 6.1 kernel would print a literal "<6>"); console loglevel, rate limits and the syslog/kmsg forms are not modelled
+// (dmesg shows every record); a record never exceeds memory limits (LOG_LINE_MAX truncation not modelled).
+// printk itself costs no simulated time unless `costNs` is set (the kernel's console output does cost time; the
+// simulator leaves the clock to the operations that call it).
+
+import type { Arch, Era, Profile } from "../types.ts";
+import type { Clock } from "./time.ts";
+import { vsprintf, ptrKeyFromSeed, type PrintkArg, type VaFormat, type VsprintfEnv } from "./vsprintf.ts";
+
+export type { PrintkArg, VaFormat, VsprintfEnv };
+
+export const KERN_SOH = "\u0001";
+export const KERN_EMERG = "\u00010";
+export const KERN_ALERT = "\u00011";
+export const KERN_CRIT = "\u00012";
+export const KERN_ERR = "\u00013";
+export const KERN_WARNING = "\u00014";
+export const KERN_NOTICE = "\u00015";
+export const KERN_INFO = "\u00016";
+export const KERN_DEBUG = "\u00017";
+/** 6.1: KERN_DEFAULT is "" (5.4 and later). */
+export const KERN_DEFAULT = "";
+export const KERN_CONT = "\u0001c";
+
+export const LOGLEVEL_EMERG = 0;
+export const LOGLEVEL_ALERT = 1;
+export const LOGLEVEL_CRIT = 2;
+export const LOGLEVEL_ERR = 3;
+export const LOGLEVEL_WARNING = 4;
+export const LOGLEVEL_NOTICE = 5;
+export const LOGLEVEL_INFO = 6;
+export const LOGLEVEL_DEBUG = 7;
+/** default_message_loglevel (CONFIG_MESSAGE_LOGLEVEL_DEFAULT=4). */
+export const DEFAULT_MESSAGE_LOGLEVEL = 4;
+
+export interface KernLevels {
+  KERN_EMERG: string;
+  KERN_ALERT: string;
+  KERN_CRIT: string;
+  KERN_ERR: string;
+  KERN_WARNING: string;
+  KERN_NOTICE: string;
+  KERN_INFO: string;
+  KERN_DEBUG: string;
+  KERN_DEFAULT: string;
+  KERN_CONT: string;
+}
+
+const SOH_LEVELS: KernLevels = Object.freeze({
+  KERN_EMERG, KERN_ALERT, KERN_CRIT, KERN_ERR, KERN_WARNING, KERN_NOTICE, KERN_INFO, KERN_DEBUG, KERN_DEFAULT, KERN_CONT,
+});
+function angleLevels(era: Era): KernLevels {
+  return Object.freeze({
+    KERN_EMERG: "<0>", KERN_ALERT: "<1>", KERN_CRIT: "<2>", KERN_ERR: "<3>", KERN_WARNING: "<4>", KERN_NOTICE: "<5>",
+    KERN_INFO: "<6>", KERN_DEBUG: "<7>", KERN_DEFAULT: "<d>",
+    // 2.6.32 defined KERN_CONT as "" (a message without a prefix continued the line); "<c>" by 3.x
+    KERN_CONT: era === "2.6" ? "" : "<c>",
+  });
+}
+const ANGLE_26 = angleLevels("2.6");
+const ANGLE_34 = angleLevels("3.4");
+
+/** The KERN_* strings a module of this profile's era sees ("<N>" before 3.6, "\001N" from 3.6). */
+export function kernLevels(profile: Pick<Profile, "printkLevelStyle" | "era">): KernLevels {
+  if (profile.printkLevelStyle === "soh") return SOH_LEVELS;
+  return profile.era === "2.6" ? ANGLE_26 : ANGLE_34;
+}
+
+export interface LogRecord {
+  /** local_clock() when the record was started, ns since boot. */
+  tsNs: number;
+  level: number;
+  text: string;
+}
+
+/** What LogBuffer reads of the Kernel (kept minimal so tests can build a fake). */
+export interface LogHost {
+  profile: Pick<Profile, "arch" | "era" | "hashedPointers">;
+  opts: { seed?: number };
+  params?: Map<string, string | true>;
+  clock: Clock;
+  kallsyms?: { symbolize(addr: bigint): string; symbolName(addr: bigint): string };
+  current: { pid: number; comm: string };
+}
+
+export function bitsOf(arch: Arch): 32 | 64 {
+  return arch === "x86_64" || arch === "arm64" ? 64 : 32;
+}
+
+/** The vsprintf environment of a machine. */
+export function makeVsprintfEnv(k: LogHost): VsprintfEnv {
+  const bits = bitsOf(k.profile.arch);
+  const addrBytes: 4 | 8 = bits === 64 ? 8 : 4;
+  return {
+    era: k.profile.era,
+    bits,
+    physAddrBytes: addrBytes,
+    dmaAddrBytes: addrBytes,
+    hashPointers: k.profile.hashedPointers && !(k.params?.has("no_hash_pointers") ?? false),
+    ptrKey: ptrKeyFromSeed(k.opts.seed),
+    symbolize: k.kallsyms
+      ? (addr, mode) => (mode === "s" ? k.kallsyms!.symbolName(addr) : k.kallsyms!.symbolize(addr))
+      : undefined,
+  };
+}
+
+/** "[%5lu.%06lu] " of print_time(), without the trailing space. */
+export function formatTimestamp(ns: number): string {
+  const sec = Math.floor(ns / 1e9);
+  const usec = Math.floor((ns - sec * 1e9) / 1000);
+  const s = String(sec);
+  const u = String(usec);
+  return "[" + (s.length < 5 ? "     ".slice(s.length) + s : s) + "." + "000000".slice(u.length) + u + "]";
+}
+
+export class LogBuffer {
+  readonly records: LogRecord[] = [];
+  /** The machine's vsprintf environment (readString may be installed by the memory model). */
+  readonly env: VsprintfEnv;
+  /** Simulated ns each stored record costs (console output); 0 = printk leaves the clock alone. */
+  costNs = 0;
+  private readonly k: LogHost;
+  private readonly era: Era;
+  /** The last record is not yet ended by a newline. */
+  private open = false;
+  private openCaller = -1;
+
+  constructor(k: LogHost) {
+    this.k = k;
+    this.era = k.profile.era;
+    this.env = makeVsprintfEnv(k);
+    // kernel.ts builds the Clock from HZ alone; jiffies is an unsigned long, so its wrap follows the word size.
+    k.clock.bitsPerLong = this.env.bits;
+  }
+
+  /** vscnprintf with this machine's rules. */
+  format(fmt: string, args: readonly PrintkArg[]): string {
+    return fmt.indexOf("%") < 0 ? fmt : vsprintf(this.env, fmt, args);
+  }
+
+  /** printk(): format, parse the level prefix, store. Returns the number of characters stored. */
+  printk(fmt: string, ...args: PrintkArg[]): number {
+    return this.vprintk(fmt, args);
+  }
+
+  vprintk(fmt: string, args: readonly PrintkArg[]): number {
+    let text = this.format(fmt, args);
+    // printk_parse_prefix(): any run of "\001X" / "<X>" prefixes
+    let level = -1;
+    let cont = false;
+    let prefixed = false;
+    for (;;) {
+      const c0 = text.charCodeAt(0);
+      let lc: number;
+      if (c0 === 1 && text.length >= 2) lc = text.charCodeAt(1);
+      else if (c0 === 60 && text.length >= 3 && text.charCodeAt(2) === 62) lc = text.charCodeAt(1);
+      else break;
+      if (lc >= 48 && lc <= 55) {
+        if (level < 0) level = lc - 48;
+        prefixed = true;
+      } else if (lc === 99) cont = true; // 'c'
+      else if (lc === 100) prefixed = true; // 'd' KERN_DEFAULT
+      else break;
+      text = text.slice(c0 === 1 ? 2 : 3);
+    }
+    const caller = this.k.current.pid;
+    let appendTo: LogRecord | undefined;
+    if (this.open && this.records.length) {
+      const canCont =
+        this.era === "6.1"
+          ? cont && this.openCaller === caller
+          : (cont || !prefixed) && (this.era === "2.6" || this.openCaller === caller);
+      if (canCont) appendTo = this.records[this.records.length - 1];
+    }
+    if (text.length === 0) {
+      // an empty message stores nothing (and does not end an open line)
+      return 0;
+    }
+    const nl = text.indexOf("\n");
+    if (nl < 0) {
+      // common case: one line, no newline (an open record)
+      if (appendTo) appendTo.text += text;
+      else this.push(level, text);
+      this.open = true;
+      this.openCaller = caller;
+      return text.length;
+    }
+    const endsNl = text.charCodeAt(text.length - 1) === 10;
+    const body = endsNl ? text.slice(0, -1) : text;
+    let start = 0;
+    let first = true;
+    let lvl = appendTo ? appendTo.level : level;
+    for (;;) {
+      const e = body.indexOf("\n", start);
+      const line = e < 0 ? body.slice(start) : body.slice(start, e);
+      if (first && appendTo) appendTo.text += line;
+      else {
+        this.push(lvl, line);
+        lvl = this.records[this.records.length - 1].level;
+      }
+      first = false;
+      if (e < 0) break;
+      start = e + 1;
+    }
+    this.open = !endsNl;
+    this.openCaller = caller;
+    return text.length;
+  }
+
+  private push(level: number, text: string): void {
+    this.records.push({ tsNs: this.k.clock.now(), level: level < 0 ? DEFAULT_MESSAGE_LOGLEVEL : level, text });
+    if (this.costNs) this.k.clock.advance(this.costNs);
+  }
+
+  /** The index the next record will get: pass it to dmesg() to read what was printed since. */
+  mark(): number {
+    return this.records.length;
+  }
+
+  /** dmesg lines "[    0.000000] text" of records [from, to). */
+  dmesg(from = 0, to = this.records.length): string[] {
+    const out: string[] = [];
+    for (let i = Math.max(0, from); i < to && i < this.records.length; i++) {
+      const r = this.records[i];
+      out.push(formatTimestamp(r.tsNs) + " " + r.text);
+    }
+    return out;
+  }
+
+  /** The texts (no timestamps) of records [from, to). */
+  texts(from = 0, to = this.records.length): string[] {
+    const out: string[] = [];
+    for (let i = Math.max(0, from); i < to && i < this.records.length; i++) out.push(this.records[i].text);
+    return out;
+  }
+}
+
+/** What the pr_* helpers need: a kernel with printk. */
+export interface Printer {
+  printk(fmt: string, ...args: PrintkArg[]): number;
+}
+
+export const pr_emerg = (k: Printer, fmt: string, ...a: PrintkArg[]) => k.printk(KERN_EMERG + fmt, ...a);
+export const pr_alert = (k: Printer, fmt: string, ...a: PrintkArg[]) => k.printk(KERN_ALERT + fmt, ...a);
+export const pr_crit = (k: Printer, fmt: string, ...a: PrintkArg[]) => k.printk(KERN_CRIT + fmt, ...a);
+export const pr_err = (k: Printer, fmt: string, ...a: PrintkArg[]) => k.printk(KERN_ERR + fmt, ...a);
+export const pr_warn = (k: Printer, fmt: string, ...a: PrintkArg[]) => k.printk(KERN_WARNING + fmt, ...a);
+export const pr_notice = (k: Printer, fmt: string, ...a: PrintkArg[]) => k.printk(KERN_NOTICE + fmt, ...a);
+export const pr_info = (k: Printer, fmt: string, ...a: PrintkArg[]) => k.printk(KERN_INFO + fmt, ...a);
+export const pr_cont = (k: Printer, fmt: string, ...a: PrintkArg[]) => k.printk(KERN_CONT + fmt, ...a);
+/** pr_debug() is compiled out (no DEBUG, dynamic debug off by default): prints nothing. */
+export const pr_debug = (_k: Printer, _fmt: string, ..._a: PrintkArg[]) => 0;

@@ -1,9 +1,16 @@
 /// <reference types="vitest/config" />
 import { defineConfig } from "vite";
+import { notebookServiceWorker } from "./src/notebook/sw-plugin.ts";
 
 export default defineConfig({
   base: "./",
   worker: { format: "es" },
+  // the notebook: offline after the first load (emits sw.js listing the build's files)
+  plugins: [notebookServiceWorker()],
+  build: {
+    // Monaco's editor core and TypeScript worker are big by nature and load lazily; don't warn about them.
+    chunkSizeWarningLimit: 8000,
+  },
   test: {
     include: ["test/**/*.test.ts"],
     exclude: ["test/e2e/**", "node_modules/**"],

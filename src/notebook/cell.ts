@@ -1,0 +1,427 @@
+// A live cell: toolbar (Run, Stop, Reset, Share, machine picker), the editor (a plain textarea at once; Monaco once
+// loaded), and the output panel. The learner's code is saved on every keystroke and never overwritten without asking.
+
+import { h } from "./dom.ts";
+import type { LessonCell, Lesson } from "./lesson.ts";
+import type { CellEditor } from "./monaco.ts";
+import { renderOutcome } from "./output.ts";
+import type { ProfileInfo } from "./protocol.ts";
+import type { Runner, RunOutcome } from "./runner.ts";
+import { encodeShare } from "./share.ts";
+import type { NotebookStore } from "./storage.ts";
+
+export interface AppContext {
+  runner: Runner;
+  store: NotebookStore;
+  profiles(): Promise<ProfileInfo[]>;
+  monaco(): Promise<typeof import("./monaco.ts")>;
+  /** Monaco is already loaded (so new cells upgrade as soon as they are visible). */
+  monacoReady(): boolean;
+  dts(profile: string): Promise<string>;
+  /** The cells of the page in order (for Shift+Enter). */
+  cells: CellView[];
+  defaultProfile: string;
+  onProgress(): void;
+}
+
+const DEFAULT_TIMEOUT_MS = 2000;
+
+/** "512M", "4G", "65536K", "1048576" -> bytes; undefined for empty; NaN for garbage. */
+export function parseMem(s: string): number | undefined {
+  const t = s.trim();
+  if (!t) return undefined;
+  const m = /^(\d+(?:\.\d+)?)\s*([kmgt]?)i?b?$/i.exec(t);
+  if (!m) return NaN;
+  const mult = { "": 1, k: 1 << 10, m: 1 << 20, g: 1 << 30, t: 2 ** 40 }[m[2].toLowerCase() as "" | "k" | "m" | "g" | "t"];
+  return Math.round(Number(m[1]) * mult);
+}
+
+/** Module function names (for finding the cell's own rows in /proc tables). */
+export function functionNames(code: string): string[] {
+  return [...code.matchAll(/\bfunction\s+([A-Za-z_$][\w$]*)/g)].map((m) => m[1]);
+}
+
+export class CellView {
+  readonly root: HTMLElement;
+  private textarea: HTMLTextAreaElement;
+  private editorHost: HTMLElement;
+  private editor?: CellEditor;
+  private upgrading = false;
+  private runBtn: HTMLButtonElement;
+  private stopBtn: HTMLButtonElement;
+  private status: HTMLElement;
+  private output: HTMLElement;
+  private notice: HTMLElement;
+  private profileSel: HTMLSelectElement;
+  private memInput: HTMLInputElement;
+  private cmdInput: HTMLInputElement;
+  private machineSummary: HTMLElement;
+  private code: string;
+  private running = false;
+  lastOutcome?: RunOutcome;
+
+  constructor(
+    private app: AppContext,
+    private lesson: Lesson,
+    readonly cell: LessonCell,
+    placeholder: HTMLElement,
+    initial?: { code: string; profile?: string; mem?: string; cmdline?: string },
+  ) {
+    const lessonId = lesson.meta.id;
+    const st = app.store.cellState(lessonId, cell.id, cell.source);
+    this.code = initial?.code ?? st.code;
+    const saved = app.store.loadCell(lessonId, cell.id);
+    const label = `cell ${cell.index + 1} (${cell.id})`;
+
+    this.textarea = h("textarea", {
+      class: "plain-editor",
+      spellcheck: "false",
+      autocapitalize: "off",
+      autocomplete: "off",
+      "aria-label": `Code of ${label}. Ctrl+Enter runs it.`,
+      readonly: cell.readonly,
+      wrap: "off",
+    });
+    this.textarea.value = this.code;
+    this.fitTextarea();
+    this.editorHost = h("div", { class: "editor-host" }, this.textarea);
+
+    this.runBtn = h("button", { type: "button", class: "btn run", title: "Run (Ctrl+Enter)", "aria-keyshortcuts": "Control+Enter" }, "▶ Run");
+    this.stopBtn = h("button", { type: "button", class: "btn stop", hidden: true }, "■ Stop");
+    const resetBtn = h("button", { type: "button", class: "btn", title: "Bring back the lesson's code" }, "Reset");
+    const shareBtn = h("button", { type: "button", class: "btn", title: "Copy a link that opens this cell with your code" }, "Share");
+    this.status = h("span", { class: "cell-status", role: "status", "aria-live": "polite" });
+
+    this.profileSel = h("select", { "aria-label": "Boot profile" }, h("option", { value: "" }, `lesson's (${cell.profile ?? app.defaultProfile})`));
+    this.memInput = h("input", { type: "text", inputmode: "text", placeholder: "profile's default", size: 10, "aria-label": "RAM size, e.g. 256M or 4G" });
+    this.cmdInput = h("input", { type: "text", placeholder: "profile's default", size: 30, "aria-label": "Kernel command line" });
+    const pick = initial ?? saved;
+    if (pick?.mem) this.memInput.value = pick.mem;
+    if (pick?.cmdline) this.cmdInput.value = pick.cmdline;
+    this.machineSummary = h("summary", {});
+    const machine = h(
+      "details",
+      { class: "machine" },
+      this.machineSummary,
+      h(
+        "div",
+        { class: "machine-form" },
+        h("label", {}, "Profile ", this.profileSel),
+        h("label", {}, "RAM ", this.memInput),
+        h("label", {}, "Command line ", this.cmdInput),
+      ),
+    );
+    app.profiles().then(
+      (list) => {
+        for (const p of list) this.profileSel.append(h("option", { value: p.name, title: p.description }, p.description ? `${p.name} — ${p.description}` : p.name));
+        if (pick?.profile) this.profileSel.value = pick.profile;
+        this.updateMachineSummary();
+      },
+      () => {
+        if (pick?.profile) this.profileSel.append(h("option", { value: pick.profile }, pick.profile));
+        if (pick?.profile) this.profileSel.value = pick.profile;
+        this.updateMachineSummary();
+      },
+    );
+    const onMachine = () => {
+      this.updateMachineSummary();
+      this.save();
+    };
+    this.profileSel.addEventListener("change", onMachine);
+    this.memInput.addEventListener("input", onMachine);
+    this.cmdInput.addEventListener("input", onMachine);
+
+    this.notice = h("div", { class: "cell-notice", hidden: true, role: "note" });
+    this.output = h("div", { class: "cell-output", "aria-label": `Output of ${label}`, "aria-live": "polite" });
+
+    const toolbar = h("div", { class: "cell-toolbar", role: "toolbar", "aria-label": `${label} actions` }, this.runBtn, this.stopBtn, cell.readonly ? null : resetBtn, shareBtn, machine, this.status);
+    this.root = h(
+      "section",
+      { class: "cell" + (cell.readonly ? " readonly" : ""), "aria-label": label, "data-cell-id": cell.id },
+      toolbar,
+      this.notice,
+      this.editorHost,
+      this.output,
+    );
+    if (cell.attrs.exercise) this.root.dataset.exercise = String(cell.attrs.exercise);
+    placeholder.replaceWith(this.root);
+    this.updateMachineSummary();
+
+    if (!initial && st.kind === "stale") this.showStale(st.original);
+    if (initial && initial.code !== st.code) this.showNote("Opened from a share link. This code replaces what you had in this cell; Reset brings back the lesson's.");
+
+    this.runBtn.addEventListener("click", () => void this.run());
+    this.stopBtn.addEventListener("click", () => this.stop());
+    resetBtn.addEventListener("click", () => this.reset());
+    shareBtn.addEventListener("click", () => void this.share());
+    this.textarea.addEventListener("input", () => {
+      this.fitTextarea();
+      this.onEdit(this.textarea.value);
+    });
+    this.textarea.addEventListener("keydown", (e) => this.onKey(e));
+    const wake = () => void this.upgrade();
+    this.textarea.addEventListener("focus", wake);
+    this.textarea.addEventListener("pointerdown", wake);
+    if (initial) this.save();
+  }
+
+  private updateMachineSummary() {
+    const p = this.profile();
+    const mem = this.memInput.value.trim();
+    const cmd = this.cmdInput.value.trim();
+    this.machineSummary.textContent = `Machine: ${p}${mem ? `, ${mem} RAM` : ""}${cmd ? `, “${cmd}”` : ""}`;
+    const bad = mem && !Number.isFinite(parseMem(mem) ?? 0);
+    this.memInput.setCustomValidity(bad ? "Use a size like 256M or 4G" : "");
+    this.memInput.toggleAttribute("aria-invalid", !!bad);
+  }
+
+  profile(): string {
+    return this.profileSel.value || this.cell.profile || this.app.defaultProfile;
+  }
+
+  getCode(): string {
+    return this.editor ? this.editor.getValue() : this.textarea.value;
+  }
+
+  private setCode(code: string) {
+    this.code = code;
+    if (this.editor) this.editor.setValue(code);
+    this.textarea.value = code;
+    this.fitTextarea();
+  }
+
+  private fitTextarea() {
+    const lines = this.textarea.value.split("\n").length;
+    this.textarea.rows = Math.max(3, Math.min(lines + 1, 60));
+  }
+
+  private onEdit(code: string) {
+    this.code = code;
+    this.save();
+  }
+
+  private save() {
+    const ok = this.app.store.saveCell(this.lesson.meta.id, this.cell.id, this.cell.source, this.getCode(), {
+      profile: this.profileSel.value || undefined,
+      mem: this.memInput.value.trim() || undefined,
+      cmdline: this.cmdInput.value.trim() || undefined,
+    });
+    if (!ok) this.status.textContent = "Could not save (browser storage is full or off): copy your code somewhere safe.";
+  }
+
+  private onKey(e: KeyboardEvent) {
+    if (e.key === "Enter" && (e.ctrlKey || e.metaKey)) {
+      e.preventDefault();
+      void this.run();
+    } else if (e.key === "Enter" && e.shiftKey) {
+      e.preventDefault();
+      void this.runAndNext();
+    }
+  }
+
+  /** Swap the textarea for Monaco. Keeps the text, the caret and the focus. */
+  async upgrade(): Promise<void> {
+    if (this.editor || this.upgrading) return;
+    this.upgrading = true;
+    try {
+      const m = await this.app.monaco();
+      const hadFocus = document.activeElement === this.textarea;
+      const caret = this.textarea.selectionStart;
+      const host = h("div", { class: "monaco-host" });
+      this.editorHost.append(host);
+      this.editor = m.createEditor(host, {
+        uri: `file:///cells/${encodeURIComponent(this.lesson.meta.id)}/${encodeURIComponent(this.cell.id)}.ts`,
+        value: this.textarea.value,
+        readOnly: this.cell.readonly,
+        label: `Code of cell ${this.cell.index + 1} (${this.cell.id}). Ctrl+Enter runs it; Escape then Tab leaves the editor.`,
+        onChange: (v) => this.onEdit(v),
+        onRun: () => void this.run(),
+        onRunNext: () => void this.runAndNext(),
+        onLeave: (back) => focusNextOutside(this.editorHost, back),
+      });
+      this.textarea.hidden = true;
+      this.editorHost.classList.add("has-monaco");
+      if (hadFocus) {
+        const pos = this.editor.editor.getModel()!.getPositionAt(caret);
+        this.editor.editor.setPosition(pos);
+        this.editor.focus();
+      }
+      this.editor.editor.onDidFocusEditorText(() => void this.loadTypes());
+      if (hadFocus) void this.loadTypes();
+    } catch (e) {
+      this.status.textContent = `The full editor could not load (${(e as Error).message}); the plain editor works.`;
+    } finally {
+      this.upgrading = false;
+    }
+  }
+
+  private async loadTypes() {
+    const m = await this.app.monaco();
+    const p = this.profile();
+    try {
+      m.useLinuxDts(p, await this.app.dts(p));
+    } catch (e) {
+      this.status.textContent = `No type information for "linux" yet: ${(e as Error).message}`;
+    }
+  }
+
+  focusEditor() {
+    if (this.editor) this.editor.focus();
+    else this.textarea.focus();
+    this.root.scrollIntoView({ block: "nearest", behavior: "smooth" });
+  }
+
+  highlightLine(line: number, column?: number) {
+    if (this.editor) return this.editor.highlightLine(line, column);
+    const lines = this.textarea.value.split("\n");
+    const start = lines.slice(0, line - 1).reduce((n, l) => n + l.length + 1, 0);
+    this.textarea.focus();
+    this.textarea.setSelectionRange(start, start + (lines[line - 1]?.length ?? 0));
+  }
+
+  private setRunning(on: boolean) {
+    this.running = on;
+    this.runBtn.disabled = on;
+    this.stopBtn.hidden = !on;
+    this.root.classList.toggle("running", on);
+    this.output.setAttribute("aria-busy", String(on));
+    if (on) this.status.replaceChildren(h("span", { class: "spinner", "aria-hidden": "true" }), " Running…");
+  }
+
+  async run(): Promise<RunOutcome | undefined> {
+    if (this.running) return;
+    this.save();
+    const memText = this.memInput.value.trim();
+    const mem = parseMem(memText);
+    if (mem !== undefined && !Number.isFinite(mem)) {
+      this.status.textContent = `“${memText}” is not a size: use something like 256M or 4G.`;
+      return;
+    }
+    this.setRunning(true);
+    const timeout = Number(this.cell.attrs.timeout) > 0 ? Number(this.cell.attrs.timeout) : DEFAULT_TIMEOUT_MS;
+    const t0 = performance.now();
+    const outcome = await this.app.runner.run(this.getCode(), {
+      profile: this.profile(),
+      mem,
+      cmdline: this.cmdInput.value.trim() || undefined,
+      timeoutMs: timeout,
+    });
+    this.setRunning(false);
+    this.lastOutcome = outcome;
+    renderOutcome(this.output, outcome, { gotoLine: (l, c) => this.highlightLine(l, c), moduleFns: () => functionNames(this.getCode()) });
+    const ms = Math.round(performance.now() - t0);
+    if (outcome.kind === "result") {
+      const n = outcome.result.reports?.length ?? 0;
+      this.status.textContent = n ? `Done in ${ms} ms, ${n} report${n > 1 ? "s" : ""}.` : `Done in ${ms} ms.`;
+      if (!n && outcome.result.initReturn === 0) {
+        this.app.store.markProgress(this.lesson.meta.id, { ran: this.cell.id });
+        this.app.onProgress();
+      }
+    } else this.status.textContent = outcome.kind === "killed" ? "Worker restarted." : "Run failed.";
+    recordMetric("run", ms);
+    return outcome;
+  }
+
+  private async runAndNext() {
+    const i = this.app.cells.indexOf(this);
+    const p = this.run();
+    const next = this.app.cells[i + 1];
+    if (next) next.focusEditor();
+    await p;
+  }
+
+  stop() {
+    if (!this.running) return;
+    this.status.textContent = "Stopping…";
+    this.app.runner.stop();
+  }
+
+  reset() {
+    if (this.getCode() !== this.cell.source && !confirmReset()) return;
+    this.app.store.resetCell(this.lesson.meta.id, this.cell.id);
+    this.profileSel.value = "";
+    this.memInput.value = "";
+    this.cmdInput.value = "";
+    this.updateMachineSummary();
+    this.setCode(this.cell.source);
+    this.notice.hidden = true;
+    this.status.textContent = "Reset to the lesson's code.";
+  }
+
+  private async share() {
+    const url = new URL(location.href);
+    url.hash = encodeShare({
+      lesson: this.lesson.meta.id,
+      cell: this.cell.id,
+      code: this.getCode(),
+      profile: this.profileSel.value || undefined,
+      mem: this.memInput.value.trim() || undefined,
+      cmdline: this.cmdInput.value.trim() || undefined,
+    });
+    const link = url.toString();
+    let copied = false;
+    try {
+      await navigator.clipboard.writeText(link);
+      copied = true;
+    } catch {
+      /* clipboard needs permission or a secure context: show the link instead */
+    }
+    const input = h("input", { type: "text", readonly: true, class: "share-link", "aria-label": "Share link", value: link });
+    this.showNote(copied ? "Link copied. " : "Copy this link: ", input);
+    input.select();
+  }
+
+  private showNote(...content: (string | Node)[]) {
+    const close = h("button", { type: "button", class: "btn small", onclick: () => (this.notice.hidden = true) }, "Close");
+    this.notice.replaceChildren(h("span", {}, ...content), " ", close);
+    this.notice.hidden = false;
+  }
+
+  /** The lesson's original changed since the learner edited this cell: say so and offer both. */
+  private showStale(original: string) {
+    const keep = h("button", { type: "button", class: "btn small" }, "Keep my code");
+    const take = h("button", { type: "button", class: "btn small" }, "Use the new lesson code");
+    const pre = h("pre", { class: "code" }, original);
+    keep.addEventListener("click", () => {
+      this.app.store.acceptStale(this.lesson.meta.id, this.cell.id, this.cell.source);
+      this.notice.hidden = true;
+    });
+    take.addEventListener("click", () => {
+      const mine = this.getCode();
+      this.setCode(original);
+      this.app.store.resetCell(this.lesson.meta.id, this.cell.id);
+      this.showNote("Now showing the lesson's new code. Your previous code: ", h("details", {}, h("summary", {}, "show"), h("pre", { class: "code" }, mine)));
+    });
+    this.notice.replaceChildren(
+      h("p", {}, "The lesson's code for this cell has changed since you edited it. Your version is in the editor."),
+      h("details", {}, h("summary", {}, "Show the lesson's new code"), pre),
+      keep,
+      " ",
+      take,
+    );
+    this.notice.hidden = false;
+  }
+}
+
+function confirmReset(): boolean {
+  try {
+    return confirm("Replace your code with the lesson's original? Your edit will be lost.");
+  } catch {
+    return true;
+  }
+}
+
+const FOCUSABLE = "a[href], button:not([disabled]), input:not([disabled]), select:not([disabled]), textarea:not([disabled]):not([hidden]), summary, [tabindex]:not([tabindex='-1'])";
+
+/** Move focus to the next (or previous) focusable element outside `box`, in document order. */
+export function focusNextOutside(box: HTMLElement, back: boolean) {
+  const all = Array.from(document.querySelectorAll<HTMLElement>(FOCUSABLE)).filter((el) => !box.contains(el) && el.offsetParent !== null);
+  const after = (el: HTMLElement) => !!(box.compareDocumentPosition(el) & Node.DOCUMENT_POSITION_FOLLOWING);
+  const target = back ? all.filter((el) => !after(el)).pop() : all.find(after);
+  target?.focus();
+}
+
+export function recordMetric(name: string, value: number) {
+  const w = globalThis as unknown as { __kmodlab?: Record<string, number[]> };
+  ((w.__kmodlab ??= {})[name] ??= []).push(value);
+}

@@ -1,0 +1,200 @@
+// The notebook's entry point: hash routes (#/ the lesson list, #/lesson/ID a lesson, #share=... a shared cell),
+// the run worker, lazy Monaco, the service worker. The lesson list and page render without waiting for any of them.
+
+import DOMPurify from "dompurify";
+import "./styles.css";
+import { CellView, recordMetric, type AppContext } from "./cell.ts";
+import { h } from "./dom.ts";
+import { renderLesson, type Lesson } from "./lesson.ts";
+import { listLessons, type LessonEntry } from "./lessons-index.ts";
+import type { ProfileInfo } from "./protocol.ts";
+import { Runner } from "./runner.ts";
+import { decodeShare, type ShareData } from "./share.ts";
+import { browserKV, NotebookStore } from "./storage.ts";
+
+const DEFAULT_PROFILE = "x86_64-6.1";
+
+const main = document.getElementById("main")!;
+const lessons = listLessons();
+const store = new NotebookStore(browserKV());
+const runner = new Runner(() => new Worker(new URL("./run.worker.ts", import.meta.url), { type: "module", name: "kmodlab-run" }));
+
+let monacoP: Promise<typeof import("./monaco.ts")> | undefined;
+let monacoLoaded = false;
+const dtsCache = new Map<string, Promise<string>>();
+let profilesP: Promise<ProfileInfo[]> | undefined;
+
+const app: AppContext = {
+  runner,
+  store,
+  cells: [],
+  defaultProfile: DEFAULT_PROFILE,
+  profiles: () => (profilesP ??= runner.profiles()),
+  monaco: () =>
+    (monacoP ??= import("./monaco.ts").then((m) => {
+      monacoLoaded = true;
+      upgradeVisibleCells();
+      return m;
+    })),
+  monacoReady: () => monacoLoaded,
+  dts(profile) {
+    let p = dtsCache.get(profile);
+    if (!p) {
+      p = runner.dts(profile);
+      p.catch(() => dtsCache.delete(profile));
+      dtsCache.set(profile, p);
+    }
+    return p;
+  },
+  onProgress: () => {},
+};
+
+// After Monaco has loaded once, cells turn into Monaco editors as they scroll into view.
+const visible = new IntersectionObserver(
+  (entries) => {
+    if (!monacoLoaded) return;
+    for (const e of entries) if (e.isIntersecting) app.cells.find((c) => c.root === e.target)?.upgrade();
+  },
+  { rootMargin: "200px" },
+);
+function upgradeVisibleCells() {
+  for (const c of app.cells) {
+    visible.unobserve(c.root);
+    visible.observe(c.root);
+  }
+}
+
+function setTitle(t: string) {
+  document.title = t ? `${t} — kmodlab` : "kmodlab — learn how Linux hands out memory";
+}
+
+function lessonProgress(e: LessonEntry, lesson?: Lesson): string {
+  const p = store.progress(e.meta.id);
+  const nCells = lesson ? lesson.cells.length : (e.source.match(/^(```|~~~)\s*module\b/gm) ?? []).length;
+  const nEx = lesson ? lesson.cells.filter((c) => c.attrs.exercise).length : (e.source.match(/^(```|~~~)\s*module\b[^\n]*\bexercise=/gm) ?? []).length;
+  const parts = [`${Math.min(p.ran.length, nCells)}/${nCells} cells run`];
+  if (nEx) parts.push(`${p.passed.length}/${nEx} exercises`);
+  return parts.join(", ");
+}
+
+function showList() {
+  setTitle("");
+  app.cells = [];
+  const items = lessons.map((e) => {
+    const p = store.progress(e.meta.id);
+    return h(
+      "li",
+      { class: "lesson-item" + (p.ran.length ? " started" : "") },
+      h("a", { href: `#/lesson/${encodeURIComponent(e.meta.id)}` }, h("span", { class: "lesson-order" }, String(e.meta.order).padStart(2, "0")), " ", e.meta.title),
+      e.meta.summary ? h("p", { class: "lesson-summary" }, e.meta.summary) : null,
+      h("p", { class: "lesson-progress" }, e.error ? `This lesson has a problem: ${e.error}` : lessonProgress(e)),
+    );
+  });
+  main.replaceChildren(
+    h("h1", {}, "Lessons"),
+    h("p", { class: "intro" }, "Write small kernel modules in TypeScript and run them against a simulated Linux kernel. Each lesson is a page of text with cells you can edit and run."),
+    lessons.length ? h("ol", { class: "lesson-list" }, items) : h("p", {}, "No lessons found in lessons/."),
+  );
+  markReadable();
+}
+
+function showLesson(id: string, share?: ShareData) {
+  const entry = lessons.find((e) => e.meta.id === id);
+  if (!entry) {
+    main.replaceChildren(h("h1", {}, "No such lesson"), h("p", {}, `There is no lesson “${id}”. `, h("a", { href: "#/" }, "See all lessons.")));
+    return;
+  }
+  let lesson: Lesson;
+  try {
+    lesson = renderLesson(entry.source, entry.path, DOMPurify);
+  } catch (e) {
+    main.replaceChildren(h("h1", {}, entry.meta.title), h("p", { role: "alert" }, `This lesson could not be read: ${(e as Error).message}`));
+    return;
+  }
+  setTitle(lesson.meta.title);
+  store.markProgress(lesson.meta.id, { visited: true });
+  const idx = lessons.indexOf(entry);
+  const article = h("article", { class: "lesson" });
+  article.innerHTML = lesson.html; // sanitised by DOMPurify in renderLesson
+  const progress = h("p", { class: "lesson-progress", "aria-live": "polite" }, lessonProgress(entry, lesson));
+  app.onProgress = () => (progress.textContent = lessonProgress(entry, lesson));
+  const nav = h(
+    "nav",
+    { class: "lesson-nav", "aria-label": "Lessons" },
+    h("a", { href: "#/" }, "All lessons"),
+    idx > 0 ? h("a", { href: `#/lesson/${encodeURIComponent(lessons[idx - 1].meta.id)}` }, `← ${lessons[idx - 1].meta.title}`) : null,
+    idx < lessons.length - 1 ? h("a", { href: `#/lesson/${encodeURIComponent(lessons[idx + 1].meta.id)}` }, `${lessons[idx + 1].meta.title} →`) : null,
+  );
+  main.replaceChildren(h("div", { class: "lesson-head" }, nav, progress), article);
+  app.cells = [];
+  for (const cell of lesson.cells) {
+    const ph = article.querySelector<HTMLElement>(`.nb-cell[data-cell-id="${CSS.escape(cell.id)}"]`);
+    if (!ph) continue;
+    const init = share && share.cell === cell.id ? { code: share.code, profile: share.profile, mem: share.mem, cmdline: share.cmdline } : undefined;
+    const view = new CellView(app, lesson, cell, ph, init);
+    app.cells.push(view);
+  }
+  if (monacoLoaded) upgradeVisibleCells();
+  markReadable();
+  if (share) {
+    const target = app.cells.find((c) => c.cell.id === share.cell);
+    if (target) {
+      target.root.scrollIntoView({ block: "start" });
+      target.root.classList.add("shared");
+    }
+  } else window.scrollTo(0, 0);
+}
+
+let readableMarked = false;
+function markReadable() {
+  if (readableMarked) return;
+  readableMarked = true;
+  performance.mark("kmodlab-readable");
+  recordMetric("readable", performance.now());
+  document.documentElement.dataset.ready = "1";
+}
+
+let lastRoute = "#/";
+function route() {
+  const hash = location.hash;
+  if (hash === "#main") {
+    // the skip link: focus the content, keep the page
+    history.replaceState(null, "", lastRoute);
+    if (!main.childElementCount || main.querySelector("noscript")) route();
+    main.focus();
+    return;
+  }
+  lastRoute = hash || "#/";
+  if (runner.busy) runner.stop();
+  const share = decodeShare(hash);
+  if (share) {
+    // Open the lesson with the shared code in place, then give the URL a plain lesson route (the code is now saved).
+    showLesson(share.lesson, share);
+    lastRoute = `#/lesson/${encodeURIComponent(share.lesson)}`;
+    history.replaceState(null, "", lastRoute);
+    return;
+  }
+  if (hash.startsWith("#share=")) {
+    main.replaceChildren(h("h1", {}, "Broken share link"), h("p", {}, "This link's code could not be read (it may have been cut short). ", h("a", { href: "#/" }, "See all lessons.")));
+    return;
+  }
+  const m = /^#\/lesson\/([^/?#]+)/.exec(hash);
+  if (m) showLesson(decodeURIComponent(m[1]));
+  else showList();
+  main.focus({ preventScroll: true });
+}
+
+window.addEventListener("hashchange", route);
+route();
+
+// Keep the worker warm: load QuickJS and the kernel while the learner reads.
+const idle = (globalThis as { requestIdleCallback?: (f: () => void, o?: { timeout: number }) => void }).requestIdleCallback ?? ((f: () => void) => setTimeout(f, 200));
+idle(() => void app.profiles().catch(() => {}), { timeout: 1500 });
+
+if ("serviceWorker" in navigator && import.meta.env.PROD) {
+  window.addEventListener("load", () => {
+    navigator.serviceWorker.register("./sw.js").catch(() => {
+      /* offline use is a bonus; the page works without it */
+    });
+  });
+}

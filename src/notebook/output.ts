@@ -1,0 +1,143 @@
+// The output panel under a cell: a one-line summary, the boot log folded away, the module's dmesg coloured by log
+// level, one card per report (the kernel's full text and a plain explanation; frames link to cell lines), and the views.
+// Everything from the run is inserted as text, never as HTML.
+
+import type { RunResult } from "../../sandbox/result.ts";
+import type { Report } from "../kernel/types.ts";
+import { h } from "./dom.ts";
+import type { RunOutcome } from "./runner.ts";
+import { buildAddrModel, renderAddrSpace } from "./views/addrspace.ts";
+import { renderProcTable } from "./views/proc.ts";
+
+const LEVEL_NAMES = ["emerg", "alert", "crit", "err", "warn", "notice", "info", "debug"];
+
+/** Plain words for a report kind, when the kernel's report carries no `explain` of its own. */
+export const KIND_EXPLAIN: Record<string, string> = {
+  "sleep-in-atomic": "The module called something that may sleep (wait for memory or a lock) while the CPU was in a context that must not sleep: an interrupt, a timer, or with a spinlock held. In atomic context use GFP_ATOMIC.",
+  "scheduling-while-atomic": "The module made the CPU schedule (switch tasks) while in atomic context. Nothing that sleeps may run there.",
+  "page-alloc-failure": "The page allocator could not find a free block of the size asked for. The warning shows the order (2^order pages), the flags, and what was free in each zone.",
+  "vmalloc-failure": "vmalloc could not find enough virtual address space, or enough pages, for the request.",
+  kasan: "KASAN caught an access to memory the module did not own: past the end of a buffer, or after it was freed.",
+  slub: "The slab allocator's debug checks found damaged memory around an object (a red zone or poison pattern was overwritten).",
+  "double-free": "The module freed the same memory twice. After the first free, the memory may already belong to someone else.",
+  "invalid-free": "The module freed an address that the allocator never handed out (or gave it to the wrong free function).",
+  "bad-page": "A page was freed in a state it should not be in (still mapped, still counted as in use).",
+  leak: "Memory the module allocated was never freed. In a real kernel it stays lost until reboot.",
+  oops: "The kernel hit an access it could not handle (often a NULL or bad pointer). A real machine would kill the task or panic.",
+  "dma-api": "The DMA-API debug checks found a mapping used wrongly (unmapped twice, wrong size or direction, never unmapped).",
+  lockdep: "lockdep found a locking pattern that can deadlock, even though it did not deadlock this time.",
+  warn: "The kernel hit a WARN_ON: something it did not expect, but it went on running.",
+  bug: "The kernel hit a BUG_ON: a condition it treats as impossible. A real kernel stops here.",
+  timeout: "The module ran past its time limit and was stopped. Look for a loop that never ends.",
+  limit: "The module hit one of the sandbox's limits and was stopped.",
+  "out-of-memory": "The module's own JavaScript used more memory than the sandbox allows (this is the guest heap, not kernel memory).",
+  exception: "The module threw an exception that nothing caught.",
+  "compile-error": "The cell is not valid TypeScript. The line is marked in the editor.",
+};
+
+/** Plain-words heading for the sandbox's own limits. */
+function limitHeading(r: Report): string | undefined {
+  const t = `${r.title} ${r.text}`;
+  if (r.kind === "timeout" || /interrupted|deadline|time limit/i.test(t)) return "Stopped: the module ran too long";
+  if (r.kind === "out-of-memory" || /out of memory/i.test(t)) return "Stopped: the module used too much memory";
+  if (/stack overflow|call stack/i.test(t)) return "Stopped: the module recursed too deeply (stack overflow)";
+  if (r.kind === "limit") return "Stopped by a sandbox limit";
+  return undefined;
+}
+
+export interface OutputHooks {
+  /** Highlight a cell line (1-based). */
+  gotoLine(line: number, column?: number): void;
+  /** Module function names in the cell (to find the cell's own vmap areas). */
+  moduleFns(): string[];
+}
+
+function dmesgBlock(lines: string[], levels: number[] | undefined, label: string): HTMLElement {
+  const pre = h("pre", { class: "dmesg", "aria-label": label, tabindex: 0 });
+  lines.forEach((line, i) => {
+    const lvl = levels?.[i];
+    const m = /^(\[\s*\d+\.\d+\])(.*)$/.exec(line);
+    const row = h("span", { class: "dl" + (lvl !== undefined && lvl >= 0 && lvl <= 7 ? ` lvl-${LEVEL_NAMES[lvl]}` : "") });
+    if (m) row.append(h("span", { class: "ts" }, m[1]), m[2]);
+    else row.append(line);
+    pre.append(row, "\n");
+  });
+  return pre;
+}
+
+function reportCard(r: Report, hooks: OutputHooks): HTMLElement {
+  const heading = limitHeading(r);
+  const frames = (r.frames ?? []).filter((f) => f.line);
+  if (!frames.length && r.line) frames.push({ fn: "cell", line: r.line });
+  return h(
+    "article",
+    { class: `report kind-${r.kind}`, "aria-label": `report: ${r.title}` },
+    h("h4", {}, heading ?? r.title),
+    h("p", { class: "explain" }, r.explain ?? KIND_EXPLAIN[r.kind] ?? ""),
+    frames.length
+      ? h(
+          "p",
+          { class: "frames" },
+          "In your cell: ",
+          frames.map((f, i) => [
+            i ? " ← " : "",
+            h("button", { type: "button", class: "frame-link", onclick: () => hooks.gotoLine(f.line!, f.column) }, `${f.fn} (line ${f.line})`),
+          ]),
+        )
+      : null,
+    r.text ? h("details", { class: "report-text", open: !heading }, h("summary", {}, heading ? "Details" : "What the kernel printed"), h("pre", {}, r.text)) : null,
+  );
+}
+
+function viewsOf(result: RunResult, hooks: OutputHooks): HTMLElement[] {
+  const out: HTMLElement[] = [];
+  try {
+    const model = buildAddrModel(result, hooks.moduleFns());
+    if (model) out.push(h("details", { class: "view view-addrspace", open: model.marks.length > 0 }, h("summary", {}, "Virtual address space"), renderAddrSpace(model)));
+  } catch (e) {
+    out.push(h("p", { class: "view-error" }, `address-space view: ${(e as Error).message}`));
+  }
+  // a file this kernel does not have comes back as "(no such file: ...)": nothing to show
+  const names = Object.keys(result.proc ?? {}).filter((n) => !/^\(no such file/.test(result.proc[n]));
+  if (names.length) {
+    const before = (result.kernel as Record<string, unknown> | undefined)?.procBefore as Record<string, string> | undefined;
+    const body = h("div", { class: "proc-views" });
+    for (const n of names) {
+      const other = before?.[n] ?? result.procAfterExit?.[n];
+      body.append(renderProcTable(n, result.proc[n], other, before?.[n] !== undefined ? "before insmod" : "after rmmod"));
+    }
+    out.push(h("details", { class: "view view-proc" }, h("summary", {}, `/proc while loaded: ${names.join(", ")}`), body));
+  }
+  return out;
+}
+
+export function renderOutcome(target: HTMLElement, o: RunOutcome, hooks: OutputHooks): void {
+  target.replaceChildren();
+  if (o.kind !== "result") {
+    target.append(
+      h(
+        "div",
+        { class: `run-problem ${o.kind === "killed" ? "killed" : "error"}`, role: "alert" },
+        h("strong", {}, o.kind === "killed" ? (o.reason === "stopped" ? "Stopped. " : "No answer. ") : "Could not run. "),
+        o.message,
+      ),
+    );
+    return;
+  }
+  const r = o.result;
+  const reports = r.reports ?? [];
+  const bad = reports.length > 0 || (r.initReturn !== null && r.initReturn !== 0);
+  const summary =
+    r.initReturn === null
+      ? "The module did not finish loading."
+      : r.initReturn === 0
+        ? "insmod: init returned 0; rmmod ran the exit function."
+        : `insmod: init returned ${r.initReturn}: the module was not loaded (exit did not run).`;
+  const stats = r.stats ? ` ${r.stats.kernelCalls} kernel calls, ${(r.stats.simTimeNs / 1e6).toFixed(3)} ms simulated, ${o.ms.toFixed(0)} ms here.` : "";
+  target.append(h("p", { class: "run-summary" + (bad ? " bad" : " ok") }, `${r.profile ?? ""}: ${summary}${stats}`));
+  if (r.bootLog?.length) target.append(h("details", { class: "bootlog" }, h("summary", {}, `Boot log (${r.bootLog.length} lines)`), dmesgBlock(r.bootLog, r.bootLogLevels, "boot log")));
+  target.append(h("h4", { class: "out-h" }, "dmesg"));
+  target.append(r.dmesg?.length ? dmesgBlock(r.dmesg, r.dmesgLevels, "module's dmesg") : h("p", { class: "empty" }, "(the module printed nothing)"));
+  for (const rep of reports) target.append(reportCard(rep, hooks));
+  target.append(...viewsOf(r, hooks));
+}

@@ -1,0 +1,32 @@
+// Messages between the page and src/notebook/run.worker.ts. Everything is structured-cloneable.
+
+import type { RunResult } from "../../sandbox/result.ts";
+
+export interface RunOptions {
+  profile?: string;
+  /** RAM in bytes. */
+  mem?: number;
+  cmdline?: string;
+  /** CPU limit for the module's code (the sandbox's limits.cpuMs, enforced by QuickJS's interrupt handler). */
+  timeoutMs: number;
+}
+
+export interface ProfileInfo {
+  name: string;
+  description?: string;
+  defaultMem?: number;
+  defaultCmdline?: string;
+}
+
+export type ToWorker =
+  | { type: "run"; id: number; source: string; options: RunOptions }
+  | { type: "dts"; id: number; profile?: string }
+  | { type: "profiles"; id: number };
+
+export type FromWorker =
+  | { type: "ready" }
+  | { type: "result"; id: number; result: RunResult }
+  | { type: "dts"; id: number; text: string }
+  | { type: "profiles"; id: number; profiles: ProfileInfo[] }
+  /** The worker could not do what was asked (sandbox missing, internal error): message in plain words. */
+  | { type: "error"; id: number; message: string };

@@ -1,0 +1,72 @@
+// The Web Worker that holds the QuickJS module and the simulated kernel. The page posts a cell's source; the worker
+// runs it through the sandbox (sandbox/run.ts: transpile, boot, insmod, drain, rmmod) and posts the RunResult back.
+// A runaway module is stopped by the sandbox's deadline; if the worker itself stops answering, the page terminates
+// it and starts a new one (src/notebook/runner.ts).
+
+/// <reference lib="webworker" />
+import type { FromWorker, ProfileInfo, ToWorker } from "./protocol.ts";
+
+// Found through glob so that the page still builds while the sandbox is being written; once the files exist this is
+// an ordinary lazy import (a chunk of its own, loaded on the first message).
+const runMods = import.meta.glob("../../sandbox/run.ts");
+const dtsMods = import.meta.glob("../../sandbox/dts.ts");
+const profileMods = import.meta.glob("../kernel/profiles.ts");
+
+/** /proc files the views show, snapshotted while the module is loaded and after rmmod. */
+const PROC_VIEWS = ["vmallocinfo", "buddyinfo", "slabinfo"];
+
+type RunModule = (source: string, options: Record<string, unknown>) => Promise<unknown>;
+
+async function load<T>(mods: Record<string, () => Promise<unknown>>, what: string): Promise<T> {
+  const loader = Object.values(mods)[0];
+  if (!loader) throw new Error(`${what} is not part of this build yet`);
+  return (await loader()) as T;
+}
+
+const post = (m: FromWorker) => (self as unknown as DedicatedWorkerGlobalScope).postMessage(m);
+
+async function handle(msg: ToWorker): Promise<void> {
+  switch (msg.type) {
+    case "run": {
+      const { runModule } = await load<{ runModule: RunModule }>(runMods, "the sandbox (sandbox/run.ts)");
+      const { timeoutMs, profile, mem, cmdline } = msg.options;
+      const result = await runModule(msg.source, {
+        profile,
+        mem,
+        cmdline,
+        limits: { cpuMs: timeoutMs },
+        proc: PROC_VIEWS,
+      });
+      post({ type: "result", id: msg.id, result: result as never });
+      return;
+    }
+    case "dts": {
+      const m = await load<Record<string, unknown>>(dtsMods, "linux.d.ts (sandbox/dts.ts)");
+      const gen = (m.generateDts ?? m.linuxDts ?? m.default) as ((p?: string) => string) | string | undefined;
+      const text = typeof gen === "function" ? gen(msg.profile) : typeof gen === "string" ? gen : "";
+      if (!text) throw new Error("sandbox/dts.ts exports no generateDts(profile)");
+      post({ type: "dts", id: msg.id, text });
+      return;
+    }
+    case "profiles": {
+      const m = await load<Record<string, unknown>>(profileMods, "the boot profiles (src/kernel/profiles.ts)");
+      const list = (m.PROFILES ?? []) as ProfileInfo[];
+      post({
+        type: "profiles",
+        id: msg.id,
+        profiles: list.map((p) => ({ name: p.name, description: p.description, defaultMem: p.defaultMem, defaultCmdline: p.defaultCmdline })),
+      });
+      return;
+    }
+  }
+}
+
+self.onmessage = (ev: MessageEvent<ToWorker>) => {
+  const msg = ev.data;
+  handle(msg).catch((e: unknown) => {
+    const err = e as Error;
+    post({ type: "error", id: msg.id, message: err?.message ? `${err.name && err.name !== "Error" ? err.name + ": " : ""}${err.message}` : String(e) });
+  });
+};
+
+post({ type: "ready" });

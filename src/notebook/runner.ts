@@ -1,0 +1,167 @@
+// The page's side of the run worker: one worker, one run at a time (queued), a watchdog per run.
+// The sandbox's own deadline stops runaway module code and comes back as a normal RunResult. The watchdog is the
+// last resort: when the worker does not answer within a grace period after the deadline (or after Stop), the page
+// terminates it, starts a fresh one, and the caller is told so in plain words.
+
+import type { RunResult } from "../../sandbox/result.ts";
+import type { FromWorker, ProfileInfo, RunOptions, ToWorker } from "./protocol.ts";
+
+export type RunOutcome =
+  | { kind: "result"; result: RunResult; ms: number }
+  /** The worker had to be terminated (Stop, or no answer after the deadline). */
+  | { kind: "killed"; reason: "stopped" | "unresponsive"; message: string; ms: number }
+  /** The worker answered with an error (sandbox missing, internal error, worker crashed). */
+  | { kind: "error"; message: string; ms: number };
+
+/** Grace after the deadline before the worker counts as unresponsive. */
+export const GRACE_MS = 3000;
+/** Extra allowance while a fresh worker loads QuickJS and the kernel code. */
+export const STARTUP_MS = 8000;
+/** Grace after Stop before the worker is terminated. */
+export const STOP_GRACE_MS = 400;
+
+interface Pending {
+  id: number;
+  msg: ToWorker;
+  resolve: (v: FromWorker | { type: "killed"; reason: "stopped" | "unresponsive" } | { type: "crash"; message: string }) => void;
+  started: number;
+  timer?: ReturnType<typeof setTimeout>;
+}
+
+export class Runner {
+  private worker: Worker | null = null;
+  private fresh = true;
+  private nextId = 1;
+  private queue: Pending[] = [];
+  private current: Pending | null = null;
+  /** How many times the worker was restarted (shown in the output, asserted by tests). */
+  restarts = 0;
+
+  constructor(private makeWorker: () => Worker) {}
+
+  private ensureWorker(): Worker {
+    if (this.worker) return this.worker;
+    const w = this.makeWorker();
+    w.onmessage = (ev: MessageEvent<FromWorker>) => this.onMessage(ev.data);
+    w.onerror = (ev: ErrorEvent) => {
+      ev.preventDefault?.();
+      this.crash(`the run worker failed: ${ev.message || "could not start"}`);
+    };
+    w.onmessageerror = () => this.crash("the run worker sent a message the page could not read");
+    this.worker = w;
+    this.fresh = true;
+    return w;
+  }
+
+  private onMessage(m: FromWorker) {
+    if (m.type === "ready") return;
+    const p = this.current;
+    if (!p || p.id !== m.id) return; // an answer for a run we already gave up on
+    this.finish(m);
+  }
+
+  private finish(v: Parameters<Pending["resolve"]>[0]) {
+    const p = this.current;
+    if (!p) return;
+    clearTimeout(p.timer);
+    this.current = null;
+    if (v.type !== "killed" && v.type !== "crash") this.fresh = false;
+    p.resolve(v);
+    this.pump();
+  }
+
+  private crash(message: string) {
+    this.kill();
+    this.finish({ type: "crash", message });
+  }
+
+  private kill() {
+    if (!this.worker) return;
+    this.worker.terminate();
+    this.worker = null;
+    this.restarts++;
+  }
+
+  private pump() {
+    if (this.current || this.queue.length === 0) return;
+    const p = this.queue.shift()!;
+    this.current = p;
+    const w = this.ensureWorker();
+    p.started = performance.now();
+    const budget = p.msg.type === "run" ? p.msg.options.timeoutMs + GRACE_MS : GRACE_MS * 2;
+    p.timer = setTimeout(() => {
+      if (this.current !== p) return;
+      this.kill();
+      this.finish({ type: "killed", reason: "unresponsive" });
+    }, budget + (this.fresh ? STARTUP_MS : 0));
+    w.postMessage(p.msg);
+  }
+
+  private request(make: (id: number) => ToWorker): Promise<Parameters<Pending["resolve"]>[0]> {
+    return new Promise((resolve) => {
+      const id = this.nextId++;
+      this.queue.push({ id, msg: make(id), resolve, started: 0 });
+      this.pump();
+    });
+  }
+
+  /** Run a cell. Never rejects: every way a run can end is an outcome. */
+  async run(source: string, options: RunOptions): Promise<RunOutcome> {
+    const t0 = performance.now();
+    const a = await this.request((id) => ({ type: "run", id, source, options }));
+    const ms = performance.now() - t0;
+    switch (a.type) {
+      case "result":
+        return { kind: "result", result: a.result, ms };
+      case "killed":
+        return {
+          kind: "killed",
+          reason: a.reason,
+          ms,
+          message:
+            a.reason === "stopped"
+              ? "Stopped. The run was still busy, so the page ended its worker and started a fresh one; the next run boots a new kernel as always."
+              : `The run did not answer ${Math.round((options.timeoutMs + GRACE_MS) / 1000)} s after its deadline, so the page ended its worker and started a fresh one. Your code is kept.`,
+        };
+      case "error":
+        return { kind: "error", message: a.message, ms };
+      case "crash":
+        return { kind: "error", message: `${a.message}. The page started a fresh worker.`, ms };
+      default:
+        return { kind: "error", message: `unexpected answer from the run worker: ${a.type}`, ms };
+    }
+  }
+
+  /** Is a run in progress or queued? */
+  get busy(): boolean {
+    return !!this.current || this.queue.length > 0;
+  }
+
+  /**
+   * Stop the current run. The worker is busy inside a synchronous run and cannot read messages, so after a short
+   * grace the page terminates it (the kernel is per run anyway, nothing is lost but the run).
+   */
+  stop() {
+    for (const q of this.queue.splice(0)) q.resolve({ type: "killed", reason: "stopped" });
+    const p = this.current;
+    if (!p) return;
+    clearTimeout(p.timer);
+    p.timer = setTimeout(() => {
+      if (this.current !== p) return;
+      this.kill();
+      this.finish({ type: "killed", reason: "stopped" });
+    }, STOP_GRACE_MS);
+  }
+
+  async dts(profile?: string): Promise<string> {
+    const a = await this.request((id) => ({ type: "dts", id, profile }));
+    if (a.type === "dts") return a.text;
+    throw new Error(a.type === "error" || a.type === "crash" ? a.message : "linux.d.ts: no answer");
+  }
+
+  async profiles(): Promise<ProfileInfo[]> {
+    const a = await this.request((id) => ({ type: "profiles", id }));
+    if (a.type === "profiles") return a.profiles;
+    throw new Error(a.type === "error" || a.type === "crash" ? a.message : "profiles: no answer");
+  }
+}

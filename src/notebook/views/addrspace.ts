@@ -1,0 +1,259 @@
+// View: the kernel's virtual address space for the run's profile, in pieces (one per layout region), with the cell's
+// allocations marked. Sizes differ by ten orders of magnitude, so each piece's height grows with log2(size) and says
+// its true size; inside a piece, positions are linear. The vmalloc area can be zoomed to show each vmap area and its
+// guard page (from /proc/vmallocinfo, the kernel's own record).
+
+import type { RunResult } from "../../../sandbox/result.ts";
+import { fmtBig, h, hex, toBig } from "../dom.ts";
+
+export interface Region {
+  name: string;
+  kind: string;
+  start: bigint;
+  end: bigint;
+}
+
+export interface Mark {
+  addr: bigint;
+  size?: bigint;
+  /** The variable (or word) that printed it, or the allocator's caller. */
+  label: string;
+  source: "dmesg" | "kernel" | "vmallocinfo";
+  /** Allocator when known: page, slab, vmalloc... */
+  kind?: string;
+}
+
+export interface VmapArea {
+  start: bigint;
+  end: bigint;
+  caller: string;
+  pages?: number;
+  flags: string;
+  /** Allocated by the learner's module. */
+  mine: boolean;
+}
+
+export interface AddrModel {
+  regions: Region[];
+  marks: (Mark & { region?: Region })[];
+  vmap: VmapArea[];
+  bits: 32 | 64;
+}
+
+const obj = (v: unknown): Record<string, unknown> | undefined => (v && typeof v === "object" && !Array.isArray(v) ? (v as Record<string, unknown>) : undefined);
+
+/** The layout the kernel reported, wherever the inspection data keeps it. */
+export function findLayout(result: Pick<RunResult, "kernel">): Record<string, unknown> | undefined {
+  const k = obj(result.kernel);
+  if (!k) return undefined;
+  return obj(k.layout) ?? (Array.isArray(k.regions) ? k : undefined);
+}
+
+export function regionsOf(layout: Record<string, unknown> | undefined): Region[] {
+  const list = Array.isArray(layout?.regions) ? (layout!.regions as unknown[]) : [];
+  const out: Region[] = [];
+  for (const r of list) {
+    const o = obj(r);
+    const start = toBig(o?.start);
+    const end = toBig(o?.end);
+    if (!o || start === undefined || end === undefined || end <= start) continue;
+    out.push({ name: String(o.name ?? "?"), kind: String(o.kind ?? "other"), start, end });
+  }
+  return out.sort((a, b) => (a.start < b.start ? -1 : a.start > b.start ? 1 : 0));
+}
+
+const TS = /^\[\s*\d+\.\d+\]\s?/;
+const ADDR = /(?:^|[\s=:(\[,])((?:0x)?[0-9a-f]{8}(?:[0-9a-f]{8})?)(?![0-9a-fx])/gi;
+
+/** Addresses printed in dmesg, each with the word that names it: "pagemem addr=ffff8880..." -> pagemem. */
+export function addressesInDmesg(lines: string[]): { addr: bigint; label: string; line: number }[] {
+  const out: { addr: bigint; label: string; line: number }[] = [];
+  lines.forEach((raw, i) => {
+    const text = raw.replace(TS, "");
+    for (const m of text.matchAll(ADDR)) {
+      const tok = m[1];
+      const idx = m.index! + m[0].indexOf(tok);
+      const before = text.slice(0, idx).replace(/(?:\s|=|:|\(|\[|,|\b(?:addr|address|at|ptr|is|va|virt)\b)*$/i, "");
+      const word = /([A-Za-z_][\w.\->[\]]*)$/.exec(before)?.[1] ?? `line ${i + 1}`;
+      out.push({ addr: BigInt(tok.startsWith("0x") || tok.startsWith("0X") ? tok : "0x" + tok), label: word, line: i });
+    }
+  });
+  return out;
+}
+
+/** Parse /proc/vmallocinfo: "0xffffc90000000000-0xffffc90000005000   20480 caller+0x1a/0x40 [cell] pages=4 vmalloc N0=4". */
+export function parseVmallocinfo(text: string | undefined, moduleFns: string[] = []): VmapArea[] {
+  if (!text) return [];
+  const out: VmapArea[] = [];
+  for (const line of text.split("\n")) {
+    const m = /^(0x[0-9a-f]+)-(0x[0-9a-f]+)\s+\d+\s*(.*)$/i.exec(line.trim());
+    if (!m) continue;
+    const rest = m[3];
+    const pages = /\bpages=(\d+)/.exec(rest)?.[1];
+    const caller = rest.split(/\s+/)[0] ?? "";
+    const mine = /\[(cell|[\w-]*module[\w-]*)\]/.test(rest) || moduleFns.some((f) => caller.startsWith(f + "+"));
+    out.push({ start: BigInt(m[1]), end: BigInt(m[2]), caller, pages: pages ? Number(pages) : undefined, flags: rest, mine });
+  }
+  return out;
+}
+
+/** Allocations the kernel's inspection data lists, in whatever of the likely shapes it has. */
+function kernelAllocations(result: Pick<RunResult, "kernel">): Mark[] {
+  const k = obj(result.kernel);
+  const list = k && (k.allocations ?? k.moduleAllocations ?? obj(k.module)?.allocations);
+  if (!Array.isArray(list)) return [];
+  const out: Mark[] = [];
+  for (const a of list) {
+    const o = obj(a);
+    const addr = toBig(o?.addr ?? o?.address ?? o?.start ?? o?.va);
+    if (!o || addr === undefined) continue;
+    const size = toBig(o.size ?? o.bytes);
+    out.push({ addr, size, label: String(o.label ?? o.name ?? o.caller ?? o.kind ?? "allocation"), kind: o.kind ? String(o.kind) : undefined, source: "kernel" });
+  }
+  return out;
+}
+
+export function buildAddrModel(result: RunResult, moduleFns: string[] = []): AddrModel | null {
+  const layout = findLayout(result);
+  const regions = regionsOf(layout);
+  if (regions.length === 0) return null;
+  const bits = layout?.bits === 32 ? 32 : 64;
+  const inRegion = (a: bigint) => regions.find((r) => a >= r.start && a < r.end);
+  const marks: AddrModel["marks"] = [];
+  const seen = new Set<string>();
+  const vmap = parseVmallocinfo(result.proc?.vmallocinfo, moduleFns);
+  for (const m of kernelAllocations(result)) {
+    seen.add(m.addr.toString());
+    marks.push({ ...m, region: inRegion(m.addr) });
+  }
+  for (const d of addressesInDmesg(result.dmesg ?? [])) {
+    const region = inRegion(d.addr);
+    // hashed %p values and other numbers that are not kernel addresses of this layout
+    if (!region || region.kind === "user") continue;
+    const key = d.addr.toString();
+    const existing = marks.find((m) => m.addr === d.addr);
+    if (existing) {
+      existing.label = d.label;
+      continue;
+    }
+    if (seen.has(key)) continue;
+    seen.add(key);
+    const area = vmap.find((v) => d.addr >= v.start && d.addr < v.end);
+    marks.push({ addr: d.addr, label: d.label, source: "dmesg", region, size: area ? area.end - area.start : undefined, kind: area ? "vmalloc" : undefined });
+  }
+  marks.sort((a, b) => (a.addr < b.addr ? -1 : a.addr > b.addr ? 1 : 0));
+  return { regions, marks, vmap, bits };
+}
+
+/** log2 of a bigint, as a float. */
+function log2(n: bigint): number {
+  if (n <= 0n) return 0;
+  const s = n.toString(2).length;
+  if (s <= 52) return Math.log2(Number(n));
+  return s - 1 + Math.log2(Number(n >> BigInt(s - 52)) / 2 ** 51);
+}
+
+/** Fraction [0,1] of `a` within [start, end). */
+export function fraction(a: bigint, start: bigint, end: bigint): number {
+  const span = end - start;
+  if (span <= 0n) return 0;
+  const off = a - start;
+  // 1e6 resolution is plenty for a drawing
+  return Number((off * 1_000_000n) / span) / 1_000_000;
+}
+
+export function renderAddrSpace(model: AddrModel, onPick?: (m: Mark) => void): HTMLElement {
+  const w = model.bits === 64 ? 16 : 8;
+  const rows: HTMLElement[] = [];
+  // high addresses at the top, as the kernel prints its layout
+  const regs = [...model.regions].reverse();
+  let prevStart: bigint | undefined;
+  for (const r of regs) {
+    if (prevStart !== undefined && r.end < prevStart) {
+      const gap = prevStart - r.end;
+      rows.push(h("div", { class: "as-row as-hole", style: undefined }, h("div", { class: "as-piece as-piece-hole", "aria-hidden": "true" }), h("div", { class: "as-label" }, h("span", { class: "as-name" }, "unused"), " ", h("span", { class: "as-size" }, fmtBig(gap)))));
+    }
+    prevStart = r.start;
+    const size = r.end - r.start;
+    const height = Math.max(1.6, Math.min(9, (log2(size) - 10) / 4.5)); // rem
+    const marks = model.marks.filter((m) => m.region === r);
+    const piece = h("div", { class: `as-piece as-kind-${r.kind}`, title: `${r.name}: ${hex(r.start, w)} - ${hex(r.end, w)} (${fmtBig(size)})` });
+    piece.style.height = `${height}rem`;
+    for (const m of marks) {
+      const f = fraction(m.addr, r.start, r.end);
+      const tick = h("button", { class: "as-mark", type: "button", title: `${m.label} = ${hex(m.addr, w)}`, "aria-label": `${m.label} at ${hex(m.addr, w)} in ${r.name}` }, h("span", {}, m.label));
+      tick.style.bottom = `${(f * 100).toFixed(3)}%`;
+      if (onPick) tick.addEventListener("click", () => onPick(m));
+      piece.append(tick);
+    }
+    rows.push(
+      h(
+        "div",
+        { class: "as-row" + (marks.length ? " as-has-marks" : "") },
+        piece,
+        h(
+          "div",
+          { class: "as-label" },
+          h("span", { class: "as-name" }, r.name),
+          " ",
+          h("span", { class: "as-size" }, fmtBig(size)),
+          h("div", { class: "as-range" }, `${hex(r.start, w)} – ${hex(r.end - 1n, w)}`),
+          marks.length ? h("div", { class: "as-marks-text" }, marks.map((m) => `${m.label} ${hex(m.addr, w)}`).join(", ")) : null,
+        ),
+      ),
+    );
+  }
+  const legend = h("p", { class: "view-note" }, "Each piece is one region of the kernel's virtual address space, highest address at the top. Heights grow with the logarithm of the size (the true size is written beside it); inside a piece, positions are to scale.");
+  const out = h("div", { class: "addrspace" }, legend, h("div", { class: "as-column", role: "list" }, rows));
+  rows.forEach((r) => r.setAttribute("role", "listitem"));
+  if (model.marks.length) {
+    out.append(
+      h(
+        "table",
+        { class: "proc-table as-table" },
+        h("caption", {}, "The cell's addresses"),
+        h("thead", {}, h("tr", {}, h("th", { scope: "col" }, "printed as"), h("th", { scope: "col" }, "address"), h("th", { scope: "col" }, "region"), h("th", { scope: "col" }, "offset in region"), h("th", { scope: "col" }, "size"))),
+        h(
+          "tbody",
+          {},
+          model.marks.map((m) =>
+            h("tr", {}, h("td", {}, m.label), h("td", { class: "mono" }, hex(m.addr, w)), h("td", {}, m.region?.name ?? "—"), h("td", { class: "mono" }, m.region ? "+" + hex(m.addr - m.region.start) : ""), h("td", {}, m.size !== undefined ? fmtBig(m.size) : "")),
+          ),
+        ),
+      ),
+    );
+  }
+  const vr = model.regions.find((r) => r.kind === "vmalloc");
+  if (vr && model.vmap.length) out.append(renderVmallocZoom(vr, model, w));
+  return out;
+}
+
+/** Zoom into the used part of the vmalloc area: every vmap area, its guard page, the cell's areas highlighted. */
+function renderVmallocZoom(vr: Region, model: AddrModel, w: number): HTMLElement {
+  const areas = model.vmap.filter((a) => a.start >= vr.start && a.end <= vr.end);
+  const details = h("details", { class: "vm-zoom" }, h("summary", {}, `Zoom into ${vr.name}: ${areas.length} vmap areas`));
+  if (!areas.length) return details;
+  const lo = areas[0].start;
+  const hi = areas.reduce((m, a) => (a.end > m ? a.end : m), areas[0].end);
+  const strip = h("div", { class: "vm-strip", role: "list", "aria-label": `vmap areas from ${hex(lo, w)} to ${hex(hi, w)}` });
+  const page = 4096n;
+  for (const a of areas) {
+    const left = fraction(a.start, lo, hi) * 100;
+    const width = Math.max(0.3, (fraction(a.end, lo, hi) - fraction(a.start, lo, hi)) * 100);
+    const guard = a.end - a.start > page && !/\bioremap\b|\bvm_map_ram\b/.test(a.flags) ? Math.max(0.15, (Number(page) / Number(a.end - a.start)) * 100) : 0;
+    const el = h(
+      "div",
+      { class: "vm-area" + (a.mine ? " vm-mine" : ""), role: "listitem", title: `${hex(a.start, w)}-${hex(a.end, w)} ${fmtBig(a.end - a.start)} ${a.flags}` },
+      h("span", { class: "vm-guard", "aria-label": "guard page" }),
+    );
+    el.style.left = `${left}%`;
+    el.style.width = `${width}%`;
+    (el.firstChild as HTMLElement).style.width = `${Math.min(guard, 50)}%`;
+    strip.append(el);
+  }
+  details.append(
+    h("p", { class: "view-note" }, `From ${hex(lo, w)} to ${hex(hi, w)} (${fmtBig(hi - lo)}), to scale. Each vmap area ends with an unmapped guard page (hatched) that catches overruns. The cell's areas are highlighted.`),
+    strip,
+  );
+  return details;
+}

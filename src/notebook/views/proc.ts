@@ -1,0 +1,79 @@
+// View: /proc tables (vmallocinfo, buddyinfo, slabinfo, ...) as the kernel printed them while the module was loaded,
+// with the change against the other snapshot (after rmmod, or before insmod when the kernel supplies it).
+// Rows are matched by their leading words; numbers that changed show their delta.
+
+import { h } from "../dom.ts";
+
+export interface RowDiff {
+  key: string;
+  cells: string[];
+  /** Per cell: numeric delta (loaded minus other), or undefined. */
+  delta: (number | undefined)[];
+  status: "same" | "changed" | "added" | "removed";
+}
+
+const isNum = (s: string) => /^-?\d+$/.test(s);
+
+/** Row key: the words before the first number (so "Node 0, zone   Normal 3 4 5" -> "Node 0, zone Normal"), else the first word. */
+export function rowKey(cells: string[]): string {
+  const i = cells.findIndex((c, j) => isNum(c) && j > 0 && !/^(Node|node)$/.test(cells[j - 1]));
+  return (i > 0 ? cells.slice(0, i) : cells.slice(0, 1)).join(" ");
+}
+
+export function splitRow(line: string): string[] {
+  return line.trim().split(/\s+/).filter(Boolean);
+}
+
+/** Diff two snapshots of a whitespace table. `a` is the one shown (module loaded); `b` the comparison. */
+export function diffTable(a: string, b: string | undefined): RowDiff[] {
+  const rowsA = a.split("\n").filter((l) => l.trim());
+  const rowsB = (b ?? "").split("\n").filter((l) => l.trim());
+  const mapB = new Map<string, string[][]>();
+  const listB = rowsB.map(splitRow);
+  for (const c of listB) {
+    const k = rowKey(c);
+    (mapB.get(k) ?? mapB.set(k, []).get(k)!).push(c);
+  }
+  const used = new Set<string[]>();
+  const out: RowDiff[] = rowsA.map((l) => {
+    const cells = splitRow(l);
+    const key = rowKey(cells);
+    if (b === undefined) return { key, cells, delta: [], status: "same" };
+    const cand = mapB.get(key)?.find((c) => !used.has(c));
+    if (!cand) return { key, cells, delta: [], status: "added" };
+    used.add(cand);
+    const delta = cells.map((c, i) => (isNum(c) && cand[i] !== undefined && isNum(cand[i]) && c !== cand[i] ? Number(c) - Number(cand[i]) : undefined));
+    const same = cells.length === cand.length && cells.every((c, i) => c === cand[i]);
+    return { key, cells, delta, status: same ? "same" : "changed" };
+  });
+  // rows only the comparison snapshot has
+  if (b !== undefined) for (const c of listB) if (!used.has(c)) out.push({ key: rowKey(c), cells: c, delta: [], status: "removed" });
+  return out;
+}
+
+export function renderProcTable(name: string, loaded: string, other: string | undefined, otherLabel: string): HTMLElement {
+  const rows = diffTable(loaded, other);
+  const changed = rows.filter((r) => r.status !== "same").length;
+  const sign = (n: number) => (n > 0 ? `+${n}` : String(n));
+  const statusText = { same: "", changed: "changed", added: `only while loaded`, removed: `only ${otherLabel}` } as const;
+  const table = h(
+    "table",
+    { class: "proc-table" },
+    h("caption", {}, `/proc/${name}`, other !== undefined ? h("span", { class: "view-note" }, ` — compared with ${otherLabel}: ${changed} row${changed === 1 ? "" : "s"} differ`) : null),
+    h(
+      "tbody",
+      {},
+      rows.map((r) =>
+        h(
+          "tr",
+          { class: `row-${r.status}`, title: statusText[r.status] || undefined },
+          r.cells.map((c, i) =>
+            h("td", { class: isNum(c) ? "num" : "" }, c, r.delta[i] !== undefined ? h("span", { class: "delta" }, ` (${sign(r.delta[i]!)})`) : null),
+          ),
+          r.status === "added" || r.status === "removed" ? h("td", { class: "row-note" }, statusText[r.status]) : null,
+        ),
+      ),
+    ),
+  );
+  return h("div", { class: "proc-wrap" }, table);
+}

@@ -1,0 +1,115 @@
+import { describe, expect, it } from "vitest";
+import type { RunResult } from "../../sandbox/result.ts";
+import { addressesInDmesg, buildAddrModel, fraction, parseVmallocinfo, regionsOf } from "../../src/notebook/views/addrspace.ts";
+import { diffTable, rowKey, splitRow } from "../../src/notebook/views/proc.ts";
+
+const layout = {
+  bits: 64,
+  regions: [
+    { name: "user", kind: "user", start: "0x0", end: "0x800000000000" },
+    { name: "direct map", kind: "linear", start: "0xffff888000000000", end: "0xffffc88000000000" },
+    { name: "vmalloc", kind: "vmalloc", start: "0xffffc90000000000", end: "0xffffe90000000000" },
+    { name: "bad", kind: "other", start: "0x10", end: "0x10" },
+  ],
+};
+
+function result(over: Partial<RunResult> = {}): RunResult {
+  return {
+    profile: "x86_64-6.1",
+    initReturn: 0,
+    dmesg: [],
+    bootLog: [],
+    reports: [],
+    proc: {},
+    procAfterExit: {},
+    stats: { kernelCalls: 0, simTimeNs: 0, tlbHits: 0, tlbMisses: 0, wallMs: 0 },
+    kernel: { layout },
+    ...over,
+  };
+}
+
+describe("address-space model", () => {
+  it("reads regions from hex strings, sorted, dropping empty ones", () => {
+    const r = regionsOf(layout);
+    expect(r.map((x) => x.name)).toEqual(["user", "direct map", "vmalloc"]);
+    expect(r[1].start).toBe(0xffff888000000000n);
+  });
+
+  it("labels each printed address with the variable that printed it", () => {
+    const got = addressesInDmesg([
+      "[    0.512345] pagemem addr=ffff888003a4c000",
+      "[    0.512350] kmallocmem addr=0xffff888003b1e080",
+      "[    0.512360] vmallocmem addr=ffffc90000085000",
+      "[    0.512370] buf at ffffc90000185000, size 42",
+    ]);
+    expect(got.map((g) => [g.label, g.addr])).toEqual([
+      ["pagemem", 0xffff888003a4c000n],
+      ["kmallocmem", 0xffff888003b1e080n],
+      ["vmallocmem", 0xffffc90000085000n],
+      ["buf", 0xffffc90000185000n],
+    ]);
+  });
+
+  it("places addresses in their regions and ignores numbers outside the layout", () => {
+    const m = buildAddrModel(
+      result({
+        dmesg: ["[    0.5] pagemem addr=ffff888003a4c000", "[    0.5] vmallocmem addr=ffffc90000085000", "[    0.5] hashed 00000000deadbeef"],
+        proc: { vmallocinfo: "0xffffc90000085000-0xffffc9000017b000  1007616 mem_module_init+0x6c/0x120 [cell] pages=245 vmalloc N0=245\n" },
+      }),
+      ["mem_module_init"],
+    )!;
+    // the hashed %p value would fall in user space: a module's memory never does, so it is not marked
+    expect(m.marks.map((x) => [x.label, x.region?.name])).toEqual([
+      ["pagemem", "direct map"],
+      ["vmallocmem", "vmalloc"],
+    ]);
+    const vm = m.marks.find((x) => x.label === "vmallocmem")!;
+    expect(vm.size).toBe(1007616n);
+    expect(m.vmap[0]).toMatchObject({ mine: true, pages: 245 });
+  });
+
+  it("no layout, no model", () => {
+    expect(buildAddrModel(result({ kernel: {} }))).toBeNull();
+  });
+
+  it("fraction is exact enough for 64-bit spans", () => {
+    expect(fraction(0xffffc90000000000n, 0xffffc90000000000n, 0xffffe90000000000n)).toBe(0);
+    expect(fraction(0xffffd90000000000n, 0xffffc90000000000n, 0xffffe90000000000n)).toBe(0.5);
+  });
+
+  it("parses vmallocinfo and finds the module's areas", () => {
+    const v = parseVmallocinfo(
+      "0xffffc90000000000-0xffffc90000002000    8192 acpi_os_map_iomem+0x1ba/0x1e0 phys=0x00000000fed00000 ioremap\n" +
+        "0xffffc90000085000-0xffffc9000017b000 1007616 mem_module_init+0x6c/0x120 [cell] pages=245 vmalloc N0=245\n",
+    );
+    expect(v.map((a) => a.mine)).toEqual([false, true]);
+    expect(v[0].end - v[0].start).toBe(8192n);
+  });
+});
+
+describe("/proc diff", () => {
+  it("row keys are the words before the numbers", () => {
+    expect(rowKey(splitRow("Node 0, zone   Normal    3    4    5"))).toBe("Node 0, zone Normal");
+    expect(rowKey(splitRow("kmalloc-128  32 32 128 32 1"))).toBe("kmalloc-128");
+  });
+
+  it("buddyinfo: changed counts show their delta", () => {
+    const loaded = "Node 0, zone      DMA      1      0\nNode 0, zone   Normal     10      5\n";
+    const after = "Node 0, zone      DMA      1      0\nNode 0, zone   Normal     12      4\n";
+    const d = diffTable(loaded, after);
+    expect(d[0].status).toBe("same");
+    expect(d[1].status).toBe("changed");
+    expect(d[1].delta.filter((x) => x !== undefined)).toEqual([-2, 1]);
+  });
+
+  it("vmallocinfo: rows only present while loaded, or only after, are marked", () => {
+    const loaded = "0xa-0xb 4096 x\n0xc-0xd 8192 mem_module_init+0x1/0x2 [cell]\n";
+    const after = "0xa-0xb 4096 x\n0xe-0xf 4096 y\n";
+    const d = diffTable(loaded, after);
+    expect(d.map((r) => r.status)).toEqual(["same", "added", "removed"]);
+  });
+
+  it("without a comparison every row is plain", () => {
+    expect(diffTable("a 1\nb 2", undefined).map((r) => r.status)).toEqual(["same", "same"]);
+  });
+});

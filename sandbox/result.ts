@@ -33,6 +33,17 @@ export interface RunResult {
   /** /proc/NAME text taken after rmmod. */
   procAfterExit: Record<string, string>;
   stats: RunStats;
+  /** The module's fate: loaded after init, unloaded by rmmod, and what userspace insmod printed on failure. */
+  module?: ModuleOutcome;
   /** Inspection data for the views and the grader (shape grows with the kernel; JSON-only values). */
   kernel: Record<string, unknown>;
+}
+
+export interface ModuleOutcome {
+  /** init ran to completion and returned >= 0. */
+  loaded: boolean;
+  /** module_exit ran and the module is gone. */
+  unloaded: boolean;
+  /** `insmod: ERROR: could not insert module cell.ko: Cannot allocate memory` (userspace's line, not the kernel's). */
+  insmodError?: string;
 }

@@ -1,0 +1,37 @@
+// THE table: every export of "linux" and "sim", in one list assembled from the row files of sandbox/api/.
+// The bindings (bindings.ts), the argument checks (validate.ts) and linux.d.ts (dts.ts) all come from it.
+// A kernel part that offers modules something new adds a row file and one line here; nothing else changes.
+
+import type { ApiEntry } from "./table.ts";
+import { MODULE_ROWS } from "./api/module.ts";
+import { PRINTK_ROWS } from "./api/printk.ts";
+import { GFP_ROWS } from "./api/gfp.ts";
+import { TIME_ROWS } from "./api/time.ts";
+import { PAGE_ALLOC_ROWS } from "./api/page_alloc.ts";
+import { SIM_ROWS } from "./api/sim.ts";
+
+export const API: readonly ApiEntry[] = checkTable([
+  ...MODULE_ROWS,
+  ...PRINTK_ROWS,
+  ...GFP_ROWS,
+  ...TIME_ROWS,
+  ...PAGE_ALLOC_ROWS,
+  ...SIM_ROWS,
+]);
+
+/** No name twice in one module within an era (two rows for one name must cover disjoint eras). */
+export function checkTable(rows: ApiEntry[]): ApiEntry[] {
+  const seen = new Map<string, ApiEntry[]>();
+  for (const r of rows) {
+    const key = `${r.module}:${r.name}`;
+    const list = seen.get(key) ?? [];
+    list.push(r);
+    seen.set(key, list);
+  }
+  for (const [key, list] of seen) {
+    if (list.length > 1 && list.some((a, i) => list.some((b, j) => i < j && (a.since ?? "") === (b.since ?? "") && (a.until ?? "") === (b.until ?? "")))) {
+      throw new Error(`api table: ${key} is listed twice for the same eras`);
+    }
+  }
+  return rows;
+}

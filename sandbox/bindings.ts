@@ -1,0 +1,425 @@
+// The bridge of one run: QuickJS host functions generated from the table, the guest prelude that assembles the
+// "linux" and "sim" objects, the run's counters and stop flags, and calls back into the guest.
+//
+// A host call does only this: count, check the arguments (validate.ts), call the row's impl, convert the result.
+// Stopping: a limit (CPU, memory, stack, kernel calls, log) stops the whole run; the kernel killing the task
+// (an Oops) stops the current module function only. Both use the interrupt handler, which a guest try/catch
+// cannot swallow; until the guest has unwound, every host call fails at once without reaching the kernel.
+// Ownership: every handle this file creates is disposed in dispose(), or returned to QuickJS (which frees it).
+
+import type { QuickJSContext, QuickJSHandle, QuickJSRuntime } from "quickjs-emscripten-core";
+import {
+  GuestError,
+  isTaskKill,
+  type ApiEntry,
+  type CallEnv,
+  type CallbackSig,
+  type ClassEntry,
+  type ConstantEntry,
+  type Cookie,
+  type FunctionEntry,
+  type HostCallback,
+  type VariableEntry,
+} from "./table.ts";
+import { ArgError, readPrintkArg, readScalar } from "./validate.ts";
+import type { LimitName, Limits } from "./limits.ts";
+import { PRELUDE, PRELUDE_FILE } from "./prelude.ts";
+
+export type Stop = { kind: "limit"; limit: LimitName } | { kind: "kill" };
+
+/** What a guest error looked like, read without trusting it. */
+export interface GuestErrorInfo {
+  name: string;
+  message: string;
+  stack: string;
+  /** The thrown value was not an Error (a string, a number, a plain object...). */
+  nonError: boolean;
+}
+
+export type InvokeResult = { ok: true; value: unknown } | { ok: false; error: GuestErrorInfo; stop: Stop | null };
+
+/** Thrown through the kernel when a callback could not finish because the run is stopping. */
+export class RunStopped extends Error {
+  constructor(readonly stop: Stop) {
+    super("run stopped");
+  }
+}
+
+export interface BridgeHooks {
+  /** A module function the kernel called threw (not a stop): make the report. */
+  onCallbackError(symbol: string, err: GuestErrorInfo): void;
+  /** Milliseconds now (injected so tests can drive the CPU deadline). */
+  now(): number;
+}
+
+const keyOf = (e: { module: string; name: string }) => `${e.module}:${e.name}`;
+
+export class Bridge {
+  calls = 0;
+  printed = 0;
+  stop: Stop | null = null;
+  deadline: number;
+  readonly require: QuickJSHandle;
+  private readonly stackFn: QuickJSHandle;
+  private readonly handleForFn: QuickJSHandle;
+  private readonly nameOfFn: QuickJSHandle;
+  private readonly owned: QuickJSHandle[] = [];
+  private readonly cookies: QuickJSHandle[] = [];
+  private readonly guestFns = new WeakMap<HostCallback, { fh: QuickJSHandle; sig: CallbackSig }>();
+  private readonly addrBits: number;
+  /** How deep the guest is in nested module calls (init -> sim.advance -> timer callback ...). */
+  depth = 0;
+
+  constructor(
+    readonly ctx: QuickJSContext,
+    readonly rt: QuickJSRuntime,
+    readonly env: CallEnv,
+    entries: readonly ApiEntry[],
+    readonly limits: Limits,
+    readonly hooks: BridgeHooks,
+  ) {
+    this.addrBits = env.k.layout?.bits ?? 64;
+    this.deadline = hooks.now() + limits.cpuMs;
+    rt.setInterruptHandler(() => this.interrupt());
+
+    const natives = ctx.newObject();
+    const constants = ctx.newObject();
+    const spec = { functions: [] as unknown[], classes: [] as unknown[], variables: [] as unknown[], constants: [] as unknown[] };
+    try {
+      const classes = new Map(entries.filter((e): e is ClassEntry => e.kind === "class").map((c) => [c.name, c]));
+      const madeWith = (type: string) => classes.get(type)?.madeWith ?? `new ${type}()`;
+      for (const e of entries) {
+        const key = keyOf(e);
+        switch (e.kind) {
+          case "function": {
+            this.setFn(natives, key, e.name, (hs) => this.call(e, hs));
+            const handles = e.params
+              .map((p, index) => ({ index, param: p.name, type: p.type.startsWith("handle:") ? p.type.slice(7) : "" }))
+              .filter((h) => h.type)
+              .map((h) => ({ ...h, madeWith: madeWith(h.type) }));
+            const returnsHandle = e.returns.startsWith("handle:") ? e.returns.slice(7) : null;
+            spec.functions.push({ key, name: e.name, module: e.module, handles, returnsHandle });
+            break;
+          }
+          case "class":
+            if (e.create) {
+              const create = e.create;
+              this.setFn(natives, key, e.name, () => this.guarded(e.name, () => ctx.newNumber(create(this.env))));
+            }
+            spec.classes.push({ name: e.name, module: e.module, create: e.create ? key : null, madeWith: e.madeWith ?? `new ${e.name}()` });
+            break;
+          case "variable": {
+            const get = e.get;
+            const type = e.type;
+            this.setFn(natives, key, `get ${e.name}`, () => this.guarded(e.name, () => this.toGuestScalar(get(this.env), type)));
+            spec.variables.push({ name: e.name, module: e.module, getter: key });
+            break;
+          }
+          case "constant": {
+            const v = e.value(env.k);
+            const h = this.constantHandle(e, v);
+            ctx.setProp(constants, key, h);
+            h.dispose();
+            spec.constants.push({ name: e.name, module: e.module, key });
+            break;
+          }
+        }
+      }
+      const fnRes = ctx.evalCode(PRELUDE, PRELUDE_FILE);
+      const fn = ctx.unwrapResult(fnRes);
+      const specH = ctx.newString(JSON.stringify(spec));
+      const outRes = ctx.callFunction(fn, ctx.undefined, natives, constants, specH);
+      fn.dispose();
+      specH.dispose();
+      const out = ctx.unwrapResult(outRes);
+      this.require = ctx.getProp(out, "require");
+      this.stackFn = ctx.getProp(out, "stack");
+      this.handleForFn = ctx.getProp(out, "handleFor");
+      this.nameOfFn = ctx.getProp(out, "nameOf");
+      out.dispose();
+      this.owned.push(this.require, this.stackFn, this.handleForFn, this.nameOfFn);
+    } finally {
+      natives.dispose();
+      constants.dispose();
+    }
+  }
+
+  private setFn(obj: QuickJSHandle, key: string, name: string, body: (hs: QuickJSHandle[]) => QuickJSHandle | { error: QuickJSHandle } | undefined) {
+    const f = this.ctx.newFunction(name, (...hs) => body(hs));
+    this.ctx.setProp(obj, key, f);
+    f.dispose();
+  }
+
+  private constantHandle(e: ConstantEntry, v: number | bigint | string): QuickJSHandle {
+    const ctx = this.ctx;
+    if (e.type === "addr") return ctx.newBigInt(BigInt(v));
+    if (e.type === "string") return ctx.newString(String(v));
+    return ctx.newNumber(Number(v));
+  }
+
+  private interrupt(): boolean {
+    if (this.stop) return true;
+    if (this.hooks.now() > this.deadline) {
+      this.stop = { kind: "limit", limit: "cpu" };
+      return true;
+    }
+    return false;
+  }
+
+  /** Stop the whole run for a limit (keeps the first reason). */
+  stopFor(limit: LimitName): void {
+    if (!this.stop || this.stop.kind === "kill") this.stop = { kind: "limit", limit };
+  }
+
+  private errorHandle(name: "TypeError" | "RangeError" | "Error" | "InternalError", message: string): { error: QuickJSHandle } {
+    return { error: this.ctx.newError({ name, message }) };
+  }
+
+  /** Run host work for the guest: turn stops, kills, argument errors and kernel bugs into guest errors. */
+  private guarded(fn: string, work: () => QuickJSHandle | undefined): QuickJSHandle | { error: QuickJSHandle } | undefined {
+    if (this.stop) return this.errorHandle("InternalError", "interrupted");
+    if (++this.calls > this.limits.kernelCalls) {
+      this.stopFor("kernel-calls");
+      return this.errorHandle("InternalError", "interrupted");
+    }
+    try {
+      return work();
+    } catch (e) {
+      if (e instanceof ArgError) return this.errorHandle("TypeError", e.message);
+      if (e instanceof GuestError) return this.errorHandle(e.guestName, e.message);
+      if (e instanceof RunStopped) return this.errorHandle("InternalError", "interrupted");
+      if (isTaskKill(e)) {
+        if (!this.stop) this.stop = { kind: "kill" };
+        return this.errorHandle("InternalError", "interrupted");
+      }
+      // A bug in the simulator, not in the module: say so plainly.
+      const msg = e instanceof Error ? e.message : String(e);
+      if (/out of memory/.test(msg)) {
+        this.stopFor("memory");
+        return this.errorHandle("InternalError", "out of memory");
+      }
+      return this.errorHandle("InternalError", `kmodlab: the simulated kernel failed inside ${fn}: ${msg}`);
+    }
+  }
+
+  /** One host call of a table function. */
+  private call(e: FunctionEntry, hs: QuickJSHandle[]) {
+    return this.guarded(e.name, () => {
+      const args = this.readArgs(e, hs);
+      const missing = e.missing?.(this.env.k);
+      if (missing) throw new GuestError("Error", `${e.name}: ${missing}`);
+      const r = e.impl(this.env, ...args);
+      if (e.returns === "void") return undefined;
+      if (e.countsLog) {
+        this.printed += typeof r === "number" ? r : 0;
+        if (this.printed > this.limits.logBytes) {
+          this.stopFor("log");
+          throw new RunStopped(this.stop!);
+        }
+      }
+      return this.toGuestScalar(r, e.returns.startsWith("handle:") ? "int" : e.returns);
+    });
+  }
+
+  private readArgs(e: FunctionEntry, hs: QuickJSHandle[]): unknown[] {
+    const ps = e.params;
+    const rest = ps.length > 0 && ps[ps.length - 1].type === "printk-args";
+    const fixed = rest ? ps.length - 1 : ps.length;
+    if (hs.length < fixed || (!rest && hs.length > fixed)) {
+      const want = rest ? `at least ${fixed}` : `${fixed}`;
+      throw new ArgError(`${e.name}: takes ${want} argument${fixed === 1 ? "" : "s"} (${ps.map((p) => p.name).join(", ")}), got ${hs.length}`);
+    }
+    const out: unknown[] = [];
+    for (let i = 0; i < fixed; i++) {
+      const p = ps[i];
+      const h = hs[i];
+      switch (p.type) {
+        case "fn":
+          out.push(this.callback(h, e.name, p.name, p.cb ?? { params: [], returns: "void" }));
+          break;
+        case "cookie":
+          out.push(this.cookie(h));
+          break;
+        case "printk-args":
+          break;
+        default:
+          if (p.type.startsWith("handle:")) out.push(this.ctx.getNumber(h)); // the prelude already checked it
+          else out.push(readScalar(this.ctx, h, p.type as never, e.name, p.name, this.addrBits));
+      }
+    }
+    for (let i = fixed; i < hs.length; i++) out.push(readPrintkArg(this.ctx, hs[i], e.name, i - fixed));
+    return out;
+  }
+
+  toGuestScalar(v: unknown, type: string): QuickJSHandle | undefined {
+    const ctx = this.ctx;
+    switch (type) {
+      case "addr":
+        return ctx.newBigInt(typeof v === "bigint" ? v : BigInt(v as number));
+      case "bool":
+        return v ? ctx.true : ctx.false;
+      case "string":
+        return ctx.newString(String(v));
+      case "void":
+        return undefined;
+      default:
+        if (typeof v === "bigint") return ctx.newBigInt(v);
+        return ctx.newNumber(Number(v));
+    }
+  }
+
+  private cookie(h: QuickJSHandle): Cookie {
+    this.cookies.push(h.dup());
+    return Object.freeze({ cookie: this.cookies.length - 1 });
+  }
+
+  /** The guest function as a host function the kernel can keep and call. */
+  callback(h: QuickJSHandle, fn: string, param: string, sig: CallbackSig): HostCallback {
+    if (this.ctx.typeof(h) !== "function") {
+      throw new ArgError(`${fn}: parameter '${param}' must be a function, got ${this.ctx.typeof(h) === "object" ? "an object" : this.ctx.typeof(h)}`);
+    }
+    const fh = h.dup();
+    this.owned.push(fh);
+    const nameRes = this.ctx.callFunction(this.nameOfFn, this.ctx.undefined, fh);
+    let symbol = "";
+    if (!nameRes.error) {
+      if (this.ctx.typeof(nameRes.value) === "string") symbol = this.ctx.getString(nameRes.value);
+      nameRes.value.dispose();
+    } else nameRes.error.dispose();
+    const cb = (...args: unknown[]) => {
+      const r = this.invoke(fh, args, sig);
+      if (r.ok) return r.value;
+      if (r.stop?.kind === "limit") throw new RunStopped(r.stop);
+      if (r.stop?.kind === "kill") {
+        this.stop = null; // the kill ends this module function only
+        return undefined;
+      }
+      this.hooks.onCallbackError(symbol, r.error);
+      return undefined;
+    };
+    const host = Object.assign(cb, { symbol }) as HostCallback;
+    this.guestFns.set(host, { fh, sig });
+    return host;
+  }
+
+  /** Call a module function the kernel holds, keeping the guest's error (module_init, module_exit). */
+  invokeCallback(cb: HostCallback, args: unknown[]): InvokeResult {
+    const g = this.guestFns.get(cb);
+    if (!g) throw new Error("not a module function of this run");
+    return this.invoke(g.fh, args, g.sig);
+  }
+
+  /** Call a guest function with host values; never throws for guest behaviour. */
+  invoke(fh: QuickJSHandle, args: unknown[], sig: CallbackSig): InvokeResult {
+    const ctx = this.ctx;
+    if (this.stop) return { ok: false, error: { name: "InternalError", message: "interrupted", stack: "", nonError: false }, stop: this.stop };
+    const argHs: QuickJSHandle[] = [];
+    try {
+      sig.params.forEach((p, i) => argHs.push(this.argToGuest(args[i], p.type)));
+      this.depth++;
+      let res;
+      try {
+        res = ctx.callFunction(fh, ctx.undefined, ...argHs);
+      } finally {
+        this.depth--;
+      }
+      if (res.error) {
+        const error = this.readError(res.error);
+        res.error.dispose();
+        if (!this.stop) {
+          if (error.name === "InternalError" && error.message === "out of memory") this.stopFor("memory");
+          else if (error.name === "InternalError" && error.message === "stack overflow") this.stopFor("stack");
+        }
+        return { ok: false, error, stop: this.stop };
+      }
+      const v = res.value;
+      try {
+        return { ok: true, value: this.resultFromGuest(v, sig.returns) };
+      } finally {
+        v.dispose();
+      }
+    } finally {
+      for (const a of argHs) a.dispose();
+    }
+  }
+
+  private argToGuest(v: unknown, type: string): QuickJSHandle {
+    const ctx = this.ctx;
+    if (type === "cookie") {
+      const c = this.cookies[(v as Cookie).cookie];
+      return c ? c.dup() : ctx.undefined;
+    }
+    if (type.startsWith("handle:")) {
+      const t = ctx.newString(type.slice(7));
+      const id = ctx.newNumber(v as number);
+      const r = ctx.callFunction(this.handleForFn, ctx.undefined, t, id);
+      t.dispose();
+      id.dispose();
+      return ctx.unwrapResult(r);
+    }
+    return this.toGuestScalar(v, type) ?? ctx.undefined;
+  }
+
+  /** A callback's return value, by its declared type; reads primitives only. */
+  private resultFromGuest(v: QuickJSHandle, type: string): unknown {
+    if (type === "void") return undefined;
+    const t = this.ctx.typeof(v);
+    if (t === "number") return this.ctx.getNumber(v);
+    if (t === "bigint") return this.ctx.getBigInt(v);
+    if (t === "boolean") return this.ctx.dump(v);
+    if (t === "string" && type === "string") return this.ctx.getString(v);
+    if (t === "undefined") return undefined;
+    return { invalid: t === "object" ? "an object" : t };
+  }
+
+  /** Read a thrown value without trusting it: getters may run (under the limits), and every failure is tolerated. */
+  readError(h: QuickJSHandle): GuestErrorInfo {
+    const ctx = this.ctx;
+    const t = ctx.typeof(h);
+    if (t !== "object" || ctx.sameValue(h, ctx.null)) {
+      let text: string;
+      if (t === "string") text = JSON.stringify(ctx.getString(h));
+      else if (t === "number" || t === "boolean" || t === "undefined" || t === "bigint") text = String(t === "bigint" ? `${ctx.getBigInt(h)}n` : ctx.dump(h));
+      else text = t === "object" ? "null" : `a ${t}`;
+      return { name: "", message: `uncaught throw of ${text} (not an Error)`, stack: "", nonError: true };
+    }
+    const str = (prop: string): string | undefined => {
+      if (this.stop) return undefined;
+      try {
+        const r = ctx.getProp(h, prop);
+        try {
+          return ctx.typeof(r) === "string" ? ctx.getString(r) : undefined;
+        } finally {
+          r.dispose();
+        }
+      } catch {
+        return undefined;
+      }
+    };
+    const stack = str("stack");
+    const name = str("name");
+    const message = str("message");
+    if (stack === undefined && message === undefined) {
+      return { name: "", message: "uncaught throw of an object that is not an Error", stack: "", nonError: true };
+    }
+    return { name: name ?? "Error", message: message ?? "", stack: stack ?? "", nonError: false };
+  }
+
+  /** The guest's stack right now, as QuickJS prints it (empty if it cannot be had). */
+  guestStack(): string {
+    const r = this.ctx.callFunction(this.stackFn, this.ctx.undefined);
+    if (r.error) {
+      r.error.dispose();
+      return "";
+    }
+    const s = this.ctx.typeof(r.value) === "string" ? this.ctx.getString(r.value) : "";
+    r.value.dispose();
+    return s;
+  }
+
+  dispose(): void {
+    for (const h of this.owned.splice(0)) if (h.alive) h.dispose();
+    for (const h of this.cookies.splice(0)) if (h.alive) h.dispose();
+    this.rt.removeInterruptHandler();
+  }
+}

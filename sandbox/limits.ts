@@ -1,0 +1,58 @@
+// The limits of one run, and the words each one is reported with. Every limit names itself and what to do.
+
+export interface Limits {
+  /** Guest CPU time for the whole run (insmod, deferred work, rmmod), in ms of wall time. */
+  cpuMs: number;
+  /** QuickJS heap for the guest, in bytes. */
+  memoryBytes: number;
+  /** Calls from the module into the kernel. */
+  kernelCalls: number;
+  /** Bytes the module may print (printk and friends). */
+  logBytes: number;
+}
+
+export const DEFAULT_LIMITS: Limits = {
+  cpuMs: 2000,
+  memoryBytes: 64 << 20,
+  kernelCalls: 1_000_000,
+  logBytes: 1 << 20,
+};
+
+/** QuickJS's own stack for the guest: 256 KiB. Larger overflows the host's stack (stack-notes §1.4). */
+export const GUEST_STACK_BYTES = 256 * 1024;
+
+export type LimitName = "cpu" | "memory" | "stack" | "kernel-calls" | "log";
+
+export function resolveLimits(l: Partial<Limits> | undefined): Limits {
+  const out = { ...DEFAULT_LIMITS };
+  for (const key of Object.keys(DEFAULT_LIMITS) as (keyof Limits)[]) {
+    const v = l?.[key];
+    if (v !== undefined) {
+      if (!(typeof v === "number" && v > 0 && Number.isFinite(v))) throw new RangeError(`limits.${key} must be a positive number, got ${v}`);
+      out[key] = v;
+    }
+  }
+  return out;
+}
+
+/** The plain sentence for the learner, per limit. */
+export function limitSentence(name: LimitName, l: Limits): string {
+  switch (name) {
+    case "cpu":
+      return `The module ran for more than ${l.cpuMs} ms of CPU time (the run's CPU limit) and was stopped. Look for a loop that never ends, or raise limits.cpuMs.`;
+    case "memory":
+      return `The module's own JavaScript data grew past ${fmtBytes(l.memoryBytes)} (the run's guest memory limit) and was stopped. Look for an array or string that keeps growing, or raise limits.memoryBytes.`;
+    case "stack":
+      return `The module's call stack grew past ${fmtBytes(GUEST_STACK_BYTES)} (the stack depth limit): probably a recursion without an end. The real kernel gives a module only a 16 KiB stack, so recursion is best avoided.`;
+    case "kernel-calls":
+      return `The module made more than ${l.kernelCalls} calls into the kernel (the run's kernel-call limit) and was stopped. Look for a loop that never ends, or raise limits.kernelCalls.`;
+    case "log":
+      return `The module printed more than ${fmtBytes(l.logBytes)} (the run's log size limit) and was stopped. Print less inside loops, or raise limits.logBytes.`;
+  }
+}
+
+export function fmtBytes(n: number): string {
+  if (n >= 1 << 20 && n % (1 << 20) === 0) return `${n / (1 << 20)} MiB`;
+  if (n >= 1 << 10 && n % (1 << 10) === 0) return `${n / (1 << 10)} KiB`;
+  return `${n} bytes`;
+}

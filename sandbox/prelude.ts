@@ -1,0 +1,90 @@
+// The guest half of the bridge: a small script, evaluated once per run before the cell, that assembles the
+// frozen "linux" and "sim" module objects from the host functions and the table's shape. It captures every
+// builtin it uses at evaluation time, so a cell that later tampers with Object, WeakMap, Reflect or
+// Array.prototype cannot change what the bridge does.
+//
+// Handles: a kernel object a module declares (new timer_list(), DEFINE_SPINLOCK()) is a frozen guest object;
+// its kernel id lives in a WeakMap private to this closure. The host only ever sees ids the kernel handed out,
+// and only through these wrappers, so a cell cannot forge one: an object not made here is rejected with a
+// TypeError naming the function and the parameter.
+
+export const PRELUDE_FILE = "linux";
+
+export const PRELUDE = String.raw`(function (natives, constants, specJson) {
+  "use strict";
+  const spec = JSON.parse(specJson);
+  const apply = Reflect.apply, freeze = Object.freeze, create = Object.create, defineProperty = Object.defineProperty;
+  const TE = TypeError, E = Error, stringify = JSON.stringify;
+  const wmGet = WeakMap.prototype.get, wmSet = WeakMap.prototype.set, mapGet = Map.prototype.get, mapSet = Map.prototype.set;
+  const records = new WeakMap();
+  const byId = new Map();
+  const classes = create(null);
+  const describe = (v) => {
+    const t = typeof v;
+    if (t === "string") return apply(stringify, undefined, [v]) + " (string)";
+    if (t === "number" || t === "boolean") return "" + v + " (" + t + ")";
+    if (t === "bigint") return "" + v + "n (bigint)";
+    if (v === null) return "null";
+    if (t === "undefined") return "undefined";
+    if (t === "function") return "a function";
+    return "an object";
+  };
+  const keyOf = (type, id) => type + ":" + id;
+  const record = (o, type, id) => { apply(wmSet, records, [o, freeze({ type, id })]); apply(mapSet, byId, [keyOf(type, id), o]); freeze(o); return o; };
+  const handleFor = (type, id) => {
+    const have = apply(mapGet, byId, [keyOf(type, id)]);
+    if (have !== undefined) return have;
+    return record(create(classes[type].prototype), type, id);
+  };
+  const linux = create(null), sim = create(null);
+  const target = (m) => (m === "sim" ? sim : linux);
+  for (const c of spec.classes) {
+    const native = c.create === null ? undefined : natives[c.create];
+    const madeWith = c.madeWith;
+    const C = ({ [c.name]: class {
+      constructor() {
+        if (native === undefined) throw new TE(c.name + " is made with " + madeWith + ", not new " + c.name + "()");
+        record(this, c.name, apply(native, undefined, []));
+      }
+    } })[c.name];
+    freeze(C.prototype);
+    freeze(C);
+    classes[c.name] = C;
+    defineProperty(target(c.module), c.name, { value: C, enumerable: true });
+  }
+  for (const f of spec.functions) {
+    const native = natives[f.key];
+    let fn = native;
+    if (f.handles.length > 0 || f.returnsHandle) {
+      const name = f.name, hs = f.handles, ret = f.returnsHandle;
+      fn = ({ [name]: function (...args) {
+        for (let i = 0; i < hs.length; i++) {
+          const h = hs[i], v = args[h.index];
+          const rec = (typeof v === "object" && v !== null) ? apply(wmGet, records, [v]) : undefined;
+          if (rec === undefined || rec.type !== h.type)
+            throw new TE(name + ": parameter '" + h.param + "' must be a " + h.type + " (made with " + h.madeWith + "), got " + describe(v));
+          args[h.index] = rec.id;
+        }
+        const r = apply(native, undefined, args);
+        return ret ? handleFor(ret, r) : r;
+      } })[name];
+    }
+    defineProperty(target(f.module), f.name, { value: fn, enumerable: true });
+  }
+  for (const v of spec.variables) defineProperty(target(v.module), v.name, { get: natives[v.getter], enumerable: true });
+  for (const c of spec.constants) defineProperty(target(c.module), c.name, { value: constants[c.key], enumerable: true });
+  freeze(linux); freeze(sim);
+  const modules = { linux, sim };
+  const require = (name) => {
+    if (name === "linux") return linux;
+    if (name === "sim") return sim;
+    throw new E("cannot import " + apply(stringify, undefined, [name]) + ": only \"linux\" and \"sim\" exist here");
+  };
+  const stack = () => new E().stack;
+  const gopd = Object.getOwnPropertyDescriptor, hasOwn = Object.prototype.hasOwnProperty;
+  const nameOf = (f) => {
+    const d = gopd(f, "name");
+    return d !== undefined && apply(hasOwn, d, ["value"]) && typeof d.value === "string" ? d.value : "";
+  };
+  return { require, stack, handleFor, nameOf };
+})`;

@@ -1,0 +1,425 @@
+// runModule(source, options) -> RunResult: insmod, deferred work and rmmod of one cell on a freshly booted kernel,
+// inside a fresh QuickJS runtime and context. A run never throws: every outcome is a RunResult with reports.
+//
+// Steps (as the real tools do them): boot the profile; transpile the cell and check its imports against the
+// profile's era; evaluate the cell's top level (MODULE_LICENSE, module_init(...) register the module's
+// metadata, as the .modinfo section and the init/exit pointers do in C); load_module()'s messages and taints;
+// module_init as insmod (a negative return fails the load, the kernel says nothing and insmod prints its
+// error; a positive one warns and loads anyway); /proc snapshots; deferred work (k.runDeferred, when the
+// kernel has it); module_exit as rmmod; the leak check (k.leakCheck); /proc again; dmesg and reports.
+//
+// The kernel itself is reached through KernelDeps, loaded lazily, so the machinery here can be exercised against
+// a small fake kernel in tests and so a browser worker loads the kernel with the sandbox, once.
+
+import type { QuickJSContext, QuickJSRuntime, QuickJSWASMModule } from "quickjs-emscripten-core";
+import type { Kernel } from "../src/kernel/kernel.ts";
+import type { BootOptions, ConfigKind, Report } from "../src/kernel/types.ts";
+import type { RunResult } from "./result.ts";
+import { transpileCell, CELL_FILE, type ImportSpec } from "./transpile.ts";
+import { Bridge, type GuestErrorInfo, type Stop } from "./bindings.ts";
+import { absentMessage, inEra, type ApiEntry, type CallEnv, type HostCallback, type ModuleState } from "./table.ts";
+import { GUEST_STACK_BYTES, limitSentence, resolveLimits, type LimitName, type Limits } from "./limits.ts";
+import { exceptionReport, type CallSite } from "./oops.ts";
+import { insmodError, insmodPid, kernLevel, loadMessages, MODULE_NAME, suspiciousInitReturn } from "./insmod.ts";
+import { parseStack } from "./stack.ts";
+import { isPoisoningError, loadQuickJS, poisonQuickJS, MODULE_RECYCLE_BYTES } from "./quickjs.ts";
+
+/** A simulated event the run schedules before insmod (the lesson's "button pressed at 30 ms"). */
+export interface ScheduledEvent {
+  /** Simulated time after insmod starts, in ms. */
+  atMs: number;
+  /** Raise this interrupt line. */
+  irq: number;
+}
+
+export interface RunOptions {
+  profile?: string;
+  mem?: number;
+  cmdline?: string;
+  seed?: number;
+  config?: ConfigKind;
+  limits?: Partial<Limits>;
+  events?: ScheduledEvent[];
+  /** rmmod after init (default true). */
+  unload?: boolean;
+  /** /proc files to snapshot after init and after exit. */
+  proc?: string[];
+  /** Run the kernel's own consistency checks at the end (k.checkInvariants, when present). */
+  checkInvariants?: boolean;
+}
+
+/** What the run needs of the kernel: booting, /proc, the API table, inspection. */
+export interface KernelDeps {
+  boot(profile: string, opts: BootOptions): Kernel;
+  readProc(k: Kernel, name: string): string;
+  api: readonly ApiEntry[];
+  /** JSON-only inspection data for RunResult.kernel. */
+  inspect?(k: Kernel): Record<string, unknown>;
+  defaultProfile: string;
+}
+
+/** The kernel's optional hooks that later parts add (contexts, leak check, invariants). */
+interface KernelHooks {
+  runDeferred?: (limits?: { simTimeMs?: number; maxEvents?: number }) => unknown;
+  leakCheck?: () => unknown;
+  checkInvariants?: () => unknown;
+  scheduleIrq?: (atNs: number, irq: number) => unknown;
+  inspect?: () => Record<string, unknown>;
+  mem?: { tlb?: { hits?: number; misses?: number } };
+}
+
+let depsPromise: Promise<KernelDeps> | undefined;
+
+/** Load the real kernel and the API table (once). */
+export function loadKernelDeps(): Promise<KernelDeps> {
+  depsPromise ??= (async () => {
+    const [kernel, proc, api, inspect] = await Promise.all([
+      import("../src/kernel/kernel.ts"),
+      import("../src/kernel/fs/proc.ts"),
+      import("./api.ts"),
+      import("../src/kernel/inspect.ts"),
+      import("../src/kernel/fs/all.ts"),
+    ]);
+    return {
+      boot: (p: string, o: BootOptions) => kernel.boot(p, o),
+      readProc: proc.readProc,
+      api: api.API,
+      inspect: (k: Kernel) => ({ layout: inspect.toJson(k.layout) }) as Record<string, unknown>,
+      defaultProfile: "x86_64-6.1",
+    };
+  })().catch((e) => {
+    depsPromise = undefined;
+    throw e;
+  });
+  return depsPromise;
+}
+
+/** Run a cell. Never rejects. */
+export async function runModule(source: string, options: RunOptions = {}, deps?: KernelDeps): Promise<RunResult> {
+  const t0 = now();
+  try {
+    const d = deps ?? (await loadKernelDeps());
+    const qjs = await loadQuickJS();
+    return runModuleSync(qjs, source, options, d, t0);
+  } catch (e) {
+    return failedRun(options.profile ?? "?", `kmodlab: could not start the run: ${(e as Error)?.message ?? e}`, t0);
+  }
+}
+
+function now(): number {
+  return typeof performance !== "undefined" ? performance.now() : Date.now();
+}
+
+function failedRun(profile: string, message: string, t0: number): RunResult {
+  return {
+    profile,
+    initReturn: null,
+    dmesg: [],
+    bootLog: [],
+    reports: [{ kind: "bug", title: message, text: message }],
+    proc: {},
+    procAfterExit: {},
+    stats: { kernelCalls: 0, simTimeNs: 0, tlbHits: 0, tlbMisses: 0, wallMs: now() - t0 },
+    kernel: {},
+  };
+}
+
+/** Levenshtein distance, for "did you mean" on misspelt imports. */
+function distance(a: string, b: string): number {
+  const d = Array.from({ length: b.length + 1 }, (_, i) => i);
+  for (let i = 1; i <= a.length; i++) {
+    let prev = d[0];
+    d[0] = i;
+    for (let j = 1; j <= b.length; j++) {
+      const tmp = d[j];
+      d[j] = Math.min(d[j] + 1, d[j - 1] + 1, prev + (a[i - 1] === b[j - 1] ? 0 : 1));
+      prev = tmp;
+    }
+  }
+  return d[b.length];
+}
+
+/** The imports of a cell checked against the table for an era: a compile error message, or undefined. */
+export function checkImports(imports: readonly ImportSpec[], api: readonly ApiEntry[], era: Kernel["profile"]["era"]): { message: string; line: number; column: number } | undefined {
+  for (const im of imports) {
+    if (im.name === "*") continue;
+    const rows = api.filter((e) => e.module === im.module && e.name === im.name);
+    if (rows.length === 0) {
+      const near = api
+        .filter((e) => e.module === im.module && inEra(e, era))
+        .map((e) => [distance(e.name, im.name), e.name] as const)
+        .filter(([dd]) => dd <= 2)
+        .sort((a, b) => a[0] - b[0] || a[1].localeCompare(b[1]));
+      const hint = near.length ? ` (did you mean ${near[0][1]}?)` : "";
+      return { message: `"${im.module}" has no export named '${im.name}'${hint}`, line: im.line, column: im.column };
+    }
+    if (!rows.some((e) => inEra(e, era))) return { message: absentMessage(rows[0], era), line: im.line, column: im.column };
+  }
+  return undefined;
+}
+
+function limitReport(k: Kernel, limit: LimitName, limits: Limits, frames: ReturnType<typeof parseStack>): Report {
+  const sentence = limitSentence(limit, limits);
+  if (limit === "cpu") {
+    const era = k.profile.era;
+    const secs = era === "2.6" ? 61 : 22;
+    const prefix = era === "6.1" ? "watchdog: " : "";
+    const title = `${prefix}BUG: soft lockup - CPU#0 stuck for ${secs}s! [${k.current.comm}:${k.current.pid}]`;
+    k.printk(kernLevel(k, era === "2.6" ? "KERN_ERR" : "KERN_EMERG") + "%s\n", title);
+    return { kind: "timeout", title, text: title, line: frames[0]?.line, frames: frames.map(({ fn, line, column }) => ({ fn, line, column })), explain: sentence };
+  }
+  const titles: Record<Exclude<LimitName, "cpu">, string> = {
+    memory: `kmodlab: guest memory limit reached (${limits.memoryBytes} bytes)`,
+    stack: `kmodlab: stack depth limit reached (${GUEST_STACK_BYTES} bytes)`,
+    "kernel-calls": `kmodlab: kernel call limit reached (${limits.kernelCalls} calls)`,
+    log: `kmodlab: log size limit reached (${limits.logBytes} bytes)`,
+  };
+  const title = titles[limit];
+  return {
+    kind: limit === "memory" ? "out-of-memory" : "limit",
+    title,
+    text: `${title}\n${sentence}`,
+    line: frames[0]?.line,
+    frames: frames.map(({ fn, line, column }) => ({ fn, line, column })),
+    explain: sentence,
+  };
+}
+
+/** The synchronous core: QuickJS already loaded. Never throws. */
+export function runModuleSync(qjs: QuickJSWASMModule, source: string, options: RunOptions, deps: KernelDeps, t0 = now()): RunResult {
+  const profileName = options.profile ?? deps.defaultProfile;
+  let limits: Limits;
+  try {
+    limits = resolveLimits(options.limits);
+  } catch (e) {
+    return failedRun(profileName, `kmodlab: ${(e as Error).message}`, t0);
+  }
+  let k: Kernel;
+  try {
+    k = deps.boot(profileName, { mem: options.mem, cmdline: options.cmdline, seed: options.seed, config: options.config });
+  } catch (e) {
+    return failedRun(profileName, `kmodlab: cannot boot ${profileName}: ${(e as Error).message}`, t0);
+  }
+  const hooks = k as unknown as KernelHooks;
+  const bootLog = k.log.dmesg();
+  const mark = k.log.mark();
+  const result: RunResult = {
+    profile: k.profile.name,
+    initReturn: null,
+    dmesg: [],
+    bootLog,
+    reports: k.reports,
+    proc: {},
+    procAfterExit: {},
+    stats: { kernelCalls: 0, simTimeNs: 0, tlbHits: 0, tlbMisses: 0, wallMs: 0 },
+    kernel: {},
+    module: { loaded: false, unloaded: false },
+  };
+  const era = k.profile.era;
+  const finish = (): RunResult => {
+    result.dmesg = k.log.dmesg(mark);
+    result.stats.simTimeNs = k.clock.now();
+    result.stats.tlbHits = hooks.mem?.tlb?.hits ?? 0;
+    result.stats.tlbMisses = hooks.mem?.tlb?.misses ?? 0;
+    try {
+      result.kernel = { ...(deps.inspect?.(k) ?? {}), ...(hooks.inspect?.() ?? {}) };
+    } catch (e) {
+      k.report({ kind: "bug", title: `kmodlab: inspection failed: ${(e as Error).message}`, text: String((e as Error).stack ?? e) });
+    }
+    result.stats.wallMs = now() - t0;
+    return result;
+  };
+  const snapshot = (into: Record<string, string>) => {
+    for (const name of options.proc ?? []) {
+      try {
+        into[name] = deps.readProc(k, name);
+      } catch (e) {
+        into[name] = `(${(e as Error).message})`;
+      }
+    }
+  };
+
+  // Compile: syntax, imports, era.
+  const tr = transpileCell(source);
+  if (!tr.ok) {
+    k.report({ kind: "compile-error", title: `${CELL_FILE}:${tr.error.line}:${tr.error.column}: SyntaxError: ${tr.error.message}`, text: tr.error.message, line: tr.error.line, frames: [{ fn: "(compile)", line: tr.error.line, column: tr.error.column }] });
+    return finish();
+  }
+  const bad = checkImports(tr.imports, deps.api, era);
+  if (bad) {
+    k.report({ kind: "compile-error", title: `${CELL_FILE}:${bad.line}:${bad.column}: ImportError: ${bad.message}`, text: bad.message, line: bad.line, frames: [{ fn: "(import)", line: bad.line, column: bad.column }] });
+    return finish();
+  }
+  const entries = deps.api.filter((e) => inEra(e, era));
+
+  let rt: QuickJSRuntime | undefined;
+  let ctx: QuickJSContext | undefined;
+  let bridge: Bridge | undefined;
+  const mod: ModuleState = { name: MODULE_NAME };
+  const env: CallEnv = { k, mod };
+  const pid = insmodPid(k);
+  let currentSite: CallSite = "load";
+  try {
+    rt = qjs.newRuntime();
+    rt.setMaxStackSize(GUEST_STACK_BYTES);
+    rt.setMemoryLimit(limits.memoryBytes);
+    ctx = rt.newContext();
+    const b = (bridge = new Bridge(ctx, rt, env, entries, limits, {
+      now,
+      onCallbackError: (symbol, err) => k.report(exceptionReport(k, symbol || "a module callback", "callback", err)),
+    }));
+    k.captureModuleStack = () => parseStack(b.guestStack());
+    k.current = { pid, comm: "insmod" };
+    for (const f of tr.functions) {
+      const lines = source.slice(f.start, f.start + f.size).split("\n").length;
+      k.kallsyms.addModuleSymbol(f.name, MODULE_NAME, Math.max(0x40, Math.ceil((0x20 * (lines + 1)) / 16) * 16), f.line);
+    }
+    for (const ev of options.events ?? []) {
+      if (!hooks.scheduleIrq) {
+        k.report({ kind: "bug", title: "kmodlab: cannot schedule the run's events: this kernel does not simulate interrupts yet", text: JSON.stringify(ev) });
+        break;
+      }
+      hooks.scheduleIrq(k.clock.now() + ev.atMs * 1e6, ev.irq);
+    }
+
+    /** Handle a guest failure at a call site: stop (limit), kill, or exception. Returns true if the run must end. */
+    const onFailure = (where: string, site: CallSite, err: GuestErrorInfo, stop: Stop | null): boolean => {
+      if (stop?.kind === "limit") {
+        k.report(limitReport(k, stop.limit, limits, parseStack(err.stack)));
+        return true;
+      }
+      if (stop?.kind === "kill") {
+        b.stop = null; // the kernel already reported its Oops; the task is gone
+        return false;
+      }
+      k.report(exceptionReport(k, where, site, err));
+      return false;
+    };
+
+    // The module's top level: static data and metadata (MODULE_LICENSE, module_init...).
+    const evalRes = ctx.evalCode(tr.js, CELL_FILE, { type: "global", strict: true });
+    if (evalRes.error) {
+      const err = b.readError(evalRes.error);
+      evalRes.error.dispose();
+      onFailure("module load", "load", err, b.stop);
+      return finish();
+    }
+    const wrapper = evalRes.value;
+    const exportsObj = ctx.newObject();
+    const top = (() => {
+      try {
+        const r = ctx.callFunction(wrapper, ctx.undefined, b.require, exportsObj);
+        if (r.error) {
+          const err = b.readError(r.error);
+          r.error.dispose();
+          if (!b.stop) {
+            if (err.name === "InternalError" && err.message === "out of memory") b.stopFor("memory");
+            else if (err.name === "InternalError" && err.message === "stack overflow") b.stopFor("stack");
+          }
+          return { err, stop: b.stop };
+        }
+        r.value.dispose();
+        return undefined;
+      } finally {
+        wrapper.dispose();
+        exportsObj.dispose();
+      }
+    })();
+    if (top) {
+      onFailure("the cell's top-level code", "load", top.err, top.stop);
+      return finish();
+    }
+
+    // load_module(): taints and notices, then do_init_module().
+    loadMessages(k, mod);
+    let loaded = true;
+    if (mod.init) {
+      currentSite = "init";
+      const r = callModuleFn(b, mod.init);
+      if (!r.ok) {
+        loaded = false;
+        if (onFailure(mod.init.symbol || "module_init", "init", r.error, r.stop)) return finish();
+      } else if (typeof r.value !== "number" || !Number.isInteger(r.value)) {
+        loaded = false;
+        const got = r.value === undefined ? "undefined" : typeof r.value === "object" ? "an object" : typeof r.value;
+        const err: GuestErrorInfo = {
+          name: "TypeError",
+          message: `module_init: ${mod.init.symbol || "the init function"} returned ${got}; an init function returns 0, or a negative errno such as -ENOMEM`,
+          stack: "",
+          nonError: false,
+        };
+        k.report(exceptionReport(k, mod.init.symbol || "module_init", "init", err));
+      } else {
+        result.initReturn = r.value;
+        if (r.value < 0) {
+          loaded = false;
+          result.module!.insmodError = insmodError(-r.value);
+        } else if (r.value > 0) {
+          suspiciousInitReturn(k, mod, r.value);
+        }
+      }
+    } else {
+      result.initReturn = 0;
+    }
+    result.module!.loaded = loaded;
+    if (loaded) snapshot(result.proc);
+
+    // Deferred work (timers, tasklets, work, interrupts) while the module is loaded.
+    if (loaded && hooks.runDeferred) {
+      currentSite = "callback";
+      try {
+        hooks.runDeferred();
+      } catch (e) {
+        if (!(e instanceof Error && e.message === "run stopped")) throw e;
+      }
+      if (b.stop?.kind === "limit") {
+        k.report(limitReport(k, b.stop.limit, limits, []));
+        return finish();
+      }
+    }
+
+    if (loaded && options.unload !== false) {
+      k.current = { pid: pid + 1, comm: "rmmod" };
+      currentSite = "exit";
+      if (mod.exit) {
+        const r = callModuleFn(b, mod.exit);
+        if (!r.ok && onFailure(mod.exit.symbol || "module_exit", "exit", r.error, r.stop)) return finish();
+      }
+      (k.kallsyms as { removeModule?: (m: string) => void }).removeModule?.(MODULE_NAME);
+      result.module!.unloaded = true;
+    }
+    if (options.unload !== false) hooks.leakCheck?.();
+    if (options.checkInvariants) hooks.checkInvariants?.();
+    snapshot(result.procAfterExit);
+    return finish();
+  } catch (e) {
+    if (isPoisoningError(e)) poisonQuickJS();
+    k.report({ kind: "bug", title: `kmodlab: internal error during ${currentSite}: ${(e as Error)?.message ?? e}`, text: String((e as Error)?.stack ?? e) });
+    return finish();
+  } finally {
+    result.stats.kernelCalls = bridge?.calls ?? 0;
+    k.captureModuleStack = () => [];
+    try {
+      bridge?.dispose();
+      ctx?.dispose();
+      rt?.dispose();
+    } catch {
+      poisonQuickJS();
+    }
+    recycleIfLarge(qjs);
+  }
+}
+
+/** Call module_init / module_exit as the kernel does (no arguments), keeping the guest's error for the report. */
+function callModuleFn(b: Bridge, fn: HostCallback) {
+  return b.invokeCallback(fn, []);
+}
+
+/** WASM memory never shrinks: past the high-water mark, load a fresh module for the next run. */
+function recycleIfLarge(qjs: QuickJSWASMModule): void {
+  try {
+    if (qjs.getWasmMemory().buffer.byteLength > MODULE_RECYCLE_BYTES) poisonQuickJS();
+  } catch {
+    poisonQuickJS();
+  }
+}

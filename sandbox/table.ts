@@ -1,0 +1,172 @@
+// The shape of THE table (sandbox/api.ts): one entry per export of "linux" and "sim". From each entry come the
+// QuickJS binding (bindings.ts), its argument checks (validate.ts) and its declaration in linux.d.ts (dts.ts).
+// Kernel parts add rows (sandbox/api/*.ts); nothing here changes when they do.
+
+import type { Kernel } from "../src/kernel/kernel.ts";
+import type { Era } from "../src/kernel/types.ts";
+
+/** Kernel eras, oldest first: `since`/`until` compare by position here. */
+export const ERAS: readonly Era[] = ["2.6", "3.4", "6.1"];
+
+/** Value types a module passes to the kernel. Each has one check (validate.ts) and one TypeScript type (dts.ts). */
+export type Scalar =
+  | "addr" // void *, unsigned long address, dma_addr_t, phys_addr_t: bigint on every architecture (NULL is 0n)
+  | "size" // size_t: a non-negative integer number
+  | "uint" // unsigned int / unsigned long counts: a non-negative integer number
+  | "int" // int: an integer number (negative errnos included)
+  | "gfp" // gfp_t: a non-negative integer number (GFP_* constants)
+  | "order" // page order: a non-negative integer number (the kernel itself refuses orders >= MAX_ORDER)
+  | "bool"
+  | "string";
+
+/** `handle:timer_list`: a kernel object the module declares (see ClassEntry). */
+export type HandleType = `handle:${string}`;
+
+export type ParamType =
+  | Scalar
+  | HandleType
+  | "fn" // a module function the kernel calls back (with `cb` as its signature)
+  | "cookie" // any module value the kernel keeps and hands back untouched (request_irq's dev_id)
+  | "printk-args"; // printk's variadic arguments: numbers, bigints, strings (rest parameter, last)
+
+export type ReturnType = Scalar | HandleType | "void";
+
+export interface CallbackSig {
+  params: { name: string; type: Scalar | HandleType | "cookie" }[];
+  returns: Scalar | "void";
+}
+
+export interface Param {
+  name: string;
+  type: ParamType;
+  doc?: string;
+  /** For "fn": the signature of the callback. */
+  cb?: CallbackSig;
+}
+
+export type Module = "linux" | "sim";
+
+interface Common {
+  name: string;
+  module: Module;
+  /** TSDoc body: what it does, in the kernel's words where possible. */
+  doc: string;
+  /** First era that has it (inclusive); default: every era. */
+  since?: Era;
+  /** Last era that has it (inclusive). */
+  until?: Era;
+  /** Completes "X does not exist in Linux 6.1 (...)": e.g. "removed in 2.6.x — use get_zeroed_page". */
+  absentNote?: string;
+}
+
+/** The module state a run keeps for insmod/rmmod (what `struct module` holds). */
+export interface ModuleState {
+  name: string; // "cell"
+  license?: string;
+  author?: string;
+  description?: string;
+  init?: HostCallback;
+  exit?: HostCallback;
+}
+
+/** A module function the kernel may call: a plain host function. Calling it runs the guest under the run's limits. */
+export interface HostCallback {
+  (...args: unknown[]): unknown;
+  /** The function's name as kallsyms knows it ("mem_module_init"), "" when anonymous. */
+  readonly symbol: string;
+}
+
+/** A module value handed to the kernel to keep (dev_id): opaque to the kernel, handed back as it came. */
+export interface Cookie {
+  readonly cookie: number;
+}
+
+/** What an impl receives besides its arguments. */
+export interface CallEnv {
+  k: Kernel;
+  mod: ModuleState;
+}
+
+export interface FunctionEntry extends Common {
+  kind: "function";
+  params: Param[];
+  returns: ReturnType;
+  /** "may sleep", "any", or a sentence such as "any; must not be called from interrupt context". */
+  context: string;
+  /** Called with validated arguments (addr -> bigint, numbers -> number, fn -> HostCallback, handle -> id). */
+  impl: (c: CallEnv, ...args: any[]) => unknown;
+  /** The impl returns the number of characters printed: counted against the run's log limit. */
+  countsLog?: boolean;
+  /** Say why the booted kernel cannot do this yet (a missing simulated feature); checked at call time. */
+  missing?: (k: Kernel) => string | undefined;
+}
+
+export interface ConstantEntry extends Common {
+  kind: "constant";
+  type: "number" | "addr" | "string";
+  value: (k: Kernel) => number | bigint | string;
+}
+
+/** A kernel variable a module reads (jiffies): a live binding, read through a getter at each use. */
+export interface VariableEntry extends Common {
+  kind: "variable";
+  type: "number" | "addr";
+  get: (c: CallEnv) => number | bigint;
+}
+
+/** A kernel object type a module declares. `create` makes `new NAME()` legal; without it NAME is a type only. */
+export interface ClassEntry extends Common {
+  kind: "class";
+  create?: (c: CallEnv) => number;
+  /** How to make one when `new` is not the way ("DEFINE_SPINLOCK()"): used in error messages. */
+  madeWith?: string;
+}
+
+export type ApiEntry = FunctionEntry | ConstantEntry | VariableEntry | ClassEntry;
+
+/** A guest-visible error an impl raises for a misuse the table cannot express (thrown at the cell's line). */
+export class GuestError extends Error {
+  constructor(
+    readonly guestName: "TypeError" | "RangeError" | "Error",
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+/**
+ * Thrown by the kernel when the current task dies (an Oops in process context): the module function stops at
+ * once, uncatchably, and the run goes on as the kernel would. The kernel has already printed its report.
+ */
+export function isTaskKill(e: unknown): boolean {
+  return typeof e === "object" && e !== null && (e as { killTask?: unknown }).killTask === true;
+}
+
+export function eraIndex(era: Era): number {
+  return ERAS.indexOf(era);
+}
+
+export function inEra(e: Common, era: Era): boolean {
+  const i = eraIndex(era);
+  return (e.since === undefined || eraIndex(e.since) <= i) && (e.until === undefined || i <= eraIndex(e.until));
+}
+
+/** "Linux 6.1" as messages say it. */
+export function eraLabel(era: Era): string {
+  return `Linux ${era}`;
+}
+
+/** The message for importing a name the profile's era does not have. */
+export function absentMessage(e: Common, era: Era): string {
+  const when =
+    e.absentNote ??
+    (e.since && eraIndex(era) < eraIndex(e.since)
+      ? `it first appears in the ${e.since} era`
+      : e.until
+        ? `it is gone after the ${e.until} era`
+        : "");
+  return `${e.name} does not exist in ${eraLabel(era)}${when ? ` (${when})` : ""}`;
+}
+
+/** Helpers for rows: a parameter list in one line. */
+export const p = (name: string, type: ParamType, doc?: string, cb?: CallbackSig): Param => ({ name, type, doc, cb });

@@ -1,0 +1,659 @@
+// Models the kernel page tables of Linux 6.1 / 3.4 / 2.6 (arch/x86/mm/init_{32,64}.c, arch/arm/mm/mmu.c,
+// arch/arm64/mm/mmu.c, mm/vmalloc.c vmap_range_noflush / vunmap_range_noflush, mm/memory.c p?d_alloc_track).
+//
+// The tables live in simulated page frames: every entry is real little-endian bytes in k.physmem, so a view or a
+// debugger can read them, and walk() reads them back exactly as the MMU would.
+//
+// Geometry per architecture:
+// - x86_64: four levels (PGD 512 x 8 bytes, P4D folded into the PGD as in 4-level paging, PUD, PMD, PTE); entries
+//   carry present/RW/USER/PCD/A/D/PSE/G/NX bits. Tables point down with _PAGE_TABLE (0x067); vmalloc PTEs are
+//   PAGE_KERNEL (0x8000000000000163), ioremap PTEs PAGE_KERNEL_IO_NOCACHE (...173), the direct map uses 2 MiB
+//   pages (PAGE_KERNEL_LARGE, ...1e3) and the kernel text mapping 2 MiB pages without NX.
+// - i386 (non-PAE, as the Debian 686 kernel and the 2.6 textbook PC): two levels, PGD 1024 x 4 bytes and PTE
+//   1024 x 4 bytes; lowmem with 4 MiB PSE pages (0x1e3).
+// - 32-bit ARM (short descriptors): a 16 KiB first-level table of 4096 words, each a 1 MiB section or a pointer
+//   to a 256-entry hardware table. As Linux does, one 4 KiB page holds two Linux "shadow" PTE tables (+0, +1024)
+//   and the two hardware tables (+2048, +3072) for a 2 MiB pair of first-level entries; walk() reports the
+//   hardware descriptors (what the MMU uses) and the Linux shadow PTE alongside. swapper_pg_dir sits at
+//   PHYS_OFFSET + 0x4000 (virtual 0xc0004000, the "pgd = c0004000" of every ARM Oops). Lowmem uses sections.
+// - arm64 (48-bit VA, 4 KiB pages): four levels (PGD, P4D folded, PUD, PMD, PTE), table 0b11, block 0b01,
+//   page 0b11 with AF/SH/PXN/UXN; the linear map uses 2 MiB blocks.
+// - x86_64 6.1 pre-allocates a PUD page under every vmalloc PGD entry at boot (preallocate_vmalloc_pages, 5.8+), so
+//   vmalloc never modifies the top level afterwards and arch_sync_kernel_mappings() never runs for it: syncEvents
+//   stays 0 there. On 32-bit 6.1 kernels ARCH_PAGE_TABLE_SYNC_MASK is PGTBL_PMD_MODIFIED: each new PTE page under
+//   the vmalloc area is synchronised into every process page table, and syncEvents counts it. The 2.6 and 3.4 eras
+//   had no such call (a vmalloc fault copied the entry lazily), so they count none.
+//
+// Simplifications (stated):
+// - The linear map (and x86_64's kernel text map) is built eagerly at boot with the architecture's large mappings
+//   (x86_64 and arm64 2 MiB, i386 4 MiB, ARM 1 MiB sections) and 4 KiB PTEs where a memory range is not aligned.
+//   No 1 GiB pages (QEMU's default CPU has no pdpe1gb) and no splitting of the direct map by set_memory_*().
+// - The top-level table comes from the buddy allocator (owner PageTable) except on ARM; the boot-time linear-map
+//   tables also come from the buddy allocator (the real kernel takes them from memblock): all are counted in
+//   pageTablePagesAllocated.
+// - Kernel page-table pages are never freed (like the kernel's vunmap, which leaves empty tables in place).
+// - Protection bits are those of kernel mappings only; no user mappings, no TLB here (mm/memory.ts models it).
+
+import type { Arch, Era, Layout } from "../types.ts";
+import { PageOwner } from "./page_flags.ts";
+
+export type LevelName = "PGD" | "P4D" | "PUD" | "PMD" | "PTE";
+
+/** PGTBL_*_MODIFIED (include/linux/pgtable.h). */
+export const PGTBL_PGD_MODIFIED = 1 << 0;
+export const PGTBL_P4D_MODIFIED = 1 << 1;
+export const PGTBL_PUD_MODIFIED = 1 << 2;
+export const PGTBL_PMD_MODIFIED = 1 << 3;
+export const PGTBL_PTE_MODIFIED = 1 << 4;
+
+/** One level of a walk, top first. */
+export interface WalkStep {
+  level: LevelName;
+  /** Index of the entry in its table (ARM first level: the hardware index addr >> 20). */
+  index: number;
+  /** The entry's raw value (for a folded level, the value of the level above, as the kernel prints it). */
+  entry: bigint;
+  /** Physical address of the table holding the entry, and of the entry itself. */
+  tablePhys: number;
+  entryPhys: number;
+  folded: boolean;
+  present: boolean;
+  /** The entry maps memory directly (PSE page, ARM section, arm64 block, or any PTE). */
+  leaf: boolean;
+  /** Next table's physical address (when the entry points to a table). */
+  nextTablePhys?: number;
+  /** ARM only: the Linux view (pgd_val = first word of the pair at the PGD; the shadow PTE at the PTE). */
+  linuxEntry?: bigint;
+}
+
+export interface Walk {
+  addr: bigint;
+  steps: WalkStep[];
+  /** Physical address the address translates to, or -1. */
+  pa: number;
+  /** Size of the mapping that translated it (4096, 2 MiB, 4 MiB, 1 MiB...), 0 when not mapped. */
+  pageSize: number;
+  /** The level where the walk stopped on a non-present entry (undefined when it translated). */
+  stoppedAt?: LevelName;
+  writable: boolean;
+  executable: boolean;
+}
+
+export type Prot = "kernel" | "io" | "kernel_exec";
+
+interface Level {
+  name: LevelName;
+  shift: number; // log2 of the span one entry covers
+  ptrs: number; // entries per table
+  folded: boolean;
+}
+
+export interface PgtableCounters {
+  /** PTE (4 KiB leaf) entries written by vmap/ioremap/kmap users since boot finished. */
+  ptesWritten: number;
+  ptesCleared: number;
+  /** Page-table pages taken from the buddy allocator (boot included). */
+  pageTablePagesAllocated: number;
+  /** arch_sync_kernel_mappings() calls (ARCH_PAGE_TABLE_SYNC_MASK hit). */
+  syncEvents: number;
+  /** New entries populated per level (PGTBL_*_MODIFIED events), since boot finished. */
+  populated: Record<LevelName, number>;
+}
+
+/** What the page tables need of the kernel: kept structural so tests can use small fakes. */
+export interface PgtableHost {
+  profile: { arch: Arch; era: Era };
+  layout: Layout;
+  physmem: { read32(pa: number): number; write32(pa: number, v: number): void; zeroPage(pfn: number): void };
+  pages: { alloc_pages(gfp: number, order: number, owner?: number): number };
+}
+
+const TWO32 = 4294967296;
+const PAGE = 4096;
+
+function levelsFor(arch: Arch): Level[] {
+  switch (arch) {
+    case "x86_64":
+    case "arm64":
+      return [
+        { name: "PGD", shift: 39, ptrs: 512, folded: false },
+        { name: "P4D", shift: 39, ptrs: 1, folded: true },
+        { name: "PUD", shift: 30, ptrs: 512, folded: false },
+        { name: "PMD", shift: 21, ptrs: 512, folded: false },
+        { name: "PTE", shift: 12, ptrs: 512, folded: false },
+      ];
+    case "i386":
+      return [
+        { name: "PGD", shift: 22, ptrs: 1024, folded: false },
+        { name: "PTE", shift: 12, ptrs: 1024, folded: false },
+      ];
+    case "arm":
+      // Hardware view: 4096 first-level words, 256-entry second-level tables.
+      return [
+        { name: "PGD", shift: 20, ptrs: 4096, folded: false },
+        { name: "PTE", shift: 12, ptrs: 256, folded: false },
+      ];
+  }
+}
+
+// Entry bits.
+const X86_TABLE = 0x067;
+const X86_PTE_KERNEL = 0x163;
+const X86_PTE_IO = 0x173;
+const X86_LARGE = 0x1e3;
+const X86_NX_HI = 0x80000000;
+const A64_TABLE = 0x3;
+const A64_PAGE = 0x703;
+const A64_PAGE_IO = 0x713;
+const A64_BLOCK = 0x701;
+const A64_HI_XN = 0x00680000; // UXN | PXN | DBM (PTE_WRITE)
+const A64_HI_RO_X = 0x00400000; // UXN only (kernel text)
+const ARM_L1_TABLE = 0x11;
+const ARM_HW_KERNEL = 0x45f;
+const ARM_HW_IO = 0x53;
+const ARM_LINUX_KERNEL = 0x65f;
+const ARM_LINUX_IO = 0x253;
+
+/** Pages (4 KiB units) per entry at a shift: 2^(shift-12). */
+const pagesAt = (shift: number) => 2 ** (shift - 12);
+
+export class PageTables {
+  readonly arch: Arch;
+  readonly era: Era;
+  readonly levels: Level[];
+  readonly entrySize: 4 | 8;
+  /** Physical address of the kernel's top-level table (swapper_pg_dir / init_top_pgt). */
+  readonly pgdPhys: number;
+  /** ARCH_PAGE_TABLE_SYNC_MASK of this arch and era. */
+  readonly syncMask: number;
+  readonly counters: PgtableCounters = {
+    ptesWritten: 0,
+    ptesCleared: 0,
+    pageTablePagesAllocated: 0,
+    syncEvents: 0,
+    populated: { PGD: 0, P4D: 0, PUD: 0, PMD: 0, PTE: 0 },
+  };
+  private readonly host: PgtableHost;
+  private readonly gfpPgtable: number;
+  /** Counting starts when boot is done, so a lesson sees its own updates only. */
+  private booting = true;
+
+  constructor(host: PgtableHost) {
+    this.host = host;
+    this.arch = host.profile.arch;
+    this.era = host.profile.era;
+    this.levels = levelsFor(this.arch);
+    this.entrySize = this.arch === "x86_64" || this.arch === "arm64" ? 8 : 4;
+    // GFP_KERNEL | __GFP_ZERO (GFP_PGTABLE_KERNEL) in the era's bits; the frame is zeroed here in any case.
+    this.gfpPgtable = this.era === "6.1" ? 0xcc0 | 0x100 : 0xd0 | 0x8000;
+    this.syncMask =
+      this.era !== "6.1" ? 0 : this.arch === "x86_64" ? PGTBL_P4D_MODIFIED : this.arch === "arm64" ? 0 : PGTBL_PMD_MODIFIED;
+    this.pgdPhys = this.allocTopLevel();
+    this.buildLinearMap();
+    if (this.arch === "x86_64" && this.era === "6.1") this.preallocateVmalloc();
+    this.booting = false;
+  }
+
+  // ---------------------------------------------------------------- table pages
+
+  private allocTablePage(order = 0): number {
+    const pfn = this.host.pages.alloc_pages(this.gfpPgtable, order, PageOwner.PageTable);
+    if (pfn < 0) throw new Error("page tables: out of memory for a page-table page");
+    for (let i = 0; i < 1 << order; i++) this.host.physmem.zeroPage(pfn + i);
+    this.counters.pageTablePagesAllocated += 1 << order;
+    return pfn * PAGE;
+  }
+
+  private allocTopLevel(): number {
+    const L = this.host.layout;
+    if (this.arch === "arm") {
+      // swapper_pg_dir = PAGE_OFFSET + TEXT_OFFSET - 0x4000: reserved with the kernel in arm_mm_memblock_reserve().
+      const pa = L.physOffset + 0x4000;
+      for (let i = 0; i < 4; i++) this.host.physmem.zeroPage(pa / PAGE + i);
+      return pa;
+    }
+    return this.allocTablePage(0);
+  }
+
+  // ---------------------------------------------------------------- raw entries
+
+  private readLo(pa: number): number {
+    return this.host.physmem.read32(pa);
+  }
+  private readHi(pa: number): number {
+    return this.entrySize === 8 ? this.host.physmem.read32(pa + 4) : 0;
+  }
+  private write(pa: number, lo: number, hi: number): void {
+    this.host.physmem.write32(pa, lo >>> 0);
+    if (this.entrySize === 8) this.host.physmem.write32(pa + 4, hi >>> 0);
+  }
+
+  /** Physical address an entry points to (table or leaf frame), for a present entry. */
+  private entryAddr(lo: number, hi: number, level: Level, leaf: boolean): number {
+    switch (this.arch) {
+      case "x86_64": {
+        const loMask = leaf && level.shift > 12 ? (level.shift === 21 ? 0xffe00000 : 0xc0000000) : 0xfffff000;
+        return ((lo & loMask) >>> 0) + (hi & 0xfffff) * TWO32;
+      }
+      case "i386":
+        return ((lo & (leaf && level.shift === 22 ? 0xffc00000 : 0xfffff000)) >>> 0);
+      case "arm64": {
+        const loMask = leaf && level.shift > 12 ? (level.shift === 21 ? 0xffe00000 : 0xc0000000) : 0xfffff000;
+        return ((lo & loMask) >>> 0) + (hi & 0xffff) * TWO32;
+      }
+      case "arm":
+        if (level.name === "PGD") return ((lo & (leaf ? 0xfff00000 : 0xfffffc00)) >>> 0);
+        return (lo & 0xfffff000) >>> 0;
+    }
+  }
+
+  private isPresent(lo: number, level: Level): boolean {
+    if (this.arch === "arm") return level.name === "PGD" ? (lo & 3) !== 0 : (lo & 2) !== 0;
+    return (lo & 1) !== 0;
+  }
+
+  private isLeaf(lo: number, level: Level): boolean {
+    if (level.name === "PTE") return true;
+    switch (this.arch) {
+      case "x86_64":
+      case "i386":
+        return (lo & 0x80) !== 0 && level.name !== "PGD" ? true : this.arch === "i386" && (lo & 0x80) !== 0;
+      case "arm64":
+        return (lo & 3) === 1;
+      case "arm":
+        return (lo & 3) === 2;
+    }
+  }
+
+  private tableEntry(tablePa: number): [number, number] {
+    switch (this.arch) {
+      case "x86_64":
+        return [((tablePa % TWO32) | X86_TABLE) >>> 0, Math.floor(tablePa / TWO32)];
+      case "i386":
+        return [(tablePa | X86_TABLE) >>> 0, 0];
+      case "arm64":
+        return [((tablePa % TWO32) | A64_TABLE) >>> 0, Math.floor(tablePa / TWO32)];
+      case "arm":
+        return [(tablePa | ARM_L1_TABLE) >>> 0, 0];
+    }
+  }
+
+  private leafEntry(pa: number, level: Level, prot: Prot): [number, number] {
+    const lo = pa % TWO32;
+    const hi = Math.floor(pa / TWO32);
+    const large = level.name !== "PTE";
+    switch (this.arch) {
+      case "x86_64": {
+        const bits = large ? X86_LARGE : prot === "io" ? X86_PTE_IO : X86_PTE_KERNEL;
+        return [(lo | bits) >>> 0, (hi | (prot === "kernel_exec" ? 0 : X86_NX_HI)) >>> 0];
+      }
+      case "i386":
+        return [(lo | (large ? X86_LARGE : prot === "io" ? X86_PTE_IO : X86_PTE_KERNEL)) >>> 0, 0];
+      case "arm64":
+        return [(lo | (large ? A64_BLOCK : prot === "io" ? A64_PAGE_IO : A64_PAGE)) >>> 0, (hi | (prot === "kernel_exec" ? A64_HI_RO_X : A64_HI_XN)) >>> 0];
+      case "arm":
+        // Section: SECT | B | C | AP_WRITE | TEX(1) | S, plus XN (bit 4) for 6.1's MT_MEMORY_RW.
+        if (large) return [(lo | 0x1140e | (this.era === "6.1" ? 0x10 : 0)) >>> 0, 0];
+        return [(lo | (prot === "io" ? ARM_HW_IO : ARM_HW_KERNEL)) >>> 0, 0];
+    }
+  }
+
+  // ---------------------------------------------------------------- index helpers (vpn = addr >> 12, a number)
+
+  private indexOf(vpn: number, level: Level): number {
+    if (level.folded) return 0;
+    return Math.floor(vpn / pagesAt(level.shift)) % level.ptrs;
+  }
+
+  /** The non-folded levels, top to bottom. */
+  private get real(): Level[] {
+    return this.levels.filter((l) => !l.folded);
+  }
+
+  private modifiedBit(level: Level): number {
+    // Populating an entry at level L with a new lower table marks L as modified (pud_alloc_track marks P4D when
+    // the P4D entry was none; with a folded P4D that is the PGD entry).
+    switch (level.name) {
+      case "PGD":
+        return this.arch === "x86_64" || this.arch === "arm64" ? PGTBL_P4D_MODIFIED : PGTBL_PMD_MODIFIED;
+      case "P4D":
+        return PGTBL_P4D_MODIFIED;
+      case "PUD":
+        return PGTBL_PUD_MODIFIED;
+      case "PMD":
+        return PGTBL_PMD_MODIFIED;
+      default:
+        return PGTBL_PTE_MODIFIED;
+    }
+  }
+
+  /**
+   * The PTE table's physical address for page `vpn`, allocating tables on the way when `alloc` (pte_alloc_kernel_track).
+   * Returns -1 when a level is missing (and !alloc) or is a large leaf.
+   */
+  private pteTable(vpn: number, alloc: boolean, mask: { m: number }): number {
+    const lv = this.real;
+    let table = this.pgdPhys;
+    for (let i = 0; i < lv.length - 1; i++) {
+      const level = lv[i]!;
+      const idx = this.indexOf(vpn, level);
+      const epa = table + idx * this.entrySize;
+      const lo = this.readLo(epa);
+      if (this.isPresent(lo, level)) {
+        if (this.isLeaf(lo, level)) return -1;
+        table = this.arm() ? (lo & 0xfffffc00) >>> 0 : this.entryAddr(lo, this.readHi(epa), level, false);
+        continue;
+      }
+      if (!alloc) return -1;
+      if (this.arm()) {
+        // One page: Linux shadow tables at +0/+1024, hardware tables at +2048/+3072, for the 2 MiB pair.
+        const page = this.allocTablePage(0);
+        const even = idx & ~1;
+        this.write(table + even * 4, page + 2048 + ARM_L1_TABLE, 0);
+        this.write(table + (even + 1) * 4, page + 3072 + ARM_L1_TABLE, 0);
+        table = page + 2048 + (idx & 1) * 1024;
+      } else {
+        const page = this.allocTablePage(0);
+        const [elo, ehi] = this.tableEntry(page);
+        this.write(epa, elo, ehi);
+        table = page;
+      }
+      mask.m |= this.modifiedBit(level);
+      if (!this.booting) this.counters.populated[level.name]++;
+    }
+    return table;
+  }
+
+  private arm(): boolean {
+    return this.arch === "arm";
+  }
+
+  // ---------------------------------------------------------------- mapping (vmap_range_noflush and friends)
+
+  /**
+   * Map `n` pages at `vpn`: page i to pfns[i] (vmap_pages_range), or, with a number, to consecutive frames from it
+   * (ioremap_page_range). Returns the PGTBL_*_MODIFIED mask; calls arch_sync_kernel_mappings() (counted) when the
+   * mask hits ARCH_PAGE_TABLE_SYNC_MASK.
+   */
+  mapPages(vpn: number, n: number, pfns: ArrayLike<number> | number, prot: Prot = "kernel"): number {
+    const mask = { m: 0 };
+    const pteLevel = this.real[this.real.length - 1]!;
+    const span = pteLevel.ptrs;
+    let table = -1;
+    for (let i = 0; i < n; i++) {
+      const v = vpn + i;
+      const idx = v % span;
+      if (table < 0 || idx === 0) {
+        table = this.pteTable(v, true, mask);
+        if (table < 0) throw new Error(`page tables: 0x${(v * PAGE).toString(16)} is inside a large mapping`);
+      }
+      const pfn = typeof pfns === "number" ? pfns + i : pfns[i]!;
+      const [lo, hi] = this.leafEntry(pfn * PAGE, pteLevel, prot);
+      const epa = table + idx * this.entrySize;
+      this.write(epa, lo, hi);
+      if (this.arm()) this.host.physmem.write32(epa - 2048, (pfn * PAGE + (prot === "io" ? ARM_LINUX_IO : ARM_LINUX_KERNEL)) >>> 0);
+      if (!this.booting) this.counters.ptesWritten++;
+    }
+    mask.m |= n > 0 ? PGTBL_PTE_MODIFIED : 0;
+    if (mask.m & this.syncMask && !this.booting) this.counters.syncEvents++;
+    return mask.m;
+  }
+
+  /** Clear `n` PTEs from `vpn` (vunmap_range_noflush). Empty tables stay allocated, as in the kernel. */
+  unmapPages(vpn: number, n: number): void {
+    const mask = { m: 0 };
+    const pteLevel = this.real[this.real.length - 1]!;
+    const span = pteLevel.ptrs;
+    let table = -1;
+    for (let i = 0; i < n; i++) {
+      const v = vpn + i;
+      const idx = v % span;
+      if (table < 0 || idx === 0) table = this.pteTable(v, false, mask);
+      if (table < 0) {
+        // No table here: skip to the next table boundary.
+        const skip = span - idx - 1;
+        i += skip;
+        continue;
+      }
+      const epa = table + idx * this.entrySize;
+      if (this.readLo(epa) !== 0 || this.readHi(epa) !== 0) this.counters.ptesCleared++;
+      this.write(epa, 0, 0);
+      if (this.arm()) this.host.physmem.write32(epa - 2048, 0);
+    }
+  }
+
+  /** Map one kernel page (kmap/fixmap users). */
+  mapKernelPage(addr: bigint, pfn: number, prot: Prot = "kernel"): void {
+    this.mapPages(Number(addr >> 12n), 1, [pfn], prot);
+  }
+
+  unmapKernelPage(addr: bigint): void {
+    this.unmapPages(Number(addr >> 12n), 1);
+  }
+
+  /** Map [vpn, vpn+n) to frames from pfn with the largest leaves the arch uses; PTEs at unaligned edges (boot only). */
+  private mapLinear(vpn: number, pfn: number, n: number, prot: Prot): void {
+    const lv = this.real;
+    const large = this.arch === "i386" ? lv[0]! : this.arch === "arm" ? lv[0]! : lv.find((l) => l.name === "PMD")!;
+    const step = pagesAt(large.shift);
+    let i = 0;
+    while (i < n) {
+      const v = vpn + i;
+      const p = pfn + i;
+      if (v % step === 0 && p % step === 0 && n - i >= step) {
+        const table = this.tableAbove(v, large);
+        const [lo, hi] = this.leafEntry(p * PAGE, large, prot);
+        this.write(table + this.indexOf(v, large) * this.entrySize, lo, hi);
+        i += step;
+      } else {
+        const run = Math.min(n - i, step - (v % step));
+        this.mapPages(v, run, p, prot);
+        i += run;
+      }
+    }
+  }
+
+  /** The table holding `level`'s entry for vpn, allocating upper tables (boot). */
+  private tableAbove(vpn: number, level: Level): number {
+    const lv = this.real;
+    let table = this.pgdPhys;
+    for (const l of lv) {
+      if (l === level) return table;
+      const epa = table + this.indexOf(vpn, l) * this.entrySize;
+      const lo = this.readLo(epa);
+      if (this.isPresent(lo, l)) {
+        table = this.entryAddr(lo, this.readHi(epa), l, false);
+        continue;
+      }
+      const page = this.allocTablePage(0);
+      const [elo, ehi] = this.tableEntry(page);
+      this.write(epa, elo, ehi);
+      table = page;
+    }
+    throw new Error("page tables: level not found");
+  }
+
+  private buildLinearMap(): void {
+    const L = this.host.layout;
+    const physOff = L.physOffset;
+    const lowEnd = L.maxLowPfn * PAGE;
+    const base = Number(L.pageOffset >> 12n);
+    for (const r of L.memory) {
+      const start = Math.ceil(r.start / PAGE) * PAGE;
+      const end = Math.min(Math.floor(r.end / PAGE) * PAGE, lowEnd);
+      if (end <= start) continue;
+      this.mapLinear(base + (start - physOff) / PAGE, start / PAGE, (end - start) / PAGE, "kernel");
+    }
+    if (L.startKernelMap !== undefined && L.image.length) {
+      // x86_64: the kernel text mapping at __START_KERNEL_map (phys_base 0), 2 MiB pages.
+      const lo = Math.floor(Math.min(...L.image.map((s) => s.phys)) / 0x200000) * 0x200000;
+      const hiEnd = Math.max(...L.image.map((s) => s.phys + Number(s.end - s.start)));
+      const hi = Math.ceil(hiEnd / 0x200000) * 0x200000;
+      this.mapLinear(Number(L.startKernelMap >> 12n) + lo / PAGE, lo / PAGE, (hi - lo) / PAGE, "kernel_exec");
+    }
+  }
+
+  /** preallocate_vmalloc_pages() (x86_64, 5.8+): a PUD page under every PGD entry of the vmalloc area. */
+  private preallocateVmalloc(): void {
+    const L = this.host.layout;
+    const pgd = this.levels[0]!;
+    const pud = this.levels.find((l) => l.name === "PUD")!;
+    const first = Number(L.vmallocStart >> 12n);
+    const last = Number(L.vmallocEnd >> 12n);
+    const step = pagesAt(pgd.shift);
+    for (let v = Math.floor(first / step) * step; v <= last; v += step) this.tableAbove(v, pud);
+  }
+
+  // ---------------------------------------------------------------- walking
+
+  /** Walk the kernel page tables for `addr` as the MMU does, reporting every level (folded ones included). */
+  walk(addr: bigint): Walk {
+    const a = BigInt.asUintN(64, addr);
+    const vpn = Number(a >> 12n);
+    const off = Number(a & 0xfffn);
+    const steps: WalkStep[] = [];
+    const res: Walk = { addr, steps, pa: -1, pageSize: 0, writable: false, executable: false };
+    if (!this.canonical(a)) {
+      res.stoppedAt = "PGD";
+      return res;
+    }
+    let table = this.pgdPhys;
+    let prev: WalkStep | undefined;
+    for (const level of this.levels) {
+      if (level.folded) {
+        const s: WalkStep = { ...prev!, level: level.name, folded: true };
+        steps.push(s);
+        continue;
+      }
+      const idx = this.indexOf(vpn, level);
+      const epa = table + idx * this.entrySize;
+      const lo = this.readLo(epa);
+      const hi = this.readHi(epa);
+      const entry = BigInt(lo) | (BigInt(hi) << 32n);
+      const present = this.isPresent(lo, level);
+      const leaf = present && this.isLeaf(lo, level);
+      const s: WalkStep = { level: level.name, index: idx, entry, tablePhys: table, entryPhys: epa, folded: false, present, leaf };
+      if (this.arm()) {
+        if (level.name === "PGD") s.linuxEntry = BigInt(this.readLo(table + (idx & ~1) * 4));
+        else s.linuxEntry = BigInt(this.readLo(epa - 2048));
+      }
+      steps.push(s);
+      prev = s;
+      if (!present) {
+        res.stoppedAt = level.name;
+        return res;
+      }
+      const target = this.entryAddr(lo, hi, level, leaf);
+      if (leaf) {
+        const span = pagesAt(level.shift);
+        res.pageSize = span * PAGE;
+        res.pa = target + (vpn % span) * PAGE + off;
+        this.protOf(lo, hi, res);
+        // Levels below a leaf are not walked (the kernel's dump_pagetable stops at a large page too).
+        return res;
+      }
+      s.nextTablePhys = target;
+      table = target;
+    }
+    return res;
+  }
+
+  private protOf(lo: number, hi: number, res: Walk): void {
+    switch (this.arch) {
+      case "x86_64":
+      case "i386":
+        res.writable = (lo & 2) !== 0;
+        res.executable = this.arch === "i386" || (hi & X86_NX_HI) === 0;
+        break;
+      case "arm64":
+        res.writable = (hi & 0x00080000) !== 0 || (lo & 0x80) === 0;
+        res.executable = (hi & 0x00200000) === 0;
+        break;
+      case "arm":
+        res.writable = true;
+        res.executable = (lo & 0x3) === 2 ? (lo & 0x10) === 0 : (lo & 1) === 0;
+        break;
+    }
+  }
+
+  private canonical(a: bigint): boolean {
+    if (this.arch === "x86_64") {
+      const top = a >> 47n;
+      return top === 0n || top === 0x1ffffn;
+    }
+    if (this.arch === "arm64") return a >> 48n === 0xffffn; // kernel (TTBR1) half only
+    return a <= 0xffffffffn;
+  }
+
+  /** Fast translation: the physical address of `addr`, or -1 when nothing maps it. */
+  translate(addr: bigint): number {
+    const a = BigInt.asUintN(64, addr);
+    if (!this.canonical(a)) return -1;
+    const vpn = Number(a >> 12n);
+    const off = Number(a & 0xfffn);
+    return this.translateVpn(vpn, off);
+  }
+
+  /** translate() for a page number and offset (no bigint work: the TLB model's miss path). */
+  translateVpn(vpn: number, off = 0): number {
+    let table = this.pgdPhys;
+    const lv = this.real;
+    for (let i = 0; i < lv.length; i++) {
+      const level = lv[i]!;
+      const epa = table + this.indexOf(vpn, level) * this.entrySize;
+      const lo = this.readLo(epa);
+      if (!this.isPresent(lo, level)) return -1;
+      const hi = this.readHi(epa);
+      if (this.isLeaf(lo, level)) {
+        const span = pagesAt(level.shift);
+        return this.entryAddr(lo, hi, level, true) + (vpn % span) * PAGE + off;
+      }
+      table = this.entryAddr(lo, hi, level, false);
+    }
+    return -1;
+  }
+
+  /** PFN mapped at `vpn` by a 4 KiB PTE (vmalloc_to_pfn's answer), or -1. */
+  pfnAt(vpn: number): number {
+    const pa = this.translateVpn(vpn, 0);
+    return pa < 0 ? -1 : Math.floor(pa / PAGE);
+  }
+
+  /**
+   * Every 4 KiB leaf mapped in [startVpn, endVpn): callback(vpn, pfn). Walks the tables (skipping empty subtrees),
+   * so it is cheap even over x86_64's 32 TiB vmalloc area. Large leaves are reported page by page only when the
+   * caller asks (includeLarge).
+   */
+  forEachMapped(startVpn: number, endVpn: number, cb: (vpn: number, pfn: number) => void): void {
+    const lv = this.real;
+    const rec = (table: number, depth: number, baseVpn: number): void => {
+      const level = lv[depth]!;
+      const span = pagesAt(level.shift);
+      const first = Math.max(0, Math.floor((startVpn - baseVpn) / span));
+      const last = Math.min(level.ptrs - 1, Math.floor((endVpn - 1 - baseVpn) / span));
+      for (let i = first; i <= last; i++) {
+        const epa = table + i * this.entrySize;
+        const lo = this.readLo(epa);
+        if (!this.isPresent(lo, level)) continue;
+        const hi = this.readHi(epa);
+        const v = baseVpn + i * span;
+        if (this.isLeaf(lo, level)) {
+          const pa = this.entryAddr(lo, hi, level, true);
+          for (let j = 0; j < span; j++) if (v + j >= startVpn && v + j < endVpn) cb(v + j, pa / PAGE + j);
+          continue;
+        }
+        rec(this.entryAddr(lo, hi, level, false), depth + 1, v);
+      }
+    };
+    // Top-level base: the address space start (sign-extended halves on 64-bit).
+    const top = lv[0]!;
+    const topSpan = pagesAt(top.shift) * top.ptrs;
+    const base = Math.floor(startVpn / topSpan) * topSpan;
+    rec(this.pgdPhys, 0, base);
+  }
+}
+
+/** The kernel's dump_pagetable() line on x86_64 ("PGD 1a01067 P4D 1a01067 PUD 1a02067 PMD 100fa067 PTE 0"). */
+export function formatX86Walk(w: Walk): string {
+  return w.steps.map((s) => `${s.level} ${s.entry.toString(16)}`).join(" ");
+}

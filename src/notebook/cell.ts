@@ -418,7 +418,8 @@ export function focusNextOutside(box: HTMLElement, back: boolean) {
   const all = Array.from(document.querySelectorAll<HTMLElement>(FOCUSABLE)).filter((el) => !box.contains(el) && el.offsetParent !== null);
   const after = (el: HTMLElement) => !!(box.compareDocumentPosition(el) & Node.DOCUMENT_POSITION_FOLLOWING);
   const target = back ? all.filter((el) => !after(el)).pop() : all.find(after);
-  target?.focus();
+  if (target) target.focus();
+  else (document.activeElement as HTMLElement | null)?.blur(); // nothing after it: the next Tab goes to the browser
 }
 
 export function recordMetric(name: string, value: number) {

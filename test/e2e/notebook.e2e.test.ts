@@ -1,0 +1,209 @@
+// End-to-end: the production build in Debian's Chromium (playwright-core), served by a tiny static server.
+// Each test leaves a screenshot in test-results/ for a person to look at.
+// Run with `npm run test:e2e` (builds first) or `bash test/e2e/run.sh`.
+
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { chromium, type Browser, type BrowserContext, type Page } from "playwright-core";
+import { existsSync, mkdirSync, writeFileSync } from "node:fs";
+import { serveStatic } from "./server.ts";
+
+const DIST = process.env.KMODLAB_DIST ?? "dist";
+const SHOTS = "test-results";
+const CHROMIUM = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
+
+let browser: Browser;
+let server: Awaited<ReturnType<typeof serveStatic>>;
+const LESSON = "#/lesson/first-module";
+const metrics: Record<string, number> = {};
+
+beforeAll(async () => {
+  if (!existsSync(`${DIST}/index.html`)) throw new Error(`no build in ${DIST}/: run \`npx vite build\` first (test/e2e/run.sh does)`);
+  mkdirSync(SHOTS, { recursive: true });
+  server = await serveStatic(DIST);
+  browser = await chromium.launch({
+    executablePath: CHROMIUM,
+    args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--disable-sync", "--no-first-run"],
+  });
+}, 60_000);
+
+afterAll(async () => {
+  await browser?.close();
+  await server?.close();
+  if (Object.keys(metrics).length) writeFileSync(`${SHOTS}/notebook-metrics.json`, JSON.stringify(metrics, null, 2) + "\n");
+});
+
+async function open(ctx?: BrowserContext, hash = LESSON): Promise<{ page: Page; ctx: BrowserContext; errors: string[] }> {
+  const c = ctx ?? (await browser.newContext({ viewport: { width: 1100, height: 900 } }));
+  const page = await c.newPage();
+  const errors: string[] = [];
+  page.on("pageerror", (e) => errors.push(String(e)));
+  await page.goto(server.url + hash);
+  await page.waitForSelector("html[data-ready='1']");
+  return { page, ctx: c, errors };
+}
+
+const cell = (page: Page, id: string) => page.locator(`section.cell[data-cell-id="${id}"]`);
+
+/** Run a cell with its Run button and wait for the output. */
+async function runCell(page: Page, id: string, timeout = 30_000) {
+  const c = cell(page, id);
+  await c.locator("button.run").click();
+  await c.locator(".cell-output .run-summary, .cell-output .run-problem").first().waitFor({ timeout });
+  return c;
+}
+
+async function shot(page: Page, name: string) {
+  await page.screenshot({ path: `${SHOTS}/notebook-${name}.png`, fullPage: false });
+}
+
+/** Replace a cell's code through the plain editor (before Monaco) or Monaco. */
+async function setCode(page: Page, id: string, code: string) {
+  const c = cell(page, id);
+  const ta = c.locator("textarea.plain-editor");
+  if (await ta.isVisible()) {
+    await ta.fill(code);
+    // if Monaco took over meanwhile, it was created with the textarea's value
+  } else {
+    await c.locator(".monaco-editor").click();
+    await page.keyboard.press("ControlOrMeta+A");
+    await page.keyboard.press("Delete");
+    await page.evaluate(([cid, text]) => {
+      const ta = document.querySelector(`section.cell[data-cell-id="${cid}"] textarea.inputarea, section.cell[data-cell-id="${cid}"] .native-edit-context`) as HTMLElement | null;
+      ta?.focus();
+      document.execCommand("insertText", false, text);
+    }, [id, code] as const);
+  }
+}
+
+describe("notebook in Chromium", () => {
+  it("opens the first lesson: readable text and two cells with a plain editor, before Monaco", async () => {
+    const { page, ctx, errors } = await open();
+    metrics.readableMs = await page.evaluate(() => performance.getEntriesByName("kmodlab-readable")[0]?.startTime ?? -1);
+    await expect(page.locator("article.lesson h1").textContent()).resolves.toBe("Your first module");
+    expect(await page.locator("section.cell").count()).toBe(2);
+    expect(await cell(page, "memdemo").locator("textarea.plain-editor").inputValue()).toContain("vmalloc(1000000)");
+    expect(await page.locator(".monaco-editor").count()).toBe(0); // Monaco is not part of the first load
+    await expect(page.locator("main").getAttribute("id")).resolves.toBe("main");
+    await shot(page, "01-lesson");
+    expect(errors).toEqual([]);
+    await ctx.close();
+  });
+
+  it("lists lessons with progress", async () => {
+    const { page, ctx } = await open(undefined, "#/");
+    await expect(page.locator(".lesson-item a").first().textContent()).resolves.toContain("Your first module");
+    await expect(page.locator(".lesson-item .lesson-progress").first().textContent()).resolves.toMatch(/0\/2 cells run/);
+    await shot(page, "00-list");
+    await ctx.close();
+  });
+
+  it("runs the demo cell: three addresses in dmesg and in the address-space view", async () => {
+    const { page, ctx } = await open();
+    const t0 = Date.now();
+    const c = await runCell(page, "memdemo");
+    metrics.firstRunMs = Date.now() - t0;
+    const problem = await c.locator(".run-problem").count();
+    if (problem) throw new Error(`run failed: ${await c.locator(".run-problem").textContent()}`);
+    const dmesg = await c.locator("pre.dmesg[aria-label=\"module's dmesg\"]").textContent();
+    expect(dmesg).toMatch(/pagemem addr=[0-9a-f]{16}/);
+    expect(dmesg).toMatch(/kmallocmem addr=[0-9a-f]{16}/);
+    expect(dmesg).toMatch(/vmallocmem addr=[0-9a-f]{16}/);
+    expect(await c.locator(".report").count()).toBe(0);
+    const labels = await c.locator(".addrspace .as-mark span").allTextContents();
+    expect(labels).toEqual(expect.arrayContaining(["pagemem", "kmallocmem", "vmallocmem"]));
+    await c.locator(".view-addrspace").scrollIntoViewIfNeeded();
+    await shot(page, "02-demo-run");
+    await ctx.close();
+  });
+
+  it("a runaway loop hits the limit, then another cell runs fine", async () => {
+    const { page, ctx } = await open();
+    await setCode(page, "hello", 'import { module_init } from "linux";\nfunction init(): number { while (true) {} }\nmodule_init(init);\n');
+    const c = await runCell(page, "hello", 30_000);
+    const text = (await c.locator(".cell-output").textContent()) ?? "";
+    expect(text).toMatch(/ran too long|CPU|soft lockup|limit/i);
+    await shot(page, "03-limit");
+    const d = await runCell(page, "memdemo");
+    expect(await d.locator(".run-summary").textContent()).toMatch(/init returned 0/);
+    await ctx.close();
+  });
+
+  it("Stop ends a run that is still busy and the next run works", async () => {
+    const { page, ctx } = await open();
+    await setCode(page, "hello", 'import { module_init } from "linux";\nfunction init(): number { for (;;) {} }\nmodule_init(init);\n');
+    const c = cell(page, "hello");
+    await c.locator("button.run").click();
+    await c.locator("button.stop").waitFor({ state: "visible" });
+    await page.waitForTimeout(300);
+    await c.locator("button.stop").click();
+    await c.locator(".cell-output .run-summary, .cell-output .run-problem").first().waitFor({ timeout: 10_000 });
+    expect(await c.locator(".cell-output").textContent()).toMatch(/Stopped|ran too long/);
+    await shot(page, "04-stopped");
+    const d = await runCell(page, "memdemo");
+    expect(await d.locator(".run-summary").count()).toBe(1);
+    await ctx.close();
+  });
+
+  it("keeps an edit across a reload", async () => {
+    const { page, ctx } = await open();
+    const code = 'import { printk, KERN_INFO, module_init } from "linux";\nfunction hi(): number { printk(KERN_INFO + "kept across reload\\n"); return 0; }\nmodule_init(hi);\n';
+    await setCode(page, "hello", code);
+    await page.reload();
+    await page.waitForSelector("html[data-ready='1']");
+    expect(await cell(page, "hello").locator("textarea.plain-editor").inputValue()).toBe(code);
+    await shot(page, "05-reload");
+    await ctx.close();
+  });
+
+  it("a share link opens the same code in a fresh browser context", async () => {
+    const a = await open();
+    const code = 'import { printk, KERN_INFO, module_init } from "linux";\n// shared with a friend\nfunction hi(): number { printk(KERN_INFO + "shared\\n"); return 0; }\nmodule_init(hi);\n';
+    await setCode(a.page, "hello", code);
+    await cell(a.page, "hello").getByRole("button", { name: "Share" }).click();
+    const link = await cell(a.page, "hello").locator("input.share-link").inputValue();
+    expect(link).toContain("#share=");
+    await a.ctx.close();
+    const b = await browser.newContext({ viewport: { width: 1100, height: 900 } });
+    const page = await b.newPage();
+    await page.goto(link);
+    await page.waitForSelector("html[data-ready='1']");
+    expect(await cell(page, "hello").locator("textarea.plain-editor").inputValue()).toBe(code);
+    expect(page.url()).toContain("#/lesson/first-module");
+    await shot(page, "06-share");
+    await b.close();
+  });
+
+  it("keyboard only: Tab to a cell, Ctrl+Enter runs it", async () => {
+    const { page, ctx } = await open();
+    let inCell = false;
+    for (let i = 0; i < 80 && !inCell; i++) {
+      await page.keyboard.press("Tab");
+      inCell = await page.evaluate(() => !!document.activeElement?.closest('section.cell[data-cell-id="hello"] .editor-host'));
+    }
+    expect(inCell).toBe(true);
+    await page.keyboard.press("Control+Enter");
+    const c = cell(page, "hello");
+    await c.locator(".cell-output .run-summary, .cell-output .run-problem").first().waitFor({ timeout: 30_000 });
+    expect(await c.locator("pre.dmesg").last().textContent()).toContain("hello: loaded");
+    await shot(page, "07-keyboard");
+    await ctx.close();
+  });
+
+  it("Monaco loads on focus with linux.d.ts diagnostics; Escape then Tab leaves the editor", async () => {
+    const { page, ctx } = await open();
+    const c = cell(page, "hello");
+    await c.locator("textarea.plain-editor").focus();
+    await c.locator(".monaco-editor").waitFor({ timeout: 30_000 });
+    // a type error against linux.d.ts: kmalloc returns bigint
+    await page.keyboard.press("ControlOrMeta+End");
+    await page.keyboard.press("Enter");
+    await page.keyboard.type('const wrong: string = printk(KERN_INFO + "x");');
+    await c.locator(".squiggly-error").first().waitFor({ timeout: 30_000 });
+    await shot(page, "08-monaco");
+    await page.keyboard.press("Escape");
+    await page.keyboard.press("Tab");
+    const outside = await page.evaluate(() => !document.activeElement?.closest('section.cell[data-cell-id="hello"] .editor-host'));
+    expect(outside).toBe(true);
+    await ctx.close();
+  });
+});

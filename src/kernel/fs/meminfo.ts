@@ -1,0 +1,151 @@
+// Models fs/proc/meminfo.c meminfo_proc_show() of Linux 6.1 (and 2.6.32's field list for eras 2.6 and 3.4), with
+// mm/page_alloc.c si_mem_available(), mm/hugetlb.c hugetlb_report_meminfo() and arch/x86/mm/pat/set_memory.c
+// arch_report_meminfo().
+//
+// The simulated machine has no user space, page cache or swap: Buffers, Cached, Active/Inactive, AnonPages,
+// Mapped, Shmem, Dirty, Committed_AS... are 0 — a documented model, not a measurement — so that
+// MemTotal = MemFree + every page the kernel's allocators hold (Slab, PageTables, vmalloc, module pages...).
+// Sources: MemTotal = totalram (managed pages); MemFree = free pages of all zones; Slab/SUnreclaim = slab pages +
+// large-kmalloc pages (6.1 accounts kmalloc_large as NR_SLAB_UNRECLAIMABLE_B; SReclaimable is 0: no reclaimable
+// caches are modelled); PageTables = page-table pages from the buddy allocator; KernelStack = 0 (task stacks are
+// not modelled); Percpu = the boot reservations named "percpu"; VmallocUsed/Chunk from k.vmalloc.meminfo() when it
+// exists (6.1: Used = pages, Chunk = 0; before 4.4 Used = address space in use, Chunk = largest free hole), else
+// from Vmalloc-owned pages (Chunk = the whole area). MemAvailable is si_mem_available() on these numbers.
+// DirectMap (x86): the linear map covers [0, max_pfn) (x86_64) or lowmem (i386) with large pages except the first
+// large page and a partial last one; the real kernel splits a few more large pages around the kernel image
+// (real x86_64 512M: 24448 kB of 4k vs our 3968 kB), which is not modelled. CMA (armmp): CmaTotal/CmaFree are the
+// CMA reservation's size; the simulator keeps CMA out of the buddy allocator (the real kernel adds it to managed).
+
+import type { Kernel } from "../kernel.ts";
+import { PageOwner } from "../mm/page_flags.ts";
+import { registerProc } from "./proc.ts";
+
+function kb(label: string, kbytes: number): string {
+  return label.padEnd(16) + String(kbytes).padStart(8) + " kB\n";
+}
+
+interface VmallocMeminfo {
+  used: number;
+  chunk: number;
+}
+
+function vmallocInfo(k: Kernel): VmallocMeminfo | undefined {
+  const v = (k as unknown as { vmalloc?: { meminfo?: () => VmallocMeminfo } }).vmalloc;
+  return v?.meminfo ? v.meminfo() : undefined;
+}
+
+function directMap(k: Kernel): string {
+  const arch = k.profile.arch;
+  if (arch !== "x86_64" && arch !== "i386") return "";
+  const L = k.layout;
+  const endPfn = arch === "x86_64" ? L.maxPfn : L.maxLowPfn;
+  const large = arch === "x86_64" ? 512 : 1024; // 2M or 4M pages (i386 non-PAE)
+  const fullLarge = Math.floor(endPfn / large);
+  const largeMapped = Math.max(0, fullLarge - 1); // the first large page stays 4k (ISA / first MB)
+  const small = endPfn - largeMapped * large;
+  let s = kb("DirectMap4k:", small * 4);
+  s += kb(arch === "x86_64" ? "DirectMap2M:" : "DirectMap4M:", largeMapped * large * 4);
+  return s;
+}
+
+export function renderMeminfo(k: Kernel): string {
+  const pa = k.pages;
+  const era = k.profile.era;
+  const arch = k.profile.arch;
+  const K = (pages: number) => pages * 4;
+  const totalram = pa.totalramPages;
+  const free = pa.nrFreePages();
+  const slab = pa.ownerPages(PageOwner.Slab) + (era === "6.1" ? pa.ownerPages(PageOwner.KmallocLarge) : 0);
+  const pt = pa.ownerPages(PageOwner.PageTable);
+  const highmem = arch === "i386" || arch === "arm";
+  let highTotal = 0;
+  let highFree = 0;
+  for (const z of pa.zones) {
+    if (z.highmem) {
+      highTotal += z.managed;
+      highFree += z.free;
+    }
+  }
+  const L = k.layout;
+  const vmTotalKb = Number((L.vmallocEnd - L.vmallocStart) >> 10n);
+  const vi = vmallocInfo(k);
+  let vmUsedKb: number;
+  let vmChunkKb: number;
+  if (era === "6.1") {
+    vmUsedKb = vi ? Math.floor(vi.used / 1024) : K(pa.ownerPages(PageOwner.Vmalloc));
+    vmChunkKb = 0;
+  } else {
+    vmUsedKb = vi ? Math.floor(vi.used / 1024) : K(pa.ownerPages(PageOwner.Vmalloc));
+    vmChunkKb = vi ? Math.floor(vi.chunk / 1024) : vmTotalKb;
+  }
+  let percpu = 0;
+  for (const r of L.reservations) if (/percpu/i.test(r.what)) percpu += r.end - r.start;
+  const percpuKb = Math.ceil(percpu / 4096) * 4;
+
+  let s = kb("MemTotal:", K(totalram));
+  s += kb("MemFree:", K(free));
+  if (era === "6.1") {
+    // si_mem_available(): free - totalreserve + page cache part (0) + reclaimable part (0)
+    const avail = Math.max(0, free - pa.totalreservePages());
+    s += kb("MemAvailable:", K(avail));
+  }
+  s += kb("Buffers:", 0);
+  s += kb("Cached:", 0);
+  s += kb("SwapCached:", 0);
+  for (const l of ["Active:", "Inactive:", "Active(anon):", "Inactive(anon):", "Active(file):", "Inactive(file):", "Unevictable:", "Mlocked:"]) s += kb(l, 0);
+  if (highmem) {
+    s += kb("HighTotal:", K(highTotal));
+    s += kb("HighFree:", K(highFree));
+    s += kb("LowTotal:", K(totalram - highTotal));
+    s += kb("LowFree:", K(free - highFree));
+  }
+  s += kb("SwapTotal:", 0);
+  s += kb("SwapFree:", 0);
+  if (era === "6.1") {
+    s += kb("Zswap:", 0);
+    s += kb("Zswapped:", 0);
+  }
+  s += kb("Dirty:", 0);
+  s += kb("Writeback:", 0);
+  s += kb("AnonPages:", 0);
+  s += kb("Mapped:", 0);
+  s += kb("Shmem:", 0);
+  if (era === "6.1") s += kb("KReclaimable:", 0);
+  s += kb("Slab:", K(slab));
+  s += kb("SReclaimable:", 0);
+  s += kb("SUnreclaim:", K(slab));
+  s += kb("KernelStack:", 0);
+  s += kb("PageTables:", K(pt));
+  if (era === "6.1") s += kb("SecPageTables:", 0);
+  s += kb("NFS_Unstable:", 0);
+  s += kb("Bounce:", 0);
+  s += kb("WritebackTmp:", 0);
+  s += kb("CommitLimit:", K(Math.floor(totalram / 2)));
+  s += kb("Committed_AS:", 0);
+  s += "VmallocTotal:   " + String(vmTotalKb).padStart(8) + " kB\n";
+  s += kb("VmallocUsed:", vmUsedKb);
+  s += kb("VmallocChunk:", vmChunkKb);
+  if (era === "6.1") s += kb("Percpu:", percpuKb);
+  if (arch !== "arm") s += "HardwareCorrupted: " + String(0).padStart(5) + " kB\n";
+  if (era === "6.1" && arch !== "arm") {
+    for (const l of ["AnonHugePages:", "ShmemHugePages:", "ShmemPmdMapped:", "FileHugePages:", "FilePmdMapped:"]) s += kb(l, 0);
+  } else if (era === "3.4" && arch !== "arm") {
+    s += kb("AnonHugePages:", 0);
+  }
+  if (era === "6.1" && arch === "arm" && pa.totalcmaPages) {
+    s += kb("CmaTotal:", K(pa.totalcmaPages));
+    s += kb("CmaFree:", K(pa.totalcmaPages));
+  }
+  if (arch !== "arm") {
+    s += "HugePages_Total:   " + String(0).padStart(5) + "\n";
+    s += "HugePages_Free:    " + String(0).padStart(5) + "\n";
+    s += "HugePages_Rsvd:    " + String(0).padStart(5) + "\n";
+    s += "HugePages_Surp:    " + String(0).padStart(5) + "\n";
+    s += kb("Hugepagesize:", arch === "i386" ? 4096 : 2048);
+    if (era === "6.1") s += kb("Hugetlb:", 0);
+  }
+  s += directMap(k);
+  return s;
+}
+
+registerProc("meminfo", renderMeminfo);

@@ -1,0 +1,194 @@
+// Models the machine's RAM itself (what QEMU's memory backend holds), as mm/ in Linux 2.6-6.1 sees it through __va().
+//
+// The bytes of physical memory, stored sparsely: a Map from PFN to a 4096-byte Uint8Array created on the first
+// write. A frame that was never written reads as zeros — QEMU hands the guest zero-filled RAM, so on a fresh boot
+// every untouched frame really is zero.
+//
+// Simplifications and decisions (say them to the learner):
+// - Freed pages KEEP their old contents, as on a real machine: the page allocator never clears or forgets a frame
+//   when it returns to the buddy lists (no init_on_free / page poisoning modelled by default), so a module that
+//   reads a page after freeing it, or gets a page someone else freed, sees the stale data. `dropPage()` exists for
+//   callers that *know* the contents no longer matter (e.g. a later init_on_free model); nothing calls it on the
+//   ordinary free path.
+// - Addresses are physical addresses as numbers (< 2^53); no bounds check against the memory map here — the
+//   callers (mm/memory.ts) decide what is RAM. Accesses crossing a page boundary work byte by byte.
+// - Little-endian, like every architecture the simulator models (x86, ARM in LE mode).
+
+const PAGE_SHIFT = 12;
+const PAGE_SIZE = 1 << PAGE_SHIFT;
+const PAGE_MASK = PAGE_SIZE - 1;
+
+export class PhysMem {
+  /** PFN -> the frame's bytes. Only frames that were written exist. */
+  private readonly frames = new Map<number, Uint8Array>();
+  /** One DataView per materialised frame, for the aligned fast paths. */
+  private readonly views = new Map<number, DataView>();
+
+  // The kernel is accepted for symmetry with the other rooms (and future per-profile endianness); unused today.
+  constructor(_k?: unknown) {}
+
+  private frameForRead(pfn: number): Uint8Array | undefined {
+    return this.frames.get(pfn);
+  }
+
+  private frameForWrite(pfn: number): Uint8Array {
+    let f = this.frames.get(pfn);
+    if (!f) {
+      f = new Uint8Array(PAGE_SIZE);
+      this.frames.set(pfn, f);
+    }
+    return f;
+  }
+
+  private view(pfn: number, write: boolean): DataView | undefined {
+    let v = this.views.get(pfn);
+    if (v) return v;
+    const f = write ? this.frameForWrite(pfn) : this.frameForRead(pfn);
+    if (!f) return undefined;
+    v = new DataView(f.buffer, f.byteOffset, f.byteLength);
+    this.views.set(pfn, v);
+    return v;
+  }
+
+  // ---- single bytes (the slow path every unaligned access falls back to) ----
+
+  read8(pa: number): number {
+    const f = this.frames.get(Math.floor(pa / PAGE_SIZE));
+    return f ? f[pa & PAGE_MASK]! : 0;
+  }
+
+  write8(pa: number, v: number): void {
+    this.frameForWrite(Math.floor(pa / PAGE_SIZE))[pa & PAGE_MASK] = v & 0xff;
+  }
+
+  // ---- 16/32/64-bit, little-endian; aligned-within-a-page accesses use a DataView ----
+
+  read16(pa: number): number {
+    const off = pa & PAGE_MASK;
+    if (off <= PAGE_SIZE - 2) {
+      const v = this.view(Math.floor(pa / PAGE_SIZE), false);
+      return v ? v.getUint16(off, true) : 0;
+    }
+    return this.read8(pa) | (this.read8(pa + 1) << 8);
+  }
+
+  write16(pa: number, v: number): void {
+    const off = pa & PAGE_MASK;
+    if (off <= PAGE_SIZE - 2) {
+      this.view(Math.floor(pa / PAGE_SIZE), true)!.setUint16(off, v & 0xffff, true);
+      return;
+    }
+    this.write8(pa, v);
+    this.write8(pa + 1, v >>> 8);
+  }
+
+  read32(pa: number): number {
+    const off = pa & PAGE_MASK;
+    if (off <= PAGE_SIZE - 4) {
+      const v = this.view(Math.floor(pa / PAGE_SIZE), false);
+      return v ? v.getUint32(off, true) : 0;
+    }
+    return (this.read8(pa) | (this.read8(pa + 1) << 8) | (this.read8(pa + 2) << 16) | (this.read8(pa + 3) << 24)) >>> 0;
+  }
+
+  write32(pa: number, v: number): void {
+    const off = pa & PAGE_MASK;
+    if (off <= PAGE_SIZE - 4) {
+      this.view(Math.floor(pa / PAGE_SIZE), true)!.setUint32(off, v >>> 0, true);
+      return;
+    }
+    for (let i = 0; i < 4; i++) this.write8(pa + i, v >>> (8 * i));
+  }
+
+  read64(pa: number): bigint {
+    const off = pa & PAGE_MASK;
+    if (off <= PAGE_SIZE - 8) {
+      const v = this.view(Math.floor(pa / PAGE_SIZE), false);
+      return v ? v.getBigUint64(off, true) : 0n;
+    }
+    return BigInt(this.read32(pa)) | (BigInt(this.read32(pa + 4)) << 32n);
+  }
+
+  write64(pa: number, v: bigint): void {
+    const off = pa & PAGE_MASK;
+    const u = BigInt.asUintN(64, v);
+    if (off <= PAGE_SIZE - 8) {
+      this.view(Math.floor(pa / PAGE_SIZE), true)!.setBigUint64(off, u, true);
+      return;
+    }
+    this.write32(pa, Number(u & 0xffffffffn));
+    this.write32(pa + 4, Number(u >> 32n));
+  }
+
+  // ---- blocks ----
+
+  readBytes(pa: number, len: number): Uint8Array {
+    const out = new Uint8Array(len);
+    let done = 0;
+    while (done < len) {
+      const a = pa + done;
+      const off = a & PAGE_MASK;
+      const n = Math.min(len - done, PAGE_SIZE - off);
+      const f = this.frames.get(Math.floor(a / PAGE_SIZE));
+      if (f) out.set(f.subarray(off, off + n), done);
+      done += n;
+    }
+    return out;
+  }
+
+  writeBytes(pa: number, bytes: Uint8Array): void {
+    let done = 0;
+    while (done < bytes.length) {
+      const a = pa + done;
+      const off = a & PAGE_MASK;
+      const n = Math.min(bytes.length - done, PAGE_SIZE - off);
+      this.frameForWrite(Math.floor(a / PAGE_SIZE)).set(bytes.subarray(done, done + n), off);
+      done += n;
+    }
+  }
+
+  /** memset(): a zero fill of a frame nobody wrote is free (it already reads as zero). */
+  fill(pa: number, len: number, byte: number): void {
+    const b = byte & 0xff;
+    let done = 0;
+    while (done < len) {
+      const a = pa + done;
+      const off = a & PAGE_MASK;
+      const n = Math.min(len - done, PAGE_SIZE - off);
+      const pfn = Math.floor(a / PAGE_SIZE);
+      if (b === 0 && !this.frames.has(pfn)) {
+        done += n;
+        continue;
+      }
+      this.frameForWrite(pfn).fill(b, off, off + n);
+      done += n;
+    }
+  }
+
+  /** memmove(): overlapping ranges copy as if through a temporary buffer. */
+  copy(dstPa: number, srcPa: number, len: number): void {
+    if (len <= 0 || dstPa === srcPa) return;
+    this.writeBytes(dstPa, this.readBytes(srcPa, len));
+  }
+
+  /** clear_page(): the frame reads as zeros afterwards (and costs no host memory). */
+  zeroPage(pfn: number): void {
+    this.dropPage(pfn);
+  }
+
+  /** Forget a frame's bytes: it reads as zeros again. Only for callers that know the old contents are dead. */
+  dropPage(pfn: number): void {
+    this.frames.delete(pfn);
+    this.views.delete(pfn);
+  }
+
+  /** Whether a frame holds written bytes. */
+  isTouched(pfn: number): boolean {
+    return this.frames.has(pfn);
+  }
+
+  /** PFNs of frames that hold bytes, ascending. */
+  touchedFrames(): number[] {
+    return [...this.frames.keys()].sort((a, b) => a - b);
+  }
+}

@@ -1,0 +1,142 @@
+// Models lib/show_mem.c + mm/page_alloc.c __show_free_areas() of Linux 6.1 (and 2.6.32's show_free_areas): the
+// "Mem-Info:" block that follows an allocation-failure warning.
+//
+// Faithful subset: every line the 6.1 kernel prints, in its order and format, with the simulator's values. Counters the
+// simulator has no source for (anon/file LRU pages, dirty, writeback, shmem, swap, hugepages, pcp lists) print 0:
+// the simulated machine has no user space, no page cache and no per-CPU lists. "Node 0 " prefixes appear only on
+// NUMA kernels (x86_64), and zones above gfp_zone(gfp) are skipped, as in the kernel. Free blocks are all reported
+// as migratetype "(M)" (one migratetype per zone, see mm/page_alloc.ts). 2.6.32's variant is printed for era 2.6
+// and 3.4 (its per-cpu lines show hi/btch/usd of 0: no pcp lists).
+
+import type { PageAllocator } from "./page_alloc.ts";
+import { PageOwner } from "./page_flags.ts";
+import { KERN_INFO, KERN_WARNING } from "./page_alloc_deps.ts";
+
+const K = (pages: number) => pages * 4;
+
+export function showMem(pa: PageAllocator, maxZoneIdx: number): void {
+  if (pa.era === "6.1") showMem61(pa, maxZoneIdx);
+  else showMem26(pa, maxZoneIdx);
+}
+
+function populatedUpTo(pa: PageAllocator, maxZoneIdx: number) {
+  return pa.zones.filter((z) => z.present > 0 && z.idx <= maxZoneIdx);
+}
+
+function buddyLine(pa: PageAllocator, zoneIdx: number, withTypes: boolean): string {
+  let s = "";
+  let total = 0;
+  for (let o = 0; o < pa.maxOrder; o++) {
+    const n = pa.nrFreeAt(zoneIdx, o);
+    s += `${n}*${4 << o}kB `;
+    if (n && withTypes) s += "(M) ";
+    total += n << o;
+  }
+  return `${s}= ${K(total)}kB`;
+}
+
+function showMem61(pa: PageAllocator, maxZoneIdx: number): void {
+  const k = pa.k;
+  const arch = k.profile.arch;
+  const numa = arch === "x86_64" || arch === "arm64";
+  const node = numa ? "Node 0 " : "";
+  const thp = arch !== "arm";
+  const slabUnrecl = pa.ownerPages(PageOwner.Slab) + pa.ownerPages(PageOwner.KmallocLarge);
+  const pt = pa.ownerPages(PageOwner.PageTable);
+  const p = (fmt: string, ...a: (string | number)[]) => k.printk(KERN_WARNING + fmt, ...a);
+  k.printk(KERN_WARNING + "Mem-Info:\n");
+  p(
+    "active_anon:0 inactive_anon:0 isolated_anon:0\n active_file:0 inactive_file:0 isolated_file:0\n unevictable:0 dirty:0 writeback:0\n slab_reclaimable:0 slab_unreclaimable:%d\n mapped:0 shmem:0 pagetables:%d\n sec_pagetables:0 bounce:0\n kernel_misc_reclaimable:0\n free:%d free_pcp:0 free_cma:0\n",
+    slabUnrecl,
+    pt,
+    pa.nrFreePages(),
+  );
+  p(
+    "Node 0 active_anon:0kB inactive_anon:0kB active_file:0kB inactive_file:0kB unevictable:0kB isolated(anon):0kB isolated(file):0kB mapped:0kB dirty:0kB writeback:0kB shmem:0kB%s writeback_tmp:0kB kernel_stack:0kB pagetables:%dkB sec_pagetables:0kB all_unreclaimable? no\n",
+    thp ? " shmem_thp: 0kB shmem_pmdmapped: 0kB anon_thp: 0kB" : "",
+    K(pt),
+  );
+  const zones = populatedUpTo(pa, maxZoneIdx);
+  for (const z of zones) {
+    p(
+      "%s%s free:%dkB boost:0kB min:%dkB low:%dkB high:%dkB reserved_highatomic:0KB active_anon:0kB inactive_anon:0kB active_file:0kB inactive_file:0kB unevictable:0kB writepending:0kB present:%dkB managed:%dkB mlocked:0kB bounce:0kB free_pcp:0kB local_pcp:0kB free_cma:0kB\n",
+      node,
+      z.name,
+      K(z.free),
+      K(z.wmark[0]),
+      K(z.wmark[1]),
+      K(z.wmark[2]),
+      K(z.present),
+      K(z.managed),
+    );
+    p("lowmem_reserve[]:%s\n", z.lowmemReserve.map((r) => " " + r).join(""));
+  }
+  for (const z of zones) p("%s%s: %s\n", node, z.name, buddyLine(pa, z.idx, true));
+  if (arch !== "arm") {
+    p("Node 0 hugepages_total=0 hugepages_free=0 hugepages_surp=0 hugepages_size=%dkB\n", arch === "i386" ? 4096 : 2048);
+  }
+  p("0 total pagecache pages\n");
+  p("0 pages in swap cache\n");
+  p("Free swap  = 0kB\n");
+  p("Total swap = 0kB\n");
+  let total = 0;
+  let high = 0;
+  let reserved = 0;
+  for (const z of pa.zones) {
+    total += z.present;
+    if (z.highmem) high += z.present;
+    reserved += z.present - z.managed;
+  }
+  p("%d pages RAM\n", total);
+  p("%d pages HighMem/MovableOnly\n", high);
+  p("%d pages reserved\n", reserved);
+  if (arch === "arm") p("%d pages cma reserved\n", pa.totalcmaPages);
+  else p("0 pages hwpoisoned\n");
+}
+
+function showMem26(pa: PageAllocator, maxZoneIdx: number): void {
+  const k = pa.k;
+  const p = (fmt: string, ...a: (string | number)[]) => k.printk(KERN_INFO + fmt, ...a);
+  const zones = pa.zones.filter((z) => z.present > 0);
+  const slab = pa.ownerPages(PageOwner.Slab) + pa.ownerPages(PageOwner.KmallocLarge);
+  const pt = pa.ownerPages(PageOwner.PageTable);
+  p("Mem-Info:\n");
+  for (const z of zones) {
+    p("%s per-cpu:\n", z.name);
+    p("CPU    0: hi:    0, btch:   1 usd:   0\n");
+  }
+  p(
+    "active_anon:0 inactive_anon:0 isolated_anon:0\n active_file:0 inactive_file:0 isolated_file:0\n unevictable:0 dirty:0 writeback:0 unstable:0\n free:%d slab_reclaimable:0 slab_unreclaimable:%d\n mapped:0 shmem:0 pagetables:%d bounce:0\n",
+    pa.nrFreePages(),
+    slab,
+    pt,
+  );
+  for (const z of zones) {
+    if (z.idx > maxZoneIdx && pa.era === "3.4") continue;
+    p(
+      "%s free:%dkB min:%dkB low:%dkB high:%dkB active_anon:0kB inactive_anon:0kB active_file:0kB inactive_file:0kB unevictable:0kB isolated(anon):0kB isolated(file):0kB present:%dkB mlocked:0kB dirty:0kB writeback:0kB mapped:0kB shmem:0kB slab_reclaimable:0kB slab_unreclaimable:0kB kernel_stack:0kB pagetables:0kB unstable:0kB bounce:0kB writeback_tmp:0kB pages_scanned:0 all_unreclaimable? no\n",
+      z.name,
+      K(z.free),
+      K(z.wmark[0]),
+      K(z.wmark[1]),
+      K(z.wmark[2]),
+      K(z.present),
+    );
+    p("lowmem_reserve[]:%s\n", z.lowmemReserve.map((r) => " " + r).join(""));
+  }
+  for (const z of zones) p("%s: %s\n", z.name, buddyLine(pa, z.idx, false));
+  p("0 total pagecache pages\n");
+  p("0 pages in swap cache\n");
+  p("Swap cache stats: add 0, delete 0, find 0/0\n");
+  p("Free swap  = 0kB\n");
+  p("Total swap = 0kB\n");
+  let high = 0;
+  let reserved = 0;
+  for (const z of pa.zones) {
+    if (z.highmem) high += z.present;
+    reserved += z.present - z.managed;
+  }
+  p("%d pages RAM\n", k.layout.maxPfn);
+  p("%d pages HighMem\n", high);
+  p("%d pages reserved\n", reserved);
+}

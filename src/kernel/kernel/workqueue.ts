@@ -1,0 +1,214 @@
+// Models kernel/workqueue.c (INIT_WORK, schedule_work, queue_work, flush_work, cancel_work_sync, delayed work, process_one_work) of Linux 6.1; same API in 2.6.32 and 3.4 (INIT_WORK without the data argument since 2.6.20).
+//
+// Work items run in process context as the kworker (kworker/0:1, pid 20 in the simulator) and may sleep: a
+// GFP_KERNEL allocation there is fine. A work item queued while it is already pending is not queued again
+// (schedule_work returns false). Delayed work is a timer that queues the work when it expires.
+// After each work function, process_one_work checks for a leaked lock or preempt count:
+//   "BUG: workqueue leaked lock or atomic: %s/0x%08x/%d\n     last function: %ps"
+// then the held locks and the stack, as 6.1 prints it.
+// With lockdep, a running work item holds the pseudo-locks "(wq_completion)events" and "(work_completion)(&w)"
+// that real held-lock lists show.
+// Simplifications: one kworker, one CPU: work runs in queue order; a work function that sleeps lets timers and
+// interrupts run meanwhile but other work waits (no concurrency-managed second worker); flush_work() from process
+// context runs the event loop until the work has run.
+
+import type { Kernel } from "../kernel.ts";
+import type { SimEvent } from "./events.ts";
+import type { TimerList } from "./timer.ts";
+import { kernLevels } from "./printk.ts";
+import type { LockInstance } from "./lockdep.ts";
+
+export interface Workqueue {
+  name: string;
+  lockMap: LockInstance;
+}
+
+export interface WorkStruct {
+  func: (w: WorkStruct) => unknown;
+  name: string;
+  event?: SimEvent;
+  pending: boolean;
+  running: boolean;
+  wq?: Workqueue;
+  lockMap: LockInstance;
+  /** For a delayed work: its timer. */
+  timer?: TimerList;
+}
+
+export class Workqueues {
+  private readonly k: Kernel;
+  readonly system_wq: Workqueue;
+  private n = 0;
+  readonly ran: { name: string; atNs: number }[] = [];
+  private queue: WorkStruct[] = [];
+
+  constructor(k: Kernel) {
+    this.k = k;
+    this.system_wq = this.alloc_workqueue("events");
+  }
+
+  alloc_workqueue(name: string): Workqueue {
+    return { name, lockMap: { name: `(wq_completion)${name}`, addr: 0xffff888003c4d548n + BigInt(this.n++) * 0x200n, kind: "pseudo" } };
+  }
+
+  create_workqueue(name: string): Workqueue {
+    return this.alloc_workqueue(name);
+  }
+
+  create_singlethread_workqueue(name: string): Workqueue {
+    return this.alloc_workqueue(name);
+  }
+
+  destroy_workqueue(wq: Workqueue): void {
+    for (const w of [...this.queue]) if (w.wq === wq) this.flush_work(w);
+  }
+
+  /** INIT_WORK(&w, fn): the callback receives the work. */
+  INIT_WORK(func: (w: WorkStruct) => unknown, name?: string): WorkStruct {
+    this.n++;
+    const nm = name ?? (func as { name?: string }).name ?? `work#${this.n}`;
+    return { func, name: nm, pending: false, running: false, lockMap: { name: `(work_completion)(&${nm})`, addr: 0xffffc90000203e58n - BigInt(this.n) * 0x40n, kind: "pseudo" } };
+  }
+
+  /** INIT_DELAYED_WORK(&dw, fn). */
+  INIT_DELAYED_WORK(func: (w: WorkStruct) => unknown, name?: string): WorkStruct {
+    const w = this.INIT_WORK(func, name);
+    w.lockMap.name = `(work_completion)(&(&${w.name})->work)`;
+    return w;
+  }
+
+  queue_work(wq: Workqueue, w: WorkStruct): boolean {
+    if (w.pending) return false;
+    w.pending = true;
+    w.wq = wq;
+    this.queue.push(w);
+    w.event = this.k.sched.loop.schedule(this.k.clock.now(), "work", `work ${w.name}`, () => this.process(w));
+    return true;
+  }
+
+  schedule_work(w: WorkStruct): boolean {
+    return this.queue_work(this.system_wq, w);
+  }
+
+  /** queue_delayed_work(wq, dw, delay jiffies). */
+  queue_delayed_work(wq: Workqueue, w: WorkStruct, delay: number): boolean {
+    if (w.pending) return false;
+    if (delay <= 0) return this.queue_work(wq, w);
+    w.pending = true;
+    w.wq = wq;
+    const at = this.k.clock.now() + delay * this.k.clock.tickNsec;
+    w.event = this.k.sched.loop.schedule(at, "timer", `delayed_work_timer_fn ${w.name}`, () => {
+      w.pending = false;
+      this.queue_work(wq, w);
+    });
+    return true;
+  }
+
+  schedule_delayed_work(w: WorkStruct, delay: number): boolean {
+    return this.queue_delayed_work(this.system_wq, w, delay);
+  }
+
+  mod_delayed_work(wq: Workqueue, w: WorkStruct, delay: number): boolean {
+    const was = this.cancel(w);
+    this.queue_delayed_work(wq, w, delay);
+    return was;
+  }
+
+  private cancel(w: WorkStruct): boolean {
+    const was = w.pending;
+    this.k.sched.loop.cancel(w.event);
+    w.event = undefined;
+    w.pending = false;
+    this.queue = this.queue.filter((x) => x !== w);
+    return was;
+  }
+
+  /** cancel_work_sync(w): returns true if it was pending. Sleeps: might_sleep. */
+  cancel_work_sync(w: WorkStruct): boolean {
+    this.k.sched.might_sleep("kernel/workqueue.c", 3254, ["__cancel_work_timer", "cancel_work_sync"]);
+    return this.cancel(w);
+  }
+
+  cancel_work(w: WorkStruct): boolean {
+    return this.cancel(w);
+  }
+
+  cancel_delayed_work(w: WorkStruct): boolean {
+    return this.cancel(w);
+  }
+
+  cancel_delayed_work_sync(w: WorkStruct): boolean {
+    return this.cancel_work_sync(w);
+  }
+
+  /** flush_work(w): wait until the work has run; returns true if it had to wait. */
+  flush_work(w: WorkStruct): boolean {
+    this.k.sched.might_sleep("kernel/workqueue.c", 3069, ["__flush_work", "flush_work"]);
+    if (!w.pending || !w.event) return false;
+    const ev = w.event;
+    // Sleep until the work's event time, running everything due (the work itself included).
+    const savedSleeping = this.k.sched.sleeping;
+    this.k.sched.sleeping = true;
+    try {
+      this.k.sched.loop.runUntil(ev.at);
+    } finally {
+      this.k.sched.sleeping = savedSleeping;
+    }
+    // A delayed work queued its real work just now: run that too.
+    if (w.pending && w.event) this.k.sched.loop.runUntil(this.k.clock.now());
+    return true;
+  }
+
+  flush_delayed_work(w: WorkStruct): boolean {
+    return this.flush_work(w);
+  }
+
+  flush_scheduled_work(): void {
+    for (const w of [...this.queue]) this.flush_work(w);
+  }
+
+  work_pending(w: WorkStruct): boolean {
+    return w.pending;
+  }
+
+  /** A kernel-internal work item (vfree from interrupt context: delayed_vfree_work). */
+  deferKernelWork(fn: () => void, label: string): void {
+    const w = this.INIT_WORK(() => fn(), label);
+    this.queue_work(this.system_wq, w);
+  }
+
+  /** process_one_work(): run w as the kworker in process context. */
+  private process(w: WorkStruct): void {
+    this.queue = this.queue.filter((x) => x !== w);
+    w.pending = false;
+    w.event = undefined;
+    w.running = true;
+    const k = this.k;
+    const s = k.sched;
+    const ld = k.lockdep;
+    const wq = w.wq ?? this.system_wq;
+    this.ran.push({ name: w.name, atNs: k.clock.now() });
+    try {
+      s.runAsTask(s.kworker, ["process_one_work", "worker_thread", "kthread", "ret_from_fork"], () => {
+        ld.acquire(wq.lockMap, k.kallsyms.frame("process_one_work"), "process_one_work");
+        ld.acquire(w.lockMap, k.kallsyms.frame("process_one_work"), "process_one_work");
+        try {
+          w.func(w);
+        } finally {
+          ld.release(w.lockMap, "", "process_one_work");
+          ld.release(wq.lockMap, "", "process_one_work");
+          if (s.in_atomic() || ld.heldBy(s.kworker).length > 0) {
+            const cur = k.current;
+            const hex = (n: number) => (n >>> 0).toString(16).padStart(8, "0");
+            const lines = [`BUG: workqueue leaked lock or atomic: ${cur.comm}/0x${hex(s.preempt_count())}/${cur.pid}`, `     last function: ${w.name} [${s.moduleName()}]`, ...s.heldLocksLines(cur)];
+            s.emit({ kind: "bug", title: lines[0], lines, top: [] });
+            ld.forget(s.kworker);
+          }
+        }
+      }, `${wq.name} ${w.name} [${s.moduleName()}]`);
+    } finally {
+      w.running = false;
+    }
+    void kernLevels;
+  }
+}

@@ -13,6 +13,14 @@ import { setup_arch, mem_init_print } from "./arch/index.ts";
 import { PageAllocator } from "./mm/page_alloc.ts";
 import { PhysMem } from "./mm/physmem.ts";
 import { readProc } from "./fs/proc.ts";
+import { Sched } from "./kernel/sched.ts";
+import { Lockdep } from "./kernel/lockdep.ts";
+import { Locking } from "./kernel/locking.ts";
+import { Timers } from "./kernel/timer.ts";
+import { Softirq } from "./kernel/softirq.ts";
+import { Irq } from "./kernel/irq.ts";
+import { Workqueues } from "./kernel/workqueue.ts";
+import type { RunLimits, DrainResult } from "./kernel/events.ts";
 import "./fs/all.ts";
 
 /** A frame of the current call chain that a splat prints: kernel functions and the module's own. */
@@ -57,6 +65,19 @@ export class Kernel {
    */
   captureModuleStack: () => StackFrame[] = () => [];
   current: Task = { pid: 0, comm: "swapper/0" };
+  // Execution contexts, locking and deferred work (issue 5), constructed at the end of boot().
+  sched!: Sched;
+  lockdep!: Lockdep;
+  locking!: Locking;
+  timers!: Timers;
+  softirq!: Softirq;
+  irq!: Irq;
+  workqueue!: Workqueues;
+
+  /** Drain deferred work (timers, tasklets, interrupts, work) after module_init, up to a bound. */
+  runDeferred(limits: RunLimits = {}): DrainResult {
+    return this.sched.runDeferred(limits);
+  }
 
   constructor(profile: Profile, opts: ResolvedBootOptions) {
     this.profile = profile;
@@ -112,6 +133,15 @@ export function boot(profile: string | Profile, opts: BootOptions = {}): Kernel 
   k.pages.mem_init();
   // mem_init() of the older eras prints the virtual kernel memory layout after "Memory:".
   mem_init_print(k);
+  // The scheduler and its neighbours come up last, so that boot-time allocations (system_state != SYSTEM_RUNNING)
+  // are never checked by might_sleep.
+  k.sched = new Sched(k);
+  k.lockdep = new Lockdep(k);
+  k.locking = new Locking(k);
+  k.timers = new Timers(k);
+  k.softirq = new Softirq(k);
+  k.irq = new Irq(k);
+  k.workqueue = new Workqueues(k);
   return k;
 }
 

@@ -8,6 +8,7 @@ import { h } from "./dom.ts";
 import type { RunOutcome } from "./runner.ts";
 import { buildAddrModel, renderAddrSpace } from "./views/addrspace.ts";
 import { renderProcTable } from "./views/proc.ts";
+import { buildFrameModel, renderFrameMap } from "./views/frames.ts";
 
 const LEVEL_NAMES = ["emerg", "alert", "crit", "err", "warn", "notice", "info", "debug"];
 
@@ -96,6 +97,12 @@ function viewsOf(result: RunResult, hooks: OutputHooks): HTMLElement[] {
     if (model) out.push(h("details", { class: "view view-addrspace", open: model.marks.length > 0 }, h("summary", {}, "Virtual address space"), renderAddrSpace(model)));
   } catch (e) {
     out.push(h("p", { class: "view-error" }, `address-space view: ${(e as Error).message}`));
+  }
+  try {
+    const fm = buildFrameModel(result.kernel as Record<string, unknown>);
+    if (fm) out.push(h("details", { class: "view view-frames" }, h("summary", {}, "Physical memory (frame map)"), renderFrameMap(fm)));
+  } catch (e) {
+    out.push(h("p", { class: "view-error" }, `frame map: ${(e as Error).message}`));
   }
   // a file this kernel does not have comes back as "(no such file: ...)": nothing to show
   const names = Object.keys(result.proc ?? {}).filter((n) => !/^\(no such file/.test(result.proc[n]));

@@ -113,3 +113,34 @@ describe("/proc diff", () => {
     expect(diffTable("a 1\nb 2", undefined).map((r) => r.status)).toEqual(["same", "same"]);
   });
 });
+
+import { buildFrameModel } from "../../src/notebook/views/frames.ts";
+
+describe("frame map model", () => {
+  const layoutZones = { zones: [{ name: "DMA", startPfn: 1, endPfn: 4096 }, { name: "DMA32", startPfn: 4096, endPfn: 32768 }], reservations: [{ start: 0x1000000, end: 0x1200000, what: "Kernel code" }] };
+
+  it("from allocations: the cell's pages and its vmalloc pages are marked, reservations kept", () => {
+    const m = buildFrameModel({
+      layout: layoutZones,
+      allocations: [
+        { pfn: 5000, order: 0, ownerName: "Module" },
+        { pfn: 6000, order: 2, ownerName: "Slab" },
+      ],
+      vmalloc: { areas: [{ owner: "module", pages: [7001, 9005, 12000] }, { owner: "boot", pages: [100] }] },
+    })!;
+    expect(m.zones.map((z) => z.name)).toEqual(["DMA", "DMA32"]);
+    expect([...m.mine].sort((a, b) => a - b)).toEqual([5000, 7001, 9005, 12000]);
+    expect(m.runs).toContainEqual([6000, 4, "Slab"]);
+    expect(m.runs).toContainEqual([4096, 512, "KernelImage"]);
+  });
+
+  it("from run-length frames with owner names", () => {
+    const m = buildFrameModel({ zones: [{ name: "Normal", startPfn: 0, endPfn: 100 }], frames: { ownerNames: ["Free", "Reserved"], runs: [[0, 10, 1]] } })!;
+    expect(m.runs).toEqual([[0, 10, "Reserved"]]);
+  });
+
+  it("nothing to draw without zones or allocations", () => {
+    expect(buildFrameModel({})).toBeNull();
+    expect(buildFrameModel({ layout: layoutZones })).toBeNull();
+  });
+});

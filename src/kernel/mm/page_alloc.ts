@@ -401,14 +401,14 @@ export class PageAllocator {
           k.printk(KERN_INFO + "  node   0: [mem %s-%s]\n", hex10(r.start * PAGE_SIZE), hex10(r.end * PAGE_SIZE - 1));
         }
       } else {
+        // 2.6.26: decimal PFNs ("  %-8s %8lu -> %8lu"), every zone but Movable, empty ones as "N -> N".
         k.printk(KERN_INFO + "Zone PFN ranges:\n");
         for (const z of printable) {
-          const pad = z.name.padEnd(8);
-          k.printk(KERN_INFO + "  %s %s -> %s\n", pad, hex10(z.startPfn), hex10(z.endPfn));
+          k.printk(KERN_INFO + "  %-8s %8d -> %8d\n", z.name, z.startPfn, z.endPfn);
         }
         k.printk(KERN_INFO + "Movable zone start PFN for each node\n");
         k.printk(KERN_INFO + "early_node_map[%d] active PFN ranges\n", this.memory.length);
-        for (const r of this.memory) k.printk(KERN_INFO + "  %s: %s -> %s\n", "  0", hex10(r.start), hex10(r.end));
+        for (const r of this.memory) k.printk(KERN_INFO + "  %3d: %8d -> %8d\n", 0, r.start, r.end);
       }
       let total = 0;
       for (const z of this.zones) total += z.present;
@@ -416,7 +416,7 @@ export class PageAllocator {
       for (const z of this.zones) {
         if (z.present === 0) continue;
         if (z.memmapPages) k.printk(KERN_DEBUG + "  %s zone: %d pages used for memmap\n", z.name, z.memmapPages);
-        if (z.idx === 0 && k.profile.arch === "x86_64") {
+        if (z.idx === 0) {
           const dmaReserve = z.present - z.memmapPages - z.initialManaged;
           k.printk(KERN_DEBUG + "  %s zone: %d pages reserved\n", z.name, dmaReserve);
         }

@@ -383,8 +383,8 @@ export class Bridge {
       else text = t === "object" ? "null" : `a ${t}`;
       return { name: "", message: `uncaught throw of ${text} (not an Error)`, stack: "", nonError: true };
     }
+    // Once stopped, the interrupt handler stops any getter at once; a real Error's props are plain data.
     const str = (prop: string): string | undefined => {
-      if (this.stop) return undefined;
       try {
         const r = ctx.getProp(h, prop);
         try {

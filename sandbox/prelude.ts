@@ -73,6 +73,8 @@ export const PRELUDE = String.raw`(function (natives, constants, specJson) {
   }
   for (const v of spec.variables) defineProperty(target(v.module), v.name, { get: natives[v.getter], enumerable: true });
   for (const c of spec.constants) defineProperty(target(c.module), c.name, { value: constants[c.key], enumerable: true });
+  // sucrase's import * as X interop returns a module object marked __esModule as it is (else a mutable copy).
+  defineProperty(linux, "__esModule", { value: true }); defineProperty(sim, "__esModule", { value: true });
   freeze(linux); freeze(sim);
   const modules = { linux, sim };
   const require = (name) => {

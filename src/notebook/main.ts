@@ -189,7 +189,13 @@ route();
 
 // Keep the worker warm: load QuickJS and the kernel while the learner reads.
 const idle = (globalThis as { requestIdleCallback?: (f: () => void, o?: { timeout: number }) => void }).requestIdleCallback ?? ((f: () => void) => setTimeout(f, 200));
-idle(() => void app.profiles().catch(() => {}), { timeout: 1500 });
+idle(
+  () => {
+    void app.profiles().catch(() => {});
+    void runner.warm();
+  },
+  { timeout: 1500 },
+);
 
 if ("serviceWorker" in navigator && import.meta.env.PROD) {
   window.addEventListener("load", () => {

@@ -21,12 +21,15 @@ export interface ProfileInfo {
 export type ToWorker =
   | { type: "run"; id: number; source: string; options: RunOptions }
   | { type: "dts"; id: number; profile?: string }
-  | { type: "profiles"; id: number };
+  | { type: "profiles"; id: number }
+  /** Load the sandbox, kernel and QuickJS now (idle time), not on the first Run. */
+  | { type: "warm"; id: number };
 
 export type FromWorker =
   | { type: "ready" }
   | { type: "result"; id: number; result: RunResult }
   | { type: "dts"; id: number; text: string }
   | { type: "profiles"; id: number; profiles: ProfileInfo[] }
+  | { type: "warm"; id: number }
   /** The worker could not do what was asked (sandbox missing, internal error): message in plain words. */
   | { type: "error"; id: number; message: string };

@@ -11,6 +11,7 @@ import type { FromWorker, ProfileInfo, ToWorker } from "./protocol.ts";
 const runMods = import.meta.glob("../../sandbox/run.ts");
 const dtsMods = import.meta.glob("../../sandbox/dts.ts");
 const profileMods = import.meta.glob("../kernel/profiles.ts");
+const quickjsMods = import.meta.glob("../../sandbox/quickjs.ts");
 
 /** /proc files the views show, snapshotted while the module is loaded and after rmmod. */
 const PROC_VIEWS = ["vmallocinfo", "buddyinfo", "slabinfo"];
@@ -46,6 +47,15 @@ async function handle(msg: ToWorker): Promise<void> {
       const text = typeof gen === "function" ? gen(msg.profile) : typeof gen === "string" ? gen : "";
       if (!text) throw new Error("sandbox/dts.ts exports no generateDts(profile)");
       post({ type: "dts", id: msg.id, text });
+      return;
+    }
+    case "warm": {
+      // Load the sandbox, the kernel and QuickJS while the learner reads, so the first Run is quick.
+      const run = await load<{ loadKernelDeps?: () => Promise<unknown> }>(runMods, "the sandbox (sandbox/run.ts)");
+      await run.loadKernelDeps?.();
+      const q = await load<{ loadQuickJS?: () => Promise<unknown> }>(quickjsMods, "QuickJS (sandbox/quickjs.ts)");
+      await q.loadQuickJS?.();
+      post({ type: "warm", id: msg.id });
       return;
     }
     case "profiles": {

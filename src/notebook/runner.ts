@@ -159,6 +159,12 @@ export class Runner {
     throw new Error(a.type === "error" || a.type === "crash" ? a.message : "linux.d.ts: no answer");
   }
 
+  /** Preload the sandbox in the worker. Resolves either way; a failure shows on the first Run instead. */
+  async warm(): Promise<boolean> {
+    const a = await this.request((id) => ({ type: "warm", id }));
+    return a.type === "warm";
+  }
+
   async profiles(): Promise<ProfileInfo[]> {
     const a = await this.request((id) => ({ type: "profiles", id }));
     if (a.type === "profiles") return a.profiles;

@@ -4,7 +4,8 @@
 
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { chromium, type Browser, type BrowserContext, type Page } from "playwright-core";
-import { existsSync, mkdirSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { gzipSync } from "node:zlib";
 import { serveStatic } from "./server.ts";
 
 const DIST = process.env.KMODLAB_DIST ?? "dist";
@@ -74,6 +75,26 @@ async function setCode(page: Page, id: string, code: string) {
     }, [id, code] as const);
   }
 }
+
+describe("the production build", () => {
+  it("initial JavaScript (what index.html loads, without Monaco) is under 300 KB gzipped", () => {
+    const html = readFileSync(`${DIST}/index.html`, "utf8");
+    const urls = [...html.matchAll(/<(?:script[^>]*\ssrc|link[^>]*rel="modulepreload"[^>]*\shref)="([^"]+\.js)"/g)].map((m) => m[1]);
+    expect(urls.length).toBeGreaterThan(0);
+    const gz = urls.reduce((n, u) => n + gzipSync(readFileSync(`${DIST}/${u.replace(/^\.\//, "")}`)).length, 0);
+    metrics.initialJsGzipBytes = gz;
+    expect(urls.join(" ")).not.toMatch(/monaco|editor\.api|tsMode/);
+    expect(gz).toBeLessThan(300 * 1024);
+  });
+
+  it("emits a service worker that precaches every built file", () => {
+    const sw = readFileSync(`${DIST}/sw.js`, "utf8");
+    const listed = JSON.parse(/const ASSETS = (\[.*\]);/.exec(sw)![1]) as string[];
+    expect(listed).toContain("./");
+    expect(listed.some((a) => /run\.worker/.test(a))).toBe(true);
+    expect(listed.some((a) => /\.wasm$/.test(a)) || !existsSync("sandbox/quickjs.ts")).toBe(true);
+  });
+});
 
 describe("notebook in Chromium", () => {
   it("opens the first lesson: readable text and two cells with a plain editor, before Monaco", async () => {
@@ -188,6 +209,8 @@ describe("notebook in Chromium", () => {
     await shot(page, "07-keyboard");
     await ctx.close();
   });
+
+  it.todo("a timer that allocates with GFP_KERNEL shows the sleeping-in-atomic card (waits for the timer API in sandbox/api)");
 
   it("Monaco loads on focus with linux.d.ts diagnostics; Escape then Tab leaves the editor", async () => {
     const { page, ctx } = await open();

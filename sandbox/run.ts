@@ -242,7 +242,7 @@ export function runModuleSync(qjs: QuickJSWASMModule, source: string, options: R
   // Compile: syntax, imports, era.
   const tr = transpileCell(source);
   if (!tr.ok) {
-    k.report({ kind: "compile-error", title: `${CELL_FILE}:${tr.error.line}:${tr.error.column}: SyntaxError: ${tr.error.message}`, text: tr.error.message, line: tr.error.line, frames: [{ fn: "(compile)", line: tr.error.line, column: tr.error.column }] });
+    k.report({ kind: "compile-error", title: `${CELL_FILE}:${tr.error.line}:${tr.error.column}: ${tr.error.name ?? "SyntaxError"}: ${tr.error.message}`, text: tr.error.message, line: tr.error.line, frames: [{ fn: "(compile)", line: tr.error.line, column: tr.error.column }] });
     return finish();
   }
   const bad = checkImports(tr.imports, deps.api, era);

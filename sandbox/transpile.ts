@@ -39,6 +39,8 @@ export interface CellFunction extends Pos {
 }
 
 export interface CompileError extends Pos {
+  /** "SyntaxError" from the parser; "ImportError" for an import a cell may not have. */
+  name?: "SyntaxError" | "ImportError";
   message: string;
 }
 
@@ -72,7 +74,7 @@ function syntaxError(e: unknown, src: string, lineStarts: number[]): CompileErro
   const err = e as { message?: string; pos?: number };
   const message = String(err.message ?? e).replace(/\s*\(\d+:\d+\)$/, "");
   const at = typeof err.pos === "number" ? posAt(lineStarts, Math.min(err.pos, src.length)) : { line: 1, column: 1 };
-  return { message, ...at };
+  return { name: "SyntaxError", message, ...at };
 }
 
 const unquote = (s: string) => s.slice(1, -1);
@@ -87,7 +89,7 @@ function scanImports(src: string, toks: SucraseToken[], lineStarts: number[]): I
     const next = toks[i + 1];
     if (!next) break;
     if (next.type === tt.parenL) {
-      return { message: 'dynamic import() is not available in a module cell; use import { ... } from "linux"', ...posAt(lineStarts, t.start) };
+      return { name: "ImportError", message: 'dynamic import() is not available in a module cell; use import { ... } from "linux"', ...posAt(lineStarts, t.start) };
     }
     if (next.type === tt.dot) continue; // import.meta (QuickJS will refuse it in a script)
     // `import type { X } from "linux"`: erased entirely.
@@ -100,6 +102,7 @@ function scanImports(src: string, toks: SucraseToken[], lineStarts: number[]): I
     const module = unquote(text(modTok));
     if (module !== "linux" && module !== "sim") {
       return {
+        name: "ImportError",
         message: `cannot import "${module}": a module cell can import only from "linux" (the kernel API) and "sim" (the simulated board)`,
         ...posAt(lineStarts, modTok.start),
       };
@@ -114,6 +117,7 @@ function scanImports(src: string, toks: SucraseToken[], lineStarts: number[]): I
       } else {
         if (toks[k].type === tt.name && toks[k].contextualKeyword !== ck._from) {
           return {
+            name: "ImportError",
             message: `"${module}" has no default export: write import { name, ... } from "${module}"`,
             ...posAt(lineStarts, toks[k].start),
           };

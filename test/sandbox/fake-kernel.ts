@@ -53,6 +53,7 @@ class BumpPages {
 export function fakeBoot(profileName: string, opts: BootOptions = {}): Kernel {
   const profile = getProfile(profileName);
   const reports: Report[] = [];
+  const wide = profile.arch === "x86_64" || profile.arch === "arm64";
   const k: Record<string, unknown> = {
     profile,
     opts: { mem: opts.mem ?? profile.defaultMem, cmdline: opts.cmdline ?? profile.defaultCmdline, config: opts.config ?? profile.defaultConfig, seed: opts.seed },
@@ -67,21 +68,14 @@ export function fakeBoot(profileName: string, opts: BootOptions = {}): Kernel {
     printk(fmt: string, ...args: (number | bigint | string)[]) {
       return (k.log as LogBuffer).printk(fmt, ...args);
     },
-    layout: {
-      bits: profile.arch === "x86_64" || profile.arch === "arm64" ? 64 : 32,
-      pageSize: 4096,
-      pageShift: 12,
-      pageOffset: 0xffff888000000000n,
-      highMemory: 0xffff888020000000n,
-      vmallocStart: 0xffffc90000000000n,
-      vmallocEnd: 0xffffe8ffffffffffn,
-      image: [],
-    },
+    layout: wide
+      ? { bits: 64, pageSize: 4096, pageShift: 12, pageOffset: 0xffff888000000000n, highMemory: 0xffff888020000000n, vmallocStart: 0xffffc90000000000n, vmallocEnd: 0xffffe8ffffffffffn, image: [] }
+      : { bits: 32, pageSize: 4096, pageShift: 12, pageOffset: 0xc0000000n, highMemory: 0xca000000n, vmallocStart: 0xca800000n, vmallocEnd: 0xff7fe000n, image: [] },
   };
   k.log = new LogBuffer(k as never);
   k.kallsyms = new Kallsyms(k as never);
   k.taint = new Taint(k as never);
-  k.pages = new BumpPages(k as never, 0xffff888000000000n);
+  k.pages = new BumpPages(k as never, wide ? 0xffff888000000000n : 0xc0000000n);
   (k.log as LogBuffer).printk(KERN_INFO + "Linux version %s (fake boot for sandbox tests)\n", profile.release);
   return k as unknown as Kernel;
 }

@@ -597,11 +597,12 @@ export function bug(k: SplatHost, o: BugOptions): Report {
   const str = arch === "arm" || arch === "arm64" ? "Oops - BUG" : "invalid opcode";
   k.printk((era === "6.1" ? KERN_DEFAULT : KERN_EMERG) + "%s\n", oopsHeader(k, str, 0));
   dieBody(k, o.fn, o.kernelFrames ?? [], o.regs, o.context);
+  // oops_end(): add_taint(TAINT_DIE, LOCKDEP_NOW_UNRELIABLE) before oops_exit() prints the end marker
+  k.taint.add("D");
   end_trace(k);
   if (era === "6.1" && isX86(arch)) {
-    // oops_end(): the executive summary of the first oops' registers after the end marker
+    // then the executive summary of the first oops' registers
     for (const l of showRegsLines(k, o.fn, o.regs)) k.printk(KERN_DEFAULT + "%s\n", l);
   }
-  k.taint.add("D");
   return recordSplat(k, o.kind ?? "bug", mark, { title, explain: o.explain, stack });
 }

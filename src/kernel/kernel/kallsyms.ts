@@ -262,7 +262,7 @@ export class Kallsyms {
    * size are kept, and the symbol is registered with that size if new); a plain name gets `offset` or the default.
    */
   frame(name: string, offset?: number): string {
-    const p = this.parseFrame(name);
+    const p = this.parseFrame(name, offset);
     return p.name + "+0x" + p.offset.toString(16) + "/0x" + p.size.toString(16) + (p.module ? " [" + p.module + "]" : "");
   }
 

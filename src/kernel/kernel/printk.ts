@@ -161,16 +161,17 @@ export class LogBuffer {
   }
 
   vprintk(fmt: string, args: readonly PrintkArg[]): number {
-    let text = this.format(fmt, args);
+    const raw = this.format(fmt, args);
     // printk_parse_prefix(): any run of "\001X" / "<X>" prefixes
     let level = -1;
     let cont = false;
     let prefixed = false;
+    let p = 0;
     for (;;) {
-      const c0 = text.charCodeAt(0);
+      const c0 = raw.charCodeAt(p);
       let lc: number;
-      if (c0 === 1 && text.length >= 2) lc = text.charCodeAt(1);
-      else if (c0 === 60 && text.length >= 3 && text.charCodeAt(2) === 62) lc = text.charCodeAt(1);
+      if (c0 === 1 && raw.length >= p + 2) lc = raw.charCodeAt(p + 1);
+      else if (c0 === 60 && raw.length >= p + 3 && raw.charCodeAt(p + 2) === 62) lc = raw.charCodeAt(p + 1);
       else break;
       if (lc >= 48 && lc <= 55) {
         if (level < 0) level = lc - 48;
@@ -178,8 +179,9 @@ export class LogBuffer {
       } else if (lc === 99) cont = true; // 'c'
       else if (lc === 100) prefixed = true; // 'd' KERN_DEFAULT
       else break;
-      text = text.slice(c0 === 1 ? 2 : 3);
+      p += c0 === 1 ? 2 : 3;
     }
+    const text = p ? raw.slice(p) : raw;
     const caller = this.k.current.pid;
     let appendTo: LogRecord | undefined;
     if (this.open && this.records.length) {
@@ -189,20 +191,20 @@ export class LogBuffer {
           : (cont || !prefixed) && (this.era === "2.6" || this.openCaller === caller);
       if (canCont) appendTo = this.records[this.records.length - 1];
     }
-    if (text.length === 0) {
-      // an empty message stores nothing (and does not end an open line)
-      return 0;
-    }
+    const len = text.length;
+    // an empty message stores nothing (and does not end an open line)
+    if (len === 0) return 0;
     const nl = text.indexOf("\n");
-    if (nl < 0) {
-      // common case: one line, no newline (an open record)
-      if (appendTo) appendTo.text += text;
-      else this.push(level, text);
-      this.open = true;
+    if (nl < 0 || nl === len - 1) {
+      // common cases: one line, with or without its newline
+      const line = nl < 0 ? text : text.slice(0, -1);
+      if (appendTo) appendTo.text += line;
+      else this.push(level, line);
+      this.open = nl < 0;
       this.openCaller = caller;
-      return text.length;
+      return len;
     }
-    const endsNl = text.charCodeAt(text.length - 1) === 10;
+    const endsNl = text.charCodeAt(len - 1) === 10;
     const body = endsNl ? text.slice(0, -1) : text;
     let start = 0;
     let first = true;
@@ -221,7 +223,7 @@ export class LogBuffer {
     }
     this.open = !endsNl;
     this.openCaller = caller;
-    return text.length;
+    return len;
   }
 
   private push(level: number, text: string): void {

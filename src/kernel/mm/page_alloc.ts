@@ -80,6 +80,7 @@ const F_BUDDY = 1; // head of a free block (PageBuddy)
 const F_ALLOC = 2; // head of an allocated block
 const F_SLAB = 4; // PG_slab
 const F_COMPOUND = 8; // allocated with __GFP_COMP (PG_head)
+const F_MANAGED = 16; // entered the buddy allocator (counted in zone->managed_pages); never cleared
 
 // ALLOC_* flags (mm/internal.h, 6.1 before the 6.3 rework; 2.6.32 the same values for what is modelled).
 const ALLOC_WMARK_MIN = 0;
@@ -587,6 +588,7 @@ export class PageAllocator {
       for (let i = 0; i < 1 << o; i++) {
         this.retag(p + i, PageOwner.Free);
         this.refcount[p + i] = 0;
+        this.flags[p + i] = F_MANAGED;
       }
       this.freeOnePage(p, o, zi, toTail);
       p += 1 << o;
@@ -663,7 +665,7 @@ export class PageAllocator {
     const maxLow = this.k.layout.maxLowPfn || this.nrPfns;
     let n = 0;
     for (const r of this.memory) {
-      for (let p = r.start; p < Math.min(r.end, maxLow); p++) if (isUnmanagedOwner(this.owner[p]!)) n++;
+      for (let p = r.start; p < Math.min(r.end, maxLow); p++) if (!(this.flags[p]! & F_MANAGED)) n++;
     }
     return n;
   }
@@ -906,7 +908,7 @@ export class PageAllocator {
     const n = 1 << order;
     for (let i = 0; i < n; i++) this.retag(pfn + i, owner);
     this.refcount[pfn] = 1;
-    let f = F_ALLOC;
+    let f = F_ALLOC | F_MANAGED;
     if (gfp & this.gfp.COMP && order > 0) f |= F_COMPOUND;
     if (owner === PageOwner.Slab) f |= F_SLAB;
     this.flags[pfn] = f;
@@ -1006,7 +1008,7 @@ export class PageAllocator {
     this.refcount[pfn]--;
     if (this.refcount[pfn] !== 0) return; // someone else still holds it (get_page)
     // free_pages_prepare(): check the head and every page of the block
-    if (isUnmanagedOwner(o) || zi < 0 || (this.flags[pfn]! & F_SLAB) !== 0) {
+    if (!(this.flags[pfn]! & F_MANAGED) || zi < 0 || (this.flags[pfn]! & F_SLAB) !== 0) {
       this.badPage(pfn, "PAGE_FLAGS_CHECK_AT_FREE flag(s) set", zi);
       return;
     }
@@ -1017,14 +1019,14 @@ export class PageAllocator {
       if (i < 1 << allocOrder) continue; // tails of this very allocation
       let reason: string | null = null;
       if (this.flags[p]! & F_BUDDY) reason = "nonzero mapcount";
-      else if (this.refcount[p]! > 0) reason = isUnmanagedOwner(this.owner[p]!) ? "PAGE_FLAGS_CHECK_AT_FREE flag(s) set" : "nonzero _refcount";
+      else if (this.refcount[p]! > 0) reason = !(this.flags[p]! & F_MANAGED) ? "PAGE_FLAGS_CHECK_AT_FREE flag(s) set" : "nonzero _refcount";
       else if (this.owner[p] === PageOwner.Free || this.owner[p] !== o) reason = "nonzero mapcount";
       if (reason) {
         this.badPage(p, reason, zi, this.owner[p] === PageOwner.Free && !(this.flags[p]! & F_BUDDY));
         return; // the head stays out of circulation, as in the kernel
       }
     }
-    this.flags[pfn] = 0;
+    this.flags[pfn] = F_MANAGED;
     this.order[pfn] = -1;
     for (let i = 0; i < n; i++) this.retag(pfn + i, PageOwner.Free);
     // freeing a smaller block than was allocated leaks the rest (the kernel does the same): give the remaining
@@ -1033,7 +1035,7 @@ export class PageAllocator {
       for (let rest = pfn + n; rest < pfn + (1 << allocOrder); ) {
         let ro = 0;
         while (ro + 1 < allocOrder && (rest & ((1 << (ro + 1)) - 1)) === 0 && rest + (1 << (ro + 1)) <= pfn + (1 << allocOrder)) ro++;
-        this.flags[rest] = F_ALLOC;
+        this.flags[rest] = F_ALLOC | F_MANAGED;
         this.order[rest] = ro;
         this.refcount[rest] = 0;
         rest += 1 << ro;
@@ -1109,7 +1111,7 @@ export class PageAllocator {
     const pagePtr = this.structPageAddr(pfn);
     const shown = k.profile.hashedPointers ? this.hashPtr(pagePtr, w) : pagePtr.toString(16).padStart(w, "0");
     let low = 0;
-    if (isUnmanagedOwner(this.owner[pfn]!)) low |= 1 << PG_reserved;
+    if (!(this.flags[pfn]! & F_MANAGED)) low |= 1 << PG_reserved;
     if (this.flags[pfn]! & F_SLAB) low |= 1 << PG_slab;
     if (this.flags[pfn]! & F_COMPOUND) low |= 1 << PG_head;
     const out: string[] = [];
@@ -1340,7 +1342,7 @@ export class PageAllocator {
       const p = pfn + i;
       if (p < 0 || p >= this.nrPfns) continue;
       const o = this.owner[p]!;
-      if (o === PageOwner.Free || isUnmanagedOwner(o)) continue; // only allocated pages change hands
+      if (o === PageOwner.Free || !(this.flags[p]! & F_MANAGED)) continue; // only allocated pages change hands
       this.retag(p, owner);
       if (this.flags[p]! & F_ALLOC) {
         if (owner === PageOwner.Slab) this.flags[p] = this.flags[p]! | F_SLAB;
@@ -1484,7 +1486,8 @@ export class PageAllocator {
       let used = 0;
       for (let p = z.startPfn; p < z.endPfn; p++) {
         const o = this.owner[p]!;
-        if (o !== PageOwner.Free && !isUnmanagedOwner(o)) used++;
+        if (o !== PageOwner.Free && this.flags[p]! & F_MANAGED) used++;
+        else if (o !== PageOwner.Free && !isUnmanagedOwner(o)) errs.push(`pfn ${p}: owner ${pageOwnerNames[o]} but never managed`);
       }
       if (this.memInitDone && free + used !== z.managed) errs.push(`${z.name}: free ${free} + allocated ${used} != managed ${z.managed}`);
     }

@@ -44,6 +44,7 @@ import { gfpFlags, formatGfp } from "../gfp.ts";
 import { KERN_WARNING, KERN_ERR } from "../kernel/printk.ts";
 import { warn, bug, dump_stack, recordSplat } from "../debug/splat.ts";
 import { showMem } from "./show_mem.ts";
+import { ioremap as ioremapImpl, iounmap as iounmapImpl } from "./ioremap.ts";
 
 const PAGE = 4096;
 
@@ -199,6 +200,12 @@ export class Vmalloc {
   }
   private get sched(): { in_interrupt?: () => number; might_sleep?: (f: string, l: number, top?: string[]) => void; in_nmi?: () => number } | undefined {
     return (this.k as unknown as { sched?: never }).sched;
+  }
+
+  /** totalram_pages(): the page allocator's managed pages. */
+  private totalramPages(): number {
+    const p = this.k.pages as unknown as { totalramPages?: number; totalram_pages?: () => number };
+    return p.totalram_pages?.() ?? p.totalramPages ?? Infinity;
   }
 
   is_vmalloc_addr(addr: bigint): boolean {
@@ -373,15 +380,16 @@ export class Vmalloc {
   }
 
   /** vm_area_add_early(): a static mapping registered before vmalloc_init (ARM iotable_init). Exact size, no guard. */
-  vm_area_add_early(addr: bigint, size: number, flags: number, phys: number, caller: string): VmStruct {
+  vm_area_add_early(addr: bigint, size: number, flags: number, phys: number, caller: string, map = true): VmStruct {
     const vpn = Number(addr >> 12n);
     const pages = alignUp(size, PAGE) / PAGE;
     const va = this.free.find(vpn);
     if (!va || va.end < vpn + pages) throw new Error(`vm_area_add_early: 0x${addr.toString(16)} overlaps`);
     this.carve(vpn, pages);
-    const vm: VmStruct = { addr, size: pages * PAGE, flags, pages: null, nr_pages: 0, phys_addr: phys, caller, pagesArrayAddr: 0n, owner: "boot", mapped: { kind: "phys", pfn: Math.floor(phys / PAGE), count: pages } };
+    const mapped: VmStruct["mapped"] = map ? { kind: "phys", pfn: Math.floor(phys / PAGE), count: pages } : { kind: "none", count: 0 };
+    const vm: VmStruct = { addr, size: pages * PAGE, flags, pages: null, nr_pages: 0, phys_addr: phys, caller, pagesArrayAddr: 0n, owner: "boot", mapped };
     this.busy.insert(vpn, vpn + pages, { start: vpn, end: vpn + pages, vm });
-    this.pt.mapPages(vpn, pages, Math.floor(phys / PAGE), "io");
+    if (map) this.pt.mapPages(vpn, pages, Math.floor(phys / PAGE), "io");
     return vm;
   }
 
@@ -426,7 +434,7 @@ export class Vmalloc {
       return 0n;
     }
     size = alignUp(size, PAGE);
-    const totalram = (this.k.pages as unknown as { totalram_pages?: () => number }).totalram_pages?.() ?? Infinity;
+    const totalram = this.totalramPages();
     if (size / PAGE > totalram) {
       if (this.era === "6.1") this.diag.warnAlloc(gfp, `vmalloc error: size ${realSize}, exceeds total pages`, nowarn);
       else this.diag.warnAllocOld(gfp, `vmalloc: allocation failure: ${realSize} bytes`, nowarn);
@@ -611,7 +619,7 @@ export class Vmalloc {
   /** vmap(pfns, count, flags): map existing pages contiguously. Returns the address or 0n. */
   vmap(pfns: readonly number[], count: number, flags = VM_MAP, opts?: VmallocOpts): bigint {
     if (this.bootDone) this.sched?.might_sleep?.("mm/vmalloc.c", 2840, ["vmap"]);
-    const totalram = (this.k.pages as unknown as { totalram_pages?: () => number }).totalram_pages?.() ?? Infinity;
+    const totalram = this.totalramPages();
     if (count <= 0 || count > totalram || count > pfns.length) return 0n;
     const area = this.get_vm_area(count * PAGE, flags, opts);
     if (!area) return 0n;
@@ -621,6 +629,15 @@ export class Vmalloc {
     this.stats.allocs++;
     for (const f of this.onAlloc) f(area);
     return area.addr;
+  }
+
+  /** ioremap(phys, size): see mm/ioremap.ts. */
+  ioremap(phys: number, size: number, opts?: VmallocOpts): bigint {
+    return ioremapImpl(this, phys, size, { caller: this.callerOf(opts), gfp: opts?.gfp });
+  }
+
+  iounmap(addr: bigint): void {
+    iounmapImpl(this, addr);
   }
 
   // ------------------------------------------------------------------ inspection

@@ -1,0 +1,326 @@
+// Models the vmalloc-area state a real Linux machine has when boot finishes (Linux 6.1 Debian kernels, the Android
+// 3.4 msm8x25 phone, a 2.6.26 PC): the calls that early boot, the drivers and the first processes make to
+// vmalloc/ioremap/vmap/get_vm_area, replayed through the simulator's own allocator in a deterministic order.
+//
+// Nothing here is pasted output: each step is an allocation (or a free) with the caller the real kernel records,
+// and the addresses, holes, guard pages, nested page arrays ("vpages") and unpurged ranges are what the allocator
+// makes of them. Sources:
+// - x86_64-6.1, i386-6.1, arm-6.1-virt: the /proc/vmallocinfo dumps of the real Debian boots in
+//   shared/reference/real-kernel (the replay follows their order; exited tasks free their stacks, which leaves the
+//   holes and lazily freed ranges the dumps show). Physical addresses of the ACPI tables follow the RAM size (QEMU
+//   puts them in the last 128 KiB below the top of RAM).
+// - arm64-6.1: no transcript; the same kinds of entries as arm-6.1-virt on QEMU virt (GIC, UART, stacks, bpf).
+// - arm-3.4-msm8x25: the MSM8625 static iotable_init mappings (arch/arm/mach-msm/io.c msm8625_io_desc with the
+//   physical bases of msm_iomap-7xxx.h / msm_iomap-8625.h, virtual bases 0xfa000000-0xfb600000), then driver
+//   ioremaps, the kgsl (Adreno 203) and camera/ion vmaps, binder_mmap areas of the Android processes (1 MiB - 8 KiB
+//   each, VM_IOREMAP, as 3.4's binder_mmap uses get_vm_area(VM_IOREMAP)), and the percpu area at the top
+//   (0xfefdc000-0xff000000). The largest hole left is 0xfb600000-0xfefdc000 (57.9 MB): a 56 MB vmalloc fits, a
+//   64 MB one does not, while VmallocUsed (3.4: VA in use) leaves far more than 64 MB unaccounted.
+//   Which exact drivers ran on the seed board is not known: the list is plausible for an msm8x25 Android 4.1 phone
+//   and documented step by step below.
+// - i386-2.6 (2.6.26, 160 MB): the modules a Debian lenny PC loads at boot (they live in the vmalloc area on x86_32)
+//   and a few driver ioremaps: about 3 MB in use below the demo's vmalloc(1000000), which lands near 3G+171M.
+
+import type { Kernel } from "../kernel.ts";
+import { PageOwner } from "./page_flags.ts";
+import { VM_ALLOC, VM_ARM_STATIC_MAPPING, VM_DMA_COHERENT, VM_IOREMAP, VM_MAP, type Vmalloc } from "./vmalloc.ts";
+
+const KiB = 1024;
+const MiB = 1024 * 1024;
+const PAGE = 4096;
+
+type Step =
+  | { op: "vmalloc"; size: number; caller: string; align?: number; tag?: string }
+  | { op: "stack"; caller: string; tag?: string }
+  | { op: "ioremap"; phys: number; size: number; caller: string; tag?: string }
+  | { op: "vmap"; pages: number; flags: number; caller: string; tag?: string }
+  | { op: "static"; virt: number; phys: number; size: number; caller: string; map: boolean }
+  | { op: "pcpu"; size: number; align: number; caller: string }
+  | { op: "module"; size: number; caller: string; tag?: string }
+  | { op: "free"; tag: string }
+  | { op: "purge" };
+
+const rep = <T>(n: number, f: (i: number) => T[]): T[] => Array.from({ length: n }, (_, i) => f(i)).flat();
+
+/** Top of usable RAM below 4 GiB (QEMU pc puts the ACPI tables in its last 128 KiB). */
+function ramTopBelow4G(k: Kernel): number {
+  let top = 0;
+  for (const e of k.layout.memMap) if (e.type === "usable" && e.end <= 2 ** 32) top = Math.max(top, e.end);
+  return top;
+}
+
+function x86_64Steps(k: Kernel): Step[] {
+  const acpi = ramTopBelow4G(k);
+  const S = (tag?: string): Step => ({ op: "stack", caller: "kernel_clone+0xbf/0x430", tag });
+  const gp: Step = { op: "vmalloc", size: PAGE, caller: "gen_pool_add_owner+0x3a/0xc0" };
+  return [
+    { op: "vmap", pages: 4, flags: VM_MAP, caller: "irq_init_percpu_irqstack+0xf0/0x120" },
+    { op: "ioremap", phys: acpi + 0x1000, size: PAGE, caller: "acpi_os_map_iomem+0x1b6/0x1d0" },
+    { op: "ioremap", phys: acpi, size: 2 * PAGE, caller: "acpi_os_map_iomem+0x1b6/0x1d0" },
+    { op: "ioremap", phys: 0xfed00000, size: PAGE, caller: "hpet_enable+0xef/0x46d" },
+    gp,
+    S(),
+    { op: "vmalloc", size: PAGE, caller: "bpf_prog_alloc_no_stats+0x31/0x1f0" },
+    S(), gp, S(), gp, S(), gp, S(),
+    { op: "ioremap", phys: 0xfed00000, size: PAGE, caller: "acpi_os_map_iomem+0x1b6/0x1d0" },
+    S(),
+    { op: "ioremap", phys: 0xf5000, size: PAGE, caller: "memremap+0x159/0x210" },
+    S(),
+    ...rep(28, () => [S()]),
+    // The first dynamic percpu chunk: its metadata, then 4 MiB of pages whose page array (8 KiB) is itself vmalloc'ed.
+    { op: "vmalloc", size: 16 * PAGE, caller: "pcpu_create_chunk+0x4e/0x1b0" },
+    { op: "vmalloc", size: 17 * PAGE, caller: "pcpu_create_chunk+0x75/0x1b0" },
+    { op: "vmalloc", size: 4 * PAGE, caller: "pcpu_create_chunk+0x92/0x1b0" },
+    { op: "vmalloc", size: 4 * MiB, caller: "pcpu_create_chunk+0x167/0x1b0" },
+    ...rep(8, () => [S()]),
+    S("exit1"), S(), S(), S("exit2"), S("exit3"), S("exit4"), S("exit5"), S("exit6"),
+    { op: "free", tag: "exit1" },
+    { op: "vmalloc", size: 32 * PAGE, caller: "crypto_scomp_init_tfm+0x75/0xe0" },
+    { op: "vmalloc", size: 32 * PAGE, caller: "crypto_scomp_init_tfm+0x93/0xe0" },
+    S(), S(),
+    { op: "free", tag: "exit2" }, { op: "free", tag: "exit3" }, { op: "free", tag: "exit4" },
+    { op: "vmalloc", size: 3 * PAGE, caller: "n_tty_open+0x14/0xa0" },
+    { op: "free", tag: "exit5" }, { op: "free", tag: "exit6" },
+    { op: "pcpu", size: 2 * MiB, align: 2 * MiB, caller: "pcpu_get_vm_areas+0x0/0x1080" },
+    { op: "module", size: 2 * MiB, caller: "bpf_prog_pack_alloc+0x292/0x3b0" },
+  ];
+}
+
+function i386_61Steps(k: Kernel): Step[] {
+  const acpi = ramTopBelow4G(k);
+  return [
+    { op: "ioremap", phys: acpi + 0x1000, size: PAGE, caller: "acpi_os_map_iomem+0x211/0x240" },
+    { op: "ioremap", phys: acpi, size: 2 * PAGE, caller: "acpi_os_map_iomem+0x211/0x240" },
+    { op: "ioremap", phys: 0xfed00000, size: PAGE, caller: "hpet_enable+0xc5/0x3da" },
+    { op: "vmalloc", size: PAGE, caller: "bpf_prog_alloc_no_stats+0x2b/0x1b0" },
+    { op: "ioremap", phys: 0xfed00000, size: PAGE, caller: "acpi_os_map_iomem+0x211/0x240" },
+    { op: "ioremap", phys: 0xf5000, size: PAGE, caller: "memremap+0xa9/0x170" },
+    // Early userspace (udev, modprobe of the initramfs) vmallocs that were freed again: the hole before crypto.
+    { op: "vmalloc", size: 69 * PAGE, caller: "load_module+0x1b0b/0x1d20", tag: "initrd-mod" },
+    { op: "vmalloc", size: 32 * PAGE, caller: "crypto_scomp_init_tfm+0x65/0xb0" },
+    { op: "vmalloc", size: 32 * PAGE, caller: "crypto_scomp_init_tfm+0x78/0xb0" },
+    { op: "vmalloc", size: 710 * PAGE, caller: "load_module+0x1b0b/0x1d20", tag: "initrd-mod2" },
+    { op: "vmalloc", size: 3 * PAGE, caller: "n_tty_open+0x16/0x90" },
+    { op: "free", tag: "initrd-mod" },
+    { op: "free", tag: "initrd-mod2" },
+    { op: "purge" },
+  ];
+}
+
+function arm61Steps(_k: Kernel): Step[] {
+  const S = (tag?: string): Step => ({ op: "stack", caller: "kernel_clone+0xac/0x3c4", tag });
+  return [
+    { op: "static", virt: 0xfee00000, phys: 0, size: 2 * MiB, caller: "pci_reserve_io+0x0/0x38", map: false },
+    { op: "vmalloc", size: 2 * PAGE, caller: "start_kernel+0x550/0x748" },
+    { op: "ioremap", phys: 0x08020000, size: PAGE, caller: "gicv2m_init+0x198/0x4c4" },
+    S("t0"),
+    { op: "vmalloc", size: PAGE, caller: "bpf_prog_alloc_no_stats+0x34/0x1b0" },
+    S(),
+    { op: "ioremap", phys: 0x08000000, size: 0x10000, caller: "gic_of_setup+0x38/0xf8" },
+    { op: "vmalloc", size: PAGE, caller: "gen_pool_add_owner+0x34/0xbc" },
+    S(), S(),
+    { op: "vmalloc", size: PAGE, tag: "t1", caller: "kernel_clone+0xac/0x3c4" },
+    { op: "ioremap", phys: 0x08010000, size: 0x10000, caller: "gic_of_setup+0x50/0xf8" },
+    ...rep(17, () => [S()]),
+    { op: "vmap", pages: 64, flags: VM_DMA_COHERENT, caller: "dma_common_contiguous_remap+0x74/0x90" },
+    S(),
+    { op: "ioremap", phys: 0x09000000, size: PAGE, caller: "__devm_ioremap_resource+0x168/0x1dc" },
+    { op: "ioremap", phys: 0x09030000, size: PAGE, caller: "__devm_ioremap_resource+0x168/0x1dc" },
+    ...rep(8, () => [S()]),
+    { op: "vmalloc", size: 18 * PAGE, caller: "pcpu_create_chunk+0x16c/0x1ac" },
+    { op: "ioremap", phys: 0x09010000, size: PAGE, caller: "devm_ioremap+0x4c/0x88" },
+    ...rep(11, () => [S()]),
+    { op: "vmalloc", size: 65 * PAGE, caller: "kernel_clone+0xac/0x3c4", tag: "t2" },
+    { op: "vmalloc", size: 32 * PAGE, caller: "crypto_scomp_init_tfm+0xb4/0xd8" },
+    { op: "vmalloc", size: 32 * PAGE, caller: "crypto_scomp_init_tfm+0x70/0xd8" },
+    S(), S(),
+    { op: "vmalloc", size: 3 * PAGE, caller: "n_tty_open+0x18/0xa4" },
+    { op: "pcpu", size: 18 * PAGE, align: PAGE, caller: "pcpu_get_vm_areas+0x0/0x1214" },
+    { op: "free", tag: "t0" },
+    { op: "free", tag: "t1" },
+    { op: "free", tag: "t2" },
+  ];
+}
+
+function arm64Steps(_k: Kernel): Step[] {
+  const S = (): Step => ({ op: "stack", caller: "kernel_clone+0xc4/0x3f0" });
+  return [
+    { op: "vmap", pages: 4, flags: VM_MAP, caller: "init_irq_stacks+0x44/0x90" },
+    { op: "ioremap", phys: 0x08000000, size: 0x10000, caller: "gic_of_init+0x4c/0x2a0" },
+    { op: "ioremap", phys: 0x080a0000, size: 0xf60000, caller: "gic_of_init+0x84/0x2a0" },
+    { op: "vmalloc", size: PAGE, caller: "bpf_prog_alloc_no_stats+0x38/0x1c0" },
+    ...rep(24, () => [S()]),
+    { op: "ioremap", phys: 0x09000000, size: PAGE, caller: "__devm_ioremap_resource+0x110/0x1c0" },
+    { op: "ioremap", phys: 0x09010000, size: PAGE, caller: "devm_ioremap+0x54/0xa0" },
+    { op: "vmalloc", size: 32 * PAGE, caller: "crypto_scomp_init_tfm+0x68/0xe0" },
+    { op: "vmalloc", size: 32 * PAGE, caller: "crypto_scomp_init_tfm+0x84/0xe0" },
+    { op: "vmalloc", size: 3 * PAGE, caller: "n_tty_open+0x18/0xa0" },
+    { op: "pcpu", size: 2 * MiB, align: 2 * MiB, caller: "pcpu_get_vm_areas+0x0/0x11f8" },
+  ];
+}
+
+/** MSM8625 (msm8x25) Android 4.1 phone, kernel 3.4, vmalloc=200M: 0xf3000000-0xff000000. */
+function msm8x25Steps(_k: Kernel): Step[] {
+  const io = (virt: number, phys: number, size: number): Step => ({ op: "static", virt, phys, size, caller: "iotable_init+0x0/0xb4", map: true });
+  const binder = (tag?: string): Step => ({ op: "ioremap", phys: -1, size: MiB - 2 * PAGE, caller: "binder_mmap+0x80/0x244", tag });
+  return [
+    // arch/arm/mach-msm/io.c msm8625_io_desc (virtual base, physical base, length): the static device mappings.
+    io(0xfa000000, 0xc0800000, 4 * KiB), // MSM_TMR_BASE       <- MSM8625_TMR_PHYS
+    io(0xfa001000, 0xc0100000, 4 * KiB), // MSM_TMR0_BASE      <- MSM8625_TMR0_PHYS
+    io(0xfa002000, 0xc0000000, 4 * KiB), // MSM_QGIC_DIST_BASE <- MSM8625_QGIC_DIST_PHYS
+    io(0xfa003000, 0xc0002000, 4 * KiB), // MSM_QGIC_CPU_BASE  <- MSM8625_QGIC_CPU_PHYS
+    io(0xfa008000, 0xc0200000, 4 * KiB), // MSM_SAW0_BASE
+    io(0xfa009000, 0xc0700000, 4 * KiB), // MSM_SAW1_BASE
+    io(0xfa010000, 0xa8600000, 4 * KiB), // MSM_CLK_CTL_BASE
+    io(0xfa101000, 0xc0100000, 4 * KiB), // MSM_CSR_BASE       <- MSM7XXX_CSR_PHYS
+    io(0xfa102000, 0xa9200000, 4 * KiB), // MSM_GPIO1_BASE
+    io(0xfa103000, 0xa9300000, 4 * KiB), // MSM_GPIO2_BASE
+    io(0xfa104000, 0xc0600000, 256), // MSM_SCU_BASE (SZ_256, one page mapped)
+    io(0xfa105000, 0xa9800000, 4 * KiB), // MSM_CFG_CTL_BASE
+    io(0xfa300000, 0x00100000, 1 * MiB), // MSM_SHARED_RAM_BASE (SMEM)
+    io(0xfa400000, 0xaa500000, 1 * MiB), // MSM_MDC_BASE
+    io(0xfa701000, 0xc0400000, 4 * KiB), // MSM_L2CC_BASE
+    io(0xfa900000, 0xac000000, 13 * MiB), // MSM_AD5_BASE (13 MB, up to 0xfb600000)
+    // setup_per_cpu_areas -> pcpu_get_vm_areas: 2 units x 72 KiB at the top of the vmalloc area.
+    { op: "pcpu", size: 0x24000, align: PAGE, caller: "pcpu_get_vm_areas+0x0/0x5b8" },
+    // Driver probes (msm7x27a/8625 peripherals).
+    { op: "ioremap", phys: 0xa0400000, size: PAGE, caller: "msmsdcc_probe+0x2c4/0xe48" }, // SDC1
+    { op: "ioremap", phys: 0xa0500000, size: PAGE, caller: "msmsdcc_probe+0x2c4/0xe48" }, // SDC2
+    { op: "ioremap", phys: 0xa0600000, size: PAGE, caller: "msmsdcc_probe+0x2c4/0xe48" }, // SDC3
+    { op: "ioremap", phys: 0xa0800000, size: PAGE, caller: "msm_otg_probe+0x1e0/0x8f0" }, // HSUSB
+    { op: "ioremap", phys: 0xa9900000, size: PAGE, caller: "msm_i2c_probe+0x120/0x5a4" },
+    { op: "ioremap", phys: 0xa9d00000, size: PAGE, caller: "qup_i2c_probe+0x1ac/0x8a8" },
+    { op: "ioremap", phys: 0xa0200000, size: 0x20000, caller: "mdp_probe+0x1a4/0x8c4" }, // MDP
+    { op: "ioremap", phys: 0xa0000000, size: 0x20000, caller: "kgsl_device_platform_probe+0x150/0x3c8" }, // Adreno 203 regs
+    { op: "ioremap", phys: 0xa0f00000, size: 0x100000, caller: "msm_vfe_probe+0xa8/0x1c4" }, // camera VFE
+    { op: "vmalloc", size: 64 * KiB, caller: "kgsl_mmu_init+0x11c/0x2f0" },
+    { op: "vmap", pages: 8, flags: VM_MAP, caller: "kgsl_sharedmem_page_alloc+0x1cc/0x3b0" }, // ringbuffer
+    { op: "vmap", pages: 1, flags: VM_MAP, caller: "kgsl_sharedmem_page_alloc+0x1cc/0x3b0" }, // memstore
+    // Firmware and boot-time buffers that were freed again: holes of a few MB at the bottom.
+    { op: "vmalloc", size: 6 * MiB, caller: "_request_firmware+0x3a0/0x7c4", tag: "fw" },
+    // Android: every process that opens /dev/binder maps 1 MiB - 8 KiB (binder_mmap, get_vm_area VM_IOREMAP).
+    ...rep(24, (i) => [binder(i % 5 === 3 ? `app${i}` : undefined)]),
+    { op: "free", tag: "fw" },
+    // The camera/ion heaps map buffers into the kernel (ion_system_heap_map_kernel -> vmap).
+    { op: "vmap", pages: 5120, flags: VM_MAP, caller: "ion_system_heap_map_kernel+0x8c/0xd4", tag: "ion1" },
+    { op: "vmalloc", size: 512 * KiB, caller: "kgsl_ptpool_add+0x40/0xe8" },
+    ...rep(40, (i) => [binder(i % 4 === 1 ? `late${i}` : undefined)]),
+    { op: "vmap", pages: 3840, flags: VM_MAP, caller: "ion_system_heap_map_kernel+0x8c/0xd4" },
+    { op: "vmalloc", size: 2 * MiB, caller: "kgsl_sharedmem_vmalloc+0x88/0x1b0" },
+    ...rep(12, () => [binder()]),
+    // Apps that died: their binder areas are unmapped (lazily freed, then purged).
+    ...rep(24, (i) => (i % 5 === 3 ? [{ op: "free", tag: `app${i}` } as Step] : [])),
+    ...rep(40, (i) => (i % 4 === 1 ? [{ op: "free", tag: `late${i}` } as Step] : [])),
+    { op: "free", tag: "ion1" },
+    { op: "purge" },
+  ];
+}
+
+/** i386-2.6 (2.6.26): modules of a Debian lenny PC (in the vmalloc area on x86_32) and a few ioremaps. */
+function i386_26Steps(k: Kernel): Step[] {
+  const acpi = ramTopBelow4G(k);
+  const mod = (size: number): Step => ({ op: "vmalloc", size, caller: "module_alloc+0x1e/0x20" });
+  return [
+    { op: "ioremap", phys: acpi, size: 0x3000, caller: "acpi_os_map_memory+0x13/0x1c" },
+    { op: "ioremap", phys: 0xfee00000, size: PAGE, caller: "lapic_init+0x0/0x30" },
+    { op: "vmalloc", size: 64 * KiB, caller: "alloc_large_system_hash+0x13c/0x1e8" },
+    // processor, thermal_sys, fan, button, ac, battery, evdev, psmouse, serio_raw, pcspkr, i2c_core, i2c_piix4,
+    // parport, parport_pc, ppdev, lp, snd*, soundcore, rtc, floppy, ide_core, piix, ide_disk, ata_generic,
+    // libata, scsi_mod, sd_mod, mbcache, jbd, ext3, usbcore, uhci_hcd, ehci_hcd, ne2k_pci, 8390, e1000, dm_mod
+    ...[16, 36, 12, 12, 12, 16, 16, 56, 12, 8, 28, 16, 40, 36, 16, 16, 60, 12, 16, 60, 128, 20, 24, 12, 164, 156, 40, 16, 52, 132, 140, 28, 36, 16, 16, 124, 56]
+      .map((kb) => mod(kb * KiB)),
+    { op: "ioremap", phys: 0xfebc0000, size: 0x20000, caller: "e1000_probe+0x1fc/0xc2c" },
+    { op: "vmalloc", size: 128 * KiB, caller: "vmalloc_32+0x10/0x14" },
+    { op: "vmalloc", size: 512 * KiB, caller: "dm_vcalloc+0x2a/0x48" },
+  ];
+}
+
+function stepsFor(k: Kernel): Step[] {
+  switch (k.profile.name) {
+    case "x86_64-6.1":
+      return x86_64Steps(k);
+    case "i386-6.1":
+      return i386_61Steps(k);
+    case "arm-6.1-virt":
+      return arm61Steps(k);
+    case "arm64-6.1":
+      return arm64Steps(k);
+    case "arm-3.4-msm8x25":
+      return msm8x25Steps(k);
+    case "i386-2.6":
+      return i386_26Steps(k);
+  }
+  switch (k.profile.arch) {
+    case "x86_64":
+      return x86_64Steps(k);
+    case "arm64":
+      return arm64Steps(k);
+    case "arm":
+      return k.profile.era === "6.1" ? arm61Steps(k) : msm8x25Steps(k);
+    default:
+      return k.profile.era === "6.1" ? i386_61Steps(k) : i386_26Steps(k);
+  }
+}
+
+/** Replay the profile's boot-time vmalloc activity. Steps that do not fit (a tiny vmalloc= area) are skipped. */
+export function vmalloc_boot(k: Kernel, v: Vmalloc): void {
+  const tags = new Map<string, bigint>();
+  const gfp = v.GFP_KERNEL;
+  const stackSize = k.layout.bits === 64 ? 16 * KiB : 8 * KiB;
+  const stackAlign = k.profile.arch === "arm" ? 2 * stackSize : stackSize;
+  let nextBinderPhys = 0;
+  for (const s of stepsFor(k)) {
+    let addr = 0n;
+    switch (s.op) {
+      case "vmalloc":
+        addr = v.__vmalloc_node_range(s.size, s.align ?? PAGE, v.vmallocStart, v.vmallocEnd, gfp | 0x0, "kernel", 0, s.caller);
+        break;
+      case "stack":
+        // alloc_thread_stack_node: THREAD_SIZE aligned to THREAD_ALIGN (VMAP_STACK kernels only).
+        if (k.profile.era === "6.1" && k.profile.arch !== "i386")
+          addr = v.__vmalloc_node_range(stackSize, stackAlign, v.vmallocStart, v.vmallocEnd, gfp, "kernel", 0, s.caller);
+        break;
+      case "ioremap":
+        if (s.phys < 0) {
+          // binder_mmap: get_vm_area(VM_IOREMAP) whose pages binder maps on demand; no phys recorded.
+          const vm = v.get_vm_area(s.size, VM_IOREMAP, { caller: s.caller });
+          addr = vm?.addr ?? 0n;
+          nextBinderPhys++;
+        } else addr = v.ioremap(s.phys, s.size, { caller: s.caller });
+        break;
+      case "vmap": {
+        const pfns: number[] = [];
+        for (let i = 0; i < s.pages; i++) {
+          const pfn = k.pages.alloc_pages(gfp, 0, PageOwner.Boot);
+          if (pfn < 0) break;
+          pfns.push(pfn);
+        }
+        addr = pfns.length === s.pages ? v.vmap(pfns, s.pages, s.flags, { caller: s.caller }) : 0n;
+        break;
+      }
+      case "static":
+        v.vm_area_add_early(BigInt(s.virt), s.size, VM_IOREMAP | VM_ARM_STATIC_MAPPING, s.phys, s.caller, s.map);
+        break;
+      case "pcpu":
+        addr = v.pcpu_get_vm_area(s.size, s.align, s.caller)?.addr ?? 0n;
+        break;
+      case "module":
+        addr = v.module_alloc(s.size, s.caller);
+        break;
+      case "free": {
+        const a = tags.get(s.tag);
+        if (a) {
+          const vm = v.find_vm_area(a);
+          if (vm && vm.flags & VM_ALLOC) v.vfree(a);
+          else v.vunmap(a);
+        }
+        break;
+      }
+      case "purge":
+        v.purge();
+        break;
+    }
+    if ("tag" in s && s.tag && s.op !== "free" && addr) tags.set(s.tag, addr);
+  }
+  void VM_MAP;
+}

@@ -12,6 +12,7 @@ import { Taint } from "./kernel/panic.ts";
 import { setup_arch, mem_init_print } from "./arch/index.ts";
 import { PageAllocator } from "./mm/page_alloc.ts";
 import { PhysMem } from "./mm/physmem.ts";
+import { SlabAllocator } from "./mm/slub.ts";
 import { readProc } from "./fs/proc.ts";
 import { Sched } from "./kernel/sched.ts";
 import { Lockdep } from "./kernel/lockdep.ts";
@@ -58,6 +59,8 @@ export class Kernel {
   layout!: Layout;
   pages!: PageAllocator;
   physmem!: PhysMem;
+  /** Slab caches and the kmalloc family (issue 3). */
+  slab!: SlabAllocator;
   readonly reports: Report[] = [];
   /**
    * The module's own frames at this moment, innermost first, for call traces. The sandbox installs a hook
@@ -133,6 +136,9 @@ export function boot(profile: string | Profile, opts: BootOptions = {}): Kernel 
   k.pages.mem_init();
   // mem_init() of the older eras prints the virtual kernel memory layout after "Memory:".
   mem_init_print(k);
+  // kmem_cache_init(): bootstrap caches, kmalloc caches, the "SLUB: HWalign=..." line, the boot caches' objects.
+  k.slab = new SlabAllocator(k);
+  k.slab.kmem_cache_init();
   // The scheduler and its neighbours come up last, so that boot-time allocations (system_state != SYSTEM_RUNNING)
   // are never checked by might_sleep.
   k.sched = new Sched(k);

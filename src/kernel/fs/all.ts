@@ -4,3 +4,4 @@ import "./version.ts";
 import "./meminfo.ts";
 import "./buddyinfo.ts";
 import "./zoneinfo.ts";
+import "./slabinfo.ts";

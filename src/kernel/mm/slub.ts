@@ -1,0 +1,1682 @@
+// Models mm/slub.c and the kmalloc family of mm/slab_common.c of Linux 6.1 (3.4's SLUB where it differs); the 2.6
+// profile's SLAB (mm/slab.c 2.6.26, arithmetic in slab.ts) runs through the same engine with SLAB's list policy.
+//
+// k.slab is the allocator a module meets: kmalloc/kzalloc/kcalloc/kmalloc_array/krealloc/kfree/ksize/kstrdup and
+// kmem_cache_create/alloc/zalloc/free/destroy/shrink, plus the inspection API the views, the grader, KASAN and
+// kmemleak read (liveObjects, caches, objectAt, checkInvariants).
+//
+// What is modelled as the kernel does it:
+// - Layout: calculate_sizes() (word-rounded object, free pointer in the middle of the object in 6.1 / at offset 0
+//   in 3.4, moved after the object for ctor/poison/RCU; right red zone, 2 x struct track for SLAB_STORE_USER, left
+//   red zone red_left_pad in 6.1; alignment by calculate_alignment(), natural alignment of power-of-two kmalloc
+//   caches in 6.1) and calculate_order() with min_objects = 4 * (fls(nr_cpus) + 1), slub_max_order 3.
+// - Slabs are real page blocks from the buddy allocator (owner Slab, __GFP_COMP above order 0, GFP_DMA for dma
+//   caches); the preferred order is tried with __GFP_NOWARN|__GFP_NORETRY, then the minimum order, and a failure
+//   prints slab_out_of_memory()'s lines. Empty slabs go back to the buddy allocator: SLUB keeps at most
+//   min_partial empty slabs on the partial list (6.1 set_min_partial: ilog2(size)/2 clamped to 5..10), SLAB keeps
+//   free slabs up to free_limit; kmem_cache_shrink() returns every empty slab.
+// - Object bytes are real bytes in physical memory (k.physmem): a new slab keeps whatever its pages held, the free
+//   pointer is written into each free object at s->offset (plain pointer, as without CONFIG_SLAB_FREELIST_HARDENED),
+//   so a fresh kmalloc shows stale data and the freelist link unless zeroed. kzalloc/__GFP_ZERO zero the object;
+//   6.1 distro kernels run with init_on_alloc=1 (Debian's CONFIG_INIT_ON_ALLOC_DEFAULT_ON=y, real config excerpt),
+//   so every kmalloc there is zeroed unless the cache has a ctor or poisoning; the debug kernel (the real custom
+//   config) has it off; `init_on_alloc=0|1` on the command line overrides. Constructors run on every object of a
+//   new slab (SLUB setup_object / SLAB cache_init_objs), not on each allocation.
+// - kmalloc > KMALLOC_MAX_CACHE_SIZE (8 KiB) goes to the page allocator as a compound page (owner KmallocLarge);
+//   above KMALLOC_MAX_SIZE the order check of __alloc_pages WARNs (page_alloc.ts prints it) and kmalloc returns NULL.
+//   2.6 SLAB returns NULL silently above size-131072 (see slab.ts).
+// - 6.1/3.4 SLUB merges a new cache into an older compatible one (find_mergeable(): no ctor, no debug flags,
+//   SLAB_MERGE_SAME flags equal, size within a word, alignment compatible; kmalloc caches never, they have a
+//   usersize) unless `slub_nomerge`/`slab_nomerge`. A merged cache is an alias: kmem_cache_create returns a
+//   handle whose objects live in the older cache, and /proc/slabinfo does not list it. With slub_debug on (the
+//   debug profiles) nothing merges, so a module's own cache appears under its own name.
+//
+// Simplifications (say them to the learner):
+// - Per-CPU slabs are folded into one CPU: SLUB's "cpu slab" is one current slab per cache (objects are taken from
+//   it until it is full, then from the head of the partial list, then from a new slab), and freed objects go
+//   straight back to their slab (no per-CPU freelist, no cpu partial list). SLAB's per-CPU array caches are
+//   folded away the same way. Free objects in the current slab count as active in slabinfo, as in the kernel.
+// - The freelist a slab hands out from is kept by the simulator (a stack of free object indices: the kernel's LIFO
+//   order); the free pointers written into memory mirror it for what a learner reads, but a stray write over a
+//   free pointer does not redirect the allocator (KASAN and slub_debug report such writes; nothing crashes).
+// - A double free without slub_debug corrupts the freelist as the kernel's would: the object is pushed again and a
+//   later allocation hands the same object out twice. The 6.1 distro kernel's CONFIG_SLAB_FREELIST_HARDENED naive
+//   check (BUG_ON(object == fp) for an object freed twice in a row) is not modelled.
+// - Boot caches: a representative set of the caches the real 6.1 x86_64 transcript lists (names, object sizes
+//   equal to the real objsize column, counts from its slabinfo; kmalloc-* counts too), filled at boot with objects
+//   owned by "boot" through the ordinary slab path. The 2.6 and 3.4 profiles get a smaller set of their era's names.
+// - SLAB_FREELIST_RANDOM (objects in a new slab handed out in a random order) is not modelled: object 0 first.
+// - KASAN's and kmemleak's own metadata do not change the layout here.
+
+import type { Kernel } from "../kernel.ts";
+import type { Era } from "../types.ts";
+import { KERN_ERR, KERN_INFO, KERN_WARNING } from "../kernel/printk.ts";
+import { gfpFlags } from "../gfp.ts";
+import { PageOwner } from "./page_flags.ts";
+import {
+  ALIGN,
+  PAGE_SHIFT,
+  PAGE_SIZE,
+  POISON_INUSE,
+  SLAB_ACCOUNT,
+  SLAB_CACHE_DMA,
+  SLAB_DEBUG_FLAGS,
+  SLAB_HWCACHE_ALIGN,
+  SLAB_KMALLOC,
+  SLAB_MERGE_SAME,
+  SLAB_NEVER_MERGE,
+  SLAB_PANIC,
+  SLAB_POISON,
+  SLAB_RECLAIM_ACCOUNT,
+  SLAB_RED_ZONE,
+  SLAB_STORE_USER,
+  SLAB_TYPESAFE_BY_RCU,
+  SLUB_RED_ACTIVE,
+  SLUB_RED_INACTIVE,
+  ZERO_SIZE_PTR,
+  __OBJECT_POISON,
+  calculate_alignment,
+  fls,
+  get_order,
+  kmallocClassSize,
+  kmallocEra,
+  kmallocName,
+  kmallocType,
+  type KmallocEra,
+  type KmallocType,
+} from "./slab_common.ts";
+import { slabFreeLimit, slabLayout, type SlabLayout } from "./slab.ts";
+import {
+  SlubDebug,
+  parseSlubDebug,
+  type DebugOptions,
+  type Track,
+} from "../debug/slub_debug.ts";
+
+// ---------------------------------------------------------------------------------------------------------------
+// Modelled costs (simulated ns): the fast paths of the real allocators are tens of nanoseconds.
+const COST_ALLOC = 40;
+const COST_FREE = 30;
+const COST_NEW_SLAB = 400;
+
+const MAX_OBJS_PER_PAGE = 32767;
+const SLUB_MAX_ORDER = 3; // PAGE_ALLOC_COSTLY_ORDER
+const MIN_PARTIAL = 5;
+const MAX_PARTIAL = 10;
+
+/** A function pointer a cache was created with: called with each new object's address. */
+export type Ctor = (obj: bigint) => void;
+
+// ---- layout ----------------------------------------------------------------------------------------------------
+
+export interface SlubLayout {
+  objectSize: number;
+  size: number;
+  align: number;
+  flags: number;
+  inuse: number;
+  offset: number;
+  redLeftPad: number;
+  order: number;
+  objects: number;
+  minOrder: number;
+  minObjects: number;
+}
+
+export interface SlubMachine {
+  era: Era;
+  wordSize: number;
+  nrCpus: number;
+  maxOrder: number;
+}
+
+/** sizeof(struct track): 6.1 {addr, depot handle, cpu, pid, when}; 3.4 {addr, addrs[16], cpu, pid, when}. */
+export function trackSize(era: Era, wordSize: number): number {
+  if (era === "6.1") return wordSize === 8 ? 32 : 20;
+  return wordSize * 17 + 8 + wordSize;
+}
+
+function order_objects(order: number, size: number): number {
+  return Math.floor((PAGE_SIZE << order) / size);
+}
+
+/** calc_slab_order() (6.1 = slab_order() of 3.4 with reserved 0). */
+export function calc_slab_order(size: number, minObjects: number, maxOrder: number, fract: number): number {
+  const minOrder = 0; // slub_min_order
+  if (order_objects(minOrder, size) > MAX_OBJS_PER_PAGE) return get_order(size * MAX_OBJS_PER_PAGE) - 1;
+  let order = Math.max(minOrder, get_order(minObjects * size));
+  for (; order <= maxOrder; order++) {
+    const slabSize = PAGE_SIZE << order;
+    const rem = slabSize % size;
+    if (rem <= slabSize / fract) break;
+  }
+  return order;
+}
+
+/** min_objects when slub_min_objects is 0: 4 * (fls(nr_cpus) + 1). */
+export function slubMinObjects(nrCpus: number): number {
+  return 4 * (fls(nrCpus) + 1);
+}
+
+/** calculate_order() of 6.1 (and 3.4: the same algorithm). Returns -1 for -ENOSYS. */
+export function calculate_order(size: number, nrCpus: number, maxOrder: number, minObjectsParam = 0): number {
+  let minObjects = minObjectsParam || slubMinObjects(nrCpus);
+  const maxObjects = order_objects(SLUB_MAX_ORDER, size);
+  minObjects = Math.min(minObjects, maxObjects);
+  while (minObjects > 1) {
+    for (let fraction = 16; fraction >= 4; fraction /= 2) {
+      const order = calc_slab_order(size, minObjects, SLUB_MAX_ORDER, fraction);
+      if (order <= SLUB_MAX_ORDER) return order;
+    }
+    minObjects--;
+  }
+  let order = calc_slab_order(size, 1, SLUB_MAX_ORDER, 1);
+  if (order <= SLUB_MAX_ORDER) return order;
+  order = calc_slab_order(size, 1, maxOrder, 1);
+  if (order < maxOrder) return order;
+  return -1;
+}
+
+/** calculate_sizes() of SLUB (6.1; 3.4 where noted). `align` is the already calculated s->align. */
+export function slubLayout(m: SlubMachine, objectSize: number, align: number, flags: number, hasCtor: boolean, minObjects = 0): SlubLayout {
+  const word = m.wordSize;
+  let size = ALIGN(objectSize, word);
+  if (flags & SLAB_POISON && !(flags & SLAB_TYPESAFE_BY_RCU) && !hasCtor) flags |= __OBJECT_POISON;
+  else flags &= ~__OBJECT_POISON;
+  if (flags & SLAB_RED_ZONE && size === objectSize) size += word;
+  const inuse = size;
+  let offset: number;
+  const relocate =
+    flags & (SLAB_TYPESAFE_BY_RCU | SLAB_POISON) || hasCtor || (m.era === "6.1" && flags & SLAB_RED_ZONE && objectSize < word);
+  if (relocate) {
+    offset = size;
+    size += word;
+  } else {
+    // 6.1: "Store freelist pointer near middle of object"; 3.4: at the start.
+    offset = m.era === "6.1" ? Math.floor(objectSize / 2 / word) * word : 0;
+  }
+  if (flags & SLAB_STORE_USER) size += 2 * trackSize(m.era, word);
+  let redLeftPad = 0;
+  if (flags & SLAB_RED_ZONE) {
+    size += word; // catch overwrites from the previous object
+    if (m.era === "6.1") {
+      redLeftPad = ALIGN(word, align);
+      size += redLeftPad;
+    }
+  }
+  size = ALIGN(size, align);
+  const order = calculate_order(size, m.nrCpus, m.maxOrder, minObjects);
+  const minOrder = get_order(size);
+  return {
+    objectSize,
+    size,
+    align,
+    flags: flags >>> 0,
+    inuse,
+    offset,
+    redLeftPad,
+    order,
+    objects: order < 0 ? 0 : Math.min(order_objects(order, size), MAX_OBJS_PER_PAGE),
+    minOrder,
+    minObjects: order_objects(minOrder, size),
+  };
+}
+
+// ---- slabs and caches -------------------------------------------------------------------------------------------
+
+type SlabState = "cur" | "partial" | "full" | "free";
+
+/** Intrusive doubly linked list of slabs (the kernel's list_head lists: O(1) moves). */
+class SlabList {
+  head: Slab | null = null;
+  tail: Slab | null = null;
+  count = 0;
+  pushHead(s: Slab): void {
+    s.prev = null;
+    s.next = this.head;
+    if (this.head) this.head.prev = s;
+    else this.tail = s;
+    this.head = s;
+    this.count++;
+  }
+  pushTail(s: Slab): void {
+    s.next = null;
+    s.prev = this.tail;
+    if (this.tail) this.tail.next = s;
+    else this.head = s;
+    this.tail = s;
+    this.count++;
+  }
+  remove(s: Slab): void {
+    if (s.prev) s.prev.next = s.next;
+    else this.head = s.next;
+    if (s.next) s.next.prev = s.prev;
+    else this.tail = s.prev;
+    s.prev = s.next = null;
+    this.count--;
+  }
+  *[Symbol.iterator](): IterableIterator<Slab> {
+    for (let s = this.head; s; s = s.next) yield s;
+  }
+}
+
+/** struct slab: one block of 2^order pages cut into objects. */
+export class Slab {
+  prev: Slab | null = null;
+  next: Slab | null = null;
+  state: SlabState = "free";
+  inuse = 0;
+  nfree = 0;
+  /** Every object was taken at once by the boot model (the per-object arrays are created only when needed). */
+  allBoot = false;
+  allocTrack?: (Track | undefined)[];
+  freeTrack?: (Track | undefined)[];
+  /** slub_debug marked every object used after a corrupted freelist: the slab's free objects are lost. */
+  lost = false;
+  /** SLAB off-slab management object (from slabp_cache). */
+  mgmt = 0n;
+  readonly objBase: bigint;
+  readonly objPhys: number;
+  private _free?: Int32Array;
+  private _live?: Uint8Array;
+  private _req?: Int32Array;
+  private _callers?: (string | undefined)[];
+  private _boot?: Uint8Array;
+
+  constructor(
+    readonly cache: KmemCache,
+    readonly pfn: number,
+    readonly order: number,
+    readonly base: bigint,
+    readonly phys: number,
+    /** Offset of the first slot in the slab (SLAB: colour + on-slab management). */
+    readonly slotStart: number,
+    readonly objects: number,
+  ) {
+    this.objBase = base + BigInt(slotStart + cache.redLeftPad);
+    this.objPhys = phys + slotStart + cache.redLeftPad;
+  }
+
+  /** Free object indices; the top of the stack is the freelist head. May hold an index twice after a double free. */
+  get freeStack(): Int32Array {
+    return (this._free ??= new Int32Array(this.objects * 2 + 1));
+  }
+  /** How many times each object is currently handed out (1 normally; 2 after a silent double free reuse). */
+  get live(): Uint8Array {
+    if (!this._live) {
+      this._live = new Uint8Array(this.objects);
+      if (this.allBoot) this._live.fill(1);
+    }
+    return this._live;
+  }
+  /** Size the caller asked for, per object. */
+  get requested(): Int32Array {
+    if (!this._req) {
+      this._req = new Int32Array(this.objects);
+      if (this.allBoot) this._req.fill(this.cache.objectSize);
+    }
+    return this._req;
+  }
+  /** The module function that allocated each object. */
+  get callers(): (string | undefined)[] {
+    return (this._callers ??= new Array(this.objects));
+  }
+  /** Objects taken by the boot model (not the module). */
+  get bootMask(): Uint8Array {
+    if (!this._boot) {
+      this._boot = new Uint8Array(this.objects);
+      if (this.allBoot) this._boot.fill(1);
+    }
+    return this._boot;
+  }
+  hasBootMask(): boolean {
+    return this._boot !== undefined || this.allBoot;
+  }
+
+  /** The object address of index i. */
+  addr(i: number): bigint {
+    return this.objBase + BigInt(i * this.cache.size);
+  }
+}
+
+/** struct kmem_cache. */
+export class KmemCache {
+  /** The handle a module holds; stable for the cache's life. */
+  readonly id: number;
+  name: string;
+  objectSize: number;
+  size: number;
+  align: number;
+  flags: number;
+  inuse: number;
+  offset: number;
+  redLeftPad: number;
+  order: number;
+  objects: number;
+  minOrder: number;
+  minObjects: number;
+  ctor?: Ctor;
+  refcount = 1;
+  /** Names of the caches merged into this one (SLUB aliases). */
+  aliases: string[] = [];
+  /** For an alias handle: the cache that really holds the objects. */
+  aliasOf?: KmemCache;
+  kmalloc?: { type: KmallocType; classSize: number };
+  /** Created by the boot model (not a module). */
+  boot = false;
+  /** usersize != 0 (kmalloc caches): never a merge target. */
+  usersize = 0;
+  destroyed = false;
+  /** SLAB (2.6) geometry and tunables. */
+  slabGeo?: SlabLayout;
+  colourNext = 0;
+  slabpCache?: KmemCache;
+  freeLimit = 0;
+  minPartial = MIN_PARTIAL;
+  /** Creation sequence number: /proc/slabinfo lists the newest first. */
+  seq = 0;
+
+  // state
+  cur: Slab | null = null;
+  readonly partial = new SlabList();
+  readonly full = new SlabList();
+  readonly free = new SlabList();
+  nrSlabs = 0;
+  totalObjects = 0;
+  inuseObjects = 0;
+  /** Free objects sitting in free (SLAB) or partial slabs. */
+  freeInLists = 0;
+
+  constructor(id: number, name: string, l: { objectSize: number; size: number; align: number; flags: number }) {
+    this.id = id;
+    this.name = name;
+    this.objectSize = l.objectSize;
+    this.size = l.size;
+    this.align = l.align;
+    this.flags = l.flags;
+    this.inuse = l.size;
+    this.offset = 0;
+    this.redLeftPad = 0;
+    this.order = 0;
+    this.objects = 0;
+    this.minOrder = 0;
+    this.minObjects = 0;
+  }
+
+  /** The cache that holds the objects (itself, or the one it was merged into). */
+  get root(): KmemCache {
+    let c: KmemCache = this;
+    while (c.aliasOf) c = c.aliasOf;
+    return c;
+  }
+}
+
+// ---- inspection records -----------------------------------------------------------------------------------------
+
+export interface LiveObject {
+  addr: bigint;
+  cache: string;
+  /** Bytes the caller asked for (kmalloc's size; the object size for kmem_cache_alloc). */
+  requested: number;
+  /** The slot it occupies (s->size; 2^order pages for a large kmalloc). */
+  slot: number;
+  /** s->object_size: the usable object (ksize without debug). */
+  objectSize: number;
+  /** The module function that allocated it, when known. */
+  caller?: string;
+  pfn: number;
+  /** "slab" or "page" (kmalloc above KMALLOC_MAX_CACHE_SIZE). */
+  via: "slab" | "page";
+  /** Allocated by the boot model, not by a module. */
+  boot: boolean;
+  /** Handed out more than once (freelist corrupted by a double free). */
+  duplicate?: boolean;
+}
+
+export interface CacheInfo {
+  id: number;
+  name: string;
+  objectSize: number;
+  size: number;
+  align: number;
+  flags: number;
+  objectsPerSlab: number;
+  pagesPerSlab: number;
+  activeObjs: number;
+  numObjs: number;
+  numSlabs: number;
+  kmalloc: boolean;
+  boot: boolean;
+  aliases: string[];
+  aliasOf?: string;
+  refcount: number;
+}
+
+export interface ObjectAt {
+  cache: string;
+  /** Start of the object (the address kmalloc returned for a live object). */
+  start: bigint;
+  /** Requested size (live objects); the object size for free slots. */
+  requested: number;
+  slot: number;
+  objectSize: number;
+  live: boolean;
+  /** Offset of the address inside the object (may be >= objectSize: red zone, metadata, padding). */
+  offset: number;
+  via: "slab" | "page";
+  pfn: number;
+}
+
+interface LargeAlloc {
+  pfn: number;
+  order: number;
+  requested: number;
+  caller?: string;
+  addr: bigint;
+}
+
+// ---- the allocator -----------------------------------------------------------------------------------------------
+
+interface GfpBits {
+  DMA: number;
+  HIGHMEM: number;
+  ZERO: number;
+  NOWARN: number;
+  NORETRY: number;
+  NOFAIL: number;
+  COMP: number;
+  RECLAIMABLE: number;
+  ACCOUNT: number;
+  NOMEMALLOC: number;
+  RECLAIM: number;
+}
+
+export interface BootCacheSpec {
+  name: string;
+  size: number;
+  flags?: number;
+  objs: number;
+}
+
+/** A representative set of boot caches per era (names and sizes from real slabinfo; see the header). */
+function bootCaches(era: Era): { caches: BootCacheSpec[]; kmalloc: Record<number, number> } {
+  switch (era) {
+    case "6.1":
+      // From x86_64-512M-nokaslr.log /proc/slabinfo (before insmod), oldest first.
+      return {
+        kmalloc: { 8: 1535, 16: 1024, 32: 625, 64: 1600, 96: 420, 128: 352, 192: 294, 256: 416, 512: 240, 1024: 248, 2048: 120, 4096: 24, 8192: 12 },
+        caches: [
+          { name: "vmap_area", size: 64, objs: 128 },
+          { name: "mm_struct", size: 1152, flags: SLAB_HWCACHE_ALIGN | SLAB_ACCOUNT, objs: 14 },
+          { name: "radix_tree_node", size: 584, flags: SLAB_RECLAIM_ACCOUNT, objs: 238 },
+          { name: "maple_node", size: 256, flags: SLAB_HWCACHE_ALIGN, objs: 64 },
+          { name: "ftrace_event_field", size: 56, flags: SLAB_ACCOUNT, objs: 438 },
+          { name: "trace_event_file", size: 96, flags: SLAB_ACCOUNT, objs: 168 },
+          { name: "Acpi-State", size: 80, objs: 51 },
+          { name: "Acpi-Operand", size: 72, objs: 448 },
+          { name: "pid", size: 128, flags: SLAB_HWCACHE_ALIGN | SLAB_ACCOUNT, objs: 64 },
+          { name: "anon_vma", size: 104, flags: SLAB_ACCOUNT | SLAB_TYPESAFE_BY_RCU, objs: 39 },
+          { name: "anon_vma_chain", size: 64, flags: SLAB_ACCOUNT, objs: 64 },
+          { name: "cred_jar", size: 192, flags: SLAB_HWCACHE_ALIGN | SLAB_ACCOUNT, objs: 63 },
+          { name: "task_struct", size: 6208, flags: SLAB_ACCOUNT, objs: 60 },
+          { name: "sighand_cache", size: 2112, flags: SLAB_ACCOUNT | SLAB_TYPESAFE_BY_RCU, objs: 60 },
+          { name: "signal_cache", size: 1152, flags: SLAB_ACCOUNT, objs: 70 },
+          { name: "files_cache", size: 704, flags: SLAB_ACCOUNT, objs: 11 },
+          { name: "vm_area_struct", size: 152, flags: SLAB_ACCOUNT, objs: 52 },
+          { name: "nsproxy", size: 72, flags: SLAB_ACCOUNT, objs: 56 },
+          { name: "names_cache", size: 4096, flags: SLAB_HWCACHE_ALIGN, objs: 8 },
+          { name: "dentry", size: 192, flags: SLAB_RECLAIM_ACCOUNT | SLAB_ACCOUNT, objs: 1302 },
+          { name: "inode_cache", size: 640, flags: SLAB_RECLAIM_ACCOUNT | SLAB_ACCOUNT, objs: 1236 },
+          { name: "filp", size: 256, flags: SLAB_HWCACHE_ALIGN | SLAB_ACCOUNT, objs: 16 },
+          { name: "kernfs_node_cache", size: 128, flags: SLAB_HWCACHE_ALIGN, objs: 1312 },
+          { name: "shmem_inode_cache", size: 784, flags: SLAB_ACCOUNT, objs: 380 },
+          { name: "proc_inode_cache", size: 712, flags: SLAB_RECLAIM_ACCOUNT | SLAB_ACCOUNT, objs: 22 },
+          { name: "proc_dir_entry", size: 192, flags: SLAB_HWCACHE_ALIGN, objs: 273 },
+          { name: "skbuff_head_cache", size: 256, flags: SLAB_HWCACHE_ALIGN, objs: 16 },
+          { name: "sock_inode_cache", size: 832, flags: SLAB_HWCACHE_ALIGN | SLAB_RECLAIM_ACCOUNT | SLAB_ACCOUNT, objs: 19 },
+          { name: "biovec-max", size: 4096, flags: SLAB_HWCACHE_ALIGN, objs: 48 },
+          { name: "bio-256", size: 320, flags: SLAB_HWCACHE_ALIGN, objs: 36 },
+          { name: "TCP", size: 2304, flags: SLAB_HWCACHE_ALIGN | SLAB_ACCOUNT, objs: 0 },
+          { name: "RAW", size: 1024, flags: SLAB_HWCACHE_ALIGN | SLAB_ACCOUNT, objs: 8 },
+          { name: "mqueue_inode_cache", size: 960, flags: SLAB_HWCACHE_ALIGN | SLAB_ACCOUNT, objs: 8 },
+          { name: "RAWv6", size: 1216, flags: SLAB_HWCACHE_ALIGN | SLAB_ACCOUNT, objs: 13 },
+          { name: "fsverity_info", size: 256, objs: 0 },
+        ],
+      };
+    case "3.4":
+      return {
+        kmalloc: { 8: 1024, 16: 512, 32: 512, 64: 896, 96: 126, 128: 192, 192: 105, 256: 240, 512: 136, 1024: 88, 2048: 48, 4096: 24, 8192: 8 },
+        caches: [
+          { name: "vm_area_struct", size: 88, objs: 460 },
+          { name: "task_struct", size: 1024, flags: SLAB_HWCACHE_ALIGN, objs: 60 },
+          { name: "anon_vma", size: 40, flags: SLAB_TYPESAFE_BY_RCU, objs: 204 },
+          { name: "dentry", size: 136, flags: SLAB_RECLAIM_ACCOUNT, objs: 2320 },
+          { name: "inode_cache", size: 344, flags: SLAB_RECLAIM_ACCOUNT, objs: 1104 },
+          { name: "sysfs_dir_cache", size: 72, objs: 5824 },
+          { name: "proc_inode_cache", size: 384, flags: SLAB_RECLAIM_ACCOUNT, objs: 231 },
+          { name: "buffer_head", size: 64, flags: SLAB_RECLAIM_ACCOUNT, objs: 63 },
+        ],
+      };
+    case "2.6":
+      return {
+        kmalloc: { 32: 1864, 64: 590, 128: 450, 256: 135, 512: 264, 1024: 124, 2048: 38, 4096: 31, 8192: 5, 16384: 1, 32768: 1 },
+        caches: [
+          { name: "vm_area_struct", size: 88, objs: 1196 },
+          { name: "task_struct", size: 1392, flags: SLAB_HWCACHE_ALIGN, objs: 55 },
+          { name: "anon_vma", size: 12, flags: SLAB_TYPESAFE_BY_RCU, objs: 483 },
+          { name: "buffer_head", size: 56, flags: SLAB_RECLAIM_ACCOUNT, objs: 1380 },
+          { name: "dentry", size: 132, flags: SLAB_RECLAIM_ACCOUNT, objs: 3885 },
+          { name: "inode_cache", size: 336, flags: SLAB_RECLAIM_ACCOUNT, objs: 1716 },
+          { name: "sysfs_dir_cache", size: 44, objs: 3440 },
+          { name: "radix_tree_node", size: 288, flags: SLAB_RECLAIM_ACCOUNT, objs: 1105 },
+        ],
+      };
+  }
+}
+
+export class SlabAllocator {
+  readonly k: Kernel;
+  readonly era: Era;
+  readonly allocator: "SLUB" | "SLAB";
+  readonly km: KmallocEra;
+  readonly wordSize: number;
+  readonly cacheLine: number;
+  readonly debug: SlubDebug;
+  readonly debugOptions: DebugOptions;
+  readonly initOnAlloc: boolean;
+  readonly nomerge: boolean;
+  /** Every cache ever created and not destroyed, in creation order. */
+  readonly cacheList: KmemCache[] = [];
+  /** kmalloc caches: type -> class size -> cache. */
+  readonly kmallocCaches = new Map<KmallocType, Map<number, KmemCache>>();
+  private readonly byId = new Map<number, KmemCache>();
+  private readonly byPfn = new Map<number, Slab>();
+  private readonly large = new Map<number, LargeAlloc>();
+  private nextId = 1;
+  private nextSeq = 1;
+  private readonly g: GfpBits;
+  private readonly pageOffset: bigint;
+  private readonly physOffset: number;
+  private readonly highMemory: bigint;
+  private bootPhase = false;
+  private oomWarned = 0;
+
+  constructor(k: Kernel) {
+    this.k = k;
+    const p = k.profile;
+    this.era = p.era;
+    this.allocator = p.slab;
+    this.km = kmallocEra(p.era, p.kmallocMinSize, p.maxOrder);
+    this.wordSize = p.arch === "x86_64" || p.arch === "arm64" ? 8 : 4;
+    this.cacheLine = p.era === "2.6" && p.arch === "i386" ? 128 : 64;
+    const f = gfpFlags(p.era);
+    const v = (n: string) => f[n] ?? 0;
+    this.g = {
+      DMA: v("__GFP_DMA"),
+      HIGHMEM: v("__GFP_HIGHMEM"),
+      ZERO: v("__GFP_ZERO"),
+      NOWARN: v("__GFP_NOWARN"),
+      NORETRY: v("__GFP_NORETRY"),
+      NOFAIL: v("__GFP_NOFAIL"),
+      COMP: v("__GFP_COMP"),
+      RECLAIMABLE: v("__GFP_RECLAIMABLE"),
+      ACCOUNT: v("__GFP_ACCOUNT"),
+      NOMEMALLOC: v("__GFP_NOMEMALLOC"),
+      RECLAIM: v("__GFP_RECLAIM") || v("__GFP_WAIT"),
+    };
+    this.pageOffset = k.layout.pageOffset;
+    this.physOffset = k.layout.physOffset;
+    this.highMemory = k.layout.highMemory;
+    const params = k.params;
+    this.debugOptions = parseSlubDebug(params.get("slub_debug"), this.allocator === "SLUB" && k.debug);
+    this.debug = new SlubDebug(this);
+    const ioa = params.get("init_on_alloc");
+    this.initOnAlloc =
+      p.era === "6.1" && (ioa === undefined ? k.opts.config === "distro" : ioa === true || ioa === "1" || ioa === "on");
+    this.nomerge = params.has("slub_nomerge") || params.has("slab_nomerge");
+  }
+
+  // ---- boot ---------------------------------------------------------------------------------------------------
+
+  /** kmem_cache_init(): the bootstrap caches, the kmalloc caches, the boot line, and the boot caches' objects. */
+  kmem_cache_init(): void {
+    const k = this.k;
+    this.bootPhase = true;
+    if (this.allocator === "SLUB") {
+      this.createBootCache("kmem_cache_node", this.wordSize === 8 ? 64 : 44, SLAB_HWCACHE_ALIGN);
+      this.createBootCache("kmem_cache", this.wordSize === 8 ? 256 : 128, SLAB_HWCACHE_ALIGN);
+    } else {
+      this.createBootCache("kmem_cache", this.wordSize === 8 ? 256 : 132, SLAB_HWCACHE_ALIGN);
+    }
+    this.createKmallocCaches();
+    if (this.allocator === "SLUB") {
+      if (this.era === "6.1") {
+        k.printk(KERN_INFO + "SLUB: HWalign=%d, Order=%u-%u, MinObjects=%u, CPUs=%u, Nodes=%u\n", this.cacheLine, 0, SLUB_MAX_ORDER, 0, k.profile.nrCpus, 1);
+      } else {
+        // 3.4: "Genslabs" counts the kmalloc caches plus kmem_cache and kmem_cache_node.
+        const genslabs = this.km.classes.length + 2;
+        k.printk(
+          KERN_INFO + "SLUB: Genslabs=%d, HWalign=%d, Order=%d-%d, MinObjects=%d, CPUs=%d, Nodes=%d\n",
+          genslabs,
+          this.cacheLine,
+          0,
+          SLUB_MAX_ORDER,
+          0,
+          k.profile.nrCpus,
+          1,
+        );
+      }
+    }
+    this.populateBoot();
+    this.bootPhase = false;
+  }
+
+  private createBootCache(name: string, size: number, flags: number): KmemCache {
+    const c = this.createCache(name, size, 0, flags, undefined, true)!;
+    c.refcount = -1; // unmergeable bootstrap caches
+    return c;
+  }
+
+  private createKmallocCaches(): void {
+    const km = this.km;
+    for (const type of km.types) {
+      const m = new Map<number, KmemCache>();
+      this.kmallocCaches.set(type, m);
+      for (const cls of km.classes) {
+        let flags = SLAB_KMALLOC;
+        if (type === "dma") flags |= SLAB_CACHE_DMA;
+        if (type === "reclaim") flags |= SLAB_RECLAIM_ACCOUNT;
+        if (type === "cgroup") flags |= SLAB_ACCOUNT;
+        if (this.allocator === "SLAB") flags |= SLAB_HWCACHE_ALIGN; // ARCH_KMALLOC_FLAGS
+        let align = 8; // ARCH_KMALLOC_MINALIGN
+        if (this.era === "6.1" && (cls.size & (cls.size - 1)) === 0) align = Math.max(align, cls.size);
+        if (km.minSize > align) align = km.minSize;
+        const c = this.createCache(kmallocName(this.era, cls.size, type), cls.size, align, flags, undefined, true, true)!;
+        c.kmalloc = { type, classSize: cls.size };
+        c.usersize = cls.size;
+        m.set(cls.size, c);
+      }
+    }
+    if (this.allocator === "SLAB") {
+      // Off-slab management comes from the general cache that fits it (kmem_find_general_cachep()).
+      for (const c of this.cacheList) {
+        if (c.slabGeo?.offSlab) c.slabpCache = this.kmallocCaches.get("normal")!.get(kmallocClassSize(km, c.slabGeo.mgmtSize));
+      }
+    }
+  }
+
+  /** The boot model: a realistic population of boot caches, allocated through the ordinary slab path. */
+  private populateBoot(): void {
+    const spec = bootCaches(this.era);
+    const gfpK = this.gfpKernel();
+    const fill = (c: KmemCache, n: number) => this.bootFill(c, n, gfpK | this.g.NOWARN);
+    for (const cs of spec.caches) {
+      const c = this.createCache(cs.name, cs.size, 0, cs.flags ?? 0, undefined, true);
+      if (c) fill(c, Math.min(cs.objs, this.bootBudget(c, cs.objs)));
+    }
+    const normal = this.kmallocCaches.get("normal")!;
+    for (const [sz, n] of Object.entries(spec.kmalloc)) {
+      const c = normal.get(Number(sz));
+      if (c) fill(c, Math.min(n, this.bootBudget(c, n)));
+    }
+  }
+
+  /**
+   * Bulk allocation for the boot model: whole slabs taken at once with their objects marked in use (boot objects
+   * are never freed or checked, so their bytes are left alone); the last, partly used slab goes through the
+   * ordinary initialisation so that its free objects are poisoned / red-zoned like any other.
+   */
+  private bootFill(c: KmemCache, n: number, gfp: number): void {
+    while (n > 0) {
+      const take = Math.min(n, c.objects);
+      const slab = take === c.objects ? this.newSlab(c, gfp, true) : this.newSlab(c, gfp);
+      if (!slab) return;
+      if (take === c.objects) {
+        slab.allBoot = true;
+        slab.nfree = 0;
+      } else {
+        // The freelist hands out index 0 first: take the top `take` entries.
+        slab.nfree -= take;
+        slab.live.fill(1, 0, take);
+        slab.bootMask.fill(1, 0, take);
+        slab.requested.fill(c.objectSize, 0, take);
+      }
+      slab.inuse = take;
+      c.inuseObjects += take;
+      if (this.allocator === "SLUB") {
+        if (c.cur) {
+          c.cur.state = c.cur.nfree ? "partial" : "full";
+          if (c.cur.nfree) {
+            c.partial.pushHead(c.cur);
+            c.freeInLists += c.cur.nfree;
+          } else c.full.pushHead(c.cur);
+        }
+        slab.state = "cur";
+        c.cur = slab;
+      } else if (slab.nfree === 0) {
+        slab.state = "full";
+        c.full.pushHead(slab);
+      } else {
+        slab.state = "partial";
+        c.partial.pushHead(slab);
+        c.freeInLists += slab.nfree;
+      }
+      n -= take;
+    }
+  }
+
+  /** Keep the boot population below ~3% of RAM on small machines. */
+  private bootBudget(c: KmemCache, want: number): number {
+    const budgetBytes = Math.floor(this.k.opts.mem / 32);
+    const used = this.cacheList.reduce((a, x) => a + x.nrSlabs * (PAGE_SIZE << x.order), 0);
+    const left = Math.max(0, budgetBytes - used);
+    const perObj = c.objects ? (PAGE_SIZE << c.order) / c.objects : c.size;
+    return Math.min(want, Math.floor(left / perObj));
+  }
+
+  private gfpKernel(): number {
+    return gfpFlags(this.era)["GFP_KERNEL"]!;
+  }
+
+  // ---- cache creation -------------------------------------------------------------------------------------------
+
+  /** The layout of a new cache for this era; null when no order fits. */
+  private layoutFor(name: string, size: number, align: number, flags: number, ctor: boolean, kmalloc: boolean, early: boolean) {
+    if (this.allocator === "SLAB") {
+      const geo = slabLayout(
+        { wordSize: this.wordSize, cacheLine: this.cacheLine, nrCpus: this.k.profile.nrCpus, totalPages: Math.floor(this.k.opts.mem / PAGE_SIZE) },
+        size,
+        align,
+        flags,
+        early,
+      );
+      return { geo, objectSize: size, size: geo.size, align: geo.align, flags: geo.flags, inuse: geo.size, offset: 0, redLeftPad: 0, order: geo.order, objects: geo.objects, minOrder: geo.order, minObjects: geo.objects };
+    }
+    const dflags = this.debugOptions.flagsFor(name, flags);
+    const a = calculate_alignment(flags, kmalloc ? align : align, size, this.cacheLine, this.wordSize);
+    const l = slubLayout({ era: this.era, wordSize: this.wordSize, nrCpus: this.k.profile.nrCpus, maxOrder: this.k.profile.maxOrder }, size, a, flags | dflags, ctor);
+    return { geo: undefined, ...l };
+  }
+
+  private createCache(
+    name: string,
+    size: number,
+    align: number,
+    flags: number,
+    ctor: Ctor | undefined,
+    boot: boolean,
+    kmalloc = false,
+  ): KmemCache | null {
+    const early = this.allocator === "SLAB" && this.cacheList.length < 3; // kmem_cache, size-32, size-32(DMA): slab_early_init
+    const l = this.layoutFor(name, size, align, flags, !!ctor, kmalloc, early);
+    if (l.objects <= 0) return null;
+    const c = new KmemCache(this.nextId++, name, { objectSize: size, size: l.size, align: l.align, flags: l.flags });
+    c.inuse = l.inuse;
+    c.offset = l.offset;
+    c.redLeftPad = l.redLeftPad;
+    c.order = l.order;
+    c.objects = l.objects;
+    c.minOrder = l.minOrder;
+    c.minObjects = l.minObjects;
+    c.ctor = ctor;
+    c.boot = boot;
+    c.seq = this.nextSeq++;
+    if (l.geo) {
+      c.slabGeo = l.geo;
+      c.freeLimit = slabFreeLimit(l.geo, this.k.profile.nrCpus);
+      if (l.geo.offSlab && this.kmallocCaches.size) {
+        c.slabpCache = this.kmallocCaches.get("normal")!.get(kmallocClassSize(this.km, l.geo.mgmtSize));
+      }
+    } else {
+      // set_min_partial(s, ilog2(s->size) / 2)
+      c.minPartial = Math.min(MAX_PARTIAL, Math.max(MIN_PARTIAL, Math.floor((fls(c.size) - 1) / 2)));
+    }
+    this.cacheList.push(c);
+    this.byId.set(c.id, c);
+    return c;
+  }
+
+  /** find_mergeable() (mm/slab_common.c 6.1; 3.4 alike). */
+  private findMergeable(name: string, size: number, align: number, flags: number, ctor?: Ctor): KmemCache | undefined {
+    if (this.allocator !== "SLUB" || this.nomerge || ctor) return undefined;
+    size = ALIGN(size, this.wordSize);
+    align = calculate_alignment(flags, align, size, this.cacheLine, this.wordSize);
+    size = ALIGN(size, align);
+    flags |= this.debugOptions.flagsFor(name, flags);
+    if (flags & SLAB_NEVER_MERGE) return undefined;
+    for (const s of this.cacheList) {
+      if (s.aliasOf || s.flags & SLAB_NEVER_MERGE || s.ctor || s.usersize || s.refcount < 0) continue;
+      if (size > s.size) continue;
+      if ((flags & SLAB_MERGE_SAME) !== (s.flags & SLAB_MERGE_SAME)) continue;
+      if ((s.size & ~(align - 1)) !== s.size) continue;
+      if (s.size - size >= this.wordSize) continue;
+      return s;
+    }
+    return undefined;
+  }
+
+  // ---- kmem_cache API -------------------------------------------------------------------------------------------
+
+  /** kmem_cache_create(name, size, align, flags, ctor): a cache handle, or null. */
+  kmem_cache_create(name: string, size: number, align: number, flags: number, ctor?: Ctor): KmemCache | null {
+    const k = this.k;
+    k.clock.advance(COST_NEW_SLAB);
+    flags = flags >>> 0;
+    const maxSize = this.era === "2.6" ? this.km.maxSize : this.km.maxSize;
+    if (!name || !Number.isInteger(size) || size < this.wordSize || size > maxSize || !Number.isInteger(align) || align < 0) {
+      if (this.era === "6.1") {
+        k.printk(KERN_WARNING + "kmem_cache_create(%s) failed with error %d\n", String(name), -22);
+        this.debug.dumpStack(["kmem_cache_create_usercopy", "kmem_cache_create"]);
+      }
+      if (flags & SLAB_PANIC) this.debug.panic(`kmem_cache_create: Failed to create slab '${name}'. Error -22`);
+      return null;
+    }
+    if (this.allocator === "SLAB") {
+      for (const c of this.cacheList) {
+        if (c.name === name) {
+          k.printk(KERN_ERR + "kmem_cache_create: duplicate cache %s\n", name);
+          this.debug.dumpStack(["kmem_cache_create"]);
+          return null;
+        }
+      }
+    }
+    const target = this.findMergeable(name, size, align, flags, ctor);
+    if (target) {
+      target.refcount++;
+      target.aliases.push(name);
+      // __kmem_cache_alias(): the alias keeps the larger object size.
+      target.objectSize = Math.max(target.objectSize, size);
+      target.inuse = Math.max(target.inuse, ALIGN(size, this.wordSize));
+      const alias = new KmemCache(this.nextId++, name, { objectSize: size, size: target.size, align: target.align, flags: target.flags });
+      alias.aliasOf = target;
+      alias.objects = target.objects;
+      alias.order = target.order;
+      this.byId.set(alias.id, alias);
+      return alias;
+    }
+    const c = this.createCache(name, size, align, flags, ctor, false);
+    if (!c && flags & SLAB_PANIC) this.debug.panic(`kmem_cache_create: Failed to create slab '${name}'. Error -22`);
+    return c;
+  }
+
+  /** Look up a cache by its handle id. */
+  cacheById(id: number): KmemCache | undefined {
+    return this.byId.get(id);
+  }
+
+  kmem_cache_alloc(cache: KmemCache, gfp: number): bigint {
+    return this.cacheAlloc(cache, gfp, "kmem_cache_alloc");
+  }
+
+  kmem_cache_zalloc(cache: KmemCache, gfp: number): bigint {
+    return this.cacheAlloc(cache, gfp | this.g.ZERO, "kmem_cache_alloc");
+  }
+
+  private cacheAlloc(cache: KmemCache, gfp: number, fn: string): bigint {
+    const s = cache.root;
+    if (cache.destroyed || s.destroyed) throw new RangeError(`kmem_cache_alloc: cache ${cache.name} was destroyed`);
+    this.mightAlloc(gfp, fn);
+    return this.slabAllocRaw(s, gfp >>> 0, cache.objectSize, this.callerFn(), false);
+  }
+
+  kmem_cache_free(cache: KmemCache, obj: bigint): void {
+    const k = this.k;
+    k.clock.advance(COST_FREE);
+    if (obj === 0n) return; // 6.1 kmem_cache_free(s, NULL) is fine
+    const slab = this.slabOf(obj);
+    const s = cache.root;
+    if (!slab) {
+      this.debug.badFree(obj, "kmem_cache_free");
+      return;
+    }
+    if (slab.cache !== s) {
+      // cache_from_obj(): CONFIG_SLAB_FREELIST_HARDENED or consistency checks notice a wrong cache and free the
+      // object to the cache it really belongs to.
+      this.debug.wrongCache(s, slab.cache, obj);
+    }
+    this.slabFree(slab, obj, "kmem_cache_free");
+  }
+
+  /** kmem_cache_destroy(): refuses (and reports) while objects remain; the cache stays. */
+  kmem_cache_destroy(cache: KmemCache | null | undefined): void {
+    if (!cache || cache.destroyed) return;
+    const k = this.k;
+    k.clock.advance(COST_NEW_SLAB);
+    if (cache.aliasOf) {
+      const t = cache.root;
+      t.refcount--;
+      const i = t.aliases.indexOf(cache.name);
+      if (i >= 0) t.aliases.splice(i, 1);
+      cache.destroyed = true;
+      this.byId.delete(cache.id);
+      if (t.refcount === 0) this.destroyRoot(t);
+      return;
+    }
+    cache.refcount--;
+    if (cache.refcount > 0) return;
+    this.destroyRoot(cache);
+  }
+
+  private destroyRoot(s: KmemCache): void {
+    this.flush(s);
+    this.shrinkEmpty(s);
+    if (s.inuseObjects > 0) {
+      s.refcount++;
+      this.debug.destroyWithObjects(s);
+      if (this.allocator === "SLAB") {
+        // kmem_cache_destroy() re-adds the cache at the head of cache_chain: it becomes the newest.
+        s.seq = this.nextSeq++;
+      }
+      return;
+    }
+    s.destroyed = true;
+    this.byId.delete(s.id);
+    const i = this.cacheList.indexOf(s);
+    if (i >= 0) this.cacheList.splice(i, 1);
+  }
+
+  /** kmem_cache_shrink(): give every empty slab back to the page allocator. Returns 0. */
+  kmem_cache_shrink(cache: KmemCache): number {
+    const s = cache.root;
+    this.flush(s);
+    this.shrinkEmpty(s);
+    return 0;
+  }
+
+  /** Shrink every cache (drop_slab-like): the property tests use it to check that all pages go back. */
+  shrinkAll(): void {
+    for (const c of this.cacheList) {
+      this.flush(c);
+      this.shrinkEmpty(c);
+    }
+  }
+
+  /** flush_all(): deactivate the current slab into the lists. */
+  private flush(s: KmemCache): void {
+    const c = s.cur;
+    if (!c) return;
+    s.cur = null;
+    if (c.nfree > 0 || c.inuse < c.objects) {
+      c.state = "partial";
+      s.partial.pushHead(c);
+      s.freeInLists += c.nfree;
+    } else {
+      c.state = "full";
+      s.full.pushHead(c);
+    }
+  }
+
+  private shrinkEmpty(s: KmemCache): void {
+    for (const list of [s.partial, s.free]) {
+      let sl = list.head;
+      while (sl) {
+        const nx = sl.next;
+        if (sl.inuse === 0) {
+          list.remove(sl);
+          s.freeInLists -= sl.nfree;
+          this.discardSlab(sl);
+        }
+        sl = nx;
+      }
+    }
+  }
+
+  // ---- the kmalloc family ---------------------------------------------------------------------------------------
+
+  /** kmalloc(size, gfp) */
+  kmalloc(size: number, gfp: number): bigint {
+    return this.__kmalloc(size, gfp >>> 0, "__kmalloc");
+  }
+
+  /** kzalloc(size, gfp) = kmalloc(size, gfp | __GFP_ZERO) */
+  kzalloc(size: number, gfp: number): bigint {
+    return this.__kmalloc(size, (gfp | this.g.ZERO) >>> 0, "__kmalloc");
+  }
+
+  /** kmalloc_array(n, size, gfp): NULL when n * size overflows size_t. */
+  kmalloc_array(n: number, size: number, gfp: number): bigint {
+    const bytes = n * size;
+    const limit = this.wordSize === 8 ? 2 ** 64 : 2 ** 32;
+    if (!Number.isFinite(bytes) || bytes >= limit || n < 0 || size < 0) return 0n;
+    return this.__kmalloc(bytes, gfp >>> 0, "__kmalloc");
+  }
+
+  /** kcalloc(n, size, gfp) = kmalloc_array(n, size, gfp | __GFP_ZERO) */
+  kcalloc(n: number, size: number, gfp: number): bigint {
+    return this.kmalloc_array(n, size, (gfp | this.g.ZERO) >>> 0);
+  }
+
+  private __kmalloc(size: number, gfp: number, fn: string): bigint {
+    const k = this.k;
+    if (!Number.isInteger(size) || size < 0) throw new RangeError(`kmalloc: bad size ${size}`);
+    if (size > this.km.maxCacheSize) {
+      if (!this.km.largeToPageAllocator) {
+        // 2.6 SLAB: __find_general_cachep() reaches the sentinel, cachep is NULL: kmalloc returns NULL, silently.
+        k.clock.advance(COST_ALLOC);
+        return 0n;
+      }
+      return this.kmallocLarge(size, gfp);
+    }
+    if (size === 0) {
+      k.clock.advance(COST_ALLOC);
+      if (this.km.zeroSizePtr) return ZERO_SIZE_PTR;
+    }
+    const type = kmallocType(this.km.types, gfp, { dma: this.g.DMA, reclaimable: this.g.RECLAIMABLE, account: this.g.ACCOUNT });
+    const cls = kmallocClassSize(this.km, Math.max(size, 1));
+    const s = this.kmallocCaches.get(type)!.get(cls)!;
+    this.mightAlloc(gfp, fn);
+    return this.slabAllocRaw(s, gfp, size, this.callerFn(), false);
+  }
+
+  /** __kmalloc_large_node() (6.1) / kmalloc_large() (3.4): a compound page block straight from the buddy lists. */
+  private kmallocLarge(size: number, gfp: number): bigint {
+    const k = this.k;
+    this.mightAlloc(gfp, "__kmalloc");
+    const order = get_order(size);
+    const pfn = k.pages.alloc_pages((gfp | this.g.COMP) >>> 0, order, PageOwner.KmallocLarge, this.callerFn());
+    if (pfn < 0) return 0n;
+    const addr = k.pages.page_address(pfn);
+    const phys = pfn * PAGE_SIZE;
+    if (this.initOnAlloc && !(gfp & this.g.ZERO)) k.physmem.fill(phys, PAGE_SIZE << order, 0);
+    this.large.set(pfn, { pfn, order, requested: size, caller: this.callerFn(), addr });
+    return addr;
+  }
+
+  /** kfree(p): NULL and ZERO_SIZE_PTR are fine. */
+  kfree(p: bigint): void {
+    const k = this.k;
+    k.clock.advance(COST_FREE);
+    if (p <= ZERO_SIZE_PTR) return;
+    const slab = this.slabOf(p);
+    if (slab) {
+      this.slabFree(slab, p, "kfree");
+      return;
+    }
+    if (!this.isLinear(p)) {
+      this.debug.badFree(p, "kfree");
+      return;
+    }
+    const pfn = this.pfnOf(p);
+    const big = this.large.get(pfn);
+    if (big && big.addr === p) {
+      this.large.delete(pfn);
+      k.pages.__free_pages(pfn, big.order);
+      return;
+    }
+    // free_large_kmalloc() on a page that kmalloc did not hand out: WARN_ON_ONCE(order == 0), then __free_pages().
+    this.debug.freeNonSlabPage(p, pfn);
+  }
+
+  /** ksize(p): the usable size of the object p (0 for NULL / ZERO_SIZE_PTR). */
+  ksize(p: bigint): number {
+    if (p <= ZERO_SIZE_PTR) return 0;
+    const slab = this.slabOf(p);
+    if (slab) {
+      const s = slab.cache;
+      // slab_ksize(): object_size with red zoning or poisoning, inuse with store_user/RCU, else the slot.
+      if (this.allocator === "SLAB") return s.size;
+      if (s.flags & (SLAB_RED_ZONE | SLAB_POISON)) return s.objectSize;
+      if (s.flags & (SLAB_TYPESAFE_BY_RCU | SLAB_STORE_USER)) return s.inuse;
+      return s.size;
+    }
+    if (this.isLinear(p)) {
+      const big = this.large.get(this.pfnOf(p));
+      if (big) return PAGE_SIZE << big.order;
+    }
+    return 0;
+  }
+
+  /** kmalloc_size_roundup(size) (6.1): what ksize() of kmalloc(size) would give, without allocating. */
+  kmalloc_size_roundup(size: number): number {
+    if (size === 0) return 0;
+    if (size > this.km.maxCacheSize) return this.km.largeToPageAllocator ? PAGE_SIZE << get_order(size) : 0;
+    const s = this.kmallocCaches.get("normal")!.get(kmallocClassSize(this.km, size))!;
+    if (this.allocator === "SLAB") return s.size;
+    if (s.flags & (SLAB_RED_ZONE | SLAB_POISON)) return s.objectSize;
+    return s.size;
+  }
+
+  /** krealloc(p, new_size, gfp) */
+  krealloc(p: bigint, newSize: number, gfp: number): bigint {
+    const k = this.k;
+    if (newSize === 0) {
+      this.kfree(p);
+      return this.km.zeroSizePtr ? ZERO_SIZE_PTR : 0n;
+    }
+    let ks = 0;
+    if (p > ZERO_SIZE_PTR) ks = this.ksize(p);
+    if (ks >= newSize && p > ZERO_SIZE_PTR) {
+      // __do_krealloc(): fits in place; with __GFP_ZERO the grown part is zeroed (6.1 zeroes ks - new_size? no:
+      // it memsets from new_size... only on shrink for KASAN); record the new requested size.
+      const at = this.objectAt(p);
+      if (at && at.via === "slab") this.setRequested(p, newSize);
+      k.clock.advance(COST_ALLOC);
+      return p;
+    }
+    const n = this.__kmalloc(newSize, gfp >>> 0, "__kmalloc");
+    if (n === 0n) return 0n;
+    if (p > ZERO_SIZE_PTR && ks) k.physmem.copy(this.phys(n), this.phys(p), Math.min(ks, newSize));
+    this.kfree(p);
+    return n;
+  }
+
+  /** kstrdup(s, gfp): a kmalloc'ed copy with the terminating NUL (UTF-8 bytes). */
+  kstrdup(s: string, gfp: number): bigint {
+    const bytes = new TextEncoder().encode(s);
+    const p = this.__kmalloc(bytes.length + 1, gfp >>> 0, "__kmalloc");
+    if (p === 0n) return 0n;
+    const pa = this.phys(p);
+    this.k.physmem.writeBytes(pa, bytes);
+    this.k.physmem.write8(pa + bytes.length, 0);
+    return p;
+  }
+
+  // ---- the engine -----------------------------------------------------------------------------------------------
+
+  private callerFn(): string | undefined {
+    return this.k.captureModuleStack()[0]?.fn;
+  }
+
+  private mightAlloc(gfp: number, fn: string): void {
+    const sched = (this.k as unknown as { sched?: { might_alloc?: (g: number, f: string, l: number, top?: string[]) => void } }).sched;
+    if (!sched?.might_alloc) return;
+    switch (this.era) {
+      case "6.1":
+        sched.might_alloc(gfp, "include/linux/sched/mm.h", 274, ["slab_pre_alloc_hook.constprop.0", fn === "__kmalloc" ? "__kmem_cache_alloc_node" : "kmem_cache_alloc", ...(fn === "__kmalloc" ? ["__kmalloc"] : [])]);
+        break;
+      case "3.4":
+        sched.might_alloc(gfp, "mm/slub.c", 926, ["slab_pre_alloc_hook", fn === "__kmalloc" ? "__kmalloc" : "kmem_cache_alloc"]);
+        break;
+      case "2.6":
+        sched.might_alloc(gfp, "mm/slab.c", 3034, ["cache_alloc_debugcheck_before", "__kmalloc"]);
+        break;
+    }
+  }
+
+  /** Allocate one object of s. requested = the caller's size. */
+  slabAllocRaw(s: KmemCache, gfp: number, requested: number, caller: string | undefined, boot: boolean): bigint {
+    const k = this.k;
+    k.clock.advance(COST_ALLOC);
+    for (;;) {
+      const slab = this.allocSlabFor(s, gfp);
+      if (!slab) return 0n;
+      const i = slab.freeStack[--slab.nfree];
+      if (this.allocator === "SLAB") this.slabListsAfterAlloc(s, slab);
+      if (s.flags & SLAB_DEBUG_FLAGS) {
+        if (!this.debug.allocDebug(s, slab, i)) continue; // corrupted: slab abandoned, take another
+      }
+      slab.live[i]++;
+      slab.inuse++;
+      s.inuseObjects++;
+      slab.requested[i] = requested;
+      slab.callers[i] = caller;
+      if (boot) slab.bootMask[i] = 1;
+      else if (slab.hasBootMask()) slab.bootMask[i] = 0;
+      const addr = slab.addr(i);
+      if (!boot) {
+        const zero = gfp & this.g.ZERO || (this.initOnAlloc && !s.ctor && !(s.flags & (SLAB_TYPESAFE_BY_RCU | SLAB_POISON)));
+        if (zero) k.physmem.fill(slab.objPhys + i * s.size, s.objectSize, 0);
+      }
+      return addr;
+    }
+  }
+
+  /** The slab to take the next object from (SLUB: the current slab, then partial, then new; SLAB: partial, free, new). */
+  private allocSlabFor(s: KmemCache, gfp: number): Slab | null {
+    if (this.allocator === "SLUB") {
+      const c = s.cur;
+      if (c && c.nfree > 0) return c;
+      if (c) {
+        c.state = "full";
+        s.full.pushHead(c);
+        s.cur = null;
+      }
+      let p = s.partial.head;
+      while (p && p.nfree === 0) p = p.next; // (lost slabs have nfree 0)
+      if (p) {
+        s.partial.remove(p);
+        s.freeInLists -= p.nfree;
+        p.state = "cur";
+        s.cur = p;
+        return p;
+      }
+      const n = this.newSlab(s, gfp);
+      if (!n) return null;
+      n.state = "cur";
+      s.cur = n;
+      return n;
+    }
+    // SLAB
+    let p = s.partial.head;
+    if (p) return p;
+    p = s.free.head;
+    if (p) {
+      s.free.remove(p);
+      p.state = "partial";
+      s.partial.pushHead(p);
+      return p;
+    }
+    const n = this.newSlab(s, gfp);
+    if (!n) return null;
+    n.state = "partial";
+    s.partial.pushHead(n);
+    s.freeInLists += n.nfree;
+    return n;
+  }
+
+  private slabListsAfterAlloc(s: KmemCache, slab: Slab): void {
+    s.freeInLists--;
+    if (slab.nfree === 0) {
+      s.partial.remove(slab);
+      slab.state = "full";
+      s.full.pushHead(slab);
+    }
+  }
+
+  /** allocate_slab() / cache_grow(): pages from the buddy allocator, objects initialised, freelist built. */
+  private newSlab(s: KmemCache, gfp: number, bootFull = false): Slab | null {
+    const k = this.k;
+    const g = this.g;
+    k.clock.advance(COST_NEW_SLAB);
+    // GFP_RECLAIM_MASK-ish: keep the reclaim/IO/FS/NOWARN... bits, drop zone modifiers and __GFP_ZERO.
+    let flags = gfp & ~(g.DMA | g.HIGHMEM | g.ZERO | 0x4 | 0x8);
+    if (s.flags & SLAB_CACHE_DMA) flags |= g.DMA;
+    if (s.flags & SLAB_RECLAIM_ACCOUNT) flags |= g.RECLAIMABLE;
+    let order = s.order;
+    let objects = s.objects;
+    let pfn: number;
+    if (this.allocator === "SLUB") {
+      if (order > 0) flags |= g.COMP;
+      let first = ((flags | g.NOWARN | g.NORETRY) & ~g.NOFAIL) >>> 0;
+      if (order > s.minOrder && gfp & g.RECLAIM) first = ((first | g.NOMEMALLOC) & ~g.RECLAIM) >>> 0;
+      pfn = order > s.minOrder ? k.pages.alloc_pages(first, order, PageOwner.Slab) : -1;
+      if (pfn < 0) {
+        order = s.minOrder;
+        objects = s.minObjects;
+        if (s.minOrder > 0) flags |= g.COMP;
+        pfn = k.pages.alloc_pages(flags >>> 0, order, PageOwner.Slab);
+      }
+    } else {
+      pfn = k.pages.alloc_pages(flags >>> 0, order, PageOwner.Slab);
+    }
+    if (pfn < 0) {
+      this.debug.slabOutOfMemory(s, gfp);
+      return null;
+    }
+    const base = k.pages.page_address(pfn);
+    const phys = pfn * PAGE_SIZE;
+    let slotStart = 0;
+    let mgmt = 0n;
+    const geo = s.slabGeo;
+    if (geo) {
+      // SLAB: colour the slab, place the management (on-slab before the objects, or off-slab from slabp_cache).
+      const colour = geo.colour ? s.colourNext : 0;
+      if (geo.colour) s.colourNext = (s.colourNext + 1) % geo.colour;
+      slotStart = colour * geo.colourOff;
+      if (geo.offSlab) {
+        if (s.slabpCache) {
+          mgmt = this.slabAllocRaw(s.slabpCache, (gfp & ~g.ZERO & ~g.DMA) >>> 0, geo.mgmtSize, undefined, this.bootPhase);
+          if (mgmt === 0n) {
+            k.pages.__free_pages(pfn, order);
+            return null;
+          }
+        }
+      } else {
+        slotStart += geo.mgmtSize;
+      }
+    }
+    const slab = new Slab(s, pfn, order, base, phys, slotStart, objects);
+    slab.mgmt = mgmt;
+    if (s.flags & SLAB_STORE_USER) {
+      slab.allocTrack = new Array(objects);
+      slab.freeTrack = new Array(objects);
+    }
+    for (let i = 0; i < 1 << order; i++) this.byPfn.set(pfn + i, slab);
+    s.nrSlabs++;
+    s.totalObjects += objects;
+    // Objects: debug init, free pointers in memory (last object first so index 0 is the freelist head), ctor.
+    if (bootFull) return slab;
+    for (let i = objects - 1; i >= 0; i--) slab.freeStack[slab.nfree++] = i;
+    if (s.flags & SLAB_POISON) k.physmem.fill(phys, PAGE_SIZE << order, POISON_INUSE);
+    if (s.flags & (SLAB_RED_ZONE | SLAB_STORE_USER | __OBJECT_POISON)) {
+      for (let i = 0; i < objects; i++) this.debug.initObject(s, slab, i, SLUB_RED_INACTIVE);
+    }
+    if (this.allocator === "SLUB" && !this.bootPhase) {
+      for (let i = 0; i < objects; i++) this.writeFreePointer(slab, i, i + 1 < objects ? slab.addr(i + 1) : 0n);
+    }
+    if (s.ctor) for (let i = 0; i < objects; i++) s.ctor(slab.addr(i));
+    return slab;
+  }
+
+  /** Write object i's free pointer (s->offset) as the kernel's set_freepointer() does. */
+  private writeFreePointer(slab: Slab, i: number, next: bigint): void {
+    const pa = slab.objPhys + i * slab.cache.size + slab.cache.offset;
+    if (this.wordSize === 8) this.k.physmem.write64(pa, next);
+    else this.k.physmem.write32(pa, Number(next & 0xffffffffn));
+  }
+
+  /** Give a slab's pages back (discard_slab / slab_destroy). */
+  private discardSlab(slab: Slab): void {
+    const s = slab.cache;
+    for (let i = 0; i < 1 << slab.order; i++) this.byPfn.delete(slab.pfn + i);
+    s.nrSlabs--;
+    s.totalObjects -= slab.objects;
+    slab.state = "free";
+    if (slab.mgmt && s.slabpCache) {
+      const ms = this.slabOf(slab.mgmt);
+      if (ms) this.slabFree(ms, slab.mgmt, "slab_destroy");
+    }
+    this.k.pages.__free_pages(slab.pfn, slab.order);
+  }
+
+  /** Free object p of slab (kfree / kmem_cache_free). */
+  private slabFree(slab: Slab, p: bigint, fn: string): void {
+    const s = slab.cache;
+    const off = Number(p - slab.objBase);
+    const i = Math.floor(off / s.size);
+    if (s.flags & SLAB_DEBUG_FLAGS) {
+      if (!this.debug.freeDebug(s, slab, p, i, off, fn)) return;
+    } else if (off < 0 || off % s.size !== 0 || i >= slab.objects) {
+      // Without debugging the kernel trusts the pointer: model the damage as a free of the containing object.
+      if (i < 0 || i >= slab.objects) return;
+    }
+    this.releaseObject(slab, i);
+  }
+
+  private releaseObject(slab: Slab, i: number): void {
+    const s = slab.cache;
+    const wasLive = slab.live[i] > 0;
+    if (wasLive) slab.live[i]--;
+    if (slab.live[i] === 0) {
+      slab.callers[i] = undefined;
+      if (slab.hasBootMask()) slab.bootMask[i] = 0;
+    }
+    if (slab.nfree < slab.freeStack.length) {
+      if (this.allocator === "SLUB") {
+        const next = slab.nfree ? slab.addr(slab.freeStack[slab.nfree - 1]) : 0n;
+        this.writeFreePointer(slab, i, next);
+      }
+      slab.freeStack[slab.nfree++] = i;
+    }
+    if (slab.inuse > 0) {
+      slab.inuse--;
+      s.inuseObjects--;
+    }
+    if (this.allocator === "SLUB") {
+      if (slab.state === "cur") return;
+      if (slab.state === "full") {
+        s.full.remove(slab);
+        slab.state = "partial";
+        s.partial.pushHead(slab);
+        s.freeInLists += slab.nfree;
+      } else {
+        s.freeInLists++;
+      }
+      if (slab.inuse === 0 && s.partial.count >= s.minPartial) {
+        s.partial.remove(slab);
+        s.freeInLists -= slab.nfree;
+        this.discardSlab(slab);
+      }
+      return;
+    }
+    // SLAB free_block(): the slab moves to the tail of partial, or to slabs_free / is destroyed when empty.
+    s.freeInLists++;
+    if (slab.state === "full") s.full.remove(slab);
+    else if (slab.state === "partial") s.partial.remove(slab);
+    else s.free.remove(slab);
+    if (slab.inuse === 0) {
+      if (s.freeInLists > s.freeLimit) {
+        s.freeInLists -= slab.nfree;
+        this.discardSlab(slab);
+      } else {
+        slab.state = "free";
+        s.free.pushHead(slab);
+      }
+    } else {
+      slab.state = "partial";
+      s.partial.pushTail(slab);
+    }
+  }
+
+  /** slub_debug gave up on a slab ("Marking all objects used"): its free objects are lost until it is destroyed. */
+  markAllUsed(slab: Slab): void {
+    const s = slab.cache;
+    slab.lost = true;
+    if (slab.state === "partial") s.freeInLists -= slab.nfree;
+    slab.nfree = 0;
+  }
+
+  private setRequested(p: bigint, n: number): void {
+    const slab = this.slabOf(p);
+    if (!slab) return;
+    const i = Math.floor(Number(p - slab.objBase) / slab.cache.size);
+    if (i >= 0 && i < slab.objects) slab.requested[i] = n;
+  }
+
+  // ---- address helpers ------------------------------------------------------------------------------------------
+
+  isLinear(addr: bigint): boolean {
+    return addr >= this.pageOffset && addr < this.highMemory;
+  }
+
+  /** __pa() of a linear-map address. */
+  phys(addr: bigint): number {
+    return Number(addr - this.pageOffset) + this.physOffset;
+  }
+
+  pfnOf(addr: bigint): number {
+    return Math.floor(this.phys(addr) / PAGE_SIZE);
+  }
+
+  /** The slab a linear address lies in. */
+  slabOf(addr: bigint): Slab | undefined {
+    if (!this.isLinear(addr)) return undefined;
+    return this.byPfn.get(this.pfnOf(addr));
+  }
+
+  // ---- inspection -----------------------------------------------------------------------------------------------
+
+  /** Every live object (slab objects and large kmallocs). opts.boot=false leaves out the boot model's objects. */
+  liveObjects(opts: { boot?: boolean } = {}): LiveObject[] {
+    const out: LiveObject[] = [];
+    const wantBoot = opts.boot ?? true;
+    const seen = new Set<Slab>();
+    for (const slab of this.byPfn.values()) {
+      if (seen.has(slab)) continue;
+      seen.add(slab);
+      const s = slab.cache;
+      for (let i = 0; i < slab.objects; i++) {
+        const n = slab.live[i];
+        if (!n) continue;
+        const boot = slab.hasBootMask() && slab.bootMask[i] === 1;
+        if (boot && !wantBoot) continue;
+        const addr = slab.addr(i);
+        out.push({
+          addr,
+          cache: s.name,
+          requested: slab.requested[i],
+          slot: s.size,
+          objectSize: s.objectSize,
+          caller: slab.callers[i],
+          pfn: slab.pfn + Math.floor((slab.slotStart + s.redLeftPad + i * s.size) / PAGE_SIZE),
+          via: "slab",
+          boot,
+          ...(n > 1 ? { duplicate: true } : {}),
+        });
+      }
+    }
+    for (const b of this.large.values()) {
+      out.push({ addr: b.addr, cache: "", requested: b.requested, slot: PAGE_SIZE << b.order, objectSize: PAGE_SIZE << b.order, caller: b.caller, pfn: b.pfn, via: "page", boot: false });
+    }
+    out.sort((a, b) => (a.addr < b.addr ? -1 : a.addr > b.addr ? 1 : 0));
+    return out;
+  }
+
+  /** Counts per cache, in /proc/slabinfo order (newest first). Aliases are listed with aliasOf. */
+  caches(): CacheInfo[] {
+    const out: CacheInfo[] = [];
+    for (const c of this.slabinfoOrder()) out.push(this.cacheInfo(c));
+    for (const a of this.byId.values()) if (a.aliasOf) out.push({ ...this.cacheInfo(a.root), id: a.id, name: a.name, objectSize: a.objectSize, aliasOf: a.root.name, aliases: [] });
+    return out;
+  }
+
+  cacheInfo(c: KmemCache): CacheInfo {
+    const { active, num } = this.objCounts(c);
+    return {
+      id: c.id,
+      name: c.name,
+      objectSize: c.objectSize,
+      size: c.size,
+      align: c.align,
+      flags: c.flags,
+      objectsPerSlab: c.objects,
+      pagesPerSlab: 1 << c.order,
+      activeObjs: active,
+      numObjs: num,
+      numSlabs: c.nrSlabs,
+      kmalloc: !!c.kmalloc,
+      boot: c.boot,
+      aliases: [...c.aliases],
+      refcount: c.refcount,
+    };
+  }
+
+  /** Caches as /proc/slabinfo lists them: newest created first. */
+  slabinfoOrder(): KmemCache[] {
+    return [...this.cacheList].sort((a, b) => b.seq - a.seq);
+  }
+
+  /**
+   * slabinfo's counts. SLUB: num_objs = objects in all slabs, active = num - free objects on the partial lists
+   * (the current slab's free objects count as active, as the per-CPU slab's do). SLAB: active = objects in use.
+   */
+  objCounts(c: KmemCache): { active: number; num: number; activeSlabs: number; numSlabs: number } {
+    if (this.allocator === "SLUB") {
+      return { active: c.totalObjects - c.freeInLists, num: c.totalObjects, activeSlabs: c.nrSlabs, numSlabs: c.nrSlabs };
+    }
+    return { active: c.inuseObjects, num: c.totalObjects, activeSlabs: c.nrSlabs - c.free.count, numSlabs: c.nrSlabs };
+  }
+
+  /** What lies at addr: the object (live or free) of a slab, or a large kmalloc block. */
+  objectAt(addr: bigint): ObjectAt | undefined {
+    const slab = this.slabOf(addr);
+    if (slab) {
+      const s = slab.cache;
+      const rel = Number(addr - slab.base) - slab.slotStart;
+      if (rel < 0) return undefined; // SLAB colour / management area
+      const i = Math.floor(rel / s.size);
+      if (i >= slab.objects) return undefined; // slab tail padding
+      const start = slab.addr(i);
+      const live = slab.live[i] > 0;
+      return {
+        cache: s.name,
+        start,
+        requested: live ? slab.requested[i] : s.objectSize,
+        slot: s.size,
+        objectSize: s.objectSize,
+        live,
+        offset: Number(addr - start),
+        via: "slab",
+        pfn: slab.pfn,
+      };
+    }
+    if (!this.isLinear(addr)) return undefined;
+    const pfn = this.pfnOf(addr);
+    for (const b of this.large.values()) {
+      if (pfn >= b.pfn && pfn < b.pfn + (1 << b.order)) {
+        return { cache: "", start: b.addr, requested: b.requested, slot: PAGE_SIZE << b.order, objectSize: PAGE_SIZE << b.order, live: true, offset: Number(addr - b.addr), via: "page", pfn: b.pfn };
+      }
+    }
+    return undefined;
+  }
+
+  /** Consistency of every cache and slab; an empty array when all is well. */
+  checkInvariants(): string[] {
+    const errs: string[] = [];
+    const seen = new Set<Slab>();
+    for (const [pfn, slab] of this.byPfn) {
+      if (pfn < slab.pfn || pfn >= slab.pfn + (1 << slab.order)) errs.push(`pfn ${pfn} maps to a slab that does not cover it`);
+      seen.add(slab);
+    }
+    for (const c of this.cacheList) {
+      let slabs = 0;
+      let total = 0;
+      let inuse = 0;
+      let freeInLists = 0;
+      const lists: [SlabList, SlabState][] = [
+        [c.partial, "partial"],
+        [c.full, "full"],
+        [c.free, "free"],
+      ];
+      const all: Slab[] = [];
+      if (c.cur) {
+        if (c.cur.state !== "cur") errs.push(`${c.name}: current slab in state ${c.cur.state}`);
+        all.push(c.cur);
+      }
+      for (const [list, st] of lists) {
+        let n = 0;
+        for (const sl of list) {
+          n++;
+          if (sl.state !== st) errs.push(`${c.name}: slab on ${st} list in state ${sl.state}`);
+          all.push(sl);
+          if (st !== "full") freeInLists += sl.nfree;
+        }
+        if (n !== list.count) errs.push(`${c.name}: ${st} list count ${list.count} but ${n} slabs`);
+      }
+      for (const sl of all) {
+        slabs++;
+        total += sl.objects;
+        inuse += sl.inuse;
+        if (!seen.has(sl)) errs.push(`${c.name}: slab at pfn ${sl.pfn} not registered`);
+        let live = 0;
+        for (let i = 0; i < sl.objects; i++) live += sl.live[i] ? 1 : 0;
+        if (live !== sl.inuse) errs.push(`${c.name}: slab pfn ${sl.pfn} inuse ${sl.inuse} but ${live} live objects`);
+        if (!sl.lost) {
+          if (sl.nfree + sl.inuse !== sl.objects) errs.push(`${c.name}: slab pfn ${sl.pfn} free ${sl.nfree} + inuse ${sl.inuse} != ${sl.objects}`);
+          const mark = new Uint8Array(sl.objects);
+          for (let j = 0; j < sl.nfree; j++) {
+            const i = sl.freeStack[j];
+            if (i < 0 || i >= sl.objects) errs.push(`${c.name}: freelist index ${i} out of range`);
+            else if (mark[i]++) errs.push(`${c.name}: object ${i} twice on the freelist of slab pfn ${sl.pfn}`);
+            else if (sl.live[i]) errs.push(`${c.name}: live object ${i} on the freelist of slab pfn ${sl.pfn}`);
+          }
+        }
+        if (sl.state === "full" && sl.nfree !== 0) errs.push(`${c.name}: full slab with free objects`);
+      }
+      if (slabs !== c.nrSlabs) errs.push(`${c.name}: nr_slabs ${c.nrSlabs} but ${slabs} slabs on lists`);
+      if (total !== c.totalObjects) errs.push(`${c.name}: total_objects ${c.totalObjects} but ${total}`);
+      if (inuse !== c.inuseObjects) errs.push(`${c.name}: inuse ${c.inuseObjects} but ${inuse}`);
+      if (freeInLists !== c.freeInLists) errs.push(`${c.name}: free objects on lists ${c.freeInLists} but ${freeInLists}`);
+    }
+    // No two live objects overlap (slab slots are disjoint by construction; check slabs and large blocks).
+    const ranges: [number, number, string][] = [];
+    for (const sl of seen) ranges.push([sl.pfn, sl.pfn + (1 << sl.order), sl.cache.name]);
+    for (const b of this.large.values()) ranges.push([b.pfn, b.pfn + (1 << b.order), "kmalloc-large"]);
+    ranges.sort((a, b) => a[0] - b[0]);
+    for (let i = 1; i < ranges.length; i++) {
+      if (ranges[i][0] < ranges[i - 1][1]) errs.push(`page ranges overlap: ${ranges[i - 1][2]} and ${ranges[i][2]} at pfn ${ranges[i][0]}`);
+    }
+    return errs;
+  }
+
+  /** Pages held by slabs and large kmallocs (for /proc/meminfo's Slab line and the views). */
+  pagesUsed(): { slab: number; reclaimable: number; large: number } {
+    let slab = 0;
+    let rec = 0;
+    for (const c of this.cacheList) {
+      const n = c.nrSlabs << c.order;
+      slab += n;
+      if (c.flags & SLAB_RECLAIM_ACCOUNT) rec += n;
+    }
+    let large = 0;
+    for (const b of this.large.values()) large += 1 << b.order;
+    return { slab, reclaimable: rec, large };
+  }
+
+  /** True for a cache with any slub_debug flag. */
+  static debugged(c: KmemCache): boolean {
+    return (c.flags & SLAB_DEBUG_FLAGS) !== 0;
+  }
+}
+
+export { PAGE_SHIFT, SLUB_RED_ACTIVE };

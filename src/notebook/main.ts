@@ -192,7 +192,8 @@ const idle = (globalThis as { requestIdleCallback?: (f: () => void, o?: { timeou
 idle(
   () => {
     void app.profiles().catch(() => {});
-    void runner.warm();
+    const t0 = performance.now();
+    void runner.warm().then((ok) => ok && recordMetric("warm", performance.now() - t0));
   },
   { timeout: 1500 },
 );

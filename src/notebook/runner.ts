@@ -14,7 +14,7 @@ export type RunOutcome =
   | { kind: "error"; message: string; ms: number };
 
 /** Grace after the deadline before the worker counts as unresponsive. */
-export const GRACE_MS = 3000;
+export const GRACE_MS = 10_000;
 /** Extra allowance while a fresh worker loads QuickJS and the kernel code. */
 export const STARTUP_MS = 8000;
 /** Grace after Stop before the worker is terminated. */
@@ -120,7 +120,7 @@ export class Runner {
           ms,
           message:
             a.reason === "stopped"
-              ? "Stopped. The run was still busy, so the page ended its worker and started a fresh one; the next run boots a new kernel as always."
+              ? "The run was still busy, so the page ended its worker and started a fresh one; the next run boots a new kernel as always."
               : `The run did not answer ${Math.round((options.timeoutMs + GRACE_MS) / 1000)} s after its deadline, so the page ended its worker and started a fresh one. Your code is kept.`,
         };
       case "error":

@@ -477,56 +477,40 @@ export class PageAllocator {
     const L = this.k.layout;
     // 1. Every memory PFN starts reserved with refcount 1 (reserve_bootmem_region / __init_single_page).
     for (const r of this.memory) this.refcount.fill(1, r.start, r.end);
-    // 2. Tag reservations (Reserved stays for holes/firmware).
+    // 2. Tag reservations (Reserved stays for holes/firmware). Pages start Reserved; only memory pages are retagged.
     for (const res of L.reservations) {
-      const a = Math.max(0, Math.floor(res.start / PAGE_SIZE));
-      const b = Math.min(this.nrPfns, Math.ceil(res.end / PAGE_SIZE));
-      if (b <= a) continue;
       const w = res.what.toLowerCase();
       const o = /kernel|\.text|\.data|\.bss|\.rodata|\.init|code/.test(w)
         ? PageOwner.KernelImage
         : /firmware|bios|acpi|reserved|e820|real mode|trampoline|isa/.test(w)
           ? PageOwner.Reserved
           : PageOwner.Boot;
-      for (let p = a; p < b; p++) if (this.isMemory(p)) this.retag(p, o);
-      if (/\bcma\b/.test(w)) this.totalcmaPages += this.memPagesIn(a, b);
+      const ra = Math.max(0, Math.floor(res.start / PAGE_SIZE));
+      const rb = Math.min(this.nrPfns, Math.ceil(res.end / PAGE_SIZE));
+      for (const m of this.memory) {
+        const a = Math.max(ra, m.start);
+        const b = Math.min(rb, m.end);
+        for (let p = a; p < b; p++) this.retag(p, o);
+      }
+      if (/\bcma\b/.test(w)) this.totalcmaPages += this.memPagesIn(ra, rb);
     }
-    // Flag every non-free page as PG_reserved.
     // 3. memblock_free_all(): free the uncovered memory, ascending, as the largest aligned blocks.
-    const reserved = new Uint8Array(this.nrPfns);
-    for (const res of L.reservations) {
-      const a = Math.max(0, Math.floor(res.start / PAGE_SIZE));
-      const b = Math.min(this.nrPfns, Math.ceil(res.end / PAGE_SIZE));
-      if (b > a) reserved.fill(1, a, b);
-    }
+    // memblock.memory minus memblock.reserved, as sorted PFN intervals (for_each_free_mem_range)
+    const resv = L.reservations
+      .map((r) => [Math.max(0, Math.floor(r.start / PAGE_SIZE)), Math.min(this.nrPfns, Math.ceil(r.end / PAGE_SIZE))] as [number, number])
+      .filter(([a, b]) => b > a)
+      .sort((x, y) => x[0] - y[0]);
     const maxLow = L.maxLowPfn || this.nrPfns;
     const lowTail = this.era === "6.1";
     for (const r of this.memory) {
       let p = r.start;
-      while (p < r.end) {
-        if (reserved[p]) {
-          p++;
-          continue;
-        }
-        let q = p;
-        while (q < r.end && !reserved[q]) q++;
-        // split at zone boundaries and at max_low_pfn (lowmem via memblock, highmem via free_highmem_page)
-        let s = p;
-        while (s < q) {
-          const zi = this.zoneIdxOf(s);
-          if (zi < 0) {
-            s++;
-            continue;
-          }
-          const z = this.zones[zi]!;
-          let e = Math.min(q, z.endPfn);
-          if (s < maxLow && e > maxLow) e = maxLow;
-          const toTail = z.highmem || s >= maxLow ? false : lowTail;
-          this.freeRangeBoot(s, e, zi, toTail);
-          s = e;
-        }
-        p = q;
+      for (const [ra, rb] of resv) {
+        if (rb <= p) continue;
+        if (ra >= r.end) break;
+        if (ra > p) this.freeBootRange(p, ra, maxLow, lowTail);
+        p = Math.max(p, rb);
       }
+      if (p < r.end) this.freeBootRange(p, r.end, maxLow, lowTail);
     }
     for (const z of this.zones) z.managed = z.free;
     this.totalramPages = 0;
@@ -577,6 +561,28 @@ export class PageAllocator {
     this.ownerCount[o]++;
   }
 
+  /** Hand [p, q) to the buddy lists, split at zone boundaries and at max_low_pfn (lowmem via memblock, highmem via
+   *  free_highmem_page). */
+  private freeBootRange(p: number, q: number, maxLow: number, lowTail: boolean): void {
+    let s = p;
+    while (s < q) {
+      const zi = this.zoneIdxOf(s);
+      if (zi < 0) {
+        // not in any zone: skip to the next zone start
+        let next = q;
+        for (const z of this.zones) if (z.spanned && z.startPfn > s && z.startPfn < next) next = z.startPfn;
+        s = next;
+        continue;
+      }
+      const z = this.zones[zi]!;
+      let e = Math.min(q, z.endPfn);
+      if (s < maxLow && e > maxLow) e = maxLow;
+      const toTail = z.highmem || s >= maxLow ? false : lowTail;
+      this.freeRangeBoot(s, e, zi, toTail);
+      s = e;
+    }
+  }
+
   /** __free_pages_memory(): the largest naturally aligned blocks, ascending. */
   private freeRangeBoot(start: number, end: number, zi: number, toTail: boolean): void {
     let p = start;
@@ -585,11 +591,13 @@ export class PageAllocator {
       let o = maxO;
       while (o > 0 && (p & ((1 << o) - 1)) !== 0) o--;
       while (p + (1 << o) > end) o--;
-      for (let i = 0; i < 1 << o; i++) {
-        this.retag(p + i, PageOwner.Free);
-        this.refcount[p + i] = 0;
-        this.flags[p + i] = F_MANAGED;
-      }
+      // these frames were never reserved, so they are all still tagged Reserved: retag in bulk
+      const n = 1 << o;
+      this.owner.fill(PageOwner.Free, p, p + n);
+      this.ownerCount[PageOwner.Reserved] -= n;
+      this.ownerCount[PageOwner.Free] += n;
+      this.refcount.fill(0, p, p + n);
+      this.flags.fill(F_MANAGED, p, p + n);
       this.freeOnePage(p, o, zi, toTail);
       p += 1 << o;
     }

@@ -125,6 +125,18 @@ export class Memblock {
     return bootError(`memblock: cannot allocate ${size} bytes for ${what}`);
   }
 
+  /** bootmem's alloc_bootmem (2.6): the lowest aligned block of `size` bytes at or above `goal`. */
+  allocBottomUp(size: number, align: number, what: string, goal = 0, max = Infinity): number {
+    for (const r of this.freeRanges()) {
+      const start = alignUp(Math.max(r.start, goal), align);
+      if (start + size <= Math.min(r.end, max)) {
+        this.reserve(start, start + size, what);
+        return start;
+      }
+    }
+    return bootError(`bootmem: cannot allocate ${size} bytes for ${what}`);
+  }
+
   /** memblock_free(): give back the tail [start, end) of a reservation made with `what`. */
   freeTail(what: string, keep: number): void {
     const r = this.reserved.find((x) => x.what === what);

@@ -107,7 +107,8 @@ function x86Resources(p: Profile, l: Layout): IoResource[] {
   }
 
   // The PCI host bridge windows from ACPI _CRS and the devices SeaBIOS placed in them (QEMU pc).
-  const ramBelow4g = l.memMap.filter((e) => e.start < 0x100000000 && e.start >= 0x100000).reduce((m, e) => Math.max(m, e.end), 0);
+  // QEMU's _CRS window starts where low RAM (with SeaBIOS's reserved top) ends.
+  const ramBelow4g = l.memMap.filter((e) => e.start < 0xe0000000).reduce((m, e) => Math.max(m, e.end), 0);
   if (!old) {
     top.push({
       start: ramBelow4g,

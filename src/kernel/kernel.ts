@@ -13,6 +13,9 @@ import { setup_arch, mem_init_print } from "./arch/index.ts";
 import { PageAllocator } from "./mm/page_alloc.ts";
 import { PhysMem } from "./mm/physmem.ts";
 import { SlabAllocator } from "./mm/slub.ts";
+import { PageTables } from "./mm/pgtable.ts";
+import { Vmalloc } from "./mm/vmalloc.ts";
+import { vmalloc_boot } from "./mm/vmalloc_boot.ts";
 import { readProc } from "./fs/proc.ts";
 import { Sched } from "./kernel/sched.ts";
 import { Lockdep } from "./kernel/lockdep.ts";
@@ -22,6 +25,8 @@ import { Softirq } from "./kernel/softirq.ts";
 import { Irq } from "./kernel/irq.ts";
 import { Workqueues } from "./kernel/workqueue.ts";
 import type { RunLimits, DrainResult } from "./kernel/events.ts";
+import { Modules } from "./kernel/module.ts";
+import { Kmemleak, type Leak } from "./debug/kmemleak.ts";
 import "./fs/all.ts";
 
 /** A frame of the current call chain that a splat prints: kernel functions and the module's own. */
@@ -61,6 +66,10 @@ export class Kernel {
   physmem!: PhysMem;
   /** Slab caches and the kmalloc family (issue 3). */
   slab!: SlabAllocator;
+  /** The kernel page tables (swapper_pg_dir) in simulated frames: walk(), translate() (issue 4). */
+  pgtable!: PageTables;
+  /** vmap areas, vmalloc/vfree/vmap/ioremap (issue 4). */
+  vmalloc!: Vmalloc;
   readonly reports: Report[] = [];
   /**
    * The module's own frames at this moment, innermost first, for call traces. The sandbox installs a hook
@@ -76,10 +85,29 @@ export class Kernel {
   softirq!: Softirq;
   irq!: Irq;
   workqueue!: Workqueues;
+  modules!: Modules;
+  kmemleak!: Kmemleak;
 
   /** Drain deferred work (timers, tasklets, interrupts, work) after module_init, up to a bound. */
   runDeferred(limits: RunLimits = {}): DrainResult {
     return this.sched.runDeferred(limits);
+  }
+
+  /** After module_exit: lock, kmemleak and DMA-API checks of the unloaded module. Returns the leaks (any config). */
+  leakCheck(): Leak[] {
+    this.modules.unloaded();
+    return this.kmemleak.scan();
+  }
+
+  /** The sim module's hooks: raise an interrupt at a simulated time; let time pass; the board. */
+  scheduleIrq(atNs: number, irq: number): void {
+    this.irq.scheduleAt(atNs, irq);
+  }
+  get events(): { runUntil(until: number): void } {
+    return { runUntil: (until: number) => this.sched.idleUntil(until) };
+  }
+  get board(): { buttonIrq: number } {
+    return { buttonIrq: this.irq.BUTTON_IRQ };
   }
 
   constructor(profile: Profile, opts: ResolvedBootOptions) {
@@ -139,6 +167,11 @@ export function boot(profile: string | Profile, opts: BootOptions = {}): Kernel 
   // kmem_cache_init(): bootstrap caches, kmalloc caches, the "SLUB: HWalign=..." line, the boot caches' objects.
   k.slab = new SlabAllocator(k);
   k.slab.kmem_cache_init();
+  // paging_init's kernel page tables (linear map), then vmalloc_init() and the boot's vmalloc/ioremap activity.
+  k.pgtable = new PageTables(k);
+  k.vmalloc = new Vmalloc(k, k.pgtable);
+  vmalloc_boot(k, k.vmalloc);
+  k.vmalloc.bootDone = true;
   // The scheduler and its neighbours come up last, so that boot-time allocations (system_state != SYSTEM_RUNNING)
   // are never checked by might_sleep.
   k.sched = new Sched(k);
@@ -148,6 +181,8 @@ export function boot(profile: string | Profile, opts: BootOptions = {}): Kernel 
   k.softirq = new Softirq(k);
   k.irq = new Irq(k);
   k.workqueue = new Workqueues(k);
+  k.modules = new Modules(k);
+  k.kmemleak = new Kmemleak(k);
   return k;
 }
 

@@ -126,6 +126,16 @@ export class Irq {
     this.raise_irq(irq, this.k.clock.now() / 1e6 + afterMs);
   }
 
+  /** sim.raise_irq binding: raise now. */
+  raise(irq: number): void {
+    this.raise_irq(irq);
+  }
+
+  /** Raise irq at simulated time atNs (ns since boot). */
+  scheduleAt(atNs: number, irq: number): void {
+    this.raise_irq(irq, atNs / 1e6);
+  }
+
   press_button(atMs?: number): void {
     this.raise_irq(this.BUTTON_IRQ, atMs);
   }

@@ -23,7 +23,9 @@ import type { Kernel, Task } from "../kernel.ts";
 import type { LockInstance } from "./lockdep.ts";
 import { kernLevels } from "./printk.ts";
 
+/** Thrown when the CPU would hang: ends the current module function (the sandbox's killTask convention). */
 export class KernelHang extends Error {
+  readonly killTask = true;
   constructor(message: string) {
     super(message);
     this.name = "KernelHang";

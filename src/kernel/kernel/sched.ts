@@ -344,7 +344,26 @@ export class Sched {
 
   /** The level the CPU runs now. */
   top(): ContextLevel {
+    this.sync();
     return this.levels[this.levels.length - 1];
+  }
+
+  /** The kernel frames below a task's module code, from its comm (insmod, rmmod, the idle task, a kworker). */
+  entryFor(task: Task): string[] {
+    if (task.comm === "insmod") return insmodEntry(this.k);
+    if (task.comm === "rmmod") return rmmodEntry(this.k);
+    if (task.pid === 0) return idleEntry(this.k);
+    return [];
+  }
+
+  /** The sandbox sets k.current (insmod, rmmod) itself: keep the task level in step with it. */
+  sync(): void {
+    const b = this.levels[0];
+    const cur = this.k.current;
+    if (this.levels.length === 1 && (b.task.pid !== cur.pid || b.task.comm !== cur.comm)) {
+      if (cur.comm === "insmod") this.k.kmemleak?.noteLoad(cur);
+      this.levels[0] = { kind: "task", task: cur, entry: this.entryFor(cur), moduleBase: 0 };
+    }
   }
 
   /** Module stack depth now; only asked when entering a context from inside module code (a nested drain). */
@@ -393,8 +412,7 @@ export class Sched {
     const savedIrq = this.irqsOff;
     const savedIp = this.preemptDisableIp;
     const savedCurrent = this.k.current;
-    // An event that runs while no task is on the CPU interrupts the idle task.
-    if (this.levels.length === 1 && this.loop.depth > 0 && this.levels[0].kind === "task" && this.sleeping) this.k.current = this.idle;
+    this.sync();
     const base = this.moduleDepth();
     this.levels.push({ kind, task: this.k.current, entry, moduleBase: base, interrupted });
     if (this.count === 0 && this.debugPreempt) this.preemptDisableIp = "";
@@ -422,14 +440,35 @@ export class Sched {
     this.k.current = this.idle;
     const savedLevels = this.levels.splice(0, this.levels.length, { kind: "task", task: this.idle, entry: idleEntry(this.k), moduleBase: 0 });
     const savedSleeping = this.sleeping;
+    const restore = this.enterIdle();
     this.sleeping = true;
     try {
       return this.loop.drain(limits);
     } finally {
       this.sleeping = savedSleeping;
+      restore();
       this.levels.splice(0, this.levels.length, ...savedLevels);
       this.k.current = saved;
     }
+  }
+
+  /**
+   * The idle task runs with preemption disabled (init_idle: PREEMPT_DISABLED), so an interrupt of the idle loop
+   * sees preempt_count 0x10001 and its softirq 0x101, as the real x86 logs show (0x10000 / 0x100 on armmp, which
+   * has no PREEMPT_COUNT). Returns the function that restores the sleeping task's state.
+   */
+  private enterIdle(): () => void {
+    const c = this.count;
+    const irq = this.irqsOff;
+    const ip = this.preemptDisableIp;
+    this.count = this.preemptCountConfig ? PREEMPT_OFFSET : 0;
+    this.irqsOff = false;
+    this.preemptDisableIp = "";
+    return () => {
+      this.count = c;
+      this.irqsOff = irq;
+      this.preemptDisableIp = ip;
+    };
   }
 
   /** Let ms of simulated time pass with the CPU idle, running whatever falls due ("sim.advance(ms)"). */
@@ -437,18 +476,30 @@ export class Sched {
     this.idleUntil(this.k.clock.now() + ms * 1e6);
   }
 
-  /** The current task sleeps until `until` (ns): the CPU idles and runs due events, unless atomic. */
-  private idleUntil(until: number): void {
-    if (this.atomicSleep || this.levels.length > 1 || this.count !== 0) {
+  /**
+   * The current task sleeps until `until` (ns): the CPU idles (current = swapper/0) and runs the events due
+   * meanwhile; then the task runs again. In atomic context (a BUG was printed) time passes but nothing runs.
+   */
+  idleUntil(until: number): void {
+    this.sync();
+    if (this.atomicSleep || this.levels.length > 1 || this.count !== 0 || this.irqsOff) {
       this.k.clock.setAtLeast(until);
       return;
     }
+    const saved = this.k.current;
+    const base = this.inModuleCall || this.loop.depth > 0 || saved.pid !== 0 ? this.k.captureModuleStack().length : 0;
+    const savedLevels = this.levels.splice(0, this.levels.length, { kind: "task", task: this.idle, entry: idleEntry(this.k), moduleBase: base });
     const savedSleeping = this.sleeping;
+    this.k.current = this.idle;
+    const restore = this.enterIdle();
     this.sleeping = true;
     try {
       this.loop.runUntil(until);
     } finally {
       this.sleeping = savedSleeping;
+      restore();
+      this.levels.splice(0, this.levels.length, ...savedLevels);
+      this.k.current = saved;
     }
   }
 
@@ -479,6 +530,7 @@ export class Sched {
   /** The check of __might_resched(file, line, offsets): silent when preempt_count matches and irqs are on. */
   checkMightSleep(file: string, line: number, expectedPreempt: number, top: string[]): void {
     const k = this.k;
+    this.sync();
     const idle = this.k.current.pid === 0;
     // With !PREEMPT_COUNT, preempt_count_equals() compares against PREEMPT_DISABLE_OFFSET 0 as well.
     if (this.count === expectedPreempt && !this.irqsOff && !idle) return;
@@ -560,6 +612,7 @@ export class Sched {
    */
   schedule(top: string[] = [], untilNs?: number): void {
     const k = this.k;
+    this.sync();
     // __schedule runs with preempt_count + 1 (preempt_disable in schedule()).
     const pc = this.count + (this.preemptCountConfig ? PREEMPT_OFFSET : 0);
     const expected = this.preemptCountConfig ? PREEMPT_OFFSET : 0;
@@ -716,6 +769,7 @@ export class Sched {
    */
   stackLines(top: string[], all: StackFrame[] = this.k.captureModuleStack()): string[] {
     const k = this.k;
+    this.sync();
     const trace: string[] = [];
     const x86 = k.profile.arch === "x86_64" || k.profile.arch === "i386";
     const modName = this.moduleName();

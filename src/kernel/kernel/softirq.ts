@@ -37,7 +37,7 @@ export class Softirq {
   private make(func: Tasklet["func"], data: unknown, cb: boolean, name?: string): Tasklet {
     this.n++;
     const addr = (this.k as unknown as { modules?: { allocStatic?(n: number): bigint } }).modules?.allocStatic?.(40) ?? 0n;
-    return { func, data, useCallback: cb, state: "idle", count: 0, name: name ?? (func as { name?: string }).name ?? `tasklet#${this.n}`, addr };
+    return { func, data, useCallback: cb, state: "idle", count: 0, name: name ?? ((func as { name?: string }).name || `tasklet#${this.n}`), addr };
   }
 
   /** tasklet_setup(t, callback) (5.9+). */

@@ -13,6 +13,7 @@
 import type { Kernel } from "../kernel.ts";
 import type { SimEvent } from "./events.ts";
 import { kernLevels } from "./printk.ts";
+import type { LockInstance } from "./lockdep.ts";
 
 export interface TimerList {
   /** The callback: 6.1 gets the timer itself, 2.6/3.4 get `data`. */
@@ -25,6 +26,8 @@ export interface TimerList {
   event?: SimEvent;
   /** Set by timer_setup/setup_timer/init_timer; mod_timer on an uninitialised timer is a bug. */
   initialised: boolean;
+  /** The timer's lockdep_map ("(&my_timer)"), held while its callback runs. */
+  lockMap: LockInstance;
 }
 
 export class Timers {
@@ -39,7 +42,9 @@ export class Timers {
 
   private newTimer(fn: TimerList["function"], data: unknown, flags: number, name?: string): TimerList {
     this.n++;
-    return { function: fn, data, expires: 0, flags, name: name ?? `&timer#${this.n}`, initialised: true };
+    const nm = name ?? `&timer#${this.n}`;
+    const addr = this.k.modules?.allocStatic(this.k.debug ? 88 : 40) ?? 0n;
+    return { function: fn, data, expires: 0, flags, name: nm, initialised: true, lockMap: { name: `(${nm})`, addr, kind: "pseudo" } };
   }
 
   /** timer_setup(timer, callback, flags) (4.15+). The callback receives the timer. */
@@ -130,9 +135,12 @@ export class Timers {
         : ["call_timer_fn", "__run_timers", "run_timer_softirq", "__do_softirq", "irq_exit", "handle_domain_irq"];
     s.runSoftirq(entry, () => {
       const count = s.preempt_count();
+      const ld = k.lockdep;
+      ld.acquire(t.lockMap, s.kframe(entry[0]), "call_timer_fn");
       try {
         fn(t.data);
       } finally {
+        ld.release(t.lockMap, "", "call_timer_fn");
         if (s.preempt_count() !== count) {
           const hex = (n: number) => (n >>> 0).toString(16).padStart(8, "0");
           const text = `timer: ${k.kallsyms.moduleFrame(this.fnName(t), s.moduleName())} preempt leak: ${hex(count)} -> ${hex(s.preempt_count())}`;

@@ -66,7 +66,7 @@ export class Workqueues {
   /** INIT_WORK(&w, fn): the callback receives the work. */
   INIT_WORK(func: (w: WorkStruct) => unknown, name?: string): WorkStruct {
     this.n++;
-    const nm = name ?? (func as { name?: string }).name ?? `work#${this.n}`;
+    const nm = name ?? ((func as { name?: string }).name || `work#${this.n}`);
     return { func, name: nm, pending: false, running: false, lockMap: { name: `(work_completion)(&${nm})`, addr: 0xffffc90000203e58n - BigInt(this.n) * 0x40n, kind: "pseudo" } };
   }
 
@@ -147,15 +147,9 @@ export class Workqueues {
     if (!w.pending || !w.event) return false;
     const ev = w.event;
     // Sleep until the work's event time, running everything due (the work itself included).
-    const savedSleeping = this.k.sched.sleeping;
-    this.k.sched.sleeping = true;
-    try {
-      this.k.sched.loop.runUntil(ev.at);
-    } finally {
-      this.k.sched.sleeping = savedSleeping;
-    }
+    this.k.sched.idleUntil(ev.at);
     // A delayed work queued its real work just now: run that too.
-    if (w.pending && w.event) this.k.sched.loop.runUntil(this.k.clock.now());
+    if (w.pending && w.event) this.k.sched.idleUntil(this.k.clock.now());
     return true;
   }
 

@@ -79,6 +79,8 @@ export interface VmStruct {
   /** Where the pages array lives: a vmalloc address ("vpages") or a kmalloc'ed/unaccounted one. */
   pagesArrayAddr: bigint;
   owner: "boot" | "module";
+  /** No guard page in `size` (VM_NO_GUARD, or a static mapping registered with its exact size). */
+  noGuard?: boolean;
   /** Frames mapped (vmap'ed pages not owned by the area, or ioremap's contiguous run). */
   mapped: { kind: "pages" | "phys" | "none"; pfns?: number[]; pfn?: number; count: number };
 }
@@ -387,7 +389,7 @@ export class Vmalloc {
     if (!va || va.end < vpn + pages) throw new Error(`vm_area_add_early: 0x${addr.toString(16)} overlaps`);
     this.carve(vpn, pages);
     const mapped: VmStruct["mapped"] = map ? { kind: "phys", pfn: Math.floor(phys / PAGE), count: pages } : { kind: "none", count: 0 };
-    const vm: VmStruct = { addr, size: pages * PAGE, flags, pages: null, nr_pages: 0, phys_addr: phys, caller, pagesArrayAddr: 0n, owner: "boot", mapped };
+    const vm: VmStruct = { addr, size: pages * PAGE, flags, pages: null, nr_pages: 0, phys_addr: phys, caller, pagesArrayAddr: 0n, owner: "boot", noGuard: true, mapped };
     this.busy.insert(vpn, vpn + pages, { start: vpn, end: vpn + pages, vm });
     if (map) this.pt.mapPages(vpn, pages, Math.floor(phys / PAGE), "io");
     return vm;
@@ -517,14 +519,19 @@ export class Vmalloc {
     this.diag.warn(this.k.profile.arch === "x86_64" || this.k.profile.arch === "arm64" ? 3227 : 3170, "__vmalloc_node_range");
   }
 
+  /** 2.6/3.4 vmalloc()/vzalloc()/vmalloc_user() pass __GFP_HIGHMEM themselves (mode:0xd2 in their warnings). */
+  private oldHighmem(): number {
+    return this.era === "6.1" ? 0 : this.gfp("__GFP_HIGHMEM");
+  }
+
   /** vmalloc(size): GFP_KERNEL, page-aligned, anywhere in the vmalloc area. */
   vmalloc(size: number, opts?: VmallocOpts): bigint {
-    return this.__vmalloc_node_range(size, PAGE, this.vmallocStart, this.vmallocEnd, opts?.gfp ?? this.GFP_KERNEL, "kernel", 0, this.callerOf(opts));
+    return this.__vmalloc_node_range(size, PAGE, this.vmallocStart, this.vmallocEnd, opts?.gfp ?? this.GFP_KERNEL | this.oldHighmem(), "kernel", 0, this.callerOf(opts));
   }
 
   /** vzalloc(size): vmalloc with __GFP_ZERO. */
   vzalloc(size: number, opts?: VmallocOpts): bigint {
-    return this.__vmalloc_node_range(size, PAGE, this.vmallocStart, this.vmallocEnd, this.GFP_KERNEL | this.gfp("__GFP_ZERO"), "kernel", 0, this.callerOf(opts));
+    return this.__vmalloc_node_range(size, PAGE, this.vmallocStart, this.vmallocEnd, this.GFP_KERNEL | this.oldHighmem() | this.gfp("__GFP_ZERO"), "kernel", 0, this.callerOf(opts));
   }
 
   /** __vmalloc(size, gfp[, prot]): the era's signature (prot argument dropped in 5.8; accepted and ignored here). */
@@ -535,7 +542,7 @@ export class Vmalloc {
   /** vmalloc_user(size): zeroed, VM_USERMAP, SHMLBA-aligned (16 KiB on ARM). */
   vmalloc_user(size: number, opts?: VmallocOpts): bigint {
     const shmlba = this.k.profile.arch === "arm" ? 4 * PAGE : PAGE;
-    return this.__vmalloc_node_range(size, shmlba, this.vmallocStart, this.vmallocEnd, this.GFP_KERNEL | this.gfp("__GFP_ZERO"), "kernel", VM_USERMAP, this.callerOf(opts));
+    return this.__vmalloc_node_range(size, shmlba, this.vmallocStart, this.vmallocEnd, this.GFP_KERNEL | this.oldHighmem() | this.gfp("__GFP_ZERO"), "kernel", VM_USERMAP, this.callerOf(opts));
   }
 
   /** vmalloc_32(size): pages addressable with 32 bits (GFP_DMA32 on 64-bit; lowmem without __GFP_HIGHMEM on 32-bit). */
@@ -760,7 +767,7 @@ export class Vmalloc {
       const v0 = n.start;
       if (m.kind === "pages") m.pfns!.forEach((pfn, i) => expect.set(v0 + i, pfn));
       else if (m.kind === "phys") for (let i = 0; i < m.count; i++) expect.set(v0 + i, m.pfn! + i);
-      if (!(vm.flags & VM_NO_GUARD) && m.count > n.end - n.start - 1) errs.push(`area 0x${(v0 * PAGE).toString(16)} maps its guard page`);
+      if (!(vm.flags & VM_NO_GUARD) && !vm.noGuard && m.count > n.end - n.start - 1) errs.push(`area 0x${(v0 * PAGE).toString(16)} maps its guard page`);
     }
     let seen = 0;
     for (const r of this.ranges) {

@@ -207,7 +207,7 @@ function msm8x25Steps(_k: Kernel): Step[] {
     ...rep(40, (i) => [binder(i % 4 === 1 ? `late${i}` : undefined)]),
     { op: "vmap", pages: 3840, flags: VM_MAP, caller: "ion_system_heap_map_kernel+0x8c/0xd4" },
     { op: "vmalloc", size: 2 * MiB, caller: "kgsl_sharedmem_vmalloc+0x88/0x1b0" },
-    ...rep(12, () => [binder()]),
+    ...rep(5, () => [binder()]),
     // Apps that died: their binder areas are unmapped (lazily freed, then purged).
     ...rep(24, (i) => (i % 5 === 3 ? [{ op: "free", tag: `app${i}` } as Step] : [])),
     ...rep(40, (i) => (i % 4 === 1 ? [{ op: "free", tag: `late${i}` } as Step] : [])),

@@ -4,4 +4,5 @@ import "./version.ts";
 import "./meminfo.ts";
 import "./buddyinfo.ts";
 import "./zoneinfo.ts";
+import "./vmallocinfo.ts";
 import "./slabinfo.ts";

@@ -129,7 +129,7 @@ export function kmallocEra(era: Era, minSize: number, maxOrder: number): Kmalloc
         maxCacheSize: 131072,
         maxSize: 131072,
         largeToPageAllocator: false,
-        zeroSizePtr: false,
+        zeroSizePtr: true, // 2.6.23+ (the profile's 2.6.26)
         types: ["normal", "dma"],
         classes,
       };

@@ -643,8 +643,10 @@ export class SlabAllocator {
     const k = this.k;
     this.bootPhase = true;
     if (this.allocator === "SLUB") {
-      this.createBootCache("kmem_cache_node", this.wordSize === 8 ? 64 : 44, SLAB_HWCACHE_ALIGN);
+      // create_boot_cache(kmem_cache_node), create_boot_cache(kmem_cache), then bootstrap() re-adds kmem_cache
+      // and kmem_cache_node to slab_caches in that order: kmem_cache_node ends up the newer of the two.
       this.createBootCache("kmem_cache", this.wordSize === 8 ? 256 : 128, SLAB_HWCACHE_ALIGN);
+      this.createBootCache("kmem_cache_node", this.wordSize === 8 ? 64 : 44, SLAB_HWCACHE_ALIGN);
     } else {
       this.createBootCache("kmem_cache", this.wordSize === 8 ? 256 : 132, SLAB_HWCACHE_ALIGN);
     }
@@ -711,7 +713,10 @@ export class SlabAllocator {
     const gfpK = this.gfpKernel();
     const fill = (c: KmemCache, n: number) => this.bootFill(c, n, gfpK | this.g.NOWARN);
     for (const cs of spec.caches) {
-      const c = this.createCache(cs.name, cs.size, 0, cs.flags ?? 0, undefined, true);
+      // spec.size is the slot the real slabinfo shows; an RCU cache's free pointer sits after the object.
+      const flags = cs.flags ?? 0;
+      const objSize = flags & SLAB_TYPESAFE_BY_RCU ? cs.size - this.wordSize : cs.size;
+      const c = this.createCache(cs.name, objSize, 0, flags, undefined, true);
       if (c) fill(c, Math.min(cs.objs, this.bootBudget(c, cs.objs)));
     }
     const normal = this.kmallocCaches.get("normal")!;
@@ -1212,6 +1217,9 @@ export class SlabAllocator {
       slab.callers[i] = caller;
       if (boot) slab.bootMask[i] = 1;
       else if (slab.hasBootMask()) slab.bootMask[i] = 0;
+      // 6.1 ___slab_alloc(): a debug cache never keeps a cpu slab ("return_single": deactivate_slab() at once),
+      // so its free objects sit on the partial list and slabinfo's active_objs is exactly the objects in use.
+      if (s.flags & SLAB_DEBUG_FLAGS && this.allocator === "SLUB") this.flush(s);
       const addr = slab.addr(i);
       if (!boot) {
         const zero = gfp & this.g.ZERO || (this.initOnAlloc && !s.ctor && !(s.flags & (SLAB_TYPESAFE_BY_RCU | SLAB_POISON)));
@@ -1317,6 +1325,7 @@ export class SlabAllocator {
         if (s.slabpCache) {
           mgmt = this.slabAllocRaw(s.slabpCache, (gfp & ~g.ZERO & ~g.DMA) >>> 0, geo.mgmtSize, undefined, this.bootPhase);
           if (mgmt === 0n) {
+            k.pages.setOwner(pfn, 1 << order, PageOwner.Kernel);
             k.pages.__free_pages(pfn, order);
             return null;
           }
@@ -1366,6 +1375,8 @@ export class SlabAllocator {
       const ms = this.slabOf(slab.mgmt);
       if (ms) this.slabFree(ms, slab.mgmt, "slab_destroy");
     }
+    // __free_slab(): __folio_clear_slab() before the pages go back, or free_pages_check() would object.
+    this.k.pages.setOwner(slab.pfn, 1 << slab.order, PageOwner.Kernel);
     this.k.pages.__free_pages(slab.pfn, slab.order);
   }
 

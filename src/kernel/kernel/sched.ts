@@ -517,6 +517,11 @@ export class Sched {
 
   /** The kernel frames above the module for an allocator's might_sleep (as the real custom log shows for kmalloc). */
   private allocTop(file: string): string[] {
+    if (this.k.profile.era !== "6.1") {
+      if (file.startsWith("mm/vmalloc.c")) return ["__get_vm_area_node", "__vmalloc_node", "vmalloc"];
+      if (file.startsWith("mm/page_alloc.c")) return ["__alloc_pages_nodemask", "__get_free_pages"];
+      return file.startsWith("mm/slab.c") ? ["cache_alloc_debugcheck_before", "__kmalloc"] : ["__kmalloc"];
+    }
     if (file.startsWith("mm/vmalloc.c")) return ["alloc_vmap_area", "__get_vm_area_node", "__vmalloc_node_range", "__vmalloc_node", "vmalloc"];
     if (file.startsWith("mm/page_alloc.c") || file.includes("gfp.h")) return ["prepare_alloc_pages.constprop.0", "__alloc_pages", "__get_free_pages"];
     return ["slab_pre_alloc_hook.constprop.0", "__kmem_cache_alloc_node", "__kmalloc"];
@@ -635,7 +640,11 @@ export class Sched {
       const modulesAt = lines.length;
       if (this.irqsOff) lines.push(...this.irqTraceLines());
       if (this.debugPreempt) lines.push(...this.preemptDisabledAtLines());
-      const traceTop = k.debug && k.profile.arch === "x86_64" ? ["__schedule_bug", "__schedule", "schedule", ...top] : ["__schedule_bug.cold", "__schedule", "schedule", ...top];
+      const traceTop =
+        k.profile.era === "2.6" ? ["__schedule_bug", "schedule", ...top]
+        : k.profile.era === "3.4" ? ["__schedule_bug", "__schedule", "schedule", ...top]
+        : k.debug && k.profile.arch === "x86_64" ? ["__schedule_bug", "__schedule", "schedule", ...top]
+        : ["__schedule_bug.cold", "__schedule", "schedule", ...top];
       this.emit({ kind: "scheduling-while-atomic", title: lines[0], lines, top: traceTop, modulesAt });
       if (k.profile.era === "6.1") k.taint.add("W");
       // schedule_debug(): preempt_count_set(PREEMPT_DISABLED); after __schedule returns, preempt_enable -> 0.
@@ -770,41 +779,95 @@ export class Sched {
   stackLines(top: string[], all: StackFrame[] = this.k.captureModuleStack()): string[] {
     const k = this.k;
     this.sync();
-    const trace: string[] = [];
-    const x86 = k.profile.arch === "x86_64" || k.profile.arch === "i386";
+    const { arch, era } = k.profile;
+    const markers = arch === "x86_64" && era === "6.1";
+    type Item = { marker: string } | { frame: string } | { raw: string };
+    const items: Item[] = [];
     const modName = this.moduleName();
-    const mframe = (f: StackFrame) => " " + k.kallsyms.moduleFrame(f.fn, f.module ?? modName, f.line);
-    const head = k.debug && k.profile.arch === "x86_64" ? ["dump_stack_lvl", "dump_stack"] : ["dump_stack_lvl"];
     let first = true;
     let inIrq = false;
     for (let i = this.levels.length - 1; i >= 0; i--) {
       const lv = this.levels[i];
       const upper = i === this.levels.length - 1 ? all.length : this.levels[i + 1].moduleBase;
-      const mods = all.slice(lv.moduleBase, upper);
       const irq = lv.kind !== "task";
-      if (x86 && k.profile.era === "6.1") {
-        if (irq && !inIrq) {
-          trace.push(" <IRQ>");
-          inIrq = true;
-        } else if (!irq && inIrq) {
-          trace.push(" </IRQ>");
-          inIrq = false;
-        }
-        if (!irq) trace.push(" <TASK>");
+      if (markers) {
+        if (irq && !inIrq) items.push({ marker: " <IRQ>" });
+        if (!irq && inIrq) items.push({ marker: " </IRQ>" });
+        if (!irq) items.push({ marker: " <TASK>" });
       }
-      const above = this.levels[i + 1];
-      if (!irq && above && above.kind !== "task" && x86) for (const f of above.interrupted ?? []) trace.push(" " + this.kframe(f));
-      if (first) for (const f of [...head, ...top]) trace.push(" " + this.kframe(f));
+      inIrq = irq;
+      if (first) for (const f of [...this.dumpStackHead(), ...top]) items.push({ frame: this.kframe(f) });
       first = false;
-      for (const f of mods) trace.push(mframe(f));
-      for (const f of lv.entry) trace.push(" " + this.kframe(f));
-      if (!irq && k.profile.arch === "x86_64" && k.profile.era === "6.1") {
-        if (lv.task.comm === "insmod" || lv.task.comm === "rmmod") trace.push(...userRegs(k.debug, lv.task.comm === "insmod"));
+      const above = this.levels[i + 1];
+      if (!irq && above && above.kind !== "task" && (arch === "x86_64" || arch === "i386")) for (const f of above.interrupted ?? []) items.push({ frame: this.kframe(f) });
+      for (const f of all.slice(lv.moduleBase, upper)) items.push({ frame: k.kallsyms.moduleFrame(f.fn, f.module ?? modName, f.line) });
+      for (const f of era === "6.1" ? lv.entry : this.oldEntry(lv)) items.push({ frame: this.kframe(f) });
+      if (!irq && arch === "x86_64" && era === "6.1" && (lv.task.comm === "insmod" || lv.task.comm === "rmmod")) {
+        for (const r of userRegs(k.debug, lv.task.comm === "insmod")) items.push({ raw: r });
       }
-      if (!irq && x86 && k.profile.era === "6.1") trace.push(" </TASK>");
+      if (!irq && markers) items.push({ marker: " </TASK>" });
     }
-    if (inIrq) trace.push(" </IRQ>");
-    return ["Call Trace:", ...trace];
+    if (inIrq && markers) items.push({ marker: " </IRQ>" });
+    return this.formatTrace(items.map((it) => ("marker" in it ? { raw: it.marker } : it)));
+  }
+
+  /** The frames dump_stack adds on top of its caller (as debug/splat.ts prints them). */
+  private dumpStackHead(): string[] {
+    const k = this.k;
+    if (k.profile.era !== "6.1") return k.profile.arch === "arm" ? ["unwind_backtrace+0x0/0xf0", "dump_stack"] : [];
+    switch (k.profile.arch) {
+      case "x86_64":
+        return k.debug ? ["dump_stack_lvl", "dump_stack"] : ["dump_stack_lvl"];
+      case "i386":
+        return ["dump_stack_lvl", "dump_stack"];
+      case "arm":
+        return ["unwind_backtrace", "show_stack", "dump_stack_lvl"];
+      case "arm64":
+        return ["dump_backtrace", "show_stack", "dump_stack_lvl", "dump_stack"];
+    }
+  }
+
+  /** 2.6.32/3.4 entry paths (sys_init_module, the old syscall entries). */
+  private oldEntry(lv: ContextLevel): string[] {
+    const arch = this.k.profile.arch;
+    const sysEntry = arch === "x86_64" ? "system_call_fastpath" : arch === "i386" ? "syscall_call" : arch === "arm" ? "ret_fast_syscall+0x0/0x30" : "el0_svc_naked";
+    if (lv.task.comm === "insmod" && lv.kind === "task") return ["do_one_initcall", "sys_init_module", sysEntry];
+    if (lv.task.comm === "rmmod" && lv.kind === "task") return ["sys_delete_module", sysEntry];
+    if (lv.kind === "task" && lv.task.pid === 0) return ["cpu_idle", "rest_init", "start_kernel"];
+    if (lv.kind === "task") return ["worker_thread", "kthread", "kernel_thread_helper"].slice(lv.entry.length ? 0 : 3);
+    return lv.entry.map((f) => f.replace(/\.constprop\.0$/, "")).filter((f) => !/^(handle_softirqs|__irq_exit_rcu|irq_exit_rcu|sysvec_apic_timer_interrupt|__common_interrupt)$/.test(f));
+  }
+
+  /** "Call Trace:" and the entries in the arch's and era's form (debug/splat.ts show_trace formats). */
+  private formatTrace(items: ({ raw: string } | { frame: string })[]): string[] {
+    const k = this.k;
+    const { arch, era } = k.profile;
+    const ks = k.kallsyms;
+    const w = arch === "x86_64" || arch === "arm64" ? 16 : 8;
+    const hex = (v: bigint) => v.toString(16).padStart(w, "0");
+    if (arch === "arm") {
+      const frames = items.filter((i): i is { frame: string } => "frame" in i).map((i) => i.frame);
+      const out: string[] = era === "6.1" ? [] : [];
+      for (let i = 0; i + 1 < frames.length; i++) {
+        const a = ks.parseFrame(frames[i]);
+        if (era === "6.1") out.push(` ${a.name}${a.module ? " [" + a.module + "]" : ""} from ${frames[i + 1]}`);
+        else {
+          const b = ks.parseFrame(frames[i + 1]);
+          out.push(`[<${hex(a.addr + BigInt(a.offset))}>] (${frames[i]}) from [<${hex(b.addr + BigInt(b.offset))}>] (${frames[i + 1]})`);
+        }
+      }
+      return out;
+    }
+    const out = [arch === "arm64" ? "Call trace:" : "Call Trace:"];
+    for (const it of items) {
+      if ("raw" in it) out.push(it.raw);
+      else if (era === "6.1") out.push(" " + it.frame);
+      else {
+        const p = ks.parseFrame(it.frame);
+        out.push(` [<${hex(p.addr + BigInt(p.offset))}>] ${it.frame}`);
+      }
+    }
+    return out;
   }
 
   /** dump_stack_print_info() (debug/splat.ts's CPU line and Hardware name) and the kworker's "Workqueue:" line. */

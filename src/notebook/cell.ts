@@ -310,6 +310,11 @@ export class CellView {
     this.lastOutcome = outcome;
     renderOutcome(this.output, outcome, { gotoLine: (l, c) => this.highlightLine(l, c), moduleFns: () => functionNames(this.getCode()) });
     const ms = Math.round(performance.now() - t0);
+    this.editor?.setRunMarkers(
+      outcome.kind === "result"
+        ? (outcome.result.reports ?? []).filter((r) => r.line).map((r) => ({ line: r.line!, column: r.frames?.[0]?.column, message: `${r.title}${r.explain ? "\n" + r.explain : ""}`, error: r.kind !== "warn" && r.kind !== "leak" }))
+        : [],
+    );
     if (outcome.kind === "result") {
       const n = outcome.result.reports?.length ?? 0;
       this.status.textContent = n ? `Done in ${ms} ms, ${n} report${n > 1 ? "s" : ""}.` : `Done in ${ms} ms.`;

@@ -71,6 +71,8 @@ export interface CellEditor {
   focus(): void;
   highlightLine(line: number, column?: number): void;
   setReadOnly(ro: boolean): void;
+  /** Marks from the last run (reports with a cell line), shown like TypeScript's own diagnostics. */
+  setRunMarkers(marks: { line: number; column?: number; message: string; error: boolean }[]): void;
   dispose(): void;
 }
 
@@ -150,6 +152,17 @@ export function createEditor(host: HTMLElement, o: EditorOptions): CellEditor {
       editor.focus();
     },
     setReadOnly: (ro) => editor.updateOptions({ readOnly: ro }),
+    setRunMarkers(marks) {
+      monaco.editor.setModelMarkers(
+        model,
+        "kmodlab-run",
+        marks.map((m) => {
+          const line = Math.min(Math.max(1, m.line), model.getLineCount());
+          const col = m.column ?? model.getLineFirstNonWhitespaceColumn(line) ?? 1;
+          return { startLineNumber: line, startColumn: col, endLineNumber: line, endColumn: model.getLineMaxColumn(line), message: m.message, severity: m.error ? monaco.MarkerSeverity.Error : monaco.MarkerSeverity.Warning, source: "kernel" };
+        }),
+      );
+    },
     dispose() {
       editor.dispose();
       model.dispose();

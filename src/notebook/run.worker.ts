@@ -43,9 +43,20 @@ async function handle(msg: ToWorker): Promise<void> {
     }
     case "dts": {
       const m = await load<Record<string, unknown>>(dtsMods, "linux.d.ts (sandbox/dts.ts)");
-      const gen = (m.generateDts ?? m.linuxDts ?? m.default) as ((p?: string) => string) | string | undefined;
-      const text = typeof gen === "function" ? gen(msg.profile) : typeof gen === "string" ? gen : "";
-      if (!text) throw new Error("sandbox/dts.ts exports no generateDts(profile)");
+      let text = "";
+      if (typeof m.generateDts === "function") text = (m.generateDts as (p?: string) => string)(msg.profile);
+      else if (typeof m.linuxDts === "function") {
+        // linuxDts takes the kernel era: the profile names it
+        const pm = await load<{ getProfile?: (n: string) => { era: string } }>(profileMods, "the boot profiles (src/kernel/profiles.ts)");
+        let era: string | undefined;
+        try {
+          era = msg.profile ? pm.getProfile?.(msg.profile).era : undefined;
+        } catch {
+          era = undefined; // unknown profile: every era's API, each marked with its eras
+        }
+        text = (m.linuxDts as (era?: string) => string)(era);
+      }
+      if (!text) throw new Error("sandbox/dts.ts exports neither generateDts(profile) nor linuxDts(era)");
       post({ type: "dts", id: msg.id, text });
       return;
     }

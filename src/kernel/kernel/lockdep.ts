@@ -163,6 +163,7 @@ export class Lockdep {
   /** A stack trace as lockdep saves it: the lock_acquire frames, then the module's frames and their context. */
   trace(top: string[]): string[] {
     const s = this.k.sched;
+    s.sync();
     const out: string[] = [];
     const all = this.k.captureModuleStack();
     for (const f of top) out.push(s.kframe(f));
@@ -238,7 +239,6 @@ export class Lockdep {
   private markUsage(h: HeldLock, top: string[]): boolean {
     const s = this.k.sched;
     const c = this.classOf(h.lock);
-    if (c.kind === "mutex") return true; // sleeping locks: no irq usage states
     const hard = s.in_hardirq() !== 0;
     const soft = s.in_serving_softirq() !== 0;
     const hardOn = !s.irqs_disabled();

@@ -417,7 +417,11 @@ export class Sched {
     this.levels.push({ kind, task: this.k.current, entry, moduleBase: base, interrupted });
     if (this.count === 0 && this.debugPreempt) this.preemptDisableIp = "";
     this.count += offset;
-    if (kind === "hardirq") this.irqsOff = true;
+    if (kind === "hardirq") {
+      // the CPU disables interrupts on entry: lockdep's irq tracing sees it at the entry stub
+      if (!this.irqsOff) this.traceIrq(false, this.kframe(interrupted[0] ?? "common_interrupt"));
+      this.irqsOff = true;
+    }
     try {
       return fn();
     } finally {

@@ -23,7 +23,11 @@
 //   2.6/3.4 add every freed block to the HEAD, so the first allocations come from HIGH addresses. The real 6.1
 //   transcript's first __get_free_page sits at 98 MB of 512 MB because ~36 MB of slab, page cache, vmalloc and
 //   ftrace were allocated by initcalls and early user space before insmod; the simulator allocates only what its
-//   own subsystems do, so its first page comes right after the kernel image and the boot reservations.
+//   own subsystems do, so its first page comes right after the kernel image and the boot reservations (measured:
+//   x86_64-6.1 512M 0x50e5000, i386-6.1 1G 0x2570000 vs the real 0x2da1000). An order-0 request takes the SMALLEST
+//   free block first (__rmqueue_smallest), so the unaligned fragments next to reservations go before any big block:
+//   on i386-2.6 160M the first page is such a fragment (3G+18M); the demo's 3G+121M came after a whole distribution
+//   had booted and eaten those fragments. Allocations of order >= the fragments come from the top in 2.6.
 // - Double free of an order-0 page follows the distro 6.1 kernel (no CONFIG_DEBUG_VM): the refcount drops to -1
 //   silently, and "BUG: Bad page state ... nonzero _refcount" is printed when that page is next taken from the free
 //   lists (the kernel then leaks it). Freeing a reserved or slab page prints Bad page state at once

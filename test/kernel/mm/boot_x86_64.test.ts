@@ -94,3 +94,22 @@ describe("x86_64-6.1 512M boot", () => {
     expect(k.pages.checkInvariants()).toEqual([]);
   });
 });
+
+describe("32-bit 6.1 profiles against the real i386-1G and armhf-virt-1G logs", () => {
+  it("i386-6.1 1G: Total pages 259824 and 151432K highmem, as the real kernel prints", () => {
+    const k = boot("i386-6.1", { mem: 1024 * M });
+    const lines = k.log.texts(0);
+    expect(lines).toContain("Built 1 zonelists, mobility grouping on.  Total pages: 259824");
+    expect(lines.find((l) => l.startsWith("Memory: "))).toMatch(/^Memory: \d+K\/1048056K available \(.*, 0K cma-reserved, 151432K highmem\)$/);
+    expect(k.pages.checkInvariants()).toEqual([]);
+  });
+  it("arm-6.1-virt 1G: Total pages 260416 (sizeof(struct page)=36), 16384K cma-reserved, 245760K highmem", () => {
+    const k = boot("arm-6.1-virt", { mem: 1024 * M });
+    const lines = k.log.texts(0);
+    expect(lines).toContain("  DMA      [mem 0x0000000040000000-0x000000006fffffff]");
+    expect(lines).toContain("  Normal   empty");
+    expect(lines).toContain("Built 1 zonelists, mobility grouping on.  Total pages: 260416");
+    expect(lines.find((l) => l.startsWith("Memory: "))).toMatch(/^Memory: \d+K\/1048576K available \(.*, 16384K cma-reserved, 245760K highmem\)$/);
+    expect(k.pages.checkInvariants()).toEqual([]);
+  });
+});

@@ -1,0 +1,139 @@
+// Exercise dma-buffer: streaming DMA done right — contiguous memory, map, check, unmap with the same size, free.
+
+import type { Exercise } from "../types.ts";
+import { check, fail, findAlloc, isOutcome, layoutOf, loads, noReports, nothingLeaked, ok, regionOf } from "../checks.ts";
+import { callsTo, toBig, toNum, type Allocation, type KernelCall } from "../records.ts";
+import type { CheckContext, CheckOutcome } from "../types.ts";
+
+const SIZE = 64 * 1024;
+const DMA_TO_DEVICE = 1;
+
+function buffer(c: CheckContext): Allocation | CheckOutcome {
+  const as = findAlloc(c, ["kmalloc", "kzalloc", "__get_free_pages", "vmalloc", "vzalloc", "__vmalloc", "kvmalloc"], (a) => a.size >= SIZE);
+  if (isOutcome(as)) return as;
+  return as[0] ?? fail("no buffer of 64 KiB was allocated");
+}
+
+function mapping(c: CheckContext, a: Allocation): KernelCall | CheckOutcome {
+  const m = callsTo(c.result, "dma_map_single").filter((x) => toBig(x.args[1]) === a.addr);
+  if (!m.length) return fail("the buffer was never mapped with dma_map_single");
+  return m[0];
+}
+
+/** The device's DMA mask: the kernel's record of the board's device, else the module's dma_set_mask call. */
+function dmaMask(c: CheckContext): bigint | undefined {
+  const k = c.result.kernel as { dma?: { mask?: string | number; devices?: { mask?: string | number }[] } };
+  const m = k.dma?.mask ?? k.dma?.devices?.[0]?.mask;
+  if (m !== undefined) return toBig(m);
+  const set = callsTo(c.result, "dma_set_mask", "dma_set_mask_and_coherent").find((x) => x.ret === 0);
+  return set ? toBig(set.args[1]) : undefined;
+}
+
+export const dmaBuffer: Exercise = {
+  id: "dma-buffer",
+  title: "A buffer the device can read",
+  lesson: "dma",
+  settings: { profile: "x86_64-6.1" },
+  statement: `Allocate a 64 KiB buffer for the board's DMA device (\`dma_device()\` from "sim"), map it with
+\`dma_map_single\` for DMA_TO_DEVICE, check the mapping with \`dma_mapping_error\`, then unmap it (same size, same
+direction) and free it. The device reads physical memory: the buffer must be physically contiguous.`,
+  starter: `import { vmalloc, vfree, dma_map_single, dma_unmap_single, DMA_TO_DEVICE,
+         MODULE_LICENSE, module_init, module_exit } from "linux";
+import { dma_device } from "sim";
+
+MODULE_LICENSE("GPL");
+const SIZE = 64 * 1024;
+
+function dma_init(): number {
+  const dev = dma_device();
+  const buf = vmalloc(SIZE);
+  const handle = dma_map_single(dev, buf, SIZE, DMA_TO_DEVICE);
+  // TODO: check the mapping; is vmalloc memory right for DMA?
+  dma_unmap_single(dev, handle, 4096, DMA_TO_DEVICE);
+  vfree(buf);
+  return 0;
+}
+
+module_init(dma_init);
+module_exit(() => {});
+`,
+  solution: `import { kmalloc, kfree, dma_map_single, dma_unmap_single, dma_mapping_error, DMA_TO_DEVICE, GFP_KERNEL,
+         ENOMEM, EIO, MODULE_LICENSE, module_init, module_exit } from "linux";
+import { dma_device } from "sim";
+
+MODULE_LICENSE("GPL");
+const SIZE = 64 * 1024;
+
+function dma_init(): number {
+  const dev = dma_device();
+  const buf = kmalloc(SIZE, GFP_KERNEL); // physically contiguous, from the linear map
+  if (buf === 0n) return -ENOMEM;
+  const handle = dma_map_single(dev, buf, SIZE, DMA_TO_DEVICE);
+  if (dma_mapping_error(dev, handle)) {
+    kfree(buf);
+    return -EIO;
+  }
+  // ... the device would read the buffer here ...
+  dma_unmap_single(dev, handle, SIZE, DMA_TO_DEVICE);
+  kfree(buf);
+  return 0;
+}
+
+module_init(dma_init);
+module_exit(() => {});
+`,
+  checks: [
+    loads(),
+    check("contiguous", "The 64 KiB buffer is physically contiguous (kmalloc or the page allocator, not vmalloc)", "vmalloc memory is contiguous only virtually: the device sees scattered pages. Use kmalloc(SIZE, GFP_KERNEL) or __get_free_pages.", (c) => {
+      const a = buffer(c);
+      if (isOutcome(a)) return a;
+      if (a.family === "vmalloc") return fail(`${a.fn}(${a.size}) is only virtually contiguous`);
+      const l = layoutOf(c);
+      if (l && regionOf(l, a.addr) !== "linear") return fail("the buffer is not in the linear map");
+      if (a.size !== SIZE) return fail(`the buffer is ${a.size} bytes, the task asks for ${SIZE}`);
+      return ok(a.fn);
+    }),
+    check("mapped-in-mask", "Mapped with dma_map_single for DMA_TO_DEVICE, inside the device's DMA mask", "dma_map_single(dev, buf, SIZE, DMA_TO_DEVICE) returns the address the device uses; the whole buffer must lie below the device's mask.", (c) => {
+      const a = buffer(c);
+      if (isOutcome(a)) return a;
+      const m = mapping(c, a);
+      if (isOutcome(m)) return m;
+      if (toNum(m.args[2]) !== SIZE) return fail(`mapped ${toNum(m.args[2])} bytes, not ${SIZE}`);
+      if (toNum(m.args[3]) !== DMA_TO_DEVICE) return fail("the direction is not DMA_TO_DEVICE");
+      const h = toBig(m.ret);
+      const mask = dmaMask(c);
+      if (h === undefined) return fail("dma_map_single returned nothing usable");
+      if (mask === undefined) return fail("the kernel kept no record of the device's DMA mask");
+      if (h + BigInt(SIZE) - 1n > mask) return fail(`the mapping 0x${h.toString(16)}..+${SIZE} is above the device's DMA mask 0x${mask.toString(16)}`);
+      return ok();
+    }),
+    check("error-checked", "The mapping is checked with dma_mapping_error before it is used", "Right after dma_map_single, if (dma_mapping_error(dev, handle)) { free and return -EIO; }.", (c) => {
+      const a = buffer(c);
+      if (isOutcome(a)) return a;
+      const m = mapping(c, a);
+      if (isOutcome(m)) return m;
+      const calls = c.records?.calls ?? [];
+      const mi = calls.indexOf(m);
+      const chk = calls.findIndex((x, i) => i > mi && x.fn === "dma_mapping_error" && toBig(x.args[1]) === toBig(m.ret));
+      if (chk < 0) return fail("dma_mapping_error was never called on the handle");
+      const un = calls.findIndex((x, i) => i > mi && x.fn === "dma_unmap_single");
+      if (un >= 0 && un < chk) return fail("dma_mapping_error was called only after the unmap");
+      return ok();
+    }),
+    check("unmapped-before-free", "Unmapped with the same size and direction before the buffer is freed", "dma_unmap_single(dev, handle, SIZE, DMA_TO_DEVICE) with exactly the size and direction of the map, then free the buffer.", (c) => {
+      const a = buffer(c);
+      if (isOutcome(a)) return a;
+      const m = mapping(c, a);
+      if (isOutcome(m)) return m;
+      const calls = c.records?.calls ?? [];
+      const un = calls.find((x) => x.fn === "dma_unmap_single" && toBig(x.args[1]) === toBig(m.ret));
+      if (!un) return fail("the mapping was never unmapped");
+      if (toNum(un.args[2]) !== toNum(m.args[2])) return fail(`unmapped ${toNum(un.args[2])} bytes, but ${toNum(m.args[2])} were mapped`);
+      if (toNum(un.args[3]) !== toNum(m.args[3])) return fail("unmapped with another direction than it was mapped with");
+      if (a.free && a.free.index < calls.indexOf(un)) return fail("the buffer was freed while the device could still use it (before the unmap)");
+      return ok();
+    }),
+    nothingLeaked(),
+    noReports(),
+  ],
+};

@@ -1,0 +1,85 @@
+// Exercise fix-the-bugs: a leak, a wrong free and an off-by-one write; fix them and keep the output.
+
+import type { Exercise } from "../types.ts";
+import { check, fail, loads, noReports, nothingLeaked, ok, PRINT_FNS, renderedText } from "../checks.ts";
+import { callsOf, eraOf, toNum } from "../records.ts";
+
+const READS = ["readb", "ioread8", "__raw_readb"];
+
+export const fixTheBugs: Exercise = {
+  id: "fix-the-bugs",
+  title: "Fix the bugs",
+  lesson: "finding-bugs",
+  settings: { profile: "x86_64-6.1" },
+  statement: `This module prints the right sum, and the kernel is not happy: it leaks, it frees vmalloc memory with
+kfree, and it writes one byte past the end of a kmalloc'ed buffer. Fix all three so that it prints the same
+\`sum = 120\` and the kernel reports nothing.`,
+  starter: `import { kmalloc, kfree, vmalloc, vfree, writeb, readb, printk, KERN_INFO, GFP_KERNEL,
+         MODULE_LICENSE, module_init, module_exit } from "linux";
+
+MODULE_LICENSE("GPL");
+const N = 16;
+let table = 0n, scratch = 0n;
+
+function sum_init(): number {
+  const buf = kmalloc(N, GFP_KERNEL);
+  for (let i = 0; i <= N; i++) writeb(i, buf + BigInt(i));
+  let sum = 0;
+  for (let i = 0; i < N; i++) sum += readb(buf + BigInt(i));
+  kfree(buf);
+  table = vmalloc(8192);
+  scratch = kmalloc(64, GFP_KERNEL);
+  printk(KERN_INFO + "sum = %d\\n", sum);
+  return 0;
+}
+
+function sum_exit(): void {
+  kfree(table);
+}
+
+module_init(sum_init);
+module_exit(sum_exit);
+`,
+  solution: `import { kmalloc, kfree, vmalloc, vfree, writeb, readb, printk, KERN_INFO, GFP_KERNEL,
+         MODULE_LICENSE, module_init, module_exit } from "linux";
+
+MODULE_LICENSE("GPL");
+const N = 16;
+let table = 0n, scratch = 0n;
+
+function sum_init(): number {
+  const buf = kmalloc(N, GFP_KERNEL);
+  for (let i = 0; i < N; i++) writeb(i, buf + BigInt(i)); // indices 0..N-1 only
+  let sum = 0;
+  for (let i = 0; i < N; i++) sum += readb(buf + BigInt(i));
+  kfree(buf);
+  table = vmalloc(8192);
+  scratch = kmalloc(64, GFP_KERNEL);
+  printk(KERN_INFO + "sum = %d\\n", sum);
+  return 0;
+}
+
+function sum_exit(): void {
+  vfree(table);   // vmalloc pairs with vfree
+  kfree(scratch); // and what init kept, exit gives back
+}
+
+module_init(sum_init);
+module_exit(sum_exit);
+`,
+  checks: [
+    loads(),
+    check("same-sum", "It still prints sum = 120, computed from the bytes it read back", "Keep the loop that reads the 16 bytes back and adds them up; only the bugs need to go.", (c) => {
+      const calls = callsOf(c.result);
+      if (!calls) return fail("this kernel kept no record of the module's calls");
+      const printed = calls.some((x) => PRINT_FNS.includes(x.fn) && renderedText(x, eraOf(c.result), 64).trim() === "sum = 120");
+      if (!printed) return fail('"sum = 120" was not printed');
+      const reads = calls.filter((x) => READS.includes(x.fn));
+      const total = reads.reduce((s, x) => s + (toNum(x.ret) ?? 0), 0);
+      if (reads.length < 16 || total !== 120) return fail(`the bytes read back add up to ${total} (${reads.length} reads), not 120`);
+      return ok();
+    }),
+    nothingLeaked(),
+    noReports(),
+  ],
+};

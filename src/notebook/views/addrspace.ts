@@ -179,11 +179,20 @@ export function renderAddrSpace(model: AddrModel, onPick?: (m: Mark) => void): H
     const marks = model.marks.filter((m) => m.region === r);
     const piece = h("div", { class: `as-piece as-kind-${r.kind}`, title: `${r.name}: ${hex(r.start, w)} - ${hex(r.end, w)} (${fmtBig(size)})` });
     piece.style.height = `${height}rem`;
+    // marks closer than a few percent of the piece share one tick, so their labels never cover each other
+    const groups: { f: number; marks: Mark[] }[] = [];
     for (const m of marks) {
       const f = fraction(m.addr, r.start, r.end);
-      const tick = h("button", { class: "as-mark", type: "button", title: `${m.label} = ${hex(m.addr, w)}`, "aria-label": `${m.label} at ${hex(m.addr, w)} in ${r.name}` }, h("span", {}, m.label));
-      tick.style.bottom = `${(f * 100).toFixed(3)}%`;
-      if (onPick) tick.addEventListener("click", () => onPick(m));
+      const g = groups.find((x) => Math.abs(x.f - f) < 0.06);
+      if (g) g.marks.push(m);
+      else groups.push({ f, marks: [m] });
+    }
+    for (const g of groups) {
+      const label = g.marks.map((m) => m.label).join(", ");
+      const desc = g.marks.map((m) => `${m.label} = ${hex(m.addr, w)}`).join("; ");
+      const tick = h("button", { class: "as-mark", type: "button", title: desc, "aria-label": `${desc} in ${r.name}` }, h("span", {}, label));
+      tick.style.bottom = `${(g.f * 100).toFixed(3)}%`;
+      if (onPick) tick.addEventListener("click", () => onPick(g.marks[0]));
       piece.append(tick);
     }
     rows.push(

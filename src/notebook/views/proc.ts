@@ -53,27 +53,36 @@ export function diffTable(a: string, b: string | undefined): RowDiff[] {
 
 export function renderProcTable(name: string, loaded: string, other: string | undefined, otherLabel: string): HTMLElement {
   const rows = diffTable(loaded, other);
-  const changed = rows.filter((r) => r.status !== "same").length;
+  const changed = rows.filter((r) => r.status !== "same");
   const sign = (n: number) => (n > 0 ? `+${n}` : String(n));
   const statusText = { same: "", changed: "changed", added: `only while loaded`, removed: `only ${otherLabel}` } as const;
-  const table = h(
-    "table",
-    { class: "proc-table" },
-    h("caption", {}, `/proc/${name}`, other !== undefined ? h("span", { class: "view-note" }, ` — compared with ${otherLabel}: ${changed} row${changed === 1 ? "" : "s"} differ`) : null),
+  const table = (list: RowDiff[], caption: (string | Node | null)[]) =>
     h(
-      "tbody",
-      {},
-      rows.map((r) =>
-        h(
-          "tr",
-          { class: `row-${r.status}`, title: statusText[r.status] || undefined },
-          r.cells.map((c, i) =>
-            h("td", { class: isNum(c) ? "num" : "" }, c, r.delta[i] !== undefined ? h("span", { class: "delta" }, ` (${sign(r.delta[i]!)})`) : null),
+      "table",
+      { class: "proc-table" },
+      h("caption", {}, ...caption),
+      h(
+        "tbody",
+        {},
+        list.map((r) =>
+          h(
+            "tr",
+            { class: `row-${r.status}`, title: statusText[r.status] || undefined },
+            r.cells.map((c, i) => h("td", { class: isNum(c) ? "num" : "" }, c, r.delta[i] !== undefined ? h("span", { class: "delta" }, ` (${sign(r.delta[i]!)})`) : null)),
+            r.status === "added" || r.status === "removed" ? h("td", { class: "row-note" }, statusText[r.status]) : null,
           ),
-          r.status === "added" || r.status === "removed" ? h("td", { class: "row-note" }, statusText[r.status]) : null,
         ),
       ),
-    ),
-  );
-  return h("div", { class: "proc-wrap" }, table);
+    );
+  const note = other !== undefined ? h("span", { class: "view-note" }, ` — compared with ${otherLabel}: ${changed.length} row${changed.length === 1 ? "" : "s"} differ`) : null;
+  // Long files (vmallocinfo, slabinfo): the rows that changed first, the whole file one click away.
+  if (other !== undefined && rows.length > 24) {
+    return h(
+      "div",
+      { class: "proc-wrap" },
+      changed.length ? table(changed, [`/proc/${name}`, note, h("span", { class: "view-note" }, " (only the rows that differ)")]) : h("p", { class: "proc-caption" }, h("strong", {}, `/proc/${name}`), note),
+      h("details", {}, h("summary", {}, `All ${rows.length} rows of /proc/${name}`), table(rows, [`/proc/${name}`])),
+    );
+  }
+  return h("div", { class: "proc-wrap" }, table(rows, [`/proc/${name}`, note]));
 }

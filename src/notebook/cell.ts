@@ -148,6 +148,7 @@ export class CellView {
     this.updateMachineSummary();
 
     if (!initial && st.kind === "stale") this.showStale(st.original);
+    else if (!initial && app.store.previous(lessonId, cell.id) !== undefined) this.showPrevious();
     if (initial && initial.code !== st.code) this.showNote("Opened from a share link. This code replaces what you had in this cell; Reset brings back the lesson's.");
 
     this.runBtn.addEventListener("click", () => void this.run());
@@ -382,6 +383,33 @@ export class CellView {
     this.notice.hidden = false;
   }
 
+  /** The learner took the lesson's new code; their previous code stays in storage until they restore or forget it. */
+  private showPrevious() {
+    const lessonId = this.lesson.meta.id;
+    const prev = this.app.store.previous(lessonId, this.cell.id);
+    if (prev === undefined) return;
+    const restore = h("button", { type: "button", class: "btn small" }, "Restore my previous code");
+    const forget = h("button", { type: "button", class: "btn small" }, "Forget it");
+    restore.addEventListener("click", () => {
+      this.setCode(prev);
+      this.save();
+      this.app.store.forgetPrevious(lessonId, this.cell.id);
+      this.notice.hidden = true;
+    });
+    forget.addEventListener("click", () => {
+      this.app.store.forgetPrevious(lessonId, this.cell.id);
+      this.notice.hidden = true;
+    });
+    this.notice.replaceChildren(
+      h("p", {}, "Showing the lesson's new code. Your previous code is kept:"),
+      h("details", {}, h("summary", {}, "Show it"), h("pre", { class: "code" }, prev)),
+      restore,
+      " ",
+      forget,
+    );
+    this.notice.hidden = false;
+  }
+
   /** The lesson's original changed since the learner edited this cell: say so and offer both. */
   private showStale(original: string) {
     const keep = h("button", { type: "button", class: "btn small" }, "Keep my code");
@@ -392,10 +420,10 @@ export class CellView {
       this.notice.hidden = true;
     });
     take.addEventListener("click", () => {
-      const mine = this.getCode();
+      this.app.store.stashPrevious(this.lesson.meta.id, this.cell.id, this.getCode());
       this.setCode(original);
       this.app.store.resetCell(this.lesson.meta.id, this.cell.id);
-      this.showNote("Now showing the lesson's new code. Your previous code: ", h("details", {}, h("summary", {}, "show"), h("pre", { class: "code" }, mine)));
+      this.showPrevious();
     });
     this.notice.replaceChildren(
       h("p", {}, "The lesson's code for this cell has changed since you edited it. Your version is in the editor."),

@@ -112,6 +112,20 @@ export class NotebookStore {
     if (prev) this.set(`cell:${lesson}:${cell}`, { ...prev, base: hashText(original) });
   }
 
+  /** Keep a learner's code aside (they chose the lesson's new version): never lose what they typed. */
+  stashPrevious(lesson: string, cell: string, code: string): boolean {
+    return this.set(`prev:${lesson}:${cell}`, { code, savedAt: Date.now() });
+  }
+
+  previous(lesson: string, cell: string): string | undefined {
+    const p = this.get<{ code?: unknown }>(`prev:${lesson}:${cell}`);
+    return typeof p?.code === "string" ? p.code : undefined;
+  }
+
+  forgetPrevious(lesson: string, cell: string) {
+    this.del(`prev:${lesson}:${cell}`);
+  }
+
   resetCell(lesson: string, cell: string) {
     this.del(`cell:${lesson}:${cell}`);
   }

@@ -164,6 +164,14 @@ describe("notebook in Chromium", () => {
     const c = await runCell(page, "hello", 30_000);
     const text = (await c.locator(".cell-output").textContent()) ?? "";
     expect(text).toMatch(/ran too long|CPU|soft lockup|limit/i);
+    // the report's frame points at the loop's line; a click selects it in the editor
+    await c.locator(".report .frame-link").first().click();
+    const line = await page.evaluate(() => {
+      const ta = document.querySelector('section.cell[data-cell-id="hello"] textarea.plain-editor') as HTMLTextAreaElement;
+      if (!ta.hidden) return ta.value.slice(ta.selectionStart, ta.selectionEnd);
+      return document.querySelector('section.cell[data-cell-id="hello"] .line-flash') ? "(monaco line highlighted)" : "";
+    });
+    expect(line).toMatch(/while \(true\)|monaco line highlighted/);
     await shot(page, "03-limit", "hello");
     const d = await runCell(page, "memdemo");
     expect(await d.locator(".run-summary").textContent()).toMatch(/init returned 0/);
@@ -228,6 +236,59 @@ describe("notebook in Chromium", () => {
     await c.locator(".cell-output .run-summary, .cell-output .run-problem").first().waitFor({ timeout: 30_000 });
     expect(await c.locator("pre.dmesg").last().textContent()).toContain("hello: loaded");
     await shot(page, "07-keyboard", "hello");
+    await ctx.close();
+  });
+
+  it("tells the learner when the lesson's code changed since they edited it, and offers both", async () => {
+    const ctx = await browser.newContext({ viewport: { width: 1100, height: 900 } });
+    // an edit saved against an older version of the lesson's cell
+    await ctx.addInitScript(() => {
+      if (sessionStorage.getItem("seeded")) return;
+      sessionStorage.setItem("seeded", "1");
+      localStorage.setItem("kmodlab:v1:cell:first-module:hello", JSON.stringify({ code: "// my old edit\n", base: "00000000", savedAt: 1 }));
+    });
+    const { page } = await open(ctx);
+    const c = cell(page, "hello");
+    await expect(c.locator(".cell-notice").textContent()).resolves.toMatch(/changed since you edited it/);
+    expect(await c.locator("textarea.plain-editor").inputValue()).toBe("// my old edit\n");
+    await c.getByRole("button", { name: "Use the new lesson code" }).click();
+    expect(await c.locator("textarea.plain-editor").inputValue()).toContain("hello: loaded");
+    await expect(c.locator(".cell-notice").textContent()).resolves.toMatch(/previous code is kept/);
+    await shot(page, "09-stale", "hello");
+    // still offered after a reload, and restorable
+    await page.reload();
+    await page.waitForSelector("html[data-ready='1']");
+    await c.getByRole("button", { name: "Restore my previous code" }).click();
+    expect(await c.locator("textarea.plain-editor").inputValue()).toBe("// my old edit\n");
+    await ctx.close();
+  });
+
+  it("works offline after the first load (service worker)", async () => {
+    const ctx = await browser.newContext({ viewport: { width: 1100, height: 900 } });
+    const { page } = await open(ctx);
+    await page.evaluate(() => navigator.serviceWorker.ready);
+    // wait until the precache is complete (install finished and the worker controls the page)
+    await page.waitForFunction(() => !!navigator.serviceWorker.controller, null, { timeout: 60_000 }).catch(async () => {
+      await page.reload();
+      await page.waitForFunction(() => !!navigator.serviceWorker.controller, null, { timeout: 30_000 });
+    });
+    await ctx.setOffline(true);
+    await page.reload();
+    await page.waitForSelector("html[data-ready='1']");
+    expect(await page.locator("article.lesson h1").textContent()).toBe("Your first module");
+    const c = await runCell(page, "hello");
+    expect(await c.locator(".run-summary").textContent()).toMatch(/init returned 0/);
+    await shot(page, "10-offline", "hello");
+    await ctx.close();
+  });
+
+  it("follows a dark system theme", async () => {
+    const ctx = await browser.newContext({ viewport: { width: 1100, height: 900 }, colorScheme: "dark" });
+    const { page } = await open(ctx);
+    const bg = await page.evaluate(() => getComputedStyle(document.body).backgroundColor);
+    expect(bg).toBe("rgb(21, 23, 27)");
+    await runCell(page, "hello");
+    await shot(page, "11-dark", "hello");
     await ctx.close();
   });
 

@@ -66,6 +66,15 @@ describe("NotebookStore", () => {
     expect(s.cellState("l1", "c1", "new original")).toMatchObject({ kind: "edited", code: "my edit 2" });
   });
 
+  it("a stashed previous version survives until forgotten", () => {
+    const kv = new MemKV();
+    new NotebookStore(kv).stashPrevious("l", "c", "mine");
+    const s = new NotebookStore(kv);
+    expect(s.previous("l", "c")).toBe("mine");
+    s.forgetPrevious("l", "c");
+    expect(s.previous("l", "c")).toBeUndefined();
+  });
+
   it("cells are keyed by lesson and cell", () => {
     const s = new NotebookStore(new MemKV());
     s.saveCell("l1", "c1", "o", "A");

@@ -1323,7 +1323,8 @@ export class SlabAllocator {
       slotStart = colour * geo.colourOff;
       if (geo.offSlab) {
         if (s.slabpCache) {
-          mgmt = this.slabAllocRaw(s.slabpCache, (gfp & ~g.ZERO & ~g.DMA) >>> 0, geo.mgmtSize, undefined, this.bootPhase);
+          // The kernel's own object: marked like the boot model's, so it is not counted as the module's.
+          mgmt = this.slabAllocRaw(s.slabpCache, (gfp & ~g.ZERO & ~g.DMA) >>> 0, geo.mgmtSize, undefined, true);
           if (mgmt === 0n) {
             k.pages.setOwner(pfn, 1 << order, PageOwner.Kernel);
             k.pages.__free_pages(pfn, order);

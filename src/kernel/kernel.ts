@@ -27,6 +27,8 @@ import { Workqueues } from "./kernel/workqueue.ts";
 import type { RunLimits, DrainResult } from "./kernel/events.ts";
 import { Modules } from "./kernel/module.ts";
 import { Kmemleak, type Leak } from "./debug/kmemleak.ts";
+import { checkKernelInvariants, formatViolations, type Violation } from "./debug/invariants.ts";
+import { Dma } from "./kernel/dma.ts";
 import "./fs/all.ts";
 
 /** A frame of the current call chain that a splat prints: kernel functions and the module's own. */
@@ -87,6 +89,7 @@ export class Kernel {
   workqueue!: Workqueues;
   modules!: Modules;
   kmemleak!: Kmemleak;
+  dma!: Dma;
 
   /** Drain deferred work (timers, tasklets, interrupts, work) after module_init, up to a bound. */
   runDeferred(limits: RunLimits = {}): DrainResult {
@@ -96,7 +99,22 @@ export class Kernel {
   /** After module_exit: lock, kmemleak and DMA-API checks of the unloaded module. Returns the leaks (any config). */
   leakCheck(): Leak[] {
     this.modules.unloaded();
+    this.dma.release();
     return this.kmemleak.scan();
+  }
+
+  /**
+   * The simulator's own consistency check (debug/invariants.ts), run by `kmodlab run --check-invariants`. Any
+   * violation is a bug in kmodlab, not in the module: it becomes one "bug" report that says so. Returns them.
+   */
+  checkInvariants(): Violation[] {
+    const vs = checkKernelInvariants(this);
+    if (vs.length) {
+      const title = `kmodlab internal error: the simulated kernel is inconsistent (${vs.length} invariant violation${vs.length === 1 ? "" : "s"}: ${vs[0]!.check}: ${vs[0]!.message})`;
+      const explain = "This is a bug in the simulator (kmodlab), not in your module: whatever a module does, the simulated kernel must stay consistent. Please report it with the module and the profile.";
+      this.report({ kind: "bug", title, text: `${title}\n${explain}\n${formatViolations(vs)}`, explain });
+    }
+    return vs;
   }
 
   /** The sim module's hooks: raise an interrupt at a simulated time; let time pass; the board. */
@@ -106,8 +124,8 @@ export class Kernel {
   get events(): { runUntil(until: number): void } {
     return { runUntil: (until: number) => this.sched.idleUntil(until) };
   }
-  get board(): { buttonIrq: number } {
-    return { buttonIrq: this.irq.BUTTON_IRQ };
+  get board(): { buttonIrq: number; dmaDevice: () => Dma["device"] } {
+    return { buttonIrq: this.irq.BUTTON_IRQ, dmaDevice: () => this.dma.device };
   }
 
   constructor(profile: Profile, opts: ResolvedBootOptions) {
@@ -183,6 +201,7 @@ export function boot(profile: string | Profile, opts: BootOptions = {}): Kernel 
   k.workqueue = new Workqueues(k);
   k.modules = new Modules(k);
   k.kmemleak = new Kmemleak(k);
+  k.dma = new Dma(k);
   return k;
 }
 

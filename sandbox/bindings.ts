@@ -50,6 +50,10 @@ export interface BridgeHooks {
   onCallbackError(symbol: string, err: GuestErrorInfo): void;
   /** Milliseconds now (injected so tests can drive the CPU deadline). */
   now(): number;
+  /** Every completed table call (the call log, sandbox/calllog.ts). */
+  onCall?(fn: string, args: readonly unknown[], ret: unknown): void;
+  /** The kernel enters (symbol) / leaves (null) a module function: the call log's caller. */
+  onEnter?(symbol: string | null): void;
 }
 
 const keyOf = (e: { module: string; name: string }) => `${e.module}:${e.name}`;
@@ -209,6 +213,7 @@ export class Bridge {
       const missing = e.missing?.(this.env.k);
       if (missing) throw new GuestError("Error", `${e.name}: ${missing}`);
       const r = e.impl(this.env, ...args);
+      this.hooks.onCall?.(e.name, args, r);
       if (e.returns === "void") return undefined;
       if (e.countsLog) {
         this.printed += typeof r === "number" ? r : 0;
@@ -287,7 +292,13 @@ export class Bridge {
       nameRes.value.dispose();
     } else nameRes.error.dispose();
     const cb = (...args: unknown[]) => {
-      const r = this.invoke(fh, args, sig);
+      this.hooks.onEnter?.(symbol);
+      let r: InvokeResult;
+      try {
+        r = this.invoke(fh, args, sig);
+      } finally {
+        this.hooks.onEnter?.(null);
+      }
       if (r.ok) return r.value;
       if (r.stop?.kind === "limit") throw new RunStopped(r.stop);
       if (r.stop?.kind === "kill") {
@@ -306,7 +317,12 @@ export class Bridge {
   invokeCallback(cb: HostCallback, args: unknown[]): InvokeResult {
     const g = this.guestFns.get(cb);
     if (!g) throw new Error("not a module function of this run");
-    return this.invoke(g.fh, args, g.sig);
+    this.hooks.onEnter?.(cb.symbol);
+    try {
+      return this.invoke(g.fh, args, g.sig);
+    } finally {
+      this.hooks.onEnter?.(null);
+    }
   }
 
   /** Call a guest function with host values; never throws for guest behaviour. */

@@ -22,6 +22,7 @@ import { GUEST_STACK_BYTES, limitSentence, resolveLimits, type LimitName, type L
 import { exceptionReport, type CallSite } from "./oops.ts";
 import { insmodError, insmodPid, kernLevel, loadMessages, MODULE_NAME, suspiciousInitReturn } from "./insmod.ts";
 import { parseStack } from "./stack.ts";
+import { CallLog } from "./calllog.ts";
 import { isPoisoningError, loadQuickJS, poisonQuickJS, MODULE_RECYCLE_BYTES } from "./quickjs.ts";
 
 /** A simulated event the run schedules before insmod (the lesson's "button pressed at 30 ms"). */
@@ -216,13 +217,14 @@ export function runModuleSync(qjs: QuickJSWASMModule, source: string, options: R
     module: { loaded: false, unloaded: false },
   };
   const era = k.profile.era;
+  const log = new CallLog(k);
   const finish = (): RunResult => {
     result.dmesg = k.log.dmesg(mark);
     result.stats.simTimeNs = k.clock.now();
     result.stats.tlbHits = hooks.mem?.tlb?.hits ?? 0;
     result.stats.tlbMisses = hooks.mem?.tlb?.misses ?? 0;
     try {
-      result.kernel = { ...(deps.inspect?.(k) ?? {}), ...(hooks.inspect?.() ?? {}) };
+      result.kernel = { ...(deps.inspect?.(k) ?? {}), ...(hooks.inspect?.() ?? {}), calls: log.entries };
     } catch (e) {
       k.report({ kind: "bug", title: `kmodlab: inspection failed: ${(e as Error).message}`, text: String((e as Error).stack ?? e) });
     }
@@ -267,6 +269,8 @@ export function runModuleSync(qjs: QuickJSWASMModule, source: string, options: R
     const b = (bridge = new Bridge(ctx, rt, env, entries, limits, {
       now,
       onCallbackError: (symbol, err) => k.report(exceptionReport(k, symbol || "a module callback", "callback", err)),
+      onCall: (fn, args, ret) => log.record(fn, args, ret),
+      onEnter: (symbol) => (symbol === null ? log.callers.pop() : log.callers.push(symbol)),
     }));
     k.captureModuleStack = () => parseStack(b.guestStack());
     k.current = { pid, comm: "insmod" };
@@ -335,6 +339,7 @@ export function runModuleSync(qjs: QuickJSWASMModule, source: string, options: R
     let loaded = true;
     if (mod.init) {
       currentSite = "init";
+      log.phase = "init";
       const r = callModuleFn(b, mod.init);
       if (!r.ok) {
         loaded = false;
@@ -367,6 +372,7 @@ export function runModuleSync(qjs: QuickJSWASMModule, source: string, options: R
     // Deferred work (timers, tasklets, work, interrupts) while the module is loaded.
     if (loaded && hooks.runDeferred) {
       currentSite = "callback";
+      log.phase = "deferred";
       try {
         hooks.runDeferred();
       } catch (e) {
@@ -381,6 +387,7 @@ export function runModuleSync(qjs: QuickJSWASMModule, source: string, options: R
     if (loaded && options.unload !== false) {
       k.current = { pid: pid + 1, comm: "rmmod" };
       currentSite = "exit";
+      log.phase = "exit";
       if (mod.exit) {
         const r = callModuleFn(b, mod.exit);
         if (!r.ok && onFailure(mod.exit.symbol || "module_exit", "exit", r.error, r.stop)) return finish();

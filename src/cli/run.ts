@@ -1,0 +1,115 @@
+// `kmodlab run FILE [--profile P] [--mem SIZE] [--cmdline "..."] [--seed N] [--config debug|distro]
+//                   [--proc NAME,...] [--keep-loaded] [--check-invariants] [--boot] [--json]`
+// Prints the module's part of dmesg (the boot log first with --boot), then each /proc file asked for.
+// --json prints exactly the RunResult. Exit: 0 when no report of kind oops, bug, exception, compile-error or
+// timeout; 1 otherwise; 2 for bad usage.
+
+import { readFileSync } from "node:fs";
+import type { RunResult } from "../../sandbox/result.ts";
+import type { RunOptions } from "../../sandbox/run.ts";
+import type { ReportKind } from "../kernel/types.ts";
+
+export interface RunFlags {
+  profile?: string;
+  mem?: string;
+  cmdline?: string;
+  seed?: string;
+  config?: string;
+  proc?: string;
+  keepLoaded?: boolean;
+  checkInvariants?: boolean;
+  boot?: boolean;
+  json?: boolean;
+}
+
+/** Report kinds that make `kmodlab run` exit 1. */
+export const FAILING_KINDS: readonly ReportKind[] = ["oops", "bug", "exception", "compile-error", "timeout"];
+
+class Usage extends Error {}
+
+async function toRunOptions(f: RunFlags): Promise<RunOptions> {
+  const { getProfile } = await import("../kernel/profiles.ts");
+  const { parseSize } = await import("../kernel/kernel/params.ts");
+  const o: RunOptions = {};
+  try {
+    o.profile = getProfile(f.profile ?? "x86_64-6.1").name;
+  } catch (e) {
+    throw new Usage((e as Error).message);
+  }
+  if (f.mem !== undefined) {
+    try {
+      o.mem = parseSize(f.mem);
+    } catch (e) {
+      throw new Usage(`bad --mem '${f.mem}': ${(e as Error).message}`);
+    }
+  }
+  if (f.cmdline !== undefined) o.cmdline = f.cmdline;
+  if (f.seed !== undefined) {
+    if (!/^\d+$/.test(f.seed)) throw new Usage(`bad --seed '${f.seed}': expected a non-negative integer`);
+    o.seed = Number(f.seed);
+  }
+  if (f.config !== undefined) {
+    if (f.config !== "debug" && f.config !== "distro") throw new Usage(`bad --config '${f.config}': expected debug or distro`);
+    o.config = f.config;
+  }
+  if (f.proc !== undefined) {
+    o.proc = f.proc.split(",").map((s) => s.trim().replace(/^\/proc\//, "")).filter(Boolean);
+    const { procNames } = await import("../kernel/fs/proc.ts");
+    await import("../kernel/fs/all.ts");
+    const known = procNames();
+    const bad = o.proc.filter((n) => !known.includes(n));
+    if (bad.length) throw new Usage(`no such /proc file: ${bad.join(", ")} (have: ${known.join(", ")})`);
+  }
+  if (f.keepLoaded) o.unload = false;
+  if (f.checkInvariants) o.checkInvariants = true;
+  return o;
+}
+
+/** Render a run for a terminal: what `kmodlab run` prints without --json. */
+export function renderRun(file: string, r: RunResult, withBoot: boolean): { out: string; err: string } {
+  const out: string[] = [];
+  const err: string[] = [];
+  if (withBoot) out.push(...r.bootLog);
+  out.push(...r.dmesg);
+  for (const rep of r.reports) {
+    // Reports that are not kernel text (compile errors, sandbox limits) are not in dmesg: say them on stderr.
+    if (rep.kind === "compile-error") err.push(rep.title.replace(/^cell\.ts:/, `${file}:`));
+    else if (!r.dmesg.some((l) => l.endsWith(rep.title))) err.push(`kmodlab: ${rep.title.replace(/^kmodlab: /, "")}${rep.explain ? `\n  ${rep.explain}` : ""}`);
+  }
+  if (r.module?.insmodError) err.push(r.module.insmodError);
+  for (const [name, text] of Object.entries(r.proc)) {
+    out.push(`==> /proc/${name} (module loaded) <==`);
+    out.push(text.replace(/\n$/, ""));
+  }
+  for (const [name, text] of Object.entries(r.procAfterExit)) {
+    out.push(`==> /proc/${name} (after rmmod) <==`);
+    out.push(text.replace(/\n$/, ""));
+  }
+  return { out: out.length ? out.join("\n") + "\n" : "", err: err.length ? err.join("\n") + "\n" : "" };
+}
+
+export function exitCodeOf(r: RunResult): number {
+  return r.reports.some((x) => FAILING_KINDS.includes(x.kind)) ? 1 : 0;
+}
+
+export async function runCommand(file: string, flags: RunFlags = {}): Promise<number> {
+  let opts: RunOptions;
+  let source: string;
+  try {
+    opts = await toRunOptions(flags);
+    source = readFileSync(file, "utf8");
+  } catch (e) {
+    process.stderr.write(`kmodlab: ${e instanceof Usage ? e.message : `cannot read ${file}: ${(e as Error).message}`}\n`);
+    return 2;
+  }
+  const { runModule } = await import("../../sandbox/run.ts");
+  const r = await runModule(source, opts);
+  if (flags.json) {
+    process.stdout.write(JSON.stringify(r, null, 2) + "\n");
+  } else {
+    const { out, err } = renderRun(file, r, !!flags.boot);
+    process.stdout.write(out);
+    process.stderr.write(err);
+  }
+  return exitCodeOf(r);
+}

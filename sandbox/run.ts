@@ -61,6 +61,7 @@ export interface KernelDeps {
 
 /** The kernel's optional hooks that later parts add (contexts, leak check, invariants). */
 interface KernelHooks {
+  modules?: { load(name?: string): void; live(): void; unloading(): void; returnToUser(): void };
   runDeferred?: (limits?: { simTimeMs?: number; maxEvents?: number }) => unknown;
   leakCheck?: () => unknown;
   checkInvariants?: () => unknown;
@@ -336,6 +337,7 @@ export function runModuleSync(qjs: QuickJSWASMModule, source: string, options: R
 
     // load_module(): taints and notices, then do_init_module().
     loadMessages(k, mod);
+    hooks.modules?.load(MODULE_NAME);
     let loaded = true;
     if (mod.init) {
       currentSite = "init";
@@ -367,6 +369,8 @@ export function runModuleSync(qjs: QuickJSWASMModule, source: string, options: R
       result.initReturn = 0;
     }
     result.module!.loaded = loaded;
+    if (loaded) hooks.modules?.live();
+    else hooks.modules?.returnToUser();
     if (loaded) snapshot(result.proc);
 
     // Deferred work (timers, tasklets, work, interrupts) while the module is loaded.
@@ -387,6 +391,7 @@ export function runModuleSync(qjs: QuickJSWASMModule, source: string, options: R
     if (loaded && options.unload !== false) {
       k.current = { pid: pid + 1, comm: "rmmod" };
       currentSite = "exit";
+      hooks.modules?.unloading();
       log.phase = "exit";
       if (mod.exit) {
         const r = callModuleFn(b, mod.exit);

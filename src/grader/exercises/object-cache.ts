@@ -2,7 +2,7 @@
 
 import type { Exercise } from "../types.ts";
 import { check, fail, findAlloc, isOutcome, loads, noReports, nothingLeaked, ok } from "../checks.ts";
-import { callsTo, parseSlabinfo } from "../records.ts";
+import { callsTo, parseSlabinfo, toNum } from "../records.ts";
 
 const NAME = "kmodlab_item";
 
@@ -60,14 +60,19 @@ module_exit(cache_exit);
 `,
   checks: [
     loads(),
-    check("slabinfo-after-load", `/proc/slabinfo shows ${NAME} with object size 72 and 100 active objects after load`, `kmem_cache_create("${NAME}", 72, 0, 0) makes the cache; 100 calls of kmem_cache_alloc(cache, GFP_KERNEL) fill it. Keep the objects until unload.`, (c) => {
+    check("slabinfo-after-load", `/proc/slabinfo shows ${NAME} for 72-byte objects with 100 active objects after load`, `kmem_cache_create("${NAME}", 72, 0, 0) makes the cache; 100 calls of kmem_cache_alloc(cache, GFP_KERNEL) fill it. Keep the objects until unload.`, (c) => {
       const txt = c.result.proc.slabinfo;
       if (txt === undefined) return fail("the run took no /proc/slabinfo snapshot after load");
       const e = parseSlabinfo(txt).get(NAME);
       if (!e) return fail(`no cache named ${NAME} in /proc/slabinfo after load`);
-      if (e.objsize !== 72) return fail(`${NAME} has object size ${e.objsize}, not 72`);
+      // slabinfo's <objsize> is the slot (s->size): the object plus, on the debug kernel, red zones and tracking.
+      // The object size itself is what kmem_cache_create was asked for, and the slot must hold it.
+      const created = callsTo(c.result, "kmem_cache_create").find((x) => x.args[0] === NAME);
+      const asked = toNum(created?.args[1]);
+      if (asked !== 72) return fail(`${NAME} was created for ${asked ?? "?"}-byte objects, not 72`);
+      if (e.objsize < 72) return fail(`${NAME}'s slots are ${e.objsize} bytes: too small for 72-byte objects`);
       if (e.active !== 100) return fail(`${NAME} has ${e.active} active objects after load, not 100`);
-      return ok();
+      return ok(`slot size ${e.objsize}`);
     }),
     check("allocated-from-cache", "The 100 objects come from kmem_cache_alloc on that cache", "Allocate each object with kmem_cache_alloc(cache, GFP_KERNEL) on the cache kmem_cache_create returned.", (c) => {
       const created = callsTo(c.result, "kmem_cache_create").filter((x) => x.args[0] === NAME && x.ret !== null && x.ret !== 0 && x.ret !== "0x0");

@@ -1,0 +1,435 @@
+// The simulator's own consistency check (no kernel file models it: the closest are mm/debug_vm_pgtable.c,
+// CONFIG_DEBUG_VM's VM_BUG_ONs and slub's validate_slab_cache()). One function, checkKernelInvariants(k), verifies
+// the whole machine after any run and returns what is wrong. An empty array means the simulated kernel is
+// consistent; anything else is a bug in kmodlab, never the learner's fault (a learner's double free or overflow is
+// reported by the kernel's own checkers and must leave these invariants intact).
+//
+// What it checks, each subsystem's own checkInvariants() first, then across subsystems:
+// - frames: every physical frame is in exactly one place: inside one free buddy block, inside one allocated block,
+//   or an unmanaged frame (reserved, kernel image, boot memory); allocated blocks carry one owner throughout; and
+//   every frame the page allocator says belongs to slab / large kmalloc / vmalloc / page tables is held by exactly
+//   one such user, which holds nothing else (the owner array against the slab pages, the vmalloc areas' pages and
+//   the page-table pages reachable from the top-level table); memblock reservations never reach the free lists.
+// - buddy: free blocks aligned, inside their zone, the /proc/buddyinfo counts equal to the lists' lengths.
+// - slab: every live object inside one slot of its slab (requested <= object size, the slot inside the slab's
+//   pages), found again by objectAt(); large kmalloc blocks are whole page-allocator blocks of their order.
+// - vmalloc: busy areas inside the vmalloc/module ranges and disjoint, a guard page after every guarded area,
+//   unmapped; the page-array of an area is itself a busy area.
+// - page tables: within the linear map, exactly lowmem RAM is mapped, each page to its own frame.
+// - /proc: meminfo MemTotal/MemFree/Slab/PageTables/VmallocUsed and zoneinfo pages free/managed/nr_free_pages
+//   parsed back and compared with what the walks above counted.
+//
+// It reads the allocators' public inspection API and, for the page-table walk, PageTables' entry decoding (kept
+// private there; reached through a narrow typed view below, so a rename fails loudly as a violation).
+
+import type { Kernel } from "../kernel.ts";
+import { PageOwner, pageOwnerNames, isUnmanagedOwner } from "../mm/page_flags.ts";
+import { VM_ALLOC, VM_NO_GUARD } from "../mm/vmalloc.ts";
+import type { KmemCache, Slab } from "../mm/slub.ts";
+
+const PAGE = 4096;
+/** Stop collecting after this many violations per check: one broken list can produce millions. */
+const MAX_PER_CHECK = 20;
+
+export interface Violation {
+  /** The check that failed: "frames", "buddy", "slab", "vmalloc", "pgtable", "proc", or "<subsystem>.checkInvariants". */
+  check: string;
+  message: string;
+}
+
+class Collector {
+  readonly out: Violation[] = [];
+  private counts = new Map<string, number>();
+  add(check: string, message: string): void {
+    const n = (this.counts.get(check) ?? 0) + 1;
+    this.counts.set(check, n);
+    if (n <= MAX_PER_CHECK) this.out.push({ check, message });
+    else if (n === MAX_PER_CHECK + 1) this.out.push({ check, message: "(more violations of this check not listed)" });
+  }
+  /** Run a check; a throw inside the check is itself a violation (the state made the walk impossible). */
+  run(check: string, f: () => void): void {
+    try {
+      f();
+    } catch (e) {
+      this.add(check, `check threw: ${(e as Error)?.message ?? String(e)}`);
+    }
+  }
+}
+
+/** Verify the whole simulated kernel. Pure: reads only (the /proc texts are rendered, nothing is allocated). */
+export function checkKernelInvariants(k: Kernel): Violation[] {
+  const c = new Collector();
+  subsystemChecks(k, c);
+  if (!k.pages) return c.out;
+  const frames = new FrameMap(k);
+  c.run("frames", () => checkFrames(k, frames, c));
+  c.run("buddy", () => checkBuddyinfo(k, c));
+  let slabPages = 0;
+  let largePages = 0;
+  if (k.slab) c.run("slab", () => ([slabPages, largePages] = checkSlab(k, frames, c)));
+  let vmallocPages = 0;
+  if (k.vmalloc) c.run("vmalloc", () => (vmallocPages = checkVmalloc(k, frames, c)));
+  let tablePages = -1;
+  if (k.pgtable) {
+    c.run("pgtable", () => (tablePages = checkPageTablePages(k, frames, c)));
+    c.run("pgtable", () => checkLinearMap(k, c));
+  }
+  c.run("frames", () => frames.checkUnclaimed(c));
+  c.run("proc", () => checkProc(k, frames, c, { slabPages, largePages, vmallocPages, tablePages }));
+  return c.out;
+}
+
+/** Every subsystem's own checkInvariants() (any field of the Kernel that has one, so later parts join by themselves). */
+function subsystemChecks(k: Kernel, c: Collector): void {
+  for (const [name, sub] of Object.entries(k)) {
+    if (!sub || typeof sub !== "object" || sub === k) continue;
+    const f = (sub as { checkInvariants?: unknown }).checkInvariants;
+    if (typeof f !== "function") continue;
+    const check = `${name}.checkInvariants`;
+    c.run(check, () => {
+      const res = f.call(sub) as unknown;
+      if (!Array.isArray(res)) throw new Error(`returned ${typeof res}, not a list of problems`);
+      for (const m of res) c.add(check, String(typeof m === "object" && m && "message" in m ? (m as Violation).message : m));
+    });
+  }
+}
+
+// ------------------------------------------------------------------ frames
+
+/** Users a frame can be claimed by, besides the page allocator's own free/allocated blocks. */
+const USER_OWNERS = [PageOwner.Slab, PageOwner.KmallocLarge, PageOwner.Vmalloc, PageOwner.PageTable] as const;
+
+class FrameMap {
+  readonly owner: Uint8Array;
+  /** 0 unclaimed, 1 in a free block, 2 in an allocated block. */
+  readonly block: Uint8Array;
+  /** Which user (PageOwner value + 1) claimed the frame; 0 none. */
+  readonly user: Uint8Array;
+  readonly nr: number;
+  freePages = 0;
+  constructor(readonly k: Kernel) {
+    this.owner = k.pages.frameOwnerMap();
+    this.nr = this.owner.length;
+    this.block = new Uint8Array(this.nr);
+    this.user = new Uint8Array(this.nr);
+  }
+  /** A user (slab, vmalloc, page tables...) says it holds [pfn, pfn+n) as `owner`. */
+  claim(c: Collector, check: string, pfn: number, n: number, owner: number, who: () => string): void {
+    for (let p = pfn; p < pfn + n; p++) {
+      if (p < 0 || p >= this.nr) {
+        c.add(check, `${who()} holds pfn ${p}, outside the machine's ${this.nr} frames`);
+        return;
+      }
+      if (this.owner[p] !== owner) c.add(check, `${who()} holds pfn 0x${p.toString(16)}, which the page allocator says is ${pageOwnerNames[this.owner[p]!] ?? this.owner[p]}`);
+      if (this.user[p]) c.add(check, `pfn 0x${p.toString(16)} held twice: by ${who()} and by a ${pageOwnerNames[this.user[p]! - 1]} user before it`);
+      this.user[p] = owner + 1;
+    }
+  }
+  /** Frames the page allocator gives to a user that no user holds: leaked by the simulator's bookkeeping. */
+  checkUnclaimed(c: Collector): void {
+    const checked = new Set<number>(USER_OWNERS);
+    if (!this.k.slab) (checked.delete(PageOwner.Slab), checked.delete(PageOwner.KmallocLarge));
+    if (!this.k.vmalloc) checked.delete(PageOwner.Vmalloc);
+    if (!this.k.pgtable) checked.delete(PageOwner.PageTable);
+    for (let p = 0; p < this.nr; p++) {
+      const o = this.owner[p]!;
+      if (checked.has(o) && this.user[p] === 0) c.add("frames", `pfn 0x${p.toString(16)} is ${pageOwnerNames[o]} but no ${pageOwnerNames[o]} user holds it`);
+    }
+  }
+}
+
+function checkFrames(k: Kernel, f: FrameMap, c: Collector): void {
+  const pa = k.pages;
+  for (const z of pa.zones) {
+    for (let o = 0; o < pa.maxOrder; o++) {
+      const list = pa.freeList(z.idx, o);
+      if (list.length !== pa.nrFreeAt(z.idx, o)) c.add("buddy", `${z.name} order ${o}: nr_free ${pa.nrFreeAt(z.idx, o)} but the list holds ${list.length} blocks`);
+      for (const head of list) {
+        if (head % (1 << o)) c.add("buddy", `${z.name} order ${o}: free block at pfn 0x${head.toString(16)} is not aligned`);
+        if (head < z.startPfn || head + (1 << o) > z.endPfn) c.add("buddy", `${z.name} order ${o}: free block at pfn 0x${head.toString(16)} lies outside the zone`);
+        for (let p = head; p < head + (1 << o) && p < f.nr; p++) {
+          if (f.block[p]) c.add("frames", `pfn 0x${p.toString(16)} is in two free blocks`);
+          f.block[p] = 1;
+          f.freePages++;
+          if (f.owner[p] !== PageOwner.Free) c.add("frames", `pfn 0x${p.toString(16)} is in a free block but owned by ${pageOwnerNames[f.owner[p]!]}`);
+        }
+      }
+    }
+  }
+  for (const a of pa.allocations()) {
+    for (let p = a.pfn; p < a.pfn + (1 << a.order) && p < f.nr; p++) {
+      if (f.block[p] === 1) c.add("frames", `pfn 0x${p.toString(16)} is free and also inside the allocated order-${a.order} block at 0x${a.pfn.toString(16)}`);
+      else if (f.block[p] === 2) c.add("frames", `pfn 0x${p.toString(16)} is inside two allocated blocks (one at 0x${a.pfn.toString(16)})`);
+      f.block[p] = 2;
+      if (f.owner[p] !== a.owner) c.add("frames", `order-${a.order} ${a.ownerName} block at 0x${a.pfn.toString(16)}: pfn 0x${p.toString(16)} owned by ${pageOwnerNames[f.owner[p]!]}`);
+    }
+  }
+  for (let p = 0; p < f.nr; p++) {
+    if (f.block[p]) continue;
+    const o = f.owner[p]!;
+    if (o === PageOwner.Free) c.add("frames", `pfn 0x${p.toString(16)} is Free but in no free list`);
+    // Bad: taken off the free lists after "BUG: Bad page state" and leaked on purpose, outside any block.
+    else if (!isUnmanagedOwner(o) && o !== PageOwner.Bad) c.add("frames", `pfn 0x${p.toString(16)} is ${pageOwnerNames[o]} but in no allocated block`);
+  }
+  // memblock reservations never reach the buddy allocator.
+  for (const r of k.layout.reservations) {
+    for (let p = Math.floor(r.start / PAGE); p < Math.ceil(r.end / PAGE) && p < f.nr; p++) {
+      if (f.block[p] === 1) c.add("frames", `pfn 0x${p.toString(16)} of the '${r.what}' reservation is on the free lists`);
+    }
+  }
+}
+
+/** /proc/buddyinfo parsed back: one line per populated zone, nr_free per order. */
+function checkBuddyinfo(k: Kernel, c: Collector): void {
+  const pa = k.pages;
+  const lines = k.proc("buddyinfo").split("\n").filter(Boolean);
+  const populated = pa.zones.filter((z) => z.present > 0);
+  if (lines.length !== populated.length) c.add("buddy", `buddyinfo has ${lines.length} lines for ${populated.length} populated zones`);
+  for (const line of lines) {
+    const m = /^Node 0, zone\s+(\S+)\s+([\d\s]+)$/.exec(line);
+    if (!m) {
+      c.add("buddy", `buddyinfo line not understood: ${JSON.stringify(line)}`);
+      continue;
+    }
+    const z = pa.zones.find((x) => x.name === m[1]);
+    if (!z) {
+      c.add("buddy", `buddyinfo names zone ${m[1]}, which does not exist`);
+      continue;
+    }
+    const counts = m[2]!.trim().split(/\s+/).map(Number);
+    const want = Array.from({ length: pa.maxOrder }, (_, o) => pa.freeList(z.idx, o).length);
+    if (counts.join(",") !== want.join(",")) c.add("buddy", `buddyinfo ${z.name}: ${counts.join(" ")} but the free lists hold ${want.join(" ")}`);
+  }
+}
+
+// ------------------------------------------------------------------ slab
+
+function slabsOf(cache: KmemCache): Slab[] {
+  const out: Slab[] = [];
+  if (cache.cur) out.push(cache.cur);
+  for (const list of [cache.partial, cache.full, cache.free]) for (let s = list.head; s; s = s.next) out.push(s);
+  return out;
+}
+
+/** Returns [pages in slabs, pages in large kmallocs]. */
+function checkSlab(k: Kernel, f: FrameMap, c: Collector): [number, number] {
+  const sa = k.slab;
+  const seen = new Set<Slab>();
+  let slabPages = 0;
+  for (const cache of sa.cacheList) {
+    if (cache.aliasOf) continue; // an alias has no slabs of its own
+    for (const slab of slabsOf(cache)) {
+      if (seen.has(slab)) {
+        c.add("slab", `${cache.name}: slab at pfn 0x${slab.pfn.toString(16)} is on two lists`);
+        continue;
+      }
+      seen.add(slab);
+      if (slab.cache !== cache) c.add("slab", `${cache.name}: holds a slab of ${slab.cache.name}`);
+      const pages = 1 << slab.order;
+      slabPages += pages;
+      f.claim(c, "slab", slab.pfn, pages, PageOwner.Slab, () => `${cache.name} slab at pfn 0x${slab.pfn.toString(16)}`);
+      const end = slab.base + BigInt(PAGE * pages);
+      for (let i = 0; i < slab.objects; i++) {
+        if (!slab.live[i]) continue;
+        const a = slab.addr(i);
+        if (a < slab.base || a + BigInt(cache.objectSize) > end) c.add("slab", `${cache.name}: object ${i} at 0x${a.toString(16)} does not fit in its slab`);
+        const req = slab.requested[i]!;
+        if (req < 0 || req > Math.max(cache.objectSize, cache.size)) c.add("slab", `${cache.name}: object ${i} at 0x${a.toString(16)} holds ${req} bytes in a ${cache.objectSize}-byte object`);
+        const at = sa.objectAt(a);
+        if (!at || at.start !== a || !at.live || at.cache !== cache.name) c.add("slab", `${cache.name}: live object at 0x${a.toString(16)} is not found there by objectAt (${at ? `${at.cache} start 0x${at.start.toString(16)} live ${at.live}` : "nothing"})`);
+      }
+    }
+  }
+  // Large kmallocs: each KmallocLarge block of the page allocator is one whole large object, and the slab
+  // allocator's own record of them adds up to the same pages.
+  let largePages = 0;
+  for (const a of k.pages.allocations()) {
+    if (a.owner !== PageOwner.KmallocLarge) continue;
+    const pages = 1 << a.order;
+    largePages += pages;
+    f.claim(c, "slab", a.pfn, pages, PageOwner.KmallocLarge, () => `the large kmalloc at pfn 0x${a.pfn.toString(16)}`);
+    const at = sa.objectAt(k.pages.pfn_to_virt(a.pfn));
+    if (!at || at.via !== "page" || at.pfn !== a.pfn || at.slot !== PAGE * pages || at.requested > at.slot || at.requested < 0) {
+      c.add("slab", `the order-${a.order} KmallocLarge block at pfn 0x${a.pfn.toString(16)} is not a large kmalloc of its size (${at ? `${at.via} pfn 0x${at.pfn.toString(16)} slot ${at.slot} requested ${at.requested}` : "objectAt finds nothing"})`);
+    }
+  }
+  const recorded = sa.pagesUsed().large;
+  if (recorded !== largePages) c.add("slab", `the slab allocator records ${recorded} pages of large kmallocs, the page allocator ${largePages}`);
+  return [slabPages, largePages];
+}
+
+// ------------------------------------------------------------------ vmalloc
+
+/** Returns the pages held by vmalloc areas (VM_ALLOC). */
+function checkVmalloc(k: Kernel, f: FrameMap, c: Collector): number {
+  const v = k.vmalloc;
+  const inRanges = (s: number, e: number) => v.ranges.some((r) => s >= r.start && e <= r.end);
+  let pages = 0;
+  let prevEnd = -1;
+  const starts = new Set<number>();
+  for (const n of v.busy.inorder()) {
+    const where = `area 0x${(BigInt(n.start) * 4096n).toString(16)}`;
+    if (!inRanges(n.start, n.end)) c.add("vmalloc", `${where} lies outside the vmalloc and module ranges`);
+    if (n.start < prevEnd) c.add("vmalloc", `${where} overlaps the area before it`);
+    prevEnd = n.end;
+    starts.add(n.start);
+    const vm = n.data?.vm;
+    if (!vm) continue;
+    if (BigInt(n.start) * 4096n !== vm.addr) c.add("vmalloc", `${where}: vm_struct says 0x${vm.addr.toString(16)}`);
+    if (vm.size > (n.end - n.start) * PAGE) c.add("vmalloc", `${where}: vm_struct size ${vm.size} larger than the area`);
+    const guarded = !(vm.flags & VM_NO_GUARD) && !vm.noGuard;
+    if (guarded) {
+      const guardVpn = n.start + vm.size / PAGE - 1;
+      if (vm.size < PAGE * 2 && vm.flags & VM_ALLOC) c.add("vmalloc", `${where}: a guarded vmalloc area of ${vm.size} bytes has no room for its guard page`);
+      if (k.pgtable.pfnAt(guardVpn) >= 0) c.add("vmalloc", `${where}: guard page 0x${(BigInt(guardVpn) * 4096n).toString(16)} is mapped`);
+    }
+    if (vm.flags & VM_ALLOC && vm.pages) {
+      if (vm.pages.length !== vm.nr_pages) c.add("vmalloc", `${where}: nr_pages ${vm.nr_pages} but ${vm.pages.length} pages`);
+      pages += vm.pages.length;
+      for (const pfn of vm.pages) f.claim(c, "vmalloc", pfn, 1, PageOwner.Vmalloc, () => `vmalloc ${where}`);
+    }
+  }
+  // A nested page array (vm->pages allocated with vmalloc) is itself a busy area.
+  for (const n of v.busy.inorder()) {
+    const vm = n.data?.vm;
+    if (vm?.pagesArrayAddr && !starts.has(Number(vm.pagesArrayAddr >> 12n))) c.add("vmalloc", `area 0x${vm.addr.toString(16)}: its page array 0x${vm.pagesArrayAddr.toString(16)} is not a busy area`);
+  }
+  return pages;
+}
+
+// ------------------------------------------------------------------ page tables
+
+/** PageTables' private entry decoding, used to enumerate the table pages (see the file header). */
+interface PtInternals {
+  real: { name: string; shift: number; ptrs: number }[];
+  entrySize: number;
+  pgdPhys: number;
+  readLo(pa: number): number;
+  readHi(pa: number): number;
+  isPresent(lo: number, level: unknown): boolean;
+  isLeaf(lo: number, level: unknown): boolean;
+  entryAddr(lo: number, hi: number, level: unknown, leaf: boolean): number;
+}
+
+/** Walk every table reachable from the top level; each table page must be a PageTable frame. Returns their count. */
+function checkPageTablePages(k: Kernel, f: FrameMap, c: Collector): number {
+  const pt = k.pgtable as unknown as PtInternals;
+  for (const m of ["readLo", "readHi", "isPresent", "isLeaf", "entryAddr"] as const) {
+    if (typeof pt[m] !== "function") throw new Error(`PageTables.${m} is gone: update the table walk in debug/invariants.ts`);
+  }
+  const lv = pt.real;
+  const pages = new Set<number>();
+  const topPfn = Math.floor(pt.pgdPhys / PAGE);
+  const rec = (table: number, depth: number): void => {
+    const level = lv[depth]!;
+    for (let i = 0; i < level.ptrs; i++) {
+      const epa = table + i * pt.entrySize;
+      const lo = pt.readLo(epa);
+      if (!pt.isPresent(lo, level) || pt.isLeaf(lo, level)) continue;
+      const next = pt.entryAddr(lo, pt.readHi(epa), level, false);
+      const pfn = Math.floor(next / PAGE);
+      if (depth + 1 >= lv.length) {
+        c.add("pgtable", `a ${level.name} entry at 0x${epa.toString(16)} points below the last level`);
+        continue;
+      }
+      // On ARM one page holds two Linux and two hardware PTE tables: the same page is reached from two entries.
+      if (!pages.has(pfn)) {
+        pages.add(pfn);
+        f.claim(c, "pgtable", pfn, 1, PageOwner.PageTable, () => `the ${lv[depth + 1]!.name} table at 0x${next.toString(16)}`);
+      }
+      rec(next, depth + 1);
+    }
+  };
+  // The top level: a buddy page (PageTable) except on 32-bit ARM (swapper_pg_dir, reserved with the kernel).
+  if (f.owner[topPfn] === PageOwner.PageTable) {
+    pages.add(topPfn);
+    f.claim(c, "pgtable", topPfn, 1, PageOwner.PageTable, () => "the top-level table");
+  } else if (k.profile.arch !== "arm") c.add("pgtable", `the top-level table at 0x${pt.pgdPhys.toString(16)} is ${pageOwnerNames[f.owner[topPfn]!]}, not PageTable`);
+  rec(pt.pgdPhys, 0);
+  return pages.size;
+}
+
+/** Within the linear map exactly lowmem RAM is mapped, each virtual page to its own frame. */
+function checkLinearMap(k: Kernel, c: Collector): void {
+  const L = k.layout;
+  const base = Number(L.pageOffset >> 12n);
+  const physOffPfn = Math.floor(L.physOffset / PAGE);
+  const want = new Uint8Array(Math.max(0, L.maxLowPfn - physOffPfn));
+  let wanted = 0;
+  for (const r of L.memory) {
+    const s = Math.ceil(r.start / PAGE);
+    const e = Math.min(Math.floor(r.end / PAGE), L.maxLowPfn);
+    for (let p = Math.max(s, physOffPfn); p < e; p++) if (!want[p - physOffPfn]) (want[p - physOffPfn] = 1), wanted++;
+  }
+  const end = Number(L.highMemory >> 12n);
+  let mapped = 0;
+  k.pgtable.forEachMapped(base, end, (vpn, pfn) => {
+    const expect = vpn - base + physOffPfn;
+    if (pfn !== expect) c.add("pgtable", `linear map: 0x${(BigInt(vpn) << 12n).toString(16)} maps pfn 0x${pfn.toString(16)}, not 0x${expect.toString(16)}`);
+    else if (!want[pfn - physOffPfn]) c.add("pgtable", `linear map: 0x${(BigInt(vpn) << 12n).toString(16)} maps pfn 0x${pfn.toString(16)}, which is not lowmem RAM`);
+    else mapped++;
+  });
+  if (mapped !== wanted) c.add("pgtable", `linear map: ${mapped} lowmem pages mapped, ${wanted} expected`);
+}
+
+// ------------------------------------------------------------------ /proc
+
+function procFields(text: string): Map<string, number> {
+  const m = new Map<string, number>();
+  for (const line of text.split("\n")) {
+    const r = /^([A-Za-z_()0-9]+):\s+(\d+)/.exec(line);
+    if (r) m.set(r[1]!, Number(r[2]));
+  }
+  return m;
+}
+
+function checkProc(k: Kernel, f: FrameMap, c: Collector, n: { slabPages: number; largePages: number; vmallocPages: number; tablePages: number }): void {
+  const pa = k.pages;
+  const era = k.profile.era;
+  const mi = procFields(k.proc("meminfo"));
+  const kb = (pages: number) => pages * (PAGE / 1024);
+  const expect = (field: string, want: number, why: string) => {
+    const got = mi.get(field);
+    if (got === undefined) c.add("proc", `meminfo has no ${field} line`);
+    else if (got !== want) c.add("proc", `meminfo ${field} ${got} kB, but ${why} make ${want} kB`);
+  };
+  let managed = 0;
+  for (const z of pa.zones) managed += z.managed;
+  expect("MemTotal", kb(managed), "the zones' managed pages");
+  expect("MemFree", kb(f.freePages), "the free lists");
+  if (k.slab) expect("Slab", kb(n.slabPages + (era === "6.1" ? n.largePages : 0)), era === "6.1" ? "the slabs and large kmallocs" : "the slabs");
+  if (k.pgtable && n.tablePages >= 0 && k.profile.arch !== "arm") expect("PageTables", kb(n.tablePages), "the page-table pages reachable from the top level");
+  if (k.vmalloc && era === "6.1") expect("VmallocUsed", kb(n.vmallocPages), "the busy vmalloc areas' pages");
+  const highTotal = mi.get("HighTotal");
+  const lowTotal = mi.get("LowTotal");
+  if (highTotal !== undefined && lowTotal !== undefined && highTotal + lowTotal !== mi.get("MemTotal")) c.add("proc", `meminfo HighTotal ${highTotal} + LowTotal ${lowTotal} != MemTotal ${mi.get("MemTotal")}`);
+
+  // /proc/zoneinfo: per zone, pages free (= nr_free_pages) matches the zone's free lists; managed sums to MemTotal.
+  const zi = k.proc("zoneinfo");
+  let sumManaged = 0;
+  for (const block of zi.split(/^(?=Node \d+, zone)/m)) {
+    const name = /^Node \d+, zone\s+(\S+)/.exec(block)?.[1];
+    if (!name) continue;
+    const z = pa.zones.find((x) => x.name === name);
+    if (!z) {
+      c.add("proc", `zoneinfo names zone ${name}, which does not exist`);
+      continue;
+    }
+    const free = /pages free\s+(\d+)/.exec(block);
+    if (!free) continue; // 6.1 prints unpopulated zones without counters
+    let listed = 0;
+    for (let o = 0; o < pa.maxOrder; o++) listed += pa.freeList(z.idx, o).length << o;
+    if (Number(free[1]) !== listed) c.add("proc", `zoneinfo ${name}: pages free ${free[1]}, the free lists hold ${listed}`);
+    const nrFree = /nr_free_pages\s+(\d+)/.exec(block);
+    if (nrFree && Number(nrFree[1]) !== listed) c.add("proc", `zoneinfo ${name}: nr_free_pages ${nrFree[1]}, the free lists hold ${listed}`);
+    const man = /\n\s+managed\s+(\d+)/.exec(block);
+    if (man) sumManaged += Number(man[1]);
+    else if (era === "6.1") c.add("proc", `zoneinfo ${name}: no managed line`);
+  }
+  if (era === "6.1" && sumManaged !== mi.get("MemTotal")! / (PAGE / 1024)) c.add("proc", `zoneinfo managed pages sum to ${sumManaged}, meminfo MemTotal says ${mi.get("MemTotal")! / 4}`);
+}
+
+/** One line per violation, for a report's text. */
+export function formatViolations(vs: readonly Violation[]): string {
+  return vs.map((v) => `${v.check}: ${v.message}`).join("\n");
+}

@@ -1,0 +1,242 @@
+// The invariant checker (src/kernel/debug/invariants.ts): clean on every booted profile and after a learner's
+// mistakes, and each cross-subsystem check fails on the corruption it exists for (a check that cannot fail is a
+// defect, so every check below is shown failing). Corruptions poke the allocators' private state on purpose:
+// that is exactly the simulator bug each check must catch.
+
+import { describe, expect, it } from "vitest";
+import { boot, type Kernel } from "../../src/kernel/kernel.ts";
+import { PROFILES } from "../../src/kernel/profiles.ts";
+import { checkKernelInvariants, type Violation } from "../../src/kernel/debug/invariants.ts";
+import { PageOwner } from "../../src/kernel/mm/page_flags.ts";
+import { VM_ALLOC } from "../../src/kernel/mm/vmalloc.ts";
+import { gfpFlags } from "../../src/kernel/gfp.ts";
+import { runModule, loadKernelDeps, type KernelDeps } from "../../sandbox/run.ts";
+
+const GFP_KERNEL = (k: Kernel) => gfpFlags(k.profile.era).GFP_KERNEL!;
+const lines = (vs: Violation[]) => vs.map((v) => `${v.check}: ${v.message}`);
+/** Private fields of the page allocator the corruptions below write to. */
+type PagesPriv = { owner: Uint8Array; nrFree: Int32Array };
+const priv = (k: Kernel) => k.pages as unknown as PagesPriv;
+
+function firstFreePfn(k: Kernel): number {
+  for (const z of k.pages.zones) for (let o = 0; o < k.pages.maxOrder; o++) {
+    const l = k.pages.freeList(z.idx, o);
+    if (l.length) return l[0]!;
+  }
+  throw new Error("no free page");
+}
+
+function busyVmallocArea(k: Kernel) {
+  for (const n of k.vmalloc.busy.inorder()) {
+    const vm = n.data?.vm;
+    if (vm && vm.flags & VM_ALLOC && vm.pages && vm.pages.length >= 2) return { n, vm };
+  }
+  throw new Error("no vmalloc area");
+}
+
+describe("a freshly booted kernel satisfies every invariant", () => {
+  for (const p of PROFILES) {
+    it(`${p.name} at its default RAM`, () => {
+      expect(lines(checkKernelInvariants(boot(p.name)))).toEqual([]);
+    });
+  }
+  it("x86_64-6.1 at 4 GiB (ZONE_NORMAL above 4 GiB, a second linear-map range)", () => {
+    expect(lines(checkKernelInvariants(boot("x86_64-6.1", { mem: 4 * 2 ** 30 })))).toEqual([]);
+  });
+  it("i386-6.1 at 2 GiB (highmem: free lists above the linear map)", () => {
+    expect(lines(checkKernelInvariants(boot("i386-6.1", { mem: 2 * 2 ** 30 })))).toEqual([]);
+  });
+});
+
+describe("a learner's mistakes are reported by the kernel and leave the simulator consistent", () => {
+  for (const name of ["x86_64-6.1", "i386-2.6", "arm-3.4-msm8x25"]) {
+    it(`${name}: double kfree, double free_page, wrong-order free_pages, vfree of garbage, overflowing writes`, () => {
+      const k = boot(name, { config: "debug" });
+      const g = GFP_KERNEL(k);
+      const a = k.slab.kmalloc(100, g);
+      k.slab.kfree(a);
+      if (k.slab.allocator === "SLUB") k.slab.kfree(a); // double free (SLAB: the known bug below)
+      k.slab.kfree(0xdeadbeefn); // garbage
+      const big = k.slab.kmalloc(256 << 10, g);
+      k.slab.kfree(big);
+      k.slab.kfree(big);
+      const p = k.pages.__get_free_pages(g, 2);
+      k.pages.free_pages(p, 0); // wrong order
+      const q = k.pages.__get_free_pages(g, 0);
+      k.pages.free_pages(q, 0);
+      k.pages.free_pages(q, 0); // double free
+      const v = k.vmalloc.vmalloc(3 * 4096);
+      k.vmalloc.vfree(v);
+      k.vmalloc.vfree(v); // double vfree
+      k.vmalloc.vfree(v + 4096n); // inside an area
+      const o = k.slab.kmalloc(32, g);
+      k.physmem.fill(Number(k.pages.virt_to_phys(o)) + 32, 0x41, 64); // overflow into the next objects
+      k.slab.kfree(o);
+      for (let i = 0; i < 50; i++) k.slab.kfree(k.slab.kmalloc(32, g)); // reuse the overwritten neighbours
+      expect(k.reports.length).toBeGreaterThan(0);
+      expect(lines(checkKernelInvariants(k))).toEqual([]);
+    });
+  }
+});
+
+describe("known simulator bugs the checker finds (it.fails: flips to a failure when fixed)", () => {
+  // mm/slub.ts, SLAB era (2.6): releaseObject() pushes a not-live object onto freeStack again (the modelled
+  // corruption of a silent double free), but SlabAllocator.checkInvariants() rejects exactly that state
+  // ("object 0 twice on the freelist", "free 31 + inuse 0 != 30"). The debug 2.6 kernel also says nothing, where
+  // CONFIG_DEBUG_SLAB reports "double free detected". Reported to the slab allocator's owner.
+  it.fails("i386-2.6: a double kfree keeps the slab allocator's own invariants", () => {
+    const k = boot("i386-2.6", { config: "distro" });
+    const a = k.slab.kmalloc(100, GFP_KERNEL(k));
+    k.slab.kfree(a);
+    k.slab.kfree(a);
+    expect(lines(checkKernelInvariants(k))).toEqual([]);
+  });
+});
+
+describe("each check fails on the corruption it exists for", () => {
+  it("frames: a free frame the page allocator marks as Slab without taking it off the free lists", () => {
+    const k = boot("x86_64-6.1");
+    priv(k).owner[firstFreePfn(k)] = PageOwner.Slab;
+    const vs = lines(checkKernelInvariants(k));
+    expect(vs.some((l) => /^frames: pfn 0x[0-9a-f]+ is in a free block but owned by Slab$/.test(l))).toBe(true);
+    expect(vs.some((l) => /is Slab but no Slab user holds it/.test(l))).toBe(true);
+  });
+
+  it("frames: a vmalloc area that forgets one of its pages leaves a Vmalloc frame nobody holds", () => {
+    const k = boot("x86_64-6.1");
+    const { vm } = busyVmallocArea(k);
+    const lost = vm.pages!.pop()!;
+    vm.nr_pages--;
+    const vs = lines(checkKernelInvariants(k));
+    expect(vs).toContain(`frames: pfn 0x${lost.toString(16)} is Vmalloc but no Vmalloc user holds it`);
+  });
+
+  it("frames: one page in two vmalloc areas is held twice", () => {
+    const k = boot("x86_64-6.1");
+    const areas = [...k.vmalloc.busy.inorder()].map((n) => n.data?.vm).filter((vm) => vm && vm.flags & VM_ALLOC && vm.pages?.length);
+    const shared = areas[0]!.pages![0]!;
+    areas[1]!.pages!.push(shared);
+    areas[1]!.nr_pages++;
+    expect(lines(checkKernelInvariants(k)).some((l) => l.startsWith(`vmalloc: pfn 0x${shared.toString(16)} held twice`))).toBe(true);
+  });
+
+  it("frames: a page-table page allocated but linked nowhere", () => {
+    const k = boot("x86_64-6.1");
+    const pfn = k.pages.alloc_pages(GFP_KERNEL(k), 0, PageOwner.PageTable);
+    const vs = lines(checkKernelInvariants(k));
+    expect(vs).toContain(`frames: pfn 0x${pfn.toString(16)} is PageTable but no PageTable user holds it`);
+    expect(vs.some((l) => /^proc: meminfo PageTables \d+ kB, but the page-table pages reachable/.test(l))).toBe(true);
+  });
+
+  it("frames: a memblock reservation handed to the free lists", () => {
+    const k = boot("x86_64-6.1");
+    const r = k.layout.reservations.find((x) => x.what === "initrd")!;
+    const pfn = firstFreePfn(k);
+    k.layout.reservations.push({ start: pfn * 4096, end: pfn * 4096 + 4096, what: r.what + " (moved)" });
+    expect(lines(checkKernelInvariants(k))).toContain(`frames: pfn 0x${pfn.toString(16)} of the 'initrd (moved)' reservation is on the free lists`);
+  });
+
+  it("buddy: nr_free out of step with the list (buddyinfo disagrees with the lists)", () => {
+    const k = boot("x86_64-6.1");
+    const z = k.pages.zones.find((x) => x.free > 0)!;
+    priv(k).nrFree[z.idx * k.pages.maxOrder + 0]! += 1;
+    const vs = lines(checkKernelInvariants(k));
+    expect(vs.some((l) => l.startsWith(`buddy: ${z.name} order 0: nr_free`))).toBe(true);
+    expect(vs.some((l) => l.startsWith(`buddy: buddyinfo ${z.name}:`))).toBe(true);
+  });
+
+  it("slab: a live object recorded as holding more bytes than its slot", () => {
+    const k = boot("x86_64-6.1");
+    const a = k.slab.kmalloc(40, GFP_KERNEL(k));
+    const slab = k.slab.slabOf(a)!;
+    const i = Number(a - slab.objBase) / slab.cache.size;
+    slab.requested[i] = slab.cache.size + 1;
+    expect(lines(checkKernelInvariants(k))).toContain(`slab: ${slab.cache.name}: object ${i} at 0x${a.toString(16)} holds ${slab.cache.size + 1} bytes in a ${slab.cache.objectSize}-byte object`);
+  });
+
+  it("slab: a large kmalloc whose page block is freed behind the slab allocator's back", () => {
+    const k = boot("x86_64-6.1");
+    const a = k.slab.kmalloc(1 << 20, GFP_KERNEL(k));
+    k.pages.__free_pages(k.pages.virt_to_pfn(a), 8);
+    expect(lines(checkKernelInvariants(k)).some((l) => /^slab: the slab allocator records \d+ pages of large kmallocs, the page allocator \d+$/.test(l))).toBe(true);
+  });
+
+  it("vmalloc: a guard page mapped", () => {
+    const k = boot("x86_64-6.1");
+    const { n, vm } = busyVmallocArea(k);
+    const guard = n.start + vm.size / 4096 - 1;
+    k.pgtable.mapPages(guard, 1, [vm.pages![0]!]);
+    expect(lines(checkKernelInvariants(k))).toContain(`vmalloc: area 0x${(BigInt(n.start) << 12n).toString(16)}: guard page 0x${(BigInt(guard) << 12n).toString(16)} is mapped`);
+  });
+
+  it("vmalloc: an area whose vm_struct address disagrees with its vmap_area", () => {
+    const k = boot("x86_64-6.1");
+    const { vm } = busyVmallocArea(k);
+    vm.addr += 4096n;
+    expect(lines(checkKernelInvariants(k)).some((l) => l.startsWith("vmalloc: area ") && l.includes(": vm_struct says 0x"))).toBe(true);
+  });
+
+  it("pgtable: a page mapped inside the linear map where there is no RAM (the 640K-1M hole)", () => {
+    const k = boot("x86_64-6.1");
+    const base = Number(k.layout.pageOffset >> 12n);
+    k.pgtable.mapPages(base + 0xa0, 1, [0xa0]);
+    expect(lines(checkKernelInvariants(k))).toContain(`pgtable: linear map: 0x${(k.layout.pageOffset + 0xa0000n).toString(16)} maps pfn 0xa0, which is not lowmem RAM`);
+  });
+
+  it("pgtable: a linear-map page pointing at another frame", () => {
+    const k = boot("x86_64-6.1");
+    const base = Number(k.layout.pageOffset >> 12n);
+    k.pgtable.mapPages(base + 0x50, 1, [0x51]); // a 4K PTE region below 2 MiB
+    expect(lines(checkKernelInvariants(k))).toContain(`pgtable: linear map: 0x${(k.layout.pageOffset + 0x50000n).toString(16)} maps pfn 0x51, not 0x50`);
+  });
+
+  it("proc: a zone's free counter drifting from its free lists shows in meminfo and zoneinfo", () => {
+    const k = boot("x86_64-6.1");
+    const z = k.pages.zones.find((x) => x.free > 0)!;
+    z.free += 3;
+    const vs = lines(checkKernelInvariants(k));
+    expect(vs.some((l) => /^proc: meminfo MemFree \d+ kB, but the free lists make \d+ kB$/.test(l))).toBe(true);
+    expect(vs.some((l) => l.startsWith(`proc: zoneinfo ${z.name}: pages free ${z.free}, the free lists hold ${z.free - 3}`))).toBe(true);
+  });
+
+  it("a subsystem check that throws is a violation, not a crash", () => {
+    const k = boot("x86_64-6.1");
+    (k.slab as unknown as { checkInvariants: () => string[] }).checkInvariants = () => {
+      throw new Error("boom");
+    };
+    expect(lines(checkKernelInvariants(k))).toContain("slab.checkInvariants: check threw: boom");
+  });
+});
+
+describe("k.checkInvariants() and runModule({ checkInvariants })", () => {
+  it("a clean run has no internal-error report", async () => {
+    const r = await runModule(`import { module_init, module_exit, __get_free_pages, free_pages, GFP_KERNEL, MODULE_LICENSE } from "linux";
+MODULE_LICENSE("GPL");
+let p = 0n;
+module_init(() => { p = __get_free_pages(GFP_KERNEL, 3); return 0; });
+module_exit(() => { free_pages(p, 3); });`, { checkInvariants: true });
+    expect(r.reports.filter((x) => x.kind === "bug")).toEqual([]);
+    expect(r.module?.unloaded).toBe(true);
+  });
+
+  it("a simulator bug becomes one 'bug' report titled 'kmodlab internal error', saying it is not the learner's fault", async () => {
+    const real = await loadKernelDeps();
+    const deps: KernelDeps = {
+      ...real,
+      boot: (p, o) => {
+        const k = real.boot(p, o);
+        priv(k).owner[firstFreePfn(k)] = PageOwner.Module; // the simulator loses track of a frame
+        return k;
+      },
+    };
+    const r = await runModule(`import { module_init } from "linux"; module_init(() => 0);`, { checkInvariants: true }, deps);
+    const bugs = r.reports.filter((x) => x.kind === "bug");
+    expect(bugs).toHaveLength(1);
+    expect(bugs[0]!.title).toMatch(/^kmodlab internal error: the simulated kernel is inconsistent \(\d+ invariant violations?: /);
+    expect(bugs[0]!.explain).toMatch(/bug in the simulator \(kmodlab\), not in your module/);
+    expect(bugs[0]!.text).toContain("frames: pfn 0x");
+    // Without the option the run does not check (and reports nothing of it).
+    const quiet = await runModule(`import { module_init } from "linux"; module_init(() => 0);`, {}, deps);
+    expect(quiet.reports.filter((x) => x.kind === "bug")).toEqual([]);
+  });
+});

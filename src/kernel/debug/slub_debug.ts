@@ -43,12 +43,12 @@ import {
 } from "../mm/slab_common.ts";
 
 export interface Track {
-  /** %pS of the caller: "fn+0x1c/0x40 [cell]" or a kernel function. */
-  addr: string;
+  /** The allocator's kernel functions (innermost first) and the module's frames; formatted only when printed. */
+  kernel: string[];
+  module: { fn: string; module?: string; line?: number }[];
   when: number; // jiffies
   cpu: number;
   pid: number;
-  stack: string[];
 }
 
 export interface DebugOptions {
@@ -158,16 +158,21 @@ export class SlubDebug {
 
   private track(fn: string): Track {
     const k = this.k;
-    const mf = moduleFrames(k).frames;
-    const ks = k.kallsyms;
-    const kernel = this.era === "6.1" ? (fn === "kfree" || fn === "kmem_cache_free" ? [fn] : fn === "__kmalloc" ? ["__kmem_cache_alloc_node", "__kmalloc"] : [fn]) : [fn];
+    const kernel = this.era === "6.1" && fn === "__kmalloc" ? ["__kmem_cache_alloc_node", "__kmalloc"] : [fn];
     return {
-      addr: mf[0] ?? ks.frame(kernel[kernel.length - 1]),
+      kernel,
+      module: k.captureModuleStack().filter((f) => f.module !== undefined),
       when: k.clock.jiffies,
       cpu: 0,
       pid: k.current.pid,
-      stack: [...kernel.map((f) => ks.frame(f)), ...mf],
     };
+  }
+
+  /** %pS of the caller and the stack of a track. */
+  private trackFrames(t: Track): { addr: string; stack: string[] } {
+    const ks = this.k.kallsyms;
+    const mf = t.module.map((f) => ks.moduleFrame(f.fn, f.module ?? "cell", f.line));
+    return { addr: mf[0] ?? ks.frame(t.kernel[t.kernel.length - 1]), stack: [...t.kernel.map((f) => ks.frame(f)), ...mf] };
   }
 
   // ---- allocation --------------------------------------------------------------------------------------------
@@ -237,6 +242,19 @@ export class SlubDebug {
   /** check_object(): red zones, poison and padding of object i against val. Reports and repairs what it finds. */
   private checkObject(s: KmemCache, slab: Slab, i: number, val: number, fn: string): boolean {
     const base = slab.objPhys + i * s.size;
+    // One read of the whole slot; checkBytes() scans it and only goes back to memory to report.
+    this.slot = this.k.physmem.readBytes(base - s.redLeftPad, s.size);
+    this.slotPhys = base - s.redLeftPad;
+    try {
+      return this.checkObjectIn(s, slab, i, val, fn, base);
+    } finally {
+      this.slot = undefined;
+    }
+  }
+  private slot?: Uint8Array;
+  private slotPhys = 0;
+
+  private checkObjectIn(s: KmemCache, slab: Slab, i: number, val: number, fn: string, base: number): boolean {
     if (s.flags & SLAB_RED_ZONE) {
       if (s.redLeftPad && !this.checkBytes(s, slab, i, "Left Redzone", base - s.redLeftPad, val, s.redLeftPad, fn)) return false;
       if (!this.checkBytes(s, slab, i, this.old ? "Redzone" : "Right Redzone", base + s.objectSize, val, s.inuse - s.objectSize, fn)) return false;
@@ -275,6 +293,13 @@ export class SlubDebug {
   private checkBytes(s: KmemCache, slab: Slab, i: number, what: string, start: number, value: number, bytes: number, fn: string): boolean {
     if (bytes <= 0) return true;
     const pm = this.k.physmem;
+    if (this.slot && start >= this.slotPhys && start + bytes <= this.slotPhys + this.slot.length) {
+      const o = start - this.slotPhys;
+      const sl = this.slot;
+      let j = 0;
+      while (j < bytes && sl[o + j] === value) j++;
+      if (j === bytes) return true;
+    }
     const buf = pm.readBytes(start, bytes);
     let f = 0;
     while (f < bytes && buf[f] === value) f++;
@@ -295,6 +320,7 @@ export class SlubDebug {
     if (this.old) this.fix(s, "Restoring 0x%p-0x%p=0x%x\n", [fault, last, value]);
     else this.fix(s, "Restoring %s 0x%p-0x%p=0x%x", [what, fault, last, value]);
     pm.fill(start + f, e - f, value);
+    if (this.slot && start + f >= this.slotPhys) this.slot.fill(value, start + f - this.slotPhys, start + e - this.slotPhys);
     this.pendingRecord = { kind: "slub", mark };
     return false;
   }
@@ -347,13 +373,14 @@ export class SlubDebug {
   private printTrack(label: string, t: Track | undefined): void {
     if (!t) return;
     const age = this.k.clock.jiffies - t.when;
+    const { addr, stack } = this.trackFrames(t);
     if (this.old) {
-      this.err("INFO: %s in %pS age=%lu cpu=%u pid=%d\n", label, t.addr, age, t.cpu, t.pid);
-      for (const f of t.stack) this.err("\t%pS\n", f);
+      this.err("INFO: %s in %pS age=%lu cpu=%u pid=%d\n", label, addr, age, t.cpu, t.pid);
+      for (const f of stack) this.err("\t%pS\n", f);
       return;
     }
-    this.err("%s in %pS age=%lu cpu=%u pid=%d\n", label, t.addr, age, t.cpu, t.pid);
-    for (const f of t.stack) this.k.printk(KERN_DEFAULT + " %pS\n", f);
+    this.err("%s in %pS age=%lu cpu=%u pid=%d\n", label, addr, age, t.cpu, t.pid);
+    for (const f of stack) this.k.printk(KERN_DEFAULT + " %pS\n", f);
   }
 
   private printTracking(s: KmemCache, slab: Slab, i: number): void {

@@ -44,7 +44,10 @@
 //   check (BUG_ON(object == fp) for an object freed twice in a row) is not modelled.
 // - Boot caches: a representative set of the caches the real 6.1 x86_64 transcript lists (names, object sizes
 //   equal to the real objsize column, counts from its slabinfo; kmalloc-* counts too), filled at boot with objects
-//   owned by "boot" through the ordinary slab path. The 2.6 and 3.4 profiles get a smaller set of their era's names.
+//   owned by "boot" (whole slabs at once). The five biggest filesystem/tracing caches (dentry, inode_cache,
+//   kernfs_node_cache, ftrace_event_field, trace_event_file) are scaled to 1/8 of the real counts to keep boots
+//   fast; the population is capped at ~3% of RAM. The 2.6 and 3.4 profiles get a smaller set of their era's names.
+//   Objects the kernel itself allocates later (SLAB's off-slab management) are marked the same way.
 // - SLAB_FREELIST_RANDOM (objects in a new slab handed out in a random order) is not modelled: object 0 first.
 // - KASAN's and kmemleak's own metadata do not change the layout here.
 
@@ -1092,10 +1095,13 @@ export class SlabAllocator {
     const k = this.k;
     k.clock.advance(COST_FREE);
     if (p <= ZERO_SIZE_PTR) return;
-    const slab = this.slabOf(p);
-    if (slab) {
-      this.slabFree(slab, p, "kfree");
-      return;
+    if (p >= this.pageOffset && p < this.highMemory) {
+      const pa = Number(p - this.pageOffset) + this.physOffset;
+      const slab = this.byPfn.get(Math.floor(pa / PAGE_SIZE));
+      if (slab) {
+        this.slabFreeAt(slab, pa - slab.objPhys, "kfree");
+        return;
+      }
     }
     if (!this.isLinear(p)) {
       this.debug.badFree(p, "kfree");
@@ -1383,8 +1389,13 @@ export class SlabAllocator {
 
   /** Free object p of slab (kfree / kmem_cache_free). */
   private slabFree(slab: Slab, p: bigint, fn: string): void {
+    this.slabFreeAt(slab, Number(p - slab.objBase), fn);
+  }
+
+  /** Free the object at byte offset `off` from the slab's first object (may be misaligned: a bad pointer). */
+  private slabFreeAt(slab: Slab, off: number, fn: string): void {
     const s = slab.cache;
-    const off = Number(p - slab.objBase);
+    const p = slab.objBase + BigInt(off);
     const i = Math.floor(off / s.size);
     if (s.flags & SLAB_DEBUG_FLAGS) {
       if (!this.debug.freeDebug(s, slab, p, i, off, fn)) return;

@@ -170,7 +170,7 @@ export class Lockdep {
     for (let i = s.levels.length - 1; i >= 0; i--) {
       const lv = s.levels[i];
       const upper = i === s.levels.length - 1 ? all.length : s.levels[i + 1].moduleBase;
-      for (const f of all.slice(lv.moduleBase, upper)) out.push(this.k.kallsyms.moduleFrame(f.fn, f.module ?? s.moduleName(), f.line));
+      for (const f of all.slice(all.length - upper, all.length - lv.moduleBase)) out.push(this.k.kallsyms.moduleFrame(f.fn, f.module ?? s.moduleName(), f.line));
       for (const f of lv.entry) out.push(s.kframe(f));
     }
     return out;

@@ -368,7 +368,7 @@ export class Sched {
 
   /** Module stack depth now; only asked when entering a context from inside module code (a nested drain). */
   private moduleDepth(): number {
-    return this.levels.length > 1 || this.loop.depth > 0 || this.inModuleCall ? this.k.captureModuleStack().length : 0;
+    return this.levels.length > 1 || this.loop.depth > 0 || this.inModuleCall || this.k.current.pid !== 0 ? this.k.captureModuleStack().length : 0;
   }
 
   /** Set by module.ts while module_init/module_exit (or any module call from the sandbox) runs. */
@@ -804,7 +804,7 @@ export class Sched {
       first = false;
       const above = this.levels[i + 1];
       if (!irq && above && above.kind !== "task" && (arch === "x86_64" || arch === "i386")) for (const f of above.interrupted ?? []) items.push({ frame: this.kframe(f) });
-      for (const f of all.slice(lv.moduleBase, upper)) items.push({ frame: k.kallsyms.moduleFrame(f.fn, f.module ?? modName, f.line) });
+      for (const f of all.slice(all.length - upper, all.length - lv.moduleBase)) items.push({ frame: k.kallsyms.moduleFrame(f.fn, f.module ?? modName, f.line) });
       for (const f of era === "6.1" ? lv.entry : this.oldEntry(lv)) items.push({ frame: this.kframe(f) });
       if (!irq && arch === "x86_64" && era === "6.1" && (lv.task.comm === "insmod" || lv.task.comm === "rmmod")) {
         for (const r of userRegs(k.debug, lv.task.comm === "insmod")) items.push({ raw: r });

@@ -186,3 +186,19 @@ describe("scheduling while atomic (__schedule_bug, every config)", () => {
 function kmalloc(h: ReturnType<typeof harness>) {
   h.k.sched.might_alloc(GFP_KERNEL, "include/linux/sched/mm.h", 274);
 }
+
+describe("an interrupt raised synchronously from module code", () => {
+  it("runs the handler on top of insmod: the trace has the handler in <IRQ> and module_init under <TASK>", () => {
+    const h = harness("x86_64-6.1", "debug");
+    const { k } = h;
+    h.insmod(() => h.call("mem_init", 3, () => {
+      k.irq.request_irq(k.irq.BUTTON_IRQ, h.cb("btn", 8, () => (k.sched.might_alloc(GFP_KERNEL, "include/linux/sched/mm.h", 274), 1)), 0, "b", 1);
+      k.irq.raise_irq(k.irq.BUTTON_IRQ);
+    }));
+    const r = k.reports.find((r) => r.kind === "sleep-in-atomic")!;
+    expect(r.text).toContain("pid: 108, name: insmod");
+    expect(r.text).toMatch(/ <IRQ>\n(.*\n)* btn\+0x[0-9a-f]+\/0x[0-9a-f]+ \[cell\]\n __handle_irq_event_percpu\+/);
+    expect(r.text).toMatch(/ <\/IRQ>\n <TASK>\n asm_common_interrupt\+0x[0-9a-f]+\/0x[0-9a-f]+\n mem_init\+0x[0-9a-f]+\/0x[0-9a-f]+ \[cell\]\n do_one_initcall\+/);
+    expect(r.text.match(/ btn\+/g)).toHaveLength(1);
+  });
+});

@@ -58,6 +58,7 @@ export class CellView {
   private machineSummary: HTMLElement;
   private code: string;
   private running = false;
+  private runs = 0;
   lastOutcome?: RunOutcome;
 
   constructor(
@@ -86,7 +87,7 @@ export class CellView {
     this.fitTextarea();
     this.editorHost = h("div", { class: "editor-host" }, this.textarea);
 
-    this.runBtn = h("button", { type: "button", class: "btn run", title: "Run (Ctrl+Enter)", "aria-keyshortcuts": "Control+Enter" }, "▶ Run");
+    this.runBtn = h("button", { type: "button", class: "btn run", title: cell.attrs.exercise ? "Run and check the exercise (Ctrl+Enter)" : "Run (Ctrl+Enter)", "aria-keyshortcuts": "Control+Enter" }, cell.attrs.exercise ? "▶ Run and check" : "▶ Run");
     this.stopBtn = h("button", { type: "button", class: "btn stop", hidden: true }, "■ Stop");
     const resetBtn = h("button", { type: "button", class: "btn", title: "Bring back the lesson's code" }, "Reset");
     const shareBtn = h("button", { type: "button", class: "btn", title: "Copy a link that opens this cell with your code" }, "Share");
@@ -306,9 +307,11 @@ export class CellView {
       mem,
       cmdline: this.cmdInput.value.trim() || undefined,
       timeoutMs: timeout,
-    });
+    }, typeof this.cell.attrs.exercise === "string" ? this.cell.attrs.exercise : undefined);
     this.setRunning(false);
     this.lastOutcome = outcome;
+    this.runs++;
+    this.root.dataset.runs = String(this.runs); // finished runs (tests and tools wait on it)
     renderOutcome(this.output, outcome, { gotoLine: (l, c) => this.highlightLine(l, c), moduleFns: () => functionNames(this.getCode()) });
     const ms = Math.round(performance.now() - t0);
     this.editor?.setRunMarkers(
@@ -319,10 +322,10 @@ export class CellView {
     if (outcome.kind === "result") {
       const n = outcome.result.reports?.length ?? 0;
       this.status.textContent = n ? `Done in ${ms} ms, ${n} report${n > 1 ? "s" : ""}.` : `Done in ${ms} ms.`;
-      if (!n && outcome.result.initReturn === 0) {
-        this.app.store.markProgress(this.lesson.meta.id, { ran: this.cell.id });
-        this.app.onProgress();
-      }
+      if (!n && outcome.result.initReturn === 0) this.app.store.markProgress(this.lesson.meta.id, { ran: this.cell.id });
+      if (outcome.grade?.passed) this.app.store.markProgress(this.lesson.meta.id, { passed: outcome.grade.exercise });
+      if (outcome.grade) this.status.textContent += outcome.grade.passed ? " Exercise passed." : ` Exercise: ${outcome.grade.score}/${outcome.grade.maxScore}.`;
+      this.app.onProgress();
     } else this.status.textContent = outcome.kind === "killed" ? "Worker restarted." : "Run failed.";
     recordMetric("run", ms);
     return outcome;

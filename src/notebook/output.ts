@@ -6,6 +6,7 @@ import type { RunResult } from "../../sandbox/result.ts";
 import type { Report } from "../kernel/types.ts";
 import { h } from "./dom.ts";
 import type { RunOutcome } from "./runner.ts";
+import type { GradeInfo } from "./protocol.ts";
 import { buildAddrModel, renderAddrSpace } from "./views/addrspace.ts";
 import { renderProcTable } from "./views/proc.ts";
 import { buildFrameModel, renderFrameMap } from "./views/frames.ts";
@@ -118,6 +119,22 @@ function viewsOf(result: RunResult, hooks: OutputHooks): HTMLElement[] {
   return out;
 }
 
+function gradeCard(g: GradeInfo): HTMLElement {
+  if (g.error && !g.checks.length) return h("section", { class: "grade error", "aria-label": "Exercise result" }, h("h4", {}, "Exercise could not be checked"), h("p", {}, g.error));
+  return h(
+    "section",
+    { class: "grade " + (g.passed ? "passed" : "failed"), "aria-label": "Exercise result" },
+    h("h4", {}, `${g.passed ? "✓ Exercise passed" : "Exercise not passed yet"}: ${g.title ?? g.exercise} (${g.score}/${g.maxScore})`),
+    g.profile ? h("p", { class: "view-note" }, `Checked on the exercise's machine, ${g.profile}, from the kernel's own records.`) : null,
+    h(
+      "ul",
+      { class: "checks" },
+      g.checks.map((c) => h("li", { class: c.pass ? "pass" : "fail" }, h("span", { class: "mark", "aria-label": c.pass ? "passed" : "failed" }, c.pass ? "✓" : "✗"), " ", c.message, c.detail ? h("span", { class: "detail" }, ` — ${c.detail}`) : null)),
+    ),
+    !g.passed && g.firstHint ? h("p", { class: "hint" }, h("strong", {}, "Hint: "), g.firstHint) : null,
+  );
+}
+
 export function renderOutcome(target: HTMLElement, o: RunOutcome, hooks: OutputHooks): void {
   target.replaceChildren();
   if (o.kind !== "result") {
@@ -145,6 +162,7 @@ export function renderOutcome(target: HTMLElement, o: RunOutcome, hooks: OutputH
   if (r.bootLog?.length) target.append(h("details", { class: "bootlog" }, h("summary", {}, `Boot log (${r.bootLog.length} lines)`), dmesgBlock(r.bootLog, r.bootLogLevels, "boot log")));
   target.append(h("h4", { class: "out-h" }, "dmesg"));
   target.append(r.dmesg?.length ? dmesgBlock(r.dmesg, r.dmesgLevels, "module's dmesg") : h("p", { class: "empty" }, "(the module printed nothing)"));
+  if (o.grade) target.append(gradeCard(o.grade));
   for (const rep of reports) target.append(reportCard(rep, hooks));
   target.append(...viewsOf(r, hooks));
 }

@@ -11,6 +11,20 @@ export interface RunOptions {
   timeoutMs: number;
 }
 
+/** What the grader said about a run (src/grader GradeResult, the fields the page shows). */
+export interface GradeInfo {
+  exercise: string;
+  title?: string;
+  passed: boolean;
+  score: number;
+  maxScore: number;
+  checks: { id: string; message: string; pass: boolean; detail?: string; hint: string }[];
+  firstHint?: string;
+  error?: string;
+  /** The machine the exercise is graded on (the cell's picker does not apply). */
+  profile?: string;
+}
+
 export interface ProfileInfo {
   name: string;
   description?: string;
@@ -19,7 +33,8 @@ export interface ProfileInfo {
 }
 
 export type ToWorker =
-  | { type: "run"; id: number; source: string; options: RunOptions }
+  /** `exercise`: judge the run with that exercise's checks, on the exercise's machine. */
+  | { type: "run"; id: number; source: string; options: RunOptions; exercise?: string }
   | { type: "dts"; id: number; profile?: string }
   | { type: "profiles"; id: number }
   /** Load the sandbox, kernel and QuickJS now (idle time), not on the first Run. */
@@ -27,7 +42,7 @@ export type ToWorker =
 
 export type FromWorker =
   | { type: "ready" }
-  | { type: "result"; id: number; result: RunResult }
+  | { type: "result"; id: number; result: RunResult; grade?: GradeInfo }
   | { type: "dts"; id: number; text: string }
   | { type: "profiles"; id: number; profiles: ProfileInfo[] }
   | { type: "warm"; id: number }

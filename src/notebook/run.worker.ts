@@ -4,7 +4,7 @@
 // it and starts a new one (src/notebook/runner.ts).
 
 /// <reference lib="webworker" />
-import type { FromWorker, ProfileInfo, ToWorker } from "./protocol.ts";
+import type { FromWorker, GradeInfo, ProfileInfo, ToWorker } from "./protocol.ts";
 
 // Found through glob so that the page still builds while the sandbox is being written; once the files exist this is
 // an ordinary lazy import (a chunk of its own, loaded on the first message).
@@ -12,6 +12,18 @@ const runMods = import.meta.glob("../../sandbox/run.ts");
 const dtsMods = import.meta.glob("../../sandbox/dts.ts");
 const profileMods = import.meta.glob("../kernel/profiles.ts");
 const quickjsMods = import.meta.glob("../../sandbox/quickjs.ts");
+const gradeMods = import.meta.glob("../grader/grade.ts");
+const exerciseMods = import.meta.glob("../grader/exercises/index.ts");
+
+interface Grader {
+  judge(ex: unknown, result: unknown, source: string): Omit<GradeInfo, "title" | "profile">;
+  runOptionsFor(settings: unknown): Record<string, unknown>;
+}
+interface ExerciseLike {
+  id: string;
+  title: string;
+  settings: { profile: string; proc?: string[] };
+}
 
 /** /proc files the views show, snapshotted while the module is loaded and after rmmod. */
 const PROC_VIEWS = ["vmallocinfo", "buddyinfo", "slabinfo"];
@@ -31,14 +43,44 @@ async function handle(msg: ToWorker): Promise<void> {
     case "run": {
       const { runModule } = await load<{ runModule: RunModule }>(runMods, "the sandbox (sandbox/run.ts)");
       const { timeoutMs, profile, mem, cmdline } = msg.options;
-      const result = await runModule(msg.source, {
-        profile,
-        mem,
-        cmdline,
-        limits: { cpuMs: timeoutMs },
-        proc: PROC_VIEWS,
-      });
-      post({ type: "result", id: msg.id, result: result as never });
+      let opts: Record<string, unknown> = { profile, mem, cmdline, limits: { cpuMs: timeoutMs }, proc: PROC_VIEWS };
+      let ex: ExerciseLike | undefined;
+      let grader: Grader | undefined;
+      let gradeError: string | undefined;
+      if (msg.exercise) {
+        try {
+          grader = await load<Grader>(gradeMods, "the grader (src/grader)");
+          const { getExercise } = await load<{ getExercise(id: string): ExerciseLike | undefined }>(exerciseMods, "the exercises (src/grader/exercises)");
+          ex = getExercise(msg.exercise);
+          if (!ex) gradeError = `there is no exercise "${msg.exercise}"`;
+        } catch (e) {
+          gradeError = (e as Error).message;
+        }
+        // graded runs use the exercise's machine and events; the views' /proc files come along
+        if (ex && grader) {
+          const o = grader.runOptionsFor(ex.settings);
+          opts = { ...o, limits: { cpuMs: timeoutMs }, proc: [...new Set([...((o.proc as string[] | undefined) ?? []), ...PROC_VIEWS])] };
+        }
+      }
+      const result = await runModule(msg.source, opts);
+      let grade: GradeInfo | undefined;
+      if (msg.exercise) {
+        if (ex && grader) {
+          const g = grader.judge(ex, result, msg.source);
+          grade = {
+            exercise: g.exercise,
+            title: ex.title,
+            passed: g.passed,
+            score: g.score,
+            maxScore: g.maxScore,
+            checks: g.checks.map((c) => ({ id: c.id, message: c.message, pass: c.pass, detail: c.detail, hint: c.hint })),
+            firstHint: g.firstHint,
+            error: g.error,
+            profile: ex.settings.profile,
+          };
+        } else grade = { exercise: msg.exercise, passed: false, score: 0, maxScore: 0, checks: [], error: gradeError ?? "the grader is not available" };
+      }
+      post({ type: "result", id: msg.id, result: result as never, grade });
       return;
     }
     case "dts": {

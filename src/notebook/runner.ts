@@ -4,10 +4,10 @@
 // terminates it, starts a fresh one, and the caller is told so in plain words.
 
 import type { RunResult } from "../../sandbox/result.ts";
-import type { FromWorker, ProfileInfo, RunOptions, ToWorker } from "./protocol.ts";
+import type { FromWorker, GradeInfo, ProfileInfo, RunOptions, ToWorker } from "./protocol.ts";
 
 export type RunOutcome =
-  | { kind: "result"; result: RunResult; ms: number }
+  | { kind: "result"; result: RunResult; ms: number; grade?: GradeInfo }
   /** The worker had to be terminated (Stop, or no answer after the deadline). */
   | { kind: "killed"; reason: "stopped" | "unresponsive"; message: string; ms: number }
   /** The worker answered with an error (sandbox missing, internal error, worker crashed). */
@@ -106,13 +106,13 @@ export class Runner {
   }
 
   /** Run a cell. Never rejects: every way a run can end is an outcome. */
-  async run(source: string, options: RunOptions): Promise<RunOutcome> {
+  async run(source: string, options: RunOptions, exercise?: string): Promise<RunOutcome> {
     const t0 = performance.now();
-    const a = await this.request((id) => ({ type: "run", id, source, options }));
+    const a = await this.request((id) => ({ type: "run", id, source, options, exercise }));
     const ms = performance.now() - t0;
     switch (a.type) {
       case "result":
-        return { kind: "result", result: a.result, ms };
+        return { kind: "result", result: a.result, ms, grade: a.grade };
       case "killed":
         return {
           kind: "killed",

@@ -175,8 +175,9 @@ export function renderAddrSpace(model: AddrModel, onPick?: (m: Mark) => void): H
     }
     prevStart = r.start;
     const size = r.end - r.start;
-    const height = Math.max(1.6, Math.min(9, (log2(size) - 10) / 4.5)); // rem
     const marks = model.marks.filter((m) => m.region === r);
+    // rem: grows with log2(size); pieces holding the cell's addresses get room for their labels
+    const height = Math.max(marks.length ? 3.5 : 1.3, Math.min(marks.length ? 6 : 3.5, (log2(size) - 10) / 8));
     const piece = h("div", { class: `as-piece as-kind-${r.kind}`, title: `${r.name}: ${hex(r.start, w)} - ${hex(r.end, w)} (${fmtBig(size)})` });
     piece.style.height = `${height}rem`;
     // marks closer than a few percent of the piece share one tick, so their labels never cover each other

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import type { RunResult } from "../../sandbox/result.ts";
-import { addressesInDmesg, buildAddrModel, fraction, parseVmallocinfo, regionsOf } from "../../src/notebook/views/addrspace.ts";
+import { addressesInDmesg, allocationsFromCalls, buildAddrModel, fraction, parseVmallocinfo, regionsOf } from "../../src/notebook/views/addrspace.ts";
 import { diffTable, rowKey, splitRow } from "../../src/notebook/views/proc.ts";
 
 const layout = {
@@ -66,6 +66,27 @@ describe("address-space model", () => {
     const vm = m.marks.find((x) => x.label === "vmallocmem")!;
     expect(vm.size).toBe(1007616n);
     expect(m.vmap[0]).toMatchObject({ mine: true, pages: 245 });
+  });
+
+  it("takes allocations and their sizes from the kernel's call log; printed names win", () => {
+    const calls = [
+      { fn: "MODULE_LICENSE", args: ["GPL"], ret: null },
+      { fn: "__get_free_page", args: [3264], ret: "0xffff8880050e5000" },
+      { fn: "kmalloc", args: [100, 3264], ret: "0xffff888004656380" },
+      { fn: "vmalloc", args: [1000000], ret: "0xffffc90000621000" },
+      { fn: "__get_free_pages", args: [3264, 3], ret: "0xffff888005100000" },
+      { fn: "kmalloc", args: [1 << 30, 3264], ret: "0x0" },
+    ];
+    expect(allocationsFromCalls({ kernel: { calls } }).map((m) => [m.kind, m.size])).toEqual([
+      ["__get_free_page", 4096n],
+      ["kmalloc", 100n],
+      ["vmalloc", 1000000n],
+      ["__get_free_pages", 32768n],
+    ]);
+    const m = buildAddrModel(result({ kernel: { layout, calls }, dmesg: ["[    0.5] kmallocmem addr=ffff888004656380"] }))!;
+    const km = m.marks.find((x) => x.kind === "kmalloc")!;
+    expect([km.label, km.size, km.region?.name]).toEqual(["kmallocmem", 100n, "direct map"]);
+    expect(m.marks.find((x) => x.kind === "vmalloc")!.label).toBe("vmalloc 977 KiB");
   });
 
   it("no layout, no model", () => {

@@ -113,6 +113,57 @@ function kernelAllocations(result: Pick<RunResult, "kernel">): Mark[] {
   return out;
 }
 
+const PAGE = 4096n;
+
+/** Size of an allocation from the call's arguments, when the function's signature says it. */
+function sizeFromCall(fn: string, args: unknown[]): bigint | undefined {
+  const n = (i: number) => (typeof args[i] === "number" && Number.isFinite(args[i]) ? BigInt(Math.trunc(args[i] as number)) : undefined);
+  switch (fn) {
+    case "__get_free_page":
+    case "get_zeroed_page":
+    case "get_free_page":
+      return PAGE;
+    case "__get_free_pages": {
+      const order = n(1);
+      return order !== undefined ? PAGE << order : undefined;
+    }
+    case "kmalloc":
+    case "kzalloc":
+    case "vmalloc":
+    case "vzalloc":
+    case "kvmalloc":
+    case "kvzalloc":
+      return n(0);
+    case "kcalloc":
+    case "kmalloc_array": {
+      const a = n(0);
+      const b = n(1);
+      return a !== undefined && b !== undefined ? a * b : undefined;
+    }
+    case "krealloc":
+      return n(1);
+    default:
+      return undefined;
+  }
+}
+
+/** Allocations in the kernel's log of the module's calls (RunResult.kernel.calls): address, size, allocator. */
+export function allocationsFromCalls(result: Pick<RunResult, "kernel">): Mark[] {
+  const calls = obj(result.kernel)?.calls;
+  if (!Array.isArray(calls)) return [];
+  const out: Mark[] = [];
+  for (const c of calls) {
+    const o = obj(c);
+    if (!o || typeof o.fn !== "string" || !/alloc|get_free_page|get_zeroed_page|ioremap|vmap|kmap/.test(o.fn)) continue;
+    const addr = typeof o.ret === "string" && /^0x[0-9a-f]+$/i.test(o.ret) ? BigInt(o.ret) : undefined;
+    if (!addr) continue; // NULL: the allocation failed
+    const args = Array.isArray(o.args) ? o.args : [];
+    const size = sizeFromCall(o.fn, args);
+    out.push({ addr, size, label: size !== undefined ? `${o.fn} ${fmtBig(size)}` : o.fn, kind: o.fn, source: "kernel" });
+  }
+  return out;
+}
+
 export function buildAddrModel(result: RunResult, moduleFns: string[] = []): AddrModel | null {
   const layout = findLayout(result);
   const regions = regionsOf(layout);
@@ -122,7 +173,8 @@ export function buildAddrModel(result: RunResult, moduleFns: string[] = []): Add
   const marks: AddrModel["marks"] = [];
   const seen = new Set<string>();
   const vmap = parseVmallocinfo(result.proc?.vmallocinfo, moduleFns);
-  for (const m of kernelAllocations(result)) {
+  for (const m of [...kernelAllocations(result), ...allocationsFromCalls(result)]) {
+    if (seen.has(m.addr.toString())) continue;
     seen.add(m.addr.toString());
     marks.push({ ...m, region: inRegion(m.addr) });
   }
@@ -133,6 +185,7 @@ export function buildAddrModel(result: RunResult, moduleFns: string[] = []): Add
     const key = d.addr.toString();
     const existing = marks.find((m) => m.addr === d.addr);
     if (existing) {
+      // the variable that printed it names it; the allocator stays in `kind`
       existing.label = d.label;
       continue;
     }
@@ -222,12 +275,12 @@ export function renderAddrSpace(model: AddrModel, onPick?: (m: Mark) => void): H
         "table",
         { class: "proc-table as-table" },
         h("caption", {}, "The cell's addresses"),
-        h("thead", {}, h("tr", {}, h("th", { scope: "col" }, "printed as"), h("th", { scope: "col" }, "address"), h("th", { scope: "col" }, "region"), h("th", { scope: "col" }, "offset in region"), h("th", { scope: "col" }, "size"))),
+        h("thead", {}, h("tr", {}, h("th", { scope: "col" }, "printed as"), h("th", { scope: "col" }, "allocated by"), h("th", { scope: "col" }, "address"), h("th", { scope: "col" }, "region"), h("th", { scope: "col" }, "offset in region"), h("th", { scope: "col" }, "size"))),
         h(
           "tbody",
           {},
           model.marks.map((m) =>
-            h("tr", {}, h("td", {}, m.label), h("td", { class: "mono" }, hex(m.addr, w)), h("td", {}, m.region?.name ?? "—"), h("td", { class: "mono" }, m.region ? "+" + hex(m.addr - m.region.start) : ""), h("td", {}, m.size !== undefined ? fmtBig(m.size) : "")),
+            h("tr", {}, h("td", {}, m.source === "dmesg" || !m.kind || !m.label.startsWith(m.kind) ? m.label : "—"), h("td", { class: "mono" }, m.kind ?? ""), h("td", { class: "mono" }, hex(m.addr, w)), h("td", {}, m.region?.name ?? "—"), h("td", { class: "mono" }, m.region ? "+" + hex(m.addr - m.region.start) : ""), h("td", {}, m.size !== undefined ? fmtBig(m.size) : "")),
           ),
         ),
       ),

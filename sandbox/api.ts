@@ -9,6 +9,8 @@ import { GFP_ROWS } from "./api/gfp.ts";
 import { TIME_ROWS } from "./api/time.ts";
 import { PAGE_ALLOC_ROWS } from "./api/page_alloc.ts";
 import { SIM_ROWS } from "./api/sim.ts";
+import { SLAB_ROWS } from "./api/slab.ts";
+import { VMALLOC_ROWS } from "./api/vmalloc.ts";
 
 export const API: readonly ApiEntry[] = checkTable([
   ...MODULE_ROWS,
@@ -16,6 +18,8 @@ export const API: readonly ApiEntry[] = checkTable([
   ...GFP_ROWS,
   ...TIME_ROWS,
   ...PAGE_ALLOC_ROWS,
+  ...SLAB_ROWS,
+  ...VMALLOC_ROWS,
   ...SIM_ROWS,
 ]);
 

@@ -27,6 +27,8 @@ import { Workqueues } from "./kernel/workqueue.ts";
 import type { RunLimits, DrainResult } from "./kernel/events.ts";
 import { Modules } from "./kernel/module.ts";
 import { Kmemleak, type Leak } from "./debug/kmemleak.ts";
+import { MemoryAccess } from "./mm/memory.ts";
+import { Kasan } from "./debug/kasan.ts";
 import { checkKernelInvariants, formatViolations, type Violation } from "./debug/invariants.ts";
 import { Dma } from "./kernel/dma.ts";
 import "./fs/all.ts";
@@ -89,6 +91,10 @@ export class Kernel {
   workqueue!: Workqueues;
   modules!: Modules;
   kmemleak!: Kmemleak;
+  /** The memory access path: loads, stores, string routines, the dTLB, faults (issue 4). */
+  mem!: MemoryAccess;
+  /** Generic KASAN (6.1 debug kernels on x86_64/ARM/arm64); undefined elsewhere. */
+  kasan?: Kasan;
   dma!: Dma;
 
   /** Drain deferred work (timers, tasklets, interrupts, work) after module_init, up to a bound. */
@@ -202,6 +208,9 @@ export function boot(profile: string | Profile, opts: BootOptions = {}): Kernel 
   k.modules = new Modules(k);
   k.kmemleak = new Kmemleak(k);
   k.dma = new Dma(k);
+  // KASAN's shadow and hooks, then the access path that checks every load and store against it.
+  if (Kasan.enabledFor(k)) k.kasan = new Kasan(k);
+  k.mem = new MemoryAccess(k);
   return k;
 }
 

@@ -146,14 +146,15 @@ function stream(k: SplatHost, salt: string): () => number {
 /** The outer frames of the current context, outermost last. */
 export type TraceContext = "insmod" | "rmmod" | "none";
 
-function contextOf(k: SplatHost, ctx?: TraceContext): TraceContext {
+export function contextOf(k: SplatHost, ctx?: TraceContext): TraceContext {
   if (ctx) return ctx;
   if (k.current.comm === "insmod") return "insmod";
   if (k.current.comm === "rmmod") return "rmmod";
   return "none";
 }
 
-function outerFrames(arch: Arch, era: Era, ctx: TraceContext): string[] {
+/** The frames under the module's for a task context (exported for KASAN's saved stacks). */
+export function outerFrames(arch: Arch, era: Era, ctx: TraceContext): string[] {
   if (ctx === "none") return [];
   if (era === "6.1") {
     if (ctx === "insmod") {
@@ -214,6 +215,11 @@ function kernelStack(k: SplatHost): bigint {
   }
 }
 
+/** The faulting instruction's first bytes a caller may pin in regs (TRAP0/TRAP1: a page fault's mov, not ud2). */
+function trapOf(regs: RegOverrides): [number, number] | undefined {
+  return regs.TRAP0 !== undefined ? [Number(regs.TRAP0), Number(regs.TRAP1 ?? 0)] : undefined;
+}
+
 function codeLine(k: SplatHost, salt: string, trap: [number, number] = [0x0f, 0x0b]): string {
   const r = stream(k, "code:" + salt);
   const b: string[] = [];
@@ -235,7 +241,7 @@ export function showRegsLines(k: SplatHost, ip: string, regs: RegOverrides = {})
       const v = (n: string, d: bigint) => hex(BigInt.asUintN(64, pick(n, d)), 16);
       return [
         `RIP: 0010:${ipSym}`,
-        codeLine(k, ip),
+        codeLine(k, ip, trapOf(regs)),
         `RSP: 0018:${v("RSP", sp)} EFLAGS: ${hex(pick("EFLAGS", 0x246n), 8)}`,
         `RAX: ${v("RAX", 0n)} RBX: ${v("RBX", small())} RCX: ${v("RCX", 0n)}`,
         `RDX: ${v("RDX", 0n)} RSI: ${v("RSI", small())} RDI: ${v("RDI", small())}`,
@@ -251,7 +257,7 @@ export function showRegsLines(k: SplatHost, ip: string, regs: RegOverrides = {})
       const v = (n: string, d: bigint) => hex(BigInt.asUintN(32, pick(n, d)), 8);
       return [
         `EIP: ${ipSym}`,
-        codeLine(k, ip),
+        codeLine(k, ip, trapOf(regs)),
         `EAX: ${v("EAX", small())} EBX: ${v("EBX", small())} ECX: ${v("ECX", small())} EDX: ${v("EDX", 0n)}`,
         `ESI: ${v("ESI", 0n)} EDI: ${v("EDI", small())} EBP: ${v("EBP", sp + 0xa4n)} ESP: ${v("ESP", sp)}`,
         `DS: 007b ES: 007b FS: 00d8 GS: 0033 SS: 0068 EFLAGS: ${v("EFLAGS", 0x246n)}`,
@@ -568,7 +574,8 @@ export function dieBody(k: SplatHost, fn: string, frames: readonly string[], reg
     const r = stream(k, "armcode:" + fn);
     const words: string[] = [];
     for (let i = 0; i < 8; i++) words.push(hex(r() >>> 0, 8));
-    p(`Code: ${words.join(" ")} (e7f001f2) `, KERN_EMERG);
+    const instr = regs?.INSTR !== undefined ? hex(BigInt(regs.INSTR), 8) : "e7f001f2"; // a data abort's ldr/str, else BUG()'s udf
+    p(`Code: ${words.join(" ")} (${instr}) `, KERN_EMERG);
     return;
   }
   if (era === "6.1") {

@@ -79,6 +79,8 @@ export interface VmStruct {
   /** Where the pages array lives: a vmalloc address ("vpages") or a kmalloc'ed/unaccounted one. */
   pagesArrayAddr: bigint;
   owner: "boot" | "module";
+  /** The size the caller asked for (vmalloc's real_size), before page rounding; KASAN unpoisons exactly this. */
+  requested?: number;
   /** No guard page in `size` (VM_NO_GUARD, or a static mapping registered with its exact size). */
   noGuard?: boolean;
   /** Frames mapped (vmap'ed pages not owned by the area, or ioremap's contiguous run). */
@@ -455,6 +457,7 @@ export class Vmalloc {
       return 0n;
     }
     area.flags &= ~VM_UNINITIALIZED;
+    area.requested = realSize;
     this.stats.allocs++;
     for (const f of this.onAlloc) f(area);
     return area.addr;

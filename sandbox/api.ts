@@ -11,6 +11,7 @@ import { PAGE_ALLOC_ROWS } from "./api/page_alloc.ts";
 import { SIM_ROWS } from "./api/sim.ts";
 import { SLAB_ROWS } from "./api/slab.ts";
 import { VMALLOC_ROWS } from "./api/vmalloc.ts";
+import { MEMORY_ROWS } from "./api/memory.ts";
 
 export const API: readonly ApiEntry[] = checkTable([
   ...MODULE_ROWS,
@@ -20,6 +21,7 @@ export const API: readonly ApiEntry[] = checkTable([
   ...PAGE_ALLOC_ROWS,
   ...SLAB_ROWS,
   ...VMALLOC_ROWS,
+  ...MEMORY_ROWS,
   ...SIM_ROWS,
 ]);
 

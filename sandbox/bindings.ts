@@ -24,6 +24,7 @@ import {
 import { ArgError, readPrintkArg, readScalar } from "./validate.ts";
 import type { LimitName, Limits } from "./limits.ts";
 import { PRELUDE, PRELUDE_FILE } from "./prelude.ts";
+import { parseStack, type CellFrame } from "./stack.ts";
 
 export type Stop = { kind: "limit"; limit: LimitName } | { kind: "kill" };
 
@@ -71,6 +72,8 @@ export class Bridge {
   private readonly cookies: QuickJSHandle[] = [];
   private readonly guestFns = new WeakMap<HostCallback, { fh: QuickJSHandle; sig: CallbackSig }>();
   private readonly addrBits: number;
+  /** The guest stack of the current host call, parsed once however many times the kernel asks (null: not yet). */
+  private stackCache: CellFrame[] | null = null;
   /** How deep the guest is in nested module calls (init -> sim.advance -> timer callback ...). */
   depth = 0;
 
@@ -186,6 +189,7 @@ export class Bridge {
       this.stopFor("kernel-calls");
       return this.errorHandle("InternalError", "interrupted");
     }
+    this.stackCache = null;
     try {
       return work();
     } catch (e) {
@@ -202,7 +206,11 @@ export class Bridge {
         this.stopFor("memory");
         return this.errorHandle("InternalError", "out of memory");
       }
-      return this.errorHandle("InternalError", `kmodlab: the simulated kernel failed inside ${fn}: ${msg}`);
+      const title = `kmodlab internal error: the simulated kernel failed inside ${fn}: ${msg}`;
+      this.env.k.report({ kind: "bug", title, text: `${title}\n${e instanceof Error ? e.stack : ""}`, explain: "This is a bug in the simulator (kmodlab), not in your module." });
+      return this.errorHandle("InternalError", title);
+    } finally {
+      this.stackCache = null;
     }
   }
 
@@ -333,11 +341,14 @@ export class Bridge {
     try {
       sig.params.forEach((p, i) => argHs.push(this.argToGuest(args[i], p.type)));
       this.depth++;
+      const saved = this.stackCache;
+      this.stackCache = null;
       let res;
       try {
         res = ctx.callFunction(fh, ctx.undefined, ...argHs);
       } finally {
         this.depth--;
+        this.stackCache = saved;
       }
       if (res.error) {
         const error = this.readError(res.error);
@@ -421,8 +432,14 @@ export class Bridge {
     return { name: name ?? "Error", message: message ?? "", stack: stack ?? "", nonError: false };
   }
 
-  /** The guest's stack right now, as QuickJS prints it (empty if it cannot be had). */
-  guestStack(): string {
+  /** The cell's frames right now, innermost first. Parsed once per host call however often the kernel asks. */
+  guestFrames(): CellFrame[] {
+    if (this.stackCache !== null) return this.stackCache;
+    this.stackCache = parseStack(this.readGuestStack());
+    return this.stackCache;
+  }
+
+  private readGuestStack(): string {
     const r = this.ctx.callFunction(this.stackFn, this.ctx.undefined);
     if (r.error) {
       r.error.dispose();

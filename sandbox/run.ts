@@ -269,11 +269,11 @@ export function runModuleSync(qjs: QuickJSWASMModule, source: string, options: R
     ctx = rt.newContext();
     const b = (bridge = new Bridge(ctx, rt, env, entries, limits, {
       now,
-      onCallbackError: (symbol, err) => k.report(exceptionReport(k, symbol || "a module callback", "callback", err)),
+      onCallbackError: (symbol, err) => void exceptionReport(k, symbol || "a module callback", "callback", err),
       onCall: (fn, args, ret) => log.record(fn, args, ret),
       onEnter: (symbol) => (symbol === null ? log.callers.pop() : log.callers.push(symbol)),
     }));
-    k.captureModuleStack = () => parseStack(b.guestStack());
+    k.captureModuleStack = () => b.guestFrames().slice();
     k.current = { pid, comm: "insmod" };
     for (const f of tr.functions) {
       const lines = source.slice(f.start, f.start + f.size).split("\n").length;
@@ -297,7 +297,7 @@ export function runModuleSync(qjs: QuickJSWASMModule, source: string, options: R
         b.stop = null; // the kernel already reported its Oops; the task is gone
         return false;
       }
-      k.report(exceptionReport(k, where, site, err));
+      exceptionReport(k, where, site, err);
       return false;
     };
 
@@ -355,7 +355,7 @@ export function runModuleSync(qjs: QuickJSWASMModule, source: string, options: R
           stack: "",
           nonError: false,
         };
-        k.report(exceptionReport(k, mod.init.symbol || "module_init", "init", err));
+        exceptionReport(k, mod.init.symbol || "module_init", "init", err);
       } else {
         result.initReturn = r.value;
         if (r.value < 0) {

@@ -35,7 +35,7 @@ describe("limits: each stops the run with its message, and the next run works", 
   });
 
   it("guest memory: a growing array is stopped as out-of-memory", async () => {
-    const r = await run(`module_init(() => { const a = []; for (;;) a.push({ x: a.length, s: "y".repeat(64) }); });`, { limits: { memoryBytes: 8 << 20 } });
+    const r = await run(`module_init(() => { const a = []; for (;;) a.push({ x: a.length, s: "y".repeat(64) }); });`, { limits: { memoryBytes: 8 << 20, cpuMs: 30000 } });
     const rep = r.reports.find((x) => x.kind === "out-of-memory")!;
     expect(rep.title).toBe("kmodlab: guest memory limit reached (8388608 bytes)");
     expect(rep.explain).toMatch(/8 MiB .*limits\.memoryBytes/);

@@ -34,6 +34,45 @@ describe("examples run and their output is pinned", () => {
   }
 });
 
+describe("memdemo, the classic 160 MB i386 demo", () => {
+  it("on i386-2.6 the page and the kmalloc block are in lowmem (3G..3G+160M), the vmalloc block above VMALLOC_START", async () => {
+    const src = readFileSync(new URL("memdemo.ts", dir), "utf8");
+    const r = await runModule(src, { profile: "i386-2.6", mem: 160 << 20 });
+    expect(r.reports).toEqual([]);
+    const addr = (what: string) => BigInt("0x" + /addr=([0-9a-f]+)$/.exec(r.dmesg.find((l) => l.includes(what + " addr="))!)![1]);
+    const layout = r.kernel.layout as { vmallocStart: string; vmallocEnd: string };
+    const lowmem = (a: bigint) => a >= 0xc0000000n && a < 0xc0000000n + (160n << 20n);
+    expect(lowmem(addr("pagemem"))).toBe(true);
+    expect(lowmem(addr("kmallocmem"))).toBe(true);
+    expect(addr("vmallocmem") >= BigInt(layout.vmallocStart) && addr("vmallocmem") < BigInt(layout.vmallocEnd)).toBe(true);
+    expect(r.module).toEqual({ loaded: true, unloaded: true });
+  });
+});
+
+describe("exceptions on the real kernel", () => {
+  it("an exception in init is an Oops-like splat with the module list, the task line and the cell's frames", async () => {
+    const r = await runModule(`import { module_init, MODULE_LICENSE } from "linux";
+MODULE_LICENSE("GPL");
+function helper(o: any) {
+  return o.field.deeper;
+}
+function mem_module_init(): number {
+  return helper(null);
+}
+module_init(mem_module_init);
+`);
+    const rep = r.reports[0];
+    expect(rep.kind).toBe("exception");
+    const lines = rep.text.split("\n");
+    expect(lines.slice(0, 3)).toEqual(["BUG: kernel exception in mem_module_init [cell]", "TypeError: cannot read property 'field' of null", "Modules linked in: cell(O+)"]);
+    expect(lines[3]).toBe("CPU: 0 PID: 108 Comm: insmod Tainted: G           O       6.1.0-56-amd64 #1  Debian 6.1.192-2");
+    expect(lines).toContain(" helper+0x30/0x80 [cell]");
+    expect(lines.at(-1)).toBe("---[ end trace 0000000000000000 ]---");
+    expect(rep.frames).toEqual([{ fn: "helper", line: 4, column: 15 }, { fn: "mem_module_init", line: 7, column: 16 }].map((f) => ({ ...f, column: expect.any(Number) })));
+    expect(r.module?.loaded).toBe(false);
+  });
+});
+
 describe("determinism", () => {
   it("the same cell and options give identical RunResults except wallMs", async () => {
     const src = readFileSync(new URL("pages.ts", dir), "utf8");

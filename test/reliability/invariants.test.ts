@@ -79,6 +79,39 @@ describe("a learner's mistakes are reported by the kernel and leave the simulato
   }
 });
 
+describe("a module's own corruption is the module's, not the simulator's (Violation.cause)", () => {
+  it("free_pages() of a vmalloc area's page: the area holds a free page, as in the real kernel; cause 'module'", () => {
+    const k = boot("x86_64-6.1");
+    const v = k.vmalloc.vmalloc(2 * 4096);
+    const pfn = k.vmalloc.vmalloc_to_pfn(v);
+    k.pages.free_pages(k.pages.pfn_to_virt(pfn), 0);
+    const vs = checkKernelInvariants(k);
+    expect(vs.length).toBeGreaterThan(0);
+    expect(vs.every((x) => x.cause === "module" && x.pfns?.includes(pfn))).toBe(true);
+    expect(k.pages.suspectFrees.map((f) => f.reason)).toContain("free_pages() of Vmalloc pages");
+    expect(k.checkInvariants()).toEqual([]);
+    expect(k.reports.filter((r) => r.kind === "bug")).toEqual([]);
+  });
+
+  it("free_pages(p, 0) of a 1 MiB kmalloc: the slab allocator's record of it goes stale; cause 'module'", () => {
+    const k = boot("x86_64-6.1");
+    const p = k.slab.kmalloc(1 << 20, GFP_KERNEL(k));
+    k.pages.free_pages(p, 0);
+    const vs = checkKernelInvariants(k);
+    expect(vs.some((x) => x.check === "slab")).toBe(true);
+    expect(vs.filter((x) => x.cause === "simulator")).toEqual([]);
+  });
+
+  it("the same state reached without a module free is the simulator's", () => {
+    const k = boot("x86_64-6.1");
+    const v = k.vmalloc.vmalloc(2 * 4096);
+    k.pages.__free_pages(k.vmalloc.vmalloc_to_pfn(v), 0); // the kernel itself, not free_pages() from a module
+    expect(checkKernelInvariants(k).some((x) => x.cause === "simulator")).toBe(true);
+    expect(k.checkInvariants().length).toBeGreaterThan(0);
+    expect(k.reports.filter((r) => r.kind === "bug")).toHaveLength(1);
+  });
+});
+
 describe("known simulator bugs the checker finds (it.fails: flips to a failure when fixed)", () => {
   // mm/slub.ts, SLAB era (2.6): releaseObject() pushes a not-live object onto freeStack again (the modelled
   // corruption of a silent double free), but SlabAllocator.checkInvariants() rejects exactly that state
@@ -89,6 +122,22 @@ describe("known simulator bugs the checker finds (it.fails: flips to a failure w
     const a = k.slab.kmalloc(100, GFP_KERNEL(k));
     k.slab.kfree(a);
     k.slab.kfree(a);
+    expect(lines(checkKernelInvariants(k))).toEqual([]);
+  });
+  // The same in SLUB without slub_debug (the distro 6.1 kernel): silent, and the freelist holds the object twice.
+  it.fails("x86_64-6.1 distro: a double kfree keeps the slab allocator's own invariants", () => {
+    const k = boot("x86_64-6.1", { config: "distro" });
+    const a = k.slab.kmalloc(96, GFP_KERNEL(k));
+    k.slab.kfree(a);
+    k.slab.kfree(a);
+    expect(lines(checkKernelInvariants(k))).toEqual([]);
+  });
+  // mm/slub.ts kmallocLarge(): kmalloc(64 KiB, GFP_KERNEL | __GFP_HIGHMEM) on a 32-bit machine takes a highmem
+  // block, returns NULL (page_address is 0) and leaks the block; 6.1 strips the bit with kmalloc_fix_flags().
+  it.fails("i386-6.1: kmalloc of a large size with __GFP_HIGHMEM leaves no orphaned KmallocLarge block", () => {
+    const k = boot("i386-6.1", { config: "distro" });
+    const G = gfpFlags("6.1");
+    k.slab.kmalloc(65536, G.GFP_KERNEL! | G.__GFP_HIGHMEM!);
     expect(lines(checkKernelInvariants(k))).toEqual([]);
   });
 });

@@ -35,16 +35,25 @@ export interface Violation {
   /** The check that failed: "frames", "buddy", "slab", "vmalloc", "pgtable", "proc", or "<subsystem>.checkInvariants". */
   check: string;
   message: string;
+  /** The frames the violation is about, when it is about frames. */
+  pfns?: number[];
+  /**
+   * "module" when every frame it is about was freed by the module although another kernel user held it
+   * (free_pages() of vmalloc pages, kfree() of a page table...: k.pages.suspectFrees). The real kernel ends up in
+   * the same state, silently: it is the module's corruption, faithfully modelled, not a simulator bug.
+   * "simulator" otherwise: a bug in kmodlab.
+   */
+  cause: "simulator" | "module";
 }
 
 class Collector {
   readonly out: Violation[] = [];
   private counts = new Map<string, number>();
-  add(check: string, message: string): void {
+  add(check: string, message: string, pfns?: number[]): void {
     const n = (this.counts.get(check) ?? 0) + 1;
     this.counts.set(check, n);
-    if (n <= MAX_PER_CHECK) this.out.push({ check, message });
-    else if (n === MAX_PER_CHECK + 1) this.out.push({ check, message: "(more violations of this check not listed)" });
+    if (n <= MAX_PER_CHECK) this.out.push({ check, message, cause: "simulator", ...(pfns ? { pfns } : {}) });
+    else if (n === MAX_PER_CHECK + 1) this.out.push({ check, message: "(more violations of this check not listed)", cause: "simulator" });
   }
   /** Run a check; a throw inside the check is itself a violation (the state made the walk impossible). */
   run(check: string, f: () => void): void {
@@ -76,7 +85,24 @@ export function checkKernelInvariants(k: Kernel): Violation[] {
   }
   c.run("frames", () => frames.checkUnclaimed(c));
   c.run("proc", () => checkProc(k, frames, c, { slabPages, largePages, vmallocPages, tablePages }));
-  return c.out;
+  return attribute(k, c.out);
+}
+
+/** Mark the violations that are the module's own corruption (see Violation.cause). */
+function attribute(k: Kernel, vs: Violation[]): Violation[] {
+  const freed = new Set<number>();
+  for (const f of k.pages.suspectFrees) {
+    if (/double free/.test(f.reason)) continue;
+    const n = 1 << Math.max(0, Math.min(f.order, k.pages.maxOrder - 1));
+    for (let p = f.pfn; p < f.pfn + n; p++) freed.add(p);
+  }
+  if (!freed.size) return vs;
+  const out = vs.map((v): Violation => (v.pfns?.length && v.pfns.every((p) => freed.has(p)) ? { ...v, cause: "module" } : v));
+  // The "more violations" marker of a check whose listed violations are all the module's is the module's too.
+  for (const v of out) {
+    if (v.message.startsWith("(more violations") && out.filter((w) => w.check === v.check && w !== v).every((w) => w.cause === "module")) v.cause = "module";
+  }
+  return out;
 }
 
 /** Every subsystem's own checkInvariants() (any field of the Kernel that has one, so later parts join by themselves). */
@@ -120,8 +146,8 @@ class FrameMap {
         c.add(check, `${who()} holds pfn ${p}, outside the machine's ${this.nr} frames`);
         return;
       }
-      if (this.owner[p] !== owner) c.add(check, `${who()} holds pfn 0x${p.toString(16)}, which the page allocator says is ${pageOwnerNames[this.owner[p]!] ?? this.owner[p]}`);
-      if (this.user[p]) c.add(check, `pfn 0x${p.toString(16)} held twice: by ${who()} and by a ${pageOwnerNames[this.user[p]! - 1]} user before it`);
+      if (this.owner[p] !== owner) c.add(check, `${who()} holds pfn 0x${p.toString(16)}, which the page allocator says is ${pageOwnerNames[this.owner[p]!] ?? this.owner[p]}`, [p]);
+      if (this.user[p]) c.add(check, `pfn 0x${p.toString(16)} held twice: by ${who()} and by a ${pageOwnerNames[this.user[p]! - 1]} user before it`, [p]);
       this.user[p] = owner + 1;
     }
   }
@@ -133,7 +159,7 @@ class FrameMap {
     if (!this.k.pgtable) checked.delete(PageOwner.PageTable);
     for (let p = 0; p < this.nr; p++) {
       const o = this.owner[p]!;
-      if (checked.has(o) && this.user[p] === 0) c.add("frames", `pfn 0x${p.toString(16)} is ${pageOwnerNames[o]} but no ${pageOwnerNames[o]} user holds it`);
+      if (checked.has(o) && this.user[p] === 0) c.add("frames", `pfn 0x${p.toString(16)} is ${pageOwnerNames[o]} but no ${pageOwnerNames[o]} user holds it`, [p]);
     }
   }
 }
@@ -148,33 +174,33 @@ function checkFrames(k: Kernel, f: FrameMap, c: Collector): void {
         if (head % (1 << o)) c.add("buddy", `${z.name} order ${o}: free block at pfn 0x${head.toString(16)} is not aligned`);
         if (head < z.startPfn || head + (1 << o) > z.endPfn) c.add("buddy", `${z.name} order ${o}: free block at pfn 0x${head.toString(16)} lies outside the zone`);
         for (let p = head; p < head + (1 << o) && p < f.nr; p++) {
-          if (f.block[p]) c.add("frames", `pfn 0x${p.toString(16)} is in two free blocks`);
+          if (f.block[p]) c.add("frames", `pfn 0x${p.toString(16)} is in two free blocks`, [p]);
           f.block[p] = 1;
           f.freePages++;
-          if (f.owner[p] !== PageOwner.Free) c.add("frames", `pfn 0x${p.toString(16)} is in a free block but owned by ${pageOwnerNames[f.owner[p]!]}`);
+          if (f.owner[p] !== PageOwner.Free) c.add("frames", `pfn 0x${p.toString(16)} is in a free block but owned by ${pageOwnerNames[f.owner[p]!]}`, [p]);
         }
       }
     }
   }
   for (const a of pa.allocations()) {
     for (let p = a.pfn; p < a.pfn + (1 << a.order) && p < f.nr; p++) {
-      if (f.block[p] === 1) c.add("frames", `pfn 0x${p.toString(16)} is free and also inside the allocated order-${a.order} block at 0x${a.pfn.toString(16)}`);
-      else if (f.block[p] === 2) c.add("frames", `pfn 0x${p.toString(16)} is inside two allocated blocks (one at 0x${a.pfn.toString(16)})`);
+      if (f.block[p] === 1) c.add("frames", `pfn 0x${p.toString(16)} is free and also inside the allocated order-${a.order} block at 0x${a.pfn.toString(16)}`, [p]);
+      else if (f.block[p] === 2) c.add("frames", `pfn 0x${p.toString(16)} is inside two allocated blocks (one at 0x${a.pfn.toString(16)})`, [p]);
       f.block[p] = 2;
-      if (f.owner[p] !== a.owner) c.add("frames", `order-${a.order} ${a.ownerName} block at 0x${a.pfn.toString(16)}: pfn 0x${p.toString(16)} owned by ${pageOwnerNames[f.owner[p]!]}`);
+      if (f.owner[p] !== a.owner) c.add("frames", `order-${a.order} ${a.ownerName} block at 0x${a.pfn.toString(16)}: pfn 0x${p.toString(16)} owned by ${pageOwnerNames[f.owner[p]!]}`, [p]);
     }
   }
   for (let p = 0; p < f.nr; p++) {
     if (f.block[p]) continue;
     const o = f.owner[p]!;
-    if (o === PageOwner.Free) c.add("frames", `pfn 0x${p.toString(16)} is Free but in no free list`);
+    if (o === PageOwner.Free) c.add("frames", `pfn 0x${p.toString(16)} is Free but in no free list`, [p]);
     // Bad: taken off the free lists after "BUG: Bad page state" and leaked on purpose, outside any block.
-    else if (!isUnmanagedOwner(o) && o !== PageOwner.Bad) c.add("frames", `pfn 0x${p.toString(16)} is ${pageOwnerNames[o]} but in no allocated block`);
+    else if (!isUnmanagedOwner(o) && o !== PageOwner.Bad) c.add("frames", `pfn 0x${p.toString(16)} is ${pageOwnerNames[o]} but in no allocated block`, [p]);
   }
   // memblock reservations never reach the buddy allocator.
   for (const r of k.layout.reservations) {
     for (let p = Math.floor(r.start / PAGE); p < Math.ceil(r.end / PAGE) && p < f.nr; p++) {
-      if (f.block[p] === 1) c.add("frames", `pfn 0x${p.toString(16)} of the '${r.what}' reservation is on the free lists`);
+      if (f.block[p] === 1) c.add("frames", `pfn 0x${p.toString(16)} of the '${r.what}' reservation is on the free lists`, [p]);
     }
   }
 }
@@ -250,11 +276,15 @@ function checkSlab(k: Kernel, f: FrameMap, c: Collector): [number, number] {
     f.claim(c, "slab", a.pfn, pages, PageOwner.KmallocLarge, () => `the large kmalloc at pfn 0x${a.pfn.toString(16)}`);
     const at = sa.objectAt(k.pages.pfn_to_virt(a.pfn));
     if (!at || at.via !== "page" || at.pfn !== a.pfn || at.slot !== PAGE * pages || at.requested > at.slot || at.requested < 0) {
-      c.add("slab", `the order-${a.order} KmallocLarge block at pfn 0x${a.pfn.toString(16)} is not a large kmalloc of its size (${at ? `${at.via} pfn 0x${at.pfn.toString(16)} slot ${at.slot} requested ${at.requested}` : "objectAt finds nothing"})`);
+      c.add("slab", `the order-${a.order} KmallocLarge block at pfn 0x${a.pfn.toString(16)} is not a large kmalloc of its size (${at ? `${at.via} pfn 0x${at.pfn.toString(16)} slot ${at.slot} requested ${at.requested}` : "objectAt finds nothing"})`, at ? [at.pfn] : [a.pfn]);
     }
   }
   const recorded = sa.pagesUsed().large;
-  if (recorded !== largePages) c.add("slab", `the slab allocator records ${recorded} pages of large kmallocs, the page allocator ${largePages}`);
+  if (recorded !== largePages) {
+    // The slab allocator's large kmallocs whose head frame the page allocator no longer gives to KmallocLarge.
+    const stale = sa.liveObjects().filter((o) => o.via === "page" && k.pages.ownerOf(o.pfn) !== PageOwner.KmallocLarge).map((o) => o.pfn);
+    c.add("slab", `the slab allocator records ${recorded} pages of large kmallocs, the page allocator ${largePages}`, stale);
+  }
   return [slabPages, largePages];
 }
 

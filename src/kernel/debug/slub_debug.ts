@@ -27,7 +27,7 @@ import type { KmemCache, Slab, SlabAllocator } from "../mm/slub.ts";
 import { KERN_DEFAULT, KERN_ERR, KERN_WARNING } from "../kernel/printk.ts";
 import { dieBody, dump_stack, end_trace, moduleFrames, oopsHeader, recordSplat, splat, warn } from "./splat.ts";
 import { formatGfp } from "../gfp.ts";
-import { formatPageFlags, PageOwner, PG_head, PG_slab } from "../mm/page_flags.ts";
+import { formatPageFlags, PageOwner, pageOwnerNames, PG_head, PG_slab } from "../mm/page_flags.ts";
 import {
   PAGE_SIZE,
   POISON_END,
@@ -552,6 +552,7 @@ export class SlubDebug {
       warn(k, { file: "mm/slab_common.c", line: 969, fn: "free_large_kmalloc", kernelFrames: ["kfree"], kind: "invalid-free" });
       k.printk(KERN_WARNING + "object pointer: 0x%p\n", p);
     }
+    if (owner !== PageOwner.Module) k.pages.suspectFrees.push({ pfn, order, reason: `kfree() of ${pageOwnerNames[owner] ?? owner} pages` });
     k.pages.__free_pages(pfn, order);
   }
 

@@ -1,0 +1,88 @@
+// What a fuzzed run must satisfy, whatever the program did: runModule resolves; the RunResult survives JSON;
+// no "bug" report (a sandbox internal error, or an invariant violation found by --check-invariants); no kernel
+// call that failed inside the simulator (the bridge's "simulated kernel failed inside" InternalError, even when
+// the program caught it); no timeout (the generator writes no unbounded loop, so a timeout is a hang).
+// Learner-facing reports (oops, kasan, double-free, bad-page, exception...) are normal outcomes, not failures.
+
+import { runModule, type RunOptions } from "../sandbox/run.ts";
+import type { RunResult } from "../sandbox/result.ts";
+import type { Generated, Program } from "./gen.ts";
+
+/**
+ * Known simulator bugs, reported to their owners: a failure whose every line matches one of these is counted as
+ * "known" and does not fail the run. Keep each pattern narrow and say where it is reported.
+ */
+export const KNOWN_BUGS: { id: string; era?: string; pattern: RegExp; where: string }[] = [
+  {
+    id: "slab-silent-double-free",
+    pattern: /^slab\.checkInvariants: \S+: (object \d+ twice on the freelist of slab pfn \d+|slab pfn \d+ free \d+ \+ inuse \d+ != \d+)$/,
+    where:
+      "mm/slub.ts: without slub_debug a double kfree pushes the object on the freelist twice (SLAB 2.6, SLUB distro 6.1/3.4), " +
+      "which SlabAllocator.checkInvariants() rejects; 6.1 distro (SLAB_FREELIST_HARDENED) would BUG at set_freepointer instead",
+  },
+  {
+    id: "kmalloc-large-highmem",
+    pattern: /^slab: the order-\d+ KmallocLarge block at pfn 0x[0-9a-f]+ is not a large kmalloc of its size \(objectAt finds nothing\)$/,
+    where:
+      "mm/slub.ts kmallocLarge(): __GFP_HIGHMEM is passed to alloc_pages, a highmem block is taken, page_address() is 0 so " +
+      "kmalloc returns NULL and the block leaks; 6.1 strips GFP_SLAB_BUG_MASK (kmalloc_fix_flags: 'Unexpected gfp ... Fix your code!')",
+  },
+];
+
+export interface Verdict {
+  /** Unexplained failures: each a one-line description (the first is the signature). */
+  failures: string[];
+  /** Failures matched by KNOWN_BUGS (their ids). */
+  known: string[];
+  result?: RunResult;
+}
+
+export function runOptions(p: Program): RunOptions {
+  return { profile: p.profile, config: p.config, seed: p.seed, checkInvariants: true, limits: { cpuMs: 15000, kernelCalls: 200000 } };
+}
+
+/** The violation lines of an invariant report (after its title and explanation). */
+function violationLines(text: string): string[] {
+  return text.split("\n").slice(2).filter(Boolean);
+}
+
+export function judge(r: RunResult, era: string): Verdict {
+  const failures: string[] = [];
+  const known = new Set<string>();
+  try {
+    JSON.parse(JSON.stringify(r));
+  } catch (e) {
+    failures.push(`RunResult does not survive JSON: ${(e as Error).message}`);
+  }
+  for (const rep of r.reports) {
+    if (rep.kind === "bug") {
+      if (/^kmodlab internal error: the simulated kernel is inconsistent/.test(rep.title)) {
+        const lines = violationLines(rep.text);
+        const unknown = lines.filter((l) => !KNOWN_BUGS.some((b) => (!b.era || b.era === era) && b.pattern.test(l) && (known.add(b.id), true)));
+        if (unknown.length) failures.push(`invariant: ${unknown[0]}${unknown.length > 1 ? ` (+${unknown.length - 1} more)` : ""}`);
+      } else failures.push(`bug report: ${rep.title}`);
+    } else if (rep.kind === "timeout") failures.push(`timeout: ${rep.title}`);
+    if (/simulated kernel failed inside/.test(rep.text)) failures.push(`host failure: ${firstLine(rep.text, /simulated kernel failed inside.*/)}`);
+  }
+  for (const l of r.dmesg) if (l.includes("FUZZ-HOST-FAILURE")) failures.push(`host failure (caught by the module): ${l.replace(/^.*FUZZ-HOST-FAILURE /, "")}`);
+  return { failures, known: [...known], result: r };
+}
+
+function firstLine(text: string, re: RegExp): string {
+  return re.exec(text)?.[0] ?? text.split("\n")[0]!;
+}
+
+export async function runAndJudge(g: Generated, era: string): Promise<Verdict> {
+  let r: RunResult;
+  try {
+    r = await runModule(g.source, runOptions(g.program));
+  } catch (e) {
+    return { failures: [`runModule rejected: ${(e as Error)?.stack ?? e}`], known: [] };
+  }
+  return judge(r, era);
+}
+
+/** A failure's signature for minimisation: its kind and text with numbers and addresses blurred. */
+export function signature(failure: string): string {
+  return failure.replace(/0x[0-9a-f]+/gi, "0x?").replace(/\d+/g, "N").slice(0, 120);
+}

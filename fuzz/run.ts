@@ -1,0 +1,58 @@
+// `npm run fuzz [-- --count N] [--start S] [--seed S] [--no-minimise]`: generate N programs (default 10000)
+// from consecutive seeds, run each through the sandbox with the invariant checker, and for every new kind of
+// failure print its seed, profile, the failure and the program minimised by delta debugging.
+// `--seed S` runs one seed (reproduce a failure the test or a previous run printed).
+// Exit code: 0 when only known bugs (fuzz/oracle.ts KNOWN_BUGS) were seen, 1 otherwise.
+
+import { API } from "../sandbox/api.ts";
+import { FUZZ_TARGETS, generate } from "./gen.ts";
+import { KNOWN_BUGS, runAndJudge, signature } from "./oracle.ts";
+import { minimise } from "./minimise.ts";
+
+function arg(name: string): string | undefined {
+  const i = process.argv.indexOf(`--${name}`);
+  return i >= 0 ? process.argv[i + 1] : undefined;
+}
+
+const one = arg("seed");
+const count = one !== undefined ? 1 : Number(arg("count") ?? 10000);
+const start = one !== undefined ? Number(one) : Number(arg("start") ?? 1);
+const doMin = !process.argv.includes("--no-minimise");
+if (!Number.isInteger(count) || !Number.isInteger(start) || count < 1 || start < 0) {
+  process.stderr.write("usage: npm run fuzz -- [--count N] [--start S] [--seed S] [--no-minimise]\n");
+  process.exit(2);
+}
+
+const seen = new Map<string, number[]>();
+const known = new Map<string, number>();
+const reports = new Map<string, number>();
+const t0 = performance.now();
+for (let seed = start; seed < start + count; seed++) {
+  const g = generate(API, seed);
+  const era = FUZZ_TARGETS[seed % FUZZ_TARGETS.length]!.era;
+  const v = await runAndJudge(g, era);
+  for (const r of v.result?.reports ?? []) reports.set(r.kind, (reports.get(r.kind) ?? 0) + 1);
+  for (const id of v.known) known.set(id, (known.get(id) ?? 0) + 1);
+  if (one !== undefined && !v.failures.length) process.stdout.write(`${g.source}\nseed ${seed} (${g.program.profile}, ${g.program.config}): no failure\n`);
+  for (const f of v.failures) {
+    const sig = signature(f);
+    const list = seen.get(sig) ?? [];
+    list.push(seed);
+    seen.set(sig, list);
+    if (list.length > 1) continue;
+    process.stdout.write(`\nFAIL seed ${seed} (${g.program.profile}, ${g.program.config}): ${f}\n`);
+    if (doMin) {
+      const m = await minimise(g, era, sig);
+      process.stdout.write(`minimised to ${m.statements} statements in ${m.runs} runs (reproduce: npm run fuzz -- --seed ${seed}):\n${m.source}`);
+    } else process.stdout.write(g.source);
+  }
+  if ((seed - start + 1) % 500 === 0) process.stderr.write(`fuzz: ${seed - start + 1}/${count} programs, ${seen.size} kinds of failure\n`);
+}
+const ms = performance.now() - t0;
+process.stdout.write(
+  `\n${count} programs in ${(ms / 1000).toFixed(1)} s (${(ms / count).toFixed(0)} ms each); ` +
+    `reports: ${[...reports].map(([k, n]) => `${k} ${n}`).join(", ")}\n` +
+    `known bugs seen: ${known.size ? [...known].map(([id, n]) => `${id} x${n} (${KNOWN_BUGS.find((b) => b.id === id)!.where})`).join("; ") : "none"}\n` +
+    `failures: ${seen.size ? [...seen].map(([s, seeds]) => `\n  ${s} (${seeds.length}x, first seed ${seeds[0]})`).join("") : "none"}\n`,
+);
+process.exitCode = seen.size ? 1 : 0;

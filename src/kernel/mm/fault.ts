@@ -212,7 +212,9 @@ export function kernelFault(k: Kernel, info: FaultInfo, walk: Walk | null): Repo
   }
 
   // arm64
-  const level = walk ? Math.max(0, ["PGD", "P4D", "PUD", "PMD", "PTE"].indexOf(walk.stoppedAt ?? "PTE") - 1) : 0;
+  const level = walk && addr >> 48n === 0xffffn ? Math.max(0, ["PGD", "P4D", "PUD", "PMD", "PTE"].indexOf(walk.stoppedAt ?? "PTE") - 1) : 0;
+  // A64: strb w1, [x0] / ldrb w0, [x0] (or the word forms), the instruction dump_instr() shows in parentheses.
+  regs.INSTR = info.write ? (info.size === 1 ? 0x39000001 : 0xb9000001) : info.size === 1 ? 0x39400000 : 0xb9400000;
   const iss = 0x4 + level + (info.write ? 0x40 : 0);
   const esr = 0x96000000 + iss;
   title = `Unable to handle kernel ${addr < 4096n ? "NULL pointer dereference" : "paging request"} at virtual address ${hex(addr, 16)}`;
@@ -226,10 +228,15 @@ export function kernelFault(k: Kernel, info: FaultInfo, walk: Walk | null): Repo
   alert("Data abort info:");
   alert(`  ISV = 0, ISS = 0x${hex(iss, 8)}`);
   alert(`  CM = 0, WnR = ${info.write ? 1 : 0}`);
-  if (walk) {
-    alert(`swapper pgtable: 4k pages, 48-bit VAs, pgdp=${hex(walk.steps[0]?.tablePhys ?? 0, 16)}`);
+  if (addr >> 48n === 0xffffn && walk) {
+    // show_pte() on init_mm: every level down to the one that stopped the walk.
+    alert(`swapper pgtable: 4k pages, 48-bit VAs, pgdp=${hex(k.pgtable.pgdPhys, 16)}`);
     const parts = walk.steps.map((s) => `${s.level.toLowerCase()}=${hex(s.entry, 16)}`);
     alert(`[${hex(addr, 16)}] ${parts.join(", ")}`);
+  } else {
+    // A TTBR0 (user) address: insmod's own tables, whose top level is empty here (see the header).
+    alert(`user pgtable: 4k pages, 48-bit VAs, pgdp=${hex(k.pgtable.pgdPhys, 16)}`);
+    alert(`[${hex(addr, 16)}] pgd=0000000000000000, p4d=0000000000000000`);
   }
   k.printk(KERN_EMERG + "%s\n", oopsHeader(k, "Oops", esr));
   body(ip, regs);
@@ -253,8 +260,10 @@ function fixHeader(k: Kernel, header: string): string {
 /** x86 dump_pagetable() as printed (pr_cont's trailing space kept when the walk stops above the PTE). */
 function dumpPagetable(k: Kernel, walk: Walk): string {
   if (k.profile.arch === "x86_64") {
-    const line = formatX86Walk(walk);
+    let line = formatX86Walk(walk);
     const last = walk.steps[walk.steps.length - 1];
+    // p4d_offset() of a folded P4D is the PGD entry itself: printed even when the PGD is not present ("PGD 0 P4D 0 ").
+    if (last && last.level === "PGD") line += ` P4D ${last.entry.toString(16)}`;
     return last && last.level === "PTE" ? line : line + " ";
   }
   // i386 non-PAE: the PGD entry is the PMD ("*pde"), then the PTE when the PDE points to a table.

@@ -102,6 +102,17 @@ describe("a module's own corruption is the module's, not the simulator's (Violat
     expect(vs.filter((x) => x.cause === "simulator")).toEqual([]);
   });
 
+  it("a module memset over a page-table page: broken mappings are the module's corruption", () => {
+    const k = boot("x86_64-6.1");
+    const v = k.vmalloc.vmalloc(3 * 4096);
+    const pt = k.pgtable.walk(v).steps.at(-1)!; // the PTE table that maps the area
+    k.mem.memset(k.pages.pfn_to_virt(Math.floor(pt.tablePhys / 4096)), 0, 4096);
+    const vs = checkKernelInvariants(k);
+    expect(vs.some((x) => x.check === "vmalloc.checkInvariants")).toBe(true);
+    expect(vs.filter((x) => x.cause === "simulator")).toEqual([]);
+    expect(k.mem.pageTableWrites.size).toBe(1);
+  });
+
   it("the same state reached without a module free is the simulator's", () => {
     const k = boot("x86_64-6.1");
     const v = k.vmalloc.vmalloc(2 * 4096);

@@ -96,8 +96,13 @@ function attribute(k: Kernel, vs: Violation[]): Violation[] {
     const n = 1 << Math.max(0, Math.min(f.order, k.pages.maxOrder - 1));
     for (let p = f.pfn; p < f.pfn + n; p++) freed.add(p);
   }
-  if (!freed.size) return vs;
-  const out = vs.map((v): Violation => (v.pfns?.length && v.pfns.every((p) => freed.has(p)) ? { ...v, cause: "module" } : v));
+  // The module stored into page-table frames: every check that reads mappings sees the module's corruption.
+  const tablesHit = ((k as { mem?: { pageTableWrites?: Set<number> } }).mem?.pageTableWrites?.size ?? 0) > 0;
+  const MAPPING_CHECKS = /^(pgtable|vmalloc|vmalloc\.checkInvariants|mem\.checkInvariants|pgtable\.checkInvariants)$/;
+  if (!freed.size && !tablesHit) return vs;
+  const out = vs.map((v): Violation =>
+    (v.pfns?.length && v.pfns.every((p) => freed.has(p))) || (tablesHit && MAPPING_CHECKS.test(v.check) && !v.pfns?.length) ? { ...v, cause: "module" } : v,
+  );
   // The "more violations" marker of a check whose listed violations are all the module's is the module's too.
   for (const v of out) {
     if (v.message.startsWith("(more violations") && out.filter((w) => w.check === v.check && w !== v).every((w) => w.cause === "module")) v.cause = "module";

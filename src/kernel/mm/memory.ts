@@ -26,6 +26,7 @@ import type { Kernel } from "../kernel.ts";
 import { Tlb, type TlbStats } from "./tlb.ts";
 import { kernelFault, type AccessOp } from "./fault.ts";
 import { KernelOops } from "../kernel/module.ts";
+import { PageOwner } from "./page_flags.ts";
 
 const PAGE = 4096;
 
@@ -73,8 +74,21 @@ export class MemoryAccess {
 
   // ------------------------------------------------------------------ translation
 
+  /**
+   * Page-table frames the module stored into (a wild pointer, a memset past its buffer): the tables live in these
+   * bytes, so the mappings change as they would in the real kernel. debug/invariants.ts reads this to call the
+   * broken mappings that follow the module's corruption, not a simulator bug.
+   */
+  readonly pageTableWrites = new Set<number>();
+
   /** The physical address an access at addr uses, or a fault (never returns then). */
   private translate(addr: bigint, write: boolean, size: number, op: AccessOp, faultAt: bigint = addr): number {
+    const pa = this.translateAccess(addr, write, size, op, faultAt);
+    if (write && this.k.pages.ownerOf(Math.floor(pa / PAGE)) === PageOwner.PageTable) this.pageTableWrites.add(Math.floor(pa / PAGE));
+    return pa;
+  }
+
+  private translateAccess(addr: bigint, write: boolean, size: number, op: AccessOp, faultAt: bigint): number {
     const vpn = Number(addr >> 12n);
     const off = Number(addr & 0xfffn);
     if (addr >= this.kmapStart && addr < this.kmapEnd && this.k.profile.arch !== "x86_64") {

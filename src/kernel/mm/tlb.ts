@@ -146,13 +146,36 @@ export class Tlb {
     }
   }
 
+  // The entry that hit last (software shortcut for the common case of consecutive accesses to one page: it is a
+  // hit on that very entry, counted and LRU-stamped as such).
+  private lastLo = -1;
+  private lastHi = -1;
+  private lastBase = 0;
+  private lastArr: TlbArray | null = null;
+  private lastIdx = 0;
+
+  private remember(arr: TlbArray, i: number): void {
+    const span = 2 ** arr.order[i]!;
+    this.lastLo = arr.tag[i]! * span;
+    this.lastHi = this.lastLo + span;
+    this.lastBase = arr.base[i]!;
+    this.lastArr = arr;
+    this.lastIdx = i;
+  }
+
   /** Physical address for page vpn + off, or -1 (a miss, counted). */
   lookup(vpn: number, off: number): number {
     const now = ++this.now;
+    if (vpn >= this.lastLo && vpn < this.lastHi) {
+      this.hits++;
+      this.lastArr!.stamp[this.lastIdx] = now;
+      return this.lastBase + (vpn - this.lastLo) * 4096 + off;
+    }
     let i = this.small.find(vpn, this.smallOrders);
     if (i >= 0) {
       this.hits++;
       this.small.stamp[i] = now;
+      this.remember(this.small, i);
       const o = this.small.order[i];
       return this.small.base[i] + (o === 0 ? 0 : (vpn % 2 ** o) * 4096) + off;
     }
@@ -161,6 +184,7 @@ export class Tlb {
       if (i >= 0) {
         this.hits++;
         this.large.stamp[i] = now;
+        this.remember(this.large, i);
         return this.large.base[i] + (vpn % 2 ** this.large.order[i]) * 4096 + off;
       }
     }
@@ -171,16 +195,19 @@ export class Tlb {
   /** Fill after a walk: the mapping of vpn is a page of `pageSize` bytes at physical `pageBase` (its start). */
   insert(vpn: number, pageSize: number, pageBase: number): void {
     const order = Math.round(Math.log2(pageSize)) - 12;
+    this.lastLo = this.lastHi = -1; // the victim may be the remembered entry
     if (order === 0 || !this.large) this.small.insert(vpn, order, pageBase, this.now);
     else this.large.insert(vpn, order, pageBase, this.now);
   }
 
   /** flush_tlb_kernel_range(start, end) in page numbers. */
   flushRange(startVpn: number, endVpn: number): void {
+    this.lastLo = this.lastHi = -1;
     this.flushed += this.small.flushRange(startVpn, endVpn) + (this.large?.flushRange(startVpn, endVpn) ?? 0);
   }
 
   flushAll(): void {
+    this.lastLo = this.lastHi = -1;
     this.flushed += this.small.flushAll() + (this.large?.flushAll() ?? 0);
   }
 

@@ -318,6 +318,36 @@ export function gfpIs(name: string) {
 // ---------------------------------------------------------------------------------------------------------------
 // Memory contents
 
+/** A store call as a byte range and the byte it leaves in every position (null when the bytes differ). */
+function storeOf(x: KernelCall): { start: bigint; len: bigint; byte: number | null } | undefined {
+  const n = (i: number) => toBig(x.args[i]);
+  const uniform = (v: bigint | undefined, width: number): number | null => {
+    if (v === undefined) return null;
+    const b = Number(v & 0xffn);
+    for (let k = 1; k < width; k++) if (Number((v >> BigInt(8 * k)) & 0xffn) !== b) return null;
+    return b;
+  };
+  const W: Record<string, number> = { writeb: 1, writew: 2, writel: 4, writeq: 8 };
+  const M: Record<string, number> = { memset16: 2, memset32: 4, memset64: 8 };
+  if (x.fn === "memset") {
+    const [s, v, len] = [n(0), n(1), n(2)];
+    return s === undefined || len === undefined ? undefined : { start: s, len, byte: v === undefined ? null : Number(v & 0xffn) };
+  }
+  if (x.fn in M) {
+    const [s, v, cnt] = [n(0), n(1), n(2)];
+    return s === undefined || cnt === undefined ? undefined : { start: s, len: cnt * BigInt(M[x.fn]), byte: uniform(v, M[x.fn]) };
+  }
+  if (x.fn in W) {
+    const [v, s] = [n(0), n(1)];
+    return s === undefined ? undefined : { start: s, len: BigInt(W[x.fn]), byte: uniform(v, W[x.fn]) };
+  }
+  if (x.fn === "memcpy" || x.fn === "memmove") {
+    const [s, len] = [n(0), n(2)];
+    return s === undefined || len === undefined ? undefined : { start: s, len, byte: null };
+  }
+  return undefined;
+}
+
 /** What the kernel saw in a block when it was freed (RunResult.kernel.freedContents, filled by the free paths). */
 export interface FreedContents {
   addr: string;
@@ -346,19 +376,18 @@ export function contentsWhenFreed(c: CheckContext, a: Allocation, value: number)
   const calls = callsOf(c.result) ?? [];
   const end = a.addr + BigInt(a.size);
   const freeAt = a.free?.index ?? Infinity;
-  // Coverage by memset(addr, value, n) calls between the allocation and its free; a later memset of another value over it undoes it.
+  // Coverage by the stores between the allocation and its free (memset/memset16/32/64, writeb/w/l/q, memcpy into
+  // it); a later store of anything else over a range undoes that range.
   let covered: [bigint, bigint][] = [];
   calls.forEach((x, i) => {
-    if (i <= a.index || i >= freeAt || x.fn !== "memset") return;
-    const s = toBig(x.args[0]);
-    const v = Number(toBig(x.args[1]) ?? -1) & 0xff;
-    const n = toBig(x.args[2]);
-    if (s === undefined || n === undefined) return;
-    const lo = s > a.addr ? s : a.addr;
-    const hi = s + n < end ? s + n : end;
+    if (i <= a.index || i >= freeAt) return;
+    const st = storeOf(x);
+    if (!st) return;
+    const lo = st.start > a.addr ? st.start : a.addr;
+    const hi = st.start + st.len < end ? st.start + st.len : end;
     if (lo >= hi) return;
     covered = covered.flatMap(([p, q]) => (q <= lo || p >= hi ? [[p, q]] : ([[p, lo], [hi, q]] as [bigint, bigint][]).filter(([u, w]) => u < w)));
-    if (v === value) covered.push([lo, hi]);
+    if (st.byte === value) covered.push([lo, hi]);
   });
   const total = covered.reduce((s, [p, q]) => s + (q - p), 0n);
   if (total === BigInt(a.size)) return ok();

@@ -11,20 +11,8 @@ import { parseSize } from "../../src/kernel/kernel/params.ts";
  * never passed silently. Re-check whenever the kernel or the API table grows, and remove what runs now.
  */
 export const WAITING_FOR: Record<string, string> = {
-  "first-module/memdemo": "API rows kmalloc/kfree/vmalloc/vfree",
-  "address-space/memdemo160": "API rows kmalloc/kfree/vmalloc/vfree",
-  "slab-kmalloc/kmalloc-sizes": "API rows kmalloc/kfree/ksize",
-  "slab-kmalloc/kmalloc-limit-26": "API rows kmalloc/kfree",
-  "slab-kmalloc/kmalloc-limit-61": "API rows kmalloc/kfree",
-  "vmalloc/vmalloc-pages": "API rows vmalloc/vfree/vmalloc_to_pfn",
-  "vmalloc/vmallocinfo": "API rows vmalloc/vfree",
-  "gfp-contexts/sleep-in-timer": "API rows timer_setup/mod_timer/del_timer_sync/timer_list and kmalloc/kfree",
-  "finding-bugs/leak": "API rows kmalloc",
-  "finding-bugs/oob": "API rows kmalloc/kfree and writeb (memory access path) with KASAN",
-  "finding-bugs/wrong-free": "API rows vmalloc/kfree",
-  "finding-bugs/oops": "writeb (memory access path) and the page-fault Oops",
-  "vmalloc-cost/cost-kmalloc": "API rows kmalloc/kfree and readl (memory access path) with the TLB model",
-  "vmalloc-cost/cost-vmalloc": "API rows vzalloc/vfree and readl (memory access path) with the TLB model",
+  "gfp-contexts/sleep-in-timer": "API rows timer_setup/mod_timer/del_timer_sync/timer_list",
+  "vmalloc/vmalloc-pages": "API row vmalloc_to_pfn",
 };
 
 const lessons = loadLessons();

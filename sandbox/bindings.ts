@@ -248,7 +248,8 @@ export class Bridge {
       const h = hs[i];
       switch (p.type) {
         case "fn":
-          out.push(this.callback(h, e.name, p.name, p.cb ?? { params: [], returns: "void" }));
+          if (p.nullable && (this.ctx.typeof(h) === "undefined" || this.ctx.sameValue(h, this.ctx.null))) out.push(undefined);
+          else out.push(this.callback(h, e.name, p.name, p.cb ?? { params: [], returns: "void" }));
           break;
         case "cookie":
           out.push(this.cookie(h));

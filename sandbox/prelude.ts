@@ -66,7 +66,7 @@ export const PRELUDE = String.raw`(function (natives, constants, specJson) {
           args[h.index] = rec.id;
         }
         const r = apply(native, undefined, args);
-        return ret ? handleFor(ret, r) : r;
+        return ret ? (r === 0 ? null : handleFor(ret, r)) : r; // id 0: the kernel returned NULL
       } })[name];
     }
     defineProperty(target(f.module), f.name, { value: fn, enumerable: true });

@@ -42,6 +42,8 @@ export interface Param {
   doc?: string;
   /** For "fn": the signature of the callback. */
   cb?: CallbackSig;
+  /** The kernel accepts NULL here (a "fn" parameter may be null, as kmem_cache_create's ctor). */
+  nullable?: boolean;
 }
 
 export type Module = "linux" | "sim";
@@ -169,4 +171,4 @@ export function absentMessage(e: Common, era: Era): string {
 }
 
 /** Helpers for rows: a parameter list in one line. */
-export const p = (name: string, type: ParamType, doc?: string, cb?: CallbackSig): Param => ({ name, type, doc, cb });
+export const p = (name: string, type: ParamType, doc?: string, cb?: CallbackSig, nullable?: boolean): Param => ({ name, type, doc, cb, nullable });

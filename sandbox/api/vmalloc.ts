@@ -2,6 +2,7 @@
 
 import type { ApiEntry, FunctionEntry } from "../table.ts";
 import { p } from "../table.ts";
+import { kvfree, kvmalloc, kvzalloc } from "../../src/kernel/mm/util.ts";
 
 const fn = (e: Omit<FunctionEntry, "kind" | "module">): FunctionEntry => ({ kind: "function", module: "linux", ...e });
 
@@ -29,5 +30,113 @@ export const VMALLOC_ROWS: ApiEntry[] = [
     context: "may sleep (from interrupt context 6.1 defers the free to a work item)",
     doc: "Free memory from vmalloc. vfree(0n) does nothing.",
     impl: (c, addr: bigint) => c.k.vmalloc.vfree(addr),
+  }),
+  fn({
+    name: "__vmalloc",
+    params: [p("size", "size"), p("gfp_mask", "gfp")],
+    returns: "addr",
+    context: "may sleep (6.1 supports only blocking GFP flags here)",
+    since: "6.1",
+    doc: "vmalloc with your own GFP flags, e.g. GFP_KERNEL | __GFP_NOWARN to fail quietly, or __GFP_ZERO. (Before 5.8 it also took a pgprot_t, usually PAGE_KERNEL.)",
+    impl: (c, size: number, gfp: number) => c.k.vmalloc.__vmalloc(size, gfp),
+  }),
+  fn({
+    name: "__vmalloc",
+    params: [p("size", "size"), p("gfp_mask", "gfp"), p("prot", "uint", "page protection, PAGE_KERNEL")],
+    returns: "addr",
+    context: "may sleep",
+    until: "3.4",
+    doc: "vmalloc with your own GFP flags and page protection (PAGE_KERNEL), e.g. GFP_KERNEL | __GFP_HIGHMEM | __GFP_NOWARN to fail quietly.",
+    impl: (c, size: number, gfp: number, prot: number) => c.k.vmalloc.__vmalloc(size, gfp, prot),
+  }),
+  {
+    kind: "constant",
+    module: "linux",
+    name: "PAGE_KERNEL",
+    type: "number",
+    // The pgprot bits of a kernel read-write mapping: x86 __PAGE_KERNEL (PRESENT|RW|ACCESSED|DIRTY|GLOBAL|NX is
+    // 64-bit only) = 0x163; ARM L_PTE_PRESENT|YOUNG|DIRTY|XN|MT_WRITEALLOC(0x1c) = 0x24f for the 3.4 era.
+    value: (k) => (k.profile.arch === "arm" ? 0x24f : 0x163),
+    until: "3.4",
+    absentNote: "__vmalloc lost its prot argument in 5.8; PAGE_KERNEL is not something a 6.1 module passes to vmalloc",
+    doc: "Page protection of normal kernel memory (read/write), for __vmalloc's prot argument in this era.",
+  },
+  fn({
+    name: "vmalloc_user",
+    params: [p("size", "size")],
+    returns: "addr",
+    context: "may sleep",
+    doc: "vmalloc, zeroed and marked VM_USERMAP so it can be mapped into user space (remap_vmalloc_range).",
+    impl: (c, size: number) => c.k.vmalloc.vmalloc_user(size),
+  }),
+  fn({
+    name: "vmalloc_32",
+    params: [p("size", "size")],
+    returns: "addr",
+    context: "may sleep",
+    doc: "vmalloc whose pages all have 32-bit physical addresses (ZONE_DMA32 on 64-bit, lowmem on 32-bit).",
+    impl: (c, size: number) => c.k.vmalloc.vmalloc_32(size),
+  }),
+  fn({
+    name: "vmalloc_to_pfn",
+    params: [p("vmalloc_addr", "addr")],
+    returns: "uint",
+    context: "any",
+    doc: "Walk the kernel page tables and return the page frame number behind a vmalloc address (0 if none is mapped).",
+    impl: (c, addr: bigint) => Math.max(0, c.k.vmalloc.vmalloc_to_pfn(addr)),
+  }),
+  fn({
+    name: "is_vmalloc_addr",
+    params: [p("x", "addr")],
+    returns: "bool",
+    context: "any",
+    doc: "Is the address inside VMALLOC_START..VMALLOC_END?",
+    impl: (c, addr: bigint) => c.k.vmalloc.is_vmalloc_addr(addr),
+  }),
+  fn({
+    name: "ioremap",
+    params: [p("phys_addr", "addr"), p("size", "size")],
+    returns: "addr",
+    context: "may sleep",
+    doc: "Map device memory (a physical address range that is not RAM) into the vmalloc area; 0n on failure. Undo with iounmap.",
+    impl: (c, phys: bigint, size: number) => c.k.vmalloc.ioremap(Number(phys), size),
+  }),
+  fn({
+    name: "iounmap",
+    params: [p("addr", "addr")],
+    returns: "void",
+    context: "may sleep",
+    doc: "Undo ioremap.",
+    impl: (c, addr: bigint) => c.k.vmalloc.iounmap(addr),
+  }),
+  fn({
+    name: "kvmalloc",
+    params: [p("size", "size"), p("flags", "gfp")],
+    returns: "addr",
+    context: "may sleep with GFP_KERNEL (the vmalloc fallback needs a blocking GFP)",
+    since: "6.1",
+    absentNote: "kvmalloc arrived in 4.12",
+    doc: "Try kmalloc first (quietly, without retrying, for sizes above a page), fall back to vmalloc. Free with kvfree.",
+    impl: (c, size: number, gfp: number) => kvmalloc(c.k, size, gfp),
+  }),
+  fn({
+    name: "kvzalloc",
+    params: [p("size", "size"), p("flags", "gfp")],
+    returns: "addr",
+    context: "may sleep with GFP_KERNEL",
+    since: "6.1",
+    absentNote: "kvzalloc arrived in 4.12",
+    doc: "kvmalloc, zeroed.",
+    impl: (c, size: number, gfp: number) => kvzalloc(c.k, size, gfp),
+  }),
+  fn({
+    name: "kvfree",
+    params: [p("addr", "addr")],
+    returns: "void",
+    context: "may sleep for vmalloc memory",
+    since: "6.1",
+    absentNote: "kvfree arrived in 3.15",
+    doc: "Free memory from kvmalloc (or kmalloc, or vmalloc): vfree for a vmalloc address, kfree otherwise.",
+    impl: (c, addr: bigint) => kvfree(c.k, addr),
   }),
 ];

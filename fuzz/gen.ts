@@ -44,6 +44,8 @@ export interface Program {
   seed: number;
   profile: string;
   config: "debug" | "distro";
+  /** RAM in bytes; undefined: the profile's default. */
+  mem?: number;
   /** Top-level lines after the imports and slot declarations (MODULE_LICENSE...). */
   top: string[];
   /** Module functions: name, parameter list text, return statement, body statements. */
@@ -378,5 +380,7 @@ export function generate(api: readonly ApiEntry[], seed: number): Generated {
   const t = FUZZ_TARGETS[seed % FUZZ_TARGETS.length]!;
   const g = new Gen(api, t.era, seed);
   const program = g.program(seed, t.profile, t.config);
+  // Small machines boot and check fastest; every fifth program runs at the profile's own RAM.
+  if (seed % 5 !== 0) program.mem = 128 << 20;
   return { program, used: g.used, source: render(program, g.used) };
 }

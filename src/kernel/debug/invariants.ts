@@ -100,8 +100,12 @@ function attribute(k: Kernel, vs: Violation[]): Violation[] {
   const tablesHit = ((k as { mem?: { pageTableWrites?: Set<number> } }).mem?.pageTableWrites?.size ?? 0) > 0;
   const MAPPING_CHECKS = /^(pgtable|vmalloc|vmalloc\.checkInvariants|mem\.checkInvariants|pgtable\.checkInvariants)$/;
   if (!freed.size && !tablesHit) return vs;
+  const owner = tablesHit ? k.pages.frameOwnerMap() : undefined;
   const out = vs.map((v): Violation =>
-    (v.pfns?.length && v.pfns.every((p) => freed.has(p))) || (tablesHit && MAPPING_CHECKS.test(v.check) && !v.pfns?.length) ? { ...v, cause: "module" } : v,
+    (v.pfns?.length && v.pfns.every((p) => freed.has(p))) ||
+    (tablesHit && (MAPPING_CHECKS.test(v.check) || (v.check === "proc" && /PageTables/.test(v.message)) || (v.check === "frames" && !!v.pfns?.length && v.pfns.every((p) => owner![p] === PageOwner.PageTable))))
+      ? { ...v, cause: "module" }
+      : v,
   );
   // The "more violations" marker of a check whose listed violations are all the module's is the module's too.
   for (const v of out) {
@@ -379,7 +383,13 @@ function checkPageTablePages(k: Kernel, f: FrameMap, c: Collector): number {
   if (f.owner[topPfn] === PageOwner.PageTable) {
     pages.add(topPfn);
     f.claim(c, "pgtable", topPfn, 1, PageOwner.PageTable, () => "the top-level table");
-  } else if (k.profile.arch !== "arm") c.add("pgtable", `the top-level table at 0x${pt.pgdPhys.toString(16)} is ${pageOwnerNames[f.owner[topPfn]!]}, not PageTable`);
+  } else if (k.profile.arch !== "arm") c.add("pgtable", `the top-level table at 0x${pt.pgdPhys.toString(16)} is ${pageOwnerNames[f.owner[topPfn]!]}, not PageTable`, [topPfn]);
+  else {
+    // 32-bit ARM: swapper_pg_dir's 16 KiB must be memory the buddy allocator never hands out.
+    for (let p = topPfn; p < topPfn + 4; p++) {
+      if (!isUnmanagedOwner(f.owner[p]!) || f.block[p]) c.add("pgtable", `swapper_pg_dir frame 0x${p.toString(16)} is ${f.block[p] === 1 ? "on the free lists" : `owned by ${pageOwnerNames[f.owner[p]!]}`}`, [p]);
+    }
+  }
   rec(pt.pgdPhys, 0);
   return pages.size;
 }

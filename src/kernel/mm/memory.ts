@@ -84,7 +84,12 @@ export class MemoryAccess {
   /** The physical address an access at addr uses, or a fault (never returns then). */
   private translate(addr: bigint, write: boolean, size: number, op: AccessOp, faultAt: bigint = addr): number {
     const pa = this.translateAccess(addr, write, size, op, faultAt);
-    if (write && this.k.pages.ownerOf(Math.floor(pa / PAGE)) === PageOwner.PageTable) this.pageTableWrites.add(Math.floor(pa / PAGE));
+    if (write) {
+      const pfn = Math.floor(pa / PAGE);
+      // PageTable frames, and 32-bit ARM's swapper_pg_dir (16 KiB reserved with the kernel image).
+      const pgd = Math.floor(this.k.pgtable.pgdPhys / PAGE);
+      if (this.k.pages.ownerOf(pfn) === PageOwner.PageTable || (pfn >= pgd && pfn < pgd + 4)) this.pageTableWrites.add(pfn);
+    }
     return pa;
   }
 

@@ -208,7 +208,9 @@ export class PageTables {
     const L = this.host.layout;
     if (this.arch === "arm") {
       // swapper_pg_dir = PAGE_OFFSET + TEXT_OFFSET - 0x4000: reserved with the kernel in arm_mm_memblock_reserve().
-      const pa = L.physOffset + 0x4000;
+      // The arch's memblock reservation says where (6.1 virt: 0x40204000, below the kernel at 0x40208000; 3.4 msm:
+      // PHYS_OFFSET + 0x4000); PHYS_OFFSET + 0x4000 is the classic place when the layout names none.
+      const pa = L.reservations?.find((r) => r.what === "swapper_pg_dir")?.start ?? L.physOffset + 0x4000;
       for (let i = 0; i < 4; i++) this.host.physmem.zeroPage(pa / PAGE + i);
       return pa;
     }

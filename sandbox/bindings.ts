@@ -238,7 +238,9 @@ export class Bridge {
     const ps = e.params;
     const rest = ps.length > 0 && ps[ps.length - 1].type === "printk-args";
     const fixed = rest ? ps.length - 1 : ps.length;
-    if (hs.length < fixed || (!rest && hs.length > fixed)) {
+    let required = fixed;
+    while (required > 0 && ps[required - 1].nullable) required--; // a trailing NULL-able argument may be left out
+    if (hs.length < required || (!rest && hs.length > fixed)) {
       const want = rest ? `at least ${fixed}` : `${fixed}`;
       throw new ArgError(`${e.name}: takes ${want} argument${fixed === 1 ? "" : "s"} (${ps.map((p) => p.name).join(", ")}), got ${hs.length}`);
     }
@@ -246,6 +248,10 @@ export class Bridge {
     for (let i = 0; i < fixed; i++) {
       const p = ps[i];
       const h = hs[i];
+      if (h === undefined) {
+        out.push(undefined); // an omitted trailing NULL-able argument
+        continue;
+      }
       switch (p.type) {
         case "fn":
           if (p.nullable && (this.ctx.typeof(h) === "undefined" || this.ctx.sameValue(h, this.ctx.null))) out.push(undefined);

@@ -50,7 +50,7 @@ function decl(e: ApiEntry, era: Era | undefined): string {
   switch (e.kind) {
     case "function": {
       const params = e.params.map((p) =>
-        p.type === "printk-args" ? `...${p.name}: ${tsType(p.type)}` : `${p.name}: ${p.nullable ? `(${tsType(p.type, p.cb)}) | null` : tsType(p.type, p.cb)}`,
+        p.type === "printk-args" ? `...${p.name}: ${tsType(p.type)}` : `${p.name}${p.nullable ? "?" : ""}: ${p.nullable ? `(${tsType(p.type, p.cb)}) | null` : tsType(p.type, p.cb)}`,
       );
       const pdocs = e.params.filter((p) => p.doc).map((p) => `@param ${p.name} - ${p.doc}`);
       return doc(e, era, pdocs.length ? ["", ...pdocs] : []) + `  export function ${e.name}(${params.join(", ")}): ${tsType(e.returns)};\n`;

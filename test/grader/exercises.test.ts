@@ -10,11 +10,9 @@ import type { GradeResult } from "../../src/grader/types.ts";
  * Re-check this list whenever the kernel or the API table grows, and remove what has become runnable.
  */
 export const WAITING_FOR: Record<string, string> = {
-  "object-cache": "API rows kmem_cache_create/alloc/free/destroy (sandbox/api: slab rows)",
   "atomic-alloc": "API rows request_irq/free_irq/IRQ_HANDLED",
   "pick-the-flags": "API rows timer_setup/mod_timer, tasklet_setup/tasklet_schedule, INIT_WORK/schedule_work",
   "dma-buffer": "the DMA API (dma_map_single/dma_mapping_error/dma_unmap_single, sim.dma_device) and a record of the device's DMA mask",
-  "find-the-hole": "API rows __vmalloc (with gfp flags, for __GFP_NOWARN) and PAGE_KERNEL",
 };
 
 /** A wrong version of the solution: `edit` turns the solution into it; `fails` is the check that must catch it. */

@@ -19,6 +19,7 @@
 
 import type { Kernel, Task } from "../kernel.ts";
 import { kernLevels } from "../kernel/printk.ts";
+import { PageOwner } from "../mm/page_flags.ts";
 
 export interface Leak {
   kind: "slab" | "kmalloc_large" | "vmalloc" | "pages";
@@ -60,8 +61,8 @@ export class Kmemleak {
   leaks(): Leak[] {
     const k = this.k;
     const out: Leak[] = [];
-    const slab = (k as unknown as { slab?: { liveObjects(): { addr: bigint; cache: string; requested: number; objectSize: number; caller?: string; via: "slab" | "page"; boot: boolean }[] } }).slab;
-    for (const o of slab?.liveObjects() ?? []) {
+    const slab = (k as unknown as { slab?: { liveObjects(opts?: { boot?: boolean }): { addr: bigint; cache: string; requested: number; objectSize: number; caller?: string; via: "slab" | "page"; boot: boolean }[] } }).slab;
+    for (const o of slab?.liveObjects({ boot: false }) ?? []) {
       if (o.boot) continue;
       out.push({ kind: o.via === "page" ? "kmalloc_large" : "slab", addr: o.addr, size: o.via === "page" ? o.requested : o.objectSize, caller: o.caller, cache: o.cache, reported: this.enabled });
     }
@@ -72,7 +73,7 @@ export class Kmemleak {
       const fn = /^([\w.$]+)\+0x/.exec(a.caller)?.[1] ?? (a.caller || undefined);
       out.push({ kind: "vmalloc", addr: a.start, size: a.size - 4096, caller: fn, reported: this.enabled });
     }
-    for (const p of k.pages?.allocations?.() ?? []) {
+    for (const p of k.pages?.allocations?.(PageOwner.Module) ?? []) {
       if (p.ownerName !== "Module" && p.ownerName !== "module") continue;
       out.push({ kind: "pages", addr: k.pages.page_address(p.pfn), size: 4096 << p.order, caller: p.caller, reported: false });
     }

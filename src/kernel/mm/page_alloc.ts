@@ -223,6 +223,7 @@ export class PageAllocator {
   private readonly nrFree: Int32Array;
 
   private readonly ownerCount = new Float64Array(NR_PAGE_OWNERS);
+  private readonly gfpZoneMemo = new Map<number, number>();
   private readonly gfp: GfpBits;
   private readonly memory: { start: number; end: number }[];
 
@@ -777,6 +778,18 @@ export class PageAllocator {
 
   /** gfp_zone(): the highest zone index the flags allow. */
   gfp_zone(gfp: number): number {
+    // Only the zone modifiers matter, and the zones never change after free_area_init: computed once per mask.
+    const g = this.gfp;
+    const key = gfp & (g.DMA | g.DMA32 | g.HIGHMEM | g.MOVABLE);
+    let idx = this.gfpZoneMemo.get(key);
+    if (idx === undefined) {
+      idx = this.gfpZoneUncached(key);
+      this.gfpZoneMemo.set(key, idx);
+    }
+    return idx;
+  }
+
+  private gfpZoneUncached(gfp: number): number {
     const g = this.gfp;
     let want: ZoneKind = "Normal";
     if (gfp & g.DMA) want = "DMA";
@@ -1395,10 +1408,14 @@ export class PageAllocator {
     return out;
   }
 
-  allocations(): AllocationInfo[] {
+  /** Every allocated block, ascending by PFN; with `owner`, only the blocks of that owner (PageOwner). */
+  allocations(owner?: number): AllocationInfo[] {
     const out: AllocationInfo[] = [];
+    const flags = this.flags;
+    const owners = this.owner;
     for (let p = 0; p < this.nrPfns; p++) {
-      if (!(this.flags[p]! & F_ALLOC)) continue;
+      if (!(flags[p]! & F_ALLOC)) continue;
+      if (owner !== undefined && owners[p] !== owner) continue;
       const zi = this.zoneIdxOf(p);
       const o = this.owner[p]!;
       const c = this.callers[this.allocCaller[p]!];

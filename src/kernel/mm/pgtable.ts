@@ -161,6 +161,8 @@ export class PageTables {
   readonly arch: Arch;
   readonly era: Era;
   readonly levels: Level[];
+  /** The non-folded levels, top to bottom. */
+  private readonly real: Level[];
   readonly entrySize: 4 | 8;
   /** Physical address of the kernel's top-level table (swapper_pg_dir / init_top_pgt). */
   readonly pgdPhys: number;
@@ -183,6 +185,7 @@ export class PageTables {
     this.arch = host.profile.arch;
     this.era = host.profile.era;
     this.levels = levelsFor(this.arch);
+    this.real = this.levels.filter((l) => !l.folded);
     this.entrySize = this.arch === "x86_64" || this.arch === "arm64" ? 8 : 4;
     // GFP_KERNEL | __GFP_ZERO (GFP_PGTABLE_KERNEL) in the era's bits; the frame is zeroed here in any case.
     this.gfpPgtable = this.era === "6.1" ? 0xcc0 | 0x100 : 0xd0 | 0x8000;
@@ -307,10 +310,6 @@ export class PageTables {
     return Math.floor(vpn / pagesAt(level.shift)) % level.ptrs;
   }
 
-  /** The non-folded levels, top to bottom. */
-  private get real(): Level[] {
-    return this.levels.filter((l) => !l.folded);
-  }
 
   private modifiedBit(level: Level): number {
     // Populating an entry at level L with a new lower table marks L as modified (pud_alloc_track marks P4D when
@@ -382,6 +381,11 @@ export class PageTables {
     const pteLevel = this.real[this.real.length - 1]!;
     const span = pteLevel.ptrs;
     let table = -1;
+    // A PTE is the frame's address with the same bits for every page of one call: leafEntry() of address 0.
+    const [bitsLo, bitsHi] = this.leafEntry(0, pteLevel, prot);
+    const arm = this.arm();
+    const linuxBits = prot === "io" ? ARM_LINUX_IO : ARM_LINUX_KERNEL;
+    const consecutive = typeof pfns === "number";
     for (let i = 0; i < n; i++) {
       const v = vpn + i;
       const idx = v % span;
@@ -389,11 +393,10 @@ export class PageTables {
         table = this.pteTable(v, true, mask);
         if (table < 0) throw new Error(`page tables: 0x${(v * PAGE).toString(16)} is inside a large mapping`);
       }
-      const pfn = typeof pfns === "number" ? pfns + i : pfns[i]!;
-      const [lo, hi] = this.leafEntry(pfn * PAGE, pteLevel, prot);
+      const pa = (consecutive ? (pfns as number) + i : (pfns as ArrayLike<number>)[i]!) * PAGE;
       const epa = table + idx * this.entrySize;
-      this.write(epa, lo, hi);
-      if (this.arm()) this.host.physmem.write32(epa - 2048, (pfn * PAGE + (prot === "io" ? ARM_LINUX_IO : ARM_LINUX_KERNEL)) >>> 0);
+      this.write(epa, ((pa % TWO32) | bitsLo) >>> 0, (Math.floor(pa / TWO32) | bitsHi) >>> 0);
+      if (arm) this.host.physmem.write32(epa - 2048, (pa + linuxBits) >>> 0);
       if (!this.booting) this.counters.ptesWritten++;
     }
     mask.m |= n > 0 ? PGTBL_PTE_MODIFIED : 0;

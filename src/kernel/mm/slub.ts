@@ -272,8 +272,16 @@ export class Slab {
   nfree = 0;
   /** Every object was taken at once by the boot model (the per-object arrays are created only when needed). */
   allBoot = false;
-  allocTrack?: (Track | undefined)[];
-  freeTrack?: (Track | undefined)[];
+  private _allocTrack?: (Track | undefined)[];
+  private _freeTrack?: (Track | undefined)[];
+  /** SLAB_STORE_USER caches: the alloc track of each object (created on first use); undefined for other caches. */
+  get allocTrack(): (Track | undefined)[] | undefined {
+    return this.cache.flags & SLAB_STORE_USER ? (this._allocTrack ??= new Array(this.objects)) : undefined;
+  }
+  /** SLAB_STORE_USER caches: the free track of each object (created on first use); undefined for other caches. */
+  get freeTrack(): (Track | undefined)[] | undefined {
+    return this.cache.flags & SLAB_STORE_USER ? (this._freeTrack ??= new Array(this.objects)) : undefined;
+  }
   /** slub_debug marked every object used after a corrupted freelist: the slab's free objects are lost. */
   lost = false;
   /** SLAB off-slab management object (from slabp_cache). */
@@ -334,6 +342,10 @@ export class Slab {
   }
   hasBootMask(): boolean {
     return this._boot !== undefined || this.allBoot;
+  }
+  /** Untouched since the boot model filled it: every object live, requested = object size, taken by the boot. */
+  untouchedBoot(): boolean {
+    return this.allBoot && this._boot === undefined;
   }
 
   /** The object address of index i. */
@@ -1343,10 +1355,6 @@ export class SlabAllocator {
     }
     const slab = new Slab(s, pfn, order, base, phys, slotStart, objects);
     slab.mgmt = mgmt;
-    if (s.flags & SLAB_STORE_USER) {
-      slab.allocTrack = new Array(objects);
-      slab.freeTrack = new Array(objects);
-    }
     for (let i = 0; i < 1 << order; i++) this.byPfn.set(pfn + i, slab);
     s.nrSlabs++;
     s.totalObjects += objects;
@@ -1507,6 +1515,9 @@ export class SlabAllocator {
     for (const slab of this.byPfn.values()) {
       if (seen.has(slab)) continue;
       seen.add(slab);
+      // A slab the boot model filled and nobody touched since holds only boot objects (the common case: skip it
+      // without materialising its per-object arrays).
+      if (!wantBoot && slab.untouchedBoot()) continue;
       const s = slab.cache;
       for (let i = 0; i < slab.objects; i++) {
         const n = slab.live[i];

@@ -482,8 +482,11 @@ export class Vmalloc {
     const pages: number[] = [];
     area.pages = pages;
     const zero = (gfp & this.gfp("__GFP_ZERO")) !== 0;
+    // The mask of every page's allocation, computed once for the loop.
+    const eachGfp = (pageGfp & ~this.gfp("__GFP_ZERO")) | (this.era === "6.1" ? this.gfp("__GFP_NOWARN") : 0);
+    const pa = this.k.pages;
     for (let i = 0; i < nrPages; i++) {
-      const pfn = this.k.pages.alloc_pages((pageGfp & ~this.gfp("__GFP_ZERO")) | (this.era === "6.1" ? this.gfp("__GFP_NOWARN") : 0), 0, PageOwner.Vmalloc);
+      const pfn = pa.alloc_pages(eachGfp, 0, PageOwner.Vmalloc);
       if (pfn < 0) {
         area.nr_pages = pages.length;
         this.nrVmallocPages += pages.length;
@@ -620,7 +623,9 @@ export class Vmalloc {
     const vm = this.remove_vm_area(addr);
     if (!vm) return;
     if (deallocPages && vm.flags & VM_ALLOC && vm.pages) {
-      for (const pfn of vm.pages) this.k.pages.__free_pages(pfn, 0);
+      const pa = this.k.pages;
+      const pages = vm.pages;
+      for (let i = 0; i < pages.length; i++) pa.__free_pages(pages[i]!, 0);
       this.nrVmallocPages -= vm.nr_pages;
       if (vm.pagesArrayAddr) this.freeArea(vm.pagesArrayAddr, true);
     }

@@ -12,7 +12,6 @@ import { parseSize } from "../../src/kernel/kernel/params.ts";
  */
 export const WAITING_FOR: Record<string, string> = {
   "gfp-contexts/sleep-in-timer": "API rows timer_setup/mod_timer/del_timer_sync/timer_list",
-  "vmalloc/vmalloc-pages": "API row vmalloc_to_pfn",
 };
 
 const lessons = loadLessons();

@@ -91,10 +91,19 @@ export function checkKernelInvariants(k: Kernel): Violation[] {
 /** Mark the violations that are the module's own corruption (see Violation.cause). */
 function attribute(k: Kernel, vs: Violation[]): Violation[] {
   const freed = new Set<number>();
+  const largeHead = (p: number) => {
+    const at = k.slab?.objectAt(k.pages.pfn_to_virt(p));
+    return !!at && at.via === "page" && at.pfn === p;
+  };
   for (const f of k.pages.suspectFrees) {
     if (/double free/.test(f.reason)) continue;
     const n = 1 << Math.max(0, Math.min(f.order, k.pages.maxOrder - 1));
     for (let p = f.pfn; p < f.pfn + n; p++) freed.add(p);
+    // Freeing the head of a large kmalloc with a smaller order leaves its tail pages as KmallocLarge remnants that
+    // no kmalloc owns (the kernel leaks them too): they are part of what the module freed.
+    if (/KmallocLarge/.test(f.reason)) {
+      for (let p = f.pfn + n; p < f.pfn + (1 << (k.pages.maxOrder - 1)) && k.pages.ownerOf(p) === PageOwner.KmallocLarge && !largeHead(p); p++) freed.add(p);
+    }
   }
   // The module stored into page-table frames: every check that reads mappings sees the module's corruption.
   const tablesHit = ((k as { mem?: { pageTableWrites?: Set<number> } }).mem?.pageTableWrites?.size ?? 0) > 0;
@@ -292,6 +301,12 @@ function checkSlab(k: Kernel, f: FrameMap, c: Collector): [number, number] {
   if (recorded !== largePages) {
     // The slab allocator's large kmallocs whose head frame the page allocator no longer gives to KmallocLarge.
     const stale = sa.liveObjects().filter((o) => o.via === "page" && k.pages.ownerOf(o.pfn) !== PageOwner.KmallocLarge).map((o) => o.pfn);
+    // ...and the page allocator's KmallocLarge blocks that are no large kmalloc's head.
+    for (const a of k.pages.allocations()) {
+      if (a.owner !== PageOwner.KmallocLarge) continue;
+      const at = sa.objectAt(k.pages.pfn_to_virt(a.pfn));
+      if (!at || at.via !== "page" || at.pfn !== a.pfn) stale.push(a.pfn);
+    }
     c.add("slab", `the slab allocator records ${recorded} pages of large kmallocs, the page allocator ${largePages}`, stale);
   }
   return [slabPages, largePages];

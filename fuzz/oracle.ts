@@ -30,7 +30,7 @@ export const KNOWN_BUGS: { id: string; era?: string; pattern: RegExp; where: str
   },
   {
     id: "vunmap-of-vmalloc-area",
-    pattern: /^frames: pfn 0x[0-9a-f]+ is Vmalloc but no Vmalloc user holds it$/,
+    pattern: /^(frames: pfn 0x[0-9a-f]+ is Vmalloc but no Vmalloc user holds it|proc: meminfo VmallocUsed \d+ kB, but the busy vmalloc areas' pages make \d+ kB)$/,
     where:
       "mm/vmalloc.ts / ioremap.ts: iounmap()/vunmap() of a vmalloc() area removes the area and leaves its pages allocated " +
       "(the real kernel leaks them the same way) but still tagged Vmalloc with no area: nothing records that the module orphaned them",

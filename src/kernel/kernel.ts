@@ -31,6 +31,7 @@ import { MemoryAccess } from "./mm/memory.ts";
 import { Kasan } from "./debug/kasan.ts";
 import { checkKernelInvariants, formatViolations, type Violation } from "./debug/invariants.ts";
 import { Dma } from "./kernel/dma.ts";
+import { start_userspace } from "./init/userspace.ts";
 import "./fs/all.ts";
 
 /** A frame of the current call chain that a splat prints: kernel functions and the module's own. */
@@ -212,6 +213,8 @@ export function boot(profile: string | Profile, opts: BootOptions = {}): Kernel 
   // KASAN's shadow and hooks, then the access path that checks every load and store against it.
   if (Kasan.enabledFor(k)) k.kasan = new Kasan(k);
   k.mem = new MemoryAccess(k);
+  // kernel_init(): run /init; user space fills the page cache and its own memory until the learner's insmod.
+  if (opts.userspace !== false) start_userspace(k);
   return k;
 }
 

@@ -43,6 +43,11 @@ export interface BootOptions {
   /** Seed for everything random in the kernel (KASLR, %p hashing key). Without one, KASLR is off. */
   seed?: number;
   config?: ConfigKind;
+  /**
+   * Run init and the user-space model up to the learner's insmod (default true). false stops at the end of
+   * start_kernel(): no page cache, the clock near 0 — for kernel tests that pin exact addresses and timings.
+   */
+  userspace?: boolean;
 }
 
 /** A range of physical addresses [start, end). Physical addresses are numbers (< 2^53). */

@@ -2,8 +2,9 @@
 // mm/page_alloc.c si_mem_available(), mm/hugetlb.c hugetlb_report_meminfo() and arch/x86/mm/pat/set_memory.c
 // arch_report_meminfo().
 //
-// The simulated machine has no user space, page cache or swap: Buffers, Cached, Active/Inactive, AnonPages,
-// Mapped, Shmem, Dirty, Committed_AS... are 0 — a documented model, not a measurement — so that
+// User space is a model (init/userspace.ts): Cached, AnonPages, Shmem, Mapped and the LRU lines come from the
+// page cache and anonymous pages it took, split by fixed ratios. There is no swap; Buffers, Dirty,
+// Committed_AS... are 0 — a documented model, not a measurement — so that
 // MemTotal = MemFree + every page the kernel's allocators hold (Slab, PageTables, vmalloc, module pages...).
 // Sources: MemTotal = totalram (managed pages); MemFree = free pages of all zones; Slab/SUnreclaim = slab pages +
 // large-kmalloc pages (6.1 accounts kmalloc_large as NR_SLAB_UNRECLAIMABLE_B; SReclaimable is 0: no reclaimable
@@ -89,10 +90,28 @@ export function renderMeminfo(k: Kernel): string {
     const avail = Math.max(0, free - pa.totalreservePages());
     s += kb("MemAvailable:", K(avail));
   }
+  // User space before insmod (init/userspace.ts): the page cache and anonymous memory, split over the LRU lists
+  // by a fixed model. 6.1's QEMU profiles run from an initramfs, so their page cache is shmem on the anon LRU
+  // (the real transcripts: Cached = Shmem, Active(file) = Inactive(file) = 0); the old machines cache files.
+  const cacheKb = K(pa.ownerPages(PageOwner.PageCache));
+  const anonKb = K(pa.ownerPages(PageOwner.Anon));
+  const shmemLru = era === "6.1";
+  const onAnon = anonKb + (shmemLru ? cacheKb : 0);
+  const onFile = shmemLru ? 0 : cacheKb;
+  const activeAnon = Math.round(onAnon * 0.76);
+  const activeFile = Math.round(onFile * 0.6);
+  const lru: Record<string, number> = {
+    "Active:": activeAnon + activeFile,
+    "Inactive:": onAnon - activeAnon + (onFile - activeFile),
+    "Active(anon):": activeAnon,
+    "Inactive(anon):": onAnon - activeAnon,
+    "Active(file):": activeFile,
+    "Inactive(file):": onFile - activeFile,
+  };
   s += kb("Buffers:", 0);
-  s += kb("Cached:", 0);
+  s += kb("Cached:", cacheKb);
   s += kb("SwapCached:", 0);
-  for (const l of ["Active:", "Inactive:", "Active(anon):", "Inactive(anon):", "Active(file):", "Inactive(file):", "Unevictable:", "Mlocked:"]) s += kb(l, 0);
+  for (const l of ["Active:", "Inactive:", "Active(anon):", "Inactive(anon):", "Active(file):", "Inactive(file):", "Unevictable:", "Mlocked:"]) s += kb(l, lru[l] ?? 0);
   if (highmem) {
     s += kb("HighTotal:", K(highTotal));
     s += kb("HighFree:", K(highFree));
@@ -107,9 +126,9 @@ export function renderMeminfo(k: Kernel): string {
   }
   s += kb("Dirty:", 0);
   s += kb("Writeback:", 0);
-  s += kb("AnonPages:", 0);
-  s += kb("Mapped:", 0);
-  s += kb("Shmem:", 0);
+  s += kb("AnonPages:", anonKb);
+  s += kb("Mapped:", Math.round(cacheKb * (shmemLru ? 0.75 : 0.3)));
+  s += kb("Shmem:", shmemLru ? cacheKb : 0);
   if (era === "6.1") s += kb("KReclaimable:", 0);
   s += kb("Slab:", K(slab));
   s += kb("SReclaimable:", 0);

@@ -37,9 +37,13 @@ export const PageOwner = {
   Bad: 10,
   /** Allocated by the kernel itself after boot (other subsystems, with no more specific owner). */
   Kernel: 11,
+  /** Page cache (file pages, tmpfs/shmem) filled by user space before the module was loaded (init/userspace.ts). */
+  PageCache: 12,
+  /** Anonymous user memory of the processes running before the module was loaded (init/userspace.ts). */
+  Anon: 13,
 } as const;
 export type PageOwner = (typeof PageOwner)[keyof typeof PageOwner];
-export const NR_PAGE_OWNERS = 12;
+export const NR_PAGE_OWNERS = 14;
 
 export const pageOwnerNames: readonly string[] = [
   "Free",
@@ -54,6 +58,8 @@ export const pageOwnerNames: readonly string[] = [
   "Dma",
   "Bad",
   "Kernel",
+  "PageCache",
+  "Anon",
 ];
 
 /** Owners whose frames never entered the buddy allocator (not counted in managed pages). */

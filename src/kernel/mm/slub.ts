@@ -785,6 +785,15 @@ export class SlabAllocator {
     }
   }
 
+  /**
+   * Kernel objects that user space caused before the module was loaded (init/userspace.ts): `n` objects of the
+   * kmalloc class for `size`, kept for good and marked as boot objects (never reported as the module's).
+   */
+  populateUserspaceKmalloc(size: number, n: number): void {
+    const c = this.kmallocCaches.get("normal")?.get(kmallocClassSize(this.km, size));
+    if (c && n > 0) this.bootFill(c, n, this.gfpKernel() | this.g.NOWARN);
+  }
+
   /** Keep the boot population below ~3% of RAM on small machines. */
   private bootBudget(c: KmemCache, want: number): number {
     const budgetBytes = Math.floor(this.k.opts.mem / 32);

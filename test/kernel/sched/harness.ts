@@ -16,7 +16,7 @@ export interface Harness {
 }
 
 export function harness(profile = "x86_64-6.1", config: ConfigKind = "debug"): Harness {
-  const k = boot(profile, { config });
+  const k = boot(profile, { config, userspace: false }); // exact event timings from a clock near 0
   const stack: StackFrame[] = [];
   k.captureModuleStack = () => stack.slice();
   const call = <T>(fn: string, line: number, body: () => T): T => {

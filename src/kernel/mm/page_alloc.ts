@@ -1433,6 +1433,7 @@ export class PageAllocator {
   /** Every allocated block, ascending by PFN; with `owner`, only the blocks of that owner (PageOwner). */
   allocations(owner?: number): AllocationInfo[] {
     const out: AllocationInfo[] = [];
+    if (owner !== undefined && !this.ownerCount[owner]) return out; // no frame has that owner: no block either
     const flags = this.flags;
     const owners = this.owner;
     for (let p = 0; p < this.nrPfns; p++) {

@@ -1,0 +1,31 @@
+// Reliability costs: the invariant checker over a booted machine (what --check-invariants adds to a run), and
+// the fuzzer's throughput (what `npm run fuzz` and the in-test slice cost).
+import type { Suite } from "./harness.ts";
+import { boot } from "../src/kernel/kernel.ts";
+import { checkKernelInvariants } from "../src/kernel/debug/invariants.ts";
+import { API } from "../sandbox/api.ts";
+import { generate, FUZZ_TARGETS } from "../fuzz/gen.ts";
+import { runAndJudge } from "../fuzz/oracle.ts";
+
+export const suite: Suite = {
+  name: "reliability",
+  async run(ctx) {
+    for (const [profile, mem, label] of [
+      ["x86_64-6.1", undefined, "512 MiB"],
+      ["x86_64-6.1", 4 * 2 ** 30, "4 GiB"],
+      ["i386-2.6", undefined, "160 MiB"],
+      ["arm-6.1-virt", undefined, "1 GiB"],
+    ] as const) {
+      const k = boot(profile, { mem });
+      const m = await ctx.time(`checkKernelInvariants ${profile} ${label}`, () => {
+        if (checkKernelInvariants(k).length) throw new Error("violations on a fresh boot");
+      }, 5, 1);
+      void m;
+    }
+    let seed = 1;
+    const n = 40;
+    await ctx.rate("fuzzed modules run and judged (128 MiB machines, invariants on)", n, async (count) => {
+      for (let i = 0; i < count; i++, seed++) await runAndJudge(generate(API, seed), FUZZ_TARGETS[seed % FUZZ_TARGETS.length]!.era);
+    }, 3, "programs/s; npm run fuzz runs 10000");
+  },
+};

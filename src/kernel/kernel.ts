@@ -6,7 +6,7 @@ import type { BootOptions, ConfigKind, Layout, Profile, Report } from "./types.t
 import { getProfile } from "./profiles.ts";
 import { parseCmdline, parseSize } from "./kernel/params.ts";
 import { Clock } from "./kernel/time.ts";
-import { LogBuffer, KERN_NOTICE, type PrintkArg } from "./kernel/printk.ts";
+import { LogBuffer, KERN_INFO, KERN_NOTICE, type PrintkArg } from "./kernel/printk.ts";
 import { Kallsyms } from "./kernel/kallsyms.ts";
 import { Taint } from "./kernel/panic.ts";
 import { setup_arch, mem_init_print } from "./arch/index.ts";
@@ -226,8 +226,28 @@ export function boot(profile: string | Profile, opts: BootOptions = {}): Kernel 
   if (Kasan.enabledFor(k)) k.kasan = new Kasan(k);
   k.mem = new MemoryAccess(k);
   // kernel_init(): run /init; user space fills the page cache and its own memory until the learner's insmod.
+  if (k.debug) print_debug_banners(k);
   if (opts.userspace !== false) start_userspace(k);
   return k;
 }
 
 export { parseSize };
+
+/**
+ * The lines a debug kernel prints as its checkers come up (kernel/locking/lockdep.c lockdep_init(),
+ * arch/x86/mm/kasan_init_64.c, mm/kmemleak.c kmemleak_init()/kmemleak_late_init(), kernel/dma/debug.c), so that
+ * the boot log says which configuration this is. Simplification: the real kernel prints them at different points
+ * of the boot; here they come together at the end of start_kernel().
+ */
+function print_debug_banners(k: Kernel): void {
+  const era = k.profile.era;
+  k.printk(KERN_INFO + "Lock dependency validator: Copyright (c) 2006 Red Hat, Inc., Ingo Molnar\n");
+  if (k.kasan) k.printk(KERN_INFO + "kasan: KernelAddressSanitizer initialized\n");
+  if (era !== "2.6") {
+    // kmemleak (2.6.31+) and DMA-API debugging (2.6.27+; the 2.6 profile is 2.6.26).
+    k.printk(KERN_INFO + "DMA-API: preallocated 65536 debug entries\n");
+    k.printk(KERN_INFO + "DMA-API: debugging enabled by kernel config\n");
+    k.printk(KERN_INFO + "kmemleak: Kernel memory leak detector initialized (mem pool available: 15875)\n");
+    k.printk(KERN_INFO + "kmemleak: Automatic memory scanning thread started\n");
+  }
+}

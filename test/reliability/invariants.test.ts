@@ -121,6 +121,17 @@ describe("a module's own corruption is the module's, not the simulator's (Violat
     expect(k.mem.pageTableWrites.size).toBe(1);
   });
 
+  it("a slab reusing the head page of a large kmalloc the module freed with free_pages(p, 0): the module's", () => {
+    const k = boot("arm-6.1-virt", { mem: 128 << 20 });
+    const g = GFP_KERNEL(k);
+    const p = k.slab.kmalloc(12288, g);
+    k.pages.free_pages(p, 0);
+    for (let i = 0; i < 200; i++) k.slab.kmalloc(64, g); // a new kmalloc-64 slab takes the freed page
+    const vs = checkKernelInvariants(k);
+    expect(vs.some((x) => x.check === "slab.checkInvariants" && /page ranges overlap/.test(x.message))).toBe(true);
+    expect(vs.filter((x) => x.cause === "simulator")).toEqual([]);
+  });
+
   it("the same state reached without a module free is the simulator's", () => {
     const k = boot("x86_64-6.1");
     const v = k.vmalloc.vmalloc(2 * 4096);

@@ -133,7 +133,12 @@ function subsystemChecks(k: Kernel, c: Collector): void {
     c.run(check, () => {
       const res = f.call(sub) as unknown;
       if (!Array.isArray(res)) throw new Error(`returned ${typeof res}, not a list of problems`);
-      for (const m of res) c.add(check, String(typeof m === "object" && m && "message" in m ? (m as Violation).message : m));
+      for (const m of res) {
+        const msg = String(typeof m === "object" && m && "message" in m ? (m as Violation).message : m);
+        // The frames a subsystem's message names ("slab pfn 4685", "at pfn 0x1f00"), for attribution.
+        const pfns = [...msg.matchAll(/\bpfn (0x[0-9a-f]+|\d+)\b/g)].map((x) => Number(x[1]));
+        c.add(check, msg, pfns.length ? pfns : undefined);
+      }
     });
   }
 }

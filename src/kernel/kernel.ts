@@ -208,7 +208,20 @@ export function boot(profile: string | Profile, opts: BootOptions = {}): Kernel 
   // paging_init's kernel page tables (linear map), then vmalloc_init() and the boot's vmalloc/ioremap activity.
   k.pgtable = new PageTables(k);
   k.vmalloc = new Vmalloc(k, k.pgtable);
-  vmalloc_boot(k, k.vmalloc);
+  try {
+    vmalloc_boot(k, k.vmalloc);
+  } catch (e) {
+    // A command line that leaves almost no lowmem (ARM's vmalloc= at its maximum) runs the boot out of memory
+    // for its own page tables: the real kernel panics there.
+    if (e instanceof Error && /page tables: out of memory/.test(e.message)) {
+      const lowmemMb = Math.floor(Number(k.layout.highMemory - k.layout.pageOffset) / 2 ** 20);
+      const clamp = k.log.records.find((r) => /^vmalloc area .*limiting to/.test(r.text))?.text;
+      throw new KernelBootError(
+        `${clamp ? `${clamp.trim()}; then ` : ""}Kernel panic - not syncing: out of memory mapping the boot's vmalloc areas: only ${lowmemMb} MB of lowmem with this command line`,
+      );
+    }
+    throw e;
+  }
   k.vmalloc.bootDone = true;
   // The scheduler and its neighbours come up last, so that boot-time allocations (system_state != SYSTEM_RUNNING)
   // are never checked by might_sleep.

@@ -68,3 +68,21 @@ describe("kmodlab CLI", () => {
     expect(await main(["frobnicate"])).toBe(2);
   });
 });
+
+describe("kmodlab boot refuses command lines no machine could boot with", () => {
+  it("msm8x25 with vmalloc=8M: one line naming the static mappings and the vmalloc= that works, exit 2", async () => {
+    const c = capture();
+    expect(await main(["boot", "--profile", "arm-3.4-msm8x25", "--cmdline", "vmalloc=8M"])).toBe(2);
+    expect(c.err()).toMatch(/^kmodlab: vmalloc area too small, limiting to 16MB; then this board's static device mappings at 0xfa000000 fall below the vmalloc area .*use vmalloc=88M or more\n$/);
+  });
+  it("msm8x25 with vmalloc=2000M: the clamp leaves 32 MB of lowmem and the boot panics, exit 2", async () => {
+    const c = capture();
+    expect(await main(["boot", "--profile", "arm-3.4-msm8x25", "--cmdline", "vmalloc=2000M"])).toBe(2);
+    expect(c.err()).toMatch(/^kmodlab: vmalloc area is too big, limiting to \d+MB; then Kernel panic - not syncing: out of memory .* only 32 MB of lowmem/);
+  });
+  it("msm8x25 with vmalloc=96M boots", async () => {
+    const c = capture();
+    expect(await main(["boot", "--profile", "arm-3.4-msm8x25", "--cmdline", "vmalloc=96M"])).toBe(0);
+    expect(c.out()).toMatch(/vmalloc : 0x[0-9a-f]{8} - 0xff000000/);
+  });
+});

@@ -21,7 +21,7 @@
 // - i386-2.6 (2.6.26, 160 MB): the modules a Debian lenny PC loads at boot (they live in the vmalloc area on x86_32)
 //   and a few driver ioremaps: about 3 MB in use below the demo's vmalloc(1000000), which lands near 3G+171M.
 
-import type { Kernel } from "../kernel.ts";
+import { KernelBootError, type Kernel } from "../kernel.ts";
 import { PageOwner } from "./page_flags.ts";
 import { VM_ALLOC, VM_ARM_STATIC_MAPPING, VM_DMA_COHERENT, VM_IOREMAP, VM_MAP, type Vmalloc } from "./vmalloc.ts";
 
@@ -299,6 +299,15 @@ export function vmalloc_boot(k: Kernel, v: Vmalloc): void {
         break;
       }
       case "static":
+        if (BigInt(s.virt) < k.layout.vmallocStart) {
+          // The board's device mappings live at fixed addresses; a vmalloc area this small leaves them inside
+          // lowmem, where map_lowmem() and iotable_init() would fight over the same section entries.
+          const need = Math.ceil(Number(k.layout.vmallocEnd - BigInt(s.virt)) / MiB) + 8; // + VMALLOC_OFFSET, the gap below the area
+          const clamp = k.log.records.find((r) => /^vmalloc area .*limiting to/.test(r.text))?.text;
+          throw new KernelBootError(
+            `${clamp ? `${clamp.trim()}; then ` : ""}this board's static device mappings at 0x${s.virt.toString(16)} fall below the vmalloc area 0x${k.layout.vmallocStart.toString(16)}-0x${k.layout.vmallocEnd.toString(16)}, into lowmem: a real ${k.profile.board} would not boot; use vmalloc=${need}M or more`,
+          );
+        }
         v.vm_area_add_early(BigInt(s.virt), s.size, VM_IOREMAP | VM_ARM_STATIC_MAPPING, s.phys, s.caller, s.map);
         break;
       case "pcpu":

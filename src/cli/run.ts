@@ -74,7 +74,7 @@ export function renderRun(file: string, r: RunResult, withBoot: boolean): { out:
   for (const rep of r.reports) {
     // Reports that are not kernel text (compile errors, sandbox limits) are not in dmesg: say them on stderr.
     if (rep.kind === "compile-error") err.push(rep.title.replace(/^cell\.ts:/, `${file}:`));
-    else if (!r.dmesg.some((l) => l.endsWith(rep.title))) err.push(`kmodlab: ${rep.title.replace(/^kmodlab: /, "")}${rep.explain ? `\n  ${rep.explain}` : ""}`);
+    else if (!r.dmesg.some((l) => l.endsWith(rep.title))) err.push(`kmodlab: ${rep.title.replace(/^kmodlab:? /, "")}${rep.explain ? `\n  ${rep.explain}` : ""}`);
   }
   if (r.module?.insmodError) err.push(r.module.insmodError);
   for (const [name, text] of Object.entries(r.proc)) {

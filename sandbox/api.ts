@@ -12,6 +12,13 @@ import { SIM_ROWS } from "./api/sim.ts";
 import { SLAB_ROWS } from "./api/slab.ts";
 import { VMALLOC_ROWS } from "./api/vmalloc.ts";
 import { MEMORY_ROWS } from "./api/memory.ts";
+import { SCHED_ROWS } from "./api/sched.ts";
+import { LOCKING_ROWS } from "./api/locking.ts";
+import { TIMER_ROWS } from "./api/timer.ts";
+import { SOFTIRQ_ROWS } from "./api/softirq.ts";
+import { WORKQUEUE_ROWS } from "./api/workqueue.ts";
+import { IRQ_ROWS } from "./api/irq.ts";
+import { DMA_ROWS } from "./api/dma.ts";
 
 export const API: readonly ApiEntry[] = checkTable([
   ...MODULE_ROWS,
@@ -22,6 +29,13 @@ export const API: readonly ApiEntry[] = checkTable([
   ...SLAB_ROWS,
   ...VMALLOC_ROWS,
   ...MEMORY_ROWS,
+  ...SCHED_ROWS,
+  ...LOCKING_ROWS,
+  ...TIMER_ROWS,
+  ...SOFTIRQ_ROWS,
+  ...WORKQUEUE_ROWS,
+  ...IRQ_ROWS,
+  ...DMA_ROWS,
   ...SIM_ROWS,
 ]);
 

@@ -70,6 +70,7 @@ export class Bridge {
   private readonly nameOfFn: QuickJSHandle;
   private readonly owned: QuickJSHandle[] = [];
   private readonly cookies: QuickJSHandle[] = [];
+  private readonly cookieObjs: Cookie[] = [];
   private readonly guestFns = new WeakMap<HostCallback, { fh: QuickJSHandle; sig: CallbackSig }>();
   private readonly addrBits: number;
   /** The guest stack of the current host call, parsed once however many times the kernel asks (null: not yet). */
@@ -288,9 +289,15 @@ export class Bridge {
     }
   }
 
-  private cookie(h: QuickJSHandle): Cookie {
+  /** The module value as a cookie: the same Cookie for the same value (free_irq finds request_irq's dev_id, as C compares pointers); NULL (null/undefined) is undefined. */
+  private cookie(h: QuickJSHandle): Cookie | undefined {
+    const ctx = this.ctx;
+    if (ctx.typeof(h) === "undefined" || ctx.sameValue(h, ctx.null)) return undefined;
+    for (let i = 0; i < this.cookies.length; i++) if (ctx.sameValue(this.cookies[i], h)) return this.cookieObjs[i];
     this.cookies.push(h.dup());
-    return Object.freeze({ cookie: this.cookies.length - 1 });
+    const c = Object.freeze({ cookie: this.cookies.length - 1 });
+    this.cookieObjs.push(c);
+    return c;
   }
 
   /** The guest function as a host function the kernel can keep and call. */
@@ -380,6 +387,7 @@ export class Bridge {
   private argToGuest(v: unknown, type: string): QuickJSHandle {
     const ctx = this.ctx;
     if (type === "cookie") {
+      if (v === undefined) return ctx.null;
       const c = this.cookies[(v as Cookie).cookie];
       return c ? c.dup() : ctx.undefined;
     }

@@ -1,7 +1,8 @@
 // Rows: the page allocator (include/linux/gfp.h, mm/page_alloc.c) and the memory layout constants a module reads
 // (asm/page.h, pgtable.h). Addresses are bigint; orders and flags are numbers.
-// alloc_pages/__free_pages/page_address/virt_to_page take or return a struct page *: they join when the page
-// allocator exposes the struct page address of a PFN and back (its structPageAddr is private for now).
+// alloc_pages/__free_pages/page_address/virt_to_page take or return a struct page *: a bigint, the address of the
+// page's struct page in vmemmap (64-bit) or mem_map (32-bit), computed as the kernel computes it (pfn_to_page /
+// page_to_pfn of mm/page_alloc.ts). kmap/kunmap/kmap_local_page give highmem pages a temporary kernel address.
 
 import type { ApiEntry, FunctionEntry } from "../table.ts";
 import { p } from "../table.ts";
@@ -99,5 +100,111 @@ export const PAGE_ALLOC_ROWS: ApiEntry[] = [
     context: "any",
     doc: "True if addr is a linear-map address of real RAM (so virt_to_page() is valid for it).",
     impl: (c, addr: bigint) => c.k.pages.virt_addr_valid(addr),
+  }),
+  fn({
+    name: "alloc_pages",
+    params: [p("gfp_mask", "gfp"), p("order", "order")],
+    returns: "addr",
+    context: "may sleep with GFP_KERNEL; any with GFP_ATOMIC",
+    doc: "Allocate 2^order contiguous pages and return the first one's struct page * (0n on failure). With __GFP_HIGHMEM it may be a highmem page with no kernel address: kmap() it. Free with __free_pages(page, order).",
+    impl: (c, gfp: number, order: number) => {
+      const pfn = c.k.pages.alloc_pages(gfp, order);
+      return pfn < 0 ? 0n : c.k.pages.pfn_to_page(pfn);
+    },
+  }),
+  fn({
+    name: "alloc_page",
+    params: [p("gfp_mask", "gfp")],
+    returns: "addr",
+    context: "may sleep with GFP_KERNEL; any with GFP_ATOMIC",
+    doc: "alloc_pages(gfp_mask, 0).",
+    impl: (c, gfp: number) => {
+      const pfn = c.k.pages.alloc_pages(gfp, 0);
+      return pfn < 0 ? 0n : c.k.pages.pfn_to_page(pfn);
+    },
+  }),
+  fn({
+    name: "__free_pages",
+    params: [p("page", "addr", "a struct page * from alloc_pages"), p("order", "order")],
+    returns: "void",
+    context: "any",
+    doc: "Free 2^order pages starting at page (the order they were allocated with).",
+    impl: (c, page: bigint, order: number) => c.k.pages.__free_pages(c.k.pages.page_to_pfn(page), order),
+  }),
+  fn({
+    name: "__free_page",
+    params: [p("page", "addr")],
+    returns: "void",
+    context: "any",
+    doc: "__free_pages(page, 0).",
+    impl: (c, page: bigint) => c.k.pages.__free_pages(c.k.pages.page_to_pfn(page), 0),
+  }),
+  fn({
+    name: "page_address",
+    params: [p("page", "addr", "a struct page *")],
+    returns: "addr",
+    context: "any",
+    doc: "The kernel virtual address of the page: its linear-map address for lowmem; for highmem the kmap address while it is kmap'ed, else 0n.",
+    impl: (c, page: bigint) => c.k.pages.page_address(c.k.pages.page_to_pfn(page)),
+  }),
+  fn({
+    name: "virt_to_page",
+    params: [p("addr", "addr", "a linear-map (lowmem) address")],
+    returns: "addr",
+    context: "any",
+    doc: "The struct page * of a linear-map address: pfn_to_page(__pa(addr) >> PAGE_SHIFT). Meaningless for vmalloc addresses (use vmalloc_to_page).",
+    impl: (c, addr: bigint) => c.k.pages.pfn_to_page(Math.floor(Math.max(0, c.k.pages.virt_to_phys(addr)) / c.k.layout.pageSize)),
+  }),
+  fn({
+    name: "page_to_pfn",
+    params: [p("page", "addr")],
+    returns: "uint",
+    context: "any",
+    doc: "The page frame number of a struct page *: (page - vmemmap) / sizeof(struct page).",
+    impl: (c, page: bigint) => Math.max(0, c.k.pages.page_to_pfn(page)),
+  }),
+  fn({
+    name: "pfn_to_page",
+    params: [p("pfn", "uint")],
+    returns: "addr",
+    context: "any",
+    doc: "The struct page * of a page frame number: vmemmap + pfn (64-bit), mem_map + (pfn - ARCH_PFN_OFFSET) (32-bit).",
+    impl: (c, pfn: number) => c.k.pages.pfn_to_page(pfn),
+  }),
+  fn({
+    name: "kmap",
+    params: [p("page", "addr", "a struct page *")],
+    returns: "addr",
+    context: "may sleep (waits for a free pkmap slot)",
+    doc: "A kernel address for the page: page_address() for lowmem; for a highmem page (32-bit) a slot in the pkmap area until kunmap(page).",
+    impl: (c, page: bigint) => c.k.pages.kmap(c.k.pages.page_to_pfn(page)),
+  }),
+  fn({
+    name: "kunmap",
+    params: [p("page", "addr")],
+    returns: "void",
+    context: "may sleep",
+    doc: "Release the kmap() of page.",
+    impl: (c, page: bigint) => c.k.pages.kunmap(c.k.pages.page_to_pfn(page)),
+  }),
+  fn({
+    name: "kmap_local_page",
+    since: "6.1",
+    absentNote: "added in 5.11 — use kmap_atomic(page) or kmap(page)",
+    params: [p("page", "addr")],
+    returns: "addr",
+    context: "any (the mapping is local to this CPU and context: unmap in reverse order)",
+    doc: "A short-lived kernel address for the page (a per-CPU fixmap slot for highmem). Release with kunmap_local(addr), innermost first.",
+    impl: (c, page: bigint) => c.k.pages.kmap_local_page(c.k.pages.page_to_pfn(page)),
+  }),
+  fn({
+    name: "kunmap_local",
+    since: "6.1",
+    absentNote: "added in 5.11 — use kunmap_atomic(addr) or kunmap(page)",
+    params: [p("addr", "addr", "what kmap_local_page returned")],
+    returns: "void",
+    context: "any",
+    doc: "Release a kmap_local_page() mapping.",
+    impl: (c, addr: bigint) => c.k.pages.kunmap_local(addr),
   }),
 ];

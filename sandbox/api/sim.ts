@@ -5,13 +5,14 @@
 import type { ApiEntry, FunctionEntry } from "../table.ts";
 import { p } from "../table.ts";
 import type { Kernel } from "../../src/kernel/kernel.ts";
+import { handles } from "./handles.ts";
 
 /** The optional kernel parts sim drives (added by the contexts/IRQ/DMA part). */
 interface SimHooks {
   irq?: { raise(irq: number): void };
   events?: { runUntil(until: number): unknown };
   scheduleIrq?: (atNs: number, irq: number) => unknown;
-  board?: { buttonIrq: number; dmaDevice?: () => number };
+  board?: { buttonIrq: number; dmaDevice?: () => object };
 }
 const hooks = (k: Kernel) => k as unknown as SimHooks;
 
@@ -69,7 +70,8 @@ export const SIM_ROWS: ApiEntry[] = [
     context: "any",
     doc: "The board's DMA-capable device (struct device *), with its DMA mask, for dma_alloc_coherent() and dma_map_single().",
     missing: (k) => (hooks(k).board?.dmaDevice ? undefined : "DMA is not simulated by this kernel yet (no DMA part: src/kernel/kernel/dma.ts)"),
-    impl: (c) => hooks(c.k).board!.dmaDevice!(),
+    // The same handle every call: the kernel has one device object, and the module compares what it gets.
+    impl: (c) => handles(c.k).idOf("device", hooks(c.k).board!.dmaDevice!()),
   }),
   { kind: "class", module: "linux", name: "device", madeWith: "dma_device() from \"sim\"", doc: "struct device: a device the kernel knows (here only the board's DMA device)." },
 ];

@@ -1202,6 +1202,19 @@ export class PageAllocator {
     });
   }
 
+  /** pfn_to_page(): the struct page address of a PFN (vmemmap on 64-bit, mem_map on 32-bit FLATMEM), valid or not. */
+  pfn_to_page(pfn: number): bigint {
+    return this.structPageAddr(pfn);
+  }
+
+  /** page_to_pfn(): the inverse arithmetic (a pointer that is not a struct page gives a meaningless PFN, as in C). */
+  page_to_pfn(page: bigint): number {
+    const base = this.structPageAddr(0);
+    const size = this.structPageAddr(1) - base;
+    const d = page - base;
+    return Number((d < 0n ? d - size + 1n : d) / size);
+  }
+
   private structPageAddr(pfn: number): bigint {
     const L = this.k.layout;
     const size = BigInt(structPageSize(this.k.profile.arch, this.era));

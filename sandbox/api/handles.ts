@@ -8,6 +8,7 @@
 
 import type { Kernel } from "../../src/kernel/kernel.ts";
 import { GuestError, type HostCallback } from "../table.ts";
+import { KernelOops } from "../../src/kernel/kernel/module.ts";
 
 interface Slot {
   type: string;
@@ -72,4 +73,19 @@ export function named<A extends unknown[]>(cb: HostCallback, args: (...a: A) => 
   Object.defineProperty(f, "name", { value: cb.symbol || "anonymous" });
   (f as unknown as { kname: string }).kname = cb.symbol || "anonymous";
   return f;
+}
+
+/**
+ * Run a kernel call whose bad arguments the kernel answers with an Oops it prints and returns from (a free that
+ * faults reading a struct page that does not exist): the task dies there, as it would, ending the module function
+ * (the killTask convention). Reports of the call of kind "oops", or with an Oops header ("[#N]"), count.
+ */
+export function oopsEndsTask<T>(k: Kernel, work: () => T): T {
+  const n = k.reports.length;
+  const r = work();
+  for (let i = n; i < k.reports.length; i++) {
+    const rep = k.reports[i]!;
+    if (rep.kind === "oops" || /\[#\d+\]/.test(rep.text)) throw new KernelOops(rep.title, rep);
+  }
+  return r;
 }

@@ -6,6 +6,7 @@
 
 import type { ApiEntry, FunctionEntry } from "../table.ts";
 import { p } from "../table.ts";
+import { oopsEndsTask } from "./handles.ts";
 import type { Kernel } from "../../src/kernel/kernel.ts";
 
 const fn = (e: Omit<FunctionEntry, "kind" | "module">): FunctionEntry => ({ kind: "function", module: "linux", ...e });
@@ -67,7 +68,7 @@ export const PAGE_ALLOC_ROWS: ApiEntry[] = [
     returns: "void",
     context: "any",
     doc: "Free 2^order pages at the kernel address addr (from __get_free_pages). The order must be the one they were allocated with.",
-    impl: (c, addr: bigint, order: number) => c.k.pages.free_pages(addr, order),
+    impl: (c, addr: bigint, order: number) => oopsEndsTask(c.k, () => c.k.pages.free_pages(addr, order)),
   }),
   fn({
     name: "free_page",
@@ -75,7 +76,7 @@ export const PAGE_ALLOC_ROWS: ApiEntry[] = [
     returns: "void",
     context: "any",
     doc: "free_pages(addr, 0).",
-    impl: (c, addr: bigint) => c.k.pages.free_pages(addr, 0),
+    impl: (c, addr: bigint) => oopsEndsTask(c.k, () => c.k.pages.free_pages(addr, 0)),
   }),
   fn({
     name: "virt_to_phys",
@@ -129,7 +130,7 @@ export const PAGE_ALLOC_ROWS: ApiEntry[] = [
     returns: "void",
     context: "any",
     doc: "Free 2^order pages starting at page (the order they were allocated with).",
-    impl: (c, page: bigint, order: number) => c.k.pages.__free_pages(c.k.pages.page_to_pfn(page), order),
+    impl: (c, page: bigint, order: number) => oopsEndsTask(c.k, () => c.k.pages.__free_pages(c.k.pages.page_to_pfn(page), order)),
   }),
   fn({
     name: "__free_page",
@@ -137,7 +138,7 @@ export const PAGE_ALLOC_ROWS: ApiEntry[] = [
     returns: "void",
     context: "any",
     doc: "__free_pages(page, 0).",
-    impl: (c, page: bigint) => c.k.pages.__free_pages(c.k.pages.page_to_pfn(page), 0),
+    impl: (c, page: bigint) => oopsEndsTask(c.k, () => c.k.pages.__free_pages(c.k.pages.page_to_pfn(page), 0)),
   }),
   fn({
     name: "page_address",

@@ -3,6 +3,7 @@
 import type { ApiEntry, FunctionEntry } from "../table.ts";
 import { GuestError, p } from "../table.ts";
 import type { CallEnv } from "../table.ts";
+import { oopsEndsTask } from "./handles.ts";
 import {
   SLAB_ACCOUNT,
   SLAB_CACHE_DMA,
@@ -98,7 +99,7 @@ export const SLAB_ROWS: ApiEntry[] = [
     returns: "void",
     context: "any",
     doc: "Free memory from kmalloc and friends. kfree(0n) does nothing.",
-    impl: (c, ptr: bigint) => c.k.slab.kfree(ptr),
+    impl: (c, ptr: bigint) => oopsEndsTask(c.k, () => c.k.slab.kfree(ptr)),
   }),
   fn({
     name: "kstrdup",
@@ -155,7 +156,7 @@ export const SLAB_ROWS: ApiEntry[] = [
     returns: "void",
     context: "any",
     doc: "Give an object back to the cache it came from.",
-    impl: (c, id: number, obj: bigint) => c.k.slab.kmem_cache_free(cacheOf(c, id, "kmem_cache_free"), obj),
+    impl: (c, id: number, obj: bigint) => oopsEndsTask(c.k, () => c.k.slab.kmem_cache_free(cacheOf(c, id, "kmem_cache_free"), obj)),
   }),
   fn({
     name: "kmem_cache_shrink",

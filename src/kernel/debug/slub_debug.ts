@@ -27,6 +27,7 @@ import type { KmemCache, Slab, SlabAllocator } from "../mm/slub.ts";
 import { KERN_DEFAULT, KERN_ERR, KERN_WARNING } from "../kernel/printk.ts";
 import { dieBody, dump_stack, end_trace, moduleFrames, oopsHeader, recordSplat, splat, warn } from "./splat.ts";
 import { formatGfp } from "../gfp.ts";
+import { explainWrongFree } from "./wrong_free.ts";
 import { formatPageFlags, PageOwner, pageOwnerNames, PG_head, PG_slab } from "../mm/page_flags.ts";
 import {
   PAGE_SIZE,
@@ -533,6 +534,7 @@ export class SlubDebug {
       fn: "kmem_cache_free",
       message: `cache_from_obj: Wrong slab cache. ${want.name} but object is from ${actual.name}`,
       kind: "invalid-free",
+      explain: explainWrongFree("kmem_cache_free-wrong-cache"),
     });
     void obj;
   }
@@ -549,7 +551,7 @@ export class SlubDebug {
     const order = info && info.gfp & 0x40000 ? info.order : 0;
     if (order === 0 && !this.warnedLarge) {
       this.warnedLarge = true;
-      warn(k, { file: "mm/slab_common.c", line: 969, fn: "free_large_kmalloc", kernelFrames: ["kfree"], kind: "invalid-free" });
+      warn(k, { file: "mm/slab_common.c", line: 969, fn: "free_large_kmalloc", kernelFrames: ["kfree"], kind: "invalid-free", explain: explainWrongFree("kfree-not-slab") });
       k.printk(KERN_WARNING + "object pointer: 0x%p\n", p);
     }
     if (owner !== PageOwner.Module) k.pages.suspectFrees.push({ pfn, order, reason: `kfree() of ${pageOwnerNames[owner] ?? owner} pages` });
@@ -577,15 +579,22 @@ export class SlubDebug {
       k.taint.add("D");
       recordSplat(k, "invalid-free", mark, {
         title,
-        explain: `${fn}() was given ${"0x" + p.toString(16)}, an address that kmalloc did not return (not in the linear map): the kernel looks up a struct page that does not exist and crashes.`,
+        explain: `${explainWrongFree(this.wrongFreeKind(p, fn))} ${fn}() was given ${"0x" + p.toString(16)}, an address that kmalloc did not return (not in the linear map): the kernel looks up a struct page that does not exist and crashes.`,
       });
       return;
     }
     splat(k, "invalid-free", `${fn}: invalid pointer 0x${p.toString(16)} (not a slab object)`, [], {
       level: KERN_ERR,
       dumpStack: [fn],
-      explain: `${fn}() was given an address that no slab cache owns. The real kernel of this era would corrupt memory or crash here; the simulator reports it and ignores the free.`,
+      explain: `${explainWrongFree(this.wrongFreeKind(p, fn))} The real kernel of this era would corrupt memory or crash here; the simulator reports it and ignores the free.`,
     });
+  }
+
+  /** Which wrong free a bad kfree()/kmem_cache_free() pointer is, for the learner's line (debug/wrong_free.ts). */
+  private wrongFreeKind(p: bigint, fn: string): "kfree-vmalloc" | "kfree-not-slab" {
+    const L = this.k.layout;
+    void fn;
+    return p >= L.vmallocStart && p < L.vmallocEnd ? "kfree-vmalloc" : "kfree-not-slab";
   }
 
   /** slab_out_of_memory() (6.1 / 3.4), rate limited; not for __GFP_NOWARN. */

@@ -71,6 +71,7 @@ import {
   warn,
 } from "./page_alloc_deps.ts";
 import { showMem } from "./show_mem.ts";
+import { explainWrongFree } from "../debug/wrong_free.ts";
 
 export { PageOwner } from "./page_flags.ts";
 export type { Zone } from "./zone.ts";
@@ -1145,10 +1146,10 @@ export class PageAllocator {
       explain: unnoticedByKernel
         ? "This free covers pages that are already free. The real kernel would not notice and would corrupt its free lists; the simulator refuses the free."
         : reason === "nonzero _refcount"
-          ? "A page was freed twice: its reference count went below zero, and the kernel noticed when it handed the page out again."
+          ? `${explainWrongFree("double-free")} Its reference count went below zero, and the kernel noticed when it handed the page out again.`
           : reason === "PAGE_FLAGS_CHECK_AT_FREE flag(s) set"
-            ? "This page is not one the page allocator gave out (it is reserved by the kernel, or it belongs to the slab allocator)."
-            : "The freed block overlaps pages that are free already or belong to another allocation (wrong order?).",
+            ? `${explainWrongFree("free_pages-not-page")} (This page is reserved by the kernel, or belongs to the slab allocator.)`
+            : `${explainWrongFree("free_pages-wrong-order")} (The freed block overlaps pages that are free already or belong to another allocation.)`,
     });
   }
 
@@ -1198,7 +1199,7 @@ export class PageAllocator {
     splat(k, "oops", title, [], {
       level: KERN_ALERT,
       dumpStack: ["__free_pages", ...this.callFrames],
-      explain: `free_pages(${addr !== undefined ? "0x" + addr.toString(16) : "pfn " + pfn}) was given an address outside the kernel's linear map: virt_to_page() points outside mem_map, and the kernel faults reading that struct page.`,
+      explain: `${explainWrongFree("free_pages-not-page")} free_pages(${addr !== undefined ? "0x" + addr.toString(16) : "pfn " + pfn}) was given an address outside the kernel's linear map: virt_to_page() points outside mem_map, and the kernel faults reading that struct page.`,
     });
   }
 

@@ -45,6 +45,8 @@ import { KERN_WARNING, KERN_ERR } from "../kernel/printk.ts";
 import { warn, bug, dump_stack, recordSplat } from "../debug/splat.ts";
 import { showMem } from "./show_mem.ts";
 import { ioremap as ioremapImpl, iounmap as iounmapImpl } from "./ioremap.ts";
+import { KernelOops } from "../kernel/module.ts";
+import { explainWrongFree } from "../debug/wrong_free.ts";
 
 const PAGE = 4096;
 
@@ -846,16 +848,21 @@ function makeDiag(k: Kernel) {
     warn(line: number, fn: string, message?: string, kernelFrames: string[] = ["__vmalloc_node"]) {
       warn(k, { file, line, fn, message, kernelFrames });
     },
-    bug(line: number, fn: string) {
-      bug(k, { file, line, fn, kernelFrames: ["__vmalloc_node_range", "__vmalloc_node"] });
+    /** BUG_ON(): the Oops, then the task dies (KernelOops ends the module function that called in). */
+    bug(line: number, fn: string): never {
+      const r = bug(k, { file, line, fn, kernelFrames: ["__vmalloc_node_range", "__vmalloc_node"] });
+      throw new KernelOops(r.title, r);
     },
     warnBadFree(line: number, fn: string, fmt: string, addr: bigint) {
       const text = k.log.format(fmt, [addr]);
+      // The learner's line: a kmalloc (linear-map) address, else a pointer into an area.
+      const L = k.layout;
+      const explain = addr >= L.pageOffset && addr < L.highMemory ? explainWrongFree("vfree-kmalloc") : addr & 0xfffn ? explainWrongFree("vfree-unaligned") : undefined;
       if (era === "2.6") {
         // 2.6.26: printk(KERN_ERR ...) then WARN_ON(1).
         k.printk(KERN_ERR + "%s", text);
-        warn(k, { file, line, fn, kernelFrames: ["vfree"] });
-      } else warn(k, { file, line, fn, message: text, kernelFrames: ["vfree"] });
+        warn(k, { file, line, fn, kernelFrames: ["vfree"], explain });
+      } else warn(k, { file, line, fn, message: text, kernelFrames: ["vfree"], explain });
     },
     /** 6.1 warn_alloc(gfp, NULL, fmt): "insmod: vmalloc error: ..., mode:0xcc0(GFP_KERNEL), nodemask=(null)[,cpuset=/,mems_allowed=0]". */
     warnAlloc(gfp: number, text: string, nowarn: boolean) {

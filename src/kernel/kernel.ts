@@ -155,6 +155,17 @@ export class Kernel {
     return this.log.printk(fmt, ...args);
   }
 
+  /**
+   * Inspection data for RunResult.kernel (JSON-only: addresses as hex strings), beyond what the sandbox gathers
+   * itself: the board's DMA device with its masks (the grader judges "within the device's DMA mask" from it).
+   */
+  inspect(): Record<string, unknown> {
+    const d = this.dma?.device;
+    return d
+      ? { dma: { device: `${d.driverString} ${d.name}`, mask: "0x" + d.dmaMask.toString(16), coherentMask: "0x" + d.coherentMask.toString(16) } }
+      : {};
+  }
+
   /** The text of /proc/NAME now. */
   proc(name: string): string {
     return readProc(this, name);

@@ -10,9 +10,6 @@ import type { GradeResult } from "../../src/grader/types.ts";
  * Re-check this list whenever the kernel or the API table grows, and remove what has become runnable.
  */
 export const WAITING_FOR: Record<string, string> = {
-  "atomic-alloc": "API rows request_irq/free_irq/IRQ_HANDLED",
-  "pick-the-flags": "API rows timer_setup/mod_timer, tasklet_setup/tasklet_schedule, INIT_WORK/schedule_work",
-  "dma-buffer": "the DMA API (dma_map_single/dma_mapping_error/dma_unmap_single, sim.dma_device) and a record of the device's DMA mask",
 };
 
 /** A wrong version of the solution: `edit` turns the solution into it; `fails` is the check that must catch it. */

@@ -11,7 +11,6 @@ import { parseSize } from "../../src/kernel/kernel/params.ts";
  * never passed silently. Re-check whenever the kernel or the API table grows, and remove what runs now.
  */
 export const WAITING_FOR: Record<string, string> = {
-  "gfp-contexts/sleep-in-timer": "API rows timer_setup/mod_timer/del_timer_sync/timer_list",
 };
 
 const lessons = loadLessons();

@@ -312,7 +312,36 @@ describe("notebook in Chromium", () => {
     await ctx.close();
   });
 
-  it.todo("a timer that allocates with GFP_KERNEL shows the sleeping-in-atomic card (waits for the timer API in sandbox/api)");
+  it("a timer that allocates with GFP_KERNEL shows the sleeping-in-atomic card, pointing at the kmalloc line", async () => {
+    const code =
+      'import { timer_setup, mod_timer, del_timer_sync, kmalloc, kfree, GFP_KERNEL, jiffies, msecs_to_jiffies,\n' +
+      '         timer_list, MODULE_LICENSE, module_init, module_exit } from "linux";\n' +
+      'MODULE_LICENSE("GPL");\n' +
+      "const timer = new timer_list();\n" +
+      "let p = 0n;\n" +
+      "function tick(t: timer_list): void {\n" +
+      "  p = kmalloc(64, GFP_KERNEL);\n" +
+      "}\n" +
+      "function start(): number { timer_setup(timer, tick, 0); mod_timer(timer, jiffies + msecs_to_jiffies(10)); return 0; }\n" +
+      "function stop(): void { del_timer_sync(timer); kfree(p); }\n" +
+      "module_init(start);\nmodule_exit(stop);\n";
+    // through a share link, so that nothing focuses the editor and the plain editor shows the selection
+    const { page, ctx } = await open(undefined, encodeShare({ lesson: "first-module", cell: "hello", code }));
+    const c = await runCell(page, "hello");
+    const card = c.locator(".report.kind-sleep-in-atomic").first();
+    await card.waitFor({ timeout: 10_000 });
+    expect(await card.textContent()).toMatch(/BUG: sleeping function called from invalid context/);
+    expect(await card.textContent()).toMatch(/tick/);
+    await card.locator(".frame-link").first().click();
+    const line = await page.evaluate(() => {
+      const ta = document.querySelector('section.cell[data-cell-id="hello"] textarea.plain-editor') as HTMLTextAreaElement;
+      if (!ta.hidden) return ta.value.slice(ta.selectionStart, ta.selectionEnd);
+      return document.querySelector('section.cell[data-cell-id="hello"] .line-flash') ? "(monaco line highlighted)" : "";
+    });
+    expect(line).toMatch(/kmalloc\(64, GFP_KERNEL\)|monaco line highlighted/);
+    await shot(page, "13-sleep-in-atomic", "hello");
+    await ctx.close();
+  });
 
   it("Monaco loads on focus with linux.d.ts diagnostics; Escape then Tab leaves the editor", async () => {
     const { page, ctx } = await open();

@@ -75,18 +75,19 @@ let depsPromise: Promise<KernelDeps> | undefined;
 /** Load the real kernel and the API table (once). */
 export function loadKernelDeps(): Promise<KernelDeps> {
   depsPromise ??= (async () => {
-    const [kernel, proc, api, inspect] = await Promise.all([
+    const [kernel, proc, api, inspect, kview] = await Promise.all([
       import("../src/kernel/kernel.ts"),
       import("../src/kernel/fs/proc.ts"),
       import("./api.ts"),
       import("../src/kernel/inspect.ts"),
+      import("./kview.ts"),
       import("../src/kernel/fs/all.ts"),
     ]);
     return {
       boot: (p: string, o: BootOptions) => kernel.boot(p, o),
       readProc: proc.readProc,
       api: api.API,
-      inspect: (k: Kernel) => ({ layout: inspect.toJson(k.layout) }) as Record<string, unknown>,
+      inspect: (k: Kernel) => ({ layout: inspect.toJson(k.layout), ...kview.kernelViews(k) }) as Record<string, unknown>,
       defaultProfile: "x86_64-6.1",
     };
   })().catch((e) => {
@@ -205,11 +206,14 @@ export function runModuleSync(qjs: QuickJSWASMModule, source: string, options: R
   const hooks = k as unknown as KernelHooks;
   const bootLog = k.log.dmesg();
   const mark = k.log.mark();
+  /** One level per dmesg line (a line is a log record), for colouring. */
+  const levels = (from: number, to?: number) => ((k.log as { records?: { level: number }[] }).records ?? []).slice(from, to).map((r) => r.level);
   const result: RunResult = {
     profile: k.profile.name,
     initReturn: null,
     dmesg: [],
     bootLog,
+    bootLogLevels: levels(0, mark),
     reports: k.reports,
     proc: {},
     procAfterExit: {},
@@ -221,6 +225,7 @@ export function runModuleSync(qjs: QuickJSWASMModule, source: string, options: R
   const log = new CallLog(k);
   const finish = (): RunResult => {
     result.dmesg = k.log.dmesg(mark);
+    result.dmesgLevels = levels(mark);
     result.stats.simTimeNs = k.clock.now();
     result.stats.tlbHits = hooks.mem?.tlb?.hits ?? 0;
     result.stats.tlbMisses = hooks.mem?.tlb?.misses ?? 0;

@@ -80,8 +80,13 @@ export function buildFrameModel(kernel: Record<string, unknown> | undefined): Fr
   if (Array.isArray(areas))
     for (const a of areas) {
       const o = obj(a);
-      if (!o || o.owner !== "module" || !Array.isArray(o.pages)) continue;
-      for (const p of o.pages as unknown[]) if (typeof p === "number") mine.add(p);
+      if (!o || o.owner !== "module") continue;
+      if (Array.isArray(o.pages)) {
+        for (const p of o.pages as unknown[]) if (typeof p === "number") mine.add(p);
+      } else if (Array.isArray(o.pageRuns)) {
+        // Large areas list their pages as [firstPfn, count] runs only (sandbox/kview.ts).
+        for (const r of o.pageRuns as unknown[]) if (Array.isArray(r) && typeof r[0] === "number" && typeof r[1] === "number") for (let i = 0; i < r[1]; i++) mine.add(r[0] + i);
+      }
     }
   return { zones, runs, mine };
 }

@@ -17,6 +17,34 @@ import type { ApiEntry, ClassEntry, FunctionEntry, Param, Scalar } from "../sand
 import { inEra } from "../sandbox/table.ts";
 import type { Era } from "../src/kernel/types.ts";
 
+/**
+ * Rows the generator and the bridge fuzz do not call yet: the execution-context, locking, deferred-work, IRQ and
+ * DMA rows landed after the fuzzers were written. They can block by design (wait_event on a condition that never
+ * comes true, mutex_lock on a mutex the task holds), which the oracle would take for a simulator hang; teaching
+ * the generator to use them well (and the oracle to tell a modelled deadlock from a hang) is the next step.
+ * They are covered by test/sandbox/contexts.test.ts meanwhile.
+ */
+export const NOT_FUZZED_YET: ReadonlySet<string> = new Set([
+  // sched
+  "preempt_count", "irqs_disabled", "in_nmi", "in_irq", "in_hardirq", "in_softirq", "in_serving_softirq", "in_interrupt", "in_task", "in_atomic",
+  "preempt_disable", "preempt_enable", "local_irq_disable", "local_irq_enable", "local_irq_save", "local_irq_restore", "local_bh_disable", "local_bh_enable",
+  "msleep", "ssleep", "msleep_interruptible", "usleep_range", "udelay", "mdelay", "schedule", "schedule_timeout", "wait_event", "wait_event_timeout",
+  // locking
+  "DEFINE_SPINLOCK", "DEFINE_MUTEX", "spin_lock", "spin_unlock", "spin_lock_irq", "spin_unlock_irq", "spin_lock_irqsave", "spin_unlock_irqrestore",
+  "spin_lock_bh", "spin_unlock_bh", "spin_trylock", "spin_is_locked", "mutex_lock", "mutex_lock_interruptible", "mutex_lock_killable", "mutex_trylock", "mutex_unlock", "mutex_is_locked",
+  // timers, tasklets, work, irqs
+  "timer_setup", "setup_timer", "mod_timer", "add_timer", "del_timer", "del_timer_sync", "timer_pending",
+  "tasklet_setup", "tasklet_init", "tasklet_schedule", "tasklet_hi_schedule", "tasklet_kill", "tasklet_disable", "tasklet_enable",
+  "INIT_WORK", "schedule_work", "queue_work", "flush_work", "cancel_work_sync", "cancel_work", "work_pending", "INIT_DELAYED_WORK", "schedule_delayed_work",
+  "queue_delayed_work", "mod_delayed_work", "cancel_delayed_work", "cancel_delayed_work_sync", "flush_delayed_work", "alloc_workqueue", "create_workqueue", "destroy_workqueue",
+  "request_irq", "request_threaded_irq", "free_irq",
+  // dma
+  "dma_map_single", "dma_mapping_error", "dma_unmap_single", "dma_alloc_coherent", "dma_coherent_handle", "dma_free_coherent", "dma_set_mask", "dma_set_mask_and_coherent",
+  // struct page rows, object-cache shrink (added after the generator's families were written)
+  "alloc_pages", "alloc_page", "__free_pages", "__free_page", "page_address", "virt_to_page", "page_to_pfn", "pfn_to_page", "kmap", "kunmap", "kmap_local_page", "kunmap_local",
+  "kmem_cache_shrink",
+]);
+
 /** A small, fast, seedable PRNG (mulberry32). */
 export class Rng {
   private s: number;
@@ -104,7 +132,7 @@ export class Gen {
     for (const e of api) {
       if (!inEra(e, era)) continue;
       this.moduleOf.set(e.name, e.module);
-      if (e.kind === "function") this.fns.set(e.name, e);
+      if (e.kind === "function" && !NOT_FUZZED_YET.has(e.name)) this.fns.set(e.name, e);
       else if (e.kind === "class") this.classes.set(e.name, e);
       else this.constants.add(e.name);
     }

@@ -6,6 +6,7 @@
 
 import { describe, expect, it } from "vitest";
 import { API } from "../../sandbox/api.ts";
+import { NOT_FUZZED_YET } from "../../fuzz/gen.ts";
 import { inEra, type FunctionEntry } from "../../sandbox/table.ts";
 import { runModule } from "../../sandbox/run.ts";
 import { Rng } from "../../fuzz/gen.ts";
@@ -65,7 +66,7 @@ const CALLS = 40;
 describe("bridge fuzz: every export, random argument types and values", () => {
   for (const t of TARGETS) {
     it(`${t.profile}: every call ends in a value, a named error or a kernel report`, async () => {
-      const fns = API.filter((e): e is FunctionEntry => e.kind === "function" && inEra(e, t.era) && !["module_init", "module_exit"].includes(e.name));
+      const fns = API.filter((e): e is FunctionEntry => e.kind === "function" && inEra(e, t.era) && !["module_init", "module_exit"].includes(e.name) && !NOT_FUZZED_YET.has(e.name));
       expect(fns.length).toBeGreaterThan(20);
       const problems: string[] = [];
       let completed = 0;

@@ -172,3 +172,6 @@ export function absentMessage(e: Common, era: Era): string {
 
 /** Helpers for rows: a parameter list in one line. */
 export const p = (name: string, type: ParamType, doc?: string, cb?: CallbackSig, nullable?: boolean): Param => ({ name, type, doc, cb, nullable });
+
+/** A "linux" function row: what every row file writes, with kind and module filled in. */
+export const fn = (e: Omit<FunctionEntry, "kind" | "module">): FunctionEntry => ({ kind: "function", module: "linux", ...e });

@@ -4,12 +4,11 @@
 // out-parameter is dma_coherent_handle(dev, cpu_addr) here (the device address the allocation was given).
 
 import type { ApiEntry, CallEnv, FunctionEntry } from "../table.ts";
-import { p } from "../table.ts";
+import { fn, p } from "../table.ts";
 import { handles } from "./handles.ts";
 import type { DmaDevice } from "../../src/kernel/kernel/dma.ts";
 import type { DmaDirection } from "../../src/kernel/debug/dma_debug.ts";
 
-const fn = (e: Omit<FunctionEntry, "kind" | "module">): FunctionEntry => ({ kind: "function", module: "linux", ...e });
 const dev = (c: CallEnv, id: number, name: string) => handles(c.k).get<DmaDevice>(id, name);
 const D = p("dev", "handle:device");
 const dir = (d: number): DmaDirection => (d & 3) as DmaDirection;

@@ -4,11 +4,10 @@
 // The board's lines are in "sim" (BUTTON_IRQ) and so is raising one (raise_irq, raise_irq_at).
 
 import type { ApiEntry, Cookie, FunctionEntry, HostCallback } from "../table.ts";
-import { p } from "../table.ts";
+import { fn, p } from "../table.ts";
 import { named } from "./handles.ts";
 import { IRQ_HANDLED, IRQ_NONE, IRQ_WAKE_THREAD, IRQF_ONESHOT, IRQF_SHARED, IRQF_TRIGGER_FALLING, IRQF_TRIGGER_RISING } from "../../src/kernel/kernel/irq.ts";
 
-const fn = (e: Omit<FunctionEntry, "kind" | "module">): FunctionEntry => ({ kind: "function", module: "linux", ...e });
 const k_ = (name: string, value: number, doc: string): ApiEntry => ({ kind: "constant", module: "linux", name, type: "number", value: () => value, doc });
 const HANDLER = { params: [{ name: "irq", type: "int" as const }, { name: "dev_id", type: "cookie" as const }], returns: "int" as const };
 const handler = (cb: HostCallback) => named(cb, (irq: number, dev: unknown) => [irq, dev]);

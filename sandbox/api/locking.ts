@@ -5,11 +5,10 @@
 // write flags from JavaScript: `const flags = spin_lock_irqsave(lock); ... spin_unlock_irqrestore(lock, flags);`.
 
 import type { ApiEntry, CallEnv, FunctionEntry } from "../table.ts";
-import { p } from "../table.ts";
+import { fn, p } from "../table.ts";
 import { handles } from "./handles.ts";
 import type { Mutex, Spinlock } from "../../src/kernel/kernel/locking.ts";
 
-const fn = (e: Omit<FunctionEntry, "kind" | "module">): FunctionEntry => ({ kind: "function", module: "linux", ...e });
 const spin = (c: CallEnv, id: number, name: string) => handles(c.k).get<Spinlock>(id, name);
 const mtx = (c: CallEnv, id: number, name: string) => handles(c.k).get<Mutex>(id, name);
 

@@ -5,11 +5,10 @@
 // page_to_pfn of mm/page_alloc.ts). kmap/kunmap/kmap_local_page give highmem pages a temporary kernel address.
 
 import type { ApiEntry, FunctionEntry } from "../table.ts";
-import { p } from "../table.ts";
+import { fn, p } from "../table.ts";
 import { oopsEndsTask } from "./handles.ts";
 import type { Kernel } from "../../src/kernel/kernel.ts";
 
-const fn = (e: Omit<FunctionEntry, "kind" | "module">): FunctionEntry => ({ kind: "function", module: "linux", ...e });
 
 const layoutConst = (name: string, type: "addr" | "number", value: (k: Kernel) => bigint | number, doc: string): ApiEntry => ({
   kind: "constant",

@@ -4,9 +4,8 @@
 // local_irq_save(flags) cannot write its argument from JavaScript: it returns the flags (as spin_lock_irqsave does).
 
 import type { ApiEntry, FunctionEntry } from "../table.ts";
-import { p } from "../table.ts";
+import { fn, p } from "../table.ts";
 
-const fn = (e: Omit<FunctionEntry, "kind" | "module">): FunctionEntry => ({ kind: "function", module: "linux", ...e });
 
 const pred = (name: string, returns: "int" | "uint" | "bool", doc: string, get: (s: import("../../src/kernel/kernel/sched.ts").Sched) => number | boolean): FunctionEntry =>
   fn({ name, params: [], returns, context: "any", doc, impl: (c) => get(c.k.sched) });

@@ -1,7 +1,7 @@
 // Rows: the kmalloc family (include/linux/slab.h; mm/slub.c, mm/slab.c of the era) and KMALLOC_MAX_SIZE.
 
 import type { ApiEntry, FunctionEntry } from "../table.ts";
-import { GuestError, p } from "../table.ts";
+import { GuestError, fn, p } from "../table.ts";
 import type { CallEnv } from "../table.ts";
 import { oopsEndsTask } from "./handles.ts";
 import {
@@ -15,7 +15,6 @@ import {
   SLAB_STORE_USER,
 } from "../../src/kernel/mm/slab_common.ts";
 
-const fn = (e: Omit<FunctionEntry, "kind" | "module">): FunctionEntry => ({ kind: "function", module: "linux", ...e });
 const CTX = "may sleep with GFP_KERNEL; any with GFP_ATOMIC";
 
 /** The kmem_cache a handle id names (ids are the kernel's own; 0 is never handed out). */

@@ -3,11 +3,10 @@
 // data); tasklet_schedule(t) runs it once, soon, in softirq context.
 
 import type { ApiEntry, CallEnv, FunctionEntry, HostCallback } from "../table.ts";
-import { p } from "../table.ts";
+import { fn, p } from "../table.ts";
 import { handles, named } from "./handles.ts";
 import type { Tasklet } from "../../src/kernel/kernel/softirq.ts";
 
-const fn = (e: Omit<FunctionEntry, "kind" | "module">): FunctionEntry => ({ kind: "function", module: "linux", ...e });
 const tasklet = (c: CallEnv, id: number, name: string) =>
   handles(c.k).get<Tasklet>(id, name, c.k.profile.era === "6.1" ? "tasklet_setup(t, fn)" : "tasklet_init(t, fn, data)");
 const T = p("t", "handle:tasklet_struct");

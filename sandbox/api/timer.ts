@@ -5,11 +5,10 @@
 // `jiffies`, HZ and msecs_to_jiffies are in time.ts.
 
 import type { ApiEntry, CallEnv, FunctionEntry, HostCallback } from "../table.ts";
-import { p } from "../table.ts";
+import { fn, p } from "../table.ts";
 import { handles, named } from "./handles.ts";
 import type { TimerList } from "../../src/kernel/kernel/timer.ts";
 
-const fn = (e: Omit<FunctionEntry, "kind" | "module">): FunctionEntry => ({ kind: "function", module: "linux", ...e });
 const SETUP = "timer_setup(t, fn, 0)"; // named in the "never initialised" error
 const timer = (c: CallEnv, id: number, name: string) =>
   handles(c.k).get<TimerList>(id, name, c.k.profile.era === "6.1" ? SETUP : "setup_timer(t, fn, data)");

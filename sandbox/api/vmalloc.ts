@@ -1,10 +1,9 @@
 // Rows: vmalloc (include/linux/vmalloc.h, mm/vmalloc.c of the era).
 
 import type { ApiEntry, FunctionEntry } from "../table.ts";
-import { p } from "../table.ts";
+import { fn, p } from "../table.ts";
 import { kvfree, kvmalloc, kvzalloc } from "../../src/kernel/mm/util.ts";
 
-const fn = (e: Omit<FunctionEntry, "kind" | "module">): FunctionEntry => ({ kind: "function", module: "linux", ...e });
 
 export const VMALLOC_ROWS: ApiEntry[] = [
   fn({

@@ -5,11 +5,10 @@
 // A module's own workqueue: `const wq = alloc_workqueue("name", 0, 0)`; `queue_work(wq, w)`; `destroy_workqueue(wq)`.
 
 import type { ApiEntry, CallEnv, FunctionEntry, HostCallback } from "../table.ts";
-import { p } from "../table.ts";
+import { fn, p } from "../table.ts";
 import { handles, named } from "./handles.ts";
 import type { WorkStruct, Workqueue } from "../../src/kernel/kernel/workqueue.ts";
 
-const fn = (e: Omit<FunctionEntry, "kind" | "module">): FunctionEntry => ({ kind: "function", module: "linux", ...e });
 const work = (c: CallEnv, id: number, name: string) => handles(c.k).get<WorkStruct>(id, name, "INIT_WORK(w, fn)");
 const dwork = (c: CallEnv, id: number, name: string) => handles(c.k).get<WorkStruct>(id, name, "INIT_DELAYED_WORK(dw, fn)");
 const wqOf = (c: CallEnv, id: number, name: string) => handles(c.k).get<Workqueue>(id, name);

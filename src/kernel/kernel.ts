@@ -78,9 +78,25 @@ export class Kernel {
   readonly reports: Report[] = [];
   /**
    * The module's own frames at this moment, innermost first, for call traces. The sandbox installs a hook
-   * that asks the guest for its stack (only when a splat is printed, so it costs nothing otherwise).
+   * that asks the guest for its stack (a walk of the guest's stack: a few microseconds, so the kernel asks only
+   * for splats, for vmalloc's caller in /proc/vmallocinfo, and where a debug feature records stacks).
    */
   captureModuleStack: () => StackFrame[] = () => [];
+  /**
+   * The module function the kernel is running right now (module_init's function, module_exit's, a timer or IRQ
+   * callback), without walking the guest's stack; the sandbox installs it. undefined outside module code.
+   */
+  moduleEntry: () => string | undefined = () => this.captureModuleStack()[0]?.fn;
+
+  /**
+   * The module function an allocation is charged to (kmemleak's backtrace, the leak check, the views). With
+   * kmemleak on (the debug kernels) it is the innermost module frame, as the real kmemleak's stack_trace_save() at
+   * every allocation gives it; without kmemleak, it is the module function the kernel entered (moduleEntry):
+   * a simplification that names module_init's function, not a helper it called, and costs no stack walk.
+   */
+  allocCaller(): string | undefined {
+    return this.kmemleak?.enabled ? this.captureModuleStack()[0]?.fn : this.moduleEntry();
+  }
   current: Task = { pid: 0, comm: "swapper/0" };
   // Execution contexts, locking and deferred work (issue 5), constructed at the end of boot().
   sched!: Sched;

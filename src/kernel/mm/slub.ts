@@ -1206,7 +1206,7 @@ export class SlabAllocator {
   // ---- the engine -----------------------------------------------------------------------------------------------
 
   private callerFn(): string | undefined {
-    return this.k.captureModuleStack()[0]?.fn;
+    return this.k.allocCaller();
   }
 
   private mightAlloc(gfp: number, fn: string): void {

@@ -1,8 +1,9 @@
 // What a fuzzed run must satisfy, whatever the program did: runModule resolves; the RunResult survives JSON;
-// no "bug" report (a sandbox internal error, or an invariant violation found by --check-invariants); no kernel
-// call that failed inside the simulator (the bridge's "simulated kernel failed inside" InternalError, even when
-// the program caught it); no timeout (the generator writes no unbounded loop, so a timeout is a hang).
-// Learner-facing reports (oops, kasan, double-free, bad-page, exception...) are normal outcomes, not failures.
+// no kmodlab "bug" report (a sandbox internal error, or an invariant violation found by --check-invariants); no
+// kernel call that failed inside the simulator (the bridge's "simulated kernel failed inside" InternalError, even
+// when the program caught it); no sandbox CPU deadline unless the program loops forever on purpose.
+// Learner-facing reports (oops, kasan, double-free, bad-page, exception, a kernel BUG(), a soft lockup or hung
+// task the kernel models...) are normal outcomes, not failures.
 
 import { runModule, type RunOptions } from "../sandbox/run.ts";
 import type { RunResult } from "../sandbox/result.ts";
@@ -60,7 +61,8 @@ export interface Verdict {
 }
 
 export function runOptions(p: Program): RunOptions {
-  return { profile: p.profile, config: p.config, mem: p.mem, seed: p.seed, checkInvariants: true, limits: { cpuMs: 15000, kernelCalls: 200000 } };
+  // A program that loops forever on purpose meets the CPU deadline: keep it short so that it costs little.
+  return { profile: p.profile, config: p.config, mem: p.mem, seed: p.seed, checkInvariants: true, limits: { cpuMs: p.endless ? 1000 : 15000, kernelCalls: 200000 } };
 }
 
 /** The violation lines of an invariant report (after its title and explanation). */
@@ -68,7 +70,18 @@ function violationLines(text: string): string[] {
   return text.split("\n").slice(2).filter(Boolean);
 }
 
-export function judge(r: RunResult, era: string): Verdict {
+/** What the judge needs to know about the program beyond its RunResult. */
+export interface JudgeContext {
+  /** The program has a loop that never ends on purpose: the sandbox's CPU deadline is its expected end. */
+  endless?: boolean;
+}
+
+/** A "bug" report that is kmodlab's own fault (internal error, inconsistent kernel), not a kernel BUG() splat. */
+export function isKmodlabBug(title: string): boolean {
+  return /^kmodlab\b/.test(title);
+}
+
+export function judge(r: RunResult, era: string, ctx: JudgeContext = {}): Verdict {
   const failures: string[] = [];
   const known = new Set<string>();
   try {
@@ -88,8 +101,8 @@ export function judge(r: RunResult, era: string): Verdict {
           return lines.some((x, j) => j !== i && x.startsWith(more[1] + ": ") && !x.includes("(more violations") && !isKnown(x)) || !lines.some((x, j) => j !== i && x.startsWith(more[1] + ": "));
         });
         if (unknown.length) failures.push(`invariant: ${unknown[0]}${unknown.length > 1 ? ` (+${unknown.length - 1} more)` : ""}`);
-      } else failures.push(`bug report: ${rep.title}`);
-    } else if (rep.kind === "timeout") failures.push(`timeout: ${rep.title}`);
+      } else if (isKmodlabBug(rep.title)) failures.push(`bug report: ${rep.title}`);
+    } else if (rep.kind === "timeout" && rep.limit === "cpu" && !ctx.endless) failures.push(`timeout: ${rep.title}`);
     if (/simulated kernel failed inside/.test(rep.text)) failures.push(`host failure: ${firstLine(rep.text, /simulated kernel failed inside.*/)}`);
   }
   for (const l of r.dmesg) if (l.includes("FUZZ-HOST-FAILURE")) failures.push(`host failure (caught by the module): ${l.replace(/^.*FUZZ-HOST-FAILURE /, "")}`);
@@ -108,7 +121,7 @@ export async function runAndJudge(g: Generated, era: string): Promise<Verdict> {
   } catch (e) {
     return { failures: [`runModule rejected: ${(e as Error)?.stack ?? e}`], known: [] };
   }
-  return judge(r, era);
+  return judge(r, era, { endless: g.program.endless });
 }
 
 /** A failure's signature for minimisation: its kind and text with numbers and addresses blurred. */

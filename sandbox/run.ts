@@ -23,7 +23,7 @@ import { exceptionReport, type CallSite } from "./oops.ts";
 import { insmodError, insmodPid, kernLevel, loadMessages, MODULE_NAME, suspiciousInitReturn } from "./insmod.ts";
 import { parseStack } from "./stack.ts";
 import { CallLog } from "./calllog.ts";
-import { isPoisoningError, loadQuickJS, poisonQuickJS, MODULE_RECYCLE_BYTES } from "./quickjs.ts";
+import { installLeanHostCalls, isPoisoningError, loadQuickJS, poisonQuickJS, MODULE_RECYCLE_BYTES } from "./quickjs.ts";
 
 /** A simulated event the run schedules before insmod (the lesson's "button pressed at 30 ms"). */
 export interface ScheduledEvent {
@@ -169,7 +169,7 @@ function limitReport(k: Kernel, limit: LimitName, limits: Limits, frames: Return
     const prefix = era === "6.1" ? "watchdog: " : "";
     const title = `${prefix}BUG: soft lockup - CPU#0 stuck for ${secs}s! [${k.current.comm}:${k.current.pid}]`;
     k.printk(kernLevel(k, era === "2.6" ? "KERN_ERR" : "KERN_EMERG") + "%s\n", title);
-    return { kind: "timeout", title, text: title, line: frames[0]?.line, frames: frames.map(({ fn, line, column }) => ({ fn, line, column })), explain: sentence };
+    return { kind: "timeout", title, text: title, line: frames[0]?.line, frames: frames.map(({ fn, line, column }) => ({ fn, line, column })), explain: sentence, limit };
   }
   const titles: Record<Exclude<LimitName, "cpu">, string> = {
     memory: `kmodlab: guest memory limit reached (${limits.memoryBytes} bytes)`,
@@ -185,6 +185,7 @@ function limitReport(k: Kernel, limit: LimitName, limits: Limits, frames: Return
     line: frames[0]?.line,
     frames: frames.map(({ fn, line, column }) => ({ fn, line, column })),
     explain: sentence,
+    limit,
   };
 }
 
@@ -272,13 +273,15 @@ export function runModuleSync(qjs: QuickJSWASMModule, source: string, options: R
     rt.setMaxStackSize(GUEST_STACK_BYTES);
     rt.setMemoryLimit(limits.memoryBytes);
     ctx = rt.newContext();
+    installLeanHostCalls(ctx);
     const b = (bridge = new Bridge(ctx, rt, env, entries, limits, {
       now,
       onCallbackError: (symbol, err) => void exceptionReport(k, symbol || "a module callback", "callback", err),
-      onCall: (fn, args, ret) => log.record(fn, args, ret),
+      onCall: process.env.NOLOG ? undefined : (fn, args, ret) => log.record(fn, args, ret),
       onEnter: (symbol) => (symbol === null ? log.callers.pop() : log.callers.push(symbol)),
     }));
     k.captureModuleStack = () => b.guestFrames().slice();
+    k.moduleEntry = () => log.callers[log.callers.length - 1] || undefined;
     k.current = { pid, comm: "insmod" };
     for (const f of tr.functions) {
       const lines = source.slice(f.start, f.start + f.size).split("\n").length;
@@ -416,6 +419,7 @@ export function runModuleSync(qjs: QuickJSWASMModule, source: string, options: R
   } finally {
     result.stats.kernelCalls = bridge?.calls ?? 0;
     k.captureModuleStack = () => [];
+    k.moduleEntry = () => undefined;
     try {
       bridge?.dispose();
       ctx?.dispose();

@@ -169,4 +169,10 @@ export interface Report {
   frames?: ReportFrame[];
   /** A plain-words sentence for the learner (not kernel text). */
   explain?: string;
+  /**
+   * Set only by the sandbox, when one of the run's own limits stopped the module (sandbox/run.ts limitReport):
+   * "cpu" is the CPU deadline (kind "timeout", worded as the watchdog's soft lockup). A hang the kernel models
+   * (wait_event that never comes true, a mutex or spinlock deadlock) has kind "timeout" too, and no `limit`.
+   */
+  limit?: "cpu" | "memory" | "stack" | "kernel-calls" | "log";
 }

@@ -53,9 +53,20 @@ describe("the oracle fails the runs it must fail", () => {
     const inv = { kind: "bug" as const, title: "kmodlab internal error: the simulated kernel is inconsistent (1 invariant violation: frames: x)", text: "t\nexplain\nframes: pfn 0x10 is Free but in no free list" };
     expect(judge({ ...base, reports: [inv] }, "6.1").failures).toEqual(["invariant: frames: pfn 0x10 is Free but in no free list"]);
     expect(judge({ ...base, dmesg: ["[    1.000000] FUZZ-HOST-FAILURE InternalError: kmodlab: the simulated kernel failed inside kmalloc: x"] }, "6.1").failures).toHaveLength(1);
-    expect(judge({ ...base, reports: [{ kind: "timeout", title: "watchdog: BUG: soft lockup", text: "" }] }, "6.1").failures).toHaveLength(1);
+    expect(judge({ ...base, reports: [{ kind: "timeout", title: "watchdog: BUG: soft lockup", text: "", limit: "cpu" }] }, "6.1").failures).toHaveLength(1);
     expect(judge({ ...base, reports: [{ kind: "bug", title: "kmodlab: internal error during init: x", text: "" }] }, "6.1").failures).toHaveLength(1);
     expect(judge({ ...base, reports: [{ kind: "oops", title: "BUG: unable to handle page fault", text: "" }] }, "6.1").failures).toEqual([]);
+  });
+  it("a hang the kernel models is an outcome; the sandbox's CPU deadline is one only for a program that loops forever on purpose", () => {
+    const modelled = [
+      { kind: "timeout" as const, title: "watchdog: BUG: soft lockup - CPU#0 stuck for 22s! [insmod:108]", text: "" },
+      { kind: "timeout" as const, title: "kmodlab: insmod/108 sleeps forever in mutex_lock() on &mutex#1, held by insmod/108", text: "" },
+      { kind: "bug" as const, title: "kernel BUG at mm/vmalloc.c:2571!", text: "" },
+    ];
+    for (const rep of modelled) expect(judge({ ...base, reports: [rep] }, "6.1").failures, rep.title).toEqual([]);
+    const deadline = { kind: "timeout" as const, title: "watchdog: BUG: soft lockup - CPU#0 stuck for 22s! [insmod:108]", text: "", limit: "cpu" as const };
+    expect(judge({ ...base, reports: [deadline] }, "6.1").failures).toEqual([`timeout: ${deadline.title}`]);
+    expect(judge({ ...base, reports: [deadline] }, "6.1", { endless: true }).failures).toEqual([]);
   });
   it("a known bug's lines are counted as known, not as failures", () => {
     const inv = { kind: "bug" as const, title: "kmodlab internal error: the simulated kernel is inconsistent (1 invariant violation: x)", text: "t\nexplain\nslab.checkInvariants: size-128: object 0 twice on the freelist of slab pfn 4685" };

@@ -480,13 +480,18 @@ export class Sched {
     this.idleUntil(this.k.clock.now() + ms * 1e6);
   }
 
+  /** A sleep here lets nothing run (atomic context, an interrupt level, interrupts off): time passes, that is all. */
+  private cannotIdle(): boolean {
+    return this.atomicSleep || this.levels.length > 1 || this.count !== 0 || this.irqsOff;
+  }
+
   /**
    * The current task sleeps until `until` (ns): the CPU idles (current = swapper/0) and runs the events due
    * meanwhile; then the task runs again. In atomic context (a BUG was printed) time passes but nothing runs.
    */
   idleUntil(until: number): void {
     this.sync();
-    if (this.atomicSleep || this.levels.length > 1 || this.count !== 0 || this.irqsOff) {
+    if (this.cannotIdle()) {
       this.k.clock.setAtLeast(until);
       return;
     }
@@ -703,18 +708,29 @@ export class Sched {
   }
 
   /**
-   * wait_event_timeout(cond, timeout jiffies): might_sleep, then sleep one jiffy at a time (the waker's wake_up is
-   * not modelled: the condition is polled each jiffy) until cond() is true or the timeout passes. Returns the
-   * jiffies left (at least 1) when cond became true, 0 on timeout, as the kernel does.
+   * wait_event_timeout(cond, timeout jiffies): might_sleep, then sleep one jiffy at a time until cond() is true or
+   * the timeout passes. Returns the jiffies left (at least 1) when cond became true, 0 on timeout, as the kernel does.
+   * The waker's wake_up() is not modelled: a jiffy in which some event ran (a timer, a tasklet, work, an IRQ: the
+   * only things that could have called wake_up) counts as a wake-up, and the condition is checked again after it,
+   * as the kernel checks it after each wake-up; after a quiet jiffy it is not. When nothing can wake the task any
+   * more (no event pending, or the task sleeps in atomic context where nothing runs and the BUG was printed once),
+   * the rest of the timeout passes at once: the kernel would sleep it through the same way.
    */
   wait_event_timeout(cond: () => unknown, timeout: number, name = "wait_event_timeout"): number {
     this.might_sleep("kernel/sched/wait.c", 0, []);
     if (cond()) return Math.max(1, timeout);
     let left = timeout;
+    const tick = this.k.clock.tickNsec;
     while (left > 0) {
-      this.schedule(["schedule_timeout", name], this.k.clock.now() + this.k.clock.tickNsec);
+      const ran = this.loop.history.length;
+      this.schedule(["schedule_timeout", name], this.k.clock.now() + tick);
       left--;
-      if (cond()) return Math.max(1, left);
+      const woken = this.loop.history.length !== ran;
+      if (woken && cond()) return Math.max(1, left);
+      if (!woken && (this.cannotIdle() || this.loop.pending() === 0)) {
+        this.k.clock.setAtLeast(this.k.clock.now() + left * tick);
+        return 0;
+      }
     }
     return 0;
   }

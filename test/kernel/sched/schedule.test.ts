@@ -202,3 +202,48 @@ describe("an interrupt raised synchronously from module code", () => {
     expect(r.text.match(/ btn\+/g)).toHaveLength(1);
   });
 });
+
+describe("wait_event: the condition is checked after each wake-up, not each jiffy", () => {
+  it("a condition that never comes true and nothing pending: checked once, the 60 s pass at once, one timeout report", () => {
+    const h = harness("x86_64-6.1", "distro");
+    const { k } = h;
+    let checks = 0;
+    const t0 = k.clock.now();
+    h.insmod(() => h.call("fz_init", 3, () => k.sched.wait_event(() => (checks++, false))));
+    expect(checks).toBe(1);
+    expect(k.clock.now() - t0).toBeGreaterThanOrEqual(60e9);
+    expect(k.reports.filter((r) => r.kind === "timeout")).toHaveLength(1);
+    expect(k.reports[0]!.limit).toBeUndefined(); // a hang the kernel models, not the sandbox's CPU deadline
+  });
+
+  it("a timer that sets the flag wakes the waiter in the jiffy it fires", () => {
+    const h = harness("x86_64-6.1", "distro");
+    const { k } = h;
+    let flag = false;
+    let checks = 0;
+    h.insmod(() =>
+      h.call("fz_init", 3, () => {
+        const t = k.timers.timer_setup(h.cb("fz_timer", 9, () => void (flag = true)), 0);
+        k.timers.mod_timer(t, k.clock.jiffies + 5);
+        expect(k.sched.wait_event(() => (checks++, flag))).toBe(true);
+      }),
+    );
+    expect(flag).toBe(true);
+    expect(checks).toBe(2); // before sleeping, and after the wake-up the timer's jiffy brought
+    expect(k.reports.filter((r) => r.kind === "timeout")).toEqual([]);
+  });
+
+  it("under a spinlock: one 'scheduling while atomic', not one per jiffy", () => {
+    const h = harness("x86_64-6.1", "distro");
+    const { k } = h;
+    h.insmod(() =>
+      h.call("fz_init", 3, () => {
+        const l = k.locking.DEFINE_SPINLOCK("lock");
+        k.locking.spin_lock(l);
+        expect(k.sched.wait_event_timeout(() => false, 100)).toBe(0);
+        k.locking.spin_unlock(l);
+      }),
+    );
+    expect(k.reports.filter((r) => r.kind === "scheduling-while-atomic")).toHaveLength(1);
+  });
+});

@@ -356,7 +356,7 @@ export function runModuleSync(qjs: QuickJSWASMModule, source: string, options: R
         if (onFailure(mod.init.symbol || "module_init", "init", r.error, r.stop)) return finish();
       } else if (typeof r.value !== "number" || !Number.isInteger(r.value)) {
         loaded = false;
-        const got = r.value === undefined ? "undefined" : typeof r.value === "object" ? "an object" : typeof r.value;
+        const got = r.value === undefined ? "undefined" : typeof r.value === "object" ? ((r.value as { invalid?: string }).invalid ?? "an object").replace(/^(string|function|symbol)$/, "a $1") : typeof r.value;
         const err: GuestErrorInfo = {
           name: "TypeError",
           message: `module_init: ${mod.init.symbol || "the init function"} returned ${got}; an init function returns 0, or a negative errno such as -ENOMEM`,

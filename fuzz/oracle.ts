@@ -23,13 +23,6 @@ export const KNOWN_BUGS: { id: string; era?: string; pattern: RegExp; where: str
       "2.6 debug (DEBUG_SLAB) is silent too and leaves inuse one short of the live objects, where the real kernel says 'double free detected'",
   },
   {
-    id: "kmalloc-large-highmem",
-    pattern: /^slab: the order-\d+ KmallocLarge block at pfn 0x[0-9a-f]+ is not a large kmalloc of its size \(objectAt finds nothing\)$/,
-    where:
-      "mm/slub.ts kmallocLarge(): __GFP_HIGHMEM is passed to alloc_pages, a highmem block is taken, page_address() is 0 so " +
-      "kmalloc returns NULL and the block leaks; 6.1 strips GFP_SLAB_BUG_MASK (kmalloc_fix_flags: 'Unexpected gfp ... Fix your code!')",
-  },
-  {
     id: "vunmap-of-vmalloc-area",
     pattern: /^(frames: pfn 0x[0-9a-f]+ is Vmalloc but no Vmalloc user holds it|proc: meminfo VmallocUsed \d+ kB, but the busy vmalloc areas' pages make \d+ kB)$/,
     where:

@@ -56,6 +56,7 @@ import type { Era } from "../types.ts";
 import { KERN_ERR, KERN_INFO, KERN_WARNING } from "../kernel/printk.ts";
 import { gfpFlags } from "../gfp.ts";
 import { PageOwner } from "./page_flags.ts";
+import { dump_stack } from "../debug/splat.ts";
 import {
   ALIGN,
   PAGE_SHIFT,
@@ -495,6 +496,7 @@ interface LargeAlloc {
 interface GfpBits {
   DMA: number;
   HIGHMEM: number;
+  DMA32: number;
   ZERO: number;
   NOWARN: number;
   NORETRY: number;
@@ -629,6 +631,7 @@ export class SlabAllocator {
     this.g = {
       DMA: v("__GFP_DMA"),
       HIGHMEM: v("__GFP_HIGHMEM"),
+      DMA32: v("__GFP_DMA32"),
       ZERO: v("__GFP_ZERO"),
       NOWARN: v("__GFP_NOWARN"),
       NORETRY: v("__GFP_NORETRY"),
@@ -1097,18 +1100,49 @@ export class SlabAllocator {
     return this.slabAllocRaw(s, gfp, size, this.callerFn(), false);
   }
 
-  /** __kmalloc_large_node() (6.1) / kmalloc_large() (3.4): a compound page block straight from the buddy lists. */
+  /**
+   * __kmalloc_large_node() (6.1) / kmalloc_large() -> kmalloc_order() (3.4): a compound page block straight from the
+   * buddy lists. 6.1 first strips GFP_SLAB_BUG_MASK (__GFP_DMA32 | __GFP_HIGHMEM | bits above __GFP_BITS_SHIFT)
+   * with kmalloc_fix_flags()'s warning. 3.4 passes the flags on: with __GFP_HIGHMEM a 32-bit machine may hand out
+   * a highmem block, page_address() of it is NULL, kmalloc returns NULL and the block is lost for good (nobody
+   * holds its address); the simulator keeps it allocated and owned by the kernel (PageOwner.Kernel), as lost.
+   */
   private kmallocLarge(size: number, gfp: number): bigint {
     const k = this.k;
     this.mightAlloc(gfp, "__kmalloc");
+    if (this.era === "6.1") {
+      // __GFP_BITS_SHIFT is 26, 27 with CONFIG_LOCKDEP (the debug kernel): ___GFP_NOLOCKDEP is a valid bit there.
+      const bitsMask = k.opts.config === "debug" ? 0x7ffffff : 0x3ffffff;
+      const bad = ((gfp & (this.g.HIGHMEM | this.g.DMA32)) | (gfp & ~bitsMask)) >>> 0;
+      if (bad) gfp = this.kmallocFixFlags(gfp, bad);
+    }
     const order = get_order(size);
     const pfn = k.pages.alloc_pages((gfp | this.g.COMP) >>> 0, order, PageOwner.KmallocLarge, this.callerFn());
     if (pfn < 0) return 0n;
     const addr = k.pages.page_address(pfn);
+    if (addr === 0n) {
+      // kmalloc_order(): page ? page_address(page) : NULL: a highmem block has no address, and is leaked.
+      k.pages.setOwner(pfn, 1 << order, PageOwner.Kernel);
+      return 0n;
+    }
     const phys = pfn * PAGE_SIZE;
     if (this.initOnAlloc && !(gfp & this.g.ZERO)) k.physmem.fill(phys, PAGE_SIZE << order, 0);
     this.large.set(pfn, { pfn, order, requested: size, caller: this.callerFn(), addr });
     return addr;
+  }
+
+  /** mm/slab_common.c kmalloc_fix_flags() (6.1): pr_warn, dump_stack, and the flags without the invalid bits. */
+  private kmallocFixFlags(gfp: number, invalid: number): number {
+    const k = this.k;
+    const flags = (gfp & ~invalid) >>> 0;
+    const mark = k.log.mark();
+    k.printk(KERN_WARNING + "Unexpected gfp: %#x (%pGg). Fixing up to gfp: %#x (%pGg). Fix your code!\n", invalid, invalid, flags, flags);
+    const title = k.log.texts(mark)[0] ?? "Unexpected gfp";
+    dump_stack(k, ["kmalloc_fix_flags", "__kmalloc_large_node", "kmalloc_large"], {
+      level: KERN_WARNING,
+      report: { kind: "warn", title, explain: "kmalloc() memory must have a kernel address: __GFP_HIGHMEM and __GFP_DMA32 make no sense for it. The kernel removes them and warns." },
+    });
+    return flags;
   }
 
   /** kfree(p): NULL and ZERO_SIZE_PTR are fine. */

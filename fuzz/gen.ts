@@ -567,11 +567,12 @@ export class Gen {
   statement(inCallback = false): string[] {
     this.pendingHandle = [];
     let s: string | undefined;
+    let ctx = false;
     for (let tries = 0; tries < 5 && !s; tries++) {
       const u = this.r.next();
       if (u < 0.3) s = this.allocStmt(inCallback);
       else if (u < 0.5) s = this.freeStmt();
-      else if (u < 0.72) s = this.contextStmt();
+      else if (u < 0.72) (s = this.contextStmt()), (ctx = true);
       else s = this.genericStmt();
     }
     if (!s) return [];
@@ -579,7 +580,9 @@ export class Gen {
     this.pendingHandle = [];
     // No loop around a wait: each wait_event() on a condition that never comes true costs a minute of simulated
     // polling (the kernel's modelled hang), and hundreds of them would only measure the CPU deadline.
-    if (this.r.chance(0.06) && !/\bwait_event/.test(s)) s = `for (let i = 0; i < ${this.r.pick([3, 10, 64, 300])}; i++) { ${s} }`;
+    // Deferred work, locks and sleeps repeat a few times only: 300 work items that each sleep and allocate measure
+    // kmemleak's report of thousands of objects, not the kernel's paths.
+    if (this.r.chance(0.06) && !/\bwait_event/.test(s)) s = `for (let i = 0; i < ${this.r.pick(ctx ? [2, 3, 10] : [3, 10, 64, 300])}; i++) { ${s} }`;
     if (this.r.chance(0.3)) s = `try { ${s} } catch (e) { fz_caught(e); }`;
     return [...pre, s];
   }

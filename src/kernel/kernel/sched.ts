@@ -52,6 +52,8 @@ export const NMI_MASK = 0x00f00000;
 
 /** wait_event() without a timeout gives up after this much simulated time (documented simplification). */
 export const WAIT_EVENT_LIMIT_MS = 60_000;
+/** Sleeping contexts that may run events inside one another (see Sched.cannotIdle). */
+export const MAX_SLEEP_NESTING = 16;
 
 /** Where a context came from: the kernel frames below the module's callback, innermost first. */
 export interface ContextLevel {
@@ -480,9 +482,15 @@ export class Sched {
     this.idleUntil(this.k.clock.now() + ms * 1e6);
   }
 
-  /** A sleep here lets nothing run (atomic context, an interrupt level, interrupts off): time passes, that is all. */
+  /**
+   * A sleep here lets nothing run (atomic context, an interrupt level, interrupts off): time passes, that is all.
+   * Simplification: what falls due while a task sleeps runs on the sleeper's own (host) stack, so work items that
+   * sleep while more of them are queued would nest one inside the other without bound, where the real kernel runs
+   * them on other kworkers, each with its own stack. Past MAX_SLEEP_NESTING nested sleeps the innermost sleeper's
+   * time just passes, and the events wait for an outer sleeper (or the drain after init) to run them.
+   */
   private cannotIdle(): boolean {
-    return this.atomicSleep || this.levels.length > 1 || this.count !== 0 || this.irqsOff;
+    return this.atomicSleep || this.levels.length > 1 || this.count !== 0 || this.irqsOff || this.loop.depth >= MAX_SLEEP_NESTING;
   }
 
   /**

@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { harness, GFP_KERNEL } from "./harness.ts";
+import { MAX_SLEEP_NESTING } from "../../../src/kernel/kernel/sched.ts";
 
 // shared/reference/real-kernel/x86_64-512M-nokaslr.log lines 1721-1746 (Debian 6.1.0-56-amd64, no DEBUG_ATOMIC_SLEEP):
 // msleep(10) inside spin_lock in memdemo_init. ("? foo" unreliable frames and the user registers aside.)
@@ -245,5 +246,31 @@ describe("wait_event: the condition is checked after each wake-up, not each jiff
       }),
     );
     expect(k.reports.filter((r) => r.kind === "scheduling-while-atomic")).toHaveLength(1);
+  });
+});
+
+describe("sleeping contexts run what falls due inside one another, to a bounded depth", () => {
+  it("200 work items that each msleep: all run, nested at most MAX_SLEEP_NESTING deep (no host stack overflow)", () => {
+    const h = harness("x86_64-6.1", "distro");
+    const { k } = h;
+    let ran = 0;
+    let deepest = 0;
+    h.insmod(() =>
+      h.call("fz_init", 3, () => {
+        for (let i = 0; i < 200; i++) {
+          const w = k.workqueue.INIT_WORK(h.cb("fz_work", 9, () => {
+            ran++;
+            deepest = Math.max(deepest, k.sched.loop.depth);
+            k.sched.msleep(100);
+          }));
+          k.workqueue.schedule_work(w);
+        }
+        k.sched.msleep(10);
+      }),
+    );
+    k.runDeferred();
+    expect(ran).toBe(200);
+    expect(deepest).toBeLessThanOrEqual(MAX_SLEEP_NESTING);
+    expect(deepest).toBeGreaterThan(1); // a sleeping work item does let the next one run
   });
 });

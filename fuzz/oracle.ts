@@ -23,13 +23,6 @@ export const KNOWN_BUGS: { id: string; era?: string; pattern: RegExp; where: str
       "2.6 debug (DEBUG_SLAB) is silent too and leaves inuse one short of the live objects, where the real kernel says 'double free detected'",
   },
   {
-    id: "vunmap-of-vmalloc-area",
-    pattern: /^(frames: pfn 0x[0-9a-f]+ is Vmalloc but no Vmalloc user holds it|proc: meminfo VmallocUsed \d+ kB, but the busy vmalloc areas' pages make \d+ kB)$/,
-    where:
-      "mm/vmalloc.ts / ioremap.ts: iounmap()/vunmap() of a vmalloc() area removes the area and leaves its pages allocated " +
-      "(the real kernel leaks them the same way) but still tagged Vmalloc with no area: nothing records that the module orphaned them",
-  },
-  {
     id: "ioremap-invalid-phys",
     pattern: /^vmalloc\.checkInvariants: 0x[0-9a-f]+ maps pfn 0x[0-9a-f]+, area says 0x[0-9a-f]{11,}$/,
     where:

@@ -348,6 +348,11 @@ function checkVmalloc(k: Kernel, f: FrameMap, c: Collector): number {
       for (const pfn of vm.pages) f.claim(c, "vmalloc", pfn, 1, PageOwner.Vmalloc, () => `vmalloc ${where}`);
     }
   }
+  // vmalloc() areas the module released with vunmap()/iounmap(): the pages are leaked, as in the kernel.
+  for (const l of v.leaked) {
+    pages += l.pages.length;
+    for (const pfn of l.pages) f.claim(c, "vmalloc", pfn, 1, PageOwner.Vmalloc, () => `vmalloc area 0x${l.addr.toString(16)} (leaked by ${l.by})`);
+  }
   // A nested page array (vm->pages allocated with vmalloc) is itself a busy area.
   for (const n of v.busy.inorder()) {
     const vm = n.data?.vm;

@@ -64,6 +64,7 @@ export function iounmap(v: Vmalloc, addr: bigint): void {
     k.printk(KERN_ERR + "iounmap: bad address %p\n", addr);
     return;
   }
-  v.remove_vm_area(base);
+  const removed = v.remove_vm_area(base);
+  if (removed) v.leakPages(removed, "iounmap"); // iounmap of a vmalloc() area: its pages are never freed
   v.stats.frees++;
 }

@@ -147,6 +147,14 @@ export class Vmalloc {
   readonly stats: VmallocStats = { allocs: 0, frees: 0, failures: 0, purges: 0, pagesAllocated: 0 };
   /** Pages allocated by __vmalloc_area_node that are still held (6.1 vmalloc_nr_pages()). */
   nrVmallocPages = 0;
+  /**
+   * vmalloc() areas a module released with vunmap() or iounmap() instead of vfree(): the mapping is gone but the
+   * pages (and the page array) are never freed, as in the kernel (__vunmap(addr, 0) / iounmap's remove_vm_area
+   * leave area->pages alone). They stay owned by Vmalloc and counted in 6.1's VmallocUsed (vmalloc_nr_pages is
+   * only decreased by a vfree), held here so that the invariant checker can tell a leak the module caused from a
+   * frame the simulator lost.
+   */
+  readonly leaked: { addr: bigint; pages: readonly number[]; by: "vunmap" | "iounmap" }[] = [];
   /** Listeners: the TLB model flushes on purge, KASAN poisons/unpoisons areas. */
   readonly onFlush: ((startVpn: number, endVpn: number) => void)[] = [];
   readonly onAlloc: ((vm: VmStruct) => void)[] = [];
@@ -620,10 +628,16 @@ export class Vmalloc {
     this.stats.frees++;
   }
 
+  /** A vmalloc() area removed without freeing its pages (vunmap/iounmap of a vmalloc address): see `leaked`. */
+  leakPages(vm: VmStruct, by: "vunmap" | "iounmap"): void {
+    if (vm.flags & VM_ALLOC && vm.pages?.length) this.leaked.push({ addr: vm.addr, pages: vm.pages, by });
+  }
+
   /** Release an area and (for vmalloc areas) its pages and page array. */
   private freeArea(addr: bigint, deallocPages = true): void {
     const vm = this.remove_vm_area(addr);
     if (!vm) return;
+    if (!deallocPages) this.leakPages(vm, "vunmap");
     if (deallocPages && vm.flags & VM_ALLOC && vm.pages) {
       const pa = this.k.pages;
       const pages = vm.pages;

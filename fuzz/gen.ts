@@ -611,6 +611,11 @@ export class Gen {
     const m = this.r.int(4);
     for (let i = 0; i < m; i++) exit.body.push(...this.statement());
     top.push(...this.statics);
+    // A callback that arms deferred work (a timer, work, a tasklet, an interrupt) may re-arm itself for ever: an
+    // interrupt storm, a timer that never stops. The drain after init then ends only at the CPU deadline, as the
+    // real kernel would never stop; the program counts as endless on purpose.
+    const rearms = /\b(raise_irq_at|raise_irq|mod_timer|add_timer|schedule_work|queue_work|schedule_delayed_work|queue_delayed_work|mod_delayed_work|tasklet_schedule|tasklet_hi_schedule)\(/;
+    if (this.callbacks.some((cb) => cb.body.some((l) => rearms.test(l)))) this.endless = true;
     return { seed, profile, config, top, fns: [...this.callbacks, init, exit], ...(this.endless ? { endless: true } : {}) };
   }
 }

@@ -23,13 +23,6 @@ export const KNOWN_BUGS: { id: string; era?: string; pattern: RegExp; where: str
       "2.6 debug (DEBUG_SLAB) is silent too and leaves inuse one short of the live objects, where the real kernel says 'double free detected'",
   },
   {
-    id: "ioremap-invalid-phys",
-    pattern: /^vmalloc\.checkInvariants: 0x[0-9a-f]+ maps pfn 0x[0-9a-f]+, area says 0x[0-9a-f]{11,}$/,
-    where:
-      "mm/ioremap.ts: ioremap() of a 'physical' address beyond the CPU's physical address width (a virtual address passed " +
-      "by mistake) is mapped and the PTE truncates it; x86 __ioremap_caller() refuses it ('ioremap: invalid physical address', WARN, NULL)",
-  },
-  {
     id: "panic-is-a-host-error",
     pattern: /^(bug report|host failure|host failure \(caught by the module\)): .*simulated kernel failed inside \w+: Kernel panic - not syncing: /,
     where:

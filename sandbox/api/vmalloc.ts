@@ -98,7 +98,7 @@ export const VMALLOC_ROWS: ApiEntry[] = [
     returns: "addr",
     context: "may sleep",
     doc: "Map device memory (a physical address range that is not RAM) into the vmalloc area; 0n on failure. Undo with iounmap.",
-    impl: (c, phys: bigint, size: number) => c.k.vmalloc.ioremap(Number(phys), size),
+    impl: (c, phys: bigint, size: number) => c.k.vmalloc.ioremap(phys, size),
   }),
   fn({
     name: "iounmap",

@@ -201,6 +201,32 @@ describe("leaks the module causes are the module's, and the kernel stays consist
   }
 });
 
+describe("ioremap of an address beyond the physical address width", () => {
+  // mm/ioremap.ts used to map it and the PTE truncated the frame number (vmalloc.checkInvariants: "maps pfn X, area
+  // says Y"). x86 __ioremap_caller(): phys_addr_valid() fails -> the message, WARN_ON_ONCE, NULL.
+  it("x86_64-6.1: 'ioremap: invalid physical address', one WARN, NULL, invariants intact", () => {
+    const k = boot("x86_64-6.1", { config: "distro" });
+    const mark = k.log.mark();
+    const virt = 0xffff888000001008n;
+    expect(k.vmalloc.ioremap(virt, 13)).toBe(0n);
+    expect(k.vmalloc.ioremap(virt + 0x1000n, 13)).toBe(0n);
+    const out = k.log.texts(mark);
+    expect(out.filter((l) => l === "ioremap: invalid physical address ffff888000001008")).toHaveLength(1);
+    expect(out.filter((l) => l === "ioremap: invalid physical address ffff888000002008")).toHaveLength(1);
+    expect(out.filter((l) => /^WARNING: CPU: 0 PID: \d+ at arch\/x86\/mm\/ioremap.c:206 __ioremap_caller/.test(l))).toHaveLength(1);
+    expect(k.reports.filter((r) => r.kind === "warn")).toHaveLength(1);
+    expect(lines(checkKernelInvariants(k))).toEqual([]);
+  });
+  it("arm64-6.1: outside PHYS_MASK, NULL without a word; a device address below it still maps", () => {
+    const k = boot("arm64-6.1", { config: "distro" });
+    const mark = k.log.mark();
+    expect(k.vmalloc.ioremap(0xffff000000001000n, 4096)).toBe(0n);
+    expect(k.log.texts(mark)).toEqual([]);
+    expect(k.vmalloc.ioremap(0x9000000n, 4096)).not.toBe(0n);
+    expect(lines(checkKernelInvariants(k))).toEqual([]);
+  });
+});
+
 describe("each check fails on the corruption it exists for", () => {
   it("frames: a free frame the page allocator marks as Slab without taking it off the free lists", () => {
     const k = boot("x86_64-6.1");

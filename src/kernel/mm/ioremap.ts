@@ -11,7 +11,7 @@
 import type { Vmalloc, VmallocOpts } from "./vmalloc.ts";
 import { VM_IOREMAP } from "./vmalloc.ts";
 import { warn } from "../debug/splat.ts";
-import { KERN_ERR } from "../kernel/printk.ts";
+import { KERN_ERR, KERN_WARNING } from "../kernel/printk.ts";
 
 const PAGE = 4096;
 
@@ -20,9 +20,42 @@ function isRam(v: Vmalloc, phys: number, size: number): boolean {
   return v.k.layout.memory.some((r) => phys < r.end && phys + size > r.start);
 }
 
-/** ioremap(phys, size) / ioremap_caller: returns the virtual address or 0n. */
-export function ioremap(v: Vmalloc, phys: number, size: number, opts?: VmallocOpts): bigint {
+/**
+ * The CPU's physical address width: x86_64 is QEMU's default phys-bits (40, the profiles' boards are QEMU), arm64
+ * CONFIG_ARM64_PA_BITS=48 (PHYS_MASK); 32-bit kernels here have a 32-bit phys_addr_t (no PAE/LPAE), which the
+ * bridge's 32-bit address check already enforces.
+ */
+function physBits(v: Vmalloc): number {
+  const arch = v.k.profile.arch;
+  return arch === "x86_64" ? 40 : arch === "arm64" ? 48 : 32;
+}
+
+/** Kernels that already printed __ioremap_caller's WARN_ON_ONCE for an invalid physical address. */
+const warnedInvalidPhys = new WeakSet<object>();
+
+/**
+ * ioremap(phys, size) / ioremap_caller: returns the virtual address or 0n. `phys` may be a bigint (a module's
+ * argument, exact to 64 bits): a "physical" address beyond the CPU's physical address width (a virtual address
+ * passed by mistake, typically) is refused as the kernel refuses it: x86 __ioremap_caller() prints
+ * "ioremap: invalid physical address %llx" and WARN_ON_ONCE(1)s (phys_addr_valid()); arm64 ioremap_prot()
+ * returns NULL silently when the range leaves PHYS_MASK. Simplification: on x86 a valid start whose range
+ * crosses the width (the kernel checks only the start) is refused silently too.
+ */
+export function ioremap(v: Vmalloc, physArg: number | bigint, size: number, opts?: VmallocOpts): bigint {
   const k = v.k;
+  if (typeof physArg === "bigint") {
+    const last = physArg + BigInt(Math.max(size, 1)) - 1n;
+    if (size && physArg >> BigInt(physBits(v)) !== 0n && (k.profile.arch === "x86_64" || k.profile.arch === "i386")) {
+      k.printk(KERN_WARNING + "ioremap: invalid physical address %llx\n", physArg);
+      if (!warnedInvalidPhys.has(k)) {
+        warnedInvalidPhys.add(k);
+        warn(k, { file: "arch/x86/mm/ioremap.c", line: 206, fn: "__ioremap_caller", kernelFrames: ["ioremap"], explain: "ioremap() takes a physical address (of a device's registers), not a kernel virtual address." });
+      }
+      return 0n;
+    }
+    if (last >> BigInt(physBits(v)) !== 0n) return 0n;
+  }
+  const phys = Number(physArg);
   if (!size || phys + size - 1 < phys) return 0n;
   const offset = phys % PAGE;
   const base = phys - offset;

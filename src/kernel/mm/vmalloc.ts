@@ -663,7 +663,7 @@ export class Vmalloc {
   }
 
   /** ioremap(phys, size): see mm/ioremap.ts. */
-  ioremap(phys: number, size: number, opts?: VmallocOpts): bigint {
+  ioremap(phys: number | bigint, size: number, opts?: VmallocOpts): bigint {
     return ioremapImpl(this, phys, size, { caller: this.callerOf(opts), gfp: opts?.gfp });
   }
 

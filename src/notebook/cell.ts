@@ -5,7 +5,7 @@ import { h } from "./dom.ts";
 import type { LessonCell, Lesson } from "./lesson.ts";
 import type { CellEditor } from "./monaco.ts";
 import { renderOutcome } from "./output.ts";
-import type { ProfileInfo } from "./protocol.ts";
+import type { Machine, ProfileInfo } from "./protocol.ts";
 import type { Runner, RunOutcome } from "./runner.ts";
 import { encodeShare } from "./share.ts";
 import type { NotebookStore } from "./storage.ts";
@@ -181,6 +181,12 @@ export class CellView {
     return this.profileSel.value || this.cell.profile || this.app.defaultProfile;
   }
 
+  /** The machine this cell runs on now (what the worker boots ahead of the first Run). */
+  machine(): Machine {
+    const mem = parseMem(this.memInput.value);
+    return { profile: this.profile(), mem: mem !== undefined && Number.isFinite(mem) ? mem : undefined, cmdline: this.cmdInput.value.trim() || undefined };
+  }
+
   getCode(): string {
     return this.editor ? this.editor.getValue() : this.textarea.value;
   }
@@ -312,8 +318,19 @@ export class CellView {
     this.lastOutcome = outcome;
     this.runs++;
     this.root.dataset.runs = String(this.runs); // finished runs (tests and tools wait on it)
-    renderOutcome(this.output, outcome, { gotoLine: (l, c) => this.highlightLine(l, c), moduleFns: () => functionNames(this.getCode()) });
+    const tRender = performance.now();
+    renderOutcome(this.output, outcome, {
+      gotoLine: (l, c) => this.highlightLine(l, c),
+      moduleFns: () => functionNames(this.getCode()),
+      walk: outcome.kind === "result" ? (addr, when) => this.app.runner.walk(outcome.runId, addr, when) : undefined,
+    });
     const ms = Math.round(performance.now() - t0);
+    recordMetric("runRender", performance.now() - tRender);
+    if (outcome.kind === "result" && outcome.workerMs !== undefined) {
+      recordMetric("runWorker", outcome.workerMs);
+      recordMetric("runSandbox", outcome.result.stats?.wallMs ?? -1);
+      recordMetric("runPreboot", outcome.preboot ? 1 : 0);
+    }
     this.editor?.setRunMarkers(
       outcome.kind === "result"
         ? (outcome.result.reports ?? []).filter((r) => r.line).map((r) => ({ line: r.line!, column: r.frames?.[0]?.column, message: `${r.title}${r.explain ? "\n" + r.explain : ""}`, error: r.kind !== "warn" && r.kind !== "leak" }))

@@ -7,9 +7,11 @@ import type { Report } from "../kernel/types.ts";
 import { h } from "./dom.ts";
 import type { RunOutcome } from "./runner.ts";
 import type { GradeInfo } from "./protocol.ts";
-import { buildAddrModel, renderAddrSpace } from "./views/addrspace.ts";
+import { addressesInDmesg, buildAddrModel, renderAddrSpace } from "./views/addrspace.ts";
 import { renderProcTable } from "./views/proc.ts";
 import { buildFrameModel, renderFrameMap } from "./views/frames.ts";
+import { linkAddresses, WalkPanel } from "./views/walk.ts";
+import type { WalkJson } from "../kernel/mm/ptdump.ts";
 
 const LEVEL_NAMES = ["emerg", "alert", "crit", "err", "warn", "notice", "info", "debug"];
 
@@ -52,16 +54,18 @@ export interface OutputHooks {
   gotoLine(line: number, column?: number): void;
   /** Module function names in the cell (to find the cell's own vmap areas). */
   moduleFns(): string[];
+  /** The page-table walk of an address in this run's kernel (absent when the run has no kernel to ask). */
+  walk?(addr: bigint, when?: "loaded" | "end"): Promise<WalkJson>;
 }
 
-function dmesgBlock(lines: string[], levels: number[] | undefined, label: string): HTMLElement {
+function dmesgBlock(lines: string[], levels: number[] | undefined, label: string, pick?: (a: bigint) => void): HTMLElement {
   const pre = h("pre", { class: "dmesg", "aria-label": label, tabindex: 0 });
   lines.forEach((line, i) => {
     const lvl = levels?.[i];
     const m = /^(\[\s*\d+\.\d+\])(.*)$/.exec(line);
     const row = h("span", { class: "dl" + (lvl !== undefined && lvl >= 0 && lvl <= 7 ? ` lvl-${LEVEL_NAMES[lvl]}` : "") });
-    if (m) row.append(h("span", { class: "ts" }, m[1]), m[2]);
-    else row.append(line);
+    if (m) row.append(h("span", { class: "ts" }, m[1]), ...linkAddresses(m[2], pick));
+    else row.append(...linkAddresses(line, pick));
     pre.append(row, "\n");
   });
   return pre;
@@ -91,17 +95,40 @@ function reportCard(r: Report, hooks: OutputHooks): HTMLElement {
   );
 }
 
-function viewsOf(result: RunResult, hooks: OutputHooks): HTMLElement[] {
+/**
+ * A <details> whose body is built when it first opens: a closed view costs nothing on the way from Run to output
+ * (the /proc tables are hundreds of rows).
+ */
+export function lazyDetails(cls: string, summary: string, open: boolean, build: () => Node | Node[]): HTMLDetailsElement {
+  const d = h("details", { class: cls }, h("summary", {}, summary));
+  let built = false;
+  const fill = () => {
+    if (built) return;
+    built = true;
+    try {
+      d.append(...[build()].flat());
+    } catch (e) {
+      d.append(h("p", { class: "view-error" }, `${summary}: ${(e as Error).message}`));
+    }
+  };
+  if (open) {
+    fill();
+    d.open = true;
+  } else d.addEventListener("toggle", () => d.open && fill());
+  return d;
+}
+
+function viewsOf(result: RunResult, hooks: OutputHooks, panel: WalkPanel | undefined, pick: ((a: bigint) => void) | undefined, model: ReturnType<typeof buildAddrModel>): HTMLElement[] {
   const out: HTMLElement[] = [];
-  try {
-    const model = buildAddrModel(result, hooks.moduleFns());
-    if (model) out.push(h("details", { class: "view view-addrspace", open: model.marks.length > 0 }, h("summary", {}, "Virtual address space"), renderAddrSpace(model)));
-  } catch (e) {
-    out.push(h("p", { class: "view-error" }, `address-space view: ${(e as Error).message}`));
-  }
+  if (model) out.push(lazyDetails("view view-addrspace", "Virtual address space", model.marks.length > 0, () => renderAddrSpace(model, pick)));
+  if (panel) out.push(panel.root);
   try {
     const fm = buildFrameModel(result.kernel as Record<string, unknown>);
-    if (fm) out.push(h("details", { class: "view view-frames" }, h("summary", {}, "Physical memory (frame map)"), renderFrameMap(fm)));
+    if (fm) {
+      const labels = new Map(addressesInDmesg(result.dmesg ?? []).map((d) => ["0x" + d.addr.toString(16), d.label] as const));
+      // open when the cell allocated something: where its buffers landed is the point of the view
+      out.push(lazyDetails("view view-frames", "Physical memory (frame map)", fm.buffers.length > 0, () => renderFrameMap(fm, labels)));
+    }
   } catch (e) {
     out.push(h("p", { class: "view-error" }, `frame map: ${(e as Error).message}`));
   }
@@ -109,12 +136,16 @@ function viewsOf(result: RunResult, hooks: OutputHooks): HTMLElement[] {
   const names = Object.keys(result.proc ?? {}).filter((n) => !/^\(no such file/.test(result.proc[n]));
   if (names.length) {
     const before = (result.kernel as Record<string, unknown> | undefined)?.procBefore as Record<string, string> | undefined;
-    const body = h("div", { class: "proc-views" });
-    for (const n of names) {
-      const other = before?.[n] ?? result.procAfterExit?.[n];
-      body.append(renderProcTable(n, result.proc[n], other, before?.[n] !== undefined ? "before insmod" : "after rmmod"));
-    }
-    out.push(h("details", { class: "view view-proc" }, h("summary", {}, `/proc while loaded: ${names.join(", ")}`), body));
+    out.push(
+      lazyDetails("view view-proc", `/proc while loaded: ${names.join(", ")}`, false, () => {
+        const body = h("div", { class: "proc-views" });
+        for (const n of names) {
+          const other = before?.[n] ?? result.procAfterExit?.[n];
+          body.append(renderProcTable(n, result.proc[n], other, before?.[n] !== undefined ? "before insmod" : "after rmmod", n === "vmallocinfo" ? pick : undefined));
+        }
+        return body;
+      }),
+    );
   }
   return out;
 }
@@ -159,10 +190,23 @@ export function renderOutcome(target: HTMLElement, o: RunOutcome, hooks: OutputH
         : `insmod: init returned ${r.initReturn}: the module was not loaded (exit did not run).`;
   const stats = r.stats ? ` ${r.stats.kernelCalls} kernel calls, ${(r.stats.simTimeNs / 1e6).toFixed(3)} ms simulated, ${o.ms.toFixed(0)} ms here.` : "";
   target.append(h("p", { class: "run-summary" + (bad ? " bad" : " ok") }, `${r.profile ?? ""}: ${summary}${stats}`));
-  if (r.bootLog?.length) target.append(h("details", { class: "bootlog" }, h("summary", {}, `Boot log (${r.bootLog.length} lines)`), dmesgBlock(r.bootLog, r.bootLogLevels, "boot log")));
+  if (r.bootLog?.length) target.append(lazyDetails("bootlog", `Boot log (${r.bootLog.length} lines)`, false, () => dmesgBlock(r.bootLog, r.bootLogLevels, "boot log")));
+  // a click on any address in the output walks the page tables of this run's kernel
+  const walk = hooks.walk;
+  let model: ReturnType<typeof buildAddrModel> = null;
+  let modelError: string | undefined;
+  try {
+    model = buildAddrModel(r, hooks.moduleFns());
+  } catch (e) {
+    modelError = (e as Error).message;
+  }
+  const first = model?.marks.find((m) => m.source === "dmesg")?.addr ?? model?.marks[0]?.addr;
+  const panel = walk ? new WalkPanel(walk, first) : undefined;
+  const pick = panel ? (a: bigint) => void panel.show(a) : undefined;
   target.append(h("h4", { class: "out-h" }, "dmesg"));
-  target.append(r.dmesg?.length ? dmesgBlock(r.dmesg, r.dmesgLevels, "module's dmesg") : h("p", { class: "empty" }, "(the module printed nothing)"));
+  target.append(r.dmesg?.length ? dmesgBlock(r.dmesg, r.dmesgLevels, "module's dmesg", pick) : h("p", { class: "empty" }, "(the module printed nothing)"));
   if (o.grade) target.append(gradeCard(o.grade));
   for (const rep of reports) target.append(reportCard(rep, hooks));
-  target.append(...viewsOf(r, hooks));
+  if (modelError) target.append(h("p", { class: "view-error" }, `address-space view: ${modelError}`));
+  target.append(...viewsOf(r, hooks, panel, pick, model));
 }

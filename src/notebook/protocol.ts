@@ -1,6 +1,14 @@
 // Messages between the page and src/notebook/run.worker.ts. Everything is structured-cloneable.
 
 import type { RunResult } from "../../sandbox/result.ts";
+import type { WalkJson } from "../kernel/mm/ptdump.ts";
+
+/** The machine a cell runs on (what the worker boots ahead of time). */
+export interface Machine {
+  profile: string;
+  mem?: number;
+  cmdline?: string;
+}
 
 export interface RunOptions {
   profile?: string;
@@ -37,14 +45,24 @@ export type ToWorker =
   | { type: "run"; id: number; source: string; options: RunOptions; exercise?: string }
   | { type: "dts"; id: number; profile?: string }
   | { type: "profiles"; id: number }
-  /** Load the sandbox, kernel and QuickJS now (idle time), not on the first Run. */
-  | { type: "warm"; id: number };
+  /**
+   * Load the sandbox, kernel and QuickJS now (idle time), not on the first Run; with `machine`, also run a tiny
+   * module on it once (so the JIT has seen the whole path) and boot that machine for the next Run.
+   */
+  | { type: "warm"; id: number; machine?: Machine }
+  /**
+   * The page-table walk of `addr` ("0x...") in the kernel of the run whose message id was `run`: as the tables were
+   * while the module was loaded (default), or at the end of the run.
+   */
+  | { type: "walk"; id: number; run: number; addr: string; when?: "loaded" | "end" };
 
 export type FromWorker =
   | { type: "ready" }
-  | { type: "result"; id: number; result: RunResult; grade?: GradeInfo }
+  /** `workerMs`: from the worker reading the message to posting the answer; `preboot`: the run used the kernel booted ahead. */
+  | { type: "result"; id: number; result: RunResult; grade?: GradeInfo; workerMs?: number; preboot?: boolean }
   | { type: "dts"; id: number; text: string }
   | { type: "profiles"; id: number; profiles: ProfileInfo[] }
   | { type: "warm"; id: number }
+  | { type: "walk"; id: number; walk: WalkJson }
   /** The worker could not do what was asked (sandbox missing, internal error): message in plain words. */
   | { type: "error"; id: number; message: string };

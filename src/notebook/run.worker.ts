@@ -4,7 +4,9 @@
 // it and starts a new one (src/notebook/runner.ts).
 
 /// <reference lib="webworker" />
-import type { FromWorker, GradeInfo, ProfileInfo, ToWorker } from "./protocol.ts";
+import type { FromWorker, GradeInfo, Machine, ProfileInfo, ToWorker } from "./protocol.ts";
+import type { KernelDeps } from "../../sandbox/run.ts";
+import type { KernelSession } from "./session.ts";
 
 // Found through glob so that the page still builds while the sandbox is being written; once the files exist this is
 // an ordinary lazy import (a chunk of its own, loaded on the first message).
@@ -14,6 +16,7 @@ const profileMods = import.meta.glob("../kernel/profiles.ts");
 const quickjsMods = import.meta.glob("../../sandbox/quickjs.ts");
 const gradeMods = import.meta.glob("../grader/grade.ts");
 const exerciseMods = import.meta.glob("../grader/exercises/index.ts");
+const sessionMods = import.meta.glob("./session.ts");
 
 interface Grader {
   judge(ex: unknown, result: unknown, source: string): Omit<GradeInfo, "title" | "profile">;
@@ -28,7 +31,34 @@ interface ExerciseLike {
 /** /proc files the views show, snapshotted while the module is loaded and after rmmod. */
 const PROC_VIEWS = ["vmallocinfo", "buddyinfo", "slabinfo"];
 
-type RunModule = (source: string, options: Record<string, unknown>) => Promise<unknown>;
+type RunModule = (source: string, options: Record<string, unknown>, deps?: KernelDeps) => Promise<unknown>;
+
+/** A module that touches the whole run path once (transpile, QuickJS, bridge, page/slab/vmalloc, /proc, views). */
+const WARMUP_CELL =
+  'import { kmalloc, kfree, vmalloc, vfree, __get_free_page, free_page, GFP_KERNEL, printk, KERN_INFO, module_init, module_exit } from "linux";\n' +
+  "let a = 0n, b = 0n, c = 0n;\n" +
+  'function init(): number { a = kmalloc(64, GFP_KERNEL); b = vmalloc(20000); c = __get_free_page(GFP_KERNEL); printk(KERN_INFO + "warm %px\\n", a); return 0; }\n' +
+  "function exit(): void { kfree(a); vfree(b); free_page(c); }\nmodule_init(init);\nmodule_exit(exit);\n";
+
+let sessionP: Promise<KernelSession> | undefined;
+/** The worker's kernels: the last runs' (for walks) and the next run's, booted ahead. */
+function session(): Promise<KernelSession> {
+  sessionP ??= (async () => {
+    const { loadKernelDeps } = await load<{ loadKernelDeps: () => Promise<KernelDeps> }>(runMods, "the sandbox (sandbox/run.ts)");
+    const { KernelSession } = await load<typeof import("./session.ts")>(sessionMods, "the kernel session");
+    return new KernelSession(await loadKernelDeps());
+  })();
+  sessionP.catch(() => (sessionP = undefined));
+  return sessionP;
+}
+
+/** Boot options as sandbox/run.ts passes them to boot(). */
+const bootOpts = (o: Record<string, unknown>) => ({ mem: o.mem as number | undefined, cmdline: o.cmdline as string | undefined, seed: o.seed as number | undefined, config: o.config as never });
+
+/** After answering, boot the same machine again for the next Run (a message that arrives meanwhile waits ~10 ms). */
+function prebootSoon(s: KernelSession, o: Record<string, unknown>) {
+  setTimeout(() => s.preboot((o.profile as string | undefined) ?? "x86_64-6.1", bootOpts(o)), 0);
+}
 
 async function load<T>(mods: Record<string, () => Promise<unknown>>, what: string): Promise<T> {
   const loader = Object.values(mods)[0];
@@ -41,6 +71,7 @@ const post = (m: FromWorker) => (self as unknown as DedicatedWorkerGlobalScope).
 async function handle(msg: ToWorker): Promise<void> {
   switch (msg.type) {
     case "run": {
+      const t0 = performance.now();
       const { runModule } = await load<{ runModule: RunModule }>(runMods, "the sandbox (sandbox/run.ts)");
       const { timeoutMs, profile, mem, cmdline } = msg.options;
       let opts: Record<string, unknown> = { profile, mem, cmdline, limits: { cpuMs: timeoutMs }, proc: PROC_VIEWS };
@@ -62,7 +93,12 @@ async function handle(msg: ToWorker): Promise<void> {
           opts = { ...o, limits: { cpuMs: timeoutMs }, proc: [...new Set([...((o.proc as string[] | undefined) ?? []), ...PROC_VIEWS])] };
         }
       }
-      const result = await runModule(msg.source, opts);
+      const s = await session();
+      const usedBefore = s.preboots.used;
+      const result = (await runModule(msg.source, opts, s.deps())) as { kernel?: Record<string, unknown> };
+      // the frames behind each of the cell's buffers (the frame map marks them); the kernel stays for walks
+      const cellMemory = s.keep(msg.id, result.kernel?.calls);
+      if (result.kernel) result.kernel.cellMemory = cellMemory as never;
       let grade: GradeInfo | undefined;
       if (msg.exercise) {
         if (ex && grader) {
@@ -80,7 +116,8 @@ async function handle(msg: ToWorker): Promise<void> {
           };
         } else grade = { exercise: msg.exercise, passed: false, score: 0, maxScore: 0, checks: [], error: gradeError ?? "the grader is not available" };
       }
-      post({ type: "result", id: msg.id, result: result as never, grade });
+      post({ type: "result", id: msg.id, result: result as never, grade, workerMs: performance.now() - t0, preboot: s.preboots.used > usedBefore });
+      prebootSoon(s, opts);
       return;
     }
     case "dts": {
@@ -108,7 +145,13 @@ async function handle(msg: ToWorker): Promise<void> {
       await run.loadKernelDeps?.();
       const q = await load<{ loadQuickJS?: () => Promise<unknown> }>(quickjsMods, "QuickJS (sandbox/quickjs.ts)");
       await q.loadQuickJS?.();
+      if (msg.machine) await warmRun(msg.machine);
       post({ type: "warm", id: msg.id });
+      return;
+    }
+    case "walk": {
+      const s = await session();
+      post({ type: "walk", id: msg.id, walk: s.walk(msg.run, BigInt(msg.addr), msg.when) });
       return;
     }
     case "profiles": {
@@ -122,6 +165,23 @@ async function handle(msg: ToWorker): Promise<void> {
       return;
     }
   }
+}
+
+/**
+ * Warm-up runs of a throwaway module on the machine (their kernels are not kept), then boot the machine for the
+ * first Run. One run loads and compiles everything; the JIT needs a few before the path is fast (measured in
+ * Chromium: the first run after one warm-up took ~170 ms in the worker, later ones 60-70 ms).
+ */
+export const WARMUP_RUNS = 3;
+async function warmRun(m: Machine): Promise<void> {
+  const { runModule } = await load<{ runModule: RunModule }>(runMods, "the sandbox (sandbox/run.ts)");
+  const s = await session();
+  const opts = { profile: m.profile, mem: m.mem, cmdline: m.cmdline, proc: PROC_VIEWS };
+  for (let i = 0; i < WARMUP_RUNS; i++) {
+    await runModule(WARMUP_CELL, opts, s.deps());
+    s.discard();
+  }
+  s.preboot(m.profile, bootOpts(opts));
 }
 
 self.onmessage = (ev: MessageEvent<ToWorker>) => {

@@ -4,10 +4,12 @@
 // terminates it, starts a fresh one, and the caller is told so in plain words.
 
 import type { RunResult } from "../../sandbox/result.ts";
-import type { FromWorker, GradeInfo, ProfileInfo, RunOptions, ToWorker } from "./protocol.ts";
+import type { FromWorker, GradeInfo, Machine, ProfileInfo, RunOptions, ToWorker } from "./protocol.ts";
+import type { WalkJson } from "../kernel/mm/ptdump.ts";
 
 export type RunOutcome =
-  | { kind: "result"; result: RunResult; ms: number; grade?: GradeInfo }
+  /** `runId`: the run's id in the worker, for asking about its kernel afterwards (walk). */
+  | { kind: "result"; result: RunResult; ms: number; grade?: GradeInfo; runId: number; workerMs?: number; preboot?: boolean }
   /** The worker had to be terminated (Stop, or no answer after the deadline). */
   | { kind: "killed"; reason: "stopped" | "unresponsive"; message: string; ms: number }
   /** The worker answered with an error (sandbox missing, internal error, worker crashed). */
@@ -112,7 +114,7 @@ export class Runner {
     const ms = performance.now() - t0;
     switch (a.type) {
       case "result":
-        return { kind: "result", result: a.result, ms, grade: a.grade };
+        return { kind: "result", result: a.result, ms, grade: a.grade, runId: a.id, workerMs: a.workerMs, preboot: a.preboot };
       case "killed":
         return {
           kind: "killed",
@@ -160,9 +162,18 @@ export class Runner {
   }
 
   /** Preload the sandbox in the worker. Resolves either way; a failure shows on the first Run instead. */
-  async warm(): Promise<boolean> {
-    const a = await this.request((id) => ({ type: "warm", id }));
+  async warm(machine?: Machine): Promise<boolean> {
+    const a = await this.request((id) => ({ type: "warm", id, machine }));
     return a.type === "warm";
+  }
+
+  /** The page-table walk of `addr` in run `runId`'s kernel (the worker keeps the last few runs' kernels). */
+  async walk(runId: number, addr: bigint, when?: "loaded" | "end"): Promise<WalkJson> {
+    const a = await this.request((id) => ({ type: "walk", id, run: runId, addr: "0x" + addr.toString(16), when }));
+    if (a.type === "walk") return a.walk;
+    if (a.type === "error") throw new Error(a.message);
+    if (a.type === "crash") throw new Error(`${a.message}; the run's kernel went with the old worker: run the cell again`);
+    throw new Error(a.type === "killed" ? "the worker was restarted: run the cell again" : "walk: no answer");
   }
 
   async profiles(): Promise<ProfileInfo[]> {

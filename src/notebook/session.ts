@@ -9,7 +9,44 @@
 import type { Kernel } from "../kernel/kernel.ts";
 import type { BootOptions } from "../kernel/types.ts";
 import type { KernelDeps } from "../../sandbox/run.ts";
-import { walkJson, type WalkJson } from "../kernel/mm/ptdump.ts";
+import { captureWalkView, walkJson, type WalkJson, type WalkView } from "../kernel/mm/ptdump.ts";
+import { runsOf } from "../../sandbox/kview.ts";
+
+/** One buffer the cell allocated, and the page frames behind it (what the frame map marks). */
+export interface CellBuffer {
+  fn: string;
+  addr: string;
+  /** Bytes asked for, when the call says (kmem_cache_alloc does not: its object is counted as one frame). */
+  size?: number;
+  line?: number;
+  kind: "vmalloc" | "kmalloc" | "pages";
+  /** The frames, as [firstPfn, count] runs in address order: one run is physically contiguous. */
+  pfnRuns: [number, number][];
+  frames: number;
+}
+
+interface CallLike {
+  fn?: unknown;
+  args?: unknown;
+  ret?: unknown;
+  line?: unknown;
+}
+
+const VMALLOC_FNS = /^(vmalloc|vzalloc|vmalloc_user|vmalloc_32|vmalloc_node|vzalloc_node|__vmalloc|kvmalloc|kvzalloc|kvmalloc_array|kvcalloc|vmap)$/;
+const KMALLOC_FNS = /^(kmalloc|kzalloc|kcalloc|kmalloc_array|krealloc|kmem_cache_alloc|kmem_cache_zalloc|kmalloc_node|kzalloc_node|kvmalloc|kvzalloc|kvmalloc_array|kvcalloc|dma_alloc_coherent)$/;
+const PAGE_FNS = /^(__get_free_pages|__get_free_page|get_zeroed_page|get_free_page)$/;
+
+/** Bytes an allocation call asked for, from its arguments. */
+function callSize(fn: string, args: unknown[]): number | undefined {
+  const n = (i: number) => (typeof args[i] === "number" && Number.isFinite(args[i]) ? (args[i] as number) : undefined);
+  if (fn === "__get_free_page" || fn === "get_zeroed_page" || fn === "get_free_page") return 4096;
+  if (fn === "__get_free_pages") return n(1) !== undefined ? 4096 * 2 ** n(1)! : undefined;
+  if (fn === "kcalloc" || fn === "kmalloc_array" || fn === "kvmalloc_array" || fn === "kvcalloc") return n(0) !== undefined && n(1) !== undefined ? n(0)! * n(1)! : undefined;
+  if (fn === "krealloc") return n(1);
+  if (fn === "dma_alloc_coherent") return n(1);
+  if (/^kmem_cache_/.test(fn)) return undefined;
+  return n(0);
+}
 
 /** How many runs' kernels stay walkable (one per cell of a lesson, roughly; older runs say so when clicked). */
 export const KEEP_KERNELS = 6;
@@ -17,8 +54,12 @@ export const KEEP_KERNELS = 6;
 const bootKey = (profile: string, o: BootOptions) => JSON.stringify([profile, o.mem ?? null, o.cmdline ?? null, o.seed ?? null, o.config ?? null]);
 
 export class KernelSession {
-  private readonly kept = new Map<number, Kernel>();
+  private readonly kept = new Map<number, { k: Kernel; loaded?: WalkView }>();
   private spare: { key: string; k: Kernel } | undefined;
+  /** The module's vmap areas (start -> pages) just before module_exit ran: vfree takes the PTEs away. */
+  private areasBeforeExit: Map<bigint, number[]> | undefined;
+  /** The page tables, areas and frame owners just before module_exit ran (walks "while loaded"). */
+  private viewBeforeExit: WalkView | undefined;
   /** The kernel of the run in progress (set by boot, claimed by keep()). */
   private current: Kernel | undefined;
   /** Boots served from the spare kernel (tests and metrics read it). */
@@ -39,18 +80,44 @@ export class KernelSession {
         } else k = this.base.boot(profile, o);
         this.spare = undefined;
         this.current = k;
+        this.areasBeforeExit = undefined;
+        this.viewBeforeExit = undefined;
+        this.watchExit(k);
         return k;
       },
     };
   }
 
-  /** After a run: keep its kernel under the run's id (dropping the oldest past KEEP_KERNELS). */
-  keep(runId: number): void {
+  /** Remember the module's vmalloc pages when rmmod starts (Modules.unloading, called just before module_exit). */
+  private watchExit(k: Kernel): void {
+    const mods = (k as { modules?: { unloading?: () => void } }).modules;
+    const orig = mods?.unloading;
+    if (!mods || typeof orig !== "function") return;
+    mods.unloading = () => {
+      this.areasBeforeExit = moduleAreas(k);
+      try {
+        this.viewBeforeExit = captureWalkView(k);
+      } catch {
+        this.viewBeforeExit = undefined; // walks then show the end of the run only
+      }
+      orig.call(mods);
+    };
+  }
+
+  /**
+   * After a run: keep its kernel under the run's id (dropping the oldest past KEEP_KERNELS), and say which frames
+   * held each buffer the cell allocated (from the run's call log: RunResult.kernel.calls).
+   */
+  keep(runId: number, calls?: unknown): CellBuffer[] {
     const k = this.current;
     this.current = undefined;
-    if (!k) return;
-    this.kept.set(runId, k);
+    if (!k) return [];
+    this.kept.set(runId, { k, loaded: this.viewBeforeExit });
     while (this.kept.size > KEEP_KERNELS) this.kept.delete(this.kept.keys().next().value!);
+    const areas = this.areasBeforeExit ?? moduleAreas(k);
+    this.areasBeforeExit = undefined;
+    this.viewBeforeExit = undefined;
+    return Array.isArray(calls) ? cellBuffers(k, calls as CallLike[], areas) : [];
   }
 
   /** Forget a run's kernel without keeping it (the warm-up run). */
@@ -63,7 +130,7 @@ export class KernelSession {
   }
 
   kernel(runId: number): Kernel | undefined {
-    return this.kept.get(runId);
+    return this.kept.get(runId)?.k;
   }
 
   /** Boot the next run's kernel now (idle time). A boot that throws leaves no spare: the run boots and reports it. */
@@ -82,10 +149,57 @@ export class KernelSession {
     return this.spare?.key === bootKey(profile, o);
   }
 
-  /** The page-table walk of `addr` in the kernel of run `runId`. */
-  walk(runId: number, addr: bigint): WalkJson {
-    const k = this.kept.get(runId);
-    if (!k) throw new Error("this run's kernel is no longer kept (the page keeps the last few runs): run the cell again, then click the address");
-    return walkJson(k, addr);
+  /**
+   * The page-table walk of `addr` in the kernel of run `runId`: by default as the tables were while the module was
+   * loaded (just before module_exit), when the run got that far; "end" walks the tables as the run left them.
+   */
+  walk(runId: number, addr: bigint, when: "loaded" | "end" = "loaded"): WalkJson {
+    const kept = this.kept.get(runId);
+    if (!kept) throw new Error("this run's kernel is no longer kept (the page keeps the last few runs): run the cell again, then click the address");
+    const view = when === "loaded" ? kept.loaded : undefined;
+    return { ...walkJson(kept.k, addr, view), when: view ? "loaded" : "end", canLoaded: !!kept.loaded };
   }
+}
+
+function moduleAreas(k: Kernel): Map<bigint, number[]> {
+  const m = new Map<bigint, number[]>();
+  for (const a of k.vmalloc?.areas() ?? []) if (a.owner === "module") m.set(a.start, a.pages);
+  return m;
+}
+
+/**
+ * The frames behind each buffer the cell allocated: a vmalloc buffer's pages as its area held them before
+ * module_exit; a kmalloc or page buffer's frames through the page tables (the linear map stays after kfree).
+ */
+export function cellBuffers(k: Kernel, calls: readonly CallLike[], areas: Map<bigint, number[]>): CellBuffer[] {
+  const out: CellBuffer[] = [];
+  for (const c of calls) {
+    if (typeof c.fn !== "string" || typeof c.ret !== "string" || !/^0x[0-9a-f]+$/i.test(c.ret)) continue;
+    const fn = c.fn;
+    if (!VMALLOC_FNS.test(fn) && !KMALLOC_FNS.test(fn) && !PAGE_FNS.test(fn)) continue;
+    const addr = BigInt(c.ret);
+    if (addr === 0n) continue;
+    const size = callSize(fn, Array.isArray(c.args) ? c.args : []);
+    const line = typeof c.line === "number" ? c.line : undefined;
+    const pages = areas.get(addr);
+    let pfns: number[];
+    let kind: CellBuffer["kind"];
+    if (pages) {
+      kind = "vmalloc";
+      pfns = size !== undefined ? pages.slice(0, Math.ceil(size / 4096)) : pages;
+    } else {
+      kind = PAGE_FNS.test(fn) ? "pages" : KMALLOC_FNS.test(fn) ? "kmalloc" : "vmalloc";
+      pfns = [];
+      const first = addr & ~0xfffn;
+      const end = addr + BigInt(Math.max(1, size ?? 1));
+      for (let p = first; p < end; p += 4096n) {
+        const pa = k.pgtable.translate(p);
+        if (pa < 0) break;
+        pfns.push(Math.floor(pa / 4096));
+      }
+      if (!pfns.length) continue;
+    }
+    out.push({ fn, addr: c.ret, size, line, kind, pfnRuns: runsOf(pfns), frames: pfns.length });
+  }
+  return out;
 }

@@ -135,7 +135,7 @@ describe("/proc diff", () => {
   });
 });
 
-import { buildFrameModel } from "../../src/notebook/views/frames.ts";
+import { buildFrameModel, bucketZone, BUCKETS_PER_ZONE } from "../../src/notebook/views/frames.ts";
 
 describe("frame map model", () => {
   const layoutZones = { zones: [{ name: "DMA", startPfn: 1, endPfn: 4096 }, { name: "DMA32", startPfn: 4096, endPfn: 32768 }], reservations: [{ start: 0x1000000, end: 0x1200000, what: "Kernel code" }] };
@@ -163,5 +163,31 @@ describe("frame map model", () => {
   it("nothing to draw without zones or allocations", () => {
     expect(buildFrameModel({})).toBeNull();
     expect(buildFrameModel({ layout: layoutZones })).toBeNull();
+  });
+
+  it("a 4 GiB zone is at most BUCKETS_PER_ZONE squares, and a scattered buffer's frames colour their squares", () => {
+    const zone = { name: "DMA32", startPfn: 4096, endPfn: 1 << 20 };
+    const m = buildFrameModel({
+      zones: [zone],
+      frames: { ownerNames: ["Free", "Slab", "KernelImage"], runs: [[4096, 512, 2], [8192, 64, 1]] },
+      cellMemory: [
+        { fn: "vmalloc", addr: "0xffffc90000001000", kind: "vmalloc", pfnRuns: [[100000, 1], [500000, 1], [900000, 1]] },
+        { fn: "kmalloc", addr: "0xffff888001000000", kind: "kmalloc", pfnRuns: [[8200, 1]] },
+      ],
+    })!;
+    expect(m.buffers.map((b) => [b.kind, b.frames])).toEqual([["vmalloc", 3], ["kmalloc", 1]]);
+    const t0 = performance.now();
+    const zb = bucketZone(m, zone);
+    expect(performance.now() - t0).toBeLessThan(200);
+    expect(zb.owner.length).toBeLessThanOrEqual(BUCKETS_PER_ZONE);
+    expect(zb.per).toBe(256);
+    const sq = (pfn: number) => zb.owner[Math.floor((pfn - zone.startPfn) / zb.per)];
+    expect([sq(100000), sq(500000), sq(900000)]).toEqual(["cell: vmalloc buffer", "cell: vmalloc buffer", "cell: vmalloc buffer"]);
+    // the kmalloc object's frame is in a slab page: the cell's buffer wins the square over the slab
+    expect(sq(8200)).toBe("cell: kmalloc / page buffer");
+    expect(sq(4096)).toBe("KernelImage");
+    expect(sq(700000)).toBe("Free");
+    expect(zb.cellFrames).toBe(4);
+    expect(zb.totals.get("Free")).toBe((1 << 20) - 4096 - 512 - 64);
   });
 });

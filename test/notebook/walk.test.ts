@@ -171,4 +171,32 @@ describe("KernelSession (the run worker's kernels)", () => {
     expect(s.has(7)).toBe(false);
     expect(s.has(100)).toBe(true);
   });
+
+  it("lists the frames behind each of the cell's buffers, vmalloc pages as they were before module_exit freed them", async () => {
+    const s = new KernelSession(deps);
+    const memdemo =
+      'import { __get_free_page, free_page, kmalloc, kfree, vmalloc, vfree, GFP_KERNEL, module_init, module_exit } from "linux";\n' +
+      "let p = 0n, k = 0n, v = 0n;\n" +
+      "function init(): number { p = __get_free_page(GFP_KERNEL); k = kmalloc(100, GFP_KERNEL); v = vmalloc(1000000); return 0; }\n" +
+      "function exit(): void { free_page(p); kfree(k); vfree(v); }\nmodule_init(init);\nmodule_exit(exit);\n";
+    const r = await runModule(memdemo, { profile: "x86_64-6.1" }, s.deps());
+    const bufs = s.keep(3, r.kernel.calls);
+    expect(bufs.map((b) => [b.fn, b.kind, b.frames])).toEqual([
+      ["__get_free_page", "pages", 1],
+      ["kmalloc", "kmalloc", 1],
+      ["vmalloc", "vmalloc", 245],
+    ]);
+    // the page's frame is the direct-map subtraction
+    const page = bufs[0];
+    expect(page.pfnRuns[0][0]).toBe(Number((BigInt(page.addr) - 0xffff888000000000n) >> 12n));
+    // after vfree the buffer's PTEs are cleared (the area may stay as a lazy one): the walk "while loaded" reads the
+    // tables as they were before module_exit
+    const v = BigInt(bufs[2].addr);
+    const loaded = s.walk(3, v + 4096n);
+    expect([loaded.when, loaded.translated, loaded.pfn, loaded.steps.at(-1)!.level]).toEqual(["loaded", true, bufs[2].pfnRuns[0][0] + 1, "PTE"]);
+    expect(s.walk(3, v + 245n * 4096n).area?.guard).toBe(true);
+    const end = s.walk(3, v + 4096n, "end");
+    expect([end.when, end.translated, end.stoppedAt]).toEqual(["end", false, "PTE"]);
+    expect(bufs[2].pfnRuns.reduce((n, [, c]) => n + c, 0)).toBe(245);
+  });
 });

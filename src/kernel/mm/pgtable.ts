@@ -179,6 +179,8 @@ export class PageTables {
   private readonly gfpPgtable: number;
   /** Counting starts when boot is done, so a lesson sees its own updates only. */
   private booting = true;
+  /** Every frame holding a table (the top level's frames included), for frozen(). */
+  private readonly tableFrames: number[] = [];
 
   constructor(host: PgtableHost) {
     this.host = host;
@@ -202,7 +204,10 @@ export class PageTables {
   private allocTablePage(order = 0): number {
     const pfn = this.host.pages.alloc_pages(this.gfpPgtable, order, PageOwner.PageTable);
     if (pfn < 0) throw new Error("page tables: out of memory for a page-table page");
-    for (let i = 0; i < 1 << order; i++) this.host.physmem.zeroPage(pfn + i);
+    for (let i = 0; i < 1 << order; i++) {
+      this.host.physmem.zeroPage(pfn + i);
+      this.tableFrames.push(pfn + i);
+    }
     this.counters.pageTablePagesAllocated += 1 << order;
     return pfn * PAGE;
   }
@@ -214,7 +219,10 @@ export class PageTables {
       // The arch's memblock reservation says where (6.1 virt: 0x40204000, below the kernel at 0x40208000; 3.4 msm:
       // PHYS_OFFSET + 0x4000); PHYS_OFFSET + 0x4000 is the classic place when the layout names none.
       const pa = L.reservations?.find((r) => r.what === "swapper_pg_dir")?.start ?? L.physOffset + 0x4000;
-      for (let i = 0; i < 4; i++) this.host.physmem.zeroPage(pa / PAGE + i);
+      for (let i = 0; i < 4; i++) {
+        this.host.physmem.zeroPage(pa / PAGE + i);
+        this.tableFrames.push(pa / PAGE + i);
+      }
       return pa;
     }
     return this.allocTablePage(0);
@@ -507,6 +515,28 @@ export class PageTables {
     const last = Number(L.vmallocEnd >> 12n);
     const step = pagesAt(pgd.shift);
     for (let v = Math.floor(first / step) * step; v <= last; v += step) this.tableAbove(v, pud);
+  }
+
+  /**
+   * A read-only copy of the tables as they are now: walk() and translate() of the copy read copies of the table
+   * frames, so a view can still show "while the module was loaded" after module_exit unmapped its buffers.
+   * Mapping through the copy throws.
+   */
+  frozen(): PageTables {
+    const copy = new Map<number, Uint32Array>();
+    const mem = this.host.physmem;
+    for (const pfn of this.tableFrames) {
+      const words = new Uint32Array(PAGE / 4);
+      for (let i = 0; i < words.length; i++) words[i] = mem.read32(pfn * PAGE + i * 4);
+      copy.set(pfn, words);
+    }
+    const ro = () => {
+      throw new Error("page tables: a frozen copy cannot be changed");
+    };
+    const physmem = { read32: (pa: number) => copy.get(Math.floor(pa / PAGE))?.[(pa % PAGE) >>> 2] ?? 0, write32: ro, zeroPage: ro };
+    const f = Object.create(PageTables.prototype) as PageTables;
+    Object.assign(f, this, { host: { ...this.host, physmem, pages: { alloc_pages: ro } } });
+    return f;
   }
 
   // ---------------------------------------------------------------- walking

@@ -11,9 +11,21 @@
 
 import type { Kernel } from "../kernel.ts";
 import type { Arch } from "../types.ts";
-import type { LevelName } from "./pgtable.ts";
+import type { LevelName, PageTables } from "./pgtable.ts";
 import { pageOwnerNames } from "./page_flags.ts";
-import { VM_NO_GUARD } from "./vmalloc.ts";
+import { VM_NO_GUARD, type AreaInfo } from "./vmalloc.ts";
+
+/** The state to walk in: by default the kernel as it is now; or a moment captured earlier (PageTables.frozen()). */
+export interface WalkView {
+  pgtable: PageTables;
+  areas: AreaInfo[];
+  owners: Uint8Array;
+}
+
+/** Capture the page tables, vmap areas and frame owners as they are now (cheap: the table frames are a few hundred KiB). */
+export function captureWalkView(k: Kernel): WalkView {
+  return { pgtable: k.pgtable.frozen(), areas: k.vmalloc?.areas() ?? [], owners: k.pages.frameOwnerMap() };
+}
 
 export interface WalkLevelJson {
   level: LevelName;
@@ -60,6 +72,9 @@ export interface WalkJson {
   frame?: { owner: string; zone?: string };
   /** One or two sentences for the learner: what this walk shows. */
   note: string;
+  /** Set by the notebook's session: which moment of the run was walked, and whether "while loaded" exists. */
+  when?: "loaded" | "end";
+  canLoaded?: boolean;
 }
 
 const hexw = (v: bigint | number, w = 0) => "0x" + v.toString(16).padStart(w, "0");
@@ -183,8 +198,8 @@ function fmtSize(n: number): string {
 }
 
 /** The kernel page-table walk for `addr`, with everything the walk view shows. */
-export function walkJson(k: Kernel, addr: bigint): WalkJson {
-  const pt = k.pgtable;
+export function walkJson(k: Kernel, addr: bigint, view?: WalkView): WalkJson {
+  const pt = view?.pgtable ?? k.pgtable;
   const arch = k.profile.arch;
   const bits64 = k.layout.bits === 64;
   const a = bits64 ? BigInt.asUintN(64, addr) : BigInt.asUintN(32, addr);
@@ -226,7 +241,7 @@ export function walkJson(k: Kernel, addr: bigint): WalkJson {
   if (w.stoppedAt) res.stoppedAt = w.stoppedAt;
   const region = k.layout.regions.find((r) => a >= r.start && a < r.end);
   if (region) res.region = { name: region.name, kind: region.kind, start: hexw(region.start, aw), end: hexw(region.end, aw) };
-  const area = k.vmalloc?.areas().find((v) => a >= v.start && a < v.end);
+  const area = (view ? view.areas : (k.vmalloc?.areas() ?? [])).find((v) => a >= v.start && a < v.end);
   if (area) {
     const guard = !(area.flags & VM_NO_GUARD) && a >= area.end - 4096n;
     res.area = { start: hexw(area.start, aw), end: hexw(area.end, aw), caller: area.caller, flags: area.flagNames, owner: area.owner, guard, pages: area.nr_pages };
@@ -235,7 +250,7 @@ export function walkJson(k: Kernel, addr: bigint): WalkJson {
     const pfn = Math.floor(w.pa / 4096);
     res.pa = hexw(w.pa);
     res.pfn = pfn;
-    const owners = k.pages.frameOwnerMap();
+    const owners = view?.owners ?? k.pages.frameOwnerMap();
     const zone = k.layout.zones.find((z) => pfn >= z.startPfn && pfn < z.endPfn);
     res.frame = { owner: pfn < owners.length ? (pageOwnerNames[owners[pfn]!] ?? "?") : "outside RAM (I/O memory)", zone: zone?.name };
     const size = w.pageSize > 4096 ? `a ${fmtSize(w.pageSize)} ${arch === "arm" ? "section" : arch === "arm64" ? "block" : "page"} at the ${w.steps.find((s) => s.leaf)?.level} level, so the low ${LOG2(w.pageSize)} bits are the offset` : "a 4 KiB page, so the low 12 bits are the offset";

@@ -215,7 +215,8 @@ export function fraction(a: bigint, start: bigint, end: bigint): number {
   return Number((off * 1_000_000n) / span) / 1_000_000;
 }
 
-export function renderAddrSpace(model: AddrModel, onPick?: (m: Mark) => void): HTMLElement {
+/** `onPick(addr)`: a click on a mark, an address in the table, or a vmap area / guard page (the walk view). */
+export function renderAddrSpace(model: AddrModel, onPick?: (addr: bigint) => void): HTMLElement {
   const w = model.bits === 64 ? 16 : 8;
   const rows: HTMLElement[] = [];
   // high addresses at the top, as the kernel prints its layout
@@ -246,7 +247,7 @@ export function renderAddrSpace(model: AddrModel, onPick?: (m: Mark) => void): H
       const desc = g.marks.map((m) => `${m.label} = ${hex(m.addr, w)}`).join("; ");
       const tick = h("button", { class: "as-mark", type: "button", title: desc, "aria-label": `${desc} in ${r.name}` }, h("span", {}, label));
       tick.style.bottom = `${(g.f * 100).toFixed(3)}%`;
-      if (onPick) tick.addEventListener("click", () => onPick(g.marks[0]));
+      if (onPick) tick.addEventListener("click", () => onPick(g.marks[0].addr));
       piece.append(tick);
     }
     rows.push(
@@ -280,19 +281,19 @@ export function renderAddrSpace(model: AddrModel, onPick?: (m: Mark) => void): H
           "tbody",
           {},
           model.marks.map((m) =>
-            h("tr", {}, h("td", {}, m.source === "dmesg" || !m.kind || !m.label.startsWith(m.kind) ? m.label : "—"), h("td", { class: "mono" }, m.kind ?? ""), h("td", { class: "mono" }, hex(m.addr, w)), h("td", {}, m.region?.name ?? "—"), h("td", { class: "mono" }, m.region ? "+" + hex(m.addr - m.region.start) : ""), h("td", {}, m.size !== undefined ? fmtBig(m.size) : "")),
+            h("tr", {}, h("td", {}, m.source === "dmesg" || !m.kind || (m.label !== m.kind && !m.label.startsWith(m.kind + " ")) ? m.label : "—"), h("td", { class: "mono" }, m.kind ?? ""), h("td", { class: "mono" }, onPick ? h("button", { type: "button", class: "addr-link", title: "Walk the page tables for this address", onclick: () => onPick(m.addr) }, hex(m.addr, w)) : hex(m.addr, w)), h("td", {}, m.region?.name ?? "—"), h("td", { class: "mono" }, m.region ? "+" + hex(m.addr - m.region.start) : ""), h("td", {}, m.size !== undefined ? fmtBig(m.size) : "")),
           ),
         ),
       ),
     );
   }
   const vr = model.regions.find((r) => r.kind === "vmalloc");
-  if (vr && model.vmap.length) out.append(renderVmallocZoom(vr, model, w));
+  if (vr && model.vmap.length) out.append(renderVmallocZoom(vr, model, w, onPick));
   return out;
 }
 
 /** Zoom into the used part of the vmalloc area: every vmap area, its guard page, the cell's areas highlighted. */
-function renderVmallocZoom(vr: Region, model: AddrModel, w: number): HTMLElement {
+function renderVmallocZoom(vr: Region, model: AddrModel, w: number, onPick?: (addr: bigint) => void): HTMLElement {
   const areas = model.vmap.filter((a) => a.start >= vr.start && a.end <= vr.end);
   const details = h("details", { class: "vm-zoom" }, h("summary", {}, `Zoom into ${vr.name}: ${areas.length} vmap areas`));
   if (!areas.length) return details;
@@ -312,6 +313,11 @@ function renderVmallocZoom(vr: Region, model: AddrModel, w: number): HTMLElement
     el.style.left = `${left}%`;
     el.style.width = `${width}%`;
     (el.firstChild as HTMLElement).style.width = `${Math.min(guard, 50)}%`;
+    if (onPick) {
+      // a click on the hatched end walks the guard page (it stops at an empty entry); elsewhere, the area's first page
+      el.style.cursor = "pointer";
+      el.addEventListener("click", (ev) => onPick(guard && ev.target === el.firstChild ? a.end - page : a.start));
+    }
     strip.append(el);
   }
   details.append(

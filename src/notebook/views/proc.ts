@@ -3,6 +3,7 @@
 // Rows are matched by their leading words; numbers that changed show their delta.
 
 import { h } from "../dom.ts";
+import { linkAddresses } from "./walk.ts";
 
 export interface RowDiff {
   key: string;
@@ -51,7 +52,8 @@ export function diffTable(a: string, b: string | undefined): RowDiff[] {
   return out;
 }
 
-export function renderProcTable(name: string, loaded: string, other: string | undefined, otherLabel: string): HTMLElement {
+/** `pick`: addresses in the cells become buttons that walk them (vmallocinfo's ranges). */
+export function renderProcTable(name: string, loaded: string, other: string | undefined, otherLabel: string, pick?: (a: bigint) => void): HTMLElement {
   const rows = diffTable(loaded, other);
   const changed = rows.filter((r) => r.status !== "same");
   const sign = (n: number) => (n > 0 ? `+${n}` : String(n));
@@ -68,7 +70,7 @@ export function renderProcTable(name: string, loaded: string, other: string | un
           h(
             "tr",
             { class: `row-${r.status}`, title: statusText[r.status] || undefined },
-            r.cells.map((c, i) => h("td", { class: isNum(c) ? "num" : "" }, c, r.delta[i] !== undefined ? h("span", { class: "delta" }, ` (${sign(r.delta[i]!)})`) : null)),
+            r.cells.map((c, i) => h("td", { class: isNum(c) ? "num" : "" }, ...(i === 0 && r.status !== "removed" ? linkAddresses(c, pick) : [c]), r.delta[i] !== undefined ? h("span", { class: "delta" }, ` (${sign(r.delta[i]!)})`) : null)),
             r.status === "added" || r.status === "removed" ? h("td", { class: "row-note" }, statusText[r.status]) : null,
           ),
         ),

@@ -22,13 +22,6 @@ export const KNOWN_BUGS: { id: string; era?: string; pattern: RegExp; where: str
       "which SlabAllocator.checkInvariants() rejects; 6.1 distro (SLAB_FREELIST_HARDENED) would BUG at set_freepointer instead; " +
       "2.6 debug (DEBUG_SLAB) is silent too and leaves inuse one short of the live objects, where the real kernel says 'double free detected'",
   },
-  {
-    id: "panic-is-a-host-error",
-    pattern: /^(bug report|host failure|host failure \(caught by the module\)): .*simulated kernel failed inside \w+: Kernel panic - not syncing: /,
-    where:
-      "mm/slub.ts debug.panic() (kmem_cache_create with SLAB_PANIC and bad arguments) throws a plain Error: the bridge calls it " +
-      "'the simulated kernel failed inside kmem_cache_create' (a kmodlab internal error) instead of a kernel panic report",
-  },
 ];
 
 export interface Verdict {

@@ -227,6 +227,25 @@ describe("ioremap of an address beyond the physical address width", () => {
   });
 });
 
+describe("kmem_cache_create with SLAB_PANIC and bad arguments panics the kernel, not kmodlab", () => {
+  // debug.panic() threw a plain Error: the bridge called it "the simulated kernel failed inside kmem_cache_create".
+  for (const [profile, msg] of [
+    ["x86_64-6.1", "kmem_cache_create: Failed to create slab 'bad'. Error -22"],
+    ["arm-3.4-msm8x25", "Cannot create slabcache bad"],
+    ["i386-2.6", "kmem_cache_create(): failed to create slab `bad'"],
+  ] as const) {
+    it(`${profile}: 'Kernel panic - not syncing: ${msg}', the task ends, no internal error`, async () => {
+      const r = await runModule(`import { kmem_cache_create, SLAB_PANIC, printk, KERN_INFO, module_init } from "linux";
+module_init(() => { try { kmem_cache_create("bad", 0, 0, SLAB_PANIC); } catch (e) { printk(KERN_INFO + "caught\\n"); } printk(KERN_INFO + "after\\n"); return 0; });`, { profile, checkInvariants: true });
+      expect(r.reports.map((x) => `${x.kind}: ${x.title}`)).toContain(`oops: Kernel panic - not syncing: ${msg}`);
+      expect(r.reports.filter((x) => x.kind === "bug")).toEqual([]);
+      expect(r.dmesg.some((l) => l.endsWith(`Kernel panic - not syncing: ${msg}`))).toBe(true);
+      expect(r.dmesg.some((l) => / (caught|after)$/.test(l))).toBe(false);
+      if (profile === "x86_64-6.1") expect(r.dmesg.some((l) => l.endsWith(`---[ end Kernel panic - not syncing: ${msg} ]---`))).toBe(true);
+    });
+  }
+});
+
 describe("each check fails on the corruption it exists for", () => {
   it("frames: a free frame the page allocator marks as Slab without taking it off the free lists", () => {
     const k = boot("x86_64-6.1");

@@ -24,7 +24,8 @@
 
 import type { Kernel } from "../kernel.ts";
 import type { KmemCache, Slab, SlabAllocator } from "../mm/slub.ts";
-import { KERN_DEFAULT, KERN_ERR, KERN_WARNING } from "../kernel/printk.ts";
+import { KERN_DEFAULT, KERN_EMERG, KERN_ERR, KERN_WARNING } from "../kernel/printk.ts";
+import { KernelOops } from "../kernel/module.ts";
 import { dieBody, dump_stack, end_trace, moduleFrames, oopsHeader, recordSplat, splat, warn } from "./splat.ts";
 import { formatGfp } from "../gfp.ts";
 import { explainWrongFree } from "./wrong_free.ts";
@@ -470,8 +471,23 @@ export class SlubDebug {
     dump_stack(this.k, frames, { level: KERN_DEFAULT });
   }
 
-  panic(msg: string): never {
-    throw new Error(`Kernel panic - not syncing: ${msg}`);
+  /**
+   * panic(msg) (kernel/panic.c): "Kernel panic - not syncing: msg" at KERN_EMERG, dump_stack() (CONFIG_DEBUG_BUGVERBOSE,
+   * since 2.6.30: not in the 2.6.26 profile), and from 6.1's era the "---[ end Kernel panic - not syncing: ]---"
+   * marker. Simplifications: the machine would stop here; the simulator records the panic as an Oops-kind report
+   * and ends the module's task (KernelOops), and the run goes on to its report; no "Kernel Offset:" notifier line.
+   */
+  panic(msg: string, frames: string[] = ["kmem_cache_create"]): never {
+    const k = this.k;
+    const era = k.profile.era;
+    const mark = k.log.mark();
+    const title = `Kernel panic - not syncing: ${msg}`;
+    k.printk(KERN_EMERG + "%s\n", title);
+    if (era !== "2.6") dump_stack(k, ["panic", ...frames], { level: KERN_DEFAULT });
+    if (era === "6.1") k.printk(KERN_EMERG + "---[ end %s ]---\n", title);
+    k.taint.add("D");
+    const rep = recordSplat(k, "oops", mark, { title, explain: "SLAB_PANIC asks the kernel to panic when the cache cannot be created: the whole machine stops." });
+    throw new KernelOops(title, rep);
   }
 
   // ---- the fix line after object_err / slab_err ---------------------------------------------------------------

@@ -900,7 +900,7 @@ export class SlabAllocator {
         k.printk(KERN_WARNING + "kmem_cache_create(%s) failed with error %d\n", String(name), -22);
         this.debug.dumpStack(["kmem_cache_create_usercopy", "kmem_cache_create"]);
       }
-      if (flags & SLAB_PANIC) this.debug.panic(`kmem_cache_create: Failed to create slab '${name}'. Error -22`);
+      if (flags & SLAB_PANIC) this.debug.panic(this.slabPanicMessage(name));
       return null;
     }
     if (this.allocator === "SLAB") {
@@ -927,8 +927,15 @@ export class SlabAllocator {
       return alias;
     }
     const c = this.createCache(name, size, align, flags, ctor, false);
-    if (!c && flags & SLAB_PANIC) this.debug.panic(`kmem_cache_create: Failed to create slab '${name}'. Error -22`);
+    if (!c && flags & SLAB_PANIC) this.debug.panic(this.slabPanicMessage(name));
     return c;
+  }
+
+  /** kmem_cache_create()'s panic text with SLAB_PANIC: 6.1 slab_common.c, 3.4 slub.c, 2.6.26 slab.c. */
+  private slabPanicMessage(name: string): string {
+    if (this.era === "6.1") return `kmem_cache_create: Failed to create slab '${name}'. Error -22`;
+    if (this.era === "3.4") return `Cannot create slabcache ${name}`;
+    return `kmem_cache_create(): failed to create slab \`${name}'`;
   }
 
   /** Look up a cache by its handle id. */

@@ -15,13 +15,12 @@ import {
   type CallEnv,
   type CallbackSig,
   type ClassEntry,
-  type ConstantEntry,
   type Cookie,
   type FunctionEntry,
   type HostCallback,
   type VariableEntry,
 } from "./table.ts";
-import { ArgError, readPrintkArg, readScalar } from "./validate.ts";
+import { ArgError, readNumber, readPrintkArg, readScalar } from "./validate.ts";
 import type { LimitName, Limits } from "./limits.ts";
 import { PRELUDE, PRELUDE_FILE } from "./prelude.ts";
 import { parseStack, type CellFrame } from "./stack.ts";
@@ -59,6 +58,57 @@ export interface BridgeHooks {
 
 const keyOf = (e: { module: string; name: string }) => `${e.module}:${e.name}`;
 
+// Addresses cross the boundary as numbers where they can (a QuickJS bigint costs a guest BigInt(String(n)) call
+// each way in quickjs-emscripten; a number costs nothing): the prelude's wrapper turns a bigint address argument
+// into a number and sets its bit in the call's mask, and turns a number result back into the same bigint. The
+// encoding is the address as a signed 64-bit integer, exact for [0, 2^53] and [2^64 - 2^53, 2^64): every
+// 32-bit address and every canonical kernel address (0xffff8880..., sign-extended from 48 or 57 bits). Values
+// outside both ranges travel as bigints, as before. The guest half is in prelude.ts (encode/decode there).
+const TWO64 = 1n << 64n;
+const MAX_POS = 1n << 53n;
+const MIN_NEG = TWO64 - MAX_POS;
+
+/** The number that carries address v exactly, or undefined. */
+export function encodeAddr(v: bigint): number | undefined {
+  if (v >= 0n && v <= MAX_POS) return Number(v);
+  if (v >= MIN_NEG && v < TWO64) return Number(v - TWO64);
+  return undefined;
+}
+
+/** The address a number from encodeAddr carries. */
+export function decodeAddr(n: number): bigint {
+  if (!Number.isSafeInteger(n) && Math.abs(n) !== 2 ** 53) return -1n; // not from the wrapper: checkAddr refuses it
+  return n < 0 ? BigInt(n) + TWO64 : BigInt(n);
+}
+
+/** The same range check readScalar applies to a bigint address. */
+function checkAddr(v: bigint, fn: string, param: string, addrBits: number): bigint {
+  if (v < 0n || v >> BigInt(addrBits) !== 0n) {
+    throw new ArgError(`${fn}: parameter '${param}' must be an address of ${addrBits} bits, got 0x${v < 0n ? "-" + (-v).toString(16) : v.toString(16)}n`);
+  }
+  return v;
+}
+
+/** Numeric scalar parameter types: the wrapper marks an argument that is a number (bit index + NUM_SHIFT). */
+const NUMERIC: ReadonlySet<string> = new Set(["size", "uint", "int", "gfp", "order"]);
+const NUM_SHIFT = 15;
+/**
+ * A call's code, passed by the prelude's wrapper as the dispatcher's `this`: row id * CODE_ID + mask. Mask bit i:
+ * argument i is an address carried as a number (encodeAddr); bit i + NUM_SHIFT: argument i is a number (the
+ * wrapper saw typeof "number", so the host need not ask QuickJS). Only the prelude's wrappers reach the
+ * dispatcher (the natives object never leaves the prelude's closure).
+ */
+const CODE_ID = 2 ** 30;
+
+/** Indexes (< 15) of a function's parameters of the given types. */
+function paramIndexes(e: FunctionEntry, want: (type: string) => boolean): number[] {
+  const out: number[] = [];
+  e.params.forEach((p, i) => {
+    if (want(p.type) && i < NUM_SHIFT) out.push(i);
+  });
+  return out;
+}
+
 export class Bridge {
   calls = 0;
   printed = 0;
@@ -90,8 +140,17 @@ export class Bridge {
     this.deadline = hooks.now() + limits.cpuMs;
     rt.setInterruptHandler(() => this.interrupt());
 
+    // One host function serves every table function (the prelude's wrapper passes the row's id and the argument
+    // mask as `this`, see maskOf): a run creates a handful of host functions, not one per export.
     const natives = ctx.newObject();
-    const constants = ctx.newObject();
+    const fns: FunctionEntry[] = [];
+    this.setFn(natives, "dispatch", "linux", (hs, self) => {
+      const code = this.ctx.getNumber(self);
+      const id = Math.floor(code / CODE_ID);
+      const e = fns[id];
+      if (e === undefined || !(code >= 0)) return this.errorHandle("TypeError", "not a kernel function");
+      return this.call(e, hs, code - id * CODE_ID);
+    });
     const spec = { functions: [] as unknown[], classes: [] as unknown[], variables: [] as unknown[], constants: [] as unknown[] };
     try {
       const classes = new Map(entries.filter((e): e is ClassEntry => e.kind === "class").map((c) => [c.name, c]));
@@ -100,13 +159,15 @@ export class Bridge {
         const key = keyOf(e);
         switch (e.kind) {
           case "function": {
-            this.setFn(natives, key, e.name, (hs) => this.call(e, hs));
+            const addrParams = paramIndexes(e, (t) => t === "addr");
+            const numParams = paramIndexes(e, (t) => NUMERIC.has(t));
+            const id = fns.push(e) - 1;
             const handles = e.params
               .map((p, index) => ({ index, param: p.name, type: p.type.startsWith("handle:") ? p.type.slice(7) : "" }))
               .filter((h) => h.type)
               .map((h) => ({ ...h, madeWith: madeWith(h.type) }));
             const returnsHandle = e.returns.startsWith("handle:") ? e.returns.slice(7) : null;
-            spec.functions.push({ key, name: e.name, module: e.module, handles, returnsHandle });
+            spec.functions.push({ code: id * CODE_ID, name: e.name, module: e.module, handles, returnsHandle, addrParams, numParams, returnsAddr: e.returns === "addr" });
             break;
           }
           case "class":
@@ -124,11 +185,10 @@ export class Bridge {
             break;
           }
           case "constant": {
+            // Values travel in the spec's JSON: a bigint as its hex text, made a bigint by the prelude.
             const v = e.value(env.k);
-            const h = this.constantHandle(e, v);
-            ctx.setProp(constants, key, h);
-            h.dispose();
-            spec.constants.push({ name: e.name, module: e.module, key });
+            const value = e.type === "addr" ? "0x" + BigInt(v).toString(16) : e.type === "string" ? String(v) : Number(v);
+            spec.constants.push({ name: e.name, module: e.module, big: e.type === "addr", value });
             break;
           }
         }
@@ -136,7 +196,7 @@ export class Bridge {
       const fnRes = ctx.evalCode(PRELUDE, PRELUDE_FILE);
       const fn = ctx.unwrapResult(fnRes);
       const specH = ctx.newString(JSON.stringify(spec));
-      const outRes = ctx.callFunction(fn, ctx.undefined, natives, constants, specH);
+      const outRes = ctx.callFunction(fn, ctx.undefined, natives, specH);
       fn.dispose();
       specH.dispose();
       const out = ctx.unwrapResult(outRes);
@@ -148,21 +208,15 @@ export class Bridge {
       this.owned.push(this.require, this.stackFn, this.handleForFn, this.nameOfFn);
     } finally {
       natives.dispose();
-      constants.dispose();
     }
   }
 
-  private setFn(obj: QuickJSHandle, key: string, name: string, body: (hs: QuickJSHandle[]) => QuickJSHandle | { error: QuickJSHandle } | undefined) {
-    const f = this.ctx.newFunction(name, (...hs) => body(hs));
+  private setFn(obj: QuickJSHandle, key: string, name: string, body: (hs: QuickJSHandle[], self: QuickJSHandle) => QuickJSHandle | { error: QuickJSHandle } | undefined) {
+    const f = this.ctx.newFunction(name, function (this: QuickJSHandle, ...hs) {
+      return body(hs, this);
+    });
     this.ctx.setProp(obj, key, f);
     f.dispose();
-  }
-
-  private constantHandle(e: ConstantEntry, v: number | bigint | string): QuickJSHandle {
-    const ctx = this.ctx;
-    if (e.type === "addr") return ctx.newBigInt(BigInt(v));
-    if (e.type === "string") return ctx.newString(String(v));
-    return ctx.newNumber(Number(v));
   }
 
   private interrupt(): boolean {
@@ -215,10 +269,10 @@ export class Bridge {
     }
   }
 
-  /** One host call of a table function. */
-  private call(e: FunctionEntry, hs: QuickJSHandle[]) {
+  /** One host call of a table function. `mask`: see CODE_ID. */
+  private call(e: FunctionEntry, hs: QuickJSHandle[], mask: number) {
     return this.guarded(e.name, () => {
-      const args = this.readArgs(e, hs);
+      const args = this.readArgs(e, hs, mask);
       const missing = e.missing?.(this.env.k);
       if (missing) throw new GuestError("Error", `${e.name}: ${missing}`);
       const r = e.impl(this.env, ...args);
@@ -231,11 +285,19 @@ export class Bridge {
           throw new RunStopped(this.stop!);
         }
       }
+      if (e.returns === "addr") return this.addrToGuest(r as bigint | number); // the wrapper decodes a number
       return this.toGuestScalar(r, e.returns.startsWith("handle:") ? "int" : e.returns);
     });
   }
 
-  private readArgs(e: FunctionEntry, hs: QuickJSHandle[]): unknown[] {
+  /** An address for the prelude's fast wrapper: a number when encodeAddr can carry it exactly, else a bigint. */
+  private addrToGuest(v: bigint | number): QuickJSHandle {
+    const b = typeof v === "bigint" ? v : BigInt(v);
+    const n = encodeAddr(b);
+    return n === undefined ? this.ctx.newBigInt(b) : this.ctx.newNumber(n);
+  }
+
+  private readArgs(e: FunctionEntry, hs: QuickJSHandle[], mask = 0): unknown[] {
     const ps = e.params;
     const rest = ps.length > 0 && ps[ps.length - 1].type === "printk-args";
     const fixed = rest ? ps.length - 1 : ps.length;
@@ -265,6 +327,8 @@ export class Bridge {
           break;
         default:
           if (p.type.startsWith("handle:")) out.push(this.ctx.getNumber(h)); // the prelude already checked it
+          else if (mask & (1 << i) && p.type === "addr") out.push(checkAddr(decodeAddr(this.ctx.getNumber(h)), e.name, p.name, this.addrBits));
+          else if (mask & (1 << (i + NUM_SHIFT))) out.push(readNumber(this.ctx, h, p.type as never, e.name, p.name));
           else out.push(readScalar(this.ctx, h, p.type as never, e.name, p.name, this.addrBits));
       }
     }

@@ -10,7 +10,7 @@
 
 export const PRELUDE_FILE = "linux";
 
-export const PRELUDE = String.raw`(function (natives, constants, specJson) {
+export const PRELUDE = String.raw`(function (natives, specJson) {
   "use strict";
   const spec = JSON.parse(specJson);
   const apply = Reflect.apply, freeze = Object.freeze, create = Object.create, defineProperty = Object.defineProperty;
@@ -52,12 +52,17 @@ export const PRELUDE = String.raw`(function (natives, constants, specJson) {
     classes[c.name] = C;
     defineProperty(target(c.module), c.name, { value: C, enumerable: true });
   }
+  // Addresses as numbers across the boundary (bindings.ts encodeAddr): the signed 64-bit value, exact in
+  // [0, 2^53] and [2^64 - 2^53, 2^64). The call's mask (passed as the native's this) marks encoded arguments.
+  const Big = BigInt, TWO64 = Big(1) << Big(64), MAX_POS = Big(1) << Big(53), MIN_NEG = TWO64 - MAX_POS, ZERO = Big(0), toNum = Number;
+  const fromNum = (r) => (typeof r === "number" ? (r < 0 ? Big(r) + TWO64 : Big(r)) : r);
+  // Every function of the table is one wrapper around the one host dispatcher: it checks handles, marks
+  // arguments (bindings.ts CODE_ID) and calls the dispatcher with the row's code as this.
+  const dispatch = natives.dispatch, bind = Function.prototype.bind;
   for (const f of spec.functions) {
-    const native = natives[f.key];
-    let fn = native;
-    if (f.handles.length > 0 || f.returnsHandle) {
-      const name = f.name, hs = f.handles, ret = f.returnsHandle;
-      fn = ({ [name]: function (...args) {
+    {
+      const name = f.name, hs = f.handles, ret = f.returnsHandle, ap = f.addrParams, np = f.numParams, retAddr = f.returnsAddr, code = f.code;
+      const fn = ({ [name]: function (...args) {
         for (let i = 0; i < hs.length; i++) {
           const h = hs[i], v = args[h.index];
           const rec = (typeof v === "object" && v !== null) ? apply(wmGet, records, [v]) : undefined;
@@ -65,14 +70,34 @@ export const PRELUDE = String.raw`(function (natives, constants, specJson) {
             throw new TE(name + ": parameter '" + h.param + "' must be a " + h.type + " (made with " + h.madeWith + "), got " + describe(v));
           args[h.index] = rec.id;
         }
-        const r = apply(native, undefined, args);
+        let mask = 0;
+        for (let i = 0; i < ap.length; i++) {
+          const j = ap[i];
+          if (j >= args.length) break;
+          const v = args[j];
+          if (typeof v !== "bigint") continue; // the host's check names the parameter and the wrong type
+          if (v >= ZERO && v <= MAX_POS) args[j] = toNum(v);
+          else if (v >= MIN_NEG && v < TWO64) args[j] = toNum(v - TWO64);
+          else continue; // travels as a bigint; the host refuses it by range
+          mask |= 1 << j;
+        }
+        for (let i = 0; i < np.length; i++) {
+          const j = np[i];
+          if (j >= args.length) break;
+          if (typeof args[j] === "number") mask |= 1 << (j + 15); // bindings.ts NUM_SHIFT: the host skips its typeof
+        }
+        const r = apply(dispatch, code + mask, args);
+        if (retAddr) return fromNum(r);
         return ret ? (r === 0 ? null : handleFor(ret, r)) : r; // id 0: the kernel returned NULL
       } })[name];
+      // Bound: no prototype, and its source reads as native code, as a kernel function should to the module.
+      const exported = apply(bind, fn, [undefined]);
+      defineProperty(exported, "name", { value: name });
+      defineProperty(target(f.module), f.name, { value: exported, enumerable: true });
     }
-    defineProperty(target(f.module), f.name, { value: fn, enumerable: true });
   }
   for (const v of spec.variables) defineProperty(target(v.module), v.name, { get: natives[v.getter], enumerable: true });
-  for (const c of spec.constants) defineProperty(target(c.module), c.name, { value: constants[c.key], enumerable: true });
+  for (const c of spec.constants) defineProperty(target(c.module), c.name, { value: c.big ? Big(c.value) : c.value, enumerable: true });
   // sucrase's import * as X interop returns a module object marked __esModule as it is (else a mutable copy).
   defineProperty(linux, "__esModule", { value: true }); defineProperty(sim, "__esModule", { value: true });
   freeze(linux); freeze(sim);

@@ -4,7 +4,7 @@
 // may be corrupt: it is dropped and the next run loads a new one (stack-notes §1.7, §2).
 // Browser and Node alike: no Node-only imports here.
 
-import { newQuickJSWASMModuleFromVariant, type QuickJSWASMModule } from "quickjs-emscripten-core";
+import { Lifetime, WeakLifetime, newQuickJSWASMModuleFromVariant, type QuickJSContext, type QuickJSHandle, type QuickJSWASMModule } from "quickjs-emscripten-core";
 import RELEASE_SYNC from "@jitl/quickjs-wasmfile-release-sync";
 
 let loading: Promise<QuickJSWASMModule> | undefined;
@@ -55,4 +55,76 @@ export function isPoisoningError(e: unknown): boolean {
   if (typeof WebAssembly !== "undefined" && e instanceof WebAssembly.RuntimeError) return true;
   const msg = e instanceof Error ? e.message : String(e);
   return /Aborted\(|unreachable|memory access out of bounds|list_empty/.test(msg);
+}
+
+// ---- lean host calls ----------------------------------------------------------------------------------------------
+//
+// quickjs-emscripten runs every guest -> host call through a generic dispatcher that supports asyncified host
+// functions: a generator per call, a Scope, and a promise check on the result (QuickJSContext's
+// cToHostCallbacks.callFunction). Measured here, that machinery is most of a host call's cost (bench/sandbox:
+// "bare QuickJS host call" with and without it). The kernel API is synchronous (stack-notes §1.8: asyncify is not
+// used), so the dispatcher of a run's context is replaced by a synchronous one that does the same steps in the
+// same order: borrow `this` and the arguments as weak handles, call the host function, throw its { error } or
+// return a dup of its result, turn a host exception into a guest error, release the borrowed handles.
+//
+// It reaches two fields the library does not document (cToHostCallbacks, getFunction), at the version pinned in
+// package.json. If they are not there, nothing is replaced and the library's own path runs (slower, same
+// behaviour); test/sandbox/lean-calls.test.ts says which path a run takes, so an upgrade that changes them shows.
+
+interface ContextInternals {
+  cToHostCallbacks?: { callFunction?: (ctx: number, thisPtr: number, argc: number, argv: number, fnId: number) => number };
+  getFunction?: (fnId: number) => (this: QuickJSHandle, ...args: QuickJSHandle[]) => unknown;
+  errorToHandle?: (error: unknown) => QuickJSHandle;
+  ffi?: {
+    QTS_ArgvGetJSValueConstPointer(argv: number, i: number): number;
+    QTS_DupValuePointer(ctx: number, ptr: number): number;
+    QTS_FreeValuePointer(ctx: number, ptr: number): void;
+    QTS_Throw(ctx: number, ptr: number): number;
+  };
+  ctx?: { value: number };
+  runtime?: unknown;
+}
+
+/** Replace the context's guest -> host dispatcher with the synchronous one. Returns true when installed. */
+export function installLeanHostCalls(context: QuickJSContext): boolean {
+  const c = context as unknown as ContextInternals;
+  const cbs = c.cToHostCallbacks;
+  const ffi = c.ffi;
+  const ctxPtr = c.ctx?.value;
+  if (!cbs || typeof cbs.callFunction !== "function" || typeof c.getFunction !== "function" || typeof c.errorToHandle !== "function" || !ffi || typeof ctxPtr !== "number") return false;
+  if (typeof ffi.QTS_ArgvGetJSValueConstPointer !== "function" || typeof ffi.QTS_DupValuePointer !== "function" || typeof ffi.QTS_Throw !== "function") return false;
+  const getFunction = c.getFunction.bind(context);
+  const errorToHandle = c.errorToHandle.bind(context);
+  const rt = c.runtime as ConstructorParameters<typeof WeakLifetime>[3];
+  const copy = (ptr: number) => ffi.QTS_DupValuePointer(ctxPtr, ptr);
+  const free = (ptr: number) => ffi.QTS_FreeValuePointer(ctxPtr, ptr);
+  cbs.callFunction = (ctx: number, thisPtr: number, argc: number, argv: number, fnId: number): number => {
+    if (ctx !== ctxPtr) throw new Error("QuickJSContext instance received C -> JS call with mismatched ctx");
+    const fn = getFunction(fnId);
+    const self = new WeakLifetime(thisPtr as never, copy as never, free as never, rt) as unknown as QuickJSHandle;
+    const args = new Array<QuickJSHandle>(argc);
+    for (let i = 0; i < argc; i++) args[i] = new WeakLifetime(ffi.QTS_ArgvGetJSValueConstPointer(argv, i) as never, copy as never, free as never, rt) as unknown as QuickJSHandle;
+    try {
+      const result = fn.apply(self, args) as QuickJSHandle | { error?: QuickJSHandle; value?: QuickJSHandle } | undefined;
+      if (!result) return 0;
+      if ("error" in result && result.error) throw result.error;
+      const handle = (result instanceof Lifetime ? result : (result as { value: QuickJSHandle }).value) as QuickJSHandle;
+      try {
+        return ffi.QTS_DupValuePointer(ctxPtr, handle.value as unknown as number);
+      } finally {
+        if (handle.alive) handle.dispose();
+      }
+    } catch (error) {
+      const h = errorToHandle(error);
+      try {
+        return ffi.QTS_Throw(ctxPtr, h.value as unknown as number);
+      } finally {
+        if (h.alive) h.dispose();
+      }
+    } finally {
+      for (let i = 0; i < argc; i++) args[i].dispose();
+      self.dispose();
+    }
+  };
+  return true;
 }

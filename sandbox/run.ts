@@ -23,7 +23,7 @@ import { exceptionReport, type CallSite } from "./oops.ts";
 import { insmodError, insmodPid, kernLevel, loadMessages, MODULE_NAME, suspiciousInitReturn } from "./insmod.ts";
 import { parseStack } from "./stack.ts";
 import { CallLog } from "./calllog.ts";
-import { isPoisoningError, loadQuickJS, poisonQuickJS, MODULE_RECYCLE_BYTES } from "./quickjs.ts";
+import { installLeanHostCalls, isPoisoningError, loadQuickJS, poisonQuickJS, MODULE_RECYCLE_BYTES } from "./quickjs.ts";
 
 /** A simulated event the run schedules before insmod (the lesson's "button pressed at 30 ms"). */
 export interface ScheduledEvent {
@@ -273,6 +273,7 @@ export function runModuleSync(qjs: QuickJSWASMModule, source: string, options: R
     rt.setMaxStackSize(GUEST_STACK_BYTES);
     rt.setMemoryLimit(limits.memoryBytes);
     ctx = rt.newContext();
+    installLeanHostCalls(ctx);
     const b = (bridge = new Bridge(ctx, rt, env, entries, limits, {
       now,
       onCallbackError: (symbol, err) => void exceptionReport(k, symbol || "a module callback", "callback", err),
@@ -280,6 +281,7 @@ export function runModuleSync(qjs: QuickJSWASMModule, source: string, options: R
       onEnter: (symbol) => (symbol === null ? log.callers.pop() : log.callers.push(symbol)),
     }));
     k.captureModuleStack = () => b.guestFrames().slice();
+    k.moduleEntry = () => log.callers[log.callers.length - 1] || undefined;
     k.current = { pid, comm: "insmod" };
     for (const f of tr.functions) {
       const lines = source.slice(f.start, f.start + f.size).split("\n").length;
@@ -417,6 +419,7 @@ export function runModuleSync(qjs: QuickJSWASMModule, source: string, options: R
   } finally {
     result.stats.kernelCalls = bridge?.calls ?? 0;
     k.captureModuleStack = () => [];
+    k.moduleEntry = () => undefined;
     try {
       bridge?.dispose();
       ctx?.dispose();

@@ -93,6 +93,16 @@ export function readScalar(
   }
 }
 
+/**
+ * A numeric argument the prelude's wrapper has already seen to be a number (typeof in the guest): the same
+ * checks as readScalar without asking QuickJS for the type again.
+ */
+export function readNumber(ctx: QuickJSContext, h: QuickJSHandle, type: "size" | "uint" | "order" | "gfp" | "int", fn: string, param: string): number {
+  const v = ctx.getNumber(h);
+  if (!Number.isSafeInteger(v) || (type !== "int" && (v < 0 || (type === "gfp" && v > 0xffffffff)))) fail(fn, param, WANT[type], ctx, h);
+  return v;
+}
+
 /** printk's variadic arguments: a number, a bigint or a string each (what %d/%x, %px/%lx and %s take). */
 export function readPrintkArg(ctx: QuickJSContext, h: QuickJSHandle, fn: string, index: number): number | bigint | string {
   const t = ctx.typeof(h);

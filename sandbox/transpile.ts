@@ -178,7 +178,36 @@ function isArrowAt(toks: SucraseToken[], k: number): boolean {
 }
 
 /** Transpile a cell. Never throws: a syntax error comes back as `{ ok: false, error }` with line and column. */
+/**
+ * The last few cells' results, by source text: a learner re-runs the same cell (another profile, another RAM
+ * size), the grader runs one submission per check, and a transpile is a sizeable part of a warm run. Results are
+ * frozen, so a caller cannot change what the next run of the same text gets.
+ */
+const cache = new Map<string, TranspileResult>();
+const CACHE_ENTRIES = 16;
+
 export function transpileCell(src: string): TranspileResult {
+  const hit = cache.get(src);
+  if (hit !== undefined) {
+    cache.delete(src); // most recently used last
+    cache.set(src, hit);
+    return hit;
+  }
+  const r = deepFreeze(transpileUncached(src));
+  cache.set(src, r);
+  if (cache.size > CACHE_ENTRIES) cache.delete(cache.keys().next().value as string);
+  return r;
+}
+
+function deepFreeze<T>(v: T): T {
+  if (v && typeof v === "object" && !Object.isFrozen(v)) {
+    Object.freeze(v);
+    for (const x of Object.values(v as object)) deepFreeze(x);
+  }
+  return v;
+}
+
+function transpileUncached(src: string): TranspileResult {
   const lineStarts = lineStartsOf(src);
   let toks: SucraseToken[];
   let code: string;

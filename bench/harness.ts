@@ -10,12 +10,15 @@ export interface Measurement {
   max: number;
   runs: number;
   note?: string;
+  /** The suite that measured it (set by bench/run.ts). */
+  suite?: string;
 }
 
 export interface Ratio {
   name: string;
   value: number;
   of: string; // "a / b"
+  suite?: string;
 }
 
 export interface Suite {

@@ -193,6 +193,7 @@ idle(
   () => {
     void app.profiles().catch(() => {});
     const t0 = performance.now();
+    runner.onWarmed = () => recordMetric("warmed", performance.now() - t0);
     // the first cell's machine: the worker runs a tiny module on it once and boots it for the first Run
     const first = app.cells[0];
     void runner.warm(first ? first.machine() : { profile: DEFAULT_PROFILE }).then((ok) => ok && recordMetric("warm", performance.now() - t0));

@@ -46,8 +46,9 @@ export type ToWorker =
   | { type: "dts"; id: number; profile?: string }
   | { type: "profiles"; id: number }
   /**
-   * Load the sandbox, kernel and QuickJS now (idle time), not on the first Run; with `machine`, also run a tiny
-   * module on it once (so the JIT has seen the whole path) and boot that machine for the next Run.
+   * Load the sandbox, kernel and QuickJS now (idle time), not on the first Run, and answer. With `machine`, then
+   * (in the background, giving way to any Run) run a tiny module on it a few times, so the JIT has compiled the
+   * whole path, and boot that machine for the next Run; "warmed" says when that is done.
    */
   | { type: "warm"; id: number; machine?: Machine }
   /**
@@ -63,6 +64,8 @@ export type FromWorker =
   | { type: "dts"; id: number; text: string }
   | { type: "profiles"; id: number; profiles: ProfileInfo[] }
   | { type: "warm"; id: number }
+  /** Unasked, after "warm": the warm-up runs are done and the first cell's machine is booted for its Run. */
+  | { type: "warmed"; ms: number }
   | { type: "walk"; id: number; walk: WalkJson }
   /** The worker could not do what was asked (sandbox missing, internal error): message in plain words. */
   | { type: "error"; id: number; message: string };

@@ -72,6 +72,7 @@ async function handle(msg: ToWorker): Promise<void> {
   switch (msg.type) {
     case "run": {
       const t0 = performance.now();
+      runsSeen++;
       const { runModule } = await load<{ runModule: RunModule }>(runMods, "the sandbox (sandbox/run.ts)");
       const { timeoutMs, profile, mem, cmdline } = msg.options;
       let opts: Record<string, unknown> = { profile, mem, cmdline, limits: { cpuMs: timeoutMs }, proc: PROC_VIEWS };
@@ -140,13 +141,14 @@ async function handle(msg: ToWorker): Promise<void> {
       return;
     }
     case "warm": {
+      const t0warm = performance.now();
       // Load the sandbox, the kernel and QuickJS while the learner reads, so the first Run is quick.
       const run = await load<{ loadKernelDeps?: () => Promise<unknown> }>(runMods, "the sandbox (sandbox/run.ts)");
       await run.loadKernelDeps?.();
       const q = await load<{ loadQuickJS?: () => Promise<unknown> }>(quickjsMods, "QuickJS (sandbox/quickjs.ts)");
       await q.loadQuickJS?.();
-      if (msg.machine) await warmRun(msg.machine);
       post({ type: "warm", id: msg.id });
+      if (msg.machine) void warmUp(msg.machine, t0warm).catch(() => {});
       return;
     }
     case "walk": {
@@ -167,21 +169,30 @@ async function handle(msg: ToWorker): Promise<void> {
   }
 }
 
+/** Runs the learner started (a warm-up in progress gives way to them). */
+let runsSeen = 0;
+
 /**
- * Warm-up runs of a throwaway module on the machine (their kernels are not kept), then boot the machine for the
- * first Run. One run loads and compiles everything; the JIT needs a few before the path is fast (measured in
- * Chromium: the first run after one warm-up took ~170 ms in the worker, later ones 60-70 ms).
+ * Warm-up runs of a throwaway module on the machine (their kernels are not kept, and they leave the spare kernel
+ * alone), then boot the machine for the first Run. One run loads and compiles everything; the JIT needs a few
+ * before the path is fast (measured in Chromium: the first Run after one warm-up took ~170 ms in the worker, after
+ * three 60-90 ms). Each run waits for a fresh task, so a Run message that arrives meanwhile goes first, and once the
+ * learner has run something the warm-up stops: their runs warm the same path.
  */
 export const WARMUP_RUNS = 3;
-async function warmRun(m: Machine): Promise<void> {
+async function warmUp(m: Machine, t0: number): Promise<void> {
   const { runModule } = await load<{ runModule: RunModule }>(runMods, "the sandbox (sandbox/run.ts)");
   const s = await session();
   const opts = { profile: m.profile, mem: m.mem, cmdline: m.cmdline, proc: PROC_VIEWS };
-  for (let i = 0; i < WARMUP_RUNS; i++) {
-    await runModule(WARMUP_CELL, opts, s.deps());
+  const seen = runsSeen;
+  for (let i = 0; i < WARMUP_RUNS && runsSeen === seen; i++) {
+    await new Promise((r) => setTimeout(r, 0));
+    if (runsSeen !== seen) break;
+    await runModule(WARMUP_CELL, opts, s.deps(false));
     s.discard();
   }
-  s.preboot(m.profile, bootOpts(opts));
+  if (runsSeen === seen) s.preboot(m.profile, bootOpts(opts));
+  post({ type: "warmed", ms: performance.now() - t0 });
 }
 
 self.onmessage = (ev: MessageEvent<ToWorker>) => {

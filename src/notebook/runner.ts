@@ -38,6 +38,8 @@ export class Runner {
   private current: Pending | null = null;
   /** How many times the worker was restarted (shown in the output, asserted by tests). */
   restarts = 0;
+  /** Called when the worker says its warm-up is done (FromWorker "warmed"). */
+  onWarmed?: (workerMs: number) => void;
 
   constructor(private makeWorker: () => Worker) {}
 
@@ -57,6 +59,10 @@ export class Runner {
 
   private onMessage(m: FromWorker) {
     if (m.type === "ready") return;
+    if (m.type === "warmed") {
+      this.onWarmed?.(m.ms);
+      return;
+    }
     const p = this.current;
     if (!p || p.id !== m.id) return; // an answer for a run we already gave up on
     this.finish(m);

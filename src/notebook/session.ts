@@ -67,18 +67,21 @@ export class KernelSession {
 
   constructor(private readonly base: KernelDeps) {}
 
-  /** The deps to pass to runModule for one run: boots from the spare when it fits, remembers the kernel. */
-  deps(): KernelDeps {
+  /**
+   * The deps to pass to runModule for one run: boots from the spare when it fits (unless `useSpare` is false: the
+   * worker's warm-up runs leave the spare for the learner's Run), remembers the kernel.
+   */
+  deps(useSpare = true): KernelDeps {
     return {
       ...this.base,
       boot: (profile, o) => {
         const key = bootKey(profile, o);
         let k: Kernel;
-        if (this.spare && this.spare.key === key) {
+        if (useSpare && this.spare && this.spare.key === key) {
           k = this.spare.k;
           this.preboots.used++;
         } else k = this.base.boot(profile, o);
-        this.spare = undefined;
+        if (useSpare) this.spare = undefined;
         this.current = k;
         this.areasBeforeExit = undefined;
         this.viewBeforeExit = undefined;

@@ -125,12 +125,15 @@ describe("notebook in Chromium", () => {
   it("runs the demo cell: three addresses in dmesg and in the address-space view", async () => {
     const { page, ctx } = await open();
     // the page loads the sandbox into its worker while the learner reads; time the first Run after that
-    await page.waitForFunction(() => (globalThis as { __kmodlab?: { warm?: number[] } }).__kmodlab?.warm?.length, null, { timeout: 30_000 });
+    await page.waitForFunction(() => (globalThis as { __kmodlab?: { warmed?: number[] } }).__kmodlab?.warmed?.length, null, { timeout: 30_000 });
     metrics.warmMs = await page.evaluate(() => (globalThis as unknown as { __kmodlab: { warm: number[] } }).__kmodlab.warm[0]);
+    metrics.warmedMs = await page.evaluate(() => (globalThis as unknown as { __kmodlab: { warmed: number[] } }).__kmodlab.warmed[0]);
     const t0 = Date.now();
     const c = await runCell(page, "memdemo");
-    metrics.firstRunMs = Date.now() - t0;
+    metrics.firstRunDriverMs = Date.now() - t0;
     const k = await page.evaluate(() => (globalThis as unknown as { __kmodlab: Record<string, number[]> }).__kmodlab);
+    // the page's own measure: Run's click handler to the output on screen
+    metrics.firstRunMs = k.run[0];
     metrics.firstRunWorkerMs = k.runWorker?.[0];
     metrics.firstRunRenderMs = k.runRender?.[0];
     const problem = await c.locator(".run-problem").count();
@@ -226,19 +229,20 @@ describe("notebook in Chromium", () => {
 
   it("the first Run after the page settles answers fast (no Monaco needed)", async () => {
     const { page, ctx } = await open();
-    await page.waitForFunction(() => (globalThis as { __kmodlab?: { warm?: number[] } }).__kmodlab?.warm?.length, null, { timeout: 30_000 });
+    await page.waitForFunction(() => (globalThis as { __kmodlab?: { warmed?: number[] } }).__kmodlab?.warmed?.length, null, { timeout: 30_000 });
     const t0 = Date.now();
     const c = await runCell(page, "hello");
-    metrics.firstHelloRunMs = Date.now() - t0;
+    metrics.firstHelloRunDriverMs = Date.now() - t0;
     expect(await c.locator(".run-summary").textContent()).toMatch(/init returned 0/);
     // the worker booted the cell's machine while the page was read: the first Run did not boot
     const k = await page.evaluate(() => (globalThis as unknown as { __kmodlab: Record<string, number[]> }).__kmodlab);
+    metrics.firstHelloRunMs = k.run[0];
     expect(k.runPreboot).toEqual([1]);
     metrics.firstHelloWorkerMs = k.runWorker[0];
     metrics.firstHelloRenderMs = k.runRender[0];
     expect(await page.locator(".monaco-editor").count()).toBe(0);
     // target 300 ms; the bound here leaves room for a busy shared CI machine (the kernel boots afresh per run)
-    expect(metrics.firstHelloRunMs).toBeLessThan(3000);
+    expect(metrics.firstHelloRunDriverMs).toBeLessThan(3000);
     await ctx.close();
   });
 

@@ -130,8 +130,8 @@ const OWNER_VARS: Record<string, string> = {
   Dma: "--fm-mine",
   Bad: "--fm-bad",
   Kernel: "--fm-kernel",
-  PageCache: "--fm-kernel",
-  Anon: "--fm-kernel",
+  PageCache: "--fm-pagecache",
+  Anon: "--fm-anon",
 };
 /** Pseudo-owners for the cell's buffers (drawn over the kernel's owner of the frame). */
 const CELL_VMALLOC = "cell: vmalloc buffer";

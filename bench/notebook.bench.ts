@@ -1,0 +1,111 @@
+// The notebook in the browser (issue 7's targets): the production build served locally, in headless Chromium
+// (Debian's /usr/bin/chromium through playwright-core), one fresh browser context per run (so no HTTP cache and
+// no service worker):
+//   - navigation to the first lesson readable (the page's "kmodlab-readable" mark, from navigation start);
+//   - the worker warmed (QuickJS, the kernel code, warm-up runs, the cell's machine booted ahead), from the page
+//     asking (idle time after the first render) to the worker saying so;
+//   - the first cell's Run after that: from the click handler to the output on screen (the page's own "run"
+//     metric), and the part of it spent in the worker;
+//   - the first Run when the learner clicks as soon as the lesson is readable (the worker still loading);
+//   - the initial JavaScript (what index.html loads, without Monaco), gzipped.
+// Targets: readable < 1.5 s, first Run < 300 ms after a Monaco-less load, initial JS < 300 KB gz.
+//
+// Builds into a scratch directory first (set KMODLAB_BENCH_DIST=dist to measure an existing build instead).
+// Run alone with `npm run bench -- notebook`. Needs /usr/bin/chromium (CHROMIUM_PATH to override).
+
+import { execFileSync } from "node:child_process";
+import { existsSync, readFileSync } from "node:fs";
+import { gzipSync } from "node:zlib";
+import { fileURLToPath } from "node:url";
+import type { Suite } from "./harness.ts";
+import { serveStatic } from "../test/e2e/server.ts";
+
+const ROOT = fileURLToPath(new URL("..", import.meta.url));
+const CHROMIUM = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
+const RUNS = Number(process.env.KMODLAB_BENCH_NOTEBOOK_RUNS ?? 7);
+const LESSON = "#/lesson/first-module";
+const FIRST_CELL = "memdemo";
+
+type Metrics = Record<string, number[]>;
+
+/** gzipped bytes of the scripts index.html loads (and modulepreloads). */
+export function initialJsGzip(dist: string): number {
+  const html = readFileSync(`${dist}/index.html`, "utf8");
+  const urls = [...html.matchAll(/<(?:script[^>]*\ssrc|link[^>]*rel="modulepreload"[^>]*\shref)="([^"]+\.js)"/g)].map((m) => m[1]);
+  return urls.reduce((n, u) => n + gzipSync(readFileSync(`${dist}/${u.replace(/^\.\//, "")}`)).length, 0);
+}
+
+export const suite: Suite = {
+  name: "notebook",
+  async run(ctx) {
+    if (!existsSync(CHROMIUM)) {
+      process.stderr.write(`bench notebook: no Chromium at ${CHROMIUM} (apt-get install -y chromium); skipped\n`);
+      return;
+    }
+    let dist = process.env.KMODLAB_BENCH_DIST;
+    if (!dist) {
+      dist = `${ROOT}node_modules/.cache/kmodlab-bench-dist`;
+      execFileSync("npx", ["vite", "build", "--outDir", dist, "--emptyOutDir", "--logLevel", "warn"], { cwd: ROOT, stdio: ["ignore", "ignore", "inherit"] });
+    }
+    const { chromium } = await import("playwright-core");
+    const server = await serveStatic(dist);
+    const browser = await chromium.launch({
+      executablePath: CHROMIUM,
+      args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--disable-sync", "--no-first-run"],
+    });
+    const readable: number[] = [];
+    const warm: number[] = [];
+    const firstRun: number[] = [];
+    const firstRunWorker: number[] = [];
+    const firstRunWall: number[] = [];
+    const eagerRun: number[] = [];
+    try {
+      const openLesson = async () => {
+        const context = await browser.newContext({ viewport: { width: 1100, height: 900 }, serviceWorkers: "block" });
+        const page = await context.newPage();
+        await page.goto(server.url + LESSON);
+        await page.waitForSelector("html[data-ready='1']");
+        return { context, page };
+      };
+      const metrics = (page: import("playwright-core").Page) => page.evaluate(() => (globalThis as unknown as { __kmodlab: Metrics }).__kmodlab);
+      const run = async (page: import("playwright-core").Page) => {
+        const t0 = Date.now();
+        await page.locator(`section.cell[data-cell-id="${FIRST_CELL}"] button.run`).click();
+        await page.waitForFunction((id) => Number(document.querySelector(`section.cell[data-cell-id="${id}"]`)?.getAttribute("data-runs") ?? 0) > 0, FIRST_CELL, { timeout: 60_000 });
+        return Date.now() - t0;
+      };
+      for (let i = 0; i < RUNS + 1; i++) {
+        // the lesson, read while the worker warms; then Run
+        const { context, page } = await openLesson();
+        await page.waitForFunction(() => (globalThis as { __kmodlab?: Metrics }).__kmodlab?.warmed?.length, null, { timeout: 60_000 });
+        const wall = await run(page);
+        const m = await metrics(page);
+        if (i > 0) {
+          // the first round warms Chromium's own caches (wasm compile cache, fonts): not counted
+          readable.push(m.readable[0]);
+          warm.push(m.warmed[0]);
+          firstRun.push(m.run[0]);
+          firstRunWorker.push(m.runWorker?.[0] ?? NaN);
+          firstRunWall.push(wall);
+        }
+        await context.close();
+        // a learner who presses Run the moment the text appears
+        const eager = await openLesson();
+        await run(eager.page);
+        if (i > 0) eagerRun.push((await metrics(eager.page)).run[0]);
+        await eager.context.close();
+      }
+    } finally {
+      await browser.close();
+      await server.close();
+    }
+    const note = `production build, headless Chromium, fresh context per run, lesson first-module, cell ${FIRST_CELL}`;
+    ctx.record("notebook: navigation to first lesson readable", "ms", readable, `${note}; target < 1500`);
+    ctx.record("notebook: worker warmed", "ms", warm, "from the page's request (idle after first render): QuickJS + kernel code, 3 warm-up runs, machine booted ahead");
+    ctx.record("notebook: first Run to output (page)", "ms", firstRun, "click handler to output rendered, after the worker warmed; target < 300");
+    ctx.record("notebook: first Run, part in the worker", "ms", firstRunWorker, "message received to RunResult posted");
+    ctx.record("notebook: first Run to output (driver)", "ms", firstRunWall, "Playwright click to data-runs changed: includes the driver's round trips");
+    ctx.record("notebook: Run clicked as soon as readable", "ms", eagerRun, "waits for the worker to load");
+    ctx.record("notebook: initial JavaScript", "KB gz", [initialJsGzip(dist) / 1024], "what index.html loads, without Monaco; target < 300");
+  },
+};

@@ -14,14 +14,6 @@ import type { Generated, Program } from "./gen.ts";
  * "known" and does not fail the run. Keep each pattern narrow and say where it is reported.
  */
 export const KNOWN_BUGS: { id: string; era?: string; pattern: RegExp; where: string }[] = [
-  {
-    id: "slab-silent-double-free",
-    pattern: /^slab\.checkInvariants: \S+: (object \d+ twice on the freelist of slab pfn \d+|slab pfn \d+ free \d+ \+ inuse \d+ != \d+|slab pfn \d+ inuse \d+ but \d+ live objects|free objects on lists \d+ but \d+|inuse \d+ but \d+)$/,
-    where:
-      "mm/slub.ts: without slub_debug a double kfree pushes the object on the freelist twice (SLAB 2.6, SLUB distro 6.1/3.4), " +
-      "which SlabAllocator.checkInvariants() rejects; 6.1 distro (SLAB_FREELIST_HARDENED) would BUG at set_freepointer instead; " +
-      "2.6 debug (DEBUG_SLAB) is silent too and leaves inuse one short of the live objects, where the real kernel says 'double free detected'",
-  },
 ];
 
 export interface Verdict {

@@ -63,7 +63,7 @@ describe("a learner's mistakes are reported by the kernel and leave the simulato
       const g = GFP_KERNEL(k);
       const a = k.slab.kmalloc(100, g);
       k.slab.kfree(a);
-      if (k.slab.allocator === "SLUB") k.slab.kfree(a); // double free (SLAB: the known bug below)
+      k.slab.kfree(a); // double free (2.6 DEBUG_SLAB: "double free detected", then the freelist holds it twice)
       k.slab.kfree(0xdeadbeefn); // garbage
       const big = k.slab.kmalloc(256 << 10, g);
       k.slab.kfree(big);
@@ -142,24 +142,62 @@ describe("a module's own corruption is the module's, not the simulator's (Violat
   });
 });
 
-describe("known simulator bugs the checker finds (it.fails: flips to a failure when fixed)", () => {
-  // mm/slub.ts, SLAB era (2.6): releaseObject() pushes a not-live object onto freeStack again (the modelled
-  // corruption of a silent double free), but SlabAllocator.checkInvariants() rejects exactly that state
-  // ("object 0 twice on the freelist", "free 31 + inuse 0 != 30"). The debug 2.6 kernel also says nothing, where
-  // CONFIG_DEBUG_SLAB reports "double free detected". Reported to the slab allocator's owner.
-  it.fails("i386-2.6: a double kfree keeps the slab allocator's own invariants", () => {
+describe("simulator bugs the checker found, fixed (a double kfree without slub_debug; kmalloc with __GFP_HIGHMEM)", () => {
+  // mm/slub.ts: an unchecked double free pushed the object on the freelist again (the kernel's corruption), and
+  // SlabAllocator.checkInvariants() rejected exactly that ("object 0 twice on the freelist", "free 31 + inuse 0
+  // != 30"). Now Slab.extra keeps the books, and each era says what its kernel says.
+  it("i386-2.6 distro: a double kfree is silent, corrupts the freelist (the object is handed out twice) and keeps the invariants", () => {
     const k = boot("i386-2.6", { config: "distro" });
+    const mark = k.log.mark();
     const a = k.slab.kmalloc(100, GFP_KERNEL(k));
     k.slab.kfree(a);
     k.slab.kfree(a);
+    expect(k.log.texts(mark)).toEqual([]);
+    expect(lines(checkKernelInvariants(k))).toEqual([]);
+    expect(k.slab.kmalloc(100, GFP_KERNEL(k))).toBe(a);
+    expect(k.slab.kmalloc(100, GFP_KERNEL(k))).toBe(a); // the same object, twice
     expect(lines(checkKernelInvariants(k))).toEqual([]);
   });
-  // The same in SLUB without slub_debug (the distro 6.1 kernel): silent, and the freelist holds the object twice.
-  it.fails("x86_64-6.1 distro: a double kfree keeps the slab allocator's own invariants", () => {
+  it("i386-2.6 debug (DEBUG_SLAB): 'slab error in verify_redzone_free(): cache `size-128': double free detected', then the free goes on", () => {
+    const k = boot("i386-2.6", { config: "debug" });
+    const a = k.slab.kmalloc(100, GFP_KERNEL(k));
+    k.slab.kfree(a);
+    const mark = k.log.mark();
+    k.slab.kfree(a);
+    const out = k.log.texts(mark);
+    expect(out[0]).toBe("slab error in verify_redzone_free(): cache `size-128': double free detected");
+    expect(out.at(-1)).toBe(`${a.toString(16)}: redzone 1:0x9f911029d74e35b, redzone 2:0x9f911029d74e35b.`);
+    expect(k.reports.at(-1)).toMatchObject({ kind: "double-free", title: out[0] });
+    expect(lines(checkKernelInvariants(k))).toEqual([]);
+  });
+  it("x86_64-6.1 distro (SLAB_FREELIST_HARDENED): kfree twice in a row is set_freepointer's BUG_ON; the freelist stays sound", () => {
     const k = boot("x86_64-6.1", { config: "distro" });
     const a = k.slab.kmalloc(96, GFP_KERNEL(k));
     k.slab.kfree(a);
+    const mark = k.log.mark();
     k.slab.kfree(a);
+    const out = k.log.texts(mark);
+    expect(out).toContain("kernel BUG at mm/slub.c:379!");
+    expect(out.some((l) => /^invalid opcode: 0000 \[#1\]/.test(l))).toBe(true);
+    expect(k.reports.at(-1)).toMatchObject({ kind: "double-free", title: "kernel BUG at mm/slub.c:379!" });
+    expect(lines(checkKernelInvariants(k))).toEqual([]);
+    expect(k.slab.kmalloc(96, GFP_KERNEL(k))).toBe(a);
+    expect(k.slab.kmalloc(96, GFP_KERNEL(k))).not.toBe(a);
+  });
+  it("x86_64-6.1 distro: a double kfree with another free in between passes the naive check and corrupts the freelist silently", () => {
+    const k = boot("x86_64-6.1", { config: "distro" });
+    const a = k.slab.kmalloc(96, GFP_KERNEL(k));
+    const b = k.slab.kmalloc(96, GFP_KERNEL(k));
+    k.slab.kfree(a);
+    k.slab.kfree(b);
+    const mark = k.log.mark();
+    k.slab.kfree(a);
+    expect(k.log.texts(mark)).toEqual([]);
+    expect(lines(checkKernelInvariants(k))).toEqual([]);
+    const got = [0, 1, 2].map(() => k.slab.kmalloc(96, GFP_KERNEL(k)));
+    expect(got).toEqual([a, b, a]);
+    expect(lines(checkKernelInvariants(k))).toEqual([]);
+    for (const p of got) k.slab.kfree(p);
     expect(lines(checkKernelInvariants(k))).toEqual([]);
   });
   // mm/slub.ts kmallocLarge(): kmalloc(64 KiB, GFP_KERNEL | __GFP_HIGHMEM) on a 32-bit machine took a highmem block,

@@ -40,8 +40,14 @@
 //   order); the free pointers written into memory mirror it for what a learner reads, but a stray write over a
 //   free pointer does not redirect the allocator (KASAN and slub_debug report such writes; nothing crashes).
 // - A double free without slub_debug corrupts the freelist as the kernel's would: the object is pushed again and a
-//   later allocation hands the same object out twice. The 6.1 distro kernel's CONFIG_SLAB_FREELIST_HARDENED naive
-//   check (BUG_ON(object == fp) for an object freed twice in a row) is not modelled.
+//   later allocation hands the same object out twice (Slab.extra counts such entries, so that the allocator's
+//   own books still balance: nfree + inuse = objects + extra). Simplification: the kernel's inuse counter drops
+//   one lower at the second free; here inuse stays the number of objects handed out. The 6.1 distro kernel's
+//   CONFIG_SLAB_FREELIST_HARDENED naive check, BUG_ON(object == fp) in set_freepointer(), catches an object freed
+//   twice in a row (it is the freelist head): kernel BUG, the task dies, nothing is pushed. The 2.6 debug
+//   kernel's DEBUG_SLAB finds both red zones inactive: "slab error in verify_redzone_free(): cache `size-N':
+//   double free detected", dump_stack, the red zone words, and then frees the object anyway (the corruption
+//   follows, as in the kernel); the rest of DEBUG_SLAB (red zones in the layout, poisoning) is not modelled.
 // - Boot caches: a representative set of the caches the real 6.1 x86_64 transcript lists (names, object sizes
 //   equal to the real objsize column, counts from its slabinfo; kmalloc-* counts too), filled at boot with objects
 //   owned by "boot" (whole slabs at once). The five biggest filesystem/tracing caches (dentry, inode_cache,
@@ -53,10 +59,18 @@
 
 import type { Kernel } from "../kernel.ts";
 import type { Era } from "../types.ts";
-import { KERN_ERR, KERN_INFO, KERN_WARNING } from "../kernel/printk.ts";
+import { KERN_DEFAULT, KERN_ERR, KERN_INFO, KERN_WARNING } from "../kernel/printk.ts";
 import { gfpFlags } from "../gfp.ts";
 import { PageOwner } from "./page_flags.ts";
-import { dump_stack } from "../debug/splat.ts";
+import { bug, dump_stack, recordSplat } from "../debug/splat.ts";
+
+/**
+ * mm/slub.c line of set_freepointer()'s BUG_ON(object == fp): 379 is the line public reports show for 5.15/5.16
+ * kernels; 6.1's own line is not checked against its source (kmodlab has no 6.1 mm/slub.c in shared/reference).
+ */
+const SET_FREEPOINTER_BUG_LINE = 379;
+/** 2.6.26 include/linux/poison.h RED_INACTIVE: the red zone word of a free object under DEBUG_SLAB. */
+const RED_INACTIVE_26 = 0x09f911029d74e35bn;
 import {
   ALIGN,
   PAGE_SHIFT,
@@ -285,6 +299,11 @@ export class Slab {
   }
   /** slub_debug marked every object used after a corrupted freelist: the slab's free objects are lost. */
   lost = false;
+  /**
+   * Freelist entries pushed by a double free nobody caught (no slub_debug): the freelist holds an object that is
+   * already on it, and a later allocation hands it out a second time. nfree + inuse = objects + extra.
+   */
+  extra = 0;
   /** SLAB off-slab management object (from slabp_cache). */
   mgmt = 0n;
   readonly objBase: bigint;
@@ -1464,10 +1483,54 @@ export class SlabAllocator {
     this.releaseObject(slab, i);
   }
 
+  /**
+   * kfree of an object that is already free, with no slub_debug to catch it (see the header): the 6.1 hardened
+   * freelist BUGs when it is the freelist head; 2.6 DEBUG_SLAB prints its slab error; then (except after the BUG)
+   * the object goes on the freelist a second time.
+   */
+  private uncheckedDoubleFree(slab: Slab, i: number): void {
+    const k = this.k;
+    const s = slab.cache;
+    const head = slab.nfree > 0 ? slab.freeStack[slab.nfree - 1] : -1;
+    if (this.era === "6.1" && this.allocator === "SLUB" && head === i) {
+      // set_freepointer(): BUG_ON(object == fp) /* naive detection of double free or corruption */
+      bug(k, {
+        file: "mm/slub.c",
+        line: SET_FREEPOINTER_BUG_LINE,
+        fn: "kfree",
+        kind: "double-free",
+        explain: `This ${s.name} object was freed twice in a row: it is already the first free object of its slab, and the hardened freelist (CONFIG_SLAB_FREELIST_HARDENED) refuses to link it to itself.`,
+      });
+      return;
+    }
+    if (this.era === "2.6" && k.opts.config === "debug") {
+      // verify_redzone_free(): both red zones RED_INACTIVE -> slab_error(cache, "double free detected").
+      const mark = k.log.mark();
+      k.printk(KERN_ERR + "slab error in %s(): cache `%s': %s\n", "verify_redzone_free", s.name, "double free detected");
+      dump_stack(k, ["__slab_error", "cache_free_debugcheck", "kfree"], { level: KERN_DEFAULT });
+      k.printk(KERN_ERR + "%p: redzone 1:0x%llx, redzone 2:0x%llx.\n", slab.addr(i), RED_INACTIVE_26, RED_INACTIVE_26);
+      recordSplat(k, "double-free", mark, { title: `slab error in verify_redzone_free(): cache \`${s.name}': double free detected`, explain: "The object was already free: the debug kernel's red zones say so. The kernel frees it again anyway, and its freelist now holds it twice." });
+    }
+    if (slab.nfree >= slab.freeStack.length) return; // (a freelist already corrupted beyond the model's room)
+    if (this.allocator === "SLUB") this.writeFreePointer(slab, i, head >= 0 ? slab.addr(head) : 0n);
+    slab.freeStack[slab.nfree++] = i;
+    slab.extra++;
+    if (this.allocator === "SLUB") {
+      if (slab.state === "partial") s.freeInLists++;
+      return;
+    }
+    // SLAB: the slab had a free object (this one), so it is on the partial or free list already.
+    if (slab.state !== "full") s.freeInLists++;
+  }
+
   private releaseObject(slab: Slab, i: number): void {
     const s = slab.cache;
     const wasLive = slab.live[i] > 0;
-    if (wasLive) slab.live[i]--;
+    if (!wasLive) {
+      this.uncheckedDoubleFree(slab, i);
+      return;
+    }
+    slab.live[i]--;
     if (slab.live[i] === 0) {
       slab.callers[i] = undefined;
       if (slab.hasBootMask()) slab.bootMask[i] = 0;
@@ -1712,18 +1775,21 @@ export class SlabAllocator {
         total += sl.objects;
         inuse += sl.inuse;
         if (!seen.has(sl)) errs.push(`${c.name}: slab at pfn ${sl.pfn} not registered`);
+        // live[i] counts hand-outs (2 when a corrupted freelist gave the object out twice): inuse is their sum.
         let live = 0;
-        for (let i = 0; i < sl.objects; i++) live += sl.live[i] ? 1 : 0;
+        for (let i = 0; i < sl.objects; i++) live += sl.live[i];
         if (live !== sl.inuse) errs.push(`${c.name}: slab pfn ${sl.pfn} inuse ${sl.inuse} but ${live} live objects`);
         if (!sl.lost) {
-          if (sl.nfree + sl.inuse !== sl.objects) errs.push(`${c.name}: slab pfn ${sl.pfn} free ${sl.nfree} + inuse ${sl.inuse} != ${sl.objects}`);
+          if (sl.nfree + sl.inuse !== sl.objects + sl.extra) errs.push(`${c.name}: slab pfn ${sl.pfn} free ${sl.nfree} + inuse ${sl.inuse} != ${sl.objects}${sl.extra ? ` + ${sl.extra} double-freed` : ""}`);
           const mark = new Uint8Array(sl.objects);
           for (let j = 0; j < sl.nfree; j++) {
             const i = sl.freeStack[j];
             if (i < 0 || i >= sl.objects) errs.push(`${c.name}: freelist index ${i} out of range`);
-            else if (mark[i]++) errs.push(`${c.name}: object ${i} twice on the freelist of slab pfn ${sl.pfn}`);
-            else if (sl.live[i]) errs.push(`${c.name}: live object ${i} on the freelist of slab pfn ${sl.pfn}`);
+            // After an unchecked double free (extra > 0) an object may be on the freelist twice, or live and on it.
+            else if (mark[i]++ && !sl.extra) errs.push(`${c.name}: object ${i} twice on the freelist of slab pfn ${sl.pfn}`);
+            else if (sl.live[i] && !sl.extra) errs.push(`${c.name}: live object ${i} on the freelist of slab pfn ${sl.pfn}`);
           }
+          for (let i = 0; i < sl.objects; i++) if (!mark[i] && !sl.live[i]) errs.push(`${c.name}: object ${i} of slab pfn ${sl.pfn} is neither free nor live`);
         }
         if (sl.state === "full" && sl.nfree !== 0) errs.push(`${c.name}: full slab with free objects`);
       }

@@ -85,6 +85,13 @@ export class Kasan {
   private readonly slabOfPage = new Map<number, Slab>();
   /** Populated vmalloc shadow pages (vpn >> 3: one shadow page covers 8 pages). */
   private readonly vmPopulated = new Set<number>();
+  /**
+   * Boot vmalloc areas whose shadow is not built yet. The real kernel populated and unpoisoned them when they were
+   * made; building that for every boot area at every boot was a fifth of a 6.1 debug boot, so it is done the
+   * first time anything looks at shadow in their 8-page groups (pageShadow, a new area sharing a group, vfree):
+   * what any check sees is the same.
+   */
+  private readonly bootPending = new Set<VmStruct>();
   private readonly tracks = new Map<bigint, { alloc?: Track; free?: Track }>();
   private readonly multiShot: boolean;
   private reported = false;
@@ -127,10 +134,11 @@ export class Kasan {
     k.vmalloc.onAlloc.push((vm) => this.vmAlloc(vm));
     k.vmalloc.onFree.push((vm) => this.vmFree(vm));
     k.vmalloc.onFlush.push((s, e) => this.vmRelease(s, e));
-    // Areas that exist already (boot): populated and accessible, as kasan_populate_vmalloc did for them.
+    // Areas that exist already (boot): populated and accessible, as kasan_populate_vmalloc did for them; built
+    // when first needed (bootPending).
     for (const a of k.vmalloc.areas()) if (a.state === "busy") {
       const vm = k.vmalloc.find_vm_area(a.start);
-      if (vm) this.vmAlloc(vm);
+      if (vm) this.bootPending.add(vm);
     }
   }
 
@@ -168,6 +176,7 @@ export class Kasan {
       if (owner === PageOwner.KmallocLarge) return this.largeShadow(addr);
       return 0;
     }
+    if (this.bootPending.size) this.replayBoot(Math.floor(vpn / 8), Math.floor(vpn / 8));
     const e = this.shadow.get(vpn);
     if (e !== undefined) return e;
     if (this.k.vmalloc.is_vmalloc_or_module_addr(addr)) {
@@ -346,6 +355,8 @@ export class Kasan {
   private vmAlloc(vm: VmStruct): void {
     const start = Number(vm.addr >> 12n);
     const pages = vm.size / PAGE;
+    this.bootPending.delete(vm);
+    if (this.bootPending.size) this.replayBoot(Math.floor(start / 8), Math.floor((start + pages - 1) / 8));
     for (let g = Math.floor(start / 8); g <= Math.floor((start + pages - 1) / 8); g++) {
       if (this.vmPopulated.has(g)) continue;
       this.vmPopulated.add(g);
@@ -359,7 +370,18 @@ export class Kasan {
 
   /** kasan_poison_vmalloc on vfree/vunmap. */
   private vmFree(vm: VmStruct): void {
+    if (this.bootPending.has(vm)) this.vmAlloc(vm);
     this.setShadow(vm.addr, vm.size, KASAN_VMALLOC_INVALID);
+  }
+
+  /** Build the boot areas' shadow that shares shadow pages (8-page groups) g0..g1 (see bootPending). */
+  private replayBoot(g0: number, g1: number): void {
+    for (const vm of [...this.bootPending]) {
+      const start = Number(vm.addr >> 12n);
+      const a0 = Math.floor(start / 8);
+      const a1 = Math.floor((start + vm.size / PAGE - 1) / 8);
+      if (a1 >= g0 && a0 <= g1) this.vmAlloc(vm);
+    }
   }
 
   /** kasan_release_vmalloc at the purge: shadow pages no busy area needs are freed. */
@@ -644,8 +666,9 @@ export class Kasan {
       if (cur && cur !== slab) continue; // rebuilt lazily on next access: fine
       if (!this.shadow.has(vpn)) errs.push(`kasan: slab page 0x${addr.toString(16)} has no shadow`);
     }
+    const pending = new Set([...this.bootPending].map((vm) => vm.addr));
     for (const vm of this.k.vmalloc.areas()) {
-      if (vm.state !== "busy") continue;
+      if (vm.state !== "busy" || pending.has(vm.start)) continue;
       const g = Number(vm.start >> 12n) >> 3;
       if (!this.vmPopulated.has(Math.floor(Number(vm.start >> 12n) / 8)) && g >= 0) errs.push(`kasan: busy vmalloc area 0x${vm.start.toString(16)} has no shadow`);
     }

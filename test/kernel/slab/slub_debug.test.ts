@@ -291,17 +291,31 @@ describe("slub_debug reports on the x86_64-6.1 debug kernel (slub_debug=FZPU)", 
 
 describe("without slub_debug", () => {
   it("a double free corrupts the freelist silently: the object is handed out twice", () => {
+    // (With another free in between: freed twice in a row, the hardened freelist's BUG_ON catches it, below.)
+    const k = boot("x86_64-6.1", { config: "distro" });
+    k.current = { pid: 108, comm: "insmod" };
+    const p = k.slab.kmalloc(64, G);
+    const q = k.slab.kmalloc(64, G);
+    k.slab.kfree(p);
+    k.slab.kfree(q);
+    k.slab.kfree(p);
+    expect(k.reports).toEqual([]);
+    const x = k.slab.kmalloc(64, G);
+    expect(k.slab.kmalloc(64, G)).toBe(q);
+    const y = k.slab.kmalloc(64, G);
+    expect(x).toBe(p);
+    expect(y).toBe(p);
+    expect(k.slab.liveObjects({ boot: false }).find((o) => o.addr === p)!.duplicate).toBe(true);
+  });
+  it("CONFIG_SLAB_FREELIST_HARDENED: kfree twice in a row is BUG_ON(object == fp) in set_freepointer", () => {
     const k = boot("x86_64-6.1", { config: "distro" });
     k.current = { pid: 108, comm: "insmod" };
     const p = k.slab.kmalloc(64, G);
     k.slab.kfree(p);
     k.slab.kfree(p);
-    expect(k.reports).toEqual([]);
-    const x = k.slab.kmalloc(64, G);
-    const y = k.slab.kmalloc(64, G);
-    expect(x).toBe(p);
-    expect(y).toBe(p);
-    expect(k.slab.liveObjects({ boot: false }).find((o) => o.addr === p)!.duplicate).toBe(true);
+    expect(k.reports.map((r) => [r.kind, r.title])).toEqual([["double-free", "kernel BUG at mm/slub.c:379!"]]);
+    expect(k.slab.kmalloc(64, G)).toBe(p);
+    expect(k.slab.kmalloc(64, G)).not.toBe(p);
   });
   it("slub_debug=FZ,kmalloc-64 debugs only kmalloc-64", () => {
     const k = boot("x86_64-6.1", { config: "distro", cmdline: "console=ttyS0 slub_debug=FZ,kmalloc-64" });

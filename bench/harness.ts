@@ -12,6 +12,9 @@ export interface Measurement {
   note?: string;
   /** The suite that measured it (set by bench/run.ts). */
   suite?: string;
+  /** Set when the row was measured by a filtered run, apart from the file's full run. */
+  machine?: string;
+  date?: string;
 }
 
 export interface Ratio {

@@ -35,14 +35,18 @@ console.log(`machine: ${machine}\n\n${text}`);
 const out = join(here, "results.json");
 let results: Measurement[] = ctx.results;
 let ratios: Ratio[] = ctx.ratios;
+let header = { machine, date: new Date().toISOString() };
 if (only.length && existsSync(out)) {
   // keep what the other suites measured last time; drop this run's suites' old rows (by suite, or by name for rows
-  // written before rows carried their suite)
-  const prev = JSON.parse(readFileSync(out, "utf8")) as { results?: Measurement[]; ratios?: Ratio[] };
+  // written before rows carried their suite). The file's machine and date stay those of the full run; the rows
+  // measured now carry their own.
+  const prev = JSON.parse(readFileSync(out, "utf8")) as { machine?: string; date?: string; results?: Measurement[]; ratios?: Ratio[] };
+  for (const m of ctx.results) Object.assign(m, header);
+  header = { machine: prev.machine ?? machine, date: prev.date ?? header.date };
   const names = new Set(ctx.results.map((m) => m.name));
   const rnames = new Set(ctx.ratios.map((r) => r.name));
   const keep = <T extends { suite?: string; name: string }>(xs: T[] | undefined, taken: Set<string>) => (xs ?? []).filter((x) => !(x.suite && ran.includes(x.suite)) && !taken.has(x.name));
   results = [...keep(prev.results, names), ...ctx.results];
   ratios = [...keep(prev.ratios, rnames), ...ctx.ratios];
 }
-writeFileSync(out, JSON.stringify({ machine, date: new Date().toISOString(), suites: only.length ? ran : undefined, results, ratios }, null, 2) + "\n");
+writeFileSync(out, JSON.stringify({ ...header, results, ratios }, null, 2) + "\n");

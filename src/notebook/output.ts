@@ -127,7 +127,7 @@ function viewsOf(result: RunResult, hooks: OutputHooks, panel: WalkPanel | undef
     if (fm) {
       const labels = new Map(addressesInDmesg(result.dmesg ?? []).map((d) => ["0x" + d.addr.toString(16), d.label] as const));
       // open when the cell allocated something: where its buffers landed is the point of the view
-      out.push(lazyDetails("view view-frames", "Physical memory (frame map)", fm.buffers.length > 0, () => renderFrameMap(fm, labels)));
+      out.push(lazyDetails("view view-frames", "Physical memory (frame map)", fm.buffers.length > 0, () => renderFrameMap(fm, labels, pick)));
     }
   } catch (e) {
     out.push(h("p", { class: "view-error" }, `frame map: ${(e as Error).message}`));

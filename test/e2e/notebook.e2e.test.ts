@@ -192,6 +192,26 @@ describe("notebook in Chromium", () => {
     await ctx.close();
   });
 
+  it("on the 2.6 PC (i386, two levels) a lowmem address stops at a 4 MiB PGD page; the frame map's buffer address walks too", async () => {
+    const { page, ctx, errors } = await open();
+    const c = cell(page, "memdemo");
+    await c.locator("details.machine > summary").click();
+    await c.getByLabel("Boot profile").selectOption("i386-2.6");
+    await runCell(page, "memdemo");
+    const panel = c.locator(".view-walk");
+    await c.locator(".fm-buf", { hasText: "kmallocmem" }).locator("button.addr-link").click();
+    await panel.locator(".walk-table").waitFor({ timeout: 10_000 });
+    expect(await panel.locator(".walk-table tbody th").allTextContents()).toEqual(["PGD"]);
+    expect(await panel.locator(".walk-result").textContent()).toMatch(/4 MiB mapping/);
+    expect(await panel.locator(".walk-field .wf-label").allTextContents()).toEqual([expect.stringMatching(/^PGD bits 31–22/), expect.stringMatching(/^offset bits 21–0/)]);
+    await c.locator(".fm-buf", { hasText: "vmallocmem" }).locator("button.addr-link").click();
+    await page.waitForFunction(() => document.querySelector('section.cell[data-cell-id="memdemo"] .view-walk .walk-table tbody tr:last-child th')?.textContent === "PTE");
+    await panel.scrollIntoViewIfNeeded();
+    await shot(page, "18-walk-i386");
+    expect(errors).toEqual([]);
+    await ctx.close();
+  });
+
   it("the frame map draws each zone on a canvas and the cell's buffers: contiguous kmalloc/page, vmalloc page by page", async () => {
     for (const mem of ["512M", "4G"]) {
       const { page, ctx, errors } = await open();

@@ -8,6 +8,7 @@
 // RunResult.kernel.cellMemory (the run worker's KernelSession: the frames before module_exit freed them).
 
 import { h } from "../dom.ts";
+import { linkAddresses } from "./walk.ts";
 
 export interface FrameZone {
   name: string;
@@ -332,7 +333,7 @@ function bufferCanvas(b: FrameBuffer): HTMLCanvasElement {
   return canvas;
 }
 
-function bufferRow(b: FrameBuffer, label: string | undefined): HTMLElement {
+function bufferRow(b: FrameBuffer, label: string | undefined, pick?: (a: bigint) => void): HTMLElement {
   const runs = b.pfnRuns.length;
   const first = b.pfnRuns[0];
   const what =
@@ -354,13 +355,13 @@ function bufferRow(b: FrameBuffer, label: string | undefined): HTMLElement {
   return h(
     "div",
     { class: `fm-buf fm-buf-${b.kind}` },
-    h("p", {}, h("strong", {}, label ?? b.fn), " ", h("code", {}, `${b.fn}${b.size !== undefined ? `(${b.size})` : ""}`), ` at ${b.addr}${b.line ? ` (line ${b.line})` : ""}: ${what}.`, why ? h("span", { class: "view-note" }, " " + why) : null),
+    h("p", {}, h("strong", {}, label ?? b.fn), " ", h("code", {}, `${b.fn}${b.size !== undefined ? `(${b.size})` : ""}`), " at ", ...linkAddresses(b.addr, pick), `${b.line ? ` (line ${b.line})` : ""}: ${what}.`, why ? h("span", { class: "view-note" }, " " + why) : null),
     b.frames > 1 ? bufferCanvas(b) : null,
   );
 }
 
-/** `labels`: the variable that printed each address (from dmesg), keyed by "0x..." address. */
-export function renderFrameMap(model: FrameModel, labels: Map<string, string> = new Map()): HTMLElement {
+/** `labels`: the variable that printed each address (from dmesg), keyed by "0x..." address; `pick` walks an address. */
+export function renderFrameMap(model: FrameModel, labels: Map<string, string> = new Map(), pick?: (a: bigint) => void): HTMLElement {
   const wrap = h("div", { class: "framemap" });
   wrap.append(
     h(
@@ -398,7 +399,7 @@ export function renderFrameMap(model: FrameModel, labels: Map<string, string> = 
   if (model.buffers.length) {
     wrap.append(
       h("h5", { class: "fm-bufs-h" }, "The cell's buffers in physical memory (while the module was loaded)"),
-      ...model.buffers.map((b) => bufferRow(b, labels.get(b.addr))),
+      ...model.buffers.map((b) => bufferRow(b, labels.get(b.addr), pick)),
     );
   }
   return wrap;

@@ -137,8 +137,7 @@ export class Bridge {
     readonly hooks: BridgeHooks,
   ) {
     this.addrBits = env.k.layout?.bits ?? 64;
-    this.deadline = hooks.now() + limits.cpuMs;
-    rt.setInterruptHandler(() => this.interrupt());
+    this.deadline = Infinity; // set when the prelude is in place: the CPU limit is the module's, not the bridge's
 
     // One host function serves every table function (the prelude's wrapper passes the row's id and the argument
     // mask as `this`, see maskOf): a run creates a handful of host functions, not one per export.
@@ -206,6 +205,8 @@ export class Bridge {
       this.nameOfFn = ctx.getProp(out, "nameOf");
       out.dispose();
       this.owned.push(this.require, this.stackFn, this.handleForFn, this.nameOfFn);
+      this.deadline = hooks.now() + limits.cpuMs;
+      rt.setInterruptHandler(() => this.interrupt());
     } finally {
       natives.dispose();
     }

@@ -254,12 +254,18 @@ export function runModuleSync(qjs: QuickJSWASMModule, source: string, options: R
     k.report({ kind: "compile-error", title: `${CELL_FILE}:${tr.error.line}:${tr.error.column}: ${tr.error.name ?? "SyntaxError"}: ${tr.error.message}`, text: tr.error.message, line: tr.error.line, frames: [{ fn: "(compile)", line: tr.error.line, column: tr.error.column }] });
     return finish();
   }
+  // The bridge builds what the cell imports (every class, for the handles functions return): most cells name a
+  // dozen of the table's few hundred exports, and each costs a wrapper in the guest. A namespace import, a
+  // re-export or a use of require() sees the whole table.
+  const named = !tr.imports.some((im) => im.name === "*") && !/\brequire\b/.test(source) && !/\bexport\b[^;]*\bfrom\b/.test(source);
+  const imported = new Set(tr.imports.map((im) => `${im.module}:${im.name}`));
+  const wanted = (e: ApiEntry) => !named || e.kind === "class" || imported.has(`${e.module}:${e.name}`);
   const bad = checkImports(tr.imports, deps.api, era);
   if (bad) {
     k.report({ kind: "compile-error", title: `${CELL_FILE}:${bad.line}:${bad.column}: ImportError: ${bad.message}`, text: bad.message, line: bad.line, frames: [{ fn: "(import)", line: bad.line, column: bad.column }] });
     return finish();
   }
-  const entries = deps.api.filter((e) => inEra(e, era));
+  const entries = deps.api.filter((e) => inEra(e, era) && wanted(e));
 
   let rt: QuickJSRuntime | undefined;
   let ctx: QuickJSContext | undefined;

@@ -192,7 +192,8 @@ export function renderOutcome(target: HTMLElement, o: RunOutcome, hooks: OutputH
   target.append(h("p", { class: "run-summary" + (bad ? " bad" : " ok") }, `${r.profile ?? ""}: ${summary}${stats}`));
   if (r.bootLog?.length) target.append(lazyDetails("bootlog", `Boot log (${r.bootLog.length} lines)`, false, () => dmesgBlock(r.bootLog, r.bootLogLevels, "boot log")));
   // a click on any address in the output walks the page tables of this run's kernel
-  const walk = hooks.walk;
+  // (only when the run booted a kernel: a run that could not boot has no tables to walk)
+  const walk = (r.kernel as Record<string, unknown> | undefined)?.layout ? hooks.walk : undefined;
   let model: ReturnType<typeof buildAddrModel> = null;
   let modelError: string | undefined;
   try {

@@ -50,7 +50,9 @@ function addressFields(w: WalkJson): HTMLElement {
   const used = w.steps.filter((s) => s.bits && !(s.folded));
   const fields: { label: string; hi: number; lo: number; value: string; cls: string }[] = [];
   const highest = used[0]?.bits?.[0] ?? top;
-  if (highest < top) fields.push({ label: top === 63 ? "sign extension" : "unused", hi: top, lo: highest + 1, value: "", cls: "wf-sign" });
+  // x86_64: bits 63-48 copy bit 47 (canonical form); arm64: all ones select TTBR1, the kernel's table
+  const upper = w.arch === "arm64" ? "TTBR1 select" : top === 63 ? "sign extension" : "unused";
+  if (highest < top) fields.push({ label: upper, hi: top, lo: highest + 1, value: "", cls: "wf-sign" });
   for (const s of used) {
     const [hi, lo] = s.bits!;
     fields.push({ label: s.level, hi, lo, value: `index ${s.index}`, cls: `wf-${s.level.toLowerCase()}` });

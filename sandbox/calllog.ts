@@ -57,25 +57,26 @@ export class CallLog {
 
   constructor(private readonly k: Kernel) {}
 
+  /** The last context object: consecutive calls in the same context share it (frozen; a loop of a million calls
+   *  would otherwise keep a million identical objects). */
+  private lastCtx: CallRecord["ctx"] | undefined;
+
   record(fn: string, args: readonly unknown[], ret: unknown): void {
     const k = this.k;
     const s = (k as unknown as { sched?: SchedView }).sched;
-    this.entries.push({
-      fn,
-      args: args.map(json),
-      ret: json(ret),
-      ctx: {
-        task: k.current.comm,
-        pid: k.current.pid,
-        hardirq: !!s?.in_hardirq?.(),
-        softirq: !!s?.in_serving_softirq?.(),
-        atomic: !!s?.in_atomic?.(),
-        irqsDisabled: !!s?.irqs_disabled?.(),
-        preemptCount: s?.preempt_count?.() ?? 0,
-      },
-      caller: this.callers[this.callers.length - 1] ?? "",
-      tNs: k.clock.now(),
-      phase: this.phase,
-    });
+    const task = k.current.comm;
+    const pid = k.current.pid;
+    const hardirq = !!s?.in_hardirq?.();
+    const softirq = !!s?.in_serving_softirq?.();
+    const atomic = !!s?.in_atomic?.();
+    const irqsDisabled = !!s?.irqs_disabled?.();
+    const preemptCount = s?.preempt_count?.() ?? 0;
+    let c = this.lastCtx;
+    if (!c || c.task !== task || c.pid !== pid || c.hardirq !== hardirq || c.softirq !== softirq || c.atomic !== atomic || c.irqsDisabled !== irqsDisabled || c.preemptCount !== preemptCount) {
+      c = this.lastCtx = Object.freeze({ task, pid, hardirq, softirq, atomic, irqsDisabled, preemptCount });
+    }
+    const a: Json[] = new Array(args.length);
+    for (let i = 0; i < args.length; i++) a[i] = json(args[i]);
+    this.entries.push({ fn, args: a, ret: json(ret), ctx: c, caller: this.callers[this.callers.length - 1] ?? "", tNs: k.clock.now(), phase: this.phase });
   }
 }

@@ -262,9 +262,18 @@ export class Kallsyms {
    * size are kept, and the symbol is registered with that size if new); a plain name gets `offset` or the default.
    */
   frame(name: string, offset?: number): string {
+    // A kernel function at its default offset prints the same text once registered (kernel symbols are never
+    // removed or resized): cached, since KASAN formats a dozen of them at every allocation and free.
+    if (offset === undefined) {
+      const hit = this.frameText.get(name);
+      if (hit !== undefined) return hit;
+    }
     const p = this.parseFrame(name, offset);
-    return p.name + "+0x" + p.offset.toString(16) + "/0x" + p.size.toString(16) + (p.module ? " [" + p.module + "]" : "");
+    const text = p.name + "+0x" + p.offset.toString(16) + "/0x" + p.size.toString(16) + (p.module ? " [" + p.module + "]" : "");
+    if (offset === undefined && !p.module) this.frameText.set(name, text);
+    return text;
   }
+  private readonly frameText = new Map<string, string>();
 
   /** The address a frame stands for (symbol start + offset); registers the symbol like frame(). */
   frameAddress(name: string, offset?: number): bigint {

@@ -1,0 +1,4 @@
+// Fuzz programs, shard 1 of 4 (see fuzz-shard.ts).
+import { fuzzShard } from "./fuzz-shard.ts";
+
+fuzzShard(0);

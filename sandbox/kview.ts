@@ -40,6 +40,8 @@ function frames(k: Kernel): Json {
 }
 
 function allocations(k: Kernel): Json[] {
+  const pages = k.pages as { allocationRuns?: () => Json[] };
+  if (pages.allocationRuns) return pages.allocationRuns();
   type Row = { pfn: number; order: number; ownerName: string; zone: string; gfp: number; caller?: string; n?: number };
   const out: Row[] = [];
   let last: Row | undefined;

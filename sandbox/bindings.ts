@@ -125,6 +125,7 @@ export class Bridge {
   private readonly addrBits: number;
   /** The guest stack of the current host call, parsed once however many times the kernel asks (null: not yet). */
   private stackCache: CellFrame[] | null = null;
+  private readonly parsedStacks = new Map<string, CellFrame[]>();
   /** How deep the guest is in nested module calls (init -> sim.advance -> timer callback ...). */
   depth = 0;
 
@@ -515,8 +516,17 @@ export class Bridge {
   /** The cell's frames right now, innermost first. Parsed once per host call however often the kernel asks. */
   guestFrames(): CellFrame[] {
     if (this.stackCache !== null) return this.stackCache;
-    this.stackCache = parseStack(this.readGuestStack());
-    return this.stackCache;
+    // A loop allocating from one place produces the same stack text every time: parse each text once (the
+    // frames are frozen, so sharing them between calls is safe).
+    const text = this.readGuestStack();
+    let frames = this.parsedStacks.get(text);
+    if (frames === undefined) {
+      frames = Object.freeze(parseStack(text).map((f) => Object.freeze(f))) as CellFrame[];
+      if (this.parsedStacks.size >= 256) this.parsedStacks.clear();
+      this.parsedStacks.set(text, frames);
+    }
+    this.stackCache = frames;
+    return frames;
   }
 
   private readGuestStack(): string {

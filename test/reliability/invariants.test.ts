@@ -121,6 +121,17 @@ describe("a module's own corruption is the module's, not the simulator's (Violat
     expect(k.mem.pageTableWrites.size).toBe(1);
   });
 
+  it("fuzz seed 5612: memset64 of 512 KiB at PAGE_OFFSET (arm64) turns page-table entries into huge blocks; the check stays bounded and blames the module", () => {
+    const k = boot("arm64-6.1", { mem: 128 << 20 });
+    k.vmalloc.vmalloc(131073);
+    for (let i = 0; i < 65536; i++) k.mem.writeq(1n, k.layout.pageOffset + BigInt(i * 8)); // memset64(PAGE_OFFSET, 1n, 65536)
+    expect(k.mem.pageTableWrites.size).toBeGreaterThan(0);
+    const vs = checkKernelInvariants(k); // used to enumerate every page of each bogus 1 GiB block until the heap ran out
+    expect(k.vmalloc.checkInvariants().some((m) => /the walk stopped there/.test(m))).toBe(true);
+    expect(vs.length).toBeLessThan(200);
+    expect(vs.filter((x) => x.cause === "simulator")).toEqual([]);
+  }, 60_000);
+
   it("a slab reusing the head page of a large kmalloc the module freed with free_pages(p, 0): the module's", () => {
     const k = boot("arm-6.1-virt", { mem: 128 << 20 });
     const g = GFP_KERNEL(k);

@@ -285,6 +285,9 @@ export class Gen {
     const args = f.params.map((p) => this.argFor(p, f.name));
     if (args.includes("null") && f.params.some((p) => p.type.startsWith("handle:")) && this.r.chance(0.7)) return undefined;
     const call = `${this.use(f.name)}(${args.join(", ")})`;
+    // A string routine over terabytes (memset32(p, v, 2 ** 40)) writes through whatever it reaches, page tables
+    // included, until the soft-lockup watchdog (the CPU deadline) stops it, as a real CPU would be stuck: endless.
+    if (/^mem(set|cpy|move|cmp|chr|scan)/.test(f.name) && args.some((a) => /^\d+$/.test(a) && Number(a) >= 2 ** 31)) this.endless = true;
     if (f.returns === "addr") return `p${this.r.int(SLOTS)} = ${call};`;
     if (f.returns === "void") return `${call};`;
     return `sink = ${call};`;

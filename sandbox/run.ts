@@ -16,7 +16,7 @@ import type { Kernel } from "../src/kernel/kernel.ts";
 import type { BootOptions, ConfigKind, Report } from "../src/kernel/types.ts";
 import type { RunResult } from "./result.ts";
 import { transpileCell, CELL_FILE, type ImportSpec } from "./transpile.ts";
-import { Bridge, type GuestErrorInfo, type Stop } from "./bindings.ts";
+import { Bridge, RunStopped, type GuestErrorInfo, type Stop } from "./bindings.ts";
 import { absentMessage, inEra, type ApiEntry, type CallEnv, type HostCallback, type ModuleState } from "./table.ts";
 import { GUEST_STACK_BYTES, limitSentence, resolveLimits, type LimitName, type Limits } from "./limits.ts";
 import { exceptionReport, type CallSite } from "./oops.ts";
@@ -288,6 +288,10 @@ export function runModuleSync(qjs: QuickJSWASMModule, source: string, options: R
     }));
     k.captureModuleStack = () => b.guestFrames().slice();
     k.moduleEntry = () => log.callers[log.callers.length - 1] || undefined;
+    k.watchdog = () => {
+      if (b.stop === null && now() > b.deadline) b.stopFor("cpu");
+      if (b.stop?.kind === "limit") throw new RunStopped(b.stop);
+    };
     k.current = { pid, comm: "insmod" };
     for (const f of tr.functions) {
       const lines = source.slice(f.start, f.start + f.size).split("\n").length;
@@ -426,6 +430,7 @@ export function runModuleSync(qjs: QuickJSWASMModule, source: string, options: R
     result.stats.kernelCalls = bridge?.calls ?? 0;
     k.captureModuleStack = () => [];
     k.moduleEntry = () => undefined;
+    k.watchdog = () => {};
     try {
       bridge?.dispose();
       ctx?.dispose();

@@ -87,6 +87,12 @@ export class Kernel {
    * callback), without walking the guest's stack; the sandbox installs it. undefined outside module code.
    */
   moduleEntry: () => string | undefined = () => this.captureModuleStack()[0]?.fn;
+  /**
+   * Called from long loops inside one kernel call (a memset over gigabytes): the soft-lockup watchdog's view of a
+   * CPU that never leaves the kernel. The sandbox installs its CPU deadline here (it throws to stop the run); a
+   * bare kernel never stops.
+   */
+  watchdog: () => void = () => {};
 
   /**
    * The module function an allocation is charged to (kmemleak's backtrace, the leak check, the views). With
@@ -222,6 +228,7 @@ export function boot(profile: string | Profile, opts: BootOptions = {}): Kernel 
   // setup_arch(): memory map, layout, zones, memblock reservations, and the lines the arch prints.
   k.layout = setup_arch(k);
   k.physmem = new PhysMem(k);
+  k.physmem.setRam(k.layout.memory);
   // free_area_init() + build_all_zonelists(): zones, "Zone ranges:", "Built 1 zonelists ...".
   k.pages = new PageAllocator(k);
   k.printk(KERN_NOTICE + "Kernel command line: %s\n", k.opts.cmdline);

@@ -235,7 +235,9 @@ export class MemoryAccess {
   private chunks(addr: bigint, len: number, write: boolean, op: AccessOp, fn: (pa: number, done: number, n: number) => void): void {
     const a = this.norm(addr);
     let done = 0;
+    let pages = 0;
     while (done < len) {
+      if ((++pages & 255) === 0) this.k.watchdog(); // a memset of terabytes through bogus mappings never faults
       const cur = a + BigInt(done);
       const n = Math.min(len - done, PAGE - Number(cur & 0xfffn));
       fn(this.translate(cur, write, 1, op), done, n);

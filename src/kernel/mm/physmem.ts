@@ -24,8 +24,30 @@ export class PhysMem {
   /** One DataView per materialised frame, for the aligned fast paths. */
   private readonly views = new Map<number, DataView>();
 
+  /**
+   * [startPfn, endPfn) of the RAM banks (the memory map), when known. A write to a physical address outside them
+   * (through page tables a module scribbled over, say) has nothing behind it: it is dropped, as a bus drops a
+   * write nobody decodes, and such a frame keeps reading as zeros (a simplification: x86 reads all-ones there).
+   * Without this, a runaway memset through corrupted tables would grow the host's memory frame by frame.
+   */
+  private ram: [number, number][] | undefined;
+  /** Where dropped writes land; never read back. */
+  private readonly scratch = new Uint8Array(PAGE_SIZE);
+
   // The kernel is accepted for symmetry with the other rooms (and future per-profile endianness); unused today.
   constructor(_k?: unknown) {}
+
+  /** The RAM banks (bytes), from the memory map: see `ram`. */
+  setRam(banks: readonly { start: number; end: number }[]): void {
+    this.ram = banks.map((b) => [Math.floor(b.start / PAGE_SIZE), Math.ceil(b.end / PAGE_SIZE)] as [number, number]);
+  }
+
+  private isRam(pfn: number): boolean {
+    const ram = this.ram;
+    if (!ram) return true;
+    for (let i = 0; i < ram.length; i++) if (pfn >= ram[i]![0] && pfn < ram[i]![1]) return true;
+    return false;
+  }
 
   private frameForRead(pfn: number): Uint8Array | undefined {
     return this.frames.get(pfn);
@@ -34,6 +56,7 @@ export class PhysMem {
   private frameForWrite(pfn: number): Uint8Array {
     let f = this.frames.get(pfn);
     if (!f) {
+      if (!this.isRam(pfn)) return this.scratch;
       f = new Uint8Array(PAGE_SIZE);
       this.frames.set(pfn, f);
     }
@@ -45,6 +68,7 @@ export class PhysMem {
     if (v) return v;
     const f = write ? this.frameForWrite(pfn) : this.frameForRead(pfn);
     if (!f) return undefined;
+    if (f === this.scratch) return new DataView(f.buffer); // not cached: the frame does not exist
     v = new DataView(f.buffer, f.byteOffset, f.byteLength);
     this.views.set(pfn, v);
     return v;

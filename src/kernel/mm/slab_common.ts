@@ -87,6 +87,8 @@ export interface KmallocEra {
 }
 
 function fls(x: number): number {
+  // Math.clz32 sees only the low 32 bits: a size of 16 TiB (2^32 pages) would come out as a small order.
+  if (x >= 2 ** 32) return 32 + fls(Math.floor(x / 2 ** 32));
   return x === 0 ? 0 : 32 - Math.clz32(x);
 }
 

@@ -463,7 +463,14 @@ export class Bridge {
       const r = ctx.callFunction(this.handleForFn, ctx.undefined, t, id);
       t.dispose();
       id.dispose();
-      return ctx.unwrapResult(r);
+      if (r.error) {
+        // The interrupt handler stops even the prelude's own code once a limit is reached (fuzz seed 7834: the CPU
+        // deadline passed while a delayed work item's handle was being made, inside wait_event): stop the run.
+        r.error.dispose();
+        if (this.stop?.kind === "limit") throw new RunStopped(this.stop);
+        throw new Error(`the handle of a ${type.slice(7)} could not be made for a callback`);
+      }
+      return r.value;
     }
     return this.toGuestScalar(v, type) ?? ctx.undefined;
   }

@@ -1076,6 +1076,15 @@ export class PageAllocator {
     }
     this.flags[pfn] = F_MANAGED;
     this.order[pfn] = -1;
+    // A page of the block may head a leaked remainder record (an earlier free of a smaller order, below): the kernel
+    // frees it along with the block (fuzz seed 4558: free_page() of an order-1 block, the head reused, then
+    // free_pages(head, 1)), so its record goes too.
+    for (let i = 1; i < n; i++) {
+      if (this.flags[pfn + i]! & F_ALLOC) {
+        this.flags[pfn + i] = F_MANAGED;
+        this.order[pfn + i] = -1;
+      }
+    }
     for (let i = 0; i < n; i++) this.retag(pfn + i, PageOwner.Free);
     // freeing a smaller block than was allocated leaks the rest (the kernel does the same): give the remaining
     // tails their own records so that they still show as allocated.

@@ -20,7 +20,7 @@ import {
   type HostCallback,
   type VariableEntry,
 } from "./table.ts";
-import { ArgError, readNumber, readPrintkArg, readScalar } from "./validate.ts";
+import { ArgError, checkAddr, readNumber, readPrintkArg, readScalar } from "./validate.ts";
 import type { LimitName, Limits } from "./limits.ts";
 import { PRELUDE, PRELUDE_FILE } from "./prelude.ts";
 import { parseStack, type CellFrame } from "./stack.ts";
@@ -79,14 +79,6 @@ export function encodeAddr(v: bigint): number | undefined {
 export function decodeAddr(n: number): bigint {
   if (!Number.isSafeInteger(n) && Math.abs(n) !== 2 ** 53) return -1n; // not from the wrapper: checkAddr refuses it
   return n < 0 ? BigInt(n) + TWO64 : BigInt(n);
-}
-
-/** The same range check readScalar applies to a bigint address. */
-function checkAddr(v: bigint, fn: string, param: string, addrBits: number): bigint {
-  if (v < 0n || v >> BigInt(addrBits) !== 0n) {
-    throw new ArgError(`${fn}: parameter '${param}' must be an address of ${addrBits} bits, got 0x${v < 0n ? "-" + (-v).toString(16) : v.toString(16)}n`);
-  }
-  return v;
 }
 
 /** Numeric scalar parameter types: the wrapper marks an argument that is a number (bit index + NUM_SHIFT). */

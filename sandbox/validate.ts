@@ -61,29 +61,16 @@ export function readScalar(
 ): number | bigint | string | boolean {
   const t = ctx.typeof(h);
   switch (type) {
-    case "addr": {
+    case "addr":
       if (t !== "bigint") fail(fn, param, WANT.addr, ctx, h);
-      const v = ctx.getBigInt(h);
-      if (v < 0n || v >> BigInt(addrBits) !== 0n) {
-        throw new ArgError(`${fn}: parameter '${param}' must be an address of ${addrBits} bits, got 0x${v < 0n ? "-" + (-v).toString(16) : v.toString(16)}n`);
-      }
-      return v;
-    }
+      return checkAddr(ctx.getBigInt(h), fn, param, addrBits);
     case "size":
     case "uint":
     case "order":
-    case "gfp": {
+    case "gfp":
+    case "int":
       if (t !== "number") fail(fn, param, WANT[type], ctx, h);
-      const v = ctx.getNumber(h);
-      if (!Number.isSafeInteger(v) || v < 0 || (type === "gfp" && v > 0xffffffff)) fail(fn, param, WANT[type], ctx, h);
-      return v;
-    }
-    case "int": {
-      if (t !== "number") fail(fn, param, WANT.int, ctx, h);
-      const v = ctx.getNumber(h);
-      if (!Number.isSafeInteger(v)) fail(fn, param, WANT.int, ctx, h);
-      return v;
-    }
+      return readNumber(ctx, h, type, fn, param);
     case "bool":
       if (t !== "boolean") fail(fn, param, WANT.bool, ctx, h);
       return ctx.dump(h) as boolean;
@@ -91,6 +78,14 @@ export function readScalar(
       if (t !== "string") fail(fn, param, WANT.string, ctx, h);
       return ctx.getString(h);
   }
+}
+
+/** An address argument's range: the architecture's width (a bigint read from the guest, or decoded by the bridge). */
+export function checkAddr(v: bigint, fn: string, param: string, addrBits: number): bigint {
+  if (v < 0n || v >> BigInt(addrBits) !== 0n) {
+    throw new ArgError(`${fn}: parameter '${param}' must be an address of ${addrBits} bits, got 0x${v < 0n ? "-" + (-v).toString(16) : v.toString(16)}n`);
+  }
+  return v;
 }
 
 /**

@@ -3,6 +3,22 @@
 import type { RunResult } from "../../sandbox/result.ts";
 import type { WalkJson } from "../kernel/mm/ptdump.ts";
 
+/**
+ * One buffer the cell allocated and the page frames behind it, taken while the module was loaded: the worker
+ * (session.ts keep()) puts them in RunResult.kernel.cellMemory, the frame map (views/frames.ts) marks them.
+ */
+export interface CellBuffer {
+  fn: string;
+  addr: string;
+  /** Bytes asked for, when the call says (kmem_cache_alloc does not: its object is counted as one frame). */
+  size?: number;
+  line?: number;
+  kind: "vmalloc" | "kmalloc" | "pages";
+  /** The frames, as [firstPfn, count] runs in address order: one run is physically contiguous. */
+  pfnRuns: [number, number][];
+  frames: number;
+}
+
 /** The machine a cell runs on (what the worker boots ahead of time). */
 export interface Machine {
   profile: string;

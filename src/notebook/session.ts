@@ -11,19 +11,7 @@ import type { BootOptions } from "../kernel/types.ts";
 import type { KernelDeps } from "../../sandbox/run.ts";
 import { captureWalkView, walkJson, type WalkJson, type WalkView } from "../kernel/mm/ptdump.ts";
 import { runsOf } from "../../sandbox/kview.ts";
-
-/** One buffer the cell allocated, and the page frames behind it (what the frame map marks). */
-export interface CellBuffer {
-  fn: string;
-  addr: string;
-  /** Bytes asked for, when the call says (kmem_cache_alloc does not: its object is counted as one frame). */
-  size?: number;
-  line?: number;
-  kind: "vmalloc" | "kmalloc" | "pages";
-  /** The frames, as [firstPfn, count] runs in address order: one run is physically contiguous. */
-  pfnRuns: [number, number][];
-  frames: number;
-}
+import type { CellBuffer } from "./protocol.ts";
 
 interface CallLike {
   fn?: unknown;

@@ -176,9 +176,13 @@ export class Kasan {
       if (owner === PageOwner.KmallocLarge) return this.largeShadow(addr);
       return 0;
     }
-    if (this.bootPending.size) this.replayBoot(Math.floor(vpn / 8), Math.floor(vpn / 8));
-    const e = this.shadow.get(vpn);
-    if (e !== undefined) return e;
+    let e = this.shadow.get(vpn);
+    if (e !== undefined) return e; // a page with shadow is never part of a pending boot area (vmAlloc replays first)
+    if (this.bootPending.size) {
+      this.replayBoot(Math.floor(vpn / 8), Math.floor(vpn / 8));
+      e = this.shadow.get(vpn);
+      if (e !== undefined) return e;
+    }
     if (this.k.vmalloc.is_vmalloc_or_module_addr(addr)) {
       if (this.vmPopulated.has(Math.floor(vpn / 8))) return KASAN_VMALLOC_INVALID;
       const vm = this.k.vmalloc.find_vm_area(addr);

@@ -9,6 +9,7 @@
 
 import { h } from "../dom.ts";
 import { linkAddresses } from "./walk.ts";
+import type { CellBuffer } from "../protocol.ts";
 
 export interface FrameZone {
   name: string;
@@ -23,17 +24,7 @@ export interface FrameModel {
   /** PFNs the cell owns (its pages, its vmalloc pages, large kmallocs) as the kernel's records show them after the run. */
   mine: Set<number>;
   /** The cell's buffers and their frames (while the module was loaded), when the worker supplied them. */
-  buffers: FrameBuffer[];
-}
-
-export interface FrameBuffer {
-  fn: string;
-  addr: string;
-  size?: number;
-  line?: number;
-  kind: "vmalloc" | "kmalloc" | "pages";
-  pfnRuns: [number, number][];
-  frames: number;
+  buffers: CellBuffer[];
 }
 
 const obj = (v: unknown): Record<string, unknown> | undefined => (v && typeof v === "object" && !Array.isArray(v) ? (v as Record<string, unknown>) : undefined);
@@ -105,7 +96,7 @@ export function buildFrameModel(kernel: Record<string, unknown> | undefined): Fr
         for (const r of o.pageRuns as unknown[]) if (Array.isArray(r) && typeof r[0] === "number" && typeof r[1] === "number") for (let i = 0; i < r[1]; i++) mine.add(r[0] + i);
       }
     }
-  const buffers: FrameBuffer[] = [];
+  const buffers: CellBuffer[] = [];
   const cm = pick(kernel, ["cellMemory"]);
   if (Array.isArray(cm))
     for (const b of cm) {
@@ -291,7 +282,7 @@ function zoneCanvas(zb: ZoneBuckets, onInfo: (text: string) => void): HTMLCanvas
 }
 
 /** A buffer's virtual pages (top, in order) joined to their frames (bottom, the frames' span to scale). */
-function bufferCanvas(b: FrameBuffer): HTMLCanvasElement {
+function bufferCanvas(b: CellBuffer): HTMLCanvasElement {
   const pfns: number[] = [];
   for (const [s, c] of b.pfnRuns) for (let i = 0; i < c && pfns.length < 4096; i++) pfns.push(s + i);
   const W = 560;
@@ -333,7 +324,7 @@ function bufferCanvas(b: FrameBuffer): HTMLCanvasElement {
   return canvas;
 }
 
-function bufferRow(b: FrameBuffer, label: string | undefined, pick?: (a: bigint) => void): HTMLElement {
+function bufferRow(b: CellBuffer, label: string | undefined, pick?: (a: bigint) => void): HTMLElement {
   const runs = b.pfnRuns.length;
   const first = b.pfnRuns[0];
   const what =

@@ -35,6 +35,8 @@ export interface RunResult {
   stats: RunStats;
   /** The module's fate: loaded after init, unloaded by rmmod, and what userspace insmod printed on failure. */
   module?: ModuleOutcome;
+  /** Set when the kernel refused to boot the machine asked for (RAM size, command line): the run never started. */
+  bootRefused?: string;
   /** Inspection data for the views and the grader (shape grows with the kernel; JSON-only values). */
   kernel: Record<string, unknown>;
 }

@@ -57,6 +57,8 @@ export interface KernelDeps {
   /** JSON-only inspection data for RunResult.kernel. */
   inspect?(k: Kernel): Record<string, unknown>;
   defaultProfile: string;
+  /** True for the kernel's refusal to boot the machine asked for (RAM size, command line): bad usage, not a bug. */
+  isBootRefusal?(e: unknown): boolean;
 }
 
 /** The kernel's optional hooks that later parts add (contexts, leak check, invariants). */
@@ -89,6 +91,7 @@ export function loadKernelDeps(): Promise<KernelDeps> {
       api: api.API,
       inspect: (k: Kernel) => ({ layout: inspect.toJson(k.layout), ...kview.kernelViews(k) }) as Record<string, unknown>,
       defaultProfile: "x86_64-6.1",
+      isBootRefusal: (e: unknown) => e instanceof kernel.KernelBootError,
     };
   })().catch((e) => {
     depsPromise = undefined;
@@ -202,7 +205,9 @@ export function runModuleSync(qjs: QuickJSWASMModule, source: string, options: R
   try {
     k = deps.boot(profileName, { mem: options.mem, cmdline: options.cmdline, seed: options.seed, config: options.config });
   } catch (e) {
-    return failedRun(profileName, `kmodlab: cannot boot ${profileName}: ${(e as Error).message}`, t0);
+    const failed = failedRun(profileName, `kmodlab: cannot boot ${profileName}: ${(e as Error).message}`, t0);
+    if (deps.isBootRefusal?.(e)) failed.bootRefused = (e as Error).message;
+    return failed;
   }
   const hooks = k as unknown as KernelHooks;
   const bootLog = k.log.dmesg();

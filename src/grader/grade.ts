@@ -27,8 +27,25 @@ export function runOptionsFor(s: RunSettings): RunOptions {
   };
 }
 
+const LIMIT_WORDS: Record<string, string> = { cpu: "CPU", memory: "memory", stack: "stack", "kernel-calls": "kernel-call", log: "log" };
+
+/**
+ * Why a run cannot be graded, if it cannot: a limit stopped it (the sandbox's own, or the host's when it ended the
+ * worker: "stopped: CPU limit ..."), or the run's worker failed ("the grader failed on this submission: ...").
+ * Such a run scores zero with that reason. A hang the kernel models (a timeout without a limit) is graded as usual.
+ */
+export function stoppedReason(result: RunResult): string | undefined {
+  for (const r of result.reports) {
+    if (r.limit) return `stopped: ${LIMIT_WORDS[r.limit] ?? r.limit} limit (${r.title.replace(/^kmodlab:? /, "")})`;
+    if (/^kmodlab: the run's worker failed: /.test(r.title)) return `the grader failed on this submission: ${r.title.replace(/^kmodlab: the run's worker failed: /, "")}`;
+  }
+  return undefined;
+}
+
 /** Judge a finished run. Never throws: a check that throws fails with the error as its detail. */
 export function judge(ex: Exercise, result: RunResult, source: string, file?: string): GradeResult {
+  const stopped = stoppedReason(result);
+  if (stopped) return { ...unrunnable(ex, stopped, file), dmesg: result.dmesg, reports: result.reports.map((r) => ({ kind: r.kind, title: r.title, line: r.line })) };
   const ctx: CheckContext = { result, source, exercise: ex, records: allocations(result) };
   const checks: CheckResult[] = ex.checks.map((ch) => {
     const points = ch.points ?? 1;

@@ -89,8 +89,49 @@ export interface CallEnv {
   mod: ModuleState;
 }
 
+/** What a module's memory is, for the record of what it allocated and freed (sandbox/memrecords.ts). */
+export type MemFamily = "page" | "slab" | "vmalloc" | "dma-coherent" | "ioremap" | "cache" | "workqueue";
+/** Where a number comes from: an argument (by index) or a constant. */
+export type ArgOr = { arg: number } | { fixed: number };
+/** How a row allocates: the family ("kv": slab or vmalloc, told by the address returned), and which argument is what. */
+export interface AllocRole {
+  family: MemFamily | "kv";
+  /** Bytes asked for; absent for page allocations (PAGE_SIZE << order) and handles. */
+  size?: ArgOr | { product: [number, number] } | { cache: number } | { strlen: number };
+  order?: ArgOr;
+  /** The gfp_t argument (absent: GFP_KERNEL implied, as vmalloc). */
+  gfp?: number;
+  /** The memory comes zeroed whatever the gfp (kzalloc, vzalloc, get_zeroed_page...). */
+  zeroed?: boolean;
+  /** The kmem_cache handle argument. */
+  cache?: number;
+  /** It returns a struct page pointer (alloc_pages), not a kernel virtual address. */
+  page?: boolean;
+  /** krealloc: the argument it frees when it returns new memory. */
+  reallocates?: number;
+}
+/** How a row frees: which argument names the memory, which families it frees, its order/size arguments. */
+export interface FreeRole {
+  addr: number;
+  families: MemFamily[];
+  order?: ArgOr;
+  size?: number;
+  /** The argument is a struct page pointer (__free_pages). */
+  page?: boolean;
+}
+/** A row's part in the module's memory: allocates, frees, names memory it was given by another name, or none. */
+export type MemoryRole =
+  | { alloc: AllocRole }
+  | { free: FreeRole }
+  /** Returns another name for the memory its argument `of` names (page_address, virt_to_page, kmap). */
+  | { alias: { of: number; page: "to-page" | "to-virt" } }
+  /** Takes part in no allocation (returns a translation, a static object, or ends a mapping): why. */
+  | { none: string };
+
 export interface FunctionEntry extends Common {
   kind: "function";
+  /** Required on every row that returns an address or a handle and on every row that frees (test/sandbox/memroles). */
+  memory?: MemoryRole;
   params: Param[];
   returns: ReturnType;
   /** "may sleep", "any", or a sentence such as "any; must not be called from interrupt context". */

@@ -32,6 +32,7 @@ export const DMA_ROWS: ApiEntry[] = [
   { kind: "constant", module: "linux", name: "DMA_MAPPING_ERROR", type: "addr", value: () => 0xffffffffffffffffn, doc: "The dma_addr_t of a failed mapping (~0). Test with dma_mapping_error(), not by comparing." },
   fn({
     name: "dma_map_single",
+    memory: { none: "a bus address for memory the module already holds (a streaming mapping, paired by the DMA-API checks)" },
     params: [D, p("cpu_addr", "addr", "a physically contiguous buffer: kmalloc or the page allocator"), p("size", "size"), p("dir", "uint", "DMA_TO_DEVICE, DMA_FROM_DEVICE or DMA_BIDIRECTIONAL")],
     returns: "addr",
     context: "any",
@@ -48,6 +49,7 @@ export const DMA_ROWS: ApiEntry[] = [
   }),
   fn({
     name: "dma_unmap_single",
+    memory: { none: "ends a streaming mapping; the buffer stays the module's" },
     params: [D, p("dma_addr", "addr"), p("size", "size", "the size it was mapped with"), p("dir", "uint", "the direction it was mapped with")],
     returns: "void",
     context: "any",
@@ -56,6 +58,7 @@ export const DMA_ROWS: ApiEntry[] = [
   }),
   fn({
     name: "dma_alloc_coherent",
+    memory: { alloc: { family: "dma-coherent", size: { arg: 1 }, gfp: 2 } },
     params: [D, p("size", "size"), p("gfp", "gfp")],
     returns: "addr",
     context: "may sleep with GFP_KERNEL",
@@ -68,6 +71,7 @@ export const DMA_ROWS: ApiEntry[] = [
   }),
   fn({
     name: "dma_coherent_handle",
+    memory: { none: "the bus address of a coherent buffer the module holds" },
     params: [D, p("cpu_addr", "addr", "what dma_alloc_coherent returned")],
     returns: "addr",
     context: "any",
@@ -76,6 +80,7 @@ export const DMA_ROWS: ApiEntry[] = [
   }),
   fn({
     name: "dma_free_coherent",
+    memory: { free: { addr: 2, families: ["dma-coherent"], size: 1 } },
     params: [D, p("size", "size"), p("cpu_addr", "addr"), p("dma_handle", "addr")],
     returns: "void",
     context: "process context (not with interrupts disabled)",

@@ -52,6 +52,7 @@ export const IRQ_ROWS: ApiEntry[] = [
   }),
   fn({
     name: "free_irq",
+    memory: { none: "releases an interrupt line, not memory" },
     params: [p("irq", "uint"), p("dev_id", "cookie", "the value given to request_irq")],
     returns: "void",
     context: "may sleep (process context; it waits for a running handler)",

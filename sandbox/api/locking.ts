@@ -23,6 +23,7 @@ export const LOCKING_ROWS: ApiEntry[] = [
   { kind: "class", module: "linux", name: "mutex", madeWith: "DEFINE_MUTEX()", doc: "struct mutex: `const m = DEFINE_MUTEX();`. A sleeping lock: process context only." },
   fn({
     name: "DEFINE_SPINLOCK",
+    memory: { none: "a lock in the module's static data" },
     params: [],
     returns: "handle:spinlock_t",
     context: "module top level (a static lock), or anywhere",
@@ -55,6 +56,7 @@ export const LOCKING_ROWS: ApiEntry[] = [
   spinOp("spin_is_locked", "1 if someone holds the lock.", (c, l) => c.k.locking.spin_is_locked(l), "int"),
   fn({
     name: "DEFINE_MUTEX",
+    memory: { none: "a lock in the module's static data" },
     params: [],
     returns: "handle:mutex",
     context: "module top level (a static mutex), or anywhere",

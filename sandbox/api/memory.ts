@@ -41,6 +41,7 @@ export const MEMORY_ROWS: ApiEntry[] = [
   read("readl", 4, 32),
   fn({
     name: "readq",
+    memory: { none: "the value read (a u64), not an address" },
     params: [p("addr", "addr")],
     returns: "addr",
     doc: "Load 64 bits from addr, as a bigint.",
@@ -58,6 +59,7 @@ export const MEMORY_ROWS: ApiEntry[] = [
   }),
   fn({
     name: "memset",
+    memory: { none: "returns its destination" },
     params: [p("s", "addr"), p("c", "int", "the byte value"), p("n", "size")],
     returns: "addr",
     doc: "Fill n bytes at s with the byte c; returns s. Done page by page; faults at the first unmapped page it reaches (the bytes before it are written).",
@@ -65,6 +67,7 @@ export const MEMORY_ROWS: ApiEntry[] = [
   }),
   fn({
     name: "memset16",
+    memory: { none: "returns its destination" },
     params: [p("s", "addr"), p("v", "uint"), p("count", "size", "number of 16-bit words")],
     returns: "addr",
     doc: "Fill count 16-bit words at s with v.",
@@ -72,6 +75,7 @@ export const MEMORY_ROWS: ApiEntry[] = [
   }),
   fn({
     name: "memset32",
+    memory: { none: "returns its destination" },
     params: [p("s", "addr"), p("v", "uint"), p("count", "size", "number of 32-bit words")],
     returns: "addr",
     doc: "Fill count 32-bit words at s with v: the batch form of a `writel` loop.",
@@ -79,6 +83,7 @@ export const MEMORY_ROWS: ApiEntry[] = [
   }),
   fn({
     name: "memset64",
+    memory: { none: "returns its destination" },
     params: [p("s", "addr"), p("v", "addr", "a bigint"), p("count", "size", "number of 64-bit words")],
     returns: "addr",
     doc: "Fill count 64-bit words at s with v.",
@@ -86,6 +91,7 @@ export const MEMORY_ROWS: ApiEntry[] = [
   }),
   fn({
     name: "memcpy",
+    memory: { none: "returns its destination" },
     params: [p("dest", "addr"), p("src", "addr"), p("n", "size")],
     returns: "addr",
     doc: "Copy n bytes from src to dest (they must not overlap: use memmove); returns dest.",
@@ -93,6 +99,7 @@ export const MEMORY_ROWS: ApiEntry[] = [
   }),
   fn({
     name: "memmove",
+    memory: { none: "returns its destination" },
     params: [p("dest", "addr"), p("src", "addr"), p("n", "size")],
     returns: "addr",
     doc: "Copy n bytes from src to dest; the ranges may overlap. Returns dest.",
@@ -107,6 +114,7 @@ export const MEMORY_ROWS: ApiEntry[] = [
   }),
   fn({
     name: "memchr_inv",
+    memory: { none: "a position inside memory the module passed" },
     params: [p("start", "addr"), p("c", "int", "the byte expected"), p("bytes", "size")],
     returns: "addr",
     doc: "Read bytes at start and return the address of the first byte that is not c, or 0n if all are: the batch form of a read loop (`memchr_inv(buf, 0, size) === 0n` checks a buffer is zeroed).",

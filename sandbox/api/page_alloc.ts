@@ -29,6 +29,7 @@ export const PAGE_ALLOC_ROWS: ApiEntry[] = [
   layoutConst("MAX_ORDER", "number", (k) => k.profile.maxOrder, "Orders 0..MAX_ORDER-1 are valid for the page allocator in these eras (6.4 made it inclusive)."),
   fn({
     name: "__get_free_pages",
+    memory: { alloc: { family: "page", order: { arg: 1 }, gfp: 0 } },
     params: [p("gfp_mask", "gfp"), p("order", "order")],
     returns: "addr",
     context: "may sleep with GFP_KERNEL; any with GFP_ATOMIC",
@@ -37,6 +38,7 @@ export const PAGE_ALLOC_ROWS: ApiEntry[] = [
   }),
   fn({
     name: "__get_free_page",
+    memory: { alloc: { family: "page", order: { fixed: 0 }, gfp: 0 } },
     params: [p("gfp_mask", "gfp")],
     returns: "addr",
     context: "may sleep with GFP_KERNEL; any with GFP_ATOMIC",
@@ -45,6 +47,7 @@ export const PAGE_ALLOC_ROWS: ApiEntry[] = [
   }),
   fn({
     name: "get_zeroed_page",
+    memory: { alloc: { family: "page", order: { fixed: 0 }, gfp: 0, zeroed: true } },
     params: [p("gfp_mask", "gfp")],
     returns: "addr",
     context: "may sleep with GFP_KERNEL; any with GFP_ATOMIC",
@@ -53,6 +56,7 @@ export const PAGE_ALLOC_ROWS: ApiEntry[] = [
   }),
   fn({
     name: "get_free_page",
+    memory: { alloc: { family: "page", order: { fixed: 0 }, gfp: 0, zeroed: true } },
     params: [p("gfp_mask", "gfp")],
     returns: "addr",
     context: "may sleep with GFP_KERNEL",
@@ -63,6 +67,7 @@ export const PAGE_ALLOC_ROWS: ApiEntry[] = [
   }),
   fn({
     name: "free_pages",
+    memory: { free: { addr: 0, families: ["page"], order: { arg: 1 } } },
     params: [p("addr", "addr"), p("order", "order")],
     returns: "void",
     context: "any",
@@ -71,6 +76,7 @@ export const PAGE_ALLOC_ROWS: ApiEntry[] = [
   }),
   fn({
     name: "free_page",
+    memory: { free: { addr: 0, families: ["page"], order: { fixed: 0 } } },
     params: [p("addr", "addr")],
     returns: "void",
     context: "any",
@@ -79,6 +85,7 @@ export const PAGE_ALLOC_ROWS: ApiEntry[] = [
   }),
   fn({
     name: "virt_to_phys",
+    memory: { none: "a physical address: a translation" },
     params: [p("addr", "addr")],
     returns: "addr",
     context: "any",
@@ -87,6 +94,7 @@ export const PAGE_ALLOC_ROWS: ApiEntry[] = [
   }),
   fn({
     name: "phys_to_virt",
+    memory: { none: "a virtual address: a translation" },
     params: [p("phys", "addr")],
     returns: "addr",
     context: "any",
@@ -103,6 +111,7 @@ export const PAGE_ALLOC_ROWS: ApiEntry[] = [
   }),
   fn({
     name: "alloc_pages",
+    memory: { alloc: { family: "page", order: { arg: 1 }, gfp: 0, page: true } },
     params: [p("gfp_mask", "gfp"), p("order", "order")],
     returns: "addr",
     context: "may sleep with GFP_KERNEL; any with GFP_ATOMIC",
@@ -114,6 +123,7 @@ export const PAGE_ALLOC_ROWS: ApiEntry[] = [
   }),
   fn({
     name: "alloc_page",
+    memory: { alloc: { family: "page", order: { fixed: 0 }, gfp: 0, page: true } },
     params: [p("gfp_mask", "gfp")],
     returns: "addr",
     context: "may sleep with GFP_KERNEL; any with GFP_ATOMIC",
@@ -125,6 +135,7 @@ export const PAGE_ALLOC_ROWS: ApiEntry[] = [
   }),
   fn({
     name: "__free_pages",
+    memory: { free: { addr: 0, families: ["page"], order: { arg: 1 }, page: true } },
     params: [p("page", "addr", "a struct page * from alloc_pages"), p("order", "order")],
     returns: "void",
     context: "any",
@@ -133,6 +144,7 @@ export const PAGE_ALLOC_ROWS: ApiEntry[] = [
   }),
   fn({
     name: "__free_page",
+    memory: { free: { addr: 0, families: ["page"], order: { fixed: 0 }, page: true } },
     params: [p("page", "addr")],
     returns: "void",
     context: "any",
@@ -141,6 +153,7 @@ export const PAGE_ALLOC_ROWS: ApiEntry[] = [
   }),
   fn({
     name: "page_address",
+    memory: { alias: { of: 0, page: "to-virt" } },
     params: [p("page", "addr", "a struct page *")],
     returns: "addr",
     context: "any",
@@ -149,6 +162,7 @@ export const PAGE_ALLOC_ROWS: ApiEntry[] = [
   }),
   fn({
     name: "virt_to_page",
+    memory: { alias: { of: 0, page: "to-page" } },
     params: [p("addr", "addr", "a linear-map (lowmem) address")],
     returns: "addr",
     context: "any",
@@ -165,6 +179,7 @@ export const PAGE_ALLOC_ROWS: ApiEntry[] = [
   }),
   fn({
     name: "pfn_to_page",
+    memory: { none: "the struct page of a frame: names memory, allocates none" },
     params: [p("pfn", "uint")],
     returns: "addr",
     context: "any",
@@ -173,6 +188,7 @@ export const PAGE_ALLOC_ROWS: ApiEntry[] = [
   }),
   fn({
     name: "kmap",
+    memory: { alias: { of: 0, page: "to-virt" } },
     params: [p("page", "addr", "a struct page *")],
     returns: "addr",
     context: "may sleep (waits for a free pkmap slot)",
@@ -181,6 +197,7 @@ export const PAGE_ALLOC_ROWS: ApiEntry[] = [
   }),
   fn({
     name: "kunmap",
+    memory: { none: "ends a kmap: the page stays the module's" },
     params: [p("page", "addr")],
     returns: "void",
     context: "may sleep",
@@ -189,6 +206,7 @@ export const PAGE_ALLOC_ROWS: ApiEntry[] = [
   }),
   fn({
     name: "kmap_local_page",
+    memory: { alias: { of: 0, page: "to-virt" } },
     since: "6.1",
     absentNote: "added in 5.11 — use kmap_atomic(page) or kmap(page)",
     params: [p("page", "addr")],
@@ -199,6 +217,7 @@ export const PAGE_ALLOC_ROWS: ApiEntry[] = [
   }),
   fn({
     name: "kunmap_local",
+    memory: { none: "ends a kmap_local_page: the page stays the module's" },
     since: "6.1",
     absentNote: "added in 5.11 — use kunmap_atomic(addr) or kunmap(page)",
     params: [p("addr", "addr", "what kmap_local_page returned")],

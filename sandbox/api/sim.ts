@@ -65,6 +65,7 @@ export const SIM_ROWS: ApiEntry[] = [
   }),
   fn({
     name: "dma_device",
+    memory: { none: "the board's device, owned by the kernel" },
     params: [],
     returns: "handle:device",
     context: "any",

@@ -44,6 +44,7 @@ export const SLAB_ROWS: ApiEntry[] = [
   },
   fn({
     name: "kmalloc",
+    memory: { alloc: { family: "slab", size: { arg: 0 }, gfp: 1 } },
     params: [p("size", "size"), p("flags", "gfp")],
     returns: "addr",
     context: CTX,
@@ -52,6 +53,7 @@ export const SLAB_ROWS: ApiEntry[] = [
   }),
   fn({
     name: "kzalloc",
+    memory: { alloc: { family: "slab", size: { arg: 0 }, gfp: 1, zeroed: true } },
     params: [p("size", "size"), p("flags", "gfp")],
     returns: "addr",
     context: CTX,
@@ -60,6 +62,7 @@ export const SLAB_ROWS: ApiEntry[] = [
   }),
   fn({
     name: "kmalloc_array",
+    memory: { alloc: { family: "slab", size: { product: [0, 1] }, gfp: 2 } },
     params: [p("n", "size"), p("size", "size"), p("flags", "gfp")],
     returns: "addr",
     context: CTX,
@@ -70,6 +73,7 @@ export const SLAB_ROWS: ApiEntry[] = [
   }),
   fn({
     name: "kcalloc",
+    memory: { alloc: { family: "slab", size: { product: [0, 1] }, gfp: 2, zeroed: true } },
     params: [p("n", "size"), p("size", "size"), p("flags", "gfp")],
     returns: "addr",
     context: CTX,
@@ -78,6 +82,7 @@ export const SLAB_ROWS: ApiEntry[] = [
   }),
   fn({
     name: "krealloc",
+    memory: { alloc: { family: "slab", size: { arg: 1 }, gfp: 2, reallocates: 0 } },
     params: [p("p", "addr"), p("new_size", "size"), p("flags", "gfp")],
     returns: "addr",
     context: CTX,
@@ -94,6 +99,7 @@ export const SLAB_ROWS: ApiEntry[] = [
   }),
   fn({
     name: "kfree",
+    memory: { free: { addr: 0, families: ["slab"] } },
     params: [p("objp", "addr")],
     returns: "void",
     context: "any",
@@ -102,6 +108,7 @@ export const SLAB_ROWS: ApiEntry[] = [
   }),
   fn({
     name: "kstrdup",
+    memory: { alloc: { family: "slab", size: { strlen: 0 }, gfp: 1 } },
     params: [p("s", "string"), p("gfp", "gfp")],
     returns: "addr",
     context: CTX,
@@ -120,6 +127,7 @@ export const SLAB_ROWS: ApiEntry[] = [
   { ...slabFlag("SLAB_ACCOUNT", SLAB_ACCOUNT, "Charge objects to the allocating task's memory cgroup."), since: "6.1", absentNote: "added in 4.5" },
   fn({
     name: "kmem_cache_create",
+    memory: { alloc: { family: "cache", size: { arg: 1 } } },
     params: [
       p("name", "string"),
       p("size", "size"),
@@ -135,6 +143,7 @@ export const SLAB_ROWS: ApiEntry[] = [
   }),
   fn({
     name: "kmem_cache_alloc",
+    memory: { alloc: { family: "slab", size: { cache: 0 }, gfp: 1, cache: 0 } },
     params: [p("cachep", "handle:kmem_cache"), p("flags", "gfp")],
     returns: "addr",
     context: CTX,
@@ -143,6 +152,7 @@ export const SLAB_ROWS: ApiEntry[] = [
   }),
   fn({
     name: "kmem_cache_zalloc",
+    memory: { alloc: { family: "slab", size: { cache: 0 }, gfp: 1, cache: 0, zeroed: true } },
     params: [p("cachep", "handle:kmem_cache"), p("flags", "gfp")],
     returns: "addr",
     context: CTX,
@@ -151,6 +161,7 @@ export const SLAB_ROWS: ApiEntry[] = [
   }),
   fn({
     name: "kmem_cache_free",
+    memory: { free: { addr: 1, families: ["slab"] } },
     params: [p("cachep", "handle:kmem_cache"), p("objp", "addr")],
     returns: "void",
     context: "any",
@@ -167,6 +178,7 @@ export const SLAB_ROWS: ApiEntry[] = [
   }),
   fn({
     name: "kmem_cache_destroy",
+    memory: { free: { addr: 0, families: ["cache"] } },
     params: [p("cachep", "handle:kmem_cache")],
     returns: "void",
     context: "may sleep",

@@ -8,6 +8,7 @@ import { kvfree, kvmalloc, kvzalloc } from "../../src/kernel/mm/util.ts";
 export const VMALLOC_ROWS: ApiEntry[] = [
   fn({
     name: "vmalloc",
+    memory: { alloc: { family: "vmalloc", size: { arg: 0 } } },
     params: [p("size", "size")],
     returns: "addr",
     context: "may sleep",
@@ -16,6 +17,7 @@ export const VMALLOC_ROWS: ApiEntry[] = [
   }),
   fn({
     name: "vzalloc",
+    memory: { alloc: { family: "vmalloc", size: { arg: 0 }, zeroed: true } },
     params: [p("size", "size")],
     returns: "addr",
     context: "may sleep",
@@ -24,6 +26,7 @@ export const VMALLOC_ROWS: ApiEntry[] = [
   }),
   fn({
     name: "vfree",
+    memory: { free: { addr: 0, families: ["vmalloc"] } },
     params: [p("addr", "addr")],
     returns: "void",
     context: "may sleep (from interrupt context 6.1 defers the free to a work item)",
@@ -32,6 +35,7 @@ export const VMALLOC_ROWS: ApiEntry[] = [
   }),
   fn({
     name: "__vmalloc",
+    memory: { alloc: { family: "vmalloc", size: { arg: 0 }, gfp: 1 } },
     params: [p("size", "size"), p("gfp_mask", "gfp")],
     returns: "addr",
     context: "may sleep (6.1 supports only blocking GFP flags here)",
@@ -41,6 +45,7 @@ export const VMALLOC_ROWS: ApiEntry[] = [
   }),
   fn({
     name: "__vmalloc",
+    memory: { alloc: { family: "vmalloc", size: { arg: 0 }, gfp: 1 } },
     params: [p("size", "size"), p("gfp_mask", "gfp"), p("prot", "uint", "page protection, PAGE_KERNEL")],
     returns: "addr",
     context: "may sleep",
@@ -62,6 +67,7 @@ export const VMALLOC_ROWS: ApiEntry[] = [
   },
   fn({
     name: "vmalloc_user",
+    memory: { alloc: { family: "vmalloc", size: { arg: 0 }, zeroed: true } },
     params: [p("size", "size")],
     returns: "addr",
     context: "may sleep",
@@ -70,6 +76,7 @@ export const VMALLOC_ROWS: ApiEntry[] = [
   }),
   fn({
     name: "vmalloc_32",
+    memory: { alloc: { family: "vmalloc", size: { arg: 0 } } },
     params: [p("size", "size")],
     returns: "addr",
     context: "may sleep",
@@ -94,6 +101,7 @@ export const VMALLOC_ROWS: ApiEntry[] = [
   }),
   fn({
     name: "ioremap",
+    memory: { alloc: { family: "ioremap", size: { arg: 1 } } },
     params: [p("phys_addr", "addr"), p("size", "size")],
     returns: "addr",
     context: "may sleep",
@@ -102,6 +110,7 @@ export const VMALLOC_ROWS: ApiEntry[] = [
   }),
   fn({
     name: "iounmap",
+    memory: { free: { addr: 0, families: ["ioremap"] } },
     params: [p("addr", "addr")],
     returns: "void",
     context: "may sleep",
@@ -110,6 +119,7 @@ export const VMALLOC_ROWS: ApiEntry[] = [
   }),
   fn({
     name: "kvmalloc",
+    memory: { alloc: { family: "kv", size: { arg: 0 }, gfp: 1 } },
     params: [p("size", "size"), p("flags", "gfp")],
     returns: "addr",
     context: "may sleep with GFP_KERNEL (the vmalloc fallback needs a blocking GFP)",
@@ -120,6 +130,7 @@ export const VMALLOC_ROWS: ApiEntry[] = [
   }),
   fn({
     name: "kvzalloc",
+    memory: { alloc: { family: "kv", size: { arg: 0 }, gfp: 1, zeroed: true } },
     params: [p("size", "size"), p("flags", "gfp")],
     returns: "addr",
     context: "may sleep with GFP_KERNEL",
@@ -130,6 +141,7 @@ export const VMALLOC_ROWS: ApiEntry[] = [
   }),
   fn({
     name: "kvfree",
+    memory: { free: { addr: 0, families: ["slab", "vmalloc"] } },
     params: [p("addr", "addr")],
     returns: "void",
     context: "may sleep for vmalloc memory",

@@ -63,6 +63,7 @@ export const WORKQUEUE_ROWS: ApiEntry[] = [
   fn({ name: "flush_delayed_work", params: [DW], returns: "bool", context: SLEEPS, doc: "Run the delayed work now (without waiting for its timer) and wait for it.", impl: (c, id: number) => c.k.workqueue.flush_delayed_work(dwork(c, id, "flush_delayed_work")) }),
   fn({
     name: "alloc_workqueue",
+    memory: { alloc: { family: "workqueue" } },
     params: [p("name", "string"), p("flags", "uint", "WQ_* flags; 0"), p("max_active", "uint", "0 for the default")],
     returns: "handle:workqueue_struct",
     context: "may sleep",
@@ -71,11 +72,12 @@ export const WORKQUEUE_ROWS: ApiEntry[] = [
   }),
   fn({
     name: "create_workqueue",
+    memory: { alloc: { family: "workqueue" } },
     params: [p("name", "string")],
     returns: "handle:workqueue_struct",
     context: "may sleep",
     doc: "The old way to make a workqueue (alloc_workqueue with WQ_MEM_RECLAIM).",
     impl: (c, name: string) => handles(c.k).add("workqueue_struct", c.k.workqueue.create_workqueue(name)),
   }),
-  fn({ name: "destroy_workqueue", params: [WQ], returns: "void", context: SLEEPS, doc: "Run what is queued on wq, then free it.", impl: (c, q: number) => c.k.workqueue.destroy_workqueue(wqOf(c, q, "destroy_workqueue")) }),
+  fn({ name: "destroy_workqueue", memory: { free: { addr: 0, families: ["workqueue"] } }, params: [WQ], returns: "void", context: SLEEPS, doc: "Run what is queued on wq, then free it.", impl: (c, q: number) => c.k.workqueue.destroy_workqueue(wqOf(c, q, "destroy_workqueue")) }),
 ];

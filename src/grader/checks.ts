@@ -5,6 +5,7 @@
 import type { ReportKind } from "../kernel/types.ts";
 import { gfpAllowsBlocking, formatGfp, gfpFlags } from "../kernel/gfp.ts";
 import { vsprintf, type PrintkArg } from "../kernel/kernel/vsprintf.ts";
+import { freeMatches as freeMatchesRole } from "../../sandbox/memrecords.ts";
 import type { Check, CheckContext, CheckOutcome } from "./types.ts";
 import {
   bytes,
@@ -13,6 +14,7 @@ import {
   eraOf,
   hexNumbersIn,
   lineText,
+  roles,
   toBig,
   type AllocRecords,
   type Allocation,
@@ -88,28 +90,9 @@ export function nothingLeaked(): Check {
   });
 }
 
-const FREE_FAMILY: Record<string, Family[]> = {
-  free_pages: ["page"],
-  free_page: ["page"],
-  kfree: ["slab"],
-  kfree_sensitive: ["slab"],
-  kzfree: ["slab"],
-  kmem_cache_free: ["slab"],
-  krealloc: ["slab"],
-  vfree: ["vmalloc"],
-  kvfree: ["slab", "vmalloc"],
-  dma_free_coherent: ["dma-coherent"],
-};
-
-/** The free call is the one this allocator pairs with (and free_pages' order is the allocation's). */
+/** The free call is the one this allocator pairs with (and a page free's order is the allocation's). */
 export function freeMatches(a: Allocation): boolean {
-  const f = a.free;
-  if (!f) return false;
-  if (!(FREE_FAMILY[f.fn] ?? []).includes(a.family)) return false;
-  if ((a.fn === "kmem_cache_alloc" || a.fn === "kmem_cache_zalloc") !== (f.fn === "kmem_cache_free") && f.fn !== "kfree") return false;
-  if (a.family === "page") return (f.fn === "free_page" ? 0 : f.order) === (a.order ?? 0);
-  if (f.fn === "dma_free_coherent") return f.size === a.size;
-  return true;
+  return freeMatchesRole(a, roles());
 }
 
 /**

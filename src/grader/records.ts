@@ -6,6 +6,9 @@
 import type { RunResult } from "../../sandbox/result.ts";
 import type { Report } from "../kernel/types.ts";
 import { gfpFlags } from "../kernel/gfp.ts";
+import { API } from "../../sandbox/api.ts";
+import { memoryRoles, memRecords, type FailedAlloc, type FreeInfo, type MemFamily, type MemLayout, type MemRecord, type MemRecords, type StrayFree } from "../../sandbox/memrecords.ts";
+import type { MemoryRole } from "../../sandbox/table.ts";
 
 export type Json = null | boolean | number | string | Json[] | { [k: string]: Json };
 
@@ -52,145 +55,30 @@ export function toNum(v: Json | undefined): number | undefined {
   return b === undefined ? undefined : Number(b);
 }
 
-export type Family = "page" | "slab" | "vmalloc" | "dma-coherent";
+export type Family = MemFamily;
+/** One allocation of the module and the call that freed it: the one record model (sandbox/memrecords.ts). */
+export type Allocation = MemRecord;
+export type AllocRecords = MemRecords;
+export type { FreeInfo, StrayFree, FailedAlloc };
 
-export interface Allocation {
-  /** Index of the allocating call in the log. */
-  index: number;
-  call: KernelCall;
-  fn: string;
-  family: Family;
-  addr: bigint;
-  /** Bytes requested (pages: PAGE_SIZE << order). */
-  size: number;
-  order?: number;
-  gfp?: number;
-  /** __GFP_ZERO-style: kzalloc, vzalloc, get_zeroed_page, kcalloc... (or the gfp carries __GFP_ZERO). */
-  zeroed: boolean;
-  /** kmem_cache_alloc: the cache handle. */
-  cache?: Json;
-  free?: FreeInfo;
+/** The table's memory roles (which rows allocate and free what), computed once. */
+let rolesCache: Map<string, MemoryRole> | undefined;
+export function roles(): Map<string, MemoryRole> {
+  return (rolesCache ??= memoryRoles(API));
 }
 
-export interface FreeInfo {
-  index: number;
-  call: KernelCall;
-  fn: string;
-  /** free_pages' order argument. */
-  order?: number;
-  /** The size argument of frees that take one (dma_free_coherent). */
-  size?: number;
-}
-
-/** A free call whose address matched no live allocation of this module. */
-export interface StrayFree {
-  index: number;
-  call: KernelCall;
-  addr: bigint;
-}
-
-const ZERO_FNS = new Set(["kzalloc", "kcalloc", "vzalloc", "get_zeroed_page", "get_free_page", "kmem_cache_zalloc", "kvzalloc", "vmalloc_user"]);
-
-/** How each allocating function of the module API reads: which argument is what. */
-function allocOf(c: KernelCall, pageSize: number, cacheSizes: Map<string, number>, gfpZero: number): Omit<Allocation, "index" | "call" | "addr" | "free"> | undefined {
-  const a = c.args;
-  const g = (i: number) => toNum(a[i]);
-  const base = (family: Family, size: number | undefined, gfp: number | undefined, order?: number) =>
-    size === undefined ? undefined : { fn: c.fn, family, size, gfp, order, zeroed: ZERO_FNS.has(c.fn) || (gfp !== undefined && gfpZero !== 0 && (gfp & gfpZero) !== 0) };
-  switch (c.fn) {
-    case "__get_free_pages":
-      return base("page", pageSize << (g(1) ?? 0), g(0), g(1));
-    case "__get_free_page":
-    case "get_zeroed_page":
-    case "get_free_page":
-      return base("page", pageSize, g(0), 0);
-    case "kmalloc":
-    case "kzalloc":
-      return base("slab", g(0), g(1));
-    case "kcalloc":
-    case "kmalloc_array": {
-      const n = g(0);
-      const s = g(1);
-      return base("slab", n !== undefined && s !== undefined ? n * s : undefined, g(2));
-    }
-    case "krealloc":
-      return base("slab", g(1), g(2));
-    case "kmem_cache_alloc":
-    case "kmem_cache_zalloc": {
-      const r = base("slab", cacheSizes.get(JSON.stringify(a[0])) ?? 0, g(1));
-      return r && { ...r, cache: a[0] };
-    }
-    case "vmalloc":
-    case "vzalloc":
-    case "vmalloc_user":
-    case "vmalloc_32":
-      return base("vmalloc", g(0), undefined);
-    case "__vmalloc":
-      return base("vmalloc", g(0), g(1));
-    case "dma_alloc_coherent":
-      return base("dma-coherent", g(1), g(2));
-    default:
-      return undefined;
-  }
-}
-
-/** Free functions: the argument holding the address, and the order/size arguments. */
-const FREES: Record<string, { addr: number; order?: number; size?: number }> = {
-  free_pages: { addr: 0, order: 1 },
-  free_page: { addr: 0 },
-  kfree: { addr: 0 },
-  kvfree: { addr: 0 },
-  kfree_sensitive: { addr: 0 },
-  kzfree: { addr: 0 },
-  kmem_cache_free: { addr: 1 },
-  vfree: { addr: 0 },
-  dma_free_coherent: { addr: 2, size: 1 },
-  krealloc: { addr: 0 },
-};
-
-export interface AllocRecords {
-  calls: KernelCall[];
-  allocs: Allocation[];
-  strayFrees: StrayFree[];
+/** The layout facts the records need (page size; the vmalloc range that tells kvmalloc's two families apart). */
+export function memLayoutOf(r: RunResult): MemLayout {
+  const l = (r.kernel as { layout?: Record<string, unknown> }).layout ?? {};
+  const b = (k: string) => toBig(l[k] as Json);
+  return { pageSize: Number(l.pageSize ?? 4096), vmallocStart: b("vmallocStart"), vmallocEnd: b("vmallocEnd") };
 }
 
 /** Pair every allocation of the call log with the call that freed it. */
 export function allocations(r: RunResult): AllocRecords | undefined {
   const calls = callsOf(r);
   if (!calls) return undefined;
-  const pageSize = Number((r.kernel as { layout?: { pageSize?: number } }).layout?.pageSize ?? 4096);
-  const gfpZero = zeroBit(r);
-  const cacheSizes = new Map<string, number>();
-  const live = new Map<bigint, Allocation>();
-  const allocs: Allocation[] = [];
-  const strayFrees: StrayFree[] = [];
-  calls.forEach((c, index) => {
-    if (c.fn === "kmem_cache_create") {
-      const size = toNum(c.args[1]);
-      if (size !== undefined) cacheSizes.set(JSON.stringify(c.ret), size);
-    }
-    const f = FREES[c.fn];
-    if (f) {
-      const addr = toBig(c.args[f.addr]);
-      // krealloc(NULL, ...) frees nothing; kfree(NULL) is a no-op; krealloc(p, 0) frees p (returns ZERO_SIZE_PTR).
-      if (addr !== undefined && addr !== 0n && !(c.fn === "krealloc" && toBig(c.ret) === 0n && (toNum(c.args[1]) ?? 0) > 0)) {
-        const a = live.get(addr);
-        if (a) {
-          live.delete(addr);
-          a.free = { index, call: c, fn: c.fn, order: f.order !== undefined ? toNum(c.args[f.order]) : undefined, size: f.size !== undefined ? toNum(c.args[f.size]) : undefined };
-        } else strayFrees.push({ index, call: c, addr });
-      }
-    }
-    const info = allocOf(c, pageSize, cacheSizes, gfpZero);
-    if (!info) return;
-    const addr = toBig(c.ret);
-    // A failed allocation (NULL) or ZERO_SIZE_PTR (0x10) is no allocation.
-    if (addr === undefined || addr <= 0x10n) return;
-    const a: Allocation = { index, call: c, addr, ...info };
-    allocs.push(a);
-    live.set(addr, a);
-  });
-  return { calls, allocs, strayFrees };
+  return memRecords(calls as never, roles(), memLayoutOf(r), zeroBit(r));
 }
 
 /** __GFP_ZERO of the run's era. */
@@ -251,12 +139,17 @@ export function bytes(n: number): string {
   return `${n} bytes`;
 }
 
-/** "kmalloc(100)" for messages. */
+/** "kmalloc(100) at 0x... (line 9)" for messages. */
 export function describe(a: Allocation): string {
+  const at = a.line !== undefined ? ` (line ${a.line})` : "";
   switch (a.family) {
     case "page":
-      return `${a.fn}(order ${a.order ?? 0}) at 0x${hexDigits(a.addr)}`;
+      return `${a.fn}(order ${a.order ?? 0}) at 0x${hexDigits(a.addr)}${at}`;
+    case "cache":
+      return `${a.fn}(${typeof a.call.args[0] === "string" ? JSON.stringify(a.call.args[0]) + ", " : ""}${a.size})${at}`;
+    case "workqueue":
+      return `${a.fn}(${typeof a.call.args[0] === "string" ? JSON.stringify(a.call.args[0]) : ""})${at}`;
     default:
-      return `${a.fn}(${a.size}) at 0x${hexDigits(a.addr)}`;
+      return `${a.fn}(${a.size}) at 0x${hexDigits(a.addr)}${at}`;
   }
 }

@@ -1,5 +1,5 @@
 // Boot profiles (architecture x kernel era x board): data only. The 6.1 profiles are the Debian 12 kernels
-// of shared/reference/real-kernel (banner, command line, HZ, MAX_ORDER, KMALLOC_MIN_SIZE read from those
+// of test/fixtures/real-kernel (banner, command line, HZ, MAX_ORDER, KMALLOC_MIN_SIZE read from those
 // logs); the 2.6.26 and 3.4.0 profiles are era-typical machines whose version strings are invented
 // (plausible for the era, marked below). Per-arch formulas live in arch/*.ts; nothing here is computed.
 //

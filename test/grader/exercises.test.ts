@@ -5,13 +5,6 @@ import { EXERCISES, getExercise } from "../../src/grader/exercises/index.ts";
 import { gradeSource } from "../../src/grader/grade.ts";
 import type { GradeResult } from "../../src/grader/types.ts";
 
-/**
- * Exercises whose kernel feature has not landed yet: reported as skipped with the reason, never passed silently.
- * Re-check this list whenever the kernel or the API table grows, and remove what has become runnable.
- */
-export const WAITING_FOR: Record<string, string> = {
-};
-
 /** A wrong version of the solution: `edit` turns the solution into it; `fails` is the check that must catch it. */
 interface Variant {
   name: string;
@@ -117,22 +110,20 @@ describe("the exercise list", () => {
 });
 
 for (const ex of EXERCISES) {
-  const waiting = WAITING_FOR[ex.id];
-  const title = (s: string) => (waiting ? `${s} — SKIPPED, waiting for ${waiting}` : s);
   describe(`exercise ${ex.id} (${ex.settings.profile})`, () => {
-    it.skipIf(!!waiting)(title("the reference solution passes every check"), async () => {
+    it("the reference solution passes every check", async () => {
       const g = await gradeSource(ex, ex.solution);
       expect(failing(g)).toEqual([]);
       expect(g.score).toBe(g.maxScore);
     });
-    it.skipIf(!!waiting)(title("the starter runs and fails at least one check"), async () => {
+    it("the starter runs and fails at least one check", async () => {
       const g = await gradeSource(ex, ex.starter);
       expect(g.reports?.filter((r) => r.kind === "compile-error")).toEqual([]);
       expect(g.passed).toBe(false);
       expect(g.firstHint).toBeTruthy();
     });
     for (const v of VARIANTS[ex.id] ?? []) {
-      it.skipIf(!!waiting)(title(`wrong variant "${v.name}" fails ${v.fails}`), async () => {
+      it(`wrong variant "${v.name}" fails ${v.fails}`, async () => {
         const g = await gradeSource(ex, apply(ex.solution, v.edit));
         const c = g.checks.find((x) => x.id === v.fails)!;
         expect(c.pass, `${v.fails} should fail; failing: ${JSON.stringify(failing(g))}`).toBe(false);
@@ -152,7 +143,7 @@ const ALTERNATIVES: Record<string, [string, [string | RegExp, string][]][]> = {
 for (const [id, alts] of Object.entries(ALTERNATIVES)) {
   const ex = getExercise(id)!;
   for (const [name, edit] of alts) {
-    it.skipIf(!!WAITING_FOR[id])(`${id}: another correct solution passes (${name})`, async () => {
+    it(`${id}: another correct solution passes (${name})`, async () => {
       const g = await gradeSource(ex, apply(ex.solution, edit));
       expect(failing(g)).toEqual([]);
     });

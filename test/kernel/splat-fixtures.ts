@@ -1,4 +1,4 @@
-// Real WARN splats of Debian 6.1 kernels (shared/reference/real-kernel), timestamps stripped. Fixtures for splat.test.ts.
+// Real WARN splats of Debian 6.1 kernels (test/fixtures/real-kernel), timestamps stripped. Fixtures for splat.test.ts.
 // x86_64-512M-nokaslr.log: kmalloc(KMALLOC_MAX_SIZE + 1) in memdemo's init.
 export const X86_64_WARN = [
   "------------[ cut here ]------------",

@@ -6,13 +6,6 @@ import { EXERCISES, getExercise } from "../../src/grader/exercises/index.ts";
 import { runModule } from "../../sandbox/run.ts";
 import { parseSize } from "../../src/kernel/kernel/params.ts";
 
-/**
- * Cells whose kernel feature has not landed yet, as "lesson-id/cell-id": reported as skipped with the reason,
- * never passed silently. Re-check whenever the kernel or the API table grows, and remove what runs now.
- */
-export const WAITING_FOR: Record<string, string> = {
-};
-
 const lessons = loadLessons();
 
 describe("the curriculum", () => {
@@ -57,10 +50,9 @@ for (const l of lessons) {
   describe(`lesson ${l.meta.id}`, () => {
     for (const c of l.cells.filter((x) => !exerciseOf(x))) {
       const key = `${l.meta.id}/${c.id}`;
-      const waiting = WAITING_FOR[key];
       const want = expectedKinds(c);
-      const title = `${key} runs${want.length ? ` and shows ${want.join(", ")}` : " cleanly"}${waiting ? ` — SKIPPED, waiting for ${waiting}` : ""}`;
-      it.skipIf(!!waiting)(title, async () => {
+      const title = `${key} runs${want.length ? ` and shows ${want.join(", ")}` : " cleanly"}`;
+      it(title, async () => {
         const s = cellRunSettings(c);
         const r = await runModule(c.source, { profile: s.profile, mem: s.mem ? parseSize(s.mem) : undefined, cmdline: s.cmdline });
         const unexpected = r.reports.filter((x) => !want.includes(x.kind)).map((x) => `[${x.kind}] ${x.title}`);

@@ -2,7 +2,7 @@
 // and the layout of arch/x86/include/asm/page_64_types.h + pgtable_64_types.h, Linux 6.1 (4-level paging).
 //
 // The machine is QEMU's i440FX `pc` with SeaBIOS (common.ts qemuPcE820) running Debian's 6.1.0-56-amd64,
-// the kernel of shared/reference/real-kernel/x86_64-512M-nokaslr.log. Everything is computed from the RAM
+// the kernel of test/fixtures/real-kernel/x86_64-512M-nokaslr.log. Everything is computed from the RAM
 // size, the command line (mem=, nokaslr) and the seed:
 // - e820: QEMU/SeaBIOS map, then e820__range_update(first page → reserved) and the 640K–1M removal;
 //   mem=N removes RAM above N (e820__range_remove) and prints the user-defined map.

@@ -7,7 +7,7 @@
 // Every splat goes through printk (so dmesg shows it with timestamps) and becomes one Report on k.reports: kind,
 // title (the splat's headline), the full text without timestamps, the module's frames and the innermost cell line.
 //
-// Checked against shared/reference/real-kernel (Debian 6.1 x86_64/i386/armhf): line order, spacing of the CPU line
+// Checked against test/fixtures/real-kernel (Debian 6.1 x86_64/i386/armhf): line order, spacing of the CPU line
 // (Debian's LINUX_PACKAGE_ID " Debian 6.1.x-y" after the version token), " <TASK>"/" </TASK>" on x86_64 only, no
 // "Call Trace:" header and "X from Y+0x/0x" entries on ARM, no register dump for an ARM WARN (warn_slowpath_fmt,
 // no trap), the user-mode registers of the syscall entry at the bottom of an insmod trace, end trace id 0 in 6.1.

@@ -3,7 +3,7 @@
 //
 // The simulator has no kernel image, so kernel text symbols are laid out on demand: each name gets a size and a
 // place after the previous one in the profile's kernel text (16-byte aligned). Sizes, and the default call-site
-// offset a trace shows for a function, come from the real Debian 6.1 logs in shared/reference/real-kernel where the
+// offset a trace shows for a function, come from the real Debian 6.1 logs in test/fixtures/real-kernel where the
 // symbol appears there (x86_64 6.1.0-56-amd64, i386 6.1.0-50-686, armhf 6.1.0-50-armmp); any other symbol (and every
 // symbol of the 2.6/3.4 eras and arm64) gets an invented size from a hash of its name (0x40..0x3ff), stable across
 // runs. Frames passed as "name+0xoff/0xsize" keep their exact offset and size.

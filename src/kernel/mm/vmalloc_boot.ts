@@ -6,7 +6,7 @@
 // and the addresses, holes, guard pages, nested page arrays ("vpages") and unpurged ranges are what the allocator
 // makes of them. Sources:
 // - x86_64-6.1, i386-6.1, arm-6.1-virt: the /proc/vmallocinfo dumps of the real Debian boots in
-//   shared/reference/real-kernel (the replay follows their order; exited tasks free their stacks, which leaves the
+//   test/fixtures/real-kernel (the replay follows their order; exited tasks free their stacks, which leaves the
 //   holes and lazily freed ranges the dumps show). Physical addresses of the ACPI tables follow the RAM size (QEMU
 //   puts them in the last 128 KiB below the top of RAM).
 // - arm64-6.1: no transcript; the same kinds of entries as arm-6.1-virt on QEMU virt (GIC, UART, stacks, bpf).

@@ -1,5 +1,5 @@
 // Boots x86_64-6.1 at 512M (the real transcript's machine) and pins the page allocator's boot lines, zones and
-// /proc formats against shared/reference/real-kernel/x86_64-512M-nokaslr.log.
+// /proc formats against test/fixtures/real-kernel/x86_64-512M-nokaslr.log.
 import { describe, expect, it, vi } from "vitest";
 
 vi.mock("../../../src/kernel/fs/all.ts", () => ({}));

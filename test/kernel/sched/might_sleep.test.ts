@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { harness, GFP_ATOMIC, GFP_KERNEL, GFP_KERNEL_OLD, GFP_ATOMIC_OLD } from "./harness.ts";
 
-// shared/reference/real-kernel/x86_64-custom-debugatomic-512M-nokaslr.log, lines 1020-1047 (timestamps stripped):
+// test/fixtures/real-kernel/x86_64-custom-debugatomic-512M-nokaslr.log, lines 1020-1047 (timestamps stripped):
 // kmalloc(64, GFP_KERNEL) under spin_lock in memdemo_main, called from memdemo_init, pid 54.
 const REAL_SPINLOCK_HEAD = [
   "BUG: sleeping function called from invalid context at include/linux/sched/mm.h:274",

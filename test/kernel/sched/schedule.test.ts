@@ -2,7 +2,7 @@ import { describe, expect, it } from "vitest";
 import { harness, GFP_KERNEL } from "./harness.ts";
 import { MAX_SLEEP_NESTING } from "../../../src/kernel/kernel/sched.ts";
 
-// shared/reference/real-kernel/x86_64-512M-nokaslr.log lines 1721-1746 (Debian 6.1.0-56-amd64, no DEBUG_ATOMIC_SLEEP):
+// test/fixtures/real-kernel/x86_64-512M-nokaslr.log lines 1721-1746 (Debian 6.1.0-56-amd64, no DEBUG_ATOMIC_SLEEP):
 // msleep(10) inside spin_lock in memdemo_init. ("? foo" unreliable frames and the user registers aside.)
 const REAL_DISTRO = {
   title: "BUG: scheduling while atomic: insmod/125/0x00000002",

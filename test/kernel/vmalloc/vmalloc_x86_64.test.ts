@@ -1,4 +1,4 @@
-// vmalloc on the x86_64-6.1 profile, checked against the real Debian 6.1 boot (shared/reference/real-kernel).
+// vmalloc on the x86_64-6.1 profile, checked against the real Debian 6.1 boot (test/fixtures/real-kernel).
 import { describe, expect, it } from "vitest";
 import { boot } from "../../../src/kernel/kernel.ts";
 

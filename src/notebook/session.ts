@@ -12,29 +12,9 @@ import type { KernelDeps } from "../../sandbox/run.ts";
 import { captureWalkView, walkJson, type WalkJson, type WalkView } from "../kernel/mm/ptdump.ts";
 import { runsOf } from "../../sandbox/kview.ts";
 import type { CellBuffer } from "./protocol.ts";
-
-interface CallLike {
-  fn?: unknown;
-  args?: unknown;
-  ret?: unknown;
-  line?: unknown;
-}
-
-const VMALLOC_FNS = /^(vmalloc|vzalloc|vmalloc_user|vmalloc_32|vmalloc_node|vzalloc_node|__vmalloc|kvmalloc|kvzalloc|kvmalloc_array|kvcalloc|vmap)$/;
-const KMALLOC_FNS = /^(kmalloc|kzalloc|kcalloc|kmalloc_array|krealloc|kmem_cache_alloc|kmem_cache_zalloc|kmalloc_node|kzalloc_node|kvmalloc|kvzalloc|kvmalloc_array|kvcalloc|dma_alloc_coherent)$/;
-const PAGE_FNS = /^(__get_free_pages|__get_free_page|get_zeroed_page|get_free_page)$/;
-
-/** Bytes an allocation call asked for, from its arguments. */
-function callSize(fn: string, args: unknown[]): number | undefined {
-  const n = (i: number) => (typeof args[i] === "number" && Number.isFinite(args[i]) ? (args[i] as number) : undefined);
-  if (fn === "__get_free_page" || fn === "get_zeroed_page" || fn === "get_free_page") return 4096;
-  if (fn === "__get_free_pages") return n(1) !== undefined ? 4096 * 2 ** n(1)! : undefined;
-  if (fn === "kcalloc" || fn === "kmalloc_array" || fn === "kvmalloc_array" || fn === "kvcalloc") return n(0) !== undefined && n(1) !== undefined ? n(0)! * n(1)! : undefined;
-  if (fn === "krealloc") return n(1);
-  if (fn === "dma_alloc_coherent") return n(1);
-  if (/^kmem_cache_/.test(fn)) return undefined;
-  return n(0);
-}
+import { memoryRoles, memRecords } from "../../sandbox/memrecords.ts";
+import type { CallRecord } from "../../sandbox/calllog.ts";
+import type { MemoryRole } from "../../sandbox/table.ts";
 
 /** How many runs' kernels stay walkable (one per cell of a lesson, roughly; older runs say so when clicked). */
 export const KEEP_KERNELS = 6;
@@ -53,7 +33,12 @@ export class KernelSession {
   /** Boots served from the spare kernel (tests and metrics read it). */
   preboots = { used: 0, booted: 0 };
 
-  constructor(private readonly base: KernelDeps) {}
+  /** The table's memory roles: which calls allocate what (the grader reads the same, sandbox/memrecords.ts). */
+  private readonly roles: Map<string, MemoryRole>;
+
+  constructor(private readonly base: KernelDeps) {
+    this.roles = memoryRoles(base.api);
+  }
 
   /**
    * The deps to pass to runModule for one run: boots from the spare when it fits (unless `useSpare` is false: the
@@ -108,7 +93,7 @@ export class KernelSession {
     const areas = this.areasBeforeExit ?? moduleAreas(k);
     this.areasBeforeExit = undefined;
     this.viewBeforeExit = undefined;
-    return Array.isArray(calls) ? cellBuffers(k, calls as CallLike[], areas) : [];
+    return Array.isArray(calls) ? cellBuffers(k, calls as CallRecord[], areas, this.roles) : [];
   }
 
   /** Forget a run's kernel without keeping it (the warm-up run). */
@@ -159,19 +144,21 @@ function moduleAreas(k: Kernel): Map<bigint, number[]> {
 }
 
 /**
- * The frames behind each buffer the cell allocated: a vmalloc buffer's pages as its area held them before
- * module_exit; a kmalloc or page buffer's frames through the page tables (the linear map stays after kfree).
+ * The frames behind each buffer the cell allocated (the allocations of the one record model, sandbox/memrecords.ts):
+ * a vmalloc buffer's pages as its area held them before module_exit; a slab, DMA or page buffer's frames through
+ * the page tables (the linear map stays after kfree). I/O mappings, caches and workqueues hold no RAM frames of the
+ * module's own and are not listed.
  */
-export function cellBuffers(k: Kernel, calls: readonly CallLike[], areas: Map<bigint, number[]>): CellBuffer[] {
+export function cellBuffers(k: Kernel, calls: readonly CallRecord[], areas: Map<bigint, number[]>, roles: Map<string, MemoryRole>): CellBuffer[] {
   const out: CellBuffer[] = [];
-  for (const c of calls) {
-    if (typeof c.fn !== "string" || typeof c.ret !== "string" || !/^0x[0-9a-f]+$/i.test(c.ret)) continue;
-    const fn = c.fn;
-    if (!VMALLOC_FNS.test(fn) && !KMALLOC_FNS.test(fn) && !PAGE_FNS.test(fn)) continue;
-    const addr = BigInt(c.ret);
-    if (addr === 0n) continue;
-    const size = callSize(fn, Array.isArray(c.args) ? c.args : []);
-    const line = typeof c.line === "number" ? c.line : undefined;
+  const l = k.layout;
+  const recs = memRecords(calls, roles, { pageSize: l.pageSize, vmallocStart: l.vmallocStart, vmallocEnd: l.vmallocEnd });
+  for (const a of recs.allocs) {
+    if (a.family !== "page" && a.family !== "slab" && a.family !== "vmalloc" && a.family !== "dma-coherent") continue;
+    // alloc_pages returns a struct page: its buffer is the kernel address page_address/kmap gave it, when named
+    const addr = a.call.fn.startsWith("alloc_page") ? a.virt : a.addr;
+    if (addr === undefined || addr === 0n) continue;
+    const size = a.size || undefined;
     const pages = areas.get(addr);
     let pfns: number[];
     let kind: CellBuffer["kind"];
@@ -179,7 +166,7 @@ export function cellBuffers(k: Kernel, calls: readonly CallLike[], areas: Map<bi
       kind = "vmalloc";
       pfns = size !== undefined ? pages.slice(0, Math.ceil(size / 4096)) : pages;
     } else {
-      kind = PAGE_FNS.test(fn) ? "pages" : KMALLOC_FNS.test(fn) ? "kmalloc" : "vmalloc";
+      kind = a.family === "page" ? "pages" : a.family === "vmalloc" ? "vmalloc" : "kmalloc";
       pfns = [];
       const first = addr & ~0xfffn;
       const end = addr + BigInt(Math.max(1, size ?? 1));
@@ -190,7 +177,7 @@ export function cellBuffers(k: Kernel, calls: readonly CallLike[], areas: Map<bi
       }
       if (!pfns.length) continue;
     }
-    out.push({ fn, addr: c.ret, size, line, kind, pfnRuns: runsOf(pfns), frames: pfns.length });
+    out.push({ fn: a.fn, addr: "0x" + addr.toString(16), size, line: a.line, kind, pfnRuns: runsOf(pfns), frames: pfns.length });
   }
   return out;
 }

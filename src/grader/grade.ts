@@ -36,7 +36,10 @@ const LIMIT_WORDS: Record<string, string> = { cpu: "CPU", memory: "memory", stac
  */
 export function stoppedReason(result: RunResult): string | undefined {
   for (const r of result.reports) {
-    if (r.limit) return `stopped: ${LIMIT_WORDS[r.limit] ?? r.limit} limit (${r.title.replace(/^kmodlab:? /, "")})`;
+    if (r.limit) {
+      const host = /^kmodlab: stopped by the host: \S+ limit \((.*)\)$/.exec(r.title);
+      return `stopped: ${LIMIT_WORDS[r.limit] ?? r.limit} limit (${host ? `${host[1]}; the host ended the run` : r.title.replace(/^kmodlab:? /, "")})`;
+    }
     if (/^kmodlab: the run's worker failed: /.test(r.title)) return `the grader failed on this submission: ${r.title.replace(/^kmodlab: the run's worker failed: /, "")}`;
   }
   return undefined;

@@ -21,11 +21,11 @@ import {
   type VariableEntry,
 } from "./table.ts";
 import { ArgError, checkAddr, readNumber, readPrintkArg, readScalar } from "./validate.ts";
-import type { LimitName, Limits } from "./limits.ts";
+import { MAX_NESTING, type LimitName, type Limits } from "./limits.ts";
 import { PRELUDE, PRELUDE_FILE } from "./prelude.ts";
 import { parseStack, type CellFrame } from "./stack.ts";
 
-export type Stop = { kind: "limit"; limit: LimitName } | { kind: "kill" };
+export type Stop = { kind: "limit"; limit: LimitName; nesting?: boolean } | { kind: "kill" };
 
 /** What a guest error looked like, read without trusting it. */
 export interface GuestErrorInfo {
@@ -110,6 +110,7 @@ export class Bridge {
   private readonly stackFn: QuickJSHandle;
   private readonly handleForFn: QuickJSHandle;
   private readonly nameOfFn: QuickJSHandle;
+  private readonly isProxyFn: QuickJSHandle;
   private readonly owned: QuickJSHandle[] = [];
   private readonly cookies: QuickJSHandle[] = [];
   private readonly cookieObjs: Cookie[] = [];
@@ -196,8 +197,9 @@ export class Bridge {
       this.stackFn = ctx.getProp(out, "stack");
       this.handleForFn = ctx.getProp(out, "handleFor");
       this.nameOfFn = ctx.getProp(out, "nameOf");
+      this.isProxyFn = ctx.getProp(out, "isProxy");
       out.dispose();
-      this.owned.push(this.require, this.stackFn, this.handleForFn, this.nameOfFn);
+      this.owned.push(this.require, this.stackFn, this.handleForFn, this.nameOfFn, this.isProxyFn);
       this.deadline = hooks.now() + limits.cpuMs;
       rt.setInterruptHandler(() => this.interrupt());
     } finally {
@@ -223,8 +225,8 @@ export class Bridge {
   }
 
   /** Stop the whole run for a limit (keeps the first reason). */
-  stopFor(limit: LimitName): void {
-    if (!this.stop || this.stop.kind === "kill") this.stop = { kind: "limit", limit };
+  stopFor(limit: LimitName, nesting = false): void {
+    if (!this.stop || this.stop.kind === "kill") this.stop = nesting ? { kind: "limit", limit, nesting } : { kind: "limit", limit };
   }
 
   private errorHandle(name: "TypeError" | "RangeError" | "Error" | "InternalError", message: string): { error: QuickJSHandle } {
@@ -233,7 +235,13 @@ export class Bridge {
 
   /** Run host work for the guest: turn stops, kills, argument errors and kernel bugs into guest errors. */
   private guarded(fn: string, work: () => QuickJSHandle | undefined): QuickJSHandle | { error: QuickJSHandle } | undefined {
-    if (this.stop) return this.errorHandle("InternalError", "interrupted");
+    // The CPU deadline, at every host call: QuickJS asks its interrupt handler only every few thousand guest
+    // bytecodes, so a loop of two long kernel calls (vmalloc(400 MiB) + vfree) would otherwise run thousands of them
+    // past the limit before the handler looks.
+    if (this.stop || this.hooks.now() > this.deadline) {
+      if (!this.stop) this.stopFor("cpu");
+      return this.errorHandle("InternalError", "interrupted");
+    }
     if (++this.calls > this.limits.kernelCalls) {
       this.stopFor("kernel-calls");
       return this.errorHandle("InternalError", "interrupted");
@@ -251,6 +259,12 @@ export class Bridge {
       }
       // A bug in the simulator, not in the module: say so plainly.
       const msg = e instanceof Error ? e.message : String(e);
+      if (e instanceof RangeError && /call stack/i.test(msg)) {
+        // The host's own stack ran out under nested module -> kernel -> module calls (MAX_NESTING should stop
+        // them first): the module's recursion, reported as the stack limit, never as a simulator bug.
+        this.stopFor("stack", true);
+        return this.errorHandle("InternalError", "interrupted");
+      }
       if (/out of memory/.test(msg)) {
         this.stopFor("memory");
         return this.errorHandle("InternalError", "out of memory");
@@ -408,6 +422,8 @@ export class Bridge {
   /** Call a guest function with host values; never throws for guest behaviour. */
   invoke(fh: QuickJSHandle, args: unknown[], sig: CallbackSig): InvokeResult {
     const ctx = this.ctx;
+    if (!this.stop && this.hooks.now() > this.deadline) this.stopFor("cpu"); // a host loop calling back (wait_event's condition)
+    if (!this.stop && this.depth >= MAX_NESTING) this.stopFor("stack", true); // module -> kernel -> module ... (a ctor allocating from its own cache)
     if (this.stop) return { ok: false, error: { name: "InternalError", message: "interrupted", stack: "", nonError: false }, stop: this.stop };
     const argHs: QuickJSHandle[] = [];
     try {
@@ -490,7 +506,12 @@ export class Bridge {
       else text = t === "object" ? "null" : `a ${t}`;
       return { name: "", message: `uncaught throw of ${text} (not an Error)`, stack: "", nonError: true };
     }
-    // Once stopped, the interrupt handler stops any getter at once; a real Error's props are plain data.
+    // A Proxy's fields are not read (its traps would run, perhaps inside a kernel call). Once stopped, the
+    // interrupt handler stops any getter at once; a real Error's props are plain data.
+    const px = ctx.callFunction(this.isProxyFn, ctx.undefined, h);
+    const isProxy = px.error !== undefined || ctx.typeof(px.value) !== "boolean" || ctx.dump(px.value) !== false;
+    (px.error ?? px.value).dispose();
+    if (isProxy) return { name: "", message: "uncaught throw of an object that is not an Error", stack: "", nonError: true };
     const str = (prop: string): string | undefined => {
       try {
         const r = ctx.getProp(h, prop);

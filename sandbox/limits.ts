@@ -21,6 +21,14 @@ export const DEFAULT_LIMITS: Limits = {
 /** QuickJS's own stack for the guest: 256 KiB. Larger overflows the host's stack (stack-notes §1.4). */
 export const GUEST_STACK_BYTES = 256 * 1024;
 
+/**
+ * How deep calls may nest between the module and the kernel (module_init -> kmem_cache_alloc -> the cache's ctor ->
+ * kmem_cache_alloc -> ...; a wait_event condition that calls wait_event): each level holds host frames that QuickJS's
+ * own stack limit does not see, so without this bound the host's stack overflows first. Real call chains in the
+ * lessons nest 3 or 4 deep (init -> sim.advance -> a timer -> mod_timer).
+ */
+export const MAX_NESTING = 32;
+
 export type LimitName = "cpu" | "memory" | "stack" | "kernel-calls" | "log";
 
 export function resolveLimits(l: Partial<Limits> | undefined): Limits {
@@ -43,7 +51,7 @@ export function limitSentence(name: LimitName, l: Limits): string {
     case "memory":
       return `The module's own JavaScript data grew past ${fmtBytes(l.memoryBytes)} (the run's guest memory limit) and was stopped. Look for an array or string that keeps growing, or raise limits.memoryBytes.`;
     case "stack":
-      return `The module's call stack grew past ${fmtBytes(GUEST_STACK_BYTES)} (the stack depth limit): probably a recursion without an end. The real kernel gives a module only a 16 KiB stack, so recursion is best avoided.`;
+      return `The module's call stack grew past ${fmtBytes(GUEST_STACK_BYTES)}, or its calls into the kernel and back (a callback that calls the kernel, which calls a callback...) nested more than ${MAX_NESTING} deep (the stack depth limit): probably a recursion without an end. The real kernel gives a module only a 16 KiB stack, so recursion is best avoided.`;
     case "kernel-calls":
       return `The module made more than ${l.kernelCalls} calls into the kernel (the run's kernel-call limit) and was stopped. Look for a loop that never ends, or raise limits.kernelCalls.`;
     case "log":

@@ -108,10 +108,33 @@ export const PRELUDE = String.raw`(function (natives, specJson) {
     throw new E("cannot import " + apply(stringify, undefined, [name]) + ": only \"linux\" and \"sim\" exist here");
   };
   const stack = () => new E().stack;
+  // Proxies are made through a wrapper of the global Proxy that remembers each one, so that reading a callback's
+  // name (and a thrown value's fields) never runs a Proxy trap inside a kernel call: ECMAScript has no other way to
+  // tell a Proxy from its target without touching it (even Function.prototype.toString reads "name" through it).
+  const OP = Proxy, revocable = Proxy.revocable, wsAdd = WeakSet.prototype.add, wsHas = WeakSet.prototype.has;
+  const proxies = new WeakSet();
+  const P = function Proxy(target, handler) {
+    if (new.target === undefined) throw new TE("Proxy constructor requires 'new'");
+    const p = new OP(target, handler);
+    apply(wsAdd, proxies, [p]);
+    return p;
+  };
+  const PB = apply(bind, P, [undefined]); // as the original: no prototype, reads as native code
+  defineProperty(PB, "name", { value: "Proxy" });
+  const rev = apply(bind, function revocable(target, handler) {
+    const r = apply(revocable, OP, [target, handler]);
+    apply(wsAdd, proxies, [r.proxy]);
+    return r;
+  }, [undefined]);
+  defineProperty(rev, "name", { value: "revocable" });
+  defineProperty(PB, "revocable", { value: rev, writable: true, configurable: true });
+  defineProperty(globalThis, "Proxy", { value: PB, writable: true, configurable: true, enumerable: false });
+  const isProxy = (v) => apply(wsHas, proxies, [v]);
   const gopd = Object.getOwnPropertyDescriptor, hasOwn = Object.prototype.hasOwnProperty;
   const nameOf = (f) => {
+    if (isProxy(f)) return "";
     const d = gopd(f, "name");
     return d !== undefined && apply(hasOwn, d, ["value"]) && typeof d.value === "string" ? d.value : "";
   };
-  return { require, stack, handleFor, nameOf };
+  return { require, stack, handleFor, nameOf, isProxy };
 })`;

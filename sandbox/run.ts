@@ -18,7 +18,7 @@ import type { RunResult } from "./result.ts";
 import { transpileCell, CELL_FILE, type ImportSpec } from "./transpile.ts";
 import { Bridge, RunStopped, type GuestErrorInfo, type Stop } from "./bindings.ts";
 import { absentMessage, inEra, type ApiEntry, type CallEnv, type HostCallback, type ModuleState } from "./table.ts";
-import { GUEST_STACK_BYTES, limitSentence, resolveLimits, type LimitName, type Limits } from "./limits.ts";
+import { GUEST_STACK_BYTES, MAX_NESTING, limitSentence, resolveLimits, type LimitName, type Limits } from "./limits.ts";
 import { exceptionReport, type CallSite } from "./oops.ts";
 import { insmodError, insmodPid, kernLevel, loadMessages, MODULE_NAME, suspiciousInitReturn } from "./insmod.ts";
 import { parseStack } from "./stack.ts";
@@ -164,7 +164,7 @@ export function checkImports(imports: readonly ImportSpec[], api: readonly ApiEn
   return undefined;
 }
 
-function limitReport(k: Kernel, limit: LimitName, limits: Limits, frames: ReturnType<typeof parseStack>): Report {
+function limitReport(k: Kernel, limit: LimitName, limits: Limits, frames: ReturnType<typeof parseStack>, nesting = false): Report {
   const sentence = limitSentence(limit, limits);
   if (limit === "cpu") {
     const era = k.profile.era;
@@ -180,7 +180,7 @@ function limitReport(k: Kernel, limit: LimitName, limits: Limits, frames: Return
     "kernel-calls": `kmodlab: kernel call limit reached (${limits.kernelCalls} calls)`,
     log: `kmodlab: log size limit reached (${limits.logBytes} bytes)`,
   };
-  const title = titles[limit];
+  const title = limit === "stack" && nesting ? `kmodlab: stack depth limit reached (${MAX_NESTING} nested calls between the module and the kernel)` : titles[limit];
   return {
     kind: limit === "memory" ? "out-of-memory" : "limit",
     title,
@@ -229,7 +229,21 @@ export function runModuleSync(qjs: QuickJSWASMModule, source: string, options: R
   };
   const era = k.profile.era;
   const log = new CallLog(k);
+  let invariantsChecked = false;
+  const checkInvariants = () => {
+    if (options.checkInvariants && !invariantsChecked) {
+      invariantsChecked = true;
+      hooks.checkInvariants?.();
+    }
+  };
   const finish = (): RunResult => {
+    // A run a limit stopped (or a compile error ended) is checked too: a stop inside a kernel call must leave the
+    // simulated kernel as consistent as a run that finished.
+    try {
+      checkInvariants();
+    } catch (e) {
+      k.report({ kind: "bug", title: `kmodlab: invariant check failed: ${(e as Error).message}`, text: String((e as Error).stack ?? e) });
+    }
     result.dmesg = k.log.dmesg(mark);
     result.dmesgLevels = levels(mark);
     result.stats.simTimeNs = k.clock.now();
@@ -313,7 +327,7 @@ export function runModuleSync(qjs: QuickJSWASMModule, source: string, options: R
     /** Handle a guest failure at a call site: stop (limit), kill, or exception. Returns true if the run must end. */
     const onFailure = (where: string, site: CallSite, err: GuestErrorInfo, stop: Stop | null): boolean => {
       if (stop?.kind === "limit") {
-        k.report(limitReport(k, stop.limit, limits, parseStack(err.stack)));
+        k.report(limitReport(k, stop.limit, limits, parseStack(err.stack), stop.nesting));
         return true;
       }
       if (stop?.kind === "kill") {
@@ -406,7 +420,7 @@ export function runModuleSync(qjs: QuickJSWASMModule, source: string, options: R
         if (!(e instanceof Error && e.message === "run stopped")) throw e;
       }
       if (b.stop?.kind === "limit") {
-        k.report(limitReport(k, b.stop.limit, limits, []));
+        k.report(limitReport(k, b.stop.limit, limits, [], b.stop.nesting));
         return finish();
       }
     }
@@ -424,7 +438,7 @@ export function runModuleSync(qjs: QuickJSWASMModule, source: string, options: R
       result.module!.unloaded = true;
     }
     if (options.unload !== false) hooks.leakCheck?.();
-    if (options.checkInvariants) hooks.checkInvariants?.();
+    checkInvariants();
     snapshot(result.procAfterExit);
     return finish();
   } catch (e) {

@@ -391,6 +391,8 @@ export class KmemCache {
   minOrder: number;
   minObjects: number;
   ctor?: Ctor;
+  /** Slabs whose objects the ctor is constructing right now (the ctor is module code and may re-enter). */
+  constructing = 0;
   refcount = 1;
   /** Names of the caches merged into this one (SLUB aliases). */
   aliases: string[] = [];
@@ -974,6 +976,7 @@ export class SlabAllocator {
     const s = cache.root;
     if (cache.destroyed || s.destroyed) throw new RangeError(`kmem_cache_alloc: cache ${cache.name} was destroyed`);
     this.mightAlloc(gfp, fn);
+    if (this.shouldFailslab(s, gfp >>> 0, fn)) return 0n;
     return this.slabAllocRaw(s, gfp >>> 0, cache.objectSize, this.callerFn(), false);
   }
 
@@ -1018,7 +1021,7 @@ export class SlabAllocator {
   private destroyRoot(s: KmemCache): void {
     this.flush(s);
     this.shrinkEmpty(s);
-    if (s.inuseObjects > 0) {
+    if (s.inuseObjects > 0 || s.constructing > 0) {
       s.refcount++;
       this.debug.destroyWithObjects(s);
       if (this.allocator === "SLAB") {
@@ -1123,6 +1126,7 @@ export class SlabAllocator {
     const cls = kmallocClassSize(this.km, Math.max(size, 1));
     const s = this.kmallocCaches.get(type)!.get(cls)!;
     this.mightAlloc(gfp, fn);
+    if (this.shouldFailslab(s, gfp, fn)) return 0n;
     return this.slabAllocRaw(s, gfp, size, this.callerFn(), false);
   }
 
@@ -1285,6 +1289,23 @@ export class SlabAllocator {
     }
   }
 
+  /**
+   * should_failslab() where the era calls it (6.1/3.4 slab_pre_alloc_hook, right after might_alloc; 2.6 SLAB's
+   * __cache_alloc): an injected failure returns NULL before the allocator does anything (debug/fault_inject.ts).
+   */
+  private shouldFailslab(s: KmemCache, gfp: number, fn: string): boolean {
+    const fault = this.k.fault;
+    if (!fault?.armed) return false;
+    const kmalloc = fn === "__kmalloc";
+    const frames =
+      this.era === "6.1"
+        ? ["slab_pre_alloc_hook.constprop.0", kmalloc ? "__kmem_cache_alloc_node" : "kmem_cache_alloc", ...(kmalloc ? ["__kmalloc"] : [])]
+        : [kmalloc ? "__kmalloc" : "kmem_cache_alloc"];
+    if (!fault.should_failslab(s.objectSize, gfp, frames)) return false;
+    this.k.clock.advance(COST_ALLOC);
+    return true;
+  }
+
   /** Allocate one object of s. requested = the caller's size. */
   slabAllocRaw(s: KmemCache, gfp: number, requested: number, caller: string | undefined, boot: boolean): bigint {
     const k = this.k;
@@ -1437,7 +1458,20 @@ export class SlabAllocator {
     if (this.allocator === "SLUB" && !this.bootPhase) {
       for (let i = 0; i < objects; i++) this.writeFreePointer(slab, i, i + 1 < objects ? slab.addr(i + 1) : 0n);
     }
-    if (s.ctor) for (let i = 0; i < objects; i++) s.ctor(slab.addr(i));
+    if (s.ctor) {
+      // The ctor is module code: it may re-enter this cache (allocate from it, destroy it) or stop the run. While
+      // it runs the slab counts as the cache's (slabs_node() != 0, so kmem_cache_destroy() from the ctor finds
+      // objects, as the real one does); if it throws, the half-built slab goes back so no page is left orphaned.
+      s.constructing++;
+      try {
+        for (let i = 0; i < objects; i++) s.ctor(slab.addr(i));
+      } catch (e) {
+        this.discardSlab(slab);
+        throw e;
+      } finally {
+        s.constructing--;
+      }
+    }
     return slab;
   }
 

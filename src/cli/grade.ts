@@ -3,11 +3,14 @@
 // A directory (a class's submissions): every .ts file in it, a progress bar on stderr (plain lines when stderr is
 // not a terminal), a summary table, and the results as JSON or Gradescope results.json (to -o FILE or stdout;
 // -o DIR writes one DIR/<name>.json per submission).
+// Every submission runs in an isolated worker (src/node/isolate.ts); `--jobs N` (default: the number of cores)
+// grades N at once. A submission the host had to stop scores zero with its reason, and the others are still graded.
 
 import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { basename, join } from "node:path";
 import { EXERCISES, getExercise } from "../grader/exercises/index.ts";
-import { gradeSource, unrunnable } from "../grader/grade.ts";
+import { judge, runOptionsFor, unrunnable } from "../grader/grade.ts";
+import { coreCount, RunnerPool } from "../node/isolate.ts";
 import { formatSummary, formatText, toGradescope } from "../grader/format.ts";
 import type { GradeResult } from "../grader/types.ts";
 
@@ -15,6 +18,7 @@ export interface GradeOpts {
   json?: boolean;
   format?: "text" | "json" | "gradescope";
   out?: string;
+  jobs?: string;
 }
 
 function usage(msg: string): number {
@@ -22,8 +26,8 @@ function usage(msg: string): number {
   return 2;
 }
 
-/** Grade one file; never throws (an unreadable file is a failed submission). */
-async function gradeFile(exId: string, file: string, label = file): Promise<GradeResult> {
+/** Grade one file in one of the pool's workers; never throws (an unreadable file is a failed submission). */
+async function gradeFile(pool: RunnerPool, exId: string, file: string, label = file): Promise<GradeResult> {
   const ex = getExercise(exId)!;
   let src: string;
   try {
@@ -32,9 +36,9 @@ async function gradeFile(exId: string, file: string, label = file): Promise<Grad
     return unrunnable(ex, `cannot read ${file}: ${(e as Error).message}`, label);
   }
   try {
-    return await gradeSource(ex, src, label);
+    return judge(ex, await pool.run(src, runOptionsFor(ex.settings)), src, label);
   } catch (e) {
-    return unrunnable(ex, `internal error: ${(e as Error).message}`, label);
+    return unrunnable(ex, `the grader failed on this submission: ${(e as Error).message}`, label);
   }
 }
 
@@ -48,9 +52,15 @@ export async function gradeCommand(exercise: string, path: string, opts: GradeOp
   if (!getExercise(exercise)) return usage(`unknown exercise '${exercise}' (one of: ${EXERCISES.map((e) => e.id).join(", ")})`);
   if (!existsSync(path)) return usage(`no such file or directory: ${path}`);
   const isDir = statSync(path).isDirectory();
+  let jobs = coreCount();
+  if (opts.jobs !== undefined) {
+    if (!/^[1-9]\d{0,2}$/.test(opts.jobs)) return usage(`bad --jobs '${opts.jobs}': expected a whole number from 1 to 999`);
+    jobs = Number(opts.jobs);
+  }
 
   if (!isDir) {
-    const g = await gradeFile(exercise, path);
+    const pool = new RunnerPool(1);
+    const g = await gradeFile(pool, exercise, path).finally(() => pool.close());
     if (format === "text") write(formatText(g, { color: !opts.out && process.stdout.isTTY === true }), opts.out);
     else write(JSON.stringify(format === "gradescope" ? toGradescope(g) : g, null, 2) + "\n", opts.out);
     return g.passed ? 0 : 1;
@@ -58,7 +68,8 @@ export async function gradeCommand(exercise: string, path: string, opts: GradeOp
 
   const files = readdirSync(path).filter((f) => f.endsWith(".ts") && statSync(join(path, f)).isFile()).sort();
   if (!files.length) return usage(`no .ts files in ${path}`);
-  const results = await gradeAll(exercise, path, files);
+  const pool = new RunnerPool(Math.min(jobs, files.length));
+  const results = await gradeAll(pool, exercise, path, files).finally(() => pool.close());
 
   if (format === "text") {
     write(formatSummary(results), opts.out);
@@ -76,9 +87,9 @@ export async function gradeCommand(exercise: string, path: string, opts: GradeOp
   return results.every((g) => g.passed) ? 0 : 1;
 }
 
-/** Grade the files one after the other, showing progress on stderr. */
-async function gradeAll(exercise: string, dir: string, files: string[]): Promise<GradeResult[]> {
-  const results: GradeResult[] = [];
+/** Grade the files, the pool's size at once, showing progress on stderr; results in the files' order. */
+async function gradeAll(pool: RunnerPool, exercise: string, dir: string, files: string[]): Promise<GradeResult[]> {
+  const results: GradeResult[] = new Array(files.length);
   const tty = process.stderr.isTTY === true;
   let bar: { start(total: number, v: number, p?: object): void; update(v: number, p?: object): void; stop(): void } | undefined;
   if (tty) {
@@ -86,12 +97,16 @@ async function gradeAll(exercise: string, dir: string, files: string[]): Promise
     bar = new SingleBar({ format: "grading {bar} {value}/{total} {file}", stream: process.stderr, hideCursor: true }, Presets.shades_classic);
     bar.start(files.length, 0, { file: "" });
   }
+  let done = 0;
   try {
-    for (let i = 0; i < files.length; i++) {
-      results.push(await gradeFile(exercise, join(dir, files[i]), files[i]));
-      if (bar) bar.update(i + 1, { file: files[i] });
-      else process.stderr.write(`graded ${i + 1}/${files.length} ${files[i]}: ${results[i].passed ? "pass" : "fail"} ${results[i].score}/${results[i].maxScore}\n`);
-    }
+    await Promise.all(
+      files.map(async (f, i) => {
+        const g = (results[i] = await gradeFile(pool, exercise, join(dir, f), f));
+        done++;
+        if (bar) bar.update(done, { file: f });
+        else process.stderr.write(`graded ${done}/${files.length} ${f}: ${g.passed ? "pass" : "fail"} ${g.score}/${g.maxScore}${g.error ? ` (${g.error})` : ""}\n`);
+      }),
+    );
   } finally {
     bar?.stop();
   }

@@ -1,8 +1,17 @@
 // The `kmodlab` command: a thin shell over the kernel, the sandbox and the grader.
-// Every subcommand returns an exit code: 0 success, 1 the run/grade found a problem, 2 bad usage.
+// Every subcommand returns an exit code by one rule (EXIT_CODES, also in --help and the README).
 
 import { Command, CommanderError, Option } from "commander";
 import { fileURLToPath } from "node:url";
+
+/** The exit-code rule of every command, as --help prints it. */
+export const EXIT_CODES = `Exit codes (every command):
+  0  the run ended with no report of any kind (a grade: every check passed)
+  1  the kernel reported something (Oops, BUG, WARNING, KASAN, leak, lockdep, DMA-API, sleep in atomic,
+     scheduling while atomic, Bad page state, ...), a sandbox limit stopped the run (CPU, memory, stack,
+     kernel calls, log), or the cell did not compile (a grade: a check failed)
+  2  bad usage: an unknown command, option, profile or /proc file, an unreadable file, or a --mem or
+     --cmdline the profile cannot boot`;
 
 /** Thrown for bad usage: printed as one line, exit code 2. */
 export class UsageError extends Error {}
@@ -78,6 +87,7 @@ export function buildProgram(setCode: (c: number) => void): Command {
     .name("kmodlab")
     .description("Run TypeScript kernel modules against a simulated Linux kernel, read its /proc, grade exercises.")
     .showHelpAfterError("(run `kmodlab --help` for usage)")
+    .addHelpText("after", "\n" + EXIT_CODES)
     .exitOverride();
 
   program
@@ -109,7 +119,7 @@ export function buildProgram(setCode: (c: number) => void): Command {
       } else {
         out(k.log.dmesg().join("\n"));
       }
-      setCode(0);
+      setCode(k.reports.length ? 1 : 0);
     });
 
   bootOptions(program.command("proc"))
@@ -124,7 +134,7 @@ export function buildProgram(setCode: (c: number) => void): Command {
         if (e instanceof UnknownProcError) throw new UsageError(e.message);
         throw e;
       }
-      setCode(0);
+      setCode(k.reports.length ? 1 : 0);
     });
 
   bootOptions(program.command("run"))
@@ -157,6 +167,7 @@ export function buildProgram(setCode: (c: number) => void): Command {
     .option("--json", "write results as JSON")
     .addOption(new Option("--format <fmt>", "output format").choices(["text", "json", "gradescope"]))
     .option("-o, --out <file>", "where to write the results file (directory mode)")
+    .option("-j, --jobs <n>", "submissions graded at once, each in its own worker (default: the number of cores)")
     .description("grade a submission, or every .ts file in a directory")
     .action(async (exercise: string, path: string, o: Record<string, unknown>) => {
       const { gradeCommand } = await import("./grade.ts");

@@ -1,13 +1,15 @@
 // `kmodlab run FILE [--profile P] [--mem SIZE] [--cmdline "..."] [--seed N] [--config debug|distro]
 //                   [--proc NAME,...] [--keep-loaded] [--check-invariants] [--boot] [--json]`
 // Prints the module's part of dmesg (the boot log first with --boot), then each /proc file asked for.
-// --json prints exactly the RunResult. Exit: 0 when no report of kind oops, bug, exception, compile-error or
-// timeout; 1 otherwise; 2 for bad usage.
+// --json prints exactly the RunResult. The run happens in an isolated worker (src/node/isolate.ts): a cell the
+// sandbox cannot stop is ended by the host and reported as a CPU or memory limit.
+// Exit (exitCodeOf, the rule of every command): 0 when the run ended with no report of any kind; 1 when the kernel
+// reported anything, a limit stopped the run or the cell did not compile; 2 for bad usage (a --mem or --cmdline
+// the profile cannot boot included).
 
 import { readFileSync } from "node:fs";
 import type { RunResult } from "../../sandbox/result.ts";
 import type { RunOptions } from "../../sandbox/run.ts";
-import type { ReportKind } from "../kernel/types.ts";
 
 export interface RunFlags {
   profile?: string;
@@ -22,8 +24,6 @@ export interface RunFlags {
   json?: boolean;
 }
 
-/** Report kinds that make `kmodlab run` exit 1. */
-export const FAILING_KINDS: readonly ReportKind[] = ["oops", "bug", "exception", "compile-error", "timeout"];
 
 class Usage extends Error {}
 
@@ -88,8 +88,12 @@ export function renderRun(file: string, r: RunResult, withBoot: boolean): { out:
   return { out: out.length ? out.join("\n") + "\n" : "", err: err.length ? err.join("\n") + "\n" : "" };
 }
 
-export function exitCodeOf(r: RunResult): number {
-  return r.reports.some((x) => FAILING_KINDS.includes(x.kind)) ? 1 : 0;
+/**
+ * The exit code of a finished run, for every command: 0 only when the run ended with no report of any kind (every
+ * kernel splat, leak, limit and compile error is a report); 1 otherwise. Bad usage (2) is decided before a run.
+ */
+export function exitCodeOf(r: Pick<RunResult, "reports">): number {
+  return r.reports.length > 0 ? 1 : 0;
 }
 
 export async function runCommand(file: string, flags: RunFlags = {}): Promise<number> {
@@ -102,8 +106,12 @@ export async function runCommand(file: string, flags: RunFlags = {}): Promise<nu
     process.stderr.write(`kmodlab: ${e instanceof Usage ? e.message : `cannot read ${file}: ${(e as Error).message}`}\n`);
     return 2;
   }
-  const { runModule } = await import("../../sandbox/run.ts");
-  const r = await runModule(source, opts);
+  const { runIsolated } = await import("../node/isolate.ts");
+  const r = await runIsolated(source, opts);
+  if (r.bootRefused !== undefined) {
+    process.stderr.write(`kmodlab: cannot boot ${opts.profile}${flags.mem !== undefined ? ` with --mem ${flags.mem}` : ""}: ${r.bootRefused}\n`);
+    return 2;
+  }
   if (flags.json) {
     process.stdout.write(JSON.stringify(r, null, 2) + "\n");
   } else {

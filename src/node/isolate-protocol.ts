@@ -1,0 +1,15 @@
+// Messages between src/node/isolate.ts (the parent) and src/node/isolate-worker.ts. Structured-cloneable.
+
+import type { RunResult } from "../../sandbox/result.ts";
+import type { RunOptions } from "../../sandbox/run.ts";
+
+export type ToIsolate = { type: "run"; id: number; source: string; options: RunOptions; wasmBudget: number };
+
+export type FromIsolate =
+  /** The sandbox, the kernel and QuickJS are loaded (ms since the worker started). */
+  | { type: "ready"; ms: number }
+  | { type: "result"; id: number; result: RunResult }
+  /** The WebAssembly memory outgrew the run's budget: the worker now waits to be terminated. */
+  | { type: "over-memory"; id: number; what: "wasm"; bytes: number; budget: number }
+  /** The worker could not do the run (id 0: could not even load the sandbox). */
+  | { type: "failed"; id: number; message: string };

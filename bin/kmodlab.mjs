@@ -1,10 +1,80 @@
 #!/usr/bin/env node
-// Entry point of the `kmodlab` command: runs the TypeScript CLI through tsx's loader.
-import { register } from "tsx/esm/api";
-import { fileURLToPath, pathToFileURL } from "node:url";
+// Entry point of the `kmodlab` command: runs the JavaScript built ahead of time into lib/ (vite.node.config.ts),
+// so a start costs no TypeScript compilation. `npm install` / `npm ci` build it (the "prepare" script); in a
+// checkout of the repository (src/ beside lib/) a missing or stale build (a source newer than lib/cli.mjs) is
+// rebuilt here on first use, so the command never runs old code. An installed package has no src/ and is never
+// rebuilt. Development without building: `npm run kmodlab -- ARGS` (tsx over src/cli/main.ts).
+import { existsSync, mkdirSync, readdirSync, renameSync, rmSync, statSync } from "node:fs";
+import { spawnSync } from "node:child_process";
 import { dirname, join } from "node:path";
+import { fileURLToPath, pathToFileURL } from "node:url";
 
-register();
-const here = dirname(fileURLToPath(import.meta.url));
-const { main } = await import(pathToFileURL(join(here, "..", "src", "cli", "main.ts")).href);
+const root = join(dirname(fileURLToPath(import.meta.url)), "..");
+const lib = join(root, "lib");
+const entry = join(lib, "cli.mjs");
+
+/** The newest modification time under the build's inputs (files and directories, so a deletion counts too). */
+function newestSource() {
+  let newest = 0;
+  const walk = (dir) => {
+    const st = statSync(dir);
+    newest = Math.max(newest, st.mtimeMs);
+    for (const e of readdirSync(dir, { withFileTypes: true })) {
+      const p = join(dir, e.name);
+      if (e.isDirectory()) walk(p);
+      else if (/\.(ts|mjs|js|json)$/.test(e.name)) newest = Math.max(newest, statSync(p).mtimeMs);
+    }
+  };
+  walk(join(root, "src"));
+  walk(join(root, "sandbox"));
+  for (const f of ["package.json", "vite.node.config.ts"]) newest = Math.max(newest, statSync(join(root, f)).mtimeMs);
+  return newest;
+}
+
+function stale() {
+  if (!existsSync(join(root, "src")) || !existsSync(join(root, "vite.node.config.ts"))) return false; // installed package
+  if (!existsSync(entry)) return true;
+  return newestSource() > statSync(entry).mtimeMs;
+}
+
+const sleep = (ms) => Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
+
+/** Build lib/ into a fresh directory and swap it in; one builder at a time (the others wait for it). */
+function build() {
+  const lock = join(root, "lib.building");
+  for (let waited = 0; ; waited += 200) {
+    try {
+      mkdirSync(lock);
+      break;
+    } catch {
+      if (waited > 120_000) rmSync(lock, { recursive: true, force: true }); // a builder that died
+      sleep(200);
+      if (!stale()) return; // the other builder finished
+    }
+  }
+  try {
+    if (!stale()) return;
+    const tmp = join(root, `lib.tmp-${process.pid}`);
+    process.stderr.write("kmodlab: building the command (lib/), once after each change of the sources...\n");
+    const r = spawnSync(process.execPath, [join(root, "node_modules", "vite", "bin", "vite.js"), "build", "--config", "vite.node.config.ts"], {
+      cwd: root,
+      env: { ...process.env, KMODLAB_LIB_OUT: tmp },
+      stdio: ["ignore", "ignore", "inherit"],
+    });
+    if (r.status !== 0) {
+      rmSync(tmp, { recursive: true, force: true });
+      process.stderr.write("kmodlab: the build failed (npm run build:node shows why); `npm run kmodlab -- ARGS` runs the sources\n");
+      process.exit(70);
+    }
+    const old = join(root, `lib.old-${process.pid}`);
+    if (existsSync(lib)) renameSync(lib, old);
+    renameSync(tmp, lib);
+    rmSync(old, { recursive: true, force: true });
+  } finally {
+    rmSync(lock, { recursive: true, force: true });
+  }
+}
+
+if (stale()) build();
+const { main } = await import(pathToFileURL(entry).href);
 process.exitCode = await main(process.argv.slice(2));

@@ -4,11 +4,11 @@
 
 import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
-import { fileURLToPath } from "node:url";
 import { renderLesson, type Lesson, type LessonCell } from "../notebook/lesson.ts";
+import { packageRoot } from "../node/package-root.ts";
 
-/** lessons/ of this checkout. */
-export const LESSONS_DIR = fileURLToPath(new URL("../../lessons/", import.meta.url));
+/** The bundled lessons/ (of this checkout, or of the installed package). */
+export const LESSONS_DIR = join(packageRoot(), "lessons");
 
 const identity = { sanitize: (s: string) => s };
 

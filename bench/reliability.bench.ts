@@ -1,11 +1,13 @@
-// Reliability costs: the invariant checker over a booted machine (what --check-invariants adds to a run), and
-// the fuzzer's throughput (what `npm run fuzz` and the in-test slice cost).
+// Reliability costs: the invariant checker over a booted machine (what --check-invariants adds to a run), the
+// fuzzer's throughput (what `npm run fuzz` and the in-test slice cost), and a 5 MB cell of comments end to end (what
+// test/reliability/bad-input.test.ts feeds `kmodlab run`; the test pins its outcome, this its time).
 import type { Suite } from "./harness.ts";
 import { boot } from "../src/kernel/kernel.ts";
 import { checkKernelInvariants } from "../src/kernel/debug/invariants.ts";
 import { API } from "../sandbox/api.ts";
 import { generate, FUZZ_TARGETS } from "../fuzz/gen.ts";
 import { runAndJudge } from "../fuzz/oracle.ts";
+import { runModule, loadKernelDeps } from "../sandbox/run.ts";
 
 export const suite: Suite = {
   name: "reliability",
@@ -27,5 +29,11 @@ export const suite: Suite = {
     await ctx.rate("fuzzed modules run and judged (128 MiB machines, invariants on)", n, async (count) => {
       for (let i = 0; i < count; i++, seed++) await runAndJudge(generate(API, seed), FUZZ_TARGETS[seed % FUZZ_TARGETS.length]!.era);
     }, 3, "programs/s; npm run fuzz runs 10000");
+    await loadKernelDeps();
+    const big = `import { module_init, MODULE_LICENSE } from "linux";\nMODULE_LICENSE("GPL");\nmodule_init(() => 0);\n` + `// ${"x".repeat(100)}\n`.repeat(Math.ceil((5 << 20) / 104));
+    await ctx.time("a 5 MB cell of comments end to end (x86_64-6.1)", async () => {
+      const r = await runModule(big);
+      if (r.reports.some((x) => x.kind === "compile-error" || x.kind === "bug")) throw new Error(`bench reliability: the 5 MB cell failed: ${r.reports[0]?.title}`);
+    }, 3, 1, "transpile + type-free load of 5 MB, boot, run");
   },
 };

@@ -247,7 +247,7 @@ describe("notebook in Chromium", () => {
     }
   });
 
-  it("the first Run after the page settles answers fast (no Monaco needed)", async () => {
+  it("the first Run after the page settles needs neither Monaco nor a boot (the worker booted the machine ahead)", async () => {
     const { page, ctx } = await open();
     await page.waitForFunction(() => (globalThis as { __kmodlab?: { warmed?: number[] } }).__kmodlab?.warmed?.length, null, { timeout: 30_000 });
     const t0 = Date.now();
@@ -261,8 +261,8 @@ describe("notebook in Chromium", () => {
     metrics.firstHelloWorkerMs = k.runWorker[0];
     metrics.firstHelloRenderMs = k.runRender[0];
     expect(await page.locator(".monaco-editor").count()).toBe(0);
-    // target 300 ms; the bound here leaves room for a busy shared CI machine (the kernel boots afresh per run)
-    expect(metrics.firstHelloRunDriverMs).toBeLessThan(3000);
+    // How fast it answers (target 300 ms) is measured, not asserted: npm run bench -- notebook, and the figures above
+    // land in test-results/notebook-metrics.json.
     await ctx.close();
   });
 

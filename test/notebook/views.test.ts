@@ -176,9 +176,7 @@ describe("frame map model", () => {
       ],
     })!;
     expect(m.buffers.map((b) => [b.kind, b.frames])).toEqual([["vmalloc", 3], ["kmalloc", 1]]);
-    const t0 = performance.now();
-    const zb = bucketZone(m, zone);
-    expect(performance.now() - t0).toBeLessThan(200);
+    const zb = bucketZone(m, zone); // how fast: npm run bench -- views
     expect(zb.owner.length).toBeLessThanOrEqual(BUCKETS_PER_ZONE);
     expect(zb.per).toBe(256);
     const sq = (pfn: number) => zb.owner[Math.floor((pfn - zone.startPfn) / zb.per)];

@@ -71,12 +71,11 @@ describe("kmodlab run: bad files", () => {
     expect(r.out).toMatch(/the init function returned (a )?string/);
   });
 
-  it("a 5 MB file runs (or is refused) in bounded time with at most one line on stderr", async () => {
+  // How long it takes is a figure of npm run bench -- reliability; vitest's timeout catches a hang.
+  it("a 5 MB file runs (or is refused) with at most one line on stderr", async () => {
     const body = `// ${"x".repeat(100)}\n`.repeat(Math.ceil((5 << 20) / 104));
     const p = file("big.ts", OK + body);
-    const t0 = performance.now();
     const r = await cli(["run", p]);
-    expect(performance.now() - t0).toBeLessThan(30_000);
     expect([0, 1]).toContain(r.code);
     expect(r.err.split("\n").filter(Boolean).length).toBeLessThanOrEqual(2);
     noHostTrace(r.err + r.out);

@@ -1,8 +1,9 @@
-// Big memory is cheap: struct page in typed arrays, O(1) order-0 alloc/free.
+// Big machines: a 16 GiB page allocator keeps its invariants, and many order-0 allocations and frees leave it as it
+// was. How fast (mem_init of 4 GiB, order-0 pairs per second) is measured by npm run bench -- page_alloc
+// (bench/page_alloc.bench.ts), never asserted here.
 import { describe, expect, it } from "vitest";
 import { machine } from "./helpers.ts";
 import { gfpFlags } from "../../../src/kernel/gfp.ts";
-import { PageAllocator } from "../../../src/kernel/mm/page_alloc.ts";
 
 const G = gfpFlags("6.1");
 const GiB = 1024 * 1024 * 1024;
@@ -29,43 +30,24 @@ function x86(memBytes: number) {
   });
 }
 
-describe("performance", () => {
-  it("a 4 GiB machine's page allocator boots in milliseconds (typed arrays, no per-page objects)", () => {
-    const k = x86(4 * GiB); // also warms up the JIT
-    let bestInit = Infinity;
-    let bestAll = Infinity;
-    for (let i = 0; i < 6; i++) {
-      const t0 = performance.now();
-      const pa = new PageAllocator(k);
-      const t1 = performance.now();
-      pa.mem_init();
-      const t2 = performance.now();
-      bestInit = Math.min(bestInit, t2 - t1);
-      bestAll = Math.min(bestAll, t2 - t0);
-    }
-    console.log(`4 GiB page allocator: mem_init ${bestInit.toFixed(1)} ms, with free_area_init ${bestAll.toFixed(1)} ms`);
-    // Measured: mem_init 2.6 ms warm (tsx, alone), 10.6 ms under vitest at load 13 on 2 shared cores; the total adds
-    // zero-filling ~25 MB of typed arrays. The bounds leave room for a loaded machine and still catch an
-    // O(pages x something) regression (a per-page Map or object would take seconds here).
-    expect(bestInit).toBeLessThan(50);
-    expect(bestAll).toBeLessThan(150);
-  });
-
+describe("big machines", () => {
   it("a 16 GiB machine boots and its invariants hold", () => {
     const k = x86(16 * GiB);
     expect(k.pages.zones[2]!.managed).toBeGreaterThan(3_000_000);
     expect(k.pages.checkInvariants()).toEqual([]);
   });
 
-  it("order-0 alloc/free is O(1): 400k operations in a few seconds at worst (about 1.5 µs each alone)", () => {
+  it("200k order-0 allocations freed in reverse leave the free count and the invariants as they were", () => {
     const k = x86(1 * GiB);
+    const free0 = k.pages.nrFreePages();
     const pfns = new Int32Array(100_000);
-    const t0 = performance.now();
     for (let r = 0; r < 2; r++) {
       for (let i = 0; i < pfns.length; i++) pfns[i] = k.pages.alloc_pages(G.GFP_KERNEL!, 0);
+      expect(new Set(pfns).size).toBe(pfns.length);
+      expect(k.pages.nrFreePages()).toBe(free0 - pfns.length);
       for (let i = pfns.length - 1; i >= 0; i--) k.pages.__free_pages(pfns[i]!, 0);
     }
-    expect(performance.now() - t0).toBeLessThan(4000);
+    expect(k.pages.nrFreePages()).toBe(free0);
     expect(k.pages.checkInvariants()).toEqual([]);
   });
 });

@@ -14,6 +14,7 @@
 import type { QuickJSContext, QuickJSRuntime, QuickJSWASMModule } from "quickjs-emscripten-core";
 import type { Kernel } from "../src/kernel/kernel.ts";
 import type { BootOptions, ConfigKind, Report } from "../src/kernel/types.ts";
+import type { FaultKnobs } from "../src/kernel/debug/fault_inject.ts";
 import type { RunResult } from "./result.ts";
 import { transpileCell, CELL_FILE, type ImportSpec } from "./transpile.ts";
 import { Bridge, RunStopped, type GuestErrorInfo, type Stop } from "./bindings.ts";
@@ -23,6 +24,8 @@ import { exceptionReport, type CallSite } from "./oops.ts";
 import { insmodError, insmodPid, kernLevel, loadMessages, MODULE_NAME, suspiciousInitReturn } from "./insmod.ts";
 import { parseStack } from "./stack.ts";
 import { CallLog } from "./calllog.ts";
+import { readProbes, type MemoryProbe, type ProbeResult } from "./probes.ts";
+import { memoryRoles } from "./memrecords.ts";
 import { installLeanHostCalls, isPoisoningError, loadQuickJS, poisonQuickJS, MODULE_RECYCLE_BYTES } from "./quickjs.ts";
 
 /** A simulated event the run schedules before insmod (the lesson's "button pressed at 30 ms"). */
@@ -47,6 +50,18 @@ export interface RunOptions {
   proc?: string[];
   /** Run the kernel's own consistency checks at the end (k.checkInvariants, when present). */
   checkInvariants?: boolean;
+  /**
+   * Fault injection (debug kernels, 6.1: fail-nth arrived in 4.13): `echo N > /proc/<insmod's pid>/fail-nth` before
+   * module_init, so the Nth should_fail() call of the insmod task fails whatever the attributes' probability; the
+   * run also writes FAIL_NTH_RECIPE (ignore-gfp-wait=N for failslab and fail_page_alloc, ignore-gfp-highmem=N,
+   * min-order=0) so that every allocation counts. An integer >= 1. See src/kernel/debug/fault_inject.ts.
+   */
+  failNth?: number;
+  /** Writes to /sys/kernel/debug/{failslab,fail_page_alloc}/KNOB before insmod, after failNth's recipe. */
+  faultAttrs?: FaultKnobs;
+  /** Read the module's buffers from simulated memory after init / before exit (sandbox/probes.ts) into
+   *  RunResult.kernel.memory, for checks that judge what memory holds. */
+  probes?: MemoryProbe[];
 }
 
 /** What the run needs of the kernel: booting, /proc, the API table, inspection. */
@@ -210,6 +225,17 @@ export function runModuleSync(qjs: QuickJSWASMModule, source: string, options: R
     return failed;
   }
   const hooks = k as unknown as KernelHooks;
+  // User space before insmod: the fault-injection debugfs writes and the insmod task's fail-nth.
+  const faults = { failNth: options.failNth, faultAttrs: options.faultAttrs };
+  const faultsUsed = k.fault ? k.fault.usedBy(faults) : faults.failNth !== undefined || faults.faultAttrs !== undefined;
+  if (faultsUsed) {
+    try {
+      if (!k.fault) throw new Error("this kernel has no fault injection");
+      k.fault.configureRun(insmodPid(k), faults);
+    } catch (e) {
+      return failedRun(profileName, `kmodlab: fault injection: ${(e as Error).message}`, t0);
+    }
+  }
   const bootLog = k.log.dmesg();
   const mark = k.log.mark();
   /** One level per dmesg line (a line is a log record), for colouring. */
@@ -229,6 +255,10 @@ export function runModuleSync(qjs: QuickJSWASMModule, source: string, options: R
   };
   const era = k.profile.era;
   const log = new CallLog(k);
+  const probed: Record<string, ProbeResult> = {};
+  const probe = (at: MemoryProbe["at"]) => {
+    if (options.probes?.length) Object.assign(probed, readProbes(k, log.entries, memoryRoles(deps.api), options.probes, at));
+  };
   let invariantsChecked = false;
   const checkInvariants = () => {
     if (options.checkInvariants && !invariantsChecked) {
@@ -249,8 +279,9 @@ export function runModuleSync(qjs: QuickJSWASMModule, source: string, options: R
     result.stats.simTimeNs = k.clock.now();
     result.stats.tlbHits = hooks.mem?.tlb?.hits ?? 0;
     result.stats.tlbMisses = hooks.mem?.tlb?.misses ?? 0;
+    if (faultsUsed) result.faultInjection = k.fault.summary(insmodPid(k), faults);
     try {
-      result.kernel = { ...(deps.inspect?.(k) ?? {}), ...(hooks.inspect?.() ?? {}), calls: log.entries };
+      result.kernel = { ...(deps.inspect?.(k) ?? {}), ...(hooks.inspect?.() ?? {}), calls: log.entries, ...(options.probes?.length ? { memory: probed } : {}) };
     } catch (e) {
       k.report({ kind: "bug", title: `kmodlab: inspection failed: ${(e as Error).message}`, text: String((e as Error).stack ?? e) });
     }
@@ -409,6 +440,7 @@ export function runModuleSync(qjs: QuickJSWASMModule, source: string, options: R
     if (loaded) hooks.modules?.live();
     else hooks.modules?.returnToUser();
     if (loaded) snapshot(result.proc);
+    if (loaded) probe("loaded");
 
     // Deferred work (timers, tasklets, work, interrupts) while the module is loaded.
     if (loaded && hooks.runDeferred) {
@@ -429,6 +461,7 @@ export function runModuleSync(qjs: QuickJSWASMModule, source: string, options: R
       k.current = { pid: pid + 1, comm: "rmmod" };
       currentSite = "exit";
       hooks.modules?.unloading();
+      probe("unloading");
       log.phase = "exit";
       if (mod.exit) {
         const r = callModuleFn(b, mod.exit);

@@ -1,0 +1,66 @@
+// Memory probes: what a module's buffer held at a moment of the run, read from the simulated memory itself
+// (k.mem.peek: no TLB, no KASAN, no fault), so that a check judges the bytes in memory, whatever width or routine
+// wrote them. A probe names one of the module's allocations (by family/function/size, from the one record model)
+// and the values to read: `count` values of `width` bytes, little-endian, every `stride` bytes from `offset`.
+// Moments: "loaded" (after module_init returned 0, before deferred work), "unloading" (just before module_exit).
+
+import type { Kernel } from "../src/kernel/kernel.ts";
+import type { CallRecord } from "./calllog.ts";
+import { memRecords, type MemFamily } from "./memrecords.ts";
+import type { MemoryRole } from "./table.ts";
+
+export interface MemoryProbe {
+  id: string;
+  at: "loaded" | "unloading";
+  /** Which allocation: the first live one that matches every field given. */
+  alloc: { family?: MemFamily[]; fns?: string[]; size?: number };
+  offset?: number;
+  stride: number;
+  count: number;
+  width: 1 | 2 | 4 | 8;
+}
+
+/** RunResult.kernel.memory[probe.id]: the allocation read and the values (numbers; bigint as "0x.." past 2^53). */
+export interface ProbeResult {
+  at: MemoryProbe["at"];
+  fn?: string;
+  addr?: string;
+  size?: number;
+  /** null where a value's bytes were not mapped. */
+  values?: (number | string | null)[];
+  /** Why nothing was read (no matching allocation live). */
+  missing?: string;
+}
+
+/** The most values one probe reads (a 4 MiB buffer read every 4 KiB is 1024). */
+export const MAX_PROBE_VALUES = 65536;
+
+export function readProbes(k: Kernel, calls: readonly CallRecord[], roles: Map<string, MemoryRole>, probes: readonly MemoryProbe[], at: MemoryProbe["at"]): Record<string, ProbeResult> {
+  const out: Record<string, ProbeResult> = {};
+  const mine = probes.filter((p) => p.at === at);
+  if (!mine.length) return out;
+  const l = k.layout;
+  const recs = memRecords(calls, roles, { pageSize: l.pageSize, vmallocStart: l.vmallocStart, vmallocEnd: l.vmallocEnd });
+  for (const p of mine) {
+    const a = recs.allocs.find((x) => !x.free && (!p.alloc.family || p.alloc.family.includes(x.family)) && (!p.alloc.fns || p.alloc.fns.includes(x.fn)) && (p.alloc.size === undefined || x.size === p.alloc.size));
+    const base = a ? (a.call.fn.startsWith("alloc_page") ? a.virt : a.addr) : undefined;
+    if (!a || base === undefined) {
+      out[p.id] = { at, missing: "no live allocation of the module matches" };
+      continue;
+    }
+    const n = Math.min(p.count, MAX_PROBE_VALUES);
+    const values: (number | string | null)[] = new Array(n);
+    for (let i = 0; i < n; i++) {
+      const bytes = k.mem.peek(base + BigInt((p.offset ?? 0) + i * p.stride), p.width);
+      if (!bytes) {
+        values[i] = null;
+        continue;
+      }
+      let v = 0n;
+      for (let j = p.width - 1; j >= 0; j--) v = (v << 8n) | BigInt(bytes[j]);
+      values[i] = v <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(v) : "0x" + v.toString(16);
+    }
+    out[p.id] = { at, fn: a.fn, addr: "0x" + base.toString(16), size: a.size, values };
+  }
+  return out;
+}

@@ -2,6 +2,7 @@
 // It serialises to JSON unchanged (addresses inside `kernel` are hex strings, never bigint).
 
 import type { Report } from "../src/kernel/types.ts";
+import type { FaultInjectionResult } from "../src/kernel/debug/fault_inject.ts";
 
 export interface RunStats {
   /** Host calls from the module into the kernel. */
@@ -39,6 +40,11 @@ export interface RunResult {
   bootRefused?: string;
   /** Inspection data for the views and the grader (shape grows with the kernel; JSON-only values). */
   kernel: Record<string, unknown>;
+  /**
+   * Only when the run used fault injection (RunOptions.failNth / faultAttrs, or failslab= / fail_page_alloc= on a
+   * debug kernel's command line): the insmod task's should_fail() calls, fail-nth read back, every fault injected.
+   */
+  faultInjection?: FaultInjectionResult;
 }
 
 export interface ModuleOutcome {

@@ -32,6 +32,7 @@ import { Kasan } from "./debug/kasan.ts";
 import { checkKernelInvariants, formatViolations, type Violation } from "./debug/invariants.ts";
 import { Dma } from "./kernel/dma.ts";
 import { start_userspace } from "./init/userspace.ts";
+import { FaultInjection } from "./debug/fault_inject.ts";
 import "./fs/all.ts";
 
 /** A frame of the current call chain that a splat prints: kernel functions and the module's own. */
@@ -119,6 +120,8 @@ export class Kernel {
   /** Generic KASAN (6.1 debug kernels on x86_64/ARM/arm64); undefined elsewhere. */
   kasan?: Kasan;
   dma!: Dma;
+  /** failslab, fail_page_alloc and the tasks' fail-nth (lib/fault-inject.c); usable on the debug kernels. */
+  fault!: FaultInjection;
 
   /** Drain deferred work (timers, tasklets, interrupts, work) after module_init, up to a bound. */
   runDeferred(limits: RunLimits = {}): DrainResult {
@@ -232,6 +235,9 @@ export function boot(profile: string | Profile, opts: BootOptions = {}): Kernel 
   // free_area_init() + build_all_zonelists(): zones, "Zone ranges:", "Built 1 zonelists ...".
   k.pages = new PageAllocator(k);
   k.printk(KERN_NOTICE + "Kernel command line: %s\n", k.opts.cmdline);
+  // parse_args(): the __setup handlers of failslab= and fail_page_alloc= (setup_fault_attr()).
+  k.fault = new FaultInjection(k);
+  k.fault.parseBootParams();
   // mm_init() -> mem_init(): memblock hands free memory to the buddy lists (in the era's order), "Memory: ...".
   k.pages.mem_init();
   // mem_init() of the older eras prints the virtual kernel memory layout after "Memory:".
@@ -275,6 +281,8 @@ export function boot(profile: string | Profile, opts: BootOptions = {}): Kernel 
   // kernel_init(): run /init; user space fills the page cache and its own memory until the learner's insmod.
   if (k.debug) print_debug_banners(k);
   if (opts.userspace !== false) start_userspace(k);
+  // Fault injection acts from here on: the simulated boot's own allocations never fail (fault_inject.ts header).
+  k.fault.armed = true;
   return k;
 }
 

@@ -887,6 +887,9 @@ export class PageAllocator {
       this.badOrder(gfp, order);
       return -1;
     }
+    // prepare_alloc_pages() -> should_fail_alloc_page() (6.1; the top of __alloc_pages_nodemask before): an
+    // injected failure is NULL at once, without warn_alloc. Not for page-table pages and the boot's own pages.
+    if (!this.inBulk && owner !== PageOwner.PageTable && owner !== PageOwner.Boot && this.shouldFailAllocPage(gfp, order)) return -1;
     const highest = this.gfp_zone(gfp);
     // fast path: low watermark
     let pfn = this.getPageFromFreelist(order, highest, ALLOC_WMARK_LOW);
@@ -898,7 +901,8 @@ export class PageAllocator {
       if (atomic && !(gfp & g.NOMEMALLOC)) af |= ALLOC_HARDER;
       if (gfp & g.MEMALLOC && !(gfp & g.NOMEMALLOC)) pfn = this.getPageFromFreelist(order, highest, af, true);
       else pfn = this.getPageFromFreelist(order, highest, af);
-      if (pfn < 0 && gfp & g.WAIT) pfn = this.reclaimlessRetry(gfp, order, highest, af);
+      // (a bulk call never enters reclaim or the OOM killer: it comes back short and the caller goes page by page)
+      if (pfn < 0 && gfp & g.WAIT && !this.inBulk) pfn = this.reclaimlessRetry(gfp, order, highest, af);
     }
     if (pfn < 0) {
       this.warnAlloc(gfp, order);
@@ -906,6 +910,43 @@ export class PageAllocator {
     }
     this.prepNewPage(pfn, order, gfp, owner, caller);
     return pfn;
+  }
+
+  /** should_fail_alloc_page() with the era's frames above it for fail_dump()'s stack (debug/fault_inject.ts). */
+  private shouldFailAllocPage(gfp: number, order: number): boolean {
+    const fault = this.k.fault;
+    if (!fault?.armed) return false;
+    const frames = this.era === "6.1" ? ["__alloc_pages", ...this.callFrames] : [this.era === "3.4" ? "__alloc_pages_nodemask" : "__alloc_pages_internal", ...this.callFrames];
+    return fault.should_fail_alloc_page(gfp, order, frames);
+  }
+
+  /** True while __alloc_pages_bulk() takes its pages: the bulk call checked should_fail_alloc_page() once. */
+  private inBulk = false;
+
+  /**
+   * __alloc_pages_bulk() (6.1, order 0, what vmalloc uses): one page goes through the single-page allocator; more
+   * are one should_fail_alloc_page() for the whole call (an injected failure takes nothing), then up to n pages
+   * from the free lists, stopping at the first shortage. Returns the PFNs taken (possibly fewer than n).
+   */
+  alloc_pages_bulk(gfp: number, n: number, owner: number = PageOwner.Module, caller?: string): number[] {
+    gfp = gfp >>> 0;
+    if (n === 1) {
+      const pfn = this.alloc_pages(gfp, 0, owner, caller);
+      return pfn < 0 ? [] : [pfn];
+    }
+    if (this.shouldFailAllocPage(gfp, 0)) return [];
+    const out: number[] = [];
+    this.inBulk = true;
+    try {
+      for (let i = 0; i < n; i++) {
+        const pfn = this.alloc_pages((gfp | this.gfp.NOWARN) >>> 0, 0, owner, caller);
+        if (pfn < 0) break;
+        out.push(pfn);
+      }
+    } finally {
+      this.inBulk = false;
+    }
+    return out;
   }
 
   /** What the slow path does after reclaim found nothing: OOM for small blocking allocations, NOFAIL, or give up. */

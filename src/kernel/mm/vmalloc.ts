@@ -495,7 +495,24 @@ export class Vmalloc {
     // The mask of every page's allocation, computed once for the loop.
     const eachGfp = (pageGfp & ~this.gfp("__GFP_ZERO")) | (this.era === "6.1" ? this.gfp("__GFP_NOWARN") : 0);
     const pa = this.k.pages;
-    for (let i = 0; i < nrPages; i++) {
+    // 6.1 vm_area_alloc_pages(): order-0 pages in bulk calls of at most 100 (gfp without __GFP_NOFAIL); a bulk call
+    // that comes back short ends the bulk phase, and the rest come one by one (alloc_pages with the full gfp). The
+    // split matters only to fault injection: each bulk call is one should_fail_alloc_page().
+    if (this.era === "6.1") {
+      const bulkGfp = eachGfp & ~this.gfp("__GFP_NOFAIL");
+      while (pages.length < nrPages) {
+        this.tickPages(area, pages);
+        const want = Math.min(nrPages - pages.length, 100);
+        const got = pa.alloc_pages_bulk(bulkGfp, want, PageOwner.Vmalloc);
+        for (const pfn of got) {
+          if (zero) this.k.physmem.zeroPage(pfn);
+          pages.push(pfn);
+        }
+        if (got.length !== want) break;
+      }
+    }
+    for (let i = pages.length; i < nrPages; i++) {
+      if ((i & 63) === 0) this.tickPages(area, pages);
       const pfn = pa.alloc_pages(eachGfp, 0, PageOwner.Vmalloc);
       if (pfn < 0) {
         area.nr_pages = pages.length;
@@ -512,6 +529,22 @@ export class Vmalloc {
     area.mapped = { kind: "pages", pfns: pages, count: nrPages };
     this.pt.mapPages(Number(area.addr >> 12n), nrPages, pages, prot);
     return true;
+  }
+
+  /**
+   * The soft-lockup watchdog's look (Kernel.watchdog) every few dozen pages of a long vmalloc: a vmalloc of
+   * gigabytes is one kernel call of seconds. When it stops the run, the pages taken so far and the area go back
+   * first, as for a failed vmalloc (without its warning), so the kernel stays consistent.
+   */
+  private tickPages(area: VmStruct, pages: number[]): void {
+    try {
+      this.k.watchdog();
+    } catch (e) {
+      area.nr_pages = pages.length;
+      this.nrVmallocPages += pages.length;
+      this.freeArea(area.addr);
+      throw e;
+    }
   }
 
   private failPages(area: VmStruct, gfp: number, got: number, what: string): void {

@@ -366,7 +366,11 @@ export class Vmalloc {
       const order = this.era === "6.1" ? countOrder(size) : fls(size);
       align = 2 ** Math.min(Math.max(order, 12), maxOrder);
     }
+    // kzalloc_node(sizeof(struct vm_struct)), then alloc_vmap_area()'s own allocation of the vmap_area (6.1
+    // kmem_cache_alloc_node(vmap_area_cachep), 3.4 kmalloc_node; 2.6.26 had no vmap_area): failslab call sites.
+    if (this.metaFails(gfp, "vm_struct")) return null;
     if (!(flags & VM_NO_GUARD)) size += PAGE;
+    if (!topDown && this.era !== "2.6" && this.metaFails(gfp, "vmap_area")) return null;
     const sizePages = size / PAGE;
     const alignPages = Math.max(1, Math.floor(align / PAGE));
     const vpn = topDown ? this.findHighest(sizePages, alignPages, start, end) : this.alloc_vmap_area(sizePages, alignPages, start, end, gfp);
@@ -487,6 +491,11 @@ export class Vmalloc {
       }
       area.pagesArrayAddr = arr;
       if (this.era !== "6.1") area.flags |= VM_VPAGES;
+    } else if (this.metaFails(nested, "pages", arraySize)) {
+      // kmalloc_node(array_size, nested_gfp): 6.1 says so; 3.4 and 2.6.26 free the area and return NULL silently.
+      if (this.era === "6.1") this.failPages(area, gfp, 0, `failed to allocated page array size ${arraySize}`);
+      else this.freeArea(area.addr);
+      return false;
     }
     const pageGfp = gfp & (this.gfp("__GFP_DMA") | this.gfp("__GFP_DMA32")) || this.noHighmem ? gfp : gfp | this.gfp("__GFP_HIGHMEM");
     const pages: number[] = [];
@@ -545,6 +554,33 @@ export class Vmalloc {
       this.freeArea(area.addr);
       throw e;
     }
+  }
+
+  /**
+   * should_failslab() for vmalloc's own metadata, which the simulator does not charge to the slab allocator (see the
+   * header): the kmalloc'ed vm_struct (7 words in 2.6.26, 8 later), the vmap_area (6.1: its own cache, 4 words + an
+   * rb_node + a list_head; 3.4: kmalloc'ed, 13 words) and the kmalloc'ed page array. True when a fault is injected.
+   */
+  private metaFails(gfp: number, what: "vm_struct" | "vmap_area" | "pages", bytes = 0): boolean {
+    const fault = this.k.fault;
+    if (!this.bootDone || !fault?.armed) return false;
+    const w = this.k.layout.bits / 8;
+    const slab = this.k.slab;
+    let size: number;
+    let frames: string[];
+    const outer = ["__vmalloc_node_range", "__vmalloc_node"];
+    if (what === "vmap_area" && this.era === "6.1") {
+      size = 8 * w; // va_start, va_end, rb_node (3 words), list (2 words), the subtree_max_size/vm union (1 word)
+      frames = ["slab_pre_alloc_hook.constprop.0", "kmem_cache_alloc_node", "alloc_vmap_area", "__get_vm_area_node", ...outer];
+    } else {
+      const n = what === "vm_struct" ? (this.era === "2.6" ? 7 : 8) * w : what === "vmap_area" ? 13 * w : bytes;
+      size = slab.kmalloc_size_roundup(n);
+      const kmallocFrames = this.era === "6.1" ? ["slab_pre_alloc_hook.constprop.0", "__kmem_cache_alloc_node", "kmalloc_node_trace"] : ["__kmalloc_node"];
+      frames = [...kmallocFrames, ...(what === "vmap_area" ? ["alloc_vmap_area"] : []), what === "pages" ? "__vmalloc_area_node" : "__get_vm_area_node", ...outer];
+    }
+    // gfp & GFP_RECLAIM_MASK: the zone bits go (failslab looks at none of them).
+    const zone = this.gfp("__GFP_HIGHMEM") | this.gfp("__GFP_DMA") | this.gfp("__GFP_DMA32");
+    return fault.should_failslab(size, gfp & ~zone, frames);
   }
 
   private failPages(area: VmStruct, gfp: number, got: number, what: string): void {

@@ -1,0 +1,140 @@
+// The host's own limits (src/node/isolate.ts): cells the sandbox cannot stop from inside are ended by the host, as
+// their own RunResult with a limit report, and the process goes on. Each case asserts the report, the exit code,
+// the parent's memory against a generous bound, and that the next run in the same runner is a normal run.
+// The watchdog limits are set in options (small CPU limits, a small heap or WebAssembly budget) so that the cases
+// are quick; no test asserts how long anything took.
+
+import { afterAll, describe, expect, it } from "vitest";
+import { hostStoppedResult, hostStopOf, IsolatedRunner, RunnerPool } from "../../src/node/isolate.ts";
+import { exitCodeOf } from "../../src/cli/run.ts";
+import { stoppedReason } from "../../src/grader/grade.ts";
+import type { RunResult } from "../../sandbox/result.ts";
+
+const MiB = 1 << 20;
+const cell = (body: string, imports = "") =>
+  `import { printk, KERN_INFO, MODULE_LICENSE, module_init, module_exit${imports} } from "linux";\nMODULE_LICENSE("GPL");\n${body}\n`;
+const GOOD = cell(`module_init(() => { printk(KERN_INFO + "still here\\n"); return 0; });\nmodule_exit(() => {});`);
+
+/** The parent's memory stays bounded whatever the cells did (generous: the workers' memory is not the parent's heap). */
+function expectBoundedHost() {
+  const m = process.memoryUsage();
+  expect(m.heapUsed).toBeLessThan(512 * MiB);
+  expect(m.rss).toBeLessThan(3 * 1024 * MiB);
+}
+
+async function expectGoesOn(r: IsolatedRunner) {
+  const after = await r.run(GOOD);
+  expect(after.reports).toEqual([]);
+  expect(after.dmesg.some((l) => l.endsWith("still here"))).toBe(true);
+}
+
+// One runner for the CPU cases: a terminated worker is replaced on the next run, the others reuse it warm.
+const cpuRunner = new IsolatedRunner({ graceMs: 1000 });
+afterAll(() => cpuRunner.close());
+
+describe("host hang inside one built-in call: the host's CPU watchdog ends the run", () => {
+  const hangs: [string, string][] = [
+    ["indexOf over a 2^53-1 array-like", "[].indexOf.call({ length: 2 ** 53 - 1 } as any, 1)"],
+    ["includes over a 2^53-1 array-like", "[].includes.call({ length: 2 ** 53 - 1 } as any, 1)"],
+    ["Array(2^32-1).join()", "Array(2 ** 32 - 1).join().length"],
+    ["String(Array(2^32-1))", "String(Array(2 ** 32 - 1)).length"],
+  ];
+  for (const [what, expr] of hangs) {
+    it(`${what}: timeout report with limit cpu naming the limit, exit code 1, the next run is normal`, async () => {
+      const r = await cpuRunner.run(cell(`module_init(() => { const x = ${expr}; printk(KERN_INFO + "%d\\n", Number(x)); return 0; });`), { limits: { cpuMs: 300 } });
+      expect(r.reports).toHaveLength(1);
+      const rep = r.reports[0]!;
+      expect(rep.kind).toBe("timeout");
+      expect(rep.limit).toBe("cpu");
+      expect(rep.title).toBe("kmodlab: stopped by the host: CPU limit (300 ms, the run got 1300 ms)");
+      expect(rep.explain).toMatch(/CPU limit of 300 ms plus 1000 ms of grace/);
+      expect(hostStopOf(r)).toBe(rep);
+      expect(exitCodeOf(r)).toBe(1);
+      expect(stoppedReason(r)).toBe("stopped: CPU limit (300 ms, the run got 1300 ms; the host ended the run)");
+      expect(JSON.parse(JSON.stringify(r))).toEqual(r);
+      expectBoundedHost();
+      const starts = cpuRunner.starts.length;
+      await expectGoesOn(cpuRunner);
+      expect(cpuRunner.starts.length).toBe(starts + 1); // exactly one fresh worker, for the run after the kill
+    }, 60_000);
+  }
+
+  it("an ordinary endless loop is still the sandbox's own CPU report (with the kernel's soft lockup line), not the host's", async () => {
+    const r = await cpuRunner.run(cell(`module_init(() => { for (;;) {} });`), { limits: { cpuMs: 300 } });
+    expect(r.reports.map((x) => [x.kind, x.limit])).toEqual([["timeout", "cpu"]]);
+    expect(r.reports[0]!.title).toMatch(/soft lockup/);
+    expect(hostStopOf(r)).toBeUndefined();
+    expect(r.dmesg.some((l) => l.includes("soft lockup"))).toBe(true);
+  }, 60_000);
+});
+
+describe("memory the guest's accounting does not see: the host's limits end the run", () => {
+  it("guest strings past the WebAssembly memory budget (guest limit raised to 1 GiB): out-of-memory, limit memory, exit 1", async () => {
+    const r = new IsolatedRunner({ wasmBytes: 96 * MiB });
+    try {
+      const res = await r.run(cell(`const keep: string[] = [];\nmodule_init(() => { for (let i = 0; ; i++) keep.push("x".repeat(1 << 20) + i); });`), { limits: { memoryBytes: 1 << 30, cpuMs: 20_000 } });
+      expect(res.reports.map((x) => [x.kind, x.limit])).toEqual([["out-of-memory", "memory"]]);
+      expect(res.reports[0]!.title).toBe("kmodlab: stopped by the host: memory limit (the sandbox's WebAssembly memory budget of 96 MiB)");
+      expect(exitCodeOf(res)).toBe(1);
+      expect(stoppedReason(res)).toMatch(/^stopped: memory limit \(the sandbox's WebAssembly memory budget of 96 MiB; the host ended the run\)$/);
+      expectBoundedHost();
+      await expectGoesOn(r);
+    } finally {
+      await r.close();
+    }
+  }, 120_000);
+
+  it("kernel records past the worker's JavaScript heap limit: the worker dies of it, out-of-memory, limit memory, exit 1", async () => {
+    const r = new IsolatedRunner({ heapMb: 48 });
+    try {
+      const res = await r.run(cell(`module_init(() => { for (let i = 0; i < 2_000_000; i++) kmalloc(32, GFP_KERNEL); return 0; });`, ", kmalloc, GFP_KERNEL"), {
+        limits: { cpuMs: 120_000, kernelCalls: 5_000_000 },
+      });
+      expect(res.reports.map((x) => [x.kind, x.limit])).toEqual([["out-of-memory", "memory"]]);
+      expect(res.reports[0]!.title).toBe("kmodlab: stopped by the host: memory limit (the run's JavaScript heap of 48 MiB)");
+      expect(exitCodeOf(res)).toBe(1);
+      expectBoundedHost();
+      await expectGoesOn(r);
+    } finally {
+      await r.close();
+    }
+  }, 240_000);
+
+  it("the process's resident set past the host budget: the running cell is ended with the host memory report", async () => {
+    const r = new IsolatedRunner({ rssBytes: 64 * MiB }); // below any Node process: the poll ends the first run that lasts
+    try {
+      const res = await r.run(cell(`module_init(() => { for (;;) {} });`), { limits: { cpuMs: 60_000 } });
+      expect(res.reports.map((x) => [x.kind, x.limit])).toEqual([["out-of-memory", "memory"]]);
+      expect(res.reports[0]!.title).toBe("kmodlab: stopped by the host: memory limit (the host's memory budget of 64 MiB)");
+    } finally {
+      await r.close();
+    }
+  }, 120_000);
+});
+
+describe("a pool grades everything, whatever some cells do", () => {
+  it("two workers, hostile and good cells mixed: every run resolves, each with its own outcome, in order", async () => {
+    const pool = new RunnerPool(2, { graceMs: 1000 });
+    try {
+      const srcs = [GOOD, cell(`module_init(() => [].indexOf.call({ length: 2 ** 53 - 1 } as any, 1));`), GOOD, cell(`module_init(() => Array(2 ** 32 - 1).join().length);`), GOOD];
+      const rs = await Promise.all(srcs.map((s) => pool.run(s, { limits: { cpuMs: 300 } })));
+      expect(rs.map((r) => r.reports.map((x) => x.limit ?? x.kind))).toEqual([[], ["cpu"], [], ["cpu"], []]);
+      expect(rs.map(exitCodeOf)).toEqual([0, 1, 0, 1, 0]);
+      expect(pool.starts.length).toBeLessThanOrEqual(4); // 2 to begin with, at most one more per kill
+      expectBoundedHost();
+    } finally {
+      await pool.close();
+    }
+  }, 120_000);
+});
+
+describe("the host-stop RunResult", () => {
+  it("a worker that failed is worded for the grader as 'the grader failed on this submission: ...'", () => {
+    const d = { cpuMs: 2000, graceMs: 3000, heapMb: 1024, wasmBytes: 512 * MiB, rssBytes: 4096 * MiB, message: "the worker exited (code 1)" };
+    const r: RunResult = hostStoppedResult({ profile: "arm64-6.1" }, "crash", d, 12);
+    expect(r.profile).toBe("arm64-6.1");
+    expect(r.reports).toEqual([{ kind: "bug", title: "kmodlab: the run's worker failed: the worker exited (code 1)", text: "kmodlab: the run's worker failed: the worker exited (code 1)" }]);
+    expect(stoppedReason(r)).toBe("the grader failed on this submission: the worker exited (code 1)");
+    expect(exitCodeOf(r)).toBe(1);
+  });
+});

@@ -323,9 +323,12 @@ export class CellView {
       gotoLine: (l, c) => this.highlightLine(l, c),
       moduleFns: () => functionNames(this.getCode()),
       walk: outcome.kind === "result" ? (addr, when) => this.app.runner.walk(outcome.runId, addr, when) : undefined,
+      dmesg: outcome.kind === "result" ? (from, count) => this.app.runner.dmesg(outcome.runId, from, count) : undefined,
     });
     const ms = Math.round(performance.now() - t0);
     recordMetric("runRender", performance.now() - tRender);
+    // the output on screen: the frame after the render (canvases draw in that frame's callbacks)
+    requestAnimationFrame(() => setTimeout(() => recordMetric("runPaint", performance.now() - tRender), 0));
     if (outcome.kind === "result" && outcome.workerMs !== undefined) {
       recordMetric("runWorker", outcome.workerMs);
       recordMetric("runSandbox", outcome.result.stats?.wallMs ?? -1);

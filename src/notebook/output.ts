@@ -12,6 +12,7 @@ import { renderProcTable } from "./views/proc.ts";
 import { buildFrameModel, renderFrameMap } from "./views/frames.ts";
 import { linkAddresses, WalkPanel } from "./views/walk.ts";
 import type { WalkJson } from "../kernel/mm/ptdump.ts";
+import { digestOf, type PageReport } from "./digest.ts";
 
 const LEVEL_NAMES = ["emerg", "alert", "crit", "err", "warn", "notice", "info", "debug"];
 
@@ -56,30 +57,79 @@ export interface OutputHooks {
   moduleFns(): string[];
   /** The page-table walk of an address in this run's kernel (absent when the run has no kernel to ask). */
   walk?(addr: bigint, when?: "loaded" | "end"): Promise<WalkJson>;
+  /** Lines of this run's full dmesg (the output holds its head and tail when it is long). */
+  dmesg?(from: number, count: number): Promise<{ lines: string[]; levels?: number[] }>;
 }
 
-function dmesgBlock(lines: string[], levels: number[] | undefined, label: string, pick?: (a: bigint) => void): HTMLElement {
+/** dmesg lines fetched per click when the middle of a long log is opened. */
+export const DMESG_PAGE = 500;
+
+function dmesgLine(line: string, lvl: number | undefined, pick?: (a: bigint) => void): Node[] {
+  const m = /^(\[\s*\d+\.\d+\])(.*)$/.exec(line);
+  const row = h("span", { class: "dl" + (lvl !== undefined && lvl >= 0 && lvl <= 7 ? ` lvl-${LEVEL_NAMES[lvl]}` : "") });
+  if (m) row.append(h("span", { class: "ts" }, m[1]), ...linkAddresses(m[2], pick));
+  else row.append(...linkAddresses(line, pick));
+  return [row, document.createTextNode("\n")];
+}
+
+/**
+ * `omitted`: the lines [at, at + count) of the log are not in `lines` (the worker sent the head and the tail); a
+ * button in their place fetches them DMESG_PAGE at a time.
+ */
+function dmesgBlock(lines: string[], levels: number[] | undefined, label: string, pick?: (a: bigint) => void, omitted?: { at: number; count: number }, fetch?: OutputHooks["dmesg"]): HTMLElement {
   const pre = h("pre", { class: "dmesg", "aria-label": label, tabindex: 0 });
-  lines.forEach((line, i) => {
-    const lvl = levels?.[i];
-    const m = /^(\[\s*\d+\.\d+\])(.*)$/.exec(line);
-    const row = h("span", { class: "dl" + (lvl !== undefined && lvl >= 0 && lvl <= 7 ? ` lvl-${LEVEL_NAMES[lvl]}` : "") });
-    if (m) row.append(h("span", { class: "ts" }, m[1]), ...linkAddresses(m[2], pick));
-    else row.append(...linkAddresses(line, pick));
-    pre.append(row, "\n");
-  });
+  const cut = omitted ? omitted.at : lines.length;
+  for (let i = 0; i < cut; i++) pre.append(...dmesgLine(lines[i], levels?.[i], pick));
+  if (omitted && omitted.count > 0) {
+    let next = omitted.at;
+    const end = omitted.at + omitted.count;
+    const more = h("button", { type: "button", class: "btn small dmesg-more" });
+    const label = () => `… ${end - next} more lines${fetch ? ` — show the next ${Math.min(DMESG_PAGE, end - next)}` : " (not kept)"}`;
+    more.textContent = label();
+    more.disabled = !fetch;
+    const slot = h("span", { class: "dl dmesg-omitted" }, more);
+    more.addEventListener("click", async () => {
+      if (!fetch) return;
+      more.disabled = true;
+      try {
+        const got = await fetch(next, Math.min(DMESG_PAGE, end - next));
+        const frag = document.createDocumentFragment();
+        got.lines.forEach((l, i) => frag.append(...dmesgLine(l, got.levels?.[i], pick)));
+        slot.before(frag);
+        next += got.lines.length;
+        if (next >= end || !got.lines.length) slot.remove();
+        else more.textContent = label();
+      } catch (e) {
+        more.textContent = `could not fetch the lines: ${(e as Error).message}`;
+      } finally {
+        more.disabled = false;
+      }
+    });
+    pre.append(slot, "\n");
+    for (let i = cut; i < lines.length; i++) pre.append(...dmesgLine(lines[i], levels?.[i], pick));
+  }
   return pre;
 }
 
-function reportCard(r: Report, hooks: OutputHooks): HTMLElement {
+function reportCard(r: PageReport, hooks: OutputHooks): HTMLElement {
   const heading = limitHeading(r);
+  const count = r.count ?? 1;
   const frames = (r.frames ?? []).filter((f) => f.line);
   if (!frames.length && r.line) frames.push({ fn: "cell", line: r.line });
   return h(
     "article",
     { class: `report kind-${r.kind}`, "aria-label": `report: ${r.title}` },
-    h("h4", {}, heading ?? r.title),
+    h("h4", {}, heading ?? r.title, count > 1 ? h("span", { class: "report-count", title: `${count} reports like this one` }, ` ×${count}`) : null),
     h("p", { class: "explain" }, r.explain ?? KIND_EXPLAIN[r.kind] ?? ""),
+    count > 1
+      ? h(
+          "details",
+          { class: "report-others" },
+          h("summary", {}, `${count} reports like this one: the first in full below, the next titles here`),
+          h("ul", {}, (r.others ?? []).map((t) => h("li", { class: "mono" }, t))),
+          count - 1 > (r.others?.length ?? 0) ? h("p", { class: "view-note" }, `… and ${count - 1 - (r.others?.length ?? 0)} more; every one is in the dmesg.`) : null,
+        )
+      : null,
     frames.length
       ? h(
           "p",
@@ -91,7 +141,7 @@ function reportCard(r: Report, hooks: OutputHooks): HTMLElement {
           ]),
         )
       : null,
-    r.text ? h("details", { class: "report-text", open: !heading }, h("summary", {}, heading ? "Details" : "What the kernel printed"), h("pre", {}, r.text)) : null,
+    r.text ? h("details", { class: "report-text", open: !heading && count === 1 }, h("summary", {}, heading ? "Details" : "What the kernel printed"), h("pre", {}, r.text)) : null,
   );
 }
 
@@ -205,7 +255,8 @@ export function renderOutcome(target: HTMLElement, o: RunOutcome, hooks: OutputH
   const panel = walk ? new WalkPanel(walk, first) : undefined;
   const pick = panel ? (a: bigint) => void panel.show(a) : undefined;
   target.append(h("h4", { class: "out-h" }, "dmesg"));
-  target.append(r.dmesg?.length ? dmesgBlock(r.dmesg, r.dmesgLevels, "module's dmesg", pick) : h("p", { class: "empty" }, "(the module printed nothing)"));
+  const digest = digestOf(r);
+  target.append(r.dmesg?.length ? dmesgBlock(r.dmesg, r.dmesgLevels, "module's dmesg", pick, digest?.dmesgOmitted, hooks.dmesg) : h("p", { class: "empty" }, "(the module printed nothing)"));
   if (o.grade) target.append(gradeCard(o.grade));
   for (const rep of reports) target.append(reportCard(rep, hooks));
   if (modelError) target.append(h("p", { class: "view-error" }, `address-space view: ${modelError}`));

@@ -71,7 +71,9 @@ export type ToWorker =
    * The page-table walk of `addr` ("0x...") in the kernel of the run whose message id was `run`: as the tables were
    * while the module was loaded (default), or at the end of the run.
    */
-  | { type: "walk"; id: number; run: number; addr: string; when?: "loaded" | "end" };
+  | { type: "walk"; id: number; run: number; addr: string; when?: "loaded" | "end" }
+  /** Lines [from, from + count) of the full dmesg of the run whose message id was `run` (the page got its head and tail). */
+  | { type: "dmesg"; id: number; run: number; from: number; count: number };
 
 export type FromWorker =
   | { type: "ready" }
@@ -83,5 +85,6 @@ export type FromWorker =
   /** Unasked, after "warm": the warm-up runs are done and the first cell's machine is booted for its Run. */
   | { type: "warmed"; ms: number }
   | { type: "walk"; id: number; walk: WalkJson }
+  | { type: "dmesg"; id: number; lines: string[]; levels?: number[] }
   /** The worker could not do what was asked (sandbox missing, internal error): message in plain words. */
   | { type: "error"; id: number; message: string };

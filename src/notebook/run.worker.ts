@@ -6,7 +6,9 @@
 /// <reference lib="webworker" />
 import type { FromWorker, GradeInfo, Machine, ProfileInfo, ToWorker } from "./protocol.ts";
 import type { KernelDeps } from "../../sandbox/run.ts";
+import type { RunResult } from "../../sandbox/result.ts";
 import type { KernelSession } from "./session.ts";
+import { digestForPage } from "./digest.ts";
 
 // Found through glob so that the page still builds while the sandbox is being written; once the files exist this is
 // an ordinary lazy import (a chunk of its own, loaded on the first message).
@@ -100,6 +102,7 @@ async function handle(msg: ToWorker): Promise<void> {
       // the frames behind each of the cell's buffers (the frame map marks them); the kernel stays for walks
       const cellMemory = s.keep(msg.id, result.kernel?.calls);
       if (result.kernel) result.kernel.cellMemory = cellMemory as never;
+      keepLog(msg.id, result as unknown as RunResult);
       let grade: GradeInfo | undefined;
       if (msg.exercise) {
         if (ex && grader) {
@@ -117,7 +120,9 @@ async function handle(msg: ToWorker): Promise<void> {
           };
         } else grade = { exercise: msg.exercise, passed: false, score: 0, maxScore: 0, checks: [], error: gradeError ?? "the grader is not available" };
       }
-      post({ type: "result", id: msg.id, result: result as never, grade, workerMs: performance.now() - t0, preboot: s.preboots.used > usedBefore });
+      // the page gets the run with its unbounded parts aggregated (digest.ts); the grader judged the full result
+      const forPage = digestForPage(result as unknown as RunResult, cellMemory);
+      post({ type: "result", id: msg.id, result: forPage as never, grade, workerMs: performance.now() - t0, preboot: s.preboots.used > usedBefore });
       prebootSoon(s, opts);
       return;
     }
@@ -151,6 +156,14 @@ async function handle(msg: ToWorker): Promise<void> {
       if (msg.machine) void warmUp(msg.machine, t0warm).catch(() => {});
       return;
     }
+    case "dmesg": {
+      const log = logs.get(msg.run);
+      if (!log) throw new Error("this run's log is no longer kept (the page keeps the last few runs): run the cell again");
+      const from = Math.max(0, Math.min(msg.from, log.dmesg.length));
+      const to = Math.min(log.dmesg.length, from + Math.max(0, Math.min(msg.count, 5000)));
+      post({ type: "dmesg", id: msg.id, lines: log.dmesg.slice(from, to), levels: log.dmesgLevels?.slice(from, to) });
+      return;
+    }
     case "walk": {
       const s = await session();
       post({ type: "walk", id: msg.id, walk: s.walk(msg.run, BigInt(msg.addr), msg.when) });
@@ -167,6 +180,13 @@ async function handle(msg: ToWorker): Promise<void> {
       return;
     }
   }
+}
+
+/** The full dmesg of the last few runs (the page gets its head and tail; it asks for the lines between). */
+const logs = new Map<number, Pick<RunResult, "dmesg" | "dmesgLevels">>();
+function keepLog(id: number, r: RunResult) {
+  logs.set(id, { dmesg: r.dmesg, dmesgLevels: r.dmesgLevels });
+  while (logs.size > 6) logs.delete(logs.keys().next().value!);
 }
 
 /** Runs the learner started (a warm-up in progress gives way to them). */

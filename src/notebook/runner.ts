@@ -182,6 +182,13 @@ export class Runner {
     throw new Error(a.type === "killed" ? "the worker was restarted: run the cell again" : "walk: no answer");
   }
 
+  /** Lines of run `runId`'s full dmesg (the output shows its head and tail). */
+  async dmesg(runId: number, from: number, count: number): Promise<{ lines: string[]; levels?: number[] }> {
+    const a = await this.request((id) => ({ type: "dmesg", id, run: runId, from, count }));
+    if (a.type === "dmesg") return { lines: a.lines, levels: a.levels };
+    throw new Error(a.type === "error" || a.type === "crash" ? a.message : "the worker was restarted: run the cell again");
+  }
+
   async profiles(): Promise<ProfileInfo[]> {
     const a = await this.request((id) => ({ type: "profiles", id }));
     if (a.type === "profiles") return a.profiles;

@@ -4,7 +4,8 @@
 // guard page (from /proc/vmallocinfo, the kernel's own record).
 
 import type { RunResult } from "../../../sandbox/result.ts";
-import { fmtBig, h, hex, toBig } from "../dom.ts";
+import { fmtBig, fmtBytes, h, hex, toBig } from "../dom.ts";
+import { digestOf, type AllocGroup } from "../digest.ts";
 
 export interface Region {
   name: string;
@@ -38,7 +39,16 @@ export interface AddrModel {
   marks: (Mark & { region?: Region })[];
   vmap: VmapArea[];
   bits: 32 | 64;
+  /** Every allocation of the run grouped by function and size (the run worker's digest), when there were many. */
+  groups?: (AllocGroup & { region?: Region })[];
+  /** Allocations the run made in all (marks lists the first ones). */
+  allocations?: number;
 }
+
+/** Past this many addresses the view summarises (groups, counts) and lists addresses on request, a page at a time. */
+export const MARKS_LISTED = 40;
+/** Addresses per page of the drill-down list. */
+export const MARKS_PAGE = 100;
 
 const obj = (v: unknown): Record<string, unknown> | undefined => (v && typeof v === "object" && !Array.isArray(v) ? (v as Record<string, unknown>) : undefined);
 
@@ -195,7 +205,16 @@ export function buildAddrModel(result: RunResult, moduleFns: string[] = []): Add
     marks.push({ addr: d.addr, label: d.label, source: "dmesg", region, size: area ? area.end - area.start : undefined, kind: area ? "vmalloc" : undefined });
   }
   marks.sort((a, b) => (a.addr < b.addr ? -1 : a.addr > b.addr ? 1 : 0));
-  return { regions, marks, vmap, bits };
+  const model: AddrModel = { regions, marks, vmap, bits };
+  const d = digestOf(result);
+  if (d) {
+    const allocations = d.allocGroups.reduce((n, g) => n + g.count, 0);
+    if (allocations > MARKS_LISTED || marks.length > MARKS_LISTED) {
+      model.allocations = allocations;
+      model.groups = d.allocGroups.filter((g) => g.count > 0).map((g) => ({ ...g, region: inRegion(BigInt(g.lo)) }));
+    }
+  }
+  return model;
 }
 
 /** log2 of a bigint, as a float. */
@@ -243,8 +262,8 @@ export function renderAddrSpace(model: AddrModel, onPick?: (addr: bigint) => voi
       else groups.push({ f, marks: [m] });
     }
     for (const g of groups) {
-      const label = g.marks.map((m) => m.label).join(", ");
-      const desc = g.marks.map((m) => `${m.label} = ${hex(m.addr, w)}`).join("; ");
+      const label = g.marks.length > 3 ? `${g.marks[0].label} … ×${g.marks.length}` : g.marks.map((m) => m.label).join(", ");
+      const desc = g.marks.length > 3 ? `${g.marks.length} addresses from ${hex(g.marks[0].addr, w)} to ${hex(g.marks[g.marks.length - 1].addr, w)}` : g.marks.map((m) => `${m.label} = ${hex(m.addr, w)}`).join("; ");
       const tick = h("button", { class: "as-mark", type: "button", title: desc, "aria-label": `${desc} in ${r.name}` }, h("span", {}, label));
       tick.style.bottom = `${(g.f * 100).toFixed(3)}%`;
       if (onPick) tick.addEventListener("click", () => onPick(g.marks[0].addr));
@@ -262,7 +281,7 @@ export function renderAddrSpace(model: AddrModel, onPick?: (addr: bigint) => voi
           " ",
           h("span", { class: "as-size" }, fmtBig(size)),
           h("div", { class: "as-range" }, `${hex(r.start, w)} – ${hex(r.end - 1n, w)}`),
-          marks.length ? h("div", { class: "as-marks-text" }, marks.map((m) => `${m.label} ${hex(m.addr, w)}`).join(", ")) : null,
+          marks.length ? h("div", { class: "as-marks-text" }, marksText(marks, model, r, w)) : null,
         ),
       ),
     );
@@ -270,22 +289,16 @@ export function renderAddrSpace(model: AddrModel, onPick?: (addr: bigint) => voi
   const legend = h("p", { class: "view-note" }, "Each piece is one region of the kernel's virtual address space, highest address at the top. Heights grow with the logarithm of the size (the true size is written beside it); inside a piece, positions are to scale.");
   const out = h("div", { class: "addrspace" }, legend, h("div", { class: "as-column", role: "list" }, rows));
   rows.forEach((r) => r.setAttribute("role", "listitem"));
+  if (model.groups) out.append(groupTable(model, w, onPick));
   if (model.marks.length) {
-    out.append(
-      h(
-        "table",
-        { class: "proc-table as-table" },
-        h("caption", {}, "The cell's addresses"),
-        h("thead", {}, h("tr", {}, h("th", { scope: "col" }, "printed as"), h("th", { scope: "col" }, "allocated by"), h("th", { scope: "col" }, "address"), h("th", { scope: "col" }, "region"), h("th", { scope: "col" }, "offset in region"), h("th", { scope: "col" }, "size"))),
-        h(
-          "tbody",
-          {},
-          model.marks.map((m) =>
-            h("tr", {}, h("td", {}, m.source === "dmesg" || !m.kind || (m.label !== m.kind && !m.label.startsWith(m.kind + " ")) ? m.label : "—"), h("td", { class: "mono" }, m.kind ?? ""), h("td", { class: "mono" }, onPick ? h("button", { type: "button", class: "addr-link", title: "Walk the page tables for this address", onclick: () => onPick(m.addr) }, hex(m.addr, w)) : hex(m.addr, w)), h("td", {}, m.region?.name ?? "—"), h("td", { class: "mono" }, m.region ? "+" + hex(m.addr - m.region.start) : ""), h("td", {}, m.size !== undefined ? fmtBig(m.size) : "")),
-          ),
-        ),
-      ),
-    );
+    const table = marksTable(model, w, onPick);
+    if (model.groups || model.marks.length > MARKS_LISTED) {
+      // summarised above: the addresses one by one on request, a page at a time
+      out.append(lazyList(`The cell's addresses one by one (${model.marks.length}${model.allocations && model.allocations > model.marks.length ? ` listed of ${model.allocations} allocations` : ""})`, table.root, table.addRows, model.marks.length));
+    } else {
+      table.addRows(0, model.marks.length);
+      out.append(table.root);
+    }
   }
   const vr = model.regions.find((r) => r.kind === "vmalloc");
   if (vr && model.vmap.length) out.append(renderVmallocZoom(vr, model, w, onPick));
@@ -325,4 +338,80 @@ function renderVmallocZoom(vr: Region, model: AddrModel, w: number, onPick?: (ad
     strip,
   );
   return details;
+}
+
+function marksText(marks: AddrModel["marks"], model: AddrModel, r: Region, w: number): string {
+  const groups = model.groups?.filter((g) => g.region === r);
+  if (groups?.length) return groups.map((g) => `${g.fn}${g.size !== undefined ? ` ${fmtBytes(g.size)}` : ""} ×${g.count}`).join(", ");
+  const shown = marks.slice(0, 6).map((m) => `${m.label} ${hex(m.addr, w)}`).join(", ");
+  return marks.length > 6 ? `${shown}, … and ${marks.length - 6} more` : shown;
+}
+
+/** The run's allocations by function and size: one row per group, whatever the count. */
+function groupTable(model: AddrModel, w: number, onPick?: (addr: bigint) => void): HTMLElement {
+  const groups = model.groups ?? [];
+  const addr = (a: string) => (onPick && a ? h("button", { type: "button", class: "addr-link", title: "Walk the page tables for this address", onclick: () => onPick(BigInt(a)) }, hex(BigInt(a), w)) : a ? hex(BigInt(a), w) : "—");
+  return h(
+    "table",
+    { class: "proc-table as-table as-groups" },
+    h("caption", {}, `The cell's ${model.allocations ?? 0} allocations, by function and size`),
+    h("thead", {}, h("tr", {}, h("th", { scope: "col" }, "allocated by"), h("th", { scope: "col" }, "size"), h("th", { scope: "col" }, "count"), h("th", { scope: "col" }, "lowest address"), h("th", { scope: "col" }, "highest address"), h("th", { scope: "col" }, "region"), h("th", { scope: "col" }, "line"))),
+    h(
+      "tbody",
+      {},
+      groups.map((g) =>
+        h(
+          "tr",
+          {},
+          h("td", { class: "mono" }, g.fn),
+          h("td", {}, g.size !== undefined ? fmtBytes(g.size) : ""),
+          h("td", { class: "num" }, String(g.count) + (g.failed ? ` (+${g.failed} NULL)` : "")),
+          h("td", { class: "mono" }, addr(g.lo)),
+          h("td", { class: "mono" }, addr(g.hi)),
+          h("td", {}, g.region?.name ?? "—"),
+          h("td", {}, g.line !== undefined ? String(g.line) : ""),
+        ),
+      ),
+    ),
+  );
+}
+
+function marksTable(model: AddrModel, w: number, onPick?: (addr: bigint) => void): { root: HTMLElement; addRows(from: number, to: number): void } {
+  const tbody = h("tbody", {});
+  const root = h(
+    "table",
+    { class: "proc-table as-table" },
+    h("caption", {}, "The cell's addresses"),
+    h("thead", {}, h("tr", {}, h("th", { scope: "col" }, "printed as"), h("th", { scope: "col" }, "allocated by"), h("th", { scope: "col" }, "address"), h("th", { scope: "col" }, "region"), h("th", { scope: "col" }, "offset in region"), h("th", { scope: "col" }, "size"))),
+    tbody,
+  );
+  const addRows = (from: number, to: number) => {
+    for (const m of model.marks.slice(from, to))
+      tbody.append(
+        h("tr", {}, h("td", {}, m.source === "dmesg" || !m.kind || (m.label !== m.kind && !m.label.startsWith(m.kind + " ")) ? m.label : "—"), h("td", { class: "mono" }, m.kind ?? ""), h("td", { class: "mono" }, onPick ? h("button", { type: "button", class: "addr-link", title: "Walk the page tables for this address", onclick: () => onPick(m.addr) }, hex(m.addr, w)) : hex(m.addr, w)), h("td", {}, m.region?.name ?? "—"), h("td", { class: "mono" }, m.region ? "+" + hex(m.addr - m.region.start) : ""), h("td", {}, m.size !== undefined ? fmtBig(m.size) : "")),
+      );
+  };
+  return { root, addRows };
+}
+
+/** A closed <details> that shows `total` rows a page at a time once opened ("Show N more"). */
+export function lazyList(summary: string, body: HTMLElement, addRows: (from: number, to: number) => void, total: number, page = MARKS_PAGE): HTMLDetailsElement {
+  const d = h("details", { class: "as-drill" }, h("summary", {}, summary));
+  let shown = 0;
+  const more = h("button", { type: "button", class: "btn small as-more" });
+  const next = () => {
+    const to = Math.min(total, shown + page);
+    addRows(shown, to);
+    shown = to;
+    more.textContent = `Show ${Math.min(page, total - shown)} more (${shown} of ${total} shown)`;
+    more.hidden = shown >= total;
+  };
+  more.addEventListener("click", next);
+  d.addEventListener("toggle", () => {
+    if (d.open && shown === 0) {
+      d.append(body, more);
+      next();
+    }
+  });
+  return d;
 }

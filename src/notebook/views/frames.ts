@@ -10,6 +10,8 @@
 import { h } from "../dom.ts";
 import { linkAddresses } from "./walk.ts";
 import type { CellBuffer } from "../protocol.ts";
+import { fmtBytes } from "../dom.ts";
+import type { BufferGroup } from "../digest.ts";
 
 export interface FrameZone {
   name: string;
@@ -25,6 +27,13 @@ export interface FrameModel {
   mine: Set<number>;
   /** The cell's buffers and their frames (while the module was loaded), when the worker supplied them. */
   buffers: CellBuffer[];
+  /** All the cell's frames (merged runs per kind) when the worker listed only the first buffers (digest.ts). */
+  cellFrames?: { vmalloc: [number, number][]; contig: [number, number][] };
+  /** The buffers past the listed ones, grouped; and how many buffers there were in all. */
+  bufferGroups?: BufferGroup[];
+  buffersTotal?: number;
+  /** Buffers the cell freed before rmmod (not listed: their frames may hold a later buffer). */
+  freedEarly?: number;
 }
 
 const obj = (v: unknown): Record<string, unknown> | undefined => (v && typeof v === "object" && !Array.isArray(v) ? (v as Record<string, unknown>) : undefined);
@@ -106,7 +115,16 @@ export function buildFrameModel(kernel: Record<string, unknown> | undefined): Fr
       const pfnRuns = (o.pfnRuns as unknown[]).filter((r): r is [number, number] => Array.isArray(r) && typeof r[0] === "number" && typeof r[1] === "number");
       buffers.push({ fn: o.fn, addr: String(o.addr), size: num(o.size), line: num(o.line), kind, pfnRuns, frames: pfnRuns.reduce((n, r) => n + r[1], 0) });
     }
-  return { zones, runs, mine, buffers };
+  const model: FrameModel = { zones, runs, mine, buffers };
+  const d = obj(kernel.digest);
+  const cf = obj(d?.cellFrames);
+  if (cf && Array.isArray(cf.vmalloc) && Array.isArray(cf.contig)) {
+    model.cellFrames = { vmalloc: cf.vmalloc as [number, number][], contig: cf.contig as [number, number][] };
+    model.bufferGroups = Array.isArray(d!.bufferGroups) ? (d!.bufferGroups as BufferGroup[]) : [];
+    model.buffersTotal = num(d!.buffersTotal);
+    model.freedEarly = num(d!.freedEarly);
+  }
+  return model;
 }
 
 const OWNER_VARS: Record<string, string> = {
@@ -158,7 +176,7 @@ export function bucketZone(model: FrameModel, z: FrameZone, maxSquares = BUCKETS
   const index = new Map<string, number>();
   const idx = (o: string) => index.get(o) ?? (index.set(o, names.length), names.push(o), names.length - 1);
   for (const [, , o] of model.runs) idx(o);
-  const cellNames = model.buffers.length ? [CELL_VMALLOC, CELL_CONTIG] : ["Module"];
+  const cellNames = model.buffers.length || model.cellFrames ? [CELL_VMALLOC, CELL_CONTIG] : ["Module"];
   const cellIdx = cellNames.map(idx);
   idx("Free");
   const K = names.length;
@@ -184,7 +202,10 @@ export function bucketZone(model: FrameModel, z: FrameZone, maxSquares = BUCKETS
   totals.set("Free", (totals.get("Free") ?? 0) + Math.max(0, span - covered));
   // the cell's frames: its buffers when the worker listed them, else the pages the records still show as its own
   let cellFrames = 0;
-  if (model.buffers.length) {
+  if (model.cellFrames) {
+    for (const [s, c] of model.cellFrames.vmalloc) cellFrames += add(s, c, cellIdx[0]);
+    for (const [s, c] of model.cellFrames.contig) cellFrames += add(s, c, cellIdx[1]);
+  } else if (model.buffers.length) {
     for (const buf of model.buffers) for (const [s, c] of buf.pfnRuns) cellFrames += add(s, c, buf.kind === "vmalloc" ? cellIdx[0] : cellIdx[1]);
   } else {
     for (const p of model.mine) cellFrames += add(p, 1, cellIdx[0]);
@@ -392,6 +413,25 @@ export function renderFrameMap(model: FrameModel, labels: Map<string, string> = 
       h("h5", { class: "fm-bufs-h" }, "The cell's buffers in physical memory (while the module was loaded)"),
       ...model.buffers.map((b) => bufferRow(b, labels.get(b.addr), pick)),
     );
+    if (model.freedEarly)
+      wrap.append(h("p", { class: "view-note fm-freed" }, `Not listed: ${model.freedEarly} buffer${model.freedEarly === 1 ? "" : "s"} the cell freed again before rmmod (their frames went back to the free lists, and a later allocation may hold them now).`));
+    const total = model.buffersTotal ?? model.buffers.length;
+    if (total > model.buffers.length) {
+      wrap.append(
+        h(
+          "div",
+          { class: "fm-buf fm-buf-more" },
+          h("p", {}, h("strong", {}, `… and ${total - model.buffers.length} more buffers`), ` (the first ${model.buffers.length} are above; all ${total} are coloured in the map):`),
+          h(
+            "ul",
+            {},
+            (model.bufferGroups ?? []).map((g) =>
+              h("li", {}, h("code", {}, `${g.fn}${g.size !== undefined ? `(${g.size})` : ""}`), ` ×${g.count}: ${g.frames} frames (${fmtBytes(g.frames * 4096)}) in ${g.runs} contiguous run${g.runs === 1 ? "" : "s"}`),
+            ),
+          ),
+        ),
+      );
+    }
   }
   return wrap;
 }

@@ -1,0 +1,275 @@
+// What the run worker posts to the page: the RunResult with its unbounded parts aggregated, so that a cell with
+// 100,000 allocations (or a leaking loop stopped by a limit) costs the page a bounded message and a bounded number
+// of elements. The full result stays in the worker (the grader judges it there); the page asks for more of the dmesg
+// when the learner opens it (protocol.ts "dmesg").
+//
+// - reports: one entry per kind of report ("kmemleak: unreferenced object 0x...", with addresses and numbers set
+//   aside), the first in full, with how many there were and the titles of the next few;
+// - dmesg: the first and last lines, with how many lines lie between;
+// - kernel.calls: the first calls, and every allocation grouped by function and size (count, address span, line);
+// - kernel.cellMemory: each buffer once (a frame reused after a free is listed once per buffer, not twice), the
+//   first buffers in full and the rest grouped by function and size.
+// Pure data in, data out: tested in Node (test/notebook/digest.test.ts).
+
+import type { RunResult } from "../../sandbox/result.ts";
+import type { Report } from "../kernel/types.ts";
+import type { CellBuffer } from "./protocol.ts";
+
+/** A report as the page gets it: the first of a group of alike reports, and how many there were. */
+export interface PageReport extends Report {
+  /** How many reports of this kind and title shape the run made (1 when alone). */
+  count?: number;
+  /** Titles of the next few reports of the group (the first is this report's own). */
+  others?: string[];
+}
+
+/** Allocations of one function and size, from the run's call log. */
+export interface AllocGroup {
+  fn: string;
+  /** Bytes asked for, when the arguments say. */
+  size?: number;
+  count: number;
+  /** Lowest and highest address returned ("0x..."). */
+  lo: string;
+  hi: string;
+  /** Cell line of the first call. */
+  line?: number;
+  /** Calls of this group that returned NULL. */
+  failed: number;
+}
+
+/** Buffers of one function, size and kind that the page does not list one by one. */
+export interface BufferGroup {
+  fn: string;
+  size?: number;
+  kind: CellBuffer["kind"];
+  count: number;
+  frames: number;
+  /** Physically contiguous runs, summed over the group's buffers. */
+  runs: number;
+}
+
+export interface Digest {
+  /** dmesg lines left out between the head and the tail: lines [at, at + count) of the full dmesg. */
+  dmesgOmitted?: { at: number; count: number };
+  /** Reports before grouping. */
+  reportsTotal: number;
+  /** Calls in the full call log (kernel.calls keeps the first CALLS_KEPT). */
+  callsTotal: number;
+  allocGroups: AllocGroup[];
+  /** Buffers in cellMemory after removing duplicates (kernel.cellMemory keeps the first BUFFERS_KEPT). */
+  buffersTotal: number;
+  bufferGroups: BufferGroup[];
+  /** Buffers the cell freed again before rmmod (their frames may hold a later buffer): left out of the map. */
+  freedEarly: number;
+  /** The frames of all the cell's buffers (not only the ones listed), merged into [firstPfn, count] runs per kind. */
+  cellFrames: { vmalloc: [number, number][]; contig: [number, number][] };
+}
+
+export const DMESG_HEAD = 300;
+export const DMESG_TAIL = 200;
+export const CALLS_KEPT = 400;
+export const BUFFERS_KEPT = 40;
+export const OTHERS_KEPT = 12;
+export const REPORT_GROUPS_KEPT = 60;
+
+/** A report's shape: its kind and title with addresses and numbers set aside. */
+export function reportShape(r: Pick<Report, "kind" | "title">): string {
+  return `${r.kind}\u0000${r.title.replace(/0x[0-9a-f]+|\b[0-9a-f]{8,16}\b|\d+/gi, "#")}`;
+}
+
+export function groupReports(reports: readonly Report[], keepGroups = REPORT_GROUPS_KEPT): PageReport[] {
+  const byShape = new Map<string, PageReport>();
+  const out: PageReport[] = [];
+  for (const r of reports) {
+    const key = reportShape(r);
+    const g = byShape.get(key);
+    if (g) {
+      g.count = (g.count ?? 1) + 1;
+      if ((g.others ??= []).length < OTHERS_KEPT) g.others.push(r.title);
+      continue;
+    }
+    if (out.length >= keepGroups) {
+      // more kinds than the page lists: count them in the last group's tally of "other reports"
+      const last = out[out.length - 1];
+      if (last.kind !== "bug" || !last.title.startsWith("kmodlab: ")) {
+        const rest: PageReport = { kind: "bug", title: "kmodlab: more reports than the page lists", text: "", count: 0, explain: "This run made reports of more kinds than the page lists one by one; the first of each kind is above." };
+        out.push(rest);
+      }
+      out[out.length - 1].count = (out[out.length - 1].count ?? 0) + 1;
+      continue;
+    }
+    const first: PageReport = { ...r, count: 1 };
+    byShape.set(key, first);
+    out.push(first);
+  }
+  return out;
+}
+
+const num = (v: unknown) => (typeof v === "number" && Number.isFinite(v) ? v : undefined);
+
+/** Bytes an allocation asked for, from the call's arguments. */
+export function allocSize(fn: string, args: readonly unknown[]): number | undefined {
+  if (fn === "__get_free_page" || fn === "get_zeroed_page" || fn === "get_free_page") return 4096;
+  if (fn === "__get_free_pages" || fn === "alloc_pages") return num(args[1]) !== undefined ? 4096 * 2 ** num(args[1])! : undefined;
+  if (fn === "kcalloc" || fn === "kmalloc_array" || fn === "kvmalloc_array" || fn === "kvcalloc") return num(args[0]) !== undefined && num(args[1]) !== undefined ? num(args[0])! * num(args[1])! : undefined;
+  if (fn === "krealloc" || fn === "dma_alloc_coherent") return num(args[1]);
+  if (/^kmem_cache_/.test(fn)) return undefined;
+  return num(args[0]);
+}
+
+const ALLOC_FN = /alloc|get_free_page|get_zeroed_page|ioremap|vmap|kmap/;
+
+/** Every allocating call grouped by function and size. */
+export function groupAllocations(calls: readonly unknown[]): AllocGroup[] {
+  const groups = new Map<string, AllocGroup & { loB: bigint; hiB: bigint }>();
+  for (const c of calls) {
+    const o = c as { fn?: unknown; args?: unknown; ret?: unknown; line?: unknown };
+    if (!o || typeof o.fn !== "string" || !ALLOC_FN.test(o.fn)) continue;
+    const size = allocSize(o.fn, Array.isArray(o.args) ? o.args : []);
+    const key = `${o.fn}\u0000${size ?? ""}`;
+    let g = groups.get(key);
+    if (!g) groups.set(key, (g = { fn: o.fn, size, count: 0, lo: "", hi: "", line: num(o.line), failed: 0, loB: -1n, hiB: -1n }));
+    const ret = typeof o.ret === "string" && /^0x[0-9a-f]+$/i.test(o.ret) ? BigInt(o.ret) : 0n;
+    if (ret === 0n) {
+      g.failed++;
+      continue;
+    }
+    g.count++;
+    if (g.loB < 0n || ret < g.loB) g.loB = ret;
+    if (ret > g.hiB) g.hiB = ret;
+  }
+  return [...groups.values()].map(({ loB, hiB, ...g }) => ({ ...g, lo: loB < 0n ? "" : "0x" + loB.toString(16), hi: hiB < 0n ? "" : "0x" + hiB.toString(16) }));
+}
+
+/** Each buffer once: the call log can name the same address twice (freed, then handed out again). */
+export function dedupeBuffers(buffers: readonly CellBuffer[]): CellBuffer[] {
+  const seen = new Set<string>();
+  const out: CellBuffer[] = [];
+  for (const b of buffers) {
+    const key = `${b.addr}\u0000${b.fn}\u0000${b.pfnRuns.map((r) => r.join(":")).join(",")}`;
+    if (seen.has(key)) continue;
+    seen.add(key);
+    out.push(b);
+  }
+  return out;
+}
+
+export function groupBuffers(buffers: readonly CellBuffer[]): BufferGroup[] {
+  const groups = new Map<string, BufferGroup>();
+  for (const b of buffers) {
+    const key = `${b.fn}\u0000${b.size ?? ""}\u0000${b.kind}`;
+    let g = groups.get(key);
+    if (!g) groups.set(key, (g = { fn: b.fn, size: b.size, kind: b.kind, count: 0, frames: 0, runs: 0 }));
+    g.count++;
+    g.frames += b.frames;
+    g.runs += b.pfnRuns.length;
+  }
+  return [...groups.values()];
+}
+
+const FREE_ADDR_ARG: Record<string, number> = {
+  kfree: 0,
+  kvfree: 0,
+  kfree_sensitive: 0,
+  kzfree: 0,
+  vfree: 0,
+  free_page: 0,
+  free_pages: 0,
+  kmem_cache_free: 1,
+  dma_free_coherent: 2,
+};
+
+/**
+ * Which of the cell's buffers were freed before rmmod began (in module_init or deferred work), from the call log:
+ * the allocation calls in order, each matched with a later free of its address (before that address came back from
+ * another allocation). A buffer freed early is not "while the module was loaded", and its frames may since hold
+ * another buffer (a freed page handed straight back): listing both would show those frames twice.
+ */
+export function freedBeforeExit(calls: readonly unknown[], buffers: readonly CellBuffer[]): boolean[] {
+  const live = new Map<string, { freed: boolean }[]>();
+  const allocs: { fn: string; addr: string; rec: { freed: boolean } }[] = [];
+  for (const c of calls) {
+    const o = c as { fn?: unknown; args?: unknown; ret?: unknown; phase?: unknown };
+    if (!o || typeof o.fn !== "string") continue;
+    const argi = FREE_ADDR_ARG[o.fn];
+    if (argi !== undefined) {
+      if (o.phase === "exit") continue;
+      const a = Array.isArray(o.args) ? o.args[argi] : undefined;
+      const addr = typeof a === "string" ? a.toLowerCase() : typeof a === "bigint" ? "0x" + a.toString(16) : undefined;
+      const stack = addr ? live.get(addr) : undefined;
+      const rec = stack?.pop();
+      if (rec) rec.freed = true;
+      continue;
+    }
+    if (typeof o.ret === "string" && /^0x[0-9a-f]+$/i.test(o.ret) && o.ret !== "0x0") {
+      const rec = { freed: false };
+      const addr = o.ret.toLowerCase();
+      (live.get(addr) ?? live.set(addr, []).get(addr)!).push(rec);
+      allocs.push({ fn: o.fn, addr, rec });
+    }
+  }
+  // buffers are a subsequence of the allocating calls, in order
+  const out: boolean[] = [];
+  let j = 0;
+  for (const b of buffers) {
+    const addr = b.addr.toLowerCase();
+    while (j < allocs.length && !(allocs[j].fn === b.fn && allocs[j].addr === addr)) j++;
+    out.push(j < allocs.length ? allocs[j++].rec.freed : false);
+  }
+  return out;
+}
+
+/** Sorted, merged [first, count] runs covering every run given. */
+export function mergeRuns(runs: [number, number][]): [number, number][] {
+  const sorted = runs.filter((r) => r[1] > 0).sort((a, b) => a[0] - b[0]);
+  const out: [number, number][] = [];
+  for (const [s, c] of sorted) {
+    const last = out[out.length - 1];
+    if (last && s <= last[0] + last[1]) last[1] = Math.max(last[1], s + c - last[0]);
+    else out.push([s, c]);
+  }
+  return out;
+}
+
+/**
+ * The page's copy of a run: `result` is not changed (the worker keeps it for the grader and for dmesg slices). The
+ * digest rides in `kernel.digest`; cellMemory is the run's buffers (session.ts).
+ */
+export function digestForPage(result: RunResult, cellMemory: readonly CellBuffer[]): RunResult {
+  const kernel = { ...(result.kernel ?? {}) };
+  const calls = Array.isArray(kernel.calls) ? (kernel.calls as unknown[]) : [];
+  const early = freedBeforeExit(calls, cellMemory);
+  const buffers = dedupeBuffers(cellMemory.filter((_, i) => !early[i]));
+  const digest: Digest = {
+    freedEarly: early.filter(Boolean).length,
+    reportsTotal: result.reports.length,
+    callsTotal: calls.length,
+    allocGroups: groupAllocations(calls),
+    buffersTotal: buffers.length,
+    bufferGroups: buffers.length > BUFFERS_KEPT ? groupBuffers(buffers.slice(BUFFERS_KEPT)) : [],
+    cellFrames: {
+      vmalloc: mergeRuns(buffers.filter((b) => b.kind === "vmalloc").flatMap((b) => b.pfnRuns.map((r) => [r[0], r[1]] as [number, number]))),
+      contig: mergeRuns(buffers.filter((b) => b.kind !== "vmalloc").flatMap((b) => b.pfnRuns.map((r) => [r[0], r[1]] as [number, number]))),
+    },
+  };
+  kernel.calls = calls.length > CALLS_KEPT ? calls.slice(0, CALLS_KEPT) : calls;
+  kernel.cellMemory = buffers.slice(0, BUFFERS_KEPT);
+  kernel.digest = digest;
+  let dmesg = result.dmesg;
+  let dmesgLevels = result.dmesgLevels;
+  if (dmesg.length > DMESG_HEAD + DMESG_TAIL) {
+    const at = DMESG_HEAD;
+    const count = dmesg.length - DMESG_HEAD - DMESG_TAIL;
+    digest.dmesgOmitted = { at, count };
+    dmesg = [...dmesg.slice(0, at), ...dmesg.slice(at + count)];
+    dmesgLevels = dmesgLevels ? [...dmesgLevels.slice(0, at), ...dmesgLevels.slice(at + count)] : undefined;
+  }
+  return { ...result, dmesg, dmesgLevels, reports: groupReports(result.reports), kernel };
+}
+
+/** The page's digest of a run, when the worker sent one. */
+export function digestOf(result: Pick<RunResult, "kernel">): Digest | undefined {
+  const d = (result.kernel as { digest?: unknown } | undefined)?.digest;
+  return d && typeof d === "object" ? (d as Digest) : undefined;
+}

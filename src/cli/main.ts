@@ -143,6 +143,7 @@ export function buildProgram(setCode: (c: number) => void): Command {
     .option("--proc <names>", "comma-separated /proc files to print after init")
     .option("--keep-loaded", "do not unload the module")
     .option("--check-invariants", "verify the kernel's internal invariants after the run")
+    .option("--fail-nth <n>", "fault injection: the module_init task's Nth allocation call fails (/proc/<pid>/fail-nth, 6.1 debug kernels)")
     .option("--boot", "also print the boot log")
     .option("--json", "print the RunResult as JSON")
     .action(async (file: string, o: Record<string, unknown>) => {

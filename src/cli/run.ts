@@ -1,5 +1,7 @@
 // `kmodlab run FILE [--profile P] [--mem SIZE] [--cmdline "..."] [--seed N] [--config debug|distro]
-//                   [--proc NAME,...] [--keep-loaded] [--check-invariants] [--boot] [--json]`
+//                   [--proc NAME,...] [--keep-loaded] [--check-invariants] [--fail-nth N] [--boot] [--json]`
+// --fail-nth N is RunOptions.failNth (fault injection: the insmod task's Nth should_fail() call fails); the
+// boot parameters failslab= / fail_page_alloc= go in --cmdline. A line on stderr says where fail-nth struck.
 // Prints the module's part of dmesg (the boot log first with --boot), then each /proc file asked for.
 // --json prints exactly the RunResult. The run happens in an isolated worker (src/node/isolate.ts): a cell the
 // sandbox cannot stop is ended by the host and reported as a CPU or memory limit.
@@ -20,6 +22,7 @@ export interface RunFlags {
   proc?: string;
   keepLoaded?: boolean;
   checkInvariants?: boolean;
+  failNth?: string;
   boot?: boolean;
   json?: boolean;
 }
@@ -62,6 +65,12 @@ async function toRunOptions(f: RunFlags): Promise<RunOptions> {
   }
   if (f.keepLoaded) o.unload = false;
   if (f.checkInvariants) o.checkInvariants = true;
+  if (f.failNth !== undefined) {
+    if (!/^\d+$/.test(f.failNth) || Number(f.failNth) < 1 || Number(f.failNth) > 0xffffffff) {
+      throw new Usage(`bad --fail-nth '${f.failNth}': expected an integer from 1 to 4294967295 (the Nth allocation call of module_init fails)`);
+    }
+    o.failNth = Number(f.failNth);
+  }
   return o;
 }
 
@@ -77,6 +86,15 @@ export function renderRun(file: string, r: RunResult, withBoot: boolean): { out:
     else if (!r.dmesg.some((l) => l.endsWith(rep.title))) err.push(`kmodlab: ${rep.title.replace(/^kmodlab:? /, "")}${rep.explain ? `\n  ${rep.explain}` : ""}`);
   }
   if (r.module?.insmodError) err.push(r.module.insmodError);
+  const fi = r.faultInjection;
+  if (fi?.failNth !== undefined) {
+    const hit = fi.injected.find((x) => x.by === "fail-nth");
+    err.push(
+      hit
+        ? `kmodlab: fail-nth ${fi.failNth}: call ${hit.call} of ${fi.insmodCalls} failed (${hit.attr}, ${hit.attr === "failslab" ? `object size ${hit.size}` : `order ${hit.order}`}, ${hit.flags || "0"})`
+        : `kmodlab: fail-nth ${fi.failNth}: not reached (module_init made ${fi.insmodCalls} allocation call${fi.insmodCalls === 1 ? "" : "s"}; fail-nth reads back ${fi.failNthLeft})`,
+    );
+  }
   for (const [name, text] of Object.entries(r.proc)) {
     out.push(`==> /proc/${name} (module loaded) <==`);
     out.push(text.replace(/\n$/, ""));

@@ -5,6 +5,7 @@
 import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { renderLesson, type Lesson, type LessonCell } from "../notebook/lesson.ts";
+import { cellSettings, type CellSettings } from "../notebook/settings.ts";
 import { packageRoot } from "../node/package-root.ts";
 
 /** The bundled lessons/ (of this checkout, or of the installed package). */
@@ -31,8 +32,10 @@ export function exerciseOf(cell: LessonCell): string | undefined {
   return typeof cell.attrs.exercise === "string" && cell.attrs.exercise ? cell.attrs.exercise : undefined;
 }
 
-/** RAM and command line a cell asks for (mem=160M cmdline="vmalloc=200M"), beside its profile. */
-export function cellRunSettings(cell: LessonCell): { profile?: string; mem?: string; cmdline?: string } {
-  const s = (k: string) => (typeof cell.attrs[k] === "string" ? (cell.attrs[k] as string) : undefined);
-  return { profile: cell.profile, mem: s("mem"), cmdline: s("cmdline") };
+/**
+ * The machine and run settings a cell asks for (mem=160M cmdline="vmalloc=200M" config=distro events=... timeout=...),
+ * beside its profile: the notebook's own reading (src/notebook/settings.ts), so a cell runs alike everywhere.
+ */
+export function cellRunSettings(cell: LessonCell): CellSettings {
+  return cellSettings(cell);
 }

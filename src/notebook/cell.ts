@@ -9,6 +9,9 @@ import type { Machine, ProfileInfo } from "./protocol.ts";
 import type { Runner, RunOutcome } from "./runner.ts";
 import { encodeShare } from "./share.ts";
 import type { NotebookStore } from "./storage.ts";
+import { cellSettings, DEFAULT_TIMEOUT_MS, effectiveSettings, parseMem, parseTimeout, type CellSettings } from "./settings.ts";
+
+export { parseMem };
 
 export interface AppContext {
   runner: Runner;
@@ -24,17 +27,6 @@ export interface AppContext {
   onProgress(): void;
 }
 
-const DEFAULT_TIMEOUT_MS = 2000;
-
-/** "512M", "4G", "65536K", "1048576" -> bytes; undefined for empty; NaN for garbage. */
-export function parseMem(s: string): number | undefined {
-  const t = s.trim();
-  if (!t) return undefined;
-  const m = /^(\d+(?:\.\d+)?)\s*([kmgt]?)i?b?$/i.exec(t);
-  if (!m) return NaN;
-  const mult = { "": 1, k: 1 << 10, m: 1 << 20, g: 1 << 30, t: 2 ** 40 }[m[2].toLowerCase() as "" | "k" | "m" | "g" | "t"];
-  return Math.round(Number(m[1]) * mult);
-}
 
 /** Module function names (for finding the cell's own rows in /proc tables). */
 export function functionNames(code: string): string[] {
@@ -55,6 +47,11 @@ export class CellView {
   private profileSel: HTMLSelectElement;
   private memInput: HTMLInputElement;
   private cmdInput: HTMLInputElement;
+  private configSel: HTMLSelectElement;
+  private cpuInput: HTMLInputElement;
+  /** What the cell's fence line asks for (mem=, cmdline=, config=, events=, timeout=); the form's empty fields keep it. */
+  private own: CellSettings;
+  private ownError?: string;
   private machineSummary: HTMLElement;
   private code: string;
   private running = false;
@@ -66,7 +63,7 @@ export class CellView {
     private lesson: Lesson,
     readonly cell: LessonCell,
     placeholder: HTMLElement,
-    initial?: { code: string; profile?: string; mem?: string; cmdline?: string },
+    initial?: { code: string; profile?: string; mem?: string; cmdline?: string; config?: string; cpu?: string },
   ) {
     const lessonId = lesson.meta.id;
     const st = app.store.cellState(lessonId, cell.id, cell.source);
@@ -93,12 +90,29 @@ export class CellView {
     const shareBtn = h("button", { type: "button", class: "btn", title: "Copy a link that opens this cell with your code" }, "Share");
     this.status = h("span", { class: "cell-status", role: "status", "aria-live": "polite" });
 
+    try {
+      this.own = cellSettings(cell);
+    } catch (e) {
+      this.own = { profile: cell.profile };
+      this.ownError = `This cell's settings are wrong: ${(e as Error).message}`;
+    }
+    const own = this.own;
     this.profileSel = h("select", { "aria-label": "Boot profile" }, h("option", { value: "" }, `lesson's (${cell.profile ?? app.defaultProfile})`));
-    this.memInput = h("input", { type: "text", inputmode: "text", placeholder: "profile's default", size: 10, "aria-label": "RAM size, e.g. 256M or 4G" });
-    this.cmdInput = h("input", { type: "text", placeholder: "profile's default", size: 30, "aria-label": "Kernel command line" });
+    this.memInput = h("input", { type: "text", inputmode: "text", placeholder: own.mem ? `cell's: ${own.mem}` : "profile's default", size: 10, "aria-label": "RAM size, e.g. 256M or 4G" });
+    this.cmdInput = h("input", { type: "text", placeholder: own.cmdline ? `cell's: ${own.cmdline}` : "profile's default", size: 30, "aria-label": "Kernel command line" });
+    this.configSel = h(
+      "select",
+      { "aria-label": "Kernel config" },
+      h("option", { value: "" }, own.config ? `cell's (${own.config})` : "profile's default"),
+      h("option", { value: "debug", title: "KASAN, kmemleak, slub_debug, lockdep, DMA-API debug: the checks lesson 9 relies on" }, "debug (KASAN, kmemleak…)"),
+      h("option", { value: "distro", title: "the distribution's kernel: fewer checks, the layout and sizes a stock machine has" }, "distro"),
+    );
+    this.cpuInput = h("input", { type: "text", inputmode: "numeric", placeholder: `${own.timeoutMs ?? DEFAULT_TIMEOUT_MS} ms`, size: 8, "aria-label": "CPU limit of a run, in ms (at most 60000)" });
     const pick = initial ?? saved;
     if (pick?.mem) this.memInput.value = pick.mem;
     if (pick?.cmdline) this.cmdInput.value = pick.cmdline;
+    if (pick?.config) this.configSel.value = pick.config;
+    if (pick?.cpu) this.cpuInput.value = pick.cpu;
     this.machineSummary = h("summary", {});
     const machine = h(
       "details",
@@ -110,6 +124,8 @@ export class CellView {
         h("label", {}, "Profile ", this.profileSel),
         h("label", {}, "RAM ", this.memInput),
         h("label", {}, "Command line ", this.cmdInput),
+        h("label", {}, "Config ", this.configSel),
+        h("label", {}, "CPU limit ", this.cpuInput),
       ),
     );
     app.profiles().then(
@@ -131,6 +147,8 @@ export class CellView {
     this.profileSel.addEventListener("change", onMachine);
     this.memInput.addEventListener("input", onMachine);
     this.cmdInput.addEventListener("input", onMachine);
+    this.configSel.addEventListener("change", onMachine);
+    this.cpuInput.addEventListener("input", onMachine);
 
     this.notice = h("div", { class: "cell-notice", hidden: true, role: "note" });
     this.output = h("div", { class: "cell-output", "aria-label": `Output of ${label}`, "aria-live": "polite" });
@@ -168,13 +186,21 @@ export class CellView {
   }
 
   private updateMachineSummary() {
-    const p = this.profile();
+    const s = this.settings();
+    const cpu = this.cpuInput.value.trim();
+    this.machineSummary.textContent = `Machine: ${this.profile()}${s.mem ? `, ${s.mem} RAM` : ""}${s.cmdline ? `, “${s.cmdline}”` : ""}${s.config ? `, ${s.config} config` : ""}${s.timeoutMs && s.timeoutMs !== DEFAULT_TIMEOUT_MS ? `, CPU limit ${s.timeoutMs} ms` : ""}`;
     const mem = this.memInput.value.trim();
-    const cmd = this.cmdInput.value.trim();
-    this.machineSummary.textContent = `Machine: ${p}${mem ? `, ${mem} RAM` : ""}${cmd ? `, “${cmd}”` : ""}`;
     const bad = mem && !Number.isFinite(parseMem(mem) ?? 0);
     this.memInput.setCustomValidity(bad ? "Use a size like 256M or 4G" : "");
     this.memInput.toggleAttribute("aria-invalid", !!bad);
+    const badCpu = cpu && !Number.isFinite(parseTimeout(cpu) ?? 0);
+    this.cpuInput.setCustomValidity(badCpu ? "A CPU limit in ms, at most 60000" : "");
+    this.cpuInput.toggleAttribute("aria-invalid", !!badCpu);
+  }
+
+  /** The cell's own settings with the learner's picks over them. */
+  settings(): CellSettings {
+    return effectiveSettings(this.own, { profile: this.profileSel.value, mem: this.memInput.value, cmdline: this.cmdInput.value, config: this.configSel.value, timeout: this.cpuInput.value });
   }
 
   profile(): string {
@@ -183,8 +209,9 @@ export class CellView {
 
   /** The machine this cell runs on now (what the worker boots ahead of the first Run). */
   machine(): Machine {
-    const mem = parseMem(this.memInput.value);
-    return { profile: this.profile(), mem: mem !== undefined && Number.isFinite(mem) ? mem : undefined, cmdline: this.cmdInput.value.trim() || undefined };
+    const s = this.settings();
+    const mem = parseMem(s.mem ?? "");
+    return { profile: this.profile(), mem: mem !== undefined && Number.isFinite(mem) ? mem : undefined, cmdline: s.cmdline, config: s.config };
   }
 
   getCode(): string {
@@ -213,6 +240,8 @@ export class CellView {
       profile: this.profileSel.value || undefined,
       mem: this.memInput.value.trim() || undefined,
       cmdline: this.cmdInput.value.trim() || undefined,
+      config: this.configSel.value || undefined,
+      cpu: this.cpuInput.value.trim() || undefined,
     });
     if (!ok) this.status.textContent = "Could not save (browser storage is full or off): copy your code somewhere safe.";
   }
@@ -300,19 +329,29 @@ export class CellView {
     if (this.running) return;
     this.save();
     const memText = this.memInput.value.trim();
-    const mem = parseMem(memText);
-    if (mem !== undefined && !Number.isFinite(mem)) {
+    if (memText && !Number.isFinite(parseMem(memText) ?? NaN)) {
       this.status.textContent = `“${memText}” is not a size: use something like 256M or 4G.`;
       return;
     }
+    const cpuText = this.cpuInput.value.trim();
+    if (cpuText && !Number.isFinite(parseTimeout(cpuText) ?? NaN)) {
+      this.status.textContent = `“${cpuText}” is not a CPU limit: use a number of ms, at most 60000.`;
+      return;
+    }
+    if (this.ownError) {
+      this.status.textContent = this.ownError;
+      return;
+    }
+    const s = this.settings();
     this.setRunning(true);
-    const timeout = Number(this.cell.attrs.timeout) > 0 ? Number(this.cell.attrs.timeout) : DEFAULT_TIMEOUT_MS;
     const t0 = performance.now();
     const outcome = await this.app.runner.run(this.getCode(), {
       profile: this.profile(),
-      mem,
-      cmdline: this.cmdInput.value.trim() || undefined,
-      timeoutMs: timeout,
+      mem: parseMem(s.mem ?? ""),
+      cmdline: s.cmdline,
+      config: s.config,
+      events: s.events,
+      timeoutMs: s.timeoutMs ?? DEFAULT_TIMEOUT_MS,
     }, typeof this.cell.attrs.exercise === "string" ? this.cell.attrs.exercise : undefined);
     this.setRunning(false);
     this.lastOutcome = outcome;
@@ -371,6 +410,8 @@ export class CellView {
     this.profileSel.value = "";
     this.memInput.value = "";
     this.cmdInput.value = "";
+    this.configSel.value = "";
+    this.cpuInput.value = "";
     this.updateMachineSummary();
     this.setCode(this.cell.source);
     this.notice.hidden = true;
@@ -386,6 +427,8 @@ export class CellView {
       profile: this.profileSel.value || undefined,
       mem: this.memInput.value.trim() || undefined,
       cmdline: this.cmdInput.value.trim() || undefined,
+      config: this.configSel.value || undefined,
+      cpu: this.cpuInput.value.trim() || undefined,
     });
     const link = url.toString();
     let copied = false;

@@ -130,7 +130,7 @@ function showLesson(id: string, share?: ShareData) {
   for (const cell of lesson.cells) {
     const ph = article.querySelector<HTMLElement>(`.nb-cell[data-cell-id="${CSS.escape(cell.id)}"]`);
     if (!ph) continue;
-    const init = share && share.cell === cell.id ? { code: share.code, profile: share.profile, mem: share.mem, cmdline: share.cmdline } : undefined;
+    const init = share && share.cell === cell.id ? { code: share.code, profile: share.profile, mem: share.mem, cmdline: share.cmdline, config: share.config, cpu: share.cpu } : undefined;
     const view = new CellView(app, lesson, cell, ph, init);
     app.cells.push(view);
   }

@@ -24,6 +24,7 @@ export interface Machine {
   profile: string;
   mem?: number;
   cmdline?: string;
+  config?: "debug" | "distro";
 }
 
 export interface RunOptions {
@@ -31,6 +32,9 @@ export interface RunOptions {
   /** RAM in bytes. */
   mem?: number;
   cmdline?: string;
+  config?: "debug" | "distro";
+  /** Simulated events scheduled before insmod ("button": the board's button line). */
+  events?: { atMs: number; irq: "button" | number }[];
   /** CPU limit for the module's code (the sandbox's limits.cpuMs, enforced by QuickJS's interrupt handler). */
   timeoutMs: number;
 }
@@ -54,6 +58,7 @@ export interface ProfileInfo {
   description?: string;
   defaultMem?: number;
   defaultCmdline?: string;
+  defaultConfig?: string;
 }
 
 export type ToWorker =

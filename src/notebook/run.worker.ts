@@ -76,8 +76,13 @@ async function handle(msg: ToWorker): Promise<void> {
       const t0 = performance.now();
       runsSeen++;
       const { runModule } = await load<{ runModule: RunModule }>(runMods, "the sandbox (sandbox/run.ts)");
-      const { timeoutMs, profile, mem, cmdline } = msg.options;
-      let opts: Record<string, unknown> = { profile, mem, cmdline, limits: { cpuMs: timeoutMs }, proc: PROC_VIEWS };
+      const { timeoutMs, profile, mem, cmdline, config, events } = msg.options;
+      let opts: Record<string, unknown> = { profile, mem, cmdline, config, limits: { cpuMs: timeoutMs }, proc: PROC_VIEWS };
+      if (events?.length) {
+        // the board's button is a different interrupt line per profile: the grader knows which
+        const g = await load<{ buttonIrq(profile: string): number }>(gradeMods, "the grader (src/grader)");
+        opts.events = events.map((e) => ({ atMs: e.atMs, irq: e.irq === "button" ? g.buttonIrq(profile ?? "x86_64-6.1") : e.irq }));
+      }
       let ex: ExerciseLike | undefined;
       let grader: Grader | undefined;
       let gradeError: string | undefined;
@@ -175,7 +180,7 @@ async function handle(msg: ToWorker): Promise<void> {
       post({
         type: "profiles",
         id: msg.id,
-        profiles: list.map((p) => ({ name: p.name, description: p.description, defaultMem: p.defaultMem, defaultCmdline: p.defaultCmdline })),
+        profiles: list.map((p) => ({ name: p.name, description: p.description, defaultMem: p.defaultMem, defaultCmdline: p.defaultCmdline, defaultConfig: p.defaultConfig })),
       });
       return;
     }
@@ -203,7 +208,7 @@ export const WARMUP_RUNS = 3;
 async function warmUp(m: Machine, t0: number): Promise<void> {
   const { runModule } = await load<{ runModule: RunModule }>(runMods, "the sandbox (sandbox/run.ts)");
   const s = await session();
-  const opts = { profile: m.profile, mem: m.mem, cmdline: m.cmdline, proc: PROC_VIEWS };
+  const opts = { profile: m.profile, mem: m.mem, cmdline: m.cmdline, config: m.config, proc: PROC_VIEWS };
   const seen = runsSeen;
   for (let i = 0; i < WARMUP_RUNS && runsSeen === seen; i++) {
     await new Promise((r) => setTimeout(r, 0));

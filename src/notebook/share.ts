@@ -10,6 +10,9 @@ export interface ShareData {
   profile?: string;
   mem?: string;
   cmdline?: string;
+  /** Kernel config (debug / distro) and CPU limit (ms, as typed) the sharer picked. */
+  config?: string;
+  cpu?: string;
 }
 
 const TAG = "#share=";
@@ -19,6 +22,8 @@ export function encodeShare(d: ShareData): string {
   if (d.profile) o.p = d.profile;
   if (d.mem) o.m = d.mem;
   if (d.cmdline) o.k = d.cmdline;
+  if (d.config) o.g = d.config;
+  if (d.cpu) o.t = d.cpu;
   return TAG + LZString.compressToEncodedURIComponent(JSON.stringify(o));
 }
 
@@ -36,7 +41,7 @@ export function decodeShare(hash: string): ShareData | null {
     const o = JSON.parse(json) as Record<string, unknown>;
     if (typeof o.l !== "string" || typeof o.c !== "string" || typeof o.s !== "string") return null;
     const str = (v: unknown) => (typeof v === "string" && v ? v : undefined);
-    return { lesson: o.l, cell: o.c, code: o.s, profile: str(o.p), mem: str(o.m), cmdline: str(o.k) };
+    return { lesson: o.l, cell: o.c, code: o.s, profile: str(o.p), mem: str(o.m), cmdline: str(o.k), config: str(o.g), cpu: str(o.t) };
   } catch {
     return null;
   }

@@ -10,6 +10,10 @@ export interface SavedCell {
   profile?: string;
   mem?: string;
   cmdline?: string;
+  /** Kernel config the learner picked (debug / distro), if not the cell's. */
+  config?: string;
+  /** CPU limit the learner set, as typed (ms). */
+  cpu?: string;
   savedAt: number;
 }
 
@@ -89,17 +93,17 @@ export class NotebookStore {
   }
 
   /** Save code as typed. Code equal to the original (and no profile choice) removes the entry. Returns false if storage failed. */
-  saveCell(lesson: string, cell: string, original: string, code: string, extra: Partial<Pick<SavedCell, "profile" | "mem" | "cmdline">> = {}, base?: string): boolean {
+  saveCell(lesson: string, cell: string, original: string, code: string, extra: Partial<Pick<SavedCell, "profile" | "mem" | "cmdline" | "config" | "cpu">> = {}, base?: string): boolean {
     const prev = this.loadCell(lesson, cell);
     const next: SavedCell = {
       code,
       // keep the base the learner started from, so a stale edit stays stale until they resolve it
       base: base ?? prev?.base ?? hashText(original),
-      ...(prev ? { profile: prev.profile, mem: prev.mem, cmdline: prev.cmdline } : {}),
+      ...(prev ? { profile: prev.profile, mem: prev.mem, cmdline: prev.cmdline, config: prev.config, cpu: prev.cpu } : {}),
       ...extra,
       savedAt: Date.now(),
     };
-    if (code === original && !next.profile && !next.mem && !next.cmdline) {
+    if (code === original && !next.profile && !next.mem && !next.cmdline && !next.config && !next.cpu) {
       this.del(`cell:${lesson}:${cell}`);
       return true;
     }

@@ -7,8 +7,13 @@ import type { FaultInjectionResult } from "../src/kernel/debug/fault_inject.ts";
 export interface RunStats {
   /** Host calls from the module into the kernel. */
   kernelCalls: number;
-  /** Simulated time at the end of the run, in ns. */
+  /** Simulated time at the end of the run, in ns (the boot included). */
   simTimeNs: number;
+  /**
+   * Simulated time of the module alone, in ns: from insmod (the cell's top level) to the end of rmmod (module_exit),
+   * deferred work in between included; to the end of the run when it never got to rmmod.
+   */
+  moduleTimeNs?: number;
   tlbHits: number;
   tlbMisses: number;
   /** Wall time of the whole run in ms (the only non-deterministic field). */

@@ -255,6 +255,9 @@ export function runModuleSync(qjs: QuickJSWASMModule, source: string, options: R
   };
   const era = k.profile.era;
   const log = new CallLog(k);
+  /** The simulated clock at insmod, and at the end of rmmod (stats.moduleTimeNs). */
+  const insmodAt = k.clock.now();
+  let rmmodDoneAt: number | undefined;
   const probed: Record<string, ProbeResult> = {};
   const probe = (at: MemoryProbe["at"]) => {
     if (options.probes?.length) Object.assign(probed, readProbes(k, log.entries, memoryRoles(deps.api), options.probes, at));
@@ -277,6 +280,7 @@ export function runModuleSync(qjs: QuickJSWASMModule, source: string, options: R
     result.dmesg = k.log.dmesg(mark);
     result.dmesgLevels = levels(mark);
     result.stats.simTimeNs = k.clock.now();
+    result.stats.moduleTimeNs = (rmmodDoneAt ?? k.clock.now()) - insmodAt;
     result.stats.tlbHits = hooks.mem?.tlb?.hits ?? 0;
     result.stats.tlbMisses = hooks.mem?.tlb?.misses ?? 0;
     if (faultsUsed) result.faultInjection = k.fault.summary(insmodPid(k), faults);
@@ -469,6 +473,7 @@ export function runModuleSync(qjs: QuickJSWASMModule, source: string, options: R
       }
       (k.kallsyms as { removeModule?: (m: string) => void }).removeModule?.(MODULE_NAME);
       result.module!.unloaded = true;
+      rmmodDoneAt = k.clock.now();
     }
     if (options.unload !== false) hooks.leakCheck?.();
     checkInvariants();

@@ -4,10 +4,18 @@
 // checkout of the repository (src/ beside lib/) a missing or stale build (a source newer than lib/cli.mjs) is
 // rebuilt here on first use, so the command never runs old code. An installed package has no src/ and is never
 // rebuilt. Development without building: `npm run kmodlab -- ARGS` (tsx over src/cli/main.ts).
+import { setFlagsFromString } from "node:v8";
 import { existsSync, mkdirSync, readdirSync, renameSync, rmSync, statSync } from "node:fs";
 import { spawnSync } from "node:child_process";
 import { dirname, join } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
+
+// QuickJS's WebAssembly runs on V8's baseline compiler (Liftoff) only, without tiering hot functions up to TurboFan:
+// a command runs one cell or a few, and tiering up QuickJS's interpreter loop cost more CPU and memory than it saved
+// (measured in bench/cli.bench.ts: memdemo in one process ~0.45 s -> ~0.30 s CPU, peak RSS ~104 -> ~75 MB; 30 runs
+// of memdemo in a row no slower, 30 runs of a loop-heavy cell ~14 % slower). V8 flags are process-wide, so the run
+// workers (src/node/isolate.ts) get it too. Set before anything compiles WebAssembly.
+setFlagsFromString("--liftoff-only");
 
 const root = join(dirname(fileURLToPath(import.meta.url)), "..");
 const lib = join(root, "lib");

@@ -1,0 +1,72 @@
+// The `kmodlab` command as a user starts it: whole processes, spawn to exit, measured side by side with `node -e 0`
+// (Node's own start on this machine) in interleaved rounds, so a loaded machine slows both alike. Issue 15's target:
+// `kmodlab run examples/memdemo.ts` at most 3x `node -e 0` and at most 100 MB peak RSS.
+// Rows: wall time; CPU time (user + system, from GNU time) and peak RSS when /usr/bin/time is there; the built
+// command (bin/kmodlab.mjs over lib/) and, for comparison, the sources under tsx (`npm run kmodlab`'s path).
+// `npm run bench -- cli` runs this suite alone.
+import { existsSync } from "node:fs";
+import { spawnSync } from "node:child_process";
+import { fileURLToPath } from "node:url";
+import type { Suite } from "./harness.ts";
+
+const root = fileURLToPath(new URL("..", import.meta.url));
+const GNU_TIME = "/usr/bin/time";
+
+interface Sample {
+  wallMs: number;
+  cpuMs?: number;
+  rssMb?: number;
+}
+
+/** Run one process to the end; with GNU time, its CPU time and peak RSS too. */
+function once(argv: string[]): Sample {
+  const timed = existsSync(GNU_TIME);
+  const cmd = timed ? GNU_TIME : argv[0];
+  const args = timed ? ["-f", "KMODLAB_TIME %U %S %M", ...argv] : argv.slice(1);
+  const t0 = performance.now();
+  const r = spawnSync(cmd, args, { cwd: root, encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] });
+  const wallMs = performance.now() - t0;
+  if (r.status !== 0) throw new Error(`${argv.join(" ")} exited ${r.status}: ${r.stderr}`);
+  if (!timed) return { wallMs };
+  const m = /KMODLAB_TIME (\S+) (\S+) (\d+)/.exec(r.stderr);
+  if (!m) throw new Error(`no GNU time line in: ${r.stderr}`);
+  return { wallMs, cpuMs: (Number(m[1]) + Number(m[2])) * 1000, rssMb: Number(m[3]) / 1024 };
+}
+
+export const suite: Suite = {
+  name: "cli",
+  async run(ctx) {
+    const node = process.execPath;
+    // make sure lib/ is current before timing (a stale build is rebuilt by the first start)
+    once([node, "bin/kmodlab.mjs", "profiles"]);
+    const cases: [string, string[], number][] = [
+      ["node -e 0", [node, "-e", "0"], 11],
+      ["kmodlab run examples/memdemo.ts (built)", [node, "bin/kmodlab.mjs", "run", "examples/memdemo.ts"], 11],
+      ["kmodlab profiles (built)", [node, "bin/kmodlab.mjs", "profiles"], 11],
+      ["kmodlab run examples/memdemo.ts (tsx, sources)", [node, "--import", "tsx", "src/cli/main.ts", "run", "examples/memdemo.ts"], 3],
+    ];
+    const samples = new Map<string, Sample[]>(cases.map(([n]) => [n, []]));
+    const rounds = Math.max(...cases.map(([, , r]) => r));
+    once(cases[1][1]); // warm the file cache once
+    for (let i = 0; i < rounds; i++) {
+      for (const [name, argv, runs] of cases) if (i < runs) samples.get(name)!.push(once(argv));
+    }
+    const rows = new Map<string, { wall: ReturnType<typeof ctx.record>; cpu?: ReturnType<typeof ctx.record> }>();
+    for (const [name] of cases) {
+      const s = samples.get(name)!;
+      const wall = ctx.record(`${name}: whole process`, "ms", s.map((x) => x.wallMs), "spawn to exit, wall");
+      let cpu;
+      if (s[0].cpuMs !== undefined) {
+        cpu = ctx.record(`${name}: whole process (cpu)`, "ms", s.map((x) => x.cpuMs!), "user + system, GNU time");
+        ctx.record(`${name}: peak RSS`, "MB", s.map((x) => x.rssMb!), "GNU time %M; target for run: <= 100");
+      }
+      rows.set(name, { wall, cpu });
+    }
+    const base = rows.get("node -e 0")!;
+    for (const [name] of cases.slice(1)) {
+      const r = rows.get(name)!;
+      ctx.ratio(`${name} vs node -e 0 (wall)`, r.wall, base.wall);
+      if (r.cpu && base.cpu) ctx.ratio(`${name} vs node -e 0 (cpu)`, r.cpu, base.cpu);
+    }
+  },
+};

@@ -40,7 +40,7 @@ export const suite: Suite = {
         await settle();
         held.push((used() - before) / MiB);
         if (!k.pages) throw new Error("boot failed");
-        k = undefined;
+        k = undefined; // eslint-disable-line no-useless-assignment -- drop the reference so the next GC frees the kernel
       }
       ctx.record(`memory held by a booted x86_64-6.1 ${gib} GiB`, "MB", held, note);
     }

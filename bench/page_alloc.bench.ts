@@ -14,7 +14,13 @@ export const suite: Suite = {
   name: "page_alloc",
   async run(ctx) {
     const k4 = boot("x86_64-6.1", { mem: 4 * GiB, config: "distro" });
-    await ctx.time("page allocator free_area_init + mem_init, 4 GiB x86_64", () => new PageAllocator(k4).mem_init(), 9, 2, "typed arrays zero-filled, every free page into the buddy lists");
+    await ctx.time(
+      "page allocator free_area_init + mem_init, 4 GiB x86_64",
+      () => new PageAllocator(k4).mem_init(),
+      9,
+      2,
+      "typed arrays zero-filled, every free page into the buddy lists",
+    );
     const alone: number[] = [];
     for (let i = 0; i < 11; i++) {
       const pa = new PageAllocator(k4);

@@ -575,7 +575,10 @@ export class Gen {
       const u = this.r.next();
       if (u < 0.3) s = this.allocStmt(inCallback);
       else if (u < 0.5) s = this.freeStmt();
-      else if (u < 0.72) (s = this.contextStmt()), (ctx = true);
+      else if (u < 0.72) {
+        s = this.contextStmt();
+        ctx = true;
+      }
       else s = this.genericStmt();
     }
     if (!s) return [];

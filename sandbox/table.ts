@@ -137,6 +137,7 @@ export interface FunctionEntry extends Common {
   /** "may sleep", "any", or a sentence such as "any; must not be called from interrupt context". */
   context: string;
   /** Called with validated arguments (addr -> bigint, numbers -> number, fn -> HostCallback, handle -> id). */
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- each impl types its own parameters; unknown[] would reject them
   impl: (c: CallEnv, ...args: any[]) => unknown;
   /** The impl returns the number of characters printed: counted against the run's log limit. */
   countsLog?: boolean;

@@ -3,7 +3,7 @@
 // dma_addr_t is a bigint (DMA_MAPPING_ERROR is ~0). dma_alloc_coherent returns the CPU address; C's dma_handle
 // out-parameter is dma_coherent_handle(dev, cpu_addr) here (the device address the allocation was given).
 
-import type { ApiEntry, CallEnv, FunctionEntry } from "../table.ts";
+import type { ApiEntry, CallEnv } from "../table.ts";
 import { fn, p } from "../table.ts";
 import { handles } from "./handles.ts";
 import type { DmaDevice } from "../../src/kernel/kernel/dma.ts";

@@ -3,7 +3,7 @@
 // dev_id is any module value; free_irq finds the handler by the same value (the same object, as C compares pointers).
 // The board's lines are in "sim" (BUTTON_IRQ) and so is raising one (raise_irq, raise_irq_at).
 
-import type { ApiEntry, Cookie, FunctionEntry, HostCallback } from "../table.ts";
+import type { ApiEntry, Cookie, HostCallback } from "../table.ts";
 import { fn, p } from "../table.ts";
 import { named } from "./handles.ts";
 import { IRQ_HANDLED, IRQ_NONE, IRQ_WAKE_THREAD, IRQF_ONESHOT, IRQF_SHARED, IRQF_TRIGGER_FALLING, IRQF_TRIGGER_RISING } from "../../src/kernel/kernel/irq.ts";

@@ -4,7 +4,7 @@
 // page's struct page in vmemmap (64-bit) or mem_map (32-bit), computed as the kernel computes it (pfn_to_page /
 // page_to_pfn of mm/page_alloc.ts). kmap/kunmap/kmap_local_page give highmem pages a temporary kernel address.
 
-import type { ApiEntry, FunctionEntry } from "../table.ts";
+import type { ApiEntry } from "../table.ts";
 import { fn, p } from "../table.ts";
 import { oopsEndsTask } from "./handles.ts";
 import type { Kernel } from "../../src/kernel/kernel.ts";

@@ -1,6 +1,6 @@
 // Rows: the kmalloc family (include/linux/slab.h; mm/slub.c, mm/slab.c of the era) and KMALLOC_MAX_SIZE.
 
-import type { ApiEntry, FunctionEntry } from "../table.ts";
+import type { ApiEntry } from "../table.ts";
 import { GuestError, fn, p } from "../table.ts";
 import type { CallEnv } from "../table.ts";
 import { oopsEndsTask } from "./handles.ts";

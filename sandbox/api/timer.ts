@@ -4,7 +4,7 @@
 // init_timer() is not offered: it needs `t.function = fn; t.data = x`, and a handle has no fields to assign.
 // `jiffies`, HZ and msecs_to_jiffies are in time.ts.
 
-import type { ApiEntry, CallEnv, FunctionEntry, HostCallback } from "../table.ts";
+import type { ApiEntry, CallEnv, HostCallback } from "../table.ts";
 import { fn, p } from "../table.ts";
 import { handles, named } from "./handles.ts";
 import type { TimerList } from "../../src/kernel/kernel/timer.ts";

@@ -1,6 +1,6 @@
 // Rows: vmalloc (include/linux/vmalloc.h, mm/vmalloc.c of the era).
 
-import type { ApiEntry, FunctionEntry } from "../table.ts";
+import type { ApiEntry } from "../table.ts";
 import { fn, p } from "../table.ts";
 import { kvfree, kvmalloc, kvzalloc } from "../../src/kernel/mm/util.ts";
 

@@ -4,7 +4,7 @@
 // receives the delayed_work (C hands it &dw->work and the function uses to_delayed_work()).
 // A module's own workqueue: `const wq = alloc_workqueue("name", 0, 0)`; `queue_work(wq, w)`; `destroy_workqueue(wq)`.
 
-import type { ApiEntry, CallEnv, FunctionEntry, HostCallback } from "../table.ts";
+import type { ApiEntry, CallEnv, HostCallback } from "../table.ts";
 import { fn, p } from "../table.ts";
 import { handles, named } from "./handles.ts";
 import type { WorkStruct, Workqueue } from "../../src/kernel/kernel/workqueue.ts";

@@ -61,7 +61,7 @@ export function splitFrontMatter(src: string): { data: Record<string, unknown>; 
   try {
     data = YAML.parse(m[1]);
   } catch (e) {
-    throw new Error(`front matter is not valid YAML: ${(e as Error).message}`);
+    throw new Error(`front matter is not valid YAML: ${(e as Error).message}`, { cause: e });
   }
   return { data: data && typeof data === "object" && !Array.isArray(data) ? (data as Record<string, unknown>) : {}, body: src.slice(m[0].length) };
 }

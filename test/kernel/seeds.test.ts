@@ -18,7 +18,9 @@ import { runModule } from "../../sandbox/run.ts";
 
 const MiB = 2 ** 20;
 const seed = (name: string): string[] =>
-  readFileSync(new URL(`../fixtures/seeds/${name}`, import.meta.url), "utf8").split("\n").filter((l) => l !== "");
+  readFileSync(new URL(`../fixtures/seeds/${name}`, import.meta.url), "utf8")
+    .split("\n")
+    .filter((l) => l !== "");
 const squash = (s: string) => s.replace(/\s+/g, "");
 
 describe("seed 000: the msm8x25 phone (ARM 3.4, vmalloc=200M)", () => {
@@ -53,8 +55,14 @@ describe("seed 000: the msm8x25 phone (ARM 3.4, vmalloc=200M)", () => {
     const m = /^\s*0x([0-9a-f]{8})-0x([0-9a-f]{8}) *(\d+) (\w+)\+0x[0-9a-f]+\/0x[0-9a-f]+(?: phys=([0-9a-f]+))? (\w+)$/.exec(l);
     return m ? { start: m[1], end: m[2], size: Number(m[3]), fn: m[4], phys: m[5], type: m[6] } : null;
   };
-  const real = seed("msm8x25-vmallocinfo.txt").map(parse).filter((a): a is Area => a !== null);
-  const sim = k.proc("vmallocinfo").split("\n").map(parse).filter((a): a is Area => a !== null);
+  const real = seed("msm8x25-vmallocinfo.txt")
+    .map(parse)
+    .filter((a): a is Area => a !== null);
+  const sim = k
+    .proc("vmallocinfo")
+    .split("\n")
+    .map(parse)
+    .filter((a): a is Area => a !== null);
 
   it("the seed's /proc/vmallocinfo excerpt parses: 15 areas, each as long as its range", () => {
     expect(real).toHaveLength(15);

@@ -12,7 +12,6 @@ beforeAll(async () => {
 });
 
 const MiB = 1 << 20;
-const GFP_KERNEL_61 = 0xcc0;
 
 /** Every present step's entry is the bytes in the simulated frame at entryPhys, and its index is the address's bits. */
 function checkAgainstMemory(k: Kernel, w: WalkJson) {

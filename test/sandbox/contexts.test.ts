@@ -7,7 +7,6 @@ import type { RunResult } from "../../sandbox/result.ts";
 import type { CallRecord } from "../../sandbox/calllog.ts";
 
 const calls = (r: RunResult, fn: string) => (r.kernel.calls as CallRecord[]).filter((c) => c.fn === fn);
-const kinds = (r: RunResult) => r.reports.map((x) => x.kind);
 /** The 1-based line of the cell that contains `marker`. */
 const lineOf = (src: string, marker: string) => src.split("\n").findIndex((l) => l.includes(marker)) + 1;
 

@@ -27,6 +27,7 @@ describe("RunResult log levels and memory views", () => {
 
   it("kernel.zones, frames (run-length), merged allocations and vmallocAreas are JSON and compact; the frame map sees the cell's pages", async () => {
     const r = await runModule(cell, { unload: false });
+    // eslint-disable-next-line @typescript-eslint/no-explicit-any -- reads the JSON inspection data field by field
     const k = r.kernel as Record<string, any>;
     expect(JSON.parse(JSON.stringify(k))).toEqual(k);
     expect(k.zones.filter((z: { spanned: number }) => z.spanned > 0).map((z: { name: string }) => z.name)).toEqual(["DMA", "DMA32"]);

@@ -23,10 +23,9 @@ describe("lean host calls", () => {
       const ctx = rt.newContext();
       if (lean) expect(installLeanHostCalls(ctx)).toBe(true);
       const add = ctx.newFunction("add", (a, b) => ctx.newNumber(ctx.getNumber(a) + ctx.getNumber(b)));
-      const self = ctx.newFunction("self", function (this: typeof a) {
+      const self = ctx.newFunction("self", function (this: typeof add) {
         return ctx.newString(ctx.typeof(this) === "number" ? `this=${ctx.getNumber(this)}` : `this:${ctx.typeof(this)}`);
       });
-      const a = add; // (type helper for `this` above)
       const fail = ctx.newFunction("fail", () => ({ error: ctx.newError({ name: "TypeError", message: "bad argument" }) }));
       const boom = ctx.newFunction("boom", () => {
         throw new Error("host exception");

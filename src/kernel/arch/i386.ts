@@ -184,7 +184,7 @@ export function setupI386(k: ArchKernel): Layout {
     if (highmemPages + maxmemPfn > maxPfn) {
       if (old) k.printk(KERN_WARNING + "only %luMB highmem pages available, ignoring highmem size of %uMB.\n", mb(maxPfn - maxmemPfn), mb(highmemPages));
       else k.printk(KERN_WARNING + "only %luMB highmem pages available, ignoring highmem size of %luMB!\n", mb(maxPfn - maxmemPfn), mb(highmemPages));
-      highmemPages = 0;
+      highmemPages = 0; // eslint-disable-line no-useless-assignment -- highmem_pfn_init() resets the global highmem_pages
     }
     if (maxPfn > MAX_NONPAE_PFN) {
       maxPfn = MAX_NONPAE_PFN;

@@ -177,7 +177,10 @@ class FrameMap {
   /** Frames the page allocator gives to a user that no user holds: leaked by the simulator's bookkeeping. */
   checkUnclaimed(c: Collector): void {
     const checked = new Set<number>(USER_OWNERS);
-    if (!this.k.slab) (checked.delete(PageOwner.Slab), checked.delete(PageOwner.KmallocLarge));
+    if (!this.k.slab) {
+      checked.delete(PageOwner.Slab);
+      checked.delete(PageOwner.KmallocLarge);
+    }
     if (!this.k.vmalloc) checked.delete(PageOwner.Vmalloc);
     if (!this.k.pgtable) checked.delete(PageOwner.PageTable);
     for (let p = 0; p < this.nr; p++) {
@@ -429,7 +432,11 @@ function checkLinearMap(k: Kernel, c: Collector): void {
   for (const r of L.memory) {
     const s = Math.ceil(r.start / PAGE);
     const e = Math.min(Math.floor(r.end / PAGE), L.maxLowPfn);
-    for (let p = Math.max(s, physOffPfn); p < e; p++) if (!want[p - physOffPfn]) (want[p - physOffPfn] = 1), wanted++;
+    for (let p = Math.max(s, physOffPfn); p < e; p++) {
+      if (want[p - physOffPfn]) continue;
+      want[p - physOffPfn] = 1;
+      wanted++;
+    }
   }
   const end = Number(L.highMemory >> 12n);
   let mapped = 0;

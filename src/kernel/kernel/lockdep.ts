@@ -193,7 +193,7 @@ export class Lockdep {
     const cur = this.k.current;
     const held = this.heldBy(cur);
     const entry: HeldLock = { lock, ip, task: cur };
-    const c = this.classOf(lock);
+    this.classOf(lock); // the lock gets its class on first use, as lockdep_init_map() gives it, lockdep on or off
     if (!this.enabled) {
       held.push(entry);
       return true;

@@ -94,7 +94,6 @@ const F_MANAGED = 16; // entered the buddy allocator (counted in zone->managed_p
 // ALLOC_* flags (mm/internal.h, 6.1 before the 6.3 rework; 2.6.32 the same values for what is modelled).
 const ALLOC_WMARK_MIN = 0;
 const ALLOC_WMARK_LOW = 1;
-const ALLOC_WMARK_HIGH = 2;
 const ALLOC_WMARK_MASK = 3;
 const ALLOC_OOM = 0x08;
 const ALLOC_HARDER = 0x10;
@@ -832,7 +831,7 @@ export class PageAllocator {
   /** __zone_watermark_ok() */
   private watermarkOk(z: Zone, order: number, mark: number, highestIdx: number, allocFlags: number): boolean {
     let min = mark;
-    let free = z.free - ((1 << order) - 1);
+    const free = z.free - ((1 << order) - 1);
     if (allocFlags & ALLOC_HIGH) min -= Math.floor(min / 2);
     if (allocFlags & (ALLOC_HARDER | ALLOC_OOM)) {
       if (allocFlags & ALLOC_OOM) min -= Math.floor(min / 2);
@@ -841,7 +840,6 @@ export class PageAllocator {
     if (free <= min + (z.lowmemReserve[highestIdx] ?? 0)) return false;
     if (order === 0) return true;
     for (let o = order; o < this.maxOrder; o++) if (this.nrFree[this.listIdx(z.idx, o)]! > 0) return true;
-    free = 0;
     return false;
   }
 
@@ -889,7 +887,7 @@ export class PageAllocator {
     }
     // prepare_alloc_pages() -> should_fail_alloc_page() (6.1; the top of __alloc_pages_nodemask before): an
     // injected failure is NULL at once, without warn_alloc. Not for page-table pages and the boot's own pages.
-    if (!this.inBulk && owner !== PageOwner.PageTable && owner !== PageOwner.Boot && this.shouldFailAllocPage(gfp, order)) return -1;
+    if (!this.inBulk && owner !== PageOwner.PageTable && owner !== PageOwner.Boot && this.shouldFailAllocPage(gfp, order, owner)) return -1;
     const highest = this.gfp_zone(gfp);
     // fast path: low watermark
     let pfn = this.getPageFromFreelist(order, highest, ALLOC_WMARK_LOW);
@@ -913,11 +911,11 @@ export class PageAllocator {
   }
 
   /** should_fail_alloc_page() with the era's frames above it for fail_dump()'s stack (debug/fault_inject.ts). */
-  private shouldFailAllocPage(gfp: number, order: number): boolean {
+  private shouldFailAllocPage(gfp: number, order: number, owner: number, what?: string): boolean {
     const fault = this.k.fault;
     if (!fault?.armed) return false;
     const frames = this.era === "6.1" ? ["__alloc_pages", ...this.callFrames] : [this.era === "3.4" ? "__alloc_pages_nodemask" : "__alloc_pages_internal", ...this.callFrames];
-    return fault.should_fail_alloc_page(gfp, order, frames);
+    return fault.should_fail_alloc_page(gfp, order, frames, what ?? `${pageOwnerNames[owner] ?? "Module"} page${order ? `s (order ${order})` : ""}`);
   }
 
   /** True while __alloc_pages_bulk() takes its pages: the bulk call checked should_fail_alloc_page() once. */
@@ -934,7 +932,7 @@ export class PageAllocator {
       const pfn = this.alloc_pages(gfp, 0, owner, caller);
       return pfn < 0 ? [] : [pfn];
     }
-    if (this.shouldFailAllocPage(gfp, 0)) return [];
+    if (this.shouldFailAllocPage(gfp, 0, owner, `${pageOwnerNames[owner] ?? "Module"} pages (bulk of ${n})`)) return [];
     const out: number[] = [];
     this.inBulk = true;
     try {

@@ -442,7 +442,7 @@ export class KmemCache {
 
   /** The cache that holds the objects (itself, or the one it was merged into). */
   get root(): KmemCache {
-    let c: KmemCache = this;
+    let c: KmemCache = this; // eslint-disable-line @typescript-eslint/no-this-alias -- the start of the alias chain walk
     while (c.aliasOf) c = c.aliasOf;
     return c;
   }
@@ -1301,7 +1301,7 @@ export class SlabAllocator {
       this.era === "6.1"
         ? ["slab_pre_alloc_hook.constprop.0", kmalloc ? "__kmem_cache_alloc_node" : "kmem_cache_alloc", ...(kmalloc ? ["__kmalloc"] : [])]
         : [kmalloc ? "__kmalloc" : "kmem_cache_alloc"];
-    if (!fault.should_failslab(s.objectSize, gfp, frames)) return false;
+    if (!fault.should_failslab(s.objectSize, gfp, frames, s.name)) return false;
     this.k.clock.advance(COST_ALLOC);
     return true;
   }

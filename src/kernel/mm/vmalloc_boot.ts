@@ -268,7 +268,6 @@ export function vmalloc_boot(k: Kernel, v: Vmalloc): void {
   const gfp = v.GFP_KERNEL;
   const stackSize = k.layout.bits === 64 ? 16 * KiB : 8 * KiB;
   const stackAlign = k.profile.arch === "arm" ? 2 * stackSize : stackSize;
-  let nextBinderPhys = 0;
   for (const s of stepsFor(k)) {
     let addr = 0n;
     switch (s.op) {
@@ -285,7 +284,6 @@ export function vmalloc_boot(k: Kernel, v: Vmalloc): void {
           // binder_mmap: get_vm_area(VM_IOREMAP) whose pages binder maps on demand; no phys recorded.
           const vm = v.get_vm_area(s.size, VM_IOREMAP, { caller: s.caller });
           addr = vm?.addr ?? 0n;
-          nextBinderPhys++;
         } else addr = v.ioremap(s.phys, s.size, { caller: s.caller });
         break;
       case "vmap": {

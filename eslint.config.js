@@ -1,0 +1,33 @@
+// ESLint (flat config): the recommended rules of ESLint and typescript-eslint, minus those that fight a deliberate
+// pattern of this code base (each one says why). Formatting is Prettier's (.prettierrc.json), not ESLint's.
+import js from "@eslint/js";
+import { defineConfig, globalIgnores } from "eslint/config";
+import globals from "globals";
+import tseslint from "typescript-eslint";
+
+export default defineConfig(
+  globalIgnores(["dist/", "lib/", "coverage/", "test-results/", "test/fixtures/", "test/**/fixtures/", "node_modules/"]),
+  js.configs.recommended,
+  tseslint.configs.recommended,
+  {
+    languageOptions: {
+      ecmaVersion: 2022,
+      sourceType: "module",
+      // the CLI, tests and benches run in Node; the notebook and its worker in the browser
+      globals: { ...globals.node, ...globals.browser, ...globals.worker },
+    },
+    rules: {
+      // Tests and formats match kernel output byte for byte; a run of spaces in a regex is the printed column
+      // layout ("       \.bss :"), clearer as written than as / {7}/.
+      "no-regex-spaces": "off",
+      // printk's level marker is KERN_SOH, "\x01": regexes that parse printk text match it on purpose.
+      "no-control-regex": "off",
+      // An unused parameter or binding is named with a leading underscore when a signature or a destructuring needs
+      // it (a kernel function's argument the model does not use; { wallMs: _wallMs, ...rest } to drop a field).
+      "@typescript-eslint/no-unused-vars": [
+        "error",
+        { argsIgnorePattern: "^_", varsIgnorePattern: "^_", caughtErrorsIgnorePattern: "^_", destructuredArrayIgnorePattern: "^_", ignoreRestSiblings: true },
+      ],
+    },
+  },
+);

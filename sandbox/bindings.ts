@@ -20,6 +20,7 @@ import {
   type HostCallback,
   type VariableEntry,
 } from "./table.ts";
+import { LogBudgetExceeded } from "../src/kernel/kernel/printk.ts";
 import { ArgError, checkAddr, readNumber, readPrintkArg, readScalar } from "./validate.ts";
 import { MAX_NESTING, type LimitName, type Limits } from "./limits.ts";
 import { PRELUDE, PRELUDE_FILE } from "./prelude.ts";
@@ -283,16 +284,24 @@ export class Bridge {
       const args = this.readArgs(e, hs, mask);
       const missing = e.missing?.(this.env.k);
       if (missing) throw new GuestError("Error", `${e.name}: ${missing}`);
-      const r = e.impl(this.env, ...args);
-      this.hooks.onCall?.(e.name, args, r);
-      if (e.returns === "void") return undefined;
+      let r: unknown;
       if (e.countsLog) {
-        this.printed += typeof r === "number" ? r : 0;
-        if (this.printed > this.limits.logBytes) {
+        // The log limit is checked before a record is stored: the kernel's log refuses a message past the budget.
+        const log = this.env.k.log;
+        log.budget = this.limits.logBytes - this.printed;
+        try {
+          r = e.impl(this.env, ...args);
+        } catch (err) {
+          if (!(err instanceof LogBudgetExceeded)) throw err;
           this.stopFor("log");
           throw new RunStopped(this.stop!);
+        } finally {
+          log.budget = Infinity;
         }
-      }
+        this.printed += typeof r === "number" ? r : 0;
+      } else r = e.impl(this.env, ...args);
+      this.hooks.onCall?.(e.name, args, r);
+      if (e.returns === "void") return undefined;
       if (e.returns === "addr") return this.addrToGuest(r as bigint | number); // the wrapper decodes a number
       return this.toGuestScalar(r, e.returns.startsWith("handle:") ? "int" : e.returns);
     });

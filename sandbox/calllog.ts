@@ -2,8 +2,21 @@
 // forge it), for the grader's checks (RunResult.kernel.calls). Arguments and results are JSON: bigint -> "0x..",
 // module functions -> their symbol, cookies and handles -> their number.
 // Cost: one small object per call, nothing when no log is attached.
+//
+// Bounded (issue 13): a run may make a million calls, or pass a 16 MB string a few hundred times. So:
+// - a string argument or result longer than CALL_LOG_BUDGET.stringChars (1024: more than one printk() can store)
+//   is cut, and the entry's `cut` lists [argument index, original length] (index -1: the result);
+// - past the budget (CALL_LOG_BUDGET.entries entries or .bytes of estimated JSON), entries the grader and the views
+//   do not need are dropped: one marker entry { fn: "(calls dropped)", dropped: n } stands where the first one
+//   would have been, and `dropped` counts them per function (RunResult.kernel.callsDropped);
+// - kept always, whatever the budget: calls that allocate, free or alias memory (the table's memory roles: the
+//   allocation records are built from them), and print calls that stored text (their argument values); past the
+//   budget their strings are cut to CALL_LOG_BUDGET.stringCharsOver. Their number is bounded by the kernel-call
+//   limit. Every entry keeps its context (ctx).
+// Entries within the budget are exactly as before, so a normal run's RunResult does not change.
 
 import type { Kernel } from "../src/kernel/kernel.ts";
+import { detachedSlice } from "../src/kernel/kernel/vsprintf.ts";
 
 type Json = null | boolean | number | string | Json[] | { [k: string]: Json };
 
@@ -17,7 +30,26 @@ export interface CallRecord {
   line?: number;
   tNs: number;
   phase: "init" | "deferred" | "exit";
+  /** Strings that were cut: [argument index (-1: the result), original length]. Absent when nothing was cut. */
+  cut?: [number, number][];
+  /** On the marker entry (fn "(calls dropped)") only: how many calls were dropped after this point. */
+  dropped?: number;
 }
+
+/** The call log's budget per run. */
+export const CALL_LOG_BUDGET = {
+  /** Entries kept before the droppable ones go. */
+  entries: 200_000,
+  /** Estimated JSON bytes kept before the droppable ones go. */
+  bytes: 24 << 20,
+  /** A longer string argument is cut to this many characters (printk stores at most 1023 of its output). */
+  stringChars: 1024,
+  /** ... and to this many once the budget is spent (the entries that are kept whatever the budget). */
+  stringCharsOver: 64,
+};
+
+/** The fn of the marker entry that stands where calls were dropped. */
+export const DROPPED_MARKER = "(calls dropped)";
 
 /** The sched predicates the log reads (absent in a fake kernel). */
 interface SchedView {
@@ -49,13 +81,30 @@ function json(v: unknown): Json {
   }
 }
 
+/** What the log must keep whatever its budget: which calls, and whether a print call stored text. */
+export interface CallLogPolicy {
+  /** Calls that allocate, free or alias memory (the table's memory roles). */
+  memory: ReadonlySet<string>;
+  /** Print calls (printk, pr_*): kept when they stored something (their result > 0). */
+  print: ReadonlySet<string>;
+}
+
 export class CallLog {
   readonly entries: CallRecord[] = [];
   phase: CallRecord["phase"] = "init";
   /** Module functions the kernel is inside, innermost last. */
   readonly callers: string[] = [];
+  /** Calls dropped past the budget, per function (empty when none were). */
+  readonly dropped: Record<string, number> = {};
+  /** Estimated JSON bytes of the entries kept. */
+  bytes = 0;
+  private over = false;
+  private marker: CallRecord | undefined;
 
-  constructor(private readonly k: Kernel) {}
+  constructor(
+    private readonly k: Kernel,
+    private readonly policy: CallLogPolicy = { memory: new Set(), print: new Set() },
+  ) {}
 
   /** The last context object: consecutive calls in the same context share it (frozen; a loop of a million calls
    *  would otherwise keep a million identical objects). */
@@ -63,6 +112,10 @@ export class CallLog {
 
   record(fn: string, args: readonly unknown[], ret: unknown): void {
     const k = this.k;
+    if (this.over && !this.policy.memory.has(fn) && !(this.policy.print.has(fn) && typeof ret === "number" && ret > 0)) {
+      this.drop(fn);
+      return;
+    }
     const s = (k as unknown as { sched?: SchedView }).sched;
     const task = k.current.comm;
     const pid = k.current.pid;
@@ -75,8 +128,45 @@ export class CallLog {
     if (!c || c.task !== task || c.pid !== pid || c.hardirq !== hardirq || c.softirq !== softirq || c.atomic !== atomic || c.irqsDisabled !== irqsDisabled || c.preemptCount !== preemptCount) {
       c = this.lastCtx = Object.freeze({ task, pid, hardirq, softirq, atomic, irqsDisabled, preemptCount });
     }
+    const max = this.over ? CALL_LOG_BUDGET.stringCharsOver : CALL_LOG_BUDGET.stringChars;
+    let cut: [number, number][] | undefined;
+    let size = 160 + fn.length; // the fixed part of an entry's JSON (ctx, caller, tNs, phase), roughly
     const a: Json[] = new Array(args.length);
-    for (let i = 0; i < args.length; i++) a[i] = json(args[i]);
-    this.entries.push({ fn, args: a, ret: json(ret), ctx: c, caller: this.callers[this.callers.length - 1] ?? "", tNs: k.clock.now(), phase: this.phase });
+    for (let i = 0; i < args.length; i++) {
+      let v = json(args[i]);
+      if (typeof v === "string") {
+        if (v.length > max) {
+          (cut ??= []).push([i, v.length]);
+          v = detachedSlice(v, 0, max);
+        }
+        size += v.length + 3;
+      } else size += 12;
+      a[i] = v;
+    }
+    let r = json(ret);
+    if (typeof r === "string" && r.length > max) {
+      (cut ??= []).push([-1, r.length]);
+      r = detachedSlice(r, 0, max);
+    }
+    const caller = this.callers[this.callers.length - 1] ?? "";
+    const e: CallRecord = { fn, args: a, ret: r, ctx: c, caller, tNs: k.clock.now(), phase: this.phase };
+    if (cut) e.cut = cut;
+    this.entries.push(e);
+    this.bytes += size + caller.length;
+    if (!this.over && (this.entries.length >= CALL_LOG_BUDGET.entries || this.bytes >= CALL_LOG_BUDGET.bytes)) this.over = true;
+  }
+
+  private drop(fn: string): void {
+    this.dropped[fn] = (this.dropped[fn] ?? 0) + 1;
+    if (!this.marker) {
+      this.marker = { fn: DROPPED_MARKER, args: [], ret: null, ctx: this.lastCtx ?? Object.freeze({ task: this.k.current.comm, pid: this.k.current.pid, hardirq: false, softirq: false, atomic: false, irqsDisabled: false, preemptCount: 0 }), caller: this.callers[this.callers.length - 1] ?? "", tNs: this.k.clock.now(), phase: this.phase, dropped: 0 };
+      this.entries.push(this.marker);
+    }
+    this.marker.dropped!++;
+  }
+
+  /** Calls dropped in all. */
+  get droppedTotal(): number {
+    return this.marker?.dropped ?? 0;
   }
 }

@@ -23,7 +23,7 @@ import { GUEST_STACK_BYTES, MAX_NESTING, limitSentence, resolveLimits, type Limi
 import { exceptionReport, type CallSite } from "./oops.ts";
 import { insmodError, insmodPid, kernLevel, loadMessages, MODULE_NAME, suspiciousInitReturn } from "./insmod.ts";
 import { parseStack } from "./stack.ts";
-import { CallLog } from "./calllog.ts";
+import { CallLog, type CallLogPolicy } from "./calllog.ts";
 import { readProbes, type MemoryProbe, type ProbeResult } from "./probes.ts";
 import { memoryRoles } from "./memrecords.ts";
 import { installLeanHostCalls, isPoisoningError, loadQuickJS, poisonQuickJS, MODULE_RECYCLE_BYTES } from "./quickjs.ts";
@@ -254,7 +254,7 @@ export function runModuleSync(qjs: QuickJSWASMModule, source: string, options: R
     module: { loaded: false, unloaded: false },
   };
   const era = k.profile.era;
-  const log = new CallLog(k);
+  const log = new CallLog(k, callLogPolicy(deps.api));
   /** The simulated clock at insmod, and at the end of rmmod (stats.moduleTimeNs). */
   const insmodAt = k.clock.now();
   let rmmodDoneAt: number | undefined;
@@ -285,7 +285,7 @@ export function runModuleSync(qjs: QuickJSWASMModule, source: string, options: R
     result.stats.tlbMisses = hooks.mem?.tlb?.misses ?? 0;
     if (faultsUsed) result.faultInjection = k.fault.summary(insmodPid(k), faults);
     try {
-      result.kernel = { ...(deps.inspect?.(k) ?? {}), ...(hooks.inspect?.() ?? {}), calls: log.entries, ...(options.probes?.length ? { memory: probed } : {}) };
+      result.kernel = { ...(deps.inspect?.(k) ?? {}), ...(hooks.inspect?.() ?? {}), calls: log.entries, ...(log.droppedTotal ? { callsDropped: log.dropped } : {}), ...(options.probes?.length ? { memory: probed } : {}) };
     } catch (e) {
       k.report({ kind: "bug", title: `kmodlab: inspection failed: ${(e as Error).message}`, text: String((e as Error).stack ?? e) });
     }
@@ -497,6 +497,23 @@ export function runModuleSync(qjs: QuickJSWASMModule, source: string, options: R
     }
     recycleIfLarge(qjs);
   }
+}
+
+const policies = new WeakMap<readonly ApiEntry[], CallLogPolicy>();
+/** What the call log keeps whatever its budget: the rows with a memory role, and the print rows (calllog.ts). */
+function callLogPolicy(api: readonly ApiEntry[]): CallLogPolicy {
+  let p = policies.get(api);
+  if (!p) {
+    const memory = new Set<string>();
+    const print = new Set<string>();
+    for (const e of api) {
+      if (e.kind !== "function") continue;
+      if (e.memory && !("none" in e.memory)) memory.add(e.name);
+      if (e.countsLog) print.add(e.name);
+    }
+    policies.set(api, (p = { memory, print }));
+  }
+  return p;
 }
 
 /** Call module_init / module_exit as the kernel does (no arguments), keeping the guest's error for the report. */

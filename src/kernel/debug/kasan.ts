@@ -223,10 +223,12 @@ export class Kasan {
   }
 
   /** Write `value` over granules [addr, addr+len) (both 8-aligned in practice); len rounded up to a granule. */
-  private setShadow(addr: bigint, len: number, value: number): void {
+  private setShadow(addr: bigint, len: number, value: number, tick = false): void {
     let a = addr;
     let left = len;
+    let pages = 0;
     while (left > 0) {
+      if (tick && (++pages & 1023) === 0) this.k.watchdog(); // a vmalloc of gigabytes: see vmAlloc
       const vpn = Number(a >> 12n);
       const off = Number(a & 0xfffn);
       const n = Math.min(left, PAGE - off);
@@ -361,12 +363,15 @@ export class Kasan {
     const pages = vm.size / PAGE;
     this.bootPending.delete(vm);
     if (this.bootPending.size) this.replayBoot(Math.floor(start / 8), Math.floor((start + pages - 1) / 8));
-    for (let g = Math.floor(start / 8); g <= Math.floor((start + pages - 1) / 8); g++) {
+    // The watchdog (Kernel.watchdog) looks in every 1024 shadow pages: this runs after the area is complete, so a
+    // stop here leaves a busy area whose shadow is partly written, which nothing reads again (the run is over).
+    for (let g = Math.floor(start / 8), n = 0; g <= Math.floor((start + pages - 1) / 8); g++) {
+      if ((++n & 127) === 0) this.k.watchdog();
       if (this.vmPopulated.has(g)) continue;
       this.vmPopulated.add(g);
       for (let i = 0; i < 8; i++) if (!this.shadow.has(g * 8 + i)) this.shadow.set(g * 8 + i, KASAN_VMALLOC_INVALID);
     }
-    this.setShadow(vm.addr, vm.size, KASAN_VMALLOC_INVALID);
+    this.setShadow(vm.addr, vm.size, KASAN_VMALLOC_INVALID, true);
     const guard = vm.noGuard || vm.flags & 0x40 ? 0 : PAGE;
     const size = vm.requested ?? vm.size - guard;
     this.unpoison(vm.addr, size);

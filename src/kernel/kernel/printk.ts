@@ -16,7 +16,16 @@
 //
 // Simplifications: printk accepts both the "<N>" (before 3.6) and the "\001N" (3.6+) prefixes in every era (a real
 // 6.1 kernel would print a literal "<6>"); console loglevel, rate limits and the syslog/kmsg forms are not modelled
-// (dmesg shows every record); a record never exceeds memory limits (LOG_LINE_MAX truncation not modelled).
+// (dmesg shows every record).
+//
+// Bounds, per era: one printk() formats into a buffer of the era's size and keeps what fits (vscnprintf): 6.1 and
+// 3.4 reserve at most LOG_LINE_MAX = 1024 - PREFIX_MAX (32, no CONFIG_PRINTK_CALLER) = 992 bytes, i.e. 991
+// characters of formatted text, level prefix and newline included, before both are stripped; 2.6.32 formats into
+// printk_buf[1024] (1023 characters). A continuation that would make the record longer than LOG_LINE_MAX starts a
+// new record in 6.1 (prb_reserve_in_last() refuses) and 3.4 (cont_add() flushes); 2.6.32's character log has no
+// per-line bound. The multi-byte view: the simulator counts JS characters where the kernel counts bytes.
+// `budget` lets a caller (the sandbox's log limit) refuse a message before it is stored: vprintk throws
+// LogBudgetExceeded and stores nothing.
 // printk itself costs no simulated time unless `costNs` is set (the kernel's console output does cost time; the
 // simulator leaves the clock to the operations that call it).
 
@@ -83,6 +92,20 @@ export function kernLevels(profile: Pick<Profile, "printkLevelStyle" | "era">): 
   return profile.era === "2.6" ? ANGLE_26 : ANGLE_34;
 }
 
+/** LOG_LINE_MAX of 3.4 and 6.1: CONSOLE_LOG_MAX (1024) - PREFIX_MAX (32). */
+export const LOG_LINE_MAX = 1024 - 32;
+/** How many characters of formatted text one printk() keeps (vscnprintf into the era's buffer). */
+export function printkMaxChars(era: Era): number {
+  return era === "2.6" ? 1024 - 1 : LOG_LINE_MAX - 1;
+}
+
+/** A message the caller's budget (LogBuffer.budget) could not take: nothing was stored. */
+export class LogBudgetExceeded extends Error {
+  constructor(readonly chars: number) {
+    super(`printk: a message of ${chars} characters passes the log budget`);
+  }
+}
+
 export interface LogRecord {
   /** local_clock() when the record was started, ns since boot. */
   tsNs: number;
@@ -141,18 +164,23 @@ export class LogBuffer {
   /** The last record is not yet ended by a newline. */
   private open = false;
   private openCaller = -1;
+  /** Characters the current caller may still store (the sandbox's log limit); Infinity: no bound. */
+  budget = Infinity;
+  private readonly maxChars: number;
 
   constructor(k: LogHost) {
     this.k = k;
     this.era = k.profile.era;
     this.env = makeVsprintfEnv(k);
+    this.maxChars = printkMaxChars(this.era);
     // kernel.ts builds the Clock from HZ alone; jiffies is an unsigned long, so its wrap follows the word size.
     k.clock.bitsPerLong = this.env.bits;
   }
 
-  /** vscnprintf with this machine's rules. */
-  format(fmt: string, args: readonly PrintkArg[]): string {
-    return fmt.indexOf("%") < 0 ? fmt : vsprintf(this.env, fmt, args);
+  /** vscnprintf with this machine's rules, into a buffer of `cap` characters (unbounded by default). */
+  format(fmt: string, args: readonly PrintkArg[], cap = Infinity): string {
+    if (fmt.indexOf("%") < 0) return fmt.length > cap ? fmt.slice(0, cap) : fmt;
+    return vsprintf(this.env, fmt, args, cap);
   }
 
   /** printk(): format, parse the level prefix, store. Returns the number of characters stored. */
@@ -161,7 +189,7 @@ export class LogBuffer {
   }
 
   vprintk(fmt: string, args: readonly PrintkArg[]): number {
-    const raw = this.format(fmt, args);
+    const raw = this.format(fmt, args, this.maxChars);
     // printk_parse_prefix(): any run of "\001X" / "<X>" prefixes
     let level = -1;
     let cont = false;
@@ -194,6 +222,13 @@ export class LogBuffer {
     const len = text.length;
     // an empty message stores nothing (and does not end an open line)
     if (len === 0) return 0;
+    if (len > this.budget) throw new LogBudgetExceeded(len);
+    // 6.1/3.4: a continuation that would pass LOG_LINE_MAX goes to a record of its own
+    if (appendTo && this.era !== "2.6") {
+      const nl0 = text.indexOf("\n");
+      const add = this.era === "6.1" ? raw.length + 1 : nl0 < 0 ? len : nl0;
+      if (appendTo.text.length + add > LOG_LINE_MAX) appendTo = undefined;
+    }
     const nl = text.indexOf("\n");
     if (nl < 0 || nl === len - 1) {
       // common cases: one line, with or without its newline

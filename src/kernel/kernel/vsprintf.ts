@@ -28,6 +28,13 @@
 //   letters, the others print like plain %p.
 // - %pGg exists only from 4.5: in 2.6/3.4 it prints the raw pointer, as those kernels did for an unknown extension.
 //   %pa (3.8) and %pad (3.19) likewise fall back to a raw pointer in 2.6/3.4.
+//
+// Bounded output (vsnprintf's size): vsprintf(env, fmt, args, cap) produces the first `cap` characters of the text
+// and never builds more (a field width of 8 MiB pads only up to the cap), as the kernel writes into a buffer of
+// the caller's size. Field widths and precisions are clipped as each era's struct printf_spec holds them: 6.1
+// clamps to FIELD_WIDTH_MAX (2^23 - 1) and PRECISION_MAX (2^15 - 1) (its WARN_ONCE "field width %d too large" is
+// not printed); 3.4 stores them in s16 fields (a width of 2^23 reads as 0; 0x8000 and above read negative, which
+// pads nothing); 2.6.32 keeps them as int (only the buffer bounds the output). A negative precision reads as 0.
 
 import type { Era } from "../types.ts";
 import { formatGfp } from "../gfp.ts";
@@ -57,6 +64,13 @@ export interface VsprintfEnv {
 }
 
 const ZEROPAD = 1, SIGN = 2, PLUS = 4, SPACE = 8, LEFT = 16, SMALL = 32, SPECIAL = 64;
+
+/** How many characters the conversion being formatted may still contribute (the rest of vsnprintf's buffer). */
+let room = Infinity;
+/** c repeated n times, but never past what the buffer can still take. */
+function rep(c: string, n: number): string {
+  return n <= 0 ? "" : c.repeat(n < room ? n : room);
+}
 const FIELD_WIDTH_MAX = (1 << 23) - 1;
 const PRECISION_MAX = (1 << 15) - 1;
 const PAGE_SIZE = 4096;
@@ -203,27 +217,35 @@ function number(val: number | bigint, base: number, flags: number, width: number
   width -= prec;
   const pad = width > 0 ? width : 0;
   let s = "";
-  if (!(flags & (ZEROPAD | LEFT)) && pad) s += " ".repeat(pad);
+  if (!(flags & (ZEROPAD | LEFT)) && pad) s += rep(" ", pad);
   s += sign + pfx;
-  if ((flags & ZEROPAD) && pad) s += "0".repeat(pad);
-  if (prec > i) s += "0".repeat(prec - i);
+  if ((flags & ZEROPAD) && pad) s += rep("0", pad);
+  if (prec > i) s += rep("0", prec - i);
   s += digits;
-  if ((flags & LEFT) && pad) s += " ".repeat(pad);
+  if ((flags & LEFT) && pad) s += rep(" ", pad);
   return s;
 }
 
-function widen(s: string, flags: number, width: number): string {
-  const n = s.length;
-  if (n >= width) return s;
-  const sp = " ".repeat(width - n);
-  return flags & LEFT ? s + sp : sp + s;
+/**
+ * A copy of s.slice(from, to) that does not keep s alive: V8 makes a slice of a long string a view of it, and a
+ * record holding 991 characters of a 16 MB argument would keep all 16 MB.
+ */
+export function detachedSlice(s: string, from: number, to: number): string {
+  const sub = s.slice(from, to);
+  return s.length > 4096 ? (" " + sub).slice(1) : sub;
 }
 
 function stringSpec(s: string, flags: number, width: number, prec: number): string {
+  // The length string() prints (up to a NUL, at most prec), then the padding; only what the buffer holds is built.
   const nul = s.indexOf("\0");
-  if (nul >= 0) s = s.slice(0, nul);
-  if (prec >= 0 && s.length > prec) s = s.slice(0, prec);
-  return width > 0 ? widen(s, flags, width) : s;
+  let n = nul >= 0 ? nul : s.length;
+  if (prec >= 0 && n > prec) n = prec;
+  const pad = width > n ? width - n : 0;
+  if (pad === 0) return n === s.length && n <= room ? s : detachedSlice(s, 0, n < room ? n : room);
+  if (flags & LEFT) return detachedSlice(s, 0, n < room ? n : room) + rep(" ", pad);
+  const sp = rep(" ", pad);
+  const left = room - sp.length;
+  return left <= 0 ? sp : sp + detachedSlice(s, 0, n < left ? n : left);
 }
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -252,7 +274,8 @@ function defaultPointer(env: VsprintfEnv, ptr: bigint, flags: number, width: num
 function bitmapList(bits: bigint, nbits: number): string {
   let out = "";
   let i = 0;
-  while (i < nbits) {
+  while (i < nbits && out.length < room) {
+    if (bits >> BigInt(i) === 0n) break; // no set bit left (a width of millions costs nothing)
     if (!((bits >> BigInt(i)) & 1n)) { i++; continue; }
     let j = i;
     while (j + 1 < nbits && (bits >> BigInt(j + 1)) & 1n) j++;
@@ -267,7 +290,7 @@ function bitmapHex(bits: bigint, nbits: number): string {
   // bitmap_string(): 32-bit chunks, most significant first, separated by ','; the first chunk holds nbits % 32
   let out = "";
   let chunksz = nbits & 31 || 32;
-  for (let i = Math.ceil(nbits / 32) * 32 - 32; i >= 0; i -= 32) {
+  for (let i = Math.ceil(nbits / 32) * 32 - 32; i >= 0 && out.length < room; i -= 32) {
     const chunkmask = (1n << BigInt(chunksz)) - 1n;
     const val = (bits >> BigInt(i)) & chunkmask;
     if (out) out += ",";
@@ -282,7 +305,7 @@ function pointer(env: VsprintfEnv, ext: string, arg: PrintkArg | undefined, flag
   if (typeof arg === "string") return stringSpec(arg, flags, width, prec);
   const c = ext[0] ?? "";
   if (c === "V") {
-    if (arg !== undefined && typeof arg === "object") return vsprintf(env, arg.fmt, arg.args);
+    if (arg !== undefined && typeof arg === "object") return vsprintf(env, arg.fmt, arg.args, room);
     if (!toBig(arg)) return stringSpec("(null)", flags, width, prec);
   }
   if (typeof arg === "object") return stringSpec("(efault)", flags, width, prec);
@@ -334,19 +357,39 @@ function isAlnum(c: number): boolean {
   return (c >= 48 && c <= 57) || (c >= 65 && c <= 90) || (c >= 97 && c <= 122);
 }
 
-/** vsnprintf() without a size limit: the formatted text. */
-export function vsprintf(env: VsprintfEnv, fmt: string, args: readonly PrintkArg[]): string {
+/** vscnprintf(buf, cap + 1, fmt, args): the first `cap` characters of the formatted text (all of it by default). */
+export function vsprintf(env: VsprintfEnv, fmt: string, args: readonly PrintkArg[], cap = Infinity): string {
+  const saved = room; // %pV formats recursively
+  try {
+    const out = format(env, fmt, args, cap);
+    return out.length > cap ? out.slice(0, cap) : out;
+  } finally {
+    room = saved;
+  }
+}
+
+/** The era's reading of a field width or precision as struct printf_spec stores it (see the header). */
+function specField(era: Era, v: number, max: number): number {
+  if (era === "6.1") return v > max ? max : v < -max ? -max : v;
+  if (era === "3.4") return (v << 16) >> 16;
+  return v | 0;
+}
+
+function format(env: VsprintfEnv, fmt: string, args: readonly PrintkArg[], cap: number): string {
   let out = "";
   let ai = 0;
   let i = 0;
   const n = fmt.length;
+  const era = env.era;
   while (i < n) {
+    if (out.length >= cap) break;
+    room = cap - out.length;
     const pct = fmt.indexOf("%", i);
     if (pct < 0) {
-      out += i === 0 ? fmt : fmt.slice(i);
+      out += i === 0 && n <= room ? fmt : fmt.slice(i, n - i <= room ? n : i + room);
       break;
     }
-    if (pct > i) out += fmt.slice(i, pct);
+    if (pct > i) out += fmt.slice(i, pct - i <= room ? pct : i + room);
     i = pct + 1;
 
     // flags
@@ -362,16 +405,16 @@ export function vsprintf(env: VsprintfEnv, fmt: string, args: readonly PrintkArg
       i++;
     }
     // field width
+    // (skip_atoi() is an int: digits past 2^31 wrap, as they do there)
     let width = -1;
     if (isDigit(fmt.charCodeAt(i))) {
       width = 0;
-      while (isDigit(fmt.charCodeAt(i))) width = width * 10 + (fmt.charCodeAt(i++) - 48);
-      if (width > FIELD_WIDTH_MAX) width = FIELD_WIDTH_MAX;
+      while (isDigit(fmt.charCodeAt(i))) width = (width * 10 + (fmt.charCodeAt(i++) - 48)) | 0;
+      width = specField(era, width, FIELD_WIDTH_MAX);
     } else if (fmt.charCodeAt(i) === 42) {
       i++;
-      width = argInt(args[ai++]);
-      if (width < 0) { width = -width; flags |= LEFT; }
-      if (width > FIELD_WIDTH_MAX) width = FIELD_WIDTH_MAX;
+      width = specField(era, argInt(args[ai++]), FIELD_WIDTH_MAX);
+      if (width < 0) { width = specField(era, -width, FIELD_WIDTH_MAX); flags |= LEFT; }
     }
     // precision
     let prec = -1;
@@ -379,12 +422,13 @@ export function vsprintf(env: VsprintfEnv, fmt: string, args: readonly PrintkArg
       i++;
       if (isDigit(fmt.charCodeAt(i))) {
         prec = 0;
-        while (isDigit(fmt.charCodeAt(i))) prec = prec * 10 + (fmt.charCodeAt(i++) - 48);
-        if (prec > PRECISION_MAX) prec = PRECISION_MAX;
+        while (isDigit(fmt.charCodeAt(i))) prec = (prec * 10 + (fmt.charCodeAt(i++) - 48)) | 0;
+        prec = specField(era, prec, PRECISION_MAX);
+        if (prec < 0) prec = 0;
       } else if (fmt.charCodeAt(i) === 42) {
         i++;
-        prec = argInt(args[ai++]);
-        prec = prec < 0 ? 0 : prec > PRECISION_MAX ? PRECISION_MAX : prec;
+        prec = specField(era, argInt(args[ai++]), PRECISION_MAX);
+        if (prec < 0) prec = 0;
       }
     }
     // qualifier
@@ -410,7 +454,7 @@ export function vsprintf(env: VsprintfEnv, fmt: string, args: readonly PrintkArg
           const code = argInt(a) & 0xff;
           ch = code ? String.fromCharCode(code) : "";
         }
-        out += width > 1 ? (flags & LEFT ? ch + " ".repeat(width - 1) : " ".repeat(width - 1) + ch) : ch;
+        out += width > 1 ? (flags & LEFT ? ch + rep(" ", width - 1) : rep(" ", width - 1) + ch) : ch;
         continue;
       }
       case "s": {

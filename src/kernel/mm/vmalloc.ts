@@ -580,7 +580,7 @@ export class Vmalloc {
     }
     // gfp & GFP_RECLAIM_MASK: the zone bits go (failslab looks at none of them).
     const zone = this.gfp("__GFP_HIGHMEM") | this.gfp("__GFP_DMA") | this.gfp("__GFP_DMA32");
-    return fault.should_failslab(size, gfp & ~zone, frames);
+    return fault.should_failslab(size, gfp & ~zone, frames, what === "pages" ? "vmalloc page array" : what === "vmap_area" && this.era === "6.1" ? "vmap_area" : `vmalloc ${what}`);
   }
 
   private failPages(area: VmStruct, gfp: number, got: number, what: string): void {

@@ -1,16 +1,20 @@
-// `kmodlab grade EXERCISE FILE|DIR [--json] [--format text|json|gradescope] [-o FILE]`.
-// A file: each check with its result, exit 0 only when all pass (1 otherwise, 2 for bad usage).
-// A directory (a class's submissions): every .ts file in it, a progress bar on stderr (plain lines when stderr is
-// not a terminal), a summary table, and the results as JSON or Gradescope results.json (to -o FILE or stdout;
-// -o DIR writes one DIR/<name>.json per submission).
+// `kmodlab grade EXERCISE FILE|DIR [--json] [--format text|json|gradescope] [-o FILE|DIR] [--strict] [--check ID]
+//                                  [--lessons DIR] [--jobs N]`.
+// A file: each check with its result. A directory (a class's submissions): every .ts file in it, a progress bar on
+// stderr (plain lines when stderr is not a terminal), a summary table, and the results as text, JSON (to -o FILE
+// or stdout; -o DIR writes one DIR/<name>.json per submission) or Gradescope (-o DIR: one DIR/<name>/results.json
+// per submission, each a complete results.json).
+// Exit status: with -o, 0 once the results are written, since a failing student is data, not an error (--strict:
+// 1 when any submission fails, as without -o); without -o, 0 only when every submission passes every check
+// (--check ID: that one check), 1 otherwise; 2 for bad usage.
 // Every submission runs in an isolated worker (src/node/isolate.ts); `--jobs N` (default: the number of cores)
 // grades N at once. A submission the host had to stop scores zero with its reason, and the others are still graded.
 
 import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { basename, join } from "node:path";
 import { EXERCISES, getExercise } from "../grader/exercises/index.ts";
-import { judge, runOptionsFor, unrunnable } from "../grader/grade.ts";
-import { coreCount, RunnerPool } from "../node/isolate.ts";
+import { gradeWith, unrunnable, type Runner } from "../grader/grade.ts";
+import { coreCount, runIsolated, RunnerPool } from "../node/isolate.ts";
 import { formatSummary, formatText, toGradescope } from "../grader/format.ts";
 import type { GradeResult } from "../grader/types.ts";
 
@@ -19,6 +23,21 @@ export interface GradeOpts {
   format?: "text" | "json" | "gradescope";
   out?: string;
   jobs?: string;
+  /** Exit 1 when a submission fails even though the results were written to -o. */
+  strict?: boolean;
+  /** The exit status says whether this one check passed (GitHub Classroom grades one check per step). */
+  check?: string;
+}
+
+/** The exit status of graded submissions: see the header. */
+export function gradeExitCode(results: readonly GradeResult[], opts: Pick<GradeOpts, "out" | "strict" | "check">): number {
+  const passed = (g: GradeResult) => (opts.check ? g.checks.some((c) => c.id === opts.check && c.pass) : g.passed);
+  if (opts.out && !opts.strict) return 0;
+  return results.every(passed) ? 0 : 1;
+}
+
+function gradescopeJson(g: GradeResult, seconds: number): string {
+  return JSON.stringify(toGradescope(g, { executionTime: seconds }), null, 2) + "\n";
 }
 
 function usage(msg: string): number {
@@ -26,8 +45,8 @@ function usage(msg: string): number {
   return 2;
 }
 
-/** Grade one file in one of the pool's workers; never throws (an unreadable file is a failed submission). */
-async function gradeFile(pool: RunnerPool, exId: string, file: string, label = file): Promise<GradeResult> {
+/** Grade one file in an isolated worker; never throws (an unreadable file is a failed submission). */
+async function gradeFile(run: Runner, exId: string, file: string, label = file): Promise<GradeResult> {
   const ex = getExercise(exId)!;
   let src: string;
   try {
@@ -36,7 +55,7 @@ async function gradeFile(pool: RunnerPool, exId: string, file: string, label = f
     return unrunnable(ex, `cannot read ${file}: ${(e as Error).message}`, label);
   }
   try {
-    return judge(ex, await pool.run(src, runOptionsFor(ex.settings)), src, label);
+    return await gradeWith(ex, src, run, label);
   } catch (e) {
     return unrunnable(ex, `the grader failed on this submission: ${(e as Error).message}`, label);
   }
@@ -51,6 +70,10 @@ export async function gradeCommand(exercise: string, path: string, opts: GradeOp
   const format = opts.format ?? (opts.json ? "json" : "text");
   if (!getExercise(exercise)) return usage(`unknown exercise '${exercise}' (one of: ${EXERCISES.map((e) => e.id).join(", ")})`);
   if (!existsSync(path)) return usage(`no such file or directory: ${path}`);
+  if (opts.check !== undefined) {
+    const ids = getExercise(exercise)!.checks.map((c) => c.id);
+    if (!ids.includes(opts.check)) return usage(`exercise '${exercise}' has no check '${opts.check}' (its checks: ${ids.join(", ")})`);
+  }
   const isDir = statSync(path).isDirectory();
   let jobs = coreCount();
   if (opts.jobs !== undefined) {
@@ -59,36 +82,44 @@ export async function gradeCommand(exercise: string, path: string, opts: GradeOp
   }
 
   if (!isDir) {
-    const pool = new RunnerPool(1);
-    const g = await gradeFile(pool, exercise, path).finally(() => pool.close());
+    const t0 = performance.now();
+    const g = await gradeFile(runIsolated, exercise, path);
+    const seconds = (performance.now() - t0) / 1000;
     if (format === "text") write(formatText(g, { color: !opts.out && process.stdout.isTTY === true }), opts.out);
-    else write(JSON.stringify(format === "gradescope" ? toGradescope(g) : g, null, 2) + "\n", opts.out);
-    return g.passed ? 0 : 1;
+    else write(format === "gradescope" ? gradescopeJson(g, seconds) : JSON.stringify(g, null, 2) + "\n", opts.out);
+    return gradeExitCode([g], opts);
   }
 
   const files = readdirSync(path).filter((f) => f.endsWith(".ts") && statSync(join(path, f)).isFile()).sort();
   if (!files.length) return usage(`no .ts files in ${path}`);
+  if (format === "gradescope" && !opts.out) return usage("--format gradescope on a directory writes one results.json per submission: give the output directory with -o DIR");
+  if (format === "gradescope" && existsSync(opts.out!) && !statSync(opts.out!).isDirectory()) return usage(`-o ${opts.out}: not a directory (--format gradescope on a directory writes DIR/<submission>/results.json)`);
   const pool = new RunnerPool(Math.min(jobs, files.length));
-  const results = await gradeAll(pool, exercise, path, files).finally(() => pool.close());
+  const seconds: number[] = new Array(files.length).fill(0);
+  const results = await gradeAll(pool, exercise, path, files, seconds).finally(() => pool.close());
 
   if (format === "text") {
     write(formatSummary(results), opts.out);
   } else {
     process.stderr.write(formatSummary(results));
-    if (opts.out && existsSync(opts.out) && statSync(opts.out).isDirectory()) {
-      mkdirSync(opts.out, { recursive: true });
-      for (const g of results) writeFileSync(join(opts.out, basename(g.file!, ".ts") + ".json"), JSON.stringify(format === "gradescope" ? toGradescope(g) : g, null, 2) + "\n");
-    } else if (format === "gradescope") {
-      write(JSON.stringify(Object.fromEntries(results.map((g) => [g.file!, toGradescope(g)])), null, 2) + "\n", opts.out);
+    if (format === "gradescope") {
+      // one complete results.json per submission: OUT/<name>/results.json
+      for (const [i, g] of results.entries()) {
+        const dir = join(opts.out!, basename(g.file!, ".ts"));
+        mkdirSync(dir, { recursive: true });
+        writeFileSync(join(dir, "results.json"), gradescopeJson(g, seconds[i]));
+      }
+    } else if (opts.out && existsSync(opts.out) && statSync(opts.out).isDirectory()) {
+      for (const g of results) writeFileSync(join(opts.out, basename(g.file!, ".ts") + ".json"), JSON.stringify(g, null, 2) + "\n");
     } else {
       write(JSON.stringify({ exercise, results }, null, 2) + "\n", opts.out);
     }
   }
-  return results.every((g) => g.passed) ? 0 : 1;
+  return gradeExitCode(results, opts);
 }
 
 /** Grade the files, the pool's size at once, showing progress on stderr; results in the files' order. */
-async function gradeAll(pool: RunnerPool, exercise: string, dir: string, files: string[]): Promise<GradeResult[]> {
+async function gradeAll(pool: RunnerPool, exercise: string, dir: string, files: string[], seconds: number[]): Promise<GradeResult[]> {
   const results: GradeResult[] = new Array(files.length);
   const tty = process.stderr.isTTY === true;
   let bar: { start(total: number, v: number, p?: object): void; update(v: number, p?: object): void; stop(): void } | undefined;
@@ -101,7 +132,9 @@ async function gradeAll(pool: RunnerPool, exercise: string, dir: string, files: 
   try {
     await Promise.all(
       files.map(async (f, i) => {
-        const g = (results[i] = await gradeFile(pool, exercise, join(dir, f), f));
+        const t0 = performance.now();
+        const g = (results[i] = await gradeFile((src, o) => pool.run(src, o), exercise, join(dir, f), f));
+        seconds[i] = (performance.now() - t0) / 1000; // with --jobs, the wait for a free worker is included
         done++;
         if (bar) bar.update(done, { file: f });
         else process.stderr.write(`graded ${done}/${files.length} ${f}: ${g.passed ? "pass" : "fail"} ${g.score}/${g.maxScore}${g.error ? ` (${g.error})` : ""}\n`);

@@ -167,7 +167,9 @@ export function buildProgram(setCode: (c: number) => void): Command {
     .argument("<path>", "a submission .ts file, or a directory of them")
     .option("--json", "write results as JSON")
     .addOption(new Option("--format <fmt>", "output format").choices(["text", "json", "gradescope"]))
-    .option("-o, --out <file>", "where to write the results file (directory mode)")
+    .option("-o, --out <path>", "write the results there (a file; a directory for one file per submission); exit 0 once written")
+    .option("--strict", "with -o, still exit 1 when a submission fails")
+    .option("--check <id>", "exit 0 only when this check passes (GitHub Classroom: one check per step)")
     .option("-j, --jobs <n>", "submissions graded at once, each in its own worker (default: the number of cores)")
     .description("grade a submission, or every .ts file in a directory")
     .action(async (exercise: string, path: string, o: Record<string, unknown>) => {

@@ -1,6 +1,6 @@
 // `kmodlab grade` on a file and on a class directory: exit codes, the summary, Gradescope results.json.
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
-import { mkdtempSync, readFileSync, rmSync, writeFileSync, mkdirSync } from "node:fs";
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync, mkdirSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { gradeCommand } from "../../src/cli/grade.ts";
@@ -60,16 +60,35 @@ describe("kmodlab grade FILE", () => {
     expect(text).toMatch(/✗/);
     expect(text.indexOf("Hint:")).toBeLessThan(text.indexOf("✓"));
   });
-  it("--format gradescope writes a valid results.json", async () => {
+  it("--format gradescope writes a valid results.json with only documented keys, and exits 0 once written (--strict: 1)", async () => {
     const file = join(dir, "one.json");
     const restore = capture();
     const code = await gradeCommand("hello-module", join(dir, "bad.ts"), { format: "gradescope", out: file });
+    const strict = await gradeCommand("hello-module", join(dir, "bad.ts"), { format: "gradescope", out: join(dir, "strict.json"), strict: true });
     restore();
-    expect(code).toBe(1);
+    expect(code).toBe(0);
+    expect(strict).toBe(1);
     const r = JSON.parse(readFileSync(file, "utf8"));
     expect(gradescopeProblems(r)).toEqual([]);
-    expect(r.max_score).toBe(ex.checks.length);
+    expect(Object.keys(r).sort()).toEqual(["execution_time", "output", "score", "stdout_visibility", "tests", "visibility"]);
+    expect(r.execution_time).toBeGreaterThan(0);
+    expect(r.tests.map((t: object) => Object.keys(t).sort().join(","))).toEqual(ex.checks.map(() => "max_score,name,output,score,status,visibility"));
+    expect(r.tests.reduce((s: number, t: { max_score: number }) => s + t.max_score, 0)).toBe(ex.checks.reduce((s, c) => s + (c.points ?? 1), 0));
     expect(r.tests.some((t: { status: string }) => t.status === "failed")).toBe(true);
+  });
+  it("gradescopeProblems rejects undocumented keys and wrong types", () => {
+    expect(gradescopeProblems({ score: 1, max_score: 2, tests: [] })).toEqual(["undocumented top-level key 'max_score'"]);
+    expect(gradescopeProblems({ tests: [{ name: "a", status: "ok", points: 1 }] })).toEqual(["tests[0]: undocumented key 'points'", "tests[0].score is needed when the submission has no score", "tests[0].status"]);
+    expect(gradescopeProblems({ score: 1, execution_time: "3s", visibility: "public" })).toEqual(["execution_time is not a number of seconds", "visibility is not one of visible, hidden, after_due_date, after_published"]);
+  });
+  it("--check ID: the exit status is that one check's", async () => {
+    const first = ex.checks[0].id;
+    const restore = capture();
+    const good = await gradeCommand("hello-module", join(dir, "good.ts"), { check: first });
+    const unknown = await gradeCommand("hello-module", join(dir, "good.ts"), { check: "no-such-check" });
+    restore();
+    expect([good, unknown]).toEqual([0, 2]);
+    expect(err.join("")).toMatch(/has no check 'no-such-check'/);
   });
   it("bad usage exits 2: unknown exercise, missing path", async () => {
     const restore = capture();
@@ -82,23 +101,30 @@ describe("kmodlab grade FILE", () => {
 });
 
 describe("kmodlab grade DIR", () => {
-  it("grades 50 submissions, prints progress and a summary, and writes a valid Gradescope file", async () => {
-    const file = join(dir, "results.json");
+  it("grades 50 submissions, prints progress and a summary, and writes one valid Gradescope results.json per submission", async () => {
+    const outDir = join(dir, "gradescope");
     const restore = capture();
-    const code = await gradeCommand("hello-module", join(dir, "class"), { format: "gradescope", out: file });
+    const code = await gradeCommand("hello-module", join(dir, "class"), { format: "gradescope", out: outDir });
     restore();
-    expect(code).toBe(1);
+    expect(code).toBe(0); // results written: failing students are data
     const progress = err.join("");
     expect(progress.match(/^graded \d+\/50 /gm)?.length).toBe(50);
     expect(progress).toMatch(/10\/50 submissions pass every check/);
-    const all = JSON.parse(readFileSync(file, "utf8"));
-    expect(Object.keys(all)).toHaveLength(50);
+    expect(readdirSync(outDir)).toHaveLength(50);
+    const all = Object.fromEntries(readdirSync(outDir).map((n) => [n, JSON.parse(readFileSync(join(outDir, n, "results.json"), "utf8"))]));
     for (const [name, r] of Object.entries(all)) {
       expect(gradescopeProblems(r), name).toEqual([]);
     }
-    expect(all["student00.ts"].score).toBe(ex.checks.length);
-    expect(all["student04.ts"].tests.find((t: { name: string }) => /loads/.test(t.name)).status).toBe("failed");
+    expect(all["student00"].score).toBe(ex.checks.reduce((s, c) => s + (c.points ?? 1), 0));
+    expect(all["student04"].tests.find((t: { name: string }) => /loads/.test(t.name)).status).toBe("failed");
   }, 240_000);
+  it("--format gradescope on a directory without -o DIR is bad usage", async () => {
+    const restore = capture();
+    const code = await gradeCommand("hello-module", join(dir, "class"), { format: "gradescope" });
+    restore();
+    expect(code).toBe(2);
+    expect(err.join("")).toMatch(/-o DIR/);
+  });
 });
 
 describe("kmodlab lessons", () => {

@@ -73,7 +73,7 @@ export function regionsOf(layout: Record<string, unknown> | undefined): Region[]
 }
 
 const TS = /^\[\s*\d+\.\d+\]\s?/;
-const ADDR = /(?:^|[\s=:(\[,])((?:0x)?[0-9a-f]{8}(?:[0-9a-f]{8})?)(?![0-9a-fx])/gi;
+const ADDR = /(?:^|[\s=:([,])((?:0x)?[0-9a-f]{8}(?:[0-9a-f]{8})?)(?![0-9a-fx])/gi;
 
 /** Addresses printed in dmesg, each with the word that names it: "pagemem addr=ffff8880..." -> pagemem. */
 export function addressesInDmesg(lines: string[]): { addr: bigint; label: string; line: number }[] {

@@ -42,10 +42,10 @@ async function cli(argv: string[]) {
 }
 
 describe("kmodlab grade DIR with hostile submissions", () => {
-  it("--jobs 2: every submission is graded and written; the hangs score zero with 'stopped: CPU limit'; exit 1", async () => {
+  it("--jobs 2: every submission is graded and written; the hangs score zero with 'stopped: CPU limit'; --strict exits 1", async () => {
     const results = join(dir, "results.json");
-    const r = await cli(["grade", "three-allocators", join(dir, "class"), "--jobs", "2", "--format", "json", "-o", results]);
-    expect(r.code).toBe(1);
+    const r = await cli(["grade", "three-allocators", join(dir, "class"), "--jobs", "2", "--format", "json", "-o", results, "--strict"]);
+    expect(r.code).toBe(1); // --strict: a failed submission makes it 1 even with -o
     const { results: rs } = JSON.parse(readFileSync(results, "utf8")) as { results: GradeResult[] };
     expect(rs.map((g) => g.file)).toEqual(["a-good.ts", "b-starter.ts", "c-indexof.ts", "d-good.ts", "e-join.ts", "f-good.ts", "g-loop.ts"]);
     const by = Object.fromEntries(rs.map((g) => [g.file!, g]));

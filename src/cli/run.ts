@@ -91,7 +91,7 @@ export function renderRun(file: string, r: RunResult, withBoot: boolean): { out:
     const hit = fi.injected.find((x) => x.by === "fail-nth");
     err.push(
       hit
-        ? `kmodlab: fail-nth ${fi.failNth}: call ${hit.call} of ${fi.insmodCalls} failed (${hit.attr}, ${hit.attr === "failslab" ? `object size ${hit.size}` : `order ${hit.order}`}, ${hit.flags || "0"})`
+        ? `kmodlab: fail-nth ${fi.failNth}: call ${hit.call} of ${fi.insmodCalls} failed: ${hit.what} (${hit.attr}, ${hit.attr === "failslab" ? `object size ${hit.size}` : `order ${hit.order}`}, ${hit.flags || "0"})`
         : `kmodlab: fail-nth ${fi.failNth}: not reached (module_init made ${fi.insmodCalls} allocation call${fi.insmodCalls === 1 ? "" : "s"}; fail-nth reads back ${fi.failNthLeft})`,
     );
   }

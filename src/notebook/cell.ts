@@ -188,7 +188,7 @@ export class CellView {
   private updateMachineSummary() {
     const s = this.settings();
     const cpu = this.cpuInput.value.trim();
-    this.machineSummary.textContent = `Machine: ${this.profile()}${s.mem ? `, ${s.mem} RAM` : ""}${s.cmdline ? `, “${s.cmdline}”` : ""}${s.config ? `, ${s.config} config` : ""}${s.timeoutMs && s.timeoutMs !== DEFAULT_TIMEOUT_MS ? `, CPU limit ${s.timeoutMs} ms` : ""}`;
+    this.machineSummary.textContent = `Machine: ${this.profile()}${s.mem ? `, ${s.mem} RAM` : ""}${s.cmdline ? `, “${s.cmdline}”` : ""}${s.config ? `, ${s.config} config` : ""}${s.timeoutMs && s.timeoutMs !== DEFAULT_TIMEOUT_MS ? `, CPU limit ${s.timeoutMs} ms` : ""}${s.failNth ? `, fail-nth ${s.failNth}` : ""}`;
     const mem = this.memInput.value.trim();
     const bad = mem && !Number.isFinite(parseMem(mem) ?? 0);
     this.memInput.setCustomValidity(bad ? "Use a size like 256M or 4G" : "");
@@ -352,6 +352,7 @@ export class CellView {
       config: s.config,
       events: s.events,
       timeoutMs: s.timeoutMs ?? DEFAULT_TIMEOUT_MS,
+      failNth: s.failNth,
     }, typeof this.cell.attrs.exercise === "string" ? this.cell.attrs.exercise : undefined);
     this.setRunning(false);
     this.lastOutcome = outcome;

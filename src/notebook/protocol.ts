@@ -37,6 +37,8 @@ export interface RunOptions {
   events?: { atMs: number; irq: "button" | number }[];
   /** CPU limit for the module's code (the sandbox's limits.cpuMs, enforced by QuickJS's interrupt handler). */
   timeoutMs: number;
+  /** Fault injection: the Nth allocation call of module_init fails (the sandbox's RunOptions.failNth). */
+  failNth?: number;
 }
 
 /** What the grader said about a run (src/grader GradeResult, the fields the page shows). */

@@ -1,5 +1,5 @@
 // A cell's machine and run settings, from its fence line (```module id=x profile=... mem=160M cmdline="vmalloc=300M"
-// config=distro events="button@30ms button@60ms" timeout=5000), merged with what the learner picked in the cell's
+// config=distro events="button@30ms button@60ms" timeout=5000 fail-nth=2), merged with what the learner picked in the cell's
 // Machine form. One reading for the notebook, the CLI's lesson runs and the tests (src/lessons/load.ts uses it), so a
 // cell runs on the same machine everywhere. DOM-free.
 
@@ -22,6 +22,8 @@ export interface CellSettings {
   events?: CellEvent[];
   /** The run's CPU limit in ms (the sandbox's limits.cpuMs). */
   timeoutMs?: number;
+  /** `fail-nth=N`: fault injection, the Nth allocation call of module_init fails (RunOptions.failNth). */
+  failNth?: number;
 }
 
 /** The notebook's CPU limit for a run when neither the cell nor the learner sets one. */
@@ -85,6 +87,13 @@ export function cellSettings(cell: Pick<LessonCell, "attrs" | "profile">): CellS
     const ms = parseTimeout(timeout);
     if (!Number.isFinite(ms ?? NaN)) throw new Error(`timeout="${timeout}": a CPU limit in ms, at most ${MAX_TIMEOUT_MS}`);
     out.timeoutMs = ms;
+  }
+  const failNth = str(a["fail-nth"]);
+  if (failNth) {
+    if (!/^\d+$/.test(failNth) || Number(failNth) < 1 || Number(failNth) > 0xffffffff) {
+      throw new Error(`fail-nth="${failNth}": the allocation call of module_init to fail, an integer from 1`);
+    }
+    out.failNth = Number(failNth);
   }
   return out;
 }

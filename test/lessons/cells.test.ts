@@ -54,7 +54,7 @@ for (const l of lessons) {
       const title = `${key} runs${want.length ? ` and shows ${want.join(", ")}` : " cleanly"}`;
       it(title, async () => {
         const s = cellRunSettings(c);
-        const r = await runModule(c.source, { profile: s.profile, mem: s.mem ? parseSize(s.mem) : undefined, cmdline: s.cmdline });
+        const r = await runModule(c.source, { profile: s.profile, mem: s.mem ? parseSize(s.mem) : undefined, cmdline: s.cmdline, failNth: s.failNth });
         const unexpected = r.reports.filter((x) => !want.includes(x.kind)).map((x) => `[${x.kind}] ${x.title}`);
         expect(unexpected).toEqual([]);
         for (const k of want) expect(r.reports.map((x) => x.kind), `expected a ${k} report`).toContain(k);

@@ -80,6 +80,8 @@ export type FaultKnobs = Partial<Record<FaultAttrName, Record<string, string | n
 /** One should_fail() call that returned true. */
 export interface InjectedFault {
   attr: FaultAttrName;
+  /** What the call allocated, as FaultSite.what ("kmalloc-512", "Slab page", "vmalloc vm_struct"...). */
+  what: string;
   /** Object size (failslab) or pages (fail_page_alloc), as passed to should_fail(). */
   size: number;
   gfp: number;
@@ -93,6 +95,22 @@ export interface InjectedFault {
   /** The module function the allocation is charged to. */
   caller?: string;
 }
+
+/** One should_fail() call of a task: what was being allocated (RunResult.faultInjection.sites). */
+export interface FaultSite {
+  /** The 1-based index among the task's should_fail() calls: the N that fail-nth would fail. */
+  call: number;
+  attr: FaultAttrName;
+  /** What the call allocates: "kmalloc-64", "my_cache" (a slab object), "Slab page", "Vmalloc page", "Module page"... */
+  what: string;
+  size: number;
+  order?: number;
+  gfp: number;
+  caller?: string;
+}
+
+/** How many calls per task FaultInjection.sitesOf keeps (a vmalloc of a gigabyte is 2,600 calls in bulk). */
+export const MAX_SITES = 512;
 
 /** FAULT_ATTR_INITIALIZER plus the capability's own defaults (mm/failslab.c, mm/page_alloc.c). */
 function newAttr(name: FaultAttrName): FaultAttr {
@@ -149,6 +167,8 @@ export class FaultInjection {
   readonly injected: InjectedFault[] = [];
   /** should_fail() calls per pid (every attribute). */
   readonly calls = new Map<number, number>();
+  /** The first MAX_SITES should_fail() calls per pid. */
+  private readonly sites = new Map<number, FaultSite[]>();
   private readonly failNth = new Map<number, number>();
   private rng: PrandomState;
   private readonly era: Era;
@@ -264,6 +284,11 @@ export class FaultInjection {
     return this.calls.get(pid) ?? 0;
   }
 
+  /** The task's first MAX_SITES should_fail() calls, in order. */
+  sitesOf(pid: number): readonly FaultSite[] {
+    return this.sites.get(pid) ?? [];
+  }
+
   /** The run's settings before insmod (configureRunFaults). */
   configureRun(insmodPid: number, o: FaultRunOptions): void {
     configureRunFaults(this.k, insmodPid, o);
@@ -285,17 +310,17 @@ export class FaultInjection {
    * should_failslab() (6.1 mm/failslab.c; 3.4 mm/failslab.c; 2.6.26 mm/slab.c): true when this slab allocation must
    * fail. `frames` are the allocator's frames above it, innermost first, for the stack dump.
    */
-  should_failslab(objectSize: number, gfp: number, frames: readonly string[]): boolean {
+  should_failslab(objectSize: number, gfp: number, frames: readonly string[], what = "slab object"): boolean {
     if (!this.armed) return false;
     const a = this.failslab;
     if (gfp & this.g.__GFP_NOFAIL!) return false;
     if (a.ignoreGfpWait && gfpAllowsBlocking(this.era, gfp)) return false;
     const top = this.era === "6.1" ? ["should_fail_ex", "should_failslab"] : this.era === "3.4" ? ["should_fail", "should_failslab"] : ["should_fail"];
-    return this.should_fail(a, objectSize, gfp, undefined, [...top, ...frames]);
+    return this.should_fail(a, objectSize, gfp, undefined, [...top, ...frames], what);
   }
 
   /** should_fail_alloc_page(): true when this page allocation must fail (before the allocator does anything). */
-  should_fail_alloc_page(gfp: number, order: number, frames: readonly string[]): boolean {
+  should_fail_alloc_page(gfp: number, order: number, frames: readonly string[], what = "page"): boolean {
     if (!this.armed) return false;
     const a = this.failPageAlloc;
     if (order < a.minOrder) return false;
@@ -303,15 +328,18 @@ export class FaultInjection {
     if (a.ignoreGfpHighmem && gfp & this.g.__GFP_HIGHMEM!) return false;
     if (a.ignoreGfpWait && gfpAllowsBlocking(this.era, gfp)) return false;
     const top = this.era === "6.1" ? ["should_fail_ex", "should_fail_alloc_page", "prepare_alloc_pages.constprop.0"] : ["should_fail"];
-    return this.should_fail(a, 2 ** order, gfp, order, [...top, ...frames]);
+    return this.should_fail(a, 2 ** order, gfp, order, [...top, ...frames], what);
   }
 
   /** lib/fault-inject.c should_fail() / should_fail_ex(). */
-  should_fail(a: FaultAttr, size: number, gfp: number, order: number | undefined, frames: readonly string[]): boolean {
+  should_fail(a: FaultAttr, size: number, gfp: number, order: number | undefined, frames: readonly string[], what: string = a.name): boolean {
     const k = this.k;
     const pid = k.current.pid;
     const call = (this.calls.get(pid) ?? 0) + 1;
     this.calls.set(pid, call);
+    let sites = this.sites.get(pid);
+    if (!sites) this.sites.set(pid, (sites = []));
+    if (sites.length < MAX_SITES) sites.push({ call, attr: a.name, what, size, order, gfp, caller: k.allocCaller?.() });
     const sched = (k as { sched?: { in_task(): boolean } }).sched;
     const inTask = sched ? sched.in_task() : true;
     let by: InjectedFault["by"] = "attr";
@@ -344,7 +372,7 @@ export class FaultInjection {
     // 6.1: FAULT_NOWARN for __GFP_NOWARN; the old eras always dumped.
     if (!(this.era === "6.1" && gfp & this.g.__GFP_NOWARN!)) this.fail_dump(a, frames);
     if (a.times !== -1 && a.times !== 0) a.times--;
-    this.injected.push({ attr: a.name, size, gfp, order, pid, comm: k.current.comm, by, call, caller: k.allocCaller?.() });
+    this.injected.push({ attr: a.name, what, size, gfp, order, pid, comm: k.current.comm, by, call, caller: k.allocCaller?.() });
     return true;
   }
 
@@ -394,6 +422,8 @@ export interface FaultInjectionResult {
   failNthLeft?: number;
   /** should_fail() calls of the insmod task (module_init): with failNth they are the sites n = 1..insmodCalls. */
   insmodCalls: number;
+  /** The insmod task's calls, in order (the first MAX_SITES): what each one allocates, with its %pGg flags. */
+  sites: (FaultSite & { flags: string })[];
   /** Every fault injected in the run, in order. */
   injected: InjectedFaultJson[];
 }
@@ -426,6 +456,7 @@ export function faultSummary(k: Kernel, insmodPid: number, o: FaultRunOptions): 
   const era = k.profile.era;
   const out: FaultInjectionResult = {
     insmodCalls: f.callsOf(insmodPid),
+    sites: f.sitesOf(insmodPid).map((x) => ({ ...x, flags: formatGfp(era, x.gfp) })),
     injected: f.injected.map((x) => ({ ...x, flags: formatGfp(era, x.gfp) })),
   };
   if (o.failNth !== undefined) {

@@ -3,7 +3,7 @@
 // The imports stay as generated (an unused import is harmless), so every candidate still compiles.
 
 import { render, type Generated, type Program } from "./gen.ts";
-import { runAndJudge, signature } from "./oracle.ts";
+import { runAndJudge, signature, type FuzzRunner } from "./oracle.ts";
 
 type Loc = { fn: number; i: number } | { top: number };
 
@@ -31,14 +31,14 @@ export interface Minimised {
 }
 
 /** ddmin: returns the smallest program found that still fails with `sig`. Bounded by maxRuns. */
-export async function minimise(g: Generated, era: string, sig: string, maxRuns = 300): Promise<Minimised> {
+export async function minimise(g: Generated, era: string, sig: string, maxRuns = 300, run?: FuzzRunner): Promise<Minimised> {
   const locs = locations(g.program);
   let cur = locs.map((_, i) => i);
   let runs = 0;
   const fails = async (idx: number[]): Promise<boolean> => {
     runs++;
     const prog = keepOnly(g.program, new Set(idx), locs);
-    const v = await runAndJudge({ program: prog, used: g.used, source: render(prog, g.used) }, era);
+    const v = await runAndJudge({ program: prog, used: g.used, source: render(prog, g.used) }, era, run);
     return v.failures.some((f) => signature(f) === sig);
   };
   let n = 2;

@@ -78,10 +78,13 @@ function firstLine(text: string, re: RegExp): string {
   return re.exec(text)?.[0] ?? text.split("\n")[0]!;
 }
 
-export async function runAndJudge(g: Generated, era: string): Promise<Verdict> {
+/** How a program is run: runModule in this process (the in-suite shards), or an isolated worker (npm run fuzz). */
+export type FuzzRunner = (source: string, options: RunOptions) => Promise<RunResult>;
+
+export async function runAndJudge(g: Generated, era: string, run: FuzzRunner = runModule): Promise<Verdict> {
   let r: RunResult;
   try {
-    r = await runModule(g.source, runOptions(g.program));
+    r = await run(g.source, runOptions(g.program));
   } catch (e) {
     return { failures: [`runModule rejected: ${(e as Error)?.stack ?? e}`], known: [] };
   }

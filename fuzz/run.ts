@@ -3,11 +3,14 @@
 // failure print its seed, profile, the failure and the program minimised by delta debugging.
 // `--seed S` runs one seed (reproduce a failure the test or a previous run printed).
 // Exit code: 0 when only known bugs (fuzz/oracle.ts KNOWN_BUGS) were seen, 1 otherwise.
+// Every program runs in one isolated worker (src/node/isolate.ts), kept warm and replaced only when the host had to
+// end a program: a program the sandbox cannot stop is a finding of its own, not the end of the fuzz run.
 
 import { API } from "../sandbox/api.ts";
 import { FUZZ_TARGETS, generate } from "./gen.ts";
 import { KNOWN_BUGS, runAndJudge, signature } from "./oracle.ts";
 import { minimise } from "./minimise.ts";
+import { IsolatedRunner } from "../src/node/isolate.ts";
 
 function arg(name: string): string | undefined {
   const i = process.argv.indexOf(`--${name}`);
@@ -23,6 +26,8 @@ if (!Number.isInteger(count) || !Number.isInteger(start) || count < 1 || start <
   process.exit(2);
 }
 
+const runner = new IsolatedRunner();
+const run = (source: string, options: Parameters<typeof runner.run>[1]) => runner.run(source, options);
 const seen = new Map<string, number[]>();
 const known = new Map<string, number>();
 const reports = new Map<string, number>();
@@ -30,7 +35,7 @@ const t0 = performance.now();
 for (let seed = start; seed < start + count; seed++) {
   const g = generate(API, seed);
   const era = FUZZ_TARGETS[seed % FUZZ_TARGETS.length]!.era;
-  const v = await runAndJudge(g, era);
+  const v = await runAndJudge(g, era, run);
   for (const r of v.result?.reports ?? []) reports.set(r.kind, (reports.get(r.kind) ?? 0) + 1);
   for (const id of v.known) known.set(id, (known.get(id) ?? 0) + 1);
   if (one !== undefined && !v.failures.length) process.stdout.write(`${g.source}\nseed ${seed} (${g.program.profile}, ${g.program.config}): no failure\n`);
@@ -42,7 +47,7 @@ for (let seed = start; seed < start + count; seed++) {
     if (list.length > 1) continue;
     process.stdout.write(`\nFAIL seed ${seed} (${g.program.profile}, ${g.program.config}): ${f}\n`);
     if (doMin) {
-      const m = await minimise(g, era, sig);
+      const m = await minimise(g, era, sig, undefined, run);
       process.stdout.write(`minimised to ${m.statements} statements in ${m.runs} runs (reproduce: npm run fuzz -- --seed ${seed}):\n${m.source}`);
     } else process.stdout.write(g.source);
   }
@@ -55,4 +60,5 @@ process.stdout.write(
     `known bugs seen: ${known.size ? [...known].map(([id, n]) => `${id} x${n} (${KNOWN_BUGS.find((b) => b.id === id)!.where})`).join("; ") : "none"}\n` +
     `failures: ${seen.size ? [...seen].map(([s, seeds]) => `\n  ${s} (${seeds.length}x, first seed ${seeds[0]})`).join("") : "none"}\n`,
 );
+await runner.close();
 process.exitCode = seen.size ? 1 : 0;

@@ -23,6 +23,7 @@ function minimal(name: string, layout: Record<string, unknown>): { v: Vmalloc; p
     current: { pid: 1, comm: "insmod" },
     pages: { alloc_pages: () => next++, __free_pages: () => {}, totalramPages: 200000 },
     captureModuleStack: () => [],
+    watchdog: () => {}, // the soft-lockup look a long vmalloc takes (Kernel.watchdog): never due here
     printk: () => 0,
   } as unknown as Kernel;
   const pt = new PageTables(k);

@@ -46,8 +46,26 @@ describe("setup_fault_attr(): the boot parameters failslab= and fail_page_alloc=
 
   it("the defaults are FAULT_ATTR_INITIALIZER's and the capabilities' own (ignore-gfp-wait Y; fail_page_alloc min-order 1, ignore-gfp-highmem Y)", () => {
     const k = machine();
-    expect(k.fault.failslab).toMatchObject({ probability: 0, interval: 1, times: 1, space: 0, verbose: 2, taskFilter: false, ignoreGfpWait: true, minOrder: 0 });
-    expect(k.fault.failPageAlloc).toMatchObject({ probability: 0, interval: 1, times: 1, space: 0, verbose: 2, ignoreGfpWait: true, ignoreGfpHighmem: true, minOrder: 1 });
+    expect(k.fault.failslab).toMatchObject({
+      probability: 0,
+      interval: 1,
+      times: 1,
+      space: 0,
+      verbose: 2,
+      taskFilter: false,
+      ignoreGfpWait: true,
+      minOrder: 0,
+    });
+    expect(k.fault.failPageAlloc).toMatchObject({
+      probability: 0,
+      interval: 1,
+      times: 1,
+      space: 0,
+      verbose: 2,
+      ignoreGfpWait: true,
+      ignoreGfpHighmem: true,
+      minOrder: 1,
+    });
   });
 
   it("the distro kernel has no CONFIG_FAULT_INJECTION: failslab= does nothing and fail-nth does not exist", () => {
@@ -202,7 +220,15 @@ describe("fail_dump(): the kernel's own lines per era", () => {
     expect(k.log.records[mark]!.tsNs).toBe(k.log.records[mark + 1]!.tsNs);
     expect(text[2]).toMatch(/^CPU: 0 PID: 108 Comm: insmod /);
     const trace = text.slice(text.indexOf("Call Trace:"));
-    expect(trace.slice(1, 8).map((l) => l.trim().replace(/\+0x.*/, ""))).toEqual(["<TASK>", "dump_stack_lvl", "should_fail_ex", "should_failslab", "slab_pre_alloc_hook.constprop.0", "__kmem_cache_alloc_node", "__kmalloc"]);
+    expect(trace.slice(1, 8).map((l) => l.trim().replace(/\+0x.*/, ""))).toEqual([
+      "<TASK>",
+      "dump_stack_lvl",
+      "should_fail_ex",
+      "should_failslab",
+      "slab_pre_alloc_hook.constprop.0",
+      "__kmem_cache_alloc_node",
+      "__kmalloc",
+    ]);
     // times was 1 when printed, 0 after: no more failures.
     expect(k.slab.kmalloc(100, G(k, "GFP_ATOMIC"))).not.toBe(0n);
   });

@@ -186,7 +186,10 @@ export class FaultInjection {
   /** The __setup("failslab=") and __setup("fail_page_alloc=") handlers, in command-line order (parse_args()). */
   parseBootParams(): void {
     if (!this.available) return;
-    for (const [key, attr] of [["failslab", this.failslab], ["fail_page_alloc", this.failPageAlloc]] as const) {
+    for (const [key, attr] of [
+      ["failslab", this.failslab],
+      ["fail_page_alloc", this.failPageAlloc],
+    ] as const) {
       const v = this.k.params.get(key);
       if (v === undefined) continue;
       this.setup_fault_attr(attr, v === true ? "" : v);
@@ -218,7 +221,10 @@ export class FaultInjection {
    */
   setKnob(name: FaultAttrName, knob: string, value: string | number | boolean): void {
     const file = `/sys/kernel/debug/${name}/${knob}`;
-    if (!this.available) throw new FaultInjectionError(`${file}: No such file or directory (the ${this.k.opts.config} kernel has no CONFIG_FAULT_INJECTION; use the debug config)`);
+    if (!this.available)
+      throw new FaultInjectionError(
+        `${file}: No such file or directory (the ${this.k.opts.config} kernel has no CONFIG_FAULT_INJECTION; use the debug config)`,
+      );
     if (!FAULT_KNOBS[name]?.includes(knob)) {
       throw new FaultInjectionError(`${file}: No such file or directory (${name} has: ${(FAULT_KNOBS[name] ?? []).join(", ")})`);
     }
@@ -238,15 +244,33 @@ export class FaultInjection {
       return n;
     };
     switch (knob) {
-      case "probability": a.probability = num(0, Number.MAX_SAFE_INTEGER); break;
-      case "interval": a.interval = num(0, Number.MAX_SAFE_INTEGER); break;
-      case "verbose": a.verbose = num(0, Number.MAX_SAFE_INTEGER); break;
-      case "times": a.times = num(-(2 ** 31), 2 ** 31 - 1); break;
-      case "space": a.space = num(-(2 ** 31), 2 ** 31 - 1); break;
-      case "min-order": a.minOrder = num(0, 2 ** 32 - 1); break;
-      case "task-filter": a.taskFilter = bool(); break;
-      case "ignore-gfp-wait": a.ignoreGfpWait = bool(); break;
-      case "ignore-gfp-highmem": a.ignoreGfpHighmem = bool(); break;
+      case "probability":
+        a.probability = num(0, Number.MAX_SAFE_INTEGER);
+        break;
+      case "interval":
+        a.interval = num(0, Number.MAX_SAFE_INTEGER);
+        break;
+      case "verbose":
+        a.verbose = num(0, Number.MAX_SAFE_INTEGER);
+        break;
+      case "times":
+        a.times = num(-(2 ** 31), 2 ** 31 - 1);
+        break;
+      case "space":
+        a.space = num(-(2 ** 31), 2 ** 31 - 1);
+        break;
+      case "min-order":
+        a.minOrder = num(0, 2 ** 32 - 1);
+        break;
+      case "task-filter":
+        a.taskFilter = bool();
+        break;
+      case "ignore-gfp-wait":
+        a.ignoreGfpWait = bool();
+        break;
+      case "ignore-gfp-highmem":
+        a.ignoreGfpHighmem = bool();
+        break;
     }
   }
 
@@ -263,14 +287,17 @@ export class FaultInjection {
   /** echo N > /proc/<pid>/fail-nth (proc_fail_nth_write: 4.13+; N >= 0; 0 disables). */
   writeFailNth(pid: number, n: number): void {
     if (!this.available) {
-      throw new FaultInjectionError(`/proc/${pid}/fail-nth: No such file or directory (the ${this.k.opts.config} kernel has no CONFIG_FAULT_INJECTION; use the debug config)`);
+      throw new FaultInjectionError(
+        `/proc/${pid}/fail-nth: No such file or directory (the ${this.k.opts.config} kernel has no CONFIG_FAULT_INJECTION; use the debug config)`,
+      );
     }
     if (this.era !== "6.1") {
       throw new FaultInjectionError(
         `/proc/${pid}/fail-nth: No such file or directory (fail-nth arrived in Linux 4.13; this ${this.era} kernel has only the boot parameters failslab= and fail_page_alloc=: <interval>,<probability>,<space>,<times>)`,
       );
     }
-    if (!Number.isInteger(n) || n < 0 || n > 0xffffffff) throw new FaultInjectionError(`/proc/${pid}/fail-nth: Invalid argument: ${n} (an unsigned int: 0 disables, N fails the Nth call)`);
+    if (!Number.isInteger(n) || n < 0 || n > 0xffffffff)
+      throw new FaultInjectionError(`/proc/${pid}/fail-nth: Invalid argument: ${n} (an unsigned int: 0 disables, N fails the Nth call)`);
     this.failNth.set(pid, n);
   }
 
@@ -381,7 +408,14 @@ export class FaultInjection {
     if (a.verbose <= 0) return;
     const k = this.k;
     if (this.era === "6.1") {
-      k.printk(KERN_NOTICE + "FAULT_INJECTION: forcing a failure.\nname %s, interval %lu, probability %lu, space %d, times %d\n", a.name, a.interval, a.probability, a.space, a.times);
+      k.printk(
+        KERN_NOTICE + "FAULT_INJECTION: forcing a failure.\nname %s, interval %lu, probability %lu, space %d, times %d\n",
+        a.name,
+        a.interval,
+        a.probability,
+        a.space,
+        a.times,
+      );
     } else {
       k.printk(KERN_NOTICE + "FAULT_INJECTION: forcing a failure\n");
     }

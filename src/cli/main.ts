@@ -178,6 +178,22 @@ export function buildProgram(setCode: (c: number) => void): Command {
     });
 
   program
+    .command("autograder")
+    .argument("<exercise>", "exercise id (see `kmodlab lessons`)")
+    .option("--gradescope", "write Gradescope's autograder zip (setup.sh, run_autograder, the packed kmodlab)")
+    .option("--github", "write a GitHub Classroom autograding workflow (one graded step per check)")
+    .option("-o, --out <path>", "where to write it (default autograder.zip / .github/workflows/classroom.yml)")
+    .option("--file <name>", "the file students submit (default <exercise>.ts)")
+    .option("--package <spec>", "Gradescope: a kmodlab .tgz to include (default: npm pack of this one); GitHub: what npm installs (default kmodlab@<version>)")
+    .option("--lessons <dir>", "the folder of Markdown lessons the exercise is declared in")
+    .description("make an autograder for Gradescope or GitHub Classroom")
+    .action(async (exercise: string, o: Record<string, unknown>) => {
+      const { autograderCommand } = await import("./autograder.ts");
+      const { EXERCISES, getExercise } = await import("../grader/exercises/index.ts");
+      setCode(await autograderCommand(exercise, o, getExercise, () => EXERCISES.map((e) => e.id)));
+    });
+
+  program
     .command("lessons")
     .option("--json", "machine-readable output")
     .description("list the lessons and their exercises")

@@ -1,0 +1,180 @@
+// The installable package, as an instructor on a fresh machine gets it: `npm pack` of the built package, installed
+// into an empty project (runtime dependencies only, from the npm cache or the registry), then the `kmodlab` command,
+// the typed library API, Gradescope's autograder zip (unpacked into a temporary root, setup.sh and run_autograder
+// run there on a correct, a wrong and an empty submission) and the GitHub Classroom workflow (valid YAML, the
+// expected steps, and its grading commands run here as the command grader runs them) — all from the installed
+// package, never from the repository. One pack and one install for the whole file: it is slow-ish by nature.
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { execFileSync, spawnSync } from "node:child_process";
+import { cpSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { unzipSync } from "fflate";
+import { parse } from "yaml";
+import { gradescopeProblems } from "../../src/grader/format.ts";
+import { getExercise } from "../../src/grader/exercises/index.ts";
+
+const repo = fileURLToPath(new URL("../..", import.meta.url));
+const ex = getExercise("hello-module")!;
+const points = ex.checks.reduce((s, c) => s + (c.points ?? 1), 0);
+let tmp: string;
+let app: string;
+let tgz: string;
+const env = { ...process.env, npm_config_prefer_offline: "true", npm_config_audit: "false", npm_config_fund: "false", npm_config_update_notifier: "false" };
+
+function sh(cmd: string, args: string[], cwd: string, extra: Record<string, string> = {}) {
+  return spawnSync(cmd, args, { cwd, encoding: "utf8", env: { ...env, ...extra }, timeout: 240_000 });
+}
+
+beforeAll(() => {
+  tmp = mkdtempSync(join(tmpdir(), "kmodlab-pkg-"));
+  // the build npm install/prepare makes, and the declarations prepack makes (the notebook site is not needed here)
+  execFileSync(process.execPath, [join(repo, "bin", "kmodlab.mjs"), "profiles"], { cwd: repo, stdio: "ignore" });
+  execFileSync(process.execPath, [join(repo, "node_modules", "typescript", "bin", "tsc"), "-p", "tsconfig.lib.json"], { cwd: repo, stdio: "inherit" });
+  const packed = execFileSync("npm", ["pack", "--ignore-scripts", "--silent", "--pack-destination", tmp], { cwd: repo, encoding: "utf8", env });
+  tgz = join(tmp, packed.trim().split("\n").pop()!);
+  app = join(tmp, "app");
+  mkdirSync(app);
+  writeFileSync(join(app, "package.json"), JSON.stringify({ name: "course-site", private: true, type: "module" }));
+  const r = sh("npm", ["install", "--no-save", tgz], app);
+  if (r.status !== 0) throw new Error(`npm install of the tarball failed: ${r.stderr}`);
+}, 600_000);
+afterAll(() => rmSync(tmp, { recursive: true, force: true }));
+
+describe("npm pack", () => {
+  it("the tarball holds the command, the built JavaScript, the declarations, the lessons, and no TypeScript sources", () => {
+    const files = execFileSync("tar", ["tzf", tgz], { encoding: "utf8" }).trim().split("\n");
+    expect(files).toContain("package/bin/kmodlab.mjs");
+    expect(files).toContain("package/lib/cli.mjs");
+    expect(files).toContain("package/lib/index.mjs");
+    expect(files).toContain("package/lib/types/src/index.d.ts");
+    expect(files.some((f) => /^package\/lessons\/\d+-.*\.md$/.test(f))).toBe(true);
+    expect(files.filter((f) => /^package\/(src|sandbox|test|bench)\//.test(f))).toEqual([]);
+    const pkg = JSON.parse(readFileSync(join(repo, "package.json"), "utf8"));
+    expect(pkg.private).toBe(false);
+    expect(pkg.files).toContain("dist/"); // the notebook site `npm run build` makes in prepack
+    expect(pkg.scripts.prepack).toMatch(/npm run build\b/);
+  });
+  it("installs with the runtime dependencies only (no vite, tsx, vitest, sucrase, monaco)", () => {
+    const installed = readdirSync(join(app, "node_modules"));
+    expect(installed).toEqual(expect.arrayContaining(["kmodlab", "typescript", "quickjs-emscripten-core", "@jitl"]));
+    for (const dev of ["vite", "tsx", "vitest", "sucrase", "monaco-editor", "commander", "jsdom"]) expect(installed, dev).not.toContain(dev);
+  });
+});
+
+describe("the installed kmodlab command", () => {
+  it("runs examples/memdemo.ts and lists the lessons", () => {
+    const bin = join(app, "node_modules", ".bin", "kmodlab");
+    const run = sh(bin, ["run", join(app, "node_modules", "kmodlab", "examples", "memdemo.ts"), "--profile", "i386-2.6"], app);
+    expect(run.stderr).toBe("");
+    expect(run.status).toBe(0);
+    expect(run.stdout).toMatch(/vmallocmem addr=f8[0-9a-f]{6}/);
+    const lessons = sh(bin, ["lessons"], app);
+    expect(lessons.status).toBe(0);
+    expect(lessons.stdout).toMatch(/^01 {2}first-module/m);
+    const check = sh(bin, ["check", join(app, "node_modules", "kmodlab", "examples", "memdemo.ts")], app);
+    expect(check.status).toBe(0);
+  });
+});
+
+describe("the installed library API", () => {
+  it("runModule, boot, readProc, grade and loadLessons work from `import ... from \"kmodlab\"`, and type-check", () => {
+    const script = `import { runModule, boot, readProc, grade, loadLessons, getExercise, type RunResult, type GradeResult } from "kmodlab";
+const k = boot("x86_64-6.1", { mem: 1 << 30 });
+const meminfo: string = readProc(k, "meminfo");
+const r: RunResult = await runModule(getExercise("hello-module")!.solution, { profile: "x86_64-6.1" });
+const g: GradeResult = await grade("hello-module", getExercise("hello-module")!.starter);
+const lessons = loadLessons();
+console.log(JSON.stringify({ memTotal: /^MemTotal: +\\d+ kB$/m.test(meminfo), init: r.initReturn, dmesg: r.dmesg.some((l) => l.includes("hello")), passed: g.passed, score: g.score, lessons: lessons.length }));
+`;
+    writeFileSync(join(app, "use.ts"), script);
+    writeFileSync(join(app, "tsconfig.json"), JSON.stringify({ compilerOptions: { module: "nodenext", moduleResolution: "nodenext", target: "es2022", strict: true, noEmit: true, skipLibCheck: true, types: [] }, files: ["use.ts"] }));
+    const tsc = sh(process.execPath, [join(app, "node_modules", "typescript", "bin", "tsc"), "-p", "."], app);
+    expect(tsc.stdout + tsc.stderr).toBe("");
+    expect(tsc.status).toBe(0);
+    // run it as JavaScript (the same code without the type annotations)
+    const js = script.replace(/, type RunResult, type GradeResult/, "").replace(/: (string|RunResult|GradeResult) =/g, " =").replace(/!\./g, ".");
+    writeFileSync(join(app, "use.mjs"), js);
+    const run = sh(process.execPath, ["use.mjs"], app);
+    expect(run.stderr).toBe("");
+    const o = JSON.parse(run.stdout);
+    expect(o).toEqual({ memTotal: true, init: 0, dmesg: true, passed: false, score: expect.any(Number), lessons: expect.any(Number) });
+    expect(o.score).toBeLessThan(points);
+    expect(o.lessons).toBeGreaterThanOrEqual(11);
+  });
+});
+
+describe("Gradescope autograder zip", () => {
+  it("setup.sh installs the packed kmodlab; run_autograder grades a correct, a wrong and a missing submission into results.json", () => {
+    const bin = join(app, "node_modules", ".bin", "kmodlab");
+    const made = sh(bin, ["autograder", "hello-module", "--gradescope", "-o", "autograder.zip"], app);
+    expect(made.status, made.stderr).toBe(0);
+    const entries = unzipSync(readFileSync(join(app, "autograder.zip")));
+    expect(Object.keys(entries)).toEqual(expect.arrayContaining(["setup.sh", "run_autograder"]));
+    expect(Object.keys(entries).some((n) => /^kmodlab-.*\.tgz$/.test(n))).toBe(true);
+    // Gradescope's layout, under a temporary root: /autograder/source holds the zip's contents
+    const root = join(tmp, "autograder");
+    mkdirSync(join(root, "source"), { recursive: true });
+    for (const [name, data] of Object.entries(entries)) writeFileSync(join(root, "source", name), data);
+    const setup = sh("bash", [join(root, "source", "setup.sh")], root, { AUTOGRADER_ROOT: root });
+    expect(setup.status, setup.stderr).toBe(0);
+    cpSync(join(root, "source", "run_autograder"), join(root, "run_autograder"));
+    const grade = (files: Record<string, string>) => {
+      rmSync(join(root, "submission"), { recursive: true, force: true });
+      rmSync(join(root, "results"), { recursive: true, force: true });
+      mkdirSync(join(root, "submission"));
+      for (const [n, t] of Object.entries(files)) writeFileSync(join(root, "submission", n), t);
+      const r = sh("bash", [join(root, "run_autograder")], root, { AUTOGRADER_ROOT: root });
+      expect(r.status, r.stderr).toBe(0);
+      const res = JSON.parse(readFileSync(join(root, "results", "results.json"), "utf8"));
+      expect(gradescopeProblems(res)).toEqual([]);
+      return res;
+    };
+    const good = grade({ "hello-module.ts": ex.solution });
+    expect(good.score).toBe(points);
+    expect(good.tests).toHaveLength(ex.checks.length);
+    const wrong = grade({ "my_answer.ts": ex.starter }); // another name: the one .ts file submitted is graded
+    expect(wrong.score).toBeLessThan(points);
+    expect(wrong.tests.some((t: { status: string }) => t.status === "failed")).toBe(true);
+    const none = grade({ "notes.txt": "forgot the file" });
+    expect(none.score).toBe(0);
+    expect(none.output).toMatch(/hello-module\.ts/);
+  });
+});
+
+describe("GitHub Classroom workflow", () => {
+  it("is valid YAML with the install, one command-grader step per check and the reporter; its commands grade here", () => {
+    const bin = join(app, "node_modules", ".bin", "kmodlab");
+    const repoDir = join(tmp, "student-repo");
+    mkdirSync(repoDir);
+    const made = sh(bin, ["autograder", "hello-module", "--github", "--package", tgz], repoDir);
+    expect(made.status, made.stderr).toBe(0);
+    const wf = parse(readFileSync(join(repoDir, ".github", "workflows", "classroom.yml"), "utf8"));
+    const steps = wf.jobs["run-autograding-tests"].steps as { name: string; id?: string; uses?: string; run?: string; with?: Record<string, unknown>; env?: Record<string, string> }[];
+    expect(steps[0].uses).toBe("actions/checkout@v4");
+    expect(steps[1].uses).toBe("actions/setup-node@v4");
+    const install = steps[2].run!;
+    const graders = steps.filter((s) => s.uses === "classroom-resources/autograding-command-grader@v1");
+    expect(graders.map((s) => s.with!["max-score"])).toEqual(ex.checks.map((c) => c.points ?? 1));
+    const reporter = steps.at(-1)!;
+    expect(reporter.uses).toBe("classroom-resources/autograding-grading-reporter@v1");
+    expect(reporter.with!.runners).toBe(graders.map((s) => s.id).join(","));
+    for (const s of graders) expect(reporter.env![`${s.id!.toUpperCase()}_RESULTS`]).toBe(`\${{steps.${s.id}.outputs.result}}`);
+    // run the workflow's commands as the runner does: the install step, then each grader's command in a shell with
+    // only PATH and HOME (autograding-command-grader's environment); a step earns its max-score on exit 0
+    expect(sh("bash", ["-c", install], repoDir).status).toBe(0);
+    const score = (src: string) => {
+      writeFileSync(join(repoDir, "hello-module.ts"), src);
+      let got = 0;
+      for (const s of graders) {
+        const r = spawnSync("bash", ["-c", String(s.with!.command)], { cwd: repoDir, encoding: "utf8", env: { PATH: process.env.PATH!, HOME: process.env.HOME ?? tmp } });
+        expect([0, 1]).toContain(r.status);
+        if (r.status === 0) got += Number(s.with!["max-score"]);
+      }
+      return got;
+    };
+    expect(score(ex.solution)).toBe(points);
+    expect(score(ex.starter)).toBeLessThan(points);
+  });
+});

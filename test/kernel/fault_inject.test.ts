@@ -25,7 +25,9 @@ describe("setup_fault_attr(): the boot parameters failslab= and fail_page_alloc=
     expect(scanFaultAttr("1, 50, 4096, 3junk", 64)).toEqual([1, 50, 4096, 3]);
     expect(scanFaultAttr("1,2", 64)).toEqual([1, 2]);
     expect(scanFaultAttr("1 ,2,3,4", 64)).toEqual([1]); // the literal ',' must follow the number
-    expect(scanFaultAttr("-1,0,0,0", 32)).toEqual([0xffffffff, 0, 0, 0]); // %lu wraps to unsigned long
+    expect(scanFaultAttr("-1,0,0,0", 32)).toEqual([]); // vsscanf takes '-' for signed conversions only
+    expect(scanFaultAttr("1,2,-3,+4", 32)).toEqual([1, 2, -3]); // and never '+'
+    expect(scanFaultAttr("4294967297,0,0,0", 32)).toEqual([1, 0, 0, 0]); // %lu wraps to a 32-bit unsigned long
   });
 
   it("a well-formed failslab= and fail_page_alloc= set interval, probability, space and times", () => {
@@ -34,7 +36,7 @@ describe("setup_fault_attr(): the boot parameters failslab= and fail_page_alloc=
     expect(k.fault.failPageAlloc).toMatchObject({ interval: 2, probability: 100, space: 16, times: -1 });
   });
 
-  for (const bad of ["failslab=1,2", "fail_page_alloc=x", "failslab"]) {
+  for (const bad of ["failslab=1,2", "fail_page_alloc=x", "failslab="]) {
     it(`"${bad}" prints the kernel's KERN_WARNING "FAULT_INJECTION: failed to parse arguments" and keeps the defaults`, () => {
       const k = machine("x86_64-6.1", `console=ttyS0 ${bad}`);
       const i = k.log.records.findIndex((r) => r.text === "FAULT_INJECTION: failed to parse arguments");
@@ -43,6 +45,12 @@ describe("setup_fault_attr(): the boot parameters failslab= and fail_page_alloc=
       expect(k.fault.failslab).toMatchObject({ interval: 1, probability: 0, space: 0, times: 1, verbose: 2 });
     });
   }
+
+  it('a bare "failslab" (no =) is not the failslab= parameter: no warning, defaults kept', () => {
+    const k = machine("x86_64-6.1", "console=ttyS0 failslab");
+    expect(k.log.records.some((r) => r.text.startsWith("FAULT_INJECTION"))).toBe(false);
+    expect(k.fault.failslab.probability).toBe(0);
+  });
 
   it("the defaults are FAULT_ATTR_INITIALIZER's and the capabilities' own (ignore-gfp-wait Y; fail_page_alloc min-order 1, ignore-gfp-highmem Y)", () => {
     const k = machine();

@@ -132,9 +132,10 @@ function newAttr(name: FaultAttrName): FaultAttr {
 export class FaultInjectionError extends Error {}
 
 /**
- * sscanf(str, "%lu,%lu,%d,%d"): each conversion skips white space, takes an optional sign and decimal digits;
- * a literal ',' must match. Returns the values converted before the first mismatch. %lu accepts a minus sign
- * (the value wraps to unsigned long), %d wraps to int.
+ * The kernel's sscanf(str, "%lu,%lu,%d,%d") (lib/vsprintf.c vsscanf): each conversion skips white space and takes
+ * decimal digits, %d also a leading '-' (no '+': vsscanf accepts only '-', and only for signed conversions); a
+ * literal ',' must follow at once. Returns the values converted before the first mismatch; %lu wraps to unsigned
+ * long, %d to int.
  */
 export function scanFaultAttr(str: string, longBits: number): number[] {
   const out: number[] = [];
@@ -145,7 +146,7 @@ export function scanFaultAttr(str: string, longBits: number): number[] {
       i++;
     }
     while (i < str.length && /\s/.test(str[i]!)) i++;
-    const m = /^[+-]?\d+/.exec(str.slice(i));
+    const m = (field < 2 ? /^\d+/ : /^-?\d+/).exec(str.slice(i));
     if (!m) break;
     i += m[0].length;
     const v = BigInt(m[0]);
@@ -191,8 +192,9 @@ export class FaultInjection {
       ["fail_page_alloc", this.failPageAlloc],
     ] as const) {
       const v = this.k.params.get(key);
-      if (v === undefined) continue;
-      this.setup_fault_attr(attr, v === true ? "" : v);
+      // obsolete_checksetup() matches "failslab=" with its '=': a bare "failslab" is not this parameter.
+      if (v === undefined || v === true) continue;
+      this.setup_fault_attr(attr, v);
     }
   }
 

@@ -94,4 +94,12 @@ export type FromWorker =
   | { type: "walk"; id: number; walk: WalkJson }
   | { type: "dmesg"; id: number; lines: string[]; levels?: number[] }
   /** The worker could not do what was asked (sandbox missing, internal error): message in plain words. */
-  | { type: "error"; id: number; message: string };
+  | { type: "error"; id: number; message: string }
+  /**
+   * Run `id`'s QuickJS WebAssembly memory grew past the worker's budget (WASM_BUDGET_BYTES), outside what the
+   * sandbox's guest limit counts: the worker refuses to grow further; the page ends it and says so.
+   */
+  | { type: "over-memory"; id: number; bytes: number; budget: number };
+
+/** The run worker's budget for QuickJS's WebAssembly memory (guest objects, ArrayBuffers, strings). */
+export const WASM_BUDGET_BYTES = 512 << 20;

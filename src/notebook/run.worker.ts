@@ -4,7 +4,7 @@
 // it and starts a new one (src/notebook/runner.ts).
 
 /// <reference lib="webworker" />
-import type { FromWorker, GradeInfo, Machine, ProfileInfo, ToWorker } from "./protocol.ts";
+import { WASM_BUDGET_BYTES, type FromWorker, type GradeInfo, type Machine, type ProfileInfo, type ToWorker } from "./protocol.ts";
 import type { KernelDeps } from "../../sandbox/run.ts";
 import type { RunResult } from "../../sandbox/result.ts";
 import type { KernelSession } from "./session.ts";
@@ -70,6 +70,22 @@ async function load<T>(mods: Record<string, () => Promise<unknown>>, what: strin
 
 const post = (m: FromWorker) => (self as unknown as DedicatedWorkerGlobalScope).postMessage(m);
 
+/**
+ * The memory watch: every growth of a WebAssembly memory (QuickJS's, through the emscripten glue's resize-heap
+ * import) passes here. Past WASM_BUDGET_BYTES during a learner's run, the worker tells the page, which ends it, and
+ * refuses the growth meanwhile (QuickJS's allocation fails), so that memory stops growing before the page acts.
+ */
+let runningId = 0;
+const wasmGrow = WebAssembly.Memory.prototype.grow;
+WebAssembly.Memory.prototype.grow = function (this: WebAssembly.Memory, delta: number): number {
+  const pages = this.buffer.byteLength / 65536;
+  if (runningId && (pages + delta) * 65536 > WASM_BUDGET_BYTES) {
+    post({ type: "over-memory", id: runningId, bytes: (pages + delta) * 65536, budget: WASM_BUDGET_BYTES });
+    throw new RangeError(`WebAssembly memory budget of ${WASM_BUDGET_BYTES} bytes reached`);
+  }
+  return wasmGrow.call(this, delta);
+};
+
 async function handle(msg: ToWorker): Promise<void> {
   switch (msg.type) {
     case "run": {
@@ -103,7 +119,8 @@ async function handle(msg: ToWorker): Promise<void> {
       }
       const s = await session();
       const usedBefore = s.preboots.used;
-      const result = (await runModule(msg.source, opts, s.deps())) as { kernel?: Record<string, unknown> };
+      runningId = msg.id;
+      const result = (await runModule(msg.source, opts, s.deps()).finally(() => (runningId = 0))) as { kernel?: Record<string, unknown> };
       // the frames behind each of the cell's buffers (the frame map marks them); the kernel stays for walks
       const cellMemory = s.keep(msg.id, result.kernel?.calls);
       if (result.kernel) result.kernel.cellMemory = cellMemory as never;

@@ -1,7 +1,9 @@
 // The page's side of the run worker: one worker, one run at a time (queued), a watchdog per run.
 // The sandbox's own deadline stops runaway module code and comes back as a normal RunResult. The watchdog is the
 // last resort: when the worker does not answer within a grace period after the deadline (or after Stop), the page
-// terminates it, starts a fresh one, and the caller is told so in plain words.
+// terminates it, starts a fresh one, and the caller is told so in plain words. Memory likewise: the worker reports
+// QuickJS's WebAssembly memory growing past its budget (run.worker.ts), and a worker that dies of memory is
+// recognised by its error; either way the page ends it and names the memory limit (reason "memory").
 
 import type { RunResult } from "../../sandbox/result.ts";
 import type { FromWorker, GradeInfo, Machine, ProfileInfo, RunOptions, ToWorker } from "./protocol.ts";
@@ -10,8 +12,8 @@ import type { WalkJson } from "../kernel/mm/ptdump.ts";
 export type RunOutcome =
   /** `runId`: the run's id in the worker, for asking about its kernel afterwards (walk). */
   | { kind: "result"; result: RunResult; ms: number; grade?: GradeInfo; runId: number; workerMs?: number; preboot?: boolean }
-  /** The worker had to be terminated (Stop, or no answer after the deadline). */
-  | { kind: "killed"; reason: "stopped" | "unresponsive"; message: string; ms: number }
+  /** The worker had to be terminated (Stop, no answer after the CPU deadline, or past the memory limit). */
+  | { kind: "killed"; reason: "stopped" | "unresponsive" | "memory"; message: string; ms: number }
   /** The worker answered with an error (sandbox missing, internal error, worker crashed). */
   | { kind: "error"; message: string; ms: number };
 
@@ -21,11 +23,15 @@ export const GRACE_MS = 10_000;
 export const STARTUP_MS = 8000;
 /** Grace after Stop before the worker is terminated. */
 export const STOP_GRACE_MS = 400;
+/** A worker error that means it ran out of memory (V8's and the engines' wordings). */
+const OUT_OF_MEMORY = /out of memory|allocation failed|Invalid (array|string|typed array) length|Array buffer allocation/i;
+
+const fmtSeconds = (ms: number) => (ms % 1000 === 0 ? `${ms / 1000} s` : `${(ms / 1000).toFixed(1)} s`);
 
 interface Pending {
   id: number;
   msg: ToWorker;
-  resolve: (v: FromWorker | { type: "killed"; reason: "stopped" | "unresponsive" } | { type: "crash"; message: string }) => void;
+  resolve: (v: FromWorker | { type: "killed"; reason: "stopped" | "unresponsive" | "memory"; detail?: string } | { type: "crash"; message: string }) => void;
   started: number;
   timer?: ReturnType<typeof setTimeout>;
 }
@@ -49,7 +55,10 @@ export class Runner {
     w.onmessage = (ev: MessageEvent<FromWorker>) => this.onMessage(ev.data);
     w.onerror = (ev: ErrorEvent) => {
       ev.preventDefault?.();
-      this.crash(`the run worker failed: ${ev.message || "could not start"}`);
+      if (OUT_OF_MEMORY.test(ev.message ?? "") && this.current) {
+        this.kill();
+        this.finish({ type: "killed", reason: "memory", detail: `the worker died of it: ${ev.message}` });
+      } else this.crash(`the run worker failed: ${ev.message || "could not start"}`);
     };
     w.onmessageerror = () => this.crash("the run worker sent a message the page could not read");
     this.worker = w;
@@ -65,6 +74,11 @@ export class Runner {
     }
     const p = this.current;
     if (!p || p.id !== m.id) return; // an answer for a run we already gave up on
+    if (m.type === "over-memory") {
+      this.kill();
+      this.finish({ type: "killed", reason: "memory", detail: `its WebAssembly memory reached ${Math.round(m.bytes / 2 ** 20)} MiB, past the ${Math.round(m.budget / 2 ** 20)} MiB a run may use` });
+      return;
+    }
     this.finish(m);
   }
 
@@ -129,7 +143,9 @@ export class Runner {
           message:
             a.reason === "stopped"
               ? "The run was still busy, so the page ended its worker and started a fresh one; the next run boots a new kernel as always."
-              : `The run did not answer ${Math.round((options.timeoutMs + GRACE_MS) / 1000)} s after its deadline, so the page ended its worker and started a fresh one. Your code is kept.`,
+              : a.reason === "memory"
+                ? `Memory limit: the run used more memory than the sandbox's guest limit counts (${a.detail ?? "the worker ran out of memory"}), so the page ended its worker and started a fresh one. Look for an ArrayBuffer, array or string that keeps growing. Your code is kept.`
+                : `CPU limit: the run did not end within its CPU limit of ${fmtSeconds(options.timeoutMs)} plus ${fmtSeconds(GRACE_MS)} of grace, and the sandbox could not interrupt it (usually one built-in call over a huge array or string, such as [].indexOf.call({ length: 2 ** 53 - 1 }, x)), so the page ended its worker and started a fresh one. Your code is kept.`,
         };
       case "error":
         return { kind: "error", message: a.message, ms };

@@ -18,7 +18,6 @@ import {
   type Cookie,
   type FunctionEntry,
   type HostCallback,
-  type VariableEntry,
 } from "./table.ts";
 import { LogBudgetExceeded } from "../src/kernel/kernel/printk.ts";
 import { ArgError, checkAddr, readNumber, readPrintkArg, readScalar } from "./validate.ts";

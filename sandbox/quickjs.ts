@@ -11,8 +11,84 @@ let loading: Promise<QuickJSWASMModule> | undefined;
 let loaded: QuickJSWASMModule | undefined;
 let generation = 0;
 
-/** WASM linear memory never shrinks: past this high-water mark the module is recycled between runs. */
-export const MODULE_RECYCLE_BYTES = 256 << 20;
+/**
+ * WASM linear memory never shrinks: once it has grown this far past its size when the module was loaded, the module
+ * is recycled between runs. Kept small because the guest memory limit (guardGuestMemory) counts growth: a run starts
+ * with at most this much free space the guard cannot see.
+ */
+export const MODULE_RECYCLE_SLACK = 16 << 20;
+
+// ---- the guest memory limit ---------------------------------------------------------------------------------------
+//
+// QuickJS's own accounting (setMemoryLimit) does not see most of what a guest allocates in this build: without
+// malloc_usable_size (emscripten's dlmalloc does not give it to QuickJS; dumpMemoryUsage says "malloc_usable_size
+// unavailable"), js_def_malloc adds only its 8-byte overhead per block to malloc_size, so the limit refuses a single
+// allocation larger than itself and nothing else: forty 50 MiB ArrayBuffers (typed arrays, SharedArrayBuffers,
+// strings alike) took 2 GiB of host memory against a 64 MiB limit. What does see every byte is the WebAssembly
+// memory itself: dlmalloc asks emscripten_resize_heap for more, which calls wasmMemory.grow(). The guard replaces
+// grow() on the module's Memory object with one that refuses to pass the run's ceiling (the size at the start of
+// the run plus the limit); emscripten_resize_heap then fails, malloc returns NULL, and QuickJS throws its own
+// "out of memory" in the guest, cleanly. Free space the memory already had when the run started is not seen (at
+// most MODULE_RECYCLE_SLACK plus the 16 MiB the module starts with), and emscripten asks for 5-20 % more than it
+// needs, so the limit holds within about that much.
+
+interface MemoryGuard {
+  ceiling: number;
+  onRefused?: () => void;
+}
+const guards = new WeakMap<WebAssembly.Memory, MemoryGuard>();
+
+/**
+ * Limit the module's linear memory to what it holds now plus `limitBytes` until the returned release() is called.
+ * onRefused runs when a growth was refused (the run reports its memory limit).
+ */
+export function guardGuestMemory(qjs: QuickJSWASMModule, limitBytes: number, onRefused: () => void): () => void {
+  let mem: WebAssembly.Memory;
+  try {
+    // The debug (ASan) build, for the leak tests only, takes many times the memory per allocation: not guarded.
+    if ((qjs.getFFI() as { DEBUG?: boolean }).DEBUG) return () => {};
+    mem = qjs.getWasmMemory();
+  } catch {
+    return () => {};
+  }
+  if (!loadedBytes.has(qjs)) loadedBytes.set(qjs, mem.buffer.byteLength); // a module not loaded by loadQuickJS()
+  let g = guards.get(mem);
+  if (!g) {
+    const guard: MemoryGuard = { ceiling: Infinity };
+    const grow = WebAssembly.Memory.prototype.grow;
+    Object.defineProperty(mem, "grow", {
+      configurable: true,
+      value: (pages: number): number => {
+        if (mem.buffer.byteLength + pages * 65536 > guard.ceiling) {
+          guard.onRefused?.();
+          throw new RangeError("kmodlab: guest memory limit");
+        }
+        return grow.call(mem, pages);
+      },
+    });
+    guards.set(mem, (g = guard));
+  }
+  g.ceiling = mem.buffer.byteLength + limitBytes;
+  g.onRefused = onRefused;
+  const guard = g;
+  return () => {
+    guard.ceiling = Infinity;
+    guard.onRefused = undefined;
+  };
+}
+
+/** The module's linear memory size when it was loaded (recycling compares against it). */
+const loadedBytes = new WeakMap<QuickJSWASMModule, number>();
+/** True when the module's memory grew past its load size + MODULE_RECYCLE_SLACK (or cannot be read). */
+export function moduleGrewTooLarge(qjs: QuickJSWASMModule): boolean {
+  try {
+    const now = qjs.getWasmMemory().buffer.byteLength;
+    const base = loadedBytes.get(qjs) ?? now;
+    return now > base + MODULE_RECYCLE_SLACK;
+  } catch {
+    return true;
+  }
+}
 
 /** The shared module, loading it on first use (or after it was poisoned). */
 export function loadQuickJS(): Promise<QuickJSWASMModule> {
@@ -21,6 +97,11 @@ export function loadQuickJS(): Promise<QuickJSWASMModule> {
     loading = newQuickJSWASMModuleFromVariant(RELEASE_SYNC).then(
       (m) => {
         if (gen === generation) loaded = m;
+        try {
+          loadedBytes.set(m, m.getWasmMemory().buffer.byteLength);
+        } catch {
+          // no memory to read: moduleGrewTooLarge() recycles it after its first run
+        }
         return m;
       },
       (e) => {

@@ -26,7 +26,7 @@ import { parseStack } from "./stack.ts";
 import { CallLog, type CallLogPolicy } from "./calllog.ts";
 import { readProbes, type MemoryProbe, type ProbeResult } from "./probes.ts";
 import { memoryRoles } from "./memrecords.ts";
-import { installLeanHostCalls, isPoisoningError, loadQuickJS, poisonQuickJS, MODULE_RECYCLE_BYTES } from "./quickjs.ts";
+import { guardGuestMemory, installLeanHostCalls, isPoisoningError, loadQuickJS, moduleGrewTooLarge, poisonQuickJS } from "./quickjs.ts";
 
 /** A simulated event the run schedules before insmod (the lesson's "button pressed at 30 ms"). */
 export interface ScheduledEvent {
@@ -328,6 +328,12 @@ export function runModuleSync(qjs: QuickJSWASMModule, source: string, options: R
   const env: CallEnv = { k, mod };
   const pid = insmodPid(k);
   let currentSite: CallSite = "load";
+  // The guest memory limit counts every byte the guest's heap takes (ArrayBuffers included): quickjs.ts.
+  let memoryRefused = false;
+  const releaseMemory = guardGuestMemory(qjs, limits.memoryBytes, () => {
+    memoryRefused = true;
+    bridge?.stopFor("memory");
+  });
   try {
     rt = qjs.newRuntime();
     rt.setMaxStackSize(GUEST_STACK_BYTES);
@@ -495,7 +501,10 @@ export function runModuleSync(qjs: QuickJSWASMModule, source: string, options: R
     } catch {
       poisonQuickJS();
     }
-    recycleIfLarge(qjs);
+    releaseMemory();
+    // A refused growth may have failed a malloc inside quickjs-emscripten's own glue too: start afresh.
+    if (memoryRefused) poisonQuickJS();
+    else recycleIfLarge(qjs);
   }
 }
 
@@ -523,9 +532,5 @@ function callModuleFn(b: Bridge, fn: HostCallback) {
 
 /** WASM memory never shrinks: past the high-water mark, load a fresh module for the next run. */
 function recycleIfLarge(qjs: QuickJSWASMModule): void {
-  try {
-    if (qjs.getWasmMemory().buffer.byteLength > MODULE_RECYCLE_BYTES) poisonQuickJS();
-  } catch {
-    poisonQuickJS();
-  }
+  if (moduleGrewTooLarge(qjs)) poisonQuickJS();
 }

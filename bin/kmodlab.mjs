@@ -83,6 +83,9 @@ function build() {
   }
 }
 
+// `kmodlab profiles | head -1`: a reader that went away is not an error
+for (const stream of [process.stdout, process.stderr]) stream.on("error", (e) => (e.code === "EPIPE" ? process.exit(process.exitCode ?? 0) : Promise.reject(e)));
+
 if (stale()) build();
 const { main } = await import(pathToFileURL(entry).href);
 process.exitCode = await main(process.argv.slice(2));

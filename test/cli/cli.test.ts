@@ -1,13 +1,31 @@
-// The kmodlab CLI: exit codes and output of the kernel-only commands (boot, proc, profiles).
+// The kmodlab CLI: exit codes and output of the kernel-only commands (boot, proc, profiles), through the built command
+// as a user runs it (bin/kmodlab.mjs over lib/; a stale build is rebuilt by its first start).
 import { describe, expect, it, vi, afterEach } from "vitest";
-import { main } from "../../src/cli/main.ts";
+import { spawn } from "node:child_process";
+import { fileURLToPath } from "node:url";
+
+const bin = fileURLToPath(new URL("../../bin/kmodlab.mjs", import.meta.url));
+let last = { out: "", err: "" };
+
+/** Run `kmodlab ARGV` as a process; its exit code (stdout and stderr go to capture()'s readers). */
+function main(argv: string[]): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const p = spawn(process.execPath, [bin, ...argv], { stdio: ["ignore", "pipe", "pipe"] });
+    const out: Buffer[] = [];
+    const err: Buffer[] = [];
+    p.stdout.on("data", (b: Buffer) => out.push(b));
+    p.stderr.on("data", (b: Buffer) => err.push(b));
+    p.on("error", reject);
+    p.on("close", (code) => {
+      // a rebuild's one progress line is not the command's output
+      last = { out: Buffer.concat(out).toString(), err: Buffer.concat(err).toString().replace(/^kmodlab: building the command .*\n/m, "") };
+      resolve(code ?? -1);
+    });
+  });
+}
 
 function capture() {
-  const out: string[] = [];
-  const err: string[] = [];
-  vi.spyOn(process.stdout, "write").mockImplementation((s: string | Uint8Array) => (out.push(String(s)), true));
-  vi.spyOn(process.stderr, "write").mockImplementation((s: string | Uint8Array) => (err.push(String(s)), true));
-  return { out: () => out.join(""), err: () => err.join("") };
+  return { out: () => last.out, err: () => last.err };
 }
 
 afterEach(() => vi.restoreAllMocks());
@@ -84,5 +102,36 @@ describe("kmodlab boot refuses command lines no machine could boot with", () => 
     const c = capture();
     expect(await main(["boot", "--profile", "arm-3.4-msm8x25", "--cmdline", "vmalloc=96M"])).toBe(1);
     expect(c.out()).toMatch(/vmalloc : 0x[0-9a-f]{8} - 0xff000000/);
+  });
+});
+
+describe("the built kmodlab command", () => {
+  it("runs JavaScript from lib/, rebuilt from the current sources (no tsx)", async () => {
+    expect(await main(["profiles"])).toBe(0);
+    const { statSync, readFileSync } = await import("node:fs");
+    const lib = fileURLToPath(new URL("../../lib/cli.mjs", import.meta.url));
+    expect(statSync(lib).mtimeMs).toBeGreaterThanOrEqual(statSync(fileURLToPath(new URL("../../src/cli/main.ts", import.meta.url))).mtimeMs);
+    expect(readFileSync(bin, "utf8")).not.toMatch(/from "tsx/);
+  });
+  it("run examples/memdemo.ts prints the three addresses and exits 0", async () => {
+    const c = capture();
+    expect(await main(["run", fileURLToPath(new URL("../../examples/memdemo.ts", import.meta.url))])).toBe(0);
+    expect(c.out()).toMatch(/pagemem addr=ffff8880[0-9a-f]{8}\n.*kmallocmem addr=ffff8880[0-9a-f]{8}\n.*vmallocmem addr=ffffc9[0-9a-f]{10}\n/s);
+  });
+  it("check passes the example; TypeScript is imported by check's own chunk only, never at start", async () => {
+    const c = capture();
+    expect(await main(["check", fileURLToPath(new URL("../../examples/memdemo.ts", import.meta.url))])).toBe(0);
+    expect(c.err()).toMatch(/no type errors/);
+    const { readdirSync, readFileSync } = await import("node:fs");
+    const lib = fileURLToPath(new URL("../../lib/", import.meta.url));
+    const importers = readdirSync(lib).filter((f) => f.endsWith(".mjs") && /^import .* from "typescript";$/m.test(readFileSync(lib + f, "utf8")));
+    expect(importers.length).toBe(1);
+    expect(importers[0]).toMatch(/^check-/);
+  });
+  it("output cut short by a closed pipe ends quietly", async () => {
+    const { spawnSync } = await import("node:child_process");
+    const r = spawnSync("bash", ["-c", `"${process.execPath}" "${bin}" profiles | head -c 10 >/dev/null; echo "\${PIPESTATUS[0]}"`], { encoding: "utf8" });
+    expect(r.stderr).not.toMatch(/EPIPE|at /);
+    expect(r.stdout.trim()).toBe("0");
   });
 });

@@ -914,9 +914,13 @@ export class PageAllocator {
   private shouldFailAllocPage(gfp: number, order: number, owner: number, what?: string): boolean {
     const fault = this.k.fault;
     if (!fault?.armed) return false;
-    const frames = this.era === "6.1" ? ["__alloc_pages", ...this.callFrames] : [this.era === "3.4" ? "__alloc_pages_nodemask" : "__alloc_pages_internal", ...this.callFrames];
+    const outer = this.faultFrames ?? this.callFrames;
+    const frames = this.era === "6.1" ? ["__alloc_pages", ...outer] : [this.era === "3.4" ? "__alloc_pages_nodemask" : "__alloc_pages_internal", ...outer];
     return fault.should_fail_alloc_page(gfp, order, frames, what ?? `${pageOwnerNames[owner] ?? "Module"} page${order ? `s (order ${order})` : ""}`);
   }
+
+  /** Frames between __alloc_pages and the module while a caller allocates for the module (a new slab's pages). */
+  faultFrames: string[] | undefined = undefined;
 
   /** True while __alloc_pages_bulk() takes its pages: the bulk call checked should_fail_alloc_page() once. */
   private inBulk = false;

@@ -114,6 +114,8 @@ import {
 // ---------------------------------------------------------------------------------------------------------------
 // Modelled costs (simulated ns): the fast paths of the real allocators are tens of nanoseconds.
 const COST_ALLOC = 40;
+/** The allocation entry frames ("__kmem_cache_alloc_node", "__kmalloc") of the allocation in progress, per allocator. */
+const k_slabFrames = new WeakMap<object, string[]>();
 const COST_FREE = 30;
 const COST_NEW_SLAB = 400;
 
@@ -1297,11 +1299,10 @@ export class SlabAllocator {
     const fault = this.k.fault;
     if (!fault?.armed) return false;
     const kmalloc = fn === "__kmalloc";
-    const frames =
-      this.era === "6.1"
-        ? ["slab_pre_alloc_hook.constprop.0", kmalloc ? "__kmem_cache_alloc_node" : "kmem_cache_alloc", ...(kmalloc ? ["__kmalloc"] : [])]
-        : [kmalloc ? "__kmalloc" : "kmem_cache_alloc"];
-    if (!fault.should_failslab(s.objectSize, gfp, frames, s.name)) return false;
+    const entry = this.era === "6.1" ? [kmalloc ? "__kmem_cache_alloc_node" : "kmem_cache_alloc", ...(kmalloc ? ["__kmalloc"] : [])] : [kmalloc ? "__kmalloc" : "kmem_cache_alloc"];
+    // A new slab's pages below this allocation are fail_page_alloc call sites too: their stack for fail_dump().
+    k_slabFrames.set(this, entry);
+    if (!fault.should_failslab(s.objectSize, gfp, this.era === "6.1" ? ["slab_pre_alloc_hook.constprop.0", ...entry] : entry, s.name)) return false;
     this.k.clock.advance(COST_ALLOC);
     return true;
   }
@@ -1401,6 +1402,9 @@ export class SlabAllocator {
     let order = s.order;
     let objects = s.objects;
     let pfn: number;
+    // The frames between the page allocator and the module, for fail_dump()'s stack if fault injection fails it.
+    const entry = k_slabFrames.get(this) ?? [];
+    k.pages.faultFrames = this.era === "6.1" ? ["allocate_slab", "___slab_alloc", "__slab_alloc.constprop.0", ...entry] : this.era === "3.4" ? ["new_slab", "__slab_alloc", ...entry] : ["cache_grow", "cache_alloc_refill", ...entry];
     if (this.allocator === "SLUB") {
       if (order > 0) flags |= g.COMP;
       let first = ((flags | g.NOWARN | g.NORETRY) & ~g.NOFAIL) >>> 0;
@@ -1415,6 +1419,7 @@ export class SlabAllocator {
     } else {
       pfn = k.pages.alloc_pages(flags >>> 0, order, PageOwner.Slab);
     }
+    k.pages.faultFrames = undefined;
     if (pfn < 0) {
       this.debug.slabOutOfMemory(s, gfp);
       return null;

@@ -120,6 +120,17 @@ describe("should_fail(): times, interval, space, probability", () => {
     expect(run(2)).not.toEqual(a);
   });
 
+  it("3.4 (random32() % 100): probability 50 fails about half, reproducibly per seed", () => {
+    const run = (seed: number) => {
+      const k = machine("arm-3.4-msm8x25", "failslab=1,50,0,-1", { seed });
+      return kmallocs(k, 200, G(k, "GFP_ATOMIC"));
+    };
+    const a = run(7);
+    expect(a.filter(Boolean).length).toBeGreaterThan(70);
+    expect(a.filter(Boolean).length).toBeLessThan(130);
+    expect(run(7)).toEqual(a);
+  });
+
   it("probability 0 never fails (6.1 returns before counting the interval)", () => {
     const k = machine("x86_64-6.1", "failslab=2,0,0,-1");
     expect(kmallocs(k, 6, G(k, "GFP_ATOMIC")).some(Boolean)).toBe(false);

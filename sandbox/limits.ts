@@ -9,6 +9,11 @@ export interface Limits {
   kernelCalls: number;
   /** Bytes the module may print (printk and friends). */
   logBytes: number;
+  /**
+   * Simulated RAM the run may write, in bytes: every page frame written holds 4 KiB of the host's memory (frames
+   * nobody wrote cost nothing), so filling the free pages of a machine of many GiB is stopped here.
+   */
+  ramBytes: number;
 }
 
 export const DEFAULT_LIMITS: Limits = {
@@ -16,6 +21,7 @@ export const DEFAULT_LIMITS: Limits = {
   memoryBytes: 64 << 20,
   kernelCalls: 1_000_000,
   logBytes: 1 << 20,
+  ramBytes: 256 << 20,
 };
 
 /** QuickJS's own stack for the guest: 256 KiB. Larger overflows the host's stack (stack-notes §1.4). */
@@ -29,7 +35,7 @@ export const GUEST_STACK_BYTES = 256 * 1024;
  */
 export const MAX_NESTING = 32;
 
-export type LimitName = "cpu" | "memory" | "stack" | "kernel-calls" | "log";
+export type LimitName = "cpu" | "memory" | "stack" | "kernel-calls" | "log" | "ram";
 
 export function resolveLimits(l: Partial<Limits> | undefined): Limits {
   const out = { ...DEFAULT_LIMITS };
@@ -56,6 +62,8 @@ export function limitSentence(name: LimitName, l: Limits): string {
       return `The module made more than ${l.kernelCalls} calls into the kernel (the run's kernel-call limit) and was stopped. Look for a loop that never ends, or raise limits.kernelCalls.`;
     case "log":
       return `The module printed more than ${fmtBytes(l.logBytes)} (the run's log size limit) and was stopped. Print less inside loops, or raise limits.logBytes.`;
+    case "ram":
+      return `The run wrote to more than ${fmtBytes(l.ramBytes)} of simulated RAM (the run's RAM budget: every page frame written is kept in the host's memory) and was stopped. Write to fewer pages, or raise limits.ramBytes.`;
   }
 }
 

@@ -26,6 +26,7 @@ import { parseStack } from "./stack.ts";
 import { CallLog, type CallLogPolicy } from "./calllog.ts";
 import { readProbes, type MemoryProbe, type ProbeResult } from "./probes.ts";
 import { memoryRoles } from "./memrecords.ts";
+import { runUserProgram, userPid } from "./user.ts";
 import { guardGuestMemory, installLeanHostCalls, isPoisoningError, loadQuickJS, moduleGrewTooLarge, poisonQuickJS } from "./quickjs.ts";
 
 /** A simulated event the run schedules before insmod (the lesson's "button pressed at 30 ms"). */
@@ -194,6 +195,7 @@ function limitReport(k: Kernel, limit: LimitName, limits: Limits, frames: Return
     stack: `kmodlab: stack depth limit reached (${GUEST_STACK_BYTES} bytes)`,
     "kernel-calls": `kmodlab: kernel call limit reached (${limits.kernelCalls} calls)`,
     log: `kmodlab: log size limit reached (${limits.logBytes} bytes)`,
+    ram: `kmodlab: RAM budget reached (${limits.ramBytes} bytes of written page frames)`,
   };
   const title = limit === "stack" && nesting ? `kmodlab: stack depth limit reached (${MAX_NESTING} nested calls between the module and the kernel)` : titles[limit];
   return {
@@ -352,6 +354,9 @@ export function runModuleSync(qjs: QuickJSWASMModule, source: string, options: R
       if (b.stop === null && now() > b.deadline) b.stopFor("cpu");
       if (b.stop?.kind === "limit") throw new RunStopped(b.stop);
     };
+    // The RAM budget: frames the run writes, past those the boot wrote (PhysMem.frameBudget).
+    k.physmem.frameBudget = k.physmem.writtenFrames + Math.ceil(limits.ramBytes / 4096);
+    k.physmem.onOverBudget = () => b.stopFor("ram");
     k.current = { pid, comm: "insmod" };
     for (const f of tr.functions) {
       const lines = source.slice(f.start, f.start + f.size).split("\n").length;
@@ -449,6 +454,7 @@ export function runModuleSync(qjs: QuickJSWASMModule, source: string, options: R
     result.module!.loaded = loaded;
     if (loaded) hooks.modules?.live();
     else hooks.modules?.returnToUser();
+    if (loaded && mod.userMain) result.user = runUser(k, b, mod.userMain, pid, log);
     if (loaded) snapshot(result.proc);
     if (loaded) probe("loaded");
 
@@ -468,7 +474,7 @@ export function runModuleSync(qjs: QuickJSWASMModule, source: string, options: R
     }
 
     if (loaded && options.unload !== false) {
-      k.current = { pid: pid + 1, comm: "rmmod" };
+      k.current = { pid: pid + (result.user ? 2 : 1), comm: "rmmod" };
       currentSite = "exit";
       hooks.modules?.unloading();
       probe("unloading");
@@ -494,6 +500,8 @@ export function runModuleSync(qjs: QuickJSWASMModule, source: string, options: R
     k.captureModuleStack = () => [];
     k.moduleEntry = () => undefined;
     k.watchdog = () => {};
+    k.physmem.frameBudget = Infinity;
+    k.physmem.onOverBudget = undefined;
     try {
       bridge?.dispose();
       ctx?.dispose();
@@ -523,6 +531,21 @@ function callLogPolicy(api: readonly ApiEntry[]): CallLogPolicy {
     policies.set(api, (p = { memory, print }));
   }
   return p;
+}
+
+/** The cell's user program after insmod (sandbox/user.ts), its failures reported as the module's are. */
+function runUser(k: Kernel, b: Bridge, main: HostCallback, insmod: number, log: CallLog): RunResult["user"] {
+  log.phase = "deferred"; // the module is loaded; its file operations run for the program
+  return runUserProgram(k, main, userPid(insmod), (fn) => {
+    const r = b.invokeCallback(fn, []);
+    if (r.ok) return { ok: true, value: r.value };
+    if (r.stop?.kind === "kill") {
+      b.stop = null; // the kernel printed the signal; the process is gone
+      return { ok: false, killed: true };
+    }
+    if (r.stop?.kind !== "limit") exceptionReport(k, fn.symbol || "user_main", "callback", r.error);
+    return { ok: false };
+  }, () => b.guestFrames()[0]?.line);
 }
 
 /** Call module_init / module_exit as the kernel does (no arguments), keeping the guest's error for the report. */

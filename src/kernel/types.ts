@@ -174,5 +174,5 @@ export interface Report {
    * "cpu" is the CPU deadline (kind "timeout", worded as the watchdog's soft lockup). A hang the kernel models
    * (wait_event that never comes true, a mutex or spinlock deadlock) has kind "timeout" too, and no `limit`.
    */
-  limit?: "cpu" | "memory" | "stack" | "kernel-calls" | "log";
+  limit?: "cpu" | "memory" | "stack" | "kernel-calls" | "log" | "ram";
 }

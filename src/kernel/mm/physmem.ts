@@ -34,8 +34,21 @@ export class PhysMem {
   /** Where dropped writes land; never read back. */
   private readonly scratch = new Uint8Array(PAGE_SIZE);
 
+  /**
+   * A bound on the frames that hold bytes (the sandbox's RAM budget): when a write materialises a frame past it,
+   * onOverBudget runs (the sandbox flags its limit; the frame is still written, and the run stops at the next
+   * watchdog tick or kernel call, so no write is ever lost half-way through a kernel operation).
+   */
+  frameBudget = Infinity;
+  onOverBudget: (() => void) | undefined;
+
   // The kernel is accepted for symmetry with the other rooms (and future per-profile endianness); unused today.
   constructor(_k?: unknown) {}
+
+  /** How many frames hold written bytes. */
+  get writtenFrames(): number {
+    return this.frames.size;
+  }
 
   /** The RAM banks (bytes), from the memory map: see `ram`. */
   setRam(banks: readonly { start: number; end: number }[]): void {
@@ -59,6 +72,7 @@ export class PhysMem {
       if (!this.isRam(pfn)) return this.scratch;
       f = new Uint8Array(PAGE_SIZE);
       this.frames.set(pfn, f);
+      if (this.frames.size > this.frameBudget) this.onOverBudget?.();
     }
     return f;
   }

@@ -105,6 +105,8 @@ export class Kernel {
     return this.kmemleak?.enabled ? this.captureModuleStack()[0]?.fn : this.moduleEntry();
   }
   current: Task = { pid: 0, comm: "swapper/0" };
+  /** vm_committed_as of the processes the run starts (mm/mmap.ts VM_ACCOUNT), in pages: meminfo's Committed_AS. */
+  vmCommittedPages = 0;
   // Execution contexts, locking and deferred work (issue 5), constructed at the end of boot().
   sched!: Sched;
   lockdep!: Lockdep;
@@ -281,8 +283,9 @@ export function boot(profile: string | Profile, opts: BootOptions = {}): Kernel 
   // kernel_init(): run /init; user space fills the page cache and its own memory until the learner's insmod.
   if (k.debug) print_debug_banners(k);
   if (opts.userspace !== false) start_userspace(k);
-  // Fault injection acts from here on: the simulated boot's own allocations never fail (fault_inject.ts header).
-  k.fault.armed = true;
+  // Fault injection acts from here on (CONFIG_FAULT_INJECTION: the debug kernels); the simulated boot's own
+  // allocations never fail (fault_inject.ts header).
+  k.fault.armed = k.fault.available;
   return k;
 }
 

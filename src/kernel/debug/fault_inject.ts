@@ -38,6 +38,10 @@
 // GFP_KERNEL, which ignore-gfp-wait skips); no stack-trace filter (CONFIG_FAULT_INJECTION_STACKTRACE_FILTER),
 // cache-filter or verbose ratelimit; one CPU, so `count` needs no atomics. The kernel's get_random_u32() (a ChaCha
 // CRNG in 6.1) is the seeded LFSR113 prandom generator here, seeded from the boot seed: a run is reproducible.
+// Page-table pages are never failed (the real ones are call sites too; vmalloc would then say "failed to map
+// pages"). vmalloc's vm_struct, vmap_area and page array are call sites although the simulator does not charge
+// them to the slab allocator (mm/vmalloc.ts metaFails). The 6.1 vmap_area preload (preload_this_cpu_lock) is not a
+// call site here. The `sites` list keeps a task's first MAX_SITES calls.
 
 import type { Kernel } from "../kernel.ts";
 import type { Era } from "../types.ts";

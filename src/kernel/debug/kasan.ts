@@ -42,7 +42,7 @@ import type { VmStruct } from "../mm/vmalloc.ts";
 import type { Report } from "../types.ts";
 import type { Slab, KmemCache } from "../mm/slub.ts";
 import { KERN_DEFAULT, KERN_ERR } from "../kernel/printk.ts";
-import { contextOf, dump_stack, moduleFrames, outerFrames, recordSplat, type ModuleStackFrame } from "./splat.ts";
+import { contextOf, dump_stack, moduleFrames, outerFrames, recordSplat } from "./splat.ts";
 import { PageOwner } from "../mm/page_flags.ts";
 
 export const KASAN_PAGE_FREE = 0xff;
@@ -476,7 +476,7 @@ export class Kasan {
     return moduleFrames(this.k).frames[0] ?? this.k.kallsyms.frame(fallback);
   }
 
-  private accessFrames(op: KasanOp, size: number, write: boolean): string[] {
+  private accessFrames(op: KasanOp, size: number): string[] {
     switch (op) {
       case "load":
         return [`__asan_load${size}`];
@@ -502,7 +502,7 @@ export class Kasan {
     err(title);
     err(`${write ? "Write" : "Read"} of size ${size} at addr ${this.hexAddr(addr)} by task ${k.current.comm}/${k.current.pid}`);
     err("");
-    const frames = ["print_report", "kasan_report", ...this.accessFrames(op, size, write)];
+    const frames = ["print_report", "kasan_report", ...this.accessFrames(op, size)];
     if (this.hasMetadata(addr)) {
       dump_stack(k, frames, { level: KERN_ERR });
       err("");

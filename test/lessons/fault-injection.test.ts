@@ -137,6 +137,16 @@ describe("the fail-nth cell setting and RunOptions.failNth", () => {
     expect(bad.reports[0]!.title).toContain("/sys/kernel/debug/failslab/min-order: No such file or directory");
   });
 
+  it("before fail-nth (3.4), faultAttrs interval N, probability 100, times 1 fails the Nth failslab call instead", async () => {
+    const src = cell("fail-table").source;
+    const r = await runModule(src, { profile: "arm-3.4-msm8x25", faultAttrs: { failslab: { interval: 2, probability: 100, times: 1, "ignore-gfp-wait": "N" } } });
+    expect(r.initReturn).toBe(-12);
+    expect(text(r)).toContain("FAULT_INJECTION: forcing a failure");
+    expect(text(r)).toContain("setup: no memory for the table");
+    expect(r.faultInjection!.injected).toMatchObject([{ attr: "failslab", by: "attr", what: "kmalloc-512" }]);
+    expect(r.faultInjection!.sites.filter((x) => x.attr === "failslab").map((x) => x.what)).toEqual(["kmalloc-64", "kmalloc-512"]);
+  });
+
   it("kmodlab run's stderr says which call fail-nth failed, or that it was not reached", async () => {
     const hit = renderRun("m.ts", await runCell("fail-table", 3), false).err;
     expect(hit).toContain("kmodlab: fail-nth 3: call 3 of 3 failed: kmalloc-512 (failslab, object size 512, GFP_KERNEL|__GFP_ZERO)");

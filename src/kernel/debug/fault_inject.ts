@@ -435,7 +435,8 @@ export class FaultInjection {
  * What `failNth` writes besides the task's fail-nth, so that every allocation a module makes is a call site: the
  * documentation's fail-nth example does `echo N > /sys/kernel/debug/failslab/ignore-gfp-wait` (GFP_KERNEL is
  * skipped otherwise); the page allocator needs the same, plus ignore-gfp-highmem=N (vmalloc's pages carry
- * __GFP_HIGHMEM) and min-order=0 (order-0 pages are skipped otherwise).
+ * __GFP_HIGHMEM) and min-order=0 (order-0 pages are skipped otherwise). These are the five writes of syzkaller's
+ * setup_fault() (with fail_futex/ignore-private, not modelled).
  */
 export const FAIL_NTH_RECIPE: FaultKnobs = {
   failslab: { "ignore-gfp-wait": "N" },

@@ -12,11 +12,12 @@
 
 import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { basename, join } from "node:path";
-import { EXERCISES, getExercise } from "../grader/exercises/index.ts";
+import { exercisesFor } from "../lessons/registry.ts";
+import { ExerciseError } from "../lessons/exercises.ts";
 import { gradeWith, unrunnable, type Runner } from "../grader/grade.ts";
 import { coreCount, runIsolated, RunnerPool } from "../node/isolate.ts";
 import { formatSummary, formatText, toGradescope } from "../grader/format.ts";
-import type { GradeResult } from "../grader/types.ts";
+import type { Exercise, GradeResult } from "../grader/types.ts";
 
 export interface GradeOpts {
   json?: boolean;
@@ -27,6 +28,8 @@ export interface GradeOpts {
   strict?: boolean;
   /** The exit status says whether this one check passed (GitHub Classroom grades one check per step). */
   check?: string;
+  /** A folder of Markdown lessons whose ```exercise blocks are graded against (before the built-in exercises). */
+  lessons?: string;
 }
 
 /** The exit status of graded submissions: see the header. */
@@ -46,8 +49,7 @@ function usage(msg: string): number {
 }
 
 /** Grade one file in an isolated worker; never throws (an unreadable file is a failed submission). */
-async function gradeFile(run: Runner, exId: string, file: string, label = file): Promise<GradeResult> {
-  const ex = getExercise(exId)!;
+async function gradeFile(run: Runner, ex: Exercise, file: string, label = file): Promise<GradeResult> {
   let src: string;
   try {
     src = readFileSync(file, "utf8");
@@ -68,10 +70,18 @@ function write(text: string, out?: string): void {
 
 export async function gradeCommand(exercise: string, path: string, opts: GradeOpts = {}): Promise<number> {
   const format = opts.format ?? (opts.json ? "json" : "text");
-  if (!getExercise(exercise)) return usage(`unknown exercise '${exercise}' (one of: ${EXERCISES.map((e) => e.id).join(", ")})`);
+  let all: Exercise[];
+  try {
+    all = exercisesFor(opts.lessons);
+  } catch (e) {
+    if (e instanceof ExerciseError) return usage(e.message);
+    throw e;
+  }
+  const ex = all.find((e) => e.id === exercise);
+  if (!ex) return usage(`unknown exercise '${exercise}' (one of: ${all.map((e) => e.id).join(", ")})`);
   if (!existsSync(path)) return usage(`no such file or directory: ${path}`);
   if (opts.check !== undefined) {
-    const ids = getExercise(exercise)!.checks.map((c) => c.id);
+    const ids = ex.checks.map((c) => c.id);
     if (!ids.includes(opts.check)) return usage(`exercise '${exercise}' has no check '${opts.check}' (its checks: ${ids.join(", ")})`);
   }
   const isDir = statSync(path).isDirectory();
@@ -83,7 +93,7 @@ export async function gradeCommand(exercise: string, path: string, opts: GradeOp
 
   if (!isDir) {
     const t0 = performance.now();
-    const g = await gradeFile(runIsolated, exercise, path);
+    const g = await gradeFile(runIsolated, ex, path);
     const seconds = (performance.now() - t0) / 1000;
     if (format === "text") write(formatText(g, { color: !opts.out && process.stdout.isTTY === true }), opts.out);
     else write(format === "gradescope" ? gradescopeJson(g, seconds) : JSON.stringify(g, null, 2) + "\n", opts.out);
@@ -96,7 +106,7 @@ export async function gradeCommand(exercise: string, path: string, opts: GradeOp
   if (format === "gradescope" && existsSync(opts.out!) && !statSync(opts.out!).isDirectory()) return usage(`-o ${opts.out}: not a directory (--format gradescope on a directory writes DIR/<submission>/results.json)`);
   const pool = new RunnerPool(Math.min(jobs, files.length));
   const seconds: number[] = new Array(files.length).fill(0);
-  const results = await gradeAll(pool, exercise, path, files, seconds).finally(() => pool.close());
+  const results = await gradeAll(pool, ex, path, files, seconds).finally(() => pool.close());
 
   if (format === "text") {
     write(formatSummary(results), opts.out);
@@ -119,7 +129,7 @@ export async function gradeCommand(exercise: string, path: string, opts: GradeOp
 }
 
 /** Grade the files, the pool's size at once, showing progress on stderr; results in the files' order. */
-async function gradeAll(pool: RunnerPool, exercise: string, dir: string, files: string[], seconds: number[]): Promise<GradeResult[]> {
+async function gradeAll(pool: RunnerPool, ex: Exercise, dir: string, files: string[], seconds: number[]): Promise<GradeResult[]> {
   const results: GradeResult[] = new Array(files.length);
   const tty = process.stderr.isTTY === true;
   let bar: { start(total: number, v: number, p?: object): void; update(v: number, p?: object): void; stop(): void } | undefined;
@@ -133,7 +143,7 @@ async function gradeAll(pool: RunnerPool, exercise: string, dir: string, files: 
     await Promise.all(
       files.map(async (f, i) => {
         const t0 = performance.now();
-        const g = (results[i] = await gradeFile((src, o) => pool.run(src, o), exercise, join(dir, f), f));
+        const g = (results[i] = await gradeFile((src, o) => pool.run(src, o), ex, join(dir, f), f));
         seconds[i] = (performance.now() - t0) / 1000; // with --jobs, the wait for a free worker is included
         done++;
         if (bar) bar.update(done, { file: f });

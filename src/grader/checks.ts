@@ -6,6 +6,7 @@ import type { ReportKind } from "../kernel/types.ts";
 import { gfpAllowsBlocking, formatGfp, gfpFlags } from "../kernel/gfp.ts";
 import { vsprintf, type PrintkArg } from "../kernel/kernel/vsprintf.ts";
 import { freeMatches as freeMatchesRole } from "../../sandbox/memrecords.ts";
+import { API } from "../../sandbox/api.ts";
 import type { Check, CheckContext, CheckOutcome } from "./types.ts";
 import {
   bytes,
@@ -21,12 +22,13 @@ import {
   type Family,
   type KernelCall,
 } from "./records.ts";
+import type { MemContext } from "../../sandbox/memrecords.ts";
 
 export const ok = (detail?: string): CheckOutcome => ({ pass: true, detail });
 export const fail = (detail: string): CheckOutcome => ({ pass: false, detail });
 
-export function check(id: string, message: string, hint: string, run: (c: CheckContext) => CheckOutcome, points = 1): Check {
-  return { id, message, hint, run, points };
+export function check(id: string, message: string, hint: string, run: (c: CheckContext) => CheckOutcome, points = 1, more: Pick<Check, "requires" | "needs"> = {}): Check {
+  return { id, message, hint, run, points, ...more };
 }
 
 /** The paired allocations, or a failure saying the kernel kept no call log. */
@@ -49,9 +51,14 @@ export function allocs(c: CheckContext, f: (a: Allocation) => boolean = () => tr
 export function loads(): Check {
   return check("loads", "The module loads: its init function returns 0", "Make the init function return 0 once everything it needs succeeded (and a negative errno such as -ENOMEM only when something failed).", (c) => {
     const r = c.result;
-    if (r.reports.some((x) => x.kind === "compile-error")) return fail(`it does not compile: ${r.reports.find((x) => x.kind === "compile-error")!.title}`);
-    if (r.initReturn === null) return fail("init never returned (an exception, an Oops or a limit stopped it)");
-    if (r.initReturn !== 0) return fail(`init returned ${r.initReturn}${r.module?.insmodError ? ` (${r.module.insmodError})` : ""}`);
+    const ce = r.reports.find((x) => x.kind === "compile-error");
+    if (ce) return { pass: false, detail: `it does not compile: ${ce.title}`, hint: `Fix the compile error first${ce.line ? ` (line ${ce.line})` : ""}: ${ce.text}. Nothing else can be checked until the module compiles.` };
+    if (r.initReturn === null) {
+      const why = r.reports.find((x) => x.kind === "exception" || x.kind === "oops" || x.kind === "bug" || x.kind === "timeout" || x.kind === "limit");
+      return fail(`init never returned${why ? `: [${why.kind}] ${why.title}${why.line ? ` (line ${why.line})` : ""}` : " (an exception, an Oops or a limit stopped it)"}`);
+    }
+    if (r.initReturn > 0) return fail(`init returned ${r.initReturn}: the kernel loaded the module anyway and warned that init "suspiciously returned ${r.initReturn}, it should follow 0/-E convention"; return 0`);
+    if (r.initReturn !== 0) return fail(`init returned ${r.initReturn}${r.module?.insmodError ? ` (${r.module.insmodError})` : ""}, so the module was not loaded`);
     if (r.module && !r.module.loaded) return fail("the module did not stay loaded");
     return ok();
   });
@@ -183,6 +190,8 @@ export function printedLine(o: { id: string; text: string; level: number; phase:
       if (!logged) return fail(`the kernel's log has no line "${o.text}" at ${LEVEL_NAMES[o.level]}`);
       return ok();
     },
+    1,
+    { requires: [o.text, LEVEL_NAMES[o.level]] },
   );
 }
 
@@ -200,18 +209,49 @@ export function gfpName(c: CheckContext, gfp: number | undefined): string {
   }
 }
 
-/** The addresses of these allocations appear in the module's dmesg lines (printed from the returned values). */
-export function addressesPrinted(id: string, pick: (c: CheckContext) => Allocation[] | CheckOutcome, what: string): Check {
-  return check(id, `Each printed address is the one the allocator returned (${what})`, 'Print the value the allocator returned with printk(KERN_INFO + "...%px\\n", addr) (or %lx): no arithmetic, no other variable.', (c) => {
-    const as = pick(c);
+/**
+ * Each allocation `pick` names was printed from the value the allocator returned: a print call of the module got
+ * that very value as an argument, and the kernel logged the line it made. Judged in the graded run and again in a
+ * second run with more RAM (ExtraRuns.shifted), where every allocator returns other addresses: a number copied from
+ * an earlier run's output matches at most one of the two.
+ */
+export function printedValue(o: { id: string; pick: (c: CheckContext) => Allocation[] | CheckOutcome; what: string; requires?: string[] }): Check {
+  const judgeRun = (c: CheckContext, label: string): CheckOutcome => {
+    const as = o.pick(c);
     if (isOutcome(as)) return as;
-    if (!as.length) return fail("no allocation to compare with");
-    const printed = new Set<bigint>();
-    for (const l of c.result.dmesg) for (const n of hexNumbersIn(lineText(l))) printed.add(n);
-    const missing = as.filter((a) => !printed.has(a.addr));
-    if (missing.length) return fail(`not in the log: the address of ${missing.map(describe).join(", ")}`);
+    if (!as.length) return fail(`${label}no allocation to compare with`);
+    const calls = callsOf(c.result) ?? [];
+    const prints = calls.filter((x) => PRINT_FNS.includes(x.fn));
+    const era = eraOf(c.result);
+    const bits = ((c.result.kernel as { layout?: { bits?: number } }).layout?.bits ?? 64) as 32 | 64;
+    const logText = c.result.dmesg.map(lineText).join("\n");
+    for (const a of as) {
+      const want = [a.addr, a.virt].filter((x): x is bigint => x !== undefined && x !== 0n);
+      const given = prints.filter((p) => p.args.slice(1).some((v) => want.includes(toBig(v) ?? -1n)));
+      if (!given.length) {
+        const shown = prints.flatMap((p) => p.args.slice(1).map((v) => toBig(v)).filter((v): v is bigint => v !== undefined && v > 0xffffn));
+        return fail(`${label}${describe(a)} returned 0x${want[0].toString(16)}, and no print call was given that value${shown.length ? ` (the module printed ${shown.slice(0, 3).map((v) => "0x" + v.toString(16)).join(", ")})` : ""}`);
+      }
+      const logged = given.some((p) => want.some((w) => renderedText(p, era, bits).includes(w.toString(16)) && logText.includes(w.toString(16))));
+      if (!logged) return fail(`${label}the value of ${describe(a)} was passed to ${given[0].fn}, but the kernel's log does not show it in hex (use %px or %lx: %p prints a hashed value)`);
+    }
     return ok();
-  });
+  };
+  return check(
+    o.id,
+    `Each printed address is the one the allocator returned (${o.what})`,
+    'Print the value the allocator returned, with printk(KERN_INFO + "...%px\\n", addr) (or 0x%lx): the variable that holds it, not a number copied from an output.',
+    (c) => {
+      const first = judgeRun(c, "");
+      if (!first.pass) return first;
+      const sh = c.runs?.shifted;
+      if (!sh) return fail(c.runs?.unavailable?.["shifted-run"] ?? "the grader made no second run to compare printed addresses with (judge() was called without its extra runs)");
+      const second = judgeRun({ ...c, result: sh.result, records: sh.records }, `in a second run with ${sh.mem >> 20} MiB of RAM, `);
+      return second.pass ? ok(`right in both runs (${(c.exercise.settings.mem ?? 0) >> 20 || "default"} and ${sh.mem >> 20} MiB)`) : second;
+    },
+    1,
+    { requires: o.requires, needs: ["shifted-run"] },
+  );
 }
 
 /** Find allocations made by one of these functions; the check fails naming what was found instead. */
@@ -220,6 +260,9 @@ export function findAlloc(c: CheckContext, fns: string[], pred: (a: Allocation) 
   if (isOutcome(as)) return as;
   return as.filter((a) => fns.includes(a.fn) && pred(a));
 }
+
+/** "kmalloc(256) at 0x... (line 12)", for messages. */
+export const describeAlloc = describe;
 
 export function summary(as: Allocation[]): string {
   return as.length ? as.map(describe).join(", ") : "none";
@@ -254,26 +297,37 @@ export function regionOf(l: LayoutView, a: bigint): "linear" | "vmalloc" | "else
   return "elsewhere";
 }
 
-/** Exactly the allocation the task asks for: made by one of `fns`, with this size/order/gfp, in this region. */
+/**
+ * Exactly the allocation the task asks for: made by one of `fns` (or of a `family`), with this size/order/gfp, in
+ * this region and context. The library's `allocated(family, size, context)`.
+ */
 export function allocatedAs(o: {
   id: string;
   message: string;
   hint: string;
-  fns: string[];
+  fns?: string[];
+  family?: Family[];
   size?: number;
   order?: number;
   gfp?: (c: CheckContext, gfp: number | undefined) => string | undefined;
   region?: "linear" | "vmalloc";
+  context?: MemContext[];
   count?: number;
   phase?: "init" | "deferred" | "exit";
+  requires?: string[];
 }): Check {
+  const what = [o.fns?.join("/"), o.family && !o.fns ? o.family.join("/") : undefined].filter(Boolean).join(" ");
   return check(o.id, o.message, o.hint, (c) => {
     const all = allocs(c);
     if (isOutcome(all)) return all;
-    const byFn = all.filter((a) => o.fns.includes(a.fn) && (o.phase === undefined || a.call.phase === o.phase));
-    if (!byFn.length) return fail(`no ${o.fns.join("/")} allocation${o.phase ? ` in ${o.phase}` : ""} in the kernel's records (the module's allocations: ${summary(all)})`);
+    const byFn = all.filter((a) => (!o.fns || o.fns.includes(a.fn)) && (!o.family || o.family.includes(a.family)) && (o.phase === undefined || a.call.phase === o.phase));
+    if (!byFn.length) return fail(`no ${what} allocation${o.phase ? ` in ${o.phase}` : ""} in the kernel's records (the module's allocations: ${summary(all)})`);
     const sized = byFn.filter((a) => (o.size === undefined || a.size === o.size) && (o.order === undefined || (a.order ?? 0) === o.order));
     if (!sized.length) return fail(`found ${summary(byFn)}, but the task asks for ${o.order !== undefined ? `order ${o.order} (${bytes(4096 << o.order)})` : bytes(o.size!)}`);
+    if (o.context) {
+      const here = sized.filter((a) => o.context!.includes(a.context));
+      if (!here.length) return fail(`${describe(sized[0])} ran in ${CONTEXT_WORDS[sized[0].context]}, the task asks for ${o.context.map((x) => CONTEXT_WORDS[x]).join(" or ")}`);
+    }
     if (o.gfp) {
       const bad = sized.map((a) => [a, o.gfp!(c, a.gfp)] as const).filter(([, why]) => why);
       if (bad.length === sized.length) return fail(`${describe(bad[0][0])}: ${bad[0][1]}`);
@@ -281,13 +335,20 @@ export function allocatedAs(o: {
     if (o.region) {
       const l = layoutOf(c);
       if (!l) return fail("the kernel's layout is missing from the run");
-      const wrong = sized.filter((a) => regionOf(l, a.addr) !== o.region);
+      const wrong = sized.filter((a) => regionOf(l, a.virt ?? a.addr) !== o.region);
       if (wrong.length) return fail(`${describe(wrong[0])} is not in the ${o.region === "linear" ? "linear map (lowmem)" : "vmalloc area"}`);
     }
-    if (o.count !== undefined && sized.length !== o.count) return fail(`expected ${o.count} such allocation${o.count === 1 ? "" : "s"}, found ${sized.length}`);
+    if (o.count !== undefined && sized.length !== o.count) return fail(`expected ${o.count} such allocation${o.count === 1 ? "" : "s"}, found ${sized.length}: ${summary(sized.slice(0, 4))}`);
     return ok(summary(sized.slice(0, 3)));
-  });
+  }, 1, { requires: o.requires });
 }
+
+export const CONTEXT_WORDS: Record<MemContext, string> = {
+  process: "process context",
+  atomic: "atomic context (a spinlock held or preemption off)",
+  softirq: "softirq context",
+  hardirq: "hard interrupt context",
+};
 
 /** A gfp test: exactly this named flag set of the era (e.g. GFP_KERNEL). */
 export function gfpIs(name: string) {
@@ -376,3 +437,142 @@ export function contentsWhenFreed(c: CheckContext, a: Allocation, value: number)
   if (total === BigInt(a.size)) return ok();
   return fail(`${total} of its ${a.size} bytes were set to 0x${value.toString(16)} before it was freed`);
 }
+
+// ---------------------------------------------------------------------------------------------------------------
+// Memory read from the simulated kernel (RunResult.kernel.memory, RunSettings.probes)
+
+export interface ProbeView {
+  at: "loaded" | "unloading";
+  fn?: string;
+  addr?: string;
+  values?: (number | string | null)[];
+  missing?: string;
+}
+
+export function probeOf(c: CheckContext, id: string): ProbeView | CheckOutcome {
+  const m = (c.result.kernel as { memory?: Record<string, ProbeView> }).memory;
+  const p = m?.[id];
+  if (!p) return fail(`the run read no memory for this check (probe "${id}" is not in RunResult.kernel.memory${c.result.initReturn !== 0 ? ": the module did not load" : ""})`);
+  if (p.missing || !p.values) return fail(`when the module ${p.at === "loaded" ? "had loaded" : "was about to be unloaded"}, ${p.missing ?? "nothing was read"}`);
+  return p;
+}
+
+/**
+ * The values the module left in its buffer, read from simulated memory (not from its calls): `expected(i)` at each
+ * position the exercise's probe reads. Whatever width or routine wrote them (writel, writeq, memset32...).
+ */
+export function valueInMemory(o: { id: string; probe: string; message: string; hint: string; expected: (i: number) => number; unit: string; requires?: string[] }): Check {
+  return check(o.id, o.message, o.hint, (c) => {
+    const p = probeOf(c, o.probe);
+    if (isOutcome(p)) return p;
+    const vals = p.values!;
+    const bad: number[] = [];
+    vals.forEach((v, i) => {
+      if (v !== o.expected(i)) bad.push(i);
+    });
+    if (!bad.length) return ok(`${vals.length} of ${vals.length} ${o.unit}s`);
+    const show = (v: number | string | null | undefined) => (v === null || v === undefined ? "unmapped" : typeof v === "number" ? String(v) : v);
+    return fail(`in memory, ${vals.length - bad.length} of the ${vals.length} ${o.unit}s hold the right value; ${o.unit} ${bad[0]} holds ${show(vals[bad[0]])}, not ${o.expected(bad[0])}${bad.length > 1 ? `, ${o.unit} ${bad[1]} holds ${show(vals[bad[1]])}` : ""}`);
+  }, 1, { requires: o.requires });
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Failure paths: the submission run again with one fault site failing at a time (fail-nth)
+
+const ENOMEM = 12;
+
+/** Report kinds a forced allocation failure brings by itself (the kernel's warning and its own injection note). */
+const FAULT_EXPECTED_KINDS = ["page-alloc-failure", "vmalloc-failure", "fault-injection"];
+
+/** What the module did differently from the clean run first: the forced failure as the module saw it. */
+export function firstDifference(clean: readonly KernelCall[], faulty: readonly KernelCall[]): { call: KernelCall; index: number; cleanRet: unknown } | undefined {
+  const n = Math.min(clean.length, faulty.length);
+  for (let i = 0; i < n; i++) {
+    const a = clean[i];
+    const b = faulty[i];
+    if (a.fn !== b.fn || JSON.stringify(a.args) !== JSON.stringify(b.args) || JSON.stringify(a.ret) !== JSON.stringify(b.ret)) return { call: b, index: i, cleanRet: a.ret };
+  }
+  return faulty.length > n ? { call: faulty[n], index: n, cleanRet: undefined } : undefined;
+}
+
+/** Parameter types of the table's functions, to write a call as the learner wrote it (gfp masks by name). */
+let paramTypes: Map<string, string[]> | undefined;
+function describeCall(x: KernelCall, era: "2.6" | "3.4" | "6.1"): string {
+  paramTypes ??= new Map(API.filter((r) => r.kind === "function").map((r) => [r.name, (r as { params: { type: string }[] }).params.map((p) => p.type)]));
+  const types = paramTypes.get(x.fn) ?? [];
+  const args = x.args.slice(0, 3).map((v, i) => {
+    if (types[i] === "gfp" && typeof v === "number") {
+      try {
+        return formatGfp(era, v);
+      } catch {
+        return String(v);
+      }
+    }
+    if (types[i]?.startsWith("handle:") || types[i] === "fn" || types[i] === "cookie") return types[i].replace(/^handle:/, "");
+    return typeof v === "string" && !/^0x/.test(v) ? JSON.stringify(v) : v !== null && typeof v === "object" ? "…" : String(v);
+  });
+  const ret = x.ret === null || x.ret === "0x0" || x.ret === 0 ? "NULL" : String(x.ret);
+  return `${x.fn}(${args.join(", ")})${x.line !== undefined ? ` at line ${x.line}` : ""} returned ${ret}`;
+}
+
+/**
+ * The module fails cleanly whichever allocation fails: in each fault run, no Oops/BUG/exception, everything it had
+ * taken freed (by init's error path, or by exit when it stayed loaded), nothing freed twice, and when the failure
+ * hit init, init returns -error (ENOMEM unless said otherwise). `initMayLoad`: a failed allocation is an answer the
+ * module handles and loads anyway (find-the-hole's probes).
+ */
+export function survivesFaultInjection(o: { error?: number; initMayLoad?: boolean; errorName?: string } = {}): Check {
+  const errno = o.error ?? ENOMEM;
+  const errName = o.errorName ?? "-ENOMEM";
+  return check(
+    "handles-allocation-failure",
+    `Handles allocation failure: with any one allocation failing, ${o.initMayLoad ? "it still finishes cleanly" : `init returns ${errName}`}, frees what it took, and the kernel reports no Oops`,
+    `Check every allocation's result: if (p === 0n) { free what was taken before it; return ${errName}; } — in init, in reverse order of allocation (the kernel's goto-unwind pattern).`,
+    (c) => {
+      const f = c.runs?.faults;
+      if (!f) return fail(c.runs?.unavailable?.["fault-injection"] ?? "the grader made no fault-injection runs (judge() was called without its extra runs)");
+      if (!f.runs.length) return fail("no allocation of the module could be made to fail (no fault site in the clean run): there is no failure path to judge");
+      for (const r of f.runs) {
+        // fail-nth runs compare with the counting run (the same options, nothing failed); attribute runs with the clean run.
+        const clean = (r.attr ? c.records?.calls : f.counted?.records?.calls) ?? c.records?.calls ?? [];
+        const calls = r.records?.calls ?? [];
+        const d = firstDifference(clean, calls);
+        const what = d ? describeCall(d.call, eraOf(c.result)) : "a kernel-internal allocation; nothing the module called returned anything else";
+        const head = `with ${r.label} failing (${what})`;
+        // What the failure brought: reports the clean run did not have (its own are the other checks' business).
+        const before = new Set((r.attr ? c.result : f.counted?.result ?? c.result).reports.map((x) => `${x.kind}\u0000${x.title}`));
+        const bad = r.result.reports.filter((x) => !before.has(`${x.kind}\u0000${x.title}`) && !FAULT_EXPECTED_KINDS.includes(x.kind) && !/fault.?inject/i.test(x.kind) && x.kind !== "leak" && !(c.exercise.allowedReports ?? []).includes(x.kind));
+        if (bad.length) return fail(`${head}: the kernel reported [${bad[0].kind}] ${bad[0].title}${bad[0].line ? ` (line ${bad[0].line})` : ""}`);
+        const inInit = d?.call.phase === "init";
+        const ir = r.result.initReturn;
+        if (ir === null) return fail(`${head}: init never returned`);
+        if (inInit && !o.initMayLoad && ir >= 0) return fail(`${head}: init returned ${ir}, so the module loaded without the memory it needed; return ${errName}`);
+        if (inInit && ir < 0 && ir !== -errno && !o.initMayLoad) return fail(`${head}: init returned ${ir}, not ${errName} (-${errno})`);
+        // Left allocated by the failure: what the clean run freed (a leak of the clean run is no-leak's business).
+        const cleanLeaks = new Set((r.attr ? c.records : f.counted?.records ?? c.records)?.allocs.filter((a) => !a.free).map((a) => a.index) ?? []);
+        const left = (r.records?.allocs ?? []).filter((a) => !a.free && !(cleanLeaks.has(a.index) && (d === undefined || a.index < d.index)));
+        if (left.length) return fail(`${head}: ${ir < 0 ? "init failed and " : ""}left allocated: ${left.slice(0, 3).map(describe).join(", ")}${left.length > 3 ? ` and ${left.length - 3} more` : ""}`);
+        const stray = r.records?.strayFrees ?? [];
+        if (stray.length) return fail(`${head}: ${stray[0].call.fn}(0x${stray[0].addr.toString(16)})${stray[0].call.line ? ` at line ${stray[0].call.line}` : ""} freed an address the module did not hold`);
+      }
+      return ok(`${f.runs.length} run${f.runs.length === 1 ? "" : "s"} with one allocation failing${f.sites ? ` (module_init has ${f.sites} fault sites)` : ""}: each failed cleanly`);
+    },
+    1,
+    { requires: o.initMayLoad ? [] : [errName], needs: ["fault-injection"] },
+  );
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// The library: every check an exercise declaration may name, with its parameters (issue 15's Markdown exercises).
+
+export const CHECK_LIBRARY = {
+  loads,
+  noReports,
+  noTaint,
+  freedWithMatching: nothingLeaked,
+  allocated: allocatedAs,
+  printedLine,
+  printedValue,
+  valueInMemory,
+  survivesFaultInjection,
+} as const;

@@ -1,12 +1,22 @@
 // The grader: run a submission as the exercise says (profile, RAM, command line, events), then judge it with the
 // exercise's checks over the RunResult. judge() is pure (the notebook runs the cell in its worker and judges the
-// RunResult on the page); gradeSource() runs and judges in one step (the CLI and the tests).
+// RunResult there); gradeWith() runs and judges in one step with any runner (the CLI's isolated workers, the
+// notebook's worker, runModule in the tests), and gradeSource() is gradeWith over runModule.
+//
+// Extra runs, made only when a check needs them (Check.needs):
+// - "shifted-run": the same machine with SHIFT_MEM more RAM, so that every allocator returns other addresses: a
+//   printed address copied from an earlier run's output cannot match both runs.
+// - "fault-injection": a counting run (fail-nth set beyond reach, so the kernel counts module_init's fault sites
+//   without failing any: RunResult.faultInjection.insmodCalls), then one run per chosen site n with fail-nth = n
+//   (src/kernel/debug/fault_inject.ts). Every site up to FAULT_RUNS_ALL; past that the first FAULT_RUNS_FIRST and
+//   FAULT_RUNS_SPREAD more spread evenly up to the last (a 4 MiB vzalloc is a thousand page allocations).
+//   fail-nth exists on 6.1 debug kernels only (Linux 4.13+, CONFIG_FAULT_INJECTION): other machines say so.
 
 import type { RunResult } from "../../sandbox/result.ts";
 import type { RunOptions } from "../../sandbox/run.ts";
 import { getProfile } from "../kernel/profiles.ts";
 import { allocations } from "./records.ts";
-import type { CheckContext, CheckResult, Exercise, GradeResult, RunSettings } from "./types.ts";
+import type { CheckContext, CheckResult, Exercise, ExtraRuns, GradeResult, RunSettings } from "./types.ts";
 
 /** The board's push-button line (src/kernel/kernel/irq.ts: IRQ 5 on the x86 PCs, 40 on the ARM boards). */
 export function buttonIrq(profile: string): number {
@@ -24,7 +34,125 @@ export function runOptionsFor(s: RunSettings): RunOptions {
     config: s.config,
     proc: s.proc,
     events: s.events?.map((e) => ({ atMs: e.atMs, irq: e.irq === "button" ? buttonIrq(s.profile) : e.irq })),
+    probes: s.probes,
   };
+}
+
+/** Runs a submission: runModule, an isolated worker's run, the notebook worker's. */
+export type Runner = (source: string, options: RunOptions) => Promise<RunResult>;
+
+/** More RAM for the shifted run: enough to move the linear map's top, the slab pages and the vmalloc area. */
+export const SHIFT_MEM = 8 << 20;
+export const FAULT_RUNS_ALL = 16;
+export const FAULT_RUNS_FIRST = 8;
+export const FAULT_RUNS_SPREAD = 8;
+/** fail-nth beyond any module's reach: the counting run's value (an unsigned int, as /proc/PID/fail-nth takes). */
+const FAIL_NTH_NEVER = 0xffffffff;
+
+/** The fault sites module_init hit (should_fail() calls of the insmod task), when the run counted them. */
+export function faultSitesOf(r: RunResult): number | undefined {
+  const f = (r as { faultInjection?: { insmodCalls?: unknown } }).faultInjection;
+  return typeof f?.insmodCalls === "number" ? f.insmodCalls : undefined;
+}
+
+/** The sites to fail, 1-based: all of them up to FAULT_RUNS_ALL, else the first few and an even spread to the last. */
+export function chooseSites(sites: number): number[] {
+  if (sites <= FAULT_RUNS_ALL) return Array.from({ length: sites }, (_, i) => i + 1);
+  const out = new Set<number>(Array.from({ length: FAULT_RUNS_FIRST }, (_, i) => i + 1));
+  for (let j = 1; j <= FAULT_RUNS_SPREAD; j++) out.add(FAULT_RUNS_FIRST + Math.round(((sites - FAULT_RUNS_FIRST) * j) / FAULT_RUNS_SPREAD));
+  return [...out].sort((a, b) => a - b);
+}
+
+/** Why this machine has no fail-nth (Linux 4.13+), or no fault injection at all (CONFIG_FAULT_INJECTION). */
+export function faultInjectionUnavailable(s: RunSettings): { failNth?: string; any?: string } {
+  const p = getProfile(s.profile);
+  if ((s.config ?? "debug") !== "debug") {
+    const any = "this exercise's machine is the distribution kernel, which has no CONFIG_FAULT_INJECTION: its failure paths cannot be tested";
+    return { failNth: any, any };
+  }
+  return p.era === "6.1" ? {} : { failNth: `Linux ${p.era} has no fail-nth (it arrived in 4.13)` };
+}
+
+/** The knobs that make the Nth call of one attribute (after boot) fail once: interval N, probability 100, times 1. */
+function nthCallKnobs(attr: "failslab" | "fail_page_alloc", n: number): Record<string, Record<string, string | number>> {
+  const common = { interval: n, probability: 100, times: 1, "ignore-gfp-wait": "N" };
+  return { [attr]: attr === "fail_page_alloc" ? { ...common, "ignore-gfp-highmem": "N", "min-order": 0 } : common };
+}
+
+/** Faults the kernel injected in a run (RunResult.faultInjection.injected). */
+export function injectedOf(r: RunResult): { attr: string; by: string; call: number; caller?: string }[] {
+  const f = (r as { faultInjection?: { injected?: unknown } }).faultInjection;
+  return Array.isArray(f?.injected) ? (f!.injected as { attr: string; by: string; call: number; caller?: string }[]) : [];
+}
+
+const nth = (n: number) => `${n}${n % 100 >= 11 && n % 100 <= 13 ? "th" : ["th", "st", "nd", "rd"][n % 10] ?? "th"}`;
+
+/**
+ * The extra runs the exercise's checks need (none when no check asks).
+ * Fault injection has two series, both the kernel's own framework (src/kernel/debug/fault_inject.ts):
+ * - fail-nth (6.1): module_init's fault sites are counted in a run with fail-nth out of reach, then each chosen
+ *   site n fails in a run of its own (fail-nth = n; the kernel's recipe makes every allocation a site).
+ * - attributes: when the module allocates outside module_init (an interrupt handler, a timer, a work item: fail-nth
+ *   is the insmod task's only), or on an era without fail-nth, the Nth failslab call and the Nth fail_page_alloc call
+ *   after boot fail once (interval N, probability 100, times 1), for N = 1, 2, ... until a run injects nothing or
+ *   FAULT_RUNS_FIRST runs were made per attribute.
+ */
+export async function extraRuns(ex: Exercise, source: string, run: Runner, clean?: RunResult): Promise<ExtraRuns> {
+  const needs = new Set(ex.checks.flatMap((c) => c.needs ?? []));
+  const out: ExtraRuns = { unavailable: {} };
+  const base = runOptionsFor(ex.settings);
+  if (needs.has("shifted-run")) {
+    const mem = (ex.settings.mem ?? getProfile(ex.settings.profile).defaultMem) + SHIFT_MEM;
+    const result = await run(source, { ...base, mem });
+    out.shifted = { result, records: allocations(result), mem };
+  }
+  if (needs.has("fault-injection")) {
+    const why = faultInjectionUnavailable(ex.settings);
+    if (why.any) {
+      out.unavailable!["fault-injection"] = why.any;
+      return out;
+    }
+    const faults: NonNullable<ExtraRuns["faults"]> = { sites: 0, runs: [] };
+    let outsideInit = true;
+    if (!why.failNth) {
+      const counted = await run(source, { ...base, failNth: FAIL_NTH_NEVER });
+      const sites = faultSitesOf(counted);
+      if (sites === undefined) {
+        out.unavailable!["fault-injection"] = "the kernel did not count the module's fault sites (RunResult.faultInjection is missing)";
+        return out;
+      }
+      faults.sites = sites;
+      faults.counted = { result: counted, records: allocations(counted) };
+      for (const n of chooseSites(sites)) {
+        const result = await run(source, { ...base, failNth: n });
+        faults.runs.push({ label: `the ${nth(n)} of module_init's ${sites} fault sites`, nth: n, result, records: allocations(result) });
+      }
+      const recs = faults.counted.records ?? (clean ? allocations(clean) : undefined);
+      outsideInit = !!recs && (recs.allocs.some((a) => a.phase !== "init") || recs.failed.some((f) => f.phase !== "init"));
+    }
+    if (outsideInit) {
+      for (const attr of ["failslab", "fail_page_alloc"] as const) {
+        for (let n = 1; n <= FAULT_RUNS_FIRST; n++) {
+          const result = await run(source, { ...base, faultAttrs: nthCallKnobs(attr, n) });
+          const injected = injectedOf(result);
+          if (!injected.length) break;
+          // With fail-nth available, module_init's sites are covered already: keep the runs that failed something later.
+          const f = injected[0];
+          faults.runs.push({ label: `the ${nth(n)} ${attr} call after boot${f.caller ? ` (in ${f.caller})` : ""}`, attr, nth: n, result, records: allocations(result) });
+        }
+      }
+    }
+    out.faults = faults;
+  }
+  return out;
+}
+
+/** Run the submission (and the extra runs its checks need) with `run`, and judge it. */
+export async function gradeWith(ex: Exercise, source: string, run: Runner, file?: string): Promise<GradeResult> {
+  const result = await run(source, runOptionsFor(ex.settings));
+  // A submission that does not compile or was stopped is judged on the one run.
+  const extra = stoppedReason(result) || result.reports.some((r) => r.kind === "compile-error") ? undefined : await extraRuns(ex, source, run, result);
+  return judge(ex, result, source, file, extra);
 }
 
 const LIMIT_WORDS: Record<string, string> = { cpu: "CPU", memory: "memory", stack: "stack", "kernel-calls": "kernel-call", log: "log" };
@@ -46,28 +174,34 @@ export function stoppedReason(result: RunResult): string | undefined {
 }
 
 /** Judge a finished run. Never throws: a check that throws fails with the error as its detail. */
-export function judge(ex: Exercise, result: RunResult, source: string, file?: string): GradeResult {
+export function judge(ex: Exercise, result: RunResult, source: string, file?: string, runs?: ExtraRuns): GradeResult {
   const stopped = stoppedReason(result);
   if (stopped) return { ...unrunnable(ex, stopped, file), dmesg: result.dmesg, reports: result.reports.map((r) => ({ kind: r.kind, title: r.title, line: r.line })) };
-  const ctx: CheckContext = { result, source, exercise: ex, records: allocations(result) };
+  const ctx: CheckContext = { result, source, exercise: ex, records: allocations(result), runs };
+  const compileError = result.reports.find((r) => r.kind === "compile-error");
   const checks: CheckResult[] = ex.checks.map((ch) => {
     const points = ch.points ?? 1;
+    // A module that does not compile never ran: only `loads` speaks (about the compile error); the rest were not checked.
+    if (compileError && ch.id !== "loads") return { id: ch.id, message: ch.message, hint: ch.hint, pass: false, detail: "not checked: the module does not compile", points, score: 0 };
     let pass = false;
     let detail: string | undefined;
+    let hint = ch.hint;
     try {
       const o = ch.run(ctx);
       pass = o.pass === true;
       detail = o.detail;
+      hint = o.hint ?? ch.hint;
     } catch (e) {
       detail = `the check itself failed: ${(e as Error)?.message ?? e}`;
     }
-    return { id: ch.id, message: ch.message, hint: ch.hint, pass, detail, points, score: pass ? points : 0 };
+    return { id: ch.id, message: ch.message, hint, pass, detail, points, score: pass ? points : 0 };
   });
   const score = checks.reduce((s, c) => s + c.score, 0);
   const maxScore = checks.reduce((s, c) => s + c.points, 0);
   const firstFail = checks.find((c) => !c.pass);
   return {
     exercise: ex.id,
+    statement: ex.statement,
     file,
     passed: !firstFail,
     score,
@@ -82,8 +216,7 @@ export function judge(ex: Exercise, result: RunResult, source: string, file?: st
 /** Run the submission on a fresh kernel and judge it. */
 export async function gradeSource(ex: Exercise, source: string, file?: string): Promise<GradeResult> {
   const { runModule } = await import("../../sandbox/run.ts");
-  const result = await runModule(source, runOptionsFor(ex.settings));
-  return judge(ex, result, source, file);
+  return gradeWith(ex, source, (src, o) => runModule(src, o), file);
 }
 
 /** A GradeResult for a submission that could not be run (unreadable file): every check failed. */

@@ -4,6 +4,7 @@
 import type { RunResult } from "../../sandbox/result.ts";
 import type { ReportKind } from "../kernel/types.ts";
 import type { AllocRecords } from "./records.ts";
+import type { MemoryProbe } from "../../sandbox/probes.ts";
 
 export interface RunSettings {
   profile: string;
@@ -16,12 +17,16 @@ export interface RunSettings {
   proc?: string[];
   /** Scheduled simulated events, e.g. three presses of the board's button (irq "button"). */
   events?: { atMs: number; irq: "button" | number }[];
+  /** The module's buffers read from simulated memory after init / before exit (RunResult.kernel.memory). */
+  probes?: MemoryProbe[];
 }
 
 export interface CheckOutcome {
   pass: boolean;
   /** What was seen, in plain words, e.g. "found kmalloc(100) but it was never freed". */
   detail?: string;
+  /** A hint for this outcome that replaces the check's own (a compile error's hint is about the compile error). */
+  hint?: string;
 }
 
 /** What a check reads: the run, the submitted source, and the allocations paired from the call log. */
@@ -31,6 +36,30 @@ export interface CheckContext {
   exercise: Exercise;
   /** Undefined when the kernel kept no call log (every check that needs it fails, saying so). */
   records?: AllocRecords;
+  /** The grader's other runs of the same submission, for the checks that asked for them (Check.needs). */
+  runs?: ExtraRuns;
+}
+
+/** One more run of the submission: the result and its allocation records. */
+export interface OtherRun {
+  result: RunResult;
+  records?: AllocRecords;
+}
+
+export interface ExtraRuns {
+  /** The same machine with more RAM, so that every allocator returns other addresses (printed values). */
+  shifted?: OtherRun & { mem: number };
+  /** Fault injection: the clean run's fault sites, and one run per chosen site with that site failing (fail-nth). */
+  faults?: {
+    /** module_init's fault sites (fail-nth), 0 when not counted. */
+    sites: number;
+    /** One run per failed site: `label` says which ("the 2nd of module_init's 5 fault sites"). */
+    runs: (OtherRun & { label: string; nth: number; attr?: "failslab" | "fail_page_alloc" })[];
+    /** The fail-nth counting run (nothing failed): the clean run the fault runs are compared with. */
+    counted?: OtherRun;
+  };
+  /** Why an extra run could not be made (the kernel has no fault injection...): the checks that need it fail. */
+  unavailable?: Partial<Record<"shifted-run" | "fault-injection", string>>;
 }
 
 export interface Check {
@@ -40,6 +69,10 @@ export interface Check {
   /** What to try when it fails. */
   hint: string;
   points?: number;
+  /** Numbers and names the check requires, each of which the exercise's statement must say (test/grader/statements). */
+  requires?: string[];
+  /** Extra runs the check reads (CheckContext.runs). */
+  needs?: ("shifted-run" | "fault-injection")[];
   run(c: CheckContext): CheckOutcome;
 }
 
@@ -71,6 +104,8 @@ export interface CheckResult {
 
 export interface GradeResult {
   exercise: string;
+  /** The task, as the learner reads it (Exercise.statement). */
+  statement?: string;
   file?: string;
   passed: boolean;
   score: number;

@@ -23,7 +23,7 @@ const VARIANTS: Record<string, Variant[]> = {
   ],
   "three-allocators": [
     { name: "kmalloc with the wrong size", edit: [["kmalloc(100,", "kmalloc(128,"]], fails: "kmalloc-100" },
-    { name: "the page with GFP_ATOMIC", edit: [["__get_free_page(GFP_KERNEL)", "__get_free_page(GFP_ATOMIC)"], ["GFP_KERNEL,\n", "GFP_KERNEL, GFP_ATOMIC,\n"]], fails: "page" },
+    { name: "the page with GFP_ATOMIC", edit: [["__get_free_page(GFP_KERNEL)", "__get_free_page(GFP_ATOMIC)"], ["GFP_KERNEL, ENOMEM,\n", "GFP_KERNEL, ENOMEM, GFP_ATOMIC,\n"]], fails: "page" },
     { name: "vmalloc leaked", edit: [["  vfree(vmallocmem);\n", ""]], fails: "no-leak" },
     { name: "a million bytes from kmalloc instead", edit: [["vmalloc(1000000)", "kmalloc(1000000, GFP_KERNEL)"], ["  vfree(vmallocmem);", "  kfree(vmallocmem);"]], fails: "vmalloc-1000000" },
     { name: "prints made-up addresses", edit: [[/printk\(KERN_INFO \+ "(\w+) = 0x%lx\\n", \w+\);/g, 'printk(KERN_INFO + "$1 = 0x%lx\\n", 0xc0001000n);']], fails: "addresses-printed" },
@@ -73,7 +73,7 @@ const VARIANTS: Record<string, Variant[]> = {
   ],
   "fix-the-bugs": [
     { name: "still writes one past the end", edit: [["i < N; i++) writeb", "i <= N; i++) writeb"]], fails: "no-reports" },
-    { name: "still frees vmalloc memory with kfree", edit: [["  vfree(table);", "  kfree(table);"]], fails: "no-leak" },
+    { name: "still frees vmalloc memory with kfree", edit: [["  vfree(table);   //", "  kfree(table);   //"]], fails: "no-leak" },
     { name: "still leaks", edit: [["  kfree(scratch);", ""]], fails: "no-leak" },
     { name: "prints the sum without reading", edit: [["  for (let i = 0; i < N; i++) sum += readb(buf + BigInt(i));\n", "  sum = 120;\n"]], fails: "same-sum" },
   ],

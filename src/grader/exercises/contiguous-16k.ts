@@ -1,15 +1,27 @@
 // Exercise contiguous-16k: four physically contiguous pages from the buddy allocator, filled, freed with the same order.
+// Any page-allocator entry point counts (__get_free_pages, alloc_pages + page_address): the records know them all.
 
 import type { Exercise } from "../types.ts";
-import { allocatedAs, check, contentsWhenFreed, fail, findAlloc, isOutcome, loads, noReports, nothingLeaked, ok } from "../checks.ts";
+import { allocatedAs, check, contentsWhenFreed, fail, findAlloc, isOutcome, loads, noReports, nothingLeaked, ok, survivesFaultInjection } from "../checks.ts";
+import type { Allocation } from "../records.ts";
+import type { CheckContext, CheckOutcome } from "../types.ts";
+
+const PAGE_FNS = ["__get_free_pages", "alloc_pages"];
+
+function block(c: CheckContext): Allocation | CheckOutcome {
+  const as = findAlloc(c, PAGE_FNS, (a) => a.order === 2);
+  if (isOutcome(as)) return as;
+  return as[0] ?? fail("there is no order-2 block from the page allocator");
+}
 
 export const contiguous16k: Exercise = {
   id: "contiguous-16k",
   title: "16 KiB in one piece",
   lesson: "page-allocator",
   settings: { profile: "x86_64-6.1", proc: ["buddyinfo"] },
-  statement: `Take 16 KiB of physically contiguous memory straight from the page allocator (not kmalloc, not vmalloc),
-fill every byte with 0xAB, and give it back correctly on unload.`,
+  statement: `Take 16 KiB of physically contiguous memory straight from the page allocator (\`__get_free_pages\` or
+\`alloc_pages\`: not kmalloc, not vmalloc) as one block of the right order, fill every byte with 0xAB, and give it
+back on unload with the same order. If the allocation fails, init returns -ENOMEM.`,
   starter: `import { __get_free_pages, free_pages, GFP_KERNEL, MODULE_LICENSE, module_init, module_exit } from "linux";
 
 MODULE_LICENSE("GPL");
@@ -55,29 +67,31 @@ module_exit(c16_exit);
       id: "order-2",
       message: "One order-2 block (4 pages, 16 KiB) from the page allocator",
       hint: "__get_free_pages(gfp, order) gives 2^order pages: 16 KiB is 4 pages of 4 KiB, so order 2.",
-      fns: ["__get_free_pages"],
+      family: ["page"],
       order: 2,
       region: "linear",
       count: 1,
+      requires: ["16 KiB", "page allocator", "order"],
     }),
     check("filled-ab", "All 16384 bytes hold 0xAB when the block is freed", "memset(buf, 0xab, 16384) after a successful allocation fills every byte.", (c) => {
-      const as = findAlloc(c, ["__get_free_pages"], (a) => a.order === 2);
-      if (isOutcome(as)) return as;
-      if (!as.length) return fail("there is no order-2 block to look at");
-      if (!as[0].free) return fail("the block was never freed");
-      return contentsWhenFreed(c, as[0], 0xab);
-    }),
-    check("freed-order-2", "The block is freed with free_pages(addr, 2)", "Free with the order you allocated with: free_pages(buf, 2). The buddy allocator does not remember it for you.", (c) => {
-      const as = findAlloc(c, ["__get_free_pages"], (a) => a.order === 2);
-      if (isOutcome(as)) return as;
-      if (!as.length) return fail("there is no order-2 block");
-      const f = as[0].free;
+      const a = block(c);
+      if (isOutcome(a)) return a;
+      if (!a.free) return fail("the block was never freed");
+      return contentsWhenFreed(c, a.virt !== undefined ? { ...a, addr: a.virt } : a, 0xab);
+    }, 1, { requires: ["0xAB"] }),
+    check("freed-order-2", "The block is freed with its order (free_pages(addr, 2) or __free_pages(page, 2))", "Free with the order you allocated with: free_pages(buf, 2). The buddy allocator does not remember it for you.", (c) => {
+      const a = block(c);
+      if (isOutcome(a)) return a;
+      const f = a.free;
       if (!f) return fail("the block was never freed");
-      if (f.fn !== "free_pages") return fail(`freed with ${f.fn}, not free_pages`);
-      if (f.order !== 2) return fail(`freed with order ${f.order}: ${f.order! < 2 ? `${4 - (1 << f.order!)} of its pages were never given back` : "that frees pages the module never had"}`);
+      if (f.fn !== "free_pages" && f.fn !== "__free_pages") return fail(`freed with ${f.fn}${f.line ? ` (line ${f.line})` : ""}, not free_pages`);
+      if (f.order !== 2) return fail(`freed with order ${f.order}: ${f.order! < 2 ? `${4 - (1 << f.order!)} of its 4 pages were never given back` : "that frees pages the module never had"}`);
+      if (f.fn === "__free_pages" && f.named !== "page") return fail("__free_pages takes the block's struct page (from alloc_pages or virt_to_page), not its address: use free_pages(addr, 2)");
+      if (f.fn === "free_pages" && f.named !== "virt") return fail("free_pages takes the block's kernel address, not its struct page: use __free_pages(page, 2)");
       return ok();
     }),
     nothingLeaked(),
+    survivesFaultInjection(),
     noReports(),
   ],
 };

@@ -1,21 +1,31 @@
 // Exercise dma-buffer: streaming DMA done right — contiguous memory, map, check, unmap with the same size, free.
 
 import type { Exercise } from "../types.ts";
-import { check, fail, findAlloc, isOutcome, layoutOf, loads, noReports, nothingLeaked, ok, regionOf } from "../checks.ts";
-import { callsTo, toBig, toNum, type Allocation, type KernelCall } from "../records.ts";
+import { allocs, check, fail, isOutcome, layoutOf, loads, noReports, nothingLeaked, ok, regionOf, survivesFaultInjection } from "../checks.ts";
+import { callsTo, describe, toBig, toNum, type Allocation, type KernelCall } from "../records.ts";
 import type { CheckContext, CheckOutcome } from "../types.ts";
 
 const SIZE = 64 * 1024;
 const DMA_TO_DEVICE = 1;
 
+/** The buffer: the allocation the module mapped, else its first allocation of at least 64 KiB. */
 function buffer(c: CheckContext): Allocation | CheckOutcome {
-  const as = findAlloc(c, ["kmalloc", "kzalloc", "__get_free_pages", "vmalloc", "vzalloc", "__vmalloc", "kvmalloc"], (a) => a.size >= SIZE);
+  const as = allocs(c);
   if (isOutcome(as)) return as;
-  return as[0] ?? fail("no buffer of 64 KiB was allocated");
+  const bufs = as.filter((a) => a.family === "slab" || a.family === "page" || a.family === "vmalloc" || a.family === "dma-coherent");
+  for (const m of callsTo(c.result, "dma_map_single")) {
+    const p = toBig(m.args[1]);
+    const a = p === undefined ? undefined : bufs.find((x) => p >= (x.virt ?? x.addr) && p < (x.virt ?? x.addr) + BigInt(Math.max(1, x.size)));
+    if (a) return a;
+  }
+  return bufs.find((a) => a.size >= SIZE) ?? fail(`no buffer of 64 KiB was allocated (the module's allocations: ${bufs.length ? bufs.map(describe).join(", ") : "none"})`);
 }
 
+/** DMA_MAPPING_ERROR: (dma_addr_t)~0, what dma_map_single returns when it cannot map. */
+const DMA_MAPPING_ERROR = (bits: number) => (1n << BigInt(bits)) - 1n;
+
 function mapping(c: CheckContext, a: Allocation): KernelCall | CheckOutcome {
-  const m = callsTo(c.result, "dma_map_single").filter((x) => toBig(x.args[1]) === a.addr);
+  const m = callsTo(c.result, "dma_map_single").filter((x) => toBig(x.args[1]) === (a.virt ?? a.addr));
   if (!m.length) return fail("the buffer was never mapped with dma_map_single");
   return m[0];
 }
@@ -35,8 +45,10 @@ export const dmaBuffer: Exercise = {
   lesson: "dma",
   settings: { profile: "x86_64-6.1" },
   statement: `Allocate a 64 KiB buffer for the board's DMA device (\`dma_device()\` from "sim"), map it with
-\`dma_map_single\` for DMA_TO_DEVICE, check the mapping with \`dma_mapping_error\`, then unmap it (same size, same
-direction) and free it. The device reads physical memory: the buffer must be physically contiguous.`,
+\`dma_map_single\` for DMA_TO_DEVICE, check the mapping with \`dma_mapping_error\` (on error, free the buffer and
+return -EIO), then unmap it (same size, same direction) and free it, all in init. The device reads physical memory:
+the buffer must be physically contiguous, in the linear map, and the mapping inside the device's DMA mask. If the
+allocation fails, init returns -ENOMEM.`,
   starter: `import { vmalloc, vfree, dma_map_single, dma_unmap_single, DMA_TO_DEVICE,
          MODULE_LICENSE, module_init, module_exit } from "linux";
 import { dma_device } from "sim";
@@ -90,9 +102,9 @@ module_exit(() => {});
       if (a.family === "vmalloc") return fail(`${a.fn}(${a.size}) is only virtually contiguous`);
       const l = layoutOf(c);
       if (l && regionOf(l, a.addr) !== "linear") return fail("the buffer is not in the linear map");
-      if (a.size !== SIZE) return fail(`the buffer is ${a.size} bytes, the task asks for ${SIZE}`);
+      if (a.size < SIZE) return fail(`the buffer is ${a.size} bytes, the task asks for 64 KiB (${SIZE})`);
       return ok(a.fn);
-    }),
+    }, 1, { requires: ["64 KiB", "physically contiguous"] }),
     check("mapped-in-mask", "Mapped with dma_map_single for DMA_TO_DEVICE, inside the device's DMA mask", "dma_map_single(dev, buf, SIZE, DMA_TO_DEVICE) returns the address the device uses; the whole buffer must lie below the device's mask.", (c) => {
       const a = buffer(c);
       if (isOutcome(a)) return a;
@@ -103,10 +115,15 @@ module_exit(() => {});
       const h = toBig(m.ret);
       const mask = dmaMask(c);
       if (h === undefined) return fail("dma_map_single returned nothing usable");
+      const bits = layoutOf(c)?.bits ?? 64;
+      if (h === DMA_MAPPING_ERROR(bits) || h === DMA_MAPPING_ERROR(64)) {
+        const why = c.result.reports.find((x) => x.kind === "dma-api" || x.kind === "warn");
+        return fail(`dma_map_single failed: it returned DMA_MAPPING_ERROR (0x${h.toString(16)}), so there is no mapping${a.family === "vmalloc" ? ` (${a.fn} memory is not in the linear map: the DMA API cannot map it)` : why ? ` (the kernel said: ${why.title})` : ""}`);
+      }
       if (mask === undefined) return fail("the kernel kept no record of the device's DMA mask");
       if (h + BigInt(SIZE) - 1n > mask) return fail(`the mapping 0x${h.toString(16)}..+${SIZE} is above the device's DMA mask 0x${mask.toString(16)}`);
       return ok();
-    }),
+    }, 1, { requires: ["dma_map_single", "DMA_TO_DEVICE", "DMA mask"] }),
     check("error-checked", "The mapping is checked with dma_mapping_error before it is used", "Right after dma_map_single, if (dma_mapping_error(dev, handle)) { free and return -EIO; }.", (c) => {
       const a = buffer(c);
       if (isOutcome(a)) return a;
@@ -119,7 +136,7 @@ module_exit(() => {});
       const un = calls.findIndex((x, i) => i > mi && x.fn === "dma_unmap_single");
       if (un >= 0 && un < chk) return fail("dma_mapping_error was called only after the unmap");
       return ok();
-    }),
+    }, 1, { requires: ["dma_mapping_error"] }),
     check("unmapped-before-free", "Unmapped with the same size and direction before the buffer is freed", "dma_unmap_single(dev, handle, SIZE, DMA_TO_DEVICE) with exactly the size and direction of the map, then free the buffer.", (c) => {
       const a = buffer(c);
       if (isOutcome(a)) return a;
@@ -127,13 +144,16 @@ module_exit(() => {});
       if (isOutcome(m)) return m;
       const calls = c.records?.calls ?? [];
       const un = calls.find((x) => x.fn === "dma_unmap_single" && toBig(x.args[1]) === toBig(m.ret));
+      const h = toBig(m.ret);
+      if (!un && h !== undefined && (h === DMA_MAPPING_ERROR(layoutOf(c)?.bits ?? 64) || h === DMA_MAPPING_ERROR(64))) return fail("dma_map_single failed (DMA_MAPPING_ERROR), so there was no mapping to unmap");
       if (!un) return fail("the mapping was never unmapped");
       if (toNum(un.args[2]) !== toNum(m.args[2])) return fail(`unmapped ${toNum(un.args[2])} bytes, but ${toNum(m.args[2])} were mapped`);
       if (toNum(un.args[3]) !== toNum(m.args[3])) return fail("unmapped with another direction than it was mapped with");
       if (a.free && a.free.index < calls.indexOf(un)) return fail("the buffer was freed while the device could still use it (before the unmap)");
       return ok();
-    }),
+    }, 1, { requires: ["same size", "same direction"] }),
     nothingLeaked(),
+    survivesFaultInjection(),
     noReports(),
   ],
 };

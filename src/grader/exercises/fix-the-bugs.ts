@@ -1,7 +1,7 @@
 // Exercise fix-the-bugs: a leak, a wrong free and an off-by-one write; fix them and keep the output.
 
 import type { Exercise } from "../types.ts";
-import { check, fail, loads, noReports, nothingLeaked, ok, PRINT_FNS, renderedText } from "../checks.ts";
+import { check, fail, loads, noReports, nothingLeaked, ok, PRINT_FNS, renderedText, survivesFaultInjection } from "../checks.ts";
 import { callsOf, eraOf, toNum } from "../records.ts";
 
 const READS = ["readb", "ioread8", "__raw_readb"];
@@ -13,7 +13,8 @@ export const fixTheBugs: Exercise = {
   settings: { profile: "x86_64-6.1" },
   statement: `This module prints the right sum, and the kernel is not happy: it leaks, it frees vmalloc memory with
 kfree, and it writes one byte past the end of a kmalloc'ed buffer. Fix all three so that it prints the same
-\`sum = 120\` and the kernel reports nothing.`,
+\`sum = 120\` (from the 16 bytes it reads back) and the kernel reports nothing. It also never checks an allocation:
+when one fails, free what was taken before it and return -ENOMEM.`,
   starter: `import { kmalloc, kfree, vmalloc, vfree, writeb, readb, printk, KERN_INFO, GFP_KERNEL,
          MODULE_LICENSE, module_init, module_exit } from "linux";
 
@@ -40,7 +41,7 @@ function sum_exit(): void {
 module_init(sum_init);
 module_exit(sum_exit);
 `,
-  solution: `import { kmalloc, kfree, vmalloc, vfree, writeb, readb, printk, KERN_INFO, GFP_KERNEL,
+  solution: `import { kmalloc, kfree, vmalloc, vfree, writeb, readb, printk, KERN_INFO, GFP_KERNEL, ENOMEM,
          MODULE_LICENSE, module_init, module_exit } from "linux";
 
 MODULE_LICENSE("GPL");
@@ -49,12 +50,18 @@ let table = 0n, scratch = 0n;
 
 function sum_init(): number {
   const buf = kmalloc(N, GFP_KERNEL);
+  if (buf === 0n) return -ENOMEM;
   for (let i = 0; i < N; i++) writeb(i, buf + BigInt(i)); // indices 0..N-1 only
   let sum = 0;
   for (let i = 0; i < N; i++) sum += readb(buf + BigInt(i));
   kfree(buf);
   table = vmalloc(8192);
+  if (table === 0n) return -ENOMEM;
   scratch = kmalloc(64, GFP_KERNEL);
+  if (scratch === 0n) {
+    vfree(table);
+    return -ENOMEM;
+  }
   printk(KERN_INFO + "sum = %d\\n", sum);
   return 0;
 }
@@ -78,8 +85,9 @@ module_exit(sum_exit);
       const total = reads.reduce((s, x) => s + (toNum(x.ret) ?? 0), 0);
       if (reads.length < 16 || total !== 120) return fail(`the bytes read back add up to ${total} (${reads.length} reads), not 120`);
       return ok();
-    }),
+    }, 1, { requires: ["sum = 120", "16 bytes"] }),
     nothingLeaked(),
+    survivesFaultInjection(),
     noReports(),
   ],
 };

@@ -1,4 +1,5 @@
 // Exercise hello-module: the smallest module — two lines at the right level at the right time, GPL, init returns 0.
+// It allocates nothing, so it has no failure path to test by fault injection.
 
 import type { Exercise } from "../types.ts";
 import { loads, noReports, noTaint, nothingLeaked, printedLine } from "../checks.ts";
@@ -9,7 +10,8 @@ export const helloModule: Exercise = {
   lesson: "first-module",
   settings: { profile: "x86_64-6.1" },
   statement: `Write a module that prints \`hello, kernel\` at KERN_INFO when it is loaded and \`goodbye, kernel\` at
-KERN_INFO when it is unloaded. Declare the GPL licence, so that loading it does not taint the kernel.`,
+KERN_INFO when it is unloaded. Its init function returns 0. Declare the GPL licence (\`MODULE_LICENSE("GPL")\`), so
+that loading it does not taint the kernel.`,
   starter: `import { printk, KERN_INFO, module_init, module_exit } from "linux";
 
 function hello_init(): number {
@@ -44,7 +46,7 @@ module_exit(hello_exit);
     loads(),
     printedLine({ id: "hello-on-load", text: "hello, kernel", level: 6, phase: "init" }),
     printedLine({ id: "goodbye-on-unload", text: "goodbye, kernel", level: 6, phase: "exit" }),
-    noTaint(),
+    { ...noTaint(), requires: ["GPL"] },
     nothingLeaked(),
     noReports(),
   ],

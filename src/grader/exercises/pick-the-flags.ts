@@ -1,40 +1,38 @@
 // Exercise pick-the-flags: the same 128-byte allocation from a timer, a tasklet and a work item — which may sleep?
 
 import type { Exercise } from "../types.ts";
-import { check, fail, findAlloc, gfpName, isOutcome, loads, mayBlock, noReports, nothingLeaked, ok } from "../checks.ts";
-import { callsTo, type Allocation, type Json } from "../records.ts";
+import { check, CONTEXT_WORDS, fail, findAlloc, gfpName, isOutcome, loads, mayBlock, noReports, nothingLeaked, ok, survivesFaultInjection } from "../checks.ts";
+import { callsTo, describe, type Allocation, type Json } from "../records.ts";
 import type { CheckContext, CheckOutcome } from "../types.ts";
 
 /** The module function a registration call handed to the kernel (the call log names callbacks by symbol). */
 function callbackName(c: CheckContext, fns: string[], argIndex: number): string | undefined {
   for (const x of callsTo(c.result, ...fns)) {
     const a: Json | undefined = x.args[argIndex];
-    if (typeof a === "string" && a) return a;
-    if (a && typeof a === "object" && !Array.isArray(a)) {
-      const n = (a as Record<string, Json>).symbol ?? (a as Record<string, Json>).fn ?? (a as Record<string, Json>).name;
-      if (typeof n === "string" && n) return n;
-    }
+    if (typeof a === "string" && a && a !== "(anonymous)") return a;
   }
   return undefined;
 }
 
-function deferredAllocs(c: CheckContext): Allocation[] | CheckOutcome {
-  return findAlloc(c, ["kmalloc", "kzalloc"], (a) => a.call.phase === "deferred" || a.call.ctx?.softirq === true || a.call.ctx?.task?.startsWith("kworker") === true);
+/** The allocations a callback made: by its name when it has one, else every allocation in that kind of context. */
+function allocsOf(c: CheckContext, name: string | undefined, fallback: (a: Allocation) => boolean): Allocation[] | CheckOutcome {
+  return findAlloc(c, ALLOC_FNS, (a) => a.phase === "deferred" && (name !== undefined ? a.caller === name : fallback(a)));
 }
+
+const ALLOC_FNS = ["kmalloc", "kzalloc", "kmalloc_array", "kcalloc", "vmalloc", "vzalloc", "__get_free_pages", "__get_free_page", "get_zeroed_page", "kvmalloc", "kvzalloc"];
 
 function softirqCheck(id: string, what: string, regFns: string[], argIndex: number): ReturnType<typeof check> {
   return check(id, `128 bytes allocated in the ${what}, with a GFP that does not sleep`, `A ${what} runs in softirq context: it must not sleep, so allocate with GFP_ATOMIC there.`, (c) => {
-    const as = deferredAllocs(c);
-    if (isOutcome(as)) return as;
-    const name = callbackName(c, regFns, argIndex);
     if (!callsTo(c.result, ...regFns).length) return fail(`the module never set up a ${what} (${regFns.join(" / ")})`);
-    const mine = as.filter((a) => a.call.ctx?.softirq && (name === undefined || a.call.caller === name));
+    const name = callbackName(c, regFns, argIndex);
+    const mine = allocsOf(c, name, (a) => a.context === "softirq");
+    if (isOutcome(mine)) return mine;
     if (!mine.length) return fail(`no allocation was made in the ${what}${name ? ` (${name})` : ""}`);
     const a = mine.find((x) => x.size === 128);
     if (!a) return fail(`the ${what} allocated ${mine[0].size} bytes, not 128`);
-    if (mayBlock(c, a)) return fail(`the ${what} allocated with ${gfpName(c, a.gfp)}, which may sleep`);
+    if (a.family === "vmalloc" || mayBlock(c, a)) return fail(`the ${what} allocated ${describe(a)} with ${a.family === "vmalloc" ? "vmalloc, which may sleep" : `${gfpName(c, a.gfp)}, which may sleep`}, in ${CONTEXT_WORDS[a.context]}`);
     return ok(gfpName(c, a.gfp));
-  });
+  }, 1, { requires: ["128", what.split(" ")[0], "GFP"] });
 }
 
 export const pickTheFlags: Exercise = {
@@ -43,8 +41,9 @@ export const pickTheFlags: Exercise = {
   lesson: "gfp-contexts",
   settings: { profile: "x86_64-6.1" },
   statement: `Allocate 128 bytes in a timer callback, 128 bytes in a tasklet and 128 bytes in a work item, each with the
-right GFP flags: the ones that must not sleep may not, and the one that may sleep should use GFP_KERNEL. Free all
-three on unload (and make sure the timer, the tasklet and the work have finished).`,
+right GFP flags: the timer and the tasklet run in softirq context and must not sleep; the work item runs in process
+context and should use GFP_KERNEL. Free all three on unload (after making sure the timer, the tasklet and the work
+have finished). An allocation that fails leaves nothing to free.`,
   starter: `import { timer_setup, mod_timer, del_timer_sync, tasklet_setup, tasklet_schedule, tasklet_kill,
          INIT_WORK, schedule_work, flush_work, kmalloc, kfree, GFP_KERNEL, jiffies, msecs_to_jiffies,
          timer_list, tasklet_struct, work_struct, MODULE_LICENSE, module_init, module_exit } from "linux";
@@ -117,22 +116,24 @@ module_exit(flags_exit);
     loads(),
     softirqCheck("timer-atomic", "timer callback", ["timer_setup", "setup_timer"], 1),
     softirqCheck("tasklet-atomic", "tasklet", ["tasklet_setup", "tasklet_init"], 1),
-    check("work-kernel", "128 bytes allocated in the work item, with GFP_KERNEL (it may sleep there)", "A work item runs in a kernel thread (a kworker): process context, where GFP_KERNEL is right and GFP_ATOMIC would only eat the emergency reserves.", (c) => {
-      const as = deferredAllocs(c);
-      if (isOutcome(as)) return as;
+    check("work-kernel", "128 bytes allocated in the work item, in its process context, with GFP_KERNEL", "A work item runs in a kernel thread (a kworker): process context, where GFP_KERNEL is right and GFP_ATOMIC would only eat the emergency reserves. Allocate before taking any spinlock.", (c) => {
       if (!callsTo(c.result, "INIT_WORK", "schedule_work", "queue_work").length) return fail("the module never set up a work item (INIT_WORK + schedule_work)");
-      const mine = as.filter((a) => !a.call.ctx?.softirq && !a.call.ctx?.hardirq && !a.call.ctx?.atomic);
-      if (!mine.length) return fail("no allocation was made in process context after init (in the work item)");
+      const name = callbackName(c, ["INIT_WORK"], 1);
+      const mine = allocsOf(c, name, (a) => a.call.ctx?.task?.startsWith("kworker") === true);
+      if (isOutcome(mine)) return mine;
+      if (!mine.length) return fail(`no allocation was made in the work item${name ? ` (${name})` : ""}`);
       const a = mine.find((x) => x.size === 128);
       if (!a) return fail(`the work item allocated ${mine[0].size} bytes, not 128`);
+      if (a.context !== "process") return fail(`the work item allocated ${describe(a)} with ${gfpName(c, a.gfp)} in ${CONTEXT_WORDS[a.context]}: the task asks for the allocation in the work item's process context with GFP_KERNEL (allocate before taking the lock)`);
       if (!mayBlock(c, a)) return fail(`the work item allocated with ${gfpName(c, a.gfp)}: it may sleep there, so GFP_KERNEL is the right choice`);
       return ok();
-    }),
+    }, 1, { requires: ["128", "work item", "GFP_KERNEL"] }),
     check("no-sleep-in-atomic", "No \"sleeping function called from invalid context\"", "Timers and tasklets run in softirq context, which is atomic: GFP_ATOMIC there.", (c) => {
       const r = c.result.reports.find((x) => x.kind === "sleep-in-atomic" || x.kind === "scheduling-while-atomic");
       return r ? fail(r.title) : ok();
     }),
     nothingLeaked(),
+    survivesFaultInjection({ initMayLoad: true }),
     noReports(),
   ],
 };

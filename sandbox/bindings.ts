@@ -226,8 +226,22 @@ export class Bridge {
 
   /** Stop the whole run for a limit (keeps the first reason). */
   stopFor(limit: LimitName, nesting = false): void {
-    if (!this.stop || this.stop.kind === "kill") this.stop = nesting ? { kind: "limit", limit, nesting } : { kind: "limit", limit };
+    if (!this.stop || this.stop.kind === "kill") {
+      // A nesting stop is seen far from the recursion (each level unwinds through the kernel): keep the innermost
+      // cell frames now, while the guest can still say where it is.
+      if (nesting) {
+        try {
+          this.stopFrames = this.guestFrames();
+        } catch {
+          this.stopFrames = null; // the host's stack itself ran out: the unwinding error's frames will do
+        }
+      }
+      this.stop = nesting ? { kind: "limit", limit, nesting } : { kind: "limit", limit };
+    }
   }
+
+  /** The cell's frames where a nesting stop happened (innermost first), for the limit report. */
+  stopFrames: CellFrame[] | null = null;
 
   private errorHandle(name: "TypeError" | "RangeError" | "Error" | "InternalError", message: string): { error: QuickJSHandle } {
     return { error: this.ctx.newError({ name, message }) };

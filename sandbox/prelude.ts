@@ -36,8 +36,8 @@ export const PRELUDE = String.raw`(function (natives, specJson) {
     if (have !== undefined) return have;
     return record(create(classes[type].prototype), type, id);
   };
-  const linux = create(null), sim = create(null);
-  const target = (m) => (m === "sim" ? sim : linux);
+  const linux = create(null), sim = create(null), user = create(null);
+  const target = (m) => (m === "sim" ? sim : m === "user" ? user : linux);
   for (const c of spec.classes) {
     const native = c.create === null ? undefined : natives[c.create];
     const madeWith = c.madeWith;
@@ -99,19 +99,20 @@ export const PRELUDE = String.raw`(function (natives, specJson) {
   for (const v of spec.variables) defineProperty(target(v.module), v.name, { get: natives[v.getter], enumerable: true });
   for (const c of spec.constants) defineProperty(target(c.module), c.name, { value: c.big ? Big(c.value) : c.value, enumerable: true });
   // sucrase's import * as X interop returns a module object marked __esModule as it is (else a mutable copy).
-  defineProperty(linux, "__esModule", { value: true }); defineProperty(sim, "__esModule", { value: true });
-  freeze(linux); freeze(sim);
-  const modules = { linux, sim };
+  defineProperty(linux, "__esModule", { value: true }); defineProperty(sim, "__esModule", { value: true }); defineProperty(user, "__esModule", { value: true });
+  freeze(linux); freeze(sim); freeze(user);
+  const modules = { linux, sim, user };
   const require = (name) => {
     if (name === "linux") return linux;
     if (name === "sim") return sim;
-    throw new E("cannot import " + apply(stringify, undefined, [name]) + ": only \"linux\" and \"sim\" exist here");
+    if (name === "user") return user;
+    throw new E("cannot import " + apply(stringify, undefined, [name]) + ": only \"linux\", \"sim\" and \"user\" exist here");
   };
   const stack = () => new E().stack;
   // Proxies are made through a wrapper of the global Proxy that remembers each one, so that reading a callback's
   // name (and a thrown value's fields) never runs a Proxy trap inside a kernel call: ECMAScript has no other way to
   // tell a Proxy from its target without touching it (even Function.prototype.toString reads "name" through it).
-  const OP = Proxy, revocable = Proxy.revocable, wsAdd = WeakSet.prototype.add, wsHas = WeakSet.prototype.has;
+  const OP = Proxy, opRevocable = Proxy.revocable, wsAdd = WeakSet.prototype.add, wsHas = WeakSet.prototype.has;
   const proxies = new WeakSet();
   const P = function Proxy(target, handler) {
     if (new.target === undefined) throw new TE("Proxy constructor requires 'new'");
@@ -122,7 +123,7 @@ export const PRELUDE = String.raw`(function (natives, specJson) {
   const PB = apply(bind, P, [undefined]); // as the original: no prototype, reads as native code
   defineProperty(PB, "name", { value: "Proxy" });
   const rev = apply(bind, function revocable(target, handler) {
-    const r = apply(revocable, OP, [target, handler]);
+    const r = apply(opRevocable, OP, [target, handler]);
     apply(wsAdd, proxies, [r.proxy]);
     return r;
   }, [undefined]);

@@ -373,7 +373,7 @@ export function runModuleSync(qjs: QuickJSWASMModule, source: string, options: R
     /** Handle a guest failure at a call site: stop (limit), kill, or exception. Returns true if the run must end. */
     const onFailure = (where: string, site: CallSite, err: GuestErrorInfo, stop: Stop | null): boolean => {
       if (stop?.kind === "limit") {
-        k.report(limitReport(k, stop.limit, limits, parseStack(err.stack), stop.nesting));
+        k.report(limitReport(k, stop.limit, limits, b.stopFrames ?? parseStack(err.stack), stop.nesting));
         return true;
       }
       if (stop?.kind === "kill") {
@@ -468,7 +468,7 @@ export function runModuleSync(qjs: QuickJSWASMModule, source: string, options: R
         if (!(e instanceof Error && e.message === "run stopped")) throw e;
       }
       if (b.stop?.kind === "limit") {
-        k.report(limitReport(k, b.stop.limit, limits, [], b.stop.nesting));
+        k.report(limitReport(k, b.stop.limit, limits, b.stopFrames ?? [], b.stop.nesting));
         return finish();
       }
     }

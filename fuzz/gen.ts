@@ -101,8 +101,8 @@ export class Gen {
   readonly classes = new Map<string, ClassEntry>();
   readonly constants = new Set<string>();
   /** Names the program uses, per module, for its import lines. */
-  readonly used = { linux: new Set<string>(), sim: new Set<string>() };
-  private readonly moduleOf = new Map<string, "linux" | "sim">();
+  readonly used = { linux: new Set<string>(), sim: new Set<string>(), user: new Set<string>() };
+  private readonly moduleOf = new Map<string, "linux" | "sim" | "user">();
   /** What the generator believes each slot holds (family index, order text), for meaningful frees. */
   private slot: ({ fam: Family; order?: string } | null)[] = new Array(SLOTS).fill(null);
   private handleTypes: string[] = [];
@@ -627,12 +627,13 @@ export class Gen {
 }
 
 /** Source text of a program (module_init/module_exit registered last; fz_caught rethrows the run's own stops). */
-export function render(p: Program, used: { linux: Set<string>; sim: Set<string> }): string {
+export function render(p: Program, used: { linux: Set<string>; sim: Set<string>; user: Set<string> }): string {
   const lines: string[] = [];
   const linux = new Set(used.linux);
   for (const n of ["module_init", "module_exit", "printk", "KERN_ERR"]) linux.add(n);
   lines.push(`import { ${[...linux].sort().join(", ")} } from "linux";`);
   if (used.sim.size) lines.push(`import { ${[...used.sim].sort().join(", ")} } from "sim";`);
+  if (used.user.size) lines.push(`import { ${[...used.user].sort().join(", ")} } from "user";`);
   lines.push(`let ${Array.from({ length: SLOTS }, (_, i) => `p${i}: bigint = 0n`).join(", ")};`);
   lines.push(`let ${Array.from({ length: HANDLE_SLOTS }, (_, i) => `h${i}: any = null`).join(", ")};`);
   lines.push("let sink: any = 0;");
@@ -656,7 +657,7 @@ export function render(p: Program, used: { linux: Set<string>; sim: Set<string> 
 
 export interface Generated {
   program: Program;
-  used: { linux: Set<string>; sim: Set<string> };
+  used: { linux: Set<string>; sim: Set<string>; user: Set<string> };
   source: string;
 }
 

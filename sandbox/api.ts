@@ -19,6 +19,7 @@ import { SOFTIRQ_ROWS } from "./api/softirq.ts";
 import { WORKQUEUE_ROWS } from "./api/workqueue.ts";
 import { IRQ_ROWS } from "./api/irq.ts";
 import { DMA_ROWS } from "./api/dma.ts";
+import { USER_ROWS } from "./api/user.ts";
 
 export const API: readonly ApiEntry[] = checkTable([
   ...MODULE_ROWS,
@@ -37,6 +38,7 @@ export const API: readonly ApiEntry[] = checkTable([
   ...IRQ_ROWS,
   ...DMA_ROWS,
   ...SIM_ROWS,
+  ...USER_ROWS,
 ]);
 
 /** No name twice in one module within an era (two rows for one name must cover disjoint eras). */

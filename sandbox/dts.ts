@@ -77,5 +77,5 @@ export function linuxDts(era?: Era, api: readonly ApiEntry[] = API): string {
     const imports = m === "sim" ? `  import type { ${[...new Set(rows.filter((e) => e.module === "sim" && e.kind === "function" && e.returns.startsWith("handle:")).map((e) => (e as { returns: string }).returns.slice(7)))].join(", ") || "gfp_t"} } from "linux";\n` : "";
     return `declare module "${m}" {\n${imports}${types}${body}}\n`;
   };
-  return header + mod("linux") + mod("sim");
+  return header + mod("linux") + mod("sim") + (rows.some((e) => e.module === "user") ? mod("user") : "");
 }

@@ -1,6 +1,7 @@
 // RunResult: the one contract between the sandbox, the grader, the notebook and the CLI.
 // It serialises to JSON unchanged (addresses inside `kernel` are hex strings, never bigint).
 
+import type { UserOutcome } from "./user.ts";
 import type { Report } from "../src/kernel/types.ts";
 import type { FaultInjectionResult } from "../src/kernel/debug/fault_inject.ts";
 
@@ -50,6 +51,8 @@ export interface RunResult {
    * debug kernel's command line): the insmod task's should_fail() calls, fail-nth read back, every fault injected.
    */
   faultInjection?: FaultInjectionResult;
+  /** Only when the cell has a user program (user_main): the process's output, fate, faults and /proc views. */
+  user?: UserOutcome;
 }
 
 export interface ModuleOutcome {

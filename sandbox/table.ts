@@ -46,7 +46,7 @@ export interface Param {
   nullable?: boolean;
 }
 
-export type Module = "linux" | "sim";
+export type Module = "linux" | "sim" | "user";
 
 interface Common {
   name: string;
@@ -69,6 +69,8 @@ export interface ModuleState {
   description?: string;
   init?: HostCallback;
   exit?: HostCallback;
+  /** The cell's user program (user_main): run as a process after insmod (sandbox/user.ts). */
+  userMain?: HostCallback;
 }
 
 /** A module function the kernel may call: a plain host function. Calling it runs the guest under the run's limits. */

@@ -100,10 +100,10 @@ function scanImports(src: string, toks: SucraseToken[], lineStarts: number[]): I
     if (j >= toks.length) break;
     const modTok = toks[j];
     const module = unquote(text(modTok));
-    if (module !== "linux" && module !== "sim") {
+    if (module !== "linux" && module !== "sim" && module !== "user") {
       return {
         name: "ImportError",
-        message: `cannot import "${module}": a module cell can import only from "linux" (the kernel API) and "sim" (the simulated board)`,
+        message: `cannot import "${module}": a module cell can import only from "linux" (the kernel API), "sim" (the simulated board) and "user" (the cell's user program: malloc, mmap, open, read...)`,
         ...posAt(lineStarts, modTok.start),
       };
     }

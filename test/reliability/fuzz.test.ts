@@ -29,7 +29,7 @@ describe("the generator", () => {
       const g = generate(API, s);
       const era = eraOf(s);
       const set = seen.get(era) ?? new Set<string>();
-      for (const n of [...g.used.linux, ...g.used.sim]) set.add(n);
+      for (const n of [...g.used.linux, ...g.used.sim, ...g.used.user]) set.add(n);
       seen.set(era, set);
       if (/\bp(\d)\s*=\s*vz?alloc\([^;]*;[\s\S]*\b(kfree|free_pages?)\(p\1\b/.test(g.source)) wrongFree++;
       callbacks += g.program.fns.filter((f) => /^cb\d+$/.test(f.name)).length;

@@ -105,6 +105,6 @@ describe("compile errors: syntax and imports, with line and column", () => {
     const r = await run(`import { kmaloc } from "linux";`.replace("kmaloc", "printkk"));
     expect(r.reports[0].title).toBe(`cell.ts:1:10: ImportError: "linux" has no export named 'printkk' (did you mean printk?)`);
     const f = await run(`import fs from "fs";`);
-    expect(f.reports[0].title).toBe(`cell.ts:1:16: ImportError: cannot import "fs": a module cell can import only from "linux" (the kernel API) and "sim" (the simulated board)`);
+    expect(f.reports[0].title).toBe(`cell.ts:1:16: ImportError: cannot import "fs": a module cell can import only from "linux" (the kernel API), "sim" (the simulated board) and "user" (the cell's user program: malloc, mmap, open, read...)`);
   });
 });

@@ -140,7 +140,9 @@ export function renderMeminfo(k: Kernel): string {
   s += kb("Bounce:", 0);
   s += kb("WritebackTmp:", 0);
   s += kb("CommitLimit:", K(Math.floor(totalram / 2)));
-  s += kb("Committed_AS:", 0);
+  // vm_committed_as: the accountable mappings of the processes a run starts (mm/mmap.ts); the boot-time user
+  // space model charges none.
+  s += kb("Committed_AS:", K(k.vmCommittedPages ?? 0));
   s += "VmallocTotal:   " + String(vmTotalKb).padStart(8) + " kB\n";
   s += kb("VmallocUsed:", vmUsedKb);
   s += kb("VmallocChunk:", vmChunkKb);

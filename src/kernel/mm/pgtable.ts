@@ -32,7 +32,11 @@
 //   tables also come from the buddy allocator (the real kernel takes them from memblock): all are counted in
 //   pageTablePagesAllocated.
 // - Kernel page-table pages are never freed (like the kernel's vunmap, which leaves empty tables in place).
-// - Protection bits are those of kernel mappings only; no user mappings, no TLB here (mm/memory.ts models it).
+// - Protection bits are those of kernel mappings, plus a process's user PTEs (prot "user_rw"/"user_ro": x86
+//   P|RW|US|A|D with NX, arm64 AP[1]|AF|SH|nG with PXN/UXN, ARM AP=11/10 with nG and XN) in a process's own table
+//   (PageTables with { user: true }: mm/mmap.ts). A process table holds the user half only: the kernel half is
+//   k.pgtable (what pgd_alloc's copy of the kernel entries gives on x86 and 32-bit ARM, and TTBR1 on arm64).
+// - No TLB here (mm/memory.ts models it).
 
 import type { Arch, Era, Layout } from "../types.ts";
 import { PageOwner } from "./page_flags.ts";
@@ -79,7 +83,7 @@ export interface Walk {
   executable: boolean;
 }
 
-export type Prot = "kernel" | "io" | "kernel_exec";
+export type Prot = "kernel" | "io" | "kernel_exec" | "user_rw" | "user_ro";
 
 interface Level {
   name: LevelName;
@@ -105,7 +109,7 @@ export interface PgtableHost {
   profile: { arch: Arch; era: Era };
   layout: Layout;
   physmem: { read32(pa: number): number; write32(pa: number, v: number): void; zeroPage(pfn: number): void };
-  pages: { alloc_pages(gfp: number, order: number, owner?: number): number };
+  pages: { alloc_pages(gfp: number, order: number, owner?: number): number; __free_pages?(pfn: number, order: number): void };
 }
 
 const TWO32 = 4294967296;
@@ -153,6 +157,20 @@ const ARM_HW_KERNEL = 0x45f;
 const ARM_HW_IO = 0x53;
 const ARM_LINUX_KERNEL = 0x65f;
 const ARM_LINUX_IO = 0x253;
+// User PTEs: x86 P|RW|US|A|D (0x67) or P|US|A (0x25), NX in the high word except on non-PAE i386; arm64 page with
+// AP[1] (EL0), AP[2] (read-only), SH, AF, nG (0xf43 / 0xfc3) and PXN|UXN (+DBM when writable); ARM small page
+// with XN, C, B, TEX=1, S, nG and AP=11 (user rw) / AP=10 (user ro), Linux shadow PTE L_PTE_VALID|YOUNG|MT|DIRTY|
+// USER|XN|SHARED (|RDONLY).
+const X86_PTE_USER_RW = 0x067;
+const X86_PTE_USER_RO = 0x025;
+const A64_PAGE_USER_RW = 0xf43;
+const A64_PAGE_USER_RO = 0xfc3;
+const A64_HI_USER_RW = 0x00680000;
+const A64_HI_USER_RO = 0x00600000;
+const ARM_HW_USER_RW = 0xc7f;
+const ARM_HW_USER_RO = 0xc6f;
+const ARM_LINUX_USER_RW = 0x75f;
+const ARM_LINUX_USER_RO = 0x7df;
 
 /** Pages (4 KiB units) per entry at a shift: 2^(shift-12). */
 const pagesAt = (shift: number) => 2 ** (shift - 12);
@@ -182,8 +200,12 @@ export class PageTables {
   /** Every frame holding a table (the top level's frames included), for frozen(). */
   private readonly tableFrames: number[] = [];
 
-  constructor(host: PgtableHost) {
+  /** A process's table (user half only): no linear map; its frames go back to the buddy allocator at exit. */
+  readonly user: boolean;
+
+  constructor(host: PgtableHost, opts: { user?: boolean } = {}) {
     this.host = host;
+    this.user = opts.user === true;
     this.arch = host.profile.arch;
     this.era = host.profile.era;
     this.levels = levelsFor(this.arch);
@@ -193,6 +215,12 @@ export class PageTables {
     this.gfpPgtable = this.era === "6.1" ? 0xcc0 | 0x100 : 0xd0 | 0x8000;
     this.syncMask =
       this.era !== "6.1" ? 0 : this.arch === "x86_64" ? PGTBL_P4D_MODIFIED : this.arch === "arm64" ? 0 : PGTBL_PMD_MODIFIED;
+    if (this.user) {
+      // pgd_alloc(): one page (x86, arm64), 16 KiB on 32-bit ARM (PGD_ORDER 2). Counted like any table page.
+      this.booting = false;
+      this.pgdPhys = this.allocTablePage(this.arch === "arm" ? 2 : 0);
+      return;
+    }
     this.pgdPhys = this.allocTopLevel();
     this.buildLinearMap();
     if (this.arch === "x86_64" && this.era === "6.1") this.preallocateVmalloc();
@@ -295,6 +323,19 @@ export class PageTables {
     const lo = pa % TWO32;
     const hi = Math.floor(pa / TWO32);
     const large = level.name !== "PTE";
+    if (prot === "user_rw" || prot === "user_ro") {
+      const rw = prot === "user_rw";
+      switch (this.arch) {
+        case "x86_64":
+          return [(lo | (rw ? X86_PTE_USER_RW : X86_PTE_USER_RO)) >>> 0, (hi | X86_NX_HI) >>> 0];
+        case "i386":
+          return [(lo | (rw ? X86_PTE_USER_RW : X86_PTE_USER_RO)) >>> 0, 0];
+        case "arm64":
+          return [(lo | (rw ? A64_PAGE_USER_RW : A64_PAGE_USER_RO)) >>> 0, (hi | (rw ? A64_HI_USER_RW : A64_HI_USER_RO)) >>> 0];
+        case "arm":
+          return [(lo | (rw ? ARM_HW_USER_RW : ARM_HW_USER_RO)) >>> 0, 0];
+      }
+    }
     switch (this.arch) {
       case "x86_64": {
         const bits = large ? X86_LARGE : prot === "io" ? X86_PTE_IO : X86_PTE_KERNEL;
@@ -392,7 +433,7 @@ export class PageTables {
     // A PTE is the frame's address with the same bits for every page of one call: leafEntry() of address 0.
     const [bitsLo, bitsHi] = this.leafEntry(0, pteLevel, prot);
     const arm = this.arm();
-    const linuxBits = prot === "io" ? ARM_LINUX_IO : ARM_LINUX_KERNEL;
+    const linuxBits = prot === "io" ? ARM_LINUX_IO : prot === "user_rw" ? ARM_LINUX_USER_RW : prot === "user_ro" ? ARM_LINUX_USER_RO : ARM_LINUX_KERNEL;
     const consecutive = typeof pfns === "number";
     for (let i = 0; i < n; i++) {
       const v = vpn + i;
@@ -518,6 +559,28 @@ export class PageTables {
   }
 
   /**
+   * free_pgtables() + pgd_free() at a process's exit: every table frame back to the buddy allocator. Only for a
+   * process's table (the kernel's own tables are never freed).
+   */
+  freeUserTables(): number {
+    if (!this.user) throw new Error("page tables: only a process's tables are freed");
+    const free = this.host.pages.__free_pages;
+    if (!free) throw new Error("page tables: this host cannot free pages");
+    const frames = this.tableFrames.splice(0);
+    // The top level first (one block), then every lower table page.
+    const topPfn = this.pgdPhys / PAGE;
+    const topOrder = this.arch === "arm" ? 2 : 0;
+    free.call(this.host.pages, topPfn, topOrder);
+    for (const pfn of frames) if (pfn < topPfn || pfn >= topPfn + (1 << topOrder)) free.call(this.host.pages, pfn, 0);
+    return frames.length;
+  }
+
+  /** The number of table frames (top level included): VmPTE's pages for a process's table. */
+  tablePages(): number {
+    return this.tableFrames.length;
+  }
+
+  /**
    * A read-only copy of the tables as they are now: walk() and translate() of the copy read copies of the table
    * frames, so a view can still show "while the module was loaded" after module_exit unmapped its buffers.
    * Mapping through the copy throws.
@@ -616,7 +679,7 @@ export class PageTables {
       const top = a >> 47n;
       return top === 0n || top === 0x1ffffn;
     }
-    if (this.arch === "arm64") return a >> 48n === 0xffffn; // kernel (TTBR1) half only
+    if (this.arch === "arm64") return a >> 48n === (this.user ? 0n : 0xffffn); // TTBR0 (user) or TTBR1 (kernel) half
     return a <= 0xffffffffn;
   }
 

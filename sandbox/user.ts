@@ -1,0 +1,147 @@
+// The cell's user program: `user_main(main)` (from "user") names a function that runs, after insmod, as a process
+// ("a.out", its own mm: src/kernel/kernel/exec.ts) with glibc's malloc (src/libc/malloc.ts) over its system calls.
+// run.ts makes one call here after module_init; this file owns the process from exec to exit.
+//
+// Why a registration call in the same cell (and not a separate block): the cell is already one source whose
+// module_init/module_exit are registered by calls at its top level; a user program registered the same way keeps
+// one file, one set of line numbers for faults and call traces, and can use what the module made (its /proc file,
+// its device) by path, as a real program would. The program runs once, between insmod and rmmod.
+
+import type { Kernel } from "../src/kernel/kernel.ts";
+import { Process } from "../src/kernel/kernel/exec.ts";
+import { GlibcMalloc, mallocConfig } from "../src/libc/malloc.ts";
+import { UserSignal } from "../src/kernel/mm/uaccess.ts";
+import type { SignalInfo } from "../src/kernel/mm/user_fault.ts";
+import { renderMaps, renderStatus } from "../src/kernel/fs/proc_pid.ts";
+import { GuestError, type HostCallback } from "./table.ts";
+
+/** What a run reports of its user program (RunResult.user). JSON-only. */
+export interface UserOutcome {
+  pid: number;
+  comm: string;
+  /** main's return value (exit status), when it returned. */
+  exitCode?: number;
+  /** The fatal signal, when the process died of one. */
+  signal?: { sig: string; code: string; addr: string; write: boolean; line?: string };
+  /** The status a shell prints/sees ($?): exit code, or 128 + signal number. */
+  status: number;
+  stdout: string;
+  stderr: string;
+  /** /proc/PID/maps and /proc/PID/status just before exit (the process's last moment). */
+  maps: string;
+  status_file: string;
+  minFlt: number;
+  /** Every handled fault: address, write, and what it did (anon page, zero page, copy of the zero page, stack). */
+  faults: { addr: string; write: boolean; kind: string }[];
+  /** Every present user page at exit, before the teardown: virtual address, frame and kind. */
+  pages: { addr: string; pfn: number; kind: string }[];
+  /** The system calls malloc made (brk / mmap / munmap) with their sizes. */
+  mallocCalls: { call: string; addr: string; len: string }[];
+  /** malloc's records: every pointer malloc returned with its chunk (for checks: brk or mmap). */
+  allocations: { ptr: string; size: string; chunk: string; chunkSize: string; mmapped: boolean }[];
+  /** Committed_AS and AnonPages of meminfo while the process ran (just before exit), in kB. */
+  meminfo: { anonPagesKb: number; committedKb: number };
+}
+
+export interface UserRun {
+  proc: Process;
+  malloc: GlibcMalloc;
+  errno: number;
+  allocations: UserOutcome["allocations"];
+}
+
+const runs = new WeakMap<Kernel, UserRun>();
+
+/** The running user program of this kernel, or a guest error naming the function called outside it. */
+export function userRun(k: Kernel, fn: string): UserRun {
+  const r = runs.get(k);
+  if (!r) throw new GuestError("Error", `${fn}: user-space functions run only inside the program given to user_main() (after insmod), not in module code`);
+  return r;
+}
+
+/** Is a user program running now (for rows that behave differently in process context)? */
+export function activeUserRun(k: Kernel): UserRun | undefined {
+  return runs.get(k);
+}
+
+/** The pid of the user program: the pid after insmod's. */
+export function userPid(insmodPid: number): number {
+  return insmodPid + 1;
+}
+
+const hex = (v: bigint) => "0x" + v.toString(16);
+
+/**
+ * exec "a.out", call main in it, exit. invoke runs the guest function (the bridge's invokeCallback); it returns
+ * the function's value or reports a failure (a fatal signal arrives as a task kill). Never throws for the guest.
+ */
+export function runUserProgram(k: Kernel, main: HostCallback, pid: number, invoke: (fn: HostCallback) => { ok: boolean; value?: unknown; killed?: boolean }, line: () => number | undefined): UserOutcome {
+  const proc = new Process(k, pid, "a.out");
+  proc.lineNow = line;
+  const malloc = new GlibcMalloc(
+    {
+      brk: (a) => proc.sysBrk(a),
+      mmap: (len) => proc.sysMmap(0n, Number(len), 3, 0x22, -1, 0),
+      munmap: (a, len) => proc.sysMunmap(a, Number(len)),
+      store: (a, size, v) => proc.store(a, size, v),
+      fill: (a, b, n) => proc.fill(a, b, n),
+      abort: (msg) => {
+        proc.stderr += msg + "\n";
+        const info: SignalInfo = { sig: "SIGKILL", code: "SIGABRT", addr: 0n, write: false, ip: proc.ip(), sp: proc.mm.startStack };
+        recordSignal(proc, info);
+        throw new UserSignal(info);
+      },
+    },
+    mallocConfig(k.profile.arch, k.profile.era),
+  );
+  const run: UserRun = { proc, malloc, errno: 0, allocations: [] };
+  runs.set(k, run);
+  let maps = "";
+  let statusFile = "";
+  let meminfo = { anonPagesKb: 0, committedKb: 0 };
+  let pages: UserOutcome["pages"] = [];
+  try {
+    const r = proc.run(() => invoke(main));
+    if (r.ok) proc.exitCode = typeof r.value === "number" && Number.isInteger(r.value) ? r.value & 0xff : 0;
+    else if (!proc.signal && !r.killed) proc.exitCode = 1;
+    maps = renderMaps(k, proc);
+    statusFile = renderStatus(k, proc);
+    const mi = k.proc("meminfo");
+    const field = (name: string) => Number(new RegExp(`^${name}:\\s+(\\d+) kB$`, "m").exec(mi)?.[1] ?? 0);
+    meminfo = { anonPagesKb: field("AnonPages"), committedKb: field("Committed_AS") };
+    pages = proc.mm.presentPages().map(([vpn, pfn, kind]) => ({ addr: hex(BigInt(vpn) << 12n), pfn, kind }));
+  } finally {
+    runs.delete(k);
+    proc.exit();
+  }
+  const s0 = proc.signal;
+  const sig: UserOutcome["signal"] = s0 ? { sig: s0.sig, code: s0.code, addr: hex(s0.addr), write: s0.write, ...(s0.line ? { line: s0.line } : {}) } : abortSignal(proc);
+  return {
+    pid,
+    comm: proc.comm,
+    ...(proc.exitCode !== undefined && !sig ? { exitCode: proc.exitCode } : {}),
+    ...(sig ? { signal: sig } : {}),
+    status: sig ? 128 + (sig.sig === "SIGSEGV" ? 11 : sig.sig === "SIGBUS" ? 7 : sig.sig === "SIGABRT" ? 6 : 9) : (proc.exitCode ?? 0),
+    stdout: proc.stdout,
+    stderr: proc.stderr,
+    maps,
+    status_file: statusFile,
+    minFlt: proc.mm.minFlt,
+    faults: proc.mm.faults.map((f) => ({ addr: hex(f.addr), write: f.write, kind: f.kind })),
+    pages,
+    mallocCalls: malloc.calls.map((c) => ({ call: c.call, addr: hex(c.addr), len: c.len < 0n ? "-" + hex(-c.len) : hex(c.len) })),
+    allocations: run.allocations,
+    meminfo,
+  };
+}
+
+/** The signal record for the outcome: a fault's, or abort()'s SIGABRT. */
+function abortSignal(proc: Process): UserOutcome["signal"] | undefined {
+  return (proc as { aborted?: UserOutcome["signal"] }).aborted;
+}
+
+/** Fill the outcome's signal from a UserSignal the program died of. */
+export function recordSignal(proc: Process, info: SignalInfo): void {
+  if (info.code === "SIGABRT") (proc as { aborted?: UserOutcome["signal"] }).aborted = { sig: "SIGABRT", code: "SI_TKILL", addr: "0x0", write: false };
+  else proc.signal = info;
+}

@@ -291,8 +291,11 @@ describe("notebook in Chromium", () => {
     const hash = encodeShare({ lesson: "first-module", cell: "hello", code: 'import { module_init } from "linux";\nfunction init(): number { for (;;) {} }\nmodule_init(init);\n' });
     const { page, ctx } = await open(undefined, hash);
     const c = cell(page, "hello");
+    // a CPU limit far beyond the test's pace: the run is still busy when Stop is pressed, however loaded the machine
+    await c.locator("details.machine > summary").click();
+    await c.getByLabel("CPU limit of a run, in ms (at most 60000)").fill("60000");
     await c.locator("button.run").click();
-    await c.locator("button.stop").click({ timeout: 1500 });
+    await c.locator("button.stop").click();
     await page.waitForFunction(() => Number(document.querySelector('section.cell[data-cell-id="hello"]')?.getAttribute("data-runs") ?? 0) > 0, null, { timeout: 10_000 });
     expect(await c.locator(".cell-output .run-problem").textContent()).toMatch(/Stopped\..*ended its worker/);
     await shot(page, "04-stopped", "hello");

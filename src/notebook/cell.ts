@@ -2,6 +2,7 @@
 // loaded), and the output panel. The learner's code is saved on every keystroke and never overwritten without asking.
 
 import { h } from "./dom.ts";
+import { statementCard } from "./statement.ts";
 import type { LessonCell, Lesson } from "./lesson.ts";
 import type { CellEditor } from "./monaco.ts";
 import { renderOutcome } from "./output.ts";
@@ -157,6 +158,7 @@ export class CellView {
     this.root = h(
       "section",
       { class: "cell" + (cell.readonly ? " readonly" : ""), "aria-label": label, "data-cell-id": cell.id },
+      typeof cell.attrs.exercise === "string" ? statementCard(cell.attrs.exercise) : null,
       toolbar,
       this.notice,
       this.editorHost,
@@ -199,6 +201,13 @@ export class CellView {
   }
 
   /** The cell's own settings with the learner's picks over them. */
+
+  /** The ```exercise block this cell was made from, when the exercise is declared in the lesson's Markdown. */
+  private exerciseDecl(): { yaml: string; path: string; line: number; lesson: string } | undefined {
+    const id = this.cell.attrs.exercise;
+    const d = typeof id === "string" ? this.lesson.exercises?.find((e) => e.id === id) : undefined;
+    return d ? { yaml: d.yaml, path: d.path, line: d.line, lesson: this.lesson.meta.id } : undefined;
+  }
   settings(): CellSettings {
     return effectiveSettings(this.own, { profile: this.profileSel.value, mem: this.memInput.value, cmdline: this.cmdInput.value, config: this.configSel.value, timeout: this.cpuInput.value });
   }
@@ -353,7 +362,7 @@ export class CellView {
       events: s.events,
       timeoutMs: s.timeoutMs ?? DEFAULT_TIMEOUT_MS,
       failNth: s.failNth,
-    }, typeof this.cell.attrs.exercise === "string" ? this.cell.attrs.exercise : undefined);
+    }, typeof this.cell.attrs.exercise === "string" ? this.cell.attrs.exercise : undefined, this.exerciseDecl());
     this.setRunning(false);
     this.lastOutcome = outcome;
     this.runs++;

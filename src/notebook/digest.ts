@@ -62,12 +62,16 @@ export interface Digest {
   bufferGroups: BufferGroup[];
   /** Buffers the cell freed again before rmmod (their frames may hold a later buffer): left out of the map. */
   freedEarly: number;
-  /** The frames of all the cell's buffers (not only the ones listed), merged into [firstPfn, count] runs per kind. */
-  cellFrames: { vmalloc: [number, number][]; contig: [number, number][] };
+  /**
+   * The frames of all the cell's buffers (not only the ones listed), merged into runs per kind, flat:
+   * [firstPfn0, count0, firstPfn1, count1, ...] (one array of numbers: 100,000 runs cost the page one copy, not
+   * 100,000 small arrays).
+   */
+  cellFrames: { vmalloc: number[]; contig: number[] };
 }
 
-export const DMESG_HEAD = 300;
-export const DMESG_TAIL = 200;
+export const DMESG_HEAD = 120;
+export const DMESG_TAIL = 60;
 export const CALLS_KEPT = 400;
 export const BUFFERS_KEPT = 40;
 export const OTHERS_KEPT = 12;
@@ -189,6 +193,7 @@ const FREE_ADDR_ARG: Record<string, number> = {
 export function freedBeforeExit(calls: readonly unknown[], buffers: readonly CellBuffer[]): boolean[] {
   const live = new Map<string, { freed: boolean }[]>();
   const allocs: { fn: string; addr: string; rec: { freed: boolean } }[] = [];
+  const HEX = /^0x[0-9a-f]+$/i;
   for (const c of calls) {
     const o = c as { fn?: unknown; args?: unknown; ret?: unknown; phase?: unknown };
     if (!o || typeof o.fn !== "string") continue;
@@ -202,22 +207,26 @@ export function freedBeforeExit(calls: readonly unknown[], buffers: readonly Cel
       if (rec) rec.freed = true;
       continue;
     }
-    if (typeof o.ret === "string" && /^0x[0-9a-f]+$/i.test(o.ret) && o.ret !== "0x0") {
+    if (typeof o.ret === "string" && o.ret !== "0x0" && HEX.test(o.ret)) {
       const rec = { freed: false };
       const addr = o.ret.toLowerCase();
       (live.get(addr) ?? live.set(addr, []).get(addr)!).push(rec);
       allocs.push({ fn: o.fn, addr, rec });
     }
   }
-  // buffers are a subsequence of the allocating calls, in order
-  const out: boolean[] = [];
-  let j = 0;
-  for (const b of buffers) {
-    const addr = b.addr.toLowerCase();
-    while (j < allocs.length && !(allocs[j].fn === b.fn && allocs[j].addr === addr)) j++;
-    out.push(j < allocs.length ? allocs[j++].rec.freed : false);
+  // buffers are a subsequence of the allocating calls, in order: each takes the next unclaimed call of its fn and address
+  const byKey = new Map<string, { rec: { freed: boolean } }[]>();
+  for (const a of allocs) {
+    const key = `${a.fn} ${a.addr}`;
+    (byKey.get(key) ?? byKey.set(key, []).get(key)!).push(a);
   }
-  return out;
+  const next = new Map<string, number>();
+  return buffers.map((b) => {
+    const key = `${b.fn} ${b.addr.toLowerCase()}`;
+    const i = next.get(key) ?? 0;
+    next.set(key, i + 1);
+    return byKey.get(key)?.[i]?.rec.freed ?? false;
+  });
 }
 
 /** Sorted, merged [first, count] runs covering every run given. */
@@ -249,8 +258,8 @@ export function digestForPage(result: RunResult, cellMemory: readonly CellBuffer
     buffersTotal: buffers.length,
     bufferGroups: buffers.length > BUFFERS_KEPT ? groupBuffers(buffers.slice(BUFFERS_KEPT)) : [],
     cellFrames: {
-      vmalloc: mergeRuns(buffers.filter((b) => b.kind === "vmalloc").flatMap((b) => b.pfnRuns.map((r) => [r[0], r[1]] as [number, number]))),
-      contig: mergeRuns(buffers.filter((b) => b.kind !== "vmalloc").flatMap((b) => b.pfnRuns.map((r) => [r[0], r[1]] as [number, number]))),
+      vmalloc: mergeRuns(buffers.filter((b) => b.kind === "vmalloc").flatMap((b) => b.pfnRuns.map((r) => [r[0], r[1]] as [number, number]))).flat(),
+      contig: mergeRuns(buffers.filter((b) => b.kind !== "vmalloc").flatMap((b) => b.pfnRuns.map((r) => [r[0], r[1]] as [number, number]))).flat(),
     },
   };
   kernel.calls = calls.length > CALLS_KEPT ? calls.slice(0, CALLS_KEPT) : calls;

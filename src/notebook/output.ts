@@ -62,7 +62,7 @@ export interface OutputHooks {
 }
 
 /** dmesg lines fetched per click when the middle of a long log is opened. */
-export const DMESG_PAGE = 500;
+export const DMESG_PAGE = 200;
 
 function dmesgLine(line: string, lvl: number | undefined, pick?: (a: bigint) => void): Node[] {
   const m = /^(\[\s*\d+\.\d+\])(.*)$/.exec(line);
@@ -216,6 +216,36 @@ function gradeCard(g: GradeInfo): HTMLElement {
   );
 }
 
+/** Simulated time for a person: ns, µs, ms or s with a sensible number of digits. */
+export function fmtNs(ns: number): string {
+  if (!Number.isFinite(ns)) return "?";
+  if (ns < 1000) return `${Math.round(ns)} ns`;
+  if (ns < 1e6) return `${(ns / 1e3).toFixed(ns < 1e4 ? 2 : 1)} µs`;
+  if (ns < 1e9) return `${(ns / 1e6).toFixed(3)} ms`;
+  return `${(ns / 1e9).toFixed(3)} s`;
+}
+
+/** 100000 -> "100,000" (toLocaleString's first call costs tens of ms: it loads the locale data). */
+export const thousands = (n: number) => String(n).replace(/\B(?=(\d{3})+(?!\d))/g, ",");
+const plural = (n: number, one: string, many = one + "s") => `${thousands(n)} ${n === 1 ? one : many}`;
+
+/**
+ * The run's figures a learner compares between cells (lesson 11): the module's own simulated time (insmod to the end
+ * of rmmod, without the boot), the TLB hits and misses of its memory accesses, its calls into the kernel.
+ */
+export function runFigures(r: RunResult, wallMs: number): HTMLElement {
+  const st = r.stats;
+  const fig = (name: string, label: string, value: string, title: string) => h("span", { class: "fig", "data-fig": name, title }, h("span", { class: "fig-label" }, label + " "), h("strong", {}, value));
+  return h(
+    "p",
+    { class: "run-figures" },
+    st.moduleTimeNs !== undefined ? fig("time", "simulated time of the module:", fmtNs(st.moduleTimeNs), "from insmod to the end of rmmod, on the simulated clock (the boot before it is not counted)") : null,
+    fig("tlb", "TLB:", `${plural(st.tlbHits, "hit")}, ${plural(st.tlbMisses, "miss", "misses")}`, "the module's memory accesses: a hit reused a cached translation, a miss walked the page tables"),
+    fig("calls", "kernel calls:", thousands(st.kernelCalls), "calls from the module into the kernel"),
+    fig("wall", "here:", `${wallMs.toFixed(0)} ms`, "wall-clock time of the run in this browser, from Run to the result"),
+  );
+}
+
 export function renderOutcome(target: HTMLElement, o: RunOutcome, hooks: OutputHooks): void {
   target.replaceChildren();
   if (o.kind !== "result") {
@@ -238,8 +268,8 @@ export function renderOutcome(target: HTMLElement, o: RunOutcome, hooks: OutputH
       : r.initReturn === 0
         ? "insmod: init returned 0; rmmod ran the exit function."
         : `insmod: init returned ${r.initReturn}: the module was not loaded (exit did not run).`;
-  const stats = r.stats ? ` ${r.stats.kernelCalls} kernel calls, ${(r.stats.simTimeNs / 1e6).toFixed(3)} ms simulated, ${o.ms.toFixed(0)} ms here.` : "";
-  target.append(h("p", { class: "run-summary" + (bad ? " bad" : " ok") }, `${r.profile ?? ""}: ${summary}${stats}`));
+  target.append(h("p", { class: "run-summary" + (bad ? " bad" : " ok") }, `${r.profile ?? ""}: ${summary}`));
+  if (r.stats) target.append(runFigures(r, o.ms));
   if (r.bootLog?.length) target.append(lazyDetails("bootlog", `Boot log (${r.bootLog.length} lines)`, false, () => dmesgBlock(r.bootLog, r.bootLogLevels, "boot log")));
   // a click on any address in the output walks the page tables of this run's kernel
   // (only when the run booted a kernel: a run that could not boot has no tables to walk)

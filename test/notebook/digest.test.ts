@@ -63,7 +63,7 @@ describe("digest for the page", () => {
     const d = digestOf(p)!;
     expect(d.buffersTotal).toBe(1000);
     expect(d.bufferGroups).toEqual([{ fn: "kmalloc", size: 4096, kind: "kmalloc", count: 1000 - BUFFERS_KEPT, frames: 1000 - BUFFERS_KEPT, runs: 1000 - BUFFERS_KEPT }]);
-    expect(d.cellFrames.contig).toEqual([[256, 1000]]);
+    expect(d.cellFrames.contig).toEqual([256, 1000]);
   });
 
   it("a page freed during init and handed to a later vmalloc is not listed twice", () => {

@@ -28,7 +28,7 @@ export interface FrameModel {
   /** The cell's buffers and their frames (while the module was loaded), when the worker supplied them. */
   buffers: CellBuffer[];
   /** All the cell's frames (merged runs per kind) when the worker listed only the first buffers (digest.ts). */
-  cellFrames?: { vmalloc: [number, number][]; contig: [number, number][] };
+  cellFrames?: { vmalloc: number[]; contig: number[] };
   /** The buffers past the listed ones, grouped; and how many buffers there were in all. */
   bufferGroups?: BufferGroup[];
   buffersTotal?: number;
@@ -119,7 +119,7 @@ export function buildFrameModel(kernel: Record<string, unknown> | undefined): Fr
   const d = obj(kernel.digest);
   const cf = obj(d?.cellFrames);
   if (cf && Array.isArray(cf.vmalloc) && Array.isArray(cf.contig)) {
-    model.cellFrames = { vmalloc: cf.vmalloc as [number, number][], contig: cf.contig as [number, number][] };
+    model.cellFrames = { vmalloc: cf.vmalloc as number[], contig: cf.contig as number[] };
     model.bufferGroups = Array.isArray(d!.bufferGroups) ? (d!.bufferGroups as BufferGroup[]) : [];
     model.buffersTotal = num(d!.buffersTotal);
     model.freedEarly = num(d!.freedEarly);
@@ -203,8 +203,9 @@ export function bucketZone(model: FrameModel, z: FrameZone, maxSquares = BUCKETS
   // the cell's frames: its buffers when the worker listed them, else the pages the records still show as its own
   let cellFrames = 0;
   if (model.cellFrames) {
-    for (const [s, c] of model.cellFrames.vmalloc) cellFrames += add(s, c, cellIdx[0]);
-    for (const [s, c] of model.cellFrames.contig) cellFrames += add(s, c, cellIdx[1]);
+    const { vmalloc, contig } = model.cellFrames;
+    for (let i = 0; i + 1 < vmalloc.length; i += 2) cellFrames += add(vmalloc[i], vmalloc[i + 1], cellIdx[0]);
+    for (let i = 0; i + 1 < contig.length; i += 2) cellFrames += add(contig[i], contig[i + 1], cellIdx[1]);
   } else if (model.buffers.length) {
     for (const buf of model.buffers) for (const [s, c] of buf.pfnRuns) cellFrames += add(s, c, buf.kind === "vmalloc" ? cellIdx[0] : cellIdx[1]);
   } else {

@@ -1,4 +1,5 @@
 // `npm run fuzz [-- --count N] [--start S] [--seed S] [--no-minimise]`: generate N programs (default 10000)
+// (`--hostile`: programs that attack the sandbox's own limits instead, fuzz/hostile.ts; default 300)
 // from consecutive seeds, run each through the sandbox with the invariant checker, and for every new kind of
 // failure print its seed, profile, the failure and the program minimised by delta debugging.
 // `--seed S` runs one seed (reproduce a failure the test or a previous run printed).
@@ -10,6 +11,7 @@ import { API } from "../sandbox/api.ts";
 import { FUZZ_TARGETS, generate } from "./gen.ts";
 import { KNOWN_BUGS, runAndJudge, signature } from "./oracle.ts";
 import { minimise } from "./minimise.ts";
+import { runHostile } from "./hostile.ts";
 import { IsolatedRunner } from "../src/node/isolate.ts";
 
 function arg(name: string): string | undefined {
@@ -22,12 +24,19 @@ const count = one !== undefined ? 1 : Number(arg("count") ?? 10000);
 const start = one !== undefined ? Number(one) : Number(arg("start") ?? 1);
 const doMin = !process.argv.includes("--no-minimise");
 if (!Number.isInteger(count) || !Number.isInteger(start) || count < 1 || start < 0) {
-  process.stderr.write("usage: npm run fuzz -- [--count N] [--start S] [--seed S] [--no-minimise]\n");
+  process.stderr.write("usage: npm run fuzz -- [--hostile] [--count N] [--start S] [--seed S] [--no-minimise]\n");
   process.exit(2);
 }
 
 const runner = new IsolatedRunner();
 const run = (source: string, options: Parameters<typeof runner.run>[1]) => runner.run(source, options);
+if (process.argv.includes("--hostile")) {
+  // programs written to break the sandbox's own limits (fuzz/hostile.ts); 300 by default
+  const n = one !== undefined ? 1 : Number(arg("count") ?? 300);
+  const kinds = await runHostile(API, start, n, run, (s) => process.stdout.write(s));
+  await runner.close();
+  process.exit(kinds ? 1 : 0);
+}
 const seen = new Map<string, number[]>();
 const known = new Map<string, number>();
 const reports = new Map<string, number>();

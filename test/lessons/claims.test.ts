@@ -1,0 +1,112 @@
+// What a lesson says its cell shows, asserted on what the page shows: each cell runs as the notebook's worker runs it
+// (the cell's own settings, the worker's KernelSession for the frames behind each buffer, the digest the page gets)
+// and is rendered by the notebook's own renderOutcome in jsdom; the assertions read the rendered text.
+// A lesson cannot claim what its cell does not show.
+import { beforeAll, describe, expect, it } from "vitest";
+import { JSDOM } from "jsdom";
+import { loadKernelDeps, runModule } from "../../sandbox/run.ts";
+import { cellRunSettings, loadLessons } from "../../src/lessons/load.ts";
+import { KernelSession } from "../../src/notebook/session.ts";
+import { digestForPage } from "../../src/notebook/digest.ts";
+import { parseMem } from "../../src/notebook/settings.ts";
+
+let renderOutcome: typeof import("../../src/notebook/output.ts").renderOutcome;
+const lessons = loadLessons();
+
+beforeAll(async () => {
+  const { window } = new JSDOM("");
+  // canvases draw in the next frame: not in jsdom
+  Object.assign(globalThis, { document: window.document, getComputedStyle: window.getComputedStyle.bind(window), requestAnimationFrame: () => 0, Node: window.Node });
+  ({ renderOutcome } = await import("../../src/notebook/output.ts"));
+});
+
+/** The page's output of a lesson cell, run as the notebook runs it. */
+async function page(lessonId: string, cellId: string): Promise<{ el: HTMLElement; text: (sel: string) => string }> {
+  const lesson = lessons.find((l) => l.meta.id === lessonId)!;
+  const cell = lesson.cells.find((c) => c.id === cellId)!;
+  expect(cell, `${lessonId}/${cellId}`).toBeDefined();
+  const s = cellRunSettings(cell);
+  const session = new KernelSession(await loadKernelDeps());
+  const result = await runModule(cell.source, { profile: s.profile, mem: parseMem(s.mem ?? ""), cmdline: s.cmdline, config: s.config, limits: { cpuMs: 30_000 }, proc: ["vmallocinfo", "buddyinfo", "slabinfo"] }, session.deps());
+  const cellMemory = session.keep(1, result.kernel.calls);
+  const forPage = digestForPage(result, cellMemory);
+  const el = document.createElement("div");
+  renderOutcome(el, { kind: "result", result: forPage, ms: 1, runId: 1 }, { gotoLine: () => {}, moduleFns: () => [], walk: async () => ({}) as never });
+  const text = (sel: string) => [...el.querySelectorAll(sel)].map((e) => e.textContent ?? "").join("\n");
+  return { el, text };
+}
+
+const hexIn = (text: string, name: string) => BigInt("0x" + new RegExp(`${name}\\s*(?:addr)?\\s*=\\s*(?:0x)?([0-9a-f]+)`).exec(text)![1]);
+const fig = (text: string) => Number(text.replace(/,/g, ""));
+
+describe("lesson claims, as the page shows them", () => {
+  it("01 memdemo: of the three addresses two are close together, one is far away", async () => {
+    const { text } = await page("first-module", "memdemo");
+    const d = text("pre.dmesg");
+    const [p, k, v] = ["pagemem", "kmallocmem", "vmallocmem"].map((n) => hexIn(d, n));
+    const dist = (a: bigint, b: bigint) => (a > b ? a - b : b - a);
+    expect(dist(p, k)).toBeLessThan(1n << 30n);
+    expect(dist(p, v)).toBeGreaterThan(1n << 40n);
+    expect(dist(k, v)).toBeGreaterThan(1n << 40n);
+  });
+
+  it("02 layout: the boot log's 847 MB vmalloc and 159 MB lowmem on the 160 MB machine, and the 8 MB and 64 KB gap", async () => {
+    const { el, text } = await page("address-space", "layout");
+    // the boot log is folded away: open it as the learner does
+    const boot = el.querySelector<HTMLDetailsElement>("details.bootlog")!;
+    boot.open = true;
+    boot.dispatchEvent(new (boot.ownerDocument.defaultView as unknown as typeof globalThis).Event("toggle"));
+    const log = text("details.bootlog pre");
+    expect(log).toMatch(/vmalloc : 0xca800000 - 0xff7fe000\s+\( 847 MB\)/);
+    expect(log).toMatch(/lowmem {2}: 0xc0000000 - 0xc9ff0000\s+\( 159 MB\)/);
+    expect(text("pre.dmesg")).toMatch(/gap += 8256 KiB/); // 8 MB and 64 KB
+  });
+
+  it("02 memdemo160: the frame map lists the vmalloc block's 245 pages; page and kmalloc block in lowmem, vmalloc above VMALLOC_START", async () => {
+    const { text } = await page("address-space", "memdemo160");
+    const d = text("pre.dmesg");
+    for (const n of ["pagemem", "kmallocmem"]) expect(hexIn(d, n)).toBeLessThan(0xc9ff0000n);
+    expect(hexIn(d, "vmallocmem")).toBeGreaterThanOrEqual(0xca800000n);
+    expect(text(".fm-buf p")).toMatch(/vmallocmem vmalloc\(1000000\) at 0x[0-9a-f]+(?: \(line \d+\))?: 245 frames/);
+  });
+
+  it("05 scattered: vbuf's 16 pages are 16 separate frames (scattered), kbuf one block of 16 consecutive frames", async () => {
+    const { text } = await page("vmalloc", "scattered");
+    const rows = text(".fm-buf p").split("\n");
+    expect(rows.find((r) => r.startsWith("vbuf "))).toMatch(/: 16 frames in 16 separate runs \(scattered\)\./);
+    expect(rows.find((r) => r.startsWith("kbuf "))).toMatch(/: 16 frames, all consecutive: PFN 0x[0-9a-f]+–0x[0-9a-f]+\./);
+    // the 32 pages freed again in init are not listed a second time under the vmalloc buffer that reused them
+    expect(text(".fm-freed")).toMatch(/Not listed: 32 buffers the cell freed again before rmmod/);
+    expect(rows.filter((r) => r.startsWith("__get_free_page"))).toHaveLength(32);
+  });
+
+  it("08 msm-300: with vmalloc=300M on the command line the cell prints a 296 MB vmalloc area (as the CLI does)", async () => {
+    const { text } = await page("vmalloc-size", "msm-300");
+    expect(text("pre.dmesg")).toMatch(/vmalloc area: 296 MB/);
+  });
+
+  it("08 msm-layout: without it, 192 MB of vmalloc and 808 MB of lowmem", async () => {
+    const { text } = await page("vmalloc-size", "msm-layout");
+    expect(text("pre.dmesg")).toMatch(/vmalloc [0-9a-f]+-[0-9a-f]+ \(192 MB\)/);
+    expect(text("pre.dmesg")).toMatch(/lowmem {2}[0-9a-f]+-[0-9a-f]+ \(808 MB\)/);
+  });
+
+  it("11: the page shows TLB hits and misses, far more misses for vmalloc; the module's own simulated time (no boot) is longer for vmalloc", async () => {
+    const k = await page("vmalloc-cost", "cost-kmalloc");
+    const v = await page("vmalloc-cost", "cost-vmalloc");
+    const tlb = (p: typeof k) => /([\d,]+) hits?, ([\d,]+) miss(?:es)?/.exec(p.text('[data-fig="tlb"]'))!.slice(1).map(fig);
+    const [kh, km] = tlb(k);
+    const [vh, vm] = tlb(v);
+    expect(kh).toBeGreaterThanOrEqual(255);
+    expect(vm).toBeGreaterThanOrEqual(256); // one miss per 4 KiB page of the 1 MiB buffer
+    expect(vm).toBeGreaterThan(50 * Math.max(1, km));
+    expect(vh).toBeLessThan(kh);
+    const ns = (p: typeof k) => {
+      const m = /([\d.]+) (ns|µs|ms|s)$/.exec(p.text('[data-fig="time"] strong').trim())!;
+      return Number(m[1]) * { ns: 1, µs: 1e3, ms: 1e6, s: 1e9 }[m[2] as "ns"];
+    };
+    expect(ns(v)).toBeGreaterThan(ns(k));
+    // the boot took seconds of simulated time; the module alone, well under a millisecond here
+    expect(ns(v)).toBeLessThan(1e6);
+  });
+});

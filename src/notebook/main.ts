@@ -71,15 +71,41 @@ function setTitle(t: string) {
 function lessonProgress(e: LessonEntry, lesson?: Lesson): string {
   const p = store.progress(e.meta.id);
   const nCells = lesson ? lesson.cells.length : (e.source.match(/^(```|~~~)\s*module\b/gm) ?? []).length;
-  const nEx = lesson ? lesson.cells.filter((c) => c.attrs.exercise).length : (e.source.match(/^(```|~~~)\s*module\b[^\n]*\bexercise=/gm) ?? []).length;
+  const ids = exerciseIds(e, lesson);
+  const passed = store.passedExercises();
   const parts = [`${Math.min(p.ran.length, nCells)}/${nCells} cells run`];
-  if (nEx) parts.push(`${p.passed.length}/${nEx} exercises`);
+  if (ids.length) parts.push(`${ids.filter((id) => passed.has(id)).length}/${ids.length} exercises`);
   return parts.join(", ");
+}
+
+/** The exercises a lesson holds, each once (by id: progress is per exercise, not per cell or lesson). */
+function exerciseIds(e: LessonEntry, lesson?: Lesson): string[] {
+  const ids = lesson
+    ? lesson.cells.map((c) => c.attrs.exercise).filter((x): x is string => typeof x === "string")
+    : [...e.source.matchAll(/^(?:```|~~~)\s*module\b[^\n]*\bexercise=([\w-]+)/gm)].map((m) => m[1]);
+  return [...new Set(ids)];
+}
+
+/** Exercises passed over all lessons, each exercise counted once however many lessons hold it. */
+function overallProgress(): HTMLElement | null {
+  const all = new Set(lessons.filter((e) => !e.error).flatMap((e) => exerciseIds(e)));
+  if (!all.size) return null;
+  const passed = store.passedExercises();
+  return h("p", { class: "lesson-progress overall" }, `${[...all].filter((id) => passed.has(id)).length}/${all.size} exercises passed`);
+}
+
+/** Leaving a lesson: dispose its editors before their elements leave the page (Monaco's widgets otherwise throw). */
+function leaveCells() {
+  for (const c of app.cells) {
+    visible.unobserve(c.root);
+    c.dispose();
+  }
+  app.cells = [];
 }
 
 function showList() {
   setTitle("");
-  app.cells = [];
+  leaveCells();
   const items = lessons.map((e) => {
     const p = store.progress(e.meta.id);
     return h(
@@ -94,6 +120,7 @@ function showList() {
     h("h1", {}, "Lessons"),
     h("p", { class: "intro" }, "Write small kernel modules in TypeScript and run them against a simulated Linux kernel. Each lesson is a page of text with cells you can edit and run."),
     lessons.length ? h("ol", { class: "lesson-list" }, items) : h("p", {}, "No lessons found in lessons/."),
+    ...[overallProgress()].filter((x): x is HTMLElement => x !== null),
   );
   markReadable();
 }
@@ -125,8 +152,8 @@ function showLesson(id: string, share?: ShareData) {
     idx > 0 ? h("a", { href: `#/lesson/${encodeURIComponent(lessons[idx - 1].meta.id)}` }, `← ${lessons[idx - 1].meta.title}`) : null,
     idx < lessons.length - 1 ? h("a", { href: `#/lesson/${encodeURIComponent(lessons[idx + 1].meta.id)}` }, `${lessons[idx + 1].meta.title} →`) : null,
   );
+  leaveCells();
   main.replaceChildren(h("div", { class: "lesson-head" }, nav, progress), article);
-  app.cells = [];
   for (const cell of lesson.cells) {
     const ph = article.querySelector<HTMLElement>(`.nb-cell[data-cell-id="${CSS.escape(cell.id)}"]`);
     if (!ph) continue;

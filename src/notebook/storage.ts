@@ -145,6 +145,23 @@ export class NotebookStore {
     if (update.passed && !p.passed.includes(update.passed)) p.passed.push(update.passed);
     if (update.visited) p.visited = true;
     this.set(`progress:${lesson}`, p);
+    if (update.passed) this.markExercisePassed(update.passed);
+  }
+
+  /**
+   * Exercises passed, by exercise id, whichever lesson's cell passed them: one exercise in two lessons (lesson 2's
+   * three-allocators again in lesson 10, lesson 5's big-buffer in 11) counts once, and shows passed in both.
+   */
+  passedExercises(): Set<string> {
+    const p = this.get<string[]>("exercises-passed");
+    return new Set(Array.isArray(p) ? p.filter((x) => typeof x === "string") : []);
+  }
+
+  markExercisePassed(id: string) {
+    const all = this.passedExercises();
+    if (all.has(id)) return;
+    all.add(id);
+    this.set("exercises-passed", [...all]);
   }
 }
 

@@ -115,6 +115,17 @@ describe("NotebookStore", () => {
     expect(s.progress("l")).toMatchObject({ ran: ["a", "b"], passed: ["ex1"] });
   });
 
+  it("progress is per exercise: the same exercise passed in lessons 2 and 10 counts once, and shows passed in both", () => {
+    const s = new NotebookStore(new MemKV());
+    s.markProgress("address-space", { passed: "three-allocators" });
+    s.markProgress("eras", { passed: "three-allocators" });
+    s.markProgress("vmalloc-cost", { passed: "big-buffer" });
+    expect([...s.passedExercises()].sort()).toEqual(["big-buffer", "three-allocators"]);
+    // lesson 5 holds big-buffer too: passed there although its cell in lesson 11 was the one run
+    expect(s.passedExercises().has("big-buffer")).toBe(true);
+    expect(new NotebookStore(null).passedExercises().size).toBe(0);
+  });
+
   it("hashText is stable and distinguishes texts", () => {
     expect(hashText("abc")).toBe(hashText("abc"));
     expect(hashText("abc")).not.toBe(hashText("abd"));

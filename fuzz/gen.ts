@@ -278,7 +278,8 @@ export class Gen {
 
   private genericStmt(): string | undefined {
     const skip = new Set(["module_init", "module_exit"]);
-    const fns = [...this.fns.values()].filter((f) => !skip.has(f.name));
+    // The user program's rows ("user") have their own block (program()): a module's code calling them only errs.
+    const fns = [...this.fns.values()].filter((f) => !skip.has(f.name) && f.module !== "user");
     if (!fns.length) return undefined;
     const f = this.r.pick(fns);
     if (/^pr_|^printk$/.test(f.name)) return this.printkStmt(f);
@@ -617,6 +618,20 @@ export class Gen {
     const m = this.r.int(4);
     for (let i = 0; i < m; i++) exit.body.push(...this.statement());
     top.push(...this.statics);
+    // A third of the programs have a user program (user_main): a few "user" rows in turn, from where the seed says
+    // (drawn last, so the module's own statements are those the seed gave before the user rows existed).
+    const userRows = [...this.fns.values()].filter((f) => f.module === "user" && f.name !== "user_main");
+    if (userRows.length && this.fns.has("user_main") && seed % 3 === 0) {
+      const main: FnDef = { name: "fz_user", params: "", ret: "return 0;", body: [] };
+      for (let i = 0; i < 6; i++) {
+        const f = userRows[(Math.floor(seed / 3) * 6 + i) % userRows.length]!;
+        const call = `${this.use(f.name)}(${f.params.map((q) => this.argFor(q, f.name)).join(", ")})`;
+        const stmt = f.returns === "addr" ? `p${this.r.int(SLOTS)} = ${call};` : f.returns === "void" ? `${call};` : `sink = ${call};`;
+        main.body.push(this.r.chance(0.3) ? `try { ${stmt} } catch (e) { fz_caught(e); }` : stmt);
+      }
+      this.callbacks.push(main);
+      top.push(`${this.use("user_main")}(fz_user);`);
+    }
     // A callback that arms deferred work (a timer, work, a tasklet, an interrupt) may re-arm itself for ever: an
     // interrupt storm, a timer that never stops. The drain after init then ends only at the CPU deadline, as the
     // real kernel would never stop; the program counts as endless on purpose.

@@ -154,6 +154,7 @@ export const USER_ROWS: ApiEntry[] = [
   }),
   fn({
     name: "munmap",
+    memory: { none: "user space: ends a mapping of the process (its pages go back through the kernel's own paths)" },
     params: [p("addr", "addr"), p("length", "size")],
     returns: "int",
     doc: "Unmap [addr, addr+length): the VMAs are split at the edges, their pages freed, the TLB flushed. 0, or -1 with errno EINVAL.",

@@ -40,6 +40,7 @@ export class CellView {
   private editorHost: HTMLElement;
   private editor?: CellEditor;
   private upgrading = false;
+  private disposed = false;
   private runBtn: HTMLButtonElement;
   private stopBtn: HTMLButtonElement;
   private status: HTMLElement;
@@ -267,10 +268,11 @@ export class CellView {
 
   /** Swap the textarea for Monaco. Keeps the text, the caret and the focus. */
   async upgrade(): Promise<void> {
-    if (this.editor || this.upgrading) return;
+    if (this.editor || this.upgrading || this.disposed) return;
     this.upgrading = true;
     try {
       const m = await this.app.monaco();
+      if (this.disposed) return;
       const hadFocus = document.activeElement === this.textarea;
       const caret = this.textarea.selectionStart;
       const host = h("div", { class: "monaco-host" });
@@ -308,6 +310,18 @@ export class CellView {
       m.useLinuxDts(p, await this.app.dts(p));
     } catch (e) {
       this.status.textContent = `No type information for "linux" yet: ${(e as Error).message}`;
+    }
+  }
+
+  /** The learner leaves the lesson: the editor and its model go (before the page removes their elements). */
+  dispose() {
+    this.disposed = true;
+    const ed = this.editor;
+    this.editor = undefined;
+    try {
+      ed?.dispose();
+    } catch {
+      /* an editor that is half gone: nothing more to free */
     }
   }
 

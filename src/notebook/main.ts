@@ -193,6 +193,7 @@ function route() {
   }
   lastRoute = hash || "#/";
   if (runner.busy) runner.stop();
+  leaveCells();
   const share = decodeShare(hash);
   if (share) {
     // Open the lesson with the shared code in place, then give the URL a plain lesson route (the code is now saved).

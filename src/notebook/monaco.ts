@@ -20,6 +20,10 @@ import "monaco-editor/features/folding/register";
 import "monaco-editor/features/indentation/register";
 import "monaco-editor/features/linesOperations/register";
 import "monaco-editor/features/cursorUndo/register";
+// The editor core asks for these services (ICodeLensCache, the tree views' drag-and-drop service) when an editor is
+// disposed or laid out; without their registrations each editor threw "UNKNOWN service ..." as it went away.
+import "monaco-editor/features/codelens/register";
+import "monaco-editor/features/dropOrPasteInto/register";
 import editorWorker from "monaco-editor/editor/editor.worker?worker";
 import tsWorker from "monaco-editor/languages/features/typescript/ts.worker?worker";
 
@@ -63,6 +67,9 @@ function applyTheme() {
 }
 applyTheme();
 matchMedia("(prefers-color-scheme: dark)").addEventListener("change", applyTheme);
+
+/** How long a line link's highlight stays. */
+export const FLASH_MS = 2000;
 
 export interface CellEditor {
   editor: monaco.editor.IStandaloneCodeEditor;
@@ -137,6 +144,7 @@ export function createEditor(host: HTMLElement, o: EditorOptions): CellEditor {
     if (e.keyCode !== monaco.KeyCode.Shift) escaped = false;
   });
   let deco: monaco.editor.IEditorDecorationsCollection | undefined;
+  let flashTimer: ReturnType<typeof setTimeout> | undefined;
   return {
     editor,
     getValue: () => model.getValue(),
@@ -146,7 +154,15 @@ export function createEditor(host: HTMLElement, o: EditorOptions): CellEditor {
     focus: () => editor.focus(),
     highlightLine(line, column) {
       deco?.clear();
+      clearTimeout(flashTimer);
       deco = editor.createDecorationsCollection([{ range: new monaco.Range(line, 1, line, 1), options: { isWholeLine: true, className: "line-flash", linesDecorationsClassName: "line-flash-gutter" } }]);
+      // a flash, not a mark: it goes after a moment, or at the next edit
+      const d = deco;
+      flashTimer = setTimeout(() => d.clear(), FLASH_MS);
+      const sub = model.onDidChangeContent(() => {
+        d.clear();
+        sub.dispose();
+      });
       editor.revealLineInCenterIfOutsideViewport(line);
       editor.setPosition({ lineNumber: line, column: column ?? 1 });
       editor.focus();
@@ -164,6 +180,7 @@ export function createEditor(host: HTMLElement, o: EditorOptions): CellEditor {
       );
     },
     dispose() {
+      clearTimeout(flashTimer);
       editor.dispose();
       model.dispose();
     },

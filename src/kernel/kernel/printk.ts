@@ -31,7 +31,7 @@
 
 import type { Arch, Era, Profile } from "../types.ts";
 import type { Clock } from "./time.ts";
-import { vsprintf, ptrKeyFromSeed, type PrintkArg, type VaFormat, type VsprintfEnv } from "./vsprintf.ts";
+import { vsprintf, ptrKeyFromSeed, VSPRINTF_DEFAULT_CAP, type PrintkArg, type VaFormat, type VsprintfEnv } from "./vsprintf.ts";
 
 export type { PrintkArg, VaFormat, VsprintfEnv };
 
@@ -177,8 +177,8 @@ export class LogBuffer {
     k.clock.bitsPerLong = this.env.bits;
   }
 
-  /** vscnprintf with this machine's rules, into a buffer of `cap` characters (unbounded by default). */
-  format(fmt: string, args: readonly PrintkArg[], cap = Infinity): string {
+  /** vscnprintf with this machine's rules, into a buffer of `cap` characters (vsprintf's default buffer if none). */
+  format(fmt: string, args: readonly PrintkArg[], cap = VSPRINTF_DEFAULT_CAP): string {
     if (fmt.indexOf("%") < 0) return fmt.length > cap ? fmt.slice(0, cap) : fmt;
     return vsprintf(this.env, fmt, args, cap);
   }

@@ -357,8 +357,14 @@ function isAlnum(c: number): boolean {
   return (c >= 48 && c <= 57) || (c >= 65 && c <= 90) || (c >= 97 && c <= 122);
 }
 
-/** vscnprintf(buf, cap + 1, fmt, args): the first `cap` characters of the formatted text (all of it by default). */
-export function vsprintf(env: VsprintfEnv, fmt: string, args: readonly PrintkArg[], cap = Infinity): string {
+/**
+ * The buffer of a caller that gives none: 1 MiB, more than any kernel caller has (printk's is 1 KiB, a seq_file's a
+ * page or so). The kernel never formats without a size; a 2.6 precision of 2^31 - 1 would otherwise build 2 GB.
+ */
+export const VSPRINTF_DEFAULT_CAP = 1 << 20;
+
+/** vscnprintf(buf, cap + 1, fmt, args): the first `cap` characters of the formatted text. */
+export function vsprintf(env: VsprintfEnv, fmt: string, args: readonly PrintkArg[], cap = VSPRINTF_DEFAULT_CAP): string {
   const saved = room; // %pV formats recursively
   try {
     const out = format(env, fmt, args, cap);

@@ -16,6 +16,7 @@ import { exercisesFor } from "../lessons/registry.ts";
 import { ExerciseError } from "../lessons/exercises.ts";
 import { gradeWith, unrunnable, type Runner } from "../grader/grade.ts";
 import { coreCount, runIsolated, RunnerPool } from "../node/isolate.ts";
+import { statementText, statementView } from "../grader/statement.ts";
 import { formatSummary, formatText, toGradescope } from "../grader/format.ts";
 import type { Exercise, GradeResult } from "../grader/types.ts";
 
@@ -30,6 +31,8 @@ export interface GradeOpts {
   check?: string;
   /** A folder of Markdown lessons whose ```exercise blocks are graded against (before the built-in exercises). */
   lessons?: string;
+  /** Print the exercise's statement and the names of its checks instead of grading. */
+  statement?: boolean;
 }
 
 /** The exit status of graded submissions: see the header. */
@@ -68,7 +71,7 @@ function write(text: string, out?: string): void {
   else process.stdout.write(text);
 }
 
-export async function gradeCommand(exercise: string, path: string, opts: GradeOpts = {}): Promise<number> {
+export async function gradeCommand(exercise: string, path: string | undefined, opts: GradeOpts = {}): Promise<number> {
   const format = opts.format ?? (opts.json ? "json" : "text");
   let all: Exercise[];
   try {
@@ -79,6 +82,13 @@ export async function gradeCommand(exercise: string, path: string, opts: GradeOp
   }
   const ex = all.find((e) => e.id === exercise);
   if (!ex) return usage(`unknown exercise '${exercise}' (one of: ${all.map((e) => e.id).join(", ")})`);
+  if (opts.statement) {
+    // the task and what will be checked, as the notebook shows it above the exercise's cell
+    if (format === "json") write(JSON.stringify(statementView(ex), null, 2) + "\n", opts.out);
+    else write(statementText(ex), opts.out);
+    return 0;
+  }
+  if (path === undefined) return usage("missing the submission: kmodlab grade EXERCISE FILE|DIR (or --statement to read the task)");
   if (!existsSync(path)) return usage(`no such file or directory: ${path}`);
   if (opts.check !== undefined) {
     const ids = ex.checks.map((c) => c.id);

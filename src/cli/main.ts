@@ -164,15 +164,17 @@ export function buildProgram(setCode: (c: number) => void): Command {
   program
     .command("grade")
     .argument("<exercise>", "exercise id (see `kmodlab lessons`)")
-    .argument("<path>", "a submission .ts file, or a directory of them")
+    .argument("[path]", "a submission .ts file, or a directory of them")
+    .option("--statement", "print the exercise's statement and what will be checked, instead of grading")
     .option("--json", "write results as JSON")
     .addOption(new Option("--format <fmt>", "output format").choices(["text", "json", "gradescope"]))
     .option("-o, --out <path>", "write the results there (a file; a directory for one file per submission); exit 0 once written")
     .option("--strict", "with -o, still exit 1 when a submission fails")
     .option("--check <id>", "exit 0 only when this check passes (GitHub Classroom: one check per step)")
+    .option("--lessons <dir>", "a folder of Markdown lessons whose exercise blocks to grade against")
     .option("-j, --jobs <n>", "submissions graded at once, each in its own worker (default: the number of cores)")
     .description("grade a submission, or every .ts file in a directory")
-    .action(async (exercise: string, path: string, o: Record<string, unknown>) => {
+    .action(async (exercise: string, path: string | undefined, o: Record<string, unknown>) => {
       const { gradeCommand } = await import("./grade.ts");
       setCode(await gradeCommand(exercise, path, o));
     });
@@ -189,14 +191,34 @@ export function buildProgram(setCode: (c: number) => void): Command {
     .description("make an autograder for Gradescope or GitHub Classroom")
     .action(async (exercise: string, o: Record<string, unknown>) => {
       const { autograderCommand } = await import("./autograder.ts");
-      const { EXERCISES, getExercise } = await import("../grader/exercises/index.ts");
-      setCode(await autograderCommand(exercise, o, getExercise, () => EXERCISES.map((e) => e.id)));
+      const { exercisesFor } = await import("../lessons/registry.ts");
+      const { ExerciseError } = await import("../lessons/exercises.ts");
+      let all;
+      try {
+        all = exercisesFor(o.lessons as string | undefined);
+      } catch (e) {
+        if (e instanceof ExerciseError) throw new UsageError(e.message);
+        throw e;
+      }
+      setCode(await autograderCommand(exercise, o, (id) => all.find((e) => e.id === id), () => all.map((e) => e.id)));
+    });
+
+  program
+    .command("build")
+    .option("--lessons <dir>", "the folder of Markdown lessons (default: the bundled lessons)")
+    .requiredOption("--out <dir>", "where to write the static site")
+    .description("build the static notebook site from a folder of lessons")
+    .action(async (o: { lessons?: string; out: string }) => {
+      const { buildCommand } = await import("./build.ts");
+      setCode(await buildCommand(o));
     });
 
   program
     .command("lessons")
     .option("--json", "machine-readable output")
-    .description("list the lessons and their exercises")
+    .option("--dir <dir>", "validate a folder of lessons: every exercise's solution passes, every starter fails")
+    .option("-j, --jobs <n>", "runs at once while validating (default: the number of cores)")
+    .description("list the lessons and their exercises, or validate a folder of them")
     .action(async (o: Record<string, unknown>) => {
       const { lessonsCommand } = await import("./lessons.ts");
       setCode(await lessonsCommand(o));

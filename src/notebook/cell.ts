@@ -159,7 +159,7 @@ export class CellView {
     this.root = h(
       "section",
       { class: "cell" + (cell.readonly ? " readonly" : ""), "aria-label": label, "data-cell-id": cell.id },
-      typeof cell.attrs.exercise === "string" ? statementCard(cell.attrs.exercise) : null,
+      typeof cell.attrs.exercise === "string" ? this.statement(cell.attrs.exercise) : null,
       toolbar,
       this.notice,
       this.editorHost,
@@ -202,6 +202,17 @@ export class CellView {
   }
 
   /** The cell's own settings with the learner's picks over them. */
+
+  /** The statement card: a built-in exercise's, or the one declared in the lesson's Markdown (built from its YAML). */
+  private statement(id: string): HTMLElement {
+    const decl = this.exerciseDecl();
+    if (!decl) return statementCard(id);
+    return statementCard(id, () =>
+      Promise.all([import("../lessons/exercises.ts"), import("../grader/statement.ts")]).then(([m, s]) => ({
+        statementOf: () => s.statementView(m.parseExerciseBlock({ ...decl, open: 0, close: 0 }, decl.lesson)),
+      })),
+    );
+  }
 
   /** The ```exercise block this cell was made from, when the exercise is declared in the lesson's Markdown. */
   private exerciseDecl(): { yaml: string; path: string; line: number; lesson: string } | undefined {

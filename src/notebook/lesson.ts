@@ -5,6 +5,7 @@
 import { Marked, type Tokens } from "marked";
 import YAML from "yaml";
 import { highlightTs } from "./highlight.ts";
+import { exerciseBlocks } from "../lessons/blocks.ts";
 
 export interface LessonMeta {
   id: string;
@@ -37,9 +38,20 @@ export interface LessonCell {
   readonly: boolean;
 }
 
+/** An exercise declared in the lesson's Markdown (a ```exercise block): the YAML the grader builds it from. */
+export interface ExerciseDecl {
+  id: string;
+  /** The block's YAML and where it is (path, 1-based line of its first line), for the grader's messages. */
+  yaml: string;
+  path: string;
+  line: number;
+}
+
 export interface Lesson {
   meta: LessonMeta;
   cells: LessonCell[];
+  /** Exercises declared in ```exercise blocks; each shows as its statement and an exercise cell with its starter. */
+  exercises: ExerciseDecl[];
   /** Sanitised HTML; every cell is a `<div class="nb-cell" data-cell-id="...">` placeholder holding a plain `<pre>`. */
   html: string;
   /** Where the lesson came from ("lessons/01-first-module.md"). */
@@ -126,9 +138,56 @@ const SANITIZE_CFG = {
   ADD_ATTR: ["data-cell-id"],
 };
 
+/**
+ * Replace each ```exercise block with what a learner sees: a module cell (exercise=ID) holding its starter, which
+ * the cell shows under the exercise's statement card (title, statement, checks). A block whose YAML does not read stays as code (`kmodlab lessons --dir`
+ * names the error and its line). Returns the Markdown and the declarations.
+ */
+export function expandExercises(src: string, path: string): { markdown: string; exercises: ExerciseDecl[] } {
+  let blocks;
+  try {
+    blocks = exerciseBlocks(src, path);
+  } catch {
+    return { markdown: src, exercises: [] };
+  }
+  if (!blocks.length) return { markdown: src, exercises: [] };
+  const lines = src.split(/\r?\n/);
+  const exercises: ExerciseDecl[] = [];
+  const out: string[] = [];
+  let at = 0;
+  for (const b of blocks) {
+    out.push(...lines.slice(at, b.open));
+    at = b.close + 1;
+    let d: Record<string, unknown> | undefined;
+    try {
+      const v = YAML.parse(b.yaml) as unknown;
+      d = v && typeof v === "object" && !Array.isArray(v) ? (v as Record<string, unknown>) : undefined;
+    } catch {
+      d = undefined;
+    }
+    const str = (k: string) => (typeof d?.[k] === "string" ? (d[k] as string) : undefined);
+    const id = str("id");
+    if (!d || !id || !/^[a-z0-9][a-z0-9-]*$/.test(id) || str("starter") === undefined) {
+      out.push(...lines.slice(b.open, b.close + 1));
+      continue;
+    }
+    exercises.push({ id, yaml: b.yaml, path, line: b.line });
+    const starter = str("starter")!.replace(/\n$/, "");
+    const fence = "`".repeat(Math.max(3, ...(starter.match(/`+/g) ?? []).map((x) => x.length + 1)));
+    const settings = d.settings && typeof d.settings === "object" ? (d.settings as Record<string, unknown>) : {};
+    const profile = typeof settings.profile === "string" && /^[\w.-]+$/.test(settings.profile) ? ` profile=${settings.profile}` : "";
+    // the cell's statement card shows the title, the statement and the checks (src/notebook/statement.ts)
+    out.push(`${fence}module id=${id} exercise=${id}${profile}`, starter, fence);
+  }
+  out.push(...lines.slice(at));
+  return { markdown: out.join("\n"), exercises };
+}
+
 export function renderLesson(src: string, path: string, purify: Sanitizer): Lesson {
-  const { data, body } = splitFrontMatter(src);
+  const { data } = splitFrontMatter(src);
   const meta = normaliseMeta(data, path);
+  const expanded = expandExercises(src, path);
+  const { body } = splitFrontMatter(expanded.markdown);
   const cells: LessonCell[] = [];
   const seen = new Set<string>();
   const cellOf = new WeakMap<object, LessonCell>();
@@ -164,5 +223,5 @@ export function renderLesson(src: string, path: string, purify: Sanitizer): Less
   });
   const raw = m.parse(body, { async: false }) as string;
   const html = String(purify.sanitize(raw, SANITIZE_CFG));
-  return { meta, cells, html, path };
+  return { meta, cells, exercises: expanded.exercises, html, path };
 }

@@ -64,8 +64,11 @@ export interface ProfileInfo {
 }
 
 export type ToWorker =
-  /** `exercise`: judge the run with that exercise's checks, on the exercise's machine. */
-  | { type: "run"; id: number; source: string; options: RunOptions; exercise?: string }
+  /**
+   * `exercise`: judge the run with that exercise's checks, on the exercise's machine. `exerciseDecl`: the exercise
+   * is declared in the lesson's Markdown (a ```exercise block), not built in: the worker builds it from this YAML.
+   */
+  | { type: "run"; id: number; source: string; options: RunOptions; exercise?: string; exerciseDecl?: { yaml: string; path: string; line: number; lesson: string } }
   | { type: "dts"; id: number; profile?: string }
   | { type: "profiles"; id: number }
   /**

@@ -128,9 +128,9 @@ export class Runner {
   }
 
   /** Run a cell. Never rejects: every way a run can end is an outcome. */
-  async run(source: string, options: RunOptions, exercise?: string): Promise<RunOutcome> {
+  async run(source: string, options: RunOptions, exercise?: string, exerciseDecl?: { yaml: string; path: string; line: number; lesson: string }): Promise<RunOutcome> {
     const t0 = performance.now();
-    const a = await this.request((id) => ({ type: "run", id, source, options, exercise }));
+    const a = await this.request((id) => ({ type: "run", id, source, options, exercise, ...(exerciseDecl ? { exerciseDecl } : {}) }));
     const ms = performance.now() - t0;
     switch (a.type) {
       case "result":

@@ -1,0 +1,42 @@
+// The ```exercise blocks of a lesson's Markdown, found without parsing them (no dependencies: the notebook page uses
+// this to show an exercise, src/lessons/exercises.ts to build it). Other fenced blocks are skipped whole, so an
+// example of the syntax inside one is not taken for an exercise.
+
+/** A ```exercise block found in a lesson: its YAML and where it starts. */
+export interface ExerciseBlock {
+  path: string;
+  /** 1-based line of the first YAML line (the line after the opening fence). */
+  line: number;
+  yaml: string;
+  /** 0-based lines of the opening and the closing fence in the text. */
+  open: number;
+  close: number;
+}
+
+const FENCE_OPEN = /^(\s{0,3})(`{3,}|~{3,})\s*exercise\s*$/;
+
+/** Every ```exercise block of a Markdown text. An unclosed block throws, naming its opening line. */
+export function exerciseBlocks(markdown: string, path: string): ExerciseBlock[] {
+  const lines = markdown.split(/\r?\n/);
+  const out: ExerciseBlock[] = [];
+  for (let i = 0; i < lines.length; i++) {
+    const m = FENCE_OPEN.exec(lines[i]);
+    if (!m) {
+      const other = /^\s{0,3}(`{3,}|~{3,})/.exec(lines[i]);
+      if (other) {
+        const close = new RegExp(`^\\s{0,3}${other[1][0]}{${other[1].length},}\\s*$`);
+        let j = i + 1;
+        while (j < lines.length && !close.test(lines[j])) j++;
+        i = j;
+      }
+      continue;
+    }
+    const close = new RegExp(`^\\s{0,3}${m[2][0]}{${m[2].length},}\\s*$`);
+    let j = i + 1;
+    while (j < lines.length && !close.test(lines[j])) j++;
+    if (j >= lines.length) throw Object.assign(new Error(`${path}:${i + 1}: this \`\`\`exercise block is never closed`), { path, line: i + 1 });
+    out.push({ path, line: i + 2, yaml: lines.slice(i + 1, j).join("\n"), open: i, close: j });
+    i = j;
+  }
+  return out;
+}

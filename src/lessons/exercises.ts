@@ -1,0 +1,428 @@
+// Exercises declared in a lesson's Markdown: a fenced ```exercise block of YAML, so an instructor writes an exercise
+// without TypeScript. The block gives id, title, statement, settings, starter, solution and checks; each check names
+// an entry of the grader's check library (src/grader/checks.ts CHECK_LIBRARY) with its parameters as YAML. Errors
+// point at the line in the Markdown file ("lessons/03-x.md:42: ..."). Browser-safe: no Node imports (the notebook
+// reads the same blocks).
+//
+//   ```exercise
+//   id: hello-module
+//   title: Hello, kernel
+//   settings: { profile: x86_64-6.1, mem: 512M, cmdline: "...", config: debug, events: [{ at: 30ms, irq: button }] }
+//   statement: |
+//     Write a module that prints ...
+//   starter: |
+//     import { printk, KERN_INFO, module_init, module_exit } from "linux";
+//     ...
+//   solution: |
+//     ...
+//   checks:
+//     - loads
+//     - printedLine: { id: hello-on-load, text: "hello, kernel", level: KERN_INFO, phase: init }
+//     - freedWithMatching
+//     - noReports: { except: [page-alloc-failure] }
+//   ```
+//
+// What the declarative form cannot say (a check that computes its own expectation, e.g. "the printed number is
+// the buddy allocator's count for this order") stays a TypeScript exercise in src/grader/exercises/.
+
+import { exerciseBlocks, type ExerciseBlock } from "./blocks.ts";
+import { LineCounter, parseDocument, isMap, isSeq, isScalar, type Node as YamlNode } from "yaml";
+import type { Check, CheckContext, Exercise, RunSettings } from "../grader/types.ts";
+import type { ReportKind } from "../kernel/types.ts";
+import type { MemoryProbe } from "../../sandbox/probes.ts";
+import {
+  allocatedAs,
+  findAlloc,
+  gfpIs,
+  isOutcome,
+  loads,
+  noReports,
+  noTaint,
+  nothingLeaked,
+  printedLine,
+  printedValue,
+  survivesFaultInjection,
+  valueInMemory,
+} from "../grader/checks.ts";
+import type { Allocation, Family } from "../grader/records.ts";
+
+/** A declaration error, at a line of the Markdown file. */
+export class ExerciseError extends Error {
+  constructor(
+    readonly path: string,
+    readonly line: number,
+    readonly why: string,
+  ) {
+    super(`${path}:${line}: ${why}`);
+  }
+}
+
+export { exerciseBlocks, type ExerciseBlock } from "./blocks.ts";
+
+// ---- reading YAML with positions -----------------------------------------------------------------------------
+
+type Where = (node: YamlNode | null | undefined) => number;
+
+const LEVELS = ["KERN_EMERG", "KERN_ALERT", "KERN_CRIT", "KERN_ERR", "KERN_WARNING", "KERN_NOTICE", "KERN_INFO", "KERN_DEBUG"];
+const PHASES = ["init", "exit", "deferred"] as const;
+const FAMILIES: Family[] = ["page", "slab", "vmalloc", "dma-coherent", "ioremap", "cache", "workqueue"];
+const CONTEXTS = ["process", "atomic", "softirq", "hardirq"] as const;
+const REPORT_KINDS: ReportKind[] = [
+  "sleep-in-atomic",
+  "scheduling-while-atomic",
+  "page-alloc-failure",
+  "vmalloc-failure",
+  "kasan",
+  "double-free",
+  "invalid-free",
+  "leak",
+  "oops",
+  "dma-api",
+  "lockdep",
+  "warn",
+  "bug",
+  "timeout",
+  "out-of-memory",
+  "exception",
+  "compile-error",
+] as ReportKind[];
+
+/** A YAML mapping read field by field; every field not read is reported as unknown. */
+class Fields {
+  private readonly used = new Set<string>();
+  constructor(
+    private readonly node: YamlNode,
+    private readonly what: string,
+    private readonly err: (node: YamlNode | null | undefined, why: string) => never,
+  ) {
+    if (!isMap(node)) err(node, `${what} must be a mapping of fields`);
+  }
+  private pair(key: string) {
+    return (this.node as { items: { key: YamlNode; value: YamlNode | null }[] }).items.find((p) => isScalar(p.key) && p.key.value === key);
+  }
+  node_(key: string): YamlNode | null | undefined {
+    this.used.add(key);
+    return this.pair(key)?.value;
+  }
+  has(key: string): boolean {
+    return this.pair(key) !== undefined;
+  }
+  string(key: string, required: true): string;
+  string(key: string, required?: false): string | undefined;
+  string(key: string, required = false): string | undefined {
+    const n = this.node_(key);
+    if (n === undefined || n === null) return required ? this.err(this.node, `${this.what} needs '${key}'`) : undefined;
+    if (!isScalar(n) || (typeof n.value !== "string" && typeof n.value !== "number")) return this.err(n, `${this.what}: '${key}' must be text`);
+    return String(n.value);
+  }
+  number(key: string): number | undefined {
+    const n = this.node_(key);
+    if (n === undefined || n === null) return undefined;
+    if (!isScalar(n) || typeof n.value !== "number" || !Number.isFinite(n.value)) return this.err(n, `${this.what}: '${key}' must be a number`);
+    return n.value;
+  }
+  bool(key: string): boolean | undefined {
+    const n = this.node_(key);
+    if (n === undefined || n === null) return undefined;
+    if (!isScalar(n) || typeof n.value !== "boolean") return this.err(n, `${this.what}: '${key}' must be true or false`);
+    return n.value;
+  }
+  oneOf<T extends string>(key: string, allowed: readonly T[], required = false): T | undefined {
+    const v = required ? this.string(key, true) : this.string(key);
+    if (v === undefined) return undefined;
+    if (!allowed.includes(v as T)) return this.err(this.node_(key), `${this.what}: '${key}' is '${v}', not one of ${allowed.join(", ")}`);
+    return v as T;
+  }
+  list(key: string): YamlNode[] | undefined {
+    const n = this.node_(key);
+    if (n === undefined || n === null) return undefined;
+    if (isSeq(n)) return n.items as YamlNode[];
+    return [n]; // one value where a list is expected
+  }
+  strings(key: string, allowed?: readonly string[]): string[] | undefined {
+    const items = this.list(key);
+    if (!items) return undefined;
+    return items.map((n) => {
+      if (!isScalar(n) || typeof n.value !== "string") return this.err(n, `${this.what}: '${key}' must be a list of names`);
+      if (allowed && !allowed.includes(n.value)) return this.err(n, `${this.what}: '${key}' has '${n.value}', not one of ${allowed.join(", ")}`);
+      return n.value;
+    });
+  }
+  /** Every field was one the reader asked for. */
+  done(): void {
+    for (const p of (this.node as { items: { key: YamlNode }[] }).items) {
+      const k = isScalar(p.key) ? String(p.key.value) : "?";
+      if (!this.used.has(k)) this.err(p.key, `${this.what}: unknown field '${k}'`);
+    }
+  }
+}
+
+/** "512M", "1G", 536870912 -> bytes. */
+function sizeOf(v: string | number): number | undefined {
+  if (typeof v === "number") return Number.isSafeInteger(v) && v > 0 ? v : undefined;
+  const m = /^(\d+)\s*([KMG]?)i?B?$/i.exec(v.trim());
+  if (!m) return undefined;
+  return Number(m[1]) * { "": 1, K: 1 << 10, M: 1 << 20, G: 1 << 30 }[m[2].toUpperCase() as "" | "K" | "M" | "G"];
+}
+
+/** "30ms", "1.5s", 30 (ms) -> ms. */
+function msOf(v: string | number): number | undefined {
+  if (typeof v === "number") return v >= 0 ? v : undefined;
+  const m = /^(\d+(?:\.\d+)?)\s*(ms|s)$/.exec(v.trim());
+  return m ? Number(m[1]) * (m[2] === "s" ? 1000 : 1) : undefined;
+}
+
+// ---- the check library, declaratively ------------------------------------------------------------------------
+
+/** Each declarable check: its parameters read from YAML into the library's factory. */
+type Maker = (f: Fields | undefined, node: YamlNode | null | undefined) => Check;
+
+/** An allocation selector ({ fn: [kmalloc, kzalloc], size: 100 } or { family: [vmalloc], order: 2 }). */
+function selector(f: Fields): { fns?: string[]; family?: Family[]; size?: number; order?: number } {
+  const sel = { fns: f.strings("fn"), family: f.strings("family", FAMILIES) as Family[] | undefined, size: f.number("size"), order: f.number("order") };
+  return sel;
+}
+
+const LIBRARY: Record<string, { params: string; make: Maker }> = {
+  loads: { params: "(none)", make: () => loads() },
+  noTaint: { params: "(none)", make: () => noTaint() },
+  freedWithMatching: { params: "(none)", make: () => nothingLeaked() },
+  noReports: {
+    params: "except: [report kinds], id",
+    make: (f) => {
+      const except = (f?.strings("except", REPORT_KINDS) ?? []) as ReportKind[];
+      return noReports(except, f?.string("id") ?? "no-reports");
+    },
+  },
+  printedLine: {
+    params: "id, text, level (KERN_INFO...), phase (init|exit|deferred), hint",
+    make: (f, n) => {
+      if (!f) throw new Error("printedLine needs id, text, level and phase");
+      const level = f.string("level", true);
+      const lv = /^\d$/.test(level) ? Number(level) : LEVELS.indexOf(level);
+      if (lv < 0 || lv > 7) throw new Error(`printedLine: level '${level}' is not one of ${LEVELS.join(", ")} (or 0-7)`);
+      void n;
+      return printedLine({ id: f.string("id", true), text: f.string("text", true), level: lv, phase: f.oneOf("phase", PHASES, true)!, hint: f.string("hint") });
+    },
+  },
+  allocated: {
+    params: "id, message, hint, fn: [...] or family: [...], size, order, gfp (GFP_KERNEL...), region (linear|vmalloc), context: [...], count, phase",
+    make: (f) => {
+      if (!f) throw new Error("allocated needs id, message, hint and what was allocated");
+      const sel = selector(f);
+      if (!sel.fns && !sel.family) throw new Error("allocated: say which allocator with fn: [...] or family: [...]");
+      const gfp = f.string("gfp");
+      return allocatedAs({
+        id: f.string("id", true),
+        message: f.string("message", true),
+        hint: f.string("hint", true),
+        ...sel,
+        gfp: gfp ? gfpIs(gfp) : undefined,
+        region: f.oneOf("region", ["linear", "vmalloc"] as const),
+        context: f.strings("context", CONTEXTS) as (typeof CONTEXTS)[number][] | undefined,
+        count: f.number("count"),
+        phase: f.oneOf("phase", ["init", "deferred", "exit"] as const),
+        requires: f.strings("requires"),
+      });
+    },
+  },
+  printedValue: {
+    params: "id, what, of: [allocation selectors ({ fn: [...], size, order })]",
+    make: (f) => {
+      if (!f) throw new Error("printedValue needs id, what and of");
+      const sels = (f.list("of") ?? []).map((n) => {
+        const g = new Fields(n, "printedValue: an 'of' entry", (node, why) => {
+          throw Object.assign(new Error(why), { node });
+        });
+        const s = selector(g);
+        g.done();
+        if (!s.fns) throw Object.assign(new Error("printedValue: each 'of' entry needs fn: [...]"), { node: n });
+        return s;
+      });
+      if (!sels.length) throw new Error("printedValue: 'of' lists the allocations whose address must be printed");
+      const pick = (c: CheckContext) => {
+        const out: Allocation[] = [];
+        for (const s of sels) {
+          const got = findAlloc(c, s.fns!, (a) => (s.size === undefined || a.size === s.size) && (s.order === undefined || (a.order ?? 0) === s.order));
+          if (isOutcome(got)) return got;
+          out.push(got[0]);
+        }
+        return out;
+      };
+      return printedValue({ id: f.string("id", true), what: f.string("what", true), pick, requires: f.strings("requires") });
+    },
+  },
+  valueInMemory: {
+    params: "id, probe, message, hint, unit, expected: N or { start, step }",
+    make: (f) => {
+      if (!f) throw new Error("valueInMemory needs id, probe, message, hint, unit and expected");
+      const en = f.node_("expected");
+      let expected: (i: number) => number;
+      if (isScalar(en) && typeof en.value === "number") {
+        const v = en.value;
+        expected = () => v;
+      } else if (en && isMap(en)) {
+        const g = new Fields(en, "valueInMemory: expected", (node, why) => {
+          throw Object.assign(new Error(why), { node });
+        });
+        const start = g.number("start") ?? 0;
+        const step = g.number("step") ?? 0;
+        g.done();
+        expected = (i) => start + step * i;
+      } else throw new Error("valueInMemory: 'expected' is a number, or { start, step } for start + step x position");
+      return valueInMemory({ id: f.string("id", true), probe: f.string("probe", true), message: f.string("message", true), hint: f.string("hint", true), unit: f.string("unit") ?? "value", expected, requires: f.strings("requires") });
+    },
+  },
+  survivesFaultInjection: {
+    params: "error (errno, default 12), errorName, initMayLoad",
+    make: (f) => survivesFaultInjection({ error: f?.number("error"), errorName: f?.string("errorName"), initMayLoad: f?.bool("initMayLoad") }),
+  },
+};
+
+/** The check names a declaration may use, with their parameters (for errors and `kmodlab lessons --dir`). */
+export function checkLibrary(): { name: string; params: string }[] {
+  return Object.entries(LIBRARY).map(([name, v]) => ({ name, params: v.params }));
+}
+
+// ---- one block -> Exercise -----------------------------------------------------------------------------------
+
+/** Turn one ```exercise block into an Exercise; `lesson` is the lesson's id. Throws ExerciseError. */
+export function parseExerciseBlock(b: ExerciseBlock, lesson: string): Exercise {
+  const counter = new LineCounter();
+  const doc = parseDocument(b.yaml, { lineCounter: counter, prettyErrors: false });
+  const lineOf: Where = (node) => {
+    const off = node?.range?.[0];
+    return b.line + (off === undefined ? 0 : counter.linePos(off).line - 1);
+  };
+  if (doc.errors.length) {
+    const e = doc.errors[0];
+    throw new ExerciseError(b.path, b.line + (e.linePos?.[0].line ?? 1) - 1, `YAML: ${e.message.split("\n")[0]}`);
+  }
+  const err = (node: YamlNode | null | undefined, why: string): never => {
+    throw new ExerciseError(b.path, lineOf(node ?? (doc.contents as YamlNode)), why);
+  };
+  if (!doc.contents) err(undefined, "the ```exercise block is empty");
+  const top = new Fields(doc.contents as YamlNode, "the exercise", err);
+  const id = top.string("id", true);
+  if (!/^[a-z0-9][a-z0-9-]*$/.test(id)) err(top.node_("id"), `exercise id '${id}': lower-case letters, digits and dashes`);
+  const title = top.string("title", true);
+  const statement = top.string("statement", true).trimEnd();
+  const starter = top.string("starter", true);
+  const solution = top.string("solution", true);
+
+  // settings
+  const sn = top.node_("settings");
+  if (!sn) err(doc.contents as YamlNode, "the exercise needs settings: { profile: ... }");
+  const s = new Fields(sn!, "settings", err);
+  const settings: RunSettings = { profile: s.string("profile", true) };
+  if (s.has("mem")) {
+    const raw = s.node_("mem") as { value?: unknown };
+    const mem = sizeOf(raw.value as string | number);
+    if (mem === undefined) err(s.node_("mem"), `settings: mem '${String(raw.value)}' is not a size such as 512M or 1G`);
+    settings.mem = mem;
+  }
+  const cmdline = s.string("cmdline");
+  if (cmdline !== undefined) settings.cmdline = cmdline;
+  const seed = s.number("seed");
+  if (seed !== undefined) settings.seed = seed;
+  const config = s.oneOf("config", ["debug", "distro"] as const);
+  if (config) settings.config = config;
+  const proc = s.strings("proc");
+  if (proc) settings.proc = proc;
+  const events = s.list("events");
+  if (events) {
+    settings.events = events.map((n) => {
+      const e = new Fields(n, "settings: an event", err);
+      const atRaw = (e.node_("at") as { value?: unknown } | undefined)?.value;
+      const atMs = atRaw === undefined ? undefined : msOf(atRaw as string | number);
+      if (atMs === undefined) err(n, "settings: an event needs at: 30ms (simulated time after insmod)");
+      const irqRaw = (e.node_("irq") as { value?: unknown } | undefined)?.value;
+      if (irqRaw !== "button" && !(typeof irqRaw === "number" && Number.isInteger(irqRaw) && irqRaw >= 0)) err(n, "settings: an event's irq is button or an interrupt number");
+      e.done();
+      return { atMs: atMs!, irq: irqRaw as "button" | number };
+    });
+  }
+  const probes = s.list("probes");
+  if (probes) {
+    settings.probes = probes.map((n) => {
+      const p = new Fields(n, "settings: a probe", err);
+      const an = p.node_("alloc");
+      if (!an) err(n, "settings: a probe needs alloc: { fn: [...] } (which allocation to read)");
+      const a = new Fields(an!, "settings: a probe's alloc", err);
+      const alloc = selector(a);
+      a.done();
+      const width = p.number("width") ?? 4;
+      if (![1, 2, 4, 8].includes(width)) err(p.node_("width"), "settings: a probe's width is 1, 2, 4 or 8 bytes");
+      const probe: MemoryProbe = {
+        id: p.string("id", true),
+        at: p.oneOf("at", ["loaded", "unloading"] as const) ?? "loaded",
+        alloc: { fns: alloc.fns, family: alloc.family as MemoryProbe["alloc"]["family"], size: alloc.size },
+        offset: p.number("offset"),
+        stride: p.number("stride") ?? width,
+        count: p.number("count") ?? 1,
+        width: width as MemoryProbe["width"],
+      };
+      p.done();
+      return probe;
+    });
+  }
+  s.done();
+
+  const allowed = top.strings("allowedReports", REPORT_KINDS) as ReportKind[] | undefined;
+
+  // checks
+  const list = top.list("checks");
+  if (!list?.length) err(doc.contents as YamlNode, "the exercise needs checks: a list drawn from the check library (" + Object.keys(LIBRARY).join(", ") + ")");
+  const checks: Check[] = list!.map((n) => {
+    let name: string;
+    let params: YamlNode | null | undefined;
+    if (isScalar(n) && typeof n.value === "string") name = n.value;
+    else if (isMap(n) && n.items.length >= 1 && isScalar(n.items[0].key)) {
+      name = String(n.items[0].key.value);
+      params = n.items[0].value as YamlNode | null;
+      if (n.items.length > 1) err(n.items[1].key as YamlNode, `a check is one library name with its parameters (indent '${String((n.items[1].key as { value?: unknown }).value)}' under '${name}:')`);
+    } else return err(n, "a check is a library name, or a name with its parameters: printedLine: { id: ..., text: ... }");
+    const entry = LIBRARY[name];
+    if (!entry) return err(n, `no check '${name}' in the check library (one of: ${Object.keys(LIBRARY).join(", ")})`);
+    const f = params && isMap(params) ? new Fields(params, name, err) : undefined;
+    if (params && !isMap(params) && !(isScalar(params) && params.value === null)) err(params, `${name}: parameters are a mapping (${entry.params})`);
+    let ch: Check;
+    try {
+      // common fields every check may carry
+      const points = f?.number("points");
+      const requires = name === "allocated" || name === "printedValue" || name === "valueInMemory" ? undefined : f?.strings("requires");
+      ch = entry.make(f, params);
+      if (points !== undefined) {
+        if (!(Number.isInteger(points) && points > 0)) err(f!.node_("points"), `${name}: points must be a whole number above 0`);
+        ch = { ...ch, points };
+      }
+      if (requires) ch = { ...ch, requires };
+      f?.done();
+    } catch (e) {
+      if (e instanceof ExerciseError) throw e;
+      const node = (e as { node?: YamlNode }).node ?? params ?? n;
+      return err(node, (e as Error).message);
+    }
+    return ch;
+  });
+  const ids = new Set<string>();
+  checks.forEach((c, i) => {
+    if (ids.has(c.id)) err(list![i], `two checks have the id '${c.id}': give one an id: of its own`);
+    ids.add(c.id);
+  });
+  top.done();
+  return { id, title, lesson, settings, statement, starter, solution, checks, ...(allowed ? { allowedReports: allowed } : {}) };
+}
+
+/** Every exercise declared in one lesson's Markdown. */
+export function lessonExercises(markdown: string, path: string, lesson: string): Exercise[] {
+  let blocks: ExerciseBlock[];
+  try {
+    blocks = exerciseBlocks(markdown, path);
+  } catch (e) {
+    const line = (e as { line?: number }).line;
+    if (line !== undefined) throw new ExerciseError(path, line, "this ```exercise block is never closed");
+    throw e;
+  }
+  return blocks.map((b) => parseExerciseBlock(b, lesson));
+}

@@ -1,0 +1,74 @@
+// Which exercises exist (Node): the TypeScript ones (src/grader/exercises) and every ```exercise block of the
+// bundled lessons, or, with a lessons folder (--lessons DIR), that folder's blocks first and then the built-in ones.
+// A folder is read whole: front matter, exercise blocks; the first declaration error stops it (path:line: why).
+
+import { readdirSync, readFileSync, statSync } from "node:fs";
+import { join } from "node:path";
+import type { Exercise } from "../grader/types.ts";
+import { EXERCISES } from "../grader/exercises/index.ts";
+import { readMeta } from "../notebook/lesson.ts";
+import { LESSONS_DIR } from "./load.ts";
+import { ExerciseError, lessonExercises } from "./exercises.ts";
+
+export interface LessonFile {
+  /** lessons/NN-slug.md as the notebook names it (the folder's own name, then the file). */
+  path: string;
+  file: string;
+  id: string;
+  title: string;
+  order: number;
+  source: string;
+  exercises: Exercise[];
+}
+
+/** The lesson files of a folder (NN-slug.md, or any .md), in order, with their declared exercises. Throws ExerciseError. */
+export function readLessonFolder(dir: string): LessonFile[] {
+  let names: string[];
+  try {
+    if (!statSync(dir).isDirectory()) throw new Error("not a directory");
+    names = readdirSync(dir).filter((f) => f.endsWith(".md") && !/^readme\.md$/i.test(f)).sort();
+  } catch (e) {
+    throw new ExerciseError(dir, 0, `cannot read the lessons folder: ${(e as Error).message}`);
+  }
+  const out: LessonFile[] = [];
+  for (const name of names) {
+    const file = join(dir, name);
+    const source = readFileSync(file, "utf8");
+    let meta;
+    try {
+      meta = readMeta(source, `lessons/${name}`);
+    } catch (e) {
+      throw new ExerciseError(file, 1, `front matter: ${(e as Error).message}`);
+    }
+    out.push({ path: `lessons/${name}`, file, id: meta.id, title: meta.title, order: meta.order, source, exercises: lessonExercises(source, file, meta.id) });
+  }
+  const seen = new Map<string, string>();
+  for (const l of out)
+    for (const ex of l.exercises) {
+      if (seen.has(ex.id)) throw new ExerciseError(l.file, 1, `exercise '${ex.id}' is declared twice (also in ${seen.get(ex.id)})`);
+      seen.set(ex.id, l.file);
+    }
+  return out.sort((a, b) => a.order - b.order || a.id.localeCompare(b.id));
+}
+
+let bundled: Exercise[] | undefined;
+
+/** The built-in exercises: TypeScript ones and the bundled lessons' blocks. */
+export function builtinExercises(): Exercise[] {
+  if (!bundled) {
+    const md = readLessonFolder(LESSONS_DIR).flatMap((l) => l.exercises);
+    for (const ex of md) if (EXERCISES.some((e) => e.id === ex.id)) throw new Error(`exercise '${ex.id}' is declared both in lessons/ and in src/grader/exercises`);
+    bundled = [...EXERCISES, ...md];
+  }
+  return bundled;
+}
+
+/** The exercises a command sees: a lessons folder's (when given), then the built-in ones not shadowed by it. */
+export function exercisesFor(lessonsDir?: string): Exercise[] {
+  const own = lessonsDir ? readLessonFolder(lessonsDir).flatMap((l) => l.exercises) : [];
+  return [...own, ...builtinExercises().filter((e) => !own.some((o) => o.id === e.id))];
+}
+
+export function findExercise(id: string, lessonsDir?: string): Exercise | undefined {
+  return exercisesFor(lessonsDir).find((e) => e.id === id);
+}

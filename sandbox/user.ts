@@ -96,10 +96,10 @@ export function runUserProgram(k: Kernel, main: HostCallback, pid: number, invok
   );
   const run: UserRun = { proc, malloc, errno: 0, allocations: [] };
   runs.set(k, run);
-  let maps = "";
-  let statusFile = "";
-  let meminfo = { anonPagesKb: 0, committedKb: 0 };
-  let pages: UserOutcome["pages"] = [];
+  let maps: string;
+  let statusFile: string;
+  let meminfo: { anonPagesKb: number; committedKb: number };
+  let pages: UserOutcome["pages"];
   try {
     const r = proc.run(() => invoke(main));
     if (r.ok) proc.exitCode = typeof r.value === "number" && Number.isInteger(r.value) ? r.value & 0xff : 0;

@@ -13,7 +13,6 @@ import {
   callsOf,
   describe,
   eraOf,
-  hexNumbersIn,
   lineText,
   roles,
   toBig,

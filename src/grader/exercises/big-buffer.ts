@@ -30,7 +30,7 @@ function pagesReadBack(c: CheckContext, a: Allocation): number {
     const w = READS[x.fn];
     const r = RANGE_READS[x.fn];
     let lo: bigint | undefined;
-    let len = 0n;
+    let len: bigint;
     if (w) [lo, len] = [toBig(x.args[0]), BigInt(w)];
     else if (r) [lo, len] = [toBig(x.args[r[0]]), BigInt(toNum(x.args[r[1]]) ?? 0)];
     else continue;

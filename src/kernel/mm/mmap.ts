@@ -509,7 +509,7 @@ export class Mm {
 
   /** handle_mm_fault() for a user address: map what the access needs, or say which signal the task gets. */
   handleFault(addr: bigint, write: boolean): FaultResult {
-    let vma = this.findVma(addr);
+    const vma = this.findVma(addr);
     if (!vma || vma.start > addr) {
       // expand_stack(): an access below the stack within RLIMIT_STACK grows it (keeping the guard gap).
       if (vma && vma.flags & VM_GROWSDOWN && vma.end - addr <= RLIMIT_STACK) {

@@ -296,7 +296,7 @@ export function parseExerciseBlock(b: ExerciseBlock, lesson: string): Exercise {
   };
   if (doc.errors.length) {
     const e = doc.errors[0];
-    throw new ExerciseError(b.path, b.line + (e.linePos?.[0].line ?? 1) - 1, `YAML: ${e.message.split("\n")[0]}`);
+    throw new ExerciseError(b.path, b.line + counter.linePos(e.pos[0]).line - 1, `YAML: ${e.message.split("\n")[0]}`);
   }
   const err = (node: YamlNode | null | undefined, why: string): never => {
     throw new ExerciseError(b.path, lineOf(node ?? (doc.contents as YamlNode)), why);

@@ -5,7 +5,7 @@ import DOMPurify from "dompurify";
 import "./styles.css";
 import { CellView, recordMetric, type AppContext } from "./cell.ts";
 import { h } from "./dom.ts";
-import { renderLesson, type Lesson } from "./lesson.ts";
+import { expandExercises, renderLesson, type Lesson } from "./lesson.ts";
 import { listLessons, type LessonEntry } from "./lessons-index.ts";
 import type { ProfileInfo } from "./protocol.ts";
 import { Runner } from "./runner.ts";
@@ -70,7 +70,7 @@ function setTitle(t: string) {
 
 function lessonProgress(e: LessonEntry, lesson?: Lesson): string {
   const p = store.progress(e.meta.id);
-  const nCells = lesson ? lesson.cells.length : (e.source.match(/^(```|~~~)\s*module\b/gm) ?? []).length;
+  const nCells = lesson ? lesson.cells.length : (expandedSource(e).match(/^(```|~~~)\s*module\b/gm) ?? []).length;
   const ids = exerciseIds(e, lesson);
   const passed = store.passedExercises();
   const parts = [`${Math.min(p.ran.length, nCells)}/${nCells} cells run`];
@@ -82,8 +82,13 @@ function lessonProgress(e: LessonEntry, lesson?: Lesson): string {
 function exerciseIds(e: LessonEntry, lesson?: Lesson): string[] {
   const ids = lesson
     ? lesson.cells.map((c) => c.attrs.exercise).filter((x): x is string => typeof x === "string")
-    : [...e.source.matchAll(/^(?:```|~~~)\s*module\b[^\n]*\bexercise=([\w-]+)/gm)].map((m) => m[1]);
+    : [...expandedSource(e).matchAll(/^(?:```|~~~)\s*module\b[^\n]*\bexercise=([\w-]+)/gm)].map((m) => m[1]);
   return [...new Set(ids)];
+}
+
+/** A lesson's Markdown with its ```exercise blocks as the exercise cells they show as (for counts before rendering). */
+function expandedSource(e: LessonEntry): string {
+  return e.source.includes("exercise") ? expandExercises(e.source, e.path).markdown : e.source;
 }
 
 /** Exercises passed over all lessons, each exercise counted once however many lessons hold it. */
@@ -215,19 +220,16 @@ function route() {
 window.addEventListener("hashchange", route);
 route();
 
-// Keep the worker warm: load QuickJS and the kernel while the learner reads.
-const idle = (globalThis as { requestIdleCallback?: (f: () => void, o?: { timeout: number }) => void }).requestIdleCallback ?? ((f: () => void) => setTimeout(f, 200));
-idle(
-  () => {
-    void app.profiles().catch(() => {});
-    const t0 = performance.now();
-    runner.onWarmed = () => recordMetric("warmed", performance.now() - t0);
-    // the first cell's machine: the worker runs a tiny module on it once and boots it for the first Run
-    const first = app.cells[0];
-    void runner.warm(first ? first.machine() : { profile: DEFAULT_PROFILE }).then((ok) => ok && recordMetric("warm", performance.now() - t0));
-  },
-  { timeout: 1500 },
-);
+// Start the worker as the page loads (not when it is idle): it loads QuickJS and the kernel, boots the first cell's
+// machine, then warms the run path, all while the learner reads; a Run clicked the moment the text appears waits
+// only for what is left of that. The worker is a thread of its own: the page's first render does not wait for it.
+{
+  const t0 = performance.now();
+  runner.onWarmed = () => recordMetric("warmed", performance.now() - t0);
+  const first = app.cells[0];
+  void runner.warm(first ? first.machine() : { profile: DEFAULT_PROFILE }).then((ok) => ok && recordMetric("warm", performance.now() - t0));
+  void app.profiles().catch(() => {});
+}
 
 if ("serviceWorker" in navigator && import.meta.env.PROD) {
   window.addEventListener("load", () => {

@@ -1,0 +1,179 @@
+// Exercises declared in a lesson's Markdown (```exercise blocks): what a block builds, the errors (each at the line
+// of the Markdown file that is wrong), how the notebook shows a block, and the commands over a folder of lessons
+// (`kmodlab lessons --dir`, `kmodlab grade --lessons`) through the built command.
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { spawnSync } from "node:child_process";
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { ExerciseError, checkLibrary, lessonExercises } from "../../src/lessons/exercises.ts";
+import { builtinExercises, readLessonFolder } from "../../src/lessons/registry.ts";
+import { EXERCISES } from "../../src/grader/exercises/index.ts";
+import { renderLesson } from "../../src/notebook/lesson.ts";
+import { gradeWith } from "../../src/grader/grade.ts";
+import { runModule } from "../../sandbox/run.ts";
+
+const FIXTURE = fileURLToPath(new URL("./fixtures/md-lessons/", import.meta.url));
+const bin = fileURLToPath(new URL("../../bin/kmodlab.mjs", import.meta.url));
+let tmp: string;
+beforeAll(() => void (tmp = mkdtempSync(join(tmpdir(), "kmodlab-mdex-"))));
+afterAll(() => rmSync(tmp, { recursive: true, force: true }));
+
+const kmodlab = (...args: string[]) => {
+  const r = spawnSync(process.execPath, [bin, ...args], { encoding: "utf8", timeout: 300_000 });
+  return { code: r.status, out: r.stdout, err: r.stderr.replace(/^kmodlab: building the command .*\n/m, "") };
+};
+
+/** A lesson whose exercise block is `yaml` (line 6 of the file is the block's first line). */
+const lesson = (yaml: string) => `---\nid: l\ntitle: L\n---\n\`\`\`exercise\n${yaml}\n\`\`\`\n`;
+const GOOD = `id: ex1
+title: T
+settings: { profile: x86_64-6.1 }
+statement: Do it.
+starter: |
+  export {};
+solution: |
+  export {};
+checks:
+  - loads
+  - noReports`;
+/** The line (1-based, in the lesson file) of the first line of GOOD that contains `text`. */
+const lineOf = (src: string, text: string) => src.split("\n").findIndex((l) => l.includes(text)) + 1;
+
+function errorOf(src: string): ExerciseError {
+  try {
+    lessonExercises(src, "lessons/x.md", "l");
+  } catch (e) {
+    if (e instanceof ExerciseError) return e;
+    throw e;
+  }
+  throw new Error("no error");
+}
+
+describe("an ```exercise block", () => {
+  it("builds the exercise with the library's checks, their parameters and points", () => {
+    const [l1] = readLessonFolder(FIXTURE);
+    const ex = l1.exercises[0];
+    expect(ex).toMatchObject({ id: "greet", title: "Say hello and goodbye", lesson: "greetings", settings: { profile: "x86_64-6.1" } });
+    expect(ex.checks.map((c) => [c.id, c.points ?? 1])).toEqual([["loads", 1], ["hi", 2], ["bye", 1], ["no-taint", 1], ["no-reports", 1]]);
+    expect(ex.checks[1].message).toBe('"hi from greet" is printed at KERN_INFO on load (in init)');
+    expect(ex.statement).toMatch(/^Print `hi from greet` at KERN_INFO/);
+    expect(ex.solution).toMatch(/MODULE_LICENSE\("GPL"\)/);
+  });
+  it("reads settings: RAM sizes, events with simulated times, probes", () => {
+    const src = lesson(GOOD.replace("settings: { profile: x86_64-6.1 }", "settings:\n  profile: arm-3.4-msm8x25\n  mem: 256M\n  cmdline: vmalloc=200M\n  events: [{ at: 30ms, irq: button }, { at: 1.5s, irq: 40 }]\n  probes: [{ id: p, alloc: { fn: [vmalloc] }, count: 4, width: 4 }]"));
+    const [ex] = lessonExercises(src, "lessons/x.md", "l");
+    expect(ex.settings).toEqual({
+      profile: "arm-3.4-msm8x25",
+      mem: 256 << 20,
+      cmdline: "vmalloc=200M",
+      events: [{ atMs: 30, irq: "button" }, { atMs: 1500, irq: 40 }],
+      probes: [{ id: "p", at: "loaded", alloc: { fns: ["vmalloc"], family: undefined, size: undefined }, offset: undefined, stride: 4, count: 4, width: 4 }],
+    });
+  });
+  it("an unknown check is an error at the line of that check, naming the library", () => {
+    const src = lesson(GOOD.replace("  - noReports", "  - noReports\n  - frobnicate"));
+    const e = errorOf(src);
+    expect(e.line).toBe(lineOf(src, "frobnicate"));
+    expect(e.message).toMatch(/^lessons\/x\.md:\d+: no check 'frobnicate' in the check library \(one of: loads, noTaint, freedWithMatching, noReports, printedLine, allocated/);
+  });
+  it("an unknown parameter, a bad level or a bad phase is an error at its line", () => {
+    for (const [bad, want] of [
+      ["  - printedLine: { id: a, text: x, level: KERN_INFO, phase: init, colour: red }", /unknown field 'colour'/],
+      ["  - printedLine: { id: a, text: x, level: KERN_LOUD, phase: init }", /level 'KERN_LOUD' is not one of KERN_EMERG/],
+      ["  - printedLine:\n      id: a\n      text: x\n      level: 6\n      phase: later", /'phase' is 'later', not one of init, exit, deferred/],
+    ] as const) {
+      const src = lesson(GOOD.replace("  - noReports", bad));
+      const e = errorOf(src);
+      expect(e.message).toMatch(want);
+      const mark = /colour|KERN_LOUD|later/.exec(bad)![0];
+      expect(e.line, bad).toBe(lineOf(src, mark));
+    }
+  });
+  it("broken YAML, a missing field, a bad size and an unclosed block are errors at their lines", () => {
+    const yamlErr = lesson(GOOD.replace("title: T", "title: [unclosed"));
+    expect(errorOf(yamlErr).message).toMatch(/^lessons\/x\.md:\d+: YAML: /);
+    expect(errorOf(yamlErr).line).toBeGreaterThanOrEqual(lineOf(yamlErr, "title: [unclosed"));
+    const noSolution = lesson(GOOD.replace("solution: |\n  export {};\n", ""));
+    expect(errorOf(noSolution).message).toBe("lessons/x.md:6: the exercise needs 'solution'");
+    const badMem = lesson(GOOD.replace("settings: { profile: x86_64-6.1 }", "settings:\n  profile: x86_64-6.1\n  mem: lots"));
+    expect(errorOf(badMem).message).toBe(`lessons/x.md:${lineOf(badMem, "mem: lots")}: settings: mem 'lots' is not a size such as 512M or 1G`);
+    const unclosed = "---\nid: l\n---\ntext\n```exercise\nid: a\n";
+    expect(errorOf(unclosed).message).toBe("lessons/x.md:5: this ```exercise block is never closed");
+  });
+  it("two checks with one id, and one exercise declared twice, are errors", () => {
+    const src = lesson(GOOD.replace("  - noReports", "  - noReports\n  - noReports"));
+    expect(errorOf(src).message).toMatch(/two checks have the id 'no-reports'/);
+    const dir = join(tmp, "twice");
+    mkdirSync(dir);
+    writeFileSync(join(dir, "01-a.md"), lesson(GOOD));
+    writeFileSync(join(dir, "02-b.md"), lesson(GOOD));
+    expect(() => readLessonFolder(dir)).toThrow(/exercise 'ex1' is declared twice/);
+  });
+  it("the check library lists every declarable check with its parameters", () => {
+    expect(checkLibrary().map((c) => c.name)).toEqual(["loads", "noTaint", "freedWithMatching", "noReports", "printedLine", "allocated", "printedValue", "valueInMemory", "survivesFaultInjection"]);
+  });
+});
+
+describe("the notebook shows a declared exercise", () => {
+  it("as an exercise cell holding the starter, with the declaration for the grader", () => {
+    const src = readFileSync(join(FIXTURE, "01-greetings.md"), "utf8");
+    const l = renderLesson(src, "lessons/01-greetings.md", { sanitize: (s: string) => s });
+    const cell = l.cells.find((c) => c.attrs.exercise === "greet")!;
+    expect(cell.id).toBe("greet");
+    expect(cell.source).toMatch(/^import \{ printk, KERN_INFO, module_init, module_exit \} from "linux";\n\nfunction greet_init/);
+    expect(l.exercises).toEqual([{ id: "greet", yaml: expect.stringMatching(/^id: greet\n/), path: "lessons/01-greetings.md", line: src.split("\n").indexOf("id: greet") + 1 }]);
+    expect(l.html).not.toMatch(/checks:/);
+  });
+});
+
+describe("folders of lessons", () => {
+  it("the bundled exercises are the TypeScript ones plus the bundled lessons' blocks, each id once", () => {
+    const all = builtinExercises();
+    expect(all.length).toBeGreaterThanOrEqual(EXERCISES.length);
+    expect(new Set(all.map((e) => e.id)).size).toBe(all.length);
+  });
+  it("kmodlab lessons --dir: a valid folder exits 0; a starter that passes exits 1; a declaration error exits 2 at its line", () => {
+    const ok = kmodlab("lessons", "--dir", FIXTURE);
+    expect(ok.err).toBe("");
+    expect(ok.code).toBe(0);
+    expect(ok.out).toMatch(/exercise greet: ok — solution passes, starter fails/);
+    expect(ok.out).toMatch(/2 lessons, 2 exercises, every solution passes and every starter fails/);
+
+    const lazy = join(tmp, "lazy");
+    mkdirSync(lazy);
+    const src = readFileSync(join(FIXTURE, "01-greetings.md"), "utf8");
+    const block = src.split("starter: |\n")[1].split("solution: |\n");
+    writeFileSync(join(lazy, "01-lazy.md"), src.split("starter: |\n")[0] + "starter: |\n" + block[1].split("checks:")[0] + "solution: |\n" + block[1]);
+    const wrong = kmodlab("lessons", "--dir", lazy);
+    expect(wrong.code).toBe(1);
+    expect(wrong.out).toMatch(/exercise greet: WRONG — solution passes, starter PASSES/);
+
+    const broken = join(tmp, "broken");
+    mkdirSync(broken);
+    const bad = lesson(GOOD.replace("  - loads", "  - loads: { points: many }"));
+    writeFileSync(join(broken, "01-x.md"), bad);
+    const e = kmodlab("lessons", "--dir", broken);
+    expect(e.code).toBe(2);
+    expect(e.err).toBe(`${join(broken, "01-x.md")}:${lineOf(bad, "points: many")}: loads: 'points' must be a number\n`);
+  }, 300_000);
+  it("kmodlab grade --lessons DIR grades against the folder's exercise", async () => {
+    const [, l2] = readLessonFolder(FIXTURE);
+    const ex = l2.exercises[0];
+    const good = join(tmp, "good.ts");
+    const starter = join(tmp, "starter.ts");
+    writeFileSync(good, ex.solution);
+    writeFileSync(starter, ex.starter);
+    const a = kmodlab("grade", "--lessons", FIXTURE, "slab-buffer", good);
+    expect(a.code).toBe(0);
+    expect(a.out).toMatch(/slab-buffer .*PASSED/);
+    const b = kmodlab("grade", "--lessons", FIXTURE, "slab-buffer", starter);
+    expect(b.code).toBe(1);
+    expect(b.out).toMatch(/✗ Everything the module allocated is freed/);
+    expect(kmodlab("grade", "slab-buffer", good).code).toBe(2); // not a built-in exercise
+    // the same judgement in-process: the declared checks, extra runs included (printed value, fault injection)
+    const g = await gradeWith(ex, ex.solution, (s, o) => runModule(s, o));
+    expect(g.checks.filter((c) => !c.pass)).toEqual([]);
+  }, 300_000);
+});

@@ -115,6 +115,8 @@ export function exitCodeOf(r: Pick<RunResult, "reports">): number {
 }
 
 export async function runCommand(file: string, flags: RunFlags = {}): Promise<number> {
+  const { runIsolated, warmIsolated } = await import("../node/isolate.ts");
+  warmIsolated(); // the worker loads the sandbox while the options are checked and the file read
   let opts: RunOptions;
   let source: string;
   try {
@@ -124,7 +126,6 @@ export async function runCommand(file: string, flags: RunFlags = {}): Promise<nu
     process.stderr.write(`kmodlab: ${e instanceof Usage ? e.message : `cannot read ${file}: ${(e as Error).message}`}\n`);
     return 2;
   }
-  const { runIsolated } = await import("../node/isolate.ts");
   const r = await runIsolated(source, opts);
   if (r.bootRefused !== undefined) {
     process.stderr.write(`kmodlab: cannot boot ${opts.profile}${flags.mem !== undefined ? ` with --mem ${flags.mem}` : ""}: ${r.bootRefused}\n`);

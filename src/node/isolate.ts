@@ -204,7 +204,6 @@ export class IsolatedRunner {
       stdout: false,
       stderr: false,
     });
-    w.unref();
     this.worker = w;
     this.ready = new Promise<boolean>((resolve) => {
       let settled = false;
@@ -234,6 +233,7 @@ export class IsolatedRunner {
         settle(false);
       });
     });
+    w.unref(); // after the listeners (adding a "message" listener refs the port): a loading worker keeps no one waiting
     return this.ready;
   }
 
@@ -325,6 +325,11 @@ export class IsolatedRunner {
     });
   }
 
+  /** Start the worker now (it loads while the caller does other work); runs use it when it is ready. */
+  prestart(): void {
+    if (!this.ready) void this.start();
+  }
+
   /** Is a worker alive (warm)? */
   get warm(): boolean {
     return this.worker !== null;
@@ -398,6 +403,12 @@ export class RunnerPool {
 }
 
 let shared: IsolatedRunner | undefined;
+
+/** Start the process's shared runner's worker ahead of its first run (the CLI, while it parses and reads). */
+export function warmIsolated(): void {
+  shared ??= new IsolatedRunner();
+  shared.prestart();
+}
 
 /** Run one cell in the process's shared warm runner (the CLI's `run`, one-off callers). */
 export function runIsolated(source: string, options: RunOptions = {}, limits?: IsolateLimits): Promise<RunResult> {

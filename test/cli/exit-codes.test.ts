@@ -7,6 +7,7 @@ import { afterEach, describe, expect, it, vi } from "vitest";
 import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { spawnSync } from "node:child_process";
 import { main } from "../../src/cli/main.ts";
 
 const dir = mkdtempSync(join(tmpdir(), "kmodlab-exit-"));
@@ -128,4 +129,19 @@ describe("the rule is documented", () => {
     expect(text).toMatch(/\n\s+1 +the kernel reported something/);
     expect(text).toMatch(/\n\s+2 +bad usage: .*--mem/s);
   });
+});
+
+describe("a whole kmodlab process ends with the rule's code (the run worker keeps nothing waiting)", () => {
+  const cliTs = join(__dirname, "..", "..", "src", "cli", "main.ts");
+  const proc = (args: string[]) => spawnSync(process.execPath, ["--import", "tsx", cliTs, ...args], { encoding: "utf8", timeout: 120_000 });
+  it("bad usage after the worker was started: exit 2, one line", () => {
+    const r = proc(["run", file("p-good.ts", `import { module_init } from "linux";\nmodule_init(() => 0);`), "--mem", "lots"]);
+    expect([r.status, r.signal]).toEqual([2, null]);
+    expect(r.stderr).toMatch(/^kmodlab: bad --mem 'lots'/m);
+  }, 130_000);
+  it("a built-in that never returns: the host ends the run, exit 1", () => {
+    const r = proc(["run", file("p-hang.ts", `import { module_init } from "linux";\nmodule_init(() => Array(2 ** 32 - 1).join().length);`)]);
+    expect([r.status, r.signal]).toEqual([1, null]);
+    expect(r.stderr).toMatch(/^kmodlab: stopped by the host: CPU limit \(2000 ms, the run got 5000 ms\)$/m);
+  }, 130_000);
 });

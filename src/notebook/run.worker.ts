@@ -18,12 +18,10 @@ const profileMods = import.meta.glob("../kernel/profiles.ts");
 const quickjsMods = import.meta.glob("../../sandbox/quickjs.ts");
 const gradeMods = import.meta.glob("../grader/grade.ts");
 const exerciseMods = import.meta.glob("../grader/exercises/index.ts");
-const declMods = import.meta.glob("../lessons/exercises.ts");
 const sessionMods = import.meta.glob("./session.ts");
 
 interface Grader {
-  judge(ex: unknown, result: unknown, source: string, file?: string, extra?: unknown): Omit<GradeInfo, "title" | "profile">;
-  extraRuns(ex: unknown, source: string, run: (source: string, options: Record<string, unknown>) => Promise<unknown>, clean?: unknown): Promise<unknown>;
+  judge(ex: unknown, result: unknown, source: string): Omit<GradeInfo, "title" | "profile">;
   runOptionsFor(settings: unknown): Record<string, unknown>;
 }
 interface ExerciseLike {
@@ -109,12 +107,6 @@ async function handle(msg: ToWorker): Promise<void> {
           grader = await load<Grader>(gradeMods, "the grader (src/grader)");
           const { getExercise } = await load<{ getExercise(id: string): ExerciseLike | undefined }>(exerciseMods, "the exercises (src/grader/exercises)");
           ex = getExercise(msg.exercise);
-          if (!ex && msg.exerciseDecl) {
-            // declared in the lesson's Markdown: built here from its YAML with the grader's check library
-            const { parseExerciseBlock } = await load<{ parseExerciseBlock(b: { yaml: string; path: string; line: number; open: number; close: number }, lesson: string): ExerciseLike }>(declMods, "the lesson exercise reader (src/lessons/exercises.ts)");
-            const d = msg.exerciseDecl;
-            ex = parseExerciseBlock({ yaml: d.yaml, path: d.path, line: d.line, open: 0, close: 0 }, d.lesson);
-          }
           if (!ex) gradeError = `there is no exercise "${msg.exercise}"`;
         } catch (e) {
           gradeError = (e as Error).message;
@@ -136,11 +128,7 @@ async function handle(msg: ToWorker): Promise<void> {
       let grade: GradeInfo | undefined;
       if (msg.exercise) {
         if (ex && grader) {
-          // the extra runs the checks need (a second machine for printed addresses, fault injection), on kernels
-          // that are not kept for walks
-          const extra = await grader.extraRuns(ex, msg.source, (src, o) => runModule(src, { ...o, limits: { cpuMs: timeoutMs } }, s.deps(false)) as never, result);
-          s.discard();
-          const g = grader.judge(ex, result, msg.source, undefined, extra);
+          const g = grader.judge(ex, result, msg.source);
           grade = {
             exercise: g.exercise,
             title: ex.title,
@@ -182,10 +170,14 @@ async function handle(msg: ToWorker): Promise<void> {
     case "warm": {
       const t0warm = performance.now();
       // Load the sandbox, the kernel and QuickJS while the learner reads, so the first Run is quick.
+      // QuickJS compiles while the kernel code loads
+      const q = load<{ loadQuickJS?: () => Promise<unknown> }>(quickjsMods, "QuickJS (sandbox/quickjs.ts)").then((m) => m.loadQuickJS?.());
       const run = await load<{ loadKernelDeps?: () => Promise<unknown> }>(runMods, "the sandbox (sandbox/run.ts)");
       await run.loadKernelDeps?.();
-      const q = await load<{ loadQuickJS?: () => Promise<unknown> }>(quickjsMods, "QuickJS (sandbox/quickjs.ts)");
-      await q.loadQuickJS?.();
+      await q;
+      // The first cell's machine, booted before answering: the page sends a Run only after this answer, so a Run
+      // clicked meanwhile finds the kernel booted (the warm-up runs come after, in the background).
+      if (msg.machine) (await session()).preboot(msg.machine.profile, bootOpts({ ...msg.machine }));
       post({ type: "warm", id: msg.id });
       if (msg.machine) void warmUp(msg.machine, t0warm).catch(() => {});
       return;
@@ -239,9 +231,6 @@ async function warmUp(m: Machine, t0: number): Promise<void> {
   const s = await session();
   const opts = { profile: m.profile, mem: m.mem, cmdline: m.cmdline, config: m.config, proc: PROC_VIEWS };
   const seen = runsSeen;
-  // the machine first, so that a Run clicked at once finds it booted; then the warm-up runs (on kernels of their own)
-  await new Promise((r) => setTimeout(r, 0));
-  if (runsSeen === seen) s.preboot(m.profile, bootOpts(opts));
   for (let i = 0; i < WARMUP_RUNS && runsSeen === seen; i++) {
     await new Promise((r) => setTimeout(r, 0));
     if (runsSeen !== seen) break;

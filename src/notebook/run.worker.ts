@@ -18,10 +18,12 @@ const profileMods = import.meta.glob("../kernel/profiles.ts");
 const quickjsMods = import.meta.glob("../../sandbox/quickjs.ts");
 const gradeMods = import.meta.glob("../grader/grade.ts");
 const exerciseMods = import.meta.glob("../grader/exercises/index.ts");
+const declMods = import.meta.glob("../lessons/exercises.ts");
 const sessionMods = import.meta.glob("./session.ts");
 
 interface Grader {
-  judge(ex: unknown, result: unknown, source: string): Omit<GradeInfo, "title" | "profile">;
+  judge(ex: unknown, result: unknown, source: string, file?: string, extra?: unknown): Omit<GradeInfo, "title" | "profile">;
+  extraRuns(ex: unknown, source: string, run: (source: string, options: Record<string, unknown>) => Promise<unknown>, clean?: unknown): Promise<unknown>;
   runOptionsFor(settings: unknown): Record<string, unknown>;
 }
 interface ExerciseLike {
@@ -107,6 +109,12 @@ async function handle(msg: ToWorker): Promise<void> {
           grader = await load<Grader>(gradeMods, "the grader (src/grader)");
           const { getExercise } = await load<{ getExercise(id: string): ExerciseLike | undefined }>(exerciseMods, "the exercises (src/grader/exercises)");
           ex = getExercise(msg.exercise);
+          if (!ex && msg.exerciseDecl) {
+            // declared in the lesson's Markdown: built here from its YAML with the grader's check library
+            const { parseExerciseBlock } = await load<{ parseExerciseBlock(b: { yaml: string; path: string; line: number; open: number; close: number }, lesson: string): ExerciseLike }>(declMods, "the lesson exercise reader (src/lessons/exercises.ts)");
+            const d = msg.exerciseDecl;
+            ex = parseExerciseBlock({ yaml: d.yaml, path: d.path, line: d.line, open: 0, close: 0 }, d.lesson);
+          }
           if (!ex) gradeError = `there is no exercise "${msg.exercise}"`;
         } catch (e) {
           gradeError = (e as Error).message;
@@ -128,7 +136,11 @@ async function handle(msg: ToWorker): Promise<void> {
       let grade: GradeInfo | undefined;
       if (msg.exercise) {
         if (ex && grader) {
-          const g = grader.judge(ex, result, msg.source);
+          // the extra runs the checks need (a second machine for printed addresses, fault injection), on kernels
+          // that are not kept for walks
+          const extra = await grader.extraRuns(ex, msg.source, (src, o) => runModule(src, { ...o, limits: { cpuMs: timeoutMs } }, s.deps(false)) as never, result);
+          s.discard();
+          const g = grader.judge(ex, result, msg.source, undefined, extra);
           grade = {
             exercise: g.exercise,
             title: ex.title,

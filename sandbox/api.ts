@@ -20,6 +20,7 @@ import { WORKQUEUE_ROWS } from "./api/workqueue.ts";
 import { IRQ_ROWS } from "./api/irq.ts";
 import { DMA_ROWS } from "./api/dma.ts";
 import { USER_ROWS } from "./api/user.ts";
+import { CHARDEV_ROWS } from "./api/chardev.ts";
 
 export const API: readonly ApiEntry[] = checkTable([
   ...MODULE_ROWS,
@@ -37,6 +38,7 @@ export const API: readonly ApiEntry[] = checkTable([
   ...WORKQUEUE_ROWS,
   ...IRQ_ROWS,
   ...DMA_ROWS,
+  ...CHARDEV_ROWS,
   ...SIM_ROWS,
   ...USER_ROWS,
 ]);

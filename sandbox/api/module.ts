@@ -48,6 +48,7 @@ const ERRNO: [string, number, string][] = [
   ["ENOSPC", 28, "No space left on device"],
   ["ERANGE", 34, "Math result not representable"],
   ["ENOSYS", 38, "Invalid system call number"],
+  ["ENOTTY", 25, "Not a typewriter (the ioctl command is not this device's)"],
   ["EOPNOTSUPP", 95, "Operation not supported on transport endpoint"],
   ["ETIMEDOUT", 110, "Connection timed out"],
 ];

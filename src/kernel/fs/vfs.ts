@@ -25,8 +25,11 @@ export interface FileOps {
 export interface FileNode {
   path: string;
   ops: FileOps;
+  /** The filesystem's device (s_dev) and the inode number, as /proc/PID/maps prints them. */
   dev?: [number, number];
   ino?: number;
+  /** A device node's own major:minor (i_rdev). */
+  rdev?: [number, number];
   /** Who registered it (a module's proc entry or device): for the views. */
   owner?: string;
 }

@@ -465,7 +465,12 @@ export class Bridge {
         res.error.dispose();
         if (!this.stop) {
           if (error.name === "InternalError" && error.message === "out of memory") this.stopFor("memory");
-          else if (error.name === "InternalError" && error.message === "stack overflow") this.stopFor("stack");
+          else if (error.name === "InternalError" && error.message === "stack overflow") {
+            this.stopFor("stack");
+            // seen here, inside the callback where the recursion is; the report would otherwise show the outermost call
+            const frames = parseStack(error.stack);
+            if (frames.length) this.stopFrames = frames;
+          }
         }
         return { ok: false, error, stop: this.stop };
       }

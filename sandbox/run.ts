@@ -355,8 +355,11 @@ export function runModuleSync(qjs: QuickJSWASMModule, source: string, options: R
       if (b.stop?.kind === "limit") throw new RunStopped(b.stop);
     };
     // The RAM budget: frames the run writes, past those the boot wrote (PhysMem.frameBudget).
-    k.physmem.frameBudget = k.physmem.writtenFrames + Math.ceil(limits.ramBytes / 4096);
-    k.physmem.onOverBudget = () => b.stopFor("ram");
+    const physmem = (k as Partial<Pick<Kernel, "physmem">>).physmem; // absent in a fake kernel
+    if (physmem) {
+      physmem.frameBudget = physmem.writtenFrames + Math.ceil(limits.ramBytes / 4096);
+      physmem.onOverBudget = () => b.stopFor("ram");
+    }
     k.current = { pid, comm: "insmod" };
     for (const f of tr.functions) {
       const lines = source.slice(f.start, f.start + f.size).split("\n").length;
@@ -500,8 +503,11 @@ export function runModuleSync(qjs: QuickJSWASMModule, source: string, options: R
     k.captureModuleStack = () => [];
     k.moduleEntry = () => undefined;
     k.watchdog = () => {};
-    k.physmem.frameBudget = Infinity;
-    k.physmem.onOverBudget = undefined;
+    const physmem = (k as Partial<Pick<Kernel, "physmem">>).physmem;
+    if (physmem) {
+      physmem.frameBudget = Infinity;
+      physmem.onOverBudget = undefined;
+    }
     try {
       bridge?.dispose();
       ctx?.dispose();
@@ -523,12 +529,14 @@ function callLogPolicy(api: readonly ApiEntry[]): CallLogPolicy {
   if (!p) {
     const memory = new Set<string>();
     const print = new Set<string>();
+    const lines = new Set<string>();
     for (const e of api) {
       if (e.kind !== "function") continue;
       if (e.memory && !("none" in e.memory)) memory.add(e.name);
+      if (e.memory && ("alloc" in e.memory || "free" in e.memory)) lines.add(e.name);
       if (e.countsLog) print.add(e.name);
     }
-    policies.set(api, (p = { memory, print }));
+    policies.set(api, (p = { memory, print, lines }));
   }
   return p;
 }

@@ -41,8 +41,11 @@ function newestSource() {
 
 function stale() {
   if (!existsSync(join(root, "src")) || !existsSync(join(root, "vite.node.config.ts"))) return false; // installed package
-  if (!existsSync(entry)) return true;
-  return newestSource() > statSync(entry).mtimeMs;
+  try {
+    return newestSource() > statSync(entry).mtimeMs;
+  } catch {
+    return true; // no build yet, or another start is swapping a new one in
+  }
 }
 
 const sleep = (ms) => Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
@@ -74,10 +77,14 @@ function build() {
       process.stderr.write("kmodlab: the build failed (npm run build:node shows why); `npm run kmodlab -- ARGS` runs the sources\n");
       process.exit(70);
     }
-    const old = join(root, `lib.old-${process.pid}`);
+    const old = join(root, `lib.old-${process.pid}-${Date.now()}`);
     if (existsSync(lib)) renameSync(lib, old);
     renameSync(tmp, lib);
-    rmSync(old, { recursive: true, force: true });
+    // a command started from the old build may still import its chunks: old builds go after ten minutes
+    for (const d of readdirSync(root)) {
+      const p = join(root, d);
+      if (/^lib\.old-/.test(d) && p !== old && Date.now() - statSync(p).mtimeMs > 600_000) rmSync(p, { recursive: true, force: true });
+    }
   } finally {
     rmSync(lock, { recursive: true, force: true });
   }
@@ -87,5 +94,13 @@ function build() {
 for (const stream of [process.stdout, process.stderr]) stream.on("error", (e) => (e.code === "EPIPE" ? process.exit(process.exitCode ?? 0) : Promise.reject(e)));
 
 if (stale()) build();
-const { main } = await import(pathToFileURL(entry).href);
+let cli;
+try {
+  cli = await import(pathToFileURL(entry).href);
+} catch (e) {
+  if (e?.code !== "ERR_MODULE_NOT_FOUND") throw e;
+  sleep(500); // another start was swapping a new build in
+  cli = await import(`${pathToFileURL(entry).href}?retry`);
+}
+const { main } = cli;
 process.exitCode = await main(process.argv.slice(2));

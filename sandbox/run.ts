@@ -52,6 +52,12 @@ export interface RunOptions {
   /** Run the kernel's own consistency checks at the end (k.checkInvariants, when present). */
   checkInvariants?: boolean;
   /**
+   * The notebook's memory views in RunResult.kernel (zones, frames, allocations, vmallocAreas, dma: kview.ts);
+   * default true. `kmodlab run` without --json prints none of them and turns them off (a cold process spends
+   * ~15 ms building the frame map). The layout, the call log and the rest of RunResult.kernel are always there.
+   */
+  views?: boolean;
+  /**
    * Fault injection (debug kernels, 6.1: fail-nth arrived in 4.13): `echo N > /proc/<insmod's pid>/fail-nth` before
    * module_init, so the Nth should_fail() call of the insmod task fails whatever the attributes' probability; the
    * run also writes FAIL_NTH_RECIPE (ignore-gfp-wait=N for failslab and fail_page_alloc, ignore-gfp-highmem=N,
@@ -70,8 +76,8 @@ export interface KernelDeps {
   boot(profile: string, opts: BootOptions): Kernel;
   readProc(k: Kernel, name: string): string;
   api: readonly ApiEntry[];
-  /** JSON-only inspection data for RunResult.kernel. */
-  inspect?(k: Kernel): Record<string, unknown>;
+  /** JSON-only inspection data for RunResult.kernel (`views`: with the notebook's memory views). */
+  inspect?(k: Kernel, views?: boolean): Record<string, unknown>;
   defaultProfile: string;
   /** True for the kernel's refusal to boot the machine asked for (RAM size, command line): bad usage, not a bug. */
   isBootRefusal?(e: unknown): boolean;
@@ -105,7 +111,7 @@ export function loadKernelDeps(): Promise<KernelDeps> {
       boot: (p: string, o: BootOptions) => kernel.boot(p, o),
       readProc: proc.readProc,
       api: api.API,
-      inspect: (k: Kernel) => ({ layout: inspect.toJson(k.layout), ...kview.kernelViews(k) }) as Record<string, unknown>,
+      inspect: (k: Kernel, views = true) => ({ layout: inspect.toJson(k.layout), ...(views ? kview.kernelViews(k) : {}) }) as Record<string, unknown>,
       defaultProfile: "x86_64-6.1",
       isBootRefusal: (e: unknown) => e instanceof kernel.KernelBootError,
     };
@@ -287,7 +293,7 @@ export function runModuleSync(qjs: QuickJSWASMModule, source: string, options: R
     result.stats.tlbMisses = hooks.mem?.tlb?.misses ?? 0;
     if (faultsUsed) result.faultInjection = k.fault.summary(insmodPid(k), faults);
     try {
-      result.kernel = { ...(deps.inspect?.(k) ?? {}), ...(hooks.inspect?.() ?? {}), calls: log.entries, ...(log.droppedTotal ? { callsDropped: log.dropped } : {}), ...(options.probes?.length ? { memory: probed } : {}) };
+      result.kernel = { ...(deps.inspect?.(k, options.views !== false) ?? {}), ...(hooks.inspect?.() ?? {}), calls: log.entries, ...(log.droppedTotal ? { callsDropped: log.dropped } : {}), ...(options.probes?.length ? { memory: probed } : {}) };
     } catch (e) {
       k.report({ kind: "bug", title: `kmodlab: inspection failed: ${(e as Error).message}`, text: String((e as Error).stack ?? e) });
     }

@@ -126,6 +126,8 @@ export async function runCommand(file: string, flags: RunFlags = {}): Promise<nu
     process.stderr.write(`kmodlab: ${e instanceof Usage ? e.message : `cannot read ${file}: ${(e as Error).message}`}\n`);
     return 2;
   }
+  // the memory views are for the notebook and --json; the terminal shows none of them
+  if (!flags.json) opts.views = false;
   const r = await runIsolated(source, opts);
   if (r.bootRefused !== undefined) {
     process.stderr.write(`kmodlab: cannot boot ${opts.profile}${flags.mem !== undefined ? ` with --mem ${flags.mem}` : ""}: ${r.bootRefused}\n`);

@@ -137,3 +137,17 @@ describe("the built kmodlab command", () => {
     expect(r.stdout.trim()).toBe("0");
   });
 });
+
+describe("kmodlab run without --json", () => {
+  it("asks for no memory views: RunOptions.views false leaves them out of RunResult.kernel, layout and call log stay", async () => {
+    const { runModule } = await import("../../sandbox/run.ts");
+    const { readFileSync } = await import("node:fs");
+    const src = readFileSync(fileURLToPath(new URL("../../examples/memdemo.ts", import.meta.url)), "utf8");
+    const full = await runModule(src, {});
+    const lean = await runModule(src, { views: false });
+    expect(Object.keys(full.kernel)).toEqual(expect.arrayContaining(["layout", "calls", "frames", "zones", "allocations", "vmallocAreas"]));
+    expect(Object.keys(lean.kernel)).toEqual(expect.arrayContaining(["layout", "calls"]));
+    for (const k of ["frames", "zones", "allocations", "vmallocAreas", "dma"]) expect(lean.kernel, k).not.toHaveProperty(k);
+    expect(lean.dmesg).toEqual(full.dmesg);
+  });
+});

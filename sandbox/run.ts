@@ -52,7 +52,7 @@ export interface RunOptions {
   /** Run the kernel's own consistency checks at the end (k.checkInvariants, when present). */
   checkInvariants?: boolean;
   /**
-   * The notebook's memory views in RunResult.kernel (zones, frames, allocations, vmallocAreas, dma: kview.ts);
+   * The notebook's memory views in RunResult.kernel (zones, frames, allocations, vmallocAreas: kview.ts);
    * default true. `kmodlab run` without --json prints none of them and turns them off (a cold process spends
    * ~15 ms building the frame map). The layout, the call log and the rest of RunResult.kernel are always there.
    */

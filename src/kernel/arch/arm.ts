@@ -80,13 +80,18 @@ export const ARM_61_IMAGE = {
 export const ARM_61_INITRD_SIZE = 0xeed9c; // page-aligned 956K, "Freeing initrd memory: 956K"
 const ARM_61_DTB_SIZE = 0x2000;
 const ARM_61_CMA = 16 * MiB;
-/** An era-typical MSM 3.4 image at PHYS_OFFSET + TEXT_OFFSET (0x8000); sizes invented. */
+/**
+ * The msm8x25 3.4 image at PHYS_OFFSET + TEXT_OFFSET (0x8000): the seed's "Virtual kernel memory layout" gives
+ * _text-_etext 0xc0008000-0xc0893034, .init 0xc0894000-0xc08cdc00, .data 0xc08ce000-0xc09f8eb8 and .bss
+ * 0xc0a78eec-0xc0f427a8. Where code ends and rodata starts inside _text-_etext the seed does not say: 7 MiB of code
+ * is assumed.
+ */
 export const ARM_34_IMAGE = {
-  text: [0x00208000, 0x00798000],
-  rodata: [0x00798000, 0x008f4a3c],
-  init: [0x00900000, 0x00940000],
-  data: [0x00940000, 0x009c4c38],
-  bss: [0x009c4c5c, 0x00c3f4d8],
+  text: [0x00208000, 0x00908000],
+  rodata: [0x00908000, 0x00a93034],
+  init: [0x00a94000, 0x00acdc00],
+  data: [0x00ace000, 0x00bf8eb8],
+  bss: [0x00c78eec, 0x011427a8],
 } as const;
 export const ARM_34_INITRD = { start: 0x01200000, size: 0x5a3c0 }; // Android boot.img ramdisk at base + 16 MiB
 

@@ -61,6 +61,7 @@ import {
   KERN_DEBUG,
   KERN_ERR,
   KERN_INFO,
+  KERN_NOTICE,
   KERN_WARNING,
   dump_stack,
   formatGfp,
@@ -667,12 +668,15 @@ export class PageAllocator {
         img(".init") >> 10,
       );
     } else if (arch === "arm") {
+      // 3.4 arch/arm/mm/init.c mem_init(): the memblock memory regions in MB, then free/reserved as counted over the
+      // banks' struct pages (before kmem_cache_init, every page not free is PageReserved).
+      const regions = k.layout.memory.map((r) => Math.floor((r.end - r.start) / 4096));
+      k.printk(KERN_INFO + "Memory:%s = %luMB total\n", regions.map((p) => ` ${p >> 8}MB`).join(""), regions.reduce((a, b) => a + b, 0) >> 8);
       k.printk(
-        KERN_INFO + "Memory: %dKB available (%dK code, %dK data, %dK init, %dK highmem)\n",
+        KERN_NOTICE + "Memory: %luk/%luk available, %luk reserved, %luK highmem\n",
         K(freeNow),
-        (img(".text") + 1023) >> 10,
-        (img(".data") + img(".bss") + 1023) >> 10,
-        (img(".init") + 1023) >> 10,
+        K(freeNow),
+        K(physpages - freeNow),
         K(this.totalhighPages),
       );
     } else {

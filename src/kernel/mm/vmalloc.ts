@@ -12,7 +12,7 @@
 // - Guard page: every vm_struct includes one extra page unless VM_NO_GUARD; /proc/vmallocinfo shows it.
 // - ioremap alignment: 6.1 `1 << clamp(get_count_order_long(size), PAGE_SHIFT, IOREMAP_MAX_ORDER)`; 2.6/3.4
 //   `1 << clamp(fls(size), ...)` (one order larger for power-of-two sizes), IOREMAP_MAX_ORDER 7 + PAGE_SHIFT
-//   (arm64: PUD_SHIFT).
+//   (arm64: PUD_SHIFT; ARM 3.4: 24, so a 1 MiB - 8 KiB binder area is 1 MiB aligned).
 // - Lazy freeing (2.6.28+, so 3.4 and 6.1): vfree unmaps the PTEs at once but the virtual range stays reserved
 //   ("unpurged vm_area") until more than lazy_max_pages() = fls(nr_cpus) * 32 MiB are waiting, or an allocation
 //   fails and purges once before retrying. 2.6.26 frees the range at once.
@@ -265,7 +265,9 @@ export class Vmalloc {
 
   /** __alloc_vmap_area's search: lowest fit in [vstart, vend). */
   private findLowest(sizePages: number, alignPages: number, vstart: number, vend: number): number {
-    const adjust = !(alignPages <= 1 || vend - vstart === sizePages);
+    // 6.1 searches for size + align - 1 (adjust_search_size) so any block it picks fits once aligned; 2.6/3.4 walked
+    // the areas in address order and took the first hole the aligned request fits, however tight.
+    const adjust = this.era === "6.1" && !(alignPages <= 1 || vend - vstart === sizePages);
     const va = this.free.lowestMatch(sizePages, alignPages, vstart, adjust);
     if (!va) return -1;
     const start = alignUp(Math.max(va.start, vstart), alignPages);
@@ -332,7 +334,7 @@ export class Vmalloc {
     this.stats.purges++;
     for (const [s, e] of ranges) {
       this.mergeInto(this.free, s, e);
-      for (const f of this.onFlush) f(s, e);
+      for (const f of this.onFlush) this.hook(() => f(s, e));
     }
   }
 
@@ -340,7 +342,7 @@ export class Vmalloc {
   private releaseRange(start: number, end: number): void {
     if (this.era === "2.6") {
       this.mergeInto(this.free, start, end);
-      for (const f of this.onFlush) f(start, end);
+      for (const f of this.onFlush) this.hook(() => f(start, end));
       return;
     }
     this.mergeInto(this.lazy, start, end);
@@ -362,7 +364,9 @@ export class Vmalloc {
     size = alignUp(size, PAGE);
     if (size === 0) return null;
     if (flags & VM_IOREMAP) {
-      const maxOrder = this.k.profile.arch === "arm64" ? 30 : 7 + 12;
+      // IOREMAP_MAX_ORDER: arm64 PUD_SHIFT; ARM 24 ("Allow 16MB-aligned ioremap pages", supersections), which since
+      // 4.2 only !SMP && !LPAE kernels keep: the 3.4 phone has it, Debian's SMP armmp falls back to 7 + PAGE_SHIFT.
+      const maxOrder = this.k.profile.arch === "arm64" ? 30 : this.k.profile.arch === "arm" && this.era !== "6.1" ? 24 : 7 + 12;
       const order = this.era === "6.1" ? countOrder(size) : fls(size);
       align = 2 ** Math.min(Math.max(order, 12), maxOrder);
     }
@@ -435,9 +439,23 @@ export class Vmalloc {
     this.busy.remove(n);
     this.pt.unmapPages(n.start, n.end - n.start);
     this.releaseRange(n.start, n.end);
-    for (const f of this.onFree) f(vm);
+    for (const f of this.onFree) this.hook(() => f(vm));
     return vm;
   }
+
+  /**
+   * A hook (KASAN's shadow of a vmalloc range) may run long enough for the watchdog (Kernel.watchdog) to stop the
+   * run from inside it: the error waits in `deferred` until the operation that ran the hook has finished, so a vfree
+   * of gigabytes still frees its pages before the run stops (freeArea rethrows it).
+   */
+  private hook(run: () => void): void {
+    try {
+      run();
+    } catch (e) {
+      this.deferred ??= { error: e };
+    }
+  }
+  private deferred: { error: unknown } | undefined;
 
   // ------------------------------------------------------------------ vmalloc family
 
@@ -713,6 +731,11 @@ export class Vmalloc {
       for (let i = 0; i < pages.length; i++) pa.__free_pages(pages[i]!, 0);
       this.nrVmallocPages -= vm.nr_pages;
       if (vm.pagesArrayAddr) this.freeArea(vm.pagesArrayAddr, true);
+    }
+    const d = this.deferred;
+    if (d) {
+      this.deferred = undefined;
+      throw d.error;
     }
   }
 

@@ -10,14 +10,17 @@
 //   holes and lazily freed ranges the dumps show). Physical addresses of the ACPI tables follow the RAM size (QEMU
 //   puts them in the last 128 KiB below the top of RAM).
 // - arm64-6.1: no transcript; the same kinds of entries as arm-6.1-virt on QEMU virt (GIC, UART, stacks, bpf).
-// - arm-3.4-msm8x25: the MSM8625 static iotable_init mappings (arch/arm/mach-msm/io.c msm8625_io_desc with the
-//   physical bases of msm_iomap-7xxx.h / msm_iomap-8625.h, virtual bases 0xfa000000-0xfb600000), then driver
-//   ioremaps, the kgsl (Adreno 203) and camera/ion vmaps, binder_mmap areas of the Android processes (1 MiB - 8 KiB
-//   each, VM_IOREMAP, as 3.4's binder_mmap uses get_vm_area(VM_IOREMAP)), and the percpu area at the top
-//   (0xfefdc000-0xff000000). The largest hole left is 0xfb600000-0xfefdc000 (57.9 MB): a 56 MB vmalloc fits, a
-//   64 MB one does not, while VmallocUsed (3.4: VA in use) leaves far more than 64 MB unaccounted.
-//   Which exact drivers ran on the seed board is not known: the list is plausible for an msm8x25 Android 4.1 phone
-//   and documented step by step below.
+// - arm-3.4-msm8x25: the seed's /proc/vmallocinfo excerpt (test/fixtures/seeds/msm8x25-vmallocinfo.txt) is reproduced
+//   line for line at its addresses: the MSM8625 static iotable_init mappings (arch/arm/mach-msm/io.c msm8625_io_desc,
+//   virtual bases 0xfa000000-0xfb600000), the pmd_empty_section_gap areas fill_pmd_gaps() derives from them, the
+//   percpu chunk at the top (0xfefdc000-0xff000000), then the driver ioremaps, and Android's processes: a binder_mmap
+//   area each (get_vm_area(1 MiB - 8 KiB, VM_IOREMAP): 1 MiB aligned on 3.4 ARM) and kgsl_page_alloc_map_kernel maps
+//   for those that use the GPU (vmap(64 pages, VM_IOREMAP): 512 KiB aligned), some of which die again. Where the
+//   excerpt elides lines ("…"), the areas are a plausible reconstruction, not the phone's: which drivers ran and
+//   which apps lived is not known. The largest hole left is 0xfb600000-0xfefdc000 (57.9 MB): a 56 MB vmalloc fits,
+//   a 64 MB one does not, while VmallocUsed (3.4: VA in use) leaves far more than 64 MB unaccounted.
+//   Simplification: 3.4's alloc_vmap_area searched from a cached position (free_vmap_cache); the replay uses the
+//   lowest fit, and one explicit purge stands for the lazy purges the apps' exits trigger.
 // - i386-2.6 (2.6.26, 160 MB): the modules a Debian lenny PC loads at boot (they live in the vmalloc area on x86_32)
 //   and a few driver ioremaps: about 3 MB in use below the demo's vmalloc(1000000), which lands near 3G+171M.
 
@@ -36,6 +39,7 @@ type Step =
   | { op: "vmap"; pages: number; flags: number; caller: string; tag?: string }
   | { op: "static"; virt: number; phys: number; size: number; caller: string; map: boolean }
   | { op: "pcpu"; size: number; align: number; caller: string }
+  | { op: "pmdgaps"; caller: string }
   | { op: "module"; size: number; caller: string; tag?: string }
   | { op: "free"; tag: string }
   | { op: "purge" };
@@ -161,8 +165,15 @@ function arm64Steps(_k: Kernel): Step[] {
 
 /** MSM8625 (msm8x25) Android 4.1 phone, kernel 3.4, vmalloc=200M: 0xf3000000-0xff000000. */
 function msm8x25Steps(_k: Kernel): Step[] {
-  const io = (virt: number, phys: number, size: number): Step => ({ op: "static", virt, phys, size, caller: "iotable_init+0x0/0xb4", map: true });
-  const binder = (tag?: string): Step => ({ op: "ioremap", phys: -1, size: MiB - 2 * PAGE, caller: "binder_mmap+0x80/0x244", tag });
+  const io = (virt: number, phys: number, size: number): Step => ({ op: "static", virt, phys, size, caller: "iotable_init+0x0/0xb0", map: true });
+  // binder_mmap: get_vm_area(1 MiB - 8 KiB, VM_IOREMAP) per process that opens /dev/binder; VM_IOREMAP's alignment
+  // (fls(size) = 20, ARM IOREMAP_MAX_ORDER 24) puts each on a 1 MiB boundary.
+  const binder = (tag?: string): Step => ({ op: "ioremap", phys: -1, size: MiB - 2 * PAGE, caller: "binder_mmap+0xb0/0x224", tag });
+  // kgsl_page_alloc_map_kernel: vmap(64 pages, VM_IOREMAP) of a GPU buffer the kernel reads (a process's context
+  // save area): 256 KiB + the guard page, 512 KiB aligned.
+  const kgsl = (tag?: string): Step => ({ op: "vmap", pages: 64, flags: VM_IOREMAP, caller: "kgsl_page_alloc_map_kernel+0x98/0xe8", tag });
+  const app = (tag: string, gpu: boolean): Step[] => (gpu ? [binder(tag), kgsl(tag + "-gpu")] : [binder(tag)]);
+  const die = (tag: string, gpu: boolean): Step[] => (gpu ? [{ op: "free", tag }, { op: "free", tag: tag + "-gpu" }] : [{ op: "free", tag }]);
   return [
     // arch/arm/mach-msm/io.c msm8625_io_desc (virtual base, physical base, length): the static device mappings.
     io(0xfa000000, 0xc0800000, 4 * KiB), // MSM_TMR_BASE       <- MSM8625_TMR_PHYS
@@ -180,9 +191,19 @@ function msm8x25Steps(_k: Kernel): Step[] {
     io(0xfa300000, 0x00100000, 1 * MiB), // MSM_SHARED_RAM_BASE (SMEM)
     io(0xfa400000, 0xaa500000, 1 * MiB), // MSM_MDC_BASE
     io(0xfa701000, 0xc0400000, 4 * KiB), // MSM_L2CC_BASE
+    // The seed elides what follows L2CC ("…………..") up to the gap at 0xfa800000: one device page stands for it (the
+    // unified msm_iomap.h's next slot, MSM_APCS_GLB_BASE; its physical base here is a placeholder).
+    io(0xfa702000, 0xc0300000, 4 * KiB),
     io(0xfa900000, 0xac000000, 13 * MiB), // MSM_AD5_BASE (13 MB, up to 0xfb600000)
+    // devicemaps_init() -> fill_pmd_gaps(): the 1 MiB halves of 2 MiB PMDs that a section-mapped area leaves empty
+    // become pmd_empty_section_gap areas (computed from the mappings above).
+    { op: "pmdgaps", caller: "pmd_empty_section_gap+0x0/0x3c" },
     // setup_per_cpu_areas -> pcpu_get_vm_areas: 2 units x 72 KiB at the top of the vmalloc area.
-    { op: "pcpu", size: 0x24000, align: PAGE, caller: "pcpu_get_vm_areas+0x0/0x5b8" },
+    { op: "pcpu", size: 0x24000, align: PAGE, caller: "pcpu_get_vm_areas+0x0/0x56c" },
+    // Boot: the ion buffer of the boot splash, mapped into the kernel (ion_map_kernel -> vmap), at the bottom of the
+    // area, and the firmware loader's buffer above it (vmap with no flags), both released later.
+    { op: "vmap", pages: 1535, flags: VM_MAP, caller: "ion_system_heap_map_kernel+0x8c/0xd4", tag: "splash" },
+    { op: "vmap", pages: 255, flags: 0, caller: "firmware_loading_store+0x1c8/0x25c", tag: "fw" },
     // Driver probes (msm7x27a/8625 peripherals).
     { op: "ioremap", phys: 0xa0400000, size: PAGE, caller: "msmsdcc_probe+0x2c4/0xe48" }, // SDC1
     { op: "ioremap", phys: 0xa0500000, size: PAGE, caller: "msmsdcc_probe+0x2c4/0xe48" }, // SDC2
@@ -194,25 +215,48 @@ function msm8x25Steps(_k: Kernel): Step[] {
     { op: "ioremap", phys: 0xa0000000, size: 0x20000, caller: "kgsl_device_platform_probe+0x150/0x3c8" }, // Adreno 203 regs
     { op: "ioremap", phys: 0xa0f00000, size: 0x100000, caller: "msm_vfe_probe+0xa8/0x1c4" }, // camera VFE
     { op: "vmalloc", size: 64 * KiB, caller: "kgsl_mmu_init+0x11c/0x2f0" },
-    { op: "vmap", pages: 8, flags: VM_MAP, caller: "kgsl_sharedmem_page_alloc+0x1cc/0x3b0" }, // ringbuffer
-    { op: "vmap", pages: 1, flags: VM_MAP, caller: "kgsl_sharedmem_page_alloc+0x1cc/0x3b0" }, // memstore
-    // Firmware and boot-time buffers that were freed again: holes of a few MB at the bottom.
-    { op: "vmalloc", size: 6 * MiB, caller: "_request_firmware+0x3a0/0x7c4", tag: "fw" },
-    // Android: every process that opens /dev/binder maps 1 MiB - 8 KiB (binder_mmap, get_vm_area VM_IOREMAP).
-    ...rep(24, (i) => [binder(i % 5 === 3 ? `app${i}` : undefined)]),
-    { op: "free", tag: "fw" },
-    // The camera/ion heaps map buffers into the kernel (ion_system_heap_map_kernel -> vmap).
-    { op: "vmap", pages: 5120, flags: VM_MAP, caller: "ion_system_heap_map_kernel+0x8c/0xd4", tag: "ion1" },
     { op: "vmalloc", size: 512 * KiB, caller: "kgsl_ptpool_add+0x40/0xe8" },
-    ...rep(40, (i) => [binder(i % 4 === 1 ? `late${i}` : undefined)]),
-    { op: "vmap", pages: 3840, flags: VM_MAP, caller: "ion_system_heap_map_kernel+0x8c/0xd4" },
-    { op: "vmalloc", size: 2 * MiB, caller: "kgsl_sharedmem_vmalloc+0x88/0x1b0" },
-    ...rep(5, () => [binder()]),
-    // Apps that died: their binder areas are unmapped (lazily freed, then purged).
-    ...rep(24, (i) => (i % 5 === 3 ? [{ op: "free", tag: `app${i}` } as Step] : [])),
-    ...rep(40, (i) => (i % 4 === 1 ? [{ op: "free", tag: `late${i}` } as Step] : [])),
-    { op: "free", tag: "ion1" },
+    { op: "free", tag: "fw" },
+    // Android: init's daemons, zygote, system_server and the apps; every process opens /dev/binder, those that draw
+    // with the GPU get a kgsl context buffer mapped into the kernel.
+    ...["servicemanager", "vold", "netd", "debuggerd", "rild", "drmserver", "keystore", "installd", "qmuxd", "netmgrd"].flatMap((t) => app(t, false)),
+    ...app("surfaceflinger", true),
+    ...app("mediaserver", false),
+    ...app("bootanimation", true),
+    ...app("zygote", false),
+    ...app("system_server", true),
+    ...rep(11, (i) => app(`a${i}`, i % 3 !== 2)),
+    ...app("launcher", true),
+    ...app("systemui", true),
+    ...rep(4, (i) => app(`b${i}`, i % 2 === 0)),
+    ...app("phone", true),
+    ...rep(3, (i) => app(`c${i}`, false)),
+    // The excerpt's middle: two GPU maps, a live binder area, ...
+    kgsl("m0"),
+    kgsl(),
+    binder(),
+    ...rep(4, (i) => app(`e${i}`, true)),
+    binder(),
+    // ... a second GPU context of a running process (a map with no new binder area), then two apps that die again
+    // (the hole the seed shows between 0xf6f41000 and 0xf7200000) around the last live binder area.
+    kgsl(),
+    ...app("f0", true),
+    ...app("f1", false),
+    binder(),
+    // The boot animation quits; apps the low-memory killer ends: their binder areas are vfree'd by
+    // binder_deferred_release and their GPU maps unmapped.
+    ...die("f0", true),
+    ...die("f1", false),
+    ...die("bootanimation", true),
+    ...die("b1", false),
+    ...die("c2", false),
+    ...rep(11, (i) => (i % 4 === 1 ? die(`a${i}`, i % 3 !== 2) : [])),
+    // The lazily freed ranges pass lazy_max_pages() (fls(2 CPUs) x 32 MB) as apps come and go: purged, they are free
+    // space again, and the next process's binder area takes the lowest 1 MiB slot (the firmware buffer's).
     { op: "purge" },
+    binder("settings"),
+    // The splash buffer is released last: lazily freed, not yet purged (3.4's vmallocinfo lists only live areas).
+    { op: "free", tag: "splash" },
   ];
 }
 
@@ -262,9 +306,37 @@ function stepsFor(k: Kernel): Step[] {
   }
 }
 
+const SECTION_SIZE = MiB;
+const PMD_SIZE = 2 * MiB;
+/** VM_ARM_EMPTY_MAPPING (arch/arm/mm/mm.h, 3.4): a pmd_empty_section_gap area, reserved and never mapped. */
+const VM_ARM_EMPTY_MAPPING = 0x20000000;
+
+/**
+ * arch/arm/mm/mmu.c fill_pmd_gaps() (3.4): an ARM PMD covers 2 MiB as two 1 MiB section entries. A static mapping
+ * that starts or ends on an odd 1 MiB boundary leaves the other half of its PMD; if no mapping uses that half
+ * (pmd_none), it is reserved as a 1 MiB vm area so vmalloc never puts a page table there. Returns the gaps' bases.
+ */
+export function fill_pmd_gaps(statics: readonly { virt: number; size: number }[]): number[] {
+  const sorted = [...statics].sort((a, b) => a.virt - b.virt);
+  const used = (section: number) => sorted.some((m) => m.virt < section + SECTION_SIZE && m.virt + m.size > section);
+  const gaps: number[] = [];
+  let next = 0;
+  for (const m of sorted) {
+    let addr = m.virt;
+    if (addr < next) continue;
+    if (addr % PMD_SIZE === SECTION_SIZE && !used(addr - SECTION_SIZE) && !gaps.includes(addr - SECTION_SIZE)) gaps.push(addr - SECTION_SIZE);
+    addr += m.size;
+    if (addr % PMD_SIZE === SECTION_SIZE && !used(addr) && !gaps.includes(addr)) gaps.push(addr);
+    next = Math.ceil(addr / PMD_SIZE) * PMD_SIZE;
+  }
+  return gaps;
+}
+
 /** Replay the profile's boot-time vmalloc activity. Steps that do not fit (a tiny vmalloc= area) are skipped. */
 export function vmalloc_boot(k: Kernel, v: Vmalloc): void {
   const tags = new Map<string, bigint>();
+  const vmapPages = new Map<string, number[]>();
+  const statics: { virt: number; size: number }[] = [];
   const gfp = v.GFP_KERNEL;
   const stackSize = k.layout.bits === 64 ? 16 * KiB : 8 * KiB;
   const stackAlign = k.profile.arch === "arm" ? 2 * stackSize : stackSize;
@@ -294,6 +366,8 @@ export function vmalloc_boot(k: Kernel, v: Vmalloc): void {
           pfns.push(pfn);
         }
         addr = pfns.length === s.pages ? v.vmap(pfns, s.pages, s.flags, { caller: s.caller }) : 0n;
+        if (!addr) for (const pfn of pfns) k.pages.__free_pages(pfn, 0);
+        else if (s.tag) vmapPages.set(s.tag, pfns);
         break;
       }
       case "static":
@@ -307,6 +381,10 @@ export function vmalloc_boot(k: Kernel, v: Vmalloc): void {
           );
         }
         v.vm_area_add_early(BigInt(s.virt), s.size, VM_IOREMAP | VM_ARM_STATIC_MAPPING, s.phys, s.caller, s.map);
+        statics.push({ virt: s.virt, size: Math.ceil(s.size / PAGE) * PAGE });
+        break;
+      case "pmdgaps":
+        for (const gap of fill_pmd_gaps(statics)) v.vm_area_add_early(BigInt(gap), SECTION_SIZE, VM_IOREMAP | VM_ARM_EMPTY_MAPPING, 0, s.caller, false);
         break;
       case "pcpu":
         addr = v.pcpu_get_vm_area(s.size, s.align, s.caller)?.addr ?? 0n;
@@ -319,7 +397,12 @@ export function vmalloc_boot(k: Kernel, v: Vmalloc): void {
         if (a) {
           const vm = v.find_vm_area(a);
           if (vm && vm.flags & VM_ALLOC) v.vfree(a);
-          else v.vunmap(a);
+          else {
+            v.vunmap(a);
+            // The owner (ion, kgsl, the firmware loader) frees the pages it had mapped.
+            for (const pfn of vmapPages.get(s.tag) ?? []) k.pages.__free_pages(pfn, 0);
+            vmapPages.delete(s.tag);
+          }
         }
         break;
       }

@@ -18,9 +18,11 @@ describe("setup_arch inside boot()", () => {
     expect(readProc(k, "cmdline")).toBe(realSection("i386-1G.log", "/proc/cmdline")[0] + "\n");
     expect(readProc(k, "iomem")).toBe(realSection("i386-1G.log", "/proc/iomem").join("\n") + "\n");
   });
-  it("the 3.4 ARM layout print comes after Memory:", () => {
+  it("the 3.4 ARM layout print comes after mem_init's two Memory: lines (banks in MB, then free/reserved/highmem)", () => {
     const texts = boot("arm-3.4-msm8x25").log.dmesg();
-    const mem = texts.findIndex((l) => /\] Memory: /.test(l));
+    const mem = texts.map((l) => /\] Memory: /.test(l)).lastIndexOf(true);
+    expect(texts[mem - 1]).toMatch(/\] Memory: 190MB 768MB = 958MB total$/);
+    expect(texts[mem]).toMatch(/\] Memory: (\d+)k\/\1k available, \d+k reserved, \d+K highmem$/);
     const vkml = texts.findIndex((l) => l.endsWith("Virtual kernel memory layout:"));
     expect(mem).toBeGreaterThan(0);
     expect(vkml).toBe(mem + 1);

@@ -65,7 +65,7 @@ describe("arm-3.4-msm8x25: a fragmented vmalloc area", () => {
   it("lists the static iotable_init mappings with the era's phys=%llx and no guard page", () => {
     const { v } = minimal("arm-3.4-msm8x25", MSM);
     const ad5 = v.find_vm_area(0xfa900000n)!;
-    expect([ad5.size, ad5.phys_addr, ad5.caller]).toEqual([13 * MiB, 0xac000000, "iotable_init+0x0/0xb4"]);
+    expect([ad5.size, ad5.phys_addr, ad5.caller]).toEqual([13 * MiB, 0xac000000, "iotable_init+0x0/0xb0"]);
     const top = v.find_vm_area(0xfefdc000n)!;
     expect(top.size).toBe(0x24000); // two 72 KiB percpu units, no guard
   });
@@ -77,7 +77,7 @@ describe("arm-3.4-msm8x25: a fragmented vmalloc area", () => {
     expect(text).toContain("vmap allocation for size 67112960 failed: use vmalloc=<size> to increase size.\n");
     expect(text).toContain("vmalloc: allocation failure: 67108864 bytes");
     expect(text).toMatch(/: page allocation failure: order:0, mode:0xd2/);
-    expect(kk.proc("vmallocinfo")).toContain("0xfa900000-0xfb600000 13631488 iotable_init+0x0/0xb4 phys=ac000000 ioremap\n");
+    expect(kk.proc("vmallocinfo")).toContain("0xfa900000-0xfb600000 13631488 iotable_init+0x0/0xb0 phys=ac000000 ioremap\n");
     expect(kk.reports.some((r) => r.kind === "vmalloc-failure")).toBe(true);
   });
 });

@@ -87,6 +87,8 @@ export interface CallLogPolicy {
   memory: ReadonlySet<string>;
   /** Print calls (printk, pr_*): kept when they stored something (their result > 0). */
   print: ReadonlySet<string>;
+  /** Calls whose cell line is recorded (allocations and frees: the record model's "caller line"). */
+  lines?: ReadonlySet<string>;
 }
 
 export class CallLog {
@@ -151,6 +153,12 @@ export class CallLog {
     const caller = this.callers[this.callers.length - 1] ?? "";
     const e: CallRecord = { fn, args: a, ret: r, ctx: c, caller, tNs: k.clock.now(), phase: this.phase };
     if (cut) e.cut = cut;
+    if (this.policy.lines?.has(fn)) {
+      // the innermost cell frame: the line of the call itself, even inside a helper (one guest stack walk,
+      // shared with kmemleak's for the same host call)
+      const line = k.captureModuleStack()[0]?.line;
+      if (line !== undefined) e.line = line;
+    }
     this.entries.push(e);
     this.bytes += size + caller.length;
     if (!this.over && (this.entries.length >= CALL_LOG_BUDGET.entries || this.bytes >= CALL_LOG_BUDGET.bytes)) this.over = true;

@@ -379,7 +379,8 @@ export class CellView {
     const s = this.settings();
     this.setRunning(true);
     const t0 = performance.now();
-    const outcome = await this.app.runner.run(this.getCode(), {
+    const source = this.getCode();
+    const outcome = await this.app.runner.run(source, {
       profile: this.profile(),
       mem: parseMem(s.mem ?? ""),
       cmdline: s.cmdline,
@@ -398,6 +399,7 @@ export class CellView {
       moduleFns: () => functionNames(this.getCode()),
       walk: outcome.kind === "result" ? (addr, when) => this.app.runner.walk(outcome.runId, addr, when) : undefined,
       dmesg: outcome.kind === "result" ? (from, count) => this.app.runner.dmesg(outcome.runId, from, count) : undefined,
+      source: () => source,
     });
     const ms = Math.round(performance.now() - t0);
     recordMetric("runRender", performance.now() - tRender);

@@ -40,14 +40,81 @@ export const KIND_EXPLAIN: Record<string, string> = {
   "compile-error": "The cell is not valid TypeScript. The line is marked in the editor.",
 };
 
-/** Plain-words heading for the sandbox's own limits. */
-function limitHeading(r: Report): string | undefined {
-  const t = `${r.title} ${r.text}`;
-  if (r.kind === "timeout" || /interrupted|deadline|time limit/i.test(t)) return "Stopped: the module ran too long";
-  if (r.kind === "out-of-memory" || /out of memory/i.test(t)) return "Stopped: the module used too much memory";
-  if (/stack overflow|call stack/i.test(t)) return "Stopped: the module recursed too deeply (stack overflow)";
-  if (r.kind === "limit") return "Stopped by a sandbox limit";
+/**
+ * Plain-words heading for the sandbox's own limits: only for a report one of them made (Report.limit, or a guest
+ * exception that is QuickJS's own stack overflow), never for a kernel report that merely mentions a call stack.
+ */
+export function limitHeading(r: Report): string | undefined {
+  if (r.limit === "cpu") return "Stopped: the module ran too long";
+  if (r.limit === "memory") return "Stopped: the module's JavaScript used too much memory";
+  if (r.limit === "stack" || (r.kind === "exception" && /InternalError: stack overflow/.test(`${r.title} ${r.text}`))) return "Stopped: the module recursed too deeply (stack overflow)";
+  if (r.limit === "kernel-calls") return "Stopped: too many calls into the kernel";
+  if (r.limit === "log") return "Stopped: the module printed too much";
+  if (r.kind === "limit" || r.limit) return "Stopped by a sandbox limit";
   return undefined;
+}
+
+/**
+ * The sandbox's sentence for a limit, for the notebook: the notebook has a control for the CPU limit only (the
+ * cell's Machine settings); "raise limits.X" names an option of the library and the CLI, which the page does not have.
+ */
+export function limitExplain(r: Report): string | undefined {
+  if (!r.explain || !r.limit) return r.explain;
+  const plain = r.explain.replace(/,? or raise limits\.\w+\.?/g, ".").replace(/\.\.$/, ".");
+  if (r.limit === "cpu") return `${plain.replace(/\(the run's CPU limit\)/, "(this cell's CPU limit)")} If the work is meant to take longer, raise the CPU limit in the cell's Machine settings (at most 60 s).`;
+  return plain;
+}
+
+/** Compile-time problems are the compiler's and the module loader's, not the kernel's log. */
+function textHeading(r: Report, heading: string | undefined): string {
+  if (r.kind === "compile-error") return /ImportError/.test(r.title) ? "What the import check said" : "What the compiler said";
+  return heading ? "Details" : "What the kernel printed";
+}
+
+/** Explain a compile error by what it is: a syntax or type error, or an import this kernel's "linux" lacks. */
+function compileExplain(r: Report): string {
+  if (/ImportError/.test(r.title))
+    return /removed|added|only in|not in|era|since|until/i.test(r.text)
+      ? "The cell's TypeScript is fine, but it imports something this kernel's \"linux\" does not have: the function belongs to another kernel era. The line is marked in the editor."
+      : "The cell imports a name the \"linux\" module does not export. The line is marked in the editor.";
+  return KIND_EXPLAIN["compile-error"];
+}
+
+/** Runs of the same frame (a recursion) shown once with a count: "f (line 2) ×2,345". */
+export function collapseFrames<T extends { fn: string; line?: number; column?: number }>(frames: T[]): (T & { times: number })[] {
+  const out: (T & { times: number })[] = [];
+  for (const f of frames) {
+    const last = out[out.length - 1];
+    if (last && last.fn === f.fn && last.line === f.line) last.times++;
+    else out.push({ ...f, times: 1 });
+  }
+  return out;
+}
+
+/**
+ * QuickJS stops a loop that has no call in it at the loop's back edge, and names the function's first line: point
+ * at the loop instead (the first for/while/do statement in the function's body), when the frame is on a line that
+ * holds none.
+ */
+export function loopLine(source: string | undefined, line: number): number {
+  if (!source) return line;
+  const lines = source.split("\n");
+  const LOOP = /\b(for|while|do)\b\s*[({]/;
+  if (LOOP.test(lines[line - 1] ?? "")) return line;
+  let depth = 0;
+  let opened = false;
+  for (let i = line - 1; i < lines.length; i++) {
+    const text = lines[i].replace(/\/\/.*$/, "");
+    if (i > line - 1 && LOOP.test(text)) return i + 1;
+    for (const ch of text) {
+      if (ch === "{") {
+        depth++;
+        opened = true;
+      } else if (ch === "}") depth--;
+    }
+    if (opened && depth <= 0) break;
+  }
+  return line;
 }
 
 export interface OutputHooks {
@@ -57,6 +124,8 @@ export interface OutputHooks {
   moduleFns(): string[];
   /** The page-table walk of an address in this run's kernel (absent when the run has no kernel to ask). */
   walk?(addr: bigint, when?: "loaded" | "end"): Promise<WalkJson>;
+  /** The cell's source as it was run (to point a CPU-limit stop at its loop). */
+  source?(): string;
   /** Lines of this run's full dmesg (the output holds its head and tail when it is long). */
   dmesg?(from: number, count: number): Promise<{ lines: string[]; levels?: number[] }>;
 }
@@ -114,13 +183,19 @@ function dmesgBlock(lines: string[], levels: number[] | undefined, label: string
 function reportCard(r: PageReport, hooks: OutputHooks): HTMLElement {
   const heading = limitHeading(r);
   const count = r.count ?? 1;
-  const frames = (r.frames ?? []).filter((f) => f.line);
+  let frames = (r.frames ?? []).filter((f) => f.line);
   if (!frames.length && r.line) frames.push({ fn: "cell", line: r.line });
+  // a CPU-limit stop inside a loop with no call in it: the loop's line, not the function's
+  if (r.limit === "cpu" && frames[0]?.line) {
+    const at = loopLine(hooks.source?.(), frames[0].line);
+    if (at !== frames[0].line) frames = [{ ...frames[0], line: at, column: undefined }, ...frames.slice(1)];
+  }
+  const shown = collapseFrames(frames);
   return h(
     "article",
     { class: `report kind-${r.kind}`, "aria-label": `report: ${r.title}` },
     h("h4", {}, heading ?? r.title, count > 1 ? h("span", { class: "report-count", title: `${count} reports like this one` }, ` ×${count}`) : null),
-    h("p", { class: "explain" }, r.explain ?? KIND_EXPLAIN[r.kind] ?? ""),
+    h("p", { class: "explain" }, r.kind === "compile-error" ? compileExplain(r) : (limitExplain(r) ?? KIND_EXPLAIN[r.kind] ?? "")),
     count > 1
       ? h(
           "details",
@@ -135,13 +210,14 @@ function reportCard(r: PageReport, hooks: OutputHooks): HTMLElement {
           "p",
           { class: "frames" },
           "In your cell: ",
-          frames.map((f, i) => [
+          shown.slice(0, 12).map((f, i) => [
             i ? " ← " : "",
-            h("button", { type: "button", class: "frame-link", onclick: () => hooks.gotoLine(f.line!, f.column) }, `${f.fn} (line ${f.line})`),
+            h("button", { type: "button", class: "frame-link", onclick: () => hooks.gotoLine(f.line!, f.column) }, `${f.fn} (line ${f.line})${f.times > 1 ? ` ×${thousands(f.times)}` : ""}`),
           ]),
+          shown.length > 12 ? ` ← … ${shown.length - 12} more` : null,
         )
       : null,
-    r.text ? h("details", { class: "report-text", open: !heading && count === 1 }, h("summary", {}, heading ? "Details" : "What the kernel printed"), h("pre", {}, r.text)) : null,
+    r.text ? h("details", { class: "report-text", open: !heading && count === 1 && r.kind !== "compile-error" }, h("summary", {}, textHeading(r, heading)), h("pre", {}, r.text)) : null,
   );
 }
 

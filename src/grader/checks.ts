@@ -229,7 +229,7 @@ export function printedValue(o: { id: string; pick: (c: CheckContext) => Allocat
       const given = prints.filter((p) => p.args.slice(1).some((v) => want.includes(toBig(v) ?? -1n)));
       if (!given.length) {
         const shown = prints.flatMap((p) => p.args.slice(1).map((v) => toBig(v)).filter((v): v is bigint => v !== undefined && v > 0xffffn));
-        return fail(`${label}${describe(a)} returned 0x${want[0].toString(16)}, and no print call was given that value${shown.length ? ` (the module printed ${shown.slice(0, 3).map((v) => "0x" + v.toString(16)).join(", ")})` : ""}`);
+        return fail(`${label}no print call was given the value ${describe(a)} returned${shown.length ? ` (the module printed ${shown.slice(0, 3).map((v) => "0x" + v.toString(16)).join(", ")})` : ""}`);
       }
       const logged = given.some((p) => want.some((w) => renderedText(p, era, bits).includes(w.toString(16)) && logText.includes(w.toString(16))));
       if (!logged) return fail(`${label}the value of ${describe(a)} was passed to ${given[0].fn}, but the kernel's log does not show it in hex (use %px or %lx: %p prints a hashed value)`);
@@ -320,7 +320,10 @@ export function allocatedAs(o: {
     const all = allocs(c);
     if (isOutcome(all)) return all;
     const byFn = all.filter((a) => (!o.fns || o.fns.includes(a.fn)) && (!o.family || o.family.includes(a.family)) && (o.phase === undefined || a.call.phase === o.phase));
-    if (!byFn.length) return fail(`no ${what} allocation${o.phase ? ` in ${o.phase}` : ""} in the kernel's records (the module's allocations: ${summary(all)})`);
+    if (!byFn.length) {
+      const failed = (c.records?.failed ?? []).map((f) => `${f.fn}(${f.family === "page" ? `order ${f.order ?? 0}` : f.size ?? "?"})${f.line !== undefined ? ` (line ${f.line})` : ""}`);
+      return fail(`no ${what} allocation${o.phase ? ` in ${o.phase}` : ""} in the kernel's records (the module's allocations: ${summary(all)}${failed.length ? `; failed, returning NULL: ${failed.slice(0, 3).join(", ")}` : ""})`);
+    }
     const sized = byFn.filter((a) => (o.size === undefined || a.size === o.size) && (o.order === undefined || (a.order ?? 0) === o.order));
     if (!sized.length) return fail(`found ${summary(byFn)}, but the task asks for ${o.order !== undefined ? `order ${o.order} (${bytes(4096 << o.order)})` : bytes(o.size!)}`);
     if (o.context) {

@@ -1,0 +1,35 @@
+// expect: fail addresses-printed /no print call was given the value __get_free_page\(order 0\) at 0xc7ace000 \(line 9\) returned \(the module printed 0x7ace000, 0xc98a0600, 0xcaaa2000\)/ — printed an offset computed from the address instead of the address
+import { __get_free_page, free_page, kmalloc, kfree, vmalloc, vfree, printk, KERN_INFO, GFP_KERNEL, ENOMEM,
+         MODULE_LICENSE, module_init, module_exit } from "linux";
+
+MODULE_LICENSE("GPL");
+let pagemem = 0n, kmallocmem = 0n, vmallocmem = 0n;
+
+function mem_init(): number {
+  pagemem = __get_free_page(GFP_KERNEL);
+  if (!pagemem) return -ENOMEM;
+  kmallocmem = kmalloc(100, GFP_KERNEL);
+  if (!kmallocmem) {
+    free_page(pagemem);
+    return -ENOMEM;
+  }
+  vmallocmem = vmalloc(1000000);
+  if (!vmallocmem) {
+    kfree(kmallocmem);
+    free_page(pagemem);
+    return -ENOMEM;
+  }
+  printk(KERN_INFO + "pagemem = %px\n", pagemem - 0xc0000000n);
+  printk(KERN_INFO + "kmallocmem = %px\n", kmallocmem);
+  printk(KERN_INFO + "vmallocmem = %px\n", vmallocmem);
+  return 0;
+}
+
+function mem_exit(): void {
+  vfree(vmallocmem);
+  kfree(kmallocmem);
+  free_page(pagemem);
+}
+
+module_init(mem_init);
+module_exit(mem_exit);

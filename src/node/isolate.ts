@@ -246,12 +246,14 @@ export class IsolatedRunner {
   }
 
   private detail(o: RunOptions) {
-    const cpuMs = o.limits?.cpuMs ?? DEFAULT_CPU_MS;
+    // A limit the sandbox will refuse (NaN, Infinity, <= 0) gets the default here: the sandbox reports it at once.
+    const valid = (v: unknown, d: number) => (typeof v === "number" && Number.isFinite(v) && v > 0 ? v : d);
+    const cpuMs = valid(o.limits?.cpuMs, DEFAULT_CPU_MS);
     return {
       cpuMs,
       graceMs: this.limits.graceMs > 0 ? this.limits.graceMs : Math.max(3000, Math.round(cpuMs / 2)),
       heapMb: this.limits.heapMb,
-      wasmBytes: this.limits.wasmBytes > 0 ? this.limits.wasmBytes : Math.max(512 * MiB, 4 * (o.limits?.memoryBytes ?? DEFAULT_GUEST_BYTES)),
+      wasmBytes: this.limits.wasmBytes > 0 ? this.limits.wasmBytes : Math.max(512 * MiB, 4 * valid(o.limits?.memoryBytes, DEFAULT_GUEST_BYTES)),
       rssBytes: this.rssBytes(),
     };
   }
@@ -315,7 +317,7 @@ export class IsolatedRunner {
       const j: Job = { id: this.nextId++, source, options, resolve, started: performance.now() };
       this.job = j;
       watchRss(this, true);
-      j.timer = setTimeout(() => this.job === j && this.kill("cpu"), d.cpuMs + d.graceMs);
+      j.timer = setTimeout(() => this.job === j && this.kill("cpu"), Math.min(2 ** 31 - 1, d.cpuMs + d.graceMs)); // setTimeout's largest delay
       const msg: ToIsolate = { type: "run", id: j.id, source, options, wasmBudget: d.wasmBytes };
       try {
         this.worker!.postMessage(msg);

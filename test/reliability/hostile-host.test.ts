@@ -128,6 +128,16 @@ describe("a pool grades everything, whatever some cells do", () => {
   }, 120_000);
 });
 
+describe("limits the sandbox refuses are its to report", () => {
+  it("limits.cpuMs NaN or Infinity: the sandbox's own error at once, never the host's watchdog firing early", async () => {
+    for (const cpuMs of [NaN, Infinity, -1]) {
+      const r = await cpuRunner.run(GOOD, { limits: { cpuMs } });
+      expect(hostStopOf(r)).toBeUndefined();
+      expect(r.reports.map((x) => x.title)).toEqual([`kmodlab: limits.cpuMs must be a positive number, got ${cpuMs}`]);
+    }
+  }, 60_000);
+});
+
 describe("the host-stop RunResult", () => {
   it("a worker that failed is worded for the grader as 'the grader failed on this submission: ...'", () => {
     const d = { cpuMs: 2000, graceMs: 3000, heapMb: 1024, wasmBytes: 512 * MiB, rssBytes: 4096 * MiB, message: "the worker exited (code 1)" };

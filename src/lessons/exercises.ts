@@ -6,6 +6,7 @@
 //
 //   ```exercise
 //   id: hello-module
+//   cell: ex-hello            (optional: the notebook's cell id, default the exercise id)
 //   title: Hello, kernel
 //   settings: { profile: x86_64-6.1, mem: 512M, cmdline: "...", config: debug, events: [{ at: 30ms, irq: button }] }
 //   statement: |
@@ -44,7 +45,7 @@ import {
   survivesFaultInjection,
   valueInMemory,
 } from "../grader/checks.ts";
-import type { Allocation, Family } from "../grader/records.ts";
+import { zeroBit, type Allocation, type Family } from "../grader/records.ts";
 
 /** A declaration error, at a line of the Markdown file. */
 export class ExerciseError extends Error {
@@ -212,12 +213,14 @@ const LIBRARY: Record<string, { params: string; make: Maker }> = {
       const sel = selector(f);
       if (!sel.fns && !sel.family) throw new Error("allocated: say which allocator with fn: [...] or family: [...]");
       const gfp = f.string("gfp");
+      // the named flag set, __GFP_ZERO aside: kzalloc(n, GFP_KERNEL) is kmalloc with GFP_KERNEL | __GFP_ZERO
+      const gfpTest = gfp ? (c: CheckContext, g: number | undefined) => gfpIs(gfp)(c, g === undefined ? g : g & ~zeroBit(c.result)) : undefined;
       return allocatedAs({
         id: f.string("id", true),
         message: f.string("message", true),
         hint: f.string("hint", true),
         ...sel,
-        gfp: gfp ? gfpIs(gfp) : undefined,
+        gfp: gfpTest,
         region: f.oneOf("region", ["linear", "vmalloc"] as const),
         context: f.strings("context", CONTEXTS) as (typeof CONTEXTS)[number][] | undefined,
         count: f.number("count"),
@@ -305,6 +308,9 @@ export function parseExerciseBlock(b: ExerciseBlock, lesson: string): Exercise {
   const top = new Fields(doc.contents as YamlNode, "the exercise", err);
   const id = top.string("id", true);
   if (!/^[a-z0-9][a-z0-9-]*$/.test(id)) err(top.node_("id"), `exercise id '${id}': lower-case letters, digits and dashes`);
+  // the notebook's cell id (default: the exercise id); learners' saved code is kept by it
+  const cell = top.string("cell");
+  if (cell !== undefined && !/^[a-z0-9][a-z0-9-]*$/.test(cell)) err(top.node_("cell"), `cell '${cell}': lower-case letters, digits and dashes`);
   const title = top.string("title", true);
   const statement = top.string("statement", true).trimEnd();
   const starter = top.string("starter", true);

@@ -175,9 +175,11 @@ export function expandExercises(src: string, path: string): { markdown: string; 
     const starter = str("starter")!.replace(/\n$/, "");
     const fence = "`".repeat(Math.max(3, ...(starter.match(/`+/g) ?? []).map((x) => x.length + 1)));
     const settings = d.settings && typeof d.settings === "object" ? (d.settings as Record<string, unknown>) : {};
-    const profile = typeof settings.profile === "string" && /^[\w.-]+$/.test(settings.profile) ? ` profile=${settings.profile}` : "";
+    const word = (v: unknown) => (typeof v === "string" || typeof v === "number") && /^[\w.-]+$/.test(String(v));
+    const cellId = word(d.cell) ? String(d.cell) : id;
+    const attrs = [word(settings.profile) ? ` profile=${settings.profile}` : "", word(settings.mem) ? ` mem=${settings.mem}` : ""].join("");
     // the cell's statement card shows the title, the statement and the checks (src/notebook/statement.ts)
-    out.push(`${fence}module id=${id} exercise=${id}${profile}`, starter, fence);
+    out.push(`${fence}module id=${cellId} exercise=${id}${attrs}`, starter, fence);
   }
   out.push(...lines.slice(at));
   return { markdown: out.join("\n"), exercises };

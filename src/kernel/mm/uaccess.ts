@@ -94,22 +94,21 @@ export function accessOk(mm: Mm | undefined, addr: bigint, n: number): boolean {
 export function copyToUser(k: Kernel, u: UserContext | undefined, to: bigint, from: bigint, n: number): number {
   if (n === 0) return 0;
   if (!u || !accessOk(u.mm, to, n)) return n;
-  const src = k.mem.readBytes(from, n);
   const pm = k.physmem;
-  const done = walkUser(k, u, to, n, true, "kernel", (pa, d, len) => pm.writeBytes(pa, src.subarray(d, d + len)));
+  // Page by page: the kernel side is read where each piece goes (a bad kernel pointer is the kernel's own Oops).
+  const done = walkUser(k, u, to, n, true, "kernel", (pa, d, len) => pm.writeBytes(pa, k.mem.readBytes(from + BigInt(d), len)));
   return n - done;
 }
 
 /** copy_from_user(to, from, n): bytes NOT copied; the kernel buffer's uncopied tail is zeroed. */
 export function copyFromUser(k: Kernel, u: UserContext | undefined, to: bigint, from: bigint, n: number): number {
   if (n === 0) return 0;
-  const buf = new Uint8Array(n);
   let done = 0;
   if (u && accessOk(u.mm, from, n)) {
     const pm = k.physmem;
-    done = walkUser(k, u, from, n, false, "kernel", (pa, d, len) => buf.set(pm.readBytes(pa, len), d));
+    done = walkUser(k, u, from, n, false, "kernel", (pa, d, len) => k.mem.writeBytes(to + BigInt(d), pm.readBytes(pa, len)));
   }
-  k.mem.writeBytes(to, buf); // the copied bytes, then zeros for the rest (memset(to + done, 0, n - done))
+  if (done < n) k.mem.memset(to + BigInt(done), 0, n - done); // memset(to + (n - res), 0, res)
   return n - done;
 }
 

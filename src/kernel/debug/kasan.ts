@@ -380,7 +380,7 @@ export class Kasan {
   /** kasan_poison_vmalloc on vfree/vunmap. */
   private vmFree(vm: VmStruct): void {
     if (this.bootPending.has(vm)) this.vmAlloc(vm);
-    this.setShadow(vm.addr, vm.size, KASAN_VMALLOC_INVALID);
+    this.setShadow(vm.addr, vm.size, KASAN_VMALLOC_INVALID, true); // vmalloc.ts defers a watchdog stop past the free
   }
 
   /** Build the boot areas' shadow that shares shadow pages (8-page groups) g0..g1 (see bootPending). */
@@ -395,7 +395,8 @@ export class Kasan {
 
   /** kasan_release_vmalloc at the purge: shadow pages no busy area needs are freed. */
   private vmRelease(startVpn: number, endVpn: number): void {
-    for (let g = Math.ceil(startVpn / 8); (g + 1) * 8 <= endVpn; g++) {
+    for (let g = Math.ceil(startVpn / 8), n = 0; (g + 1) * 8 <= endVpn; g++) {
+      if ((++n & 127) === 0) this.k.watchdog(); // a purge of gigabytes; vmalloc.ts defers the stop
       let busy = false;
       for (let i = 0; i < 8 && !busy; i++) busy = this.k.vmalloc.find_vm_area(BigInt(g * 8 + i) << 12n) !== null;
       if (busy) continue;

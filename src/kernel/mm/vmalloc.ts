@@ -47,6 +47,7 @@ import { showMem } from "./show_mem.ts";
 import { ioremap as ioremapImpl, iounmap as iounmapImpl } from "./ioremap.ts";
 import { KernelOops } from "../kernel/module.ts";
 import { explainWrongFree } from "../debug/wrong_free.ts";
+import { PrandomState, kaslrRandomLong } from "../arch/x86_64.ts";
 
 const PAGE = 4096;
 
@@ -666,8 +667,28 @@ export class Vmalloc {
 
   /** module_alloc(): a vmalloc in the modules area (the loader's caller text, e.g. "load_module+0xbb7/0x21a0"). */
   module_alloc(size: number, caller: string): bigint {
-    return this.__vmalloc_node_range(size, PAGE, this.modulesStart, this.modulesEnd, this.GFP_KERNEL, "kernel_exec", this.era === "6.1" ? VM_FLUSH_RESET_PERMS : 0, caller);
+    const start = this.modulesStart + this.moduleLoadOffset() / PAGE;
+    return this.__vmalloc_node_range(size, PAGE, start, this.modulesEnd, this.GFP_KERNEL, "kernel_exec", this.era === "6.1" ? VM_FLUSH_RESET_PERMS : 0, caller);
   }
+
+  /**
+   * arch/x86/kernel/module.c get_module_load_offset() (6.1): with KASLR, the first module_alloc() picks
+   * (prandom_u32_max(1024) + 1) pages once per boot and every module (and bpf_prog_pack) sits above
+   * MODULES_VADDR + that offset; `nokaslr` (or no --seed: the simulator's KASLR needs one) keeps 0.
+   */
+  private moduleLoadOffset(): number {
+    if (this.k.profile.arch !== "x86_64" || this.era !== "6.1") return 0;
+    if (this.moduleOffset === undefined) {
+      const seed = this.k.opts.seed;
+      if (seed === undefined || this.k.params.has("nokaslr")) this.moduleOffset = 0;
+      else {
+        const r = new PrandomState(kaslrRandomLong(seed) ^ 0x6d6f64756c65n).u32(); // a stream of its own ("module")
+        this.moduleOffset = (Number((BigInt(r) * 1024n) >> 32n) + 1) * PAGE;
+      }
+    }
+    return this.moduleOffset;
+  }
+  private moduleOffset?: number;
 
   /** vfree(addr). */
   vfree(addr: bigint): void {

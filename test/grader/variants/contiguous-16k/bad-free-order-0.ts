@@ -1,0 +1,19 @@
+// expect: fail freed-order-2 /freed with order 0: 3 of its 4 pages were never given back/ — frees with order 0 (the order is not remembered)
+import { __get_free_pages, free_pages, memset, GFP_KERNEL, ENOMEM, MODULE_LICENSE, module_init, module_exit } from "linux";
+
+MODULE_LICENSE("GPL");
+let buf = 0n;
+
+function c16_init(): number {
+  buf = __get_free_pages(GFP_KERNEL, 2);
+  if (buf === 0n) return -ENOMEM;
+  memset(buf, 0xab, 16384);
+  return 0;
+}
+
+function c16_exit(): void {
+  free_pages(buf, 0);
+}
+
+module_init(c16_init);
+module_exit(c16_exit);

@@ -45,7 +45,8 @@ export function readProbes(k: Kernel, calls: readonly CallRecord[], roles: Map<s
     const a = recs.allocs.find((x) => !x.free && (!p.alloc.family || p.alloc.family.includes(x.family)) && (!p.alloc.fns || p.alloc.fns.includes(x.fn)) && (p.alloc.size === undefined || x.size === p.alloc.size));
     const base = a ? (a.call.fn.startsWith("alloc_page") ? a.virt : a.addr) : undefined;
     if (!a || base === undefined) {
-      out[p.id] = { at, missing: "no live allocation of the module matches" };
+      const what = [p.alloc.fns?.join("/"), p.alloc.family?.join("/"), p.alloc.size !== undefined ? `of ${p.alloc.size} bytes` : undefined].filter(Boolean).join(" ");
+      out[p.id] = { at, missing: `the module held no ${what || "allocation"} to read` };
       continue;
     }
     const n = Math.min(p.count, MAX_PROBE_VALUES);

@@ -1,0 +1,25 @@
+// expect: fail no-leak /never freed: vzalloc\(4194304\) at 0x[0-9a-f]+ \(line 10\)/ — exit forgets vfree
+import { vzalloc, vfree, writel, readl, printk, KERN_INFO, KERN_ERR, ENOMEM, PAGE_SIZE,
+         MODULE_LICENSE, module_init, module_exit } from "linux";
+
+MODULE_LICENSE("GPL");
+const SIZE = 4 * 1024 * 1024;
+let buf = 0n;
+
+function big_init(): number {
+  buf = vzalloc(SIZE);
+  if (buf === 0n) return -ENOMEM;
+  const pages = SIZE / PAGE_SIZE;
+  for (let i = 0; i < pages; i++) writel(i, buf + BigInt(i * PAGE_SIZE));
+  let good = true;
+  for (let i = 0; i < pages; i++) if (readl(buf + BigInt(i * PAGE_SIZE)) !== i) good = false;
+  if (good) printk(KERN_INFO + "ok\n");
+  else printk(KERN_ERR + "mismatch\n");
+  return 0;
+}
+
+function big_exit(): void {
+}
+
+module_init(big_init);
+module_exit(big_exit);

@@ -1,0 +1,26 @@
+// expect: fail read-back-ok /ok was printed before the values were read back/ — prints ok before reading back
+import { vzalloc, vfree, writel, readl, printk, KERN_INFO, KERN_ERR, ENOMEM, PAGE_SIZE,
+         MODULE_LICENSE, module_init, module_exit } from "linux";
+
+MODULE_LICENSE("GPL");
+const SIZE = 4 * 1024 * 1024;
+let buf = 0n;
+
+function big_init(): number {
+  buf = vzalloc(SIZE);
+  if (buf === 0n) return -ENOMEM;
+  const pages = SIZE / PAGE_SIZE;
+  for (let i = 0; i < pages; i++) writel(i, buf + BigInt(i * PAGE_SIZE));
+  printk(KERN_INFO + "ok\n");
+  let good = true;
+  for (let i = 0; i < pages; i++) if (readl(buf + BigInt(i * PAGE_SIZE)) !== i) good = false;
+  if (!good) printk(KERN_ERR + "mismatch\n");
+  return 0;
+}
+
+function big_exit(): void {
+  vfree(buf);
+}
+
+module_init(big_init);
+module_exit(big_exit);

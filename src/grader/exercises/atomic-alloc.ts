@@ -3,7 +3,7 @@
 // Failure paths: the handler's allocations are not module_init's, so the failslab attribute fails the Nth one.
 
 import type { Exercise } from "../types.ts";
-import { check, describeAlloc, fail, gfpName, isOutcome, loads, mayBlock, noReports, nothingLeaked, ok, records, survivesFaultInjection } from "../checks.ts";
+import { check, CONTEXT_WORDS, describeAlloc, fail, gfpName, isOutcome, loads, mayBlock, noReports, nothingLeaked, ok, records, survivesFaultInjection } from "../checks.ts";
 import { callsTo, toNum } from "../records.ts";
 import { buttonIrq } from "../grade.ts";
 
@@ -84,8 +84,12 @@ module_exit(atomic_exit);
       const sleepy = inIrq.find((a) => a.family === "vmalloc" || mayBlock(c, a));
       if (sleepy) return fail(`the handler allocated ${describeAlloc(sleepy)} ${sleepy.family === "vmalloc" ? "with vmalloc, which maps pages and may sleep" : `with ${gfpName(c, sleepy.gfp)}, which may sleep`}: not allowed in hard interrupt context`);
       if (!inIrq.length && !failed.length) {
-        const irqCalls = r.calls.filter((x) => x.ctx?.hardirq).length;
-        return fail(irqCalls ? "the handler ran but allocated nothing" : "no module code ran in hard interrupt context (is the handler registered, and does it allocate?)");
+        // What the records show instead: a report raised inside the handler, or the allocations made elsewhere.
+        const handler = callsTo(c.result, "request_irq").map((x) => x.args[1]).find((x): x is string => typeof x === "string" && x !== "(anonymous)");
+        const rep = handler ? c.result.reports.find((x) => x.frames?.some((f) => f.fn === handler)) : undefined;
+        if (rep) return fail(`in the handler (${handler}), the kernel reported [${rep.kind}] ${rep.title}${rep.line ? ` (line ${rep.line})` : ""}, and no allocation there succeeded`);
+        const elsewhere = r.allocs.map((a) => `${describeAlloc(a)} in ${CONTEXT_WORDS[a.context]} (${a.phase})`);
+        return fail(`no allocation was made in hard interrupt context${elsewhere.length ? ` (the module's allocations: ${elsewhere.slice(0, 3).join(", ")})` : " (the module allocated nothing)"}`);
       }
       const sized = inIrq.filter((a) => a.size === 256);
       if (sized.length + failed.length !== 3 || sized.length === 0)

@@ -1,0 +1,26 @@
+// expect: pass — GFP_NOWAIT: does not sleep and leaves the emergency reserves alone
+import { request_irq, free_irq, kmalloc, kfree, GFP_NOWAIT, IRQ_HANDLED,
+         MODULE_LICENSE, module_init, module_exit } from "linux";
+import { BUTTON_IRQ } from "sim";
+
+MODULE_LICENSE("GPL");
+const kept: bigint[] = [];
+const dev = { name: "button" };
+
+function button_handler(irq: number, dev_id: unknown): number {
+  const p = kmalloc(256, GFP_NOWAIT); // hard interrupt context: must not sleep
+  if (p !== 0n) kept.push(p);
+  return IRQ_HANDLED;
+}
+
+function atomic_init(): number {
+  return request_irq(BUTTON_IRQ, button_handler, 0, "kmodlab-button", dev);
+}
+
+function atomic_exit(): void {
+  free_irq(BUTTON_IRQ, dev);
+  for (const p of kept) kfree(p);
+}
+
+module_init(atomic_init);
+module_exit(atomic_exit);

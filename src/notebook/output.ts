@@ -13,6 +13,7 @@ import { buildFrameModel, renderFrameMap } from "./views/frames.ts";
 import { linkAddresses, WalkPanel } from "./views/walk.ts";
 import type { WalkJson } from "../kernel/mm/ptdump.ts";
 import { digestOf, type PageReport } from "./digest.ts";
+import { userBlock } from "./views/user.ts";
 
 const LEVEL_NAMES = ["emerg", "alert", "crit", "err", "warn", "notice", "info", "debug"];
 
@@ -363,6 +364,7 @@ export function renderOutcome(target: HTMLElement, o: RunOutcome, hooks: OutputH
   target.append(h("h4", { class: "out-h" }, "dmesg"));
   const digest = digestOf(r);
   target.append(r.dmesg?.length ? dmesgBlock(r.dmesg, r.dmesgLevels, "module's dmesg", pick, digest?.dmesgOmitted, hooks.dmesg) : h("p", { class: "empty" }, "(the module printed nothing)"));
+  if (r.user) target.append(...userBlock(r.user));
   if (o.grade) target.append(gradeCard(o.grade));
   for (const rep of reports) target.append(reportCard(rep, hooks));
   if (modelError) target.append(h("p", { class: "view-error" }, `address-space view: ${modelError}`));

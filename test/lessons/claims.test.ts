@@ -110,3 +110,53 @@ describe("lesson claims, as the page shows them", () => {
     expect(ns(v)).toBeLessThan(1e6);
   });
 });
+
+describe("lesson 12 (user space), as the page shows it", () => {
+  it("three-allocators: kmalloc in the linear map, vmalloc in the vmalloc area, malloc in the user half; a 132 KiB [heap] and the 200 KiB malloc's own mapping", async () => {
+    const { text } = await page("user-space", "three-allocators");
+    const d = text("pre.dmesg");
+    const k = hexIn(d, "kmalloc");
+    const v = hexIn(d, "vmalloc");
+    expect(k >= 0xffff888000000000n && k < 0xffffc90000000000n).toBe(true);
+    expect(v >= 0xffffc90000000000n && v < 0xffffe90000000000n).toBe(true);
+    const out = text("pre.user-stdout");
+    expect(out).toMatch(/^malloc\(100\)=4042a0 malloc\(200K\)=7ffff7fc6010$/m);
+    expect(out).toMatch(/^00404000-00425000 rw-p 00000000 00:00 0 {34}\[heap\]$/m);
+    expect(out).toMatch(/^7ffff7fc6000-7ffff7ff9000 rw-p 00000000 00:00 0 $/m);
+  });
+
+  it("demand-paging: the mapping and the reads add nothing to VmRSS, the writes add 256 kB; 64 zero-page faults and 64 copies", async () => {
+    const { text } = await page("user-space", "demand-paging");
+    const rss = [...text("pre.user-stdout").matchAll(/VmRSS (\d+) kB/g)].map((m) => Number(m[1]));
+    expect(rss).toHaveLength(3);
+    expect(rss[1]).toBe(rss[0]);
+    expect(rss[2]! - rss[1]!).toBe(256);
+    expect(text("p.user-faults")).toMatch(/64 mapped the zero page \(a read\), 64 mapped a copy of the zero page/);
+  });
+
+  it("proc-and-dev: 5000 bytes in 1000-byte reads, then 0; the ioctl's copy_to_user to 0x10 is EFAULT", async () => {
+    const { text } = await page("user-space", "proc-and-dev");
+    const out = text("pre.user-stdout");
+    expect(out).toMatch(/^read sizes: 1000 1000 1000 1000 1000 0$/m);
+    expect(out).toMatch(/^ioctl: 0 K{15}$/m);
+    expect(out).toMatch(/^ioctl to a bad pointer: -1 errno 14$/m);
+    expect(text("pre.dmesg")).toMatch(/the device was opened 1 time\(s\)/);
+  });
+
+  it("mmap-share: plain vmalloc refused with EINVAL, vmalloc_user mapped; the program's store is what the kernel reads, in the frame the module printed", async () => {
+    const { text } = await page("user-space", "mmap-share");
+    const out = text("pre.user-stdout");
+    expect(out).toMatch(/^vmalloc: refused, errno 22$/m);
+    expect(out).toMatch(/^vmalloc_user: mapped at [0-9a-f]+$/m);
+    const d = text("pre.dmesg");
+    expect(d).toMatch(/the kernel reads 77 from the kmalloc buffer/);
+    const pfn = /kmalloc buffer at pfn (\d+)/.exec(d)![1];
+    expect(text("details.user-pages pre")).toMatch(new RegExp(`-> pfn ${pfn} \\(0x[0-9a-f]+\\) pfnmap`));
+  });
+
+  it("segfault: the kernel's line with error 6 in a.out's text, and status 139", async () => {
+    const { text } = await page("user-space", "segfault");
+    expect(text("pre.dmesg")).toMatch(/a\.out\[109\]: segfault at 0 ip 0000000000401[0-9a-f]{3} sp 00007fffffffef00 error 6 in a\.out\[401000\+1000\] likely on CPU 0 \(core 0, socket 0\)/);
+    expect(text("p.user-fate")).toMatch(/killed by SIGSEGV .*status 139/);
+  });
+});

@@ -11,6 +11,7 @@ import { pickTheFlags } from "./pick-the-flags.ts";
 import { dmaBuffer } from "./dma-buffer.ts";
 import { findTheHole } from "./find-the-hole.ts";
 import { fixTheBugs } from "./fix-the-bugs.ts";
+import { shareABuffer } from "./share-a-buffer.ts";
 
 export const EXERCISES: readonly Exercise[] = [
   helloModule,
@@ -23,6 +24,7 @@ export const EXERCISES: readonly Exercise[] = [
   dmaBuffer,
   findTheHole,
   fixTheBugs,
+  shareABuffer,
 ];
 
 export function getExercise(id: string): Exercise | undefined {

@@ -1,0 +1,133 @@
+// Exercise share-a-buffer (lesson user-space): a misc device whose mmap gives the user program a vmalloc_user()
+// buffer with remap_vmalloc_range(); the program (given) stores into every page, the module reads the stores back
+// in its exit. Judged from the kernel's records: the call log (the buffer came from vmalloc_user and is the one
+// remap_vmalloc_range mapped, with 0 returned), the process's page tables at exit (every page of its mapping is a
+// frame the driver inserted, none faulted in), the module's print in exit, and the leak records.
+
+import type { Exercise } from "../types.ts";
+import { check, fail, loads, noReports, nothingLeaked, ok, printedLine } from "../checks.ts";
+import { callsTo, toBig } from "../records.ts";
+
+const PROGRAM = `user_main(function main(): number {
+  const fd = open("/dev/shared", O_RDWR);
+  const p = mmap(0n, 4 * 4096, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+  if (p === MAP_FAILED) {
+    puts("mmap failed, errno " + errno);
+    return 1;
+  }
+  for (let i = 0; i < 4; i++) store8(p + BigInt(i * 4096), 42);
+  close(fd);
+  return 0;
+});
+`;
+
+const IMPORTS_USER = `import { user_main, open, mmap, store8, close, puts, errno, O_RDWR, PROT_READ, PROT_WRITE, MAP_SHARED, MAP_FAILED } from "user";`;
+
+export const shareABuffer: Exercise = {
+  id: "share-a-buffer",
+  title: "Share a vmalloc buffer with a program",
+  lesson: "user-space",
+  settings: { profile: "x86_64-6.1" },
+  statement: `Write a misc device named \`shared\` (misc_register) whose mmap file operation maps a 16 KiB buffer into the
+calling process: allocate the buffer in init with vmalloc_user (return -ENOMEM if it fails) and map it in mmap with
+remap_vmalloc_range(vma, buf, vma_pgoff(vma)). The user program at the bottom of the cell is complete: it maps 16 KiB
+of /dev/shared and stores 42 at the start of each of the 4 pages. In exit, read those 4 bytes back with readb, print
+\`sum 168\` (their sum) at KERN_INFO, then misc_deregister the device and vfree the buffer.`,
+  starter: `import { vmalloc_user, vfree, misc_register, misc_deregister, remap_vmalloc_range, vma_pgoff, readb, printk, KERN_INFO, ENOMEM,
+  MODULE_LICENSE, module_init, module_exit } from "linux";
+${IMPORTS_USER}
+
+MODULE_LICENSE("GPL");
+let buf = 0n;
+
+function shared_mmap(file: any, vma: any): number {
+  // TODO: map buf into vma (remap_vmalloc_range) and return its result
+  return -22;
+}
+
+function shared_init(): number {
+  // TODO: buf = a 16 KiB buffer user space may map (vmalloc_user); -ENOMEM if it fails
+  return misc_register("shared", null, null, null, null, shared_mmap, null);
+}
+
+function shared_exit(): void {
+  // TODO: print "sum N" (the 4 bytes at the start of each page, added) at KERN_INFO
+  misc_deregister("shared");
+  // TODO: free buf
+}
+
+module_init(shared_init);
+module_exit(shared_exit);
+
+${PROGRAM}`,
+  solution: `import { vmalloc_user, vfree, misc_register, misc_deregister, remap_vmalloc_range, vma_pgoff, readb, printk, KERN_INFO, ENOMEM,
+  MODULE_LICENSE, module_init, module_exit } from "linux";
+${IMPORTS_USER}
+
+MODULE_LICENSE("GPL");
+let buf = 0n;
+
+function shared_mmap(file: any, vma: any): number {
+  return remap_vmalloc_range(vma, buf, vma_pgoff(vma));
+}
+
+function shared_init(): number {
+  buf = vmalloc_user(16 * 1024);
+  if (!buf) return -ENOMEM;
+  const r = misc_register("shared", null, null, null, null, shared_mmap, null);
+  if (r) vfree(buf);
+  return r;
+}
+
+function shared_exit(): void {
+  let sum = 0;
+  for (let i = 0; i < 4; i++) sum += readb(buf + BigInt(i * 4096));
+  printk(KERN_INFO + "sum %d\\n", sum);
+  misc_deregister("shared");
+  vfree(buf);
+}
+
+module_init(shared_init);
+module_exit(shared_exit);
+
+${PROGRAM}`,
+  checks: [
+    loads(),
+    check(
+      "usermap-buffer",
+      "The buffer the device maps came from vmalloc_user, and remap_vmalloc_range mapped it (returned 0)",
+      "vmalloc() memory may not be mapped into user space (remap_vmalloc_range returns -EINVAL without VM_USERMAP): allocate it with vmalloc_user(16 * 1024) and pass that address to remap_vmalloc_range.",
+      (c) => {
+        const allocs = callsTo(c.result, "vmalloc_user").map((x) => toBig(x.ret)).filter((a): a is bigint => !!a);
+        const maps = callsTo(c.result, "remap_vmalloc_range");
+        if (!maps.length) return fail("remap_vmalloc_range was never called (does the mmap file operation call it?)");
+        const good = maps.find((m) => m.ret === 0 && allocs.includes(toBig(m.args[1]) ?? -1n));
+        if (good) return ok();
+        const m = maps[0]!;
+        return fail(allocs.includes(toBig(m.args[1]) ?? -1n) ? `remap_vmalloc_range returned ${m.ret}` : `remap_vmalloc_range was given ${String(m.args[1])}, which is not a vmalloc_user buffer (it returned ${m.ret})`);
+      },
+      1,
+      { requires: ["vmalloc_user", "remap_vmalloc_range"] },
+    ),
+    check(
+      "program-sees-the-buffer",
+      "The program's 4 pages at its mapping are the buffer's frames, mapped by the driver (no page fault there), and it exits with status 0",
+      "The mmap file operation must map the whole VMA before it returns; the program then stores without faulting.",
+      (c) => {
+        const u = c.result.user;
+        if (!u) return fail("the user program did not run (did the module load?)");
+        if (u.status !== 0) return fail(`the program ended with status ${u.status}${u.signal ? ` (${u.signal.sig})` : ""}${u.stdout ? `: ${u.stdout.trim()}` : ""}`);
+        const dev = /^([0-9a-f]+)-([0-9a-f]+) rw-s \S+ \S+ \S+ +\/dev\/shared$/m.exec(u.maps);
+        if (!dev) return fail("the program's /proc/PID/maps has no shared mapping of /dev/shared");
+        const [lo, hi] = [BigInt("0x" + dev[1]), BigInt("0x" + dev[2])];
+        const inside = u.pages.filter((p) => BigInt(p.addr) >= lo && BigInt(p.addr) < hi);
+        if (inside.length !== 4 || inside.some((p) => p.kind !== "file")) return fail(`${inside.length} of the mapping's 4 pages are the driver's frames`);
+        if (u.faults.some((f) => BigInt(f.addr) >= lo && BigInt(f.addr) < hi)) return fail("the program faulted inside the device mapping");
+        return ok();
+      },
+    ),
+    printedLine({ id: "sum-on-unload", text: "sum 168", level: 6, phase: "exit" }),
+    nothingLeaked(),
+    noReports(),
+  ],
+};

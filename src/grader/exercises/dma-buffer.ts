@@ -101,7 +101,7 @@ module_exit(() => {});
       if (isOutcome(a)) return a;
       if (a.family === "vmalloc") return fail(`${a.fn}(${a.size}) is only virtually contiguous`);
       const l = layoutOf(c);
-      if (l && regionOf(l, a.addr) !== "linear") return fail("the buffer is not in the linear map");
+      if (l && regionOf(l, a.virt ?? a.addr) !== "linear") return fail(`${describe(a)} is not in the linear map`);
       if (a.size < SIZE) return fail(`the buffer is ${a.size} bytes, the task asks for 64 KiB (${SIZE})`);
       return ok(a.fn);
     }, 1, { requires: ["64 KiB", "physically contiguous"] }),

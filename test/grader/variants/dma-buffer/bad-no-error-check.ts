@@ -1,0 +1,21 @@
+// expect: fail error-checked /dma_mapping_error was never called on the handle/ — never checks the mapping
+import { kmalloc, kfree, dma_map_single, dma_unmap_single, dma_mapping_error, DMA_TO_DEVICE, GFP_KERNEL,
+         ENOMEM, EIO, MODULE_LICENSE, module_init, module_exit } from "linux";
+import { dma_device } from "sim";
+
+MODULE_LICENSE("GPL");
+const SIZE = 64 * 1024;
+
+function dma_init(): number {
+  const dev = dma_device();
+  const buf = kmalloc(SIZE, GFP_KERNEL); // physically contiguous, from the linear map
+  if (buf === 0n) return -ENOMEM;
+  const handle = dma_map_single(dev, buf, SIZE, DMA_TO_DEVICE);
+  // ... the device would read the buffer here ...
+  dma_unmap_single(dev, handle, SIZE, DMA_TO_DEVICE);
+  kfree(buf);
+  return 0;
+}
+
+module_init(dma_init);
+module_exit(() => {});

@@ -77,6 +77,12 @@ const VARIANTS: Record<string, Variant[]> = {
     { name: "still leaks", edit: [["  kfree(scratch);", ""]], fails: "no-leak" },
     { name: "prints the sum without reading", edit: [["  for (let i = 0; i < N; i++) sum += readb(buf + BigInt(i));\n", "  sum = 120;\n"]], fails: "same-sum" },
   ],
+  "share-a-buffer": [
+    { name: "a plain vmalloc buffer (no VM_USERMAP)", edit: [["buf = vmalloc_user(16 * 1024)", "buf = vmalloc(16 * 1024)"], ["import { vmalloc_user,", "import { vmalloc_user, vmalloc,"]], fails: "usermap-buffer" },
+    { name: "maps only the first page", edit: [["return remap_vmalloc_range(vma, buf, vma_pgoff(vma));", "return remap_vmalloc_range(vma, buf, 3);"]], fails: "usermap-buffer" },
+    { name: "prints the sum without reading", edit: [["  for (let i = 0; i < 4; i++) sum += readb(buf + BigInt(i * 4096));\n", "  sum = 168;\n"]], fails: "read-back" },
+    { name: "buffer leaked", edit: [["  vfree(buf);\n}", "}"]], fails: "no-leak" },
+  ],
 };
 
 function apply(src: string, edits: [string | RegExp, string][]): string {
@@ -92,8 +98,8 @@ function apply(src: string, edits: [string | RegExp, string][]): string {
 const failing = (g: GradeResult) => g.checks.filter((c) => !c.pass).map((c) => `${c.id}: ${c.detail}`);
 
 describe("the exercise list", () => {
-  it("has the ten exercises of the issue, each with checks, a statement and at least three wrong variants", () => {
-    expect(EXERCISES.map((e) => e.id)).toEqual(["hello-module", "three-allocators", "contiguous-16k", "object-cache", "big-buffer", "atomic-alloc", "pick-the-flags", "dma-buffer", "find-the-hole", "fix-the-bugs"]);
+  it("has the ten exercises of the issue and issue 19's share-a-buffer, each with checks, a statement and at least three wrong variants", () => {
+    expect(EXERCISES.map((e) => e.id)).toEqual(["hello-module", "three-allocators", "contiguous-16k", "object-cache", "big-buffer", "atomic-alloc", "pick-the-flags", "dma-buffer", "find-the-hole", "fix-the-bugs", "share-a-buffer"]);
     for (const e of EXERCISES) {
       expect(e.statement.length).toBeGreaterThan(40);
       expect(e.checks.map((c) => c.id)).toContain("loads");

@@ -126,6 +126,18 @@ ${PROGRAM}`,
         return ok();
       },
     ),
+    check(
+      "read-back",
+      "In exit the module reads the program's 42 at the start of each of the buffer's 4 pages",
+      "In the exit function, readb(buf + BigInt(i * 4096)) for i = 0..3: the program's stores are in the buffer's own frames.",
+      (c) => {
+        const buf = callsTo(c.result, "vmalloc_user").map((x) => toBig(x.ret)).find((a) => !!a);
+        if (!buf) return fail("there is no vmalloc_user buffer to read");
+        const reads = callsTo(c.result, "readb").filter((x) => x.phase === "exit");
+        const seen = [0, 1, 2, 3].filter((i) => reads.some((x) => toBig(x.args[0]) === buf + BigInt(i * 4096) && x.ret === 42));
+        return seen.length === 4 ? ok() : fail(`exit read 42 at the start of ${seen.length} of the 4 pages${reads.length ? "" : " (no readb in exit)"}`);
+      },
+    ),
     printedLine({ id: "sum-on-unload", text: "sum 168", level: 6, phase: "exit" }),
     nothingLeaked(),
     noReports(),

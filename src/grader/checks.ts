@@ -533,6 +533,7 @@ export function survivesFaultInjection(o: { error?: number; initMayLoad?: boolea
     (c) => {
       const f = c.runs?.faults;
       if (!f) return fail(c.runs?.unavailable?.["fault-injection"] ?? "the grader made no fault-injection runs (judge() was called without its extra runs)");
+      if (c.result.initReturn === null) return fail("the module does not get through a run where nothing is made to fail (init never returned), so its failure paths cannot be judged");
       if (!f.runs.length) return fail("no allocation of the module could be made to fail (no fault site in the clean run): there is no failure path to judge");
       for (const r of f.runs) {
         // fail-nth runs compare with the counting run (the same options, nothing failed); attribute runs with the clean run.

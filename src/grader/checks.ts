@@ -85,7 +85,11 @@ export function nothingLeaked(): Check {
     if (isOutcome(r)) return r;
     if (c.result.initReturn === null) return fail("the module never ran to the end of its init function, so there is nothing to judge");
     const leaked = r.allocs.filter((a) => !a.free);
-    if (leaked.length) return fail(`never freed: ${leaked.slice(0, 3).map(describe).join(", ")}${leaked.length > 3 ? ` and ${leaked.length - 3} more` : ""}`);
+    if (leaked.length) {
+      // A free the kernel refused (an Oops ends the task mid-way) leaves the rest unfreed: say so.
+      const stop = c.result.reports.find((x) => ["oops", "bug", "invalid-free", "double-free", "exception", "kasan"].includes(x.kind));
+      return fail(`never freed: ${leaked.slice(0, 3).map(describe).join(", ")}${leaked.length > 3 ? ` and ${leaked.length - 3} more` : ""}${stop ? ` (the kernel reported [${stop.kind}] ${stop.title}${stop.line ? ` at line ${stop.line}` : ""})` : ""}`);
+    }
     const wrong = r.allocs.filter((a) => a.free && !freeMatches(a));
     if (wrong.length) return fail(wrong.map((a) => `${describe(a)} was freed with ${a.free!.fn}${a.free!.order !== undefined ? `(order ${a.free!.order})` : ""}`).join("; "));
     const leakReports = c.result.reports.filter((x) => x.kind === "leak");

@@ -107,6 +107,19 @@ export const CHARDEV_ROWS: ApiEntry[] = [
               return copyBytesToUser(k, p, buf, bytes);
             }),
         } satisfies FileOps,
+        // cat: open, read in 128 KiB chunks (cat's buffer) until 0, close; the text as the reader gets it.
+        cat: () => {
+          const m = new SeqFile(k);
+          let text = "";
+          for (;;) {
+            const n = seqRead(m, (mm) => ret(show(h.idOf("seq_file", mm))), 131072, (bytes) => {
+              text += new TextDecoder().decode(bytes);
+              return 0;
+            });
+            if (n < 0) return `cat: /proc/${name}: error ${-n}`;
+            if (n === 0) return text;
+          }
+        },
       };
       if (!registerNode(k, node)) return 0;
       return h.idOf("proc_dir_entry", node);

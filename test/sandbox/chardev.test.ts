@@ -166,3 +166,16 @@ describe("a misc device read, written and mapped by the user program", () => {
     expect((await run(DEV, prog, "i386-2.6")).user.stdout).toBe("false 0 false\n");
   });
 });
+
+describe("cat of a module's /proc file in the run settings (RunOptions.proc, kmodlab run --proc)", () => {
+  it("reads the text while the module is loaded; after rmmod the file is gone", async () => {
+    const src = `import { proc_create_single, remove_proc_entry, seq_printf, NULL, module_init, module_exit, MODULE_LICENSE } from "linux";
+MODULE_LICENSE("GPL");
+function show(m: any): number { for (let i = 0; i < 500; i++) seq_printf(m, "%d\\n", i); return 0; }
+module_init(() => { proc_create_single("counts", 0, NULL, show); return 0; });
+module_exit(() => { remove_proc_entry("counts", NULL); });`;
+    const r = await runModule(src, { proc: ["counts"] });
+    expect(r.proc.counts).toBe(Array.from({ length: 500 }, (_, i) => `${i}\n`).join(""));
+    expect(r.procAfterExit.counts).toMatch(/^\(no such file: \/proc\/counts/);
+  });
+});

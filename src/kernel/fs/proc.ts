@@ -19,9 +19,20 @@ export function procNames(): string[] {
 
 export class UnknownProcError extends Error {}
 
+/** The files a module made (proc_create_single: fs/vfs.ts registers this reader), read as `cat` would. */
+let moduleEntries: ((k: Kernel, name: string) => string | undefined) | undefined;
+export function setModuleProcReader(read: (k: Kernel, name: string) => string | undefined): void {
+  moduleEntries = read;
+}
+
 /** Render /proc/NAME for this kernel. Throws UnknownProcError for a file the simulator does not have. */
 export function readProc(k: Kernel, name: string): string {
-  const render = table.get(name.replace(/^\/proc\//, ""));
-  if (!render) throw new UnknownProcError(`no such file: /proc/${name} (have: ${procNames().join(", ")})`);
+  const bare = name.replace(/^\/proc\//, "");
+  const render = table.get(bare);
+  if (!render) {
+    const own = moduleEntries?.(k, bare);
+    if (own !== undefined) return own;
+    throw new UnknownProcError(`no such file: /proc/${name} (have: ${procNames().join(", ")})`);
+  }
   return render(k);
 }

@@ -7,9 +7,10 @@
 // whole string; /dev nodes carry the device's major:minor for /proc/PID/maps, and procfs nodes device 00:05 (the
 // proc superblock's anonymous device is a model) with inode 0.
 
+import { SideTable } from "../snapshot.ts";
 import type { Kernel } from "../kernel.ts";
 import type { Vma } from "../mm/mmap.ts";
-import { readProc, UnknownProcError } from "./proc.ts";
+import { readProc, setModuleProcReader, UnknownProcError } from "./proc.ts";
 import { renderMaps, renderStatus, type ProcTask } from "./proc_pid.ts";
 
 /** What a file's driver does (file_operations). Each returns a count or -errno. */
@@ -32,6 +33,8 @@ export interface FileNode {
   rdev?: [number, number];
   /** Who registered it (a module's proc entry or device): for the views. */
   owner?: string;
+  /** The whole text as `cat` reads it (a /proc entry), for the run's /proc snapshots. */
+  cat?: () => string;
 }
 
 /** struct file: one open of a node. */
@@ -46,7 +49,7 @@ export interface OpenFile {
   priv?: unknown;
 }
 
-const registries = new WeakMap<Kernel, Map<string, FileNode>>();
+const registries = new SideTable<Kernel, Map<string, FileNode>>(); // a kernel snapshot copies it (snapshot.ts)
 
 function registry(k: Kernel): Map<string, FileNode> {
   let r = registries.get(k);
@@ -111,3 +114,6 @@ export function lookupFile(k: Kernel, path: string, self: ProcTask & { readTextF
   }
   return undefined;
 }
+
+// `kmodlab run --proc NAME` and RunOptions.proc read a module's /proc entry as cat would.
+setModuleProcReader((k, name) => registry(k).get(`/proc/${name}`)?.cat?.());

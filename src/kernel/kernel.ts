@@ -57,7 +57,8 @@ export interface ResolvedBootOptions {
   config: ConfigKind;
 }
 
-export class KernelBootError extends Error {}
+import { KernelBootError } from "./boot_error.ts";
+export { KernelBootError };
 
 export class Kernel {
   readonly profile: Profile;

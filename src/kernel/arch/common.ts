@@ -5,7 +5,7 @@
 // are top-down (the default once the kernel is mapped) below an optional limit, as memblock_alloc_range_nid().
 
 import type { ConfigKind, MemMapEntry, PhysRange, Profile, Reservation } from "../types.ts";
-import { KernelBootError } from "../kernel.ts";
+import { KernelBootError } from "../boot_error.ts";
 import { memparse } from "../kernel/params.ts";
 
 /** The part of the Kernel that arch setup reads: tests can pass a fake with just these. */

@@ -2,7 +2,7 @@
 // Each test leaves a screenshot in test-results/ for a person to look at.
 // Run with `npm run test:e2e` (builds first) or `bash test/e2e/run.sh`.
 
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { chromium, type Browser, type BrowserContext, type Page } from "playwright-core";
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { gzipSync } from "node:zlib";
@@ -17,6 +17,14 @@ let browser: Browser;
 let server: Awaited<ReturnType<typeof serveStatic>>;
 const LESSON = "#/lesson/first-module";
 const metrics: Record<string, number> = {};
+/** Every uncaught page error and console error of any page in the suite; each test fails if it made one. */
+const problems: string[] = [];
+function watch(page: Page) {
+  page.on("pageerror", (e) => problems.push(`page error: ${String(e)}`));
+  page.on("console", (m) => {
+    if (m.type() === "error") problems.push(`console error: ${m.text()}`);
+  });
+}
 
 beforeAll(async () => {
   if (!existsSync(`${DIST}/index.html`)) throw new Error(`no build in ${DIST}/: run \`npx vite build\` first (test/e2e/run.sh does)`);
@@ -26,7 +34,19 @@ beforeAll(async () => {
     executablePath: CHROMIUM,
     args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--disable-sync", "--no-first-run"],
   });
+  // every page of every context is watched for errors
+  const newContext = browser.newContext.bind(browser);
+  browser.newContext = async (o) => {
+    const c = await newContext(o);
+    c.on("page", watch);
+    return c;
+  };
 }, 60_000);
+
+afterEach(() => {
+  const seen = problems.splice(0);
+  expect(seen, "uncaught page errors and console errors").toEqual([]);
+});
 
 afterAll(async () => {
   await browser?.close();
@@ -353,6 +373,8 @@ describe("notebook in Chromium", () => {
     const ctx = await browser.newContext({ viewport: { width: 1100, height: 900 } });
     // an edit saved against an older version of the lesson's cell
     await ctx.addInitScript(() => {
+      // the script runs in every document, the first about:blank included, where storage is off limits
+      if (location.protocol !== "http:") return;
       if (sessionStorage.getItem("seeded")) return;
       sessionStorage.setItem("seeded", "1");
       localStorage.setItem("kmodlab:v1:cell:first-module:hello", JSON.stringify({ code: "// my old edit\n", base: "00000000", savedAt: 1 }));
@@ -467,6 +489,149 @@ describe("notebook in Chromium", () => {
     await page.keyboard.press("Tab");
     const outside = await page.evaluate(() => !document.activeElement?.closest('section.cell[data-cell-id="hello"] .editor-host'));
     expect(outside).toBe(true);
+    await ctx.close();
+  });
+
+  it("a cell with 100,000 live allocations: a bounded summary (groups, counts, canvas), a drill-down a page at a time, and a page that kept responding", async () => {
+    const code = 'import { kmalloc, GFP_KERNEL, module_init } from "linux";\nfunction init(): number {\n  for (let i = 0; i < 100000; i++) kmalloc(2048, GFP_KERNEL);\n  return 0;\n}\nmodule_init(init);\n';
+    // 2 GiB, the distribution's config and a 60 s CPU limit: all 100,000 calls happen (settings carried by the link)
+    const { page, ctx } = await open(undefined, encodeShare({ lesson: "first-module", cell: "hello", code, mem: "2G", config: "distro", cpu: "60000" }));
+    const c = cell(page, "hello");
+    expect(await c.locator("details.machine > summary").textContent()).toMatch(/2G RAM.*distro config.*CPU limit 60000 ms/);
+    // the responsiveness probe: a setTimeout heartbeat through the whole run and its rendering
+    await page.evaluate(() => {
+      const w = globalThis as unknown as { __beats: number[]; __stop?: boolean };
+      w.__beats = [];
+      const tick = () => {
+        w.__beats.push(performance.now());
+        if (!w.__stop) setTimeout(tick, 0);
+      };
+      tick();
+    });
+    const t0 = await page.evaluate(() => performance.now());
+    await runCell(page, "hello", 170_000);
+    const probe = await page.evaluate((from) => {
+      const w = globalThis as unknown as { __beats: number[]; __stop?: boolean; __kmodlab: Record<string, number[]> };
+      w.__stop = true;
+      return { beats: w.__beats.filter((b) => b > from).length, paint: w.__kmodlab.runPaint?.[0] };
+    }, t0);
+    metrics.bigCellPaintMs = probe.paint;
+    expect(probe.beats).toBeGreaterThan(0);
+    expect(await c.locator('[data-fig="calls"] strong').textContent()).toBe("100,001");
+    // bounded: hundreds of elements, not one per allocation
+    const n = await c.locator(".cell-output *").count();
+    metrics.bigCellOutputElements = n;
+    expect(n).toBeLessThan(2000);
+    // the summary: one row for the 100,000 kmalloc(2048) calls, with their address span
+    const group = c.locator(".as-groups tbody tr", { hasText: "kmalloc" });
+    expect(await group.count()).toBe(1);
+    expect(await group.locator("td").nth(2).textContent()).toBe("100000");
+    expect(await c.locator(".addrspace .as-mark").count()).toBeLessThan(60);
+    // the frame map: canvases, the first buffers listed, the rest grouped and counted
+    expect(await c.locator(".view-frames canvas.fm-canvas").count()).toBeGreaterThan(0);
+    expect(await c.locator(".fm-buf-more").textContent()).toMatch(/… and \d+ more buffers/);
+    // drill-down: the addresses one by one, 100 at a time
+    const drill = c.locator("details.as-drill");
+    await drill.locator("summary").click();
+    const rows = (n: number) => page.waitForFunction((k) => document.querySelectorAll('section.cell[data-cell-id="hello"] details.as-drill tbody tr').length === k, n);
+    await rows(100);
+    await drill.locator("button.as-more").click();
+    await rows(200);
+    await shot(page, "19-100k", "hello");
+    await ctx.close();
+  }, 180_000);
+
+  it("an endless leaking loop stopped by the CPU limit: kmemleak's objects in one card with a count, the long dmesg's middle on request", async () => {
+    const code = 'import { kmalloc, GFP_KERNEL, module_init } from "linux";\nfunction init(): number {\n  for (;;) kmalloc(4096, GFP_KERNEL);\n}\nmodule_init(init);\n';
+    const { page, ctx } = await open(undefined, encodeShare({ lesson: "first-module", cell: "hello", code }));
+    const c = await runCell(page, "hello", 60_000);
+    const cards = c.locator(".report");
+    expect(await cards.count()).toBeLessThan(10);
+    const limit = c.locator(".report.kind-timeout");
+    expect(await limit.count()).toBe(1);
+    // the card names the notebook's own control, and its line link points at the loop, not at the function
+    expect(await limit.locator(".explain").textContent()).toMatch(/CPU limit.*Machine/);
+    expect(await limit.locator(".explain").textContent()).not.toMatch(/limits\.cpuMs/);
+    expect(await limit.locator(".frame-link").first().textContent()).toMatch(/line 3\)/);
+    const leak = c.locator(".report.kind-leak");
+    if (await leak.count()) {
+      expect(await leak.count()).toBe(1);
+      expect(await leak.locator(".report-count").textContent()).toMatch(/×\d{2,}/);
+    }
+    expect(await c.locator(".cell-output *").count()).toBeLessThan(2000);
+    const more = c.locator("button.dmesg-more");
+    if (await more.count()) {
+      const lines = await c.locator("pre.dmesg .dl").count();
+      await more.click();
+      await page.waitForFunction((n) => document.querySelectorAll('section.cell[data-cell-id="hello"] pre.dmesg .dl').length > n, lines);
+    }
+    await shot(page, "20-leak-loop", "hello");
+    await ctx.close();
+  });
+
+  it("cell settings are honoured: lesson 08's msm-300 boots with vmalloc=300M and prints 296 MB; the picker offers the kernel config", async () => {
+    const { page, ctx } = await open(undefined, "#/lesson/vmalloc-size");
+    const c = cell(page, "msm-300");
+    expect(await c.locator("details.machine > summary").textContent()).toMatch(/vmalloc=300M/);
+    await runCell(page, "msm-300");
+    expect(await c.locator("pre.dmesg").first().textContent()).toMatch(/vmalloc area: 296 MB/);
+    await c.locator("details.machine > summary").click();
+    const config = c.getByLabel("Kernel config");
+    expect(await config.locator("option").allTextContents()).toEqual(expect.arrayContaining([expect.stringMatching(/^debug/), "distro"]));
+    // the machine form stays inside the cell
+    const [cellBox, formBox] = await Promise.all([c.boundingBox(), c.locator(".machine-form").boundingBox()]);
+    expect(formBox!.x + formBox!.width).toBeLessThanOrEqual(cellBox!.x + cellBox!.width + 1);
+    await shot(page, "21-msm-300", "msm-300");
+    await ctx.close();
+  });
+
+  it("lesson claims on the page: 05's vmalloc buffer scattered over 16 frames; 11's TLB hits and misses and the module's own time", async () => {
+    const { page, ctx } = await open(undefined, "#/lesson/vmalloc");
+    const c = await runCell(page, "scattered");
+    const rows = await c.locator(".fm-buf p").allTextContents();
+    expect(rows.find((r) => r.startsWith("vbuf "))).toMatch(/16 frames in 16 separate runs \(scattered\)/);
+    expect(rows.find((r) => r.startsWith("kbuf "))).toMatch(/16 frames, all consecutive/);
+    await c.locator(".view-frames").scrollIntoViewIfNeeded();
+    await shot(page, "22-scattered");
+    await page.goto(server.url + "#/lesson/vmalloc-cost");
+    await page.waitForSelector('section.cell[data-cell-id="cost-kmalloc"]');
+    const k = await runCell(page, "cost-kmalloc");
+    const v = await runCell(page, "cost-vmalloc");
+    const tlb = async (x: typeof k) => (await x.locator('[data-fig="tlb"] strong').textContent())!;
+    expect(await tlb(v)).toMatch(/^0 hits, 256 misses$/);
+    expect(await tlb(k)).toMatch(/^255 hits, 1 miss$/);
+    const time = async (x: typeof k) => (await x.locator('[data-fig="time"] strong').textContent())!;
+    expect(await time(k)).toMatch(/(ns|µs)$/);
+    expect(await time(v)).toMatch(/µs$/);
+    await shot(page, "23-vmalloc-cost", "cost-vmalloc");
+    await ctx.close();
+  });
+
+  it("the first Run clicked the moment the lesson is readable uses the machine the worker booted as the page loaded", async () => {
+    const { page, ctx } = await open();
+    await runCell(page, "memdemo");
+    const k = await page.evaluate(() => (globalThis as unknown as { __kmodlab: Record<string, number[]> }).__kmodlab);
+    metrics.eagerFirstRunMs = k.run[0];
+    expect(k.runPreboot).toEqual([1]);
+    await ctx.close();
+  });
+
+  it("leaving a lesson whose editors loaded, and coming back, raises no page error (Monaco's services registered, editors disposed)", async () => {
+    const { page, ctx } = await open();
+    await cell(page, "hello").locator("textarea.plain-editor").focus();
+    await cell(page, "hello").locator(".monaco-editor").waitFor({ timeout: 30_000 });
+    await page.setViewportSize({ width: 800, height: 700 });
+    await page.goto(server.url + "#/");
+    await page.waitForSelector(".lesson-list");
+    await page.goto(server.url + "#/lesson/address-space");
+    await page.waitForSelector('section.cell[data-cell-id="layout"]');
+    await page.goto(server.url + LESSON);
+    await page.waitForSelector('section.cell[data-cell-id="hello"]');
+    await cell(page, "hello").locator("textarea.plain-editor").focus();
+    await cell(page, "hello").locator(".monaco-editor").waitFor({ timeout: 30_000 });
+    await page.goto(server.url + "#/lesson/address-space");
+    await page.waitForSelector('section.cell[data-cell-id="layout"]');
+    await page.waitForTimeout(500);
     await ctx.close();
   });
 });

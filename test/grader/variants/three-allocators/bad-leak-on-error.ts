@@ -1,4 +1,4 @@
-// expect: fail handles-allocation-failure /with the 1st failslab call after boot \(in mem_init\) failing \(kmalloc\(100, GFP_KERNEL\) at line 11 returned NULL\): init failed and left allocated: __get_free_page\(order 0\) at 0xc7ace000 \(line 9\)/ — the error path returns -ENOMEM but keeps what it took
+// expect: fail handles-allocation-failure /with the 1st failslab call after boot \(in mem_init\) failing \(kmalloc\(100, GFP_KERNEL\) at line 11 returned NULL\): init failed and left allocated: __get_free_page\(order 0\) at 0x[0-9a-f]+ \(line 9\)/ — the error path returns -ENOMEM but keeps what it took
 import { __get_free_page, free_page, kmalloc, kfree, vmalloc, vfree, printk, KERN_INFO, GFP_KERNEL, ENOMEM,
          MODULE_LICENSE, module_init, module_exit } from "linux";
 

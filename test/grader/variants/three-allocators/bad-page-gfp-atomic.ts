@@ -1,4 +1,4 @@
-// expect: fail page /__get_free_page\(order 0\) at 0xc7ace000 \(line 9\): allocated with GFP_ATOMIC, the task asks for GFP_KERNEL/ — GFP_ATOMIC "to be safe"
+// expect: fail page /__get_free_page\(order 0\) at 0x[0-9a-f]+ \(line 9\): allocated with GFP_ATOMIC, the task asks for GFP_KERNEL/ — GFP_ATOMIC "to be safe"
 import { __get_free_page, free_page, kmalloc, kfree, vmalloc, vfree, printk, KERN_INFO, GFP_KERNEL, GFP_ATOMIC, ENOMEM,
          MODULE_LICENSE, module_init, module_exit } from "linux";
 

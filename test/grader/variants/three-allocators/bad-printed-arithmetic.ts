@@ -1,4 +1,4 @@
-// expect: fail addresses-printed /no print call was given the value __get_free_page\(order 0\) at 0xc7ace000 \(line 9\) returned \(the module printed 0x7ace000, 0xc98a0600, 0xcaaa2000\)/ — printed an offset computed from the address instead of the address
+// expect: fail addresses-printed /no print call was given the value __get_free_page\(order 0\) at 0x[0-9a-f]+ \(line 9\) returned \(the module printed 0x[0-9a-f]+, 0x[0-9a-f]+, 0x[0-9a-f]+\)/ — printed an offset computed from the address instead of the address
 import { __get_free_page, free_page, kmalloc, kfree, vmalloc, vfree, printk, KERN_INFO, GFP_KERNEL, ENOMEM,
          MODULE_LICENSE, module_init, module_exit } from "linux";
 

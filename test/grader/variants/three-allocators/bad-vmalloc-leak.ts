@@ -1,4 +1,4 @@
-// expect: fail no-leak /never freed: vmalloc\(1000000\) at 0xcaaa2000 \(line 16\)/ — exit forgets the vmalloc buffer
+// expect: fail no-leak /never freed: vmalloc\(1000000\) at 0x[0-9a-f]+ \(line 16\)/ — exit forgets the vmalloc buffer
 import { __get_free_page, free_page, kmalloc, kfree, vmalloc, vfree, printk, KERN_INFO, GFP_KERNEL, ENOMEM,
          MODULE_LICENSE, module_init, module_exit } from "linux";
 

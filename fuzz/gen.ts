@@ -285,15 +285,17 @@ export class Gen {
     // The user program's rows ("user") have their own block (program()): a module's code calling them only errs.
     const fns = [...this.fns.values()].filter((f) => !skip.has(f.name) && f.module !== "user");
     if (!fns.length) return undefined;
-    // One pick in four takes the rows in turn from where the seed says, so that every row of a large table comes
-    // up across a few thousand seeds, however rare a random pick of it is.
-    const f = this.r.chance(0.25) ? fns[(this.seed * 7 + this.turn++) % fns.length]! : this.r.pick(fns);
+    // A program's first three generic calls take the table's rows in turn, from the program's index among the seeds
+    // of its target (seed / number of targets): consecutive seeds of one era cover the whole table, however rare a
+    // random pick of a row is; the rest are random picks.
+    const rotated = this.turn < 3;
+    const f = rotated ? fns[(Math.floor(this.seed / FUZZ_TARGETS.length) + this.turn++) % fns.length]! : this.r.pick(fns);
     if (/^pr_|^printk$/.test(f.name)) return this.printkStmt(f);
     const args = f.params.map((p) => this.argFor(p, f.name));
     // A handle only the kernel hands out (a struct file, a vm_area_struct, a seq_file: a file operation's argument)
     // is always null in module code: the call is made anyway, and its TypeError is the outcome.
     const makeable = (t: string) => this.classes.get(t)?.create !== undefined || [...this.fns.values()].some((g) => g.returns === `handle:${t}`);
-    if (args.includes("null") && f.params.some((p) => p.type.startsWith("handle:") && makeable(p.type.slice(7))) && this.r.chance(0.7)) return undefined;
+    if (!rotated && args.includes("null") && f.params.some((p) => p.type.startsWith("handle:") && makeable(p.type.slice(7))) && this.r.chance(0.7)) return undefined;
     const call = `${this.use(f.name)}(${args.join(", ")})`;
     // A string routine over terabytes (memset32(p, v, 2 ** 40)) writes through whatever it reaches, page tables
     // included, until the soft-lockup watchdog (the CPU deadline) stops it, as a real CPU would be stuck: endless.

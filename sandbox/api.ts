@@ -21,6 +21,7 @@ import { IRQ_ROWS } from "./api/irq.ts";
 import { DMA_ROWS } from "./api/dma.ts";
 import { USER_ROWS } from "./api/user.ts";
 import { CHARDEV_ROWS } from "./api/chardev.ts";
+import { ATOMIC_ROWS } from "./api/atomic.ts";
 
 export const API: readonly ApiEntry[] = checkTable([
   ...MODULE_ROWS,
@@ -39,6 +40,7 @@ export const API: readonly ApiEntry[] = checkTable([
   ...IRQ_ROWS,
   ...DMA_ROWS,
   ...CHARDEV_ROWS,
+  ...ATOMIC_ROWS,
   ...SIM_ROWS,
   ...USER_ROWS,
 ]);

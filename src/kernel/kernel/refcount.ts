@@ -1,4 +1,4 @@
-// (Here rather than under lib/: the build output directory name is ignored by git.) Models include/linux/atomic.h (atomic_t: a 32-bit int that wraps) and include/linux/refcount.h + lib/refcount.c
+// Models include/linux/atomic.h (atomic_t: a 32-bit int that wraps) and include/linux/refcount.h + lib/refcount.c
 // of Linux 6.1 (refcount_t: 4.11+, with the full checks on every architecture since 5.5): a reference count that
 // refuses to wrap. An increment from 0 (a use after free), a decrement below 0, an overflow, or refcount_dec()
 // reaching 0 (refcount_dec must never free) saturates the count at REFCOUNT_SATURATED (INT_MIN / 2) and WARNs once
@@ -9,6 +9,7 @@
 //   "refcount_t: decrement hit 0; leaking memory." (REFCOUNT_DEC_LEAK)
 // A saturated count stays saturated (it is never freed: the leak is the safe outcome).
 // Simplification (stated): one CPU, so the atomics are plain operations; WARN_ONCE's once is per kind per boot.
+// (In kernel/ rather than lib/: a lib/ directory is the build's output, which git ignores.)
 
 import type { Kernel } from "../kernel.ts";
 import { warn } from "../debug/splat.ts";

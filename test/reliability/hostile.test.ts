@@ -69,6 +69,18 @@ describe("the CPU deadline reaches inside kernel calls", () => {
   }, 60_000);
 });
 
+describe("the CPU deadline reaches inside ioremap", () => {
+  it("ioremap of 16 GiB in a loop stops at the CPU limit, inside the mapping, with the area released", async () => {
+    const r = await runModule(
+      `import { MODULE_LICENSE, module_init, ioremap, iounmap } from "linux";\nMODULE_LICENSE("GPL");\nmodule_init(() => { for (;;) { const p = ioremap(0x100000000n, 16 * 1024 * 1024 * 1024); if (p) iounmap(p); } });`,
+      { checkInvariants: true, limits: { cpuMs: 500 } },
+    );
+    expect(limitOf(r)).toBe("cpu");
+    expect(r.reports.filter((x) => x.kind === "bug")).toEqual([]);
+    expect(r.stats.kernelCalls).toBeLessThan(4);
+  }, 60_000);
+});
+
 describe("the guest memory limit counts ArrayBuffers and every other byte of the guest heap", () => {
   const cases: [string, string][] = [
     ["ArrayBuffer", `const keep: ArrayBuffer[] = []; for (let i = 0; i < 40; i++) keep.push(new ArrayBuffer(50 * 1024 * 1024));`],

@@ -81,7 +81,14 @@ export function ioremap(v: Vmalloc, physArg: number | bigint, size: number, opts
   area.phys_addr = base;
   const vpn = Number(area.addr >> 12n);
   area.mapped = { kind: "phys", pfn: base / PAGE, count: len / PAGE };
-  v.pt.mapPages(vpn, len / PAGE, base / PAGE, "io");
+  try {
+    // The soft-lockup watchdog looks in at every page table: an ioremap of gigabytes is one long kernel call. If it
+    // stops the run, the area is released (its PTEs are already cleared) so the kernel stays consistent.
+    v.pt.mapPages(vpn, len / PAGE, base / PAGE, "io", () => k.watchdog());
+  } catch (e) {
+    v.remove_vm_area(area.addr);
+    throw e;
+  }
   v.stats.allocs++;
   for (const f of v.onAlloc) f(area);
   return area.addr + BigInt(offset);

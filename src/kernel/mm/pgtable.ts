@@ -425,7 +425,7 @@ export class PageTables {
    * (ioremap_page_range). Returns the PGTBL_*_MODIFIED mask; calls arch_sync_kernel_mappings() (counted) when the
    * mask hits ARCH_PAGE_TABLE_SYNC_MASK.
    */
-  mapPages(vpn: number, n: number, pfns: ArrayLike<number> | number, prot: Prot = "kernel"): number {
+  mapPages(vpn: number, n: number, pfns: ArrayLike<number> | number, prot: Prot = "kernel", tick?: () => void): number {
     const mask = { m: 0 };
     const pteLevel = this.real[this.real.length - 1]!;
     const span = pteLevel.ptrs;
@@ -439,6 +439,15 @@ export class PageTables {
       const v = vpn + i;
       const idx = v % span;
       if (table < 0 || idx === 0) {
+        // `tick` (the watchdog, for an ioremap of gigabytes) may stop the run: the PTEs written so far go first.
+        if (tick && i > 0) {
+          try {
+            tick();
+          } catch (e) {
+            this.unmapPages(vpn, i);
+            throw e;
+          }
+        }
         table = this.pteTable(v, true, mask);
         if (table < 0) throw new Error(`page tables: 0x${(v * PAGE).toString(16)} is inside a large mapping`);
       }

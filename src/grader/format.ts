@@ -92,12 +92,16 @@ export function gradescopeProblems(x: unknown): string[] {
   return p;
 }
 
-/** Text for a terminal: the verdict, the first hint, then each check. */
+/** Text for a terminal: the verdict, the task, the first hint, then each check with what was seen. */
 export function formatText(g: GradeResult, opts: { color?: boolean } = {}): string {
   const c = (code: string, s: string) => (opts.color ? `\x1b[${code}m${s}\x1b[0m` : s);
   const lines: string[] = [];
   const passed = g.checks.filter((x) => x.pass).length;
-  lines.push(`${g.exercise}${g.file ? ` (${g.file})` : ""}: ${g.passed ? c("32", "PASSED") : c("31", "NOT YET")} — ${passed}/${g.checks.length} checks, score ${g.score}/${g.maxScore}`);
+  // Counts and score agree: the score is the points of the passed checks, and says so when a check weighs more.
+  const weighted = g.checks.filter((x) => x.points !== 1);
+  const score = weighted.length ? `, score ${g.score}/${g.maxScore} (${weighted.map((x) => `${x.id} counts ${x.points}`).join(", ")})` : "";
+  lines.push(`${g.exercise}${g.file ? ` (${g.file})` : ""}: ${g.passed ? c("32", "PASSED") : c("31", "NOT YET")} — ${passed} of ${g.checks.length} checks passed${score}`);
+  if (g.statement) for (const p of g.statement.split(/\n\s*\n/)) lines.push(`  Task: ${p.replace(/\s*\n\s*/g, " ").trim()}`.replace(/^  Task: /, lines.some((l) => l.startsWith("  Task: ")) ? "        " : "  Task: "));
   if (g.error) lines.push(`  could not grade: ${g.error}`);
   if (!g.passed && g.firstHint) lines.push(`  Hint: ${g.firstHint}`);
   for (const ch of g.checks) {

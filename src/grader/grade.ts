@@ -100,6 +100,8 @@ const nth = (n: number) => `${n}${n % 100 >= 11 && n % 100 <= 13 ? "th" : ["th",
 export async function extraRuns(ex: Exercise, source: string, run: Runner, clean?: RunResult): Promise<ExtraRuns> {
   const needs = new Set(ex.checks.flatMap((c) => c.needs ?? []));
   const out: ExtraRuns = { unavailable: {} };
+  // A submission that does not compile or was stopped is judged on its one run.
+  if (clean && (stoppedReason(clean) || clean.reports.some((r) => r.kind === "compile-error"))) return out;
   const base = runOptionsFor(ex.settings);
   if (needs.has("shifted-run")) {
     const mem = (ex.settings.mem ?? getProfile(ex.settings.profile).defaultMem) + SHIFT_MEM;
@@ -150,8 +152,7 @@ export async function extraRuns(ex: Exercise, source: string, run: Runner, clean
 /** Run the submission (and the extra runs its checks need) with `run`, and judge it. */
 export async function gradeWith(ex: Exercise, source: string, run: Runner, file?: string): Promise<GradeResult> {
   const result = await run(source, runOptionsFor(ex.settings));
-  // A submission that does not compile or was stopped is judged on the one run.
-  const extra = stoppedReason(result) || result.reports.some((r) => r.kind === "compile-error") ? undefined : await extraRuns(ex, source, run, result);
+  const extra = await extraRuns(ex, source, run, result);
   return judge(ex, result, source, file, extra);
 }
 

@@ -5,7 +5,7 @@ import { h } from "./dom.ts";
 import { statementCard } from "./statement.ts";
 import type { LessonCell, Lesson } from "./lesson.ts";
 import type { CellEditor } from "./monaco.ts";
-import { renderOutcome } from "./output.ts";
+import { renderOutcome, renderTypeErrors } from "./output.ts";
 import type { Machine, ProfileInfo } from "./protocol.ts";
 import type { Runner, RunOutcome } from "./runner.ts";
 import { encodeShare } from "./share.ts";
@@ -359,7 +359,7 @@ export class CellView {
     if (on) this.status.replaceChildren(h("span", { class: "spinner", "aria-hidden": "true" }), " Running…");
   }
 
-  async run(): Promise<RunOutcome | undefined> {
+  async run(force = false): Promise<RunOutcome | undefined> {
     if (this.running) return;
     this.save();
     const memText = this.memInput.value.trim();
@@ -380,6 +380,18 @@ export class CellView {
     this.setRunning(true);
     const t0 = performance.now();
     const source = this.getCode();
+    // type errors first (against the era's linux.d.ts, in the worker); the learner may run anyway
+    if (!force) {
+      const diags = await this.app.runner.check(source, this.profile());
+      if (diags?.length) {
+        this.setRunning(false);
+        renderTypeErrors(this.output, diags, { gotoLine: (l, c) => this.highlightLine(l, c) }, () => void this.run(true));
+        this.root.dataset.checks = String(Number(this.root.dataset.checks ?? 0) + 1);
+        this.status.textContent = `${diags.length} type error${diags.length === 1 ? "" : "s"}: not run.`;
+        return;
+      }
+      if (diags === null) this.root.dataset.unchecked = "1"; // the checker was still loading: this run is unchecked
+    }
     const outcome = await this.app.runner.run(source, {
       profile: this.profile(),
       mem: parseMem(s.mem ?? ""),

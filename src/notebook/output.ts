@@ -323,6 +323,25 @@ export function runFigures(r: RunResult, wallMs: number): HTMLElement {
   );
 }
 
+/** Type errors found before running: one card per error with its line link, and the learner's choice to run anyway. */
+export function renderTypeErrors(target: HTMLElement, diags: { line: number; column: number; code: number; message: string }[], hooks: Pick<OutputHooks, "gotoLine">, runAnyway: () => void): void {
+  const btn = h("button", { type: "button", class: "btn small run-anyway", onclick: runAnyway }, "Run anyway");
+  target.replaceChildren(
+    h("p", { class: "run-summary bad" }, `Not run: TypeScript found ${diags.length} type error${diags.length === 1 ? "" : "s"} against this kernel's linux.d.ts. `, btn),
+    ...diags.slice(0, 20).map((d) =>
+      h(
+        "article",
+        { class: "report kind-compile-error type-errors", "aria-label": `type error: ${d.message}` },
+        h("h4", {}, `cell.ts:${d.line}:${d.column}: error TS${d.code}`),
+        h("p", { class: "explain" }, d.message),
+        h("p", { class: "frames" }, "In your cell: ", h("button", { type: "button", class: "frame-link", onclick: () => hooks.gotoLine(d.line, d.column) }, `line ${d.line}`)),
+      ),
+    ),
+    ...(diags.length > 20 ? [h("p", { class: "view-note" }, `… and ${diags.length - 20} more.`)] : []),
+    h("p", { class: "view-note" }, "The simulated kernel runs JavaScript: types are not checked when it runs, so Run anyway runs the cell as it is."),
+  );
+}
+
 export function renderOutcome(target: HTMLElement, o: RunOutcome, hooks: OutputHooks): void {
   target.replaceChildren();
   if (o.kind !== "result") {

@@ -70,6 +70,8 @@ export type ToWorker =
    */
   | { type: "run"; id: number; source: string; options: RunOptions; exercise?: string; exerciseDecl?: { yaml: string; path: string; line: number; lesson: string } }
   | { type: "dts"; id: number; profile?: string }
+  /** Type-check a cell against its profile's linux.d.ts before running it. */
+  | { type: "check"; id: number; source: string; profile?: string }
   | { type: "profiles"; id: number }
   /**
    * Load the sandbox, kernel and QuickJS now (idle time), not on the first Run, and answer. With `machine`, then
@@ -90,6 +92,8 @@ export type FromWorker =
   /** `workerMs`: from the worker reading the message to posting the answer; `preboot`: the run used the kernel booted ahead. */
   | { type: "result"; id: number; result: RunResult; grade?: GradeInfo; workerMs?: number; preboot?: boolean }
   | { type: "dts"; id: number; text: string }
+  /** `ready` false: the checker is still loading (the worker starts loading it); the run goes on unchecked. */
+  | { type: "check"; id: number; ready: boolean; diagnostics: { line: number; column: number; code: number; message: string }[] }
   | { type: "profiles"; id: number; profiles: ProfileInfo[] }
   | { type: "warm"; id: number }
   /** Unasked, after "warm": the warm-up runs are done and the first cell's machine is booted for its Run. */

@@ -20,6 +20,7 @@ const gradeMods = import.meta.glob("../grader/grade.ts");
 const exerciseMods = import.meta.glob("../grader/exercises/index.ts");
 const declMods = import.meta.glob("../lessons/exercises.ts");
 const sessionMods = import.meta.glob("./session.ts");
+const typecheckMods = import.meta.glob("./typecheck.ts");
 
 interface Grader {
   judge(ex: unknown, result: unknown, source: string, file?: string, extra?: unknown): Omit<GradeInfo, "title" | "profile">;
@@ -161,22 +162,17 @@ async function handle(msg: ToWorker): Promise<void> {
       return;
     }
     case "dts": {
-      const m = await load<Record<string, unknown>>(dtsMods, "linux.d.ts (sandbox/dts.ts)");
-      let text = "";
-      if (typeof m.generateDts === "function") text = (m.generateDts as (p?: string) => string)(msg.profile);
-      else if (typeof m.linuxDts === "function") {
-        // linuxDts takes the kernel era: the profile names it
-        const pm = await load<{ getProfile?: (n: string) => { era: string } }>(profileMods, "the boot profiles (src/kernel/profiles.ts)");
-        let era: string | undefined;
-        try {
-          era = msg.profile ? pm.getProfile?.(msg.profile).era : undefined;
-        } catch {
-          era = undefined; // unknown profile: every era's API, each marked with its eras
-        }
-        text = (m.linuxDts as (era?: string) => string)(era);
+      post({ type: "dts", id: msg.id, text: await dtsText(msg.profile) });
+      return;
+    }
+    case "check": {
+      // before a run: the cell's type errors against the era's linux.d.ts; not ready yet -> say so, and load it
+      if (!checker) {
+        loadChecker();
+        post({ type: "check", id: msg.id, ready: false, diagnostics: [] });
+        return;
       }
-      if (!text) throw new Error("sandbox/dts.ts exports neither generateDts(profile) nor linuxDts(era)");
-      post({ type: "dts", id: msg.id, text });
+      post({ type: "check", id: msg.id, ready: true, diagnostics: checker.mod.checkCell(checker.ts, msg.source, await dtsText(msg.profile)) });
       return;
     }
     case "warm": {
@@ -227,6 +223,44 @@ function keepLog(id: number, r: RunResult) {
   while (logs.size > 6) logs.delete(logs.keys().next().value!);
 }
 
+/** linux.d.ts for a profile's era (every era's API, each marked, for an unknown profile). */
+const dtsCache = new Map<string, string>();
+async function dtsText(profile?: string): Promise<string> {
+  const hit = dtsCache.get(profile ?? "");
+  if (hit) return hit;
+  const m = await load<Record<string, unknown>>(dtsMods, "linux.d.ts (sandbox/dts.ts)");
+  let text = "";
+  if (typeof m.generateDts === "function") text = (m.generateDts as (p?: string) => string)(profile);
+  else if (typeof m.linuxDts === "function") {
+    // linuxDts takes the kernel era: the profile names it
+    const pm = await load<{ getProfile?: (n: string) => { era: string } }>(profileMods, "the boot profiles (src/kernel/profiles.ts)");
+    let era: string | undefined;
+    try {
+      era = profile ? pm.getProfile?.(profile).era : undefined;
+    } catch {
+      era = undefined; // unknown profile: every era's API, each marked with its eras
+    }
+    text = (m.linuxDts as (era?: string) => string)(era);
+  }
+  if (!text) throw new Error("sandbox/dts.ts exports neither generateDts(profile) nor linuxDts(era)");
+  dtsCache.set(profile ?? "", text);
+  return text;
+}
+
+/** The type checker (typecheck.ts and the TypeScript compiler), loaded after the warm-up or on the first check. */
+let checker: { ts: Awaited<ReturnType<typeof import("./typecheck.ts").loadTypeScript>>; mod: typeof import("./typecheck.ts") } | undefined;
+let checkerLoading = false;
+function loadChecker(): void {
+  if (checker || checkerLoading) return;
+  checkerLoading = true;
+  load<typeof import("./typecheck.ts")>(typecheckMods, "the type checker")
+    .then(async (mod) => {
+      checker = { ts: await mod.loadTypeScript(), mod };
+    })
+    .catch(() => {})
+    .finally(() => (checkerLoading = false));
+}
+
 /** Runs the learner started (a warm-up in progress gives way to them). */
 let runsSeen = 0;
 
@@ -251,6 +285,8 @@ async function warmUp(m: Machine, t0: number): Promise<void> {
   }
   if (runsSeen === seen) s.preboot(m.profile, bootOpts(opts));
   post({ type: "warmed", ms: performance.now() - t0 });
+  // then the type checker, for the checks before each Run
+  loadChecker();
 }
 
 self.onmessage = (ev: MessageEvent<ToWorker>) => {

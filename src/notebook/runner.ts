@@ -198,6 +198,12 @@ export class Runner {
     throw new Error(a.type === "killed" ? "the worker was restarted: run the cell again" : "walk: no answer");
   }
 
+  /** The cell's type errors, or null when the checker is not loaded yet (or failed): run unchecked then. */
+  async check(source: string, profile?: string): Promise<{ line: number; column: number; code: number; message: string }[] | null> {
+    const a = await this.request((id) => ({ type: "check", id, source, profile }));
+    return a.type === "check" && a.ready ? a.diagnostics : null;
+  }
+
   /** Lines of run `runId`'s full dmesg (the output shows its head and tail). */
   async dmesg(runId: number, from: number, count: number): Promise<{ lines: string[]; levels?: number[] }> {
     const a = await this.request((id) => ({ type: "dmesg", id, run: runId, from, count }));

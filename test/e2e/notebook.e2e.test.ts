@@ -634,4 +634,35 @@ describe("notebook in Chromium", () => {
     await page.waitForTimeout(500);
     await ctx.close();
   });
+
+  it("a type error is shown before running, with its line link, and the learner may run anyway", async () => {
+    const code = 'import { printk, KERN_INFO, module_init } from "linux";\nconst n: number = "seven";\nmodule_init(() => { printk(KERN_INFO + "n=%d\\n", n); return 0; });\n';
+    const { page, ctx } = await open(undefined, encodeShare({ lesson: "first-module", cell: "hello", code }));
+    await page.waitForFunction(() => (globalThis as { __kmodlab?: { warmed?: number[] } }).__kmodlab?.warmed?.length, null, { timeout: 30_000 });
+    const c = cell(page, "hello");
+    // the checker loads after the warm-up; a Run before it is ready runs unchecked (and says so in data-unchecked)
+    let found = false;
+    for (let i = 0; i < 30 && !found; i++) {
+      await c.locator("button.run").click();
+      await page.waitForFunction(() => !document.querySelector('section.cell[data-cell-id="hello"]')!.classList.contains("running"));
+      found = (await c.locator(".type-errors").count()) > 0;
+      if (!found) await page.waitForTimeout(1000);
+    }
+    expect(found).toBe(true);
+    const card = c.locator(".type-errors").first();
+    expect(await card.locator("h4").textContent()).toBe("cell.ts:2:7: error TS2322");
+    expect(await card.locator(".explain").textContent()).toBe("Type 'string' is not assignable to type 'number'.");
+    await card.locator(".frame-link").click();
+    const sel = await page.evaluate(() => {
+      const ta = document.querySelector('section.cell[data-cell-id="hello"] textarea.plain-editor') as HTMLTextAreaElement;
+      return ta.hidden ? "(monaco)" : ta.value.slice(ta.selectionStart, ta.selectionEnd);
+    });
+    expect(sel).toMatch(/const n: number = "seven";|\(monaco\)/);
+    await shot(page, "24-type-error", "hello");
+    const runs = Number((await c.getAttribute("data-runs")) ?? 0);
+    await c.getByRole("button", { name: "Run anyway" }).click();
+    await page.waitForFunction((n) => Number(document.querySelector('section.cell[data-cell-id="hello"]')?.getAttribute("data-runs") ?? 0) > n, runs);
+    expect(await c.locator(".run-summary").textContent()).toMatch(/init returned 0/);
+    await ctx.close();
+  });
 });

@@ -12,7 +12,9 @@
 
 import type { Kernel } from "../kernel.ts";
 import type { Report } from "../types.ts";
-import { setModuleListProvider, type LoadedModule } from "../debug/splat.ts";
+import { setModuleListProvider, type LoadedModule, type ModuleList } from "../debug/splat.ts";
+import { rebindable } from "../snapshot.ts";
+import { gfp } from "../gfp.ts";
 
 /** Ends the current module function after an Oops (BUG(), a fault): see the header. */
 export class KernelOops extends Error {
@@ -38,10 +40,15 @@ export class Modules {
 
   constructor(k: Kernel) {
     this.k = k;
-    setModuleListProvider(k, () => ({
+    setModuleListProvider(k, rebindable(Modules.prototype.moduleList, this)); // rebound by a kernel snapshot (snapshot.ts)
+  }
+
+  /** What print_modules() shows: the module while it is loaded, and the last one unloaded. */
+  private moduleList(): ModuleList {
+    return {
       modules: this.state === "coming" || this.state === "live" || this.state === "going" ? [{ name: this.name, taints: this.taints, state: this.state }] : [],
       lastUnloaded: this.lastUnloaded,
-    }));
+    };
   }
 
   /** The module starts loading (before module_init): state COMING. taints: "O", "OE", "P"... */
@@ -73,6 +80,7 @@ export class Modules {
 
   /** module_exit returned: the module is gone. Runs the end-of-run checks (leakCheck). */
   unloaded(): void {
+    this.freeCore();
     this.state = "unloaded";
     this.k.sched.inModuleCall = false;
     this.lastUnloaded = this.name + (this.taints ? `(${this.taints})` : "");
@@ -86,12 +94,124 @@ export class Modules {
 
   /** Address for the module's static data (locks, timers, work items defined at top level). */
   allocStatic(size: number): bigint {
-    const ks = this.k.kallsyms;
-    // The module's data follows its text: the modules area slot + 0x5000 (the real memdemo's statics sat at
-    // text + ~0x5000: memdemo_main at ffffffffc0201450, a static at ffffffffc0206498).
-    const base = (ks.lookup(ks.addModuleSymbol("__this_module", this.name, 0x40))?.addr ?? 0n) + 0x5000n;
+    let base: bigint;
+    if (this.image?.core) base = this.image.core + BigInt(this.image.dataOffset);
+    else {
+      // No image was loaded (a kernel driven without the sandbox's insmod): the kallsyms slot + 0x5000.
+      const ks = this.k.kallsyms;
+      base = (ks.lookup(ks.addModuleSymbol("__this_module", this.name, 0x40))?.addr ?? 0n) + 0x5000n;
+    }
     const a = base + this.staticNext;
     this.staticNext += BigInt((size + 7) & ~7);
     return a;
   }
+
+  /** The loaded image: the .ko copy, the core and init layouts (vmalloc addresses, 0n once freed). */
+  image?: { copy: bigint; core: bigint; init: bigint; corePages: number; dataOffset: number };
+
+  /**
+   * finit_module()/init_module() and load_module() up to module_init: the .ko file is read into a vmalloc'ed copy
+   * (6.1 kernel_read_file(); 2.6/3.4 load_module's own vmalloc), then move_module() allocates the core layout
+   * (text, rodata, data, bss, the kept symbols) and the init layout with module_alloc() in the architecture's modules
+   * area (x86_64 MODULES_VADDR + the KASLR load offset, i386 the vmalloc area, ARM the 16 MiB below PAGE_OFFSET), and
+   * kallsyms points the module's functions into the core.
+   *
+   * Sizes (a simplification: a cell is TypeScript, not machine code): the core is the cell's source length times an
+   * architecture's code density, plus on 6.1 the three page-aligned groups STRICT_MODULE_RWX lays out (rodata,
+   * ro_after_init/data, bss and the kept symbols), or one page of data before; the init layout one page; the .ko
+   * file 14 bytes per source byte (external modules built with Debian's CONFIG_DEBUG_INFO). Calibration:
+   * memdemo.c (15858 bytes) gave a 7-page core on x86_64, 5 on i386 and 6 on armhf, and on i386 a 55-page copy
+   * (test/fixtures/real-kernel, vmallocinfo before/after insmod).
+   */
+  loadImage(sourceBytes: number): void {
+    const k = this.k;
+    const v = k.vmalloc;
+    if (!v || this.image) return;
+    const arch = k.profile.arch;
+    const era = k.profile.era;
+    const PAGE = 4096;
+    // 6.1 (CONFIG_STRICT_MODULE_RWX): text, rodata and data+bss+symbols each start on a page; before, one block
+    // with the module's data after its code.
+    const density = arch === "i386" ? 0.5 : arch === "arm" ? 0.75 : 1.0;
+    const codePages = Math.max(1, Math.ceil((Math.max(0, sourceBytes) * density) / PAGE));
+    const corePages = era === "6.1" ? codePages + 3 : codePages + 1;
+    const ks = k.kallsyms;
+    const callerOf = (fn: string, off: number) => ks.frame(fn, off); // kernel symbols without a real size: invented
+    // load_module's module_alloc() call site for the core layout, as the real logs show it (6.1); 3.4's module_alloc
+    // is reached through module_alloc_update_bounds(), 2.6.26's through vmalloc_exec() inside module_alloc().
+    const coreCaller =
+      era === "6.1"
+        ? arch === "x86_64"
+          ? "load_module+0xbb7/0x21a0"
+          : arch === "i386"
+            ? "load_module+0xae0/0x1d20"
+            : arch === "arm"
+              ? "load_module+0xa90/0x21c8"
+              : ks.frame("load_module")
+        : era === "3.4"
+          ? callerOf("module_alloc_update_bounds", 0x14)
+          : "module_alloc+0x1e/0x20";
+    const copyCaller = era === "6.1" ? callerOf("kernel_read_file", 0x1b0) : callerOf("load_module", 0x5c);
+    // The loader's allocations are the kernel's, not the cell's: they are no fault-injection sites (the simulator's
+    // fail-nth counts from module_init) and /proc views and checks attribute them to the kernel.
+    const fault = (k as { fault?: { armed: boolean } }).fault;
+    const armed = fault?.armed ?? false;
+    if (fault) fault.armed = false;
+    let copy: bigint;
+    let core: bigint;
+    let init = 0n;
+    try {
+      copy = v.vmalloc(Math.max(PAGE, Math.max(0, sourceBytes) * 14), { caller: copyCaller, gfp: v.GFP_KERNEL | gfpNowarn(k) });
+      core = v.module_alloc(corePages * PAGE, coreCaller);
+      // The init layout: module_alloc() from the same function a few instructions on (the offset is invented).
+      if (core) init = v.module_alloc(PAGE, era === "6.1" && coreCaller.startsWith("load_module+") ? bump(coreCaller, 0x5e) : coreCaller);
+    } finally {
+      if (fault) fault.armed = armed;
+    }
+    for (const a of [copy, core, init]) {
+      const vm = a ? v.find_vm_area(a) : null;
+      if (vm) vm.owner = "boot";
+    }
+    // The kernel's data follows the text: the real memdemo's statics sat two pages below the core's end.
+    this.image = { copy, core, init, corePages, dataOffset: Math.max(0, corePages - 2) * PAGE };
+    if (core) ks.setModuleBase(this.name, core);
+  }
+
+  /** do_init_module() is over: the init layout and the .ko copy are freed (6.1: vfree of a VM_FLUSH_RESET_PERMS
+   * area resets the permissions through _vm_unmap_aliases(), which purges every lazily freed area). */
+  initDone(ok: boolean): void {
+    const im = this.image;
+    const v = this.k.vmalloc;
+    if (!im || !v) return;
+    if (im.init) v.vfree(im.init);
+    if (im.copy) v.vfree(im.copy);
+    im.init = 0n;
+    im.copy = 0n;
+    if (!ok) this.freeCore();
+    else if (this.k.profile.era === "6.1") v.purge();
+  }
+
+  /** free_module(): the core layout goes (rmmod, or a failed load). */
+  private freeCore(): void {
+    const im = this.image;
+    const v = this.k.vmalloc;
+    if (!im || !v) return;
+    if (im.init) v.vfree(im.init);
+    if (im.copy) v.vfree(im.copy);
+    if (im.core) v.vfree(im.core);
+    if (this.k.profile.era === "6.1") v.purge();
+    this.image = undefined;
+  }
+}
+
+/** "load_module+0xae0/0x1d20" with the offset moved by `by` (kept inside the symbol). */
+function bump(frame: string, by: number): string {
+  const m = /^(\w+)\+0x([0-9a-f]+)\/0x([0-9a-f]+)$/.exec(frame);
+  if (!m) return frame;
+  const size = parseInt(m[3], 16);
+  return `${m[1]}+0x${Math.min(parseInt(m[2], 16) + by, size - 1).toString(16)}/0x${m[3]}`;
+}
+
+function gfpNowarn(k: Kernel): number {
+  return gfp(k.profile.era, "__GFP_NOWARN");
 }

@@ -15,6 +15,7 @@ import type { QuickJSContext, QuickJSRuntime, QuickJSWASMModule } from "quickjs-
 import type { Kernel } from "../src/kernel/kernel.ts";
 import type { BootOptions, ConfigKind, Report } from "../src/kernel/types.ts";
 import type { FaultKnobs } from "../src/kernel/debug/fault_inject.ts";
+import type { BootCache } from "../src/kernel/snapshot.ts";
 import type { RunResult } from "./result.ts";
 import { transpileCell, CELL_FILE, type ImportSpec } from "./transpile.ts";
 import { Bridge, RunStopped, type GuestErrorInfo, type Stop } from "./bindings.ts";
@@ -95,20 +96,31 @@ interface KernelHooks {
 }
 
 let depsPromise: Promise<KernelDeps> | undefined;
+let bootCache: BootCache<Kernel, BootOptions> | undefined;
+
+/** The process's boot cache (loadKernelDeps makes it): tests and the bench read its counters or turn it off. */
+export function kernelBootCache(): BootCache<Kernel, BootOptions> | undefined {
+  return bootCache;
+}
 
 /** Load the real kernel and the API table (once). */
 export function loadKernelDeps(): Promise<KernelDeps> {
   depsPromise ??= (async () => {
-    const [kernel, proc, api, inspect, kview] = await Promise.all([
+    const [kernel, proc, api, inspect, kview, snap] = await Promise.all([
       import("../src/kernel/kernel.ts"),
       import("../src/kernel/fs/proc.ts"),
       import("./api.ts"),
       import("../src/kernel/inspect.ts"),
       import("./kview.ts"),
+      import("../src/kernel/snapshot.ts"),
       import("../src/kernel/fs/all.ts"),
     ]);
+    // Boot once, restore many (src/kernel/snapshot.ts): a boot key's runs from the second on get a copy of one
+    // booted machine. Every caller of the deps shares it: the CLI, the grader, the fuzzer, the workers, the notebook.
+    bootCache = new snap.BootCache((p: string, o: BootOptions) => kernel.boot(p, o), snap.bootKey);
+    const cache = bootCache;
     return {
-      boot: (p: string, o: BootOptions) => kernel.boot(p, o),
+      boot: (p: string, o: BootOptions) => cache.boot(p, o),
       readProc: proc.readProc,
       api: api.API,
       inspect: (k: Kernel, views = true) => ({ layout: inspect.toJson(k.layout), ...(views ? kview.kernelViews(k) : {}) }) as Record<string, unknown>,

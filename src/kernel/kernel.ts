@@ -33,6 +33,7 @@ import { checkKernelInvariants, formatViolations, type Violation } from "./debug
 import { Dma } from "./kernel/dma.ts";
 import { start_userspace } from "./init/userspace.ts";
 import { FaultInjection } from "./debug/fault_inject.ts";
+import { rebindable, stateless } from "./snapshot.ts";
 import "./fs/all.ts";
 
 /** A frame of the current call chain that a splat prints: kernel functions and the module's own. */
@@ -60,6 +61,13 @@ export interface ResolvedBootOptions {
 import { KernelBootError } from "./boot_error.ts";
 export { KernelBootError };
 
+// The defaults of the hooks the sandbox installs per run; stateless or rebindable so that a snapshot copies them.
+const noModuleFrames = stateless((): StackFrame[] => []);
+const noWatchdog = stateless((): void => {});
+function innermostModuleFunction(this: Kernel): string | undefined {
+  return this.captureModuleStack()[0]?.fn;
+}
+
 export class Kernel {
   readonly profile: Profile;
   readonly opts: ResolvedBootOptions;
@@ -83,18 +91,18 @@ export class Kernel {
    * that asks the guest for its stack (a walk of the guest's stack: a few microseconds, so the kernel asks only
    * for splats, for vmalloc's caller in /proc/vmallocinfo, and where a debug feature records stacks).
    */
-  captureModuleStack: () => StackFrame[] = () => [];
+  captureModuleStack: () => StackFrame[] = noModuleFrames;
   /**
    * The module function the kernel is running right now (module_init's function, module_exit's, a timer or IRQ
    * callback), without walking the guest's stack; the sandbox installs it. undefined outside module code.
    */
-  moduleEntry: () => string | undefined = () => this.captureModuleStack()[0]?.fn;
+  moduleEntry: () => string | undefined = rebindable(innermostModuleFunction, this);
   /**
    * Called from long loops inside one kernel call (a memset over gigabytes): the soft-lockup watchdog's view of a
    * CPU that never leaves the kernel. The sandbox installs its CPU deadline here (it throws to stop the run); a
    * bare kernel never stops.
    */
-  watchdog: () => void = () => {};
+  watchdog: () => void = noWatchdog;
 
   /**
    * The module function an allocation is charged to (kmemleak's backtrace, the leak check, the views). With
@@ -218,15 +226,13 @@ export function resolveBootOptions(profile: Profile, opts: BootOptions = {}): Re
 /**
  * start_kernel(): boot a machine of this profile. Throws KernelBootError for inputs no machine could boot with.
  *
- * Every run boots a fresh kernel; there is deliberately no boot cache. Measured (Nov 2026, Node 20, a loaded 2-core
- * machine, warm, CPU time): x86_64-6.1 512 MiB debug ~8 ms at best (~15 ms median), of which KASAN's replay of the
- * boot's vmalloc areas is about a fifth; distro ~4 ms; 4 GiB ~13 ms (mostly the struct page arrays, 13 bytes a
- * frame). A per-process snapshot copied for each run was weighed and rejected: the booted object graph (~4,400
- * objects and ~3 MB of typed arrays at 512 MiB) holds closures that capture the Kernel (KASAN's slab and vmalloc
- * hooks, vmalloc's diagnostics, printk's symbolizer, the scheduler's deferred work), so a structural copy would
- * quietly share state between runs unless every subsystem learned to rebind itself; and the copy would allocate the
- * same typed arrays, which are the larger part of the cost at large RAM. test/perf/golden.test.ts pins the output of
- * boot and of a run, so speed work here can be checked byte for byte; bench/boot.bench.ts measures it.
+ * Each call boots a new machine. Runs get theirs through a boot cache (snapshot.ts: BootCache, used by
+ * sandbox/run.ts's loadKernelDeps): from a boot key's second run, a copy of one booted template instead of a boot.
+ * The copy is generic (the whole object graph from this Kernel), so a field added here is copied without a change
+ * there; a hook registered at boot that holds the kernel must be made with rebindable() (a closure makes the copy
+ * refuse, and that key boots every time), and module-level state kept per kernel object lives in a SideTable.
+ * test/kernel/snapshot.test.ts compares copies with fresh boots field by field; test/perf/golden.test.ts pins the
+ * output of boot and of a run byte for byte; bench/boot.bench.ts and bench/speed.bench.ts measure them.
  */
 export function boot(profile: string | Profile, opts: BootOptions = {}): Kernel {
   const p = typeof profile === "string" ? getProfile(profile) : profile;

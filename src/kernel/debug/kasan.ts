@@ -40,7 +40,8 @@
 import type { Kernel } from "../kernel.ts";
 import type { VmStruct } from "../mm/vmalloc.ts";
 import type { Report } from "../types.ts";
-import type { Slab, KmemCache } from "../mm/slub.ts";
+import type { Slab, KmemCache, SlabAllocator } from "../mm/slub.ts";
+import { rebindable } from "../snapshot.ts";
 import { KERN_DEFAULT, KERN_ERR } from "../kernel/printk.ts";
 import { contextOf, dump_stack, moduleFrames, outerFrames, recordSplat } from "./splat.ts";
 import { PageOwner } from "../mm/page_flags.ts";
@@ -131,9 +132,10 @@ export class Kasan {
         this.shadowOffset = 0x1f000000n;
     }
     this.installSlabHooks();
-    k.vmalloc.onAlloc.push((vm) => this.vmAlloc(vm));
-    k.vmalloc.onFree.push((vm) => this.vmFree(vm));
-    k.vmalloc.onFlush.push((s, e) => this.vmRelease(s, e));
+    // Hooks bound with rebindable(): a kernel snapshot rebinds them to its copy of this KASAN (src/kernel/snapshot.ts).
+    k.vmalloc.onAlloc.push(rebindable(Kasan.prototype.vmAlloc, this));
+    k.vmalloc.onFree.push(rebindable(Kasan.prototype.vmFree, this));
+    k.vmalloc.onFlush.push(rebindable(Kasan.prototype.vmRelease, this));
     // Areas that exist already (boot): populated and accessible, as kasan_populate_vmalloc did for them; built
     // when first needed (bootPending).
     for (const a of k.vmalloc.areas()) if (a.state === "busy") {
@@ -279,26 +281,31 @@ export class Kasan {
 
   // ------------------------------------------------------------------ slab hooks
 
+  // The slab allocator's entry points wrapped, each a method of this KASAN bound with rebindable() to it and to the
+  // allocator's own method (bound to the allocator): a kernel snapshot rebinds both to their copies.
   private installSlabHooks(): void {
     const slab = this.k.slab;
-    const rawAlloc = slab.slabAllocRaw.bind(slab);
-    slab.slabAllocRaw = (s: KmemCache, gfp: number, requested: number, caller: string | undefined, boot: boolean): bigint => {
-      const p = rawAlloc(s, gfp, requested, caller, boot);
-      if (p !== 0n && !boot) this.slabAlloc(p, requested, s.name.startsWith("kmalloc") || s.name.startsWith("dma-kmalloc") || s.name.startsWith("size-"));
-      return p;
-    };
-    const kfree = slab.kfree.bind(slab);
-    slab.kfree = (p: bigint): void => {
-      if (this.slabFree(p, "kfree")) return;
-      kfree(p);
-      this.afterFree(p);
-    };
-    const cacheFree = slab.kmem_cache_free.bind(slab);
-    slab.kmem_cache_free = (cache: KmemCache, obj: bigint): void => {
-      if (this.slabFree(obj, "kmem_cache_free")) return;
-      cacheFree(cache, obj);
-      this.afterFree(obj);
-    };
+    slab.slabAllocRaw = rebindable(Kasan.prototype.hookSlabAllocRaw, this, rebindable(slab.slabAllocRaw, slab));
+    slab.kfree = rebindable(Kasan.prototype.hookKfree, this, rebindable(slab.kfree, slab));
+    slab.kmem_cache_free = rebindable(Kasan.prototype.hookCacheFree, this, rebindable(slab.kmem_cache_free, slab));
+  }
+
+  private hookSlabAllocRaw(rawAlloc: SlabAllocator["slabAllocRaw"], s: KmemCache, gfp: number, requested: number, caller: string | undefined, boot: boolean): bigint {
+    const p = rawAlloc(s, gfp, requested, caller, boot);
+    if (p !== 0n && !boot) this.slabAlloc(p, requested, s.name.startsWith("kmalloc") || s.name.startsWith("dma-kmalloc") || s.name.startsWith("size-"));
+    return p;
+  }
+
+  private hookKfree(kfree: SlabAllocator["kfree"], p: bigint): void {
+    if (this.slabFree(p, "kfree")) return;
+    kfree(p);
+    this.afterFree(p);
+  }
+
+  private hookCacheFree(cacheFree: SlabAllocator["kmem_cache_free"], cache: KmemCache, obj: bigint): void {
+    if (this.slabFree(obj, "kmem_cache_free")) return;
+    cacheFree(cache, obj);
+    this.afterFree(obj);
   }
 
   /** kasan_kmalloc / kasan_slab_alloc: unpoison the request, the rest of the object a redzone; save the stack. */

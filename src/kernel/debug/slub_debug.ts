@@ -22,6 +22,7 @@
 // Lines UNCONFIRMED against a 6.1.192 tree: the WARN lines of kmem_cache_destroy (mm/slab_common.c:497),
 // free_large_kmalloc (mm/slab_common.c:969) and cache_from_obj (mm/slab.h:658).
 
+import { stateless } from "../snapshot.ts";
 import type { Kernel } from "../kernel.ts";
 import type { KmemCache, Slab, SlabAllocator } from "../mm/slub.ts";
 import { KERN_DEFAULT, KERN_EMERG, KERN_ERR, KERN_WARNING } from "../kernel/printk.ts";
@@ -104,19 +105,19 @@ export function parseSlubDebug(v: string | true | undefined, debugDefault: boole
       else global = flags;
     }
   }
-  return {
-    global,
-    blocks,
-    flagsFor(name: string, flags: number): number {
-      for (const b of blocks) {
-        for (const n of b.names) {
-          if (n.endsWith("*") ? name.startsWith(n.slice(0, -1)) : name === n) return flags | b.flags;
-        }
-      }
-      return flags | global;
-    },
-  };
+  return { global, blocks, flagsFor };
 }
+
+/** The flags of cache `name`: its block's, else the global ones. A method of the options (this), holding nothing:
+ *  a kernel snapshot shares it (src/kernel/snapshot.ts). */
+const flagsFor = stateless(function flagsFor(this: DebugOptions, name: string, flags: number): number {
+  for (const b of this.blocks) {
+    for (const n of b.names) {
+      if (n.endsWith("*") ? name.startsWith(n.slice(0, -1)) : name === n) return flags | b.flags;
+    }
+  }
+  return flags | this.global;
+});
 
 /** hex_dump_to_buffer() of one row (rowsize 16, groupsize 1, ascii). */
 export function hexDumpRow(bytes: Uint8Array): string {

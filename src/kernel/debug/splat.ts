@@ -18,6 +18,7 @@
 // frames come from the real logs (6.1) or from kallsyms' invented sizes (other eras, rmmod). arm64 prints a
 // simplified trace (no register dump). An Oops in old eras prints the 2.6.32 x86 layout without the Stack: dump.
 
+import { SideTable } from "../snapshot.ts";
 import type { Arch, Era, Report, ReportKind } from "../types.ts";
 import type { Kallsyms } from "../kernel/kallsyms.ts";
 import type { LogBuffer } from "../kernel/printk.ts";
@@ -66,7 +67,7 @@ interface SplatState {
   oopsId?: bigint;
   modules?: () => ModuleList;
 }
-const STATE = new WeakMap<object, SplatState>();
+const STATE = new SideTable<object, SplatState>(); // per machine; a kernel snapshot copies it (snapshot.ts)
 function state(k: object): SplatState {
   let s = STATE.get(k);
   if (!s) STATE.set(k, (s = { dieCounter: 0 }));

@@ -9,11 +9,12 @@
 // node, the device of the filesystem holding it (devtmpfs: 00:05 here) and the node's inode number (a model:
 // 1000 + the minor), not the device's own 10:minor.
 
+import { SideTable } from "../snapshot.ts";
 import type { Kernel } from "../kernel.ts";
 import { registerNode, unregisterNode, type FileOps } from "../fs/vfs.ts";
 
 const MISC_MAJOR = 10;
-const used = new WeakMap<Kernel, Map<string, number>>();
+const used = new SideTable<Kernel, Map<string, number>>(); // a kernel snapshot copies it (snapshot.ts)
 
 function table(k: Kernel): Map<string, number> {
   let t = used.get(k);

@@ -9,6 +9,7 @@
 // fatal ones a fault raises, no blocking (a read that would sleep returns what it has), stdin is empty, and
 // stdout/stderr are kept as the run's output rather than a terminal.
 
+import { SideTable } from "../snapshot.ts";
 import type { Kernel } from "../kernel.ts";
 import { Mm, type Vma, type VmaFile } from "../mm/mmap.ts";
 import { walkUser, copyToUser, UserSignal, type UserContext } from "../mm/uaccess.ts";
@@ -28,7 +29,7 @@ export const O_RDONLY = 0;
 export const O_WRONLY = 1;
 export const O_RDWR = 2;
 
-const current = new WeakMap<Kernel, Process>();
+const current = new SideTable<Kernel, Process>(); // a kernel snapshot copies it (snapshot.ts)
 
 /** The process the CPU runs now (a file operation called from its system call sees it), or undefined. */
 export function currentProcess(k: Kernel): Process | undefined {

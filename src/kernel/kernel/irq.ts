@@ -14,6 +14,7 @@
 
 import type { Kernel } from "../kernel.ts";
 import { kernLevels } from "./printk.ts";
+import { rebindable } from "../snapshot.ts";
 
 export const IRQ_NONE = 0;
 export const IRQ_HANDLED = 1;
@@ -58,7 +59,7 @@ export class Irq {
     const x86 = k.profile.arch === "x86_64" || k.profile.arch === "i386";
     this.BUTTON_IRQ = x86 ? 5 : 40;
     this.nrIrqs = x86 ? 24 : 64;
-    k.sched.runPendingHardirqs = () => this.runPending();
+    k.sched.runPendingHardirqs = rebindable(Irq.prototype.runPending, this); // rebound by a kernel snapshot (snapshot.ts)
   }
 
   request_irq(irq: number, handler: IrqHandler, flags: number, name: string, devId: unknown): number {

@@ -31,6 +31,7 @@
 
 import type { Arch, Era, Profile } from "../types.ts";
 import type { Clock } from "./time.ts";
+import { rebindable } from "../snapshot.ts";
 import { vsprintf, ptrKeyFromSeed, VSPRINTF_DEFAULT_CAP, type PrintkArg, type VaFormat, type VsprintfEnv } from "./vsprintf.ts";
 
 export type { PrintkArg, VaFormat, VsprintfEnv };
@@ -138,10 +139,13 @@ export function makeVsprintfEnv(k: LogHost): VsprintfEnv {
     dmaAddrBytes: addrBytes,
     hashPointers: k.profile.hashedPointers && !(k.params?.has("no_hash_pointers") ?? false),
     ptrKey: ptrKeyFromSeed(k.opts.seed),
-    symbolize: k.kallsyms
-      ? (addr, mode) => (mode === "s" ? k.kallsyms!.symbolName(addr) : k.kallsyms!.symbolize(addr))
-      : undefined,
+    symbolize: k.kallsyms ? rebindable(symbolizeOn, k) : undefined,
   };
+}
+
+/** %pS / %ps through the machine's kallsyms (bound to the machine: a kernel snapshot rebinds it to its copy). */
+function symbolizeOn(this: LogHost, addr: bigint, mode: string): string {
+  return mode === "s" ? this.kallsyms!.symbolName(addr) : this.kallsyms!.symbolize(addr);
 }
 
 /** "[%5lu.%06lu] " of print_time(), without the trailing space. */

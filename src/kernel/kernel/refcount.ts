@@ -11,6 +11,7 @@
 // Simplification (stated): one CPU, so the atomics are plain operations; WARN_ONCE's once is per kind per boot.
 // (In kernel/ rather than lib/: a lib/ directory is the build's output, which git ignores.)
 
+import { SideTable } from "../snapshot.ts";
 import type { Kernel } from "../kernel.ts";
 import { warn } from "../debug/splat.ts";
 
@@ -32,7 +33,7 @@ const TEXT: Record<Kind, [number, string]> = {
   DEC_LEAK: [31, "decrement hit 0; leaking memory"],
 };
 
-const warned = new WeakMap<Kernel, Set<Kind>>();
+const warned = new SideTable<Kernel, Set<Kind>>(); // per machine; a kernel snapshot copies it (snapshot.ts)
 
 /** refcount_warn_saturate(r, t) */
 function saturate(k: Kernel, r: Atomic, t: Kind): void {

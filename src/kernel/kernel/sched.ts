@@ -34,6 +34,10 @@ import type { ReportKind } from "../types.ts";
 import { kernLevels } from "./printk.ts";
 import { cpuLine, modulesLinkedIn, recordSplat } from "../debug/splat.ts";
 import { EventLoop, type RunLimits, type DrainResult } from "./events.ts";
+import { rebindable, stateless } from "../snapshot.ts";
+
+/** runPendingHardirqs before irq.ts registers its hook. */
+const nothingPending = stateless((): void => {});
 
 // include/linux/preempt.h (6.1)
 export const PREEMPT_BITS = 8;
@@ -336,7 +340,7 @@ export class Sched {
   }
 
   /** Interrupts raised while they were off wait for local_irq_enable (irq.ts registers the hook). */
-  runPendingHardirqs: () => void = () => {};
+  runPendingHardirqs: () => void = nothingPending;
 
   // ---- contexts --------------------------------------------------------------------------------------------
 
@@ -757,12 +761,15 @@ export class Sched {
   }
 
   /** vfree from interrupt context (3.10+): the free runs later from a work item (k.sched.defer). */
-  // An arrow property: vmalloc.ts calls it unbound (`const defer = sched.defer; defer(fn)`).
-  defer = (fn: () => void, label = "delayed_vfree_work"): void => {
+  // A bound property: vmalloc.ts calls it unbound (`const defer = sched.defer; defer(fn)`); rebindable() so that a
+  // kernel snapshot binds its copy to the copied Sched (snapshot.ts).
+  defer: (fn: () => void, label?: string) => void = rebindable(Sched.prototype.deferWork, this);
+
+  private deferWork(fn: () => void, label = "delayed_vfree_work"): void {
     const wq = this.k.workqueue;
     if (wq) wq.deferKernelWork(fn, label);
     else this.loop.schedule(this.k.clock.now(), "work", label, fn);
-  };
+  }
 
   // ---- splat output -----------------------------------------------------------------------------------------
 

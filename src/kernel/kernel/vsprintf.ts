@@ -129,7 +129,7 @@ export function ptrKeyFromSeed(seed: number | undefined): [bigint, bigint] {
   return [next(), next()];
 }
 
-const hashCache = new WeakMap<VsprintfEnv, Map<bigint, bigint>>();
+const hashCache = new WeakMap<VsprintfEnv, Map<bigint, bigint>>(); // snapshot: cache (a copy computes its own)
 
 /** __ptr_to_hashval(): the value %p prints for a pointer. */
 export function ptrHash(env: VsprintfEnv, ptr: bigint): bigint {

@@ -24,6 +24,7 @@
 
 import type { Kernel } from "../kernel.ts";
 import { Tlb, type TlbStats } from "./tlb.ts";
+import { rebindable } from "../snapshot.ts";
 import { kernelFault, type AccessOp } from "./fault.ts";
 import { KernelOops } from "../kernel/module.ts";
 import { PageOwner } from "./page_flags.ts";
@@ -69,7 +70,7 @@ export class MemoryAccess {
     // kmap/fixmap window: pkmap (32-bit highmem) up to the top of the fixmap.
     this.kmapStart = L.pkmapBase ?? L.fixaddrStart;
     this.kmapEnd = L.fixaddrTop + BigInt(PAGE);
-    k.vmalloc.onFlush.push((s, e) => this.tlb.flushRange(s, e));
+    k.vmalloc.onFlush.push(rebindable(Tlb.prototype.flushRange, this.tlb)); // rebound by a kernel snapshot (snapshot.ts)
   }
 
   // ------------------------------------------------------------------ translation

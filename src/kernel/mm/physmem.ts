@@ -13,6 +13,11 @@
 // - Addresses are physical addresses as numbers (< 2^53); no bounds check against the memory map here — the
 //   callers (mm/memory.ts) decide what is RAM. Accesses crossing a page boundary work byte by byte.
 // - Little-endian, like every architecture the simulator models (x86, ARM in LE mode).
+// - A kernel snapshot (src/kernel/snapshot.ts: boot once, restore many) shares the frames copy-on-write: after the
+//   copy, the original's frames and the copy's are the same arrays, listed in both `shared` sets; the first write to
+//   one (frameForWrite, or a view asked for writing) gives that PhysMem its own copy of the 4 KiB first.
+
+import { SNAPSHOT } from "../snapshot.ts";
 
 const PAGE_SHIFT = 12;
 const PAGE_SIZE = 1 << PAGE_SHIFT;
@@ -21,8 +26,12 @@ const PAGE_MASK = PAGE_SIZE - 1;
 export class PhysMem {
   /** PFN -> the frame's bytes. Only frames that were written exist. */
   private readonly frames = new Map<number, Uint8Array>();
-  /** One DataView per materialised frame, for the aligned fast paths. */
+  /** One DataView per materialised frame this PhysMem owns, for the aligned fast paths (reads and writes). */
   private readonly views = new Map<number, DataView>();
+  /** Frames shared with a snapshot (copy-on-write): written only after a private copy is made. */
+  private shared = new Set<number>();
+  /** Read-only DataViews of shared frames. */
+  private readonly sharedViews = new Map<number, DataView>();
 
   /**
    * [startPfn, endPfn) of the RAM banks (the memory map), when known. A write to a physical address outside them
@@ -73,6 +82,10 @@ export class PhysMem {
       f = new Uint8Array(PAGE_SIZE);
       this.frames.set(pfn, f);
       if (this.frames.size > this.frameBudget) this.onOverBudget?.();
+    } else if (this.shared.size !== 0 && this.shared.delete(pfn)) {
+      f = f.slice(); // copy on write: the snapshot's twin keeps the old bytes
+      this.frames.set(pfn, f);
+      this.sharedViews.delete(pfn);
     }
     return f;
   }
@@ -80,12 +93,36 @@ export class PhysMem {
   private view(pfn: number, write: boolean): DataView | undefined {
     let v = this.views.get(pfn);
     if (v) return v;
+    if (!write && this.shared.size !== 0 && this.shared.has(pfn)) {
+      v = this.sharedViews.get(pfn);
+      if (!v) {
+        const f = this.frames.get(pfn)!;
+        this.sharedViews.set(pfn, (v = new DataView(f.buffer, f.byteOffset, f.byteLength)));
+      }
+      return v;
+    }
     const f = write ? this.frameForWrite(pfn) : this.frameForRead(pfn);
     if (!f) return undefined;
     if (f === this.scratch) return new DataView(f.buffer); // not cached: the frame does not exist
     v = new DataView(f.buffer, f.byteOffset, f.byteLength);
     this.views.set(pfn, v);
     return v;
+  }
+
+  /** The snapshot's copy (src/kernel/snapshot.ts): the frames shared copy-on-write by both, the rest copied. */
+  [SNAPSHOT](copy: (v: unknown) => unknown): PhysMem {
+    for (const pfn of this.frames.keys()) this.shared.add(pfn);
+    for (const pfn of this.views.keys()) this.views.delete(pfn); // the writable views are per owner: made again on demand
+    const c = Object.create(PhysMem.prototype) as PhysMem;
+    const self = this as unknown as Record<string, unknown>;
+    const out = c as unknown as Record<string, unknown>;
+    for (const key of Object.keys(this)) {
+      if (key === "frames") out.frames = new Map(this.frames);
+      else if (key === "shared") out.shared = new Set(this.shared);
+      else if (key === "views" || key === "sharedViews") out[key] = new Map();
+      else out[key] = copy(self[key]);
+    }
+    return c;
   }
 
   // ---- single bytes (the slow path every unaligned access falls back to) ----
@@ -218,6 +255,8 @@ export class PhysMem {
   dropPage(pfn: number): void {
     this.frames.delete(pfn);
     this.views.delete(pfn);
+    this.shared.delete(pfn);
+    this.sharedViews.delete(pfn);
   }
 
   /** Whether a frame holds written bytes. */

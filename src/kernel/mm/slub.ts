@@ -57,6 +57,7 @@
 // - SLAB_FREELIST_RANDOM (objects in a new slab handed out in a random order) is not modelled: object 0 first.
 // - KASAN's and kmemleak's own metadata do not change the layout here.
 
+import { SideTable } from "../snapshot.ts";
 import type { Kernel } from "../kernel.ts";
 import type { Era } from "../types.ts";
 import { KERN_DEFAULT, KERN_ERR, KERN_INFO, KERN_WARNING } from "../kernel/printk.ts";
@@ -115,7 +116,7 @@ import {
 // Modelled costs (simulated ns): the fast paths of the real allocators are tens of nanoseconds.
 const COST_ALLOC = 40;
 /** The allocation entry frames ("__kmem_cache_alloc_node", "__kmalloc") of the allocation in progress, per allocator. */
-const k_slabFrames = new WeakMap<object, string[]>();
+const k_slabFrames = new SideTable<object, string[]>(); // a kernel snapshot copies it (snapshot.ts)
 const COST_FREE = 30;
 const COST_NEW_SLAB = 400;
 

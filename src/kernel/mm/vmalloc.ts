@@ -125,7 +125,7 @@ export interface VmallocOpts {
   gfp?: number;
 }
 
-type Diag = ReturnType<typeof makeDiag>;
+type Diag = VmallocDiag;
 
 export class Vmalloc {
   readonly k: Kernel;
@@ -170,7 +170,7 @@ export class Vmalloc {
     this.era = k.profile.era;
     this.pt = pt;
     this.G = gfpFlags(this.era);
-    this.diag = makeDiag(k);
+    this.diag = new VmallocDiag(k);
     const L = k.layout;
     this.vmallocStart = Number(L.vmallocStart >> 12n);
     this.vmallocEnd = Number(L.vmallocEnd >> 12n);
@@ -492,7 +492,10 @@ export class Vmalloc {
     area.flags &= ~VM_UNINITIALIZED;
     area.requested = realSize;
     this.stats.allocs++;
-    for (const f of this.onAlloc) f(area);
+    for (const f of this.onAlloc) this.hook(() => f(area));
+    // A stop inside a hook (KASAN's shadow of gigabytes): the area goes back, as if it had failed, and freeArea
+    // rethrows the stop once its pages are free (a busy area the module never received would be left over).
+    if (this.deferred) this.freeArea(area.addr);
     return area.addr;
   }
 
@@ -966,67 +969,85 @@ const WARN_ALLOC_FRAMES: Record<Era, string[]> = {
 };
 
 /** The splat side of vmalloc: WARN/BUG through debug/splat.ts, warn_alloc with show_mem. */
-function makeDiag(k: Kernel) {
-  const file = "mm/vmalloc.c";
-  const era = k.profile.era;
+/** vmalloc's diagnostics (WARN, BUG_ON, warn_alloc) with warn_alloc's ratelimit state: a class, not a closure, so that a
+ *  kernel snapshot copies the state with the machine (src/kernel/snapshot.ts). */
+class VmallocDiag {
+  private readonly file = "mm/vmalloc.c";
+  private readonly era: Era;
   // warn_alloc's own ratelimit (nopage_rs: 6.1 one per 10*HZ; printk_ratelimit 10 per 5*HZ before).
-  let rsBegin = -1;
-  let printed = 0;
-  const ratelimited = (): boolean => {
-    const interval = (era === "6.1" ? 10 : 5) * k.profile.hz;
-    const burst = era === "6.1" ? 1 : 10;
+  private rsBegin = -1;
+  private printed = 0;
+
+  constructor(private readonly k: Kernel) {
+    this.era = k.profile.era;
+  }
+
+  private ratelimited(): boolean {
+    const k = this.k;
+    const interval = (this.era === "6.1" ? 10 : 5) * k.profile.hz;
+    const burst = this.era === "6.1" ? 1 : 10;
     const now = k.clock.jiffies_64;
-    if (rsBegin < 0 || now >= rsBegin + interval) {
-      rsBegin = now;
-      printed = 0;
+    if (this.rsBegin < 0 || now >= this.rsBegin + interval) {
+      this.rsBegin = now;
+      this.printed = 0;
     }
-    if (printed >= burst) return true;
-    printed++;
+    if (this.printed >= burst) return true;
+    this.printed++;
     return false;
-  };
-  const showMemFor = (gfp: number) => showMem(k.pages, k.pages.gfp_zone(gfp));
-  return {
-    warn(line: number, fn: string, message?: string, kernelFrames: string[] = ["__vmalloc_node"]) {
-      warn(k, { file, line, fn, message, kernelFrames });
-    },
-    /** BUG_ON(): the Oops, then the task dies (KernelOops ends the module function that called in). */
-    bug(line: number, fn: string): never {
-      const r = bug(k, { file, line, fn, kernelFrames: ["__vmalloc_node_range", "__vmalloc_node"] });
-      throw new KernelOops(r.title, r);
-    },
-    warnBadFree(line: number, fn: string, fmt: string, addr: bigint) {
-      const text = k.log.format(fmt, [addr]);
-      // The learner's line: a kmalloc (linear-map) address, else a pointer into an area.
-      const L = k.layout;
-      const explain = addr >= L.pageOffset && addr < L.highMemory ? explainWrongFree("vfree-kmalloc") : addr & 0xfffn ? explainWrongFree("vfree-unaligned") : undefined;
-      if (era === "2.6") {
-        // 2.6.26: printk(KERN_ERR ...) then WARN_ON(1).
-        k.printk(KERN_ERR + "%s", text);
-        warn(k, { file, line, fn, kernelFrames: ["vfree"], explain });
-      } else warn(k, { file, line, fn, message: text, kernelFrames: ["vfree"], explain });
-    },
-    /** 6.1 warn_alloc(gfp, NULL, fmt): "insmod: vmalloc error: ..., mode:0xcc0(GFP_KERNEL), nodemask=(null)[,cpuset=/,mems_allowed=0]". */
-    warnAlloc(gfp: number, text: string, nowarn: boolean) {
-      if (nowarn || ratelimited()) return;
-      const mark = k.log.mark();
-      const cpuset = k.opts.config === "distro" ? ",cpuset=/,mems_allowed=0" : "";
-      const first = `${k.current.comm}: ${text}, mode:0x${gfp.toString(16)}(${formatGfp(era, gfp)}), nodemask=(null)${cpuset}`;
-      k.printk(KERN_WARNING + "%s\n", first);
-      dump_stack(k, WARN_ALLOC_FRAMES[era]);
-      showMemFor(gfp);
-      recordSplat(k, "vmalloc-failure", mark, { title: first });
-    },
-    /** 2.6/3.4: the message, then warn_alloc_failed's "insmod: page allocation failure: order:0, mode:0x.." + stack + Mem-Info. */
-    warnAllocOld(gfp: number, text: string, nowarn: boolean) {
-      if (nowarn || ratelimited()) return;
-      const mark = k.log.mark();
-      k.printk(KERN_WARNING + "%s\n", text);
-      if (era === "3.4") {
-        k.printk(KERN_WARNING + "%s: page allocation failure: order:%d, mode:0x%x\n", k.current.comm, 0, gfp);
-        dump_stack(k, WARN_ALLOC_FRAMES[era]);
-        showMemFor(gfp);
-      }
-      recordSplat(k, "vmalloc-failure", mark, { title: text });
-    },
-  };
+  }
+
+  private showMemFor(gfp: number): void {
+    showMem(this.k.pages, this.k.pages.gfp_zone(gfp));
+  }
+
+  warn(line: number, fn: string, message?: string, kernelFrames: string[] = ["__vmalloc_node"]): void {
+    warn(this.k, { file: this.file, line, fn, message, kernelFrames });
+  }
+
+  /** BUG_ON(): the Oops, then the task dies (KernelOops ends the module function that called in). */
+  bug(line: number, fn: string): never {
+    const r = bug(this.k, { file: this.file, line, fn, kernelFrames: ["__vmalloc_node_range", "__vmalloc_node"] });
+    throw new KernelOops(r.title, r);
+  }
+
+  warnBadFree(line: number, fn: string, fmt: string, addr: bigint): void {
+    const k = this.k;
+    const file = this.file;
+    const text = k.log.format(fmt, [addr]);
+    // The learner's line: a kmalloc (linear-map) address, else a pointer into an area.
+    const L = k.layout;
+    const explain = addr >= L.pageOffset && addr < L.highMemory ? explainWrongFree("vfree-kmalloc") : addr & 0xfffn ? explainWrongFree("vfree-unaligned") : undefined;
+    if (this.era === "2.6") {
+      // 2.6.26: printk(KERN_ERR ...) then WARN_ON(1).
+      k.printk(KERN_ERR + "%s", text);
+      warn(k, { file, line, fn, kernelFrames: ["vfree"], explain });
+    } else warn(k, { file, line, fn, message: text, kernelFrames: ["vfree"], explain });
+  }
+
+  /** 6.1 warn_alloc(gfp, NULL, fmt): "insmod: vmalloc error: ..., mode:0xcc0(GFP_KERNEL), nodemask=(null)[,cpuset=/,mems_allowed=0]". */
+  warnAlloc(gfp: number, text: string, nowarn: boolean): void {
+    if (nowarn || this.ratelimited()) return;
+    const k = this.k;
+    const mark = k.log.mark();
+    const cpuset = k.opts.config === "distro" ? ",cpuset=/,mems_allowed=0" : "";
+    const first = `${k.current.comm}: ${text}, mode:0x${gfp.toString(16)}(${formatGfp(this.era, gfp)}), nodemask=(null)${cpuset}`;
+    k.printk(KERN_WARNING + "%s\n", first);
+    dump_stack(k, WARN_ALLOC_FRAMES[this.era]);
+    this.showMemFor(gfp);
+    recordSplat(k, "vmalloc-failure", mark, { title: first });
+  }
+
+  /** 2.6/3.4: the message, then warn_alloc_failed's "insmod: page allocation failure: order:0, mode:0x.." + stack + Mem-Info. */
+  warnAllocOld(gfp: number, text: string, nowarn: boolean): void {
+    if (nowarn || this.ratelimited()) return;
+    const k = this.k;
+    const mark = k.log.mark();
+    k.printk(KERN_WARNING + "%s\n", text);
+    if (this.era === "3.4") {
+      k.printk(KERN_WARNING + "%s: page allocation failure: order:%d, mode:0x%x\n", k.current.comm, 0, gfp);
+      dump_stack(k, WARN_ALLOC_FRAMES[this.era]);
+      this.showMemFor(gfp);
+    }
+    recordSplat(k, "vmalloc-failure", mark, { title: text });
+  }
 }

@@ -1,0 +1,157 @@
+// Issue 18's targets, each as a ratio of two rows measured side by side in this process (alternating, medians):
+// - memdemo end to end on x86_64-6.1's default (debug) config against a bare-QuickJS floor: a new runtime and
+//   context, three no-op host functions, the same calls with the same strings as memdemo makes, dispose;
+// - kmalloc+kfree from a cell against the same calls made natively on the kernel object, distro and debug;
+// - fuzzed programs, run and judged (programs/s; the reliability suite's row measures the same with fewer runs);
+// - `kmodlab grade` over 200 copies of an exercise's solution, through the command's own worker pool.
+// Times are never asserted in tests; this suite records them.
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import type { Suite } from "./harness.ts";
+import { runModule, loadKernelDeps } from "../sandbox/run.ts";
+import { installLeanHostCalls, loadQuickJS } from "../sandbox/quickjs.ts";
+import { boot } from "../src/kernel/kernel.ts";
+import { API } from "../sandbox/api.ts";
+import { generate, FUZZ_TARGETS } from "../fuzz/gen.ts";
+import { runAndJudge } from "../fuzz/oracle.ts";
+import { getExercise } from "../src/grader/exercises/index.ts";
+import { gradeCommand } from "../src/cli/grade.ts";
+
+const memdemo = readFileSync(new URL("../examples/memdemo.ts", import.meta.url), "utf8");
+const ROUNDS = 21;
+
+/**
+ * memdemo's calls with its strings, against three host functions that do nothing: `alloc` for the calls that return
+ * an address (__get_free_page, kmalloc, vmalloc), `say` for those that take a string (MODULE_LICENSE, printk x3),
+ * `take` for the rest (module_init, module_exit, free_page, kfree, vfree); init and exit are called from the host.
+ */
+const FLOOR_CELL = `
+say("GPL");
+let pagemem = 0, kmallocmem = 0, vmallocmem = 0;
+function mem_module_init() {
+  pagemem = alloc(3264);
+  say("\\x016" + "pagemem addr=%px\\n", pagemem);
+  kmallocmem = alloc(100, 3264);
+  say("\\x016" + "kmallocmem addr=%px\\n", kmallocmem);
+  vmallocmem = alloc(1000000);
+  say("\\x016" + "vmallocmem addr=%px\\n", vmallocmem);
+  return 0;
+}
+function mem_module_exit() { take(pagemem); take(kmallocmem); take(vmallocmem); }
+take(mem_module_init);
+take(mem_module_exit);
+[mem_module_init, mem_module_exit];`;
+
+
+export const suite: Suite = {
+  name: "speed",
+  async run(ctx) {
+    await loadKernelDeps();
+    const q = await loadQuickJS();
+    const floorRun = () => {
+      const rt = q.newRuntime();
+      rt.setMaxStackSize(256 * 1024);
+      const c = rt.newContext();
+      installLeanHostCalls(c);
+      let next = 0x1000;
+      for (const [name, fn] of [
+        ["alloc", () => c.newNumber((next += 64))],
+        ["say", () => undefined],
+        ["take", () => undefined],
+      ] as const) {
+        const h = c.newFunction(name, fn);
+        c.setProp(c.global, name, h);
+        h.dispose();
+      }
+      const fns = c.evalCode(FLOOR_CELL, "cell.ts").unwrap();
+      for (const i of [0, 1]) {
+        const f = c.getProp(fns, i);
+        c.callFunction(f, c.undefined).unwrap().dispose();
+        f.dispose();
+      }
+      fns.dispose();
+      c.dispose();
+      rt.dispose();
+    };
+    const timeOnce = async (f: () => unknown) => {
+      const t = performance.now();
+      await f();
+      return performance.now() - t;
+    };
+
+    // memdemo against its floor
+    const md: number[] = [];
+    const fl: number[] = [];
+    for (let r = 0; r < ROUNDS + 3; r++) {
+      const a = await timeOnce(() => runModule(memdemo));
+      const b = await timeOnce(floorRun);
+      if (r < 3) continue;
+      md.push(a);
+      fl.push(b);
+    }
+    const mdRow = ctx.record("memdemo x86_64-6.1 default config end to end", "ms", md, "runModule, warm");
+    const flRow = ctx.record("bare QuickJS floor for memdemo", "ms", fl, "runtime + context, 3 no-op host functions, memdemo's calls and strings, dispose");
+    ctx.ratio("memdemo end to end vs its bare-QuickJS floor (target <= 6)", mdRow, flRow);
+
+    // kmalloc+kfree from a cell against the same calls made natively
+    const N = 5000;
+    const loop = (n: number) => `import { kmalloc, kfree, GFP_KERNEL, MODULE_LICENSE, module_init } from "linux";
+MODULE_LICENSE("GPL");
+module_init(() => { for (let i = 0; i < ${N}; i++) { if (i < ${n}) kfree(kmalloc(64, GFP_KERNEL)); } return 0; });`;
+    for (const config of ["distro", "debug"] as const) {
+      const cell: number[] = [];
+      const native: number[] = [];
+      for (let r = 0; r < ROUNDS + 2; r++) {
+        const s1 = await timeOnce(() => runModule(loop(N), { config, limits: { cpuMs: 60000 } }));
+        const s0 = await timeOnce(() => runModule(loop(0), { config, limits: { cpuMs: 60000 } }));
+        const k = boot("x86_64-6.1", { config });
+        const nat = await timeOnce(() => {
+          for (let i = 0; i < N; i++) k.slab.kfree(k.slab.kmalloc(64, 0xcc0));
+        });
+        if (r < 2) continue;
+        cell.push(((s1 - s0) * 1000) / N);
+        native.push((nat * 1000) / N);
+      }
+      const c = ctx.record(`kmalloc+kfree from a cell (${config})`, "us/pair", cell, "(a run of N pairs - the same run with none) / N");
+      const n = ctx.record(`kmalloc+kfree called natively on the kernel object (${config})`, "us/pair", native, "k.slab.kfree(k.slab.kmalloc(64, GFP_KERNEL))");
+      ctx.ratio(`kmalloc+kfree from a cell vs natively (${config}; target <= 2)`, c, n);
+    }
+
+    // fuzzed programs, run and judged (the same programs each round)
+    const fz: number[] = [];
+    const PROGRAMS = 24;
+    for (let r = 0; r < 6; r++) {
+      const t = performance.now();
+      for (let seed = 1; seed <= PROGRAMS; seed++) await runAndJudge(generate(API, seed), FUZZ_TARGETS[seed % FUZZ_TARGETS.length]!.era);
+      if (r > 0) fz.push((performance.now() - t) / PROGRAMS);
+    }
+    ctx.record("a fuzzed program run and judged", "ms", fz, `seeds 1..${PROGRAMS}, in-process runModule; median of rounds`);
+
+    // kmodlab grade over 200 copies of an exercise's solution
+    const ex = getExercise("three-allocators")!;
+    const dir = mkdtempSync(join(tmpdir(), "kmodlab-grade-bench-"));
+    try {
+      for (let i = 0; i < 200; i++) writeFileSync(join(dir, `s${String(i).padStart(3, "0")}.ts`), ex.solution);
+      const out = join(dir, "out.json");
+      const gr: number[] = [];
+      const write = process.stderr.write.bind(process.stderr);
+      for (let r = 0; r < 3; r++) {
+        process.stderr.write = (() => true) as typeof process.stderr.write; // the per-file progress lines
+        const t = performance.now();
+        let code: number;
+        try {
+          code = await gradeCommand(ex.id, dir, { json: true, out });
+        } finally {
+          process.stderr.write = write;
+        }
+        gr.push(performance.now() - t);
+        const res = JSON.parse(readFileSync(join(out), "utf8")) as { results: { passed: boolean }[] };
+        if (code !== 0 || res.results.length !== 200 || !res.results.every((g) => g.passed)) throw new Error("bench speed: the solutions did not all pass");
+      }
+      ctx.record("kmodlab grade three-allocators over 200 copies of its solution", "ms", gr, `gradeCommand on a directory: the command's worker pool (--jobs = cores); median of ${gr.length}`);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  },
+};

@@ -1,0 +1,287 @@
+// Boot once, restore many (src/kernel/snapshot.ts, issue 18): a snapshot of a booted kernel is the machine boot()
+// builds, field by field, whatever a run did to another snapshot of the same template before; runs on snapshots give
+// the RunResults of runs on fresh boots; the copy refuses what it cannot copy.
+import { describe, expect, it } from "vitest";
+import { readdirSync, readFileSync, statSync } from "node:fs";
+import { join } from "node:path";
+import { boot, type Kernel } from "../../src/kernel/kernel.ts";
+import { BootCache, SideTable, SnapshotError, bootKey, rebindable, snapshot, stateless } from "../../src/kernel/snapshot.ts";
+import { loadKernelDeps, runModule, kernelBootCache, type KernelDeps } from "../../sandbox/run.ts";
+import type { BootOptions } from "../../src/kernel/types.ts";
+import { PhysMem } from "../../src/kernel/mm/physmem.ts";
+
+const REBIND = Object.getOwnPropertySymbols(rebindable(function (this: unknown) {}, null)).find((s) => s.description === "kmodlab.rebind")!;
+
+/**
+ * Differences between two object graphs, compared pairwise from their roots: same prototypes, same own property
+ * descriptors (names, flags, values), Maps and Sets entry by entry in order, typed arrays byte for byte, functions by
+ * what they bind, and the same sharing (an object reached twice in one graph is reached twice in the other).
+ */
+function differences(a: unknown, b: unknown, limit = 10): string[] {
+  const out: string[] = [];
+  const pairs = new Map<unknown, unknown>();
+  const rev = new Map<unknown, unknown>();
+  const stack: [unknown, unknown, string][] = [[a, b, "k"]];
+  const bad = (p: string, why: string) => out.push(`${p}: ${why}`);
+  while (stack.length && out.length < limit) {
+    const [x, y, p] = stack.pop()!;
+    if (x === y && (x === null || (typeof x !== "object" && typeof x !== "function"))) continue;
+    if (typeof x !== typeof y) {
+      bad(p, `${typeof x} vs ${typeof y}`);
+      continue;
+    }
+    if (x === null || y === null || (typeof x !== "object" && typeof x !== "function")) {
+      if (!Object.is(x, y)) bad(p, `${String(x)} vs ${String(y)}`);
+      continue;
+    }
+    if (pairs.has(x) || rev.has(y)) {
+      if (pairs.get(x) !== y || rev.get(y) !== x) bad(p, "shared differently");
+      continue;
+    }
+    pairs.set(x, y);
+    rev.set(y, x);
+    if (typeof x === "function") {
+      const rx = (x as unknown as Record<symbol, { fn: unknown; thisArg: unknown; args: unknown[] }>)[REBIND];
+      const ry = (y as unknown as Record<symbol, { fn: unknown; thisArg: unknown; args: unknown[] }>)[REBIND];
+      if (!rx || !ry) {
+        if (x !== y) bad(p, "different functions");
+        continue;
+      }
+      if (rx.fn !== ry.fn) bad(p, "binds different functions");
+      stack.push([rx.thisArg, ry.thisArg, `${p}.<this>`], [rx.args, ry.args, `${p}.<args>`]);
+      continue;
+    }
+    if (Object.getPrototypeOf(x) !== Object.getPrototypeOf(y)) {
+      bad(p, "different prototypes");
+      continue;
+    }
+    if (x instanceof PhysMem) {
+      // compared by what it holds: its copy-on-write bookkeeping (shared frames, cached views) is per copy
+      const px = x.touchedFrames();
+      const py = (y as PhysMem).touchedFrames();
+      if (px.join() !== py.join()) bad(p, "different frames hold bytes");
+      else for (const pfn of px) if (x.readBytes(pfn * 4096, 4096).some((c, i) => c !== (y as PhysMem).readBytes(pfn * 4096, 4096)[i])) bad(`${p} frame ${pfn}`, "bytes differ");
+      const rest = (o: object) => Object.fromEntries(Object.entries(o).filter(([k]) => !["frames", "views", "shared", "sharedViews"].includes(k)));
+      stack.push([rest(x), rest(y as object), p]);
+      continue;
+    }
+    if (ArrayBuffer.isView(x)) {
+      const u = new Uint8Array(x.buffer, x.byteOffset, x.byteLength);
+      const v = new Uint8Array((y as ArrayBufferView).buffer, (y as ArrayBufferView).byteOffset, (y as ArrayBufferView).byteLength);
+      if (u.length !== v.length || u.some((c, i) => c !== v[i])) bad(p, "typed array contents differ");
+      if (x.buffer === (y as ArrayBufferView).buffer) bad(p, "shares its buffer with the other graph");
+      continue;
+    }
+    if (x instanceof Map) {
+      const ex = [...x];
+      const ey = [...(y as Map<unknown, unknown>)];
+      if (ex.length !== ey.length) bad(p, `Map of ${ex.length} vs ${ey.length} entries`);
+      else ex.forEach(([k1, v1], i) => stack.push([k1, ey[i]![0], `${p}.<key ${i}>`], [v1, ey[i]![1], `${p}.get(${typeof k1 === "object" ? i : String(k1)})`]));
+    }
+    if (x instanceof Set) {
+      const ex = [...x];
+      const ey = [...(y as Set<unknown>)];
+      if (ex.length !== ey.length) bad(p, `Set of ${ex.length} vs ${ey.length} entries`);
+      else ex.forEach((v1, i) => stack.push([v1, ey[i], `${p}.<element ${i}>`]));
+    }
+    if (Object.isFrozen(x) !== Object.isFrozen(y) || Object.isExtensible(x) !== Object.isExtensible(y)) bad(p, "frozen/extensible differ");
+    const kx = Reflect.ownKeys(x);
+    const ky = Reflect.ownKeys(y as object);
+    if (kx.length !== ky.length || kx.some((k, i) => k !== ky[i])) {
+      const missing = kx.filter((k) => !ky.includes(k)).map(String);
+      const extra = ky.filter((k) => !kx.includes(k)).map(String);
+      bad(p, `own keys differ (only in the first: ${missing.join(", ") || "-"}; only in the second: ${extra.join(", ") || "-"}; or their order)`);
+      continue;
+    }
+    for (const k of kx) {
+      const dx = Object.getOwnPropertyDescriptor(x, k)!;
+      const dy = Object.getOwnPropertyDescriptor(y, k)!;
+      const q = `${p}.${String(k)}`;
+      if (dx.enumerable !== dy.enumerable || dx.configurable !== dy.configurable || dx.writable !== dy.writable || "value" in dx !== "value" in dy) {
+        bad(q, "descriptors differ");
+        continue;
+      }
+      if ("value" in dx) stack.push([dx.value, dy.value, q]);
+      else stack.push([dx.get, dy.get, `${q}.get`], [dx.set, dy.set, `${q}.set`]);
+    }
+  }
+  return out;
+}
+
+/** A cell that changes much of the machine: leaks from kmalloc, vmalloc and a cache, pages, memory written, timers,
+ *  printk (ratelimited warn_alloc too), a double free (KASAN's or SLUB's report; on 2.6 an Oops: its die counter is
+ *  module-level state). */
+const DIRTY_61 = `import { kmalloc, kfree, vmalloc, vfree, __get_free_pages, kmem_cache_create, kmem_cache_alloc, printk, KERN_INFO, GFP_KERNEL,
+  memset, MODULE_LICENSE, module_init, module_exit, timer_list, timer_setup, mod_timer, jiffies } from "linux";
+MODULE_LICENSE("GPL");
+const t = new timer_list();
+let q = 0n;
+module_init(() => {
+  q = kmalloc(64, GFP_KERNEL);
+  for (let i = 0; i < 300; i++) kmalloc(32 + i, GFP_KERNEL);
+  const p = kmalloc(4096, GFP_KERNEL); memset(p, 0x5a, 4096); kfree(p);
+  for (let i = 0; i < 4; i++) vmalloc(1 << 20);
+  vmalloc(2 ** 40);
+  __get_free_pages(GFP_KERNEL, 3);
+  const c = kmem_cache_create("dirty_cache", 200, 0, 0, null);
+  for (let i = 0; i < 50; i++) kmem_cache_alloc(c, GFP_KERNEL);
+  timer_setup(t, () => printk(KERN_INFO + "tick\\n"), 0);
+  mod_timer(t, jiffies + 5);
+  printk(KERN_INFO + "dirty %d\\n", 42);
+  return 0;
+});
+module_exit(() => { kfree(q); kfree(q); });`;
+/** The same cell for a profile's era (timer_setup arrived in 4.15: setup_timer before). */
+const dirtyFor = (profile: string) => (/-(2\.6|3\.4)/.test(profile) ? DIRTY_61.replace(/timer_setup/g, "setup_timer") : DIRTY_61);
+const DIRTY = DIRTY_61;
+
+const CLEAN = readFileSync(new URL("../../examples/memdemo.ts", import.meta.url), "utf8");
+
+const TARGETS: [string, "debug" | "distro"][] = [
+  ["x86_64-6.1", "debug"],
+  ["x86_64-6.1", "distro"],
+  ["i386-6.1", "debug"],
+  ["arm-6.1-virt", "debug"],
+  ["arm64-6.1", "debug"],
+  ["i386-2.6", "debug"],
+  ["i386-2.6", "distro"],
+  ["arm-3.4-msm8x25", "distro"],
+];
+
+/** A RunResult without its wall time, for comparison. */
+const comparable = (r: unknown) => JSON.stringify(r, (k, v) => (k === "wallMs" ? 0 : typeof v === "bigint" ? `${v}n` : v));
+
+describe("kernel snapshots (boot once, restore many)", async () => {
+  const real = await loadKernelDeps();
+  const onKernel = (k: Kernel): KernelDeps => ({ ...real, boot: () => k });
+
+  for (const [profile, config] of TARGETS) {
+    it(`a snapshot equals a fresh boot field by field after another snapshot ran a dirtying cell (${profile} ${config})`, async () => {
+      const template = boot(profile, { config });
+      const first = snapshot(template);
+      const dirty = await runModule(dirtyFor(profile), { profile, config }, onKernel(first));
+      expect(dirty.dmesg.length).toBeGreaterThan(0);
+      expect(dirty.module?.loaded).toBe(true);
+      const second = snapshot(template);
+      expect(differences(second, boot(profile, { config }))).toEqual([]);
+      expect(differences(template, boot(profile, { config }))).toEqual([]);
+      // and the run that dirtied its copy left it different from a fresh machine (the comparison can fail)
+      expect(differences(first, boot(profile, { config })).length).toBeGreaterThan(0);
+    });
+  }
+
+  it("a clean cell after a dirtying one on the same snapshot template gives the fresh boot's RunResult, byte for byte", async () => {
+    for (const [profile, config] of [TARGETS[0]!, TARGETS[5]!]) {
+      const template = boot(profile, { config, seed: 7 });
+      await runModule(dirtyFor(profile), { profile, config, seed: 7 }, onKernel(snapshot(template)));
+      for (const src of [CLEAN, dirtyFor(profile)]) {
+        const restored = await runModule(src, { profile, config, seed: 7, proc: ["meminfo", "slabinfo", "vmallocinfo", "buddyinfo"], checkInvariants: true }, onKernel(snapshot(template)));
+        const fresh = await runModule(src, { profile, config, seed: 7, proc: ["meminfo", "slabinfo", "vmallocinfo", "buddyinfo"], checkInvariants: true }, onKernel(boot(profile, { config, seed: 7 })));
+        expect(comparable(restored)).toBe(comparable(fresh));
+      }
+    }
+  });
+
+  it("the process's boot cache hands out copies from a key's second run, and its runs equal runs on fresh boots", async () => {
+    const cache = kernelBootCache()!;
+    expect(cache).toBeDefined();
+    const opts = { profile: "x86_64-6.1", mem: 192 * 2 ** 20, cmdline: "console=ttyS0 snapshot-test" } as const;
+    const before = { ...cache.stats };
+    const runs = [];
+    for (const src of [DIRTY, CLEAN, DIRTY, CLEAN]) runs.push(await runModule(src, opts));
+    expect(cache.stats.boots - before.boots).toBe(1);
+    expect(cache.stats.templates - before.templates).toBe(1);
+    expect(cache.stats.copies - before.copies).toBe(3);
+    expect(cache.stats.uncopyable).toBe(0);
+    const fresh = (o: BootOptions) => boot(opts.profile, o);
+    const freshClean = await runModule(CLEAN, opts, { ...real, boot: (_p, o) => fresh(o) });
+    const freshDirty = await runModule(DIRTY, opts, { ...real, boot: (_p, o) => fresh(o) });
+    expect(comparable(runs[1])).toBe(comparable(freshClean));
+    expect(comparable(runs[3])).toBe(comparable(freshClean));
+    expect(comparable(runs[2])).toBe(comparable(freshDirty));
+  });
+
+  it("a kernel snapshot refuses a closure it cannot rebind, naming where it is", () => {
+    const k = boot("i386-2.6", { config: "distro" });
+    (k.vmalloc.onFlush as unknown[]).push(() => k.clock.now());
+    expect(() => snapshot(k)).toThrow(SnapshotError);
+    expect(() => snapshot(k)).toThrow(/k\.vmalloc\.onFlush\.1/);
+  });
+
+  it("the boot cache boots a key that cannot be copied every time, and says why", () => {
+    let n = 0;
+    const cache = new BootCache(
+      (p: string, o: BootOptions) => {
+        n++;
+        const k = boot(p, o);
+        (k as unknown as { hook: () => void }).hook = () => void k;
+        return k;
+      },
+      bootKey,
+    );
+    for (let i = 0; i < 3; i++) cache.boot("i386-2.6", { config: "distro" });
+    expect(cache.stats).toEqual({ boots: 2, templates: 1, copies: 0, uncopyable: 1 });
+    expect(n).toBe(3);
+    expect(cache.lastError?.message).toMatch(/k\.hook/);
+  });
+
+  it("rebindable functions follow their copies; stateless ones are shared; side tables are copied per key", () => {
+    const table = new SideTable<object, { n: number }>();
+    class Counter {
+      n = 0;
+      bump(by: number): number {
+        return (this.n += by);
+      }
+    }
+    const c = new Counter();
+    const shared = stateless(() => 1);
+    const root = { c, bump: rebindable(Counter.prototype.bump, c, 2), shared, bytes: new Uint8Array([1, 2, 3]) };
+    table.set(c, { n: 5 });
+    const copy = snapshot(root);
+    expect(copy.bump()).toBe(2);
+    expect(copy.c.n).toBe(2);
+    expect(c.n).toBe(0);
+    expect(copy.shared).toBe(shared);
+    expect(copy.c).toBeInstanceOf(Counter);
+    expect(table.get(copy.c)).toEqual({ n: 5 });
+    expect(table.get(copy.c)).not.toBe(table.get(c));
+    copy.bytes[0] = 9;
+    expect(root.bytes[0]).toBe(1);
+  });
+
+  it("physical memory is shared copy-on-write: a write to either side leaves the other's bytes", () => {
+    const k = boot("i386-2.6", { config: "distro" });
+    const pa = 0x200000;
+    k.physmem.write32(pa, 0x11223344);
+    const c = snapshot(k);
+    expect(c.physmem.read32(pa)).toBe(0x11223344);
+    c.physmem.write32(pa, 0xdeadbeef);
+    expect(k.physmem.read32(pa)).toBe(0x11223344);
+    k.physmem.write8(pa, 0x99);
+    expect(c.physmem.read32(pa)).toBe(0xdeadbeef);
+    expect(snapshot(k).physmem.read32(pa)).toBe(0x11223399);
+  });
+
+  it("src/kernel keeps module-level state where a snapshot sees it: no plain WeakMap but pure caches, no #private fields", () => {
+    const root = new URL("../../src/kernel/", import.meta.url).pathname;
+    const files: string[] = [];
+    const walk = (d: string) => {
+      for (const f of readdirSync(d)) {
+        const p = join(d, f);
+        if (statSync(p).isDirectory()) walk(p);
+        else if (p.endsWith(".ts")) files.push(p);
+      }
+    };
+    walk(root);
+    const offenders: string[] = [];
+    for (const f of files) {
+      const lines = readFileSync(f, "utf8").split("\n");
+      lines.forEach((line, i) => {
+        // a WeakMap that only caches what can be computed again may stay one; it says so on its line
+        if (/new WeakMap\b/.test(line) && !/snapshot: cache/.test(line) && !f.endsWith("snapshot.ts")) offenders.push(`${f}:${i + 1}: ${line.trim()}`);
+        if (/^\s*(static\s+)?(readonly\s+)?#[A-Za-z_]/.test(line) || /this\.#[A-Za-z_]/.test(line)) offenders.push(`${f}:${i + 1}: ${line.trim()}`);
+      });
+    }
+    expect(offenders).toEqual([]);
+  });
+});

@@ -467,7 +467,7 @@ export function probeOf(c: CheckContext, id: string): ProbeView | CheckOutcome {
  * The values the module left in its buffer, read from simulated memory (not from its calls): `expected(i)` at each
  * position the exercise's probe reads. Whatever width or routine wrote them (writel, writeq, memset32...).
  */
-export function valueInMemory(o: { id: string; probe: string; message: string; hint: string; expected: (i: number) => number; unit: string; requires?: string[] }): Check {
+export function valueInMemory(o: { id: string; probe: string; message: string; hint: string; expected: (i: number) => number; unit: string; hex?: boolean; requires?: string[] }): Check {
   return check(o.id, o.message, o.hint, (c) => {
     const p = probeOf(c, o.probe);
     if (isOutcome(p)) return p;
@@ -477,8 +477,8 @@ export function valueInMemory(o: { id: string; probe: string; message: string; h
       if (v !== o.expected(i)) bad.push(i);
     });
     if (!bad.length) return ok(`${vals.length} of ${vals.length} ${o.unit}s`);
-    const show = (v: number | string | null | undefined) => (v === null || v === undefined ? "unmapped" : typeof v === "number" ? String(v) : v);
-    return fail(`in memory, ${vals.length - bad.length} of the ${vals.length} ${o.unit}s hold the right value; ${o.unit} ${bad[0]} holds ${show(vals[bad[0]])}, not ${o.expected(bad[0])}${bad.length > 1 ? `, ${o.unit} ${bad[1]} holds ${show(vals[bad[1]])}` : ""}`);
+    const show = (v: number | string | null | undefined) => (v === null || v === undefined ? "unmapped" : typeof v === "number" ? (o.hex ? "0x" + v.toString(16) : String(v)) : v);
+    return fail(`in memory${p.at === "unloading" ? " just before module_exit" : " after load"}, ${vals.length - bad.length} of the ${vals.length} ${o.unit}s hold the right value; ${o.unit} ${bad[0]} holds ${show(vals[bad[0]])}, not ${show(o.expected(bad[0]))}${bad.length > 1 ? `, ${o.unit} ${bad[1]} holds ${show(vals[bad[1]])}` : ""}`);
   }, 1, { requires: o.requires });
 }
 

@@ -1,4 +1,4 @@
-// expect: fail filled-ab /0 of its 16384 bytes were set to 0xab before it was freed/ — the wrong byte
+// expect: fail filled-ab /in memory just before module_exit, 0 of the 16384 bytes hold the right value; byte 0 holds 0xaa, not 0xab, byte 1 holds 0xaa/ — the wrong byte
 import { __get_free_pages, free_pages, memset, GFP_KERNEL, ENOMEM, MODULE_LICENSE, module_init, module_exit } from "linux";
 
 MODULE_LICENSE("GPL");

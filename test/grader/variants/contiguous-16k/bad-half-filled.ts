@@ -1,4 +1,4 @@
-// expect: fail filled-ab /4096 of its 16384 bytes were set to 0xab before it was freed/ — fills 4096 bytes: one page, not the block
+// expect: fail filled-ab /in memory just before module_exit, 4096 of the 16384 bytes hold the right value; byte 4096 holds 0x0, not 0xab, byte 4097 holds 0x0/ — fills 4096 bytes: one page, not the block
 import { __get_free_pages, free_pages, memset, GFP_KERNEL, ENOMEM, MODULE_LICENSE, module_init, module_exit } from "linux";
 
 MODULE_LICENSE("GPL");

@@ -95,6 +95,14 @@ export function renderRun(file: string, r: RunResult, withBoot: boolean): { out:
         : `kmodlab: fail-nth ${fi.failNth}: not reached (module_init made ${fi.insmodCalls} allocation call${fi.insmodCalls === 1 ? "" : "s"}; fail-nth reads back ${fi.failNthLeft})`,
     );
   }
+  const u = r.user;
+  if (u) {
+    // The cell's user program (user_main): its output, then how it ended, as a shell would show it.
+    out.push(`==> ${u.comm} (pid ${u.pid}) <==`);
+    if (u.stdout) out.push(u.stdout.replace(/\n$/, ""));
+    if (u.stderr) err.push(u.stderr.replace(/\n$/, ""));
+    out.push(u.signal ? `${u.signal.sig === "SIGSEGV" ? "Segmentation fault" : u.signal.sig === "SIGBUS" ? "Bus error" : u.signal.sig === "SIGABRT" ? "Aborted" : "Killed"} (status ${u.status}); ${u.minFlt} minor faults` : `exit status ${u.status}; ${u.minFlt} minor faults`);
+  }
   for (const [name, text] of Object.entries(r.proc)) {
     out.push(`==> /proc/${name} (module loaded) <==`);
     out.push(text.replace(/\n$/, ""));

@@ -231,3 +231,12 @@ describe("segmentation faults", () => {
     expect(r.user.signal).toMatchObject({ sig: "SIGSEGV", code: "SEGV_MAPERR" });
   });
 });
+
+describe("kmodlab run's text output", () => {
+  it("prints the program's standard output, then how it ended as a shell would, with its minor faults", async () => {
+    const { renderRun } = await import("../../src/cli/run.ts");
+    const r = await user(`puts("hi from a.out"); store8(0n, 1); return 0;`);
+    const { out } = renderRun("cell.ts", r, false);
+    expect(out).toContain(`==> a.out (pid 109) <==\nhi from a.out\nSegmentation fault (status 139); ${r.user.minFlt} minor faults\n`);
+  });
+});

@@ -47,9 +47,18 @@ const sideTables: WeakRef<SideTable<object, unknown>>[] = [];
 
 /** A WeakMap whose entries a snapshot copies to the copies of their keys (module-level state kept per kernel object). */
 export class SideTable<K extends object, V> extends WeakMap<K, V> {
+  /** The keys, weakly: a snapshot visits each table's few keys instead of asking every table about every object. */
+  readonly keyRefs = new Set<WeakRef<K>>();
+
   constructor() {
     super();
     sideTables.push(new WeakRef(this as unknown as SideTable<object, unknown>));
+  }
+
+  override set(key: K, value: V): this {
+    // WeakMap's constructor calls set() before keyRefs exists (it is given no entries here, so never in practice)
+    if (this.keyRefs && !super.has(key)) this.keyRefs.add(new WeakRef(key));
+    return super.set(key, value);
   }
 }
 
@@ -67,7 +76,6 @@ export function snapshot<T extends object>(root: T): T {
   const memo = new Map<unknown, unknown>();
   const tables = sideTables.map((w) => w.deref()).filter((t): t is SideTable<object, unknown> => t !== undefined);
   const pendingFreeze: [object, "frozen" | "sealed" | "fixed"][] = [];
-  const keyed: [object, object][] = [];
 
   function copyFunction(f: (...a: unknown[]) => unknown): unknown {
     if ((f as unknown as Record<symbol, unknown>)[STATELESS]) return f;
@@ -206,14 +214,28 @@ export function snapshot<T extends object>(root: T): T {
   }
 
   function finish(o: object, copy: object): void {
-    if (tables.length) keyed.push([o, copy]);
     if (!Object.isExtensible(o)) pendingFreeze.push([copy, Object.isFrozen(o) ? "frozen" : Object.isSealed(o) ? "sealed" : "fixed"]);
   }
 
   const out = copyValue(root) as T;
-  // Side tables: after the walk, so that a value reached only through a side table is copied with the graph's copies.
-  for (const [o, copy] of keyed) {
-    for (const t of tables) if (t.has(o)) t.set(copy, copyValue(t.get(o)));
+  // Side tables: after the walk, so that a value reached only through a side table is copied with the graph's copies
+  // (and its own keys then too: repeat until nothing new was copied).
+  for (let copied = true; copied; ) {
+    copied = false;
+    for (const t of tables) {
+      for (const ref of t.keyRefs) {
+        const key = ref.deref();
+        if (key === undefined || !t.has(key)) {
+          t.keyRefs.delete(ref);
+          continue;
+        }
+        const copy = memo.get(key) as object | undefined;
+        if (copy !== undefined && copy !== key && !t.has(copy)) {
+          t.set(copy, copyValue(t.get(key)));
+          copied = true;
+        }
+      }
+    }
   }
   // Freeze last: a frozen object's copy is filled first.
   for (const [copy, how] of pendingFreeze) {

@@ -22,6 +22,7 @@ import { DMA_ROWS } from "./api/dma.ts";
 import { USER_ROWS } from "./api/user.ts";
 import { CHARDEV_ROWS } from "./api/chardev.ts";
 import { ATOMIC_ROWS } from "./api/atomic.ts";
+import { PARAM_ROWS } from "./api/params.ts";
 
 export const API: readonly ApiEntry[] = checkTable([
   ...MODULE_ROWS,
@@ -41,6 +42,7 @@ export const API: readonly ApiEntry[] = checkTable([
   ...DMA_ROWS,
   ...CHARDEV_ROWS,
   ...ATOMIC_ROWS,
+  ...PARAM_ROWS,
   ...SIM_ROWS,
   ...USER_ROWS,
 ]);

@@ -28,6 +28,7 @@ import { CallLog, type CallLogPolicy } from "./calllog.ts";
 import { readProbes, type MemoryProbe, type ProbeResult } from "./probes.ts";
 import { memoryRoles } from "./memrecords.ts";
 import { runUserProgram, userPid } from "./user.ts";
+import { moduleParamsOutcome, paramInsmodError } from "./api/params.ts";
 import { guardGuestMemory, installLeanHostCalls, isPoisoningError, loadQuickJS, moduleGrewTooLarge, poisonQuickJS } from "./quickjs.ts";
 
 /** A simulated event the run schedules before insmod (the lesson's "button pressed at 30 ms"). */
@@ -70,6 +71,8 @@ export interface RunOptions {
   /** Read the module's buffers from simulated memory after init / before exit (sandbox/probes.ts) into
    *  RunResult.kernel.memory, for checks that judge what memory holds. */
   probes?: MemoryProbe[];
+  /** `insmod cell.ko name=value ...`: values for the module's module_param declarations (sandbox/api/params.ts). */
+  moduleParams?: Record<string, string>;
 }
 
 /** What the run needs of the kernel: booting, /proc, the API table, inspection. */
@@ -348,7 +351,7 @@ export function runModuleSync(qjs: QuickJSWASMModule, source: string, options: R
   let rt: QuickJSRuntime | undefined;
   let ctx: QuickJSContext | undefined;
   let bridge: Bridge | undefined;
-  const mod: ModuleState = { name: MODULE_NAME };
+  const mod: ModuleState = { name: MODULE_NAME, ...(options.moduleParams ? { params: options.moduleParams } : {}) };
   const env: CallEnv = { k, mod };
   const pid = insmodPid(k);
   let currentSite: CallSite = "load";
@@ -450,7 +453,11 @@ export function runModuleSync(qjs: QuickJSWASMModule, source: string, options: R
     loadMessages(k, mod);
     hooks.modules?.load(MODULE_NAME);
     let loaded = true;
-    if (mod.init) {
+    const paramErr = moduleParamsOutcome(k, mod); // parse_args() in load_module(): before init
+    if (paramErr) {
+      loaded = false;
+      result.module!.insmodError = paramInsmodError(paramErr);
+    } else if (mod.init) {
       currentSite = "init";
       log.phase = "init";
       const r = callModuleFn(b, mod.init);

@@ -71,6 +71,8 @@ export interface ModuleState {
   exit?: HostCallback;
   /** The cell's user program (user_main): run as a process after insmod (sandbox/user.ts). */
   userMain?: HostCallback;
+  /** `insmod cell.ko name=value`: the run's module parameters (sandbox/api/params.ts). */
+  params?: Record<string, string>;
 }
 
 /** A module function the kernel may call: a plain host function. Calling it runs the guest under the run's limits. */

@@ -1,4 +1,4 @@
-// expect: fail writes /in memory, 0 of the 1024 pages hold the right value; page 0 holds 1, not 0, page 1 holds 2/ — numbers pages from 1
+// expect: fail writes /in memory after load, 0 of the 1024 pages hold the right value; page 0 holds 1, not 0, page 1 holds 2/ — numbers pages from 1
 import { vzalloc, vfree, writel, readl, printk, KERN_INFO, KERN_ERR, ENOMEM, PAGE_SIZE,
          MODULE_LICENSE, module_init, module_exit } from "linux";
 

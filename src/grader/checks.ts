@@ -478,7 +478,7 @@ export function valueInMemory(o: { id: string; probe: string; message: string; h
     });
     if (!bad.length) return ok(`${vals.length} of ${vals.length} ${o.unit}s`);
     const show = (v: number | string | null | undefined) => (v === null || v === undefined ? "unmapped" : typeof v === "number" ? (o.hex ? "0x" + v.toString(16) : String(v)) : v);
-    return fail(`in memory${p.at === "unloading" ? " just before module_exit" : " after load"}, ${vals.length - bad.length} of the ${vals.length} ${o.unit}s hold the right value; ${o.unit} ${bad[0]} holds ${show(vals[bad[0]])}, not ${show(o.expected(bad[0]))}${bad.length > 1 ? `, ${o.unit} ${bad[1]} holds ${show(vals[bad[1]])}` : ""}`);
+    return fail(`in memory${p.at === "unloading" ? " just before module_exit" : " after load"}, ${vals.length - bad.length} of the ${vals.length} ${o.unit}s ${vals.length - bad.length === 1 ? "holds" : "hold"} the right value; ${o.unit} ${bad[0]} holds ${show(vals[bad[0]])}, not ${show(o.expected(bad[0]))}${bad.length > 1 ? `, ${o.unit} ${bad[1]} holds ${show(vals[bad[1]])}` : ""}`);
   }, 1, { requires: o.requires });
 }
 

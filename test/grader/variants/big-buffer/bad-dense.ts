@@ -1,4 +1,4 @@
-// expect: fail writes /in memory after load, 1 of the 1024 pages hold the right value; page 1 holds 0, not 1, page 2 holds 0/ — writes the numbers next to each other, 4 bytes apart, not one per page
+// expect: fail writes /in memory after load, 1 of the 1024 pages holds the right value; page 1 holds 0, not 1, page 2 holds 0/ — writes the numbers next to each other, 4 bytes apart, not one per page
 import { vzalloc, vfree, writel, readl, printk, KERN_INFO, KERN_ERR, ENOMEM, PAGE_SIZE,
          MODULE_LICENSE, module_init, module_exit } from "linux";
 

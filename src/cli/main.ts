@@ -139,6 +139,7 @@ export function buildProgram(setCode: (c: number) => void): Command {
 
   bootOptions(program.command("run"))
     .argument("<file>", "a module cell (.ts)")
+    .argument("[params...]", "module parameters as insmod takes them: name=value ...")
     .description("load a module into a freshly booted kernel, unload it, print its dmesg")
     .option("--proc <names>", "comma-separated /proc files to print after init")
     .option("--keep-loaded", "do not unload the module")
@@ -146,9 +147,9 @@ export function buildProgram(setCode: (c: number) => void): Command {
     .option("--fail-nth <n>", "fault injection: the module_init task's Nth allocation call fails (/proc/<pid>/fail-nth, 6.1 debug kernels)")
     .option("--boot", "also print the boot log")
     .option("--json", "print the RunResult as JSON")
-    .action(async (file: string, o: Record<string, unknown>) => {
+    .action(async (file: string, params: string[], o: Record<string, unknown>) => {
       const { runCommand } = await import("./run.ts");
-      setCode(await runCommand(file, o));
+      setCode(await runCommand(file, { ...o, params }));
     });
 
   program

@@ -1,5 +1,6 @@
 // `kmodlab run FILE [--profile P] [--mem SIZE] [--cmdline "..."] [--seed N] [--config debug|distro]
-//                   [--proc NAME,...] [--keep-loaded] [--check-invariants] [--fail-nth N] [--boot] [--json]`
+//                   [--proc NAME,...] [--keep-loaded] [--check-invariants] [--fail-nth N] [--boot] [--json] [name=value ...]`
+// name=value after the file are module parameters, as insmod takes them (RunOptions.moduleParams).
 // --fail-nth N is RunOptions.failNth (fault injection: the insmod task's Nth should_fail() call fails); the
 // boot parameters failslab= / fail_page_alloc= go in --cmdline. A line on stderr says where fail-nth struck.
 // Prints the module's part of dmesg (the boot log first with --boot), then each /proc file asked for.
@@ -25,6 +26,8 @@ export interface RunFlags {
   failNth?: string;
   boot?: boolean;
   json?: boolean;
+  /** name=value module parameters (insmod's), after the file. */
+  params?: string[];
 }
 
 
@@ -34,6 +37,14 @@ async function toRunOptions(f: RunFlags): Promise<RunOptions> {
   const { getProfile } = await import("../kernel/profiles.ts");
   const { parseSize } = await import("../kernel/kernel/params.ts");
   const o: RunOptions = {};
+  if (f.params?.length) {
+    o.moduleParams = {};
+    for (const a of f.params) {
+      const m = /^([A-Za-z_][A-Za-z0-9_]*)=(.*)$/s.exec(a);
+      if (!m) throw new Usage(`bad module parameter '${a}': expected name=value (as insmod takes them)`);
+      o.moduleParams[m[1]!] = m[2]!;
+    }
+  }
   try {
     o.profile = getProfile(f.profile ?? "x86_64-6.1").name;
   } catch (e) {

@@ -41,6 +41,8 @@ export class CellView {
   private editor?: CellEditor;
   private upgrading = false;
   private disposed = false;
+  /** Stop was pressed during this Run (while its type check was still going, the run must not start after it). */
+  private stopped = false;
   private runBtn: HTMLButtonElement;
   private stopBtn: HTMLButtonElement;
   private status: HTMLElement;
@@ -286,6 +288,7 @@ export class CellView {
       if (this.disposed) return;
       const hadFocus = document.activeElement === this.textarea;
       const caret = this.textarea.selectionStart;
+      const selEnd = this.textarea.selectionEnd;
       const host = h("div", { class: "monaco-host" });
       this.editorHost.append(host);
       this.editor = m.createEditor(host, {
@@ -304,6 +307,8 @@ export class CellView {
         const pos = this.editor.editor.getModel()!.getPositionAt(caret);
         this.editor.editor.setPosition(pos);
         this.editor.focus();
+        // a line a report's link selected in the plain editor stays highlighted in Monaco
+        if (selEnd > caret) this.editor.highlightLine(pos.lineNumber);
       }
       this.editor.editor.onDidFocusEditorText(() => void this.loadTypes());
       if (hadFocus) void this.loadTypes();
@@ -381,8 +386,20 @@ export class CellView {
     const t0 = performance.now();
     const source = this.getCode();
     // type errors first (against the era's linux.d.ts, in the worker); the learner may run anyway
+    this.stopped = false;
     if (!force) {
       const diags = await this.app.runner.check(source, this.profile());
+      if (this.stopped) {
+        // Stop during the check: the worker was ended with it; nothing runs
+        this.setRunning(false);
+        const outcome: RunOutcome = { kind: "killed", reason: "stopped", ms: performance.now() - t0, message: "The page ended its worker before the cell ran, and started a fresh one." };
+        this.lastOutcome = outcome;
+        renderOutcome(this.output, outcome, { gotoLine: () => {}, moduleFns: () => [] });
+        this.runs++;
+        this.root.dataset.runs = String(this.runs);
+        this.status.textContent = "Stopped.";
+        return outcome;
+      }
       if (diags?.length) {
         this.setRunning(false);
         renderTypeErrors(this.output, diags, { gotoLine: (l, c) => this.highlightLine(l, c) }, () => void this.run(true));
@@ -449,6 +466,7 @@ export class CellView {
 
   stop() {
     if (!this.running) return;
+    this.stopped = true;
     this.status.textContent = "Stopping…";
     this.app.runner.stop();
   }

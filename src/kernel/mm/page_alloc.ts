@@ -538,7 +538,7 @@ export class PageAllocator {
     let mfk = minFreeKbytes(this.era, lowmemPages * 4);
     setupPerZoneWmarks(this.era, this.zones, mfk);
     if (this.thpAlways()) {
-      // khugepaged's set_recommended_min_free_kbytes() (i386 Debian 6.1 boots with THP enabled=always)
+      // khugepaged's set_recommended_min_free_kbytes(): pageblock_nr_pages is HPAGE_PMD_NR (4 MiB on non-PAE i386)
       const pageblock = this.k.profile.arch === "i386" ? 1024 : 512;
       let nrZones = 0;
       for (const z of this.zones) if (z.present && ZONE_RANK[z.name] <= ZONE_RANK.Normal) nrZones++;
@@ -557,10 +557,18 @@ export class PageAllocator {
     this.printMemoryLine();
   }
 
+  /**
+   * Whether khugepaged starts at boot and applies set_recommended_min_free_kbytes(): a kernel with
+   * CONFIG_TRANSPARENT_HUGEPAGE (Debian 6.1 amd64, 686 and arm64; not armmp, whose THP needs LPAE, nor the 2.6/3.4
+   * boards), whose hugepage_init() keeps THP on: it turns it off below 512 MiB of RAM (totalram_pages() <
+   * 512 << (20 - PAGE_SHIFT)), which is why the real 512M amd64 boot reads "[never]" and the 1G 686 one "[always]".
+   */
   private thpAlways(): boolean {
     const p = this.k.profile as unknown as { thpAlways?: boolean };
     if (typeof p.thpAlways === "boolean") return p.thpAlways;
-    return this.k.profile.arch === "i386" && this.era === "6.1";
+    const arch = this.k.profile.arch;
+    const configured = this.era === "6.1" && (arch === "x86_64" || arch === "i386" || arch === "arm64");
+    return configured && this.totalramPages >= (512 << 20) / PAGE_SIZE;
   }
 
   private isMemory(pfn: number): boolean {

@@ -107,13 +107,6 @@ export function hexDigits(a: bigint): string {
   return a.toString(16);
 }
 
-/** Every hexadecimal number in a text (with or without 0x), as bigints. */
-export function hexNumbersIn(text: string): bigint[] {
-  const out: bigint[] = [];
-  for (const m of text.matchAll(/(?:0x)?([0-9a-fA-F]{6,16})\b/g)) out.push(BigInt("0x" + m[1]));
-  return out;
-}
-
 /** The text of a dmesg line without its timestamp. */
 export function lineText(line: string): string {
   return line.replace(/^\[\s*\d+\.\d+\]\s?/, "");

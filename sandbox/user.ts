@@ -31,10 +31,13 @@ export interface UserOutcome {
   maps: string;
   status_file: string;
   minFlt: number;
-  /** Every handled fault: address, write, and what it did (anon page, zero page, copy of the zero page, stack). */
+  /** The handled faults, first LIST_KEPT: address, write, and what it did (anon page, zero page, copy of it, stack). */
   faults: { addr: string; write: boolean; kind: string }[];
-  /** Every present user page at exit, before the teardown: virtual address, frame and kind. */
+  /** The present user pages at exit, before the teardown (first LIST_KEPT by address): address, frame and kind. */
   pages: { addr: string; pfn: number; kind: string }[];
+  /** The lengths of the two lists before they were cut (a program that touches a gigabyte has 262,144 pages). */
+  faultsTotal: number;
+  pagesTotal: number;
   /** The system calls malloc made (brk / mmap / munmap) with their sizes. */
   mallocCalls: { call: string; addr: string; len: string }[];
   /** malloc's records: every pointer malloc returned with its chunk (for checks: brk or mmap). */
@@ -70,6 +73,8 @@ export function userPid(insmodPid: number): number {
 }
 
 const hex = (v: bigint) => "0x" + v.toString(16);
+/** Entries of RunResult.user.faults and .pages kept (the RunResult stays small whatever the program touched). */
+export const LIST_KEPT = 4096;
 
 /**
  * exec "a.out", call main in it, exit. invoke runs the guest function (the bridge's invokeCallback); it returns
@@ -100,6 +105,7 @@ export function runUserProgram(k: Kernel, main: HostCallback, pid: number, invok
   let statusFile: string;
   let meminfo: { anonPagesKb: number; committedKb: number };
   let pages: UserOutcome["pages"];
+  let pagesTotal: number;
   try {
     const r = proc.run(() => invoke(main));
     if (r.ok) proc.exitCode = typeof r.value === "number" && Number.isInteger(r.value) ? r.value & 0xff : 0;
@@ -109,7 +115,9 @@ export function runUserProgram(k: Kernel, main: HostCallback, pid: number, invok
     const mi = k.proc("meminfo");
     const field = (name: string) => Number(new RegExp(`^${name}:\\s+(\\d+) kB$`, "m").exec(mi)?.[1] ?? 0);
     meminfo = { anonPagesKb: field("AnonPages"), committedKb: field("Committed_AS") };
-    pages = proc.mm.presentPages().map(([vpn, pfn, kind]) => ({ addr: hex(BigInt(vpn) << 12n), pfn, kind }));
+    const present = proc.mm.presentPages();
+    pagesTotal = present.length;
+    pages = present.slice(0, LIST_KEPT).map(([vpn, pfn, kind]) => ({ addr: hex(BigInt(vpn) << 12n), pfn, kind }));
   } finally {
     runs.delete(k);
     proc.exit();
@@ -127,8 +135,10 @@ export function runUserProgram(k: Kernel, main: HostCallback, pid: number, invok
     maps,
     status_file: statusFile,
     minFlt: proc.mm.minFlt,
-    faults: proc.mm.faults.map((f) => ({ addr: hex(f.addr), write: f.write, kind: f.kind })),
+    faults: proc.mm.faults.slice(0, LIST_KEPT).map((f) => ({ addr: hex(f.addr), write: f.write, kind: f.kind })),
+    faultsTotal: proc.mm.faults.length,
     pages,
+    pagesTotal,
     mallocCalls: malloc.calls.map((c) => ({ call: c.call, addr: hex(c.addr), len: c.len < 0n ? "-" + hex(-c.len) : hex(c.len) })),
     allocations: run.allocations,
     meminfo,

@@ -240,3 +240,15 @@ describe("kmodlab run's text output", () => {
     expect(out).toContain(`==> a.out (pid 109) <==\nhi from a.out\nSegmentation fault (status 139); ${r.user.minFlt} minor faults\n`);
   });
 });
+
+describe("a program that touches a lot", () => {
+  it("64 MiB filled: 16384 minor faults counted, the RunResult keeps the first 4096 faults and pages with the totals", async () => {
+    const r = await user(`const p = mmap(0n, 64 << 20, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0); fill(p, 1, 64 << 20); return 0;`);
+    expect(r.user.minFlt).toBe(16384);
+    expect(r.user.faultsTotal).toBe(16384);
+    expect(r.user.faults).toHaveLength(4096);
+    expect(r.user.pagesTotal).toBe(16384 + 1); // and the stack's argument page
+    expect(r.user.pages).toHaveLength(4096);
+    expect(r.user.meminfo.anonPagesKb).toBeGreaterThanOrEqual(64 * 1024);
+  });
+});

@@ -183,6 +183,8 @@ export function pageAlign(a: bigint): bigint {
 }
 
 let nextVmaId = 1;
+/** Faults kept in Mm.faults (a bound on host memory: a program may fault millions of pages in). */
+export const FAULTS_KEPT = 65536;
 
 /** mm_struct: VMAs sorted by address, the page tables, counters. */
 export class Mm {
@@ -205,6 +207,7 @@ export class Mm {
   hiwaterRss = 0;
   /** Faults handled (the task's min_flt). */
   minFlt = 0;
+  /** The faults handled, in order (the first FAULTS_KEPT; minFlt counts them all). */
   readonly faults: { addr: bigint; write: boolean; kind: "anon" | "zero" | "cow" | "stack" }[] = [];
   private readonly execName: VmaFile;
   private zeroPfn = -1;
@@ -541,7 +544,7 @@ export class Mm {
       this.ptes.delete(vpn);
       if (!this.mapNew(vpn, true, "anon")) return { ok: false, sig: "SIGKILL", code: "OOM" };
       this.minFlt++;
-      this.faults.push({ addr, write, kind: "cow" });
+      if (this.faults.length < FAULTS_KEPT) this.faults.push({ addr, write, kind: "cow" });
       this.updateHiwater();
       return { ok: true };
     }
@@ -551,7 +554,7 @@ export class Mm {
     if (zero) this.mapZero(vpn);
     else if (!this.mapNew(vpn, true, "anon")) return { ok: false, sig: "SIGKILL", code: "OOM" };
     this.minFlt++;
-    this.faults.push({ addr, write, kind: zero ? "zero" : vma.flags & VM_GROWSDOWN ? "stack" : "anon" });
+    if (this.faults.length < FAULTS_KEPT) this.faults.push({ addr, write, kind: zero ? "zero" : vma.flags & VM_GROWSDOWN ? "stack" : "anon" });
     this.updateHiwater();
     return { ok: true };
   }

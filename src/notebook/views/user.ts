@@ -17,11 +17,12 @@ export function userBlock(u: UserOutcome): HTMLElement[] {
   const names: Record<string, string> = { anon: "a new page", zero: "the zero page (a read)", cow: "a copy of the zero page (a write after a read)", stack: "a new stack page" };
   const parts = Object.entries(kinds).map(([k, n]) => `${n} mapped ${names[k] ?? k}`);
   out.push(h("p", { class: "user-faults", "data-fig": "minflt" }, `${u.minFlt} minor fault${u.minFlt === 1 ? "" : "s"}${parts.length ? `: ${parts.join(", ")}` : ""}`));
-  if (u.faults.length) out.push(details("user-fault-list", `Faults (${u.faults.length})`, u.faults.map((f) => `${f.addr} ${f.write ? "write" : "read "} -> ${names[f.kind] ?? f.kind}`).join("\n")));
+  if (u.faults.length) out.push(details("user-fault-list", `Faults (${u.faultsTotal > u.faults.length ? `the first ${u.faults.length} of ${u.faultsTotal}` : u.faults.length})`, u.faults.map((f) => `${f.addr} ${f.write ? "write" : "read "} -> ${names[f.kind] ?? f.kind}`).join("\n")));
   out.push(details("user-maps", `Address space: /proc/${u.pid}/maps`, u.maps, true));
   const shown = u.pages.slice(0, PAGES_SHOWN).map((p) => `${p.addr} -> pfn ${p.pfn} (0x${p.pfn.toString(16)}) ${p.kind}`);
-  if (u.pages.length > PAGES_SHOWN) shown.push(`... and ${u.pages.length - PAGES_SHOWN} more`);
-  out.push(details("user-pages", `Present pages at exit (${u.pages.length})`, shown.join("\n")));
+  const total = u.pagesTotal ?? u.pages.length;
+  if (total > shown.length) shown.push(`... and ${total - shown.length} more`);
+  out.push(details("user-pages", `Present pages at exit (${total})`, shown.join("\n")));
   out.push(details("user-status", `/proc/${u.pid}/status`, u.status_file));
   return out;
 }

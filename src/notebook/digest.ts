@@ -6,7 +6,9 @@
 // - reports: one entry per kind of report ("kmemleak: unreferenced object 0x...", with addresses and numbers set
 //   aside), the first in full, with how many there were and the titles of the next few;
 // - dmesg: the first and last lines, with how many lines lie between;
-// - kernel.calls: the first calls, and every allocation grouped by function and size (count, address span, line);
+// - kernel.calls: the first calls, and every allocation grouped by function and size (count, address span, line),
+//   from the one record of the module's memory (sandbox/memrecords.ts, with the table's roles the worker has); the
+//   first ALLOCS_KEPT allocations themselves (address, size, function, family) for the address-space view;
 // - kernel.cellMemory: each buffer once (a frame reused after a free is listed once per buffer, not twice), the
 //   first buffers in full and the rest grouped by function and size.
 // Pure data in, data out: tested in Node (test/notebook/digest.test.ts).
@@ -14,6 +16,9 @@
 import type { RunResult } from "../../sandbox/result.ts";
 import type { Report } from "../kernel/types.ts";
 import type { CellBuffer } from "./protocol.ts";
+import { memRecords, type MemFamily, type MemRecords } from "../../sandbox/memrecords.ts";
+import type { CallRecord } from "../../sandbox/calllog.ts";
+import type { MemoryRole } from "../../sandbox/table.ts";
 
 /** A report as the page gets it: the first of a group of alike reports, and how many there were. */
 export interface PageReport extends Report {
@@ -49,6 +54,16 @@ export interface BufferGroup {
   runs: number;
 }
 
+/** One allocation of the module as the page's address-space view marks it. */
+export interface AllocMark {
+  fn: string;
+  family: MemFamily;
+  /** "0x..." (alloc_pages: the block's kernel address when the module named it). */
+  addr: string;
+  size: number;
+  line?: number;
+}
+
 export interface Digest {
   /** dmesg lines left out between the head and the tail: lines [at, at + count) of the full dmesg. */
   dmesgOmitted?: { at: number; count: number };
@@ -57,6 +72,8 @@ export interface Digest {
   /** Calls in the full call log (kernel.calls keeps the first CALLS_KEPT). */
   callsTotal: number;
   allocGroups: AllocGroup[];
+  /** The first ALLOCS_KEPT allocations of the module (allocGroups counts them all). */
+  allocs: AllocMark[];
   /** Buffers in cellMemory after removing duplicates (kernel.cellMemory keeps the first BUFFERS_KEPT). */
   buffersTotal: number;
   bufferGroups: BufferGroup[];
@@ -74,6 +91,8 @@ export const DMESG_HEAD = 120;
 export const DMESG_TAIL = 60;
 export const CALLS_KEPT = 400;
 export const BUFFERS_KEPT = 40;
+/** Allocations the page's address-space view marks one by one (allocGroups counts every one). */
+export const ALLOCS_KEPT = 2000;
 export const OTHERS_KEPT = 12;
 export const REPORT_GROUPS_KEPT = 60;
 
@@ -110,40 +129,41 @@ export function groupReports(reports: readonly Report[], keepGroups = REPORT_GRO
   return out;
 }
 
-const num = (v: unknown) => (typeof v === "number" && Number.isFinite(v) ? v : undefined);
-
-/** Bytes an allocation asked for, from the call's arguments. */
-export function allocSize(fn: string, args: readonly unknown[]): number | undefined {
-  if (fn === "__get_free_page" || fn === "get_zeroed_page" || fn === "get_free_page") return 4096;
-  if (fn === "__get_free_pages" || fn === "alloc_pages") return num(args[1]) !== undefined ? 4096 * 2 ** num(args[1])! : undefined;
-  if (fn === "kcalloc" || fn === "kmalloc_array" || fn === "kvmalloc_array" || fn === "kvcalloc") return num(args[0]) !== undefined && num(args[1]) !== undefined ? num(args[0])! * num(args[1])! : undefined;
-  if (fn === "krealloc" || fn === "dma_alloc_coherent") return num(args[1]);
-  if (/^kmem_cache_/.test(fn)) return undefined;
-  return num(args[0]);
+/** The module's memory records for a run (the calls and layout of RunResult.kernel, the table's roles). */
+export function recordsOf(result: Pick<RunResult, "kernel">, roles: Map<string, MemoryRole>): MemRecords {
+  const k = (result.kernel ?? {}) as { calls?: unknown; layout?: Record<string, unknown> };
+  const calls = Array.isArray(k.calls) ? (k.calls as CallRecord[]) : [];
+  const big = (v: unknown) => (typeof v === "string" && /^0x[0-9a-f]+$/i.test(v) ? BigInt(v) : typeof v === "number" ? BigInt(v) : undefined);
+  return memRecords(calls, roles, { pageSize: Number(k.layout?.pageSize ?? 4096), vmallocStart: big(k.layout?.vmallocStart), vmallocEnd: big(k.layout?.vmallocEnd) });
 }
 
-const ALLOC_FN = /alloc|get_free_page|get_zeroed_page|ioremap|vmap|kmap/;
+const HANDLE_FAMILIES: readonly MemFamily[] = ["cache", "workqueue"];
+/** A buffer's address as the views name it: alloc_pages' block by its kernel address (page_address), if named. */
+const bufferAddr = (a: MemRecords["allocs"][number]): bigint | undefined => (a.call.fn.startsWith("alloc_page") ? a.virt : a.addr);
 
-/** Every allocating call grouped by function and size. */
-export function groupAllocations(calls: readonly unknown[]): AllocGroup[] {
-  const groups = new Map<string, AllocGroup & { loB: bigint; hiB: bigint }>();
-  for (const c of calls) {
-    const o = c as { fn?: unknown; args?: unknown; ret?: unknown; line?: unknown };
-    if (!o || typeof o.fn !== "string" || !ALLOC_FN.test(o.fn)) continue;
-    const size = allocSize(o.fn, Array.isArray(o.args) ? o.args : []);
-    const key = `${o.fn}\u0000${size ?? ""}`;
+/** Every allocation of the module grouped by function and size (failed ones counted apart). */
+export function groupAllocations(records: MemRecords): AllocGroup[] {
+  const groups = new Map<string, AllocGroup & { loB: bigint; hiB: bigint; first: number }>();
+  const group = (fn: string, size: number | undefined, line: number | undefined, index: number) => {
+    const key = `${fn}\u0000${size ?? ""}`;
     let g = groups.get(key);
-    if (!g) groups.set(key, (g = { fn: o.fn, size, count: 0, lo: "", hi: "", line: num(o.line), failed: 0, loB: -1n, hiB: -1n }));
-    const ret = typeof o.ret === "string" && /^0x[0-9a-f]+$/i.test(o.ret) ? BigInt(o.ret) : 0n;
-    if (ret === 0n) {
-      g.failed++;
-      continue;
-    }
+    if (!g) groups.set(key, (g = { fn, size, count: 0, lo: "", hi: "", line, failed: 0, loB: -1n, hiB: -1n, first: index }));
+    return g;
+  };
+  for (const a of records.allocs) {
+    if (HANDLE_FAMILIES.includes(a.family)) continue;
+    const g = group(a.fn, a.size, a.line, a.index);
     g.count++;
-    if (g.loB < 0n || ret < g.loB) g.loB = ret;
-    if (ret > g.hiB) g.hiB = ret;
+    if (g.loB < 0n || a.addr < g.loB) g.loB = a.addr;
+    if (a.addr > g.hiB) g.hiB = a.addr;
   }
-  return [...groups.values()].map(({ loB, hiB, ...g }) => ({ ...g, lo: loB < 0n ? "" : "0x" + loB.toString(16), hi: hiB < 0n ? "" : "0x" + hiB.toString(16) }));
+  for (const f of records.failed) {
+    if (f.family === "cache" || f.family === "workqueue") continue;
+    group(f.fn, f.size, f.line, f.index).failed++;
+  }
+  return [...groups.values()]
+    .sort((x, y) => x.first - y.first)
+    .map(({ loB, hiB, first: _first, ...g }) => ({ ...g, lo: loB < 0n ? "" : "0x" + loB.toString(16), hi: hiB < 0n ? "" : "0x" + hiB.toString(16) }));
 }
 
 /** Each buffer once: the call log can name the same address twice (freed, then handed out again). */
@@ -172,52 +192,19 @@ export function groupBuffers(buffers: readonly CellBuffer[]): BufferGroup[] {
   return [...groups.values()];
 }
 
-const FREE_ADDR_ARG: Record<string, number> = {
-  kfree: 0,
-  kvfree: 0,
-  kfree_sensitive: 0,
-  kzfree: 0,
-  vfree: 0,
-  free_page: 0,
-  free_pages: 0,
-  kmem_cache_free: 1,
-  dma_free_coherent: 2,
-};
-
 /**
  * Which of the cell's buffers were freed before rmmod began (in module_init or deferred work), from the call log:
  * the allocation calls in order, each matched with a later free of its address (before that address came back from
  * another allocation). A buffer freed early is not "while the module was loaded", and its frames may since hold
  * another buffer (a freed page handed straight back): listing both would show those frames twice.
  */
-export function freedBeforeExit(calls: readonly unknown[], buffers: readonly CellBuffer[]): boolean[] {
-  const live = new Map<string, { freed: boolean }[]>();
-  const allocs: { fn: string; addr: string; rec: { freed: boolean } }[] = [];
-  const HEX = /^0x[0-9a-f]+$/i;
-  for (const c of calls) {
-    const o = c as { fn?: unknown; args?: unknown; ret?: unknown; phase?: unknown };
-    if (!o || typeof o.fn !== "string") continue;
-    const argi = FREE_ADDR_ARG[o.fn];
-    if (argi !== undefined) {
-      if (o.phase === "exit") continue;
-      const a = Array.isArray(o.args) ? o.args[argi] : undefined;
-      const addr = typeof a === "string" ? a.toLowerCase() : typeof a === "bigint" ? "0x" + a.toString(16) : undefined;
-      const stack = addr ? live.get(addr) : undefined;
-      const rec = stack?.pop();
-      if (rec) rec.freed = true;
-      continue;
-    }
-    if (typeof o.ret === "string" && o.ret !== "0x0" && HEX.test(o.ret)) {
-      const rec = { freed: false };
-      const addr = o.ret.toLowerCase();
-      (live.get(addr) ?? live.set(addr, []).get(addr)!).push(rec);
-      allocs.push({ fn: o.fn, addr, rec });
-    }
-  }
-  // buffers are a subsequence of the allocating calls, in order: each takes the next unclaimed call of its fn and address
-  const byKey = new Map<string, { rec: { freed: boolean } }[]>();
-  for (const a of allocs) {
-    const key = `${a.fn} ${a.addr}`;
+export function freedBeforeExit(records: MemRecords, buffers: readonly CellBuffer[]): boolean[] {
+  // buffers are a subsequence of the allocations, in order: each takes the next unclaimed one of its fn and address
+  const byKey = new Map<string, MemRecords["allocs"]>();
+  for (const a of records.allocs) {
+    const addr = bufferAddr(a);
+    if (addr === undefined || HANDLE_FAMILIES.includes(a.family)) continue;
+    const key = `${a.fn} 0x${addr.toString(16)}`;
     (byKey.get(key) ?? byKey.set(key, []).get(key)!).push(a);
   }
   const next = new Map<string, number>();
@@ -225,7 +212,8 @@ export function freedBeforeExit(calls: readonly unknown[], buffers: readonly Cel
     const key = `${b.fn} ${b.addr.toLowerCase()}`;
     const i = next.get(key) ?? 0;
     next.set(key, i + 1);
-    return byKey.get(key)?.[i]?.rec.freed ?? false;
+    const a = byKey.get(key)?.[i];
+    return !!a?.free && a.free.call.phase !== "exit";
   });
 }
 
@@ -245,16 +233,21 @@ export function mergeRuns(runs: [number, number][]): [number, number][] {
  * The page's copy of a run: `result` is not changed (the worker keeps it for the grader and for dmesg slices). The
  * digest rides in `kernel.digest`; cellMemory is the run's buffers (session.ts).
  */
-export function digestForPage(result: RunResult, cellMemory: readonly CellBuffer[]): RunResult {
+export function digestForPage(result: RunResult, cellMemory: readonly CellBuffer[], roles: Map<string, MemoryRole>): RunResult {
   const kernel = { ...(result.kernel ?? {}) };
   const calls = Array.isArray(kernel.calls) ? (kernel.calls as unknown[]) : [];
-  const early = freedBeforeExit(calls, cellMemory);
+  const records = recordsOf(result, roles);
+  const early = freedBeforeExit(records, cellMemory);
   const buffers = dedupeBuffers(cellMemory.filter((_, i) => !early[i]));
   const digest: Digest = {
     freedEarly: early.filter(Boolean).length,
     reportsTotal: result.reports.length,
     callsTotal: calls.length,
-    allocGroups: groupAllocations(calls),
+    allocGroups: groupAllocations(records),
+    allocs: records.allocs
+      .filter((a) => !HANDLE_FAMILIES.includes(a.family) && bufferAddr(a) !== undefined)
+      .slice(0, ALLOCS_KEPT)
+      .map((a) => ({ fn: a.fn, family: a.family, addr: "0x" + bufferAddr(a)!.toString(16), size: a.size, ...(a.line !== undefined ? { line: a.line } : {}) })),
     buffersTotal: buffers.length,
     bufferGroups: buffers.length > BUFFERS_KEPT ? groupBuffers(buffers.slice(BUFFERS_KEPT)) : [],
     cellFrames: {

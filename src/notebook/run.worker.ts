@@ -156,7 +156,7 @@ async function handle(msg: ToWorker): Promise<void> {
         } else grade = { exercise: msg.exercise, passed: false, score: 0, maxScore: 0, checks: [], error: gradeError ?? "the grader is not available" };
       }
       // the page gets the run with its unbounded parts aggregated (digest.ts); the grader judged the full result
-      const forPage = digestForPage(result as unknown as RunResult, cellMemory);
+      const forPage = digestForPage(result as unknown as RunResult, cellMemory, s.roles);
       post({ type: "result", id: msg.id, result: forPage as never, grade, workerMs: performance.now() - t0, preboot: s.preboots.used > usedBefore });
       prebootSoon(s, opts);
       return;

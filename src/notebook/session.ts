@@ -34,7 +34,7 @@ export class KernelSession {
   preboots = { used: 0, booted: 0 };
 
   /** The table's memory roles: which calls allocate what (the grader reads the same, sandbox/memrecords.ts). */
-  private readonly roles: Map<string, MemoryRole>;
+  readonly roles: Map<string, MemoryRole>;
 
   constructor(private readonly base: KernelDeps) {
     this.roles = memoryRoles(base.api);

@@ -29,7 +29,7 @@ async function page(lessonId: string, cellId: string): Promise<{ el: HTMLElement
   const session = new KernelSession(await loadKernelDeps());
   const result = await runModule(cell.source, { profile: s.profile, mem: parseMem(s.mem ?? ""), cmdline: s.cmdline, config: s.config, limits: { cpuMs: 30_000 }, proc: ["vmallocinfo", "buddyinfo", "slabinfo"] }, session.deps());
   const cellMemory = session.keep(1, result.kernel.calls);
-  const forPage = digestForPage(result, cellMemory);
+  const forPage = digestForPage(result, cellMemory, session.roles);
   const el = document.createElement("div");
   renderOutcome(el, { kind: "result", result: forPage, ms: 1, runId: 1 }, { gotoLine: () => {}, moduleFns: () => [], walk: async () => ({}) as never });
   const text = (sel: string) => [...el.querySelectorAll(sel)].map((e) => e.textContent ?? "").join("\n");

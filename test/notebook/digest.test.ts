@@ -2,7 +2,13 @@
 import { describe, expect, it } from "vitest";
 import type { RunResult } from "../../sandbox/result.ts";
 import type { CellBuffer } from "../../src/notebook/protocol.ts";
-import { BUFFERS_KEPT, CALLS_KEPT, DMESG_HEAD, DMESG_TAIL, dedupeBuffers, digestForPage, digestOf, freedBeforeExit, groupAllocations, groupReports, mergeRuns, type PageReport } from "../../src/notebook/digest.ts";
+import { BUFFERS_KEPT, CALLS_KEPT, DMESG_HEAD, DMESG_TAIL, dedupeBuffers, digestForPage as digestWith, digestOf, freedBeforeExit, groupAllocations, groupReports, mergeRuns, recordsOf, type PageReport } from "../../src/notebook/digest.ts";
+import { API } from "../../sandbox/api.ts";
+import { memoryRoles } from "../../sandbox/memrecords.ts";
+
+/** The table's memory roles, as the worker's session passes them. */
+const roles = memoryRoles(API);
+const digestForPage = (r: RunResult, bufs: CellBuffer[]) => digestWith(r, bufs, roles);
 
 function run(over: Partial<RunResult> = {}): RunResult {
   return { profile: "x86_64-6.1", initReturn: 0, dmesg: [], bootLog: [], reports: [], proc: {}, procAfterExit: {}, stats: { kernelCalls: 0, simTimeNs: 0, tlbHits: 0, tlbMisses: 0, wallMs: 0 }, kernel: {}, ...over };
@@ -51,7 +57,9 @@ describe("digest for the page", () => {
     const d = digestOf(p)!;
     expect(d.callsTotal).toBe(100001);
     expect(d.allocGroups).toEqual([{ fn: "kmalloc", size: 4096, count: 100000, failed: 1, line: 2, lo: "0xffff888000100000", hi: "0x" + (0xffff888000100000n + 99999n * 4096n).toString(16) }]);
-    expect(groupAllocations([{ fn: "__get_free_pages", args: [0xcc0, 2], ret: "0xffff888000200000" }])[0].size).toBe(16384);
+    expect(groupAllocations(recordsOf(run({ kernel: { calls: [{ fn: "__get_free_pages", args: [0xcc0, 2], ret: "0xffff888000200000" }] } }), roles))[0].size).toBe(16384);
+    // the address-space view's marks: the first ALLOCS_KEPT allocations of the one record model
+    expect(d.allocs[0]).toEqual({ fn: "kmalloc", family: "slab", addr: "0xffff888000100000", size: 4096, line: 2 });
   });
 
   it("lists each buffer once, the first ones in full, and groups the rest; all their frames stay in the map", () => {
@@ -76,7 +84,7 @@ describe("digest for the page", () => {
     ];
     const page = (addr: string, fn = "__get_free_page"): CellBuffer => ({ fn, addr, kind: "pages", pfnRuns: [[0x5340, 1]], frames: 1 });
     const bufs = [page("0xffff888005340000"), page("0xffff888005340000"), { ...page("0xffffc90000621000", "vmalloc"), kind: "vmalloc" as const }];
-    expect(freedBeforeExit(calls, bufs)).toEqual([true, false, false]);
+    expect(freedBeforeExit(recordsOf(run({ kernel: { calls } }), roles), bufs)).toEqual([true, false, false]);
     const d = digestOf(digestForPage(run({ kernel: { calls } }), bufs))!;
     expect(d.freedEarly).toBe(1);
     expect(d.buffersTotal).toBe(2);

@@ -1,6 +1,9 @@
 import { describe, expect, it } from "vitest";
 import type { RunResult } from "../../sandbox/result.ts";
-import { addressesInDmesg, allocationsFromCalls, buildAddrModel, fraction, parseVmallocinfo, regionsOf } from "../../src/notebook/views/addrspace.ts";
+import { addressesInDmesg, allocationsOfRun, buildAddrModel, fraction, parseVmallocinfo, regionsOf } from "../../src/notebook/views/addrspace.ts";
+import { digestForPage } from "../../src/notebook/digest.ts";
+import { API } from "../../sandbox/api.ts";
+import { memoryRoles } from "../../sandbox/memrecords.ts";
 import { diffTable, rowKey, splitRow } from "../../src/notebook/views/proc.ts";
 
 const layout = {
@@ -68,7 +71,7 @@ describe("address-space model", () => {
     expect(m.vmap[0]).toMatchObject({ mine: true, pages: 245 });
   });
 
-  it("takes allocations and their sizes from the kernel's call log; printed names win", () => {
+  it("takes allocations and their sizes from the one memory record model (the worker's digest); printed names win", () => {
     const calls = [
       { fn: "MODULE_LICENSE", args: ["GPL"], ret: null },
       { fn: "__get_free_page", args: [3264], ret: "0xffff8880050e5000" },
@@ -77,13 +80,15 @@ describe("address-space model", () => {
       { fn: "__get_free_pages", args: [3264, 3], ret: "0xffff888005100000" },
       { fn: "kmalloc", args: [1 << 30, 3264], ret: "0x0" },
     ];
-    expect(allocationsFromCalls({ kernel: { calls } }).map((m) => [m.kind, m.size])).toEqual([
+    // as the page gets a run: digested by the worker with the table's memory roles
+    const paged = (over: Partial<RunResult>) => digestForPage(result(over), [], memoryRoles(API));
+    expect(allocationsOfRun(paged({ kernel: { layout, calls } })).map((m) => [m.kind, m.size])).toEqual([
       ["__get_free_page", 4096n],
       ["kmalloc", 100n],
       ["vmalloc", 1000000n],
       ["__get_free_pages", 32768n],
     ]);
-    const m = buildAddrModel(result({ kernel: { layout, calls }, dmesg: ["[    0.5] kmallocmem addr=ffff888004656380"] }))!;
+    const m = buildAddrModel(paged({ kernel: { layout, calls }, dmesg: ["[    0.5] kmallocmem addr=ffff888004656380"] }))!;
     const km = m.marks.find((x) => x.kind === "kmalloc")!;
     expect([km.label, km.size, km.region?.name]).toEqual(["kmallocmem", 100n, "direct map"]);
     expect(m.marks.find((x) => x.kind === "vmalloc")!.label).toBe("vmalloc 977 KiB");

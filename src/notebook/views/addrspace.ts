@@ -125,53 +125,15 @@ function kernelAllocations(result: Pick<RunResult, "kernel">): Mark[] {
 
 const PAGE = 4096n;
 
-/** Size of an allocation from the call's arguments, when the function's signature says it. */
-function sizeFromCall(fn: string, args: unknown[]): bigint | undefined {
-  const n = (i: number) => (typeof args[i] === "number" && Number.isFinite(args[i]) ? BigInt(Math.trunc(args[i] as number)) : undefined);
-  switch (fn) {
-    case "__get_free_page":
-    case "get_zeroed_page":
-    case "get_free_page":
-      return PAGE;
-    case "__get_free_pages": {
-      const order = n(1);
-      return order !== undefined ? PAGE << order : undefined;
-    }
-    case "kmalloc":
-    case "kzalloc":
-    case "vmalloc":
-    case "vzalloc":
-    case "kvmalloc":
-    case "kvzalloc":
-      return n(0);
-    case "kcalloc":
-    case "kmalloc_array": {
-      const a = n(0);
-      const b = n(1);
-      return a !== undefined && b !== undefined ? a * b : undefined;
-    }
-    case "krealloc":
-      return n(1);
-    default:
-      return undefined;
-  }
-}
-
-/** Allocations in the kernel's log of the module's calls (RunResult.kernel.calls): address, size, allocator. */
-export function allocationsFromCalls(result: Pick<RunResult, "kernel">): Mark[] {
-  const calls = obj(result.kernel)?.calls;
-  if (!Array.isArray(calls)) return [];
-  const out: Mark[] = [];
-  for (const c of calls) {
-    const o = obj(c);
-    if (!o || typeof o.fn !== "string" || !/alloc|get_free_page|get_zeroed_page|ioremap|vmap|kmap/.test(o.fn)) continue;
-    const addr = typeof o.ret === "string" && /^0x[0-9a-f]+$/i.test(o.ret) ? BigInt(o.ret) : undefined;
-    if (!addr) continue; // NULL: the allocation failed
-    const args = Array.isArray(o.args) ? o.args : [];
-    const size = sizeFromCall(o.fn, args);
-    out.push({ addr, size, label: size !== undefined ? `${o.fn} ${fmtBig(size)}` : o.fn, kind: o.fn, source: "kernel" });
-  }
-  return out;
+/**
+ * The module's allocations (address, size, allocator), from the one record of its memory the worker derived from
+ * the call log and the API table (sandbox/memrecords.ts, shipped in the run's digest: digest.ts `allocs`).
+ */
+export function allocationsOfRun(result: Pick<RunResult, "kernel">): Mark[] {
+  return (digestOf(result)?.allocs ?? []).map((a) => {
+    const size = BigInt(a.size);
+    return { addr: BigInt(a.addr), size, label: `${a.fn} ${fmtBig(size)}`, kind: a.fn, source: "kernel" as const };
+  });
 }
 
 export function buildAddrModel(result: RunResult, moduleFns: string[] = []): AddrModel | null {
@@ -183,7 +145,7 @@ export function buildAddrModel(result: RunResult, moduleFns: string[] = []): Add
   const marks: AddrModel["marks"] = [];
   const seen = new Set<string>();
   const vmap = parseVmallocinfo(result.proc?.vmallocinfo, moduleFns);
-  for (const m of [...kernelAllocations(result), ...allocationsFromCalls(result)]) {
+  for (const m of [...kernelAllocations(result), ...allocationsOfRun(result)]) {
     if (seen.has(m.addr.toString())) continue;
     seen.add(m.addr.toString());
     marks.push({ ...m, region: inRegion(m.addr) });

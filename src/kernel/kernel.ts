@@ -32,6 +32,7 @@ import { Kasan } from "./debug/kasan.ts";
 import { checkKernelInvariants, formatViolations, type Violation } from "./debug/invariants.ts";
 import { Dma } from "./kernel/dma.ts";
 import { start_userspace } from "./init/userspace.ts";
+import { dma_atomic_pool_init } from "./kernel/dma_pool.ts";
 import { FaultInjection } from "./debug/fault_inject.ts";
 import { rebindable, stateless } from "./snapshot.ts";
 import "./fs/all.ts";
@@ -287,6 +288,8 @@ export function boot(profile: string | Profile, opts: BootOptions = {}): Kernel 
   // KASAN's shadow and hooks, then the access path that checks every load and store against it.
   if (Kasan.enabledFor(k)) k.kasan = new Kasan(k);
   k.mem = new MemoryAccess(k);
+  // postcore_initcall dma_atomic_pool_init(): the atomic DMA pools (kernel/dma_pool.ts).
+  dma_atomic_pool_init(k);
   // kernel_init(): run /init; user space fills the page cache and its own memory until the learner's insmod.
   if (k.debug) print_debug_banners(k);
   if (opts.userspace !== false) start_userspace(k);

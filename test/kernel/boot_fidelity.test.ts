@@ -60,3 +60,30 @@ describe("purged vmap areas after boot", () => {
     });
   }
 });
+
+describe("the atomic DMA pools (kernel/dma/pool.c)", () => {
+  const dmaLines = (texts: string[]) => texts.map((l) => l.replace(/^\[\s*\d+\.\d+\] /, "").trimEnd()).filter((l) => /^DMA: preallocated .* pool for atomic allocations$/.test(l));
+  for (const b of boots) {
+    it(`${b.profile} ${b.mem / MiB}M: the same "DMA: preallocated" lines as the real boot, in order`, () => {
+      const realBoot = section(real(b.log), "dmesg (boot, full)").split(/\r?\n/);
+      const k = boot(b.profile, { mem: b.mem, config: "distro" });
+      expect(dmaLines(k.log.texts(0))).toEqual(dmaLines(realBoot));
+    });
+  }
+
+  it("128 KiB per GiB of RAM, at least 128 KiB, one block of the next order: 512 KiB at 4 GiB, 1 MiB at 8 GiB; the GFP_DMA pool comes from ZONE_DMA", () => {
+    const sizes = (mb: number) => {
+      const k = boot("x86_64-6.1", { mem: mb * MiB, config: "distro" });
+      return k.log.texts(0).filter((l) => l.startsWith("DMA: preallocated")).map((l) => Number(/(\d+) KiB/.exec(l)![1]));
+    };
+    expect(sizes(4096)).toEqual([512, 512, 512]);
+    expect(sizes(8192)).toEqual([1024, 1024, 1024]);
+    const k = boot("x86_64-6.1", { mem: 512 * MiB, config: "distro" });
+    const dma = k.pages.zones.find((z) => z.name === "DMA")!;
+    const realDmaFree = Number(/zone +DMA\n\s+pages free\s+(\d+)/.exec(section(real("x86_64-512M-nokaslr.log"), "/proc/zoneinfo (zone headers").replace(/\r/g, ""))![1]);
+    // the 32-page GFP_DMA pool is most of what the real boot took from ZONE_DMA (3840 managed, 3808 free)
+    expect(dma.managed - dma.free).toBeGreaterThanOrEqual(32);
+    expect(realDmaFree).toBe(3808);
+    expect(dma.free).toBe(realDmaFree);
+  });
+});

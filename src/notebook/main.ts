@@ -158,7 +158,7 @@ function showLesson(id: string, share?: ShareData) {
     idx < lessons.length - 1 ? h("a", { href: `#/lesson/${encodeURIComponent(lessons[idx + 1].meta.id)}` }, `${lessons[idx + 1].meta.title} →`) : null,
   );
   leaveCells();
-  main.replaceChildren(h("div", { class: "lesson-head" }, nav, progress), article);
+  main.replaceChildren(h("div", { class: "lesson-head" }, nav, progress, runAllButton()), article);
   for (const cell of lesson.cells) {
     const ph = article.querySelector<HTMLElement>(`.nb-cell[data-cell-id="${CSS.escape(cell.id)}"]`);
     if (!ph) continue;
@@ -219,6 +219,58 @@ function route() {
 
 window.addEventListener("hashchange", route);
 route();
+
+/** Run all: the lesson's cells top to bottom, one after the other, as the learner would press each Run. */
+function runAllButton(): HTMLElement {
+  const status = h("span", { class: "run-all-status", role: "status", "aria-live": "polite" });
+  const btn = h("button", { type: "button", class: "btn run-all", title: "Run every cell of this lesson, top to bottom" }, "▶ Run all");
+  btn.addEventListener("click", async () => {
+    const cells = app.cells.slice();
+    btn.disabled = true;
+    let problems = 0;
+    for (let i = 0; i < cells.length; i++) {
+      if (app.cells[0] !== cells[0]) break; // the learner left the lesson
+      status.textContent = `Running cell ${i + 1} of ${cells.length}…`;
+      const o = await cells[i].run();
+      if (!o || o.kind !== "result" || o.result.reports.length || o.result.initReturn !== 0) problems++;
+    }
+    btn.disabled = false;
+    status.textContent = `Ran ${cells.length} cells${problems ? `; ${problems} with a report, an error or a non-zero init (an exercise's starter, a cell that shows a bug)` : ", all clean"}.`;
+  });
+  return h("p", { class: "run-all-row" }, btn, status);
+}
+
+/** The theme: the system's (default), light or dark; kept in localStorage, applied to <html data-theme>. */
+const THEME_KEY = "kmodlab:theme";
+function applyTheme(t: string | null) {
+  if (t === "light" || t === "dark") document.documentElement.dataset.theme = t;
+  else delete document.documentElement.dataset.theme;
+  window.dispatchEvent(new Event("kmodlab-theme"));
+}
+{
+  let saved: string | null = null;
+  try {
+    saved = localStorage.getItem(THEME_KEY);
+  } catch {
+    /* storage off: the system's theme */
+  }
+  applyTheme(saved);
+  const names: Record<string, string> = { system: "Theme: system", light: "Theme: light", dark: "Theme: dark" };
+  const cur = () => document.documentElement.dataset.theme ?? "system";
+  const btn = h("button", { type: "button", class: "btn small theme-toggle", title: "Switch between the system's theme, light and dark" }, names[cur()]);
+  btn.addEventListener("click", () => {
+    const next = { system: "light", light: "dark", dark: "system" }[cur()]!;
+    try {
+      if (next === "system") localStorage.removeItem(THEME_KEY);
+      else localStorage.setItem(THEME_KEY, next);
+    } catch {
+      /* not kept: still applied */
+    }
+    applyTheme(next);
+    btn.textContent = names[next];
+  });
+  document.querySelector("header.site")?.append(btn);
+}
 
 // Start the worker as the page loads (not when it is idle): it loads QuickJS and the kernel, boots the first cell's
 // machine, then warms the run path, all while the learner reads; a Run clicked the moment the text appears waits

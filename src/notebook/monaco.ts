@@ -62,11 +62,14 @@ export function useLinuxDts(profile: string, dts: string) {
 }
 
 function applyTheme() {
-  const dark = matchMedia("(prefers-color-scheme: dark)").matches;
+  // the page's theme toggle (data-theme on <html>) wins over the system's
+  const t = document.documentElement.dataset.theme;
+  const dark = t ? t === "dark" : matchMedia("(prefers-color-scheme: dark)").matches;
   monaco.editor.setTheme(dark ? "vs-dark" : "vs");
 }
 applyTheme();
 matchMedia("(prefers-color-scheme: dark)").addEventListener("change", applyTheme);
+window.addEventListener("kmodlab-theme", applyTheme);
 
 /** How long a line link's highlight stays. */
 export const FLASH_MS = 2000;

@@ -665,4 +665,22 @@ describe("notebook in Chromium", () => {
     expect(await c.locator(".run-summary").textContent()).toMatch(/init returned 0/);
     await ctx.close();
   });
+
+  it("the theme toggle switches light and dark over the system's choice and keeps it across a reload; Run all runs every cell", async () => {
+    const { page, ctx } = await open();
+    const toggle = page.locator("header.site button.theme-toggle");
+    expect(await toggle.textContent()).toBe("Theme: system");
+    await toggle.click(); // light
+    await toggle.click(); // dark
+    expect(await page.evaluate(() => document.documentElement.dataset.theme)).toBe("dark");
+    expect(await page.evaluate(() => getComputedStyle(document.body).backgroundColor)).toBe("rgb(21, 23, 27)");
+    await page.reload();
+    await page.waitForSelector("html[data-ready='1']");
+    expect(await page.evaluate(() => getComputedStyle(document.body).backgroundColor)).toBe("rgb(21, 23, 27)");
+    await page.locator("button.run-all").click();
+    await page.waitForFunction(() => /^Ran 3 cells/.test(document.querySelector(".run-all-status")?.textContent ?? ""), null, { timeout: 60_000 });
+    expect(await page.locator("section.cell .cell-output .run-summary").count()).toBe(3);
+    await shot(page, "25-dark-run-all");
+    await ctx.close();
+  });
 });

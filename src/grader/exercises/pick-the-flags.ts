@@ -1,7 +1,7 @@
 // Exercise pick-the-flags: the same 128-byte allocation from a timer, a tasklet and a work item — which may sleep?
 
 import type { Exercise } from "../types.ts";
-import { check, CONTEXT_WORDS, fail, findAlloc, gfpName, isOutcome, loads, mayBlock, noReports, nothingLeaked, ok, survivesFaultInjection } from "../checks.ts";
+import { allocs, check, CONTEXT_WORDS, fail, gfpName, isOutcome, loads, mayBlock, noReports, nothingLeaked, ok, survivesFaultInjection } from "../checks.ts";
 import { callsTo, describe, type Allocation, type Json } from "../records.ts";
 import type { CheckContext, CheckOutcome } from "../types.ts";
 
@@ -16,10 +16,9 @@ function callbackName(c: CheckContext, fns: string[], argIndex: number): string 
 
 /** The allocations a callback made: by its name when it has one, else every allocation in that kind of context. */
 function allocsOf(c: CheckContext, name: string | undefined, fallback: (a: Allocation) => boolean): Allocation[] | CheckOutcome {
-  return findAlloc(c, ALLOC_FNS, (a) => a.phase === "deferred" && (name !== undefined ? a.caller === name : fallback(a)));
+  // any allocating function the table knows (memory records), buffers only (not a cache or a workqueue)
+  return allocs(c, (a) => a.family !== "cache" && a.family !== "workqueue" && a.phase === "deferred" && (name !== undefined ? a.caller === name : fallback(a)));
 }
-
-const ALLOC_FNS = ["kmalloc", "kzalloc", "kmalloc_array", "kcalloc", "vmalloc", "vzalloc", "__get_free_pages", "__get_free_page", "get_zeroed_page", "kvmalloc", "kvzalloc"];
 
 function softirqCheck(id: string, what: string, regFns: string[], argIndex: number): ReturnType<typeof check> {
   return check(id, `128 bytes allocated in the ${what}, with a GFP that does not sleep`, `A ${what} runs in softirq context: it must not sleep, so allocate with GFP_ATOMIC there.`, (c) => {

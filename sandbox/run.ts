@@ -490,7 +490,11 @@ export function runModuleSync(qjs: QuickJSWASMModule, source: string, options: R
     hooks.modules?.initDone?.(loaded);
     if (loaded) hooks.modules?.live();
     else hooks.modules?.returnToUser();
-    if (loaded && mod.userMain) result.user = runUser(k, b, mod.userMain, pid, log);
+    if (loaded && mod.userMain) {
+      // A limit that stops the program is reported as the program's (current is a.out), and ends the run.
+      result.user = runUser(k, b, mod.userMain, pid, log, (stop, err) => k.report(limitReport(k, stop.limit, limits, parseStack(err.stack), stop.nesting)));
+      if (b.stop?.kind === "limit") return finish();
+    }
     if (loaded) snapshot(result.proc);
     if (loaded) probe("loaded");
 
@@ -575,7 +579,7 @@ function callLogPolicy(api: readonly ApiEntry[]): CallLogPolicy {
 }
 
 /** The cell's user program after insmod (sandbox/user.ts), its failures reported as the module's are. */
-function runUser(k: Kernel, b: Bridge, main: HostCallback, insmod: number, log: CallLog): RunResult["user"] {
+function runUser(k: Kernel, b: Bridge, main: HostCallback, insmod: number, log: CallLog, onLimit: (stop: Extract<Stop, { kind: "limit" }>, err: GuestErrorInfo) => void): RunResult["user"] {
   log.phase = "deferred"; // the module is loaded; its file operations run for the program
   return runUserProgram(k, main, userPid(insmod), (fn) => {
     const r = b.invokeCallback(fn, []);
@@ -584,7 +588,8 @@ function runUser(k: Kernel, b: Bridge, main: HostCallback, insmod: number, log: 
       b.stop = null; // the kernel printed the signal; the process is gone
       return { ok: false, killed: true };
     }
-    if (r.stop?.kind !== "limit") exceptionReport(k, fn.symbol || "user_main", "callback", r.error);
+    if (r.stop?.kind === "limit") onLimit(r.stop, r.error);
+    else exceptionReport(k, fn.symbol || "user_main", "callback", r.error);
     return { ok: false };
   }, () => b.guestFrames()[0]?.line);
 }

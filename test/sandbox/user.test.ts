@@ -242,13 +242,19 @@ describe("kmodlab run's text output", () => {
 });
 
 describe("a program that touches a lot", () => {
-  it("64 MiB filled: 16384 minor faults counted, the RunResult keeps the first 4096 faults and pages with the totals", async () => {
-    const r = await user(`const p = mmap(0n, 64 << 20, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0); fill(p, 1, 64 << 20); return 0;`);
-    expect(r.user.minFlt).toBe(16384);
-    expect(r.user.faultsTotal).toBe(16384);
+  it("24 MiB filled: 6144 minor faults counted, the RunResult keeps the first 4096 faults and pages with the totals", async () => {
+    const r = await user(`const p = mmap(0n, 24 << 20, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0); fill(p, 1, 24 << 20); return 0;`);
+    expect(r.user.minFlt).toBe(6144);
+    expect(r.user.faultsTotal).toBe(6144);
     expect(r.user.faults).toHaveLength(4096);
-    expect(r.user.pagesTotal).toBe(16384 + 1); // and the stack's argument page
+    expect(r.user.pagesTotal).toBe(6144 + 1); // and the stack's argument page
     expect(r.user.pages).toHaveLength(4096);
-    expect(r.user.meminfo.anonPagesKb).toBeGreaterThanOrEqual(64 * 1024);
+    expect(r.user.meminfo.anonPagesKb).toBeGreaterThanOrEqual(24 * 1024);
+  });
+
+  it("a program that never ends is stopped by the run's CPU limit, reported as a.out's", async () => {
+    const r = await runModule(`${HEAD}user_main(function main(): number { for (;;) {} });\n`, { limits: { cpuMs: 300 } });
+    expect(r.reports.map((x) => x.title)).toEqual(["watchdog: BUG: soft lockup - CPU#0 stuck for 22s! [a.out:109]"]);
+    expect(r.reports[0]!.limit).toBe("cpu");
   });
 });

@@ -14,6 +14,9 @@ import { cellSettings, DEFAULT_TIMEOUT_MS, effectiveSettings, parseMem, parseTim
 
 export { parseMem };
 
+/** Failed checks of an exercise cell after which its solution is offered plainly (it is there on request before). */
+export const SOLUTION_AFTER = 3;
+
 export interface AppContext {
   runner: Runner;
   store: NotebookStore;
@@ -43,6 +46,8 @@ export class CellView {
   private disposed = false;
   /** Stop was pressed during this Run (while its type check was still going, the run must not start after it). */
   private stopped = false;
+  /** Graded runs of this cell that did not pass (a solution is offered after SOLUTION_AFTER of them). */
+  private failedChecks = 0;
   private runBtn: HTMLButtonElement;
   private stopBtn: HTMLButtonElement;
   private status: HTMLElement;
@@ -329,6 +334,42 @@ export class CellView {
     }
   }
 
+  /**
+   * "Show a solution": on request at any time, and offered plainly after SOLUTION_AFTER failed checks. The reference
+   * solution is the grader's (src/grader/exercises, loaded on the click); putting it in the editor keeps the
+   * learner's code as their previous version (Restore brings it back).
+   */
+  private solutionOffer(exercise: string): HTMLElement {
+    const stuck = this.failedChecks >= SOLUTION_AFTER;
+    const box = h("div", { class: "solution-offer" + (stuck ? " stuck" : "") });
+    const show = h("button", { type: "button", class: "btn small show-solution" }, stuck ? `Stuck after ${this.failedChecks} tries? Show a solution` : "Show a solution");
+    show.addEventListener("click", async () => {
+      show.disabled = true;
+      let solution: string | undefined;
+      try {
+        const m = await import("../grader/exercises/index.ts");
+        solution = m.getExercise(exercise)?.solution;
+      } catch (e) {
+        box.append(h("p", { class: "view-error" }, `The solution could not be loaded: ${(e as Error).message}`));
+        return;
+      }
+      if (!solution) {
+        box.append(h("p", { class: "view-note" }, "This exercise has no reference solution to show."));
+        return;
+      }
+      const use = h("button", { type: "button", class: "btn small" }, "Put it in the editor");
+      use.addEventListener("click", () => {
+        this.app.store.stashPrevious(this.lesson.meta.id, this.cell.id, this.getCode());
+        this.setCode(solution);
+        this.save();
+        this.showPrevious("Showing the reference solution. Your own code is kept:");
+      });
+      box.replaceChildren(h("details", { class: "solution", open: true }, h("summary", {}, "A reference solution (one of many that pass)"), h("pre", { class: "code" }, solution), use));
+    });
+    box.append(show);
+    return box;
+  }
+
   /** The learner leaves the lesson: the editor and its model go (before the page removes their elements). */
   dispose() {
     this.disposed = true;
@@ -450,6 +491,10 @@ export class CellView {
       if (!n && outcome.result.initReturn === 0) this.app.store.markProgress(this.lesson.meta.id, { ran: this.cell.id });
       if (outcome.grade?.passed) this.app.store.markProgress(this.lesson.meta.id, { passed: outcome.grade.exercise });
       if (outcome.grade) this.status.textContent += outcome.grade.passed ? " Exercise passed." : ` Exercise: ${outcome.grade.score}/${outcome.grade.maxScore}.`;
+      if (outcome.grade && !outcome.grade.passed) {
+        this.failedChecks++;
+        this.output.append(this.solutionOffer(outcome.grade.exercise));
+      }
       this.app.onProgress();
     } else this.status.textContent = outcome.kind === "killed" ? "Worker restarted." : "Run failed.";
     recordMetric("run", ms);
@@ -517,7 +562,7 @@ export class CellView {
   }
 
   /** The learner took the lesson's new code; their previous code stays in storage until they restore or forget it. */
-  private showPrevious() {
+  private showPrevious(lead = "Showing the lesson's new code. Your previous code is kept:") {
     const lessonId = this.lesson.meta.id;
     const prev = this.app.store.previous(lessonId, this.cell.id);
     if (prev === undefined) return;
@@ -534,7 +579,7 @@ export class CellView {
       this.notice.hidden = true;
     });
     this.notice.replaceChildren(
-      h("p", {}, "Showing the lesson's new code. Your previous code is kept:"),
+      h("p", {}, lead),
       h("details", {}, h("summary", {}, "Show it"), h("pre", { class: "code" }, prev)),
       restore,
       " ",

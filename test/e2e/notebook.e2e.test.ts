@@ -683,4 +683,22 @@ describe("notebook in Chromium", () => {
     await shot(page, "25-dark-run-all");
     await ctx.close();
   });
+
+  it("show solution: on request after a failed check (plainly offered after 3), put in the editor, it passes; the learner's code is kept", async () => {
+    const { page, ctx } = await open();
+    const c = cell(page, "ex-hello");
+    for (let i = 1; i <= 3; i++) {
+      await runCell(page, "ex-hello");
+      expect(await c.locator("button.show-solution").textContent()).toBe(i < 3 ? "Show a solution" : "Stuck after 3 tries? Show a solution");
+    }
+    await c.locator("button.show-solution").click();
+    await c.locator("details.solution pre").waitFor();
+    expect(await c.locator("details.solution pre").textContent()).toMatch(/module_init/);
+    await c.getByRole("button", { name: "Put it in the editor" }).click();
+    await runCell(page, "ex-hello");
+    await expect(c.locator(".grade h4").textContent()).resolves.toMatch(/Exercise passed/);
+    expect(await c.getByRole("button", { name: "Restore my previous code" }).count()).toBe(1);
+    await shot(page, "26-solution", "ex-hello");
+    await ctx.close();
+  });
 });

@@ -330,6 +330,12 @@ function pathTo(root: object, target: unknown): string | undefined {
  * copy would only add to it); from its second, the cache boots the key's template once, keeps it untouched, and hands
  * every run a snapshot() of it. A template that cannot be copied (SnapshotError: a closure nobody made rebindable) is
  * remembered as such and that key boots every time. At most `size` templates are kept (least recently used goes).
+ *
+ * Measured (bench/speed.bench.ts, CPU time on a loaded 2-core machine): a copy of x86_64-6.1's 512 MiB debug machine
+ * costs about what its boot does (~5 against ~7 ms standalone; memdemo end to end the same with and without the
+ * cache): the copy's cost is the ~2,500 objects and ~2.2 MB of typed arrays the boot made, and the boot itself is
+ * mostly making them. It never changes a result (test/kernel/snapshot.test.ts), and a machine whose boot does more
+ * than allocate (a large RAM, the older eras' boot paths) gains more.
  */
 export class BootCache<K extends object, O extends object> {
   private readonly templates = new Map<string, K | null>();
@@ -342,7 +348,8 @@ export class BootCache<K extends object, O extends object> {
   constructor(
     private readonly bootFn: (profile: string, opts: O) => K,
     private readonly keyOf: (profile: string, opts: O) => string,
-    private readonly size = 8,
+    // a template of a 16 GiB machine holds ~56 MB: a few keys are what a class, a lesson or a CLI loop uses
+    private readonly size = 4,
   ) {}
 
   boot(profile: string, opts: O): K {

@@ -33,6 +33,7 @@ import { checkKernelInvariants, formatViolations, type Violation } from "./debug
 import { Dma } from "./kernel/dma.ts";
 import { start_userspace } from "./init/userspace.ts";
 import { dma_atomic_pool_init } from "./kernel/dma_pool.ts";
+import { early_boot_frees, late_boot_frees } from "./init/free_initmem.ts";
 import { FaultInjection } from "./debug/fault_inject.ts";
 import { rebindable, stateless } from "./snapshot.ts";
 import "./fs/all.ts";
@@ -288,8 +289,11 @@ export function boot(profile: string | Profile, opts: BootOptions = {}): Kernel 
   // KASAN's shadow and hooks, then the access path that checks every load and store against it.
   if (Kasan.enabledFor(k)) k.kasan = new Kasan(k);
   k.mem = new MemoryAccess(k);
-  // postcore_initcall dma_atomic_pool_init(): the atomic DMA pools (kernel/dma_pool.ts).
+  // SMP alternatives, CMA given back, init_per_zone_wmark_min(); the atomic DMA pools (postcore_initcall); the
+  // initrd, khugepaged's watermarks and kernel_init's frees of __init and the image's gaps (init/free_initmem.ts).
+  early_boot_frees(k);
   dma_atomic_pool_init(k);
+  late_boot_frees(k);
   // kernel_init(): run /init; user space fills the page cache and its own memory until the learner's insmod.
   if (k.debug) print_debug_banners(k);
   if (opts.userspace !== false) start_userspace(k);

@@ -223,10 +223,12 @@ function checkFrames(k: Kernel, f: FrameMap, c: Collector): void {
     // Bad: taken off the free lists after "BUG: Bad page state" and leaked on purpose, outside any block.
     else if (!isUnmanagedOwner(o) && o !== PageOwner.Bad) c.add("frames", `pfn 0x${p.toString(16)} is ${pageOwnerNames[o]} but in no allocated block`, [p]);
   }
-  // memblock reservations never reach the buddy allocator.
+  // memblock reservations never reach the buddy allocator, except what free_reserved_area() gave back (the initrd,
+  // __init, the image's gaps, CMA: init/free_initmem.ts).
+  const released = k.pages.released;
   for (const r of k.layout.reservations) {
     for (let p = Math.floor(r.start / PAGE); p < Math.ceil(r.end / PAGE) && p < f.nr; p++) {
-      if (f.block[p] === 1) c.add("frames", `pfn 0x${p.toString(16)} of the '${r.what}' reservation is on the free lists`, [p]);
+      if (f.block[p] === 1 && !released.some((x) => p >= x.start && p < x.end)) c.add("frames", `pfn 0x${p.toString(16)} of the '${r.what}' reservation is on the free lists`, [p]);
     }
   }
 }

@@ -94,7 +94,8 @@ export function start_userspace(k: Kernel): void {
   const m = userspaceModel(k.profile.name);
   k.clock.setAtLeast(m.initAtNs);
   // run_init_process() has said so since 3.x (pr_info "Run %s as init process"); the 2.6 and 3.4 kernels modelled
-  // here start init silently. (Freeing the .init section is not modelled: MemTotal keeps the boot value.)
+  // here start init silently. (The 6.1 boots have freed the initrd, __init and the image gaps just before:
+  // init/free_initmem.ts; the old eras keep their boot values.)
   if (k.profile.era === "6.1") k.printk("\u00016Run /init as init process\n");
   const perPage = k.layout.pageSize >> 10;
   const cachePages = Math.ceil(m.cachedKb / perPage);

@@ -532,12 +532,23 @@ export class PageAllocator {
       this.totalramPages += z.managed;
       if (z.highmem) this.totalhighPages += z.managed;
     }
-    // init_per_zone_wmark_min()
+    this.init_per_zone_wmark_min(this.thpAlways());
+    this.boot = this.snapshot();
+    this.printMemoryLine();
+  }
+
+  /**
+   * init_per_zone_wmark_min() (postcore_initcall), then with `thp` khugepaged's set_recommended_min_free_kbytes()
+   * (late_initcall): min_free_kbytes from the lowmem managed pages, the zones' watermarks and lowmem_reserve.
+   * `baseKbytes` keeps an earlier base min_free_kbytes (the boot computed it before later frees grew managed).
+   */
+  init_per_zone_wmark_min(thp: boolean, baseKbytes?: number): void {
     let lowmemPages = 0;
     for (const z of this.zones) if (ZONE_RANK[z.name] <= ZONE_RANK.Normal) lowmemPages += z.managed;
-    let mfk = minFreeKbytes(this.era, lowmemPages * 4);
+    let mfk = baseKbytes ?? minFreeKbytes(this.era, lowmemPages * 4);
+    this.baseMinFreeKbytes = mfk;
     setupPerZoneWmarks(this.era, this.zones, mfk);
-    if (this.thpAlways()) {
+    if (thp) {
       // khugepaged's set_recommended_min_free_kbytes(): pageblock_nr_pages is HPAGE_PMD_NR (4 MiB on non-PAE i386)
       const pageblock = this.k.profile.arch === "i386" ? 1024 : 512;
       let nrZones = 0;
@@ -553,8 +564,38 @@ export class PageAllocator {
     }
     this.minFreeKbytes = mfk;
     setupPerZoneLowmemReserve(this.era, this.zones);
-    this.boot = this.snapshot();
-    this.printMemoryLine();
+  }
+
+  /** min_free_kbytes as init_per_zone_wmark_min() computed it, before khugepaged's raise. */
+  baseMinFreeKbytes = 0;
+  /** PFN ranges of memblock reservations free_reserved_area() handed to the buddy allocator. */
+  readonly released: { start: number; end: number }[] = [];
+
+  /**
+   * free_reserved_area() (mm/page_alloc.c, 6.1) / free_init_pages: boot-reserved frames in [startPhys, endPhys)
+   * (the initrd, __init, the image's gaps, CMA given back) go to the buddy allocator one page at a time and become
+   * managed: totalram_pages and MemTotal grow. Frames already managed are skipped. Returns the pages freed.
+   */
+  free_reserved_area(startPhys: number, endPhys: number): number {
+    const a = Math.max(0, Math.ceil(startPhys / PAGE_SIZE));
+    const b = Math.min(this.nrPfns, Math.floor(endPhys / PAGE_SIZE));
+    if (b > a) this.released.push({ start: a, end: b });
+    let n = 0;
+    for (let p = a; p < b; p++) {
+      if (this.flags[p]! & F_MANAGED || !isUnmanagedOwner(this.owner[p]!) || !this.isMemory(p)) continue;
+      const zi = this.zoneIdxOf(p);
+      if (zi < 0) continue;
+      const z = this.zones[zi]!;
+      this.retag(p, PageOwner.Free);
+      this.refcount[p] = 0;
+      this.flags[p] = F_MANAGED;
+      z.managed++;
+      this.totalramPages++;
+      if (z.highmem) this.totalhighPages++;
+      this.freeOnePage(p, 0, zi, false);
+      n++;
+    }
+    return n;
   }
 
   /**
@@ -563,7 +604,7 @@ export class PageAllocator {
    * boards), whose hugepage_init() keeps THP on: it turns it off below 512 MiB of RAM (totalram_pages() <
    * 512 << (20 - PAGE_SHIFT)), which is why the real 512M amd64 boot reads "[never]" and the 1G 686 one "[always]".
    */
-  private thpAlways(): boolean {
+  thpAlways(): boolean {
     const p = this.k.profile as unknown as { thpAlways?: boolean };
     if (typeof p.thpAlways === "boolean") return p.thpAlways;
     const arch = this.k.profile.arch;

@@ -1,0 +1,87 @@
+// Models the frees of boot memory that Linux 6.1 makes between mem_init() and running /init, each handing reserved
+// frames to the buddy allocator (free_reserved_area: managed pages, totalram_pages and MemTotal grow), in the
+// kernel's order:
+//   start_kernel  alternative_instructions(): "Freeing SMP alternatives memory: %luK" (x86, one possible CPU: the
+//                 .smp_locks section right after __init_end is not needed on a uniprocessor)
+//   core_initcall cma_init_reserved_areas(): the CMA area goes to the buddy allocator as MIGRATE_CMA (ARM), silently
+//   postcore      init_per_zone_wmark_min(): the watermarks from the managed pages at this point
+//   rootfs        populate_rootfs(): "Freeing initrd memory: %luK"
+//   late          khugepaged: set_recommended_min_free_kbytes() where THP is on (mm/page_alloc.ts thpAlways)
+//   kernel_init   x86_64: mem_encrypt_free_decrypted_mem() "Freeing unused decrypted memory: %luK", then
+//                 free_initmem() "Freeing unused kernel image (initmem) memory: %luK", mark_rodata_ro() "Write
+//                 protecting the kernel read-only data: %luk" and the two alignment gaps of the image ("(text/rodata
+//                 gap)", "(rodata/data gap)"), debug_checkwx() "x86/mm: Checked W+X mappings: passed, no W+X pages
+//                 found."; i386: initmem, "Write protecting kernel text and read-only data: %luk"; ARM: initmem,
+//                 "Checked W+X mappings: passed, no W+X pages found"; arm64: "Freeing unused kernel memory: %luK".
+// Every size comes from the image's sections (arch/*: the real builds' layout) and the reservations; two are
+// properties of the build the simulator has no section for, taken from the real builds: the .smp_locks section
+// (36K amd64, 32K 686) and the used part of x86_64's .bss..decrypted (12K of its 2 MiB).
+// Simplification: the 2.6 and 3.4 eras keep their boot values (their messages and order differ); the frees'
+// physical pages are returned in address order, one page at a time (free_reserved_page), with no poisoning.
+
+import type { Kernel } from "../kernel.ts";
+import { KERN_INFO } from "../kernel/printk.ts";
+
+const PAGE = 4096;
+const MiB = 1 << 20;
+const alignUp = (x: number, a: number) => Math.ceil(x / a) * a;
+
+function section(k: Kernel, name: string): [number, number] | undefined {
+  const s = k.layout.image.find((i) => i.name === name);
+  return s ? [s.phys, s.phys + Number(s.end - s.start)] : undefined;
+}
+
+function freeing(k: Kernel, what: string, start: number, end: number): void {
+  if (end <= start) return;
+  const pages = k.pages.free_reserved_area(start, end);
+  k.printk(KERN_INFO + "Freeing %s memory: %ldK\n", what, (pages * PAGE) >> 10);
+}
+
+/** start_kernel and the core initcalls: SMP alternatives, CMA, then init_per_zone_wmark_min(). */
+export function early_boot_frees(k: Kernel): void {
+  if (k.profile.era !== "6.1") return;
+  const arch = k.profile.arch;
+  const init = section(k, ".init");
+  if ((arch === "x86_64" || arch === "i386") && k.profile.nrCpus === 1 && init) {
+    const size = arch === "x86_64" ? 36 * 1024 : 32 * 1024;
+    freeing(k, "SMP alternatives", init[1], init[1] + size);
+  }
+  for (const r of k.layout.reservations) if (/\bcma\b/.test(r.what)) k.pages.free_reserved_area(r.start, r.end);
+  k.pages.init_per_zone_wmark_min(false);
+}
+
+/** populate_rootfs, khugepaged's watermarks, then kernel_init's frees before /init runs. */
+export function late_boot_frees(k: Kernel): void {
+  if (k.profile.era !== "6.1") return;
+  const arch = k.profile.arch;
+  const initrd = k.layout.reservations.find((r) => r.what === "initrd");
+  if (initrd) freeing(k, "initrd", initrd.start, alignUp(initrd.end, PAGE));
+  const thp = k.pages.thpAlways();
+  // the base stays the postcore one (pages.baseMinFreeKbytes): khugepaged compares its recommendation with it
+  if (thp) k.pages.init_per_zone_wmark_min(true, k.pages.baseMinFreeKbytes);
+  const text = section(k, ".text");
+  const rodata = section(k, ".rodata");
+  const data = section(k, ".data");
+  const init = section(k, ".init");
+  const bss = section(k, ".bss");
+  if (!text || !rodata || !data || !init) return;
+  if (arch === "x86_64") {
+    // .bss..decrypted: PMD-aligned after .smp_locks and .data_nosave, its first pages used, the rest freed
+    const smpEnd = init[1] + 36 * 1024;
+    const dec = alignUp(smpEnd, 2 * MiB);
+    if (bss && dec + 2 * MiB <= bss[0]) freeing(k, "unused decrypted", dec + 12 * 1024, dec + 2 * MiB);
+    freeing(k, "unused kernel image (initmem)", init[0], init[1]);
+    k.printk(KERN_INFO + "Write protecting the kernel read-only data: %luk\n", (alignUp(rodata[1], 2 * MiB) - text[0]) >> 10);
+    freeing(k, "unused kernel image (text/rodata gap)", alignUp(text[1], PAGE), rodata[0]);
+    freeing(k, "unused kernel image (rodata/data gap)", alignUp(rodata[1], PAGE), data[0]);
+    k.printk(KERN_INFO + "x86/mm: Checked W+X mappings: passed, no W+X pages found.\n");
+  } else if (arch === "i386") {
+    freeing(k, "unused kernel image (initmem)", init[0], init[1]);
+    k.printk(KERN_INFO + "Write protecting kernel text and read-only data: %luk\n", (rodata[1] - text[0]) >> 10);
+  } else if (arch === "arm") {
+    freeing(k, "unused kernel image (initmem)", init[0], init[1]);
+    k.printk(KERN_INFO + "Checked W+X mappings: passed, no W+X pages found\n");
+  } else {
+    freeing(k, "unused kernel", init[0], init[1]);
+  }
+}

@@ -23,6 +23,8 @@ import { USER_ROWS } from "./api/user.ts";
 import { CHARDEV_ROWS } from "./api/chardev.ts";
 import { ATOMIC_ROWS } from "./api/atomic.ts";
 import { PARAM_ROWS } from "./api/params.ts";
+import { COMPLETION_ROWS } from "./api/completion.ts";
+import { MEMPOOL_ROWS } from "./api/mempool.ts";
 
 export const API: readonly ApiEntry[] = checkTable([
   ...MODULE_ROWS,
@@ -43,6 +45,8 @@ export const API: readonly ApiEntry[] = checkTable([
   ...CHARDEV_ROWS,
   ...ATOMIC_ROWS,
   ...PARAM_ROWS,
+  ...COMPLETION_ROWS,
+  ...MEMPOOL_ROWS,
   ...SIM_ROWS,
   ...USER_ROWS,
 ]);

@@ -674,6 +674,34 @@ export class PageAllocator {
     }
   }
 
+  /**
+   * CONFIG_DEFERRED_STRUCT_PAGE_INIT (Debian amd64): defer_init() initialises the node's last zone one section
+   * (PAGES_PER_SECTION = 32768 pages, 128 MiB) past its start, up to a section boundary; the struct pages above
+   * (first_deferred_pfn) are set up and freed later by the pgdatinit kthreads. mem_init()'s "Memory: %luK/..."
+   * prints nr_free_pages() before that, so only the frames below first_deferred_pfn count as available there
+   * (207548K/523768K on the real 512 MiB boot), while totalram_pages (and "reserved") already include them.
+   */
+  private firstDeferredPfn(): number {
+    const SECTION = 32768;
+    const last = [...this.zones].reverse().find((z) => z.present > 0);
+    if (!last) return Infinity;
+    let n = 0;
+    for (const r of this.memory) {
+      for (let p = Math.max(r.start, last.startPfn); p < Math.min(r.end, last.endPfn); p++) {
+        n++;
+        if (n > SECTION && p % SECTION === 0) return p;
+      }
+    }
+    return Infinity;
+  }
+
+  private freeBelow(limit: number): number {
+    let n = 0;
+    const end = Math.min(limit, this.nrPfns);
+    for (let p = 0; p < end; p++) if (this.owner[p] === PageOwner.Free) n++;
+    return n;
+  }
+
   private printMemoryLine(): void {
     const k = this.k;
     const img = (name: string) => {
@@ -683,8 +711,8 @@ export class PageAllocator {
     const K = (pages: number) => pages * 4;
     let physpages = 0;
     for (const z of this.zones) physpages += z.present;
-    const freeNow = this.nrFreePages();
     const arch = k.profile.arch;
+    const freeNow = this.era === "6.1" && arch === "x86_64" ? this.freeBelow(this.firstDeferredPfn()) : this.nrFreePages();
     if (this.era === "6.1") {
       const high = arch === "i386" || arch === "arm" ? `, ${K(this.totalhighPages)}K highmem` : "";
       k.printk(

@@ -25,6 +25,7 @@ import { ATOMIC_ROWS } from "./api/atomic.ts";
 import { PARAM_ROWS } from "./api/params.ts";
 import { COMPLETION_ROWS } from "./api/completion.ts";
 import { MEMPOOL_ROWS } from "./api/mempool.ts";
+import { DMAPOOL_ROWS } from "./api/dmapool.ts";
 
 export const API: readonly ApiEntry[] = checkTable([
   ...MODULE_ROWS,
@@ -47,6 +48,7 @@ export const API: readonly ApiEntry[] = checkTable([
   ...PARAM_ROWS,
   ...COMPLETION_ROWS,
   ...MEMPOOL_ROWS,
+  ...DMAPOOL_ROWS,
   ...SIM_ROWS,
   ...USER_ROWS,
 ]);

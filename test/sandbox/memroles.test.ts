@@ -29,7 +29,7 @@ describe("memory roles of the API table", () => {
     // each free's argument index names an address/handle parameter of its row
     for (const r of rows) {
       const m = r.memory;
-      if (m && "free" in m) expect(["addr", "handle:kmem_cache", "handle:workqueue_struct", "handle:mempool_t"]).toContain(r.params[m.free.addr].type);
+      if (m && "free" in m) expect(["addr", "handle:kmem_cache", "handle:workqueue_struct", "handle:mempool_t", "handle:dma_pool"]).toContain(r.params[m.free.addr].type);
       if (m && "alloc" in m && m.alloc.gfp !== undefined) expect(r.params[m.alloc.gfp].type, r.name).toBe("gfp");
     }
   });

@@ -124,3 +124,23 @@ describe("deferred struct page init (x86_64)", () => {
     }
   });
 });
+
+describe("memmap_init's unavailable ranges and build_all_zonelists' Total pages", () => {
+  const lines = (ls: string[]) => ls.map((l) => l.replace(/^\[\s*\d+\.\d+\] /, "").trimEnd()).filter((l) => /pages in unavailable ranges|Total pages/.test(l));
+  for (const b of boots) {
+    it(`${b.profile} ${b.mem / MiB}M: the real boot's lines (FLATMEM armhf: none for the hole below PHYS_OFFSET, which has no memmap)`, () => {
+      const k = boot(b.profile, { mem: b.mem, config: "distro" });
+      expect(lines(k.log.texts(0))).toEqual(lines(section(real(b.log), "dmesg (boot, full)").split(/\r?\n/)));
+    });
+  }
+
+  it("x86_64 above 4 GiB: the PCI hole's sections have no memmap, so only the valid tail of the last section below it counts; Total pages counts present pages", () => {
+    const k = boot("x86_64-6.1", { mem: 8192 * MiB, config: "distro" });
+    const counts = k.log.texts(0).map((l) => /zone (\w+): (\d+) pages in unavailable ranges/.exec(l)).filter((m) => m);
+    for (const m of counts) expect(Number(m![2])).toBeLessThan(32768);
+    const total = Number(/Total pages: (\d+)/.exec(k.log.texts(0).find((l) => l.includes("Total pages"))!)![1]);
+    const present = k.pages.zones.reduce((a, z) => a + z.present, 0);
+    expect(total).toBeLessThanOrEqual(present);
+    expect(total).toBe(k.pages.zones.reduce((a, z) => a + z.initialManaged, 0));
+  });
+});

@@ -442,7 +442,36 @@ export class PageAllocator {
   /** memmap_init(): "On node 0, zone X: N pages in unavailable ranges" for each hole (6.1). */
   private printUnavailableRanges(): void {
     const k = this.k;
-    const sectionPages = k.profile.arch === "i386" ? 0 : k.profile.arch === "arm" ? 1 << 16 : 1 << 15;
+    // Debian's 686 and armmp kernels are FLATMEM; amd64 and arm64 are SPARSEMEM (128 MiB sections on x86_64).
+    const arch = k.profile.arch;
+    const sectionPages = arch === "i386" || arch === "arm" ? 0 : 1 << 15;
+    const pageblock = arch === "i386" ? 1024 : 512;
+    const minPfn = arch === "arm" ? Math.floor(k.layout.physOffset / PAGE_SIZE) : 0; // ARCH_PFN_OFFSET
+    const maxPfn = this.memory.length ? this.memory[this.memory.length - 1]!.end : 0;
+    // pfn_valid(): FLATMEM, inside [ARCH_PFN_OFFSET, ARCH_PFN_OFFSET + max_mapnr); SPARSEMEM, in a section that
+    // holds some memory (present_section)
+    const valid = (pfn: number): boolean => {
+      if (!sectionPages) return pfn >= minPfn && pfn < maxPfn;
+      const s = Math.floor(pfn / sectionPages) * sectionPages;
+      return this.memory.some((r) => r.start < s + sectionPages && r.end > s);
+    };
+    // init_unavailable_range(): counts the struct pages it initialises, skipping pageblocks whose first pfn is not
+    // valid (no memmap there)
+    const unavailable = (spfn: number, epfn: number): number => {
+      let n = 0;
+      for (let pfn = spfn; pfn < epfn; pfn++) {
+        const blk = pfn - (pfn % pageblock);
+        if (!valid(blk)) {
+          pfn = blk + pageblock - 1;
+          continue;
+        }
+        n++;
+      }
+      return n;
+    };
+    const say = (zone: string, n: number) => {
+      if (n > 0) k.printk(KERN_INFO + "On node 0, zone %s: %d pages in unavailable ranges\n", zone, n);
+    };
     let hole = 0;
     let lastZone = 0;
     for (const r of this.memory) {
@@ -451,16 +480,14 @@ export class PageAllocator {
         const a = Math.min(Math.max(r.start, z.startPfn), z.endPfn);
         const b = Math.min(Math.max(r.end, z.startPfn), z.endPfn);
         if (a >= b) continue;
-        if (hole < a) k.printk(KERN_INFO + "On node 0, zone %s: %d pages in unavailable ranges\n", z.name, a - hole);
+        if (hole < a) say(z.name, unavailable(hole, a));
         hole = b;
         lastZone = z.idx;
       }
     }
     if (sectionPages) {
       const end = Math.ceil(hole / sectionPages) * sectionPages;
-      if (hole < end) {
-        k.printk(KERN_INFO + "On node 0, zone %s: %d pages in unavailable ranges\n", this.zones[lastZone]!.name, end - hole);
-      }
+      if (hole < end) say(this.zones[lastZone]!.name, unavailable(hole, end));
     }
   }
 

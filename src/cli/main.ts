@@ -145,6 +145,7 @@ export function buildProgram(setCode: (c: number) => void): Command {
     .option("--keep-loaded", "do not unload the module")
     .option("--check-invariants", "verify the kernel's internal invariants after the run")
     .option("--fail-nth <n>", "fault injection: the module_init task's Nth allocation call fails (/proc/<pid>/fail-nth, 6.1 debug kernels)")
+    .option("--events <list>", "interrupts raised after insmod at simulated times, as a cell's events= setting: \"button@30ms irq5@60ms\"")
     .option("--boot", "also print the boot log")
     .option("--json", "print the RunResult as JSON")
     .action(async (file: string, params: string[], o: Record<string, unknown>) => {

@@ -1,8 +1,11 @@
 // `kmodlab run FILE [--profile P] [--mem SIZE] [--cmdline "..."] [--seed N] [--config debug|distro]
-//                   [--proc NAME,...] [--keep-loaded] [--check-invariants] [--fail-nth N] [--boot] [--json] [name=value ...]`
+//                   [--proc NAME,...] [--keep-loaded] [--check-invariants] [--fail-nth N] [--events "button@30ms irq5@60ms"]
+//                   [--boot] [--json] [name=value ...]`
 // name=value after the file are module parameters, as insmod takes them (RunOptions.moduleParams).
 // --fail-nth N is RunOptions.failNth (fault injection: the insmod task's Nth should_fail() call fails); the
-// boot parameters failslab= / fail_page_alloc= go in --cmdline. A line on stderr says where fail-nth struck.
+// boot parameters failslab= / fail_page_alloc= go in --cmdline. --events is a cell's events= setting (the notebook's
+// parseEvents): interrupts raised at simulated times after the module is loaded, `button` being the profile's button
+// line (the grader's buttonIrq); a line the board does not have is bad usage. A line on stderr says where fail-nth struck.
 // Prints the module's part of dmesg (the boot log first with --boot), then each /proc file asked for.
 // --json prints exactly the RunResult. The run happens in an isolated worker (src/node/isolate.ts): a cell the
 // sandbox cannot stop is ended by the host and reported as a CPU or memory limit.
@@ -24,6 +27,8 @@ export interface RunFlags {
   keepLoaded?: boolean;
   checkInvariants?: boolean;
   failNth?: string;
+  /** "button@30ms irq5@60ms": the cell setting events= (RunOptions.events). */
+  events?: string;
   boot?: boolean;
   json?: boolean;
   /** name=value module parameters (insmod's), after the file. */
@@ -81,6 +86,24 @@ async function toRunOptions(f: RunFlags): Promise<RunOptions> {
       throw new Usage(`bad --fail-nth '${f.failNth}': expected an integer from 1 to 4294967295 (the Nth allocation call of module_init fails)`);
     }
     o.failNth = Number(f.failNth);
+  }
+  if (f.events !== undefined) {
+    const { parseEvents } = await import("../notebook/settings.ts");
+    const { buttonIrq } = await import("../grader/grade.ts");
+    const { boardIrqLines } = await import("../kernel/kernel/irq.ts");
+    let events;
+    try {
+      events = parseEvents(f.events);
+    } catch (e) {
+      throw new Usage(`bad --events '${f.events}': ${(e as Error).message}`);
+    }
+    if (!events.length) throw new Usage(`bad --events '${f.events}': no event; write button@30ms or irq5@30ms`);
+    const nr = boardIrqLines(getProfile(o.profile).arch).nr;
+    o.events = events.map((e) => {
+      const irq = e.irq === "button" ? buttonIrq(o.profile!) : e.irq;
+      if (irq >= nr) throw new Usage(`bad --events '${f.events}': irq${irq}: the ${o.profile} board has interrupt lines 0 to ${nr - 1}`);
+      return { atMs: e.atMs, irq };
+    });
   }
   return o;
 }

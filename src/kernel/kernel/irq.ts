@@ -28,6 +28,12 @@ const EBUSY = 16;
 
 export type IrqHandler = (irq: number, devId: unknown) => unknown;
 
+/** The simulated board's interrupt lines for an architecture: the button's line and NR_IRQS (valid lines 0..nr-1). */
+export function boardIrqLines(arch: string): { button: number; nr: number } {
+  const x86 = arch === "x86_64" || arch === "i386";
+  return x86 ? { button: 5, nr: 24 } : { button: 40, nr: 64 };
+}
+
 export interface IrqAction {
   irq: number;
   handler: IrqHandler;
@@ -56,9 +62,9 @@ export class Irq {
 
   constructor(k: Kernel) {
     this.k = k;
-    const x86 = k.profile.arch === "x86_64" || k.profile.arch === "i386";
-    this.BUTTON_IRQ = x86 ? 5 : 40;
-    this.nrIrqs = x86 ? 24 : 64;
+    const lines = boardIrqLines(k.profile.arch);
+    this.BUTTON_IRQ = lines.button;
+    this.nrIrqs = lines.nr;
     k.sched.runPendingHardirqs = rebindable(Irq.prototype.runPending, this); // rebound by a kernel snapshot (snapshot.ts)
   }
 

@@ -2,7 +2,8 @@
 // differ in" note; every runnable cell runs without an unexpected report, and the kinds it declares (expect=) appear.
 import { describe, expect, it } from "vitest";
 import { loadLessons, expectedKinds, exerciseOf, cellRunSettings } from "../../src/lessons/load.ts";
-import { EXERCISES, getExercise } from "../../src/grader/exercises/index.ts";
+import { EXERCISES } from "../../src/grader/exercises/index.ts";
+import { findExercise } from "../../src/lessons/registry.ts";
 import { runModule } from "../../sandbox/run.ts";
 import { parseSize } from "../../src/kernel/kernel/params.ts";
 
@@ -34,7 +35,8 @@ describe("the curriculum", () => {
       const ex = l.cells.filter((c) => exerciseOf(c));
       expect(ex.length).toBeGreaterThanOrEqual(1);
       for (const c of ex) {
-        const e = getExercise(exerciseOf(c)!);
+        // a TypeScript exercise (src/grader/exercises) or a lesson's ```exercise block
+        const e = findExercise(exerciseOf(c)!);
         expect(e, `unknown exercise ${exerciseOf(c)}`).toBeDefined();
         // One source of truth: the cell shows the exercise's starter, on the exercise's machine.
         expect(c.source.trimEnd()).toBe(e!.starter.trimEnd());

@@ -160,3 +160,43 @@ describe("lesson 12 (user space), as the page shows it", () => {
     expect(text("p.user-fate")).toMatch(/killed by SIGSEGV .*status 139/);
   });
 });
+
+describe("lesson 13 (LKMPG staples), as the page shows it", () => {
+  it("params-atomic: the default count 3, one more user, the fourth put reaches 0", async () => {
+    const { text } = await page("lkmpg-staples", "params-atomic");
+    expect(text("pre.dmesg")).toMatch(/count=3: the put that reached 0 was number 4, users now 0/);
+  });
+
+  it("completion-timer: woken after 5 jiffies (20 ms at HZ=250), the second complete() still counted, the third wait times out with 0", async () => {
+    const { text } = await page("lkmpg-staples", "completion-timer");
+    const d = text("pre.dmesg");
+    expect(d).toMatch(/woken after 5 jiffies; another complete\(\) is still counted: 1/);
+    expect(d).toMatch(/a third wait with a 10-jiffy timeout returns 0/);
+  });
+
+  it("lost-wakeup: the flag set without wake_up at jiffy 2 is not seen; the waiter wakes at jiffy 10 with flag 2", async () => {
+    const { text } = await page("lkmpg-staples", "lost-wakeup");
+    expect(text("pre.dmesg")).toMatch(/wait returned 0 with flag=2 after 10 jiffies/);
+  });
+
+  it("mempool-reserve: fail-nth=8 is mempool_alloc's first, no-reclaim kmalloc; both allocations succeed and nothing is printed for the failure", async () => {
+    const lesson = lessons.find((l) => l.meta.id === "lkmpg-staples")!;
+    const cell = lesson.cells.find((c) => c.id === "mempool-reserve")!;
+    const r = await runModule(cell.source, { profile: "x86_64-6.1", failNth: cellRunSettings(cell).failNth });
+    expect(r.faultInjection!.injected).toHaveLength(1);
+    const site = r.faultInjection!.sites.find((s) => s.call === 8)!;
+    expect(site.flags).toBe("GFP_NOWAIT|__GFP_FS|__GFP_NOWARN|__GFP_NORETRY|__GFP_NOMEMALLOC");
+    expect(r.reports).toEqual([]);
+    const { text } = await page("lkmpg-staples", "mempool-reserve");
+    const m = /a=([0-9a-f]+) b=([0-9a-f]+): the kmalloc under a failed/.exec(text("pre.dmesg"))!;
+    expect(BigInt("0x" + m[1]) > 0n && BigInt("0x" + m[2]) > 0n && m[1] !== m[2]).toBe(true);
+  });
+
+  it("dma-pool-blocks: 63 blocks of 64 bytes in a page, the busy line through dev_err, the DMA-API warning at rmmod", async () => {
+    const { text } = await page("lkmpg-staples", "dma-pool-blocks");
+    const d = text("pre.dmesg");
+    expect(d).toMatch(/block 62 is 3968 bytes after block 0; block 63 is on another page: 1/);
+    expect(d).toMatch(/pci 0000:00:04\.0: dma_pool_destroy descs, [0-9a-f]{16} busy/);
+    expect(d).toMatch(/DMA-API: pci 0000:00:04\.0: device driver has pending DMA allocations while released from device \[count=1\]/);
+  });
+});

@@ -28,8 +28,10 @@
 // for a kernel thread; a real insmod has its own PGD, whose user half may be populated ("PGD 8000000004d2b067 ...
 // PMD 0" instead of "PGD 0 P4D 0 "). Register values are invented (splat.ts) except CR2/the address register; the
 // Code: bytes around the faulting instruction are invented, the instruction itself is a real encoding of the
-// access (x86 "88 10" mov %dl,(%rax) ..., ARM "e5c32000" strb r2,[r3] ...). No SMAP/PAN, no protection faults
-// (every kernel mapping here is writable), no exception-table fixups (a module has none).
+// access (x86 "88 10" mov %dl,(%rax) ..., ARM "e5c32000" strb r2,[r3] ...). No SMAP/PAN; the one protection fault
+// is a write to the 6.1 kernel's text or rodata (read-only after mark_rodata_ro: x86 error_code 0x0003
+// "permissions violation", ARM FSR 0x80d section permission fault, arm64 FSC 0x0c+level); no exception-table
+// fixups (a module has none).
 
 import type { Kernel } from "../kernel.ts";
 import type { Walk } from "./pgtable.ts";
@@ -50,6 +52,8 @@ export interface FaultInfo {
   callers?: string[];
   /** The faulting function when it is not the module's ("kasan_check_range+0x../0x.."). */
   ip?: string;
+  /** A write to a present, read-only mapping (kernel text and rodata under STRICT_KERNEL_RWX): a permission fault. */
+  protection?: boolean;
 }
 
 const hex = (v: bigint | number, w: number) => BigInt.asUintN(64, BigInt(v)).toString(16).padStart(w, "0");
@@ -159,14 +163,15 @@ export function kernelFault(k: Kernel, info: FaultInfo, walk: Walk | null): Repo
       explain = `0x${addr.toString(16)} is not a canonical x86_64 address (bits 63..47 must all equal bit 47): the CPU raises a general protection fault before any page-table lookup. A pointer like this is garbage or poison (e.g. LIST_POISON, a freed object's contents).`;
       return finish();
     }
-    const err = info.write ? 2 : 0;
+    // X86_PF_PROT (bit 0) when the page was present: the write hit a read-only mapping
+    const err = (info.write ? 2 : 0) | (info.protection ? 1 : 0);
     regs.CR2 = addr;
     if (era === "6.1") {
       title = addr < 4096n ? `BUG: kernel NULL pointer dereference, address: ${hex(addr, w)}` : `BUG: unable to handle page fault for address: ${hex(addr, w)}`;
       alert(title);
       alert(`#PF: supervisor ${info.write ? "write access" : "read access"} in kernel mode`);
-      alert(`#PF: error_code(0x${hex(err, 4)}) - not-present page`);
-      k.printk(KERN_INFO + "%s\n", dumpPagetable(k, walk));
+      alert(`#PF: error_code(0x${hex(err, 4)}) - ${info.protection ? "permissions violation" : "not-present page"}`);
+      k.printk(KERN_INFO + "%s\n", dumpPagetable(k, info.protection ? readOnlyLeaf(walk) : walk));
       k.printk(KERN_DEFAULT + "%s\n", fixHeader(k, oopsHeader(k, "Oops", err)));
       body(ip, regs);
       k.printk(KERN_DEFAULT + "CR2: %016lx\n", addr);
@@ -195,7 +200,9 @@ export function kernelFault(k: Kernel, info: FaultInfo, walk: Walk | null): Repo
   }
 
   if (arch === "arm") {
-    const fs = walk && walk.stoppedAt === "PTE" ? 0x7 : 0x5;
+    // DFSR fault status: 0x5/0x7 section/page translation fault; 0xd/0xf section/page permission fault
+    const mappedBySection = !walk?.steps.some((st) => st.level === "PTE");
+    const fs = info.protection ? (mappedBySection ? 0xd : 0xf) : walk && walk.stoppedAt === "PTE" ? 0x7 : 0x5;
     const fsr = fs | (info.write ? 0x800 : 0);
     regs.INSTR = armInstr(info);
     title = `Unable to handle kernel ${addr < 4096n ? "NULL pointer dereference" : "paging request"} at virtual address ${hex(addr, 8)}`;
@@ -215,7 +222,11 @@ export function kernelFault(k: Kernel, info: FaultInfo, walk: Walk | null): Repo
   const level = walk && addr >> 48n === 0xffffn ? Math.max(0, ["PGD", "P4D", "PUD", "PMD", "PTE"].indexOf(walk.stoppedAt ?? "PTE") - 1) : 0;
   // A64: strb w1, [x0] / ldrb w0, [x0] (or the word forms), the instruction dump_instr() shows in parentheses.
   regs.INSTR = info.write ? (info.size === 1 ? 0x39000001 : 0xb9000001) : info.size === 1 ? 0x39400000 : 0xb9400000;
-  const iss = 0x4 + level + (info.write ? 0x40 : 0);
+  // FSC 0x04+level translation fault; 0x0c+level permission fault (the level of the entry that maps the page)
+  const leafLevel = walk?.steps[walk.steps.length - 1]?.level;
+  const permLevel = leafLevel === "PTE" ? 3 : leafLevel === "PMD" ? 2 : 1;
+  const fsc = info.protection ? 0xc + permLevel : 0x4 + level;
+  const iss = fsc + (info.write ? 0x40 : 0);
   const esr = 0x96000000 + iss;
   title = `Unable to handle kernel ${addr < 4096n ? "NULL pointer dereference" : "paging request"} at virtual address ${hex(addr, 16)}`;
   alert(title);
@@ -224,7 +235,7 @@ export function kernelFault(k: Kernel, info: FaultInfo, walk: Walk | null): Repo
   alert("  EC = 0x25: DABT (current EL), IL = 32 bits");
   alert("  SET = 0, FnV = 0");
   alert("  EA = 0, S1PTW = 0");
-  alert(`  FSC = 0x${hex(0x4 + level, 2)}: level ${level} translation fault`);
+  alert(`  FSC = 0x${hex(fsc, 2)}: level ${info.protection ? permLevel : level} ${info.protection ? "permission" : "translation"} fault`);
   alert("Data abort info:");
   alert(`  ISV = 0, ISS = 0x${hex(iss, 8)}`);
   alert(`  CM = 0, WnR = ${info.write ? 1 : 0}`);
@@ -274,6 +285,12 @@ function dumpPagetable(k: Kernel, walk: Walk): string {
   return s;
 }
 
+/** The walk as mark_rodata_ro() left it: the leaf entry without _PAGE_RW (bit 1), e.g. a text PMD 0x1e3 -> 0x1e1. */
+function readOnlyLeaf(walk: Walk): Walk {
+  const steps = walk.steps.map((st, i) => (i === walk.steps.length - 1 ? { ...st, entry: st.entry & ~2n } : st));
+  return { ...walk, steps };
+}
+
 /** ARM show_pte(): "[addr] *pgd=..." then ", *pte=..., *ppte=..." (Linux and hardware PTE), or "(bad)" on a section. */
 function showPteArm(walk: Walk | null, addr: bigint): string {
   const pgd = walk?.steps[0];
@@ -314,5 +331,7 @@ function describe(k: Kernel, addr: bigint): string {
 }
 
 function explainFault(addr: bigint, info: FaultInfo, what: string): string {
+  if (info.protection)
+    return `The module wrote ${info.size} byte${info.size === 1 ? "" : "s"} at 0x${addr.toString(16)}: ${what}. The kernel's text and read-only data are mapped read-only (STRICT_KERNEL_RWX: mark_rodata_ro() at the end of boot), so the CPU raised a permission fault on a present page; with no fixup for module code the kernel prints an Oops, kills the task and is tainted D.`;
   return `The module ${info.write ? "wrote" : "read"} ${info.size} byte${info.size === 1 ? "" : "s"} at 0x${addr.toString(16)}: ${what}. Nothing maps that page, so the CPU faulted in kernel mode; with no fixup for module code the kernel prints an Oops, kills the task (the rest of this function does not run) and is tainted D from now on.`;
 }

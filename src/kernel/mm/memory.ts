@@ -95,6 +95,7 @@ export class MemoryAccess {
   }
 
   private translateAccess(addr: bigint, write: boolean, size: number, op: AccessOp, faultAt: bigint): number {
+    if (write && this.readOnlyKernel(addr)) this.fault(faultAt, write, size, op, undefined, true);
     const vpn = Number(addr >> 12n);
     const off = Number(addr & 0xfffn);
     if (addr >= this.kmapStart && addr < this.kmapEnd && this.k.profile.arch !== "x86_64") {
@@ -119,13 +120,29 @@ export class MemoryAccess {
     return pa;
   }
 
+  /**
+   * 6.1 kernels (CONFIG_STRICT_KERNEL_RWX, mark_rodata_ro() before /init) map _text.._etext and the rodata
+   * read-only: [.text start, .rodata end). The older eras' builds here keep them writable.
+   */
+  private readOnlyKernel(addr: bigint): boolean {
+    if (this.k.profile.era !== "6.1") return false;
+    if (this.roText === undefined) {
+      const img = this.k.layout.image;
+      const text = img.find((s) => s.name === ".text");
+      const ro = img.find((s) => s.name === ".rodata");
+      this.roText = text && ro ? [text.start, ro.end] : null;
+    }
+    return this.roText !== null && addr >= this.roText[0] && addr < this.roText[1];
+  }
+  private roText?: [bigint, bigint] | null;
+
   /** Print the Oops for an access at addr and end the module function (KernelOops). */
-  private fault(addr: bigint, write: boolean, size: number, op: AccessOp, ip?: string): never {
+  private fault(addr: bigint, write: boolean, size: number, op: AccessOp, ip?: string, protection = false): never {
     const arch = this.k.profile.arch;
     const top = addr >> 47n;
     const canonical = arch !== "x86_64" || top === 0n || top === 0x1ffffn;
     const walk = canonical ? this.k.pgtable.walk(addr) : null;
-    const r = kernelFault(this.k, { addr, write, size, op, ip }, walk);
+    const r = kernelFault(this.k, { addr, write, size, op, ip, protection }, walk);
     throw new KernelOops(r.title, r);
   }
 

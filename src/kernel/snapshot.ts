@@ -337,6 +337,9 @@ function pathTo(root: object, target: unknown): string | undefined {
  * mostly making them. It never changes a result (test/kernel/snapshot.test.ts), and a machine whose boot does more
  * than allocate (a large RAM, the older eras' boot paths) gains more.
  */
+/** How many plain boots a key whose template was evicted makes before it may have a template again. */
+const EVICTED_PAUSE = 16;
+
 export class BootCache<K extends object, O extends object> {
   private readonly templates = new Map<string, K | null>();
   private readonly seen = new Map<string, number>();
@@ -367,7 +370,13 @@ export class BootCache<K extends object, O extends object> {
       t = this.bootFn(profile, opts);
       this.stats.templates++;
       this.templates.set(key, t);
-      while (this.templates.size > this.size) this.templates.delete(this.templates.keys().next().value!);
+      while (this.templates.size > this.size) {
+        // More keys in turn than templates (a fuzzer's loop over seeds): a template costs a boot and a copy, and
+        // would be evicted before it pays back. An evicted key boots plainly for its next EVICTED_PAUSE runs.
+        const old = this.templates.keys().next().value!;
+        this.templates.delete(old);
+        this.seen.set(old, 1 - EVICTED_PAUSE);
+      }
     } else {
       // most recently used last
       this.templates.delete(key);

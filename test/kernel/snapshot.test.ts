@@ -225,6 +225,18 @@ describe("kernel snapshots (boot once, restore many)", async () => {
     expect(cache.lastError?.message).toMatch(/k\.hook/);
   });
 
+  it("the boot cache copies hot keys and does not rebuild templates for more keys in turn than it keeps", () => {
+    const fake = (p: string, o: { seed?: number }) => ({ p, seed: o.seed, bytes: new Uint8Array(16) });
+    const hot = new BootCache(fake, bootKey);
+    for (let r = 0; r < 20; r++) for (let seed = 1; seed <= 3; seed++) hot.boot("x", { seed });
+    expect(hot.stats).toEqual({ boots: 3, templates: 3, copies: 57, uncopyable: 0 });
+    // 24 seeds in turn, 5 times (a fuzzer's loop), through 4 templates: each key gets one template at most
+    const cold = new BootCache(fake, bootKey);
+    for (let r = 0; r < 5; r++) for (let seed = 1; seed <= 24; seed++) cold.boot("x", { seed });
+    expect(cold.stats.templates).toBe(24);
+    expect(cold.stats.boots + cold.stats.templates).toBeLessThanOrEqual(24 * 5);
+  });
+
   it("rebindable functions follow their copies; stateless ones are shared; side tables are copied per key", () => {
     const table = new SideTable<object, { n: number }>();
     class Counter {

@@ -24,6 +24,7 @@ import { ArgError, checkAddr, readNumber, readPrintkArg, readScalar } from "./va
 import { MAX_NESTING, type LimitName, type Limits } from "./limits.ts";
 import { PRELUDE, PRELUDE_FILE } from "./prelude.ts";
 import { parseStack, type CellFrame } from "./stack.ts";
+import type { CellScope } from "./transpile.ts";
 
 export type Stop = { kind: "limit"; limit: LimitName; nesting?: boolean } | { kind: "kill" };
 
@@ -119,6 +120,8 @@ export class Bridge {
   /** The guest stack of the current host call, parsed once however many times the kernel asks (null: not yet). */
   private stackCache: CellFrame[] | null = null;
   private readonly parsedStacks = new Map<string, CellFrame[]>();
+  /** The cell's function scopes (transpile.ts), naming its anonymous frames; set by the run before the cell runs. */
+  cellScopes: readonly CellScope[] = [];
   /** How deep the guest is in nested module calls (init -> sim.advance -> timer callback ...). */
   depth = 0;
 
@@ -468,7 +471,7 @@ export class Bridge {
           else if (error.name === "InternalError" && error.message === "stack overflow") {
             this.stopFor("stack");
             // seen here, inside the callback where the recursion is; the report would otherwise show the outermost call
-            const frames = parseStack(error.stack);
+            const frames = parseStack(error.stack, this.cellScopes);
             if (frames.length) this.stopFrames = frames;
           }
         }
@@ -571,7 +574,7 @@ export class Bridge {
     const text = this.readGuestStack();
     let frames = this.parsedStacks.get(text);
     if (frames === undefined) {
-      frames = parseStack(text).map((f) => Object.freeze(f)) as CellFrame[];
+      frames = parseStack(text, this.cellScopes).map((f) => Object.freeze(f)) as CellFrame[];
       if (this.parsedStacks.size >= 256) this.parsedStacks.clear();
       this.parsedStacks.set(text, frames);
     }

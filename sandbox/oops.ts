@@ -9,12 +9,13 @@ import type { Report } from "../src/kernel/types.ts";
 import { dump_stack_print_info, end_trace, print_modules, recordSplat, show_trace, type SplatHost } from "../src/kernel/debug/splat.ts";
 import { kernLevel } from "./insmod.ts";
 import { parseStack } from "./stack.ts";
+import type { CellScope } from "./transpile.ts";
 import type { GuestErrorInfo } from "./bindings.ts";
 
 export type CallSite = "init" | "exit" | "load" | "callback";
 
-export function exceptionReport(k: Kernel, where: string, site: CallSite, err: GuestErrorInfo): Report {
-  const frames = parseStack(err.stack);
+export function exceptionReport(k: Kernel, where: string, site: CallSite, err: GuestErrorInfo, scopes: readonly CellScope[] = []): Report {
+  const frames = parseStack(err.stack, scopes);
   const host = k as unknown as SplatHost;
   const title = `BUG: kernel exception in ${where} [cell]`;
   const jsLine = err.nonError ? err.message : `${err.name}${err.message ? ": " + err.message : ""}`;

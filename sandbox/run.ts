@@ -23,7 +23,7 @@ import { absentMessage, inEra, type ApiEntry, type CallEnv, type HostCallback, t
 import { GUEST_STACK_BYTES, MAX_NESTING, limitSentence, resolveLimits, type LimitName, type Limits } from "./limits.ts";
 import { exceptionReport, type CallSite } from "./oops.ts";
 import { insmodError, insmodPid, kernLevel, loadMessages, MODULE_NAME, suspiciousInitReturn } from "./insmod.ts";
-import { parseStack } from "./stack.ts";
+import { parseStack, TOP_LEVEL } from "./stack.ts";
 import { CallLog, type CallLogPolicy } from "./calllog.ts";
 import { readProbes, type MemoryProbe, type ProbeResult } from "./probes.ts";
 import { memoryRoles } from "./memrecords.ts";
@@ -369,10 +369,11 @@ export function runModuleSync(qjs: QuickJSWASMModule, source: string, options: R
     installLeanHostCalls(ctx);
     const b = (bridge = new Bridge(ctx, rt, env, entries, limits, {
       now,
-      onCallbackError: (symbol, err) => void exceptionReport(k, symbol || "a module callback", "callback", err),
+      onCallbackError: (symbol, err) => void exceptionReport(k, symbol || "a module callback", "callback", err, tr.scopes),
       onCall: (fn, args, ret) => log.record(fn, args, ret),
       onEnter: (symbol) => (symbol === null ? log.callers.pop() : log.callers.push(symbol)),
     }));
+    b.cellScopes = tr.scopes;
     k.captureModuleStack = () => b.guestFrames().slice();
     k.moduleEntry = () => log.callers[log.callers.length - 1] || undefined;
     k.watchdog = () => {
@@ -390,6 +391,13 @@ export function runModuleSync(qjs: QuickJSWASMModule, source: string, options: R
       const lines = source.slice(f.start, f.start + f.size).split("\n").length;
       k.kallsyms.addModuleSymbol(f.name, MODULE_NAME, Math.max(0x40, Math.ceil((0x20 * (lines + 1)) / 16) * 16), f.line);
     }
+    // nested and anonymous functions (stack.ts names them): sized and line-anchored like the top-level ones (the
+    // first of two same-named nested functions keeps the name's size)
+    for (const sc of tr.scopes) {
+      k.kallsyms.addModuleSymbol(sc.name, MODULE_NAME, Math.max(0x40, Math.ceil((0x20 * (sc.endLine - sc.line + 2)) / 16) * 16), sc.line);
+    }
+    const cellLines = tr.lineStarts.length;
+    k.kallsyms.addModuleSymbol(TOP_LEVEL, MODULE_NAME, Math.max(0x40, Math.ceil((0x20 * (cellLines + 1)) / 16) * 16), 1);
     for (const ev of options.events ?? []) {
       if (!hooks.scheduleIrq) {
         k.report({ kind: "bug", title: "kmodlab: cannot schedule the run's events: this kernel does not simulate interrupts yet", text: JSON.stringify(ev) });
@@ -401,14 +409,14 @@ export function runModuleSync(qjs: QuickJSWASMModule, source: string, options: R
     /** Handle a guest failure at a call site: stop (limit), kill, or exception. Returns true if the run must end. */
     const onFailure = (where: string, site: CallSite, err: GuestErrorInfo, stop: Stop | null): boolean => {
       if (stop?.kind === "limit") {
-        k.report(limitReport(k, stop.limit, limits, b.stopFrames ?? parseStack(err.stack), stop.nesting));
+        k.report(limitReport(k, stop.limit, limits, b.stopFrames ?? parseStack(err.stack, tr.scopes), stop.nesting));
         return true;
       }
       if (stop?.kind === "kill") {
         b.stop = null; // the kernel already reported its Oops; the task is gone
         return false;
       }
-      exceptionReport(k, where, site, err);
+      exceptionReport(k, where, site, err, tr.scopes);
       return false;
     };
 
@@ -473,7 +481,7 @@ export function runModuleSync(qjs: QuickJSWASMModule, source: string, options: R
           stack: "",
           nonError: false,
         };
-        exceptionReport(k, mod.init.symbol || "module_init", "init", err);
+        exceptionReport(k, mod.init.symbol || "module_init", "init", err, tr.scopes);
       } else {
         result.initReturn = r.value;
         if (r.value < 0) {
@@ -492,7 +500,7 @@ export function runModuleSync(qjs: QuickJSWASMModule, source: string, options: R
     else hooks.modules?.returnToUser();
     if (loaded && mod.userMain) {
       // A limit that stops the program is reported as the program's (current is a.out), and ends the run.
-      result.user = runUser(k, b, mod.userMain, pid, log, (stop, err) => k.report(limitReport(k, stop.limit, limits, parseStack(err.stack), stop.nesting)));
+      result.user = runUser(k, b, mod.userMain, pid, log, (stop, err) => k.report(limitReport(k, stop.limit, limits, parseStack(err.stack, tr.scopes), stop.nesting)));
       if (b.stop?.kind === "limit") return finish();
     }
     if (loaded) snapshot(result.proc);
@@ -589,7 +597,7 @@ function runUser(k: Kernel, b: Bridge, main: HostCallback, insmod: number, log: 
       return { ok: false, killed: true };
     }
     if (r.stop?.kind === "limit") onLimit(r.stop, r.error);
-    else exceptionReport(k, fn.symbol || "user_main", "callback", r.error);
+    else exceptionReport(k, fn.symbol || "user_main", "callback", r.error, b.cellScopes);
     return { ok: false };
   }, () => b.guestFrames()[0]?.line);
 }

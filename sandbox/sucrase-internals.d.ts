@@ -14,7 +14,7 @@ declare module "sucrase/dist/parser/index.js" {
     isJSXEnabled: boolean,
     isTypeScriptEnabled: boolean,
     isFlowEnabled: boolean,
-  ): { tokens: SucraseToken[] };
+  ): { tokens: SucraseToken[]; scopes: { startTokenIndex: number; endTokenIndex: number; isFunctionScope: boolean }[] };
 }
 declare module "sucrase/dist/parser/tokenizer/types.js" {
   export const TokenType: Record<string, number>;

@@ -10,6 +10,12 @@
 // Before that, sucrase's own parser gives the token stream, from which come the imports (name, module, line,
 // column: checked against the table for the profile's era before anything runs) and the top-level functions
 // (registered as module symbols for call traces). A syntax error is returned, never thrown.
+// The emitted JavaScript is parsed once more for its function scopes (`scopes`, in the coordinates QuickJS's
+// stack positions use): a frame QuickJS calls <anonymous> (an arrow or function expression no variable or property
+// names, as in `module_init(() => ...)`) becomes the symbol `cell_line_N` of the function starting on line N
+// (`cell_line_N_2`... for a second one on that line), the way a compiler names a function it made up; a frame in
+// no function is the cell's top-level code (stack.ts TOP_LEVEL). Every scope is registered as a module symbol with
+// its size and first line (run.ts), so a nested function's frame offset follows its line too.
 
 import { transform } from "sucrase";
 import { parse, type SucraseToken } from "sucrase/dist/parser/index.js";
@@ -38,6 +44,16 @@ export interface CellFunction extends Pos {
   size: number;
 }
 
+/** A function in the emitted JavaScript (lines are the cell's; columns the JavaScript's, as QuickJS reports them). */
+export interface CellScope {
+  /** Its kernel symbol: the declaration's or assignment's name (as QuickJS gives it), else `cell_line_N`. */
+  name: string;
+  line: number;
+  column: number;
+  endLine: number;
+  endColumn: number;
+}
+
 export interface CompileError extends Pos {
   /** "SyntaxError" from the parser; "ImportError" for an import a cell may not have. */
   name?: "SyntaxError" | "ImportError";
@@ -45,7 +61,7 @@ export interface CompileError extends Pos {
 }
 
 export type TranspileResult =
-  | { ok: true; js: string; imports: ImportSpec[]; functions: CellFunction[]; lineStarts: number[] }
+  | { ok: true; js: string; imports: ImportSpec[]; functions: CellFunction[]; scopes: CellScope[]; lineStarts: number[] }
   | { ok: false; error: CompileError };
 
 export function lineStartsOf(src: string): number[] {
@@ -166,6 +182,65 @@ function scanFunctions(src: string, toks: SucraseToken[], lineStarts: number[]):
   return out;
 }
 
+/** The function scopes of the emitted JavaScript, by start, each with its symbol name. */
+function scanScopes(js: string): CellScope[] {
+  let parsed: ReturnType<typeof parse>;
+  try {
+    parsed = parse(js, false, false, false);
+  } catch {
+    return []; // sucrase's own output always parses; without scopes anonymous frames read as top-level code
+  }
+  const { tokens, scopes } = parsed;
+  // sucrase records a function's body scope (from its brace) and its own scope (from its parameters), both
+  // ending at the same token: one function per end token, from its earliest start. The program's scope is not one.
+  const byEnd = new Map<number, number>();
+  for (const sc of scopes) {
+    if (!sc.isFunctionScope || (sc.startTokenIndex === 0 && sc.endTokenIndex >= tokens.length)) continue;
+    if (!tokens[sc.startTokenIndex] || !tokens[sc.endTokenIndex - 1]) continue;
+    const had = byEnd.get(sc.endTokenIndex);
+    if (had === undefined || sc.startTokenIndex < had) byEnd.set(sc.endTokenIndex, sc.startTokenIndex);
+  }
+  const starts = lineStartsOf(js);
+  const perLine = new Map<number, number>();
+  return [...byEnd]
+    .sort((x, y) => x[1] - y[1])
+    .map(([end, startTok]) => {
+      const a = posAt(starts, tokens[startTok].start);
+      const b = posAt(starts, tokens[end - 1].end);
+      const before = tokens[startTok - 1];
+      const given = assignedName(js, tokens, startTok);
+      let name: string;
+      const kw = tokens[startTok - 2];
+      if (before?.type === tt.name && kw && js.slice(kw.start, kw.end) === "function") name = js.slice(before.start, before.end);
+      else if (given) name = given;
+      else {
+        const n = (perLine.get(a.line) ?? 0) + 1;
+        perLine.set(a.line, n);
+        name = n === 1 ? `cell_line_${a.line}` : `cell_line_${a.line}_${n}`;
+      }
+      return { name, line: a.line, column: a.column, endLine: b.line, endColumn: b.column };
+    });
+}
+
+/**
+ * The name JavaScript gives an anonymous function from where it is assigned (what QuickJS then prints): `x = () =>`,
+ * `const x = function () {}`, `{ key: () => ... }`; undefined for a member assignment, an argument, a ternary branch.
+ */
+function assignedName(js: string, tokens: readonly SucraseToken[], startTok: number): string | undefined {
+  let p = startTok - 1;
+  if (tokens[p]?.type === tt.name && tokens[p].contextualKeyword === ck._async) p--;
+  // sucrase's tokenizer types the keyword of a function expression as a name: test the text
+  if (tokens[p] && js.slice(tokens[p].start, tokens[p].end) === "function") p--;
+  if (tokens[p]?.type === tt.name && tokens[p].contextualKeyword === ck._async) p--;
+  const op = tokens[p];
+  const id = tokens[p - 1];
+  if (!op || !id || id.type !== tt.name) return undefined;
+  const prev = tokens[p - 2];
+  if (op.type === tt.eq) return prev?.type === tt.dot ? undefined : js.slice(id.start, id.end);
+  if (op.type === tt.colon) return prev?.type === tt.braceL || prev?.type === tt.comma ? js.slice(id.start, id.end) : undefined;
+  return undefined;
+}
+
 function isArrowAt(toks: SucraseToken[], k: number): boolean {
   if (toks[k].type === tt.name && toks[k + 1]?.type === tt.arrow) return true;
   if (toks[k].type !== tt.parenL) return false;
@@ -220,6 +295,7 @@ function transpileUncached(src: string): TranspileResult {
   const imports = scanImports(src, toks, lineStarts);
   if (!Array.isArray(imports)) return { ok: false, error: imports };
   const functions = scanFunctions(src, toks, lineStarts);
+  const scopes = scanScopes(code);
   // sucrase emits `"use strict";` first: inside the wrapper it makes the whole cell strict, as an ES module is.
-  return { ok: true, js: WRAP_PREFIX + code + WRAP_SUFFIX, imports, functions, lineStarts };
+  return { ok: true, js: WRAP_PREFIX + code + WRAP_SUFFIX, imports, functions, scopes, lineStarts };
 }

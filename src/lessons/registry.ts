@@ -1,5 +1,5 @@
-// Which exercises exist (Node): the TypeScript ones (src/grader/exercises) and every ```exercise block of the
-// bundled lessons, or, with a lessons folder (--lessons DIR), that folder's blocks first and then the built-in ones.
+// Which exercises exist (Node): the built-in ones (src/grader/exercises: TypeScript ones and the bundled lessons'
+// ```exercise blocks), or, with a lessons folder (--lessons DIR), that folder's blocks first, then the built-in ones.
 // A folder is read whole: front matter, exercise blocks; the first declaration error stops it (path:line: why).
 
 import { readdirSync, readFileSync, statSync } from "node:fs";
@@ -7,7 +7,6 @@ import { join } from "node:path";
 import type { Exercise } from "../grader/types.ts";
 import { EXERCISES } from "../grader/exercises/index.ts";
 import { readMeta } from "../notebook/lesson.ts";
-import { LESSONS_DIR } from "./load.ts";
 import { ExerciseError, lessonExercises } from "./exercises.ts";
 
 export interface LessonFile {
@@ -51,16 +50,9 @@ export function readLessonFolder(dir: string): LessonFile[] {
   return out.sort((a, b) => a.order - b.order || a.id.localeCompare(b.id));
 }
 
-let bundled: Exercise[] | undefined;
-
-/** The built-in exercises: TypeScript ones and the bundled lessons' blocks. */
-export function builtinExercises(): Exercise[] {
-  if (!bundled) {
-    const md = readLessonFolder(LESSONS_DIR).flatMap((l) => l.exercises);
-    for (const ex of md) if (EXERCISES.some((e) => e.id === ex.id)) throw new Error(`exercise '${ex.id}' is declared both in lessons/ and in src/grader/exercises`);
-    bundled = [...EXERCISES, ...md];
-  }
-  return bundled;
+/** The built-in exercises: TypeScript ones and the bundled lessons' blocks (src/grader/exercises/index.ts). */
+export function builtinExercises(): readonly Exercise[] {
+  return EXERCISES;
 }
 
 /** The exercises a command sees: a lessons folder's (when given), then the built-in ones not shadowed by it. */

@@ -9,6 +9,7 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { ExerciseError, checkLibrary, lessonExercises } from "../../src/lessons/exercises.ts";
 import { builtinExercises, readLessonFolder } from "../../src/lessons/registry.ts";
+import { LESSONS_DIR } from "../../src/lessons/load.ts";
 import { EXERCISES } from "../../src/grader/exercises/index.ts";
 import { renderLesson } from "../../src/notebook/lesson.ts";
 import { gradeWith } from "../../src/grader/grade.ts";
@@ -129,10 +130,16 @@ describe("the notebook shows a declared exercise", () => {
 });
 
 describe("folders of lessons", () => {
-  it("the bundled exercises are the TypeScript ones plus the bundled lessons' blocks, each id once", () => {
+  it("the bundled exercises are the TypeScript ones plus the bundled lessons' blocks (hello-module, three-allocators moved there), each id once", () => {
     const all = builtinExercises();
-    expect(all.length).toBeGreaterThanOrEqual(EXERCISES.length);
+    expect(all).toBe(EXERCISES);
     expect(new Set(all.map((e) => e.id)).size).toBe(all.length);
+    const declared = readLessonFolder(LESSONS_DIR).flatMap((l) => l.exercises.map((e) => [e.id, l.path]));
+    expect(declared).toEqual(expect.arrayContaining([["hello-module", "lessons/01-first-module.md"], ["three-allocators", "lessons/02-address-space.md"]]));
+    for (const [id] of declared) expect(all.filter((e) => e.id === id)).toHaveLength(1);
+    // the notebook keeps the cell ids learners' saved code is stored under
+    const first = renderLesson(readFileSync(join(LESSONS_DIR, "01-first-module.md"), "utf8"), "lessons/01-first-module.md", { sanitize: (x: string) => x });
+    expect(first.cells.find((c) => c.attrs.exercise === "hello-module")?.id).toBe("ex-hello");
   });
   it("kmodlab lessons --dir: a valid folder exits 0; a starter that passes exits 1; a declaration error exits 2 at its line", () => {
     const ok = kmodlab("lessons", "--dir", FIXTURE);

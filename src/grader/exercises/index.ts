@@ -1,8 +1,17 @@
 // Every exercise, by id: the one source of truth for the notebook (Check button), the CLI and the tests.
+// Two are declared in the bundled lessons' Markdown as ```exercise blocks (src/lessons/exercises.ts, checks from the
+// library in checks.ts with parameters): hello-module (lessons/01-first-module.md) and three-allocators
+// (lessons/02-address-space.md). The rest stay TypeScript because a check computes what the declarative library
+// cannot say: contiguous-16k (the freed order and every byte's value read from memory), object-cache (the cache's
+// /proc/slabinfo row and its objects tied to that cache), big-buffer (zeroed, then read back before `ok`),
+// atomic-alloc and pick-the-flags (allocations per callback and context, the button's IRQ), dma-buffer (the
+// mapping's handle against the device's mask, map/unmap pairing), find-the-hole (the largest size the search
+// found, checked against the kernel's free hole), fix-the-bugs (the sum of the bytes read back) and share-a-buffer.
+// The lessons' text comes from Vite's import.meta.glob in every Vite build (the notebook, the built CLI, vitest)
+// and from the files under tsx (npm run kmodlab, bench, fuzz), where import.meta.env is not defined.
 
 import type { Exercise } from "../types.ts";
-import { helloModule } from "./hello-module.ts";
-import { threeAllocators } from "./three-allocators.ts";
+import { lessonExercises, lessonIdOf } from "../../lessons/exercises.ts";
 import { contiguous16k } from "./contiguous-16k.ts";
 import { objectCache } from "./object-cache.ts";
 import { bigBuffer } from "./big-buffer.ts";
@@ -13,9 +22,24 @@ import { findTheHole } from "./find-the-hole.ts";
 import { fixTheBugs } from "./fix-the-bugs.ts";
 import { shareABuffer } from "./share-a-buffer.ts";
 
-export const EXERCISES: readonly Exercise[] = [
-  helloModule,
-  threeAllocators,
+/** lessons/*.md of the package, by path ("lessons/01-first-module.md"). */
+function bundledLessons(): Record<string, string> {
+  if (import.meta.env) {
+    const raw = import.meta.glob("../../../lessons/*.md", { query: "?raw", import: "default", eager: true }) as Record<string, string>;
+    return Object.fromEntries(Object.entries(raw).map(([p, s]) => [p.replace(/^(\.\.\/)+/, ""), s]));
+  }
+  const get = (process as unknown as { getBuiltinModule(id: string): unknown }).getBuiltinModule;
+  const fs = get("node:fs") as typeof import("node:fs");
+  const url = get("node:url") as typeof import("node:url");
+  const dir = url.fileURLToPath(new URL("../../../lessons/", import.meta.url));
+  return Object.fromEntries(fs.readdirSync(dir).filter((f) => /^\d+-.*\.md$/.test(f)).map((f) => [`lessons/${f}`, fs.readFileSync(dir + f, "utf8")]));
+}
+
+const LESSONS = Object.entries(bundledLessons()).sort(([a], [b]) => a.localeCompare(b));
+const LESSON_ORDER = new Map(LESSONS.map(([path, src], i) => [lessonIdOf(src, path), i]));
+const DECLARED = LESSONS.flatMap(([path, src]) => lessonExercises(src, path, lessonIdOf(src, path)));
+
+const TYPESCRIPT: Exercise[] = [
   contiguous16k,
   objectCache,
   bigBuffer,
@@ -26,6 +50,11 @@ export const EXERCISES: readonly Exercise[] = [
   fixTheBugs,
   shareABuffer,
 ];
+
+/** Declared and TypeScript exercises in the order of their lessons (a stable sort keeps each lesson's own order). */
+export const EXERCISES: readonly Exercise[] = [...DECLARED, ...TYPESCRIPT].sort(
+  (a, b) => (LESSON_ORDER.get(a.lesson) ?? LESSONS.length) - (LESSON_ORDER.get(b.lesson) ?? LESSONS.length),
+);
 
 export function getExercise(id: string): Exercise | undefined {
   return EXERCISES.find((e) => e.id === id);

@@ -144,3 +144,13 @@ describe("memmap_init's unavailable ranges and build_all_zonelists' Total pages"
     expect(total).toBe(k.pages.zones.reduce((a, z) => a + z.initialManaged, 0));
   });
 });
+
+describe("SLUB's boot line", () => {
+  for (const b of boots) {
+    it(`${b.profile}: 'SLUB: HWalign=...' as the real boot prints it (686: L1_CACHE_BYTES 32)`, () => {
+      const line = (ls: string[]) => ls.map((l) => l.replace(/^\[\s*\d+\.\d+\] /, "").trimEnd()).find((l) => l.startsWith("SLUB: "));
+      const k = boot(b.profile, { mem: b.mem, config: "distro" });
+      expect(line(k.log.texts(0))).toBe(line(section(real(b.log), "dmesg (boot, full)").split(/\r?\n/)));
+    });
+  }
+});

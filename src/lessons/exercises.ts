@@ -420,6 +420,18 @@ export function parseExerciseBlock(b: ExerciseBlock, lesson: string): Exercise {
   return { id, title, lesson, settings, statement, starter, solution, checks, ...(allowed ? { allowedReports: allowed } : {}) };
 }
 
+/** A lesson's id as the notebook reads it: its front matter's id, else its file name without .md. */
+export function lessonIdOf(markdown: string, path: string): string {
+  const m = /^\uFEFF?---\r?\n([\s\S]*?)\r?\n---[ \t]*(?:\r?\n|$)/.exec(markdown);
+  let id: unknown;
+  try {
+    id = m ? (parseDocument(m[1]).toJS() as { id?: unknown } | null)?.id : undefined;
+  } catch {
+    id = undefined;
+  }
+  return typeof id === "string" && id ? id : id !== undefined && id !== null ? String(id) : (path.split("/").pop() ?? path).replace(/\.md$/i, "");
+}
+
 /** Every exercise declared in one lesson's Markdown. */
 export function lessonExercises(markdown: string, path: string, lesson: string): Exercise[] {
   let blocks: ExerciseBlock[];

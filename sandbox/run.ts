@@ -120,7 +120,7 @@ export function loadKernelDeps(): Promise<KernelDeps> {
     ]);
     // Boot once, restore many (src/kernel/snapshot.ts): a boot key's runs from the second on get a copy of one
     // booted machine. Every caller of the deps shares it: the CLI, the grader, the fuzzer, the workers, the notebook.
-    bootCache = new snap.BootCache((p: string, o: BootOptions) => kernel.boot(p, o), snap.bootKey);
+    bootCache = new snap.BootCache((p: string, o: BootOptions) => kernel.boot(p, o), snap.bootKey, 4, now);
     const cache = bootCache;
     return {
       boot: (p: string, o: BootOptions) => cache.boot(p, o),

@@ -34,6 +34,7 @@ import { Dma } from "./kernel/dma.ts";
 import { start_userspace } from "./init/userspace.ts";
 import { dma_atomic_pool_init } from "./kernel/dma_pool.ts";
 import { early_boot_frees, late_boot_frees } from "./init/free_initmem.ts";
+import { vfs_caches_init_early } from "./init/vfs_hash.ts";
 import { FaultInjection } from "./debug/fault_inject.ts";
 import { rebindable, stateless } from "./snapshot.ts";
 import "./fs/all.ts";
@@ -246,6 +247,8 @@ export function boot(profile: string | Profile, opts: BootOptions = {}): Kernel 
   // free_area_init() + build_all_zonelists(): zones, "Zone ranges:", "Built 1 zonelists ...".
   k.pages = new PageAllocator(k);
   k.printk(KERN_NOTICE + "Kernel command line: %s\n", k.opts.cmdline);
+  // vfs_caches_init_early(): the dentry and inode hash tables from memblock (init/vfs_hash.ts).
+  vfs_caches_init_early(k);
   // parse_args(): the __setup handlers of failslab= and fail_page_alloc= (setup_fault_attr()).
   k.fault = new FaultInjection(k);
   k.fault.parseBootParams();

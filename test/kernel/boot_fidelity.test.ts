@@ -154,3 +154,17 @@ describe("SLUB's boot line", () => {
     });
   }
 });
+
+describe("vfs_caches_init_early: the dentry and inode hash tables from memblock", () => {
+  for (const b of boots) {
+    it(`${b.profile} ${b.mem / MiB}M: the real boot's 'Dentry cache' and 'Inode-cache' lines (sized from nr_kernel_pages)`, () => {
+      const pick = (ls: string[]) => ls.map((l) => l.replace(/^\[\s*\d+\.\d+\] /, "").trimEnd()).filter((l) => /^(Dentry cache|Inode-cache) hash table entries/.test(l));
+      const k = boot(b.profile, { mem: b.mem, config: "distro" });
+      const want = pick(section(real(b.log), "dmesg (boot, full)").split(/\r?\n/));
+      expect(want).toHaveLength(2);
+      expect(pick(k.log.texts(0))).toEqual(want);
+      // reserved from memblock: never in the buddy allocator
+      for (const r of k.layout.reservations.filter((x) => / hash table$/.test(x.what))) expect(k.pages.ownerOf(Math.floor(r.start / 4096))).not.toBe(0);
+    });
+  }
+});

@@ -1,0 +1,61 @@
+// Models fs/dcache.c dcache_init_early() and fs/inode.c inode_init_early() of Linux 6.1 (vfs_caches_init_early(),
+// from start_kernel before mm_init): the dentry and inode hash tables, allocated from memblock by
+// alloc_large_system_hash() (mm/page_alloc.c) on a one-node machine (hashdist off: "linear"), and their lines.
+//
+// alloc_large_system_hash(): numentries = nr_kernel_pages rounded up to a MiB of pages, one bucket per 2^scale
+// bytes of lowmem (dentry: scale 13, inode: 14), rounded up to a power of two, at most 1/16 of all memory; a bucket
+// is one pointer (struct hlist_bl_head / hlist_head); "%s hash table entries: %ld (order: %d, %lu bytes, linear)".
+// nr_kernel_pages is the lowmem zones' present pages minus their memmap (free_area_init_core's freesize).
+// The tables are memblock reservations (memblock_alloc, top-down below the lowmem limit): they never reach the
+// buddy allocator, as in the real kernel. Simplification: the 2.6 and 3.4 eras are not modelled here.
+
+import type { Kernel } from "../kernel.ts";
+import { KERN_INFO } from "../kernel/printk.ts";
+
+const PAGE = 4096;
+
+/** memblock_alloc(): the highest page-aligned free range of `size` bytes in memory below `limit`. */
+function memblockAllocTopDown(k: Kernel, size: number, limit: number): number {
+  const L = k.layout;
+  const resv = [...L.reservations].sort((a, b) => b.start - a.start);
+  const mem = [...L.memory].sort((a, b) => b.end - a.end);
+  for (const m of mem) {
+    let top = Math.min(m.end, limit);
+    while (top - size >= m.start) {
+      const start = Math.floor((top - size) / PAGE) * PAGE;
+      const clash = resv.find((r) => r.start < start + size && r.end > start);
+      if (!clash) return start;
+      top = clash.start;
+    }
+  }
+  return -1;
+}
+
+export function vfs_caches_init_early(k: Kernel): void {
+  if (k.profile.era !== "6.1") return;
+  const L = k.layout;
+  const ptr = L.bits === 64 ? 8 : 4;
+  let nrKernelPages = 0;
+  let nrAllPages = 0;
+  for (const z of k.pages.zones) {
+    nrAllPages += z.initialManaged;
+    if (!z.highmem) nrKernelPages += z.initialManaged;
+  }
+  const limit = (L.maxLowPfn || L.maxPfn) * PAGE;
+  for (const [name, scale] of [
+    ["Dentry cache", 13],
+    ["Inode-cache", 14],
+  ] as const) {
+    let n = Math.ceil(nrKernelPages / ((1 << 20) / PAGE)) * ((1 << 20) / PAGE);
+    n = scale > 12 ? Math.floor(n / 2 ** (scale - 12)) : n * 2 ** (12 - scale);
+    if (n * ptr < PAGE) n = PAGE / ptr;
+    n = 2 ** Math.ceil(Math.log2(n));
+    const max = Math.floor((nrAllPages * PAGE) / 16 / ptr);
+    while (n > max) n /= 2; // log2qty = ilog2(min(numentries, max))
+    const size = n * ptr;
+    const at = memblockAllocTopDown(k, size, limit);
+    if (at < 0) continue; // the real kernel panics ("Failed to allocate %s hash table"); a tiny machine skips it
+    L.reservations.push({ start: at, end: at + size, what: `${name} hash table` });
+    k.printk(KERN_INFO + "%s hash table entries: %ld (order: %d, %lu bytes, linear)\n", name, n, Math.log2(size) - 12, size);
+  }
+}

@@ -204,7 +204,12 @@ export function checkImports(imports: readonly ImportSpec[], api: readonly ApiEn
   return undefined;
 }
 
-function limitReport(k: Kernel, limit: LimitName, limits: Limits, frames: ReturnType<typeof parseStack>, nesting = false): Report {
+/** A host stack overflow (V8 and JavaScriptCore: RangeError "Maximum call stack size exceeded"). */
+function isHostStackOverflow(e: unknown): boolean {
+  return e instanceof RangeError && /call stack/i.test(e.message);
+}
+
+function limitReport(k: Kernel, limit: LimitName, limits: Limits, frames: ReturnType<typeof parseStack>, nesting = false, hostStack = false): Report {
   const sentence = limitSentence(limit, limits);
   if (limit === "cpu") {
     const era = k.profile.era;
@@ -221,7 +226,12 @@ function limitReport(k: Kernel, limit: LimitName, limits: Limits, frames: Return
     log: `kmodlab: log size limit reached (${limits.logBytes} bytes)`,
     ram: `kmodlab: RAM budget reached (${limits.ramBytes} bytes of written page frames)`,
   };
-  const title = limit === "stack" && nesting ? `kmodlab: stack depth limit reached (${MAX_NESTING} nested calls between the module and the kernel)` : titles[limit];
+  const title =
+    limit === "stack" && nesting
+      ? `kmodlab: stack depth limit reached (${MAX_NESTING} nested calls between the module and the kernel)`
+      : limit === "stack" && hostStack
+        ? `kmodlab: stack depth limit reached (the host's stack ran out before the guest's ${GUEST_STACK_BYTES} bytes)`
+        : titles[limit];
   return {
     kind: limit === "memory" ? "out-of-memory" : "limit",
     title,
@@ -355,6 +365,8 @@ export function runModuleSync(qjs: QuickJSWASMModule, source: string, options: R
   const env: CallEnv = { k, mod };
   const pid = insmodPid(k);
   let currentSite: CallSite = "load";
+  /** The module was dropped after an error that leaves QuickJS's state inconsistent: its objects are not freed. */
+  let poisoned = false;
   // The guest memory limit counts every byte the guest's heap takes (ArrayBuffers included): quickjs.ts.
   let memoryRefused = false;
   const releaseMemory = guardGuestMemory(qjs, limits.memoryBytes, () => {
@@ -540,8 +552,17 @@ export function runModuleSync(qjs: QuickJSWASMModule, source: string, options: R
     snapshot(result.procAfterExit);
     return finish();
   } catch (e) {
-    if (isPoisoningError(e)) poisonQuickJS();
-    k.report({ kind: "bug", title: `kmodlab: internal error during ${currentSite}: ${(e as Error)?.message ?? e}`, text: String((e as Error)?.stack ?? e) });
+    if (isPoisoningError(e)) {
+      poisonQuickJS();
+      poisoned = true;
+    }
+    if (isHostStackOverflow(e)) {
+      // The host's own stack ran out inside the guest's recursion before QuickJS's limit (a browser worker's stack
+      // is smaller than Node's): the same limit for the learner; the guest cannot be asked where it was any more.
+      k.report(limitReport(k, "stack", limits, bridge?.stopFrames ?? [], false, true));
+    } else {
+      k.report({ kind: "bug", title: `kmodlab: internal error during ${currentSite}: ${(e as Error)?.message ?? e}`, text: String((e as Error)?.stack ?? e) });
+    }
     return finish();
   } finally {
     result.stats.kernelCalls = bridge?.calls ?? 0;
@@ -553,12 +574,17 @@ export function runModuleSync(qjs: QuickJSWASMModule, source: string, options: R
       physmem.frameBudget = Infinity;
       physmem.onOverBudget = undefined;
     }
-    try {
-      bridge?.dispose();
-      ctx?.dispose();
-      rt?.dispose();
-    } catch {
-      poisonQuickJS();
+    // After a host stack overflow or a WebAssembly trap inside the guest, QuickJS's state is half unwound: freeing
+    // the runtime would trip its own assertion (JS_FreeRuntime: list_empty(&rt->gc_obj_list)) and print
+    // "Aborted(...)". The module is dropped (poisonQuickJS) and its memory goes with it, so nothing is freed.
+    if (!poisoned) {
+      try {
+        bridge?.dispose();
+        ctx?.dispose();
+        rt?.dispose();
+      } catch {
+        poisonQuickJS();
+      }
     }
     releaseMemory();
     // A refused growth may have failed a malloc inside quickjs-emscripten's own glue too: start afresh.

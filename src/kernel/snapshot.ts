@@ -14,8 +14,8 @@
 //     function whose target, `this` and arguments the copy rebinds to their copies; `stateless(fn)` marks a
 //     function that holds nothing (shared as it is). Any other function makes snapshot() throw SnapshotError with
 //     its path (k.vmalloc.onFlush.0), and the caller boots instead (sandbox/run.ts's boot cache does).
-//   - module-level WeakMaps keyed by kernel objects. `new SideTable()` is a WeakMap the copy knows: for every object
-//     it copies, an entry of every side table is copied to the copy's key.
+//   - module-level WeakMaps keyed by kernel objects. `new SideTable()` is a WeakMap the copy knows: its entries for
+//     the Kernel and the objects in the Kernel's own fields are copied to their copies.
 //   - class private fields (#x): none in src/kernel (a test pins it).
 // test/kernel/snapshot.test.ts compares a copy with a fresh boot field by field after a run has dirtied the
 // original, for every profile and config.
@@ -45,20 +45,16 @@ export function stateless<F extends (...a: never[]) => unknown>(fn: F): F {
 
 const sideTables: WeakRef<SideTable<object, unknown>>[] = [];
 
-/** A WeakMap whose entries a snapshot copies to the copies of their keys (module-level state kept per kernel object). */
+/**
+ * A WeakMap whose entries a snapshot copies to the copies of their keys: module-level state kept per kernel object.
+ * Its keys are the Kernel or an object held in one of the Kernel's own fields (k.slab, k.pages...): a snapshot looks
+ * those up only, not every object it copies. (Tracking the keys with WeakRefs was tried: a WeakRef keeps its target
+ * alive until the current job ends, and a loop of awaited runs is one job: 1000 runs held 2.4 GB of kernels.)
+ */
 export class SideTable<K extends object, V> extends WeakMap<K, V> {
-  /** The keys, weakly: a snapshot visits each table's few keys instead of asking every table about every object. */
-  readonly keyRefs = new Set<WeakRef<K>>();
-
   constructor() {
     super();
     sideTables.push(new WeakRef(this as unknown as SideTable<object, unknown>));
-  }
-
-  override set(key: K, value: V): this {
-    // WeakMap's constructor calls set() before keyRefs exists (it is given no entries here, so never in practice)
-    if (this.keyRefs && !super.has(key)) this.keyRefs.add(new WeakRef(key));
-    return super.set(key, value);
   }
 }
 
@@ -218,23 +214,18 @@ export function snapshot<T extends object>(root: T): T {
   }
 
   const out = copyValue(root) as T;
-  // Side tables: after the walk, so that a value reached only through a side table is copied with the graph's copies
-  // (and its own keys then too: repeat until nothing new was copied).
-  for (let copied = true; copied; ) {
-    copied = false;
-    for (const t of tables) {
-      for (const ref of t.keyRefs) {
-        const key = ref.deref();
-        if (key === undefined || !t.has(key)) {
-          t.keyRefs.delete(ref);
-          continue;
-        }
-        const copy = memo.get(key) as object | undefined;
-        if (copy !== undefined && copy !== key && !t.has(copy)) {
-          t.set(copy, copyValue(t.get(key)));
-          copied = true;
-        }
-      }
+  // Side tables: after the walk, so that a value reached only through a side table is copied with the graph's copies.
+  // Their keys are the root and the objects in its own fields (SideTable).
+  if (tables.length) {
+    const candidates: object[] = [root];
+    for (const key of Object.keys(root)) {
+      const v = (root as Record<string, unknown>)[key];
+      if (typeof v === "object" && v !== null) candidates.push(v);
+    }
+    for (const o of candidates) {
+      const copy = memo.get(o) as object | undefined;
+      if (copy === undefined) continue;
+      for (const t of tables) if (t.has(o)) t.set(copy, copyValue(t.get(o)));
     }
   }
   // Freeze last: a frozen object's copy is filled first.

@@ -569,6 +569,34 @@ describe("notebook in Chromium", () => {
     await ctx.close();
   });
 
+  it("a runaway recursion is the stack limit card (no internal error, no QuickJS abort on the console), and the next run works", async () => {
+    const code = 'import { module_init, MODULE_LICENSE } from "linux";\nMODULE_LICENSE("GPL");\nfunction f(n: number): number {\n  return f(n + 1) + 1;\n}\nmodule_init(() => f(0));\n';
+    const { page, ctx } = await open(undefined, encodeShare({ lesson: "first-module", cell: "hello", code }));
+    const c = await runCell(page, "hello", 60_000);
+    const limit = c.locator(".report.kind-limit");
+    expect(await limit.count()).toBe(1);
+    expect(await limit.textContent()).toContain("stack depth limit reached");
+    expect(await c.locator(".cell-output").textContent()).not.toMatch(/internal error|Maximum call stack/);
+    await shot(page, "23-recursion", "hello");
+    await setCode(page, "hello", 'import { printk, KERN_INFO, module_init, MODULE_LICENSE } from "linux";\nMODULE_LICENSE("GPL");\nmodule_init(() => { printk(KERN_INFO + "after the recursion\\n"); return 0; });\n');
+    await runCell(page, "hello", 60_000);
+    expect(await c.locator("pre.dmesg").textContent()).toContain("after the recursion");
+    expect(await c.locator(".report").count()).toBe(0);
+    await ctx.close();
+  });
+
+  it("an anonymous arrow's frames read as kernel symbols in the trace: cell_line_N+0xoff/0xsize [cell], never '(top level)'", async () => {
+    const code = 'import { kmalloc, kfree, GFP_KERNEL, module_init, module_exit, MODULE_LICENSE } from "linux";\nMODULE_LICENSE("GPL");\nlet a = 0n;\nmodule_init(() => {\n  a = kmalloc(100, GFP_KERNEL);\n  kfree(a);\n  kfree(a);\n  return 0;\n});\nmodule_exit(() => {});\n';
+    const { page, ctx } = await open(undefined, encodeShare({ lesson: "first-module", cell: "hello", code }));
+    const c = await runCell(page, "hello", 60_000);
+    const text = (await c.locator(".cell-output").textContent())!;
+    expect(text).toContain("cell_line_4+0x70/0xe0 [cell]");
+    expect(text).not.toContain("(top level)");
+    expect(text).not.toMatch(/\[cell\]\+0x/);
+    await shot(page, "24-arrow-trace", "hello");
+    await ctx.close();
+  });
+
   it("cell settings are honoured: lesson 08's msm-300 boots with vmalloc=300M and prints 296 MB; the picker offers the kernel config", async () => {
     const { page, ctx } = await open(undefined, "#/lesson/vmalloc-size");
     const c = cell(page, "msm-300");

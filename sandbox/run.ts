@@ -19,7 +19,7 @@ import type { BootCache } from "../src/kernel/snapshot.ts";
 import type { RunResult } from "./result.ts";
 import { transpileCell, CELL_FILE, type ImportSpec } from "./transpile.ts";
 import { Bridge, RunStopped, type GuestErrorInfo, type Stop } from "./bindings.ts";
-import { absentMessage, inEra, type ApiEntry, type CallEnv, type HostCallback, type ModuleState } from "./table.ts";
+import { absentMessage, inEra, isTaskKill, type ApiEntry, type CallEnv, type HostCallback, type ModuleState } from "./table.ts";
 import { GUEST_STACK_BYTES, MAX_NESTING, limitSentence, resolveLimits, type LimitName, type Limits } from "./limits.ts";
 import { exceptionReport, type CallSite } from "./oops.ts";
 import { insmodError, insmodPid, kernLevel, loadMessages, MODULE_NAME, suspiciousInitReturn } from "./insmod.ts";
@@ -507,7 +507,14 @@ export function runModuleSync(qjs: QuickJSWASMModule, source: string, options: R
       result.initReturn = 0;
     }
     result.module!.loaded = loaded;
-    hooks.modules?.initDone?.(loaded);
+    try {
+      hooks.modules?.initDone?.(loaded);
+    } catch (e) {
+      // do_init_module()'s own frees hit a kernel BUG (vfree with bottom halves still disabled by an init that never
+      // re-enabled them: BUG_ON(in_interrupt())). The kernel has printed and reported it; the BUG killed insmod.
+      if (!isTaskKill(e)) throw e;
+      return finish();
+    }
     if (loaded) hooks.modules?.live();
     else hooks.modules?.returnToUser();
     if (loaded && mod.userMain) {

@@ -117,6 +117,8 @@ export class Kernel {
     return this.kmemleak?.enabled ? this.captureModuleStack()[0]?.fn : this.moduleEntry();
   }
   current: Task = { pid: 0, comm: "swapper/0" };
+  /** Until boot() returns: an allocation the OOM killer would have to answer is a boot panic (no process to kill). */
+  booting = true;
   /** vm_committed_as of the processes the run starts (mm/mmap.ts VM_ACCOUNT), in pages: meminfo's Committed_AS. */
   vmCommittedPages = 0;
   // Execution contexts, locking and deferred work (issue 5), constructed at the end of boot().
@@ -303,6 +305,7 @@ export function boot(profile: string | Profile, opts: BootOptions = {}): Kernel 
   // Fault injection acts from here on (CONFIG_FAULT_INJECTION: the debug kernels); the simulated boot's own
   // allocations never fail (fault_inject.ts header).
   k.fault.armed = k.fault.available;
+  k.booting = false;
   return k;
 }
 

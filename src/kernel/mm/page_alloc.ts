@@ -72,6 +72,7 @@ import {
   warn,
 } from "./page_alloc_deps.ts";
 import { showMem } from "./show_mem.ts";
+import { KernelBootError } from "../boot_error.ts";
 import { explainWrongFree } from "../debug/wrong_free.ts";
 
 export { PageOwner } from "./page_flags.ts";
@@ -1074,6 +1075,17 @@ export class PageAllocator {
       return -1;
     }
     if (gfp & (g.NORETRY | g.RETRY) || order > COSTLY_ORDER) return -1;
+    // out_of_memory() during boot finds no killable process ("Out of memory and no killable processes...") and
+    // panics: 6.1 "System is deadlocked on memory", 2.6/3.4 with the same sentence. A machine whose command line
+    // leaves too little lowmem for its own boot (ARM's vmalloc= at its maximum) ends here.
+    if (k.booting) {
+      const lowmemMb = Math.floor(Number(k.layout.highMemory - k.layout.pageOffset) / 2 ** 20);
+      const clamp = k.log.records.find((r) => /^vmalloc area .*limiting to/.test(r.text))?.text;
+      const panic = this.era === "6.1" ? "System is deadlocked on memory" : "Out of memory and no killable processes...";
+      throw new KernelBootError(
+        `${clamp ? `${clamp.trim()}; then ` : ""}Kernel panic - not syncing: ${panic} (an order-${order} allocation during boot found no free memory: ${lowmemMb} MB of lowmem with this command line)`,
+      );
+    }
     // __alloc_pages_may_oom(): insmod is the only killable task; it becomes the OOM victim.
     k.printk(
       KERN_WARNING + "%s invoked oom-killer: gfp_mask=0x%x(%s), order=%d, oom_score_adj=0\n",

@@ -45,7 +45,6 @@ take(mem_module_init);
 take(mem_module_exit);
 [mem_module_init, mem_module_exit];`;
 
-
 export const suite: Suite = {
   name: "speed",
   async run(ctx) {
@@ -128,7 +127,12 @@ module_init(() => { for (let i = 0; i < ${N}; i++) { if (i < ${n}) kfree(kmalloc
         native.push((nat * 1000) / N);
       }
       const c = ctx.record(`kmalloc+kfree from a cell (${config})`, "us cpu/pair", cell, "(a run of N pairs - the same run with none) / N");
-      const n = ctx.record(`kmalloc+kfree called natively on the kernel object (${config})`, "us cpu/pair", native, "k.slab.kfree(k.slab.kmalloc(64, GFP_KERNEL))");
+      const n = ctx.record(
+        `kmalloc+kfree called natively on the kernel object (${config})`,
+        "us cpu/pair",
+        native,
+        "k.slab.kfree(k.slab.kmalloc(64, GFP_KERNEL))",
+      );
       ctx.ratio(`kmalloc+kfree from a cell vs natively (${config}; target <= 2)`, c, n);
     }
 
@@ -138,7 +142,8 @@ module_init(() => { for (let i = 0; i < ${N}; i++) { if (i < ${n}) kfree(kmalloc
     for (let r = 0; r < 6; r++) {
       const t = await timeOnce(async () => {
         // new seeds each round, as `npm run fuzz` runs them: a seed's machine (KASLR, the %p key) is never booted twice
-        for (let seed = r * PROGRAMS + 1; seed <= (r + 1) * PROGRAMS; seed++) await runAndJudge(generate(API, seed), FUZZ_TARGETS[seed % FUZZ_TARGETS.length]!.era);
+        for (let seed = r * PROGRAMS + 1; seed <= (r + 1) * PROGRAMS; seed++)
+          await runAndJudge(generate(API, seed), FUZZ_TARGETS[seed % FUZZ_TARGETS.length]!.era);
       });
       if (r > 0) fz.push(t / PROGRAMS);
     }
@@ -165,7 +170,12 @@ module_init(() => { for (let i = 0; i < ${N}; i++) { if (i < ${n}) kfree(kmalloc
         const res = JSON.parse(readFileSync(join(out), "utf8")) as { results: { passed: boolean }[] };
         if (code !== 0 || res.results.length !== 200 || !res.results.every((g) => g.passed)) throw new Error("bench speed: the solutions did not all pass");
       }
-      ctx.record("kmodlab grade three-allocators over 200 copies of its solution", "ms", gr, `gradeCommand on a directory: the command's worker pool (--jobs = cores); median of ${gr.length}`);
+      ctx.record(
+        "kmodlab grade three-allocators over 200 copies of its solution",
+        "ms",
+        gr,
+        `gradeCommand on a directory: the command's worker pool (--jobs = cores); median of ${gr.length}`,
+      );
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }

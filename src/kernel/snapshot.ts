@@ -31,7 +31,11 @@ interface Rebind {
 
 /** `fn.bind(thisArg, ...args)`, which a snapshot copies with thisArg and args replaced by their copies. `fn` itself
  *  must hold no state (a method from a prototype, a module-level function). */
-export function rebindable<A extends unknown[], B extends unknown[], R, T>(fn: (this: T, ...args: [...A, ...B]) => R, thisArg: T, ...args: A): (...rest: B) => R {
+export function rebindable<A extends unknown[], B extends unknown[], R, T>(
+  fn: (this: T, ...args: [...A, ...B]) => R,
+  thisArg: T,
+  ...args: A
+): (...rest: B) => R {
   const bound = (fn as (...x: unknown[]) => R).bind(thisArg, ...args) as (...rest: B) => R;
   Object.defineProperty(bound, REBIND, { value: { fn, thisArg, args } satisfies Rebind });
   return bound;
@@ -111,7 +115,9 @@ export function snapshot<T extends object>(root: T): T {
     }
     if (o instanceof ArrayBuffer) return copyBuffer(o);
     if (o instanceof WeakMap || o instanceof WeakSet || o instanceof WeakRef || o instanceof Promise) {
-      throw new SnapshotError(`cannot copy the ${o.constructor.name} at ${pathTo(root, o) ?? "(unknown path)"}: its contents cannot be enumerated (a SideTable can be, for module-level state)`);
+      throw new SnapshotError(
+        `cannot copy the ${o.constructor.name} at ${pathTo(root, o) ?? "(unknown path)"}: its contents cannot be enumerated (a SideTable can be, for module-level state)`,
+      );
     }
     if (Array.isArray(o)) {
       const copy: unknown[] = new Array(o.length);
@@ -281,7 +287,6 @@ function isIndex(key: string): boolean {
   return c >= 48 && c <= 57 && String(Number(key) >>> 0) === key;
 }
 
-
 /** Where `target` lies in the graph under `root` (k.vmalloc.onFlush.0), for error messages: a walk done only then. */
 function pathTo(root: object, target: unknown): string | undefined {
   const seen = new Set<unknown>([root]);
@@ -421,6 +426,8 @@ export class BootCache<K extends object, O extends object> {
 /** The boot key of BootCache: the profile and every boot option given (whatever options boot() learns later). */
 export function bootKey(profile: string, opts: object): string {
   const o = opts as Record<string, unknown>;
-  const keys = Object.keys(o).filter((k) => o[k] !== undefined).sort();
+  const keys = Object.keys(o)
+    .filter((k) => o[k] !== undefined)
+    .sort();
   return JSON.stringify([profile, keys.map((k) => [k, o[k]])]);
 }

@@ -60,7 +60,9 @@ function differences(a: unknown, b: unknown, limit = 10): string[] {
       const px = x.touchedFrames();
       const py = (y as PhysMem).touchedFrames();
       if (px.join() !== py.join()) bad(p, "different frames hold bytes");
-      else for (const pfn of px) if (x.readBytes(pfn * 4096, 4096).some((c, i) => c !== (y as PhysMem).readBytes(pfn * 4096, 4096)[i])) bad(`${p} frame ${pfn}`, "bytes differ");
+      else
+        for (const pfn of px)
+          if (x.readBytes(pfn * 4096, 4096).some((c, i) => c !== (y as PhysMem).readBytes(pfn * 4096, 4096)[i])) bad(`${p} frame ${pfn}`, "bytes differ");
       const rest = (o: object) => Object.fromEntries(Object.entries(o).filter(([k]) => !["frames", "views", "shared", "sharedViews"].includes(k)));
       stack.push([rest(x), rest(y as object), p]);
       continue;
@@ -175,8 +177,16 @@ describe("kernel snapshots (boot once, restore many)", async () => {
       const template = boot(profile, { config, seed: 7 });
       await runModule(dirtyFor(profile), { profile, config, seed: 7 }, onKernel(snapshot(template)));
       for (const src of [CLEAN, dirtyFor(profile)]) {
-        const restored = await runModule(src, { profile, config, seed: 7, proc: ["meminfo", "slabinfo", "vmallocinfo", "buddyinfo"], checkInvariants: true }, onKernel(snapshot(template)));
-        const fresh = await runModule(src, { profile, config, seed: 7, proc: ["meminfo", "slabinfo", "vmallocinfo", "buddyinfo"], checkInvariants: true }, onKernel(boot(profile, { config, seed: 7 })));
+        const restored = await runModule(
+          src,
+          { profile, config, seed: 7, proc: ["meminfo", "slabinfo", "vmallocinfo", "buddyinfo"], checkInvariants: true },
+          onKernel(snapshot(template)),
+        );
+        const fresh = await runModule(
+          src,
+          { profile, config, seed: 7, proc: ["meminfo", "slabinfo", "vmallocinfo", "buddyinfo"], checkInvariants: true },
+          onKernel(boot(profile, { config, seed: 7 })),
+        );
         expect(comparable(restored)).toBe(comparable(fresh));
       }
     }
@@ -212,15 +222,12 @@ describe("kernel snapshots (boot once, restore many)", async () => {
 
   it("the boot cache boots a key that cannot be copied every time, and says why", () => {
     let n = 0;
-    const cache = new BootCache(
-      (p: string, o: BootOptions) => {
-        n++;
-        const k = boot(p, o);
-        (k as unknown as { hook: () => void }).hook = () => void k;
-        return k;
-      },
-      bootKey,
-    );
+    const cache = new BootCache((p: string, o: BootOptions) => {
+      n++;
+      const k = boot(p, o);
+      (k as unknown as { hook: () => void }).hook = () => void k;
+      return k;
+    }, bootKey);
     for (let i = 0; i < 3; i++) cache.boot("i386-2.6", { config: "distro" });
     expect(cache.stats).toEqual({ boots: 2, templates: 1, copies: 0, uncopyable: 1, slower: 0 });
     expect(n).toBe(3);

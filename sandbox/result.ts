@@ -53,6 +53,8 @@ export interface RunResult {
   faultInjection?: FaultInjectionResult;
   /** Only when the cell has a user program (user_main): the process's output, fate, faults and /proc views. */
   user?: UserOutcome;
+  /** Only when RunOptions.stopAfterCalls stopped the run: the kernel calls it replayed (the state is after that one). */
+  steppedTo?: number;
 }
 
 export interface ModuleOutcome {

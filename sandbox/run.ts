@@ -73,6 +73,13 @@ export interface RunOptions {
   probes?: MemoryProbe[];
   /** `insmod cell.ko name=value ...`: values for the module's module_param declarations (sandbox/api/params.ts). */
   moduleParams?: Record<string, string>;
+  /**
+   * Step through a run: end it just before its (N+1)th kernel call, the module left as it was, so that the views,
+   * the dmesg, /proc and the call log are those after call N (the kernel is deterministic: the same as the full
+   * run's at that point). The stop is not reported; RunResult.steppedTo is N. A run that makes N calls or fewer
+   * ends as it would have. An integer >= 0; the run's own kernel-call limit still applies (and is reported).
+   */
+  stopAfterCalls?: number;
 }
 
 /** What the run needs of the kernel: booting, /proc, the API table, inspection. */
@@ -252,6 +259,13 @@ export function runModuleSync(qjs: QuickJSWASMModule, source: string, options: R
   } catch (e) {
     return failedRun(profileName, `kmodlab: ${(e as Error).message}`, t0);
   }
+  const step = options.stopAfterCalls;
+  if (step !== undefined && !(Number.isSafeInteger(step) && step >= 0)) {
+    return failedRun(profileName, `kmodlab: stopAfterCalls must be an integer >= 0 (the kernel calls to replay), got ${String(step)}`, t0);
+  }
+  // a step stops the run through the kernel-call limit, one call early; its stop is then not reported (finish)
+  const stepping = step !== undefined && step < limits.kernelCalls;
+  if (stepping) limits = { ...limits, kernelCalls: step };
   let k: Kernel;
   try {
     k = deps.boot(profileName, { mem: options.mem, cmdline: options.cmdline, seed: options.seed, config: options.config });
@@ -305,8 +319,17 @@ export function runModuleSync(qjs: QuickJSWASMModule, source: string, options: R
       hooks.checkInvariants?.();
     }
   };
+  /** Whether the bridge stopped the run at the kernel-call limit (set once the bridge exists). */
+  let stoppedByStep = (): boolean => false;
   const finish = (): RunResult => {
     k.watchdog = () => {}; // the run is over: nothing below may be stopped half-way
+    if (stepping && stoppedByStep()) {
+      // the step's own stop: the run paused after call N, nothing went wrong
+      const i = k.reports.findIndex((r) => (r as { limit?: string }).limit === "kernel-calls");
+      if (i >= 0) k.reports.splice(i, 1);
+      result.steppedTo = step;
+      snapshot(result.proc); // /proc (buddyinfo...) as it was after call N
+    }
     // A run a limit stopped (or a compile error ended) is checked too: a stop inside a kernel call must leave the
     // simulated kernel as consistent as a run that finished.
     try {
@@ -386,6 +409,7 @@ export function runModuleSync(qjs: QuickJSWASMModule, source: string, options: R
       onEnter: (symbol) => (symbol === null ? log.callers.pop() : log.callers.push(symbol)),
     }));
     b.cellScopes = tr.scopes;
+    stoppedByStep = () => b.stop?.kind === "limit" && b.stop.limit === "kernel-calls";
     k.captureModuleStack = () => b.guestFrames().slice();
     k.moduleEntry = () => log.callers[log.callers.length - 1] || undefined;
     k.watchdog = () => {
@@ -572,7 +596,8 @@ export function runModuleSync(qjs: QuickJSWASMModule, source: string, options: R
     }
     return finish();
   } finally {
-    result.stats.kernelCalls = bridge?.calls ?? 0;
+    // a step's refused call (N+1) is not one it made
+    result.stats.kernelCalls = result.steppedTo ?? bridge?.calls ?? 0;
     k.captureModuleStack = () => [];
     k.moduleEntry = () => undefined;
     k.watchdog = () => {};

@@ -6,7 +6,7 @@ import { statementCard } from "./statement.ts";
 import type { LessonCell, Lesson } from "./lesson.ts";
 import type { CellEditor } from "./monaco.ts";
 import { renderOutcome, renderTypeErrors } from "./output.ts";
-import type { Machine, ProfileInfo } from "./protocol.ts";
+import type { Machine, ProfileInfo, RunOptions } from "./protocol.ts";
 import type { Runner, RunOutcome } from "./runner.ts";
 import { encodeShare } from "./share.ts";
 import type { NotebookStore } from "./storage.ts";
@@ -339,6 +339,47 @@ export class CellView {
    * solution is the grader's (src/grader/exercises, loaded on the click); putting it in the editor keeps the
    * learner's code as their previous version (Restore brings it back).
    */
+  /**
+   * Step through the run: a slider over its kernel calls; at call N the worker replays the cell to that call
+   * (RunOptions.stopAfterCalls, exact: the kernel is deterministic) and the step's own output shows the dmesg, the
+   * address space, the frame map and /proc (buddyinfo) as they were after it. One replay at a time; the slider's
+   * latest position wins.
+   */
+  private stepper(source: string, options: RunOptions, total: number, calls: { fn: string }[]): HTMLElement {
+    const out = h("div", { class: "step-output", "aria-live": "polite" });
+    const label = h("span", { class: "step-label" }, "Drag to replay the run call by call.");
+    const range = h("input", { type: "range", min: "1", max: String(total), value: String(total), class: "step-range", "aria-label": "kernel call to replay the run to" }) as HTMLInputElement;
+    let busy = false;
+    let wanted: number | null = null;
+    const show = async (n: number) => {
+      if (busy) {
+        wanted = n;
+        return;
+      }
+      busy = true;
+      const fn = calls[n - 1]?.fn;
+      label.textContent = `After call ${n} of ${total}${fn ? `: ${fn}()` : ""}…`;
+      const o = await this.app.runner.run(source, { ...options, stopAfterCalls: n });
+      renderOutcome(out, o, {
+        gotoLine: (l, c) => this.highlightLine(l, c),
+        moduleFns: () => functionNames(source),
+        walk: o.kind === "result" ? (addr, when) => this.app.runner.walk(o.runId, addr, when) : undefined,
+        dmesg: o.kind === "result" ? (from, count) => this.app.runner.dmesg(o.runId, from, count) : undefined,
+        source: () => source,
+      });
+      label.textContent = `After call ${n} of ${total}${fn ? `: ${fn}()` : ""}${o.kind === "result" && o.result.steppedTo === undefined ? " (the whole run)" : ""}`;
+      out.dataset.step = String(n);
+      busy = false;
+      if (wanted !== null) {
+        const next = wanted;
+        wanted = null;
+        if (next !== n) void show(next);
+      }
+    };
+    range.addEventListener("change", () => void show(Number(range.value)));
+    return h("details", { class: "step" }, h("summary", {}, `Step through the run (${total} kernel calls)`), h("div", { class: "step-bar" }, range, label), out);
+  }
+
   private solutionOffer(exercise: string): HTMLElement {
     const stuck = this.failedChecks >= SOLUTION_AFTER;
     const box = h("div", { class: "solution-offer" + (stuck ? " stuck" : "") });
@@ -450,7 +491,7 @@ export class CellView {
       }
       if (diags === null) this.root.dataset.unchecked = "1"; // the checker was still loading: this run is unchecked
     }
-    const outcome = await this.app.runner.run(source, {
+    const runOptions = {
       profile: this.profile(),
       mem: parseMem(s.mem ?? ""),
       cmdline: s.cmdline,
@@ -458,7 +499,8 @@ export class CellView {
       events: s.events,
       timeoutMs: s.timeoutMs ?? DEFAULT_TIMEOUT_MS,
       failNth: s.failNth,
-    }, typeof this.cell.attrs.exercise === "string" ? this.cell.attrs.exercise : undefined, this.exerciseDecl());
+    };
+    const outcome = await this.app.runner.run(source, runOptions, typeof this.cell.attrs.exercise === "string" ? this.cell.attrs.exercise : undefined, this.exerciseDecl());
     this.setRunning(false);
     this.lastOutcome = outcome;
     this.runs++;
@@ -496,6 +538,8 @@ export class CellView {
         this.output.append(this.solutionOffer(outcome.grade.exercise));
       }
       this.app.onProgress();
+      const total = outcome.result.stats?.kernelCalls ?? 0;
+      if (total > 1) this.output.append(this.stepper(source, runOptions, total, (outcome.result.kernel?.calls ?? []) as { fn: string }[]));
     } else this.status.textContent = outcome.kind === "killed" ? "Worker restarted." : "Run failed.";
     recordMetric("run", ms);
     return outcome;

@@ -359,7 +359,9 @@ export function renderOutcome(target: HTMLElement, o: RunOutcome, hooks: OutputH
   const reports = r.reports ?? [];
   const bad = reports.length > 0 || (r.initReturn !== null && r.initReturn !== 0);
   const summary =
-    r.initReturn === null
+    r.steppedTo !== undefined
+      ? `replayed to kernel call ${r.steppedTo}: ${r.initReturn === null ? "module_init has not returned yet" : "module_init returned " + r.initReturn + "; rmmod has not finished"}.`
+      : r.initReturn === null
       ? "The module did not finish loading."
       : r.initReturn === 0
         ? "insmod: init returned 0; rmmod ran the exit function."

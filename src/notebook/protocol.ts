@@ -39,6 +39,8 @@ export interface RunOptions {
   timeoutMs: number;
   /** Fault injection: the Nth allocation call of module_init fails (the sandbox's RunOptions.failNth). */
   failNth?: number;
+  /** Step through: replay the run to its Nth kernel call (the sandbox's RunOptions.stopAfterCalls). */
+  stopAfterCalls?: number;
 }
 
 /** What the grader said about a run (src/grader GradeResult, the fields the page shows). */

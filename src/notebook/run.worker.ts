@@ -95,8 +95,8 @@ async function handle(msg: ToWorker): Promise<void> {
       const t0 = performance.now();
       runsSeen++;
       const { runModule } = await load<{ runModule: RunModule }>(runMods, "the sandbox (sandbox/run.ts)");
-      const { timeoutMs, profile, mem, cmdline, config, events, failNth } = msg.options;
-      let opts: Record<string, unknown> = { profile, mem, cmdline, config, limits: { cpuMs: timeoutMs }, proc: PROC_VIEWS, ...(failNth ? { failNth } : {}) };
+      const { timeoutMs, profile, mem, cmdline, config, events, failNth, stopAfterCalls } = msg.options;
+      let opts: Record<string, unknown> = { profile, mem, cmdline, config, limits: { cpuMs: timeoutMs }, proc: PROC_VIEWS, ...(failNth ? { failNth } : {}), ...(stopAfterCalls !== undefined ? { stopAfterCalls } : {}) };
       if (events?.length) {
         // the board's button is a different interrupt line per profile: the grader knows which
         const g = await load<{ buttonIrq(profile: string): number }>(gradeMods, "the grader (src/grader)");

@@ -597,6 +597,39 @@ describe("notebook in Chromium", () => {
     await ctx.close();
   });
 
+  it("step through a run: the slider replays the cell to call N; the step output (summary, dmesg, views) is the run after that call", async () => {
+    const { page, ctx } = await open();
+    const c = await runCell(page, "memdemo");
+    const full = (await c.locator(".cell-output > pre.dmesg, .cell-output pre.dmesg").first().textContent())!;
+    const step = c.locator("details.step");
+    expect(await step.count()).toBe(1);
+    const total = Number(/\((\d+) kernel calls\)/.exec((await step.locator("summary").textContent())!)![1]);
+    expect(total).toBeGreaterThan(3);
+    await step.locator("summary").click();
+    // call 3: MODULE_LICENSE, module_init, module_exit at the top level; module_init has not run yet
+    await step.locator("input.step-range").fill("3");
+    await step.locator("input.step-range").dispatchEvent("change");
+    await page.waitForFunction(() => document.querySelector('section.cell[data-cell-id="memdemo"] .step-output')?.getAttribute("data-step") === "3");
+    expect(await step.locator(".step-label").textContent()).toMatch(/^After call 3 of \d+: \w+\(\)$/);
+    const stepped = (await step.locator(".step-output pre.dmesg").textContent()) ?? "";
+    expect(stepped.length).toBeLessThan(full.length);
+    expect(full).toContain(stepped.trim().split("\n").pop()!.trim());
+    expect(await step.locator(".step-output .report").count()).toBe(0);
+    expect(await step.locator(".step-output .run-summary").textContent()).toContain("replayed to kernel call 3: module_init has not returned yet.");
+    // the last call is the whole run
+    await step.locator("input.step-range").fill(String(total));
+    await step.locator("input.step-range").dispatchEvent("change");
+    await page.waitForFunction((n) => document.querySelector('section.cell[data-cell-id="memdemo"] .step-output')?.getAttribute("data-step") === String(n), total);
+    expect(await step.locator(".step-label").textContent()).toContain("(the whole run)");
+    await step.locator("input.step-range").fill("3");
+    await step.locator("input.step-range").dispatchEvent("change");
+    await page.waitForFunction(() => document.querySelector('section.cell[data-cell-id="memdemo"] .step-output')?.getAttribute("data-step") === "3");
+    await shot(page, "25-step-through", "memdemo");
+    await step.scrollIntoViewIfNeeded();
+    await page.screenshot({ path: "test-results/notebook-25b-step-through.png" });
+    await ctx.close();
+  });
+
   it("cell settings are honoured: lesson 08's msm-300 boots with vmalloc=300M and prints 296 MB; the picker offers the kernel config", async () => {
     const { page, ctx } = await open(undefined, "#/lesson/vmalloc-size");
     const c = cell(page, "msm-300");

@@ -327,11 +327,12 @@ function pathTo(root: object, target: unknown): string | undefined {
  * every run a snapshot() of it. A template that cannot be copied (SnapshotError: a closure nobody made rebindable) is
  * remembered as such and that key boots every time. At most `size` templates are kept (least recently used goes).
  *
- * Measured (bench/speed.bench.ts, CPU time on a loaded 2-core machine): a copy of x86_64-6.1's 512 MiB debug machine
- * costs about what its boot does (~5 against ~7 ms standalone; memdemo end to end the same with and without the
- * cache): the copy's cost is the ~2,500 objects and ~2.2 MB of typed arrays the boot made, and the boot itself is
- * mostly making them. It never changes a result (test/kernel/snapshot.test.ts), and a machine whose boot does more
- * than allocate (a large RAM, the older eras' boot paths) gains more.
+ * Measured (CPU time, medians of 25, a loaded 2-core machine): the copy costs what the boot made: about 2,500
+ * objects and 2.2 MB of typed arrays for x86_64-6.1's 512 MiB debug machine, so its copy (~9 ms) is barely cheaper
+ * than its boot (~10 ms), and memdemo end to end measures the same with and without the cache (bench/speed.bench.ts);
+ * arm-3.4's copy costs a third of its boot, i386-2.6's two thirds; x86_64-6.1 at 4 GiB and arm64-6.1 cost more to
+ * copy than to boot, and the weighing below drops their templates. A copy never changes a result
+ * (test/kernel/snapshot.test.ts).
  */
 /** How many plain boots a key whose template was evicted makes before it may have a template again. */
 const EVICTED_PAUSE = 16;

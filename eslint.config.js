@@ -6,7 +6,8 @@ import globals from "globals";
 import tseslint from "typescript-eslint";
 
 export default defineConfig(
-  globalIgnores(["dist/", "lib/", "coverage/", "test-results/", "test/fixtures/", "test/**/fixtures/", "node_modules/"]),
+  // test/grader/variants: submissions as learners write them (unused imports, loose types), graded, not linted.
+  globalIgnores(["dist/", "lib/", "coverage/", "test-results/", "test/fixtures/", "test/**/fixtures/", "test/grader/variants/", "node_modules/", "lib.old-*/"]),
   js.configs.recommended,
   tseslint.configs.recommended,
   {

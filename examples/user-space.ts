@@ -2,18 +2,18 @@
 // kmalloc'ed page); the program (user_main) reads the /proc file, maps the device, stores into the kernel's page and
 // prints its own /proc/self/maps. kmodlab run examples/user-space.ts --proc hello
 import { kzalloc, kfree, virt_to_phys, readb, proc_create_single, remove_proc_entry, seq_printf, misc_register, misc_deregister,
-  remap_pfn_range, vma_start, vma_end, printk, KERN_INFO, GFP_KERNEL, NULL, MODULE_LICENSE, module_init, module_exit } from "linux";
+  remap_pfn_range, vma_start, vma_end, printk, type seq_file, type file, type vm_area_struct, KERN_INFO, GFP_KERNEL, NULL, MODULE_LICENSE, module_init, module_exit } from "linux";
 import { user_main, malloc, open, read, close, mmap, store8, load_string, puts, PROT_READ, PROT_WRITE, MAP_SHARED } from "user";
 
 MODULE_LICENSE("GPL");
 let page = 0n;
 
-function hello_show(m: any): number {
+function hello_show(m: seq_file): number {
   seq_printf(m, "hello from the kernel: page at pfn %lu\n", virt_to_phys(page) >> 12n);
   return 0;
 }
 
-function share_mmap(file: any, vma: any): number {
+function share_mmap(_file: file, vma: vm_area_struct): number {
   return remap_pfn_range(vma, vma_start(vma), Number(virt_to_phys(page) >> 12n), Number(vma_end(vma) - vma_start(vma)));
 }
 

@@ -21,7 +21,9 @@ export const DEFAULT_LIMITS: Limits = {
   memoryBytes: 64 << 20,
   kernelCalls: 1_000_000,
   logBytes: 1 << 20,
-  ramBytes: 256 << 20,
+  // Above every default profile's RAM (at most 1 GiB), so a leaking cell on a default machine meets the kernel's
+  // own out-of-memory path before this host budget.
+  ramBytes: 1 << 30,
 };
 
 /** QuickJS's own stack for the guest: 256 KiB. Larger overflows the host's stack (stack-notes §1.4). */

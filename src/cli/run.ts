@@ -76,8 +76,11 @@ async function toRunOptions(f: RunFlags): Promise<RunOptions> {
     const { procNames } = await import("../kernel/fs/proc.ts");
     await import("../kernel/fs/all.ts");
     const known = procNames();
-    const bad = o.proc.filter((n) => !known.includes(n));
-    if (bad.length) throw new Usage(`no such /proc file: ${bad.join(", ")} (have: ${known.join(", ")})`);
+    // A name the kernel does not have may be a file the module itself creates (proc_create_single): it is read
+    // while the module is loaded, and reads "(no such file: ...)" if it never appeared. Only a name that is not a
+    // file name at all is bad usage.
+    const bad = o.proc.filter((n) => !known.includes(n) && !/^[A-Za-z0-9_.-]+$/.test(n));
+    if (bad.length) throw new Usage(`no such /proc file: ${bad.join(", ")} (have: ${known.join(", ")}, or a file the module creates)`);
   }
   if (f.keepLoaded) o.unload = false;
   if (f.checkInvariants) o.checkInvariants = true;

@@ -52,6 +52,8 @@ export interface StackFrame {
 export interface Task {
   pid: number;
   comm: string;
+  /** tsk_is_oom_victim(): the OOM killer chose this task (it is not chosen, nor reported, again). */
+  oomVictim?: boolean;
 }
 
 export interface ResolvedBootOptions {
@@ -117,8 +119,8 @@ export class Kernel {
     return this.kmemleak?.enabled ? this.captureModuleStack()[0]?.fn : this.moduleEntry();
   }
   current: Task = { pid: 0, comm: "swapper/0" };
-  /** Until boot() returns: an allocation the OOM killer would have to answer is a boot panic (no process to kill). */
-  booting = true;
+  /** While boot() runs: an allocation the OOM killer would have to answer is a boot panic (no process to kill). */
+  booting = false;
   /** vm_committed_as of the processes the run starts (mm/mmap.ts VM_ACCOUNT), in pages: meminfo's Committed_AS. */
   vmCommittedPages = 0;
   // Execution contexts, locking and deferred work (issue 5), constructed at the end of boot().
@@ -242,6 +244,7 @@ export function resolveBootOptions(profile: Profile, opts: BootOptions = {}): Re
 export function boot(profile: string | Profile, opts: BootOptions = {}): Kernel {
   const p = typeof profile === "string" ? getProfile(profile) : profile;
   const k = new Kernel(p, resolveBootOptions(p, opts));
+  k.booting = true;
   // setup_arch(): memory map, layout, zones, memblock reservations, and the lines the arch prints.
   k.layout = setup_arch(k);
   k.physmem = new PhysMem(k);

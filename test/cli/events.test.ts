@@ -1,11 +1,11 @@
 // `kmodlab run --events "button@30ms irq5@60ms"`: a cell's events= setting from a terminal (src/cli/run.ts, parsed by the
 // notebook's parseEvents; `button` is the grader's buttonIrq(profile)). A bad list or a line the board lacks is bad
 // usage (exit 2) before any run; a good one raises the interrupts at those simulated times after insmod.
-import { afterEach, describe, expect, it, vi } from "vitest";
+import { describe, expect, it } from "vitest";
 import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { main } from "../../src/cli/main.ts";
+import { cli, restoreSpiesAfterEach } from "./capture.ts";
 import { buttonIrq } from "../../src/grader/grade.ts";
 
 const dir = mkdtempSync(join(tmpdir(), "kmodlab-events-"));
@@ -34,18 +34,7 @@ module_exit(btn_exit);
 `,
 );
 
-async function cli(argv: string[]): Promise<{ code: number; out: string; err: string }> {
-  const out: string[] = [];
-  const err: string[] = [];
-  vi.spyOn(process.stdout, "write").mockImplementation((s: string | Uint8Array) => (out.push(String(s)), true));
-  vi.spyOn(process.stderr, "write").mockImplementation((s: string | Uint8Array) => (err.push(String(s)), true));
-  try {
-    return { code: await main(argv), out: out.join(""), err: err.join("") };
-  } finally {
-    vi.restoreAllMocks();
-  }
-}
-afterEach(() => vi.restoreAllMocks());
+restoreSpiesAfterEach();
 
 /** dmesg lines "[   s.micros] text" -> [seconds, text]. */
 const lines = (out: string) =>

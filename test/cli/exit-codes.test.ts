@@ -3,12 +3,12 @@
 // bad usage, a --mem or --cmdline the profile cannot boot included. `kmodlab run` goes through the isolated worker
 // (src/node/isolate.ts), so these also pin that the CLI's runs come back from it intact.
 
-import { afterEach, describe, expect, it, vi } from "vitest";
+import { describe, expect, it } from "vitest";
 import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { spawnSync } from "node:child_process";
-import { main } from "../../src/cli/main.ts";
+import { cli, restoreSpiesAfterEach } from "./capture.ts";
 
 const dir = mkdtempSync(join(tmpdir(), "kmodlab-exit-"));
 function file(name: string, content: string): string {
@@ -17,18 +17,7 @@ function file(name: string, content: string): string {
   return p;
 }
 
-async function cli(argv: string[]): Promise<{ code: number; out: string; err: string }> {
-  const out: string[] = [];
-  const err: string[] = [];
-  vi.spyOn(process.stdout, "write").mockImplementation((s: string | Uint8Array) => (out.push(String(s)), true));
-  vi.spyOn(process.stderr, "write").mockImplementation((s: string | Uint8Array) => (err.push(String(s)), true));
-  try {
-    return { code: await main(argv), out: out.join(""), err: err.join("") };
-  } finally {
-    vi.restoreAllMocks();
-  }
-}
-afterEach(() => vi.restoreAllMocks());
+restoreSpiesAfterEach();
 
 const L = `MODULE_LICENSE("GPL");\n`;
 /** A cell per report class, and the report kind (and limit) it must end with. */

@@ -1,10 +1,10 @@
 // `kmodlab run --fail-nth N`: RunOptions.failNth from a terminal (src/cli/run.ts). A bad N is bad usage (exit 2)
 // before any run; a good one runs through the isolated worker and stderr says which call was failed.
-import { afterEach, describe, expect, it, vi } from "vitest";
+import { describe, expect, it } from "vitest";
 import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { main } from "../../src/cli/main.ts";
+import { cli, restoreSpiesAfterEach } from "./capture.ts";
 
 const dir = mkdtempSync(join(tmpdir(), "kmodlab-failnth-"));
 const cellFile = join(dir, "two.ts");
@@ -23,18 +23,7 @@ module_exit(() => kfree(a));
 `,
 );
 
-async function cli(argv: string[]): Promise<{ code: number; out: string; err: string }> {
-  const out: string[] = [];
-  const err: string[] = [];
-  vi.spyOn(process.stdout, "write").mockImplementation((s: string | Uint8Array) => (out.push(String(s)), true));
-  vi.spyOn(process.stderr, "write").mockImplementation((s: string | Uint8Array) => (err.push(String(s)), true));
-  try {
-    return { code: await main(argv), out: out.join(""), err: err.join("") };
-  } finally {
-    vi.restoreAllMocks();
-  }
-}
-afterEach(() => vi.restoreAllMocks());
+restoreSpiesAfterEach();
 
 describe("kmodlab run --fail-nth", () => {
   for (const bad of ["0", "-1", "two", "1.5", "4294967296"]) {

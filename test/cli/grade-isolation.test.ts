@@ -1,11 +1,11 @@
 // `kmodlab grade EXERCISE DIR` always finishes: every submission runs in its own isolated worker (--jobs N of them
 // at once); one the host has to stop scores zero with its reason, and every other submission is graded and written.
 
-import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync, mkdirSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { main } from "../../src/cli/main.ts";
+import { cli } from "./capture.ts";
 import { getExercise } from "../../src/grader/exercises/index.ts";
 import type { GradeResult } from "../../src/grader/types.ts";
 
@@ -28,17 +28,6 @@ beforeAll(() => {
 });
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-async function cli(argv: string[]) {
-  const out: string[] = [];
-  const err: string[] = [];
-  vi.spyOn(process.stdout, "write").mockImplementation((s: string | Uint8Array) => (out.push(String(s)), true));
-  vi.spyOn(process.stderr, "write").mockImplementation((s: string | Uint8Array) => (err.push(String(s)), true));
-  try {
-    return { code: await main(argv), out: out.join(""), err: err.join("") };
-  } finally {
-    vi.restoreAllMocks();
-  }
-}
 
 describe("kmodlab grade DIR with hostile submissions", () => {
   it("--jobs 2: every submission is graded and written; the hangs score zero with 'stopped: CPU limit'; --strict exits 1", async () => {

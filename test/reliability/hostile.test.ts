@@ -273,7 +273,7 @@ describe("simulated RAM costs host memory only within the run's RAM budget", () 
       { mem: 8 * 1024 * MiB, limits: { cpuMs: 60_000 } },
     );
     const rep = r.reports.find((x) => x.limit === "ram")!;
-    expect(rep.title).toBe(`kmodlab: RAM budget reached (${256 * MiB} bytes of written page frames)`);
-    expect(rep.explain).toContain("256 MiB of simulated RAM");
+    expect(rep.title).toBe(`kmodlab: RAM budget reached (${1024 * MiB} bytes of written page frames)`);
+    expect(rep.explain).toContain("1024 MiB of simulated RAM");
   }, 120_000);
 });

@@ -1082,10 +1082,16 @@ export class PageAllocator {
       const lowmemMb = Math.floor(Number(k.layout.highMemory - k.layout.pageOffset) / 2 ** 20);
       const clamp = k.log.records.find((r) => /^vmalloc area .*limiting to/.test(r.text))?.text;
       const panic = this.era === "6.1" ? "System is deadlocked on memory" : "Out of memory and no killable processes...";
+      const lowmem = k.profile.arch === "i386" || k.profile.arch === "arm" ? `: ${lowmemMb} MB of lowmem with this command line` : "";
       throw new KernelBootError(
-        `${clamp ? `${clamp.trim()}; then ` : ""}Kernel panic - not syncing: ${panic} (an order-${order} allocation during boot found no free memory: ${lowmemMb} MB of lowmem with this command line)`,
+        `${clamp ? `${clamp.trim()}; then ` : ""}Kernel panic - not syncing: ${panic} (an order-${order} allocation during boot found no free memory${lowmem})`,
       );
     }
+    // A task the OOM killer already chose is not chosen again: out_of_memory() sees task_will_free_mem(current),
+    // marks it and returns without a new kill; its retry with the reserves (ALLOC_OOM) is the last chance, then
+    // __alloc_pages_slowpath() gives up ("goto nopage"). A module looping in init never returns to user space to
+    // die of its SIGKILL, so its allocations fail from here on, silently, until the loop ends or the CPU limit.
+    if (k.current.oomVictim) return this.getPageFromFreelist(order, highest, af | ALLOC_OOM);
     // __alloc_pages_may_oom(): insmod is the only killable task; it becomes the OOM victim.
     k.printk(
       KERN_WARNING + "%s invoked oom-killer: gfp_mask=0x%x(%s), order=%d, oom_score_adj=0\n",
@@ -1106,6 +1112,7 @@ export class PageAllocator {
       explain:
         "No zone had a free block above its watermark and there is nothing to reclaim, so the kernel chose a process to kill (insmod itself). The allocation then gets one more try with the OOM victim's reserve access.",
     });
+    k.current.oomVictim = true;
     return this.getPageFromFreelist(order, highest, af | ALLOC_OOM);
   }
 

@@ -123,8 +123,6 @@ function kernelAllocations(result: Pick<RunResult, "kernel">): Mark[] {
   return out;
 }
 
-const PAGE = 4096n;
-
 /**
  * The module's allocations (address, size, allocator), from the one record of its memory the worker derived from
  * the call log and the API table (sandbox/memrecords.ts, shipped in the run's digest: digest.ts `allocs`).

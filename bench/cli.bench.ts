@@ -54,11 +54,26 @@ export const suite: Suite = {
     const rows = new Map<string, { wall: ReturnType<typeof ctx.record>; cpu?: ReturnType<typeof ctx.record> }>();
     for (const [name] of cases) {
       const s = samples.get(name)!;
-      const wall = ctx.record(`${name}: whole process`, "ms", s.map((x) => x.wallMs), "spawn to exit, wall");
+      const wall = ctx.record(
+        `${name}: whole process`,
+        "ms",
+        s.map((x) => x.wallMs),
+        "spawn to exit, wall",
+      );
       let cpu;
       if (s[0].cpuMs !== undefined) {
-        cpu = ctx.record(`${name}: whole process (cpu)`, "ms", s.map((x) => x.cpuMs!), "user + system, GNU time");
-        ctx.record(`${name}: peak RSS`, "MB", s.map((x) => x.rssMb!), "GNU time %M; target for run: <= 100");
+        cpu = ctx.record(
+          `${name}: whole process (cpu)`,
+          "ms",
+          s.map((x) => x.cpuMs!),
+          "user + system, GNU time",
+        );
+        ctx.record(
+          `${name}: peak RSS`,
+          "MB",
+          s.map((x) => x.rssMb!),
+          "GNU time %M; target for run: <= 100",
+        );
       }
       rows.set(name, { wall, cpu });
     }

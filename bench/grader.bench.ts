@@ -13,10 +13,15 @@ export const suite: Suite = {
     for (const ex of EXERCISES) {
       let runs = 0;
       const counted = (src: string, o: Parameters<typeof runModule>[1]) => (runs++, runModule(src, o));
-      await ctx.time(`grade ${ex.id} (reference, all runs)`, async () => {
-        runs = 0;
-        await gradeWith(ex, ex.solution, counted);
-      }, 3, 1);
+      await ctx.time(
+        `grade ${ex.id} (reference, all runs)`,
+        async () => {
+          runs = 0;
+          await gradeWith(ex, ex.solution, counted);
+        },
+        3,
+        1,
+      );
       process.stderr.write(`bench: grade ${ex.id}: ${runs} runs\n`);
     }
   },

@@ -50,7 +50,13 @@ export class BenchContext {
    * shared, loaded machine the wall time includes the waits for a core; the CPU time does not, so it moves far less
    * from run to run. Records "NAME" (wall) and "NAME (cpu)".
    */
-  async timeWallAndCpu(name: string, fn: () => unknown | Promise<unknown>, runs = 7, warmup = 1, note?: string): Promise<{ wall: Measurement; cpu: Measurement }> {
+  async timeWallAndCpu(
+    name: string,
+    fn: () => unknown | Promise<unknown>,
+    runs = 7,
+    warmup = 1,
+    note?: string,
+  ): Promise<{ wall: Measurement; cpu: Measurement }> {
     for (let i = 0; i < warmup; i++) await fn();
     const wall: number[] = [];
     const cpu: number[] = [];

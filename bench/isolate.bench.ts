@@ -28,16 +28,29 @@ function bundledStart(): Promise<void> {
 export const suite: Suite = {
   name: "isolate",
   async run(ctx) {
-    await ctx.time("isolated run worker start + first run, from sources (tsx)", async () => {
-      const r = new IsolatedRunner();
-      const res = await r.run(CELL);
-      await r.close();
-      if (res.reports.length) throw new Error(`bench isolate: ${res.reports[0]!.title}`);
-    }, 3, 1, "a fresh worker: tsx's loader, the sandbox, the kernel and QuickJS loaded, then one run");
-    if (existsSync(lib)) await ctx.time("isolated run worker start, bundled (lib/isolate-worker.mjs)", bundledStart, 5, 1, "spawn to the sandbox, kernel and QuickJS loaded");
+    await ctx.time(
+      "isolated run worker start + first run, from sources (tsx)",
+      async () => {
+        const r = new IsolatedRunner();
+        const res = await r.run(CELL);
+        await r.close();
+        if (res.reports.length) throw new Error(`bench isolate: ${res.reports[0]!.title}`);
+      },
+      3,
+      1,
+      "a fresh worker: tsx's loader, the sandbox, the kernel and QuickJS loaded, then one run",
+    );
+    if (existsSync(lib))
+      await ctx.time("isolated run worker start, bundled (lib/isolate-worker.mjs)", bundledStart, 5, 1, "spawn to the sandbox, kernel and QuickJS loaded");
     const warm = new IsolatedRunner();
     await warm.run(CELL);
-    await ctx.time("trivial cell, warm isolated worker (x86_64-6.1)", async () => void (await warm.run(CELL)), 15, 3, "boot, insmod, rmmod in the worker, RunResult cloned back");
+    await ctx.time(
+      "trivial cell, warm isolated worker (x86_64-6.1)",
+      async () => void (await warm.run(CELL)),
+      15,
+      3,
+      "boot, insmod, rmmod in the worker, RunResult cloned back",
+    );
     await warm.close();
     await loadKernelDeps();
     await ctx.time("trivial cell, in-process runModule (x86_64-6.1)", async () => void (await runModule(CELL)), 15, 3, "the same run without the worker");

@@ -23,13 +23,20 @@ export const suite: Suite = {
       });
       ctx.ratio(`memset 1 MiB: linear map vs vmalloc ${tag}`, setL, setV);
       const loads = 1 << 18; // 1 MiB of 4-byte loads
-      for (const [name, base] of [["vmalloc", v], ["linear map", lin]] as const) {
+      for (const [name, base] of [
+        ["vmalloc", v],
+        ["linear map", lin],
+      ] as const) {
         const m = await ctx.rate(`4-byte loads through the ${name} ${tag}`, loads, (n) => {
           let s = 0;
           for (let i = 0; i < n; i++) s ^= k.mem.readl(base + BigInt((i & (loads - 1)) << 2));
           if (s === 0x12345678) console.log(s);
         });
-        ctx.record(`bytes/s of 4-byte loads through the ${name} ${tag}`, "MB/s", [m.min, m.median, m.max].map((x) => (x * 4) / 1e6));
+        ctx.record(
+          `bytes/s of 4-byte loads through the ${name} ${tag}`,
+          "MB/s",
+          [m.min, m.median, m.max].map((x) => (x * 4) / 1e6),
+        );
         k.mem.tlb.flushAll();
         k.mem.tlb.reset();
         for (let off = 0n; off < BigInt(MiB); off += 4n) k.mem.readl(base + off);

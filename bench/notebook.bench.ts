@@ -46,11 +46,23 @@ export function initialJsGzip(dist: string): number {
 export const BIG_CELLS: Record<string, { code: string; mem?: string; config?: string; cpu?: string }> = {
   // 2 GiB so that 400 MB of kmalloc-4k fits; the distribution's config, which does not poison (write) each object,
   // so the sandbox's 256 MiB budget of written RAM is not reached; a CPU limit that lets all 100,000 calls happen
-  "100k kmalloc": { mem: "2G", config: "distro", cpu: "60000", code: 'import { kmalloc, GFP_KERNEL, module_init } from "linux";\nfunction init(): number {\n  for (let i = 0; i < 100000; i++) kmalloc(4096, GFP_KERNEL);\n  return 0;\n}\nmodule_init(init);\n' },
+  "100k kmalloc": {
+    mem: "2G",
+    config: "distro",
+    cpu: "60000",
+    code: 'import { kmalloc, GFP_KERNEL, module_init } from "linux";\nfunction init(): number {\n  for (let i = 0; i < 100000; i++) kmalloc(4096, GFP_KERNEL);\n  return 0;\n}\nmodule_init(init);\n',
+  },
   // the sandbox's budget of written RAM (256 MiB) stops the 4 KiB loop near 65,000 objects (SLUB writes its free
   // pointer into each object); 2 KiB objects let all 100,000 stay live
-  "100k kmalloc(2048)": { mem: "2G", config: "distro", cpu: "60000", code: 'import { kmalloc, GFP_KERNEL, module_init } from "linux";\nfunction init(): number {\n  for (let i = 0; i < 100000; i++) kmalloc(2048, GFP_KERNEL);\n  return 0;\n}\nmodule_init(init);\n' },
-  "endless leak": { code: 'import { kmalloc, GFP_KERNEL, module_init } from "linux";\nfunction init(): number {\n  for (;;) kmalloc(4096, GFP_KERNEL);\n}\nmodule_init(init);\n' },
+  "100k kmalloc(2048)": {
+    mem: "2G",
+    config: "distro",
+    cpu: "60000",
+    code: 'import { kmalloc, GFP_KERNEL, module_init } from "linux";\nfunction init(): number {\n  for (let i = 0; i < 100000; i++) kmalloc(2048, GFP_KERNEL);\n  return 0;\n}\nmodule_init(init);\n',
+  },
+  "endless leak": {
+    code: 'import { kmalloc, GFP_KERNEL, module_init } from "linux";\nfunction init(): number {\n  for (;;) kmalloc(4096, GFP_KERNEL);\n}\nmodule_init(init);\n',
+  },
 };
 
 export interface BigCellFigures {
@@ -77,7 +89,11 @@ export interface BigCellFigures {
  * setTimeout heartbeat records every turn of the page's event loop; the result message's arrival is seen by a
  * listener added to the run worker before the page's own. Works against any build (no page hooks needed).
  */
-export async function measureBigCell(browser: Browser, baseUrl: string, cell: { code: string; mem?: string; config?: string; cpu?: string }): Promise<BigCellFigures> {
+export async function measureBigCell(
+  browser: Browser,
+  baseUrl: string,
+  cell: { code: string; mem?: string; config?: string; cpu?: string },
+): Promise<BigCellFigures> {
   const context = await browser.newContext({ viewport: { width: 1100, height: 900 }, serviceWorkers: "block" });
   try {
     // tsx (esbuild keepNames) wraps named functions in __name(); the page has no such helper
@@ -117,7 +133,10 @@ export async function measureBigCell(browser: Browser, baseUrl: string, cell: { 
       p.clickAt = performance.now();
     });
     await page.locator('section.cell[data-cell-id="hello"] button.run').click();
-    await page.waitForFunction(() => !!(globalThis as unknown as { __probe: { renderedAt?: number } }).__probe.renderedAt, null, { timeout: 180_000, polling: 100 });
+    await page.waitForFunction(() => !!(globalThis as unknown as { __probe: { renderedAt?: number } }).__probe.renderedAt, null, {
+      timeout: 180_000,
+      polling: 100,
+    });
     return await page.evaluate(() => {
       const p = (globalThis as unknown as { __probe: { beats: number[]; resultAt: number[]; renderedAt: number; clickAt: number; stop?: boolean } }).__probe;
       p.stop = true;
@@ -166,7 +185,15 @@ export const suite: Suite = {
     const server = await serveStatic(dist);
     const browser = await chromium.launch({
       executablePath: CHROMIUM,
-      args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--disable-sync", "--no-first-run"],
+      args: [
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        "--no-first-run",
+      ],
     });
     const readable: number[] = [];
     const warm: number[] = [];
@@ -187,7 +214,11 @@ export const suite: Suite = {
       const run = async (page: import("playwright-core").Page) => {
         const t0 = Date.now();
         await page.locator(`section.cell[data-cell-id="${FIRST_CELL}"] button.run`).click();
-        await page.waitForFunction((id) => Number(document.querySelector(`section.cell[data-cell-id="${id}"]`)?.getAttribute("data-runs") ?? 0) > 0, FIRST_CELL, { timeout: 60_000 });
+        await page.waitForFunction(
+          (id) => Number(document.querySelector(`section.cell[data-cell-id="${id}"]`)?.getAttribute("data-runs") ?? 0) > 0,
+          FIRST_CELL,
+          { timeout: 60_000 },
+        );
         return Date.now() - t0;
       };
       for (let i = 0; i < RUNS + 1; i++) {
@@ -223,16 +254,36 @@ export const suite: Suite = {
     }
     const note = `production build, headless Chromium, fresh context per run, lesson first-module, cell ${FIRST_CELL}`;
     ctx.record("notebook: navigation to first lesson readable", "ms", readable, `${note}; target < 1500`);
-    ctx.record("notebook: worker warmed", "ms", warm, "from the page's request (as the page loads): QuickJS + kernel code, the first cell's machine booted, 3 warm-up runs");
+    ctx.record(
+      "notebook: worker warmed",
+      "ms",
+      warm,
+      "from the page's request (as the page loads): QuickJS + kernel code, the first cell's machine booted, 3 warm-up runs",
+    );
     ctx.record("notebook: first Run to output (page)", "ms", firstRun, "click handler to output rendered, after the worker warmed; target < 300");
     ctx.record("notebook: first Run, part in the worker", "ms", firstRunWorker, "message received to RunResult posted");
     ctx.record("notebook: first Run to output (driver)", "ms", firstRunWall, "Playwright click to data-runs changed: includes the driver's round trips");
     ctx.record("notebook: Run clicked as soon as readable", "ms", eagerRun, "waits for the worker to load");
     for (const { name, xs } of big) {
       const calls = xs.map((x) => x.kernelCalls).join("/");
-      ctx.record(`notebook: ${name} cell, result to output on screen`, "ms", xs.map((x) => x.resultToOutputMs), `the result message reaching the page to the frame after the output was drawn (${calls} kernel calls); target < 300`);
-      ctx.record(`notebook: ${name} cell, longest heartbeat gap`, "ms", xs.map((x) => x.maxGapMs), "setTimeout heartbeat, from the click to the output on screen: the longest the page did not respond");
-      ctx.record(`notebook: ${name} cell, elements in the output`, "elements", xs.map((x) => x.outputElements), "DOM elements under the cell's output");
+      ctx.record(
+        `notebook: ${name} cell, result to output on screen`,
+        "ms",
+        xs.map((x) => x.resultToOutputMs),
+        `the result message reaching the page to the frame after the output was drawn (${calls} kernel calls); target < 300`,
+      );
+      ctx.record(
+        `notebook: ${name} cell, longest heartbeat gap`,
+        "ms",
+        xs.map((x) => x.maxGapMs),
+        "setTimeout heartbeat, from the click to the output on screen: the longest the page did not respond",
+      );
+      ctx.record(
+        `notebook: ${name} cell, elements in the output`,
+        "elements",
+        xs.map((x) => x.outputElements),
+        "DOM elements under the cell's output",
+      );
     }
     ctx.record("notebook: initial JavaScript", "KB gz", [initialJsGzip(dist) / 1024], "what index.html loads, without Monaco; target < 300");
   },

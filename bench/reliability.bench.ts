@@ -19,21 +19,41 @@ export const suite: Suite = {
       ["arm-6.1-virt", undefined, "1 GiB"],
     ] as const) {
       const k = boot(profile, { mem });
-      const m = await ctx.time(`checkKernelInvariants ${profile} ${label}`, () => {
-        if (checkKernelInvariants(k).length) throw new Error("violations on a fresh boot");
-      }, 5, 1);
+      const m = await ctx.time(
+        `checkKernelInvariants ${profile} ${label}`,
+        () => {
+          if (checkKernelInvariants(k).length) throw new Error("violations on a fresh boot");
+        },
+        5,
+        1,
+      );
       void m;
     }
     let seed = 1;
     const n = 40;
-    await ctx.rate("fuzzed modules run and judged (128 MiB machines, invariants on)", n, async (count) => {
-      for (let i = 0; i < count; i++, seed++) await runAndJudge(generate(API, seed), FUZZ_TARGETS[seed % FUZZ_TARGETS.length]!.era);
-    }, 3, "programs/s; npm run fuzz runs 10000");
+    await ctx.rate(
+      "fuzzed modules run and judged (128 MiB machines, invariants on)",
+      n,
+      async (count) => {
+        for (let i = 0; i < count; i++, seed++) await runAndJudge(generate(API, seed), FUZZ_TARGETS[seed % FUZZ_TARGETS.length]!.era);
+      },
+      3,
+      "programs/s; npm run fuzz runs 10000",
+    );
     await loadKernelDeps();
-    const big = `import { module_init, MODULE_LICENSE } from "linux";\nMODULE_LICENSE("GPL");\nmodule_init(() => 0);\n` + `// ${"x".repeat(100)}\n`.repeat(Math.ceil((5 << 20) / 104));
-    await ctx.time("a 5 MB cell of comments end to end (x86_64-6.1)", async () => {
-      const r = await runModule(big);
-      if (r.reports.some((x) => x.kind === "compile-error" || x.kind === "bug")) throw new Error(`bench reliability: the 5 MB cell failed: ${r.reports[0]?.title}`);
-    }, 3, 1, "transpile and load 5 MB, boot, insmod, rmmod");
+    const big =
+      `import { module_init, MODULE_LICENSE } from "linux";\nMODULE_LICENSE("GPL");\nmodule_init(() => 0);\n` +
+      `// ${"x".repeat(100)}\n`.repeat(Math.ceil((5 << 20) / 104));
+    await ctx.time(
+      "a 5 MB cell of comments end to end (x86_64-6.1)",
+      async () => {
+        const r = await runModule(big);
+        if (r.reports.some((x) => x.kind === "compile-error" || x.kind === "bug"))
+          throw new Error(`bench reliability: the 5 MB cell failed: ${r.reports[0]?.title}`);
+      },
+      3,
+      1,
+      "transpile and load 5 MB, boot, insmod, rmmod",
+    );
   },
 };

@@ -12,7 +12,9 @@ const only = process.argv.slice(2);
 
 const ctx = new BenchContext();
 const ran: string[] = [];
-const files = readdirSync(here).filter((f) => f.endsWith(".bench.ts")).sort();
+const files = readdirSync(here)
+  .filter((f) => f.endsWith(".bench.ts"))
+  .sort();
 for (const f of files) {
   const mod = (await import(pathToFileURL(join(here, f)).href)) as { suite: Suite };
   if (only.length && !only.some((o) => mod.suite.name.includes(o))) continue;
@@ -45,7 +47,8 @@ if (only.length && existsSync(out)) {
   header = { machine: prev.machine ?? machine, date: prev.date ?? header.date };
   const names = new Set(ctx.results.map((m) => m.name));
   const rnames = new Set(ctx.ratios.map((r) => r.name));
-  const keep = <T extends { suite?: string; name: string }>(xs: T[] | undefined, taken: Set<string>) => (xs ?? []).filter((x) => !(x.suite && ran.includes(x.suite)) && !taken.has(x.name));
+  const keep = <T extends { suite?: string; name: string }>(xs: T[] | undefined, taken: Set<string>) =>
+    (xs ?? []).filter((x) => !(x.suite && ran.includes(x.suite)) && !taken.has(x.name));
   results = [...keep(prev.results, names), ...ctx.results];
   ratios = [...keep(prev.ratios, rnames), ...ctx.ratios];
 }

@@ -57,9 +57,13 @@ export const suite: Suite = {
     };
     const native = async (config: "debug" | "distro") => {
       const k = boot("x86_64-6.1", { config });
-      return ((await timeOnce(() => {
-        for (let i = 0; i < N; i++) k.slab.kfree(k.slab.kmalloc(64, 0xcc0));
-      })) * 1000) / (2 * N);
+      return (
+        ((await timeOnce(() => {
+          for (let i = 0; i < N; i++) k.slab.kfree(k.slab.kmalloc(64, 0xcc0));
+        })) *
+          1000) /
+        (2 * N)
+      );
     };
     for (let r = 0; r < 8; r++) {
       const bare = perCall(await timeOnce(bareRun(N, false)), await timeOnce(bareRun(0, false)));
@@ -76,10 +80,20 @@ export const suite: Suite = {
       xs.nDistro.push(nDistro);
       xs.nDebug.push(nDebug);
     }
-    const bare = ctx.record("bare QuickJS host call, library dispatcher", "us/call", xs.bare, "quickjs-emscripten's newFunction path; alloc(64, 3264) / free(p)");
+    const bare = ctx.record(
+      "bare QuickJS host call, library dispatcher",
+      "us/call",
+      xs.bare,
+      "quickjs-emscripten's newFunction path; alloc(64, 3264) / free(p)",
+    );
     const lean = ctx.record("bare QuickJS host call, sandbox dispatcher", "us/call", xs.lean, "installLeanHostCalls; the same calls");
     const distro = ctx.record("kmalloc/kfree through the sandbox (distro)", "us/call", xs.distro, "bridge + argument checks + call log + kernel");
-    const debug = ctx.record("kmalloc/kfree through the sandbox (debug)", "us/call", xs.debug, "as above, on the debug kernel (slub_debug, KASAN, kmemleak's stack per allocation)");
+    const debug = ctx.record(
+      "kmalloc/kfree through the sandbox (debug)",
+      "us/call",
+      xs.debug,
+      "as above, on the debug kernel (slub_debug, KASAN, kmemleak's stack per allocation)",
+    );
     const nDistro = ctx.record("kmalloc/kfree called natively (distro)", "us/call", xs.nDistro);
     const nDebug = ctx.record("kmalloc/kfree called natively (debug)", "us/call", xs.nDebug);
     ctx.ratio("sandbox kmalloc/kfree (distro) vs bare host call (library dispatcher)", distro, bare);

@@ -18,7 +18,12 @@ export const suite: Suite = {
     const c1 = v.counters();
     const calls = c1.allocs - c0.allocs;
     ctx.record("PTEs written per 1 MiB vmalloc", "PTEs", [(c1.ptesWritten - c0.ptesWritten) / calls], "256 pages, no page array (2 KiB < PAGE_SIZE)");
-    ctx.record("page-table pages allocated over the run", "pages", [c1.pageTablePagesAllocated - c0.pageTablePagesAllocated], "tables stay allocated after vunmap, as in the kernel");
+    ctx.record(
+      "page-table pages allocated over the run",
+      "pages",
+      [c1.pageTablePagesAllocated - c0.pageTablePagesAllocated],
+      "tables stay allocated after vunmap, as in the kernel",
+    );
     ctx.record("arch_sync_kernel_mappings calls", "calls", [c1.syncEvents - c0.syncEvents], "0 on 4-level x86_64: vmalloc PGD entries are preallocated");
     const a = v.vmalloc(4 * MiB, { caller: "bench+0x10/0x40 [bench]" });
     await ctx.rate("page-table walk translate() of a vmalloc address", 200_000, (n) => {

@@ -91,7 +91,8 @@ function build() {
 }
 
 // `kmodlab profiles | head -1`: a reader that went away is not an error
-for (const stream of [process.stdout, process.stderr]) stream.on("error", (e) => (e.code === "EPIPE" ? process.exit(process.exitCode ?? 0) : Promise.reject(e)));
+for (const stream of [process.stdout, process.stderr])
+  stream.on("error", (e) => (e.code === "EPIPE" ? process.exit(process.exitCode ?? 0) : Promise.reject(e)));
 
 if (stale()) build();
 let cli;

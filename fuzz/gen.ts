@@ -86,7 +86,14 @@ const FAMILIES: Family[] = [
   { alloc: "kcalloc", args: (x) => ({ text: `${x.r.pick([0, 1, 3, 16, 1000])}, ${x.size()}, ${x.gfp()}` }), frees: ["kfree"] },
   { alloc: "kmalloc_array", args: (x) => ({ text: `${x.r.pick([0, 1, 3, 16, 1000])}, ${x.size()}, ${x.gfp()}` }), frees: ["kfree"] },
   { alloc: "kstrdup", args: (x) => ({ text: `${x.str()}, ${x.gfp()}` }), frees: ["kfree"] },
-  { alloc: "__get_free_pages", args: (x) => { const o = x.order(); return { text: `${x.gfp()}, ${o}`, order: o }; }, frees: ["free_pages"] },
+  {
+    alloc: "__get_free_pages",
+    args: (x) => {
+      const o = x.order();
+      return { text: `${x.gfp()}, ${o}`, order: o };
+    },
+    frees: ["free_pages"],
+  },
   { alloc: "__get_free_page", args: (x) => ({ text: x.gfp(), order: "0" }), frees: ["free_page", "free_pages"] },
   { alloc: "get_zeroed_page", args: (x) => ({ text: x.gfp(), order: "0" }), frees: ["free_page", "free_pages"] },
   { alloc: "get_free_page", args: (x) => ({ text: x.gfp(), order: "0" }), frees: ["free_page", "free_pages"] },
@@ -109,7 +116,11 @@ export class Gen {
   private callbacks: FnDef[] = [];
   private depth = 0;
 
-  constructor(api: readonly ApiEntry[], readonly era: Era, seed: number) {
+  constructor(
+    api: readonly ApiEntry[],
+    readonly era: Era,
+    seed: number,
+  ) {
     this.r = new Rng(seed);
     this.seed = seed;
     for (const e of api) {
@@ -135,9 +146,16 @@ export class Gen {
   // ---------------------------------------------------------------- values by type
 
   gfp(): string {
-    const bases = ["GFP_KERNEL", "GFP_ATOMIC", "GFP_NOWAIT", "GFP_KERNEL", "GFP_ATOMIC", "GFP_DMA", "GFP_NOIO", "GFP_USER", "GFP_HIGHUSER"].filter((n) => this.constants.has(n));
-    const mods = ["__GFP_ZERO", "__GFP_NOWARN", "__GFP_NOFAIL", "__GFP_NORETRY", "__GFP_COMP", "__GFP_HIGHMEM", "__GFP_DMA32", "__GFP_MOVABLE"].filter((n) => this.constants.has(n));
-    if (this.r.chance(0.03)) return this.r.pick(["0", "0xffffffff", "GFP_KERNEL | GFP_ATOMIC"].filter((t) => !t.includes("GFP_") || this.constants.has("GFP_ATOMIC"))).replace(/GFP_\w+/g, (n) => this.use(n));
+    const bases = ["GFP_KERNEL", "GFP_ATOMIC", "GFP_NOWAIT", "GFP_KERNEL", "GFP_ATOMIC", "GFP_DMA", "GFP_NOIO", "GFP_USER", "GFP_HIGHUSER"].filter((n) =>
+      this.constants.has(n),
+    );
+    const mods = ["__GFP_ZERO", "__GFP_NOWARN", "__GFP_NOFAIL", "__GFP_NORETRY", "__GFP_COMP", "__GFP_HIGHMEM", "__GFP_DMA32", "__GFP_MOVABLE"].filter((n) =>
+      this.constants.has(n),
+    );
+    if (this.r.chance(0.03))
+      return this.r
+        .pick(["0", "0xffffffff", "GFP_KERNEL | GFP_ATOMIC"].filter((t) => !t.includes("GFP_") || this.constants.has("GFP_ATOMIC")))
+        .replace(/GFP_\w+/g, (n) => this.use(n));
     let g = this.use(this.r.pick(bases));
     while (mods.length && this.r.chance(0.25)) g += ` | ${this.use(this.r.pick(mods))}`;
     return g;
@@ -209,7 +227,9 @@ export class Gen {
     let make: string | undefined;
     if (cls?.create) make = `new ${this.use(type)}()`;
     else {
-      const maker = [...this.fns.values()].find((f) => f.returns === `handle:${type}` && f.params.every((p) => p.type !== "fn" && !p.type.startsWith("handle:")));
+      const maker = [...this.fns.values()].find(
+        (f) => f.returns === `handle:${type}` && f.params.every((p) => p.type !== "fn" && !p.type.startsWith("handle:")),
+      );
       if (maker) make = `${this.use(maker.name)}(${maker.params.map((p) => this.argFor(p, maker.name)).join(", ")})`;
     }
     if (!make) return have >= 0 ? `h${have}` : undefined;
@@ -240,8 +260,8 @@ export class Gen {
   }
 
   argFor(p: Param, fnName: string): string {
-    if (p.type === "fn") return this.r.chance(0.05) ? this.r.pick(["null", "42", "() => { throw new Error(\"cb\"); }"]) : this.callback(p);
-    if (p.type === "cookie") return this.r.pick(["0", "1", "{ dev: 1 }", "\"id\"", "null"]);
+    if (p.type === "fn") return this.r.chance(0.05) ? this.r.pick(["null", "42", '() => { throw new Error("cb"); }']) : this.callback(p);
+    if (p.type === "cookie") return this.r.pick(["0", "1", "{ dev: 1 }", '"id"', "null"]);
     if (p.type === "printk-args") return "";
     if (p.type.startsWith("handle:")) return this.handle(p.type.slice(7)) ?? "null";
     return this.scalar(p.type as Scalar, fnName);
@@ -295,7 +315,8 @@ export class Gen {
     // A handle only the kernel hands out (a struct file, a vm_area_struct, a seq_file: a file operation's argument)
     // is always null in module code: the call is made anyway, and its TypeError is the outcome.
     const makeable = (t: string) => this.classes.get(t)?.create !== undefined || [...this.fns.values()].some((g) => g.returns === `handle:${t}`);
-    if (!rotated && args.includes("null") && f.params.some((p) => p.type.startsWith("handle:") && makeable(p.type.slice(7))) && this.r.chance(0.7)) return undefined;
+    if (!rotated && args.includes("null") && f.params.some((p) => p.type.startsWith("handle:") && makeable(p.type.slice(7))) && this.r.chance(0.7))
+      return undefined;
     const call = `${this.use(f.name)}(${args.join(", ")})`;
     // A string routine over terabytes (memset32(p, v, 2 ** 40)) writes through whatever it reaches, page tables
     // included, until the soft-lockup watchdog (the CPU deadline) stops it, as a real CPU would be stuck: endless.
@@ -308,8 +329,15 @@ export class Gen {
   private printkStmt(f: FunctionEntry): string {
     const level = ["KERN_INFO", "KERN_ERR", "KERN_WARNING", "KERN_DEBUG"].filter((n) => this.constants.has(n));
     const pre = f.name === "printk" && level.length ? `${this.use(this.r.pick(level))} + ` : "";
-    const fmts = ["\"p=%px\\n\"", "\"%d %s\\n\"", "\"%p %pS %lx\\n\"", "\"BUG: kernel NULL pointer dereference, address: 0000000000000000\\n\"", "\"%s\\n\"", "\"%zu %u\\n\""];
-    const args = ["p0", "sink", "\"str\"", "12345", "p1 + 1n", "-1"];
+    const fmts = [
+      '"p=%px\\n"',
+      '"%d %s\\n"',
+      '"%p %pS %lx\\n"',
+      '"BUG: kernel NULL pointer dereference, address: 0000000000000000\\n"',
+      '"%s\\n"',
+      '"%zu %u\\n"',
+    ];
+    const args = ["p0", "sink", '"str"', "12345", "p1 + 1n", "-1"];
     const n = this.r.int(3);
     const xs = Array.from({ length: n }, () => this.r.pick(args));
     return `${this.use(f.name)}(${pre}${this.r.pick(fmts)}${xs.length ? ", " + xs.join(", ") : ""});`;
@@ -406,8 +434,14 @@ export class Gen {
       () => `fl = ${lk("spin_lock_irqsave")}(${A}); ${this.inner()}${lk("spin_unlock_irqrestore")}(${A}, ${this.r.chance(0.85) ? "fl" : "0"});`,
       () => `${lk("spin_lock_bh")}(${A}); ${this.inner()}${lk("spin_unlock_bh")}(${A});`,
       () => `${lk("spin_lock_irq")}(${A}); ${this.inner()}${lk("spin_unlock_irq")}(${A});`,
-      () => (this.static_(`${B} = ${lk("DEFINE_SPINLOCK")}();`), `${lk("spin_lock")}(${A}); ${lk("spin_lock")}(${B}); ${this.inner()}${lk("spin_unlock")}(${A}); ${lk("spin_unlock")}(${B});`),
-      () => (this.static_(`${B} = ${lk("DEFINE_SPINLOCK")}();`), `${lk("spin_lock")}(${A}); ${lk("spin_lock")}(${B}); ${lk("spin_unlock")}(${B}); ${lk("spin_unlock")}(${A});`),
+      () => (
+        this.static_(`${B} = ${lk("DEFINE_SPINLOCK")}();`),
+        `${lk("spin_lock")}(${A}); ${lk("spin_lock")}(${B}); ${this.inner()}${lk("spin_unlock")}(${A}); ${lk("spin_unlock")}(${B});`
+      ),
+      () => (
+        this.static_(`${B} = ${lk("DEFINE_SPINLOCK")}();`),
+        `${lk("spin_lock")}(${A}); ${lk("spin_lock")}(${B}); ${lk("spin_unlock")}(${B}); ${lk("spin_unlock")}(${A});`
+      ),
       () => `${lk("spin_lock")}(${A}); ${lk("spin_lock")}(${A});`, // a deadlock on one CPU: the watchdog's soft lockup
       () => `${lk("spin_unlock")}(${A});`, // unlock without lock
       () => `${lk("spin_lock")}(${A});`, // left held (at return to user space, at unload)
@@ -451,7 +485,9 @@ export class Gen {
     if (this.has("timer_setup") || this.has("setup_timer")) {
       t.push(() => {
         const T = this.obj(`tm${this.r.int(2)}`, "timer_list");
-        const setup = this.has("timer_setup") ? `${this.use("timer_setup")}(${T}, ${this.cb(["handle:timer_list"], "void")}, 0);` : `${this.use("setup_timer")}(${T}, ${this.cb(["uint"], "void")}, ${this.r.pick([0, 7])});`;
+        const setup = this.has("timer_setup")
+          ? `${this.use("timer_setup")}(${T}, ${this.cb(["handle:timer_list"], "void")}, 0);`
+          : `${this.use("setup_timer")}(${T}, ${this.cb(["uint"], "void")}, ${this.r.pick([0, 7])});`;
         this.tidy(`${this.use("del_timer_sync")}(${T});`);
         return `${setup} sink = ${this.use("mod_timer")}(${T}, ${this.use("jiffies")} + ${this.r.pick([0, 1, 2, 10, 50])});`;
       });
@@ -460,7 +496,9 @@ export class Gen {
     if (this.has("tasklet_setup") || this.has("tasklet_init")) {
       t.push(() => {
         const T = this.obj("tl0", "tasklet_struct");
-        const setup = this.has("tasklet_setup") ? `${this.use("tasklet_setup")}(${T}, ${this.cb(["handle:tasklet_struct"], "void")});` : `${this.use("tasklet_init")}(${T}, ${this.cb(["uint"], "void")}, 0);`;
+        const setup = this.has("tasklet_setup")
+          ? `${this.use("tasklet_setup")}(${T}, ${this.cb(["handle:tasklet_struct"], "void")});`
+          : `${this.use("tasklet_init")}(${T}, ${this.cb(["uint"], "void")}, 0);`;
         this.tidy(`${this.use("tasklet_kill")}(${T});`);
         return `${setup} ${this.use(this.r.chance(0.8) ? "tasklet_schedule" : "tasklet_hi_schedule")}(${T});`;
       });
@@ -489,9 +527,10 @@ export class Gen {
       t.push(() => {
         const irq = this.use("BUTTON_IRQ");
         const cookie = this.r.pick(["null", "dev_id", "dev_id"]);
-        const req = this.has("request_threaded_irq") && this.r.chance(0.25)
-          ? `sink = ${this.use("request_threaded_irq")}(${irq}, ${this.cb(["int", "cookie"], "int")}, ${this.cb(["int", "cookie"], "int")}, 0, "fz_irq", ${cookie});`
-          : `sink = ${this.use("request_irq")}(${irq}, ${this.cb(["int", "cookie"], "int")}, ${this.r.pick(["0", "0", "128"])}, "fz_irq", ${cookie});`;
+        const req =
+          this.has("request_threaded_irq") && this.r.chance(0.25)
+            ? `sink = ${this.use("request_threaded_irq")}(${irq}, ${this.cb(["int", "cookie"], "int")}, ${this.cb(["int", "cookie"], "int")}, 0, "fz_irq", ${cookie});`
+            : `sink = ${this.use("request_irq")}(${irq}, ${this.cb(["int", "cookie"], "int")}, ${this.r.pick(["0", "0", "128"])}, "fz_irq", ${cookie});`;
         this.tidy(`${this.use("free_irq")}(${irq}, ${cookie});`);
         return `${req} ${this.use("raise_irq")}(${irq});`;
       });
@@ -514,7 +553,9 @@ export class Gen {
         const size = sz();
         const d = dir();
         this.slot[i] = { fam: FAMILIES[0]! };
-        const unmap = this.r.chance(0.7) ? ` ${this.use("dma_unmap_single")}(${D}, d0, ${this.r.chance(0.85) ? size : sz()}, ${this.r.chance(0.85) ? d : dir()});` : "";
+        const unmap = this.r.chance(0.7)
+          ? ` ${this.use("dma_unmap_single")}(${D}, d0, ${this.r.chance(0.85) ? size : sz()}, ${this.r.chance(0.85) ? d : dir()});`
+          : "";
         return `p${i} = ${this.use("kmalloc")}(${size}, ${this.gfp()}); d0 = ${this.use("dma_map_single")}(${D}, p${i}, ${size}, ${d}); sink = ${this.use("dma_mapping_error")}(${D}, d0);${unmap}`;
       },
       () => {
@@ -532,7 +573,10 @@ export class Gen {
         const free = this.r.chance(0.8) ? ` ${this.use("dma_free_coherent")}(${D}, ${size}, p${i}, ${this.r.chance(0.9) ? "d1" : "d0"});` : "";
         return `p${i} = ${this.use("dma_alloc_coherent")}(${D}, ${size}, ${this.gfp()}); d1 = ${this.use("dma_coherent_handle")}(${D}, p${i});${free}`;
       },
-      () => (this.has("dma_set_mask") ? `sink = ${this.use(this.r.pick(["dma_set_mask", "dma_set_mask_and_coherent"].filter((n) => this.has(n))))}(${D}, ${this.r.pick(["0xffffffn", "0xffffffffn", "0xffffffffffffffffn", "0n"])});` : undefined),
+      () =>
+        this.has("dma_set_mask")
+          ? `sink = ${this.use(this.r.pick(["dma_set_mask", "dma_set_mask_and_coherent"].filter((n) => this.has(n))))}(${D}, ${this.r.pick(["0xffffffn", "0xffffffffn", "0xffffffffffffffffn", "0n"])});`
+          : undefined,
     ];
     return this.r.pick(t)();
   }
@@ -550,9 +594,15 @@ export class Gen {
       },
       () => (this.has("alloc_page") ? `${P} = ${this.use("alloc_page")}(${this.gfp()});` : undefined),
       () => (this.has("__free_page") ? `${this.use("__free_page")}(${P});` : undefined),
-      () => (this.hasAll("kmap", "kunmap") ? `p${i} = ${this.use("kmap")}(${P}); ${this.r.chance(0.7) ? `sink = p${i} === 0n ? 0 : 1; ` : ""}${this.use("kunmap")}(${P});` : undefined),
+      () =>
+        this.hasAll("kmap", "kunmap")
+          ? `p${i} = ${this.use("kmap")}(${P}); ${this.r.chance(0.7) ? `sink = p${i} === 0n ? 0 : 1; ` : ""}${this.use("kunmap")}(${P});`
+          : undefined,
       () => (this.hasAll("kmap_local_page", "kunmap_local") ? `p${i} = ${this.use("kmap_local_page")}(${P}); ${this.use("kunmap_local")}(p${i});` : undefined),
-      () => (this.hasAll("virt_to_page", "page_to_pfn", "pfn_to_page") ? `${P} = ${this.use("virt_to_page")}(${this.addr()}); sink = ${this.use("page_to_pfn")}(${P}); ${P} = ${this.use("pfn_to_page")}(sink);` : undefined),
+      () =>
+        this.hasAll("virt_to_page", "page_to_pfn", "pfn_to_page")
+          ? `${P} = ${this.use("virt_to_page")}(${this.addr()}); sink = ${this.use("page_to_pfn")}(${P}); ${P} = ${this.use("pfn_to_page")}(sink);`
+          : undefined,
       () => `p${i} = ${this.use("page_address")}(${this.r.chance(0.7) ? P : this.addr()});`,
       () => {
         if (!this.hasAll("kmem_cache_create", "kmem_cache_alloc", "kmem_cache_shrink")) return undefined;
@@ -590,8 +640,7 @@ export class Gen {
       else if (u < 0.72) {
         s = this.contextStmt();
         ctx = true;
-      }
-      else s = this.genericStmt();
+      } else s = this.genericStmt();
     }
     if (!s) return [];
     const pre = this.pendingHandle;
@@ -646,7 +695,8 @@ export class Gen {
     // A callback that arms deferred work (a timer, work, a tasklet, an interrupt) may re-arm itself for ever: an
     // interrupt storm, a timer that never stops. The drain after init then ends only at the CPU deadline, as the
     // real kernel would never stop; the program counts as endless on purpose.
-    const rearms = /\b(raise_irq_at|raise_irq|mod_timer|add_timer|schedule_work|queue_work|schedule_delayed_work|queue_delayed_work|mod_delayed_work|tasklet_schedule|tasklet_hi_schedule)\(/;
+    const rearms =
+      /\b(raise_irq_at|raise_irq|mod_timer|add_timer|schedule_work|queue_work|schedule_delayed_work|queue_delayed_work|mod_delayed_work|tasklet_schedule|tasklet_hi_schedule)\(/;
     if (this.callbacks.some((cb) => cb.body.some((l) => rearms.test(l)))) this.endless = true;
     return { seed, profile, config, top, fns: [...this.callbacks, init, exit], ...(this.endless ? { endless: true } : {}) };
   }
@@ -664,12 +714,16 @@ export function render(p: Program, used: { linux: Set<string>; sim: Set<string>;
   lines.push(`let ${Array.from({ length: HANDLE_SLOTS }, (_, i) => `h${i}: any = null`).join(", ")};`);
   lines.push("let sink: any = 0;");
   // The context templates' statics (locks, timers, the DMA device...), flags, DMA handles and struct page pointers.
-  lines.push("let sl0: any = null, sl1: any = null, mx0: any = null, mx1: any = null, tm0: any = null, tm1: any = null, tl0: any = null, wk0: any = null, dw0: any = null, wq0: any = null, dev: any = null, kc: any = null;");
+  lines.push(
+    "let sl0: any = null, sl1: any = null, mx0: any = null, mx1: any = null, tm0: any = null, tm1: any = null, tl0: any = null, wk0: any = null, dw0: any = null, wq0: any = null, dev: any = null, kc: any = null;",
+  );
   lines.push("let fl = 0, flag = false, d0: bigint = 0n, d1: bigint = 0n, pg0: bigint = 0n, pg1: bigint = 0n;");
   lines.push("const dev_id = { dev: 1 };");
   // A kernel failure inside a call is an InternalError naming the simulator; say it in dmesg so a program that
   // catches it still shows it. Stops (limits, an Oops killing the task) are rethrown, as they must be.
-  lines.push(`function fz_caught(e: any) { const s = String(e); if (s.indexOf("simulated kernel failed") >= 0) printk(KERN_ERR + "FUZZ-HOST-FAILURE %s\\n", s); if (s.indexOf("interrupted") >= 0) throw e; }`);
+  lines.push(
+    `function fz_caught(e: any) { const s = String(e); if (s.indexOf("simulated kernel failed") >= 0) printk(KERN_ERR + "FUZZ-HOST-FAILURE %s\\n", s); if (s.indexOf("interrupted") >= 0) throw e; }`,
+  );
   lines.push(...p.top);
   for (const f of p.fns) {
     lines.push(`function ${f.name}(${f.params}) {`);

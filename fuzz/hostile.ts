@@ -76,7 +76,10 @@ const ATTACKS: Attack[] = [
   {
     name: "strings",
     needs: [],
-    make: (r) => ({ top: ["const strs: string[] = [];"], init: [`{ let s = "${pick(r, ["x", "ab", "\\u00e9"])}"; for (let i = 0; i < ${20 + r.int(20)}; i++) { s = s + s; strs.push(s.substring(1)); } }`] }),
+    make: (r) => ({
+      top: ["const strs: string[] = [];"],
+      init: [`{ let s = "${pick(r, ["x", "ab", "\\u00e9"])}"; for (let i = 0; i < ${20 + r.int(20)}; i++) { s = s + s; strs.push(s.substring(1)); } }`],
+    }),
   },
   {
     name: "printk-width",
@@ -92,28 +95,49 @@ const ATTACKS: Attack[] = [
     name: "printk-big-string",
     needs: ["printk"],
     make: (r) => ({
-      init: [`{ const s = "z".repeat(${pick(r, [1, 4, 8])} << 20); for (let i = 0; i < ${1 + r.int(300)}; i++) printk(${pick(r, ['"%.0s"', 'KERN_INFO + "%s\\\\n"', 'KERN_CONT + "%s"', "s"])}, s); }`],
+      init: [
+        `{ const s = "z".repeat(${pick(r, [1, 4, 8])} << 20); for (let i = 0; i < ${1 + r.int(300)}; i++) printk(${pick(r, ['"%.0s"', 'KERN_INFO + "%s\\\\n"', 'KERN_CONT + "%s"', "s"])}, s); }`,
+      ],
     }),
   },
   {
     name: "many-calls",
     needs: ["udelay", "kmalloc", "kfree"],
-    make: (r) => ({ init: [`for (let i = 0; i < ${50000 + r.int(400000)}; i++) { udelay(0); if (i % ${1 + r.int(1000)} === 0) kfree(kmalloc(8, GFP_KERNEL)); }`] }),
+    make: (r) => ({
+      init: [`for (let i = 0; i < ${50000 + r.int(400000)}; i++) { udelay(0); if (i % ${1 + r.int(1000)} === 0) kfree(kmalloc(8, GFP_KERNEL)); }`],
+    }),
   },
   {
     name: "ctor-recursion",
     needs: ["kmem_cache_create", "kmem_cache_alloc"],
-    make: (r) => ({ top: ["let rc: any;"], init: [`rc = kmem_cache_create("rec${r.int(100)}", ${pick(r, [8, 64, 512])}, 0, 0, () => { kmem_cache_alloc(rc, GFP_KERNEL); });`, `kmem_cache_alloc(rc, GFP_KERNEL);`] }),
+    make: (r) => ({
+      top: ["let rc: any;"],
+      init: [
+        `rc = kmem_cache_create("rec${r.int(100)}", ${pick(r, [8, 64, 512])}, 0, 0, () => { kmem_cache_alloc(rc, GFP_KERNEL); });`,
+        `kmem_cache_alloc(rc, GFP_KERNEL);`,
+      ],
+    }),
   },
   {
     name: "ctor-destroy",
     needs: ["kmem_cache_create", "kmem_cache_alloc", "kmem_cache_destroy"],
-    make: (r) => ({ top: ["let dc: any;"], init: [`dc = kmem_cache_create("selfd${r.int(100)}", ${pick(r, [8, 64, 512])}, 0, 0, () => { kmem_cache_destroy(dc); });`, `kmem_cache_alloc(dc, GFP_KERNEL);`, ...(r.chance(0.5) ? ["kmem_cache_destroy(dc);"] : [])] }),
+    make: (r) => ({
+      top: ["let dc: any;"],
+      init: [
+        `dc = kmem_cache_create("selfd${r.int(100)}", ${pick(r, [8, 64, 512])}, 0, 0, () => { kmem_cache_destroy(dc); });`,
+        `kmem_cache_alloc(dc, GFP_KERNEL);`,
+        ...(r.chance(0.5) ? ["kmem_cache_destroy(dc);"] : []),
+      ],
+    }),
   },
   {
     name: "destroy-live",
     needs: ["kmem_cache_create", "kmem_cache_alloc", "kmem_cache_destroy"],
-    make: (r) => ({ init: [`{ const c = kmem_cache_create("live${r.int(100)}", 64, 0, 0, null); for (let i = 0; i < ${1 + r.int(50)}; i++) kmem_cache_alloc(c, GFP_KERNEL); kmem_cache_destroy(c); kmem_cache_destroy(c); }`] }),
+    make: (r) => ({
+      init: [
+        `{ const c = kmem_cache_create("live${r.int(100)}", 64, 0, 0, null); for (let i = 0; i < ${1 + r.int(50)}; i++) kmem_cache_alloc(c, GFP_KERNEL); kmem_cache_destroy(c); kmem_cache_destroy(c); }`,
+      ],
+    }),
   },
   {
     name: "wait-event-nesting",
@@ -126,7 +150,7 @@ const ATTACKS: Attack[] = [
     make: (r) => ({
       top: [
         "const victim = kmalloc(64, GFP_KERNEL);",
-        "const trap = (k: string) => (...a: any[]) => { printk(KERN_INFO + \"" + TRAP_MARK + " %s\\n\", k); kfree(victim); return (Reflect as any)[k](...a); };",
+        'const trap = (k: string) => (...a: any[]) => { printk(KERN_INFO + "' + TRAP_MARK + ' %s\\n", k); kfree(victim); return (Reflect as any)[k](...a); };',
         'const ph: any = {}; for (const k of ["get", "getOwnPropertyDescriptor", "has", "ownKeys", "getPrototypeOf", "defineProperty", "isExtensible", "set", "deleteProperty"]) ph[k] = trap(k);',
       ],
       init: [`{ const c = kmem_cache_create("px${r.int(100)}", 32, 0, 0, new Proxy(function ctor() {}, ph) as any); kmem_cache_alloc(c, GFP_KERNEL); }`],
@@ -135,7 +159,11 @@ const ATTACKS: Attack[] = [
   {
     name: "ram-fill",
     needs: ["alloc_pages", "page_address", "memset"],
-    make: (r) => ({ init: [`for (;;) { const p = alloc_pages(GFP_KERNEL, ${pick(r, [0, 4, 10])}); if (!p) break; memset(page_address(p), ${1 + r.int(255)}, ${pick(r, [4096, 65536, 4 << 20])}); }`] }),
+    make: (r) => ({
+      init: [
+        `for (;;) { const p = alloc_pages(GFP_KERNEL, ${pick(r, [0, 4, 10])}); if (!p) break; memset(page_address(p), ${1 + r.int(255)}, ${pick(r, [4096, 65536, 4 << 20])}); }`,
+      ],
+    }),
   },
   {
     name: "recursion",
@@ -180,7 +208,8 @@ export function generateHostile(api: readonly ApiEntry[], seed: number): Hostile
 /** The failures of one hostile run (empty: the sandbox held). */
 export function judgeHostile(p: HostileProgram, r: RunResult, wallMs: number): string[] {
   const failures = judge(r, p.era, { endless: true }).failures;
-  for (const x of r.reports) if (/^kmodlab: (stopped by the host|the run's worker failed)/.test(x.title)) failures.push(`the sandbox did not stop it itself: ${x.title}`);
+  for (const x of r.reports)
+    if (/^kmodlab: (stopped by the host|the run's worker failed)/.test(x.title)) failures.push(`the sandbox did not stop it itself: ${x.title}`);
   if (r.dmesg.some((l) => l.includes(TRAP_MARK))) failures.push("a Proxy trap ran inside a kernel call");
   let size = -1;
   try {
@@ -216,7 +245,10 @@ export async function runHostile(api: readonly ApiEntry[], start: number, count:
     maxWall = Math.max(maxWall, performance.now() - t);
     const lim = r?.reports.find((x) => x.limit)?.limit ?? "(none)";
     limits.set(lim, (limits.get(lim) ?? 0) + 1);
-    if (count === 1) out(`${p.source}\nseed ${seed} (${p.profile}, ${p.config}): ${failures.length ? failures.join("; ") : "held"}; reports: ${r?.reports.map((x) => x.title).join(" | ")}\n`);
+    if (count === 1)
+      out(
+        `${p.source}\nseed ${seed} (${p.profile}, ${p.config}): ${failures.length ? failures.join("; ") : "held"}; reports: ${r?.reports.map((x) => x.title).join(" | ")}\n`,
+      );
     for (const f of failures) {
       const sig = f.replace(/\d+/g, "N");
       const list = seen.get(sig) ?? [];

@@ -13,8 +13,7 @@ import type { Generated, Program } from "./gen.ts";
  * Known simulator bugs, reported to their owners: a failure whose every line matches one of these is counted as
  * "known" and does not fail the run. Keep each pattern narrow and say where it is reported.
  */
-export const KNOWN_BUGS: { id: string; era?: string; pattern: RegExp; where: string }[] = [
-];
+export const KNOWN_BUGS: { id: string; era?: string; pattern: RegExp; where: string }[] = [];
 
 export interface Verdict {
   /** Unexplained failures: each a one-line description (the first is the signature). */
@@ -26,7 +25,14 @@ export interface Verdict {
 
 export function runOptions(p: Program): RunOptions {
   // A program that loops forever on purpose meets the CPU deadline: keep it short so that it costs little.
-  return { profile: p.profile, config: p.config, mem: p.mem, seed: p.seed, checkInvariants: true, limits: { cpuMs: p.endless ? 1000 : 15000, kernelCalls: 200000 } };
+  return {
+    profile: p.profile,
+    config: p.config,
+    mem: p.mem,
+    seed: p.seed,
+    checkInvariants: true,
+    limits: { cpuMs: p.endless ? 1000 : 15000, kernelCalls: 200000 },
+  };
 }
 
 /** The violation lines of an invariant report (after its title and explanation). */
@@ -62,7 +68,10 @@ export function judge(r: RunResult, era: string, ctx: JudgeContext = {}): Verdic
         const unknown = lines.filter((l, i) => {
           const more = /^(\S+): \(more violations of this check not listed\)$/.exec(l);
           if (!more) return !isKnown(l);
-          return lines.some((x, j) => j !== i && x.startsWith(more[1] + ": ") && !x.includes("(more violations") && !isKnown(x)) || !lines.some((x, j) => j !== i && x.startsWith(more[1] + ": "));
+          return (
+            lines.some((x, j) => j !== i && x.startsWith(more[1] + ": ") && !x.includes("(more violations") && !isKnown(x)) ||
+            !lines.some((x, j) => j !== i && x.startsWith(more[1] + ": "))
+          );
         });
         if (unknown.length) failures.push(`invariant: ${unknown[0]}${unknown.length > 1 ? ` (+${unknown.length - 1} more)` : ""}`);
       } else if (isKmodlabBug(rep.title)) failures.push(`bug report: ${rep.title}`);
@@ -93,5 +102,8 @@ export async function runAndJudge(g: Generated, era: string, run: FuzzRunner = r
 
 /** A failure's signature for minimisation: its kind and text with numbers and addresses blurred. */
 export function signature(failure: string): string {
-  return failure.replace(/0x[0-9a-f]+/gi, "0x?").replace(/\d+/g, "N").slice(0, 120);
+  return failure
+    .replace(/0x[0-9a-f]+/gi, "0x?")
+    .replace(/\d+/g, "N")
+    .slice(0, 120);
 }

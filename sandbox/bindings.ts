@@ -163,7 +163,16 @@ export class Bridge {
               .filter((h) => h.type)
               .map((h) => ({ ...h, madeWith: madeWith(h.type) }));
             const returnsHandle = e.returns.startsWith("handle:") ? e.returns.slice(7) : null;
-            spec.functions.push({ code: id * CODE_ID, name: e.name, module: e.module, handles, returnsHandle, addrParams, numParams, returnsAddr: e.returns === "addr" });
+            spec.functions.push({
+              code: id * CODE_ID,
+              name: e.name,
+              module: e.module,
+              handles,
+              returnsHandle,
+              addrParams,
+              numParams,
+              returnsAddr: e.returns === "addr",
+            });
             break;
           }
           case "class":
@@ -210,7 +219,12 @@ export class Bridge {
     }
   }
 
-  private setFn(obj: QuickJSHandle, key: string, name: string, body: (hs: QuickJSHandle[], self: QuickJSHandle) => QuickJSHandle | { error: QuickJSHandle } | undefined) {
+  private setFn(
+    obj: QuickJSHandle,
+    key: string,
+    name: string,
+    body: (hs: QuickJSHandle[], self: QuickJSHandle) => QuickJSHandle | { error: QuickJSHandle } | undefined,
+  ) {
     const f = this.ctx.newFunction(name, function (this: QuickJSHandle, ...hs) {
       return body(hs, this);
     });
@@ -287,7 +301,12 @@ export class Bridge {
         return this.errorHandle("InternalError", "out of memory");
       }
       const title = `kmodlab internal error: the simulated kernel failed inside ${fn}: ${msg}`;
-      this.env.k.report({ kind: "bug", title, text: `${title}\n${e instanceof Error ? e.stack : ""}`, explain: "This is a bug in the simulator (kmodlab), not in your module." });
+      this.env.k.report({
+        kind: "bug",
+        title,
+        text: `${title}\n${e instanceof Error ? e.stack : ""}`,
+        explain: "This is a bug in the simulator (kmodlab), not in your module.",
+      });
       return this.errorHandle("InternalError", title);
     } finally {
       this.stackCache = null;
@@ -359,7 +378,8 @@ export class Bridge {
         case "printk-args":
           break;
         default:
-          if (p.type.startsWith("handle:")) out.push(this.ctx.getNumber(h)); // the prelude already checked it
+          if (p.type.startsWith("handle:"))
+            out.push(this.ctx.getNumber(h)); // the prelude already checked it
           else if (mask & (1 << i) && p.type === "addr") out.push(checkAddr(decodeAddr(this.ctx.getNumber(h)), e.name, p.name, this.addrBits));
           else if (mask & (1 << (i + NUM_SHIFT))) out.push(readNumber(this.ctx, h, p.type as never, e.name, p.name));
           else out.push(readScalar(this.ctx, h, p.type as never, e.name, p.name, this.addrBits));

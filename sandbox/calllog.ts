@@ -127,7 +127,16 @@ export class CallLog {
     const irqsDisabled = !!s?.irqs_disabled?.();
     const preemptCount = s?.preempt_count?.() ?? 0;
     let c = this.lastCtx;
-    if (!c || c.task !== task || c.pid !== pid || c.hardirq !== hardirq || c.softirq !== softirq || c.atomic !== atomic || c.irqsDisabled !== irqsDisabled || c.preemptCount !== preemptCount) {
+    if (
+      !c ||
+      c.task !== task ||
+      c.pid !== pid ||
+      c.hardirq !== hardirq ||
+      c.softirq !== softirq ||
+      c.atomic !== atomic ||
+      c.irqsDisabled !== irqsDisabled ||
+      c.preemptCount !== preemptCount
+    ) {
       c = this.lastCtx = Object.freeze({ task, pid, hardirq, softirq, atomic, irqsDisabled, preemptCount });
     }
     const max = this.over ? CALL_LOG_BUDGET.stringCharsOver : CALL_LOG_BUDGET.stringChars;
@@ -167,7 +176,26 @@ export class CallLog {
   private drop(fn: string): void {
     this.dropped[fn] = (this.dropped[fn] ?? 0) + 1;
     if (!this.marker) {
-      this.marker = { fn: DROPPED_MARKER, args: [], ret: null, ctx: this.lastCtx ?? Object.freeze({ task: this.k.current.comm, pid: this.k.current.pid, hardirq: false, softirq: false, atomic: false, irqsDisabled: false, preemptCount: 0 }), caller: this.callers[this.callers.length - 1] ?? "", tNs: this.k.clock.now(), phase: this.phase, dropped: 0 };
+      this.marker = {
+        fn: DROPPED_MARKER,
+        args: [],
+        ret: null,
+        ctx:
+          this.lastCtx ??
+          Object.freeze({
+            task: this.k.current.comm,
+            pid: this.k.current.pid,
+            hardirq: false,
+            softirq: false,
+            atomic: false,
+            irqsDisabled: false,
+            preemptCount: 0,
+          }),
+        caller: this.callers[this.callers.length - 1] ?? "",
+        tNs: this.k.clock.now(),
+        phase: this.phase,
+        dropped: 0,
+      };
       this.entries.push(this.marker);
     }
     this.marker.dropped!++;

@@ -47,7 +47,15 @@ function allocations(k: Kernel): Json[] {
   let last: Row | undefined;
   let lastEnd = -1;
   for (const a of k.pages.allocations()) {
-    if (last && lastEnd === a.pfn && last.order === a.order && last.ownerName === a.ownerName && last.gfp === a.gfp && last.caller === a.caller && last.zone === a.zone) {
+    if (
+      last &&
+      lastEnd === a.pfn &&
+      last.order === a.order &&
+      last.ownerName === a.ownerName &&
+      last.gfp === a.gfp &&
+      last.caller === a.caller &&
+      last.zone === a.zone
+    ) {
       last.n = (last.n ?? 1) + 1;
     } else {
       last = { pfn: a.pfn, order: a.order, ownerName: a.ownerName, zone: a.zone, gfp: a.gfp };
@@ -74,7 +82,11 @@ function vmallocAreas(k: Kernel): Json[] {
 
 function dma(k: Kernel): Json {
   const d = k.dma.device;
-  return { mask: hex(d.dmaMask), coherentMask: hex(d.coherentMask), devices: [{ name: d.name, driver: d.driverString, mask: hex(d.dmaMask), coherentMask: hex(d.coherentMask) }] };
+  return {
+    mask: hex(d.dmaMask),
+    coherentMask: hex(d.coherentMask),
+    devices: [{ name: d.name, driver: d.driverString, mask: hex(d.dmaMask), coherentMask: hex(d.coherentMask) }],
+  };
 }
 
 /** The memory views of RunResult.kernel; each part only when the kernel has it. */

@@ -164,7 +164,15 @@ export function memRecords(calls: readonly CallRecord[], roles: Map<string, Memo
       return;
     }
     for (const [k, x] of live) if (x === a) live.delete(k);
-    a.free = { index, call: c, fn: c.fn, order: argOr(c, f.order), size: f.size !== undefined ? toNum(c.args[f.size]) : undefined, line: c.line, named: pageKeys.has(key) ? "page" : "virt" };
+    a.free = {
+      index,
+      call: c,
+      fn: c.fn,
+      order: argOr(c, f.order),
+      size: f.size !== undefined ? toNum(c.args[f.size]) : undefined,
+      line: c.line,
+      named: pageKeys.has(key) ? "page" : "virt",
+    };
   };
 
   calls.forEach((c, index) => {

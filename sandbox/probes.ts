@@ -35,17 +35,31 @@ export interface ProbeResult {
 /** The most values one probe reads (a 4 MiB buffer read every 4 KiB is 1024). */
 export const MAX_PROBE_VALUES = 65536;
 
-export function readProbes(k: Kernel, calls: readonly CallRecord[], roles: Map<string, MemoryRole>, probes: readonly MemoryProbe[], at: MemoryProbe["at"]): Record<string, ProbeResult> {
+export function readProbes(
+  k: Kernel,
+  calls: readonly CallRecord[],
+  roles: Map<string, MemoryRole>,
+  probes: readonly MemoryProbe[],
+  at: MemoryProbe["at"],
+): Record<string, ProbeResult> {
   const out: Record<string, ProbeResult> = {};
   const mine = probes.filter((p) => p.at === at);
   if (!mine.length) return out;
   const l = k.layout;
   const recs = memRecords(calls, roles, { pageSize: l.pageSize, vmallocStart: l.vmallocStart, vmallocEnd: l.vmallocEnd });
   for (const p of mine) {
-    const a = recs.allocs.find((x) => !x.free && (!p.alloc.family || p.alloc.family.includes(x.family)) && (!p.alloc.fns || p.alloc.fns.includes(x.fn)) && (p.alloc.size === undefined || x.size === p.alloc.size));
+    const a = recs.allocs.find(
+      (x) =>
+        !x.free &&
+        (!p.alloc.family || p.alloc.family.includes(x.family)) &&
+        (!p.alloc.fns || p.alloc.fns.includes(x.fn)) &&
+        (p.alloc.size === undefined || x.size === p.alloc.size),
+    );
     const base = a ? (a.call.fn.startsWith("alloc_page") ? a.virt : a.addr) : undefined;
     if (!a || base === undefined) {
-      const what = [p.alloc.fns?.join("/"), p.alloc.family?.join("/"), p.alloc.size !== undefined ? `of ${p.alloc.size} bytes` : undefined].filter(Boolean).join(" ");
+      const what = [p.alloc.fns?.join("/"), p.alloc.family?.join("/"), p.alloc.size !== undefined ? `of ${p.alloc.size} bytes` : undefined]
+        .filter(Boolean)
+        .join(" ");
       out[p.id] = { at, missing: `the module held no ${what || "allocation"} to read` };
       continue;
     }

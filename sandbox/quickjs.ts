@@ -4,7 +4,14 @@
 // may be corrupt: it is dropped and the next run loads a new one (stack-notes §1.7, §2).
 // Browser and Node alike: no Node-only imports here.
 
-import { Lifetime, WeakLifetime, newQuickJSWASMModuleFromVariant, type QuickJSContext, type QuickJSHandle, type QuickJSWASMModule } from "quickjs-emscripten-core";
+import {
+  Lifetime,
+  WeakLifetime,
+  newQuickJSWASMModuleFromVariant,
+  type QuickJSContext,
+  type QuickJSHandle,
+  type QuickJSWASMModule,
+} from "quickjs-emscripten-core";
 import RELEASE_SYNC from "@jitl/quickjs-wasmfile-release-sync";
 
 let loading: Promise<QuickJSWASMModule> | undefined;
@@ -172,8 +179,17 @@ export function installLeanHostCalls(context: QuickJSContext): boolean {
   const cbs = c.cToHostCallbacks;
   const ffi = c.ffi;
   const ctxPtr = c.ctx?.value;
-  if (!cbs || typeof cbs.callFunction !== "function" || typeof c.getFunction !== "function" || typeof c.errorToHandle !== "function" || !ffi || typeof ctxPtr !== "number") return false;
-  if (typeof ffi.QTS_ArgvGetJSValueConstPointer !== "function" || typeof ffi.QTS_DupValuePointer !== "function" || typeof ffi.QTS_Throw !== "function") return false;
+  if (
+    !cbs ||
+    typeof cbs.callFunction !== "function" ||
+    typeof c.getFunction !== "function" ||
+    typeof c.errorToHandle !== "function" ||
+    !ffi ||
+    typeof ctxPtr !== "number"
+  )
+    return false;
+  if (typeof ffi.QTS_ArgvGetJSValueConstPointer !== "function" || typeof ffi.QTS_DupValuePointer !== "function" || typeof ffi.QTS_Throw !== "function")
+    return false;
   const getFunction = c.getFunction.bind(context);
   const errorToHandle = c.errorToHandle.bind(context);
   const rt = c.runtime as ConstructorParameters<typeof WeakLifetime>[3];
@@ -184,7 +200,8 @@ export function installLeanHostCalls(context: QuickJSContext): boolean {
     const fn = getFunction(fnId);
     const self = new WeakLifetime(thisPtr as never, copy as never, free as never, rt) as unknown as QuickJSHandle;
     const args = new Array<QuickJSHandle>(argc);
-    for (let i = 0; i < argc; i++) args[i] = new WeakLifetime(ffi.QTS_ArgvGetJSValueConstPointer(argv, i) as never, copy as never, free as never, rt) as unknown as QuickJSHandle;
+    for (let i = 0; i < argc; i++)
+      args[i] = new WeakLifetime(ffi.QTS_ArgvGetJSValueConstPointer(argv, i) as never, copy as never, free as never, rt) as unknown as QuickJSHandle;
     try {
       const result = fn.apply(self, args) as QuickJSHandle | { error?: QuickJSHandle; value?: QuickJSHandle } | undefined;
       if (!result) return 0;

@@ -96,7 +96,14 @@ export interface KernelDeps {
 
 /** The kernel's optional hooks that later parts add (contexts, leak check, invariants). */
 interface KernelHooks {
-  modules?: { load(name?: string): void; live(): void; unloading(): void; returnToUser(): void; loadImage?(sourceBytes: number): void; initDone?(ok: boolean): void };
+  modules?: {
+    load(name?: string): void;
+    live(): void;
+    unloading(): void;
+    returnToUser(): void;
+    loadImage?(sourceBytes: number): void;
+    initDone?(ok: boolean): void;
+  };
   runDeferred?: (limits?: { simTimeMs?: number; maxEvents?: number }) => unknown;
   leakCheck?: () => unknown;
   checkInvariants?: () => unknown;
@@ -193,7 +200,11 @@ function distance(a: string, b: string): number {
 }
 
 /** The imports of a cell checked against the table for an era: a compile error message, or undefined. */
-export function checkImports(imports: readonly ImportSpec[], api: readonly ApiEntry[], era: Kernel["profile"]["era"]): { message: string; line: number; column: number } | undefined {
+export function checkImports(
+  imports: readonly ImportSpec[],
+  api: readonly ApiEntry[],
+  era: Kernel["profile"]["era"],
+): { message: string; line: number; column: number } | undefined {
   for (const im of imports) {
     if (im.name === "*") continue;
     const rows = api.filter((e) => e.module === im.module && e.name === im.name);
@@ -224,7 +235,15 @@ function limitReport(k: Kernel, limit: LimitName, limits: Limits, frames: Return
     const prefix = era === "6.1" ? "watchdog: " : "";
     const title = `${prefix}BUG: soft lockup - CPU#0 stuck for ${secs}s! [${k.current.comm}:${k.current.pid}]`;
     k.printk(kernLevel(k, era === "2.6" ? "KERN_ERR" : "KERN_EMERG") + "%s\n", title);
-    return { kind: "timeout", title, text: title, line: frames[0]?.line, frames: frames.map(({ fn, line, column }) => ({ fn, line, column })), explain: sentence, limit };
+    return {
+      kind: "timeout",
+      title,
+      text: title,
+      line: frames[0]?.line,
+      frames: frames.map(({ fn, line, column }) => ({ fn, line, column })),
+      explain: sentence,
+      limit,
+    };
   }
   const titles: Record<Exclude<LimitName, "cpu">, string> = {
     memory: `kmodlab: guest memory limit reached (${limits.memoryBytes} bytes)`,
@@ -345,7 +364,13 @@ export function runModuleSync(qjs: QuickJSWASMModule, source: string, options: R
     result.stats.tlbMisses = hooks.mem?.tlb?.misses ?? 0;
     if (faultsUsed) result.faultInjection = k.fault.summary(insmodPid(k), faults);
     try {
-      result.kernel = { ...(deps.inspect?.(k, options.views !== false) ?? {}), ...(hooks.inspect?.() ?? {}), calls: log.entries, ...(log.droppedTotal ? { callsDropped: log.dropped } : {}), ...(options.probes?.length ? { memory: probed } : {}) };
+      result.kernel = {
+        ...(deps.inspect?.(k, options.views !== false) ?? {}),
+        ...(hooks.inspect?.() ?? {}),
+        calls: log.entries,
+        ...(log.droppedTotal ? { callsDropped: log.dropped } : {}),
+        ...(options.probes?.length ? { memory: probed } : {}),
+      };
     } catch (e) {
       k.report({ kind: "bug", title: `kmodlab: inspection failed: ${(e as Error).message}`, text: String((e as Error).stack ?? e) });
     }
@@ -365,7 +390,13 @@ export function runModuleSync(qjs: QuickJSWASMModule, source: string, options: R
   // Compile: syntax, imports, era.
   const tr = transpileCell(source);
   if (!tr.ok) {
-    k.report({ kind: "compile-error", title: `${CELL_FILE}:${tr.error.line}:${tr.error.column}: ${tr.error.name ?? "SyntaxError"}: ${tr.error.message}`, text: tr.error.message, line: tr.error.line, frames: [{ fn: "(compile)", line: tr.error.line, column: tr.error.column }] });
+    k.report({
+      kind: "compile-error",
+      title: `${CELL_FILE}:${tr.error.line}:${tr.error.column}: ${tr.error.name ?? "SyntaxError"}: ${tr.error.message}`,
+      text: tr.error.message,
+      line: tr.error.line,
+      frames: [{ fn: "(compile)", line: tr.error.line, column: tr.error.column }],
+    });
     return finish();
   }
   // The bridge builds what the cell imports (every class, for the handles functions return): most cells name a
@@ -376,7 +407,13 @@ export function runModuleSync(qjs: QuickJSWASMModule, source: string, options: R
   const wanted = (e: ApiEntry) => !named || e.kind === "class" || imported.has(`${e.module}:${e.name}`);
   const bad = checkImports(tr.imports, deps.api, era);
   if (bad) {
-    k.report({ kind: "compile-error", title: `${CELL_FILE}:${bad.line}:${bad.column}: ImportError: ${bad.message}`, text: bad.message, line: bad.line, frames: [{ fn: "(import)", line: bad.line, column: bad.column }] });
+    k.report({
+      kind: "compile-error",
+      title: `${CELL_FILE}:${bad.line}:${bad.column}: ImportError: ${bad.message}`,
+      text: bad.message,
+      line: bad.line,
+      frames: [{ fn: "(import)", line: bad.line, column: bad.column }],
+    });
     return finish();
   }
   const entries = deps.api.filter((e) => inEra(e, era) && wanted(e));
@@ -510,7 +547,12 @@ export function runModuleSync(qjs: QuickJSWASMModule, source: string, options: R
         if (onFailure(mod.init.symbol || "module_init", "init", r.error, r.stop)) return finish();
       } else if (typeof r.value !== "number" || !Number.isInteger(r.value)) {
         loaded = false;
-        const got = r.value === undefined ? "undefined" : typeof r.value === "object" ? ((r.value as { invalid?: string }).invalid ?? "an object").replace(/^(string|function|symbol)$/, "a $1") : typeof r.value;
+        const got =
+          r.value === undefined
+            ? "undefined"
+            : typeof r.value === "object"
+              ? ((r.value as { invalid?: string }).invalid ?? "an object").replace(/^(string|function|symbol)$/, "a $1")
+              : typeof r.value;
         const err: GuestErrorInfo = {
           name: "TypeError",
           message: `module_init: ${mod.init.symbol || "the init function"} returned ${got}; an init function returns 0, or a negative errno such as -ENOMEM`,
@@ -543,7 +585,9 @@ export function runModuleSync(qjs: QuickJSWASMModule, source: string, options: R
     else hooks.modules?.returnToUser();
     if (loaded && mod.userMain) {
       // A limit that stops the program is reported as the program's (current is a.out), and ends the run.
-      result.user = runUser(k, b, mod.userMain, pid, log, (stop, err) => k.report(limitReport(k, stop.limit, limits, parseStack(err.stack, tr.scopes), stop.nesting)));
+      result.user = runUser(k, b, mod.userMain, pid, log, (stop, err) =>
+        k.report(limitReport(k, stop.limit, limits, parseStack(err.stack, tr.scopes), stop.nesting)),
+      );
       if (b.stop?.kind === "limit") return finish();
     }
     if (loaded) snapshot(result.proc);
@@ -645,19 +689,32 @@ function callLogPolicy(api: readonly ApiEntry[]): CallLogPolicy {
 }
 
 /** The cell's user program after insmod (sandbox/user.ts), its failures reported as the module's are. */
-function runUser(k: Kernel, b: Bridge, main: HostCallback, insmod: number, log: CallLog, onLimit: (stop: Extract<Stop, { kind: "limit" }>, err: GuestErrorInfo) => void): RunResult["user"] {
+function runUser(
+  k: Kernel,
+  b: Bridge,
+  main: HostCallback,
+  insmod: number,
+  log: CallLog,
+  onLimit: (stop: Extract<Stop, { kind: "limit" }>, err: GuestErrorInfo) => void,
+): RunResult["user"] {
   log.phase = "deferred"; // the module is loaded; its file operations run for the program
-  return runUserProgram(k, main, userPid(insmod), (fn) => {
-    const r = b.invokeCallback(fn, []);
-    if (r.ok) return { ok: true, value: r.value };
-    if (r.stop?.kind === "kill") {
-      b.stop = null; // the kernel printed the signal; the process is gone
-      return { ok: false, killed: true };
-    }
-    if (r.stop?.kind === "limit") onLimit(r.stop, r.error);
-    else exceptionReport(k, fn.symbol || "user_main", "callback", r.error, b.cellScopes);
-    return { ok: false };
-  }, () => b.guestFrames()[0]?.line);
+  return runUserProgram(
+    k,
+    main,
+    userPid(insmod),
+    (fn) => {
+      const r = b.invokeCallback(fn, []);
+      if (r.ok) return { ok: true, value: r.value };
+      if (r.stop?.kind === "kill") {
+        b.stop = null; // the kernel printed the signal; the process is gone
+        return { ok: false, killed: true };
+      }
+      if (r.stop?.kind === "limit") onLimit(r.stop, r.error);
+      else exceptionReport(k, fn.symbol || "user_main", "callback", r.error, b.cellScopes);
+      return { ok: false };
+    },
+    () => b.guestFrames()[0]?.line,
+  );
 }
 
 /** Call module_init / module_exit as the kernel does (no arguments), keeping the guest's error for the report. */

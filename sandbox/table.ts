@@ -208,11 +208,7 @@ export function eraLabel(era: Era): string {
 export function absentMessage(e: Common, era: Era): string {
   const when =
     e.absentNote ??
-    (e.since && eraIndex(era) < eraIndex(e.since)
-      ? `it first appears in the ${e.since} era`
-      : e.until
-        ? `it is gone after the ${e.until} era`
-        : "");
+    (e.since && eraIndex(era) < eraIndex(e.since) ? `it first appears in the ${e.since} era` : e.until ? `it is gone after the ${e.until} era` : "");
   return `${e.name} does not exist in ${eraLabel(era)}${when ? ` (${when})` : ""}`;
 }
 

@@ -61,8 +61,7 @@ export interface CompileError extends Pos {
 }
 
 export type TranspileResult =
-  | { ok: true; js: string; imports: ImportSpec[]; functions: CellFunction[]; scopes: CellScope[]; lineStarts: number[] }
-  | { ok: false; error: CompileError };
+  { ok: true; js: string; imports: ImportSpec[]; functions: CellFunction[]; scopes: CellScope[]; lineStarts: number[] } | { ok: false; error: CompileError };
 
 export function lineStartsOf(src: string): number[] {
   const starts = [0];
@@ -105,7 +104,11 @@ function scanImports(src: string, toks: SucraseToken[], lineStarts: number[]): I
     const next = toks[i + 1];
     if (!next) break;
     if (next.type === tt.parenL) {
-      return { name: "ImportError", message: 'dynamic import() is not available in a module cell; use import { ... } from "linux"', ...posAt(lineStarts, t.start) };
+      return {
+        name: "ImportError",
+        message: 'dynamic import() is not available in a module cell; use import { ... } from "linux"',
+        ...posAt(lineStarts, t.start),
+      };
     }
     if (next.type === tt.dot) continue; // import.meta (QuickJS will refuse it in a script)
     // `import type { X } from "linux"`: erased entirely.
@@ -247,7 +250,8 @@ function isArrowAt(toks: SucraseToken[], k: number): boolean {
   // Skip the parameter list (depth-nested tokens) and an optional return type, then look for `=>`.
   for (let m = k + 1; m < toks.length && m < k + 200; m++) {
     if (toks[m].type === tt.arrow) return true;
-    if (toks[m].scopeDepth === 0 && (toks[m].type === tt.semi || toks[m].type === tt._const || toks[m].type === tt._let || toks[m].type === tt._function)) return false;
+    if (toks[m].scopeDepth === 0 && (toks[m].type === tt.semi || toks[m].type === tt._const || toks[m].type === tt._let || toks[m].type === tt._function))
+      return false;
   }
   return false;
 }

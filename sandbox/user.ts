@@ -80,7 +80,13 @@ export const LIST_KEPT = 4096;
  * exec "a.out", call main in it, exit. invoke runs the guest function (the bridge's invokeCallback); it returns
  * the function's value or reports a failure (a fatal signal arrives as a task kill). Never throws for the guest.
  */
-export function runUserProgram(k: Kernel, main: HostCallback, pid: number, invoke: (fn: HostCallback) => { ok: boolean; value?: unknown; killed?: boolean }, line: () => number | undefined): UserOutcome {
+export function runUserProgram(
+  k: Kernel,
+  main: HostCallback,
+  pid: number,
+  invoke: (fn: HostCallback) => { ok: boolean; value?: unknown; killed?: boolean },
+  line: () => number | undefined,
+): UserOutcome {
   const proc = new Process(k, pid, "a.out");
   proc.lineNow = line;
   const malloc = new GlibcMalloc(
@@ -123,7 +129,9 @@ export function runUserProgram(k: Kernel, main: HostCallback, pid: number, invok
     proc.exit();
   }
   const s0 = proc.signal;
-  const sig: UserOutcome["signal"] = s0 ? { sig: s0.sig, code: s0.code, addr: hex(s0.addr), write: s0.write, ...(s0.line ? { line: s0.line } : {}) } : abortSignal(proc);
+  const sig: UserOutcome["signal"] = s0
+    ? { sig: s0.sig, code: s0.code, addr: hex(s0.addr), write: s0.write, ...(s0.line ? { line: s0.line } : {}) }
+    : abortSignal(proc);
   return {
     pid,
     comm: proc.comm,

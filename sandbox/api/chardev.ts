@@ -45,7 +45,15 @@ function fileId(k: Kernel, f: OpenFile): number {
 }
 
 /** The file_operations a module's misc_register arguments make. */
-function fops(c: CallEnv, open: HostCallback | null, read: HostCallback | null, write: HostCallback | null, ioctl: HostCallback | null, mmap: HostCallback | null, release: HostCallback | null): FileOps {
+function fops(
+  c: CallEnv,
+  open: HostCallback | null,
+  read: HostCallback | null,
+  write: HostCallback | null,
+  ioctl: HostCallback | null,
+  mmap: HostCallback | null,
+  release: HostCallback | null,
+): FileOps {
   const k = c.k;
   const h = handles(k);
   return {
@@ -58,36 +66,54 @@ function fops(c: CallEnv, open: HostCallback | null, read: HostCallback | null, 
   };
 }
 
-const fop = (name: string, params: { name: string; type: "handle:file" | "addr" | "size" | "uint" | "handle:loff_t" | "handle:vm_area_struct" }[], doc: string) =>
-  p(name, "fn", doc, { params, returns: "int" }, true);
+const fop = (
+  name: string,
+  params: { name: string; type: "handle:file" | "addr" | "size" | "uint" | "handle:loff_t" | "handle:vm_area_struct" }[],
+  doc: string,
+) => p(name, "fn", doc, { params, returns: "int" }, true);
 
 const FILE = { name: "file", type: "handle:file" as const };
 
 function vmaArg(c: CallEnv, id: number, fnName: string): { vma: Vma; mm: NonNullable<ReturnType<typeof cur>>["mm"] } {
   const vma = handles(c.k).get<Vma>(id, fnName);
   const proc = cur(c.k);
-  if (!proc || !proc.mm.vmas.includes(vma)) throw new GuestError("Error", `${fnName}: this vm_area_struct is not a mapping being made now (use it inside your mmap file operation)`);
+  if (!proc || !proc.mm.vmas.includes(vma))
+    throw new GuestError("Error", `${fnName}: this vm_area_struct is not a mapping being made now (use it inside your mmap file operation)`);
   return { vma, mm: proc.mm };
 }
 
 export const CHARDEV_ROWS: ApiEntry[] = [
   cls("seq_file", "struct seq_file: the buffer a /proc file's show() prints into (seq_printf).", "proc_create_single (it is passed to your show function)"),
   cls("file", "struct file: one open of a file, passed to every file operation.", "the kernel (it is passed to your file operations)"),
-  cls("loff_t", "loff_t *ppos: the file position a read or write starts at and moves (simple_read_from_buffer updates it).", "the kernel (it is passed to your read and write)"),
-  cls("vm_area_struct", "struct vm_area_struct: the process's new mapping your mmap fills (vma_start/vma_end, remap_pfn_range...).", "the kernel (it is passed to your mmap)"),
+  cls(
+    "loff_t",
+    "loff_t *ppos: the file position a read or write starts at and moves (simple_read_from_buffer updates it).",
+    "the kernel (it is passed to your read and write)",
+  ),
+  cls(
+    "vm_area_struct",
+    "struct vm_area_struct: the process's new mapping your mmap fills (vma_start/vma_end, remap_pfn_range...).",
+    "the kernel (it is passed to your mmap)",
+  ),
   cls("proc_dir_entry", "struct proc_dir_entry: a /proc entry.", "proc_create_single"),
   fn({
     name: "proc_create_single",
     since: "6.1",
     absentNote: "added in 4.18; before it, proc_create() with a file_operations whose open calls single_open()",
     memory: { none: "a /proc entry (remove it with remove_proc_entry), not memory the module frees" },
-    params: [p("name", "string", 'the file: "/proc/NAME"'), p("mode", "uint", "permissions, e.g. 0o444; 0 means 0444"), p("parent", "addr", "NULL for /proc itself"), p("show", "fn", "prints the file's text with seq_printf; returns 0", { params: [{ name: "m", type: "handle:seq_file" }], returns: "int" })],
+    params: [
+      p("name", "string", 'the file: "/proc/NAME"'),
+      p("mode", "uint", "permissions, e.g. 0o444; 0 means 0444"),
+      p("parent", "addr", "NULL for /proc itself"),
+      p("show", "fn", "prints the file's text with seq_printf; returns 0", { params: [{ name: "m", type: "handle:seq_file" }], returns: "int" }),
+    ],
     returns: "handle:proc_dir_entry",
     context: "may sleep (process context)",
     doc: "Create /proc/NAME whose text is what show(m) prints with seq_printf. A reader gets it with single_open()'s seq_read: the text is made at the first read into a PAGE_SIZE buffer (doubled and show() called again while it does not fit) and copied out in as many reads as the reader makes. NULL if the name exists.",
     impl: (c, name: string, _mode: number, parent: bigint, show: HostCallback) => {
       if (parent !== 0n) throw new GuestError("Error", "proc_create_single: only NULL (the /proc directory itself) is a parent here");
-      if (!/^[A-Za-z0-9_.-]+$/.test(name)) throw new GuestError("Error", `proc_create_single: "${name}" is not a file name (no slashes; directories are not modelled)`);
+      if (!/^[A-Za-z0-9_.-]+$/.test(name))
+        throw new GuestError("Error", `proc_create_single: "${name}" is not a file name (no slashes; directories are not modelled)`);
       const k = c.k;
       const h = handles(k);
       const node = {
@@ -101,21 +127,31 @@ export const CHARDEV_ROWS: ApiEntry[] = [
             return 0;
           },
           read: (f: OpenFile, buf: bigint, count: number) =>
-            seqRead(f.priv as SeqFile, (m) => ret(show(h.idOf("seq_file", m))), count, (bytes) => {
-              const p = cur(k);
-              if (!p) return bytes.length;
-              return copyBytesToUser(k, p, buf, bytes);
-            }),
+            seqRead(
+              f.priv as SeqFile,
+              (m) => ret(show(h.idOf("seq_file", m))),
+              count,
+              (bytes) => {
+                const p = cur(k);
+                if (!p) return bytes.length;
+                return copyBytesToUser(k, p, buf, bytes);
+              },
+            ),
         } satisfies FileOps,
         // cat: open, read in 128 KiB chunks (cat's buffer) until 0, close; the text as the reader gets it.
         cat: () => {
           const m = new SeqFile(k);
           let text = "";
           for (;;) {
-            const n = seqRead(m, (mm) => ret(show(h.idOf("seq_file", mm))), 131072, (bytes) => {
-              text += new TextDecoder().decode(bytes);
-              return 0;
-            });
+            const n = seqRead(
+              m,
+              (mm) => ret(show(h.idOf("seq_file", mm))),
+              131072,
+              (bytes) => {
+                text += new TextDecoder().decode(bytes);
+                return 0;
+              },
+            );
             if (n < 0) return `cat: /proc/${name}: error ${-n}`;
             if (n === 0) return text;
           }
@@ -134,7 +170,8 @@ export const CHARDEV_ROWS: ApiEntry[] = [
     doc: "Remove /proc/NAME (in module_exit). A name that does not exist: the kernel's WARN 'name not found'.",
     impl: (c, name: string) => {
       // The kernel WARNs "name '%s'" (fs/proc/generic.c) for a name it does not have: its splat is not modelled.
-      if (!unregisterNode(c.k, `/proc/${name}`)) throw new GuestError("Error", `remove_proc_entry: no /proc entry named "${name}" (the kernel would WARN "name '${name}'")`);
+      if (!unregisterNode(c.k, `/proc/${name}`))
+        throw new GuestError("Error", `remove_proc_entry: no /proc entry named "${name}" (the kernel would WARN "name '${name}'")`);
     },
   }),
   fn({
@@ -158,9 +195,21 @@ export const CHARDEV_ROWS: ApiEntry[] = [
     params: [
       p("name", "string", 'the device: "/dev/NAME"'),
       fop("open", [FILE], "open(file): 0 or -errno; null for none"),
-      fop("read", [FILE, { name: "buf", type: "addr" }, { name: "count", type: "size" }, { name: "ppos", type: "handle:loff_t" }], "read(file, buf, count, ppos): bytes read (copy_to_user into buf), 0 at the end, or -errno"),
-      fop("write", [FILE, { name: "buf", type: "addr" }, { name: "count", type: "size" }, { name: "ppos", type: "handle:loff_t" }], "write(file, buf, count, ppos): bytes taken (copy_from_user), or -errno"),
-      fop("unlocked_ioctl", [FILE, { name: "cmd", type: "uint" }, { name: "arg", type: "addr" }], "unlocked_ioctl(file, cmd, arg): 0 or -errno (-ENOTTY for an unknown command)"),
+      fop(
+        "read",
+        [FILE, { name: "buf", type: "addr" }, { name: "count", type: "size" }, { name: "ppos", type: "handle:loff_t" }],
+        "read(file, buf, count, ppos): bytes read (copy_to_user into buf), 0 at the end, or -errno",
+      ),
+      fop(
+        "write",
+        [FILE, { name: "buf", type: "addr" }, { name: "count", type: "size" }, { name: "ppos", type: "handle:loff_t" }],
+        "write(file, buf, count, ppos): bytes taken (copy_from_user), or -errno",
+      ),
+      fop(
+        "unlocked_ioctl",
+        [FILE, { name: "cmd", type: "uint" }, { name: "arg", type: "addr" }],
+        "unlocked_ioctl(file, cmd, arg): 0 or -errno (-ENOTTY for an unknown command)",
+      ),
       fop("mmap", [FILE, { name: "vma", type: "handle:vm_area_struct" }], "mmap(file, vma): map memory into vma (remap_pfn_range...), 0 or -errno"),
       fop("release", [FILE], "release(file): the last close"),
     ],
@@ -208,7 +257,13 @@ export const CHARDEV_ROWS: ApiEntry[] = [
   }),
   fn({
     name: "simple_read_from_buffer",
-    params: [p("to", "addr", "the user buffer"), p("count", "size"), p("ppos", "handle:loff_t"), p("from", "addr", "the kernel buffer"), p("available", "size", "its size")],
+    params: [
+      p("to", "addr", "the user buffer"),
+      p("count", "size"),
+      p("ppos", "handle:loff_t"),
+      p("from", "addr", "the kernel buffer"),
+      p("available", "size", "its size"),
+    ],
     returns: "int",
     context: "may sleep (process context)",
     doc: "A read file operation in one call: copy from from + *ppos up to available, at most count bytes, advance *ppos. The bytes copied, 0 at the end, or -EFAULT when nothing could be copied.",
@@ -225,7 +280,13 @@ export const CHARDEV_ROWS: ApiEntry[] = [
   }),
   fn({
     name: "simple_write_to_buffer",
-    params: [p("to", "addr", "the kernel buffer"), p("available", "size", "its size"), p("ppos", "handle:loff_t"), p("from", "addr", "the user buffer"), p("count", "size")],
+    params: [
+      p("to", "addr", "the kernel buffer"),
+      p("available", "size", "its size"),
+      p("ppos", "handle:loff_t"),
+      p("from", "addr", "the user buffer"),
+      p("count", "size"),
+    ],
     returns: "int",
     context: "may sleep (process context)",
     doc: "A write file operation in one call: copy from the user buffer into to + *ppos, at most available - *ppos bytes; advance *ppos. The bytes taken, 0 when full, or -EFAULT.",
@@ -268,7 +329,12 @@ export const CHARDEV_ROWS: ApiEntry[] = [
   }),
   fn({
     name: "remap_pfn_range",
-    params: [p("vma", "handle:vm_area_struct"), p("addr", "addr", "a user address in the vma"), p("pfn", "uint", "the first page frame (virt_to_phys(buf) >> PAGE_SHIFT)"), p("size", "size")],
+    params: [
+      p("vma", "handle:vm_area_struct"),
+      p("addr", "addr", "a user address in the vma"),
+      p("pfn", "uint", "the first page frame (virt_to_phys(buf) >> PAGE_SHIFT)"),
+      p("size", "size"),
+    ],
     returns: "int",
     context: "may sleep (inside an mmap file operation)",
     doc: "Map size bytes of physically contiguous frames from pfn at addr (a kmalloc or __get_free_pages buffer: one call for all of it). Marks the VMA VM_IO | VM_PFNMAP. 0, or -EINVAL (unaligned address, a range outside the VMA, a private mapping not mapped whole).",
@@ -279,7 +345,11 @@ export const CHARDEV_ROWS: ApiEntry[] = [
   }),
   fn({
     name: "vm_insert_page",
-    params: [p("vma", "handle:vm_area_struct"), p("addr", "addr", "a user address in the vma"), p("page", "addr", "a struct page * (virt_to_page, alloc_pages)")],
+    params: [
+      p("vma", "handle:vm_area_struct"),
+      p("addr", "addr", "a user address in the vma"),
+      p("page", "addr", "a struct page * (virt_to_page, alloc_pages)"),
+    ],
     returns: "int",
     context: "may sleep (inside an mmap file operation)",
     doc: "Map one page at addr. -EFAULT outside the VMA; -EINVAL for a free page and, on 6.1, for a slab page (kmalloc memory: use remap_pfn_range) or an anonymous one; -EBUSY if something is mapped there. The page counts in the process's RSS.",
@@ -290,7 +360,11 @@ export const CHARDEV_ROWS: ApiEntry[] = [
   }),
   fn({
     name: "remap_vmalloc_range",
-    params: [p("vma", "handle:vm_area_struct"), p("addr", "addr", "the start of a vmalloc_user() buffer"), p("pgoff", "uint", "the page to start from, usually vma_pgoff(vma)")],
+    params: [
+      p("vma", "handle:vm_area_struct"),
+      p("addr", "addr", "the start of a vmalloc_user() buffer"),
+      p("pgoff", "uint", "the page to start from, usually vma_pgoff(vma)"),
+    ],
     returns: "int",
     context: "may sleep (inside an mmap file operation)",
     doc: "Map a vmalloc buffer into the whole VMA, page by page (its frames are scattered). Only a buffer made for user space (vmalloc_user: VM_USERMAP) may be mapped: anything else is -EINVAL, as is a VMA larger than the buffer from pgoff.",

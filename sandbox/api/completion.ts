@@ -69,7 +69,14 @@ export const COMPLETION_ROWS: ApiEntry[] = [
     create: (c) => handles(c.k).add("completion", { done: 0 } satisfies Completion),
     doc: "struct completion: `const done = new completion();` is DECLARE_COMPLETION(done). One side waits (wait_for_completion), the other says it is done (complete).",
   },
-  fn({ name: "init_completion", params: [X], returns: "void", context: "any", doc: "Initialise a completion (done = 0).", impl: (c, id: number) => handles(c.k).set(id, { done: 0 } satisfies Completion) }),
+  fn({
+    name: "init_completion",
+    params: [X],
+    returns: "void",
+    context: "any",
+    doc: "Initialise a completion (done = 0).",
+    impl: (c, id: number) => handles(c.k).set(id, { done: 0 } satisfies Completion),
+  }),
   fn({
     name: "reinit_completion",
     since: "6.1",
@@ -107,7 +114,8 @@ export const COMPLETION_ROWS: ApiEntry[] = [
     doc: "Sleep until the completion is completed, and consume one complete(). No timeout: the real task hangs if nobody completes it (here: a report after 60 simulated seconds).",
     impl: (c, id: number) => {
       const x = comp(c, id, "wait_for_completion");
-      if (waitForCompletion(c, x, c.k.clock.msecs_to_jiffies(WAIT_EVENT_LIMIT_MS), "wait_for_completion") === 0) hang(c, "wait_for_completion() for a completion nobody completed");
+      if (waitForCompletion(c, x, c.k.clock.msecs_to_jiffies(WAIT_EVENT_LIMIT_MS), "wait_for_completion") === 0)
+        hang(c, "wait_for_completion() for a completion nobody completed");
     },
   }),
   fn({
@@ -146,7 +154,14 @@ export const COMPLETION_ROWS: ApiEntry[] = [
       return true;
     },
   }),
-  fn({ name: "completion_done", params: [X], returns: "bool", context: "any", doc: "True if a wait would not sleep (done > 0).", impl: (c, id: number) => comp(c, id, "completion_done").done > 0 }),
+  fn({
+    name: "completion_done",
+    params: [X],
+    returns: "bool",
+    context: "any",
+    doc: "True if a wait would not sleep (done > 0).",
+    impl: (c, id: number) => comp(c, id, "completion_done").done > 0,
+  }),
 
   {
     kind: "class",
@@ -155,7 +170,14 @@ export const COMPLETION_ROWS: ApiEntry[] = [
     create: (c) => handles(c.k).add("wait_queue_head_t", { wakes: 0, waiters: 0 } satisfies WaitQueueHead),
     doc: "wait_queue_head_t: `const wq = new wait_queue_head_t();` is DECLARE_WAIT_QUEUE_HEAD(wq). Tasks sleep on it in wait_event_interruptible(wq, cond) until wake_up(wq).",
   },
-  fn({ name: "init_waitqueue_head", params: [WQ], returns: "void", context: "any", doc: "Initialise a wait queue head (no waiters).", impl: (c, id: number) => handles(c.k).set(id, { wakes: 0, waiters: 0 } satisfies WaitQueueHead) }),
+  fn({
+    name: "init_waitqueue_head",
+    params: [WQ],
+    returns: "void",
+    context: "any",
+    doc: "Initialise a wait queue head (no waiters).",
+    impl: (c, id: number) => handles(c.k).set(id, { wakes: 0, waiters: 0 } satisfies WaitQueueHead),
+  }),
   fn({
     name: "wait_event_interruptible",
     params: [WQ, p("condition", "fn", "checked first, then after each wake_up(wq)", { params: [], returns: "bool" })],
@@ -195,18 +217,43 @@ export const COMPLETION_ROWS: ApiEntry[] = [
       let first = true;
       q.waiters++;
       try {
-        return c.k.sched.wait_event_timeout(() => {
-          if (first) return (first = false), !!cond();
-          if (q.wakes === seen) return false;
-          seen = q.wakes;
-          return !!cond();
-        }, t, "wait_event_interruptible_timeout");
+        return c.k.sched.wait_event_timeout(
+          () => {
+            if (first) return ((first = false), !!cond());
+            if (q.wakes === seen) return false;
+            seen = q.wakes;
+            return !!cond();
+          },
+          t,
+          "wait_event_interruptible_timeout",
+        );
       } finally {
         q.waiters--;
       }
     },
   }),
-  fn({ name: "wake_up", params: [WQ], returns: "void", context: "any (interrupt context included)", doc: "Wake the tasks sleeping on wq: each checks its condition again.", impl: (c, id: number) => void wqOf(c, id, "wake_up").wakes++ }),
-  fn({ name: "wake_up_interruptible", params: [WQ], returns: "void", context: "any (interrupt context included)", doc: "Wake the interruptible sleepers of wq (every wait_event_interruptible).", impl: (c, id: number) => void wqOf(c, id, "wake_up_interruptible").wakes++ }),
-  fn({ name: "waitqueue_active", params: [WQ], returns: "bool", context: "any", doc: "True if a task sleeps on wq now.", impl: (c, id: number) => wqOf(c, id, "waitqueue_active").waiters > 0 }),
+  fn({
+    name: "wake_up",
+    params: [WQ],
+    returns: "void",
+    context: "any (interrupt context included)",
+    doc: "Wake the tasks sleeping on wq: each checks its condition again.",
+    impl: (c, id: number) => void wqOf(c, id, "wake_up").wakes++,
+  }),
+  fn({
+    name: "wake_up_interruptible",
+    params: [WQ],
+    returns: "void",
+    context: "any (interrupt context included)",
+    doc: "Wake the interruptible sleepers of wq (every wait_event_interruptible).",
+    impl: (c, id: number) => void wqOf(c, id, "wake_up_interruptible").wakes++,
+  }),
+  fn({
+    name: "waitqueue_active",
+    params: [WQ],
+    returns: "bool",
+    context: "any",
+    doc: "True if a task sleeps on wq now.",
+    impl: (c, id: number) => wqOf(c, id, "waitqueue_active").waiters > 0,
+  }),
 ];

@@ -77,11 +77,23 @@ function allocPage(c: CallEnv, pool: DmaPool, gfp: number): DmaPage | undefined 
 }
 
 export const DMAPOOL_ROWS: ApiEntry[] = [
-  { kind: "class", module: "linux", name: "dma_pool", madeWith: "dma_pool_create(name, dev, size, align, boundary)", doc: "A pool of small coherent DMA blocks carved from whole coherent pages (struct dma_pool *)." },
+  {
+    kind: "class",
+    module: "linux",
+    name: "dma_pool",
+    madeWith: "dma_pool_create(name, dev, size, align, boundary)",
+    doc: "A pool of small coherent DMA blocks carved from whole coherent pages (struct dma_pool *).",
+  },
   fn({
     name: "dma_pool_create",
     memory: { alloc: { family: "cache", size: { arg: 2 } } },
-    params: [p("name", "string"), p("dev", "handle:device"), p("size", "size", "bytes per block"), p("align", "size", "a power of two, or 0"), p("boundary", "size", "blocks do not cross a multiple of it (a power of two >= size), or 0")],
+    params: [
+      p("name", "string"),
+      p("dev", "handle:device"),
+      p("size", "size", "bytes per block"),
+      p("align", "size", "a power of two, or 0"),
+      p("boundary", "size", "blocks do not cross a multiple of it (a power of two >= size), or 0"),
+    ],
     returns: "handle:dma_pool",
     context: "may sleep",
     doc: "A pool of size-byte coherent blocks for dev. null if align or boundary is not a power of two or boundary < size. Pages are taken only when blocks are allocated.",

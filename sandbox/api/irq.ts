@@ -9,7 +9,13 @@ import { named } from "./handles.ts";
 import { IRQ_HANDLED, IRQ_NONE, IRQ_WAKE_THREAD, IRQF_ONESHOT, IRQF_SHARED, IRQF_TRIGGER_FALLING, IRQF_TRIGGER_RISING } from "../../src/kernel/kernel/irq.ts";
 
 const k_ = (name: string, value: number, doc: string): ApiEntry => ({ kind: "constant", module: "linux", name, type: "number", value: () => value, doc });
-const HANDLER = { params: [{ name: "irq", type: "int" as const }, { name: "dev_id", type: "cookie" as const }], returns: "int" as const };
+const HANDLER = {
+  params: [
+    { name: "irq", type: "int" as const },
+    { name: "dev_id", type: "cookie" as const },
+  ],
+  returns: "int" as const,
+};
 const handler = (cb: HostCallback) => named(cb, (irq: number, dev: unknown) => [irq, dev]);
 
 export const IRQ_ROWS: ApiEntry[] = [
@@ -56,7 +62,7 @@ export const IRQ_ROWS: ApiEntry[] = [
     params: [p("irq", "uint"), p("dev_id", "cookie", "the value given to request_irq")],
     returns: "void",
     context: "may sleep (process context; it waits for a running handler)",
-    doc: "Remove the handler that request_irq(irq, ..., dev_id) installed. Freeing one that is not installed is the kernel's WARN \"Trying to free already-free IRQ\".",
+    doc: 'Remove the handler that request_irq(irq, ..., dev_id) installed. Freeing one that is not installed is the kernel\'s WARN "Trying to free already-free IRQ".',
     impl: (c, irq: number, dev: Cookie | undefined) => void c.k.irq.free_irq(irq, dev),
   }),
 ];

@@ -106,7 +106,13 @@ function mempoolAlloc(c: CallEnv, pool: Mempool, gfpMask: number): bigint {
 }
 
 export const MEMPOOL_ROWS: ApiEntry[] = [
-  { kind: "class", module: "linux", name: "mempool_t", madeWith: "mempool_create_kmalloc_pool(min_nr, size) or mempool_create_slab_pool(min_nr, cache)", doc: "A memory pool: an allocator with min_nr elements kept in reserve for when the allocator fails." },
+  {
+    kind: "class",
+    module: "linux",
+    name: "mempool_t",
+    madeWith: "mempool_create_kmalloc_pool(min_nr, size) or mempool_create_slab_pool(min_nr, cache)",
+    doc: "A memory pool: an allocator with min_nr elements kept in reserve for when the allocator fails.",
+  },
   fn({
     name: "mempool_create_kmalloc_pool",
     memory: { alloc: { family: "cache", size: { arg: 1 } } },
@@ -114,7 +120,14 @@ export const MEMPOOL_ROWS: ApiEntry[] = [
     returns: "handle:mempool_t",
     context: "may sleep",
     doc: "A pool of kmalloc(size) elements with min_nr of them allocated now. null if they cannot all be allocated. Destroy with mempool_destroy.",
-    impl: (c, n: number, size: number) => create(c, n, (g) => c.k.slab.kmalloc(size, g), (el) => c.k.slab.kfree(el), "mempool_create_kmalloc_pool"),
+    impl: (c, n: number, size: number) =>
+      create(
+        c,
+        n,
+        (g) => c.k.slab.kmalloc(size, g),
+        (el) => c.k.slab.kfree(el),
+        "mempool_create_kmalloc_pool",
+      ),
   }),
   fn({
     name: "mempool_create_slab_pool",
@@ -126,7 +139,13 @@ export const MEMPOOL_ROWS: ApiEntry[] = [
     impl: (c, n: number, id: number) => {
       const cache = c.k.slab.cacheById(id);
       if (!cache) throw new GuestError("TypeError", "mempool_create_slab_pool: parameter 'cache' is not a cache this kernel knows");
-      return create(c, n, (g) => c.k.slab.kmem_cache_alloc(cache, g), (el) => c.k.slab.kmem_cache_free(cache, el), "mempool_create_slab_pool");
+      return create(
+        c,
+        n,
+        (g) => c.k.slab.kmem_cache_alloc(cache, g),
+        (el) => c.k.slab.kmem_cache_free(cache, el),
+        "mempool_create_slab_pool",
+      );
     },
   }),
   fn({

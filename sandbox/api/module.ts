@@ -20,7 +20,12 @@ const registration = (name: "module_init" | "module_exit", slot: "init" | "exit"
   kind: "function",
   module: "linux",
   name,
-  params: [p("fn", "fn", slot === "init" ? "the init function: returns 0 or a negative errno" : "the exit function", { params: [], returns: slot === "init" ? "int" : "void" })],
+  params: [
+    p("fn", "fn", slot === "init" ? "the init function: returns 0 or a negative errno" : "the exit function", {
+      params: [],
+      returns: slot === "init" ? "int" : "void",
+    }),
+  ],
   returns: "void",
   context: "module top level",
   doc,
@@ -54,11 +59,26 @@ const ERRNO: [string, number, string][] = [
 ];
 
 export const MODULE_ROWS: ApiEntry[] = [
-  modinfo("MODULE_LICENSE", "license", 'The module\'s licence, e.g. "GPL". Without a GPL-compatible one the kernel is tainted (P) and GPL-only symbols are refused.'),
+  modinfo(
+    "MODULE_LICENSE",
+    "license",
+    'The module\'s licence, e.g. "GPL". Without a GPL-compatible one the kernel is tainted (P) and GPL-only symbols are refused.',
+  ),
   modinfo("MODULE_AUTHOR", "author", "The module's author (shown by modinfo)."),
   modinfo("MODULE_DESCRIPTION", "description", "What the module does (shown by modinfo)."),
-  registration("module_init", "init", "Name the function insmod runs when the module loads. It returns 0 on success or a negative errno (-ENOMEM...), which fails the load."),
+  registration(
+    "module_init",
+    "init",
+    "Name the function insmod runs when the module loads. It returns 0 on success or a negative errno (-ENOMEM...), which fails the load.",
+  ),
   registration("module_exit", "exit", "Name the function rmmod runs before the module is removed: free everything init allocated."),
   { kind: "constant", module: "linux", name: "NULL", type: "addr", value: () => 0n, doc: "The null pointer: 0n." },
-  ...ERRNO.map(([name, v, what]): ApiEntry => ({ kind: "constant", module: "linux", name, type: "number", value: () => v, doc: `${what} (${v}). Return -${name} from init to fail the load.` })),
+  ...ERRNO.map(([name, v, what]): ApiEntry => ({
+    kind: "constant",
+    module: "linux",
+    name,
+    type: "number",
+    value: () => v,
+    doc: `${what} (${v}). Return -${name} from init to fail the load.`,
+  })),
 ];

@@ -9,7 +9,6 @@ import { fn, p } from "../table.ts";
 import { oopsEndsTask } from "./handles.ts";
 import type { Kernel } from "../../src/kernel/kernel.ts";
 
-
 const layoutConst = (name: string, type: "addr" | "number", value: (k: Kernel) => bigint | number, doc: string): ApiEntry => ({
   kind: "constant",
   module: "linux",
@@ -23,10 +22,25 @@ export const PAGE_ALLOC_ROWS: ApiEntry[] = [
   layoutConst("PAGE_SIZE", "number", (k) => k.layout.pageSize, "Bytes in a page (4096 here)."),
   layoutConst("PAGE_SHIFT", "number", (k) => k.layout.pageShift, "log2(PAGE_SIZE)."),
   layoutConst("PAGE_OFFSET", "addr", (k) => k.layout.pageOffset, "Where the kernel's linear map of RAM starts: virtual PAGE_OFFSET is physical PHYS_OFFSET."),
-  layoutConst("high_memory", "addr", (k) => k.layout.highMemory, "The end of the linear map (lowmem): the first virtual address that is not directly mapped RAM."),
+  layoutConst(
+    "high_memory",
+    "addr",
+    (k) => k.layout.highMemory,
+    "The end of the linear map (lowmem): the first virtual address that is not directly mapped RAM.",
+  ),
   layoutConst("VMALLOC_START", "addr", (k) => k.layout.vmallocStart, "Start of the vmalloc area."),
-  layoutConst("VMALLOC_END", "addr", (k) => k.layout.vmallocEnd, "End of the vmalloc area, as this architecture defines it (inclusive on x86_64, exclusive on 32-bit)."),
-  layoutConst("MAX_ORDER", "number", (k) => k.profile.maxOrder, "Orders 0..MAX_ORDER-1 are valid for the page allocator in these eras (6.4 made it inclusive)."),
+  layoutConst(
+    "VMALLOC_END",
+    "addr",
+    (k) => k.layout.vmallocEnd,
+    "End of the vmalloc area, as this architecture defines it (inclusive on x86_64, exclusive on 32-bit).",
+  ),
+  layoutConst(
+    "MAX_ORDER",
+    "number",
+    (k) => k.profile.maxOrder,
+    "Orders 0..MAX_ORDER-1 are valid for the page allocator in these eras (6.4 made it inclusive).",
+  ),
   fn({
     name: "__get_free_pages",
     memory: { alloc: { family: "page", order: { arg: 1 }, gfp: 0 } },

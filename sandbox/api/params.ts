@@ -70,7 +70,7 @@ function parse(k: Kernel, type: ParamType, val: string): number | string | { err
   };
   if (type === "bool" || type === "invbool") {
     const b = kstrtobool(val);
-    return typeof b === "number" ? { errno: b } : (b !== (type === "invbool")) ? 1 : 0;
+    return typeof b === "number" ? { errno: b } : b !== (type === "invbool") ? 1 : 0;
   }
   if (type === "charp") return val;
   const [min, max] = ranges[type]!;
@@ -103,7 +103,14 @@ export function moduleParamsOutcome(k: Kernel, mod: ModuleState): number {
 
 /** kmod's insmod message for a parameter error (mod_strerror: EINVAL "Invalid parameters", ENOENT "Unknown symbol in module"). */
 export function paramInsmodError(errno: number): string {
-  const msg = errno === -22 || errno === -34 ? "Invalid parameters" : errno === -2 ? "Unknown symbol in module" : errno === -28 ? "No space left on device" : `error ${-errno}`;
+  const msg =
+    errno === -22 || errno === -34
+      ? "Invalid parameters"
+      : errno === -2
+        ? "Unknown symbol in module"
+        : errno === -28
+          ? "No space left on device"
+          : `error ${-errno}`;
   return `insmod: ERROR: could not insert module cell.ko: ${msg}`;
 }
 
@@ -112,14 +119,27 @@ export const PARAM_ROWS: ApiEntry[] = [
     kind: "function",
     module: "linux",
     name: "module_param",
-    params: [p("name", "string", "the parameter (and the variable) name"), p("type", "string", `${TYPES.filter((t) => t !== "charp").join(", ")}`), p("value", "int", "the default: the variable's initial value"), p("perm", "uint", "its /sys/module/cell/parameters mode, e.g. 0o444")],
+    params: [
+      p("name", "string", "the parameter (and the variable) name"),
+      p("type", "string", `${TYPES.filter((t) => t !== "charp").join(", ")}`),
+      p("value", "int", "the default: the variable's initial value"),
+      p("perm", "uint", "its /sys/module/cell/parameters mode, e.g. 0o444"),
+    ],
     returns: "int",
     context: "module top level",
-    doc: "Declare a module parameter and get its value: what `insmod cell.ko name=value` gave (parsed by the kernel: base 0 numbers with range checks, y/n/1/0/on/off for bool), or the default. `let count = module_param(\"count\", \"int\", 10, 0o444);`. A value the kernel refuses fails the load before init runs.",
+    doc: 'Declare a module parameter and get its value: what `insmod cell.ko name=value` gave (parsed by the kernel: base 0 numbers with range checks, y/n/1/0/on/off for bool), or the default. `let count = module_param("count", "int", 10, 0o444);`. A value the kernel refuses fails the load before init runs.',
     impl: (c, name: string, type: string, value: number, perm: number) => {
       if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(name)) throw new GuestError("Error", `module_param: "${name}" is not a C identifier`);
-      if (!TYPES.includes(type as ParamType) || type === "charp") throw new GuestError("TypeError", `module_param: type must be one of ${TYPES.filter((t) => t !== "charp").join(", ")} (for text use module_param_string), got "${type}"`);
-      if (perm & 0o002) throw new GuestError("Error", `module_param: perm ${perm.toString(8)} is world-writable: the kernel refuses it at build time (VERIFY_OCTAL_PERMISSIONS)`);
+      if (!TYPES.includes(type as ParamType) || type === "charp")
+        throw new GuestError(
+          "TypeError",
+          `module_param: type must be one of ${TYPES.filter((t) => t !== "charp").join(", ")} (for text use module_param_string), got "${type}"`,
+        );
+      if (perm & 0o002)
+        throw new GuestError(
+          "Error",
+          `module_param: perm ${perm.toString(8)} is world-writable: the kernel refuses it at build time (VERIFY_OCTAL_PERMISSIONS)`,
+        );
       const s = state(c.mod);
       if (s.declared.has(name)) throw new GuestError("Error", `module_param: "${name}" is declared twice`);
       s.declared.add(name);
@@ -140,7 +160,7 @@ export const PARAM_ROWS: ApiEntry[] = [
     params: [p("name", "string"), p("value", "string", "the default text"), p("len", "uint", "the char array's size, NUL included"), p("perm", "uint")],
     returns: "string",
     context: "module top level",
-    doc: "Declare a text parameter copied into a char array of len bytes: the given text, or the default. Text that does not fit (len - 1 characters) fails the load: \"string doesn't fit in N chars\".",
+    doc: 'Declare a text parameter copied into a char array of len bytes: the given text, or the default. Text that does not fit (len - 1 characters) fails the load: "string doesn\'t fit in N chars".',
     impl: (c, name: string, value: string, len: number, perm: number) => {
       if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(name)) throw new GuestError("Error", `module_param_string: "${name}" is not a C identifier`);
       if (len < 1) throw new GuestError("RangeError", "module_param_string: len is the array size, at least 1");

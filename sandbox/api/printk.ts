@@ -35,7 +35,18 @@ const pr = (name: string, level: keyof KernLevels, since?: Era, until?: Era, abs
   impl: (c, fmt: string, ...args: (number | bigint | string)[]) => c.k.printk(kernLevels(c.k.profile)[level] + fmt, ...args),
 });
 
-const LEVELS: (keyof KernLevels)[] = ["KERN_EMERG", "KERN_ALERT", "KERN_CRIT", "KERN_ERR", "KERN_WARNING", "KERN_NOTICE", "KERN_INFO", "KERN_DEBUG", "KERN_DEFAULT", "KERN_CONT"];
+const LEVELS: (keyof KernLevels)[] = [
+  "KERN_EMERG",
+  "KERN_ALERT",
+  "KERN_CRIT",
+  "KERN_ERR",
+  "KERN_WARNING",
+  "KERN_NOTICE",
+  "KERN_INFO",
+  "KERN_DEBUG",
+  "KERN_DEFAULT",
+  "KERN_CONT",
+];
 
 export const PRINTK_ROWS: ApiEntry[] = [
   printkRow,

@@ -74,5 +74,11 @@ export const SIM_ROWS: ApiEntry[] = [
     // The same handle every call: the kernel has one device object, and the module compares what it gets.
     impl: (c) => handles(c.k).idOf("device", hooks(c.k).board!.dmaDevice!()),
   }),
-  { kind: "class", module: "linux", name: "device", madeWith: "dma_device() from \"sim\"", doc: "struct device: a device the kernel knows (here only the board's DMA device)." },
+  {
+    kind: "class",
+    module: "linux",
+    name: "device",
+    madeWith: 'dma_device() from "sim"',
+    doc: "struct device: a device the kernel knows (here only the board's DMA device).",
+  },
 ];

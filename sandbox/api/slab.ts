@@ -116,7 +116,13 @@ export const SLAB_ROWS: ApiEntry[] = [
     impl: (c, str: string, gfp: number) => c.k.slab.kstrdup(str, gfp),
   }),
   // --- object caches (mm/slab_common.c kmem_cache_create, the classic five arguments) ---
-  { kind: "class", module: "linux", name: "kmem_cache", madeWith: "kmem_cache_create()", doc: "A cache of equal-sized objects (struct kmem_cache *). Made with kmem_cache_create(); null when creation failed." },
+  {
+    kind: "class",
+    module: "linux",
+    name: "kmem_cache",
+    madeWith: "kmem_cache_create()",
+    doc: "A cache of equal-sized objects (struct kmem_cache *). Made with kmem_cache_create(); null when creation failed.",
+  },
   slabFlag("SLAB_HWCACHE_ALIGN", SLAB_HWCACHE_ALIGN, "Align objects on a cache line."),
   slabFlag("SLAB_CACHE_DMA", SLAB_CACHE_DMA, "Take the cache's pages from ZONE_DMA."),
   slabFlag("SLAB_PANIC", SLAB_PANIC, "Panic if the cache cannot be created."),

@@ -25,11 +25,21 @@ export const SOFTIRQ_ROWS: ApiEntry[] = [
     name: "tasklet_setup",
     since: "6.1",
     absentNote: "added in 5.9 — use tasklet_init(t, fn, data)",
-    params: [T, p("callback", "fn", "runs in softirq context and receives the tasklet", { params: [{ name: "t", type: "handle:tasklet_struct" }], returns: "void" })],
+    params: [
+      T,
+      p("callback", "fn", "runs in softirq context and receives the tasklet", { params: [{ name: "t", type: "handle:tasklet_struct" }], returns: "void" }),
+    ],
     returns: "void",
     context: "any",
     doc: "Prepare a tasklet: each tasklet_schedule() runs callback(t) once, in softirq context (atomic: it must not sleep).",
-    impl: (c, id: number, cb: HostCallback) => handles(c.k).set(id, c.k.softirq.tasklet_setup(named(cb, () => [id]), cb.symbol || undefined)),
+    impl: (c, id: number, cb: HostCallback) =>
+      handles(c.k).set(
+        id,
+        c.k.softirq.tasklet_setup(
+          named(cb, () => [id]),
+          cb.symbol || undefined,
+        ),
+      ),
   }),
   fn({
     name: "tasklet_init",
@@ -37,11 +47,26 @@ export const SOFTIRQ_ROWS: ApiEntry[] = [
     returns: "void",
     context: "any",
     doc: "Prepare a tasklet: each tasklet_schedule() runs func(data) once, in softirq context (atomic: it must not sleep).",
-    impl: (c, id: number, cb: HostCallback, data: number) => handles(c.k).set(id, c.k.softirq.tasklet_init(named(cb, (d: unknown) => [d]), data, cb.symbol || undefined)),
+    impl: (c, id: number, cb: HostCallback, data: number) =>
+      handles(c.k).set(
+        id,
+        c.k.softirq.tasklet_init(
+          named(cb, (d: unknown) => [d]),
+          data,
+          cb.symbol || undefined,
+        ),
+      ),
   }),
-  op("tasklet_schedule", "Run the tasklet soon (once, however often it is scheduled before it runs), in softirq context.", "any", (c, t) => c.k.softirq.tasklet_schedule(t)),
+  op("tasklet_schedule", "Run the tasklet soon (once, however often it is scheduled before it runs), in softirq context.", "any", (c, t) =>
+    c.k.softirq.tasklet_schedule(t),
+  ),
   op("tasklet_hi_schedule", "tasklet_schedule at high priority (HI_SOFTIRQ).", "any", (c, t) => c.k.softirq.tasklet_hi_schedule(t)),
-  op("tasklet_kill", "Wait until the tasklet is not scheduled nor running: call it in module_exit.", "process context (from an interrupt it only complains)", (c, t) => c.k.softirq.tasklet_kill(t)),
+  op(
+    "tasklet_kill",
+    "Wait until the tasklet is not scheduled nor running: call it in module_exit.",
+    "process context (from an interrupt it only complains)",
+    (c, t) => c.k.softirq.tasklet_kill(t),
+  ),
   op("tasklet_disable", "Keep the tasklet from running until tasklet_enable (it stays scheduled).", "any", (c, t) => c.k.softirq.tasklet_disable(t)),
   op("tasklet_enable", "Undo one tasklet_disable.", "any", (c, t) => c.k.softirq.tasklet_enable(t)),
 ];

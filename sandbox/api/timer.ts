@@ -10,8 +10,7 @@ import { handles, named } from "./handles.ts";
 import type { TimerList } from "../../src/kernel/kernel/timer.ts";
 
 const SETUP = "timer_setup(t, fn, 0)"; // named in the "never initialised" error
-const timer = (c: CallEnv, id: number, name: string) =>
-  handles(c.k).get<TimerList>(id, name, c.k.profile.era === "6.1" ? SETUP : "setup_timer(t, fn, data)");
+const timer = (c: CallEnv, id: number, name: string) => handles(c.k).get<TimerList>(id, name, c.k.profile.era === "6.1" ? SETUP : "setup_timer(t, fn, data)");
 const T = p("timer", "handle:timer_list");
 
 export const TIMER_ROWS: ApiEntry[] = [
@@ -26,24 +25,44 @@ export const TIMER_ROWS: ApiEntry[] = [
     name: "timer_setup",
     since: "6.1",
     absentNote: "added in 4.15 — use setup_timer(timer, fn, data)",
-    params: [T, p("callback", "fn", "runs in softirq context and receives the timer", { params: [{ name: "t", type: "handle:timer_list" }], returns: "void" }), p("flags", "uint", "TIMER_* flags; 0")],
+    params: [
+      T,
+      p("callback", "fn", "runs in softirq context and receives the timer", { params: [{ name: "t", type: "handle:timer_list" }], returns: "void" }),
+      p("flags", "uint", "TIMER_* flags; 0"),
+    ],
     returns: "void",
     context: "any",
     doc: "Prepare a timer: when it expires, callback(t) runs in softirq context (atomic: it must not sleep).",
     impl: (c, id: number, cb: HostCallback, flags: number) => {
-      handles(c.k).set(id, c.k.timers.timer_setup(named(cb, () => [id]), flags));
+      handles(c.k).set(
+        id,
+        c.k.timers.timer_setup(
+          named(cb, () => [id]),
+          flags,
+        ),
+      );
     },
   }),
   fn({
     name: "setup_timer",
     until: "3.4",
     absentNote: "removed in 4.15 — use timer_setup(timer, callback, 0); the callback receives the timer",
-    params: [T, p("function", "fn", "runs in softirq context and receives data", { params: [{ name: "data", type: "uint" }], returns: "void" }), p("data", "uint", "an unsigned long handed to function")],
+    params: [
+      T,
+      p("function", "fn", "runs in softirq context and receives data", { params: [{ name: "data", type: "uint" }], returns: "void" }),
+      p("data", "uint", "an unsigned long handed to function"),
+    ],
     returns: "void",
     context: "any",
     doc: "Prepare a timer: when it expires, function(data) runs in softirq context (atomic: it must not sleep).",
     impl: (c, id: number, cb: HostCallback, data: number) => {
-      handles(c.k).set(id, c.k.timers.setup_timer(named(cb, (d: unknown) => [d]), data));
+      handles(c.k).set(
+        id,
+        c.k.timers.setup_timer(
+          named(cb, (d: unknown) => [d]),
+          data,
+        ),
+      );
     },
   }),
   fn({

@@ -61,7 +61,7 @@ export const USER_ROWS: ApiEntry[] = [
     params: [p("main", "fn", "the program: returns its exit status (0 = success)", { params: [], returns: "int" })],
     returns: "void",
     context: "module top level",
-    doc: 'Name the cell\'s user program. After insmod (module_init returned 0) it runs as a process, "a.out", with its own address space: malloc, mmap, open/read/write/ioctl on the module\'s files, and /proc/self/maps. It exits before rmmod.',
+    doc: "Name the cell's user program. After insmod (module_init returned 0) it runs as a process, \"a.out\", with its own address space: malloc, mmap, open/read/write/ioctl on the module's files, and /proc/self/maps. It exits before rmmod.",
     impl: (c, main) => {
       if (c.mod.userMain) throw new GuestError("Error", `user_main: the cell already has a user program (${c.mod.userMain.symbol || "anonymous"})`);
       c.mod.userMain = main;
@@ -139,7 +139,14 @@ export const USER_ROWS: ApiEntry[] = [
   fn({
     name: "mmap",
     memory: { none: "a user-space mapping (the process's VMAs), not kernel memory" },
-    params: [p("addr", "addr", "a hint, or the address with MAP_FIXED; 0n to let the kernel choose"), p("length", "size"), p("prot", "int", "PROT_READ | PROT_WRITE ..."), p("flags", "int", "MAP_PRIVATE | MAP_ANONYMOUS, or MAP_SHARED for a device"), p("fd", "int", "-1 for anonymous memory, or a file descriptor from open()"), p("offset", "size", "a multiple of the page size")],
+    params: [
+      p("addr", "addr", "a hint, or the address with MAP_FIXED; 0n to let the kernel choose"),
+      p("length", "size"),
+      p("prot", "int", "PROT_READ | PROT_WRITE ..."),
+      p("flags", "int", "MAP_PRIVATE | MAP_ANONYMOUS, or MAP_SHARED for a device"),
+      p("fd", "int", "-1 for anonymous memory, or a file descriptor from open()"),
+      p("offset", "size", "a multiple of the page size"),
+    ],
     returns: "addr",
     doc: "Map memory: a new VMA, placed top-down below mmap_base (just under the stack's gap). No page exists until touched. A device's mmap is its driver's file_operations.mmap. MAP_FAILED with errno on failure.",
     impl: (c, addr: bigint, len: number, prot: number, flags: number, fd: number, off: number) => {
@@ -162,7 +169,10 @@ export const USER_ROWS: ApiEntry[] = [
   }),
   fn({
     name: "open",
-    params: [p("path", "string", '"/proc/self/maps", "/proc/meminfo", a module\'s "/proc/NAME" or "/dev/NAME"'), p("flags", "int", "O_RDONLY, O_WRONLY or O_RDWR")],
+    params: [
+      p("path", "string", '"/proc/self/maps", "/proc/meminfo", a module\'s "/proc/NAME" or "/dev/NAME"'),
+      p("flags", "int", "O_RDONLY, O_WRONLY or O_RDWR"),
+    ],
     returns: "int",
     doc: "Open a file: the lowest free descriptor, or -1 with errno (ENOENT when nothing has that name).",
     impl: (c, path: string, flags: number) => sys(c, "open", userRun(c.k, "open").proc.sysOpen(path, flags)),
@@ -272,7 +282,14 @@ export const USER_ROWS: ApiEntry[] = [
   constant("MAP_PRIVATE", 0x02, "A private copy-on-write mapping."),
   constant("MAP_FIXED", 0x10, "Place the mapping exactly at addr (replacing what is there)."),
   constant("MAP_ANONYMOUS", 0x20, "Memory not backed by a file: zero-filled on first touch."),
-  { kind: "constant", module: "user", name: "MAP_FAILED", type: "addr", value: (k) => (k.profile.arch === "x86_64" || k.profile.arch === "arm64" ? (1n << 64n) - 1n : (1n << 32n) - 1n), doc: "(void *)-1: what mmap returns on failure." },
+  {
+    kind: "constant",
+    module: "user",
+    name: "MAP_FAILED",
+    type: "addr",
+    value: (k) => (k.profile.arch === "x86_64" || k.profile.arch === "arm64" ? (1n << 64n) - 1n : (1n << 32n) - 1n),
+    doc: "(void *)-1: what mmap returns on failure.",
+  },
   constant("O_RDONLY", 0, "Open for reading."),
   constant("O_WRONLY", 1, "Open for writing."),
   constant("O_RDWR", 2, "Open for reading and writing."),
@@ -280,5 +297,12 @@ export const USER_ROWS: ApiEntry[] = [
 
 function record(run: ReturnType<typeof userRun>, mem: bigint, size: bigint): void {
   const ch = run.malloc.chunkOf(mem);
-  if (ch && run.allocations.length < 10000) run.allocations.push({ ptr: "0x" + mem.toString(16), size: "0x" + size.toString(16), chunk: "0x" + ch.chunk.toString(16), chunkSize: "0x" + ch.size.toString(16), mmapped: ch.mmapped });
+  if (ch && run.allocations.length < 10000)
+    run.allocations.push({
+      ptr: "0x" + mem.toString(16),
+      size: "0x" + size.toString(16),
+      chunk: "0x" + ch.chunk.toString(16),
+      chunkSize: "0x" + ch.size.toString(16),
+      mmapped: ch.mmapped,
+    });
 }

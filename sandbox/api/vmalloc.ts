@@ -4,7 +4,6 @@ import type { ApiEntry } from "../table.ts";
 import { fn, p } from "../table.ts";
 import { kvfree, kvmalloc, kvzalloc } from "../../src/kernel/mm/util.ts";
 
-
 export const VMALLOC_ROWS: ApiEntry[] = [
   fn({
     name: "vmalloc",

@@ -50,7 +50,8 @@ function packedKmodlab(given: string | undefined, work: string): string {
     return given;
   }
   const root = packageRoot();
-  if (!existsSync(join(root, "lib", "cli.mjs"))) throw new Usage(`${root} has no built lib/ to pack: run npm run build:node, or give --package kmodlab-x.y.z.tgz`);
+  if (!existsSync(join(root, "lib", "cli.mjs")))
+    throw new Usage(`${root} has no built lib/ to pack: run npm run build:node, or give --package kmodlab-x.y.z.tgz`);
   // --ignore-scripts: lib/ is built (this command runs from it); the notebook site is not needed to grade
   const r = spawnSync("npm", ["pack", "--ignore-scripts", "--silent", "--pack-destination", work, root], { encoding: "utf8" });
   if (r.status !== 0) throw new Error(`npm pack failed: ${r.stderr || r.error?.message}`);
@@ -149,7 +150,10 @@ async function gradescope(ex: Exercise, o: AutograderOpts): Promise<string> {
 
 /** The step id of a check: letters, digits and dashes (it names the reporter's environment variable too). */
 function stepId(checkId: string): string {
-  return `check-${checkId.toLowerCase().replace(/[^a-z0-9]+/g, "-").replace(/^-|-$/g, "")}`;
+  return `check-${checkId
+    .toLowerCase()
+    .replace(/[^a-z0-9]+/g, "-")
+    .replace(/^-|-$/g, "")}`;
 }
 
 /** The GitHub Classroom workflow for an exercise, as an object (yaml.stringify writes it). */
@@ -210,12 +214,18 @@ function github(ex: Exercise, o: AutograderOpts): string {
   return `wrote ${out}: ${ex.checks.length} graded steps (${ex.checks.reduce((s, c) => s + (c.points ?? 1), 0)} points), students commit ${file}, kmodlab from ${pkg}`;
 }
 
-export async function autograderCommand(exercise: string, o: AutograderOpts, find: (id: string) => Exercise | undefined, known: () => string[]): Promise<number> {
+export async function autograderCommand(
+  exercise: string,
+  o: AutograderOpts,
+  find: (id: string) => Exercise | undefined,
+  known: () => string[],
+): Promise<number> {
   try {
     if (!!o.gradescope === !!o.github) throw new Usage("say which: --gradescope (a zip) or --github (a workflow)");
     const ex = find(exercise);
     if (!ex) throw new Usage(`unknown exercise '${exercise}' (one of: ${known().join(", ")})`);
-    if (o.file !== undefined && (!o.file.endsWith(".ts") || o.file.includes("/") || o.file.includes("\\"))) throw new Usage(`--file ${o.file}: a file name ending in .ts, without a directory`);
+    if (o.file !== undefined && (!o.file.endsWith(".ts") || o.file.includes("/") || o.file.includes("\\")))
+      throw new Usage(`--file ${o.file}: a file name ending in .ts, without a directory`);
     if (o.lessons !== undefined && !(existsSync(o.lessons) && statSync(o.lessons).isDirectory())) throw new Usage(`--lessons ${o.lessons}: not a directory`);
     const msg = o.gradescope ? await gradescope(ex, o) : github(ex, o);
     process.stderr.write(`kmodlab: ${msg}\n`);

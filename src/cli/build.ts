@@ -16,7 +16,10 @@ import { ExerciseError } from "../lessons/exercises.ts";
 
 /** JSON that is safe inside a <script> element: no "</script>", no "<!--". */
 export function scriptJson(v: unknown): string {
-  return JSON.stringify(v).replace(/</g, "\\u003c").replace(/\u2028/g, "\\u2028").replace(/\u2029/g, "\\u2029");
+  return JSON.stringify(v)
+    .replace(/</g, "\\u003c")
+    .replace(/\u2028/g, "\\u2028")
+    .replace(/\u2029/g, "\\u2029");
 }
 
 /** The built notebook: dist/ of the package; in a checkout without one, built now with Vite. */
@@ -72,6 +75,8 @@ export async function buildCommand(o: { lessons?: string; out: string }): Promis
   html = html.replace(/<\/head>/i, `${data}</head>`);
   writeFileSync(index, html);
   const n = lessons.reduce((s, l) => s + l.exercises.length, 0);
-  process.stderr.write(`kmodlab: wrote ${o.out}: the notebook with ${lessons.length} lesson${lessons.length === 1 ? "" : "s"} from ${dir} (${n} exercise${n === 1 ? "" : "s"} declared in Markdown)\n`);
+  process.stderr.write(
+    `kmodlab: wrote ${o.out}: the notebook with ${lessons.length} lesson${lessons.length === 1 ? "" : "s"} from ${dir} (${n} exercise${n === 1 ? "" : "s"} declared in Markdown)\n`,
+  );
   return 0;
 }

@@ -50,8 +50,14 @@ export async function typeCheckCell(source: string, era: Era): Promise<CellDiagn
     }
     return sf;
   };
-  host.fileExists = ((orig) => (name: string) => files.has(name) || orig(name))(host.fileExists.bind(host));
-  host.readFile = ((orig) => (name: string) => files.get(name) ?? orig(name))(host.readFile.bind(host));
+  host.fileExists = (
+    (orig) => (name: string) =>
+      files.has(name) || orig(name)
+  )(host.fileExists.bind(host));
+  host.readFile = (
+    (orig) => (name: string) =>
+      files.get(name) ?? orig(name)
+  )(host.readFile.bind(host));
   const program = ts.createProgram([CELL, DTS], CELL_COMPILER_OPTIONS, host);
   const diags = [...program.getSyntacticDiagnostics(), ...program.getSemanticDiagnostics(), ...program.getGlobalDiagnostics()];
   const out: CellDiagnostic[] = [];

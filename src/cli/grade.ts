@@ -110,10 +110,14 @@ export async function gradeCommand(exercise: string, path: string | undefined, o
     return gradeExitCode([g], opts);
   }
 
-  const files = readdirSync(path).filter((f) => f.endsWith(".ts") && statSync(join(path, f)).isFile()).sort();
+  const files = readdirSync(path)
+    .filter((f) => f.endsWith(".ts") && statSync(join(path, f)).isFile())
+    .sort();
   if (!files.length) return usage(`no .ts files in ${path}`);
-  if (format === "gradescope" && !opts.out) return usage("--format gradescope on a directory writes one results.json per submission: give the output directory with -o DIR");
-  if (format === "gradescope" && existsSync(opts.out!) && !statSync(opts.out!).isDirectory()) return usage(`-o ${opts.out}: not a directory (--format gradescope on a directory writes DIR/<submission>/results.json)`);
+  if (format === "gradescope" && !opts.out)
+    return usage("--format gradescope on a directory writes one results.json per submission: give the output directory with -o DIR");
+  if (format === "gradescope" && existsSync(opts.out!) && !statSync(opts.out!).isDirectory())
+    return usage(`-o ${opts.out}: not a directory (--format gradescope on a directory writes DIR/<submission>/results.json)`);
   const pool = new RunnerPool(Math.min(jobs, files.length));
   const seconds: number[] = new Array(files.length).fill(0);
   const results = await gradeAll(pool, ex, path, files, seconds).finally(() => pool.close());
@@ -157,7 +161,10 @@ async function gradeAll(pool: RunnerPool, ex: Exercise, dir: string, files: stri
         seconds[i] = (performance.now() - t0) / 1000; // with --jobs, the wait for a free worker is included
         done++;
         if (bar) bar.update(done, { file: f });
-        else process.stderr.write(`graded ${done}/${files.length} ${f}: ${g.passed ? "pass" : "fail"} ${g.score}/${g.maxScore}${g.error ? ` (${g.error})` : ""}\n`);
+        else
+          process.stderr.write(
+            `graded ${done}/${files.length} ${f}: ${g.passed ? "pass" : "fail"} ${g.score}/${g.maxScore}${g.error ? ` (${g.error})` : ""}\n`,
+          );
       }),
     );
   } finally {

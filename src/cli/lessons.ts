@@ -24,12 +24,34 @@ export async function lessonsCommand(o: { json?: boolean; dir?: string; jobs?: s
       cells: l.cells.length,
       exercises: ids.map((id) => {
         const ex = exercises.find((e) => e.id === id);
-        return { id, title: ex?.title ?? "(unknown exercise)", profile: ex?.settings.profile ?? null, statement: ex?.statement ?? null, checks: ex?.checks.map((c) => c.message) ?? [] };
+        return {
+          id,
+          title: ex?.title ?? "(unknown exercise)",
+          profile: ex?.settings.profile ?? null,
+          statement: ex?.statement ?? null,
+          checks: ex?.checks.map((c) => c.message) ?? [],
+        };
       }),
     };
   });
   if (o.json) {
-    process.stdout.write(JSON.stringify({ lessons: rows, exercises: exercises.map((e) => ({ id: e.id, title: e.title, lesson: e.lesson, profile: e.settings.profile, statement: e.statement, checks: e.checks.map((c) => ({ id: c.id, message: c.message })) })) }, null, 2) + "\n");
+    process.stdout.write(
+      JSON.stringify(
+        {
+          lessons: rows,
+          exercises: exercises.map((e) => ({
+            id: e.id,
+            title: e.title,
+            lesson: e.lesson,
+            profile: e.settings.profile,
+            statement: e.statement,
+            checks: e.checks.map((c) => ({ id: c.id, message: c.message })),
+          })),
+        },
+        null,
+        2,
+      ) + "\n",
+    );
     return 0;
   }
   const w = Math.max(...rows.map((r) => r.id.length));
@@ -75,7 +97,11 @@ async function validateFolder(dir: string, o: { json?: boolean; jobs?: string })
   const jobs = o.jobs !== undefined && /^[1-9]\d{0,2}$/.test(o.jobs) ? Number(o.jobs) : coreCount();
   const pool = new RunnerPool(Math.max(1, Math.min(jobs, exercises.length * 2)));
   const run = (ex: Exercise, src: string, label: string) => gradeWith(ex, src, (s, opts) => pool.run(s, opts), label);
-  const side = (g: GradeResult) => ({ passed: g.passed, failing: g.checks.filter((c) => !c.pass).map((c) => `${c.id}${c.detail ? `: ${c.detail}` : ""}`), ...(g.error ? { error: g.error } : {}) });
+  const side = (g: GradeResult) => ({
+    passed: g.passed,
+    failing: g.checks.filter((c) => !c.pass).map((c) => `${c.id}${c.detail ? `: ${c.detail}` : ""}`),
+    ...(g.error ? { error: g.error } : {}),
+  });
   let verdicts: Verdict[];
   try {
     verdicts = await Promise.all(
@@ -88,19 +114,29 @@ async function validateFolder(dir: string, o: { json?: boolean; jobs?: string })
     pool.close();
   }
   if (o.json) {
-    process.stdout.write(JSON.stringify({ dir, lessons: lessons.map((l) => ({ path: l.path, id: l.id, title: l.title, exercises: l.exercises.map((e) => e.id) })), exercises: verdicts }, null, 2) + "\n");
+    process.stdout.write(
+      JSON.stringify(
+        { dir, lessons: lessons.map((l) => ({ path: l.path, id: l.id, title: l.title, exercises: l.exercises.map((e) => e.id) })), exercises: verdicts },
+        null,
+        2,
+      ) + "\n",
+    );
   } else {
     const out: string[] = [];
     for (const l of lessons) {
       out.push(`${String(l.order).padStart(2, "0")}  ${l.id}  ${l.title}  (${l.path})`);
       for (const v of verdicts.filter((x) => x.lesson === l.path)) {
-        out.push(`    exercise ${v.exercise}: ${v.ok ? "ok" : "WRONG"} — solution ${v.solution.passed ? "passes" : "FAILS"}, starter ${v.starter.passed ? "PASSES" : "fails"}`);
+        out.push(
+          `    exercise ${v.exercise}: ${v.ok ? "ok" : "WRONG"} — solution ${v.solution.passed ? "passes" : "FAILS"}, starter ${v.starter.passed ? "PASSES" : "fails"}`,
+        );
         if (!v.solution.passed) for (const f of v.solution.failing) out.push(`      solution fails ${f}`);
         if (v.starter.passed) out.push("      the starter already passes every check: a learner has nothing to do");
       }
     }
     const bad = verdicts.filter((v) => !v.ok).length;
-    out.push(`${lessons.length} lesson${lessons.length === 1 ? "" : "s"}, ${verdicts.length} exercise${verdicts.length === 1 ? "" : "s"}${bad ? `, ${bad} wrong` : ", every solution passes and every starter fails"}`);
+    out.push(
+      `${lessons.length} lesson${lessons.length === 1 ? "" : "s"}, ${verdicts.length} exercise${verdicts.length === 1 ? "" : "s"}${bad ? `, ${bad} wrong` : ", every solution passes and every starter fails"}`,
+    );
     process.stdout.write(out.join("\n") + "\n");
   }
   return verdicts.every((v) => v.ok) ? 0 : 1;

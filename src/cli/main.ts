@@ -145,7 +145,7 @@ export function buildProgram(setCode: (c: number) => void): Command {
     .option("--keep-loaded", "do not unload the module")
     .option("--check-invariants", "verify the kernel's internal invariants after the run")
     .option("--fail-nth <n>", "fault injection: the module_init task's Nth allocation call fails (/proc/<pid>/fail-nth, 6.1 debug kernels)")
-    .option("--events <list>", "interrupts raised after insmod at simulated times, as a cell's events= setting: \"button@30ms irq5@60ms\"")
+    .option("--events <list>", 'interrupts raised after insmod at simulated times, as a cell\'s events= setting: "button@30ms irq5@60ms"')
     .option("--boot", "also print the boot log")
     .option("--json", "print the RunResult as JSON")
     .action(async (file: string, params: string[], o: Record<string, unknown>) => {
@@ -202,7 +202,14 @@ export function buildProgram(setCode: (c: number) => void): Command {
         if (e instanceof ExerciseError) throw new UsageError(e.message);
         throw e;
       }
-      setCode(await autograderCommand(exercise, o, (id) => all.find((e) => e.id === id), () => all.map((e) => e.id)));
+      setCode(
+        await autograderCommand(
+          exercise,
+          o,
+          (id) => all.find((e) => e.id === id),
+          () => all.map((e) => e.id),
+        ),
+      );
     });
 
   program

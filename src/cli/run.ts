@@ -35,7 +35,6 @@ export interface RunFlags {
   params?: string[];
 }
 
-
 class Usage extends Error {}
 
 async function toRunOptions(f: RunFlags): Promise<RunOptions> {
@@ -72,7 +71,10 @@ async function toRunOptions(f: RunFlags): Promise<RunOptions> {
     o.config = f.config;
   }
   if (f.proc !== undefined) {
-    o.proc = f.proc.split(",").map((s) => s.trim().replace(/^\/proc\//, "")).filter(Boolean);
+    o.proc = f.proc
+      .split(",")
+      .map((s) => s.trim().replace(/^\/proc\//, ""))
+      .filter(Boolean);
     const { procNames } = await import("../kernel/fs/proc.ts");
     await import("../kernel/fs/all.ts");
     const known = procNames();
@@ -120,7 +122,8 @@ export function renderRun(file: string, r: RunResult, withBoot: boolean): { out:
   for (const rep of r.reports) {
     // Reports that are not kernel text (compile errors, sandbox limits) are not in dmesg: say them on stderr.
     if (rep.kind === "compile-error") err.push(rep.title.replace(/^cell\.ts:/, `${file}:`));
-    else if (!r.dmesg.some((l) => l.endsWith(rep.title))) err.push(`kmodlab: ${rep.title.replace(/^kmodlab:? /, "")}${rep.explain ? `\n  ${rep.explain}` : ""}`);
+    else if (!r.dmesg.some((l) => l.endsWith(rep.title)))
+      err.push(`kmodlab: ${rep.title.replace(/^kmodlab:? /, "")}${rep.explain ? `\n  ${rep.explain}` : ""}`);
   }
   if (r.module?.insmodError) err.push(r.module.insmodError);
   const fi = r.faultInjection;
@@ -138,7 +141,11 @@ export function renderRun(file: string, r: RunResult, withBoot: boolean): { out:
     out.push(`==> ${u.comm} (pid ${u.pid}) <==`);
     if (u.stdout) out.push(u.stdout.replace(/\n$/, ""));
     if (u.stderr) err.push(u.stderr.replace(/\n$/, ""));
-    out.push(u.signal ? `${u.signal.sig === "SIGSEGV" ? "Segmentation fault" : u.signal.sig === "SIGBUS" ? "Bus error" : u.signal.sig === "SIGABRT" ? "Aborted" : "Killed"} (status ${u.status}); ${u.minFlt} minor faults` : `exit status ${u.status}; ${u.minFlt} minor faults`);
+    out.push(
+      u.signal
+        ? `${u.signal.sig === "SIGSEGV" ? "Segmentation fault" : u.signal.sig === "SIGBUS" ? "Bus error" : u.signal.sig === "SIGABRT" ? "Aborted" : "Killed"} (status ${u.status}); ${u.minFlt} minor faults`
+        : `exit status ${u.status}; ${u.minFlt} minor faults`,
+    );
   }
   for (const [name, text] of Object.entries(r.proc)) {
     out.push(`==> /proc/${name} (module loaded) <==`);

@@ -8,25 +8,20 @@ import { vsprintf, type PrintkArg } from "../kernel/kernel/vsprintf.ts";
 import { freeMatches as freeMatchesRole } from "../../sandbox/memrecords.ts";
 import { API } from "../../sandbox/api.ts";
 import type { Check, CheckContext, CheckOutcome } from "./types.ts";
-import {
-  bytes,
-  callsOf,
-  describe,
-  eraOf,
-  lineText,
-  roles,
-  toBig,
-  type AllocRecords,
-  type Allocation,
-  type Family,
-  type KernelCall,
-} from "./records.ts";
+import { bytes, callsOf, describe, eraOf, lineText, roles, toBig, type AllocRecords, type Allocation, type Family, type KernelCall } from "./records.ts";
 import type { MemContext } from "../../sandbox/memrecords.ts";
 
 export const ok = (detail?: string): CheckOutcome => ({ pass: true, detail });
 export const fail = (detail: string): CheckOutcome => ({ pass: false, detail });
 
-export function check(id: string, message: string, hint: string, run: (c: CheckContext) => CheckOutcome, points = 1, more: Pick<Check, "requires" | "needs"> = {}): Check {
+export function check(
+  id: string,
+  message: string,
+  hint: string,
+  run: (c: CheckContext) => CheckOutcome,
+  points = 1,
+  more: Pick<Check, "requires" | "needs"> = {},
+): Check {
   return { id, message, hint, run, points, ...more };
 }
 
@@ -48,26 +43,44 @@ export function allocs(c: CheckContext, f: (a: Allocation) => boolean = () => tr
 
 /** The module loads: init ran to completion and returned 0. */
 export function loads(): Check {
-  return check("loads", "The module loads: its init function returns 0", "Make the init function return 0 once everything it needs succeeded (and a negative errno such as -ENOMEM only when something failed).", (c) => {
-    const r = c.result;
-    const ce = r.reports.find((x) => x.kind === "compile-error");
-    if (ce) return { pass: false, detail: `it does not compile: ${ce.title}`, hint: `Fix the compile error first${ce.line ? ` (line ${ce.line})` : ""}: ${ce.text}. Nothing else can be checked until the module compiles.` };
-    if (r.initReturn === null) {
-      const why = r.reports.find((x) => x.kind === "exception" || x.kind === "oops" || x.kind === "bug" || x.kind === "timeout" || x.kind === "limit");
-      return fail(`init never returned${why ? `: [${why.kind}] ${why.title}${why.line ? ` (line ${why.line})` : ""}` : " (an exception, an Oops or a limit stopped it)"}`);
-    }
-    if (r.initReturn > 0) return fail(`init returned ${r.initReturn}: the kernel loaded the module anyway and warned that init "suspiciously returned ${r.initReturn}, it should follow 0/-E convention"; return 0`);
-    if (r.initReturn !== 0) return fail(`init returned ${r.initReturn}${r.module?.insmodError ? ` (${r.module.insmodError})` : ""}, so the module was not loaded`);
-    if (r.module && !r.module.loaded) return fail("the module did not stay loaded");
-    return ok();
-  });
+  return check(
+    "loads",
+    "The module loads: its init function returns 0",
+    "Make the init function return 0 once everything it needs succeeded (and a negative errno such as -ENOMEM only when something failed).",
+    (c) => {
+      const r = c.result;
+      const ce = r.reports.find((x) => x.kind === "compile-error");
+      if (ce)
+        return {
+          pass: false,
+          detail: `it does not compile: ${ce.title}`,
+          hint: `Fix the compile error first${ce.line ? ` (line ${ce.line})` : ""}: ${ce.text}. Nothing else can be checked until the module compiles.`,
+        };
+      if (r.initReturn === null) {
+        const why = r.reports.find((x) => x.kind === "exception" || x.kind === "oops" || x.kind === "bug" || x.kind === "timeout" || x.kind === "limit");
+        return fail(
+          `init never returned${why ? `: [${why.kind}] ${why.title}${why.line ? ` (line ${why.line})` : ""}` : " (an exception, an Oops or a limit stopped it)"}`,
+        );
+      }
+      if (r.initReturn > 0)
+        return fail(
+          `init returned ${r.initReturn}: the kernel loaded the module anyway and warned that init "suspiciously returned ${r.initReturn}, it should follow 0/-E convention"; return 0`,
+        );
+      if (r.initReturn !== 0)
+        return fail(`init returned ${r.initReturn}${r.module?.insmodError ? ` (${r.module.insmodError})` : ""}, so the module was not loaded`);
+      if (r.module && !r.module.loaded) return fail("the module did not stay loaded");
+      return ok();
+    },
+  );
 }
 
 /** No report except the kinds the task expects. */
 export function noReports(allowed: readonly ReportKind[] = [], id = "no-reports"): Check {
   return check(
     id,
-    allowed.length ? `The kernel reports no problem (other than ${allowed.join(", ")})` : "The kernel reports no problem (no warning, BUG, Oops, leak or exception)",
+    allowed.length
+      ? `The kernel reports no problem (other than ${allowed.join(", ")})`
+      : "The kernel reports no problem (no warning, BUG, Oops, leak or exception)",
     "Read the first report in the output: its first line names the problem and its call trace names your function and line.",
     (c) => {
       const bad = c.result.reports.filter((x) => !allowed.includes(x.kind));
@@ -80,24 +93,33 @@ export function noReports(allowed: readonly ReportKind[] = [], id = "no-reports"
 
 /** Every allocation the module made was freed, with the free that matches its allocator, and nothing else freed. */
 export function nothingLeaked(): Check {
-  return check("no-leak", "Everything the module allocated is freed, each with the matching free function", "Free in the exit function what init took: kfree for kmalloc, vfree for vmalloc, free_pages with the same order for __get_free_pages, kmem_cache_free for kmem_cache_alloc.", (c) => {
-    const r = records(c);
-    if (isOutcome(r)) return r;
-    if (c.result.initReturn === null) return fail("the module never ran to the end of its init function, so there is nothing to judge");
-    const leaked = r.allocs.filter((a) => !a.free);
-    if (leaked.length) {
-      // A free the kernel refused (an Oops ends the task mid-way) leaves the rest unfreed: say so.
-      const stop = c.result.reports.find((x) => ["oops", "bug", "invalid-free", "double-free", "exception", "kasan"].includes(x.kind));
-      return fail(`never freed: ${leaked.slice(0, 3).map(describe).join(", ")}${leaked.length > 3 ? ` and ${leaked.length - 3} more` : ""}${stop ? ` (the kernel reported [${stop.kind}] ${stop.title}${stop.line ? ` at line ${stop.line}` : ""})` : ""}`);
-    }
-    const wrong = r.allocs.filter((a) => a.free && !freeMatches(a));
-    if (wrong.length) return fail(wrong.map((a) => `${describe(a)} was freed with ${a.free!.fn}${a.free!.order !== undefined ? `(order ${a.free!.order})` : ""}`).join("; "));
-    const leakReports = c.result.reports.filter((x) => x.kind === "leak");
-    if (leakReports.length) return fail(`the kernel reports a leak: ${leakReports[0].title}`);
-    const stray = r.strayFrees.filter((s) => s.call.fn !== "krealloc");
-    if (stray.length) return fail(`${stray[0].call.fn}(0x${stray[0].addr.toString(16)}) freed an address the module did not hold (a double free, or not an allocation)`);
-    return ok(`${r.allocs.length} allocation${r.allocs.length === 1 ? "" : "s"}, all freed`);
-  });
+  return check(
+    "no-leak",
+    "Everything the module allocated is freed, each with the matching free function",
+    "Free in the exit function what init took: kfree for kmalloc, vfree for vmalloc, free_pages with the same order for __get_free_pages, kmem_cache_free for kmem_cache_alloc.",
+    (c) => {
+      const r = records(c);
+      if (isOutcome(r)) return r;
+      if (c.result.initReturn === null) return fail("the module never ran to the end of its init function, so there is nothing to judge");
+      const leaked = r.allocs.filter((a) => !a.free);
+      if (leaked.length) {
+        // A free the kernel refused (an Oops ends the task mid-way) leaves the rest unfreed: say so.
+        const stop = c.result.reports.find((x) => ["oops", "bug", "invalid-free", "double-free", "exception", "kasan"].includes(x.kind));
+        return fail(
+          `never freed: ${leaked.slice(0, 3).map(describe).join(", ")}${leaked.length > 3 ? ` and ${leaked.length - 3} more` : ""}${stop ? ` (the kernel reported [${stop.kind}] ${stop.title}${stop.line ? ` at line ${stop.line}` : ""})` : ""}`,
+        );
+      }
+      const wrong = r.allocs.filter((a) => a.free && !freeMatches(a));
+      if (wrong.length)
+        return fail(wrong.map((a) => `${describe(a)} was freed with ${a.free!.fn}${a.free!.order !== undefined ? `(order ${a.free!.order})` : ""}`).join("; "));
+      const leakReports = c.result.reports.filter((x) => x.kind === "leak");
+      if (leakReports.length) return fail(`the kernel reports a leak: ${leakReports[0].title}`);
+      const stray = r.strayFrees.filter((s) => s.call.fn !== "krealloc");
+      if (stray.length)
+        return fail(`${stray[0].call.fn}(0x${stray[0].addr.toString(16)}) freed an address the module did not hold (a double free, or not an allocation)`);
+      return ok(`${r.allocs.length} allocation${r.allocs.length === 1 ? "" : "s"}, all freed`);
+    },
+  );
 }
 
 /** The free call is the one this allocator pairs with (and a page free's order is the allocation's). */
@@ -111,23 +133,32 @@ export function freeMatches(a: Allocation): boolean {
  * facts of how the module was built, not of what it does, and are not held against it.
  */
 export function noTaint(): Check {
-  return check("no-taint", "The module does not taint the kernel (beyond being out of tree)", 'Declare a GPL-compatible licence with MODULE_LICENSE("GPL") at the top of the module, and trigger no warning.', (c) => {
-    const taint = (c.result.kernel as { taint?: unknown }).taint;
-    if (typeof taint === "string") {
-      const flags = taint.replace(/^Tainted:\s*/, "").replace(/[OE ]/g, "").replace(/^Nottainted$/, "");
-      if (/[A-Z]/.test(flags.replace(/^G/, ""))) return fail(`the kernel is tainted: ${taint}`);
-    }
-    const calls = callsOf(c.result);
-    const lic = calls?.find((x) => x.fn === "MODULE_LICENSE");
-    const licence = typeof lic?.args[0] === "string" ? (lic.args[0] as string) : undefined;
-    if (calls && !lic) return fail("the module declares no licence: loading it taints the kernel (P, proprietary)");
-    if (licence !== undefined && !GPL_COMPATIBLE.includes(licence)) return fail(`licence "${licence}" is not GPL-compatible: loading it taints the kernel (P)`);
-    const line = c.result.dmesg.find((l) => /module license '.*' taints kernel|Disabling lock debugging due to kernel taint/.test(l));
-    if (line) return fail(`the kernel says: ${lineText(line)}`);
-    const splat = c.result.reports.find((x) => x.kind === "warn" || x.kind === "bug" || x.kind === "oops" || x.kind === "kasan");
-    if (splat) return fail(`the kernel taints itself after: ${splat.title}`);
-    return ok();
-  });
+  return check(
+    "no-taint",
+    "The module does not taint the kernel (beyond being out of tree)",
+    'Declare a GPL-compatible licence with MODULE_LICENSE("GPL") at the top of the module, and trigger no warning.',
+    (c) => {
+      const taint = (c.result.kernel as { taint?: unknown }).taint;
+      if (typeof taint === "string") {
+        const flags = taint
+          .replace(/^Tainted:\s*/, "")
+          .replace(/[OE ]/g, "")
+          .replace(/^Nottainted$/, "");
+        if (/[A-Z]/.test(flags.replace(/^G/, ""))) return fail(`the kernel is tainted: ${taint}`);
+      }
+      const calls = callsOf(c.result);
+      const lic = calls?.find((x) => x.fn === "MODULE_LICENSE");
+      const licence = typeof lic?.args[0] === "string" ? (lic.args[0] as string) : undefined;
+      if (calls && !lic) return fail("the module declares no licence: loading it taints the kernel (P, proprietary)");
+      if (licence !== undefined && !GPL_COMPATIBLE.includes(licence))
+        return fail(`licence "${licence}" is not GPL-compatible: loading it taints the kernel (P)`);
+      const line = c.result.dmesg.find((l) => /module license '.*' taints kernel|Disabling lock debugging due to kernel taint/.test(l));
+      if (line) return fail(`the kernel says: ${lineText(line)}`);
+      const splat = c.result.reports.find((x) => x.kind === "warn" || x.kind === "bug" || x.kind === "oops" || x.kind === "kasan");
+      if (splat) return fail(`the kernel taints itself after: ${splat.title}`);
+      return ok();
+    },
+  );
 }
 
 /** license_is_gpl_compatible() (include/linux/license.h). */
@@ -150,9 +181,11 @@ export function callLevel(call: KernelCall): number {
 export function renderedText(call: KernelCall, era: "2.6" | "3.4" | "6.1", bits: 32 | 64): string {
   const fmt = typeof call.args[0] === "string" ? (call.args[0] as string) : "";
   const body = fmt.replace(/^\u0001[0-7cd]?/, "").replace(/^<[0-7c]>/, "");
-  const args: PrintkArg[] = call.args.slice(1).map((a) => (typeof a === "string" && /^0x[0-9a-f]+$/i.test(a) ? BigInt(a) : typeof a === "number" ? a : String(a)));
+  const args: PrintkArg[] = call.args
+    .slice(1)
+    .map((a) => (typeof a === "string" && /^0x[0-9a-f]+$/i.test(a) ? BigInt(a) : typeof a === "number" ? a : String(a)));
   try {
-    return vsprintf({ era, bits, physAddrBytes: bits / 8 as 4 | 8, dmaAddrBytes: bits / 8 as 4 | 8, hashPointers: false, ptrKey: [0n, 0n] }, body, args);
+    return vsprintf({ era, bits, physAddrBytes: (bits / 8) as 4 | 8, dmaAddrBytes: (bits / 8) as 4 | 8, hashPointers: false, ptrKey: [0n, 0n] }, body, args);
   } catch {
     return body;
   }
@@ -168,7 +201,8 @@ export function printedLine(o: { id: string; text: string; level: number; phase:
   return check(
     o.id,
     `"${o.text}" is printed at ${LEVEL_NAMES[o.level]} ${when}`,
-    o.hint ?? `Call printk(${LEVEL_NAMES[o.level]} + "${o.text}\\n") (or pr_${LEVEL_NAMES[o.level].slice(5).toLowerCase()}) in the ${o.phase === "init" ? "init" : "exit"} function.`,
+    o.hint ??
+      `Call printk(${LEVEL_NAMES[o.level]} + "${o.text}\\n") (or pr_${LEVEL_NAMES[o.level].slice(5).toLowerCase()}) in the ${o.phase === "init" ? "init" : "exit"} function.`,
     (c) => {
       const calls = callsOf(c.result);
       if (!calls) return fail("this kernel kept no record of the module's calls");
@@ -181,7 +215,10 @@ export function printedLine(o: { id: string; text: string; level: number; phase:
         return fail(near ? `the module printed "${renderedText(near, era, bits).replace(/\n$/, "")}", not "${o.text}"` : `no print call produced "${o.text}"`);
       }
       const inPhase = same.filter((x) => x.phase === o.phase);
-      if (!inPhase.length) return fail(`"${o.text}" was printed ${same[0].phase === "init" ? "on load" : same[0].phase === "exit" ? "on unload" : "from deferred work"}, not ${when}`);
+      if (!inPhase.length)
+        return fail(
+          `"${o.text}" was printed ${same[0].phase === "init" ? "on load" : same[0].phase === "exit" ? "on unload" : "from deferred work"}, not ${when}`,
+        );
       const atLevel = inPhase.filter((x) => callLevel(x) === o.level);
       if (!atLevel.length) {
         const lv = callLevel(inPhase[0]);
@@ -232,11 +269,28 @@ export function printedValue(o: { id: string; pick: (c: CheckContext) => Allocat
       const want = [a.addr, a.virt].filter((x): x is bigint => x !== undefined && x !== 0n);
       const given = prints.filter((p) => p.args.slice(1).some((v) => want.includes(toBig(v) ?? -1n)));
       if (!given.length) {
-        const shown = prints.flatMap((p) => p.args.slice(1).map((v) => toBig(v)).filter((v): v is bigint => v !== undefined && v > 0xffffn));
-        return fail(`${label}no print call was given the value ${describe(a)} returned${shown.length ? ` (the module printed ${shown.slice(0, 3).map((v) => "0x" + v.toString(16)).join(", ")})` : ""}`);
+        const shown = prints.flatMap((p) =>
+          p.args
+            .slice(1)
+            .map((v) => toBig(v))
+            .filter((v): v is bigint => v !== undefined && v > 0xffffn),
+        );
+        return fail(
+          `${label}no print call was given the value ${describe(a)} returned${
+            shown.length
+              ? ` (the module printed ${shown
+                  .slice(0, 3)
+                  .map((v) => "0x" + v.toString(16))
+                  .join(", ")})`
+              : ""
+          }`,
+        );
       }
       const logged = given.some((p) => want.some((w) => renderedText(p, era, bits).includes(w.toString(16)) && logText.includes(w.toString(16))));
-      if (!logged) return fail(`${label}the value of ${describe(a)} was passed to ${given[0].fn}, but the kernel's log does not show it in hex (use %px or %lx: %p prints a hashed value)`);
+      if (!logged)
+        return fail(
+          `${label}the value of ${describe(a)} was passed to ${given[0].fn}, but the kernel's log does not show it in hex (use %px or %lx: %p prints a hashed value)`,
+        );
     }
     return ok();
   };
@@ -248,7 +302,10 @@ export function printedValue(o: { id: string; pick: (c: CheckContext) => Allocat
       const first = judgeRun(c, "");
       if (!first.pass) return first;
       const sh = c.runs?.shifted;
-      if (!sh) return fail(c.runs?.unavailable?.["shifted-run"] ?? "the grader made no second run to compare printed addresses with (judge() was called without its extra runs)");
+      if (!sh)
+        return fail(
+          c.runs?.unavailable?.["shifted-run"] ?? "the grader made no second run to compare printed addresses with (judge() was called without its extra runs)",
+        );
       const second = judgeRun({ ...c, result: sh.result, records: sh.records }, `in a second run with ${sh.mem >> 20} MiB of RAM, `);
       return second.pass ? ok(`right in both runs (${(c.exercise.settings.mem ?? 0) >> 20 || "default"} and ${sh.mem >> 20} MiB)`) : second;
     },
@@ -320,33 +377,51 @@ export function allocatedAs(o: {
   requires?: string[];
 }): Check {
   const what = [o.fns?.join("/"), o.family && !o.fns ? o.family.join("/") : undefined].filter(Boolean).join(" ");
-  return check(o.id, o.message, o.hint, (c) => {
-    const all = allocs(c);
-    if (isOutcome(all)) return all;
-    const byFn = all.filter((a) => (!o.fns || o.fns.includes(a.fn)) && (!o.family || o.family.includes(a.family)) && (o.phase === undefined || a.call.phase === o.phase));
-    if (!byFn.length) {
-      const failed = (c.records?.failed ?? []).map((f) => `${f.fn}(${f.family === "page" ? `order ${f.order ?? 0}` : f.size ?? "?"})${f.line !== undefined ? ` (line ${f.line})` : ""}`);
-      return fail(`no ${what} allocation${o.phase ? ` in ${o.phase}` : ""} in the kernel's records (the module's allocations: ${summary(all)}${failed.length ? `; failed, returning NULL: ${failed.slice(0, 3).join(", ")}` : ""})`);
-    }
-    const sized = byFn.filter((a) => (o.size === undefined || a.size === o.size) && (o.order === undefined || (a.order ?? 0) === o.order));
-    if (!sized.length) return fail(`found ${summary(byFn)}, but the task asks for ${o.order !== undefined ? `order ${o.order} (${bytes(4096 << o.order)})` : bytes(o.size!)}`);
-    if (o.context) {
-      const here = sized.filter((a) => o.context!.includes(a.context));
-      if (!here.length) return fail(`${describe(sized[0])} ran in ${CONTEXT_WORDS[sized[0].context]}, the task asks for ${o.context.map((x) => CONTEXT_WORDS[x]).join(" or ")}`);
-    }
-    if (o.gfp) {
-      const bad = sized.map((a) => [a, o.gfp!(c, a.gfp)] as const).filter(([, why]) => why);
-      if (bad.length === sized.length) return fail(`${describe(bad[0][0])}: ${bad[0][1]}`);
-    }
-    if (o.region) {
-      const l = layoutOf(c);
-      if (!l) return fail("the kernel's layout is missing from the run");
-      const wrong = sized.filter((a) => regionOf(l, a.virt ?? a.addr) !== o.region);
-      if (wrong.length) return fail(`${describe(wrong[0])} is not in the ${o.region === "linear" ? "linear map (lowmem)" : "vmalloc area"}`);
-    }
-    if (o.count !== undefined && sized.length !== o.count) return fail(`expected ${o.count} such allocation${o.count === 1 ? "" : "s"}, found ${sized.length}: ${summary(sized.slice(0, 4))}`);
-    return ok(summary(sized.slice(0, 3)));
-  }, 1, { requires: o.requires });
+  return check(
+    o.id,
+    o.message,
+    o.hint,
+    (c) => {
+      const all = allocs(c);
+      if (isOutcome(all)) return all;
+      const byFn = all.filter(
+        (a) => (!o.fns || o.fns.includes(a.fn)) && (!o.family || o.family.includes(a.family)) && (o.phase === undefined || a.call.phase === o.phase),
+      );
+      if (!byFn.length) {
+        const failed = (c.records?.failed ?? []).map(
+          (f) => `${f.fn}(${f.family === "page" ? `order ${f.order ?? 0}` : (f.size ?? "?")})${f.line !== undefined ? ` (line ${f.line})` : ""}`,
+        );
+        return fail(
+          `no ${what} allocation${o.phase ? ` in ${o.phase}` : ""} in the kernel's records (the module's allocations: ${summary(all)}${failed.length ? `; failed, returning NULL: ${failed.slice(0, 3).join(", ")}` : ""})`,
+        );
+      }
+      const sized = byFn.filter((a) => (o.size === undefined || a.size === o.size) && (o.order === undefined || (a.order ?? 0) === o.order));
+      if (!sized.length)
+        return fail(`found ${summary(byFn)}, but the task asks for ${o.order !== undefined ? `order ${o.order} (${bytes(4096 << o.order)})` : bytes(o.size!)}`);
+      if (o.context) {
+        const here = sized.filter((a) => o.context!.includes(a.context));
+        if (!here.length)
+          return fail(
+            `${describe(sized[0])} ran in ${CONTEXT_WORDS[sized[0].context]}, the task asks for ${o.context.map((x) => CONTEXT_WORDS[x]).join(" or ")}`,
+          );
+      }
+      if (o.gfp) {
+        const bad = sized.map((a) => [a, o.gfp!(c, a.gfp)] as const).filter(([, why]) => why);
+        if (bad.length === sized.length) return fail(`${describe(bad[0][0])}: ${bad[0][1]}`);
+      }
+      if (o.region) {
+        const l = layoutOf(c);
+        if (!l) return fail("the kernel's layout is missing from the run");
+        const wrong = sized.filter((a) => regionOf(l, a.virt ?? a.addr) !== o.region);
+        if (wrong.length) return fail(`${describe(wrong[0])} is not in the ${o.region === "linear" ? "linear map (lowmem)" : "vmalloc area"}`);
+      }
+      if (o.count !== undefined && sized.length !== o.count)
+        return fail(`expected ${o.count} such allocation${o.count === 1 ? "" : "s"}, found ${sized.length}: ${summary(sized.slice(0, 4))}`);
+      return ok(summary(sized.slice(0, 3)));
+    },
+    1,
+    { requires: o.requires },
+  );
 }
 
 export const CONTEXT_WORDS: Record<MemContext, string> = {
@@ -379,8 +454,12 @@ export interface ProbeView {
 export function probeOf(c: CheckContext, id: string): ProbeView | CheckOutcome {
   const m = (c.result.kernel as { memory?: Record<string, ProbeView> }).memory;
   const p = m?.[id];
-  if (!p) return fail(`the run read no memory for this check (probe "${id}" is not in RunResult.kernel.memory${c.result.initReturn !== 0 ? ": the module did not load" : ""})`);
-  if (p.missing || !p.values) return fail(`when the module ${p.at === "loaded" ? "had loaded" : "was about to be unloaded"}, ${p.missing ?? "nothing was read"}`);
+  if (!p)
+    return fail(
+      `the run read no memory for this check (probe "${id}" is not in RunResult.kernel.memory${c.result.initReturn !== 0 ? ": the module did not load" : ""})`,
+    );
+  if (p.missing || !p.values)
+    return fail(`when the module ${p.at === "loaded" ? "had loaded" : "was about to be unloaded"}, ${p.missing ?? "nothing was read"}`);
   return p;
 }
 
@@ -388,19 +467,38 @@ export function probeOf(c: CheckContext, id: string): ProbeView | CheckOutcome {
  * The values the module left in its buffer, read from simulated memory (not from its calls): `expected(i)` at each
  * position the exercise's probe reads. Whatever width or routine wrote them (writel, writeq, memset32...).
  */
-export function valueInMemory(o: { id: string; probe: string; message: string; hint: string; expected: (i: number) => number; unit: string; hex?: boolean; requires?: string[] }): Check {
-  return check(o.id, o.message, o.hint, (c) => {
-    const p = probeOf(c, o.probe);
-    if (isOutcome(p)) return p;
-    const vals = p.values!;
-    const bad: number[] = [];
-    vals.forEach((v, i) => {
-      if (v !== o.expected(i)) bad.push(i);
-    });
-    if (!bad.length) return ok(`${vals.length} of ${vals.length} ${o.unit}s`);
-    const show = (v: number | string | null | undefined) => (v === null || v === undefined ? "unmapped" : typeof v === "number" ? (o.hex ? "0x" + v.toString(16) : String(v)) : v);
-    return fail(`in memory${p.at === "unloading" ? " just before module_exit" : " after load"}, ${vals.length - bad.length} of the ${vals.length} ${o.unit}s ${vals.length - bad.length === 1 ? "holds" : "hold"} the right value; ${o.unit} ${bad[0]} holds ${show(vals[bad[0]])}, not ${show(o.expected(bad[0]))}${bad.length > 1 ? `, ${o.unit} ${bad[1]} holds ${show(vals[bad[1]])}` : ""}`);
-  }, 1, { requires: o.requires });
+export function valueInMemory(o: {
+  id: string;
+  probe: string;
+  message: string;
+  hint: string;
+  expected: (i: number) => number;
+  unit: string;
+  hex?: boolean;
+  requires?: string[];
+}): Check {
+  return check(
+    o.id,
+    o.message,
+    o.hint,
+    (c) => {
+      const p = probeOf(c, o.probe);
+      if (isOutcome(p)) return p;
+      const vals = p.values!;
+      const bad: number[] = [];
+      vals.forEach((v, i) => {
+        if (v !== o.expected(i)) bad.push(i);
+      });
+      if (!bad.length) return ok(`${vals.length} of ${vals.length} ${o.unit}s`);
+      const show = (v: number | string | null | undefined) =>
+        v === null || v === undefined ? "unmapped" : typeof v === "number" ? (o.hex ? "0x" + v.toString(16) : String(v)) : v;
+      return fail(
+        `in memory${p.at === "unloading" ? " just before module_exit" : " after load"}, ${vals.length - bad.length} of the ${vals.length} ${o.unit}s ${vals.length - bad.length === 1 ? "holds" : "hold"} the right value; ${o.unit} ${bad[0]} holds ${show(vals[bad[0]])}, not ${show(o.expected(bad[0]))}${bad.length > 1 ? `, ${o.unit} ${bad[1]} holds ${show(vals[bad[1]])}` : ""}`,
+      );
+    },
+    1,
+    { requires: o.requires },
+  );
 }
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -412,12 +510,16 @@ const ENOMEM = 12;
 const FAULT_EXPECTED_KINDS = ["page-alloc-failure", "vmalloc-failure", "fault-injection"];
 
 /** What the module did differently from the clean run first: the forced failure as the module saw it. */
-export function firstDifference(clean: readonly KernelCall[], faulty: readonly KernelCall[]): { call: KernelCall; index: number; cleanRet: unknown } | undefined {
+export function firstDifference(
+  clean: readonly KernelCall[],
+  faulty: readonly KernelCall[],
+): { call: KernelCall; index: number; cleanRet: unknown } | undefined {
   const n = Math.min(clean.length, faulty.length);
   for (let i = 0; i < n; i++) {
     const a = clean[i];
     const b = faulty[i];
-    if (a.fn !== b.fn || JSON.stringify(a.args) !== JSON.stringify(b.args) || JSON.stringify(a.ret) !== JSON.stringify(b.ret)) return { call: b, index: i, cleanRet: a.ret };
+    if (a.fn !== b.fn || JSON.stringify(a.args) !== JSON.stringify(b.args) || JSON.stringify(a.ret) !== JSON.stringify(b.ret))
+      return { call: b, index: i, cleanRet: a.ret };
   }
   return faulty.length > n ? { call: faulty[n], index: n, cleanRet: undefined } : undefined;
 }
@@ -458,7 +560,8 @@ export function survivesFaultInjection(o: { error?: number; initMayLoad?: boolea
     (c) => {
       const f = c.runs?.faults;
       if (!f) return fail(c.runs?.unavailable?.["fault-injection"] ?? "the grader made no fault-injection runs (judge() was called without its extra runs)");
-      if (c.result.initReturn === null) return fail("the module does not get through a run where nothing is made to fail (init never returned), so its failure paths cannot be judged");
+      if (c.result.initReturn === null)
+        return fail("the module does not get through a run where nothing is made to fail (init never returned), so its failure paths cannot be judged");
       if (!f.runs.length) return fail("no allocation of the module could be made to fail (no fault site in the clean run): there is no failure path to judge");
       for (const r of f.runs) {
         // fail-nth runs compare with the counting run (the same options, nothing failed); attribute runs with the clean run.
@@ -468,25 +571,44 @@ export function survivesFaultInjection(o: { error?: number; initMayLoad?: boolea
         const what = d ? describeCall(d.call, eraOf(c.result)) : "a kernel-internal allocation; nothing the module called returned anything else";
         const head = `with ${r.label} failing (${what})`;
         // What the failure brought: reports the clean run did not have (its own are the other checks' business).
-        const before = new Set((r.attr ? c.result : f.counted?.result ?? c.result).reports.map((x) => `${x.kind}\u0000${x.title}`));
-        const bad = r.result.reports.filter((x) => !before.has(`${x.kind}\u0000${x.title}`) && !FAULT_EXPECTED_KINDS.includes(x.kind) && !/fault.?inject/i.test(x.kind) && x.kind !== "leak" && !(c.exercise.allowedReports ?? []).includes(x.kind));
+        const before = new Set((r.attr ? c.result : (f.counted?.result ?? c.result)).reports.map((x) => `${x.kind}\u0000${x.title}`));
+        const bad = r.result.reports.filter(
+          (x) =>
+            !before.has(`${x.kind}\u0000${x.title}`) &&
+            !FAULT_EXPECTED_KINDS.includes(x.kind) &&
+            !/fault.?inject/i.test(x.kind) &&
+            x.kind !== "leak" &&
+            !(c.exercise.allowedReports ?? []).includes(x.kind),
+        );
         if (bad.length) return fail(`${head}: the kernel reported [${bad[0].kind}] ${bad[0].title}${bad[0].line ? ` (line ${bad[0].line})` : ""}`);
         // A failure the kernel absorbed (mempool_alloc served from its reserve): the module's call still got memory
         // (not NULL), so nothing asks it to fail; the other conditions (no report, no leak) still hold.
-        const absorbed = d !== undefined && !(d.call.ret === null || d.call.ret === "0x0" || d.call.ret === 0 || d.call.ret === undefined) && /^mempool_alloc$/.test(d.call.fn);
+        const absorbed =
+          d !== undefined &&
+          !(d.call.ret === null || d.call.ret === "0x0" || d.call.ret === 0 || d.call.ret === undefined) &&
+          /^mempool_alloc$/.test(d.call.fn);
         const inInit = d?.call.phase === "init" && !absorbed;
         const ir = r.result.initReturn;
         if (ir === null) return fail(`${head}: init never returned`);
-        if (inInit && !o.initMayLoad && ir >= 0) return fail(`${head}: init returned ${ir}, so the module loaded without the memory it needed; return ${errName}`);
+        if (inInit && !o.initMayLoad && ir >= 0)
+          return fail(`${head}: init returned ${ir}, so the module loaded without the memory it needed; return ${errName}`);
         if (inInit && ir < 0 && ir !== -errno && !o.initMayLoad) return fail(`${head}: init returned ${ir}, not ${errName} (-${errno})`);
         // Left allocated by the failure: what the clean run freed (a leak of the clean run is no-leak's business).
-        const cleanLeaks = new Set((r.attr ? c.records : f.counted?.records ?? c.records)?.allocs.filter((a) => !a.free).map((a) => a.index) ?? []);
+        const cleanLeaks = new Set((r.attr ? c.records : (f.counted?.records ?? c.records))?.allocs.filter((a) => !a.free).map((a) => a.index) ?? []);
         const left = (r.records?.allocs ?? []).filter((a) => !a.free && !(cleanLeaks.has(a.index) && (d === undefined || a.index < d.index)));
-        if (left.length) return fail(`${head}: ${ir < 0 ? "init failed and " : ""}left allocated: ${left.slice(0, 3).map(describe).join(", ")}${left.length > 3 ? ` and ${left.length - 3} more` : ""}`);
+        if (left.length)
+          return fail(
+            `${head}: ${ir < 0 ? "init failed and " : ""}left allocated: ${left.slice(0, 3).map(describe).join(", ")}${left.length > 3 ? ` and ${left.length - 3} more` : ""}`,
+          );
         const stray = r.records?.strayFrees ?? [];
-        if (stray.length) return fail(`${head}: ${stray[0].call.fn}(0x${stray[0].addr.toString(16)})${stray[0].call.line ? ` at line ${stray[0].call.line}` : ""} freed an address the module did not hold`);
+        if (stray.length)
+          return fail(
+            `${head}: ${stray[0].call.fn}(0x${stray[0].addr.toString(16)})${stray[0].call.line ? ` at line ${stray[0].call.line}` : ""} freed an address the module did not hold`,
+          );
       }
-      return ok(`${f.runs.length} run${f.runs.length === 1 ? "" : "s"} with one allocation failing${f.sites ? ` (module_init has ${f.sites} fault sites)` : ""}: each failed cleanly`);
+      return ok(
+        `${f.runs.length} run${f.runs.length === 1 ? "" : "s"} with one allocation failing${f.sites ? ` (module_init has ${f.sites} fault sites)` : ""}: each failed cleanly`,
+      );
     },
     1,
     { requires: o.initMayLoad ? [] : [errName], needs: ["fault-injection"] },

@@ -7,8 +7,32 @@ import type { GradeResult } from "./types.ts";
 // format"): the documented top-level keys and test keys. We write a subset: score, execution_time (seconds), output,
 // visibility, stdout_visibility and tests[] of name, score, max_score, status, output, visibility. No top-level
 // max_score: Gradescope takes the assignment's points from its own settings (and from each test's max_score).
-export const GRADESCOPE_TOP_KEYS = ["score", "execution_time", "output", "output_format", "test_output_format", "test_name_format", "visibility", "stdout_visibility", "extra_data", "tests", "leaderboard"] as const;
-export const GRADESCOPE_TEST_KEYS = ["score", "max_score", "status", "name", "name_format", "number", "output", "output_format", "tags", "visibility", "extra_data"] as const;
+export const GRADESCOPE_TOP_KEYS = [
+  "score",
+  "execution_time",
+  "output",
+  "output_format",
+  "test_output_format",
+  "test_name_format",
+  "visibility",
+  "stdout_visibility",
+  "extra_data",
+  "tests",
+  "leaderboard",
+] as const;
+export const GRADESCOPE_TEST_KEYS = [
+  "score",
+  "max_score",
+  "status",
+  "name",
+  "name_format",
+  "number",
+  "output",
+  "output_format",
+  "tags",
+  "visibility",
+  "extra_data",
+] as const;
 const VISIBILITIES = ["visible", "hidden", "after_due_date", "after_published"];
 
 export type GradescopeVisibility = "visible" | "hidden" | "after_due_date" | "after_published";
@@ -43,7 +67,11 @@ export interface GradescopeOptions {
 export function toGradescope(g: GradeResult, opts: GradescopeOptions = {}): GradescopeResults {
   const visibility = opts.visibility ?? "visible";
   const passed = g.checks.filter((c) => c.pass).length;
-  const head = g.error ? `Could not grade: ${g.error}` : g.passed ? `All ${g.checks.length} checks passed.` : `${passed}/${g.checks.length} checks passed. Hint: ${g.firstHint ?? ""}`;
+  const head = g.error
+    ? `Could not grade: ${g.error}`
+    : g.passed
+      ? `All ${g.checks.length} checks passed.`
+      : `${passed}/${g.checks.length} checks passed. Hint: ${g.firstHint ?? ""}`;
   const reports = (g.reports ?? []).map((r) => `  ${r.kind}: ${r.title}${r.line ? ` (line ${r.line})` : ""}`);
   return {
     score: g.score,
@@ -75,7 +103,8 @@ export function gradescopeProblems(x: unknown): string[] {
   if (o.score !== undefined && (typeof o.score !== "number" || !Number.isFinite(o.score))) p.push("score is not a number");
   if (o.execution_time !== undefined && (typeof o.execution_time !== "number" || !(o.execution_time >= 0))) p.push("execution_time is not a number of seconds");
   if (o.output !== undefined && typeof o.output !== "string") p.push("output is not a string");
-  for (const k of ["visibility", "stdout_visibility"]) if (o[k] !== undefined && !VISIBILITIES.includes(o[k] as string)) p.push(`${k} is not one of ${VISIBILITIES.join(", ")}`);
+  for (const k of ["visibility", "stdout_visibility"])
+    if (o[k] !== undefined && !VISIBILITIES.includes(o[k] as string)) p.push(`${k} is not one of ${VISIBILITIES.join(", ")}`);
   if (o.tests === undefined) return o.score === undefined ? [...p, "no score and no tests"] : p;
   if (!Array.isArray(o.tests)) return [...p, "tests is not an array"];
   o.tests.forEach((t: Record<string, unknown>, i: number) => {
@@ -100,8 +129,12 @@ export function formatText(g: GradeResult, opts: { color?: boolean } = {}): stri
   // Counts and score agree: the score is the points of the passed checks, and says so when a check weighs more.
   const weighted = g.checks.filter((x) => x.points !== 1);
   const score = weighted.length ? `, score ${g.score}/${g.maxScore} (${weighted.map((x) => `${x.id} counts ${x.points}`).join(", ")})` : "";
-  lines.push(`${g.exercise}${g.file ? ` (${g.file})` : ""}: ${g.passed ? c("32", "PASSED") : c("31", "NOT YET")} — ${passed} of ${g.checks.length} checks passed${score}`);
-  if (g.statement) for (const p of g.statement.split(/\n\s*\n/)) lines.push(`  Task: ${p.replace(/\s*\n\s*/g, " ").trim()}`.replace(/^  Task: /, lines.some((l) => l.startsWith("  Task: ")) ? "        " : "  Task: "));
+  lines.push(
+    `${g.exercise}${g.file ? ` (${g.file})` : ""}: ${g.passed ? c("32", "PASSED") : c("31", "NOT YET")} — ${passed} of ${g.checks.length} checks passed${score}`,
+  );
+  if (g.statement)
+    for (const p of g.statement.split(/\n\s*\n/))
+      lines.push(`  Task: ${p.replace(/\s*\n\s*/g, " ").trim()}`.replace(/^  Task: /, lines.some((l) => l.startsWith("  Task: ")) ? "        " : "  Task: "));
   if (g.error) lines.push(`  could not grade: ${g.error}`);
   if (!g.passed && g.firstHint) lines.push(`  Hint: ${g.firstHint}`);
   for (const ch of g.checks) {
@@ -117,7 +150,9 @@ export function formatSummary(results: GradeResult[]): string {
   const rows = [`${"submission".padEnd(w)}  score   result  first failing check`];
   for (const r of results) {
     const first = r.checks.find((c) => !c.pass);
-    rows.push(`${(r.file ?? "").padEnd(w)}  ${`${r.score}/${r.maxScore}`.padEnd(6)}  ${(r.passed ? "pass" : "fail").padEnd(6)}  ${r.error ? `error: ${r.error}` : (first?.id ?? "")}`);
+    rows.push(
+      `${(r.file ?? "").padEnd(w)}  ${`${r.score}/${r.maxScore}`.padEnd(6)}  ${(r.passed ? "pass" : "fail").padEnd(6)}  ${r.error ? `error: ${r.error}` : (first?.id ?? "")}`,
+    );
   }
   const n = results.filter((r) => r.passed).length;
   rows.push(`${n}/${results.length} submissions pass every check`);

@@ -85,7 +85,7 @@ export function injectedOf(r: RunResult): { attr: string; by: string; call: numb
   return Array.isArray(f?.injected) ? (f!.injected as { attr: string; by: string; call: number; caller?: string }[]) : [];
 }
 
-const nth = (n: number) => `${n}${n % 100 >= 11 && n % 100 <= 13 ? "th" : ["th", "st", "nd", "rd"][n % 10] ?? "th"}`;
+const nth = (n: number) => `${n}${n % 100 >= 11 && n % 100 <= 13 ? "th" : (["th", "st", "nd", "rd"][n % 10] ?? "th")}`;
 
 /**
  * The extra runs the exercise's checks need (none when no check asks).
@@ -140,7 +140,13 @@ export async function extraRuns(ex: Exercise, source: string, run: Runner, clean
           if (!injected.length) break;
           // With fail-nth available, module_init's sites are covered already: keep the runs that failed something later.
           const f = injected[0];
-          faults.runs.push({ label: `the ${nth(n)} ${attr} call after boot${f.caller ? ` (in ${f.caller})` : ""}`, attr, nth: n, result, records: allocations(result) });
+          faults.runs.push({
+            label: `the ${nth(n)} ${attr} call after boot${f.caller ? ` (in ${f.caller})` : ""}`,
+            attr,
+            nth: n,
+            result,
+            records: allocations(result),
+          });
         }
       }
     }
@@ -169,7 +175,8 @@ export function stoppedReason(result: RunResult): string | undefined {
       const host = /^kmodlab: stopped by the host: \S+ limit \((.*)\)$/.exec(r.title);
       return `stopped: ${LIMIT_WORDS[r.limit] ?? r.limit} limit (${host ? `${host[1]}; the host ended the run` : r.title.replace(/^kmodlab:? /, "")})`;
     }
-    if (/^kmodlab: the run's worker failed: /.test(r.title)) return `the grader failed on this submission: ${r.title.replace(/^kmodlab: the run's worker failed: /, "")}`;
+    if (/^kmodlab: the run's worker failed: /.test(r.title))
+      return `the grader failed on this submission: ${r.title.replace(/^kmodlab: the run's worker failed: /, "")}`;
   }
   return undefined;
 }
@@ -177,13 +184,15 @@ export function stoppedReason(result: RunResult): string | undefined {
 /** Judge a finished run. Never throws: a check that throws fails with the error as its detail. */
 export function judge(ex: Exercise, result: RunResult, source: string, file?: string, runs?: ExtraRuns): GradeResult {
   const stopped = stoppedReason(result);
-  if (stopped) return { ...unrunnable(ex, stopped, file), dmesg: result.dmesg, reports: result.reports.map((r) => ({ kind: r.kind, title: r.title, line: r.line })) };
+  if (stopped)
+    return { ...unrunnable(ex, stopped, file), dmesg: result.dmesg, reports: result.reports.map((r) => ({ kind: r.kind, title: r.title, line: r.line })) };
   const ctx: CheckContext = { result, source, exercise: ex, records: allocations(result), runs };
   const compileError = result.reports.find((r) => r.kind === "compile-error");
   const checks: CheckResult[] = ex.checks.map((ch) => {
     const points = ch.points ?? 1;
     // A module that does not compile never ran: only `loads` speaks (about the compile error); the rest were not checked.
-    if (compileError && ch.id !== "loads") return { id: ch.id, message: ch.message, hint: ch.hint, pass: false, detail: "not checked: the module does not compile", points, score: 0 };
+    if (compileError && ch.id !== "loads")
+      return { id: ch.id, message: ch.message, hint: ch.hint, pass: false, detail: "not checked: the module does not compile", points, score: 0 };
     let pass = false;
     let detail: string | undefined;
     let hint = ch.hint;
@@ -222,6 +231,14 @@ export async function gradeSource(ex: Exercise, source: string, file?: string): 
 
 /** A GradeResult for a submission that could not be run (unreadable file): every check failed. */
 export function unrunnable(ex: Exercise, error: string, file?: string): GradeResult {
-  const checks: CheckResult[] = ex.checks.map((ch) => ({ id: ch.id, message: ch.message, hint: ch.hint, pass: false, detail: error, points: ch.points ?? 1, score: 0 }));
+  const checks: CheckResult[] = ex.checks.map((ch) => ({
+    id: ch.id,
+    message: ch.message,
+    hint: ch.hint,
+    pass: false,
+    detail: error,
+    points: ch.points ?? 1,
+    score: 0,
+  }));
   return { exercise: ex.id, file, passed: false, score: 0, maxScore: checks.reduce((s, c) => s + c.points, 0), checks, firstHint: checks[0]?.hint, error };
 }

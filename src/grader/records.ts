@@ -7,7 +7,17 @@ import type { RunResult } from "../../sandbox/result.ts";
 import type { Report } from "../kernel/types.ts";
 import { gfpFlags } from "../kernel/gfp.ts";
 import { API } from "../../sandbox/api.ts";
-import { memoryRoles, memRecords, type FailedAlloc, type FreeInfo, type MemFamily, type MemLayout, type MemRecord, type MemRecords, type StrayFree } from "../../sandbox/memrecords.ts";
+import {
+  memoryRoles,
+  memRecords,
+  type FailedAlloc,
+  type FreeInfo,
+  type MemFamily,
+  type MemLayout,
+  type MemRecord,
+  type MemRecords,
+  type StrayFree,
+} from "../../sandbox/memrecords.ts";
 import type { MemoryRole } from "../../sandbox/table.ts";
 
 export type Json = null | boolean | number | string | Json[] | { [k: string]: Json };

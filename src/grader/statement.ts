@@ -36,10 +36,12 @@ export function statementText(ex: Exercise, indent = ""): string {
   const v = statementView(ex);
   const machine = `${v.profile}${v.mem ? `, ${v.mem >> 20} MiB` : ""}`;
   const task = v.statement.split(/\n\s*\n/).map((p) => indent + p.replace(/\s*\n\s*/g, " ").trim());
-  return [
-    `${indent}${v.id}: ${v.title} [${machine}]`,
-    ...task,
-    `${indent}What will be checked:`,
-    ...v.checks.map((c) => `${indent}  - ${c.message}${c.points !== 1 ? ` (${c.points} points)` : ""}`),
-  ].join("\n") + "\n";
+  return (
+    [
+      `${indent}${v.id}: ${v.title} [${machine}]`,
+      ...task,
+      `${indent}What will be checked:`,
+      ...v.checks.map((c) => `${indent}  - ${c.message}${c.points !== 1 ? ` (${c.points} points)` : ""}`),
+    ].join("\n") + "\n"
+  );
 }

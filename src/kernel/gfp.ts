@@ -48,7 +48,9 @@ function oldEraFlags(era: "2.6" | "3.4"): FlagTable {
     f.__GFP_OTHER_NODE = 0x800000;
     f.__GFP_WRITE = 0x1000000;
   }
-  const W = f.__GFP_WAIT, IO = f.__GFP_IO, FS = f.__GFP_FS;
+  const W = f.__GFP_WAIT,
+    IO = f.__GFP_IO,
+    FS = f.__GFP_FS;
   f.GFP_ATOMIC = f.__GFP_HIGH;
   f.GFP_NOWAIT = f.GFP_ATOMIC & ~f.__GFP_HIGH; // 0
   f.GFP_NOIO = W;
@@ -63,8 +65,7 @@ function oldEraFlags(era: "2.6" | "3.4"): FlagTable {
   f.GFP_DMA = f.__GFP_DMA;
   f.GFP_DMA32 = f.__GFP_DMA32;
   if (era === "3.4") {
-    f.GFP_TRANSHUGE =
-      f.GFP_HIGHUSER_MOVABLE | f.__GFP_COMP | f.__GFP_NOMEMALLOC | f.__GFP_NORETRY | f.__GFP_NOWARN | f.__GFP_NO_KSWAPD;
+    f.GFP_TRANSHUGE = f.GFP_HIGHUSER_MOVABLE | f.__GFP_COMP | f.__GFP_NOMEMALLOC | f.__GFP_NORETRY | f.__GFP_NOWARN | f.__GFP_NO_KSWAPD;
   }
   return Object.freeze(f);
 }
@@ -111,10 +112,8 @@ function era61Flags(): FlagTable {
   f.GFP_DMA = f.__GFP_DMA;
   f.GFP_DMA32 = f.__GFP_DMA32;
   f.GFP_HIGHUSER = f.GFP_USER | f.__GFP_HIGHMEM;
-  f.GFP_HIGHUSER_MOVABLE =
-    f.GFP_HIGHUSER | f.__GFP_MOVABLE | f.__GFP_SKIP_KASAN_POISON | f.__GFP_SKIP_KASAN_UNPOISON;
-  f.GFP_TRANSHUGE_LIGHT =
-    (f.GFP_HIGHUSER_MOVABLE | f.__GFP_COMP | f.__GFP_NOMEMALLOC | f.__GFP_NOWARN) & ~f.__GFP_RECLAIM;
+  f.GFP_HIGHUSER_MOVABLE = f.GFP_HIGHUSER | f.__GFP_MOVABLE | f.__GFP_SKIP_KASAN_POISON | f.__GFP_SKIP_KASAN_UNPOISON;
+  f.GFP_TRANSHUGE_LIGHT = (f.GFP_HIGHUSER_MOVABLE | f.__GFP_COMP | f.__GFP_NOMEMALLOC | f.__GFP_NOWARN) & ~f.__GFP_RECLAIM;
   f.GFP_TRANSHUGE = f.GFP_TRANSHUGE_LIGHT | f.__GFP_DIRECT_RECLAIM;
   return Object.freeze(f);
 }
@@ -160,15 +159,32 @@ export function gfpZone(_era: Era, gfpMask: number, configured?: readonly ZoneNa
   const bits = gfpMask & GFP_ZONEMASK;
   let z: ZoneName | "BAD";
   switch (bits) {
-    case 0x0: z = "Normal"; break;
-    case 0x1: z = "DMA"; break;
-    case 0x2: z = "HighMem"; break;
-    case 0x4: z = "DMA32"; break;
-    case 0x8: z = "Normal"; break; // __GFP_MOVABLE alone
-    case 0x9: z = "DMA"; break;
-    case 0xa: z = "Movable"; break; // __GFP_MOVABLE|__GFP_HIGHMEM
-    case 0xc: z = "DMA32"; break;
-    default: z = "BAD";
+    case 0x0:
+      z = "Normal";
+      break;
+    case 0x1:
+      z = "DMA";
+      break;
+    case 0x2:
+      z = "HighMem";
+      break;
+    case 0x4:
+      z = "DMA32";
+      break;
+    case 0x8:
+      z = "Normal";
+      break; // __GFP_MOVABLE alone
+    case 0x9:
+      z = "DMA";
+      break;
+    case 0xa:
+      z = "Movable";
+      break; // __GFP_MOVABLE|__GFP_HIGHMEM
+    case 0xc:
+      z = "DMA32";
+      break;
+    default:
+      z = "BAD";
   }
   if (z !== "BAD" && z !== "Normal" && z !== "Movable" && configured && !configured.includes(z)) z = "Normal";
   return z;
@@ -181,21 +197,79 @@ export function pGgSupported(era: Era): boolean {
 
 // The %pGg name table, in the order of include/trace/events/mmflags.h.
 const ORDER_61 = [
-  "GFP_TRANSHUGE", "GFP_TRANSHUGE_LIGHT", "GFP_HIGHUSER_MOVABLE", "GFP_HIGHUSER", "GFP_USER", "GFP_KERNEL_ACCOUNT",
-  "GFP_KERNEL", "GFP_NOFS", "GFP_ATOMIC", "GFP_NOIO", "GFP_NOWAIT", "GFP_DMA", "__GFP_HIGHMEM", "GFP_DMA32",
-  "__GFP_HIGH", "__GFP_ATOMIC", "__GFP_IO", "__GFP_FS", "__GFP_NOWARN", "__GFP_RETRY_MAYFAIL", "__GFP_NOFAIL",
-  "__GFP_NORETRY", "__GFP_COMP", "__GFP_ZERO", "__GFP_NOMEMALLOC", "__GFP_MEMALLOC", "__GFP_HARDWALL",
-  "__GFP_THISNODE", "__GFP_RECLAIMABLE", "__GFP_MOVABLE", "__GFP_ACCOUNT", "__GFP_WRITE", "__GFP_RECLAIM",
-  "__GFP_DIRECT_RECLAIM", "__GFP_KSWAPD_RECLAIM", "__GFP_ZEROTAGS",
+  "GFP_TRANSHUGE",
+  "GFP_TRANSHUGE_LIGHT",
+  "GFP_HIGHUSER_MOVABLE",
+  "GFP_HIGHUSER",
+  "GFP_USER",
+  "GFP_KERNEL_ACCOUNT",
+  "GFP_KERNEL",
+  "GFP_NOFS",
+  "GFP_ATOMIC",
+  "GFP_NOIO",
+  "GFP_NOWAIT",
+  "GFP_DMA",
+  "__GFP_HIGHMEM",
+  "GFP_DMA32",
+  "__GFP_HIGH",
+  "__GFP_ATOMIC",
+  "__GFP_IO",
+  "__GFP_FS",
+  "__GFP_NOWARN",
+  "__GFP_RETRY_MAYFAIL",
+  "__GFP_NOFAIL",
+  "__GFP_NORETRY",
+  "__GFP_COMP",
+  "__GFP_ZERO",
+  "__GFP_NOMEMALLOC",
+  "__GFP_MEMALLOC",
+  "__GFP_HARDWALL",
+  "__GFP_THISNODE",
+  "__GFP_RECLAIMABLE",
+  "__GFP_MOVABLE",
+  "__GFP_ACCOUNT",
+  "__GFP_WRITE",
+  "__GFP_RECLAIM",
+  "__GFP_DIRECT_RECLAIM",
+  "__GFP_KSWAPD_RECLAIM",
+  "__GFP_ZEROTAGS",
 ];
 // The 4.4-4.12 table (the last to carry __GFP_COLD/__GFP_REPEAT/__GFP_NOTRACK/__GFP_OTHER_NODE); __GFP_WAIT stands
 // where the 4.4 split put __GFP_RECLAIM/__GFP_DIRECT_RECLAIM. Names the era lacks are skipped.
 const ORDER_OLD = [
-  "GFP_TRANSHUGE", "GFP_HIGHUSER_MOVABLE", "GFP_HIGHUSER", "GFP_USER", "GFP_TEMPORARY", "GFP_KERNEL", "GFP_NOFS",
-  "GFP_ATOMIC", "GFP_NOIO", "GFP_NOWAIT", "GFP_DMA", "__GFP_HIGHMEM", "GFP_DMA32", "__GFP_HIGH", "__GFP_IO",
-  "__GFP_FS", "__GFP_COLD", "__GFP_NOWARN", "__GFP_REPEAT", "__GFP_NOFAIL", "__GFP_NORETRY", "__GFP_COMP",
-  "__GFP_ZERO", "__GFP_NOMEMALLOC", "__GFP_HARDWALL", "__GFP_THISNODE", "__GFP_RECLAIMABLE", "__GFP_MOVABLE",
-  "__GFP_NOTRACK", "__GFP_WRITE", "__GFP_WAIT", "__GFP_NO_KSWAPD", "__GFP_OTHER_NODE",
+  "GFP_TRANSHUGE",
+  "GFP_HIGHUSER_MOVABLE",
+  "GFP_HIGHUSER",
+  "GFP_USER",
+  "GFP_TEMPORARY",
+  "GFP_KERNEL",
+  "GFP_NOFS",
+  "GFP_ATOMIC",
+  "GFP_NOIO",
+  "GFP_NOWAIT",
+  "GFP_DMA",
+  "__GFP_HIGHMEM",
+  "GFP_DMA32",
+  "__GFP_HIGH",
+  "__GFP_IO",
+  "__GFP_FS",
+  "__GFP_COLD",
+  "__GFP_NOWARN",
+  "__GFP_REPEAT",
+  "__GFP_NOFAIL",
+  "__GFP_NORETRY",
+  "__GFP_COMP",
+  "__GFP_ZERO",
+  "__GFP_NOMEMALLOC",
+  "__GFP_HARDWALL",
+  "__GFP_THISNODE",
+  "__GFP_RECLAIMABLE",
+  "__GFP_MOVABLE",
+  "__GFP_NOTRACK",
+  "__GFP_WRITE",
+  "__GFP_WAIT",
+  "__GFP_NO_KSWAPD",
+  "__GFP_OTHER_NODE",
 ];
 
 type NameMask = readonly [string, number];

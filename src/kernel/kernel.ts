@@ -162,7 +162,8 @@ export class Kernel {
     const vs = checkKernelInvariants(this).filter((v) => v.cause === "simulator");
     if (vs.length) {
       const title = `kmodlab internal error: the simulated kernel is inconsistent (${vs.length} invariant violation${vs.length === 1 ? "" : "s"}: ${vs[0]!.check}: ${vs[0]!.message})`;
-      const explain = "This is a bug in the simulator (kmodlab), not in your module: whatever a module does, the simulated kernel must stay consistent. Please report it with the module and the profile.";
+      const explain =
+        "This is a bug in the simulator (kmodlab), not in your module: whatever a module does, the simulated kernel must stay consistent. Please report it with the module and the profile.";
       this.report({ kind: "bug", title, text: `${title}\n${explain}\n${formatViolations(vs)}`, explain });
     }
     return vs;
@@ -204,9 +205,7 @@ export class Kernel {
    */
   inspect(): Record<string, unknown> {
     const d = this.dma?.device;
-    return d
-      ? { dma: { device: `${d.driverString} ${d.name}`, mask: "0x" + d.dmaMask.toString(16), coherentMask: "0x" + d.coherentMask.toString(16) } }
-      : {};
+    return d ? { dma: { device: `${d.driverString} ${d.name}`, mask: "0x" + d.dmaMask.toString(16), coherentMask: "0x" + d.coherentMask.toString(16) } } : {};
   }
 
   /** The text of /proc/NAME now. */

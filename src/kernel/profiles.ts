@@ -21,8 +21,7 @@ export const PROFILES: Profile[] = [
       "The textbook 2.6 PC: x86_32 2.6.26, 3G/1G split, HIGHMEM, SLAB, 896 MB lowmem, 160 MB RAM (debug kernel by default; config distro for the plain build)",
     release: "2.6.26",
     // Invented, era-correct: a vanilla 2.6.26 (released 13 July 2008) built with Debian lenny's gcc 4.3.
-    versionString:
-      "Linux version 2.6.26 (kmodlab@buildhost) (gcc version 4.3.1 (Debian 4.3.1-2) ) #1 SMP PREEMPT Mon Jul 14 10:12:31 UTC 2008",
+    versionString: "Linux version 2.6.26 (kmodlab@buildhost) (gcc version 4.3.1 (Debian 4.3.1-2) ) #1 SMP PREEMPT Mon Jul 14 10:12:31 UTC 2008",
     board: "Standard PC (Bochs BIOS, i440FX + PIIX)",
     defaultMem: 160 * MiB,
     defaultCmdline: "root=/dev/hda1 ro console=ttyS0",

@@ -65,7 +65,9 @@ export function workerEntry(): { url: URL; workerData: Record<string, unknown> }
     const url = new URL(name, here);
     if (existsSync(fileURLToPath(url))) return { url, workerData: {} };
   }
-  throw new Error(`the run worker's entry (isolate-worker.mjs) is not next to ${fileURLToPath(here)}: the bundle must include src/node/isolate-worker.ts as a separate entry`);
+  throw new Error(
+    `the run worker's entry (isolate-worker.mjs) is not next to ${fileURLToPath(here)}: the bundle must include src/node/isolate-worker.ts as a separate entry`,
+  );
 }
 
 /** The number of cores (the default of `grade --jobs`). */
@@ -78,7 +80,12 @@ function fmt(bytes: number): string {
 }
 
 /** The RunResult of a run the host ended: no kernel log survives, one report says which limit and why. */
-export function hostStoppedResult(options: RunOptions, stop: HostStop, detail: { cpuMs: number; graceMs: number; heapMb: number; wasmBytes: number; rssBytes: number; message?: string }, wallMs: number): RunResult {
+export function hostStoppedResult(
+  options: RunOptions,
+  stop: HostStop,
+  detail: { cpuMs: number; graceMs: number; heapMb: number; wasmBytes: number; rssBytes: number; message?: string },
+  wallMs: number,
+): RunResult {
   const lost = "The worker that ran it was terminated, so this run's kernel log is lost; the next run starts a fresh worker.";
   let rep: Report;
   switch (stop) {
@@ -184,7 +191,8 @@ export class IsolatedRunner {
       rssBytes: limits.rssBytes ?? -1,
     };
     for (const [k, v] of Object.entries(limits)) {
-      if (v !== undefined && !(typeof v === "number" && Number.isFinite(v) && v > 0)) throw new RangeError(`isolate limit ${k} must be a positive number, got ${v}`);
+      if (v !== undefined && !(typeof v === "number" && Number.isFinite(v) && v > 0))
+        throw new RangeError(`isolate limit ${k} must be a positive number, got ${v}`);
     }
   }
 
@@ -242,7 +250,8 @@ export class IsolatedRunner {
     if (!j || !("id" in m) || m.id !== j.id) return;
     if (m.type === "result") this.finish(m.result);
     else if (m.type === "over-memory") this.kill("wasm");
-    else if (m.type === "failed") this.finish(hostStoppedResult(j.options, "crash", { ...this.detail(j.options), message: m.message }, performance.now() - j.started));
+    else if (m.type === "failed")
+      this.finish(hostStoppedResult(j.options, "crash", { ...this.detail(j.options), message: m.message }, performance.now() - j.started));
   }
 
   private detail(o: RunOptions) {
@@ -308,7 +317,8 @@ export class IsolatedRunner {
     if (!ok) {
       // the worker could not start: one more try with a fresh one, then give up on this run
       this.ready = null;
-      if (!(await this.start().catch(() => false))) return hostStoppedResult(options, "crash", { ...this.detail(options), message: "the run worker could not start" }, performance.now() - t0);
+      if (!(await this.start().catch(() => false)))
+        return hostStoppedResult(options, "crash", { ...this.detail(options), message: "the run worker could not start" }, performance.now() - t0);
     }
     if (!baselineRss) baselineRss = process.memoryUsage.rss();
     this.worker?.ref();

@@ -31,7 +31,6 @@ export interface AppContext {
   onProgress(): void;
 }
 
-
 /** Module function names (for finding the cell's own rows in /proc tables). */
 export function functionNames(code: string): string[] {
   return [...code.matchAll(/\bfunction\s+([A-Za-z_$][\w$]*)/g)].map((m) => m[1]);
@@ -93,7 +92,16 @@ export class CellView {
     this.fitTextarea();
     this.editorHost = h("div", { class: "editor-host" }, this.textarea);
 
-    this.runBtn = h("button", { type: "button", class: "btn run", title: cell.attrs.exercise ? "Run and check the exercise (Ctrl+Enter)" : "Run (Ctrl+Enter)", "aria-keyshortcuts": "Control+Enter" }, cell.attrs.exercise ? "▶ Run and check" : "▶ Run");
+    this.runBtn = h(
+      "button",
+      {
+        type: "button",
+        class: "btn run",
+        title: cell.attrs.exercise ? "Run and check the exercise (Ctrl+Enter)" : "Run (Ctrl+Enter)",
+        "aria-keyshortcuts": "Control+Enter",
+      },
+      cell.attrs.exercise ? "▶ Run and check" : "▶ Run",
+    );
     this.stopBtn = h("button", { type: "button", class: "btn stop", hidden: true }, "■ Stop");
     const resetBtn = h("button", { type: "button", class: "btn", title: "Bring back the lesson's code" }, "Reset");
     const shareBtn = h("button", { type: "button", class: "btn", title: "Copy a link that opens this cell with your code" }, "Share");
@@ -107,8 +115,19 @@ export class CellView {
     }
     const own = this.own;
     this.profileSel = h("select", { "aria-label": "Boot profile" }, h("option", { value: "" }, `lesson's (${cell.profile ?? app.defaultProfile})`));
-    this.memInput = h("input", { type: "text", inputmode: "text", placeholder: own.mem ? `cell's: ${own.mem}` : "profile's default", size: 10, "aria-label": "RAM size, e.g. 256M or 4G" });
-    this.cmdInput = h("input", { type: "text", placeholder: own.cmdline ? `cell's: ${own.cmdline}` : "profile's default", size: 30, "aria-label": "Kernel command line" });
+    this.memInput = h("input", {
+      type: "text",
+      inputmode: "text",
+      placeholder: own.mem ? `cell's: ${own.mem}` : "profile's default",
+      size: 10,
+      "aria-label": "RAM size, e.g. 256M or 4G",
+    });
+    this.cmdInput = h("input", {
+      type: "text",
+      placeholder: own.cmdline ? `cell's: ${own.cmdline}` : "profile's default",
+      size: 30,
+      "aria-label": "Kernel command line",
+    });
     this.configSel = h(
       "select",
       { "aria-label": "Kernel config" },
@@ -116,7 +135,13 @@ export class CellView {
       h("option", { value: "debug", title: "KASAN, kmemleak, slub_debug, lockdep, DMA-API debug: the checks lesson 9 relies on" }, "debug (KASAN, kmemleak…)"),
       h("option", { value: "distro", title: "the distribution's kernel: fewer checks, the layout and sizes a stock machine has" }, "distro"),
     );
-    this.cpuInput = h("input", { type: "text", inputmode: "numeric", placeholder: `${own.timeoutMs ?? DEFAULT_TIMEOUT_MS} ms`, size: 8, "aria-label": "CPU limit of a run, in ms (at most 60000)" });
+    this.cpuInput = h("input", {
+      type: "text",
+      inputmode: "numeric",
+      placeholder: `${own.timeoutMs ?? DEFAULT_TIMEOUT_MS} ms`,
+      size: 8,
+      "aria-label": "CPU limit of a run, in ms (at most 60000)",
+    });
     const pick = initial ?? saved;
     if (pick?.mem) this.memInput.value = pick.mem;
     if (pick?.cmdline) this.cmdInput.value = pick.cmdline;
@@ -139,7 +164,8 @@ export class CellView {
     );
     app.profiles().then(
       (list) => {
-        for (const p of list) this.profileSel.append(h("option", { value: p.name, title: p.description }, p.description ? `${p.name} — ${p.description}` : p.name));
+        for (const p of list)
+          this.profileSel.append(h("option", { value: p.name, title: p.description }, p.description ? `${p.name} — ${p.description}` : p.name));
         if (pick?.profile) this.profileSel.value = pick.profile;
         this.updateMachineSummary();
       },
@@ -162,7 +188,16 @@ export class CellView {
     this.notice = h("div", { class: "cell-notice", hidden: true, role: "note" });
     this.output = h("div", { class: "cell-output", "aria-label": `Output of ${label}`, "aria-live": "polite" });
 
-    const toolbar = h("div", { class: "cell-toolbar", role: "toolbar", "aria-label": `${label} actions` }, this.runBtn, this.stopBtn, cell.readonly ? null : resetBtn, shareBtn, machine, this.status);
+    const toolbar = h(
+      "div",
+      { class: "cell-toolbar", role: "toolbar", "aria-label": `${label} actions` },
+      this.runBtn,
+      this.stopBtn,
+      cell.readonly ? null : resetBtn,
+      shareBtn,
+      machine,
+      this.status,
+    );
     this.root = h(
       "section",
       { class: "cell" + (cell.readonly ? " readonly" : ""), "aria-label": label, "data-cell-id": cell.id },
@@ -178,7 +213,8 @@ export class CellView {
 
     if (!initial && st.kind === "stale") this.showStale(st.original);
     else if (!initial && app.store.previous(lessonId, cell.id) !== undefined) this.showPrevious();
-    if (initial && initial.code !== st.code) this.showNote("Opened from a share link. This code replaces what you had in this cell; Reset brings back the lesson's.");
+    if (initial && initial.code !== st.code)
+      this.showNote("Opened from a share link. This code replaces what you had in this cell; Reset brings back the lesson's.");
 
     this.runBtn.addEventListener("click", () => void this.run());
     this.stopBtn.addEventListener("click", () => this.stop());
@@ -228,7 +264,13 @@ export class CellView {
     return d ? { yaml: d.yaml, path: d.path, line: d.line, lesson: this.lesson.meta.id } : undefined;
   }
   settings(): CellSettings {
-    return effectiveSettings(this.own, { profile: this.profileSel.value, mem: this.memInput.value, cmdline: this.cmdInput.value, config: this.configSel.value, timeout: this.cpuInput.value });
+    return effectiveSettings(this.own, {
+      profile: this.profileSel.value,
+      mem: this.memInput.value,
+      cmdline: this.cmdInput.value,
+      config: this.configSel.value,
+      timeout: this.cpuInput.value,
+    });
   }
 
   profile(): string {
@@ -348,7 +390,14 @@ export class CellView {
   private stepper(source: string, options: RunOptions, total: number, calls: { fn: string }[]): HTMLElement {
     const out = h("div", { class: "step-output", "aria-live": "polite" });
     const label = h("span", { class: "step-label" }, "Drag to replay the run call by call.");
-    const range = h("input", { type: "range", min: "1", max: String(total), value: String(total), class: "step-range", "aria-label": "kernel call to replay the run to" }) as HTMLInputElement;
+    const range = h("input", {
+      type: "range",
+      min: "1",
+      max: String(total),
+      value: String(total),
+      class: "step-range",
+      "aria-label": "kernel call to replay the run to",
+    }) as HTMLInputElement;
     let busy = false;
     let wanted: number | null = null;
     const show = async (n: number) => {
@@ -377,13 +426,23 @@ export class CellView {
       }
     };
     range.addEventListener("change", () => void show(Number(range.value)));
-    return h("details", { class: "step" }, h("summary", {}, `Step through the run (${total} kernel calls)`), h("div", { class: "step-bar" }, range, label), out);
+    return h(
+      "details",
+      { class: "step" },
+      h("summary", {}, `Step through the run (${total} kernel calls)`),
+      h("div", { class: "step-bar" }, range, label),
+      out,
+    );
   }
 
   private solutionOffer(exercise: string): HTMLElement {
     const stuck = this.failedChecks >= SOLUTION_AFTER;
     const box = h("div", { class: "solution-offer" + (stuck ? " stuck" : "") });
-    const show = h("button", { type: "button", class: "btn small show-solution" }, stuck ? `Stuck after ${this.failedChecks} tries? Show a solution` : "Show a solution");
+    const show = h(
+      "button",
+      { type: "button", class: "btn small show-solution" },
+      stuck ? `Stuck after ${this.failedChecks} tries? Show a solution` : "Show a solution",
+    );
     show.addEventListener("click", async () => {
       show.disabled = true;
       let solution: string | undefined;
@@ -405,7 +464,15 @@ export class CellView {
         this.save();
         this.showPrevious("Showing the reference solution. Your own code is kept:");
       });
-      box.replaceChildren(h("details", { class: "solution", open: true }, h("summary", {}, "A reference solution (one of many that pass)"), h("pre", { class: "code" }, solution), use));
+      box.replaceChildren(
+        h(
+          "details",
+          { class: "solution", open: true },
+          h("summary", {}, "A reference solution (one of many that pass)"),
+          h("pre", { class: "code" }, solution),
+          use,
+        ),
+      );
     });
     box.append(show);
     return box;
@@ -474,7 +541,12 @@ export class CellView {
       if (this.stopped) {
         // Stop during the check: the worker was ended with it; nothing runs
         this.setRunning(false);
-        const outcome: RunOutcome = { kind: "killed", reason: "stopped", ms: performance.now() - t0, message: "The page ended its worker before the cell ran, and started a fresh one." };
+        const outcome: RunOutcome = {
+          kind: "killed",
+          reason: "stopped",
+          ms: performance.now() - t0,
+          message: "The page ended its worker before the cell ran, and started a fresh one.",
+        };
         this.lastOutcome = outcome;
         renderOutcome(this.output, outcome, { gotoLine: () => {}, moduleFns: () => [] });
         this.runs++;
@@ -500,7 +572,12 @@ export class CellView {
       timeoutMs: s.timeoutMs ?? DEFAULT_TIMEOUT_MS,
       failNth: s.failNth,
     };
-    const outcome = await this.app.runner.run(source, runOptions, typeof this.cell.attrs.exercise === "string" ? this.cell.attrs.exercise : undefined, this.exerciseDecl());
+    const outcome = await this.app.runner.run(
+      source,
+      runOptions,
+      typeof this.cell.attrs.exercise === "string" ? this.cell.attrs.exercise : undefined,
+      this.exerciseDecl(),
+    );
     this.setRunning(false);
     this.lastOutcome = outcome;
     this.runs++;
@@ -524,7 +601,14 @@ export class CellView {
     }
     this.editor?.setRunMarkers(
       outcome.kind === "result"
-        ? (outcome.result.reports ?? []).filter((r) => r.line).map((r) => ({ line: r.line!, column: r.frames?.[0]?.column, message: `${r.title}${r.explain ? "\n" + r.explain : ""}`, error: r.kind !== "warn" && r.kind !== "leak" }))
+        ? (outcome.result.reports ?? [])
+            .filter((r) => r.line)
+            .map((r) => ({
+              line: r.line!,
+              column: r.frames?.[0]?.column,
+              message: `${r.title}${r.explain ? "\n" + r.explain : ""}`,
+              error: r.kind !== "warn" && r.kind !== "leak",
+            }))
         : [],
     );
     if (outcome.kind === "result") {
@@ -622,13 +706,7 @@ export class CellView {
       this.app.store.forgetPrevious(lessonId, this.cell.id);
       this.notice.hidden = true;
     });
-    this.notice.replaceChildren(
-      h("p", {}, lead),
-      h("details", {}, h("summary", {}, "Show it"), h("pre", { class: "code" }, prev)),
-      restore,
-      " ",
-      forget,
-    );
+    this.notice.replaceChildren(h("p", {}, lead), h("details", {}, h("summary", {}, "Show it"), h("pre", { class: "code" }, prev)), restore, " ", forget);
     this.notice.hidden = false;
   }
 
@@ -666,7 +744,8 @@ function confirmReset(): boolean {
   }
 }
 
-const FOCUSABLE = "a[href], button:not([disabled]), input:not([disabled]), select:not([disabled]), textarea:not([disabled]):not([hidden]), summary, [tabindex]:not([tabindex='-1'])";
+const FOCUSABLE =
+  "a[href], button:not([disabled]), input:not([disabled]), select:not([disabled]), textarea:not([disabled]):not([hidden]), summary, [tabindex]:not([tabindex='-1'])";
 
 /** Move focus to the next (or previous) focusable element outside `box`, in document order. */
 export function focusNextOutside(box: HTMLElement, back: boolean) {

@@ -116,7 +116,13 @@ export function groupReports(reports: readonly Report[], keepGroups = REPORT_GRO
       // more kinds than the page lists: count them in the last group's tally of "other reports"
       const last = out[out.length - 1];
       if (last.kind !== "bug" || !last.title.startsWith("kmodlab: ")) {
-        const rest: PageReport = { kind: "bug", title: "kmodlab: more reports than the page lists", text: "", count: 0, explain: "This run made reports of more kinds than the page lists one by one; the first of each kind is above." };
+        const rest: PageReport = {
+          kind: "bug",
+          title: "kmodlab: more reports than the page lists",
+          text: "",
+          count: 0,
+          explain: "This run made reports of more kinds than the page lists one by one; the first of each kind is above.",
+        };
         out.push(rest);
       }
       out[out.length - 1].count = (out[out.length - 1].count ?? 0) + 1;
@@ -134,7 +140,11 @@ export function recordsOf(result: Pick<RunResult, "kernel">, roles: Map<string, 
   const k = (result.kernel ?? {}) as { calls?: unknown; layout?: Record<string, unknown> };
   const calls = Array.isArray(k.calls) ? (k.calls as CallRecord[]) : [];
   const big = (v: unknown) => (typeof v === "string" && /^0x[0-9a-f]+$/i.test(v) ? BigInt(v) : typeof v === "number" ? BigInt(v) : undefined);
-  return memRecords(calls, roles, { pageSize: Number(k.layout?.pageSize ?? 4096), vmallocStart: big(k.layout?.vmallocStart), vmallocEnd: big(k.layout?.vmallocEnd) });
+  return memRecords(calls, roles, {
+    pageSize: Number(k.layout?.pageSize ?? 4096),
+    vmallocStart: big(k.layout?.vmallocStart),
+    vmallocEnd: big(k.layout?.vmallocEnd),
+  });
 }
 
 const HANDLE_FAMILIES: readonly MemFamily[] = ["cache", "workqueue"];

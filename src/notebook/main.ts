@@ -116,14 +116,24 @@ function showList() {
     return h(
       "li",
       { class: "lesson-item" + (p.ran.length ? " started" : "") },
-      h("a", { href: `#/lesson/${encodeURIComponent(e.meta.id)}` }, h("span", { class: "lesson-order" }, String(e.meta.order).padStart(2, "0")), " ", e.meta.title),
+      h(
+        "a",
+        { href: `#/lesson/${encodeURIComponent(e.meta.id)}` },
+        h("span", { class: "lesson-order" }, String(e.meta.order).padStart(2, "0")),
+        " ",
+        e.meta.title,
+      ),
       e.meta.summary ? h("p", { class: "lesson-summary" }, e.meta.summary) : null,
       h("p", { class: "lesson-progress" }, e.error ? `This lesson has a problem: ${e.error}` : lessonProgress(e)),
     );
   });
   main.replaceChildren(
     h("h1", {}, "Lessons"),
-    h("p", { class: "intro" }, "Write small kernel modules in TypeScript and run them against a simulated Linux kernel. Each lesson is a page of text with cells you can edit and run."),
+    h(
+      "p",
+      { class: "intro" },
+      "Write small kernel modules in TypeScript and run them against a simulated Linux kernel. Each lesson is a page of text with cells you can edit and run.",
+    ),
     lessons.length ? h("ol", { class: "lesson-list" }, items) : h("p", {}, "No lessons found in lessons/."),
     ...[overallProgress()].filter((x): x is HTMLElement => x !== null),
   );
@@ -162,7 +172,10 @@ function showLesson(id: string, share?: ShareData) {
   for (const cell of lesson.cells) {
     const ph = article.querySelector<HTMLElement>(`.nb-cell[data-cell-id="${CSS.escape(cell.id)}"]`);
     if (!ph) continue;
-    const init = share && share.cell === cell.id ? { code: share.code, profile: share.profile, mem: share.mem, cmdline: share.cmdline, config: share.config, cpu: share.cpu } : undefined;
+    const init =
+      share && share.cell === cell.id
+        ? { code: share.code, profile: share.profile, mem: share.mem, cmdline: share.cmdline, config: share.config, cpu: share.cpu }
+        : undefined;
     const view = new CellView(app, lesson, cell, ph, init);
     app.cells.push(view);
   }
@@ -208,7 +221,10 @@ function route() {
     return;
   }
   if (hash.startsWith("#share=")) {
-    main.replaceChildren(h("h1", {}, "Broken share link"), h("p", {}, "This link's code could not be read (it may have been cut short). ", h("a", { href: "#/" }, "See all lessons.")));
+    main.replaceChildren(
+      h("h1", {}, "Broken share link"),
+      h("p", {}, "This link's code could not be read (it may have been cut short). ", h("a", { href: "#/" }, "See all lessons.")),
+    );
     return;
   }
   const m = /^#\/lesson\/([^/?#]+)/.exec(hash);

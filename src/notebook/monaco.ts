@@ -158,7 +158,9 @@ export function createEditor(host: HTMLElement, o: EditorOptions): CellEditor {
     highlightLine(line, column) {
       deco?.clear();
       clearTimeout(flashTimer);
-      deco = editor.createDecorationsCollection([{ range: new monaco.Range(line, 1, line, 1), options: { isWholeLine: true, className: "line-flash", linesDecorationsClassName: "line-flash-gutter" } }]);
+      deco = editor.createDecorationsCollection([
+        { range: new monaco.Range(line, 1, line, 1), options: { isWholeLine: true, className: "line-flash", linesDecorationsClassName: "line-flash-gutter" } },
+      ]);
       // a flash, not a mark: it goes after a moment, or at the next edit
       const d = deco;
       flashTimer = setTimeout(() => d.clear(), FLASH_MS);
@@ -178,7 +180,15 @@ export function createEditor(host: HTMLElement, o: EditorOptions): CellEditor {
         marks.map((m) => {
           const line = Math.min(Math.max(1, m.line), model.getLineCount());
           const col = m.column ?? model.getLineFirstNonWhitespaceColumn(line) ?? 1;
-          return { startLineNumber: line, startColumn: col, endLineNumber: line, endColumn: model.getLineMaxColumn(line), message: m.message, severity: m.error ? monaco.MarkerSeverity.Error : monaco.MarkerSeverity.Warning, source: "kernel" };
+          return {
+            startLineNumber: line,
+            startColumn: col,
+            endLineNumber: line,
+            endColumn: model.getLineMaxColumn(line),
+            message: m.message,
+            severity: m.error ? monaco.MarkerSeverity.Error : monaco.MarkerSeverity.Warning,
+            source: "kernel",
+          };
         }),
       );
     },

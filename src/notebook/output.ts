@@ -19,9 +19,11 @@ const LEVEL_NAMES = ["emerg", "alert", "crit", "err", "warn", "notice", "info", 
 
 /** Plain words for a report kind, when the kernel's report carries no `explain` of its own. */
 export const KIND_EXPLAIN: Record<string, string> = {
-  "sleep-in-atomic": "The module called something that may sleep (wait for memory or a lock) while the CPU was in a context that must not sleep: an interrupt, a timer, or with a spinlock held. In atomic context use GFP_ATOMIC.",
+  "sleep-in-atomic":
+    "The module called something that may sleep (wait for memory or a lock) while the CPU was in a context that must not sleep: an interrupt, a timer, or with a spinlock held. In atomic context use GFP_ATOMIC.",
   "scheduling-while-atomic": "The module made the CPU schedule (switch tasks) while in atomic context. Nothing that sleeps may run there.",
-  "page-alloc-failure": "The page allocator could not find a free block of the size asked for. The warning shows the order (2^order pages), the flags, and what was free in each zone.",
+  "page-alloc-failure":
+    "The page allocator could not find a free block of the size asked for. The warning shows the order (2^order pages), the flags, and what was free in each zone.",
   "vmalloc-failure": "vmalloc could not find enough virtual address space, or enough pages, for the request.",
   kasan: "KASAN caught an access to memory the module did not own: past the end of a buffer, or after it was freed.",
   slub: "The slab allocator's debug checks found damaged memory around an object (a red zone or poison pattern was overwritten).",
@@ -48,7 +50,8 @@ export const KIND_EXPLAIN: Record<string, string> = {
 export function limitHeading(r: Report): string | undefined {
   if (r.limit === "cpu") return "Stopped: the module ran too long";
   if (r.limit === "memory") return "Stopped: the module's JavaScript used too much memory";
-  if (r.limit === "stack" || (r.kind === "exception" && /InternalError: stack overflow/.test(`${r.title} ${r.text}`))) return "Stopped: the module recursed too deeply (stack overflow)";
+  if (r.limit === "stack" || (r.kind === "exception" && /InternalError: stack overflow/.test(`${r.title} ${r.text}`)))
+    return "Stopped: the module recursed too deeply (stack overflow)";
   if (r.limit === "kernel-calls") return "Stopped: too many calls into the kernel";
   if (r.limit === "log") return "Stopped: the module printed too much";
   if (r.kind === "limit" || r.limit) return "Stopped by a sandbox limit";
@@ -62,7 +65,8 @@ export function limitHeading(r: Report): string | undefined {
 export function limitExplain(r: Report): string | undefined {
   if (!r.explain || !r.limit) return r.explain;
   const plain = r.explain.replace(/,? or raise limits\.\w+\.?/g, ".").replace(/\.\.$/, ".");
-  if (r.limit === "cpu") return `${plain.replace(/\(the run's CPU limit\)/, "(this cell's CPU limit)")} If the work is meant to take longer, raise the CPU limit in the cell's Machine settings (at most 60 s).`;
+  if (r.limit === "cpu")
+    return `${plain.replace(/\(the run's CPU limit\)/, "(this cell's CPU limit)")} If the work is meant to take longer, raise the CPU limit in the cell's Machine settings (at most 60 s).`;
   return plain;
 }
 
@@ -77,7 +81,7 @@ function compileExplain(r: Report): string {
   if (/ImportError/.test(r.title))
     return /removed|added|only in|not in|era|since|until/i.test(r.text)
       ? "The cell's TypeScript is fine, but it imports something this kernel's \"linux\" does not have: the function belongs to another kernel era. The line is marked in the editor."
-      : "The cell imports a name the \"linux\" module does not export. The line is marked in the editor.";
+      : 'The cell imports a name the "linux" module does not export. The line is marked in the editor.';
   return KIND_EXPLAIN["compile-error"];
 }
 
@@ -146,7 +150,14 @@ function dmesgLine(line: string, lvl: number | undefined, pick?: (a: bigint) => 
  * `omitted`: the lines [at, at + count) of the log are not in `lines` (the worker sent the head and the tail); a
  * button in their place fetches them DMESG_PAGE at a time.
  */
-function dmesgBlock(lines: string[], levels: number[] | undefined, label: string, pick?: (a: bigint) => void, omitted?: { at: number; count: number }, fetch?: OutputHooks["dmesg"]): HTMLElement {
+function dmesgBlock(
+  lines: string[],
+  levels: number[] | undefined,
+  label: string,
+  pick?: (a: bigint) => void,
+  omitted?: { at: number; count: number },
+  fetch?: OutputHooks["dmesg"],
+): HTMLElement {
   const pre = h("pre", { class: "dmesg", "aria-label": label, tabindex: 0 });
   const cut = omitted ? omitted.at : lines.length;
   for (let i = 0; i < cut; i++) pre.append(...dmesgLine(lines[i], levels?.[i], pick));
@@ -202,8 +213,14 @@ function reportCard(r: PageReport, hooks: OutputHooks): HTMLElement {
           "details",
           { class: "report-others" },
           h("summary", {}, `${count} reports like this one: the first in full below, the next titles here`),
-          h("ul", {}, (r.others ?? []).map((t) => h("li", { class: "mono" }, t))),
-          count - 1 > (r.others?.length ?? 0) ? h("p", { class: "view-note" }, `… and ${count - 1 - (r.others?.length ?? 0)} more; every one is in the dmesg.`) : null,
+          h(
+            "ul",
+            {},
+            (r.others ?? []).map((t) => h("li", { class: "mono" }, t)),
+          ),
+          count - 1 > (r.others?.length ?? 0)
+            ? h("p", { class: "view-note" }, `… and ${count - 1 - (r.others?.length ?? 0)} more; every one is in the dmesg.`)
+            : null,
         )
       : null,
     frames.length
@@ -211,14 +228,27 @@ function reportCard(r: PageReport, hooks: OutputHooks): HTMLElement {
           "p",
           { class: "frames" },
           "In your cell: ",
-          shown.slice(0, 12).map((f, i) => [
-            i ? " ← " : "",
-            h("button", { type: "button", class: "frame-link", onclick: () => hooks.gotoLine(f.line!, f.column) }, `${f.fn} (line ${f.line})${f.times > 1 ? ` ×${thousands(f.times)}` : ""}`),
-          ]),
+          shown
+            .slice(0, 12)
+            .map((f, i) => [
+              i ? " ← " : "",
+              h(
+                "button",
+                { type: "button", class: "frame-link", onclick: () => hooks.gotoLine(f.line!, f.column) },
+                `${f.fn} (line ${f.line})${f.times > 1 ? ` ×${thousands(f.times)}` : ""}`,
+              ),
+            ]),
           shown.length > 12 ? ` ← … ${shown.length - 12} more` : null,
         )
       : null,
-    r.text ? h("details", { class: "report-text", open: !heading && count === 1 && r.kind !== "compile-error" }, h("summary", {}, textHeading(r, heading)), h("pre", {}, r.text)) : null,
+    r.text
+      ? h(
+          "details",
+          { class: "report-text", open: !heading && count === 1 && r.kind !== "compile-error" },
+          h("summary", {}, textHeading(r, heading)),
+          h("pre", {}, r.text),
+        )
+      : null,
   );
 }
 
@@ -245,7 +275,13 @@ export function lazyDetails(cls: string, summary: string, open: boolean, build: 
   return d;
 }
 
-function viewsOf(result: RunResult, hooks: OutputHooks, panel: WalkPanel | undefined, pick: ((a: bigint) => void) | undefined, model: ReturnType<typeof buildAddrModel>): HTMLElement[] {
+function viewsOf(
+  result: RunResult,
+  hooks: OutputHooks,
+  panel: WalkPanel | undefined,
+  pick: ((a: bigint) => void) | undefined,
+  model: ReturnType<typeof buildAddrModel>,
+): HTMLElement[] {
   const out: HTMLElement[] = [];
   if (model) out.push(lazyDetails("view view-addrspace", "Virtual address space", model.marks.length > 0, () => renderAddrSpace(model, pick)));
   if (panel) out.push(panel.root);
@@ -268,7 +304,9 @@ function viewsOf(result: RunResult, hooks: OutputHooks, panel: WalkPanel | undef
         const body = h("div", { class: "proc-views" });
         for (const n of names) {
           const other = before?.[n] ?? result.procAfterExit?.[n];
-          body.append(renderProcTable(n, result.proc[n], other, before?.[n] !== undefined ? "before insmod" : "after rmmod", n === "vmallocinfo" ? pick : undefined));
+          body.append(
+            renderProcTable(n, result.proc[n], other, before?.[n] !== undefined ? "before insmod" : "after rmmod", n === "vmallocinfo" ? pick : undefined),
+          );
         }
         return body;
       }),
@@ -278,7 +316,8 @@ function viewsOf(result: RunResult, hooks: OutputHooks, panel: WalkPanel | undef
 }
 
 function gradeCard(g: GradeInfo): HTMLElement {
-  if (g.error && !g.checks.length) return h("section", { class: "grade error", "aria-label": "Exercise result" }, h("h4", {}, "Exercise could not be checked"), h("p", {}, g.error));
+  if (g.error && !g.checks.length)
+    return h("section", { class: "grade error", "aria-label": "Exercise result" }, h("h4", {}, "Exercise could not be checked"), h("p", {}, g.error));
   return h(
     "section",
     { class: "grade " + (g.passed ? "passed" : "failed"), "aria-label": "Exercise result" },
@@ -287,7 +326,16 @@ function gradeCard(g: GradeInfo): HTMLElement {
     h(
       "ul",
       { class: "checks" },
-      g.checks.map((c) => h("li", { class: c.pass ? "pass" : "fail" }, h("span", { class: "mark", "aria-label": c.pass ? "passed" : "failed" }, c.pass ? "✓" : "✗"), " ", c.message, c.detail ? h("span", { class: "detail" }, ` — ${c.detail}`) : null)),
+      g.checks.map((c) =>
+        h(
+          "li",
+          { class: c.pass ? "pass" : "fail" },
+          h("span", { class: "mark", "aria-label": c.pass ? "passed" : "failed" }, c.pass ? "✓" : "✗"),
+          " ",
+          c.message,
+          c.detail ? h("span", { class: "detail" }, ` — ${c.detail}`) : null,
+        ),
+      ),
     ),
     !g.passed && g.firstHint ? h("p", { class: "hint" }, h("strong", {}, "Hint: "), g.firstHint) : null,
   );
@@ -312,31 +360,61 @@ const plural = (n: number, one: string, many = one + "s") => `${thousands(n)} ${
  */
 export function runFigures(r: RunResult, wallMs: number): HTMLElement {
   const st = r.stats;
-  const fig = (name: string, label: string, value: string, title: string) => h("span", { class: "fig", "data-fig": name, title }, h("span", { class: "fig-label" }, label + " "), h("strong", {}, value));
+  const fig = (name: string, label: string, value: string, title: string) =>
+    h("span", { class: "fig", "data-fig": name, title }, h("span", { class: "fig-label" }, label + " "), h("strong", {}, value));
   return h(
     "p",
     { class: "run-figures" },
-    st.moduleTimeNs !== undefined ? fig("time", "simulated time of the module:", fmtNs(st.moduleTimeNs), "from insmod to the end of rmmod, on the simulated clock (the boot before it is not counted)") : null,
-    fig("tlb", "TLB:", `${plural(st.tlbHits, "hit")}, ${plural(st.tlbMisses, "miss", "misses")}`, "the module's memory accesses: a hit reused a cached translation, a miss walked the page tables"),
+    st.moduleTimeNs !== undefined
+      ? fig(
+          "time",
+          "simulated time of the module:",
+          fmtNs(st.moduleTimeNs),
+          "from insmod to the end of rmmod, on the simulated clock (the boot before it is not counted)",
+        )
+      : null,
+    fig(
+      "tlb",
+      "TLB:",
+      `${plural(st.tlbHits, "hit")}, ${plural(st.tlbMisses, "miss", "misses")}`,
+      "the module's memory accesses: a hit reused a cached translation, a miss walked the page tables",
+    ),
     fig("calls", "kernel calls:", thousands(st.kernelCalls), "calls from the module into the kernel"),
     fig("wall", "here:", `${wallMs.toFixed(0)} ms`, "wall-clock time of the run in this browser, from Run to the result"),
   );
 }
 
 /** Type errors found before running: one card per error with its line link, and the learner's choice to run anyway. */
-export function renderTypeErrors(target: HTMLElement, diags: { line: number; column: number; code: number; message: string }[], hooks: Pick<OutputHooks, "gotoLine">, runAnyway: () => void): void {
+export function renderTypeErrors(
+  target: HTMLElement,
+  diags: { line: number; column: number; code: number; message: string }[],
+  hooks: Pick<OutputHooks, "gotoLine">,
+  runAnyway: () => void,
+): void {
   const btn = h("button", { type: "button", class: "btn small run-anyway", onclick: runAnyway }, "Run anyway");
   target.replaceChildren(
-    h("p", { class: "run-summary bad" }, `Not run: TypeScript found ${diags.length} type error${diags.length === 1 ? "" : "s"} against this kernel's linux.d.ts. `, btn),
-    ...diags.slice(0, 20).map((d) =>
-      h(
-        "article",
-        { class: "report kind-compile-error type-errors", "aria-label": `type error: ${d.message}` },
-        h("h4", {}, `cell.ts:${d.line}:${d.column}: error TS${d.code}`),
-        h("p", { class: "explain" }, d.message),
-        h("p", { class: "frames" }, "In your cell: ", h("button", { type: "button", class: "frame-link", onclick: () => hooks.gotoLine(d.line, d.column) }, `line ${d.line}`)),
-      ),
+    h(
+      "p",
+      { class: "run-summary bad" },
+      `Not run: TypeScript found ${diags.length} type error${diags.length === 1 ? "" : "s"} against this kernel's linux.d.ts. `,
+      btn,
     ),
+    ...diags
+      .slice(0, 20)
+      .map((d) =>
+        h(
+          "article",
+          { class: "report kind-compile-error type-errors", "aria-label": `type error: ${d.message}` },
+          h("h4", {}, `cell.ts:${d.line}:${d.column}: error TS${d.code}`),
+          h("p", { class: "explain" }, d.message),
+          h(
+            "p",
+            { class: "frames" },
+            "In your cell: ",
+            h("button", { type: "button", class: "frame-link", onclick: () => hooks.gotoLine(d.line, d.column) }, `line ${d.line}`),
+          ),
+        ),
+      ),
     ...(diags.length > 20 ? [h("p", { class: "view-note" }, `… and ${diags.length - 20} more.`)] : []),
     h("p", { class: "view-note" }, "The simulated kernel runs JavaScript: types are not checked when it runs, so Run anyway runs the cell as it is."),
   );
@@ -362,13 +440,14 @@ export function renderOutcome(target: HTMLElement, o: RunOutcome, hooks: OutputH
     r.steppedTo !== undefined
       ? `replayed to kernel call ${r.steppedTo}: ${r.initReturn === null ? "module_init has not returned yet" : "module_init returned " + r.initReturn + "; rmmod has not finished"}.`
       : r.initReturn === null
-      ? "The module did not finish loading."
-      : r.initReturn === 0
-        ? "insmod: init returned 0; rmmod ran the exit function."
-        : `insmod: init returned ${r.initReturn}: the module was not loaded (exit did not run).`;
+        ? "The module did not finish loading."
+        : r.initReturn === 0
+          ? "insmod: init returned 0; rmmod ran the exit function."
+          : `insmod: init returned ${r.initReturn}: the module was not loaded (exit did not run).`;
   target.append(h("p", { class: "run-summary" + (bad ? " bad" : " ok") }, `${r.profile ?? ""}: ${summary}`));
   if (r.stats) target.append(runFigures(r, o.ms));
-  if (r.bootLog?.length) target.append(lazyDetails("bootlog", `Boot log (${r.bootLog.length} lines)`, false, () => dmesgBlock(r.bootLog, r.bootLogLevels, "boot log")));
+  if (r.bootLog?.length)
+    target.append(lazyDetails("bootlog", `Boot log (${r.bootLog.length} lines)`, false, () => dmesgBlock(r.bootLog, r.bootLogLevels, "boot log")));
   // a click on any address in the output walks the page tables of this run's kernel
   // (only when the run booted a kernel: a run that could not boot has no tables to walk)
   const walk = (r.kernel as Record<string, unknown> | undefined)?.layout ? hooks.walk : undefined;
@@ -384,7 +463,11 @@ export function renderOutcome(target: HTMLElement, o: RunOutcome, hooks: OutputH
   const pick = panel ? (a: bigint) => void panel.show(a) : undefined;
   target.append(h("h4", { class: "out-h" }, "dmesg"));
   const digest = digestOf(r);
-  target.append(r.dmesg?.length ? dmesgBlock(r.dmesg, r.dmesgLevels, "module's dmesg", pick, digest?.dmesgOmitted, hooks.dmesg) : h("p", { class: "empty" }, "(the module printed nothing)"));
+  target.append(
+    r.dmesg?.length
+      ? dmesgBlock(r.dmesg, r.dmesgLevels, "module's dmesg", pick, digest?.dmesgOmitted, hooks.dmesg)
+      : h("p", { class: "empty" }, "(the module printed nothing)"),
+  );
   if (r.user) target.append(...userBlock(r.user));
   if (o.grade) target.append(gradeCard(o.grade));
   for (const rep of reports) target.append(reportCard(rep, hooks));

@@ -70,7 +70,14 @@ export type ToWorker =
    * `exercise`: judge the run with that exercise's checks, on the exercise's machine. `exerciseDecl`: the exercise
    * is declared in the lesson's Markdown (a ```exercise block), not built in: the worker builds it from this YAML.
    */
-  | { type: "run"; id: number; source: string; options: RunOptions; exercise?: string; exerciseDecl?: { yaml: string; path: string; line: number; lesson: string } }
+  | {
+      type: "run";
+      id: number;
+      source: string;
+      options: RunOptions;
+      exercise?: string;
+      exerciseDecl?: { yaml: string; path: string; line: number; lesson: string };
+    }
   | { type: "dts"; id: number; profile?: string }
   /** Type-check a cell against its profile's linux.d.ts before running it. */
   | { type: "check"; id: number; source: string; profile?: string }

@@ -58,7 +58,12 @@ function session(): Promise<KernelSession> {
 }
 
 /** Boot options as sandbox/run.ts passes them to boot(). */
-const bootOpts = (o: Record<string, unknown>) => ({ mem: o.mem as number | undefined, cmdline: o.cmdline as string | undefined, seed: o.seed as number | undefined, config: o.config as never });
+const bootOpts = (o: Record<string, unknown>) => ({
+  mem: o.mem as number | undefined,
+  cmdline: o.cmdline as string | undefined,
+  seed: o.seed as number | undefined,
+  config: o.config as never,
+});
 
 /** After answering, boot the same machine again for the next Run (a message that arrives meanwhile waits ~10 ms). */
 function prebootSoon(s: KernelSession, o: Record<string, unknown>) {
@@ -96,7 +101,16 @@ async function handle(msg: ToWorker): Promise<void> {
       runsSeen++;
       const { runModule } = await load<{ runModule: RunModule }>(runMods, "the sandbox (sandbox/run.ts)");
       const { timeoutMs, profile, mem, cmdline, config, events, failNth, stopAfterCalls } = msg.options;
-      let opts: Record<string, unknown> = { profile, mem, cmdline, config, limits: { cpuMs: timeoutMs }, proc: PROC_VIEWS, ...(failNth ? { failNth } : {}), ...(stopAfterCalls !== undefined ? { stopAfterCalls } : {}) };
+      let opts: Record<string, unknown> = {
+        profile,
+        mem,
+        cmdline,
+        config,
+        limits: { cpuMs: timeoutMs },
+        proc: PROC_VIEWS,
+        ...(failNth ? { failNth } : {}),
+        ...(stopAfterCalls !== undefined ? { stopAfterCalls } : {}),
+      };
       if (events?.length) {
         // the board's button is a different interrupt line per profile: the grader knows which
         const g = await load<{ buttonIrq(profile: string): number }>(gradeMods, "the grader (src/grader)");
@@ -112,7 +126,9 @@ async function handle(msg: ToWorker): Promise<void> {
           ex = getExercise(msg.exercise);
           if (!ex && msg.exerciseDecl) {
             // declared in the lesson's Markdown: built here from its YAML with the grader's check library
-            const { parseExerciseBlock } = await load<{ parseExerciseBlock(b: { yaml: string; path: string; line: number; open: number; close: number }, lesson: string): ExerciseLike }>(declMods, "the lesson exercise reader (src/lessons/exercises.ts)");
+            const { parseExerciseBlock } = await load<{
+              parseExerciseBlock(b: { yaml: string; path: string; line: number; open: number; close: number }, lesson: string): ExerciseLike;
+            }>(declMods, "the lesson exercise reader (src/lessons/exercises.ts)");
             const d = msg.exerciseDecl;
             ex = parseExerciseBlock({ yaml: d.yaml, path: d.path, line: d.line, open: 0, close: 0 }, d.lesson);
           }
@@ -139,7 +155,12 @@ async function handle(msg: ToWorker): Promise<void> {
         if (ex && grader) {
           // the extra runs the checks need (a second machine for printed addresses, fault injection), on kernels
           // that are not kept for walks
-          const extra = await grader.extraRuns(ex, msg.source, (src, o) => runModule(src, { ...o, limits: { cpuMs: timeoutMs } }, s.deps(false)) as never, result);
+          const extra = await grader.extraRuns(
+            ex,
+            msg.source,
+            (src, o) => runModule(src, { ...o, limits: { cpuMs: timeoutMs } }, s.deps(false)) as never,
+            result,
+          );
           s.discard();
           const g = grader.judge(ex, result, msg.source, undefined, extra);
           grade = {
@@ -209,7 +230,13 @@ async function handle(msg: ToWorker): Promise<void> {
       post({
         type: "profiles",
         id: msg.id,
-        profiles: list.map((p) => ({ name: p.name, description: p.description, defaultMem: p.defaultMem, defaultCmdline: p.defaultCmdline, defaultConfig: p.defaultConfig })),
+        profiles: list.map((p) => ({
+          name: p.name,
+          description: p.description,
+          defaultMem: p.defaultMem,
+          defaultCmdline: p.defaultCmdline,
+          defaultConfig: p.defaultConfig,
+        })),
       });
       return;
     }

@@ -76,7 +76,11 @@ export class Runner {
     if (!p || p.id !== m.id) return; // an answer for a run we already gave up on
     if (m.type === "over-memory") {
       this.kill();
-      this.finish({ type: "killed", reason: "memory", detail: `its WebAssembly memory reached ${Math.round(m.bytes / 2 ** 20)} MiB, past the ${Math.round(m.budget / 2 ** 20)} MiB a run may use` });
+      this.finish({
+        type: "killed",
+        reason: "memory",
+        detail: `its WebAssembly memory reached ${Math.round(m.bytes / 2 ** 20)} MiB, past the ${Math.round(m.budget / 2 ** 20)} MiB a run may use`,
+      });
       return;
     }
     this.finish(m);
@@ -111,11 +115,14 @@ export class Runner {
     const w = this.ensureWorker();
     p.started = performance.now();
     const budget = p.msg.type === "run" ? p.msg.options.timeoutMs + GRACE_MS : GRACE_MS * 2;
-    p.timer = setTimeout(() => {
-      if (this.current !== p) return;
-      this.kill();
-      this.finish({ type: "killed", reason: "unresponsive" });
-    }, budget + (this.fresh ? STARTUP_MS : 0));
+    p.timer = setTimeout(
+      () => {
+        if (this.current !== p) return;
+        this.kill();
+        this.finish({ type: "killed", reason: "unresponsive" });
+      },
+      budget + (this.fresh ? STARTUP_MS : 0),
+    );
     w.postMessage(p.msg);
   }
 
@@ -128,7 +135,12 @@ export class Runner {
   }
 
   /** Run a cell. Never rejects: every way a run can end is an outcome. */
-  async run(source: string, options: RunOptions, exercise?: string, exerciseDecl?: { yaml: string; path: string; line: number; lesson: string }): Promise<RunOutcome> {
+  async run(
+    source: string,
+    options: RunOptions,
+    exercise?: string,
+    exerciseDecl?: { yaml: string; path: string; line: number; lesson: string },
+  ): Promise<RunOutcome> {
     const t0 = performance.now();
     const a = await this.request((id) => ({ type: "run", id, source, options, exercise, ...(exerciseDecl ? { exerciseDecl } : {}) }));
     const ms = performance.now() - t0;

@@ -99,7 +99,10 @@ export function cellSettings(cell: Pick<LessonCell, "attrs" | "profile">): CellS
 }
 
 /** The learner's picks over the cell's own: a field the learner left empty keeps the cell's value. */
-export function effectiveSettings(cell: CellSettings, picked: Partial<Record<"profile" | "mem" | "cmdline" | "config" | "timeout", string | undefined>>): CellSettings {
+export function effectiveSettings(
+  cell: CellSettings,
+  picked: Partial<Record<"profile" | "mem" | "cmdline" | "config" | "timeout", string | undefined>>,
+): CellSettings {
   const out: CellSettings = { ...cell };
   if (str(picked.profile)) out.profile = str(picked.profile);
   if (str(picked.mem)) out.mem = str(picked.mem);

@@ -6,7 +6,10 @@ import { h } from "./dom.ts";
 
 /** Inline Markdown of a statement: `code` spans; everything else is text (the statements are the project's own). */
 export function inlineMarkdown(text: string): (string | HTMLElement)[] {
-  return text.split(/(`[^`]+`)/).filter(Boolean).map((part) => (part.startsWith("`") && part.endsWith("`") ? h("code", {}, part.slice(1, -1)) : part));
+  return text
+    .split(/(`[^`]+`)/)
+    .filter(Boolean)
+    .map((part) => (part.startsWith("`") && part.endsWith("`") ? h("code", {}, part.slice(1, -1)) : part));
 }
 
 interface View {
@@ -30,8 +33,15 @@ export function renderStatement(card: HTMLElement, v: View): void {
 }
 
 /** A card for exercise `id`, filled when the statements arrive (a plain note if they cannot be loaded). */
-export function statementCard(id: string, load: () => Promise<{ statementOf(id: string): View | undefined }> = () => import("../grader/statement.ts")): HTMLElement {
-  const card = h("section", { class: "exercise-statement", "aria-label": "Exercise statement", "data-exercise": id }, h("p", {}, "Loading the exercise's statement…"));
+export function statementCard(
+  id: string,
+  load: () => Promise<{ statementOf(id: string): View | undefined }> = () => import("../grader/statement.ts"),
+): HTMLElement {
+  const card = h(
+    "section",
+    { class: "exercise-statement", "aria-label": "Exercise statement", "data-exercise": id },
+    h("p", {}, "Loading the exercise's statement…"),
+  );
   load().then(
     (m) => {
       const v = m.statementOf(id);

@@ -93,7 +93,14 @@ export class NotebookStore {
   }
 
   /** Save code as typed. Code equal to the original (and no profile choice) removes the entry. Returns false if storage failed. */
-  saveCell(lesson: string, cell: string, original: string, code: string, extra: Partial<Pick<SavedCell, "profile" | "mem" | "cmdline" | "config" | "cpu">> = {}, base?: string): boolean {
+  saveCell(
+    lesson: string,
+    cell: string,
+    original: string,
+    code: string,
+    extra: Partial<Pick<SavedCell, "profile" | "mem" | "cmdline" | "config" | "cpu">> = {},
+    base?: string,
+  ): boolean {
     const prev = this.loadCell(lesson, cell);
     const next: SavedCell = {
       code,

@@ -13,7 +13,11 @@ export interface CellDiagnostic {
   message: string;
 }
 
-const LIBS = import.meta.glob<string>("../../node_modules/typescript/lib/lib.{es5,es2015*,es2016*,es2017*,es2018*,es2019*,es2020*,decorators*}.d.ts", { query: "?raw", import: "default", eager: true });
+const LIBS = import.meta.glob<string>("../../node_modules/typescript/lib/lib.{es5,es2015*,es2016*,es2017*,es2018*,es2019*,es2020*,decorators*}.d.ts", {
+  query: "?raw",
+  import: "default",
+  eager: true,
+});
 const libText = new Map(Object.entries(LIBS).map(([path, text]) => [path.slice(path.lastIndexOf("/") + 1), text]));
 
 const CELL = "/cell/cell.ts";
@@ -22,7 +26,7 @@ const DTS = "/cell/linux.d.ts";
 let tsP: Promise<typeof TS> | undefined;
 /** The compiler, loaded once. */
 export function loadTypeScript(): Promise<typeof TS> {
-  tsP ??= import("typescript").then((m) => ((m as { default?: typeof TS }).default ?? (m as typeof TS)));
+  tsP ??= import("typescript").then((m) => (m as { default?: typeof TS }).default ?? (m as typeof TS));
   tsP.catch(() => (tsP = undefined));
   return tsP;
 }

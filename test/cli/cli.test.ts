@@ -18,7 +18,12 @@ function main(argv: string[]): Promise<number> {
     p.on("error", reject);
     p.on("close", (code) => {
       // a rebuild's one progress line is not the command's output
-      last = { out: Buffer.concat(out).toString(), err: Buffer.concat(err).toString().replace(/^kmodlab: building the command .*\n/m, "") };
+      last = {
+        out: Buffer.concat(out).toString(),
+        err: Buffer.concat(err)
+          .toString()
+          .replace(/^kmodlab: building the command .*\n/m, ""),
+      };
       resolve(code ?? -1);
     });
   });
@@ -91,7 +96,9 @@ describe("kmodlab boot refuses command lines no machine could boot with", () => 
   it("msm8x25 with vmalloc=8M: one line naming the static mappings and the vmalloc= that works, exit 2", async () => {
     const c = capture();
     expect(await main(["boot", "--profile", "arm-3.4-msm8x25", "--cmdline", "vmalloc=8M"])).toBe(2);
-    expect(c.err()).toMatch(/^kmodlab: vmalloc area too small, limiting to 16MB; then this board's static device mappings at 0xfa000000 fall below the vmalloc area .*use vmalloc=88M or more\n$/);
+    expect(c.err()).toMatch(
+      /^kmodlab: vmalloc area too small, limiting to 16MB; then this board's static device mappings at 0xfa000000 fall below the vmalloc area .*use vmalloc=88M or more\n$/,
+    );
   });
   it("msm8x25 with vmalloc=2000M: the clamp leaves 32 MB of lowmem and the boot panics, exit 2", async () => {
     const c = capture();

@@ -22,15 +22,31 @@ restoreSpiesAfterEach();
 const L = `MODULE_LICENSE("GPL");\n`;
 /** A cell per report class, and the report kind (and limit) it must end with. */
 const CASES: { what: string; kind: string; limit?: string; src: string }[] = [
-  { what: "Oops (NULL pointer dereference)", kind: "oops", src: `import { memset, MODULE_LICENSE, module_init } from "linux";\n${L}module_init(() => { memset(0n, 0, 8); return 0; });` },
+  {
+    what: "Oops (NULL pointer dereference)",
+    kind: "oops",
+    src: `import { memset, MODULE_LICENSE, module_init } from "linux";\n${L}module_init(() => { memset(0n, 0, 8); return 0; });`,
+  },
   {
     what: "kernel BUG (vmalloc in an IRQ handler)",
     kind: "bug",
     src: `import { request_irq, free_irq, vmalloc, IRQ_HANDLED, MODULE_LICENSE, module_init, module_exit } from "linux";\nimport { BUTTON_IRQ, raise_irq_at } from "sim";\n${L}function handler(irq: number, dev: unknown): number { vmalloc(8192); return IRQ_HANDLED; }\nmodule_init(() => { raise_irq_at(1, BUTTON_IRQ); return request_irq(BUTTON_IRQ, handler, 0, "btn", 1); });\nmodule_exit(() => { free_irq(BUTTON_IRQ, 1); });`,
   },
-  { what: "WARNING (freeing an IRQ never requested)", kind: "warn", src: `import { free_irq, MODULE_LICENSE, module_init } from "linux";\n${L}module_init(() => { free_irq(5, 1); return 0; });` },
-  { what: "KASAN (slab out of bounds)", kind: "kasan", src: `import { kmalloc, kfree, writeb, GFP_KERNEL, MODULE_LICENSE, module_init } from "linux";\n${L}module_init(() => { const b = kmalloc(16, GFP_KERNEL); writeb(0x41, b + 16n); kfree(b); return 0; });` },
-  { what: "leak", kind: "leak", src: `import { kmalloc, GFP_KERNEL, MODULE_LICENSE, module_init, module_exit } from "linux";\n${L}module_init(() => { kmalloc(100, GFP_KERNEL); return 0; });\nmodule_exit(() => {});` },
+  {
+    what: "WARNING (freeing an IRQ never requested)",
+    kind: "warn",
+    src: `import { free_irq, MODULE_LICENSE, module_init } from "linux";\n${L}module_init(() => { free_irq(5, 1); return 0; });`,
+  },
+  {
+    what: "KASAN (slab out of bounds)",
+    kind: "kasan",
+    src: `import { kmalloc, kfree, writeb, GFP_KERNEL, MODULE_LICENSE, module_init } from "linux";\n${L}module_init(() => { const b = kmalloc(16, GFP_KERNEL); writeb(0x41, b + 16n); kfree(b); return 0; });`,
+  },
+  {
+    what: "leak",
+    kind: "leak",
+    src: `import { kmalloc, GFP_KERNEL, MODULE_LICENSE, module_init, module_exit } from "linux";\n${L}module_init(() => { kmalloc(100, GFP_KERNEL); return 0; });\nmodule_exit(() => {});`,
+  },
   {
     what: "lockdep (AB-BA)",
     kind: "lockdep",
@@ -56,14 +72,47 @@ const CASES: { what: string; kind: string; limit?: string; src: string }[] = [
     kind: "bad-page",
     src: `import { __get_free_page, free_page, GFP_KERNEL, MODULE_LICENSE, module_init } from "linux";\n${L}module_init(() => { const p = __get_free_page(GFP_KERNEL); free_page(p); free_page(p); __get_free_page(GFP_KERNEL); __get_free_page(GFP_KERNEL); return 0; });`,
   },
-  { what: "double free", kind: "double-free", src: `import { kmalloc, kfree, GFP_KERNEL, MODULE_LICENSE, module_init } from "linux";\n${L}module_init(() => { const p = kmalloc(64, GFP_KERNEL); kfree(p); kfree(p); return 0; });` },
-  { what: "uncaught exception", kind: "exception", src: `import { MODULE_LICENSE, module_init } from "linux";\n${L}module_init(() => { throw new Error("boom"); });` },
+  {
+    what: "double free",
+    kind: "double-free",
+    src: `import { kmalloc, kfree, GFP_KERNEL, MODULE_LICENSE, module_init } from "linux";\n${L}module_init(() => { const p = kmalloc(64, GFP_KERNEL); kfree(p); kfree(p); return 0; });`,
+  },
+  {
+    what: "uncaught exception",
+    kind: "exception",
+    src: `import { MODULE_LICENSE, module_init } from "linux";\n${L}module_init(() => { throw new Error("boom"); });`,
+  },
   { what: "compile error", kind: "compile-error", src: `import { module_init } from "linux";\nmodule_init(() => { return 0 ;;; );` },
-  { what: "stack limit", kind: "limit", limit: "stack", src: `import { MODULE_LICENSE, module_init } from "linux";\n${L}function f(n: number): number { return f(n + 1) + 1; }\nmodule_init(() => f(0));` },
-  { what: "guest memory limit", kind: "out-of-memory", limit: "memory", src: `import { MODULE_LICENSE, module_init } from "linux";\n${L}module_init(() => "y".repeat(1 << 27).length);` },
-  { what: "log limit", kind: "limit", limit: "log", src: `import { printk, KERN_INFO, MODULE_LICENSE, module_init } from "linux";\n${L}module_init(() => { for (;;) printk(KERN_INFO + "%s\\n", "x".repeat(1000)); });` },
-  { what: "the sandbox's CPU limit", kind: "timeout", limit: "cpu", src: `import { MODULE_LICENSE, module_init } from "linux";\n${L}module_init(() => { for (;;) {} });` },
-  { what: "the host's CPU watchdog (a built-in that never returns)", kind: "timeout", limit: "cpu", src: `import { MODULE_LICENSE, module_init } from "linux";\n${L}module_init(() => [].indexOf.call({ length: 2 ** 53 - 1 } as any, 1));` },
+  {
+    what: "stack limit",
+    kind: "limit",
+    limit: "stack",
+    src: `import { MODULE_LICENSE, module_init } from "linux";\n${L}function f(n: number): number { return f(n + 1) + 1; }\nmodule_init(() => f(0));`,
+  },
+  {
+    what: "guest memory limit",
+    kind: "out-of-memory",
+    limit: "memory",
+    src: `import { MODULE_LICENSE, module_init } from "linux";\n${L}module_init(() => "y".repeat(1 << 27).length);`,
+  },
+  {
+    what: "log limit",
+    kind: "limit",
+    limit: "log",
+    src: `import { printk, KERN_INFO, MODULE_LICENSE, module_init } from "linux";\n${L}module_init(() => { for (;;) printk(KERN_INFO + "%s\\n", "x".repeat(1000)); });`,
+  },
+  {
+    what: "the sandbox's CPU limit",
+    kind: "timeout",
+    limit: "cpu",
+    src: `import { MODULE_LICENSE, module_init } from "linux";\n${L}module_init(() => { for (;;) {} });`,
+  },
+  {
+    what: "the host's CPU watchdog (a built-in that never returns)",
+    kind: "timeout",
+    limit: "cpu",
+    src: `import { MODULE_LICENSE, module_init } from "linux";\n${L}module_init(() => [].indexOf.call({ length: 2 ** 53 - 1 } as any, 1));`,
+  },
 ];
 
 describe("kmodlab run: exit code 1 for every report class", () => {
@@ -71,13 +120,22 @@ describe("kmodlab run: exit code 1 for every report class", () => {
     it(`${c.what}: a ${c.kind}${c.limit ? ` (limit ${c.limit})` : ""} report, exit 1`, async () => {
       const r = await cli(["run", file(`${c.kind}-${c.limit ?? "k"}.ts`, c.src), "--json"]);
       const res = JSON.parse(r.out) as { reports: { kind: string; limit?: string }[] };
-      expect(res.reports.some((x) => x.kind === c.kind && (c.limit === undefined || x.limit === c.limit)), JSON.stringify(res.reports)).toBe(true);
+      expect(
+        res.reports.some((x) => x.kind === c.kind && (c.limit === undefined || x.limit === c.limit)),
+        JSON.stringify(res.reports),
+      ).toBe(true);
       expect(r.code).toBe(1);
     }, 60_000);
   }
 
   it("a clean run exits 0; so does one whose init fails with -ENOMEM (insmod's error, no kernel report)", async () => {
-    const ok = await cli(["run", file("clean.ts", `import { printk, KERN_INFO, MODULE_LICENSE, module_init, module_exit } from "linux";\n${L}module_init(() => { printk(KERN_INFO + "hi\\n"); return 0; });\nmodule_exit(() => {});`)]);
+    const ok = await cli([
+      "run",
+      file(
+        "clean.ts",
+        `import { printk, KERN_INFO, MODULE_LICENSE, module_init, module_exit } from "linux";\n${L}module_init(() => { printk(KERN_INFO + "hi\\n"); return 0; });\nmodule_exit(() => {});`,
+      ),
+    ]);
     expect(ok.code).toBe(0);
     expect(ok.err).toBe("");
     const enomem = await cli(["run", file("enomem.ts", `import { ENOMEM, MODULE_LICENSE, module_init } from "linux";\n${L}module_init(() => -ENOMEM);`)]);

@@ -28,7 +28,6 @@ beforeAll(() => {
 });
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-
 describe("kmodlab grade DIR with hostile submissions", () => {
   it("--jobs 2: every submission is graded and written; the hangs score zero with 'stopped: CPU limit'; --strict exits 1", async () => {
     const results = join(dir, "results.json");
@@ -41,7 +40,8 @@ describe("kmodlab grade DIR with hostile submissions", () => {
     const alone = async (f: string) => JSON.parse((await cli(["grade", "three-allocators", join(dir, "class", f), "--json"])).out) as GradeResult;
     const sol = await alone("a-good.ts");
     const starter = await alone("b-starter.ts");
-    for (const f of ["a-good.ts", "d-good.ts", "f-good.ts"]) expect([f, by[f]!.error, by[f]!.checks.map((c) => c.pass)]).toEqual([f, undefined, sol.checks.map((c) => c.pass)]);
+    for (const f of ["a-good.ts", "d-good.ts", "f-good.ts"])
+      expect([f, by[f]!.error, by[f]!.checks.map((c) => c.pass)]).toEqual([f, undefined, sol.checks.map((c) => c.pass)]);
     expect([by["b-starter.ts"]!.error, by["b-starter.ts"]!.checks.map((c) => c.pass)]).toEqual([undefined, starter.checks.map((c) => c.pass)]);
     // the built-in hangs: the host ended the worker
     for (const f of ["c-indexof.ts", "e-join.ts"]) {

@@ -79,7 +79,7 @@ describe("the installed kmodlab command", () => {
 });
 
 describe("the installed library API", () => {
-  it("runModule, boot, readProc, grade and loadLessons work from `import ... from \"kmodlab\"`, and type-check", () => {
+  it('runModule, boot, readProc, grade and loadLessons work from `import ... from "kmodlab"`, and type-check', () => {
     const script = `import { runModule, boot, readProc, grade, loadLessons, getExercise, type RunResult, type GradeResult } from "kmodlab";
 const k = boot("x86_64-6.1", { mem: 1 << 30 });
 const meminfo: string = readProc(k, "meminfo");
@@ -89,12 +89,21 @@ const lessons = loadLessons();
 console.log(JSON.stringify({ memTotal: /^MemTotal: +\\d+ kB$/m.test(meminfo), init: r.initReturn, dmesg: r.dmesg.some((l) => l.includes("hello")), passed: g.passed, score: g.score, lessons: lessons.length }));
 `;
     writeFileSync(join(app, "use.ts"), script);
-    writeFileSync(join(app, "tsconfig.json"), JSON.stringify({ compilerOptions: { module: "nodenext", moduleResolution: "nodenext", target: "es2022", strict: true, noEmit: true, skipLibCheck: true, types: [] }, files: ["use.ts"] }));
+    writeFileSync(
+      join(app, "tsconfig.json"),
+      JSON.stringify({
+        compilerOptions: { module: "nodenext", moduleResolution: "nodenext", target: "es2022", strict: true, noEmit: true, skipLibCheck: true, types: [] },
+        files: ["use.ts"],
+      }),
+    );
     const tsc = sh(process.execPath, [join(app, "node_modules", "typescript", "bin", "tsc"), "-p", "."], app);
     expect(tsc.stdout + tsc.stderr).toBe("");
     expect(tsc.status).toBe(0);
     // run it as JavaScript (the same code without the type annotations)
-    const js = script.replace(/, type RunResult, type GradeResult/, "").replace(/: (string|RunResult|GradeResult) =/g, " =").replace(/!\./g, ".");
+    const js = script
+      .replace(/, type RunResult, type GradeResult/, "")
+      .replace(/: (string|RunResult|GradeResult) =/g, " =")
+      .replace(/!\./g, ".");
     writeFileSync(join(app, "use.mjs"), js);
     const run = sh(process.execPath, ["use.mjs"], app);
     expect(run.stderr).toBe("");
@@ -151,7 +160,14 @@ describe("GitHub Classroom workflow", () => {
     const made = sh(bin, ["autograder", "hello-module", "--github", "--package", tgz], repoDir);
     expect(made.status, made.stderr).toBe(0);
     const wf = parse(readFileSync(join(repoDir, ".github", "workflows", "classroom.yml"), "utf8"));
-    const steps = wf.jobs["run-autograding-tests"].steps as { name: string; id?: string; uses?: string; run?: string; with?: Record<string, unknown>; env?: Record<string, string> }[];
+    const steps = wf.jobs["run-autograding-tests"].steps as {
+      name: string;
+      id?: string;
+      uses?: string;
+      run?: string;
+      with?: Record<string, unknown>;
+      env?: Record<string, string>;
+    }[];
     expect(steps[0].uses).toBe("actions/checkout@v4");
     expect(steps[1].uses).toBe("actions/setup-node@v4");
     const install = steps[2].run!;
@@ -168,7 +184,11 @@ describe("GitHub Classroom workflow", () => {
       writeFileSync(join(repoDir, "hello-module.ts"), src);
       let got = 0;
       for (const s of graders) {
-        const r = spawnSync("bash", ["-c", String(s.with!.command)], { cwd: repoDir, encoding: "utf8", env: { PATH: process.env.PATH!, HOME: process.env.HOME ?? tmp } });
+        const r = spawnSync("bash", ["-c", String(s.with!.command)], {
+          cwd: repoDir,
+          encoding: "utf8",
+          env: { PATH: process.env.PATH!, HOME: process.env.HOME ?? tmp },
+        });
         expect([0, 1]).toContain(r.status);
         if (r.status === 0) got += Number(s.with!["max-score"]);
       }

@@ -36,7 +36,11 @@ async function runCell(page: Page, id: string) {
   const c = page.locator(`section.cell[data-cell-id="${id}"]`);
   const before = Number((await c.getAttribute("data-runs")) ?? 0);
   await c.locator("button.run").click();
-  await page.waitForFunction(([cid, n]) => Number(document.querySelector(`section.cell[data-cell-id="${cid}"]`)?.getAttribute("data-runs") ?? 0) > n, [id, before] as const, { timeout: 60_000 });
+  await page.waitForFunction(
+    ([cid, n]) => Number(document.querySelector(`section.cell[data-cell-id="${cid}"]`)?.getAttribute("data-runs") ?? 0) > n,
+    [id, before] as const,
+    { timeout: 60_000 },
+  );
   return c;
 }
 
@@ -57,7 +61,9 @@ describe("kmodlab build --lessons", () => {
     await page.waitForSelector('section.cell[data-cell-id="greet"]');
     const card = page.locator('section.exercise-statement[data-exercise="greet"]');
     await page.waitForFunction(() => /Exercise: /.test(document.querySelector('section.exercise-statement[data-exercise="greet"]')?.textContent ?? ""));
-    await expect(card.textContent()).resolves.toMatch(/Exercise: Say hello and goodbye[\s\S]*Print hi from greet at KERN_INFO[\s\S]*"bye from greet" is printed at KERN_INFO on unload/);
+    await expect(card.textContent()).resolves.toMatch(
+      /Exercise: Say hello and goodbye[\s\S]*Print hi from greet at KERN_INFO[\s\S]*"bye from greet" is printed at KERN_INFO on unload/,
+    );
     let c = await runCell(page, "greet");
     await expect(c.locator(".grade h4").textContent()).resolves.toMatch(/not passed yet/);
     // the solution, typed into the cell's plain editor (or Monaco once it took over)

@@ -71,7 +71,11 @@ async function runCell(page: Page, id: string, timeout = 30_000) {
   const c = cell(page, id);
   const before = Number((await c.getAttribute("data-runs")) ?? 0);
   await c.locator("button.run").click();
-  await page.waitForFunction(([cid, n]) => Number(document.querySelector(`section.cell[data-cell-id="${cid}"]`)?.getAttribute("data-runs") ?? 0) > n, [id, before] as const, { timeout });
+  await page.waitForFunction(
+    ([cid, n]) => Number(document.querySelector(`section.cell[data-cell-id="${cid}"]`)?.getAttribute("data-runs") ?? 0) > n,
+    [id, before] as const,
+    { timeout },
+  );
   return c;
 }
 
@@ -92,11 +96,16 @@ async function setCode(page: Page, id: string, code: string) {
     await c.locator(".monaco-editor").click();
     await page.keyboard.press("ControlOrMeta+A");
     await page.keyboard.press("Delete");
-    await page.evaluate(([cid, text]) => {
-      const ta = document.querySelector(`section.cell[data-cell-id="${cid}"] textarea.inputarea, section.cell[data-cell-id="${cid}"] .native-edit-context`) as HTMLElement | null;
-      ta?.focus();
-      document.execCommand("insertText", false, text);
-    }, [id, code] as const);
+    await page.evaluate(
+      ([cid, text]) => {
+        const ta = document.querySelector(
+          `section.cell[data-cell-id="${cid}"] textarea.inputarea, section.cell[data-cell-id="${cid}"] .native-edit-context`,
+        ) as HTMLElement | null;
+        ta?.focus();
+        document.execCommand("insertText", false, text);
+      },
+      [id, code] as const,
+    );
   }
 }
 
@@ -160,7 +169,7 @@ describe("notebook in Chromium", () => {
     if (problem) throw new Error(`run failed: ${await c.locator(".run-problem").first().textContent()}`);
     const reports = await c.locator(".report h4").allTextContents();
     if (!(await c.locator(".dmesg").count())) throw new Error(`no dmesg; reports: ${reports.join(" | ")}`);
-    const dmesg = await c.locator("pre.dmesg[aria-label=\"module's dmesg\"]").textContent();
+    const dmesg = await c.locator('pre.dmesg[aria-label="module\'s dmesg"]').textContent();
     expect(dmesg).toMatch(/pagemem addr=[0-9a-f]{16}/);
     expect(dmesg).toMatch(/kmallocmem addr=[0-9a-f]{16}/);
     expect(dmesg).toMatch(/vmallocmem addr=[0-9a-f]{16}/);
@@ -176,7 +185,7 @@ describe("notebook in Chromium", () => {
   it("a click on an address walks the run's page tables: levels, index bits, the physical address; the guard page stops", async () => {
     const { page, ctx, errors } = await open();
     const c = await runCell(page, "memdemo");
-    const dmesg = c.locator("pre.dmesg[aria-label=\"module's dmesg\"]");
+    const dmesg = c.locator('pre.dmesg[aria-label="module\'s dmesg"]');
     // kmalloc's address is in the direct map: the walk ends at a 2 MiB PMD page
     await dmesg.locator(".dl", { hasText: "kmallocmem" }).locator("button.addr-link").click();
     const panel = c.locator(".view-walk");
@@ -184,12 +193,16 @@ describe("notebook in Chromium", () => {
     expect(await panel.evaluate((d) => (d as HTMLDetailsElement).open)).toBe(true);
     expect(await panel.locator(".walk-table tbody th").allTextContents()).toEqual(["PGD", "P4D", "PUD", "PMD"]);
     expect(await panel.locator(".walk-result").textContent()).toMatch(/physical 0x[0-9a-f]+ PFN \d+.*2 MiB mapping/);
-    expect(await panel.locator(".walk-field .wf-label").allTextContents()).toEqual(expect.arrayContaining([expect.stringMatching(/^PGD bits 47–39/), expect.stringMatching(/^offset bits 20–0/)]));
+    expect(await panel.locator(".walk-field .wf-label").allTextContents()).toEqual(
+      expect.arrayContaining([expect.stringMatching(/^PGD bits 47–39/), expect.stringMatching(/^offset bits 20–0/)]),
+    );
     await panel.scrollIntoViewIfNeeded();
     await shot(page, "14-walk-kmalloc");
     // the vmalloc buffer, as it was while the module was loaded: every level down to a 4 KiB PTE
     await dmesg.locator(".dl", { hasText: "vmallocmem" }).locator("button.addr-link").click();
-    await page.waitForFunction(() => document.querySelector('section.cell[data-cell-id="memdemo"] .view-walk .walk-table tbody tr:last-child th')?.textContent === "PTE");
+    await page.waitForFunction(
+      () => document.querySelector('section.cell[data-cell-id="memdemo"] .view-walk .walk-table tbody tr:last-child th')?.textContent === "PTE",
+    );
     expect(await panel.locator(".walk-result").textContent()).toMatch(/physical 0x[0-9a-f]+ PFN \d+.*4 KiB mapping.*frame owner: Vmalloc/);
     const vaddr = BigInt("0x" + /vmallocmem addr=([0-9a-f]{16})/.exec((await dmesg.textContent())!)![1]);
     await shot(page, "15-walk-vmalloc");
@@ -202,7 +215,9 @@ describe("notebook in Chromium", () => {
     await shot(page, "16-walk-guard");
     // after rmmod, vfree has cleared the buffer's PTEs
     await panel.getByLabel("after rmmod").check();
-    await page.waitForFunction(() => /As the tables were at the end of the run/.test(document.querySelector('section.cell[data-cell-id="memdemo"] .view-walk .walk')?.textContent ?? ""));
+    await page.waitForFunction(() =>
+      /As the tables were at the end of the run/.test(document.querySelector('section.cell[data-cell-id="memdemo"] .view-walk .walk')?.textContent ?? ""),
+    );
     // a row of /proc/vmallocinfo is an address too
     await c.locator(".view-proc > summary").click();
     const vmi = c.locator(".proc-table", { hasText: "/proc/vmallocinfo" }).locator("button.addr-link").first();
@@ -223,9 +238,14 @@ describe("notebook in Chromium", () => {
     await panel.locator(".walk-table").waitFor({ timeout: 10_000 });
     expect(await panel.locator(".walk-table tbody th").allTextContents()).toEqual(["PGD"]);
     expect(await panel.locator(".walk-result").textContent()).toMatch(/4 MiB mapping/);
-    expect(await panel.locator(".walk-field .wf-label").allTextContents()).toEqual([expect.stringMatching(/^PGD bits 31–22/), expect.stringMatching(/^offset bits 21–0/)]);
+    expect(await panel.locator(".walk-field .wf-label").allTextContents()).toEqual([
+      expect.stringMatching(/^PGD bits 31–22/),
+      expect.stringMatching(/^offset bits 21–0/),
+    ]);
     await c.locator(".fm-buf", { hasText: "vmallocmem" }).locator("button.addr-link").click();
-    await page.waitForFunction(() => document.querySelector('section.cell[data-cell-id="memdemo"] .view-walk .walk-table tbody tr:last-child th')?.textContent === "PTE");
+    await page.waitForFunction(
+      () => document.querySelector('section.cell[data-cell-id="memdemo"] .view-walk .walk-table tbody tr:last-child th')?.textContent === "PTE",
+    );
     await panel.scrollIntoViewIfNeeded();
     await shot(page, "18-walk-i386");
     expect(errors).toEqual([]);
@@ -308,7 +328,11 @@ describe("notebook in Chromium", () => {
 
   it("Stop ends a run that is still busy and the next run works", async () => {
     // the code arrives through a share link, so nothing focuses the editor (no Monaco competing for the CPU)
-    const hash = encodeShare({ lesson: "first-module", cell: "hello", code: 'import { module_init } from "linux";\nfunction init(): number { for (;;) {} }\nmodule_init(init);\n' });
+    const hash = encodeShare({
+      lesson: "first-module",
+      cell: "hello",
+      code: 'import { module_init } from "linux";\nfunction init(): number { for (;;) {} }\nmodule_init(init);\n',
+    });
     const { page, ctx } = await open(undefined, hash);
     const c = cell(page, "hello");
     // a CPU limit far beyond the test's pace: the run is still busy when Stop is pressed, however loaded the machine
@@ -316,7 +340,9 @@ describe("notebook in Chromium", () => {
     await c.getByLabel("CPU limit of a run, in ms (at most 60000)").fill("60000");
     await c.locator("button.run").click();
     await c.locator("button.stop").click();
-    await page.waitForFunction(() => Number(document.querySelector('section.cell[data-cell-id="hello"]')?.getAttribute("data-runs") ?? 0) > 0, null, { timeout: 10_000 });
+    await page.waitForFunction(() => Number(document.querySelector('section.cell[data-cell-id="hello"]')?.getAttribute("data-runs") ?? 0) > 0, null, {
+      timeout: 10_000,
+    });
     expect(await c.locator(".cell-output .run-problem").textContent()).toMatch(/Stopped\..*ended its worker/);
     await shot(page, "04-stopped", "hello");
     const d = await runCell(page, "memdemo");
@@ -326,7 +352,8 @@ describe("notebook in Chromium", () => {
 
   it("keeps an edit across a reload", async () => {
     const { page, ctx } = await open();
-    const code = 'import { printk, KERN_INFO, module_init } from "linux";\nfunction hi(): number { printk(KERN_INFO + "kept across reload\\n"); return 0; }\nmodule_init(hi);\n';
+    const code =
+      'import { printk, KERN_INFO, module_init } from "linux";\nfunction hi(): number { printk(KERN_INFO + "kept across reload\\n"); return 0; }\nmodule_init(hi);\n';
     await setCode(page, "hello", code);
     await page.reload();
     await page.waitForSelector("html[data-ready='1']");
@@ -337,7 +364,8 @@ describe("notebook in Chromium", () => {
 
   it("a share link opens the same code in a fresh browser context", async () => {
     const a = await open();
-    const code = 'import { printk, KERN_INFO, module_init } from "linux";\n// shared with a friend\nfunction hi(): number { printk(KERN_INFO + "shared\\n"); return 0; }\nmodule_init(hi);\n';
+    const code =
+      'import { printk, KERN_INFO, module_init } from "linux";\n// shared with a friend\nfunction hi(): number { printk(KERN_INFO + "shared\\n"); return 0; }\nmodule_init(hi);\n';
     await setCode(a.page, "hello", code);
     await cell(a.page, "hello").getByRole("button", { name: "Share" }).click();
     const link = await cell(a.page, "hello").locator("input.share-link").inputValue();
@@ -400,10 +428,12 @@ describe("notebook in Chromium", () => {
     const { page } = await open(ctx);
     await page.evaluate(() => navigator.serviceWorker.ready);
     // wait until the precache is complete (install finished and the worker controls the page)
-    await page.waitForFunction(() => !!navigator.serviceWorker.controller, null, { timeout: 60_000 }).catch(async () => {
-      await page.reload();
-      await page.waitForFunction(() => !!navigator.serviceWorker.controller, null, { timeout: 30_000 });
-    });
+    await page
+      .waitForFunction(() => !!navigator.serviceWorker.controller, null, { timeout: 60_000 })
+      .catch(async () => {
+        await page.reload();
+        await page.waitForFunction(() => !!navigator.serviceWorker.controller, null, { timeout: 30_000 });
+      });
     await ctx.setOffline(true);
     await page.reload();
     await page.waitForSelector("html[data-ready='1']");
@@ -445,7 +475,7 @@ describe("notebook in Chromium", () => {
 
   it("a timer that allocates with GFP_KERNEL shows the sleeping-in-atomic card, pointing at the kmalloc line", async () => {
     const code =
-      'import { timer_setup, mod_timer, del_timer_sync, kmalloc, kfree, GFP_KERNEL, jiffies, msecs_to_jiffies,\n' +
+      "import { timer_setup, mod_timer, del_timer_sync, kmalloc, kfree, GFP_KERNEL, jiffies, msecs_to_jiffies,\n" +
       '         timer_list, MODULE_LICENSE, module_init, module_exit } from "linux";\n' +
       'MODULE_LICENSE("GPL");\n' +
       "const timer = new timer_list();\n" +
@@ -493,7 +523,8 @@ describe("notebook in Chromium", () => {
   });
 
   it("a cell with 100,000 live allocations: a bounded summary (groups, counts, canvas), a drill-down a page at a time, and a page that kept responding", async () => {
-    const code = 'import { kmalloc, GFP_KERNEL, module_init } from "linux";\nfunction init(): number {\n  for (let i = 0; i < 100000; i++) kmalloc(2048, GFP_KERNEL);\n  return 0;\n}\nmodule_init(init);\n';
+    const code =
+      'import { kmalloc, GFP_KERNEL, module_init } from "linux";\nfunction init(): number {\n  for (let i = 0; i < 100000; i++) kmalloc(2048, GFP_KERNEL);\n  return 0;\n}\nmodule_init(init);\n';
     // 2 GiB, the distribution's config and a 60 s CPU limit: all 100,000 calls happen (settings carried by the link)
     const { page, ctx } = await open(undefined, encodeShare({ lesson: "first-module", cell: "hello", code, mem: "2G", config: "distro", cpu: "60000" }));
     const c = cell(page, "hello");
@@ -533,7 +564,8 @@ describe("notebook in Chromium", () => {
     // drill-down: the addresses one by one, 100 at a time
     const drill = c.locator("details.as-drill");
     await drill.locator("summary").click();
-    const rows = (n: number) => page.waitForFunction((k) => document.querySelectorAll('section.cell[data-cell-id="hello"] details.as-drill tbody tr').length === k, n);
+    const rows = (n: number) =>
+      page.waitForFunction((k) => document.querySelectorAll('section.cell[data-cell-id="hello"] details.as-drill tbody tr').length === k, n);
     await rows(100);
     await drill.locator("button.as-more").click();
     await rows(200);
@@ -542,7 +574,8 @@ describe("notebook in Chromium", () => {
   }, 180_000);
 
   it("an endless leaking loop stopped by the CPU limit: kmemleak's objects in one card with a count, the long dmesg's middle on request", async () => {
-    const code = 'import { kmalloc, GFP_KERNEL, module_init } from "linux";\nfunction init(): number {\n  for (;;) kmalloc(4096, GFP_KERNEL);\n}\nmodule_init(init);\n';
+    const code =
+      'import { kmalloc, GFP_KERNEL, module_init } from "linux";\nfunction init(): number {\n  for (;;) kmalloc(4096, GFP_KERNEL);\n}\nmodule_init(init);\n';
     const { page, ctx } = await open(undefined, encodeShare({ lesson: "first-module", cell: "hello", code }));
     const c = await runCell(page, "hello", 60_000);
     const cards = c.locator(".report");
@@ -570,7 +603,8 @@ describe("notebook in Chromium", () => {
   });
 
   it("a runaway recursion is the stack limit card (no internal error, no QuickJS abort on the console), and the next run works", async () => {
-    const code = 'import { module_init, MODULE_LICENSE } from "linux";\nMODULE_LICENSE("GPL");\nfunction f(n: number): number {\n  return f(n + 1) + 1;\n}\nmodule_init(() => f(0));\n';
+    const code =
+      'import { module_init, MODULE_LICENSE } from "linux";\nMODULE_LICENSE("GPL");\nfunction f(n: number): number {\n  return f(n + 1) + 1;\n}\nmodule_init(() => f(0));\n';
     const { page, ctx } = await open(undefined, encodeShare({ lesson: "first-module", cell: "hello", code }));
     const c = await runCell(page, "hello", 60_000);
     const limit = c.locator(".report.kind-limit");
@@ -578,7 +612,11 @@ describe("notebook in Chromium", () => {
     expect(await limit.textContent()).toContain("stack depth limit reached");
     expect(await c.locator(".cell-output").textContent()).not.toMatch(/internal error|Maximum call stack/);
     await shot(page, "23-recursion", "hello");
-    await setCode(page, "hello", 'import { printk, KERN_INFO, module_init, MODULE_LICENSE } from "linux";\nMODULE_LICENSE("GPL");\nmodule_init(() => { printk(KERN_INFO + "after the recursion\\n"); return 0; });\n');
+    await setCode(
+      page,
+      "hello",
+      'import { printk, KERN_INFO, module_init, MODULE_LICENSE } from "linux";\nMODULE_LICENSE("GPL");\nmodule_init(() => { printk(KERN_INFO + "after the recursion\\n"); return 0; });\n',
+    );
     await runCell(page, "hello", 60_000);
     expect(await c.locator("pre.dmesg").textContent()).toContain("after the recursion");
     expect(await c.locator(".report").count()).toBe(0);
@@ -586,7 +624,8 @@ describe("notebook in Chromium", () => {
   });
 
   it("an anonymous arrow's frames read as kernel symbols in the trace: cell_line_N+0xoff/0xsize [cell], never '(top level)'", async () => {
-    const code = 'import { kmalloc, kfree, GFP_KERNEL, module_init, module_exit, MODULE_LICENSE } from "linux";\nMODULE_LICENSE("GPL");\nlet a = 0n;\nmodule_init(() => {\n  a = kmalloc(100, GFP_KERNEL);\n  kfree(a);\n  kfree(a);\n  return 0;\n});\nmodule_exit(() => {});\n';
+    const code =
+      'import { kmalloc, kfree, GFP_KERNEL, module_init, module_exit, MODULE_LICENSE } from "linux";\nMODULE_LICENSE("GPL");\nlet a = 0n;\nmodule_init(() => {\n  a = kmalloc(100, GFP_KERNEL);\n  kfree(a);\n  kfree(a);\n  return 0;\n});\nmodule_exit(() => {});\n';
     const { page, ctx } = await open(undefined, encodeShare({ lesson: "first-module", cell: "hello", code }));
     const c = await runCell(page, "hello", 60_000);
     const text = (await c.locator(".cell-output").textContent())!;
@@ -619,7 +658,10 @@ describe("notebook in Chromium", () => {
     // the last call is the whole run
     await step.locator("input.step-range").fill(String(total));
     await step.locator("input.step-range").dispatchEvent("change");
-    await page.waitForFunction((n) => document.querySelector('section.cell[data-cell-id="memdemo"] .step-output')?.getAttribute("data-step") === String(n), total);
+    await page.waitForFunction(
+      (n) => document.querySelector('section.cell[data-cell-id="memdemo"] .step-output')?.getAttribute("data-step") === String(n),
+      total,
+    );
     expect(await step.locator(".step-label").textContent()).toContain("(the whole run)");
     await step.locator("input.step-range").fill("3");
     await step.locator("input.step-range").dispatchEvent("change");
@@ -697,7 +739,8 @@ describe("notebook in Chromium", () => {
   });
 
   it("a type error is shown before running, with its line link, and the learner may run anyway", async () => {
-    const code = 'import { printk, KERN_INFO, module_init } from "linux";\nconst n: number = "seven";\nmodule_init(() => { printk(KERN_INFO + "n=%d\\n", n); return 0; });\n';
+    const code =
+      'import { printk, KERN_INFO, module_init } from "linux";\nconst n: number = "seven";\nmodule_init(() => { printk(KERN_INFO + "n=%d\\n", n); return 0; });\n';
     const { page, ctx } = await open(undefined, encodeShare({ lesson: "first-module", cell: "hello", code }));
     await page.waitForFunction(() => (globalThis as { __kmodlab?: { warmed?: number[] } }).__kmodlab?.warmed?.length, null, { timeout: 30_000 });
     const c = cell(page, "hello");

@@ -20,11 +20,21 @@ beforeAll(() => {
   for (let i = 0; i < 50; i++) {
     let src: string;
     switch (i % 5) {
-      case 0: src = ex.solution; break;
-      case 1: src = ex.starter; break;
-      case 2: src = ex.solution.replace('KERN_INFO + "hello', 'KERN_WARNING + "hello').replace("KERN_INFO,", "KERN_INFO, KERN_WARNING,"); break;
-      case 3: src = ex.solution.replace('MODULE_LICENSE("GPL");', ""); break;
-      default: src = "this is not TypeScript {"; break;
+      case 0:
+        src = ex.solution;
+        break;
+      case 1:
+        src = ex.starter;
+        break;
+      case 2:
+        src = ex.solution.replace('KERN_INFO + "hello', 'KERN_WARNING + "hello').replace("KERN_INFO,", "KERN_INFO, KERN_WARNING,");
+        break;
+      case 3:
+        src = ex.solution.replace('MODULE_LICENSE("GPL");', "");
+        break;
+      default:
+        src = "this is not TypeScript {";
+        break;
     }
     writeFileSync(join(dir, "class", `student${String(i).padStart(2, "0")}.ts`), src);
   }
@@ -78,8 +88,15 @@ describe("kmodlab grade FILE", () => {
   });
   it("gradescopeProblems rejects undocumented keys and wrong types", () => {
     expect(gradescopeProblems({ score: 1, max_score: 2, tests: [] })).toEqual(["undocumented top-level key 'max_score'"]);
-    expect(gradescopeProblems({ tests: [{ name: "a", status: "ok", points: 1 }] })).toEqual(["tests[0]: undocumented key 'points'", "tests[0].score is needed when the submission has no score", "tests[0].status"]);
-    expect(gradescopeProblems({ score: 1, execution_time: "3s", visibility: "public" })).toEqual(["execution_time is not a number of seconds", "visibility is not one of visible, hidden, after_due_date, after_published"]);
+    expect(gradescopeProblems({ tests: [{ name: "a", status: "ok", points: 1 }] })).toEqual([
+      "tests[0]: undocumented key 'points'",
+      "tests[0].score is needed when the submission has no score",
+      "tests[0].status",
+    ]);
+    expect(gradescopeProblems({ score: 1, execution_time: "3s", visibility: "public" })).toEqual([
+      "execution_time is not a number of seconds",
+      "visibility is not one of visible, hidden, after_due_date, after_published",
+    ]);
   });
   it("--check ID: the exit status is that one check's", async () => {
     const first = ex.checks[0].id;
@@ -137,7 +154,20 @@ describe("kmodlab lessons", () => {
     const orders = j.lessons.map((l: { order: number }) => l.order);
     expect([...orders].sort((a: number, b: number) => a - b)).toEqual(orders);
     // the ten of the first lessons, and any exercise added since (lesson 12's share-a-buffer)
-    expect(j.exercises.map((e: { id: string }) => e.id)).toEqual(expect.arrayContaining(["hello-module", "three-allocators", "contiguous-16k", "object-cache", "big-buffer", "atomic-alloc", "pick-the-flags", "dma-buffer", "find-the-hole", "fix-the-bugs"]));
+    expect(j.exercises.map((e: { id: string }) => e.id)).toEqual(
+      expect.arrayContaining([
+        "hello-module",
+        "three-allocators",
+        "contiguous-16k",
+        "object-cache",
+        "big-buffer",
+        "atomic-alloc",
+        "pick-the-flags",
+        "dma-buffer",
+        "find-the-hole",
+        "fix-the-bugs",
+      ]),
+    );
   });
 });
 

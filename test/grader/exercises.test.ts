@@ -11,7 +11,20 @@ const failing = (g: GradeResult) => g.checks.filter((c) => !c.pass).map((c) => `
 
 describe("the exercise list", () => {
   it("has the ten exercises of the issue, issue 19's share-a-buffer and lesson 13's rainy-day-pool (declared in its Markdown), each with checks, a statement and at least three wrong variants", () => {
-    expect(EXERCISES.map((e) => e.id)).toEqual(["hello-module", "three-allocators", "contiguous-16k", "object-cache", "big-buffer", "atomic-alloc", "pick-the-flags", "dma-buffer", "find-the-hole", "fix-the-bugs", "share-a-buffer", "rainy-day-pool"]);
+    expect(EXERCISES.map((e) => e.id)).toEqual([
+      "hello-module",
+      "three-allocators",
+      "contiguous-16k",
+      "object-cache",
+      "big-buffer",
+      "atomic-alloc",
+      "pick-the-flags",
+      "dma-buffer",
+      "find-the-hole",
+      "fix-the-bugs",
+      "share-a-buffer",
+      "rainy-day-pool",
+    ]);
     for (const e of EXERCISES) {
       expect(e.statement.length).toBeGreaterThan(40);
       expect(e.checks.map((c) => c.id)).toContain("loads");

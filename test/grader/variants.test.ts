@@ -58,7 +58,18 @@ async function withCopiedNumbers(ex: Exercise, src: string): Promise<string> {
 const withoutFaults = (ex: Exercise): Exercise => ({ ...ex, checks: ex.checks.filter((c) => !c.needs?.includes("fault-injection")) });
 
 /** The ten exercises of issue 14 must have variants; an exercise added later has them once its folder exists. */
-const REQUIRED = ["hello-module", "three-allocators", "contiguous-16k", "object-cache", "big-buffer", "atomic-alloc", "pick-the-flags", "dma-buffer", "find-the-hole", "fix-the-bugs"];
+const REQUIRED = [
+  "hello-module",
+  "three-allocators",
+  "contiguous-16k",
+  "object-cache",
+  "big-buffer",
+  "atomic-alloc",
+  "pick-the-flags",
+  "dma-buffer",
+  "find-the-hole",
+  "fix-the-bugs",
+];
 const folders = new Set(readdirSync(DIR));
 
 it("every exercise of the issue has a folder of variants", () => {
@@ -67,7 +78,9 @@ it("every exercise of the issue has a folder of variants", () => {
 });
 
 for (const ex of EXERCISES.filter((e) => folders.has(e.id))) {
-  const files = readdirSync(join(DIR, ex.id)).filter((f) => f.endsWith(".ts")).sort();
+  const files = readdirSync(join(DIR, ex.id))
+    .filter((f) => f.endsWith(".ts"))
+    .sort();
   describe(`variants of ${ex.id}`, () => {
     it("has at least 4 correct and 6 wrong variants, one without NULL checks among them when it allocates", () => {
       expect(files.filter((f) => f.startsWith("ok-")).length).toBeGreaterThanOrEqual(4);

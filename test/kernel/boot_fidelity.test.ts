@@ -45,7 +45,11 @@ describe("min_free_kbytes and THP", () => {
     expect(mfk("i386-6.1", 1024)).toBeGreaterThan(base("i386-6.1", 1024) * 4);
     // not raised: int_sqrt(lowmem_kbytes * 16) of the managed pages at postcore time, before the initrd and __init
     // were freed: at most the value over today's managed pages, and within 5 % of it
-    for (const [p, mb] of [["i386-6.1", 256], ["x86_64-6.1", 256], ["arm-6.1-virt", 2048]] as const) {
+    for (const [p, mb] of [
+      ["i386-6.1", 256],
+      ["x86_64-6.1", 256],
+      ["arm-6.1-virt", 2048],
+    ] as const) {
       expect(mfk(p, mb), `${p} ${mb}M`).toBeLessThanOrEqual(base(p, mb));
       expect(mfk(p, mb), `${p} ${mb}M`).toBeGreaterThan(base(p, mb) * 0.95);
     }
@@ -65,7 +69,8 @@ describe("purged vmap areas after boot", () => {
 });
 
 describe("the atomic DMA pools (kernel/dma/pool.c)", () => {
-  const dmaLines = (texts: string[]) => texts.map((l) => l.replace(/^\[\s*\d+\.\d+\] /, "").trimEnd()).filter((l) => /^DMA: preallocated .* pool for atomic allocations$/.test(l));
+  const dmaLines = (texts: string[]) =>
+    texts.map((l) => l.replace(/^\[\s*\d+\.\d+\] /, "").trimEnd()).filter((l) => /^DMA: preallocated .* pool for atomic allocations$/.test(l));
   for (const b of boots) {
     it(`${b.profile} ${b.mem / MiB}M: the same "DMA: preallocated" lines as the real boot, in order`, () => {
       const realBoot = section(real(b.log), "dmesg (boot, full)").split(/\r?\n/);
@@ -77,13 +82,18 @@ describe("the atomic DMA pools (kernel/dma/pool.c)", () => {
   it("128 KiB per GiB of RAM, at least 128 KiB, one block of the next order: 512 KiB at 4 GiB, 1 MiB at 8 GiB; the GFP_DMA pool comes from ZONE_DMA", () => {
     const sizes = (mb: number) => {
       const k = boot("x86_64-6.1", { mem: mb * MiB, config: "distro" });
-      return k.log.texts(0).filter((l) => l.startsWith("DMA: preallocated")).map((l) => Number(/(\d+) KiB/.exec(l)![1]));
+      return k.log
+        .texts(0)
+        .filter((l) => l.startsWith("DMA: preallocated"))
+        .map((l) => Number(/(\d+) KiB/.exec(l)![1]));
     };
     expect(sizes(4096)).toEqual([512, 512, 512]);
     expect(sizes(8192)).toEqual([1024, 1024, 1024]);
     const k = boot("x86_64-6.1", { mem: 512 * MiB, config: "distro" });
     const dma = k.pages.zones.find((z) => z.name === "DMA")!;
-    const realDmaFree = Number(/zone +DMA\n\s+pages free\s+(\d+)/.exec(section(real("x86_64-512M-nokaslr.log"), "/proc/zoneinfo (zone headers").replace(/\r/g, ""))![1]);
+    const realDmaFree = Number(
+      /zone +DMA\n\s+pages free\s+(\d+)/.exec(section(real("x86_64-512M-nokaslr.log"), "/proc/zoneinfo (zone headers").replace(/\r/g, ""))![1],
+    );
     // the 32-page GFP_DMA pool is most of what the real boot took from ZONE_DMA (3840 managed, 3808 free)
     expect(dma.managed - dma.free).toBeGreaterThanOrEqual(32);
     expect(realDmaFree).toBe(3808);
@@ -92,7 +102,8 @@ describe("the atomic DMA pools (kernel/dma/pool.c)", () => {
 });
 
 describe("the frees between mem_init and /init (init/free_initmem.ts)", () => {
-  const frees = (lines: string[]) => lines.map((l) => l.replace(/^\[\s*\d+\.\d+\] /, "").trimEnd()).filter((l) => /^Freeing |^Write protecting|Checked W\+X/.test(l));
+  const frees = (lines: string[]) =>
+    lines.map((l) => l.replace(/^\[\s*\d+\.\d+\] /, "").trimEnd()).filter((l) => /^Freeing |^Write protecting|Checked W\+X/.test(l));
   for (const b of boots) {
     it(`${b.profile} ${b.mem / MiB}M: the real boot's Freeing / Write protecting / W+X lines, byte for byte and in order; MemTotal and managed pages within 0.2 %`, () => {
       const log = real(b.log);
@@ -136,7 +147,10 @@ describe("memmap_init's unavailable ranges and build_all_zonelists' Total pages"
 
   it("x86_64 above 4 GiB: the PCI hole's sections have no memmap, so only the valid tail of the last section below it counts; Total pages counts present pages", () => {
     const k = boot("x86_64-6.1", { mem: 8192 * MiB, config: "distro" });
-    const counts = k.log.texts(0).map((l) => /zone (\w+): (\d+) pages in unavailable ranges/.exec(l)).filter((m) => m);
+    const counts = k.log
+      .texts(0)
+      .map((l) => /zone (\w+): (\d+) pages in unavailable ranges/.exec(l))
+      .filter((m) => m);
     for (const m of counts) expect(Number(m![2])).toBeLessThan(32768);
     const total = Number(/Total pages: (\d+)/.exec(k.log.texts(0).find((l) => l.includes("Total pages"))!)![1]);
     const present = k.pages.zones.reduce((a, z) => a + z.present, 0);
@@ -158,7 +172,8 @@ describe("SLUB's boot line", () => {
 describe("vfs_caches_init_early: the dentry and inode hash tables from memblock", () => {
   for (const b of boots) {
     it(`${b.profile} ${b.mem / MiB}M: the real boot's 'Dentry cache' and 'Inode-cache' lines (sized from nr_kernel_pages)`, () => {
-      const pick = (ls: string[]) => ls.map((l) => l.replace(/^\[\s*\d+\.\d+\] /, "").trimEnd()).filter((l) => /^(Dentry cache|Inode-cache) hash table entries/.test(l));
+      const pick = (ls: string[]) =>
+        ls.map((l) => l.replace(/^\[\s*\d+\.\d+\] /, "").trimEnd()).filter((l) => /^(Dentry cache|Inode-cache) hash table entries/.test(l));
       const k = boot(b.profile, { mem: b.mem, config: "distro" });
       const want = pick(section(real(b.log), "dmesg (boot, full)").split(/\r?\n/));
       expect(want).toHaveLength(2);

@@ -1,10 +1,11 @@
 import { describe, expect, it } from "vitest";
 import { Kallsyms } from "../../src/kernel/kernel/kallsyms.ts";
 
-const host = (arch: "x86_64" | "i386" | "arm" | "arm64", era: "2.6" | "3.4" | "6.1" = "6.1") => ({ profile: { arch, era } }) as {
-  profile: { arch: typeof arch; era: typeof era };
-  layout?: { image?: { name: string; start: bigint }[]; modulesVaddr?: bigint };
-};
+const host = (arch: "x86_64" | "i386" | "arm" | "arm64", era: "2.6" | "3.4" | "6.1" = "6.1") =>
+  ({ profile: { arch, era } }) as {
+    profile: { arch: typeof arch; era: typeof era };
+    layout?: { image?: { name: string; start: bigint }[]; modulesVaddr?: bigint };
+  };
 
 describe("kallsyms", () => {
   it("uses the sizes and call-site offsets of the real 6.1 logs per arch", () => {

@@ -1,7 +1,5 @@
 import { describe, expect, it } from "vitest";
-import {
-  KERN_CONT, KERN_ERR, KERN_INFO, KERN_WARNING, formatTimestamp, kernLevels, pr_cont, pr_info, pr_warn,
-} from "../../src/kernel/kernel/printk.ts";
+import { KERN_CONT, KERN_ERR, KERN_INFO, KERN_WARNING, formatTimestamp, kernLevels, pr_cont, pr_info, pr_warn } from "../../src/kernel/kernel/printk.ts";
 import { Clock, initialJiffies, jiffies_to_msecs, msecs_to_jiffies, usecs_to_jiffies } from "../../src/kernel/kernel/time.ts";
 import { fakeKernel } from "./printk-fake.ts";
 
@@ -11,7 +9,11 @@ describe("printk levels", () => {
     k.printk(KERN_INFO + "hello %d\n", 1);
     k.printk("<3>old style\n");
     k.printk("no level\n");
-    expect(k.log.records.map((r) => [r.level, r.text])).toEqual([[6, "hello 1"], [3, "old style"], [4, "no level"]]);
+    expect(k.log.records.map((r) => [r.level, r.text])).toEqual([
+      [6, "hello 1"],
+      [3, "old style"],
+      [4, "no level"],
+    ]);
   });
   it("gives modules the era's KERN_* strings", () => {
     expect(kernLevels({ printkLevelStyle: "soh", era: "6.1" }).KERN_INFO).toBe("\u00016");
@@ -59,7 +61,11 @@ describe("printk continuation", () => {
     k.printk("<c>c\n");
     k.printk("<6>d");
     k.printk("<4>e\n");
-    expect(k.log.records.map((r) => [r.level, r.text])).toEqual([[6, "abc"], [6, "d"], [4, "e"]]);
+    expect(k.log.records.map((r) => [r.level, r.text])).toEqual([
+      [6, "abc"],
+      [6, "d"],
+      [4, "e"],
+    ]);
     const old = fakeKernel("x86_64-2.6");
     old.printk(KERN_WARNING + "x");
     old.printk("y\n");

@@ -33,7 +33,11 @@ describe("read-only kernel text (6.1)", () => {
     const r = await runModule(cell("0xc1000000", "writeb(1, A + 0x10n)"), { profile: "i386-6.1", config: "distro" });
     const d = text(r.dmesg);
     const i = d.indexOf("BUG: unable to handle page fault for address: c1000010");
-    expect(d.slice(i + 1, i + 4)).toEqual(["#PF: supervisor write access in kernel mode", "#PF: error_code(0x0003) - permissions violation", "*pde = 010001e1 "]);
+    expect(d.slice(i + 1, i + 4)).toEqual([
+      "#PF: supervisor write access in kernel mode",
+      "#PF: error_code(0x0003) - permissions violation",
+      "*pde = 010001e1 ",
+    ]);
     expect(d[i + 4]).toBe("Oops: 0003 [#1] PREEMPT SMP");
   });
 

@@ -48,7 +48,11 @@ describe("seed 000: the msm8x25 phone (ARM 3.4, vmalloc=200M)", () => {
     .filter((l) => l !== "#cat /proc/vmallocinfo");
   const elided = (l: string) => /^[.…]+$/.test(l.trim());
   const blogForm = (l: string) => l.replace(/^(0x[0-9a-f]{8}-0x[0-9a-f]{8}) /, "$1");
-  const simLines = k.proc("vmallocinfo").split("\n").filter((l) => l !== "").map(blogForm);
+  const simLines = k
+    .proc("vmallocinfo")
+    .split("\n")
+    .filter((l) => l !== "")
+    .map(blogForm);
 
   it("the seed's /proc/vmallocinfo excerpt: 15 areas and 4 elisions", () => {
     expect(seedLines.filter((l) => !elided(l))).toHaveLength(15);

@@ -39,7 +39,9 @@ describe("WARN on 6.1 against the real Debian splats", () => {
     insmodOf(k, 108, { memdemo_fail_kmalloc_max: 0x106, memdemo_main: 0xb7e }, ["memdemo_fail_kmalloc_max", "memdemo_main"]);
     const m = k.log.mark();
     const r = warn(k, {
-      file: "mm/page_alloc.c", line: 5634, fn: "__alloc_pages+0x2a9/0x330",
+      file: "mm/page_alloc.c",
+      line: 5634,
+      fn: "__alloc_pages+0x2a9/0x330",
       kernelFrames: ["__kmalloc_large_node+0x6e/0xe0", "__kmalloc+0xbf/0x150"],
     });
     const got = k.log.texts(m);
@@ -58,11 +60,16 @@ describe("WARN on 6.1 against the real Debian splats", () => {
 
   it("i386: EIP line, 32-bit register dump, no <TASK> markers, SYSENTER user registers", () => {
     const k = fakeKernel("i386-6.1");
-    insmodOf(k, 108, { memdemo_fail_kmalloc_max: 0xd2, memdemo_main: 0x988, memdemo_init: 0x1000 },
-      ["memdemo_fail_kmalloc_max", "memdemo_main", "memdemo_init"]);
+    insmodOf(k, 108, { memdemo_fail_kmalloc_max: 0xd2, memdemo_main: 0x988, memdemo_init: 0x1000 }, [
+      "memdemo_fail_kmalloc_max",
+      "memdemo_main",
+      "memdemo_init",
+    ]);
     const m = k.log.mark();
     warn(k, {
-      file: "mm/page_alloc.c", line: 5634, fn: "__alloc_pages+0x21e/0xf40",
+      file: "mm/page_alloc.c",
+      line: 5634,
+      fn: "__alloc_pages+0x21e/0xf40",
       kernelFrames: ["__kmalloc_large_node+0x64/0xd0", "__kmalloc+0xbc/0x140"],
     });
     // the real trace also has the "? 0xf7449000" init-section entry, unreliable like the "? sym" ones
@@ -74,7 +81,9 @@ describe("WARN on 6.1 against the real Debian splats", () => {
     insmodOf(k, 102, { memdemo_fail_kmalloc_max: 0xf4, memdemo_main: 0xb40 }, ["memdemo_fail_kmalloc_max", "memdemo_main"]);
     const m = k.log.mark();
     warn(k, {
-      file: "mm/page_alloc.c", line: 5634, fn: "__alloc_pages+0xf60/0x1094",
+      file: "mm/page_alloc.c",
+      line: 5634,
+      fn: "__alloc_pages+0xf60/0x1094",
       kernelFrames: ["__kmalloc_large_node+0x70/0x114", "__kmalloc+0xe0/0x17c"],
     });
     expect(normalize(k.log.texts(m))).toEqual(normalize(ARM_WARN));
@@ -86,20 +95,28 @@ describe("WARN on 6.1 against the real Debian splats", () => {
     warn(k, { file: "a.c", line: 1, fn: "f" });
     const m = k.log.mark();
     warn(k, { file: "mm/vmalloc.c", line: 3227, fn: "__vmalloc_node_range+0x806/0x880" });
-    expect(k.log.texts(m)[3]).toBe(
-      "CPU: 0 PID: 108 Comm: insmod Tainted: G        W  OE      6.1.0-56-amd64 #1  Debian 6.1.192-2",
-    );
+    expect(k.log.texts(m)[3]).toBe("CPU: 0 PID: 108 Comm: insmod Tainted: G        W  OE      6.1.0-56-amd64 #1  Debian 6.1.192-2");
   });
 
   it("WARN(cond, msg): the message precedes WARNING on x86 (trap) and follows it on ARM", () => {
     const x = fakeKernel("x86_64-6.1");
     const mx = x.log.mark();
     warn(x, { file: "f.c", line: 2, fn: "g", message: "bad thing %d" });
-    expect(x.log.texts(mx).slice(0, 3).map((l) => l.slice(0, 12))).toEqual(["------------", "bad thing %d", "WARNING: CPU"]);
+    expect(
+      x.log
+        .texts(mx)
+        .slice(0, 3)
+        .map((l) => l.slice(0, 12)),
+    ).toEqual(["------------", "bad thing %d", "WARNING: CPU"]);
     const a = fakeKernel("arm-6.1");
     const ma = a.log.mark();
     warn(a, { file: "f.c", line: 2, fn: "g", message: "bad thing" });
-    expect(a.log.texts(ma).slice(1, 3).map((l) => l.slice(0, 12))).toEqual(["WARNING: CPU", "bad thing"]);
+    expect(
+      a.log
+        .texts(ma)
+        .slice(1, 3)
+        .map((l) => l.slice(0, 12)),
+    ).toEqual(["WARNING: CPU", "bad thing"]);
   });
 });
 
@@ -226,9 +243,12 @@ describe("generic splat()", () => {
     });
     expect(k.log.texts()).toEqual(["kmemleak: 1 new suspected memory leaks (see /sys/kernel/debug/kmemleak)", "detail"]);
     expect(r).toEqual({
-      kind: "leak", title: "kmemleak: 1 new suspected memory leaks (see /sys/kernel/debug/kmemleak)",
+      kind: "leak",
+      title: "kmemleak: 1 new suspected memory leaks (see /sys/kernel/debug/kmemleak)",
       text: "kmemleak: 1 new suspected memory leaks (see /sys/kernel/debug/kmemleak)\ndetail",
-      frames: [{ fn: "leaky", line: 5 }], line: 5, explain: "You allocated and never freed.",
+      frames: [{ fn: "leaky", line: 5 }],
+      line: 5,
+      explain: "You allocated and never freed.",
     });
   });
 });

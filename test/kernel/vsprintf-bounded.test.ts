@@ -19,19 +19,30 @@ const spec = fc.record({
   conv,
   text: fc.string({ maxLength: 5 }).map((s) => s.replace(/%/g, "")),
 });
-const arg = fc.oneof(fc.integer({ min: -3000, max: 3000 }), fc.bigInt({ min: 0n, max: (1n << 64n) - 1n }), fc.string({ maxLength: 40 }).map((s) => "s" + s.replace(/\0/g, "")));
+const arg = fc.oneof(
+  fc.integer({ min: -3000, max: 3000 }),
+  fc.bigInt({ min: 0n, max: (1n << 64n) - 1n }),
+  fc.string({ maxLength: 40 }).map((s) => "s" + s.replace(/\0/g, "")),
+);
 
 describe("vsprintf into a bounded buffer", () => {
   it("the capped text is the first cap characters of the whole text, for any format (6.1, 3.4, 2.6)", () => {
     fc.assert(
-      fc.property(fc.array(spec, { minLength: 1, maxLength: 5 }), fc.array(arg, { maxLength: 16 }), fc.integer({ min: 0, max: 4000 }), fc.constantFrom(k61, k34, k26), (specs, args, cap, k) => {
-        let fmt = "";
-        for (const s of specs) {
-          fmt += s.text + "%" + s.flags.join("") + (s.width === undefined ? "" : String(s.width)) + (s.prec === undefined ? "" : "." + String(s.prec)) + s.conv;
-        }
-        const full = vsprintf(k.log.env, fmt, args as PrintkArg[]);
-        expect(vsprintf(k.log.env, fmt, args as PrintkArg[], cap)).toBe(full.slice(0, cap));
-      }),
+      fc.property(
+        fc.array(spec, { minLength: 1, maxLength: 5 }),
+        fc.array(arg, { maxLength: 16 }),
+        fc.integer({ min: 0, max: 4000 }),
+        fc.constantFrom(k61, k34, k26),
+        (specs, args, cap, k) => {
+          let fmt = "";
+          for (const s of specs) {
+            fmt +=
+              s.text + "%" + s.flags.join("") + (s.width === undefined ? "" : String(s.width)) + (s.prec === undefined ? "" : "." + String(s.prec)) + s.conv;
+          }
+          const full = vsprintf(k.log.env, fmt, args as PrintkArg[]);
+          expect(vsprintf(k.log.env, fmt, args as PrintkArg[], cap)).toBe(full.slice(0, cap));
+        },
+      ),
       { numRuns: 400 },
     );
   });

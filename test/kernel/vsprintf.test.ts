@@ -174,9 +174,7 @@ describe("vsprintf %p family", () => {
     expect(f("%*pbl", 64, (1n << 63n) | 1n)).toBe("0,63");
     expect(f("nodemask=%*pbl", 1, "(null)")).toBe("nodemask=(null)");
     expect(f("%*pb", 40, 0x1_0000_00ffn)).toBe("01,000000ff");
-    expect(f("%s: %pV, mode", "insmod", { fmt: "page allocation failure: order:%u", args: [11] })).toBe(
-      "insmod: page allocation failure: order:11, mode",
-    );
+    expect(f("%s: %pV, mode", "insmod", { fmt: "page allocation failure: order:%u", args: [11] })).toBe("insmod: page allocation failure: order:11, mode");
   });
 });
 
@@ -186,6 +184,12 @@ describe("siphash24 (the %p hash)", () => {
   const k1 = key.slice(8).reduceRight((a, b) => (a << 8n) | BigInt(b), 0n);
   it("matches the reference test vectors of the SipHash paper", () => {
     expect(siphash24(k0, k1, new Uint8Array(0))).toBe(0x726fdb47dd0e0e31n);
-    expect(siphash24(k0, k1, Uint8Array.from({ length: 15 }, (_, i) => i))).toBe(0xa129ca6149be45e5n);
+    expect(
+      siphash24(
+        k0,
+        k1,
+        Uint8Array.from({ length: 15 }, (_, i) => i),
+      ),
+    ).toBe(0xa129ca6149be45e5n);
   });
 });

@@ -2,19 +2,35 @@
 import { describe, expect, it } from "vitest";
 import { collapseFrames, fmtNs, limitExplain, limitHeading, loopLine, thousands } from "../../src/notebook/output.ts";
 
-const cpu = { kind: "timeout" as const, title: "watchdog: BUG: soft lockup - CPU#0 stuck for 22s! [insmod:108]", text: "", limit: "cpu" as const, explain: "The module ran for more than 2000 ms of CPU time (the run's CPU limit) and was stopped. Look for a loop that never ends, or raise limits.cpuMs." };
+const cpu = {
+  kind: "timeout" as const,
+  title: "watchdog: BUG: soft lockup - CPU#0 stuck for 22s! [insmod:108]",
+  text: "",
+  limit: "cpu" as const,
+  explain: "The module ran for more than 2000 ms of CPU time (the run's CPU limit) and was stopped. Look for a loop that never ends, or raise limits.cpuMs.",
+};
 
 describe("report cards", () => {
   it("the timeout card names the notebook's own control, not limits.cpuMs", () => {
     const t = limitExplain(cpu)!;
     expect(t).not.toMatch(/limits\.cpuMs/);
-    expect(t).toMatch(/more than 2000 ms of CPU time \(this cell's CPU limit\) and was stopped\. Look for a loop that never ends\. If the work is meant to take longer, raise the CPU limit in the cell's Machine settings/);
-    expect(limitExplain({ ...cpu, limit: "log", explain: "The module printed more than 1 MiB (the run's log size limit) and was stopped. Print less inside loops, or raise limits.logBytes." })).toBe("The module printed more than 1 MiB (the run's log size limit) and was stopped. Print less inside loops.");
+    expect(t).toMatch(
+      /more than 2000 ms of CPU time \(this cell's CPU limit\) and was stopped\. Look for a loop that never ends\. If the work is meant to take longer, raise the CPU limit in the cell's Machine settings/,
+    );
+    expect(
+      limitExplain({
+        ...cpu,
+        limit: "log",
+        explain: "The module printed more than 1 MiB (the run's log size limit) and was stopped. Print less inside loops, or raise limits.logBytes.",
+      }),
+    ).toBe("The module printed more than 1 MiB (the run's log size limit) and was stopped. Print less inside loops.");
   });
 
   it("a limit heading only for the sandbox's limits: a BUG report that mentions a call stack keeps its own title", () => {
     expect(limitHeading(cpu)).toBe("Stopped: the module ran too long");
-    expect(limitHeading({ kind: "limit", title: "kmodlab: stack depth limit reached (262144 bytes)", text: "", limit: "stack" })).toMatch(/recursed too deeply/);
+    expect(limitHeading({ kind: "limit", title: "kmodlab: stack depth limit reached (262144 bytes)", text: "", limit: "stack" })).toMatch(
+      /recursed too deeply/,
+    );
     expect(limitHeading({ kind: "bug", title: "kernel BUG at mm/slub.c:379!", text: "Call Trace:\n call stack ..." })).toBeUndefined();
   });
 

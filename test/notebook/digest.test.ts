@@ -2,7 +2,21 @@
 import { describe, expect, it } from "vitest";
 import type { RunResult } from "../../sandbox/result.ts";
 import type { CellBuffer } from "../../src/notebook/protocol.ts";
-import { BUFFERS_KEPT, CALLS_KEPT, DMESG_HEAD, DMESG_TAIL, dedupeBuffers, digestForPage as digestWith, digestOf, freedBeforeExit, groupAllocations, groupReports, mergeRuns, recordsOf, type PageReport } from "../../src/notebook/digest.ts";
+import {
+  BUFFERS_KEPT,
+  CALLS_KEPT,
+  DMESG_HEAD,
+  DMESG_TAIL,
+  dedupeBuffers,
+  digestForPage as digestWith,
+  digestOf,
+  freedBeforeExit,
+  groupAllocations,
+  groupReports,
+  mergeRuns,
+  recordsOf,
+  type PageReport,
+} from "../../src/notebook/digest.ts";
 import { API } from "../../sandbox/api.ts";
 import { memoryRoles } from "../../sandbox/memrecords.ts";
 
@@ -11,14 +25,32 @@ const roles = memoryRoles(API);
 const digestForPage = (r: RunResult, bufs: CellBuffer[]) => digestWith(r, bufs, roles);
 
 function run(over: Partial<RunResult> = {}): RunResult {
-  return { profile: "x86_64-6.1", initReturn: 0, dmesg: [], bootLog: [], reports: [], proc: {}, procAfterExit: {}, stats: { kernelCalls: 0, simTimeNs: 0, tlbHits: 0, tlbMisses: 0, wallMs: 0 }, kernel: {}, ...over };
+  return {
+    profile: "x86_64-6.1",
+    initReturn: 0,
+    dmesg: [],
+    bootLog: [],
+    reports: [],
+    proc: {},
+    procAfterExit: {},
+    stats: { kernelCalls: 0, simTimeNs: 0, tlbHits: 0, tlbMisses: 0, wallMs: 0 },
+    kernel: {},
+    ...over,
+  };
 }
 
-const leak = (a: number) => ({ kind: "leak" as const, title: `kmemleak: unreferenced object 0x${(0xffff888000100000 + a * 4096).toString(16)} (size 4096):`, text: "..." });
+const leak = (a: number) => ({
+  kind: "leak" as const,
+  title: `kmemleak: unreferenced object 0x${(0xffff888000100000 + a * 4096).toString(16)} (size 4096):`,
+  text: "...",
+});
 
 describe("digest for the page", () => {
   it("groups 27,438 kmemleak objects into one report with the count and the next titles", () => {
-    const reports = [...Array.from({ length: 27438 }, (_, i) => leak(i)), { kind: "oops" as const, title: "BUG: kernel NULL pointer dereference, address: 0000000000000000", text: "" }];
+    const reports = [
+      ...Array.from({ length: 27438 }, (_, i) => leak(i)),
+      { kind: "oops" as const, title: "BUG: kernel NULL pointer dereference, address: 0000000000000000", text: "" },
+    ];
     const g = groupReports(reports);
     expect(g).toHaveLength(2);
     expect(g[0].count).toBe(27438);
@@ -50,27 +82,53 @@ describe("digest for the page", () => {
   });
 
   it("100,000 allocations: the first calls, and every allocation grouped by function and size with its address span", () => {
-    const calls = Array.from({ length: 100000 }, (_, i) => ({ fn: "kmalloc", args: [4096, 0xcc0], ret: "0x" + (0xffff888000100000n + BigInt(i) * 4096n).toString(16), line: 2 }));
+    const calls = Array.from({ length: 100000 }, (_, i) => ({
+      fn: "kmalloc",
+      args: [4096, 0xcc0],
+      ret: "0x" + (0xffff888000100000n + BigInt(i) * 4096n).toString(16),
+      line: 2,
+    }));
     calls.push({ fn: "kmalloc", args: [4096, 0xcc0], ret: "0x0", line: 2 });
     const p = digestForPage(run({ kernel: { calls } }), []);
     expect((p.kernel.calls as unknown[]).length).toBe(CALLS_KEPT);
     const d = digestOf(p)!;
     expect(d.callsTotal).toBe(100001);
-    expect(d.allocGroups).toEqual([{ fn: "kmalloc", size: 4096, count: 100000, failed: 1, line: 2, lo: "0xffff888000100000", hi: "0x" + (0xffff888000100000n + 99999n * 4096n).toString(16) }]);
-    expect(groupAllocations(recordsOf(run({ kernel: { calls: [{ fn: "__get_free_pages", args: [0xcc0, 2], ret: "0xffff888000200000" }] } }), roles))[0].size).toBe(16384);
+    expect(d.allocGroups).toEqual([
+      {
+        fn: "kmalloc",
+        size: 4096,
+        count: 100000,
+        failed: 1,
+        line: 2,
+        lo: "0xffff888000100000",
+        hi: "0x" + (0xffff888000100000n + 99999n * 4096n).toString(16),
+      },
+    ]);
+    expect(
+      groupAllocations(recordsOf(run({ kernel: { calls: [{ fn: "__get_free_pages", args: [0xcc0, 2], ret: "0xffff888000200000" }] } }), roles))[0].size,
+    ).toBe(16384);
     // the address-space view's marks: the first ALLOCS_KEPT allocations of the one record model
     expect(d.allocs[0]).toEqual({ fn: "kmalloc", family: "slab", addr: "0xffff888000100000", size: 4096, line: 2 });
   });
 
   it("lists each buffer once, the first ones in full, and groups the rest; all their frames stay in the map", () => {
-    const b = (i: number): CellBuffer => ({ fn: "kmalloc", addr: "0x" + (0xffff888000100000 + i * 4096).toString(16), size: 4096, kind: "kmalloc", pfnRuns: [[256 + i, 1]], frames: 1 });
+    const b = (i: number): CellBuffer => ({
+      fn: "kmalloc",
+      addr: "0x" + (0xffff888000100000 + i * 4096).toString(16),
+      size: 4096,
+      kind: "kmalloc",
+      pfnRuns: [[256 + i, 1]],
+      frames: 1,
+    });
     const bufs = [b(0), b(0), ...Array.from({ length: 999 }, (_, i) => b(i + 1))];
     expect(dedupeBuffers(bufs)).toHaveLength(1000);
     const p = digestForPage(run(), bufs);
     expect((p.kernel.cellMemory as unknown[]).length).toBe(BUFFERS_KEPT);
     const d = digestOf(p)!;
     expect(d.buffersTotal).toBe(1000);
-    expect(d.bufferGroups).toEqual([{ fn: "kmalloc", size: 4096, kind: "kmalloc", count: 1000 - BUFFERS_KEPT, frames: 1000 - BUFFERS_KEPT, runs: 1000 - BUFFERS_KEPT }]);
+    expect(d.bufferGroups).toEqual([
+      { fn: "kmalloc", size: 4096, kind: "kmalloc", count: 1000 - BUFFERS_KEPT, frames: 1000 - BUFFERS_KEPT, runs: 1000 - BUFFERS_KEPT },
+    ]);
     expect(d.cellFrames.contig).toEqual([256, 1000]);
   });
 

@@ -12,7 +12,7 @@ const fence = "```";
 
 describe("front matter", () => {
   it("parses id, title, order, profile and summary and strips them from the body", () => {
-    const { data, body } = splitFrontMatter("---\nid: kmalloc\ntitle: \"kmalloc: sizes\"\norder: 3\nprofile: i386-2.6\nsummary: Slabs.\n---\n# Hi\n");
+    const { data, body } = splitFrontMatter('---\nid: kmalloc\ntitle: "kmalloc: sizes"\norder: 3\nprofile: i386-2.6\nsummary: Slabs.\n---\n# Hi\n');
     expect(data).toEqual({ id: "kmalloc", title: "kmalloc: sizes", order: 3, profile: "i386-2.6", summary: "Slabs." });
     expect(body).toBe("# Hi\n");
   });

@@ -39,13 +39,27 @@ describe("cell settings", () => {
   it("the learner's picks override the cell's; empty fields keep the cell's", () => {
     const own = cellSettings(cell('module mem=160M cmdline="vmalloc=300M"'));
     expect(effectiveSettings(own, { mem: "", cmdline: "", config: "", timeout: "" })).toEqual(own);
-    expect(effectiveSettings(own, { mem: "512M", config: "distro", timeout: "10s" })).toMatchObject({ mem: "512M", cmdline: "vmalloc=300M", config: "distro", timeoutMs: 10000 });
+    expect(effectiveSettings(own, { mem: "512M", config: "distro", timeout: "10s" })).toMatchObject({
+      mem: "512M",
+      cmdline: "vmalloc=300M",
+      config: "distro",
+      timeoutMs: 10000,
+    });
     expect(parseTimeout("nope")).toBeNaN();
     expect(parseTimeout("")).toBeUndefined();
   });
 
   it("a share link carries the profile, RAM, command line, config and CPU limit", () => {
-    const d = { lesson: "vmalloc-size", cell: "msm-300", code: "x", profile: "arm-3.4-msm8x25", mem: "256M", cmdline: "vmalloc=300M", config: "distro", cpu: "5000" };
+    const d = {
+      lesson: "vmalloc-size",
+      cell: "msm-300",
+      code: "x",
+      profile: "arm-3.4-msm8x25",
+      mem: "256M",
+      cmdline: "vmalloc=300M",
+      config: "distro",
+      cpu: "5000",
+    };
     expect(decodeShare(encodeShare(d))).toEqual(d);
   });
 });

@@ -18,7 +18,7 @@ class MemKV implements KV {
 
 describe("share links", () => {
   it("round-trip lesson, cell, code and machine, including unicode and long code", () => {
-    const code = "let s = \"µ → ✓\";\n".repeat(200) + "printk(KERN_INFO + \"%px\\n\", p);";
+    const code = 'let s = "µ → ✓";\n'.repeat(200) + 'printk(KERN_INFO + "%px\\n", p);';
     const hash = encodeShare({ lesson: "first-module", cell: "memdemo", code, profile: "i386-2.6", mem: "256M", cmdline: "vmalloc=200M" });
     expect(hash.startsWith("#share=")).toBe(true);
     expect(hash).toMatch(/^#share=[A-Za-z0-9+\-$]+$/); // URL-safe

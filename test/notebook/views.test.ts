@@ -143,7 +143,13 @@ describe("/proc diff", () => {
 import { buildFrameModel, bucketZone, BUCKETS_PER_ZONE } from "../../src/notebook/views/frames.ts";
 
 describe("frame map model", () => {
-  const layoutZones = { zones: [{ name: "DMA", startPfn: 1, endPfn: 4096 }, { name: "DMA32", startPfn: 4096, endPfn: 32768 }], reservations: [{ start: 0x1000000, end: 0x1200000, what: "Kernel code" }] };
+  const layoutZones = {
+    zones: [
+      { name: "DMA", startPfn: 1, endPfn: 4096 },
+      { name: "DMA32", startPfn: 4096, endPfn: 32768 },
+    ],
+    reservations: [{ start: 0x1000000, end: 0x1200000, what: "Kernel code" }],
+  };
 
   it("from allocations: the cell's pages and its vmalloc pages are marked, reservations kept", () => {
     const m = buildFrameModel({
@@ -152,7 +158,12 @@ describe("frame map model", () => {
         { pfn: 5000, order: 0, ownerName: "Module" },
         { pfn: 6000, order: 2, ownerName: "Slab" },
       ],
-      vmalloc: { areas: [{ owner: "module", pages: [7001, 9005, 12000] }, { owner: "boot", pages: [100] }] },
+      vmalloc: {
+        areas: [
+          { owner: "module", pages: [7001, 9005, 12000] },
+          { owner: "boot", pages: [100] },
+        ],
+      },
     })!;
     expect(m.zones.map((z) => z.name)).toEqual(["DMA", "DMA32"]);
     expect([...m.mine].sort((a, b) => a - b)).toEqual([5000, 7001, 9005, 12000]);
@@ -174,13 +185,31 @@ describe("frame map model", () => {
     const zone = { name: "DMA32", startPfn: 4096, endPfn: 1 << 20 };
     const m = buildFrameModel({
       zones: [zone],
-      frames: { ownerNames: ["Free", "Slab", "KernelImage"], runs: [[4096, 512, 2], [8192, 64, 1]] },
+      frames: {
+        ownerNames: ["Free", "Slab", "KernelImage"],
+        runs: [
+          [4096, 512, 2],
+          [8192, 64, 1],
+        ],
+      },
       cellMemory: [
-        { fn: "vmalloc", addr: "0xffffc90000001000", kind: "vmalloc", pfnRuns: [[100000, 1], [500000, 1], [900000, 1]] },
+        {
+          fn: "vmalloc",
+          addr: "0xffffc90000001000",
+          kind: "vmalloc",
+          pfnRuns: [
+            [100000, 1],
+            [500000, 1],
+            [900000, 1],
+          ],
+        },
         { fn: "kmalloc", addr: "0xffff888001000000", kind: "kmalloc", pfnRuns: [[8200, 1]] },
       ],
     })!;
-    expect(m.buffers.map((b) => [b.kind, b.frames])).toEqual([["vmalloc", 3], ["kmalloc", 1]]);
+    expect(m.buffers.map((b) => [b.kind, b.frames])).toEqual([
+      ["vmalloc", 3],
+      ["kmalloc", 1],
+    ]);
     const zb = bucketZone(m, zone); // how fast: npm run bench -- views
     expect(zb.owner.length).toBeLessThanOrEqual(BUCKETS_PER_ZONE);
     expect(zb.per).toBe(256);

@@ -23,7 +23,9 @@ describe("walk view", () => {
     const parts = linkAddresses("pagemem addr=ffff888005340000 size 00000000 at 0xc0ffee00, pid 12345678x", (a) => picked.push(a));
     const buttons = parts.filter((p): p is HTMLElement => typeof p !== "string");
     expect(buttons.map((b) => b.textContent)).toEqual(["ffff888005340000", "0xc0ffee00"]);
-    expect(parts.map((p) => (typeof p === "string" ? p : p.textContent)).join("")).toBe("pagemem addr=ffff888005340000 size 00000000 at 0xc0ffee00, pid 12345678x");
+    expect(parts.map((p) => (typeof p === "string" ? p : p.textContent)).join("")).toBe(
+      "pagemem addr=ffff888005340000 size 00000000 at 0xc0ffee00, pid 12345678x",
+    );
     buttons[0].click();
     buttons[1].click();
     expect(picked).toEqual([0xffff888005340000n, 0xc0ffee00n]);
@@ -37,7 +39,13 @@ describe("walk view", () => {
     expect(rows[3].className).toContain("leaf");
     expect(rows[3].textContent).toMatch(/_PAGE_PSE/);
     expect(el.querySelector(".walk-result")!.textContent).toMatch(/physical 0x1234567 PFN 4660 .*2 MiB mapping/);
-    expect([...el.querySelectorAll(".walk-field .wf-label")].map((f) => f.textContent)).toEqual(["sign extension bits 63–48", "PGD bits 47–39", "PUD bits 38–30", "PMD bits 29–21", "offset bits 20–0"]);
+    expect([...el.querySelectorAll(".walk-field .wf-label")].map((f) => f.textContent)).toEqual([
+      "sign extension bits 63–48",
+      "PGD bits 47–39",
+      "PUD bits 38–30",
+      "PMD bits 29–21",
+      "offset bits 20–0",
+    ]);
   });
 
   it("renders an unmapped address: the row where the walk stops, and why", () => {

@@ -38,7 +38,14 @@ interface Case {
 }
 
 const CASES: Case[] = [
-  { profile: "x86_64-6.1", levels: ["PGD", "P4D", "PUD", "PMD", "PTE"], linearLeaf: ["PMD", 2 * MiB], topBits: [47, 39], user: 0x400000n, userStepsEmpty: false },
+  {
+    profile: "x86_64-6.1",
+    levels: ["PGD", "P4D", "PUD", "PMD", "PTE"],
+    linearLeaf: ["PMD", 2 * MiB],
+    topBits: [47, 39],
+    user: 0x400000n,
+    userStepsEmpty: false,
+  },
   { profile: "arm64-6.1", levels: ["PGD", "P4D", "PUD", "PMD", "PTE"], linearLeaf: ["PMD", 2 * MiB], topBits: [47, 39], user: 0x400000n, userStepsEmpty: true },
   { profile: "i386-2.6", levels: ["PGD", "PTE"], linearLeaf: ["PGD", 4 * MiB], topBits: [31, 22], user: 0x08048000n, userStepsEmpty: false },
   { profile: "arm-6.1-virt", levels: ["PGD", "PTE"], linearLeaf: ["PGD", 1 * MiB], topBits: [31, 20], user: 0x00010000n, userStepsEmpty: false },
@@ -130,7 +137,7 @@ describe("page-table walk data per architecture (the kernel's own tables)", () =
 describe("KernelSession (the run worker's kernels)", () => {
   const cell =
     'import { vmalloc, kmalloc, GFP_KERNEL, printk, KERN_INFO, module_init } from "linux";\n' +
-    "let v = 0n;\nfunction init(): number { v = vmalloc(8192); printk(KERN_INFO + \"v=%px k=%px\\n\", v, kmalloc(64, GFP_KERNEL)); return 0; }\nmodule_init(init);\n";
+    'let v = 0n;\nfunction init(): number { v = vmalloc(8192); printk(KERN_INFO + "v=%px k=%px\\n", v, kmalloc(64, GFP_KERNEL)); return 0; }\nmodule_init(init);\n';
 
   it("a run on the pre-booted kernel gives the same result as a run that boots, and the spare is used once", async () => {
     const s = new KernelSession(deps);

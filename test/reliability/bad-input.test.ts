@@ -46,14 +46,46 @@ const OK = `import { module_init, MODULE_LICENSE } from "linux";\nMODULE_LICENSE
 describe("kmodlab run: bad files", () => {
   const cases: { name: string; content: () => string | Buffer; code: number; err: RegExp; out?: RegExp }[] = [
     { name: "empty.ts", content: () => "", code: 0, err: /^$/ },
-    { name: "binary.ts", content: () => Buffer.from([0x7f, 0x45, 0x4c, 0x46, 0x02, 0x01, 0x01, 0x00, 0x00, 0xff, 0xfe, 0x0a, 0x00, 0x13]), code: 1, err: /^.*binary\.ts:\d+:\d+: SyntaxError: .+\n$/ },
-    { name: "syntax.ts", content: () => `import { module_init } from "linux";\nfunction f( { return 0; }\nmodule_init(f);\n`, code: 1, err: /^.*syntax\.ts:2:\d+: SyntaxError: .+\n$/ },
+    {
+      name: "binary.ts",
+      content: () => Buffer.from([0x7f, 0x45, 0x4c, 0x46, 0x02, 0x01, 0x01, 0x00, 0x00, 0xff, 0xfe, 0x0a, 0x00, 0x13]),
+      code: 1,
+      err: /^.*binary\.ts:\d+:\d+: SyntaxError: .+\n$/,
+    },
+    {
+      name: "syntax.ts",
+      content: () => `import { module_init } from "linux";\nfunction f( { return 0; }\nmodule_init(f);\n`,
+      code: 1,
+      err: /^.*syntax\.ts:2:\d+: SyntaxError: .+\n$/,
+    },
     { name: "no-init.ts", content: () => `import { printk, KERN_INFO } from "linux";\nprintk(KERN_INFO + "top level only\\n");\n`, code: 0, err: /^$/ },
     // An init that returns a non-number: the exception splat is kernel text (dmesg on stdout), stderr stays empty.
-    { name: "object-init.ts", content: () => `import { module_init } from "linux";\nmodule_init(() => ({}) as any);\n`, code: 1, err: /^$/, out: /^\[[ \d.]+\] TypeError: module_init: the init function returned an object; an init function returns 0, or a negative errno such as -ENOMEM$/m },
-    { name: "undefined-init.ts", content: () => `import { module_init } from "linux";\nmodule_init(() => {});\n`, code: 1, err: /^$/, out: /TypeError: module_init: the init function returned undefined; an init function returns 0/ },
-    { name: "bad-import.ts", content: () => `import { kmallok } from "linux";\n`, code: 1, err: /^.*bad-import\.ts:1:\d+: ImportError: "linux" has no export named 'kmallok' \(did you mean kmalloc\?\)\n$/ },
-    { name: "node-import.ts", content: () => `import { readFileSync } from "fs";\nreadFileSync("/etc/passwd");\n`, code: 1, err: /ImportError|no module|cannot import|only "linux"/i },
+    {
+      name: "object-init.ts",
+      content: () => `import { module_init } from "linux";\nmodule_init(() => ({}) as any);\n`,
+      code: 1,
+      err: /^$/,
+      out: /^\[[ \d.]+\] TypeError: module_init: the init function returned an object; an init function returns 0, or a negative errno such as -ENOMEM$/m,
+    },
+    {
+      name: "undefined-init.ts",
+      content: () => `import { module_init } from "linux";\nmodule_init(() => {});\n`,
+      code: 1,
+      err: /^$/,
+      out: /TypeError: module_init: the init function returned undefined; an init function returns 0/,
+    },
+    {
+      name: "bad-import.ts",
+      content: () => `import { kmallok } from "linux";\n`,
+      code: 1,
+      err: /^.*bad-import\.ts:1:\d+: ImportError: "linux" has no export named 'kmallok' \(did you mean kmalloc\?\)\n$/,
+    },
+    {
+      name: "node-import.ts",
+      content: () => `import { readFileSync } from "fs";\nreadFileSync("/etc/passwd");\n`,
+      code: 1,
+      err: /ImportError|no module|cannot import|only "linux"/i,
+    },
   ];
   for (const c of cases) {
     it(`${c.name}: exit ${c.code}, ${c.err.source.slice(0, 60)}`, async () => {
@@ -82,7 +114,10 @@ describe("kmodlab run: bad files", () => {
   });
 
   it("a 5 MB file of statements hits a limit with its message, not a host crash", async () => {
-    const p = file("big2.ts", `import { module_init, jiffies_to_msecs } from "linux";\nlet s = 0;\n` + "s += jiffies_to_msecs(1);\n".repeat(200_000) + "module_init(() => 0);\n");
+    const p = file(
+      "big2.ts",
+      `import { module_init, jiffies_to_msecs } from "linux";\nlet s = 0;\n` + "s += jiffies_to_msecs(1);\n".repeat(200_000) + "module_init(() => 0);\n",
+    );
     const r = await cli(["run", p]);
     expect([0, 1]).toContain(r.code);
     noHostTrace(r.err + r.out);

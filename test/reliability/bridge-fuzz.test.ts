@@ -15,12 +15,46 @@ import type { Era } from "../../src/kernel/types.ts";
 
 /** Guest expressions of every kind a module could pass. */
 const VALUES = [
-  "0", "1", "-1", "4096", "1.5", "NaN", "Infinity", "-Infinity", "2 ** 53", "2 ** 64", "-(2 ** 31)",
-  "0n", "1n", "-1n", "4096n", "2n ** 64n", "2n ** 200n", "-(2n ** 63n)",
-  '""', '"12"', '"%s%n%p"', '"x".repeat(10000)', "true", "false", "null", "undefined",
-  "{}", "[]", "[1, 2]", "{ valueOf() { return 8; } }", "{ get x() { throw new Error('getter ran'); } }",
-  "new Proxy({}, { get() { throw new Error('proxy trap ran'); } })", "new Proxy(function () {}, { apply() { throw new Error('proxy apply ran'); } })",
-  "() => 0", "function named() { return 1; }", "Symbol('s')", "new Date(0)", "/re/", "new Uint8Array(4)", "Object.create(null)",
+  "0",
+  "1",
+  "-1",
+  "4096",
+  "1.5",
+  "NaN",
+  "Infinity",
+  "-Infinity",
+  "2 ** 53",
+  "2 ** 64",
+  "-(2 ** 31)",
+  "0n",
+  "1n",
+  "-1n",
+  "4096n",
+  "2n ** 64n",
+  "2n ** 200n",
+  "-(2n ** 63n)",
+  '""',
+  '"12"',
+  '"%s%n%p"',
+  '"x".repeat(10000)',
+  "true",
+  "false",
+  "null",
+  "undefined",
+  "{}",
+  "[]",
+  "[1, 2]",
+  "{ valueOf() { return 8; } }",
+  "{ get x() { throw new Error('getter ran'); } }",
+  "new Proxy({}, { get() { throw new Error('proxy trap ran'); } })",
+  "new Proxy(function () {}, { apply() { throw new Error('proxy apply ran'); } })",
+  "() => 0",
+  "function named() { return 1; }",
+  "Symbol('s')",
+  "new Date(0)",
+  "/re/",
+  "new Uint8Array(4)",
+  "Object.create(null)",
 ];
 
 /**
@@ -62,7 +96,10 @@ function program(f: FunctionEntry, seed: number, calls: number, era: Era = "6.1"
     lines.push(`  t(() => ${f.name}(${args.join(", ")}));`);
   }
   const imp = (m: "linux" | "sim") => {
-    const xs = [...used].map((k) => HANDLES[k]!).filter((h) => h.module === m).map((h) => `${h.name} as H_${h.name}`);
+    const xs = [...used]
+      .map((k) => HANDLES[k]!)
+      .filter((h) => h.module === m)
+      .map((h) => `${h.name} as H_${h.name}`);
     return xs.length ? `import { ${xs.join(", ")} } from "${m}";\n` : "";
   };
   const handleImports = imp("linux") + imp("sim");
@@ -89,7 +126,10 @@ ${lines.join("\n")}
   return 0;
 }
 module_init(fz_init);
-`.replace(`import { ${f.name}, printk, KERN_ERR, module_init, MODULE_LICENSE } from "sim";`, `import { ${f.name} } from "sim";\nimport { KERN_ERR, module_init, MODULE_LICENSE } from "linux";`);
+`.replace(
+    `import { ${f.name}, printk, KERN_ERR, module_init, MODULE_LICENSE } from "sim";`,
+    `import { ${f.name} } from "sim";\nimport { KERN_ERR, module_init, MODULE_LICENSE } from "linux";`,
+  );
 }
 
 const TARGETS: { profile: string; era: Era }[] = [
@@ -104,7 +144,8 @@ describe("bridge fuzz: every export, random argument types and values", () => {
       // The "user" module's rows are called from a user program (user_main), not from module code: fuzz/gen.ts's user
       // block drives them (test/reliability/fuzz.test.ts checks that it reaches every row).
       const fns = API.filter(
-        (e): e is FunctionEntry => e.kind === "function" && e.module !== "user" && inEra(e, t.era) && !["module_init", "module_exit"].includes(e.name) && !NOT_FUZZED_YET.has(e.name),
+        (e): e is FunctionEntry =>
+          e.kind === "function" && e.module !== "user" && inEra(e, t.era) && !["module_init", "module_exit"].includes(e.name) && !NOT_FUZZED_YET.has(e.name),
       );
       expect(fns.length).toBeGreaterThan(20);
       const problems: string[] = [];
@@ -117,14 +158,17 @@ describe("bridge fuzz: every export, random argument types and values", () => {
         for (const rep of r.reports) {
           // A kernel BUG() or a hang the kernel models (wait_event, a deadlock) is a kernel report; kmodlab's own
           // "bug" and the sandbox's CPU deadline are not.
-          if ((rep.kind === "bug" && isKmodlabBug(rep.title)) || (rep.kind === "timeout" && rep.limit === "cpu") || rep.kind === "compile-error") problems.push(`${ctx}: ${rep.kind}: ${rep.title}`);
-          if (rep.kind === "exception" && !/BRIDGE|interrupted/.test(rep.text) && /simulated kernel failed/.test(rep.text)) problems.push(`${ctx}: ${rep.title}`);
+          if ((rep.kind === "bug" && isKmodlabBug(rep.title)) || (rep.kind === "timeout" && rep.limit === "cpu") || rep.kind === "compile-error")
+            problems.push(`${ctx}: ${rep.kind}: ${rep.title}`);
+          if (rep.kind === "exception" && !/BRIDGE|interrupted/.test(rep.text) && /simulated kernel failed/.test(rep.text))
+            problems.push(`${ctx}: ${rep.title}`);
         }
         const done = r.dmesg.find((l) => l.includes("BRIDGE-DONE"));
         // An Oops (a wild address) ends the task early: that is a kernel report, and it must be there.
         if (done) completed += Number(/BRIDGE-DONE (\d+)/.exec(done)![1]);
         // (kfree of a wild pointer Oopses with kind invalid-free; a BUG() or a modelled deadlock ends the function too.)
-        else if (!r.reports.some((x) => ["oops", "kasan", "exception", "invalid-free", "double-free", "bug", "timeout"].includes(x.kind))) problems.push(`${ctx}: neither finished nor reported why (${r.reports.map((x) => `${x.kind}: ${x.title}`).join("; ")})`);
+        else if (!r.reports.some((x) => ["oops", "kasan", "exception", "invalid-free", "double-free", "bug", "timeout"].includes(x.kind)))
+          problems.push(`${ctx}: neither finished nor reported why (${r.reports.map((x) => `${x.kind}: ${x.title}`).join("; ")})`);
       }
       expect(problems).toEqual([]);
       expect(completed).toBeGreaterThan(fns.length * CALLS * 0.5);

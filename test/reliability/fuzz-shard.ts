@@ -36,7 +36,8 @@ export function fuzzShard(i: number): void {
       // The programs do reach the kernel's diagnostics, the context ones included (a fuzzer that provokes nothing
       // tests nothing).
       if (to - from >= 200) {
-        for (const k of ["oops", "leak", "warn", "invalid-free", "sleep-in-atomic", "scheduling-while-atomic", "timeout", "lockdep", "dma-api"]) expect(kinds.get(k) ?? 0, k).toBeGreaterThan(0);
+        for (const k of ["oops", "leak", "warn", "invalid-free", "sleep-in-atomic", "scheduling-while-atomic", "timeout", "lockdep", "dma-api"])
+          expect(kinds.get(k) ?? 0, k).toBeGreaterThan(0);
       }
     }, 600_000);
   });

@@ -36,22 +36,45 @@ describe("the generator", () => {
       if (/for \(let i = 0; i < \d+; i\+\+\)/.test(g.source)) loops++;
     }
     for (const [era, set] of seen) {
-      const fns = API.filter((e): e is FunctionEntry => e.kind === "function" && inEra(e, era as never) && !["module_init", "module_exit"].includes(e.name) && !NOT_FUZZED_YET.has(e.name));
-      expect(fns.map((f) => f.name).filter((n) => !set.has(n)), `era ${era}`).toEqual([]);
+      const fns = API.filter(
+        (e): e is FunctionEntry =>
+          e.kind === "function" && inEra(e, era as never) && !["module_init", "module_exit"].includes(e.name) && !NOT_FUZZED_YET.has(e.name),
+      );
+      expect(
+        fns.map((f) => f.name).filter((n) => !set.has(n)),
+        `era ${era}`,
+      ).toEqual([]);
     }
     expect(wrongFree).toBeGreaterThan(20);
     expect(loops).toBeGreaterThan(50);
     // Callback parameters exist only once the table has rows that take module functions (timers, IRQs...).
-    if (API.some((e) => e.kind === "function" && e.params.some((p) => p.type === "fn") && !["module_init", "module_exit"].includes(e.name))) expect(callbacks).toBeGreaterThan(50);
+    if (API.some((e) => e.kind === "function" && e.params.some((p) => p.type === "fn") && !["module_init", "module_exit"].includes(e.name)))
+      expect(callbacks).toBeGreaterThan(50);
   });
 });
 
 describe("the oracle fails the runs it must fail", () => {
-  const base: RunResult = { profile: "x86_64-6.1", initReturn: 0, dmesg: [], bootLog: [], reports: [], proc: {}, procAfterExit: {}, stats: { kernelCalls: 0, simTimeNs: 0, tlbHits: 0, tlbMisses: 0, wallMs: 0 }, kernel: {} };
+  const base: RunResult = {
+    profile: "x86_64-6.1",
+    initReturn: 0,
+    dmesg: [],
+    bootLog: [],
+    reports: [],
+    proc: {},
+    procAfterExit: {},
+    stats: { kernelCalls: 0, simTimeNs: 0, tlbHits: 0, tlbMisses: 0, wallMs: 0 },
+    kernel: {},
+  };
   it("an invariant violation, a host failure caught by the module, a timeout, a sandbox bug", () => {
-    const inv = { kind: "bug" as const, title: "kmodlab internal error: the simulated kernel is inconsistent (1 invariant violation: frames: x)", text: "t\nexplain\nframes: pfn 0x10 is Free but in no free list" };
+    const inv = {
+      kind: "bug" as const,
+      title: "kmodlab internal error: the simulated kernel is inconsistent (1 invariant violation: frames: x)",
+      text: "t\nexplain\nframes: pfn 0x10 is Free but in no free list",
+    };
     expect(judge({ ...base, reports: [inv] }, "6.1").failures).toEqual(["invariant: frames: pfn 0x10 is Free but in no free list"]);
-    expect(judge({ ...base, dmesg: ["[    1.000000] FUZZ-HOST-FAILURE InternalError: kmodlab: the simulated kernel failed inside kmalloc: x"] }, "6.1").failures).toHaveLength(1);
+    expect(
+      judge({ ...base, dmesg: ["[    1.000000] FUZZ-HOST-FAILURE InternalError: kmodlab: the simulated kernel failed inside kmalloc: x"] }, "6.1").failures,
+    ).toHaveLength(1);
     expect(judge({ ...base, reports: [{ kind: "timeout", title: "watchdog: BUG: soft lockup", text: "", limit: "cpu" }] }, "6.1").failures).toHaveLength(1);
     expect(judge({ ...base, reports: [{ kind: "bug", title: "kmodlab: internal error during init: x", text: "" }] }, "6.1").failures).toHaveLength(1);
     expect(judge({ ...base, reports: [{ kind: "oops", title: "BUG: unable to handle page fault", text: "" }] }, "6.1").failures).toEqual([]);
@@ -68,9 +91,18 @@ describe("the oracle fails the runs it must fail", () => {
     expect(judge({ ...base, reports: [deadline] }, "6.1", { endless: true }).failures).toEqual([]);
   });
   it("a known bug's lines are counted as known, not as failures (KNOWN_BUGS is empty today: the test pins its own)", () => {
-    const inv = { kind: "bug" as const, title: "kmodlab internal error: the simulated kernel is inconsistent (1 invariant violation: x)", text: "t\nexplain\nslab.checkInvariants: size-128: object 0 twice on the freelist of slab pfn 4685" };
+    const inv = {
+      kind: "bug" as const,
+      title: "kmodlab internal error: the simulated kernel is inconsistent (1 invariant violation: x)",
+      text: "t\nexplain\nslab.checkInvariants: size-128: object 0 twice on the freelist of slab pfn 4685",
+    };
     expect(judge({ ...base, reports: [inv] }, "2.6").failures).toHaveLength(1);
-    KNOWN_BUGS.push({ id: "test-pinned", era: "2.6", pattern: /^slab\.checkInvariants: \S+: object \d+ twice on the freelist of slab pfn \d+$/, where: "this test" });
+    KNOWN_BUGS.push({
+      id: "test-pinned",
+      era: "2.6",
+      pattern: /^slab\.checkInvariants: \S+: object \d+ twice on the freelist of slab pfn \d+$/,
+      where: "this test",
+    });
     try {
       expect(judge({ ...base, reports: [inv] }, "2.6")).toMatchObject({ failures: [], known: ["test-pinned"] });
       expect(judge({ ...base, reports: [inv] }, "6.1").failures).toHaveLength(1); // pinned for its era only

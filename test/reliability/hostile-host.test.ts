@@ -41,7 +41,9 @@ describe("host hang inside one built-in call: the host's CPU watchdog ends the r
   ];
   for (const [what, expr] of hangs) {
     it(`${what}: timeout report with limit cpu naming the limit, exit code 1, the next run is normal`, async () => {
-      const r = await cpuRunner.run(cell(`module_init(() => { const x = ${expr}; printk(KERN_INFO + "%d\\n", Number(x)); return 0; });`), { limits: { cpuMs: 300 } });
+      const r = await cpuRunner.run(cell(`module_init(() => { const x = ${expr}; printk(KERN_INFO + "%d\\n", Number(x)); return 0; });`), {
+        limits: { cpuMs: 300 },
+      });
       expect(r.reports).toHaveLength(1);
       const rep = r.reports[0]!;
       expect(rep.kind).toBe("timeout");
@@ -72,7 +74,9 @@ describe("memory the guest's accounting does not see: the host's limits end the 
   it("guest strings past the WebAssembly memory budget (guest limit raised to 1 GiB): out-of-memory, limit memory, exit 1", async () => {
     const r = new IsolatedRunner({ wasmBytes: 96 * MiB });
     try {
-      const res = await r.run(cell(`const keep: string[] = [];\nmodule_init(() => { for (let i = 0; ; i++) keep.push("x".repeat(1 << 20) + i); });`), { limits: { memoryBytes: 1 << 30, cpuMs: 20_000 } });
+      const res = await r.run(cell(`const keep: string[] = [];\nmodule_init(() => { for (let i = 0; ; i++) keep.push("x".repeat(1 << 20) + i); });`), {
+        limits: { memoryBytes: 1 << 30, cpuMs: 20_000 },
+      });
       expect(res.reports.map((x) => [x.kind, x.limit])).toEqual([["out-of-memory", "memory"]]);
       expect(res.reports[0]!.title).toBe("kmodlab: stopped by the host: memory limit (the sandbox's WebAssembly memory budget of 96 MiB)");
       expect(exitCodeOf(res)).toBe(1);
@@ -116,7 +120,13 @@ describe("a pool grades everything, whatever some cells do", () => {
   it("two workers, hostile and good cells mixed: every run resolves, each with its own outcome, in order", async () => {
     const pool = new RunnerPool(2, { graceMs: 1000 });
     try {
-      const srcs = [GOOD, cell(`module_init(() => [].indexOf.call({ length: 2 ** 53 - 1 } as any, 1));`), GOOD, cell(`module_init(() => Array(2 ** 32 - 1).join().length);`), GOOD];
+      const srcs = [
+        GOOD,
+        cell(`module_init(() => [].indexOf.call({ length: 2 ** 53 - 1 } as any, 1));`),
+        GOOD,
+        cell(`module_init(() => Array(2 ** 32 - 1).join().length);`),
+        GOOD,
+      ];
       const rs = await Promise.all(srcs.map((s) => pool.run(s, { limits: { cpuMs: 300 } })));
       expect(rs.map((r) => r.reports.map((x) => x.limit ?? x.kind))).toEqual([[], ["cpu"], [], ["cpu"], []]);
       expect(rs.map(exitCodeOf)).toEqual([0, 1, 0, 1, 0]);
@@ -143,7 +153,13 @@ describe("the host-stop RunResult", () => {
     const d = { cpuMs: 2000, graceMs: 3000, heapMb: 1024, wasmBytes: 512 * MiB, rssBytes: 4096 * MiB, message: "the worker exited (code 1)" };
     const r: RunResult = hostStoppedResult({ profile: "arm64-6.1" }, "crash", d, 12);
     expect(r.profile).toBe("arm64-6.1");
-    expect(r.reports).toEqual([{ kind: "bug", title: "kmodlab: the run's worker failed: the worker exited (code 1)", text: "kmodlab: the run's worker failed: the worker exited (code 1)" }]);
+    expect(r.reports).toEqual([
+      {
+        kind: "bug",
+        title: "kmodlab: the run's worker failed: the worker exited (code 1)",
+        text: "kmodlab: the run's worker failed: the worker exited (code 1)",
+      },
+    ]);
     expect(stoppedReason(r)).toBe("the grader failed on this submission: the worker exited (code 1)");
     expect(exitCodeOf(r)).toBe(1);
   });

@@ -49,7 +49,10 @@ async function expectNextRunFine(): Promise<void> {
 
 describe("the CPU deadline reaches inside kernel calls", () => {
   it("a loop of vmalloc(400 MiB) + vfree on the debug kernel stops at the CPU limit, not thousands of calls later", async () => {
-    const r = await hostile(`module_init(() => { for (;;) { const p = vmalloc(400 * 1024 * 1024); vfree(p); } });`, { config: "debug", limits: { cpuMs: 1000 } });
+    const r = await hostile(`module_init(() => { for (;;) { const p = vmalloc(400 * 1024 * 1024); vfree(p); } });`, {
+      config: "debug",
+      limits: { cpuMs: 1000 },
+    });
     const t = r.reports.find((x) => x.kind === "timeout")!;
     expect(t.limit).toBe("cpu");
     expect(t.title).toBe("watchdog: BUG: soft lockup - CPU#0 stuck for 22s! [insmod:108]");
@@ -86,7 +89,10 @@ describe("the guest memory limit counts ArrayBuffers and every other byte of the
     ["ArrayBuffer", `const keep: ArrayBuffer[] = []; for (let i = 0; i < 40; i++) keep.push(new ArrayBuffer(50 * 1024 * 1024));`],
     ["Uint8Array", `const keep: Uint8Array[] = []; for (let i = 0; i < 40; i++) keep.push(new Uint8Array(50 * 1024 * 1024));`],
     ["SharedArrayBuffer", `const keep: SharedArrayBuffer[] = []; for (let i = 0; i < 40; i++) keep.push(new SharedArrayBuffer(50 * 1024 * 1024));`],
-    ["Float64Array of 8 MiB, each caught", `const keep: Float64Array[] = []; for (let i = 0; i < 400; i++) { try { keep.push(new Float64Array(1 << 20)); } catch (e) {} }`],
+    [
+      "Float64Array of 8 MiB, each caught",
+      `const keep: Float64Array[] = []; for (let i = 0; i < 400; i++) { try { keep.push(new Float64Array(1 << 20)); } catch (e) {} }`,
+    ],
     ["flat strings of doubling length", `let s = "x"; const keep: string[] = []; for (let i = 0; i < 40; i++) { s = s + s; keep.push(s.substring(1)); }`],
   ];
   for (const [what, code] of cases) {
@@ -173,21 +179,29 @@ describe("nesting between the module and the kernel ends in the stack-limit repo
       `let c: any;\nmodule_init(() => { c = kmem_cache_create("rec", 64, 0, 0, () => { kmem_cache_alloc(c, GFP_KERNEL); });\n  kmem_cache_alloc(c, GFP_KERNEL); return 0; });`,
       FIRST + 1,
     ],
-    ["a wait_event condition that calls wait_event", `const f = (): boolean => { wait_event(f); return false; };\nmodule_init(() => { wait_event(f); return 0; });`, FIRST],
+    [
+      "a wait_event condition that calls wait_event",
+      `const f = (): boolean => { wait_event(f); return false; };\nmodule_init(() => { wait_event(f); return 0; });`,
+      FIRST,
+    ],
   ];
   for (const [what, code, line] of cases) {
-    it(what, async () => {
-      const generation = quickJSGeneration();
-      const r = await hostile(code);
-      const rep = r.reports.find((x) => x.limit === "stack")!;
-      expect(rep.title).toBe(`kmodlab: stack depth limit reached (${MAX_NESTING} nested calls between the module and the kernel)`);
-      expect(rep.kind).toBe("limit");
-      expect(rep.line).toBe(line);
-      expect(r.reports.filter((x) => /Maximum call stack|internal error/.test(x.title))).toEqual([]);
-      // no host stack overflow inside the WebAssembly, so no teardown abort and no module thrown away
-      expect(quickJSGeneration()).toBe(generation);
-      await expectNextRunFine();
-    }, 60_000);
+    it(
+      what,
+      async () => {
+        const generation = quickJSGeneration();
+        const r = await hostile(code);
+        const rep = r.reports.find((x) => x.limit === "stack")!;
+        expect(rep.title).toBe(`kmodlab: stack depth limit reached (${MAX_NESTING} nested calls between the module and the kernel)`);
+        expect(rep.kind).toBe("limit");
+        expect(rep.line).toBe(line);
+        expect(r.reports.filter((x) => /Maximum call stack|internal error/.test(x.title))).toEqual([]);
+        // no host stack overflow inside the WebAssembly, so no teardown abort and no module thrown away
+        expect(quickJSGeneration()).toBe(generation);
+        await expectNextRunFine();
+      },
+      60_000,
+    );
   }
 });
 
@@ -207,7 +221,9 @@ describe("timers re-entering", () => {
 
 describe("kmem_cache_destroy at the wrong moment prints the era's message and leaves the kernel consistent", () => {
   it("6.1: from the cache's own ctor, the slab being built counts: 'Slab cache still has objects' with its WARN", async () => {
-    const r = await hostile(`let c: any;\nmodule_init(() => { c = kmem_cache_create("selfd", 64, 0, 0, () => { kmem_cache_destroy(c); }); kmem_cache_alloc(c, GFP_KERNEL); return 0; });`);
+    const r = await hostile(
+      `let c: any;\nmodule_init(() => { c = kmem_cache_create("selfd", 64, 0, 0, () => { kmem_cache_destroy(c); }); kmem_cache_alloc(c, GFP_KERNEL); return 0; });`,
+    );
     expect(r.dmesg.some((l) => /kmem_cache_destroy selfd: Slab cache still has objects when called from /.test(l))).toBe(true);
     expect(r.reports.some((x) => /^WARNING: CPU: 0 PID: \d+ at mm\/slab_common\.c:\d+ kmem_cache_destroy/.test(x.title))).toBe(true);
   });

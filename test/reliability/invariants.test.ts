@@ -19,10 +19,11 @@ type PagesPriv = { owner: Uint8Array; nrFree: Int32Array };
 const priv = (k: Kernel) => k.pages as unknown as PagesPriv;
 
 function firstFreePfn(k: Kernel): number {
-  for (const z of k.pages.zones) for (let o = 0; o < k.pages.maxOrder; o++) {
-    const l = k.pages.freeList(z.idx, o);
-    if (l.length) return l[0]!;
-  }
+  for (const z of k.pages.zones)
+    for (let o = 0; o < k.pages.maxOrder; o++) {
+      const l = k.pages.freeList(z.idx, o);
+      if (l.length) return l[0]!;
+    }
   throw new Error("no free page");
 }
 
@@ -244,7 +245,12 @@ describe("simulator bugs the checker found, fixed (a double kfree without slub_d
 describe("leaks the module causes are the module's, and the kernel stays consistent", () => {
   // vunmap()/iounmap() of a vmalloc() area: the mapping goes, the pages are never freed (as in the kernel). They
   // used to be Vmalloc frames nobody held, and 6.1's VmallocUsed did not match the busy areas.
-  for (const [profile, fn] of [["x86_64-6.1", "vunmap"], ["x86_64-6.1", "iounmap"], ["i386-2.6", "vunmap"], ["arm-6.1-virt", "iounmap"]] as const) {
+  for (const [profile, fn] of [
+    ["x86_64-6.1", "vunmap"],
+    ["x86_64-6.1", "iounmap"],
+    ["i386-2.6", "vunmap"],
+    ["arm-6.1-virt", "iounmap"],
+  ] as const) {
     it(`${profile}: ${fn}() of a vmalloc area leaks its pages, held and counted`, () => {
       const k = boot(profile, { config: "distro" });
       const before = k.vmalloc.nrVmallocPages;
@@ -295,8 +301,11 @@ describe("kmem_cache_create with SLAB_PANIC and bad arguments panics the kernel,
     ["i386-2.6", "kmem_cache_create(): failed to create slab `bad'"],
   ] as const) {
     it(`${profile}: 'Kernel panic - not syncing: ${msg}', the task ends, no internal error`, async () => {
-      const r = await runModule(`import { kmem_cache_create, SLAB_PANIC, printk, KERN_INFO, module_init } from "linux";
-module_init(() => { try { kmem_cache_create("bad", 0, 0, SLAB_PANIC); } catch (e) { printk(KERN_INFO + "caught\\n"); } printk(KERN_INFO + "after\\n"); return 0; });`, { profile, checkInvariants: true });
+      const r = await runModule(
+        `import { kmem_cache_create, SLAB_PANIC, printk, KERN_INFO, module_init } from "linux";
+module_init(() => { try { kmem_cache_create("bad", 0, 0, SLAB_PANIC); } catch (e) { printk(KERN_INFO + "caught\\n"); } printk(KERN_INFO + "after\\n"); return 0; });`,
+        { profile, checkInvariants: true },
+      );
       expect(r.reports.map((x) => `${x.kind}: ${x.title}`)).toContain(`oops: Kernel panic - not syncing: ${msg}`);
       expect(r.reports.filter((x) => x.kind === "bug")).toEqual([]);
       expect(r.dmesg.some((l) => l.endsWith(`Kernel panic - not syncing: ${msg}`))).toBe(true);
@@ -364,14 +373,18 @@ describe("each check fails on the corruption it exists for", () => {
     const slab = k.slab.slabOf(a)!;
     const i = Number(a - slab.objBase) / slab.cache.size;
     slab.requested[i] = slab.cache.size + 1;
-    expect(lines(checkKernelInvariants(k))).toContain(`slab: ${slab.cache.name}: object ${i} at 0x${a.toString(16)} holds ${slab.cache.size + 1} bytes in a ${slab.cache.objectSize}-byte object`);
+    expect(lines(checkKernelInvariants(k))).toContain(
+      `slab: ${slab.cache.name}: object ${i} at 0x${a.toString(16)} holds ${slab.cache.size + 1} bytes in a ${slab.cache.objectSize}-byte object`,
+    );
   });
 
   it("slab: a large kmalloc whose page block is freed behind the slab allocator's back", () => {
     const k = boot("x86_64-6.1");
     const a = k.slab.kmalloc(1 << 20, GFP_KERNEL(k));
     k.pages.__free_pages(k.pages.virt_to_pfn(a), 8);
-    expect(lines(checkKernelInvariants(k)).some((l) => /^slab: the slab allocator records \d+ pages of large kmallocs, the page allocator \d+$/.test(l))).toBe(true);
+    expect(lines(checkKernelInvariants(k)).some((l) => /^slab: the slab allocator records \d+ pages of large kmallocs, the page allocator \d+$/.test(l))).toBe(
+      true,
+    );
   });
 
   it("vmalloc: a guard page mapped", () => {
@@ -379,7 +392,9 @@ describe("each check fails on the corruption it exists for", () => {
     const { n, vm } = busyVmallocArea(k);
     const guard = n.start + vm.size / 4096 - 1;
     k.pgtable.mapPages(guard, 1, [vm.pages![0]!]);
-    expect(lines(checkKernelInvariants(k))).toContain(`vmalloc: area 0x${(BigInt(n.start) << 12n).toString(16)}: guard page 0x${(BigInt(guard) << 12n).toString(16)} is mapped`);
+    expect(lines(checkKernelInvariants(k))).toContain(
+      `vmalloc: area 0x${(BigInt(n.start) << 12n).toString(16)}: guard page 0x${(BigInt(guard) << 12n).toString(16)} is mapped`,
+    );
   });
 
   it("vmalloc: an area whose vm_struct address disagrees with its vmap_area", () => {
@@ -393,7 +408,9 @@ describe("each check fails on the corruption it exists for", () => {
     const k = boot("x86_64-6.1");
     const base = Number(k.layout.pageOffset >> 12n);
     k.pgtable.mapPages(base + 0xa0, 1, [0xa0]);
-    expect(lines(checkKernelInvariants(k))).toContain(`pgtable: linear map: 0x${(k.layout.pageOffset + 0xa0000n).toString(16)} maps pfn 0xa0, which is not lowmem RAM`);
+    expect(lines(checkKernelInvariants(k))).toContain(
+      `pgtable: linear map: 0x${(k.layout.pageOffset + 0xa0000n).toString(16)} maps pfn 0xa0, which is not lowmem RAM`,
+    );
   });
 
   it("pgtable: a linear-map page pointing at another frame", () => {
@@ -423,11 +440,14 @@ describe("each check fails on the corruption it exists for", () => {
 
 describe("k.checkInvariants() and runModule({ checkInvariants })", () => {
   it("a clean run has no internal-error report", async () => {
-    const r = await runModule(`import { module_init, module_exit, __get_free_pages, free_pages, GFP_KERNEL, MODULE_LICENSE } from "linux";
+    const r = await runModule(
+      `import { module_init, module_exit, __get_free_pages, free_pages, GFP_KERNEL, MODULE_LICENSE } from "linux";
 MODULE_LICENSE("GPL");
 let p = 0n;
 module_init(() => { p = __get_free_pages(GFP_KERNEL, 3); return 0; });
-module_exit(() => { free_pages(p, 3); });`, { checkInvariants: true });
+module_exit(() => { free_pages(p, 3); });`,
+      { checkInvariants: true },
+    );
     expect(r.reports.filter((x) => x.kind === "bug")).toEqual([]);
     expect(r.module?.unloaded).toBe(true);
   });

@@ -13,7 +13,8 @@ MODULE_LICENSE("GPL");
 `;
 const run = (body: string) => runModule(head + body, { views: false });
 /** The [cell] lines of every call trace in dmesg, trimmed. */
-const cellFrames = (dmesg: string[]) => dmesg.map((l) => l.replace(/^\[[^\]]*\]/, "").trim()).filter((l) => l.endsWith(" [cell]") && !/^(BUG|WARNING|CPU|Modules)/.test(l));
+const cellFrames = (dmesg: string[]) =>
+  dmesg.map((l) => l.replace(/^\[[^\]]*\]/, "").trim()).filter((l) => l.endsWith(" [cell]") && !/^(BUG|WARNING|CPU|Modules)/.test(l));
 const KERNEL_FRAME = /^[A-Za-z_][\w.]*\+0x[0-9a-f]+\/0x[0-9a-f]+ \[cell\]$/;
 
 describe("anonymous functions get kernel-style symbols in call traces", () => {
@@ -123,7 +124,10 @@ const o = { key: async () => 1, other: 2 }, t = true ? () => 1 : () => 2;
     expect(anonymousName(tr.scopes, 3, 5)).toBe("cell_line_2");
     expect(anonymousName(tr.scopes, 5, 3)).toBe("cell_line_1");
     expect(anonymousName(tr.scopes, 7, 1)).toBe(TOP_LEVEL);
-    const frames = parseStack("    at <anonymous> (cell.ts:3:5)\n    at forEach (native)\n    at my_init (cell.ts:5:3)\n    at <anonymous> (cell.ts:7:1)\n", tr.scopes);
+    const frames = parseStack(
+      "    at <anonymous> (cell.ts:3:5)\n    at forEach (native)\n    at my_init (cell.ts:5:3)\n    at <anonymous> (cell.ts:7:1)\n",
+      tr.scopes,
+    );
     expect(frames.map((f) => f.fn)).toEqual(["cell_line_2", "my_init", TOP_LEVEL]);
   });
 });

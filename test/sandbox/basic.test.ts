@@ -22,11 +22,7 @@ module_exit(hello_exit);
 `);
     expect(r.initReturn).toBe(0);
     expect(r.reports).toEqual([]);
-    expect(r.dmesg.map((l) => l.replace(/^\[[ .\d]+\] /, ""))).toEqual([
-      "cell: loading out-of-tree module taints kernel.",
-      "page=ffff888000100000",
-      "bye",
-    ]);
+    expect(r.dmesg.map((l) => l.replace(/^\[[ .\d]+\] /, ""))).toEqual(["cell: loading out-of-tree module taints kernel.", "page=ffff888000100000", "bye"]);
     expect(r.module).toEqual({ loaded: true, unloaded: true });
   });
 
@@ -48,7 +44,10 @@ module_exit(hello_exit);
   });
 
   it("2.6 has no out-of-tree taint and prints with <N> levels", async () => {
-    const r = await run(`import { printk, KERN_INFO, MODULE_LICENSE } from "linux"; MODULE_LICENSE("GPL"); printk(KERN_INFO + "lvl=%s\\n", JSON.stringify(KERN_INFO));`, { profile: "i386-2.6" });
+    const r = await run(
+      `import { printk, KERN_INFO, MODULE_LICENSE } from "linux"; MODULE_LICENSE("GPL"); printk(KERN_INFO + "lvl=%s\\n", JSON.stringify(KERN_INFO));`,
+      { profile: "i386-2.6" },
+    );
     expect(r.dmesg.map((l) => l.slice(15))).toEqual(['lvl="<6>"']);
   });
 

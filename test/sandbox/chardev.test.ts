@@ -48,7 +48,11 @@ describe("a /proc file with seq_file (single_open)", () => {
     module_init(init); module_exit(exit);`;
 
   it("a read of count bytes returns min(count, what is left): the text arrives in chunks, then 0", async () => {
-    for (const [lines, width, chunk] of [[10, 30, 100], [50, 40, 512], [3, 7, 4096]] as const) {
+    for (const [lines, width, chunk] of [
+      [10, 30, 100],
+      [50, 40, 512],
+      [3, 7, 4096],
+    ] as const) {
       const r = await run(proc(lines, width), READER("/proc/demo", chunk));
       const total = lines * width;
       const [sizes, ...rest] = r.user.stdout.split("\n");
@@ -61,7 +65,12 @@ describe("a /proc file with seq_file (single_open)", () => {
 
   it("show() runs once while the text fits PAGE_SIZE - 1 bytes, again for each doubling of the buffer past it", async () => {
     // count + len < size: 4095 bytes fit a 4096-byte buffer, 4096 do not (8192), 8192 need 16384.
-    for (const [total, shows] of [[4095, 1], [4096, 2], [8191, 2], [8192, 3]] as const) {
+    for (const [total, shows] of [
+      [4095, 1],
+      [4096, 2],
+      [8191, 2],
+      [8192, 3],
+    ] as const) {
       const r = await run(proc(1, total), READER("/proc/demo", 100000));
       expect(r.user.stdout.split("\n")[0]).toBe(`${total},0`);
       expect(r.dmesg.some((l) => l.endsWith(`shows=${shows}`))).toBe(true);
@@ -99,35 +108,47 @@ const DEV = `
 
 describe("a misc device read, written and mapped by the user program", () => {
   it("read through simple_read_from_buffer moves the file position: 64 bytes, then 0", async () => {
-    const r = await run(DEV, `const b = malloc(200); const fd = open("/dev/demo", 2); puts(read(fd, b, 50) + " " + read(fd, b, 50) + " " + read(fd, b, 50) + " " + load_string(b, 3));`);
+    const r = await run(
+      DEV,
+      `const b = malloc(200); const fd = open("/dev/demo", 2); puts(read(fd, b, 50) + " " + read(fd, b, 50) + " " + read(fd, b, 50) + " " + load_string(b, 3));`,
+    );
     expect(r.user.stdout).toBe("50 14 0 AAA\n");
   });
 
   it("copy_to_user returns the bytes not copied: all for a bad pointer or a kernel address, the part past the mapping's end", async () => {
-    const r = await run(DEV, `
+    const r = await run(
+      DEV,
+      `
       const fd = open("/dev/demo", 2);
       const p = mmap(0n, 8192, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
       munmap(p + 4096n, 4096);
-      puts([ioctl(fd, 1, 0x10n), ioctl(fd, 1, 0xffff888000000000n), ioctl(fd, 1, p + 4096n - 100n), ioctl(fd, 1, p), ioctl(fd, 7, p), errno].join(" "));`);
+      puts([ioctl(fd, 1, 0x10n), ioctl(fd, 1, 0xffff888000000000n), ioctl(fd, 1, p + 4096n - 100n), ioctl(fd, 1, p), ioctl(fd, 7, p), errno].join(" "));`,
+    );
     expect(r.user.stdout).toBe("300 300 200 0 -1 25\n");
   });
 
   it("copy_from_user of a buffer that runs off its mapping copies the mapped part and zeroes the rest of the kernel buffer", async () => {
-    const r = await run(DEV, `
+    const r = await run(
+      DEV,
+      `
       const fd = open("/dev/demo", 2);
       const p = mmap(0n, 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
       store_string(p + 4096n - 10n, "0123456789");
-      puts(write(fd, p + 4096n - 10n, 30) + " " + errno);`);
+      puts(write(fd, p + 4096n - 10n, 30) + " " + errno);`,
+    );
     expect(r.user.stdout).toBe("-1 14\n");
     expect(r.dmesg.some((l) => l.endsWith("write left=20 byte0=48 byte29=0"))).toBe(true);
   });
 
   it("mmap of a kmalloc buffer with remap_pfn_range: the process sees the kernel's frame, and the kernel sees its store", async () => {
-    const r = await run(DEV, `
+    const r = await run(
+      DEV,
+      `
       const fd = open("/dev/demo", 2);
       const p = mmap(0n, 4096, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
       store8(p + 5n, 99);
-      puts(load_string(p, 4) + " " + p.toString(16));`);
+      puts(load_string(p, 4) + " " + p.toString(16));`,
+    );
     const pfn = Number(/kbuf pfn (\d+)/.exec(r.dmesg.join("\n"))![1]);
     const addr = r.user.stdout.trim().split(" ")[1]!;
     expect(r.user.stdout.startsWith("AAAA ")).toBe(true);
@@ -137,13 +158,16 @@ describe("a misc device read, written and mapped by the user program", () => {
   });
 
   it("a vmalloc buffer maps only when made with vmalloc_user (VM_USERMAP), page by page onto its scattered frames", async () => {
-    const r = await run(DEV, `
+    const r = await run(
+      DEV,
+      `
       const fd = open("/dev/demo", 2);
       const bad = mmap(0n, 4 * 4096, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 4096);
       puts((bad === MAP_FAILED) + " " + errno);
       const u = mmap(0n, 4 * 4096, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 2 * 4096);
       for (let i = 0; i < 4; i++) store8(u + BigInt(i * 4096), i);
-      puts(u.toString(16));`);
+      puts(u.toString(16));`,
+    );
     const [first, second] = r.user.stdout.trim().split("\n");
     expect(first).toBe("true 22");
     const upfns = /upfn (\d+) (\d+) (\d+) (\d+)/.exec(r.dmesg.join("\n"))!.slice(1).map(Number);

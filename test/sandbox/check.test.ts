@@ -19,14 +19,22 @@ module_exit(a_exit);
     const src = `import { free_page, module_init } from "linux";\nfunction f(): number {\n  free_page(4096);\n  return 0;\n}\nmodule_init(f);\n`;
     const d = await typeCheckCell(src, "6.1");
     expect(d).toEqual([
-      expect.objectContaining({ line: 3, column: 13, code: 2345, category: "error", message: "Argument of type 'number' is not assignable to parameter of type 'bigint'." }),
+      expect.objectContaining({
+        line: 3,
+        column: 13,
+        code: 2345,
+        category: "error",
+        message: "Argument of type 'number' is not assignable to parameter of type 'bigint'.",
+      }),
     ]);
   });
 
   it("an import the era lacks is a type error too (get_free_page in 6.1, fine in 2.6)", async () => {
     const src = `import { get_free_page } from "linux";\n`;
     const d = await typeCheckCell(src, "6.1");
-    expect(d).toEqual([expect.objectContaining({ line: 1, column: 10, category: "error", message: expect.stringContaining("has no exported member named 'get_free_page'") })]);
+    expect(d).toEqual([
+      expect.objectContaining({ line: 1, column: 10, category: "error", message: expect.stringContaining("has no exported member named 'get_free_page'") }),
+    ]);
     expect(await typeCheckCell(src, "2.6")).toEqual([]);
   });
 
@@ -36,7 +44,10 @@ module_exit(a_exit);
       const era = /@era (\S+)/.exec(src)?.[1] ?? "6.1";
       const d = await typeCheckCell(src, era as "6.1");
       // Rows that other parts have not added yet are reported as missing exports (TS2305); nothing else may fail.
-      expect(d.filter((x) => !/has no exported member/.test(x.message)), f).toEqual([]);
+      expect(
+        d.filter((x) => !/has no exported member/.test(x.message)),
+        f,
+      ).toEqual([]);
     }
   });
 });

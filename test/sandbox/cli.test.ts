@@ -34,7 +34,9 @@ describe("kmodlab run / check", () => {
     expect(code).toBe(1);
     const r = JSON.parse(c.out());
     expect(r.reports.map((x: { kind: string }) => x.kind)).toEqual(["exception"]);
-    expect(Object.keys(r)).toEqual(expect.arrayContaining(["profile", "initReturn", "dmesg", "bootLog", "reports", "proc", "procAfterExit", "stats", "kernel"]));
+    expect(Object.keys(r)).toEqual(
+      expect.arrayContaining(["profile", "initReturn", "dmesg", "bootLog", "reports", "proc", "procAfterExit", "stats", "kernel"]),
+    );
   });
 
   it("a syntax error is reported as FILE:line:col on stderr, exit 1", async () => {

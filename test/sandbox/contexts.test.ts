@@ -74,7 +74,8 @@ module_exit(btn_exit);
   });
 
   it("a work item may sleep: GFP_KERNEL there is fine, and it runs as the kworker", async () => {
-    const r = await runModule(`import { INIT_WORK, schedule_work, flush_work, work_struct, kmalloc, kfree, GFP_KERNEL, msleep, MODULE_LICENSE, module_init, module_exit } from "linux";
+    const r =
+      await runModule(`import { INIT_WORK, schedule_work, flush_work, work_struct, kmalloc, kfree, GFP_KERNEL, msleep, MODULE_LICENSE, module_init, module_exit } from "linux";
 MODULE_LICENSE("GPL");
 const w = new work_struct();
 let p = 0n;
@@ -107,7 +108,8 @@ module_init(init);
   });
 
   it("spin_lock_irqsave returns the flags spin_unlock_irqrestore takes; interrupts are off in between", async () => {
-    const r = await runModule(`import { DEFINE_SPINLOCK, spin_lock_irqsave, spin_unlock_irqrestore, irqs_disabled, in_atomic, printk, KERN_INFO, MODULE_LICENSE, module_init } from "linux";
+    const r =
+      await runModule(`import { DEFINE_SPINLOCK, spin_lock_irqsave, spin_unlock_irqrestore, irqs_disabled, in_atomic, printk, KERN_INFO, MODULE_LICENSE, module_init } from "linux";
 MODULE_LICENSE("GPL");
 const lock = DEFINE_SPINLOCK();
 module_init(function init(): number {
@@ -152,7 +154,8 @@ module_exit(function exit(): void { free_irq(BUTTON_IRQ, 1); printk(KERN_INFO + 
   });
 
   it("dma_map_single of a vmalloc buffer: 6.1 rejects it (rejecting DMA map of vmalloc memory) and dma_mapping_error says so", async () => {
-    const r = await runModule(`import { vmalloc, vfree, dma_map_single, dma_mapping_error, DMA_TO_DEVICE, printk, KERN_INFO, MODULE_LICENSE, module_init } from "linux";
+    const r =
+      await runModule(`import { vmalloc, vfree, dma_map_single, dma_mapping_error, DMA_TO_DEVICE, printk, KERN_INFO, MODULE_LICENSE, module_init } from "linux";
 import { dma_device } from "sim";
 MODULE_LICENSE("GPL");
 module_init(function init(): number {
@@ -189,7 +192,8 @@ module_init(function init(): number {
   });
 
   it("alloc_pages returns a struct page * in vmemmap; page_address / virt_to_page / page_to_pfn agree; __free_pages frees it", async () => {
-    const r = await runModule(`import { alloc_pages, __free_pages, page_address, virt_to_page, page_to_pfn, pfn_to_page, virt_to_phys, GFP_KERNEL, printk, KERN_INFO, MODULE_LICENSE, module_init } from "linux";
+    const r =
+      await runModule(`import { alloc_pages, __free_pages, page_address, virt_to_page, page_to_pfn, pfn_to_page, virt_to_phys, GFP_KERNEL, printk, KERN_INFO, MODULE_LICENSE, module_init } from "linux";
 MODULE_LICENSE("GPL");
 module_init(function init(): number {
   const page = alloc_pages(GFP_KERNEL, 2);
@@ -207,13 +211,16 @@ module_init(function init(): number {
 
 describe("eras through the sandbox", () => {
   it("i386-2.6: setup_timer(t, fn, data) calls fn(data) in softirq context; timer_setup is an import error naming the era", async () => {
-    const r = await runModule(`import { setup_timer, mod_timer, del_timer_sync, timer_list, jiffies, HZ, in_softirq, printk, KERN_INFO, MODULE_LICENSE, module_init, module_exit } from "linux";
+    const r = await runModule(
+      `import { setup_timer, mod_timer, del_timer_sync, timer_list, jiffies, HZ, in_softirq, printk, KERN_INFO, MODULE_LICENSE, module_init, module_exit } from "linux";
 MODULE_LICENSE("GPL");
 const t = new timer_list();
 function fire(data: number): void { printk(KERN_INFO + "fired data=%lu softirq=%d\\n", data, in_softirq() ? 1 : 0); }
 module_init(function init(): number { setup_timer(t, fire, 42); mod_timer(t, jiffies + HZ / 10); return 0; });
 module_exit(function exit(): void { del_timer_sync(t); });
-`, { profile: "i386-2.6" });
+`,
+      { profile: "i386-2.6" },
+    );
     expect(r.reports).toEqual([]);
     expect(r.dmesg.some((l) => l.endsWith("fired data=42 softirq=1"))).toBe(true);
     const bad = await runModule(`import { timer_setup } from "linux";`, { profile: "i386-2.6" });
@@ -222,7 +229,8 @@ module_exit(function exit(): void { del_timer_sync(t); });
   });
 
   it("i386-6.1: a highmem page has no page_address until kmap gives it one in the pkmap area", async () => {
-    const r = await runModule(`import { alloc_pages, __free_pages, page_address, kmap, kunmap, kmap_local_page, kunmap_local, writel, readl, GFP_HIGHUSER, printk, KERN_INFO, MODULE_LICENSE, module_init } from "linux";
+    const r = await runModule(
+      `import { alloc_pages, __free_pages, page_address, kmap, kunmap, kmap_local_page, kunmap_local, writel, readl, GFP_HIGHUSER, printk, KERN_INFO, MODULE_LICENSE, module_init } from "linux";
 MODULE_LICENSE("GPL");
 module_init(function init(): number {
   const page = alloc_pages(GFP_HIGHUSER, 0);
@@ -236,7 +244,9 @@ module_init(function init(): number {
   __free_pages(page, 0);
   return 0;
 });
-`, { profile: "i386-6.1", mem: 1 << 30 });
+`,
+      { profile: "i386-6.1", mem: 1 << 30 },
+    );
     expect(r.reports).toEqual([]);
     const m = /before=(\w+) kmap=(\w+) local=(\w+) value=1234$/.exec(r.dmesg.at(-1)!);
     expect(m?.[1]).toBe("0");

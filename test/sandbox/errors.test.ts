@@ -7,7 +7,10 @@ const run = (src: string, opts = {}) => runModule(src, opts, deps);
 
 describe("argument checks name the function and the parameter, at the cell's line", () => {
   const cases: [string, string][] = [
-    [`__get_free_page("100" as any)`, `__get_free_page: parameter 'gfp_mask' must be a gfp_t (a non-negative integer number such as GFP_KERNEL), got "100" (string)`],
+    [
+      `__get_free_page("100" as any)`,
+      `__get_free_page: parameter 'gfp_mask' must be a gfp_t (a non-negative integer number such as GFP_KERNEL), got "100" (string)`,
+    ],
     [`__get_free_pages(GFP_KERNEL, -1)`, `__get_free_pages: parameter 'order' must be a non-negative integer number, got -1 (number)`],
     [`__get_free_pages(GFP_KERNEL, 1.5)`, `__get_free_pages: parameter 'order' must be a non-negative integer number, got 1.5 (number)`],
     [`__get_free_pages(GFP_KERNEL, NaN)`, `__get_free_pages: parameter 'order' must be a non-negative integer number, got NaN (number)`],
@@ -76,9 +79,7 @@ module_init(mem_module_init);
 describe("compile errors: syntax and imports, with line and column", () => {
   it("a syntax error is a compile-error report at its line and column, and nothing runs", async () => {
     const r = await run(`import { printk } from "linux";\nfunction f() {\n  let x = (;\n}\n`);
-    expect(r.reports).toEqual([
-      expect.objectContaining({ kind: "compile-error", title: "cell.ts:3:12: SyntaxError: Unexpected token", line: 3 }),
-    ]);
+    expect(r.reports).toEqual([expect.objectContaining({ kind: "compile-error", title: "cell.ts:3:12: SyntaxError: Unexpected token", line: 3 })]);
     expect(r.dmesg).toEqual([]);
   });
 
@@ -90,7 +91,10 @@ describe("compile errors: syntax and imports, with line and column", () => {
   });
 
   it("the same import is fine in the 2.6 era", async () => {
-    const r = await run(`import { get_free_page, free_page, GFP_KERNEL, MODULE_LICENSE } from "linux"; MODULE_LICENSE("GPL"); free_page(get_free_page(GFP_KERNEL));`, { profile: "i386-2.6" });
+    const r = await run(
+      `import { get_free_page, free_page, GFP_KERNEL, MODULE_LICENSE } from "linux"; MODULE_LICENSE("GPL"); free_page(get_free_page(GFP_KERNEL));`,
+      { profile: "i386-2.6" },
+    );
     expect(r.reports).toEqual([]);
   });
 
@@ -105,6 +109,8 @@ describe("compile errors: syntax and imports, with line and column", () => {
     const r = await run(`import { kmaloc } from "linux";`.replace("kmaloc", "printkk"));
     expect(r.reports[0].title).toBe(`cell.ts:1:10: ImportError: "linux" has no export named 'printkk' (did you mean printk?)`);
     const f = await run(`import fs from "fs";`);
-    expect(f.reports[0].title).toBe(`cell.ts:1:16: ImportError: cannot import "fs": a module cell can import only from "linux" (the kernel API), "sim" (the simulated board) and "user" (the cell's user program: malloc, mmap, open, read...)`);
+    expect(f.reports[0].title).toBe(
+      `cell.ts:1:16: ImportError: cannot import "fs": a module cell can import only from "linux" (the kernel API), "sim" (the simulated board) and "user" (the cell's user program: malloc, mmap, open, read...)`,
+    );
   });
 });

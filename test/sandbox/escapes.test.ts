@@ -129,11 +129,18 @@ printk(KERN_INFO + "str=%d\\n", call_me_back(t, cb_throw_str));
     expect(said(r).filter((l) => /^(num|obj|str)=/.test(l))).toEqual(["num=5 seen=true,1234", "obj=-1 proxy=-1", "str=-1"]);
     const ex = r.reports.filter((x) => x.kind === "exception");
     expect(ex.map((x) => x.title)).toEqual(["BUG: kernel exception in cb_throw_str [cell]"]);
-    expect(ex[0].text).toContain("uncaught throw of \"just a string\" (not an Error)");
+    expect(ex[0].text).toContain('uncaught throw of "just a string" (not an Error)');
   });
 
   it("throwing non-Error values out of init is an exception report each, never a host crash", async () => {
-    for (const [v, shown] of [["42", "42"], ["null", "null"], ["undefined", "undefined"], ["{ a: 1 }", "an object that is not an Error"], ["Symbol('s')", "a symbol"], ["10n", "10n"]] as const) {
+    for (const [v, shown] of [
+      ["42", "42"],
+      ["null", "null"],
+      ["undefined", "undefined"],
+      ["{ a: 1 }", "an object that is not an Error"],
+      ["Symbol('s')", "a symbol"],
+      ["10n", "10n"],
+    ] as const) {
       const r = await run(`function bad_init(): number { throw ${v}; }\nmodule_init(bad_init);`);
       const rep = r.reports.find((x) => x.kind === "exception")!;
       expect(rep.title).toBe("BUG: kernel exception in bad_init [cell]");
@@ -144,7 +151,9 @@ printk(KERN_INFO + "str=%d\\n", call_me_back(t, cb_throw_str));
   });
 
   it("an Error with a throwing getter for its message is read safely", async () => {
-    const r = await run(`module_init(function evil_init() { const e = new Error("x"); Object.defineProperty(e, "message", { get() { throw new Error("gotcha"); } }); throw e; });`);
+    const r = await run(
+      `module_init(function evil_init() { const e = new Error("x"); Object.defineProperty(e, "message", { get() { throw new Error("gotcha"); } }); throw e; });`,
+    );
     expect(r.reports.map((x) => x.kind)).toEqual(["exception"]);
   });
 });

@@ -23,7 +23,10 @@ import { p } from "../../sandbox/table.ts";
 class BumpPages {
   next: bigint;
   live = new Map<bigint, number>();
-  constructor(private k: { printk: (f: string, ...a: (string | number | bigint)[]) => number }, base: bigint) {
+  constructor(
+    private k: { printk: (f: string, ...a: (string | number | bigint)[]) => number },
+    base: bigint,
+  ) {
     this.next = base + 0x100000n;
   }
   __get_free_pages(_gfp: number, order: number): bigint {
@@ -56,7 +59,12 @@ export function fakeBoot(profileName: string, opts: BootOptions = {}): Kernel {
   const wide = profile.arch === "x86_64" || profile.arch === "arm64";
   const k: Record<string, unknown> = {
     profile,
-    opts: { mem: opts.mem ?? profile.defaultMem, cmdline: opts.cmdline ?? profile.defaultCmdline, config: opts.config ?? profile.defaultConfig, seed: opts.seed },
+    opts: {
+      mem: opts.mem ?? profile.defaultMem,
+      cmdline: opts.cmdline ?? profile.defaultCmdline,
+      config: opts.config ?? profile.defaultConfig,
+      seed: opts.seed,
+    },
     params: new Map(),
     clock: new Clock(profile.hz),
     reports,
@@ -69,8 +77,26 @@ export function fakeBoot(profileName: string, opts: BootOptions = {}): Kernel {
       return (k.log as LogBuffer).printk(fmt, ...args);
     },
     layout: wide
-      ? { bits: 64, pageSize: 4096, pageShift: 12, pageOffset: 0xffff888000000000n, highMemory: 0xffff888020000000n, vmallocStart: 0xffffc90000000000n, vmallocEnd: 0xffffe8ffffffffffn, image: [] }
-      : { bits: 32, pageSize: 4096, pageShift: 12, pageOffset: 0xc0000000n, highMemory: 0xca000000n, vmallocStart: 0xca800000n, vmallocEnd: 0xff7fe000n, image: [] },
+      ? {
+          bits: 64,
+          pageSize: 4096,
+          pageShift: 12,
+          pageOffset: 0xffff888000000000n,
+          highMemory: 0xffff888020000000n,
+          vmallocStart: 0xffffc90000000000n,
+          vmallocEnd: 0xffffe8ffffffffffn,
+          image: [],
+        }
+      : {
+          bits: 32,
+          pageSize: 4096,
+          pageShift: 12,
+          pageOffset: 0xc0000000n,
+          highMemory: 0xca000000n,
+          vmallocStart: 0xca800000n,
+          vmallocEnd: 0xff7fe000n,
+          image: [],
+        },
   };
   k.log = new LogBuffer(k as never);
   k.kallsyms = new Kallsyms(k as never);
@@ -118,12 +144,27 @@ export const TEST_ROWS: ApiEntry[] = [
     doc: "test: returns the lock id it got",
     impl: (_c, id: number) => id,
   },
-  { kind: "class", module: "linux", name: "timer_list", create: (c) => ((c.k as unknown as { __t?: number }).__t = ((c.k as unknown as { __t?: number }).__t ?? 0) + 1), doc: "test handle" },
+  {
+    kind: "class",
+    module: "linux",
+    name: "timer_list",
+    create: (c) => ((c.k as unknown as { __t?: number }).__t = ((c.k as unknown as { __t?: number }).__t ?? 0) + 1),
+    doc: "test handle",
+  },
   {
     kind: "function",
     module: "linux",
     name: "call_me_back",
-    params: [p("t", "handle:timer_list"), p("fn", "fn", undefined, { params: [{ name: "t", type: "handle:timer_list" }, { name: "v", type: "addr" }], returns: "int" })],
+    params: [
+      p("t", "handle:timer_list"),
+      p("fn", "fn", undefined, {
+        params: [
+          { name: "t", type: "handle:timer_list" },
+          { name: "v", type: "addr" },
+        ],
+        returns: "int",
+      }),
+    ],
     returns: "int",
     context: "any",
     doc: "test: calls fn(t, 0x1234n) at once and returns its result (or -1)",

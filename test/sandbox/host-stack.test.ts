@@ -12,7 +12,9 @@ describe("host stack overflow inside the guest", () => {
   it("is reported as the stack limit, prints no QuickJS abort, and the next run is clean", () => {
     const out = execFileSync(process.execPath, ["--stack-size=200", "--import", "tsx", script], { encoding: "utf8", timeout: 120_000 });
     const r = JSON.parse(out) as { reports: { kind: string; title: string; limit?: string }[]; console: string[]; after: string[]; afterReports: number };
-    expect(r.reports).toEqual([{ kind: "limit", limit: "stack", title: "kmodlab: stack depth limit reached (the host's stack ran out before the guest's 262144 bytes)" }]);
+    expect(r.reports).toEqual([
+      { kind: "limit", limit: "stack", title: "kmodlab: stack depth limit reached (the host's stack ran out before the guest's 262144 bytes)" },
+    ]);
     expect(r.console.filter((l) => /Aborted|list_empty|Assertion/.test(l))).toEqual([]);
     expect(r.console).toEqual([]);
     expect(r.after.some((l) => l.endsWith("] still here"))).toBe(true);

@@ -48,6 +48,10 @@ describe("RunResult log levels and memory views", () => {
   });
 
   it("runsOf folds ascending consecutive numbers", () => {
-    expect(runsOf([5, 6, 7, 9, 3, 4])).toEqual([[5, 3], [9, 1], [3, 2]]);
+    expect(runsOf([5, 6, 7, 9, 3, 4])).toEqual([
+      [5, 3],
+      [9, 1],
+      [3, 2],
+    ]);
   });
 });

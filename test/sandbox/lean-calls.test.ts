@@ -31,7 +31,13 @@ describe("lean host calls", () => {
         throw new Error("host exception");
       });
       const none = ctx.newFunction("none", () => undefined);
-      for (const [n, f] of [["add", add], ["self", self], ["fail", fail], ["boom", boom], ["none", none]] as const) {
+      for (const [n, f] of [
+        ["add", add],
+        ["self", self],
+        ["fail", fail],
+        ["boom", boom],
+        ["none", none],
+      ] as const) {
         ctx.setProp(ctx.global, n, f);
         f.dispose();
       }
@@ -62,18 +68,23 @@ describe("handles under the debug build's leak assertion", () => {
     const qjs = await newQuickJSWASMModuleFromVariant(DEBUG_SYNC);
     const deps = await loadKernelDeps();
     const dir = new URL("../../examples/", import.meta.url);
-    const examples = readdirSync(dir).filter((f) => f.endsWith(".ts")).map((f) => readFileSync(new URL(f, dir), "utf8"));
+    const examples = readdirSync(dir)
+      .filter((f) => f.endsWith(".ts"))
+      .map((f) => readFileSync(new URL(f, dir), "utf8"));
     const cells: [string, number][] = [
       ...examples.map((src) => [src, 60_000] as [string, number]),
       [`import { module_init } from "linux"; module_init(() => { throw new Error("x"); });`, 60_000],
       [`import { module_init } from "linux"; module_init(() => { throw { weird: true }; });`, 60_000],
       [`import { kmalloc, GFP_KERNEL, module_init } from "linux"; module_init(() => { kmalloc("100" as never, GFP_KERNEL); return 0; });`, 60_000],
       [`import { kfree, module_init } from "linux"; module_init(() => { kfree(0xdeadbeefn); return 0; });`, 60_000],
-      [`import { timer_list, timer_setup, mod_timer, jiffies, kmalloc, GFP_KERNEL, MODULE_LICENSE, module_init, module_exit } from "linux";
+      [
+        `import { timer_list, timer_setup, mod_timer, jiffies, kmalloc, GFP_KERNEL, MODULE_LICENSE, module_init, module_exit } from "linux";
 MODULE_LICENSE("GPL");
 const t = new timer_list();
 module_init(() => { timer_setup(t, () => { kmalloc(64, GFP_KERNEL); throw new Error("in the timer"); }, 0); mod_timer(t, jiffies + 2); return 0; });
-module_exit(() => {});`, 60_000],
+module_exit(() => {});`,
+        60_000,
+      ],
       [`import { module_init } from "linux"; module_init(() => { while (true) {} });`, 3_000],
       [`import { module_init } from "linux"; function f(n: number): number { return f(n + 1) + 1; } module_init(() => f(0));`, 60_000],
       [`syntax error here (`, 60_000],

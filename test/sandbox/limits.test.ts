@@ -35,7 +35,9 @@ describe("limits: each stops the run with its message, and the next run works", 
   });
 
   it("guest memory: a growing array is stopped as out-of-memory", async () => {
-    const r = await run(`module_init(() => { const a = []; for (;;) a.push({ x: a.length, s: "y".repeat(64) }); });`, { limits: { memoryBytes: 8 << 20, cpuMs: 30000 } });
+    const r = await run(`module_init(() => { const a = []; for (;;) a.push({ x: a.length, s: "y".repeat(64) }); });`, {
+      limits: { memoryBytes: 8 << 20, cpuMs: 30000 },
+    });
     const rep = r.reports.find((x) => x.kind === "out-of-memory")!;
     expect(rep.title).toBe("kmodlab: guest memory limit reached (8388608 bytes)");
     expect(rep.explain).toMatch(/8 MiB .*limits\.memoryBytes/);
@@ -68,7 +70,9 @@ describe("limits: each stops the run with its message, and the next run works", 
 
   it("a runaway allocation loop hits the kernel-call limit (default 1e6; 30000 here to keep the test fast)", async () => {
     expect(DEFAULT_LIMITS.kernelCalls).toBe(1_000_000);
-    const r = await run(`module_init(() => { for (;;) { const p = __get_free_page(GFP_KERNEL); free_page(p); } });`, { limits: { cpuMs: 60000, kernelCalls: 30000 } });
+    const r = await run(`module_init(() => { for (;;) { const p = __get_free_page(GFP_KERNEL); free_page(p); } });`, {
+      limits: { cpuMs: 60000, kernelCalls: 30000 },
+    });
     expect(r.reports.map((x) => x.title)).toEqual(["kmodlab: kernel call limit reached (30000 calls)"]);
     await expectNextRunFine();
   }, 60_000);

@@ -3,7 +3,9 @@
 import { describe, expect, it } from "vitest";
 import { runModule } from "../../sandbox/run.ts";
 
-const cell = (body: string) => `import { mempool_create_kmalloc_pool, mempool_create_slab_pool, mempool_alloc, mempool_free, mempool_destroy, kmem_cache_create, kmem_cache_destroy,
+const cell = (
+  body: string,
+) => `import { mempool_create_kmalloc_pool, mempool_create_slab_pool, mempool_alloc, mempool_free, mempool_destroy, kmem_cache_create, kmem_cache_destroy,
   GFP_KERNEL, GFP_ATOMIC, printk, KERN_INFO, module_init, module_exit, MODULE_LICENSE } from "linux";
 MODULE_LICENSE("GPL");
 function t_init(): number {
@@ -21,12 +23,18 @@ async function sites(src: string) {
 
 describe("mempool", () => {
   it("creation takes the pool, its array and min_nr elements: the second element failing (fail-nth) makes create return null", async () => {
-    const r = await runModule(cell(`const pool = mempool_create_kmalloc_pool(3, 100);
-  printk(KERN_INFO + "pool %d\\n", pool === null || pool === 0 ? 0 : 1);`), { config: "debug", failNth: (await sites(cell(`mempool_create_kmalloc_pool(3, 100);`))).filter((x) => x.what === "kmalloc-128")[1]!.call });
+    const r = await runModule(
+      cell(`const pool = mempool_create_kmalloc_pool(3, 100);
+  printk(KERN_INFO + "pool %d\\n", pool === null || pool === 0 ? 0 : 1);`),
+      { config: "debug", failNth: (await sites(cell(`mempool_create_kmalloc_pool(3, 100);`))).filter((x) => x.what === "kmalloc-128")[1]!.call },
+    );
     expect(r.faultInjection?.injected.length).toBe(1);
     expect(lines(r.dmesg)).toContain("pool 0");
-    const ok = await runModule(cell(`const pool = mempool_create_kmalloc_pool(3, 100);
-  printk(KERN_INFO + "pool %d\\n", pool === null || pool === 0 ? 0 : 1); mempool_destroy(pool);`), {});
+    const ok = await runModule(
+      cell(`const pool = mempool_create_kmalloc_pool(3, 100);
+  printk(KERN_INFO + "pool %d\\n", pool === null || pool === 0 ? 0 : 1); mempool_destroy(pool);`),
+      {},
+    );
     expect(lines(ok.dmesg)).toContain("pool 1");
   });
 
@@ -57,11 +65,14 @@ describe("mempool", () => {
   });
 
   it("a slab pool's elements come from its kmem_cache", async () => {
-    const r = await runModule(cell(`const kc = kmem_cache_create("mp_obj", 48, 0, 0, null);
+    const r = await runModule(
+      cell(`const kc = kmem_cache_create("mp_obj", 48, 0, 0, null);
   const pool = mempool_create_slab_pool(4, kc);
   const a = mempool_alloc(pool, GFP_KERNEL);
   printk(KERN_INFO + "ok %d\\n", a !== 0n ? 1 : 0);
-  mempool_free(a, pool); mempool_destroy(pool); kmem_cache_destroy(kc);`), {});
+  mempool_free(a, pool); mempool_destroy(pool); kmem_cache_destroy(kc);`),
+      {},
+    );
     expect(r.reports).toEqual([]);
     expect(lines(r.dmesg)).toContain("ok 1");
   });

@@ -21,7 +21,10 @@ describe("module_param", () => {
   });
 
   it("a value the parser refuses fails the load before init: the kernel's line and kmod's message", async () => {
-    for (const [val, line] of [["abc", "cell: `abc' invalid for parameter `count'"], ["2147483648", "cell: `2147483648' invalid for parameter `count'"]] as const) {
+    for (const [val, line] of [
+      ["abc", "cell: `abc' invalid for parameter `count'"],
+      ["2147483648", "cell: `2147483648' invalid for parameter `count'"],
+    ] as const) {
       const r = await runModule(CELL, { moduleParams: { count: val } });
       expect(tail(r)).toEqual([line]);
       expect(r.initReturn).toBeNull();

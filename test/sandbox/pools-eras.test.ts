@@ -21,7 +21,11 @@ module_init(t_init);
 const lines = (d: string[]) => d.map((l) => l.replace(/^\[[^\]]*\] /, ""));
 
 describe("completions and pools on every era", () => {
-  for (const [profile, dma] of [["i386-2.6", /, [0-9a-f]{8}\/10 \(bad dma\)$/], ["arm-3.4-msm8x25", /, [0-9a-f]{8}\/10 \(bad dma\)$/], ["arm64-6.1", /, [0-9a-f]{16}\/0x0000000000000010 \(bad dma\)$/]] as const) {
+  for (const [profile, dma] of [
+    ["i386-2.6", /, [0-9a-f]{8}\/10 \(bad dma\)$/],
+    ["arm-3.4-msm8x25", /, [0-9a-f]{8}\/10 \(bad dma\)$/],
+    ["arm64-6.1", /, [0-9a-f]{16}\/0x0000000000000010 \(bad dma\)$/],
+  ] as const) {
     it(`${profile}: complete_all releases both waits, a pool element and a block; the bad-dma line in the era's format`, async () => {
       const r = await runModule(src, { profile });
       expect(r.reports).toEqual([]);

@@ -17,7 +17,12 @@ const probes = [
 const memOf = (r: { kernel: Record<string, unknown> }) => r.kernel.memory as Record<string, ProbeResult>;
 
 describe("memory probes", () => {
-  for (const [name, write] of [["writel", "writel(i, buf + BigInt(i * PAGE_SIZE))"], ["writeq", "writeq(BigInt(i), buf + BigInt(i * PAGE_SIZE))"], ["writew", "writew(i, buf + BigInt(i * PAGE_SIZE))"], ["writeb", "writeb(i, buf + BigInt(i * PAGE_SIZE))"]]) {
+  for (const [name, write] of [
+    ["writel", "writel(i, buf + BigInt(i * PAGE_SIZE))"],
+    ["writeq", "writeq(BigInt(i), buf + BigInt(i * PAGE_SIZE))"],
+    ["writew", "writew(i, buf + BigInt(i * PAGE_SIZE))"],
+    ["writeb", "writeb(i, buf + BigInt(i * PAGE_SIZE))"],
+  ]) {
     it(`reads the page numbers a ${name} loop left at each page start, as 32-bit values`, async () => {
       const r = await runModule(cell(write), { probes });
       expect(memOf(r).starts.values).toEqual([0, 1, 2, 3, 4, 5, 6, 7]);
@@ -25,7 +30,9 @@ describe("memory probes", () => {
     });
   }
   it("reads before module_exit (the exit's own write is not seen) and says when no allocation matches", async () => {
-    const r = await runModule(cell("writel(i + 100, buf + BigInt(i * PAGE_SIZE))"), { probes: [...probes, { id: "none", at: "loaded", alloc: { family: ["page"] }, stride: 1, count: 1, width: 1 }] });
+    const r = await runModule(cell("writel(i + 100, buf + BigInt(i * PAGE_SIZE))"), {
+      probes: [...probes, { id: "none", at: "loaded", alloc: { family: ["page"] }, stride: 1, count: 1, width: 1 }],
+    });
     expect(memOf(r).first.values).toEqual([100, 0]);
     expect(memOf(r).none.missing).toBe("the module held no page to read");
   });

@@ -6,7 +6,9 @@ import { transpileCell } from "../../sandbox/transpile.ts";
 import { getProfile } from "../../src/kernel/profiles.ts";
 
 const dir = new URL("../../examples/", import.meta.url);
-const examples = readdirSync(dir).filter((f) => f.endsWith(".ts")).sort();
+const examples = readdirSync(dir)
+  .filter((f) => f.endsWith(".ts"))
+  .sort();
 const deps = await loadKernelDeps();
 
 /** The profile an example is meant for (a `--profile P` in its header), else the default. */
@@ -63,11 +65,20 @@ module_init(mem_module_init);
     const rep = r.reports[0];
     expect(rep.kind).toBe("exception");
     const lines = rep.text.split("\n");
-    expect(lines.slice(0, 3)).toEqual(["BUG: kernel exception in mem_module_init [cell]", "TypeError: cannot read property 'field' of null", "Modules linked in: cell(O+)"]);
+    expect(lines.slice(0, 3)).toEqual([
+      "BUG: kernel exception in mem_module_init [cell]",
+      "TypeError: cannot read property 'field' of null",
+      "Modules linked in: cell(O+)",
+    ]);
     expect(lines[3]).toBe("CPU: 0 PID: 108 Comm: insmod Tainted: G           O       6.1.0-56-amd64 #1  Debian 6.1.192-2");
     expect(lines).toContain(" helper+0x30/0x80 [cell]");
     expect(lines.slice(-2)).toEqual(["---[ end trace 0000000000000000 ]---", "Disabling lock debugging due to kernel taint"]);
-    expect(rep.frames).toEqual([{ fn: "helper", line: 4, column: 15 }, { fn: "mem_module_init", line: 7, column: 16 }].map((f) => ({ ...f, column: expect.any(Number) })));
+    expect(rep.frames).toEqual(
+      [
+        { fn: "helper", line: 4, column: 15 },
+        { fn: "mem_module_init", line: 7, column: 16 },
+      ].map((f) => ({ ...f, column: expect.any(Number) })),
+    );
     expect(r.module?.loaded).toBe(false);
   });
 });

@@ -29,7 +29,10 @@ module_init(i); module_exit(e);`;
     const r61 = await runModule(cell61, { profile: "x86_64-6.1" });
     expect(r61.dmesg.join("\n")).toContain("p=0");
     expect(r61.reports.filter((x) => x.kind === "vmalloc-failure")).toEqual([]);
-    const cell34 = cell61.replace("__GFP_NOWARN,", "__GFP_NOWARN, PAGE_KERNEL,").replace("GFP_KERNEL | __GFP_NOWARN)", "GFP_KERNEL | __GFP_NOWARN, PAGE_KERNEL)").replace("2 ** 40", "64 * 2 ** 20");
+    const cell34 = cell61
+      .replace("__GFP_NOWARN,", "__GFP_NOWARN, PAGE_KERNEL,")
+      .replace("GFP_KERNEL | __GFP_NOWARN)", "GFP_KERNEL | __GFP_NOWARN, PAGE_KERNEL)")
+      .replace("2 ** 40", "64 * 2 ** 20");
     const r34 = await runModule(cell34, { profile: "arm-3.4-msm8x25" });
     expect(r34.reports.filter((x) => x.kind === "compile-error")).toEqual([]);
     expect(r34.dmesg.join("\n")).toContain("p=0");

@@ -53,7 +53,13 @@ describe("the address space: /proc/PID/maps byte for byte", () => {
     expect(lines).toContain("00404000-00425000 rw-p 00000000 00:00 0                                  [heap]");
     // mmap_base = TASK_SIZE - 128 MiB (the 8 MiB stack limit + 1 MiB guard gap is under the 128 MiB minimum)
     const top = 0x7ffffffff000n - (128n << 20n);
-    const vdsoEnd = BigInt("0x" + lines.find((l) => l.endsWith("[vdso]"))!.split("-")[1]!.split(" ")[0]);
+    const vdsoEnd = BigInt(
+      "0x" +
+        lines
+          .find((l) => l.endsWith("[vdso]"))!
+          .split("-")[1]!
+          .split(" ")[0],
+    );
     expect(vdsoEnd).toBe(top);
     expect(lines).toContain("7ffffffde000-7ffffffff000 rw-p 00000000 00:00 0                          [stack]");
     expect(lines).toContain("ffffffffff600000-ffffffffff601000 --xp 00000000 00:00 0                  [vsyscall]");
@@ -109,7 +115,12 @@ describe("glibc's malloc", () => {
       const nb2 = Math.max(32, (n + 8 + 15) & ~15);
       const top = first - nb;
       if (nb2 + 32 <= top) expect(r.user.mallocCalls).toHaveLength(1);
-      else expect(r.user.mallocCalls[1]).toEqual({ call: "brk", addr: "0x" + (0x404000 + first).toString(16), len: "0x" + (Math.ceil((nb2 + 0x20000 + 32 - top) / PAGE) * PAGE).toString(16) });
+      else
+        expect(r.user.mallocCalls[1]).toEqual({
+          call: "brk",
+          addr: "0x" + (0x404000 + first).toString(16),
+          len: "0x" + (Math.ceil((nb2 + 0x20000 + 32 - top) / PAGE) * PAGE).toString(16),
+        });
     }
   });
 
@@ -120,7 +131,10 @@ describe("glibc's malloc", () => {
       const b = malloc(200 * 1024);
       puts(a.toString(16) + " " + b.toString(16));
       return 0;`);
-    const [a, b] = r.user.stdout.trim().split(" ").map((h) => BigInt("0x" + h));
+    const [a, b] = r.user.stdout
+      .trim()
+      .split(" ")
+      .map((h) => BigInt("0x" + h));
     expect(a! > 0x7f0000000000n).toBe(true);
     expect(b! < 0x1000000n).toBe(true);
     expect(r.user.mallocCalls.map((c) => c.call)).toEqual(["brk", "mmap", "munmap", "brk"]);
@@ -160,10 +174,13 @@ describe("demand paging", () => {
   });
 
   it("2.6.26 has no zero page for anonymous reads: a read takes a page", async () => {
-    const r = await user(`
+    const r = await user(
+      `
       const p = mmap(0n, 8192, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
       load8(p); store8(p, 1);
-      return 0;`, "i386-2.6");
+      return 0;`,
+      "i386-2.6",
+    );
     expect(r.user.faults.map((f) => f.kind)).toEqual(["anon"]);
   });
 
@@ -201,7 +218,9 @@ describe("segmentation faults", () => {
     const r = await user(`store8(0x1234n, 1); return 0;`);
     expect(r.user.status).toBe(139);
     const line = r.dmesg.find((l) => l.includes("segfault"))!;
-    expect(line).toMatch(/^\[ *\d+\.\d{6}\] a\.out\[109\]: segfault at 1234 ip 0000000000401[0-9a-f]{3} sp 00007fffffffef00 error 6 in a\.out\[401000\+1000\] likely on CPU 0 \(core 0, socket 0\)$/);
+    expect(line).toMatch(
+      /^\[ *\d+\.\d{6}\] a\.out\[109\]: segfault at 1234 ip 0000000000401[0-9a-f]{3} sp 00007fffffffef00 error 6 in a\.out\[401000\+1000\] likely on CPU 0 \(core 0, socket 0\)$/,
+    );
   });
 
   it("a write to a PROT_READ page already read is error 7 (protection); a read of unmapped memory is error 4", async () => {
@@ -209,7 +228,9 @@ describe("segmentation faults", () => {
     expect(w.user.signal).toMatchObject({ sig: "SIGSEGV", code: "SEGV_ACCERR" });
     expect(w.dmesg.some((l) => / error 7 in a\.out/.test(l))).toBe(true);
     const rd = await user(`load8(0x10n); return 0;`, "i386-2.6");
-    expect(rd.dmesg.some((l) => /\] a\.out\[109\]: segfault at 10 ip 0804[89a-f][0-9a-f]{3} sp bfffff00 error 4 in a\.out\[8048000\+1000\]$/.test(l))).toBe(true);
+    expect(rd.dmesg.some((l) => /\] a\.out\[109\]: segfault at 10 ip 0804[89a-f][0-9a-f]{3} sp bfffff00 error 4 in a\.out\[8048000\+1000\]$/.test(l))).toBe(
+      true,
+    );
   });
 
   it("32-bit ARM prints nothing by default (user_debug=0); the process still dies of SIGSEGV", async () => {

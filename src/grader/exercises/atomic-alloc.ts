@@ -3,7 +3,21 @@
 // Failure paths: the handler's allocations are not module_init's, so the failslab attribute fails the Nth one.
 
 import type { Exercise } from "../types.ts";
-import { check, CONTEXT_WORDS, describeAlloc, fail, gfpName, isOutcome, loads, mayBlock, noReports, nothingLeaked, ok, records, survivesFaultInjection } from "../checks.ts";
+import {
+  check,
+  CONTEXT_WORDS,
+  describeAlloc,
+  fail,
+  gfpName,
+  isOutcome,
+  loads,
+  mayBlock,
+  noReports,
+  nothingLeaked,
+  ok,
+  records,
+  survivesFaultInjection,
+} from "../checks.ts";
 import { callsTo, toNum } from "../records.ts";
 import { buttonIrq } from "../grade.ts";
 
@@ -11,7 +25,14 @@ export const atomicAlloc: Exercise = {
   id: "atomic-alloc",
   title: "Memory in an interrupt handler",
   lesson: "gfp-contexts",
-  settings: { profile: "x86_64-6.1", events: [{ atMs: 10, irq: "button" }, { atMs: 20, irq: "button" }, { atMs: 30, irq: "button" }] },
+  settings: {
+    profile: "x86_64-6.1",
+    events: [
+      { atMs: 10, irq: "button" },
+      { atMs: 20, irq: "button" },
+      { atMs: 30, irq: "button" },
+    ],
+  },
   statement: `Register a handler for the board's button interrupt (\`BUTTON_IRQ\` from "sim") with \`request_irq\`. The
 grader presses the button three times, 10, 20 and 30 ms after your module loads. Each time, allocate 256 bytes in the
 handler, in hard interrupt context, with flags that cannot sleep, and keep them. If an allocation fails, keep nothing
@@ -68,42 +89,78 @@ module_exit(atomic_exit);
 `,
   checks: [
     loads(),
-    check("irq-requested", "The handler is registered for the button's interrupt line", "request_irq(BUTTON_IRQ, handler, 0, \"name\", dev) in init; it returns 0 on success.", (c) => {
-      const irq = buttonIrq(c.exercise.settings.profile);
-      const r = callsTo(c.result, "request_irq").filter((x) => toNum(x.args[0]) === irq);
-      if (!r.length) return fail(`request_irq was never called for IRQ ${irq} (the button)`);
-      if (!r.some((x) => x.ret === 0)) return fail(`request_irq(${irq}, ...) returned ${r[0].ret}`);
-      return ok();
-    }),
-    check("atomic-allocs", "Three 256-byte allocations in hard interrupt context, one per press, with a GFP that does not sleep", "An interrupt handler must not sleep: kmalloc(256, GFP_ATOMIC) there, never GFP_KERNEL, never vmalloc.", (c) => {
-      const r = records(c);
-      if (isOutcome(r)) return r;
-      const inIrq = r.allocs.filter((a) => a.context === "hardirq");
-      const failed = r.failed.filter((f) => f.call.ctx?.hardirq);
-      // Whatever the handler allocated with, it must be something that cannot sleep: vmalloc and GFP_KERNEL can.
-      const sleepy = inIrq.find((a) => a.family === "vmalloc" || mayBlock(c, a));
-      if (sleepy) return fail(`the handler allocated ${describeAlloc(sleepy)} ${sleepy.family === "vmalloc" ? "with vmalloc, which maps pages and may sleep" : `with ${gfpName(c, sleepy.gfp)}, which may sleep`}: not allowed in hard interrupt context`);
-      if (!inIrq.length && !failed.length) {
-        // What the records show instead: a report raised inside the handler, or the allocations made elsewhere.
-        const handler = callsTo(c.result, "request_irq").map((x) => x.args[1]).find((x): x is string => typeof x === "string" && x !== "(anonymous)");
-        const rep = handler ? c.result.reports.find((x) => x.frames?.some((f) => f.fn === handler)) : undefined;
-        if (rep) return fail(`in the handler (${handler}), the kernel reported [${rep.kind}] ${rep.title}${rep.line ? ` (line ${rep.line})` : ""}, and no allocation there succeeded`);
-        const elsewhere = r.allocs.map((a) => `${describeAlloc(a)} in ${CONTEXT_WORDS[a.context]} (${a.phase})`);
-        return fail(`no allocation was made in hard interrupt context${elsewhere.length ? ` (the module's allocations: ${elsewhere.slice(0, 3).join(", ")})` : " (the module allocated nothing)"}`);
-      }
-      const sized = inIrq.filter((a) => a.size === 256);
-      if (sized.length + failed.length !== 3 || sized.length === 0)
-        return fail(`${sized.length} allocation${sized.length === 1 ? "" : "s"} of 256 bytes in the handler, expected 3 (one per press)${inIrq.length !== sized.length ? `; sizes seen: ${inIrq.map((a) => a.size).join(", ")}` : ""}`);
-      return ok(`${sized.length} × ${sized[0].fn}(256, ${gfpName(c, sized[0].gfp)})`);
-    }, 1, { requires: ["256", "three", "cannot sleep", "hard interrupt"] }),
-    check("no-sleep-in-atomic", "No \"sleeping function called from invalid context\"", "The kernel caught an allocation that may sleep in atomic context: use GFP_ATOMIC there.", (c) => {
-      const r = c.result.reports.find((x) => x.kind === "sleep-in-atomic" || x.kind === "scheduling-while-atomic");
-      return r ? fail(r.title) : ok();
-    }),
-    check("irq-freed", "The interrupt is freed on unload", "Call free_irq(BUTTON_IRQ, dev) in the exit function, with the same dev you passed to request_irq.", (c) => {
-      const irq = buttonIrq(c.exercise.settings.profile);
-      return callsTo(c.result, "free_irq").some((x) => toNum(x.args[0]) === irq && x.phase === "exit") ? ok() : fail("free_irq was not called for the button's IRQ on unload");
-    }),
+    check(
+      "irq-requested",
+      "The handler is registered for the button's interrupt line",
+      'request_irq(BUTTON_IRQ, handler, 0, "name", dev) in init; it returns 0 on success.',
+      (c) => {
+        const irq = buttonIrq(c.exercise.settings.profile);
+        const r = callsTo(c.result, "request_irq").filter((x) => toNum(x.args[0]) === irq);
+        if (!r.length) return fail(`request_irq was never called for IRQ ${irq} (the button)`);
+        if (!r.some((x) => x.ret === 0)) return fail(`request_irq(${irq}, ...) returned ${r[0].ret}`);
+        return ok();
+      },
+    ),
+    check(
+      "atomic-allocs",
+      "Three 256-byte allocations in hard interrupt context, one per press, with a GFP that does not sleep",
+      "An interrupt handler must not sleep: kmalloc(256, GFP_ATOMIC) there, never GFP_KERNEL, never vmalloc.",
+      (c) => {
+        const r = records(c);
+        if (isOutcome(r)) return r;
+        const inIrq = r.allocs.filter((a) => a.context === "hardirq");
+        const failed = r.failed.filter((f) => f.call.ctx?.hardirq);
+        // Whatever the handler allocated with, it must be something that cannot sleep: vmalloc and GFP_KERNEL can.
+        const sleepy = inIrq.find((a) => a.family === "vmalloc" || mayBlock(c, a));
+        if (sleepy)
+          return fail(
+            `the handler allocated ${describeAlloc(sleepy)} ${sleepy.family === "vmalloc" ? "with vmalloc, which maps pages and may sleep" : `with ${gfpName(c, sleepy.gfp)}, which may sleep`}: not allowed in hard interrupt context`,
+          );
+        if (!inIrq.length && !failed.length) {
+          // What the records show instead: a report raised inside the handler, or the allocations made elsewhere.
+          const handler = callsTo(c.result, "request_irq")
+            .map((x) => x.args[1])
+            .find((x): x is string => typeof x === "string" && x !== "(anonymous)");
+          const rep = handler ? c.result.reports.find((x) => x.frames?.some((f) => f.fn === handler)) : undefined;
+          if (rep)
+            return fail(
+              `in the handler (${handler}), the kernel reported [${rep.kind}] ${rep.title}${rep.line ? ` (line ${rep.line})` : ""}, and no allocation there succeeded`,
+            );
+          const elsewhere = r.allocs.map((a) => `${describeAlloc(a)} in ${CONTEXT_WORDS[a.context]} (${a.phase})`);
+          return fail(
+            `no allocation was made in hard interrupt context${elsewhere.length ? ` (the module's allocations: ${elsewhere.slice(0, 3).join(", ")})` : " (the module allocated nothing)"}`,
+          );
+        }
+        const sized = inIrq.filter((a) => a.size === 256);
+        if (sized.length + failed.length !== 3 || sized.length === 0)
+          return fail(
+            `${sized.length} allocation${sized.length === 1 ? "" : "s"} of 256 bytes in the handler, expected 3 (one per press)${inIrq.length !== sized.length ? `; sizes seen: ${inIrq.map((a) => a.size).join(", ")}` : ""}`,
+          );
+        return ok(`${sized.length} × ${sized[0].fn}(256, ${gfpName(c, sized[0].gfp)})`);
+      },
+      1,
+      { requires: ["256", "three", "cannot sleep", "hard interrupt"] },
+    ),
+    check(
+      "no-sleep-in-atomic",
+      'No "sleeping function called from invalid context"',
+      "The kernel caught an allocation that may sleep in atomic context: use GFP_ATOMIC there.",
+      (c) => {
+        const r = c.result.reports.find((x) => x.kind === "sleep-in-atomic" || x.kind === "scheduling-while-atomic");
+        return r ? fail(r.title) : ok();
+      },
+    ),
+    check(
+      "irq-freed",
+      "The interrupt is freed on unload",
+      "Call free_irq(BUTTON_IRQ, dev) in the exit function, with the same dev you passed to request_irq.",
+      (c) => {
+        const irq = buttonIrq(c.exercise.settings.profile);
+        return callsTo(c.result, "free_irq").some((x) => toNum(x.args[0]) === irq && x.phase === "exit")
+          ? ok()
+          : fail("free_irq was not called for the button's IRQ on unload");
+      },
+    ),
     nothingLeaked(),
     survivesFaultInjection({ initMayLoad: true }),
     noReports(),

@@ -3,7 +3,20 @@
 // any width that leaves the right 32-bit value there counts (writel, writeq, memset32, a writew into zeroed memory).
 
 import type { Exercise } from "../types.ts";
-import { check, fail, findAlloc, isOutcome, loads, noReports, nothingLeaked, ok, PRINT_FNS, renderedText, survivesFaultInjection, valueInMemory } from "../checks.ts";
+import {
+  check,
+  fail,
+  findAlloc,
+  isOutcome,
+  loads,
+  noReports,
+  nothingLeaked,
+  ok,
+  PRINT_FNS,
+  renderedText,
+  survivesFaultInjection,
+  valueInMemory,
+} from "../checks.ts";
 import { callsOf, eraOf, toBig, toNum, type Allocation } from "../records.ts";
 import type { CheckContext, CheckOutcome } from "../types.ts";
 
@@ -18,7 +31,9 @@ function buffer(c: CheckContext): Allocation | CheckOutcome {
   if (isOutcome(as)) return as;
   if (!as.length) {
     const all = findAlloc(c, ["vmalloc", "vzalloc", "__vmalloc", "vmalloc_user", "vmalloc_32", "kvmalloc", "kvzalloc"]);
-    return fail(`there is no 4 MiB buffer from the vmalloc family${!isOutcome(all) && all.length ? ` (found ${all.map((a) => `${a.fn}(${a.size})`).join(", ")})` : ""}`);
+    return fail(
+      `there is no 4 MiB buffer from the vmalloc family${!isOutcome(all) && all.length ? ` (found ${all.map((a) => `${a.fn}(${a.size})`).join(", ")})` : ""}`,
+    );
   }
   return as[0];
 }
@@ -102,14 +117,25 @@ module_exit(big_exit);
 `,
   checks: [
     loads(),
-    check("vmalloc-4m-zeroed", "A zeroed 4 MiB buffer from the vmalloc family", "vzalloc(4 * 1024 * 1024) gives a zeroed, virtually contiguous buffer (4 MiB is the page allocator's largest block: vmalloc does not need one).", (c) => {
-      const a = buffer(c);
-      if (isOutcome(a)) return a;
-      if (a.family !== "vmalloc") return fail(`${a.fn}(${a.size}) came from the slab allocator (kvmalloc tried kmalloc first), not from vmalloc`);
-      if (a.zeroed) return ok(`${a.fn}(${a.size})`);
-      const zeroedAfter = (callsOf(c.result) ?? []).some((x, i) => i > a.index && x.fn === "memset" && toBig(x.args[0]) === a.addr && Number(toBig(x.args[1])) === 0 && Number(toBig(x.args[2])) >= SIZE);
-      return zeroedAfter ? ok(`${a.fn} + memset 0`) : fail(`${a.fn}(${a.size})${a.line ? ` (line ${a.line})` : ""} does not zero the buffer (vzalloc does, or memset(buf, 0, size) after it)`);
-    }, 1, { requires: ["4 MiB", "zeroed"] }),
+    check(
+      "vmalloc-4m-zeroed",
+      "A zeroed 4 MiB buffer from the vmalloc family",
+      "vzalloc(4 * 1024 * 1024) gives a zeroed, virtually contiguous buffer (4 MiB is the page allocator's largest block: vmalloc does not need one).",
+      (c) => {
+        const a = buffer(c);
+        if (isOutcome(a)) return a;
+        if (a.family !== "vmalloc") return fail(`${a.fn}(${a.size}) came from the slab allocator (kvmalloc tried kmalloc first), not from vmalloc`);
+        if (a.zeroed) return ok(`${a.fn}(${a.size})`);
+        const zeroedAfter = (callsOf(c.result) ?? []).some(
+          (x, i) => i > a.index && x.fn === "memset" && toBig(x.args[0]) === a.addr && Number(toBig(x.args[1])) === 0 && Number(toBig(x.args[2])) >= SIZE,
+        );
+        return zeroedAfter
+          ? ok(`${a.fn} + memset 0`)
+          : fail(`${a.fn}(${a.size})${a.line ? ` (line ${a.line})` : ""} does not zero the buffer (vzalloc does, or memset(buf, 0, size) after it)`);
+      },
+      1,
+      { requires: ["4 MiB", "zeroed"] },
+    ),
     valueInMemory({
       id: "writes",
       probe: "page-starts",
@@ -119,19 +145,26 @@ module_exit(big_exit);
       unit: "page",
       requires: ["32-bit", "page number", "1023"],
     }),
-    check("read-back-ok", "Every page start is read back, and `ok` is printed after the reads", "Read each value back with readl(buf + BigInt(i * PAGE_SIZE)), compare it with i, and print ok only if all matched.", (c) => {
-      const a = buffer(c);
-      if (isOutcome(a)) return a;
-      const calls = callsOf(c.result) ?? [];
-      const era = eraOf(c.result);
-      const okAt = calls.findIndex((x) => PRINT_FNS.includes(x.fn) && renderedText(x, era, 64).trim() === "ok");
-      const read = pagesReadBack(c, a);
-      if (okAt < 0) return fail(`ok was not printed${read === PAGES ? " (all 1024 page starts were read back)" : ""}`);
-      if (read < PAGES) return fail(`ok was printed, but only ${read} of the 1024 page starts were read back`);
-      const lastRead = calls.reduce((m, x, i) => (x.fn in READS || x.fn in RANGE_READS ? i : m), -1);
-      if (okAt < lastRead) return fail("ok was printed before the values were read back");
-      return ok();
-    }, 1, { requires: ["ok", "read"] }),
+    check(
+      "read-back-ok",
+      "Every page start is read back, and `ok` is printed after the reads",
+      "Read each value back with readl(buf + BigInt(i * PAGE_SIZE)), compare it with i, and print ok only if all matched.",
+      (c) => {
+        const a = buffer(c);
+        if (isOutcome(a)) return a;
+        const calls = callsOf(c.result) ?? [];
+        const era = eraOf(c.result);
+        const okAt = calls.findIndex((x) => PRINT_FNS.includes(x.fn) && renderedText(x, era, 64).trim() === "ok");
+        const read = pagesReadBack(c, a);
+        if (okAt < 0) return fail(`ok was not printed${read === PAGES ? " (all 1024 page starts were read back)" : ""}`);
+        if (read < PAGES) return fail(`ok was printed, but only ${read} of the 1024 page starts were read back`);
+        const lastRead = calls.reduce((m, x, i) => (x.fn in READS || x.fn in RANGE_READS ? i : m), -1);
+        if (okAt < lastRead) return fail("ok was printed before the values were read back");
+        return ok();
+      },
+      1,
+      { requires: ["ok", "read"] },
+    ),
     nothingLeaked(),
     survivesFaultInjection(),
     noReports(),

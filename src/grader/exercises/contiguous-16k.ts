@@ -88,17 +88,27 @@ module_exit(c16_exit);
       hex: true,
       requires: ["0xAB", "every byte"],
     }),
-    check("freed-order-2", "The block is freed with its order (free_pages(addr, 2) or __free_pages(page, 2))", "Free with the order you allocated with: free_pages(buf, 2). The buddy allocator does not remember it for you.", (c) => {
-      const a = block(c);
-      if (isOutcome(a)) return a;
-      const f = a.free;
-      if (!f) return fail("the block was never freed");
-      if (f.fn !== "free_pages" && f.fn !== "__free_pages") return fail(`freed with ${f.fn}${f.line ? ` (line ${f.line})` : ""}, not free_pages`);
-      if (f.order !== 2) return fail(`freed with order ${f.order}: ${f.order! < 2 ? `${4 - (1 << f.order!)} of its 4 pages were never given back` : "that frees pages the module never had"}`);
-      if (f.fn === "__free_pages" && f.named !== "page") return fail("__free_pages takes the block's struct page (from alloc_pages or virt_to_page), not its address: use free_pages(addr, 2)");
-      if (f.fn === "free_pages" && f.named !== "virt") return fail("free_pages takes the block's kernel address, not its struct page: use __free_pages(page, 2)");
-      return ok();
-    }),
+    check(
+      "freed-order-2",
+      "The block is freed with its order (free_pages(addr, 2) or __free_pages(page, 2))",
+      "Free with the order you allocated with: free_pages(buf, 2). The buddy allocator does not remember it for you.",
+      (c) => {
+        const a = block(c);
+        if (isOutcome(a)) return a;
+        const f = a.free;
+        if (!f) return fail("the block was never freed");
+        if (f.fn !== "free_pages" && f.fn !== "__free_pages") return fail(`freed with ${f.fn}${f.line ? ` (line ${f.line})` : ""}, not free_pages`);
+        if (f.order !== 2)
+          return fail(
+            `freed with order ${f.order}: ${f.order! < 2 ? `${4 - (1 << f.order!)} of its 4 pages were never given back` : "that frees pages the module never had"}`,
+          );
+        if (f.fn === "__free_pages" && f.named !== "page")
+          return fail("__free_pages takes the block's struct page (from alloc_pages or virt_to_page), not its address: use free_pages(addr, 2)");
+        if (f.fn === "free_pages" && f.named !== "virt")
+          return fail("free_pages takes the block's kernel address, not its struct page: use __free_pages(page, 2)");
+        return ok();
+      },
+    ),
     nothingLeaked(),
     survivesFaultInjection(),
     noReports(),

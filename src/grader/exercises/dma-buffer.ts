@@ -18,7 +18,10 @@ function buffer(c: CheckContext): Allocation | CheckOutcome {
     const a = p === undefined ? undefined : bufs.find((x) => p >= (x.virt ?? x.addr) && p < (x.virt ?? x.addr) + BigInt(Math.max(1, x.size)));
     if (a) return a;
   }
-  return bufs.find((a) => a.size >= SIZE) ?? fail(`no buffer of 64 KiB was allocated (the module's allocations: ${bufs.length ? bufs.map(describe).join(", ") : "none"})`);
+  return (
+    bufs.find((a) => a.size >= SIZE) ??
+    fail(`no buffer of 64 KiB was allocated (the module's allocations: ${bufs.length ? bufs.map(describe).join(", ") : "none"})`)
+  );
 }
 
 /** DMA_MAPPING_ERROR: (dma_addr_t)~0, what dma_map_single returns when it cannot map. */
@@ -96,62 +99,93 @@ module_exit(() => {});
 `,
   checks: [
     loads(),
-    check("contiguous", "The 64 KiB buffer is physically contiguous (kmalloc or the page allocator, not vmalloc)", "vmalloc memory is contiguous only virtually: the device sees scattered pages. Use kmalloc(SIZE, GFP_KERNEL) or __get_free_pages.", (c) => {
-      const a = buffer(c);
-      if (isOutcome(a)) return a;
-      if (a.family === "vmalloc") return fail(`${a.fn}(${a.size}) is only virtually contiguous`);
-      const l = layoutOf(c);
-      if (l && regionOf(l, a.virt ?? a.addr) !== "linear") return fail(`${describe(a)} is not in the linear map`);
-      if (a.size < SIZE) return fail(`the buffer is ${a.size} bytes, the task asks for 64 KiB (${SIZE})`);
-      return ok(a.fn);
-    }, 1, { requires: ["64 KiB", "physically contiguous"] }),
-    check("mapped-in-mask", "Mapped with dma_map_single for DMA_TO_DEVICE, inside the device's DMA mask", "dma_map_single(dev, buf, SIZE, DMA_TO_DEVICE) returns the address the device uses; the whole buffer must lie below the device's mask.", (c) => {
-      const a = buffer(c);
-      if (isOutcome(a)) return a;
-      const m = mapping(c, a);
-      if (isOutcome(m)) return m;
-      if (toNum(m.args[2]) !== SIZE) return fail(`mapped ${toNum(m.args[2])} bytes, not ${SIZE}`);
-      if (toNum(m.args[3]) !== DMA_TO_DEVICE) return fail("the direction is not DMA_TO_DEVICE");
-      const h = toBig(m.ret);
-      const mask = dmaMask(c);
-      if (h === undefined) return fail("dma_map_single returned nothing usable");
-      const bits = layoutOf(c)?.bits ?? 64;
-      if (h === DMA_MAPPING_ERROR(bits) || h === DMA_MAPPING_ERROR(64)) {
-        const why = c.result.reports.find((x) => x.kind === "dma-api" || x.kind === "warn");
-        return fail(`dma_map_single failed: it returned DMA_MAPPING_ERROR (0x${h.toString(16)}), so there is no mapping${a.family === "vmalloc" ? ` (${a.fn} memory is not in the linear map: the DMA API cannot map it)` : why ? ` (the kernel said: ${why.title})` : ""}`);
-      }
-      if (mask === undefined) return fail("the kernel kept no record of the device's DMA mask");
-      if (h + BigInt(SIZE) - 1n > mask) return fail(`the mapping 0x${h.toString(16)}..+${SIZE} is above the device's DMA mask 0x${mask.toString(16)}`);
-      return ok();
-    }, 1, { requires: ["dma_map_single", "DMA_TO_DEVICE", "DMA mask"] }),
-    check("error-checked", "The mapping is checked with dma_mapping_error before it is used", "Right after dma_map_single, if (dma_mapping_error(dev, handle)) { free and return -EIO; }.", (c) => {
-      const a = buffer(c);
-      if (isOutcome(a)) return a;
-      const m = mapping(c, a);
-      if (isOutcome(m)) return m;
-      const calls = c.records?.calls ?? [];
-      const mi = calls.indexOf(m);
-      const chk = calls.findIndex((x, i) => i > mi && x.fn === "dma_mapping_error" && toBig(x.args[1]) === toBig(m.ret));
-      if (chk < 0) return fail("dma_mapping_error was never called on the handle");
-      const un = calls.findIndex((x, i) => i > mi && x.fn === "dma_unmap_single");
-      if (un >= 0 && un < chk) return fail("dma_mapping_error was called only after the unmap");
-      return ok();
-    }, 1, { requires: ["dma_mapping_error"] }),
-    check("unmapped-before-free", "Unmapped with the same size and direction before the buffer is freed", "dma_unmap_single(dev, handle, SIZE, DMA_TO_DEVICE) with exactly the size and direction of the map, then free the buffer.", (c) => {
-      const a = buffer(c);
-      if (isOutcome(a)) return a;
-      const m = mapping(c, a);
-      if (isOutcome(m)) return m;
-      const calls = c.records?.calls ?? [];
-      const un = calls.find((x) => x.fn === "dma_unmap_single" && toBig(x.args[1]) === toBig(m.ret));
-      const h = toBig(m.ret);
-      if (!un && h !== undefined && (h === DMA_MAPPING_ERROR(layoutOf(c)?.bits ?? 64) || h === DMA_MAPPING_ERROR(64))) return fail("dma_map_single failed (DMA_MAPPING_ERROR), so there was no mapping to unmap");
-      if (!un) return fail("the mapping was never unmapped");
-      if (toNum(un.args[2]) !== toNum(m.args[2])) return fail(`unmapped ${toNum(un.args[2])} bytes, but ${toNum(m.args[2])} were mapped`);
-      if (toNum(un.args[3]) !== toNum(m.args[3])) return fail("unmapped with another direction than it was mapped with");
-      if (a.free && a.free.index < calls.indexOf(un)) return fail("the buffer was freed while the device could still use it (before the unmap)");
-      return ok();
-    }, 1, { requires: ["same size", "same direction"] }),
+    check(
+      "contiguous",
+      "The 64 KiB buffer is physically contiguous (kmalloc or the page allocator, not vmalloc)",
+      "vmalloc memory is contiguous only virtually: the device sees scattered pages. Use kmalloc(SIZE, GFP_KERNEL) or __get_free_pages.",
+      (c) => {
+        const a = buffer(c);
+        if (isOutcome(a)) return a;
+        if (a.family === "vmalloc") return fail(`${a.fn}(${a.size}) is only virtually contiguous`);
+        const l = layoutOf(c);
+        if (l && regionOf(l, a.virt ?? a.addr) !== "linear") return fail(`${describe(a)} is not in the linear map`);
+        if (a.size < SIZE) return fail(`the buffer is ${a.size} bytes, the task asks for 64 KiB (${SIZE})`);
+        return ok(a.fn);
+      },
+      1,
+      { requires: ["64 KiB", "physically contiguous"] },
+    ),
+    check(
+      "mapped-in-mask",
+      "Mapped with dma_map_single for DMA_TO_DEVICE, inside the device's DMA mask",
+      "dma_map_single(dev, buf, SIZE, DMA_TO_DEVICE) returns the address the device uses; the whole buffer must lie below the device's mask.",
+      (c) => {
+        const a = buffer(c);
+        if (isOutcome(a)) return a;
+        const m = mapping(c, a);
+        if (isOutcome(m)) return m;
+        if (toNum(m.args[2]) !== SIZE) return fail(`mapped ${toNum(m.args[2])} bytes, not ${SIZE}`);
+        if (toNum(m.args[3]) !== DMA_TO_DEVICE) return fail("the direction is not DMA_TO_DEVICE");
+        const h = toBig(m.ret);
+        const mask = dmaMask(c);
+        if (h === undefined) return fail("dma_map_single returned nothing usable");
+        const bits = layoutOf(c)?.bits ?? 64;
+        if (h === DMA_MAPPING_ERROR(bits) || h === DMA_MAPPING_ERROR(64)) {
+          const why = c.result.reports.find((x) => x.kind === "dma-api" || x.kind === "warn");
+          return fail(
+            `dma_map_single failed: it returned DMA_MAPPING_ERROR (0x${h.toString(16)}), so there is no mapping${a.family === "vmalloc" ? ` (${a.fn} memory is not in the linear map: the DMA API cannot map it)` : why ? ` (the kernel said: ${why.title})` : ""}`,
+          );
+        }
+        if (mask === undefined) return fail("the kernel kept no record of the device's DMA mask");
+        if (h + BigInt(SIZE) - 1n > mask) return fail(`the mapping 0x${h.toString(16)}..+${SIZE} is above the device's DMA mask 0x${mask.toString(16)}`);
+        return ok();
+      },
+      1,
+      { requires: ["dma_map_single", "DMA_TO_DEVICE", "DMA mask"] },
+    ),
+    check(
+      "error-checked",
+      "The mapping is checked with dma_mapping_error before it is used",
+      "Right after dma_map_single, if (dma_mapping_error(dev, handle)) { free and return -EIO; }.",
+      (c) => {
+        const a = buffer(c);
+        if (isOutcome(a)) return a;
+        const m = mapping(c, a);
+        if (isOutcome(m)) return m;
+        const calls = c.records?.calls ?? [];
+        const mi = calls.indexOf(m);
+        const chk = calls.findIndex((x, i) => i > mi && x.fn === "dma_mapping_error" && toBig(x.args[1]) === toBig(m.ret));
+        if (chk < 0) return fail("dma_mapping_error was never called on the handle");
+        const un = calls.findIndex((x, i) => i > mi && x.fn === "dma_unmap_single");
+        if (un >= 0 && un < chk) return fail("dma_mapping_error was called only after the unmap");
+        return ok();
+      },
+      1,
+      { requires: ["dma_mapping_error"] },
+    ),
+    check(
+      "unmapped-before-free",
+      "Unmapped with the same size and direction before the buffer is freed",
+      "dma_unmap_single(dev, handle, SIZE, DMA_TO_DEVICE) with exactly the size and direction of the map, then free the buffer.",
+      (c) => {
+        const a = buffer(c);
+        if (isOutcome(a)) return a;
+        const m = mapping(c, a);
+        if (isOutcome(m)) return m;
+        const calls = c.records?.calls ?? [];
+        const un = calls.find((x) => x.fn === "dma_unmap_single" && toBig(x.args[1]) === toBig(m.ret));
+        const h = toBig(m.ret);
+        if (!un && h !== undefined && (h === DMA_MAPPING_ERROR(layoutOf(c)?.bits ?? 64) || h === DMA_MAPPING_ERROR(64)))
+          return fail("dma_map_single failed (DMA_MAPPING_ERROR), so there was no mapping to unmap");
+        if (!un) return fail("the mapping was never unmapped");
+        if (toNum(un.args[2]) !== toNum(m.args[2])) return fail(`unmapped ${toNum(un.args[2])} bytes, but ${toNum(m.args[2])} were mapped`);
+        if (toNum(un.args[3]) !== toNum(m.args[3])) return fail("unmapped with another direction than it was mapped with");
+        if (a.free && a.free.index < calls.indexOf(un)) return fail("the buffer was freed while the device could still use it (before the unmap)");
+        return ok();
+      },
+      1,
+      { requires: ["same size", "same direction"] },
+    ),
     nothingLeaked(),
     survivesFaultInjection(),
     noReports(),

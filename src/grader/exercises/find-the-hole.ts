@@ -77,31 +77,50 @@ module_exit(() => {});
 `,
   checks: [
     loads(),
-    check("found-largest", "The printed N is the largest vmalloc size, in MiB, that the kernel granted", "Search (bisection is quickest): try a size, free it at once if it succeeds; the answer N succeeds and N+1 fails, with nothing else held.", (c) => {
-      const r = records(c);
-      if (isOutcome(r)) return r;
-      const n = printedN(c);
-      if (n === undefined) return fail('no "largest: N MiB" line was printed');
-      const vm = r.calls.map((x, i) => [x, i] as const).filter(([x]) => VM_FNS.includes(x.fn));
-      const got = vm.find(([x]) => toNum(x.args[0]) === n * MiB && toBig(x.ret) !== 0n && x.ret !== null);
-      if (!got) return fail(`the module printed ${n} MiB, but no ${n} MiB vmalloc succeeded in the kernel's records`);
-      const next = vm.filter(([x]) => toNum(x.args[0]) === (n + 1) * MiB && (x.ret === null || toBig(x.ret) === 0n));
-      if (!next.length) return fail(`${n} MiB succeeded, but the kernel's records show no failed ${n + 1} MiB attempt: is ${n} really the largest?`);
-      // The N+1 failure must be the kernel's honest answer: the module held no vmalloc memory of its own then.
-      const honest = next.some(([, i]) => !r.allocs.some((a) => a.family === "vmalloc" && a.index < i && (!a.free || a.free.index > i)));
-      if (!honest) return fail(`the ${n + 1} MiB attempt failed while the module itself still held vmalloc memory`);
-      const hole = (c.result.kernel as { vmalloc?: { largestFreeHole?: number } }).vmalloc?.largestFreeHole;
-      if (typeof hole === "number" && n * MiB > hole) return fail(`${n} MiB is larger than the largest free hole (${hole} bytes)`);
-      return ok(`largest: ${n} MiB`);
-    }, 1, { requires: ["largest: N MiB", "MiB"] }),
-    check("quiet", "No allocation-failure warning in the log (__GFP_NOWARN on every probe that may fail)", "vmalloc() warns when it fails. Probe with __vmalloc(size, GFP_KERNEL | __GFP_NOWARN, PAGE_KERNEL).", (c) => {
-      const w = c.result.reports.find((x) => x.kind === "vmalloc-failure" || x.kind === "page-alloc-failure");
-      if (w) return fail(`the kernel printed: ${w.title}`);
-      const nowarn = gfpFlags(eraOf(c.result)).__GFP_NOWARN;
-      const loud = (callsOf(c.result) ?? []).find((x) => VM_FNS.includes(x.fn) && (x.ret === null || toBig(x.ret) === 0n) && !((toNum(x.args[1]) ?? 0) & nowarn && x.fn === "__vmalloc"));
-      if (loud) return fail(`a failed ${loud.fn}(${toNum(loud.args[0])}) had no __GFP_NOWARN (${loud.fn === "__vmalloc" ? gfpName(c, toNum(loud.args[1])) : "vmalloc takes no flags"})`);
-      return ok();
-    }, 1, { requires: ["__GFP_NOWARN", "allocation-failure warning"] }),
+    check(
+      "found-largest",
+      "The printed N is the largest vmalloc size, in MiB, that the kernel granted",
+      "Search (bisection is quickest): try a size, free it at once if it succeeds; the answer N succeeds and N+1 fails, with nothing else held.",
+      (c) => {
+        const r = records(c);
+        if (isOutcome(r)) return r;
+        const n = printedN(c);
+        if (n === undefined) return fail('no "largest: N MiB" line was printed');
+        const vm = r.calls.map((x, i) => [x, i] as const).filter(([x]) => VM_FNS.includes(x.fn));
+        const got = vm.find(([x]) => toNum(x.args[0]) === n * MiB && toBig(x.ret) !== 0n && x.ret !== null);
+        if (!got) return fail(`the module printed ${n} MiB, but no ${n} MiB vmalloc succeeded in the kernel's records`);
+        const next = vm.filter(([x]) => toNum(x.args[0]) === (n + 1) * MiB && (x.ret === null || toBig(x.ret) === 0n));
+        if (!next.length) return fail(`${n} MiB succeeded, but the kernel's records show no failed ${n + 1} MiB attempt: is ${n} really the largest?`);
+        // The N+1 failure must be the kernel's honest answer: the module held no vmalloc memory of its own then.
+        const honest = next.some(([, i]) => !r.allocs.some((a) => a.family === "vmalloc" && a.index < i && (!a.free || a.free.index > i)));
+        if (!honest) return fail(`the ${n + 1} MiB attempt failed while the module itself still held vmalloc memory`);
+        const hole = (c.result.kernel as { vmalloc?: { largestFreeHole?: number } }).vmalloc?.largestFreeHole;
+        if (typeof hole === "number" && n * MiB > hole) return fail(`${n} MiB is larger than the largest free hole (${hole} bytes)`);
+        return ok(`largest: ${n} MiB`);
+      },
+      1,
+      { requires: ["largest: N MiB", "MiB"] },
+    ),
+    check(
+      "quiet",
+      "No allocation-failure warning in the log (__GFP_NOWARN on every probe that may fail)",
+      "vmalloc() warns when it fails. Probe with __vmalloc(size, GFP_KERNEL | __GFP_NOWARN, PAGE_KERNEL).",
+      (c) => {
+        const w = c.result.reports.find((x) => x.kind === "vmalloc-failure" || x.kind === "page-alloc-failure");
+        if (w) return fail(`the kernel printed: ${w.title}`);
+        const nowarn = gfpFlags(eraOf(c.result)).__GFP_NOWARN;
+        const loud = (callsOf(c.result) ?? []).find(
+          (x) => VM_FNS.includes(x.fn) && (x.ret === null || toBig(x.ret) === 0n) && !((toNum(x.args[1]) ?? 0) & nowarn && x.fn === "__vmalloc"),
+        );
+        if (loud)
+          return fail(
+            `a failed ${loud.fn}(${toNum(loud.args[0])}) had no __GFP_NOWARN (${loud.fn === "__vmalloc" ? gfpName(c, toNum(loud.args[1])) : "vmalloc takes no flags"})`,
+          );
+        return ok();
+      },
+      1,
+      { requires: ["__GFP_NOWARN", "allocation-failure warning"] },
+    ),
     nothingLeaked(),
     survivesFaultInjection({ initMayLoad: true }),
     // The failure warnings are the `quiet` check's: counted there once, not twice.

@@ -76,16 +76,23 @@ module_exit(sum_exit);
 `,
   checks: [
     loads(),
-    check("same-sum", "It still prints sum = 120, computed from the bytes it read back", "Keep the loop that reads the 16 bytes back and adds them up; only the bugs need to go.", (c) => {
-      const calls = callsOf(c.result);
-      if (!calls) return fail("this kernel kept no record of the module's calls");
-      const printed = calls.some((x) => PRINT_FNS.includes(x.fn) && renderedText(x, eraOf(c.result), 64).trim() === "sum = 120");
-      if (!printed) return fail('"sum = 120" was not printed');
-      const reads = calls.filter((x) => READS.includes(x.fn));
-      const total = reads.reduce((s, x) => s + (toNum(x.ret) ?? 0), 0);
-      if (reads.length < 16 || total !== 120) return fail(`the bytes read back add up to ${total} (${reads.length} reads), not 120`);
-      return ok();
-    }, 1, { requires: ["sum = 120", "16 bytes"] }),
+    check(
+      "same-sum",
+      "It still prints sum = 120, computed from the bytes it read back",
+      "Keep the loop that reads the 16 bytes back and adds them up; only the bugs need to go.",
+      (c) => {
+        const calls = callsOf(c.result);
+        if (!calls) return fail("this kernel kept no record of the module's calls");
+        const printed = calls.some((x) => PRINT_FNS.includes(x.fn) && renderedText(x, eraOf(c.result), 64).trim() === "sum = 120");
+        if (!printed) return fail('"sum = 120" was not printed');
+        const reads = calls.filter((x) => READS.includes(x.fn));
+        const total = reads.reduce((s, x) => s + (toNum(x.ret) ?? 0), 0);
+        if (reads.length < 16 || total !== 120) return fail(`the bytes read back add up to ${total} (${reads.length} reads), not 120`);
+        return ok();
+      },
+      1,
+      { requires: ["sum = 120", "16 bytes"] },
+    ),
     nothingLeaked(),
     survivesFaultInjection(),
     noReports(),

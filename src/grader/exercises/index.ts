@@ -32,24 +32,19 @@ function bundledLessons(): Record<string, string> {
   const fs = get("node:fs") as typeof import("node:fs");
   const url = get("node:url") as typeof import("node:url");
   const dir = url.fileURLToPath(new URL("../../../lessons/", import.meta.url));
-  return Object.fromEntries(fs.readdirSync(dir).filter((f) => /^\d+-.*\.md$/.test(f)).map((f) => [`lessons/${f}`, fs.readFileSync(dir + f, "utf8")]));
+  return Object.fromEntries(
+    fs
+      .readdirSync(dir)
+      .filter((f) => /^\d+-.*\.md$/.test(f))
+      .map((f) => [`lessons/${f}`, fs.readFileSync(dir + f, "utf8")]),
+  );
 }
 
 const LESSONS = Object.entries(bundledLessons()).sort(([a], [b]) => a.localeCompare(b));
 const LESSON_ORDER = new Map(LESSONS.map(([path, src], i) => [lessonIdOf(src, path), i]));
 const DECLARED = LESSONS.flatMap(([path, src]) => lessonExercises(src, path, lessonIdOf(src, path)));
 
-const TYPESCRIPT: Exercise[] = [
-  contiguous16k,
-  objectCache,
-  bigBuffer,
-  atomicAlloc,
-  pickTheFlags,
-  dmaBuffer,
-  findTheHole,
-  fixTheBugs,
-  shareABuffer,
-];
+const TYPESCRIPT: Exercise[] = [contiguous16k, objectCache, bigBuffer, atomicAlloc, pickTheFlags, dmaBuffer, findTheHole, fixTheBugs, shareABuffer];
 
 /** Declared and TypeScript exercises in the order of their lessons (a stable sort keeps each lesson's own order). */
 export const EXERCISES: readonly Exercise[] = [...DECLARED, ...TYPESCRIPT].sort(

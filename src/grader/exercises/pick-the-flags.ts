@@ -21,17 +21,27 @@ function allocsOf(c: CheckContext, name: string | undefined, fallback: (a: Alloc
 }
 
 function softirqCheck(id: string, what: string, regFns: string[], argIndex: number): ReturnType<typeof check> {
-  return check(id, `128 bytes allocated in the ${what}, with a GFP that does not sleep`, `A ${what} runs in softirq context: it must not sleep, so allocate with GFP_ATOMIC there.`, (c) => {
-    if (!callsTo(c.result, ...regFns).length) return fail(`the module never set up a ${what} (${regFns.join(" / ")})`);
-    const name = callbackName(c, regFns, argIndex);
-    const mine = allocsOf(c, name, (a) => a.context === "softirq");
-    if (isOutcome(mine)) return mine;
-    if (!mine.length) return fail(`no allocation was made in the ${what}${name ? ` (${name})` : ""}`);
-    const a = mine.find((x) => x.size === 128);
-    if (!a) return fail(`the ${what} allocated ${mine[0].size} bytes, not 128`);
-    if (a.family === "vmalloc" || mayBlock(c, a)) return fail(`the ${what} allocated ${describe(a)} with ${a.family === "vmalloc" ? "vmalloc, which may sleep" : `${gfpName(c, a.gfp)}, which may sleep`}, in ${CONTEXT_WORDS[a.context]}`);
-    return ok(gfpName(c, a.gfp));
-  }, 1, { requires: ["128", what.split(" ")[0], "GFP"] });
+  return check(
+    id,
+    `128 bytes allocated in the ${what}, with a GFP that does not sleep`,
+    `A ${what} runs in softirq context: it must not sleep, so allocate with GFP_ATOMIC there.`,
+    (c) => {
+      if (!callsTo(c.result, ...regFns).length) return fail(`the module never set up a ${what} (${regFns.join(" / ")})`);
+      const name = callbackName(c, regFns, argIndex);
+      const mine = allocsOf(c, name, (a) => a.context === "softirq");
+      if (isOutcome(mine)) return mine;
+      if (!mine.length) return fail(`no allocation was made in the ${what}${name ? ` (${name})` : ""}`);
+      const a = mine.find((x) => x.size === 128);
+      if (!a) return fail(`the ${what} allocated ${mine[0].size} bytes, not 128`);
+      if (a.family === "vmalloc" || mayBlock(c, a))
+        return fail(
+          `the ${what} allocated ${describe(a)} with ${a.family === "vmalloc" ? "vmalloc, which may sleep" : `${gfpName(c, a.gfp)}, which may sleep`}, in ${CONTEXT_WORDS[a.context]}`,
+        );
+      return ok(gfpName(c, a.gfp));
+    },
+    1,
+    { requires: ["128", what.split(" ")[0], "GFP"] },
+  );
 }
 
 export const pickTheFlags: Exercise = {
@@ -115,22 +125,38 @@ module_exit(flags_exit);
     loads(),
     softirqCheck("timer-atomic", "timer callback", ["timer_setup", "setup_timer"], 1),
     softirqCheck("tasklet-atomic", "tasklet", ["tasklet_setup", "tasklet_init"], 1),
-    check("work-kernel", "128 bytes allocated in the work item, in its process context, with GFP_KERNEL", "A work item runs in a kernel thread (a kworker): process context, where GFP_KERNEL is right and GFP_ATOMIC would only eat the emergency reserves. Allocate before taking any spinlock.", (c) => {
-      if (!callsTo(c.result, "INIT_WORK", "schedule_work", "queue_work").length) return fail("the module never set up a work item (INIT_WORK + schedule_work)");
-      const name = callbackName(c, ["INIT_WORK"], 1);
-      const mine = allocsOf(c, name, (a) => a.call.ctx?.task?.startsWith("kworker") === true);
-      if (isOutcome(mine)) return mine;
-      if (!mine.length) return fail(`no allocation was made in the work item${name ? ` (${name})` : ""}`);
-      const a = mine.find((x) => x.size === 128);
-      if (!a) return fail(`the work item allocated ${mine[0].size} bytes, not 128`);
-      if (a.context !== "process") return fail(`the work item allocated ${describe(a)} with ${gfpName(c, a.gfp)} in ${CONTEXT_WORDS[a.context]}: the task asks for the allocation in the work item's process context with GFP_KERNEL (allocate before taking the lock)`);
-      if (!mayBlock(c, a)) return fail(`the work item allocated with ${gfpName(c, a.gfp)}: it may sleep there, so GFP_KERNEL is the right choice`);
-      return ok();
-    }, 1, { requires: ["128", "work item", "GFP_KERNEL"] }),
-    check("no-sleep-in-atomic", "No \"sleeping function called from invalid context\"", "Timers and tasklets run in softirq context, which is atomic: GFP_ATOMIC there.", (c) => {
-      const r = c.result.reports.find((x) => x.kind === "sleep-in-atomic" || x.kind === "scheduling-while-atomic");
-      return r ? fail(r.title) : ok();
-    }),
+    check(
+      "work-kernel",
+      "128 bytes allocated in the work item, in its process context, with GFP_KERNEL",
+      "A work item runs in a kernel thread (a kworker): process context, where GFP_KERNEL is right and GFP_ATOMIC would only eat the emergency reserves. Allocate before taking any spinlock.",
+      (c) => {
+        if (!callsTo(c.result, "INIT_WORK", "schedule_work", "queue_work").length)
+          return fail("the module never set up a work item (INIT_WORK + schedule_work)");
+        const name = callbackName(c, ["INIT_WORK"], 1);
+        const mine = allocsOf(c, name, (a) => a.call.ctx?.task?.startsWith("kworker") === true);
+        if (isOutcome(mine)) return mine;
+        if (!mine.length) return fail(`no allocation was made in the work item${name ? ` (${name})` : ""}`);
+        const a = mine.find((x) => x.size === 128);
+        if (!a) return fail(`the work item allocated ${mine[0].size} bytes, not 128`);
+        if (a.context !== "process")
+          return fail(
+            `the work item allocated ${describe(a)} with ${gfpName(c, a.gfp)} in ${CONTEXT_WORDS[a.context]}: the task asks for the allocation in the work item's process context with GFP_KERNEL (allocate before taking the lock)`,
+          );
+        if (!mayBlock(c, a)) return fail(`the work item allocated with ${gfpName(c, a.gfp)}: it may sleep there, so GFP_KERNEL is the right choice`);
+        return ok();
+      },
+      1,
+      { requires: ["128", "work item", "GFP_KERNEL"] },
+    ),
+    check(
+      "no-sleep-in-atomic",
+      'No "sleeping function called from invalid context"',
+      "Timers and tasklets run in softirq context, which is atomic: GFP_ATOMIC there.",
+      (c) => {
+        const r = c.result.reports.find((x) => x.kind === "sleep-in-atomic" || x.kind === "scheduling-while-atomic");
+        return r ? fail(r.title) : ok();
+      },
+    ),
     nothingLeaked(),
     survivesFaultInjection({ initMayLoad: true }),
     noReports(),

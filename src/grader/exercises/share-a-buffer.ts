@@ -98,13 +98,19 @@ ${PROGRAM}`,
       "The buffer the device maps came from vmalloc_user, and remap_vmalloc_range mapped it (returned 0)",
       "vmalloc() memory may not be mapped into user space (remap_vmalloc_range returns -EINVAL without VM_USERMAP): allocate it with vmalloc_user(16 * 1024) and pass that address to remap_vmalloc_range.",
       (c) => {
-        const allocs = callsTo(c.result, "vmalloc_user").map((x) => toBig(x.ret)).filter((a): a is bigint => !!a);
+        const allocs = callsTo(c.result, "vmalloc_user")
+          .map((x) => toBig(x.ret))
+          .filter((a): a is bigint => !!a);
         const maps = callsTo(c.result, "remap_vmalloc_range");
         if (!maps.length) return fail("remap_vmalloc_range was never called (does the mmap file operation call it?)");
         const good = maps.find((m) => m.ret === 0 && allocs.includes(toBig(m.args[1]) ?? -1n));
         if (good) return ok();
         const m = maps[0]!;
-        return fail(allocs.includes(toBig(m.args[1]) ?? -1n) ? `remap_vmalloc_range returned ${m.ret}` : `remap_vmalloc_range was given ${String(m.args[1])}, which is not a vmalloc_user buffer (it returned ${m.ret})`);
+        return fail(
+          allocs.includes(toBig(m.args[1]) ?? -1n)
+            ? `remap_vmalloc_range returned ${m.ret}`
+            : `remap_vmalloc_range was given ${String(m.args[1])}, which is not a vmalloc_user buffer (it returned ${m.ret})`,
+        );
       },
       1,
       { requires: ["vmalloc_user", "remap_vmalloc_range"] },
@@ -116,7 +122,8 @@ ${PROGRAM}`,
       (c) => {
         const u = c.result.user;
         if (!u) return fail("the user program did not run (did the module load?)");
-        if (u.status !== 0) return fail(`the program ended with status ${u.status}${u.signal ? ` (${u.signal.sig})` : ""}${u.stdout ? `: ${u.stdout.trim()}` : ""}`);
+        if (u.status !== 0)
+          return fail(`the program ended with status ${u.status}${u.signal ? ` (${u.signal.sig})` : ""}${u.stdout ? `: ${u.stdout.trim()}` : ""}`);
         const dev = /^([0-9a-f]+)-([0-9a-f]+) rw-s \S+ \S+ \S+ +\/dev\/shared$/m.exec(u.maps);
         if (!dev) return fail("the program's /proc/PID/maps has no shared mapping of /dev/shared");
         const [lo, hi] = [BigInt("0x" + dev[1]), BigInt("0x" + dev[2])];
@@ -131,7 +138,9 @@ ${PROGRAM}`,
       "In exit the module reads the program's 42 at the start of each of the buffer's 4 pages",
       "In the exit function, readb(buf + BigInt(i * 4096)) for i = 0..3: the program's stores are in the buffer's own frames.",
       (c) => {
-        const buf = callsTo(c.result, "vmalloc_user").map((x) => toBig(x.ret)).find((a) => !!a);
+        const buf = callsTo(c.result, "vmalloc_user")
+          .map((x) => toBig(x.ret))
+          .find((a) => !!a);
         if (!buf) return fail("there is no vmalloc_user buffer to read");
         const reads = callsTo(c.result, "readb").filter((x) => x.phase === "exit");
         const seen = [0, 1, 2, 3].filter((i) => reads.some((x) => toBig(x.args[0]) === buf + BigInt(i * 4096) && x.ret === 42));

@@ -187,9 +187,7 @@ export function clipRanges(rs: PhysRange[], start: number, end: number): PhysRan
 
 /** Page-align usable ranges the way e820__memblock_setup() + memblock do (round start up, end down). */
 export function pageAlignRanges(rs: PhysRange[]): PhysRange[] {
-  return rs
-    .map((r) => ({ start: alignUp(r.start, PAGE_SIZE), end: alignDown(r.end, PAGE_SIZE) }))
-    .filter((r) => r.end > r.start);
+  return rs.map((r) => ({ start: alignUp(r.start, PAGE_SIZE), end: alignDown(r.end, PAGE_SIZE) })).filter((r) => r.end > r.start);
 }
 
 export function totalBytes(rs: PhysRange[]): number {

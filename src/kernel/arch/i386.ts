@@ -241,9 +241,7 @@ export function setupI386(k: ArchKernel): Layout {
     blk.alloc(33 * PAGE_SIZE * p.nrCpus, PAGE_SIZE, "percpu", lowEnd, 16 * MiB);
   }
 
-  const vmallocStart = old
-    ? (highMemory + 2 * VMALLOC_OFFSET - 1) & ~(VMALLOC_OFFSET - 1)
-    : highMemory + VMALLOC_OFFSET;
+  const vmallocStart = old ? (highMemory + 2 * VMALLOC_OFFSET - 1) & ~(VMALLOC_OFFSET - 1) : highMemory + VMALLOC_OFFSET;
   const pkmapBase = old ? PKMAP_BASE_26 : PKMAP_BASE_61;
   const fixaddrStart = old ? FIXADDR_START_26 : FIXADDR_START_61;
   if (vmallocStart >= vmallocEnd) bootError(`${p.name}: no room left for vmalloc (VMALLOC_START >= VMALLOC_END)`);

@@ -111,21 +111,49 @@ export class DmaDebug {
   checkUnmap(dev: DmaDeviceLike, dmaAddr: bigint, size: number, direction: DmaDirection, type: DmaEntry["type"]): DmaEntry | undefined {
     const e = this.find(dev, dmaAddr);
     if (!e) {
-      this.err(dev, undefined, "not-allocated", `device driver tries to free DMA memory it has not allocated [device address=${this.hex16(dmaAddr)}] [size=${size} bytes]`, 963, "check_unmap",
-        "dma_unmap_single()/dma_free_coherent() got an address that no mapping of this device returned (already unmapped, or never mapped).");
+      this.err(
+        dev,
+        undefined,
+        "not-allocated",
+        `device driver tries to free DMA memory it has not allocated [device address=${this.hex16(dmaAddr)}] [size=${size} bytes]`,
+        963,
+        "check_unmap",
+        "dma_unmap_single()/dma_free_coherent() got an address that no mapping of this device returned (already unmapped, or never mapped).",
+      );
       return undefined;
     }
     if (e.size !== size) {
-      this.err(dev, e, "size", `device driver frees DMA memory with different size [device address=${this.hex16(dmaAddr)}] [map size=${e.size} bytes] [unmap size=${size} bytes]`, 976, "check_unmap",
-        "Unmap with the same size you mapped: the kernel uses it to sync and release exactly the mapped range.");
+      this.err(
+        dev,
+        e,
+        "size",
+        `device driver frees DMA memory with different size [device address=${this.hex16(dmaAddr)}] [map size=${e.size} bytes] [unmap size=${size} bytes]`,
+        976,
+        "check_unmap",
+        "Unmap with the same size you mapped: the kernel uses it to sync and release exactly the mapped range.",
+      );
     }
     if (e.type === "single" && e.direction !== direction) {
-      this.err(dev, e, "direction", `device driver frees DMA memory with different direction [device address=${this.hex16(dmaAddr)}] [size=${e.size} bytes] [mapped with ${DIR_NAMES[e.direction]}] [unmapped with ${DIR_NAMES[direction]}]`, 1000, "check_unmap",
-        "Unmap with the same direction you mapped with.");
+      this.err(
+        dev,
+        e,
+        "direction",
+        `device driver frees DMA memory with different direction [device address=${this.hex16(dmaAddr)}] [size=${e.size} bytes] [mapped with ${DIR_NAMES[e.direction]}] [unmapped with ${DIR_NAMES[direction]}]`,
+        1000,
+        "check_unmap",
+        "Unmap with the same direction you mapped with.",
+      );
     }
     if (type === "single" && !e.checked) {
-      this.err(dev, e, "unchecked", `device driver failed to check map error[device address=${this.hex16(dmaAddr)}] [size=${e.size} bytes] [mapped as ${TYPE_NAMES[e.type]}]`, 1016, "check_unmap",
-        "Every dma_map_single() result must be tested with dma_mapping_error() before the device uses it: mapping can fail.");
+      this.err(
+        dev,
+        e,
+        "unchecked",
+        `device driver failed to check map error[device address=${this.hex16(dmaAddr)}] [size=${e.size} bytes] [mapped as ${TYPE_NAMES[e.type]}]`,
+        1016,
+        "check_unmap",
+        "Every dma_map_single() result must be tested with dma_mapping_error() before the device uses it: mapping can fail.",
+      );
     }
     this.entries = this.entries.filter((x) => x !== e);
     return e;
@@ -136,10 +164,15 @@ export class DmaDebug {
     const mine = this.entries.filter((e) => e.dev === dev);
     if (!mine.length) return 0;
     const e = mine[0];
-    this.err(dev, e, "pending",
+    this.err(
+      dev,
+      e,
+      "pending",
       `device driver has pending DMA allocations while released from device [count=${mine.length}]\nOne of leaked entries details: [device address=${this.hex16(e.dmaAddr)}] [size=${e.size} bytes] [mapped with ${DIR_NAMES[e.direction]}] [mapped as ${TYPE_NAMES[e.type]}]`,
-      874, "dma_debug_device_change",
-      "Every dma_map_single() needs its dma_unmap_single(), every dma_alloc_coherent() its dma_free_coherent(), before module_exit returns.");
+      874,
+      "dma_debug_device_change",
+      "Every dma_map_single() needs its dma_unmap_single(), every dma_alloc_coherent() its dma_free_coherent(), before module_exit returns.",
+    );
     return mine.length;
   }
 }

@@ -112,7 +112,10 @@ function attribute(k: Kernel, vs: Violation[]): Violation[] {
   const owner = tablesHit ? k.pages.frameOwnerMap() : undefined;
   const out = vs.map((v): Violation =>
     (v.pfns?.length && v.pfns.every((p) => freed.has(p))) ||
-    (tablesHit && (MAPPING_CHECKS.test(v.check) || (v.check === "proc" && /PageTables/.test(v.message)) || (v.check === "frames" && !!v.pfns?.length && v.pfns.every((p) => owner![p] === PageOwner.PageTable))))
+    (tablesHit &&
+      (MAPPING_CHECKS.test(v.check) ||
+        (v.check === "proc" && /PageTables/.test(v.message)) ||
+        (v.check === "frames" && !!v.pfns?.length && v.pfns.every((p) => owner![p] === PageOwner.PageTable))))
       ? { ...v, cause: "module" }
       : v,
   );
@@ -169,7 +172,8 @@ class FrameMap {
         c.add(check, `${who()} holds pfn ${p}, outside the machine's ${this.nr} frames`);
         return;
       }
-      if (this.owner[p] !== owner) c.add(check, `${who()} holds pfn 0x${p.toString(16)}, which the page allocator says is ${pageOwnerNames[this.owner[p]!] ?? this.owner[p]}`, [p]);
+      if (this.owner[p] !== owner)
+        c.add(check, `${who()} holds pfn 0x${p.toString(16)}, which the page allocator says is ${pageOwnerNames[this.owner[p]!] ?? this.owner[p]}`, [p]);
       if (this.user[p]) c.add(check, `pfn 0x${p.toString(16)} held twice: by ${who()} and by a ${pageOwnerNames[this.user[p]! - 1]} user before it`, [p]);
       this.user[p] = owner + 1;
     }
@@ -185,7 +189,8 @@ class FrameMap {
     if (!this.k.pgtable) checked.delete(PageOwner.PageTable);
     for (let p = 0; p < this.nr; p++) {
       const o = this.owner[p]!;
-      if (checked.has(o) && this.user[p] === 0) c.add("frames", `pfn 0x${p.toString(16)} is ${pageOwnerNames[o]} but no ${pageOwnerNames[o]} user holds it`, [p]);
+      if (checked.has(o) && this.user[p] === 0)
+        c.add("frames", `pfn 0x${p.toString(16)} is ${pageOwnerNames[o]} but no ${pageOwnerNames[o]} user holds it`, [p]);
     }
   }
 }
@@ -195,10 +200,12 @@ function checkFrames(k: Kernel, f: FrameMap, c: Collector): void {
   for (const z of pa.zones) {
     for (let o = 0; o < pa.maxOrder; o++) {
       const list = pa.freeList(z.idx, o);
-      if (list.length !== pa.nrFreeAt(z.idx, o)) c.add("buddy", `${z.name} order ${o}: nr_free ${pa.nrFreeAt(z.idx, o)} but the list holds ${list.length} blocks`);
+      if (list.length !== pa.nrFreeAt(z.idx, o))
+        c.add("buddy", `${z.name} order ${o}: nr_free ${pa.nrFreeAt(z.idx, o)} but the list holds ${list.length} blocks`);
       for (const head of list) {
         if (head % (1 << o)) c.add("buddy", `${z.name} order ${o}: free block at pfn 0x${head.toString(16)} is not aligned`);
-        if (head < z.startPfn || head + (1 << o) > z.endPfn) c.add("buddy", `${z.name} order ${o}: free block at pfn 0x${head.toString(16)} lies outside the zone`);
+        if (head < z.startPfn || head + (1 << o) > z.endPfn)
+          c.add("buddy", `${z.name} order ${o}: free block at pfn 0x${head.toString(16)} lies outside the zone`);
         for (let p = head; p < head + (1 << o) && p < f.nr; p++) {
           if (f.block[p]) c.add("frames", `pfn 0x${p.toString(16)} is in two free blocks`, [p]);
           f.block[p] = 1;
@@ -210,10 +217,14 @@ function checkFrames(k: Kernel, f: FrameMap, c: Collector): void {
   }
   for (const a of pa.allocations()) {
     for (let p = a.pfn; p < a.pfn + (1 << a.order) && p < f.nr; p++) {
-      if (f.block[p] === 1) c.add("frames", `pfn 0x${p.toString(16)} is free and also inside the allocated order-${a.order} block at 0x${a.pfn.toString(16)}`, [p]);
+      if (f.block[p] === 1)
+        c.add("frames", `pfn 0x${p.toString(16)} is free and also inside the allocated order-${a.order} block at 0x${a.pfn.toString(16)}`, [p]);
       else if (f.block[p] === 2) c.add("frames", `pfn 0x${p.toString(16)} is inside two allocated blocks (one at 0x${a.pfn.toString(16)})`, [p]);
       f.block[p] = 2;
-      if (f.owner[p] !== a.owner) c.add("frames", `order-${a.order} ${a.ownerName} block at 0x${a.pfn.toString(16)}: pfn 0x${p.toString(16)} owned by ${pageOwnerNames[f.owner[p]!]}`, [p]);
+      if (f.owner[p] !== a.owner)
+        c.add("frames", `order-${a.order} ${a.ownerName} block at 0x${a.pfn.toString(16)}: pfn 0x${p.toString(16)} owned by ${pageOwnerNames[f.owner[p]!]}`, [
+          p,
+        ]);
     }
   }
   for (let p = 0; p < f.nr; p++) {
@@ -228,7 +239,8 @@ function checkFrames(k: Kernel, f: FrameMap, c: Collector): void {
   const released = k.pages.released;
   for (const r of k.layout.reservations) {
     for (let p = Math.floor(r.start / PAGE); p < Math.ceil(r.end / PAGE) && p < f.nr; p++) {
-      if (f.block[p] === 1 && !released.some((x) => p >= x.start && p < x.end)) c.add("frames", `pfn 0x${p.toString(16)} of the '${r.what}' reservation is on the free lists`, [p]);
+      if (f.block[p] === 1 && !released.some((x) => p >= x.start && p < x.end))
+        c.add("frames", `pfn 0x${p.toString(16)} of the '${r.what}' reservation is on the free lists`, [p]);
     }
   }
 }
@@ -288,9 +300,14 @@ function checkSlab(k: Kernel, f: FrameMap, c: Collector): [number, number] {
         const a = slab.addr(i);
         if (a < slab.base || a + BigInt(cache.objectSize) > end) c.add("slab", `${cache.name}: object ${i} at 0x${a.toString(16)} does not fit in its slab`);
         const req = slab.requested[i]!;
-        if (req < 0 || req > Math.max(cache.objectSize, cache.size)) c.add("slab", `${cache.name}: object ${i} at 0x${a.toString(16)} holds ${req} bytes in a ${cache.objectSize}-byte object`);
+        if (req < 0 || req > Math.max(cache.objectSize, cache.size))
+          c.add("slab", `${cache.name}: object ${i} at 0x${a.toString(16)} holds ${req} bytes in a ${cache.objectSize}-byte object`);
         const at = sa.objectAt(a);
-        if (!at || at.start !== a || !at.live || at.cache !== cache.name) c.add("slab", `${cache.name}: live object at 0x${a.toString(16)} is not found there by objectAt (${at ? `${at.cache} start 0x${at.start.toString(16)} live ${at.live}` : "nothing"})`);
+        if (!at || at.start !== a || !at.live || at.cache !== cache.name)
+          c.add(
+            "slab",
+            `${cache.name}: live object at 0x${a.toString(16)} is not found there by objectAt (${at ? `${at.cache} start 0x${at.start.toString(16)} live ${at.live}` : "nothing"})`,
+          );
       }
     }
   }
@@ -304,13 +321,20 @@ function checkSlab(k: Kernel, f: FrameMap, c: Collector): [number, number] {
     f.claim(c, "slab", a.pfn, pages, PageOwner.KmallocLarge, () => `the large kmalloc at pfn 0x${a.pfn.toString(16)}`);
     const at = sa.objectAt(k.pages.pfn_to_virt(a.pfn));
     if (!at || at.via !== "page" || at.pfn !== a.pfn || at.slot !== PAGE * pages || at.requested > at.slot || at.requested < 0) {
-      c.add("slab", `the order-${a.order} KmallocLarge block at pfn 0x${a.pfn.toString(16)} is not a large kmalloc of its size (${at ? `${at.via} pfn 0x${at.pfn.toString(16)} slot ${at.slot} requested ${at.requested}` : "objectAt finds nothing"})`, at ? [at.pfn] : [a.pfn]);
+      c.add(
+        "slab",
+        `the order-${a.order} KmallocLarge block at pfn 0x${a.pfn.toString(16)} is not a large kmalloc of its size (${at ? `${at.via} pfn 0x${at.pfn.toString(16)} slot ${at.slot} requested ${at.requested}` : "objectAt finds nothing"})`,
+        at ? [at.pfn] : [a.pfn],
+      );
     }
   }
   const recorded = sa.pagesUsed().large;
   if (recorded !== largePages) {
     // The slab allocator's large kmallocs whose head frame the page allocator no longer gives to KmallocLarge.
-    const stale = sa.liveObjects().filter((o) => o.via === "page" && k.pages.ownerOf(o.pfn) !== PageOwner.KmallocLarge).map((o) => o.pfn);
+    const stale = sa
+      .liveObjects()
+      .filter((o) => o.via === "page" && k.pages.ownerOf(o.pfn) !== PageOwner.KmallocLarge)
+      .map((o) => o.pfn);
     // ...and the page allocator's KmallocLarge blocks that are no large kmalloc's head.
     for (const a of k.pages.allocations()) {
       if (a.owner !== PageOwner.KmallocLarge) continue;
@@ -361,7 +385,8 @@ function checkVmalloc(k: Kernel, f: FrameMap, c: Collector): number {
   // A nested page array (vm->pages allocated with vmalloc) is itself a busy area.
   for (const n of v.busy.inorder()) {
     const vm = n.data?.vm;
-    if (vm?.pagesArrayAddr && !starts.has(Number(vm.pagesArrayAddr >> 12n))) c.add("vmalloc", `area 0x${vm.addr.toString(16)}: its page array 0x${vm.pagesArrayAddr.toString(16)} is not a busy area`);
+    if (vm?.pagesArrayAddr && !starts.has(Number(vm.pagesArrayAddr >> 12n)))
+      c.add("vmalloc", `area 0x${vm.addr.toString(16)}: its page array 0x${vm.pagesArrayAddr.toString(16)} is not a busy area`);
   }
   return pages;
 }
@@ -413,11 +438,15 @@ function checkPageTablePages(k: Kernel, f: FrameMap, c: Collector): number {
   if (f.owner[topPfn] === PageOwner.PageTable) {
     pages.add(topPfn);
     f.claim(c, "pgtable", topPfn, 1, PageOwner.PageTable, () => "the top-level table");
-  } else if (k.profile.arch !== "arm") c.add("pgtable", `the top-level table at 0x${pt.pgdPhys.toString(16)} is ${pageOwnerNames[f.owner[topPfn]!]}, not PageTable`, [topPfn]);
+  } else if (k.profile.arch !== "arm")
+    c.add("pgtable", `the top-level table at 0x${pt.pgdPhys.toString(16)} is ${pageOwnerNames[f.owner[topPfn]!]}, not PageTable`, [topPfn]);
   else {
     // 32-bit ARM: swapper_pg_dir's 16 KiB must be memory the buddy allocator never hands out.
     for (let p = topPfn; p < topPfn + 4; p++) {
-      if (!isUnmanagedOwner(f.owner[p]!) || f.block[p]) c.add("pgtable", `swapper_pg_dir frame 0x${p.toString(16)} is ${f.block[p] === 1 ? "on the free lists" : `owned by ${pageOwnerNames[f.owner[p]!]}`}`, [p]);
+      if (!isUnmanagedOwner(f.owner[p]!) || f.block[p])
+        c.add("pgtable", `swapper_pg_dir frame 0x${p.toString(16)} is ${f.block[p] === 1 ? "on the free lists" : `owned by ${pageOwnerNames[f.owner[p]!]}`}`, [
+          p,
+        ]);
     }
   }
   rec(pt.pgdPhys, 0);
@@ -445,7 +474,8 @@ function checkLinearMap(k: Kernel, c: Collector): void {
   k.pgtable.forEachMapped(base, end, (vpn, pfn) => {
     const expect = vpn - base + physOffPfn;
     if (pfn !== expect) c.add("pgtable", `linear map: 0x${(BigInt(vpn) << 12n).toString(16)} maps pfn 0x${pfn.toString(16)}, not 0x${expect.toString(16)}`);
-    else if (!want[pfn - physOffPfn]) c.add("pgtable", `linear map: 0x${(BigInt(vpn) << 12n).toString(16)} maps pfn 0x${pfn.toString(16)}, which is not lowmem RAM`);
+    else if (!want[pfn - physOffPfn])
+      c.add("pgtable", `linear map: 0x${(BigInt(vpn) << 12n).toString(16)} maps pfn 0x${pfn.toString(16)}, which is not lowmem RAM`);
     else mapped++;
   });
   if (mapped !== wanted) c.add("pgtable", `linear map: ${mapped} lowmem pages mapped, ${wanted} expected`);
@@ -481,7 +511,8 @@ function checkProc(k: Kernel, f: FrameMap, c: Collector, n: { slabPages: number;
   if (k.vmalloc && era === "6.1") expect("VmallocUsed", kb(n.vmallocPages), "the busy vmalloc areas' pages");
   const highTotal = mi.get("HighTotal");
   const lowTotal = mi.get("LowTotal");
-  if (highTotal !== undefined && lowTotal !== undefined && highTotal + lowTotal !== mi.get("MemTotal")) c.add("proc", `meminfo HighTotal ${highTotal} + LowTotal ${lowTotal} != MemTotal ${mi.get("MemTotal")}`);
+  if (highTotal !== undefined && lowTotal !== undefined && highTotal + lowTotal !== mi.get("MemTotal"))
+    c.add("proc", `meminfo HighTotal ${highTotal} + LowTotal ${lowTotal} != MemTotal ${mi.get("MemTotal")}`);
 
   // /proc/zoneinfo: per zone, pages free (= nr_free_pages) matches the zone's free lists; managed sums to MemTotal.
   const zi = k.proc("zoneinfo");
@@ -505,7 +536,8 @@ function checkProc(k: Kernel, f: FrameMap, c: Collector, n: { slabPages: number;
     if (man) sumManaged += Number(man[1]);
     else if (era === "6.1") c.add("proc", `zoneinfo ${name}: no managed line`);
   }
-  if (era === "6.1" && sumManaged !== mi.get("MemTotal")! / (PAGE / 1024)) c.add("proc", `zoneinfo managed pages sum to ${sumManaged}, meminfo MemTotal says ${mi.get("MemTotal")! / 4}`);
+  if (era === "6.1" && sumManaged !== mi.get("MemTotal")! / (PAGE / 1024))
+    c.add("proc", `zoneinfo managed pages sum to ${sumManaged}, meminfo MemTotal says ${mi.get("MemTotal")! / 4}`);
 }
 
 /** One line per violation, for a report's text. */

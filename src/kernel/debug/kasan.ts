@@ -138,10 +138,11 @@ export class Kasan {
     k.vmalloc.onFlush.push(rebindable(Kasan.prototype.vmRelease, this));
     // Areas that exist already (boot): populated and accessible, as kasan_populate_vmalloc did for them; built
     // when first needed (bootPending).
-    for (const a of k.vmalloc.areas()) if (a.state === "busy") {
-      const vm = k.vmalloc.find_vm_area(a.start);
-      if (vm) this.bootPending.add(vm);
-    }
+    for (const a of k.vmalloc.areas())
+      if (a.state === "busy") {
+        const vm = k.vmalloc.find_vm_area(a.start);
+        if (vm) this.bootPending.add(vm);
+      }
   }
 
   /** Is KASAN built for this profile (6.1 debug, an arch with KASAN)? */
@@ -290,7 +291,14 @@ export class Kasan {
     slab.kmem_cache_free = rebindable(Kasan.prototype.hookCacheFree, this, rebindable(slab.kmem_cache_free, slab));
   }
 
-  private hookSlabAllocRaw(rawAlloc: SlabAllocator["slabAllocRaw"], s: KmemCache, gfp: number, requested: number, caller: string | undefined, boot: boolean): bigint {
+  private hookSlabAllocRaw(
+    rawAlloc: SlabAllocator["slabAllocRaw"],
+    s: KmemCache,
+    gfp: number,
+    requested: number,
+    caller: string | undefined,
+    boot: boolean,
+  ): bigint {
     const p = rawAlloc(s, gfp, requested, caller, boot);
     if (p !== 0n && !boot) this.slabAlloc(p, requested, s.name.startsWith("kmalloc") || s.name.startsWith("dma-kmalloc") || s.name.startsWith("size-"));
     return p;
@@ -687,7 +695,8 @@ export class Kasan {
     for (const vm of this.k.vmalloc.areas()) {
       if (vm.state !== "busy" || pending.has(vm.start)) continue;
       const g = Number(vm.start >> 12n) >> 3;
-      if (!this.vmPopulated.has(Math.floor(Number(vm.start >> 12n) / 8)) && g >= 0) errs.push(`kasan: busy vmalloc area 0x${vm.start.toString(16)} has no shadow`);
+      if (!this.vmPopulated.has(Math.floor(Number(vm.start >> 12n) / 8)) && g >= 0)
+        errs.push(`kasan: busy vmalloc area 0x${vm.start.toString(16)} has no shadow`);
     }
     return errs;
   }
@@ -696,7 +705,7 @@ export class Kasan {
 /** Offset (within the page) of the first bad byte of [off, off+n) under shadow e, or -1. */
 function firstBad(e: PageShadow, off: number, n: number): number {
   if (typeof e === "number") return e === 0 ? -1 : e < 8 ? firstBadUniformPartial(e, off, n) : off;
-  for (let b = off; b < off + n; ) {
+  for (let b = off; b < off + n;) {
     const g = b >> 3;
     const s = e[g]!;
     if (s === 0) {
@@ -716,7 +725,6 @@ function firstBadUniformPartial(s: number, off: number, n: number): number {
   for (let b = off; b < off + n; b++) if ((b & 7) >= s) return b;
   return -1;
 }
-
 
 /** dump_page(page, reason) lines (page allocator's format), without the reason line. */
 function dumpPage(k: Kernel, pfn: number): string[] {

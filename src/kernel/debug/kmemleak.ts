@@ -61,12 +61,28 @@ export class Kmemleak {
   leaks(): Leak[] {
     const k = this.k;
     const out: Leak[] = [];
-    const slab = (k as unknown as { slab?: { liveObjects(opts?: { boot?: boolean }): { addr: bigint; cache: string; requested: number; objectSize: number; caller?: string; via: "slab" | "page"; boot: boolean }[] } }).slab;
+    const slab = (
+      k as unknown as {
+        slab?: {
+          liveObjects(opts?: {
+            boot?: boolean;
+          }): { addr: bigint; cache: string; requested: number; objectSize: number; caller?: string; via: "slab" | "page"; boot: boolean }[];
+        };
+      }
+    ).slab;
     for (const o of slab?.liveObjects({ boot: false }) ?? []) {
       if (o.boot) continue;
-      out.push({ kind: o.via === "page" ? "kmalloc_large" : "slab", addr: o.addr, size: o.via === "page" ? o.requested : o.objectSize, caller: o.caller, cache: o.cache, reported: this.enabled });
+      out.push({
+        kind: o.via === "page" ? "kmalloc_large" : "slab",
+        addr: o.addr,
+        size: o.via === "page" ? o.requested : o.objectSize,
+        caller: o.caller,
+        cache: o.cache,
+        reported: this.enabled,
+      });
     }
-    const vm = (k as unknown as { vmalloc?: { areas(): { start: bigint; size: number; caller: string; owner: string; state: string; flagNames: string[] }[] } }).vmalloc;
+    const vm = (k as unknown as { vmalloc?: { areas(): { start: bigint; size: number; caller: string; owner: string; state: string; flagNames: string[] }[] } })
+      .vmalloc;
     for (const a of vm?.areas() ?? []) {
       if (a.owner !== "module" || a.state !== "busy" || !a.flagNames.includes("vmalloc")) continue;
       // vm->size includes the guard page; kmemleak_vmalloc() was given the page-aligned request.
@@ -99,7 +115,13 @@ export class Kmemleak {
     }
     for (const l of pages) {
       const t = `kmodlab: ${l.size / 4096} page${l.size > 4096 ? "s" : ""} at 0x${l.addr.toString(16)} from the page allocator were never freed (kmemleak does not track alloc_pages/__get_free_pages, so the kernel says nothing)`;
-      k.report({ kind: "leak", title: t, text: t, frames: l.caller ? [{ fn: l.caller }] : undefined, explain: "Every __get_free_pages()/alloc_pages() needs a matching free_pages()/__free_pages() with the same order before module_exit returns." });
+      k.report({
+        kind: "leak",
+        title: t,
+        text: t,
+        frames: l.caller ? [{ fn: l.caller }] : undefined,
+        explain: "Every __get_free_pages()/alloc_pages() needs a matching free_pages()/__free_pages() with the same order before module_exit returns.",
+      });
     }
     return leaks;
   }
@@ -113,7 +135,9 @@ export class Kmemleak {
     const hz = k.clock.hz;
     const j = k.clock.jiffies - Math.floor((k.clock.now() - this.loadNs) / k.clock.tickNsec);
     void hz;
-    lines.push(`  comm "${this.loadTask.comm}", pid ${this.loadTask.pid}, jiffies ${j} (age ${Math.floor(ageMs / 1000)}.${String(ageMs % 1000).padStart(3, "0")}s)`);
+    lines.push(
+      `  comm "${this.loadTask.comm}", pid ${this.loadTask.pid}, jiffies ${j} (age ${Math.floor(ageMs / 1000)}.${String(ageMs % 1000).padStart(3, "0")}s)`,
+    );
     if (k.profile.era !== "2.6") {
       const n = Math.min(l.size, 32);
       lines.push(`  hex dump (first ${n} bytes):`);
@@ -179,9 +203,16 @@ export class Kmemleak {
       l.kind === "vmalloc"
         ? ["__vmalloc_node_range", "__vmalloc_node", "vmalloc"]
         : l.kind === "kmalloc_large"
-          ? k.profile.era === "6.1" ? ["__kmalloc_large_node", "__kmalloc"] : ["kmalloc_order_trace"]
-          : k.profile.era === "6.1" ? ["kmalloc_trace"] : ["kmem_cache_alloc_trace"];
-    const entry = k.profile.era === "6.1" ? ["do_one_initcall", "do_init_module", "load_module", "__do_sys_finit_module", "do_syscall_64", "entry_SYSCALL_64_after_hwframe"] : ["do_one_initcall", "sys_init_module", "system_call_fastpath"];
+          ? k.profile.era === "6.1"
+            ? ["__kmalloc_large_node", "__kmalloc"]
+            : ["kmalloc_order_trace"]
+          : k.profile.era === "6.1"
+            ? ["kmalloc_trace"]
+            : ["kmem_cache_alloc_trace"];
+    const entry =
+      k.profile.era === "6.1"
+        ? ["do_one_initcall", "do_init_module", "load_module", "__do_sys_finit_module", "do_syscall_64", "entry_SYSCALL_64_after_hwframe"]
+        : ["do_one_initcall", "sys_init_module", "system_call_fastpath"];
     return [...alloc, mod, ...(k.profile.arch === "x86_64" ? entry : entry.slice(0, 4))];
   }
 }
@@ -194,7 +225,14 @@ export function hexRow(b: Uint8Array): string {
 }
 
 function explainLeak(l: Leak): string {
-  const what = l.kind === "vmalloc" ? "vmalloc()" : l.kind === "kmalloc_large" ? "kmalloc() (a large one, from the page allocator)" : l.cache?.startsWith("kmalloc") ? "kmalloc()" : `kmem_cache_alloc() from ${l.cache}`;
+  const what =
+    l.kind === "vmalloc"
+      ? "vmalloc()"
+      : l.kind === "kmalloc_large"
+        ? "kmalloc() (a large one, from the page allocator)"
+        : l.cache?.startsWith("kmalloc")
+          ? "kmalloc()"
+          : `kmem_cache_alloc() from ${l.cache}`;
   const free = l.kind === "vmalloc" ? "vfree()" : l.cache && !l.cache.startsWith("kmalloc") ? "kmem_cache_free()" : "kfree()";
   return `${l.size} bytes from ${what}${l.caller ? ` in ${l.caller}()` : ""} were never freed: call ${free} on it before module_exit returns, or the memory is lost until reboot.`;
 }

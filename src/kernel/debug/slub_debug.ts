@@ -100,7 +100,10 @@ export function parseSlubDebug(v: string | true | undefined, debugDefault: boole
     for (const block of v.split(";")) {
       const parts = block.split(",");
       const flags = parseFlags(parts[0].trim());
-      const names = parts.slice(1).map((n) => n.trim()).filter((n) => n.length > 0);
+      const names = parts
+        .slice(1)
+        .map((n) => n.trim())
+        .filter((n) => n.length > 0);
       if (names.length) blocks.push({ flags, names });
       else global = flags;
     }
@@ -487,7 +490,10 @@ export class SlubDebug {
     if (era !== "2.6") dump_stack(k, ["panic", ...frames], { level: KERN_DEFAULT });
     if (era === "6.1") k.printk(KERN_EMERG + "---[ end %s ]---\n", title);
     k.taint.add("D");
-    const rep = recordSplat(k, "oops", mark, { title, explain: "SLAB_PANIC asks the kernel to panic when the cache cannot be created: the whole machine stops." });
+    const rep = recordSplat(k, "oops", mark, {
+      title,
+      explain: "SLAB_PANIC asks the kernel to panic when the cache cannot be created: the whole machine stops.",
+    });
     throw new KernelOops(title, rep);
   }
 
@@ -568,7 +574,14 @@ export class SlubDebug {
     const order = info && info.gfp & 0x40000 ? info.order : 0;
     if (order === 0 && !this.warnedLarge) {
       this.warnedLarge = true;
-      warn(k, { file: "mm/slab_common.c", line: 969, fn: "free_large_kmalloc", kernelFrames: ["kfree"], kind: "invalid-free", explain: explainWrongFree("kfree-not-slab") });
+      warn(k, {
+        file: "mm/slab_common.c",
+        line: 969,
+        fn: "free_large_kmalloc",
+        kernelFrames: ["kfree"],
+        kind: "invalid-free",
+        explain: explainWrongFree("kfree-not-slab"),
+      });
       k.printk(KERN_WARNING + "object pointer: 0x%p\n", p);
     }
     if (owner !== PageOwner.Module) k.pages.suspectFrees.push({ pfn, order, reason: `kfree() of ${pageOwnerNames[owner] ?? owner} pages` });

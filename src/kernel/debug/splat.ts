@@ -134,9 +134,11 @@ export function dump_stack_print_info(k: SplatHost, level = KERN_DEFAULT): void 
 function stream(k: SplatHost, salt: string): () => number {
   let x = (nameHash(salt) ^ Math.imul((k.opts.seed ?? 0) | 0, 0x9e3779b1)) >>> 0;
   return () => {
-    x ^= x << 13; x >>>= 0;
+    x ^= x << 13;
+    x >>>= 0;
     x ^= x >>> 17;
-    x ^= x << 5; x >>>= 0;
+    x ^= x << 5;
+    x >>>= 0;
     return x;
   };
 }
@@ -161,32 +163,59 @@ export function outerFrames(arch: Arch, era: Era, ctx: TraceContext): string[] {
     if (ctx === "insmod") {
       switch (arch) {
         case "x86_64":
-          return ["do_one_initcall+0x59/0x220", "do_init_module+0x4a/0x1f0", "__do_sys_finit_module+0xac/0x120",
-            "do_syscall_64+0x5d/0xb0", "entry_SYSCALL_64_after_hwframe+0x6e/0xd8"];
+          return [
+            "do_one_initcall+0x59/0x220",
+            "do_init_module+0x4a/0x1f0",
+            "__do_sys_finit_module+0xac/0x120",
+            "do_syscall_64+0x5d/0xb0",
+            "entry_SYSCALL_64_after_hwframe+0x6e/0xd8",
+          ];
         case "i386":
-          return ["do_one_initcall+0x4b/0x1f0", "do_init_module+0x43/0x1d0", "load_module+0x1b0b/0x1d20",
-            "__ia32_sys_finit_module+0xa7/0x110", "ia32_sys_call+0x2635/0x28a0", "__do_fast_syscall_32+0x67/0xb0",
-            "do_fast_syscall_32+0x29/0x60", "do_SYSENTER_32+0x15/0x20", "entry_SYSENTER_32+0x98/0xfb"];
+          return [
+            "do_one_initcall+0x4b/0x1f0",
+            "do_init_module+0x43/0x1d0",
+            "load_module+0x1b0b/0x1d20",
+            "__ia32_sys_finit_module+0xa7/0x110",
+            "ia32_sys_call+0x2635/0x28a0",
+            "__do_fast_syscall_32+0x67/0xb0",
+            "do_fast_syscall_32+0x29/0x60",
+            "do_SYSENTER_32+0x15/0x20",
+            "entry_SYSENTER_32+0x98/0xfb",
+          ];
         case "arm":
-          return ["do_one_initcall+0x50/0x214", "do_init_module+0x4c/0x1fc", "sys_finit_module+0xcc/0x13c",
-            "ret_fast_syscall+0x0/0x1c"];
+          return ["do_one_initcall+0x50/0x214", "do_init_module+0x4c/0x1fc", "sys_finit_module+0xcc/0x13c", "ret_fast_syscall+0x0/0x1c"];
         case "arm64":
-          return ["do_one_initcall", "do_init_module", "load_module", "__do_sys_finit_module",
-            "__arm64_sys_finit_module", "invoke_syscall", "el0_svc_common.constprop.0", "do_el0_svc", "el0_svc",
-            "el0t_64_sync_handler", "el0t_64_sync"];
+          return [
+            "do_one_initcall",
+            "do_init_module",
+            "load_module",
+            "__do_sys_finit_module",
+            "__arm64_sys_finit_module",
+            "invoke_syscall",
+            "el0_svc_common.constprop.0",
+            "do_el0_svc",
+            "el0_svc",
+            "el0t_64_sync_handler",
+            "el0t_64_sync",
+          ];
       }
     }
     switch (arch) {
       case "x86_64":
         return ["__do_sys_delete_module.constprop.0", "do_syscall_64+0x5d/0xb0", "entry_SYSCALL_64_after_hwframe+0x6e/0xd8"];
       case "i386":
-        return ["__ia32_sys_delete_module", "ia32_sys_call+0x26e0/0x28a0", "__do_fast_syscall_32+0x67/0xb0",
-          "do_fast_syscall_32+0x29/0x60", "do_SYSENTER_32+0x15/0x20", "entry_SYSENTER_32+0x98/0xfb"];
+        return [
+          "__ia32_sys_delete_module",
+          "ia32_sys_call+0x26e0/0x28a0",
+          "__do_fast_syscall_32+0x67/0xb0",
+          "do_fast_syscall_32+0x29/0x60",
+          "do_SYSENTER_32+0x15/0x20",
+          "entry_SYSENTER_32+0x98/0xfb",
+        ];
       case "arm":
         return ["sys_delete_module", "ret_fast_syscall+0x0/0x1c"];
       case "arm64":
-        return ["__arm64_sys_delete_module", "invoke_syscall", "el0_svc_common.constprop.0", "do_el0_svc", "el0_svc",
-          "el0t_64_sync_handler", "el0t_64_sync"];
+        return ["__arm64_sys_delete_module", "invoke_syscall", "el0_svc_common.constprop.0", "do_el0_svc", "el0_svc", "el0t_64_sync_handler", "el0t_64_sync"];
     }
   }
   const entry = arch === "x86_64" ? "system_call_fastpath" : arch === "i386" ? "syscall_call" : arch === "arm" ? "ret_fast_syscall+0x0/0x30" : "el0_svc_naked";
@@ -209,10 +238,14 @@ function kernelStack(k: SplatHost): bigint {
   // VMAP stacks on x86_64 6.1 live in vmalloc space; 32-bit stacks in lowmem; one 16/8 KiB stack per pid
   const pid = BigInt(k.current.pid);
   switch (k.profile.arch) {
-    case "x86_64": return 0xffffc90000400000n + pid * 0x4000n + 0x3bb0n;
-    case "i386": return 0xc2d00000n + pid * 0x2000n + 0x1aa4n;
-    case "arm": return 0xf0900000n + pid * 0x2000n + 0x1e40n;
-    case "arm64": return 0xffff800008400000n + pid * 0x4000n + 0x3c40n;
+    case "x86_64":
+      return 0xffffc90000400000n + pid * 0x4000n + 0x3bb0n;
+    case "i386":
+      return 0xc2d00000n + pid * 0x2000n + 0x1aa4n;
+    case "arm":
+      return 0xf0900000n + pid * 0x2000n + 0x1e40n;
+    case "arm64":
+      return 0xffff800008400000n + pid * 0x4000n + 0x3c40n;
   }
 }
 
@@ -380,10 +413,14 @@ export function show_trace(k: SplatHost, kernelFrames: readonly string[], opts: 
 function dumpStackPrefix(arch: Arch, era: Era): string[] {
   if (era === "6.1") {
     switch (arch) {
-      case "x86_64": return ["dump_stack_lvl+0x44/0x5c"];
-      case "i386": return ["dump_stack_lvl+0x34/0x44", "dump_stack+0xd/0x10"];
-      case "arm": return ["unwind_backtrace", "show_stack+0x18/0x1c", "dump_stack_lvl+0x40/0x4c"];
-      case "arm64": return ["dump_backtrace", "show_stack", "dump_stack_lvl", "dump_stack"];
+      case "x86_64":
+        return ["dump_stack_lvl+0x44/0x5c"];
+      case "i386":
+        return ["dump_stack_lvl+0x34/0x44", "dump_stack+0xd/0x10"];
+      case "arm":
+        return ["unwind_backtrace", "show_stack+0x18/0x1c", "dump_stack_lvl+0x40/0x4c"];
+      case "arm64":
+        return ["dump_backtrace", "show_stack", "dump_stack_lvl", "dump_stack"];
     }
   }
   return arch === "arm" ? ["unwind_backtrace+0x0/0xf0", "dump_stack"] : [];
@@ -441,12 +478,7 @@ export function oopsHeader(k: SplatHost, str: string, err: number): string {
 // Reports.
 
 /** Build and push the Report of everything printed since `mark`. */
-export function recordSplat(
-  k: SplatHost,
-  kind: ReportKind,
-  mark: number,
-  opts: { title?: string; explain?: string; stack?: ModuleStackFrame[] } = {},
-): Report {
+export function recordSplat(k: SplatHost, kind: ReportKind, mark: number, opts: { title?: string; explain?: string; stack?: ModuleStackFrame[] } = {}): Report {
   const lines = k.log.texts(mark);
   const title = opts.title ?? lines.find((l) => !l.startsWith("------------[ cut here ]")) ?? "";
   const stack = opts.stack ?? k.captureModuleStack().filter((f) => f.module !== undefined);

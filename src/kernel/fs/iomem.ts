@@ -187,12 +187,14 @@ function arm64Resources(l: Layout): IoResource[] {
   let reserved: PhysRange[] = l.reservations
     .filter((r) => r.what !== "kernel image")
     .map((r) => ({ start: Math.floor(r.start / page) * page, end: Math.ceil(r.end / page) * page }));
-  reserved = reserved.sort((a, b) => a.start - b.start).reduce<PhysRange[]>((acc, r) => {
-    const last = acc[acc.length - 1];
-    if (last && r.start <= last.end) last.end = Math.max(last.end, r.end);
-    else acc.push({ ...r });
-    return acc;
-  }, []);
+  reserved = reserved
+    .sort((a, b) => a.start - b.start)
+    .reduce<PhysRange[]>((acc, r) => {
+      const last = acc[acc.length - 1];
+      if (last && r.start <= last.end) last.end = Math.max(last.end, r.end);
+      else acc.push({ ...r });
+      return acc;
+    }, []);
   const pieces: IoResource[] = [];
   for (const r of reserved) {
     let cur = r.start;

@@ -111,7 +111,8 @@ export function renderMeminfo(k: Kernel): string {
   s += kb("Buffers:", 0);
   s += kb("Cached:", cacheKb);
   s += kb("SwapCached:", 0);
-  for (const l of ["Active:", "Inactive:", "Active(anon):", "Inactive(anon):", "Active(file):", "Inactive(file):", "Unevictable:", "Mlocked:"]) s += kb(l, lru[l] ?? 0);
+  for (const l of ["Active:", "Inactive:", "Active(anon):", "Inactive(anon):", "Active(file):", "Inactive(file):", "Unevictable:", "Mlocked:"])
+    s += kb(l, lru[l] ?? 0);
   if (highmem) {
     s += kb("HighTotal:", K(highTotal));
     s += kb("HighFree:", K(highFree));

@@ -36,7 +36,16 @@ function vmaName(k: Kernel, mm: Mm, v: Vma): string | undefined {
   return undefined;
 }
 
-function line(ptrBytes: number, start: bigint, end: bigint, flags: number, pgoff: bigint, dev: [number, number], ino: number, name: string | undefined): string {
+function line(
+  ptrBytes: number,
+  start: bigint,
+  end: bigint,
+  flags: number,
+  pgoff: bigint,
+  dev: [number, number],
+  ino: number,
+  name: string | undefined,
+): string {
   let s = `${hex(start, 8)}-${hex(end, 8)} ${flags & VM_READ ? "r" : "-"}${flags & VM_WRITE ? "w" : "-"}${flags & VM_EXEC ? "x" : "-"}${flags & VM_MAYSHARE ? "s" : "p"} ${hex(pgoff, 8)} ${hex(dev[0], 2)}:${hex(dev[1], 2)} ${ino} `;
   if (name !== undefined) {
     const width = 25 + 6 * ptrBytes - 1;

@@ -93,7 +93,11 @@ export function textNode(path: string, text: TextSource, readText: (f: OpenFile,
 }
 
 /** Path lookup for a process: its own /proc entries, the kernel's /proc files, then registered nodes. */
-export function lookupFile(k: Kernel, path: string, self: ProcTask & { readTextFn: (f: OpenFile, t: string, buf: bigint, count: number) => number }): FileNode | undefined {
+export function lookupFile(
+  k: Kernel,
+  path: string,
+  self: ProcTask & { readTextFn: (f: OpenFile, t: string, buf: bigint, count: number) => number },
+): FileNode | undefined {
   const own = registry(k).get(path);
   if (own) return own;
   const m = /^\/proc\/(self|\d+)\/(maps|status)$/.exec(path);

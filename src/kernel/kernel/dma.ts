@@ -35,7 +35,13 @@ export class Dma {
     this.k = k;
     const x86 = k.profile.arch === "x86_64" || k.profile.arch === "i386";
     const mask = k.profile.era === "2.6" ? 0xffffffn : 0xffffffffn;
-    this.device = { driverString: x86 ? "pci" : "platform", name: x86 ? "0000:00:04.0" : "a000000.dma", dmaMask: mask, coherentMask: mask, warnedVmalloc: false };
+    this.device = {
+      driverString: x86 ? "pci" : "platform",
+      name: x86 ? "0000:00:04.0" : "a000000.dma",
+      dmaMask: mask,
+      coherentMask: mask,
+      warnedVmalloc: false,
+    };
     this.debug = new DmaDebug(k);
   }
 
@@ -55,17 +61,27 @@ export class Dma {
         if (!dev.warnedVmalloc) {
           dev.warnedVmalloc = true;
           warn(k, {
-            file: "include/linux/dma-mapping.h", line: 327, fn: "dma_map_single_attrs",
+            file: "include/linux/dma-mapping.h",
+            line: 327,
+            fn: "dma_map_single_attrs",
             message: `${dev.driverString} ${dev.name}: rejecting DMA map of vmalloc memory`,
             kind: "dma-api",
-            explain: "vmalloc memory is only virtually contiguous: a device needs physically contiguous memory. Use kmalloc() or dma_alloc_coherent() for DMA buffers.",
+            explain:
+              "vmalloc memory is only virtually contiguous: a device needs physically contiguous memory. Use kmalloc() or dma_alloc_coherent() for DMA buffers.",
           });
         }
         return DMA_MAPPING_ERROR;
       }
       const pfn = (k.vmalloc as unknown as { vmalloc_to_pfn(a: bigint): number }).vmalloc_to_pfn(addr);
-      this.debug.err(dev, undefined, "vmalloc", `device driver maps memory from vmalloc area [addr=${k.log.format("%p", [addr])}] [len=${size}]`, 1290, "debug_dma_map_single",
-        "vmalloc memory is only virtually contiguous: a device needs physically contiguous memory.");
+      this.debug.err(
+        dev,
+        undefined,
+        "vmalloc",
+        `device driver maps memory from vmalloc area [addr=${k.log.format("%p", [addr])}] [len=${size}]`,
+        1290,
+        "debug_dma_map_single",
+        "vmalloc memory is only virtually contiguous: a device needs physically contiguous memory.",
+      );
       const dma = BigInt(Math.max(0, pfn) * 4096) + (addr & 0xfffn);
       this.debug.add({ dev, dmaAddr: dma, cpuAddr: addr, size, direction: dir, type: "single", checked: false, stack: this.frames() });
       return dma;
@@ -104,7 +120,7 @@ export class Dma {
 
   dma_free_coherent(dev: DmaDevice, size: number, addr: bigint, dma: bigint): void {
     const e = this.debug.checkUnmap(dev, dma, size, 0, "coherent");
-    const order = Math.max(0, Math.ceil(Math.log2(Math.max(4096, (e?.size ?? size)) / 4096)));
+    const order = Math.max(0, Math.ceil(Math.log2(Math.max(4096, e?.size ?? size) / 4096)));
     if (addr) this.k.pages.free_pages(addr, order);
   }
 

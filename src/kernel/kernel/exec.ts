@@ -58,7 +58,8 @@ export class Process implements UserContext {
     const exe: VmaFile = { path: `/${comm}`, dev: k.profile.era === "6.1" ? [0, 1] : [8, 1], ino: 131 };
     this.mm = new Mm(k, exe);
     this.mm.setupExec();
-    for (const fd of [0, 1, 2]) this.fds.set(fd, { id: nextFileId++, path: "/dev/console", flags: fd === 0 ? O_RDONLY : O_WRONLY, pos: 0, node: { path: "/dev/console", ops: {} } });
+    for (const fd of [0, 1, 2])
+      this.fds.set(fd, { id: nextFileId++, path: "/dev/console", flags: fd === 0 ? O_RDONLY : O_WRONLY, pos: 0, node: { path: "/dev/console", ops: {} } });
   }
 
   /** seq_read() of a text the kernel rendered, into this process's buffer. */

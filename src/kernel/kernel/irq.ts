@@ -81,7 +81,14 @@ export class Irq {
       // __setup_irq: "Flags mismatch irq %d. %08x (%s) vs. %08x (%s)" when one of them is not shared.
       const old = list[0];
       const hex = (n: number) => (n >>> 0).toString(16).padStart(8, "0");
-      this.k.printk(kernLevels(this.k.profile).KERN_ERR + "genirq: Flags mismatch irq %d. %s (%s) vs. %s (%s)\n", irq, hex(flags), name, hex(old.flags), old.name);
+      this.k.printk(
+        kernLevels(this.k.profile).KERN_ERR + "genirq: Flags mismatch irq %d. %s (%s) vs. %s (%s)\n",
+        irq,
+        hex(flags),
+        name,
+        hex(old.flags),
+        old.name,
+      );
       return -EBUSY;
     }
     // A threaded irq without a primary handler gets irq_default_primary_handler (returns IRQ_WAKE_THREAD).

@@ -170,7 +170,8 @@ export class Lockdep {
     for (let i = s.levels.length - 1; i >= 0; i--) {
       const lv = s.levels[i];
       const upper = i === s.levels.length - 1 ? all.length : s.levels[i + 1].moduleBase;
-      for (const f of all.slice(all.length - upper, all.length - lv.moduleBase)) out.push(this.k.kallsyms.moduleFrame(f.fn, f.module ?? s.moduleName(), f.line));
+      for (const f of all.slice(all.length - upper, all.length - lv.moduleBase))
+        out.push(this.k.kallsyms.moduleFrame(f.fn, f.module ?? s.moduleName(), f.line));
       for (const f of lv.entry) out.push(s.kframe(f));
     }
     return out;
@@ -357,10 +358,11 @@ export class Lockdep {
         for (let x: LockClass | null = c; x; x = parent.get(x) ?? null) path.unshift(x);
         return path;
       }
-      for (const n of c.after.keys()) if (!parent.has(n)) {
-        parent.set(n, c);
-        q.push(n);
-      }
+      for (const n of c.after.keys())
+        if (!parent.has(n)) {
+          parent.set(n, c);
+          q.push(n);
+        }
     }
     return undefined;
   }
@@ -386,7 +388,15 @@ export class Lockdep {
     const parent = path.length > 2 ? path[path.length - 2] : source;
     const scenario: string[] = [];
     if (path.length > 2) {
-      scenario.push("Chain exists of:", "  " + [...path].reverse().map((c) => c.name).join(" --> "), "");
+      scenario.push(
+        "Chain exists of:",
+        "  " +
+          [...path]
+            .reverse()
+            .map((c) => c.name)
+            .join(" --> "),
+        "",
+      );
     }
     scenario.push(
       " Possible unsafe locking scenario:",

@@ -242,12 +242,26 @@ export class Locking {
       const secs = era === "2.6" ? 61 : 22;
       k.clock.advance(secs * 1e9);
       const title = `${era === "6.1" ? "watchdog: " : ""}BUG: soft lockup - CPU#0 stuck for ${secs}s! [${cur.comm}:${cur.pid}]`;
-      s.emit({ kind: "timeout", title, lines: [title], top: ["queued_spin_lock_slowpath", fn], modulesAt: 1, explain: `${fn.replace(/^_raw_/, "")}() on ${l.name}, which ${owner} already holds: on one CPU nobody can release it, so the CPU spins forever.` });
+      s.emit({
+        kind: "timeout",
+        title,
+        lines: [title],
+        top: ["queued_spin_lock_slowpath", fn],
+        modulesAt: 1,
+        explain: `${fn.replace(/^_raw_/, "")}() on ${l.name}, which ${owner} already holds: on one CPU nobody can release it, so the CPU spins forever.`,
+      });
       k.taint.add("L");
     } else {
       const text = `kmodlab: ${cur.comm}/${cur.pid} sleeps forever in ${fn}() on ${l.name}, held by ${owner}`;
       k.printk(kernLevels(k.profile).KERN_ERR + "%s\n", text);
-      k.report({ kind: "timeout", title: text, text, frames: k.captureModuleStack().map((f) => ({ fn: f.fn, line: f.line, column: f.column })), line: k.captureModuleStack()[0]?.line, explain: "The mutex is never released while this task waits for it: a deadlock." });
+      k.report({
+        kind: "timeout",
+        title: text,
+        text,
+        frames: k.captureModuleStack().map((f) => ({ fn: f.fn, line: f.line, column: f.column })),
+        line: k.captureModuleStack()[0]?.line,
+        explain: "The mutex is never released while this task waits for it: a deadlock.",
+      });
     }
     throw new KernelHang(`deadlock on ${l.name}`);
   }

@@ -18,13 +18,28 @@
 import type { Era } from "../types.ts";
 import { KERN_WARNING, type Printer } from "./printk.ts";
 
-export type TaintFlag =
-  | "P" | "F" | "S" | "R" | "M" | "B" | "U" | "D" | "A" | "W" | "C" | "I" | "O" | "E" | "L" | "K" | "X" | "T" | "N";
+export type TaintFlag = "P" | "F" | "S" | "R" | "M" | "B" | "U" | "D" | "A" | "W" | "C" | "I" | "O" | "E" | "L" | "K" | "X" | "T" | "N";
 
 /** The taint_flags table of 6.1 in enum order: [letter, c_false]. */
 const TABLE_61: readonly (readonly [TaintFlag, string])[] = [
-  ["P", "G"], ["F", " "], ["S", " "], ["R", " "], ["M", " "], ["B", " "], ["U", " "], ["D", " "], ["A", " "],
-  ["W", " "], ["C", " "], ["I", " "], ["O", " "], ["E", " "], ["L", " "], ["K", " "], ["X", " "], ["T", " "],
+  ["P", "G"],
+  ["F", " "],
+  ["S", " "],
+  ["R", " "],
+  ["M", " "],
+  ["B", " "],
+  ["U", " "],
+  ["D", " "],
+  ["A", " "],
+  ["W", " "],
+  ["C", " "],
+  ["I", " "],
+  ["O", " "],
+  ["E", " "],
+  ["L", " "],
+  ["K", " "],
+  ["X", " "],
+  ["T", " "],
   ["N", " "],
 ];
 const COUNT: Record<Era, number> = { "2.6": 11, "3.4": 13, "6.1": 19 };

@@ -74,12 +74,28 @@ export interface KernLevels {
 }
 
 const SOH_LEVELS: KernLevels = Object.freeze({
-  KERN_EMERG, KERN_ALERT, KERN_CRIT, KERN_ERR, KERN_WARNING, KERN_NOTICE, KERN_INFO, KERN_DEBUG, KERN_DEFAULT, KERN_CONT,
+  KERN_EMERG,
+  KERN_ALERT,
+  KERN_CRIT,
+  KERN_ERR,
+  KERN_WARNING,
+  KERN_NOTICE,
+  KERN_INFO,
+  KERN_DEBUG,
+  KERN_DEFAULT,
+  KERN_CONT,
 });
 function angleLevels(era: Era): KernLevels {
   return Object.freeze({
-    KERN_EMERG: "<0>", KERN_ALERT: "<1>", KERN_CRIT: "<2>", KERN_ERR: "<3>", KERN_WARNING: "<4>", KERN_NOTICE: "<5>",
-    KERN_INFO: "<6>", KERN_DEBUG: "<7>", KERN_DEFAULT: "<d>",
+    KERN_EMERG: "<0>",
+    KERN_ALERT: "<1>",
+    KERN_CRIT: "<2>",
+    KERN_ERR: "<3>",
+    KERN_WARNING: "<4>",
+    KERN_NOTICE: "<5>",
+    KERN_INFO: "<6>",
+    KERN_DEBUG: "<7>",
+    KERN_DEFAULT: "<d>",
     // 2.6.32 defined KERN_CONT as "" (a message without a prefix continued the line); "<c>" by 3.x
     KERN_CONT: era === "2.6" ? "" : "<c>",
   });
@@ -208,8 +224,10 @@ export class LogBuffer {
       if (lc >= 48 && lc <= 55) {
         if (level < 0) level = lc - 48;
         prefixed = true;
-      } else if (lc === 99) cont = true; // 'c'
-      else if (lc === 100) prefixed = true; // 'd' KERN_DEFAULT
+      } else if (lc === 99)
+        cont = true; // 'c'
+      else if (lc === 100)
+        prefixed = true; // 'd' KERN_DEFAULT
       else break;
       p += c0 === 1 ? 2 : 3;
     }
@@ -217,10 +235,7 @@ export class LogBuffer {
     const caller = this.k.current.pid;
     let appendTo: LogRecord | undefined;
     if (this.open && this.records.length) {
-      const canCont =
-        this.era === "6.1"
-          ? cont && this.openCaller === caller
-          : (cont || !prefixed) && (this.era === "2.6" || this.openCaller === caller);
+      const canCont = this.era === "6.1" ? cont && this.openCaller === caller : (cont || !prefixed) && (this.era === "2.6" || this.openCaller === caller);
       if (canCont) appendTo = this.records[this.records.length - 1];
     }
     const len = text.length;

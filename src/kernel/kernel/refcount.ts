@@ -48,9 +48,10 @@ function saturate(k: Kernel, r: Atomic, t: Kind): void {
     line,
     fn: "refcount_warn_saturate",
     message: `refcount_t: ${text}.`,
-    explain: t === "ADD_UAF" || t === "SUB_UAF"
-      ? "The count was used after it reached 0: whatever it counted may already be freed. The kernel saturates the count (the object is leaked, never freed twice)."
-      : "The count overflowed or refcount_dec() dropped it to 0 (refcount_dec must not be the last put: use refcount_dec_and_test and free). The count is saturated: the object leaks.",
+    explain:
+      t === "ADD_UAF" || t === "SUB_UAF"
+        ? "The count was used after it reached 0: whatever it counted may already be freed. The kernel saturates the count (the object is leaked, never freed twice)."
+        : "The count overflowed or refcount_dec() dropped it to 0 (refcount_dec must not be the last put: use refcount_dec_and_test and free). The count is saturated: the object leaks.",
   });
 }
 

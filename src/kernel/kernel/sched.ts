@@ -151,14 +151,45 @@ export function insmodEntry(k: Kernel): string[] {
   switch (k.profile.arch) {
     case "x86_64":
       return k.debug
-        ? ["do_one_initcall", "do_init_module", "load_module", "__do_sys_finit_module", "__x64_sys_finit_module", "x64_sys_call", "do_syscall_64", "entry_SYSCALL_64_after_hwframe"]
+        ? [
+            "do_one_initcall",
+            "do_init_module",
+            "load_module",
+            "__do_sys_finit_module",
+            "__x64_sys_finit_module",
+            "x64_sys_call",
+            "do_syscall_64",
+            "entry_SYSCALL_64_after_hwframe",
+          ]
         : ["do_one_initcall", "do_init_module", "__do_sys_finit_module", "do_syscall_64", "entry_SYSCALL_64_after_hwframe"];
     case "i386":
-      return ["do_one_initcall", "do_init_module", "load_module", "__ia32_sys_finit_module", "ia32_sys_call", "__do_fast_syscall_32", "do_fast_syscall_32", "do_SYSENTER_32", "entry_SYSENTER_32"];
+      return [
+        "do_one_initcall",
+        "do_init_module",
+        "load_module",
+        "__ia32_sys_finit_module",
+        "ia32_sys_call",
+        "__do_fast_syscall_32",
+        "do_fast_syscall_32",
+        "do_SYSENTER_32",
+        "entry_SYSENTER_32",
+      ];
     case "arm":
       return ["do_one_initcall", "do_init_module", "load_module", "sys_finit_module", "ret_fast_syscall"];
     case "arm64":
-      return ["do_one_initcall", "do_init_module", "load_module", "__do_sys_finit_module", "__arm64_sys_finit_module", "invoke_syscall", "el0_svc_common.constprop.0", "do_el0_svc", "el0_svc", "el0t_64_sync_handler", "el0t_64_sync"];
+      return [
+        "do_one_initcall",
+        "do_init_module",
+        "load_module",
+        "__do_sys_finit_module",
+        "__arm64_sys_finit_module",
+        "invoke_syscall",
+        "el0_svc_common.constprop.0",
+        "do_el0_svc",
+        "el0_svc",
+        "el0t_64_sync_handler",
+        "el0t_64_sync",
+      ];
   }
 }
 
@@ -180,9 +211,30 @@ export function rmmodEntry(k: Kernel): string[] {
 export function idleEntry(k: Kernel): string[] {
   switch (k.profile.arch) {
     case "x86_64":
-      return ["arch_cpu_idle", "default_idle_call", "do_idle", "cpu_startup_entry", "rest_init", "arch_call_rest_init", "start_kernel", "x86_64_start_reservations", "x86_64_start_kernel", "secondary_startup_64_no_verify"];
+      return [
+        "arch_cpu_idle",
+        "default_idle_call",
+        "do_idle",
+        "cpu_startup_entry",
+        "rest_init",
+        "arch_call_rest_init",
+        "start_kernel",
+        "x86_64_start_reservations",
+        "x86_64_start_kernel",
+        "secondary_startup_64_no_verify",
+      ];
     case "i386":
-      return ["arch_cpu_idle", "default_idle_call", "do_idle", "cpu_startup_entry", "rest_init", "arch_call_rest_init", "start_kernel", "i386_start_kernel", "startup_32_smp"];
+      return [
+        "arch_cpu_idle",
+        "default_idle_call",
+        "do_idle",
+        "cpu_startup_entry",
+        "rest_init",
+        "arch_call_rest_init",
+        "start_kernel",
+        "i386_start_kernel",
+        "startup_32_smp",
+      ];
     case "arm":
       return ["arch_cpu_idle", "default_idle_call", "do_idle", "cpu_startup_entry", "rest_init", "arch_post_acpi_subsys_init", "start_kernel"];
     case "arm64":
@@ -285,7 +337,7 @@ export class Sched {
     if (this.preemptCountConfig) this.countAdd(PREEMPT_OFFSET, ip);
   }
   preempt_enable(): void {
-    if (this.preemptCountConfig && (this.count & PREEMPT_MASK)) this.countSub(PREEMPT_OFFSET);
+    if (this.preemptCountConfig && this.count & PREEMPT_MASK) this.countSub(PREEMPT_OFFSET);
   }
 
   private traceIrq(on: boolean, ip?: string): void {
@@ -642,7 +694,7 @@ export class Sched {
     // __schedule runs with preempt_count + 1 (preempt_disable in schedule()).
     const pc = this.count + (this.preemptCountConfig ? PREEMPT_OFFSET : 0);
     const expected = this.preemptCountConfig ? PREEMPT_OFFSET : 0;
-    const atomic = pc !== expected || this.irqsOff && false;
+    const atomic = pc !== expected || (this.irqsOff && false);
     if (atomic) {
       const cur = k.current;
       const lines = [`BUG: scheduling while atomic: ${cur.comm}/${cur.pid}/0x${(pc >>> 0).toString(16).padStart(8, "0")}`];
@@ -662,10 +714,13 @@ export class Sched {
       if (this.irqsOff) lines.push(...this.irqTraceLines());
       if (this.debugPreempt) lines.push(...this.preemptDisabledAtLines());
       const traceTop =
-        k.profile.era === "2.6" ? ["__schedule_bug", "schedule", ...top]
-        : k.profile.era === "3.4" ? ["__schedule_bug", "__schedule", "schedule", ...top]
-        : k.debug && k.profile.arch === "x86_64" ? ["__schedule_bug", "__schedule", "schedule", ...top]
-        : ["__schedule_bug.cold", "__schedule", "schedule", ...top];
+        k.profile.era === "2.6"
+          ? ["__schedule_bug", "schedule", ...top]
+          : k.profile.era === "3.4"
+            ? ["__schedule_bug", "__schedule", "schedule", ...top]
+            : k.debug && k.profile.arch === "x86_64"
+              ? ["__schedule_bug", "__schedule", "schedule", ...top]
+              : ["__schedule_bug.cold", "__schedule", "schedule", ...top];
       this.emit({ kind: "scheduling-while-atomic", title: lines[0], lines, top: traceTop, modulesAt });
       if (k.profile.era === "6.1") k.taint.add("W");
       // schedule_debug(): preempt_count_set(PREEMPT_DISABLED); after __schedule returns, preempt_enable -> 0.
@@ -754,7 +809,13 @@ export class Sched {
     if (left === 0) {
       const cur = this.k.current;
       const text = `kmodlab: ${cur.comm}/${cur.pid} waited ${WAIT_EVENT_LIMIT_MS / 1000} s (simulated) in wait_event() for a condition that never became true; the real task would hang forever`;
-      this.k.report({ kind: "timeout", title: text, text, frames: this.k.captureModuleStack().map((f) => ({ fn: f.fn, line: f.line, column: f.column })), line: this.k.captureModuleStack()[0]?.line });
+      this.k.report({
+        kind: "timeout",
+        title: text,
+        text,
+        frames: this.k.captureModuleStack().map((f) => ({ fn: f.fn, line: f.line, column: f.column })),
+        line: this.k.captureModuleStack()[0]?.line,
+      });
       return false;
     }
     return true;
@@ -834,8 +895,10 @@ export class Sched {
       if (first) for (const f of [...this.dumpStackHead(), ...top]) items.push({ frame: this.kframe(f) });
       first = false;
       const above = this.levels[i + 1];
-      if (!irq && above && above.kind !== "task" && (arch === "x86_64" || arch === "i386")) for (const f of above.interrupted ?? []) items.push({ frame: this.kframe(f) });
-      for (const f of all.slice(all.length - upper, all.length - lv.moduleBase)) items.push({ frame: k.kallsyms.moduleFrame(f.fn, f.module ?? modName, f.line) });
+      if (!irq && above && above.kind !== "task" && (arch === "x86_64" || arch === "i386"))
+        for (const f of above.interrupted ?? []) items.push({ frame: this.kframe(f) });
+      for (const f of all.slice(all.length - upper, all.length - lv.moduleBase))
+        items.push({ frame: k.kallsyms.moduleFrame(f.fn, f.module ?? modName, f.line) });
       for (const f of era === "6.1" ? lv.entry : this.oldEntry(lv)) items.push({ frame: this.kframe(f) });
       if (!irq && arch === "x86_64" && era === "6.1" && (lv.task.comm === "insmod" || lv.task.comm === "rmmod")) {
         for (const r of userRegs(k.debug, lv.task.comm === "insmod")) items.push({ raw: r });
@@ -865,12 +928,15 @@ export class Sched {
   /** 2.6.32/3.4 entry paths (sys_init_module, the old syscall entries). */
   private oldEntry(lv: ContextLevel): string[] {
     const arch = this.k.profile.arch;
-    const sysEntry = arch === "x86_64" ? "system_call_fastpath" : arch === "i386" ? "syscall_call" : arch === "arm" ? "ret_fast_syscall+0x0/0x30" : "el0_svc_naked";
+    const sysEntry =
+      arch === "x86_64" ? "system_call_fastpath" : arch === "i386" ? "syscall_call" : arch === "arm" ? "ret_fast_syscall+0x0/0x30" : "el0_svc_naked";
     if (lv.task.comm === "insmod" && lv.kind === "task") return ["do_one_initcall", "sys_init_module", sysEntry];
     if (lv.task.comm === "rmmod" && lv.kind === "task") return ["sys_delete_module", sysEntry];
     if (lv.kind === "task" && lv.task.pid === 0) return ["cpu_idle", "rest_init", "start_kernel"];
     if (lv.kind === "task") return ["worker_thread", "kthread", "kernel_thread_helper"].slice(lv.entry.length ? 0 : 3);
-    return lv.entry.map((f) => f.replace(/\.constprop\.0$/, "")).filter((f) => !/^(handle_softirqs|__irq_exit_rcu|irq_exit_rcu|sysvec_apic_timer_interrupt|__common_interrupt)$/.test(f));
+    return lv.entry
+      .map((f) => f.replace(/\.constprop\.0$/, ""))
+      .filter((f) => !/^(handle_softirqs|__irq_exit_rcu|irq_exit_rcu|sysvec_apic_timer_interrupt|__common_interrupt)$/.test(f));
   }
 
   /** "Call Trace:" and the entries in the arch's and era's form (debug/splat.ts show_trace formats). */

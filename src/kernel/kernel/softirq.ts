@@ -94,7 +94,15 @@ export class Softirq {
     this.ran.push({ name: t.name, atNs: k.clock.now() });
     const x86 = k.profile.arch === "x86_64" || k.profile.arch === "i386";
     const entry = x86
-      ? ["tasklet_action_common.constprop.0", "tasklet_action", "handle_softirqs", "__do_softirq", "__irq_exit_rcu", "irq_exit_rcu", "sysvec_apic_timer_interrupt"]
+      ? [
+          "tasklet_action_common.constprop.0",
+          "tasklet_action",
+          "handle_softirqs",
+          "__do_softirq",
+          "__irq_exit_rcu",
+          "irq_exit_rcu",
+          "sysvec_apic_timer_interrupt",
+        ]
       : ["tasklet_action_common.constprop.0", "tasklet_action", "__do_softirq", "irq_exit", "handle_domain_irq"];
     s.runSoftirq(entry, () => {
       const prev = s.preempt_count();

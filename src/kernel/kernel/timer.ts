@@ -117,7 +117,7 @@ export class Timers {
   }
 
   private fnName(t: TimerList): string {
-    const f = t.function as ((...a: unknown[]) => unknown) & { kname?: string } | undefined;
+    const f = t.function as (((...a: unknown[]) => unknown) & { kname?: string }) | undefined;
     return f?.kname ?? f?.name ?? "timer_fn";
   }
 
@@ -131,7 +131,16 @@ export class Timers {
     this.fired.push({ name: this.fnName(t), atNs: k.clock.now() });
     const entry =
       k.profile.arch === "x86_64" || k.profile.arch === "i386"
-        ? ["call_timer_fn.constprop.0", "__run_timers", "run_timer_softirq", "handle_softirqs", "__do_softirq", "__irq_exit_rcu", "irq_exit_rcu", "sysvec_apic_timer_interrupt"]
+        ? [
+            "call_timer_fn.constprop.0",
+            "__run_timers",
+            "run_timer_softirq",
+            "handle_softirqs",
+            "__do_softirq",
+            "__irq_exit_rcu",
+            "irq_exit_rcu",
+            "sysvec_apic_timer_interrupt",
+          ]
         : ["call_timer_fn", "__run_timers", "run_timer_softirq", "__do_softirq", "irq_exit", "handle_domain_irq"];
     s.runSoftirq(entry, () => {
       const count = s.preempt_count();

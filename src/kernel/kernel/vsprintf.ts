@@ -63,7 +63,13 @@ export interface VsprintfEnv {
   readString?(addr: bigint): string | undefined;
 }
 
-const ZEROPAD = 1, SIGN = 2, PLUS = 4, SPACE = 8, LEFT = 16, SMALL = 32, SPECIAL = 64;
+const ZEROPAD = 1,
+  SIGN = 2,
+  PLUS = 4,
+  SPACE = 8,
+  LEFT = 16,
+  SMALL = 32,
+  SPECIAL = 64;
 
 /** How many characters the conversion being formatted may still contribute (the rest of vsnprintf's buffer). */
 let room = Infinity;
@@ -90,29 +96,51 @@ export function siphash24(k0: bigint, k1: bigint, data: Uint8Array): bigint {
   let v2 = 0x6c7967656e657261n ^ k0;
   let v3 = 0x7465646279746573n ^ k1;
   const round = () => {
-    v0 = (v0 + v1) & M64; v1 = rotl(v1, 13n); v1 ^= v0; v0 = rotl(v0, 32n);
-    v2 = (v2 + v3) & M64; v3 = rotl(v3, 16n); v3 ^= v2;
-    v0 = (v0 + v3) & M64; v3 = rotl(v3, 21n); v3 ^= v0;
-    v2 = (v2 + v1) & M64; v1 = rotl(v1, 17n); v1 ^= v2; v2 = rotl(v2, 32n);
+    v0 = (v0 + v1) & M64;
+    v1 = rotl(v1, 13n);
+    v1 ^= v0;
+    v0 = rotl(v0, 32n);
+    v2 = (v2 + v3) & M64;
+    v3 = rotl(v3, 16n);
+    v3 ^= v2;
+    v0 = (v0 + v3) & M64;
+    v3 = rotl(v3, 21n);
+    v3 ^= v0;
+    v2 = (v2 + v1) & M64;
+    v1 = rotl(v1, 17n);
+    v1 ^= v2;
+    v2 = rotl(v2, 32n);
   };
   const len = data.length;
   const end = len - (len % 8);
   for (let i = 0; i < end; i += 8) {
     let m = 0n;
     for (let j = 7; j >= 0; j--) m = (m << 8n) | BigInt(data[i + j]);
-    v3 ^= m; round(); round(); v0 ^= m;
+    v3 ^= m;
+    round();
+    round();
+    v0 ^= m;
   }
   let b = BigInt(len & 0xff) << 56n;
-  for (let j = len % 8 - 1; j >= 0; j--) b |= BigInt(data[end + j]) << BigInt(8 * j);
-  v3 ^= b; round(); round(); v0 ^= b;
+  for (let j = (len % 8) - 1; j >= 0; j--) b |= BigInt(data[end + j]) << BigInt(8 * j);
+  v3 ^= b;
+  round();
+  round();
+  v0 ^= b;
   v2 ^= 0xffn;
-  round(); round(); round(); round();
+  round();
+  round();
+  round();
+  round();
   return (v0 ^ v1 ^ v2 ^ v3) & M64;
 }
 
 function leBytes(v: bigint, n: number): Uint8Array {
   const out = new Uint8Array(n);
-  for (let i = 0; i < n; i++) { out[i] = Number(v & 0xffn); v >>= 8n; }
+  for (let i = 0; i < n; i++) {
+    out[i] = Number(v & 0xffn);
+    v >>= 8n;
+  }
   return out;
 }
 
@@ -138,9 +166,7 @@ export function ptrHash(env: VsprintfEnv, ptr: bigint): bigint {
   let h = cache.get(ptr);
   if (h === undefined) {
     const [k0, k1] = env.ptrKey;
-    h = env.bits === 64
-      ? siphash24(k0, k1, leBytes(ptr, 8)) & 0xffffffffn
-      : siphash24(k0, k1, leBytes(ptr & 0xffffffffn, 4)) & 0xffffffffn;
+    h = env.bits === 64 ? siphash24(k0, k1, leBytes(ptr, 8)) & 0xffffffffn : siphash24(k0, k1, leBytes(ptr & 0xffffffffn, 4)) & 0xffffffffn;
     if (cache.size > 4096) cache.clear();
     cache.set(ptr, h);
   }
@@ -202,15 +228,27 @@ function number(val: number | bigint, base: number, flags: number, width: number
   if (flags & LEFT) flags &= ~ZEROPAD;
   let sign = "";
   if (flags & SIGN) {
-    if (neg) { sign = "-"; width--; }
-    else if (flags & PLUS) { sign = "+"; width--; }
-    else if (flags & SPACE) { sign = " "; width--; }
+    if (neg) {
+      sign = "-";
+      width--;
+    } else if (flags & PLUS) {
+      sign = "+";
+      width--;
+    } else if (flags & SPACE) {
+      sign = " ";
+      width--;
+    }
   }
   const needPfx = (flags & SPECIAL) !== 0 && base !== 10;
   let pfx = "";
   if (needPfx) {
-    if (base === 16) { width -= 2; pfx = flags & SMALL ? "0x" : "0X"; }
-    else if (!isZero) { width--; pfx = "0"; }
+    if (base === 16) {
+      width -= 2;
+      pfx = flags & SMALL ? "0x" : "0X";
+    } else if (!isZero) {
+      width--;
+      pfx = "0";
+    }
   }
   const i = digits.length;
   if (i > prec) prec = i;
@@ -219,10 +257,10 @@ function number(val: number | bigint, base: number, flags: number, width: number
   let s = "";
   if (!(flags & (ZEROPAD | LEFT)) && pad) s += rep(" ", pad);
   s += sign + pfx;
-  if ((flags & ZEROPAD) && pad) s += rep("0", pad);
+  if (flags & ZEROPAD && pad) s += rep("0", pad);
   if (prec > i) s += rep("0", prec - i);
   s += digits;
-  if ((flags & LEFT) && pad) s += rep(" ", pad);
+  if (flags & LEFT && pad) s += rep(" ", pad);
   return s;
 }
 
@@ -276,7 +314,10 @@ function bitmapList(bits: bigint, nbits: number): string {
   let i = 0;
   while (i < nbits && out.length < room) {
     if (bits >> BigInt(i) === 0n) break; // no set bit left (a width of millions costs nothing)
-    if (!((bits >> BigInt(i)) & 1n)) { i++; continue; }
+    if (!((bits >> BigInt(i)) & 1n)) {
+      i++;
+      continue;
+    }
     let j = i;
     while (j + 1 < nbits && (bits >> BigInt(j + 1)) & 1n) j++;
     if (out) out += ",";
@@ -402,11 +443,16 @@ function format(env: VsprintfEnv, fmt: string, args: readonly PrintkArg[], cap: 
     let flags = 0;
     for (;;) {
       const c = fmt.charCodeAt(i);
-      if (c === 45) flags |= LEFT; // -
-      else if (c === 43) flags |= PLUS; // +
-      else if (c === 32) flags |= SPACE; // ' '
-      else if (c === 35) flags |= SPECIAL; // #
-      else if (c === 48) flags |= ZEROPAD; // 0
+      if (c === 45)
+        flags |= LEFT; // -
+      else if (c === 43)
+        flags |= PLUS; // +
+      else if (c === 32)
+        flags |= SPACE; // ' '
+      else if (c === 35)
+        flags |= SPECIAL; // #
+      else if (c === 48)
+        flags |= ZEROPAD; // 0
       else break;
       i++;
     }
@@ -420,7 +466,10 @@ function format(env: VsprintfEnv, fmt: string, args: readonly PrintkArg[], cap: 
     } else if (fmt.charCodeAt(i) === 42) {
       i++;
       width = specField(era, argInt(args[ai++]), FIELD_WIDTH_MAX);
-      if (width < 0) { width = specField(era, -width, FIELD_WIDTH_MAX); flags |= LEFT; }
+      if (width < 0) {
+        width = specField(era, -width, FIELD_WIDTH_MAX);
+        flags |= LEFT;
+      }
     }
     // precision
     let prec = -1;
@@ -444,8 +493,13 @@ function format(env: VsprintfEnv, fmt: string, args: readonly PrintkArg[], cap: 
       q = qc;
       i++;
       if (q === fmt[i]) {
-        if (q === "l") { q = "L"; i++; }
-        else if (q === "h") { q = "H"; i++; }
+        if (q === "l") {
+          q = "L";
+          i++;
+        } else if (q === "h") {
+          q = "H";
+          i++;
+        }
       }
     }
     // conversion
@@ -513,12 +567,25 @@ function format(env: VsprintfEnv, fmt: string, args: readonly PrintkArg[], cap: 
     const a = args[ai++];
     let v: number | bigint;
     switch (q) {
-      case "L": v = readInt(a, 64, signed); break;
-      case "l": case "z": case "Z": v = readInt(a, env.bits, signed); break;
-      case "t": v = readInt(a, env.bits, true); break; // ptrdiff_t: read signed, sign-extended to 64 bits
-      case "H": v = readInt(a, 8, signed); break;
-      case "h": v = readInt(a, 16, signed); break;
-      default: v = readInt(a, 32, signed);
+      case "L":
+        v = readInt(a, 64, signed);
+        break;
+      case "l":
+      case "z":
+      case "Z":
+        v = readInt(a, env.bits, signed);
+        break;
+      case "t":
+        v = readInt(a, env.bits, true);
+        break; // ptrdiff_t: read signed, sign-extended to 64 bits
+      case "H":
+        v = readInt(a, 8, signed);
+        break;
+      case "h":
+        v = readInt(a, 16, signed);
+        break;
+      default:
+        v = readInt(a, 32, signed);
     }
     out += number(v, base, flags, width, prec);
   }

@@ -67,7 +67,13 @@ export class Workqueues {
   INIT_WORK(func: (w: WorkStruct) => unknown, name?: string): WorkStruct {
     this.n++;
     const nm = name ?? ((func as { name?: string }).name || `work#${this.n}`);
-    return { func, name: nm, pending: false, running: false, lockMap: { name: `(work_completion)(&${nm})`, addr: 0xffffc90000203e58n - BigInt(this.n) * 0x40n, kind: "pseudo" } };
+    return {
+      func,
+      name: nm,
+      pending: false,
+      running: false,
+      lockMap: { name: `(work_completion)(&${nm})`, addr: 0xffffc90000203e58n - BigInt(this.n) * 0x40n, kind: "pseudo" },
+    };
   }
 
   /** INIT_DELAYED_WORK(&dw, fn). */
@@ -183,23 +189,32 @@ export class Workqueues {
     const wq = w.wq ?? this.system_wq;
     this.ran.push({ name: w.name, atNs: k.clock.now() });
     try {
-      s.runAsTask(s.kworker, ["process_one_work", "worker_thread", "kthread", "ret_from_fork"], () => {
-        ld.acquire(wq.lockMap, k.kallsyms.frame("process_one_work"), "process_one_work");
-        ld.acquire(w.lockMap, k.kallsyms.frame("process_one_work"), "process_one_work");
-        try {
-          w.func(w);
-        } finally {
-          ld.release(w.lockMap, "", "process_one_work");
-          ld.release(wq.lockMap, "", "process_one_work");
-          if (s.in_atomic() || ld.heldBy(s.kworker).length > 0) {
-            const cur = k.current;
-            const hex = (n: number) => (n >>> 0).toString(16).padStart(8, "0");
-            const lines = [`BUG: workqueue leaked lock or atomic: ${cur.comm}/0x${hex(s.preempt_count())}/${cur.pid}`, `     last function: ${w.name} [${s.moduleName()}]`, ...s.heldLocksLines(cur)];
-            s.emit({ kind: "bug", title: lines[0], lines, top: [] });
-            ld.forget(s.kworker);
+      s.runAsTask(
+        s.kworker,
+        ["process_one_work", "worker_thread", "kthread", "ret_from_fork"],
+        () => {
+          ld.acquire(wq.lockMap, k.kallsyms.frame("process_one_work"), "process_one_work");
+          ld.acquire(w.lockMap, k.kallsyms.frame("process_one_work"), "process_one_work");
+          try {
+            w.func(w);
+          } finally {
+            ld.release(w.lockMap, "", "process_one_work");
+            ld.release(wq.lockMap, "", "process_one_work");
+            if (s.in_atomic() || ld.heldBy(s.kworker).length > 0) {
+              const cur = k.current;
+              const hex = (n: number) => (n >>> 0).toString(16).padStart(8, "0");
+              const lines = [
+                `BUG: workqueue leaked lock or atomic: ${cur.comm}/0x${hex(s.preempt_count())}/${cur.pid}`,
+                `     last function: ${w.name} [${s.moduleName()}]`,
+                ...s.heldLocksLines(cur),
+              ];
+              s.emit({ kind: "bug", title: lines[0], lines, top: [] });
+              ld.forget(s.kworker);
+            }
           }
-        }
-      }, `${wq.name} ${w.name} [${s.moduleName()}]`);
+        },
+        `${wq.name} ${w.name} [${s.moduleName()}]`,
+      );
     } finally {
       w.running = false;
     }

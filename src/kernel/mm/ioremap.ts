@@ -49,7 +49,13 @@ export function ioremap(v: Vmalloc, physArg: number | bigint, size: number, opts
       k.printk(KERN_WARNING + "ioremap: invalid physical address %llx\n", physArg);
       if (!warnedInvalidPhys.has(k)) {
         warnedInvalidPhys.add(k);
-        warn(k, { file: "arch/x86/mm/ioremap.c", line: 206, fn: "__ioremap_caller", kernelFrames: ["ioremap"], explain: "ioremap() takes a physical address (of a device's registers), not a kernel virtual address." });
+        warn(k, {
+          file: "arch/x86/mm/ioremap.c",
+          line: 206,
+          fn: "__ioremap_caller",
+          kernelFrames: ["ioremap"],
+          explain: "ioremap() takes a physical address (of a device's registers), not a kernel virtual address.",
+        });
       }
       return 0n;
     }
@@ -72,7 +78,12 @@ export function ioremap(v: Vmalloc, physArg: number | bigint, size: number, opts
         kernelFrames: ["ioremap"],
       });
     } else {
-      warn(k, { file: "arch/arm/mm/ioremap.c", line: k.profile.era === "6.1" ? 301 : 248, fn: "__arm_ioremap_pfn_caller", kernelFrames: ["__arm_ioremap_caller"] });
+      warn(k, {
+        file: "arch/arm/mm/ioremap.c",
+        line: k.profile.era === "6.1" ? 301 : 248,
+        fn: "__arm_ioremap_pfn_caller",
+        kernelFrames: ["__arm_ioremap_caller"],
+      });
     }
     return 0n;
   }

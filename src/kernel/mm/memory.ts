@@ -389,10 +389,11 @@ export class MemoryAccess {
       const cur = a + BigInt(done);
       const n = Math.min(len - done, PAGE - Number(cur & 0xfffn));
       const bytes = pm.readBytes(this.translate(cur, false, 1, "memcmp"), n);
-      for (let i = 0; i < n; i++) if (bytes[i] !== want) {
-        found = done + i;
-        break;
-      }
+      for (let i = 0; i < n; i++)
+        if (bytes[i] !== want) {
+          found = done + i;
+          break;
+        }
       done += n;
     }
     return found < 0 ? 0n : a + BigInt(found);
@@ -455,7 +456,14 @@ export class MemoryAccess {
       start: r.start,
       end: r.end,
       kind: r.kind,
-      path: r.kind === "linear" ? "linear" : r.kind === "pkmap" || r.kind === "fixmap" ? "kmap" : r.kind === "user" || r.kind === "gap" ? "unmapped" : "page tables",
+      path:
+        r.kind === "linear"
+          ? "linear"
+          : r.kind === "pkmap" || r.kind === "fixmap"
+            ? "kmap"
+            : r.kind === "user" || r.kind === "gap"
+              ? "unmapped"
+              : "page tables",
     }));
   }
 

@@ -104,7 +104,9 @@ interface Pte {
   kind: PteKind;
 }
 
-export type FaultResult = { ok: true } | { ok: false; sig: "SIGSEGV" | "SIGBUS" | "SIGKILL"; code: "SEGV_MAPERR" | "SEGV_ACCERR" | "BUS_ADRERR" | "OOM"; level?: number; present?: boolean };
+export type FaultResult =
+  | { ok: true }
+  | { ok: false; sig: "SIGSEGV" | "SIGBUS" | "SIGKILL"; code: "SEGV_MAPERR" | "SEGV_ACCERR" | "BUS_ADRERR" | "OOM"; level?: number; present?: boolean };
 
 export interface UserLayout {
   taskSize: bigint;
@@ -145,14 +147,34 @@ export function userLayout(k: Kernel): UserLayout {
   const R = VM_READ | VM_MAYREAD | VM_MAYWRITE | VM_MAYEXEC;
   const RX = R | VM_EXEC;
   const RW = R | VM_WRITE;
-  const segments: [number, number][] = era === "6.1" ? [[R, 1], [RX, 1], [R, 1], [RW, 1]] : [[RX, 1], [RW, 1]];
+  const segments: [number, number][] =
+    era === "6.1"
+      ? [
+          [R, 1],
+          [RX, 1],
+          [R, 1],
+          [RW, 1],
+        ]
+      : [
+          [RX, 1],
+          [RW, 1],
+        ];
   const vdso: [string, number][] =
     era === "6.1"
       ? arch === "x86_64" || arch === "i386"
-        ? [["[vvar]", 4], ["[vdso]", 2]]
+        ? [
+            ["[vvar]", 4],
+            ["[vdso]", 2],
+          ]
         : arch === "arm64"
-          ? [["[vvar]", 2], ["[vdso]", 2]]
-          : [["[vvar]", 1], ["[vdso]", 1]]
+          ? [
+              ["[vvar]", 2],
+              ["[vdso]", 2],
+            ]
+          : [
+              ["[vvar]", 1],
+              ["[vdso]", 1],
+            ]
       : arch === "i386"
         ? [["[vdso]", 1]]
         : [];
@@ -245,7 +267,13 @@ export class Mm {
     // The stack: the argument page at the top, grown by stack_expand at setup_arg_pages.
     const stackEnd = L.stackTop;
     const stackStart = stackEnd - P - L.stackExpand;
-    this.insert({ id: nextVmaId++, start: stackStart, end: stackEnd, flags: VM_READ | VM_WRITE | VM_MAYREAD | VM_MAYWRITE | VM_MAYEXEC | VM_GROWSDOWN | VM_ACCOUNT, pgoff: Number(stackStart >> 12n) });
+    this.insert({
+      id: nextVmaId++,
+      start: stackStart,
+      end: stackEnd,
+      flags: VM_READ | VM_WRITE | VM_MAYREAD | VM_MAYWRITE | VM_MAYEXEC | VM_GROWSDOWN | VM_ACCOUNT,
+      pgoff: Number(stackStart >> 12n),
+    });
     this.startStack = stackEnd - 0x100n; // argc, argv, envp, auxv: the process's first stack pointer
     // exec copies the arguments into the top page (copy_strings): it is present from the start.
     this.mapNew(Number((stackEnd - P) >> 12n), true, "anon");
@@ -256,7 +284,8 @@ export class Mm {
       if (at < 0n) throw new Error("exec: no room for the vdso");
       for (const [name, pages] of L.vdso) {
         const end = at + BigInt(pages) * P;
-        const flags = name === "[vvar]" ? VM_READ | VM_MAYREAD | VM_IO | VM_PFNMAP | VM_DONTDUMP : VM_READ | VM_EXEC | VM_MAYREAD | VM_MAYWRITE | VM_MAYEXEC | VM_DONTDUMP;
+        const flags =
+          name === "[vvar]" ? VM_READ | VM_MAYREAD | VM_IO | VM_PFNMAP | VM_DONTDUMP : VM_READ | VM_EXEC | VM_MAYREAD | VM_MAYWRITE | VM_MAYEXEC | VM_DONTDUMP;
         this.insert({ id: nextVmaId++, start: at, end, flags, pgoff: 0, special: name });
         at = end;
       }
@@ -377,7 +406,8 @@ export class Mm {
       start = this.getUnmappedArea(addr, len);
       if (start < 0n) return start;
     }
-    let vmFlags = (prot & PROT_READ ? VM_READ : 0) | (prot & PROT_WRITE ? VM_WRITE : 0) | (prot & PROT_EXEC ? VM_EXEC : 0) | VM_MAYREAD | VM_MAYWRITE | VM_MAYEXEC;
+    let vmFlags =
+      (prot & PROT_READ ? VM_READ : 0) | (prot & PROT_WRITE ? VM_WRITE : 0) | (prot & PROT_EXEC ? VM_EXEC : 0) | VM_MAYREAD | VM_MAYWRITE | VM_MAYEXEC;
     if (type === MAP_SHARED) vmFlags |= VM_SHARED | VM_MAYSHARE;
     const pages = Number(len >> 12n);
     // accountable_mapping(): private and writable (anonymous or a private file mapping).

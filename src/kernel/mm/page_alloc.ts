@@ -1093,13 +1093,7 @@ export class PageAllocator {
     // die of its SIGKILL, so its allocations fail from here on, silently, until the loop ends or the CPU limit.
     if (k.current.oomVictim) return this.getPageFromFreelist(order, highest, af | ALLOC_OOM);
     // __alloc_pages_may_oom(): insmod is the only killable task; it becomes the OOM victim.
-    k.printk(
-      KERN_WARNING + "%s invoked oom-killer: gfp_mask=0x%x(%s), order=%d, oom_score_adj=0\n",
-      k.current.comm,
-      gfp,
-      formatGfp(this.era, gfp),
-      order,
-    );
+    k.printk(KERN_WARNING + "%s invoked oom-killer: gfp_mask=0x%x(%s), order=%d, oom_score_adj=0\n", k.current.comm, gfp, formatGfp(this.era, gfp), order);
     k.printk(
       KERN_ERR + "Out of memory: Killed process %d (%s) total-vm:0kB, anon-rss:0kB, file-rss:0kB, shmem-rss:0kB, UID:0 pgtables:0kB oom_score_adj:0\n",
       k.current.pid,
@@ -1259,7 +1253,7 @@ export class PageAllocator {
     // freeing a smaller block than was allocated leaks the rest (the kernel does the same): give the remaining
     // tails their own records so that they still show as allocated.
     if (allocOrder > order) {
-      for (let rest = pfn + n; rest < pfn + (1 << allocOrder); ) {
+      for (let rest = pfn + n; rest < pfn + (1 << allocOrder);) {
         let ro = 0;
         while (ro + 1 < allocOrder && (rest & ((1 << (ro + 1)) - 1)) === 0 && rest + (1 << (ro + 1)) <= pfn + (1 << allocOrder)) ro++;
         this.flags[rest] = F_ALLOC | F_MANAGED;
@@ -1361,10 +1355,22 @@ export class PageAllocator {
       while (words.length * perWord < size) words.push(0n);
       const perLine = 32 / perWord;
       for (let i = 0; i < words.length; i += perLine) {
-        out.push("raw: " + words.slice(i, i + perLine).map((x) => BigInt.asUintN(b64 ? 64 : 32, x).toString(16).padStart(w, "0")).join(" "));
+        out.push(
+          "raw: " +
+            words
+              .slice(i, i + perLine)
+              .map((x) =>
+                BigInt.asUintN(b64 ? 64 : 32, x)
+                  .toString(16)
+                  .padStart(w, "0"),
+              )
+              .join(" "),
+        );
       }
     } else {
-      out.push(`page:${pagePtr.toString(16).padStart(w, "0")} flags:0x${(low >>> 0).toString(16).padStart(8, "0")} count:${ref} mapcount:${rawMap + 1} mapping:(null) index:0`);
+      out.push(
+        `page:${pagePtr.toString(16).padStart(w, "0")} flags:0x${(low >>> 0).toString(16).padStart(8, "0")} count:${ref} mapcount:${rawMap + 1} mapping:(null) index:0`,
+      );
     }
     return out;
   }

@@ -213,8 +213,7 @@ export class PageTables {
     this.entrySize = this.arch === "x86_64" || this.arch === "arm64" ? 8 : 4;
     // GFP_KERNEL | __GFP_ZERO (GFP_PGTABLE_KERNEL) in the era's bits; the frame is zeroed here in any case.
     this.gfpPgtable = this.era === "6.1" ? 0xcc0 | 0x100 : 0xd0 | 0x8000;
-    this.syncMask =
-      this.era !== "6.1" ? 0 : this.arch === "x86_64" ? PGTBL_P4D_MODIFIED : this.arch === "arm64" ? 0 : PGTBL_PMD_MODIFIED;
+    this.syncMask = this.era !== "6.1" ? 0 : this.arch === "x86_64" ? PGTBL_P4D_MODIFIED : this.arch === "arm64" ? 0 : PGTBL_PMD_MODIFIED;
     if (this.user) {
       // pgd_alloc(): one page (x86, arm64), 16 KiB on 32-bit ARM (PGD_ORDER 2). Counted like any table page.
       this.booting = false;
@@ -277,13 +276,13 @@ export class PageTables {
         return ((lo & loMask) >>> 0) + (hi & 0xfffff) * TWO32;
       }
       case "i386":
-        return ((lo & (leaf && level.shift === 22 ? 0xffc00000 : 0xfffff000)) >>> 0);
+        return (lo & (leaf && level.shift === 22 ? 0xffc00000 : 0xfffff000)) >>> 0;
       case "arm64": {
         const loMask = leaf && level.shift > 12 ? (level.shift === 21 ? 0xffe00000 : 0xc0000000) : 0xfffff000;
         return ((lo & loMask) >>> 0) + (hi & 0xffff) * TWO32;
       }
       case "arm":
-        if (level.name === "PGD") return ((lo & (leaf ? 0xfff00000 : 0xfffffc00)) >>> 0);
+        if (level.name === "PGD") return (lo & (leaf ? 0xfff00000 : 0xfffffc00)) >>> 0;
         return (lo & 0xfffff000) >>> 0;
     }
   }
@@ -358,7 +357,6 @@ export class PageTables {
     if (level.folded) return 0;
     return Math.floor(vpn / pagesAt(level.shift)) % level.ptrs;
   }
-
 
   private modifiedBit(level: Level): number {
     // Populating an entry at level L with a new lower table marks L as modified (pud_alloc_track marks P4D when

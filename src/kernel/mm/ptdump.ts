@@ -244,7 +244,15 @@ export function walkJson(k: Kernel, addr: bigint, view?: WalkView): WalkJson {
   const area = (view ? view.areas : (k.vmalloc?.areas() ?? [])).find((v) => a >= v.start && a < v.end);
   if (area) {
     const guard = !(area.flags & VM_NO_GUARD) && a >= area.end - 4096n;
-    res.area = { start: hexw(area.start, aw), end: hexw(area.end, aw), caller: area.caller, flags: area.flagNames, owner: area.owner, guard, pages: area.nr_pages };
+    res.area = {
+      start: hexw(area.start, aw),
+      end: hexw(area.end, aw),
+      caller: area.caller,
+      flags: area.flagNames,
+      owner: area.owner,
+      guard,
+      pages: area.nr_pages,
+    };
   }
   if (w.pa >= 0) {
     const pfn = Math.floor(w.pa / 4096);
@@ -253,7 +261,10 @@ export function walkJson(k: Kernel, addr: bigint, view?: WalkView): WalkJson {
     const owners = view?.owners ?? k.pages.frameOwnerMap();
     const zone = k.layout.zones.find((z) => pfn >= z.startPfn && pfn < z.endPfn);
     res.frame = { owner: pfn < owners.length ? (pageOwnerNames[owners[pfn]!] ?? "?") : "outside RAM (I/O memory)", zone: zone?.name };
-    const size = w.pageSize > 4096 ? `a ${fmtSize(w.pageSize)} ${arch === "arm" ? "section" : arch === "arm64" ? "block" : "page"} at the ${w.steps.find((s) => s.leaf)?.level} level, so the low ${LOG2(w.pageSize)} bits are the offset` : "a 4 KiB page, so the low 12 bits are the offset";
+    const size =
+      w.pageSize > 4096
+        ? `a ${fmtSize(w.pageSize)} ${arch === "arm" ? "section" : arch === "arm64" ? "block" : "page"} at the ${w.steps.find((s) => s.leaf)?.level} level, so the low ${LOG2(w.pageSize)} bits are the offset`
+        : "a 4 KiB page, so the low 12 bits are the offset";
     res.note = `${res.addr} translates to physical ${res.pa} (PFN ${pfn}) through ${size}. The frame belongs to ${res.frame.owner}${zone ? ` in zone ${zone.name}` : ""}.`;
     return res;
   }

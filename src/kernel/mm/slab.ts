@@ -70,13 +70,7 @@ function slab_mgmt_size(structSlab: number, nr: number, align: number): number {
 }
 
 /** cache_estimate(): objects per slab of 2^order pages, and what is left over. */
-export function cache_estimate(
-  structSlab: number,
-  order: number,
-  size: number,
-  align: number,
-  offSlab: boolean,
-): { num: number; leftOver: number } {
+export function cache_estimate(structSlab: number, order: number, size: number, align: number, offSlab: boolean): { num: number; leftOver: number } {
   const slabSize = PAGE_SIZE << order;
   let nr: number;
   let mgmt: number;

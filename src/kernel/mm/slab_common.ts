@@ -191,11 +191,7 @@ export function kmallocClassSize(e: KmallocEra, size: number): number {
 }
 
 /** The kmalloc type a gfp selects (kmalloc_type() in 6.1: DMA > RECLAIMABLE > ACCOUNT). */
-export function kmallocType(
-  types: KmallocType[],
-  gfp: number,
-  bits: { dma: number; reclaimable: number; account: number },
-): KmallocType {
+export function kmallocType(types: KmallocType[], gfp: number, bits: { dma: number; reclaimable: number; account: number }): KmallocType {
   if ((gfp & (bits.dma | bits.reclaimable | bits.account)) === 0) return "normal";
   if (gfp & bits.dma && types.includes("dma")) return "dma";
   if (types.includes("reclaim") && gfp & bits.reclaimable) return "reclaim";

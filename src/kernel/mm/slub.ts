@@ -105,12 +105,7 @@ import {
   type KmallocType,
 } from "./slab_common.ts";
 import { slabFreeLimit, slabLayout, type SlabLayout } from "./slab.ts";
-import {
-  SlubDebug,
-  parseSlubDebug,
-  type DebugOptions,
-  type Track,
-} from "../debug/slub_debug.ts";
+import { SlubDebug, parseSlubDebug, type DebugOptions, type Track } from "../debug/slub_debug.ts";
 
 // ---------------------------------------------------------------------------------------------------------------
 // Modelled costs (simulated ns): the fast paths of the real allocators are tens of nanoseconds.
@@ -207,8 +202,7 @@ export function slubLayout(m: SlubMachine, objectSize: number, align: number, fl
   if (flags & SLAB_RED_ZONE && size === objectSize) size += word;
   const inuse = size;
   let offset: number;
-  const relocate =
-    flags & (SLAB_TYPESAFE_BY_RCU | SLAB_POISON) || hasCtor || (m.era === "6.1" && flags & SLAB_RED_ZONE && objectSize < word);
+  const relocate = flags & (SLAB_TYPESAFE_BY_RCU | SLAB_POISON) || hasCtor || (m.era === "6.1" && flags & SLAB_RED_ZONE && objectSize < word);
   if (relocate) {
     offset = size;
     size += word;
@@ -675,8 +669,7 @@ export class SlabAllocator {
     this.debugOptions = parseSlubDebug(params.get("slub_debug"), this.allocator === "SLUB" && k.debug);
     this.debug = new SlubDebug(this);
     const ioa = params.get("init_on_alloc");
-    this.initOnAlloc =
-      p.era === "6.1" && (ioa === undefined ? k.opts.config === "distro" : ioa === true || ioa === "1" || ioa === "on");
+    this.initOnAlloc = p.era === "6.1" && (ioa === undefined ? k.opts.config === "distro" : ioa === true || ioa === "1" || ioa === "on");
     this.nomerge = params.has("slub_nomerge") || params.has("slab_nomerge");
   }
 
@@ -848,23 +841,34 @@ export class SlabAllocator {
         flags,
         early,
       );
-      return { geo, objectSize: size, size: geo.size, align: geo.align, flags: geo.flags, inuse: geo.size, offset: 0, redLeftPad: 0, order: geo.order, objects: geo.objects, minOrder: geo.order, minObjects: geo.objects };
+      return {
+        geo,
+        objectSize: size,
+        size: geo.size,
+        align: geo.align,
+        flags: geo.flags,
+        inuse: geo.size,
+        offset: 0,
+        redLeftPad: 0,
+        order: geo.order,
+        objects: geo.objects,
+        minOrder: geo.order,
+        minObjects: geo.objects,
+      };
     }
     const dflags = this.debugOptions.flagsFor(name, flags);
     const a = calculate_alignment(flags, kmalloc ? align : align, size, this.cacheLine, this.wordSize);
-    const l = slubLayout({ era: this.era, wordSize: this.wordSize, nrCpus: this.k.profile.nrCpus, maxOrder: this.k.profile.maxOrder }, size, a, flags | dflags, ctor);
+    const l = slubLayout(
+      { era: this.era, wordSize: this.wordSize, nrCpus: this.k.profile.nrCpus, maxOrder: this.k.profile.maxOrder },
+      size,
+      a,
+      flags | dflags,
+      ctor,
+    );
     return { geo: undefined, ...l };
   }
 
-  private createCache(
-    name: string,
-    size: number,
-    align: number,
-    flags: number,
-    ctor: Ctor | undefined,
-    boot: boolean,
-    kmalloc = false,
-  ): KmemCache | null {
+  private createCache(name: string, size: number, align: number, flags: number, ctor: Ctor | undefined, boot: boolean, kmalloc = false): KmemCache | null {
     const early = this.allocator === "SLAB" && this.cacheList.length < 3; // kmem_cache, size-32, size-32(DMA): slab_early_init
     const l = this.layoutFor(name, size, align, flags, !!ctor, kmalloc, early);
     if (l.objects <= 0) return null;
@@ -1175,7 +1179,11 @@ export class SlabAllocator {
     const title = k.log.texts(mark)[0] ?? "Unexpected gfp";
     dump_stack(k, ["kmalloc_fix_flags", "__kmalloc_large_node", "kmalloc_large"], {
       level: KERN_WARNING,
-      report: { kind: "warn", title, explain: "kmalloc() memory must have a kernel address: __GFP_HIGHMEM and __GFP_DMA32 make no sense for it. The kernel removes them and warns." },
+      report: {
+        kind: "warn",
+        title,
+        explain: "kmalloc() memory must have a kernel address: __GFP_HIGHMEM and __GFP_DMA32 make no sense for it. The kernel removes them and warns.",
+      },
     });
     return flags;
   }
@@ -1283,7 +1291,11 @@ export class SlabAllocator {
     if (!sched?.might_alloc) return;
     switch (this.era) {
       case "6.1":
-        sched.might_alloc(gfp, "include/linux/sched/mm.h", 274, ["slab_pre_alloc_hook.constprop.0", fn === "__kmalloc" ? "__kmem_cache_alloc_node" : "kmem_cache_alloc", ...(fn === "__kmalloc" ? ["__kmalloc"] : [])]);
+        sched.might_alloc(gfp, "include/linux/sched/mm.h", 274, [
+          "slab_pre_alloc_hook.constprop.0",
+          fn === "__kmalloc" ? "__kmem_cache_alloc_node" : "kmem_cache_alloc",
+          ...(fn === "__kmalloc" ? ["__kmalloc"] : []),
+        ]);
         break;
       case "3.4":
         sched.might_alloc(gfp, "mm/slub.c", 926, ["slab_pre_alloc_hook", fn === "__kmalloc" ? "__kmalloc" : "kmem_cache_alloc"]);
@@ -1302,7 +1314,10 @@ export class SlabAllocator {
     const fault = this.k.fault;
     if (!fault?.armed) return false;
     const kmalloc = fn === "__kmalloc";
-    const entry = this.era === "6.1" ? [kmalloc ? "__kmem_cache_alloc_node" : "kmem_cache_alloc", ...(kmalloc ? ["__kmalloc"] : [])] : [kmalloc ? "__kmalloc" : "kmem_cache_alloc"];
+    const entry =
+      this.era === "6.1"
+        ? [kmalloc ? "__kmem_cache_alloc_node" : "kmem_cache_alloc", ...(kmalloc ? ["__kmalloc"] : [])]
+        : [kmalloc ? "__kmalloc" : "kmem_cache_alloc"];
     // A new slab's pages below this allocation are fail_page_alloc call sites too: their stack for fail_dump().
     k_slabFrames.set(this, entry);
     if (!fault.should_failslab(s.objectSize, gfp, this.era === "6.1" ? ["slab_pre_alloc_hook.constprop.0", ...entry] : entry, s.name)) return false;
@@ -1407,7 +1422,12 @@ export class SlabAllocator {
     let pfn: number;
     // The frames between the page allocator and the module, for fail_dump()'s stack if fault injection fails it.
     const entry = k_slabFrames.get(this) ?? [];
-    k.pages.faultFrames = this.era === "6.1" ? ["allocate_slab", "___slab_alloc", "__slab_alloc.constprop.0", ...entry] : this.era === "3.4" ? ["new_slab", "__slab_alloc", ...entry] : ["cache_grow", "cache_alloc_refill", ...entry];
+    k.pages.faultFrames =
+      this.era === "6.1"
+        ? ["allocate_slab", "___slab_alloc", "__slab_alloc.constprop.0", ...entry]
+        : this.era === "3.4"
+          ? ["new_slab", "__slab_alloc", ...entry]
+          : ["cache_grow", "cache_alloc_refill", ...entry];
     if (this.allocator === "SLUB") {
       if (order > 0) flags |= g.COMP;
       let first = ((flags | g.NOWARN | g.NORETRY) & ~g.NOFAIL) >>> 0;
@@ -1551,7 +1571,10 @@ export class SlabAllocator {
       k.printk(KERN_ERR + "slab error in %s(): cache `%s': %s\n", "verify_redzone_free", s.name, "double free detected");
       dump_stack(k, ["__slab_error", "cache_free_debugcheck", "kfree"], { level: KERN_DEFAULT });
       k.printk(KERN_ERR + "%p: redzone 1:0x%llx, redzone 2:0x%llx.\n", slab.addr(i), RED_INACTIVE_26, RED_INACTIVE_26);
-      recordSplat(k, "double-free", mark, { title: `slab error in verify_redzone_free(): cache \`${s.name}': double free detected`, explain: "The object was already free: the debug kernel's red zones say so. The kernel frees it again anyway, and its freelist now holds it twice." });
+      recordSplat(k, "double-free", mark, {
+        title: `slab error in verify_redzone_free(): cache \`${s.name}': double free detected`,
+        explain: "The object was already free: the debug kernel's red zones say so. The kernel frees it again anyway, and its freelist now holds it twice.",
+      });
     }
     if (slab.nfree >= slab.freeStack.length) return; // (a freelist already corrupted beyond the model's room)
     if (this.allocator === "SLUB") this.writeFreePointer(slab, i, head >= 0 ? slab.addr(head) : 0n);
@@ -1695,7 +1718,17 @@ export class SlabAllocator {
       }
     }
     for (const b of this.large.values()) {
-      out.push({ addr: b.addr, cache: "", requested: b.requested, slot: PAGE_SIZE << b.order, objectSize: PAGE_SIZE << b.order, caller: b.caller, pfn: b.pfn, via: "page", boot: false });
+      out.push({
+        addr: b.addr,
+        cache: "",
+        requested: b.requested,
+        slot: PAGE_SIZE << b.order,
+        objectSize: PAGE_SIZE << b.order,
+        caller: b.caller,
+        pfn: b.pfn,
+        via: "page",
+        boot: false,
+      });
     }
     out.sort((a, b) => (a.addr < b.addr ? -1 : a.addr > b.addr ? 1 : 0));
     return out;
@@ -1705,7 +1738,8 @@ export class SlabAllocator {
   caches(): CacheInfo[] {
     const out: CacheInfo[] = [];
     for (const c of this.slabinfoOrder()) out.push(this.cacheInfo(c));
-    for (const a of this.byId.values()) if (a.aliasOf) out.push({ ...this.cacheInfo(a.root), id: a.id, name: a.name, objectSize: a.objectSize, aliasOf: a.root.name, aliases: [] });
+    for (const a of this.byId.values())
+      if (a.aliasOf) out.push({ ...this.cacheInfo(a.root), id: a.id, name: a.name, objectSize: a.objectSize, aliasOf: a.root.name, aliases: [] });
     return out;
   }
 
@@ -1773,7 +1807,17 @@ export class SlabAllocator {
     const pfn = this.pfnOf(addr);
     for (const b of this.large.values()) {
       if (pfn >= b.pfn && pfn < b.pfn + (1 << b.order)) {
-        return { cache: "", start: b.addr, requested: b.requested, slot: PAGE_SIZE << b.order, objectSize: PAGE_SIZE << b.order, live: true, offset: Number(addr - b.addr), via: "page", pfn: b.pfn };
+        return {
+          cache: "",
+          start: b.addr,
+          requested: b.requested,
+          slot: PAGE_SIZE << b.order,
+          objectSize: PAGE_SIZE << b.order,
+          live: true,
+          offset: Number(addr - b.addr),
+          via: "page",
+          pfn: b.pfn,
+        };
       }
     }
     return undefined;
@@ -1822,7 +1866,8 @@ export class SlabAllocator {
         for (let i = 0; i < sl.objects; i++) live += sl.live[i];
         if (live !== sl.inuse) errs.push(`${c.name}: slab pfn ${sl.pfn} inuse ${sl.inuse} but ${live} live objects`);
         if (!sl.lost) {
-          if (sl.nfree + sl.inuse !== sl.objects + sl.extra) errs.push(`${c.name}: slab pfn ${sl.pfn} free ${sl.nfree} + inuse ${sl.inuse} != ${sl.objects}${sl.extra ? ` + ${sl.extra} double-freed` : ""}`);
+          if (sl.nfree + sl.inuse !== sl.objects + sl.extra)
+            errs.push(`${c.name}: slab pfn ${sl.pfn} free ${sl.nfree} + inuse ${sl.inuse} != ${sl.objects}${sl.extra ? ` + ${sl.extra} double-freed` : ""}`);
           const mark = new Uint8Array(sl.objects);
           for (let j = 0; j < sl.nfree; j++) {
             const i = sl.freeStack[j];

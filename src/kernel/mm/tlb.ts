@@ -94,10 +94,11 @@ class TlbArray {
 
   flushAll(): number {
     let n = 0;
-    for (let i = 0; i < this.tag.length; i++) if (this.tag[i] >= 0) {
-      this.tag[i] = -1;
-      n++;
-    }
+    for (let i = 0; i < this.tag.length; i++)
+      if (this.tag[i] >= 0) {
+        this.tag[i] = -1;
+        n++;
+      }
     return n;
   }
 }

@@ -58,7 +58,15 @@ function translate(k: Kernel, mm: Mm, addr: bigint, write: boolean): number {
  * Walk [addr, addr+len) page by page: fn(pa, done, n) for each piece. mode "user": a fault the mm cannot handle is
  * the task's fatal signal (printed, thrown as UserSignal). mode "kernel": it ends the walk. Returns bytes done.
  */
-export function walkUser(k: Kernel, u: UserContext, addr: bigint, len: number, write: boolean, mode: "user" | "kernel", fn: (pa: number, done: number, n: number) => void): number {
+export function walkUser(
+  k: Kernel,
+  u: UserContext,
+  addr: bigint,
+  len: number,
+  write: boolean,
+  mode: "user" | "kernel",
+  fn: (pa: number, done: number, n: number) => void,
+): number {
   const mm = u.mm;
   let done = 0;
   let pages = 0;

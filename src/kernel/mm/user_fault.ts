@@ -44,7 +44,17 @@ function vmaAddr(mm: Mm, ip: bigint): string {
 }
 
 /** Print the arch's message for a fatal user fault (if the era prints one) and return the signal's record. */
-export function showSignal(k: Kernel, comm: string, pid: number, mm: Mm, r: Extract<FaultResult, { ok: false }>, addr: bigint, write: boolean, ip: bigint, sp: bigint): SignalInfo {
+export function showSignal(
+  k: Kernel,
+  comm: string,
+  pid: number,
+  mm: Mm,
+  r: Extract<FaultResult, { ok: false }>,
+  addr: bigint,
+  write: boolean,
+  ip: bigint,
+  sp: bigint,
+): SignalInfo {
   const info: SignalInfo = { sig: r.sig, code: r.code, addr, write, ip, sp };
   if (r.sig !== "SIGSEGV") return info;
   const arch = k.profile.arch;

@@ -258,7 +258,10 @@ export class Vmalloc {
     }
     if (this.era !== "2.6" && !(gfp & this.gfp("__GFP_NOWARN"))) {
       const bytes = sizePages * PAGE;
-      const text = this.era === "6.1" ? `vmap allocation for size ${bytes} failed: use vmalloc=<size> to increase size` : `vmap allocation for size ${bytes} failed: use vmalloc=<size> to increase size.`;
+      const text =
+        this.era === "6.1"
+          ? `vmap allocation for size ${bytes} failed: use vmalloc=<size> to increase size`
+          : `vmap allocation for size ${bytes} failed: use vmalloc=<size> to increase size.`;
       this.k.printk(KERN_WARNING + "%s\n", text);
     }
     return -1;
@@ -280,7 +283,8 @@ export class Vmalloc {
   private carve(vpn: number, sizePages: number): void {
     const va = this.free.find(vpn)!;
     const end = vpn + sizePages;
-    if (va.start === vpn && va.end === end) this.free.remove(va); // FL_FIT_TYPE
+    if (va.start === vpn && va.end === end)
+      this.free.remove(va); // FL_FIT_TYPE
     else if (va.start === vpn) {
       va.start = end; // LE_FIT_TYPE
       this.free.resized(va);
@@ -410,7 +414,19 @@ export class Vmalloc {
     if (!va || va.end < vpn + pages) throw new Error(`vm_area_add_early: 0x${addr.toString(16)} overlaps`);
     this.carve(vpn, pages);
     const mapped: VmStruct["mapped"] = map ? { kind: "phys", pfn: Math.floor(phys / PAGE), count: pages } : { kind: "none", count: 0 };
-    const vm: VmStruct = { addr, size: pages * PAGE, flags, pages: null, nr_pages: 0, phys_addr: phys, caller, pagesArrayAddr: 0n, owner: "boot", noGuard: true, mapped };
+    const vm: VmStruct = {
+      addr,
+      size: pages * PAGE,
+      flags,
+      pages: null,
+      nr_pages: 0,
+      phys_addr: phys,
+      caller,
+      pagesArrayAddr: 0n,
+      owner: "boot",
+      noGuard: true,
+      mapped,
+    };
     this.busy.insert(vpn, vpn + pages, { start: vpn, end: vpn + pages, vm });
     if (map) this.pt.mapPages(vpn, pages, Math.floor(phys / PAGE), "io");
     return vm;
@@ -506,7 +522,16 @@ export class Vmalloc {
     const arraySize = nrPages * ptrSize;
     const nested = (gfp & this.gfp("GFP_KERNEL")) | this.gfp("__GFP_ZERO") | (gfp & this.gfp("__GFP_NOWARN"));
     if (arraySize > PAGE) {
-      const arr = this.__vmalloc_node_range(arraySize, 1, this.vmallocStart, this.vmallocEnd, nested | (this.era === "6.1" ? 0 : this.gfp("__GFP_HIGHMEM")), "kernel", 0, area.caller);
+      const arr = this.__vmalloc_node_range(
+        arraySize,
+        1,
+        this.vmallocStart,
+        this.vmallocEnd,
+        nested | (this.era === "6.1" ? 0 : this.gfp("__GFP_HIGHMEM")),
+        "kernel",
+        0,
+        area.caller,
+      );
       if (!arr) {
         this.failPages(area, gfp, 0, `failed to allocated page array size ${arraySize}`);
         return false;
@@ -598,11 +623,21 @@ export class Vmalloc {
       const n = what === "vm_struct" ? (this.era === "2.6" ? 7 : 8) * w : what === "vmap_area" ? 13 * w : bytes;
       size = slab.kmalloc_size_roundup(n);
       const kmallocFrames = this.era === "6.1" ? ["slab_pre_alloc_hook.constprop.0", "__kmem_cache_alloc_node", "kmalloc_node_trace"] : ["__kmalloc_node"];
-      frames = [...kmallocFrames, ...(what === "vmap_area" ? ["alloc_vmap_area"] : []), what === "pages" ? "__vmalloc_area_node" : "__get_vm_area_node", ...outer];
+      frames = [
+        ...kmallocFrames,
+        ...(what === "vmap_area" ? ["alloc_vmap_area"] : []),
+        what === "pages" ? "__vmalloc_area_node" : "__get_vm_area_node",
+        ...outer,
+      ];
     }
     // gfp & GFP_RECLAIM_MASK: the zone bits go (failslab looks at none of them).
     const zone = this.gfp("__GFP_HIGHMEM") | this.gfp("__GFP_DMA") | this.gfp("__GFP_DMA32");
-    return fault.should_failslab(size, gfp & ~zone, frames, what === "pages" ? "vmalloc page array" : what === "vmap_area" && this.era === "6.1" ? "vmap_area" : `vmalloc ${what}`);
+    return fault.should_failslab(
+      size,
+      gfp & ~zone,
+      frames,
+      what === "pages" ? "vmalloc page array" : what === "vmap_area" && this.era === "6.1" ? "vmap_area" : `vmalloc ${what}`,
+    );
   }
 
   private failPages(area: VmStruct, gfp: number, got: number, what: string): void {
@@ -633,12 +668,30 @@ export class Vmalloc {
 
   /** vmalloc(size): GFP_KERNEL, page-aligned, anywhere in the vmalloc area. */
   vmalloc(size: number, opts?: VmallocOpts): bigint {
-    return this.__vmalloc_node_range(size, PAGE, this.vmallocStart, this.vmallocEnd, opts?.gfp ?? this.GFP_KERNEL | this.oldHighmem(), "kernel", 0, this.callerOf(opts));
+    return this.__vmalloc_node_range(
+      size,
+      PAGE,
+      this.vmallocStart,
+      this.vmallocEnd,
+      opts?.gfp ?? this.GFP_KERNEL | this.oldHighmem(),
+      "kernel",
+      0,
+      this.callerOf(opts),
+    );
   }
 
   /** vzalloc(size): vmalloc with __GFP_ZERO. */
   vzalloc(size: number, opts?: VmallocOpts): bigint {
-    return this.__vmalloc_node_range(size, PAGE, this.vmallocStart, this.vmallocEnd, this.GFP_KERNEL | this.oldHighmem() | this.gfp("__GFP_ZERO"), "kernel", 0, this.callerOf(opts));
+    return this.__vmalloc_node_range(
+      size,
+      PAGE,
+      this.vmallocStart,
+      this.vmallocEnd,
+      this.GFP_KERNEL | this.oldHighmem() | this.gfp("__GFP_ZERO"),
+      "kernel",
+      0,
+      this.callerOf(opts),
+    );
   }
 
   /** __vmalloc(size, gfp[, prot]): the era's signature (prot argument dropped in 5.8; accepted and ignored here). */
@@ -649,7 +702,16 @@ export class Vmalloc {
   /** vmalloc_user(size): zeroed, VM_USERMAP, SHMLBA-aligned (16 KiB on ARM). */
   vmalloc_user(size: number, opts?: VmallocOpts): bigint {
     const shmlba = this.k.profile.arch === "arm" ? 4 * PAGE : PAGE;
-    return this.__vmalloc_node_range(size, shmlba, this.vmallocStart, this.vmallocEnd, this.GFP_KERNEL | this.oldHighmem() | this.gfp("__GFP_ZERO"), "kernel", VM_USERMAP, this.callerOf(opts));
+    return this.__vmalloc_node_range(
+      size,
+      shmlba,
+      this.vmallocStart,
+      this.vmallocEnd,
+      this.GFP_KERNEL | this.oldHighmem() | this.gfp("__GFP_ZERO"),
+      "kernel",
+      VM_USERMAP,
+      this.callerOf(opts),
+    );
   }
 
   /** vmalloc_32(size): pages addressable with 32 bits (GFP_DMA32 on 64-bit; lowmem without __GFP_HIGHMEM on 32-bit). */
@@ -809,7 +871,19 @@ export class Vmalloc {
       });
     }
     for (const n of this.lazy.inorder()) {
-      out.push({ start: this.vaddr(n.start), end: this.vaddr(n.end), size: (n.end - n.start) * PAGE, flags: 0, flagNames: [], caller: "", pages: [], nr_pages: 0, phys: 0, owner: "module", state: "lazy" });
+      out.push({
+        start: this.vaddr(n.start),
+        end: this.vaddr(n.end),
+        size: (n.end - n.start) * PAGE,
+        flags: 0,
+        flagNames: [],
+        caller: "",
+        pages: [],
+        nr_pages: 0,
+        phys: 0,
+        owner: "module",
+        state: "lazy",
+      });
     }
     return out;
   }
@@ -859,7 +933,14 @@ export class Vmalloc {
   /** Counters for lessons: page-table work and allocator activity. */
   counters(): { ptesWritten: number; ptesCleared: number; pageTablePagesAllocated: number; syncEvents: number; lazyPages: number } & VmallocStats {
     const c = this.pt.counters;
-    return { ptesWritten: c.ptesWritten, ptesCleared: c.ptesCleared, pageTablePagesAllocated: c.pageTablePagesAllocated, syncEvents: c.syncEvents, lazyPages: this.lazyPages, ...this.stats };
+    return {
+      ptesWritten: c.ptesWritten,
+      ptesCleared: c.ptesCleared,
+      pageTablePagesAllocated: c.pageTablePagesAllocated,
+      syncEvents: c.syncEvents,
+      lazyPages: this.lazyPages,
+      ...this.stats,
+    };
   }
 
   /** vmalloc_to_pfn(addr): walk the page tables; -1 when nothing is mapped there. */
@@ -1016,7 +1097,8 @@ class VmallocDiag {
     const text = k.log.format(fmt, [addr]);
     // The learner's line: a kmalloc (linear-map) address, else a pointer into an area.
     const L = k.layout;
-    const explain = addr >= L.pageOffset && addr < L.highMemory ? explainWrongFree("vfree-kmalloc") : addr & 0xfffn ? explainWrongFree("vfree-unaligned") : undefined;
+    const explain =
+      addr >= L.pageOffset && addr < L.highMemory ? explainWrongFree("vfree-kmalloc") : addr & 0xfffn ? explainWrongFree("vfree-unaligned") : undefined;
     if (this.era === "2.6") {
       // 2.6.26: printk(KERN_ERR ...) then WARN_ON(1).
       k.printk(KERN_ERR + "%s", text);

@@ -65,7 +65,13 @@ function x86_64Steps(k: Kernel): Step[] {
     gp,
     S(),
     { op: "vmalloc", size: PAGE, caller: "bpf_prog_alloc_no_stats+0x31/0x1f0" },
-    S(), gp, S(), gp, S(), gp, S(),
+    S(),
+    gp,
+    S(),
+    gp,
+    S(),
+    gp,
+    S(),
     { op: "ioremap", phys: 0xfed00000, size: PAGE, caller: "acpi_os_map_iomem+0x1b6/0x1d0" },
     S(),
     { op: "ioremap", phys: 0xf5000, size: PAGE, caller: "memremap+0x159/0x210" },
@@ -77,14 +83,25 @@ function x86_64Steps(k: Kernel): Step[] {
     { op: "vmalloc", size: 4 * PAGE, caller: "pcpu_create_chunk+0x92/0x1b0" },
     { op: "vmalloc", size: 4 * MiB, caller: "pcpu_create_chunk+0x167/0x1b0" },
     ...rep(8, () => [S()]),
-    S("exit1"), S(), S(), S("exit2"), S("exit3"), S("exit4"), S("exit5"), S("exit6"),
+    S("exit1"),
+    S(),
+    S(),
+    S("exit2"),
+    S("exit3"),
+    S("exit4"),
+    S("exit5"),
+    S("exit6"),
     { op: "free", tag: "exit1" },
     { op: "vmalloc", size: 32 * PAGE, caller: "crypto_scomp_init_tfm+0x75/0xe0" },
     { op: "vmalloc", size: 32 * PAGE, caller: "crypto_scomp_init_tfm+0x93/0xe0" },
-    S(), S(),
-    { op: "free", tag: "exit2" }, { op: "free", tag: "exit3" }, { op: "free", tag: "exit4" },
+    S(),
+    S(),
+    { op: "free", tag: "exit2" },
+    { op: "free", tag: "exit3" },
+    { op: "free", tag: "exit4" },
     { op: "vmalloc", size: 3 * PAGE, caller: "n_tty_open+0x14/0xa0" },
-    { op: "free", tag: "exit5" }, { op: "free", tag: "exit6" },
+    { op: "free", tag: "exit5" },
+    { op: "free", tag: "exit6" },
     { op: "pcpu", size: 2 * MiB, align: 2 * MiB, caller: "pcpu_get_vm_areas+0x0/0x1080" },
     { op: "module", size: 2 * MiB, caller: "bpf_prog_pack_alloc+0x292/0x3b0" },
     // x86's set_memory_*() (bpf_prog_pack's set_memory_rox, mark_rodata_ro, free_init_pages) flush the lazily
@@ -126,7 +143,8 @@ function arm61Steps(_k: Kernel): Step[] {
     S(),
     { op: "ioremap", phys: 0x08000000, size: 0x10000, caller: "gic_of_setup+0x38/0xf8" },
     { op: "vmalloc", size: PAGE, caller: "gen_pool_add_owner+0x34/0xbc" },
-    S(), S(),
+    S(),
+    S(),
     { op: "vmalloc", size: PAGE, tag: "t1", caller: "kernel_clone+0xac/0x3c4" },
     { op: "ioremap", phys: 0x08010000, size: 0x10000, caller: "gic_of_setup+0x50/0xf8" },
     ...rep(17, () => [S()]),
@@ -141,7 +159,8 @@ function arm61Steps(_k: Kernel): Step[] {
     { op: "vmalloc", size: 65 * PAGE, caller: "kernel_clone+0xac/0x3c4", tag: "t2" },
     { op: "vmalloc", size: 32 * PAGE, caller: "crypto_scomp_init_tfm+0xb4/0xd8" },
     { op: "vmalloc", size: 32 * PAGE, caller: "crypto_scomp_init_tfm+0x70/0xd8" },
-    S(), S(),
+    S(),
+    S(),
     { op: "vmalloc", size: 3 * PAGE, caller: "n_tty_open+0x18/0xa4" },
     { op: "pcpu", size: 18 * PAGE, align: PAGE, caller: "pcpu_get_vm_areas+0x0/0x1214" },
     { op: "free", tag: "t0" },
@@ -177,7 +196,13 @@ function msm8x25Steps(_k: Kernel): Step[] {
   // save area): 256 KiB + the guard page, 512 KiB aligned.
   const kgsl = (tag?: string): Step => ({ op: "vmap", pages: 64, flags: VM_IOREMAP, caller: "kgsl_page_alloc_map_kernel+0x98/0xe8", tag });
   const app = (tag: string, gpu: boolean): Step[] => (gpu ? [binder(tag), kgsl(tag + "-gpu")] : [binder(tag)]);
-  const die = (tag: string, gpu: boolean): Step[] => (gpu ? [{ op: "free", tag }, { op: "free", tag: tag + "-gpu" }] : [{ op: "free", tag }]);
+  const die = (tag: string, gpu: boolean): Step[] =>
+    gpu
+      ? [
+          { op: "free", tag },
+          { op: "free", tag: tag + "-gpu" },
+        ]
+      : [{ op: "free", tag }];
   return [
     // arch/arm/mach-msm/io.c msm8625_io_desc (virtual base, physical base, length): the static device mappings.
     io(0xfa000000, 0xc0800000, 4 * KiB), // MSM_TMR_BASE       <- MSM8625_TMR_PHYS
@@ -275,8 +300,9 @@ function i386_26Steps(k: Kernel): Step[] {
     // processor, thermal_sys, fan, button, ac, battery, evdev, psmouse, serio_raw, pcspkr, i2c_core, i2c_piix4,
     // parport, parport_pc, ppdev, lp, snd*, soundcore, rtc, floppy, ide_core, piix, ide_disk, ata_generic,
     // libata, scsi_mod, sd_mod, mbcache, jbd, ext3, usbcore, uhci_hcd, ehci_hcd, ne2k_pci, 8390, e1000, dm_mod
-    ...[16, 36, 12, 12, 12, 16, 16, 56, 12, 8, 28, 16, 40, 36, 16, 16, 60, 12, 16, 60, 128, 20, 24, 12, 164, 156, 40, 16, 52, 132, 140, 28, 36, 16, 16, 124, 56]
-      .map((kb) => mod(kb * KiB)),
+    ...[
+      16, 36, 12, 12, 12, 16, 16, 56, 12, 8, 28, 16, 40, 36, 16, 16, 60, 12, 16, 60, 128, 20, 24, 12, 164, 156, 40, 16, 52, 132, 140, 28, 36, 16, 16, 124, 56,
+    ].map((kb) => mod(kb * KiB)),
     { op: "ioremap", phys: 0xfebc0000, size: 0x20000, caller: "e1000_probe+0x1fc/0xc2c" },
     { op: "vmalloc", size: 128 * KiB, caller: "vmalloc_32+0x10/0x14" },
     { op: "vmalloc", size: 512 * KiB, caller: "dm_vcalloc+0x2a/0x48" },

@@ -118,7 +118,13 @@ function kernelAllocations(result: Pick<RunResult, "kernel">): Mark[] {
     const addr = toBig(o?.addr ?? o?.address ?? o?.start ?? o?.va);
     if (!o || addr === undefined) continue;
     const size = toBig(o.size ?? o.bytes);
-    out.push({ addr, size, label: String(o.label ?? o.name ?? o.caller ?? o.kind ?? "allocation"), kind: o.kind ? String(o.kind) : undefined, source: "kernel" });
+    out.push({
+      addr,
+      size,
+      label: String(o.label ?? o.name ?? o.caller ?? o.kind ?? "allocation"),
+      kind: o.kind ? String(o.kind) : undefined,
+      source: "kernel",
+    });
   }
   return out;
 }
@@ -204,7 +210,14 @@ export function renderAddrSpace(model: AddrModel, onPick?: (addr: bigint) => voi
   for (const r of regs) {
     if (prevStart !== undefined && r.end < prevStart) {
       const gap = prevStart - r.end;
-      rows.push(h("div", { class: "as-row as-hole", style: undefined }, h("div", { class: "as-piece as-piece-hole", "aria-hidden": "true" }), h("div", { class: "as-label" }, h("span", { class: "as-name" }, "unused"), " ", h("span", { class: "as-size" }, fmtBig(gap)))));
+      rows.push(
+        h(
+          "div",
+          { class: "as-row as-hole", style: undefined },
+          h("div", { class: "as-piece as-piece-hole", "aria-hidden": "true" }),
+          h("div", { class: "as-label" }, h("span", { class: "as-name" }, "unused"), " ", h("span", { class: "as-size" }, fmtBig(gap))),
+        ),
+      );
     }
     prevStart = r.start;
     const size = r.end - r.start;
@@ -223,7 +236,10 @@ export function renderAddrSpace(model: AddrModel, onPick?: (addr: bigint) => voi
     }
     for (const g of groups) {
       const label = g.marks.length > 3 ? `${g.marks[0].label} … ×${g.marks.length}` : g.marks.map((m) => m.label).join(", ");
-      const desc = g.marks.length > 3 ? `${g.marks.length} addresses from ${hex(g.marks[0].addr, w)} to ${hex(g.marks[g.marks.length - 1].addr, w)}` : g.marks.map((m) => `${m.label} = ${hex(m.addr, w)}`).join("; ");
+      const desc =
+        g.marks.length > 3
+          ? `${g.marks.length} addresses from ${hex(g.marks[0].addr, w)} to ${hex(g.marks[g.marks.length - 1].addr, w)}`
+          : g.marks.map((m) => `${m.label} = ${hex(m.addr, w)}`).join("; ");
       const tick = h("button", { class: "as-mark", type: "button", title: desc, "aria-label": `${desc} in ${r.name}` }, h("span", {}, label));
       tick.style.bottom = `${(g.f * 100).toFixed(3)}%`;
       if (onPick) tick.addEventListener("click", () => onPick(g.marks[0].addr));
@@ -246,7 +262,11 @@ export function renderAddrSpace(model: AddrModel, onPick?: (addr: bigint) => voi
       ),
     );
   }
-  const legend = h("p", { class: "view-note" }, "Each piece is one region of the kernel's virtual address space, highest address at the top. Heights grow with the logarithm of the size (the true size is written beside it); inside a piece, positions are to scale.");
+  const legend = h(
+    "p",
+    { class: "view-note" },
+    "Each piece is one region of the kernel's virtual address space, highest address at the top. Heights grow with the logarithm of the size (the true size is written beside it); inside a piece, positions are to scale.",
+  );
   const out = h("div", { class: "addrspace" }, legend, h("div", { class: "as-column", role: "list" }, rows));
   rows.forEach((r) => r.setAttribute("role", "listitem"));
   if (model.groups) out.append(groupTable(model, w, onPick));
@@ -254,7 +274,14 @@ export function renderAddrSpace(model: AddrModel, onPick?: (addr: bigint) => voi
     const table = marksTable(model, w, onPick);
     if (model.groups || model.marks.length > MARKS_LISTED) {
       // summarised above: the addresses one by one on request, a page at a time
-      out.append(lazyList(`The cell's addresses one by one (${model.marks.length}${model.allocations && model.allocations > model.marks.length ? ` listed of ${model.allocations} allocations` : ""})`, table.root, table.addRows, model.marks.length));
+      out.append(
+        lazyList(
+          `The cell's addresses one by one (${model.marks.length}${model.allocations && model.allocations > model.marks.length ? ` listed of ${model.allocations} allocations` : ""})`,
+          table.root,
+          table.addRows,
+          model.marks.length,
+        ),
+      );
     } else {
       table.addRows(0, model.marks.length);
       out.append(table.root);
@@ -294,7 +321,11 @@ function renderVmallocZoom(vr: Region, model: AddrModel, w: number, onPick?: (ad
     strip.append(el);
   }
   details.append(
-    h("p", { class: "view-note" }, `From ${hex(lo, w)} to ${hex(hi, w)} (${fmtBig(hi - lo)}), to scale. Each vmap area ends with an unmapped guard page (hatched) that catches overruns. The cell's areas are highlighted.`),
+    h(
+      "p",
+      { class: "view-note" },
+      `From ${hex(lo, w)} to ${hex(hi, w)} (${fmtBig(hi - lo)}), to scale. Each vmap area ends with an unmapped guard page (hatched) that catches overruns. The cell's areas are highlighted.`,
+    ),
     strip,
   );
   return details;
@@ -303,19 +334,41 @@ function renderVmallocZoom(vr: Region, model: AddrModel, w: number, onPick?: (ad
 function marksText(marks: AddrModel["marks"], model: AddrModel, r: Region, w: number): string {
   const groups = model.groups?.filter((g) => g.region === r);
   if (groups?.length) return groups.map((g) => `${g.fn}${g.size !== undefined ? ` ${fmtBytes(g.size)}` : ""} ×${g.count}`).join(", ");
-  const shown = marks.slice(0, 6).map((m) => `${m.label} ${hex(m.addr, w)}`).join(", ");
+  const shown = marks
+    .slice(0, 6)
+    .map((m) => `${m.label} ${hex(m.addr, w)}`)
+    .join(", ");
   return marks.length > 6 ? `${shown}, … and ${marks.length - 6} more` : shown;
 }
 
 /** The run's allocations by function and size: one row per group, whatever the count. */
 function groupTable(model: AddrModel, w: number, onPick?: (addr: bigint) => void): HTMLElement {
   const groups = model.groups ?? [];
-  const addr = (a: string) => (onPick && a ? h("button", { type: "button", class: "addr-link", title: "Walk the page tables for this address", onclick: () => onPick(BigInt(a)) }, hex(BigInt(a), w)) : a ? hex(BigInt(a), w) : "—");
+  const addr = (a: string) =>
+    onPick && a
+      ? h("button", { type: "button", class: "addr-link", title: "Walk the page tables for this address", onclick: () => onPick(BigInt(a)) }, hex(BigInt(a), w))
+      : a
+        ? hex(BigInt(a), w)
+        : "—";
   return h(
     "table",
     { class: "proc-table as-table as-groups" },
     h("caption", {}, `The cell's ${model.allocations ?? 0} allocations, by function and size`),
-    h("thead", {}, h("tr", {}, h("th", { scope: "col" }, "allocated by"), h("th", { scope: "col" }, "size"), h("th", { scope: "col" }, "count"), h("th", { scope: "col" }, "lowest address"), h("th", { scope: "col" }, "highest address"), h("th", { scope: "col" }, "region"), h("th", { scope: "col" }, "line"))),
+    h(
+      "thead",
+      {},
+      h(
+        "tr",
+        {},
+        h("th", { scope: "col" }, "allocated by"),
+        h("th", { scope: "col" }, "size"),
+        h("th", { scope: "col" }, "count"),
+        h("th", { scope: "col" }, "lowest address"),
+        h("th", { scope: "col" }, "highest address"),
+        h("th", { scope: "col" }, "region"),
+        h("th", { scope: "col" }, "line"),
+      ),
+    ),
     h(
       "tbody",
       {},
@@ -342,20 +395,58 @@ function marksTable(model: AddrModel, w: number, onPick?: (addr: bigint) => void
     "table",
     { class: "proc-table as-table" },
     h("caption", {}, "The cell's addresses"),
-    h("thead", {}, h("tr", {}, h("th", { scope: "col" }, "printed as"), h("th", { scope: "col" }, "allocated by"), h("th", { scope: "col" }, "address"), h("th", { scope: "col" }, "region"), h("th", { scope: "col" }, "offset in region"), h("th", { scope: "col" }, "size"))),
+    h(
+      "thead",
+      {},
+      h(
+        "tr",
+        {},
+        h("th", { scope: "col" }, "printed as"),
+        h("th", { scope: "col" }, "allocated by"),
+        h("th", { scope: "col" }, "address"),
+        h("th", { scope: "col" }, "region"),
+        h("th", { scope: "col" }, "offset in region"),
+        h("th", { scope: "col" }, "size"),
+      ),
+    ),
     tbody,
   );
   const addRows = (from: number, to: number) => {
     for (const m of model.marks.slice(from, to))
       tbody.append(
-        h("tr", {}, h("td", {}, m.source === "dmesg" || !m.kind || (m.label !== m.kind && !m.label.startsWith(m.kind + " ")) ? m.label : "—"), h("td", { class: "mono" }, m.kind ?? ""), h("td", { class: "mono" }, onPick ? h("button", { type: "button", class: "addr-link", title: "Walk the page tables for this address", onclick: () => onPick(m.addr) }, hex(m.addr, w)) : hex(m.addr, w)), h("td", {}, m.region?.name ?? "—"), h("td", { class: "mono" }, m.region ? "+" + hex(m.addr - m.region.start) : ""), h("td", {}, m.size !== undefined ? fmtBig(m.size) : "")),
+        h(
+          "tr",
+          {},
+          h("td", {}, m.source === "dmesg" || !m.kind || (m.label !== m.kind && !m.label.startsWith(m.kind + " ")) ? m.label : "—"),
+          h("td", { class: "mono" }, m.kind ?? ""),
+          h(
+            "td",
+            { class: "mono" },
+            onPick
+              ? h(
+                  "button",
+                  { type: "button", class: "addr-link", title: "Walk the page tables for this address", onclick: () => onPick(m.addr) },
+                  hex(m.addr, w),
+                )
+              : hex(m.addr, w),
+          ),
+          h("td", {}, m.region?.name ?? "—"),
+          h("td", { class: "mono" }, m.region ? "+" + hex(m.addr - m.region.start) : ""),
+          h("td", {}, m.size !== undefined ? fmtBig(m.size) : ""),
+        ),
       );
   };
   return { root, addRows };
 }
 
 /** A closed <details> that shows `total` rows a page at a time once opened ("Show N more"). */
-export function lazyList(summary: string, body: HTMLElement, addRows: (from: number, to: number) => void, total: number, page = MARKS_PAGE): HTMLDetailsElement {
+export function lazyList(
+  summary: string,
+  body: HTMLElement,
+  addRows: (from: number, to: number) => void,
+  total: number,
+  page = MARKS_PAGE,
+): HTMLDetailsElement {
   const d = h("details", { class: "as-drill" }, h("summary", {}, summary));
   let shown = 0;
   const more = h("button", { type: "button", class: "btn small as-more" });

@@ -37,7 +37,8 @@ export interface FrameModel {
 }
 
 const obj = (v: unknown): Record<string, unknown> | undefined => (v && typeof v === "object" && !Array.isArray(v) ? (v as Record<string, unknown>) : undefined);
-const num = (v: unknown): number | undefined => (typeof v === "number" && Number.isFinite(v) ? v : typeof v === "string" && /^(0x)?[0-9a-f]+$/i.test(v) ? Number(v) : undefined);
+const num = (v: unknown): number | undefined =>
+  typeof v === "number" && Number.isFinite(v) ? v : typeof v === "string" && /^(0x)?[0-9a-f]+$/i.test(v) ? Number(v) : undefined;
 
 function pick(k: Record<string, unknown>, paths: string[]): unknown {
   for (const p of paths) {
@@ -79,7 +80,8 @@ export function buildFrameModel(kernel: Record<string, unknown> | undefined): Fr
         const o = obj(r);
         const s = num(o?.start);
         const e = num(o?.end);
-        if (o && s !== undefined && e !== undefined) runs.push([Math.floor(s / 4096), Math.max(1, Math.ceil((e - s) / 4096)), /kernel|code|data|bss/i.test(String(o.what)) ? "KernelImage" : "Boot"]);
+        if (o && s !== undefined && e !== undefined)
+          runs.push([Math.floor(s / 4096), Math.max(1, Math.ceil((e - s) / 4096)), /kernel|code|data|bss/i.test(String(o.what)) ? "KernelImage" : "Boot"]);
       }
     const allocs = pick(kernel, ["allocations", "pages.allocations", "pageAllocations"]);
     if (!Array.isArray(allocs)) return null;
@@ -102,7 +104,8 @@ export function buildFrameModel(kernel: Record<string, unknown> | undefined): Fr
         for (const p of o.pages as unknown[]) if (typeof p === "number") mine.add(p);
       } else if (Array.isArray(o.pageRuns)) {
         // Large areas list their pages as [firstPfn, count] runs only (sandbox/kview.ts).
-        for (const r of o.pageRuns as unknown[]) if (Array.isArray(r) && typeof r[0] === "number" && typeof r[1] === "number") for (let i = 0; i < r[1]; i++) mine.add(r[0] + i);
+        for (const r of o.pageRuns as unknown[])
+          if (Array.isArray(r) && typeof r[0] === "number" && typeof r[1] === "number") for (let i = 0; i < r[1]; i++) mine.add(r[0] + i);
       }
     }
   const buffers: CellBuffer[] = [];
@@ -268,7 +271,11 @@ function zoneCanvas(zb: ZoneBuckets, onInfo: (text: string) => void): HTMLCanvas
   const nb = zb.owner.length;
   const cols = Math.min(COLS, nb);
   const rows = Math.ceil(nb / cols);
-  const canvas = h("canvas", { class: "fm-canvas", role: "img", "aria-label": `${zb.zone.name} zone: ${zb.zone.endPfn - zb.zone.startPfn} frames, ${zb.cellFrames} of them the cell's` });
+  const canvas = h("canvas", {
+    class: "fm-canvas",
+    role: "img",
+    "aria-label": `${zb.zone.name} zone: ${zb.zone.endPfn - zb.zone.startPfn} frames, ${zb.cellFrames} of them the cell's`,
+  });
   const dpr = Math.min(2, (globalThis as { devicePixelRatio?: number }).devicePixelRatio || 1);
   canvas.width = cols * (SQ + 1) * dpr;
   canvas.height = rows * (SQ + 1) * dpr;
@@ -309,7 +316,11 @@ function bufferCanvas(b: CellBuffer): HTMLCanvasElement {
   for (const [s, c] of b.pfnRuns) for (let i = 0; i < c && pfns.length < 4096; i++) pfns.push(s + i);
   const W = 560;
   const H = 58;
-  const canvas = h("canvas", { class: "fm-buf-canvas", role: "img", "aria-label": `${b.fn} at ${b.addr}: ${pfns.length} virtual pages drawn to their frames, ${b.pfnRuns.length} contiguous run${b.pfnRuns.length === 1 ? "" : "s"}` });
+  const canvas = h("canvas", {
+    class: "fm-buf-canvas",
+    role: "img",
+    "aria-label": `${b.fn} at ${b.addr}: ${pfns.length} virtual pages drawn to their frames, ${b.pfnRuns.length} contiguous run${b.pfnRuns.length === 1 ? "" : "s"}`,
+  });
   const dpr = Math.min(2, (globalThis as { devicePixelRatio?: number }).devicePixelRatio || 1);
   canvas.width = W * dpr;
   canvas.height = H * dpr;
@@ -368,7 +379,17 @@ function bufferRow(b: CellBuffer, label: string | undefined, pick?: (a: bigint) 
   return h(
     "div",
     { class: `fm-buf fm-buf-${b.kind}` },
-    h("p", {}, h("strong", {}, label ?? b.fn), " ", h("code", {}, `${b.fn}${b.size !== undefined ? `(${b.size})` : ""}`), " at ", ...linkAddresses(b.addr, pick), `${b.line ? ` (line ${b.line})` : ""}: ${what}.`, why ? h("span", { class: "view-note" }, " " + why) : null),
+    h(
+      "p",
+      {},
+      h("strong", {}, label ?? b.fn),
+      " ",
+      h("code", {}, `${b.fn}${b.size !== undefined ? `(${b.size})` : ""}`),
+      " at ",
+      ...linkAddresses(b.addr, pick),
+      `${b.line ? ` (line ${b.line})` : ""}: ${what}.`,
+      why ? h("span", { class: "view-note" }, " " + why) : null,
+    ),
     b.frames > 1 ? bufferCanvas(b) : null,
   );
 }
@@ -396,7 +417,11 @@ export function renderFrameMap(model: FrameModel, labels: Map<string, string> = 
       h(
         "section",
         { class: "fm-zone" },
-        h("h5", {}, `Zone ${z.name}: PFN ${hexPfn(z.startPfn)}–${hexPfn(z.endPfn - 1)}, ${span} frames (${fmtMiB(span)}); one square = ${zb.per} frame${zb.per > 1 ? "s" : ""}`),
+        h(
+          "h5",
+          {},
+          `Zone ${z.name}: PFN ${hexPfn(z.startPfn)}–${hexPfn(z.endPfn - 1)}, ${span} frames (${fmtMiB(span)}); one square = ${zb.per} frame${zb.per > 1 ? "s" : ""}`,
+        ),
         zoneCanvas(zb, (t) => (info.textContent = t)),
         h("p", { class: "fm-totals" }, rows.map(([o, n]) => `${o} ${n}`).join(" · ") + (zb.cellFrames ? ` · the cell's buffers ${zb.cellFrames}` : "")),
       ),
@@ -415,19 +440,35 @@ export function renderFrameMap(model: FrameModel, labels: Map<string, string> = 
       ...model.buffers.map((b) => bufferRow(b, labels.get(b.addr), pick)),
     );
     if (model.freedEarly)
-      wrap.append(h("p", { class: "view-note fm-freed" }, `Not listed: ${model.freedEarly} buffer${model.freedEarly === 1 ? "" : "s"} the cell freed again before rmmod (their frames went back to the free lists, and a later allocation may hold them now).`));
+      wrap.append(
+        h(
+          "p",
+          { class: "view-note fm-freed" },
+          `Not listed: ${model.freedEarly} buffer${model.freedEarly === 1 ? "" : "s"} the cell freed again before rmmod (their frames went back to the free lists, and a later allocation may hold them now).`,
+        ),
+      );
     const total = model.buffersTotal ?? model.buffers.length;
     if (total > model.buffers.length) {
       wrap.append(
         h(
           "div",
           { class: "fm-buf fm-buf-more" },
-          h("p", {}, h("strong", {}, `… and ${total - model.buffers.length} more buffers`), ` (the first ${model.buffers.length} are above; all ${total} are coloured in the map):`),
+          h(
+            "p",
+            {},
+            h("strong", {}, `… and ${total - model.buffers.length} more buffers`),
+            ` (the first ${model.buffers.length} are above; all ${total} are coloured in the map):`,
+          ),
           h(
             "ul",
             {},
             (model.bufferGroups ?? []).map((g) =>
-              h("li", {}, h("code", {}, `${g.fn}${g.size !== undefined ? `(${g.size})` : ""}`), ` ×${g.count}: ${g.frames} frames (${fmtBytes(g.frames * 4096)}) in ${g.runs} contiguous run${g.runs === 1 ? "" : "s"}`),
+              h(
+                "li",
+                {},
+                h("code", {}, `${g.fn}${g.size !== undefined ? `(${g.size})` : ""}`),
+                ` ×${g.count}: ${g.frames} frames (${fmtBytes(g.frames * 4096)}) in ${g.runs} contiguous run${g.runs === 1 ? "" : "s"}`,
+              ),
             ),
           ),
         ),

@@ -70,19 +70,31 @@ export function renderProcTable(name: string, loaded: string, other: string | un
           h(
             "tr",
             { class: `row-${r.status}`, title: statusText[r.status] || undefined },
-            r.cells.map((c, i) => h("td", { class: isNum(c) ? "num" : "" }, ...(i === 0 && r.status !== "removed" ? linkAddresses(c, pick) : [c]), r.delta[i] !== undefined ? h("span", { class: "delta" }, ` (${sign(r.delta[i]!)})`) : null)),
+            r.cells.map((c, i) =>
+              h(
+                "td",
+                { class: isNum(c) ? "num" : "" },
+                ...(i === 0 && r.status !== "removed" ? linkAddresses(c, pick) : [c]),
+                r.delta[i] !== undefined ? h("span", { class: "delta" }, ` (${sign(r.delta[i]!)})`) : null,
+              ),
+            ),
             r.status === "added" || r.status === "removed" ? h("td", { class: "row-note" }, statusText[r.status]) : null,
           ),
         ),
       ),
     );
-  const note = other !== undefined ? h("span", { class: "view-note" }, ` — compared with ${otherLabel}: ${changed.length} row${changed.length === 1 ? "" : "s"} differ`) : null;
+  const note =
+    other !== undefined
+      ? h("span", { class: "view-note" }, ` — compared with ${otherLabel}: ${changed.length} row${changed.length === 1 ? "" : "s"} differ`)
+      : null;
   // Long files (vmallocinfo, slabinfo): the rows that changed first, the whole file one click away.
   if (other !== undefined && rows.length > 24) {
     return h(
       "div",
       { class: "proc-wrap" },
-      changed.length ? table(changed, [`/proc/${name}`, note, h("span", { class: "view-note" }, " (only the rows that differ)")]) : h("p", { class: "proc-caption" }, h("strong", {}, `/proc/${name}`), note),
+      changed.length
+        ? table(changed, [`/proc/${name}`, note, h("span", { class: "view-note" }, " (only the rows that differ)")])
+        : h("p", { class: "proc-caption" }, h("strong", {}, `/proc/${name}`), note),
       h("details", {}, h("summary", {}, `All ${rows.length} rows of /proc/${name}`), table(rows, [`/proc/${name}`])),
     );
   }

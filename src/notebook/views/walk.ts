@@ -47,7 +47,7 @@ function fmtSize(n: number): string {
 function addressFields(w: WalkJson): HTMLElement {
   const a = BigInt(w.addr);
   const top = w.addr.length - 2 > 8 ? 63 : 31;
-  const used = w.steps.filter((s) => s.bits && !(s.folded));
+  const used = w.steps.filter((s) => s.bits && !s.folded);
   const fields: { label: string; hi: number; lo: number; value: string; cls: string }[] = [];
   const highest = used[0]?.bits?.[0] ?? top;
   // x86_64: bits 63-48 copy bit 47 (canonical form); arm64: all ones select TTBR1, the kernel's table
@@ -86,7 +86,12 @@ export function renderWalk(w: WalkJson): HTMLElement {
       { class: `walk-row${s.folded ? " folded" : ""}${!s.present ? " absent" : ""}${s.leaf && !s.folded ? " leaf" : ""}` },
       h("th", { scope: "row" }, s.level),
       h("td", { class: "num" }, s.folded ? "—" : String(s.index), s.bits ? h("div", { class: "walk-sub" }, `bits ${s.bits[0]}–${s.bits[1]}`) : null),
-      h("td", { class: "mono" }, s.folded ? "folded: same entry as above" : s.tablePhys, s.folded ? null : h("div", { class: "walk-sub" }, `entry at ${s.entryPhys}`)),
+      h(
+        "td",
+        { class: "mono" },
+        s.folded ? "folded: same entry as above" : s.tablePhys,
+        s.folded ? null : h("div", { class: "walk-sub" }, `entry at ${s.entryPhys}`),
+      ),
       h("td", { class: "mono" }, s.entry, s.linuxEntry ? h("div", { class: "walk-sub" }, `Linux view ${s.linuxEntry}`) : null),
       h("td", { class: "walk-flags" }, s.present ? s.flags.join(" ") : h("strong", {}, "not present")),
       h(
@@ -112,7 +117,12 @@ export function renderWalk(w: WalkJson): HTMLElement {
         ` PFN ${w.pfn} (0x${w.pfn!.toString(16)}), ${fmtSize(w.pageSize)} mapping, ${w.writable ? "writable" : "read-only"}, ${w.executable ? "executable" : "not executable"}`,
         w.frame ? ` · frame owner: ${w.frame.owner}${w.frame.zone ? `, zone ${w.frame.zone}` : ""}` : "",
       )
-    : h("p", { class: "walk-result stop" }, h("strong", {}, w.steps.length ? `✗ not mapped: the walk stops at the ${w.stoppedAt}` : "✗ no walk"), w.area?.guard ? " (guard page)" : "");
+    : h(
+        "p",
+        { class: "walk-result stop" },
+        h("strong", {}, w.steps.length ? `✗ not mapped: the walk stops at the ${w.stoppedAt}` : "✗ no walk"),
+        w.area?.guard ? " (guard page)" : "",
+      );
   return h(
     "div",
     { class: "walk", "data-addr": w.addr },
@@ -126,7 +136,11 @@ export function renderWalk(w: WalkJson): HTMLElement {
     h(
       "p",
       { class: "view-note" },
-      w.when === "loaded" ? "As the tables were while the module was loaded (just before module_exit). " : w.when === "end" ? "As the tables were at the end of the run, after rmmod. " : "",
+      w.when === "loaded"
+        ? "As the tables were while the module was loaded (just before module_exit). "
+        : w.when === "end"
+          ? "As the tables were at the end of the run, after rmmod. "
+          : "",
       `${w.paging}. The walk starts at the top-level table (swapper_pg_dir) at physical ${w.pgd}.`,
     ),
     addressFields(w),
@@ -135,7 +149,15 @@ export function renderWalk(w: WalkJson): HTMLElement {
           "table",
           { class: "proc-table walk-table" },
           h("caption", {}, "The entries the MMU reads, top level first"),
-          h("thead", {}, h("tr", {}, ["level", "index", "table (physical)", "entry", "bits set", "then"].map((t) => h("th", { scope: "col" }, t)))),
+          h(
+            "thead",
+            {},
+            h(
+              "tr",
+              {},
+              ["level", "index", "table (physical)", "entry", "bits set", "then"].map((t) => h("th", { scope: "col" }, t)),
+            ),
+          ),
           h("tbody", {}, rows),
         )
       : null,
@@ -154,22 +176,43 @@ export class WalkPanel {
   private whenBox: HTMLElement;
   private last: bigint | undefined;
 
-  constructor(private readonly fetchWalk: (addr: bigint, when?: "loaded" | "end") => Promise<WalkJson>, defaultAddr?: bigint) {
-    this.input = h("input", { type: "text", class: "walk-input mono", size: 20, spellcheck: "false", "aria-label": "Address to walk (hex)", placeholder: "0xffff888000100000" });
+  constructor(
+    private readonly fetchWalk: (addr: bigint, when?: "loaded" | "end") => Promise<WalkJson>,
+    defaultAddr?: bigint,
+  ) {
+    this.input = h("input", {
+      type: "text",
+      class: "walk-input mono",
+      size: 20,
+      spellcheck: "false",
+      "aria-label": "Address to walk (hex)",
+      placeholder: "0xffff888000100000",
+    });
     if (defaultAddr !== undefined) this.input.value = "0x" + defaultAddr.toString(16);
-    this.body = h("div", { class: "walk-body", "aria-live": "polite" }, h("p", { class: "view-note" }, "Click any address in the output (dmesg, the address space, /proc/vmallocinfo), or type one, to see how the MMU translates it through this run's page tables."));
-    const radio = (value: "loaded" | "end", text: string) =>
-      h("label", {}, h("input", { type: "radio", name: `walk-when-${++WalkPanel.n}`, value, checked: value === this.when, onchange: () => this.setWhen(value) }), ` ${text}`);
-    this.whenBox = h("span", { class: "walk-when", role: "group", "aria-label": "Which moment of the run" }, radio("loaded", "while the module was loaded"), " ", radio("end", "after rmmod"));
-    const form = h(
-      "form",
-      { class: "walk-form" },
-      h("label", {}, "Address ", this.input),
-      " ",
-      h("button", { type: "submit" }, "Walk"),
-      " ",
-      this.whenBox,
+    this.body = h(
+      "div",
+      { class: "walk-body", "aria-live": "polite" },
+      h(
+        "p",
+        { class: "view-note" },
+        "Click any address in the output (dmesg, the address space, /proc/vmallocinfo), or type one, to see how the MMU translates it through this run's page tables.",
+      ),
     );
+    const radio = (value: "loaded" | "end", text: string) =>
+      h(
+        "label",
+        {},
+        h("input", { type: "radio", name: `walk-when-${++WalkPanel.n}`, value, checked: value === this.when, onchange: () => this.setWhen(value) }),
+        ` ${text}`,
+      );
+    this.whenBox = h(
+      "span",
+      { class: "walk-when", role: "group", "aria-label": "Which moment of the run" },
+      radio("loaded", "while the module was loaded"),
+      " ",
+      radio("end", "after rmmod"),
+    );
+    const form = h("form", { class: "walk-form" }, h("label", {}, "Address ", this.input), " ", h("button", { type: "submit" }, "Walk"), " ", this.whenBox);
     form.addEventListener("submit", (e) => {
       e.preventDefault();
       const t = this.input.value.trim().replace(/^(0x)?/i, "0x");

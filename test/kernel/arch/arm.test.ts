@@ -1,7 +1,6 @@
 import { describe, expect, it } from "vitest";
 import fc from "fast-check";
 
-
 // The arch code throws the kernel's own KernelBootError (src/kernel/boot_error.ts, which imports nothing).
 import { KernelBootError } from "../../../src/kernel/boot_error.ts";
 import { fakeBoot, realBootLines, realSection, realZoneLines, zoneLine } from "./fake.ts";
@@ -31,9 +30,11 @@ describe("arm-6.1-virt at 1 GiB matches the real Debian armmp boot", () => {
     expect(b.layout.zones.map((z) => zoneLine(z.name, z.startPfn, z.endPfn))).toEqual(realZoneLines(LOG));
   });
   it("/proc/iomem is the real one", () => {
-    expect(renderIomem(iomemResources({ profile: b.profile, layout: b.layout })).split("\n").slice(0, -1)).toEqual(
-      realSection(LOG, "/proc/iomem"),
-    );
+    expect(
+      renderIomem(iomemResources({ profile: b.profile, layout: b.layout }))
+        .split("\n")
+        .slice(0, -1),
+    ).toEqual(realSection(LOG, "/proc/iomem"));
   });
   it("vmalloc=8M and vmalloc=2000M are clamped with the 6.1 MiB warnings", () => {
     const small = fakeBoot("arm-6.1-virt", { cmdline: "vmalloc=8M" });

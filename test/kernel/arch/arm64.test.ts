@@ -1,6 +1,5 @@
 import { describe, expect, it } from "vitest";
 
-
 // The arch code throws the kernel's own KernelBootError (src/kernel/boot_error.ts, which imports nothing).
 import { KernelBootError } from "../../../src/kernel/boot_error.ts";
 import { fakeBoot, zoneLine } from "./fake.ts";

@@ -29,7 +29,11 @@ describe("setup_arch inside boot()", () => {
   });
   it("6.1 profiles print no layout block", () => {
     for (const p of ["x86_64-6.1", "i386-6.1", "arm-6.1-virt", "arm64-6.1"]) {
-      expect(boot(p).log.dmesg().some((l) => /irtual kernel memory layout/.test(l))).toBe(false);
+      expect(
+        boot(p)
+          .log.dmesg()
+          .some((l) => /irtual kernel memory layout/.test(l)),
+      ).toBe(false);
     }
   });
   it("absurd RAM is a KernelBootError with a one-line message", () => {

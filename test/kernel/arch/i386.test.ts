@@ -1,6 +1,5 @@
 import { describe, expect, it } from "vitest";
 
-
 // The arch code throws the kernel's own KernelBootError (src/kernel/boot_error.ts, which imports nothing).
 import { KernelBootError } from "../../../src/kernel/boot_error.ts";
 import { fakeBoot, realBootLines, realSection, realZoneLines, zoneLine } from "./fake.ts";
@@ -15,7 +14,9 @@ describe("i386-6.1 at 1 GiB matches the real Debian 686 boot", () => {
   it("prints the setup_arch lines byte for byte, RAMDISK move and the lowmem/highmem split included", () => {
     const real = realBootLines(LOG, /^Zone ranges:/);
     const wanted = (l: string) =>
-      /^(Linux version|BIOS-provided|BIOS-e820|Notice: NX|SMBIOS|DMI:|e820: |last_pfn|RAMDISK|Allocated new RAMDISK|Move RAMDISK|\d+MB (HIGH|LOW)MEM|  mapped low ram|  low ram)/.test(l);
+      /^(Linux version|BIOS-provided|BIOS-e820|Notice: NX|SMBIOS|DMI:|e820: |last_pfn|RAMDISK|Allocated new RAMDISK|Move RAMDISK|\d+MB (HIGH|LOW)MEM|  mapped low ram|  low ram)/.test(
+        l,
+      );
     expect(b.lines).toEqual(real.filter(wanted));
     expect(b.lines).toContain("147MB HIGHMEM available.");
     expect(b.lines).toContain("875MB LOWMEM available.");
@@ -38,9 +39,11 @@ describe("i386-6.1 at 1 GiB matches the real Debian 686 boot", () => {
     expect(b.layout.zones.map((z) => zoneLine(z.name, z.startPfn, z.endPfn))).toEqual(realZoneLines(LOG));
   });
   it("/proc/iomem is the real one", () => {
-    expect(renderIomem(iomemResources({ profile: b.profile, layout: b.layout })).split("\n").slice(0, -1)).toEqual(
-      realSection(LOG, "/proc/iomem"),
-    );
+    expect(
+      renderIomem(iomemResources({ profile: b.profile, layout: b.layout }))
+        .split("\n")
+        .slice(0, -1),
+    ).toEqual(realSection(LOG, "/proc/iomem"));
   });
   it("the 8 MiB vmalloc gap separates lowmem from vmalloc", () => {
     const gap = b.layout.regions.find((r) => r.kind === "gap" && r.name === "vmalloc gap")!;

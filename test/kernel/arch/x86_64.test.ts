@@ -1,7 +1,6 @@
 import { describe, expect, it } from "vitest";
 import fc from "fast-check";
 
-
 // The arch code throws the kernel's own KernelBootError (src/kernel/boot_error.ts, which imports nothing).
 import { KernelBootError } from "../../../src/kernel/boot_error.ts";
 import { fakeBoot, realBootLines, realSection, realZoneLines, zoneLine } from "./fake.ts";
@@ -45,8 +44,7 @@ describe("x86_64-6.1 at 512 MiB matches the real Debian boot", () => {
     ]);
   });
   it("reserves the image, initrd, NODE_DATA, mem_map and percpu close to the real 64516K", () => {
-    const present = (s: number, e: number) =>
-      b.layout.memory.reduce((acc, r) => acc + Math.max(0, Math.min(e, r.end) - Math.max(s, r.start)), 0);
+    const present = (s: number, e: number) => b.layout.memory.reduce((acc, r) => acc + Math.max(0, Math.min(e, r.end) - Math.max(s, r.start)), 0);
     const reservedK = b.layout.reservations.reduce((a, r) => a + present(r.start, r.end), 0) / 1024;
     expect(reservedK).toBeGreaterThan(64516 * 0.97);
     expect(reservedK).toBeLessThanOrEqual(64516);
@@ -54,9 +52,11 @@ describe("x86_64-6.1 at 512 MiB matches the real Debian boot", () => {
     for (const w of ["kernel image", "initrd", "NODE_DATA", "mem_map", "percpu", "page tables"]) expect(what).toContain(w);
   });
   it("/proc/iomem is the real one", () => {
-    expect(renderIomem(iomemResources({ profile: b.profile, layout: b.layout })).split("\n").slice(0, -1)).toEqual(
-      realSection(LOG, "/proc/iomem"),
-    );
+    expect(
+      renderIomem(iomemResources({ profile: b.profile, layout: b.layout }))
+        .split("\n")
+        .slice(0, -1),
+    ).toEqual(realSection(LOG, "/proc/iomem"));
   });
 });
 

@@ -61,7 +61,9 @@ describe("DMA-API (6.1, CONFIG_DMA_API_DEBUG in the debug config)", () => {
       k.dma.dma_unmap_single(dev, dma, 42, FROM_DEVICE);
     });
     const out = h.since(mark);
-    expect(out[1]).toBe(`DMA-API: pci 0000:00:04.0: device driver frees DMA memory with different size [device address=0x${dma.toString(16).padStart(16, "0")}] [map size=64 bytes] [unmap size=42 bytes]`);
+    expect(out[1]).toBe(
+      `DMA-API: pci 0000:00:04.0: device driver frees DMA memory with different size [device address=0x${dma.toString(16).padStart(16, "0")}] [map size=64 bytes] [unmap size=42 bytes]`,
+    );
     expect(out[2]).toMatch(/^WARNING: CPU: 0 PID: 108 at kernel\/dma\/debug\.c:976 check_unmap\+/);
     const m = out.indexOf("DMA-API: Mapped at:");
     expect(out[m + 1]).toMatch(/^ init\+0x[0-9a-f]+\/0x[0-9a-f]+ \[cell\]$/);
@@ -71,7 +73,9 @@ describe("DMA-API (6.1, CONFIG_DMA_API_DEBUG in the debug config)", () => {
     const h = setup();
     const { k } = h;
     h.call("exit", 9, () => k.dma.dma_unmap_single(k.board.dmaDevice(), 0x1234000n, 4096, TO_DEVICE));
-    expect(k.reports[0].text).toContain("DMA-API: pci 0000:00:04.0: device driver tries to free DMA memory it has not allocated [device address=0x0000000001234000] [size=4096 bytes]");
+    expect(k.reports[0].text).toContain(
+      "DMA-API: pci 0000:00:04.0: device driver tries to free DMA memory it has not allocated [device address=0x0000000001234000] [size=4096 bytes]",
+    );
   });
 
   it("a missing dma_mapping_error() check is reported at unmap", () => {
@@ -83,7 +87,9 @@ describe("DMA-API (6.1, CONFIG_DMA_API_DEBUG in the debug config)", () => {
       const dma = k.dma.dma_map_single(dev, buf, 256, TO_DEVICE);
       k.dma.dma_unmap_single(dev, dma, 256, TO_DEVICE);
     });
-    expect(k.reports[0].text).toMatch(/DMA-API: pci 0000:00:04\.0: device driver failed to check map error\[device address=0x[0-9a-f]{16}\] \[size=256 bytes\] \[mapped as single\]/);
+    expect(k.reports[0].text).toMatch(
+      /DMA-API: pci 0000:00:04\.0: device driver failed to check map error\[device address=0x[0-9a-f]{16}\] \[size=256 bytes\] \[mapped as single\]/,
+    );
   });
 
   it("only the first DMA-API error is printed (show_num_errors = 1); the rest are counted", () => {
@@ -111,7 +117,9 @@ describe("DMA-API (6.1, CONFIG_DMA_API_DEBUG in the debug config)", () => {
     k.current = { pid: 109, comm: "rmmod" };
     k.leakCheck();
     const r = k.reports.find((r) => r.kind === "dma-api")!;
-    expect(r.text).toMatch(/DMA-API: pci 0000:00:04\.0: device driver has pending DMA allocations while released from device \[count=1\]\nOne of leaked entries details: \[device address=0x[0-9a-f]{16}\] \[size=128 bytes\] \[mapped with DMA_TO_DEVICE\] \[mapped as single\]/);
+    expect(r.text).toMatch(
+      /DMA-API: pci 0000:00:04\.0: device driver has pending DMA allocations while released from device \[count=1\]\nOne of leaked entries details: \[device address=0x[0-9a-f]{16}\] \[size=128 bytes\] \[mapped with DMA_TO_DEVICE\] \[mapped as single\]/,
+    );
   });
 
   it("distro config: no DMA-API debug output, but vmalloc mapping is still refused (that check is not debug)", () => {

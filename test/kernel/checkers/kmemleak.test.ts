@@ -5,19 +5,28 @@ describe("kmemleak at rmmod (6.1 debug, kmemleak.verbose)", () => {
   it("reports each leaked slab object, large kmalloc and vmalloc area in the kernel's format, then the summary", () => {
     const h = harness("x86_64-6.1", "debug");
     const { k } = h;
-    let a = 0n, v = 0n;
-    h.insmod(() => h.call("mem_init", 4, () => {
-      a = k.slab.kmalloc(100, GFP_KERNEL);
-      k.physmem.writeBytes(k.pages.virt_to_phys(a), new TextEncoder().encode("hello, kmemleak!\x00\x01"));
-      k.slab.kmalloc(10000, GFP_KERNEL);
-      v = k.vmalloc.vmalloc(5000);
-      const freed = k.slab.kmalloc(64, GFP_KERNEL);
-      k.slab.kfree(freed);
-    }));
+    let a = 0n,
+      v = 0n;
+    h.insmod(() =>
+      h.call("mem_init", 4, () => {
+        a = k.slab.kmalloc(100, GFP_KERNEL);
+        k.physmem.writeBytes(k.pages.virt_to_phys(a), new TextEncoder().encode("hello, kmemleak!\x00\x01"));
+        k.slab.kmalloc(10000, GFP_KERNEL);
+        v = k.vmalloc.vmalloc(5000);
+        const freed = k.slab.kmalloc(64, GFP_KERNEL);
+        k.slab.kfree(freed);
+      }),
+    );
     k.current = { pid: 109, comm: "rmmod" };
     const mark = k.log.mark();
     const leaks = k.leakCheck();
-    expect(leaks.map((l) => [l.kind, l.size])).toEqual(expect.arrayContaining([["slab", 128], ["kmalloc_large", 10000], ["vmalloc", 8192]]));
+    expect(leaks.map((l) => [l.kind, l.size])).toEqual(
+      expect.arrayContaining([
+        ["slab", 128],
+        ["kmalloc_large", 10000],
+        ["vmalloc", 8192],
+      ]),
+    );
     expect(leaks).toHaveLength(3);
     const out = h.since(mark);
     const i = out.indexOf(`kmemleak: unreferenced object 0x${a.toString(16)} (size 128):`);
@@ -54,7 +63,9 @@ describe("kmemleak at rmmod (6.1 debug, kmemleak.verbose)", () => {
     const leaks = k.leakCheck();
     expect(leaks.map((l) => [l.kind, l.size, l.reported])).toEqual([["pages", 16384, false]]);
     expect(h.since(mark)).toEqual([]);
-    expect(k.reports.filter((r) => r.kind === "leak").map((r) => r.title)).toEqual([expect.stringMatching(/^kmodlab: 4 pages at 0x[0-9a-f]+ from the page allocator were never freed/)]);
+    expect(k.reports.filter((r) => r.kind === "leak").map((r) => r.title)).toEqual([
+      expect.stringMatching(/^kmodlab: 4 pages at 0x[0-9a-f]+ from the page allocator were never freed/),
+    ]);
   });
 
   it("distro config (no kmemleak): nothing printed, leaks() still lists the facts", () => {

@@ -11,14 +11,22 @@ describe("lockdep (6.1 debug)", () => {
     const { k } = h;
     const mark = k.log.mark();
     expect(() =>
-      h.insmod(() => h.call("mem_init", 5, () => {
-        const l = k.locking.DEFINE_SPINLOCK("my_lock");
-        k.locking.spin_lock(l);
-        k.locking.spin_lock(l);
-      })),
+      h.insmod(() =>
+        h.call("mem_init", 5, () => {
+          const l = k.locking.DEFINE_SPINLOCK("my_lock");
+          k.locking.spin_lock(l);
+          k.locking.spin_lock(l);
+        }),
+      ),
     ).toThrow(KernelHang);
     const out = h.since(mark);
-    expect(out.slice(0, 5)).toEqual(["", "============================================", "WARNING: possible recursive locking detected", "6.1.0-56-amd64 #1 Not tainted", "--------------------------------------------"]);
+    expect(out.slice(0, 5)).toEqual([
+      "",
+      "============================================",
+      "WARNING: possible recursive locking detected",
+      "6.1.0-56-amd64 #1 Not tainted",
+      "--------------------------------------------",
+    ]);
     expect(out[5]).toBe("insmod/108 is trying to acquire lock:");
     expect(out[6]).toMatch(LOCK_RE("my_lock"));
     expect(out.slice(7, 9)).toEqual(["", "but task is already holding lock:"]);
@@ -72,7 +80,13 @@ describe("lockdep (6.1 debug)", () => {
     const r = k.reports.find((r) => r.kind === "lockdep")!;
     expect(r.title).toBe("WARNING: possible circular locking dependency detected");
     const out = r.text.split("\n");
-    expect(out.slice(0, 5)).toEqual(["", "======================================================", "WARNING: possible circular locking dependency detected", "6.1.0-56-amd64 #1 Not tainted", "------------------------------------------------------"]);
+    expect(out.slice(0, 5)).toEqual([
+      "",
+      "======================================================",
+      "WARNING: possible circular locking dependency detected",
+      "6.1.0-56-amd64 #1 Not tainted",
+      "------------------------------------------------------",
+    ]);
     expect(out[5]).toBe("insmod/108 is trying to acquire lock:");
     expect(out[6]).toMatch(LOCK_RE("lock_a", "\\{\\+\\.\\+\\.\\}", "\\{3:3\\}"));
     expect(out[9]).toMatch(LOCK_RE("lock_b", "\\{\\+\\.\\+\\.\\}", "\\{3:3\\}"));
@@ -105,20 +119,34 @@ describe("lockdep (6.1 debug)", () => {
     const h = harness("x86_64-6.1", "debug");
     const { k } = h;
     const l = k.locking.DEFINE_SPINLOCK("dev_lock");
-    h.insmod(() => h.call("mem_init", 5, () => {
-      k.irq.request_irq(k.irq.BUTTON_IRQ, h.cb("btn_irq", 30, () => {
+    h.insmod(() =>
+      h.call("mem_init", 5, () => {
+        k.irq.request_irq(
+          k.irq.BUTTON_IRQ,
+          h.cb("btn_irq", 30, () => {
+            k.locking.spin_lock(l);
+            k.locking.spin_unlock(l);
+            return 1;
+          }),
+          0,
+          "btn",
+          1,
+        );
         k.locking.spin_lock(l);
         k.locking.spin_unlock(l);
-        return 1;
-      }), 0, "btn", 1);
-      k.locking.spin_lock(l);
-      k.locking.spin_unlock(l);
-      k.irq.raise_irq(k.irq.BUTTON_IRQ, 5);
-    }));
+        k.irq.raise_irq(k.irq.BUTTON_IRQ, 5);
+      }),
+    );
     k.runDeferred({});
     const r = k.reports.find((r) => r.kind === "lockdep")!;
     const out = r.text.split("\n");
-    expect(out.slice(0, 5)).toEqual(["", "================================", "WARNING: inconsistent lock state", "6.1.0-56-amd64 #1 Not tainted", "--------------------------------"]);
+    expect(out.slice(0, 5)).toEqual([
+      "",
+      "================================",
+      "WARNING: inconsistent lock state",
+      "6.1.0-56-amd64 #1 Not tainted",
+      "--------------------------------",
+    ]);
     expect(out[5]).toBe("inconsistent {HARDIRQ-ON-W} -> {IN-HARDIRQ-W} usage.");
     expect(out[6]).toBe("swapper/0/0 [HC1[1]:SC0[0]:HE0:SE1] takes:");
     expect(out[7]).toMatch(/^ffffffffc[0-9a-f]{7} \(dev_lock\)\{\?\.\+\.\}-\{2:2\}, at: btn_irq\+/);
@@ -151,31 +179,41 @@ describe("lockdep (6.1 debug)", () => {
     const h = harness("x86_64-6.1", "debug");
     const { k } = h;
     const l = k.locking.DEFINE_SPINLOCK("dev_lock");
-    h.insmod(() => h.call("mem_init", 5, () => {
-      k.irq.request_irq(k.irq.BUTTON_IRQ, h.cb("btn_irq", 30, () => {
-        const f = k.locking.spin_lock_irqsave(l);
-        expect(f).toBe(0); // interrupts were already off in the handler
-        k.locking.spin_unlock_irqrestore(l, f);
+    h.insmod(() =>
+      h.call("mem_init", 5, () => {
+        k.irq.request_irq(
+          k.irq.BUTTON_IRQ,
+          h.cb("btn_irq", 30, () => {
+            const f = k.locking.spin_lock_irqsave(l);
+            expect(f).toBe(0); // interrupts were already off in the handler
+            k.locking.spin_unlock_irqrestore(l, f);
+            expect(k.sched.irqs_disabled()).toBe(true);
+            return 1;
+          }),
+          0,
+          "btn",
+          1,
+        );
+        const flags = k.locking.spin_lock_irqsave(l);
         expect(k.sched.irqs_disabled()).toBe(true);
-        return 1;
-      }), 0, "btn", 1);
-      const flags = k.locking.spin_lock_irqsave(l);
-      expect(k.sched.irqs_disabled()).toBe(true);
-      k.irq.raise_irq(k.irq.BUTTON_IRQ); // held off until irqs come back on
-      expect(k.irq.stats.get(k.irq.BUTTON_IRQ)?.count).toBe(0);
-      k.locking.spin_unlock_irqrestore(l, flags);
-      expect(k.irq.stats.get(k.irq.BUTTON_IRQ)?.count).toBe(1);
-    }));
+        k.irq.raise_irq(k.irq.BUTTON_IRQ); // held off until irqs come back on
+        expect(k.irq.stats.get(k.irq.BUTTON_IRQ)?.count).toBe(0);
+        k.locking.spin_unlock_irqrestore(l, flags);
+        expect(k.irq.stats.get(k.irq.BUTTON_IRQ)?.count).toBe(1);
+      }),
+    );
     expect(k.reports).toEqual([]);
   });
 
   it("bad unlock balance detected: unlocking a mutex that is not held", () => {
     const h = harness("x86_64-6.1", "debug");
     const { k } = h;
-    h.insmod(() => h.call("mem_exit", 7, () => {
-      const m = k.locking.DEFINE_MUTEX("my_mutex");
-      k.locking.mutex_unlock(m);
-    }));
+    h.insmod(() =>
+      h.call("mem_exit", 7, () => {
+        const m = k.locking.DEFINE_MUTEX("my_mutex");
+        k.locking.mutex_unlock(m);
+      }),
+    );
     const out = k.reports[0].text.split("\n");
     expect(out.slice(0, 9)).toEqual([
       "",
@@ -216,13 +254,15 @@ describe("lockdep (6.1 debug)", () => {
   it("lockdep reports once: after a report later splats say 'INFO: lockdep is turned off.'", () => {
     const h = harness("x86_64-6.1", "debug");
     const { k } = h;
-    h.insmod(() => h.call("f", 1, () => {
-      k.locking.mutex_unlock(k.locking.DEFINE_MUTEX("m"));
-      const l = k.locking.DEFINE_SPINLOCK("l");
-      k.locking.spin_lock(l);
-      k.sched.might_alloc(0xcc0, "include/linux/sched/mm.h", 274);
-      k.locking.spin_unlock(l);
-    }));
+    h.insmod(() =>
+      h.call("f", 1, () => {
+        k.locking.mutex_unlock(k.locking.DEFINE_MUTEX("m"));
+        const l = k.locking.DEFINE_SPINLOCK("l");
+        k.locking.spin_lock(l);
+        k.sched.might_alloc(0xcc0, "include/linux/sched/mm.h", 274);
+        k.locking.spin_unlock(l);
+      }),
+    );
     expect(k.reports.map((r) => r.kind)).toEqual(["lockdep", "sleep-in-atomic"]);
     expect(k.reports[1].text).toContain("RCU nest depth: 0, expected: 0\nINFO: lockdep is turned off.\nPreemption disabled at:");
   });
@@ -233,21 +273,33 @@ describe("lockdep (6.1 debug)", () => {
     const a = k.locking.DEFINE_SPINLOCK("a");
     const b = k.locking.DEFINE_SPINLOCK("b");
     const mark = k.log.mark();
-    h.insmod(() => h.call("f", 1, () => {
-      k.locking.spin_lock(a); k.locking.spin_lock(b); k.locking.spin_unlock(b); k.locking.spin_unlock(a);
-      k.locking.spin_lock(b); k.locking.spin_lock(a); k.locking.spin_unlock(a); k.locking.spin_unlock(b);
-    }));
+    h.insmod(() =>
+      h.call("f", 1, () => {
+        k.locking.spin_lock(a);
+        k.locking.spin_lock(b);
+        k.locking.spin_unlock(b);
+        k.locking.spin_unlock(a);
+        k.locking.spin_lock(b);
+        k.locking.spin_lock(a);
+        k.locking.spin_unlock(a);
+        k.locking.spin_unlock(b);
+      }),
+    );
     expect(h.since(mark)).toEqual([]);
   });
 
   it("old eras: '[ INFO: possible recursive locking detected ]' header and ' (name){+.+...}, at: [<addr>] fn' locks", () => {
     const h = harness("i386-2.6", "debug");
     const { k } = h;
-    expect(() => h.insmod(() => h.call("f", 1, () => {
-      const l = k.locking.DEFINE_SPINLOCK("my_lock");
-      k.locking.spin_lock(l);
-      k.locking.spin_lock(l);
-    }))).toThrow(KernelHang);
+    expect(() =>
+      h.insmod(() =>
+        h.call("f", 1, () => {
+          const l = k.locking.DEFINE_SPINLOCK("my_lock");
+          k.locking.spin_lock(l);
+          k.locking.spin_lock(l);
+        }),
+      ),
+    ).toThrow(KernelHang);
     const out = k.reports[0].text.split("\n");
     expect(out.slice(1, 3)).toEqual(["=============================================", "[ INFO: possible recursive locking detected ]"]);
     expect(out[6]).toMatch(/^ \(my_lock\)\{\+\.\+\.\.\.\}, at: \[<[0-9a-f]{8}>\] f\+0x[0-9a-f]+\/0x[0-9a-f]+ \[cell\]$/);

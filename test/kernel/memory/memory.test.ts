@@ -234,7 +234,10 @@ describe("KASAN (the 6.1 debug kernel)", () => {
     k.slab.kfree(p);
     const before = k.slab.liveObjects().length;
     const { lines } = during(k, () => k.slab.kfree(p));
-    expect(lines.slice(1, 3)).toEqual([expect.stringMatching(/^BUG: KASAN: double-free in __kmem_cache_free\+0x[0-9a-f]+\/0x[0-9a-f]+$/), `Free of addr ${p.toString(16)} by task insmod/108`]);
+    expect(lines.slice(1, 3)).toEqual([
+      expect.stringMatching(/^BUG: KASAN: double-free in __kmem_cache_free\+0x[0-9a-f]+\/0x[0-9a-f]+$/),
+      `Free of addr ${p.toString(16)} by task insmod/108`,
+    ]);
     expect(k.reports.at(-1)!.kind).toBe("double-free");
     expect(k.slab.liveObjects().length).toBe(before);
     const m = insmod("x86_64-6.1", "debug");
@@ -258,7 +261,9 @@ describe("KASAN (the 6.1 debug kernel)", () => {
     const guard = during(k, () => k.mem.writeb(1, v + 245n * 4096n));
     expect(guard.lines[1]).toBe("BUG: KASAN: vmalloc-out-of-bounds in mem_module_init+0x9c/0x36a [cell]");
     expect(guard.lines).not.toContain("The buggy address belongs to the physical page:"); // nothing maps the guard page
-    expect(guard.lines.find((l) => l.startsWith("BUG: unable to handle page fault"))).toBe(`BUG: unable to handle page fault for address: ${(v + 245n * 4096n).toString(16)}`);
+    expect(guard.lines.find((l) => l.startsWith("BUG: unable to handle page fault"))).toBe(
+      `BUG: unable to handle page fault for address: ${(v + 245n * 4096n).toString(16)}`,
+    );
     expect(guard.lines).toContain("Oops: 0002 [#1] PREEMPT SMP KASAN NOPTI");
     expect(guard.oops).toBeDefined();
   });
@@ -311,13 +316,16 @@ describe("TLB", () => {
   });
 
   it("i386's 4 MiB PSE pages and ARM's 1 MiB sections: one miss per large page", () => {
-    for (const [profile, per] of [["i386-6.1", 4 * MiB], ["arm-6.1-virt", MiB]] as const) {
+    for (const [profile, per] of [
+      ["i386-6.1", 4 * MiB],
+      ["arm-6.1-virt", MiB],
+    ] as const) {
       const k = insmod(profile, "distro");
       const lin = k.pages.__get_free_pages(GFP_KERNEL, 10);
       k.mem.tlb.reset();
       k.mem.memchr_inv(lin, 0xff, 4 * MiB);
       const aligned = Number(lin % BigInt(per)) === 0;
-      expect(k.mem.tlb.stats().misses).toBeLessThanOrEqual(4 * MiB / per + (aligned ? 0 : 1));
+      expect(k.mem.tlb.stats().misses).toBeLessThanOrEqual((4 * MiB) / per + (aligned ? 0 : 1));
     }
   });
 

@@ -215,9 +215,7 @@ describe("MAX_ORDER and allocation failures", () => {
     const m = k.log.mark();
     expect(pa.alloc_pages(GFP_KERNEL | G.__GFP_RETRY_MAYFAIL!, 10)).toBe(-1);
     const t = k.log.texts(m);
-    expect(t[0]).toBe(
-      "insmod: page allocation failure: order:10, mode:0x4cc0(GFP_KERNEL|__GFP_RETRY_MAYFAIL), nodemask=(null),cpuset=/,mems_allowed=0",
-    );
+    expect(t[0]).toBe("insmod: page allocation failure: order:10, mode:0x4cc0(GFP_KERNEL|__GFP_RETRY_MAYFAIL), nodemask=(null),cpuset=/,mems_allowed=0");
     expect(t[1]).toMatch(/^CPU: 0 PID: 108 Comm: insmod /);
     const mi = t.indexOf("Mem-Info:");
     expect(mi).toBeGreaterThan(0);

@@ -85,7 +85,10 @@ describe("2.6.26 boot lines and /proc", () => {
   });
   it("meminfo has the 2.6.32-era field list (no MemAvailable, HighTotal..LowFree, DirectMap4k/4M)", () => {
     const m = renderMeminfo(k);
-    const labels = m.trimEnd().split("\n").map((l) => l.split(":")[0]);
+    const labels = m
+      .trimEnd()
+      .split("\n")
+      .map((l) => l.split(":")[0]);
     expect(labels.slice(0, 3)).toEqual(["MemTotal", "MemFree", "Buffers"]);
     expect(labels).toContain("HighTotal");
     expect(labels).not.toContain("MemAvailable");
@@ -94,7 +97,12 @@ describe("2.6.26 boot lines and /proc", () => {
     expect(m).toMatch(/\nVmallocChunk: {3}[ \d]{8} kB\n/);
   });
   it("buddyinfo and zoneinfo list populated zones only (2.6.32 zoneinfo layout)", () => {
-    expect(renderBuddyinfo(k).split("\n").filter(Boolean).map((l) => l.slice(0, 21))).toEqual(["Node 0, zone      DMA", "Node 0, zone   Normal"]);
+    expect(
+      renderBuddyinfo(k)
+        .split("\n")
+        .filter(Boolean)
+        .map((l) => l.slice(0, 21)),
+    ).toEqual(["Node 0, zone      DMA", "Node 0, zone   Normal"]);
     const z = renderZoneinfo(k);
     expect(z).toContain("\n        scanned  0\n        spanned  4096\n        present  3999\n    nr_free_pages ");
     expect(z).toContain("\n  all_unreclaimable: 0\n  prev_priority:     12\n  start_pfn:         0\n  inactive_ratio:    1\n");

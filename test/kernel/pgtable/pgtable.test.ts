@@ -7,7 +7,11 @@ import type { Arch, Era, Layout } from "../../../src/kernel/types.ts";
 
 const MiB = 1024 * 1024;
 
-function host(arch: Arch, era: Era, o: { pageOffset: bigint; physOffset: number; ram: number; lowEnd: number; vmStart: bigint; vmEnd: bigint }): PgtableHost & { physmem: PhysMem } {
+function host(
+  arch: Arch,
+  era: Era,
+  o: { pageOffset: bigint; physOffset: number; ram: number; lowEnd: number; vmStart: bigint; vmEnd: bigint },
+): PgtableHost & { physmem: PhysMem } {
   let next = (o.physOffset + 64 * MiB) / 4096; // page-table pages come from here up
   const layout = {
     bits: arch === "x86_64" || arch === "arm64" ? 64 : 32,
@@ -23,13 +27,26 @@ function host(arch: Arch, era: Era, o: { pageOffset: bigint; physOffset: number;
     profile: { arch, era },
     layout,
     physmem: new PhysMem(),
-    pages: { alloc_pages: (_g: number, order: number) => { const p = next; next += 1 << order; return p; } },
+    pages: {
+      alloc_pages: (_g: number, order: number) => {
+        const p = next;
+        next += 1 << order;
+        return p;
+      },
+    },
   };
 }
 
 describe("page tables per architecture", () => {
   it("x86_64: 4 levels with a folded P4D; the linear map uses 2 MiB pages except at the unaligned first 2 MiB", () => {
-    const h = host("x86_64", "6.1", { pageOffset: 0xffff888000000000n, physOffset: 0, ram: 512 * MiB, lowEnd: 512 * MiB, vmStart: 0xffffc90000000000n, vmEnd: 0xffffe8ffffffffffn });
+    const h = host("x86_64", "6.1", {
+      pageOffset: 0xffff888000000000n,
+      physOffset: 0,
+      ram: 512 * MiB,
+      lowEnd: 512 * MiB,
+      vmStart: 0xffffc90000000000n,
+      vmEnd: 0xffffe8ffffffffffn,
+    });
     const pt = new PageTables(h);
     const w = pt.walk(0xffff888000001234n);
     expect(w.steps.map((s) => s.level)).toEqual(["PGD", "P4D", "PUD", "PMD", "PTE"]);
@@ -76,7 +93,14 @@ describe("page tables per architecture", () => {
   });
 
   it("32-bit ARM: 1 MiB sections for lowmem, and a page holding Linux shadow PTEs (+0) and hardware PTEs (+2048)", () => {
-    const h = host("arm", "3.4", { pageOffset: 0xc0000000n, physOffset: 0x00200000, ram: 512 * MiB, lowEnd: 512 * MiB, vmStart: 0xf3000000n, vmEnd: 0xff000000n });
+    const h = host("arm", "3.4", {
+      pageOffset: 0xc0000000n,
+      physOffset: 0x00200000,
+      ram: 512 * MiB,
+      lowEnd: 512 * MiB,
+      vmStart: 0xf3000000n,
+      vmEnd: 0xff000000n,
+    });
     const pt = new PageTables(h);
     expect(pt.pgdPhys).toBe(0x00204000); // swapper_pg_dir = PHYS_OFFSET + 0x4000 (virtual 0xc0004000)
     const s = pt.walk(0xc0345678n);
@@ -100,7 +124,14 @@ describe("page tables per architecture", () => {
   });
 
   it("arm64 48-bit: four levels, table 0b11, 2 MiB blocks for the linear map, page descriptors with AF and PXN/UXN", () => {
-    const h = host("arm64", "6.1", { pageOffset: 0xffff000000000000n, physOffset: 0x40000000, ram: 1024 * MiB, lowEnd: 1024 * MiB, vmStart: 0xffff800008000000n, vmEnd: 0xfffffbfff0000000n });
+    const h = host("arm64", "6.1", {
+      pageOffset: 0xffff000000000000n,
+      physOffset: 0x40000000,
+      ram: 1024 * MiB,
+      lowEnd: 1024 * MiB,
+      vmStart: 0xffff800008000000n,
+      vmEnd: 0xfffffbfff0000000n,
+    });
     const pt = new PageTables(h);
     const lin = pt.walk(0xffff000000345678n);
     expect(lin.pageSize).toBe(2 * MiB);
@@ -116,14 +147,30 @@ describe("page tables per architecture", () => {
   });
 
   it("unmapPages clears PTEs and forEachMapped sees exactly what is mapped", () => {
-    const h = host("x86_64", "6.1", { pageOffset: 0xffff888000000000n, physOffset: 0, ram: 64 * MiB, lowEnd: 64 * MiB, vmStart: 0xffffc90000000000n, vmEnd: 0xffffe8ffffffffffn });
+    const h = host("x86_64", "6.1", {
+      pageOffset: 0xffff888000000000n,
+      physOffset: 0,
+      ram: 64 * MiB,
+      lowEnd: 64 * MiB,
+      vmStart: 0xffffc90000000000n,
+      vmEnd: 0xffffe8ffffffffffn,
+    });
     const pt = new PageTables(h);
     const v0 = Number(0xffffc90000200000n >> 12n);
     pt.mapPages(v0 - 3, 10, [1, 2, 3, 4, 5, 6, 7, 8, 9, 10]);
     pt.unmapPages(v0, 2);
     const seen: [number, number][] = [];
     pt.forEachMapped(Number(0xffffc90000000000n >> 12n), Number(0xffffe90000000000n >> 12n), (v, p) => seen.push([v - v0, p]));
-    expect(seen).toEqual([[-3, 1], [-2, 2], [-1, 3], [2, 6], [3, 7], [4, 8], [5, 9], [6, 10]]);
+    expect(seen).toEqual([
+      [-3, 1],
+      [-2, 2],
+      [-1, 3],
+      [2, 6],
+      [3, 7],
+      [4, 8],
+      [5, 9],
+      [6, 10],
+    ]);
     expect(pt.counters.ptesCleared).toBe(2);
   });
 });

@@ -52,4 +52,3 @@ export const GFP_KERNEL = 0xcc0;
 export const GFP_ATOMIC = 0xa20;
 export const GFP_KERNEL_OLD = 0xd0;
 export const GFP_ATOMIC_OLD = 0x20;
-

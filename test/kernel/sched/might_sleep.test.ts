@@ -73,18 +73,21 @@ describe("might_sleep: GFP_KERNEL under spin_lock (6.1 debug = CONFIG_DEBUG_ATOM
     const h = harness("x86_64-6.1", "debug");
     const { k } = h;
     const mark = k.log.mark();
-    h.insmod(() =>
-      h.call("memdemo_init", 40, () =>
-        h.call("memdemo_main", 12, () => {
-          const lock = k.locking.DEFINE_SPINLOCK("lock");
-          k.locking.spin_lock(lock);
-          expect(k.sched.preempt_count()).toBe(1);
-          expect(k.sched.in_atomic()).toBe(true);
-          kmallocHook(h, GFP_KERNEL);
-          k.locking.spin_unlock(lock);
-          expect(k.sched.preempt_count()).toBe(0);
-        }),
-      ), 54);
+    h.insmod(
+      () =>
+        h.call("memdemo_init", 40, () =>
+          h.call("memdemo_main", 12, () => {
+            const lock = k.locking.DEFINE_SPINLOCK("lock");
+            k.locking.spin_lock(lock);
+            expect(k.sched.preempt_count()).toBe(1);
+            expect(k.sched.in_atomic()).toBe(true);
+            kmallocHook(h, GFP_KERNEL);
+            k.locking.spin_unlock(lock);
+            expect(k.sched.preempt_count()).toBe(0);
+          }),
+        ),
+      54,
+    );
     const out = h.since(mark);
     expect(out.slice(0, 4)).toEqual(REAL_SPINLOCK_HEAD);
     expect(out[4]).toBe("1 lock held by insmod/54:");
@@ -109,12 +112,14 @@ describe("might_sleep: GFP_KERNEL under spin_lock (6.1 debug = CONFIG_DEBUG_ATOM
   it("GFP_ATOMIC under spin_lock never sleeps: nothing printed, no violation", () => {
     const h = harness("x86_64-6.1", "debug");
     const mark = h.k.log.mark();
-    h.insmod(() => h.call("init", 3, () => {
-      const l = h.k.locking.spin_lock_init("l");
-      h.k.locking.spin_lock(l);
-      kmallocHook(h, GFP_ATOMIC);
-      h.k.locking.spin_unlock(l);
-    }));
+    h.insmod(() =>
+      h.call("init", 3, () => {
+        const l = h.k.locking.spin_lock_init("l");
+        h.k.locking.spin_lock(l);
+        kmallocHook(h, GFP_ATOMIC);
+        h.k.locking.spin_unlock(l);
+      }),
+    );
     expect(h.since(mark)).toEqual([]);
     expect(h.k.sched.violations).toEqual([]);
   });
@@ -122,12 +127,14 @@ describe("might_sleep: GFP_KERNEL under spin_lock (6.1 debug = CONFIG_DEBUG_ATOM
   it("distro 6.1 (no DEBUG_ATOMIC_SLEEP) prints nothing but records the fact", () => {
     const h = harness("x86_64-6.1", "distro");
     const mark = h.k.log.mark();
-    h.insmod(() => h.call("init", 3, () => {
-      const l = h.k.locking.spin_lock_init("l");
-      h.k.locking.spin_lock(l);
-      kmallocHook(h, GFP_KERNEL);
-      h.k.locking.spin_unlock(l);
-    }));
+    h.insmod(() =>
+      h.call("init", 3, () => {
+        const l = h.k.locking.spin_lock_init("l");
+        h.k.locking.spin_lock(l);
+        kmallocHook(h, GFP_KERNEL);
+        h.k.locking.spin_unlock(l);
+      }),
+    );
     expect(h.since(mark)).toEqual([]);
     expect(h.k.sched.violations).toHaveLength(1);
     expect(h.k.sched.violations[0]).toMatchObject({ kind: "sleep-in-atomic", printed: false, preemptCount: 1, context: "task" });
@@ -143,35 +150,42 @@ describe("might_sleep: GFP_KERNEL under spin_lock (6.1 debug = CONFIG_DEBUG_ATOM
   it("is rate limited to one report per second (prev_jiffy), like the real log's gap=1100", () => {
     const h = harness("x86_64-6.1", "debug");
     const { k } = h;
-    h.insmod(() => h.call("init", 3, () => {
-      const l = k.locking.spin_lock_init("l");
-      for (let i = 0; i < 3; i++) {
+    h.insmod(() =>
+      h.call("init", 3, () => {
+        const l = k.locking.spin_lock_init("l");
+        for (let i = 0; i < 3; i++) {
+          k.locking.spin_lock(l);
+          kmallocHook(h, GFP_KERNEL);
+          k.locking.spin_unlock(l);
+        }
+        k.sched.udelay(1_100_000); // 1.1 s busy wait
         k.locking.spin_lock(l);
         kmallocHook(h, GFP_KERNEL);
         k.locking.spin_unlock(l);
-      }
-      k.sched.udelay(1_100_000); // 1.1 s busy wait
-      k.locking.spin_lock(l);
-      kmallocHook(h, GFP_KERNEL);
-      k.locking.spin_unlock(l);
-    }));
+      }),
+    );
     expect(k.reports.filter((r) => r.kind === "sleep-in-atomic")).toHaveLength(2);
     expect(k.sched.violations.map((v) => v.printed)).toEqual([true, false, false, true]);
   });
 
   it("old eras print the short second line and no preempt_count/RCU lines (3.4 SLUB, 2.6 SLAB)", () => {
-    for (const [profile, file] of [["arm-3.4-msm8x25", "mm/slub.c:926"], ["i386-2.6", "mm/slab.c:3034"]] as const) {
+    for (const [profile, file] of [
+      ["arm-3.4-msm8x25", "mm/slub.c:926"],
+      ["i386-2.6", "mm/slab.c:3034"],
+    ] as const) {
       const h = harness(profile, "debug");
       const { k } = h;
       const mark = k.log.mark();
-      h.insmod(() => h.call("init", 3, () => {
-        const l = k.locking.spin_lock_init("l");
-        k.locking.spin_lock(l);
-        k.sched.might_alloc(GFP_ATOMIC_OLD, file.split(":")[0], Number(file.split(":")[1]));
-        expect(h.since(mark)).toEqual([]);
-        k.sched.might_alloc(GFP_KERNEL_OLD, file.split(":")[0], Number(file.split(":")[1]));
-        k.locking.spin_unlock(l);
-      }));
+      h.insmod(() =>
+        h.call("init", 3, () => {
+          const l = k.locking.spin_lock_init("l");
+          k.locking.spin_lock(l);
+          k.sched.might_alloc(GFP_ATOMIC_OLD, file.split(":")[0], Number(file.split(":")[1]));
+          expect(h.since(mark)).toEqual([]);
+          k.sched.might_alloc(GFP_KERNEL_OLD, file.split(":")[0], Number(file.split(":")[1]));
+          k.locking.spin_unlock(l);
+        }),
+      );
       const out = h.since(mark);
       expect(out[0]).toBe(`BUG: sleeping function called from invalid context at ${file}`);
       expect(out[1]).toBe("in_atomic(): 1, irqs_disabled(): 0, pid: 108, name: insmod");
@@ -187,16 +201,22 @@ describe("might_sleep in deferred contexts (6.1 debug)", () => {
   it("GFP_KERNEL in a timer callback: swapper/0, preempt_count 101, <IRQ> section over the idle task (real log)", () => {
     const h = harness("x86_64-6.1", "debug");
     const { k } = h;
-    h.insmod(() => h.call("memdemo_init", 40, () => {
-      const t = k.timers.timer_setup(h.cb("md_timer_fn", 7, () => {
-        expect(k.sched.in_softirq()).toBe(256);
-        expect(k.sched.in_serving_softirq()).toBe(256);
-        expect(k.sched.in_task()).toBe(false);
-        kmallocHook(h, GFP_KERNEL);
-        kmallocHook(h, GFP_ATOMIC);
-      }), 0, "&md_timer");
-      k.timers.mod_timer(t, k.clock.jiffies + 1);
-    }));
+    h.insmod(() =>
+      h.call("memdemo_init", 40, () => {
+        const t = k.timers.timer_setup(
+          h.cb("md_timer_fn", 7, () => {
+            expect(k.sched.in_softirq()).toBe(256);
+            expect(k.sched.in_serving_softirq()).toBe(256);
+            expect(k.sched.in_task()).toBe(false);
+            kmallocHook(h, GFP_KERNEL);
+            kmallocHook(h, GFP_ATOMIC);
+          }),
+          0,
+          "&md_timer",
+        );
+        k.timers.mod_timer(t, k.clock.jiffies + 1);
+      }),
+    );
     const mark = k.log.mark();
     const res = k.runDeferred({ simTimeMs: 100 });
     expect(res.stoppedBy).toBe("idle");
@@ -219,14 +239,27 @@ describe("might_sleep in deferred contexts (6.1 debug)", () => {
   it("GFP_ATOMIC in a timer, a tasklet and an irq handler: nothing", () => {
     const h = harness("x86_64-6.1", "debug");
     const { k } = h;
-    h.insmod(() => h.call("init", 1, () => {
-      const t = k.timers.timer_setup(h.cb("tfn", 2, () => kmallocHook(h, GFP_ATOMIC)), 0);
-      k.timers.mod_timer(t, k.clock.jiffies + 2);
-      const tl = k.softirq.tasklet_setup(h.cb("tlfn", 3, () => kmallocHook(h, GFP_ATOMIC)));
-      k.softirq.tasklet_schedule(tl);
-      expect(k.irq.request_irq(k.irq.BUTTON_IRQ, h.cb("handler", 4, () => (kmallocHook(h, GFP_ATOMIC), 1)), 0, "button", 1)).toBe(0);
-      k.irq.raise_irq(k.irq.BUTTON_IRQ, 50);
-    }));
+    h.insmod(() =>
+      h.call("init", 1, () => {
+        const t = k.timers.timer_setup(
+          h.cb("tfn", 2, () => kmallocHook(h, GFP_ATOMIC)),
+          0,
+        );
+        k.timers.mod_timer(t, k.clock.jiffies + 2);
+        const tl = k.softirq.tasklet_setup(h.cb("tlfn", 3, () => kmallocHook(h, GFP_ATOMIC)));
+        k.softirq.tasklet_schedule(tl);
+        expect(
+          k.irq.request_irq(
+            k.irq.BUTTON_IRQ,
+            h.cb("handler", 4, () => (kmallocHook(h, GFP_ATOMIC), 1)),
+            0,
+            "button",
+            1,
+          ),
+        ).toBe(0);
+        k.irq.raise_irq(k.irq.BUTTON_IRQ, 50);
+      }),
+    );
     const mark = k.log.mark();
     k.runDeferred({});
     expect(h.since(mark)).toEqual([]);
@@ -237,16 +270,24 @@ describe("might_sleep in deferred contexts (6.1 debug)", () => {
     const h = harness("x86_64-6.1", "debug");
     const { k } = h;
     let seen = "";
-    h.insmod(() => h.call("init", 1, () => {
-      const tl = k.softirq.tasklet_setup(h.cb("tlfn", 3, () => kmallocHook(h, GFP_KERNEL)));
-      k.softirq.tasklet_schedule(tl);
-      k.irq.request_irq(k.irq.BUTTON_IRQ, h.cb("btn_handler", 4, () => {
-        seen = `${k.sched.in_hardirq()} ${k.sched.irqs_disabled()} ${k.sched.preempt_count().toString(16)}`;
-        kmallocHook(h, GFP_KERNEL);
-        return 1;
-      }), 0, "button", 1);
-      k.irq.raise_irq(k.irq.BUTTON_IRQ, 1500); // after the 1 s rate limit
-    }));
+    h.insmod(() =>
+      h.call("init", 1, () => {
+        const tl = k.softirq.tasklet_setup(h.cb("tlfn", 3, () => kmallocHook(h, GFP_KERNEL)));
+        k.softirq.tasklet_schedule(tl);
+        k.irq.request_irq(
+          k.irq.BUTTON_IRQ,
+          h.cb("btn_handler", 4, () => {
+            seen = `${k.sched.in_hardirq()} ${k.sched.irqs_disabled()} ${k.sched.preempt_count().toString(16)}`;
+            kmallocHook(h, GFP_KERNEL);
+            return 1;
+          }),
+          0,
+          "button",
+          1,
+        );
+        k.irq.raise_irq(k.irq.BUTTON_IRQ, 1500); // after the 1 s rate limit
+      }),
+    );
     k.runDeferred({});
     expect(seen).toBe("65536 true 10001");
     const rs = k.reports.filter((r) => r.kind === "sleep-in-atomic");
@@ -264,14 +305,18 @@ describe("might_sleep in deferred contexts (6.1 debug)", () => {
     const h = harness("x86_64-6.1", "debug");
     const { k } = h;
     let who = "";
-    h.insmod(() => h.call("init", 1, () => {
-      const w = k.workqueue.INIT_WORK(h.cb("my_work_fn", 5, () => {
-        who = `${k.current.comm}/${k.current.pid} task=${k.sched.in_task()} pc=${k.sched.preempt_count()}`;
-        kmallocHook(h, GFP_KERNEL);
-      }));
-      expect(k.workqueue.schedule_work(w)).toBe(true);
-      expect(k.workqueue.schedule_work(w)).toBe(false);
-    }));
+    h.insmod(() =>
+      h.call("init", 1, () => {
+        const w = k.workqueue.INIT_WORK(
+          h.cb("my_work_fn", 5, () => {
+            who = `${k.current.comm}/${k.current.pid} task=${k.sched.in_task()} pc=${k.sched.preempt_count()}`;
+            kmallocHook(h, GFP_KERNEL);
+          }),
+        );
+        expect(k.workqueue.schedule_work(w)).toBe(true);
+        expect(k.workqueue.schedule_work(w)).toBe(false);
+      }),
+    );
     const mark = k.log.mark();
     k.runDeferred({});
     expect(who).toBe("kworker/0:1/20 task=true pc=0");

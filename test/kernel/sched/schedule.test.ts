@@ -14,7 +14,13 @@ const REAL_DISTRO = {
     " schedule_timeout+0x94/0x150",
     " msleep+0x29/0x40",
   ],
-  bottom: [" do_one_initcall+0x59/0x220", " do_init_module+0x4a/0x1f0", " __do_sys_finit_module+0xac/0x120", " do_syscall_64+0x5d/0xb0", " entry_SYSCALL_64_after_hwframe+0x6e/0xd8"],
+  bottom: [
+    " do_one_initcall+0x59/0x220",
+    " do_init_module+0x4a/0x1f0",
+    " __do_sys_finit_module+0xac/0x120",
+    " do_syscall_64+0x5d/0xb0",
+    " entry_SYSCALL_64_after_hwframe+0x6e/0xd8",
+  ],
 };
 // x86_64-custom-debugatomic-512M-nokaslr.log lines 1286-1311 (the debug kernel's frames).
 const REAL_DEBUG_TRACE = [
@@ -34,16 +40,20 @@ describe("scheduling while atomic (__schedule_bug, every config)", () => {
     const { k } = h;
     const mark = k.log.mark();
     let after = -1;
-    h.insmod(() => h.call("memdemo_init", 30, () => {
-      const l = k.locking.DEFINE_SPINLOCK("lock");
-      k.locking.spin_lock(l);
-      const t0 = k.clock.now();
-      k.sched.msleep(10);
-      expect(k.clock.now() - t0).toBeGreaterThanOrEqual(10e6);
-      after = k.sched.preempt_count();
-      k.sched.preempt_disable(); // memdemo re-increments before spin_unlock
-      k.locking.spin_unlock(l);
-    }), 125);
+    h.insmod(
+      () =>
+        h.call("memdemo_init", 30, () => {
+          const l = k.locking.DEFINE_SPINLOCK("lock");
+          k.locking.spin_lock(l);
+          const t0 = k.clock.now();
+          k.sched.msleep(10);
+          expect(k.clock.now() - t0).toBeGreaterThanOrEqual(10e6);
+          after = k.sched.preempt_count();
+          k.sched.preempt_disable(); // memdemo re-increments before spin_unlock
+          k.locking.spin_unlock(l);
+        }),
+      125,
+    );
     expect(after).toBe(0); // "preempt_count was reset by the scheduler"
     const out = h.since(mark);
     expect(out[0]).toBe(REAL_DISTRO.title);
@@ -62,11 +72,15 @@ describe("scheduling while atomic (__schedule_bug, every config)", () => {
     const h = harness("x86_64-6.1", "debug");
     const { k } = h;
     const mark = k.log.mark();
-    h.insmod(() => h.call("memdemo_init", 30, () => {
-      const l = k.locking.DEFINE_SPINLOCK("lock");
-      k.locking.spin_lock(l);
-      k.sched.msleep(10);
-    }), 71);
+    h.insmod(
+      () =>
+        h.call("memdemo_init", 30, () => {
+          const l = k.locking.DEFINE_SPINLOCK("lock");
+          k.locking.spin_lock(l);
+          k.sched.msleep(10);
+        }),
+      71,
+    );
     const out = h.since(mark);
     expect(out[0]).toBe("BUG: scheduling while atomic: insmod/71/0x00000002");
     expect(out[1]).toBe("1 lock held by insmod/71:");
@@ -82,24 +96,36 @@ describe("scheduling while atomic (__schedule_bug, every config)", () => {
     const h = harness("arm-6.1-virt", "distro");
     const { k } = h;
     const mark = k.log.mark();
-    h.insmod(() => h.call("memdemo_init", 30, () => {
-      const l = k.locking.DEFINE_SPINLOCK("lock");
-      k.locking.spin_lock(l);
-      expect(k.sched.preempt_count()).toBe(0);
-      expect(k.sched.in_atomic()).toBe(false);
-      k.sched.msleep(10);
-      k.locking.spin_unlock(l);
-    }), 102);
+    h.insmod(
+      () =>
+        h.call("memdemo_init", 30, () => {
+          const l = k.locking.DEFINE_SPINLOCK("lock");
+          k.locking.spin_lock(l);
+          expect(k.sched.preempt_count()).toBe(0);
+          expect(k.sched.in_atomic()).toBe(false);
+          k.sched.msleep(10);
+          k.locking.spin_unlock(l);
+        }),
+      102,
+    );
     expect(h.since(mark)).toEqual([]);
   });
 
   it("msleep in an interrupt handler: scheduling while atomic as swapper/0 with the hardirq count", () => {
     const h = harness("x86_64-6.1", "distro");
     const { k } = h;
-    h.insmod(() => h.call("init", 1, () => {
-      k.irq.request_irq(k.irq.BUTTON_IRQ, h.cb("btn", 9, () => (k.sched.msleep(5), 1)), 0, "btn", 1);
-      k.irq.raise_irq(k.irq.BUTTON_IRQ, 10);
-    }));
+    h.insmod(() =>
+      h.call("init", 1, () => {
+        k.irq.request_irq(
+          k.irq.BUTTON_IRQ,
+          h.cb("btn", 9, () => (k.sched.msleep(5), 1)),
+          0,
+          "btn",
+          1,
+        );
+        k.irq.raise_irq(k.irq.BUTTON_IRQ, 10);
+      }),
+    );
     k.runDeferred({});
     const r = k.reports.find((r) => r.kind === "scheduling-while-atomic")!;
     expect(r.title).toBe("BUG: scheduling while atomic: swapper/0/0/0x00010002");
@@ -113,27 +139,34 @@ describe("scheduling while atomic (__schedule_bug, every config)", () => {
     const h = harness("x86_64-6.1", "debug");
     const { k } = h;
     const order: string[] = [];
-    h.insmod(() => h.call("init", 1, () => {
-      const t = k.timers.timer_setup(h.cb("tfn", 2, () => order.push(`timer@${k.current.comm}`)), 0);
-      k.timers.mod_timer(t, k.clock.jiffies + 1);
-      order.push("before");
-      k.sched.msleep(20);
-      order.push(`after@${k.current.comm}`);
-    }));
+    h.insmod(() =>
+      h.call("init", 1, () => {
+        const t = k.timers.timer_setup(
+          h.cb("tfn", 2, () => order.push(`timer@${k.current.comm}`)),
+          0,
+        );
+        k.timers.mod_timer(t, k.clock.jiffies + 1);
+        order.push("before");
+        k.sched.msleep(20);
+        order.push(`after@${k.current.comm}`);
+      }),
+    );
     expect(order).toEqual(["before", "timer@swapper/0", "after@insmod"]);
   });
 
   it("mutex_lock under a spinlock: might_sleep at kernel/locking/mutex.c:283", () => {
     const h = harness("x86_64-6.1", "debug");
     const { k } = h;
-    h.insmod(() => h.call("init", 1, () => {
-      const l = k.locking.DEFINE_SPINLOCK("l");
-      const m = k.locking.DEFINE_MUTEX("m");
-      k.locking.spin_lock(l);
-      k.locking.mutex_lock(m);
-      k.locking.mutex_unlock(m);
-      k.locking.spin_unlock(l);
-    }));
+    h.insmod(() =>
+      h.call("init", 1, () => {
+        const l = k.locking.DEFINE_SPINLOCK("l");
+        const m = k.locking.DEFINE_MUTEX("m");
+        k.locking.spin_lock(l);
+        k.locking.mutex_lock(m);
+        k.locking.mutex_unlock(m);
+        k.locking.spin_unlock(l);
+      }),
+    );
     const r = k.reports.find((r) => r.kind === "sleep-in-atomic")!;
     expect(r.title).toBe("BUG: sleeping function called from invalid context at kernel/locking/mutex.c:283");
     expect(r.text).toContain("1 lock held by insmod/108:");
@@ -144,17 +177,32 @@ describe("scheduling while atomic (__schedule_bug, every config)", () => {
     const run = () => {
       const h = harness("x86_64-6.1", "debug");
       const { k } = h;
-      h.insmod(() => h.call("init", 1, () => {
-        const mk = (n: string) => k.timers.timer_setup(h.cb(n, 2, () => kmalloc(h)), 0, n);
-        const a = mk("a"), b = mk("b"), c = mk("c");
-        k.timers.mod_timer(c, k.clock.jiffies + 5);
-        k.timers.mod_timer(a, k.clock.jiffies + 5);
-        k.timers.mod_timer(b, k.clock.jiffies + 2);
-        const w = k.workqueue.INIT_WORK(h.cb("w", 3, () => {}));
-        k.workqueue.schedule_delayed_work(w, 3);
-        k.irq.request_irq(k.irq.BUTTON_IRQ, h.cb("irqh", 4, () => 1), 0, "b", 1);
-        k.irq.raise_irq_after(k.irq.BUTTON_IRQ, 30);
-      }));
+      h.insmod(() =>
+        h.call("init", 1, () => {
+          const mk = (n: string) =>
+            k.timers.timer_setup(
+              h.cb(n, 2, () => kmalloc(h)),
+              0,
+              n,
+            );
+          const a = mk("a"),
+            b = mk("b"),
+            c = mk("c");
+          k.timers.mod_timer(c, k.clock.jiffies + 5);
+          k.timers.mod_timer(a, k.clock.jiffies + 5);
+          k.timers.mod_timer(b, k.clock.jiffies + 2);
+          const w = k.workqueue.INIT_WORK(h.cb("w", 3, () => {}));
+          k.workqueue.schedule_delayed_work(w, 3);
+          k.irq.request_irq(
+            k.irq.BUTTON_IRQ,
+            h.cb("irqh", 4, () => 1),
+            0,
+            "b",
+            1,
+          );
+          k.irq.raise_irq_after(k.irq.BUTTON_IRQ, 30);
+        }),
+      );
       k.runDeferred({});
       return { labels: k.sched.loop.history.map((e) => `${e.at} ${e.label}`), log: k.log.dmesg() };
     };
@@ -168,13 +216,18 @@ describe("scheduling while atomic (__schedule_bug, every config)", () => {
     const h = harness("x86_64-6.1", "distro");
     const { k } = h;
     let n = 0;
-    h.insmod(() => h.call("init", 1, () => {
-      const t = k.timers.timer_setup(h.cb("tick", 2, (tt: unknown) => {
-        n++;
-        k.timers.mod_timer(tt as never, k.clock.jiffies + 1); // re-arms forever
-      }), 0);
-      k.timers.mod_timer(t, k.clock.jiffies + 1);
-    }));
+    h.insmod(() =>
+      h.call("init", 1, () => {
+        const t = k.timers.timer_setup(
+          h.cb("tick", 2, (tt: unknown) => {
+            n++;
+            k.timers.mod_timer(tt as never, k.clock.jiffies + 1); // re-arms forever
+          }),
+          0,
+        );
+        k.timers.mod_timer(t, k.clock.jiffies + 1);
+      }),
+    );
     const r1 = k.runDeferred({ simTimeMs: 40 });
     expect(r1.stoppedBy).toBe("time");
     const hz = k.profile.hz;
@@ -192,14 +245,24 @@ describe("an interrupt raised synchronously from module code", () => {
   it("runs the handler on top of insmod: the trace has the handler in <IRQ> and module_init under <TASK>", () => {
     const h = harness("x86_64-6.1", "debug");
     const { k } = h;
-    h.insmod(() => h.call("mem_init", 3, () => {
-      k.irq.request_irq(k.irq.BUTTON_IRQ, h.cb("btn", 8, () => (k.sched.might_alloc(GFP_KERNEL, "include/linux/sched/mm.h", 274), 1)), 0, "b", 1);
-      k.irq.raise_irq(k.irq.BUTTON_IRQ);
-    }));
+    h.insmod(() =>
+      h.call("mem_init", 3, () => {
+        k.irq.request_irq(
+          k.irq.BUTTON_IRQ,
+          h.cb("btn", 8, () => (k.sched.might_alloc(GFP_KERNEL, "include/linux/sched/mm.h", 274), 1)),
+          0,
+          "b",
+          1,
+        );
+        k.irq.raise_irq(k.irq.BUTTON_IRQ);
+      }),
+    );
     const r = k.reports.find((r) => r.kind === "sleep-in-atomic")!;
     expect(r.text).toContain("pid: 108, name: insmod");
     expect(r.text).toMatch(/ <IRQ>\n(.*\n)* btn\+0x[0-9a-f]+\/0x[0-9a-f]+ \[cell\]\n __handle_irq_event_percpu\+/);
-    expect(r.text).toMatch(/ <\/IRQ>\n <TASK>\n asm_common_interrupt\+0x[0-9a-f]+\/0x[0-9a-f]+\n mem_init\+0x[0-9a-f]+\/0x[0-9a-f]+ \[cell\]\n do_one_initcall\+/);
+    expect(r.text).toMatch(
+      / <\/IRQ>\n <TASK>\n asm_common_interrupt\+0x[0-9a-f]+\/0x[0-9a-f]+\n mem_init\+0x[0-9a-f]+\/0x[0-9a-f]+ \[cell\]\n do_one_initcall\+/,
+    );
     expect(r.text.match(/ btn\+/g)).toHaveLength(1);
   });
 });
@@ -224,7 +287,10 @@ describe("wait_event: the condition is checked after each wake-up, not each jiff
     let checks = 0;
     h.insmod(() =>
       h.call("fz_init", 3, () => {
-        const t = k.timers.timer_setup(h.cb("fz_timer", 9, () => void (flag = true)), 0);
+        const t = k.timers.timer_setup(
+          h.cb("fz_timer", 9, () => void (flag = true)),
+          0,
+        );
         k.timers.mod_timer(t, k.clock.jiffies + 5);
         expect(k.sched.wait_event(() => (checks++, flag))).toBe(true);
       }),
@@ -258,11 +324,13 @@ describe("sleeping contexts run what falls due inside one another, to a bounded 
     h.insmod(() =>
       h.call("fz_init", 3, () => {
         for (let i = 0; i < 200; i++) {
-          const w = k.workqueue.INIT_WORK(h.cb("fz_work", 9, () => {
-            ran++;
-            deepest = Math.max(deepest, k.sched.loop.depth);
-            k.sched.msleep(100);
-          }));
+          const w = k.workqueue.INIT_WORK(
+            h.cb("fz_work", 9, () => {
+              ran++;
+              deepest = Math.max(deepest, k.sched.loop.depth);
+              k.sched.msleep(100);
+            }),
+          );
           k.workqueue.schedule_work(w);
         }
         k.sched.msleep(10);

@@ -17,7 +17,10 @@ function boot(profile: string, opts: Parameters<typeof kboot>[1] = {}) {
 }
 
 function slabinfoLine(k: ReturnType<typeof boot>, name: string): string | undefined {
-  return k.proc("slabinfo").split("\n").find((l) => l.split(" ")[0] === name);
+  return k
+    .proc("slabinfo")
+    .split("\n")
+    .find((l) => l.split(" ")[0] === name);
 }
 
 describe("ksize table on x86_64-6.1 (real log: ksize(kmalloc(n)))", () => {
@@ -99,11 +102,26 @@ describe("kmalloc caches: objects and pages per slab", () => {
 
   it("lists the kmalloc caches in the real kernel's order (newest first: dma, rcl, cg, normal)", () => {
     const k = boot("x86_64-6.1", { config: "distro" });
-    const names = k.proc("slabinfo").split("\n").slice(2).map((l) => l.split(" ")[0]).filter((n) => /kmalloc/.test(n));
+    const names = k
+      .proc("slabinfo")
+      .split("\n")
+      .slice(2)
+      .map((l) => l.split(" ")[0])
+      .filter((n) => /kmalloc/.test(n));
     const sizes = ["8k", "4k", "2k", "1k", "512", "256", "192", "128", "96", "64", "32", "16", "8"];
-    const want = [...sizes.map((s) => `dma-kmalloc-${s}`), ...sizes.map((s) => `kmalloc-rcl-${s}`), ...sizes.map((s) => `kmalloc-cg-${s}`), ...sizes.map((s) => `kmalloc-${s}`)];
+    const want = [
+      ...sizes.map((s) => `dma-kmalloc-${s}`),
+      ...sizes.map((s) => `kmalloc-rcl-${s}`),
+      ...sizes.map((s) => `kmalloc-cg-${s}`),
+      ...sizes.map((s) => `kmalloc-${s}`),
+    ];
     expect(names).toEqual(want);
-    const tail = k.proc("slabinfo").trimEnd().split("\n").slice(-2).map((l) => l.split(" ")[0]);
+    const tail = k
+      .proc("slabinfo")
+      .trimEnd()
+      .split("\n")
+      .slice(-2)
+      .map((l) => l.split(" ")[0]);
     expect(tail).toEqual(["kmem_cache_node", "kmem_cache"]);
   });
 
@@ -292,7 +310,10 @@ describe("2.6 SLAB geometry and slabinfo", () => {
     expect(geo("size-4096")).toEqual([4096, 1, 1, 24, 12, 0]);
     expect(geo("size-8192")).toEqual([8192, 1, 2, 8, 4, 0]);
     expect(geo("size-131072(DMA)")).toEqual([131072, 1, 32, 8, 4, 0]);
-    const names = k.proc("slabinfo").split("\n").map((l) => l.split(" ")[0]);
+    const names = k
+      .proc("slabinfo")
+      .split("\n")
+      .map((l) => l.split(" ")[0]);
     expect(names.indexOf("size-131072(DMA)")).toBeLessThan(names.indexOf("size-131072"));
     expect(names.indexOf("size-32")).toBeGreaterThan(names.indexOf("size-32(DMA)"));
     expect(names).not.toContain("size-262144");

@@ -7,14 +7,19 @@ import { gfpFlags } from "../../../src/kernel/gfp.ts";
 type Op = { kind: "kmalloc"; size: number } | { kind: "cache"; which: number } | { kind: "free"; pick: number };
 
 const opArb: fc.Arbitrary<Op> = fc.oneof(
-  { weight: 5, arbitrary: fc.record({ kind: fc.constant("kmalloc" as const), size: fc.oneof(fc.integer({ min: 1, max: 512 }), fc.integer({ min: 513, max: 20000 })) }) },
+  {
+    weight: 5,
+    arbitrary: fc.record({ kind: fc.constant("kmalloc" as const), size: fc.oneof(fc.integer({ min: 1, max: 512 }), fc.integer({ min: 513, max: 20000 })) }),
+  },
   { weight: 2, arbitrary: fc.record({ kind: fc.constant("cache" as const), which: fc.integer({ min: 0, max: 1 }) }) },
   { weight: 5, arbitrary: fc.record({ kind: fc.constant("free" as const), pick: fc.nat() }) },
 );
 
 function noOverlap(objs: { addr: bigint; objectSize: number; cache: string }[]): string | undefined {
   const s = [...objs].sort((a, b) => (a.addr < b.addr ? -1 : 1));
-  for (let i = 1; i < s.length; i++) if (s[i - 1].addr + BigInt(s[i - 1].objectSize) > s[i].addr) return `${s[i - 1].cache} ${s[i - 1].addr.toString(16)} overlaps ${s[i].cache} ${s[i].addr.toString(16)}`;
+  for (let i = 1; i < s.length; i++)
+    if (s[i - 1].addr + BigInt(s[i - 1].objectSize) > s[i].addr)
+      return `${s[i - 1].cache} ${s[i - 1].addr.toString(16)} overlaps ${s[i].cache} ${s[i].addr.toString(16)}`;
   return undefined;
 }
 

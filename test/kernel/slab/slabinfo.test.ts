@@ -35,7 +35,5 @@ it("shows a module's cache first while it exists and counts its objects", () => 
   const c = k.slab.kmem_cache_create("kmodlab_item", 72, 0, 0)!;
   for (let i = 0; i < 100; i++) k.slab.kmem_cache_alloc(c, 0xcc0);
   // 72-byte objects, 56 per 4 KiB slab: two slabs; the current (cpu) slab's free objects count as active.
-  expect(k.proc("slabinfo").split("\n")[2]).toBe(
-    "kmodlab_item         112    112     72   56    1 : tunables    0    0    0 : slabdata      2      2      0",
-  );
+  expect(k.proc("slabinfo").split("\n")[2]).toBe("kmodlab_item         112    112     72   56    1 : tunables    0    0    0 : slabdata      2      2      0");
 });

@@ -34,13 +34,26 @@ function minimal(name: string, layout: Record<string, unknown>): { v: Vmalloc; p
 }
 
 const MSM = {
-  bits: 32, pageOffset: 0xc0000000n, physOffset: 0x200000, vmallocStart: 0xf3000000n, vmallocEnd: 0xff000000n,
-  modulesVaddr: 0xbf000000n, modulesEnd: 0xbfe00000n, memory: [{ start: 0x200000, end: 0x200000 + 1000 * MiB }],
+  bits: 32,
+  pageOffset: 0xc0000000n,
+  physOffset: 0x200000,
+  vmallocStart: 0xf3000000n,
+  vmallocEnd: 0xff000000n,
+  modulesVaddr: 0xbf000000n,
+  modulesEnd: 0xbfe00000n,
+  memory: [{ start: 0x200000, end: 0x200000 + 1000 * MiB }],
   maxLowPfn: (0x200000 + 808 * MiB) / 4096,
 };
 const PC26 = {
-  bits: 32, pageOffset: 0xc0000000n, physOffset: 0, vmallocStart: 0xca800000n, vmallocEnd: 0xff7fe000n,
-  modulesVaddr: 0xca800000n, modulesEnd: 0xff7fe000n, memory: [{ start: 0x1000, end: 160 * MiB - 0x20000 }], maxLowPfn: (160 * MiB - 0x20000) / 4096,
+  bits: 32,
+  pageOffset: 0xc0000000n,
+  physOffset: 0,
+  vmallocStart: 0xca800000n,
+  vmallocEnd: 0xff7fe000n,
+  modulesVaddr: 0xca800000n,
+  modulesEnd: 0xff7fe000n,
+  memory: [{ start: 0x1000, end: 160 * MiB - 0x20000 }],
+  maxLowPfn: (160 * MiB - 0x20000) / 4096,
   memMap: [{ start: 0, end: 160 * MiB - 0x20000, type: "usable" }],
 };
 

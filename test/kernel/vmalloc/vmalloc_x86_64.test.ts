@@ -17,7 +17,10 @@ describe("vmalloc on x86_64-6.1", () => {
     const vm = k.vmalloc.find_vm_area(a)!;
     expect(vm.size).toBe(1007616);
     expect(vm.nr_pages).toBe(245);
-    const line = k.proc("vmallocinfo").split("\n").find((l) => l.includes("memdemo_main"))!;
+    const line = k
+      .proc("vmallocinfo")
+      .split("\n")
+      .find((l) => l.includes("memdemo_main"))!;
     const end = a + 1007616n;
     expect(line).toBe(`0x${a.toString(16)}-0x${end.toString(16)} 1007616 ${CALLER} pages=245 vmalloc N0=245`);
     // Every page translates through the tables to the frame the area holds, and vmalloc_to_pfn agrees with walk().
@@ -71,9 +74,7 @@ describe("vmalloc on x86_64-6.1", () => {
     const before = k.reports.length;
     expect(k.vmalloc.vmalloc(1 << 30, { caller: CALLER })).toBe(0n);
     const text = k.log.texts(0).join("\n");
-    expect(text).toContain(
-      "swapper/0: vmalloc error: size 1073741824, exceeds total pages, mode:0xcc0(GFP_KERNEL), nodemask=(null),cpuset=/,mems_allowed=0",
-    );
+    expect(text).toContain("swapper/0: vmalloc error: size 1073741824, exceeds total pages, mode:0xcc0(GFP_KERNEL), nodemask=(null),cpuset=/,mems_allowed=0");
     expect(text).toContain(" warn_alloc+0x151/0x170\n __vmalloc_node_range+");
     expect(text).toContain("Mem-Info:");
     const r = k.reports.slice(before).find((x) => x.kind === "vmalloc-failure")!;

@@ -26,7 +26,9 @@ const internal = (r: RunResult) => r.reports.filter((x) => x.kind === "bug");
 describe("reaching the host", () => {
   it("import() is refused before anything runs (a compile error at its line)", async () => {
     const r = await runModule(`import { module_init } from "linux";\nmodule_init(() => { (import("fs") as any).then(() => 0); return 0; });`);
-    expect(r.reports.map((x) => [x.kind, x.title])).toEqual([["compile-error", 'cell.ts:2:22: ImportError: dynamic import() is not available in a module cell; use import { ... } from "linux"']]);
+    expect(r.reports.map((x) => [x.kind, x.title])).toEqual([
+      ["compile-error", 'cell.ts:2:22: ImportError: dynamic import() is not available in a module cell; use import { ... } from "linux"'],
+    ]);
     expect(r.initReturn).toBeNull();
   });
 
@@ -108,7 +110,8 @@ module_exit(() => kfree(p));`;
   });
 
   it("objects the bridge returned cannot be changed to fool the next call", async () => {
-    const r = await runModule(`import { module_init, printk, KERN_INFO, dma_device } from "linux";
+    const r = await runModule(
+      `import { module_init, printk, KERN_INFO, dma_device } from "linux";
 import * as linux from "linux";
 module_init(() => {
   const tries: string[] = [];
@@ -120,7 +123,8 @@ module_init(() => {
   printk(KERN_INFO + "%s\\n", tries.join(","));
   printk(KERN_INFO + "kmalloc is %s\\n", typeof (linux as any).kmalloc);
   return 0;
-});`.replace("import { module_init, printk, KERN_INFO, dma_device } from \"linux\";", 'import { module_init, printk, KERN_INFO } from "linux";'));
+});`.replace('import { module_init, printk, KERN_INFO, dma_device } from "linux";', 'import { module_init, printk, KERN_INFO } from "linux";'),
+    );
     const lines = said(r);
     expect(lines).toContain("module:TypeError,deleteKmalloc:TypeError,defineProp:TypeError,protoOfModule:TypeError");
     expect(lines).toContain("kmalloc is function");
@@ -153,7 +157,8 @@ module_exit(() => kfree(p));`;
   });
 
   it("scribbling over the page tables is the module's corruption, not a 'kmodlab internal error'", async () => {
-    const r = await runModule(`import { module_init, MODULE_LICENSE, memset, vmalloc, virt_to_phys, phys_to_virt, PAGE_OFFSET, printk, KERN_INFO } from "linux";
+    const r = await runModule(
+      `import { module_init, MODULE_LICENSE, memset, vmalloc, virt_to_phys, phys_to_virt, PAGE_OFFSET, printk, KERN_INFO } from "linux";
 MODULE_LICENSE("GPL");
 module_init(() => {
   const v = vmalloc(3 * 4096);
@@ -161,7 +166,9 @@ module_init(() => {
   for (let pa = 0x100000n; pa < 0x1000000n; pa += 0x1000n) { try { memset(phys_to_virt(pa), 0, 8); } catch (e) {} }
   printk(KERN_INFO + "%px\\n", v);
   return 0;
-});`, { checkInvariants: true, config: "distro" });
+});`,
+      { checkInvariants: true, config: "distro" },
+    );
     expect(internal(r)).toEqual([]);
     await expectNextRunClean();
   });
@@ -169,9 +176,12 @@ module_init(() => {
 
 describe("never returning, never stopping", () => {
   it("an exit function that never returns is a soft lockup report; the next run is clean", async () => {
-    const r = await runModule(`import { module_init, module_exit } from "linux";
+    const r = await runModule(
+      `import { module_init, module_exit } from "linux";
 module_init(() => 0);
-module_exit(() => { for (;;) {} });`, { limits: { cpuMs: 200 } });
+module_exit(() => { for (;;) {} });`,
+      { limits: { cpuMs: 200 } },
+    );
     expect(r.reports.map((x) => x.kind)).toContain("timeout");
     expect(r.module?.unloaded).toBe(false);
     await expectNextRunClean();
@@ -182,12 +192,15 @@ module_exit(() => { for (;;) {} });`, { limits: { cpuMs: 200 } });
     ["never returns", `for (;;) {}`, "timeout"],
   ] as const) {
     it(`a callback the kernel calls (a slab constructor) that ${what}: a report, and the next run is clean`, async () => {
-      const r = await runModule(`import { module_init, module_exit, MODULE_LICENSE, kmem_cache_create, kmem_cache_alloc, kmem_cache_free, kmem_cache_destroy, GFP_KERNEL } from "linux";
+      const r = await runModule(
+        `import { module_init, module_exit, MODULE_LICENSE, kmem_cache_create, kmem_cache_alloc, kmem_cache_free, kmem_cache_destroy, GFP_KERNEL } from "linux";
 MODULE_LICENSE("GPL");
 let c: any = null, o = 0n;
 function evil_ctor(obj: bigint) { ${body} }
 module_init(() => { c = kmem_cache_create("evil_cache", 64, 0, 0, evil_ctor); o = kmem_cache_alloc(c, GFP_KERNEL); return 0; });
-module_exit(() => { kmem_cache_free(c, o); kmem_cache_destroy(c); });`, { limits: { cpuMs: 300 }, checkInvariants: true });
+module_exit(() => { kmem_cache_free(c, o); kmem_cache_destroy(c); });`,
+        { limits: { cpuMs: 300 }, checkInvariants: true },
+      );
       expect(r.reports.map((x) => x.kind)).toContain(kind);
       expect(internal(r)).toEqual([]);
       await expectNextRunClean();
@@ -200,10 +213,13 @@ module_exit(() => { kmem_cache_free(c, o); kmem_cache_destroy(c); });`, { limits
     ["__get_free_pages", "for (;;) { if (__get_free_pages(GFP_KERNEL, 4) === 0n) n++; if (n > 3) break; }"],
   ] as const) {
     it(`a runaway ${what} loop: out of memory reported, the kernel consistent, the next run clean`, async () => {
-      const r = await runModule(`import { module_init, MODULE_LICENSE, kmalloc, vmalloc, __get_free_pages, GFP_KERNEL } from "linux";
+      const r = await runModule(
+        `import { module_init, MODULE_LICENSE, kmalloc, vmalloc, __get_free_pages, GFP_KERNEL } from "linux";
 MODULE_LICENSE("GPL");
 let n = 0;
-module_init(() => { ${loop} return 0; });`, { mem: 256 << 20, checkInvariants: true, limits: { cpuMs: 30000, kernelCalls: 400000 } });
+module_init(() => { ${loop} return 0; });`,
+        { mem: 256 << 20, checkInvariants: true, limits: { cpuMs: 30000, kernelCalls: 400000 } },
+      );
       expect(r.reports.some((x) => ["page-alloc-failure", "vmalloc-failure", "out-of-memory", "limit"].includes(x.kind))).toBe(true);
       expect(internal(r)).toEqual([]);
       await expectNextRunClean();

@@ -573,14 +573,7 @@ export function runModuleSync(qjs: QuickJSWASMModule, source: string, options: R
       result.initReturn = 0;
     }
     result.module!.loaded = loaded;
-    try {
-      hooks.modules?.initDone?.(loaded);
-    } catch (e) {
-      // do_init_module()'s own frees hit a kernel BUG (vfree with bottom halves still disabled by an init that never
-      // re-enabled them: BUG_ON(in_interrupt())). The kernel has printed and reported it; the BUG killed insmod.
-      if (!isTaskKill(e)) throw e;
-      return finish();
-    }
+    hooks.modules?.initDone?.(loaded);
     if (loaded) hooks.modules?.live();
     else hooks.modules?.returnToUser();
     if (loaded && mod.userMain) {
@@ -635,6 +628,10 @@ export function runModuleSync(qjs: QuickJSWASMModule, source: string, options: R
       // The host's own stack ran out inside the guest's recursion before QuickJS's limit (a browser worker's stack
       // is smaller than Node's): the same limit for the learner; the guest cannot be asked where it was any more.
       k.report(limitReport(k, "stack", limits, bridge?.stopFrames ?? [], false, true));
+    } else if (isTaskKill(e)) {
+      // A kernel BUG or Oops in the kernel's own work around the module (do_init_module's or free_module()'s vfree
+      // of the module image while the module left bottom halves disabled: 2.6/3.4's BUG_ON(in_interrupt())): the
+      // kernel has printed and reported it, and it killed insmod or rmmod. Not a kmodlab error.
     } else {
       k.report({ kind: "bug", title: `kmodlab: internal error during ${currentSite}: ${(e as Error)?.message ?? e}`, text: String((e as Error)?.stack ?? e) });
     }

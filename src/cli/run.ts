@@ -79,10 +79,9 @@ async function toRunOptions(f: RunFlags): Promise<RunOptions> {
     await import("../kernel/fs/all.ts");
     const known = procNames();
     // A name the kernel does not have may be a file the module itself creates (proc_create_single): it is read
-    // while the module is loaded, and reads "(no such file: ...)" if it never appeared. Only a name that is not a
-    // file name at all is bad usage.
+    // while the module is loaded, and runCommand calls it bad usage only if the module never made it.
     const bad = o.proc.filter((n) => !known.includes(n) && !/^[A-Za-z0-9_.-]+$/.test(n));
-    if (bad.length) throw new Usage(`no such /proc file: ${bad.join(", ")} (have: ${known.join(", ")}, or a file the module creates)`);
+    if (bad.length) throw new Usage(noSuchProc(bad, known));
   }
   if (f.keepLoaded) o.unload = false;
   if (f.checkInvariants) o.checkInvariants = true;
@@ -166,6 +165,10 @@ export function exitCodeOf(r: Pick<RunResult, "reports">): number {
   return r.reports.length > 0 ? 1 : 0;
 }
 
+function noSuchProc(names: string[], known: string[]): string {
+  return `no such /proc file: ${names.join(", ")} (have: ${known.join(", ")}, or a file the module creates)`;
+}
+
 export async function runCommand(file: string, flags: RunFlags = {}): Promise<number> {
   const { runIsolated, warmIsolated } = await import("../node/isolate.ts");
   warmIsolated(); // the worker loads the sandbox while the options are checked and the file read
@@ -183,6 +186,13 @@ export async function runCommand(file: string, flags: RunFlags = {}): Promise<nu
   const r = await runIsolated(source, opts);
   if (r.bootRefused !== undefined) {
     process.stderr.write(`kmodlab: cannot boot ${opts.profile}${flags.mem !== undefined ? ` with --mem ${flags.mem}` : ""}: ${r.bootRefused}\n`);
+    return 2;
+  }
+  // --proc names the kernel does not have, that the module did not create either: bad usage, as a typo is
+  const missing = (opts.proc ?? []).filter((n) => [r.proc[n], r.procAfterExit[n]].every((t) => t === undefined || t.startsWith("(no such file")));
+  if (missing.length && !r.reports.some((x) => x.kind === "compile-error")) {
+    const { procNames } = await import("../kernel/fs/proc.ts");
+    process.stderr.write(`kmodlab: ${noSuchProc(missing, procNames())}\n`);
     return 2;
   }
   if (flags.json) {

@@ -5,7 +5,9 @@ import { h } from "./dom.ts";
 import { statementCard } from "./statement.ts";
 import type { LessonCell, Lesson } from "./lesson.ts";
 import type { CellEditor } from "./monaco.ts";
-import { renderOutcome, renderTypeErrors } from "./output.ts";
+import { alignLines, compareFigures } from "./compare.ts";
+import { digestOf } from "./digest.ts";
+import { fmtNs, renderOutcome, renderTypeErrors } from "./output.ts";
 import type { Machine, ProfileInfo, RunOptions } from "./protocol.ts";
 import type { Runner, RunOutcome } from "./runner.ts";
 import { encodeShare } from "./share.ts";
@@ -435,6 +437,110 @@ export class CellView {
     );
   }
 
+  /**
+   * Compare with another machine: the same source and RunOptions on a second profile and/or config, the two dmesg
+   * texts side by side (aligned line by line without their timestamps, compare.ts), the lines that differ marked, and
+   * the run figures of both. A cell's `compare=PROFILE` attribute picks the second machine and opens the box.
+   */
+  private comparer(source: string, options: RunOptions, first: RunOutcome & { kind: "result" }): HTMLElement {
+    const wanted = typeof this.cell.attrs.compare === "string" ? this.cell.attrs.compare : undefined;
+    const here = options.profile ?? this.profile();
+    const profileSel = h("select", { class: "compare-profile", "aria-label": "profile to compare with" }) as HTMLSelectElement;
+    const configSel = h(
+      "select",
+      { class: "compare-config", "aria-label": "kernel config to compare with" },
+      h("option", { value: "" }, options.config ? `same config (${options.config})` : "profile's config"),
+      h("option", { value: "debug" }, "debug"),
+      h("option", { value: "distro" }, "distro"),
+    ) as HTMLSelectElement;
+    const go = h("button", { type: "button", class: "btn small compare-run" }, "Compare");
+    const out = h("div", { class: "compare-output", "aria-live": "polite" });
+    void this.app.profiles().then(
+      (list) => {
+        for (const p of list) profileSel.append(h("option", { value: p.name }, p.name === here ? `${p.name} (this run's)` : p.name));
+        profileSel.value = wanted && list.some((p) => p.name === wanted) ? wanted : (list.find((p) => p.name !== here)?.name ?? here);
+      },
+      () => {
+        profileSel.append(h("option", { value: wanted ?? here }, wanted ?? here));
+      },
+    );
+    go.addEventListener("click", async () => {
+      const profile = profileSel.value || here;
+      const config = (configSel.value || options.config) as RunOptions["config"];
+      go.disabled = true;
+      out.replaceChildren(h("p", { class: "view-note" }, `Running the cell on ${profile}${config ? ` (${config} config)` : ""}…`));
+      const second = await this.app.runner.run(source, { ...options, profile, config, stopAfterCalls: undefined });
+      go.disabled = false;
+      if (second.kind !== "result") {
+        out.replaceChildren(h("p", { class: "view-error" }, `The run on ${profile} did not finish: ${second.message}`));
+        return;
+      }
+      out.replaceChildren(
+        this.comparison(first, second, `${here}${options.config ? ` (${options.config})` : ""}`, `${profile}${config ? ` (${config})` : ""}`),
+      );
+    });
+    return h(
+      "details",
+      { class: "compare", open: wanted !== undefined },
+      h("summary", {}, "Compare with another machine"),
+      h("div", { class: "compare-bar" }, h("label", {}, "Profile ", profileSel), h("label", {}, "Config ", configSel), go),
+      out,
+    );
+  }
+
+  /** The figures table and the aligned dmesg columns of two runs of this cell. */
+  private comparison(a: RunOutcome & { kind: "result" }, b: RunOutcome & { kind: "result" }, leftName: string, rightName: string): HTMLElement {
+    const figures = compareFigures(a.result, b.result, fmtNs);
+    const al = alignLines(a.result.dmesg ?? [], b.result.dmesg ?? []);
+    const omitted = [a.result, b.result].some((r) => digestOf(r)?.dmesgOmitted);
+    const mark = (differ: boolean) => (differ ? "differ" : undefined);
+    const table = h(
+      "table",
+      { class: "compare-figures" },
+      h("thead", {}, h("tr", {}, h("th", {}, ""), h("th", {}, leftName), h("th", {}, rightName))),
+      h(
+        "tbody",
+        {},
+        figures.map((f) =>
+          h("tr", { class: mark(f.differ), "data-fig": f.name }, h("th", { scope: "row" }, f.label), h("td", {}, f.left), h("td", {}, f.right)),
+        ),
+      ),
+    );
+    const cellText = (t: string | undefined) => h("td", { class: t === undefined ? "empty" : undefined }, t ?? "");
+    const lines = h(
+      "table",
+      { class: "compare-dmesg", "aria-label": "the two dmesg texts aligned line by line" },
+      h("thead", {}, h("tr", {}, h("th", {}, ""), h("th", {}, leftName), h("th", {}, rightName))),
+      h(
+        "tbody",
+        {},
+        al.rows.map((r) =>
+          h(
+            "tr",
+            { class: `row-${r.kind}${r.kind === "same" ? "" : " differ"}` },
+            h("td", { class: "marker", title: r.kind === "same" ? "the same on both" : "differs" }, r.kind === "same" ? "" : "≠"),
+            cellText(r.kind === "right" ? undefined : r.left),
+            cellText(r.kind === "left" ? undefined : r.right),
+          ),
+        ),
+      ),
+    );
+    const diffFigs = figures.filter((f) => f.differ).length;
+    return h(
+      "div",
+      { class: "comparison" },
+      h(
+        "p",
+        { class: "compare-summary" },
+        `${leftName} against ${rightName}: ${al.differences} of ${al.rows.length} dmesg lines differ (timestamps left out), ${diffFigs} of ${figures.length} figures differ.`,
+        al.positional ? " The logs are too long to align: lines are paired by position." : "",
+        omitted ? " Only the head and tail of a long dmesg are compared." : "",
+      ),
+      table,
+      lines,
+    );
+  }
+
   private solutionOffer(exercise: string): HTMLElement {
     const stuck = this.failedChecks >= SOLUTION_AFTER;
     const box = h("div", { class: "solution-offer" + (stuck ? " stuck" : "") });
@@ -624,6 +730,7 @@ export class CellView {
       this.app.onProgress();
       const total = outcome.result.stats?.kernelCalls ?? 0;
       if (total > 1) this.output.append(this.stepper(source, runOptions, total, (outcome.result.kernel?.calls ?? []) as { fn: string }[]));
+      this.output.append(this.comparer(source, runOptions, outcome));
     } else this.status.textContent = outcome.kind === "killed" ? "Worker restarted." : "Run failed.";
     recordMetric("run", ms);
     return outcome;

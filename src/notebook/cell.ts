@@ -5,9 +5,7 @@ import { h } from "./dom.ts";
 import { statementCard } from "./statement.ts";
 import type { LessonCell, Lesson } from "./lesson.ts";
 import type { CellEditor } from "./monaco.ts";
-import { alignLines, compareFigures } from "./compare.ts";
-import { digestOf } from "./digest.ts";
-import { fmtNs, renderOutcome, renderTypeErrors } from "./output.ts";
+import { renderComparison, renderOutcome, renderTypeErrors } from "./output.ts";
 import type { Machine, ProfileInfo, RunOptions } from "./protocol.ts";
 import type { Runner, RunOutcome } from "./runner.ts";
 import { encodeShare } from "./share.ts";
@@ -476,7 +474,7 @@ export class CellView {
         return;
       }
       out.replaceChildren(
-        this.comparison(first, second, `${here}${options.config ? ` (${options.config})` : ""}`, `${profile}${config ? ` (${config})` : ""}`),
+        renderComparison(first.result, second.result, `${here}${options.config ? ` (${options.config})` : ""}`, `${profile}${config ? ` (${config})` : ""}`),
       );
     });
     return h(
@@ -485,59 +483,6 @@ export class CellView {
       h("summary", {}, "Compare with another machine"),
       h("div", { class: "compare-bar" }, h("label", {}, "Profile ", profileSel), h("label", {}, "Config ", configSel), go),
       out,
-    );
-  }
-
-  /** The figures table and the aligned dmesg columns of two runs of this cell. */
-  private comparison(a: RunOutcome & { kind: "result" }, b: RunOutcome & { kind: "result" }, leftName: string, rightName: string): HTMLElement {
-    const figures = compareFigures(a.result, b.result, fmtNs);
-    const al = alignLines(a.result.dmesg ?? [], b.result.dmesg ?? []);
-    const omitted = [a.result, b.result].some((r) => digestOf(r)?.dmesgOmitted);
-    const mark = (differ: boolean) => (differ ? "differ" : undefined);
-    const table = h(
-      "table",
-      { class: "compare-figures" },
-      h("thead", {}, h("tr", {}, h("th", {}, ""), h("th", {}, leftName), h("th", {}, rightName))),
-      h(
-        "tbody",
-        {},
-        figures.map((f) =>
-          h("tr", { class: mark(f.differ), "data-fig": f.name }, h("th", { scope: "row" }, f.label), h("td", {}, f.left), h("td", {}, f.right)),
-        ),
-      ),
-    );
-    const cellText = (t: string | undefined) => h("td", { class: t === undefined ? "empty" : undefined }, t ?? "");
-    const lines = h(
-      "table",
-      { class: "compare-dmesg", "aria-label": "the two dmesg texts aligned line by line" },
-      h("thead", {}, h("tr", {}, h("th", {}, ""), h("th", {}, leftName), h("th", {}, rightName))),
-      h(
-        "tbody",
-        {},
-        al.rows.map((r) =>
-          h(
-            "tr",
-            { class: `row-${r.kind}${r.kind === "same" ? "" : " differ"}` },
-            h("td", { class: "marker", title: r.kind === "same" ? "the same on both" : "differs" }, r.kind === "same" ? "" : "≠"),
-            cellText(r.kind === "right" ? undefined : r.left),
-            cellText(r.kind === "left" ? undefined : r.right),
-          ),
-        ),
-      ),
-    );
-    const diffFigs = figures.filter((f) => f.differ).length;
-    return h(
-      "div",
-      { class: "comparison" },
-      h(
-        "p",
-        { class: "compare-summary" },
-        `${leftName} against ${rightName}: ${al.differences} of ${al.rows.length} dmesg lines differ (timestamps left out), ${diffFigs} of ${figures.length} figures differ.`,
-        al.positional ? " The logs are too long to align: lines are paired by position." : "",
-        omitted ? " Only the head and tail of a long dmesg are compared." : "",
-      ),
-      table,
-      lines,
     );
   }
 

@@ -2,8 +2,9 @@
 // DOM-free: the line alignment of the two dmesg texts and the table of run figures; cell.ts renders them.
 //
 // The alignment is a longest common subsequence over whole lines, after the "[    1.234567] " timestamps are
-// stripped (two machines boot for different times, so every stamp differs). Between two common lines, the lines only
-// one side has are paired in order as "changed" lines; what is left over stays on its own side. Simplification: above
+// stripped (two machines boot for different times, so every stamp differs). Between two common lines, the lines of
+// the same shape (the same text with other numbers: "GFP_KERNEL=0xcc0" and "GFP_KERNEL=0xd0") are paired as "changed"
+// lines, the others in order; what is left over stays on its own side. Simplification: above
 // MAX_LCS_CELLS (lines × lines) the table would be too big for the page, so the lines are paired by position instead,
 // and the result says so (`positional`).
 
@@ -32,47 +33,73 @@ export function stripTimestamp(line: string): string {
   return line.replace(/^\[\s*\d+\.\d+\]\s?/, "");
 }
 
-/** Align two dmesg texts line by line (timestamps stripped) and mark the lines that differ. */
+/** A line's shape: its numbers (decimal or hex, with or without 0x) as "#", so "p=0xcc0" and "p=0xd0" have one shape. */
+export function lineShape(line: string): string {
+  return line.replace(/\b(?:0x)?[0-9a-f]*\d[0-9a-f]*\b/gi, "#");
+}
+
+/** The index pairs [i, j] of a longest common subsequence of a and b under `eq`, in order. */
+function lcsPairs<T>(a: readonly T[], b: readonly T[], eq: (x: T, y: T) => boolean): [number, number][] {
+  const n = a.length;
+  const m = b.length;
+  // lcs[i * w + j]: the LCS length of a[i..] and b[j..]
+  const w = m + 1;
+  const lcs = new Uint32Array((n + 1) * w);
+  for (let i = n - 1; i >= 0; i--)
+    for (let j = m - 1; j >= 0; j--) lcs[i * w + j] = eq(a[i], b[j]) ? lcs[(i + 1) * w + j + 1] + 1 : Math.max(lcs[(i + 1) * w + j], lcs[i * w + j + 1]);
+  const pairs: [number, number][] = [];
+  let i = 0;
+  let j = 0;
+  while (i < n && j < m) {
+    if (eq(a[i], b[j])) pairs.push([i++, j++]);
+    else if (lcs[(i + 1) * w + j] >= lcs[i * w + j + 1]) i++;
+    else j++;
+  }
+  return pairs;
+}
+
+/**
+ * Align two dmesg texts line by line (timestamps stripped) and mark the lines that differ. Between two common lines,
+ * the lines of the same shape (lineShape: the same words, other numbers) are paired as "changed"; the rest are paired
+ * in order, and what is left over stays on its own side.
+ */
 export function alignLines(leftLines: readonly string[], rightLines: readonly string[]): Alignment {
   const a = leftLines.map(stripTimestamp);
   const b = rightLines.map(stripTimestamp);
-  const n = a.length;
-  const m = b.length;
   const rows: AlignedRow[] = [];
-  const pairRun = (l: string[], r: string[]) => {
+  const inOrder = (l: string[], r: string[]) => {
     const k = Math.min(l.length, r.length);
     for (let i = 0; i < k; i++) rows.push(l[i] === r[i] ? { kind: "same", left: l[i], right: r[i] } : { kind: "changed", left: l[i], right: r[i] });
     for (let i = k; i < l.length; i++) rows.push({ kind: "left", left: l[i] });
     for (let i = k; i < r.length; i++) rows.push({ kind: "right", right: r[i] });
   };
-  const positional = n * m > MAX_LCS_CELLS;
-  if (positional) {
-    pairRun(a, b);
-  } else {
-    // lcs[i][j]: the LCS length of a[i..] and b[j..], one flat array of (n + 1) × (m + 1)
-    const w = m + 1;
-    const lcs = new Uint32Array((n + 1) * w);
-    for (let i = n - 1; i >= 0; i--)
-      for (let j = m - 1; j >= 0; j--) lcs[i * w + j] = a[i] === b[j] ? lcs[(i + 1) * w + j + 1] + 1 : Math.max(lcs[(i + 1) * w + j], lcs[i * w + j + 1]);
+  // a gap between two common lines: pair by shape where it can, in order between those pairs
+  const gap = (l: string[], r: string[]) => {
+    if (l.length * r.length > MAX_LCS_CELLS) return inOrder(l, r);
+    const ls = l.map(lineShape);
+    const rs = r.map(lineShape);
     let i = 0;
     let j = 0;
-    let onlyLeft: string[] = [];
-    let onlyRight: string[] = [];
-    const flush = () => {
-      pairRun(onlyLeft, onlyRight);
-      onlyLeft = [];
-      onlyRight = [];
-    };
-    while (i < n || j < m) {
-      if (i < n && j < m && a[i] === b[j]) {
-        flush();
-        rows.push({ kind: "same", left: a[i], right: b[j] });
-        i++;
-        j++;
-      } else if (j >= m || (i < n && lcs[(i + 1) * w + j] >= lcs[i * w + j + 1])) onlyLeft.push(a[i++]);
-      else onlyRight.push(b[j++]);
+    for (const [pi, pj] of lcsPairs(ls, rs, (x, y) => x === y)) {
+      inOrder(l.slice(i, pi), r.slice(j, pj));
+      rows.push({ kind: "changed", left: l[pi], right: r[pj] });
+      i = pi + 1;
+      j = pj + 1;
     }
-    flush();
+    inOrder(l.slice(i), r.slice(j));
+  };
+  const positional = a.length * b.length > MAX_LCS_CELLS;
+  if (positional) inOrder(a, b);
+  else {
+    let i = 0;
+    let j = 0;
+    for (const [pi, pj] of lcsPairs(a, b, (x, y) => x === y)) {
+      gap(a.slice(i, pi), b.slice(j, pj));
+      rows.push({ kind: "same", left: a[pi], right: b[pj] });
+      i = pi + 1;
+      j = pj + 1;
+    }
+    gap(a.slice(i), b.slice(j));
   }
   return { rows, differences: rows.filter((r) => r.kind !== "same").length, positional };
 }

@@ -14,6 +14,7 @@ import { linkAddresses, WalkPanel } from "./views/walk.ts";
 import type { WalkJson } from "../kernel/mm/ptdump.ts";
 import { digestOf, type PageReport } from "./digest.ts";
 import { userBlock } from "./views/user.ts";
+import { alignLines, compareFigures } from "./compare.ts";
 
 const LEVEL_NAMES = ["emerg", "alert", "crit", "err", "warn", "notice", "info", "debug"];
 
@@ -473,4 +474,66 @@ export function renderOutcome(target: HTMLElement, o: RunOutcome, hooks: OutputH
   for (const rep of reports) target.append(reportCard(rep, hooks));
   if (modelError) target.append(h("p", { class: "view-error" }, `address-space view: ${modelError}`));
   target.append(...viewsOf(r, hooks, panel, pick, model));
+}
+
+/**
+ * Compare with another machine (cell.ts): the run figures of both runs and their dmesg texts side by side, aligned
+ * line by line without the timestamps (compare.ts); the figures and lines that differ are marked.
+ */
+export function renderComparison(a: RunResult, b: RunResult, leftName: string, rightName: string): HTMLElement {
+  const figures = compareFigures(a, b, fmtNs);
+  const al = alignLines(a.dmesg ?? [], b.dmesg ?? []);
+  const omitted = [a, b].some((r) => digestOf(r)?.dmesgOmitted);
+  const mark = (differ: boolean) => (differ ? "differ" : undefined);
+  const table = h(
+    "table",
+    { class: "compare-figures" },
+    h("thead", {}, h("tr", {}, h("th", {}, ""), h("th", {}, leftName), h("th", {}, rightName))),
+    h(
+      "tbody",
+      {},
+      figures.map((f) =>
+        h(
+          "tr",
+          { class: mark(f.differ), "data-fig": f.name },
+          h("th", { scope: "row" }, f.label),
+          h("td", { class: "left" }, f.left),
+          h("td", { class: "right" }, f.right),
+        ),
+      ),
+    ),
+  );
+  const cellText = (side: "left" | "right", t: string | undefined) => h("td", { class: `${side}${t === undefined ? " empty" : ""}` }, t ?? "");
+  const lines = h(
+    "table",
+    { class: "compare-dmesg", "aria-label": "the two dmesg texts aligned line by line" },
+    h("thead", {}, h("tr", {}, h("th", {}, ""), h("th", {}, leftName), h("th", {}, rightName))),
+    h(
+      "tbody",
+      {},
+      al.rows.map((r) =>
+        h(
+          "tr",
+          { class: `row-${r.kind}${r.kind === "same" ? "" : " differ"}` },
+          h("td", { class: "marker", title: r.kind === "same" ? "the same on both" : "differs" }, r.kind === "same" ? "" : "≠"),
+          cellText("left", r.kind === "right" ? undefined : r.left),
+          cellText("right", r.kind === "left" ? undefined : r.right),
+        ),
+      ),
+    ),
+  );
+  const diffFigs = figures.filter((f) => f.differ).length;
+  return h(
+    "div",
+    { class: "comparison", "data-left": a.profile, "data-right": b.profile },
+    h(
+      "p",
+      { class: "compare-summary" },
+      `${leftName} against ${rightName}: ${al.differences} of ${al.rows.length} dmesg lines differ (timestamps left out), ${diffFigs} of ${figures.length} figures differ.`,
+      al.positional ? " The logs are too long to align: lines are paired by position." : "",
+      omitted ? " Only the head and tail of a long dmesg are compared." : "",
+    ),
+    table,
+    lines,
+  );
 }

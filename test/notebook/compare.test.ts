@@ -1,6 +1,6 @@
 // Compare two machines (src/notebook/compare.ts): the line alignment of two dmesg texts and the run figures table.
 import { describe, expect, it } from "vitest";
-import { alignLines, compareFigures, MAX_LCS_CELLS, reportsByKind, stripTimestamp } from "../../src/notebook/compare.ts";
+import { alignLines, compareFigures, lineShape, MAX_LCS_CELLS, reportsByKind, stripTimestamp } from "../../src/notebook/compare.ts";
 import type { RunResult } from "../../sandbox/result.ts";
 
 const ts = (t: number, text: string) => `[${t.toFixed(6).padStart(12)}] ${text}`;
@@ -43,6 +43,16 @@ describe("alignLines", () => {
     expect(al.rows.map((r) => r.kind)).toEqual(["same", "changed", "left", "left", "same"]);
     const empty = alignLines([], ["only"]);
     expect(empty.rows).toEqual([{ kind: "right", right: "only" }]);
+  });
+
+  it("in a gap, lines of the same shape (other numbers) pair up and a line of another shape stays on its side", () => {
+    const al = alignLines(["taint line", "GFP_KERNEL=0xcc0 MAX=11", "PAGE_OFFSET=ffff888000000000"], ["GFP_KERNEL=0xd0 MAX=11", "PAGE_OFFSET=c0000000"]);
+    expect(al.rows).toEqual([
+      { kind: "left", left: "taint line" },
+      { kind: "changed", left: "GFP_KERNEL=0xcc0 MAX=11", right: "GFP_KERNEL=0xd0 MAX=11" },
+      { kind: "changed", left: "PAGE_OFFSET=ffff888000000000", right: "PAGE_OFFSET=c0000000" },
+    ]);
+    expect(lineShape("p=0xcc0 at ffff8880 face 12")).toBe("p=# at # face #");
   });
 
   it("every line of both sides appears once, in order, whatever the inputs", () => {

@@ -672,6 +672,42 @@ describe("notebook in Chromium", () => {
     await ctx.close();
   });
 
+  it("compare with another machine: lesson 10's era-61 against i386-2.6 shows both dmesg columns aligned, the differing lines and figures marked", async () => {
+    const { page, ctx } = await open(undefined, "#/lesson/eras");
+    const c = await runCell(page, "era-61");
+    const cmp = c.locator("details.compare");
+    expect(await cmp.count()).toBe(1);
+    // the cell's compare= attribute opens the box on i386-2.6
+    expect(await cmp.getAttribute("open")).not.toBeNull();
+    await page.waitForFunction(
+      () => (document.querySelector('section.cell[data-cell-id="era-61"] select.compare-profile') as HTMLSelectElement | null)?.value === "i386-2.6",
+    );
+    await cmp.locator("button.compare-run").click();
+    await cmp.locator(".comparison").waitFor({ timeout: 30_000 });
+    expect(await cmp.locator(".comparison").getAttribute("data-left")).toBe("x86_64-6.1");
+    expect(await cmp.locator(".comparison").getAttribute("data-right")).toBe("i386-2.6");
+    // both columns hold their machine's lines, without timestamps
+    const left = await cmp.locator(".compare-dmesg td.left").allTextContents();
+    const right = await cmp.locator(".compare-dmesg td.right").allTextContents();
+    expect(left.join("\n")).toContain("GFP_KERNEL=0xcc0");
+    expect(right.join("\n")).toContain("GFP_KERNEL=0xd0");
+    expect([...left, ...right].some((t) => /^\[\s*\d+\.\d+\]/.test(t))).toBe(false);
+    // the GFP line is one marked row: 6.1's on the left, 2.6's on the right
+    const gfp = cmp.locator(".compare-dmesg tr.differ", { hasText: "GFP_KERNEL=0xcc0" });
+    expect(await gfp.count()).toBe(1);
+    expect(await gfp.locator("td.right").textContent()).toMatch(/^GFP_KERNEL=0xd0 /);
+    expect(await gfp.locator("td.marker").textContent()).toBe("≠");
+    // the taint line only 6.1 prints stands alone on the left
+    expect(await cmp.locator(".compare-dmesg tr.row-left td.left").allTextContents()).toEqual(["cell: loading out-of-tree module taints kernel."]);
+    // figures: init returned 0 on both (not marked)
+    expect(await cmp.locator('.compare-figures tr[data-fig="init"]').getAttribute("class")).toBeNull();
+    expect(await cmp.locator('.compare-figures tr[data-fig="init"] td').allTextContents()).toEqual(["0", "0"]);
+    expect(await cmp.locator(".compare-summary").textContent()).toMatch(/^x86_64-6\.1 against i386-2\.6: (\d+) of \1 dmesg lines differ/);
+    await cmp.scrollIntoViewIfNeeded();
+    await page.screenshot({ path: `${SHOTS}/notebook-26-compare.png` });
+    await ctx.close();
+  });
+
   it("cell settings are honoured: lesson 08's msm-300 boots with vmalloc=300M and prints 296 MB; the picker offers the kernel config", async () => {
     const { page, ctx } = await open(undefined, "#/lesson/vmalloc-size");
     const c = cell(page, "msm-300");

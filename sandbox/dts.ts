@@ -2,6 +2,7 @@
 // `kmodlab check` (typescript@6). With an era, only what that era has; without, everything, each marked with
 // the eras it exists in.
 
+import type * as TS from "typescript";
 import type { Era } from "../src/kernel/types.ts";
 import { API } from "./api.ts";
 import { ERAS, inEra, type ApiEntry, type CallbackSig, type Module, type ParamType, type ReturnType } from "./table.ts";
@@ -93,4 +94,22 @@ export function linuxDts(era?: Era, api: readonly ApiEntry[] = API): string {
     return `declare module "${m}" {\n${imports}${types}${body}}\n`;
   };
   return header + mod("linux") + mod("sim") + (rows.some((e) => e.module === "user") ? mod("user") : "");
+}
+
+/**
+ * The compiler options a cell is type-checked with against linux.d.ts: by `kmodlab check` (src/cli/check.ts) and by
+ * the notebook's worker (src/notebook/typecheck.ts), the same ones the notebook gives Monaco. `ts` is passed in, so
+ * the sandbox loads no compiler.
+ */
+export function cellCompilerOptions(ts: typeof TS): TS.CompilerOptions {
+  return {
+    target: ts.ScriptTarget.ES2020,
+    module: ts.ModuleKind.Preserve,
+    moduleDetection: ts.ModuleDetectionKind.Force,
+    lib: ["lib.es2020.d.ts"],
+    strict: true,
+    noEmit: true,
+    types: [],
+    skipLibCheck: true,
+  };
 }

@@ -5,6 +5,7 @@
 import ts from "typescript";
 import { readFileSync } from "node:fs";
 import type { Era } from "../kernel/types.ts";
+import { cellCompilerOptions } from "../../sandbox/dts.ts";
 
 export interface CellDiagnostic {
   line: number; // 1-based
@@ -19,16 +20,7 @@ const CELL = "/cell/cell.ts";
 const DTS = "/cell/linux.d.ts";
 
 /** The compiler options a cell is checked with (the same ones the notebook gives Monaco). */
-export const CELL_COMPILER_OPTIONS: ts.CompilerOptions = {
-  target: ts.ScriptTarget.ES2020,
-  module: ts.ModuleKind.Preserve,
-  moduleDetection: ts.ModuleDetectionKind.Force,
-  lib: ["lib.es2020.d.ts"],
-  strict: true,
-  noEmit: true,
-  types: [],
-  skipLibCheck: true,
-};
+export const CELL_COMPILER_OPTIONS: ts.CompilerOptions = cellCompilerOptions(ts);
 
 /** Type-check a cell against the declarations of an era. */
 export async function typeCheckCell(source: string, era: Era): Promise<CellDiagnostic[]> {

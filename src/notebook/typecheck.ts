@@ -5,6 +5,7 @@
 // Run that comes before it is ready runs unchecked and says so.
 
 import type * as TS from "typescript";
+import { cellCompilerOptions } from "../../sandbox/dts.ts";
 
 export interface CellDiagnostic {
   line: number;
@@ -37,17 +38,7 @@ let lastProgram: TS.Program | undefined;
 
 /** Type errors of a cell against an era's declarations (`dts`), innermost syntax first, in line order. */
 export function checkCell(ts: typeof TS, source: string, dts: string): CellDiagnostic[] {
-  const options: TS.CompilerOptions = {
-    target: ts.ScriptTarget.ES2020,
-    module: ts.ModuleKind.Preserve,
-    moduleDetection: ts.ModuleDetectionKind.Force,
-    lib: ["lib.es2020.d.ts"],
-    strict: true,
-    noEmit: true,
-    types: [],
-    skipLibCheck: true,
-    noLib: false,
-  };
+  const options = cellCompilerOptions(ts);
   const files = new Map([
     [CELL, source],
     [DTS, /declare\s+module\s+["']linux["']/.test(dts) ? dts : `declare module "linux" {\n${dts}\n}\n`],

@@ -115,6 +115,8 @@ export interface Layout {
   vmemmapStart?: bigint;
   /** x86_64 __START_KERNEL_map (kernel text mapping); undefined on 32-bit where the image is in lowmem. */
   startKernelMap?: bigint;
+  /** x86_64 phys_base: physical _text minus (virtual _text - __START_KERNEL_map); non-zero only with KASLR. */
+  physBase?: number;
   regions: VirtRegion[];
   image: ImageSection[];
 

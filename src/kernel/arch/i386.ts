@@ -19,12 +19,17 @@
 // Boards: 6.1 = QEMU pc + SeaBIOS (common.ts), initrd 0x11c045 bytes as in the reference (QEMU loads it at the
 // top of low RAM; above lowmem the kernel moves it down). 2.6 = QEMU 0.9 pc + Bochs BIOS: EBDA at 0x9fc00,
 // BIOS at 0xe8000, ACPI tables in the top 64 KiB of RAM, no initrd (root=/dev/hda1).
+// KASLR (6.1, CONFIG_RANDOMIZE_BASE=y in Debian's 686 config; arch/kaslr.ts): with a seed and without `nokaslr` the
+// decompressor moves the image to a random 2 MiB-aligned slot below KERNEL_IMAGE_SIZE (512 MiB); on x86_32 the
+// virtual address follows (PAGE_OFFSET + physical). 2.6.26 had no KASLR (it came in 3.14).
 // Reservations: 6.1 reserves the first 1 MiB, the image [16 MiB, __end_of_kernel_reserve), brk page tables,
 // the initrd, mem_map (FLATMEM, 40-byte struct page, top-down in lowmem) and percpu (33 pages); 2.6's bootmem
 // reserves page 0, the EBDA page, the image, head.S page tables, the bootmem bitmap and mem_map (32-byte
 // struct page, bottom-up from 16 MiB).
 
 import type { ImageSection, Layout, MemMapEntry, VirtRegion, ZoneSpec } from "../types.ts";
+import { chooseRandomLocation, LOAD_PHYSICAL_ADDR } from "./kaslr.ts";
+import { shiftImage, type ImagePhys } from "./x86_64.ts";
 import {
   type ArchKernel,
   KERN_ERR,
@@ -59,6 +64,8 @@ const PMD_SIZE = 4 * MiB; // non-PAE: the PMD is folded into the 4 MiB PGD
 export const LAST_PKMAP = 1024;
 export const FIXADDR_TOP = 0xfffff000;
 const MAX_NONPAE_PFN = 1 << 20;
+/** KERNEL_IMAGE_SIZE on x86_32 (page_32_types.h): the decompressor's mem_limit for KASLR. */
+const KERNEL_IMAGE_SIZE = 512 * MiB;
 
 // 6.1 (Debian 686, NR_CPUS=32)
 export const CPU_ENTRY_AREA_BASE_61 = 0xff400000;
@@ -201,7 +208,22 @@ export function setupI386(k: ArchKernel): Layout {
     .filter((r) => r.end > r.start);
   const blk = new Memblock();
   for (const r of memory) blk.add(r.start, r.end);
-  const img = old ? I386_26_IMAGE : I386_61_IMAGE;
+  const below4g = mem >= 0xe0000000 ? 0xc0000000 : mem;
+  const initrdAt = qemuInitrdAddr(below4g, I386_61_INITRD_SIZE, 0x7fffffff);
+  const kaslr = old
+    ? undefined
+    : chooseRandomLocation(
+        {
+          e820: bios,
+          imageSize: I386_61_IMAGE.bss[1] - I386_61_IMAGE.text[0],
+          memLimit: KERNEL_IMAGE_SIZE,
+          memParam: memLimit,
+          initrd: { start: initrdAt, end: initrdAt + I386_61_INITRD_SIZE },
+        },
+        k.opts.seed,
+        k.params.has("nokaslr"),
+      );
+  const img: ImagePhys = old ? I386_26_IMAGE : kaslr ? shiftImage(I386_61_IMAGE, kaslr.phys - LOAD_PHYSICAL_ADDR) : I386_61_IMAGE;
   const lowEnd = maxLowPfn * PAGE_SIZE;
   if (img.bss[1] + 4 * MiB > lowEnd) bootError(`${p.name}: lowmem ends at ${lowEnd >> 20} MB, below the kernel image`);
 
@@ -216,8 +238,7 @@ export function setupI386(k: ArchKernel): Layout {
     blk.reserve(0, SZ_1M, "first 1 MiB (BIOS, real-mode trampoline)");
     blk.reserve(img.text[0], img.bss[1], "kernel image");
     blk.reserve(img.bss[1], img.bss[1] + 3 * PAGE_SIZE, "page tables");
-    const below4g = mem >= 0xe0000000 ? 0xc0000000 : mem;
-    x86ReserveInitrd(k, blk, qemuInitrdAddr(below4g, I386_61_INITRD_SIZE, 0x7fffffff), I386_61_INITRD_SIZE, lowEnd);
+    x86ReserveInitrd(k, blk, initrdAt, I386_61_INITRD_SIZE, lowEnd);
   }
 
   // initmem_init() (6.1) / setup_memory() (2.6): the split, and high_memory.
@@ -311,7 +332,7 @@ export function bochsE820(mem: number): MemMapEntry[] {
   return map;
 }
 
-function imageSections(img: typeof I386_61_IMAGE | typeof I386_26_IMAGE): ImageSection[] {
+function imageSections(img: ImagePhys): ImageSection[] {
   const v = (phys: number) => BigInt(PAGE_OFFSET + phys);
   const initStart = alignUp(img.data[1], PAGE_SIZE);
   const sec = (name: ImageSection["name"], s: number, e: number): ImageSection => ({ name, start: v(s), end: v(e), phys: s });

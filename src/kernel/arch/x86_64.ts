@@ -11,8 +11,12 @@
 // - KASLR (CONFIG_RANDOMIZE_MEMORY): with a seed and without `nokaslr`, kernel_randomize_memory() moves
 //   page_offset_base, vmalloc_base and vmemmap_base in that order with PUD (1 GiB) aligned random offsets.
 //   Its prandom state is seeded from a 64-bit value derived from the seed (the kernel takes RDRAND/RDTSC).
-//   CONFIG_RANDOMIZE_BASE's image randomization (physical and virtual _text) is not modelled: the image
-//   stays at 16 MiB / 0xffffffff81000000 (phys_base 0).
+//   kaslr_memory_enabled() is kaslr_enabled() && !CONFIG_KASAN: the debug kernel (KASAN) keeps the fixed bases.
+// - CONFIG_RANDOMIZE_BASE (arch/kaslr.ts, the decompressor's choose_random_location()): with a seed and without
+//   `nokaslr`, the image moves physically to a random 2 MiB slot of RAM and, independently, virtually within the
+//   1 GiB kernel image window; phys_base = physical _text - (virtual _text - __START_KERNEL_map). /proc/iomem's
+//   Kernel code/rodata/data/bss and the memblock reservation move with it. Without KASLR: 16 MiB /
+//   0xffffffff81000000, phys_base 0.
 // - memblock reservations, in setup_arch order (sizes from the real boot): the first 1 MiB (6.1 reserves it
 //   whole for the BIOS and the real-mode trampoline), the kernel image [_text, __end_of_kernel_reserve),
 //   early page tables in .brk, the initrd where QEMU loads it, NODE_DATA (0x2b000 bytes for Debian's
@@ -25,6 +29,7 @@
 //   .data (page aligned) — the real build has percpu and other sections in between.
 
 import type { Layout, MemMapEntry, PhysRange, VirtRegion, ZoneSpec, ImageSection } from "../types.ts";
+import { chooseRandomLocation, LOAD_PHYSICAL_ADDR } from "./kaslr.ts";
 import {
   type ArchKernel,
   KERN_DEBUG,
@@ -74,6 +79,21 @@ const STRUCT_PAGE = 64;
 const MiB = SZ_1M;
 export const MIN_RAM = 96 * MiB; // the Debian image alone ends at 68 MiB physical
 export const MAX_RAM = 1024 * SZ_1G; // 1 TiB
+
+/** The image's physical section bounds, [start, end) each. */
+export interface ImagePhys {
+  text: readonly [number, number];
+  rodata: readonly [number, number];
+  data: readonly [number, number];
+  init: number;
+  bss: readonly [number, number];
+}
+
+/** The image moved by delta bytes (the decompressor's relocation: every section keeps its offset from _text). */
+export function shiftImage(img: ImagePhys, delta: number): ImagePhys {
+  const m = (r: readonly [number, number]) => [r[0] + delta, r[1] + delta] as const;
+  return { text: m(img.text), rodata: m(img.rodata), data: m(img.data), init: img.init, bss: m(img.bss) };
+}
 
 /** Debian 6.1.0-56-amd64's image, physical, from /proc/iomem and the Memory: line of the real boot. */
 export const X86_64_IMAGE = {
@@ -219,19 +239,35 @@ export function setupX86_64(k: ArchKernel): Layout {
     k.printk(KERN_INFO + "last_pfn = %s max_arch_pfn = %s\n", "0x" + lowPfn.toString(16), "0x" + maxArchPfn.toString(16));
   }
 
+  // The decompressor ran before all this: KASLR's choice of where the image lives (arch/kaslr.ts).
+  const below4g = mem >= 0xe0000000 ? 0xc0000000 : mem;
+  const initrdAt = qemuInitrdAddr(below4g, X86_64_INITRD_SIZE, 0xffffffff);
+  const kaslr = chooseRandomLocation(
+    {
+      e820: bios,
+      imageSize: X86_64_IMAGE.bss[1] - X86_64_IMAGE.text[0],
+      memLimit: 2 ** MAX_PHYSMEM_BITS,
+      memParam: memLimit,
+      initrd: { start: initrdAt, end: initrdAt + X86_64_INITRD_SIZE },
+      virtualWindow: Number(MODULES_VADDR - START_KERNEL_MAP),
+    },
+    k.opts.seed,
+    k.params.has("nokaslr"),
+  );
+  const img = kaslr ? shiftImage(X86_64_IMAGE, kaslr.phys - LOAD_PHYSICAL_ADDR) : X86_64_IMAGE;
+  const physBase = kaslr ? kaslr.phys - kaslr.virtOffset : 0;
+
   // memblock: memory = usable e820 RAM (page aligned), then setup_arch's reservations in order.
   const mb = new Memblock();
   for (const r of memory) mb.add(r.start, r.end);
   mb.reserve(0, SZ_1M, "first 1 MiB (BIOS, real-mode trampoline)");
-  const img = X86_64_IMAGE;
   mb.reserve(img.text[0], img.bss[1], "kernel image");
   const ptPages = 1 + Math.ceil(maxPfn / (512 * 512 * 512)) + Math.ceil(maxPfn / (512 * 512)); // PTE for 0-2M, PUDs, PMDs
   const brkPages = Math.min(ptPages, 6);
   mb.reserve(img.bss[1], img.bss[1] + brkPages * PAGE_SIZE, "page tables");
 
   // The initrd, where QEMU put it (x86_load_linux; the 6.1 x86_64 header lets it go anywhere below 4 GiB).
-  const below4g = mem >= 0xe0000000 ? 0xc0000000 : mem;
-  x86ReserveInitrd(k, mb, qemuInitrdAddr(below4g, X86_64_INITRD_SIZE, 0xffffffff), X86_64_INITRD_SIZE, maxPfn * PAGE_SIZE);
+  x86ReserveInitrd(k, mb, initrdAt, X86_64_INITRD_SIZE, maxPfn * PAGE_SIZE);
   if (ptPages > brkPages) mb.alloc((ptPages - brkPages) * PAGE_SIZE, PAGE_SIZE, "page tables");
 
   // x86_numa_init() → dummy_numa_init() → alloc_node_data().
@@ -249,12 +285,14 @@ export function setupX86_64(k: ArchKernel): Layout {
   // pci_swiotlb_detect(): bounce buffers below 4 GiB once RAM reaches above it.
   if (maxPfn > 0x100000) mb.alloc(SWIOTLB_SIZE, PAGE_SIZE, "swiotlb", 0x100000000);
 
-  const kaslrOn = k.opts.seed !== undefined && !k.params.has("nokaslr");
-  const bases = kernelRandomizeMemory(maxPfn, kaslrOn ? k.opts.seed : undefined);
+  // kaslr_memory_enabled(): kaslr_enabled() && !IS_ENABLED(CONFIG_KASAN) (the debug kernel has KASAN on 6.1).
+  // (kasan=off does not count: CONFIG_KASAN stays built in.)
+  const kasan = k.opts.config === "debug";
+  const bases = kernelRandomizeMemory(maxPfn, kaslr && !kasan ? k.opts.seed : undefined);
   const highMemory = bases.pageOffsetBase + BigInt(maxPfn) * BigInt(PAGE_SIZE);
   const vmallocEnd = bases.vmallocBase + (VMALLOC_SIZE_TB << 40n) - 1n;
   const fixaddrStart = FIXADDR_TOP - FIX_PERMANENT_PAGES * 4096n;
-  const image = imageSections();
+  const image = imageSections(img, physBase);
 
   const zones: ZoneSpec[] = [
     { name: "DMA", startPfn: Math.min(memory[0].start / PAGE_SIZE, 0x1000), endPfn: Math.min(0x1000, maxPfn) },
@@ -294,6 +332,7 @@ export function setupX86_64(k: ArchKernel): Layout {
     fixaddrTop: FIXADDR_TOP,
     vmemmapStart: bases.vmemmapBase,
     startKernelMap: START_KERNEL_MAP,
+    physBase,
     regions,
     image,
     memMap: map,
@@ -320,9 +359,8 @@ export function presentSections(memory: PhysRange[], shift: number): number {
   return seen.size;
 }
 
-function imageSections(): ImageSection[] {
-  const img = X86_64_IMAGE;
-  const v = (phys: number) => START_KERNEL_MAP + BigInt(phys);
+function imageSections(img: ImagePhys, physBase: number): ImageSection[] {
+  const v = (phys: number) => START_KERNEL_MAP + BigInt(phys - physBase);
   const initStart = alignUp(img.data[1], PAGE_SIZE);
   const sec = (name: ImageSection["name"], s: number, e: number): ImageSection => ({ name, start: v(s), end: v(e), phys: s });
   return [

@@ -546,11 +546,12 @@ export class PageTables {
       this.mapLinear(base + (start - physOff) / PAGE, start / PAGE, (end - start) / PAGE, "kernel");
     }
     if (L.startKernelMap !== undefined && L.image.length) {
-      // x86_64: the kernel text mapping at __START_KERNEL_map (phys_base 0), 2 MiB pages.
+      // x86_64: the kernel text mapping at __START_KERNEL_map + (phys - phys_base), 2 MiB pages.
       const lo = Math.floor(Math.min(...L.image.map((s) => s.phys)) / 0x200000) * 0x200000;
       const hiEnd = Math.max(...L.image.map((s) => s.phys + Number(s.end - s.start)));
       const hi = Math.ceil(hiEnd / 0x200000) * 0x200000;
-      this.mapLinear(Number(L.startKernelMap >> 12n) + lo / PAGE, lo / PAGE, (hi - lo) / PAGE, "kernel_exec");
+      const vlo = (lo - (L.physBase ?? 0)) / PAGE;
+      this.mapLinear(Number(L.startKernelMap >> 12n) + vlo, lo / PAGE, (hi - lo) / PAGE, "kernel_exec");
     }
   }
 

@@ -742,7 +742,8 @@ export class Vmalloc {
    * MODULES_VADDR + that offset; `nokaslr` (or no --seed: the simulator's KASLR needs one) keeps 0.
    */
   private moduleLoadOffset(): number {
-    if (this.k.profile.arch !== "x86_64" || this.era !== "6.1") return 0;
+    // arch/x86/kernel/module.c serves both x86 flavours (CONFIG_RANDOMIZE_BASE=y in Debian's amd64 and 686 configs).
+    if ((this.k.profile.arch !== "x86_64" && this.k.profile.arch !== "i386") || this.era !== "6.1") return 0;
     if (this.moduleOffset === undefined) {
       const seed = this.k.opts.seed;
       if (seed === undefined || this.k.params.has("nokaslr")) this.moduleOffset = 0;

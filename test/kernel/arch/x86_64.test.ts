@@ -94,7 +94,12 @@ describe("x86_64-6.1 other RAM sizes (QEMU pc layout)", () => {
 });
 
 describe("x86_64 KASLR (kernel_randomize_memory)", () => {
-  const kaslr = (seed?: number, cmdline = "console=ttyS0") => fakeBoot("x86_64-6.1", { seed, cmdline }).layout;
+  // The distro build: kaslr_memory_enabled() is false with CONFIG_KASAN, which the debug kernel has.
+  const kaslr = (seed?: number, cmdline = "console=ttyS0") => fakeBoot("x86_64-6.1", { seed, cmdline, config: "distro" }).layout;
+  it("the debug kernel (CONFIG_KASAN) keeps the fixed bases even with a seed and no nokaslr", () => {
+    const l = fakeBoot("x86_64-6.1", { seed: 1, cmdline: "console=ttyS0", config: "debug" }).layout;
+    expect([l.pageOffset, l.vmallocStart, l.vmemmapStart]).toEqual([0xffff888000000000n, 0xffffc90000000000n, 0xffffea0000000000n]);
+  });
   it("without a seed the bases are the fixed 4-level ones", () => {
     expect(kaslr(undefined).pageOffset).toBe(0xffff888000000000n);
   });

@@ -1459,7 +1459,7 @@ export class PageAllocator {
     const L = this.k.layout;
     if (addr >= L.pageOffset && addr < L.highMemory) return Number(addr - L.pageOffset) + L.physOffset;
     if (L.startKernelMap !== undefined && addr >= L.startKernelMap && addr < L.startKernelMap + 0x40000000n) {
-      return Number(addr - L.startKernelMap);
+      return Number(addr - L.startKernelMap) + (L.physBase ?? 0);
     }
     return -1;
   }
@@ -1468,7 +1468,7 @@ export class PageAllocator {
   virt_to_phys(addr: bigint): number {
     const L = this.k.layout;
     let v: bigint;
-    if (L.startKernelMap !== undefined && addr >= L.startKernelMap) v = addr - L.startKernelMap;
+    if (L.startKernelMap !== undefined && addr >= L.startKernelMap) v = addr - L.startKernelMap + BigInt(L.physBase ?? 0);
     else v = addr - L.pageOffset + BigInt(L.physOffset);
     v = BigInt.asUintN(L.bits, v);
     return v <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(v) : -1;

@@ -5,8 +5,8 @@ import { describe, expect, it } from "vitest";
 import { readdirSync, readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { boot, type Kernel } from "../../src/kernel/kernel.ts";
-import { BootCache, SideTable, SnapshotError, bootKey, rebindable, snapshot, stateless } from "../../src/kernel/snapshot.ts";
-import { loadKernelDeps, runModule, kernelBootCache, type KernelDeps } from "../../sandbox/run.ts";
+import { BootCache, SideTable, SnapshotError, SnapshotPlan, bootKey, rebindable, snapshot, stateless } from "../../src/kernel/snapshot.ts";
+import { loadKernelDeps, runModule, kernelBootCache, type KernelDeps, type RunOptions } from "../../sandbox/run.ts";
 import type { BootOptions } from "../../src/kernel/types.ts";
 import { PhysMem } from "../../src/kernel/mm/physmem.ts";
 
@@ -170,6 +170,17 @@ describe("kernel snapshots (boot once, restore many)", async () => {
       // and the run that dirtied its copy left it different from a fresh machine (the comparison can fail)
       expect(differences(first, boot(profile, { config })).length).toBeGreaterThan(0);
     });
+
+    it(`a compiled copy (SnapshotPlan) equals a fresh boot field by field after another of its copies ran a dirtying cell (${profile} ${config})`, async () => {
+      const template = boot(profile, { config });
+      const plan = new SnapshotPlan(template);
+      const first = plan.copy();
+      const dirty = await runModule(dirtyFor(profile), { profile, config }, onKernel(first));
+      expect(dirty.module?.loaded).toBe(true);
+      expect(differences(first, boot(profile, { config })).length).toBeGreaterThan(0);
+      expect(differences(plan.copy(), boot(profile, { config }))).toEqual([]);
+      expect(differences(template, boot(profile, { config }))).toEqual([]);
+    });
   }
 
   it("a clean cell after a dirtying one on the same snapshot template gives the fresh boot's RunResult, byte for byte", async () => {
@@ -188,6 +199,36 @@ describe("kernel snapshots (boot once, restore many)", async () => {
           onKernel(boot(profile, { config, seed: 7 })),
         );
         expect(comparable(restored)).toBe(comparable(fresh));
+      }
+    }
+  });
+
+  it("runs on compiled copies of one template: a cell that corrupts the kernel, leaks, and changes the guest's globals, then clean runs byte-identical to runs on fresh boots", async () => {
+    // the kernel's own structures scribbled over through memory (a freed object written, a page's bytes, a slab
+    // freelist pointer), leaks left behind, the guest's builtins replaced: none of it may reach the next run
+    const HOSTILE = `import { kmalloc, kfree, __get_free_page, memset, vmalloc, GFP_KERNEL, MODULE_LICENSE, module_init } from "linux";
+MODULE_LICENSE("GPL");
+(Array.prototype as any).push = () => 0; (Object as any).freeze = (x: unknown) => x; (globalThis as any).leaked = 1;
+module_init(() => {
+  const p = kmalloc(64, GFP_KERNEL); kfree(p); memset(p, 0x41, 64);
+  memset(__get_free_page(GFP_KERNEL), 0x5a, 4096);
+  for (let i = 0; i < 50; i++) kmalloc(512, GFP_KERNEL);
+  vmalloc(1 << 20);
+  return 0;
+});`;
+    const PROBE = `import { printk, KERN_INFO, MODULE_LICENSE, module_init } from "linux";
+MODULE_LICENSE("GPL");
+module_init(() => { printk(KERN_INFO + "%s %s\\n", typeof (globalThis as any).leaked, String([1].push(2))); return 0; });`;
+    for (const [profile, config] of [TARGETS[0]!, TARGETS[6]!]) {
+      const opts: RunOptions = { profile, config, seed: 3, proc: ["meminfo", "slabinfo", "vmallocinfo", "buddyinfo"], checkInvariants: true };
+      const plan = new SnapshotPlan(boot(profile, { config, seed: 3 }));
+      const hostile = await runModule(HOSTILE, opts, onKernel(plan.copy()));
+      expect(hostile.reports.some((r) => r.kind === "leak" || r.kind === "kasan" || r.kind === "bug")).toBe(true);
+      for (const src of [CLEAN, PROBE, dirtyFor(profile)]) {
+        const restored = await runModule(src, opts, onKernel(plan.copy()));
+        const fresh = await runModule(src, opts, onKernel(boot(profile, { config, seed: 3 })));
+        expect(comparable(restored)).toBe(comparable(fresh));
+        if (src === PROBE) expect(restored.dmesg.join("\n")).toMatch(/undefined 2/);
       }
     }
   });

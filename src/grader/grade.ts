@@ -115,9 +115,12 @@ export async function extraRuns(ex: Exercise, source: string, run: Runner, clean
       return out;
     }
     const faults: NonNullable<ExtraRuns["faults"]> = { sites: 0, runs: [] };
+    // The fault check reads the runs' reports, init return, call log and faultInjection, never the memory views
+    // (RunResult.kernel's frame map, zones...): left out, they cost each of these runs a millisecond and their transfer.
+    const fbase: RunOptions = { ...base, views: false };
     let outsideInit = true;
     if (!why.failNth) {
-      const counted = await run(source, { ...base, failNth: FAIL_NTH_NEVER });
+      const counted = await run(source, { ...fbase, failNth: FAIL_NTH_NEVER });
       const sites = faultSitesOf(counted);
       if (sites === undefined) {
         out.unavailable!["fault-injection"] = "the kernel did not count the module's fault sites (RunResult.faultInjection is missing)";
@@ -126,7 +129,7 @@ export async function extraRuns(ex: Exercise, source: string, run: Runner, clean
       faults.sites = sites;
       faults.counted = { result: counted, records: allocations(counted) };
       for (const n of chooseSites(sites)) {
-        const result = await run(source, { ...base, failNth: n });
+        const result = await run(source, { ...fbase, failNth: n });
         faults.runs.push({ label: `the ${nth(n)} of module_init's ${sites} fault sites`, nth: n, result, records: allocations(result) });
       }
       const recs = faults.counted.records ?? (clean ? allocations(clean) : undefined);
@@ -135,7 +138,7 @@ export async function extraRuns(ex: Exercise, source: string, run: Runner, clean
     if (outsideInit) {
       for (const attr of ["failslab", "fail_page_alloc"] as const) {
         for (let n = 1; n <= FAULT_RUNS_FIRST; n++) {
-          const result = await run(source, { ...base, faultAttrs: nthCallKnobs(attr, n) });
+          const result = await run(source, { ...fbase, faultAttrs: nthCallKnobs(attr, n) });
           const injected = injectedOf(result);
           if (!injected.length) break;
           // With fail-nth available, module_init's sites are covered already: keep the runs that failed something later.

@@ -26,6 +26,7 @@ import { PARAM_ROWS } from "./api/params.ts";
 import { COMPLETION_ROWS } from "./api/completion.ts";
 import { MEMPOOL_ROWS } from "./api/mempool.ts";
 import { DMAPOOL_ROWS } from "./api/dmapool.ts";
+import { KTHREAD_ROWS } from "./api/kthread.ts";
 
 export const API: readonly ApiEntry[] = checkTable([
   ...MODULE_ROWS,
@@ -49,6 +50,7 @@ export const API: readonly ApiEntry[] = checkTable([
   ...COMPLETION_ROWS,
   ...MEMPOOL_ROWS,
   ...DMAPOOL_ROWS,
+  ...KTHREAD_ROWS,
   ...SIM_ROWS,
   ...USER_ROWS,
 ]);

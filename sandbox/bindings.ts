@@ -18,6 +18,7 @@ import {
   type Cookie,
   type FunctionEntry,
   type HostCallback,
+  type GuestCoroutine,
 } from "./table.ts";
 import { LogBudgetExceeded } from "../src/kernel/kernel/printk.ts";
 import { ArgError, checkAddr, readNumber, readPrintkArg, readScalar } from "./validate.ts";
@@ -447,7 +448,8 @@ export class Bridge {
       this.hooks.onCallbackError(symbol, r.error);
       return undefined;
     };
-    const host = Object.assign(cb, { symbol }) as HostCallback;
+    const coroutine = (args: unknown[]) => this.coroutine(fh, symbol, sig, args);
+    const host = Object.assign(cb, { symbol, coroutine }) as HostCallback;
     this.guestFns.set(host, { fh, sig });
     return host;
   }
@@ -466,19 +468,34 @@ export class Bridge {
 
   /** Call a guest function with host values; never throws for guest behaviour. */
   invoke(fh: QuickJSHandle, args: unknown[], sig: CallbackSig): InvokeResult {
+    const r = this.callRaw(fh, this.ctx.undefined, () => sig.params.map((p, i) => this.argToGuest(args[i], p.type)));
+    if (!r.ok) return r;
+    try {
+      return { ok: true, value: this.resultFromGuest(r.handle, sig.returns) };
+    } finally {
+      r.handle.dispose();
+    }
+  }
+
+  /** Call a guest function (fh.call(thisH, ...args())) under the run's limits; the caller owns the result handle. */
+  private callRaw(
+    fh: QuickJSHandle,
+    thisH: QuickJSHandle,
+    args: () => QuickJSHandle[],
+  ): { ok: true; handle: QuickJSHandle } | { ok: false; error: GuestErrorInfo; stop: Stop | null } {
     const ctx = this.ctx;
     if (!this.stop && this.hooks.now() > this.deadline) this.stopFor("cpu"); // a host loop calling back (wait_event's condition)
     if (!this.stop && this.depth >= MAX_NESTING) this.stopFor("stack", true); // module -> kernel -> module ... (a ctor allocating from its own cache)
     if (this.stop) return { ok: false, error: { name: "InternalError", message: "interrupted", stack: "", nonError: false }, stop: this.stop };
     const argHs: QuickJSHandle[] = [];
     try {
-      sig.params.forEach((p, i) => argHs.push(this.argToGuest(args[i], p.type)));
+      argHs.push(...args());
       this.depth++;
       const saved = this.stackCache;
       this.stackCache = null;
       let res;
       try {
-        res = ctx.callFunction(fh, ctx.undefined, ...argHs);
+        res = ctx.callFunction(fh, thisH, ...argHs);
       } finally {
         this.depth--;
         this.stackCache = saved;
@@ -497,14 +514,103 @@ export class Bridge {
         }
         return { ok: false, error, stop: this.stop };
       }
-      const v = res.value;
-      try {
-        return { ok: true, value: this.resultFromGuest(v, sig.returns) };
-      } finally {
-        v.dispose();
-      }
+      return { ok: true, handle: res.value };
     } finally {
       for (const a of argHs) a.dispose();
+    }
+  }
+
+  /**
+   * A kernel thread's function run step by step: if calling it returns a generator (kthread_transform.ts made the
+   * function one), each resume(v) is generator.next(v). A guest error ends the thread (reported as a callback's);
+   * a run limit stops the run (RunStopped), as for any callback.
+   */
+  private coroutine(fh: QuickJSHandle, symbol: string, sig: CallbackSig, args: unknown[]): GuestCoroutine {
+    const ctx = this.ctx;
+    let gen: QuickJSHandle | undefined;
+    let next: QuickJSHandle | undefined;
+    const fail = (r: { error: GuestErrorInfo; stop: Stop | null }): { done: true; failed: true } => {
+      // A run limit stays set (this.stop): the run reports it at its next step (the drain's end, or module_exit's call).
+      if (r.stop?.kind === "limit") {
+        this.stopFrames ??= parseStack(r.error.stack, this.cellScopes);
+      } else if (r.stop?.kind === "kill") this.stop = null; // the kernel's Oops killed the thread
+      else this.hooks.onCallbackError(symbol, r.error);
+      dispose();
+      return { done: true, failed: true };
+    };
+    const dispose = () => {
+      next?.dispose();
+      gen?.dispose();
+      next = gen = undefined;
+    };
+    const result = (h: QuickJSHandle) => {
+      const done = ctx.getProp(h, "done");
+      const value = ctx.getProp(h, "value");
+      try {
+        if (ctx.typeof(done) === "boolean" && ctx.dump(done) === false) return { done: false as const };
+        const v = this.resultFromGuest(value, sig.returns);
+        dispose();
+        return { done: true as const, value: typeof v === "number" ? v : 0 };
+      } finally {
+        done.dispose();
+        value.dispose();
+      }
+    };
+    const enter = <T>(f: () => T): T => {
+      this.hooks.onEnter?.(symbol);
+      try {
+        return f();
+      } finally {
+        this.hooks.onEnter?.(null);
+      }
+    };
+    return {
+      symbol,
+      get suspendable() {
+        return gen !== undefined;
+      },
+      start: () =>
+        enter(() => {
+          const r = this.callRaw(fh, ctx.undefined, () => sig.params.map((p, i) => this.argToGuest(args[i], p.type)));
+          if (!r.ok) return fail(r);
+          const h = r.handle;
+          const nx = ctx.typeof(h) === "object" ? ctx.getProp(h, "next") : undefined;
+          if (nx && ctx.typeof(nx) === "function") {
+            gen = h;
+            next = nx;
+            return this.coroutineStep(gen, next, ctx.undefined, fail, result);
+          }
+          nx?.dispose();
+          try {
+            const v = this.resultFromGuest(h, sig.returns);
+            return { done: true as const, value: typeof v === "number" ? v : 0 };
+          } finally {
+            h.dispose();
+          }
+        }),
+      resume: (value: unknown) =>
+        enter(() => {
+          if (!gen || !next) return { done: true as const, value: 0 };
+          const vh = value === undefined ? ctx.undefined : typeof value === "boolean" ? (value ? ctx.true : ctx.false) : ctx.newNumber(Number(value));
+          return this.coroutineStep(gen, next, vh, fail, result);
+        }),
+      dispose,
+    };
+  }
+
+  private coroutineStep<T, F>(
+    gen: QuickJSHandle,
+    next: QuickJSHandle,
+    v: QuickJSHandle,
+    fail: (r: { error: GuestErrorInfo; stop: Stop | null }) => F,
+    result: (h: QuickJSHandle) => T,
+  ): T | F {
+    const r = this.callRaw(next, gen, () => [v]);
+    if (!r.ok) return fail(r);
+    try {
+      return result(r.handle);
+    } finally {
+      r.handle.dispose();
     }
   }
 

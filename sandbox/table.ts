@@ -80,6 +80,20 @@ export interface HostCallback {
   (...args: unknown[]): unknown;
   /** The function's name as kallsyms knows it ("mem_module_init"), "" when anonymous. */
   readonly symbol: string;
+  /**
+   * Run the function as a coroutine (a kernel thread's function, which sandbox/kthread_transform.ts made a generator):
+   * start() calls it, resume(v) continues it after a `yield` with v. Set by the bridge on every module function.
+   */
+  readonly coroutine?: (args: unknown[]) => GuestCoroutine;
+}
+
+/** A module function run step by step (src/kernel/kernel/kthread.ts KthreadBody). */
+export interface GuestCoroutine {
+  start(): { done: true; value: number } | { done: false } | { done: true; failed: true };
+  resume(value: unknown): { done: true; value: number } | { done: false } | { done: true; failed: true };
+  readonly suspendable: boolean;
+  readonly symbol: string;
+  dispose(): void;
 }
 
 /** A module value handed to the kernel to keep (dev_id): opaque to the kernel, handed back as it came. */

@@ -21,6 +21,7 @@ import { transform } from "sucrase";
 import { parse, type SucraseToken } from "sucrase/dist/parser/index.js";
 import { TokenType as tt } from "sucrase/dist/parser/tokenizer/types.js";
 import { ContextualKeyword as ck } from "sucrase/dist/parser/tokenizer/keywords.js";
+import { transformKthreads } from "./kthread_transform.ts";
 
 export const CELL_FILE = "cell.ts";
 export const WRAP_PREFIX = "(function (require, exports) {";
@@ -292,7 +293,7 @@ function transpileUncached(src: string): TranspileResult {
   let code: string;
   try {
     toks = parse(src, false, true, false).tokens;
-    code = transform(src, { transforms: ["typescript", "imports"], disableESTransforms: true, keepUnusedImports: false }).code;
+    code = transformKthreads(transform(src, { transforms: ["typescript", "imports"], disableESTransforms: true, keepUnusedImports: false }).code);
   } catch (e) {
     return { ok: false, error: syntaxError(e, src, lineStarts) };
   }

@@ -19,6 +19,7 @@
 import type { ApiEntry, CallEnv, HostCallback } from "../table.ts";
 import { fn, p } from "../table.ts";
 import { handles } from "./handles.ts";
+import { condSleep } from "./kthread.ts";
 import { WAIT_EVENT_LIMIT_MS } from "../../src/kernel/kernel/sched.ts";
 
 export interface Completion {
@@ -114,6 +115,7 @@ export const COMPLETION_ROWS: ApiEntry[] = [
     doc: "Sleep until the completion is completed, and consume one complete(). No timeout: the real task hangs if nobody completes it (here: a report after 60 simulated seconds).",
     impl: (c, id: number) => {
       const x = comp(c, id, "wait_for_completion");
+      if (condSleep(c, "wait_for_completion", () => x.done > 0, Infinity, (_l, ok) => void (ok && x.done !== UINT_MAX && x.done--))) return;
       if (waitForCompletion(c, x, c.k.clock.msecs_to_jiffies(WAIT_EVENT_LIMIT_MS), "wait_for_completion") === 0)
         hang(c, "wait_for_completion() for a completion nobody completed");
     },
@@ -124,7 +126,11 @@ export const COMPLETION_ROWS: ApiEntry[] = [
     returns: "uint",
     context: SLEEPS,
     doc: "Like wait_for_completion, for at most timeout jiffies: 0 if it timed out, else the jiffies left (at least 1).",
-    impl: (c, id: number, t: number) => waitForCompletion(c, comp(c, id, "wait_for_completion_timeout"), t, "wait_for_completion_timeout"),
+    impl: (c, id: number, t: number) => {
+      const x = comp(c, id, "wait_for_completion_timeout");
+      const take = (left: number, ok: boolean) => (ok && x.done !== UINT_MAX && x.done--, left);
+      return condSleep(c, "wait_for_completion_timeout", () => x.done > 0, t, take) ? 0 : waitForCompletion(c, x, t, "wait_for_completion_timeout");
+    },
   }),
   fn({
     name: "wait_for_completion_interruptible",
@@ -134,6 +140,8 @@ export const COMPLETION_ROWS: ApiEntry[] = [
     doc: "Like wait_for_completion, but a signal ends the wait with -ERESTARTSYS (no signals here: 0).",
     impl: (c, id: number) => {
       const x = comp(c, id, "wait_for_completion_interruptible");
+      if (condSleep(c, "wait_for_completion_interruptible", () => x.done > 0, Infinity, (_l, ok) => (ok && x.done !== UINT_MAX && x.done--, ok ? 0 : -ERESTARTSYS)))
+        return 0;
       if (waitForCompletion(c, x, c.k.clock.msecs_to_jiffies(WAIT_EVENT_LIMIT_MS), "wait_for_completion_interruptible") === 0) {
         hang(c, "wait_for_completion_interruptible() for a completion nobody completed");
         return -ERESTARTSYS;
@@ -193,6 +201,7 @@ export const COMPLETION_ROWS: ApiEntry[] = [
         return !!cond();
       };
       if (cond()) return (c.k.sched.might_sleep("kernel/sched/wait.c", 0, []), 0);
+      if (condSleep(c, "wait_event_interruptible", check, Infinity, (_l, ok) => (ok ? 0 : -ERESTARTSYS), () => !!cond())) return 0;
       q.waiters++;
       try {
         if (c.k.sched.wait_event_timeout(check, c.k.clock.msecs_to_jiffies(WAIT_EVENT_LIMIT_MS), "wait_event_interruptible") === 0) {

@@ -1,10 +1,12 @@
 // Rows: execution contexts and sleeping (include/linux/preempt.h, irqflags.h, bottom_half.h, delay.h, wait.h;
 // kernel/sched/core.c, kernel/time/timer.c). The predicates read k.sched's preempt_count as the kernel lays it out;
 // the sleeping functions go through schedule(), so sleeping where the kernel must not is the era's splat.
+// In a kernel thread's function, a sleeping call is where the thread is suspended (api/kthread.ts timedSleep/condSleep).
 // local_irq_save(flags) cannot write its argument from JavaScript: it returns the flags (as spin_lock_irqsave does).
 
 import type { ApiEntry, FunctionEntry } from "../table.ts";
 import { fn, p } from "../table.ts";
+import { condSleep, timedSleep } from "./kthread.ts";
 
 const pred = (
   name: string,
@@ -90,7 +92,9 @@ export const SCHED_ROWS: ApiEntry[] = [
     returns: "void",
     context: SLEEPS,
     doc: "Sleep at least msecs milliseconds (msecs_to_jiffies(msecs) + 1 jiffies). Timers and interrupts due meanwhile run.",
-    impl: (c, ms: number) => c.k.sched.msleep(ms),
+    impl: (c, ms: number) => {
+      if (!timedSleep(c, "msleep", (c.k.clock.msecs_to_jiffies(ms) + 1) * c.k.clock.tickNsec, "resleep", () => undefined)) c.k.sched.msleep(ms);
+    },
   }),
   fn({
     name: "ssleep",
@@ -98,7 +102,9 @@ export const SCHED_ROWS: ApiEntry[] = [
     returns: "void",
     context: SLEEPS,
     doc: "msleep(seconds * 1000).",
-    impl: (c, s: number) => c.k.sched.ssleep(s),
+    impl: (c, s: number) => {
+      if (!timedSleep(c, "ssleep", (c.k.clock.msecs_to_jiffies(s * 1000) + 1) * c.k.clock.tickNsec, "resleep", () => undefined)) c.k.sched.ssleep(s);
+    },
   }),
   fn({
     name: "msleep_interruptible",
@@ -106,7 +112,8 @@ export const SCHED_ROWS: ApiEntry[] = [
     returns: "uint",
     context: SLEEPS,
     doc: "Sleep like msleep; returns the milliseconds left when a signal woke the task early (no signals here: 0).",
-    impl: (c, ms: number) => c.k.sched.msleep_interruptible(ms),
+    impl: (c, ms: number) =>
+      timedSleep(c, "msleep_interruptible", (c.k.clock.msecs_to_jiffies(ms) + 1) * c.k.clock.tickNsec, "resleep", () => 0) ? 0 : c.k.sched.msleep_interruptible(ms),
   }),
   fn({
     name: "usleep_range",
@@ -114,7 +121,9 @@ export const SCHED_ROWS: ApiEntry[] = [
     returns: "void",
     context: SLEEPS,
     doc: "Sleep between min and max microseconds (an hrtimer sleep: max here).",
-    impl: (c, a: number, b: number) => c.k.sched.usleep_range(a, b),
+    impl: (c, a: number, b: number) => {
+      if (!timedSleep(c, "usleep_range", Math.max(a, b) * 1000, "resleep", () => undefined)) c.k.sched.usleep_range(a, b);
+    },
   }),
   fn({
     name: "udelay",
@@ -138,7 +147,9 @@ export const SCHED_ROWS: ApiEntry[] = [
     returns: "void",
     context: SLEEPS + "; in atomic context: `BUG: scheduling while atomic`",
     doc: "Give up the CPU (the task is runnable, so it runs again at once here).",
-    impl: (c) => c.k.sched.schedule([]),
+    impl: (c) => {
+      if (!timedSleep(c, "schedule", 0, "return", () => undefined)) c.k.sched.schedule([]);
+    },
   }),
   fn({
     name: "schedule_timeout",
@@ -146,7 +157,7 @@ export const SCHED_ROWS: ApiEntry[] = [
     returns: "int",
     context: SLEEPS,
     doc: "Sleep timeout jiffies; returns the jiffies left (0: the full timeout passed).",
-    impl: (c, t: number) => c.k.sched.schedule_timeout(t),
+    impl: (c, t: number) => (timedSleep(c, "schedule_timeout", Math.max(0, t) * c.k.clock.tickNsec, "return", (left) => left) ? 0 : c.k.sched.schedule_timeout(t)),
   }),
   fn({
     name: "wait_event",
@@ -154,7 +165,9 @@ export const SCHED_ROWS: ApiEntry[] = [
     returns: "void",
     context: SLEEPS,
     doc: "Sleep until condition() is true (wait_event(wq, cond) without the wait queue: the condition is polled each jiffy while timers and interrupts run). The kernel would wait forever; the simulator gives up after 60 simulated seconds with a report.",
-    impl: (c, cond: () => unknown) => void c.k.sched.wait_event(() => !!cond()),
+    impl: (c, cond: () => unknown) => {
+      if (!condSleep(c, "wait_event", () => !!cond(), Infinity, () => undefined)) c.k.sched.wait_event(() => !!cond());
+    },
   }),
   fn({
     name: "wait_event_timeout",
@@ -162,6 +175,7 @@ export const SCHED_ROWS: ApiEntry[] = [
     returns: "int",
     context: SLEEPS,
     doc: "Sleep until condition() is true or timeout jiffies pass: 0 on timeout, else the jiffies left (at least 1).",
-    impl: (c, cond: () => unknown, t: number) => c.k.sched.wait_event_timeout(() => !!cond(), t),
+    impl: (c, cond: () => unknown, t: number) =>
+      condSleep(c, "wait_event_timeout", () => !!cond(), t, (left) => left) ? 0 : c.k.sched.wait_event_timeout(() => !!cond(), t),
   }),
 ];

@@ -27,11 +27,14 @@ import { Workqueues } from "./kernel/workqueue.ts";
 import type { RunLimits, DrainResult } from "./kernel/events.ts";
 import { Modules } from "./kernel/module.ts";
 import { Kmemleak, type Leak } from "./debug/kmemleak.ts";
+import { KTHREAD_LOADED_MS, type Kthreads } from "./kernel/kthread.ts";
 import { MemoryAccess } from "./mm/memory.ts";
 import { Kasan } from "./debug/kasan.ts";
 import { checkKernelInvariants, formatViolations, type Violation } from "./debug/invariants.ts";
 import { Dma } from "./kernel/dma.ts";
 import { start_userspace } from "./init/userspace.ts";
+import { boot_kthreads } from "./init/boot_tasks.ts";
+import { pcpu_boot_balance } from "./mm/percpu_boot.ts";
 import { dma_atomic_pool_init } from "./kernel/dma_pool.ts";
 import { early_boot_frees, late_boot_frees } from "./init/free_initmem.ts";
 import { vfs_caches_init_early } from "./init/vfs_hash.ts";
@@ -121,7 +124,7 @@ export class Kernel {
   current: Task = { pid: 0, comm: "swapper/0" };
   /** While boot() runs: an allocation the OOM killer would have to answer is a boot panic (no process to kill). */
   booting = false;
-  /** vm_committed_as of the processes the run starts (mm/mmap.ts VM_ACCOUNT), in pages: meminfo's Committed_AS. */
+  /** vm_committed_as in pages (meminfo's Committed_AS): the boot's user space (init/boot_tasks.ts), then the processes a run starts (mm/mmap.ts VM_ACCOUNT). */
   vmCommittedPages = 0;
   // Execution contexts, locking and deferred work (issue 5), constructed at the end of boot().
   sched!: Sched;
@@ -131,8 +134,12 @@ export class Kernel {
   softirq!: Softirq;
   irq!: Irq;
   workqueue!: Workqueues;
+  /** Tasks with a kernel stack (init/boot_tasks.ts): meminfo's KernelStack is nrTasks x THREAD_SIZE. */
+  nrTasks = 0;
   modules!: Modules;
   kmemleak!: Kmemleak;
+  /** The kernel threads modules made (kernel/kthread.ts), made on first use. */
+  kthreads?: Kthreads;
   /** The memory access path: loads, stores, string routines, the dTLB, faults (issue 4). */
   mem!: MemoryAccess;
   /** Generic KASAN (6.1 debug kernels on x86_64/ARM/arm64); undefined elsewhere. */
@@ -143,12 +150,15 @@ export class Kernel {
 
   /** Drain deferred work (timers, tasklets, interrupts, work) after module_init, up to a bound. */
   runDeferred(limits: RunLimits = {}): DrainResult {
+    // A kernel thread that loops never empties the queue: the module then stays loaded KTHREAD_LOADED_MS (kthread.ts).
+    if (limits.simTimeMs === undefined && this.kthreads?.alive().length) limits = { ...limits, simTimeMs: KTHREAD_LOADED_MS };
     return this.sched.runDeferred(limits);
   }
 
   /** After module_exit: lock, kmemleak and DMA-API checks of the unloaded module. Returns the leaks (any config). */
   leakCheck(): Leak[] {
     this.modules.unloaded();
+    this.kthreads?.runOrphans(this.modules.name); // a thread module_exit did not stop runs again in freed text
     this.dma.release();
     return this.kmemleak.scan();
   }
@@ -289,6 +299,8 @@ export function boot(profile: string | Profile, opts: BootOptions = {}): Kernel 
   k.timers = new Timers(k);
   k.softirq = new Softirq(k);
   k.irq = new Irq(k);
+  // The second percpu chunk's populated pages (mm/percpu_boot.ts).
+  pcpu_boot_balance(k);
   k.workqueue = new Workqueues(k);
   k.modules = new Modules(k);
   k.kmemleak = new Kmemleak(k);
@@ -309,6 +321,8 @@ export function boot(profile: string | Profile, opts: BootOptions = {}): Kernel 
   k.fault.armed = k.fault.available;
   k.booting = false;
   return k;
+  // The kernel threads the initcalls started (their stacks; init/boot_tasks.ts).
+  boot_kthreads(k);
 }
 
 export { parseSize };

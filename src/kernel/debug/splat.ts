@@ -255,6 +255,8 @@ function trapOf(regs: RegOverrides): [number, number] | undefined {
 }
 
 function codeLine(k: SplatHost, salt: string, trap: [number, number] = [0x0f, 0x0b]): string {
+  // show_opcodes() at an address with no text mapped (a return into an unloaded module): nothing to read there
+  if (/^0x[0-9a-f]+$/.test(salt)) return `Code: Unable to access opcode bytes at 0x${(BigInt(salt) - 42n).toString(16)}.`;
   const r = stream(k, "code:" + salt);
   const b: string[] = [];
   for (let i = 0; i < 42; i++) b.push(hex(r() & 0xff, 2));
@@ -269,7 +271,8 @@ export function showRegsLines(k: SplatHost, ip: string, regs: RegOverrides = {})
   const small = () => BigInt(r() & 0xfff);
   const pick = (name: string, dflt: bigint): bigint => (regs[name] !== undefined ? BigInt(regs[name]) : dflt);
   const sp = kernelStack(k);
-  const ipSym = k.kallsyms.frame(ip);
+  // "0x..." is an ip kallsyms has no symbol for (an unloaded module's text): %pS prints the address
+  const ipSym = /^0x[0-9a-f]+$/.test(ip) ? ip : k.kallsyms.frame(ip);
   switch (k.profile.arch) {
     case "x86_64": {
       const v = (n: string, d: bigint) => hex(BigInt.asUintN(64, pick(n, d)), 16);
@@ -300,7 +303,7 @@ export function showRegsLines(k: SplatHost, ip: string, regs: RegOverrides = {})
     }
     case "arm": {
       const v = (n: string, d: bigint) => hex(BigInt.asUintN(32, pick(n, d)), 8);
-      const pc = k.kallsyms.frameAddress(ip);
+      const pc = /^0x[0-9a-f]+$/.test(ip) ? BigInt(ip) : k.kallsyms.frameAddress(ip);
       const lr = pc - 0x40n;
       const rr = () => BigInt(r() >>> 0);
       return [
@@ -316,7 +319,7 @@ export function showRegsLines(k: SplatHost, ip: string, regs: RegOverrides = {})
       ];
     }
     case "arm64": {
-      const pc = k.kallsyms.frame(ip);
+      const pc = ipSym;
       return [`pstate: 60400005 (nZCv daif +PAN -UAO -TCO -DIT -SSBS BTYPE=--)`, `pc : ${pc}`, `sp : ${hex(sp, 16)}`];
     }
   }

@@ -20,6 +20,8 @@
 import type { Kernel } from "../kernel.ts";
 import { PageOwner } from "../mm/page_flags.ts";
 import { registerProc } from "./proc.ts";
+import { threadSize } from "../mm/slab_boot.ts";
+import { percpuMeminfoKb } from "../mm/percpu_boot.ts";
 
 function kb(label: string, kbytes: number): string {
   return label.padEnd(16) + String(kbytes).padStart(8) + " kB\n";
@@ -57,7 +59,11 @@ export function renderMeminfo(k: Kernel): string {
   const totalram = pa.totalramPages;
   const free = pa.nrFreePages();
   const slab = pa.ownerPages(PageOwner.Slab) + (era === "6.1" ? pa.ownerPages(PageOwner.KmallocLarge) : 0);
-  const pt = pa.ownerPages(PageOwner.PageTable);
+  // NR_SLAB_RECLAIMABLE_B: the slab pages of SLAB_RECLAIM_ACCOUNT caches (dentry, inodes, radix_tree_node, kmalloc-rcl-*).
+  const sReclaimable = k.slab ? Math.min(slab, k.slab.pagesUsed().reclaimable) : 0;
+  // NR_PAGETABLE: every page-table frame but the kernel's own that 6.1 does not account (mm/pgtable.ts).
+  const pt = pa.ownerPages(PageOwner.PageTable) - (k.pgtable?.unaccountedPages ?? 0);
+  const kernelStackKb = (k.nrTasks * threadSize(arch, !!k.kasan)) / 1024;
   const highmem = arch === "i386" || arch === "arm";
   let highTotal = 0;
   let highFree = 0;
@@ -79,15 +85,16 @@ export function renderMeminfo(k: Kernel): string {
     vmUsedKb = vi ? Math.floor(vi.used / 1024) : K(pa.ownerPages(PageOwner.Vmalloc));
     vmChunkKb = vi ? Math.floor(vi.chunk / 1024) : vmTotalKb;
   }
-  let percpu = 0;
-  for (const r of L.reservations) if (/percpu/i.test(r.what)) percpu += r.end - r.start;
-  const percpuKb = Math.ceil(percpu / 4096) * 4;
+  const percpuKb = percpuMeminfoKb(k);
 
   let s = kb("MemTotal:", K(totalram));
   s += kb("MemFree:", K(free));
   if (era === "6.1") {
-    // si_mem_available(): free - totalreserve + page cache part (0) + reclaimable part (0)
-    const avail = Math.max(0, free - pa.totalreservePages());
+    // si_mem_available(): free - totalreserve + the page cache part (0: the initramfs's pages are shmem) + the
+    // reclaimable slab less what keeping the low watermarks needs (reclaimable - min(reclaimable / 2, sum of wmark_low)).
+    let wmarkLow = 0;
+    for (const z of pa.zones) wmarkLow += z.wmark[1] ?? 0;
+    const avail = Math.max(0, free - pa.totalreservePages() + sReclaimable - Math.min(Math.floor(sReclaimable / 2), wmarkLow));
     s += kb("MemAvailable:", K(avail));
   }
   // User space before insmod (init/userspace.ts): the page cache and anonymous memory, split over the LRU lists
@@ -130,11 +137,11 @@ export function renderMeminfo(k: Kernel): string {
   s += kb("AnonPages:", anonKb);
   s += kb("Mapped:", Math.round(cacheKb * (shmemLru ? 0.75 : 0.3)));
   s += kb("Shmem:", shmemLru ? cacheKb : 0);
-  if (era === "6.1") s += kb("KReclaimable:", 0);
+  if (era === "6.1") s += kb("KReclaimable:", K(sReclaimable));
   s += kb("Slab:", K(slab));
-  s += kb("SReclaimable:", 0);
-  s += kb("SUnreclaim:", K(slab));
-  s += kb("KernelStack:", 0);
+  s += kb("SReclaimable:", K(sReclaimable));
+  s += kb("SUnreclaim:", K(slab - sReclaimable));
+  s += kb("KernelStack:", kernelStackKb);
   s += kb("PageTables:", K(pt));
   if (era === "6.1") s += kb("SecPageTables:", 0);
   s += kb("NFS_Unstable:", 0);

@@ -2,6 +2,7 @@
 // exactly as the modelled kernel's seq_file show() does. The renderers live beside the subsystem they read;
 // this table only names them.
 
+import { renderKthreadStatus } from "../kernel/kthread.ts";
 import type { Kernel } from "../kernel.ts";
 
 export type ProcRenderer = (k: Kernel) => string;
@@ -32,6 +33,9 @@ export function readProc(k: Kernel, name: string): string {
   if (!render) {
     const own = moduleEntries?.(k, bare);
     if (own !== undefined) return own;
+    const kt = /^(\d+)\/status$/.exec(bare);
+    const thread = kt ? k.kthreads?.list.find((t) => t.task.pid === Number(kt[1]) && t.state !== "dead") : undefined;
+    if (thread) return renderKthreadStatus(k, thread);
     throw new UnknownProcError(`no such file: /proc/${name} (have: ${procNames().join(", ")})`);
   }
   return render(k);

@@ -22,6 +22,7 @@
 import type { Kernel } from "../kernel.ts";
 import { gfp } from "../gfp.ts";
 import { PageOwner } from "../mm/page_flags.ts";
+import { boot_user_processes } from "./boot_tasks.ts";
 
 interface UserspaceModel {
   /** Simulated time of "Run /init as init process", ns. */
@@ -108,3 +109,5 @@ export function start_userspace(k: Kernel): void {
   consume(k, Math.ceil(m.anonKb / perPage), PageOwner.Anon);
   k.clock.setAtLeast(m.insmodAtNs);
 }
+  // The processes themselves: kernel stacks, page tables, the commit charge of their mappings and of tmpfs.
+  boot_user_processes(k, cachePages);

@@ -70,6 +70,7 @@ export class Modules {
     this.state = "live";
     this.k.sched.inModuleCall = false;
     this.returnToUser();
+    this.k.kthreads?.runRunnable(); // the threads module_init woke run before insmod returns to user space
   }
 
   /** rmmod starts: GOING. */

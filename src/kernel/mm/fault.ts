@@ -54,6 +54,8 @@ export interface FaultInfo {
   ip?: string;
   /** A write to a present, read-only mapping (kernel text and rodata under STRICT_KERNEL_RWX): a permission fault. */
   protection?: boolean;
+  /** An instruction fetch (x86 X86_PF_INSTR where NX exists: x86_64, i386 PAE): a return into freed module text. */
+  fetch?: boolean;
 }
 
 const hex = (v: bigint | number, w: number) => BigInt.asUintN(64, BigInt(v)).toString(16).padStart(w, "0");
@@ -164,12 +166,13 @@ export function kernelFault(k: Kernel, info: FaultInfo, walk: Walk | null): Repo
       return finish();
     }
     // X86_PF_PROT (bit 0) when the page was present: the write hit a read-only mapping
-    const err = (info.write ? 2 : 0) | (info.protection ? 1 : 0);
+    const fetch = info.fetch === true && (arch === "x86_64" || (k.profile as { pae?: boolean }).pae === true);
+    const err = (info.write ? 2 : 0) | (info.protection ? 1 : 0) | (fetch ? 0x10 : 0);
     regs.CR2 = addr;
     if (era === "6.1") {
       title = addr < 4096n ? `BUG: kernel NULL pointer dereference, address: ${hex(addr, w)}` : `BUG: unable to handle page fault for address: ${hex(addr, w)}`;
       alert(title);
-      alert(`#PF: supervisor ${info.write ? "write access" : "read access"} in kernel mode`);
+      alert(`#PF: supervisor ${fetch ? "instruction fetch" : info.write ? "write access" : "read access"} in kernel mode`);
       alert(`#PF: error_code(0x${hex(err, 4)}) - ${info.protection ? "permissions violation" : "not-present page"}`);
       k.printk(KERN_INFO + "%s\n", dumpPagetable(k, info.protection ? readOnlyLeaf(walk) : walk));
       k.printk(KERN_DEFAULT + "%s\n", fixHeader(k, oopsHeader(k, "Oops", err)));

@@ -57,7 +57,7 @@
 // - SLAB_FREELIST_RANDOM (objects in a new slab handed out in a random order) is not modelled: object 0 first.
 // - KASAN's and kmemleak's own metadata do not change the layout here.
 
-import { SideTable } from "../snapshot.ts";
+import { SNAPSHOT, SideTable } from "../snapshot.ts";
 import type { Kernel } from "../kernel.ts";
 import type { Era } from "../types.ts";
 import { KERN_DEFAULT, KERN_ERR, KERN_INFO, KERN_WARNING } from "../kernel/printk.ts";
@@ -105,6 +105,7 @@ import {
   type KmallocType,
 } from "./slab_common.ts";
 import { slabFreeLimit, slabLayout, type SlabLayout } from "./slab.ts";
+import { bootSlab61, bootTasks } from "./slab_boot.ts";
 import { SlubDebug, parseSlubDebug, type DebugOptions, type Track } from "../debug/slub_debug.ts";
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -273,6 +274,26 @@ class SlabList {
   *[Symbol.iterator](): IterableIterator<Slab> {
     for (let s = this.head; s; s = s.next) yield s;
   }
+  /**
+   * A kernel snapshot copies the list link by link (a booted 6.1 machine has lists of a thousand slabs: following
+   * next pointers recursively would overflow the stack); each Slab's own copy leaves its links to this.
+   */
+  [SNAPSHOT](copy: (v: unknown) => unknown, memo: Map<unknown, unknown>): SlabList {
+    const l = new SlabList();
+    memo.set(this, l);
+    let prev: Slab | null = null;
+    for (let s = this.head; s; s = s.next) {
+      const cs = copy(s) as Slab;
+      cs.prev = prev;
+      if (prev) prev.next = cs;
+      else l.head = cs;
+      prev = cs;
+    }
+    if (prev) prev.next = null;
+    l.tail = prev;
+    l.count = this.count;
+    return l;
+  }
 }
 
 /** struct slab: one block of 2^order pages cut into objects. */
@@ -368,6 +389,14 @@ export class Slab {
   /** The object address of index i. */
   addr(i: number): bigint {
     return this.objBase + BigInt(i * this.cache.size);
+  }
+
+  /** A snapshot's copy of every field but the list links, which the owning SlabList's copy sets (see there). */
+  [SNAPSHOT](copy: (v: unknown) => unknown, memo: Map<unknown, unknown>): Slab {
+    const c = Object.create(Slab.prototype) as Record<string, unknown>;
+    memo.set(this, c);
+    for (const [key, v] of Object.entries(this)) c[key] = key === "prev" || key === "next" ? null : copy(v);
+    return c as unknown as Slab;
   }
 }
 
@@ -507,6 +536,8 @@ interface LargeAlloc {
   requested: number;
   caller?: string;
   addr: bigint;
+  /** Allocated by the boot model (never the module's). */
+  boot?: boolean;
 }
 
 // ---- the allocator -----------------------------------------------------------------------------------------------
@@ -682,8 +713,11 @@ export class SlabAllocator {
     if (this.allocator === "SLUB") {
       // create_boot_cache(kmem_cache_node), create_boot_cache(kmem_cache), then bootstrap() re-adds kmem_cache
       // and kmem_cache_node to slab_caches in that order: kmem_cache_node ends up the newer of the two.
-      this.createBootCache("kmem_cache", this.wordSize === 8 ? 256 : 128, SLAB_HWCACHE_ALIGN);
-      this.createBootCache("kmem_cache_node", this.wordSize === 8 ? 64 : 44, SLAB_HWCACHE_ALIGN);
+      // sizeof(struct kmem_cache) / sizeof(struct kmem_cache_node): 6.1's 32-bit structures are 136 and 32 bytes
+      // (the real i386 slabinfo's 160 and 32 at HWalign 32, armmp's 192 and 64 at HWalign 64); 3.4's 128 and 44.
+      const thirtyTwo61 = this.era === "6.1";
+      this.createBootCache("kmem_cache", this.wordSize === 8 ? 256 : thirtyTwo61 ? 136 : 128, SLAB_HWCACHE_ALIGN);
+      this.createBootCache("kmem_cache_node", this.wordSize === 8 ? 64 : thirtyTwo61 ? 32 : 44, SLAB_HWCACHE_ALIGN);
     } else {
       this.createBootCache("kmem_cache", this.wordSize === 8 ? 256 : 132, SLAB_HWCACHE_ALIGN);
     }
@@ -746,6 +780,7 @@ export class SlabAllocator {
 
   /** The boot model: a realistic population of boot caches, allocated through the ordinary slab path. */
   private populateBoot(): void {
+    if (this.era === "6.1") return this.populateBoot61();
     const spec = bootCaches(this.era);
     const gfpK = this.gfpKernel();
     const fill = (c: KmemCache, n: number) => this.bootFill(c, n, gfpK | this.g.NOWARN);
@@ -760,6 +795,51 @@ export class SlabAllocator {
     for (const [sz, n] of Object.entries(spec.kmalloc)) {
       const c = normal.get(Number(sz));
       if (c) fill(c, Math.min(n, this.bootBudget(c, n)));
+    }
+  }
+
+  /**
+   * 6.1: the caches the initcalls create and the objects the rest of boot and early user space leave in them
+   * (mm/slab_boot.ts), the boot's large kmallocs, and SLUB's own struct kmem_cache / kmem_cache_node per cache.
+   * Each cache gets its slot size as the object size, so its layout (and calculate_order()'s objects and pages per
+   * slab) is the real one; a safety cap (a quarter of RAM) keeps a tiny machine bootable.
+   */
+  private populateBoot61(): void {
+    const k = this.k;
+    const gfp = (this.gfpKernel() | this.g.NOWARN) >>> 0;
+    const cap = Math.floor(k.opts.mem / 4);
+    let used = 0;
+    const fill = (c: KmemCache, n: number) => {
+      const perSlab = c.objects || 1;
+      const bytesPerObj = (PAGE_SIZE << c.order) / perSlab;
+      const take = Math.max(0, Math.min(n, Math.floor((cap - used) / bytesPerObj)));
+      this.bootFill(c, take, gfp);
+      used += Math.ceil(take / perSlab) * (PAGE_SIZE << c.order);
+    };
+    const spec = bootSlab61(k.profile.arch, bootTasks(k.profile.arch, k.profile.nrCpus, true).total);
+    for (const km of spec.kmalloc) {
+      const c = this.kmallocCaches.get(km.type)?.get(kmallocClassSize(this.km, km.size));
+      if (c) fill(c, km.objs);
+    }
+    for (const cs of spec.caches) {
+      const c = this.createCache(cs.name, cs.size, 0, cs.flags, undefined, true);
+      if (!c) continue;
+      if (cs.unmergeable) c.refcount = -1;
+      fill(c, cs.objs);
+    }
+    for (const size of spec.large) {
+      if (used + size > cap) break;
+      const order = get_order(size);
+      const pfn = k.pages.alloc_pages((gfp | this.g.COMP) >>> 0, order, PageOwner.KmallocLarge);
+      if (pfn < 0) break;
+      this.large.set(pfn, { pfn, order, requested: size, addr: k.pages.page_address(pfn), boot: true });
+      used += PAGE_SIZE << order;
+    }
+    // One struct kmem_cache and one kmem_cache_node (1 node) per cache: SLUB allocates them from these two caches.
+    const nCaches = this.cacheList.length;
+    for (const name of ["kmem_cache", "kmem_cache_node"]) {
+      const c = this.cacheList.find((x) => x.name === name);
+      if (c) this.bootFill(c, nCaches, gfp);
     }
   }
 
@@ -1718,6 +1798,7 @@ export class SlabAllocator {
       }
     }
     for (const b of this.large.values()) {
+      if (b.boot && !wantBoot) continue;
       out.push({
         addr: b.addr,
         cache: "",
@@ -1727,7 +1808,7 @@ export class SlabAllocator {
         caller: b.caller,
         pfn: b.pfn,
         via: "page",
-        boot: false,
+        boot: b.boot === true,
       });
     }
     out.sort((a, b) => (a.addr < b.addr ? -1 : a.addr > b.addr ? 1 : 0));

@@ -16,8 +16,8 @@ Allocated in leaky_init+0x160/0x34c [cell] age=0 cpu=0 pid=108
 Freed in leaky_init+0x160/0x34c [cell] age=0 cpu=0 pid=108
  kfree+0xd2/0xe0
  leaky_init+0x160/0x34c [cell]
-Slab 0x<ptr> objects=25 used=0 fp=0x<ptr> flags=0xfffffc0000200(slab|node=0|zone=1|lastcpupid=0x1fffff)
-Object 0x<ptr> @offset=32 fp=0x<ptr>
+Slab 0x<ptr> objects=25 used=5 fp=0x<ptr> flags=0xfffffc0000200(slab|node=0|zone=1|lastcpupid=0x1fffff)
+Object 0x<ptr> @offset=832 fp=0x<ptr>
 
 Redzone  <ptr>: bb bb bb bb bb bb bb bb bb bb bb bb bb bb bb bb  ................
 Redzone  <ptr>: bb bb bb bb bb bb bb bb bb bb bb bb bb bb bb bb  ................
@@ -54,7 +54,7 @@ const rightRedzone = `==========================================================
 BUG kmalloc-32 (Tainted: G    B             ): Right Redzone overwritten
 -----------------------------------------------------------------------------
 
-0x<ptr>-0x<ptr> @offset=64. First byte 0x21 instead of 0xcc
+0x<ptr>-0x<ptr> @offset=864. First byte 0x21 instead of 0xcc
 Allocated in leaky_init+0x160/0x34c [cell] age=0 cpu=0 pid=108
  __kmem_cache_alloc_node+0xdd/0x123
  __kmalloc+0xbf/0x150
@@ -62,8 +62,8 @@ Allocated in leaky_init+0x160/0x34c [cell] age=0 cpu=0 pid=108
 Freed in leaky_init+0x160/0x34c [cell] age=0 cpu=0 pid=108
  kfree+0xd2/0xe0
  leaky_init+0x160/0x34c [cell]
-Slab 0x<ptr> objects=25 used=1 fp=0x<ptr> flags=0xfffffc0000200(slab|node=0|zone=1|lastcpupid=0x1fffff)
-Object 0x<ptr> @offset=32 fp=0x<ptr>
+Slab 0x<ptr> objects=25 used=6 fp=0x<ptr> flags=0xfffffc0000200(slab|node=0|zone=1|lastcpupid=0x1fffff)
+Object 0x<ptr> @offset=832 fp=0x<ptr>
 
 Redzone  <ptr>: cc cc cc cc cc cc cc cc cc cc cc cc cc cc cc cc  ................
 Redzone  <ptr>: cc cc cc cc cc cc cc cc cc cc cc cc cc cc cc cc  ................
@@ -100,7 +100,7 @@ const poison = `================================================================
 BUG kmalloc-32 (Tainted: G    B             ): Poison overwritten
 -----------------------------------------------------------------------------
 
-0x<ptr>-0x<ptr> @offset=197. First byte 0x0 instead of 0x6b
+0x<ptr>-0x<ptr> @offset=997. First byte 0x0 instead of 0x6b
 Allocated in leaky_init+0x160/0x34c [cell] age=0 cpu=0 pid=108
  __kmem_cache_alloc_node+0xdd/0x123
  __kmalloc+0xbf/0x150
@@ -108,8 +108,8 @@ Allocated in leaky_init+0x160/0x34c [cell] age=0 cpu=0 pid=108
 Freed in leaky_init+0x160/0x34c [cell] age=0 cpu=0 pid=108
  kfree+0xd2/0xe0
  leaky_init+0x160/0x34c [cell]
-Slab 0x<ptr> objects=25 used=1 fp=0x<ptr> flags=0xfffffc0000200(slab|node=0|zone=1|lastcpupid=0x1fffff)
-Object 0x<ptr> @offset=192 fp=0x<ptr>
+Slab 0x<ptr> objects=25 used=6 fp=0x<ptr> flags=0xfffffc0000200(slab|node=0|zone=1|lastcpupid=0x1fffff)
+Object 0x<ptr> @offset=992 fp=0x<ptr>
 
 Redzone  <ptr>: bb bb bb bb bb bb bb bb bb bb bb bb bb bb bb bb  ................
 Redzone  <ptr>: bb bb bb bb bb bb bb bb bb bb bb bb bb bb bb bb  ................
@@ -242,7 +242,8 @@ R13: 000000001b2bbbc0 R14: 0000000000000000 R15: 0000000000000000
 
 function run() {
   // The pinned texts have the addresses of a kernel without user space; KASAN off, or it reports the double and
-  // invalid frees before slub_debug sees them (as the real 6.1 kernel does with both on).
+  // invalid frees before slub_debug sees them (as the real 6.1 kernel does with both on). The kmalloc-32 slab the
+  // module uses first also holds 5 objects the rest of boot left there (mm/slab_boot.ts): used=5.., @offset=832..
   const k = boot("x86_64-6.1", { seed: 7, userspace: false, cmdline: "console=ttyS0 loglevel=8 nokaslr kasan=off" });
   k.current = { pid: 108, comm: "insmod" };
   k.captureModuleStack = () => [{ fn: "leaky_init", module: "cell", line: 12 }];

@@ -1,0 +1,170 @@
+// Kernel threads (kernel/kthread.c, src/kernel/kernel/kthread.ts): a looping thread beside module_init, the drain and
+// rmmod on one CPU in simulated time; kthread_stop's wait and return value; a thread module_exit forgot; KernelStack.
+import { describe, expect, it } from "vitest";
+import { runModule } from "../../sandbox/run.ts";
+
+const IMPORTS = `import { kthread_run, kthread_create, wake_up_process, kthread_stop, kthread_should_stop, task_struct, task_pid_nr, msleep, schedule_timeout, jiffies, printk, KERN_INFO, module_init, module_exit, MODULE_LICENSE } from "linux";
+MODULE_LICENSE("GPL");
+`;
+const LKMPG = `${IMPORTS}
+let t: task_struct | null = null;
+let ticks = 0;
+function thread_fn(data: number): number {
+  while (!kthread_should_stop()) {
+    ticks++;
+    printk(KERN_INFO + "tick %d at jiffies %d\\n", ticks, jiffies);
+    msleep(1000);
+  }
+  printk(KERN_INFO + "thread stops after %d ticks\\n", ticks);
+  return 42;
+}
+function t_init(): number {
+  t = kthread_run(thread_fn, null, "lkmpg-%d", 7);
+  printk(KERN_INFO + "started pid %d\\n", task_pid_nr(t!));
+  return 0;
+}
+function t_exit(): void {
+  const r = kthread_stop(t!);
+  printk(KERN_INFO + "kthread_stop returned %d, ticks %d\\n", r, ticks);
+}
+module_init(t_init);
+module_exit(t_exit);
+`;
+const text = (d: string[]) => d.map((l) => l.replace(/^\[[^\]]*\] /, ""));
+
+const lineOf = (d: string[], re: RegExp) => d.find((l) => re.test(l));
+const meminfoKb = (text: string | undefined, field: string) => Number(new RegExp(`^${field}:\\s+(\\d+) kB$`, "m").exec(text ?? "")?.[1]);
+const stacks = (text: string | undefined) => (text ?? "").split("\n").filter((l) => l.includes(" kernel_clone+")).length;
+
+describe("kthreads", () => {
+  it("a looping thread ticks once a second (msleep(1000) = 251 jiffies at HZ=250) while the module stays loaded 5 s; kthread_stop waits for it and returns its value", async () => {
+    const r = await runModule(LKMPG.replace("jiffies %d", "jiffies %lu"), { views: false });
+    const d = text(r.dmesg);
+    expect(r.reports).toEqual([]);
+    // the thread (pid 109, after insmod's 108) first runs when module_init returns
+    expect(d.indexOf("started pid 109")).toBeLessThan(d.findIndex((l) => l.startsWith("tick 1 ")));
+    const js = d.filter((l) => l.startsWith("tick ")).map((l) => Number(/jiffies (\d+)/.exec(l)![1]));
+    expect(js.length).toBe(5);
+    for (let i = 1; i < js.length; i++) expect(js[i] - js[i - 1]).toBe(251);
+    expect(d).toContain("thread stops after 5 ticks");
+    expect(d).toContain("kthread_stop returned 42, ticks 5");
+    expect(d.indexOf("thread stops after 5 ticks")).toBeLessThan(d.indexOf("kthread_stop returned 42, ticks 5"));
+  });
+
+  it("the thread is a task: /proc/109/status names it (comm cut to 15 characters), asleep in msleep (D), child of kthreadd", async () => {
+    const src = LKMPG.replace('"lkmpg-%d", 7', '"a-very-long-thread-name-%d", 7');
+    const r = await runModule(src, { views: false, proc: ["109/status"] });
+    const st = r.proc?.["109/status"] ?? "";
+    expect(st).toContain("Name:\ta-very-long-thr\n");
+    expect(st).toContain("State:\tD (disk sleep)\n");
+    expect(st).toContain("Pid:\t109\nPPid:\t2\n");
+  });
+
+  it("its kernel stack: one more kernel_clone area of THREAD_SIZE + guard in vmallocinfo on x86_64 6.1 (VMAP_STACK), none on i386; KernelStack grows by THREAD_SIZE while it lives", async () => {
+    const r = await runModule(LKMPG, { views: false, profile: "x86_64-6.1", config: "distro", proc: ["vmallocinfo", "meminfo"] });
+    expect(stacks(r.proc?.["vmallocinfo"]) - stacks(r.procAfterExit?.["vmallocinfo"])).toBe(1);
+    expect(r.proc?.["vmallocinfo"]).toMatch(/ 20480 kernel_clone\+0xbf\/0x430 pages=4 vmalloc/);
+    expect(meminfoKb(r.proc?.["meminfo"], "KernelStack") - meminfoKb(r.procAfterExit?.["meminfo"], "KernelStack")).toBe(16);
+    const i = await runModule(LKMPG, { views: false, profile: "i386-6.1", proc: ["vmallocinfo", "meminfo"] });
+    expect(stacks(i.proc?.["vmallocinfo"])).toBe(stacks(i.procAfterExit?.["vmallocinfo"]));
+    expect(meminfoKb(i.proc?.["meminfo"], "KernelStack") - meminfoKb(i.procAfterExit?.["meminfo"], "KernelStack")).toBe(8);
+  });
+
+  it("kthread_stop wakes a thread in schedule_timeout early: it returns the jiffies left", async () => {
+    const src = `${IMPORTS}
+let t: task_struct | null = null;
+function waiter(data: number): number {
+  let left = 0;
+  while (!kthread_should_stop()) left = schedule_timeout(100000);
+  return left;
+}
+function t_init(): number { t = kthread_run(waiter, null, "waiter"); return 0; }
+function t_exit(): void { printk(KERN_INFO + "left %d\\n", kthread_stop(t!)); }
+module_init(t_init);
+module_exit(t_exit);
+`;
+    const r = await runModule(src, { views: false });
+    expect(r.reports).toEqual([]);
+    // 5 s of the 400 s timeout passed (1250 jiffies at HZ=250)
+    expect(lineOf(text(r.dmesg), /^left /)).toBe(`left ${100000 - 1250}`);
+  });
+
+  it("a thread waiting for a completion that module_exit completes: kthread_stop returns what it returned", async () => {
+    const src = `${IMPORTS.replace("msleep,", "msleep, completion, complete, wait_for_completion,")}
+let t: task_struct | null = null;
+const go = new completion();
+function worker(data: number): number {
+  wait_for_completion(go);
+  printk(KERN_INFO + "worker: completed at last\\n");
+  return 7;
+}
+function t_init(): number { t = kthread_run(worker, null, "worker"); return 0; }
+function t_exit(): void { complete(go); printk(KERN_INFO + "stop -> %d\\n", kthread_stop(t!)); }
+module_init(t_init);
+module_exit(t_exit);
+`;
+    const r = await runModule(src, { views: false });
+    const d = text(r.dmesg);
+    expect(r.reports).toEqual([]);
+    expect(d.indexOf("worker: completed at last")).toBeLessThan(d.indexOf("stop -> 7"));
+    expect(d).toContain("stop -> 7");
+  });
+
+  it("a sleep in a helper does not suspend the thread: a loop whose only sleep is there never lets rmmod run, and the run ends at a limit (no internal error)", async () => {
+    const src = LKMPG.replace("    msleep(1000);\n", "    nap();\n").replace(
+      "function thread_fn",
+      "function nap(): void { msleep(1000); }\nfunction thread_fn",
+    );
+    const r = await runModule(src, { views: false });
+    expect(r.reports.length).toBeGreaterThan(0);
+    expect(r.reports.filter((x) => x.kind !== "timeout")).toEqual([]);
+    expect(text(r.dmesg)).not.toContain("kthread_stop returned 42, ticks 5");
+  });
+});
+
+const FORGOT = LKMPG.replace(/function t_exit\(\): void \{[\s\S]*?\n\}\n/, 'function t_exit(): void {\n  printk(KERN_INFO + "bye\\n");\n}\n');
+
+describe("kthreads: mistakes", () => {
+  it("a thread module_exit forgot to stop wakes in the unloaded module: the instruction-fetch page-fault Oops in the thread's context (x86_64 6.1)", async () => {
+    const r = await runModule(FORGOT, { views: false });
+    const d = text(r.dmesg);
+    const oops = r.reports.filter((x) => x.kind === "oops");
+    expect(oops.length).toBe(1);
+    expect(oops[0].title).toMatch(/^BUG: unable to handle page fault for address: ffffffffc[0-9a-f]{7}$/);
+    const addr = /address: ([0-9a-f]+)/.exec(oops[0].title)![1];
+    expect(d.indexOf("bye")).toBeLessThan(d.indexOf(oops[0].title));
+    expect(d).toContain("#PF: supervisor instruction fetch in kernel mode");
+    expect(d).toContain("#PF: error_code(0x0010) - not-present page");
+    expect(lineOf(d, /^CPU: 0 PID: 109 Comm: lkmpg-7 /)).toBeDefined();
+    expect(d).toContain(`RIP: 0010:0x${addr}`);
+    expect(d).toContain(`Code: Unable to access opcode bytes at 0x${(BigInt("0x" + addr) - 42n).toString(16)}.`);
+    expect(d).toContain("Modules linked in: [last unloaded: cell(O)]");
+  });
+
+  it("on i386 2.6.26 the same mistake is the old 'unable to handle kernel paging request' Oops", async () => {
+    const r = await runModule(FORGOT, { views: false, profile: "i386-2.6" });
+    const oops = r.reports.filter((x) => x.kind === "oops");
+    expect(oops.length).toBe(1);
+    expect(oops[0].title).toMatch(/^BUG: unable to handle kernel paging request at [0-9a-f]{8}$/);
+  });
+
+  it("kthread_stop of a thread never woken returns -EINTR and its function never runs", async () => {
+    const src = LKMPG.replace('kthread_run(thread_fn, null, "lkmpg-%d", 7)', 'kthread_create(thread_fn, null, "lkmpg-%d", 7)');
+    const r = await runModule(src, { views: false });
+    const d = text(r.dmesg);
+    expect(d.filter((l) => l.startsWith("tick"))).toEqual([]);
+    expect(d).toContain("kthread_stop returned -4, ticks 0");
+  });
+
+  it("kthread_should_stop() outside a kernel thread is refused with an error naming the task", async () => {
+    const src = LKMPG.replace("  return 0;\n}\nfunction t_exit", "  kthread_should_stop();\n  return 0;\n}\nfunction t_exit");
+    const r = await runModule(src, { views: false });
+    expect(r.reports.some((x) => x.kind === "exception" && /kthread_should_stop: insmod\/108 is not a kernel thread/.test(x.title + x.text))).toBe(true);
+  });
+
+  it("a thread that never checks kthread_should_stop hangs rmmod's kthread_stop: the timeout report after 60 simulated seconds", async () => {
+    const src = LKMPG.replace("while (!kthread_should_stop())", "while (true)");
+    const r = await runModule(src, { views: false });
+    expect(r.reports.some((x) => x.kind === "timeout" && /in kthread_stop\(\) for lkmpg-7\/109/.test(x.title))).toBe(true);
+  });
+});

@@ -14,6 +14,7 @@ import { linkAddresses, WalkPanel } from "./views/walk.ts";
 import type { WalkJson } from "../kernel/mm/ptdump.ts";
 import { digestOf, type PageReport } from "./digest.ts";
 import { userBlock } from "./views/user.ts";
+import { buildBothModel, renderBoth } from "./views/both.ts";
 import { alignLines, compareFigures } from "./compare.ts";
 
 const LEVEL_NAMES = ["emerg", "alert", "crit", "err", "warn", "notice", "info", "debug"];
@@ -284,6 +285,9 @@ function viewsOf(
   model: ReturnType<typeof buildAddrModel>,
 ): HTMLElement[] {
   const out: HTMLElement[] = [];
+  const both = buildBothModel(result);
+  // open when the process and the kernel map the same frames (a driver's mmap): the point of the view
+  if (both) out.push(lazyDetails("view view-both", "Both address spaces: the process and the kernel", both.links.length > 0, () => renderBoth(both)));
   if (model) out.push(lazyDetails("view view-addrspace", "Virtual address space", model.marks.length > 0, () => renderAddrSpace(model, pick)));
   if (panel) out.push(panel.root);
   try {

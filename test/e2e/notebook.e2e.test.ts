@@ -841,4 +841,31 @@ describe("notebook in Chromium", () => {
     await shot(page, "26-solution", "ex-hello");
     await ctx.close();
   });
+
+  it("lesson 12's mmap cell shows both address spaces side by side: the shared frames linked from the process's VMA to the module's buffer, highlighted from either side", async () => {
+    const { page, ctx } = await open(undefined, "#/lesson/user-space");
+    const c = await runCell(page, "mmap-share");
+    const view = c.locator("details.view-both");
+    expect(await view.getAttribute("open")).not.toBeNull();
+    expect(await view.locator(".both-summary").textContent()).toBe("2 physical frames mapped by both the process and the kernel, in 2 links.");
+    const pfn = /kmalloc buffer at pfn (\d+)/.exec((await c.locator("pre.dmesg").textContent()) ?? "")![1];
+    const k = view.locator(".both-link", { hasText: "kzalloc" });
+    expect(await k.locator(".both-name").textContent()).toContain(`pfn ${pfn} `);
+    // the three columns sit side by side on a wide page
+    const [user, links, kernel] = await Promise.all([".both-user", ".both-links", ".both-kernel"].map((sel) => view.locator(sel).boundingBox()));
+    expect(user!.x + user!.width).toBeLessThanOrEqual(links!.x);
+    expect(links!.x + links!.width).toBeLessThanOrEqual(kernel!.x);
+    // pointing at the kmalloc link lights its /dev/share VMA and the kzalloc buffer, not the vmalloc_user ones
+    await k.hover();
+    const lit = await view
+      .locator(".both-hl")
+      .evaluateAll((els) => els.map((e) => e.className.replace(/ both-hl/, "") + ": " + (e.textContent ?? "").slice(0, 40)));
+    expect(lit.filter((x) => x.startsWith("both-row both-vma"))).toEqual([expect.stringMatching(/^both-row both-vma both-linked: \/dev\/share rw-s/)]);
+    expect(lit.filter((x) => x.startsWith("both-row both-buf"))).toEqual([expect.stringMatching(/: kzalloc \(line \d+\)/)]);
+    expect(lit.some((x) => x.includes("vmalloc_user"))).toBe(false);
+    await view.evaluate((el) => el.scrollIntoView({ block: "start" }));
+    await k.hover(); // the screenshot shows the highlight
+    await page.screenshot({ path: `${SHOTS}/notebook-27-both-address-spaces.png` });
+    await ctx.close();
+  });
 });

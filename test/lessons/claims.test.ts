@@ -154,6 +154,41 @@ describe("lesson 12 (user space), as the page shows it", () => {
     expect(text("details.user-pages pre")).toMatch(new RegExp(`-> pfn ${pfn} \\(0x[0-9a-f]+\\) pfnmap`));
   });
 
+  it("mmap-share: both address spaces side by side — the kmalloc frame (the pfn the module printed) links a /dev/share VMA to the buffer in the direct map, the vmalloc_user frame to a vmalloc address, plain vmalloc has no link", async () => {
+    const { el, text } = await page("user-space", "mmap-share");
+    const view = el.querySelector<HTMLDetailsElement>("details.view-both")!;
+    expect(view.open).toBe(true); // open because frames are shared
+    expect(text("details.view-both .both-summary")).toBe("2 physical frames mapped by both the process and the kernel, in 2 links.");
+    const pfn = Number(/kmalloc buffer at pfn (\d+)/.exec(text("pre.dmesg"))![1]);
+    // each link's lines (frame, user address, kernel address, direct map, the pair), as the page shows them one per line
+    const links = [...el.querySelectorAll(".both-link")].map((e) => [...e.children].map((c) => c.textContent ?? "").join("\n"));
+    expect(links).toHaveLength(2);
+    const maps = text("details.user-maps pre");
+    const devShare = [...maps.matchAll(/^([0-9a-f]+)-[0-9a-f]+ rw-s [0-9a-f]+ \S+ \d+\s+\/dev\/share$/gm)].map((m) => BigInt("0x" + m[1]));
+    expect(devShare).toHaveLength(2);
+    const userOf = (l: string) => BigInt(/^user (0x[0-9a-f]+)$/m.exec(l)![1]);
+    const kernelOf = (l: string) => BigInt(/^kernel (0x[0-9a-f]+)$/m.exec(l)![1]);
+    // the kmalloc buffer: the printed frame, a /dev/share page, the buffer's own address (the direct map)
+    const k = links.find((l) => l.includes("kzalloc"))!;
+    expect(k).toContain(`pfn ${pfn} (0x${pfn.toString(16)})`);
+    expect(devShare).toContain(userOf(k));
+    const kzallocRow = [...el.querySelectorAll(".both-buf")].find((e) => e.textContent!.startsWith("kzalloc"))!;
+    expect(kernelOf(k)).toBe(BigInt(/0x[0-9a-f]+/.exec(kzallocRow.querySelector(".both-range")!.textContent!)![0]));
+    expect(kzallocRow.previousElementSibling?.textContent).toMatch(/^direct map /);
+    // vmalloc_user: the other /dev/share page, a vmalloc address, and the direct-map alias of the same frame
+    const u = links.find((l) => l.includes("vmalloc_user"))!;
+    expect(devShare).toContain(userOf(u));
+    expect(userOf(u)).not.toBe(userOf(k));
+    expect(u).toMatch(/and 0xffff888[0-9a-f]+ \(direct map\)/);
+    const vmallocRegion = [...el.querySelectorAll(".both-region")].find((e) => e.textContent!.startsWith("vmalloc "))!;
+    const [lo, hi] = [...vmallocRegion.textContent!.matchAll(/0x[0-9a-f]+/g)].map((m) => BigInt(m[0]));
+    expect(kernelOf(u) >= lo && kernelOf(u) <= hi, `${u} in ${vmallocRegion.textContent}`).toBe(true);
+    // plain vmalloc: refused, so no link
+    const plain = [...el.querySelectorAll(".both-buf")].find((e) => /^vmalloc \(line/.test(e.textContent!))!;
+    expect(plain.textContent).toMatch(/not mapped by the process/);
+    expect(plain.querySelector(".both-chip")).toBeNull();
+  });
+
   it("segfault: the kernel's line with error 6 in a.out's text, and status 139", async () => {
     const { text } = await page("user-space", "segfault");
     expect(text("pre.dmesg")).toMatch(/a\.out\[109\]: segfault at 0 ip 0000000000401[0-9a-f]{3} sp 00007fffffffef00 error 6 in a\.out\[401000\+1000\] likely on CPU 0 \(core 0, socket 0\)/);

@@ -30,7 +30,8 @@
 //   No 1 GiB pages (QEMU's default CPU has no pdpe1gb) and no splitting of the direct map by set_memory_*().
 // - The top-level table comes from the buddy allocator (owner PageTable) except on ARM; the boot-time linear-map
 //   tables also come from the buddy allocator (the real kernel takes them from memblock): all are counted in
-//   pageTablePagesAllocated.
+//   pageTablePagesAllocated. meminfo's PageTables counts only what 6.1's NR_PAGETABLE counts (accountedKernelTable():
+//   kernel PMD pages allocated after boot, and a process's tables); unaccountedPages holds the rest.
 // - Kernel page-table pages are never freed (like the kernel's vunmap, which leaves empty tables in place).
 // - Protection bits are those of kernel mappings, plus a process's user PTEs (prot "user_rw"/"user_ro": x86
 //   P|RW|US|A|D with NX, arm64 AP[1]|AF|SH|nG with PXN/UXN, ARM AP=11/10 with nG and XN) in a process's own table
@@ -197,6 +198,8 @@ export class PageTables {
   private readonly gfpPgtable: number;
   /** Counting starts when boot is done, so a lesson sees its own updates only. */
   private booting = true;
+  /** Kernel table pages held in PageOwner.PageTable frames that NR_PAGETABLE does not count (accountedKernelTable()). */
+  unaccountedPages = 0;
   /** Every frame holding a table (the top level's frames included), for frozen(). */
   private readonly tableFrames: number[] = [];
 
@@ -228,7 +231,7 @@ export class PageTables {
 
   // ---------------------------------------------------------------- table pages
 
-  private allocTablePage(order = 0): number {
+  private allocTablePage(order = 0, accounted = false): number {
     const pfn = this.host.pages.alloc_pages(this.gfpPgtable, order, PageOwner.PageTable);
     if (pfn < 0) throw new Error("page tables: out of memory for a page-table page");
     for (let i = 0; i < 1 << order; i++) {
@@ -236,7 +239,19 @@ export class PageTables {
       this.tableFrames.push(pfn + i);
     }
     this.counters.pageTablePagesAllocated += 1 << order;
+    if (!accounted && !this.user) this.unaccountedPages += 1 << order;
     return pfn * PAGE;
+  }
+
+  /**
+   * Whether a new kernel table page for `level` counts in NR_PAGETABLE (meminfo's PageTables), as 6.1 does it: only
+   * pmd_alloc_one() runs pgtable_pmd_page_ctor(), so a PMD page allocated after boot counts (x86_64, arm64); the
+   * kernel's PTE pages (pte_alloc_one_kernel, no ctor), PUD pages (pud_alloc_one) and the top level do not, nor do
+   * the boot's linear-map tables (memblock in the real kernel) and the preallocated vmalloc PUDs. A process's
+   * tables all count (simplification: the real pgd_alloc() does not account the top level).
+   */
+  private accountedKernelTable(level: Level): boolean {
+    return !this.booting && level.name === "PMD";
   }
 
   private allocTopLevel(): number {
@@ -393,15 +408,16 @@ export class PageTables {
         continue;
       }
       if (!alloc) return -1;
+      const accounted = this.user || this.accountedKernelTable(lv[i + 1]!);
       if (this.arm()) {
         // One page: Linux shadow tables at +0/+1024, hardware tables at +2048/+3072, for the 2 MiB pair.
-        const page = this.allocTablePage(0);
+        const page = this.allocTablePage(0, accounted);
         const even = idx & ~1;
         this.write(table + even * 4, page + 2048 + ARM_L1_TABLE, 0);
         this.write(table + (even + 1) * 4, page + 3072 + ARM_L1_TABLE, 0);
         table = page + 2048 + (idx & 1) * 1024;
       } else {
-        const page = this.allocTablePage(0);
+        const page = this.allocTablePage(0, accounted);
         const [elo, ehi] = this.tableEntry(page);
         this.write(epa, elo, ehi);
         table = page;
@@ -526,7 +542,7 @@ export class PageTables {
         table = this.entryAddr(lo, this.readHi(epa), l, false);
         continue;
       }
-      const page = this.allocTablePage(0);
+      const page = this.allocTablePage(0, this.user || this.accountedKernelTable(lv[lv.indexOf(l) + 1]!));
       const [elo, ehi] = this.tableEntry(page);
       this.write(epa, elo, ehi);
       table = page;

@@ -713,11 +713,13 @@ export class SlabAllocator {
     if (this.allocator === "SLUB") {
       // create_boot_cache(kmem_cache_node), create_boot_cache(kmem_cache), then bootstrap() re-adds kmem_cache
       // and kmem_cache_node to slab_caches in that order: kmem_cache_node ends up the newer of the two.
-      // sizeof(struct kmem_cache) / sizeof(struct kmem_cache_node): 6.1's 32-bit structures are 136 and 32 bytes
-      // (the real i386 slabinfo's 160 and 32 at HWalign 32, armmp's 192 and 64 at HWalign 64); 3.4's 128 and 44.
-      const thirtyTwo61 = this.era === "6.1";
-      this.createBootCache("kmem_cache", this.wordSize === 8 ? 256 : thirtyTwo61 ? 136 : 128, SLAB_HWCACHE_ALIGN);
-      this.createBootCache("kmem_cache_node", this.wordSize === 8 ? 64 : thirtyTwo61 ? 32 : 44, SLAB_HWCACHE_ALIGN);
+      // sizeof(struct kmem_cache) / sizeof(struct kmem_cache_node) on 6.1's 32-bit kernels, from the real slots:
+      // kmem_cache 160 on i386 (HWalign 32) and 192 on armmp (HWalign 64): 129..160 bytes, 136 here; kmem_cache_node
+      // 32 on i386 (lock, nr_partial, partial, and SLUB_DEBUG's nr_slabs, total_objects, full) and 64 on armmp, whose
+      // HWalign would have made a 32-byte structure a 32-byte slot: more than 32 there (its lock: 36 here). 3.4: 128, 44.
+      const node32 = this.era !== "6.1" ? 44 : this.k.profile.arch === "arm" ? 36 : 32;
+      this.createBootCache("kmem_cache", this.wordSize === 8 ? 256 : this.era === "6.1" ? 136 : 128, SLAB_HWCACHE_ALIGN);
+      this.createBootCache("kmem_cache_node", this.wordSize === 8 ? 64 : node32, SLAB_HWCACHE_ALIGN);
     } else {
       this.createBootCache("kmem_cache", this.wordSize === 8 ? 256 : 132, SLAB_HWCACHE_ALIGN);
     }

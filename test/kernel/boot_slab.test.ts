@@ -1,0 +1,147 @@
+// The slab state and memory accounting the rest of a 6.1 boot leaves (mm/slab_boot.ts, init/boot_tasks.ts,
+// mm/percpu_boot.ts, mm/pgtable.ts's NR_PAGETABLE rule), field by field against the real Debian 6.1 boots in
+// test/fixtures/real-kernel (the distro config: the real kernels are Debian's builds), and the mechanisms behind
+// them at other RAM sizes and on other machines.
+//
+// Tolerances, and why:
+// - exact: the caches (names, order, objsize, objperslab, pagesperslab), num_objs and slabs of every cache (a 1-CPU
+//   boot's objects are the table's, the layouts the allocator's), KernelStack, Percpu, Committed_AS;
+// - active_objs within 3 % of num_objs overall: SLUB counts free objects on per-CPU partial slabs as free, which the
+//   simulator folds into the counts (kmalloc-32 625/1280 on x86_64 is the biggest case);
+// - Slab, SReclaimable within 0.5 %, SUnreclaim within 1 %: the large kmallocs are 16 KiB each here (the real sizes
+//   are not in the logs), and the real reads of slabinfo and meminfo are a moment apart;
+// - PageTables within 16 kB: the boot processes' tables come from a layout model of busybox, not its real mappings;
+// - MemFree and MemAvailable within 1.5 % of MemTotal: the real kernel holds a few MB more outside every meminfo
+//   counter (per-CPU page lists, the NIC's rings, ...), which is not modelled.
+import { readFileSync } from "node:fs";
+import { describe, expect, it } from "vitest";
+import { boot } from "../../src/kernel/kernel.ts";
+import { bootTasks } from "../../src/kernel/mm/slab_boot.ts";
+
+const MiB = 2 ** 20;
+const real = (name: string) => readFileSync(new URL(`../fixtures/real-kernel/${name}`, import.meta.url), "utf8").replace(/\r/g, "");
+const section = (log: string, title: string) => {
+  const i = log.indexOf("===== MEMDEMO-MARK: BEGIN " + title);
+  const s = log.indexOf("\n", i) + 1;
+  return log.slice(s, log.indexOf("\n\n", s));
+};
+const meminfo = (text: string) => new Map([...text.matchAll(/^([\w()]+):\s+(\d+)/gm)].map((m) => [m[1]!, Number(m[2])]));
+const slabRows = (text: string) =>
+  text
+    .split("\n")
+    .slice(2)
+    .filter((l) => l.trim())
+    .map((l) => l.trim().split(/\s+/));
+
+const boots = [
+  { log: "x86_64-512M-nokaslr.log", profile: "x86_64-6.1", mem: 512 * MiB },
+  { log: "i386-1G.log", profile: "i386-6.1", mem: 1024 * MiB },
+  { log: "armhf-virt-1G.log", profile: "arm-6.1-virt", mem: 1024 * MiB },
+] as const;
+
+describe("the slab state the rest of boot leaves (6.1)", () => {
+  for (const b of boots) {
+    const log = real(b.log);
+    const k = boot(b.profile, { mem: b.mem, config: "distro" });
+    const want = slabRows(section(log, "/proc/slabinfo (all)"));
+    const got = slabRows(k.proc("slabinfo"));
+
+    it(`${b.profile}: /proc/slabinfo lists the real boot's caches in its order, with its objsize, objperslab and pagesperslab (calculate_order of the arch's own sizes)`, () => {
+      expect(got.map((r) => r[0])).toEqual(want.map((r) => r[0]));
+      expect(got.map((r) => [r[0], r[3], r[4], r[5]])).toEqual(want.map((r) => [r[0], r[3], r[4], r[5]]));
+    });
+
+    it(`${b.profile}: num_objs and slabs of every cache as the real boot's; active_objs within 3 % overall`, () => {
+      expect(got.map((r) => [r[0], r[2], r[14]])).toEqual(want.map((r) => [r[0], r[2], r[14]]));
+      const active = (rows: string[][]) => rows.reduce((a, r) => a + Number(r[1]), 0);
+      expect(Math.abs(active(got) - active(want)) / active(want)).toBeLessThan(0.03);
+    });
+
+    it(`${b.profile}: meminfo's Slab, SReclaimable, SUnreclaim, KernelStack, Percpu, Committed_AS, PageTables, MemFree as the real boot's (tolerances in the header)`, () => {
+      const r = meminfo(section(log, "/proc/meminfo"));
+      const s = meminfo(k.proc("meminfo"));
+      const near = (f: string, rel: number) => expect(Math.abs(s.get(f)! - r.get(f)!), `${f} ${s.get(f)} vs ${r.get(f)}`).toBeLessThanOrEqual(r.get(f)! * rel);
+      near("Slab", 0.005);
+      near("SReclaimable", 0.005);
+      near("KReclaimable", 0.005);
+      near("SUnreclaim", 0.01);
+      for (const f of ["KernelStack", "Percpu", "Committed_AS"]) expect(s.get(f), f).toBe(r.get(f));
+      expect(Math.abs(s.get("PageTables")! - r.get("PageTables")!)).toBeLessThanOrEqual(16);
+      for (const f of ["MemFree", "MemAvailable"]) expect(Math.abs(s.get(f)! - r.get(f)!), f).toBeLessThanOrEqual(r.get("MemTotal")! * 0.015);
+    });
+  }
+});
+
+describe("what scales and what does not", () => {
+  const dentries = (k: ReturnType<typeof boot>) => Number(slabRows(k.proc("slabinfo")).find((r) => r[0] === "dentry")![2]);
+  const field = (k: ReturnType<typeof boot>, f: string) => meminfo(k.proc("meminfo")).get(f)!;
+
+  it("the dentries, inodes and kernfs nodes of sysfs, /proc and the initramfs are the same at 256 MiB and 4 GiB (x86_64), and at 256 MiB and 2 GiB (i386)", () => {
+    expect(dentries(boot("x86_64-6.1", { mem: 256 * MiB, config: "distro" }))).toBe(10290);
+    expect(dentries(boot("x86_64-6.1", { mem: 4096 * MiB, config: "distro" }))).toBe(10290);
+    expect(dentries(boot("i386-6.1", { mem: 256 * MiB, config: "distro" }))).toBe(10816);
+    expect(dentries(boot("i386-6.1", { mem: 2048 * MiB, config: "distro" }))).toBe(10816);
+  });
+
+  it("kmem_cache and kmem_cache_node hold one object per cache: active objects >= caches, fewer than a slab more", () => {
+    for (const p of ["x86_64-6.1", "i386-6.1", "arm-6.1-virt", "arm64-6.1"]) {
+      const rows = slabRows(boot(p, { config: "distro" }).proc("slabinfo"));
+      for (const name of ["kmem_cache", "kmem_cache_node"]) {
+        const r = rows.find((x) => x[0] === name)!;
+        expect(Number(r[1])).toBeGreaterThanOrEqual(rows.length);
+        expect(Number(r[1]) - rows.length).toBeLessThan(Number(r[4]));
+      }
+    }
+  });
+
+  it("KernelStack is tasks x THREAD_SIZE at any RAM size: 16 KiB stacks on x86_64 and arm64, 8 KiB on i386 and armmp", () => {
+    for (const [p, arch, ts] of [
+      ["x86_64-6.1", "x86_64", 16],
+      ["arm64-6.1", "arm64", 16],
+      ["i386-6.1", "i386", 8],
+      ["arm-6.1-virt", "arm", 8],
+    ] as const) {
+      for (const mem of [256 * MiB, 2048 * MiB]) {
+        expect(field(boot(p, { mem, config: "distro" }), "KernelStack")).toBe(bootTasks(arch, 1, true).total * ts);
+      }
+    }
+  });
+
+  it("per-CPU kthreads scale with the CPUs: cpuhp, migration, ksoftirqd, two kworkers and an idle task per extra CPU", () => {
+    expect(bootTasks("x86_64", 4, true).total - bootTasks("x86_64", 1, true).total).toBe(3 * 6);
+  });
+
+  it("i386 (no VMAP_STACK) takes its stacks from the page allocator: a boot without them has 368 kB more free", () => {
+    const a = boot("i386-6.1", { config: "distro" });
+    expect(field(a, "KernelStack")).toBe(368);
+    expect(a.vmalloc.areas().filter((x) => x.caller.startsWith("kernel_clone")).length).toBe(0);
+  });
+
+  it("PageTables does not grow with RAM: the boot's linear-map tables come from memblock and are not NR_PAGETABLE (x86_64 4 GiB, i386 2 GiB)", () => {
+    const small = field(boot("x86_64-6.1", { mem: 512 * MiB, config: "distro" }), "PageTables");
+    expect(field(boot("x86_64-6.1", { mem: 4096 * MiB, config: "distro" }), "PageTables")).toBe(small);
+    expect(field(boot("i386-6.1", { mem: 2048 * MiB, config: "distro" }), "PageTables")).toBe(
+      field(boot("i386-6.1", { mem: 256 * MiB, config: "distro" }), "PageTables"),
+    );
+  });
+
+  it("SReclaimable is exactly the slab pages of the SLAB_RECLAIM_ACCOUNT caches, and MemAvailable counts it (si_mem_available)", () => {
+    const k = boot("x86_64-6.1", { config: "distro" });
+    const used = k.slab.pagesUsed();
+    expect(field(k, "SReclaimable")).toBe(used.reclaimable * 4);
+    expect(field(k, "Slab")).toBe((used.slab + used.large) * 4);
+    expect(field(k, "MemAvailable")).toBeGreaterThan(field(k, "MemFree") - k.pages.totalreservePages() * 4);
+  });
+
+  it("Committed_AS is the initramfs's tmpfs pages plus the two processes' private writable mappings; without user space, none", () => {
+    const k = boot("x86_64-6.1", { config: "distro" });
+    expect(field(k, "Committed_AS") - field(k, "Shmem")).toBe(672);
+    expect(field(boot("x86_64-6.1", { config: "distro", userspace: false }), "Committed_AS")).toBe(0);
+  });
+
+  it("the smallest machine a profile boots still boots with the whole population (i386 at 64 MiB: Slab as at 1 GiB)", () => {
+    const k = boot("i386-6.1", { mem: 64 * MiB, config: "distro" });
+    expect(dentries(k)).toBe(10816);
+    expect(Math.abs(field(k, "Slab") - 8956)).toBeLessThanOrEqual(8956 * 0.005);
+  });
+});

@@ -107,7 +107,7 @@ export function start_userspace(k: Kernel): void {
   // ...then the rest of the page cache and the processes' own memory.
   consume(k, cachePages - early, PageOwner.PageCache);
   consume(k, Math.ceil(m.anonKb / perPage), PageOwner.Anon);
-  k.clock.setAtLeast(m.insmodAtNs);
-}
   // The processes themselves: kernel stacks, page tables, the commit charge of their mappings and of tmpfs.
   boot_user_processes(k, cachePages);
+  k.clock.setAtLeast(m.insmodAtNs);
+}

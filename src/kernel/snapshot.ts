@@ -7,7 +7,8 @@
 //   - prototypes (class instances stay instances), own property descriptors, frozen/sealed/non-extensible state;
 //   - Maps and Sets (keys and values copied), arrays, typed arrays and ArrayBuffers (a buffer shared by several
 //     views is copied once and the views stay views of one buffer), bigints and the other primitives;
-//   - shared references: an object reached twice is copied once (cycles included).
+//   - shared references: an object reached twice is copied once (cycles included);
+//   - objects marked immutable() (read-only templates) are shared, not copied.
 // What a walk cannot see, and how the kernel makes it visible:
 //   - closures. A function stored in the graph may hold the old kernel in its scope (a hook registered at boot). The
 //     copy refuses any function it does not know how to copy: `rebindable(fn, thisArg, ...args)` makes a bound
@@ -45,6 +46,17 @@ export function rebindable<A extends unknown[], B extends unknown[], R, T>(
 export function stateless<F extends (...a: never[]) => unknown>(fn: F): F {
   Object.defineProperty(fn, STATELESS, { value: true });
   return fn;
+}
+
+const IMMUTABLE = new WeakSet<object>();
+
+/**
+ * Mark an object no code ever changes again (a read-only template many parts of one machine point at: page_array.ts's
+ * uniform chunks): a snapshot shares it with the copy instead of copying it. Whoever marks it must never write it.
+ */
+export function immutable<T extends object>(o: T): T {
+  IMMUTABLE.add(o);
+  return o;
 }
 
 const sideTables: WeakRef<SideTable<object, unknown>>[] = [];
@@ -94,6 +106,7 @@ export function snapshot<T extends object>(root: T): T {
     if (v === null || (typeof v !== "object" && typeof v !== "function")) return v;
     const seen = memo.get(v);
     if (seen !== undefined) return seen;
+    if (IMMUTABLE.has(v)) return v;
     if (typeof v === "function") return copyFunction(v as (...a: unknown[]) => unknown);
     return copyObject(v as object);
   }
@@ -452,6 +465,7 @@ export class SnapshotPlan<T extends object> {
       }
       return seen;
     }
+    if (IMMUTABLE.has(v)) return -1;
     if (typeof v === "function") return this.visitFunction(v as (...a: unknown[]) => unknown);
     const o = v as object;
     const custom = (o as { [SNAPSHOT]?: unknown })[SNAPSHOT];

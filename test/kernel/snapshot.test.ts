@@ -5,7 +5,7 @@ import { describe, expect, it } from "vitest";
 import { readdirSync, readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { boot, type Kernel } from "../../src/kernel/kernel.ts";
-import { BootCache, SideTable, SnapshotError, SnapshotPlan, bootKey, rebindable, snapshot, stateless } from "../../src/kernel/snapshot.ts";
+import { BootCache, SideTable, SnapshotError, SnapshotPlan, bootKey, immutable, rebindable, snapshot, stateless } from "../../src/kernel/snapshot.ts";
 import { loadKernelDeps, runModule, kernelBootCache, type KernelDeps, type RunOptions } from "../../sandbox/run.ts";
 import type { BootOptions } from "../../src/kernel/types.ts";
 import { PhysMem } from "../../src/kernel/mm/physmem.ts";
@@ -331,6 +331,18 @@ module_init(() => { printk(KERN_INFO + "%s %s\\n", typeof (globalThis as any).le
     expect(table.get(copy.c)).not.toBe(table.get(c));
     copy.bytes[0] = 9;
     expect(root.bytes[0]).toBe(1);
+  });
+
+  it("objects marked immutable are shared by the copies, the rest copied, by snapshot() and by a compiled copy alike", () => {
+    const template = immutable(new Int32Array([7, 7, 7]));
+    const root = { chunks: [template, new Int32Array([1, 2, 3]), template], more: { t: template } };
+    for (const copy of [snapshot(root), new SnapshotPlan(root).copy()]) {
+      expect(copy.chunks[0]).toBe(template);
+      expect(copy.chunks[2]).toBe(template);
+      expect(copy.more.t).toBe(template);
+      expect(copy.chunks[1]).not.toBe(root.chunks[1]);
+      expect([...copy.chunks[1]!]).toEqual([1, 2, 3]);
+    }
   });
 
   it("physical memory is shared copy-on-write: a write to either side leaves the other's bytes", () => {

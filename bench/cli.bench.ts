@@ -2,7 +2,8 @@
 // (Node's own start on this machine) in interleaved rounds, so a loaded machine slows both alike. Issue 15's target:
 // `kmodlab run examples/memdemo.ts` at most 3x `node -e 0` and at most 100 MB peak RSS.
 // Rows: wall time; CPU time (user + system, from GNU time) and peak RSS when /usr/bin/time is there; the built
-// command (bin/kmodlab.mjs over lib/) and, for comparison, the sources under tsx (`npm run kmodlab`'s path).
+// command (bin/kmodlab.mjs over lib/), the same without the run worker's V8 code cache (KMODLAB_CODE_CACHE=0) and,
+// for comparison, the sources under tsx (`npm run kmodlab`'s path).
 // `npm run bench -- cli` runs this suite alone.
 import { existsSync } from "node:fs";
 import { spawnSync } from "node:child_process";
@@ -19,12 +20,12 @@ interface Sample {
 }
 
 /** Run one process to the end; with GNU time, its CPU time and peak RSS too. */
-function once(argv: string[]): Sample {
+function once(argv: string[], env?: Record<string, string>): Sample {
   const timed = existsSync(GNU_TIME);
   const cmd = timed ? GNU_TIME : argv[0];
   const args = timed ? ["-f", "KMODLAB_TIME %U %S %M", ...argv] : argv.slice(1);
   const t0 = performance.now();
-  const r = spawnSync(cmd, args, { cwd: root, encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] });
+  const r = spawnSync(cmd, args, { cwd: root, encoding: "utf8", stdio: ["ignore", "pipe", "pipe"], env: env && { ...process.env, ...env } });
   const wallMs = performance.now() - t0;
   if (r.status !== 0) throw new Error(`${argv.join(" ")} exited ${r.status}: ${r.stderr}`);
   if (!timed) return { wallMs };
@@ -39,9 +40,12 @@ export const suite: Suite = {
     const node = process.execPath;
     // make sure lib/ is current before timing (a stale build is rebuilt by the first start)
     once([node, "bin/kmodlab.mjs", "profiles"]);
-    const cases: [string, string[], number][] = [
+    const memdemo = [node, "bin/kmodlab.mjs", "run", "examples/memdemo.ts"];
+    const cases: [string, string[], number, Record<string, string>?][] = [
       ["node -e 0", [node, "-e", "0"], 11],
-      ["kmodlab run examples/memdemo.ts (built)", [node, "bin/kmodlab.mjs", "run", "examples/memdemo.ts"], 11],
+      ["kmodlab run examples/memdemo.ts (built)", memdemo, 11],
+      // what the run worker's V8 code cache buys (src/node/code-cache.ts): the same command compiling its code anew
+      ["kmodlab run examples/memdemo.ts (built, no code cache)", memdemo, 11, { KMODLAB_CODE_CACHE: "0" }],
       ["kmodlab profiles (built)", [node, "bin/kmodlab.mjs", "profiles"], 11],
       ["kmodlab run examples/memdemo.ts (tsx, sources)", [node, "--import", "tsx", "src/cli/main.ts", "run", "examples/memdemo.ts"], 3],
     ];
@@ -49,7 +53,7 @@ export const suite: Suite = {
     const rounds = Math.max(...cases.map(([, , r]) => r));
     once(cases[1][1]); // warm the file cache once
     for (let i = 0; i < rounds; i++) {
-      for (const [name, argv, runs] of cases) if (i < runs) samples.get(name)!.push(once(argv));
+      for (const [name, argv, runs, env] of cases) if (i < runs) samples.get(name)!.push(once(argv, env));
     }
     const rows = new Map<string, { wall: ReturnType<typeof ctx.record>; cpu?: ReturnType<typeof ctx.record> }>();
     for (const [name] of cases) {

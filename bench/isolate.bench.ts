@@ -1,5 +1,5 @@
 // The cost of running cells where the host can kill them (src/node/isolate.ts): starting a run worker (from the
-// TypeScript sources under tsx, as in development and the tests; and from the bundled lib/isolate-worker.mjs, as the
+// TypeScript sources under tsx, as in development and the tests; and from the bundled lib/isolate-worker.cjs, as the
 // installed `kmodlab` command does, when lib/ is built), and a trivial cell's run in a warm worker beside the same
 // run in-process (the structured clone of its RunResult and the message round trip are the difference).
 import { Worker } from "node:worker_threads";
@@ -11,7 +11,7 @@ import { IsolatedRunner } from "../src/node/isolate.ts";
 import { runModule, loadKernelDeps } from "../sandbox/run.ts";
 
 const CELL = `import { printk, KERN_INFO, MODULE_LICENSE, module_init, module_exit } from "linux";\nMODULE_LICENSE("GPL");\nmodule_init(() => { printk(KERN_INFO + "hi\\n"); return 0; });\nmodule_exit(() => {});\n`;
-const lib = join(dirname(fileURLToPath(import.meta.url)), "..", "lib", "isolate-worker.mjs");
+const lib = join(dirname(fileURLToPath(import.meta.url)), "..", "lib", "isolate-worker.cjs");
 
 /** Spawn the bundled worker and wait for its "ready" (sandbox, kernel and QuickJS loaded). */
 function bundledStart(): Promise<void> {
@@ -41,7 +41,7 @@ export const suite: Suite = {
       "a fresh worker: tsx's loader, the sandbox, the kernel and QuickJS loaded, then one run",
     );
     if (existsSync(lib))
-      await ctx.time("isolated run worker start, bundled (lib/isolate-worker.mjs)", bundledStart, 5, 1, "spawn to the sandbox, kernel and QuickJS loaded");
+      await ctx.time("isolated run worker start, bundled (lib/isolate-worker.cjs)", bundledStart, 5, 1, "spawn to the sandbox, kernel and QuickJS loaded");
     const warm = new IsolatedRunner();
     await warm.run(CELL);
     await ctx.time(

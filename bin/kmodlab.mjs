@@ -6,7 +6,6 @@
 // rebuilt. Development without building: `npm run kmodlab -- ARGS` (tsx over src/cli/main.ts).
 import { setFlagsFromString } from "node:v8";
 import { existsSync, mkdirSync, readdirSync, renameSync, rmSync, statSync } from "node:fs";
-import { spawnSync } from "node:child_process";
 import { dirname, join } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 
@@ -51,7 +50,7 @@ function stale() {
 const sleep = (ms) => Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
 
 /** Build lib/ into a fresh directory and swap it in; one builder at a time (the others wait for it). */
-function build() {
+async function build() {
   const lock = join(root, "lib.building");
   for (let waited = 0; ; waited += 200) {
     try {
@@ -67,6 +66,7 @@ function build() {
     if (!stale()) return;
     const tmp = join(root, `lib.tmp-${process.pid}`);
     process.stderr.write("kmodlab: building the command (lib/), once after each change of the sources...\n");
+    const { spawnSync } = await import("node:child_process");
     const r = spawnSync(process.execPath, [join(root, "node_modules", "vite", "bin", "vite.js"), "build", "--config", "vite.node.config.ts"], {
       cwd: root,
       env: { ...process.env, KMODLAB_LIB_OUT: tmp },
@@ -94,14 +94,32 @@ function build() {
 for (const stream of [process.stdout, process.stderr])
   stream.on("error", (e) => (e.code === "EPIPE" ? process.exit(process.exitCode ?? 0) : Promise.reject(e)));
 
-if (stale()) build();
-let cli;
-try {
-  cli = await import(pathToFileURL(entry).href);
-} catch (e) {
-  if (e?.code !== "ERR_MODULE_NOT_FOUND") throw e;
-  sleep(500); // another start was swapping a new build in
-  cli = await import(`${pathToFileURL(entry).href}?retry`);
+/** Import lib/NAME; once more after a moment if another start was swapping a new build in. */
+async function load(name) {
+  const url = pathToFileURL(join(lib, name)).href;
+  try {
+    return await import(url);
+  } catch (e) {
+    if (e?.code !== "ERR_MODULE_NOT_FOUND") throw e;
+    sleep(500);
+    return import(`${url}?retry`);
+  }
 }
+
+// `kmodlab run`: its worker (src/node/isolate.ts) starts first, and loads the sandbox and QuickJS while this thread
+// checks the build, loads the command and parses the arguments. The command finds the same module, and the
+// worker, warm. A build found stale after that is rebuilt and the command starts again in a new process, on it.
+const warmed = process.argv[2] === "run" && existsSync(join(lib, "isolate.mjs"));
+if (warmed) (await load("isolate.mjs")).warmIsolated();
+if (stale()) {
+  await build();
+  if (warmed) {
+    const { spawnSync } = await import("node:child_process");
+    const r = spawnSync(process.execPath, [...process.execArgv, ...process.argv.slice(1)], { stdio: "inherit" });
+    if (r.signal) process.kill(process.pid, r.signal);
+    process.exit(r.status ?? 70);
+  }
+}
+const cli = await load("cli.mjs");
 const { main } = cli;
 process.exitCode = await main(process.argv.slice(2));

@@ -10,11 +10,14 @@ import {
   newQuickJSWASMModuleFromVariant,
   type QuickJSContext,
   type QuickJSHandle,
+  type QuickJSSyncVariant,
   type QuickJSWASMModule,
 } from "quickjs-emscripten-core";
 import RELEASE_SYNC from "@jitl/quickjs-wasmfile-release-sync";
 
 let loading: Promise<QuickJSWASMModule> | undefined;
+/** The build loaded: the release variant, or the same with its WebAssembly module compiled ahead (setQuickJSVariant). */
+let variant: QuickJSSyncVariant = RELEASE_SYNC;
 let loaded: QuickJSWASMModule | undefined;
 let generation = 0;
 
@@ -101,7 +104,7 @@ export function moduleGrewTooLarge(qjs: QuickJSWASMModule): boolean {
 export function loadQuickJS(): Promise<QuickJSWASMModule> {
   if (!loading) {
     const gen = generation;
-    loading = newQuickJSWASMModuleFromVariant(RELEASE_SYNC).then(
+    loading = newQuickJSWASMModuleFromVariant(variant).then(
       (m) => {
         if (gen === generation) loaded = m;
         try {
@@ -118,6 +121,14 @@ export function loadQuickJS(): Promise<QuickJSWASMModule> {
     );
   }
   return loading;
+}
+
+/**
+ * Load QuickJS from this variant from now on (the module already loaded stays until poisoned). The Node run worker
+ * (src/node/isolate-worker.ts) passes the release variant with its .wasm compiled while its own code loads.
+ */
+export function setQuickJSVariant(v: QuickJSSyncVariant): void {
+  variant = v;
 }
 
 /** The module if it is loaded and healthy (for synchronous callers that awaited loadQuickJS before). */

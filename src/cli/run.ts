@@ -170,7 +170,7 @@ function noSuchProc(names: string[], known: string[]): string {
 }
 
 export async function runCommand(file: string, flags: RunFlags = {}): Promise<number> {
-  const { runIsolated, warmIsolated } = await import("../node/isolate.ts");
+  const { runIsolated, warmIsolated, bootAheadIsolated } = await import("../node/isolate.ts");
   warmIsolated(); // the worker loads the sandbox while the options are checked and the file read
   let opts: RunOptions;
   let source: string;
@@ -181,6 +181,8 @@ export async function runCommand(file: string, flags: RunFlags = {}): Promise<nu
     process.stderr.write(`kmodlab: ${e instanceof Usage ? e.message : `cannot read ${file}: ${(e as Error).message}`}\n`);
     return 2;
   }
+  // the worker boots this machine as soon as it has the kernel's code, while QuickJS still loads
+  bootAheadIsolated(opts.profile!, { mem: opts.mem, cmdline: opts.cmdline, seed: opts.seed, config: opts.config });
   // the memory views are for the notebook and --json; the terminal shows none of them
   if (!flags.json) opts.views = false;
   const r = await runIsolated(source, opts);

@@ -3,7 +3,10 @@
 import type { RunResult } from "../../sandbox/result.ts";
 import type { RunOptions } from "../../sandbox/run.ts";
 
-export type ToIsolate = { type: "run"; id: number; source: string; options: RunOptions; wasmBudget: number };
+export type ToIsolate =
+  | { type: "run"; id: number; source: string; options: RunOptions; wasmBudget: number }
+  /** Boot this machine now for the next run (isolate-worker.ts: booted ahead). */
+  | { type: "boot"; profile: string; boot: Pick<RunOptions, "mem" | "cmdline" | "seed" | "config"> };
 
 export type FromIsolate =
   /** The sandbox, the kernel and QuickJS are loaded (ms since the worker started). */

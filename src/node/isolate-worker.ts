@@ -1,8 +1,9 @@
 // The body of an isolated run worker (src/node/isolate.ts starts it as a worker_threads Worker): it loads the
 // sandbox and the kernel once, then runs one cell per message with sandbox/run.ts's runModule and posts the
 // RunResult back. It is a separate entry on purpose: under tsx (development) isolate-worker-dev.mjs registers the
-// TypeScript loader and imports this file; a bundled CLI builds this file as its own entry, `isolate-worker.mjs`,
-// next to the bundle that contains isolate.ts (isolate.ts's workerEntry() looks for it there).
+// TypeScript loader and imports this file; the Node build (vite.node.config.ts) makes it lib/isolate-worker.cjs,
+// CommonJS (a worker whose entry is CommonJS starts faster: it needs no ES module loader), next to the bundle that
+// contains isolate.ts (isolate.ts's workerEntry() looks for it there).
 //
 // The worker also watches the one host memory V8's heap limit (resourceLimits) does not see: the QuickJS
 // module's WebAssembly memory, which guest ArrayBuffers, typed arrays and strings live in. Every growth passes
@@ -11,6 +12,11 @@
 // memory limit's report. The worker never decides a run's fate by itself: the parent owns the limits.
 
 import { parentPort, workerData } from "node:worker_threads";
+import { existsSync, readFileSync } from "node:fs";
+import { dirname, join } from "node:path";
+import { createRequire } from "node:module";
+import { fileURLToPath } from "node:url";
+import { loadCachedScript, type CachedScript } from "./code-cache.ts";
 import type { RunOptions } from "../../sandbox/run.ts";
 import type { ToIsolate, FromIsolate } from "./isolate-protocol.ts";
 
@@ -37,26 +43,111 @@ proto.grow = function (this: WebAssembly.Memory, delta: number): number {
   return before;
 };
 
-const ready = (async () => {
-  const { loadKernelDeps, runModule } = await import("../../sandbox/run.ts");
-  const { loadQuickJS } = await import("../../sandbox/quickjs.ts");
-  await Promise.all([loadKernelDeps(), loadQuickJS()]);
-  return runModule;
+/**
+ * The sandbox. Bundled (lib/isolate-worker.cjs), it is lib/isolate-worker-code.cjs, compiled with a V8 code cache
+ * (code-cache.ts), and QuickJS's .wasm starts compiling (on V8's background threads) before that script is even
+ * read. From the TypeScript sources (tsx, vitest), worker-code.ts is imported as it is (a specifier the bundler
+ * does not follow: the bundle never imports it).
+ */
+type Sandbox = typeof import("./worker-code.ts");
+type KernelDeps = Awaited<ReturnType<Sandbox["loadKernelDeps"]>>;
+const DEV_CODE = "./worker-code.ts";
+let code: CachedScript<Sandbox> | undefined;
+/** The sandbox's code and the kernel's (QuickJS may still be loading). */
+const loaded = (async (): Promise<{ sandbox: Sandbox; deps: KernelDeps }> => {
+  let sandbox: Sandbox;
+  if (/\.[cm]?ts$/.test(new URL(import.meta.url).pathname)) sandbox = (await import(/* @vite-ignore */ DEV_CODE)) as Sandbox;
+  else {
+    const wasm = compileQuickJSWasm();
+    code = loadCachedScript(fileURLToPath(new URL("./isolate-worker-code.cjs", import.meta.url)), process.env.KMODLAB_CODE_CACHE !== "0");
+    sandbox = code.exports;
+    sandbox.useCompiledWasm(wasm);
+  }
+  return { sandbox, deps: await sandbox.loadKernelDeps() };
 })();
+/** Everything a run needs, QuickJS included. */
+const ready = loaded.then(async (l) => {
+  await l.sandbox.loadQuickJS();
+  return l;
+});
+
+/** Start compiling the release build's .wasm, the file its package ships (a runtime dependency). */
+function compileQuickJSWasm(): Promise<WebAssembly.Module> {
+  const compiling = (async () => WebAssembly.compile(readFileSync(quickJSWasmPath())))();
+  compiling.catch(() => {}); // handled where QuickJS loads (the run's "could not load the sandbox")
+  return compiling;
+}
+
+/**
+ * The variant's .wasm: its package's dist/emscripten-module.wasm in the nearest node_modules up from here, as Node
+ * would find it, without the cost of a resolution (~5 ms); the resolver when the file is not there.
+ */
+function quickJSWasmPath(): string {
+  const rel = join("node_modules", "@jitl", "quickjs-wasmfile-release-sync", "dist", "emscripten-module.wasm");
+  for (let dir = dirname(fileURLToPath(import.meta.url)); ; dir = dirname(dir)) {
+    if (existsSync(join(dir, rel))) return join(dir, rel);
+    if (dirname(dir) === dir) break;
+  }
+  return createRequire(import.meta.url).resolve("@jitl/quickjs-wasmfile-release-sync/wasm");
+}
 
 ready.then(
   () => post({ type: "ready", ms: performance.now() - t0 }),
   (e: unknown) => post({ type: "failed", id: 0, message: `could not load the sandbox: ${(e as Error)?.message ?? e}` }),
 );
 
+// ---- the next run's kernel, booted ahead --------------------------------------------------------------------------
+//
+// A "boot" message (IsolatedRunner.bootAhead: `kmodlab run` sends it as soon as it has parsed its options) boots
+// that machine as soon as the kernel's code is loaded, while QuickJS still loads and the parent still prepares the
+// run. The next run takes it if it asks for the same machine (profile, mem, cmdline, seed, config: all the boot
+// depends on, sandbox/run.ts), and boots its own otherwise. A boot that failed fails that run the same way.
+
+type BootRequest = Extract<ToIsolate, { type: "boot" }>;
+const machineKey = (profile: string, o: BootRequest["boot"]) => JSON.stringify([profile, o.mem ?? null, o.cmdline ?? null, o.seed ?? null, o.config ?? null]);
+let spare: { key: string; kernel?: unknown; error?: unknown } | undefined;
+let booting: Promise<void> | undefined;
+
+async function bootAhead(m: BootRequest): Promise<void> {
+  const { deps } = await loaded;
+  const key = machineKey(m.profile, m.boot);
+  if (spare?.key === key) return;
+  try {
+    spare = { key, kernel: deps.boot(m.profile, m.boot) };
+  } catch (error) {
+    spare = { key, error };
+  }
+}
+
+/** The kernel deps for a run: boot() hands out the spare machine once if it is the one asked for. */
+function depsForRun(deps: KernelDeps): KernelDeps {
+  const s = spare;
+  spare = undefined;
+  if (!s) return deps;
+  return {
+    ...deps,
+    boot: (profile, o) => {
+      if (machineKey(profile, o) !== s.key) return deps.boot(profile, o);
+      if ("error" in s) throw s.error;
+      return s.kernel as ReturnType<KernelDeps["boot"]>;
+    },
+  };
+}
+
 port.on("message", async (m: ToIsolate) => {
+  if (m.type === "boot") {
+    booting = bootAhead(m).catch(() => {}); // a sandbox that did not load fails the run itself
+    return;
+  }
   if (m.type !== "run") return;
   try {
-    const runModule = await ready;
+    const { sandbox, deps } = await ready;
+    await booting;
     currentId = m.id;
     wasmBudget = m.wasmBudget;
-    const result = await runModule(m.source, m.options as RunOptions);
+    const result = await sandbox.runModule(m.source, m.options as RunOptions, depsForRun(deps));
     currentId = 0;
+    code?.save(); // after the first run: the cache then holds what the run compiled too (once per build)
     post({ type: "result", id: m.id, result });
   } catch (e) {
     currentId = 0;

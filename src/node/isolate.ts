@@ -21,7 +21,7 @@
 //   again alone so that only a cell that crosses the limit by itself is charged with it.
 //
 // The worker entry: from TypeScript sources (tsx, vitest) the worker starts isolate-worker-dev.mjs, which registers
-// tsx's loader and imports isolate-worker.ts; from a bundle, isolate-worker.mjs (or .js) next to the bundled file
+// tsx's loader and imports isolate-worker.ts; from a bundle, isolate-worker.cjs (or .mjs, .js) next to the bundled file
 // that contains this module: a bundler must emit src/node/isolate-worker.ts as that separate entry.
 //
 // Node only (worker_threads, os): the browser's equivalent is src/notebook/runner.ts.
@@ -61,12 +61,12 @@ export function workerEntry(): { url: URL; workerData: Record<string, unknown> }
   if (/\.[cm]?ts$/.test(new URL(here).pathname)) {
     return { url: new URL("./isolate-worker-dev.mjs", here), workerData: { entry: new URL("./isolate-worker.ts", here).href } };
   }
-  for (const name of ["./isolate-worker.mjs", "./isolate-worker.js"]) {
+  for (const name of ["./isolate-worker.cjs", "./isolate-worker.mjs", "./isolate-worker.js"]) {
     const url = new URL(name, here);
     if (existsSync(fileURLToPath(url))) return { url, workerData: {} };
   }
   throw new Error(
-    `the run worker's entry (isolate-worker.mjs) is not next to ${fileURLToPath(here)}: the bundle must include src/node/isolate-worker.ts as a separate entry`,
+    `the run worker's entry (isolate-worker.cjs) is not next to ${fileURLToPath(here)}: the bundle must include src/node/isolate-worker.ts as a separate entry`,
   );
 }
 
@@ -317,7 +317,9 @@ export class IsolatedRunner {
     if (!ok) {
       // the worker could not start: one more try with a fresh one, then give up on this run
       this.ready = null;
-      if (!(await this.start().catch(() => false)))
+      const again = this.start();
+      this.worker?.ref(); // the new worker keeps the process alive while it loads, as the first did
+      if (!(await again.catch(() => false)))
         return hostStoppedResult(options, "crash", { ...this.detail(options), message: "the run worker could not start" }, performance.now() - t0);
     }
     if (!baselineRss) baselineRss = process.memoryUsage.rss();
@@ -340,6 +342,19 @@ export class IsolatedRunner {
   /** Start the worker now (it loads while the caller does other work); runs use it when it is ready. */
   prestart(): void {
     if (!this.ready) void this.start();
+  }
+
+  /**
+   * Have the worker boot the next run's machine as soon as it has loaded the kernel, while QuickJS still loads
+   * (isolate-worker.ts). The next run uses it if it asks for the same machine; otherwise it boots its own.
+   */
+  bootAhead(profile: string, boot: Extract<ToIsolate, { type: "boot" }>["boot"]): void {
+    this.prestart();
+    try {
+      this.worker?.postMessage({ type: "boot", profile, boot } satisfies ToIsolate);
+    } catch {
+      // the run boots its machine itself
+    }
   }
 
   /** Is a worker alive (warm)? */
@@ -420,6 +435,12 @@ let shared: IsolatedRunner | undefined;
 export function warmIsolated(): void {
   shared ??= new IsolatedRunner();
   shared.prestart();
+}
+
+/** Boot the machine of the shared runner's next run ahead (the CLI's `run`, once its options are parsed). */
+export function bootAheadIsolated(profile: string, boot: Extract<ToIsolate, { type: "boot" }>["boot"]): void {
+  shared ??= new IsolatedRunner();
+  shared.bootAhead(profile, boot);
 }
 
 /** Run one cell in the process's shared warm runner (the CLI's `run`, one-off callers). */

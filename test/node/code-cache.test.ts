@@ -1,0 +1,107 @@
+// src/node/code-cache.ts: a bundled CommonJS script compiled with a V8 code cache (the run worker's whole sandbox
+// loads this way). Pins where the cache goes, that a run of the script is the same with and without it, that a
+// cache V8 refuses is made again, and that a folder it cannot write to falls back to the user's cache folder.
+
+import { afterAll, describe, expect, it } from "vitest";
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { cachePaths, loadCachedScript } from "../../src/node/code-cache.ts";
+
+const dir = mkdtempSync(join(tmpdir(), "kmodlab-codecache-"));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+/** A script with a function that is compiled only when called (lazily), as most of the bundle's are. */
+function script(name: string, extra = ""): string {
+  const folder = join(dir, name);
+  mkdirSync(folder, { recursive: true });
+  const file = join(folder, "code.cjs");
+  writeFileSync(
+    file,
+    `"use strict";\nconst path = require("node:path");\nfunction fib(n) { return n < 2 ? n : fib(n - 1) + fib(n - 2); }\nexports.fib = fib;\nexports.base = path.basename(__filename);\nexports.dir = __dirname;\n${extra}\n`,
+  );
+  return file;
+}
+
+describe("loadCachedScript", () => {
+  it("runs the script as CommonJS (exports, require, __filename, __dirname): without a cache first, then from the one save() wrote next to it", () => {
+    const file = script("plain");
+    const first = loadCachedScript<{ fib(n: number): number; base: string; dir: string }>(file);
+    expect(first.state).toBe("miss");
+    expect(first.exports.fib(20)).toBe(6765);
+    expect(first.exports.base).toBe("code.cjs");
+    expect(first.exports.dir).toBe(join(dir, "plain"));
+    first.save();
+    const [next] = cachePaths(file);
+    expect(next).toBe(`${file}.v8-${process.version}-${process.arch}.cache`);
+    expect(existsSync(next!)).toBe(true);
+    const second = loadCachedScript<{ fib(n: number): number }>(file);
+    expect(second.state).toBe("hit");
+    expect(second.exports.fib(20)).toBe(6765);
+    // no temporary file is left behind
+    expect(readdirSync(join(dir, "plain")).sort()).toEqual(["code.cjs", `code.cjs.v8-${process.version}-${process.arch}.cache`]);
+  });
+
+  it("a cache V8 refuses (another source of the same name) is reported as rejected, the script still runs, and save() replaces it", () => {
+    const file = script("rejected");
+    const [cache] = cachePaths(file);
+    writeFileSync(cache!, Buffer.from("not a V8 code cache at all, but long enough to be read as one"));
+    const r = loadCachedScript<{ fib(n: number): number }>(file);
+    expect(r.state).toBe("rejected");
+    expect(r.exports.fib(10)).toBe(55);
+    r.save();
+    expect(loadCachedScript(file).state).toBe("hit");
+  });
+
+  it("useCache false reads and writes no cache", () => {
+    const file = script("off");
+    const r = loadCachedScript<{ fib(n: number): number }>(file, false);
+    r.save();
+    expect(r.state).toBe("miss");
+    expect(readdirSync(join(dir, "off"))).toEqual(["code.cjs"]);
+  });
+
+  it("a cache that cannot be written next to the script goes to $XDG_CACHE_HOME/kmodlab, named after the script's size and time", () => {
+    const file = script("unwritable");
+    // a folder where the cache file would go: nothing can be renamed onto it, whoever runs the test (root too)
+    mkdirSync(cachePaths(file)[0]!);
+    const xdg = join(dir, "xdg");
+    const saved = process.env.XDG_CACHE_HOME;
+    process.env.XDG_CACHE_HOME = xdg;
+    try {
+      const r = loadCachedScript(file);
+      expect(r.state).toBe("miss");
+      r.save();
+      const files = readdirSync(join(xdg, "kmodlab"));
+      expect(files).toHaveLength(1);
+      expect(files[0]).toMatch(new RegExp(`^code\\.cjs-\\d+-\\d+\\.v8-${process.version.replace(/\./g, "\\.")}-${process.arch}\\.cache$`));
+      expect(loadCachedScript(file).state).toBe("hit");
+      expect(readdirSync(join(dir, "unwritable")).filter((f) => f.endsWith(".tmp"))).toEqual([]);
+    } finally {
+      if (saved === undefined) delete process.env.XDG_CACHE_HOME;
+      else process.env.XDG_CACHE_HOME = saved;
+    }
+  });
+
+  it("the user cache folder comes second, after the script's own folder", () => {
+    const file = script("paths");
+    const saved = process.env.XDG_CACHE_HOME;
+    process.env.XDG_CACHE_HOME = join(dir, "xdg2");
+    try {
+      const paths = cachePaths(file);
+      expect(paths).toHaveLength(2);
+      expect(paths[1]!.startsWith(join(dir, "xdg2", "kmodlab", "code.cjs-"))).toBe(true);
+    } finally {
+      if (saved === undefined) delete process.env.XDG_CACHE_HOME;
+      else process.env.XDG_CACHE_HOME = saved;
+    }
+  });
+
+  it("a script in ASCII and one with other characters read the same", () => {
+    const file = script("utf8", `exports.text = "kernel \\u2014 module";\nexports.raw = "kernel — module";`);
+    expect(readFileSync(file).some((b) => b > 0x7f)).toBe(true);
+    const r = loadCachedScript<{ text: string; raw: string }>(file);
+    expect(r.exports.raw).toBe("kernel — module");
+    expect(r.exports.raw).toBe(r.exports.text);
+  });
+});

@@ -94,6 +94,8 @@ export default defineConfig({
     copyPublicDir: false,
     rolldownOptions: {
       input: entries,
+      // the plugin's closeBundle is the worker's two builds: Rolldown's note that it took long is no news
+      checks: { bundlerTimings: false },
       output: {
         format: "es",
         entryFileNames: "[name].mjs",

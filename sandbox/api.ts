@@ -27,6 +27,7 @@ import { COMPLETION_ROWS } from "./api/completion.ts";
 import { MEMPOOL_ROWS } from "./api/mempool.ts";
 import { DMAPOOL_ROWS } from "./api/dmapool.ts";
 import { KTHREAD_ROWS } from "./api/kthread.ts";
+import { PERCPU_ROWS } from "./api/percpu.ts";
 
 export const API: readonly ApiEntry[] = checkTable([
   ...MODULE_ROWS,
@@ -51,6 +52,7 @@ export const API: readonly ApiEntry[] = checkTable([
   ...MEMPOOL_ROWS,
   ...DMAPOOL_ROWS,
   ...KTHREAD_ROWS,
+  ...PERCPU_ROWS,
   ...SIM_ROWS,
   ...USER_ROWS,
 ]);

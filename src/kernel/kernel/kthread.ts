@@ -35,6 +35,7 @@ import type { Kernel, Task } from "../kernel.ts";
 import type { SimEvent } from "./events.ts";
 import { PageOwner } from "../mm/page_flags.ts";
 import { gfp } from "../gfp.ts";
+import { kernelOwnedArea } from "../mm/percpu.ts";
 
 /** The drain after module_init lasts this long while kernel threads are alive (see the header). */
 export const KTHREAD_LOADED_MS = 5000;
@@ -151,6 +152,7 @@ export class Kthreads {
       const align = k.profile.arch === "arm" ? 2 * size : size; // THREAD_ALIGN
       const addr = v.__vmalloc_node_range(size, align, v.vmallocStart, v.vmallocEnd, v.GFP_KERNEL, "kernel", 0, stackCaller(k));
       if (addr === 0n) return null;
+      kernelOwnedArea(k, addr); // the task's, not the module's: kmemleak finds it referenced from the task_struct
       stack = { vmalloc: addr };
     } else {
       const order = Math.log2(size / 4096);

@@ -36,17 +36,31 @@ export function percpuDynamicPages(k: Kernel): number {
   return dynamicPages.get(k) ?? 0;
 }
 
-/** pcpu_populate_chunk(): `pages` more pages in every unit (one per CPU), from the page allocator. */
-export function pcpuPopulate(k: Kernel, pages: number): void {
+/** The frames of the populated pages outside the first chunk, in population order: [page][unit] (mm/percpu.ts maps them). */
+const dynamicFrames = new SideTable<object, number[][]>();
+
+export function percpuDynamicFrames(k: Kernel): readonly (readonly number[])[] {
+  return dynamicFrames.get(k) ?? [];
+}
+
+/** pcpu_populate_chunk(): `pages` more pages in every unit (one per CPU), from the page allocator; their frames. */
+export function pcpuPopulate(k: Kernel, pages: number): number[][] {
   const mask = gfp(k.profile.era, "GFP_KERNEL") | gfp(k.profile.era, "__GFP_ZERO");
-  let got = 0;
+  const frames = dynamicFrames.get(k) ?? [];
+  const out: number[][] = [];
   for (let i = 0; i < pages; i++) {
-    let ok = true;
-    for (let u = 0; u < k.profile.nrCpus; u++) if (k.pages.alloc_pages(mask, 0, PageOwner.Kernel) < 0) ok = false;
-    if (!ok) break;
-    got++;
+    const units: number[] = [];
+    for (let u = 0; u < k.profile.nrCpus; u++) units.push(k.pages.alloc_pages(mask, 0, PageOwner.Kernel));
+    if (units.some((pfn) => pfn < 0)) {
+      for (const pfn of units) if (pfn >= 0) k.pages.__free_pages(pfn, 0);
+      break;
+    }
+    out.push(units);
   }
-  dynamicPages.set(k, percpuDynamicPages(k) + got);
+  frames.push(...out);
+  dynamicFrames.set(k, frames);
+  dynamicPages.set(k, percpuDynamicPages(k) + out.length);
+  return out;
 }
 
 /** After the boot's vmalloc replay (6.1): populate the second chunk if the boot created one (see the header). */

@@ -85,20 +85,25 @@ export function decodeAddr(n: number): bigint {
 
 /** Numeric scalar parameter types: the wrapper marks an argument that is a number (bit index + NUM_SHIFT). */
 const NUMERIC: ReadonlySet<string> = new Set(["size", "uint", "int", "gfp", "order"]);
-const NUM_SHIFT = 15;
+const NUM_SHIFT = 8;
 /**
- * A call's code, passed by the prelude's wrapper as the dispatcher's `this`: row id * CODE_ID + mask. Mask bit i:
- * argument i is an address carried as a number (encodeAddr); bit i + NUM_SHIFT: argument i is a number (the
- * wrapper saw typeof "number", so the host need not ask QuickJS). Only the prelude's wrappers reach the
- * dispatcher (the natives object never leaves the prelude's closure).
+ * A call's code, passed by the prelude's wrapper as the dispatcher's `this`: site * SITE_UNIT + row id * CODE_ID +
+ * mask. Mask bit i (i < 8: every row has at most 7 parameters before a printk rest): argument i is an address
+ * carried as a number (encodeAddr); bit i + NUM_SHIFT: argument i is a number (the wrapper saw typeof "number", so
+ * the host need not ask QuickJS). The site is the transpiler's number of the call in the cell (transpile.ts
+ * markSites), 0 for a call that has none. Only the prelude's wrappers reach the dispatcher (the natives object never
+ * leaves the prelude's closure).
  */
-const CODE_ID = 2 ** 30;
+const CODE_ID = 2 ** 16;
+const MAX_ROWS = 2 ** 10;
+const SITE_UNIT = CODE_ID * MAX_ROWS;
 
 /** Indexes (< 15) of a function's parameters of the given types. */
 function paramIndexes(e: FunctionEntry, want: (type: string) => boolean): number[] {
   const out: number[] = [];
   e.params.forEach((p, i) => {
     if (want(p.type) && i < NUM_SHIFT) out.push(i);
+    else if (want(p.type)) throw new Error(`${e.name}: a row has at most ${NUM_SHIFT} parameters before a printk rest (bindings.ts NUM_SHIFT)`);
   });
   return out;
 }
@@ -123,6 +128,10 @@ export class Bridge {
   private readonly parsedStacks = new Map<string, CellFrame[]>();
   /** The cell's function scopes (transpile.ts), naming its anonymous frames; set by the run before the cell runs. */
   cellScopes: readonly CellScope[] = [];
+  /** The kernel-call site of the current host call (transpile.ts markSites), 0: none or unknown. */
+  private site = 0;
+  /** Each site's innermost cell frame, from the first walk of the guest stack at a call from it (innermostFrame). */
+  private readonly siteFrames: (CellFrame | undefined)[] = [];
   /** How deep the guest is in nested module calls (init -> sim.advance -> timer callback ...). */
   depth = 0;
 
@@ -133,6 +142,8 @@ export class Bridge {
     entries: readonly ApiEntry[],
     readonly limits: Limits,
     readonly hooks: BridgeHooks,
+    /** The cell's kernel-call sites: sites[n] is site n's line (transpile.ts markSites). */
+    readonly sites: readonly number[] = [0],
   ) {
     this.addrBits = env.k.layout?.bits ?? 64;
     this.deadline = Infinity; // set when the prelude is in place: the CPU limit is the module's, not the bridge's
@@ -141,14 +152,30 @@ export class Bridge {
     // mask as `this`, see maskOf): a run creates a handful of host functions, not one per export.
     const natives = ctx.newObject();
     const fns: FunctionEntry[] = [];
+    const nSites = sites.length - 1;
     this.setFn(natives, "dispatch", "linux", (hs, self) => {
       const code = this.ctx.getNumber(self);
-      const id = Math.floor(code / CODE_ID);
+      const site = Math.floor(code / SITE_UNIT);
+      const rest = code - site * SITE_UNIT;
+      const id = Math.floor(rest / CODE_ID);
       const e = fns[id];
-      if (e === undefined || !(code >= 0)) return this.errorHandle("TypeError", "not a kernel function");
-      return this.call(e, hs, code - id * CODE_ID);
+      if (e === undefined || !(code >= 0) || site > nSites) return this.errorHandle("TypeError", "not a kernel function");
+      const outer = this.site;
+      this.site = site;
+      try {
+        return this.call(e, hs, rest - id * CODE_ID);
+      } finally {
+        this.site = outer;
+      }
     });
-    const spec = { functions: [] as unknown[], classes: [] as unknown[], variables: [] as unknown[], constants: [] as unknown[] };
+    const spec = {
+      functions: [] as unknown[],
+      classes: [] as unknown[],
+      variables: [] as unknown[],
+      constants: [] as unknown[],
+      sites: nSites,
+      siteUnit: SITE_UNIT,
+    };
     try {
       const classes = new Map(entries.filter((e): e is ClassEntry => e.kind === "class").map((c) => [c.name, c]));
       const madeWith = (type: string) => classes.get(type)?.madeWith ?? `new ${type}()`;
@@ -159,6 +186,7 @@ export class Bridge {
             const addrParams = paramIndexes(e, (t) => t === "addr");
             const numParams = paramIndexes(e, (t) => NUMERIC.has(t));
             const id = fns.push(e) - 1;
+            if (id >= MAX_ROWS) throw new Error(`the bridge numbers at most ${MAX_ROWS} functions (bindings.ts MAX_ROWS)`);
             const handles = e.params
               .map((p, index) => ({ index, param: p.name, type: p.type.startsWith("handle:") ? p.type.slice(7) : "" }))
               .filter((h) => h.type)
@@ -492,13 +520,16 @@ export class Bridge {
       argHs.push(...args());
       this.depth++;
       const saved = this.stackCache;
+      const savedSite = this.site;
       this.stackCache = null;
+      this.site = 0;
       let res;
       try {
         res = ctx.callFunction(fh, thisH, ...argHs);
       } finally {
         this.depth--;
         this.stackCache = saved;
+        this.site = savedSite;
       }
       if (res.error) {
         const error = this.readError(res.error);
@@ -706,6 +737,24 @@ export class Bridge {
     }
     this.stackCache = frames;
     return frames;
+  }
+
+  /**
+   * The innermost cell frame of the current host call: the function and line the call was made from. A call from a
+   * kernel-call site (transpile.ts markSites) takes it from the first walk at that site, whose innermost frame every
+   * later call from there shares (the same call in the same function); a call without a site walks the stack. A cell
+   * that renames one of its functions (defineProperty(f, "name")) after its first call from a site keeps the old name.
+   */
+  innermostFrame(): CellFrame | undefined {
+    const site = this.site;
+    if (site === 0) return this.guestFrames()[0];
+    const have = this.siteFrames[site];
+    if (have !== undefined) return have;
+    const f = this.guestFrames()[0];
+    // a site whose walk disagrees with the transpiler's line (a cell calling kmalloc.call(N, ...) with a number of
+    // its own) is never cached: its calls walk
+    if (f !== undefined && f.line === this.sites[site]) this.siteFrames[site] = f;
+    return f;
   }
 
   private readGuestStack(): string {

@@ -108,6 +108,9 @@ export class CallLog {
     private readonly policy: CallLogPolicy = { memory: new Set(), print: new Set() },
   ) {}
 
+  /** The cell line of the current call (the run installs the bridge's innermostFrame; a walk by default). */
+  lineOf: () => number | undefined = () => this.k.captureModuleStack()[0]?.line;
+
   /** The last context object: consecutive calls in the same context share it (frozen; a loop of a million calls
    *  would otherwise keep a million identical objects). */
   private lastCtx: CallRecord["ctx"] | undefined;
@@ -163,9 +166,9 @@ export class CallLog {
     const e: CallRecord = { fn, args: a, ret: r, ctx: c, caller, tNs: k.clock.now(), phase: this.phase };
     if (cut) e.cut = cut;
     if (this.policy.lines?.has(fn)) {
-      // the innermost cell frame: the line of the call itself, even inside a helper (one guest stack walk,
-      // shared with kmemleak's for the same host call)
-      const line = k.captureModuleStack()[0]?.line;
+      // the innermost cell frame: the line of the call itself, even inside a helper (the bridge knows it from the
+      // call's site without walking the guest's stack: bindings.ts innermostFrame)
+      const line = this.lineOf();
       if (line !== undefined) e.line = line;
     }
     this.entries.push(e);

@@ -58,11 +58,18 @@ export const PRELUDE = String.raw`(function (natives, specJson) {
   const fromNum = (r) => (typeof r === "number" ? (r < 0 ? Big(r) + TWO64 : Big(r)) : r);
   // Every function of the table is one wrapper around the one host dispatcher: it checks handles, marks
   // arguments (bindings.ts CODE_ID) and calls the dispatcher with the row's code as this.
-  const dispatch = natives.dispatch, bind = Function.prototype.bind;
+  // Two ways in: the exported function (bound: no prototype, its source reads as native code, as a kernel function
+  // should to the module), and its "call", which the transpiler's kernel-call sites use (transpile.ts markSites:
+  // "_linux.kmalloc.call(12    , ...)"): the first argument is the site's number, added to the code (bindings.ts
+  // SITE_UNIT), so the host knows the call's line without a walk of this stack. "call" is on a prototype of the
+  // function's own (its own properties stay length and name); any other first argument is a this, ignored as a
+  // bound function ignores it.
+  const dispatch = natives.dispatch, bind = Function.prototype.bind, FnProto = Function.prototype, setProto = Object.setPrototypeOf;
+  const SITES = spec.sites, SITE_UNIT = spec.siteUnit;
   for (const f of spec.functions) {
     {
       const name = f.name, hs = f.handles, ret = f.returnsHandle, ap = f.addrParams, np = f.numParams, retAddr = f.returnsAddr, code = f.code;
-      const fn = ({ [name]: function (...args) {
+      const impl = (site, args) => {
         for (let i = 0; i < hs.length; i++) {
           const h = hs[i], v = args[h.index];
           const rec = (typeof v === "object" && v !== null) ? apply(wmGet, records, [v]) : undefined;
@@ -84,15 +91,22 @@ export const PRELUDE = String.raw`(function (natives, specJson) {
         for (let i = 0; i < np.length; i++) {
           const j = np[i];
           if (j >= args.length) break;
-          if (typeof args[j] === "number") mask |= 1 << (j + 15); // bindings.ts NUM_SHIFT: the host skips its typeof
+          if (typeof args[j] === "number") mask |= 1 << (j + 8); // bindings.ts NUM_SHIFT: the host skips its typeof
         }
-        const r = apply(dispatch, code + mask, args);
+        const r = apply(dispatch, code + site * SITE_UNIT + mask, args);
         if (retAddr) return fromNum(r);
         return ret ? (r === 0 ? null : handleFor(ret, r)) : r; // id 0: the kernel returned NULL
-      } })[name];
-      // Bound: no prototype, and its source reads as native code, as a kernel function should to the module.
-      const exported = apply(bind, fn, [undefined]);
+      };
+      const exported = apply(bind, ({ [name]: function (...args) { return impl(0, args); } })[name], [undefined]);
       defineProperty(exported, "name", { value: name });
+      const call = apply(bind, function call(site, ...args) {
+        return impl(typeof site === "number" && site > 0 && site <= SITES && site === (site | 0) ? site : 0, args);
+      }, [undefined]);
+      defineProperty(call, "name", { value: "call" });
+      const proto = create(FnProto);
+      defineProperty(proto, "call", { value: call, writable: true, configurable: true });
+      freeze(proto);
+      setProto(exported, proto);
       defineProperty(target(f.module), f.name, { value: exported, enumerable: true });
     }
   }

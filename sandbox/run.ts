@@ -94,24 +94,6 @@ export interface KernelDeps {
   isBootRefusal?(e: unknown): boolean;
 }
 
-/** The kernel's optional hooks that later parts add (contexts, leak check, invariants). */
-interface KernelHooks {
-  modules?: {
-    load(name?: string): void;
-    live(): void;
-    unloading(): void;
-    returnToUser(): void;
-    loadImage?(sourceBytes: number): void;
-    initDone?(ok: boolean): void;
-  };
-  runDeferred?: (limits?: { simTimeMs?: number; maxEvents?: number }) => unknown;
-  leakCheck?: () => unknown;
-  checkInvariants?: () => unknown;
-  scheduleIrq?: (atNs: number, irq: number) => unknown;
-  inspect?: () => Record<string, unknown>;
-  mem?: { tlb?: { hits?: number; misses?: number } };
-}
-
 let depsPromise: Promise<KernelDeps> | undefined;
 let bootCache: BootCache<Kernel, BootOptions> | undefined;
 
@@ -269,8 +251,75 @@ function limitReport(k: Kernel, limit: LimitName, limits: Limits, frames: Return
   };
 }
 
+/** One run's state, shared by its stages (runModuleSync). */
+interface Run {
+  readonly source: string;
+  readonly options: RunOptions;
+  readonly deps: KernelDeps;
+  readonly t0: number;
+  readonly k: Kernel;
+  readonly limits: Limits;
+  /** RunOptions.stopAfterCalls when it stops the run early (through the kernel-call limit, one call early). */
+  readonly step: number | undefined;
+  readonly stepping: boolean;
+  readonly faults: { failNth?: number; faultAttrs?: FaultKnobs };
+  readonly faultsUsed: boolean;
+  /** The dmesg mark at insmod: the run's own lines follow it. */
+  readonly mark: number;
+  readonly result: RunResult;
+  readonly log: CallLog;
+  readonly mod: ModuleState;
+  readonly pid: number;
+  /** The simulated clock at insmod, and at the end of rmmod (stats.moduleTimeNs). */
+  readonly insmodAt: number;
+  rmmodDoneAt?: number;
+  readonly probed: Record<string, ProbeResult>;
+  invariantsChecked: boolean;
+  /** Where the module is (an internal error names it). */
+  currentSite: CallSite;
+  /** The cell, transpiled (set by compile). */
+  tr?: TranspiledCell;
+  rt?: QuickJSRuntime;
+  ctx?: QuickJSContext;
+  bridge?: Bridge;
+  /** The module was dropped after an error that leaves QuickJS's state inconsistent: its objects are not freed. */
+  poisoned: boolean;
+  /** The guest memory guard refused a growth (quickjs.ts guardGuestMemory). */
+  memoryRefused: boolean;
+}
+
+type TranspiledCell = Extract<ReturnType<typeof transpileCell>, { ok: true }>;
+
 /** The synchronous core: QuickJS already loaded. Never throws. */
 export function runModuleSync(qjs: QuickJSWASMModule, source: string, options: RunOptions, deps: KernelDeps, t0 = now()): RunResult {
+  const run = startRun(source, options, deps, t0);
+  if (!("k" in run)) return run;
+  const entries = compile(run, source);
+  if (!entries) return finish(run);
+  // The guest memory limit counts every byte the guest's heap takes (ArrayBuffers included): quickjs.ts.
+  const releaseMemory = guardGuestMemory(qjs, run.limits.memoryBytes, () => {
+    run.memoryRefused = true;
+    run.bridge?.stopFor("memory");
+  });
+  try {
+    const b = openBridge(run, qjs, source, entries);
+    const loaded = insmod(run, b);
+    if (loaded === "ended" || (loaded && !drainDeferred(run, b))) return finish(run);
+    if (loaded && options.unload !== false && !rmmod(run, b)) return finish(run);
+    if (options.unload !== false) run.k.leakCheck?.();
+    checkInvariants(run);
+    snapshotProc(run, run.result.procAfterExit);
+    return finish(run);
+  } catch (e) {
+    internalError(run, e);
+    return finish(run);
+  } finally {
+    closeRun(run, qjs, releaseMemory);
+  }
+}
+
+/** Limits, the step, the boot, user space's fault-injection writes: the run's state, or the RunResult of a run that cannot start. */
+function startRun(source: string, options: RunOptions, deps: KernelDeps, t0: number): Run | RunResult {
   const profileName = options.profile ?? deps.defaultProfile;
   let limits: Limits;
   try {
@@ -293,7 +342,6 @@ export function runModuleSync(qjs: QuickJSWASMModule, source: string, options: R
     if (deps.isBootRefusal?.(e)) failed.bootRefused = (e as Error).message;
     return failed;
   }
-  const hooks = k as unknown as KernelHooks;
   // User space before insmod: the fault-injection debugfs writes and the insmod task's fail-nth.
   const faults = { failNth: options.failNth, faultAttrs: options.faultAttrs };
   const faultsUsed = k.fault ? k.fault.usedBy(faults) : faults.failNth !== undefined || faults.faultAttrs !== undefined;
@@ -307,14 +355,12 @@ export function runModuleSync(qjs: QuickJSWASMModule, source: string, options: R
   }
   const bootLog = k.log.dmesg();
   const mark = k.log.mark();
-  /** One level per dmesg line (a line is a log record), for colouring. */
-  const levels = (from: number, to?: number) => ((k.log as { records?: { level: number }[] }).records ?? []).slice(from, to).map((r) => r.level);
   const result: RunResult = {
     profile: k.profile.name,
     initReturn: null,
     dmesg: [],
     bootLog,
-    bootLogLevels: levels(0, mark),
+    bootLogLevels: logLevels(k, 0, mark),
     reports: k.reports,
     proc: {},
     procAfterExit: {},
@@ -322,72 +368,40 @@ export function runModuleSync(qjs: QuickJSWASMModule, source: string, options: R
     kernel: {},
     module: { loaded: false, unloaded: false },
   };
-  const era = k.profile.era;
-  const log = new CallLog(k, callLogPolicy(deps.api));
-  /** The simulated clock at insmod, and at the end of rmmod (stats.moduleTimeNs). */
-  const insmodAt = k.clock.now();
-  let rmmodDoneAt: number | undefined;
-  const probed: Record<string, ProbeResult> = {};
-  const probe = (at: MemoryProbe["at"]) => {
-    if (options.probes?.length) Object.assign(probed, readProbes(k, log.entries, memoryRoles(deps.api), options.probes, at));
+  return {
+    source,
+    options,
+    deps,
+    t0,
+    k,
+    limits,
+    step,
+    stepping,
+    faults,
+    faultsUsed,
+    mark,
+    result,
+    log: new CallLog(k, callLogPolicy(deps.api)),
+    mod: { name: MODULE_NAME, ...(options.moduleParams ? { params: options.moduleParams } : {}) },
+    pid: insmodPid(k),
+    insmodAt: k.clock.now(),
+    probed: {},
+    invariantsChecked: false,
+    currentSite: "load",
+    poisoned: false,
+    memoryRefused: false,
   };
-  let invariantsChecked = false;
-  const checkInvariants = () => {
-    if (options.checkInvariants && !invariantsChecked) {
-      invariantsChecked = true;
-      hooks.checkInvariants?.();
-    }
-  };
-  /** Whether the bridge stopped the run at the kernel-call limit (set once the bridge exists). */
-  let stoppedByStep = (): boolean => false;
-  const finish = (): RunResult => {
-    k.watchdog = () => {}; // the run is over: nothing below may be stopped half-way
-    if (stepping && stoppedByStep()) {
-      // the step's own stop: the run paused after call N, nothing went wrong
-      const i = k.reports.findIndex((r) => (r as { limit?: string }).limit === "kernel-calls");
-      if (i >= 0) k.reports.splice(i, 1);
-      result.steppedTo = step;
-      snapshot(result.proc); // /proc (buddyinfo...) as it was after call N
-    }
-    // A run a limit stopped (or a compile error ended) is checked too: a stop inside a kernel call must leave the
-    // simulated kernel as consistent as a run that finished.
-    try {
-      checkInvariants();
-    } catch (e) {
-      k.report({ kind: "bug", title: `kmodlab: invariant check failed: ${(e as Error).message}`, text: String((e as Error).stack ?? e) });
-    }
-    result.dmesg = k.log.dmesg(mark);
-    result.dmesgLevels = levels(mark);
-    result.stats.simTimeNs = k.clock.now();
-    result.stats.moduleTimeNs = (rmmodDoneAt ?? k.clock.now()) - insmodAt;
-    result.stats.tlbHits = hooks.mem?.tlb?.hits ?? 0;
-    result.stats.tlbMisses = hooks.mem?.tlb?.misses ?? 0;
-    if (faultsUsed) result.faultInjection = k.fault.summary(insmodPid(k), faults);
-    try {
-      result.kernel = {
-        ...(deps.inspect?.(k, options.views !== false) ?? {}),
-        ...(hooks.inspect?.() ?? {}),
-        calls: log.entries,
-        ...(log.droppedTotal ? { callsDropped: log.dropped } : {}),
-        ...(options.probes?.length ? { memory: probed } : {}),
-      };
-    } catch (e) {
-      k.report({ kind: "bug", title: `kmodlab: inspection failed: ${(e as Error).message}`, text: String((e as Error).stack ?? e) });
-    }
-    result.stats.wallMs = now() - t0;
-    return result;
-  };
-  const snapshot = (into: Record<string, string>) => {
-    for (const name of options.proc ?? []) {
-      try {
-        into[name] = deps.readProc(k, name);
-      } catch (e) {
-        into[name] = `(${(e as Error).message})`;
-      }
-    }
-  };
+}
 
-  // Compile: syntax, imports, era.
+/** One level per dmesg line (a line is a log record), for colouring. */
+function logLevels(k: Kernel, from: number, to?: number): number[] {
+  return ((k.log as { records?: { level: number }[] }).records ?? []).slice(from, to).map((r) => r.level);
+}
+
+/** Compile: syntax, imports, era. The table rows the bridge builds, or undefined after a compile-error report. */
+function compile(run: Run, source: string): ApiEntry[] | undefined {
+  const { k, deps } = run;
+  const era = k.profile.era;
   const tr = transpileCell(source);
   if (!tr.ok) {
     k.report({
@@ -397,7 +411,7 @@ export function runModuleSync(qjs: QuickJSWASMModule, source: string, options: R
       line: tr.error.line,
       frames: [{ fn: "(compile)", line: tr.error.line, column: tr.error.column }],
     });
-    return finish();
+    return undefined;
   }
   // The bridge builds what the cell imports (every class, for the handles functions return): most cells name a
   // dozen of the table's few hundred exports, and each costs a wrapper in the guest. A namespace import, a
@@ -414,256 +428,356 @@ export function runModuleSync(qjs: QuickJSWASMModule, source: string, options: R
       line: bad.line,
       frames: [{ fn: "(import)", line: bad.line, column: bad.column }],
     });
-    return finish();
+    return undefined;
   }
-  const entries = deps.api.filter((e) => inEra(e, era) && wanted(e));
+  run.tr = tr;
+  return deps.api.filter((e) => inEra(e, era) && wanted(e));
+}
 
-  let rt: QuickJSRuntime | undefined;
-  let ctx: QuickJSContext | undefined;
-  let bridge: Bridge | undefined;
-  const mod: ModuleState = { name: MODULE_NAME, ...(options.moduleParams ? { params: options.moduleParams } : {}) };
-  const env: CallEnv = { k, mod };
-  const pid = insmodPid(k);
-  let currentSite: CallSite = "load";
-  /** The module was dropped after an error that leaves QuickJS's state inconsistent: its objects are not freed. */
-  let poisoned = false;
-  // The guest memory limit counts every byte the guest's heap takes (ArrayBuffers included): quickjs.ts.
-  let memoryRefused = false;
-  const releaseMemory = guardGuestMemory(qjs, limits.memoryBytes, () => {
-    memoryRefused = true;
-    bridge?.stopFor("memory");
-  });
-  try {
-    rt = qjs.newRuntime();
-    rt.setMaxStackSize(GUEST_STACK_BYTES);
-    rt.setMemoryLimit(limits.memoryBytes);
-    ctx = rt.newContext();
-    installLeanHostCalls(ctx);
-    const b = (bridge = new Bridge(ctx, rt, env, entries, limits, {
+/** A fresh QuickJS runtime and context, the bridge, and the kernel's hooks into it; the cell's symbols; the events. */
+function openBridge(run: Run, qjs: QuickJSWASMModule, source: string, entries: readonly ApiEntry[]): Bridge {
+  const { k, limits, log, options } = run;
+  const tr = run.tr!;
+  const rt = (run.rt = qjs.newRuntime());
+  rt.setMaxStackSize(GUEST_STACK_BYTES);
+  rt.setMemoryLimit(limits.memoryBytes);
+  const ctx = (run.ctx = rt.newContext());
+  installLeanHostCalls(ctx);
+  const env: CallEnv = { k, mod: run.mod };
+  const b = (run.bridge = new Bridge(
+    ctx,
+    rt,
+    env,
+    entries,
+    limits,
+    {
       now,
       onCallbackError: (symbol, err) => void exceptionReport(k, symbol || "a module callback", "callback", err, tr.scopes),
       onCall: (fn, args, ret) => log.record(fn, args, ret),
       onEnter: (symbol) => (symbol === null ? log.callers.pop() : log.callers.push(symbol)),
-    }));
-    b.cellScopes = tr.scopes;
-    stoppedByStep = () => b.stop?.kind === "limit" && b.stop.limit === "kernel-calls";
-    k.captureModuleStack = () => b.guestFrames().slice();
-    k.moduleEntry = () => log.callers[log.callers.length - 1] || undefined;
-    k.watchdog = () => {
-      if (b.stop === null && now() > b.deadline) b.stopFor("cpu");
-      if (b.stop?.kind === "limit") throw new RunStopped(b.stop);
-    };
-    // The RAM budget: frames the run writes, past those the boot wrote (PhysMem.frameBudget).
-    const physmem = (k as Partial<Pick<Kernel, "physmem">>).physmem; // absent in a fake kernel
-    if (physmem) {
-      physmem.frameBudget = physmem.writtenFrames + Math.ceil(limits.ramBytes / 4096);
-      physmem.onOverBudget = () => b.stopFor("ram");
-    }
-    k.current = { pid, comm: "insmod" };
-    for (const f of tr.functions) {
-      const lines = source.slice(f.start, f.start + f.size).split("\n").length;
-      k.kallsyms.addModuleSymbol(f.name, MODULE_NAME, Math.max(0x40, Math.ceil((0x20 * (lines + 1)) / 16) * 16), f.line);
-    }
-    // nested and anonymous functions (stack.ts names them): sized and line-anchored like the top-level ones (the
-    // first of two same-named nested functions keeps the name's size)
-    for (const sc of tr.scopes) {
-      k.kallsyms.addModuleSymbol(sc.name, MODULE_NAME, Math.max(0x40, Math.ceil((0x20 * (sc.endLine - sc.line + 2)) / 16) * 16), sc.line);
-    }
-    const cellLines = tr.lineStarts.length;
-    k.kallsyms.addModuleSymbol(TOP_LEVEL, MODULE_NAME, Math.max(0x40, Math.ceil((0x20 * (cellLines + 1)) / 16) * 16), 1);
-    for (const ev of options.events ?? []) {
-      if (!hooks.scheduleIrq) {
-        k.report({ kind: "bug", title: "kmodlab: cannot schedule the run's events: this kernel does not simulate interrupts yet", text: JSON.stringify(ev) });
-        break;
-      }
-      hooks.scheduleIrq(k.clock.now() + ev.atMs * 1e6, ev.irq);
-    }
-
-    /** Handle a guest failure at a call site: stop (limit), kill, or exception. Returns true if the run must end. */
-    const onFailure = (where: string, site: CallSite, err: GuestErrorInfo, stop: Stop | null): boolean => {
-      if (stop?.kind === "limit") {
-        k.report(limitReport(k, stop.limit, limits, b.stopFrames ?? parseStack(err.stack, tr.scopes), stop.nesting));
-        return true;
-      }
-      if (stop?.kind === "kill") {
-        b.stop = null; // the kernel already reported its Oops; the task is gone
-        return false;
-      }
-      exceptionReport(k, where, site, err, tr.scopes);
-      return false;
-    };
-
-    // The module's top level: static data and metadata (MODULE_LICENSE, module_init...).
-    const evalRes = ctx.evalCode(tr.js, CELL_FILE, { type: "global", strict: true });
-    if (evalRes.error) {
-      const err = b.readError(evalRes.error);
-      evalRes.error.dispose();
-      onFailure("module load", "load", err, b.stop);
-      return finish();
-    }
-    const wrapper = evalRes.value;
-    const exportsObj = ctx.newObject();
-    // load_module(): the image (the .ko copy, the core and init layouts) is in place before any of its code runs.
-    hooks.modules?.loadImage?.(source.length);
-    const top = (() => {
-      try {
-        const r = ctx.callFunction(wrapper, ctx.undefined, b.require, exportsObj);
-        if (r.error) {
-          const err = b.readError(r.error);
-          r.error.dispose();
-          if (!b.stop) {
-            if (err.name === "InternalError" && err.message === "out of memory") b.stopFor("memory");
-            else if (err.name === "InternalError" && err.message === "stack overflow") b.stopFor("stack");
-          }
-          return { err, stop: b.stop };
-        }
-        r.value.dispose();
-        return undefined;
-      } finally {
-        wrapper.dispose();
-        exportsObj.dispose();
-      }
-    })();
-    if (top) {
-      hooks.modules?.initDone?.(false);
-      onFailure("the cell's top-level code", "load", top.err, top.stop);
-      return finish();
-    }
-
-    // load_module(): taints and notices, then do_init_module().
-    loadMessages(k, mod);
-    hooks.modules?.load(MODULE_NAME);
-    let loaded = true;
-    const paramErr = moduleParamsOutcome(k, mod); // parse_args() in load_module(): before init
-    if (paramErr) {
-      loaded = false;
-      result.module!.insmodError = paramInsmodError(paramErr);
-    } else if (mod.init) {
-      currentSite = "init";
-      log.phase = "init";
-      const r = callModuleFn(b, mod.init);
-      if (!r.ok) {
-        loaded = false;
-        if (onFailure(mod.init.symbol || "module_init", "init", r.error, r.stop)) return finish();
-      } else if (typeof r.value !== "number" || !Number.isInteger(r.value)) {
-        loaded = false;
-        const got =
-          r.value === undefined
-            ? "undefined"
-            : typeof r.value === "object"
-              ? ((r.value as { invalid?: string }).invalid ?? "an object").replace(/^(string|function|symbol)$/, "a $1")
-              : typeof r.value;
-        const err: GuestErrorInfo = {
-          name: "TypeError",
-          message: `module_init: ${mod.init.symbol || "the init function"} returned ${got}; an init function returns 0, or a negative errno such as -ENOMEM`,
-          stack: "",
-          nonError: false,
-        };
-        exceptionReport(k, mod.init.symbol || "module_init", "init", err, tr.scopes);
-      } else {
-        result.initReturn = r.value;
-        if (r.value < 0) {
-          loaded = false;
-          result.module!.insmodError = insmodError(-r.value);
-        } else if (r.value > 0) {
-          suspiciousInitReturn(k, mod, r.value);
-        }
-      }
-    } else {
-      result.initReturn = 0;
-    }
-    result.module!.loaded = loaded;
-    hooks.modules?.initDone?.(loaded);
-    if (loaded) hooks.modules?.live();
-    else hooks.modules?.returnToUser();
-    if (loaded && mod.userMain) {
-      // A limit that stops the program is reported as the program's (current is a.out), and ends the run.
-      result.user = runUser(k, b, mod.userMain, pid, log, (stop, err) =>
-        k.report(limitReport(k, stop.limit, limits, parseStack(err.stack, tr.scopes), stop.nesting)),
-      );
-      if (b.stop?.kind === "limit") return finish();
-    }
-    if (loaded) snapshot(result.proc);
-    if (loaded) probe("loaded");
-
-    // Deferred work (timers, tasklets, work, interrupts) while the module is loaded.
-    if (loaded && hooks.runDeferred) {
-      currentSite = "callback";
-      log.phase = "deferred";
-      try {
-        hooks.runDeferred();
-      } catch (e) {
-        if (!(e instanceof Error && e.message === "run stopped")) throw e;
-      }
-      if (b.stop?.kind === "limit") {
-        k.report(limitReport(k, b.stop.limit, limits, b.stopFrames ?? [], b.stop.nesting));
-        return finish();
-      }
-    }
-
-    if (loaded && options.unload !== false) {
-      k.current = { pid: pid + (result.user ? 2 : 1), comm: "rmmod" };
-      currentSite = "exit";
-      hooks.modules?.unloading();
-      probe("unloading");
-      log.phase = "exit";
-      if (mod.exit) {
-        const r = callModuleFn(b, mod.exit);
-        if (!r.ok && onFailure(mod.exit.symbol || "module_exit", "exit", r.error, r.stop)) return finish();
-      }
-      (k.kallsyms as { removeModule?: (m: string) => void }).removeModule?.(MODULE_NAME);
-      result.module!.unloaded = true;
-      rmmodDoneAt = k.clock.now();
-    }
-    if (options.unload !== false) hooks.leakCheck?.();
-    checkInvariants();
-    snapshot(result.procAfterExit);
-    return finish();
-  } catch (e) {
-    if (isPoisoningError(e)) {
-      poisonQuickJS();
-      poisoned = true;
-    }
-    if (isHostStackOverflow(e)) {
-      // The host's own stack ran out inside the guest's recursion before QuickJS's limit (a browser worker's stack
-      // is smaller than Node's): the same limit for the learner; the guest cannot be asked where it was any more.
-      k.report(limitReport(k, "stack", limits, bridge?.stopFrames ?? [], false, true));
-    } else if (isTaskKill(e)) {
-      // A kernel BUG or Oops in the kernel's own work around the module (do_init_module's or free_module()'s vfree
-      // of the module image while the module left bottom halves disabled: 2.6/3.4's BUG_ON(in_interrupt())): the
-      // kernel has printed and reported it, and it killed insmod or rmmod. Not a kmodlab error.
-    } else {
-      k.report({ kind: "bug", title: `kmodlab: internal error during ${currentSite}: ${(e as Error)?.message ?? e}`, text: String((e as Error)?.stack ?? e) });
-    }
-    return finish();
-  } finally {
-    // a step's refused call (N+1) is not one it made
-    result.stats.kernelCalls = result.steppedTo ?? bridge?.calls ?? 0;
-    k.captureModuleStack = () => [];
-    k.moduleEntry = () => undefined;
-    k.watchdog = () => {};
-    const physmem = (k as Partial<Pick<Kernel, "physmem">>).physmem;
-    if (physmem) {
-      physmem.frameBudget = Infinity;
-      physmem.onOverBudget = undefined;
-    }
-    // After a host stack overflow or a WebAssembly trap inside the guest, QuickJS's state is half unwound: freeing
-    // the runtime would trip its own assertion (JS_FreeRuntime: list_empty(&rt->gc_obj_list)) and print
-    // "Aborted(...)". The module is dropped (poisonQuickJS) and its memory goes with it, so nothing is freed.
-    if (!poisoned) {
-      try {
-        bridge?.dispose();
-        ctx?.dispose();
-        rt?.dispose();
-      } catch {
-        poisonQuickJS();
-      }
-    }
-    releaseMemory();
-    // A refused growth may have failed a malloc inside quickjs-emscripten's own glue too: start afresh.
-    if (memoryRefused) poisonQuickJS();
-    else recycleIfLarge(qjs);
+    },
+    tr.sites,
+  ));
+  log.lineOf = () => b.innermostFrame()?.line;
+  b.cellScopes = tr.scopes;
+  k.captureModuleStack = () => b.guestFrames().slice();
+  k.moduleEntry = () => log.callers[log.callers.length - 1] || undefined;
+  k.innermostModuleFrame = () => b.innermostFrame();
+  k.watchdog = () => {
+    if (b.stop === null && now() > b.deadline) b.stopFor("cpu");
+    if (b.stop?.kind === "limit") throw new RunStopped(b.stop);
+  };
+  // The RAM budget: frames the run writes, past those the boot wrote (PhysMem.frameBudget). A fake kernel
+  // (test/sandbox/fake-kernel.ts) has no physmem; its optional members below are for it.
+  const physmem = k.physmem as Kernel["physmem"] | undefined;
+  if (physmem) {
+    physmem.frameBudget = physmem.writtenFrames + Math.ceil(limits.ramBytes / 4096);
+    physmem.onOverBudget = () => b.stopFor("ram");
   }
+  k.current = { pid: run.pid, comm: "insmod" };
+  addCellSymbols(k, source, tr);
+  for (const ev of options.events ?? []) {
+    if (!k.scheduleIrq) {
+      k.report({ kind: "bug", title: "kmodlab: cannot schedule the run's events: this kernel does not simulate interrupts yet", text: JSON.stringify(ev) });
+      break;
+    }
+    k.scheduleIrq(k.clock.now() + ev.atMs * 1e6, ev.irq);
+  }
+  return b;
+}
+
+/** The cell's functions as module symbols, sized by their lines (call traces' name+off/size [cell]). */
+function addCellSymbols(k: Kernel, source: string, tr: TranspiledCell): void {
+  for (const f of tr.functions) {
+    const lines = source.slice(f.start, f.start + f.size).split("\n").length;
+    k.kallsyms.addModuleSymbol(f.name, MODULE_NAME, Math.max(0x40, Math.ceil((0x20 * (lines + 1)) / 16) * 16), f.line);
+  }
+  // nested and anonymous functions (stack.ts names them): sized and line-anchored like the top-level ones (the
+  // first of two same-named nested functions keeps the name's size)
+  for (const sc of tr.scopes) {
+    k.kallsyms.addModuleSymbol(sc.name, MODULE_NAME, Math.max(0x40, Math.ceil((0x20 * (sc.endLine - sc.line + 2)) / 16) * 16), sc.line);
+  }
+  const cellLines = tr.lineStarts.length;
+  k.kallsyms.addModuleSymbol(TOP_LEVEL, MODULE_NAME, Math.max(0x40, Math.ceil((0x20 * (cellLines + 1)) / 16) * 16), 1);
+}
+
+/** Handle a guest failure at a call site: stop (limit), kill, or exception. Returns true if the run must end. */
+function onFailure(run: Run, b: Bridge, where: string, site: CallSite, err: GuestErrorInfo, stop: Stop | null): boolean {
+  const { k } = run;
+  if (stop?.kind === "limit") {
+    k.report(limitReport(k, stop.limit, run.limits, b.stopFrames ?? parseStack(err.stack, run.tr!.scopes), stop.nesting));
+    return true;
+  }
+  if (stop?.kind === "kill") {
+    b.stop = null; // the kernel already reported its Oops; the task is gone
+    return false;
+  }
+  exceptionReport(k, where, site, err, run.tr!.scopes);
+  return false;
+}
+
+/** The module's top level (static data, MODULE_LICENSE, module_init...) as load_module() runs it: true when it ran. */
+function evaluateTopLevel(run: Run, b: Bridge): boolean {
+  const { k } = run;
+  const ctx = run.ctx!;
+  const evalRes = ctx.evalCode(run.tr!.js, CELL_FILE, { type: "global", strict: true });
+  if (evalRes.error) {
+    const err = b.readError(evalRes.error);
+    evalRes.error.dispose();
+    onFailure(run, b, "module load", "load", err, b.stop);
+    return false;
+  }
+  const wrapper = evalRes.value;
+  const exportsObj = ctx.newObject();
+  // load_module(): the image (the .ko copy, the core and init layouts) is in place before any of its code runs.
+  k.modules?.loadImage(run.source.length);
+  let failed: { err: GuestErrorInfo; stop: Stop | null } | undefined;
+  try {
+    const r = ctx.callFunction(wrapper, ctx.undefined, b.require, exportsObj);
+    if (r.error) {
+      const err = b.readError(r.error);
+      r.error.dispose();
+      if (!b.stop) {
+        if (err.name === "InternalError" && err.message === "out of memory") b.stopFor("memory");
+        else if (err.name === "InternalError" && err.message === "stack overflow") b.stopFor("stack");
+      }
+      failed = { err, stop: b.stop };
+    } else r.value.dispose();
+  } finally {
+    wrapper.dispose();
+    exportsObj.dispose();
+  }
+  if (!failed) return true;
+  k.modules?.initDone(false);
+  onFailure(run, b, "the cell's top-level code", "load", failed.err, failed.stop);
+  return false;
+}
+
+/**
+ * insmod: the top level, load_module()'s messages and taints, the module's parameters, module_init, then the
+ * module live (or back to user space), the user program, /proc and the probes. Whether the module is loaded, or
+ * "ended" when the run ends here (a stop, a top level that failed).
+ */
+function insmod(run: Run, b: Bridge): boolean | "ended" {
+  const { k, mod, result, log } = run;
+  if (!evaluateTopLevel(run, b)) return "ended";
+  loadMessages(k, mod);
+  k.modules?.load(MODULE_NAME);
+  let loaded = true;
+  const paramErr = moduleParamsOutcome(k, mod); // parse_args() in load_module(): before init
+  if (paramErr) {
+    loaded = false;
+    result.module!.insmodError = paramInsmodError(paramErr);
+  } else if (mod.init) {
+    run.currentSite = "init";
+    log.phase = "init";
+    const r = b.invokeCallback(mod.init, []);
+    if (!r.ok) {
+      loaded = false;
+      if (onFailure(run, b, mod.init.symbol || "module_init", "init", r.error, r.stop)) return "ended";
+    } else loaded = initReturned(run, mod.init, r.value);
+  } else {
+    result.initReturn = 0;
+  }
+  result.module!.loaded = loaded;
+  k.modules?.initDone(loaded);
+  if (loaded) k.modules?.live();
+  else k.modules?.returnToUser();
+  if (loaded && mod.userMain) {
+    // A limit that stops the program is reported as the program's (current is a.out), and ends the run.
+    result.user = runUser(k, b, mod.userMain, run.pid, log, (stop, err) =>
+      k.report(limitReport(k, stop.limit, run.limits, parseStack(err.stack, run.tr!.scopes), stop.nesting)),
+    );
+    if (b.stop?.kind === "limit") return "ended";
+  }
+  if (loaded) snapshotProc(run, result.proc);
+  if (loaded) probe(run, "loaded");
+  return loaded;
+}
+
+/** What module_init returned, as do_init_module() and insmod take it: whether the module is loaded. */
+function initReturned(run: Run, init: HostCallback, value: unknown): boolean {
+  const { k, mod, result } = run;
+  if (typeof value !== "number" || !Number.isInteger(value)) {
+    const got =
+      value === undefined
+        ? "undefined"
+        : typeof value === "object"
+          ? ((value as { invalid?: string }).invalid ?? "an object").replace(/^(string|function|symbol)$/, "a $1")
+          : typeof value;
+    const err: GuestErrorInfo = {
+      name: "TypeError",
+      message: `module_init: ${init.symbol || "the init function"} returned ${got}; an init function returns 0, or a negative errno such as -ENOMEM`,
+      stack: "",
+      nonError: false,
+    };
+    exceptionReport(k, init.symbol || "module_init", "init", err, run.tr!.scopes);
+    return false;
+  }
+  result.initReturn = value;
+  if (value < 0) {
+    result.module!.insmodError = insmodError(-value);
+    return false;
+  }
+  if (value > 0) suspiciousInitReturn(k, mod, value);
+  return true;
+}
+
+/** Deferred work (timers, tasklets, work, interrupts) while the module is loaded. False when a limit ended the run. */
+function drainDeferred(run: Run, b: Bridge): boolean {
+  const { k } = run;
+  if (!k.runDeferred) return true; // a fake kernel has none
+  run.currentSite = "callback";
+  run.log.phase = "deferred";
+  try {
+    k.runDeferred();
+  } catch (e) {
+    if (!(e instanceof Error && e.message === "run stopped")) throw e;
+  }
+  if (b.stop?.kind === "limit") {
+    k.report(limitReport(k, b.stop.limit, run.limits, b.stopFrames ?? [], b.stop.nesting));
+    return false;
+  }
+  return true;
+}
+
+/** rmmod: module_exit, then the module's symbols go. False when the run ends here (a limit stopped module_exit). */
+function rmmod(run: Run, b: Bridge): boolean {
+  const { k, mod, result, log } = run;
+  k.current = { pid: run.pid + (result.user ? 2 : 1), comm: "rmmod" };
+  run.currentSite = "exit";
+  k.modules?.unloading();
+  probe(run, "unloading");
+  log.phase = "exit";
+  if (mod.exit) {
+    const r = b.invokeCallback(mod.exit, []);
+    if (!r.ok && onFailure(run, b, mod.exit.symbol || "module_exit", "exit", r.error, r.stop)) return false;
+  }
+  k.kallsyms.removeModule(MODULE_NAME);
+  result.module!.unloaded = true;
+  run.rmmodDoneAt = k.clock.now();
+  return true;
+}
+
+/** An exception out of the run's own machinery: a limit the host's stack met, a kernel BUG around the module, or a kmodlab bug. */
+function internalError(run: Run, e: unknown): void {
+  const { k } = run;
+  if (isPoisoningError(e)) {
+    poisonQuickJS();
+    run.poisoned = true;
+  }
+  if (isHostStackOverflow(e)) {
+    // The host's own stack ran out inside the guest's recursion before QuickJS's limit (a browser worker's stack
+    // is smaller than Node's): the same limit for the learner; the guest cannot be asked where it was any more.
+    k.report(limitReport(k, "stack", run.limits, run.bridge?.stopFrames ?? [], false, true));
+  } else if (isTaskKill(e)) {
+    // A kernel BUG or Oops in the kernel's own work around the module (do_init_module's or free_module()'s vfree
+    // of the module image while the module left bottom halves disabled: 2.6/3.4's BUG_ON(in_interrupt())): the
+    // kernel has printed and reported it, and it killed insmod or rmmod. Not a kmodlab error.
+  } else {
+    k.report({
+      kind: "bug",
+      title: `kmodlab: internal error during ${run.currentSite}: ${(e as Error)?.message ?? e}`,
+      text: String((e as Error)?.stack ?? e),
+    });
+  }
+}
+
+/** The kernel's own consistency checks (--check-invariants), once per run. */
+function checkInvariants(run: Run): void {
+  if (run.options.checkInvariants && !run.invariantsChecked) {
+    run.invariantsChecked = true;
+    run.k.checkInvariants?.();
+  }
+}
+
+/** RunOptions.proc: the /proc files now. */
+function snapshotProc(run: Run, into: Record<string, string>): void {
+  for (const name of run.options.proc ?? []) {
+    try {
+      into[name] = run.deps.readProc(run.k, name);
+    } catch (e) {
+      into[name] = `(${(e as Error).message})`;
+    }
+  }
+}
+
+/** RunOptions.probes at one point of the run (sandbox/probes.ts). */
+function probe(run: Run, at: MemoryProbe["at"]): void {
+  const { options } = run;
+  if (options.probes?.length) Object.assign(run.probed, readProbes(run.k, run.log.entries, memoryRoles(run.deps.api), options.probes, at));
+}
+
+/** The RunResult: dmesg, the step's pause, the invariants, the stats, RunResult.kernel. */
+function finish(run: Run): RunResult {
+  const { k, result, options, log } = run;
+  k.watchdog = () => {}; // the run is over: nothing below may be stopped half-way
+  if (run.stepping && run.bridge?.stop?.kind === "limit" && run.bridge.stop.limit === "kernel-calls") {
+    // the step's own stop: the run paused after call N, nothing went wrong
+    const i = k.reports.findIndex((r) => (r as { limit?: string }).limit === "kernel-calls");
+    if (i >= 0) k.reports.splice(i, 1);
+    result.steppedTo = run.step;
+    snapshotProc(run, result.proc); // /proc (buddyinfo...) as it was after call N
+  }
+  // A run a limit stopped (or a compile error ended) is checked too: a stop inside a kernel call must leave the
+  // simulated kernel as consistent as a run that finished.
+  try {
+    checkInvariants(run);
+  } catch (e) {
+    k.report({ kind: "bug", title: `kmodlab: invariant check failed: ${(e as Error).message}`, text: String((e as Error).stack ?? e) });
+  }
+  result.dmesg = k.log.dmesg(run.mark);
+  result.dmesgLevels = logLevels(k, run.mark);
+  result.stats.simTimeNs = k.clock.now();
+  result.stats.moduleTimeNs = (run.rmmodDoneAt ?? k.clock.now()) - run.insmodAt;
+  result.stats.tlbHits = k.mem?.tlb?.hits ?? 0;
+  result.stats.tlbMisses = k.mem?.tlb?.misses ?? 0;
+  if (run.faultsUsed) result.faultInjection = k.fault.summary(insmodPid(k), run.faults);
+  try {
+    result.kernel = {
+      ...(run.deps.inspect?.(k, options.views !== false) ?? {}),
+      ...(k.inspect?.() ?? {}),
+      calls: log.entries,
+      ...(log.droppedTotal ? { callsDropped: log.dropped } : {}),
+      ...(options.probes?.length ? { memory: run.probed } : {}),
+    };
+  } catch (e) {
+    k.report({ kind: "bug", title: `kmodlab: inspection failed: ${(e as Error).message}`, text: String((e as Error).stack ?? e) });
+  }
+  result.stats.wallMs = now() - run.t0;
+  return result;
+}
+
+/** The kernel's hooks back to their defaults, the runtime and context freed (unless poisoned), the memory guard released. */
+function closeRun(run: Run, qjs: QuickJSWASMModule, releaseMemory: () => void): void {
+  const { k, result, bridge } = run;
+  // a step's refused call (N+1) is not one it made
+  result.stats.kernelCalls = result.steppedTo ?? bridge?.calls ?? 0;
+  k.captureModuleStack = () => [];
+  k.moduleEntry = () => undefined;
+  k.innermostModuleFrame = () => undefined;
+  k.watchdog = () => {};
+  const physmem = k.physmem as Kernel["physmem"] | undefined;
+  if (physmem) {
+    physmem.frameBudget = Infinity;
+    physmem.onOverBudget = undefined;
+  }
+  // After a host stack overflow or a WebAssembly trap inside the guest, QuickJS's state is half unwound: freeing
+  // the runtime would trip its own assertion (JS_FreeRuntime: list_empty(&rt->gc_obj_list)) and print
+  // "Aborted(...)". The module is dropped (poisonQuickJS) and its memory goes with it, so nothing is freed.
+  if (!run.poisoned) {
+    try {
+      bridge?.dispose();
+      run.ctx?.dispose();
+      run.rt?.dispose();
+    } catch {
+      poisonQuickJS();
+    }
+  }
+  releaseMemory();
+  // A refused growth may have failed a malloc inside quickjs-emscripten's own glue too: start afresh.
+  if (run.memoryRefused) poisonQuickJS();
+  else recycleIfLarge(qjs);
 }
 
 const policies = new WeakMap<readonly ApiEntry[], CallLogPolicy>();
@@ -712,11 +826,6 @@ function runUser(
     },
     () => b.guestFrames()[0]?.line,
   );
-}
-
-/** Call module_init / module_exit as the kernel does (no arguments), keeping the guest's error for the report. */
-function callModuleFn(b: Bridge, fn: HostCallback) {
-  return b.invokeCallback(fn, []);
 }
 
 /** WASM memory never shrinks: past the high-water mark, load a fresh module for the next run. */

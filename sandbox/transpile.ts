@@ -62,7 +62,17 @@ export interface CompileError extends Pos {
 }
 
 export type TranspileResult =
-  { ok: true; js: string; imports: ImportSpec[]; functions: CellFunction[]; scopes: CellScope[]; lineStarts: number[] } | { ok: false; error: CompileError };
+  | {
+      ok: true;
+      js: string;
+      imports: ImportSpec[];
+      functions: CellFunction[];
+      scopes: CellScope[];
+      lineStarts: number[];
+      /** The kernel-call sites (markSites): sites[n] is the cell line of site n's call (sites[0] unused). */
+      sites: number[];
+    }
+  | { ok: false; error: CompileError };
 
 export function lineStartsOf(src: string): number[] {
   const starts = [0];
@@ -257,6 +267,34 @@ function isArrowAt(toks: SucraseToken[], k: number): boolean {
   return false;
 }
 
+/** The most sites a cell's calls are numbered with (a site number takes the 6 characters of `void 0`). */
+export const MAX_SITES = 999_999;
+
+/**
+ * Kernel-call sites: sucrase calls an imported function as `_linux.kmalloc.call(void 0, ...)`; each such call gets a
+ * number n, written where `void 0` was, padded to its 6 characters (`_linux.kmalloc.call(12    , ...)`), so every
+ * line and column QuickJS reports stays where it was. The prelude gives each kernel function a `call` that takes the
+ * site (prelude.ts), and the bridge knows which site a host call came from without walking the guest's stack: the
+ * call's line (sites[n], the line of its opening parenthesis, where QuickJS puts a call) and, after one walk, its
+ * innermost frame (bindings.ts siteFrame). Calls written otherwise (`L.kmalloc(...)` through a namespace import,
+ * `const f = kmalloc; f()`) have no site and cost a walk when their line is asked for.
+ */
+export function markSites(code: string): { js: string; sites: number[] } {
+  const bindings: string[] = [];
+  for (const m of code.matchAll(/\bvar (_[A-Za-z0-9_$]*) = require\('(?:linux|sim|user)'\);/g)) bindings.push(m[1]);
+  const sites = [0];
+  if (!bindings.length) return { js: code, sites };
+  const re = new RegExp(`(?<![\\w$.])(?:${bindings.map((b) => b.replace(/\$/g, "\\$")).join("|")})\\.[A-Za-z_$][\\w$]*\\.call\\((void 0)(?=[,)])`, "g");
+  const starts = lineStartsOf(code);
+  const js = code.replace(re, (whole: string, _v: string, offset: number) => {
+    if (sites.length > MAX_SITES) return whole;
+    const paren = offset + whole.length - "void 0".length - 1;
+    sites.push(posAt(starts, paren).line);
+    return whole.slice(0, whole.length - 6) + String(sites.length - 1).padEnd(6);
+  });
+  return { js, sites };
+}
+
 /** Transpile a cell. Never throws: a syntax error comes back as `{ ok: false, error }` with line and column. */
 /**
  * The last few cells' results, by source text: a learner re-runs the same cell (another profile, another RAM
@@ -301,6 +339,7 @@ function transpileUncached(src: string): TranspileResult {
   if (!Array.isArray(imports)) return { ok: false, error: imports };
   const functions = scanFunctions(src, toks, lineStarts);
   const scopes = scanScopes(code);
+  const { js, sites } = markSites(code);
   // sucrase emits `"use strict";` first: inside the wrapper it makes the whole cell strict, as an ES module is.
-  return { ok: true, js: WRAP_PREFIX + code + WRAP_SUFFIX, imports, functions, scopes, lineStarts };
+  return { ok: true, js: WRAP_PREFIX + js + WRAP_SUFFIX, imports, functions, scopes, lineStarts, sites };
 }

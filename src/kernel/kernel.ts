@@ -75,6 +75,9 @@ const noWatchdog = stateless((): void => {});
 function innermostModuleFunction(this: Kernel): string | undefined {
   return this.captureModuleStack()[0]?.fn;
 }
+function innermostModuleFrameOf(this: Kernel): StackFrame | undefined {
+  return this.captureModuleStack()[0];
+}
 
 export class Kernel {
   readonly profile: Profile;
@@ -106,6 +109,11 @@ export class Kernel {
    */
   moduleEntry: () => string | undefined = rebindable(innermostModuleFunction, this);
   /**
+   * The module's innermost frame (captureModuleStack()[0]) where only it is needed: the sandbox knows it from the
+   * call's site in the cell without walking the guest's stack (sandbox/bindings.ts innermostFrame).
+   */
+  innermostModuleFrame: () => StackFrame | undefined = rebindable(innermostModuleFrameOf, this);
+  /**
    * Called from long loops inside one kernel call (a memset over gigabytes): the soft-lockup watchdog's view of a
    * CPU that never leaves the kernel. The sandbox installs its CPU deadline here (it throws to stop the run); a
    * bare kernel never stops.
@@ -119,7 +127,7 @@ export class Kernel {
    * a simplification that names module_init's function, not a helper it called, and costs no stack walk.
    */
   allocCaller(): string | undefined {
-    return this.kmemleak?.enabled ? this.captureModuleStack()[0]?.fn : this.moduleEntry();
+    return this.kmemleak?.enabled ? this.innermostModuleFrame()?.fn : this.moduleEntry();
   }
   current: Task = { pid: 0, comm: "swapper/0" };
   /** While boot() runs: an allocation the OOM killer would have to answer is a boot panic (no process to kill). */

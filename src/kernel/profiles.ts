@@ -79,6 +79,28 @@ export const PROFILES: Profile[] = [
     hashedPointers: true,
   },
   {
+    name: "x86_64-6.1-la57",
+    arch: "x86_64",
+    era: "6.1",
+    description:
+      "The same Debian 12 amd64 kernel on QEMU -cpu max, whose CPU has LA57: 5-level paging, 57-bit virtual addresses, the direct map at 0xff11000000000000 (no5lvl on the command line goes back to 4 levels; debug kernel by default)",
+    release: "6.1.0-56-amd64",
+    versionString:
+      "Linux version 6.1.0-56-amd64 (debian-kernel@lists.debian.org) (gcc-12 (Debian 12.2.0-14+deb12u1) 12.2.0, GNU ld (GNU Binutils for Debian) 2.40) #1 SMP PREEMPT_DYNAMIC Debian 6.1.192-2 (2026-11-16)",
+    board: "QEMU Standard PC (i440FX + PIIX, 1996), BIOS 1.16.2-debian-1.16.2-1 04/01/2014",
+    defaultMem: 512 * MiB,
+    defaultCmdline: "console=ttyS0 loglevel=8 nokaslr",
+    defaultConfig: "debug",
+    hz: 250,
+    slab: "SLUB",
+    maxOrder: 11,
+    kmallocMinSize: 8,
+    nrCpus: 1,
+    printkLevelStyle: "soh",
+    hashedPointers: true,
+    cpuLa57: true,
+  },
+  {
     name: "i386-6.1",
     arch: "i386",
     era: "6.1",
@@ -98,6 +120,30 @@ export const PROFILES: Profile[] = [
     nrCpus: 1,
     printkLevelStyle: "soh",
     hashedPointers: true,
+  },
+  {
+    name: "i386-6.1-pae",
+    arch: "i386",
+    era: "6.1",
+    description:
+      "Debian 12's 6.1 686-pae kernel on QEMU pc, 1 GiB: PAE (3-level paging, 64-bit PTEs, HIGHMEM64G up to 64 GiB), 879 MB lowmem + highmem (debug kernel by default; config distro for the Debian build)",
+    release: "6.1.0-50-686-pae",
+    // The same Debian 6.1.176-1 build as the 686 transcript (linux-image-6.1.0-50-686-pae, config-excerpt.txt); no
+    // transcript of this flavour is in the references.
+    versionString:
+      "Linux version 6.1.0-50-686-pae (debian-kernel@lists.debian.org) (gcc-12 (Debian 12.2.0-14+deb12u1) 12.2.0, GNU ld (GNU Binutils for Debian) 2.40) #1 SMP PREEMPT_DYNAMIC Debian 6.1.176-1 (2026-07-02)",
+    board: "QEMU Standard PC (i440FX + PIIX, 1996), BIOS 1.16.2-debian-1.16.2-1 04/01/2014",
+    defaultMem: 1024 * MiB,
+    defaultCmdline: "console=ttyS0 loglevel=8 nokaslr",
+    defaultConfig: "debug",
+    hz: 250,
+    slab: "SLUB",
+    maxOrder: 11,
+    kmallocMinSize: 8,
+    nrCpus: 1,
+    printkLevelStyle: "soh",
+    hashedPointers: true,
+    pae: true,
   },
   {
     name: "arm-6.1-virt",

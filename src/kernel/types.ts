@@ -33,6 +33,11 @@ export interface Profile {
   printkLevelStyle: "angle" | "soh";
   /** %p prints a hashed value (4.15 and later) or the raw pointer. */
   hashedPointers: boolean;
+  /** i386 only: CONFIG_X86_PAE + HIGHMEM64G (Debian's 686-pae): 3-level paging, 64-bit PTEs and phys_addr_t. */
+  pae?: boolean;
+  /** x86_64 only: the machine's CPU has LA57 (QEMU -cpu max), so the 6.1 kernel (CONFIG_X86_5LEVEL=y) runs 5-level
+   *  paging unless the command line says `no5lvl`. */
+  cpuLa57?: boolean;
 }
 
 export interface BootOptions {
@@ -115,6 +120,8 @@ export interface Layout {
   vmemmapStart?: bigint;
   /** x86_64 __START_KERNEL_map (kernel text mapping); undefined on 32-bit where the image is in lowmem. */
   startKernelMap?: bigint;
+  /** Page-table levels the kernel runs with (2 non-PAE i386 and ARM, 3 PAE, 4, 5 with LA57); undefined = the arch's usual. */
+  pgtableLevels?: 2 | 3 | 4 | 5;
   /** x86_64 phys_base: physical _text minus (virtual _text - __START_KERNEL_map); non-zero only with KASLR. */
   physBase?: number;
   regions: VirtRegion[];

@@ -6,8 +6,8 @@ import { realSection } from "./real-kernel.ts";
 const realProc = (file: string, name: string): string => realSection(file, name)[0];
 
 describe("boot profiles", () => {
-  it("has the six profiles, names unique", () => {
-    expect(profileNames()).toEqual(["i386-2.6", "arm-3.4-msm8x25", "x86_64-6.1", "i386-6.1", "arm-6.1-virt", "arm64-6.1"]);
+  it("has the eight profiles, names unique", () => {
+    expect(profileNames()).toEqual(["i386-2.6", "arm-3.4-msm8x25", "x86_64-6.1", "x86_64-6.1-la57", "i386-6.1", "i386-6.1-pae", "arm-6.1-virt", "arm64-6.1"]);
     expect(new Set(profileNames()).size).toBe(PROFILES.length);
   });
   it("getProfile throws UnknownProfileError naming the known profiles", () => {

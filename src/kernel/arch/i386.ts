@@ -16,6 +16,13 @@
 //   e820_end_pfn() stops at max_arch_pfn (QEMU puts RAM above 4 GiB only from 3.5 GiB of RAM on, split at
 //   3 GiB, so that RAM is silently unused); the 2.6 kernel counts it and prints "Warning only 4GB will be
 //   used." (the 2.6 board is QEMU 0.9's pc, which splits at 3.5 GiB).
+// PAE (Debian's 686-pae flavour, CONFIG_X86_PAE + HIGHMEM64G): PMD_SIZE is 2 MiB (3-level paging: PGD of 4
+//   entries, PMD, PTE, 8-byte entries) and LAST_PKMAP 512, so LDT_BASE_ADDR, PKMAP_BASE and VMALLOC_END are
+//   aligned to 2 MiB instead of 4: with the same CPU_ENTRY_AREA_BASE (0xff400000: the fixmap is the same size and
+//   (FIXADDR_TOT_START - PAGE_SIZE*(CPU_ENTRY_AREA_PAGES+1)) lies in [0xff400000, 0xff600000), so both masks give
+//   it), LDT_BASE_ADDR = 0xff200000, PKMAP_BASE = 0xff000000, VMALLOC_END = 0xfeffe000, and lowmem grows by 4 MiB
+//   (879 MB). MAX_ARCH_PFN is 1 << (36 - PAGE_SHIFT): RAM above 4 GiB is highmem. QEMU's default CPU has no NX,
+//   so the PAE kernel prints the same "NX ... missing in CPU!" notice and its PTEs carry no NX bit.
 // Boards: 6.1 = QEMU pc + SeaBIOS (common.ts), initrd 0x11c045 bytes as in the reference (QEMU loads it at the
 // top of low RAM; above lowmem the kernel moves it down). 2.6 = QEMU 0.9 pc + Bochs BIOS: EBDA at 0x9fc00,
 // BIOS at 0xe8000, ACPI tables in the top 64 KiB of RAM, no initrd (root=/dev/hda1).
@@ -64,6 +71,7 @@ const PMD_SIZE = 4 * MiB; // non-PAE: the PMD is folded into the 4 MiB PGD
 export const LAST_PKMAP = 1024;
 export const FIXADDR_TOP = 0xfffff000;
 const MAX_NONPAE_PFN = 1 << 20;
+const MAX_PAE_PFN = 1 << 24;
 /** KERNEL_IMAGE_SIZE on x86_32 (page_32_types.h): the decompressor's mem_limit for KASLR. */
 const KERNEL_IMAGE_SIZE = 512 * MiB;
 
@@ -73,6 +81,12 @@ export const FIXADDR_START_61 = 0xffdb8000;
 export const LDT_BASE_ADDR_61 = (CPU_ENTRY_AREA_BASE_61 - PAGE_SIZE) & ~(PMD_SIZE - 1);
 export const PKMAP_BASE_61 = ((LDT_BASE_ADDR_61 - PAGE_SIZE) & ~(PMD_SIZE - 1)) >>> 0;
 export const VMALLOC_END_61 = PKMAP_BASE_61 - 2 * PAGE_SIZE;
+// 6.1 PAE (Debian 686-pae): the same CPU_ENTRY_AREA_BASE, 2 MiB PMDs.
+const PMD_SIZE_PAE = 2 * MiB;
+export const LAST_PKMAP_PAE = 512;
+export const LDT_BASE_ADDR_PAE = (CPU_ENTRY_AREA_BASE_61 - PAGE_SIZE) & ~(PMD_SIZE_PAE - 1);
+export const PKMAP_BASE_PAE = ((LDT_BASE_ADDR_PAE - PAGE_SIZE) & ~(PMD_SIZE_PAE - 1)) >>> 0;
+export const VMALLOC_END_PAE = PKMAP_BASE_PAE - 2 * PAGE_SIZE;
 
 // 2.6.26
 const FIX_PERMANENT_26 = 177;
@@ -103,6 +117,11 @@ export const I386_26_IMAGE = {
 export function setupI386(k: ArchKernel): Layout {
   const p = k.profile;
   const old = p.era === "2.6";
+  const pae = !old && p.pae === true;
+  const maxArchPfn = pae ? MAX_PAE_PFN : MAX_NONPAE_PFN;
+  const pmdSize = pae ? PMD_SIZE_PAE : PMD_SIZE;
+  const lastPkmap = pae ? LAST_PKMAP_PAE : LAST_PKMAP;
+  const ldtBase = pae ? LDT_BASE_ADDR_PAE : LDT_BASE_ADDR_61;
   const minRam = old ? 16 * MiB : 48 * MiB;
   checkRamSize(p, k.opts.mem, minRam, 64 * SZ_1G, "a 32-bit PC can hold (36-bit physical addresses)");
   const mem = alignDown(k.opts.mem, PAGE_SIZE);
@@ -151,14 +170,14 @@ export function setupI386(k: ArchKernel): Layout {
     for (const r of usable) {
       const s = Math.floor(r.start / PAGE_SIZE);
       const e = Math.floor(r.end / PAGE_SIZE);
-      if (s >= MAX_NONPAE_PFN) continue;
-      maxPfn = Math.max(maxPfn, Math.min(e, MAX_NONPAE_PFN));
+      if (s >= maxArchPfn) continue;
+      maxPfn = Math.max(maxPfn, Math.min(e, maxArchPfn));
     }
-    k.printk(KERN_INFO + "last_pfn = 0x%s max_arch_pfn = 0x%s\n", hex(maxPfn), hex(MAX_NONPAE_PFN));
+    k.printk(KERN_INFO + "last_pfn = 0x%s max_arch_pfn = 0x%s\n", hex(maxPfn), hex(maxArchPfn));
   }
 
   // find_low_pfn_range() (6.1) / find_max_low_pfn() (2.6.26).
-  const vmallocEnd = old ? VMALLOC_END_26 : VMALLOC_END_61;
+  const vmallocEnd = old ? VMALLOC_END_26 : pae ? VMALLOC_END_PAE : VMALLOC_END_61;
   const maxmem = old ? 0x100000000 - PAGE_OFFSET - vmallocReserve : vmallocEnd - PAGE_OFFSET - vmallocReserve;
   if (maxmem < 32 * MiB) {
     bootError(`${p.name}: vmalloc=${k.params.get("vmalloc")} leaves ${Math.max(0, maxmem) >> 20} MB of lowmem, too little to boot`);
@@ -193,8 +212,8 @@ export function setupI386(k: ArchKernel): Layout {
       else k.printk(KERN_WARNING + "only %luMB highmem pages available, ignoring highmem size of %luMB!\n", mb(maxPfn - maxmemPfn), mb(highmemPages));
       highmemPages = 0; // eslint-disable-line no-useless-assignment -- highmem_pfn_init() resets the global highmem_pages
     }
-    if (maxPfn > MAX_NONPAE_PFN) {
-      maxPfn = MAX_NONPAE_PFN;
+    if (maxPfn > maxArchPfn) {
+      maxPfn = maxArchPfn;
       if (old) {
         k.printk(KERN_WARNING + "Warning only 4GB will be used.\n");
         k.printk(KERN_WARNING + "Use a PAE enabled kernel.\n");
@@ -263,7 +282,7 @@ export function setupI386(k: ArchKernel): Layout {
   }
 
   const vmallocStart = old ? (highMemory + 2 * VMALLOC_OFFSET - 1) & ~(VMALLOC_OFFSET - 1) : highMemory + VMALLOC_OFFSET;
-  const pkmapBase = old ? PKMAP_BASE_26 : PKMAP_BASE_61;
+  const pkmapBase = old ? PKMAP_BASE_26 : pae ? PKMAP_BASE_PAE : PKMAP_BASE_61;
   const fixaddrStart = old ? FIXADDR_START_26 : FIXADDR_START_61;
   if (vmallocStart >= vmallocEnd) bootError(`${p.name}: no room left for vmalloc (VMALLOC_START >= VMALLOC_END)`);
 
@@ -274,12 +293,12 @@ export function setupI386(k: ArchKernel): Layout {
     { name: "vmalloc gap", start: B(highMemory), end: B(vmallocStart), kind: "gap" },
     { name: "vmalloc", start: B(vmallocStart), end: B(vmallocEnd), kind: "vmalloc" },
     { name: "vmalloc guard", start: B(vmallocEnd), end: B(pkmapBase), kind: "gap" },
-    { name: "pkmap", start: B(pkmapBase), end: B(pkmapBase + LAST_PKMAP * PAGE_SIZE), kind: "pkmap" },
+    { name: "pkmap", start: B(pkmapBase), end: B(pkmapBase + lastPkmap * PAGE_SIZE), kind: "pkmap" },
   ];
   if (old) {
     regions.push({ name: "boot-time fixmap", start: B(pkmapBase + LAST_PKMAP * PAGE_SIZE), end: B(fixaddrStart), kind: "other" });
   } else {
-    regions.push({ name: "LDT remap", start: B(LDT_BASE_ADDR_61), end: B(LDT_BASE_ADDR_61 + PMD_SIZE), kind: "other" });
+    regions.push({ name: "LDT remap", start: B(ldtBase), end: B(ldtBase + pmdSize), kind: "other" });
     regions.push({ name: "cpu_entry_area", start: B(CPU_ENTRY_AREA_BASE_61), end: B(fixaddrStart), kind: "other" });
   }
   regions.push({ name: "fixmap", start: B(fixaddrStart), end: B(FIXADDR_TOP), kind: "fixmap" });
@@ -302,7 +321,8 @@ export function setupI386(k: ArchKernel): Layout {
     modulesVaddr: B(vmallocStart), // MODULES_VADDR = VMALLOC_START on x86_32
     modulesEnd: B(vmallocEnd),
     pkmapBase: B(pkmapBase),
-    lastPkmap: LAST_PKMAP,
+    lastPkmap,
+    pgtableLevels: pae ? 3 : 2,
     fixaddrStart: B(fixaddrStart),
     fixaddrTop: B(FIXADDR_TOP),
     regions,

@@ -1,6 +1,11 @@
 // Models arch/x86/kernel/setup.c setup_arch(), arch/x86/kernel/e820.c, arch/x86/mm/kaslr.c, arch/x86/mm/numa.c
 // and the layout of arch/x86/include/asm/page_64_types.h + pgtable_64_types.h, Linux 6.1 (4-level paging).
 //
+// 5-level paging (profile cpuLa57, Debian's CONFIG_X86_5LEVEL=y, unless `no5lvl`): the _L5 bases of mm.rst
+// (direct map 0xff11000000000000, vmalloc 0xffa0000000000000 for 12800 TB, vmemmap 0xffd4000000000000), MAXMEM
+// 2^52 (max_arch_pfn 0x10000000000), KASLR's memory regions aligned to P4D_SIZE; the rest (kernel text, modules,
+// fixmap, cpu_entry_area) is where 4-level paging has it.
+//
 // The machine is QEMU's i440FX `pc` with SeaBIOS (common.ts qemuPcE820) running Debian's 6.1.0-56-amd64,
 // the kernel of test/fixtures/real-kernel/x86_64-512M-nokaslr.log. Everything is computed from the RAM
 // size, the command line (mem=, nokaslr) and the seed:
@@ -60,6 +65,11 @@ export const PAGE_OFFSET_BASE_L4 = 0xffff888000000000n;
 export const VMALLOC_BASE_L4 = 0xffffc90000000000n;
 export const VMEMMAP_BASE_L4 = 0xffffea0000000000n;
 export const VMALLOC_SIZE_TB = 32n;
+// 5-level paging (page_64_types.h, pgtable_64_types.h: the _L5 constants).
+export const PAGE_OFFSET_BASE_L5 = 0xff11000000000000n;
+export const VMALLOC_BASE_L5 = 0xffa0000000000000n;
+export const VMEMMAP_BASE_L5 = 0xffd4000000000000n;
+export const VMALLOC_SIZE_TB_L5 = 12800n;
 export const START_KERNEL_MAP = 0xffffffff80000000n;
 /** KERNEL_IMAGE_SIZE is 1 GiB with CONFIG_RANDOMIZE_BASE (Debian), so modules start at -1 GiB. */
 export const MODULES_VADDR = 0xffffffffc0000000n;
@@ -70,7 +80,10 @@ export const FIXADDR_TOP = 0xffffffffff7ff000n;
 const FIX_PERMANENT_PAGES = 135n;
 /** CPU_ENTRY_AREA_BASE: the end of the KASLR window (vaddr_end). */
 export const CPU_ENTRY_AREA_BASE = 0xfffffe0000000000n;
+/** MAX_PHYSMEM_BITS: pgtable_l5_enabled() ? 52 : 46. */
 const MAX_PHYSMEM_BITS = 46;
+const MAX_PHYSMEM_BITS_L5 = 52;
+const P4D_SIZE = 1n << 39n;
 /** CONFIG_RANDOMIZE_MEMORY_PHYSICAL_PADDING default (TB). */
 const PHYSICAL_PADDING_TB = 0xan;
 const PUD_SIZE = 1n << 30n;
@@ -156,21 +169,24 @@ export function kaslrRandomLong(seed: number): bigint {
   return z ^ (z >> 31n);
 }
 
-/** arch/x86/mm/kaslr.c kernel_randomize_memory() for 4-level paging. */
-export function kernelRandomizeMemory(maxPfn: number, seed: number | undefined): KaslrBases {
+/** arch/x86/mm/kaslr.c kernel_randomize_memory() for 4-level (or, with l5, 5-level) paging. */
+export function kernelRandomizeMemory(maxPfn: number, seed: number | undefined, l5 = false): KaslrBases {
+  const physBits = l5 ? MAX_PHYSMEM_BITS_L5 : MAX_PHYSMEM_BITS;
+  const vmallocTb = l5 ? VMALLOC_SIZE_TB_L5 : VMALLOC_SIZE_TB;
   const fixed: KaslrBases = {
-    pageOffsetBase: PAGE_OFFSET_BASE_L4,
-    vmallocBase: VMALLOC_BASE_L4,
-    vmemmapBase: VMEMMAP_BASE_L4,
-    directMapTb: 1n << BigInt(MAX_PHYSMEM_BITS - 40),
+    pageOffsetBase: l5 ? PAGE_OFFSET_BASE_L5 : PAGE_OFFSET_BASE_L4,
+    vmallocBase: l5 ? VMALLOC_BASE_L5 : VMALLOC_BASE_L4,
+    vmemmapBase: l5 ? VMEMMAP_BASE_L5 : VMEMMAP_BASE_L4,
+    directMapTb: 1n << BigInt(physBits - 40),
   };
   if (seed === undefined) return fixed;
-  const sizes = [1n << BigInt(MAX_PHYSMEM_BITS - 40), VMALLOC_SIZE_TB, 0n];
+  const align = l5 ? P4D_SIZE : PUD_SIZE;
+  const sizes = [1n << BigInt(physBits - 40), vmallocTb, 0n];
   const memoryTb = (BigInt(maxPfn) * BigInt(PAGE_SIZE) + TB - 1n) / TB + PHYSICAL_PADDING_TB;
   if (memoryTb < sizes[0]) sizes[0] = memoryTb;
   const vmemmapSize = (sizes[0] << 28n) * BigInt(STRUCT_PAGE); // (size_tb << (TB_SHIFT - PAGE_SHIFT)) * sizeof(struct page)
   sizes[2] = (vmemmapSize + TB - 1n) / TB;
-  let vaddr = PAGE_OFFSET_BASE_L4;
+  let vaddr = fixed.pageOffsetBase;
   let remain = CPU_ENTRY_AREA_BASE - vaddr;
   for (const s of sizes) remain -= s * TB;
   const rnd = new PrandomState(kaslrRandomLong(seed));
@@ -178,11 +194,11 @@ export function kernelRandomizeMemory(maxPfn: number, seed: number | undefined):
   for (let i = 0; i < 3; i++) {
     let entropy = remain / BigInt(3 - i);
     const r = rnd.u64();
-    entropy = (r % (entropy + 1n)) & ~(PUD_SIZE - 1n);
+    entropy = (r % (entropy + 1n)) & ~(align - 1n);
     vaddr += entropy;
     bases.push(vaddr);
     vaddr += sizes[i] * TB;
-    vaddr = ((vaddr + 1n + PUD_SIZE - 1n) / PUD_SIZE) * PUD_SIZE; // round_up(vaddr + 1, PUD_SIZE)
+    vaddr = ((vaddr + 1n + align - 1n) / align) * align; // round_up(vaddr + 1, PUD_SIZE or P4D_SIZE)
     remain -= entropy;
   }
   return { pageOffsetBase: bases[0], vmallocBase: bases[1], vmemmapBase: bases[2], directMapTb: sizes[0] };
@@ -190,6 +206,9 @@ export function kernelRandomizeMemory(maxPfn: number, seed: number | undefined):
 
 export function setupX86_64(k: ArchKernel): Layout {
   const p = k.profile;
+  // 5-level paging: CONFIG_X86_5LEVEL=y (Debian) on a CPU with LA57, unless `no5lvl` (check_la57_support()).
+  const l5 = p.cpuLa57 === true && !k.params.has("no5lvl");
+
   checkRamSize(p, k.opts.mem, MIN_RAM, MAX_RAM, "this profile supports (the simulator's limit for x86_64)");
   const mem = Math.floor(k.opts.mem / PAGE_SIZE) * PAGE_SIZE;
 
@@ -229,7 +248,7 @@ export function setupX86_64(k: ArchKernel): Layout {
   }
 
   // max_pfn = e820__end_of_ram_pfn(); on > 4 GiB also max_low_pfn = e820__end_of_low_ram_pfn().
-  const maxArchPfn = 2 ** (MAX_PHYSMEM_BITS - 12);
+  const maxArchPfn = 2 ** ((l5 ? MAX_PHYSMEM_BITS_L5 : MAX_PHYSMEM_BITS) - 12); // MAXMEM >> PAGE_SHIFT
   const memory = pageAlignRanges(usable);
   const maxPfn = Math.min(Math.floor(usable[usable.length - 1].end / PAGE_SIZE), maxArchPfn);
   k.printk(KERN_INFO + "last_pfn = %s max_arch_pfn = %s\n", "0x" + maxPfn.toString(16), "0x" + maxArchPfn.toString(16));
@@ -246,7 +265,7 @@ export function setupX86_64(k: ArchKernel): Layout {
     {
       e820: bios,
       imageSize: X86_64_IMAGE.bss[1] - X86_64_IMAGE.text[0],
-      memLimit: 2 ** MAX_PHYSMEM_BITS,
+      memLimit: 2 ** (l5 ? MAX_PHYSMEM_BITS_L5 : MAX_PHYSMEM_BITS),
       memParam: memLimit,
       initrd: { start: initrdAt, end: initrdAt + X86_64_INITRD_SIZE },
       virtualWindow: Number(MODULES_VADDR - START_KERNEL_MAP),
@@ -288,9 +307,9 @@ export function setupX86_64(k: ArchKernel): Layout {
   // kaslr_memory_enabled(): kaslr_enabled() && !IS_ENABLED(CONFIG_KASAN) (the debug kernel has KASAN on 6.1).
   // (kasan=off does not count: CONFIG_KASAN stays built in.)
   const kasan = k.opts.config === "debug";
-  const bases = kernelRandomizeMemory(maxPfn, kaslr && !kasan ? k.opts.seed : undefined);
+  const bases = kernelRandomizeMemory(maxPfn, kaslr && !kasan ? k.opts.seed : undefined, l5);
   const highMemory = bases.pageOffsetBase + BigInt(maxPfn) * BigInt(PAGE_SIZE);
-  const vmallocEnd = bases.vmallocBase + (VMALLOC_SIZE_TB << 40n) - 1n;
+  const vmallocEnd = bases.vmallocBase + ((l5 ? VMALLOC_SIZE_TB_L5 : VMALLOC_SIZE_TB) << 40n) - 1n;
   const fixaddrStart = FIXADDR_TOP - FIX_PERMANENT_PAGES * 4096n;
   const image = imageSections(img, physBase);
 
@@ -301,12 +320,20 @@ export function setupX86_64(k: ArchKernel): Layout {
   ];
 
   const regions: VirtRegion[] = [
+    // TASK_SIZE stays 47-bit with LA57 too (a process asks for the upper half with an mmap hint above 47 bits).
     { name: "user", start: 0n, end: 0x800000000000n, kind: "user" },
-    { name: "guard hole (hypervisor)", start: 0xffff800000000000n, end: 0xffff880000000000n, kind: "other" },
-    { name: "LDT remap for PTI", start: 0xffff880000000000n, end: 0xffff888000000000n, kind: "other" },
+    ...(l5
+      ? [
+          { name: "guard hole (hypervisor)", start: 0xff00000000000000n, end: 0xff10000000000000n, kind: "other" as const },
+          { name: "LDT remap for PTI", start: 0xff10000000000000n, end: 0xff11000000000000n, kind: "other" as const },
+        ]
+      : [
+          { name: "guard hole (hypervisor)", start: 0xffff800000000000n, end: 0xffff880000000000n, kind: "other" as const },
+          { name: "LDT remap for PTI", start: 0xffff880000000000n, end: 0xffff888000000000n, kind: "other" as const },
+        ]),
     { name: "direct map", start: bases.pageOffsetBase, end: bases.pageOffsetBase + bases.directMapTb * TB, kind: "linear" },
     { name: "vmalloc", start: bases.vmallocBase, end: vmallocEnd + 1n, kind: "vmalloc" },
-    { name: "vmemmap", start: bases.vmemmapBase, end: bases.vmemmapBase + TB, kind: "vmemmap" },
+    { name: "vmemmap", start: bases.vmemmapBase, end: bases.vmemmapBase + (l5 ? 512n : 1n) * TB, kind: "vmemmap" },
     { name: "cpu_entry_area", start: CPU_ENTRY_AREA_BASE, end: 0xfffffe8000000000n, kind: "other" },
     { name: "%esp fixup stacks", start: 0xffffff0000000000n, end: 0xffffff8000000000n, kind: "other" },
     { name: "EFI region", start: 0xffffffef00000000n, end: 0xffffffff00000000n, kind: "other" },
@@ -333,6 +360,7 @@ export function setupX86_64(k: ArchKernel): Layout {
     vmemmapStart: bases.vmemmapBase,
     startKernelMap: START_KERNEL_MAP,
     physBase,
+    pgtableLevels: l5 ? 5 : 4,
     regions,
     image,
     memMap: map,

@@ -116,7 +116,8 @@ export class Kasan {
     this.multiShot = k.params.has("kasan_multi_shot");
     switch (k.profile.arch) {
       case "x86_64":
-        this.metaStart = 0xffff800000000000n;
+        // The kernel half: -1 << __VIRTUAL_MASK_SHIFT (47, or 56 with 5-level paging).
+        this.metaStart = L.pgtableLevels === 5 ? 0xff00000000000000n : 0xffff800000000000n;
         this.taskSize = 0x7ffffffff000n;
         this.shadowOffset = 0xdffffc0000000000n;
         break;
@@ -276,7 +277,11 @@ export class Kasan {
 
   private hasMetadata(addr: bigint): boolean {
     const a = BigInt.asUintN(this.bits, addr);
-    if (this.k.profile.arch === "x86_64" && a >> 47n !== 0x1ffffn && a >> 47n !== 0n) return false;
+    if (this.k.profile.arch === "x86_64") {
+      const la57 = this.k.layout.pgtableLevels === 5;
+      const top = a >> (la57 ? 56n : 47n);
+      if (top !== (la57 ? 0xffn : 0x1ffffn) && top !== 0n) return false;
+    }
     return a >= this.metaStart;
   }
 

@@ -68,7 +68,7 @@ function x86Resources(p: Profile, l: Layout): IoResource[] {
     t === "usable" ? "System RAM" : t === "ACPI data" ? "ACPI Tables" : t === "ACPI NVS" ? "ACPI Non-volatile Storage" : old ? "reserved" : "Reserved";
   // e820__reserve_resources(): every e820 entry (a 32-bit kernel without PAE skips those beyond 4 GiB).
   for (const e of l.memMap) {
-    if (l.bits === 32 && e.end > 0x100000000) continue;
+    if (l.bits === 32 && !p.pae && e.end > 0x100000000) continue;
     top.push({ start: e.start, end: e.end - 1, name: typeName(e.type) });
   }
   // The legacy VGA window and the option ROMs (probe_roms) below 1 MiB.

@@ -42,12 +42,13 @@ function directMap(k: Kernel): string {
   if (arch !== "x86_64" && arch !== "i386") return "";
   const L = k.layout;
   const endPfn = arch === "x86_64" ? L.maxPfn : L.maxLowPfn;
-  const large = arch === "x86_64" ? 512 : 1024; // 2M or 4M pages (i386 non-PAE)
+  const pae = k.profile.pae === true;
+  const large = arch === "x86_64" || pae ? 512 : 1024; // 2M pages (x86_64, PAE) or 4M (i386 non-PAE)
   const fullLarge = Math.floor(endPfn / large);
   const largeMapped = Math.max(0, fullLarge - 1); // the first large page stays 4k (ISA / first MB)
   const small = endPfn - largeMapped * large;
   let s = kb("DirectMap4k:", small * 4);
-  s += kb(arch === "x86_64" ? "DirectMap2M:" : "DirectMap4M:", largeMapped * large * 4);
+  s += kb(arch === "x86_64" || pae ? "DirectMap2M:" : "DirectMap4M:", largeMapped * large * 4);
   return s;
 }
 

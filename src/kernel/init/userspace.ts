@@ -46,6 +46,8 @@ const MODELS: Record<string, UserspaceModel> = {
   "x86_64-6.1": { initAtNs: 1_676_201_000, insmodAtNs: 6_154_646_000, cachedKb: 2300, anonKb: 112 },
   // i386-1G.log: "Run /init" at 3.370971, memdemo at 7.888923; Cached 2244 kB (= Shmem), AnonPages 48 kB.
   "i386-6.1": { initAtNs: 3_370_971_000, insmodAtNs: 7_888_923_000, cachedKb: 2244, anonKb: 48 },
+  // The 686-pae flavour boots the same initramfs on the same QEMU as the 686 transcript.
+  "i386-6.1-pae": { initAtNs: 3_370_971_000, insmodAtNs: 7_888_923_000, cachedKb: 2244, anonKb: 48 },
   // armhf-virt-1G.log: "Run /init" at 1.687022, memdemo at 5.284091; Cached 1472 kB (= Shmem), AnonPages 80 kB.
   "arm-6.1-virt": { initAtNs: 1_687_022_000, insmodAtNs: 5_284_091_000, cachedKb: 1472, anonKb: 80 },
   // No transcript for arm64: the same initramfs as the other 6.1 QEMU boots.

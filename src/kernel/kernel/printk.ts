@@ -132,7 +132,7 @@ export interface LogRecord {
 
 /** What LogBuffer reads of the Kernel (kept minimal so tests can build a fake). */
 export interface LogHost {
-  profile: Pick<Profile, "arch" | "era" | "hashedPointers">;
+  profile: Pick<Profile, "arch" | "era" | "hashedPointers" | "pae">;
   opts: { seed?: number };
   params?: Map<string, string | true>;
   clock: Clock;
@@ -147,7 +147,8 @@ export function bitsOf(arch: Arch): 32 | 64 {
 /** The vsprintf environment of a machine. */
 export function makeVsprintfEnv(k: LogHost): VsprintfEnv {
   const bits = bitsOf(k.profile.arch);
-  const addrBytes: 4 | 8 = bits === 64 ? 8 : 4;
+  // phys_addr_t and dma_addr_t are 64-bit on 64-bit kernels and with PAE (CONFIG_PHYS_ADDR_T_64BIT).
+  const addrBytes: 4 | 8 = bits === 64 || k.profile.pae === true ? 8 : 4;
   return {
     era: k.profile.era,
     bits,

@@ -264,9 +264,15 @@ export function kernelFault(k: Kernel, info: FaultInfo, walk: Walk | null): Repo
   }
 }
 
-/** __die_header's suffixes for this build: i386 non-PAE has no PTI option and 32-bit x86 no KASAN. */
+/**
+ * __die_header's suffixes for this build: i386 non-PAE has no PTI option (PAGE_TABLE_ISOLATION needs X86_64 or
+ * X86_PAE) and 32-bit x86 no KASAN; the 686-pae kernel has PTI, on for QEMU's Intel CPU (Meltdown-affected): " PTI".
+ */
 function fixHeader(k: Kernel, header: string): string {
-  if (k.profile.arch === "i386") return header.replace(" KASAN", "").replace(/ NOPTI$/, "");
+  if (k.profile.arch === "i386") {
+    const h = header.replace(" KASAN", "");
+    return k.profile.pae ? h.replace(/ NOPTI$/, " PTI") : h.replace(/ NOPTI$/, "");
+  }
   if (!k.kasan) return header.replace(" KASAN", "");
   return header;
 }
@@ -279,6 +285,17 @@ function dumpPagetable(k: Kernel, walk: Walk): string {
     // p4d_offset() of a folded P4D is the PGD entry itself: printed even when the PGD is not present ("PGD 0 P4D 0 ").
     if (last && last.level === "PGD") line += ` P4D ${last.entry.toString(16)}`;
     return last && last.level === "PTE" ? line : line + " ";
+  }
+  if (k.profile.pae) {
+    // i386 PAE: "*pdpt = %016Lx ", then (when present) "*pde = %016Lx ", then "*pte = %016Lx " below a PMD table.
+    const pdpt = walk.steps[0];
+    let s = `*pdpt = ${hex(pdpt?.entry ?? 0n, 16)} `;
+    if (!pdpt?.present) return s;
+    const pmd = walk.steps.find((st) => st.level === "PMD");
+    s += `*pde = ${hex(pmd?.entry ?? 0n, 16)} `;
+    const pte = walk.steps.find((st) => st.level === "PTE");
+    if (pmd?.present && !pmd.leaf && pte) s += `*pte = ${hex(pte.entry, 16)} `;
+    return s;
   }
   // i386 non-PAE: the PGD entry is the PMD ("*pde"), then the PTE when the PDE points to a table.
   const pde = walk.steps[0];

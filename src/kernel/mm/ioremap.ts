@@ -27,7 +27,8 @@ function isRam(v: Vmalloc, phys: number, size: number): boolean {
  */
 function physBits(v: Vmalloc): number {
   const arch = v.k.profile.arch;
-  return arch === "x86_64" ? 40 : arch === "arm64" ? 48 : 32;
+  // boot_cpu_data.x86_phys_bits: QEMU's default CPUs report 40 (x86_64) and 36 with PAE (qemu32).
+  return arch === "x86_64" ? 40 : arch === "arm64" ? 48 : v.k.profile.pae ? 36 : 32;
 }
 
 /** Kernels that already printed __ioremap_caller's WARN_ON_ONCE for an invalid physical address. */

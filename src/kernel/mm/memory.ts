@@ -66,7 +66,7 @@ export class MemoryAccess {
     this.pageOffset = L.pageOffset;
     this.highMemory = L.highMemory;
     this.physOffset = L.physOffset;
-    this.tlb = new Tlb(k.profile.arch);
+    this.tlb = new Tlb(k.profile.arch, k.profile.pae === true);
     // kmap/fixmap window: pkmap (32-bit highmem) up to the top of the fixmap.
     this.kmapStart = L.pkmapBase ?? L.fixaddrStart;
     this.kmapEnd = L.fixaddrTop + BigInt(PAGE);
@@ -139,8 +139,9 @@ export class MemoryAccess {
   /** Print the Oops for an access at addr and end the module function (KernelOops). */
   private fault(addr: bigint, write: boolean, size: number, op: AccessOp, ip?: string, protection = false): never {
     const arch = this.k.profile.arch;
-    const top = addr >> 47n;
-    const canonical = arch !== "x86_64" || top === 0n || top === 0x1ffffn;
+    const la57 = this.k.layout.pgtableLevels === 5;
+    const top = addr >> (la57 ? 56n : 47n);
+    const canonical = arch !== "x86_64" || top === 0n || top === (la57 ? 0xffn : 0x1ffffn);
     const walk = canonical ? this.k.pgtable.walk(addr) : null;
     const r = kernelFault(this.k, { addr, write, size, op, ip, protection }, walk);
     throw new KernelOops(r.title, r);

@@ -9,8 +9,14 @@
 //   carry present/RW/USER/PCD/A/D/PSE/G/NX bits. Tables point down with _PAGE_TABLE (0x067); vmalloc PTEs are
 //   PAGE_KERNEL (0x8000000000000163), ioremap PTEs PAGE_KERNEL_IO_NOCACHE (...173), the direct map uses 2 MiB
 //   pages (PAGE_KERNEL_LARGE, ...1e3) and the kernel text mapping 2 MiB pages without NX.
+//   With LA57 (layout.pgtableLevels 5: x86_64 6.1 on a CPU with la57 and no `no5lvl`) five levels: the PGD
+//   (shift 48) over a real P4D (shift 39); ARCH_PAGE_TABLE_SYNC_MASK is then PGTBL_PGD_MODIFIED and
+//   preallocate_vmalloc_pages() stops at P4D pages.
 // - i386 (non-PAE, as the Debian 686 kernel and the 2.6 textbook PC): two levels, PGD 1024 x 4 bytes and PTE
 //   1024 x 4 bytes; lowmem with 4 MiB PSE pages (0x1e3).
+// - i386 PAE (Debian 686-pae, layout.pgtableLevels 3): the PGD is the 4-entry PDPT (entries are the PMD page's
+//   address | _PAGE_PRESENT, as pud_populate writes them), P4D and PUD folded, PMD 512 x 8 bytes, PTE 512 x 8 bytes;
+//   lowmem with 2 MiB PSE pages. No NX bit: QEMU's default 32-bit CPU has no NX (the boot says so).
 // - 32-bit ARM (short descriptors): a 16 KiB first-level table of 4096 words, each a 1 MiB section or a pointer
 //   to a 256-entry hardware table. As Linux does, one 4 KiB page holds two Linux "shadow" PTE tables (+0, +1024)
 //   and the two hardware tables (+2048, +3072) for a 2 MiB pair of first-level entries; walk() reports the
@@ -116,7 +122,25 @@ export interface PgtableHost {
 const TWO32 = 4294967296;
 const PAGE = 4096;
 
-function levelsFor(arch: Arch): Level[] {
+function levelsFor(arch: Arch, levels?: number): Level[] {
+  if (arch === "x86_64" && levels === 5) {
+    return [
+      { name: "PGD", shift: 48, ptrs: 512, folded: false },
+      { name: "P4D", shift: 39, ptrs: 512, folded: false },
+      { name: "PUD", shift: 30, ptrs: 512, folded: false },
+      { name: "PMD", shift: 21, ptrs: 512, folded: false },
+      { name: "PTE", shift: 12, ptrs: 512, folded: false },
+    ];
+  }
+  if (arch === "i386" && levels === 3) {
+    return [
+      { name: "PGD", shift: 30, ptrs: 4, folded: false },
+      { name: "P4D", shift: 30, ptrs: 1, folded: true },
+      { name: "PUD", shift: 30, ptrs: 1, folded: true },
+      { name: "PMD", shift: 21, ptrs: 512, folded: false },
+      { name: "PTE", shift: 12, ptrs: 512, folded: false },
+    ];
+  }
   switch (arch) {
     case "x86_64":
     case "arm64":
@@ -183,6 +207,10 @@ export class PageTables {
   /** The non-folded levels, top to bottom. */
   private readonly real: Level[];
   readonly entrySize: 4 | 8;
+  /** i386 with PAE (3 levels, 8-byte entries). */
+  readonly pae: boolean;
+  /** x86_64 with LA57 (5 levels). */
+  readonly la57: boolean;
   /** Physical address of the kernel's top-level table (swapper_pg_dir / init_top_pgt). */
   readonly pgdPhys: number;
   /** ARCH_PAGE_TABLE_SYNC_MASK of this arch and era. */
@@ -211,22 +239,38 @@ export class PageTables {
     this.user = opts.user === true;
     this.arch = host.profile.arch;
     this.era = host.profile.era;
-    this.levels = levelsFor(this.arch);
+    const n = host.layout.pgtableLevels;
+    this.levels = levelsFor(this.arch, n);
     this.real = this.levels.filter((l) => !l.folded);
-    this.entrySize = this.arch === "x86_64" || this.arch === "arm64" ? 8 : 4;
+    this.pae = this.arch === "i386" && n === 3;
+    this.la57 = this.arch === "x86_64" && n === 5;
+    this.entrySize = this.arch === "x86_64" || this.arch === "arm64" || this.pae ? 8 : 4;
     // GFP_KERNEL | __GFP_ZERO (GFP_PGTABLE_KERNEL) in the era's bits; the frame is zeroed here in any case.
     this.gfpPgtable = this.era === "6.1" ? 0xcc0 | 0x100 : 0xd0 | 0x8000;
-    this.syncMask = this.era !== "6.1" ? 0 : this.arch === "x86_64" ? PGTBL_P4D_MODIFIED : this.arch === "arm64" ? 0 : PGTBL_PMD_MODIFIED;
+    this.syncMask =
+      this.era !== "6.1" ? 0 : this.arch === "x86_64" ? (this.la57 ? PGTBL_PGD_MODIFIED : PGTBL_P4D_MODIFIED) : this.arch === "arm64" ? 0 : PGTBL_PMD_MODIFIED;
     if (this.user) {
       // pgd_alloc(): one page (x86, arm64), 16 KiB on 32-bit ARM (PGD_ORDER 2). Counted like any table page.
       this.booting = false;
       this.pgdPhys = this.allocTablePage(this.arch === "arm" ? 2 : 0);
+      this.preallocatePaePmds();
       return;
     }
     this.pgdPhys = this.allocTopLevel();
+    this.preallocatePaePmds();
     this.buildLinearMap();
     if (this.arch === "x86_64" && this.era === "6.1") this.preallocateVmalloc();
     this.booting = false;
+  }
+
+  /**
+   * PAE: all four PDPT entries are present from the start (PREALLOCATED_PMDS = PTRS_PER_PGD in pgd_alloc(), and the
+   * boot's swapper_pg_dir), so a fault's dump always shows a present *pdpt.
+   */
+  private preallocatePaePmds(): void {
+    if (!this.pae) return;
+    const pmd = this.levels.find((l) => l.name === "PMD")!;
+    for (let i = 0; i < 4; i++) this.tableAbove(i * pagesAt(30), pmd);
   }
 
   // ---------------------------------------------------------------- table pages
@@ -291,6 +335,7 @@ export class PageTables {
         return ((lo & loMask) >>> 0) + (hi & 0xfffff) * TWO32;
       }
       case "i386":
+        if (this.pae) return ((lo & (leaf && level.shift === 21 ? 0xffe00000 : 0xfffff000)) >>> 0) + (hi & 0xfffff) * TWO32;
         return (lo & (leaf && level.shift === 22 ? 0xffc00000 : 0xfffff000)) >>> 0;
       case "arm64": {
         const loMask = leaf && level.shift > 12 ? (level.shift === 21 ? 0xffe00000 : 0xc0000000) : 0xfffff000;
@@ -320,11 +365,13 @@ export class PageTables {
     }
   }
 
-  private tableEntry(tablePa: number): [number, number] {
+  private tableEntry(tablePa: number, level?: Level): [number, number] {
     switch (this.arch) {
       case "x86_64":
         return [((tablePa % TWO32) | X86_TABLE) >>> 0, Math.floor(tablePa / TWO32)];
       case "i386":
+        // PAE's PDPT entries take only _PAGE_PRESENT (the other low bits are reserved there).
+        if (this.pae) return [((tablePa % TWO32) | (level?.name === "PGD" ? 1 : X86_TABLE)) >>> 0, Math.floor(tablePa / TWO32)];
         return [(tablePa | X86_TABLE) >>> 0, 0];
       case "arm64":
         return [((tablePa % TWO32) | A64_TABLE) >>> 0, Math.floor(tablePa / TWO32)];
@@ -343,7 +390,7 @@ export class PageTables {
         case "x86_64":
           return [(lo | (rw ? X86_PTE_USER_RW : X86_PTE_USER_RO)) >>> 0, (hi | X86_NX_HI) >>> 0];
         case "i386":
-          return [(lo | (rw ? X86_PTE_USER_RW : X86_PTE_USER_RO)) >>> 0, 0];
+          return [(lo | (rw ? X86_PTE_USER_RW : X86_PTE_USER_RO)) >>> 0, this.pae ? hi : 0];
         case "arm64":
           return [(lo | (rw ? A64_PAGE_USER_RW : A64_PAGE_USER_RO)) >>> 0, (hi | (rw ? A64_HI_USER_RW : A64_HI_USER_RO)) >>> 0];
         case "arm":
@@ -356,7 +403,7 @@ export class PageTables {
         return [(lo | bits) >>> 0, (hi | (prot === "kernel_exec" ? 0 : X86_NX_HI)) >>> 0];
       }
       case "i386":
-        return [(lo | (large ? X86_LARGE : prot === "io" ? X86_PTE_IO : X86_PTE_KERNEL)) >>> 0, 0];
+        return [(lo | (large ? X86_LARGE : prot === "io" ? X86_PTE_IO : X86_PTE_KERNEL)) >>> 0, this.pae ? hi : 0];
       case "arm64":
         return [(lo | (large ? A64_BLOCK : prot === "io" ? A64_PAGE_IO : A64_PAGE)) >>> 0, (hi | (prot === "kernel_exec" ? A64_HI_RO_X : A64_HI_XN)) >>> 0];
       case "arm":
@@ -378,6 +425,9 @@ export class PageTables {
     // the P4D entry was none; with a folded P4D that is the PGD entry).
     switch (level.name) {
       case "PGD":
+        // The top level's own bit with a real P4D below (LA57); with folded levels, the first real level below's.
+        if (this.la57) return PGTBL_PGD_MODIFIED;
+        if (this.pae) return PGTBL_PUD_MODIFIED;
         return this.arch === "x86_64" || this.arch === "arm64" ? PGTBL_P4D_MODIFIED : PGTBL_PMD_MODIFIED;
       case "P4D":
         return PGTBL_P4D_MODIFIED;
@@ -418,7 +468,7 @@ export class PageTables {
         table = page + 2048 + (idx & 1) * 1024;
       } else {
         const page = this.allocTablePage(0, accounted);
-        const [elo, ehi] = this.tableEntry(page);
+        const [elo, ehi] = this.tableEntry(page, level);
         this.write(epa, elo, ehi);
         table = page;
       }
@@ -511,7 +561,7 @@ export class PageTables {
   /** Map [vpn, vpn+n) to frames from pfn with the largest leaves the arch uses; PTEs at unaligned edges (boot only). */
   private mapLinear(vpn: number, pfn: number, n: number, prot: Prot): void {
     const lv = this.real;
-    const large = this.arch === "i386" ? lv[0]! : this.arch === "arm" ? lv[0]! : lv.find((l) => l.name === "PMD")!;
+    const large = (this.arch === "i386" && !this.pae) || this.arch === "arm" ? lv[0]! : lv.find((l) => l.name === "PMD")!;
     const step = pagesAt(large.shift);
     let i = 0;
     while (i < n) {
@@ -543,7 +593,7 @@ export class PageTables {
         continue;
       }
       const page = this.allocTablePage(0, this.user || this.accountedKernelTable(lv[lv.indexOf(l) + 1]!));
-      const [elo, ehi] = this.tableEntry(page);
+      const [elo, ehi] = this.tableEntry(page, l);
       this.write(epa, elo, ehi);
       table = page;
     }
@@ -571,11 +621,11 @@ export class PageTables {
     }
   }
 
-  /** preallocate_vmalloc_pages() (x86_64, 5.8+): a PUD page under every PGD entry of the vmalloc area. */
+  /** preallocate_vmalloc_pages() (x86_64, 5.8+): a PUD page (LA57: a P4D page) under every PGD entry of the vmalloc area. */
   private preallocateVmalloc(): void {
     const L = this.host.layout;
     const pgd = this.levels[0]!;
-    const pud = this.levels.find((l) => l.name === "PUD")!;
+    const pud = this.levels.find((l) => l.name === (this.la57 ? "P4D" : "PUD"))!;
     const first = Number(L.vmallocStart >> 12n);
     const last = Number(L.vmallocEnd >> 12n);
     const step = pagesAt(pgd.shift);
@@ -700,8 +750,8 @@ export class PageTables {
 
   private canonical(a: bigint): boolean {
     if (this.arch === "x86_64") {
-      const top = a >> 47n;
-      return top === 0n || top === 0x1ffffn;
+      const top = a >> (this.la57 ? 56n : 47n);
+      return top === 0n || top === (this.la57 ? 0xffn : 0x1ffffn);
     }
     if (this.arch === "arm64") return a >> 48n === (this.user ? 0n : 0xffffn); // TTBR0 (user) or TTBR1 (kernel) half
     return a <= 0xffffffffn;

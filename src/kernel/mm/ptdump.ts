@@ -176,7 +176,13 @@ function flagsFor(arch: Arch, e: bigint, level: LevelName): string[] {
   }
 }
 
-function pagingWords(arch: Arch): string {
+function pagingWords(arch: Arch, levels?: number): string {
+  if (arch === "x86_64" && levels === 5) {
+    return "5-level paging (LA57: PGD, P4D, PUD, PMD, PTE), 8-byte entries, 4 KiB pages, 57-bit virtual addresses; the direct map uses 2 MiB pages";
+  }
+  if (arch === "i386" && levels === 3) {
+    return "3-level PAE paging (a 4-entry PDPT as the PGD, P4D and PUD folded, PMD 512 x 8 bytes, PTE 512 x 8 bytes); lowmem uses 2 MiB PSE pages";
+  }
   switch (arch) {
     case "x86_64":
       return "4-level paging (PGD, P4D folded into the PGD, PUD, PMD, PTE), 8-byte entries, 4 KiB pages; the direct map uses 2 MiB pages";
@@ -229,7 +235,7 @@ export function walkJson(k: Kernel, addr: bigint, view?: WalkView): WalkJson {
   const res: WalkJson = {
     addr: hexw(a, aw),
     arch,
-    paging: pagingWords(arch),
+    paging: pagingWords(arch, pt.levels.filter((l) => !l.folded).length),
     pgd: hexw(pt.pgdPhys),
     steps,
     translated: w.pa >= 0,

@@ -116,7 +116,7 @@ export class Tlb {
   private readonly smallOrders: readonly number[] = [0];
   readonly geometry: string;
 
-  constructor(arch: Arch) {
+  constructor(arch: Arch, pae = false) {
     switch (arch) {
       case "x86_64":
         this.small = new TlbArray(16, 4);
@@ -127,8 +127,8 @@ export class Tlb {
       case "i386":
         this.small = new TlbArray(16, 4);
         this.large = new TlbArray(8, 4);
-        this.largeOrders = [10];
-        this.geometry = "4K 64 entries 4-way, 4M 32 entries 4-way";
+        this.largeOrders = [pae ? 9 : 10]; // PSE pages: 2 MiB with PAE, 4 MiB without
+        this.geometry = pae ? "4K 64 entries 4-way, 2M 32 entries 4-way" : "4K 64 entries 4-way, 4M 32 entries 4-way";
         break;
       case "arm":
         this.small = new TlbArray(1, 32);

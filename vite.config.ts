@@ -1,12 +1,14 @@
 /// <reference types="vitest/config" />
 import { defineConfig } from "vite";
 import { notebookServiceWorker } from "./src/notebook/sw-plugin.ts";
+import { preloadDynamicEntry } from "./src/notebook/preload-plugin.ts";
 
 export default defineConfig({
   base: "./",
   worker: { format: "es" },
   // the notebook: offline after the first load (emits sw.js listing the build's files)
-  plugins: [notebookServiceWorker()],
+  // the notebook's chunk, imported by the entry point after it started the run worker, is preloaded by index.html
+  plugins: [notebookServiceWorker(), preloadDynamicEntry("src/notebook/main.ts")],
   build: {
     // Monaco's editor core and TypeScript worker are big by nature and load lazily; don't warn about them.
     chunkSizeWarningLimit: 8000,

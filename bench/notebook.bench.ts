@@ -258,7 +258,7 @@ export const suite: Suite = {
       "notebook: worker warmed",
       "ms",
       warm,
-      "from the page's request (as the page loads): QuickJS + kernel code, the first cell's machine booted, 3 warm-up runs",
+      "from the page's request (as the page loads): QuickJS + kernel code, the first cell's machine booted, 3 warm-up runs (the first after a 600 ms pause, run.worker.ts WARMUP_DELAY_MS)",
     );
     ctx.record("notebook: first Run to output (page)", "ms", firstRun, "click handler to output rendered, after the worker warmed; target < 300");
     ctx.record("notebook: first Run, part in the worker", "ms", firstRunWorker, "message received to RunResult posted");

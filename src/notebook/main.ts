@@ -1,15 +1,16 @@
-// The notebook's entry point: hash routes (#/ the lesson list, #/lesson/ID a lesson, #share=... a shared cell),
-// the run worker, lazy Monaco, the service worker. The lesson list and page render without waiting for any of them.
+// The notebook, loaded by the entry point (boot.ts) once it has started the run worker: hash routes (#/ the lesson
+// list, #/lesson/ID a lesson, #share=... a shared cell), the worker's warm-up, lazy Monaco, the service worker. The
+// lesson list and page render without waiting for any of them.
 
 import DOMPurify from "dompurify";
-import "./styles.css";
 import { CellView, recordMetric, type AppContext } from "./cell.ts";
 import { h } from "./dom.ts";
 import { expandExercises, renderLesson, type Lesson } from "./lesson.ts";
 import { listLessons, type LessonEntry } from "./lessons-index.ts";
 import type { ProfileInfo } from "./protocol.ts";
-import { Runner } from "./runner.ts";
 import { decodeShare, type ShareData } from "./share.ts";
+// the run worker, started by the entry point (boot.ts) before this chunk loaded
+import { runner } from "./boot.ts";
 import { browserKV, NotebookStore } from "./storage.ts";
 
 const DEFAULT_PROFILE = "x86_64-6.1";
@@ -17,7 +18,6 @@ const DEFAULT_PROFILE = "x86_64-6.1";
 const main = document.getElementById("main")!;
 const lessons = listLessons();
 const store = new NotebookStore(browserKV());
-const runner = new Runner(() => new Worker(new URL("./run.worker.ts", import.meta.url), { type: "module", name: "kmodlab-run" }));
 
 let monacoP: Promise<typeof import("./monaco.ts")> | undefined;
 let monacoLoaded = false;
@@ -300,9 +300,11 @@ function applyTheme(t: string | null) {
 }
 
 if ("serviceWorker" in navigator && import.meta.env.PROD) {
-  window.addEventListener("load", () => {
+  const register = () =>
     navigator.serviceWorker.register("./sw.js").catch(() => {
       /* offline use is a bonus; the page works without it */
     });
-  });
+  // this chunk is imported by boot.ts and may run after the page's load event
+  if (document.readyState === "complete") void register();
+  else window.addEventListener("load", () => void register());
 }

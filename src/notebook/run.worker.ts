@@ -98,7 +98,7 @@ async function handle(msg: ToWorker): Promise<void> {
   switch (msg.type) {
     case "run": {
       const t0 = performance.now();
-      runsSeen++;
+      learnerActs++;
       const { runModule } = await load<{ runModule: RunModule }>(runMods, "the sandbox (sandbox/run.ts)");
       const { timeoutMs, profile, mem, cmdline, config, events, failNth, stopAfterCalls } = msg.options;
       let opts: Record<string, unknown> = {
@@ -142,6 +142,7 @@ async function handle(msg: ToWorker): Promise<void> {
           opts = { ...o, limits: { cpuMs: timeoutMs }, proc: [...new Set([...((o.proc as string[] | undefined) ?? []), ...PROC_VIEWS])] };
         }
       }
+      if (warming) await warming.catch(() => {}); // the first cell's machine, booting now
       const s = await session();
       const usedBefore = s.preboots.used;
       runningId = msg.id;
@@ -180,6 +181,7 @@ async function handle(msg: ToWorker): Promise<void> {
       const forPage = digestForPage(result as unknown as RunResult, cellMemory, s.roles);
       post({ type: "result", id: msg.id, result: forPage as never, grade, workerMs: performance.now() - t0, preboot: s.preboots.used > usedBefore });
       prebootSoon(s, opts);
+      if (checkerAfterRun) setTimeout(loadChecker, 0);
       return;
     }
     case "dts": {
@@ -187,9 +189,12 @@ async function handle(msg: ToWorker): Promise<void> {
       return;
     }
     case "check": {
-      // before a run: the cell's type errors against the era's linux.d.ts; not ready yet -> say so, and load it
+      // before a run: the cell's type errors against the era's linux.d.ts. Not ready yet: say so (the run goes on
+      // unchecked), and load the checker once that run has answered: loading TypeScript takes the worker's thread for
+      // a few hundred ms, which the Run that follows this check must not wait for.
+      learnerActs++;
       if (!checker) {
-        loadChecker();
+        checkerAfterRun = true;
         post({ type: "check", id: msg.id, ready: false, diagnostics: [] });
         return;
       }
@@ -198,17 +203,18 @@ async function handle(msg: ToWorker): Promise<void> {
     }
     case "warm": {
       const t0warm = performance.now();
-      // Load the sandbox, the kernel and QuickJS while the learner reads, so the first Run is quick.
-      // QuickJS compiles while the kernel code loads
-      const q = load<{ loadQuickJS?: () => Promise<unknown> }>(quickjsMods, "QuickJS (sandbox/quickjs.ts)").then((m) => m.loadQuickJS?.());
-      const run = await load<{ loadKernelDeps?: () => Promise<unknown> }>(runMods, "the sandbox (sandbox/run.ts)");
-      await run.loadKernelDeps?.();
-      await q;
-      // The first cell's machine, booted before answering: the page sends a Run only after this answer, so a Run
-      // clicked meanwhile finds the kernel booted (the warm-up runs come after, in the background).
-      if (msg.machine) (await session()).preboot(msg.machine.profile, bootOpts({ ...msg.machine }));
+      const acts = learnerActs; // a check or Run that arrives while this loads and boots: no warm-up runs then
+      // The sandbox, the kernel and QuickJS (loading since the worker started: prepare, below), then the first
+      // cell's machine, booted before answering. A Run that arrives meanwhile (the page does not queue it behind this)
+      // waits for that boot and runs on it: booting it again itself would cost the same.
+      const m = msg.machine;
+      warming = (async () => {
+        await prepare();
+        if (m) (await session()).preboot(m.profile, bootOpts({ ...m }));
+      })();
+      await warming;
       post({ type: "warm", id: msg.id });
-      if (msg.machine) void warmUp(msg.machine, t0warm).catch(() => {});
+      if (msg.machine) void warmUp(msg.machine, t0warm, acts).catch(() => {});
       return;
     }
     case "dmesg": {
@@ -288,33 +294,59 @@ function loadChecker(): void {
     .finally(() => (checkerLoading = false));
 }
 
-/** Runs the learner started (a warm-up in progress gives way to them). */
-let runsSeen = 0;
+/** Runs and checks the learner asked for (the warm-up runs give way to them: a check is a Run on its way). */
+let learnerActs = 0;
+/** A check found the checker not loaded: load it after the Run that follows (not before, not during). */
+let checkerAfterRun = false;
 
 /**
  * Warm-up runs of a throwaway module on the machine (their kernels are not kept, and they leave the spare kernel
  * alone), then boot the machine for the first Run. One run loads and compiles everything; the JIT needs a few
  * before the path is fast (measured in Chromium: the first Run after one warm-up took ~170 ms in the worker, after
  * three 60-90 ms). Each run waits for a fresh task, so a Run message that arrives meanwhile goes first, and once the
- * learner has run something the warm-up stops: their runs warm the same path.
+ * learner has checked or run something the warm-up stops: their runs warm the same path.
  */
 export const WARMUP_RUNS = 3;
-async function warmUp(m: Machine, t0: number): Promise<void> {
+/**
+ * The warm-up runs start this long after the machine is booted: a learner who clicks Run the moment the lesson is
+ * readable then runs at once on the booted machine (a cold run), instead of waiting behind a warm-up run that cannot
+ * be interrupted (150-400 ms cold, more on a loaded machine); one who reads first gets the warmed path.
+ */
+export const WARMUP_DELAY_MS = 600;
+async function warmUp(m: Machine, t0: number, seen: number): Promise<void> {
   const { runModule } = await load<{ runModule: RunModule }>(runMods, "the sandbox (sandbox/run.ts)");
   const s = await session();
   const opts = { profile: m.profile, mem: m.mem, cmdline: m.cmdline, config: m.config, proc: PROC_VIEWS };
-  const seen = runsSeen;
-  for (let i = 0; i < WARMUP_RUNS && runsSeen === seen; i++) {
-    await new Promise((r) => setTimeout(r, 0));
-    if (runsSeen !== seen) break;
+  for (let i = 0; i < WARMUP_RUNS && learnerActs === seen; i++) {
+    await new Promise((r) => setTimeout(r, i === 0 ? WARMUP_DELAY_MS : 0));
+    if (learnerActs !== seen) break;
     await runModule(WARMUP_CELL, opts, s.deps(false));
     s.discard();
   }
-  if (runsSeen === seen) s.preboot(m.profile, bootOpts(opts));
+  if (learnerActs === seen) s.preboot(m.profile, bootOpts(opts));
   post({ type: "warmed", ms: performance.now() - t0 });
-  // then the type checker, for the checks before each Run
-  loadChecker();
+  // then the type checker, for the checks before each Run (a learner's Run in flight loads it when it has answered)
+  if (learnerActs === seen) loadChecker();
 }
+
+/**
+ * The sandbox, the kernel code and QuickJS, loaded from the moment the worker starts (the page creates it first
+ * thing, before it renders the lesson): the "warm" message, which names the machine to boot, comes only once the
+ * lesson is on screen. QuickJS's wasm compiles while the kernel code loads. A failure is left for the Run to report.
+ */
+let preparing: Promise<void> | undefined;
+/** The "warm" message's loading and boot, while it lasts (a Run waits for it). */
+let warming: Promise<void> | undefined;
+function prepare(): Promise<void> {
+  preparing ??= (async () => {
+    const q = load<{ loadQuickJS?: () => Promise<unknown> }>(quickjsMods, "QuickJS (sandbox/quickjs.ts)").then((m) => m.loadQuickJS?.());
+    const run = await load<{ loadKernelDeps?: () => Promise<unknown> }>(runMods, "the sandbox (sandbox/run.ts)");
+    await Promise.all([run.loadKernelDeps?.(), q]);
+  })();
+  preparing.catch(() => (preparing = undefined));
+  return preparing;
+}
+void prepare().catch(() => {});
 
 self.onmessage = (ev: MessageEvent<ToWorker>) => {
   const msg = ev.data;

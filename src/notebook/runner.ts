@@ -42,6 +42,12 @@ export class Runner {
   private nextId = 1;
   private queue: Pending[] = [];
   private current: Pending | null = null;
+  /**
+   * Requests that do not take the worker's turn (warm, profiles): posted at once, answered whenever the worker gets
+   * to them. The worker handles messages concurrently (each in its own async task), so a Run clicked while the worker
+   * is still loading reaches it at once instead of queueing behind the warm-up, which cancels its warm-up runs.
+   */
+  private side = new Map<number, Pending["resolve"]>();
   /** How many times the worker was restarted (shown in the output, asserted by tests). */
   restarts = 0;
   /** Called when the worker says its warm-up is done (FromWorker "warmed"). */
@@ -70,6 +76,12 @@ export class Runner {
     if (m.type === "ready") return;
     if (m.type === "warmed") {
       this.onWarmed?.(m.ms);
+      return;
+    }
+    const sideAnswer = "id" in m ? this.side.get(m.id) : undefined;
+    if (sideAnswer) {
+      this.side.delete((m as { id: number }).id);
+      sideAnswer(m);
       return;
     }
     const p = this.current;
@@ -106,6 +118,9 @@ export class Runner {
     this.worker.terminate();
     this.worker = null;
     this.restarts++;
+    const side = [...this.side.values()];
+    this.side.clear();
+    for (const resolve of side) resolve({ type: "crash", message: "the run worker was restarted" });
   }
 
   private pump() {
@@ -168,6 +183,24 @@ export class Runner {
     }
   }
 
+  /**
+   * Start the worker now, without a request: it begins loading the sandbox, the kernel code and QuickJS at once
+   * (run.worker.ts prepare), so the page calls this before it renders anything.
+   */
+  start(): void {
+    this.ensureWorker();
+  }
+
+  /** A request outside the queue (see `side`). */
+  private sideRequest(make: (id: number) => ToWorker): Promise<Parameters<Pending["resolve"]>[0]> {
+    return new Promise((resolve) => {
+      const id = this.nextId++;
+      const w = this.ensureWorker();
+      this.side.set(id, resolve);
+      w.postMessage(make(id));
+    });
+  }
+
   /** Is a run in progress or queued? */
   get busy(): boolean {
     return !!this.current || this.queue.length > 0;
@@ -197,7 +230,7 @@ export class Runner {
 
   /** Preload the sandbox in the worker. Resolves either way; a failure shows on the first Run instead. */
   async warm(machine?: Machine): Promise<boolean> {
-    const a = await this.request((id) => ({ type: "warm", id, machine }));
+    const a = await this.sideRequest((id) => ({ type: "warm", id, machine }));
     return a.type === "warm";
   }
 
@@ -224,7 +257,7 @@ export class Runner {
   }
 
   async profiles(): Promise<ProfileInfo[]> {
-    const a = await this.request((id) => ({ type: "profiles", id }));
+    const a = await this.sideRequest((id) => ({ type: "profiles", id }));
     if (a.type === "profiles") return a.profiles;
     throw new Error(a.type === "error" || a.type === "crash" ? a.message : "profiles: no answer");
   }

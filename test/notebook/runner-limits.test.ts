@@ -88,3 +88,45 @@ describe("the page names the limit that ended a run", () => {
     expect(o.kind).toBe("error");
   });
 });
+
+describe("the warm-up does not hold back a Run (issue 17: first Run when clicked at once)", () => {
+  it("start() creates the worker before any request; a check and a Run asked while warm is unanswered are posted at once", async () => {
+    const { runner, workers } = setup();
+    runner.start();
+    expect(workers).toHaveLength(1);
+    expect(workers[0]!.sent).toEqual([]);
+    const warm = runner.warm({ profile: "x86_64-6.1" });
+    const profiles = runner.profiles();
+    const check = runner.check("cell", "x86_64-6.1");
+    await Promise.resolve();
+    const w = workers[0]!;
+    expect(w.sent.map((m) => m.type)).toEqual(["warm", "profiles", "check"]);
+    w.answer({ type: "check", id: w.sent[2]!.id, ready: false, diagnostics: [] });
+    expect(await check).toBeNull();
+    const run = runner.run("cell", { timeoutMs: 2000 });
+    await Promise.resolve();
+    expect(w.sent.map((m) => m.type)).toEqual(["warm", "profiles", "check", "run"]);
+    // answers come in any order; each reaches its own request
+    w.answer({ type: "result", id: w.sent[3]!.id, result: { dmesg: [] } as never });
+    w.answer({ type: "warm", id: w.sent[0]!.id });
+    w.answer({ type: "profiles", id: w.sent[1]!.id, profiles: [] });
+    expect((await run).kind).toBe("result");
+    expect(await warm).toBe(true);
+    expect(await profiles).toEqual([]);
+  });
+
+  it("a worker killed while warm is unanswered: the warm resolves false, the profiles request fails, nothing hangs", async () => {
+    vi.useFakeTimers();
+    const { runner, workers } = setup();
+    const warm = runner.warm({ profile: "x86_64-6.1" });
+    const profiles = runner.profiles().catch((e: Error) => e);
+    const run = runner.run("loop", { timeoutMs: 1000 });
+    await Promise.resolve();
+    runner.stop();
+    await vi.advanceTimersByTimeAsync(1000);
+    expect(workers[0]!.terminated).toBe(true);
+    expect((await run).kind).toBe("killed");
+    expect(await warm).toBe(false);
+    expect(String(await profiles)).toMatch(/restarted/);
+  });
+});

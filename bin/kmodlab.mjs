@@ -15,6 +15,9 @@ import { fileURLToPath, pathToFileURL } from "node:url";
 // of memdemo in a row no slower, 30 runs of a loop-heavy cell ~14 % slower). V8 flags are process-wide, so the run
 // workers (src/node/isolate.ts) get it too. Set before anything compiles WebAssembly.
 setFlagsFromString("--liftoff-only");
+// the flags set here, for the run worker's code cache (src/node/code-cache.ts cacheTag): V8 takes a cache only
+// under the flags it was made with
+process.env.KMODLAB_V8_FLAGS = "--liftoff-only";
 
 const root = join(dirname(fileURLToPath(import.meta.url)), "..");
 const lib = join(root, "lib");

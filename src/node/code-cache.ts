@@ -9,7 +9,7 @@
 // compiling the script 29 -> 7 ms, running its top level 23 -> 12 ms, loading the kernel 12 -> 2 ms, the run itself
 // ~80 -> ~60 ms (bench/cli.bench.ts has the whole-process rows).
 //
-// Where: next to the script (FILE.v8-NODEVERSION-ARCH.cache), or, when that folder is not writable (a package
+// Where: next to the script (FILE.v8-TAG.cache, cacheTag), or, when that folder is not writable (a package
 // installed by another user), in the user's cache folder ($XDG_CACHE_HOME or ~/.cache, kmodlab/), named after the
 // script's size and modification time. V8 checks a cache against its version, its flags and the source, and
 // rejects one that does not match (cachedDataRejected): the script then compiles from source as without a cache,
@@ -34,9 +34,26 @@ export interface CachedScript<T> {
   save(): void;
 }
 
+/**
+ * What a cache is made for besides the script: Node's version, the architecture and, when there are any, the V8
+ * flags (the process's options, NODE_OPTIONS, and KMODLAB_V8_FLAGS, the ones bin/kmodlab.mjs sets at run time), as
+ * a short hash. V8 refuses a cache made under other flags, so the command and a library caller that sets none
+ * keep a cache each instead of replacing each other's.
+ */
+export function cacheTag(): string {
+  const flags = [...process.execArgv, process.env.NODE_OPTIONS ?? "", process.env.KMODLAB_V8_FLAGS ?? ""].join(" ").trim();
+  let tag = `${process.version}-${process.arch}`;
+  if (flags) {
+    let h = 0x811c9dc5; // FNV-1a, 32 bits
+    for (let i = 0; i < flags.length; i++) h = Math.imul(h ^ flags.charCodeAt(i), 0x01000193) >>> 0;
+    tag += `-${h.toString(16).padStart(8, "0")}`;
+  }
+  return tag;
+}
+
 /** The cache files tried, in order: next to the script, then in the user's cache folder. */
 export function cachePaths(file: string): string[] {
-  const tag = `${process.version}-${process.arch}`;
+  const tag = cacheTag();
   const paths = [`${file}.v8-${tag}.cache`];
   try {
     const st = statSync(file);

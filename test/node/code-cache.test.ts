@@ -6,7 +6,7 @@ import { afterAll, describe, expect, it } from "vitest";
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { cachePaths, loadCachedScript } from "../../src/node/code-cache.ts";
+import { cachePaths, cacheTag, loadCachedScript } from "../../src/node/code-cache.ts";
 
 const dir = mkdtempSync(join(tmpdir(), "kmodlab-codecache-"));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -33,13 +33,13 @@ describe("loadCachedScript", () => {
     expect(first.exports.dir).toBe(join(dir, "plain"));
     first.save();
     const [next] = cachePaths(file);
-    expect(next).toBe(`${file}.v8-${process.version}-${process.arch}.cache`);
+    expect(next).toBe(`${file}.v8-${cacheTag()}.cache`);
     expect(existsSync(next!)).toBe(true);
     const second = loadCachedScript<{ fib(n: number): number }>(file);
     expect(second.state).toBe("hit");
     expect(second.exports.fib(20)).toBe(6765);
     // no temporary file is left behind
-    expect(readdirSync(join(dir, "plain")).sort()).toEqual(["code.cjs", `code.cjs.v8-${process.version}-${process.arch}.cache`]);
+    expect(readdirSync(join(dir, "plain")).sort()).toEqual(["code.cjs", `code.cjs.v8-${cacheTag()}.cache`]);
   });
 
   it("a cache V8 refuses (another source of the same name) is reported as rejected, the script still runs, and save() replaces it", () => {
@@ -74,12 +74,31 @@ describe("loadCachedScript", () => {
       r.save();
       const files = readdirSync(join(xdg, "kmodlab"));
       expect(files).toHaveLength(1);
-      expect(files[0]).toMatch(new RegExp(`^code\\.cjs-\\d+-\\d+\\.v8-${process.version.replace(/\./g, "\\.")}-${process.arch}\\.cache$`));
+      expect(files[0]).toMatch(/^code\.cjs-\d+-\d+\.v8-/);
+      expect(files[0]!.endsWith(`.v8-${cacheTag()}.cache`)).toBe(true);
       expect(loadCachedScript(file).state).toBe("hit");
       expect(readdirSync(join(dir, "unwritable")).filter((f) => f.endsWith(".tmp"))).toEqual([]);
     } finally {
       if (saved === undefined) delete process.env.XDG_CACHE_HOME;
       else process.env.XDG_CACHE_HOME = saved;
+    }
+  });
+
+  it("the tag: Node's version and the architecture, and a hash of the V8 flags when there are any (each set of flags keeps its own cache)", () => {
+    const saved = process.env.KMODLAB_V8_FLAGS;
+    try {
+      delete process.env.KMODLAB_V8_FLAGS;
+      const plain = cacheTag();
+      expect(plain.startsWith(`${process.version}-${process.arch}`)).toBe(true);
+      process.env.KMODLAB_V8_FLAGS = "--liftoff-only";
+      const liftoff = cacheTag();
+      expect(liftoff).toMatch(new RegExp(`^${process.version.replace(/\./g, "\\.")}-${process.arch}-[0-9a-f]{8}$`));
+      expect(liftoff).not.toBe(plain);
+      process.env.KMODLAB_V8_FLAGS = "--liftoff-only --no-opt";
+      expect(cacheTag()).not.toBe(liftoff);
+    } finally {
+      if (saved === undefined) delete process.env.KMODLAB_V8_FLAGS;
+      else process.env.KMODLAB_V8_FLAGS = saved;
     }
   });
 

@@ -842,8 +842,8 @@ describe("notebook in Chromium", () => {
     await ctx.close();
   });
 
-  it("lesson 12's mmap cell shows both address spaces side by side: the shared frames linked from the process's VMA to the module's buffer, highlighted from either side", async () => {
-    const { page, ctx } = await open(undefined, "#/lesson/user-space");
+  it("lesson 14's mmap cell shows both address spaces side by side: the shared frames linked from the process's VMA to the module's buffer, highlighted from either side", async () => {
+    const { page, ctx } = await open(undefined, "#/lesson/mmap-sharing");
     const c = await runCell(page, "mmap-share");
     const view = c.locator("details.view-both");
     expect(await view.getAttribute("open")).not.toBeNull();

@@ -10,7 +10,7 @@ import type { GradeResult } from "../../src/grader/types.ts";
 const failing = (g: GradeResult) => g.checks.filter((c) => !c.pass).map((c) => `${c.id}: ${c.detail}`);
 
 describe("the exercise list", () => {
-  it("has the ten exercises of the issue, issue 19's share-a-buffer and lesson 13's rainy-day-pool (declared in its Markdown), each with checks, a statement and at least three wrong variants", () => {
+  it("has the ten exercises of the issue, issue 19's touch-to-allocate, proc-hello, share-a-buffer and stop-the-thread, and lesson 15's rainy-day-pool (declared in its Markdown), each with checks, a statement and at least three wrong variants", () => {
     expect(EXERCISES.map((e) => e.id)).toEqual([
       "hello-module",
       "three-allocators",
@@ -22,8 +22,11 @@ describe("the exercise list", () => {
       "dma-buffer",
       "find-the-hole",
       "fix-the-bugs",
+      "touch-to-allocate",
+      "proc-hello",
       "share-a-buffer",
       "rainy-day-pool",
+      "stop-the-thread",
     ]);
     for (const e of EXERCISES) {
       expect(e.statement.length).toBeGreaterThan(40);

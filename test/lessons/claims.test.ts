@@ -111,7 +111,7 @@ describe("lesson claims, as the page shows them", () => {
   });
 });
 
-describe("lesson 12 (user space), as the page shows it", () => {
+describe("lessons 12-14 (user space, /proc and devices, mmap), as the page shows them", () => {
   it("three-allocators: kmalloc in the linear map, vmalloc in the vmalloc area, malloc in the user half; a 132 KiB [heap] and the 200 KiB malloc's own mapping", async () => {
     const { text } = await page("user-space", "three-allocators");
     const d = text("pre.dmesg");
@@ -135,7 +135,7 @@ describe("lesson 12 (user space), as the page shows it", () => {
   });
 
   it("proc-and-dev: 5000 bytes in 1000-byte reads, then 0; the ioctl's copy_to_user to 0x10 is EFAULT", async () => {
-    const { text } = await page("user-space", "proc-and-dev");
+    const { text } = await page("proc-and-devices", "proc-and-dev");
     const out = text("pre.user-stdout");
     expect(out).toMatch(/^read sizes: 1000 1000 1000 1000 1000 0$/m);
     expect(out).toMatch(/^ioctl: 0 K{15}$/m);
@@ -144,7 +144,7 @@ describe("lesson 12 (user space), as the page shows it", () => {
   });
 
   it("mmap-share: plain vmalloc refused with EINVAL, vmalloc_user mapped; the program's store is what the kernel reads, in the frame the module printed", async () => {
-    const { text } = await page("user-space", "mmap-share");
+    const { text } = await page("mmap-sharing", "mmap-share");
     const out = text("pre.user-stdout");
     expect(out).toMatch(/^vmalloc: refused, errno 22$/m);
     expect(out).toMatch(/^vmalloc_user: mapped at [0-9a-f]+$/m);
@@ -155,7 +155,7 @@ describe("lesson 12 (user space), as the page shows it", () => {
   });
 
   it("mmap-share: both address spaces side by side — the kmalloc frame (the pfn the module printed) links a /dev/share VMA to the buffer in the direct map, the vmalloc_user frame to a vmalloc address, plain vmalloc has no link", async () => {
-    const { el, text } = await page("user-space", "mmap-share");
+    const { el, text } = await page("mmap-sharing", "mmap-share");
     const view = el.querySelector<HTMLDetailsElement>("details.view-both")!;
     expect(view.open).toBe(true); // open because frames are shared
     expect(text("details.view-both .both-summary")).toBe("2 physical frames mapped by both the process and the kernel, in 2 links.");
@@ -196,7 +196,7 @@ describe("lesson 12 (user space), as the page shows it", () => {
   });
 });
 
-describe("lesson 13 (LKMPG staples), as the page shows it", () => {
+describe("lesson 15 (LKMPG staples), as the page shows it", () => {
   it("params-atomic: the default count 3, one more user, the fourth put reaches 0", async () => {
     const { text } = await page("lkmpg-staples", "params-atomic");
     expect(text("pre.dmesg")).toMatch(/count=3: the put that reached 0 was number 4, users now 0/);
@@ -233,5 +233,51 @@ describe("lesson 13 (LKMPG staples), as the page shows it", () => {
     expect(d).toMatch(/block 62 is 3968 bytes after block 0; block 63 is on another page: 1/);
     expect(d).toMatch(/pci 0000:00:04\.0: dma_pool_destroy descs, [0-9a-f]{16} busy/);
     expect(d).toMatch(/DMA-API: pci 0000:00:04\.0: device driver has pending DMA allocations while released from device \[count=1\]/);
+  });
+});
+
+describe("lesson 16 (kernel threads and per-CPU memory), as the page shows it", () => {
+  it("kthread-loop: pid 109, five ticks 251 jiffies apart, kthread_stop returns 5; the thread's status and its 16 KiB stack", async () => {
+    const { text } = await page("kthreads-percpu", "kthread-loop");
+    const d = text("pre.dmesg");
+    expect(d).toMatch(/started the thread, pid 109/);
+    const js = [...d.matchAll(/tick \d at jiffies (\d+)/g)].map((m) => Number(m[1]));
+    expect(js).toHaveLength(5);
+    for (let i = 1; i < js.length; i++) expect(js[i]! - js[i - 1]!).toBe(251);
+    expect(d).toMatch(/kthread_stop returned 5/);
+    const lesson = lessons.find((l) => l.meta.id === "kthreads-percpu")!;
+    const cell = lesson.cells.find((c) => c.id === "kthread-loop")!;
+    const s = cellRunSettings(cell);
+    const r = await runModule(cell.source, { profile: s.profile, config: s.config, proc: ["109/status", "meminfo", "vmallocinfo"] });
+    expect(r.proc?.["109/status"]).toMatch(/^State:\tD \(disk sleep\)$/m);
+    expect(r.proc?.["109/status"]).toMatch(/^PPid:\t2$/m);
+    const ks = (m: string | undefined) => Number(/^KernelStack:\s+(\d+) kB$/m.exec(m ?? "")![1]);
+    expect(ks(r.proc?.["meminfo"]) - ks(r.procAfterExit?.["meminfo"])).toBe(16);
+    expect(r.proc?.["vmallocinfo"]).toMatch(/ 20480 kernel_clone\+0xbf\/0x430 pages=4 vmalloc/);
+  });
+
+  it("kthread-forgotten: after bye, the instruction-fetch page-fault Oops in the thread's context, RIP a bare address, no opcode bytes", async () => {
+    const { text } = await page("kthreads-percpu", "kthread-forgotten");
+    const d = text("pre.dmesg");
+    expect(d.indexOf("bye (the thread is still running)")).toBeLessThan(d.indexOf("#PF: supervisor instruction fetch in kernel mode"));
+    expect(d).toMatch(/#PF: error_code\(0x0010\) - not-present page/);
+    expect(d).toMatch(/CPU: 0 PID: 109 Comm: orphan /);
+    expect(d).toMatch(/RIP: 0010:0xffffffffc[0-9a-f]{7}\n/);
+    expect(d).toMatch(/Code: Unable to access opcode bytes at 0x/);
+    expect(d).toMatch(/\[last unloaded: cell\(O\)\]/);
+  });
+
+  it("percpu-pages: area 1 is 4096 bytes after area 0, CPU 0's copy holds 42; Percpu 260 kB at boot, 272 after init and still after rmmod", async () => {
+    const { text } = await page("kthreads-percpu", "percpu-pages");
+    expect(text("pre.dmesg")).toMatch(/cpu 0's copy of area 0 at [0-9a-f]{16} holds 42; area 1 is 4096 bytes further/);
+    const lesson = lessons.find((l) => l.meta.id === "kthreads-percpu")!;
+    const cell = lesson.cells.find((c) => c.id === "percpu-pages")!;
+    const s = cellRunSettings(cell);
+    const pc = (m: string | undefined) => Number(/^Percpu:\s+(\d+) kB$/m.exec(m ?? "")![1]);
+    const boot = await runModule('import { MODULE_LICENSE } from "linux";\nMODULE_LICENSE("GPL");\n', { profile: s.profile, config: s.config, proc: ["meminfo"] });
+    expect(pc(boot.proc?.["meminfo"])).toBe(260);
+    const r = await runModule(cell.source, { profile: s.profile, config: s.config, proc: ["meminfo"] });
+    expect(pc(r.proc?.["meminfo"])).toBe(272);
+    expect(pc(r.procAfterExit?.["meminfo"])).toBe(272);
   });
 });

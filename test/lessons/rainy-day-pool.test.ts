@@ -1,4 +1,4 @@
-// The rainy-day-pool exercise (lessons/13-lkmpg-staples.md): the reference passes every check, fault injection
+// The rainy-day-pool exercise (lessons/15-lkmpg-staples.md): the reference passes every check, fault injection
 // included; the starter and a module that forgets the NULL check or the element fail.
 import { describe, expect, it } from "vitest";
 import { findExercise } from "../../src/lessons/registry.ts";

@@ -6,7 +6,9 @@
 // /proc/slabinfo row and its objects tied to that cache), big-buffer (zeroed, then read back before `ok`),
 // atomic-alloc and pick-the-flags (allocations per callback and context, the button's IRQ), dma-buffer (the
 // mapping's handle against the device's mask, map/unmap pairing), find-the-hole (the largest size the search
-// found, checked against the kernel's free hole), fix-the-bugs (the sum of the bytes read back) and share-a-buffer.
+// found, checked against the kernel's free hole), fix-the-bugs (the sum of the bytes read back), share-a-buffer,
+// touch-to-allocate (the user process's faults and malloc's system calls), proc-hello (what the process's read() got)
+// and stop-the-thread (kthread_stop's return value against the printed count).
 // The lessons' text comes from Vite's import.meta.glob in every Vite build (the notebook, the built CLI, vitest)
 // and from the files under tsx (npm run kmodlab, bench, fuzz), where import.meta.env is not defined.
 
@@ -21,6 +23,9 @@ import { dmaBuffer } from "./dma-buffer.ts";
 import { findTheHole } from "./find-the-hole.ts";
 import { fixTheBugs } from "./fix-the-bugs.ts";
 import { shareABuffer } from "./share-a-buffer.ts";
+import { touchToAllocate } from "./touch-to-allocate.ts";
+import { procHello } from "./proc-hello.ts";
+import { stopTheThread } from "./stop-the-thread.ts";
 
 /** lessons/*.md of the package, by path ("lessons/01-first-module.md"). */
 function bundledLessons(): Record<string, string> {
@@ -44,7 +49,20 @@ const LESSONS = Object.entries(bundledLessons()).sort(([a], [b]) => a.localeComp
 const LESSON_ORDER = new Map(LESSONS.map(([path, src], i) => [lessonIdOf(src, path), i]));
 const DECLARED = LESSONS.flatMap(([path, src]) => lessonExercises(src, path, lessonIdOf(src, path)));
 
-const TYPESCRIPT: Exercise[] = [contiguous16k, objectCache, bigBuffer, atomicAlloc, pickTheFlags, dmaBuffer, findTheHole, fixTheBugs, shareABuffer];
+const TYPESCRIPT: Exercise[] = [
+  contiguous16k,
+  objectCache,
+  bigBuffer,
+  atomicAlloc,
+  pickTheFlags,
+  dmaBuffer,
+  findTheHole,
+  fixTheBugs,
+  shareABuffer,
+  touchToAllocate,
+  procHello,
+  stopTheThread,
+];
 
 /** Declared and TypeScript exercises in the order of their lessons (a stable sort keeps each lesson's own order). */
 export const EXERCISES: readonly Exercise[] = [...DECLARED, ...TYPESCRIPT].sort(

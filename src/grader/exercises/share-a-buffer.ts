@@ -1,4 +1,4 @@
-// Exercise share-a-buffer (lesson user-space): a misc device whose mmap gives the user program a vmalloc_user()
+// Exercise share-a-buffer (lesson mmap-sharing): a misc device whose mmap gives the user program a vmalloc_user()
 // buffer with remap_vmalloc_range(); the program (given) stores into every page, the module reads the stores back
 // in its exit. Judged from the kernel's records: the call log (the buffer came from vmalloc_user and is the one
 // remap_vmalloc_range mapped, with 0 returned), the process's page tables at exit (every page of its mapping is a
@@ -26,7 +26,7 @@ const IMPORTS_USER = `import { user_main, open, mmap, store8, close, puts, errno
 export const shareABuffer: Exercise = {
   id: "share-a-buffer",
   title: "Share a vmalloc buffer with a program",
-  lesson: "user-space",
+  lesson: "mmap-sharing",
   settings: { profile: "x86_64-6.1" },
   statement: `Write a misc device named \`shared\` (misc_register) whose mmap file operation maps a 16 KiB buffer into the
 calling process: allocate the buffer in init with vmalloc_user (return -ENOMEM if it fails) and map it in mmap with

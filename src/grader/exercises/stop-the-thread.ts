@@ -1,0 +1,126 @@
+// Exercise stop-the-thread (lesson kthreads-percpu): a kernel thread that counts while it sleeps in a loop, and the
+// exit that stops it and hands back its count. Judged from the kernel's records: the call log (kthread_run in
+// init, kthread_stop in exit and the value it returned, msleep in the thread), no Oops (a thread left running
+// after rmmod faults in the unloaded module), and the printed count against kthread_stop's own return value.
+
+import type { Exercise } from "../types.ts";
+import { check, fail, loads, noReports, nothingLeaked, ok, renderedText } from "../checks.ts";
+import { callsTo, eraOf } from "../records.ts";
+
+const IMPORTS = `import { kthread_run, kthread_stop, kthread_should_stop, task_struct, msleep, printk, KERN_INFO, MODULE_LICENSE, module_init, module_exit } from "linux";`;
+
+export const stopTheThread: Exercise = {
+  id: "stop-the-thread",
+  title: "Start a kernel thread, and stop it",
+  lesson: "kthreads-percpu",
+  settings: { profile: "x86_64-6.1" },
+  statement: `In module_init start a kernel thread named \`ticker\` with kthread_run(ticker_fn, null, "ticker"). Its function loops
+until kthread_should_stop() is true, adding one to a counter and sleeping msleep(500) each time round, and then returns
+the counter. In module_exit stop it with kthread_stop, which waits for the thread to return and gives back its return
+value, and print \`ticker stopped after N ticks\` at KERN_INFO with that value as N. (The module stays loaded 5 simulated
+seconds.) A thread left running after rmmod wakes up in the freed module: the grader expects no Oops.`,
+  starter: `${IMPORTS}
+
+MODULE_LICENSE("GPL");
+let t: task_struct | null = null;
+
+function ticker_fn(data: number): number {
+  let ticks = 0;
+  while (!kthread_should_stop()) {
+    ticks++;
+    msleep(500);
+  }
+  return ticks;
+}
+
+function t_init(): number {
+  t = kthread_run(ticker_fn, null, "ticker");
+  return 0;
+}
+
+function t_exit(): void {
+  // TODO: stop the thread and print what it returned
+}
+
+module_init(t_init);
+module_exit(t_exit);
+`,
+  solution: `${IMPORTS}
+
+MODULE_LICENSE("GPL");
+let t: task_struct | null = null;
+
+function ticker_fn(data: number): number {
+  let ticks = 0;
+  while (!kthread_should_stop()) {
+    ticks++;
+    msleep(500);
+  }
+  return ticks;
+}
+
+function t_init(): number {
+  t = kthread_run(ticker_fn, null, "ticker");
+  return 0;
+}
+
+function t_exit(): void {
+  const n = kthread_stop(t!);
+  printk(KERN_INFO + "ticker stopped after %d ticks\\n", n);
+}
+
+module_init(t_init);
+module_exit(t_exit);
+`,
+  checks: [
+    loads(),
+    check(
+      "started",
+      'module_init started a thread named "ticker" with kthread_run, and it slept in msleep(500)',
+      'kthread_run(ticker_fn, null, "ticker") in module_init; msleep(500) in the thread\'s loop.',
+      (c) => {
+        const run = callsTo(c.result, "kthread_run").filter((x) => x.phase === "init" && x.args[2] === "ticker");
+        if (!run.length) return fail('kthread_run(..., "ticker") was not called in module_init');
+        const sleeps = callsTo(c.result, "msleep").filter((x) => x.args[0] === 500);
+        return sleeps.length >= 2 ? ok() : fail(`the thread called msleep(500) ${sleeps.length} time(s)`);
+      },
+      1,
+      { requires: ["kthread_run", "ticker", "msleep", "500"] },
+    ),
+    check(
+      "stopped",
+      "module_exit stopped the thread with kthread_stop, and got back its count",
+      "kthread_stop(t) in module_exit: it sets kthread_should_stop(), wakes the thread and waits for its return value.",
+      (c) => {
+        const stops = callsTo(c.result, "kthread_stop").filter((x) => x.phase === "exit");
+        if (!stops.length) return fail("kthread_stop was not called in module_exit");
+        const n = stops[0]!.ret;
+        return typeof n === "number" && n >= 5 ? ok(`${n} ticks`) : fail(`kthread_stop returned ${String(n)}`);
+      },
+      1,
+      { requires: ["kthread_stop"] },
+    ),
+    check(
+      "printed-count",
+      "The count printed is kthread_stop's return value",
+      'printk(KERN_INFO + "ticker stopped after %d ticks\\n", n) with n = kthread_stop(t).',
+      (c) => {
+        const n = callsTo(c.result, "kthread_stop").find((x) => x.phase === "exit")?.ret;
+        if (typeof n !== "number") return fail("kthread_stop was not called in module_exit");
+        const want = `ticker stopped after ${n} ticks`;
+        const era = eraOf(c.result);
+        const bits = (c.result.kernel as { layout?: { bits?: 32 | 64 } }).layout?.bits ?? 64;
+        const printed = callsTo(c.result, "printk")
+          .filter((x) => x.phase === "exit")
+          .map((x) => renderedText(x, era, bits).trim());
+        return printed.some((p) => p === want)
+          ? ok()
+          : fail(`expected "${want}" printed in module_exit, got ${printed.length ? printed.map((p) => `"${p}"`).join(", ") : "nothing"}`);
+      },
+      1,
+      { requires: ["ticker stopped after", "KERN_INFO"] },
+    ),
+    nothingLeaked(),
+    noReports(),
+  ],
+};

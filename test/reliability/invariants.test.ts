@@ -15,7 +15,7 @@ import { runModule, loadKernelDeps, type KernelDeps } from "../../sandbox/run.ts
 const GFP_KERNEL = (k: Kernel) => gfpFlags(k.profile.era).GFP_KERNEL!;
 const lines = (vs: Violation[]) => vs.map((v) => `${v.check}: ${v.message}`);
 /** Private fields of the page allocator the corruptions below write to. */
-type PagesPriv = { owner: Uint8Array; nrFree: Int32Array };
+type PagesPriv = { owner: { set(pfn: number, v: number): void }; nrFree: Int32Array };
 const priv = (k: Kernel) => k.pages as unknown as PagesPriv;
 
 function firstFreePfn(k: Kernel): number {
@@ -318,7 +318,7 @@ module_init(() => { try { kmem_cache_create("bad", 0, 0, SLAB_PANIC); } catch (e
 describe("each check fails on the corruption it exists for", () => {
   it("frames: a free frame the page allocator marks as Slab without taking it off the free lists", () => {
     const k = boot("x86_64-6.1");
-    priv(k).owner[firstFreePfn(k)] = PageOwner.Slab;
+    priv(k).owner.set(firstFreePfn(k), PageOwner.Slab);
     const vs = lines(checkKernelInvariants(k));
     expect(vs.some((l) => /^frames: pfn 0x[0-9a-f]+ is in a free block but owned by Slab$/.test(l))).toBe(true);
     expect(vs.some((l) => /is Slab but no Slab user holds it/.test(l))).toBe(true);
@@ -458,7 +458,7 @@ module_exit(() => { free_pages(p, 3); });`,
       ...real,
       boot: (p, o) => {
         const k = real.boot(p, o);
-        priv(k).owner[firstFreePfn(k)] = PageOwner.Module; // the simulator loses track of a frame
+        priv(k).owner.set(firstFreePfn(k), PageOwner.Module); // the simulator loses track of a frame
         return k;
       },
     };

@@ -2,9 +2,16 @@
 // __free_pages, warn_alloc, bad_page), mm/highmem.c (kmap, kmap_local) and the __pa/__va macros of Linux 6.1, with
 // the 2.6.32 and 3.4 differences the lessons teach.
 //
-// struct page lives in typed arrays indexed by PFN (owner, order, flags, refcount, free-list links): no object per
-// page, so a 16 GiB machine costs 13 bytes per frame (each allocation's gfp and caller sit in chunks created where
-// allocations happen) and a 4 GiB boot takes milliseconds.
+// struct page lives in typed arrays indexed by PFN (owner, order, flags, refcount, free-list links), no object per
+// page, and sparsely (page_array.ts): in chunks of 8192 frames (32 MiB), each a shared template until something
+// writes into it. Holes, reservations and free MAX_ORDER blocks are templates (a chunk of free top-order blocks is
+// one template for every such chunk), so mem_init() frees a whole chunk in one step (O(chunks + top-order blocks),
+// not O(pages)); a chunk gets its own arrays (5 bytes a frame) when a block in it is split, allocated or freed, and
+// goes back to the template when its frames are all free top-order blocks again (sweepChunks). Free-list links of
+// top-order blocks are one entry per block (topNext/topPrev, 8 bytes per 4 MiB); the lower orders' links live in
+// per-chunk arrays made where such blocks exist. Each allocation's gfp and caller sit in chunks created where
+// allocations happen. Host memory thus follows the frames the machine touched: a booted 1 TiB x86_64 machine holds
+// about 5 MB of struct page data (it was 13 bytes a frame, 7 GB for the 2^29 PFNs it spans).
 //
 // Simplifications (each one a statement to the learner):
 // - One node, one migratetype per zone. The real kernel keeps separate free lists per migratetype (Unmovable,
@@ -72,6 +79,7 @@ import {
   warn,
 } from "./page_alloc_deps.ts";
 import { showMem } from "./show_mem.ts";
+import { CHUNK as PA_CHUNK, CHUNK_SHIFT as PA_CHUNK_SHIFT, PageArray } from "./page_array.ts";
 import { KernelBootError } from "../boot_error.ts";
 import { explainWrongFree } from "../debug/wrong_free.ts";
 
@@ -80,6 +88,11 @@ export type { Zone } from "./zone.ts";
 
 const PAGE_SHIFT = 12;
 const PAGE_SIZE = 4096;
+// page_array.ts's chunk geometry as this module's own constants: an imported binding is a property load (a getter
+// call, once compiled to CommonJS) at every struct page access.
+const CHUNK_SHIFT: number = PA_CHUNK_SHIFT;
+const CHUNK: number = PA_CHUNK;
+const CHUNK_MASK = CHUNK - 1;
 /** Frames per chunk of the per-allocation gfp/caller records (see PageAllocator.allocGfpChunks). */
 const ALLOC_INFO_SHIFT = 12;
 const ALLOC_INFO_MASK = (1 << ALLOC_INFO_SHIFT) - 1;
@@ -211,13 +224,29 @@ export class PageAllocator {
   readonly nrPfns: number;
   readonly zones: Zone[] = [];
 
-  // struct page, one entry per PFN.
-  private readonly owner: Uint8Array;
-  private readonly order: Int8Array;
-  private readonly flags: Uint8Array;
-  private readonly refcount: Int16Array;
-  private readonly next: Int32Array;
-  private readonly prev: Int32Array;
+  // struct page, one entry per PFN, in chunks created on first write (page_array.ts): untouched memory (holes,
+  // reservations, free MAX_ORDER blocks) is a handful of shared templates.
+  private readonly owner: PageArray<Uint8Array>;
+  private readonly order: PageArray<Int8Array>;
+  private readonly flags: PageArray<Uint8Array>;
+  private readonly refcount: PageArray<Int16Array>;
+  /** Free-list links of the heads of free blocks below the top order (chunks made where such blocks exist). */
+  private readonly next: PageArray<Int32Array>;
+  private readonly prev: PageArray<Int32Array>;
+  /** Free-list links of the top-order (MAX_ORDER - 1) free blocks, indexed by pfn >> topOrder: 8 bytes a block. */
+  private readonly topNext: Int32Array;
+  private readonly topPrev: Int32Array;
+  /** MAX_ORDER - 1: the order of the largest blocks. */
+  private readonly topOrder: number;
+  /** The flags and order templates of a chunk made of free top-order blocks (owner Free, refcount 0). */
+  private readonly freeTopFlags: Uint8Array;
+  private readonly freeTopOrder: Int8Array;
+  /** Top-order blocks that formed since the last sweep back to templates (sweepChunks). */
+  private topFrees = 0;
+  /** 1 where a chunk's owner, order, flags and refcount arrays are all its own: one check before a write. */
+  private readonly allOwn: Uint8Array;
+  /** 1 where a chunk's lower-order free-list links (next, prev) are its own. */
+  private readonly linksOwn: Uint8Array;
   /**
    * gfp mask and caller id of the allocation headed at a PFN. Only allocation heads have them, so they live in
    * chunks of 2^ALLOC_INFO_SHIFT frames created on the first allocation inside the chunk (a PFN keeps its last values
@@ -275,12 +304,23 @@ export class PageAllocator {
     const lastMem = this.memory.length ? this.memory[this.memory.length - 1]!.end : 0;
     this.nrPfns = Math.max(L.maxPfn, lastMem);
     const n = this.nrPfns;
-    this.owner = new Uint8Array(n).fill(PageOwner.Reserved);
-    this.order = new Int8Array(n).fill(-1);
-    this.flags = new Uint8Array(n);
-    this.refcount = new Int16Array(n);
-    this.next = new Int32Array(n);
-    this.prev = new Int32Array(n);
+    this.owner = new PageArray(new Uint8Array(0), n, PageOwner.Reserved);
+    this.order = new PageArray(new Int8Array(0), n, -1);
+    this.flags = new PageArray(new Uint8Array(0), n, 0);
+    this.refcount = new PageArray(new Int16Array(0), n, 0);
+    this.next = new PageArray(new Int32Array(0), n, -1);
+    this.prev = new PageArray(new Int32Array(0), n, -1);
+    this.topOrder = this.maxOrder - 1;
+    this.allOwn = new Uint8Array(this.owner.chunks.length);
+    this.linksOwn = new Uint8Array(this.owner.chunks.length);
+    this.topNext = new Int32Array((n >>> this.topOrder) + 1).fill(-1);
+    this.topPrev = new Int32Array((n >>> this.topOrder) + 1).fill(-1);
+    this.freeTopFlags = new Uint8Array(CHUNK).fill(F_MANAGED);
+    this.freeTopOrder = new Int8Array(CHUNK).fill(-1);
+    for (let i = 0; i < CHUNK; i += 1 << this.topOrder) {
+      this.freeTopFlags[i] = F_MANAGED | F_BUDDY;
+      this.freeTopOrder[i] = this.topOrder;
+    }
     this.ownerCount[PageOwner.Reserved] = n;
 
     this.setupZones();
@@ -296,6 +336,90 @@ export class PageAllocator {
 
     this.printFreeAreaInit();
     this.printBuildAllZonelists();
+  }
+
+  // ---------------------------------------------------------------- struct page fields
+  // One reader and one writer per field, each touching one typed-array type, so that every element access stays
+  // monomorphic (a generic PageArray.get() shared by the six fields made the order-0 path twice as slow).
+
+  /** Give chunk ci its own owner, order, flags and refcount arrays (copies of its templates). */
+  private ownChunk(ci: number): void {
+    this.owner.own(ci);
+    this.order.own(ci);
+    this.flags.own(ci);
+    this.refcount.own(ci);
+    this.allOwn[ci] = 1;
+  }
+
+  private ownLinks(ci: number): void {
+    this.next.own(ci);
+    this.prev.own(ci);
+    this.linksOwn[ci] = 1;
+  }
+
+  /** A chunk's arrays were pointed at templates (fill, share): writes must check again. */
+  private disown(a: number, b: number): void {
+    if (b > a) this.allOwn.fill(0, a >>> CHUNK_SHIFT, ((b - 1) >>> CHUNK_SHIFT) + 1);
+  }
+
+  private ownerAt(p: number): number {
+    return this.owner.chunks[p >>> CHUNK_SHIFT]![p & CHUNK_MASK]!;
+  }
+
+  private setOwnerAt(p: number, v: number): void {
+    const ci = p >>> CHUNK_SHIFT;
+    if (this.allOwn[ci] === 0) this.ownChunk(ci);
+    this.owner.chunks[ci]![p & CHUNK_MASK] = v;
+  }
+
+  private orderAt(p: number): number {
+    return this.order.chunks[p >>> CHUNK_SHIFT]![p & CHUNK_MASK]!;
+  }
+
+  private setOrderAt(p: number, v: number): void {
+    const ci = p >>> CHUNK_SHIFT;
+    if (this.allOwn[ci] === 0) this.ownChunk(ci);
+    this.order.chunks[ci]![p & CHUNK_MASK] = v;
+  }
+
+  private flagsAt(p: number): number {
+    return this.flags.chunks[p >>> CHUNK_SHIFT]![p & CHUNK_MASK]!;
+  }
+
+  private setFlagsAt(p: number, v: number): void {
+    const ci = p >>> CHUNK_SHIFT;
+    if (this.allOwn[ci] === 0) this.ownChunk(ci);
+    this.flags.chunks[ci]![p & CHUNK_MASK] = v;
+  }
+
+  private refAt(p: number): number {
+    return this.refcount.chunks[p >>> CHUNK_SHIFT]![p & CHUNK_MASK]!;
+  }
+
+  private setRefAt(p: number, v: number): void {
+    const ci = p >>> CHUNK_SHIFT;
+    if (this.allOwn[ci] === 0) this.ownChunk(ci);
+    this.refcount.chunks[ci]![p & CHUNK_MASK] = v;
+  }
+
+  private nextAt(p: number): number {
+    return this.next.chunks[p >>> CHUNK_SHIFT]![p & CHUNK_MASK]!;
+  }
+
+  private setNextAt(p: number, v: number): void {
+    const ci = p >>> CHUNK_SHIFT;
+    if (this.linksOwn[ci] === 0) this.ownLinks(ci);
+    this.next.chunks[ci]![p & CHUNK_MASK] = v;
+  }
+
+  private prevAt(p: number): number {
+    return this.prev.chunks[p >>> CHUNK_SHIFT]![p & CHUNK_MASK]!;
+  }
+
+  private setPrevAt(p: number, v: number): void {
+    const ci = p >>> CHUNK_SHIFT;
+    if (this.linksOwn[ci] === 0) this.ownLinks(ci);
+    this.prev.chunks[ci]![p & CHUNK_MASK] = v;
   }
 
   // ---------------------------------------------------------------- zones (free_area_init)
@@ -517,7 +641,10 @@ export class PageAllocator {
     this.memInitDone = true;
     const L = this.k.layout;
     // 1. Every memory PFN starts reserved with refcount 1 (reserve_bootmem_region / __init_single_page).
-    for (const r of this.memory) this.refcount.fill(1, r.start, r.end);
+    for (const r of this.memory) {
+      this.refcount.fill(1, r.start, r.end);
+      this.disown(r.start, r.end);
+    }
     // 2. Tag reservations (Reserved stays for holes/firmware). Pages start Reserved; only memory pages are retagged.
     for (const res of L.reservations) {
       const w = res.what.toLowerCase();
@@ -610,13 +737,13 @@ export class PageAllocator {
     if (b > a) this.released.push({ start: a, end: b });
     let n = 0;
     for (let p = a; p < b; p++) {
-      if (this.flags[p]! & F_MANAGED || !isUnmanagedOwner(this.owner[p]!) || !this.isMemory(p)) continue;
+      if (this.flagsAt(p) & F_MANAGED || !isUnmanagedOwner(this.ownerAt(p)) || !this.isMemory(p)) continue;
       const zi = this.zoneIdxOf(p);
       if (zi < 0) continue;
       const z = this.zones[zi]!;
       this.retag(p, PageOwner.Free);
-      this.refcount[p] = 0;
-      this.flags[p] = F_MANAGED;
+      this.setRefAt(p, 0);
+      this.setFlagsAt(p, F_MANAGED);
       z.managed++;
       this.totalramPages++;
       if (z.highmem) this.totalhighPages++;
@@ -645,18 +772,30 @@ export class PageAllocator {
     return false;
   }
 
-  /** retag() of every frame in [a, b), in bulk. */
+  /** retag() of every frame in [a, b), in bulk: a whole chunk of one owner changes templates, nothing is copied. */
   private retagRange(a: number, b: number, o: number): void {
     const owner = this.owner;
     const count = this.ownerCount;
-    for (let p = a; p < b; p++) count[owner[p]!]--;
+    for (let s = a; s < b;) {
+      const ci = s >>> CHUNK_SHIFT;
+      const end = Math.min(b, (ci + 1) << CHUNK_SHIFT);
+      const u = owner.uniformOf(ci);
+      if (u !== undefined) count[u] -= end - s;
+      else for (let p = s; p < end; p++) count[owner.get(p)]--;
+      s = end;
+    }
     owner.fill(o, a, b);
+    this.disown(a, b);
     count[o] += b - a;
   }
 
   private retag(pfn: number, o: number): void {
-    this.ownerCount[this.owner[pfn]!]--;
-    this.owner[pfn] = o;
+    const ci = pfn >>> CHUNK_SHIFT;
+    if (this.allOwn[ci] === 0) this.ownChunk(ci);
+    const c = this.owner.chunks[ci]!;
+    const i = pfn & CHUNK_MASK;
+    this.ownerCount[c[i]!]--;
+    c[i] = o;
     this.ownerCount[o]++;
   }
 
@@ -682,21 +821,39 @@ export class PageAllocator {
     }
   }
 
-  /** __free_pages_memory(): the largest naturally aligned blocks, ascending. */
+  /**
+   * __free_pages_memory(): the largest naturally aligned blocks, ascending. A whole chunk of untouched frames becomes
+   * the free-top-blocks template and its blocks are linked into the list in the same order, without a write per page.
+   */
   private freeRangeBoot(start: number, end: number, zi: number, toTail: boolean): void {
     let p = start;
     const maxO = this.maxOrder - 1;
     while (p < end) {
+      // these frames were never reserved, so they are all still tagged Reserved: retag in bulk
+      if ((p & CHUNK_MASK) === 0 && p + CHUNK <= end && this.owner.uniformOf(p >>> CHUNK_SHIFT) === PageOwner.Reserved) {
+        const ci = p >>> CHUNK_SHIFT;
+        this.owner.share(ci, this.owner.uniform(PageOwner.Free));
+        this.refcount.share(ci, this.refcount.uniform(0));
+        this.flags.share(ci, this.freeTopFlags);
+        this.order.share(ci, this.freeTopOrder);
+        this.allOwn[ci] = 0;
+        this.ownerCount[PageOwner.Reserved] -= CHUNK;
+        this.ownerCount[PageOwner.Free] += CHUNK;
+        // __free_one_page() of a top-order block: no buddy to merge with, and buddy_merge_likely() is for lower orders
+        for (let h = p; h < p + CHUNK; h += 1 << maxO) this.linkFree(h, maxO, zi, toTail);
+        p += CHUNK;
+        continue;
+      }
       let o = maxO;
       while (o > 0 && (p & ((1 << o) - 1)) !== 0) o--;
       while (p + (1 << o) > end) o--;
-      // these frames were never reserved, so they are all still tagged Reserved: retag in bulk
       const n = 1 << o;
       this.owner.fill(PageOwner.Free, p, p + n);
       this.ownerCount[PageOwner.Reserved] -= n;
       this.ownerCount[PageOwner.Free] += n;
       this.refcount.fill(0, p, p + n);
       this.flags.fill(F_MANAGED, p, p + n);
+      this.disown(p, p + n);
       this.freeOnePage(p, o, zi, toTail);
       p += 1 << o;
     }
@@ -724,9 +881,20 @@ export class PageAllocator {
   }
 
   private freeBelow(limit: number): number {
+    return this.countOwner(PageOwner.Free, 0, Math.min(limit, this.nrPfns));
+  }
+
+  /** Frames of owner o in [a, b), a uniform chunk at a time. */
+  private countOwner(o: number, a: number, b: number): number {
     let n = 0;
-    const end = Math.min(limit, this.nrPfns);
-    for (let p = 0; p < end; p++) if (this.owner[p] === PageOwner.Free) n++;
+    while (a < b) {
+      const ci = a >>> CHUNK_SHIFT;
+      const end = Math.min(b, (ci + 1) << CHUNK_SHIFT);
+      const u = this.owner.uniformOf(ci);
+      if (u !== undefined) n += u === o ? end - a : 0;
+      else for (let p = a; p < end; p++) if (this.ownerAt(p) === o) n++;
+      a = end;
+    }
     return n;
   }
 
@@ -803,7 +971,7 @@ export class PageAllocator {
     const maxLow = this.k.layout.maxLowPfn || this.nrPfns;
     let n = 0;
     for (const r of this.memory) {
-      for (let p = r.start; p < Math.min(r.end, maxLow); p++) if (!(this.flags[p]! & F_MANAGED)) n++;
+      for (let p = r.start; p < Math.min(r.end, maxLow); p++) if (!(this.flagsAt(p) & F_MANAGED)) n++;
     }
     return n;
   }
@@ -814,22 +982,51 @@ export class PageAllocator {
     return zi * this.maxOrder + order;
   }
 
+  /** The next block of a free list after the block at pfn of that order (-1 at the end). */
+  private nextFree(pfn: number, order: number): number {
+    return order === this.topOrder ? this.topNext[pfn >>> order]! : this.nextAt(pfn);
+  }
+
+  private prevFree(pfn: number, order: number): number {
+    return order === this.topOrder ? this.topPrev[pfn >>> order]! : this.prevAt(pfn);
+  }
+
+  private setNextFree(pfn: number, order: number, v: number): void {
+    if (order === this.topOrder) this.topNext[pfn >>> order] = v;
+    else this.setNextAt(pfn, v);
+  }
+
+  private setPrevFree(pfn: number, order: number, v: number): void {
+    if (order === this.topOrder) this.topPrev[pfn >>> order] = v;
+    else this.setPrevAt(pfn, v);
+  }
+
   private addFree(pfn: number, order: number, zi: number, tail: boolean): void {
+    const ci = pfn >>> CHUNK_SHIFT;
+    const i = pfn & CHUNK_MASK;
+    if (this.allOwn[ci] === 0) this.ownChunk(ci);
+    const fl = this.flags.chunks[ci]!;
+    fl[i] = (fl[i]! & ~F_ALLOC) | F_BUDDY;
+    this.order.chunks[ci]![i] = order;
+    this.linkFree(pfn, order, zi, tail);
+    if (order === this.topOrder && ++this.topFrees > Math.max(64, this.owner.ownChunks)) this.sweepChunks();
+  }
+
+  /** The list part of addFree(): link the block at the head or the tail, count it. */
+  private linkFree(pfn: number, order: number, zi: number, tail: boolean): void {
     const li = this.listIdx(zi, order);
-    this.flags[pfn] = (this.flags[pfn]! & ~F_ALLOC) | F_BUDDY;
-    this.order[pfn] = order;
     if (tail) {
       const t = this.freeTail[li]!;
-      this.prev[pfn] = t;
-      this.next[pfn] = -1;
-      if (t >= 0) this.next[t] = pfn;
+      this.setPrevFree(pfn, order, t);
+      this.setNextFree(pfn, order, -1);
+      if (t >= 0) this.setNextFree(t, order, pfn);
       else this.freeHead[li] = pfn;
       this.freeTail[li] = pfn;
     } else {
       const h = this.freeHead[li]!;
-      this.next[pfn] = h;
-      this.prev[pfn] = -1;
-      if (h >= 0) this.prev[h] = pfn;
+      this.setNextFree(pfn, order, h);
+      this.setPrevFree(pfn, order, -1);
+      if (h >= 0) this.setPrevFree(h, order, pfn);
       else this.freeTail[li] = pfn;
       this.freeHead[li] = pfn;
     }
@@ -839,14 +1036,18 @@ export class PageAllocator {
 
   private delFree(pfn: number, order: number, zi: number): void {
     const li = this.listIdx(zi, order);
-    const n = this.next[pfn]!;
-    const p = this.prev[pfn]!;
-    if (p >= 0) this.next[p] = n;
+    const n = this.nextFree(pfn, order);
+    const p = this.prevFree(pfn, order);
+    if (p >= 0) this.setNextFree(p, order, n);
     else this.freeHead[li] = n;
-    if (n >= 0) this.prev[n] = p;
+    if (n >= 0) this.setPrevFree(n, order, p);
     else this.freeTail[li] = p;
-    this.flags[pfn] = this.flags[pfn]! & ~F_BUDDY;
-    this.order[pfn] = -1;
+    const ci = pfn >>> CHUNK_SHIFT;
+    const i = pfn & CHUNK_MASK;
+    if (this.allOwn[ci] === 0) this.ownChunk(ci);
+    const fl = this.flags.chunks[ci]!;
+    fl[i] = fl[i]! & ~F_BUDDY;
+    this.order.chunks[ci]![i] = -1;
     this.nrFree[li]--;
     this.zones[zi]!.free -= 1 << order;
   }
@@ -855,7 +1056,47 @@ export class PageAllocator {
     if (pfn < 0 || pfn >= this.nrPfns) return false;
     const z = this.zones[zi]!;
     if (pfn < z.startPfn || pfn >= z.endPfn) return false;
-    return (this.flags[pfn]! & F_BUDDY) !== 0 && this.order[pfn] === order;
+    const ci = pfn >>> CHUNK_SHIFT;
+    const i = pfn & CHUNK_MASK;
+    return (this.flags.chunks[ci]![i]! & F_BUDDY) !== 0 && this.order.chunks[ci]![i] === order;
+  }
+
+  /**
+   * Give chunks whose frames are all in free top-order blocks back to the templates (their own arrays and
+   * lower-order links dropped): after a big vfree, host memory shrinks back. Run once more top-order blocks have
+   * formed than there are own chunks (at least 64): a chunk that is not all free fails at its first block heads, so
+   * the sweeps cost little per free, and an allocate/free loop at a chunk's edge does not copy the chunk back and
+   * forth at every step.
+   */
+  private sweepChunks(): void {
+    const nChunks = this.owner.chunks.length;
+    const free = this.owner.uniform(PageOwner.Free);
+    const zero = this.refcount.uniform(0);
+    const step = 1 << this.topOrder;
+    for (let ci = 0; ci < nChunks; ci++) {
+      if (this.owner.shared[ci] !== 0 && this.flags.shared[ci] !== 0) continue;
+      const base = ci << CHUNK_SHIFT;
+      if (base + CHUNK > this.nrPfns) continue;
+      let all = true;
+      for (let h = base; h < base + CHUNK && all; h += step) all = this.flagsAt(h) === (F_MANAGED | F_BUDDY) && this.orderAt(h) === this.topOrder;
+      if (!all) continue;
+      if (
+        !this.owner.equals(ci, free) ||
+        !this.refcount.equals(ci, zero) ||
+        !this.flags.equals(ci, this.freeTopFlags) ||
+        !this.order.equals(ci, this.freeTopOrder)
+      )
+        continue;
+      this.owner.share(ci, free);
+      this.refcount.share(ci, zero);
+      this.flags.share(ci, this.freeTopFlags);
+      this.order.share(ci, this.freeTopOrder);
+      this.next.share(ci, this.next.uniform(-1));
+      this.prev.share(ci, this.prev.uniform(-1));
+      this.allOwn[ci] = 0;
+      this.linksOwn[ci] = 0;
+    }
+    this.topFrees = 0;
   }
 
   /** __free_one_page(): coalesce with free buddies, then add to the head or tail of the list. */
@@ -888,10 +1129,34 @@ export class PageAllocator {
       this.delFree(pfn, o, zi);
       let high = o;
       let size = 1 << high;
+      if (high === order) return pfn;
+      // expand(): addFree(pfn + size, high, zi, false) for each upper half, with the chunk's arrays fetched once (the
+      // halves lie in the block's chunk and are below the top order, so their links are the chunk's own)
+      const ci = pfn >>> CHUNK_SHIFT;
+      if (this.allOwn[ci] === 0) this.ownChunk(ci);
+      if (this.linksOwn[ci] === 0) this.ownLinks(ci);
+      const fl = this.flags.chunks[ci]!;
+      const od = this.order.chunks[ci]!;
+      const nx = this.next.chunks[ci]!;
+      const pv = this.prev.chunks[ci]!;
+      const base = pfn & CHUNK_MASK;
+      const zone = this.zones[zi]!;
       while (high > order) {
         high--;
         size >>= 1;
-        this.addFree(pfn + size, high, zi, false);
+        const q = pfn + size;
+        const i = base + size;
+        fl[i] = (fl[i]! & ~F_ALLOC) | F_BUDDY;
+        od[i] = high;
+        const li = this.listIdx(zi, high);
+        const h = this.freeHead[li]!;
+        nx[i] = h;
+        pv[i] = -1;
+        if (h >= 0) this.setPrevFree(h, high, q);
+        else this.freeTail[li] = q;
+        this.freeHead[li] = q;
+        this.nrFree[li]++;
+        zone.free += size;
         this.k.clock.advance(COST_PER_SPLIT);
       }
       return pfn;
@@ -971,8 +1236,11 @@ export class PageAllocator {
   /** check_new_pages(): a page with a nonzero refcount in the free lists is Bad page state; the block is leaked. */
   private checkNewPages(pfn: number, order: number, zi: number): boolean {
     const n = 1 << order;
+    // a block never crosses a chunk (chunks are aligned and hold at least one top-order block)
+    const rc = this.refcount.chunks[pfn >>> CHUNK_SHIFT]!;
+    const base = pfn & CHUNK_MASK;
     for (let i = 0; i < n; i++) {
-      if (this.refcount[pfn + i] !== 0) {
+      if (rc[base + i] !== 0) {
         this.badPage(pfn + i, "nonzero _refcount", zi);
         for (let j = 0; j < n; j++) this.retag(pfn + j, PageOwner.Bad);
         this.zones[zi]!.managed -= 0; // still managed by the zone, just unusable (the kernel leaks it)
@@ -1112,13 +1380,22 @@ export class PageAllocator {
 
   private prepNewPage(pfn: number, order: number, gfp: number, owner: number, caller?: string): void {
     const n = 1 << order;
-    for (let i = 0; i < n; i++) this.retag(pfn + i, owner);
-    this.refcount[pfn] = 1;
+    const chunk = pfn >>> CHUNK_SHIFT;
+    const at = pfn & CHUNK_MASK;
+    if (this.allOwn[chunk] === 0) this.ownChunk(chunk);
+    const oc = this.owner.chunks[chunk]!;
+    const count = this.ownerCount;
+    for (let i = at; i < at + n; i++) {
+      count[oc[i]!]--;
+      oc[i] = owner;
+    }
+    count[owner] += n;
+    this.refcount.chunks[chunk]![at] = 1;
     let f = F_ALLOC | F_MANAGED;
     if (gfp & this.gfp.COMP && order > 0) f |= F_COMPOUND;
     if (owner === PageOwner.Slab) f |= F_SLAB;
-    this.flags[pfn] = f;
-    this.order[pfn] = order;
+    this.flags.chunks[chunk]![at] = f;
+    this.order.chunks[chunk]![at] = order;
     const ci = pfn >>> ALLOC_INFO_SHIFT;
     let gfpChunk = this.allocGfpChunks[ci];
     if (!gfpChunk) {
@@ -1209,44 +1486,49 @@ export class PageAllocator {
       return;
     }
     const zi = this.zoneIdxOf(pfn);
-    const o = this.owner[pfn]!;
+    const chunk = pfn >>> CHUNK_SHIFT;
+    const at = pfn & CHUNK_MASK;
+    if (this.allOwn[chunk] === 0) this.ownChunk(chunk);
+    const rc = this.refcount.chunks[chunk]!;
+    const headFlags = this.flags.chunks[chunk]![at]!;
+    const o = this.owner.chunks[chunk]![at]!;
     // put_page_testzero()
-    if (this.refcount[pfn] === 0) {
+    if (rc[at] === 0) {
       // already free (or a tail page): refcount goes to -1, nothing is freed (distro 6.1: no DEBUG_VM check).
-      this.refcount[pfn] = -1;
+      rc[at] = -1;
       this.suspectFrees.push({ pfn, order, reason: "double free: refcount went below zero" });
       return;
     }
-    this.refcount[pfn]--;
-    if (this.refcount[pfn] !== 0) return; // someone else still holds it (get_page)
+    rc[at] = rc[at]! - 1;
+    if (rc[at] !== 0) return; // someone else still holds it (get_page)
     // free_pages_prepare(): check the head and every page of the block
-    if (!(this.flags[pfn]! & F_MANAGED) || zi < 0 || (this.flags[pfn]! & F_SLAB) !== 0) {
+    if (!(headFlags & F_MANAGED) || zi < 0 || (headFlags & F_SLAB) !== 0) {
       this.badPage(pfn, "PAGE_FLAGS_CHECK_AT_FREE flag(s) set", zi);
       return;
     }
     const n = 1 << order;
-    const allocOrder = this.flags[pfn]! & F_ALLOC ? this.order[pfn]! : 0;
+    const allocOrder = headFlags & F_ALLOC ? this.order.chunks[chunk]![at]! : 0;
     for (let i = 1; i < n; i++) {
       const p = pfn + i;
       if (i < 1 << allocOrder) continue; // tails of this very allocation
       let reason: string | null = null;
-      if (this.flags[p]! & F_BUDDY) reason = "nonzero mapcount";
-      else if (this.refcount[p]! > 0) reason = !(this.flags[p]! & F_MANAGED) ? "PAGE_FLAGS_CHECK_AT_FREE flag(s) set" : "nonzero _refcount";
-      else if (this.owner[p] === PageOwner.Free || this.owner[p] !== o) reason = "nonzero mapcount";
+      if (this.flagsAt(p) & F_BUDDY) reason = "nonzero mapcount";
+      else if (this.refAt(p) > 0) reason = !(this.flagsAt(p) & F_MANAGED) ? "PAGE_FLAGS_CHECK_AT_FREE flag(s) set" : "nonzero _refcount";
+      else if (this.ownerAt(p) === PageOwner.Free || this.ownerAt(p) !== o) reason = "nonzero mapcount";
       if (reason) {
-        this.badPage(p, reason, zi, this.owner[p] === PageOwner.Free && !(this.flags[p]! & F_BUDDY));
+        this.badPage(p, reason, zi, this.ownerAt(p) === PageOwner.Free && !(this.flagsAt(p) & F_BUDDY));
         return; // the head stays out of circulation, as in the kernel
       }
     }
-    this.flags[pfn] = F_MANAGED;
-    this.order[pfn] = -1;
+    this.setFlagsAt(pfn, F_MANAGED);
+    this.setOrderAt(pfn, -1);
     // A page of the block may head a leaked remainder record (an earlier free of a smaller order, below): the kernel
     // frees it along with the block (fuzz seed 4558: free_page() of an order-1 block, the head reused, then
     // free_pages(head, 1)), so its record goes too.
     for (let i = 1; i < n; i++) {
-      if (this.flags[pfn + i]! & F_ALLOC) {
-        this.flags[pfn + i] = F_MANAGED;
-        this.order[pfn + i] = -1;
+      if (this.flagsAt(pfn + i) & F_ALLOC) {
+        this.setFlagsAt(pfn + i, F_MANAGED);
+        this.setOrderAt(pfn + i, -1);
       }
     }
     for (let i = 0; i < n; i++) this.retag(pfn + i, PageOwner.Free);
@@ -1256,9 +1538,9 @@ export class PageAllocator {
       for (let rest = pfn + n; rest < pfn + (1 << allocOrder);) {
         let ro = 0;
         while (ro + 1 < allocOrder && (rest & ((1 << (ro + 1)) - 1)) === 0 && rest + (1 << (ro + 1)) <= pfn + (1 << allocOrder)) ro++;
-        this.flags[rest] = F_ALLOC | F_MANAGED;
-        this.order[rest] = ro;
-        this.refcount[rest] = 0;
+        this.setFlagsAt(rest, F_ALLOC | F_MANAGED);
+        this.setOrderAt(rest, ro);
+        this.setRefAt(rest, 0);
         rest += 1 << ro;
       }
     }
@@ -1293,7 +1575,7 @@ export class PageAllocator {
     // A module freeing pages another kernel user holds (vmalloc, page tables, a large kmalloc, DMA): the kernel frees
     // them without a word (refcount 1 -> 0) and that user goes on using free memory. Recorded, so that the grader
     // and the invariant checker (debug/invariants.ts) see the corruption as the module's doing.
-    const o = this.owner[pfn]!;
+    const o = this.ownerAt(pfn);
     if (o !== PageOwner.Module && o !== PageOwner.Free) this.suspectFrees.push({ pfn, order, reason: `free_pages() of ${pageOwnerNames[o]} pages` });
     this.__free_pages(pfn, order);
   }
@@ -1331,15 +1613,15 @@ export class PageAllocator {
     const k = this.k;
     const b64 = k.layout.bits === 64;
     const w = b64 ? 16 : 8;
-    const buddy = (this.flags[pfn]! & F_BUDDY) !== 0;
-    const ref = this.refcount[pfn]!;
+    const buddy = (this.flagsAt(pfn) & F_BUDDY) !== 0;
+    const ref = this.refAt(pfn);
     const rawMap = buddy ? -129 : -1; // PageBuddy is a page type kept in _mapcount
     const pagePtr = this.structPageAddr(pfn);
     const shown = k.profile.hashedPointers ? this.hashPtr(pagePtr, w) : pagePtr.toString(16).padStart(w, "0");
     let low = 0;
-    if (!(this.flags[pfn]! & F_MANAGED)) low |= 1 << PG_reserved;
-    if (this.flags[pfn]! & F_SLAB) low |= 1 << PG_slab;
-    if (this.flags[pfn]! & F_COMPOUND) low |= 1 << PG_head;
+    if (!(this.flagsAt(pfn) & F_MANAGED)) low |= 1 << PG_reserved;
+    if (this.flagsAt(pfn) & F_SLAB) low |= 1 << PG_slab;
+    if (this.flagsAt(pfn) & F_COMPOUND) low |= 1 << PG_head;
     const out: string[] = [];
     const zone = Math.max(zi, 0);
     if (this.era === "6.1") {
@@ -1584,7 +1866,7 @@ export class PageAllocator {
   // ---------------------------------------------------------------- owners and inspection
 
   ownerOf(pfn: number): number {
-    return pfn >= 0 && pfn < this.nrPfns ? this.owner[pfn]! : PageOwner.Reserved;
+    return pfn >= 0 && pfn < this.nrPfns ? this.ownerAt(pfn) : PageOwner.Reserved;
   }
 
   /** Re-tag allocated pages (slab, vmalloc, page tables take pages and say what they are). */
@@ -1592,12 +1874,12 @@ export class PageAllocator {
     for (let i = 0; i < nrPages; i++) {
       const p = pfn + i;
       if (p < 0 || p >= this.nrPfns) continue;
-      const o = this.owner[p]!;
-      if (o === PageOwner.Free || !(this.flags[p]! & F_MANAGED)) continue; // only allocated pages change hands
+      const o = this.ownerAt(p);
+      if (o === PageOwner.Free || !(this.flagsAt(p) & F_MANAGED)) continue; // only allocated pages change hands
       this.retag(p, owner);
-      if (this.flags[p]! & F_ALLOC) {
-        if (owner === PageOwner.Slab) this.flags[p] = this.flags[p]! | F_SLAB;
-        else this.flags[p] = this.flags[p]! & ~F_SLAB;
+      if (this.flagsAt(p) & F_ALLOC) {
+        if (owner === PageOwner.Slab) this.setFlagsAt(p, this.flagsAt(p) | F_SLAB);
+        else this.setFlagsAt(p, this.flagsAt(p) & ~F_SLAB);
       }
     }
   }
@@ -1608,7 +1890,7 @@ export class PageAllocator {
   }
 
   pageRefcount(pfn: number): number {
-    return this.refcount[pfn] ?? 0;
+    return pfn >= 0 && pfn < this.nrPfns ? this.refAt(pfn) : 0;
   }
 
   nrFreePages(): number {
@@ -1625,32 +1907,45 @@ export class PageAllocator {
   /** The blocks of one free list, head first. */
   freeList(zoneIdx: number, order: number): number[] {
     const out: number[] = [];
-    for (let p = this.freeHead[this.listIdx(zoneIdx, order)]!; p >= 0; p = this.next[p]!) out.push(p);
+    for (let p = this.freeHead[this.listIdx(zoneIdx, order)]!; p >= 0; p = this.nextFree(p, order)) out.push(p);
     return out;
+  }
+
+  /** Whether some frame of chunk ci may have flag bit f (a template chunk answers without a look at its frames). */
+  private chunkMayHaveFlag(ci: number, f: number): boolean {
+    if (this.flags.shared[ci] === 0) return true;
+    const u = this.flags.uniformOf(ci);
+    return ((u ?? F_MANAGED | F_BUDDY) & f) !== 0;
   }
 
   /** Every allocated block, ascending by PFN; with `owner`, only the blocks of that owner (PageOwner). */
   allocations(owner?: number): AllocationInfo[] {
     const out: AllocationInfo[] = [];
     if (owner !== undefined && !this.ownerCount[owner]) return out; // no frame has that owner: no block either
-    const flags = this.flags;
-    const owners = this.owner;
-    for (let p = 0; p < this.nrPfns; p++) {
-      if (!(flags[p]! & F_ALLOC)) continue;
-      if (owner !== undefined && owners[p] !== owner) continue;
-      const zi = this.zoneIdxOf(p);
-      const o = this.owner[p]!;
-      const ci = p >>> ALLOC_INFO_SHIFT;
-      const c = this.callers[this.allocCallerChunks[ci]?.[p & ALLOC_INFO_MASK] ?? 0];
-      out.push({
-        pfn: p,
-        order: this.order[p]!,
-        owner: o,
-        ownerName: pageOwnerNames[o]!,
-        gfp: this.allocGfpChunks[ci]?.[p & ALLOC_INFO_MASK] ?? 0,
-        caller: c || undefined,
-        zone: zi >= 0 ? this.zones[zi]!.name : "?",
-      });
+    const nChunks = this.flags.chunks.length;
+    for (let chunk = 0; chunk < nChunks; chunk++) {
+      if (!this.chunkMayHaveFlag(chunk, F_ALLOC)) continue;
+      const fc = this.flags.chunks[chunk]!;
+      const base = chunk << CHUNK_SHIFT;
+      const lim = Math.min(CHUNK, this.nrPfns - base);
+      for (let i = 0; i < lim; i++) {
+        if (!(fc[i]! & F_ALLOC)) continue;
+        const p = base + i;
+        const o = this.ownerAt(p);
+        if (owner !== undefined && o !== owner) continue;
+        const zi = this.zoneIdxOf(p);
+        const ci = p >>> ALLOC_INFO_SHIFT;
+        const c = this.callers[this.allocCallerChunks[ci]?.[p & ALLOC_INFO_MASK] ?? 0];
+        out.push({
+          pfn: p,
+          order: this.orderAt(p),
+          owner: o,
+          ownerName: pageOwnerNames[o]!,
+          gfp: this.allocGfpChunks[ci]?.[p & ALLOC_INFO_MASK] ?? 0,
+          caller: c || undefined,
+          zone: zi >= 0 ? this.zones[zi]!.name : "?",
+        });
+      }
     }
     return out;
   }
@@ -1663,17 +1958,19 @@ export class PageAllocator {
   allocationRuns(): { pfn: number; order: number; ownerName: string; zone: string; gfp: number; caller?: string; n?: number }[] {
     type Row = { pfn: number; order: number; ownerName: string; zone: string; gfp: number; caller?: string; n?: number };
     const out: Row[] = [];
-    const flags = this.flags;
-    const owners = this.owner;
     let last: Row | undefined;
     let lastOwner = -1;
     let lastCaller = 0;
     let lastZone = -2;
     let lastEnd = -1;
     for (let p = 0; p < this.nrPfns; p++) {
-      if (!(flags[p]! & F_ALLOC)) continue;
-      const o = owners[p]!;
-      const order = this.order[p]!;
+      if ((p & CHUNK_MASK) === 0 && !this.chunkMayHaveFlag(p >>> CHUNK_SHIFT, F_ALLOC)) {
+        p += CHUNK - 1;
+        continue;
+      }
+      if (!(this.flagsAt(p) & F_ALLOC)) continue;
+      const o = this.ownerAt(p);
+      const order = this.orderAt(p);
       const ci = p >>> ALLOC_INFO_SHIFT;
       const callerId = this.allocCallerChunks[ci]?.[p & ALLOC_INFO_MASK] ?? 0;
       const gfp = this.allocGfpChunks[ci]?.[p & ALLOC_INFO_MASK] ?? 0;
@@ -1713,11 +2010,60 @@ export class PageAllocator {
     }));
   }
 
-  /** One owner byte per frame (of a zone, or of the whole machine). */
+  /**
+   * One owner byte per frame (of a zone, or of the whole machine): a flat copy, nrPfns bytes (1 TiB of RAM: 256 MiB
+   * and more). The views and the checkers read frameOwnerRuns() or ownerOf() instead.
+   */
   frameOwnerMap(zoneIndex?: number): Uint8Array {
-    if (zoneIndex === undefined) return this.owner.slice();
+    if (zoneIndex === undefined) return this.owner.slice(0, this.nrPfns);
     const z = this.zones[zoneIndex];
     return z ? this.owner.slice(z.startPfn, z.endPfn) : new Uint8Array(0);
+  }
+
+  /**
+   * The frames' owners as runs [startPfn, count, owner] in [a, b) (default: the whole machine), a uniform chunk in
+   * one step: a booted 1 TiB machine is a few dozen runs, built without a byte per frame.
+   */
+  frameOwnerRuns(a = 0, b = this.nrPfns): [number, number, number][] {
+    const runs: [number, number, number][] = [];
+    const push = (start: number, n: number, o: number) => {
+      const last = runs[runs.length - 1];
+      if (last && last[2] === o && last[0] + last[1] === start) last[1] += n;
+      else runs.push([start, n, o]);
+    };
+    for (let s = Math.max(0, a); s < Math.min(b, this.nrPfns);) {
+      const ci = s >>> CHUNK_SHIFT;
+      const end = Math.min(b, this.nrPfns, (ci + 1) << CHUNK_SHIFT);
+      const u = this.owner.uniformOf(ci);
+      if (u !== undefined) push(s, end - s, u);
+      else {
+        const c = this.owner.chunks[ci]!;
+        let i = s;
+        while (i < end) {
+          const o = c[i & CHUNK_MASK]!;
+          let j = i + 1;
+          while (j < end && c[j & CHUNK_MASK] === o) j++;
+          push(i, j - i, o);
+          i = j;
+        }
+      }
+      s = end;
+    }
+    return runs;
+  }
+
+  /** Host bytes the struct page metadata holds beyond its templates (chunks that own arrays, top-order links). */
+  metadataBytes(): number {
+    return (
+      this.owner.ownBytes() +
+      this.order.ownBytes() +
+      this.flags.ownBytes() +
+      this.refcount.ownBytes() +
+      this.next.ownBytes() +
+      this.prev.ownBytes() +
+      this.topNext.byteLength +
+      this.topPrev.byteLength
+    );
   }
 
   private snapshot(): BootState {
@@ -1744,27 +2090,39 @@ export class PageAllocator {
    */
   checkInvariants(): string[] {
     const errs: string[] = [];
-    const inList = new Uint8Array(this.nrPfns);
+    const top = this.topOrder;
+    // Frames seen in a listed block: per frame where the chunk has its own arrays, per top-order block in a template
+    // chunk (its frames are all alike, so the block is checked as one).
+    const inList = new PageArray(new Uint8Array(0), this.nrPfns, 0);
+    const topMark = new Uint8Array((this.nrPfns >>> top) + 1);
+    const freeOwner = this.owner.uniform(PageOwner.Free);
+    const listed = (q: number) => inList.get(q) === 1 || topMark[q >>> top] === 1;
     for (const z of this.zones) {
       let free = 0;
       for (let o = 0; o < this.maxOrder; o++) {
         const li = this.listIdx(z.idx, o);
         let cnt = 0;
         let prev = -1;
-        for (let p = this.freeHead[li]!; p >= 0; p = this.next[p]!) {
-          if (cnt > this.nrPfns) {
+        for (let p = this.freeHead[li]!; p >= 0; p = this.nextFree(p, o)) {
+          if (cnt > this.nrPfns || p >= this.nrPfns) {
             errs.push(`${z.name} order ${o}: list loops`);
             break;
           }
-          if (this.prev[p] !== prev) errs.push(`${z.name} order ${o}: bad prev link at pfn ${p}`);
+          if (this.prevFree(p, o) !== prev) errs.push(`${z.name} order ${o}: bad prev link at pfn ${p}`);
           if (p & ((1 << o) - 1)) errs.push(`${z.name} order ${o}: block ${p} not aligned`);
           if (p < z.startPfn || p + (1 << o) > z.endPfn) errs.push(`${z.name} order ${o}: block ${p} outside zone`);
-          if (this.order[p] !== o || !(this.flags[p]! & F_BUDDY)) errs.push(`pfn ${p}: in order-${o} list without buddy mark`);
-          for (let i = 0; i < 1 << o; i++) {
-            const q = p + i;
-            if (inList[q]) errs.push(`pfn ${q} in two free blocks`);
-            inList[q] = 1;
-            if (this.owner[q] !== PageOwner.Free) errs.push(`pfn ${q}: free block page owned by ${pageOwnerNames[this.owner[q]!]}`);
+          if (this.orderAt(p) !== o || !(this.flagsAt(p) & F_BUDDY)) errs.push(`pfn ${p}: in order-${o} list without buddy mark`);
+          const ci = p >>> CHUNK_SHIFT;
+          if (o === top && this.owner.chunks[ci] === freeOwner && this.flags.chunks[ci] === this.freeTopFlags && inList.shared[ci] !== 0) {
+            if (topMark[p >>> top]) errs.push(`pfn ${p} in two free blocks`);
+            topMark[p >>> top] = 1;
+          } else {
+            for (let i = 0; i < 1 << o; i++) {
+              const q = p + i;
+              if (listed(q)) errs.push(`pfn ${q} in two free blocks`);
+              inList.set(q, 1);
+              if (this.ownerAt(q) !== PageOwner.Free) errs.push(`pfn ${q}: free block page owned by ${pageOwnerNames[this.ownerAt(q)]}`);
+            }
           }
           if (o < this.maxOrder - 1) {
             const b = p ^ (1 << o);
@@ -1773,6 +2131,7 @@ export class PageAllocator {
           prev = p;
           cnt++;
           free += 1 << o;
+          if (errs.length > 50) break;
         }
         if (cnt !== this.nrFree[li]) errs.push(`${z.name} order ${o}: nr_free ${this.nrFree[li]} but list has ${cnt}`);
         if (this.freeTail[li] !== prev) errs.push(`${z.name} order ${o}: tail pointer wrong`);
@@ -1780,16 +2139,39 @@ export class PageAllocator {
       if (free !== z.free) errs.push(`${z.name}: free ${z.free} but lists hold ${free}`);
       // free + allocated = managed
       let used = 0;
-      for (let p = z.startPfn; p < z.endPfn; p++) {
-        const o = this.owner[p]!;
-        if (o !== PageOwner.Free && this.flags[p]! & F_MANAGED) used++;
-        else if (o !== PageOwner.Free && !isUnmanagedOwner(o)) errs.push(`pfn ${p}: owner ${pageOwnerNames[o]} but never managed`);
+      for (let s = z.startPfn; s < z.endPfn;) {
+        const ci = s >>> CHUNK_SHIFT;
+        const end = Math.min(z.endPfn, (ci + 1) << CHUNK_SHIFT);
+        const uo = this.owner.uniformOf(ci);
+        const uf = this.flags.chunks[ci] === this.freeTopFlags ? F_MANAGED : this.flags.uniformOf(ci);
+        if (uo !== undefined && uf !== undefined) {
+          if (uo !== PageOwner.Free && uf & F_MANAGED) used += end - s;
+          else if (uo !== PageOwner.Free && !isUnmanagedOwner(uo)) errs.push(`pfn ${s}: owner ${pageOwnerNames[uo]} but never managed`);
+        } else {
+          for (let p = s; p < end; p++) {
+            const o = this.ownerAt(p);
+            if (o !== PageOwner.Free && this.flagsAt(p) & F_MANAGED) used++;
+            else if (o !== PageOwner.Free && !isUnmanagedOwner(o)) errs.push(`pfn ${p}: owner ${pageOwnerNames[o]} but never managed`);
+          }
+        }
+        s = end;
       }
       if (this.memInitDone && free + used !== z.managed) errs.push(`${z.name}: free ${free} + allocated ${used} != managed ${z.managed}`);
     }
-    for (let p = 0; p < this.nrPfns; p++) {
-      if (this.owner[p] === PageOwner.Free && !inList[p]) errs.push(`pfn ${p}: owner Free but in no free list`);
-      if (errs.length > 50) break;
+    for (let s = 0; s < this.nrPfns && errs.length <= 50;) {
+      const ci = s >>> CHUNK_SHIFT;
+      const end = Math.min(this.nrPfns, (ci + 1) << CHUNK_SHIFT);
+      const uo = this.owner.uniformOf(ci);
+      if (uo !== undefined && uo !== PageOwner.Free) {
+        s = end;
+        continue;
+      }
+      const step = uo === PageOwner.Free && this.flags.chunks[ci] === this.freeTopFlags && inList.shared[ci] !== 0 ? 1 << top : 1;
+      for (let p = s; p < end; p += step) {
+        if (this.ownerAt(p) === PageOwner.Free && !listed(p)) errs.push(`pfn ${p}: owner Free but in no free list`);
+        if (errs.length > 50) break;
+      }
+      s = end;
     }
     // allocated blocks: head order covers pages of one owner
     let counted = 0;

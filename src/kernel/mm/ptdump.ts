@@ -19,12 +19,27 @@ import { VM_NO_GUARD, type AreaInfo } from "./vmalloc.ts";
 export interface WalkView {
   pgtable: PageTables;
   areas: AreaInfo[];
-  owners: Uint8Array;
+  /** The frames' owners at that moment, as runs [startPfn, count, owner] (PageAllocator.frameOwnerRuns). */
+  owners: [number, number, number][];
+}
+
+/** The owner of pfn in captured runs, or undefined outside them. */
+function ownerInRuns(runs: [number, number, number][], pfn: number): number | undefined {
+  let lo = 0;
+  let hi = runs.length - 1;
+  while (lo <= hi) {
+    const mid = (lo + hi) >> 1;
+    const r = runs[mid]!;
+    if (pfn < r[0]) hi = mid - 1;
+    else if (pfn >= r[0] + r[1]) lo = mid + 1;
+    else return r[2];
+  }
+  return undefined;
 }
 
 /** Capture the page tables, vmap areas and frame owners as they are now (cheap: the table frames are a few hundred KiB). */
 export function captureWalkView(k: Kernel): WalkView {
-  return { pgtable: k.pgtable.frozen(), areas: k.vmalloc?.areas() ?? [], owners: k.pages.frameOwnerMap() };
+  return { pgtable: k.pgtable.frozen(), areas: k.vmalloc?.areas() ?? [], owners: k.pages.frameOwnerRuns() };
 }
 
 export interface WalkLevelJson {
@@ -264,9 +279,9 @@ export function walkJson(k: Kernel, addr: bigint, view?: WalkView): WalkJson {
     const pfn = Math.floor(w.pa / 4096);
     res.pa = hexw(w.pa);
     res.pfn = pfn;
-    const owners = view?.owners ?? k.pages.frameOwnerMap();
+    const o = view ? ownerInRuns(view.owners, pfn) : pfn < k.pages.nrPfns ? k.pages.ownerOf(pfn) : undefined;
     const zone = k.layout.zones.find((z) => pfn >= z.startPfn && pfn < z.endPfn);
-    res.frame = { owner: pfn < owners.length ? (pageOwnerNames[owners[pfn]!] ?? "?") : "outside RAM (I/O memory)", zone: zone?.name };
+    res.frame = { owner: o !== undefined ? (pageOwnerNames[o] ?? "?") : "outside RAM (I/O memory)", zone: zone?.name };
     const size =
       w.pageSize > 4096
         ? `a ${fmtSize(w.pageSize)} ${arch === "arm" ? "section" : arch === "arm64" ? "block" : "page"} at the ${w.steps.find((s) => s.leaf)?.level} level, so the low ${LOG2(w.pageSize)} bits are the offset`

@@ -3,15 +3,19 @@
 // arch_report_meminfo().
 //
 // User space is a model (init/userspace.ts): Cached, AnonPages, Shmem, Mapped and the LRU lines come from the
-// page cache and anonymous pages it took, split by fixed ratios. There is no swap; Buffers, Dirty,
-// Committed_AS... are 0 — a documented model, not a measurement — so that
+// page cache and anonymous pages it took, split by fixed ratios. There is no swap; Buffers, Dirty... are 0 — a
+// documented model, not a measurement — so that
 // MemTotal = MemFree + every page the kernel's allocators hold (Slab, PageTables, vmalloc, module pages...).
 // Sources: MemTotal = totalram (managed pages); MemFree = free pages of all zones; Slab/SUnreclaim = slab pages +
-// large-kmalloc pages (6.1 accounts kmalloc_large as NR_SLAB_UNRECLAIMABLE_B; SReclaimable is 0: no reclaimable
-// caches are modelled); PageTables = page-table pages from the buddy allocator; KernelStack = 0 (task stacks are
-// not modelled); Percpu = the boot reservations named "percpu"; VmallocUsed/Chunk from k.vmalloc.meminfo() when it
+// large-kmalloc pages (6.1 accounts kmalloc_large as NR_SLAB_UNRECLAIMABLE_B); SReclaimable = KReclaimable = the
+// pages of the SLAB_RECLAIM_ACCOUNT caches (mm/slab_boot.ts's dentry, inodes, radix_tree_node, kmalloc-rcl-*);
+// PageTables = what 6.1's NR_PAGETABLE counts (mm/pgtable.ts accountedKernelTable(), the boot processes' and a run's
+// process tables); KernelStack = tasks x THREAD_SIZE (init/boot_tasks.ts; 6.1 only, 0 on the old eras);
+// Committed_AS = vm_committed_as (the boot's tmpfs pages and processes, init/boot_tasks.ts, then a run's
+// VM_ACCOUNT mappings); Percpu = mm/percpu_boot.ts percpuMeminfoKb(); VmallocUsed/Chunk from k.vmalloc.meminfo() when it
 // exists (6.1: Used = pages, Chunk = 0; before 4.4 Used = address space in use, Chunk = largest free hole), else
-// from Vmalloc-owned pages (Chunk = the whole area). MemAvailable is si_mem_available() on these numbers.
+// from Vmalloc-owned pages (Chunk = the whole area). MemAvailable is si_mem_available() on these numbers (free,
+// less totalreserve, plus the reclaimable slab less min(half of it, the low watermarks)).
 // DirectMap (x86): the linear map covers [0, max_pfn) (x86_64) or lowmem (i386) with large pages except the first
 // large page and a partial last one; the real kernel splits a few more large pages around the kernel image
 // (real x86_64 512M: 24448 kB of 4k vs our 3968 kB), which is not modelled. CMA (armmp): CmaTotal/CmaFree are the

@@ -66,7 +66,8 @@ export function pcpuPopulate(k: Kernel, pages: number): number[][] {
 /** After the boot's vmalloc replay (6.1): populate the second chunk if the boot created one (see the header). */
 export function pcpu_boot_balance(k: Kernel): void {
   if (k.profile.era !== "6.1") return;
-  const second = k.vmalloc.areas().some((a) => a.caller.startsWith("pcpu_get_vm_areas"));
+  let second = false;
+  for (const n of k.vmalloc.busy.inorder()) if (n.data?.vm?.caller.startsWith("pcpu_get_vm_areas")) second = true;
   if (second) pcpuPopulate(k, 1 + PCPU_EMPTY_POP_PAGES_LOW);
 }
 

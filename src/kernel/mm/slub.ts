@@ -48,12 +48,12 @@
 //   kernel's DEBUG_SLAB finds both red zones inactive: "slab error in verify_redzone_free(): cache `size-N':
 //   double free detected", dump_stack, the red zone words, and then frees the object anyway (the corruption
 //   follows, as in the kernel); the rest of DEBUG_SLAB (red zones in the layout, poisoning) is not modelled.
-// - Boot caches: a representative set of the caches the real 6.1 x86_64 transcript lists (names, object sizes
-//   equal to the real objsize column, counts from its slabinfo; kmalloc-* counts too), filled at boot with objects
-//   owned by "boot" (whole slabs at once). The five biggest filesystem/tracing caches (dentry, inode_cache,
-//   kernfs_node_cache, ftrace_event_field, trace_event_file) are scaled to 1/8 of the real counts to keep boots
-//   fast; the population is capped at ~3% of RAM. The 2.6 and 3.4 profiles get a smaller set of their era's names.
-//   Objects the kernel itself allocates later (SLAB's off-slab management) are marked the same way.
+// - Boot caches: 6.1 replays the rest of boot's slab state (mm/slab_boot.ts): every cache the real boot of each
+//   architecture lists, in its order, with that architecture's own object sizes and full object counts, plus the
+//   boot's large kmallocs and one kmem_cache/kmem_cache_node object per cache, filled with objects owned by "boot"
+//   (whole slabs at once: the bulk path keeps this to a few ms per boot); a quarter of RAM caps it. The 2.6 and 3.4
+//   profiles get a smaller representative set of their era's names (capped at ~3% of RAM). Objects the kernel itself
+//   allocates later (SLAB's off-slab management) are marked the same way.
 // - SLAB_FREELIST_RANDOM (objects in a new slab handed out in a random order) is not modelled: object 0 first.
 // - KASAN's and kmemleak's own metadata do not change the layout here.
 

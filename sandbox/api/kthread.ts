@@ -30,7 +30,12 @@ function nextPid(c: CallEnv): number {
 function create(c: CallEnv, name: string, threadfn: HostCallback, data: Cookie | undefined, fmt: string, args: (number | bigint | string)[]): number {
   const k = c.k;
   // kthread_create_on_node(): wait_for_completion_killable(&done) while kthreadd forks the thread
-  k.sched.might_sleep("kernel/kthread.c", 0, ["__kthread_create_on_node", "kthread_create_on_node"]);
+  k.sched.might_sleep("kernel/sched/completion.c", 0, [
+    "__wait_for_common",
+    "wait_for_completion_killable",
+    "__kthread_create_on_node",
+    "kthread_create_on_node",
+  ]);
   const comm = k.log.format(fmt, args);
   if (!threadfn.coroutine) throw new GuestError("TypeError", `${name}: parameter 'threadfn' must be a function of the cell`);
   const body: GuestCoroutine = threadfn.coroutine([data]);
@@ -165,7 +170,7 @@ export const KTHREAD_ROWS: ApiEntry[] = [
     impl: (c, id: number) => {
       const k = c.k;
       const t = task(c, id, "kthread_stop");
-      k.sched.might_sleep("kernel/kthread.c", 0, ["kthread_stop"]);
+      k.sched.might_sleep("kernel/sched/completion.c", 0, ["__wait_for_common", "wait_for_completion", "kthread_stop"]);
       if (kthreads(k).current() === t)
         throw new GuestError(
           "Error",

@@ -168,3 +168,27 @@ describe("kthreads: mistakes", () => {
     expect(r.reports.some((x) => x.kind === "timeout" && /in kthread_stop\(\) for lkmpg-7\/109/.test(x.title))).toBe(true);
   });
 });
+
+describe("kthreads: context rules", () => {
+  it("kthread_run under a spinlock is the sleep-in-atomic splat on the debug kernel (kthread_create waits for kthreadd)", async () => {
+    const src = LKMPG.replace(
+      '  t = kthread_run(thread_fn, null, "lkmpg-%d", 7);',
+      '  spin_lock(lock);\n  t = kthread_run(thread_fn, null, "lkmpg-%d", 7);\n  spin_unlock(lock);',
+    ).replace(
+      'MODULE_LICENSE("GPL");\n',
+      'MODULE_LICENSE("GPL");\nimport { DEFINE_SPINLOCK, spin_lock, spin_unlock } from "linux";\nconst lock = DEFINE_SPINLOCK();\n',
+    );
+    const r = await runModule(src, { views: false, config: "debug" });
+    expect(r.reports.some((x) => x.kind === "sleep-in-atomic" && /kernel\/sched\/completion\.c/.test(x.title))).toBe(true);
+  });
+
+  it("msleep in the thread under a spinlock does not suspend it: the thread's own 'scheduling while atomic' BUG, in its context", async () => {
+    const src = LKMPG.replace("    msleep(1000);\n", "    spin_lock(lock);\n    msleep(1000);\n    spin_unlock(lock);\n").replace(
+      'MODULE_LICENSE("GPL");\n',
+      'MODULE_LICENSE("GPL");\nimport { DEFINE_SPINLOCK, spin_lock, spin_unlock } from "linux";\nconst lock = DEFINE_SPINLOCK();\n',
+    );
+    const r = await runModule(src, { views: false, config: "debug" });
+    const bug = r.reports.find((x) => x.kind === "scheduling-while-atomic");
+    expect(bug?.title).toMatch(/^BUG: scheduling while atomic: lkmpg-7\/109\//);
+  });
+});

@@ -10,6 +10,8 @@
 // Before that, sucrase's own parser gives the token stream, from which come the imports (name, module, line,
 // column: checked against the table for the profile's era before anything runs) and the top-level functions
 // (registered as module symbols for call traces). A syntax error is returned, never thrown.
+// A function the cell passes to kthread_run/kthread_create becomes a generator, each sleeping call in its body a
+// `yield` (kthread_transform.ts: how a kernel thread sleeps on the one host stack), before the scopes are read.
 // The emitted JavaScript is parsed once more for its function scopes (`scopes`, in the coordinates QuickJS's
 // stack positions use): a frame QuickJS calls <anonymous> (an arrow or function expression no variable or property
 // names, as in `module_init(() => ...)`) becomes the symbol `cell_line_N` of the function starting on line N

@@ -192,3 +192,28 @@ describe("kthreads: context rules", () => {
     expect(bug?.title).toMatch(/^BUG: scheduling while atomic: lkmpg-7\/109\//);
   });
 });
+
+describe("kthreads: the thread function", () => {
+  it("gets the data kthread_run was given (the same object), and an exception it throws is reported and ends the thread", async () => {
+    const src = `${IMPORTS}
+let t: task_struct | null = null;
+const state = { ticks: 0 };
+function thread_fn(data: { ticks: number }): number {
+  while (!kthread_should_stop()) {
+    data.ticks++;
+    if (data.ticks === 3) throw new Error("thread gave up");
+    msleep(100);
+  }
+  return 1;
+}
+function t_init(): number { t = kthread_run(thread_fn, state, "thrower"); return 0; }
+function t_exit(): void { printk(KERN_INFO + "stop %d ticks %d\\n", kthread_stop(t!), state.ticks); }
+module_init(t_init);
+module_exit(t_exit);
+`;
+    const r = await runModule(src, { views: false });
+    expect(r.reports.map((x) => x.kind)).toEqual(["exception"]);
+    expect(r.reports[0].title + r.reports[0].text).toMatch(/thread gave up/);
+    expect(text(r.dmesg)).toContain("stop 0 ticks 3");
+  });
+});

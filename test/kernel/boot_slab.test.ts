@@ -69,6 +69,15 @@ describe("the slab state the rest of boot leaves (6.1)", () => {
       expect(Math.abs(s.get("PageTables")! - r.get("PageTables")!)).toBeLessThanOrEqual(16);
       for (const f of ["MemFree", "MemAvailable"]) expect(Math.abs(s.get(f)! - r.get(f)!), f).toBeLessThanOrEqual(r.get("MemTotal")! * 0.015);
     });
+
+    it(`${b.profile}: /proc/zoneinfo's per-node stats as the real boot's, from meminfo's counters (nr_kernel_stack in kB)`, () => {
+      const stats = (t: string) => new Map([...t.matchAll(/^ {6}(nr_\w+)\s+(\d+)$/gm)].map((m) => [m[1]!, Number(m[2])]));
+      const r = stats(section(log, "/proc/zoneinfo (first 60 lines)"));
+      const s = stats(k.proc("zoneinfo"));
+      for (const f of ["nr_kernel_stack", "nr_file_pages", "nr_shmem"]) expect(s.get(f), f).toBe(r.get(f));
+      for (const f of ["nr_slab_reclaimable", "nr_slab_unreclaimable"]) expect(Math.abs(s.get(f)! - r.get(f)!), f).toBeLessThanOrEqual(r.get(f)! * 0.01);
+      expect(Math.abs(s.get("nr_page_table_pages")! - r.get("nr_page_table_pages")!)).toBeLessThanOrEqual(4);
+    });
   }
 });
 

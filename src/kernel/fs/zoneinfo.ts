@@ -1,19 +1,20 @@
 // Models mm/vmstat.c zoneinfo_show_print() (/proc/zoneinfo) of Linux 6.1, and 2.6.32's format for eras 2.6 and 3.4.
 //
 // 6.1: every zone of the node is listed; unpopulated zones stop after "protection:". The "per-node stats" block
-// (printed under the first populated zone) lists the 6.1 node_stat items in the kernel's order; the simulator has
-// sources only for nr_slab_unreclaimable (slab + large kmalloc pages), nr_kernel_stack (0) and
-// nr_page_table_pages: the others print 0 (no user space, no page cache, no swap). pagesets show count 0 (no pcp
+// (printed under the first populated zone) lists the 6.1 node_stat items in the kernel's order, from the same
+// counters as /proc/meminfo (fs/meminfo.ts: the LRU lists, nr_slab_reclaimable / nr_slab_unreclaimable, nr_anon_pages,
+// nr_mapped, nr_file_pages = nr_shmem (the initramfs's tmpfs), nr_kernel_stack in kB as the kernel keeps it,
+// nr_page_table_pages); the others print 0 (no swap, no writeback, no reclaim ran). pagesets show count 0 (no pcp
 // lists are modelled) with high/batch from 6.1's zone_batchsize()/zone_highsize() for one CPU, and the vm stats
 // threshold from calculate_normal_threshold().
 // 2.6/3.4: the 2.6.32 layout (scanned line, vm stats before protection, all_unreclaimable/prev_priority/
 // inactive_ratio; only populated zones). 3.4's own additions (nr_anon_transparent_hugepages, ...) are not shown.
 
 import type { Kernel } from "../kernel.ts";
-import { PageOwner } from "../mm/page_flags.ts";
 import type { Zone } from "../mm/zone.ts";
 import { int_sqrt } from "../mm/zone.ts";
 import { registerProc } from "./proc.ts";
+import { renderMeminfo } from "./meminfo.ts";
 
 const NODE_STATS_61 = [
   "nr_inactive_anon",
@@ -114,8 +115,23 @@ function batchsize(managed: number): number {
 function render61(k: Kernel): string {
   const pa = k.pages;
   const numa = k.profile.arch === "x86_64" || k.profile.arch === "arm64";
-  const slabPages = pa.ownerPages(PageOwner.Slab) + pa.ownerPages(PageOwner.KmallocLarge);
-  const pt = pa.ownerPages(PageOwner.PageTable);
+  // The node counters meminfo prints (kB there; pages here, but nr_kernel_stack, which the kernel counts in kB).
+  const mi = new Map([...renderMeminfo(k).matchAll(/^([\w()]+):\s+(\d+)/gm)].map((m) => [m[1]!, Number(m[2])]));
+  const pg = (f: string) => Math.floor((mi.get(f) ?? 0) / 4);
+  const nodeStat: Record<string, number> = {
+    nr_inactive_anon: pg("Inactive(anon)"),
+    nr_active_anon: pg("Active(anon)"),
+    nr_inactive_file: pg("Inactive(file)"),
+    nr_active_file: pg("Active(file)"),
+    nr_slab_reclaimable: pg("SReclaimable"),
+    nr_slab_unreclaimable: pg("SUnreclaim"),
+    nr_anon_pages: pg("AnonPages"),
+    nr_mapped: pg("Mapped"),
+    nr_file_pages: pg("Cached") + pg("Buffers"),
+    nr_shmem: pg("Shmem"),
+    nr_kernel_stack: mi.get("KernelStack") ?? 0,
+    nr_page_table_pages: pg("PageTables"),
+  };
   const first = pa.zones.find((z) => z.present > 0);
   let out = "";
   for (const z of pa.zones) {
@@ -123,7 +139,7 @@ function render61(k: Kernel): string {
     if (z === first) {
       out += "\n  per-node stats";
       const names = numa ? [...NODE_STATS_61, ...NUMA_NODE_STATS_61] : NODE_STATS_61;
-      for (const n of names) out += stat(n, n === "nr_slab_unreclaimable" ? slabPages : n === "nr_page_table_pages" ? pt : 0);
+      for (const n of names) out += stat(n, nodeStat[n] ?? 0);
     }
     out +=
       `\n  pages free     ${z.free}` +

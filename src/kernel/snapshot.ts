@@ -88,6 +88,8 @@ export function snapshot<T extends object>(root: T): T {
   const memo = new Map<unknown, unknown>();
   const tables = sideTables.map((w) => w.deref()).filter((t): t is SideTable<object, unknown> => t !== undefined);
   const pendingFreeze: [object, "frozen" | "sealed" | "fixed"][] = [];
+  /** Containers copied empty, with their originals: [original, copy, original, copy, ...]. */
+  const pending: object[] = [];
 
   function copyFunction(f: (...a: unknown[]) => unknown): unknown {
     if ((f as unknown as Record<symbol, unknown>)[STATELESS]) return f;
@@ -132,31 +134,6 @@ export function snapshot<T extends object>(root: T): T {
         `cannot copy the ${o.constructor.name} at ${pathTo(root, o) ?? "(unknown path)"}: its contents cannot be enumerated (a SideTable can be, for module-level state)`,
       );
     }
-    if (Array.isArray(o)) {
-      const copy: unknown[] = new Array(o.length);
-      memo.set(o, copy);
-      if (Object.keys(o).length === o.length) for (let i = 0; i < o.length; i++) copy[i] = copyValue(o[i]);
-      else for (let i = 0; i < o.length; i++) if (i in o) copy[i] = copyValue(o[i]); // holes stay holes
-      copyExtraProps(o, copy, true);
-      finish(o, copy);
-      return copy;
-    }
-    if (o instanceof Map) {
-      const copy = new Map();
-      memo.set(o, copy);
-      for (const [key, val] of o) copy.set(copyValue(key), copyValue(val));
-      copyExtraProps(o, copy, false);
-      finish(o, copy);
-      return copy;
-    }
-    if (o instanceof Set) {
-      const copy = new Set();
-      memo.set(o, copy);
-      for (const x of o) copy.add(copyValue(x));
-      copyExtraProps(o, copy, false);
-      finish(o, copy);
-      return copy;
-    }
     if (o instanceof RegExp) {
       const copy = new RegExp(o.source, o.flags);
       copy.lastIndex = o.lastIndex;
@@ -168,11 +145,33 @@ export function snapshot<T extends object>(root: T): T {
       memo.set(o, copy);
       return copy;
     }
-    const copy = Object.create(Object.getPrototypeOf(o)) as Record<PropertyKey, unknown>;
+    // Containers: an empty copy now, its contents later (fillPending): a walk that followed each reference at once
+    // would recurse as deep as the longest chain of objects (a list of a thousand slabs), past the host's stack.
+    const copy = Array.isArray(o) ? new Array(o.length) : o instanceof Map ? new Map() : o instanceof Set ? new Set() : Object.create(Object.getPrototypeOf(o));
     memo.set(o, copy);
-    copyExtraProps(o, copy, false);
-    finish(o, copy);
-    return copy;
+    pending.push(o, copy as object);
+    return copy as object;
+  }
+
+  /** The contents of the containers copied empty by copyObject, until none is left. */
+  function fillPending(): void {
+    while (pending.length) {
+      const copy = pending.pop()!;
+      const o = pending.pop()!;
+      if (Array.isArray(o)) {
+        const c = copy as unknown[];
+        if (Object.keys(o).length === o.length) for (let i = 0; i < o.length; i++) c[i] = copyValue(o[i]);
+        else for (let i = 0; i < o.length; i++) if (i in o) c[i] = copyValue(o[i]); // holes stay holes
+        copyExtraProps(o, c, true);
+      } else if (o instanceof Map) {
+        for (const [key, val] of o) (copy as Map<unknown, unknown>).set(copyValue(key), copyValue(val));
+        copyExtraProps(o, copy, false);
+      } else if (o instanceof Set) {
+        for (const x of o) (copy as Set<unknown>).add(copyValue(x));
+        copyExtraProps(o, copy, false);
+      } else copyExtraProps(o, copy, false);
+      finish(o, copy);
+    }
   }
 
   function copyBuffer(b: ArrayBuffer): ArrayBuffer {
@@ -233,6 +232,7 @@ export function snapshot<T extends object>(root: T): T {
   }
 
   const out = copyValue(root) as T;
+  fillPending();
   // Side tables: after the walk, so that a value reached only through a side table is copied with the graph's copies.
   // Their keys are the root and the objects in its own fields (SideTable).
   if (tables.length) {
@@ -246,6 +246,7 @@ export function snapshot<T extends object>(root: T): T {
       if (copy === undefined) continue;
       for (const t of tables) if (t.has(o)) t.set(copy, copyValue(t.get(o)));
     }
+    fillPending();
   }
   // Freeze last: a frozen object's copy is filled first.
   for (const [copy, how] of pendingFreeze) {
@@ -422,15 +423,14 @@ export class SnapshotPlan<T extends object> {
   /** Extra own properties copied by descriptor, per index (usually undefined). */
   private readonly props: (PlanProp[] | undefined)[] = [];
   private readonly index = new Map<unknown, number>();
-  /** Functions in creation order (those they bind first), and objects that copy themselves. */
-  private readonly fnOrder: number[] = [];
-  private readonly customs: number[] = [];
+  /** Functions and objects that copy themselves: made after the other objects exist, before they are filled. */
+  private readonly makeFirst: number[] = [];
   private readonly freezes: [number, "frozen" | "sealed" | "fixed"][] = [];
   private readonly sides: { table: SideTable<object, unknown>; key: number; value: unknown; ref: number }[] = [];
-  private readonly inProgress = new Set<unknown>();
 
   constructor(private readonly root: T) {
     this.visit(root);
+    this.drain();
     const tables = sideTables.map((w) => w.deref()).filter((t): t is SideTable<object, unknown> => t !== undefined);
     if (tables.length) {
       const candidates: object[] = [root];
@@ -447,6 +447,7 @@ export class SnapshotPlan<T extends object> {
           this.sides.push({ table, key, value, ref: this.visit(value) });
         }
       }
+      this.drain();
     }
   }
 
@@ -455,32 +456,34 @@ export class SnapshotPlan<T extends object> {
     return this.objs.length;
   }
 
-  /** The plan index of v, or -1 where a copy keeps v itself (a primitive, a stateless function). */
+  /**
+   * The plan index of v, or -1 where a copy keeps v itself (a primitive, a stateless function, an immutable object).
+   * A new object gets its index here and its contents are walked later (drain): a walk that followed every
+   * reference at once would recurse as deep as the longest chain of objects (a list of a thousand slabs).
+   */
   private visit(v: unknown): number {
     if (v === null || (typeof v !== "object" && typeof v !== "function")) return -1;
     const seen = this.index.get(v);
-    if (seen !== undefined) {
-      if (typeof v === "function" && this.inProgress.has(v)) {
-        throw new SnapshotError(`cannot copy the function at ${pathTo(this.root, v) ?? "(unknown path)"}: it binds itself`);
-      }
-      return seen;
-    }
+    if (seen !== undefined) return seen;
     if (IMMUTABLE.has(v)) return -1;
-    if (typeof v === "function") return this.visitFunction(v as (...a: unknown[]) => unknown);
+    if (typeof v === "function") {
+      const f = v as (...a: unknown[]) => unknown;
+      if ((f as unknown as Record<symbol, unknown>)[STATELESS]) return -1;
+      if (!(f as unknown as Record<symbol, Rebind | undefined>)[REBIND]) {
+        throw new SnapshotError(
+          `cannot copy the function at ${pathTo(this.root, f) ?? "(unknown path)"} (${f.name || "anonymous"}): a closure may hold the booted kernel; build it with rebindable() or stateless() (src/kernel/snapshot.ts)`,
+        );
+      }
+      return this.queue(this.add(f, P_FUNCTION, undefined));
+    }
     const o = v as object;
     const custom = (o as { [SNAPSHOT]?: unknown })[SNAPSHOT];
-    if (typeof custom === "function") {
-      const i = this.add(o, P_CUSTOM, custom);
-      // what it will ask copies of: learnt by letting it copy once with a recorder (its result is dropped)
-      custom.call(o, (x: unknown) => (this.visit(x), x), new Map());
-      this.customs.push(i);
-      return i;
-    }
+    if (typeof custom === "function") return this.queue(this.add(o, P_CUSTOM, custom));
     if (ArrayBuffer.isView(o)) {
-      const buf = this.visit(o.buffer);
+      const buf = this.visit(o.buffer); // before the view: a copy makes buffers first
       const view = o as ArrayBufferView & { length?: number };
       const Ctor = o.constructor;
-      return this.add(o, P_VIEW, { buf, Ctor, off: o.byteOffset, len: o instanceof DataView ? o.byteLength : view.length!, dv: o instanceof DataView });
+      return this.add(o, P_VIEW, { buf, Ctor, off: o.byteOffset, len: o instanceof DataView ? o.byteLength : view.length! });
     }
     if (o instanceof ArrayBuffer) return this.add(o, P_BUFFER, undefined);
     if (o instanceof WeakMap || o instanceof WeakSet || o instanceof WeakRef || o instanceof Promise) {
@@ -490,81 +493,94 @@ export class SnapshotPlan<T extends object> {
     }
     if (o instanceof RegExp) return this.add(o, P_REGEXP, undefined);
     if (o instanceof Date) return this.add(o, P_DATE, undefined);
-    if (Array.isArray(o)) {
-      const i = this.add(o, P_ARRAY, undefined);
-      const refs = new Int32Array(o.length);
-      let holes = 0;
-      let objects = 0;
-      for (let j = 0; j < o.length; j++) {
-        if (!(j in o)) {
-          refs[j] = -2;
-          holes++;
-        } else if ((refs[j] = this.visit(o[j])) >= 0) objects++;
-      }
-      this.extraProps(i, o, true);
-      if (objects === 0 && holes === 0 && !this.props[i]) this.kinds[i] = P_PRIM_ARRAY;
-      else this.data[i] = refs;
-      this.finishNode(i, o);
-      return i;
-    }
-    if (o instanceof Map || o instanceof Set) {
-      const isMap = o instanceof Map;
-      const i = this.add(o, isMap ? P_MAP : P_SET, undefined);
-      const n = o.size;
-      const vals: unknown[] = new Array(isMap ? 2 * n : n);
-      const refs = new Int32Array(vals.length);
-      let objects = 0;
-      let j = 0;
-      if (isMap) {
-        for (const [a, b] of o) {
-          vals[j] = a;
-          if ((refs[j++] = this.visit(a)) >= 0) objects++;
-          vals[j] = b;
-          if ((refs[j++] = this.visit(b)) >= 0) objects++;
-        }
-      } else {
-        for (const a of o) {
-          vals[j] = a;
-          if ((refs[j++] = this.visit(a)) >= 0) objects++;
-        }
-      }
-      this.extraProps(i, o, false);
-      if (objects === 0 && !this.props[i]) this.kinds[i] = isMap ? P_PRIM_MAP : P_PRIM_SET;
-      else this.data[i] = { vals, refs };
-      this.finishNode(i, o);
-      return i;
-    }
-    const proto = Object.getPrototypeOf(o) as object | null;
-    const i = this.add(o, P_PLAIN, undefined);
-    const names = Object.getOwnPropertyNames(o);
-    if (Object.getOwnPropertySymbols(o).length === 0 && Object.keys(o).length === names.length) {
-      const refs = new Int32Array(names.length);
-      for (let j = 0; j < names.length; j++) refs[j] = this.visit((o as Record<string, unknown>)[names[j]!]);
-      this.data[i] = { proto, refs, fn: planCopierFor(proto, names) };
-    } else {
-      this.data[i] = { proto, refs: undefined, fn: undefined };
-      this.extraProps(i, o, false);
-    }
-    this.finishNode(i, o);
+    if (Array.isArray(o)) return this.queue(this.add(o, P_ARRAY, undefined));
+    if (o instanceof Map) return this.queue(this.add(o, P_MAP, undefined));
+    if (o instanceof Set) return this.queue(this.add(o, P_SET, undefined));
+    return this.queue(this.add(o, P_PLAIN, undefined));
+  }
+
+  private readonly pending: number[] = [];
+  private queue(i: number): number {
+    this.pending.push(i);
     return i;
   }
 
-  private visitFunction(f: (...a: unknown[]) => unknown): number {
-    if ((f as unknown as Record<symbol, unknown>)[STATELESS]) return -1;
-    const r = (f as unknown as Record<symbol, Rebind | undefined>)[REBIND];
-    if (!r) {
-      throw new SnapshotError(
-        `cannot copy the function at ${pathTo(this.root, f) ?? "(unknown path)"} (${f.name || "anonymous"}): a closure may hold the booted kernel; build it with rebindable() or stateless() (src/kernel/snapshot.ts)`,
-      );
+  /** Walk the contents of the objects visit() queued, until none is left. */
+  private drain(): void {
+    while (this.pending.length) {
+      const i = this.pending.pop()!;
+      const o = this.objs[i] as object;
+      switch (this.kinds[i]) {
+        case P_FUNCTION: {
+          const r = (o as unknown as Record<symbol, Rebind>)[REBIND]!;
+          this.data[i] = { r, thisRef: this.visit(r.thisArg), argRefs: r.args.map((a) => this.visit(a)) };
+          this.makeFirst.push(i);
+          break;
+        }
+        case P_CUSTOM:
+          // what it will ask copies of: learnt by letting it copy once with a recorder (its result is dropped)
+          (this.data[i] as (copy: (v: unknown) => unknown, memo: Map<unknown, unknown>) => object).call(o, (x: unknown) => (this.visit(x), x), new Map());
+          this.makeFirst.push(i);
+          break;
+        case P_ARRAY: {
+          const a = o as unknown[];
+          const refs = new Int32Array(a.length);
+          let holes = 0;
+          let objects = 0;
+          for (let j = 0; j < a.length; j++) {
+            if (!(j in a)) {
+              refs[j] = -2;
+              holes++;
+            } else if ((refs[j] = this.visit(a[j])) >= 0) objects++;
+          }
+          this.extraProps(i, o, true);
+          if (objects === 0 && holes === 0 && !this.props[i]) this.kinds[i] = P_PRIM_ARRAY;
+          else this.data[i] = refs;
+          break;
+        }
+        case P_MAP:
+        case P_SET: {
+          const isMap = o instanceof Map;
+          const n = (o as Map<unknown, unknown> | Set<unknown>).size;
+          const vals: unknown[] = new Array(isMap ? 2 * n : n);
+          const refs = new Int32Array(vals.length);
+          let objects = 0;
+          let j = 0;
+          if (isMap) {
+            for (const [a, b] of o as Map<unknown, unknown>) {
+              vals[j] = a;
+              if ((refs[j++] = this.visit(a)) >= 0) objects++;
+              vals[j] = b;
+              if ((refs[j++] = this.visit(b)) >= 0) objects++;
+            }
+          } else {
+            for (const a of o as Set<unknown>) {
+              vals[j] = a;
+              if ((refs[j++] = this.visit(a)) >= 0) objects++;
+            }
+          }
+          this.extraProps(i, o, false);
+          if (objects === 0 && !this.props[i]) this.kinds[i] = isMap ? P_PRIM_MAP : P_PRIM_SET;
+          else this.data[i] = { vals, refs };
+          break;
+        }
+        default: {
+          const proto = Object.getPrototypeOf(o) as object | null;
+          const names = Object.getOwnPropertyNames(o);
+          if (Object.getOwnPropertySymbols(o).length === 0 && Object.keys(o).length === names.length) {
+            const refs = new Int32Array(names.length);
+            for (let j = 0; j < names.length; j++) refs[j] = this.visit((o as Record<string, unknown>)[names[j]!]);
+            this.data[i] = { proto, refs, fn: planCopierFor(proto, names) };
+          } else {
+            this.data[i] = { proto, refs: undefined, fn: undefined };
+            this.extraProps(i, o, false);
+          }
+        }
+      }
+      const kind = this.kinds[i];
+      if (kind !== P_FUNCTION && kind !== P_CUSTOM && !Object.isExtensible(o))
+        this.freezes.push([i, Object.isFrozen(o) ? "frozen" : Object.isSealed(o) ? "sealed" : "fixed"]);
     }
-    const i = this.add(f, P_FUNCTION, undefined);
-    this.inProgress.add(f);
-    const thisRef = this.visit(r.thisArg);
-    const argRefs = r.args.map((a) => this.visit(a));
-    this.inProgress.delete(f);
-    this.data[i] = { r, thisRef, argRefs };
-    this.fnOrder.push(i); // after the functions it binds
-    return i;
   }
 
   private add(o: unknown, kind: number, data: unknown): number {
@@ -586,10 +602,6 @@ export class SnapshotPlan<T extends object> {
       list.push({ key, d, v: "value" in d ? this.visit(d.value) : -1, get: d.get ? this.visit(d.get) : -1, set: d.set ? this.visit(d.set) : -1 });
     }
     if (list.length) this.props[i] = list;
-  }
-
-  private finishNode(i: number, o: object): void {
-    if (!Object.isExtensible(o)) this.freezes.push([i, Object.isFrozen(o) ? "frozen" : Object.isSealed(o) ? "sealed" : "fixed"]);
   }
 
   /** A new copy of the template. */
@@ -641,24 +653,31 @@ export class SnapshotPlan<T extends object> {
           break;
       }
     }
-    // 2. functions (what they bind exists), then the objects that copy themselves
-    const val = (ref: number, v: unknown) => (ref < 0 ? v : c[ref]);
-    for (const i of this.fnOrder) {
-      const { r, thisRef, argRefs } = data[i] as { r: Rebind; thisRef: number; argRefs: number[] };
-      c[i] = rebindable(r.fn as (...x: unknown[]) => unknown, val(thisRef, r.thisArg), ...(r.args.map((a, j) => val(argRefs[j]!, a)) as []));
-    }
+    // 2. functions and the objects that copy themselves, each after those it binds or asks for (made on demand)
+    const val = (ref: number, v: unknown) => (ref < 0 ? v : (c[ref] ?? make(ref)));
     const index = this.index;
     const resolve = (v: unknown): unknown => {
       if (v === null || (typeof v !== "object" && typeof v !== "function")) return v;
       const i = index.get(v);
-      if (i === undefined) return v; // a stateless function
-      if (c[i] === undefined && kinds[i] === P_CUSTOM) makeCustom(i);
+      return i === undefined ? v : val(i, v); // undefined: a stateless function or an immutable object
+    };
+    const making = new Set<number>();
+    const cycle = (v: unknown): never => {
+      throw new SnapshotError(`cannot copy the function at ${pathTo(this.root, v) ?? "(unknown path)"}: it binds itself`);
+    };
+    const make = (i: number): unknown => {
+      if (making.has(i)) return cycle(objs[i]);
+      making.add(i);
+      if (kinds[i] === P_FUNCTION) {
+        const { r, thisRef, argRefs } = data[i] as { r: Rebind; thisRef: number; argRefs: number[] };
+        c[i] = rebindable(r.fn as (...x: unknown[]) => unknown, val(thisRef, r.thisArg), ...(r.args.map((a, j) => val(argRefs[j]!, a)) as []));
+      } else {
+        c[i] = (data[i] as (copy: (v: unknown) => unknown, memo: Map<unknown, unknown>) => object).call(objs[i], resolve, new Map());
+      }
+      making.delete(i);
       return c[i];
     };
-    const makeCustom = (i: number) => {
-      c[i] = (data[i] as (copy: (v: unknown) => unknown, memo: Map<unknown, unknown>) => object).call(objs[i], resolve, new Map());
-    };
-    for (const i of this.customs) if (c[i] === undefined) makeCustom(i);
+    for (const i of this.makeFirst) if (c[i] === undefined) make(i);
     // 3. fill
     const props = this.props;
     for (let i = 0; i < n; i++) {

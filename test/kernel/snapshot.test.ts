@@ -333,6 +333,25 @@ module_init(() => { printk(KERN_INFO + "%s %s\\n", typeof (globalThis as any).le
     expect(root.bytes[0]).toBe(1);
   });
 
+  it("a chain of objects far longer than the host's stack is copied, by snapshot() and by a compiled copy alike (a list of slabs)", () => {
+    type Node = { n: number; next: Node | null; prev: Node | null };
+    const head: Node = { n: 0, next: null, prev: null };
+    let tail = head;
+    for (let i = 1; i < 200_000; i++) tail = tail.next = { n: i, next: null, prev: tail };
+    const root = { head, tail };
+    for (const copy of [snapshot(root), new SnapshotPlan(root).copy()]) {
+      let count = 0;
+      let last: Node | null = null;
+      for (let x: Node | null = copy.head; x; x = x.next) {
+        if (x.n !== count++ || x.prev !== last) throw new Error(`link ${count} differs`);
+        last = x;
+      }
+      expect(count).toBe(200_000);
+      expect(copy.tail === last).toBe(true);
+      expect(copy.head === head).toBe(false);
+    }
+  });
+
   it("objects marked immutable are shared by the copies, the rest copied, by snapshot() and by a compiled copy alike", () => {
     const template = immutable(new Int32Array([7, 7, 7]));
     const root = { chunks: [template, new Int32Array([1, 2, 3]), template], more: { t: template } };

@@ -57,7 +57,7 @@
 // - SLAB_FREELIST_RANDOM (objects in a new slab handed out in a random order) is not modelled: object 0 first.
 // - KASAN's and kmemleak's own metadata do not change the layout here.
 
-import { SNAPSHOT, SideTable } from "../snapshot.ts";
+import { SideTable } from "../snapshot.ts";
 import type { Kernel } from "../kernel.ts";
 import type { Era } from "../types.ts";
 import { KERN_DEFAULT, KERN_ERR, KERN_INFO, KERN_WARNING } from "../kernel/printk.ts";
@@ -274,26 +274,6 @@ class SlabList {
   *[Symbol.iterator](): IterableIterator<Slab> {
     for (let s = this.head; s; s = s.next) yield s;
   }
-  /**
-   * A kernel snapshot copies the list link by link (a booted 6.1 machine has lists of a thousand slabs: following
-   * next pointers recursively would overflow the stack); each Slab's own copy leaves its links to this.
-   */
-  [SNAPSHOT](copy: (v: unknown) => unknown, memo: Map<unknown, unknown>): SlabList {
-    const l = new SlabList();
-    memo.set(this, l);
-    let prev: Slab | null = null;
-    for (let s = this.head; s; s = s.next) {
-      const cs = copy(s) as Slab;
-      cs.prev = prev;
-      if (prev) prev.next = cs;
-      else l.head = cs;
-      prev = cs;
-    }
-    if (prev) prev.next = null;
-    l.tail = prev;
-    l.count = this.count;
-    return l;
-  }
 }
 
 /** struct slab: one block of 2^order pages cut into objects. */
@@ -389,14 +369,6 @@ export class Slab {
   /** The object address of index i. */
   addr(i: number): bigint {
     return this.objBase + BigInt(i * this.cache.size);
-  }
-
-  /** A snapshot's copy of every field but the list links, which the owning SlabList's copy sets (see there). */
-  [SNAPSHOT](copy: (v: unknown) => unknown, memo: Map<unknown, unknown>): Slab {
-    const c = Object.create(Slab.prototype) as Record<string, unknown>;
-    memo.set(this, c);
-    for (const [key, v] of Object.entries(this)) c[key] = key === "prev" || key === "next" ? null : copy(v);
-    return c as unknown as Slab;
   }
 }
 

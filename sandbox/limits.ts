@@ -65,7 +65,7 @@ export function limitSentence(name: LimitName, l: Limits): string {
     case "log":
       return `The module printed more than ${fmtBytes(l.logBytes)} (the run's log size limit) and was stopped. Print less inside loops, or raise limits.logBytes.`;
     case "ram":
-      return `The run wrote to more than ${fmtBytes(l.ramBytes)} of simulated RAM (the run's RAM budget: every page frame written is kept in the host's memory) and was stopped. Write to fewer pages, or raise limits.ramBytes.`;
+      return `The run wrote to more than ${fmtBytes(l.ramBytes)} of simulated RAM (the run's RAM budget: every page frame written is kept in the host's memory, and so is the page allocator's struct page bookkeeping for the memory the run allocated, 5 bytes a frame) and was stopped. Write to fewer pages, or raise limits.ramBytes.`;
   }
 }
 

@@ -349,12 +349,26 @@ export class PageAllocator {
     this.flags.own(ci);
     this.refcount.own(ci);
     this.allOwn[ci] = 1;
+    this.recharge();
+  }
+
+  /** Host bytes of struct page already charged to the RAM budget (PhysMem.chargeMetadata). */
+  private charged = 0;
+
+  /** Charge the RAM budget with what the metadata holds now (chunks owned or given back since the last call). */
+  private recharge(): void {
+    const now = this.metadataBytes();
+    if (now !== this.charged) {
+      this.k.physmem?.chargeMetadata(now - this.charged);
+      this.charged = now;
+    }
   }
 
   private ownLinks(ci: number): void {
     this.next.own(ci);
     this.prev.own(ci);
     this.linksOwn[ci] = 1;
+    this.recharge();
   }
 
   /** A chunk's arrays were pointed at templates (fill, share): writes must check again. */
@@ -689,6 +703,7 @@ export class PageAllocator {
     }
     this.init_per_zone_wmark_min(this.thpAlways());
     this.boot = this.snapshot();
+    this.recharge();
     this.printMemoryLine();
   }
 
@@ -1097,6 +1112,7 @@ export class PageAllocator {
       this.linksOwn[ci] = 0;
     }
     this.topFrees = 0;
+    this.recharge();
   }
 
   /** __free_one_page(): coalesce with free buddies, then add to the head or tail of the list. */

@@ -54,9 +54,22 @@ export class PhysMem {
   // The kernel is accepted for symmetry with the other rooms (and future per-profile endianness); unused today.
   constructor(_k?: unknown) {}
 
-  /** How many frames hold written bytes. */
+  /**
+   * Host memory the page allocator's struct page chunks hold beyond their templates (mm/page_array.ts), in frames'
+   * worth (4 KiB each): charged against the same budget as the written frames, so allocations that never write a
+   * byte but touch struct page all over a huge machine stop at the run's RAM limit too.
+   */
+  metadataFrames = 0;
+
+  /** How many frames hold written bytes, plus the struct page metadata in frames' worth (the RAM budget's count). */
   get writtenFrames(): number {
-    return this.frames.size;
+    return this.frames.size + this.metadataFrames;
+  }
+
+  /** The page allocator gave a chunk its own arrays (bytes > 0) or returned one to a template (bytes < 0). */
+  chargeMetadata(bytes: number): void {
+    this.metadataFrames += bytes / PAGE_SIZE;
+    if (bytes > 0 && this.frames.size + this.metadataFrames > this.frameBudget) this.onOverBudget?.();
   }
 
   /** The RAM banks (bytes), from the memory map: see `ram`. */
@@ -81,7 +94,7 @@ export class PhysMem {
       if (!this.isRam(pfn)) return this.scratch;
       f = new Uint8Array(PAGE_SIZE);
       this.frames.set(pfn, f);
-      if (this.frames.size > this.frameBudget) this.onOverBudget?.();
+      if (this.frames.size + this.metadataFrames > this.frameBudget) this.onOverBudget?.();
     } else if (this.shared.size !== 0 && this.shared.delete(pfn)) {
       f = f.slice(); // copy on write: the snapshot's twin keeps the old bytes
       this.frames.set(pfn, f);

@@ -103,3 +103,23 @@ describe("sparse struct page metadata", () => {
     expect(held() - before).toBeLessThan(1024 * MiB);
   });
 });
+
+describe("the RAM budget counts struct page metadata", () => {
+  it("allocations that never write a byte but spread struct page over many chunks stop at the run's ram limit", async () => {
+    // order-10 blocks are 4 MiB: 2048 of them (8 GiB, never written) give ~256 chunks their own struct page
+    // arrays, ~10 MiB of host memory, past a 4 MiB budget
+    const src = `import { alloc_pages, GFP_KERNEL, module_init, module_exit } from "linux";
+function grab_init(): number {
+  for (let i = 0; i < 2048; i++) alloc_pages(GFP_KERNEL, 10);
+  return 0;
+}
+function grab_exit(): void {}
+module_init(grab_init);
+module_exit(grab_exit);
+`;
+    const r = await runModule(src, { profile: "x86_64-6.1", mem: 64 * 2 ** 30, config: "distro", limits: { ramBytes: 4 * MiB } });
+    const limit = r.reports.find((x) => x.limit === "ram");
+    expect(limit?.title).toMatch(/RAM budget reached/);
+    expect(limit?.explain ?? "").toMatch(/struct page bookkeeping/);
+  });
+});

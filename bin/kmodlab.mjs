@@ -4,20 +4,9 @@
 // checkout of the repository (src/ beside lib/) a missing or stale build (a source newer than lib/cli.mjs) is
 // rebuilt here on first use, so the command never runs old code. An installed package has no src/ and is never
 // rebuilt. Development without building: `npm run kmodlab -- ARGS` (tsx over src/cli/main.ts).
-import { setFlagsFromString } from "node:v8";
 import { existsSync, mkdirSync, readdirSync, renameSync, rmSync, statSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
-
-// QuickJS's WebAssembly runs on V8's baseline compiler (Liftoff) only, without tiering hot functions up to TurboFan:
-// a command runs one cell or a few, and tiering up QuickJS's interpreter loop cost more CPU and memory than it saved
-// (measured in bench/cli.bench.ts: memdemo in one process ~0.45 s -> ~0.30 s CPU, peak RSS ~104 -> ~75 MB; 30 runs
-// of memdemo in a row no slower, 30 runs of a loop-heavy cell ~14 % slower). V8 flags are process-wide, so the run
-// workers (src/node/isolate.ts) get it too. Set before anything compiles WebAssembly.
-setFlagsFromString("--liftoff-only");
-// the flags set here, for the run worker's code cache (src/node/code-cache.ts cacheTag): V8 takes a cache only
-// under the flags it was made with
-process.env.KMODLAB_V8_FLAGS = "--liftoff-only";
 
 const root = join(dirname(fileURLToPath(import.meta.url)), "..");
 const lib = join(root, "lib");
@@ -109,14 +98,32 @@ async function load(name) {
   }
 }
 
-// `kmodlab run`: its worker (src/node/isolate.ts) starts first, and loads the sandbox and QuickJS while this thread
-// checks the build, loads the command and parses the arguments. The command finds the same module, and the
-// worker, warm. A build found stale after that is rebuilt and the command starts again in a new process, on it.
-const warmed = process.argv[2] === "run" && existsSync(join(lib, "isolate.mjs"));
-if (warmed) (await load("isolate.mjs")).warmIsolated();
+// V8 flags of the run workers (src/node/isolate.ts, lib/isolate.mjs), tuned for a command that runs one cell or a
+// few:
+// - --liftoff-only: QuickJS's WebAssembly on V8's baseline compiler (Liftoff) only, without tiering hot functions
+//   up to TurboFan: tiering up QuickJS's interpreter loop cost more CPU and memory than it saved (measured in
+//   bench/cli.bench.ts: memdemo in one process ~0.45 s -> ~0.30 s CPU, peak RSS ~104 -> ~75 MB; 30 runs of memdemo
+//   in a row no slower, 30 runs of a loop-heavy cell ~14 % slower).
+// - --interrupt-budget 4x V8's default (67584): the kernel's JavaScript is optimized by TurboFan after 4x as much
+//   work, so a short run no longer pays for optimizing code it leaves soon after (measured with hyperfine, 15-30
+//   runs: memdemo 245 -> 208 ms CPU, 264 -> 249 ms wall; a cell of 800 kmalloc/kfree pairs 398 -> 280 ms CPU,
+//   363 -> 334 ms wall). Hot code is still optimized, later.
+// Each worker sets them itself as it starts: set here, before the worker exists, they would cost the worker Node's
+// startup snapshot (~25 ms more to start).
+const RUN_WORKER_V8_FLAGS = ["--liftoff-only", "--interrupt-budget=270336"];
+// `kmodlab run`: its worker starts first, and loads the sandbox and QuickJS while this thread checks the build,
+// loads the command and parses the arguments. The command finds the same module, and the worker, warm. A build
+// found stale after that is rebuilt and the command starts again in a new process, on it.
+const isolateLoaded = existsSync(join(lib, "isolate.mjs"));
+if (isolateLoaded) {
+  const isolate = await load("isolate.mjs");
+  isolate.setRunWorkerV8Flags(RUN_WORKER_V8_FLAGS);
+  if (process.argv[2] === "run") isolate.warmIsolated();
+}
 if (stale()) {
   await build();
-  if (warmed) {
+  if (isolateLoaded) {
+    // this process holds the old build's modules: the new one runs in a new process
     const { spawnSync } = await import("node:child_process");
     const r = spawnSync(process.execPath, [...process.execArgv, ...process.argv.slice(1)], { stdio: "inherit" });
     if (r.signal) process.kill(process.pid, r.signal);
@@ -124,5 +131,6 @@ if (stale()) {
   }
 }
 const cli = await load("cli.mjs");
+if (!isolateLoaded) (await load("isolate.mjs")).setRunWorkerV8Flags(RUN_WORKER_V8_FLAGS);
 const { main } = cli;
 process.exitCode = await main(process.argv.slice(2));

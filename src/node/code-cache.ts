@@ -36,12 +36,12 @@ export interface CachedScript<T> {
 
 /**
  * What a cache is made for besides the script: Node's version, the architecture and, when there are any, the V8
- * flags (the process's options, NODE_OPTIONS, and KMODLAB_V8_FLAGS, the ones bin/kmodlab.mjs sets at run time), as
- * a short hash. V8 refuses a cache made under other flags, so the command and a library caller that sets none
- * keep a cache each instead of replacing each other's.
+ * flags (the process's options, NODE_OPTIONS, and `v8Flags`, the ones set at run time: the run worker's), as a
+ * short hash. V8 refuses a cache made under other flags, so the command and a library caller that sets none keep a
+ * cache each instead of replacing each other's.
  */
-export function cacheTag(): string {
-  const flags = [...process.execArgv, process.env.NODE_OPTIONS ?? "", process.env.KMODLAB_V8_FLAGS ?? ""].join(" ").trim();
+export function cacheTag(v8Flags = ""): string {
+  const flags = [...process.execArgv, process.env.NODE_OPTIONS ?? "", v8Flags].join(" ").trim();
   let tag = `${process.version}-${process.arch}`;
   if (flags) {
     let h = 0x811c9dc5; // FNV-1a, 32 bits
@@ -52,8 +52,8 @@ export function cacheTag(): string {
 }
 
 /** The cache files tried, in order: next to the script, then in the user's cache folder. */
-export function cachePaths(file: string): string[] {
-  const tag = cacheTag();
+export function cachePaths(file: string, v8Flags = ""): string[] {
+  const tag = cacheTag(v8Flags);
   const paths = [`${file}.v8-${tag}.cache`];
   try {
     const st = statSync(file);
@@ -96,15 +96,15 @@ function writeCache(paths: string[], data: Buffer): void {
 
 /**
  * Compile and run the CommonJS script `file` (a bundle: its require() resolves from its own folder) with a code
- * cache; returns its module.exports. The script may not use import() (Node 20 gives a vm.Script none without
+ * cache; returns its module.exports. `v8Flags`: the V8 flags set at run time (setFlagsFromString), for cacheTag. The script may not use import() (Node 20 gives a vm.Script none without
  * --experimental-vm-modules): the build turns those into require() (vite.node.config.ts, dynamicImportInCjs).
  */
-export function loadCachedScript<T>(file: string, useCache = true): CachedScript<T> {
+export function loadCachedScript<T>(file: string, useCache = true, v8Flags = ""): CachedScript<T> {
   // The build writes the script in ASCII (vite.node.config.ts, charset): read as Latin-1, it is a copy, and V8 keeps
   // it one byte a character. Decoding 1.5 MB as UTF-8 cost 5-20 ms more on the shared 2-core VM.
   const bytes = readFileSync(file);
   const source = isAscii(bytes) ? bytes.toString("latin1") : bytes.toString("utf8");
-  const paths = useCache ? cachePaths(file) : [];
+  const paths = useCache ? cachePaths(file, v8Flags) : [];
   const cachedData = useCache ? readCache(paths) : undefined;
   const script = new Script(`(function (exports, require, module, __filename, __dirname) {${source}\n})`, {
     filename: file,

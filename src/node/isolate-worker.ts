@@ -12,6 +12,7 @@
 // memory limit's report. The worker never decides a run's fate by itself: the parent owns the limits.
 
 import { parentPort, workerData } from "node:worker_threads";
+import { setFlagsFromString } from "node:v8";
 import { existsSync, readFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { createRequire } from "node:module";
@@ -22,6 +23,9 @@ import type { ToIsolate, FromIsolate } from "./isolate-protocol.ts";
 
 const port = parentPort!;
 const t0 = performance.now();
+/** V8 flags the parent asked for (isolate.ts setRunWorkerV8Flags), set before anything is compiled. */
+const v8Flags: string[] = Array.isArray(workerData?.v8Flags) ? (workerData.v8Flags as string[]) : [];
+for (const f of v8Flags) setFlagsFromString(f);
 /** Budget in bytes for the WebAssembly memory of the current run (0: none). */
 let wasmBudget = 0;
 let currentId = 0;
@@ -59,7 +63,7 @@ const loaded = (async (): Promise<{ sandbox: Sandbox; deps: KernelDeps }> => {
   if (/\.[cm]?ts$/.test(new URL(import.meta.url).pathname)) sandbox = (await import(/* @vite-ignore */ DEV_CODE)) as Sandbox;
   else {
     const wasm = compileQuickJSWasm();
-    code = loadCachedScript(fileURLToPath(new URL("./isolate-worker-code.cjs", import.meta.url)), process.env.KMODLAB_CODE_CACHE !== "0");
+    code = loadCachedScript(fileURLToPath(new URL("./isolate-worker-code.cjs", import.meta.url)), process.env.KMODLAB_CODE_CACHE !== "0", v8Flags.join(" "));
     sandbox = code.exports;
     sandbox.useCompiledWasm(wasm);
   }
@@ -154,5 +158,3 @@ port.on("message", async (m: ToIsolate) => {
     post({ type: "failed", id: m.id, message: (e as Error)?.message ?? String(e) });
   }
 });
-
-void workerData;

@@ -85,21 +85,14 @@ describe("loadCachedScript", () => {
   });
 
   it("the tag: Node's version and the architecture, and a hash of the V8 flags when there are any (each set of flags keeps its own cache)", () => {
-    const saved = process.env.KMODLAB_V8_FLAGS;
-    try {
-      delete process.env.KMODLAB_V8_FLAGS;
-      const plain = cacheTag();
-      expect(plain.startsWith(`${process.version}-${process.arch}`)).toBe(true);
-      process.env.KMODLAB_V8_FLAGS = "--liftoff-only";
-      const liftoff = cacheTag();
-      expect(liftoff).toMatch(new RegExp(`^${process.version.replace(/\./g, "\\.")}-${process.arch}-[0-9a-f]{8}$`));
-      expect(liftoff).not.toBe(plain);
-      process.env.KMODLAB_V8_FLAGS = "--liftoff-only --no-opt";
-      expect(cacheTag()).not.toBe(liftoff);
-    } finally {
-      if (saved === undefined) delete process.env.KMODLAB_V8_FLAGS;
-      else process.env.KMODLAB_V8_FLAGS = saved;
-    }
+    const plain = cacheTag();
+    expect(plain.startsWith(`${process.version}-${process.arch}`)).toBe(true);
+    const liftoff = cacheTag("--liftoff-only");
+    expect(liftoff.startsWith(`${process.version}-${process.arch}-`)).toBe(true);
+    expect(liftoff).toMatch(/-[0-9a-f]{8}$/);
+    expect(liftoff).not.toBe(plain);
+    expect(cacheTag("--liftoff-only --no-opt")).not.toBe(liftoff);
+    expect(cachePaths("/x/code.cjs", "--liftoff-only")[0]).toBe(`/x/code.cjs.v8-${liftoff}.cache`);
   });
 
   it("the user cache folder comes second, after the script's own folder", () => {

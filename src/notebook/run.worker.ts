@@ -21,6 +21,17 @@ const exerciseMods = import.meta.glob("../grader/exercises/index.ts");
 const declMods = import.meta.glob("../lessons/exercises.ts");
 const sessionMods = import.meta.glob("./session.ts");
 const typecheckMods = import.meta.glob("./typecheck.ts");
+// What sandbox/run.ts loadKernelDeps imports: asked for at the worker's start together with the sandbox, so the browser
+// fetches them side by side instead of one level of imports after the other (see prepare).
+const kernelMods = import.meta.glob([
+  "../kernel/kernel.ts",
+  "../kernel/fs/proc.ts",
+  "../../sandbox/api.ts",
+  "../kernel/inspect.ts",
+  "../../sandbox/kview.ts",
+  "../kernel/snapshot.ts",
+  "../kernel/fs/all.ts",
+]);
 
 interface Grader {
   judge(ex: unknown, result: unknown, source: string, file?: string, extra?: unknown): Omit<GradeInfo, "title" | "profile">;
@@ -339,6 +350,9 @@ let preparing: Promise<void> | undefined;
 let warming: Promise<void> | undefined;
 function prepare(): Promise<void> {
   preparing ??= (async () => {
+    // every chunk the first Run needs, requested at once: each import() below otherwise finds its own imports only
+    // once it has loaded, a round trip per level (run.ts, then the kernel, then its parts, then the session)
+    for (const f of [...Object.values(kernelMods), ...Object.values(sessionMods)]) void f().catch(() => {});
     const q = load<{ loadQuickJS?: () => Promise<unknown> }>(quickjsMods, "QuickJS (sandbox/quickjs.ts)").then((m) => m.loadQuickJS?.());
     const run = await load<{ loadKernelDeps?: () => Promise<unknown> }>(runMods, "the sandbox (sandbox/run.ts)");
     await Promise.all([run.loadKernelDeps?.(), q]);

@@ -8,7 +8,10 @@
 //   - Maps and Sets (keys and values copied), arrays, typed arrays and ArrayBuffers (a buffer shared by several
 //     views is copied once and the views stay views of one buffer), bigints and the other primitives;
 //   - shared references: an object reached twice is copied once (cycles included);
-//   - objects marked immutable() (read-only templates) are shared, not copied.
+//   - objects marked immutable() (read-only templates) are shared, not copied;
+//   - chains of any length: the walk keeps a work list instead of recursing (a list of a thousand slabs).
+// snapshot() copies any graph once; SnapshotPlan compiles the copy of one template that is copied many times (the
+// boot cache's), two to six times faster (measured below).
 // What a walk cannot see, and how the kernel makes it visible:
 //   - closures. A function stored in the graph may hold the old kernel in its scope (a hook registered at boot). The
 //     copy refuses any function it does not know how to copy: `rebindable(fn, thisArg, ...args)` makes a bound
@@ -409,8 +412,8 @@ function planCopierFor(proto: object | null, names: string[]): PlanCopier {
  * its kind, its prototype, its property names and, per property, the index of the object it holds (or -1: a
  * primitive or a shared function, read from the template). copy() then runs the plan with no introspection: empty
  * objects first (every index), then the functions and the objects that copy themselves, then every object filled by a
- * copier compiled per shape, then the side tables and the freezes. It copies what snapshot() copies, the same way, in
- * about a third of its time.
+ * copier compiled per shape, then the side tables and the freezes. It copies what snapshot() copies, the same way, two to six
+ * times faster (BootCache's header has the figures).
  *
  * The template must not change after the plan is made (new objects or properties would be missed; primitives are
  * read from it at each copy): BootCache never hands its templates out. Throws SnapshotError as snapshot() does.
@@ -750,11 +753,12 @@ export class SnapshotPlan<T extends object> {
  * nobody made rebindable) is remembered as such and that key boots every time. At most `size` templates are kept
  * (least recently used goes).
  *
- * Measured (CPU time, medians of 40, the 2-core machine): x86_64-6.1 debug boots in 5.6 ms, snapshot() copies it in
- * 4.4 ms and a compiled copy takes 1.25 ms (2,578 objects and 2.3 MB of typed arrays; the plan itself costs ~36 ms
- * once per process, most of it compiling the per-shape copiers); distro 2.8 / 1.8 / 0.74 ms; i386-2.6 distro
- * 2.5 / 1.8 / 0.92 ms; arm64-6.1 debug 6.5 / 4.4 / 1.6 ms; arm-3.4-msm8x25 16.6 / 2.7 / 1.2 ms. The weighing below
- * still drops a template whose cheapest of its first WEIGHED_COPIES copies costs about its boot. A copy never changes a result
+ * Measured (CPU time, medians of 40, the shared 2-core machine at a load average of ~15; boot / snapshot() / compiled
+ * copy, ms): x86_64-6.1 debug 10.1 / 14.9 / 2.4 (5,819 objects, 1.7 MB of typed arrays; the plan itself costs ~50 ms
+ * once per template and process, most of it compiling the per-shape copiers); x86_64-6.1 distro 4.4 / 5.3 / 1.1;
+ * i386-2.6 distro 3.6 / 2.0 / 1.0; arm64-6.1 debug 8.9 / 13.3 / 2.2; arm-3.4-msm8x25 distro 18.6 / 3.2 / 1.1. The
+ * weighing below still drops a template whose cheapest of its first WEIGHED_COPIES copies costs about its boot. A copy
+ * never changes a result
  * (test/kernel/snapshot.test.ts).
  */
 /** How many plain boots a key whose template was evicted makes before it may have a template again. */

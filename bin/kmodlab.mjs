@@ -114,11 +114,16 @@ const RUN_WORKER_V8_FLAGS = ["--liftoff-only", "--interrupt-budget=270336"];
 // `kmodlab run`: its worker starts first, and loads the sandbox and QuickJS while this thread checks the build,
 // loads the command and parses the arguments. The command finds the same module, and the worker, warm. A build
 // found stale after that is rebuilt and the command starts again in a new process, on it.
+// (lib/ may be an older build here, its API another: the start is best effort, the stale check settles it.)
 const isolateLoaded = existsSync(join(lib, "isolate.mjs"));
 if (isolateLoaded) {
-  const isolate = await load("isolate.mjs");
-  isolate.setRunWorkerV8Flags(RUN_WORKER_V8_FLAGS);
-  if (process.argv[2] === "run") isolate.warmIsolated();
+  try {
+    const isolate = await load("isolate.mjs");
+    isolate.setRunWorkerV8Flags?.(RUN_WORKER_V8_FLAGS);
+    if (process.argv[2] === "run") isolate.warmIsolated?.();
+  } catch {
+    // a build being replaced: the stale check below rebuilds it, or the command loads it as it is
+  }
 }
 if (stale()) {
   await build();

@@ -148,6 +148,18 @@ describe("kthreads: mistakes", () => {
     expect(oops[0].title).toMatch(/^BUG: unable to handle kernel paging request at [0-9a-f]{8}$/);
   });
 
+  it("on ARM 6.1 it is a prefetch abort (Oops: 80000007, bad PC value); on arm64 an instruction abort (EC 0x21 IABT, ESR 0x86000007)", async () => {
+    const arm = text((await runModule(FORGOT, { views: false, profile: "arm-6.1-virt" })).dmesg);
+    expect(arm.some((l) => /^Internal error: Oops: 80000007 \[#1\] SMP ARM$/.test(l))).toBe(true);
+    expect(arm).toContain("Code: bad PC value");
+    expect(arm.some((l) => /^PC is at 0xbf[0-9a-f]{6}$/.test(l))).toBe(true);
+    const a64 = text((await runModule(FORGOT, { views: false, profile: "arm64-6.1" })).dmesg);
+    expect(a64).toContain("  EC = 0x21: IABT (current EL), IL = 32 bits");
+    expect(a64).toContain("  ESR = 0x0000000086000007");
+    expect(a64).not.toContain("Data abort info:");
+    expect(a64).toContain("Code: bad PC value");
+  });
+
   it("kthread_stop of a thread never woken returns -EINTR and its function never runs", async () => {
     const src = LKMPG.replace('kthread_run(thread_fn, null, "lkmpg-%d", 7)', 'kthread_create(thread_fn, null, "lkmpg-%d", 7)');
     const r = await runModule(src, { views: false });

@@ -607,6 +607,11 @@ export function dieBody(k: SplatHost, fn: string, frames: readonly string[], reg
     p(`Process ${k.current.comm} (pid: ${k.current.pid}, stack limit = 0x${hex(kernelStack(k) & ~0x1fffn, arch === "arm" ? 8 : 16)})`, KERN_EMERG);
     show_trace(k, frames, { context, prefix: arch === "arm" ? ["unwind_backtrace+0x0/0xf0", fn] : [fn], level: KERN_EMERG });
     // dump_instr(): the words around the faulting pc, the undefined instruction BUG() plants in parentheses
+    // a pc no text maps (a return into an unloaded module): dump_instr cannot read it
+    if (/^0x[0-9a-f]+$/.test(fn)) {
+      p("Code: bad PC value", KERN_EMERG);
+      return;
+    }
     const r = stream(k, "armcode:" + fn);
     const words: string[] = [];
     for (let i = 0; i < 8; i++) words.push(hex(r() >>> 0, 8));

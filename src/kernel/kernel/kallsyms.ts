@@ -209,6 +209,9 @@ const FRAME_RE = /^([A-Za-z_.$][\w.$]*)\+0x([0-9a-f]+)\/0x([0-9a-f]+)(?: \[([\w-
 
 const align16 = (n: number) => (n + 15) & ~15;
 
+/** A frame given as a bare address ("0xbf000030"): no symbol, printed as it is. */
+const BARE_ADDRESS = /^0x[0-9a-f]+$/;
+
 export class Kallsyms {
   private readonly k: KallsymsHost;
   private readonly real: Record<string, readonly [number, number]>;
@@ -341,6 +344,8 @@ export class Kallsyms {
    * size are kept, and the symbol is registered with that size if new); a plain name gets `offset` or the default.
    */
   frame(name: string, offset?: number): string {
+    // %pS of an address no symbol covers (the text of an unloaded module) prints the bare address
+    if (BARE_ADDRESS.test(name)) return name;
     // A kernel function at its default offset prints the same text once registered (kernel symbols are never
     // removed or resized): cached, since KASAN formats a dozen of them at every allocation and free.
     if (offset === undefined) {

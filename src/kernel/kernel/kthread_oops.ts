@@ -4,9 +4,11 @@
 // page-fault Oops (mm/fault.ts kernelFault: on x86_64 "#PF: supervisor instruction fetch in kernel mode",
 // error_code 0x0010, RIP the bare address because kallsyms no longer knows it, "Code: Unable to access opcode bytes
 // at ...") is printed in the thread's own context (CPU: 0 PID: <thread> Comm: <name>, the trace kthread /
-// ret_from_fork), and the thread dies (make_task_dead). Simplifications: the Oops's registers are invented (splat.ts);
-// on ARM, arm64 and non-PAE i386 (no NX bit) the fault is printed as the data abort / read fault of that address,
-// not as the architecture's prefetch abort.
+// ret_from_fork), and the thread dies (make_task_dead). ARM: a prefetch abort, "Internal error: Oops: 80000007" (the
+// IFSR with FSR_LNX_PF), "Code: bad PC value"; arm64: an instruction abort, "EC = 0x21: IABT (current EL)", ESR
+// 0x86000000 + the FSC, no "Data abort info" block. Simplifications: the Oops's registers are invented (splat.ts); on
+// non-PAE i386 (no NX bit: no instruction-fetch bit in the error code) it is the read fault of that address; the
+// 2.6/3.4 x86 forms print their own "unable to handle kernel paging request" lines.
 
 import type { Kernel } from "../kernel.ts";
 import type { Kthread } from "./kthread.ts";

@@ -166,7 +166,7 @@ export function kernelFault(k: Kernel, info: FaultInfo, walk: Walk | null): Repo
       return finish();
     }
     // X86_PF_PROT (bit 0) when the page was present: the write hit a read-only mapping
-    const fetch = info.fetch === true && (arch === "x86_64" || (k.profile as { pae?: boolean }).pae === true);
+    const fetch = info.fetch === true && (arch === "x86_64" || k.profile.pae === true);
     const err = (info.write ? 2 : 0) | (info.protection ? 1 : 0) | (fetch ? 0x10 : 0);
     regs.CR2 = addr;
     if (era === "6.1") {
@@ -206,7 +206,8 @@ export function kernelFault(k: Kernel, info: FaultInfo, walk: Walk | null): Repo
     // DFSR fault status: 0x5/0x7 section/page translation fault; 0xd/0xf section/page permission fault
     const mappedBySection = !walk?.steps.some((st) => st.level === "PTE");
     const fs = info.protection ? (mappedBySection ? 0xd : 0xf) : walk && walk.stoppedAt === "PTE" ? 0x7 : 0x5;
-    const fsr = fs | (info.write ? 0x800 : 0);
+    // a prefetch abort (an instruction fetch) is reported with FSR_LNX_PF (bit 31) set on the IFSR
+    const fsr = info.fetch ? (fs | 0x80000000) >>> 0 : fs | (info.write ? 0x800 : 0);
     regs.INSTR = armInstr(info);
     title = `Unable to handle kernel ${addr < 4096n ? "NULL pointer dereference" : "paging request"} at virtual address ${hex(addr, 8)}`;
     if (era === "6.1") alert("8<--- cut here ---");
@@ -229,19 +230,23 @@ export function kernelFault(k: Kernel, info: FaultInfo, walk: Walk | null): Repo
   const leafLevel = walk?.steps[walk.steps.length - 1]?.level;
   const permLevel = leafLevel === "PTE" ? 3 : leafLevel === "PMD" ? 2 : 1;
   const fsc = info.protection ? 0xc + permLevel : 0x4 + level;
-  const iss = fsc + (info.write ? 0x40 : 0);
-  const esr = 0x96000000 + iss;
+  const iss = fsc + (info.write && !info.fetch ? 0x40 : 0);
+  // an instruction abort taken in EL1 (EC 0x21, IL set) for a fetch; a data abort (EC 0x25) otherwise
+  const esr = (info.fetch ? 0x86000000 : 0x96000000) + iss;
   title = `Unable to handle kernel ${addr < 4096n ? "NULL pointer dereference" : "paging request"} at virtual address ${hex(addr, 16)}`;
   alert(title);
   alert("Mem abort info:");
   alert(`  ESR = 0x${hex(esr, 16)}`);
-  alert("  EC = 0x25: DABT (current EL), IL = 32 bits");
+  alert(info.fetch ? "  EC = 0x21: IABT (current EL), IL = 32 bits" : "  EC = 0x25: DABT (current EL), IL = 32 bits");
   alert("  SET = 0, FnV = 0");
   alert("  EA = 0, S1PTW = 0");
   alert(`  FSC = 0x${hex(fsc, 2)}: level ${info.protection ? permLevel : level} ${info.protection ? "permission" : "translation"} fault`);
-  alert("Data abort info:");
-  alert(`  ISV = 0, ISS = 0x${hex(iss, 8)}`);
-  alert(`  CM = 0, WnR = ${info.write ? 1 : 0}`);
+  if (!info.fetch) {
+    // mem_abort_decode(): the data abort block only for a data abort
+    alert("Data abort info:");
+    alert(`  ISV = 0, ISS = 0x${hex(iss, 8)}`);
+    alert(`  CM = 0, WnR = ${info.write ? 1 : 0}`);
+  }
   if (addr >> 48n === 0xffffn && walk) {
     // show_pte() on init_mm: every level down to the one that stopped the walk.
     alert(`swapper pgtable: 4k pages, 48-bit VAs, pgdp=${hex(k.pgtable.pgdPhys, 16)}`);

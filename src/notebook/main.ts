@@ -5,6 +5,7 @@
 import DOMPurify from "dompurify";
 import { CellView, recordMetric, type AppContext } from "./cell.ts";
 import { h } from "./dom.ts";
+import { movedCell } from "./moved.ts";
 import { expandExercises, renderLesson, type Lesson } from "./lesson.ts";
 import { listLessons, type LessonEntry } from "./lessons-index.ts";
 import type { ProfileInfo } from "./protocol.ts";
@@ -212,7 +213,9 @@ function route() {
   lastRoute = hash || "#/";
   if (runner.busy) runner.stop();
   leaveCells();
-  const share = decodeShare(hash);
+  const decoded = decodeShare(hash);
+  // a link made before its cell moved to another lesson (moved.ts) opens the cell where it is now
+  const share = decoded && { ...decoded, ...movedCell(decoded.lesson, decoded.cell) };
   if (share) {
     // Open the lesson with the shared code in place, then give the URL a plain lesson route (the code is now saved).
     showLesson(share.lesson, share);

@@ -2,6 +2,8 @@
 // edited from, so that when a lesson is updated we can say so and offer both versions.
 // Storage is injected (localStorage in the page, a Map-backed fake in tests); failures (quota, private mode) never throw.
 
+import { formerPlace } from "./moved.ts";
+
 export interface SavedCell {
   code: string;
   /** Hash of the lesson's original when the learner started editing. */
@@ -80,7 +82,9 @@ export class NotebookStore {
   }
 
   loadCell(lesson: string, cell: string): SavedCell | undefined {
-    const s = this.get<SavedCell>(`cell:${lesson}:${cell}`);
+    // a cell that moved to another lesson (moved.ts) keeps the code saved where it was
+    const was = formerPlace(lesson, cell);
+    const s = this.get<SavedCell>(`cell:${lesson}:${cell}`) ?? (was ? this.get<SavedCell>(`cell:${was.lesson}:${was.cell}`) : undefined);
     return s && typeof s.code === "string" ? s : undefined;
   }
 

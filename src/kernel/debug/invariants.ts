@@ -569,7 +569,9 @@ function checkLinearMap(k: Kernel, c: Collector): void {
   const physOffPfn = Math.floor(L.physOffset / PAGE);
   // lowmem RAM as sorted, merged PFN ranges (no byte per frame: a 1 TiB machine's lowmem is all of it)
   const ranges: [number, number][] = [];
-  for (const r of [...L.memory].sort((x, y) => x.start - y.start)) {
+  // x86 init_mem_mapping(): the ISA range [0, 1 MiB) is mapped whole, holes included (mm/pgtable.ts)
+  const isa = k.profile.arch === "x86_64" || k.profile.arch === "i386" ? [{ start: 0, end: 0x100000 }] : [];
+  for (const r of [...isa, ...L.memory].sort((x, y) => x.start - y.start)) {
     const s = Math.max(Math.ceil(r.start / PAGE), physOffPfn);
     const e = Math.min(Math.floor(r.end / PAGE), L.maxLowPfn);
     if (e <= s) continue;

@@ -16,9 +16,9 @@
 // exists (6.1: Used = pages, Chunk = 0; before 4.4 Used = address space in use, Chunk = largest free hole), else
 // from Vmalloc-owned pages (Chunk = the whole area). MemAvailable is si_mem_available() on these numbers (free,
 // less totalreserve, plus the reclaimable slab less min(half of it, the low watermarks)).
-// DirectMap (x86): the linear map covers [0, max_pfn) (x86_64) or lowmem (i386) with large pages except the first
-// large page and a partial last one; the real kernel splits a few more large pages around the kernel image
-// (real x86_64 512M: 24448 kB of 4k vs our 3968 kB), which is not modelled. CMA (armmp): CmaTotal/CmaFree are the
+// DirectMap (x86): direct_pages_count[] from the page tables (mm/pgtable.ts): the ISA range and RAM (no PCI hole)
+// with large pages where aligned, then the splits of set_memory_*() (init/free_initmem.ts: the image's permissions;
+// module and BPF text made read-only through their direct-map alias). CMA (armmp): CmaTotal/CmaFree are the
 // CMA reservation's size; the simulator keeps CMA out of the buddy allocator (the real kernel adds it to managed).
 
 import type { Kernel } from "../kernel.ts";
@@ -44,16 +44,18 @@ function vmallocInfo(k: Kernel): VmallocMeminfo | undefined {
 function directMap(k: Kernel): string {
   const arch = k.profile.arch;
   if (arch !== "x86_64" && arch !== "i386") return "";
+  const pae = k.profile.pae === true;
+  const largeKb = arch === "x86_64" || pae ? 2048 : 4096; // 2M pages (x86_64, PAE) or 4M (i386 non-PAE)
+  const label = largeKb === 2048 ? "DirectMap2M:" : "DirectMap4M:";
+  // arch_report_meminfo(): direct_pages_count[] as the page tables keep it (mm/pgtable.ts: the boot's linear map, then
+  // every split set_memory_*() made).
+  const d = (k as unknown as { pgtable?: { directPages: { small: number; large: number } } }).pgtable?.directPages;
+  if (d) return kb("DirectMap4k:", d.small * 4) + kb(label, d.large * largeKb);
   const L = k.layout;
   const endPfn = arch === "x86_64" ? L.maxPfn : L.maxLowPfn;
-  const pae = k.profile.pae === true;
-  const large = arch === "x86_64" || pae ? 512 : 1024; // 2M pages (x86_64, PAE) or 4M (i386 non-PAE)
-  const fullLarge = Math.floor(endPfn / large);
-  const largeMapped = Math.max(0, fullLarge - 1); // the first large page stays 4k (ISA / first MB)
-  const small = endPfn - largeMapped * large;
-  let s = kb("DirectMap4k:", small * 4);
-  s += kb(arch === "x86_64" || pae ? "DirectMap2M:" : "DirectMap4M:", largeMapped * large * 4);
-  return s;
+  const large = largeKb / 4;
+  const largeMapped = Math.max(0, Math.floor(endPfn / large) - 1); // the first large page stays 4k (ISA / first MB)
+  return kb("DirectMap4k:", (endPfn - largeMapped * large) * 4) + kb(label, largeMapped * large * 4);
 }
 
 export function renderMeminfo(k: Kernel): string {

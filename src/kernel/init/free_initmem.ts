@@ -16,6 +16,11 @@
 // Every size comes from the image's sections (arch/*: the real builds' layout) and the reservations; two are
 // properties of the build the simulator has no section for, taken from the real builds: the .smp_locks section
 // (36K amd64, 32K 686) and the used part of x86_64's .bss..decrypted (12K of its 2 MiB).
+// x86 free_init_pages() and mark_rodata_ro() change page attributes as they go (set_memory_nx/rw/ro through
+// PageTables.changeAttr, with the direct-map alias where the kernel processes it), splitting the large pages a change
+// covers in part: that is what leaves /proc/meminfo's DirectMap4k above the boot's own 4 KiB mappings (x86_64: the
+// decrypted range, initmem's two ends, _etext, and the two gaps in both mappings; i386: the 4 MiB page holding
+// __end_rodata).
 // Simplification: the 2.6 and 3.4 eras keep their boot values (their messages and order differ); the frees'
 // physical pages are returned in address order, one page at a time (free_reserved_page), with no poisoning.
 
@@ -29,6 +34,23 @@ const alignUp = (x: number, a: number) => Math.ceil(x / a) * a;
 function section(k: Kernel, name: string): [number, number] | undefined {
   const s = k.layout.image.find((i) => i.name === name);
   return s ? [s.phys, s.phys + Number(s.end - s.start)] : undefined;
+}
+
+/** The kernel-image virtual address of a physical one (x86_64's high mapping, or lowmem on 32-bit). */
+function imageVirt(k: Kernel, phys: number): bigint {
+  const t = k.layout.image.find((i) => i.name === ".text")!;
+  return t.start + BigInt(phys - t.phys);
+}
+
+/** x86 free_init_pages(): set_memory_nx() (no alias), set_memory_rw() (with alias), then the frees. */
+function freeInitPages(k: Kernel, what: string, start: number, end: number): void {
+  if (end > start) {
+    const v = imageVirt(k, start);
+    const n = Math.ceil((end - start) / PAGE);
+    k.pgtable.changeAttr(v, n, { nx: true });
+    k.pgtable.changeAttr(v, n, { rw: true }, true);
+  }
+  freeing(k, what, start, end);
 }
 
 function freeing(k: Kernel, what: string, start: number, end: number): void {
@@ -69,14 +91,22 @@ export function late_boot_frees(k: Kernel): void {
     // .bss..decrypted: PMD-aligned after .smp_locks and .data_nosave, its first pages used, the rest freed
     const smpEnd = init[1] + 36 * 1024;
     const dec = alignUp(smpEnd, 2 * MiB);
-    if (bss && dec + 2 * MiB <= bss[0]) freeing(k, "unused decrypted", dec + 12 * 1024, dec + 2 * MiB);
-    freeing(k, "unused kernel image (initmem)", init[0], init[1]);
-    k.printk(KERN_INFO + "Write protecting the kernel read-only data: %luk\n", (alignUp(rodata[1], 2 * MiB) - text[0]) >> 10);
-    freeing(k, "unused kernel image (text/rodata gap)", alignUp(text[1], PAGE), rodata[0]);
-    freeing(k, "unused kernel image (rodata/data gap)", alignUp(rodata[1], PAGE), data[0]);
+    if (bss && dec + 2 * MiB <= bss[0]) freeInitPages(k, "unused decrypted", dec + 12 * 1024, dec + 2 * MiB);
+    freeInitPages(k, "unused kernel image (initmem)", init[0], init[1]);
+    // mark_rodata_ro(): [_text, __end_rodata_hpage_align) read-only (with its alias), then NX from _etext to the
+    // 2 MiB-rounded _brk_end (the kernel mapping only).
+    const roEnd = alignUp(rodata[1], 2 * MiB);
+    k.pgtable.changeAttr(imageVirt(k, text[0]), (roEnd - text[0]) / PAGE, { rw: false }, true);
+    const brkEnd = bss ? alignUp(bss[1], 2 * MiB) : roEnd;
+    k.pgtable.changeAttr(imageVirt(k, alignUp(text[1], PAGE)), (brkEnd - alignUp(text[1], PAGE)) / PAGE, { nx: true });
+    k.printk(KERN_INFO + "Write protecting the kernel read-only data: %luk\n", (roEnd - text[0]) >> 10);
+    freeInitPages(k, "unused kernel image (text/rodata gap)", alignUp(text[1], PAGE), rodata[0]);
+    freeInitPages(k, "unused kernel image (rodata/data gap)", alignUp(rodata[1], PAGE), data[0]);
     k.printk(KERN_INFO + "x86/mm: Checked W+X mappings: passed, no W+X pages found.\n");
   } else if (arch === "i386") {
-    freeing(k, "unused kernel image (initmem)", init[0], init[1]);
+    freeInitPages(k, "unused kernel image (initmem)", init[0], init[1]);
+    // mark_rodata_ro(): set_pages_ro() on [_text, __end_rodata) in lowmem (one mapping on 32-bit).
+    k.pgtable.changeAttr(imageVirt(k, text[0]), Math.ceil((rodata[1] - text[0]) / PAGE), { rw: false });
     k.printk(KERN_INFO + "Write protecting kernel text and read-only data: %luk\n", (rodata[1] - text[0]) >> 10);
   } else if (arch === "arm") {
     freeing(k, "unused kernel image (initmem)", init[0], init[1]);

@@ -175,6 +175,15 @@ export class Modules {
     }
     // The kernel's data follows the text: the real memdemo's statics sat two pages below the core's end.
     this.image = { copy, core, init, corePages, dataOffset: Math.max(0, corePages - 2) * PAGE };
+    // module_enable_ro() (6.1, STRICT_MODULE_RWX): text and rodata read-only, through their direct-map alias too (x86
+    // CPA splits the large page holding each of those frames: meminfo's DirectMap4k grows as the real insmod shows).
+    if (core && era === "6.1")
+      (k as { pgtable?: { changeAttr(a: bigint, n: number, c: { rw?: boolean }, alias?: boolean): void } }).pgtable?.changeAttr(
+        core,
+        codePages + 1,
+        { rw: false },
+        true,
+      );
     if (core) ks.setModuleBase(this.name, core);
   }
 

@@ -33,7 +33,14 @@
 // Simplifications (stated):
 // - The linear map (and x86_64's kernel text map) is built eagerly at boot with the architecture's large mappings
 //   (x86_64 and arm64 2 MiB, i386 4 MiB, ARM 1 MiB sections) and 4 KiB PTEs where a memory range is not aligned.
-//   No 1 GiB pages (QEMU's default CPU has no pdpe1gb) and no splitting of the direct map by set_memory_*().
+//   No 1 GiB pages (QEMU's default CPU has no pdpe1gb). On x86 the ISA range [0, 1 MiB) is always mapped, holes
+//   included, and nothing else outside RAM (no PCI hole above 4 GiB's RAM), as init_mem_mapping() does.
+// - x86 set_memory_*() (changeAttr(), arch/x86/mm/pat/set_memory.c): a change covering a whole large page keeps it
+//   large (try_preserve_large_page), a partial one splits it into a PTE table first (split_large_page), and the
+//   direct-map alias of a kernel-image or vmalloc page changes with it (cpa_process_alias: RW only, the direct map
+//   stays NX). directPages is direct_pages_count[], what /proc/meminfo's DirectMap lines print; a split of the
+//   kernel's high mapping counts there too (split_large_page counts any virt_addr_valid() address). Splits are
+//   never merged back (6.1 has no collapse).
 // - The top-level table comes from the buddy allocator (owner PageTable) except on ARM; the boot-time linear-map
 //   tables also come from the buddy allocator (the real kernel takes them from memblock): all are counted in
 //   pageTablePagesAllocated. meminfo's PageTables counts only what 6.1's NR_PAGETABLE counts (accountedKernelTable():
@@ -228,6 +235,10 @@ export class PageTables {
   private booting = true;
   /** Kernel table pages held in PageOwner.PageTable frames that NR_PAGETABLE does not count (accountedKernelTable()). */
   unaccountedPages = 0;
+  /** direct_pages_count[]: pages the direct map maps with 4 KiB PTEs and with large pages (x86's DirectMap lines). */
+  readonly directPages = { small: 0, large: 0 };
+  /** Counting direct-map pages (the boot's linear map). */
+  private countingDirect = false;
   /** Every frame holding a table (the top level's frames included), for frozen(). */
   private readonly tableFrames: number[] = [];
 
@@ -571,10 +582,12 @@ export class PageTables {
         const table = this.tableAbove(v, large);
         const [lo, hi] = this.leafEntry(p * PAGE, large, prot);
         this.write(table + this.indexOf(v, large) * this.entrySize, lo, hi);
+        if (this.countingDirect) this.directPages.large++;
         i += step;
       } else {
         const run = Math.min(n - i, step - (v % step));
         this.mapPages(v, run, p, prot);
+        if (this.countingDirect) this.directPages.small += run;
         i += run;
       }
     }
@@ -605,12 +618,18 @@ export class PageTables {
     const physOff = L.physOffset;
     const lowEnd = L.maxLowPfn * PAGE;
     const base = Number(L.pageOffset >> 12n);
-    for (const r of L.memory) {
+    // x86 init_mem_mapping(): "the ISA range is always mapped regardless of memory holes", then memblock's RAM.
+    const x86 = this.arch === "x86_64" || this.arch === "i386";
+    const isaEnd = x86 && !this.user ? 0x100000 : 0;
+    const ranges = isaEnd ? [{ start: 0, end: isaEnd }, ...L.memory.map((r) => ({ start: Math.max(r.start, isaEnd), end: r.end }))] : L.memory;
+    this.countingDirect = x86;
+    for (const r of ranges) {
       const start = Math.ceil(r.start / PAGE) * PAGE;
       const end = Math.min(Math.floor(r.end / PAGE) * PAGE, lowEnd);
       if (end <= start) continue;
       this.mapLinear(base + (start - physOff) / PAGE, start / PAGE, (end - start) / PAGE, "kernel");
     }
+    this.countingDirect = false;
     if (L.startKernelMap !== undefined && L.image.length) {
       // x86_64: the kernel text mapping at __START_KERNEL_map + (phys - phys_base), 2 MiB pages.
       const lo = Math.floor(Math.min(...L.image.map((s) => s.phys)) / 0x200000) * 0x200000;
@@ -618,6 +637,139 @@ export class PageTables {
       const hi = Math.ceil(hiEnd / 0x200000) * 0x200000;
       const vlo = (lo - (L.physBase ?? 0)) / PAGE;
       this.mapLinear(Number(L.startKernelMap >> 12n) + vlo, lo / PAGE, (hi - lo) / PAGE, "kernel_exec");
+    }
+  }
+
+  // ---------------------------------------------------------------- x86 set_memory_*() (change_page_attr)
+
+  /**
+   * change_page_attr_set_clr() on [vaddr, vaddr + npages pages) of one mapping: `rw` sets or clears _PAGE_RW, `nx`
+   * sets or clears _PAGE_NX (a no-op without NX: i386 on QEMU's CPU). A large page the range covers whole keeps its
+   * size; one it covers in part, where the bits really change, is split first. `alias` also changes the direct-map
+   * alias of each page (RW only), as cpa_process_alias() does for the kernel image's and vmalloc's pages.
+   */
+  changeAttr(vaddr: bigint, npages: number, change: { rw?: boolean; nx?: boolean }, alias = false): void {
+    if (this.arch !== "x86_64" && this.arch !== "i386") return;
+    const nxOk = this.arch === "x86_64";
+    const c = { rw: change.rw, nx: nxOk ? change.nx : undefined };
+    if (c.rw === undefined && c.nx === undefined) return;
+    const L = this.host.layout;
+    const lowEnd = L.pageOffset + BigInt(L.maxLowPfn) * 4096n;
+    let vpn = Number(vaddr >> 12n);
+    const endVpn = vpn + npages;
+    while (vpn < endVpn) {
+      const step = this.changeOne(vpn, endVpn, c);
+      if (alias && c.rw !== undefined) {
+        const a = BigInt(vpn) << 12n;
+        const isDirect = a >= L.pageOffset && a < lowEnd;
+        if (!isDirect) {
+          for (let i = 0; i < step; i++) {
+            const pa = this.translateVpn(vpn + i, 0);
+            if (pa < 0 || pa >= L.maxLowPfn * PAGE) continue;
+            const dv = Number(L.pageOffset >> 12n) + (pa - L.physOffset) / PAGE;
+            // consecutive frames share one call (the alias cpa covers them as a range)
+            let run = 1;
+            while (i + run < step && this.translateVpn(vpn + i + run, 0) === pa + run * PAGE) run++;
+            let d = dv;
+            while (d < dv + run) d += this.changeOne(d, dv + run, { rw: c.rw });
+            i += run - 1;
+          }
+        }
+      }
+      vpn += step;
+    }
+  }
+
+  /** One mapping unit of changeAttr from vpn: the pages handled (to the end of a large page or one PTE page's run). */
+  private changeOne(vpn: number, endVpn: number, c: { rw?: boolean; nx?: boolean }): number {
+    let table = this.pgdPhys;
+    for (const level of this.real) {
+      const epa = table + this.indexOf(vpn, level) * this.entrySize;
+      const lo = this.readLo(epa);
+      const span = pagesAt(level.shift);
+      const toEnd = span - (vpn % span);
+      if (!this.isPresent(lo, level)) return Math.min(toEnd, endVpn - vpn);
+      const hi = this.readHi(epa);
+      if (!this.isLeaf(lo, level)) {
+        table = this.entryAddr(lo, hi, level, false);
+        continue;
+      }
+      const [nlo, nhi] = this.withAttr(lo, hi, c);
+      if (nlo === lo && nhi === hi) return Math.min(toEnd, endVpn - vpn);
+      if (level.name === "PTE") {
+        this.write(epa, nlo, nhi);
+        return 1;
+      }
+      const whole = vpn % span === 0 && endVpn - vpn >= span;
+      if (whole) {
+        this.write(epa, nlo, nhi);
+        return span;
+      }
+      this.splitLarge(epa, lo, hi, level, vpn - (vpn % span));
+      return this.changeOne(vpn, endVpn, c);
+    }
+    return 1;
+  }
+
+  private withAttr(lo: number, hi: number, c: { rw?: boolean; nx?: boolean }): [number, number] {
+    let nlo = lo;
+    let nhi = hi;
+    if (c.rw !== undefined) nlo = c.rw ? (lo | 2) >>> 0 : (lo & ~2) >>> 0;
+    if (c.nx !== undefined && this.entrySize === 8) nhi = c.nx ? (hi | X86_NX_HI) >>> 0 : (hi & ~X86_NX_HI) >>> 0;
+    return [nlo, nhi];
+  }
+
+  /**
+   * vm_reset_perms() at vfree of a VM_FLUSH_RESET_PERMS area (module text, bpf_prog_pack): each page's direct-map
+   * alias is made invalid then default again (set_direct_map_invalid/default_noflush, 4 KiB at a time), which splits
+   * the large page holding it and leaves it RW.
+   */
+  resetDirectMap(pfns: ArrayLike<number>): void {
+    if (this.arch !== "x86_64" && this.arch !== "i386") return;
+    const L = this.host.layout;
+    const base = Number(L.pageOffset >> 12n);
+    for (let i = 0; i < pfns.length; i++) {
+      const pfn = pfns[i]!;
+      if (pfn >= L.maxLowPfn) continue;
+      const vpn = base + pfn - L.physOffset / PAGE;
+      const lv = this.real;
+      let table = this.pgdPhys;
+      for (const level of lv) {
+        const epa = table + this.indexOf(vpn, level) * this.entrySize;
+        const lo = this.readLo(epa);
+        if (!this.isPresent(lo, level)) break;
+        const hi = this.readHi(epa);
+        if (!this.isLeaf(lo, level)) {
+          table = this.entryAddr(lo, hi, level, false);
+          continue;
+        }
+        if (level.name !== "PTE") this.splitLarge(epa, lo, hi, level, vpn - (vpn % pagesAt(level.shift)));
+        this.changeOne(vpn, vpn + 1, { rw: true });
+        break;
+      }
+    }
+  }
+
+  /** split_large_page(): a PTE table of 4 KiB entries with the large page's protections, then the entry points to it. */
+  private splitLarge(epa: number, lo: number, hi: number, level: Level, baseVpn: number): void {
+    const below = this.real[this.real.indexOf(level) + 1]!;
+    const page = this.allocTablePage(0);
+    const frame = this.entryAddr(lo, hi, level, true);
+    const bits = (lo & 0xfff & ~0x80) >>> 0; // _PAGE_PSE off (a PTE's bit 7 is PAT)
+    for (let i = 0; i < below.ptrs; i++) {
+      const pa = frame + i * PAGE;
+      this.write(page + i * this.entrySize, ((pa % TWO32) | bits) >>> 0, (Math.floor(pa / TWO32) | (hi & X86_NX_HI)) >>> 0);
+    }
+    const [tlo, thi] = this.tableEntry(page, level);
+    this.write(epa, tlo, thi);
+    // split_page_count(): any virt_addr_valid() address (the direct map, x86_64's kernel image mapping)
+    const a = BigInt(baseVpn) << 12n;
+    const L = this.host.layout;
+    const direct = a >= L.pageOffset && a < L.pageOffset + BigInt(L.maxLowPfn) * 4096n;
+    const image = L.startKernelMap !== undefined && a >= L.startKernelMap && a < L.modulesVaddr;
+    if (direct || image) {
+      this.directPages.large--;
+      this.directPages.small += below.ptrs;
     }
   }
 

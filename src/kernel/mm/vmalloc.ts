@@ -812,6 +812,8 @@ export class Vmalloc {
     const vm = this.remove_vm_area(addr);
     if (!vm) return;
     if (!deallocPages) this.leakPages(vm, "vunmap");
+    // vm_reset_perms(): the pages' direct-map aliases back to default (x86 splits their large pages doing it).
+    if (vm.flags & VM_FLUSH_RESET_PERMS && vm.pages) this.pt.resetDirectMap(vm.pages);
     if (deallocPages && vm.flags & VM_ALLOC && vm.pages) {
       const pa = this.k.pages;
       const pages = vm.pages;

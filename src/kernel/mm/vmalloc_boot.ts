@@ -375,6 +375,8 @@ export function vmalloc_boot(k: Kernel, v: Vmalloc): void {
     switch (s.op) {
       case "vmalloc":
         addr = v.__vmalloc_node_range(s.size, s.align ?? PAGE, v.vmallocStart, v.vmallocEnd, gfp | 0x0, "kernel", 0, s.caller);
+        // bpf_prog_select_runtime() -> bpf_prog_lock_ro(): the program read-only, its direct-map alias too (x86's CPA).
+        if (addr && s.caller.startsWith("bpf_prog_alloc_no_stats")) k.pgtable.changeAttr(addr, Math.ceil(s.size / PAGE), { rw: false }, true);
         break;
       case "stack":
         // alloc_thread_stack_node: THREAD_SIZE aligned to THREAD_ALIGN (VMAP_STACK kernels only).
@@ -421,6 +423,8 @@ export function vmalloc_boot(k: Kernel, v: Vmalloc): void {
         break;
       case "module":
         addr = v.module_alloc(s.size, s.caller);
+        // bpf_prog_pack_alloc(): set_memory_rox() on the pack, its direct-map alias read-only too (x86's CPA).
+        if (addr && s.caller.startsWith("bpf_prog_pack_alloc")) k.pgtable.changeAttr(addr, Math.ceil(s.size / PAGE), { rw: false }, true);
         break;
       case "free": {
         const a = tags.get(s.tag);

@@ -59,7 +59,7 @@ describe("i386-6.1-pae: Debian's 686-pae flavour", () => {
       ["PMD", false],
     ]);
     expect(w.steps[0]!.entry & 0xfffn).toBe(0x001n);
-    expect(w.steps[3]!.entry).toBe(0x12001e3n);
+    expect(w.steps[3]!.entry).toBe(0x12001e1n); // kernel text: read-only after mark_rodata_ro
     expect(w.pageSize).toBe(2 * MiB);
     expect(w.pa).toBe(0x1234567);
     const v = k.vmalloc.vmalloc(8192);

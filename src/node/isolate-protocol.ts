@@ -9,7 +9,7 @@ export type ToIsolate =
   | { type: "boot"; profile: string; boot: Pick<RunOptions, "mem" | "cmdline" | "seed" | "config"> };
 
 export type FromIsolate =
-  /** The sandbox, the kernel and QuickJS are loaded (ms since the worker started). */
+  /** The sandbox and the kernel are loaded (ms since the worker started); QuickJS may still be loading (a failure comes as failed id 0). */
   | { type: "ready"; ms: number }
   | { type: "result"; id: number; result: RunResult }
   /** The WebAssembly memory outgrew the run's budget: the worker now waits to be terminated. */

@@ -95,8 +95,14 @@ function quickJSWasmPath(): string {
   return createRequire(import.meta.url).resolve("@jitl/quickjs-wasmfile-release-sync/wasm");
 }
 
-ready.then(
-  () => post({ type: "ready", ms: performance.now() - t0 }),
+// "ready" once the sandbox and the kernel are loaded: the parent then sends the run, which waits here for QuickJS
+// (still loading on V8's threads, or behind the machine booted ahead) instead of for a round trip after it.
+// QuickJS failing to load after that is reported the same way, and the parent ends the run with it.
+loaded.then(
+  () => {
+    post({ type: "ready", ms: performance.now() - t0 });
+    ready.catch((e: unknown) => post({ type: "failed", id: 0, message: `could not load QuickJS: ${(e as Error)?.message ?? e}` }));
+  },
   (e: unknown) => post({ type: "failed", id: 0, message: `could not load the sandbox: ${(e as Error)?.message ?? e}` }),
 );
 

@@ -13,7 +13,7 @@
 // no trap), the user-mode registers of the syscall entry at the bottom of an insmod trace, end trace id 0 in 6.1.
 //
 // Invented, and said so: every register value, the Code: bytes (except the trapping ud2 "<0f> 0b" of WARN/BUG on
-// x86), stack addresses, the ARM exception-stack words and the user-mode registers (taken from the real logs as a
+// x86, and the whole line at the sites the real logs show: REAL_CODE), stack addresses, the ARM exception-stack words and the user-mode registers (taken from the real logs as a
 // fixed template). Frames the real traces show as unreliable ("? foo+0x..") are not printed. Offsets of loader
 // frames come from the real logs (6.1) or from kallsyms' invented sizes (other eras, rmmod). arm64 prints a
 // simplified trace (no register dump). An Oops in old eras prints the 2.6.32 x86 layout without the Stack: dump.
@@ -254,9 +254,35 @@ function trapOf(regs: RegOverrides): [number, number] | undefined {
   return regs.TRAP0 !== undefined ? [Number(regs.TRAP0), Number(regs.TRAP1 ?? 0)] : undefined;
 }
 
-function codeLine(k: SplatHost, salt: string, trap: [number, number] = [0x0f, 0x0b]): string {
+/**
+ * show_opcodes() of the real builds at the sites their logs show (the 42 bytes before the ip, the ip's byte in <>,
+ * 21 after): Debian's amd64 and 686 kernels of test/fixtures/real-kernel, and the custom debug kernel's idle loop.
+ * A site the logs do not show gets deterministic invented bytes around the trapping instruction.
+ */
+const REAL_CODE: Partial<Record<Arch, Record<string, string>>> = {
+  x86_64: {
+    "__alloc_pages+0x2a9/0x330":
+      "Code: 00 00 00 48 89 44 24 08 e9 5f fe ff ff 83 fd 0a 0f 86 d3 fd ff ff 80 3d 3a da 90 01 00 0f 85 5b fe ff ff c6 05 2d da 90 01 01 <0f> 0b e9 4d fe ff ff f7 c2 00 00 08 00 75 55 89 d8 24 7f f7 c2 00",
+    "__vmalloc_node_range+0x806/0x880":
+      "Code: 48 89 da e8 9c 94 24 00 84 c0 0f 84 cc fa ff ff 48 8b 35 f5 b8 94 01 48 8d 53 08 bf 00 20 00 00 e8 4f 3d dd ff e9 b2 fa ff ff <0f> 0b 31 c0 e9 24 fd ff ff f6 80 39 0c 00 00 01 0f 84 e1 fd ff ff",
+    "native_safe_halt+0x13/0x14":
+      "Code: 07 00 00 31 c0 48 8d 65 d8 5b 41 5c 41 5d 41 5e 41 5f 5d c3 cc cc cc 8b 05 1a ed 94 00 85 c0 7e 07 0f 00 2d e7 86 5c 00 fb f4 <c3> 55 48 89 e5 e8 e3 ff ff ff 5d c3 55 be 03 00 00 00 65 48 8b 3c",
+  },
+  i386: {
+    "__alloc_pages+0x21e/0xf40":
+      "Code: ff 31 db e9 65 ff ff ff 8d 74 26 00 83 7d ac 0a 0f 86 3b fe ff ff 80 3d ea d4 d4 c1 00 0f 85 b1 fe ff ff c6 05 ea d4 d4 c1 01 <0f> 0b 31 db e9 3f ff ff ff 8d b4 26 00 00 00 00 66 90 a9 00 00 08",
+    "__vmalloc_node_range+0x442/0x550":
+      "Code: 51 1c 81 e2 ff ff fb ff 09 fa 89 51 1c eb 97 64 a1 e8 e6 e5 c1 8b 78 1c 81 48 1c 00 00 04 00 81 e7 00 00 04 00 e9 23 ff ff ff <0f> 0b e9 53 fc ff ff 53 68 ec a4 b2 c1 6a 00 56 e8 29 5c 00 00 83",
+  },
+};
+
+export function codeLine(k: SplatHost, salt: string, trap: [number, number] = [0x0f, 0x0b]): string {
   // show_opcodes() at an address with no text mapped (a return into an unloaded module): nothing to read there
   if (/^0x[0-9a-f]+$/.test(salt)) return `Code: Unable to access opcode bytes at 0x${(BigInt(salt) - 42n).toString(16)}.`;
+  if (k.profile.era === "6.1") {
+    const real = REAL_CODE[k.profile.arch]?.[k.kallsyms.frame(salt)];
+    if (real) return real;
+  }
   const r = stream(k, "code:" + salt);
   const b: string[] = [];
   for (let i = 0; i < 42; i++) b.push(hex(r() & 0xff, 2));

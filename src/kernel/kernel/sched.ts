@@ -32,7 +32,7 @@
 import type { Kernel, StackFrame, Task } from "../kernel.ts";
 import type { ReportKind } from "../types.ts";
 import { kernLevels } from "./printk.ts";
-import { cpuLine, modulesLinkedIn, recordSplat } from "../debug/splat.ts";
+import { codeLine, cpuLine, modulesLinkedIn, recordSplat } from "../debug/splat.ts";
 import { EventLoop, type RunLimits, type DrainResult } from "./events.ts";
 import { rebindable, stateless } from "../snapshot.ts";
 
@@ -134,6 +134,8 @@ const DEBUG_X86_64: Record<string, string> = {
   schedule_timeout: "schedule_timeout+0xb2/0xd6",
   schedule_timeout_uninterruptible: "schedule_timeout_uninterruptible+0x27/0x29",
   msleep: "msleep+0x17/0x1e",
+  native_safe_halt: "native_safe_halt+0x13/0x14",
+  amd_e400_idle: "amd_e400_idle+0x14/0x30",
   arch_cpu_idle: "arch_cpu_idle+0xa/0xc",
   default_idle_call: "default_idle_call+0x17/0x20",
   do_idle: "do_idle+0xd1/0x199",
@@ -895,8 +897,15 @@ export class Sched {
       if (first) for (const f of [...this.dumpStackHead(), ...top]) items.push({ frame: this.kframe(f) });
       first = false;
       const above = this.levels[i + 1];
-      if (!irq && above && above.kind !== "task" && (arch === "x86_64" || arch === "i386"))
+      if (!irq && above && above.kind !== "task" && (arch === "x86_64" || arch === "i386")) {
         for (const f of above.interrupted ?? []) items.push({ frame: this.kframe(f) });
+        // show_regs_if_on_stack(): the interrupt frame's registers (SHOW_REGS_SHORT) where the idle task was halted,
+        // then the idle loop's frames under it (x86_64 6.1, as the real log shows them).
+        if (arch === "x86_64" && era === "6.1" && lv.task.pid === 0) {
+          for (const r of this.idleIrqRegs()) items.push({ raw: r });
+          items.push({ raw: " ? " + this.kframe("amd_e400_idle") });
+        }
+      }
       for (const f of all.slice(all.length - upper, all.length - lv.moduleBase))
         items.push({ frame: k.kallsyms.moduleFrame(f.fn, f.module ?? modName, f.line) });
       for (const f of era === "6.1" ? lv.entry : this.oldEntry(lv)) items.push({ frame: this.kframe(f) });
@@ -907,6 +916,33 @@ export class Sched {
     }
     if (inIrq && markers) items.push({ marker: " </IRQ>" });
     return this.formatTrace(items.map((it) => ("marker" in it ? { raw: it.marker } : it)));
+  }
+
+  /**
+   * The idle task's registers when the timer interrupt came (__show_regs SHOW_REGS_SHORT): RIP just after the hlt in
+   * native_safe_halt, the Code: of the real build, RSP in init_task's stack (init_thread_union opens .data: _sdata +
+   * THREAD_SIZE - 0x1d0), RBP one word above, R13/R15 in .data (init_task and its fields), R11 in the boot CPU's
+   * percpu area; the other values are the real debug boot's (invented beyond that boot, and said so).
+   */
+  private idleIrqRegs(): string[] {
+    const k = this.k;
+    const L = k.layout;
+    const h = (v: bigint) => BigInt.asUintN(64, v).toString(16).padStart(16, "0");
+    const data = L.image.find((s) => s.name === ".data")?.start ?? 0xffffffff81a00000n;
+    const rsp = data + 0x3e30n;
+    const percpu = L.reservations.find((r) => /percpu/i.test(r.what));
+    const r11 = L.pageOffset + BigInt(percpu ? percpu.start : 0x1f400000) + 0x1ff80n;
+    const ip = this.kframe("native_safe_halt");
+    return [
+      `RIP: 0010:${ip}`,
+      codeLine(k, ip, [0xc3, 0x55]),
+      `RSP: 0018:${h(rsp)} EFLAGS: 00000246`,
+      `RAX: 0000000000000000 RBX: 0000000000000000 RCX: 00000000fffee0f9`,
+      `RDX: 0000000000000000 RSI: 0000000000000082 RDI: 0000000000000294`,
+      `RBP: ${h(rsp + 8n)} R08: 0000000000000004 R09: 0000000000000004`,
+      `R10: 00000000000000a6 R11: ${h(r11)} R12: 0000000000000000`,
+      `R13: ${h(data + 0x11600n)} R14: 0000000000000000 R15: ${h(data + 0x11118n)}`,
+    ];
   }
 
   /** The frames dump_stack adds on top of its caller (as debug/splat.ts prints them). */

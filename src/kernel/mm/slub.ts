@@ -1210,7 +1210,15 @@ export class SlabAllocator {
       if (bad) gfp = this.kmallocFixFlags(gfp, bad);
     }
     const order = get_order(size);
-    const pfn = k.pages.alloc_pages((gfp | this.g.COMP) >>> 0, order, PageOwner.KmallocLarge, this.callerFn());
+    // The page allocator's splats (the order >= MAX_ORDER WARNING, warn_alloc) show the path they came by.
+    const saved = k.pages.callFrames;
+    if (this.era === "6.1") k.pages.callFrames = ["__kmalloc_large_node", "__kmalloc"];
+    let pfn: number;
+    try {
+      pfn = k.pages.alloc_pages((gfp | this.g.COMP) >>> 0, order, PageOwner.KmallocLarge, this.callerFn());
+    } finally {
+      k.pages.callFrames = saved;
+    }
     if (pfn < 0) return 0n;
     const addr = k.pages.page_address(pfn);
     if (addr === 0n) {

@@ -49,6 +49,16 @@ const REAL_TIMER_IRQ_SECTION = [
   " <TASK>",
   " asm_sysvec_apic_timer_interrupt+0x1b/0x20",
 ];
+const REAL_IDLE_REGS = [
+  "RIP: 0010:native_safe_halt+0x13/0x14",
+  "Code: 07 00 00 31 c0 48 8d 65 d8 5b 41 5c 41 5d 41 5e 41 5f 5d c3 cc cc cc 8b 05 1a ed 94 00 85 c0 7e 07 0f 00 2d e7 86 5c 00 fb f4 <c3> 55 48 89 e5 e8 e3 ff ff ff 5d c3 55 be 03 00 00 00 65 48 8b 3c",
+  "RSP: 0018:ffffffff81a03e30 EFLAGS: 00000246",
+  "RAX: 0000000000000000 RBX: 0000000000000000 RCX: 00000000fffee0f9",
+  "RDX: 0000000000000000 RSI: 0000000000000082 RDI: 0000000000000294",
+  "RBP: ffffffff81a03e38 R08: 0000000000000004 R09: 0000000000000004",
+  "R10: 00000000000000a6 R11: ffff88801f41ff80 R12: 0000000000000000",
+  "R13: ffffffff81a11600 R14: 0000000000000000 R15: ffffffff81a11118",
+];
 const REAL_IDLE_BOTTOM = [
   " arch_cpu_idle+0xa/0xc",
   " default_idle_call+0x17/0x20",
@@ -231,7 +241,15 @@ describe("might_sleep in deferred contexts (6.1 debug)", () => {
     const fnAt = out.findIndex((l) => l.startsWith(" md_timer_fn+"));
     expect(out[fnAt - 1]).toBe(" __kmalloc+0x3b/0x3d");
     expect(out.slice(fnAt + 1, fnAt + 1 + REAL_TIMER_IRQ_SECTION.length)).toEqual(REAL_TIMER_IRQ_SECTION);
-    expect(out.slice(fnAt + 1 + REAL_TIMER_IRQ_SECTION.length)).toEqual(REAL_IDLE_BOTTOM);
+    // the interrupt frame's registers of the halted idle task, then the stale idle-routine frame (real log 1089-1098)
+    const regs = out.slice(fnAt + 1 + REAL_TIMER_IRQ_SECTION.length, fnAt + 1 + REAL_TIMER_IRQ_SECTION.length + 9);
+    expect(regs.slice(0, 2)).toEqual(REAL_IDLE_REGS.slice(0, 2));
+    for (let i = 2; i < 8; i++) expect(regs[i]).toMatch(new RegExp("^" + REAL_IDLE_REGS[i]!.replace(/[0-9a-f]{16}/g, "[0-9a-f]{16}") + "$"));
+    const data = k.layout.image.find((s) => s.name === ".data")!.start;
+    expect(regs[2]).toBe(`RSP: 0018:${(data + 0x3e30n).toString(16)} EFLAGS: 00000246`);
+    expect(regs[5]).toContain(`RBP: ${(data + 0x3e38n).toString(16)} `);
+    expect(regs[8]).toBe(" ? amd_e400_idle+0x14/0x30");
+    expect(out.slice(fnAt + 1 + REAL_TIMER_IRQ_SECTION.length + 9)).toEqual(REAL_IDLE_BOTTOM);
     // the module's memdemo_init frames are not part of the timer's trace
     expect(out.some((l) => l.includes("memdemo_init"))).toBe(false);
   });

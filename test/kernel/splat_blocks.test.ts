@@ -1,0 +1,50 @@
+// The register blocks and traces of the real logs (test/fixtures/real-kernel): a kmalloc above KMALLOC_MAX_SIZE
+// warns in __alloc_pages with the __kmalloc_large_node/__kmalloc frames and the real build's Code: bytes, on x86_64
+// (RIP/RSP/RAX.. lines) and i386 (EIP/EAX/DS lines).
+import { describe, expect, it } from "vitest";
+import { runModule } from "../../sandbox/run.ts";
+import { realLog } from "./real-kernel.ts";
+
+const CELL = `import { kmalloc, GFP_KERNEL, printk, KERN_INFO, module_init, module_exit, MODULE_LICENSE } from "linux";
+MODULE_LICENSE("GPL");
+function too_big(): number {
+  const p = kmalloc(4194305, GFP_KERNEL);
+  printk(KERN_INFO + "got %px\\n", p);
+  return 0;
+}
+module_init(too_big);
+module_exit(() => {});
+`;
+
+const strip = (l: string) => l.replace(/^\[\s*\d+\.\d+\] /, "");
+const real = (file: string) => realLog(file).map(strip);
+const dmesg = (r: Awaited<ReturnType<typeof runModule>>) => r.dmesg.map((l) => strip(typeof l === "string" ? l : (l as { text: string }).text));
+/** The real block from the WARNING line through "Call Trace:". */
+function block(lines: string[], warning: string): string[] {
+  const i = lines.findIndex((l) => l.startsWith(warning));
+  return lines.slice(i, lines.indexOf("Call Trace:", i) + 1);
+}
+const shape = (l: string) => l.replace(/[0-9a-f]{8,16}/g, "H").replace(/CPU: 0 PID: \d+/, "CPU: 0 PID: N");
+
+describe("the kmalloc WARNING's register block and trace (6.1 distro, as the real Debian boots)", () => {
+  for (const [profile, log, frames] of [
+    ["x86_64-6.1", "x86_64-512M-nokaslr.log", [" __kmalloc_large_node+0x6e/0xe0", " __kmalloc+0xbf/0x150"]],
+    ["i386-6.1", "i386-1G.log", [" __kmalloc_large_node+0x64/0xd0", " __kmalloc+0xbc/0x140"]],
+  ] as const) {
+    it(`${profile}: the WARNING line, RIP/EIP, the real Code: bytes, the register lines and the kmalloc frames`, async () => {
+      const r = await runModule(CELL, { profile, config: "distro" });
+      const d = dmesg(r);
+      const want = block(real(log), "WARNING: CPU: 0 PID: 108 at mm/page_alloc.c:5634");
+      const got = block(d, "WARNING: CPU: 0 PID:");
+      expect(got.length).toBe(want.length);
+      expect(got[0]).toBe(want[0]);
+      const ipLine = want.findIndex((l) => /^(RIP|EIP): /.test(l));
+      expect(got[ipLine]).toBe(want[ipLine]);
+      expect(got[ipLine + 1]).toBe(want[ipLine + 1]); // Code: the build's own bytes, <0f> 0b the ud2 of WARN
+      for (let i = ipLine + 2; i < want.length; i++) expect(shape(got[i]!)).toBe(shape(want[i]!));
+      // the trace: the kmalloc path right above the module's frame
+      const at = d.findIndex((l) => l.startsWith(" too_big+"));
+      expect(d.slice(at - 2, at)).toEqual([...frames]);
+    });
+  }
+});

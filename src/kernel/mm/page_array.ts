@@ -10,8 +10,10 @@
 // (PageArray.share). So host memory follows the frames that were split, allocated or written, not the RAM size: a
 // 1 TiB machine's free memory is a few thousand template references.
 //
-// A snapshot (src/kernel/snapshot.ts) copies the chunks generically; a template referenced by many chunks is copied
-// once and stays shared (the copy keeps shared references).
+// A snapshot (src/kernel/snapshot.ts) copies the chunks generically; the templates are marked immutable(), so a
+// kernel's copies share them with it instead of copying them.
+
+import { immutable } from "../snapshot.ts";
 
 /** log2 of the frames per chunk: 8192 frames, 32 MiB of simulated RAM; at least one MAX_ORDER block on every arch. */
 export const CHUNK_SHIFT = 13;
@@ -50,6 +52,7 @@ export class PageArray<A extends Typed> {
     if (!t) {
       t = this.make(CHUNK);
       if (v !== 0) t.fill(v);
+      immutable(t); // never written again (a chunk that differs gets its own copy first): kernel copies share it
       this.uniforms.set(v, t);
       this.uniformValue.set(t, v);
     }

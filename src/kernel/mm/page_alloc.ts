@@ -1030,17 +1030,32 @@ export class PageAllocator {
   /** The list part of addFree(): link the block at the head or the tail, count it. */
   private linkFree(pfn: number, order: number, zi: number, tail: boolean): void {
     const li = this.listIdx(zi, order);
+    // the block's own links: one entry per top-order block, else in its chunk's link arrays
+    let nx: Int32Array;
+    let pv: Int32Array;
+    let at: number;
+    if (order === this.topOrder) {
+      nx = this.topNext;
+      pv = this.topPrev;
+      at = pfn >>> order;
+    } else {
+      const ci = pfn >>> CHUNK_SHIFT;
+      if (this.linksOwn[ci] === 0) this.ownLinks(ci);
+      nx = this.next.chunks[ci]!;
+      pv = this.prev.chunks[ci]!;
+      at = pfn & CHUNK_MASK;
+    }
     if (tail) {
       const t = this.freeTail[li]!;
-      this.setPrevFree(pfn, order, t);
-      this.setNextFree(pfn, order, -1);
+      pv[at] = t;
+      nx[at] = -1;
       if (t >= 0) this.setNextFree(t, order, pfn);
       else this.freeHead[li] = pfn;
       this.freeTail[li] = pfn;
     } else {
       const h = this.freeHead[li]!;
-      this.setNextFree(pfn, order, h);
-      this.setPrevFree(pfn, order, -1);
+      nx[at] = h;
+      pv[at] = -1;
       if (h >= 0) this.setPrevFree(h, order, pfn);
       else this.freeTail[li] = pfn;
       this.freeHead[li] = pfn;
@@ -1051,8 +1066,16 @@ export class PageAllocator {
 
   private delFree(pfn: number, order: number, zi: number): void {
     const li = this.listIdx(zi, order);
-    const n = this.nextFree(pfn, order);
-    const p = this.prevFree(pfn, order);
+    let n: number;
+    let p: number;
+    if (order === this.topOrder) {
+      n = this.topNext[pfn >>> order]!;
+      p = this.topPrev[pfn >>> order]!;
+    } else {
+      const lc = pfn >>> CHUNK_SHIFT;
+      n = this.next.chunks[lc]![pfn & CHUNK_MASK]!;
+      p = this.prev.chunks[lc]![pfn & CHUNK_MASK]!;
+    }
     if (p >= 0) this.setNextFree(p, order, n);
     else this.freeHead[li] = n;
     if (n >= 0) this.setPrevFree(n, order, p);
@@ -1547,7 +1570,16 @@ export class PageAllocator {
         this.setOrderAt(pfn + i, -1);
       }
     }
-    for (let i = 0; i < n; i++) this.retag(pfn + i, PageOwner.Free);
+    if (at + n <= CHUNK) {
+      // retag() in the head's chunk, whose arrays are its own (owned above)
+      const oc = this.owner.chunks[chunk]!;
+      const count = this.ownerCount;
+      for (let i = at; i < at + n; i++) {
+        count[oc[i]!]--;
+        oc[i] = PageOwner.Free;
+      }
+      count[PageOwner.Free] += n;
+    } else for (let i = 0; i < n; i++) this.retag(pfn + i, PageOwner.Free); // a misaligned free across chunks
     // freeing a smaller block than was allocated leaks the rest (the kernel does the same): give the remaining
     // tails their own records so that they still show as allocated.
     if (allocOrder > order) {

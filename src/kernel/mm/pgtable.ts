@@ -663,13 +663,15 @@ export class PageTables {
         const a = BigInt(vpn) << 12n;
         const isDirect = a >= L.pageOffset && a < lowEnd;
         if (!isDirect) {
+          // the step's frames in one walk (the alias changes below touch only direct-map entries, never these)
+          const pas = this.translateRun(vpn, step);
           for (let i = 0; i < step; i++) {
-            const pa = this.translateVpn(vpn + i, 0);
+            const pa = pas[i]!;
             if (pa < 0 || pa >= L.maxLowPfn * PAGE) continue;
             const dv = Number(L.pageOffset >> 12n) + (pa - L.physOffset) / PAGE;
             // consecutive frames share one call (the alias cpa covers them as a range)
             let run = 1;
-            while (i + run < step && this.translateVpn(vpn + i + run, 0) === pa + run * PAGE) run++;
+            while (i + run < step && pas[i + run] === pa + run * PAGE) run++;
             let d = dv;
             while (d < dv + run) d += this.changeOne(d, dv + run, { rw: c.rw });
             i += run - 1;
@@ -680,11 +682,26 @@ export class PageTables {
     }
   }
 
-  /** One mapping unit of changeAttr from vpn: the pages handled (to the end of a large page or one PTE page's run). */
+  /**
+   * One mapping unit of changeAttr from vpn: the pages handled (to the end of a large page, or of the range's run in
+   * one PTE table: its entries are changed in one pass, each as a walk to it would).
+   */
   private changeOne(vpn: number, endVpn: number, c: { rw?: boolean; nx?: boolean }): number {
     let table = this.pgdPhys;
     for (const level of this.real) {
-      const epa = table + this.indexOf(vpn, level) * this.entrySize;
+      const idx = this.indexOf(vpn, level);
+      const epa = table + idx * this.entrySize;
+      if (level.name === "PTE") {
+        const n = Math.min(level.ptrs - idx, endVpn - vpn);
+        for (let j = 0, e = epa; j < n; j++, e += this.entrySize) {
+          const lo = this.readLo(e);
+          if (!this.isPresent(lo, level)) continue;
+          const hi = this.readHi(e);
+          const [nlo, nhi] = this.withAttr(lo, hi, c);
+          if (nlo !== lo || nhi !== hi) this.write(e, nlo, nhi);
+        }
+        return n;
+      }
       const lo = this.readLo(epa);
       const span = pagesAt(level.shift);
       const toEnd = span - (vpn % span);
@@ -696,10 +713,6 @@ export class PageTables {
       }
       const [nlo, nhi] = this.withAttr(lo, hi, c);
       if (nlo === lo && nhi === hi) return Math.min(toEnd, endVpn - vpn);
-      if (level.name === "PTE") {
-        this.write(epa, nlo, nhi);
-        return 1;
-      }
       const whole = vpn % span === 0 && endVpn - vpn >= span;
       if (whole) {
         this.write(epa, nlo, nhi);
@@ -935,6 +948,52 @@ export class PageTables {
       table = this.entryAddr(lo, hi, level, false);
     }
     return -1;
+  }
+
+  /** translateVpn(vpn + i, 0) for i in [0, n): one walk per table or large page the run crosses, not one per page. */
+  private translateRun(vpn: number, n: number): number[] {
+    const out = new Array<number>(n);
+    const lv = this.real;
+    let i = 0;
+    while (i < n) {
+      const v = vpn + i;
+      let table = this.pgdPhys;
+      let done = 0;
+      for (let d = 0; d < lv.length && !done; d++) {
+        const level = lv[d]!;
+        const idx = this.indexOf(v, level);
+        const epa = table + idx * this.entrySize;
+        const span = pagesAt(level.shift);
+        if (level.name === "PTE") {
+          done = Math.min(level.ptrs - idx, n - i);
+          for (let j = 0, e = epa; j < done; j++, e += this.entrySize) {
+            const lo = this.readLo(e);
+            out[i + j] = this.isPresent(lo, level) ? this.entryAddr(lo, this.readHi(e), level, true) : -1;
+          }
+          break;
+        }
+        const lo = this.readLo(epa);
+        done = Math.min(span - (v % span), n - i);
+        if (!this.isPresent(lo, level)) {
+          for (let j = 0; j < done; j++) out[i + j] = -1;
+          break;
+        }
+        const hi = this.readHi(epa);
+        if (this.isLeaf(lo, level)) {
+          const base = this.entryAddr(lo, hi, level, true) + (v % span) * PAGE;
+          for (let j = 0; j < done; j++) out[i + j] = base + j * PAGE;
+          break;
+        }
+        done = 0;
+        table = this.entryAddr(lo, hi, level, false);
+      }
+      if (!done) {
+        out[i] = -1;
+        done = 1;
+      }
+      i += done;
+    }
+    return out;
   }
 
   /** PFN mapped at `vpn` by a 4 KiB PTE (vmalloc_to_pfn's answer), or -1. */

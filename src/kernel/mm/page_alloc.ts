@@ -885,12 +885,16 @@ export class PageAllocator {
     const SECTION = 32768;
     const last = [...this.zones].reverse().find((z) => z.present > 0);
     if (!last) return Infinity;
+    // The first section-aligned frame past the first SECTION frames of the zone's memory, counted a range at a time:
+    // in a range [a, b) with n frames before it, frame p is the (n + p - a + 1)th.
     let n = 0;
     for (const r of this.memory) {
-      for (let p = Math.max(r.start, last.startPfn); p < Math.min(r.end, last.endPfn); p++) {
-        n++;
-        if (n > SECTION && p % SECTION === 0) return p;
-      }
+      const a = Math.max(r.start, last.startPfn);
+      const b = Math.min(r.end, last.endPfn);
+      if (b <= a) continue;
+      const p = Math.ceil(Math.max(a, a + SECTION - n) / SECTION) * SECTION;
+      if (p < b) return p;
+      n += b - a;
     }
     return Infinity;
   }

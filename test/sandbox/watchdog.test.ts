@@ -16,7 +16,9 @@ module_init(() => {
   memset32(p, 1, 2 ** 40);
   return 0;
 });`,
-      { profile: "arm64-6.1", mem: 128 << 20, limits: { cpuMs: 1500 } },
+      // 256 MiB: the buffer sits ~70 MB into the linear map (the boot's slabs are below it); the memset must not reach the
+      // end of RAM (an Oops) before the CPU deadline.
+      { profile: "arm64-6.1", mem: 256 << 20, limits: { cpuMs: 1500 } },
     );
     const t = r.reports.find((x) => x.kind === "timeout");
     expect(t?.title).toBe("watchdog: BUG: soft lockup - CPU#0 stuck for 22s! [insmod:108]");

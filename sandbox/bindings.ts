@@ -97,6 +97,16 @@ const NUM_SHIFT = 8;
 const CODE_ID = 2 ** 16;
 const MAX_ROWS = 2 ** 10;
 const SITE_UNIT = CODE_ID * MAX_ROWS;
+/** Set in a call's code when the wrapper took the guest's stack for it (its id was passed by setStack before). */
+const STACK_BIT = SITE_UNIT * 2 ** 20; // sites are < 2^20 (transpile.ts MAX_SITES)
+/**
+ * A row whose calls walked the guest's stack this many times in a row (KASAN's and SLUB's alloc and free tracks on
+ * a debug kernel) gets its stack taken by the prelude's wrapper (one `new Error()` in the guest, its text named by a
+ * small id), not by a host -> guest call per walk; after UNHUNGRY calls in a row that took a stack nothing read, it
+ * stops.
+ */
+const HUNGRY_AFTER = 2;
+const UNHUNGRY = 16;
 
 /** Indexes (< 15) of a function's parameters of the given types. */
 function paramIndexes(e: FunctionEntry, want: (type: string) => boolean): number[] {
@@ -132,6 +142,19 @@ export class Bridge {
   private site = 0;
   /** Each site's innermost cell frame, from the first walk of the guest stack at a call from it (innermostFrame). */
   private readonly siteFrames: (CellFrame | undefined)[] = [];
+  /** The row of the current host call (-1: none). */
+  private row = -1;
+  /** The frames the wrapper took for the current host call (STACK_BIT), null when it took none. */
+  private attached: CellFrame[] | null = null;
+  private attachedUsed = false;
+  /** The guest stacks the wrapper named (setStack): id -> frames. */
+  private readonly stacksById = new Map<number, CellFrame[]>();
+  /** The id the wrapper named last (the next call with STACK_BIT carries it). */
+  private pendingStack = 0;
+  /** Per row: walks in a row (>= 0), or, while the wrapper takes its stack, -(calls in a row that left it unread). */
+  private readonly streak = new Int16Array(MAX_ROWS);
+  /** The prelude's array of rows whose wrapper takes the stack (set on a row's change only). */
+  private readonly hungryH: QuickJSHandle;
   /** How deep the guest is in nested module calls (init -> sim.advance -> timer callback ...). */
   depth = 0;
 
@@ -154,19 +177,39 @@ export class Bridge {
     const fns: FunctionEntry[] = [];
     const nSites = sites.length - 1;
     this.setFn(natives, "dispatch", "linux", (hs, self) => {
-      const code = this.ctx.getNumber(self);
+      const coded = this.ctx.getNumber(self);
+      const withStack = coded >= STACK_BIT;
+      const code = withStack ? coded - STACK_BIT : coded;
       const site = Math.floor(code / SITE_UNIT);
       const rest = code - site * SITE_UNIT;
       const id = Math.floor(rest / CODE_ID);
       const e = fns[id];
       if (e === undefined || !(code >= 0) || site > nSites) return this.errorHandle("TypeError", "not a kernel function");
       const outer = this.site;
+      const outerRow = this.row;
+      const outerAttached = this.attached;
+      const outerUsed = this.attachedUsed;
       this.site = site;
+      this.row = id;
+      this.attached = withStack ? (this.stacksById.get(this.pendingStack) ?? null) : null;
+      this.attachedUsed = false;
       try {
         return this.call(e, hs, rest - id * CODE_ID);
       } finally {
+        if (this.attached !== null && !this.attachedUsed && this.streak[id] <= 0 && --this.streak[id] <= -UNHUNGRY) this.setHungry(id, false);
         this.site = outer;
+        this.row = outerRow;
+        this.attached = outerAttached;
+        this.attachedUsed = outerUsed;
       }
+    });
+    // The wrapper's stack of a call: id (and, the first time, its text; reset: the wrapper forgot its ids).
+    this.setFn(natives, "setStack", "setStack", (hs) => {
+      const id = this.ctx.getNumber(hs[0]);
+      if (hs[2] !== undefined && this.ctx.typeof(hs[2]) === "boolean") this.stacksById.clear();
+      if (hs[1] !== undefined && this.ctx.typeof(hs[1]) === "string") this.stacksById.set(id, this.framesOf(this.ctx.getString(hs[1])));
+      this.pendingStack = id;
+      return undefined;
     });
     const spec = {
       functions: [] as unknown[],
@@ -175,6 +218,7 @@ export class Bridge {
       constants: [] as unknown[],
       sites: nSites,
       siteUnit: SITE_UNIT,
+      stackBit: STACK_BIT,
     };
     try {
       const classes = new Map(entries.filter((e): e is ClassEntry => e.kind === "class").map((c) => [c.name, c]));
@@ -193,6 +237,7 @@ export class Bridge {
               .map((h) => ({ ...h, madeWith: madeWith(h.type) }));
             const returnsHandle = e.returns.startsWith("handle:") ? e.returns.slice(7) : null;
             spec.functions.push({
+              row: id,
               code: id * CODE_ID,
               name: e.name,
               module: e.module,
@@ -239,8 +284,9 @@ export class Bridge {
       this.handleForFn = ctx.getProp(out, "handleFor");
       this.nameOfFn = ctx.getProp(out, "nameOf");
       this.isProxyFn = ctx.getProp(out, "isProxy");
+      this.hungryH = ctx.getProp(out, "hungry");
       out.dispose();
-      this.owned.push(this.require, this.stackFn, this.handleForFn, this.nameOfFn, this.isProxyFn);
+      this.owned.push(this.require, this.stackFn, this.handleForFn, this.nameOfFn, this.isProxyFn, this.hungryH);
       this.deadline = hooks.now() + limits.cpuMs;
       rt.setInterruptHandler(() => this.interrupt());
     } finally {
@@ -564,7 +610,8 @@ export class Bridge {
       // A run limit stays set (this.stop): the run reports it at its next step (the drain's end, or module_exit's call).
       if (r.stop?.kind === "limit") {
         this.stopFrames ??= parseStack(r.error.stack, this.cellScopes);
-      } else if (r.stop?.kind === "kill") this.stop = null; // the kernel's Oops killed the thread
+      } else if (r.stop?.kind === "kill")
+        this.stop = null; // the kernel's Oops killed the thread
       else this.hooks.onCallbackError(symbol, r.error);
       dispose();
       return { done: true, failed: true };
@@ -723,20 +770,40 @@ export class Bridge {
   /** The cell's frames right now, innermost first. Parsed once per host call however often the kernel asks. */
   guestFrames(): CellFrame[] {
     if (this.stackCache !== null) return this.stackCache;
-    // A loop allocating from one place produces the same stack text every time: parse each text once (the
-    // frames are frozen, so sharing them between calls is safe). The array itself is not frozen: slice() of a
-    // frozen array takes V8's generic path (measured 3-4 us against 0.2 us for 3 frames), and k.captureModuleStack
-    // slices it for every caller (KASAN, kmemleak, SLUB's store-user and the call log each ask per allocation).
-    // Nothing outside this class gets this array itself but read-only callers (the run's own reports).
-    const text = this.readGuestStack();
+    if (this.attached !== null) {
+      // the wrapper took it, in the same call: the same cell frames (only the bridge's own frames differ)
+      this.attachedUsed = true;
+      this.streak[this.row] = -1;
+      return (this.stackCache = this.attached);
+    }
+    const frames = this.framesOf(this.readGuestStack());
+    this.stackCache = frames;
+    const row = this.row;
+    if (row >= 0 && this.streak[row] >= 0 && ++this.streak[row] >= HUNGRY_AFTER) this.setHungry(row, true);
+    return frames;
+  }
+
+  /**
+   * A stack text's cell frames. A loop allocating from one place produces the same stack text every time: each text
+   * is parsed once (the frames are frozen, so sharing them between calls is safe). The array itself is not frozen:
+   * slice() of a frozen array takes V8's generic path (measured 3-4 us against 0.2 us for 3 frames), and
+   * k.captureModuleStack slices it for every caller (KASAN, kmemleak, SLUB's store-user and the call log each ask per
+   * allocation). Nothing outside this class gets this array itself but read-only callers (the run's own reports).
+   */
+  private framesOf(text: string): CellFrame[] {
     let frames = this.parsedStacks.get(text);
     if (frames === undefined) {
       frames = parseStack(text, this.cellScopes).map((f) => Object.freeze(f)) as CellFrame[];
       if (this.parsedStacks.size >= 256) this.parsedStacks.clear();
       this.parsedStacks.set(text, frames);
     }
-    this.stackCache = frames;
     return frames;
+  }
+
+  /** Whether the prelude's wrapper of row takes the guest's stack for each call (see HUNGRY_AFTER). */
+  private setHungry(row: number, on: boolean): void {
+    this.streak[row] = on ? -1 : 0;
+    this.ctx.setProp(this.hungryH, row, on ? this.ctx.true : this.ctx.false);
   }
 
   /**

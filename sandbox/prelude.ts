@@ -65,10 +65,31 @@ export const PRELUDE = String.raw`(function (natives, specJson) {
   // function's own (its own properties stay length and name); any other first argument is a this, ignored as a
   // bound function ignores it.
   const dispatch = natives.dispatch, bind = Function.prototype.bind, FnProto = Function.prototype, setProto = Object.setPrototypeOf;
-  const SITES = spec.sites, SITE_UNIT = spec.siteUnit;
+  const SITES = spec.sites, SITE_UNIT = spec.siteUnit, STACK_BIT = spec.stackBit;
+  // Rows whose calls need the guest's stack (the bridge sets hungry[row]: KASAN's and SLUB's tracks on a debug kernel):
+  // the wrapper takes it here, one new Error() in the guest, and names each distinct text by a small id, so the host
+  // need not call back into the guest for it (bindings.ts HUNGRY_AFTER). Bounded: 256 texts or 1 MiB of them.
+  const hungry = [], setStack = natives.setStack, stackIds = new Map(), mapClear = Map.prototype.clear;
+  let lastStack = 0, stackCount = 0, stackChars = 0;
+  const takeStack = () => {
+    const s = new E().stack;
+    let n = apply(mapGet, stackIds, [s]);
+    if (n === undefined) {
+      let reset = false;
+      if (stackIds.size >= 256 || stackChars > 1048576) { apply(mapClear, stackIds, []); stackChars = 0; reset = true; }
+      n = ++stackCount;
+      apply(mapSet, stackIds, [s, n]);
+      stackChars += s.length;
+      if (reset) setStack(n, s, true); else setStack(n, s);
+      lastStack = n;
+    } else if (n !== lastStack) {
+      setStack(n);
+      lastStack = n;
+    }
+  };
   for (const f of spec.functions) {
     {
-      const name = f.name, hs = f.handles, ret = f.returnsHandle, ap = f.addrParams, np = f.numParams, retAddr = f.returnsAddr, code = f.code;
+      const name = f.name, hs = f.handles, ret = f.returnsHandle, ap = f.addrParams, np = f.numParams, retAddr = f.returnsAddr, code = f.code, row = f.row;
       const impl = (site, args) => {
         for (let i = 0; i < hs.length; i++) {
           const h = hs[i], v = args[h.index];
@@ -93,7 +114,12 @@ export const PRELUDE = String.raw`(function (natives, specJson) {
           if (j >= args.length) break;
           if (typeof args[j] === "number") mask |= 1 << (j + 8); // bindings.ts NUM_SHIFT: the host skips its typeof
         }
-        const r = apply(dispatch, code + site * SITE_UNIT + mask, args);
+        let stack = 0;
+        if (hungry[row] === true) {
+          takeStack();
+          stack = STACK_BIT;
+        }
+        const r = apply(dispatch, code + site * SITE_UNIT + stack + mask, args);
         if (retAddr) return fromNum(r);
         return ret ? (r === 0 ? null : handleFor(ret, r)) : r; // id 0: the kernel returned NULL
       };
@@ -151,5 +177,5 @@ export const PRELUDE = String.raw`(function (natives, specJson) {
     const d = gopd(f, "name");
     return d !== undefined && apply(hasOwn, d, ["value"]) && typeof d.value === "string" ? d.value : "";
   };
-  return { require, stack, handleFor, nameOf, isProxy };
+  return { require, stack, handleFor, nameOf, isProxy, hungry };
 })`;

@@ -334,25 +334,9 @@ function startRun(source: string, options: RunOptions, deps: KernelDeps, t0: num
   // a step stops the run through the kernel-call limit, one call early; its stop is then not reported (finish)
   const stepping = step !== undefined && step < limits.kernelCalls;
   if (stepping) limits = { ...limits, kernelCalls: step };
-  let k: Kernel;
-  try {
-    k = deps.boot(profileName, { mem: options.mem, cmdline: options.cmdline, seed: options.seed, config: options.config });
-  } catch (e) {
-    const failed = failedRun(profileName, `kmodlab: cannot boot ${profileName}: ${(e as Error).message}`, t0);
-    if (deps.isBootRefusal?.(e)) failed.bootRefused = (e as Error).message;
-    return failed;
-  }
-  // User space before insmod: the fault-injection debugfs writes and the insmod task's fail-nth.
-  const faults = { failNth: options.failNth, faultAttrs: options.faultAttrs };
-  const faultsUsed = k.fault ? k.fault.usedBy(faults) : faults.failNth !== undefined || faults.faultAttrs !== undefined;
-  if (faultsUsed) {
-    try {
-      if (!k.fault) throw new Error("this kernel has no fault injection");
-      k.fault.configureRun(insmodPid(k), faults);
-    } catch (e) {
-      return failedRun(profileName, `kmodlab: fault injection: ${(e as Error).message}`, t0);
-    }
-  }
+  const booted = bootForRun(profileName, options, deps, t0);
+  if (!("k" in booted)) return booted;
+  const { k, faults, faultsUsed } = booted;
   const bootLog = k.log.dmesg();
   const mark = k.log.mark();
   const result: RunResult = {
@@ -391,6 +375,35 @@ function startRun(source: string, options: RunOptions, deps: KernelDeps, t0: num
     poisoned: false,
     memoryRefused: false,
   };
+}
+
+/** The boot, then user space's fault-injection writes before insmod: the kernel, or the RunResult of a run that cannot start. */
+function bootForRun(
+  profileName: string,
+  options: RunOptions,
+  deps: KernelDeps,
+  t0: number,
+): { k: Kernel; faults: Run["faults"]; faultsUsed: boolean } | RunResult {
+  let k: Kernel;
+  try {
+    k = deps.boot(profileName, { mem: options.mem, cmdline: options.cmdline, seed: options.seed, config: options.config });
+  } catch (e) {
+    const failed = failedRun(profileName, `kmodlab: cannot boot ${profileName}: ${(e as Error).message}`, t0);
+    if (deps.isBootRefusal?.(e)) failed.bootRefused = (e as Error).message;
+    return failed;
+  }
+  // User space before insmod: the fault-injection debugfs writes and the insmod task's fail-nth.
+  const faults = { failNth: options.failNth, faultAttrs: options.faultAttrs };
+  const faultsUsed = k.fault ? k.fault.usedBy(faults) : faults.failNth !== undefined || faults.faultAttrs !== undefined;
+  if (faultsUsed) {
+    try {
+      if (!k.fault) throw new Error("this kernel has no fault injection");
+      k.fault.configureRun(insmodPid(k), faults);
+    } catch (e) {
+      return failedRun(profileName, `kmodlab: fault injection: ${(e as Error).message}`, t0);
+    }
+  }
+  return { k, faults, faultsUsed };
 }
 
 /** One level per dmesg line (a line is a log record), for colouring. */

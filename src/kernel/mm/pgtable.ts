@@ -692,13 +692,26 @@ export class PageTables {
       const idx = this.indexOf(vpn, level);
       const epa = table + idx * this.entrySize;
       if (level.name === "PTE") {
+        // x86 only (changeAttr): entries are 4 or 8 bytes, present is bit 0, read and written through the table's page
         const n = Math.min(level.ptrs - idx, endVpn - vpn);
-        for (let j = 0, e = epa; j < n; j++, e += this.entrySize) {
-          const lo = this.readLo(e);
-          if (!this.isPresent(lo, level)) continue;
-          const hi = this.readHi(e);
+        const pm = this.host.physmem;
+        const pfn = Math.floor(epa / PAGE);
+        let dv = pm.pageView(pfn, false);
+        if (!dv) return n;
+        let own = false;
+        const wide = this.entrySize === 8;
+        for (let j = 0, off = epa % PAGE; j < n; j++, off += this.entrySize) {
+          const lo = dv.getUint32(off, true);
+          if ((lo & 1) === 0) continue;
+          const hi = wide ? dv.getUint32(off + 4, true) : 0;
           const [nlo, nhi] = this.withAttr(lo, hi, c);
-          if (nlo !== lo || nhi !== hi) this.write(e, nlo, nhi);
+          if (nlo === lo && nhi === hi) continue;
+          if (!own) {
+            dv = pm.pageView(pfn, true)!;
+            own = true;
+          }
+          dv.setUint32(off, nlo >>> 0, true);
+          if (wide) dv.setUint32(off + 4, nhi >>> 0, true);
         }
         return n;
       }
@@ -769,9 +782,13 @@ export class PageTables {
     const page = this.allocTablePage(0);
     const frame = this.entryAddr(lo, hi, level, true);
     const bits = (lo & 0xfff & ~0x80) >>> 0; // _PAGE_PSE off (a PTE's bit 7 is PAT)
+    // the new table's entries written through its page (page-aligned, from allocTablePage)
+    const dv = this.host.physmem.pageView(page / PAGE, true)!;
+    const wide = this.entrySize === 8;
     for (let i = 0; i < below.ptrs; i++) {
       const pa = frame + i * PAGE;
-      this.write(page + i * this.entrySize, ((pa % TWO32) | bits) >>> 0, (Math.floor(pa / TWO32) | (hi & X86_NX_HI)) >>> 0);
+      dv.setUint32(i * this.entrySize, ((pa % TWO32) | bits) >>> 0, true);
+      if (wide) dv.setUint32(i * this.entrySize + 4, (Math.floor(pa / TWO32) | (hi & X86_NX_HI)) >>> 0, true);
     }
     const [tlo, thi] = this.tableEntry(page, level);
     this.write(epa, tlo, thi);
@@ -965,10 +982,13 @@ export class PageTables {
         const epa = table + idx * this.entrySize;
         const span = pagesAt(level.shift);
         if (level.name === "PTE") {
+          // x86 only (changeAttr): present is bit 0, the frame is the entry's bits 12 and up
           done = Math.min(level.ptrs - idx, n - i);
-          for (let j = 0, e = epa; j < done; j++, e += this.entrySize) {
-            const lo = this.readLo(e);
-            out[i + j] = this.isPresent(lo, level) ? this.entryAddr(lo, this.readHi(e), level, true) : -1;
+          const dv = this.host.physmem.pageView(Math.floor(epa / PAGE), false);
+          const wide = this.entrySize === 8;
+          for (let j = 0, off = epa % PAGE; j < done; j++, off += this.entrySize) {
+            const lo = dv ? dv.getUint32(off, true) : 0;
+            out[i + j] = lo & 1 ? this.entryAddr(lo, wide ? dv!.getUint32(off + 4, true) : 0, level, true) : -1;
           }
           break;
         }

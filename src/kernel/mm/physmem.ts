@@ -170,6 +170,15 @@ export class PhysMem {
     this.write8(pa + 1, v >>> 8);
   }
 
+  /**
+   * Frame pfn's bytes as one DataView, for a loop over one page (a page table's entries): what read32/write32 at an
+   * address in it use. `write` gives the frame's own writable copy (made as a write would); a read view of a frame
+   * never written reads zeros, and is undefined where read32 would read 0 for lack of a frame.
+   */
+  pageView(pfn: number, write: boolean): DataView | undefined {
+    return this.view(pfn, write);
+  }
+
   read32(pa: number): number {
     const off = pa & PAGE_MASK;
     if (off <= PAGE_SIZE - 4) {

@@ -16,9 +16,9 @@ module_init(() => {
   memset32(p, 1, 2 ** 40);
   return 0;
 });`,
-      // 256 MiB: the buffer sits ~70 MB into the linear map (the boot's slabs are below it); the memset must not reach the
-      // end of RAM (an Oops) before the CPU deadline.
-      { profile: "arm64-6.1", mem: 256 << 20, limits: { cpuMs: 1500 } },
+      // 512 MiB: the memset covers about 200 MB before the CPU deadline, and the buffer sits tens of MB into the linear
+      // map (the boot's slabs are below it): it must not reach the end of RAM (an Oops) first.
+      { profile: "arm64-6.1", mem: 512 << 20, limits: { cpuMs: 1500 } },
     );
     const t = r.reports.find((x) => x.kind === "timeout");
     expect(t?.title).toBe("watchdog: BUG: soft lockup - CPU#0 stuck for 22s! [insmod:108]");

@@ -74,14 +74,14 @@ export function userspaceModel(profileName: string): UserspaceModel {
 /** Take `pages` frames for user space, owned by `owner`, the way order-0 faults would take them. */
 function consume(k: Kernel, pages: number, owner: number): void {
   const pa = k.pages;
-  const mask = gfp(k.profile.era, "GFP_HIGHUSER_MOVABLE");
+  const mask = gfp(k.profile.era, "GFP_HIGHUSER_MOVABLE") | gfp(k.profile.era, "__GFP_NOWARN");
   const top = pa.maxOrder - 1;
   while (pages > 0) {
     // Once no block smaller than MAX_ORDER-1 is free anywhere, order-0 faults split the head MAX_ORDER block
     // from its bottom up: taking the whole block at once leaves the same frames free.
     let order = 0;
     if (pages >= 1 << top && !pa.zones.some((z) => z.managed > 0 && smallerFree(k, z.idx, top))) order = top;
-    const pfn = pa.alloc_pages(mask | gfp(k.profile.era, "__GFP_NOWARN"), order, owner as never);
+    const pfn = pa.alloc_pages(mask, order, owner as never);
     if (pfn < 0) return; // a full machine: user space simply got less
     pages -= 1 << order;
   }

@@ -700,11 +700,17 @@ export class PageTables {
         if (!dv) return n;
         let own = false;
         const wide = this.entrySize === 8;
+        // withAttr() inline: the bits to set and clear in each half
+        const loSet = c.rw === true ? 2 : 0;
+        const loClr = c.rw === false ? 2 : 0;
+        const hiSet = wide && c.nx === true ? X86_NX_HI : 0;
+        const hiClr = wide && c.nx === false ? X86_NX_HI : 0;
         for (let j = 0, off = epa % PAGE; j < n; j++, off += this.entrySize) {
           const lo = dv.getUint32(off, true);
           if ((lo & 1) === 0) continue;
           const hi = wide ? dv.getUint32(off + 4, true) : 0;
-          const [nlo, nhi] = this.withAttr(lo, hi, c);
+          const nlo = ((lo | loSet) & ~loClr) >>> 0;
+          const nhi = ((hi | hiSet) & ~hiClr) >>> 0;
           if (nlo === lo && nhi === hi) continue;
           if (!own) {
             dv = pm.pageView(pfn, true)!;

@@ -737,8 +737,8 @@ describe("notebook in Chromium", () => {
     const k = await runCell(page, "cost-kmalloc");
     const v = await runCell(page, "cost-vmalloc");
     const tlb = async (x: typeof k) => (await x.locator('[data-fig="tlb"] strong').textContent())!;
-    expect(await tlb(v)).toMatch(/^0 hits, 256 misses$/);
-    expect(await tlb(k)).toMatch(/^255 hits, 1 miss$/);
+    expect(await tlb(v)).toMatch(/^0 hits, 512 misses$/);
+    expect(await tlb(k)).toMatch(/^511 hits, 1 miss$/);
     const time = async (x: typeof k) => (await x.locator('[data-fig="time"] strong').textContent())!;
     expect(await time(k)).toMatch(/(ns|µs)$/);
     expect(await time(v)).toMatch(/µs$/);

@@ -510,6 +510,9 @@ export class PageTables {
     const arm = this.arm();
     const linuxBits = prot === "io" ? ARM_LINUX_IO : prot === "user_rw" ? ARM_LINUX_USER_RW : prot === "user_ro" ? ARM_LINUX_USER_RO : ARM_LINUX_KERNEL;
     const consecutive = typeof pfns === "number";
+    // the current PTE table's page, written through one DataView (the ARM Linux shadow entry is on the same page)
+    let dv: DataView | undefined;
+    const wide = this.entrySize === 8;
     for (let i = 0; i < n; i++) {
       const v = vpn + i;
       const idx = v % span;
@@ -525,11 +528,13 @@ export class PageTables {
         }
         table = this.pteTable(v, true, mask);
         if (table < 0) throw new Error(`page tables: 0x${(v * PAGE).toString(16)} is inside a large mapping`);
+        dv = this.host.physmem.pageView(Math.floor(table / PAGE), true);
       }
       const pa = (consecutive ? (pfns as number) + i : (pfns as ArrayLike<number>)[i]!) * PAGE;
-      const epa = table + idx * this.entrySize;
-      this.write(epa, ((pa % TWO32) | bitsLo) >>> 0, (Math.floor(pa / TWO32) | bitsHi) >>> 0);
-      if (arm) this.host.physmem.write32(epa - 2048, (pa + linuxBits) >>> 0);
+      const off = (table % PAGE) + idx * this.entrySize;
+      dv!.setUint32(off, ((pa % TWO32) | bitsLo) >>> 0, true);
+      if (wide) dv!.setUint32(off + 4, (Math.floor(pa / TWO32) | bitsHi) >>> 0, true);
+      if (arm) dv!.setUint32(off - 2048, (pa + linuxBits) >>> 0, true);
       if (!this.booting) this.counters.ptesWritten++;
     }
     mask.m |= n > 0 ? PGTBL_PTE_MODIFIED : 0;

@@ -647,7 +647,7 @@ function checkProc(k: Kernel, f: FrameMap, c: Collector, n: { slabPages: number;
   expect("MemFree", kb(f.freePages), "the free lists");
   if (k.slab) expect("Slab", kb(n.slabPages + (era === "6.1" ? n.largePages : 0)), era === "6.1" ? "the slabs and large kmallocs" : "the slabs");
   if (k.pgtable && n.tablePages >= 0 && k.profile.arch !== "arm")
-    expect("PageTables", kb(n.tablePages), "the accounted page-table pages reachable from the top level and the boot processes' tables");
+    expect("PageTables", kb(n.tablePages), "the page-table pages reachable from the top level (those NR_PAGETABLE counts) and the boot processes' tables");
   if (k.vmalloc && era === "6.1") expect("VmallocUsed", kb(n.vmallocPages), "the busy vmalloc areas' pages");
   const highTotal = mi.get("HighTotal");
   const lowTotal = mi.get("LowTotal");

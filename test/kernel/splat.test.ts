@@ -45,7 +45,9 @@ describe("WARN on 6.1 against the real Debian splats", () => {
       kernelFrames: ["__kmalloc_large_node+0x6e/0xe0", "__kmalloc+0xbf/0x150"],
     });
     const got = k.log.texts(m);
-    expect(normalize(got)).toEqual(normalize(reliable(X86_64_WARN)));
+    // the stack scan's "? " entry for the module's return address is printed (it is the trap frame's neighbour,
+    // deterministic); the stale kernel "? " entries are not, nor "? 0x<init>" (this fake kernel loads no image)
+    expect(normalize(got)).toEqual(normalize(X86_64_WARN.filter((l) => !l.startsWith(" ? ") || l.endsWith(" [memdemo]"))));
     expect(got[1]).toBe(X86_64_WARN[1]);
     expect(got[5]).toBe("RIP: 0010:__alloc_pages+0x2a9/0x330");
     expect(got[6]).toMatch(/^Code: ([0-9a-f]{2} ){42}<0f> 0b( [0-9a-f]{2}){20}$/);

@@ -396,6 +396,12 @@ export interface TraceOptions {
   level?: string;
   /** Frames before the given kernel frames that the arch's dump_stack itself adds (ARM unwind_backtrace ...). */
   prefix?: string[];
+  /**
+   * x86 6.1 traces from a trap's registers (WARN): the "? " entries the stack scan finds as the real logs show them,
+   * on x86_64 the module's return address above the trap frame first; on both, the init function's address
+   * (do_one_initcall's argument, "? 0x<init layout>") between the module's frames and do_one_initcall.
+   */
+  unreliable?: boolean;
 }
 
 /**
@@ -406,7 +412,15 @@ export function show_trace(k: SplatHost, kernelFrames: readonly string[], opts: 
   const { arch, era } = k.profile;
   const lvl = opts.level ?? KERN_DEFAULT;
   const ctx = contextOf(k, opts.context);
-  const frames = [...(opts.prefix ?? []), ...kernelFrames, ...moduleFrames(k).frames, ...outerFrames(arch, era, ctx)];
+  const mods = moduleFrames(k).frames;
+  const before: string[] = [];
+  const after: string[] = [];
+  if (opts.unreliable && era === "6.1" && (arch === "x86_64" || arch === "i386") && mods.length) {
+    if (arch === "x86_64") before.push("? " + mods[0]);
+    const init = (k as { modules?: { image?: { init: bigint } } }).modules?.image?.init;
+    if (ctx === "insmod" && init) after.push("? 0x" + init.toString(16));
+  }
+  const frames = [...(opts.prefix ?? []), ...kernelFrames, ...mods, ...outerFrames(arch, era, ctx)];
   const ks = k.kallsyms;
   const out = (s: string) => k.printk(lvl + "%s\n", s);
   if (arch === "arm") {
@@ -433,7 +447,12 @@ export function show_trace(k: SplatHost, kernelFrames: readonly string[], opts: 
   }
   out(arch === "arm64" ? "Call trace:" : "Call Trace:");
   if (arch === "x86_64") out(" <TASK>");
-  for (const f of frames) out(" " + ks.frame(f));
+  for (const f of before) out(" ? " + ks.frame(f.slice(2)));
+  const lastMod = frames.lastIndexOf(mods[mods.length - 1]!);
+  frames.forEach((f, i) => {
+    out(" " + ks.frame(f));
+    if (i === lastMod) for (const a of after) out(" " + a);
+  });
   for (const l of userRegsLines(arch, ctx)) out(l);
   if (arch === "x86_64") out(" </TASK>");
 }
@@ -586,7 +605,7 @@ export function warn(k: SplatHost, o: WarnOptions): Report {
     if (trap) {
       dump_stack_print_info(k);
       for (const l of showRegsLines(k, o.fn, o.regs)) k.printk(KERN_DEFAULT + "%s\n", l);
-      show_trace(k, frames, { context: o.context });
+      show_trace(k, frames, { context: o.context, unreliable: true });
     } else {
       // ARM: warn_slowpath_fmt -> __warn(regs = NULL) -> dump_stack()
       dump_stack_print_info(k);

@@ -223,6 +223,7 @@ CS:  0010 DS: 0000 ES: 0000 CR0: 0000000080050033
 CR2: 0000000000500ebe CR3: 00000000060fc000 CR4: 00000000000006f0
 Call Trace:
  <TASK>
+ ? leaky_init+0x160/0x34c [cell]
  leaky_init+0x160/0x34c [cell]
  do_one_initcall+0x59/0x220
  do_init_module+0x4a/0x1f0

@@ -167,6 +167,8 @@ export class Bridge {
     readonly hooks: BridgeHooks,
     /** The cell's kernel-call sites: sites[n] is site n's line (transpile.ts markSites). */
     readonly sites: readonly number[] = [0],
+    /** The functions called at a site: only theirs get the site-taking call() (a namespace import makes none). */
+    sitedNames: ReadonlySet<string> = new Set(),
   ) {
     this.addrBits = env.k.layout?.bits ?? 64;
     this.deadline = Infinity; // set when the prelude is in place: the CPU limit is the module's, not the bridge's
@@ -238,6 +240,7 @@ export class Bridge {
             const returnsHandle = e.returns.startsWith("handle:") ? e.returns.slice(7) : null;
             spec.functions.push({
               row: id,
+              sited: sitedNames.has(e.name),
               code: id * CODE_ID,
               name: e.name,
               module: e.module,

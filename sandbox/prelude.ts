@@ -62,8 +62,8 @@ export const PRELUDE = String.raw`(function (natives, specJson) {
   // should to the module), and its "call", which the transpiler's kernel-call sites use (transpile.ts markSites:
   // "_linux.kmalloc.call(12    , ...)"): the first argument is the site's number, added to the code (bindings.ts
   // SITE_UNIT), so the host knows the call's line without a walk of this stack. "call" is on a prototype of the
-  // function's own (its own properties stay length and name); any other first argument is a this, ignored as a
-  // bound function ignores it.
+  // function's own (its own properties stay length and name), for the functions the cell calls at a site only (a
+  // namespace import makes none); any other first argument is a this, ignored as a bound function ignores it.
   const dispatch = natives.dispatch, bind = Function.prototype.bind, FnProto = Function.prototype, setProto = Object.setPrototypeOf;
   const SITES = spec.sites, SITE_UNIT = spec.siteUnit, STACK_BIT = spec.stackBit;
   // Rows whose calls need the guest's stack (the bridge sets hungry[row]: KASAN's and SLUB's tracks on a debug kernel):
@@ -125,14 +125,13 @@ export const PRELUDE = String.raw`(function (natives, specJson) {
       };
       const exported = apply(bind, ({ [name]: function (...args) { return impl(0, args); } })[name], [undefined]);
       defineProperty(exported, "name", { value: name });
-      const call = apply(bind, function call(site, ...args) {
-        return impl(typeof site === "number" && site > 0 && site <= SITES && site === (site | 0) ? site : 0, args);
-      }, [undefined]);
-      defineProperty(call, "name", { value: "call" });
-      const proto = create(FnProto);
-      defineProperty(proto, "call", { value: call, writable: true, configurable: true });
-      freeze(proto);
-      setProto(exported, proto);
+      if (f.sited) {
+        const call = apply(bind, function call(site, ...args) {
+          return impl(typeof site === "number" && site > 0 && site <= SITES && site === (site | 0) ? site : 0, args);
+        }, [undefined]);
+        defineProperty(call, "name", { value: "call" });
+        setProto(exported, freeze(create(FnProto, { call: { value: call, writable: true, configurable: true } })));
+      }
       defineProperty(target(f.module), f.name, { value: exported, enumerable: true });
     }
   }

@@ -470,6 +470,7 @@ function openBridge(run: Run, qjs: QuickJSWASMModule, source: string, entries: r
       onEnter: (symbol) => (symbol === null ? log.callers.pop() : log.callers.push(symbol)),
     },
     tr.sites,
+    new Set(tr.siteNames),
   ));
   log.lineOf = () => b.innermostFrame()?.line;
   b.cellScopes = tr.scopes;

@@ -73,6 +73,8 @@ export type TranspileResult =
       lineStarts: number[];
       /** The kernel-call sites (markSites): sites[n] is the cell line of site n's call (sites[0] unused). */
       sites: number[];
+      /** The names of the imported functions called at a site. */
+      siteNames: string[];
     }
   | { ok: false; error: CompileError };
 
@@ -281,20 +283,22 @@ export const MAX_SITES = 999_999;
  * innermost frame (bindings.ts siteFrame). Calls written otherwise (`L.kmalloc(...)` through a namespace import,
  * `const f = kmalloc; f()`) have no site and cost a walk when their line is asked for.
  */
-export function markSites(code: string): { js: string; sites: number[] } {
+export function markSites(code: string): { js: string; sites: number[]; siteNames: string[] } {
   const bindings: string[] = [];
   for (const m of code.matchAll(/\bvar (_[A-Za-z0-9_$]*) = require\('(?:linux|sim|user)'\);/g)) bindings.push(m[1]);
   const sites = [0];
-  if (!bindings.length) return { js: code, sites };
-  const re = new RegExp(`(?<![\\w$.])(?:${bindings.map((b) => b.replace(/\$/g, "\\$")).join("|")})\\.[A-Za-z_$][\\w$]*\\.call\\((void 0)(?=[,)])`, "g");
+  const names = new Set<string>();
+  if (!bindings.length) return { js: code, sites, siteNames: [] };
+  const re = new RegExp(`(?<![\\w$.])(?:${bindings.map((b) => b.replace(/\$/g, "\\$")).join("|")})\\.([A-Za-z_$][\\w$]*)\\.call\\((void 0)(?=[,)])`, "g");
   const starts = lineStartsOf(code);
-  const js = code.replace(re, (whole: string, _v: string, offset: number) => {
+  const js = code.replace(re, (whole: string, name: string, _v: string, offset: number) => {
     if (sites.length > MAX_SITES) return whole;
+    names.add(name);
     const paren = offset + whole.length - "void 0".length - 1;
     sites.push(posAt(starts, paren).line);
     return whole.slice(0, whole.length - 6) + String(sites.length - 1).padEnd(6);
   });
-  return { js, sites };
+  return { js, sites, siteNames: [...names] };
 }
 
 /** Transpile a cell. Never throws: a syntax error comes back as `{ ok: false, error }` with line and column. */
@@ -341,7 +345,7 @@ function transpileUncached(src: string): TranspileResult {
   if (!Array.isArray(imports)) return { ok: false, error: imports };
   const functions = scanFunctions(src, toks, lineStarts);
   const scopes = scanScopes(code);
-  const { js, sites } = markSites(code);
+  const { js, sites, siteNames } = markSites(code);
   // sucrase emits `"use strict";` first: inside the wrapper it makes the whole cell strict, as an ES module is.
-  return { ok: true, js: WRAP_PREFIX + js + WRAP_SUFFIX, imports, functions, scopes, lineStarts, sites };
+  return { ok: true, js: WRAP_PREFIX + js + WRAP_SUFFIX, imports, functions, scopes, lineStarts, sites, siteNames };
 }

@@ -122,7 +122,13 @@ export interface PgtableCounters {
 export interface PgtableHost {
   profile: { arch: Arch; era: Era };
   layout: Layout;
-  physmem: { read32(pa: number): number; write32(pa: number, v: number): void; zeroPage(pfn: number): void };
+  physmem: {
+    read32(pa: number): number;
+    write32(pa: number, v: number): void;
+    zeroPage(pfn: number): void;
+    /** A frame's bytes as one DataView (PhysMem.pageView): the loops over one table's entries. */
+    pageView(pfn: number, write: boolean): DataView | undefined;
+  };
   pages: { alloc_pages(gfp: number, order: number, owner?: number): number; __free_pages?(pfn: number, order: number): void };
 }
 

@@ -75,7 +75,8 @@ describe("WARN on 6.1 against the real Debian splats", () => {
       kernelFrames: ["__kmalloc_large_node+0x64/0xd0", "__kmalloc+0xbc/0x140"],
     });
     // the real trace also has the "? 0xf7449000" init-section entry, unreliable like the "? sym" ones
-    expect(normalize(k.log.texts(m))).toEqual(normalize(reliable(I386_WARN).filter((l) => l !== " ? 0xf7449000")));
+    // (this fake kernel loads no image); the module's own "? " entry above its frame is printed
+    expect(normalize(k.log.texts(m))).toEqual(normalize(I386_WARN.filter((l) => !l.startsWith(" ? ") || l.endsWith(" [memdemo]"))));
   });
 
   it("ARM: no register dump, 'X from Y+0x/0x' entries and the exception stack", () => {

@@ -398,7 +398,8 @@ export interface TraceOptions {
   prefix?: string[];
   /**
    * x86 6.1 traces from a trap's registers (WARN): the "? " entries the stack scan finds as the real logs show them,
-   * on x86_64 the module's return address above the trap frame first; on both, the init function's address
+   * the module's return address (x86_64: above the trap frame, first; i386: just above the module's own frame); on
+   * both, the init function's address
    * (do_one_initcall's argument, "? 0x<init layout>") between the module's frames and do_one_initcall.
    */
   unreliable?: boolean;
@@ -415,8 +416,10 @@ export function show_trace(k: SplatHost, kernelFrames: readonly string[], opts: 
   const mods = moduleFrames(k).frames;
   const before: string[] = [];
   const after: string[] = [];
+  let staleModule = false; // i386: the module's return address just above its own frame
   if (opts.unreliable && era === "6.1" && (arch === "x86_64" || arch === "i386") && mods.length) {
     if (arch === "x86_64") before.push("? " + mods[0]);
+    else staleModule = true;
     const init = (k as { modules?: { image?: { init: bigint } } }).modules?.image?.init;
     if (ctx === "insmod" && init) after.push("? 0x" + init.toString(16));
   }
@@ -449,7 +452,9 @@ export function show_trace(k: SplatHost, kernelFrames: readonly string[], opts: 
   if (arch === "x86_64") out(" <TASK>");
   for (const f of before) out(" ? " + ks.frame(f.slice(2)));
   const lastMod = frames.lastIndexOf(mods[mods.length - 1]!);
+  const firstMod = mods.length ? frames.indexOf(mods[0]!) : -1;
   frames.forEach((f, i) => {
+    if (staleModule && i === firstMod) out(" ? " + ks.frame(f));
     out(" " + ks.frame(f));
     if (i === lastMod) for (const a of after) out(" " + a);
   });

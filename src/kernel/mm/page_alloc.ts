@@ -911,7 +911,12 @@ export class PageAllocator {
       const end = Math.min(b, (ci + 1) << CHUNK_SHIFT);
       const u = this.owner.uniformOf(ci);
       if (u !== undefined) n += u === o ? end - a : 0;
-      else for (let p = a; p < end; p++) if (this.ownerAt(p) === o) n++;
+      else {
+        // the chunk's own array, read in place (ownerAt() per frame, without a call per frame)
+        const arr = this.owner.chunks[ci]!;
+        const hi = end - (ci << CHUNK_SHIFT);
+        for (let i = a & CHUNK_MASK; i < hi; i++) if (arr[i] === o) n++;
+      }
       a = end;
     }
     return n;
@@ -990,7 +995,15 @@ export class PageAllocator {
     const maxLow = this.k.layout.maxLowPfn || this.nrPfns;
     let n = 0;
     for (const r of this.memory) {
-      for (let p = r.start; p < Math.min(r.end, maxLow); p++) if (!(this.flagsAt(p) & F_MANAGED)) n++;
+      // flagsAt() per frame, read a chunk's array (or its shared template) at a time
+      const end = Math.min(r.end, maxLow);
+      for (let p = r.start; p < end;) {
+        const ci = p >>> CHUNK_SHIFT;
+        const arr = this.flags.chunks[ci]!;
+        const stop = Math.min(end, (ci + 1) << CHUNK_SHIFT);
+        for (let i = p & CHUNK_MASK, hi = stop - (ci << CHUNK_SHIFT); i < hi; i++) if (!(arr[i]! & F_MANAGED)) n++;
+        p = stop;
+      }
     }
     return n;
   }

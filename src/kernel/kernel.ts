@@ -134,6 +134,8 @@ export class Kernel {
   booting = false;
   /** vm_committed_as in pages (meminfo's Committed_AS): the boot's user space (init/boot_tasks.ts), then the processes a run starts (mm/mmap.ts VM_ACCOUNT). */
   vmCommittedPages = 0;
+  /** Tasks with a kernel stack (init/boot_tasks.ts): meminfo's KernelStack is nrTasks x THREAD_SIZE. */
+  nrTasks = 0;
   // Execution contexts, locking and deferred work (issue 5), constructed at the end of boot().
   sched!: Sched;
   lockdep!: Lockdep;
@@ -142,8 +144,6 @@ export class Kernel {
   softirq!: Softirq;
   irq!: Irq;
   workqueue!: Workqueues;
-  /** Tasks with a kernel stack (init/boot_tasks.ts): meminfo's KernelStack is nrTasks x THREAD_SIZE. */
-  nrTasks = 0;
   modules!: Modules;
   kmemleak!: Kmemleak;
   /** The kernel threads modules made (kernel/kthread.ts), made on first use. */
@@ -299,6 +299,8 @@ export function boot(profile: string | Profile, opts: BootOptions = {}): Kernel 
     throw e;
   }
   k.vmalloc.bootDone = true;
+  // The second percpu chunk's populated pages (mm/percpu_boot.ts).
+  pcpu_boot_balance(k);
   // The scheduler and its neighbours come up last, so that boot-time allocations (system_state != SYSTEM_RUNNING)
   // are never checked by might_sleep.
   k.sched = new Sched(k);
@@ -307,8 +309,6 @@ export function boot(profile: string | Profile, opts: BootOptions = {}): Kernel 
   k.timers = new Timers(k);
   k.softirq = new Softirq(k);
   k.irq = new Irq(k);
-  // The second percpu chunk's populated pages (mm/percpu_boot.ts).
-  pcpu_boot_balance(k);
   k.workqueue = new Workqueues(k);
   k.modules = new Modules(k);
   k.kmemleak = new Kmemleak(k);
@@ -321,6 +321,8 @@ export function boot(profile: string | Profile, opts: BootOptions = {}): Kernel 
   early_boot_frees(k);
   dma_atomic_pool_init(k);
   late_boot_frees(k);
+  // The kernel threads the initcalls started (their stacks; init/boot_tasks.ts).
+  boot_kthreads(k);
   // kernel_init(): run /init; user space fills the page cache and its own memory until the learner's insmod.
   if (k.debug) print_debug_banners(k);
   if (opts.userspace !== false) start_userspace(k);
@@ -329,8 +331,6 @@ export function boot(profile: string | Profile, opts: BootOptions = {}): Kernel 
   k.fault.armed = k.fault.available;
   k.booting = false;
   return k;
-  // The kernel threads the initcalls started (their stacks; init/boot_tasks.ts).
-  boot_kthreads(k);
 }
 
 export { parseSize };

@@ -117,7 +117,8 @@ module_exit(t_exit);
     );
     const r = await runModule(src, { views: false });
     expect(r.reports.length).toBeGreaterThan(0);
-    expect(r.reports.filter((x) => x.kind !== "timeout")).toEqual([]);
+    // Which limit comes first depends on the host's speed: the CPU limit, or the log limit of a loop that prints.
+    expect(r.reports.filter((x) => x.kind !== "timeout" && !(x.kind === "limit" && x.limit === "log"))).toEqual([]);
     expect(text(r.dmesg)).not.toContain("kthread_stop returned 42, ticks 5");
   });
 });

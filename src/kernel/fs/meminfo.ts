@@ -70,7 +70,7 @@ export function renderMeminfo(k: Kernel): string {
   const sReclaimable = k.slab ? Math.min(slab, k.slab.pagesUsed().reclaimable) : 0;
   // NR_PAGETABLE: every page-table frame but the kernel's own that 6.1 does not account (mm/pgtable.ts).
   const pt = pa.ownerPages(PageOwner.PageTable) - (k.pgtable?.unaccountedPages ?? 0);
-  const kernelStackKb = (k.nrTasks * threadSize(arch, !!k.kasan)) / 1024;
+  const kernelStackKb = (k.nrTasks * threadSize(arch, k.profile.era, !!k.kasan)) / 1024;
   const highmem = arch === "i386" || arch === "arm";
   let highTotal = 0;
   let highFree = 0;

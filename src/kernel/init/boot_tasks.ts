@@ -46,7 +46,7 @@ export function boot_kthreads(k: Kernel): void {
   k.nrTasks = t.kthreads;
   if (k.profile.arch === "i386") {
     // alloc_thread_stack_node() without VMAP_STACK: alloc_pages_node(THREADINFO_GFP, THREAD_SIZE_ORDER).
-    const order = Math.log2(threadSize("i386", false) / PAGE);
+    const order = Math.log2(threadSize("i386", "6.1", false) / PAGE);
     const mask = gfp(k.profile.era, "GFP_KERNEL") | gfp(k.profile.era, "__GFP_ZERO") | gfp(k.profile.era, "__GFP_ACCOUNT");
     for (let i = 0; i < t.kthreads; i++) if (k.pages.alloc_pages(mask, order, PageOwner.Kernel) < 0) break;
   }
@@ -72,7 +72,7 @@ export function boot_user_processes(k: Kernel, shmemPages: number): void {
   const procs = t.user;
   k.nrTasks = t.total;
   const era = k.profile.era;
-  const order = Math.log2(threadSize(arch, false) / PAGE);
+  const order = Math.log2(threadSize(arch, era, false) / PAGE);
   const L = userLayout(k);
   const stackPages = Number(L.stackExpand / 4096n) + 1;
   const heapPages = 33;

@@ -36,6 +36,7 @@ import type { SimEvent } from "./events.ts";
 import { PageOwner } from "../mm/page_flags.ts";
 import { gfp } from "../gfp.ts";
 import { kernelOwnedArea } from "../mm/percpu.ts";
+import { threadSize as threadSizeOf } from "../mm/slab_boot.ts";
 
 /** The drain after module_init lasts this long while kernel threads are alive (see the header). */
 export const KTHREAD_LOADED_MS = 5000;
@@ -94,12 +95,7 @@ export interface Kthread {
 
 /** THREAD_SIZE: 16 KiB on 64-bit 6.1 (3.15 raised x86_64's from 8 KiB), doubled by KASAN; 8 KiB on 32-bit (16 KiB on ARM with KASAN). */
 export function threadSize(k: Kernel): number {
-  const { arch, era } = k.profile;
-  const kasan = k.kasan !== undefined;
-  if (arch === "x86_64") return era === "6.1" ? (kasan ? 32768 : 16384) : 8192;
-  if (arch === "arm64") return kasan ? 32768 : 16384;
-  if (arch === "arm") return kasan ? 16384 : 8192;
-  return 8192;
+  return threadSizeOf(k.profile.arch, k.profile.era, k.kasan !== undefined);
 }
 
 /** CONFIG_VMAP_STACK: the 6.1 kernels of x86_64, arm64 and ARM (the real armhf boot's vmallocinfo shows kernel_clone stacks); not i386, not 2.6/3.4. */

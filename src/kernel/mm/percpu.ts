@@ -84,12 +84,20 @@ function state(k: Kernel): PercpuState {
     const chunk: Chunk = { base: vm.start, areas: [], populated: new Set(), bootUsed: 1 };
     percpuDynamicFrames(k).forEach((units, page) => {
       chunk.populated.add(page);
-      units.forEach((pfn, u) => k.pgtable.mapKernelPage(vm.start + BigInt(u * s!.unitSize + page * PAGE), pfn));
+      units.forEach((pfn, u) => mapUnitPage(k, vm.start, u * s!.unitSize + page * PAGE, pfn));
     });
     s.chunks.push(chunk);
   }
   states.set(k, s);
   return s;
+}
+
+/** pcpu_map_pages() for one unit's page: map it and record it in the chunk's vm_struct (the vmalloc invariants read it). */
+function mapUnitPage(k: Kernel, chunkBase: bigint, off: number, pfn: number): void {
+  k.pgtable.mapKernelPage(chunkBase + BigInt(off), pfn);
+  const vm = k.vmalloc.find_vm_area(chunkBase);
+  if (!vm) return;
+  (vm.ownerMapped ??= new Map()).set(off / PAGE, pfn);
 }
 
 function nrUnits(k: Kernel): number {
@@ -164,7 +172,7 @@ function populate(k: Kernel, s: PercpuState, c: Chunk, pages: number[]): boolean
   const got = pcpuPopulate(k, want.length);
   got.forEach((units, i) => {
     c.populated.add(want[i]!);
-    units.forEach((pfn, u) => k.pgtable.mapKernelPage(c.base + BigInt(u * s.unitSize + want[i]! * PAGE), pfn));
+    units.forEach((pfn, u) => mapUnitPage(k, c.base, u * s.unitSize + want[i]! * PAGE, pfn));
   });
   return got.length === want.length;
 }

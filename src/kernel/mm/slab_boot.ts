@@ -31,7 +31,7 @@
 // includes them); the debug config boots the same caches with slub_debug's larger layout (the real debug build in
 // test/fixtures is a different, smaller configuration).
 
-import type { Arch } from "../types.ts";
+import type { Arch, Era } from "../types.ts";
 import { SLAB_ACCOUNT, SLAB_RECLAIM_ACCOUNT, type KmallocType } from "./slab_common.ts";
 
 /** One boot cache: its name, the slot size (slabinfo's objsize), its flags and the objects the boot leaves in it. */
@@ -178,10 +178,14 @@ export function bootTasks(arch: Arch, nrCpus: number, userspace: boolean): { kth
   return { kthreads, user, total: kthreads + user };
 }
 
-/** THREAD_SIZE: 16 KiB on the 64-bit kernels (x86_64 with KASAN 32 KiB), 8 KiB on the 32-bit ones. */
-export function threadSize(arch: Arch, kasan: boolean): number {
-  if (arch === "x86_64") return kasan ? 32768 : 16384;
-  return arch === "arm64" ? 16384 : 8192;
+/** THREAD_SIZE per architecture and era (the one definition: meminfo's KernelStack, kthreads, the boot's stacks). */
+export function threadSize(arch: Arch, era: Era, kasan: boolean): number {
+  // x86_64: THREAD_SIZE_ORDER 1 until 3.15, then 2, plus KASAN_STACK_ORDER; arm64: 16 KiB, doubled by KASAN
+  // (KASAN_THREAD_SHIFT); ARM: 8 KiB, 16 KiB with KASAN (5.11+); i386: 8 KiB.
+  if (arch === "x86_64") return era === "6.1" ? (kasan ? 32768 : 16384) : 8192;
+  if (arch === "arm64") return kasan ? 32768 : 16384;
+  if (arch === "arm") return kasan ? 16384 : 8192;
+  return 8192;
 }
 
 /** The 6.1 boot's slab population for an architecture (see the header); `tasks` is bootTasks().total. */

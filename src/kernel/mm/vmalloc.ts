@@ -88,6 +88,9 @@ export interface VmStruct {
   noGuard?: boolean;
   /** Frames mapped (vmap'ed pages not owned by the area, or ioremap's contiguous run). */
   mapped: { kind: "pages" | "phys" | "none"; pfns?: number[]; pfn?: number; count: number };
+  /** Pages the area's owner maps into it itself, page index -> pfn (percpu's pcpu_map_pages: a chunk is populated a
+   * page per unit at a time; vm->nr_pages stays 0, as in the real kernel). */
+  ownerMapped?: Map<number, number>;
 }
 
 /** A busy vmap_area: [start, end) in pages; vm is null for areas without a vm_struct (vm_map_ram). */
@@ -991,6 +994,7 @@ export class Vmalloc {
       const v0 = n.start;
       if (m.kind === "pages") m.pfns!.forEach((pfn, i) => expect.set(v0 + i, pfn));
       else if (m.kind === "phys") for (let i = 0; i < m.count; i++) expect.set(v0 + i, m.pfn! + i);
+      if (vm.ownerMapped) for (const [i, pfn] of vm.ownerMapped) expect.set(v0 + i, pfn);
       if (!(vm.flags & VM_NO_GUARD) && !vm.noGuard && m.count > n.end - n.start - 1) errs.push(`area 0x${(v0 * PAGE).toString(16)} maps its guard page`);
     }
     // Tables a module scribbled over (the fuzzer's memset at PAGE_OFFSET) can map whole gigabytes of the vmalloc

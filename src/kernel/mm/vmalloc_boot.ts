@@ -26,6 +26,8 @@
 
 import { KernelBootError, type Kernel } from "../kernel.ts";
 import { PageOwner } from "./page_flags.ts";
+import { threadSize } from "./slab_boot.ts";
+import { Kasan } from "../debug/kasan.ts";
 import { VM_ALLOC, VM_ARM_STATIC_MAPPING, VM_DMA_COHERENT, VM_IOREMAP, VM_MAP, type Vmalloc } from "./vmalloc.ts";
 
 const KiB = 1024;
@@ -36,7 +38,7 @@ type Step =
   | { op: "vmalloc"; size: number; caller: string; align?: number; tag?: string }
   | { op: "stack"; caller: string; tag?: string }
   | { op: "ioremap"; phys: number; size: number; caller: string; tag?: string }
-  | { op: "vmap"; pages: number; flags: number; caller: string; tag?: string }
+  | { op: "vmap"; pages: number; flags: number; caller: string; tag?: string; irqStack?: true }
   | { op: "static"; virt: number; phys: number; size: number; caller: string; map: boolean }
   | { op: "pcpu"; size: number; align: number; caller: string }
   | { op: "pmdgaps"; caller: string }
@@ -58,7 +60,7 @@ function x86_64Steps(k: Kernel): Step[] {
   const S = (tag?: string): Step => ({ op: "stack", caller: "kernel_clone+0xbf/0x430", tag });
   const gp: Step = { op: "vmalloc", size: PAGE, caller: "gen_pool_add_owner+0x3a/0xc0" };
   return [
-    { op: "vmap", pages: 4, flags: VM_MAP, caller: "irq_init_percpu_irqstack+0xf0/0x120" },
+    { op: "vmap", pages: 4, flags: VM_MAP, caller: "irq_init_percpu_irqstack+0xf0/0x120", irqStack: true },
     { op: "ioremap", phys: acpi + 0x1000, size: PAGE, caller: "acpi_os_map_iomem+0x1b6/0x1d0" },
     { op: "ioremap", phys: acpi, size: 2 * PAGE, caller: "acpi_os_map_iomem+0x1b6/0x1d0" },
     { op: "ioremap", phys: 0xfed00000, size: PAGE, caller: "hpet_enable+0xef/0x46d" },
@@ -172,7 +174,7 @@ function arm61Steps(_k: Kernel): Step[] {
 function arm64Steps(_k: Kernel): Step[] {
   const S = (): Step => ({ op: "stack", caller: "kernel_clone+0xc4/0x3f0" });
   return [
-    { op: "vmap", pages: 4, flags: VM_MAP, caller: "init_irq_stacks+0x44/0x90" },
+    { op: "vmap", pages: 4, flags: VM_MAP, caller: "init_irq_stacks+0x44/0x90", irqStack: true },
     { op: "ioremap", phys: 0x08000000, size: 0x10000, caller: "gic_of_init+0x4c/0x2a0" },
     { op: "ioremap", phys: 0x080a0000, size: 0xf60000, caller: "gic_of_init+0x84/0x2a0" },
     { op: "vmalloc", size: PAGE, caller: "bpf_prog_alloc_no_stats+0x38/0x1c0" },
@@ -368,7 +370,8 @@ export function vmalloc_boot(k: Kernel, v: Vmalloc): void {
   const vmapPages = new Map<string, number[]>();
   const statics: { virt: number; size: number }[] = [];
   const gfp = v.GFP_KERNEL;
-  const stackSize = k.layout.bits === 64 ? 16 * KiB : 8 * KiB;
+  // THREAD_SIZE: KASAN (set up before this replay in the real boot) doubles it.
+  const stackSize = threadSize(k.profile.arch, k.profile.era, Kasan.enabledFor(k));
   const stackAlign = k.profile.arch === "arm" ? 2 * stackSize : stackSize;
   for (const s of stepsFor(k)) {
     let addr = 0n;
@@ -392,12 +395,14 @@ export function vmalloc_boot(k: Kernel, v: Vmalloc): void {
         break;
       case "vmap": {
         const pfns: number[] = [];
-        for (let i = 0; i < s.pages; i++) {
+        // The IRQ stacks are THREAD_SIZE too (x86_64 IRQ_STACK_ORDER = 2 + KASAN_STACK_ORDER; arm64 IRQ_STACK_SIZE).
+        const pages = s.irqStack ? stackSize / PAGE : s.pages;
+        for (let i = 0; i < pages; i++) {
           const pfn = k.pages.alloc_pages(gfp, 0, PageOwner.Boot);
           if (pfn < 0) break;
           pfns.push(pfn);
         }
-        addr = pfns.length === s.pages ? v.vmap(pfns, s.pages, s.flags, { caller: s.caller }) : 0n;
+        addr = pfns.length === pages ? v.vmap(pfns, pages, s.flags, { caller: s.caller }) : 0n;
         if (!addr) for (const pfn of pfns) k.pages.__free_pages(pfn, 0);
         else if (s.tag) vmapPages.set(s.tag, pfns);
         break;

@@ -121,8 +121,14 @@ describe("vmalloc on x86_64-6.1", () => {
     expect(k.vmalloc.checkInvariants()).toEqual([]);
   });
 
+  it("with KASAN (the debug kernel) the IRQ stack is 32 KiB: IRQ_STACK_ORDER = 2 + KASAN_STACK_ORDER", () => {
+    const k = boot("x86_64-6.1", { config: "debug" });
+    expect(k.proc("vmallocinfo").split("\n")[0]).toBe("0xffffc90000000000-0xffffc90000009000   36864 irq_init_percpu_irqstack+0xf0/0x120 vmap");
+  });
+
   it("the boot state reproduces the real dump's first lines (irq stack vmap, ACPI/HPET ioremaps aligned by size)", () => {
-    const k = boot("x86_64-6.1");
+    // The real dump is Debian's distro kernel (no KASAN: THREAD_SIZE and the IRQ stack are 16 KiB).
+    const k = boot("x86_64-6.1", { config: "distro" });
     const lines = k.proc("vmallocinfo").split("\n");
     expect(lines.slice(0, 5)).toEqual([
       "0xffffc90000000000-0xffffc90000005000   20480 irq_init_percpu_irqstack+0xf0/0x120 vmap",

@@ -115,7 +115,16 @@ export const COMPLETION_ROWS: ApiEntry[] = [
     doc: "Sleep until the completion is completed, and consume one complete(). No timeout: the real task hangs if nobody completes it (here: a report after 60 simulated seconds).",
     impl: (c, id: number) => {
       const x = comp(c, id, "wait_for_completion");
-      if (condSleep(c, "wait_for_completion", () => x.done > 0, Infinity, (_l, ok) => void (ok && x.done !== UINT_MAX && x.done--))) return;
+      if (
+        condSleep(
+          c,
+          "wait_for_completion",
+          () => x.done > 0,
+          Infinity,
+          (_l, ok) => void (ok && x.done !== UINT_MAX && x.done--),
+        )
+      )
+        return;
       if (waitForCompletion(c, x, c.k.clock.msecs_to_jiffies(WAIT_EVENT_LIMIT_MS), "wait_for_completion") === 0)
         hang(c, "wait_for_completion() for a completion nobody completed");
     },
@@ -140,7 +149,15 @@ export const COMPLETION_ROWS: ApiEntry[] = [
     doc: "Like wait_for_completion, but a signal ends the wait with -ERESTARTSYS (no signals here: 0).",
     impl: (c, id: number) => {
       const x = comp(c, id, "wait_for_completion_interruptible");
-      if (condSleep(c, "wait_for_completion_interruptible", () => x.done > 0, Infinity, (_l, ok) => (ok && x.done !== UINT_MAX && x.done--, ok ? 0 : -ERESTARTSYS)))
+      if (
+        condSleep(
+          c,
+          "wait_for_completion_interruptible",
+          () => x.done > 0,
+          Infinity,
+          (_l, ok) => (ok && x.done !== UINT_MAX && x.done--, ok ? 0 : -ERESTARTSYS),
+        )
+      )
         return 0;
       if (waitForCompletion(c, x, c.k.clock.msecs_to_jiffies(WAIT_EVENT_LIMIT_MS), "wait_for_completion_interruptible") === 0) {
         hang(c, "wait_for_completion_interruptible() for a completion nobody completed");
@@ -201,7 +218,17 @@ export const COMPLETION_ROWS: ApiEntry[] = [
         return !!cond();
       };
       if (cond()) return (c.k.sched.might_sleep("kernel/sched/wait.c", 0, []), 0);
-      if (condSleep(c, "wait_event_interruptible", check, Infinity, (_l, ok) => (ok ? 0 : -ERESTARTSYS), () => !!cond())) return 0;
+      if (
+        condSleep(
+          c,
+          "wait_event_interruptible",
+          check,
+          Infinity,
+          (_l, ok) => (ok ? 0 : -ERESTARTSYS),
+          () => !!cond(),
+        )
+      )
+        return 0;
       q.waiters++;
       try {
         if (c.k.sched.wait_event_timeout(check, c.k.clock.msecs_to_jiffies(WAIT_EVENT_LIMIT_MS), "wait_event_interruptible") === 0) {

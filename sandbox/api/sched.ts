@@ -113,7 +113,9 @@ export const SCHED_ROWS: ApiEntry[] = [
     context: SLEEPS,
     doc: "Sleep like msleep; returns the milliseconds left when a signal woke the task early (no signals here: 0).",
     impl: (c, ms: number) =>
-      timedSleep(c, "msleep_interruptible", (c.k.clock.msecs_to_jiffies(ms) + 1) * c.k.clock.tickNsec, "resleep", () => 0) ? 0 : c.k.sched.msleep_interruptible(ms),
+      timedSleep(c, "msleep_interruptible", (c.k.clock.msecs_to_jiffies(ms) + 1) * c.k.clock.tickNsec, "resleep", () => 0)
+        ? 0
+        : c.k.sched.msleep_interruptible(ms),
   }),
   fn({
     name: "usleep_range",
@@ -157,7 +159,8 @@ export const SCHED_ROWS: ApiEntry[] = [
     returns: "int",
     context: SLEEPS,
     doc: "Sleep timeout jiffies; returns the jiffies left (0: the full timeout passed).",
-    impl: (c, t: number) => (timedSleep(c, "schedule_timeout", Math.max(0, t) * c.k.clock.tickNsec, "return", (left) => left) ? 0 : c.k.sched.schedule_timeout(t)),
+    impl: (c, t: number) =>
+      timedSleep(c, "schedule_timeout", Math.max(0, t) * c.k.clock.tickNsec, "return", (left) => left) ? 0 : c.k.sched.schedule_timeout(t),
   }),
   fn({
     name: "wait_event",
@@ -166,7 +169,16 @@ export const SCHED_ROWS: ApiEntry[] = [
     context: SLEEPS,
     doc: "Sleep until condition() is true (wait_event(wq, cond) without the wait queue: the condition is polled each jiffy while timers and interrupts run). The kernel would wait forever; the simulator gives up after 60 simulated seconds with a report.",
     impl: (c, cond: () => unknown) => {
-      if (!condSleep(c, "wait_event", () => !!cond(), Infinity, () => undefined)) c.k.sched.wait_event(() => !!cond());
+      if (
+        !condSleep(
+          c,
+          "wait_event",
+          () => !!cond(),
+          Infinity,
+          () => undefined,
+        )
+      )
+        c.k.sched.wait_event(() => !!cond());
     },
   }),
   fn({
@@ -176,6 +188,14 @@ export const SCHED_ROWS: ApiEntry[] = [
     context: SLEEPS,
     doc: "Sleep until condition() is true or timeout jiffies pass: 0 on timeout, else the jiffies left (at least 1).",
     impl: (c, cond: () => unknown, t: number) =>
-      condSleep(c, "wait_event_timeout", () => !!cond(), t, (left) => left) ? 0 : c.k.sched.wait_event_timeout(() => !!cond(), t),
+      condSleep(
+        c,
+        "wait_event_timeout",
+        () => !!cond(),
+        t,
+        (left) => left,
+      )
+        ? 0
+        : c.k.sched.wait_event_timeout(() => !!cond(), t),
   }),
 ];

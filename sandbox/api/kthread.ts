@@ -9,7 +9,7 @@
 // splats; kthread_should_stop() belongs to a kernel thread (in 6.1 it reads to_kthread(current), which WARNs and
 // dereferences NULL for a user task such as insmod): called elsewhere it is refused with an error here.
 
-import type { ApiEntry, CallEnv, HostCallback, GuestCoroutine, Cookie } from "../table.ts";
+import type { ApiEntry, CallEnv, HostCallback, GuestCoroutine, Cookie, FunctionEntry } from "../table.ts";
 import { fn, p, GuestError } from "../table.ts";
 import { handles } from "./handles.ts";
 import { kthreads, type Kthread, type KthreadSleep } from "../../src/kernel/kernel/kthread.ts";
@@ -97,6 +97,18 @@ export function condSleep(
   });
 }
 
+/** What kthread_create and kthread_run share: the parameters, the return, the context rule, the memory role. */
+const THREAD_MAKER: Pick<FunctionEntry, "params" | "returns" | "context" | "memory"> = {
+  params: [
+    p("threadfn", "fn", "the thread's function: int threadfn(void *data)", { params: [{ name: "data", type: "cookie" }], returns: "int" }),
+    p("data", "cookie", "handed to threadfn"),
+    p("namefmt", "string", "the thread's name (a printf format): its comm, cut to 15 characters"),
+    p("args", "printk-args"),
+  ],
+  returns: "handle:task_struct",
+  context: SLEEPS,
+  memory: { none: "the thread's stack and task_struct are the kernel's, freed when the thread exits" },
+};
 export const KTHREAD_ROWS: ApiEntry[] = [
   {
     kind: "class",
@@ -107,29 +119,13 @@ export const KTHREAD_ROWS: ApiEntry[] = [
   },
   fn({
     name: "kthread_create",
-    params: [
-      p("threadfn", "fn", "the thread's function: int threadfn(void *data)", { params: [{ name: "data", type: "cookie" }], returns: "int" }),
-      p("data", "cookie", "handed to threadfn"),
-      p("namefmt", "string", "the thread's name (a printf format): its comm, cut to 15 characters"),
-      p("args", "printk-args"),
-    ],
-    returns: "handle:task_struct",
-    context: SLEEPS,
-    memory: { none: "the thread's stack and task_struct are the kernel's, freed when the thread exits" },
+    ...THREAD_MAKER,
     doc: "Make a kernel thread that runs threadfn(data) once woken (wake_up_process). Its function should loop until kthread_should_stop() and return a value kthread_stop() hands back. The thread sleeps until woken: it does not run yet.",
     impl: (c, f: HostCallback, data: Cookie | undefined, fmt: string, ...args: (number | bigint | string)[]) => create(c, "kthread_create", f, data, fmt, args),
   }),
   fn({
     name: "kthread_run",
-    params: [
-      p("threadfn", "fn", "the thread's function: int threadfn(void *data)", { params: [{ name: "data", type: "cookie" }], returns: "int" }),
-      p("data", "cookie", "handed to threadfn"),
-      p("namefmt", "string", "the thread's name (a printf format): its comm, cut to 15 characters"),
-      p("args", "printk-args"),
-    ],
-    returns: "handle:task_struct",
-    context: SLEEPS,
-    memory: { none: "the thread's stack and task_struct are the kernel's, freed when the thread exits" },
+    ...THREAD_MAKER,
     doc: "kthread_create() then wake_up_process(): the thread runs when this CPU is free (here: when the caller sleeps, or at the end of module_init), until it sleeps or returns.",
     impl: (c, f: HostCallback, data: Cookie | undefined, fmt: string, ...args: (number | bigint | string)[]) => {
       const id = create(c, "kthread_run", f, data, fmt, args);

@@ -265,6 +265,16 @@ const copiers = new WeakMap<object, { names: string[]; fn: Copier }[]>();
 const NULL_PROTO = {};
 let canCompile = true;
 
+/** The entry of a per-prototype shape cache whose property names are `names`, in order. */
+function shapeIn<T extends { names: string[] }>(list: readonly T[], names: readonly string[]): T | undefined {
+  outer: for (const c of list) {
+    if (c.names.length !== names.length) continue;
+    for (let j = 0; j < names.length; j++) if (c.names[j] !== names[j]) continue outer;
+    return c;
+  }
+  return undefined;
+}
+
 /**
  * A copier for objects of one shape (prototype + property names in order), compiled once: each property is read and
  * written by name, so every store is monomorphic (a generic loop of keyed stores over a few thousand objects of a
@@ -275,12 +285,8 @@ function copierFor(proto: object | null, names: string[]): Copier | undefined {
   const key = proto ?? NULL_PROTO;
   let list = copiers.get(key);
   if (list) {
-    outer: for (let i = 0; i < list.length; i++) {
-      const c = list[i]!;
-      if (c.names.length !== names.length) continue;
-      for (let j = 0; j < names.length; j++) if (c.names[j] !== names[j]) continue outer;
-      return c.fn;
-    }
+    const found = shapeIn(list, names);
+    if (found) return found.fn;
   } else copiers.set(key, (list = []));
   if (list.length >= 16) return undefined; // a prototype of many shapes: the generic loop
   let body = "var v;\n";
@@ -372,12 +378,8 @@ function planCopierFor(proto: object | null, names: string[]): PlanCopier {
   const key = proto ?? NULL_PROTO;
   let list = planCopiers.get(key);
   if (list) {
-    outer: for (let i = 0; i < list.length; i++) {
-      const c = list[i]!;
-      if (c.names.length !== names.length) continue;
-      for (let j = 0; j < names.length; j++) if (c.names[j] !== names[j]) continue outer;
-      return c.fn;
-    }
+    const found = shapeIn(list, names);
+    if (found) return found.fn;
   } else planCopiers.set(key, (list = []));
   let fn: PlanCopier | undefined;
   if (canCompile && names.length <= 200 && list.length < 16) {

@@ -199,6 +199,8 @@ export const suite: Suite = {
     const warm: number[] = [];
     const firstRun: number[] = [];
     const firstRunWorker: number[] = [];
+    const firstRunCheck: number[] = [];
+    const firstRunRender: number[] = [];
     const firstRunWall: number[] = [];
     const eagerRun: number[] = [];
     const big: { name: string; xs: BigCellFigures[] }[] = [];
@@ -233,6 +235,8 @@ export const suite: Suite = {
           warm.push(m.warmed[0]);
           firstRun.push(m.run[0]);
           firstRunWorker.push(m.runWorker?.[0] ?? NaN);
+          firstRunCheck.push(m.runCheck?.[0] ?? NaN);
+          firstRunRender.push(m.runRender?.[0] ?? NaN);
           firstRunWall.push(wall);
         }
         await context.close();
@@ -258,10 +262,12 @@ export const suite: Suite = {
       "notebook: worker warmed",
       "ms",
       warm,
-      "from the page's request (as the page loads): QuickJS + kernel code, the first cell's machine booted, 3 warm-up runs (the first after a 600 ms pause, run.worker.ts WARMUP_DELAY_MS)",
+      "from the page's request (as the page loads): QuickJS + kernel code, the first cell's machine booted, 3 warm-up runs (the first after a 600 ms pause, run.worker.ts WARMUP_DELAY_MS), the type checker loaded and primed (PRIME_CHECKS)",
     );
     ctx.record("notebook: first Run to output (page)", "ms", firstRun, "click handler to output rendered, after the worker warmed; target < 300");
     ctx.record("notebook: first Run, part in the worker", "ms", firstRunWorker, "message received to RunResult posted");
+    ctx.record("notebook: first Run, type check before it", "ms", firstRunCheck, "click handler to the worker's type-check answer");
+    ctx.record("notebook: first Run, output rendered (sync)", "ms", firstRunRender, "renderOutcome's synchronous part");
     ctx.record("notebook: first Run to output (driver)", "ms", firstRunWall, "Playwright click to data-runs changed: includes the driver's round trips");
     ctx.record("notebook: Run clicked as soon as readable", "ms", eagerRun, "waits for the worker to load");
     for (const { name, xs } of big) {

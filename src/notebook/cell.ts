@@ -589,6 +589,7 @@ export class CellView {
     this.stopped = false;
     if (!force) {
       const diags = await this.app.runner.check(source, this.profile());
+      recordMetric("runCheck", performance.now() - t0);
       if (this.stopped) {
         // Stop during the check: the worker was ended with it; nothing runs
         this.setRunning(false);
@@ -623,6 +624,7 @@ export class CellView {
       timeoutMs: s.timeoutMs ?? DEFAULT_TIMEOUT_MS,
       failNth: s.failNth,
     };
+    const tRun = performance.now();
     const outcome = await this.app.runner.run(
       source,
       runOptions,
@@ -643,6 +645,7 @@ export class CellView {
     });
     const ms = Math.round(performance.now() - t0);
     recordMetric("runRender", performance.now() - tRender);
+    recordMetric("runRequest", tRender - tRun);
     // the output on screen: the frame after the render (canvases draw in that frame's callbacks)
     requestAnimationFrame(() => setTimeout(() => recordMetric("runPaint", performance.now() - tRender), 0));
     if (outcome.kind === "result" && outcome.workerMs !== undefined) {

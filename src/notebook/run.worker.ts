@@ -192,7 +192,7 @@ async function handle(msg: ToWorker): Promise<void> {
       const forPage = digestForPage(result as unknown as RunResult, cellMemory, s.roles);
       post({ type: "result", id: msg.id, result: forPage as never, grade, workerMs: performance.now() - t0, preboot: s.preboots.used > usedBefore });
       prebootSoon(s, opts);
-      if (checkerAfterRun) setTimeout(loadChecker, 0);
+      if (checkerAfterRun) setTimeout(() => void loadChecker(msg.options.profile), 0);
       return;
     }
     case "dts": {
@@ -291,18 +291,31 @@ async function dtsText(profile?: string): Promise<string> {
   return text;
 }
 
-/** The type checker (typecheck.ts and the TypeScript compiler), loaded after the warm-up or on the first check. */
+/**
+ * The type checker (typecheck.ts and the TypeScript compiler), loaded after the warm-up or on the first check, and
+ * primed before it is used: the first check of a fresh compiler binds the library files and runs cold (measured in
+ * Chromium and Node: 600-1000 ms, the next ones 100-150 ms, then 20-40 ms), so PRIME_CHECKS checks of the warm-up
+ * cell run first, each in its own task, and only then does a learner's check use it (one that comes meanwhile is
+ * answered "not ready" at once, and its Run goes unchecked, as before the checker loads).
+ */
 let checker: { ts: Awaited<ReturnType<typeof import("./typecheck.ts").loadTypeScript>>; mod: typeof import("./typecheck.ts") } | undefined;
-let checkerLoading = false;
-function loadChecker(): void {
-  if (checker || checkerLoading) return;
-  checkerLoading = true;
-  load<typeof import("./typecheck.ts")>(typecheckMods, "the type checker")
+let checkerLoading: Promise<void> | undefined;
+export const PRIME_CHECKS = 3;
+function loadChecker(profile?: string): Promise<void> {
+  if (checker) return Promise.resolve();
+  checkerLoading ??= load<typeof import("./typecheck.ts")>(typecheckMods, "the type checker")
     .then(async (mod) => {
-      checker = { ts: await mod.loadTypeScript(), mod };
+      const ts = await mod.loadTypeScript();
+      const dts = await dtsText(profile);
+      for (let i = 0; i < PRIME_CHECKS; i++) {
+        await new Promise((r) => setTimeout(r, 0));
+        mod.checkCell(ts, `${WARMUP_CELL}\n// ${i}\n`, dts);
+      }
+      checker = { ts, mod };
     })
     .catch(() => {})
-    .finally(() => (checkerLoading = false));
+    .finally(() => (checkerLoading = undefined));
+  return checkerLoading;
 }
 
 /** Runs and checks the learner asked for (the warm-up runs give way to them: a check is a Run on its way). */
@@ -335,9 +348,10 @@ async function warmUp(m: Machine, t0: number, seen: number): Promise<void> {
     s.discard();
   }
   if (learnerActs === seen) s.preboot(m.profile, bootOpts(opts));
+  // then the type checker, loaded and primed, for the checks before each Run (a learner's Run in flight loads it
+  // when it has answered): a Run is warm once its check is, so "warmed" waits for it
+  if (learnerActs === seen) await loadChecker(m.profile);
   post({ type: "warmed", ms: performance.now() - t0 });
-  // then the type checker, for the checks before each Run (a learner's Run in flight loads it when it has answered)
-  if (learnerActs === seen) loadChecker();
 }
 
 /**

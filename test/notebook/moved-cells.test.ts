@@ -2,21 +2,9 @@
 // and a share link made before the move find the cell in its new lesson, and each moved cell exists there.
 import { describe, expect, it } from "vitest";
 import { formerPlace, movedCell } from "../../src/notebook/moved.ts";
-import { NotebookStore, type KV } from "../../src/notebook/storage.ts";
+import { NotebookStore } from "../../src/notebook/storage.ts";
+import { MemKV } from "./mem-kv.ts";
 import { loadLessons } from "../../src/lessons/load.ts";
-
-class MemKV implements KV {
-  m = new Map<string, string>();
-  getItem(k: string) {
-    return this.m.get(k) ?? null;
-  }
-  setItem(k: string, v: string) {
-    this.m.set(k, v);
-  }
-  removeItem(k: string) {
-    this.m.delete(k);
-  }
-}
 
 describe("cells moved out of lesson 12", () => {
   it("an old share link's lesson and cell map to where the cell is now; a cell that did not move maps to nothing", () => {

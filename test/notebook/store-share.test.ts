@@ -1,20 +1,8 @@
 import { describe, expect, it } from "vitest";
 import { decodeShare, encodeShare } from "../../src/notebook/share.ts";
 import { hashText, NotebookStore, type KV } from "../../src/notebook/storage.ts";
+import { MemKV } from "./mem-kv.ts";
 import { parseMem, functionNames } from "../../src/notebook/cell.ts";
-
-class MemKV implements KV {
-  m = new Map<string, string>();
-  getItem(k: string) {
-    return this.m.get(k) ?? null;
-  }
-  setItem(k: string, v: string) {
-    this.m.set(k, v);
-  }
-  removeItem(k: string) {
-    this.m.delete(k);
-  }
-}
 
 describe("share links", () => {
   it("round-trip lesson, cell, code and machine, including unicode and long code", () => {

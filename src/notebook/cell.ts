@@ -642,6 +642,8 @@ export class CellView {
       walk: outcome.kind === "result" ? (addr, when) => this.app.runner.walk(outcome.runId, addr, when) : undefined,
       dmesg: outcome.kind === "result" ? (from, count) => this.app.runner.dmesg(outcome.runId, from, count) : undefined,
       source: () => source,
+      // the open views (address space, frame map, both address spaces) after the first frame, one task each
+      defer: (build) => requestAnimationFrame(() => setTimeout(build, 0)),
     });
     const ms = Math.round(performance.now() - t0);
     recordMetric("runRender", performance.now() - tRender);

@@ -135,6 +135,11 @@ export interface OutputHooks {
   source?(): string;
   /** Lines of this run's full dmesg (the output holds its head and tail when it is long). */
   dmesg?(from: number, count: number): Promise<{ lines: string[]; levels?: number[] }>;
+  /**
+   * Build the open views' bodies later (the page: after the first frame, each in its own task), so the summary, the
+   * figures, the dmesg and the cards are on screen first. Absent: built at once (tests read the output as it returns).
+   */
+  defer?(build: () => void): void;
 }
 
 /** dmesg lines fetched per click when the middle of a long log is opened. */
@@ -258,7 +263,7 @@ function reportCard(r: PageReport, hooks: OutputHooks): HTMLElement {
  * A <details> whose body is built when it first opens: a closed view costs nothing on the way from Run to output
  * (the /proc tables are hundreds of rows).
  */
-export function lazyDetails(cls: string, summary: string, open: boolean, build: () => Node | Node[]): HTMLDetailsElement {
+export function lazyDetails(cls: string, summary: string, open: boolean, build: () => Node | Node[], defer?: OutputHooks["defer"]): HTMLDetailsElement {
   const d = h("details", { class: cls }, h("summary", {}, summary));
   let built = false;
   const fill = () => {
@@ -271,8 +276,10 @@ export function lazyDetails(cls: string, summary: string, open: boolean, build: 
     }
   };
   if (open) {
-    fill();
     d.open = true;
+    // deferred: built in a later task even if the learner closes it meanwhile (closing it fires no fill)
+    if (defer) defer(fill);
+    else fill();
   } else d.addEventListener("toggle", () => d.open && fill());
   return d;
 }
@@ -287,15 +294,16 @@ function viewsOf(
   const out: HTMLElement[] = [];
   const both = buildBothModel(result);
   // open when the process and the kernel map the same frames (a driver's mmap): the point of the view
-  if (both) out.push(lazyDetails("view view-both", "Both address spaces: the process and the kernel", both.links.length > 0, () => renderBoth(both)));
-  if (model) out.push(lazyDetails("view view-addrspace", "Virtual address space", model.marks.length > 0, () => renderAddrSpace(model, pick)));
+  if (both)
+    out.push(lazyDetails("view view-both", "Both address spaces: the process and the kernel", both.links.length > 0, () => renderBoth(both), hooks.defer));
+  if (model) out.push(lazyDetails("view view-addrspace", "Virtual address space", model.marks.length > 0, () => renderAddrSpace(model, pick), hooks.defer));
   if (panel) out.push(panel.root);
   try {
     const fm = buildFrameModel(result.kernel as Record<string, unknown>);
     if (fm) {
       const labels = new Map(addressesInDmesg(result.dmesg ?? []).map((d) => ["0x" + d.addr.toString(16), d.label] as const));
       // open when the cell allocated something: where its buffers landed is the point of the view
-      out.push(lazyDetails("view view-frames", "Physical memory (frame map)", fm.buffers.length > 0, () => renderFrameMap(fm, labels, pick)));
+      out.push(lazyDetails("view view-frames", "Physical memory (frame map)", fm.buffers.length > 0, () => renderFrameMap(fm, labels, pick), hooks.defer));
     }
   } catch (e) {
     out.push(h("p", { class: "view-error" }, `frame map: ${(e as Error).message}`));

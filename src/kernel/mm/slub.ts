@@ -1482,10 +1482,12 @@ export class SlabAllocator {
     let order = s.order;
     let objects = s.objects;
     let pfn: number;
-    // The frames between the page allocator and the module, for fail_dump()'s stack if fault injection fails it.
-    const entry = k_slabFrames.get(this) ?? [];
-    k.pages.faultFrames =
-      this.era === "6.1"
+    // The frames between the page allocator and the module, for fail_dump()'s stack if fault injection fails it
+    // (only read when fault injection is armed: not built for the ~3,500 slabs of a 6.1 boot otherwise).
+    const entry = k.fault?.armed ? (k_slabFrames.get(this) ?? []) : undefined;
+    k.pages.faultFrames = !entry
+      ? undefined
+      : this.era === "6.1"
         ? ["allocate_slab", "___slab_alloc", "__slab_alloc.constprop.0", ...entry]
         : this.era === "3.4"
           ? ["new_slab", "__slab_alloc", ...entry]

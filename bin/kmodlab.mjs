@@ -110,9 +110,9 @@ async function load(name) {
 //   363 -> 334 ms wall). Hot code is still optimized, later.
 // - --semi-space-growth-factor=16 (V8's default 2): the booted machine (~10 MB of objects that all survive) is built
 //   in a young generation that starts at 1 MB and only doubles at a scavenge, so each scavenge copied the machine
-//   again (7 scavenges and a mark-compact per run); growing it 16x at once leaves 3 GCs in most runs (measured with
-//   20 interleaved runs on a loaded 2-core machine: min wall 242 -> 225 ms, median CPU 303 -> 268 ms; peak RSS 84
-//   -> 90 MB).
+//   again (7 scavenges and a mark-compact per run); growing it 16x at once leaves 3 GCs in most runs (memdemo, two
+//   sets of 20-30 interleaved runs on a loaded 2-core machine: median CPU 303 -> 268 and 287 -> 272 ms; wall within
+//   that machine's noise; peak RSS 84 -> 90 MB).
 // Each worker sets them itself as it starts: set here, before the worker exists, they would cost the worker Node's
 // startup snapshot (~25 ms more to start).
 const RUN_WORKER_V8_FLAGS = ["--liftoff-only", "--interrupt-budget=270336", "--semi-space-growth-factor=16"];

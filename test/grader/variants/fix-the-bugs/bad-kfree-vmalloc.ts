@@ -1,4 +1,4 @@
-// expect: fail no-leak /never freed: vmalloc\(8192\) at 0x[0-9a-f]+ \(line 16\), kmalloc\(64\) at 0x[0-9a-f]+ \(line 18\) \(the kernel reported \[invalid-free\] BUG: unable to handle page fault for address: ffffeb0200001348 at line 28\)/ — still frees the vmalloc table with kfree
+// expect: fail no-leak /never freed: vmalloc\(8192\) at 0x[0-9a-f]+ \(line 16\), kmalloc\(64\) at 0x[0-9a-f]+ \(line 18\) \(the kernel reported \[invalid-free\] BUG: unable to handle page fault for address: ffffeb[0-9a-f]+ at line 28\)/ — still frees the vmalloc table with kfree
 import { kmalloc, kfree, vmalloc, vfree, writeb, readb, printk, KERN_INFO, GFP_KERNEL, ENOMEM,
          MODULE_LICENSE, module_init, module_exit } from "linux";
 

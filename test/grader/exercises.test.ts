@@ -4,6 +4,7 @@ import { describe, expect, it } from "vitest";
 import { EXERCISES, getExercise } from "../../src/grader/exercises/index.ts";
 import { gradeSource } from "../../src/grader/grade.ts";
 import type { GradeResult } from "../../src/grader/types.ts";
+import { FIRST_TEN_EXERCISES } from "./first-exercises.ts";
 
 // Wrong and other correct versions of each exercise are files: test/grader/variants/ (variants.test.ts).
 
@@ -12,16 +13,7 @@ const failing = (g: GradeResult) => g.checks.filter((c) => !c.pass).map((c) => `
 describe("the exercise list", () => {
   it("has the ten exercises of the issue, issue 19's touch-to-allocate, proc-hello, share-a-buffer and stop-the-thread, and lesson 15's rainy-day-pool (declared in its Markdown), each with checks, a statement and at least three wrong variants", () => {
     expect(EXERCISES.map((e) => e.id)).toEqual([
-      "hello-module",
-      "three-allocators",
-      "contiguous-16k",
-      "object-cache",
-      "big-buffer",
-      "atomic-alloc",
-      "pick-the-flags",
-      "dma-buffer",
-      "find-the-hole",
-      "fix-the-bugs",
+      ...FIRST_TEN_EXERCISES,
       "touch-to-allocate",
       "proc-hello",
       "share-a-buffer",

@@ -13,6 +13,7 @@ import { EXERCISES } from "../../src/grader/exercises/index.ts";
 import { gradeSource, runOptionsFor } from "../../src/grader/grade.ts";
 import { runModule } from "../../sandbox/run.ts";
 import type { Exercise } from "../../src/grader/types.ts";
+import { FIRST_TEN_EXERCISES } from "./first-exercises.ts";
 
 const DIR = join(import.meta.dirname, "variants");
 
@@ -58,18 +59,7 @@ async function withCopiedNumbers(ex: Exercise, src: string): Promise<string> {
 const withoutFaults = (ex: Exercise): Exercise => ({ ...ex, checks: ex.checks.filter((c) => !c.needs?.includes("fault-injection")) });
 
 /** The ten exercises of issue 14 must have variants; an exercise added later has them once its folder exists. */
-const REQUIRED = [
-  "hello-module",
-  "three-allocators",
-  "contiguous-16k",
-  "object-cache",
-  "big-buffer",
-  "atomic-alloc",
-  "pick-the-flags",
-  "dma-buffer",
-  "find-the-hole",
-  "fix-the-bugs",
-];
+const REQUIRED: readonly string[] = FIRST_TEN_EXERCISES;
 const folders = new Set(readdirSync(DIR));
 
 it("every exercise of the issue has a folder of variants", () => {

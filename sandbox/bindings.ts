@@ -314,6 +314,7 @@ export class Bridge {
     if (this.stop) return true;
     if (this.hooks.now() > this.deadline) {
       this.stop = { kind: "limit", limit: "cpu" };
+      this.stopTask = this.env.k.current ?? null;
       return true;
     }
     return false;
@@ -332,8 +333,13 @@ export class Bridge {
         }
       }
       this.stop = nesting ? { kind: "limit", limit, nesting } : { kind: "limit", limit };
+      this.stopTask = this.env.k.current ?? null;
     }
   }
+
+  /** The task that was running when the run was stopped (a kernel thread's, say): by the time the report is made,
+   *  the stack has unwound and `current` is insmod again. */
+  stopTask: { comm: string; pid: number } | null = null;
 
   /** The cell's frames where a nesting stop happened (innermost first), for the limit report. */
   stopFrames: CellFrame[] | null = null;

@@ -209,13 +209,21 @@ function isHostStackOverflow(e: unknown): boolean {
   return e instanceof RangeError && /call stack/i.test(e.message);
 }
 
-function limitReport(k: Kernel, limit: LimitName, limits: Limits, frames: ReturnType<typeof parseStack>, nesting = false, hostStack = false): Report {
+function limitReport(
+  k: Kernel,
+  limit: LimitName,
+  limits: Limits,
+  frames: ReturnType<typeof parseStack>,
+  nesting = false,
+  hostStack = false,
+  task: { comm: string; pid: number } = k.current,
+): Report {
   const sentence = limitSentence(limit, limits);
   if (limit === "cpu") {
     const era = k.profile.era;
     const secs = era === "2.6" ? 61 : 22;
     const prefix = era === "6.1" ? "watchdog: " : "";
-    const title = `${prefix}BUG: soft lockup - CPU#0 stuck for ${secs}s! [${k.current.comm}:${k.current.pid}]`;
+    const title = `${prefix}BUG: soft lockup - CPU#0 stuck for ${secs}s! [${task.comm}:${task.pid}]`;
     k.printk(kernLevel(k, era === "2.6" ? "KERN_ERR" : "KERN_EMERG") + "%s\n", title);
     return {
       kind: "timeout",
@@ -519,7 +527,7 @@ function addCellSymbols(k: Kernel, source: string, tr: TranspiledCell): void {
 function onFailure(run: Run, b: Bridge, where: string, site: CallSite, err: GuestErrorInfo, stop: Stop | null): boolean {
   const { k } = run;
   if (stop?.kind === "limit") {
-    k.report(limitReport(k, stop.limit, run.limits, b.stopFrames ?? parseStack(err.stack, run.tr!.scopes), stop.nesting));
+    k.report(limitReport(k, stop.limit, run.limits, b.stopFrames ?? parseStack(err.stack, run.tr!.scopes), stop.nesting, false, b.stopTask ?? k.current));
     return true;
   }
   if (stop?.kind === "kill") {
@@ -649,7 +657,7 @@ function drainDeferred(run: Run, b: Bridge): boolean {
     if (!(e instanceof Error && e.message === "run stopped")) throw e;
   }
   if (b.stop?.kind === "limit") {
-    k.report(limitReport(k, b.stop.limit, run.limits, b.stopFrames ?? [], b.stop.nesting));
+    k.report(limitReport(k, b.stop.limit, run.limits, b.stopFrames ?? [], b.stop.nesting, false, b.stopTask ?? k.current));
     return false;
   }
   return true;

@@ -230,3 +230,25 @@ module_exit(t_exit);
     expect(text(r.dmesg)).toContain("stop 0 ticks 3");
   });
 });
+
+describe("kthreads: limits", () => {
+  it("a thread that spins without sleeping is stopped at the CPU limit, and the soft lockup names the thread, not insmod", async () => {
+    const src = `${IMPORTS}
+function spin(d: number): number {
+  let x = 0;
+  for (;;) x++;
+}
+function t_init(): number {
+  kthread_run(spin, null, "spinner");
+  return 0;
+}
+function t_exit(): void {}
+module_init(t_init);
+module_exit(t_exit);
+`;
+    const r = await runModule(src, { views: false });
+    const t = r.reports.filter((x) => x.kind === "timeout");
+    expect(t.length).toBe(1);
+    expect(t[0].title).toMatch(/^watchdog: BUG: soft lockup - CPU#0 stuck for 22s! \[spinner:\d+\]$/);
+  });
+});

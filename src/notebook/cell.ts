@@ -634,7 +634,7 @@ export class CellView {
     this.setRunning(false);
     this.lastOutcome = outcome;
     this.runs++;
-    this.root.dataset.runs = String(this.runs); // finished runs (tests and tools wait on it)
+    const runs = this.runs;
     const tRender = performance.now();
     renderOutcome(this.output, outcome, {
       gotoLine: (l, c) => this.highlightLine(l, c),
@@ -649,7 +649,14 @@ export class CellView {
     recordMetric("runRender", performance.now() - tRender);
     recordMetric("runRequest", tRender - tRun);
     // the output on screen: the frame after the render (canvases draw in that frame's callbacks)
-    requestAnimationFrame(() => setTimeout(() => recordMetric("runPaint", performance.now() - tRender), 0));
+    // data-runs counts finished runs (tests and tools wait on it): set here, after the deferred views were built (their
+    // tasks were queued before this one), so that a reader of the output sees all of it
+    requestAnimationFrame(() =>
+      setTimeout(() => {
+        recordMetric("runPaint", performance.now() - tRender);
+        this.root.dataset.runs = String(runs);
+      }, 0),
+    );
     if (outcome.kind === "result" && outcome.workerMs !== undefined) {
       recordMetric("runWorker", outcome.workerMs);
       recordMetric("runSandbox", outcome.result.stats?.wallMs ?? -1);

@@ -47,6 +47,8 @@ ts.setEagerModelSync(true);
 
 const libs = new Map<string, monaco.IDisposable>();
 let activeLib: string | undefined;
+/** Numbers the editors, for the context key that scopes each editor's keybindings. */
+let editorSerial = 0;
 
 /**
  * Make `import ... from "linux"` resolve to the API of this profile. TypeScript sees every extra lib at once, so only
@@ -128,8 +130,13 @@ export function createEditor(host: HTMLElement, o: EditorOptions): CellEditor {
   editor.onDidContentSizeChange(fit);
   fit();
   model.onDidChangeContent(() => o.onChange(model.getValue()));
-  editor.addCommand(monaco.KeyMod.CtrlCmd | monaco.KeyCode.Enter, () => o.onRun());
-  editor.addCommand(monaco.KeyMod.Shift | monaco.KeyCode.Enter, () => o.onRunNext());
+  // Keybindings are global in standalone Monaco: the last editor's addCommand would win in every editor
+  // (microsoft/monaco-editor#2947), so Ctrl+Enter ran another cell. Each binding is scoped by a context key that only
+  // this editor's (DOM-scoped) context holds.
+  const own = `kmodlabEditor${++editorSerial}`;
+  editor.createContextKey(own, true);
+  editor.addCommand(monaco.KeyMod.CtrlCmd | monaco.KeyCode.Enter, () => o.onRun(), own);
+  editor.addCommand(monaco.KeyMod.Shift | monaco.KeyCode.Enter, () => o.onRunNext(), own);
   // No focus trap: after Escape, Tab and Shift+Tab leave the editor (like tabFocusMode for one key press).
   let escaped = false;
   editor.onKeyDown((e) => {

@@ -522,6 +522,27 @@ describe("notebook in Chromium", () => {
     await ctx.close();
   });
 
+  it("Ctrl+Enter in a Monaco editor runs that editor's cell, not the last editor created (monaco-editor#2947)", async () => {
+    const { page, ctx } = await open();
+    await cell(page, "hello").locator("textarea.plain-editor").focus();
+    // once Monaco is loaded, every visible cell upgrades: wait for the other editors too
+    await page.waitForFunction(() => document.querySelectorAll("section.cell .monaco-editor").length >= 2, null, { timeout: 30_000 });
+    const ids = await page.locator("section.cell:has(.monaco-editor)").evaluateAll((els) => els.map((e) => e.getAttribute("data-cell-id")!));
+    expect(ids).toContain("hello");
+    const rest = ids.filter((id) => id !== "hello");
+    const runsOf = (id: string) =>
+      page.evaluate((cid) => Number(document.querySelector(`section.cell[data-cell-id="${cid}"]`)?.getAttribute("data-runs") ?? 0), id);
+    const others = await Promise.all(rest.map(runsOf));
+    await cell(page, "hello").locator(".monaco-editor .view-lines").click();
+    await page.keyboard.press("Control+Enter");
+    await page.waitForFunction(() => Number(document.querySelector('section.cell[data-cell-id="hello"]')?.getAttribute("data-runs") ?? 0) > 0, null, {
+      timeout: 30_000,
+    });
+    expect(await cell(page, "hello").locator("pre.dmesg").last().textContent()).toContain("hello: loaded");
+    expect(await Promise.all(rest.map(runsOf))).toEqual(others);
+    await ctx.close();
+  });
+
   it("a cell with 100,000 live allocations: a bounded summary (groups, counts, canvas), a drill-down a page at a time, and a page that kept responding", async () => {
     const code =
       'import { kmalloc, GFP_KERNEL, module_init } from "linux";\nfunction init(): number {\n  for (let i = 0; i < 100000; i++) kmalloc(2048, GFP_KERNEL);\n  return 0;\n}\nmodule_init(init);\n';

@@ -33,6 +33,14 @@ function mapping(c: CheckContext, a: Allocation): KernelCall | CheckOutcome {
   return m[0];
 }
 
+/** The buffer and its dma_map_single call, or the outcome that says which is missing (the mapping checks' preamble). */
+function bufferAndMapping(c: CheckContext): { a: Allocation; m: KernelCall } | CheckOutcome {
+  const a = buffer(c);
+  if (isOutcome(a)) return a;
+  const m = mapping(c, a);
+  return isOutcome(m) ? m : { a, m };
+}
+
 /** The device's DMA mask: the kernel's record of the board's device, else the module's dma_set_mask call. */
 function dmaMask(c: CheckContext): bigint | undefined {
   const k = c.result.kernel as { dma?: { mask?: string | number; devices?: { mask?: string | number }[] } };
@@ -120,10 +128,9 @@ module_exit(() => {});
       "Mapped with dma_map_single for DMA_TO_DEVICE, inside the device's DMA mask",
       "dma_map_single(dev, buf, SIZE, DMA_TO_DEVICE) returns the address the device uses; the whole buffer must lie below the device's mask.",
       (c) => {
-        const a = buffer(c);
-        if (isOutcome(a)) return a;
-        const m = mapping(c, a);
-        if (isOutcome(m)) return m;
+        const bm = bufferAndMapping(c);
+        if (isOutcome(bm)) return bm;
+        const { a, m } = bm;
         if (toNum(m.args[2]) !== SIZE) return fail(`mapped ${toNum(m.args[2])} bytes, not ${SIZE}`);
         if (toNum(m.args[3]) !== DMA_TO_DEVICE) return fail("the direction is not DMA_TO_DEVICE");
         const h = toBig(m.ret);
@@ -148,10 +155,9 @@ module_exit(() => {});
       "The mapping is checked with dma_mapping_error before it is used",
       "Right after dma_map_single, if (dma_mapping_error(dev, handle)) { free and return -EIO; }.",
       (c) => {
-        const a = buffer(c);
-        if (isOutcome(a)) return a;
-        const m = mapping(c, a);
-        if (isOutcome(m)) return m;
+        const bm = bufferAndMapping(c);
+        if (isOutcome(bm)) return bm;
+        const { m } = bm;
         const calls = c.records?.calls ?? [];
         const mi = calls.indexOf(m);
         const chk = calls.findIndex((x, i) => i > mi && x.fn === "dma_mapping_error" && toBig(x.args[1]) === toBig(m.ret));
@@ -168,10 +174,9 @@ module_exit(() => {});
       "Unmapped with the same size and direction before the buffer is freed",
       "dma_unmap_single(dev, handle, SIZE, DMA_TO_DEVICE) with exactly the size and direction of the map, then free the buffer.",
       (c) => {
-        const a = buffer(c);
-        if (isOutcome(a)) return a;
-        const m = mapping(c, a);
-        if (isOutcome(m)) return m;
+        const bm = bufferAndMapping(c);
+        if (isOutcome(bm)) return bm;
+        const { a, m } = bm;
         const calls = c.records?.calls ?? [];
         const un = calls.find((x) => x.fn === "dma_unmap_single" && toBig(x.args[1]) === toBig(m.ret));
         const h = toBig(m.ret);

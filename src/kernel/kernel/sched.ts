@@ -35,6 +35,7 @@ import { kernLevels } from "./printk.ts";
 import { codeLine, cpuLine, modulesLinkedIn, recordSplat } from "../debug/splat.ts";
 import { EventLoop, type RunLimits, type DrainResult } from "./events.ts";
 import { rebindable, stateless } from "../snapshot.ts";
+import { threadSize } from "./kthread.ts";
 
 /** runPendingHardirqs before irq.ts registers its hook. */
 const nothingPending = stateless((): void => {});
@@ -879,6 +880,9 @@ export class Sched {
     this.sync();
     const { arch, era } = k.profile;
     const markers = arch === "x86_64" && era === "6.1";
+    // i386 (6.1 dumpstack_32.c stack_type_name()): the task stack has no name, the IRQ and softirq stacks print
+    // " <IRQ>" / " <SOFTIRQ>"; only part of an interrupt's path runs on them (i386IrqStackCut)
+    const i386Stacks = arch === "i386" && era === "6.1";
     type Item = { marker: string } | { frame: string } | { raw: string };
     const items: Item[] = [];
     const modName = this.moduleName();
@@ -894,21 +898,34 @@ export class Sched {
         if (!irq) items.push({ marker: " <TASK>" });
       }
       inIrq = irq;
+      const stackName = i386Stacks && irq ? (lv.kind === "softirq" ? "SOFTIRQ" : "IRQ") : undefined;
+      if (stackName) items.push({ marker: ` <${stackName}>` });
       if (first) for (const f of [...this.dumpStackHead(), ...top]) items.push({ frame: this.kframe(f) });
       first = false;
       const above = this.levels[i + 1];
       if (!irq && above && above.kind !== "task" && (arch === "x86_64" || arch === "i386")) {
-        for (const f of above.interrupted ?? []) items.push({ frame: this.kframe(f) });
+        const interrupted = i386Stacks ? ["handle_exception+0x133/0x133"] : (above.interrupted ?? []);
+        for (const f of interrupted) items.push({ frame: this.kframe(f) });
         // show_regs_if_on_stack(): the interrupt frame's registers (SHOW_REGS_SHORT) where the idle task was halted,
-        // then the idle loop's frames under it (x86_64 6.1, as the real log shows them).
+        // then the idle loop's frames under it (x86_64 6.1, as the real log shows them; i386 from process_32.c).
         if (arch === "x86_64" && era === "6.1" && lv.task.pid === 0) {
           for (const r of this.idleIrqRegs()) items.push({ raw: r });
           items.push({ raw: " ? " + this.kframe("amd_e400_idle") });
         }
+        if (i386Stacks && lv.task.pid === 0) for (const r of this.idleIrqRegs32()) items.push({ raw: r });
       }
       for (const f of all.slice(all.length - upper, all.length - lv.moduleBase))
         items.push({ frame: k.kallsyms.moduleFrame(f.fn, f.module ?? modName, f.line) });
-      for (const f of era === "6.1" ? lv.entry : this.oldEntry(lv)) items.push({ frame: this.kframe(f) });
+      const entry = era === "6.1" ? lv.entry : this.oldEntry(lv);
+      if (stackName) {
+        // the frames on the IRQ/softirq stack, the stack's end marker, then the rest on the interrupted task's stack
+        const cut = i386IrqStackCut(lv.kind, entry);
+        for (const f of entry.slice(0, cut)) items.push({ frame: this.kframe(f) });
+        items.push({ marker: ` </${stackName}>` });
+        const rest = entry.slice(cut);
+        if (cut < entry.length) rest.unshift(lv.kind === "softirq" ? "do_softirq_own_stack" : "__handle_irq");
+        for (const f of rest) items.push({ frame: this.kframe(f) });
+      } else for (const f of entry) items.push({ frame: this.kframe(f) });
       if (!irq && arch === "x86_64" && era === "6.1" && (lv.task.comm === "insmod" || lv.task.comm === "rmmod")) {
         for (const r of userRegs(k.debug, lv.task.comm === "insmod")) items.push({ raw: r });
       }
@@ -942,6 +959,38 @@ export class Sched {
       `RBP: ${h(rsp + 8n)} R08: 0000000000000004 R09: 0000000000000004`,
       `R10: 00000000000000a6 R11: ${h(r11)} R12: 0000000000000000`,
       `R13: ${h(data + 0x11600n)} R14: 0000000000000000 R15: ${h(data + 0x11118n)}`,
+    ];
+  }
+
+  /**
+   * i386's interrupted idle task (6.1 arch/x86/kernel/process_32.c __show_regs(regs, SHOW_REGS_SHORT) from
+   * show_regs_if_on_stack(): EIP, Code:, the EAX/ESI/DS lines and no CR line). No real i386 log shows this block: the
+   * format is process_32.c's, as in the real log's user-mode block. Derived: EIP in default_idle just after its
+   * "sti; hlt" (i386 6.1 has no PARAVIRT_XXL, so native_safe_halt is inlined there; the bytes after the hlt are
+   * "pop %ebp; ret"), ESP in init_thread_union (the start of .data) THREAD_SIZE below its top less the idle loop's
+   * frames, EBP == ESP (default_idle's frame pointer is the stack pointer at the hlt), the kernel segments (DS/ES
+   * __USER_DS 0x7b, FS __KERNEL_PERCPU 0xd8, SS __KERNEL_DS 0x68), GS 0 (the idle task's lazily loaded user GS) and
+   * EFLAGS 0x246 (IF set by the sti). default_idle+0xa/0x10 and handle_exception+0x133/0x133 (the return address of its
+   * "call *%edi", the last byte of the symbol) are the offsets of those ten bytes. Invented, and said so: EAX..EDI
+   * and the Code: bytes outside default_idle's own "55 89 e5 3e 8d 74 26 00 fb f4 <5d> c3".
+   */
+  private idleIrqRegs32(): string[] {
+    const k = this.k;
+    const L = k.layout;
+    const h = (v: bigint | number) => BigInt.asUintN(32, BigInt(v)).toString(16).padStart(8, "0");
+    const data = L.image.find((s) => s.name === ".data")?.start ?? 0xc1a00000n;
+    const esp = data + BigInt(threadSize(k)) - 0x60n;
+    const ip = this.k.kallsyms.frame("default_idle+0xa/0x10");
+    // the 42 bytes before the ip end with default_idle's own ten: push %ebp; mov %esp,%ebp; the 5-byte nop of
+    // mds_idle_clear_cpu_buffers()'s static branch; sti; hlt
+    const code = codeLine(k, ip, [0x5d, 0xc3]).split(" ");
+    code.splice(1 + 42 - 10, 10, "55", "89", "e5", "3e", "8d", "74", "26", "00", "fb", "f4");
+    return [
+      `EIP: ${ip}`,
+      code.join(" "),
+      "EAX: 00000000 EBX: 00000000 ECX: 00000001 EDX: 00000000",
+      `ESI: 00000000 EDI: 00000000 EBP: ${h(esp)} ESP: ${h(esp)}`,
+      "DS: 007b ES: 007b FS: 00d8 GS: 0000 SS: 0068 EFLAGS: 00000246",
     ];
   }
 
@@ -1018,6 +1067,17 @@ export class Sched {
     if (wq && this.levels.length === 1 && k.profile.era === "6.1") lines.push(`Workqueue: ${wq}`);
     return lines;
   }
+}
+
+/**
+ * How many of an interrupt level's entry frames run on i386's own IRQ/softirq stack (6.1): a softirq up to
+ * __do_softirq (do_softirq_own_stack() switched stacks: HAVE_IRQ_EXIT_ON_IRQ_STACK is x86_64's only, so irq_exit runs on
+ * the task stack); a device interrupt up to the flow handler desc->handle_irq that __handle_irq()'s
+ * execute_on_irq_stack() called. System vectors (the timer) run on the stack they interrupted.
+ */
+function i386IrqStackCut(kind: string, entry: string[]): number {
+  const at = kind === "softirq" ? entry.indexOf("__do_softirq") : entry.findIndex((f) => /^handle_(edge|level|fasteoi)_irq$/.test(f));
+  return at < 0 ? entry.length : at + 1;
 }
 
 /** The user-mode registers at the bottom of an x86_64 insmod/rmmod trace (real logs: custom debug kernel / Debian). */

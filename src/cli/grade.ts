@@ -9,12 +9,17 @@
 // (--check ID: that one check), 1 otherwise; 2 for bad usage.
 // Every submission runs in an isolated worker (src/node/isolate.ts); `--jobs N` (default: the number of cores)
 // grades N at once. A submission the host had to stop scores zero with its reason, and the others are still graded.
+// Submissions with the same text (byte for byte: a class's untouched starters, a solution handed round) are run once:
+// the kernel is deterministic, so every run of the copies would give the same RunResults and the same verdict; each
+// copy gets that verdict under its own file name. Not when one of the runs was stopped by the wall clock, the host or
+// the guest memory limit (repeatableRun): each copy is then graded on its own runs.
 
+import { createHash } from "node:crypto";
 import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { basename, join } from "node:path";
 import { exercisesFor } from "../lessons/registry.ts";
 import { ExerciseError } from "../lessons/exercises.ts";
-import { gradeWith, unrunnable, type Runner } from "../grader/grade.ts";
+import { gradeWith, repeatableRun, unrunnable, type Runner } from "../grader/grade.ts";
 import { coreCount, runIsolated, RunnerPool } from "../node/isolate.ts";
 import { statementText, statementView } from "../grader/statement.ts";
 import { formatSummary, formatText, toGradescope } from "../grader/format.ts";
@@ -118,9 +123,11 @@ export async function gradeCommand(exercise: string, path: string | undefined, o
     return usage("--format gradescope on a directory writes one results.json per submission: give the output directory with -o DIR");
   if (format === "gradescope" && existsSync(opts.out!) && !statSync(opts.out!).isDirectory())
     return usage(`-o ${opts.out}: not a directory (--format gradescope on a directory writes DIR/<submission>/results.json)`);
-  const pool = new RunnerPool(Math.min(jobs, files.length));
+  const sources = files.map((f) => readSubmission(ex, join(path, f), f));
+  const distinct = new Set(sources.map((s) => (typeof s === "string" ? textKey(s) : s))).size;
+  const pool = new RunnerPool(Math.min(jobs, distinct));
   const seconds: number[] = new Array(files.length).fill(0);
-  const results = await gradeAll(pool, ex, path, files, seconds).finally(() => pool.close());
+  const results = await gradeAll(pool, ex, files, sources, seconds).finally(() => pool.close());
 
   if (format === "text") {
     write(formatSummary(results), opts.out);
@@ -142,8 +149,57 @@ export async function gradeCommand(exercise: string, path: string | undefined, o
   return gradeExitCode(results, opts);
 }
 
+/** A submission's text, or the GradeResult of one that cannot be read. */
+function readSubmission(ex: Exercise, file: string, label: string): string | GradeResult {
+  try {
+    return readFileSync(file, "utf8");
+  } catch (e) {
+    return unrunnable(ex, `cannot read ${file}: ${(e as Error).message}`, label);
+  }
+}
+
+/** Submissions with equal keys have the same text. */
+function textKey(source: string): string {
+  return createHash("sha256").update(source).digest("hex");
+}
+
+/**
+ * Grade each distinct text once (the first file that has it) and give its copies the same verdict under their own
+ * names (the header says when not). Never throws.
+ */
+function dedupedGrader(ex: Exercise, pool: RunnerPool): (source: string | GradeResult, label: string) => Promise<GradeResult> {
+  const first = new Map<string, Promise<{ g: GradeResult; repeatable: boolean }>>();
+  const gradeOne = async (source: string, label: string) => {
+    let repeatable = true;
+    const run: Runner = async (src, o) => {
+      const r = await pool.run(src, o);
+      if (!repeatableRun(r)) repeatable = false;
+      return r;
+    };
+    try {
+      return { g: await gradeWith(ex, source, run, label), repeatable };
+    } catch (e) {
+      return { g: unrunnable(ex, `the grader failed on this submission: ${(e as Error).message}`, label), repeatable: false };
+    }
+  };
+  return async (source, label) => {
+    if (typeof source !== "string") return source;
+    const key = textKey(source);
+    const earlier = first.get(key);
+    if (!earlier) {
+      const mine = gradeOne(source, label);
+      first.set(key, mine);
+      return (await mine).g;
+    }
+    const { g, repeatable } = await earlier;
+    if (!repeatable) return (await gradeOne(source, label)).g;
+    return { ...structuredClone(g), file: label };
+  };
+}
+
 /** Grade the files, the pool's size at once, showing progress on stderr; results in the files' order. */
-async function gradeAll(pool: RunnerPool, ex: Exercise, dir: string, files: string[], seconds: number[]): Promise<GradeResult[]> {
+async function gradeAll(pool: RunnerPool, ex: Exercise, files: string[], sources: (string | GradeResult)[], seconds: number[]): Promise<GradeResult[]> {
+  const grade = dedupedGrader(ex, pool);
   const results: GradeResult[] = new Array(files.length);
   const tty = process.stderr.isTTY === true;
   let bar: { start(total: number, v: number, p?: object): void; update(v: number, p?: object): void; stop(): void } | undefined;
@@ -157,7 +213,7 @@ async function gradeAll(pool: RunnerPool, ex: Exercise, dir: string, files: stri
     await Promise.all(
       files.map(async (f, i) => {
         const t0 = performance.now();
-        const g = (results[i] = await gradeFile((src, o) => pool.run(src, o), ex, join(dir, f), f));
+        const g = (results[i] = await grade(sources[i]!, f));
         seconds[i] = (performance.now() - t0) / 1000; // with --jobs, the wait for a free worker is included
         done++;
         if (bar) bar.update(done, { file: f });

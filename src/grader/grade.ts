@@ -184,6 +184,22 @@ export function stoppedReason(result: RunResult): string | undefined {
   return undefined;
 }
 
+/**
+ * Whether a run's outcome is the kernel's alone, so that the same source with the same options gives the same
+ * RunResult again (the kernel is deterministic: DESIGN.md). Not so for a run the wall clock or the host stopped (the
+ * CPU limit, the host's own stop, the host's stack running out first), one the guest memory limit stopped (it counts the growth of the WebAssembly memory,
+ * whose free space at the start depends on the runs before: quickjs.ts), or one whose worker failed.
+ */
+export function repeatableRun(result: RunResult): boolean {
+  return !result.reports.some(
+    (r) =>
+      r.limit === "cpu" ||
+      r.limit === "memory" ||
+      /the host's stack ran out/.test(r.title) ||
+      /^kmodlab:? (stopped by the host|the run's worker failed|internal error)/.test(r.title),
+  );
+}
+
 /** Judge a finished run. Never throws: a check that throws fails with the error as its detail. */
 export function judge(ex: Exercise, result: RunResult, source: string, file?: string, runs?: ExtraRuns): GradeResult {
   const stopped = stoppedReason(result);

@@ -8,6 +8,8 @@ import { FIRST_TEN_EXERCISES } from "./first-exercises.ts";
 import { lessonsCommand } from "../../src/cli/lessons.ts";
 import { getExercise } from "../../src/grader/exercises/index.ts";
 import { gradescopeProblems } from "../../src/grader/format.ts";
+import { repeatableRun } from "../../src/grader/grade.ts";
+import { RunnerPool } from "../../src/node/isolate.ts";
 
 const ex = getExercise("hello-module")!;
 let dir: string;
@@ -136,6 +138,46 @@ describe("kmodlab grade DIR", () => {
     expect(all["student00"].score).toBe(ex.checks.reduce((s, c) => s + (c.points ?? 1), 0));
     expect(all["student04"].tests.find((t: { name: string }) => /loads/.test(t.name)).status).toBe("failed");
   }, 240_000);
+  it("copies of one text are run once: each copy has the first's verdict under its own file name; other texts run on their own", async () => {
+    const copies = join(dir, "copies");
+    const solo = join(dir, "solo");
+    mkdirSync(copies);
+    mkdirSync(solo);
+    for (const n of ["a", "b", "c"]) writeFileSync(join(copies, `${n}.ts`), ex.solution);
+    writeFileSync(join(copies, "d.ts"), ex.starter);
+    writeFileSync(join(solo, "x.ts"), ex.solution);
+    writeFileSync(join(solo, "y.ts"), ex.starter);
+    const runs = vi.spyOn(RunnerPool.prototype, "run");
+    const restore = capture();
+    let code: number;
+    let withCopies: number;
+    let alone: number;
+    try {
+      code = await gradeCommand("hello-module", copies, { json: true });
+      withCopies = runs.mock.calls.length;
+      runs.mockClear();
+      await gradeCommand("hello-module", solo, { json: true });
+      alone = runs.mock.calls.length;
+    } finally {
+      restore();
+      runs.mockRestore();
+    }
+    // a, b, c (one text) and d cost the runs of x and y (the same two texts): the copies b and c made none
+    expect(alone).toBeGreaterThanOrEqual(2);
+    expect(withCopies).toBe(alone);
+    expect(code).toBe(1); // d fails
+    const json = JSON.parse(out[0]!) as { results: { file: string; passed: boolean }[] };
+    expect(json.results.map((g) => [g.file, g.passed])).toEqual([
+      ["a.ts", true],
+      ["b.ts", true],
+      ["c.ts", true],
+      ["d.ts", false],
+    ]);
+    const [a, b, c] = json.results;
+    expect({ ...b, file: "a.ts" }).toEqual(a);
+    expect({ ...c, file: "a.ts" }).toEqual(a);
+    expect(err.join("").match(/^graded \d+\/4 /gm)?.length).toBe(4);
+  }, 240_000);
   it("--format gradescope on a directory without -o DIR is bad usage", async () => {
     const restore = capture();
     const code = await gradeCommand("hello-module", join(dir, "class"), { format: "gradescope" });
@@ -195,5 +237,28 @@ describe("the statement in the CLI", () => {
     await gradeCommand("hello-module", join(dir, "good.ts"), {});
     restore();
     expect(out.join("")).toMatch(/\n  Task: Write a module that prints `hello, kernel` at KERN_INFO/);
+  });
+});
+
+describe("repeatableRun: which runs a copy of the same text may share", () => {
+  const base = { profile: "x86_64-6.1", initReturn: 0, dmesg: [], bootLog: [], proc: {}, procAfterExit: {}, kernel: {} } as const;
+  const stats = { kernelCalls: 0, simTimeNs: 0, tlbHits: 0, tlbMisses: 0, wallMs: 0 };
+  const withReport = (r: Record<string, unknown>) => ({ ...base, stats, reports: [{ kind: "limit", text: "", ...r }] }) as never;
+  it("the kernel's own outcomes repeat: a clean run, an Oops, the kernel-call, log, RAM and guest stack limits", () => {
+    expect(repeatableRun({ ...base, stats, reports: [] } as never)).toBe(true);
+    expect(repeatableRun(withReport({ kind: "oops", title: "BUG: unable to handle page fault for address: 0000000000000000" }))).toBe(true);
+    for (const limit of ["kernel-calls", "log", "ram"]) expect(repeatableRun(withReport({ title: `kmodlab: ${limit}`, limit }))).toBe(true);
+    expect(repeatableRun(withReport({ title: "kmodlab: stack depth limit reached (262144 bytes)", limit: "stack" }))).toBe(true);
+  });
+  it("outcomes of the wall clock, the host or the WebAssembly memory's state do not: CPU, memory, the host's stack, the host's stop, a failed worker, an internal error", () => {
+    expect(repeatableRun(withReport({ kind: "timeout", title: "watchdog: BUG: soft lockup - CPU#0 stuck for 22s! [insmod:1]", limit: "cpu" }))).toBe(false);
+    expect(repeatableRun(withReport({ kind: "out-of-memory", title: "kmodlab: guest memory limit reached (1 bytes)", limit: "memory" }))).toBe(false);
+    expect(
+      repeatableRun(withReport({ title: "kmodlab: stack depth limit reached (the host's stack ran out before the guest's 262144 bytes)", limit: "stack" })),
+    ).toBe(false);
+    expect(repeatableRun(withReport({ title: "kmodlab: stopped by the host: CPU limit (2000 ms, the run got 3000 ms)", limit: "cpu" }))).toBe(false);
+    expect(repeatableRun(withReport({ kind: "bug", title: "kmodlab: the run's worker failed: it exited without an answer" }))).toBe(false);
+    expect(repeatableRun(withReport({ kind: "bug", title: "kmodlab: internal error during init: boom" }))).toBe(false);
+    expect(repeatableRun(withReport({ kind: "bug", title: "kmodlab internal error: the simulated kernel failed inside kmalloc: boom" }))).toBe(false);
   });
 });

@@ -55,15 +55,37 @@ export const PRELUDE = String.raw`(function (natives, specJson) {
   // Addresses as numbers across the boundary (bindings.ts encodeAddr): the signed 64-bit value, exact in
   // [0, 2^53] and [2^64 - 2^53, 2^64). The call's mask (passed as the native's this) marks encoded arguments.
   const Big = BigInt, TWO64 = Big(1) << Big(64), MAX_POS = Big(1) << Big(53), MIN_NEG = TWO64 - MAX_POS, ZERO = Big(0), toNum = Number;
-  const fromNum = (r) => (typeof r === "number" ? (r < 0 ? Big(r) + TWO64 : Big(r)) : r);
+  // Addresses made once: each address result is interned (number -> its bigint, and back), so a call that returns an
+  // address the wrapper has seen makes no bigint, and passing that bigint back (kfree(p)) costs one lookup instead of
+  // four bigint comparisons and a subtraction. Bounded: cleared at ADDR_CACHE entries. The maps are private to this
+  // closure and their methods are own properties (the originals), so a cell that replaces Map.prototype's changes
+  // nothing here. An address the cell computed (p + 8n) is encoded as before.
+  const own = (m) => { defineProperty(m, "get", { value: mapGet }); defineProperty(m, "set", { value: mapSet }); defineProperty(m, "clear", { value: Map.prototype.clear }); return m; };
+  const BIGS = own(new Map()), NUMS = own(new Map()), ADDR_CACHE = 4096;
+  let interned = 0;
+  const intern = (r) => {
+    const b = r < 0 ? Big(r) + TWO64 : Big(r);
+    if (++interned > ADDR_CACHE) { BIGS.clear(); NUMS.clear(); interned = 1; }
+    BIGS.set(r, b);
+    NUMS.set(b, r);
+    return b;
+  };
+  const encode = (v) => {
+    // the number that carries bigint v (bindings.ts encodeAddr), undefined when none does
+    if (v >= ZERO && v <= MAX_POS) return toNum(v);
+    if (v >= MIN_NEG && v < TWO64) return toNum(v - TWO64);
+    return undefined;
+  };
   // Every function of the table is one wrapper around the one host dispatcher: it checks handles, marks
   // arguments (bindings.ts CODE_ID) and calls the dispatcher with the row's code as this.
-  // Two ways in: the exported function (bound: no prototype, its source reads as native code, as a kernel function
-  // should to the module), and its "call", which the transpiler's kernel-call sites use (transpile.ts markSites:
-  // "_linux.kmalloc.call(12    , ...)"): the first argument is the site's number, added to the code (bindings.ts
-  // SITE_UNIT), so the host knows the call's line without a walk of this stack. "call" is on a prototype of the
-  // function's own (its own properties stay length and name), for the functions the cell calls at a site only (a
-  // namespace import makes none); any other first argument is a this, ignored as a bound function ignores it.
+  // Two ways in: the exported function (call bound to site 0: no prototype, its source reads as native code, as a
+  // kernel function should to the module), and its "call", which the transpiler's kernel-call sites use (transpile.ts
+  // markSites: "_linux.kmalloc.call(12    , ...)"): the first argument is the site's number, added to the code
+  // (bindings.ts SITE_UNIT), so the host knows the call's line without a walk of this stack. "call" is on a prototype
+  // of the function's own (its own properties stay length and name), for the functions the cell calls at a site only
+  // (a namespace import makes none); any other first argument is a this, ignored as a bound function ignores it.
+  // "call" is the wrapper itself, not bound (a bound function cost a call of its own, about 0.3-0.7 us here): its
+  // source shows, but it holds nothing of the host's.
   const dispatch = natives.dispatch, bind = Function.prototype.bind, FnProto = Function.prototype, setProto = Object.setPrototypeOf;
   const SITES = spec.sites, SITE_UNIT = spec.siteUnit, STACK_BIT = spec.stackBit;
   // Rows whose calls need the guest's stack (the bridge sets hungry[row]: KASAN's and SLUB's tracks on a debug kernel):
@@ -88,52 +110,63 @@ export const PRELUDE = String.raw`(function (natives, specJson) {
     }
   };
   for (const f of spec.functions) {
-    {
-      const name = f.name, hs = f.handles, ret = f.returnsHandle, ap = f.addrParams, np = f.numParams, retAddr = f.returnsAddr, code = f.code, row = f.row;
-      const impl = (site, args) => {
-        for (let i = 0; i < hs.length; i++) {
-          const h = hs[i], v = args[h.index];
-          const rec = (typeof v === "object" && v !== null) ? apply(wmGet, records, [v]) : undefined;
-          if (rec === undefined || rec.type !== h.type)
-            throw new TE(name + ": parameter '" + h.param + "' must be a " + h.type + " (made with " + h.madeWith + "), got " + describe(v));
-          args[h.index] = rec.id;
-        }
-        let mask = 0;
-        for (let i = 0; i < ap.length; i++) {
-          const j = ap[i];
-          if (j >= args.length) break;
-          const v = args[j];
-          if (typeof v !== "bigint") continue; // the host's check names the parameter and the wrong type
-          if (v >= ZERO && v <= MAX_POS) args[j] = toNum(v);
-          else if (v >= MIN_NEG && v < TWO64) args[j] = toNum(v - TWO64);
-          else continue; // travels as a bigint; the host refuses it by range
-          mask |= 1 << j;
-        }
-        for (let i = 0; i < np.length; i++) {
-          const j = np[i];
-          if (j >= args.length) break;
-          if (typeof args[j] === "number") mask |= 1 << (j + 8); // bindings.ts NUM_SHIFT: the host skips its typeof
-        }
-        let stack = 0;
-        if (hungry[row] === true) {
-          takeStack();
-          stack = STACK_BIT;
-        }
-        const r = apply(dispatch, code + site * SITE_UNIT + stack + mask, args);
-        if (retAddr) return fromNum(r);
-        return ret ? (r === 0 ? null : handleFor(ret, r)) : r; // id 0: the kernel returned NULL
-      };
-      const exported = apply(bind, ({ [name]: function (...args) { return impl(0, args); } })[name], [undefined]);
-      defineProperty(exported, "name", { value: name });
-      if (f.sited) {
-        const call = apply(bind, function call(site, ...args) {
-          return impl(typeof site === "number" && site > 0 && site <= SITES && site === (site | 0) ? site : 0, args);
-        }, [undefined]);
-        defineProperty(call, "name", { value: "call" });
-        setProto(exported, freeze(create(FnProto, { call: { value: call, writable: true, configurable: true } })));
+    const name = f.name, hs = f.handles, nh = hs.length, ret = f.returnsHandle, ap = f.addrParams, na = ap.length, np = f.numParams, nn = np.length;
+    const retAddr = f.returnsAddr, code = f.code, row = f.row;
+    // the first address parameter and the first two numeric ones are checked without a loop (99: none)
+    const a0 = na > 0 ? ap[0] : 99, n0 = nn > 0 ? np[0] : 99, n1 = nn > 1 ? np[1] : 99, b0 = 1 << (n0 + 8), b1 = 1 << (n1 + 8);
+    // rest parameter: the host counts the arguments the cell passed (its messages say "takes 1 argument (addr), got 2")
+    const call = (site, ...args) => {
+      const n = args.length;
+      for (let i = 0; i < nh; i++) {
+        const h = hs[i], v = args[h.index];
+        const rec = (typeof v === "object" && v !== null) ? apply(wmGet, records, [v]) : undefined;
+        if (rec === undefined || rec.type !== h.type)
+          throw new TE(name + ": parameter '" + h.param + "' must be a " + h.type + " (made with " + h.madeWith + "), got " + describe(v));
+        args[h.index] = rec.id;
       }
-      defineProperty(target(f.module), f.name, { value: exported, enumerable: true });
-    }
+      let mask = 0;
+      if (a0 < n) {
+        const v = args[a0];
+        if (typeof v === "bigint") { // else the host's check names the parameter and the wrong type
+          let e = NUMS.get(v);
+          if (e === undefined) e = encode(v);
+          if (e !== undefined) { args[a0] = e; mask = 1 << a0; } // else it travels as a bigint; the host refuses it by range
+        }
+      }
+      for (let i = 1; i < na; i++) {
+        const j = ap[i];
+        if (j >= n) break;
+        const v = args[j];
+        if (typeof v !== "bigint") continue;
+        const e = encode(v);
+        if (e !== undefined) { args[j] = e; mask |= 1 << j; }
+      }
+      // numbers the wrapper saw (bindings.ts NUM_SHIFT): the host skips its typeof
+      if (n0 < n && typeof args[n0] === "number") mask |= b0;
+      if (n1 < n && typeof args[n1] === "number") mask |= b1;
+      for (let i = 2; i < nn; i++) {
+        const j = np[i];
+        if (j >= n) break;
+        if (typeof args[j] === "number") mask |= 1 << (j + 8);
+      }
+      if (hungry[row] === true) {
+        takeStack();
+        mask += STACK_BIT;
+      }
+      const r = apply(dispatch, code + (typeof site === "number" && site > 0 && site <= SITES && site === (site | 0) ? site * SITE_UNIT : 0) + mask, args);
+      if (retAddr) {
+        if (typeof r !== "number") return r;
+        const b = BIGS.get(r);
+        return b !== undefined ? b : intern(r);
+      }
+      return ret ? (r === 0 ? null : handleFor(ret, r)) : r; // id 0: the kernel returned NULL
+    };
+    // The exported function is call with site 0, bound (no prototype; its source reads as native code, as a kernel
+    // function's should to the module).
+    const exported = apply(bind, call, [undefined, 0]);
+    defineProperty(exported, "name", { value: name });
+    if (f.sited) setProto(exported, freeze(create(FnProto, { call: { value: call, writable: true, configurable: true } })));
+    defineProperty(target(f.module), f.name, { value: exported, enumerable: true });
   }
   for (const v of spec.variables) defineProperty(target(v.module), v.name, { get: natives[v.getter], enumerable: true });
   for (const c of spec.constants) defineProperty(target(c.module), c.name, { value: c.big ? Big(c.value) : c.value, enumerable: true });

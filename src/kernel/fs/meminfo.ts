@@ -10,7 +10,7 @@
 // large-kmalloc pages (6.1 accounts kmalloc_large as NR_SLAB_UNRECLAIMABLE_B); SReclaimable = KReclaimable = the
 // pages of the SLAB_RECLAIM_ACCOUNT caches (mm/slab_boot.ts's dentry, inodes, radix_tree_node, kmalloc-rcl-*);
 // PageTables = what 6.1's NR_PAGETABLE counts (mm/pgtable.ts accountedKernelTable(), the boot processes' and a run's
-// process tables); KernelStack = tasks x THREAD_SIZE (init/boot_tasks.ts; 6.1 only, 0 on the old eras);
+// process tables); KernelStack = tasks x THREAD_SIZE (init/boot_tasks.ts: 6.1, and the old eras' documented task sets);
 // Committed_AS = vm_committed_as (the boot's tmpfs pages and processes, init/boot_tasks.ts, then a run's
 // VM_ACCOUNT mappings); Percpu = mm/percpu_boot.ts percpuMeminfoKb(); VmallocUsed/Chunk from k.vmalloc.meminfo() when it
 // exists (6.1: Used = pages, Chunk = 0; before 4.4 Used = address space in use, Chunk = largest free hole), else

@@ -20,7 +20,16 @@
 //   busybox-static's .data/.bss (a calibrated size: 18 pages on the 64-bit build, 11 on the 32-bit ones, what makes the
 //   real boots' Committed_AS minus their Shmem come out: x86_64 672 kB, i386 and armhf 616 kB for two processes).
 //
-// Only the 6.1 profiles are modelled this way; the 2.6 and 3.4 machines keep KernelStack and Committed_AS at 0.
+// The 2.6 and 3.4 machines (oldEraTasks()): no transcript of theirs lists its tasks, and kernel-facts.md says nothing
+// of them, so the set is a documented minimum, named thread by thread below: the threads the kernel's own code of that
+// version starts on that machine (per CPU and global), and the user space the profile's workload model
+// (init/userspace.ts) describes. Each thread has a kernel stack of THREAD_SIZE (8 KiB on both: i386 and ARM have
+// THREAD_SIZE_ORDER 1) from the page allocator (alloc_thread_info(): no VMAP_STACK before 4.9), counted in KernelStack
+// (2.6.32+'s NR_KERNEL_STACK; the field list is 2.6.32's for both eras, fs/meminfo.ts). Committed_AS there: the
+// workload's resident anonymous memory (all of it in private writable, VM_ACCOUNT mappings) plus what each thread's
+// stack reserves beyond it (a process's main stack: setup_arg_pages' stack_expand + the argument page; a further
+// thread's: the C library's default pthread stack, Bionic's 1 MiB on Android). Simplification: untouched heap and
+// data reservations are not charged (a lower bound), and the old machines' processes hold no page tables here.
 
 import type { Kernel } from "../kernel.ts";
 import { gfp } from "../gfp.ts";
@@ -39,17 +48,126 @@ export function bootProcessTablePfns(k: Kernel): readonly number[] {
   return processTables.get(k) ?? [];
 }
 
+/** A task of the old machines: its comm and its threads (each with a kernel stack). */
+export interface OldEraTask {
+  comm: string;
+  threads: number;
+}
+
+/**
+ * The tasks a 2.6.26 or 3.4 machine runs when the learner's insmod comes (see the header), per CPU and global:
+ * - 2.6.26 (the i386 PC): kthreadd; per CPU migration/N (an SMP build), ksoftirqd/N, watchdog/N (softlockup.c),
+ *   and the per-CPU workqueue threads of create_workqueue() in that era: events/N (keventd), kblockd/N
+ *   (blk_dev_init), aio/N (aio_setup), ata/N (libata); global: khelper (usermodehelper_init), kswapd0, two pdflush
+ *   (MIN_PDFLUSH_THREADS), the PC's drivers (kacpid, kacpi_notify, kseriod for the i8042, khubd, ata_aux and
+ *   scsi_eh_0/1 for the two PATA channels) and kjournald for the ext3 root; user space: a Debian lenny text desktop
+ *   (init, udevd, syslogd, klogd, acpid, cron, sshd, five gettys, login and its bash), single-threaded.
+ * - 3.4 (the msm8x25 phone, concurrency-managed workqueues since 2.6.36): kthreadd; per CPU migration/N,
+ *   ksoftirqd/N, watchdog/N and the CPU pool's two kworkers (kworker/N:0, kworker/N:1); global: the unbound pool's
+ *   kworker/u:0 and kworker/u:1, the WQ_MEM_RECLAIM rescuers (khelper, kblockd, binder, crypto), kswapd0,
+ *   sync_supers, bdi-default, khubd, mmcqd/0 (the eMMC) and fsnotify_mark; user space: Android 4.1's native
+ *   daemons (init, ueventd, servicemanager, vold, netd, debuggerd, rild, drmserver, installd, keystore, adbd, sh
+ *   single-threaded; surfaceflinger and mediaserver with their binder pool of two: three threads) and zygote, then
+ *   the Dalvik processes, each with the VM's ten baseline threads (main, GC, Signal Catcher, JDWP, Compiler,
+ *   ReferenceQueueDaemon, FinalizerDaemon, FinalizerWatchdogDaemon, Binder_1, Binder_2): system_server (plus forty
+ *   service threads, an approximation), com.android.systemui, com.android.phone, com.android.launcher,
+ *   android.process.acore and android.process.media.
+ * The secondary CPUs' idle tasks (fork_idle) have stacks too; the boot CPU's runs on init_thread_union.
+ */
+export function oldEraTasks(era: string, nrCpus: number): { kthreads: OldEraTask[]; user: OldEraTask[] } {
+  const one = (comm: string, threads = 1): OldEraTask => ({ comm, threads });
+  const perCpu = (names: string[]): OldEraTask[] => {
+    const out: OldEraTask[] = [];
+    for (let c = 0; c < nrCpus; c++) for (const n of names) out.push(one(n.replace("N", String(c))));
+    return out;
+  };
+  const idle = Array.from({ length: nrCpus - 1 }, (_, i) => one(`swapper/${i + 1}`));
+  if (era === "2.6") {
+    const kthreads = [
+      one("kthreadd"),
+      ...perCpu(["migration/N", "ksoftirqd/N", "watchdog/N", "events/N"]),
+      one("khelper"),
+      ...perCpu(["kblockd/N"]),
+      one("kacpid"),
+      one("kacpi_notify"),
+      one("kseriod"),
+      one("pdflush"),
+      one("pdflush"),
+      one("kswapd0"),
+      ...perCpu(["aio/N", "ata/N"]),
+      one("ata_aux"),
+      one("scsi_eh_0"),
+      one("scsi_eh_1"),
+      one("khubd"),
+      one("kjournald"),
+      ...idle,
+    ];
+    const user = ["init", "udevd", "syslogd", "klogd", "acpid", "cron", "sshd", "getty", "getty", "getty", "getty", "getty", "login", "bash"].map((c) =>
+      one(c),
+    );
+    return { kthreads, user };
+  }
+  const kthreads = [
+    one("kthreadd"),
+    ...perCpu(["ksoftirqd/N", "kworker/N:0", "migration/N", "watchdog/N"]),
+    one("khelper"),
+    one("sync_supers"),
+    one("bdi-default"),
+    one("kblockd"),
+    one("khubd"),
+    one("binder"),
+    one("kswapd0"),
+    one("fsnotify_mark"),
+    one("crypto"),
+    one("mmcqd/0"),
+    one("kworker/u:0"),
+    one("kworker/u:1"),
+    ...perCpu(["kworker/N:1"]),
+    ...idle,
+  ];
+  const dalvik = 10;
+  const user = [
+    ...["init", "ueventd", "servicemanager", "vold", "netd", "debuggerd", "rild"].map((c) => one(c)),
+    one("surfaceflinger", 3),
+    one("zygote"),
+    one("drmserver"),
+    one("mediaserver", 3),
+    ...["installd", "keystore", "adbd", "sh"].map((c) => one(c)),
+    one("system_server", dalvik + 40),
+    ...["com.android.systemui", "com.android.phone", "com.android.launcher", "android.process.acore", "android.process.media"].map((c) => one(c, dalvik)),
+  ];
+  return { kthreads, user };
+}
+
+/** alloc_thread_info(): one THREAD_SIZE stack per thread from the page allocator (i386, and the old eras). */
+function allocStacks(k: Kernel, n: number): void {
+  const { arch, era } = k.profile;
+  const order = Math.log2(threadSize(arch, era, false) / PAGE);
+  const mask = gfp(era, "GFP_KERNEL") | (era === "6.1" ? gfp(era, "__GFP_ZERO") | gfp(era, "__GFP_ACCOUNT") : 0);
+  for (let i = 0; i < n; i++) if (k.pages.alloc_pages(mask, order, PageOwner.Kernel) < 0) break;
+}
+
+/** The 2.6/3.4 processes' commit charge beyond the workload's resident anonymous memory (see the header), pages. */
+function oldEraCommitPages(k: Kernel, user: OldEraTask[]): number {
+  const main = Number(userLayout(k).stackExpand / 4096n) + 1;
+  const pthreadStack = k.profile.arch === "arm" ? (1 << 20) / PAGE : 0; // Bionic's default; the 2.6 PC's are single-threaded
+  let n = 0;
+  for (const t of user) n += main + (t.threads - 1) * pthreadStack;
+  return n;
+}
+
 /** The kernel threads (and the idle tasks of the secondary CPUs): their count, and i386's stacks from the page allocator. */
 export function boot_kthreads(k: Kernel): void {
-  if (k.profile.era !== "6.1") return;
+  if (k.profile.era !== "6.1") {
+    const n = oldEraTasks(k.profile.era, k.profile.nrCpus).kthreads.reduce((a, t) => a + t.threads, 0);
+    k.nrTasks = n;
+    allocStacks(k, n);
+    return;
+  }
   const t = bootTasks(k.profile.arch, k.profile.nrCpus, false);
   k.nrTasks = t.kthreads;
-  if (k.profile.arch === "i386") {
-    // alloc_thread_stack_node() without VMAP_STACK: alloc_pages_node(THREADINFO_GFP, THREAD_SIZE_ORDER).
-    const order = Math.log2(threadSize("i386", "6.1", false) / PAGE);
-    const mask = gfp(k.profile.era, "GFP_KERNEL") | gfp(k.profile.era, "__GFP_ZERO") | gfp(k.profile.era, "__GFP_ACCOUNT");
-    for (let i = 0; i < t.kthreads; i++) if (k.pages.alloc_pages(mask, order, PageOwner.Kernel) < 0) break;
-  }
+  // alloc_thread_stack_node() without VMAP_STACK: alloc_pages_node(THREADINFO_GFP, THREAD_SIZE_ORDER).
+  if (k.profile.arch === "i386") allocStacks(k, t.kthreads);
 }
 
 /** Distinct table indices a set of [start, end) ranges touches, for tables spanning 2^shift bytes each. */
@@ -65,8 +183,15 @@ function busyboxDataPages(k: Kernel): number {
 }
 
 /** /init's shell and the command reading /proc: their stacks, page tables and commit charge. */
-export function boot_user_processes(k: Kernel, shmemPages: number): void {
-  if (k.profile.era !== "6.1") return;
+export function boot_user_processes(k: Kernel, shmemPages: number, anonPages = 0): void {
+  if (k.profile.era !== "6.1") {
+    const { user } = oldEraTasks(k.profile.era, k.profile.nrCpus);
+    const threads = user.reduce((a, t) => a + t.threads, 0);
+    k.nrTasks += threads;
+    allocStacks(k, threads);
+    k.vmCommittedPages += anonPages + oldEraCommitPages(k, user);
+    return;
+  }
   const arch = k.profile.arch;
   const t = bootTasks(arch, k.profile.nrCpus, true);
   const procs = t.user;

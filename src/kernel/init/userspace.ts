@@ -108,8 +108,9 @@ export function start_userspace(k: Kernel): void {
   for (const [size, n] of Object.entries(m.kmalloc ?? {})) k.slab.populateUserspaceKmalloc(Number(size), n);
   // ...then the rest of the page cache and the processes' own memory.
   consume(k, cachePages - early, PageOwner.PageCache);
-  consume(k, Math.ceil(m.anonKb / perPage), PageOwner.Anon);
+  const anonPages = Math.ceil(m.anonKb / perPage);
+  consume(k, anonPages, PageOwner.Anon);
   // The processes themselves: kernel stacks, page tables, the commit charge of their mappings and of tmpfs.
-  boot_user_processes(k, cachePages);
+  boot_user_processes(k, cachePages, anonPages);
   k.clock.setAtLeast(m.insmodAtNs);
 }

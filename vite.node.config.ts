@@ -35,6 +35,14 @@ export const RUNTIME_EXTERNALS = ["typescript", "quickjs-emscripten-core", "@jit
 
 const outDir = process.env.KMODLAB_LIB_OUT ?? "lib";
 
+/**
+ * sucrase in one copy: its package's main entry resolves to its ES build (dist/esm/) and the parser's deep imports
+ * (sandbox/transpile.ts, sandbox/kthread_transform.ts) to its CommonJS build (dist/), so a bundle held the tokenizer
+ * and the parser twice (~280 KB more for the run worker's code cache to load, and a second copy to warm up at each
+ * start). Here the deep imports take the ES build too: the same version's modules, the same exports.
+ */
+const SUCRASE_ESM = [{ find: /^sucrase\/dist\/(?!esm\/)(.*)$/, replacement: "sucrase/dist/esm/$1" }];
+
 /** After the main build: the worker's two CommonJS files (see the header). */
 function workerScripts(): Plugin {
   return {
@@ -72,6 +80,7 @@ function workerScripts(): Plugin {
             },
           },
           ssr: { target: "node", noExternal: true },
+          resolve: { alias: SUCRASE_ESM },
         });
       }
     },
@@ -103,6 +112,7 @@ export default defineConfig({
       },
     },
   },
+  resolve: { alias: SUCRASE_ESM },
   ssr: {
     target: "node",
     noExternal: true,

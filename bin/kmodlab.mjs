@@ -104,10 +104,12 @@ async function load(name) {
 //   up to TurboFan: tiering up QuickJS's interpreter loop cost more CPU and memory than it saved (measured in
 //   bench/cli.bench.ts: memdemo in one process ~0.45 s -> ~0.30 s CPU, peak RSS ~104 -> ~75 MB; 30 runs of memdemo
 //   in a row no slower, 30 runs of a loop-heavy cell ~14 % slower).
-// - --interrupt-budget 4x V8's default (67584): the kernel's JavaScript is optimized by TurboFan after 4x as much
-//   work, so a short run no longer pays for optimizing code it leaves soon after (measured with hyperfine, 15-30
+// - --interrupt-budget 8x V8's default (67584): the kernel's JavaScript is optimized by TurboFan after 8x as much
+//   work, so a short run no longer pays for optimizing code it leaves soon after (4x, measured with hyperfine, 15-30
 //   runs: memdemo 245 -> 208 ms CPU, 264 -> 249 ms wall; a cell of 800 kmalloc/kfree pairs 398 -> 280 ms CPU,
-//   363 -> 334 ms wall). Hot code is still optimized, later.
+//   363 -> 334 ms wall). 4x -> 8x, interleaved runs on a loaded 2-core machine (load 11-16), median CPU: memdemo
+//   284 -> 263 ms (the boot alone, in one thread: ~68 -> ~55 ms), 800 kmalloc/kfree pairs 385 -> 374 ms, 4,000
+//   pairs 794 -> 736 ms; 16x was no better. Hot code is still optimized, later.
 // - --semi-space-growth-factor=16 (V8's default 2): the booted machine (~10 MB of objects that all survive) is built
 //   in a young generation that starts at 1 MB and only doubles at a scavenge, so each scavenge copied the machine
 //   again (7 scavenges and a mark-compact per run); growing it 16x at once leaves 3 GCs in most runs (memdemo, two
@@ -115,7 +117,7 @@ async function load(name) {
 //   that machine's noise; peak RSS 84 -> 90 MB).
 // Each worker sets them itself as it starts: set here, before the worker exists, they would cost the worker Node's
 // startup snapshot (~25 ms more to start).
-const RUN_WORKER_V8_FLAGS = ["--liftoff-only", "--interrupt-budget=270336", "--semi-space-growth-factor=16"];
+const RUN_WORKER_V8_FLAGS = ["--liftoff-only", "--interrupt-budget=540672", "--semi-space-growth-factor=16"];
 // `kmodlab run`: its worker starts first, and loads the sandbox and QuickJS while this thread checks the build,
 // loads the command and parses the arguments. The command finds the same module, and the worker, warm. A build
 // found stale after that is rebuilt and the command starts again in a new process, on it.

@@ -338,6 +338,14 @@ export class Slab {
     }
     return this._live;
   }
+  /** live[i] of an index of the slab, without creating the array (reads must not: a boot slab stays uniformBoot). */
+  liveAt(i: number): number {
+    return this._live ? this._live[i]! : this.allBoot ? 1 : 0;
+  }
+  /** requested[i] of an index of the slab, without creating the array. */
+  requestedAt(i: number): number {
+    return this._req ? this._req[i]! : this.allBoot ? this.cache.objectSize : 0;
+  }
   /** Size the caller asked for, per object. */
   get requested(): Int32Array {
     if (!this._req) {
@@ -364,6 +372,14 @@ export class Slab {
   /** Untouched since the boot model filled it: every object live, requested = object size, taken by the boot. */
   untouchedBoot(): boolean {
     return this.allBoot && this._boot === undefined;
+  }
+  /**
+   * None of the per-object arrays of a boot-filled slab exists yet, so each reads as its getter defines it: every
+   * object live once, requested = the cache's object size, taken by the boot. The consistency checks evaluate their
+   * per-object predicates in closed form over such a slab (debug/invariants.ts) instead of materialising the arrays.
+   */
+  uniformBoot(): boolean {
+    return this.allBoot && this._live === undefined && this._req === undefined && this._boot === undefined;
   }
 
   /** The object address of index i. */
@@ -1741,6 +1757,11 @@ export class SlabAllocator {
     return Math.floor(this.phys(addr) / PAGE_SIZE);
   }
 
+  /** The slab registered for a frame (the map slabOf reads). */
+  slabAtPfn(pfn: number): Slab | undefined {
+    return this.byPfn.get(pfn);
+  }
+
   /** The slab a linear address lies in. */
   slabOf(addr: bigint): Slab | undefined {
     if (!this.isLinear(addr)) return undefined;
@@ -1855,11 +1876,11 @@ export class SlabAllocator {
       const i = Math.floor(rel / s.size);
       if (i >= slab.objects) return undefined; // slab tail padding
       const start = slab.addr(i);
-      const live = slab.live[i] > 0;
+      const live = slab.liveAt(i) > 0;
       return {
         cache: s.name,
         start,
-        requested: live ? slab.requested[i] : s.objectSize,
+        requested: live ? slab.requestedAt(i) : s.objectSize,
         slot: s.size,
         objectSize: s.objectSize,
         live,
@@ -1927,21 +1948,28 @@ export class SlabAllocator {
         inuse += sl.inuse;
         if (!seen.has(sl)) errs.push(`${c.name}: slab at pfn ${sl.pfn} not registered`);
         // live[i] counts hand-outs (2 when a corrupted freelist gave the object out twice): inuse is their sum.
+        // A uniform boot slab's live[] reads 1 everywhere (Slab.uniformBoot): its sum is the object count.
+        const uniform = sl.uniformBoot();
         let live = 0;
-        for (let i = 0; i < sl.objects; i++) live += sl.live[i];
+        if (uniform) live = sl.objects;
+        else for (let i = 0; i < sl.objects; i++) live += sl.liveAt(i);
         if (live !== sl.inuse) errs.push(`${c.name}: slab pfn ${sl.pfn} inuse ${sl.inuse} but ${live} live objects`);
         if (!sl.lost) {
           if (sl.nfree + sl.inuse !== sl.objects + sl.extra)
             errs.push(`${c.name}: slab pfn ${sl.pfn} free ${sl.nfree} + inuse ${sl.inuse} != ${sl.objects}${sl.extra ? ` + ${sl.extra} double-freed` : ""}`);
-          const mark = new Uint8Array(sl.objects);
-          for (let j = 0; j < sl.nfree; j++) {
-            const i = sl.freeStack[j];
-            if (i < 0 || i >= sl.objects) errs.push(`${c.name}: freelist index ${i} out of range`);
-            // After an unchecked double free (extra > 0) an object may be on the freelist twice, or live and on it.
-            else if (mark[i]++ && !sl.extra) errs.push(`${c.name}: object ${i} twice on the freelist of slab pfn ${sl.pfn}`);
-            else if (sl.live[i] && !sl.extra) errs.push(`${c.name}: live object ${i} on the freelist of slab pfn ${sl.pfn}`);
+          // An empty freelist over a uniform boot slab (every object live): the two loops below would find nothing.
+          if (!uniform || sl.nfree !== 0) {
+            const mark = new Uint8Array(sl.objects);
+            for (let j = 0; j < sl.nfree; j++) {
+              const i = sl.freeStack[j];
+              if (i < 0 || i >= sl.objects) errs.push(`${c.name}: freelist index ${i} out of range`);
+              // After an unchecked double free (extra > 0) an object may be on the freelist twice, or live and on it.
+              else if (mark[i]++ && !sl.extra) errs.push(`${c.name}: object ${i} twice on the freelist of slab pfn ${sl.pfn}`);
+              else if (sl.liveAt(i) && !sl.extra) errs.push(`${c.name}: live object ${i} on the freelist of slab pfn ${sl.pfn}`);
+            }
+            for (let i = 0; i < sl.objects; i++)
+              if (!mark[i] && !sl.liveAt(i)) errs.push(`${c.name}: object ${i} of slab pfn ${sl.pfn} is neither free nor live`);
           }
-          for (let i = 0; i < sl.objects; i++) if (!mark[i] && !sl.live[i]) errs.push(`${c.name}: object ${i} of slab pfn ${sl.pfn} is neither free nor live`);
         }
         if (sl.state === "full" && sl.nfree !== 0) errs.push(`${c.name}: full slab with free objects`);
       }

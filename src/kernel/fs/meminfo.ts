@@ -26,6 +26,7 @@ import { PageOwner } from "../mm/page_flags.ts";
 import { registerProc } from "./proc.ts";
 import { threadSize } from "../mm/slab_boot.ts";
 import { percpuMeminfoKb } from "../mm/percpu_boot.ts";
+import { hugepageKb } from "../mm/zone.ts";
 
 function kb(label: string, kbytes: number): string {
   return label.padEnd(16) + String(kbytes).padStart(8) + " kB\n";
@@ -177,7 +178,7 @@ export function renderMeminfo(k: Kernel): string {
     s += "HugePages_Free:    " + String(0).padStart(5) + "\n";
     s += "HugePages_Rsvd:    " + String(0).padStart(5) + "\n";
     s += "HugePages_Surp:    " + String(0).padStart(5) + "\n";
-    s += kb("Hugepagesize:", arch === "i386" ? 4096 : 2048);
+    s += kb("Hugepagesize:", hugepageKb(k.profile));
     if (era === "6.1") s += kb("Hugetlb:", 0);
   }
   s += directMap(k);

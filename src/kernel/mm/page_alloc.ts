@@ -58,6 +58,7 @@ import {
   ZONE_RANK,
   configuredZones,
   minFreeKbytes,
+  pageblockNrPages,
   setupPerZoneLowmemReserve,
   setupPerZoneWmarks,
   structPageSize,
@@ -584,7 +585,7 @@ export class PageAllocator {
     // Debian's 686 and armmp kernels are FLATMEM; amd64 and arm64 are SPARSEMEM (128 MiB sections on x86_64).
     const arch = k.profile.arch;
     const sectionPages = arch === "i386" || arch === "arm" ? 0 : 1 << 15;
-    const pageblock = arch === "i386" ? 1024 : 512;
+    const pageblock = pageblockNrPages(k.profile, k.debug);
     const minPfn = arch === "arm" ? Math.floor(k.layout.physOffset / PAGE_SIZE) : 0; // ARCH_PFN_OFFSET
     const maxPfn = this.memory.length ? this.memory[this.memory.length - 1]!.end : 0;
     // pfn_valid(): FLATMEM, inside [ARCH_PFN_OFFSET, ARCH_PFN_OFFSET + max_mapnr); SPARSEMEM, in a section that
@@ -719,8 +720,8 @@ export class PageAllocator {
     this.baseMinFreeKbytes = mfk;
     setupPerZoneWmarks(this.era, this.zones, mfk);
     if (thp) {
-      // khugepaged's set_recommended_min_free_kbytes(): pageblock_nr_pages is HPAGE_PMD_NR (4 MiB on non-PAE i386)
-      const pageblock = this.k.profile.arch === "i386" ? 1024 : 512;
+      // khugepaged's set_recommended_min_free_kbytes(): pageblock_nr_pages (4 MiB on non-PAE i386, 2 MiB with PAE)
+      const pageblock = pageblockNrPages(this.k.profile, this.k.debug);
       let nrZones = 0;
       for (const z of this.zones) if (z.present && ZONE_RANK[z.name] <= ZONE_RANK.Normal) nrZones++;
       let rec = pageblock * nrZones * 2 + pageblock * nrZones * 3 * 3;

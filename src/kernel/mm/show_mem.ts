@@ -11,6 +11,7 @@
 import type { PageAllocator } from "./page_alloc.ts";
 import { PageOwner } from "./page_flags.ts";
 import { KERN_INFO, KERN_WARNING } from "./page_alloc_deps.ts";
+import { hugepageKb } from "./zone.ts";
 
 const K = (pages: number) => pages * 4;
 
@@ -73,7 +74,7 @@ function showMem61(pa: PageAllocator, maxZoneIdx: number): void {
   }
   for (const z of zones) p("%s%s: %s\n", node, z.name, buddyLine(pa, z.idx, true));
   if (arch !== "arm") {
-    p("Node 0 hugepages_total=0 hugepages_free=0 hugepages_surp=0 hugepages_size=%dkB\n", arch === "i386" ? 4096 : 2048);
+    p("Node 0 hugepages_total=0 hugepages_free=0 hugepages_surp=0 hugepages_size=%dkB\n", hugepageKb(k.profile));
   }
   p("0 total pagecache pages\n");
   p("0 pages in swap cache\n");

@@ -44,6 +44,24 @@ export function lowmemReserveRatio(era: Era, kind: ZoneKind): number {
   }
 }
 
+/**
+ * pageblock_nr_pages (include/linux/pageblock-flags.h, 6.1): with CONFIG_HUGETLB_PAGE, HUGETLB_PAGE_ORDER =
+ * HPAGE_SHIFT - PAGE_SHIFT (x86: HPAGE_SHIFT = PMD_SHIFT, 2 MiB on x86_64 and PAE, 4 MiB on non-PAE i386; arm64 4K
+ * pages: 2 MiB); without it (armmp without LPAE, and the x86_64 custom debug build of the real transcript, whose
+ * /proc/pagetypeinfo reads "Page block order: 10") MAX_ORDER - 1. The real logs: amd64 9, 686 10, armmp 11.
+ */
+export function pageblockNrPages(p: { arch: Arch; era: Era; pae?: boolean; maxOrder: number }, debug: boolean): number {
+  const noHugetlb = p.arch === "arm" || (p.arch === "x86_64" && debug);
+  if (noHugetlb) return 1 << (p.maxOrder - 1);
+  if (p.arch === "i386") return p.pae ? 512 : 1024;
+  return 512;
+}
+
+/** Hugepagesize (HPAGE_SIZE) in kB: PMD_SIZE, 4 MiB on non-PAE i386, 2 MiB elsewhere (x86_64, PAE, arm64, ARM LPAE). */
+export function hugepageKb(p: { arch: Arch; pae?: boolean }): number {
+  return p.arch === "i386" && !p.pae ? 4096 : 2048;
+}
+
 export function int_sqrt(x: number): number {
   let r = Math.floor(Math.sqrt(x));
   while (r * r > x) r--;

@@ -122,7 +122,12 @@ export function loadKernelDeps(): Promise<KernelDeps> {
       boot: (p: string, o: BootOptions) => cache.boot(p, o),
       readProc: proc.readProc,
       api: api.API,
-      inspect: (k: Kernel, views = true) => ({ layout: inspect.toJson(k.layout), ...(views ? kview.kernelViews(k) : {}) }) as Record<string, unknown>,
+      // the views are built when read (kview.ts lazyKernelViews): finish() keeps their getters
+      inspect: (k: Kernel, views = true) =>
+        Object.defineProperties({ layout: inspect.toJson(k.layout) }, views ? Object.getOwnPropertyDescriptors(kview.lazyKernelViews(k)) : {}) as Record<
+          string,
+          unknown
+        >,
       defaultProfile: "x86_64-6.1",
       isBootRefusal: (e: unknown) => e instanceof kernel.KernelBootError,
     };
@@ -756,13 +761,16 @@ function finish(run: Run): RunResult {
   result.stats.tlbMisses = k.mem?.tlb?.misses ?? 0;
   if (run.faultsUsed) result.faultInjection = k.fault.summary(insmodPid(k), run.faults);
   try {
-    result.kernel = {
-      ...(run.deps.inspect?.(k, options.views !== false) ?? {}),
-      ...(k.inspect?.() ?? {}),
-      calls: log.entries,
-      ...(log.droppedTotal ? { callsDropped: log.dropped } : {}),
-      ...(options.probes?.length ? { memory: run.probed } : {}),
-    };
+    // the parts the deps' inspection builds when read keep their getters (kview.ts lazyKernelViews); a key given
+    // again replaces the value and keeps its place, as a spread would
+    const inspected = run.deps.inspect?.(k, options.views !== false) ?? {};
+    const kernel: Record<string, unknown> = Object.defineProperties({}, Object.getOwnPropertyDescriptors(inspected));
+    const data = (key: string, value: unknown) => Object.defineProperty(kernel, key, { value, writable: true, enumerable: true, configurable: true });
+    for (const [key, value] of Object.entries(k.inspect?.() ?? {})) data(key, value);
+    data("calls", log.entries);
+    if (log.droppedTotal) data("callsDropped", log.dropped);
+    if (options.probes?.length) data("memory", run.probed);
+    result.kernel = kernel;
   } catch (e) {
     k.report({ kind: "bug", title: `kmodlab: inspection failed: ${(e as Error).message}`, text: String((e as Error).stack ?? e) });
   }

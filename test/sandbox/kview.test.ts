@@ -1,7 +1,8 @@
 // RunResult's log levels and memory views (sandbox/kview.ts) on the real kernel, and the frame map model reading them.
 import { describe, expect, it } from "vitest";
 import { runModule } from "../../sandbox/run.ts";
-import { runsOf } from "../../sandbox/kview.ts";
+import { kernelViews, lazyKernelViews, runsOf } from "../../sandbox/kview.ts";
+import { boot } from "../../src/kernel/kernel.ts";
 import { buildFrameModel } from "../../src/notebook/views/frames.ts";
 
 const cell = `import { vmalloc, vfree, __get_free_pages, free_pages, printk, pr_err, KERN_INFO, GFP_KERNEL, MODULE_LICENSE, module_init, module_exit } from "linux";
@@ -53,5 +54,40 @@ describe("RunResult log levels and memory views", () => {
       [9, 1],
       [3, 2],
     ]);
+  });
+
+  it("views built when read: the same keys in the same order and the same values as built at once, through JSON, structuredClone and plain reads", async () => {
+    const k = boot("x86_64-6.1");
+    k.slab.kmalloc(100, 0xcc0);
+    const eager = kernelViews(k);
+    const lazy = lazyKernelViews(k);
+    expect(Object.keys(lazy)).toEqual(Object.keys(eager));
+    expect(JSON.stringify(lazy)).toBe(JSON.stringify(eager));
+    expect(structuredClone(lazyKernelViews(k))).toEqual(eager);
+    const read = lazyKernelViews(k);
+    expect(read.frames).toEqual(eager.frames);
+    expect(read.frames).toBe(read.frames); // built once
+    read.zones = "replaced";
+    expect(read.zones).toBe("replaced");
+    // a run's RunResult.kernel: the layout, the views, the kernel's own inspection (dma), then the call log
+    const r = await runModule(cell, { unload: false });
+    expect(Object.keys(r.kernel)).toEqual(["layout", "zones", "frames", "allocations", "vmallocAreas", "dma", "calls"]);
+    const text = JSON.stringify(r.kernel);
+    expect(JSON.stringify(r.kernel)).toBe(text);
+    expect(JSON.parse(text)).toEqual(structuredClone(r.kernel));
+    expect(r.kernel.dma).toEqual(k.inspect().dma); // the kernel's own dma entry replaces the view's, in the view's place
+    const off = await runModule(cell, { unload: false, views: false });
+    expect(Object.keys(off.kernel)).toEqual(["layout", "dma", "calls"]);
+  });
+
+  it("a view that fails to build reads as undefined and adds the run's 'kmodlab: inspection failed' report", () => {
+    const k = boot("x86_64-6.1", { config: "distro" });
+    k.vmalloc.areas = () => {
+      throw new Error("no areas");
+    };
+    const v = lazyKernelViews(k);
+    expect(v.zones).toBeDefined();
+    expect(v.vmallocAreas).toBeUndefined();
+    expect(k.reports.map((r) => r.title)).toContain("kmodlab: inspection failed: no areas");
   });
 });

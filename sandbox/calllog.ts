@@ -1,7 +1,10 @@
 // The call log: one entry per kernel call the module made, recorded in the host by the bridge (the guest cannot
 // forge it), for the grader's checks (RunResult.kernel.calls). Arguments and results are JSON: bigint -> "0x..",
 // module functions -> their symbol, cookies and handles -> their number.
-// Cost: one small object per call, nothing when no log is attached.
+// Cost: a row of typed columns per call (the function, context, caller, time, phase and line as numbers; the
+// arguments and result as they came, in one flat array); the CallRecord objects and their JSON values (bigint ->
+// "0x..", a function -> its symbol) are made when `entries` is first read after the call (lazy conversion: a run
+// whose log nobody reads never makes them). Nothing when no log is attached.
 //
 // Bounded (issue 13): a run may make a million calls, or pass a 16 MB string a few hundred times. So:
 // - a string argument or result longer than CALL_LOG_BUDGET.stringChars (1024: more than one printk() can store)
@@ -81,6 +84,24 @@ function json(v: unknown): Json {
   }
 }
 
+const PHASES: readonly CallRecord["phase"][] = ["init", "deferred", "exit"];
+
+const TWO64 = 1n << 64n;
+
+/** Hex digits of a 32-bit unsigned number. */
+function hexDigits(x: number): number {
+  return x === 0 ? 1 : (35 - Math.clz32(x)) >> 2;
+}
+
+/** The length of json(v) for a bigint ("0x" and its hex digits), without making the string. */
+function jsonLength(v: bigint): number {
+  if (v >= 0n && v < TWO64) {
+    const hi = Number(v >> 32n);
+    return 2 + (hi === 0 ? hexDigits(Number(v)) : 8 + hexDigits(hi));
+  }
+  return 2 + v.toString(16).length;
+}
+
 /** What the log must keep whatever its budget: which calls, and whether a print call stored text. */
 export interface CallLogPolicy {
   /** Calls that allocate, free or alias memory (the table's memory roles). */
@@ -92,7 +113,6 @@ export interface CallLogPolicy {
 }
 
 export class CallLog {
-  readonly entries: CallRecord[] = [];
   phase: CallRecord["phase"] = "init";
   /** Module functions the kernel is inside, innermost last. */
   readonly callers: string[] = [];
@@ -103,10 +123,40 @@ export class CallLog {
   private over = false;
   private marker: CallRecord | undefined;
 
+  // The rows not yet made into CallRecords, as columns (index i: the i-th pending row). fn: index into fns (-1: the
+  // marker); ctx: index into ctxs; caller: index into callerNames; line: -1 when absent; the row's arguments are
+  // vals[argEnd[i - 1] ..< argEnd[i]] (from 0 for the first), its result rets[i], raw (made JSON by make()).
+  private readonly fns: string[] = [];
+  private readonly fnIds = new Map<string, number>();
+  private readonly ctxs: CallRecord["ctx"][] = [];
+  private readonly callerNames: string[] = [];
+  private readonly callerIds = new Map<string, number>();
+  private colFn = new Int32Array(256);
+  private colCtx = new Int32Array(256);
+  private colCaller = new Int32Array(256);
+  private colLine = new Int32Array(256);
+  private colPhase = new Uint8Array(256);
+  private colT = new Float64Array(256);
+  private colArgEnd = new Int32Array(256);
+  private vals: unknown[] = [];
+  private rets: unknown[] = [];
+  private cuts: Map<number, [number, number][]> | undefined;
+  /** Rows waiting in the columns. */
+  private pending = 0;
+  /** Rows in all (made and pending): the entry count the budget compares. */
+  private rows = 0;
+  private readonly made: CallRecord[] = [];
+
   constructor(
     private readonly k: Kernel,
     private readonly policy: CallLogPolicy = { memory: new Set(), print: new Set() },
   ) {}
+
+  /** The log's entries, oldest first (made from the columns on first read; the same array every time). */
+  get entries(): CallRecord[] {
+    if (this.pending) this.make();
+    return this.made;
+  }
 
   /** The cell line of the current call (the run installs the bridge's innermostFrame; a walk by default). */
   lineOf: () => number | undefined = () => this.k.captureModuleStack()[0]?.line;
@@ -114,6 +164,7 @@ export class CallLog {
   /** The last context object: consecutive calls in the same context share it (frozen; a loop of a million calls
    *  would otherwise keep a million identical objects). */
   private lastCtx: CallRecord["ctx"] | undefined;
+  private lastCtxId = -1;
 
   record(fn: string, args: readonly unknown[], ret: unknown): void {
     const k = this.k;
@@ -141,39 +192,137 @@ export class CallLog {
       c.preemptCount !== preemptCount
     ) {
       c = this.lastCtx = Object.freeze({ task, pid, hardirq, softirq, atomic, irqsDisabled, preemptCount });
+      this.lastCtxId = this.ctxs.push(c) - 1;
     }
     const max = this.over ? CALL_LOG_BUDGET.stringCharsOver : CALL_LOG_BUDGET.stringChars;
     let cut: [number, number][] | undefined;
     let size = 160 + fn.length; // the fixed part of an entry's JSON (ctx, caller, tNs, phase), roughly
-    const a: Json[] = new Array(args.length);
+    const vals = this.vals;
     for (let i = 0; i < args.length; i++) {
-      let v = json(args[i]);
-      if (typeof v === "string") {
-        if (v.length > max) {
-          (cut ??= []).push([i, v.length]);
-          v = detachedSlice(v, 0, max);
+      let v = args[i];
+      switch (typeof v) {
+        case "string":
+          if (v.length > max) {
+            (cut ??= []).push([i, v.length]);
+            v = detachedSlice(v, 0, max);
+          }
+          size += (v as string).length + 3;
+          break;
+        case "bigint":
+          size += jsonLength(v) + 3;
+          break;
+        case "function":
+        case "object": {
+          let j = json(v); // a callback or a cookie: its JSON now (the log keeps nothing of the bridge's)
+          if (typeof j === "string") {
+            if (j.length > max) {
+              (cut ??= []).push([i, j.length]);
+              j = detachedSlice(j, 0, max);
+            }
+            size += j.length + 3;
+          } else size += 12;
+          v = j;
+          break;
         }
-        size += v.length + 3;
-      } else size += 12;
-      a[i] = v;
+        default:
+          size += 12;
+      }
+      vals.push(v);
     }
-    let r = json(ret);
+    let r = typeof ret === "function" || (typeof ret === "object" && ret !== null) ? json(ret) : ret;
     if (typeof r === "string" && r.length > max) {
       (cut ??= []).push([-1, r.length]);
       r = detachedSlice(r, 0, max);
     }
     const caller = this.callers[this.callers.length - 1] ?? "";
-    const e: CallRecord = { fn, args: a, ret: r, ctx: c, caller, tNs: k.clock.now(), phase: this.phase };
-    if (cut) e.cut = cut;
+    let line = -1;
     if (this.policy.lines?.has(fn)) {
       // the innermost cell frame: the line of the call itself, even inside a helper (the bridge knows it from the
       // call's site without walking the guest's stack: bindings.ts innermostFrame)
-      const line = this.lineOf();
-      if (line !== undefined) e.line = line;
+      const l = this.lineOf();
+      if (l !== undefined) line = l;
     }
-    this.entries.push(e);
+    const i = this.row(this.idOf(fn), this.lastCtxId, caller, k.clock.now(), line);
+    this.rets[i] = r;
+    if (cut) (this.cuts ??= new Map()).set(this.rows - 1, cut);
     this.bytes += size + caller.length;
-    if (!this.over && (this.entries.length >= CALL_LOG_BUDGET.entries || this.bytes >= CALL_LOG_BUDGET.bytes)) this.over = true;
+    if (!this.over && (this.rows >= CALL_LOG_BUDGET.entries || this.bytes >= CALL_LOG_BUDGET.bytes)) this.over = true;
+  }
+
+  private idOf(fn: string): number {
+    let id = this.fnIds.get(fn);
+    if (id === undefined) this.fnIds.set(fn, (id = this.fns.push(fn) - 1));
+    return id;
+  }
+
+  /** A pending row (its arguments already pushed to vals): its index among the pending rows. */
+  private row(fn: number, ctx: number, caller: string, t: number, line: number): number {
+    const i = this.pending;
+    if (i === this.colFn.length) this.grow();
+    let callerId = this.callerIds.get(caller);
+    if (callerId === undefined) this.callerIds.set(caller, (callerId = this.callerNames.push(caller) - 1));
+    this.colFn[i] = fn;
+    this.colCtx[i] = ctx;
+    this.colCaller[i] = callerId;
+    this.colT[i] = t;
+    this.colPhase[i] = this.phase === "init" ? 0 : this.phase === "deferred" ? 1 : 2;
+    this.colLine[i] = line;
+    this.colArgEnd[i] = this.vals.length;
+    this.pending++;
+    this.rows++;
+    return i;
+  }
+
+  private grow(): void {
+    const n = this.colFn.length * 2;
+    const g = <T extends Int32Array | Uint8Array | Float64Array>(a: T): T => {
+      const b = new (a.constructor as new (n: number) => T)(n);
+      b.set(a);
+      return b;
+    };
+    this.colFn = g(this.colFn);
+    this.colCtx = g(this.colCtx);
+    this.colCaller = g(this.colCaller);
+    this.colLine = g(this.colLine);
+    this.colPhase = g(this.colPhase);
+    this.colT = g(this.colT);
+    this.colArgEnd = g(this.colArgEnd);
+  }
+
+  /** The pending rows as CallRecords, appended to `made`; the columns start over. */
+  private make(): void {
+    const out = this.made;
+    const base = out.length;
+    let from = 0;
+    for (let i = 0; i < this.pending; i++) {
+      const to = this.colArgEnd[i];
+      const fnId = this.colFn[i];
+      if (fnId < 0) {
+        out.push(this.marker!);
+        from = to;
+        continue;
+      }
+      const a: Json[] = new Array(to - from);
+      for (let j = from; j < to; j++) a[j - from] = json(this.vals[j]);
+      from = to;
+      const e: CallRecord = {
+        fn: this.fns[fnId],
+        args: a,
+        ret: json(this.rets[i]),
+        ctx: this.ctxs[this.colCtx[i]],
+        caller: this.callerNames[this.colCaller[i]],
+        tNs: this.colT[i],
+        phase: PHASES[this.colPhase[i]],
+      };
+      const cut = this.cuts?.get(base + i);
+      if (cut) e.cut = cut;
+      if (this.colLine[i] >= 0) e.line = this.colLine[i];
+      out.push(e);
+    }
+    this.pending = 0;
+    this.vals = [];
+    this.rets = [];
+    this.cuts = undefined;
   }
 
   private drop(fn: string): void {
@@ -199,7 +348,8 @@ export class CallLog {
         phase: this.phase,
         dropped: 0,
       };
-      this.entries.push(this.marker);
+      const i = this.row(-1, -1, "", 0, -1);
+      this.rets[i] = null;
     }
     this.marker.dropped!++;
   }

@@ -5,6 +5,7 @@
 // rebuilt here on first use, so the command never runs old code. An installed package has no src/ and is never
 // rebuilt. Development without building: `npm run kmodlab -- ARGS` (tsx over src/cli/main.ts).
 import { existsSync, mkdirSync, readdirSync, renameSync, rmSync, statSync } from "node:fs";
+import { availableParallelism, loadavg } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 
@@ -115,9 +116,17 @@ async function load(name) {
 //   again (7 scavenges and a mark-compact per run); growing it 16x at once leaves 3 GCs in most runs (memdemo, two
 //   sets of 20-30 interleaved runs on a loaded 2-core machine: median CPU 303 -> 268 and 287 -> 272 ms; wall within
 //   that machine's noise; peak RSS 84 -> 90 MB).
+// - --no-wasm-lazy-compilation, only while a core is idle (the 1-minute load average at most the cores minus one):
+//   V8 then compiles QuickJS's whole .wasm on its background threads while the worker loads its code and boots,
+//   instead of each function on the worker's own thread at its first call, in the middle of the run (QuickJS's
+//   first context, the parse of the bridge's prelude and of the cell). Measured per thread (/proc/thread-self/
+//   schedstat, medians of 15 runs): the worker's CPU up to the end of the run 151 -> 133 ms, the process's CPU
+//   +4 to +11 ms (the functions no run calls are compiled too). That trade pays only with a core to spare: on a
+//   loaded machine the extra CPU is wall time, so there the compilation stays lazy.
 // Each worker sets them itself as it starts: set here, before the worker exists, they would cost the worker Node's
 // startup snapshot (~25 ms more to start).
 const RUN_WORKER_V8_FLAGS = ["--liftoff-only", "--interrupt-budget=540672", "--semi-space-growth-factor=16"];
+if (loadavg()[0] <= availableParallelism() - 1) RUN_WORKER_V8_FLAGS.push("--no-wasm-lazy-compilation");
 // `kmodlab run`: its worker starts first, and loads the sandbox and QuickJS while this thread checks the build,
 // loads the command and parses the arguments. The command finds the same module, and the worker, warm. A build
 // found stale after that is rebuilt and the command starts again in a new process, on it.

@@ -767,7 +767,16 @@ function finish(run: Run): RunResult {
     const kernel: Record<string, unknown> = Object.defineProperties({}, Object.getOwnPropertyDescriptors(inspected));
     const data = (key: string, value: unknown) => Object.defineProperty(kernel, key, { value, writable: true, enumerable: true, configurable: true });
     for (const [key, value] of Object.entries(k.inspect?.() ?? {})) data(key, value);
-    data("calls", log.entries);
+    // the call log's CallRecords are made when first read (calllog.ts): a run whose calls nobody reads makes none
+    Object.defineProperty(kernel, "calls", {
+      enumerable: true,
+      configurable: true,
+      get: () => {
+        data("calls", log.entries);
+        return kernel.calls;
+      },
+      set: (value: unknown) => void data("calls", value),
+    });
     if (log.droppedTotal) data("callsDropped", log.dropped);
     if (options.probes?.length) data("memory", run.probed);
     result.kernel = kernel;

@@ -352,6 +352,44 @@ module_init(() => { printk(KERN_INFO + "%s %s\\n", typeof (globalThis as any).le
     }
   });
 
+  it("a compiled copy makes each class instance with its own properties in the template's order, its prototype, its values and copies of what it holds; null-prototype objects too", () => {
+    class Cell {
+      next: Cell | null = null;
+      count = 3;
+      name = "a";
+      big = 1n << 70n;
+      get doubled(): number {
+        return this.count * 2;
+      }
+    }
+    const a = new Cell();
+    const b = new Cell();
+    a.next = b;
+    b.count = 4;
+    (b as unknown as Record<string, unknown>).late = { x: 1 }; // another shape of the same class
+    const bare = Object.assign(Object.create(null) as Record<string, unknown>, { z: 1, y: a });
+    const root = { a, b, bare, list: [a, b] };
+    const plan = new SnapshotPlan(root);
+    for (let round = 0; round < 3; round++) {
+      const copy = plan.copy();
+      expect(Object.getPrototypeOf(copy.a)).toBe(Cell.prototype);
+      expect(Object.keys(copy.a)).toEqual(["next", "count", "name", "big"]);
+      expect(Object.keys(copy.b)).toEqual(["next", "count", "name", "big", "late"]);
+      expect(copy.a.next).toBe(copy.b);
+      expect(copy.list[0]).toBe(copy.a);
+      expect([copy.a.count, copy.b.count, copy.b.doubled, copy.a.name, copy.a.big]).toEqual([3, 4, 8, "a", 1n << 70n]);
+      expect((copy.b as unknown as { late: object }).late).toEqual({ x: 1 });
+      expect((copy.b as unknown as { late: object }).late).not.toBe((b as unknown as { late: object }).late);
+      expect(Object.getPrototypeOf(copy.bare)).toBe(null);
+      expect(Object.keys(copy.bare)).toEqual(["z", "y"]);
+      expect(copy.bare.y).toBe(copy.a);
+      copy.a.count = 99;
+      copy.a.next = null;
+    }
+    expect(a.count).toBe(3);
+    expect(a.next).toBe(b);
+  });
+
   it("objects marked immutable are shared by the copies, the rest copied, by snapshot() and by a compiled copy alike", () => {
     const template = immutable(new Int32Array([7, 7, 7]));
     const root = { chunks: [template, new Int32Array([1, 2, 3]), template], more: { t: template } };

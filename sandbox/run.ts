@@ -186,6 +186,33 @@ function distance(a: string, b: string): number {
   return d[b.length];
 }
 
+const rowsByName = new WeakMap<readonly ApiEntry[], Map<string, ApiEntry[]>>();
+/** The table's rows under one module and name (made once per table). */
+function rowsNamed(api: readonly ApiEntry[], module: string, name: string): ApiEntry[] {
+  let m = rowsByName.get(api);
+  if (!m) {
+    m = new Map();
+    for (const e of api) {
+      const key = `${e.module}\0${e.name}`;
+      const rows = m.get(key);
+      if (rows) rows.push(e);
+      else m.set(key, [e]);
+    }
+    rowsByName.set(api, m);
+  }
+  return m.get(`${module}\0${name}`) ?? [];
+}
+
+const rowsByEra = new WeakMap<readonly ApiEntry[], Map<string, ApiEntry[]>>();
+/** The table's rows the era has, in the table's order (made once per table and era). */
+function rowsInEra(api: readonly ApiEntry[], era: Kernel["profile"]["era"]): ApiEntry[] {
+  let m = rowsByEra.get(api);
+  if (!m) rowsByEra.set(api, (m = new Map()));
+  let rows = m.get(era);
+  if (!rows) m.set(era, (rows = api.filter((e) => inEra(e, era))));
+  return rows;
+}
+
 /** The imports of a cell checked against the table for an era: a compile error message, or undefined. */
 export function checkImports(
   imports: readonly ImportSpec[],
@@ -194,7 +221,7 @@ export function checkImports(
 ): { message: string; line: number; column: number } | undefined {
   for (const im of imports) {
     if (im.name === "*") continue;
-    const rows = api.filter((e) => e.module === im.module && e.name === im.name);
+    const rows = rowsNamed(api, im.module, im.name);
     if (rows.length === 0) {
       const near = api
         .filter((e) => e.module === im.module && inEra(e, era))
@@ -457,7 +484,7 @@ function compile(run: Run, source: string): ApiEntry[] | undefined {
     return undefined;
   }
   run.tr = tr;
-  return deps.api.filter((e) => inEra(e, era) && wanted(e));
+  return rowsInEra(deps.api, era).filter(wanted);
 }
 
 /** A fresh QuickJS runtime and context, the bridge, and the kernel's hooks into it; the cell's symbols; the events. */

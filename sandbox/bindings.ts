@@ -25,6 +25,7 @@ import { ArgError, checkAddr, readNumber, readPrintkArg, readScalar } from "./va
 import { MAX_NESTING, type LimitName, type Limits } from "./limits.ts";
 import { PRELUDE, PRELUDE_FILE } from "./prelude.ts";
 import { parseStack, type CellFrame } from "./stack.ts";
+import { SHADOW_REQUIRE, SHADOW_SITE_UNIT, SHADOW_SLOTS, SHADOW_UNKNOWN, type ColumnMap } from "./shadow.ts";
 import type { CellScope } from "./transpile.ts";
 
 export type Stop = { kind: "limit"; limit: LimitName; nesting?: boolean } | { kind: "kill" };
@@ -99,6 +100,12 @@ const MAX_ROWS = 2 ** 10;
 const SITE_UNIT = CODE_ID * MAX_ROWS;
 /** Set in a call's code when the wrapper took the guest's stack for it (its id was passed by setStack before). */
 const STACK_BIT = SITE_UNIT * 2 ** 20; // sites are < 2^20 (transpile.ts MAX_SITES)
+/** Set when the site field holds a node of the shadow stack (prelude.ts siteCode, shadow.ts), not a site. */
+const NODE_BIT = STACK_BIT * 2;
+/** The most shadow-stack nodes a run names (each a distinct stack a kernel call was made from; ids fit the site field). */
+const MAX_NODES = 65536;
+/** The most frames the nodes hold in all (past it, a new node's calls walk the stack as before). */
+const MAX_NODE_FRAMES = 1 << 20;
 /**
  * A row whose calls walked the guest's stack this many times in a row (KASAN's and SLUB's alloc and free tracks on
  * a debug kernel) gets its stack taken by the prelude's wrapper (one `new Error()` in the guest, its text named by a
@@ -107,6 +114,28 @@ const STACK_BIT = SITE_UNIT * 2 ** 20; // sites are < 2^20 (transpile.ts MAX_SIT
  */
 const HUNGRY_AFTER = 2;
 const UNHUNGRY = 16;
+
+/** How readArgs reads a parameter (RowShape.kinds). */
+const P_SCALAR = 0,
+  P_FN = 1,
+  P_COOKIE = 2,
+  P_SKIP = 3,
+  P_HANDLE = 4,
+  P_ADDR = 5,
+  P_NUM = 6;
+/** How call() returns a row's result (RowShape.ret). */
+const RET_VOID = 0,
+  RET_ADDR = 1,
+  RET_INT = 2,
+  RET_SCALAR = 3;
+/** A row's parameters and result, worked out once (Bridge.shapeOf). */
+interface RowShape {
+  rest: boolean;
+  fixed: number;
+  required: number;
+  kinds: Uint8Array;
+  ret: number;
+}
 
 /** Indexes (< 15) of a function's parameters of the given types. */
 function paramIndexes(e: FunctionEntry, want: (type: string) => boolean): number[] {
@@ -147,6 +176,18 @@ export class Bridge {
   /** The frames the wrapper took for the current host call (STACK_BIT), null when it took none. */
   private attached: CellFrame[] | null = null;
   private attachedUsed = false;
+  /** Shadow-stack nodes (setNode): the kernel-call site, the depth and the frames (null: they failed the check). */
+  private readonly nodeSite: number[] = [];
+  private readonly nodeDepth: number[] = [];
+  private readonly nodeFrames: (CellFrame[] | null)[] = [];
+  /** The frames of the current host call's node, when the host holds them; its depth (0: none or unknown). */
+  private nodeAttached: CellFrame[] | null = null;
+  private nodeFramesHeld = 0;
+  private nodeDepthNow = 0;
+  /** The prelude's shadow-stack array (shadow.ts): [0] is the next function's depth. */
+  private readonly shadowH: QuickJSHandle;
+  /** The instrumented code's columns -> the cell's (shadow.ts), when the run uses it. */
+  cellColumns: ColumnMap | undefined = undefined;
   /** The guest stacks the wrapper named (setStack): id -> frames. */
   private readonly stacksById = new Map<number, CellFrame[]>();
   /** The id the wrapper named last (the next call with STACK_BIT carries it). */
@@ -157,6 +198,8 @@ export class Bridge {
   private readonly hungryH: QuickJSHandle;
   /** How deep the guest is in nested module calls (init -> sim.advance -> timer callback ...). */
   depth = 0;
+  /** Each row's RowShape, made at its first call. */
+  private readonly shapes = new Map<FunctionEntry, RowShape>();
 
   constructor(
     readonly ctx: QuickJSContext,
@@ -179,14 +222,25 @@ export class Bridge {
     const fns: FunctionEntry[] = [];
     const nSites = sites.length - 1;
     this.setFn(natives, "dispatch", "linux", (hs, self) => {
-      const coded = this.ctx.getNumber(self);
+      let coded = this.ctx.getNumber(self);
+      const withNode = coded >= NODE_BIT;
+      if (withNode) coded -= NODE_BIT;
       const withStack = coded >= STACK_BIT;
       const code = withStack ? coded - STACK_BIT : coded;
-      const site = Math.floor(code / SITE_UNIT);
+      let site = Math.floor(code / SITE_UNIT);
       const rest = code - site * SITE_UNIT;
       const id = Math.floor(rest / CODE_ID);
       const e = fns[id];
-      if (e === undefined || !(code >= 0) || site > nSites) return this.errorHandle("TypeError", "not a kernel function");
+      let node = 0;
+      if (withNode) {
+        node = site;
+        site = this.nodeSite[node] ?? -1;
+      }
+      if (e === undefined || !(code >= 0) || !(site >= 0) || site > nSites) return this.errorHandle("TypeError", "not a kernel function");
+      const outerNode = this.nodeAttached;
+      const outerDepth = this.nodeDepthNow;
+      this.nodeAttached = withNode ? this.nodeFrames[node] : null;
+      this.nodeDepthNow = withNode ? this.nodeDepth[node] : 0;
       const outer = this.site;
       const outerRow = this.row;
       const outerAttached = this.attached;
@@ -200,6 +254,8 @@ export class Bridge {
       } finally {
         if (this.attached !== null && !this.attachedUsed && this.streak[id] <= 0 && --this.streak[id] <= -UNHUNGRY) this.setHungry(id, false);
         this.site = outer;
+        this.nodeAttached = outerNode;
+        this.nodeDepthNow = outerDepth;
         this.row = outerRow;
         this.attached = outerAttached;
         this.attachedUsed = outerUsed;
@@ -213,6 +269,21 @@ export class Bridge {
       this.pendingStack = id;
       return undefined;
     });
+    // A shadow-stack node the prelude met first (prelude.ts siteCode): its site, its depth and its stack, checked.
+    this.setFn(natives, "setNode", "setNode", (hs) => {
+      const [n, site, depth] = [0, 1, 2].map((i) => (hs[i] !== undefined && this.ctx.typeof(hs[i]) === "number" ? this.ctx.getNumber(hs[i]) : -1));
+      const ok = Number.isInteger(n) && n > 0 && n <= MAX_NODES && this.nodeSite[n] === undefined && Number.isInteger(site) && site > 0 && site <= nSites;
+      if (!ok || !Number.isInteger(depth) || depth < 1) return this.ctx.false;
+      const text = hs[3] !== undefined && this.ctx.typeof(hs[3]) === "string" ? this.ctx.getString(hs[3]) : "";
+      const frames = this.framesOf(text);
+      // as many cell frames as the depth, the innermost on the site's line: else the node's calls walk, as before
+      // (held frames are bounded: a deep recursion allocating at every level makes a node per level)
+      const good = frames.length === depth && frames[0]?.line === sites[site] && (this.nodeFramesHeld += depth) <= MAX_NODE_FRAMES;
+      this.nodeSite[n] = site;
+      this.nodeDepth[n] = depth;
+      this.nodeFrames[n] = good ? frames : null;
+      return good ? this.ctx.true : this.ctx.false;
+    });
     const spec = {
       functions: [] as unknown[],
       classes: [] as unknown[],
@@ -221,6 +292,12 @@ export class Bridge {
       sites: nSites,
       siteUnit: SITE_UNIT,
       stackBit: STACK_BIT,
+      nodeBit: NODE_BIT,
+      maxNodes: MAX_NODES,
+      shadowUnit: SHADOW_SITE_UNIT,
+      shadowSlots: SHADOW_SLOTS,
+      shadowUnknown: SHADOW_UNKNOWN,
+      shadowRequire: SHADOW_REQUIRE,
     };
     try {
       const classes = new Map(entries.filter((e): e is ClassEntry => e.kind === "class").map((c) => [c.name, c]));
@@ -288,8 +365,9 @@ export class Bridge {
       this.nameOfFn = ctx.getProp(out, "nameOf");
       this.isProxyFn = ctx.getProp(out, "isProxy");
       this.hungryH = ctx.getProp(out, "hungry");
+      this.shadowH = ctx.getProp(out, "shadow");
       out.dispose();
-      this.owned.push(this.require, this.stackFn, this.handleForFn, this.nameOfFn, this.isProxyFn, this.hungryH);
+      this.owned.push(this.require, this.stackFn, this.handleForFn, this.nameOfFn, this.isProxyFn, this.hungryH, this.shadowH);
       this.deadline = hooks.now() + limits.cpuMs;
       rt.setInterruptHandler(() => this.interrupt());
     } finally {
@@ -350,6 +428,19 @@ export class Bridge {
 
   /** Run host work for the guest: turn stops, kills, argument errors and kernel bugs into guest errors. */
   private guarded(fn: string, work: () => QuickJSHandle | undefined): QuickJSHandle | { error: QuickJSHandle } | undefined {
+    const refused = this.enter();
+    if (refused !== undefined) return refused;
+    try {
+      return work();
+    } catch (e) {
+      return this.failed(fn, e);
+    } finally {
+      this.stackCache = null;
+    }
+  }
+
+  /** Before host work for the guest: the CPU deadline and the kernel-call limit (an error handle when refused). */
+  private enter(): { error: QuickJSHandle } | undefined {
     // The CPU deadline, at every host call: QuickJS asks its interrupt handler only every few thousand guest
     // bytecodes, so a loop of two long kernel calls (vmalloc(400 MiB) + vfree) would otherwise run thousands of them
     // past the limit before the handler looks.
@@ -362,45 +453,47 @@ export class Bridge {
       return this.errorHandle("InternalError", "interrupted");
     }
     this.stackCache = null;
-    try {
-      return work();
-    } catch (e) {
-      if (e instanceof ArgError) return this.errorHandle("TypeError", e.message);
-      if (e instanceof GuestError) return this.errorHandle(e.guestName, e.message);
-      if (e instanceof RunStopped) return this.errorHandle("InternalError", "interrupted");
-      if (isTaskKill(e)) {
-        if (!this.stop) this.stop = { kind: "kill" };
-        return this.errorHandle("InternalError", "interrupted");
-      }
-      // A bug in the simulator, not in the module: say so plainly.
-      const msg = e instanceof Error ? e.message : String(e);
-      if (e instanceof RangeError && /call stack/i.test(msg)) {
-        // The host's own stack ran out under nested module -> kernel -> module calls (MAX_NESTING should stop
-        // them first): the module's recursion, reported as the stack limit, never as a simulator bug.
-        this.stopFor("stack", true);
-        return this.errorHandle("InternalError", "interrupted");
-      }
-      if (/out of memory/.test(msg)) {
-        this.stopFor("memory");
-        return this.errorHandle("InternalError", "out of memory");
-      }
-      const title = `kmodlab internal error: the simulated kernel failed inside ${fn}: ${msg}`;
-      this.env.k.report({
-        kind: "bug",
-        title,
-        text: `${title}\n${e instanceof Error ? e.stack : ""}`,
-        explain: "This is a bug in the simulator (kmodlab), not in your module.",
-      });
-      return this.errorHandle("InternalError", title);
-    } finally {
-      this.stackCache = null;
-    }
+    return undefined;
   }
 
-  /** One host call of a table function. `mask`: see CODE_ID. */
-  private call(e: FunctionEntry, hs: QuickJSHandle[], mask: number) {
-    return this.guarded(e.name, () => {
-      const args = this.readArgs(e, hs, mask);
+  /** Host work for the guest threw: the guest error it becomes. */
+  private failed(fn: string, e: unknown): { error: QuickJSHandle } {
+    if (e instanceof ArgError) return this.errorHandle("TypeError", e.message);
+    if (e instanceof GuestError) return this.errorHandle(e.guestName, e.message);
+    if (e instanceof RunStopped) return this.errorHandle("InternalError", "interrupted");
+    if (isTaskKill(e)) {
+      if (!this.stop) this.stop = { kind: "kill" };
+      return this.errorHandle("InternalError", "interrupted");
+    }
+    // A bug in the simulator, not in the module: say so plainly.
+    const msg = e instanceof Error ? e.message : String(e);
+    if (e instanceof RangeError && /call stack/i.test(msg)) {
+      // The host's own stack ran out under nested module -> kernel -> module calls (MAX_NESTING should stop
+      // them first): the module's recursion, reported as the stack limit, never as a simulator bug.
+      this.stopFor("stack", true);
+      return this.errorHandle("InternalError", "interrupted");
+    }
+    if (/out of memory/.test(msg)) {
+      this.stopFor("memory");
+      return this.errorHandle("InternalError", "out of memory");
+    }
+    const title = `kmodlab internal error: the simulated kernel failed inside ${fn}: ${msg}`;
+    this.env.k.report({
+      kind: "bug",
+      title,
+      text: `${title}\n${e instanceof Error ? e.stack : ""}`,
+      explain: "This is a bug in the simulator (kmodlab), not in your module.",
+    });
+    return this.errorHandle("InternalError", title);
+  }
+
+  /** One host call of a table function (guarded's steps, without a closure per call). `mask`: see CODE_ID. */
+  private call(e: FunctionEntry, hs: QuickJSHandle[], mask: number): QuickJSHandle | { error: QuickJSHandle } | undefined {
+    const refused = this.enter();
+    if (refused !== undefined) return refused;
+    try {
+      const sh = this.shapeOf(e);
+      const args = this.readArgs(e, hs, mask, sh);
       const missing = e.missing?.(this.env.k);
       if (missing) throw new GuestError("Error", `${e.name}: ${missing}`);
       let r: unknown;
@@ -418,12 +511,74 @@ export class Bridge {
           log.budget = Infinity;
         }
         this.printed += typeof r === "number" ? r : 0;
-      } else r = e.impl(this.env, ...args);
+      } else {
+        const env = this.env;
+        switch (args.length) {
+          case 0:
+            r = e.impl(env);
+            break;
+          case 1:
+            r = e.impl(env, args[0]);
+            break;
+          case 2:
+            r = e.impl(env, args[0], args[1]);
+            break;
+          case 3:
+            r = e.impl(env, args[0], args[1], args[2]);
+            break;
+          default:
+            r = e.impl(env, ...args);
+        }
+      }
       this.hooks.onCall?.(e.name, args, r);
-      if (e.returns === "void") return undefined;
-      if (e.returns === "addr") return this.addrToGuest(r as bigint | number); // the wrapper decodes a number
-      return this.toGuestScalar(r, e.returns.startsWith("handle:") ? "int" : e.returns);
-    });
+      switch (sh.ret) {
+        case RET_VOID:
+          return undefined;
+        case RET_ADDR:
+          return this.addrToGuest(r as bigint | number); // the wrapper decodes a number
+        case RET_INT:
+          return this.toGuestScalar(r, "int");
+        default:
+          return this.toGuestScalar(r, e.returns);
+      }
+    } catch (err) {
+      return this.failed(e.name, err);
+    } finally {
+      this.stackCache = null;
+    }
+  }
+
+  /** A row's parameters and result as readArgs and call() use them, worked out once per row. */
+  private shapeOf(e: FunctionEntry): RowShape {
+    let sh = this.shapes.get(e);
+    if (sh === undefined) {
+      const ps = e.params;
+      const rest = ps.length > 0 && ps[ps.length - 1].type === "printk-args";
+      const fixed = rest ? ps.length - 1 : ps.length;
+      let required = fixed;
+      while (required > 0 && ps[required - 1].nullable) required--; // a trailing NULL-able argument may be left out
+      const kinds = new Uint8Array(fixed);
+      for (let i = 0; i < fixed; i++) {
+        const t = ps[i].type;
+        kinds[i] =
+          t === "fn"
+            ? P_FN
+            : t === "cookie"
+              ? P_COOKIE
+              : t === "printk-args"
+                ? P_SKIP
+                : t.startsWith("handle:")
+                  ? P_HANDLE
+                  : t === "addr"
+                    ? P_ADDR
+                    : NUMERIC.has(t)
+                      ? P_NUM
+                      : P_SCALAR;
+      }
+      const ret = e.returns === "void" ? RET_VOID : e.returns === "addr" ? RET_ADDR : e.returns.startsWith("handle:") ? RET_INT : RET_SCALAR;
+      this.shapes.set(e, (sh = { rest, fixed, required, kinds, ret }));
+    }
+    return sh;
   }
 
   /** An address for the prelude's fast wrapper: a number when encodeAddr can carry it exactly, else a bigint. */
@@ -433,13 +588,10 @@ export class Bridge {
     return n === undefined ? this.ctx.newBigInt(b) : this.ctx.newNumber(n);
   }
 
-  private readArgs(e: FunctionEntry, hs: QuickJSHandle[], mask = 0): unknown[] {
+  private readArgs(e: FunctionEntry, hs: QuickJSHandle[], mask = 0, sh: RowShape = this.shapeOf(e)): unknown[] {
     const ps = e.params;
-    const rest = ps.length > 0 && ps[ps.length - 1].type === "printk-args";
-    const fixed = rest ? ps.length - 1 : ps.length;
-    let required = fixed;
-    while (required > 0 && ps[required - 1].nullable) required--; // a trailing NULL-able argument may be left out
-    if (hs.length < required || (!rest && hs.length > fixed)) {
+    const { rest, fixed, kinds } = sh;
+    if (hs.length < sh.required || (!rest && hs.length > fixed)) {
       const want = rest ? `at least ${fixed}` : `${fixed}`;
       throw new ArgError(`${e.name}: takes ${want} argument${fixed === 1 ? "" : "s"} (${ps.map((p) => p.name).join(", ")}), got ${hs.length}`);
     }
@@ -451,22 +603,29 @@ export class Bridge {
         out.push(undefined); // an omitted trailing NULL-able argument
         continue;
       }
-      switch (p.type) {
-        case "fn":
+      switch (kinds[i]) {
+        case P_FN:
           if (p.nullable && (this.ctx.typeof(h) === "undefined" || this.ctx.sameValue(h, this.ctx.null))) out.push(undefined);
           else out.push(this.callback(h, e.name, p.name, p.cb ?? { params: [], returns: "void" }));
           break;
-        case "cookie":
+        case P_COOKIE:
           out.push(this.cookie(h));
           break;
-        case "printk-args":
+        case P_SKIP:
+          break;
+        case P_HANDLE:
+          out.push(this.ctx.getNumber(h)); // the prelude already checked it
+          break;
+        case P_ADDR:
+          if (mask & (1 << i)) out.push(checkAddr(decodeAddr(this.ctx.getNumber(h)), e.name, p.name, this.addrBits));
+          else out.push(readScalar(this.ctx, h, "addr", e.name, p.name, this.addrBits));
+          break;
+        case P_NUM:
+          if (mask & (1 << (i + NUM_SHIFT))) out.push(readNumber(this.ctx, h, p.type as never, e.name, p.name));
+          else out.push(readScalar(this.ctx, h, p.type as never, e.name, p.name, this.addrBits));
           break;
         default:
-          if (p.type.startsWith("handle:"))
-            out.push(this.ctx.getNumber(h)); // the prelude already checked it
-          else if (mask & (1 << i) && p.type === "addr") out.push(checkAddr(decodeAddr(this.ctx.getNumber(h)), e.name, p.name, this.addrBits));
-          else if (mask & (1 << (i + NUM_SHIFT))) out.push(readNumber(this.ctx, h, p.type as never, e.name, p.name));
-          else out.push(readScalar(this.ctx, h, p.type as never, e.name, p.name, this.addrBits));
+          out.push(readScalar(this.ctx, h, p.type as never, e.name, p.name, this.addrBits));
       }
     }
     for (let i = fixed; i < hs.length; i++) out.push(readPrintkArg(this.ctx, hs[i], e.name, i - fixed));
@@ -578,6 +737,7 @@ export class Bridge {
       const savedSite = this.site;
       this.stackCache = null;
       this.site = 0;
+      this.primeShadow();
       let res;
       try {
         res = ctx.callFunction(fh, thisH, ...argHs);
@@ -594,7 +754,7 @@ export class Bridge {
           else if (error.name === "InternalError" && error.message === "stack overflow") {
             this.stopFor("stack");
             // seen here, inside the callback where the recursion is; the report would otherwise show the outermost call
-            const frames = parseStack(error.stack, this.cellScopes);
+            const frames = parseStack(error.stack, this.cellScopes, this.cellColumns);
             if (frames.length) this.stopFrames = frames;
           }
         }
@@ -618,7 +778,7 @@ export class Bridge {
     const fail = (r: { error: GuestErrorInfo; stop: Stop | null }): { done: true; failed: true } => {
       // A run limit stays set (this.stop): the run reports it at its next step (the drain's end, or module_exit's call).
       if (r.stop?.kind === "limit") {
-        this.stopFrames ??= parseStack(r.error.stack, this.cellScopes);
+        this.stopFrames ??= parseStack(r.error.stack, this.cellScopes, this.cellColumns);
       } else if (r.stop?.kind === "kill")
         this.stop = null; // the kernel's Oops killed the thread
       else this.hooks.onCallbackError(symbol, r.error);
@@ -776,9 +936,22 @@ export class Bridge {
     return { name: name ?? "Error", message: message ?? "", stack: stack ?? "", nonError: false };
   }
 
+  /**
+   * Before the host calls into the guest: the depth the function it enters is at (shadow.ts). 1 with nothing of the
+   * cell's below (outside any kernel call); inside one, the depth of its node + 1 when known, else unknown.
+   */
+  primeShadow(): void {
+    if (this.cellColumns === undefined) return; // the run's code keeps no shadow stack
+    const d = this.row < 0 ? 1 : this.nodeDepthNow > 0 ? this.nodeDepthNow + 1 : SHADOW_UNKNOWN;
+    const h = this.ctx.newNumber(d);
+    this.ctx.setProp(this.shadowH, 0, h);
+    h.dispose();
+  }
+
   /** The cell's frames right now, innermost first. Parsed once per host call however often the kernel asks. */
   guestFrames(): CellFrame[] {
     if (this.stackCache !== null) return this.stackCache;
+    if (this.nodeAttached !== null) return (this.stackCache = this.nodeAttached); // the shadow stack's node
     if (this.attached !== null) {
       // the wrapper took it, in the same call: the same cell frames (only the bridge's own frames differ)
       this.attachedUsed = true;
@@ -802,7 +975,7 @@ export class Bridge {
   private framesOf(text: string): CellFrame[] {
     let frames = this.parsedStacks.get(text);
     if (frames === undefined) {
-      frames = parseStack(text, this.cellScopes).map((f) => Object.freeze(f)) as CellFrame[];
+      frames = parseStack(text, this.cellScopes, this.cellColumns).map((f) => Object.freeze(f)) as CellFrame[];
       if (this.parsedStacks.size >= 256) this.parsedStacks.clear();
       this.parsedStacks.set(text, frames);
     }

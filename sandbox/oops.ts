@@ -10,12 +10,13 @@ import { dump_stack_print_info, end_trace, print_modules, recordSplat, show_trac
 import { kernLevel } from "./insmod.ts";
 import { parseStack } from "./stack.ts";
 import type { CellScope } from "./transpile.ts";
+import type { ColumnMap } from "./shadow.ts";
 import type { GuestErrorInfo } from "./bindings.ts";
 
 export type CallSite = "init" | "exit" | "load" | "callback";
 
-export function exceptionReport(k: Kernel, where: string, site: CallSite, err: GuestErrorInfo, scopes: readonly CellScope[] = []): Report {
-  const frames = parseStack(err.stack, scopes);
+export function exceptionReport(k: Kernel, where: string, site: CallSite, err: GuestErrorInfo, scopes: readonly CellScope[] = [], columns?: ColumnMap): Report {
+  const frames = parseStack(err.stack, scopes, columns);
   const host = k as unknown as SplatHost;
   const title = `BUG: kernel exception in ${where} [cell]`;
   const jsLine = err.nonError ? err.message : `${err.name}${err.message ? ": " + err.message : ""}`;

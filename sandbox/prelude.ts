@@ -109,6 +109,54 @@ export const PRELUDE = String.raw`(function (natives, specJson) {
       lastStack = n;
     }
   };
+  // The shadow stack (shadow.ts): an instrumented cell keeps, in KS, the site each of its frames is at (KS[d]) and
+  // passes its depth with a kernel call's site (depth * SH_UNIT + site). The sequence KS[1..depth] names the stack:
+  // each distinct one is a node of a call tree (nodeOf: parent * SH_UNIT + site -> node), whose frames the host
+  // gets once, from one new Error() (setNode checks them: as many cell frames as the depth, the innermost on the
+  // site's line); a call from a node the host holds passes the node instead of the site (NODE_BIT) and takes no
+  // stack. pn/ps: the nodes of the last path and the sites they were made from (a path shares its prefix with the
+  // last one in a loop). Bounded: MAX_NODES nodes, then calls from new stacks take theirs as before.
+  const SHADOW = spec.shadowRequire, SH_UNIT = spec.shadowUnit, SLOTS = spec.shadowSlots, NODE_BIT = spec.nodeBit, MAX_NODES = spec.maxNodes, floor = Math.floor;
+  const KS = new Int32Array(SLOTS), pn = new Int32Array(SLOTS + 1), ps = new Int32Array(SLOTS + 1), nodeOf = new Map(), nodeState = [];
+  KS[0] = spec.shadowUnknown;
+  ps.fill(-1);
+  const setNode = natives.setNode;
+  let nodes = 0;
+  // the site part of a call's code: site, or node and NODE_BIT; STACK_BIT when the wrapper took the stack itself
+  const siteCode = (site, row) => {
+    let s = typeof site === "number" ? site : 0, d = 0;
+    if (s >= SH_UNIT || s < 0) { d = floor(s / SH_UNIT); s -= d * SH_UNIT; }
+    if (!(s > 0 && s <= SITES && s === (s | 0))) s = d = 0;
+    if (d > 0 && d < SLOTS) {
+      KS[d] = s;
+      let node = 0, i = 1;
+      while (i <= d && ps[i] === KS[i]) node = pn[i++];
+      if (i <= d) {
+        for (; i <= d; i++) {
+          const key = node * SH_UNIT + KS[i];
+          let c = apply(mapGet, nodeOf, [key]);
+          if (c === undefined) {
+            if (nodes >= MAX_NODES) { ps[i] = -1; node = 0; break; }
+            c = ++nodes;
+            apply(mapSet, nodeOf, [key, c]);
+          }
+          node = c;
+          pn[i] = c;
+          ps[i] = KS[i];
+        }
+        ps[i] = -1; // a longer path than this one shares nothing past it
+      }
+      if (node > 0) {
+        let st = nodeState[node];
+        if (st === undefined) nodeState[node] = st = setNode(node, s, d, new E().stack) === true ? 1 : 2;
+        if (st === 1) return node * SITE_UNIT + NODE_BIT;
+        if (hungry[row] === true) { takeStack(); return node * SITE_UNIT + NODE_BIT + STACK_BIT; }
+        return node * SITE_UNIT + NODE_BIT;
+      }
+    }
+    if (hungry[row] === true) { takeStack(); return s * SITE_UNIT + STACK_BIT; }
+    return s * SITE_UNIT;
+  };
   for (const f of spec.functions) {
     const name = f.name, hs = f.handles, nh = hs.length, ret = f.returnsHandle, ap = f.addrParams, na = ap.length, np = f.numParams, nn = np.length;
     const retAddr = f.returnsAddr, code = f.code, row = f.row;
@@ -149,11 +197,7 @@ export const PRELUDE = String.raw`(function (natives, specJson) {
         if (j >= n) break;
         if (typeof args[j] === "number") mask |= 1 << (j + 8);
       }
-      if (hungry[row] === true) {
-        takeStack();
-        mask += STACK_BIT;
-      }
-      const r = apply(dispatch, code + (typeof site === "number" && site > 0 && site <= SITES && site === (site | 0) ? site * SITE_UNIT : 0) + mask, args);
+      const r = apply(dispatch, code + (site === 0 ? (hungry[row] === true ? (takeStack(), STACK_BIT) : 0) : siteCode(site, row)) + mask, args);
       if (retAddr) {
         if (typeof r !== "number") return r;
         const b = BIGS.get(r);
@@ -178,6 +222,7 @@ export const PRELUDE = String.raw`(function (natives, specJson) {
     if (name === "linux") return linux;
     if (name === "sim") return sim;
     if (name === "user") return user;
+    if (name === SHADOW) return KS; // the instrumented top level's (shadow.ts)
     throw new E("cannot import " + apply(stringify, undefined, [name]) + ": only \"linux\", \"sim\" and \"user\" exist here");
   };
   const stack = () => new E().stack;
@@ -209,5 +254,5 @@ export const PRELUDE = String.raw`(function (natives, specJson) {
     const d = gopd(f, "name");
     return d !== undefined && apply(hasOwn, d, ["value"]) && typeof d.value === "string" ? d.value : "";
   };
-  return { require, stack, handleFor, nameOf, isProxy, hungry };
+  return { require, stack, handleFor, nameOf, isProxy, hungry, shadow: KS };
 })`;

@@ -24,6 +24,7 @@ import { GUEST_STACK_BYTES, MAX_NESTING, limitSentence, resolveLimits, type Limi
 import { exceptionReport, type CallSite } from "./oops.ts";
 import { insmodError, insmodPid, kernLevel, loadMessages, MODULE_NAME, suspiciousInitReturn } from "./insmod.ts";
 import { parseStack, TOP_LEVEL } from "./stack.ts";
+import type { ColumnMap } from "./shadow.ts";
 import { CallLog, type CallLogPolicy } from "./calllog.ts";
 import { readProbes, type MemoryProbe, type ProbeResult } from "./probes.ts";
 import { memoryRoles } from "./memrecords.ts";
@@ -59,6 +60,11 @@ export interface RunOptions {
    * ~15 ms building the frame map). The layout, the call log and the rest of RunResult.kernel are always there.
    */
   views?: boolean;
+  /**
+   * Keep a shadow stack where stacks are read at every allocation (shadow.ts; default true). false: walk the guest's
+   * stack as before, for the tests and benchmarks that compare the two (the outputs are the same).
+   */
+  shadowStack?: boolean;
   /**
    * Fault injection (debug kernels, 6.1: fail-nth arrived in 4.13): `echo N > /proc/<insmod's pid>/fail-nth` before
    * module_init, so the Nth should_fail() call of the insmod task fails whatever the attributes' probability; the
@@ -319,6 +325,9 @@ interface Run {
   currentSite: CallSite;
   /** The cell, transpiled (set by compile). */
   tr?: TranspiledCell;
+  /** The code the run evaluates when not tr.js: the shadow stack's (shadow.ts), with its column map. */
+  code?: string;
+  columns?: ColumnMap;
   rt?: QuickJSRuntime;
   ctx?: QuickJSContext;
   bridge?: Bridge;
@@ -505,7 +514,7 @@ function openBridge(run: Run, qjs: QuickJSWASMModule, source: string, entries: r
     limits,
     {
       now,
-      onCallbackError: (symbol, err) => void exceptionReport(k, symbol || "a module callback", "callback", err, tr.scopes),
+      onCallbackError: (symbol, err) => void exceptionReport(k, symbol || "a module callback", "callback", err, tr.scopes, run.columns),
       onCall: (fn, args, ret) => log.record(fn, args, ret),
       onEnter: (symbol) => (symbol === null ? log.callers.pop() : log.callers.push(symbol)),
     },
@@ -514,6 +523,11 @@ function openBridge(run: Run, qjs: QuickJSWASMModule, source: string, entries: r
   ));
   log.lineOf = () => b.innermostFrame()?.line;
   b.cellScopes = tr.scopes;
+  // the shadow stack (shadow.ts) where a stack is read at every allocation: KASAN's and kmemleak's kernels
+  if (tr.shadow && options.shadowStack !== false && (k.kasan !== undefined || k.kmemleak?.enabled)) {
+    run.code = tr.shadow.js;
+    b.cellColumns = run.columns = tr.shadow.columns;
+  }
   k.captureModuleStack = () => b.guestFrames().slice();
   k.moduleEntry = () => log.callers[log.callers.length - 1] || undefined;
   k.innermostModuleFrame = () => b.innermostFrame();
@@ -559,14 +573,16 @@ function addCellSymbols(k: Kernel, source: string, tr: TranspiledCell): void {
 function onFailure(run: Run, b: Bridge, where: string, site: CallSite, err: GuestErrorInfo, stop: Stop | null): boolean {
   const { k } = run;
   if (stop?.kind === "limit") {
-    k.report(limitReport(k, stop.limit, run.limits, b.stopFrames ?? parseStack(err.stack, run.tr!.scopes), stop.nesting, false, b.stopTask ?? k.current));
+    k.report(
+      limitReport(k, stop.limit, run.limits, b.stopFrames ?? parseStack(err.stack, run.tr!.scopes, run.columns), stop.nesting, false, b.stopTask ?? k.current),
+    );
     return true;
   }
   if (stop?.kind === "kill") {
     b.stop = null; // the kernel already reported its Oops; the task is gone
     return false;
   }
-  exceptionReport(k, where, site, err, run.tr!.scopes);
+  exceptionReport(k, where, site, err, run.tr!.scopes, run.columns);
   return false;
 }
 
@@ -574,7 +590,7 @@ function onFailure(run: Run, b: Bridge, where: string, site: CallSite, err: Gues
 function evaluateTopLevel(run: Run, b: Bridge): boolean {
   const { k } = run;
   const ctx = run.ctx!;
-  const evalRes = ctx.evalCode(run.tr!.js, CELL_FILE, { type: "global", strict: true });
+  const evalRes = ctx.evalCode(run.code ?? run.tr!.js, CELL_FILE, { type: "global", strict: true });
   if (evalRes.error) {
     const err = b.readError(evalRes.error);
     evalRes.error.dispose();
@@ -587,6 +603,7 @@ function evaluateTopLevel(run: Run, b: Bridge): boolean {
   k.modules?.loadImage(run.source.length);
   let failed: { err: GuestErrorInfo; stop: Stop | null } | undefined;
   try {
+    b.primeShadow();
     const r = ctx.callFunction(wrapper, ctx.undefined, b.require, exportsObj);
     if (r.error) {
       const err = b.readError(r.error);
@@ -640,7 +657,7 @@ function insmod(run: Run, b: Bridge): boolean | "ended" {
   if (loaded && mod.userMain) {
     // A limit that stops the program is reported as the program's (current is a.out), and ends the run.
     result.user = runUser(k, b, mod.userMain, run.pid, log, (stop, err) =>
-      k.report(limitReport(k, stop.limit, run.limits, parseStack(err.stack, run.tr!.scopes), stop.nesting)),
+      k.report(limitReport(k, stop.limit, run.limits, parseStack(err.stack, run.tr!.scopes, run.columns), stop.nesting)),
     );
     if (b.stop?.kind === "limit") return "ended";
   }
@@ -665,7 +682,7 @@ function initReturned(run: Run, init: HostCallback, value: unknown): boolean {
       stack: "",
       nonError: false,
     };
-    exceptionReport(k, init.symbol || "module_init", "init", err, run.tr!.scopes);
+    exceptionReport(k, init.symbol || "module_init", "init", err, run.tr!.scopes, run.columns);
     return false;
   }
   result.initReturn = value;
@@ -887,7 +904,7 @@ function runUser(
         return { ok: false, killed: true };
       }
       if (r.stop?.kind === "limit") onLimit(r.stop, r.error);
-      else exceptionReport(k, fn.symbol || "user_main", "callback", r.error, b.cellScopes);
+      else exceptionReport(k, fn.symbol || "user_main", "callback", r.error, b.cellScopes, b.cellColumns);
       return { ok: false };
     },
     () => b.guestFrames()[0]?.line,

@@ -6,6 +6,7 @@
 // Kernel symbols are C identifiers, so every name here is one: a trace prints `cell_line_4+0x30/0x80 [cell]`.
 
 import { CELL_FILE, mapColumn, type CellScope } from "./transpile.ts";
+import { shadowColumn, type ColumnMap } from "./shadow.ts";
 import type { StackFrame } from "../src/kernel/kernel.ts";
 
 /** The anonymous wrapper around the cell: the module's top-level code (a symbol name, as traces print it). */
@@ -32,14 +33,17 @@ export function anonymousName(scopes: readonly CellScope[], line: number, column
   return best?.name ?? TOP_LEVEL;
 }
 
-/** The cell's frames in a QuickJS stack, innermost first. scopes: the cell's function scopes (transpile.ts). */
-export function parseStack(stack: string, scopes: readonly CellScope[] = []): CellFrame[] {
+/**
+ * The cell's frames in a QuickJS stack, innermost first. scopes: the cell's function scopes (transpile.ts); columns:
+ * when the run's code keeps a shadow stack, its columns -> the plain code's (shadow.ts).
+ */
+export function parseStack(stack: string, scopes: readonly CellScope[] = [], columns?: ColumnMap): CellFrame[] {
   const out: CellFrame[] = [];
   for (const raw of stack.split("\n")) {
     const m = FRAME.exec(raw);
     if (!m || m[2] !== CELL_FILE) continue;
     const line = Number(m[3]);
-    const column = mapColumn(line, Number(m[4]));
+    const column = shadowColumn(columns, line, mapColumn(line, Number(m[4])));
     let fn = m[1] ?? "";
     if (fn === "<anonymous>" || fn === "<eval>" || fn === "" || !/^[A-Za-z_$][\w$]*$/.test(fn)) fn = anonymousName(scopes, line, column);
     out.push({ fn, module: "cell", line, column });

@@ -24,6 +24,7 @@ import { parse, type SucraseToken } from "sucrase/dist/parser/index.js";
 import { TokenType as tt } from "sucrase/dist/parser/tokenizer/types.js";
 import { ContextualKeyword as ck } from "sucrase/dist/parser/tokenizer/keywords.js";
 import { transformKthreads } from "./kthread_transform.ts";
+import { shadowCell, type ColumnMap } from "./shadow.ts";
 
 export const CELL_FILE = "cell.ts";
 export const WRAP_PREFIX = "(function (require, exports) {";
@@ -75,6 +76,12 @@ export type TranspileResult =
       sites: number[];
       /** The names of the imported functions called at a site. */
       siteNames: string[];
+      /**
+       * The same code keeping a shadow stack (shadow.ts), for runs that read a stack at every allocation, with the map
+       * from its columns to `js`'s; null when the cell cannot be instrumented exactly (`shadowReason` says why).
+       */
+      shadow: { js: string; columns: ColumnMap } | null;
+      shadowReason: string;
     }
   | { ok: false; error: CompileError };
 
@@ -283,12 +290,13 @@ export const MAX_SITES = 999_999;
  * innermost frame (bindings.ts siteFrame). Calls written otherwise (`L.kmalloc(...)` through a namespace import,
  * `const f = kmalloc; f()`) have no site and cost a walk when their line is asked for.
  */
-export function markSites(code: string): { js: string; sites: number[]; siteNames: string[] } {
+export function markSites(code: string): { js: string; sites: number[]; siteNames: string[]; offsets: number[] } {
   const bindings: string[] = [];
   for (const m of code.matchAll(/\bvar (_[A-Za-z0-9_$]*) = require\('(?:linux|sim|user)'\);/g)) bindings.push(m[1]);
   const sites = [0];
   const names = new Set<string>();
-  if (!bindings.length) return { js: code, sites, siteNames: [] };
+  const offsets: number[] = [];
+  if (!bindings.length) return { js: code, sites, siteNames: [], offsets };
   const re = new RegExp(`(?<![\\w$.])(?:${bindings.map((b) => b.replace(/\$/g, "\\$")).join("|")})\\.([A-Za-z_$][\\w$]*)\\.call\\((void 0)(?=[,)])`, "g");
   const starts = lineStartsOf(code);
   const js = code.replace(re, (whole: string, name: string, _v: string, offset: number) => {
@@ -296,9 +304,10 @@ export function markSites(code: string): { js: string; sites: number[]; siteName
     names.add(name);
     const paren = offset + whole.length - "void 0".length - 1;
     sites.push(posAt(starts, paren).line);
+    offsets.push(paren + 1); // same length as what it replaces: offsets hold in the result
     return whole.slice(0, whole.length - 6) + String(sites.length - 1).padEnd(6);
   });
-  return { js, sites, siteNames: [...names] };
+  return { js, sites, siteNames: [...names], offsets };
 }
 
 /** Transpile a cell. Never throws: a syntax error comes back as `{ ok: false, error }` with line and column. */
@@ -345,7 +354,20 @@ function transpileUncached(src: string): TranspileResult {
   if (!Array.isArray(imports)) return { ok: false, error: imports };
   const functions = scanFunctions(src, toks, lineStarts);
   const scopes = scanScopes(code);
-  const { js, sites, siteNames } = markSites(code);
+  const { js, sites, siteNames, offsets } = markSites(code);
+  const sh = shadowCell(js, offsets, sites.length);
+  const shadow = sh.ok ? { js: WRAP_PREFIX + sh.js + WRAP_SUFFIX, columns: sh.columns } : null;
   // sucrase emits `"use strict";` first: inside the wrapper it makes the whole cell strict, as an ES module is.
-  return { ok: true, js: WRAP_PREFIX + js + WRAP_SUFFIX, imports, functions, scopes, lineStarts, sites, siteNames };
+  return {
+    ok: true,
+    js: WRAP_PREFIX + js + WRAP_SUFFIX,
+    imports,
+    functions,
+    scopes,
+    lineStarts,
+    sites,
+    siteNames,
+    shadow,
+    shadowReason: sh.ok ? "" : sh.reason,
+  };
 }

@@ -80,12 +80,16 @@ export function readScalar(
   }
 }
 
+/** 2^bits, made once per width (a check per address argument would otherwise make two bigints). */
+const LIMITS: bigint[] = [];
+function addrLimit(bits: number): bigint {
+  return (LIMITS[bits] ??= 1n << BigInt(bits));
+}
+
 /** An address argument's range: the architecture's width (a bigint read from the guest, or decoded by the bridge). */
 export function checkAddr(v: bigint, fn: string, param: string, addrBits: number): bigint {
-  if (v < 0n || v >> BigInt(addrBits) !== 0n) {
-    throw new ArgError(`${fn}: parameter '${param}' must be an address of ${addrBits} bits, got 0x${v < 0n ? "-" + (-v).toString(16) : v.toString(16)}n`);
-  }
-  return v;
+  if (v >= 0n && v < addrLimit(addrBits)) return v;
+  throw new ArgError(`${fn}: parameter '${param}' must be an address of ${addrBits} bits, got 0x${v < 0n ? "-" + (-v).toString(16) : v.toString(16)}n`);
 }
 
 /**

@@ -197,7 +197,12 @@ export const PRELUDE = String.raw`(function (natives, specJson) {
         if (j >= n) break;
         if (typeof args[j] === "number") mask |= 1 << (j + 8);
       }
-      const r = apply(dispatch, code + (site === 0 ? (hungry[row] === true ? (takeStack(), STACK_BIT) : 0) : siteCode(site, row)) + mask, args);
+      // a plain site of a row that takes no stack (every call on a distro kernel) without siteCode's call
+      const sc =
+        typeof site === "number" && site > 0 && site <= SITES && site === (site | 0) && hungry[row] !== true ? site * SITE_UNIT
+        : site === 0 ? (hungry[row] === true ? (takeStack(), STACK_BIT) : 0)
+        : siteCode(site, row);
+      const r = apply(dispatch, code + sc + mask, args);
       if (retAddr) {
         if (typeof r !== "number") return r;
         const b = BIGS.get(r);

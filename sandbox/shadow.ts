@@ -287,10 +287,17 @@ export function shadowCell(js: string, kernelSites: readonly number[], firstSite
     }
     if (from === close) return { ok: false, reason: "trailing comma" };
     if (tokens[from].type === tt.ellipsis) from++;
-    if (endsWithFunction(from, close)) {
-      // the value is a function literal at its end: nothing runs after its evaluation but its own definition, so the
-      // mark goes first (a temporary would name it); anything else before the literal would run after the mark
-      if (!isFunctionLiteral(from, close)) return { ok: false, reason: "argument ending with a function" };
+    // Arguments that call nothing run none of the cell's code (the cell defines no getter, valueOf... to run): the
+    // mark can go before the last one, without a temporary (cheaper: f(n - 1) is most calls in a recursion)
+    let calls = false;
+    for (let k = i + 1; k < close && !calls; k++) {
+      const ty = tokens[k].type;
+      calls = ty === tt.parenL || ty === tt._new || ((ty === tt.name || ty === tt._yield) && (text(tokens[k]) === "yield" || text(tokens[k]) === "await"));
+    }
+    if (!calls || endsWithFunction(from, close)) {
+      // or the value is a function literal at its end: nothing runs after its evaluation but its own definition, so
+      // the mark goes first (a temporary would name it); anything else before the literal would run after the mark
+      if (calls && !isFunctionLiteral(from, close)) return { ok: false, reason: "argument ending with a function" };
       edits.push({ at: tokens[from].start, remove: 0, insert: `(${mark}, `, order: 1 });
       edits.push({ at: tokens[close - 1].end, remove: 0, insert: `)`, order: 0 });
     } else {

@@ -8,7 +8,7 @@
 // averages of 10 and more while other work runs) wall time mostly measures the waits for a core.
 // Times are never asserted in tests; this suite records them.
 // SPEED_ROWS=memdemo,kmalloc,fuzz,grade (any of them, comma-separated) measures only those groups of rows; default all.
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { Suite } from "./harness.ts";
@@ -124,6 +124,7 @@ module_init(() => { for (let i = 0; i < ${N}; i++) { if (i < ${n}) kfree(kmalloc
     for (const config of ROWS.includes("kmalloc") ? (["distro", "debug"] as const) : []) {
       const cell: number[] = [];
       const native: number[] = [];
+      const walked: number[] = [];
       for (let r = 0; r < ROUNDS + 2; r++) {
         const s1 = await timeOnce(() => runModule(loop(N), { config, limits: { cpuMs: 60000 } }));
         const s0 = await timeOnce(() => runModule(loop(0), { config, limits: { cpuMs: 60000 } }));
@@ -131,9 +132,13 @@ module_init(() => { for (let i = 0; i < ${N}; i++) { if (i < ${n}) kfree(kmalloc
         const nat = await timeOnce(() => {
           for (let i = 0; i < N; i++) k.slab.kfree(k.slab.kmalloc(64, 0xcc0));
         });
+        // the same run walking the guest's stack instead of the shadow stack (sandbox/shadow.ts): debug only
+        const w1 = config === "debug" ? await timeOnce(() => runModule(loop(N), { config, limits: { cpuMs: 60000 }, shadowStack: false })) : 0;
+        const w0 = config === "debug" ? await timeOnce(() => runModule(loop(0), { config, limits: { cpuMs: 60000 }, shadowStack: false })) : 0;
         if (r < 2) continue;
         cell.push(((s1 - s0) * 1000) / N);
         native.push((nat * 1000) / N);
+        walked.push(((w1 - w0) * 1000) / N);
       }
       const c = ctx.record(`kmalloc+kfree from a cell (${config})`, "us cpu/pair", cell, "(a run of N pairs - the same run with none) / N");
       const n = ctx.record(
@@ -143,6 +148,32 @@ module_init(() => { for (let i = 0; i < ${N}; i++) { if (i < ${n}) kfree(kmalloc
         "k.slab.kfree(k.slab.kmalloc(64, GFP_KERNEL))",
       );
       ctx.ratio(`kmalloc+kfree from a cell vs natively (${config}; target <= 2)`, c, n);
+      if (config === "debug") {
+        const w = ctx.record("kmalloc+kfree from a cell (debug), stacks walked", "us cpu/pair", walked, "shadowStack: false: a new Error() in the guest per call");
+        ctx.ratio("kmalloc+kfree from a cell (debug): stacks walked vs the shadow stack (the default)", w, c);
+      }
+    }
+
+    // what the shadow stack costs a cell that only computes (sandbox/shadow.ts): fib(25), 250k calls, debug config
+    if (ROWS.includes("kmalloc")) {
+      const fib = (n: number) => `import { MODULE_LICENSE, module_init } from "linux";
+MODULE_LICENSE("GPL");
+function fib(n: number): number { return n < 2 ? n : fib(n - 1) + fib(n - 2); }
+module_init(() => { fib(${n}); return 0; });`;
+      const sh: number[] = [];
+      const pl: number[] = [];
+      for (let r = 0; r < ROUNDS + 2; r++) {
+        const a1 = await timeOnce(() => runModule(fib(25), { config: "debug", views: false, limits: { cpuMs: 60000 } }));
+        const a0 = await timeOnce(() => runModule(fib(2), { config: "debug", views: false, limits: { cpuMs: 60000 } }));
+        const b1 = await timeOnce(() => runModule(fib(25), { config: "debug", views: false, limits: { cpuMs: 60000 }, shadowStack: false }));
+        const b0 = await timeOnce(() => runModule(fib(2), { config: "debug", views: false, limits: { cpuMs: 60000 }, shadowStack: false }));
+        if (r < 2) continue;
+        sh.push(a1 - a0);
+        pl.push(b1 - b0);
+      }
+      const a = ctx.record("fib(25) in a cell (debug), shadow stack", "ms cpu", sh, "the run of fib(25) - the same run of fib(2): the cell's instrumented calls");
+      const b = ctx.record("fib(25) in a cell (debug), plain code", "ms cpu", pl, "shadowStack: false");
+      ctx.ratio("fib(25): instrumented vs plain (the shadow stack's guest cost)", a, b);
     }
 
     // fuzzed programs, run and judged (the same programs each round)
@@ -194,7 +225,30 @@ module_init(() => { for (let i = 0; i < ${N}; i++) { if (i < ${n}) kfree(kmalloc
         "kmodlab grade three-allocators over 200 copies of its solution, CPU",
         "ms cpu",
         grCpu,
-        "the same runs' CPU time over every thread of the process (the workers included): the load of other work on the machine does not enter it",
+        "the same runs' CPU time over every thread of the process (the workers included): the load of other work on the machine does not enter it; copies of one text are run once (src/cli/grade.ts)",
+      );
+      // texts that differ (a comment line): every one is run, as a class's own submissions are
+      const distinct = join(dir, "distinct");
+      mkdirSync(distinct);
+      const DISTINCT = 20;
+      for (let i = 0; i < DISTINCT; i++) writeFileSync(join(distinct, `d${String(i).padStart(2, "0")}.ts`), `// submission ${i}\n${ex.solution}`);
+      const each: number[] = [];
+      for (let r = 0; r < 3; r++) {
+        process.stderr.write = (() => true) as typeof process.stderr.write;
+        const cpu0 = process.cpuUsage();
+        try {
+          await gradeCommand(ex.id, distinct, { json: true, out });
+        } finally {
+          process.stderr.write = write;
+        }
+        const cpu = process.cpuUsage(cpu0);
+        each.push((cpu.user + cpu.system) / 1000 / DISTINCT);
+      }
+      ctx.record(
+        `kmodlab grade three-allocators over ${DISTINCT} distinct texts of its solution, CPU per submission`,
+        "ms cpu",
+        each,
+        "each text differs by a comment line, so every submission is run (its clean, shifted and fault-injection runs); CPU over every thread",
       );
     } finally {
       rmSync(dir, { recursive: true, force: true });

@@ -24,6 +24,7 @@ import { LogBudgetExceeded } from "../src/kernel/kernel/printk.ts";
 import { ArgError, checkAddr, readNumber, readPrintkArg, readScalar } from "./validate.ts";
 import { MAX_NESTING, type LimitName, type Limits } from "./limits.ts";
 import { PRELUDE, PRELUDE_FILE } from "./prelude.ts";
+import { hostNumberResults } from "./quickjs.ts";
 import { parseStack, type CellFrame } from "./stack.ts";
 import { SHADOW_REQUIRE, SHADOW_SITE_UNIT, SHADOW_SLOTS, SHADOW_UNKNOWN, type ColumnMap } from "./shadow.ts";
 import type { CellScope } from "./transpile.ts";
@@ -127,7 +128,8 @@ const P_SCALAR = 0,
 const RET_VOID = 0,
   RET_ADDR = 1,
   RET_INT = 2,
-  RET_SCALAR = 3;
+  RET_SCALAR = 3,
+  RET_NUMBER = 4;
 /** A row's parameters and result, worked out once (Bridge.shapeOf). */
 interface RowShape {
   rest: boolean;
@@ -198,6 +200,8 @@ export class Bridge {
   private readonly hungryH: QuickJSHandle;
   /** How deep the guest is in nested module calls (init -> sim.advance -> timer callback ...). */
   depth = 0;
+  /** A table call may return its number result as a plain number (quickjs.ts hostNumberResults). */
+  private readonly numbers: boolean;
   /** Each row's RowShape, made at its first call. */
   private readonly shapes = new Map<FunctionEntry, RowShape>();
 
@@ -214,6 +218,7 @@ export class Bridge {
     sitedNames: ReadonlySet<string> = new Set(),
   ) {
     this.addrBits = env.k.layout?.bits ?? 64;
+    this.numbers = hostNumberResults(ctx);
     this.deadline = Infinity; // set when the prelude is in place: the CPU limit is the module's, not the bridge's
 
     // One host function serves every table function (the prelude's wrapper passes the row's id and the argument
@@ -379,10 +384,10 @@ export class Bridge {
     obj: QuickJSHandle,
     key: string,
     name: string,
-    body: (hs: QuickJSHandle[], self: QuickJSHandle) => QuickJSHandle | { error: QuickJSHandle } | undefined,
+    body: (hs: QuickJSHandle[], self: QuickJSHandle) => QuickJSHandle | number | { error: QuickJSHandle } | undefined,
   ) {
     const f = this.ctx.newFunction(name, function (this: QuickJSHandle, ...hs) {
-      return body(hs, this);
+      return body(hs, this) as QuickJSHandle | undefined; // a number only where hostNumberResults said so
     });
     this.ctx.setProp(obj, key, f);
     f.dispose();
@@ -488,7 +493,7 @@ export class Bridge {
   }
 
   /** One host call of a table function (guarded's steps, without a closure per call). `mask`: see CODE_ID. */
-  private call(e: FunctionEntry, hs: QuickJSHandle[], mask: number): QuickJSHandle | { error: QuickJSHandle } | undefined {
+  private call(e: FunctionEntry, hs: QuickJSHandle[], mask: number): QuickJSHandle | number | { error: QuickJSHandle } | undefined {
     const refused = this.enter();
     if (refused !== undefined) return refused;
     try {
@@ -537,7 +542,9 @@ export class Bridge {
         case RET_ADDR:
           return this.addrToGuest(r as bigint | number); // the wrapper decodes a number
         case RET_INT:
-          return this.toGuestScalar(r, "int");
+          return this.numbers && typeof r !== "bigint" ? Number(r) : this.toGuestScalar(r, "int");
+        case RET_NUMBER:
+          return this.numbers && typeof r !== "bigint" ? Number(r) : this.toGuestScalar(r, e.returns);
         default:
           return this.toGuestScalar(r, e.returns);
       }
@@ -575,17 +582,26 @@ export class Bridge {
                       ? P_NUM
                       : P_SCALAR;
       }
-      const ret = e.returns === "void" ? RET_VOID : e.returns === "addr" ? RET_ADDR : e.returns.startsWith("handle:") ? RET_INT : RET_SCALAR;
+      const ret =
+        e.returns === "void"
+          ? RET_VOID
+          : e.returns === "addr"
+            ? RET_ADDR
+            : e.returns.startsWith("handle:")
+              ? RET_INT
+              : NUMERIC.has(e.returns)
+                ? RET_NUMBER
+                : RET_SCALAR;
       this.shapes.set(e, (sh = { rest, fixed, required, kinds, ret }));
     }
     return sh;
   }
 
   /** An address for the prelude's fast wrapper: a number when encodeAddr can carry it exactly, else a bigint. */
-  private addrToGuest(v: bigint | number): QuickJSHandle {
+  private addrToGuest(v: bigint | number): QuickJSHandle | number {
     const b = typeof v === "bigint" ? v : BigInt(v);
     const n = encodeAddr(b);
-    return n === undefined ? this.ctx.newBigInt(b) : this.ctx.newNumber(n);
+    return n === undefined ? this.ctx.newBigInt(b) : this.numbers ? n : this.ctx.newNumber(n);
   }
 
   private readArgs(e: FunctionEntry, hs: QuickJSHandle[], mask = 0, sh: RowShape = this.shapeOf(e)): unknown[] {

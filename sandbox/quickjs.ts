@@ -179,9 +179,22 @@ interface ContextInternals {
     QTS_DupValuePointer(ctx: number, ptr: number): number;
     QTS_FreeValuePointer(ctx: number, ptr: number): void;
     QTS_Throw(ctx: number, ptr: number): number;
+    QTS_NewFloat64?(ctx: number, n: number): number;
   };
   ctx?: { value: number };
   runtime?: unknown;
+}
+
+/** Contexts whose host functions may return a plain number (see installLeanHostCalls). */
+const numberResults = new WeakSet<QuickJSContext>();
+
+/**
+ * Whether a host function of this context may return a plain JS number instead of a handle: the lean dispatcher
+ * makes it the guest's number directly (one QTS_NewFloat64, whose value QuickJS takes over), where a handle costs a
+ * newNumber, a dup for the guest and a dispose. False on the library's own dispatcher.
+ */
+export function hostNumberResults(context: QuickJSContext): boolean {
+  return numberResults.has(context);
 }
 
 /** Replace the context's guest -> host dispatcher with the synchronous one. Returns true when installed. */
@@ -201,6 +214,7 @@ export function installLeanHostCalls(context: QuickJSContext): boolean {
     return false;
   if (typeof ffi.QTS_ArgvGetJSValueConstPointer !== "function" || typeof ffi.QTS_DupValuePointer !== "function" || typeof ffi.QTS_Throw !== "function")
     return false;
+  const newFloat64 = typeof ffi.QTS_NewFloat64 === "function" ? ffi.QTS_NewFloat64.bind(ffi) : undefined;
   const getFunction = c.getFunction.bind(context);
   const errorToHandle = c.errorToHandle.bind(context);
   const rt = c.runtime as ConstructorParameters<typeof WeakLifetime>[3];
@@ -214,7 +228,8 @@ export function installLeanHostCalls(context: QuickJSContext): boolean {
     for (let i = 0; i < argc; i++)
       args[i] = new WeakLifetime(ffi.QTS_ArgvGetJSValueConstPointer(argv, i) as never, copy as never, free as never, rt) as unknown as QuickJSHandle;
     try {
-      const result = fn.apply(self, args) as QuickJSHandle | { error?: QuickJSHandle; value?: QuickJSHandle } | undefined;
+      const result = fn.apply(self, args) as QuickJSHandle | number | { error?: QuickJSHandle; value?: QuickJSHandle } | undefined;
+      if (typeof result === "number") return newFloat64!(ctxPtr, result); // hostNumberResults: QuickJS takes the value over
       if (!result) return 0;
       if ("error" in result && result.error) throw result.error;
       const handle = (result instanceof Lifetime ? result : (result as { value: QuickJSHandle }).value) as QuickJSHandle;
@@ -235,5 +250,6 @@ export function installLeanHostCalls(context: QuickJSContext): boolean {
       self.dispose();
     }
   };
+  if (newFloat64) numberResults.add(context);
   return true;
 }

@@ -149,7 +149,12 @@ module_init(() => { for (let i = 0; i < ${N}; i++) { if (i < ${n}) kfree(kmalloc
       );
       ctx.ratio(`kmalloc+kfree from a cell vs natively (${config}; target <= 2)`, c, n);
       if (config === "debug") {
-        const w = ctx.record("kmalloc+kfree from a cell (debug), stacks walked", "us cpu/pair", walked, "shadowStack: false: a new Error() in the guest per call");
+        const w = ctx.record(
+          "kmalloc+kfree from a cell (debug), stacks walked",
+          "us cpu/pair",
+          walked,
+          "shadowStack: false: a new Error() in the guest per call",
+        );
         ctx.ratio("kmalloc+kfree from a cell (debug): stacks walked vs the shadow stack (the default)", w, c);
       }
     }
@@ -171,7 +176,12 @@ module_init(() => { fib(${n}); return 0; });`;
         sh.push(a1 - a0);
         pl.push(b1 - b0);
       }
-      const a = ctx.record("fib(25) in a cell (debug), shadow stack", "ms cpu", sh, "the run of fib(25) - the same run of fib(2): the cell's instrumented calls");
+      const a = ctx.record(
+        "fib(25) in a cell (debug), shadow stack",
+        "ms cpu",
+        sh,
+        "the run of fib(25) - the same run of fib(2): the cell's instrumented calls",
+      );
       const b = ctx.record("fib(25) in a cell (debug), plain code", "ms cpu", pl, "shadowStack: false");
       ctx.ratio("fib(25): instrumented vs plain (the shadow stack's guest cost)", a, b);
     }

@@ -258,7 +258,10 @@ export function shadowCell(js: string, kernelSites: readonly number[], firstSite
           if (posAt(lineStarts, dot.start).line !== posAt(lineStarts, prev.end).line) return { ok: false, reason: "member call across lines" };
           edits.push({ at: dot.start, remove: prev.end - dot.start, insert: `[(${mark}, ${JSON.stringify(text(prev))})]`, order: 1 });
         } else {
-          edits.push({ at: prev.start, remove: 0, insert: `(${mark}, `, order: 1 });
+          // `(` would continue an expression ended on the line before (`x = 1\nfoo()`): the `;` ASI put there
+          const b = tokens[i - 2];
+          const asi = b !== undefined && js.slice(b.end, prev.start).includes("\n") && endsExpression(b, text(b));
+          edits.push({ at: prev.start, remove: 0, insert: `${asi ? ";" : ""}(${mark}, `, order: 1 });
           edits.push({ at: prev.end, remove: 0, insert: `)`, order: 0 });
         }
       } else if (pt === tt.parenR) {
@@ -336,6 +339,27 @@ export function shadowCell(js: string, kernelSites: readonly number[], firstSite
   }
   out += js.slice(pos);
   return { ok: true, js: out, columns, sites: site - firstSite };
+}
+
+/** Whether a token can end an expression (a `(` after it on the next line would call what it ends). */
+function endsExpression(t: SucraseToken, s: string): boolean {
+  const ty = t.type;
+  if (ty === tt.name) return !["of", "in", "yield", "await", "async", "let", "static", "get", "set", "typeof", "void", "delete", "new", "return"].includes(s);
+  return (
+    ty === tt.num ||
+    ty === tt.string ||
+    ty === tt.parenR ||
+    ty === tt.bracketR ||
+    ty === tt.braceR ||
+    ty === tt.backQuote ||
+    ty === tt.regexp ||
+    ty === tt.bigint ||
+    ty === tt._true ||
+    ty === tt._false ||
+    ty === tt._null ||
+    ty === tt._this ||
+    ty === tt.decimal
+  );
 }
 
 /** `function* f(`, `function*(`, `*m(` (a multiplication right before parameters cannot be). */

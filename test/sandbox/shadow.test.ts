@@ -73,6 +73,20 @@ function bad(n: number): number { const o: any = null; return o.x + n; }
 function via(n: number) { return 1 + bad(n); }
 module_init(() => { kfree(kmalloc(8, GFP_KERNEL)); return via(3); });
 `,
+  "no semicolons (a call starting a line stays a statement of its own)": `
+let n = 0
+function foo() { n++; return kmalloc(8, GFP_KERNEL) }
+const g = function () { return 1 }
+foo()
+module_init(() => {
+  let x = g()
+  kfree(foo())
+  const y = x
+  foo()
+  printk(KERN_INFO + "n=%d y=%d\\n", n, y)
+  return 0
+})
+`,
   "a getter: not instrumented, the same outputs": `
 const o = { get p() { return kmalloc(8, GFP_KERNEL); } };
 module_init(() => { kfree(o.p); kfree(o.p); const q = o.p; kfree(q); kfree(q); return 0; });

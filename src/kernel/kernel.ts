@@ -38,6 +38,7 @@ import { pcpu_boot_balance } from "./mm/percpu_boot.ts";
 import { dma_atomic_pool_init } from "./kernel/dma_pool.ts";
 import { early_boot_frees, late_boot_frees } from "./init/free_initmem.ts";
 import { vfs_caches_init_early } from "./init/vfs_hash.ts";
+import { boot_hash_tables_core, boot_hash_tables_net } from "./init/large_hash.ts";
 import { FaultInjection } from "./debug/fault_inject.ts";
 import { rebindable, stateless } from "./snapshot.ts";
 import "./fs/all.ts";
@@ -319,7 +320,11 @@ export function boot(profile: string | Profile, opts: BootOptions = {}): Kernel 
   // SMP alternatives, CMA given back, init_per_zone_wmark_min(); the atomic DMA pools (postcore_initcall); the
   // initrd, khugepaged's watermarks and kernel_init's frees of __init and the image's gaps (init/free_initmem.ts).
   early_boot_frees(k);
+  // pid_max, the mount hash tables (start_kernel) and futex's (core_initcall); the atomic DMA pools; the fs_initcalls'
+  // quota and network hash tables (init/large_hash.ts), all from the page allocator.
+  boot_hash_tables_core(k);
   dma_atomic_pool_init(k);
+  boot_hash_tables_net(k);
   late_boot_frees(k);
   // The kernel threads the initcalls started (their stacks; init/boot_tasks.ts).
   boot_kthreads(k);

@@ -5,12 +5,14 @@
 // alloc_large_system_hash(): numentries = nr_kernel_pages rounded up to a MiB of pages, one bucket per 2^scale
 // bytes of lowmem (dentry: scale 13, inode: 14), rounded up to a power of two, at most 1/16 of all memory; a bucket
 // is one pointer (struct hlist_bl_head / hlist_head); "%s hash table entries: %ld (order: %d, %lu bytes, linear)".
-// nr_kernel_pages is the lowmem zones' present pages minus their memmap (free_area_init_core's freesize).
+// nr_kernel_pages is the lowmem zones' present pages minus their memmap (free_area_init_core's freesize), less the
+// highmem zones' memmap (hashPageCounts).
 // The tables are memblock reservations (memblock_alloc, top-down below the lowmem limit): they never reach the
 // buddy allocator, as in the real kernel. Simplification: the 2.6 and 3.4 eras are not modelled here.
 
 import type { Kernel } from "../kernel.ts";
 import { KERN_INFO } from "../kernel/printk.ts";
+import { structPageSize } from "../mm/zone.ts";
 
 const PAGE = 4096;
 
@@ -31,16 +33,31 @@ function memblockAllocTopDown(k: Kernel, size: number, limit: number): number {
   return -1;
 }
 
+/**
+ * nr_kernel_pages and nr_all_pages as free_area_init_core() (6.1) counts them, zone by zone: every zone's freesize
+ * adds to nr_all_pages; a lowmem zone's to nr_kernel_pages, and a highmem zone's memmap (calc_memmap_size(), which
+ * lives in lowmem) is charged to nr_kernel_pages "if there are enough kernel pages" (more than twice the memmap).
+ */
+export function hashPageCounts(k: Kernel): { nrKernelPages: number; nrAllPages: number } {
+  let nrKernelPages = 0;
+  let nrAllPages = 0;
+  const spage = structPageSize(k.profile.arch, k.profile.era);
+  for (const z of k.pages.zones) {
+    nrAllPages += z.initialManaged;
+    if (!z.highmem) nrKernelPages += z.initialManaged;
+    else if (z.present) {
+      const memmap = Math.ceil((z.spanned * spage) / PAGE);
+      if (nrKernelPages > memmap * 2) nrKernelPages -= memmap;
+    }
+  }
+  return { nrKernelPages, nrAllPages };
+}
+
 export function vfs_caches_init_early(k: Kernel): void {
   if (k.profile.era !== "6.1") return;
   const L = k.layout;
   const ptr = L.bits === 64 ? 8 : 4;
-  let nrKernelPages = 0;
-  let nrAllPages = 0;
-  for (const z of k.pages.zones) {
-    nrAllPages += z.initialManaged;
-    if (!z.highmem) nrKernelPages += z.initialManaged;
-  }
+  const { nrKernelPages, nrAllPages } = hashPageCounts(k);
   const limit = (L.maxLowPfn || L.maxPfn) * PAGE;
   for (const [name, scale] of [
     ["Dentry cache", 13],

@@ -21,8 +21,17 @@ import { PageOwner } from "../mm/page_flags.ts";
 
 const PAGE = 4096;
 
+/** ARM's DEFAULT_DMA_COHERENT_POOL_SIZE: SZ_256K. */
+export const ARM_COHERENT_POOL = 256 * 1024;
+
 export function dma_atomic_pool_init(k: Kernel): void {
   const arch = k.profile.arch;
+  if (k.profile.era === "6.1" && arch === "arm") {
+    // arch/arm/mm/dma-mapping.c atomic_pool_init() (postcore): DEFAULT_DMA_COHERENT_POOL_SIZE (coherent_pool=) from
+    // CMA, remapped: its pages are the boot's dma_common_contiguous_remap area (mm/vmalloc_boot.ts), 64 pages
+    k.printk(KERN_INFO + "DMA: preallocated %zu KiB pool for atomic coherent allocations\n", ARM_COHERENT_POOL >> 10);
+    return;
+  }
   if (k.profile.era !== "6.1" || (arch !== "x86_64" && arch !== "arm64")) return;
   const maxOrderNrPages = 2 ** (k.profile.maxOrder - 1);
   const pages = Math.min(Math.floor(k.pages.totalramPages / ((1 << 30) / (128 << 10))), maxOrderNrPages);

@@ -64,6 +64,7 @@ import {
   structPageSize,
   totalReservePages,
 } from "./zone.ts";
+import { pcpu_print_setup } from "./percpu_first_chunk.ts";
 import {
   KERN_ALERT,
   KERN_DEBUG,
@@ -636,6 +637,8 @@ export class PageAllocator {
     let total = 0;
     for (const z of this.zones) total += z.initialManaged;
     if (this.era === "6.1") {
+      // setup_per_cpu_areas() runs between setup_arch() and build_all_zonelists()
+      pcpu_print_setup(k);
       if (this.numa()) k.printk(KERN_INFO + "Fallback order for Node 0: 0 \n");
       k.printk(KERN_INFO + "Built 1 zonelists, mobility grouping on.  Total pages: %d\n", total);
       if (this.numa()) {
@@ -705,7 +708,26 @@ export class PageAllocator {
     this.init_per_zone_wmark_min(this.thpAlways());
     this.boot = this.snapshot();
     this.recharge();
+    this.printHighmemInit();
     this.printMemoryLine();
+  }
+
+  /**
+   * arch/x86/mm/highmem_32.c set_highmem_pages_init() (6.1 i386, from mem_init before the Memory: line): one line per
+   * highmem zone, "Initializing %s for node %d (%08lx:%08lx)" with zone_start_pfn and its end (0:0 for an empty zone,
+   * whose zone_start_pfn calculate_node_totalpages() leaves 0). ZONE_MOVABLE is highmem when movable_zone is
+   * ZONE_HIGHMEM, i.e. when the HighMem zone has pages (find_usable_zone_for_movable()).
+   */
+  private printHighmemInit(): void {
+    const k = this.k;
+    if (k.profile.era !== "6.1" || k.profile.arch !== "i386") return;
+    const high = this.zones.find((z) => z.name === "HighMem");
+    const highPopulated = !!high && high.spanned > 0;
+    for (const z of this.zones) {
+      if (z.name !== "HighMem" && !(z.name === "Movable" && highPopulated)) continue;
+      const start = z.spanned ? z.startPfn : 0;
+      k.printk(KERN_INFO + "Initializing %s for node %d (%08lx:%08lx)\n", z.name, 0, start, start + z.spanned);
+    }
   }
 
   /**

@@ -29,6 +29,7 @@ import { PageOwner } from "./page_flags.ts";
 import { threadSize } from "./slab_boot.ts";
 import { Kasan } from "../debug/kasan.ts";
 import { VM_ALLOC, VM_ARM_STATIC_MAPPING, VM_DMA_COHERENT, VM_IOREMAP, VM_MAP, type Vmalloc } from "./vmalloc.ts";
+import { ARM_COHERENT_POOL } from "../kernel/dma_pool.ts";
 
 const KiB = 1024;
 const MiB = 1024 * 1024;
@@ -150,7 +151,7 @@ function arm61Steps(_k: Kernel): Step[] {
     { op: "vmalloc", size: PAGE, tag: "t1", caller: "kernel_clone+0xac/0x3c4" },
     { op: "ioremap", phys: 0x08010000, size: 0x10000, caller: "gic_of_setup+0x50/0xf8" },
     ...rep(17, () => [S()]),
-    { op: "vmap", pages: 64, flags: VM_DMA_COHERENT, caller: "dma_common_contiguous_remap+0x74/0x90" },
+    { op: "vmap", pages: ARM_COHERENT_POOL / PAGE, flags: VM_DMA_COHERENT, caller: "dma_common_contiguous_remap+0x74/0x90" },
     S(),
     { op: "ioremap", phys: 0x09000000, size: PAGE, caller: "__devm_ioremap_resource+0x168/0x1dc" },
     { op: "ioremap", phys: 0x09030000, size: PAGE, caller: "__devm_ioremap_resource+0x168/0x1dc" },

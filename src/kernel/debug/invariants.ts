@@ -67,8 +67,15 @@ class Collector {
   }
 }
 
+/** How the check runs; the result is the same either way. */
+export interface CheckOptions {
+  /** Ask objectAt() about every live slab object instead of deciding a slab at once where it can (slabClean): the
+   *  reference the tests hold the closed form to. */
+  everyObject?: boolean;
+}
+
 /** Verify the whole simulated kernel. Pure: reads only (the /proc texts are rendered, nothing is allocated). */
-export function checkKernelInvariants(k: Kernel): Violation[] {
+export function checkKernelInvariants(k: Kernel, opts: CheckOptions = {}): Violation[] {
   const c = new Collector();
   subsystemChecks(k, c);
   if (!k.pages) return c.out;
@@ -77,7 +84,7 @@ export function checkKernelInvariants(k: Kernel): Violation[] {
   c.run("buddy", () => checkBuddyinfo(k, c));
   let slabPages = 0;
   let largePages = 0;
-  if (k.slab) c.run("slab", () => ([slabPages, largePages] = checkSlab(k, frames, c)));
+  if (k.slab) c.run("slab", () => ([slabPages, largePages] = checkSlab(k, frames, c, opts.everyObject === true)));
   let vmallocPages = 0;
   if (k.vmalloc) c.run("vmalloc", () => (vmallocPages = checkVmalloc(k, frames, c)));
   let tablePages = -1;
@@ -356,30 +363,47 @@ function slabsOf(cache: KmemCache): Slab[] {
 }
 
 /**
- * Whether checkSlab's per-object loop would find nothing in a slab of `cache`, decided in closed form for a uniform
- * boot slab (Slab.uniformBoot: none of its per-object arrays exists, so every object reads live, requested = the
- * object size); false for any other slab, or whenever the closed form cannot tell, and the loop runs as before. So
- * the check reports exactly what the loop reports, object by object, on every slab; it only skips the loop (a few
- * thousand slabs and a hundred thousand objectAt() calls after a 6.1 debug boot, each materialising the arrays) where
- * the loop's predicates hold for every index at once:
- * - fits in its slab: the object addresses objBase + i * size grow with i, so the first and the last object decide;
- * - requested <= max(objectSize, size) and >= 0: requested is objectSize;
+ * Whether checkSlab's per-object loop would find nothing in a slab of `cache`, decided without an objectAt() call
+ * per object; false whenever it cannot tell, and the loop runs as before. So the check reports exactly what the loop
+ * reports, object by object, on every slab; it skips the loop (a few thousand slabs after a 6.1 debug boot, and an
+ * objectAt() of ~1 us per live object) where the loop's predicates hold for every live object at once:
+ * - requested >= 0 and <= max(objectSize, size): read for each live object; nothing to read in a uniform boot slab
+ *   (Slab.uniformBoot: no per-object array exists, every object reads live with requested = the object size, and
+ *   nothing here creates the arrays);
+ * - fits in its slab: the object addresses objBase + i * size grow with i, so the first and the last index decide
+ *   (for every index, the live ones among them);
  * - objectAt(a) finds the live object starting at a, in this cache: objectAt takes the slab that slabOf(a) gives
  *   (the slab registered for a's frame, a linear-map address), then the index floor((a - base - slotStart) / size),
- *   which is i for a = objBase + i * size exactly when 0 <= objBase - base - slotStart < size. Every object starts
- *   inside [base, end) (the fit above, and last < end), so inside the slab's frames when base is the address of
- *   its first frame: those frames must all be registered to this slab, and the first and the last object in the
- *   linear map (one interval: every object between is in it too).
+ *   which is i for a = objBase + i * size exactly when 0 <= objBase - base - slotStart < size, and reads live[i]
+ *   (live, as the loop asks only about live objects). Every object starts inside [base, end) (the fit above, and
+ *   last < end), so inside the slab's frames when base is the address of its first frame: those frames must all be
+ *   registered to this slab, and the first and the last object in the linear map (one interval: every object
+ *   between is in it too).
  * That derivation is objectAt()'s code read once; so that a change there cannot leave it stale, objectAt() itself is
- * asked about the first and the last object of one uniform slab per cache (`probed`: the caches already asked) and
- * must agree. What differs between slabs of a cache (their frames' registration, their geometry) is checked for
- * every slab above. Asking it per slab cost ~1 us a call, more than the rest of the check of ~3,500 boot slabs.
+ * asked about the first and the last live object of one slab per cache (`probed`: the caches already asked) and
+ * must agree. What differs between slabs of a cache (their frames' registration, their geometry, their objects'
+ * arrays) is checked for every slab above.
  */
-function uniformSlabClean(sa: Kernel["slab"], slab: Slab, cache: KmemCache, end: bigint, probed: Set<KmemCache>): boolean {
-  if (!slab.uniformBoot() || slab.cache !== cache) return false;
+function slabClean(sa: Kernel["slab"], slab: Slab, cache: KmemCache, end: bigint, probed: Set<KmemCache>): boolean {
+  if (slab.cache !== cache) return false;
   const n = slab.objects;
   if (!(n > 0)) return true; // the loop runs over no index
-  if (!Number.isSafeInteger(cache.size) || cache.size <= 0 || !(cache.objectSize >= 0)) return false;
+  if (!Number.isSafeInteger(cache.size) || cache.size <= 0 || !Number.isSafeInteger(cache.objectSize) || cache.objectSize < 0) return false;
+  // the first and the last live index, and each live object's requested size
+  let lo = 0;
+  let hi = n - 1;
+  if (!slab.uniformBoot()) {
+    lo = hi = -1;
+    const most = Math.max(cache.objectSize, cache.size);
+    for (let i = 0; i < n; i++) {
+      if (!slab.liveAt(i)) continue;
+      const req = slab.requestedAt(i);
+      if (req < 0 || req > most) return false;
+      if (lo < 0) lo = i;
+      hi = i;
+    }
+    if (lo < 0) return true; // no live object: the loop asks about none
+  }
   const first = slab.addr(0);
   const last = slab.addr(n - 1);
   if (first < slab.base || last + BigInt(cache.objectSize) > end) return false;
@@ -388,7 +412,7 @@ function uniformSlabClean(sa: Kernel["slab"], slab: Slab, cache: KmemCache, end:
   if (last >= end || !sa.isLinear(first) || !sa.isLinear(last) || sa.pfnOf(slab.base) !== slab.pfn) return false;
   for (let p = slab.pfn, e = slab.pfn + (1 << slab.order); p < e; p++) if (sa.slabAtPfn(p) !== slab) return false;
   if (probed.has(cache)) return true;
-  for (const a of [first, last]) {
+  for (const a of [slab.addr(lo), slab.addr(hi)]) {
     const at = sa.objectAt(a);
     if (!at || at.start !== a || !at.live || at.cache !== cache.name) return false;
   }
@@ -397,7 +421,7 @@ function uniformSlabClean(sa: Kernel["slab"], slab: Slab, cache: KmemCache, end:
 }
 
 /** Returns [pages in slabs, pages in large kmallocs]. */
-function checkSlab(k: Kernel, f: FrameMap, c: Collector): [number, number] {
+function checkSlab(k: Kernel, f: FrameMap, c: Collector, everyObject: boolean): [number, number] {
   const sa = k.slab;
   const seen = new Set<Slab>();
   const probed = new Set<KmemCache>();
@@ -415,7 +439,7 @@ function checkSlab(k: Kernel, f: FrameMap, c: Collector): [number, number] {
       slabPages += pages;
       f.claim(c, "slab", slab.pfn, pages, PageOwner.Slab, () => `${cache.name} slab at pfn 0x${slab.pfn.toString(16)}`);
       const end = slab.base + BigInt(PAGE * pages);
-      if (uniformSlabClean(sa, slab, cache, end, probed)) continue;
+      if (!everyObject && slabClean(sa, slab, cache, end, probed)) continue;
       for (let i = 0; i < slab.objects; i++) {
         if (!slab.liveAt(i)) continue;
         const a = slab.addr(i);

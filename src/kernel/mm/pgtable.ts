@@ -55,6 +55,9 @@
 import type { Arch, Era, Layout } from "../types.ts";
 import { PageOwner } from "./page_flags.ts";
 
+/** The error a page-table page the allocator cannot give raises (callers that can fail cleanly catch it). */
+export const PGTABLE_OOM = "page tables: out of memory for a page-table page";
+
 export type LevelName = "PGD" | "P4D" | "PUD" | "PMD" | "PTE";
 
 /** PGTBL_*_MODIFIED (include/linux/pgtable.h). */
@@ -294,7 +297,7 @@ export class PageTables {
 
   private allocTablePage(order = 0, accounted = false): number {
     const pfn = this.host.pages.alloc_pages(this.gfpPgtable, order, PageOwner.PageTable);
-    if (pfn < 0) throw new Error("page tables: out of memory for a page-table page");
+    if (pfn < 0) throw new Error(PGTABLE_OOM);
     for (let i = 0; i < 1 << order; i++) {
       this.host.physmem.zeroPage(pfn + i);
       this.tableFrames.push(pfn + i);

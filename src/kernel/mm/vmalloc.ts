@@ -38,7 +38,7 @@
 import type { Kernel } from "../kernel.ts";
 import type { Era } from "../types.ts";
 import { PageOwner } from "./page_flags.ts";
-import { PageTables, type Prot } from "./pgtable.ts";
+import { PGTABLE_OOM, PageTables, type Prot } from "./pgtable.ts";
 import { VmapTree, alignUp, type VmapNode } from "./vmap_tree.ts";
 import { gfpFlags, formatGfp } from "../gfp.ts";
 import { KERN_WARNING, KERN_ERR } from "../kernel/printk.ts";
@@ -586,7 +586,15 @@ export class Vmalloc {
     this.nrVmallocPages += nrPages;
     this.stats.pagesAllocated += nrPages;
     area.mapped = { kind: "pages", pfns: pages, count: nrPages };
-    this.pt.mapPages(Number(area.addr >> 12n), nrPages, pages, prot);
+    try {
+      this.pt.mapPages(Number(area.addr >> 12n), nrPages, pages, prot);
+    } catch (e) {
+      // vmap_pages_range() fails when a page-table page cannot be had (memory exhausted between the pages and their
+      // tables): 6.1 warns "failed to map pages" and __vfree()s the area, its pages and the PTEs written so far
+      if (!(e instanceof Error && e.message === PGTABLE_OOM)) throw e;
+      this.failPages(area, gfp, nrPages, this.era === "6.1" ? "failed to map pages" : "");
+      return false;
+    }
     return true;
   }
 

@@ -202,6 +202,20 @@ export class Bridge {
   depth = 0;
   /** A table call may return its number result as a plain number (quickjs.ts hostNumberResults). */
   private readonly numbers: boolean;
+  /**
+   * Addresses made once on this side too (as the prelude interns them): an address result's number and bigint, so
+   * passing it back (kfree(p)) decodes with a lookup, and returning it again encodes with one. Cleared at 4096.
+   */
+  private readonly addrNums = new Map<bigint, number>();
+  private readonly addrBigs = new Map<number, bigint>();
+  private remember(n: number, b: bigint): void {
+    if (this.addrNums.size >= 4096) {
+      this.addrNums.clear();
+      this.addrBigs.clear();
+    }
+    this.addrNums.set(b, n);
+    this.addrBigs.set(n, b);
+  }
   /** Each row's RowShape, made at its first call. */
   private readonly shapes = new Map<FunctionEntry, RowShape>();
 
@@ -600,7 +614,11 @@ export class Bridge {
   /** An address for the prelude's fast wrapper: a number when encodeAddr can carry it exactly, else a bigint. */
   private addrToGuest(v: bigint | number): QuickJSHandle | number {
     const b = typeof v === "bigint" ? v : BigInt(v);
-    const n = encodeAddr(b);
+    let n = this.addrNums.get(b);
+    if (n === undefined) {
+      n = encodeAddr(b);
+      if (n !== undefined) this.remember(n, b);
+    }
     return n === undefined ? this.ctx.newBigInt(b) : this.numbers ? n : this.ctx.newNumber(n);
   }
 
@@ -633,8 +651,10 @@ export class Bridge {
           out.push(this.ctx.getNumber(h)); // the prelude already checked it
           break;
         case P_ADDR:
-          if (mask & (1 << i)) out.push(checkAddr(decodeAddr(this.ctx.getNumber(h)), e.name, p.name, this.addrBits));
-          else out.push(readScalar(this.ctx, h, "addr", e.name, p.name, this.addrBits));
+          if (mask & (1 << i)) {
+            const n = this.ctx.getNumber(h);
+            out.push(checkAddr(this.addrBigs.get(n) ?? decodeAddr(n), e.name, p.name, this.addrBits));
+          } else out.push(readScalar(this.ctx, h, "addr", e.name, p.name, this.addrBits));
           break;
         case P_NUM:
           if (mask & (1 << (i + NUM_SHIFT))) out.push(readNumber(this.ctx, h, p.type as never, e.name, p.name));

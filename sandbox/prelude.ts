@@ -118,33 +118,48 @@ export const PRELUDE = String.raw`(function (natives, specJson) {
   // last one in a loop). Bounded: MAX_NODES nodes, then calls from new stacks take theirs as before.
   const SHADOW = spec.shadowRequire, SH_UNIT = spec.shadowUnit, SLOTS = spec.shadowSlots, NODE_BIT = spec.nodeBit, MAX_NODES = spec.maxNodes, floor = Math.floor;
   const KS = new Int32Array(SLOTS), pn = new Int32Array(SLOTS + 1), ps = new Int32Array(SLOTS + 1), nodeOf = new Map(), nodeState = [];
+  // per kernel-call site: the frame node its last call came from, and the call's node (a loop's calls: no lookup)
+  const leafFrame = new Int32Array(SITES + 1), leafNode = new Int32Array(SITES + 1);
+  defineProperty(nodeOf, "get", { value: mapGet }); defineProperty(nodeOf, "set", { value: mapSet }); // own: a cell's Map.prototype changes nothing
   KS[0] = spec.shadowUnknown;
   ps.fill(-1);
   const setNode = natives.setNode;
   let nodes = 0;
   // the site part of a call's code: site, or node and NODE_BIT; STACK_BIT when the wrapper took the stack itself
+  // the node for (parent, site), made when new (0: past MAX_NODES)
+  const child = (parent, site) => {
+    const key = parent * SH_UNIT + site;
+    let c = nodeOf.get(key);
+    if (c === undefined) {
+      if (nodes >= MAX_NODES) return 0;
+      c = ++nodes;
+      nodeOf.set(key, c);
+    }
+    return c;
+  };
   const siteCode = (site, row) => {
     let s = typeof site === "number" ? site : 0, d = 0;
-    if (s >= SH_UNIT || s < 0) { d = floor(s / SH_UNIT); s -= d * SH_UNIT; }
+    if (s >= SH_UNIT) { d = (s / SH_UNIT) >>> 0; s -= d * SH_UNIT; } // depth * unit + site (>>> 0: no Math.floor call)
+    else if (s < 0) { d = floor(s / SH_UNIT); s -= d * SH_UNIT; } // an unknown depth
     if (!(s > 0 && s <= SITES && s === (s | 0))) s = d = 0;
     if (d > 0 && d < SLOTS) {
-      KS[d] = s;
-      let node = 0, i = 1;
-      while (i <= d && ps[i] === KS[i]) node = pn[i++];
-      if (i <= d) {
-        for (; i <= d; i++) {
-          const key = node * SH_UNIT + KS[i];
-          let c = apply(mapGet, nodeOf, [key]);
-          if (c === undefined) {
-            if (nodes >= MAX_NODES) { ps[i] = -1; node = 0; break; }
-            c = ++nodes;
-            apply(mapSet, nodeOf, [key, c]);
-          }
-          node = c;
-          pn[i] = c;
+      KS[d] = s; // where frame d is: a callback the kernel runs in this call is entered above it
+      // the frame's node: the path of call sites below the kernel call (a loop's calls share it), then the call's
+      let frame = 0, i = 1, known = true;
+      while (i < d && ps[i] === KS[i]) frame = pn[i++];
+      if (i < d) {
+        for (; i < d; i++) {
+          frame = child(frame, KS[i]);
+          if (frame === 0) { known = false; break; }
+          pn[i] = frame;
           ps[i] = KS[i];
         }
         ps[i] = -1; // a longer path than this one shares nothing past it
+      }
+      let node = 0;
+      if (known) {
+        if (leafNode[s] > 0 && leafFrame[s] === frame) node = leafNode[s];
+        else if ((node = child(frame, s)) > 0) { leafFrame[s] = frame; leafNode[s] = node; }
       }
       if (node > 0) {
         let st = nodeState[node];

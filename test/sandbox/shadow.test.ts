@@ -5,6 +5,7 @@ import { describe, expect, it } from "vitest";
 import { runModule } from "../../sandbox/run.ts";
 import { transpileCell } from "../../sandbox/transpile.ts";
 import { shadowColumn } from "../../sandbox/shadow.ts";
+import { Bridge } from "../../sandbox/bindings.ts";
 
 const HEAD = `import { kmalloc, kfree, kzalloc, GFP_KERNEL, MODULE_LICENSE, module_init, module_exit, printk, KERN_INFO,
   kmem_cache_create, kmem_cache_alloc, kmem_cache_free, kmem_cache_destroy, timer_list, timer_setup, mod_timer, del_timer_sync, jiffies } from "linux";
@@ -154,6 +155,27 @@ describe("the shadow stack", () => {
       expect(got).toEqual(want);
     }
   });
+
+  it("takes no stack walk for a loop allocating through helpers (each distinct stack is taken once, then named by its node)", async () => {
+    const proto = Bridge.prototype as unknown as { readGuestStack: () => string };
+    const read = proto.readGuestStack;
+    let walks = 0;
+    proto.readGuestStack = function (this: unknown) {
+      walks++;
+      return read.call(this);
+    };
+    try {
+      const src =
+        HEAD +
+        `function get() { return kmalloc(64, GFP_KERNEL); }\nconst put = (p: bigint) => kfree(p);\nmodule_init(() => { for (let i = 0; i < 200; i++) put(get()); return 0; });\n`;
+      await runModule(src, { config: "debug", views: false });
+      expect(walks).toBe(0);
+      await runModule(src, { config: "debug", views: false, shadowStack: false });
+      expect(walks).toBeGreaterThan(0);
+    } finally {
+      proto.readGuestStack = read;
+    }
+  }, 60_000);
 
   it("keeps the distro kernel's code plain (no stack is read there)", async () => {
     const src = HEAD + `module_init(() => { kfree(kmalloc(8, GFP_KERNEL)); return 0; });`;

@@ -119,7 +119,7 @@ export const PRELUDE = String.raw`(function (natives, specJson) {
   const SHADOW = spec.shadowRequire, SH_UNIT = spec.shadowUnit, SLOTS = spec.shadowSlots, NODE_BIT = spec.nodeBit, MAX_NODES = spec.maxNodes, floor = Math.floor;
   const KS = new Int32Array(SLOTS), pn = new Int32Array(SLOTS + 1), ps = new Int32Array(SLOTS + 1), nodeOf = new Map(), nodeState = [];
   // per kernel-call site: the frame node its last call came from, and the call's node (a loop's calls: no lookup)
-  const leafFrame = new Int32Array(SITES + 1), leafNode = new Int32Array(SITES + 1);
+  const leafFrame = new Int32Array(SITES + 1), leafNode = new Int32Array(SITES + 1), fast1 = new Float64Array(SITES + 1), SH_UNIT2 = 2 * SH_UNIT;
   defineProperty(nodeOf, "get", { value: mapGet }); defineProperty(nodeOf, "set", { value: mapSet }); // own: a cell's Map.prototype changes nothing
   KS[0] = spec.shadowUnknown;
   ps.fill(-1);
@@ -138,6 +138,12 @@ export const PRELUDE = String.raw`(function (natives, specJson) {
     return c;
   };
   const siteCode = (site, row) => {
+    // a kernel call in a function the host entered (depth 1: module_init, a callback) whose node the host holds: its
+    // code, worked out once (most of a cell's calls)
+    if (site > SH_UNIT && site < SH_UNIT2) {
+      const c = fast1[site - SH_UNIT];
+      if (c > 0) { KS[1] = site - SH_UNIT; return c; }
+    }
     let s = typeof site === "number" ? site : 0, d = 0;
     if (s >= SH_UNIT) { d = (s / SH_UNIT) >>> 0; s -= d * SH_UNIT; } // depth * unit + site (>>> 0: no Math.floor call)
     else if (s < 0) { d = floor(s / SH_UNIT); s -= d * SH_UNIT; } // an unknown depth
@@ -164,7 +170,7 @@ export const PRELUDE = String.raw`(function (natives, specJson) {
       if (node > 0) {
         let st = nodeState[node];
         if (st === undefined) nodeState[node] = st = setNode(node, s, d, new E().stack) === true ? 1 : 2;
-        if (st === 1) return node * SITE_UNIT + NODE_BIT;
+        if (st === 1) return d === 1 ? (fast1[s] = node * SITE_UNIT + NODE_BIT) : node * SITE_UNIT + NODE_BIT;
         if (hungry[row] === true) { takeStack(); return node * SITE_UNIT + NODE_BIT + STACK_BIT; }
         return node * SITE_UNIT + NODE_BIT;
       }

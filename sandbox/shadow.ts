@@ -194,8 +194,55 @@ export function shadowCell(js: string, kernelSites: readonly number[], firstSite
     }
     return true;
   };
+  // ---- pure functions: declarations that reach no kernel call (fib) ---------------------------------------------
+  // A top-level `function f` whose body (nested functions included) has no kernel-call site, no `new`, no yield or
+  // await, and calls only other such functions by name, runs no code of the cell's that could make a kernel call or
+  // be entered from the host: it is left plain (no entry, no marks), so a recursion that only computes costs
+  // nothing. Its name must appear nowhere but in its declaration and as a callee (`f(`): not passed, assigned,
+  // shadowed or taken as a parameter, so every `f(` is a call of it.
+  const pure = new Map<string, [number, number]>(); // name -> token range of the declaration's body
+  for (const [end, startsRaw] of groups) {
+    const first = Math.min(...startsRaw);
+    const nameTok = tokens[first - 1];
+    if (tokens[first].type !== tt.parenL || nameTok?.type !== tt.name || tokens[first - 2]?.type !== tt._function) continue;
+    if (tokens[first - 2].scopeDepth !== 0 || tokens[first - 3]?.type === tt.star || text(tokens[first - 3]) === "async") continue;
+    pure.set(text(nameTok), [first, end]);
+  }
+  for (const [name, [from, to]] of [...pure]) {
+    let ok = true;
+    for (let k = 0; k < n && ok; k++) {
+      const t = tokens[k];
+      if (t.type === tt.name && text(t) === name && k !== from - 1 && tokens[k + 1]?.type !== tt.parenL) ok = false;
+      if (t.type === tt.name && text(t) === name && k !== from - 1 && tokens[k - 1]?.type === tt.dot) ok = false;
+      if (t.type === tt.name && text(t) === name && k !== from - 1 && text(tokens[k - 1]) === "function") ok = false;
+    }
+    for (let k = from; k < to && ok; k++) {
+      const t = tokens[k];
+      if (t.type === tt._new || t.type === tt._yield || kernelAt.has(t.start) || text(t) === "await" || text(t) === "yield") ok = false;
+    }
+    if (!ok) pure.delete(name);
+  }
+  for (let changed = true; changed;) {
+    changed = false;
+    for (const [name, [from, to]] of [...pure]) {
+      for (let k = from; k < to; k++) {
+        if (tokens[k].type !== tt.parenL || firstStarts.has(k)) continue;
+        const c = tokens[k - 1];
+        const called = c?.type === tt.name && tokens[k - 2]?.type !== tt.dot && pure.has(text(c));
+        if (!called && (c?.type === tt.name || c?.type === tt.parenR || c?.type === tt.bracketR || c?.type === tt._super)) {
+          pure.delete(name);
+          changed = true;
+          break;
+        }
+      }
+    }
+  }
+  const pureRanges = [...pure.values()];
+  const inPure = (i: number) => pureRanges.some(([a, b]) => i >= a && i < b);
+
   for (const [end, startsRaw] of groups) {
     const starts = [...new Set(startsRaw)].sort((a, b) => a - b);
+    if (pureRanges.some(([a, b]) => a === starts[0] && b === end)) continue; // left plain
     const first = starts[0];
     const unknown = isGenerator(tokens, first) || hasAwaitOrYield(tokens, first, end, text);
     const entry = unknown ? ENTRY_UNKNOWN : ENTRY;
@@ -235,6 +282,7 @@ export function shadowCell(js: string, kernelSites: readonly number[], firstSite
     const prev = tokens[i - 1];
     const pt = prev.type;
     if (firstStarts.has(i)) continue; // a function's parameters
+    if (inPure(i)) continue; // a pure function's calls (of pure functions only)
     if (pt !== tt.name && pt !== tt.parenR && pt !== tt.bracketR) {
       if (tokens[i - 2]?.type === tt.dot) return { ok: false, reason: "keyword method" }; // o.delete(): a call we would miss
       continue;

@@ -88,6 +88,13 @@ module_init(() => {
   return 0
 })
 `,
+  "a pure recursion (left plain) beside helpers that allocate": `
+function fib(n: number): number { return n < 2 ? n : fib(n - 1) + fib(n - 2); }
+function sq(x: number) { return x * x; }
+function grab(n: number) { return kmalloc(sq(n) + fib(n), GFP_KERNEL); }
+const apply2 = (f: (n: number) => bigint, n: number) => f(n);
+module_init(() => { kfree(grab(fib(6))); const p = apply2(grab, 3); kfree(p); kfree(p); return 0; });
+`,
   "a getter: not instrumented, the same outputs": `
 const o = { get p() { return kmalloc(8, GFP_KERNEL); } };
 module_init(() => { kfree(o.p); kfree(o.p); const q = o.p; kfree(q); kfree(q); return 0; });
@@ -140,6 +147,20 @@ describe("the shadow stack", () => {
       const tr = transpileCell(HEAD + body);
       expect(tr.ok && tr.shadow === null && tr.shadowReason !== "").toBe(true);
     }
+  });
+
+  it("leaves a function that reaches no kernel call plain, and one whose name is passed around instrumented", () => {
+    const tr = transpileCell(HEAD + CELLS["a pure recursion (left plain) beside helpers that allocate"]);
+    if (!tr.ok || !tr.shadow) throw new Error("not instrumented");
+    const line = (name: string) => tr.shadow!.js.split("\n").find((l) => l.startsWith(`function ${name}(`))!;
+    expect(line("fib")).not.toContain("__k");
+    expect(line("sq")).not.toContain("__k");
+    expect(line("grab")).toContain("const __kf = __ks[0]");
+    const passed = transpileCell(
+      HEAD + `function sq(x: number) { return x * x; }\nconst use = (f: (x: number) => number) => f(2);\nmodule_init(() => use(sq));\n`,
+    );
+    if (!passed.ok || !passed.shadow) throw new Error("not instrumented");
+    expect(passed.shadow.js.split("\n").find((l) => l.startsWith("function sq("))).toContain("const __kf = __ks[0]");
   });
 
   it("maps the instrumented code's columns back to the plain code's", () => {

@@ -5,7 +5,8 @@
 // reported by the kernel's own checkers and must leave these invariants intact).
 //
 // What it checks, each subsystem's own checkInvariants() first, then across subsystems:
-// - frames: every physical frame is in exactly one place: inside one free buddy block, inside one allocated block,
+// - frames: every physical frame is in exactly one place: inside one free buddy block or one block on a per-CPU page
+//   list (mm/pcp.ts: free, but not in NR_FREE_PAGES), inside one allocated block,
 //   or an unmanaged frame (reserved, kernel image, boot memory); allocated blocks carry one owner throughout; and
 //   every frame the page allocator says belongs to slab / large kmalloc / vmalloc / page tables is held by exactly
 //   one such user, which holds nothing else (the owner array against the slab pages, the vmalloc areas' pages and
@@ -282,6 +283,17 @@ function checkFrames(k: Kernel, f: FrameMap, c: Collector): void {
     }
   }
   flush();
+  // The per-CPU page lists (mm/pcp.ts): free frames outside the buddy lists, not counted in NR_FREE_PAGES (so not in
+  // f.freePages, which /proc's MemFree is compared with), each in one place like any free block.
+  for (const b of pa.pcpBlocks()) {
+    const z = pa.zones[b.zone]!;
+    if (b.pfn % (1 << b.order) || b.pfn < z.startPfn || b.pfn + (1 << b.order) > z.endPfn)
+      c.add("buddy", `${z.name} pcp list: order-${b.order} block at pfn 0x${b.pfn.toString(16)} misplaced`);
+    for (let p = b.pfn; p < Math.min(b.pfn + (1 << b.order), f.nr); p++) {
+      if (f.block.get(p)) c.add("frames", `pfn 0x${p.toString(16)} is on a pcp list and in another free block`, [p]);
+      f.block.set(p, 1);
+    }
+  }
   for (const a of pa.allocations()) {
     for (let p = a.pfn; p < a.pfn + (1 << a.order) && p < f.nr; p++) {
       const b = f.block.get(p);

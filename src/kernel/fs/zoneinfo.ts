@@ -4,9 +4,9 @@
 // (printed under the first populated zone) lists the 6.1 node_stat items in the kernel's order, from the same
 // counters as /proc/meminfo (fs/meminfo.ts: the LRU lists, nr_slab_reclaimable / nr_slab_unreclaimable, nr_anon_pages,
 // nr_mapped, nr_file_pages = nr_shmem (the initramfs's tmpfs), nr_kernel_stack in kB as the kernel keeps it,
-// nr_page_table_pages); the others print 0 (no swap, no writeback, no reclaim ran). pagesets show count 0 (no pcp
-// lists are modelled) with high/batch from 6.1's zone_batchsize()/zone_highsize() for one CPU, and the vm stats
-// threshold from calculate_normal_threshold().
+// nr_page_table_pages); the others print 0 (no swap, no writeback, no reclaim ran). pagesets show each CPU's
+// per_cpu_pages as the allocator keeps them (mm/pcp.ts: count, high, batch; CPU 0 holds the pages), and the vm
+// stats threshold from calculate_normal_threshold().
 // 2.6/3.4: the 2.6.32 layout (scanned line, vm stats before protection, all_unreclaimable/prev_priority/
 // inactive_ratio; only populated zones). 3.4's own additions (nr_anon_transparent_hugepages, ...) are not shown.
 
@@ -103,15 +103,6 @@ const ZONE_STATS_2632 = [
 const fls = (x: number) => (x === 0 ? 0 : 32 - Math.clz32(x));
 const stat = (name: string, v: number) => `\n      ${name.padEnd(12)} ${v}`;
 
-/** zone_batchsize() of 6.1 (on managed pages). */
-function batchsize(managed: number): number {
-  let batch = Math.min(managed >> 10, (1024 * 1024) / 4096);
-  batch = Math.floor(batch / 4);
-  if (batch < 1) batch = 1;
-  const x = batch + (batch >> 1);
-  return (1 << (fls(x) - 1)) - 1;
-}
-
 function render61(k: Kernel): string {
   const pa = k.pages;
   const numa = k.profile.arch === "x86_64" || k.profile.arch === "arm64";
@@ -158,18 +149,12 @@ function render61(k: Kernel): string {
     }
     for (const n of ZONE_STATS_61) out += stat(n, n === "nr_free_pages" ? z.free : 0);
     if (numa) for (const n of NUMA_EVENTS_61) out += stat(n, 0);
-    const batch = Math.max(1, batchsize(z.managed));
-    const high = Math.max(z.wmark[1], batch << 2);
-    const threshold = Math.min(125, 2 * fls(1) * (1 + fls(z.managed >> 15)));
-    out +=
-      "\n  pagesets" +
-      "\n    cpu: 0" +
-      "\n              count: 0" +
-      `\n              high:  ${high}` +
-      `\n              batch: ${batch}` +
-      `\n  vm stats threshold: ${threshold}` +
-      "\n  node_unreclaimable:  0" +
-      `\n  start_pfn:           ${z.startPfn}\n`;
+    const threshold = Math.min(125, 2 * fls(k.profile.nrCpus) * (1 + fls(z.managed >> 15)));
+    out += "\n  pagesets";
+    for (const [cpu, p] of pa.pagesets(z.idx).entries()) {
+      out += `\n    cpu: ${cpu}` + `\n              count: ${p.count}` + `\n              high:  ${p.high}` + `\n              batch: ${p.batch}`;
+    }
+    out += `\n  vm stats threshold: ${threshold}` + "\n  node_unreclaimable:  0" + `\n  start_pfn:           ${z.startPfn}\n`;
   }
   return out;
 }
@@ -189,16 +174,13 @@ function render2632(k: Kernel): string {
       `\n        spanned  ${z.spanned}` +
       `\n        present  ${z.present}`;
     for (const n of ZONE_STATS_2632) out += `\n    ${n.padEnd(12)} ${n === "nr_free_pages" ? z.free : 0}`;
-    const batch = Math.max(1, batchsize(z.present));
     const gb = z.present >> 18;
+    out += `\n        protection: (${z.lowmemReserve.join(", ")})` + "\n  pagesets";
+    for (const [cpu, p] of pa.pagesets(z.idx).entries()) {
+      out += `\n    cpu: ${cpu}` + `\n              count: ${p.count}` + `\n              high:  ${p.high}` + `\n              batch: ${p.batch}`;
+    }
     out +=
-      `\n        protection: (${z.lowmemReserve.join(", ")})` +
-      "\n  pagesets" +
-      "\n    cpu: 0" +
-      "\n              count: 0" +
-      `\n              high:  ${6 * batch}` +
-      `\n              batch: ${batch}` +
-      `\n  vm stats threshold: ${Math.min(125, 2 * fls(1) * (1 + fls(z.present >> 15)))}` +
+      `\n  vm stats threshold: ${Math.min(125, 2 * fls(k.profile.nrCpus) * (1 + fls(z.present >> 15)))}` +
       "\n  all_unreclaimable: 0" +
       "\n  prev_priority:     12" +
       `\n  start_pfn:         ${z.startPfn}` +

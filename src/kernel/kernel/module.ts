@@ -185,10 +185,15 @@ export class Modules {
         true,
       );
     if (core) ks.setModuleBase(this.name, core);
+    // load_module()'s free_copy() comes before do_init_module(): the copy's pages are free (on the per-CPU lists,
+    // most recently freed first) when module_init runs, as the real logs' vmalloc pages show (descending PFNs from
+    // right below the __get_free_page the module took first)
+    if (copy) v.vfree(copy);
+    this.image.copy = 0n;
   }
 
-  /** do_init_module() is over: the init layout and the .ko copy are freed (6.1: vfree of a VM_FLUSH_RESET_PERMS
-   * area resets the permissions through _vm_unmap_aliases(), which purges every lazily freed area). */
+  /** do_init_module() is over: the init layout is freed (6.1: vfree of a VM_FLUSH_RESET_PERMS area resets the
+   * permissions through _vm_unmap_aliases(), which purges every lazily freed area, the .ko copy's among them). */
   initDone(ok: boolean): void {
     const im = this.image;
     const v = this.k.vmalloc;

@@ -84,6 +84,19 @@ import { showMem } from "./show_mem.ts";
 import { CHUNK as PA_CHUNK, CHUNK_SHIFT as PA_CHUNK_SHIFT, PageArray } from "./page_array.ts";
 import { KernelBootError } from "../boot_error.ts";
 import { explainWrongFree } from "../debug/wrong_free.ts";
+import {
+  MIGRATE_PCPTYPES,
+  type PcpGeometry,
+  type PerCpuPages,
+  newPerCpuPages,
+  nrPcpFree,
+  orderToPindex,
+  pcpAllowedOrder,
+  pcpGeometry,
+  pindexToOrder,
+  zoneBatchsize as pcpZoneBatchsize,
+  zoneHighsize,
+} from "./pcp.ts";
 
 export { PageOwner } from "./page_flags.ts";
 export type { Zone } from "./zone.ts";
@@ -107,6 +120,7 @@ const F_ALLOC = 2; // head of an allocated block
 const F_SLAB = 4; // PG_slab
 const F_COMPOUND = 8; // allocated with __GFP_COMP (PG_head)
 const F_MANAGED = 16; // entered the buddy allocator (counted in zone->managed_pages); never cleared
+const F_PCP = 32; // on a per-CPU page list (mm/pcp.ts): free, but neither PageBuddy nor in a free_area list
 
 // ALLOC_* flags (mm/internal.h, 6.1 before the 6.3 rework; 2.6.32 the same values for what is modelled).
 const ALLOC_WMARK_MIN = 0;
@@ -174,6 +188,8 @@ interface GfpBits {
   COMP: number;
   MEMALLOC: number;
   NOMEMALLOC: number;
+  RECLAIMABLE: number;
+  COLD: number; // __GFP_COLD (2.6/3.4; removed in 4.15)
 }
 
 function lookupGfp(era: Era): GfpBits {
@@ -201,6 +217,8 @@ function lookupGfp(era: Era): GfpBits {
     COMP: get("__GFP_COMP"),
     MEMALLOC: get("__GFP_MEMALLOC"),
     NOMEMALLOC: get("__GFP_NOMEMALLOC"),
+    RECLAIMABLE: get("__GFP_RECLAIMABLE"),
+    COLD: get("__GFP_COLD"),
   };
 }
 
@@ -298,6 +316,7 @@ export class PageAllocator {
     this.era = k.profile.era;
     this.maxOrder = k.profile.maxOrder;
     this.gfp = lookupGfp(this.era);
+    this.pcpGeo = pcpGeometry(this.era, k.profile.arch, k.profile.pae === true, this.maxOrder);
     const L = k.layout;
     this.memory = L.memory
       .map((r) => ({ start: Math.ceil(r.start / PAGE_SIZE), end: Math.floor(r.end / PAGE_SIZE) }))
@@ -757,6 +776,8 @@ export class PageAllocator {
     }
     this.minFreeKbytes = mfk;
     setupPerZoneLowmemReserve(this.era, this.zones);
+    // setup_per_zone_wmarks() ends with zone_pcp_update() for every zone: the pcp lists' high follows the watermarks
+    this.zonePcpUpdate();
   }
 
   /** min_free_kbytes as init_per_zone_wmark_min() computed it, before khugepaged's raise. */
@@ -785,7 +806,9 @@ export class PageAllocator {
       z.managed++;
       this.totalramPages++;
       if (z.highmem) this.totalhighPages++;
-      this.freeOnePage(p, 0, zi, false);
+      // free_reserved_page() -> __free_page(): the pcp lists once setup_per_cpu_pageset() ran (before, the boot
+      // pageset's high of 0 hands each page straight on); memmap_init made every pageblock Movable
+      this.freeThePage(p, 0, zi, this.mtMovable);
       n++;
     }
     return n;
@@ -1243,6 +1266,306 @@ export class PageAllocator {
     return -1;
   }
 
+  // ---------------------------------------------------------------- per-CPU page lists (mm/pcp.ts)
+
+  /** The era's pcp list geometry (NR_PCP_LISTS, the THP order). */
+  private readonly pcpGeo: PcpGeometry;
+  /**
+   * zone->per_cpu_pageset: per zone index, one struct per_cpu_pages per possible CPU (CPU 0 runs everything; the
+   * others stay empty). Empty until setup_per_cpu_pageset(); unpopulated zones keep none (the boot pageset).
+   */
+  readonly pcp: PerCpuPages[][] = [];
+  /** rmqueue()'s migratetype and cold hint for the allocation in progress (set by alloc_pages). */
+  private allocMt = 0;
+  private allocCold = false;
+
+  /** MIGRATE_MOVABLE / MIGRATE_RECLAIMABLE: 1 and 2 in 6.1, 2 and 1 before (the enum was reordered in 2.6.3x). */
+  private get mtMovable(): number {
+    return this.era === "6.1" ? 1 : 2;
+  }
+
+  /** gfp_migratetype() (6.1) / allocflags_to_migratetype() (2.6/3.4). */
+  private gfpMigratetype(gfp: number): number {
+    const g = this.gfp;
+    if (gfp & g.MOVABLE) return this.mtMovable;
+    if (gfp & g.RECLAIMABLE) return this.era === "6.1" ? 2 : 1;
+    return 0;
+  }
+
+  private pcpReady(zi: number): boolean {
+    const sets = this.pcp[zi];
+    return sets !== undefined && sets.length > 0;
+  }
+
+  /** zone_batchsize() and the era's high: 6.1 zone_highsize() (low watermark over the CPUs), before 6 * batch. */
+  private pcpHighBatch(z: Zone, wmarksSet: boolean): { high: number; batch: number } {
+    const cpus = this.k.profile.nrCpus;
+    if (this.era === "6.1") {
+      const batch = Math.max(1, pcpZoneBatchsize("6.1", z.managed));
+      return { batch, high: zoneHighsize(wmarksSet ? z.wmark[1] : 0, batch, cpus) };
+    }
+    // 2.6/3.4: on zone->present_pages, which free_area_init_core set to the pages left after memmap and dma_reserve
+    const batch = Math.max(1, pcpZoneBatchsize(this.era, z.initialManaged));
+    return { batch, high: 6 * batch };
+  }
+
+  /**
+   * setup_per_cpu_pageset() (start_kernel, after mm_init): every populated zone gets its per-CPU lists. 6.1's
+   * watermarks are still 0 here (init_per_zone_wmark_min is a postcore initcall), so high starts at 4 * batch.
+   */
+  setup_per_cpu_pageset(): void {
+    if (this.pcp.length) return;
+    for (const z of this.zones) {
+      const sets: PerCpuPages[] = [];
+      if (z.present > 0) {
+        const { high, batch } = this.pcpHighBatch(z, false);
+        for (let c = 0; c < this.k.profile.nrCpus; c++) sets.push(newPerCpuPages(this.pcpGeo.nrLists, high, batch));
+      }
+      this.pcp.push(sets);
+    }
+  }
+
+  /** zone_pcp_update() (6.1): batch and high again from the managed pages and the low watermark. */
+  private zonePcpUpdate(): void {
+    if (this.era !== "6.1") return;
+    for (const z of this.zones) {
+      const sets = this.pcp[z.idx];
+      if (!sets?.length) continue;
+      const { high, batch } = this.pcpHighBatch(z, true);
+      for (const p of sets) {
+        p.high = high;
+        p.batch = batch;
+      }
+    }
+  }
+
+  private markPcp(pfn: number, on: boolean): void {
+    this.setFlagsAt(pfn, on ? F_MANAGED | F_PCP : F_MANAGED);
+  }
+
+  /**
+   * rmqueue_bulk(): `count` blocks from the buddy lists, one __rmqueue_smallest() at a time, in the order taken. 6.1
+   * checks each (check_pcp_refill): a bad page is leaked and not listed.
+   */
+  private rmqueueBulk(zi: number, order: number, count: number): number[] {
+    const out: number[] = [];
+    for (let i = 0; i < count; i++) {
+      const pfn = this.rmqueueSmallest(zi, order);
+      if (pfn < 0) break;
+      if (this.era === "6.1" && this.checkNewPages(pfn, order, zi)) continue;
+      this.markPcp(pfn, true);
+      out.push(pfn);
+    }
+    return out;
+  }
+
+  /** __rmqueue_pcplist() (6.1) / the order-0 branch of buffered_rmqueue() (2.6/3.4) on CPU 0: a PFN or -1. */
+  private rmqueuePcplist(zi: number, order: number): number {
+    const pcp = this.pcp[zi]![0]!;
+    const mt = this.allocMt;
+    const li = orderToPindex(this.era, this.pcpGeo, mt, order);
+    const list = pcp.lists[li]!;
+    const mts = pcp.mts[li]!;
+    let pfn: number;
+    if (this.era === "2.6") {
+      // one list: the first page of this migratetype from the head (the tail for __GFP_COLD), a refill if none
+      if (pcp.count === 0) pcp.count += this.refill26(zi, pcp);
+      let at = -1;
+      if (this.allocCold) {
+        for (let i = 0; i < list.length && at < 0; i++) if (mts[i] === mt) at = i;
+      } else {
+        for (let i = list.length - 1; i >= 0 && at < 0; i--) if (mts[i] === mt) at = i;
+      }
+      if (at < 0) {
+        pcp.count += this.refill26(zi, pcp);
+        if (!list.length) return -1;
+        at = list.length - 1;
+      }
+      pfn = list[at]!;
+      list.splice(at, 1);
+      mts.splice(at, 1);
+      pcp.count--;
+    } else {
+      if (this.era === "6.1") pcp.freeFactor >>= 1; // an allocation halves the next bulk free
+      if (!list.length) {
+        let batch = pcp.batch;
+        if (this.era === "6.1" && batch > 1) batch = Math.max(batch >> order, 2);
+        const got = this.rmqueueBulk(zi, order, batch);
+        // 6.1 adds them at the tail, 3.4 after each other from the head (cold: each before the last): either way
+        // the first one taken is the first one split off, and the list runs up in PFN from the end taken first
+        const cold = this.era === "3.4" && this.allocCold;
+        for (let j = 0; j < got.length; j++) {
+          list.push(got[cold ? j : got.length - 1 - j]!);
+          mts.push(mt);
+        }
+        pcp.count += got.length << order;
+        if (!list.length) return -1;
+      }
+      if (this.era === "3.4" && this.allocCold) {
+        pfn = list.shift()!;
+        mts.shift();
+      } else {
+        pfn = list.pop()!;
+        mts.pop();
+      }
+      pcp.count -= 1 << order;
+    }
+    this.markPcp(pfn, false);
+    return pfn;
+  }
+
+  /** 2.6.26 rmqueue_bulk(): batch pages at the head of the one list, ascending from the head. */
+  private refill26(zi: number, pcp: PerCpuPages): number {
+    const got = this.rmqueueBulk(zi, 0, pcp.batch);
+    for (let i = got.length - 1; i >= 0; i--) {
+      pcp.lists[0]!.push(got[i]!);
+      pcp.mts[0]!.push(this.allocMt);
+    }
+    return got.length;
+  }
+
+  /** free_the_page(): the orders the pcp lists serve go to CPU 0's lists, the others straight to the buddy lists. */
+  private freeThePage(pfn: number, order: number, zi: number, mt: number): void {
+    if (!this.pcpReady(zi) || !pcpAllowedOrder(this.era, this.pcpGeo, order)) {
+      this.freeOnePage(pfn, order, zi, false);
+      return;
+    }
+    const pcp = this.pcp[zi]![0]!;
+    this.markPcp(pfn, true);
+    const li = orderToPindex(this.era, this.pcpGeo, mt, order);
+    pcp.lists[li]!.push(pfn); // list_add(): the head
+    pcp.mts[li]!.push(mt);
+    pcp.count += 1 << order;
+    if (this.era === "6.1") {
+      // free_unref_page_commit(): a high-order free while frees run on without allocations (free_high) empties the
+      // lists; otherwise nr_pcp_free() pages go once count reaches high
+      const freeHigh = pcp.freeFactor > 0 && order > 0 && order <= 3;
+      const high = freeHigh ? 0 : pcp.high;
+      if (pcp.count >= high) this.freePcppagesBulk(zi, pcp, nrPcpFree(pcp, high, pcp.batch, freeHigh), li);
+    } else if (pcp.count >= pcp.high) {
+      this.freePcppagesBulk(zi, pcp, pcp.batch, li);
+    }
+  }
+
+  /**
+   * free_pcppages_bulk() (6.1, 3.4) / free_pages_bulk() (2.6.26): `count` pages back to the buddy lists from the
+   * lists' tails. 6.1 goes round-robin over the lists starting with the one just freed to; 3.4 round-robin over the
+   * migratetypes with a batch that grows past empty lists; 2.6.26 from its one list. Returns the pages freed.
+   */
+  private freePcppagesBulk(zi: number, pcp: PerCpuPages, count: number, pindex: number): number {
+    count = Math.min(pcp.count, count);
+    const freed = count;
+    const giveBack = (list: number[], mts: number[], n: number, order: number) => {
+      const taken = list.splice(0, n);
+      mts.splice(0, n);
+      for (const p of taken) {
+        this.markPcp(p, false);
+        this.freeOnePage(p, order, zi, false);
+      }
+    };
+    if (this.era === "6.1") {
+      let minP = 0;
+      let maxP = this.pcpGeo.nrLists - 1;
+      let pi = pindex - 1;
+      while (count > 0) {
+        let list: number[];
+        for (;;) {
+          if (++pi > maxP) pi = minP;
+          list = pcp.lists[pi]!;
+          if (list.length) break;
+          if (pi === maxP) maxP--;
+          if (pi === minP) minP++;
+        }
+        const order = pindexToOrder(this.era, this.pcpGeo, pi);
+        const n = 1 << order;
+        let k = 0;
+        do {
+          k++;
+          count -= n;
+          pcp.count -= n;
+        } while (count > 0 && k < list.length);
+        giveBack(list, pcp.mts[pi]!, k, order);
+      }
+      return freed;
+    }
+    if (this.era === "3.4") {
+      let mt = 0;
+      let batchFree = 0;
+      let toFree = count;
+      while (toFree > 0) {
+        let list: number[];
+        do {
+          batchFree++;
+          if (++mt === MIGRATE_PCPTYPES) mt = 0;
+          list = pcp.lists[mt]!;
+        } while (!list.length);
+        if (batchFree === MIGRATE_PCPTYPES) batchFree = toFree;
+        let k = 0;
+        do k++;
+        while (--toFree > 0 && --batchFree > 0 && k < list.length);
+        giveBack(list, pcp.mts[mt]!, k, 0);
+      }
+      pcp.count -= count;
+      return freed;
+    }
+    giveBack(pcp.lists[0]!, pcp.mts[0]!, count, 0);
+    pcp.count -= count;
+    return freed;
+  }
+
+  /**
+   * drain_all_pages(zone) (drain_local_pages on the one CPU that has pages): every list of every CPU back to the
+   * buddy lists (free_pcppages_bulk of pcp->count). Returns the pages that went back.
+   */
+  drain_all_pages(zoneIdx?: number): number {
+    let n = 0;
+    for (let zi = 0; zi < this.pcp.length; zi++) {
+      if (zoneIdx !== undefined && zi !== zoneIdx) continue;
+      for (const pcp of this.pcp[zi]!) if (pcp.count) n += this.freePcppagesBulk(zi, pcp, pcp.count, 0);
+    }
+    return n;
+  }
+
+  /** drain_local_pages(zone): CPU 0's lists (the simulated kernel runs on CPU 0). */
+  drain_local_pages(zoneIdx?: number): number {
+    let n = 0;
+    for (let zi = 0; zi < this.pcp.length; zi++) {
+      const pcp = this.pcp[zi]![0];
+      if ((zoneIdx === undefined || zi === zoneIdx) && pcp?.count) n += this.freePcppagesBulk(zi, pcp, pcp.count, 0);
+    }
+    return n;
+  }
+
+  /** Pages on the pcp lists of a zone (every CPU), or of all zones: Mem-Info's free_pcp. */
+  pcpPages(zoneIdx?: number): number {
+    let n = 0;
+    for (let zi = 0; zi < this.pcp.length; zi++) if (zoneIdx === undefined || zi === zoneIdx) for (const p of this.pcp[zi]!) n += p.count;
+    return n;
+  }
+
+  /** zoneinfo's pagesets of a zone: count, high and batch per possible CPU (empty for an unpopulated zone). */
+  pagesets(zoneIdx: number): { count: number; high: number; batch: number }[] {
+    const sets = this.pcp[zoneIdx];
+    if (sets?.length) return sets.map((p) => ({ count: p.count, high: p.high, batch: p.batch }));
+    // before setup_per_cpu_pageset(): the boot pageset (BOOT_PAGESET_HIGH 0, BOOT_PAGESET_BATCH 1)
+    const z = this.zones[zoneIdx];
+    if (!z || z.present === 0) return [];
+    return Array.from({ length: this.k.profile.nrCpus }, () => ({ count: 0, high: 0, batch: 1 }));
+  }
+
+  /** Every block on a pcp list: [pfn, order, migratetype, zone index], head of each list first. */
+  pcpBlocks(): { pfn: number; order: number; mt: number; zone: number }[] {
+    const out: { pfn: number; order: number; mt: number; zone: number }[] = [];
+    for (let zi = 0; zi < this.pcp.length; zi++)
+      for (const p of this.pcp[zi]!)
+        for (let li = 0; li < p.lists.length; li++) {
+          const order = pindexToOrder(this.era, this.pcpGeo, li);
+          const l = p.lists[li]!;
+          for (let i = l.length - 1; i >= 0; i--) out.push({ pfn: l[i]!, order, mt: p.mts[li]![i]!, zone: zi });
+        }
+    return out;
+  }
+
   // ---------------------------------------------------------------- GFP -> zones, watermarks
 
   /** gfp_zone(): the highest zone index the flags allow. */
@@ -1304,12 +1627,34 @@ export class PageAllocator {
         const mark = z.wmark[allocFlags & ALLOC_WMARK_MASK]!;
         if (!this.watermarkOk(z, order, mark, highestIdx, allocFlags)) continue;
       }
-      const pfn = this.rmqueueSmallest(zi, order);
+      const pfn = this.rmqueue(zi, order);
       if (pfn < 0) continue;
-      if (this.checkNewPages(pfn, order, zi)) return this.getPageFromFreelist(order, highestIdx, allocFlags, noWatermarks);
       return pfn;
     }
     return -1;
+  }
+
+  /**
+   * rmqueue() (6.1) / buffered_rmqueue() (2.6/3.4): the pcp list for the orders it serves (6.1 falls back to the
+   * buddy lists when the refill found nothing), else __rmqueue_smallest(). A page that fails the new-page check is
+   * leaked and the next one taken (6.1: at the refill and from the buddy lists; 2.6/3.4: every page handed out).
+   */
+  private rmqueue(zi: number, order: number): number {
+    if (this.pcpReady(zi) && pcpAllowedOrder(this.era, this.pcpGeo, order)) {
+      if (this.era === "6.1") {
+        const pfn = this.rmqueuePcplist(zi, order);
+        if (pfn >= 0) return pfn;
+      } else {
+        for (;;) {
+          const pfn = this.rmqueuePcplist(zi, order);
+          if (pfn < 0 || !this.checkNewPages(pfn, order, zi)) return pfn;
+        }
+      }
+    }
+    for (;;) {
+      const pfn = this.rmqueueSmallest(zi, order);
+      if (pfn < 0 || !this.checkNewPages(pfn, order, zi)) return pfn;
+    }
   }
 
   /** check_new_pages(): a page with a nonzero refcount in the free lists is Bad page state; the block is leaked. */
@@ -1345,6 +1690,9 @@ export class PageAllocator {
     // injected failure is NULL at once, without warn_alloc. Not for page-table pages and the boot's own pages.
     if (!this.inBulk && owner !== PageOwner.PageTable && owner !== PageOwner.Boot && this.shouldFailAllocPage(gfp, order, owner)) return -1;
     const highest = this.gfp_zone(gfp);
+    // rmqueue's migratetype (gfp_migratetype) and, before 4.15, the cold hint
+    this.allocMt = this.gfpMigratetype(gfp);
+    this.allocCold = g.COLD !== 0 && (gfp & g.COLD) !== 0;
     // fast path: low watermark
     let pfn = this.getPageFromFreelist(order, highest, ALLOC_WMARK_LOW);
     if (pfn < 0) {
@@ -1356,6 +1704,11 @@ export class PageAllocator {
       if (gfp & g.MEMALLOC && !(gfp & g.NOMEMALLOC)) pfn = this.getPageFromFreelist(order, highest, af, true);
       else pfn = this.getPageFromFreelist(order, highest, af);
       // (a bulk call never enters reclaim or the OOM killer: it comes back short and the caller goes page by page)
+      // __alloc_pages_direct_reclaim(): a failure after reclaim may be pages pinned on the per-CPU lists:
+      // drain_all_pages() and one more try (6.1, 3.4: any order; 2.6.26: order > 0 only)
+      if (pfn < 0 && gfp & g.WAIT && !this.inBulk && (this.era !== "2.6" || order > 0) && this.drain_all_pages() > 0) {
+        pfn = this.getPageFromFreelist(order, highest, af);
+      }
       if (pfn < 0 && gfp & g.WAIT && !this.inBulk) pfn = this.reclaimlessRetry(gfp, order, highest, af);
     }
     if (pfn < 0) {
@@ -1632,7 +1985,10 @@ export class PageAllocator {
         rest += 1 << ro;
       }
     }
-    this.freeOnePage(pfn, order, zi, false);
+    // free_the_page(): the pcp lists for the orders they serve, on the list of the migratetype the block was
+    // allocated with (standing in for its pageblock's, mm/pcp.ts)
+    const ai = pfn >>> ALLOC_INFO_SHIFT;
+    this.freeThePage(pfn, order, zi, this.gfpMigratetype(this.allocGfpChunks[ai]?.[pfn & ALLOC_INFO_MASK] ?? 0));
   }
 
   /** __get_free_pages(): lowmem only (6.1 masks __GFP_HIGHMEM; 2.6 would return NULL for a highmem page). */
@@ -2225,6 +2581,30 @@ export class PageAllocator {
         if (this.freeTail[li] !== prev) errs.push(`${z.name} order ${o}: tail pointer wrong`);
       }
       if (free !== z.free) errs.push(`${z.name}: free ${z.free} but lists hold ${free}`);
+      // the per-CPU lists: free pages outside the buddy lists, each block once, counted in its pcp->count
+      let onPcp = 0;
+      for (const [cpu, pcp] of (this.pcp[z.idx] ?? []).entries()) {
+        let held = 0;
+        for (let li = 0; li < pcp.lists.length; li++) {
+          const o = pindexToOrder(this.era, this.pcpGeo, li);
+          const l = pcp.lists[li]!;
+          if (pcp.mts[li]!.length !== l.length) errs.push(`${z.name} cpu ${cpu} pcp list ${li}: ${l.length} pages, ${pcp.mts[li]!.length} migratetypes`);
+          for (const p of l) {
+            if (p & ((1 << o) - 1) || p < z.startPfn || p + (1 << o) > z.endPfn) errs.push(`${z.name} pcp list ${li}: block ${p} misplaced`);
+            if (this.flagsAt(p) !== (F_MANAGED | F_PCP)) errs.push(`pfn ${p}: on a pcp list with flags ${this.flagsAt(p)}`);
+            for (let i = 0; i < 1 << o; i++) {
+              const q = p + i;
+              if (listed(q)) errs.push(`pfn ${q} on a pcp list and in another free block`);
+              inList.set(q, 1);
+              if (this.ownerAt(q) !== PageOwner.Free) errs.push(`pfn ${q}: pcp page owned by ${pageOwnerNames[this.ownerAt(q)]}`);
+            }
+            held += 1 << o;
+          }
+        }
+        if (held !== pcp.count) errs.push(`${z.name} cpu ${cpu}: pcp count ${pcp.count} but its lists hold ${held}`);
+        if (cpu > 0 && held) errs.push(`${z.name}: cpu ${cpu}'s pcp lists hold pages (only CPU 0 runs)`);
+        onPcp += held;
+      }
       // free + allocated = managed
       let used = 0;
       for (let s = z.startPfn; s < z.endPfn;) {
@@ -2244,7 +2624,8 @@ export class PageAllocator {
         }
         s = end;
       }
-      if (this.memInitDone && free + used !== z.managed) errs.push(`${z.name}: free ${free} + allocated ${used} != managed ${z.managed}`);
+      if (this.memInitDone && free + onPcp + used !== z.managed)
+        errs.push(`${z.name}: free ${free} + on pcp lists ${onPcp} + allocated ${used} != managed ${z.managed}`);
     }
     for (let s = 0; s < this.nrPfns && errs.length <= 50;) {
       const ci = s >>> CHUNK_SHIFT;

@@ -2,11 +2,11 @@
 // "Mem-Info:" block that follows an allocation-failure warning.
 //
 // Faithful subset: every line the 6.1 kernel prints, in its order and format, with the simulator's values. Counters the
-// simulator has no source for (anon/file LRU pages, dirty, writeback, shmem, swap, hugepages, pcp lists) print 0:
-// the simulated machine has no user space, no page cache and no per-CPU lists. "Node 0 " prefixes appear only on
+// simulator has no source for (anon/file LRU pages, dirty, writeback, shmem, swap, hugepages) print 0; free_pcp and
+// local_pcp are the pages on the per-CPU lists (mm/pcp.ts; CPU 0 holds them all, so local_pcp = free_pcp). "Node 0 " prefixes appear only on
 // NUMA kernels (x86_64), and zones above gfp_zone(gfp) are skipped, as in the kernel. Free blocks are all reported
 // as migratetype "(M)" (one migratetype per zone, see mm/page_alloc.ts). 2.6.32's variant is printed for era 2.6
-// and 3.4 (its per-cpu lines show hi/btch/usd of 0: no pcp lists).
+// and 3.4 (its per-cpu lines show each CPU's pcp high, batch and count).
 
 import type { PageAllocator } from "./page_alloc.ts";
 import { PageOwner } from "./page_flags.ts";
@@ -47,10 +47,11 @@ function showMem61(pa: PageAllocator, maxZoneIdx: number): void {
   const p = (fmt: string, ...a: (string | number)[]) => k.printk(KERN_WARNING + fmt, ...a);
   k.printk(KERN_WARNING + "Mem-Info:\n");
   p(
-    "active_anon:0 inactive_anon:0 isolated_anon:0\n active_file:0 inactive_file:0 isolated_file:0\n unevictable:0 dirty:0 writeback:0\n slab_reclaimable:0 slab_unreclaimable:%d\n mapped:0 shmem:0 pagetables:%d\n sec_pagetables:0 bounce:0\n kernel_misc_reclaimable:0\n free:%d free_pcp:0 free_cma:0\n",
+    "active_anon:0 inactive_anon:0 isolated_anon:0\n active_file:0 inactive_file:0 isolated_file:0\n unevictable:0 dirty:0 writeback:0\n slab_reclaimable:0 slab_unreclaimable:%d\n mapped:0 shmem:0 pagetables:%d\n sec_pagetables:0 bounce:0\n kernel_misc_reclaimable:0\n free:%d free_pcp:%d free_cma:0\n",
     slabUnrecl,
     pt,
     pa.nrFreePages(),
+    pa.pcpPages(),
   );
   p(
     "Node 0 active_anon:0kB inactive_anon:0kB active_file:0kB inactive_file:0kB unevictable:0kB isolated(anon):0kB isolated(file):0kB mapped:0kB dirty:0kB writeback:0kB shmem:0kB%s writeback_tmp:0kB kernel_stack:0kB pagetables:%dkB sec_pagetables:0kB all_unreclaimable? no\n",
@@ -60,7 +61,7 @@ function showMem61(pa: PageAllocator, maxZoneIdx: number): void {
   const zones = populatedUpTo(pa, maxZoneIdx);
   for (const z of zones) {
     p(
-      "%s%s free:%dkB boost:0kB min:%dkB low:%dkB high:%dkB reserved_highatomic:0KB active_anon:0kB inactive_anon:0kB active_file:0kB inactive_file:0kB unevictable:0kB writepending:0kB present:%dkB managed:%dkB mlocked:0kB bounce:0kB free_pcp:0kB local_pcp:0kB free_cma:0kB\n",
+      "%s%s free:%dkB boost:0kB min:%dkB low:%dkB high:%dkB reserved_highatomic:0KB active_anon:0kB inactive_anon:0kB active_file:0kB inactive_file:0kB unevictable:0kB writepending:0kB present:%dkB managed:%dkB mlocked:0kB bounce:0kB free_pcp:%dkB local_pcp:%dkB free_cma:0kB\n",
       node,
       z.name,
       K(z.free),
@@ -69,6 +70,8 @@ function showMem61(pa: PageAllocator, maxZoneIdx: number): void {
       K(z.wmark[2]),
       K(z.present),
       K(z.managed),
+      K(pa.pcpPages(z.idx)),
+      K(pa.pagesets(z.idx)[0]?.count ?? 0),
     );
     p("lowmem_reserve[]:%s\n", z.lowmemReserve.map((r) => " " + r).join(""));
   }
@@ -104,7 +107,7 @@ function showMem26(pa: PageAllocator, maxZoneIdx: number): void {
   p("Mem-Info:\n");
   for (const z of zones) {
     p("%s per-cpu:\n", z.name);
-    p("CPU    0: hi:    0, btch:   1 usd:   0\n");
+    for (const [cpu, ps] of pa.pagesets(z.idx).entries()) p("CPU %4d: hi:%5d, btch:%4d usd:%4d\n", cpu, ps.high, ps.batch, ps.count);
   }
   p(
     "active_anon:0 inactive_anon:0 isolated_anon:0\n active_file:0 inactive_file:0 isolated_file:0\n unevictable:0 dirty:0 writeback:0 unstable:0\n free:%d slab_reclaimable:0 slab_unreclaimable:%d\n mapped:0 shmem:0 pagetables:%d bounce:0\n",

@@ -730,6 +730,9 @@ export class SlabAllocator {
         );
       }
     }
+    // start_kernel's setup_per_cpu_pageset() follows mm_init(): the objects populateBoot() replays are the initcalls'
+    // and early user space's, which the real kernel allocates after it, through the per-CPU page lists
+    this.k.pages.setup_per_cpu_pageset();
     this.populateBoot();
     this.bootPhase = false;
   }

@@ -136,8 +136,15 @@ describe("x86_64-6.1 512M boot", () => {
     expect(m).toMatch(/^MemTotal: {7}[ \d]{8} kB\n/);
     const total = Number(/MemTotal:\s+(\d+)/.exec(m)![1]);
     expect(total).toBe(k.pages.totalramPages * 4);
-    // the real boot's split direct map (mark_rodata_ro, free_init_pages, bpf: test/kernel/directmap.test.ts)
-    expect(m).toContain(`DirectMap4k:       24448 kB\nDirectMap2M:      499712 kB\n`);
+    // the real boot's split direct map (mark_rodata_ro, free_init_pages, bpf: test/kernel/directmap.test.ts): the
+    // real transcript is Debian's distro kernel; this debug kernel's bpf_prog_pack pages come off the per-CPU lists
+    // from more 2 MiB ranges (its boot allocates differently), so only the total is pinned here
+    const dm4 = Number(/DirectMap4k:\s+(\d+)/.exec(m)![1]);
+    const dm2 = Number(/DirectMap2M:\s+(\d+)/.exec(m)![1]);
+    expect(dm4 + dm2).toBe(24448 + 499712);
+    expect(dm4).toBeGreaterThanOrEqual(24448);
+    const distro = boot("x86_64-6.1", { mem: 512 * M, cmdline: "console=ttyS0 loglevel=8 nokaslr", config: "distro" }).proc("meminfo");
+    expect(distro).toContain(`DirectMap4k:       24448 kB\nDirectMap2M:      499712 kB\n`);
   });
 
   it("boots with consistent buddy lists", () => {

@@ -17,8 +17,10 @@
 // - One node, one migratetype per zone. The real kernel keeps separate free lists per migratetype (Unmovable,
 //   Movable, Reclaimable...) and steals pageblocks between them; the simulator has one list per order, and the
 //   Mem-Info buddy summary prints every free block as "(M)" (boot memory is MIGRATE_MOVABLE).
-// - No per-CPU page lists (pcp): order-0 pages go straight to and from the buddy lists. The real kernel hands out
-//   order-0 pages from a per-CPU batch, which is why the real vmalloc pages come in descending PFN runs.
+// - Per-CPU page lists (mm/pcp.ts and the "per-CPU page lists" section below): after setup_per_cpu_pageset(), the
+//   orders the era's lists serve (6.1: 0-3 and the THP order; 2.6/3.4: 0) are taken from CPU 0's list (refilled by
+//   batch from the buddy lists, ascending) and freed to its head (LIFO), which is why vmalloc pages after a vfree
+//   come in descending PFN runs; pages on the lists are free but not in NR_FREE_PAGES (MemFree, buddyinfo).
 // - No reclaim, no compaction, no kswapd: when the watermarks say no, the allocation fails at once.
 //   __GFP_NORETRY / __GFP_RETRY_MAYFAIL / costly orders (> 3) fail with warn_alloc. A blocking low-order
 //   allocation is where the real kernel would call the OOM killer: the simulator prints the oom-killer header line,

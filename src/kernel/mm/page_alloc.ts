@@ -596,7 +596,7 @@ export class PageAllocator {
           const dmaReserve = z.present - z.memmapPages - z.initialManaged;
           k.printk(KERN_DEBUG + "  %s zone: %d pages reserved\n", z.name, dmaReserve);
         }
-        k.printk(KERN_DEBUG + "  %s zone: %d pages, LIFO batch:%d\n", z.name, z.initialManaged, zoneBatchsize(z.initialManaged));
+        k.printk(KERN_DEBUG + "  %s zone: %d pages, LIFO batch:%d\n", z.name, z.initialManaged, pcpZoneBatchsize(this.era, z.initialManaged));
       }
     }
   }
@@ -1950,7 +1950,7 @@ export class PageAllocator {
       else if (this.refAt(p) > 0) reason = !(this.flagsAt(p) & F_MANAGED) ? "PAGE_FLAGS_CHECK_AT_FREE flag(s) set" : "nonzero _refcount";
       else if (this.ownerAt(p) === PageOwner.Free || this.ownerAt(p) !== o) reason = "nonzero mapcount";
       if (reason) {
-        this.badPage(p, reason, zi, this.ownerAt(p) === PageOwner.Free && !(this.flagsAt(p) & F_BUDDY));
+        this.badPage(p, reason, zi, this.ownerAt(p) === PageOwner.Free && !(this.flagsAt(p) & F_BUDDY), true);
         return; // the head stays out of circulation, as in the kernel
       }
     }
@@ -2032,7 +2032,8 @@ export class PageAllocator {
 
   // ---------------------------------------------------------------- bad pages
 
-  private badPage(pfn: number, reason: string, zi: number, unnoticedByKernel = false): void {
+  /** `wrongOrder`: found among the tail pages of a free (a larger order than allocated, whatever the page's state). */
+  private badPage(pfn: number, reason: string, zi: number, unnoticedByKernel = false, wrongOrder = false): void {
     const k = this.k;
     const mark = k.log.mark();
     const title = `BUG: Bad page state in process ${k.current.comm}  pfn:${hexPfn(pfn, 5)}`;
@@ -2044,13 +2045,16 @@ export class PageAllocator {
     k.taint.add("B");
     recordSplat(k, "bad-page", mark, {
       title,
-      explain: unnoticedByKernel
-        ? "This free covers pages that are already free. The real kernel would not notice and would corrupt its free lists; the simulator refuses the free."
-        : reason === "nonzero _refcount"
-          ? `${explainWrongFree("double-free")} Its reference count went below zero, and the kernel noticed when it handed the page out again.`
-          : reason === "PAGE_FLAGS_CHECK_AT_FREE flag(s) set"
-            ? `${explainWrongFree("free_pages-not-page")} (This page is reserved by the kernel, or belongs to the slab allocator.)`
-            : `${explainWrongFree("free_pages-wrong-order")} (The freed block overlaps pages that are free already or belong to another allocation.)`,
+      explain:
+        wrongOrder && !unnoticedByKernel
+          ? `${explainWrongFree("free_pages-wrong-order")} (The freed block overlaps pages that are free already or belong to another allocation.)`
+          : unnoticedByKernel
+            ? `${explainWrongFree("free_pages-wrong-order")} (This free covers pages that are already free, on a per-CPU page list or in the buddy lists. The real kernel would not notice and would corrupt its free lists; the simulator refuses the free.)`
+            : reason === "nonzero _refcount"
+              ? `${explainWrongFree("double-free")} Its reference count went below zero, and the kernel noticed when it handed the page out again.`
+              : reason === "PAGE_FLAGS_CHECK_AT_FREE flag(s) set"
+                ? `${explainWrongFree("free_pages-not-page")} (This page is reserved by the kernel, or belongs to the slab allocator.)`
+                : `${explainWrongFree("free_pages-wrong-order")} (The freed block overlaps pages that are free already or belong to another allocation.)`,
     });
   }
 
@@ -2652,18 +2656,8 @@ export class PageAllocator {
   }
 }
 
-/** zone_batchsize() of 2.6.32 (the "LIFO batch" of the boot lines). */
 function structPageSizeOf(arch: Arch): number {
   return structPageSize(arch, "6.1");
-}
-
-function zoneBatchsize(pages: number): number {
-  let batch = Math.floor(pages / 1024);
-  if (batch * PAGE_SIZE > 512 * 1024) batch = (512 * 1024) / PAGE_SIZE;
-  batch = Math.floor(batch / 4);
-  if (batch < 1) batch = 1;
-  const x = batch + Math.floor(batch / 2);
-  return (1 << Math.floor(Math.log2(x))) - 1;
 }
 
 export { PAGE_SHIFT as PAGE_ALLOC_PAGE_SHIFT };

@@ -11,8 +11,9 @@
 // - Slab, SReclaimable within 0.5 %, SUnreclaim within 1 %: the large kmallocs are 16 KiB each here (the real sizes
 //   are not in the logs), and the real reads of slabinfo and meminfo are a moment apart;
 // - PageTables within 16 kB: the boot processes' tables come from a layout model of busybox, not its real mappings;
-// - MemFree and MemAvailable within 1.5 % of MemTotal: the real kernel holds a few MB more outside every meminfo
-//   counter (per-CPU page lists, the NIC's rings, ...), which is not modelled.
+// - MemFree and MemAvailable within 1 % of MemTotal (was 1.5 % before the per-CPU page lists, mm/pcp.ts, took their
+//   pages out of MemFree: the gaps are now 0.67 %, 0.17 % and 0.14 %): the real kernel still holds a few MB more
+//   outside every meminfo counter (the NIC's rings, its fuller pcp lists after minutes of user space, ...).
 import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
 import { boot } from "../../src/kernel/kernel.ts";
@@ -67,7 +68,7 @@ describe("the slab state the rest of boot leaves (6.1)", () => {
       near("SUnreclaim", 0.01);
       for (const f of ["KernelStack", "Percpu", "Committed_AS"]) expect(s.get(f), f).toBe(r.get(f));
       expect(Math.abs(s.get("PageTables")! - r.get("PageTables")!)).toBeLessThanOrEqual(16);
-      for (const f of ["MemFree", "MemAvailable"]) expect(Math.abs(s.get(f)! - r.get(f)!), f).toBeLessThanOrEqual(r.get("MemTotal")! * 0.015);
+      for (const f of ["MemFree", "MemAvailable"]) expect(Math.abs(s.get(f)! - r.get(f)!), f).toBeLessThanOrEqual(r.get("MemTotal")! * 0.01);
     });
 
     it(`${b.profile}: /proc/zoneinfo's per-node stats as the real boot's, from meminfo's counters (nr_kernel_stack in kB)`, () => {

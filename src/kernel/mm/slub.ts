@@ -53,7 +53,10 @@
 //   boot's large kmallocs and one kmem_cache/kmem_cache_node object per cache, filled with objects owned by "boot"
 //   (whole slabs at once: the bulk path keeps this to a few ms per boot); a quarter of RAM caps it. The 2.6 and 3.4
 //   profiles get a smaller representative set of their era's names (capped at ~3% of RAM). Objects the kernel itself
-//   allocates later (SLAB's off-slab management) are marked the same way.
+//   allocates later (SLAB's off-slab management) are marked the same way. 6.1's boot churn (bootFill): a cache whose
+//   boot objects end on a full slab keeps that slab as its cpu slab with a seed-drawn number of its objects free
+//   again, so a module's first kmalloc comes from a slab the boot left (as in the real logs) and slabinfo's counts
+//   stay the boot's (a cpu slab's free objects count as active).
 // - CONFIG_SLAB_FREELIST_RANDOM (6.1 distro config only, mm/slab_random.ts): every cache has a random permutation
 //   of its objects, made at creation, and each new slab links its freelist along it from a random start, so a new
 //   slab hands its objects out in a shuffled order (ctors run in that order, as setup_object() does). Elsewhere a new
@@ -828,18 +831,19 @@ export class SlabAllocator {
     const gfp = (this.gfpKernel() | this.g.NOWARN) >>> 0;
     const cap = Math.floor(k.opts.mem / 4);
     let used = 0;
-    const fill = (c: KmemCache, n: number) => {
+    const fill = (c: KmemCache, n: number, churn = true) => {
       const perSlab = c.objects || 1;
       const bytesPerObj = (PAGE_SIZE << c.order) / perSlab;
       const take = Math.max(0, Math.min(n, Math.floor((cap - used) / bytesPerObj)));
-      this.bootFill(c, take, gfp, true);
+      this.bootFill(c, take, gfp, churn);
       used += Math.ceil(take / perSlab) * (PAGE_SIZE << c.order);
     };
     const spec = bootSlab61(k.profile.arch, bootTasks(k.profile.arch, k.profile.nrCpus, true).total);
-    for (const km of spec.kmalloc) {
-      const c = this.kmallocCaches.get(km.type)?.get(kmallocClassSize(this.km, km.size));
-      if (c) fill(c, km.objs);
-    }
+    const kmallocs = spec.kmalloc.map((km) => this.kmallocCaches.get(km.type)?.get(kmallocClassSize(this.km, km.size)));
+    kmallocs.forEach((c, i) => {
+      // (arm64 folds several classes into one cache: the churn comes after that cache's last fill.)
+      if (c) fill(c, spec.kmalloc[i].objs, kmallocs.lastIndexOf(c) === i);
+    });
     for (const cs of spec.caches) {
       const c = this.createCache(cs.name, cs.size, 0, cs.flags, undefined, true);
       if (!c) continue;

@@ -20,6 +20,7 @@
 // - The sequence holds object indices, not the byte offsets (index * s->size) the kernel stores.
 
 import { PrandomState, kaslrRandomLong } from "../arch/x86_64.ts";
+import { immutable } from "../snapshot.ts";
 
 /** The stream's purpose tag ("slab"), so that it is independent of KASLR's and fault injection's streams. */
 const SLAB_STREAM = 0x736c6162n;
@@ -46,7 +47,8 @@ export class FreelistRandom {
     const list = new Uint32Array(count);
     // prandom_seed_state(&state, get_random_long()): a state of its own per cache.
     freelistRandomize(new PrandomState(this.rng.u64()), list);
-    return list;
+    // Never written again: a kernel snapshot (boot once, restore many) shares it instead of copying it.
+    return immutable(list);
   }
 
   /**

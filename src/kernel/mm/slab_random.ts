@@ -43,12 +43,18 @@ export class FreelistRandom {
    * count < 2 (nothing to shuffle).
    */
   cacheRandomSeqCreate(count: number): Uint32Array | undefined {
-    if (count < 2) return undefined;
-    const list = new Uint32Array(count);
-    // prandom_seed_state(&state, get_random_long()): a state of its own per cache.
-    freelistRandomize(new PrandomState(this.rng.u64()), list);
-    // Never written again: a kernel snapshot (boot once, restore many) shares it instead of copying it.
-    return immutable(list);
+    const seed = this.cacheRandomSeed(count);
+    return seed === undefined ? undefined : randomSeqFromSeed(seed, count);
+  }
+
+  /**
+   * cache_random_seq_create()'s draw: get_random_long(), the seed of the cache's own prandom state, taken when the
+   * cache is created (so the stream's order is the kernel's); undefined when count < 2. The Fisher-Yates shuffle
+   * itself (randomSeqFromSeed) can then wait until a slab needs the sequence: same sequence, and the ~150 boot
+   * caches whose slabs the boot takes whole never pay for it.
+   */
+  cacheRandomSeed(count: number): bigint | undefined {
+    return count < 2 ? undefined : this.rng.u64();
   }
 
   /**
@@ -67,6 +73,14 @@ export class FreelistRandom {
       out(j, idx);
     }
   }
+}
+
+/** The random sequence of a cache whose get_random_long() draw was `seed`: prandom_seed_state() + freelist_randomize(). */
+export function randomSeqFromSeed(seed: bigint, count: number): Uint32Array {
+  const list = new Uint32Array(count);
+  freelistRandomize(new PrandomState(seed), list);
+  // Never written again: a kernel snapshot (boot once, restore many) shares it instead of copying it.
+  return immutable(list);
 }
 
 /** freelist_randomize(): list[i] = i, then a Fisher-Yates shuffle from the top, rand = prandom_u32_state() % (i + 1). */

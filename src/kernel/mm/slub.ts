@@ -113,7 +113,7 @@ import {
 } from "./slab_common.ts";
 import { slabFreeLimit, slabLayout, type SlabLayout } from "./slab.ts";
 import { bootSlab61, bootTasks } from "./slab_boot.ts";
-import { FreelistRandom } from "./slab_random.ts";
+import { FreelistRandom, randomSeqFromSeed } from "./slab_random.ts";
 import { PrandomState, kaslrRandomLong } from "../arch/x86_64.ts";
 import { SlubDebug, parseSlubDebug, type DebugOptions, type Track } from "../debug/slub_debug.ts";
 
@@ -435,7 +435,10 @@ export class KmemCache {
   minPartial = MIN_PARTIAL;
   /** Creation sequence number: /proc/slabinfo lists the newest first. */
   seq = 0;
-  /** CONFIG_SLAB_FREELIST_RANDOM: s->random_seq, a permutation of the object indices of a full-order slab. */
+  /** CONFIG_SLAB_FREELIST_RANDOM: the get_random_long() draw that seeds s->random_seq (taken at creation). */
+  randomSeed?: bigint;
+  /** s->random_seq, a permutation of the object indices of a full-order slab: made from randomSeed when a slab
+   *  first needs it (slab_random.ts cacheRandomSeed). */
   randomSeq?: Uint32Array;
 
   // state
@@ -760,10 +763,15 @@ export class SlabAllocator {
     this.bootPhase = false;
   }
 
-  /** init_cache_random_seq(): the cache's random sequence over oo_objects(s->oo) objects. */
+  /** init_cache_random_seq(): the cache's random sequence over oo_objects(s->oo) objects (its draw; see randomSeqOf). */
   private initCacheRandomSeq(c: KmemCache): void {
-    if (!this.freelistRandom || c.randomSeq) return;
-    c.randomSeq = this.freelistRandom.cacheRandomSeqCreate(c.objects);
+    if (!this.freelistRandom || c.randomSeed !== undefined) return;
+    c.randomSeed = this.freelistRandom.cacheRandomSeed(c.objects);
+  }
+
+  /** s->random_seq, made from the cache's draw the first time a slab is shuffled. */
+  private randomSeqOf(c: KmemCache): Uint32Array {
+    return (c.randomSeq ??= randomSeqFromSeed(c.randomSeed!, c.objects));
   }
 
   private createBootCache(name: string, size: number, flags: number): KmemCache {
@@ -1608,15 +1616,15 @@ export class SlabAllocator {
     s.totalObjects += objects;
     // shuffle_freelist(): a slab of two or more objects of a cache with a random sequence draws its start position
     // (also when the boot model takes the whole slab at once, so the stream does not depend on that shortcut).
-    const seq = objects >= 2 ? s.randomSeq : undefined;
+    const shuffle = objects >= 2 && s.randomSeed !== undefined;
     if (bootFull) {
-      if (seq) this.freelistRandom!.getRandomU32();
+      if (shuffle) this.freelistRandom!.getRandomU32();
       return slab;
     }
     // Objects: debug init, the freelist (the top of freeStack is its head: index 0, or the shuffled order's first),
     // free pointers in memory along it, ctor in freelist order.
     const fs = slab.freeStack;
-    if (seq) this.freelistRandom!.shuffleOrder(seq, objects, (j, idx) => (fs[objects - 1 - j] = idx));
+    if (shuffle) this.freelistRandom!.shuffleOrder(this.randomSeqOf(s), objects, (j, idx) => (fs[objects - 1 - j] = idx));
     else for (let i = objects - 1; i >= 0; i--) fs[objects - 1 - i] = i;
     slab.nfree = objects;
     if (s.flags & SLAB_POISON) k.physmem.fill(phys, PAGE_SIZE << order, POISON_INUSE);

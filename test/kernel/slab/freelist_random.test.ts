@@ -6,7 +6,7 @@
 import { describe, expect, it } from "vitest";
 import { boot as kboot } from "../../../src/kernel/kernel.ts";
 import { gfpFlags } from "../../../src/kernel/gfp.ts";
-import { FreelistRandom, freelistRandomize } from "../../../src/kernel/mm/slab_random.ts";
+import { FreelistRandom, freelistRandomize, randomSeqFromSeed } from "../../../src/kernel/mm/slab_random.ts";
 import { PrandomState } from "../../../src/kernel/arch/x86_64.ts";
 import type { KmemCache } from "../../../src/kernel/mm/slub.ts";
 
@@ -139,6 +139,15 @@ describe("CONFIG_SLAB_FREELIST_RANDOM: every object of a new slab once, before t
       }
     }
     expect(r.cacheRandomSeqCreate(1)).toBeUndefined();
+  });
+
+  it("a sequence made when a slab first needs it is the one cache_random_seq_create makes at creation", () => {
+    const eager = new FreelistRandom(8);
+    const lazy = new FreelistRandom(8);
+    for (const count of [2, 42, 512]) {
+      const seed = lazy.cacheRandomSeed(count)!;
+      expect([...randomSeqFromSeed(seed, count)]).toEqual([...eager.cacheRandomSeqCreate(count)!]);
+    }
   });
 
   it("freelist_randomize is a Fisher-Yates shuffle over prandom_u32_state (identity for one element)", () => {

@@ -31,7 +31,7 @@ export function bootOptions(cmd: Command): Command {
     .option("-p, --profile <name>", "boot profile (see `kmodlab profiles`)", "x86_64-6.1")
     .option("-m, --mem <size>", "RAM size, e.g. 512M, 4G (default: the profile's)")
     .option("--cmdline <text>", "kernel command line (default: the profile's)")
-    .option("--seed <n>", "seed for KASLR and pointer hashing")
+    .option("--seed <n>", "seed for KASLR, pointer hashing and the slab freelist shuffle (6.1 distro)")
     .addOption(new Option("--config <kind>", "debug kernel or the distribution's").choices(["debug", "distro"]));
 }
 

@@ -130,6 +130,12 @@ export interface KaslrBases {
   directMapTb: bigint;
 }
 
+/** lib/random32.c TAUSWORTHE(s, a, b, c, d): one component step (a module function: u32() runs per slab and per
+ *  Fisher-Yates step of CONFIG_SLAB_FREELIST_RANDOM, so no closure per call). */
+function taus(x: number, a: number, b: number, c: number, d: number): number {
+  return ((((x & c) << d) >>> 0) ^ ((((x << a) >>> 0) ^ x) >>> b)) >>> 0;
+}
+
 /** include/linux/prandom.h + lib/random32.c: the LFSR113 generator kernel_randomize_memory() uses. */
 export class PrandomState {
   private s = new Uint32Array(4);
@@ -145,7 +151,6 @@ export class PrandomState {
   }
   u32(): number {
     const s = this.s;
-    const taus = (x: number, a: number, b: number, c: number, d: number) => ((((x & c) << d) >>> 0) ^ ((((x << a) >>> 0) ^ x) >>> b)) >>> 0;
     s[0] = taus(s[0], 6, 13, 4294967294, 18);
     s[1] = taus(s[1], 2, 27, 4294967288, 2);
     s[2] = taus(s[2], 13, 21, 4294967280, 7);

@@ -53,8 +53,15 @@
 //   boot's large kmallocs and one kmem_cache/kmem_cache_node object per cache, filled with objects owned by "boot"
 //   (whole slabs at once: the bulk path keeps this to a few ms per boot); a quarter of RAM caps it. The 2.6 and 3.4
 //   profiles get a smaller representative set of their era's names (capped at ~3% of RAM). Objects the kernel itself
-//   allocates later (SLAB's off-slab management) are marked the same way.
-// - SLAB_FREELIST_RANDOM (objects in a new slab handed out in a random order) is not modelled: object 0 first.
+//   allocates later (SLAB's off-slab management) are marked the same way. 6.1's boot churn (bootFill): a cache whose
+//   boot objects end on a full slab keeps that slab as its cpu slab with a seed-drawn number of its objects free
+//   again, so a module's first kmalloc comes from a slab the boot left (as in the real logs) and slabinfo's counts
+//   stay the boot's (a cpu slab's free objects count as active).
+// - CONFIG_SLAB_FREELIST_RANDOM (6.1 distro config only, mm/slab_random.ts): every cache has a random permutation
+//   of its objects, made at creation, and each new slab links its freelist along it from a random start, so a new
+//   slab hands its objects out in a shuffled order (ctors run in that order, as setup_object() does). Elsewhere a new
+//   slab hands out object 0 first. The random_seq array itself (kcalloc'd by the kernel) is not allocated here, as a
+//   module cache's struct kmem_cache and kmem_cache_node are not.
 // - KASAN's and kmemleak's own metadata do not change the layout here.
 
 import { SideTable } from "../snapshot.ts";
@@ -106,6 +113,8 @@ import {
 } from "./slab_common.ts";
 import { slabFreeLimit, slabLayout, type SlabLayout } from "./slab.ts";
 import { bootSlab61, bootTasks } from "./slab_boot.ts";
+import { FreelistRandom, randomSeqFromSeed } from "./slab_random.ts";
+import { PrandomState, kaslrRandomLong } from "../arch/x86_64.ts";
 import { SlubDebug, parseSlubDebug, type DebugOptions, type Track } from "../debug/slub_debug.ts";
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -426,6 +435,11 @@ export class KmemCache {
   minPartial = MIN_PARTIAL;
   /** Creation sequence number: /proc/slabinfo lists the newest first. */
   seq = 0;
+  /** CONFIG_SLAB_FREELIST_RANDOM: the get_random_long() draw that seeds s->random_seq (taken at creation). */
+  randomSeed?: bigint;
+  /** s->random_seq, a permutation of the object indices of a full-order slab: made from randomSeed when a slab
+   *  first needs it (slab_random.ts cacheRandomSeed). */
+  randomSeq?: Uint32Array;
 
   // state
   cur: Slab | null = null;
@@ -654,6 +668,12 @@ export class SlabAllocator {
   private readonly highMemory: bigint;
   private bootPhase = false;
   private oomWarned = 0;
+  /** The boot's churn (bootFill): how many objects of a cache's last boot slab are free again, per seed. */
+  private readonly bootChurn: PrandomState;
+  /** CONFIG_SLAB_FREELIST_RANDOM's randomness; undefined where the config does not have it. */
+  readonly freelistRandom?: FreelistRandom;
+  /** slab_state >= UP: a new cache gets its random sequence when it is created (init_cache_random_seq()). */
+  private randomSeqUp = false;
 
   constructor(k: Kernel) {
     this.k = k;
@@ -690,6 +710,9 @@ export class SlabAllocator {
     const ioa = params.get("init_on_alloc");
     this.initOnAlloc = p.era === "6.1" && (ioa === undefined ? k.opts.config === "distro" : ioa === true || ioa === "1" || ioa === "on");
     this.nomerge = params.has("slub_nomerge") || params.has("slab_nomerge");
+    // CONFIG_SLAB_FREELIST_RANDOM=y in Debian's 6.1 configs (amd64, 686, 686-pae, armmp); unset in the debug build.
+    if (p.era === "6.1" && this.allocator === "SLUB" && k.opts.config === "distro") this.freelistRandom = new FreelistRandom(k.opts.seed);
+    this.bootChurn = new PrandomState(kaslrRandomLong(k.opts.seed ?? 0) ^ 0x636875726en); // "churn"
   }
 
   // ---- boot ---------------------------------------------------------------------------------------------------
@@ -712,6 +735,12 @@ export class SlabAllocator {
       this.createBootCache("kmem_cache", this.wordSize === 8 ? 256 : 132, SLAB_HWCACHE_ALIGN);
     }
     this.createKmallocCaches();
+    if (this.freelistRandom) {
+      // init_freelist_randomization(): every cache so far, walking slab_caches (newest first); later caches get
+      // theirs in kmem_cache_open().
+      for (const c of this.slabinfoOrder()) this.initCacheRandomSeq(c);
+      this.randomSeqUp = true;
+    }
     if (this.allocator === "SLUB") {
       if (this.era === "6.1") {
         k.printk(KERN_INFO + "SLUB: HWalign=%d, Order=%u-%u, MinObjects=%u, CPUs=%u, Nodes=%u\n", this.cacheLine, 0, SLUB_MAX_ORDER, 0, k.profile.nrCpus, 1);
@@ -735,6 +764,17 @@ export class SlabAllocator {
     this.k.pages.setup_per_cpu_pageset();
     this.populateBoot();
     this.bootPhase = false;
+  }
+
+  /** init_cache_random_seq(): the cache's random sequence over oo_objects(s->oo) objects (its draw; see randomSeqOf). */
+  private initCacheRandomSeq(c: KmemCache): void {
+    if (!this.freelistRandom || c.randomSeed !== undefined) return;
+    c.randomSeed = this.freelistRandom.cacheRandomSeed(c.objects);
+  }
+
+  /** s->random_seq, made from the cache's draw the first time a slab is shuffled. */
+  private randomSeqOf(c: KmemCache): Uint32Array {
+    return (c.randomSeq ??= randomSeqFromSeed(c.randomSeed!, c.objects));
   }
 
   private createBootCache(name: string, size: number, flags: number): KmemCache {
@@ -802,18 +842,19 @@ export class SlabAllocator {
     const gfp = (this.gfpKernel() | this.g.NOWARN) >>> 0;
     const cap = Math.floor(k.opts.mem / 4);
     let used = 0;
-    const fill = (c: KmemCache, n: number) => {
+    const fill = (c: KmemCache, n: number, churn = true) => {
       const perSlab = c.objects || 1;
       const bytesPerObj = (PAGE_SIZE << c.order) / perSlab;
       const take = Math.max(0, Math.min(n, Math.floor((cap - used) / bytesPerObj)));
-      this.bootFill(c, take, gfp);
+      this.bootFill(c, take, gfp, churn);
       used += Math.ceil(take / perSlab) * (PAGE_SIZE << c.order);
     };
     const spec = bootSlab61(k.profile.arch, bootTasks(k.profile.arch, k.profile.nrCpus, true).total);
-    for (const km of spec.kmalloc) {
-      const c = this.kmallocCaches.get(km.type)?.get(kmallocClassSize(this.km, km.size));
-      if (c) fill(c, km.objs);
-    }
+    const kmallocs = spec.kmalloc.map((km) => this.kmallocCaches.get(km.type)?.get(kmallocClassSize(this.km, km.size)));
+    kmallocs.forEach((c, i) => {
+      // (arm64 folds several classes into one cache: the churn comes after that cache's last fill.)
+      if (c) fill(c, spec.kmalloc[i].objs, kmallocs.lastIndexOf(c) === i);
+    });
     for (const cs of spec.caches) {
       const c = this.createCache(cs.name, cs.size, 0, cs.flags, undefined, true);
       if (!c) continue;
@@ -832,7 +873,7 @@ export class SlabAllocator {
     const nCaches = this.cacheList.length;
     for (const name of ["kmem_cache", "kmem_cache_node"]) {
       const c = this.cacheList.find((x) => x.name === name);
-      if (c) this.bootFill(c, nCaches, gfp);
+      if (c) this.bootFill(c, nCaches, gfp, true);
     }
   }
 
@@ -840,21 +881,37 @@ export class SlabAllocator {
    * Bulk allocation for the boot model: whole slabs taken at once with their objects marked in use (boot objects
    * are never freed or checked, so their bytes are left alone); the last, partly used slab goes through the
    * ordinary initialisation so that its free objects are poisoned / red-zoned like any other.
+   *
+   * churn (6.1): the boot's short-lived objects. The boot allocates and frees objects all along; what it leaves
+   * behind in a cache that ends on a full slab is a cpu slab with free objects (the real first kmalloc(100) of each
+   * reference log comes from an older kmalloc-128 slab, not a new one). How many is not in the logs (slabinfo
+   * counts a cpu slab's free objects as active either way), so it is drawn from the boot's seed: 0 .. objects-1 of
+   * the last slab's objects, the last ones it handed out, are free again. Not for slub_debug caches, which keep
+   * no cpu slab (their free objects would sit on the partial list and show in slabinfo).
    */
-  private bootFill(c: KmemCache, n: number, gfp: number): void {
+  private bootFill(c: KmemCache, n: number, gfp: number, churn = false): void {
     while (n > 0) {
-      const take = Math.min(n, c.objects);
+      let take = Math.min(n, c.objects);
+      if (churn && take === n && take === c.objects && take >= 2 && this.allocator === "SLUB" && !(c.flags & SLAB_DEBUG_FLAGS)) {
+        take -= this.bootChurn.u32() % take;
+        n -= c.objects - take;
+      }
       const slab = take === c.objects ? this.newSlab(c, gfp, true) : this.newSlab(c, gfp);
       if (!slab) return;
       if (take === c.objects) {
         slab.allBoot = true;
         slab.nfree = 0;
       } else {
-        // The freelist hands out index 0 first: take the top `take` entries.
-        slab.nfree -= take;
-        slab.live.fill(1, 0, take);
-        slab.bootMask.fill(1, 0, take);
-        slab.requested.fill(c.objectSize, 0, take);
+        // Take the top `take` entries of the freelist (index 0 first, or the shuffled order's head first).
+        const live = slab.live;
+        const bootMask = slab.bootMask;
+        const requested = slab.requested;
+        for (let j = 0; j < take; j++) {
+          const i = slab.freeStack[--slab.nfree];
+          live[i] = 1;
+          bootMask[i] = 1;
+          requested[i] = c.objectSize;
+        }
       }
       slab.inuse = take;
       c.inuseObjects += take;
@@ -968,6 +1025,7 @@ export class SlabAllocator {
     }
     this.cacheList.push(c);
     this.byId.set(c.id, c);
+    if (this.randomSeqUp) this.initCacheRandomSeq(c);
     return c;
   }
 
@@ -1559,15 +1617,25 @@ export class SlabAllocator {
     for (let i = 0; i < 1 << order; i++) this.byPfn.set(pfn + i, slab);
     s.nrSlabs++;
     s.totalObjects += objects;
-    // Objects: debug init, free pointers in memory (last object first so index 0 is the freelist head), ctor.
-    if (bootFull) return slab;
-    for (let i = objects - 1; i >= 0; i--) slab.freeStack[slab.nfree++] = i;
+    // shuffle_freelist(): a slab of two or more objects of a cache with a random sequence draws its start position
+    // (also when the boot model takes the whole slab at once, so the stream does not depend on that shortcut).
+    const shuffle = objects >= 2 && s.randomSeed !== undefined;
+    if (bootFull) {
+      if (shuffle) this.freelistRandom!.getRandomU32();
+      return slab;
+    }
+    // Objects: debug init, the freelist (the top of freeStack is its head: index 0, or the shuffled order's first),
+    // free pointers in memory along it, ctor in freelist order.
+    const fs = slab.freeStack;
+    if (shuffle) this.freelistRandom!.shuffleOrder(this.randomSeqOf(s), objects, (j, idx) => (fs[objects - 1 - j] = idx));
+    else for (let i = objects - 1; i >= 0; i--) fs[objects - 1 - i] = i;
+    slab.nfree = objects;
     if (s.flags & SLAB_POISON) k.physmem.fill(phys, PAGE_SIZE << order, POISON_INUSE);
     if (s.flags & (SLAB_RED_ZONE | SLAB_STORE_USER | __OBJECT_POISON)) {
       for (let i = 0; i < objects; i++) this.debug.initObject(s, slab, i, SLUB_RED_INACTIVE);
     }
     if (this.allocator === "SLUB" && !this.bootPhase) {
-      for (let i = 0; i < objects; i++) this.writeFreePointer(slab, i, i + 1 < objects ? slab.addr(i + 1) : 0n);
+      for (let j = objects - 1; j >= 0; j--) this.writeFreePointer(slab, fs[j], j > 0 ? slab.addr(fs[j - 1]) : 0n);
     }
     if (s.ctor) {
       // The ctor is module code: it may re-enter this cache (allocate from it, destroy it) or stop the run. While
@@ -1575,7 +1643,7 @@ export class SlabAllocator {
       // objects, as the real one does); if it throws, the half-built slab goes back so no page is left orphaned.
       s.constructing++;
       try {
-        for (let i = 0; i < objects; i++) s.ctor(slab.addr(i));
+        for (let j = objects - 1; j >= 0; j--) s.ctor(slab.addr(fs[j]));
       } catch (e) {
         this.discardSlab(slab);
         throw e;

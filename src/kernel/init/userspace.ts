@@ -75,6 +75,18 @@ export function userspaceModel(profileName: string): UserspaceModel {
 function consume(k: Kernel, pages: number, owner: number): void {
   const pa = k.pages;
   const mask = gfp(k.profile.era, "GFP_HIGHUSER_MOVABLE") | gfp(k.profile.era, "__GFP_NOWARN");
+  // On a machine too small for the model's page cache and processes, the real one would reclaim the cache and stop
+  // short, never panic: here the faults end where the free lists (the per-CPU lists drained) run out.
+  pa.userFaultsMayFail = true;
+  try {
+    consumeFrom(k, pages, owner, mask);
+  } finally {
+    pa.userFaultsMayFail = false;
+  }
+}
+
+function consumeFrom(k: Kernel, pages: number, owner: number, mask: number): void {
+  const pa = k.pages;
   const top = pa.maxOrder - 1;
   while (pages > 0) {
     // Once no block smaller than MAX_ORDER-1 is free anywhere, order-0 faults split the head MAX_ORDER block
@@ -103,14 +115,18 @@ export function start_userspace(k: Kernel): void {
   const perPage = k.layout.pageSize >> 10;
   const cachePages = Math.ceil(m.cachedKb / perPage);
   // The first files read fill the page cache, and with them the kernel allocates its own objects...
+  const anonPages = Math.ceil(m.anonKb / perPage);
+  // The old machines' processes are forked (their kernel stacks taken) before they fault their memory in, so a
+  // machine too small for the model's page cache is short of cache, never of stacks.
+  const oldEra = k.profile.era !== "6.1";
+  if (oldEra) boot_user_processes(k, cachePages, anonPages);
   const early = Math.min(cachePages, 512);
   consume(k, early, PageOwner.PageCache);
   for (const [size, n] of Object.entries(m.kmalloc ?? {})) k.slab.populateUserspaceKmalloc(Number(size), n);
   // ...then the rest of the page cache and the processes' own memory.
   consume(k, cachePages - early, PageOwner.PageCache);
-  const anonPages = Math.ceil(m.anonKb / perPage);
   consume(k, anonPages, PageOwner.Anon);
   // The processes themselves: kernel stacks, page tables, the commit charge of their mappings and of tmpfs.
-  boot_user_processes(k, cachePages, anonPages);
+  if (!oldEra) boot_user_processes(k, cachePages, anonPages);
   k.clock.setAtLeast(m.insmodAtNs);
 }

@@ -1711,7 +1711,7 @@ export class PageAllocator {
       if (pfn < 0 && gfp & g.WAIT && !this.inBulk && (this.era !== "2.6" || order > 0) && this.drain_all_pages() > 0) {
         pfn = this.getPageFromFreelist(order, highest, af);
       }
-      if (pfn < 0 && gfp & g.WAIT && !this.inBulk) pfn = this.reclaimlessRetry(gfp, order, highest, af);
+      if (pfn < 0 && gfp & g.WAIT && !this.inBulk && !this.userFaultsMayFail) pfn = this.reclaimlessRetry(gfp, order, highest, af);
     }
     if (pfn < 0) {
       this.warnAlloc(gfp, order);
@@ -1732,6 +1732,13 @@ export class PageAllocator {
 
   /** Frames between __alloc_pages and the module while a caller allocates for the module (a new slab's pages). */
   faultFrames: string[] | undefined = undefined;
+
+  /**
+   * True while the boot's user-space model faults its memory in (init/userspace.ts): where the machine is too small
+   * for the model, the real one would reclaim page cache and run with less; the faults fail there instead of the
+   * boot's out_of_memory() panic (after the per-CPU lists were drained).
+   */
+  userFaultsMayFail = false;
 
   /** True while __alloc_pages_bulk() takes its pages: the bulk call checked should_fail_alloc_page() once. */
   private inBulk = false;

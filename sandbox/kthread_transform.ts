@@ -103,7 +103,8 @@ function argsParen(tokens: readonly SucraseToken[], i: number, text: (t: Sucrase
   return i + 1;
 }
 
-function matching(tokens: readonly SucraseToken[], open: number, l: number, r: number): number {
+/** The token closing the bracket pair (type l/r) opened at `open` (the last token if it never closes). */
+export function matching(tokens: readonly SucraseToken[], open: number, l: number, r: number): number {
   let depth = 0;
   for (let k = open; k < tokens.length; k++) {
     if (tokens[k].type === l) depth++;

@@ -33,6 +33,7 @@
 
 import { parse, type SucraseToken } from "sucrase/dist/parser/index.js";
 import { TokenType as tt } from "sucrase/dist/parser/tokenizer/types.js";
+import { matching } from "./kthread_transform.ts";
 import { lineStartsOf, posAt } from "./transpile.ts";
 
 /** Slots of the shared array: [0] the next callee's depth, [d] the site frame d is at. Deeper frames are unknown. */
@@ -165,26 +166,26 @@ export function shadowCell(js: string, kernelSites: readonly number[], firstSite
     }
   }
 
-  /** Whether the value in tokens [from, to) ends with a function literal (inside any parentheses). */
-  const endsWithFunction = (from: number, to: number): boolean => {
+  /** Tokens [from, to) without the parentheses wrapping all of them: [first, last] inclusive. */
+  const unwrapParens = (from: number, to: number): [number, number] => {
     let a = from;
     let b = to - 1;
     while (a < b && tokens[a].type === tt.parenL && matching(tokens, a, tt.parenL, tt.parenR) === b) {
       a++;
       b--;
     }
+    return [a, b];
+  };
+  /** Whether the value in tokens [from, to) ends with a function literal (inside any parentheses). */
+  const endsWithFunction = (from: number, to: number): boolean => {
+    const [a, b] = unwrapParens(from, to);
     // a function of the value's own (not the one the value is the body of) ends there
     const starts = groups.get(b + 1);
     return starts !== undefined && Math.min(...starts) >= a;
   };
   /** Whether tokens [from, to) are one function literal, in any parentheses. */
   const isFunctionLiteral = (from: number, to: number): boolean => {
-    let a = from;
-    let b = to - 1;
-    while (a < b && tokens[a].type === tt.parenL && matching(tokens, a, tt.parenL, tt.parenR) === b) {
-      a++;
-      b--;
-    }
+    const [a, b] = unwrapParens(from, to);
     const starts = groups.get(b + 1);
     if (!starts) return false;
     const first = Math.min(...starts);
@@ -422,15 +423,6 @@ function hasAwaitOrYield(tokens: readonly SucraseToken[], from: number, to: numb
     if (s === "await" || s === "yield") return true;
   }
   return false;
-}
-
-function matching(tokens: readonly SucraseToken[], open: number, l: number, r: number): number {
-  let depth = 0;
-  for (let k = open; k < tokens.length; k++) {
-    if (tokens[k].type === l) depth++;
-    else if (tokens[k].type === r && --depth === 0) return k;
-  }
-  return tokens.length - 1;
 }
 
 function matchingBack(tokens: readonly SucraseToken[], close: number): number {

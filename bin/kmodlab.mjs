@@ -126,7 +126,9 @@ async function load(name) {
 // Each worker sets them itself as it starts: set here, before the worker exists, they would cost the worker Node's
 // startup snapshot (~25 ms more to start).
 const RUN_WORKER_V8_FLAGS = ["--liftoff-only", "--interrupt-budget=540672", "--semi-space-growth-factor=16"];
-if (loadavg()[0] <= availableParallelism() - 1) RUN_WORKER_V8_FLAGS.push("--no-wasm-lazy-compilation");
+// KMODLAB_WASM_EAGER=1 or 0 decides it instead of the load average (for measuring both).
+const eagerWasm = process.env.KMODLAB_WASM_EAGER ? process.env.KMODLAB_WASM_EAGER === "1" : loadavg()[0] <= availableParallelism() - 1;
+if (eagerWasm) RUN_WORKER_V8_FLAGS.push("--no-wasm-lazy-compilation");
 // `kmodlab run`: its worker starts first, and loads the sandbox and QuickJS while this thread checks the build,
 // loads the command and parses the arguments. The command finds the same module, and the worker, warm. A build
 // found stale after that is rebuilt and the command starts again in a new process, on it.

@@ -123,3 +123,18 @@ describe("min_free_kbytes, watermarks and lowmem_reserve at other sizes", () => 
     });
   }
 });
+
+describe("arm64's CMA reservation (dma_contiguous_reserve -> cma_declare_contiguous_nid)", () => {
+  it("reserves 32 MiB below 4 GiB and says where; a machine too small for it says so and boots without it", () => {
+    const big = boot("arm64-6.1", { mem: 512 * MiB, config: "distro" });
+    const line = big.log.texts(0).find((l) => l.startsWith("cma: "))!;
+    const at = /^cma: Reserved 32 MiB at 0x([0-9a-f]{16})$/.exec(line);
+    expect(at).not.toBeNull();
+    expect(BigInt("0x" + at![1]) % (4n * 1024n * 1024n)).toBe(0n);
+    expect(BigInt("0x" + at![1]) + 32n * BigInt(MiB)).toBeLessThanOrEqual(2n ** 32n);
+    // 64 MiB: no aligned 32 MiB left after the image, the memmap and the tables; the real kernel prints pr_err and goes on
+    const small = boot("arm64-6.1", { mem: 64 * MiB, config: "distro" });
+    expect(small.log.texts(0).filter((l) => l.startsWith("cma: "))).toEqual(["cma: Failed to reserve 32 MiB"]);
+    expect(readProc(small, "meminfo")).toMatch(/^MemFree:\s+[1-9]\d* kB$/m);
+  });
+});

@@ -21,6 +21,7 @@ import type { ImageSection, Layout, VirtRegion, ZoneSpec } from "../types.ts";
 import { presentSections } from "./x86_64.ts";
 import {
   type ArchKernel,
+  KERN_ERR,
   KERN_INFO,
   KERN_NOTICE,
   Memblock,
@@ -105,7 +106,11 @@ export function setupArm64(k: ArchKernel): Layout {
   const sections = presentSections(mb.memory, 27);
   mb.alloc(sections * 2 * MiB, 2 * MiB, "mem_map");
   const dmaLimit = Math.min(end, 0x100000000);
-  mb.alloc(CMA_SIZE, 4 * MiB, "cma", dmaLimit);
+  // dma_contiguous_reserve() -> cma_declare_contiguous_nid(): "Reserved %ld MiB at %pa" (phys_addr_t is 64-bit:
+  // 16 digits), or "Failed to reserve %ld MiB" on a machine too small for it, and the boot goes on without CMA.
+  const cma = mb.tryAlloc(CMA_SIZE, 4 * MiB, "cma", dmaLimit);
+  if (cma >= 0) k.printk(KERN_INFO + "cma: Reserved %ld MiB at %s\n", CMA_SIZE / MiB, hex0x(cma, 18));
+  else k.printk(KERN_ERR + "cma: Failed to reserve %ld MiB\n", CMA_SIZE / MiB);
   mb.alloc(31 * PAGE_SIZE * p.nrCpus, PAGE_SIZE, "percpu");
 
   const highMemory = PAGE_OFFSET + BigInt(end - memstart);

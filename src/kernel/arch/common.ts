@@ -111,6 +111,12 @@ export class Memblock {
 
   /** memblock_alloc (top-down): the highest aligned block of `size` bytes in [min, max). */
   alloc(size: number, align: number, what: string, max = Infinity, min = 0): number {
+    const at = this.tryAlloc(size, align, what, max, min);
+    return at >= 0 ? at : bootError(`memblock: cannot allocate ${size} bytes for ${what}`);
+  }
+
+  /** The same, -1 where no block fits (for callers that go on without it, as cma_declare_contiguous's do). */
+  tryAlloc(size: number, align: number, what: string, max = Infinity, min = 0): number {
     const free = this.freeRanges();
     for (let i = free.length - 1; i >= 0; i--) {
       const lo = Math.max(free[i].start, min);
@@ -122,7 +128,7 @@ export class Memblock {
         return start;
       }
     }
-    return bootError(`memblock: cannot allocate ${size} bytes for ${what}`);
+    return -1;
   }
 
   /** bootmem's alloc_bootmem (2.6): the lowest aligned block of `size` bytes at or above `goal`. */

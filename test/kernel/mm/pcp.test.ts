@@ -21,6 +21,16 @@ const MOVABLE = G.GFP_HIGHUSER_MOVABLE!;
 const M = 2 ** 20;
 
 /** A 256 MiB x86_64 page allocator (DMA32 batch 15) with its lists set up and the postcore watermarks. */
+/** Every page GFP_ATOMIC can still get (down to its reserves), one order-0 allocation at a time. */
+function takeAll(pa: Kernel["pages"]): number[] {
+  const taken: number[] = [];
+  for (;;) {
+    const p = pa.alloc_pages(GFP_ATOMIC | NOWARN, 0);
+    if (p < 0) return taken;
+    taken.push(p);
+  }
+}
+
 function pcpMachine(): Kernel {
   const k = machine(
     "x86_64-6.1",
@@ -210,12 +220,7 @@ describe("per-CPU page lists: drains", () => {
   it("a blocking allocation that finds only pcp pages drains them (drain_all_pages) and succeeds, without the OOM killer", () => {
     const k = pcpMachine();
     const pa = k.pages;
-    const taken: number[] = [];
-    for (;;) {
-      const p = pa.alloc_pages(GFP_ATOMIC | NOWARN, 0);
-      if (p < 0) break;
-      taken.push(p);
-    }
+    const taken = takeAll(pa);
     const high = pa.pagesets(1)[0]!.high;
     // give back fewer than high DMA32 pages: they all stay on its list, the buddy lists stay below the watermarks
     for (const p of taken.filter((p) => pa.zoneIdxOf(p) === 1).slice(-(high - 1))) pa.__free_pages(p, 0);
@@ -232,12 +237,7 @@ describe("per-CPU page lists: drains", () => {
   it("GFP_ATOMIC does not drain: it fails while pages sit on another order's list", () => {
     const k = pcpMachine();
     const pa = k.pages;
-    const taken: number[] = [];
-    for (;;) {
-      const p = pa.alloc_pages(GFP_ATOMIC | NOWARN, 0);
-      if (p < 0) break;
-      taken.push(p);
-    }
+    const taken = takeAll(pa);
     for (const p of taken.splice(-20)) pa.__free_pages(p, 0);
     const held = pa.pcpPages();
     expect(pa.alloc_pages(GFP_ATOMIC | NOWARN, 1)).toBe(-1);

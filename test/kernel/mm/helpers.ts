@@ -65,14 +65,16 @@ export function machine(profile: string, m: MiniLayout, opts: { config?: "debug"
   return k;
 }
 
-/** A small x86_64 6.1 machine: 32 MiB, DMA [1, 4096) with the first MiB reserved, DMA32 [4096, 8192). */
-export function smallX86(opts: { config?: "debug" | "distro" } = {}): Kernel {
+/** A small x86_64 6.1 machine: 32 MiB (or `mib`), DMA [1, 4096) with the first MiB reserved, DMA32 [4096, end). */
+export function smallX86(opts: { config?: "debug" | "distro"; mib?: number } = {}): Kernel {
+  const { mib = 32, ...bootOpts } = opts;
+  const end = mib * 256;
   return machine(
     "x86_64-6.1",
     {
       memory: [
         [0x1000, 0x9f000],
-        [0x100000, 32 << 20],
+        [0x100000, mib << 20],
       ],
       reservations: [
         [0, 0x100000, "first 1 MiB (BIOS)"],
@@ -80,12 +82,12 @@ export function smallX86(opts: { config?: "debug" | "distro" } = {}): Kernel {
       ],
       zones: [
         { name: "DMA", startPfn: 1, endPfn: 4096 },
-        { name: "DMA32", startPfn: 4096, endPfn: 8192 },
-        { name: "Normal", startPfn: 8192, endPfn: 8192 },
+        { name: "DMA32", startPfn: 4096, endPfn: end },
+        { name: "Normal", startPfn: end, endPfn: end },
       ],
-      maxLowPfn: 8192,
-      maxPfn: 8192,
+      maxLowPfn: end,
+      maxPfn: end,
     },
-    opts,
+    bootOpts,
   );
 }

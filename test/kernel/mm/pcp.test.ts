@@ -2,7 +2,7 @@
 // formulas, refill and LIFO order, what MemFree / buddyinfo / zoneinfo say about pages on the lists, drains, the
 // old eras, and determinism.
 import { describe, expect, it } from "vitest";
-import { machine, smallX86 } from "./helpers.ts";
+import { smallX86 } from "./helpers.ts";
 import { boot } from "../../../src/kernel/kernel.ts";
 import "../../../src/kernel/fs/buddyinfo.ts";
 import "../../../src/kernel/fs/zoneinfo.ts";
@@ -32,27 +32,7 @@ function takeAll(pa: Kernel["pages"]): number[] {
 }
 
 function pcpMachine(): Kernel {
-  const k = machine(
-    "x86_64-6.1",
-    {
-      memory: [
-        [0x1000, 0x9f000],
-        [0x100000, 256 << 20],
-      ],
-      reservations: [
-        [0, 0x100000, "first 1 MiB (BIOS)"],
-        [0x1000000, 0x1400000, "kernel image"],
-      ],
-      zones: [
-        { name: "DMA", startPfn: 1, endPfn: 4096 },
-        { name: "DMA32", startPfn: 4096, endPfn: 65536 },
-        { name: "Normal", startPfn: 65536, endPfn: 65536 },
-      ],
-      maxLowPfn: 65536,
-      maxPfn: 65536,
-    },
-    { config: "distro" },
-  );
+  const k = smallX86({ config: "distro", mib: 256 });
   k.pages.setup_per_cpu_pageset();
   k.pages.init_per_zone_wmark_min(false);
   k.current = { pid: 108, comm: "insmod" } as never;

@@ -58,12 +58,12 @@ function usage(msg: string): number {
 
 /** Grade one file in an isolated worker; never throws (an unreadable file is a failed submission). */
 async function gradeFile(run: Runner, ex: Exercise, file: string, label = file): Promise<GradeResult> {
-  let src: string;
-  try {
-    src = readFileSync(file, "utf8");
-  } catch (e) {
-    return unrunnable(ex, `cannot read ${file}: ${(e as Error).message}`, label);
-  }
+  const src = readSubmission(ex, file, label);
+  return typeof src === "string" ? gradeSafely(ex, src, run, label) : src;
+}
+
+/** gradeWith, where a grader that throws makes the submission a failed one with the reason. */
+async function gradeSafely(ex: Exercise, src: string, run: Runner, label: string): Promise<GradeResult> {
   try {
     return await gradeWith(ex, src, run, label);
   } catch (e) {
@@ -176,11 +176,9 @@ function dedupedGrader(ex: Exercise, pool: RunnerPool): (source: string | GradeR
       if (!repeatableRun(r)) repeatable = false;
       return r;
     };
-    try {
-      return { g: await gradeWith(ex, source, run, label), repeatable };
-    } catch (e) {
-      return { g: unrunnable(ex, `the grader failed on this submission: ${(e as Error).message}`, label), repeatable: false };
-    }
+    const g = await gradeSafely(ex, source, run, label);
+    // a grader that threw (gradeSafely's unrunnable result, the only one with an error) is not shared either
+    return { g, repeatable: repeatable && g.error === undefined };
   };
   return async (source, label) => {
     if (typeof source !== "string") return source;

@@ -11,6 +11,8 @@
 // Simplification: one module at a time; "last unloaded" shows the previous run's module only within one boot.
 
 import type { Kernel } from "../kernel.ts";
+import type { PageTables } from "../mm/pgtable.ts";
+import type { FaultInjection } from "../debug/fault_inject.ts";
 import type { Report } from "../types.ts";
 import { setModuleListProvider, type LoadedModule, type ModuleList } from "../debug/splat.ts";
 import { rebindable } from "../snapshot.ts";
@@ -155,7 +157,7 @@ export class Modules {
     const copyCaller = era === "6.1" ? callerOf("kernel_read_file", 0x1b0) : callerOf("load_module", 0x5c);
     // The loader's allocations are the kernel's, not the cell's: they are no fault-injection sites (the simulator's
     // fail-nth counts from module_init) and /proc views and checks attribute them to the kernel.
-    const fault = (k as { fault?: { armed: boolean } }).fault;
+    const fault = k.fault as FaultInjection | undefined;
     const armed = fault?.armed ?? false;
     if (fault) fault.armed = false;
     let copy: bigint;
@@ -178,12 +180,8 @@ export class Modules {
     // module_enable_ro() (6.1, STRICT_MODULE_RWX): text and rodata read-only, through their direct-map alias too (x86
     // CPA splits the large page holding each of those frames: meminfo's DirectMap4k grows as the real insmod shows).
     if (core && era === "6.1")
-      (k as { pgtable?: { changeAttr(a: bigint, n: number, c: { rw?: boolean }, alias?: boolean): void } }).pgtable?.changeAttr(
-        core,
-        codePages + 1,
-        { rw: false },
-        true,
-      );
+      // (machines built in parts by tests may have no page tables)
+      (k.pgtable as PageTables | undefined)?.changeAttr(core, codePages + 1, { rw: false }, true);
     if (core) ks.setModuleBase(this.name, core);
     // load_module()'s free_copy() comes before do_init_module(): the copy's pages are free (on the per-CPU lists,
     // most recently freed first) when module_init runs, as the real logs' vmalloc pages show (descending PFNs from

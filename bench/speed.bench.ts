@@ -2,7 +2,7 @@
 // - memdemo end to end on x86_64-6.1's default (debug) config against a bare-QuickJS floor: a new runtime and
 //   context, three no-op host functions, the same calls with the same strings as memdemo makes, dispose;
 // - kmalloc+kfree from a cell against the same calls made natively on the kernel object, distro and debug;
-// - fuzzed programs, run and judged (programs/s; the reliability suite's row measures the same with fewer runs);
+// - fuzzed programs, run and judged, on their restored machines (fuzz/gen.ts machineOf) and each on its own machine;
 // - `kmodlab grade` over 200 copies of an exercise's solution, through the command's own worker pool.
 // Every row but the grade wall-time row is process CPU time (user + system) per operation: on this shared 2-core machine (load
 // averages of 10 and more while other work runs) wall time mostly measures the waits for a core.
@@ -16,7 +16,7 @@ import * as run from "../sandbox/run.ts";
 import { installLeanHostCalls, loadQuickJS } from "../sandbox/quickjs.ts";
 import { boot } from "../src/kernel/kernel.ts";
 import { API } from "../sandbox/api.ts";
-import { generate, FUZZ_TARGETS } from "../fuzz/gen.ts";
+import { generate, FUZZ_TARGETS, MACHINE_BLOCK, MACHINES_PER_TARGET, fuzzOrder, machineOf, onOwnMachine } from "../fuzz/gen.ts";
 import { runAndJudge } from "../fuzz/oracle.ts";
 import { getExercise } from "../src/grader/exercises/index.ts";
 import { gradeCommand } from "../src/cli/grade.ts";
@@ -188,18 +188,35 @@ module_init(() => { fib(${n}); return 0; });`;
       ctx.ratio("fib(25) as an arrow: instrumented vs plain (the shadow stack's guest cost per call)", a, b);
     }
 
-    // fuzzed programs, run and judged (the same programs each round)
-    const fz: number[] = [];
-    const PROGRAMS = 24;
-    for (let r = 0; r < (ROWS.includes("fuzz") ? 6 : 0); r++) {
-      const t = await timeOnce(async () => {
-        // new seeds each round, as `npm run fuzz` runs them: a seed's machine (KASLR, the %p key) is never booted twice
-        for (let seed = r * PROGRAMS + 1; seed <= (r + 1) * PROGRAMS; seed++)
-          await runAndJudge(generate(API, seed), FUZZ_TARGETS[seed % FUZZ_TARGETS.length]!.era);
-      });
-      if (r > 0) fz.push(t / PROGRAMS);
+    // fuzzed programs, run and judged: a round is the programs of one machine per target (~200 programs of seeds
+    // 1..799, fuzz/gen.ts machineOf), in the order a fuzz run takes them (fuzzOrder: each machine booted, then
+    // restored per program); beside it, the same programs each on its own machine booted from its seed (how the
+    // fuzzer ran them before, onOwnMachine). Alternating, the same seeds both ways.
+    if (ROWS.includes("fuzz")) {
+      const fzNew: number[] = [];
+      const fzOld: number[] = [];
+      const rounds = Number(process.env.FUZZ_ROUNDS ?? MACHINES_PER_TARGET);
+      const judgeAll = async (seeds: number[], own: boolean) => {
+        for (const seed of seeds) {
+          const g = generate(API, seed);
+          await runAndJudge(own ? { ...g, program: onOwnMachine(g.program) } : g, FUZZ_TARGETS[seed % FUZZ_TARGETS.length]!.era);
+        }
+      };
+      await judgeAll(fuzzOrder(MACHINE_BLOCK, MACHINE_BLOCK + 16), false); // warm: other seeds, other machines
+      for (let r = 0; r < rounds; r++) {
+        const seeds = fuzzOrder(1, MACHINE_BLOCK).filter((s) => machineOf(s).index === r % MACHINES_PER_TARGET);
+        fzNew.push((await timeOnce(() => judgeAll(seeds, false))) / seeds.length);
+        fzOld.push((await timeOnce(() => judgeAll(seeds, true))) / seeds.length);
+      }
+      const a = ctx.record(
+        "a fuzzed program run and judged",
+        "ms cpu",
+        fzNew,
+        "mean per program of a round (one machine per target, ~200 programs in fuzz order, in-process runModule); median of rounds",
+      );
+      const b = ctx.record("a fuzzed program run and judged, each on its own machine", "ms cpu", fzOld, "the same seeds, each booted from its own seed");
+      ctx.ratio("a fuzzed program: on its own machine vs on its restored machine (target >= 4 against 57 ms)", b, a);
     }
-    if (fz.length) ctx.record("a fuzzed program run and judged", "ms cpu", fz, `rounds of ${PROGRAMS} new seeds, in-process runModule; median of rounds`);
 
     // kmodlab grade over 200 copies of an exercise's solution
     if (!ROWS.includes("grade")) return;

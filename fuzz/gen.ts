@@ -52,7 +52,9 @@ export interface Program {
   seed: number;
   profile: string;
   config: "debug" | "distro";
-  /** RAM in bytes; undefined: the profile's default. */
+  /** The machine it runs on (machineOf(seed)): the boot's --seed, and its RAM in bytes (undefined: the profile's
+   *  default). */
+  bootSeed: number;
   mem?: number;
   /** Top-level lines after the imports and slot declarations (MODULE_LICENSE...). */
   top: string[];
@@ -698,7 +700,17 @@ export class Gen {
     const rearms =
       /\b(raise_irq_at|raise_irq|mod_timer|add_timer|schedule_work|queue_work|schedule_delayed_work|queue_delayed_work|mod_delayed_work|tasklet_schedule|tasklet_hi_schedule)\(/;
     if (this.callbacks.some((cb) => cb.body.some((l) => rearms.test(l)))) this.endless = true;
-    return { seed, profile, config, top, fns: [...this.callbacks, init, exit], ...(this.endless ? { endless: true } : {}) };
+    const machine = machineOf(seed);
+    return {
+      seed,
+      profile,
+      config,
+      bootSeed: machine.bootSeed,
+      ...(machine.mem !== undefined ? { mem: machine.mem } : {}),
+      top,
+      fns: [...this.callbacks, init, exit],
+      ...(this.endless ? { endless: true } : {}),
+    };
   }
 }
 
@@ -753,12 +765,74 @@ export const FUZZ_TARGETS: { profile: string; era: Era; config: "debug" | "distr
   { profile: "arm-3.4-msm8x25", era: "3.4", config: "distro" },
 ];
 
+/**
+ * The machines the programs run on. A program's seed draws its statements; the machine it runs on is one of a few
+ * per target, booted once per process and restored for each program (sandbox/run.ts's boot cache,
+ * src/kernel/snapshot.ts), instead of a machine booted from the program's own seed (57 ms a program, a boot and a
+ * whole-machine invariant check each, when every seed was its own machine).
+ * - Seeds are cut into blocks of MACHINE_BLOCK. In a block, each target (seed % FUZZ_TARGETS.length) has
+ *   MACHINES_PER_TARGET machines, taken in turn by its programs: three at 128 MiB (small machines boot and check
+ *   fastest) and one at the profile's own RAM, as the old one-in-five at the profile's RAM did. Each has its own boot
+ *   seed (KASLR, the %p key, the SLUB freelist order...), new in every block.
+ * - So a run still covers many layouts: 4 per target per block of 800 programs, 52 per target over the 10000 of
+ *   `npm run fuzz`, 8 per target over the 1000 of `npm test`; and every program starts from a fresh copy of its
+ *   machine as it was booted, never from what an earlier program left (the copy is byte for byte a fresh boot:
+ *   src/kernel/snapshot.ts; test/reliability/fuzz.test.ts runs a dirtying program and then a clean one on one machine).
+ * - The machine is a pure function of the seed: `npm run fuzz -- --seed N` and the minimiser run a failing program on
+ *   the very machine it failed on.
+ * fuzzOrder() runs one machine's programs one after the other, so the boot cache holds one machine at a time.
+ */
+export const MACHINES_PER_TARGET = 4;
+/** Seeds per block: each of a block's machines runs MACHINE_BLOCK / (targets x machines) = 25 programs. */
+export const MACHINE_BLOCK = 800;
+const SMALL_MEM = 128 << 20;
+
+export interface Machine {
+  /** The boot's --seed. */
+  bootSeed: number;
+  /** RAM in bytes; undefined: the profile's default. */
+  mem?: number;
+  /** Which of its target's machines in its block (0 .. MACHINES_PER_TARGET - 1). */
+  index: number;
+}
+
+/** The machine seed `seed`'s program runs on (see MACHINES_PER_TARGET). */
+export function machineOf(seed: number): Machine {
+  const block = Math.floor(seed / MACHINE_BLOCK);
+  const index = Math.floor(seed / FUZZ_TARGETS.length) % MACHINES_PER_TARGET;
+  const bootSeed = block * MACHINES_PER_TARGET + index + 1;
+  return index === MACHINES_PER_TARGET - 1 ? { bootSeed, index } : { bootSeed, mem: SMALL_MEM, index };
+}
+
+/**
+ * The seeds [from, to) in the order a fuzz run takes them: block by block, and in a block one machine's programs
+ * together (by target, then machine, then seed), so that a machine is booted once and restored for the rest.
+ */
+export function fuzzOrder(from: number, to: number): number[] {
+  const seeds: number[] = [];
+  for (let s = from; s < to; s++) seeds.push(s);
+  const key = (s: number) => [Math.floor(s / MACHINE_BLOCK), s % FUZZ_TARGETS.length, machineOf(s).index, s];
+  return seeds.sort((a, b) => {
+    const x = key(a);
+    const y = key(b);
+    for (let i = 0; i < x.length; i++) if (x[i] !== y[i]) return x[i]! - y[i]!;
+    return 0;
+  });
+}
+
 /** The program of one seed (pure function of the seed and the table). */
 export function generate(api: readonly ApiEntry[], seed: number): Generated {
   const t = FUZZ_TARGETS[seed % FUZZ_TARGETS.length]!;
   const g = new Gen(api, t.era, seed);
   const program = g.program(seed, t.profile, t.config);
-  // Small machines boot and check fastest; every fifth program runs at the profile's own RAM.
-  if (seed % 5 !== 0) program.mem = 128 << 20;
   return { program, used: g.used, source: render(program, g.used) };
+}
+
+/**
+ * The program on its own machine, as the fuzzer ran it before the machines were shared: booted from the program's
+ * seed, at 128 MiB but for every fifth seed (the profile's RAM). For the benchmark's side-by-side row only.
+ */
+export function onOwnMachine(p: Program): Program {
+  const { mem: _mem, ...rest } = p;
+  return { ...rest, bootSeed: p.seed, ...(p.seed % 5 !== 0 ? { mem: SMALL_MEM } : {}) };
 }

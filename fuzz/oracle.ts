@@ -29,7 +29,7 @@ export function runOptions(p: Program): RunOptions {
     profile: p.profile,
     config: p.config,
     mem: p.mem,
-    seed: p.seed,
+    seed: p.bootSeed,
     checkInvariants: true,
     limits: { cpuMs: p.endless ? 1000 : 15000, kernelCalls: 200000 },
   };

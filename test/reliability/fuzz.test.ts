@@ -6,9 +6,10 @@
 import { describe, expect, it } from "vitest";
 import { API } from "../../sandbox/api.ts";
 import { inEra, type FunctionEntry } from "../../sandbox/table.ts";
-import { FUZZ_TARGETS, NOT_FUZZED_YET, generate } from "../../fuzz/gen.ts";
+import { FUZZ_TARGETS, MACHINE_BLOCK, MACHINES_PER_TARGET, NOT_FUZZED_YET, fuzzOrder, generate, machineOf } from "../../fuzz/gen.ts";
 import { KNOWN_BUGS, judge, runOptions } from "../../fuzz/oracle.ts";
-import { runModule } from "../../sandbox/run.ts";
+import { kernelBootCache, loadKernelDeps, runModule } from "../../sandbox/run.ts";
+import { boot } from "../../src/kernel/kernel.ts";
 import type { RunResult } from "../../sandbox/result.ts";
 
 const START = Number(process.env.FUZZ_START ?? 1);
@@ -122,4 +123,73 @@ describe("fuzzed runs (the 1000 programs themselves: fuzz-shard-{1..4}.test.ts)"
       expect(strip(a)).toBe(strip(b));
     }
   });
+});
+
+describe("the machines the programs run on (fuzz/gen.ts machineOf)", () => {
+  const strip = (r: RunResult) => JSON.stringify({ ...r, stats: { ...r.stats, wallMs: 0 } }, (_k, v: unknown) => (typeof v === "bigint" ? `${v}n` : v));
+
+  it("a seed's machine is a pure function of the seed: the same on repeat, shared by a few seeds of its target, new in the next block", () => {
+    for (const s of [1, 33, 799, 800, 4242]) {
+      expect(machineOf(s)).toEqual(machineOf(s));
+      const p = generate(API, s).program;
+      expect(runOptions(p)).toEqual(runOptions(generate(API, s).program));
+      expect({ bootSeed: p.bootSeed, mem: p.mem }).toEqual({ bootSeed: machineOf(s).bootSeed, mem: machineOf(s).mem });
+    }
+    // one block: MACHINES_PER_TARGET machines per target, each with its own boot seed; 128 MiB but the last
+    const block = fuzzOrder(0, MACHINE_BLOCK);
+    for (let t = 0; t < FUZZ_TARGETS.length; t++) {
+      const ms = new Map(block.filter((s) => s % FUZZ_TARGETS.length === t).map((s) => [machineOf(s).bootSeed, machineOf(s)]));
+      expect(ms.size).toBe(MACHINES_PER_TARGET);
+      expect([...ms.values()].filter((m) => m.mem === undefined)).toHaveLength(1);
+    }
+    // the next block's machines are other machines (other boot seeds)
+    const seedsOf = (from: number) => new Set(fuzzOrder(from, from + MACHINE_BLOCK).map((s) => machineOf(s).bootSeed));
+    expect([...seedsOf(MACHINE_BLOCK)].filter((b) => seedsOf(0).has(b))).toEqual([]);
+    // fuzzOrder runs one machine's programs together: the machine changes once per machine in a block
+    const runsOfMachines = block.filter(
+      (s, i) => i === 0 || `${s % 8}/${machineOf(s).bootSeed}` !== `${block[i - 1]! % 8}/${machineOf(block[i - 1]!).bootSeed}`,
+    );
+    expect(runsOfMachines).toHaveLength(FUZZ_TARGETS.length * MACHINES_PER_TARGET);
+    expect([...block].sort((a, b) => a - b)).toEqual(Array.from({ length: MACHINE_BLOCK }, (_, i) => i));
+  });
+
+  it("programs on one restored machine do not see each other's state: a dirtying program, then checking ones, as on a fresh boot", async () => {
+    const deps = await loadKernelDeps();
+    const cache = kernelBootCache()!;
+    // two seeds of one machine (x86_64-6.1 debug, 128 MiB): the first of its programs in fuzz order, and the next
+    const [a, b] = fuzzOrder(START, START + MACHINE_BLOCK).filter((s) => s % FUZZ_TARGETS.length === 0);
+    expect(runOptions(generate(API, a!).program)).toEqual(runOptions(generate(API, b!).program));
+    const opts = runOptions(generate(API, a!).program);
+    const dirty = `import { module_init, MODULE_LICENSE, kmalloc, vmalloc, __get_free_pages, memset, printk, KERN_INFO, GFP_KERNEL } from "linux";
+MODULE_LICENSE("GPL");
+module_init(() => {
+  for (let i = 0; i < 300; i++) memset(kmalloc(64, GFP_KERNEL), 0x5a, 64);
+  memset(vmalloc(1 << 20), 0xa5, 1 << 20);
+  __get_free_pages(GFP_KERNEL, 3);
+  printk(KERN_INFO + "dirty\\n");
+  return 0;
+});
+`;
+    const check = `import { module_init, MODULE_LICENSE, kmalloc, kfree, readb, printk, KERN_INFO, GFP_KERNEL } from "linux";
+MODULE_LICENSE("GPL");
+module_init(() => {
+  const p = kmalloc(64, GFP_KERNEL);
+  printk(KERN_INFO + "kmalloc %px reads %d\\n", p, readb(p));
+  kfree(p);
+  return 0;
+});
+`;
+    const onFreshBoot = { ...deps, boot: (p: string, o: Parameters<typeof boot>[1]) => boot(p, o) };
+    const fresh = [await runModule(check, opts, onFreshBoot), await runModule(generate(API, b!).source, opts, onFreshBoot)];
+    const before = { ...cache.stats };
+    const first = await runModule(dirty, opts);
+    // it ran and left its dirt behind, in its own copy: 300 kmalloc objects, 1 MiB of vmalloc and 8 pages never freed
+    expect(first.initReturn).toBe(0);
+    expect(first.dmesg.some((l) => l.endsWith("dirty"))).toBe(true);
+    expect(first.reports.some((r) => r.kind === "leak")).toBe(true);
+    await runModule(dirty, opts);
+    const restored = [await runModule(check, opts), await runModule(generate(API, b!).source, opts)];
+    expect(cache.stats.copies - before.copies).toBeGreaterThanOrEqual(2);
+    expect(restored.map(strip)).toEqual(fresh.map(strip));
+  }, 60_000);
 });

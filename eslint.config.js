@@ -31,4 +31,7 @@ export default defineConfig(
       ],
     },
   },
+  // bin/kmodlab.cjs is CommonJS on purpose (it starts `kmodlab run`'s worker before Node starts its ES module
+  // loader), so it loads with require().
+  { files: ["**/*.cjs"], languageOptions: { sourceType: "commonjs" }, rules: { "@typescript-eslint/no-require-imports": "off" } },
 );

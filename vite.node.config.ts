@@ -1,6 +1,6 @@
 // The Node build of kmodlab: the `kmodlab` command, the library entry and the isolated run worker, bundled ahead
 // of time with Vite's SSR build (Rolldown) into lib/, so that the command starts without compiling TypeScript
-// (bin/kmodlab.mjs imports lib/cli.mjs; `npm run kmodlab` still runs the sources under tsx for development).
+// (bin/kmodlab.cjs imports lib/cli.mjs; `npm run kmodlab` still runs the sources under tsx for development).
 //
 // - Every output file sits flat in lib/: src/node/isolate.ts looks for the worker's entry (isolate-worker.cjs)
 //   next to the file that contains it, whichever chunk that is.
@@ -10,16 +10,18 @@
 //   name it) and the QuickJS WebAssembly variant (it reads
 //   its .wasm file next to itself). They are the package's runtime dependencies.
 // - Commands stay behind dynamic import() in src/cli/main.ts, so each becomes a chunk loaded on use.
-// - src/node/isolate.ts is an entry too (lib/isolate.mjs): bin/kmodlab.mjs imports it to start `run`'s worker
-//   before it loads the rest of the command.
+// - src/node/isolate.ts is an entry too (lib/isolate.mjs): bin/kmodlab.cjs imports it to hand `run`'s worker to
+//   it before it loads the rest of the command.
 //
-// The isolated run worker is built apart, by the plugin below, as two CommonJS files, each one bundle:
+// The isolated run worker is built apart, by the plugin below, as CommonJS files, each one bundle:
 // - lib/isolate-worker.cjs (src/node/isolate-worker.ts): the worker's entry. A worker whose entry is CommonJS
 //   starts without Node's ES module loader (measured: ~35 against ~65 ms to its first line on the loaded 2-core VM).
 // - lib/isolate-worker-code.cjs (src/node/worker-code.ts): the sandbox, the kernel and QuickJS's JavaScript glue
 //   (quickjs-emscripten-core included), one script without imports that the worker compiles with a V8 code cache
 //   (src/node/code-cache.ts), which Node 20 cannot do for ES modules. Only the QuickJS .wasm stays in its package:
 //   the worker reads and compiles it.
+// - lib/spawn-worker.cjs (src/node/spawn-worker.ts): what starts that worker, for bin/kmodlab.cjs to require in its
+//   first statement (a CommonJS file needs no ES module loader, whose start takes ~10-15 ms).
 
 // Declarations for the library (lib/types/) come from tsc (tsconfig.lib.json), not from this file.
 
@@ -43,7 +45,7 @@ const outDir = process.env.KMODLAB_LIB_OUT ?? "lib";
  */
 const SUCRASE_ESM = [{ find: /^sucrase\/dist\/(?!esm\/)(.*)$/, replacement: "sucrase/dist/esm/$1" }];
 
-/** After the main build: the worker's two CommonJS files (see the header). */
+/** After the main build: the worker's CommonJS files (see the header). */
 function workerScripts(): Plugin {
   return {
     name: "kmodlab-worker-scripts",
@@ -52,6 +54,7 @@ function workerScripts(): Plugin {
       for (const [name, input] of [
         ["isolate-worker", "src/node/isolate-worker.ts"],
         ["isolate-worker-code", "src/node/worker-code.ts"],
+        ["spawn-worker", "src/node/spawn-worker.ts"],
       ]) {
         await build({
           configFile: false,

@@ -2,7 +2,7 @@
 // (Node's own start on this machine) in interleaved rounds, so a loaded machine slows both alike. Issue 15's target:
 // `kmodlab run examples/memdemo.ts` at most 3x `node -e 0` and at most 100 MB peak RSS.
 // Rows: wall time; CPU time (user + system, from GNU time) and peak RSS when /usr/bin/time is there; the built
-// command (bin/kmodlab.mjs over lib/), the same without the run worker's V8 code cache (KMODLAB_CODE_CACHE=0) and,
+// command (bin/kmodlab.cjs over lib/), the same without the run worker's V8 code cache (KMODLAB_CODE_CACHE=0) and,
 // for comparison, the sources under tsx (`npm run kmodlab`'s path).
 // `npm run bench -- cli` runs this suite alone.
 import { existsSync } from "node:fs";
@@ -39,14 +39,14 @@ export const suite: Suite = {
   async run(ctx) {
     const node = process.execPath;
     // make sure lib/ is current before timing (a stale build is rebuilt by the first start)
-    once([node, "bin/kmodlab.mjs", "profiles"]);
-    const memdemo = [node, "bin/kmodlab.mjs", "run", "examples/memdemo.ts"];
+    once([node, "bin/kmodlab.cjs", "profiles"]);
+    const memdemo = [node, "bin/kmodlab.cjs", "run", "examples/memdemo.ts"];
     const cases: [string, string[], number, Record<string, string>?][] = [
       ["node -e 0", [node, "-e", "0"], 11],
       ["kmodlab run examples/memdemo.ts (built)", memdemo, 11],
       // what the run worker's V8 code cache buys (src/node/code-cache.ts): the same command compiling its code anew
       ["kmodlab run examples/memdemo.ts (built, no code cache)", memdemo, 11, { KMODLAB_CODE_CACHE: "0" }],
-      ["kmodlab profiles (built)", [node, "bin/kmodlab.mjs", "profiles"], 11],
+      ["kmodlab profiles (built)", [node, "bin/kmodlab.cjs", "profiles"], 11],
       ["kmodlab run examples/memdemo.ts (tsx, sources)", [node, "--import", "tsx", "src/cli/main.ts", "run", "examples/memdemo.ts"], 3],
     ];
     const samples = new Map<string, Sample[]>(cases.map(([n]) => [n, []]));

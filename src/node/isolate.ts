@@ -26,7 +26,7 @@
 //
 // Node only (worker_threads, os): the browser's equivalent is src/notebook/runner.ts.
 
-import { Worker } from "node:worker_threads";
+import type { Worker } from "node:worker_threads";
 import { existsSync } from "node:fs";
 import { totalmem, availableParallelism, cpus } from "node:os";
 import { fileURLToPath } from "node:url";
@@ -34,6 +34,7 @@ import type { RunResult } from "../../sandbox/result.ts";
 import type { RunOptions } from "../../sandbox/run.ts";
 import type { Report } from "../kernel/types.ts";
 import type { FromIsolate, ToIsolate } from "./isolate-protocol.ts";
+import { DEFAULT_RUN_HEAP_MB, spawnRunWorker, type SpawnedRunWorker } from "./spawn-worker.ts";
 
 const MiB = 1 << 20;
 const GiB = 1 << 30;
@@ -198,7 +199,7 @@ export class IsolatedRunner {
   constructor(limits: IsolateLimits = {}) {
     this.limits = {
       graceMs: limits.graceMs ?? -1,
-      heapMb: limits.heapMb ?? 1024,
+      heapMb: limits.heapMb ?? DEFAULT_RUN_HEAP_MB,
       wasmBytes: limits.wasmBytes ?? -1,
       rssBytes: limits.rssBytes ?? -1,
     };
@@ -214,16 +215,14 @@ export class IsolatedRunner {
     return Math.min(totalmem() * 0.85, baselineRss + 3 * GiB * Math.max(1, busy.size));
   }
 
-  private start(): Promise<boolean> {
+  /** Start the worker, or take `spawned` (adopt): either way its events from its first on come here. */
+  private start(spawned?: SpawnedRunWorker): Promise<boolean> {
     if (this.ready) return this.ready;
-    const t0 = performance.now();
-    const { url, workerData } = workerEntry();
-    const w = new Worker(url, {
-      workerData: { ...workerData, v8Flags: workerV8Flags },
-      resourceLimits: { maxOldGenerationSizeMb: this.limits.heapMb, maxYoungGenerationSizeMb: Math.min(64, Math.max(8, this.limits.heapMb >> 4)) },
-      stdout: false,
-      stderr: false,
-    });
+    if (!spawned) {
+      const { url, workerData } = workerEntry();
+      spawned = spawnRunWorker({ entry: url, workerData, v8Flags: workerV8Flags, heapMb: this.limits.heapMb });
+    }
+    const { worker: w, startedAt } = spawned;
     this.worker = w;
     this.ready = new Promise<boolean>((resolve) => {
       let settled = false;
@@ -233,28 +232,42 @@ export class IsolatedRunner {
           resolve(ok);
         }
       };
-      w.on("message", (m: FromIsolate) => {
-        if (m.type === "ready") {
-          this.starts.push(performance.now() - t0);
-          settle(true);
-        } else if (m.type === "failed" && m.id === 0) {
-          this.fail("crash", m.message);
+      // unref'd (spawnRunWorker): a loading worker keeps no one waiting
+      spawned.attach((e) => {
+        if (e.type === "message") {
+          const m = e.value as FromIsolate;
+          if (m.type === "ready") {
+            this.starts.push(performance.now() - startedAt);
+            settle(true);
+          } else if (m.type === "failed" && m.id === 0) {
+            this.fail("crash", m.message);
+            settle(false);
+          } else this.onMessage(m);
+        } else if (this.worker === w) {
+          if (e.type === "error") this.fail(e.value.code === "ERR_WORKER_OUT_OF_MEMORY" ? "heap" : "crash", e.value.message);
+          else this.fail("crash", `the worker exited (code ${e.value})`);
           settle(false);
-        } else this.onMessage(m);
-      });
-      w.on("error", (e: Error & { code?: string }) => {
-        if (this.worker !== w) return;
-        this.fail(e.code === "ERR_WORKER_OUT_OF_MEMORY" ? "heap" : "crash", e.message);
-        settle(false);
-      });
-      w.on("exit", (code) => {
-        if (this.worker !== w) return;
-        this.fail("crash", `the worker exited (code ${code})`);
-        settle(false);
+        }
       });
     });
-    w.unref(); // after the listeners (adding a "message" listener refs the port): a loading worker keeps no one waiting
     return this.ready;
+  }
+
+  /**
+   * Take a worker started before this module was loaded (bin/kmodlab.cjs starts `run`'s first thing) as this
+   * runner's worker, with the events it sent meanwhile. Only a worker this runner would have started itself (the
+   * same entry, V8 flags and heap limit) and only before it started one: otherwise the worker is terminated and
+   * the runner starts its own when it needs one. Returns whether it was taken.
+   */
+  adopt(spawned: SpawnedRunWorker): boolean {
+    const same =
+      !this.ready && spawned.heapMb === this.limits.heapMb && spawned.v8Flags.join(" ") === workerV8Flags.join(" ") && spawned.entry === workerEntry().url.href;
+    if (!same) {
+      void spawned.worker.terminate();
+      return false;
+    }
+    void this.start(spawned);
+    return true;
   }
 
   private onMessage(m: FromIsolate) {
@@ -442,6 +455,12 @@ export class RunnerPool {
 }
 
 let shared: IsolatedRunner | undefined;
+
+/** The process's shared runner takes a worker started ahead (IsolatedRunner.adopt; bin/kmodlab.cjs). */
+export function adoptRunWorker(spawned: SpawnedRunWorker): boolean {
+  shared ??= new IsolatedRunner();
+  return shared.adopt(spawned);
+}
 
 /** Start the process's shared runner's worker ahead of its first run (the CLI, while it parses and reads). */
 export function warmIsolated(): void {

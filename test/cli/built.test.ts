@@ -1,7 +1,7 @@
-// The built command as users start it (node bin/kmodlab.mjs: lib/, rebuilt first if a source is newer), whole
+// The built command as users start it (node bin/kmodlab.cjs: lib/, rebuilt first if a source is newer), whole
 // processes: its run worker is lib/isolate-worker.cjs loading the sandbox from lib/isolate-worker-code.cjs with a
-// V8 code cache (src/node/code-cache.ts), and `run` starts that worker before it loads the rest of the command and
-// boots the run's machine ahead (src/node/isolate.ts bootAhead). Pins that all of this changes nothing a user
+// V8 code cache (src/node/code-cache.ts), and `run` starts that worker in the command's first statement (before it
+// loads the rest of the command) and boots the run's machine ahead (src/node/spawn-worker.ts, isolate.ts). Pins that all of this changes nothing a user
 // sees: the same output with and without the cache, the exit codes, and the host's own limits on a cell the
 // sandbox cannot stop. exit-codes.test.ts pins the same rule on the TypeScript sources (tsx).
 
@@ -14,7 +14,7 @@ import { fileURLToPath } from "node:url";
 import { runModule } from "../../sandbox/run.ts";
 
 const repo = fileURLToPath(new URL("../..", import.meta.url));
-const bin = join(repo, "bin", "kmodlab.mjs");
+const bin = join(repo, "bin", "kmodlab.cjs");
 const memdemo = join(repo, "examples", "memdemo.ts");
 const dir = mkdtempSync(join(tmpdir(), "kmodlab-built-"));
 
@@ -42,11 +42,16 @@ describe("kmodlab run from lib/ (the built command)", () => {
     expect(without.status).toBe(0);
     expect(without.stdout).toMatch(/vmallocmem addr=ffffc9[0-9a-f]{10}\n/);
     const first = kmodlab(["run", memdemo, "--proc", "meminfo"]);
-    // the command sets --liftoff-only (bin/kmodlab.mjs), so its cache carries that flag's tag
+    // the command sets --liftoff-only (bin/kmodlab.cjs), so its cache carries that flag's tag
     const caches = readdirSync(join(repo, "lib")).filter((f) => f.startsWith(`isolate-worker-code.cjs.v8-${process.version}-${process.arch}-`));
     expect(caches.length).toBeGreaterThan(0);
     const second = kmodlab(["run", memdemo, "--proc", "meminfo"]);
-    for (const r of [first, second]) {
+    // the former entry (an ES module that imports bin/kmodlab.cjs) runs the same command
+    const formerEntry = spawnSync(process.execPath, [join(repo, "bin", "kmodlab.mjs"), "run", memdemo, "--proc", "meminfo"], {
+      encoding: "utf8",
+      timeout: 240_000,
+    });
+    for (const r of [first, second, formerEntry]) {
       expect(r.stderr).toBe("");
       expect(r.status).toBe(0);
       expect(r.stdout).toBe(without.stdout);

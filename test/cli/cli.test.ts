@@ -1,10 +1,10 @@
 // The kmodlab CLI: exit codes and output of the kernel-only commands (boot, proc, profiles), through the built command
-// as a user runs it (bin/kmodlab.mjs over lib/; a stale build is rebuilt by its first start).
+// as a user runs it (bin/kmodlab.cjs over lib/; a stale build is rebuilt by its first start).
 import { describe, expect, it, vi, afterEach } from "vitest";
 import { spawn } from "node:child_process";
 import { fileURLToPath } from "node:url";
 
-const bin = fileURLToPath(new URL("../../bin/kmodlab.mjs", import.meta.url));
+const bin = fileURLToPath(new URL("../../bin/kmodlab.cjs", import.meta.url));
 let last = { out: "", err: "" };
 
 /** Run `kmodlab ARGV` as a process; its exit code (stdout and stderr go to capture()'s readers). */

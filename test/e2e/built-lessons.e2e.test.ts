@@ -20,7 +20,7 @@ let site: string;
 
 beforeAll(async () => {
   site = mkdtempSync(join(tmpdir(), "kmodlab-site-"));
-  execFileSync(process.execPath, ["bin/kmodlab.mjs", "build", "--lessons", FIXTURE, "--out", site], { stdio: "inherit" });
+  execFileSync(process.execPath, ["bin/kmodlab.cjs", "build", "--lessons", FIXTURE, "--out", site], { stdio: "inherit" });
   mkdirSync("test-results", { recursive: true });
   server = await serveStatic(site);
   browser = await chromium.launch({ executablePath: CHROMIUM, args: ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run"] });

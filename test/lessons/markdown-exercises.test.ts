@@ -16,7 +16,7 @@ import { gradeWith } from "../../src/grader/grade.ts";
 import { runModule } from "../../sandbox/run.ts";
 
 const FIXTURE = fileURLToPath(new URL("./fixtures/md-lessons/", import.meta.url));
-const bin = fileURLToPath(new URL("../../bin/kmodlab.mjs", import.meta.url));
+const bin = fileURLToPath(new URL("../../bin/kmodlab.cjs", import.meta.url));
 let tmp: string;
 beforeAll(() => void (tmp = mkdtempSync(join(tmpdir(), "kmodlab-mdex-"))));
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));

@@ -1,0 +1,184 @@
+#!/usr/bin/env node
+// Entry point of the `kmodlab` command: runs the JavaScript built ahead of time into lib/ (vite.node.config.ts),
+// so a start costs no TypeScript compilation. CommonJS, so that `kmodlab run` starts its run worker in its first
+// statement, before Node has started its ES module loader for lib/ (~10-15 ms; see the run worker below). `npm install` / `npm ci` build it (the "prepare" script); in a
+// checkout of the repository (src/ beside lib/) a missing or stale build (a source newer than lib/cli.mjs) is
+// rebuilt here on first use, so the command never runs old code. An installed package has no src/ and is never
+// rebuilt. Development without building: `npm run kmodlab -- ARGS` (tsx over src/cli/main.ts).
+"use strict";
+const { existsSync, mkdirSync, readdirSync, renameSync, rmSync, statSync } = require("node:fs");
+const { availableParallelism, loadavg } = require("node:os");
+const { join } = require("node:path");
+const { pathToFileURL } = require("node:url");
+
+const root = join(__dirname, "..");
+const lib = join(root, "lib");
+const entry = join(lib, "cli.mjs");
+
+// V8 flags of the run workers (src/node/isolate.ts, lib/isolate.mjs), tuned for a command that runs one cell or a
+// few:
+// - --liftoff-only: QuickJS's WebAssembly on V8's baseline compiler (Liftoff) only, without tiering hot functions
+//   up to TurboFan: tiering up QuickJS's interpreter loop cost more CPU and memory than it saved (measured in
+//   bench/cli.bench.ts: memdemo in one process ~0.45 s -> ~0.30 s CPU, peak RSS ~104 -> ~75 MB; 30 runs of memdemo
+//   in a row no slower, 30 runs of a loop-heavy cell ~14 % slower).
+// - --interrupt-budget 8x V8's default (67584): the kernel's JavaScript is optimized by TurboFan after 8x as much
+//   work, so a short run no longer pays for optimizing code it leaves soon after (4x, measured with hyperfine, 15-30
+//   runs: memdemo 245 -> 208 ms CPU, 264 -> 249 ms wall; a cell of 800 kmalloc/kfree pairs 398 -> 280 ms CPU,
+//   363 -> 334 ms wall). 4x -> 8x, interleaved runs on a loaded 2-core machine (load 11-16), median CPU: memdemo
+//   284 -> 263 ms (the boot alone, in one thread: ~68 -> ~55 ms), 800 kmalloc/kfree pairs 385 -> 374 ms, 4,000
+//   pairs 794 -> 736 ms; 16x was no better. Hot code is still optimized, later.
+// - --semi-space-growth-factor=16 (V8's default 2): the booted machine (~10 MB of objects that all survive) is built
+//   in a young generation that starts at 1 MB and only doubles at a scavenge, so each scavenge copied the machine
+//   again (7 scavenges and a mark-compact per run); growing it 16x at once leaves 3 GCs in most runs (memdemo, two
+//   sets of 20-30 interleaved runs on a loaded 2-core machine: median CPU 303 -> 268 and 287 -> 272 ms; wall within
+//   that machine's noise; peak RSS 84 -> 90 MB).
+// - --no-wasm-lazy-compilation, only while a core is idle (the 1-minute load average at most the cores minus one):
+//   V8 then compiles QuickJS's whole .wasm on its background threads while the worker loads its code and boots,
+//   instead of each function on the worker's own thread at its first call, in the middle of the run (QuickJS's
+//   first context, the parse of the bridge's prelude and of the cell). Measured per thread (/proc/thread-self/
+//   schedstat, medians of 15 runs): the worker's CPU up to the end of the run 151 -> 133 ms, the process's CPU
+//   +4 to +11 ms (the functions no run calls are compiled too). That trade pays only with a core to spare: on a
+//   loaded machine the extra CPU is wall time, so there the compilation stays lazy.
+// Each worker sets them itself as it starts: set here, before the worker exists, they would cost the worker Node's
+// startup snapshot (~25 ms more to start).
+const RUN_WORKER_V8_FLAGS = ["--liftoff-only", "--interrupt-budget=540672", "--semi-space-growth-factor=16"];
+// KMODLAB_WASM_EAGER=1 or 0 decides it instead of the load average (for measuring both).
+const eagerWasm = process.env.KMODLAB_WASM_EAGER ? process.env.KMODLAB_WASM_EAGER === "1" : loadavg()[0] <= availableParallelism() - 1;
+if (eagerWasm) RUN_WORKER_V8_FLAGS.push("--no-wasm-lazy-compilation");
+
+// `kmodlab run`: its worker starts here, first thing (lib/spawn-worker.cjs), and, when the arguments name none of
+// the boot options, is told at once to boot the default machine: it loads the sandbox and boots while this thread
+// starts the ES module loader, checks the build, loads the command and parses the arguments. The command's runner
+// then takes this worker (lib/isolate.mjs adoptRunWorker), with what it said meanwhile, and sends it the run; a
+// machine booted ahead is used only by a run that asks for that same machine (src/node/isolate-worker.ts).
+// Measured (hyperfine, memdemo): the worker started ~13 ms earlier than from lib/isolate.mjs, after the ES module
+// loader. (lib/ may be an older build here, its API another: the start is best effort, the stale check settles it.)
+let early;
+if (process.argv[2] === "run") {
+  try {
+    const spawn = require(join(lib, "spawn-worker.cjs"));
+    early = spawn.spawnRunWorker({ entry: join(lib, "isolate-worker.cjs"), workerData: {}, v8Flags: RUN_WORKER_V8_FLAGS, heapMb: spawn.DEFAULT_RUN_HEAP_MB });
+    const machine = spawn.defaultRunMachine(process.argv.slice(3));
+    if (machine) early.worker.postMessage({ type: "boot", ...machine });
+  } catch {
+    early = undefined; // no build yet, or another start is swapping a new one in: the command starts its worker itself
+  }
+}
+
+/** The newest modification time under the build's inputs (files and directories, so a deletion counts too). */
+function newestSource() {
+  let newest = 0;
+  const walk = (dir) => {
+    const st = statSync(dir);
+    newest = Math.max(newest, st.mtimeMs);
+    for (const e of readdirSync(dir, { withFileTypes: true })) {
+      const p = join(dir, e.name);
+      if (e.isDirectory()) walk(p);
+      else if (/\.(ts|mjs|js|json)$/.test(e.name)) newest = Math.max(newest, statSync(p).mtimeMs);
+    }
+  };
+  walk(join(root, "src"));
+  walk(join(root, "sandbox"));
+  for (const f of ["package.json", "vite.node.config.ts"]) newest = Math.max(newest, statSync(join(root, f)).mtimeMs);
+  return newest;
+}
+
+function stale() {
+  if (!existsSync(join(root, "src")) || !existsSync(join(root, "vite.node.config.ts"))) return false; // installed package
+  try {
+    return newestSource() > statSync(entry).mtimeMs;
+  } catch {
+    return true; // no build yet, or another start is swapping a new one in
+  }
+}
+
+const sleep = (ms) => Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
+
+/** Build lib/ into a fresh directory and swap it in; one builder at a time (the others wait for it). */
+async function build() {
+  const lock = join(root, "lib.building");
+  for (let waited = 0; ; waited += 200) {
+    try {
+      mkdirSync(lock);
+      break;
+    } catch {
+      if (waited > 120_000) rmSync(lock, { recursive: true, force: true }); // a builder that died
+      sleep(200);
+      if (!stale()) return; // the other builder finished
+    }
+  }
+  try {
+    if (!stale()) return;
+    const tmp = join(root, `lib.tmp-${process.pid}`);
+    process.stderr.write("kmodlab: building the command (lib/), once after each change of the sources...\n");
+    const { spawnSync } = require("node:child_process");
+    const r = spawnSync(process.execPath, [join(root, "node_modules", "vite", "bin", "vite.js"), "build", "--config", "vite.node.config.ts"], {
+      cwd: root,
+      env: { ...process.env, KMODLAB_LIB_OUT: tmp },
+      stdio: ["ignore", "ignore", "inherit"],
+    });
+    if (r.status !== 0) {
+      rmSync(tmp, { recursive: true, force: true });
+      process.stderr.write("kmodlab: the build failed (npm run build:node shows why); `npm run kmodlab -- ARGS` runs the sources\n");
+      process.exit(70);
+    }
+    const old = join(root, `lib.old-${process.pid}-${Date.now()}`);
+    if (existsSync(lib)) renameSync(lib, old);
+    renameSync(tmp, lib);
+    // a command started from the old build may still import its chunks: old builds go after ten minutes
+    for (const d of readdirSync(root)) {
+      const p = join(root, d);
+      if (/^lib\.old-/.test(d) && p !== old && Date.now() - statSync(p).mtimeMs > 600_000) rmSync(p, { recursive: true, force: true });
+    }
+  } finally {
+    rmSync(lock, { recursive: true, force: true });
+  }
+}
+
+// `kmodlab profiles | head -1`: a reader that went away is not an error
+for (const stream of [process.stdout, process.stderr])
+  stream.on("error", (e) => (e.code === "EPIPE" ? process.exit(process.exitCode ?? 0) : Promise.reject(e)));
+
+/** Import lib/NAME; once more after a moment if another start was swapping a new build in. */
+async function load(name) {
+  const url = pathToFileURL(join(lib, name)).href;
+  try {
+    return await import(url);
+  } catch (e) {
+    if (e?.code !== "ERR_MODULE_NOT_FOUND") throw e;
+    sleep(500);
+    return import(`${url}?retry`);
+  }
+}
+
+async function start() {
+  // (lib/ may be an older build here, its API another: the start is best effort, the stale check settles it.)
+  const isolateLoaded = existsSync(join(lib, "isolate.mjs"));
+  if (isolateLoaded) {
+    try {
+      const isolate = await load("isolate.mjs");
+      isolate.setRunWorkerV8Flags?.(RUN_WORKER_V8_FLAGS);
+      if (early && isolate.adoptRunWorker?.(early)) early = undefined; // (it terminates one it would not have started)
+      if (process.argv[2] === "run") isolate.warmIsolated?.(); // the worker taken above, or a new one
+    } catch {
+      // a build being replaced: the stale check below rebuilds it, or the command loads it as it is
+    }
+  }
+  if (early) void early.worker.terminate(); // a worker nobody took
+  if (stale()) {
+    await build();
+    if (isolateLoaded) {
+      // this process holds the old build's modules: the new one runs in a new process
+      const { spawnSync } = require("node:child_process");
+      const r = spawnSync(process.execPath, [...process.execArgv, ...process.argv.slice(1)], { stdio: "inherit" });
+      if (r.signal) process.kill(process.pid, r.signal);
+      process.exit(r.status ?? 70);
+    }
+  }
+  const cli = await load("cli.mjs");
+  if (!isolateLoaded) (await load("isolate.mjs")).setRunWorkerV8Flags(RUN_WORKER_V8_FLAGS);
+  const { main } = cli;
+  process.exitCode = await main(process.argv.slice(2));
+}
+
+void start();

@@ -24,7 +24,18 @@ import { LogBudgetExceeded } from "../src/kernel/kernel/printk.ts";
 import { ArgError, checkAddr, readNumber, readPrintkArg, readScalar } from "./validate.ts";
 import { MAX_NESTING, type LimitName, type Limits } from "./limits.ts";
 import { PRELUDE, PRELUDE_FILE } from "./prelude.ts";
-import { hostNumberResults } from "./quickjs.ts";
+import {
+  borrowArgs,
+  hostNumberResults,
+  newRawFunction,
+  rawDup,
+  rawNumber,
+  type RawValues,
+  TAG_BIG_INT,
+  TAG_FLOAT64,
+  TAG_INT,
+  TAG_SHORT_BIG_INT,
+} from "./quickjs.ts";
 import { parseStack, type CellFrame } from "./stack.ts";
 import { SHADOW_REQUIRE, SHADOW_SITE_UNIT, SHADOW_SLOTS, SHADOW_UNKNOWN, type ColumnMap } from "./shadow.ts";
 import type { CellScope } from "./transpile.ts";
@@ -133,6 +144,8 @@ const RET_VOID = 0,
 /** A row's parameters and result, worked out once (Bridge.shapeOf). */
 interface RowShape {
   rest: boolean;
+  /** Every parameter a number or an address, none NULL-able (hostCall reads them from memory). */
+  simple: boolean;
   fixed: number;
   required: number;
   kinds: Uint8Array;
@@ -159,6 +172,7 @@ export class Bridge {
   private readonly handleForFn: QuickJSHandle;
   private readonly nameOfFn: QuickJSHandle;
   private readonly isProxyFn: QuickJSHandle;
+  private readonly mkBigFn: QuickJSHandle;
   private readonly owned: QuickJSHandle[] = [];
   private readonly cookies: QuickJSHandle[] = [];
   private readonly cookieObjs: Cookie[] = [];
@@ -216,6 +230,10 @@ export class Bridge {
     this.addrNums.set(b, n);
     this.addrBigs.set(n, b);
   }
+  /** The guest's bigints of address results (hostCall): made once each. */
+  private readonly bigHandles = new Map<bigint, QuickJSHandle>();
+  /** 2^addrBits: addresses are below it. */
+  private readonly addrLimit: bigint;
   /** Each row's RowShape, made at its first call. */
   private readonly shapes = new Map<FunctionEntry, RowShape>();
 
@@ -230,8 +248,15 @@ export class Bridge {
     readonly sites: readonly number[] = [0],
     /** The functions called at a site: only theirs get the site-taking call() (a namespace import makes none). */
     sitedNames: ReadonlySet<string> = new Set(),
+    /**
+     * Serve the calls at the cell's kernel-call sites with raw host functions (hostCall), reading arguments with
+     * this; undefined: the prelude's wrappers serve them (a kernel that reads the guest's stack at every allocation
+     * keeps them: they take the stack, and the shadow stack's depth, in the guest).
+     */
+    raw?: RawValues,
   ) {
     this.addrBits = env.k.layout?.bits ?? 64;
+    this.addrLimit = 1n << BigInt(this.addrBits);
     this.numbers = hostNumberResults(ctx);
     this.deadline = Infinity; // set when the prelude is in place: the CPU limit is the module's, not the bridge's
 
@@ -334,6 +359,15 @@ export class Bridge {
               .filter((h) => h.type)
               .map((h) => ({ ...h, madeWith: madeWith(h.type) }));
             const returnsHandle = e.returns.startsWith("handle:") ? e.returns.slice(7) : null;
+            // handles are checked in the guest (its WeakMap): those rows keep the wrapper
+            if (raw && sitedNames.has(e.name) && handles.length === 0 && returnsHandle === null) {
+              const body = (argc: number, argv: number) => this.hostCall(e, id, argc, argv, raw);
+              const h = newRawFunction(ctx, "call", 1, body);
+              if (h) {
+                ctx.setProp(natives, `call:${id}`, h);
+                h.dispose();
+              }
+            }
             spec.functions.push({
               row: id,
               sited: sitedNames.has(e.name),
@@ -383,10 +417,11 @@ export class Bridge {
       this.handleForFn = ctx.getProp(out, "handleFor");
       this.nameOfFn = ctx.getProp(out, "nameOf");
       this.isProxyFn = ctx.getProp(out, "isProxy");
+      this.mkBigFn = ctx.getProp(out, "mkBig");
       this.hungryH = ctx.getProp(out, "hungry");
       this.shadowH = ctx.getProp(out, "shadow");
       out.dispose();
-      this.owned.push(this.require, this.stackFn, this.handleForFn, this.nameOfFn, this.isProxyFn, this.hungryH, this.shadowH);
+      this.owned.push(this.require, this.stackFn, this.handleForFn, this.nameOfFn, this.isProxyFn, this.hungryH, this.shadowH, this.mkBigFn);
       this.deadline = hooks.now() + limits.cpuMs;
       rt.setInterruptHandler(() => this.interrupt());
     } finally {
@@ -512,44 +547,7 @@ export class Bridge {
     if (refused !== undefined) return refused;
     try {
       const sh = this.shapeOf(e);
-      const args = this.readArgs(e, hs, mask, sh);
-      const missing = e.missing?.(this.env.k);
-      if (missing) throw new GuestError("Error", `${e.name}: ${missing}`);
-      let r: unknown;
-      if (e.countsLog) {
-        // The log limit is checked before a record is stored: the kernel's log refuses a message past the budget.
-        const log = this.env.k.log;
-        log.budget = this.limits.logBytes - this.printed;
-        try {
-          r = e.impl(this.env, ...args);
-        } catch (err) {
-          if (!(err instanceof LogBudgetExceeded)) throw err;
-          this.stopFor("log");
-          throw new RunStopped(this.stop!);
-        } finally {
-          log.budget = Infinity;
-        }
-        this.printed += typeof r === "number" ? r : 0;
-      } else {
-        const env = this.env;
-        switch (args.length) {
-          case 0:
-            r = e.impl(env);
-            break;
-          case 1:
-            r = e.impl(env, args[0]);
-            break;
-          case 2:
-            r = e.impl(env, args[0], args[1]);
-            break;
-          case 3:
-            r = e.impl(env, args[0], args[1], args[2]);
-            break;
-          default:
-            r = e.impl(env, ...args);
-        }
-      }
-      this.hooks.onCall?.(e.name, args, r);
+      const r = this.invokeRow(e, this.readArgs(e, hs, mask, sh));
       switch (sh.ret) {
         case RET_VOID:
           return undefined;
@@ -567,6 +565,202 @@ export class Bridge {
     } finally {
       this.stackCache = null;
     }
+  }
+
+  /** The row's work once its arguments are read: its availability, its impl (the log's budget for print rows), the call log. */
+  private invokeRow(e: FunctionEntry, args: unknown[]): unknown {
+    const missing = e.missing?.(this.env.k);
+    if (missing) throw new GuestError("Error", `${e.name}: ${missing}`);
+    let r: unknown;
+    if (e.countsLog) {
+      // The log limit is checked before a record is stored: the kernel's log refuses a message past the budget.
+      const log = this.env.k.log;
+      log.budget = this.limits.logBytes - this.printed;
+      try {
+        r = e.impl(this.env, ...args);
+      } catch (err) {
+        if (!(err instanceof LogBudgetExceeded)) throw err;
+        this.stopFor("log");
+        throw new RunStopped(this.stop!);
+      } finally {
+        log.budget = Infinity;
+      }
+      this.printed += typeof r === "number" ? r : 0;
+    } else {
+      const env = this.env;
+      switch (args.length) {
+        case 0:
+          r = e.impl(env);
+          break;
+        case 1:
+          r = e.impl(env, args[0]);
+          break;
+        case 2:
+          r = e.impl(env, args[0], args[1]);
+          break;
+        case 3:
+          r = e.impl(env, args[0], args[1], args[2]);
+          break;
+        default:
+          r = e.impl(env, ...args);
+      }
+    }
+    this.hooks.onCall?.(e.name, args, r);
+    return r;
+  }
+
+  /**
+   * A call at one of the cell's kernel-call sites, served without the prelude's wrapper (a raw host function, see
+   * the constructor's `raw`): argv[0] is the site, the cell's arguments follow. The same steps as dispatch() and
+   * call(): plain numbers and addresses are read where they lie; any other argument, a count that is not the row's
+   * own, or a value a check refuses, takes call()'s path through handles, and its message.
+   */
+  private hostCall(e: FunctionEntry, id: number, argc: number, argv: number, raw: RawValues): number | { error: QuickJSHandle } {
+    raw.sync();
+    let site = 0;
+    if (argc > 0) {
+      const t = raw.tag(argv);
+      if (t === TAG_INT || t === TAG_FLOAT64) {
+        const s = raw.number(argv);
+        if (s > 0 && s < this.sites.length && s === (s | 0)) site = s; // else a cell's own call(): no site, as the wrapper took it
+      }
+    }
+    const outerNode = this.nodeAttached;
+    const outerDepth = this.nodeDepthNow;
+    const outer = this.site;
+    const outerRow = this.row;
+    const outerAttached = this.attached;
+    const outerUsed = this.attachedUsed;
+    this.nodeAttached = null;
+    this.nodeDepthNow = 0;
+    this.site = site;
+    this.row = id;
+    this.attached = null;
+    this.attachedUsed = false;
+    try {
+      const refused = this.enter();
+      if (refused !== undefined) return refused;
+      try {
+        const n = argc > 0 ? argc - 1 : 0;
+        const sh = this.shapeOf(e);
+        let args = this.rawArgs(e, sh, n, argv + 8, raw);
+        if (args === undefined) {
+          const hs = borrowArgs(this.ctx, n, argv + 8);
+          try {
+            args = this.readArgs(e, hs, 0, sh);
+          } finally {
+            for (const h of hs) h.dispose();
+          }
+        }
+        return this.rawResult(e, sh, this.invokeRow(e, args));
+      } catch (err) {
+        return this.failed(e.name, err);
+      } finally {
+        this.stackCache = null;
+      }
+    } finally {
+      this.site = outer;
+      this.nodeAttached = outerNode;
+      this.nodeDepthNow = outerDepth;
+      this.row = outerRow;
+      this.attached = outerAttached;
+      this.attachedUsed = outerUsed;
+    }
+  }
+
+  /**
+   * A row's arguments read from memory when each is a number or an address its check takes (readArgs' result for
+   * them), else undefined: the caller reads them through handles (call()'s checks, and their messages).
+   */
+  private rawArgs(e: FunctionEntry, sh: RowShape, n: number, argv: number, raw: RawValues): unknown[] | undefined {
+    if (!sh.simple || n !== sh.fixed) return undefined;
+    const out = new Array<unknown>(n);
+    const ps = e.params;
+    for (let i = 0; i < n; i++) {
+      const p = argv + 8 * i;
+      const t = raw.tag(p);
+      if (sh.kinds[i] === P_NUM) {
+        if (t !== TAG_INT && t !== TAG_FLOAT64) return undefined;
+        const v = raw.number(p);
+        const type = ps[i].type;
+        if (!Number.isSafeInteger(v) || (type !== "int" && (v < 0 || (type === "gfp" && v > 0xffffffff)))) return undefined;
+        out[i] = v;
+      } else {
+        if (t !== TAG_SHORT_BIG_INT && t !== TAG_BIG_INT) return undefined;
+        const a = raw.addrNumber(p);
+        if (a === undefined) return undefined;
+        const b = this.addrBigs.get(a) ?? decodeAddr(a);
+        if (!(b >= 0n && b < this.addrLimit)) return undefined; // checkAddr's message, through handles
+        out[i] = b;
+      }
+    }
+    return out;
+  }
+
+  /** A row's result as a JSValue pointer QuickJS takes over (hostCall). */
+  private rawResult(e: FunctionEntry, sh: RowShape, r: unknown): number {
+    switch (sh.ret) {
+      case RET_VOID:
+        return 0;
+      case RET_ADDR: {
+        const b = typeof r === "bigint" ? r : BigInt(r as number);
+        if (!this.addrNums.has(b)) {
+          // as addrToGuest: passing it back (kfree(p)) finds its bigint by its number
+          const n = encodeAddr(b);
+          if (n !== undefined) this.remember(n, b);
+        }
+        return rawDup(this.ctx, this.bigintHandle(b));
+      }
+      case RET_INT:
+      case RET_NUMBER:
+        if (typeof r !== "bigint") return rawNumber(this.ctx, Number(r));
+    }
+    const h = this.toGuestScalar(r, sh.ret === RET_INT ? "int" : e.returns);
+    if (h === undefined) return 0;
+    try {
+      return rawDup(this.ctx, h);
+    } finally {
+      if (h.alive) h.dispose();
+    }
+  }
+
+  /** The guest's bigint for an address result, made once (the last few thousand are held; cleared at 4096). */
+  private bigintHandle(b: bigint): QuickJSHandle {
+    let h = this.bigHandles.get(b);
+    if (h === undefined) {
+      if (this.bigHandles.size >= 4096) this.dropBigHandles();
+      h = this.newBig(b);
+      this.bigHandles.set(b, h);
+    }
+    return h;
+  }
+
+  /**
+   * A guest bigint, made by the prelude's BigInt (quickjs-emscripten's newBigInt calls the guest's global BigInt, which
+   * a cell may have replaced): from its encodeAddr number when it has one, else from its decimal text.
+   */
+  private newBig(b: bigint): QuickJSHandle {
+    const ctx = this.ctx;
+    const n = encodeAddr(b);
+    const arg = n !== undefined ? ctx.newNumber(n) : ctx.newString(String(b));
+    try {
+      const r = ctx.callFunction(this.mkBigFn, ctx.undefined, arg);
+      if (r.error) {
+        const err = this.readError(r.error);
+        r.error.dispose();
+        if (!this.stop && err.name === "InternalError" && err.message === "out of memory") this.stopFor("memory");
+        if (this.stop?.kind === "limit") throw new RunStopped(this.stop);
+        throw new Error(`a bigint could not be made in the guest: ${err.message}`);
+      }
+      return r.value;
+    } finally {
+      arg.dispose();
+    }
+  }
+
+  private dropBigHandles(): void {
+    for (const h of this.bigHandles.values()) if (h.alive) h.dispose();
+    this.bigHandles.clear();
   }
 
   /** A row's parameters and result as readArgs and call() use them, worked out once per row. */
@@ -606,7 +800,8 @@ export class Bridge {
               : NUMERIC.has(e.returns)
                 ? RET_NUMBER
                 : RET_SCALAR;
-      this.shapes.set(e, (sh = { rest, fixed, required, kinds, ret }));
+      const simple = !rest && required === fixed && kinds.every((k) => k === P_NUM || k === P_ADDR);
+      this.shapes.set(e, (sh = { rest, simple, fixed, required, kinds, ret }));
     }
     return sh;
   }
@@ -619,7 +814,7 @@ export class Bridge {
       n = encodeAddr(b);
       if (n !== undefined) this.remember(n, b);
     }
-    return n === undefined ? this.ctx.newBigInt(b) : this.numbers ? n : this.ctx.newNumber(n);
+    return n === undefined ? this.newBig(b) : this.numbers ? n : this.ctx.newNumber(n);
   }
 
   private readArgs(e: FunctionEntry, hs: QuickJSHandle[], mask = 0, sh: RowShape = this.shapeOf(e)): unknown[] {
@@ -672,7 +867,7 @@ export class Bridge {
     const ctx = this.ctx;
     switch (type) {
       case "addr":
-        return ctx.newBigInt(typeof v === "bigint" ? v : BigInt(v as number));
+        return this.newBig(typeof v === "bigint" ? v : BigInt(v as number));
       case "bool":
         return v ? ctx.true : ctx.false;
       case "string":
@@ -680,7 +875,7 @@ export class Bridge {
       case "void":
         return undefined;
       default:
-        if (typeof v === "bigint") return ctx.newBigInt(v);
+        if (typeof v === "bigint") return this.newBig(v);
         return ctx.newNumber(Number(v));
     }
   }
@@ -1054,6 +1249,7 @@ export class Bridge {
   }
 
   dispose(): void {
+    this.dropBigHandles();
     for (const h of this.owned.splice(0)) if (h.alive) h.dispose();
     for (const h of this.cookies.splice(0)) if (h.alive) h.dispose();
     this.rt.removeInterruptHandler();

@@ -93,8 +93,11 @@ function hexDigits(x: number): number {
   return x === 0 ? 1 : (35 - Math.clz32(x)) >> 2;
 }
 
+const TWO60 = 1n << 60n;
+
 /** The length of json(v) for a bigint ("0x" and its hex digits), without making the string. */
 function jsonLength(v: bigint): number {
+  if (v >= TWO60 && v < TWO64) return 18; // a 64-bit kernel address: 16 digits
   if (v >= 0n && v < TWO64) {
     const hi = Number(v >> 32n);
     return 2 + (hi === 0 ? hexDigits(Number(v)) : 8 + hexDigits(hi));
@@ -165,10 +168,26 @@ export class CallLog {
    *  would otherwise keep a million identical objects). */
   private lastCtx: CallRecord["ctx"] | undefined;
   private lastCtxId = -1;
+  /** The caller of the last row and its id (a loop's calls share it). */
+  private lastCaller = "";
+  private lastCallerId: number | undefined = undefined;
+
+  /** Per function: its id among fns and what the policy says of it (looked up once per call). */
+  private readonly fnInfo = new Map<string, { id: number; memory: boolean; print: boolean; line: boolean }>();
+  private infoOf(fn: string): { id: number; memory: boolean; print: boolean; line: boolean } {
+    let f = this.fnInfo.get(fn);
+    if (f === undefined) {
+      const p = this.policy;
+      f = { id: this.idOf(fn), memory: p.memory.has(fn), print: p.print.has(fn), line: p.lines?.has(fn) ?? false };
+      this.fnInfo.set(fn, f);
+    }
+    return f;
+  }
 
   record(fn: string, args: readonly unknown[], ret: unknown): void {
     const k = this.k;
-    if (this.over && !this.policy.memory.has(fn) && !(this.policy.print.has(fn) && typeof ret === "number" && ret > 0)) {
+    const info = this.infoOf(fn);
+    if (this.over && !info.memory && !(info.print && typeof ret === "number" && ret > 0)) {
       this.drop(fn);
       return;
     }
@@ -236,13 +255,13 @@ export class CallLog {
     }
     const caller = this.callers[this.callers.length - 1] ?? "";
     let line = -1;
-    if (this.policy.lines?.has(fn)) {
+    if (info.line) {
       // the innermost cell frame: the line of the call itself, even inside a helper (the bridge knows it from the
       // call's site without walking the guest's stack: bindings.ts innermostFrame)
       const l = this.lineOf();
       if (l !== undefined) line = l;
     }
-    const i = this.row(this.idOf(fn), this.lastCtxId, caller, k.clock.now(), line);
+    const i = this.row(info.id, this.lastCtxId, caller, k.clock.now(), line);
     this.rets[i] = r;
     if (cut) (this.cuts ??= new Map()).set(this.rows - 1, cut);
     this.bytes += size + caller.length;
@@ -259,8 +278,10 @@ export class CallLog {
   private row(fn: number, ctx: number, caller: string, t: number, line: number): number {
     const i = this.pending;
     if (i === this.colFn.length) this.grow();
-    let callerId = this.callerIds.get(caller);
+    let callerId = caller === this.lastCaller ? this.lastCallerId : this.callerIds.get(caller);
     if (callerId === undefined) this.callerIds.set(caller, (callerId = this.callerNames.push(caller) - 1));
+    this.lastCaller = caller;
+    this.lastCallerId = callerId;
     this.colFn[i] = fn;
     this.colCtx[i] = ctx;
     this.colCaller[i] = callerId;

@@ -235,7 +235,9 @@ export const PRELUDE = String.raw`(function (natives, specJson) {
     // function's should to the module).
     const exported = apply(bind, call, [undefined, 0]);
     defineProperty(exported, "name", { value: name });
-    if (f.sited) setProto(exported, freeze(create(FnProto, { call: { value: call, writable: true, configurable: true } })));
+    // a row the host serves at its sites without this wrapper (bindings.ts hostCall): its "call" is the host's own
+    const hostCall = natives["call:" + row];
+    if (f.sited) setProto(exported, freeze(create(FnProto, { call: { value: hostCall !== undefined ? hostCall : call, writable: true, configurable: true } })));
     defineProperty(target(f.module), f.name, { value: exported, enumerable: true });
   }
   for (const v of spec.variables) defineProperty(target(v.module), v.name, { get: natives[v.getter], enumerable: true });
@@ -280,5 +282,7 @@ export const PRELUDE = String.raw`(function (natives, specJson) {
     const d = gopd(f, "name");
     return d !== undefined && apply(hasOwn, d, ["value"]) && typeof d.value === "string" ? d.value : "";
   };
-  return { require, stack, handleFor, nameOf, isProxy, hungry, shadow: KS };
+  // the host's bigints (bindings.ts newBig): made with the BigInt captured here, whatever the cell did to the global
+  const mkBig = (v) => (typeof v === "number" ? (v < 0 ? Big(v) + TWO64 : Big(v)) : Big(v));
+  return { require, stack, handleFor, nameOf, isProxy, hungry, shadow: KS, mkBig };
 })`;

@@ -220,9 +220,28 @@ export function installLeanHostCalls(context: QuickJSContext): boolean {
   const rt = c.runtime as ConstructorParameters<typeof WeakLifetime>[3];
   const copy = (ptr: number) => ffi.QTS_DupValuePointer(ctxPtr, ptr);
   const free = (ptr: number) => ffi.QTS_FreeValuePointer(ctxPtr, ptr);
+  const throwIn = (error: unknown): number => {
+    const h = errorToHandle(error);
+    try {
+      return ffi.QTS_Throw(ctxPtr, h.value as unknown as number);
+    } finally {
+      if (h.alive) h.dispose();
+    }
+  };
   cbs.callFunction = (ctx: number, thisPtr: number, argc: number, argv: number, fnId: number): number => {
     if (ctx !== ctxPtr) throw new Error("QuickJSContext instance received C -> JS call with mismatched ctx");
     const fn = getFunction(fnId);
+    const raw = (fn as { [RAW]?: RawHostFunction })[RAW];
+    if (raw !== undefined) {
+      // a raw host function (newRawFunction): its arguments as they lie in memory, no handle made
+      let r: number | { error: QuickJSHandle };
+      try {
+        r = raw(argc, argv);
+      } catch (error) {
+        return throwIn(error);
+      }
+      return typeof r === "number" ? r : throwIn(r.error);
+    }
     const self = new WeakLifetime(thisPtr as never, copy as never, free as never, rt) as unknown as QuickJSHandle;
     const args = new Array<QuickJSHandle>(argc);
     for (let i = 0; i < argc; i++)
@@ -239,17 +258,251 @@ export function installLeanHostCalls(context: QuickJSContext): boolean {
         if (handle.alive) handle.dispose();
       }
     } catch (error) {
-      const h = errorToHandle(error);
-      try {
-        return ffi.QTS_Throw(ctxPtr, h.value as unknown as number);
-      } finally {
-        if (h.alive) h.dispose();
-      }
+      return throwIn(error);
     } finally {
       for (let i = 0; i < argc; i++) args[i].dispose();
       self.dispose();
     }
   };
   if (newFloat64) numberResults.add(context);
+  leanContexts.add(context);
   return true;
+}
+
+// ---- raw host functions ---------------------------------------------------------------------------------------------
+//
+// A host call through the lean dispatcher still makes a handle per argument and asks QuickJS for each argument's
+// type through a C string (QTS_Typeof). A raw host function skips both: it gets argc and argv, and reads the
+// arguments where they lie, in the module's memory (RawValues). It returns the result's JSValue pointer (QuickJS takes
+// it over: 0 is undefined, rawNumber() a number, rawDup() a copy of a value the host holds) or { error: handle } to
+// throw. The bridge uses it for the kernel calls a cell makes at its kernel-call sites (bindings.ts hostCall).
+//
+// Reading a JSValue from memory depends on this build's layout (32-bit WebAssembly, NaN-boxed JSValues: the tag in
+// the high word, a float64 stored with JS_FLOAT64_TAG_ADDEND added to its high word; a bigint either short, its
+// value in the low word, or a pointer to { ref_count, len, 32-bit limbs in two's complement }). rawValuesWork()
+// checks that layout once per module against the library's own readers, on values of every kind; where it does not
+// hold (another build, another version), nothing is read raw and the bridge keeps its wrappers.
+
+const RAW = Symbol("kmodlab raw host function");
+
+/** A raw host function's body: the argument count and the address of the first argument's JSValue. */
+export type RawHostFunction = (argc: number, argv: number) => number | { error: QuickJSHandle };
+
+const leanContexts = new WeakSet<QuickJSContext>();
+
+/** A host function called with raw arguments (on a context with the lean dispatcher; undefined on any other). */
+export function newRawFunction(context: QuickJSContext, name: string, length: number, body: RawHostFunction): QuickJSHandle | undefined {
+  if (!leanContexts.has(context)) return undefined;
+  const placeholder = Object.assign(
+    () => {
+      throw new Error("kmodlab: a raw host function was called through the library's dispatcher");
+    },
+    { [RAW]: body },
+  );
+  return context.newFunctionWithOptions({ name, length, isConstructor: false, fn: placeholder as never });
+}
+
+/** Tags of QuickJS's JSValue (quickjs.h); every float64 reads as TAG_FLOAT64. */
+export const TAG_BIG_INT = -9,
+  TAG_SYMBOL = -8,
+  TAG_STRING = -7,
+  TAG_OBJECT = -1,
+  TAG_INT = 0,
+  TAG_BOOL = 1,
+  TAG_NULL = 2,
+  TAG_UNDEFINED = 3,
+  TAG_SHORT_BIG_INT = 7,
+  TAG_FLOAT64 = 8;
+const FLOAT64_TAG_ADDEND = 0x7ff8000a; // JS_FLOAT64_TAG_ADDEND: 0x7ff80000 - JS_TAG_FIRST (-9) + 1
+
+/** JSValues read from the module's memory (see above). sync() before reading, after anything that may grow it. */
+export class RawValues {
+  private u32: Uint32Array;
+  private i32: Int32Array;
+  private readonly f64 = new Float64Array(1);
+  private readonly f64w = new Uint32Array(this.f64.buffer);
+  constructor(private readonly memory: WebAssembly.Memory) {
+    this.u32 = new Uint32Array(memory.buffer);
+    this.i32 = new Int32Array(memory.buffer);
+  }
+  /** The views again when the memory grew (its old buffer is detached: the views' length is 0). */
+  sync(): void {
+    if (this.u32.length === 0) {
+      this.u32 = new Uint32Array(this.memory.buffer);
+      this.i32 = new Int32Array(this.memory.buffer);
+    }
+  }
+  /** The tag of the JSValue at byte address p. */
+  tag(p: number): number {
+    const hi = this.i32[(p >>> 2) + 1];
+    return hi >= TAG_BIG_INT && hi < TAG_FLOAT64 ? hi : TAG_FLOAT64;
+  }
+  /** The number at p (tag TAG_INT or TAG_FLOAT64). */
+  number(p: number): number {
+    const i = p >>> 2;
+    const hi = this.i32[i + 1];
+    if (hi === TAG_INT) return this.i32[i];
+    this.f64w[0] = this.u32[i];
+    this.f64w[1] = (hi + FLOAT64_TAG_ADDEND) >>> 0;
+    return this.f64[0];
+  }
+  /**
+   * The bigint at p (tag TAG_SHORT_BIG_INT or TAG_BIG_INT) as bindings.ts encodeAddr's number: the signed 64-bit
+   * value, when it is in [0, 2^53] or [2^64 - 2^53, 2^64); undefined for any other bigint (negative, wider, or
+   * between the two ranges).
+   */
+  addrNumber(p: number): number | undefined {
+    const i = p >>> 2;
+    if (this.i32[i + 1] === TAG_SHORT_BIG_INT) {
+      const v = this.i32[i];
+      return v >= 0 ? v : undefined;
+    }
+    const b = this.u32[i] >>> 2; // JSBigInt: ref_count, len, tab[len]
+    const len = this.u32[b + 1];
+    const l0 = this.u32[b + 2];
+    if (len === 1) return (l0 | 0) >= 0 ? l0 : undefined;
+    const l1 = this.i32[b + 3];
+    // two limbs: a value below 2^63; three with a top limb 0: one in [2^63, 2^64), as a 64-bit signed value l1 is
+    // negative. Exact within 2^53 of 0: |l1| at most 2^21.
+    if (len === 2 && l1 >= 0 && l1 < 0x200000) return l1 * 4294967296 + l0;
+    if (len === 2 && l1 === 0x200000 && l0 === 0) return 2 ** 53;
+    if (len === 3 && this.u32[b + 4] === 0 && l1 < 0 && l1 >= -0x200000) return l1 * 4294967296 + l0;
+    return undefined;
+  }
+}
+
+const rawChecked = new WeakMap<QuickJSWASMModule, boolean>();
+
+/**
+ * RawValues for this context's module when its layout holds (checked once per module against the library's readers:
+ * numbers, booleans, null, undefined, strings, objects, symbols and bigints short, long, negative and wide), else undefined.
+ */
+export function rawValuesFor(qjs: QuickJSWASMModule, context: QuickJSContext): RawValues | undefined {
+  if (!leanContexts.has(context)) return undefined;
+  let memory: WebAssembly.Memory;
+  try {
+    memory = qjs.getWasmMemory();
+  } catch {
+    return undefined;
+  }
+  const raw = new RawValues(memory);
+  let ok = rawChecked.get(qjs);
+  if (ok === undefined) {
+    ok = checkRawLayout(context, raw);
+    rawChecked.set(qjs, ok);
+  }
+  return ok ? raw : undefined;
+}
+
+const RAW_PROBES = [
+  "0",
+  "64",
+  "-1",
+  "2147483647",
+  "-2147483648",
+  "2**31",
+  "1.5",
+  "-0",
+  "NaN",
+  "Infinity",
+  "2**53",
+  "-(2**53)",
+  "-0x777000000000",
+  "0xc0000000",
+  "true",
+  "false",
+  "null",
+  "undefined",
+  "'s'",
+  "({})",
+  "Symbol()",
+  "(() => 1)",
+  "0n",
+  "5n",
+  "-5n",
+  "2n**31n",
+  "2n**32n - 1n",
+  "2n**52n + 3n",
+  "2n**53n",
+  "2n**53n + 1n",
+  "2n**63n",
+  "0xffff888000001000n",
+  "2n**64n - 2n**53n",
+  "2n**64n - 2n**53n - 1n",
+  "2n**64n - 1n",
+  "2n**64n",
+  "-(2n**40n)",
+  "2n**70n",
+  "-(2n**63n)",
+];
+
+function checkRawLayout(context: QuickJSContext, raw: RawValues): boolean {
+  const TWO64 = 1n << 64n;
+  const expectAddr = (v: bigint): number | undefined =>
+    v >= 0n && v <= 1n << 53n ? Number(v) : v >= TWO64 - (1n << 53n) && v < TWO64 ? Number(v - TWO64) : undefined;
+  try {
+    for (const src of RAW_PROBES) {
+      const r = context.evalCode(src);
+      if (r.error) {
+        r.error.dispose();
+        return false;
+      }
+      const h = r.value;
+      try {
+        raw.sync();
+        const p = h.value as unknown as number;
+        const t = context.typeof(h);
+        const tag = raw.tag(p);
+        const want =
+          t === "number"
+            ? [TAG_INT, TAG_FLOAT64]
+            : t === "bigint"
+              ? [TAG_SHORT_BIG_INT, TAG_BIG_INT]
+              : t === "boolean"
+                ? [TAG_BOOL]
+                : t === "undefined"
+                  ? [TAG_UNDEFINED]
+                  : t === "string"
+                    ? [TAG_STRING]
+                    : t === "symbol"
+                      ? [TAG_SYMBOL]
+                      : t === "object"
+                        ? [context.sameValue(h, context.null) ? TAG_NULL : TAG_OBJECT]
+                        : [TAG_OBJECT];
+        if (!want.includes(tag)) return false;
+        if (t === "number" && !Object.is(raw.number(p), context.getNumber(h))) return false;
+        if (t === "bigint" && raw.addrNumber(p) !== expectAddr(context.getBigInt(h))) return false;
+      } finally {
+        h.dispose();
+      }
+    }
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** A number as a JSValue pointer QuickJS takes over (a raw host function's result). */
+export function rawNumber(context: QuickJSContext, n: number): number {
+  return (context as unknown as Required<ContextInternals>).ffi.QTS_NewFloat64!((context as unknown as Required<ContextInternals>).ctx.value, n);
+}
+
+/** A copy of a held value as a JSValue pointer QuickJS takes over (a raw host function's result). */
+export function rawDup(context: QuickJSContext, h: QuickJSHandle): number {
+  const c = context as unknown as Required<ContextInternals>;
+  return c.ffi.QTS_DupValuePointer(c.ctx.value, h.value as unknown as number);
+}
+
+/** Handles borrowing a raw host function's arguments (as the lean dispatcher makes them); the caller disposes each. */
+export function borrowArgs(context: QuickJSContext, argc: number, argv: number): QuickJSHandle[] {
+  const c = context as unknown as Required<ContextInternals>;
+  const ffi = c.ffi;
+  const ctxPtr = c.ctx.value;
+  const rt = c.runtime as ConstructorParameters<typeof WeakLifetime>[3];
+  const copy = (ptr: number) => ffi.QTS_DupValuePointer(ctxPtr, ptr);
+  const free = (ptr: number) => ffi.QTS_FreeValuePointer(ctxPtr, ptr);
+  const out = new Array<QuickJSHandle>(argc);
+  for (let i = 0; i < argc; i++)
+    out[i] = new WeakLifetime(ffi.QTS_ArgvGetJSValueConstPointer(argv, i) as never, copy as never, free as never, rt) as unknown as QuickJSHandle;
+  return out;
 }

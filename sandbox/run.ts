@@ -30,7 +30,7 @@ import { readProbes, type MemoryProbe, type ProbeResult } from "./probes.ts";
 import { memoryRoles } from "./memrecords.ts";
 import { runUserProgram, userPid } from "./user.ts";
 import { moduleParamsOutcome, paramInsmodError } from "./api/params.ts";
-import { guardGuestMemory, installLeanHostCalls, isPoisoningError, loadQuickJS, moduleGrewTooLarge, poisonQuickJS } from "./quickjs.ts";
+import { guardGuestMemory, installLeanHostCalls, isPoisoningError, loadQuickJS, moduleGrewTooLarge, poisonQuickJS, rawValuesFor } from "./quickjs.ts";
 
 /** A simulated event the run schedules before insmod (the lesson's "button pressed at 30 ms"). */
 export interface ScheduledEvent {
@@ -65,6 +65,12 @@ export interface RunOptions {
    * stack as before, for the tests and benchmarks that compare the two (the outputs are the same).
    */
   shadowStack?: boolean;
+  /**
+   * Serve the cell's kernel-call sites from raw host functions (bindings.ts hostCall) where the kernel reads no stack
+   * at every allocation (default true). false: the prelude's wrappers serve them, for the tests and benchmarks that
+   * compare the two (the outputs are the same).
+   */
+  hostCalls?: boolean;
   /**
    * Fault injection (debug kernels, 6.1: fail-nth arrived in 4.13): `echo N > /proc/<insmod's pid>/fail-nth` before
    * module_init, so the Nth should_fail() call of the insmod task fails whatever the attributes' probability; the
@@ -506,6 +512,9 @@ function openBridge(run: Run, qjs: QuickJSWASMModule, source: string, entries: r
   const ctx = (run.ctx = rt.newContext());
   installLeanHostCalls(ctx);
   const env: CallEnv = { k, mod: run.mod };
+  // KASAN's and kmemleak's kernels read the guest's stack at every allocation: the prelude's wrappers take it (and
+  // the shadow stack's depth) in the guest. Elsewhere the host serves the cell's kernel-call sites itself (hostCall).
+  const stackHungry = k.kasan !== undefined || !!k.kmemleak?.enabled;
   const b = (run.bridge = new Bridge(
     ctx,
     rt,
@@ -520,11 +529,12 @@ function openBridge(run: Run, qjs: QuickJSWASMModule, source: string, entries: r
     },
     tr.sites,
     new Set(tr.siteNames),
+    stackHungry || options.hostCalls === false ? undefined : rawValuesFor(qjs, ctx),
   ));
   log.lineOf = () => b.innermostFrame()?.line;
   b.cellScopes = tr.scopes;
   // the shadow stack (shadow.ts) where a stack is read at every allocation: KASAN's and kmemleak's kernels
-  if (tr.shadow && options.shadowStack !== false && (k.kasan !== undefined || k.kmemleak?.enabled)) {
+  if (tr.shadow && options.shadowStack !== false && stackHungry) {
     run.code = tr.shadow.js;
     b.cellColumns = run.columns = tr.shadow.columns;
   }

@@ -471,7 +471,8 @@ function checkSlab(k: Kernel, f: FrameMap, c: Collector, everyObject: boolean): 
   // Large kmallocs: each KmallocLarge block of the page allocator is one whole large object, and the slab
   // allocator's own record of them adds up to the same pages.
   let largePages = 0;
-  for (const a of k.pages.allocations()) {
+  const large = k.pages.allocations(PageOwner.KmallocLarge); // an object per large block only, not per block
+  for (const a of large) {
     if (a.owner !== PageOwner.KmallocLarge) continue;
     const pages = 1 << a.order;
     largePages += pages;
@@ -493,7 +494,7 @@ function checkSlab(k: Kernel, f: FrameMap, c: Collector, everyObject: boolean): 
       .filter((o) => o.via === "page" && k.pages.ownerOf(o.pfn) !== PageOwner.KmallocLarge)
       .map((o) => o.pfn);
     // ...and the page allocator's KmallocLarge blocks that are no large kmalloc's head.
-    for (const a of k.pages.allocations()) {
+    for (const a of large) {
       if (a.owner !== PageOwner.KmallocLarge) continue;
       const at = sa.objectAt(k.pages.pfn_to_virt(a.pfn));
       if (!at || at.via !== "page" || at.pfn !== a.pfn) stale.push(a.pfn);
@@ -555,11 +556,11 @@ interface PtInternals {
   real: { name: string; shift: number; ptrs: number }[];
   entrySize: number;
   pgdPhys: number;
-  readLo(pa: number): number;
-  readHi(pa: number): number;
   isPresent(lo: number, level: unknown): boolean;
   isLeaf(lo: number, level: unknown): boolean;
   entryAddr(lo: number, hi: number, level: unknown, leaf: boolean): number;
+  /** The table's nonzero entries as flat [index, lo, hi] triples (decoded once per frame every copy shares). */
+  nonzeroEntries(table: number, ptrs: number): readonly number[];
 }
 
 /** PageTables.forEachMapped() a leaf at a time: cb(first vpn, its pfn, pages) for each present leaf in [startVpn, endVpn). */
@@ -570,11 +571,13 @@ function forEachMappedRange(pt: PtInternals, startVpn: number, endVpn: number, c
     const span = 2 ** (level.shift - 12);
     const first = Math.max(0, Math.floor((startVpn - baseVpn) / span));
     const last = Math.min(level.ptrs - 1, Math.floor((endVpn - 1 - baseVpn) / span));
-    for (let i = first; i <= last; i++) {
-      const epa = table + i * pt.entrySize;
-      const lo = pt.readLo(epa);
+    const ents = pt.nonzeroEntries(table, level.ptrs); // a zero entry is present at no level
+    for (let e = 0; e < ents.length; e += 3) {
+      const i = ents[e]!;
+      if (i < first || i > last) continue;
+      const lo = ents[e + 1]!;
       if (!pt.isPresent(lo, level)) continue;
-      const hi = pt.readHi(epa);
+      const hi = ents[e + 2]!;
       const v = baseVpn + i * span;
       if (pt.isLeaf(lo, level)) {
         const pfn = pt.entryAddr(lo, hi, level, true) / PAGE;
@@ -594,7 +597,7 @@ function forEachMappedRange(pt: PtInternals, startVpn: number, endVpn: number, c
 /** Walk every table reachable from the top level; each table page must be a PageTable frame. Returns their count. */
 function checkPageTablePages(k: Kernel, f: FrameMap, c: Collector): number {
   const pt = k.pgtable as unknown as PtInternals;
-  for (const m of ["readLo", "readHi", "isPresent", "isLeaf", "entryAddr"] as const) {
+  for (const m of ["nonzeroEntries", "isPresent", "isLeaf", "entryAddr"] as const) {
     if (typeof pt[m] !== "function") throw new Error(`PageTables.${m} is gone: update the table walk in debug/invariants.ts`);
   }
   const lv = pt.real;
@@ -602,11 +605,12 @@ function checkPageTablePages(k: Kernel, f: FrameMap, c: Collector): number {
   const topPfn = Math.floor(pt.pgdPhys / PAGE);
   const rec = (table: number, depth: number): void => {
     const level = lv[depth]!;
-    for (let i = 0; i < level.ptrs; i++) {
-      const epa = table + i * pt.entrySize;
-      const lo = pt.readLo(epa);
+    const ents = pt.nonzeroEntries(table, level.ptrs); // a zero entry is present at no level
+    for (let e = 0; e < ents.length; e += 3) {
+      const epa = table + ents[e]! * pt.entrySize;
+      const lo = ents[e + 1]!;
       if (!pt.isPresent(lo, level) || pt.isLeaf(lo, level)) continue;
-      const next = pt.entryAddr(lo, pt.readHi(epa), level, false);
+      const next = pt.entryAddr(lo, ents[e + 2]!, level, false);
       const pfn = Math.floor(next / PAGE);
       if (depth + 1 >= lv.length) {
         c.add("pgtable", `a ${level.name} entry at 0x${epa.toString(16)} points below the last level`);

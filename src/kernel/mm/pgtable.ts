@@ -55,6 +55,11 @@
 import type { Arch, Era, Layout } from "../types.ts";
 import { PageOwner } from "./page_flags.ts";
 
+/** A frozen frame's decoded nonzero entries (PageTables.nonzeroEntries), per table slice of it: a cache only, shared by
+ *  every machine that shares the frame (its bytes never change), dropped with the frame. */
+const frozenEntries = new WeakMap<Uint8Array, Map<number, number[]>>(); // snapshot: cache (what the frozen bytes decode to)
+const NO_ENTRIES: readonly number[] = [];
+
 /** The error a page-table page the allocator cannot give raises (callers that can fail cleanly catch it). */
 export const PGTABLE_OOM = "page tables: out of memory for a page-table page";
 
@@ -131,6 +136,8 @@ export interface PgtableHost {
     zeroPage(pfn: number): void;
     /** A frame's bytes as one DataView (PhysMem.pageView): the loops over one table's entries. */
     pageView(pfn: number, write: boolean): DataView | undefined;
+    /** The frame's bytes when they never change again (PhysMem.frozenBytes); absent: nothing is cached. */
+    frozenBytes?(pfn: number): Uint8Array | undefined;
   };
   pages: { alloc_pages(gfp: number, order: number, owner?: number): number; __free_pages?(pfn: number, order: number): void };
 }
@@ -342,6 +349,57 @@ export class PageTables {
   private readHi(pa: number): number {
     return this.entrySize === 8 ? this.host.physmem.read32(pa + 4) : 0;
   }
+  /**
+   * The entries of the table at physical address `table` (`ptrs` entries) that are not zero, in index order, as flat
+   * [index, lo, hi] triples: what reading every entry with readLo/readHi and skipping the zeros gives. A frame that
+   * can never change again (shared with a snapshot: PhysMem.frozenBytes) is decoded once for every machine that
+   * shares it, so the walks of a restored copy read only the tables its run wrote.
+   */
+  private nonzeroEntries(table: number, ptrs: number): readonly number[] {
+    const es = this.entrySize;
+    let out: number[] | undefined;
+    for (let i = 0; i < ptrs;) {
+      const pa = table + i * es;
+      const pfn = Math.floor(pa / PAGE);
+      const off = pa - pfn * PAGE;
+      const n = Math.min(ptrs - i, Math.floor((PAGE - off) / es)); // the entries of this frame (a table may span frames)
+      const seg = this.frameEntries(pfn, off, n);
+      if (n === ptrs) return seg;
+      out ??= [];
+      for (let k = 0; k < seg.length; k += 3) out.push(i + seg[k]!, seg[k + 1]!, seg[k + 2]!);
+      i += n;
+    }
+    return out ?? NO_ENTRIES;
+  }
+
+  /** nonzeroEntries() of n entries at byte `off` of frame pfn (indexes from 0). */
+  private frameEntries(pfn: number, off: number, n: number): readonly number[] {
+    const es = this.entrySize;
+    const pm = this.host.physmem;
+    const frozen = pm.frozenBytes?.(pfn);
+    const key = (off * 4096 + n) * 2 + (es === 8 ? 1 : 0);
+    let memo: Map<number, number[]> | undefined;
+    if (frozen) {
+      memo = frozenEntries.get(frozen);
+      const hit = memo?.get(key);
+      if (hit) return hit;
+    }
+    const out: number[] = [];
+    const dv = pm.pageView(pfn, false);
+    if (dv) {
+      for (let j = 0, o = off; j < n; j++, o += es) {
+        const lo = dv.getUint32(o, true);
+        const hi = es === 8 ? dv.getUint32(o + 4, true) : 0;
+        if (lo !== 0 || hi !== 0) out.push(j, lo, hi);
+      }
+    }
+    if (frozen) {
+      if (!memo) frozenEntries.set(frozen, (memo = new Map()));
+      memo.set(key, out);
+    }
+    return out;
+  }
+
   private write(pa: number, lo: number, hi: number): void {
     this.host.physmem.write32(pa, lo >>> 0);
     if (this.entrySize === 8) this.host.physmem.write32(pa + 4, hi >>> 0);
@@ -1054,11 +1112,14 @@ export class PageTables {
       const span = pagesAt(level.shift);
       const first = Math.max(0, Math.floor((startVpn - baseVpn) / span));
       const last = Math.min(level.ptrs - 1, Math.floor((endVpn - 1 - baseVpn) / span));
-      for (let i = first; i <= last; i++) {
-        const epa = table + i * this.entrySize;
-        const lo = this.readLo(epa);
+      // the table's nonzero entries (an entry that reads zero is not present at any level of any arch)
+      const ents = this.nonzeroEntries(table, level.ptrs);
+      for (let e = 0; e < ents.length; e += 3) {
+        const i = ents[e]!;
+        if (i < first || i > last) continue;
+        const lo = ents[e + 1]!;
         if (!this.isPresent(lo, level)) continue;
-        const hi = this.readHi(epa);
+        const hi = ents[e + 2]!;
         const v = baseVpn + i * span;
         if (this.isLeaf(lo, level)) {
           const pa = this.entryAddr(lo, hi, level, true);

@@ -122,6 +122,15 @@ export class PhysMem {
     return v;
   }
 
+  /**
+   * Frame pfn's bytes when they can never change again: a frame shared with a snapshot, which whoever writes copies
+   * first. undefined for a frame this PhysMem may still write in place, and for one never written. The key of caches
+   * of what a frame holds (mm/pgtable.ts's decoded table entries): every restored copy of a machine shares them.
+   */
+  frozenBytes(pfn: number): Uint8Array | undefined {
+    return this.shared.size !== 0 && this.shared.has(pfn) ? this.frames.get(pfn) : undefined;
+  }
+
   /** The snapshot's copy (src/kernel/snapshot.ts): the frames shared copy-on-write by both, the rest copied. */
   [SNAPSHOT](copy: (v: unknown) => unknown): PhysMem {
     for (const pfn of this.frames.keys()) this.shared.add(pfn);

@@ -228,21 +228,22 @@ export class Kasan {
 
   /** Write `value` over granules [addr, addr+len) (both 8-aligned in practice); len rounded up to a granule. */
   private setShadow(addr: bigint, len: number, value: number, tick = false): void {
-    let a = addr;
+    // page by page in numbers (a page number is below 2^52): after the first page, every page starts at offset 0
+    let vpn = Number(addr >> 12n);
+    let off = Number(addr & 0xfffn);
     let left = len;
     let pages = 0;
     while (left > 0) {
       if (tick && (++pages & 1023) === 0) this.k.watchdog(); // a vmalloc of gigabytes: see vmAlloc
-      const vpn = Number(a >> 12n);
-      const off = Number(a & 0xfffn);
       const n = Math.min(left, PAGE - off);
       if (off === 0 && n === PAGE) this.shadow.set(vpn, value);
       else {
         const arr = this.materialize(vpn);
         arr.fill(value, off >> 3, (off + n + 7) >> 3);
       }
-      a += BigInt(n);
       left -= n;
+      vpn++;
+      off = 0;
     }
   }
 

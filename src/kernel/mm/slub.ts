@@ -1847,11 +1847,11 @@ export class SlabAllocator {
     const wantBoot = opts.boot ?? true;
     const seen = new Set<Slab>();
     for (const slab of this.byPfn.values()) {
+      // A slab the boot model filled and nobody touched since holds only boot objects (the common case: skip it
+      // without materialising its per-object arrays, and without the set: skipped again at each of its pages).
+      if (!wantBoot && slab.untouchedBoot()) continue;
       if (seen.has(slab)) continue;
       seen.add(slab);
-      // A slab the boot model filled and nobody touched since holds only boot objects (the common case: skip it
-      // without materialising its per-object arrays).
-      if (!wantBoot && slab.untouchedBoot()) continue;
       const s = slab.cache;
       for (let i = 0; i < slab.objects; i++) {
         const n = slab.live[i];

@@ -173,6 +173,8 @@ class FrameMap {
   readonly user: PageArray<Uint8Array>;
   readonly nr: number;
   freePages = 0;
+  /** The page allocator's frameOwnerRuns(), once checkFrames has read them (the check changes no owner). */
+  ownerRuns: [number, number, number][] | undefined;
   constructor(readonly k: Kernel) {
     this.nr = k.pages.nrPfns;
     this.block = new PageArray(new Uint8Array(0), this.nr, 0);
@@ -205,7 +207,7 @@ class FrameMap {
     }
     if (!this.k.vmalloc) checked.delete(PageOwner.Vmalloc);
     if (!this.k.pgtable) checked.delete(PageOwner.PageTable);
-    for (const [start, n, o] of this.k.pages.frameOwnerRuns()) {
+    for (const [start, n, o] of this.ownerRuns ?? this.k.pages.frameOwnerRuns()) {
       if (!checked.has(o)) continue;
       for (let p = start; p < start + n; p++) {
         if (this.user.get(p) === 0) c.add("frames", `pfn 0x${p.toString(16)} is ${pageOwnerNames[o]} but no ${pageOwnerNames[o]} user holds it`, [p]);
@@ -294,18 +296,19 @@ function checkFrames(k: Kernel, f: FrameMap, c: Collector): void {
       f.block.set(p, 1);
     }
   }
-  for (const a of pa.allocations()) {
-    for (let p = a.pfn; p < a.pfn + (1 << a.order) && p < f.nr; p++) {
+  pa.forEachAllocation((head, order, owner) => {
+    for (let p = head; p < head + (1 << order) && p < f.nr; p++) {
       const b = f.block.get(p);
-      if (b === 1) c.add("frames", `pfn 0x${p.toString(16)} is free and also inside the allocated order-${a.order} block at 0x${a.pfn.toString(16)}`, [p]);
-      else if (b === 2) c.add("frames", `pfn 0x${p.toString(16)} is inside two allocated blocks (one at 0x${a.pfn.toString(16)})`, [p]);
+      if (b === 1) c.add("frames", `pfn 0x${p.toString(16)} is free and also inside the allocated order-${order} block at 0x${head.toString(16)}`, [p]);
+      else if (b === 2) c.add("frames", `pfn 0x${p.toString(16)} is inside two allocated blocks (one at 0x${head.toString(16)})`, [p]);
       f.block.set(p, 2);
       const o = f.owner(p);
-      if (o !== a.owner)
-        c.add("frames", `order-${a.order} ${a.ownerName} block at 0x${a.pfn.toString(16)}: pfn 0x${p.toString(16)} owned by ${pageOwnerNames[o]}`, [p]);
+      if (o !== owner)
+        c.add("frames", `order-${order} ${pageOwnerNames[owner]} block at 0x${head.toString(16)}: pfn 0x${p.toString(16)} owned by ${pageOwnerNames[o]}`, [p]);
     }
-  }
-  for (const [start, n, o] of pa.frameOwnerRuns()) {
+  });
+  const ownerRuns = (f.ownerRuns = pa.frameOwnerRuns()); // read by the checks below and checkUnclaimed
+  for (const [start, n, o] of ownerRuns) {
     const end = start + n;
     // Bad: taken off the free lists after "BUG: Bad page state" and leaked on purpose, outside any block.
     if (o === PageOwner.Free || (!isUnmanagedOwner(o) && o !== PageOwner.Bad)) {
@@ -319,7 +322,7 @@ function checkFrames(k: Kernel, f: FrameMap, c: Collector): void {
     }
   }
   // Every frame of a free block is owned Free.
-  for (const [start, n, o] of pa.frameOwnerRuns()) {
+  for (const [start, n, o] of ownerRuns) {
     if (o === PageOwner.Free || !anyMarked(f.block, start, start + n, 1)) continue;
     for (let p = start; p < start + n; p++)
       if (f.block.get(p) === 1) c.add("frames", `pfn 0x${p.toString(16)} is in a free block but owned by ${pageOwnerNames[o]}`, [p]);

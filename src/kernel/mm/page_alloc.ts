@@ -2407,6 +2407,18 @@ export class PageAllocator {
     return out;
   }
 
+  /** allocations() without an object per block: cb(pfn, order, owner) for every allocated block, ascending by PFN. */
+  forEachAllocation(cb: (pfn: number, order: number, owner: number) => void): void {
+    const nChunks = this.flags.chunks.length;
+    for (let chunk = 0; chunk < nChunks; chunk++) {
+      if (!this.chunkMayHaveFlag(chunk, F_ALLOC)) continue;
+      const fc = this.flags.chunks[chunk]!;
+      const base = chunk << CHUNK_SHIFT;
+      const lim = Math.min(CHUNK, this.nrPfns - base);
+      for (let i = 0; i < lim; i++) if (fc[i]! & F_ALLOC) cb(base + i, this.orderAt(base + i), this.ownerAt(base + i));
+    }
+  }
+
   /**
    * allocations() with consecutive blocks of one kind merged (same order, owner, gfp, caller and zone, each
    * starting where the previous ends): { pfn, order, n } covers n blocks of 2^order pages. The views' form

@@ -2,8 +2,10 @@
 // (Node's own start on this machine) in interleaved rounds, so a loaded machine slows both alike. Issue 15's target:
 // `kmodlab run examples/memdemo.ts` at most 3x `node -e 0` and at most 100 MB peak RSS.
 // Rows: wall time; CPU time (user + system, from GNU time) and peak RSS when /usr/bin/time is there; the built
-// command (bin/kmodlab.cjs over lib/), the same without the run worker's V8 code cache (KMODLAB_CODE_CACHE=0) and,
-// for comparison, the sources under tsx (`npm run kmodlab`'s path).
+// command (bin/kmodlab.cjs over lib/, package.json's bin), the same without the run worker's V8 code cache
+// (KMODLAB_CODE_CACHE=0), the same started from the former entry bin/kmodlab.mjs (an ES module: its worker starts
+// after Node's ES module loader, ~10-15 ms later) and, for comparison, the sources under tsx (`npm run kmodlab`'s
+// path).
 // `npm run bench -- cli` runs this suite alone.
 import { existsSync } from "node:fs";
 import { spawnSync } from "node:child_process";
@@ -46,6 +48,8 @@ export const suite: Suite = {
       ["kmodlab run examples/memdemo.ts (built)", memdemo, 11],
       // what the run worker's V8 code cache buys (src/node/code-cache.ts): the same command compiling its code anew
       ["kmodlab run examples/memdemo.ts (built, no code cache)", memdemo, 11, { KMODLAB_CODE_CACHE: "0" }],
+      // the worker started in the command's first statement (bin/kmodlab.cjs) against after the ES module loader
+      ["kmodlab run examples/memdemo.ts (built, from bin/kmodlab.mjs)", [node, "bin/kmodlab.mjs", "run", "examples/memdemo.ts"], 11],
       ["kmodlab profiles (built)", [node, "bin/kmodlab.cjs", "profiles"], 11],
       ["kmodlab run examples/memdemo.ts (tsx, sources)", [node, "--import", "tsx", "src/cli/main.ts", "run", "examples/memdemo.ts"], 3],
     ];

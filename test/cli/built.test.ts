@@ -10,7 +10,8 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } fro
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { spawnSync } from "node:child_process";
-import { fileURLToPath } from "node:url";
+import { fileURLToPath, pathToFileURL } from "node:url";
+import { createRequire } from "node:module";
 import { runModule } from "../../sandbox/run.ts";
 
 const repo = fileURLToPath(new URL("../..", import.meta.url));
@@ -56,6 +57,21 @@ describe("kmodlab run from lib/ (the built command)", () => {
       expect(r.status).toBe(0);
       expect(r.stdout).toBe(without.stdout);
     }
+  }, 240_000);
+
+  it("the worker bin/kmodlab.cjs starts first (lib/spawn-worker.cjs) is the one lib/isolate.mjs's runner takes, not terminated for another", async () => {
+    const require = createRequire(import.meta.url);
+    const spawn = require(join(repo, "lib", "spawn-worker.cjs"));
+    const flags = ["--liftoff-only"];
+    const early = spawn.spawnRunWorker({ entry: join(repo, "lib", "isolate-worker.cjs"), workerData: {}, v8Flags: flags, heapMb: spawn.DEFAULT_RUN_HEAP_MB });
+    early.worker.postMessage({ type: "boot", ...spawn.defaultRunMachine(["memdemo.ts"]) });
+    const isolate = await import(pathToFileURL(join(repo, "lib", "isolate.mjs")).href);
+    isolate.setRunWorkerV8Flags(flags);
+    expect(isolate.adoptRunWorker(early)).toBe(true);
+    const r = await isolate.runIsolated(readFileSync(memdemo, "utf8"), {});
+    expect(r.reports).toEqual([]);
+    expect(r.dmesg.at(-1)).toMatch(/vmallocmem addr=ffffc9[0-9a-f]{10}$/);
+    await early.worker.terminate();
   }, 240_000);
 
   it("the machine booted ahead is the one asked for: --json with another profile, --mem and --seed equals runModule in this process", async () => {

@@ -94,6 +94,26 @@ function hexDigits(x: number): number {
 }
 
 const TWO60 = 1n << 60n;
+const MAX_POS = 1n << 53n;
+const MIN_NEG = TWO64 - MAX_POS;
+
+/** The address as a signed 64-bit number when exact (bindings.ts encodeAddr), else undefined. */
+function encodeAddr(v: bigint): number | undefined {
+  if (v >= 0n && v <= MAX_POS) return Number(v);
+  if (v >= MIN_NEG && v < TWO64) return Number(v - TWO64);
+  return undefined;
+}
+
+/** json(v)'s length for the bigint that encodeAddr made n from. */
+function encodedLength(n: number): number {
+  if (n < 0) return 18; // at least 2^63: 16 digits
+  return 2 + (n < 4294967296 ? hexDigits(n) : 8 + hexDigits(Math.floor(n / 4294967296)));
+}
+
+/** How a value sits in the value columns: a number, an address (its encodeAddr number), or as it came (others). */
+const V_NUM = 0,
+  V_ADDR = 1,
+  V_OTHER = 2;
 
 /** The length of json(v) for a bigint ("0x" and its hex digits), without making the string. */
 function jsonLength(v: bigint): number {
@@ -128,7 +148,11 @@ export class CallLog {
 
   // The rows not yet made into CallRecords, as columns (index i: the i-th pending row). fn: index into fns (-1: the
   // marker); ctx: index into ctxs; caller: index into callerNames; line: -1 when absent; the row's arguments are
-  // vals[argEnd[i - 1] ..< argEnd[i]] (from 0 for the first), its result rets[i], raw (made JSON by make()).
+  // values argEnd[i - 1] ..< argEnd[i] (from 0 for the first), its result rets[i], raw (made JSON by make()).
+  // A value is kept in typed columns when it is a number or an address (valKind V_NUM / V_ADDR: valNum holds the
+  // number, or the address's encodeAddr number), else as it came in valOther (strings, objects' JSON, undefined...):
+  // a loop of a million calls keeps no bigint of its own in a JS array (each would be a slot the young-generation
+  // GC scans while the array lives).
   private readonly fns: string[] = [];
   private readonly fnIds = new Map<string, number>();
   private readonly ctxs: CallRecord["ctx"][] = [];
@@ -141,8 +165,16 @@ export class CallLog {
   private colPhase = new Uint8Array(256);
   private colT = new Float64Array(256);
   private colArgEnd = new Int32Array(256);
-  private vals: unknown[] = [];
-  private rets: unknown[] = [];
+  private valNum = new Float64Array(512);
+  private valKind = new Uint8Array(512);
+  private valOther = new Map<number, unknown>();
+  private nVals = 0;
+  private retNum = new Float64Array(256);
+  private retKind = new Uint8Array(256);
+  private retOther = new Map<number, unknown>();
+  /** The last address stored and its number (a free takes the address the allocation before it returned). */
+  private lastAddr: bigint | undefined = undefined;
+  private lastAddrNum = 0;
   private cuts: Map<number, [number, number][]> | undefined;
   /** Rows waiting in the columns. */
   private pending = 0;
@@ -216,9 +248,10 @@ export class CallLog {
     const max = this.over ? CALL_LOG_BUDGET.stringCharsOver : CALL_LOG_BUDGET.stringChars;
     let cut: [number, number][] | undefined;
     let size = 160 + fn.length; // the fixed part of an entry's JSON (ctx, caller, tNs, phase), roughly
-    const vals = this.vals;
+    if (this.nVals + args.length > this.valNum.length) this.growVals(this.nVals + args.length);
     for (let i = 0; i < args.length; i++) {
       let v = args[i];
+      const at = this.nVals++;
       switch (typeof v) {
         case "string":
           if (v.length > max) {
@@ -227,9 +260,22 @@ export class CallLog {
           }
           size += (v as string).length + 3;
           break;
-        case "bigint":
+        case "bigint": {
+          const n = this.addrNumber(v);
+          if (n !== undefined) {
+            size += encodedLength(n) + 3;
+            this.valNum[at] = n;
+            this.valKind[at] = V_ADDR;
+            continue;
+          }
           size += jsonLength(v) + 3;
           break;
+        }
+        case "number":
+          size += 12;
+          this.valNum[at] = v;
+          this.valKind[at] = V_NUM;
+          continue;
         case "function":
         case "object": {
           let j = json(v); // a callback or a cookie: its JSON now (the log keeps nothing of the bridge's)
@@ -246,14 +292,16 @@ export class CallLog {
         default:
           size += 12;
       }
-      vals.push(v);
+      this.valKind[at] = V_OTHER;
+      this.valOther.set(at, v);
     }
     let r = typeof ret === "function" || (typeof ret === "object" && ret !== null) ? json(ret) : ret;
     if (typeof r === "string" && r.length > max) {
       (cut ??= []).push([-1, r.length]);
       r = detachedSlice(r, 0, max);
     }
-    const caller = this.callers[this.callers.length - 1] ?? "";
+    const nc = this.callers.length;
+    const caller = nc > 0 ? this.callers[nc - 1] : "";
     let line = -1;
     if (info.line) {
       // the innermost cell frame: the line of the call itself, even inside a helper (the bridge knows it from the
@@ -262,10 +310,55 @@ export class CallLog {
       if (l !== undefined) line = l;
     }
     const i = this.row(info.id, this.lastCtxId, caller, k.clock.now(), line);
-    this.rets[i] = r;
+    this.setRet(i, r);
     if (cut) (this.cuts ??= new Map()).set(this.rows - 1, cut);
     this.bytes += size + caller.length;
     if (!this.over && (this.rows >= CALL_LOG_BUDGET.entries || this.bytes >= CALL_LOG_BUDGET.bytes)) this.over = true;
+  }
+
+  /** The encodeAddr number of an address value (the last one is remembered), undefined when it has none. */
+  private addrNumber(v: bigint): number | undefined {
+    if (v === this.lastAddr) return this.lastAddrNum;
+    const n = encodeAddr(v);
+    if (n !== undefined) {
+      this.lastAddr = v;
+      this.lastAddrNum = n;
+    }
+    return n;
+  }
+
+  private setRet(i: number, r: unknown): void {
+    if (typeof r === "number") {
+      this.retNum[i] = r;
+      this.retKind[i] = V_NUM;
+      return;
+    }
+    if (typeof r === "bigint") {
+      const n = this.addrNumber(r);
+      if (n !== undefined) {
+        this.retNum[i] = n;
+        this.retKind[i] = V_ADDR;
+        return;
+      }
+    }
+    this.retKind[i] = V_OTHER;
+    this.retOther.set(i, r);
+  }
+
+  /** Value i of the pending rows as it came (made from the columns). */
+  private valueAt(kind: number, num: number, other: unknown): unknown {
+    return kind === V_NUM ? num : kind === V_ADDR ? (num < 0 ? BigInt(num) + TWO64 : BigInt(num)) : other;
+  }
+
+  private growVals(need: number): void {
+    let n = this.valNum.length * 2;
+    while (n < need) n *= 2;
+    const num = new Float64Array(n);
+    num.set(this.valNum);
+    const kind = new Uint8Array(n);
+    kind.set(this.valKind);
+    this.valNum = num;
+    this.valKind = kind;
   }
 
   private idOf(fn: string): number {
@@ -288,7 +381,7 @@ export class CallLog {
     this.colT[i] = t;
     this.colPhase[i] = this.phase === "init" ? 0 : this.phase === "deferred" ? 1 : 2;
     this.colLine[i] = line;
-    this.colArgEnd[i] = this.vals.length;
+    this.colArgEnd[i] = this.nVals;
     this.pending++;
     this.rows++;
     return i;
@@ -308,6 +401,8 @@ export class CallLog {
     this.colPhase = g(this.colPhase);
     this.colT = g(this.colT);
     this.colArgEnd = g(this.colArgEnd);
+    this.retNum = g(this.retNum);
+    this.retKind = g(this.retKind);
   }
 
   /** The pending rows as CallRecords, appended to `made`; the columns start over. */
@@ -324,12 +419,12 @@ export class CallLog {
         continue;
       }
       const a: Json[] = new Array(to - from);
-      for (let j = from; j < to; j++) a[j - from] = json(this.vals[j]);
+      for (let j = from; j < to; j++) a[j - from] = json(this.valueAt(this.valKind[j], this.valNum[j], this.valOther.get(j)));
       from = to;
       const e: CallRecord = {
         fn: this.fns[fnId],
         args: a,
-        ret: json(this.rets[i]),
+        ret: json(this.valueAt(this.retKind[i], this.retNum[i], this.retOther.get(i))),
         ctx: this.ctxs[this.colCtx[i]],
         caller: this.callerNames[this.colCaller[i]],
         tNs: this.colT[i],
@@ -341,8 +436,9 @@ export class CallLog {
       out.push(e);
     }
     this.pending = 0;
-    this.vals = [];
-    this.rets = [];
+    this.nVals = 0;
+    this.valOther = new Map();
+    this.retOther = new Map();
     this.cuts = undefined;
   }
 
@@ -370,7 +466,7 @@ export class CallLog {
         dropped: 0,
       };
       const i = this.row(-1, -1, "", 0, -1);
-      this.rets[i] = null;
+      this.setRet(i, null);
     }
     this.marker.dropped!++;
   }

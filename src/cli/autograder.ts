@@ -174,7 +174,7 @@ export function classroomWorkflow(ex: Exercise, o: { file: string; package: stri
       uses: "classroom-resources/autograding-command-grader@v1",
       with: {
         "test-name": ch.message,
-        command: `node node_modules/kmodlab/bin/kmodlab.mjs grade ${shq(ex.id)} ${shq(o.file)}${lessons} --check ${shq(ch.id)}`,
+        command: `node node_modules/kmodlab/bin/kmodlab.cjs grade ${shq(ex.id)} ${shq(o.file)}${lessons} --check ${shq(ch.id)}`,
         timeout: 5,
         "max-score": ch.points ?? 1,
       },

@@ -113,7 +113,8 @@ function encodedLength(n: number): number {
 /** How a value sits in the value columns: a number, an address (its encodeAddr number), or as it came (others). */
 const V_NUM = 0,
   V_ADDR = 1,
-  V_OTHER = 2;
+  V_OTHER = 2,
+  V_UNDEFINED = 3;
 
 /** The length of json(v) for a bigint ("0x" and its hex digits), without making the string. */
 function jsonLength(v: bigint): number {
@@ -333,6 +334,10 @@ export class CallLog {
       this.retKind[i] = V_NUM;
       return;
     }
+    if (r === undefined) {
+      this.retKind[i] = V_UNDEFINED;
+      return;
+    }
     if (typeof r === "bigint") {
       const n = this.addrNumber(r);
       if (n !== undefined) {
@@ -347,7 +352,7 @@ export class CallLog {
 
   /** Value i of the pending rows as it came (made from the columns). */
   private valueAt(kind: number, num: number, other: unknown): unknown {
-    return kind === V_NUM ? num : kind === V_ADDR ? (num < 0 ? BigInt(num) + TWO64 : BigInt(num)) : other;
+    return kind === V_NUM ? num : kind === V_ADDR ? (num < 0 ? BigInt(num) + TWO64 : BigInt(num)) : kind === V_UNDEFINED ? undefined : other;
   }
 
   private growVals(need: number): void {

@@ -399,7 +399,7 @@ function slabsOf(cache: KmemCache): Slab[] {
  * must agree. What differs between slabs of a cache (their frames' registration, their geometry, their objects'
  * arrays) is checked for every slab above.
  */
-function slabClean(sa: Kernel["slab"], slab: Slab, cache: KmemCache, end: bigint, probed: Set<KmemCache>): boolean {
+function slabClean(sa: Kernel["slab"], slab: Slab, cache: KmemCache, bytes: number, probed: Set<KmemCache>): boolean {
   if (slab.cache !== cache) return false;
   const n = slab.objects;
   if (!(n > 0)) return true; // the loop runs over no index
@@ -419,12 +419,16 @@ function slabClean(sa: Kernel["slab"], slab: Slab, cache: KmemCache, end: bigint
     }
     if (lo < 0) return true; // no live object: the loop asks about none
   }
-  const first = slab.addr(0);
-  const last = slab.addr(n - 1);
-  if (first < slab.base || last + BigInt(cache.objectSize) > end) return false;
-  const lead = Number(slab.objBase - slab.base) - slab.slotStart;
+  // In numbers from the slab's base, one bigint subtraction: first = objBase = base + d, last = first + (n-1) * size,
+  // end = base + bytes. The linear map is one interval: the first and the last object lie in [base, end), so base and
+  // end - 1 inside it put them inside it (stricter than asking about them: false sends the slab to the loop).
+  const d = Number(slab.objBase - slab.base);
+  const lastOff = d + (n - 1) * cache.size;
+  if (!Number.isSafeInteger(d) || !Number.isSafeInteger(lastOff + cache.objectSize)) return false;
+  if (d < 0 || lastOff + cache.objectSize > bytes) return false;
+  const lead = d - slab.slotStart;
   if (!(lead >= 0 && lead < cache.size)) return false;
-  if (last >= end || !sa.isLinear(first) || !sa.isLinear(last) || sa.pfnOf(slab.base) !== slab.pfn) return false;
+  if (lastOff >= bytes || !sa.isLinear(slab.base) || !sa.isLinear(slab.base + BigInt(bytes - 1)) || sa.pfnOf(slab.base) !== slab.pfn) return false;
   for (let p = slab.pfn, e = slab.pfn + (1 << slab.order); p < e; p++) if (sa.slabAtPfn(p) !== slab) return false;
   if (probed.has(cache)) return true;
   for (const a of [slab.addr(lo), slab.addr(hi)]) {
@@ -453,8 +457,8 @@ function checkSlab(k: Kernel, f: FrameMap, c: Collector, everyObject: boolean): 
       const pages = 1 << slab.order;
       slabPages += pages;
       f.claim(c, "slab", slab.pfn, pages, PageOwner.Slab, () => `${cache.name} slab at pfn 0x${slab.pfn.toString(16)}`);
+      if (!everyObject && slabClean(sa, slab, cache, PAGE * pages, probed)) continue;
       const end = slab.base + BigInt(PAGE * pages);
-      if (!everyObject && slabClean(sa, slab, cache, end, probed)) continue;
       for (let i = 0; i < slab.objects; i++) {
         if (!slab.liveAt(i)) continue;
         const a = slab.addr(i);

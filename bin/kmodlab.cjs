@@ -51,8 +51,11 @@ if (eagerWasm) RUN_WORKER_V8_FLAGS.push("--no-wasm-lazy-compilation");
 // starts the ES module loader, checks the build, loads the command and parses the arguments. The command's runner
 // then takes this worker (lib/isolate.mjs adoptRunWorker), with what it said meanwhile, and sends it the run; a
 // machine booted ahead is used only by a run that asks for that same machine (src/node/isolate-worker.ts).
-// Measured (hyperfine, memdemo): the worker started ~13 ms earlier than from lib/isolate.mjs, after the ES module
-// loader. (lib/ may be an older build here, its API another: the start is best effort, the stale check settles it.)
+// Measured on the shared 2-core VM with a prototype of this entry (timeline marks, medians of 15 interleaved runs of
+// memdemo at load ~3): the worker spawned 76.4 instead of 89.6 ms after the process started (from lib/isolate.mjs,
+// after the ES module loader), the run ended 250 instead of 265 ms after it. At load ~9-10 both end alike (median
+// ~480 ms): with no idle core the start is CPU-bound (~220 ms of CPU, user + system, against ~62 for `node -e 0`).
+// (lib/ may be an older build here, its API another: the start is best effort, the stale check settles it.)
 let early;
 if (process.argv[2] === "run") {
   try {

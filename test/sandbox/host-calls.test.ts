@@ -5,8 +5,10 @@
 // against the same run with the wrappers (hostCalls: false).
 import { describe, expect, it } from "vitest";
 import { readFileSync, readdirSync } from "node:fs";
-import { installLeanHostCalls, loadQuickJS, rawValuesFor, RawValues } from "../../sandbox/quickjs.ts";
-import { runModule, type RunOptions } from "../../sandbox/run.ts";
+import { newQuickJSWASMModuleFromVariant } from "quickjs-emscripten-core";
+import DEBUG_SYNC from "@jitl/quickjs-wasmfile-debug-sync";
+import { installLeanHostCalls, loadQuickJS, quickJSGeneration, rawValuesFor, RawValues } from "../../sandbox/quickjs.ts";
+import { loadKernelDeps, runModule, runModuleSync, type RunOptions } from "../../sandbox/run.ts";
 import type { RunResult } from "../../sandbox/result.ts";
 
 const dir = new URL("../../examples/", import.meta.url);
@@ -128,4 +130,24 @@ module_init(() => {
     const cpu = await runModule(loop, { config: "distro", limits: { cpuMs: 50, kernelCalls: 1e9 } });
     expect(cpu.reports.some((r) => r.kind === "timeout")).toBe(true);
   });
+
+  it("raw host calls free every QuickJS object they make (the debug build's leak assertion), past the 4096 bigints they hold", async () => {
+    const qjs = await newQuickJSWASMModuleFromVariant(DEBUG_SYNC);
+    const deps = await loadKernelDeps();
+    const cells = [
+      ...examples.map(([, src]) => src),
+      ...ODD.slice(0, 12).map(
+        (expr) => `${head}module_init(() => { try { ${expr}; } catch (e) { printk(KERN_INFO + "%s\\n", (e as Error).message); } return 0; });\n`,
+      ),
+      // more distinct addresses than the bridge holds bigints for (it drops them all at 4096)
+      `${head}const ps: bigint[] = [];\nmodule_init(() => { for (let i = 0; i < 4200; i++) ps.push(kmalloc(8, GFP_KERNEL)); for (const p of ps) kfree(p); return 0; });\n`,
+      `${head}module_init(() => { for (;;) kfree(kmalloc(8, GFP_KERNEL)); });\n`,
+    ];
+    for (const src of cells) {
+      const generation = quickJSGeneration();
+      const r = runModuleSync(qjs, src, { config: "distro", limits: { cpuMs: 60_000, kernelCalls: 20_000 } }, deps);
+      expect(quickJSGeneration(), `a QuickJS object leaked in the run of:\n${src}`).toBe(generation);
+      expect(r.reports.filter((x) => /internal error/.test(x.title))).toEqual([]);
+    }
+  }, 300_000);
 });

@@ -38,6 +38,7 @@ import { pcpu_boot_balance } from "./mm/percpu_boot.ts";
 import { dma_atomic_pool_init } from "./kernel/dma_pool.ts";
 import { early_boot_frees, late_boot_frees } from "./init/free_initmem.ts";
 import { vfs_caches_init_early } from "./init/vfs_hash.ts";
+import { pci_iommu_alloc, trap_init_memblock } from "./arch/early_memblock.ts";
 import { boot_hash_tables_core, boot_hash_tables_net } from "./init/large_hash.ts";
 import { FaultInjection } from "./debug/fault_inject.ts";
 import { rebindable, stateless } from "./snapshot.ts";
@@ -272,6 +273,9 @@ export function boot(profile: string | Profile, opts: BootOptions = {}): Kernel 
   k.printk(KERN_NOTICE + "Kernel command line: %s\n", k.opts.cmdline);
   // vfs_caches_init_early(): the dentry and inode hash tables from memblock (init/vfs_hash.ts).
   vfs_caches_init_early(k);
+  // trap_init(): x86_64's CPU entry area tables from memblock; mem_init()'s pci_iommu_alloc() (swiotlb) before the free.
+  trap_init_memblock(k);
+  pci_iommu_alloc(k);
   // parse_args(): the __setup handlers of failslab= and fail_page_alloc= (setup_fault_attr()).
   k.fault = new FaultInjection(k);
   k.fault.parseBootParams();

@@ -33,7 +33,7 @@ import { Kasan } from "./debug/kasan.ts";
 import { checkKernelInvariants, formatViolations, type Violation } from "./debug/invariants.ts";
 import { Dma } from "./kernel/dma.ts";
 import { start_userspace } from "./init/userspace.ts";
-import { boot_kthreads } from "./init/boot_tasks.ts";
+import { boot_kthreads, poking_init } from "./init/boot_tasks.ts";
 import { pcpu_boot_balance } from "./mm/percpu_boot.ts";
 import { dma_atomic_pool_init } from "./kernel/dma_pool.ts";
 import { early_boot_frees, late_boot_frees } from "./init/free_initmem.ts";
@@ -323,6 +323,8 @@ export function boot(profile: string | Profile, opts: BootOptions = {}): Kernel 
   k.mem = new MemoryAccess(k);
   // SMP alternatives, CMA given back, init_per_zone_wmark_min(); the atomic DMA pools (postcore_initcall); the
   // initrd, khugepaged's watermarks and kernel_init's frees of __init and the image's gaps (init/free_initmem.ts).
+  // x86's poking_init(): text_poke()'s mm and its tables (init/boot_tasks.ts)
+  poking_init(k);
   early_boot_frees(k);
   // pid_max, the mount hash tables (start_kernel) and futex's (core_initcall); the atomic DMA pools; the fs_initcalls'
   // quota and network hash tables (init/large_hash.ts), all from the page allocator.

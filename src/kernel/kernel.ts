@@ -280,7 +280,7 @@ export function boot(profile: string | Profile, opts: BootOptions = {}): Kernel 
   k.fault = new FaultInjection(k);
   k.fault.parseBootParams();
   // mm_init() -> mem_init(): memblock hands free memory to the buddy lists (in the era's order), "Memory: ...".
-  k.pages.mem_init();
+  k.pages.mem_init(() => k.pages.preallocate_vmalloc_pages());
   // mem_init() of the older eras prints the virtual kernel memory layout after "Memory:".
   mem_init_print(k);
   // kmem_cache_init(): bootstrap caches, kmalloc caches, the "SLUB: HWalign=..." line, the boot caches' objects.

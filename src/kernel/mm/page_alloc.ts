@@ -679,7 +679,7 @@ export class PageAllocator {
 
   // ---------------------------------------------------------------- mem_init (memblock_free_all)
 
-  mem_init(): void {
+  mem_init(archMemInit?: () => void): void {
     if (this.memInitDone) throw new Error("mem_init() called twice");
     this.memInitDone = true;
     const L = this.k.layout;
@@ -739,18 +739,27 @@ export class PageAllocator {
     this.init_per_zone_wmark_min(this.thpAlways());
     this.boot = this.snapshot();
     this.recharge();
-    // x86_64 mem_init(): preallocate_vmalloc_pages() takes its PUD pages from the buddy lists before the Memory: line
-    for (let i = vmallocPreallocCount(this.k); i > 0; i--) {
-      const pfn = this.alloc_pages(GFP_PGTABLE_KERNEL, 0, PageOwner.PageTable);
-      if (pfn < 0) throw new KernelBootError("preallocate_vmalloc_pages: out of memory for a page-table page");
-      this.preallocatedPgtables.push(pfn);
-    }
+    // the arch's mem_init() after memblock_free_all() (x86_64: preallocate_vmalloc_pages()), before the Memory: line
+    archMemInit?.();
     this.printHighmemInit();
     this.printMemoryLine();
   }
 
   /** Frames at or above first_deferred_pfn that memblock_free_all() freed (x86_64 6.1): not yet in nr_free_pages(). */
   private deferredFreed = 0;
+
+  /**
+   * x86_64 mem_init()'s preallocate_vmalloc_pages() (arch/x86/mm/init_64.c), after memblock_free_all() and before the
+   * Memory: line: a PUD page (LA57: P4D) per PGD entry of the vmalloc area, from the buddy lists (arch/early_memblock.ts
+   * vmallocPreallocCount); the kernel page tables (mm/pgtable.ts) take these very pages when they are built.
+   */
+  preallocate_vmalloc_pages(): void {
+    for (let i = vmallocPreallocCount(this.k); i > 0; i--) {
+      const pfn = this.alloc_pages(GFP_PGTABLE_KERNEL, 0, PageOwner.PageTable);
+      if (pfn < 0) throw new KernelBootError("preallocate_vmalloc_pages: out of memory for a page-table page");
+      this.preallocatedPgtables.push(pfn);
+    }
+  }
 
   /** The pages preallocate_vmalloc_pages() took in mem_init(), until the kernel page tables claim them (mm/pgtable.ts). */
   preallocatedPgtables: number[] = [];

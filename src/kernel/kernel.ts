@@ -33,11 +33,12 @@ import { Kasan } from "./debug/kasan.ts";
 import { checkKernelInvariants, formatViolations, type Violation } from "./debug/invariants.ts";
 import { Dma } from "./kernel/dma.ts";
 import { start_userspace } from "./init/userspace.ts";
-import { boot_kthreads } from "./init/boot_tasks.ts";
+import { boot_kthreads, poking_init } from "./init/boot_tasks.ts";
 import { pcpu_boot_balance } from "./mm/percpu_boot.ts";
 import { dma_atomic_pool_init } from "./kernel/dma_pool.ts";
 import { early_boot_frees, late_boot_frees } from "./init/free_initmem.ts";
 import { vfs_caches_init_early } from "./init/vfs_hash.ts";
+import { pci_iommu_alloc, trap_init_memblock } from "./arch/early_memblock.ts";
 import { boot_hash_tables_core, boot_hash_tables_net } from "./init/large_hash.ts";
 import { FaultInjection } from "./debug/fault_inject.ts";
 import { rebindable, stateless } from "./snapshot.ts";
@@ -272,11 +273,14 @@ export function boot(profile: string | Profile, opts: BootOptions = {}): Kernel 
   k.printk(KERN_NOTICE + "Kernel command line: %s\n", k.opts.cmdline);
   // vfs_caches_init_early(): the dentry and inode hash tables from memblock (init/vfs_hash.ts).
   vfs_caches_init_early(k);
+  // trap_init(): x86_64's CPU entry area tables from memblock; mem_init()'s pci_iommu_alloc() (swiotlb) before the free.
+  trap_init_memblock(k);
+  pci_iommu_alloc(k);
   // parse_args(): the __setup handlers of failslab= and fail_page_alloc= (setup_fault_attr()).
   k.fault = new FaultInjection(k);
   k.fault.parseBootParams();
   // mm_init() -> mem_init(): memblock hands free memory to the buddy lists (in the era's order), "Memory: ...".
-  k.pages.mem_init();
+  k.pages.mem_init(() => k.pages.preallocate_vmalloc_pages());
   // mem_init() of the older eras prints the virtual kernel memory layout after "Memory:".
   mem_init_print(k);
   // kmem_cache_init(): bootstrap caches, kmalloc caches, the "SLUB: HWalign=..." line, the boot caches' objects.
@@ -319,6 +323,8 @@ export function boot(profile: string | Profile, opts: BootOptions = {}): Kernel 
   k.mem = new MemoryAccess(k);
   // SMP alternatives, CMA given back, init_per_zone_wmark_min(); the atomic DMA pools (postcore_initcall); the
   // initrd, khugepaged's watermarks and kernel_init's frees of __init and the image's gaps (init/free_initmem.ts).
+  // x86's poking_init(): text_poke()'s mm and its tables (init/boot_tasks.ts)
+  poking_init(k);
   early_boot_frees(k);
   // pid_max, the mount hash tables (start_kernel) and futex's (core_initcall); the atomic DMA pools; the fs_initcalls'
   // quota and network hash tables (init/large_hash.ts), all from the page allocator.

@@ -138,3 +138,110 @@ describe("arm64's CMA reservation (dma_contiguous_reserve -> cma_declare_contigu
     expect(readProc(small, "meminfo")).toMatch(/^MemFree:\s+[1-9]\d* kB$/m);
   });
 });
+
+// The "reserved" and "available" figures at other sizes, from the kernel's rules, each recomputed here:
+// - memblock_free_all() hands over only whole pages of memblock.memory minus memblock.reserved (PFN_UP(start) ..
+//   PFN_DOWN(end) of every free range), so reserved = physpages - those pages - totalcma_pages;
+// - x86 reserve_brk(): x86_64 keeps one page of DMI strings and INIT_PGT_BUF_SIZE = 4 * INIT_PGD_PAGE_TABLES (4 with
+//   CONFIG_X86_5LEVEL) pages; i386 adds mk_early_pgtbl_32()'s page tables up to __pa(_end) + PAGE_TABLE_SIZE(LOWMEM_PAGES)
+//   pages (a PTE page per 4 MiB) and has a 6-page buffer;
+// - x86_64 sparse_init(): a 32 KiB section root array (2^19 sections / 128 a root, 8-byte pointers), 40 bytes of usemap per
+//   present 128 MiB section, a PUD and a PMD page over the vmemmap; trap_init's three CPU entry area tables; above
+//   4 GiB swiotlb's 64 MiB and its 24-byte-per-slab slot array (768 KiB);
+// - x86_64 "available": the free frames below first_deferred_pfn (the last zone's memory, one 32768-frame section in,
+//   rounded up to a section) less preallocate_vmalloc_pages()'s 64 PUD pages (32 TiB of vmalloc / 512 GiB);
+// - ARM: memblock_reserve(__pa(_stext), ...) with _stext the 1 MiB section after .head.text; QEMU's 1 MiB DTB.
+describe("the Memory: line's reserved pages follow from memblock, at other sizes", () => {
+  const PAGE = 4096;
+  const memLine = (k: ReturnType<typeof boot>) => {
+    const line = k.log.texts(0).find((l) => l.startsWith("Memory: "))!;
+    const [, avail, phys, reserved, cma] = /^Memory: (\d+)K\/(\d+)K available \(.*, (\d+)K reserved, (\d+)K cma-reserved/.exec(line)!.map(Number);
+    return { avail: avail / 4, phys: phys / 4, reserved: reserved / 4, cma: cma / 4 };
+  };
+  /** Whole pages of memory outside every reservation, as memblock_free_all() frees them; below `limitPfn` if given. */
+  const freePages = (k: ReturnType<typeof boot>, limitPfn = Infinity) => {
+    const res = [...k.layout.reservations].sort((a, b) => a.start - b.start);
+    let n = 0;
+    for (const m of k.layout.memory) {
+      let at = m.start;
+      const edges = res.filter((r) => r.end > m.start && r.start < m.end);
+      for (const r of [...edges, { start: m.end, end: m.end }]) {
+        if (r.start > at) n += Math.max(0, Math.min(Math.floor(r.start / PAGE), limitPfn) - Math.ceil(at / PAGE));
+        at = Math.max(at, r.end);
+      }
+    }
+    return n;
+  };
+  const sizeOf = (k: ReturnType<typeof boot>, what: string) => k.layout.reservations.filter((r) => r.what === what).reduce((a, r) => a + r.end - r.start, 0);
+  const bssEnd = (k: ReturnType<typeof boot>) =>
+    k.layout.image.find((s) => s.name === ".bss")!.phys +
+    Number(k.layout.image.find((s) => s.name === ".bss")!.end - k.layout.image.find((s) => s.name === ".bss")!.start);
+
+  for (const mem of [256, 2048, 4096]) {
+    it(`x86_64-6.1 ${mem}M: reserved = physpages less memblock's whole free pages; brk 17 pages, section roots 32 KiB, usemaps, vmemmap and CPU entry area tables, swiotlb above 4 GiB; available = free frames below first_deferred_pfn less 64 PUDs`, () => {
+      const k = boot("x86_64-6.1", { mem: mem * MiB, config: "distro", userspace: false });
+      const m = memLine(k);
+      expect(m.reserved).toBe(m.phys - freePages(k) - m.cma);
+      const brk = k.layout.reservations.find((r) => r.what === "brk")!;
+      expect([brk.start, brk.end - brk.start]).toEqual([bssEnd(k), 17 * PAGE]);
+      expect(sizeOf(k, "mem_section roots")).toBe(8 * (2 ** (46 - 27) / (PAGE / 32)));
+      const sections = new Set<number>();
+      for (const r of k.layout.memory) for (let s = Math.floor(r.start / 2 ** 27); s * 2 ** 27 < r.end; s++) sections.add(s);
+      expect(sizeOf(k, "usemap")).toBe(40 * sections.size);
+      expect(sizeOf(k, "mem_map")).toBe(sections.size * 2 * MiB);
+      expect(sizeOf(k, "vmemmap page tables")).toBe(2 * PAGE);
+      expect(sizeOf(k, "cpu_entry_area page tables")).toBe(3 * PAGE);
+      const above4g = k.layout.maxPfn > 0x100000;
+      expect(sizeOf(k, "swiotlb")).toBe(above4g ? 64 * MiB : 0);
+      expect(sizeOf(k, "swiotlb slots")).toBe(above4g ? 24 * 32768 : 0);
+      if (above4g) {
+        const tlb = k.layout.reservations.find((r) => r.what === "swiotlb")!;
+        expect(tlb.end).toBeLessThanOrEqual(2 ** 32);
+        const hex = (v: number) => "0x" + v.toString(16).padStart(16, "0");
+        expect(k.log.texts(0)).toContain(`software IO TLB: mapped [mem ${hex(tlb.start)}-${hex(tlb.end)}] (64MB)`);
+      }
+      // defer_init(): the last populated zone's memory, counted from its start; the first section-aligned frame past
+      // PAGES_PER_SECTION of them
+      const last = k.layout.zones
+        .filter((z) => z.endPfn > z.startPfn && k.layout.memory.some((r) => r.end / PAGE > z.startPfn && r.start / PAGE < z.endPfn))
+        .pop()!;
+      let seen = 0;
+      let firstDeferred = Infinity;
+      for (const r of k.layout.memory) {
+        const a = Math.max(r.start / PAGE, last.startPfn);
+        const b = Math.min(r.end / PAGE, last.endPfn);
+        for (let p = a; p < b && firstDeferred === Infinity; p++) if (++seen > 32768 && p % 32768 === 0) firstDeferred = p;
+      }
+      expect(m.avail).toBe(freePages(k, firstDeferred) - (32 * 2 ** 40) / 2 ** 39);
+    });
+  }
+
+  for (const [profile, mem] of [
+    ["i386-6.1", 256],
+    ["i386-6.1", 2048],
+    ["i386-6.1", 3072],
+  ] as const) {
+    it(`${profile} ${mem}M: reserved = physpages less memblock's whole free pages, every reservation in lowmem; brk = the early PTE pages to _end + 1 MiB, DMI's page and 6`, () => {
+      const k = boot(profile, { mem: mem * MiB, config: "distro", userspace: false });
+      const m = memLine(k);
+      expect(m.reserved).toBe(m.phys - freePages(k) - m.cma);
+      expect(m.avail).toBe(m.phys - m.reserved - m.cma);
+      for (const r of k.layout.reservations) if (r.start >= 1 * MiB) expect(r.end, r.what).toBeLessThanOrEqual(k.layout.maxLowPfn * PAGE);
+      const brk = k.layout.reservations.find((r) => r.what === "brk")!;
+      const end = Math.ceil((bssEnd(k) + 64 * 1024 + MiB + 64 * 1024 + 6 * PAGE) / PAGE) * PAGE;
+      expect([brk.start, (brk.end - brk.start) / PAGE]).toEqual([bssEnd(k), Math.ceil((end + MiB) / (4 * MiB)) + 1 + 6]);
+    });
+  }
+
+  for (const mem of [256, 512, 2048]) {
+    it(`arm-6.1-virt ${mem}M: reserved = physpages less memblock's whole free pages and CMA; the image reserved from _stext, the DTB 1 MiB`, () => {
+      const k = boot("arm-6.1-virt", { mem: mem * MiB, config: "distro", userspace: false });
+      const m = memLine(k);
+      expect(m.reserved).toBe(m.phys - freePages(k) - m.cma);
+      const text = k.layout.image.find((s) => s.name === ".text")!;
+      const img = k.layout.reservations.find((r) => r.what === "kernel image")!;
+      expect(img.start).toBe(Math.ceil((text.phys + 1) / MiB) * MiB);
+      expect(sizeOf(k, "DTB")).toBe(MiB);
+    });
+  }
+});

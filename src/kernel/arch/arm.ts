@@ -11,10 +11,12 @@
 // lowmem limit = VMALLOC_END - vmalloc_size - VMALLOC_OFFSET - PAGE_OFFSET + PHYS_OFFSET. RAM is one DT
 // memory node at PHYS_OFFSET 0x40000000; the non-LPAE kernel ignores RAM beyond 4 GiB (drivers/of/fdt.c).
 // The image is Debian's (TEXT_OFFSET 0x208000 because multiplatform includes MSM8960; sizes from the real
-// Memory: line and /proc/iomem). Reservations: swapper_pg_dir (16 KiB below _text), the image, the initrd
-// at PHYS_OFFSET + min(RAM/2, 128 MiB) (QEMU's arm_load_kernel; 956K as the reference initramfs), the DTB
-// after it (its size is an estimate), CMA 16 MiB (highmem first, as cma_declare_contiguous_nid does),
-// vectors and a PTE page, mem_map (FLATMEM, 36-byte struct page, top-down in lowmem) and percpu (18 pages).
+// Memory: line and /proc/iomem). Reservations: swapper_pg_dir (16 KiB below _text), the image from _stext (the
+// 1 MiB-aligned .text: .head.text below it is not reserved), the initrd at PHYS_OFFSET + min(RAM/2, 128 MiB) (QEMU's
+// arm_load_kernel; 956K as the reference initramfs), the DTB after it (QEMU's 1 MiB fdt_totalsize), CMA 16 MiB
+// (highmem first, as cma_declare_contiguous_nid does), paging_init()'s vectors, PTE tables and zero page, mem_map
+// (FLATMEM, 36-byte struct page, top-down in lowmem) with the usemaps, the RAM resource, the unflattened device tree,
+// the command line copies and percpu (18 pages) with its metadata.
 //
 // 3.4 (MSM8x25): VMALLOC_END 0xff000000; vmalloc_min = VMALLOC_END - 240 MiB - VMALLOC_OFFSET by default,
 // VMALLOC_END - N with vmalloc=N (clamped to [16 MiB, VMALLOC_END - (PAGE_OFFSET + 32 MiB)] with the era's
@@ -46,6 +48,8 @@ import {
   memparseValue,
 } from "./common.ts";
 import { memparse } from "../kernel/params.ts";
+import { pcpuEmbedFirstChunk, setupCommandLine } from "./early_memblock.ts";
+import { pcpuFirstChunk } from "../mm/percpu_first_chunk.ts";
 
 const MiB = SZ_1M;
 export const PAGE_OFFSET = 0xc0000000;
@@ -78,7 +82,64 @@ export const ARM_61_IMAGE = {
   bss: [0x415a9040, 0x41607588],
 } as const;
 export const ARM_61_INITRD_SIZE = 0xeed9c; // page-aligned 956K, "Freeing initrd memory: 956K"
-const ARM_61_DTB_SIZE = 0x2000;
+/**
+ * fdt_totalsize() of the DTB QEMU's virt board builds: create_device_tree() opens it at FDT_MAX_SIZE (1 MiB) and
+ * arm_load_dtb() loads it whole; early_init_fdt_reserve_self() reserves that much.
+ */
+const ARM_61_DTB_SIZE = 0x100000;
+
+/** _stext of the 6.1 build: .text starts on the 1 MiB section after .head.text (CONFIG_STRICT_KERNEL_RWX). */
+export function armStext(text: number): number {
+  return alignUp(text + 1, MiB);
+}
+
+/**
+ * The nodes of the tree QEMU's virt board builds for a 32-bit guest with one CPU and no -device (hw/arm/virt.c, QEMU
+ * 7.2 as in Debian bookworm: create_fdt, the psci, memory, platform-bus, fw-cfg, 32 virtio-mmio transports, gpio-keys,
+ * pl061, pcie, pl031, pl011, GICv2 with its v2m frame, flash, the cpus with their cpu-map, timer, apb-pclk and chosen
+ * nodes), each with its number of properties. The kernel drops /chosen's rng-seed (fdt_nop_property) before unflattening.
+ */
+const VIRT_DT_NODES: readonly (readonly [string, number])[] = [
+  ["", 5],
+  ["psci", 6],
+  ["memory@40000000", 2],
+  ["platform-bus@c000000", 5],
+  ["fw-cfg@9020000", 3],
+  ...Array.from({ length: 32 }, (_, i) => [`virtio_mmio@a00${(i * 0x200).toString(16).padStart(4, "0")}`, 4] as const),
+  ["gpio-keys", 1],
+  ["poweroff", 3],
+  ["pl061@9030000", 8],
+  ["pcie@10000000", 13],
+  ["pl031@9010000", 5],
+  ["pl011@9000000", 5],
+  ["intc@8000000", 8],
+  ["v2m@8020000", 4],
+  ["flash@0", 3],
+  ["cpus", 2],
+  ["cpu@0", 4],
+  ["cpu-map", 0],
+  ["socket0", 0],
+  ["cluster0", 0],
+  ["core0", 1],
+  ["timer", 3],
+  ["apb-pclk", 5],
+  ["chosen", 5],
+];
+
+/**
+ * The bytes unflatten_device_tree() takes from memblock for that tree (drivers/of/fdt.c, 6.1): per node a struct
+ * device_node (108 bytes on 32-bit ARM, with the OF_KOBJ kobject) followed by its name, a struct property (52 bytes:
+ * OF_DYNAMIC's flags, OF_KOBJ's bin_attribute) per property, and the "name" property populate_properties() makes from
+ * the unit name, all 4-byte aligned; plus the 4-byte end marker.
+ */
+function unflattenedDtSize(): number {
+  const a4 = (v: number) => alignUp(v, 4);
+  let size = 0;
+  for (const [name, props] of VIRT_DT_NODES) {
+    size += a4(108 + name.length + 1) + props * 52 + a4(52 + name.split("@")[0]!.length + 1);
+  }
+  return size + 4;
+}
 const ARM_61_CMA = 16 * MiB;
 /**
  * The msm8x25 3.4 image at PHYS_OFFSET + TEXT_OFFSET (0x8000): the seed's "Virtual kernel memory layout" gives
@@ -201,7 +262,10 @@ export function setupArm(k: ArchKernel): Layout {
   if (img.bss[1] + 4 * MiB > armLowmemLimit || !ram.some((r) => r.start <= img.text[0] && img.bss[1] <= r.end)) {
     bootError(`${p.name}: RAM (mem=${k.params.get("mem") ?? ""}) does not hold the kernel image`);
   }
-  mb.reserve(img.text[0], img.bss[1], "kernel image");
+  // arm_memblock_init(): memblock_reserve(__pa(KERNEL_START), KERNEL_END - KERNEL_START) with KERNEL_START = _stext. The
+  // 6.1 build's .text starts on the next 1 MiB section after .head.text (CONFIG_STRICT_KERNEL_RWX; the real boot's
+  // "static identity map for 0x40300000"), so [_text, _stext) is not reserved and goes to the buddy allocator.
+  mb.reserve(old ? img.text[0] : armStext(img.text[0]), img.bss[1], "kernel image");
   mb.reserve(img.text[0] - 0x4000, img.text[0], "swapper_pg_dir");
   if (old) {
     const s = ARM_34_INITRD.start;
@@ -231,12 +295,39 @@ export function setupArm(k: ArchKernel): Layout {
     mb.allocBottomUp(mapPages * 32, 32, "mem_map", 0, armLowmemLimit);
     mb.allocBottomUp(8 * PAGE_SIZE * p.nrCpus, PAGE_SIZE, "percpu", 0, armLowmemLimit);
   } else {
-    mb.alloc(2 * PAGE_SIZE, PAGE_SIZE, "vectors", armLowmemLimit);
-    mb.alloc(PAGE_SIZE, PAGE_SIZE, "page tables", armLowmemLimit);
+    // paging_init(), after memblock_set_current_limit(arm_lowmem_limit): early_alloc(sz) is memblock_alloc(sz, sz).
+    mb.limit = armLowmemLimit;
+    // devicemaps_init(): the vector pages, the PTE table for the vectors at 0xffff0000 (the early fixmap's table was
+    // cleared by early_fixmap_shutdown()), pci_reserve_io()'s struct static_vm; kmap_init(): the pkmap and fixmap PTE
+    // tables (arm_pte_alloc: PTE_HWTABLE_OFF + PTE_HWTABLE_SIZE, a page); then the zero page.
+    mb.alloc(2 * PAGE_SIZE, 2 * PAGE_SIZE, "vectors");
+    mb.alloc(PAGE_SIZE, PAGE_SIZE, "page tables");
+    mb.alloc(40, 4, "static_vm");
+    mb.alloc(PAGE_SIZE, PAGE_SIZE, "page tables");
+    mb.alloc(PAGE_SIZE, PAGE_SIZE, "page tables");
+    mb.alloc(PAGE_SIZE, PAGE_SIZE, "empty_zero_page");
+    // bootmem_init() → free_area_init(): FLATMEM mem_map, then setup_usemap() per populated zone (pageblock_order =
+    // MAX_ORDER - 1 without HUGETLB_PAGE: 4 bits a 2048-page block, in longs)
     const first = ram[0].start / PAGE_SIZE;
     const mapPages = alignUp(maxPfn, 1 << (p.maxOrder - 1)) - alignDown(first, 1 << (p.maxOrder - 1));
-    mb.alloc(mapPages * 36, 64, "mem_map", armLowmemLimit);
-    mb.alloc(18 * PAGE_SIZE * p.nrCpus, PAGE_SIZE, "percpu", armLowmemLimit);
+    mb.alloc(mapPages * 36, 64, "mem_map");
+    const pageblock = 1 << (p.maxOrder - 1);
+    for (const [zs, ze] of [
+      [first, maxLowPfn],
+      [maxLowPfn, Math.max(maxPfn, maxLowPfn)],
+    ]) {
+      if (ze <= zs) continue;
+      const blocks = alignUp(ze - zs + (zs & (pageblock - 1)), pageblock) / pageblock;
+      mb.alloc(alignUp(blocks * 4, 32) / 8, 64, "usemap");
+    }
+    // request_standard_resources(): a struct resource per memblock memory region; unflatten_device_tree()
+    for (let i = 0; i < mb.memory.length; i++) mb.alloc(32, 64, "System RAM resource");
+    mb.alloc(unflattenedDtSize(), 4, "device tree"); // dt_alloc(size + 4, __alignof__(struct device_node))
+    // start_kernel(): setup_command_line(), setup_per_cpu_areas() (the generic embed: page atoms)
+    setupCommandLine(mb, k.opts.cmdline, 64);
+    pcpuEmbedFirstChunk(mb, pcpuFirstChunk("arm", p.nrCpus), { nrCpus: p.nrCpus, bits: 32, cache: 64 }, () => {
+      mb.alloc(18 * PAGE_SIZE * p.nrCpus, PAGE_SIZE, "percpu");
+    });
   }
 
   const fixaddrStart = old ? FIXADDR_START_34 : FIXADDR_START_61;

@@ -85,6 +85,8 @@ export function checkRamSize(profile: Profile, mem: number, min: number, max: nu
 export class Memblock {
   memory: PhysRange[] = [];
   reserved: Reservation[] = [];
+  /** memblock.current_limit (memblock_set_current_limit()): the default top of allocations (32-bit: lowmem's end). */
+  limit = Infinity;
 
   add(start: number, end: number): void {
     if (end <= start) return;
@@ -110,13 +112,14 @@ export class Memblock {
   }
 
   /** memblock_alloc (top-down): the highest aligned block of `size` bytes in [min, max). */
-  alloc(size: number, align: number, what: string, max = Infinity, min = 0): number {
+  alloc(size: number, align: number, what: string, max = this.limit, min = 0): number {
     const at = this.tryAlloc(size, align, what, max, min);
     return at >= 0 ? at : bootError(`memblock: cannot allocate ${size} bytes for ${what}`);
   }
 
   /** The same, -1 where no block fits (for callers that go on without it, as cma_declare_contiguous's do). */
-  tryAlloc(size: number, align: number, what: string, max = Infinity, min = 0): number {
+  tryAlloc(size: number, align: number, what: string, max = this.limit, min = 0): number {
+    max = Math.min(max, this.limit);
     const free = this.freeRanges();
     for (let i = free.length - 1; i >= 0; i--) {
       const lo = Math.max(free[i].start, min);
@@ -141,6 +144,31 @@ export class Memblock {
       }
     }
     return bootError(`bootmem: cannot allocate ${size} bytes for ${what}`);
+  }
+
+  /**
+   * memblock_free() / memblock_phys_free(): give [start, end) back (memblock_remove_range on the reserved list: a
+   * reservation that covers it is cut, split in two where the range lies inside it).
+   */
+  free(start: number, end: number): void {
+    const out: Reservation[] = [];
+    for (const r of this.reserved) {
+      if (end <= r.start || start >= r.end) out.push(r);
+      else {
+        if (r.start < start) out.push({ start: r.start, end: start, what: r.what });
+        if (end < r.end) out.push({ start: end, end: r.end, what: r.what });
+      }
+    }
+    // in place: the layout holds this very array
+    this.reserved.splice(0, this.reserved.length, ...out);
+  }
+
+  /** A memblock over a booted layout's lists (memory and the very reserved array), for the allocations after setup_arch. */
+  static over(memory: PhysRange[], reserved: Reservation[]): Memblock {
+    const mb = new Memblock();
+    mb.memory = memory;
+    mb.reserved = reserved;
+    return mb;
   }
 
   /** memblock_free(): give back the tail [start, end) of a reservation made with `what`. */

@@ -29,13 +29,17 @@
 // KASLR (6.1, CONFIG_RANDOMIZE_BASE=y in Debian's 686 config; arch/kaslr.ts): with a seed and without `nokaslr` the
 // decompressor moves the image to a random 2 MiB-aligned slot below KERNEL_IMAGE_SIZE (512 MiB); on x86_32 the
 // virtual address follows (PAGE_OFFSET + physical). 2.6.26 had no KASLR (it came in 3.14).
-// Reservations: 6.1 reserves the first 1 MiB, the image [16 MiB, __end_of_kernel_reserve), brk page tables,
-// the initrd, mem_map (FLATMEM, 40-byte struct page, top-down in lowmem) and percpu (33 pages); 2.6's bootmem
+// Reservations: 6.1 reserves the first 1 MiB, the image [16 MiB, __end_of_kernel_reserve), the brk area (head32.c's
+// early page tables, DMI's strings, the 6-page early page-table buffer), the initrd, mem_map (FLATMEM, 40-byte struct
+// page, top-down in lowmem) with the zones' usemaps, setup_arch()'s resources, the command line copies and percpu (33
+// pages) with its metadata, all below the lowmem limit (arch/early_memblock.ts has each one's size); 2.6's bootmem
 // reserves page 0, the EBDA page, the image, head.S page tables, the bootmem bitmap and mem_map (32-byte
 // struct page, bottom-up from 16 MiB).
 
 import type { ImageSection, Layout, MemMapEntry, VirtRegion, ZoneSpec } from "../types.ts";
 import { chooseRandomLocation, LOAD_PHYSICAL_ADDR } from "./kaslr.ts";
+import { i386EarlyPtePages, pcpuEmbedFirstChunk, setupCommandLine, x86BrkPages, x86E820Allocs } from "./early_memblock.ts";
+import { pcpuFirstChunk } from "../mm/percpu_first_chunk.ts";
 import { shiftImage, type ImagePhys } from "./x86_64.ts";
 import {
   type ArchKernel,
@@ -65,6 +69,11 @@ import {
 } from "./common.ts";
 
 const MiB = SZ_1M;
+/**
+ * SMP_CACHE_BYTES of Debian's 686 build: CONFIG_X86_GENERIC makes X86_L1_CACHE_SHIFT 6 (the CPU's own cache alignment,
+ * SLUB's HWalign, is 32 on QEMU's CPU; memblock_alloc(..., SMP_CACHE_BYTES) uses the build's).
+ */
+const CACHE = 64;
 export const PAGE_OFFSET = 0xc0000000;
 export const VMALLOC_OFFSET = 8 * MiB;
 const PMD_SIZE = 4 * MiB; // non-PAE: the PMD is folded into the 4 MiB PGD
@@ -256,7 +265,11 @@ export function setupI386(k: ArchKernel): Layout {
   } else {
     blk.reserve(0, SZ_1M, "first 1 MiB (BIOS, real-mode trampoline)");
     blk.reserve(img.text[0], img.bss[1], "kernel image");
-    blk.reserve(img.bss[1], img.bss[1] + 3 * PAGE_SIZE, "page tables");
+    // reserve_brk(): head32.c's early PTE pages, DMI's strings, early_alloc_pgt_buf()'s 6 pages (early_memblock.ts);
+    // init_mem_mapping(), the fixmap, pkmap and CPU entry area tables come from that buffer.
+    blk.limit = lowEnd; // memblock_set_current_limit(get_max_mapped()) after init_mem_mapping()
+    const brk = x86BrkPages({ earlyPtePages: i386EarlyPtePages(img.bss[1], pae), la57Config: false, randomizeMemory: false });
+    blk.reserve(img.bss[1], img.bss[1] + brk * PAGE_SIZE, "brk");
     x86ReserveInitrd(k, blk, initrdAt, I386_61_INITRD_SIZE, lowEnd);
   }
 
@@ -278,7 +291,28 @@ export function setupI386(k: ArchKernel): Layout {
     blk.allocBottomUp(5 * PAGE_SIZE * p.nrCpus, PAGE_SIZE, "percpu", 16 * MiB, lowEnd);
   } else {
     blk.alloc(mapPages * 40, 64, "mem_map", lowEnd);
-    blk.alloc(33 * PAGE_SIZE * p.nrCpus, PAGE_SIZE, "percpu", lowEnd, 16 * MiB);
+    // free_area_init_core() → setup_usemap(): each zone's pageblock flags (4 bits a pageblock, in longs)
+    const pageblock = pae ? 512 : 1024;
+    const zoneSpans = [
+      [firstPfn, Math.min(4096, maxLowPfn)],
+      [Math.min(4096, maxLowPfn), maxLowPfn],
+      [maxLowPfn, Math.max(maxPfn, maxLowPfn)],
+    ];
+    for (const [zs, ze] of zoneSpans) {
+      if (ze <= zs) continue;
+      const blocks = alignUp(ze - zs + (zs & (pageblock - 1)), pageblock) / pageblock;
+      blk.alloc(alignUp(blocks * 4, 32) / 8, CACHE, "usemap", lowEnd);
+    }
+    // acpi_boot_init()'s HPET resource, io_apic_init_mappings(), the e820 resources and nosave regions
+    const res = pae ? 40 : 32;
+    blk.alloc(res + 9, CACHE, "hpet resource", lowEnd);
+    blk.alloc(res + 11, CACHE, "ioapic resources", lowEnd);
+    x86E820Allocs(blk, { table: map, firmware: bios, maxPfn, bits: 32, cache: CACHE, resourceSize: res });
+    // start_kernel(): setup_command_line(), setup_per_cpu_areas() (embedded first chunk, page atoms, above 16 MiB)
+    setupCommandLine(blk, k.opts.cmdline, CACHE);
+    pcpuEmbedFirstChunk(blk, pcpuFirstChunk("i386", p.nrCpus), { nrCpus: p.nrCpus, bits: 32, cache: CACHE }, () => {
+      blk.alloc(33 * PAGE_SIZE * p.nrCpus, PAGE_SIZE, "percpu", lowEnd, 16 * MiB);
+    });
   }
 
   const vmallocStart = old ? (highMemory + 2 * VMALLOC_OFFSET - 1) & ~(VMALLOC_OFFSET - 1) : highMemory + VMALLOC_OFFSET;

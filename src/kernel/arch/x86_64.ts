@@ -22,19 +22,22 @@
 //   1 GiB kernel image window; phys_base = physical _text - (virtual _text - __START_KERNEL_map). /proc/iomem's
 //   Kernel code/rodata/data/bss and the memblock reservation move with it. Without KASLR: 16 MiB /
 //   0xffffffff81000000, phys_base 0.
-// - memblock reservations, in setup_arch order (sizes from the real boot): the first 1 MiB (6.1 reserves it
-//   whole for the BIOS and the real-mode trampoline), the kernel image [_text, __end_of_kernel_reserve),
-//   early page tables in .brk, the initrd where QEMU loads it, NODE_DATA (0x2b000 bytes for Debian's
-//   NR_CPUS=8192 config), the vmemmap mem_map (one 2 MiB block per present 128 MiB section, 64-byte struct
-//   page), the percpu first chunk (62 pages kept of a 2 MiB atom), swiotlb's 64 MiB bounce buffer when RAM
-//   reaches above 4 GiB. Not reserved here: the dentry/inode hash tables and other allocations made after
-//   setup_arch (about 0.9 MiB at 512 MiB), so the page allocator's "reserved" comes out ~1.4% under the real
-//   64516K.
+// - memblock reservations, in setup_arch order: the first 1 MiB (6.1 reserves it whole for the BIOS and the real-mode
+//   trampoline), the kernel image [_text, __end_of_kernel_reserve), the brk area (DMI's strings and the 16-page early
+//   page-table buffer), the initrd where QEMU loads it, NODE_DATA (0x2b000 bytes for Debian's NR_CPUS=8192 config),
+//   sparse_init()'s section roots, usemaps, memmap buffer (one 2 MiB block per present 128 MiB section, 64-byte struct
+//   page) and vmemmap tables, setup_arch()'s resources, the command line copies, the percpu first chunk (62 pages kept of
+//   a 2 MiB atom) with its metadata, then (kernel.ts) the dentry/inode hash tables, the CPU entry area's tables and
+//   swiotlb's 64 MiB bounce buffer when RAM reaches above 4 GiB: arch/early_memblock.ts has each one's size and source.
+//   mem_init() takes preallocate_vmalloc_pages()'s PUD pages from the buddy lists before the Memory: line, and with
+//   CONFIG_DEFERRED_STRUCT_PAGE_INIT its "available" counts only the frames below first_deferred_pfn (mm/page_alloc.ts).
 // - Image section sizes are Debian's (the real Memory: line and /proc/iomem); .init is placed right after
 //   .data (page aligned) — the real build has percpu and other sections in between.
 
 import type { Layout, MemMapEntry, PhysRange, VirtRegion, ZoneSpec, ImageSection } from "../types.ts";
 import { chooseRandomLocation, LOAD_PHYSICAL_ADDR } from "./kaslr.ts";
+import { pcpuEmbedFirstChunk, setupCommandLine, sparseInitX86_64, x86BrkPages, x86E820Allocs } from "./early_memblock.ts";
+import { pcpuFirstChunk } from "../mm/percpu_first_chunk.ts";
 import {
   type ArchKernel,
   KERN_DEBUG,
@@ -120,7 +123,12 @@ export const X86_64_IMAGE = {
 export const X86_64_INITRD_SIZE = 0x117d44;
 const NODE_DATA_SIZE = 0x2b000;
 const PERCPU_PAGES = 62;
-const SWIOTLB_SIZE = 64 * MiB;
+/**
+ * sizeof(struct mem_section): section_mem_map and usage, plus page_ext and a pad with CONFIG_PAGE_EXTENSION, which
+ * Debian's amd64 build has (it comes with CONFIG_PAGE_OWNER): 32 bytes, so the section root array is 32 KiB with
+ * 4-level paging. The reference boot's "reserved" figure needs exactly these 16 KiB over the 16-byte layout.
+ */
+const MEM_SECTION_SIZE = 32;
 
 export interface KaslrBases {
   pageOffsetBase: bigint;
@@ -286,13 +294,17 @@ export function setupX86_64(k: ArchKernel): Layout {
   for (const r of memory) mb.add(r.start, r.end);
   mb.reserve(0, SZ_1M, "first 1 MiB (BIOS, real-mode trampoline)");
   mb.reserve(img.text[0], img.bss[1], "kernel image");
+  // reserve_brk(): DMI's strings and early_alloc_pgt_buf()'s buffer (CONFIG_X86_5LEVEL and CONFIG_RANDOMIZE_MEMORY: 16
+  // pages), right after .bss (early_memblock.ts). init_mem_mapping() takes the direct map's tables from the buffer, and
+  // from memblock once it is used up.
+  const brkPages = x86BrkPages({ earlyPtePages: 0, la57Config: true, randomizeMemory: true });
+  mb.reserve(img.bss[1], img.bss[1] + brkPages * PAGE_SIZE, "brk");
+  const pgtBuf = brkPages - 1;
   const ptPages = 1 + Math.ceil(maxPfn / (512 * 512 * 512)) + Math.ceil(maxPfn / (512 * 512)); // PTE for 0-2M, PUDs, PMDs
-  const brkPages = Math.min(ptPages, 6);
-  mb.reserve(img.bss[1], img.bss[1] + brkPages * PAGE_SIZE, "page tables");
 
   // The initrd, where QEMU put it (x86_load_linux; the 6.1 x86_64 header lets it go anywhere below 4 GiB).
   x86ReserveInitrd(k, mb, initrdAt, X86_64_INITRD_SIZE, maxPfn * PAGE_SIZE);
-  if (ptPages > brkPages) mb.alloc((ptPages - brkPages) * PAGE_SIZE, PAGE_SIZE, "page tables");
+  if (ptPages > pgtBuf) mb.alloc((ptPages - pgtBuf) * PAGE_SIZE, PAGE_SIZE, "page tables");
 
   // x86_numa_init() → dummy_numa_init() → alloc_node_data().
   k.printk(KERN_INFO + "No NUMA configuration found\n");
@@ -300,19 +312,40 @@ export function setupX86_64(k: ArchKernel): Layout {
   const nd = mb.alloc(NODE_DATA_SIZE, 64, "NODE_DATA");
   k.printk(KERN_INFO + "NODE_DATA(0) allocated [mem %s-%s]\n", hex0x(nd, 10), hex0x(nd + NODE_DATA_SIZE - 1, 10));
 
-  // sparse_init(): a 2 MiB memmap block per present 128 MiB section, one buffer, 2 MiB aligned, above 16 MiB.
-  const sections = presentSections(mb.memory, 27);
-  mb.alloc(sections * 2 * SZ_1M, 2 * SZ_1M, "mem_map", Infinity, 16 * SZ_1M);
-  // setup_per_cpu_areas() → pcpu_embed_first_chunk(): a 2 MiB atom, the unused tail given back.
-  mb.alloc(2 * SZ_1M * p.nrCpus, 2 * SZ_1M, "percpu", Infinity, 16 * SZ_1M);
-  mb.freeTail("percpu", PERCPU_PAGES * PAGE_SIZE * p.nrCpus);
-  // pci_swiotlb_detect(): bounce buffers below 4 GiB once RAM reaches above it.
-  if (maxPfn > 0x100000) mb.alloc(SWIOTLB_SIZE, PAGE_SIZE, "swiotlb", 0x100000000);
-
   // kaslr_memory_enabled(): kaslr_enabled() && !IS_ENABLED(CONFIG_KASAN) (the debug kernel has KASAN on 6.1).
   // (kasan=off does not count: CONFIG_KASAN stays built in.)
   const kasan = k.opts.config === "debug";
   const bases = kernelRandomizeMemory(maxPfn, kaslr && !kasan ? k.opts.seed : undefined, l5);
+
+  // paging_init() → sparse_init(): the section roots and usemaps, then one memmap buffer (a 2 MiB block per present
+  // 128 MiB section, 2 MiB aligned, above 16 MiB), then the vmemmap page tables over it.
+  const sections = presentSections(mb.memory, 27);
+  sparseInitX86_64(
+    mb,
+    {
+      memory: mb.memory,
+      pgdat: nd,
+      physmemBits: l5 ? MAX_PHYSMEM_BITS_L5 : MAX_PHYSMEM_BITS,
+      memSectionSize: MEM_SECTION_SIZE,
+      la57: l5,
+      vmemmapBase: bases.vmemmapBase,
+    },
+    () => mb.alloc(sections * 2 * SZ_1M, 2 * SZ_1M, "mem_map", Infinity, 16 * SZ_1M),
+  );
+  // The rest of setup_arch(): acpi_boot_init()'s HPET resource (struct resource + "HPET %u"), io_apic_init_mappings()'s
+  // IO-APIC resource (struct resource + IOAPIC_RESOURCE_NAME_SIZE), the e820 resources and nosave regions.
+  mb.alloc(64 + 9, 64, "hpet resource");
+  mb.alloc(64 + 11, 64, "ioapic resources");
+  x86E820Allocs(mb, { table: map, firmware: bios, maxPfn, bits: 64, cache: 64 });
+  // start_kernel(): setup_command_line(), then setup_per_cpu_areas() → pcpu_embed_first_chunk(): a 2 MiB atom, the
+  // unused tail given back; then the off-stack cpumasks (one per node, and setup_cpu_local_masks()'s four).
+  setupCommandLine(mb, k.opts.cmdline, 64);
+  pcpuEmbedFirstChunk(mb, pcpuFirstChunk("x86_64", p.nrCpus), { nrCpus: p.nrCpus, bits: 64, cache: 64 }, () => {
+    mb.alloc(2 * SZ_1M * p.nrCpus, 2 * SZ_1M, "percpu", Infinity, 16 * SZ_1M);
+    mb.freeTail("percpu", PERCPU_PAGES * PAGE_SIZE * p.nrCpus);
+  });
+  for (let i = 0; i < 1 + 4; i++) mb.alloc(8 * Math.ceil(p.nrCpus / 64), 64, "cpumask");
+
   const highMemory = bases.pageOffsetBase + BigInt(maxPfn) * BigInt(PAGE_SIZE);
   const vmallocEnd = bases.vmallocBase + ((l5 ? VMALLOC_SIZE_TB_L5 : VMALLOC_SIZE_TB) << 40n) - 1n;
   const fixaddrStart = FIXADDR_TOP - FIX_PERMANENT_PAGES * 4096n;

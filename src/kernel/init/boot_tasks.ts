@@ -43,7 +43,31 @@ const PAGE = 4096;
 /** The boot processes' page-table frames (a kernel snapshot copies the table): debug/invariants.ts claims them. */
 const processTables = new SideTable<object, number[]>();
 
-/** The page-table frames /init's shell and its child hold (empty before user space, and on the old eras). */
+/**
+ * x86's poking_init() (arch/x86/mm/init.c, start_kernel() after mm_init, 6.1): text_poke()'s own mm_struct, with the
+ * tables for its poking address made at once (get_locked_pte): its PGD (PGD_ALLOCATION_ORDER: 2 pages with
+ * CONFIG_PAGE_TABLE_ISOLATION on x86_64, 1 on non-PAE i386) and, on x86_64, a PUD page, none of which NR_PAGETABLE
+ * counts, then a PMD page (x86_64) and a PTE page, which pgtable_pmd_page_ctor()/pgtable_pte_page_ctor() count:
+ * meminfo's PageTables holds them for the rest of the boot.
+ */
+export function poking_init(k: Kernel): void {
+  const arch = k.profile.arch;
+  if (k.profile.era !== "6.1" || (arch !== "x86_64" && arch !== "i386") || k.layout.pgtableLevels === 3) return;
+  const era = k.profile.era;
+  const mask = gfp(era, "GFP_KERNEL") | gfp(era, "__GFP_ZERO") | gfp(era, "__GFP_ACCOUNT");
+  const x64 = arch === "x86_64";
+  if (k.pages.alloc_pages(mask, x64 ? 1 : 0, PageOwner.Kernel) < 0) return; // pgd_alloc()
+  if (x64 && k.pages.alloc_pages(mask, 0, PageOwner.Kernel) < 0) return; // pud_alloc()
+  const tables = processTables.get(k) ?? [];
+  processTables.set(k, tables);
+  for (let i = 0; i < (x64 ? 2 : 1); i++) {
+    const pfn = k.pages.alloc_pages(mask, 0, PageOwner.PageTable); // pmd_alloc() (x86_64), pte_alloc()
+    if (pfn < 0) return;
+    tables.push(pfn);
+  }
+}
+
+/** The page-table frames /init's shell and its child hold, with x86's poking mm's (empty on the old eras). */
 export function bootProcessTablePfns(k: Kernel): readonly number[] {
   return processTables.get(k) ?? [];
 }
@@ -214,7 +238,7 @@ export function boot_user_processes(k: Kernel, shmemPages: number, anonPages = 0
   const pmdPages = fourLevel ? tablesFor(ranges, 30n) : 0;
   const pgtMask = gfp(era, "GFP_KERNEL") | gfp(era, "__GFP_ZERO") | gfp(era, "__GFP_ACCOUNT");
   k.vmCommittedPages += shmemPages + procs * (stackPages + heapPages + busyboxDataPages(k));
-  const tables: number[] = [];
+  const tables = processTables.get(k) ?? [];
   processTables.set(k, tables);
   for (let p = 0; p < procs; p++) {
     if (arch === "i386" && k.pages.alloc_pages(pgtMask, order, PageOwner.Kernel) < 0) return;

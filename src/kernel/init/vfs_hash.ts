@@ -7,31 +7,21 @@
 // is one pointer (struct hlist_bl_head / hlist_head); "%s hash table entries: %ld (order: %d, %lu bytes, linear)".
 // nr_kernel_pages is the lowmem zones' present pages minus their memmap (free_area_init_core's freesize), less the
 // highmem zones' memmap (hashPageCounts).
-// The tables are memblock reservations (memblock_alloc, top-down below the lowmem limit): they never reach the
+// The tables are memblock reservations (memblock_alloc(size, SMP_CACHE_BYTES), top-down below the lowmem limit): they never reach the
 // buddy allocator, as in the real kernel. Simplification: the 2.6 and 3.4 eras are not modelled here.
 
 import type { Kernel } from "../kernel.ts";
 import { KERN_INFO } from "../kernel/printk.ts";
 import { structPageSize } from "../mm/zone.ts";
+import { Memblock } from "../arch/common.ts";
 
 const PAGE = 4096;
 
-/** memblock_alloc(): the highest page-aligned free range of `size` bytes in memory below `limit`. */
-function memblockAllocTopDown(k: Kernel, size: number, limit: number): number {
-  const L = k.layout;
-  const resv = [...L.reservations].sort((a, b) => b.start - a.start);
-  const mem = [...L.memory].sort((a, b) => b.end - a.end);
-  for (const m of mem) {
-    let top = Math.min(m.end, limit);
-    while (top - size >= m.start) {
-      const start = Math.floor((top - size) / PAGE) * PAGE;
-      const clash = resv.find((r) => r.start < start + size && r.end > start);
-      if (!clash) return start;
-      top = clash.start;
-    }
-  }
-  return -1;
-}
+/**
+ * SMP_CACHE_BYTES (L1_CACHE_BYTES) of the 6.1 builds: 64 on all of them. Debian's 686 build sets CONFIG_X86_GENERIC, so
+ * X86_L1_CACHE_SHIFT is 6 although the CPU's cache alignment (SLUB's "HWalign", cache_line_size()) is 32 there.
+ */
+export const SMP_CACHE_BYTES = 64;
 
 /**
  * nr_kernel_pages and nr_all_pages as free_area_init_core() (6.1) counts them, zone by zone: every zone's freesize
@@ -70,9 +60,9 @@ export function vfs_caches_init_early(k: Kernel): void {
     const max = Math.floor((nrAllPages * PAGE) / 16 / ptr);
     while (n > max) n /= 2; // log2qty = ilog2(min(numentries, max))
     const size = n * ptr;
-    const at = memblockAllocTopDown(k, size, limit);
+    // alloc_large_system_hash(HASH_EARLY): memblock_alloc(size, SMP_CACHE_BYTES), top-down below the lowmem limit
+    const at = Memblock.over(L.memory, L.reservations).tryAlloc(size, SMP_CACHE_BYTES, `${name} hash table`, limit);
     if (at < 0) continue; // the real kernel panics ("Failed to allocate %s hash table"); a tiny machine skips it
-    L.reservations.push({ start: at, end: at + size, what: `${name} hash table` });
     k.printk(KERN_INFO + "%s hash table entries: %ld (order: %d, %lu bytes, linear)\n", name, n, Math.log2(size) - 12, size);
   }
 }

@@ -22,6 +22,7 @@
 // like RAM; no alignment faults (ARMv7 allows unaligned ldr/str in the kernel's configuration); no read-only or
 // NX kernel mappings are enforced; an Oops in interrupt context ends the callback instead of panicking.
 
+import { armStext } from "../arch/arm.ts";
 import type { Kernel } from "../kernel.ts";
 import { Tlb, type TlbStats } from "./tlb.ts";
 import { rebindable } from "../snapshot.ts";
@@ -122,7 +123,7 @@ export class MemoryAccess {
 
   /**
    * 6.1 kernels (CONFIG_STRICT_KERNEL_RWX, mark_rodata_ro() before /init) map _text.._etext and the rodata
-   * read-only: [.text start, .rodata end). The older eras' builds here keep them writable.
+   * read-only: [.text start, .rodata end) ([_stext, ...) on ARM). The older eras' builds here keep them writable.
    */
   private readOnlyKernel(addr: bigint): boolean {
     if (this.k.profile.era !== "6.1") return false;
@@ -130,7 +131,10 @@ export class MemoryAccess {
       const img = this.k.layout.image;
       const text = img.find((s) => s.name === ".text");
       const ro = img.find((s) => s.name === ".rodata");
-      this.roText = text && ro ? [text.start, ro.end] : null;
+      // 32-bit ARM's section_perms make [_stext, __init_begin) read-only: .head.text below _stext is given back to
+      // the page allocator at boot (arch/arm.ts armStext), so it stays writable
+      const start = text && this.k.profile.arch === "arm" ? text.start - BigInt(text.phys) + BigInt(armStext(text.phys)) : text?.start;
+      this.roText = text && ro && start !== undefined ? [start, ro.end] : null;
     }
     return this.roText !== null && addr >= this.roText[0] && addr < this.roText[1];
   }

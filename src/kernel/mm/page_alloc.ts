@@ -85,6 +85,10 @@ import {
 import { showMem } from "./show_mem.ts";
 import { CHUNK as PA_CHUNK, CHUNK_SHIFT as PA_CHUNK_SHIFT, PageArray } from "./page_array.ts";
 import { KernelBootError } from "../boot_error.ts";
+import { vmallocPreallocCount } from "../arch/early_memblock.ts";
+
+/** GFP_PGTABLE_KERNEL (6.1): GFP_KERNEL | __GFP_ZERO. */
+const GFP_PGTABLE_KERNEL = 0xcc0 | 0x100;
 import { explainWrongFree } from "../debug/wrong_free.ts";
 import {
   MIGRATE_PCPTYPES,
@@ -675,7 +679,7 @@ export class PageAllocator {
 
   // ---------------------------------------------------------------- mem_init (memblock_free_all)
 
-  mem_init(): void {
+  mem_init(archMemInit?: () => void): void {
     if (this.memInitDone) throw new Error("mem_init() called twice");
     this.memInitDone = true;
     const L = this.k.layout;
@@ -720,6 +724,12 @@ export class PageAllocator {
       if (p < r.end) this.freeBootRange(p, r.end, maxLow, lowTail);
     }
     for (const z of this.zones) z.managed = z.free;
+    // CONFIG_DEFERRED_STRUCT_PAGE_INIT: the frames from first_deferred_pfn on are not in the buddy lists yet (the
+    // pgdatinit kthreads free them later), so nothing allocated before the Memory: line comes from them
+    if (this.era === "6.1" && this.k.profile.arch === "x86_64") {
+      const fd = this.firstDeferredPfn();
+      this.deferredFreed = fd < this.nrPfns ? this.countOwner(PageOwner.Free, fd, this.nrPfns) : 0;
+    }
     this.totalramPages = 0;
     this.totalhighPages = 0;
     for (const z of this.zones) {
@@ -729,9 +739,30 @@ export class PageAllocator {
     this.init_per_zone_wmark_min(this.thpAlways());
     this.boot = this.snapshot();
     this.recharge();
+    // the arch's mem_init() after memblock_free_all() (x86_64: preallocate_vmalloc_pages()), before the Memory: line
+    archMemInit?.();
     this.printHighmemInit();
     this.printMemoryLine();
   }
+
+  /** Frames at or above first_deferred_pfn that memblock_free_all() freed (x86_64 6.1): not yet in nr_free_pages(). */
+  private deferredFreed = 0;
+
+  /**
+   * x86_64 mem_init()'s preallocate_vmalloc_pages() (arch/x86/mm/init_64.c), after memblock_free_all() and before the
+   * Memory: line: a PUD page (LA57: P4D) per PGD entry of the vmalloc area, from the buddy lists (arch/early_memblock.ts
+   * vmallocPreallocCount); the kernel page tables (mm/pgtable.ts) take these very pages when they are built.
+   */
+  preallocate_vmalloc_pages(): void {
+    for (let i = vmallocPreallocCount(this.k); i > 0; i--) {
+      const pfn = this.alloc_pages(GFP_PGTABLE_KERNEL, 0, PageOwner.PageTable);
+      if (pfn < 0) throw new KernelBootError("preallocate_vmalloc_pages: out of memory for a page-table page");
+      this.preallocatedPgtables.push(pfn);
+    }
+  }
+
+  /** The pages preallocate_vmalloc_pages() took in mem_init(), until the kernel page tables claim them (mm/pgtable.ts). */
+  preallocatedPgtables: number[] = [];
 
   /**
    * arch/x86/mm/highmem_32.c set_highmem_pages_init() (6.1 i386, from mem_init before the Memory: line): one line per
@@ -947,10 +978,6 @@ export class PageAllocator {
     return Infinity;
   }
 
-  private freeBelow(limit: number): number {
-    return this.countOwner(PageOwner.Free, 0, Math.min(limit, this.nrPfns));
-  }
-
   /** Frames of owner o in [a, b), a uniform chunk at a time. */
   private countOwner(o: number, a: number, b: number): number {
     let n = 0;
@@ -980,7 +1007,8 @@ export class PageAllocator {
     let physpages = 0;
     for (const z of this.zones) physpages += z.present;
     const arch = k.profile.arch;
-    const freeNow = this.era === "6.1" && arch === "x86_64" ? this.freeBelow(this.firstDeferredPfn()) : this.nrFreePages();
+    // nr_free_pages(): with deferred struct page init, the free frames less those not initialised yet
+    const freeNow = this.nrFreePages() - this.deferredFreed;
     if (this.era === "6.1") {
       const high = arch === "i386" || arch === "arm" ? `, ${K(this.totalhighPages)}K highmem` : "";
       k.printk(

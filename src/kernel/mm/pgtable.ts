@@ -139,7 +139,12 @@ export interface PgtableHost {
     /** The frame's bytes when they never change again (PhysMem.frozenBytes); absent: nothing is cached. */
     frozenBytes?(pfn: number): Uint8Array | undefined;
   };
-  pages: { alloc_pages(gfp: number, order: number, owner?: number): number; __free_pages?(pfn: number, order: number): void };
+  pages: {
+    alloc_pages(gfp: number, order: number, owner?: number): number;
+    __free_pages?(pfn: number, order: number): void;
+    /** x86_64 6.1: the PUD (LA57: P4D) pages mem_init()'s preallocate_vmalloc_pages() took, in order (mm/page_alloc.ts). */
+    preallocatedPgtables?: number[];
+  };
 }
 
 const TWO32 = 4294967296;
@@ -302,8 +307,11 @@ export class PageTables {
 
   // ---------------------------------------------------------------- table pages
 
+  /** Pages already taken for this table (preallocate_vmalloc_pages() ran in mem_init()), used before the allocator. */
+  private pool: number[] = [];
+
   private allocTablePage(order = 0, accounted = false): number {
-    const pfn = this.host.pages.alloc_pages(this.gfpPgtable, order, PageOwner.PageTable);
+    const pfn = order === 0 && this.pool.length ? this.pool.shift()! : this.host.pages.alloc_pages(this.gfpPgtable, order, PageOwner.PageTable);
     if (pfn < 0) throw new Error(PGTABLE_OOM);
     for (let i = 0; i < 1 << order; i++) {
       this.host.physmem.zeroPage(pfn + i);
@@ -889,7 +897,10 @@ export class PageTables {
     const first = Number(L.vmallocStart >> 12n);
     const last = Number(L.vmallocEnd >> 12n);
     const step = pagesAt(pgd.shift);
+    // mem_init() took the pages before the Memory: line (arch/early_memblock.ts vmallocPreallocCount)
+    this.pool = this.host.pages.preallocatedPgtables?.splice(0) ?? [];
     for (let v = Math.floor(first / step) * step; v <= last; v += step) this.tableAbove(v, pud);
+    this.pool = [];
   }
 
   /**

@@ -682,8 +682,9 @@ export class SlabAllocator {
     this.allocator = p.slab;
     this.km = kmallocEra(p.era, p.kmallocMinSize, p.maxOrder);
     this.wordSize = p.arch === "x86_64" || p.arch === "arm64" ? 8 : 4;
-    // cache_line_size(): L1_CACHE_BYTES where the arch defines no other. Debian 6.1 686 is CONFIG_M686
-    // (X86_L1_CACHE_SHIFT 5: the real boot's "SLUB: HWalign=32"); 2.6.26's 686 build 128; the others 64.
+    // cache_line_size(): L1_CACHE_BYTES where the arch defines no other; x86's is the CPU's own
+    // boot_cpu_data.x86_cache_alignment, 32 on QEMU's 32-bit CPU (the real 6.1 686 boot's "SLUB: HWalign=32", while
+    // the build's SMP_CACHE_BYTES is 64: init/vfs_hash.ts); 2.6.26's 686 build 128; the others 64.
     this.cacheLine = p.era === "2.6" && p.arch === "i386" ? 128 : p.era === "6.1" && p.arch === "i386" ? 32 : 64;
     const f = gfpFlags(p.era);
     const v = (n: string) => f[n] ?? 0;

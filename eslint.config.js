@@ -31,6 +31,21 @@ export default defineConfig(
       ],
     },
   },
+  // The kernel, the sandbox and the notebook also run in the browser (the notebook's worker): Node's globals there
+  // pass typecheck and every Node test, and break only the page (a Buffer in a boot path stopped every cell).
+  {
+    files: ["src/kernel/**/*.ts", "sandbox/**/*.ts", "src/notebook/**/*.ts", "src/grader/**/*.ts"],
+    ignores: ["src/notebook/sw-plugin.ts"], // a Vite plugin: runs in Node at build time
+    rules: {
+      "no-restricted-globals": [
+        "error",
+        ...["Buffer", "process", "require", "__dirname", "__filename", "global", "setImmediate"].map((name) => ({
+          name,
+          message: "Node-only: this code runs in the browser too",
+        })),
+      ],
+    },
+  },
   // bin/kmodlab.cjs is CommonJS on purpose (it starts `kmodlab run`'s worker before Node starts its ES module
   // loader), so it loads with require().
   { files: ["**/*.cjs"], languageOptions: { sourceType: "commonjs" }, rules: { "@typescript-eslint/no-require-imports": "off" } },

@@ -33,6 +33,7 @@ function bundledLessons(): Record<string, string> {
     const raw = import.meta.glob("../../../lessons/*.md", { query: "?raw", import: "default", eager: true }) as Record<string, string>;
     return Object.fromEntries(Object.entries(raw).map(([p, s]) => [p.replace(/^(\.\.\/)+/, ""), s]));
   }
+  // eslint-disable-next-line no-restricted-globals -- Node only: the browser build took the import.meta.glob branch
   const get = (process as unknown as { getBuiltinModule(id: string): unknown }).getBuiltinModule;
   const fs = get("node:fs") as typeof import("node:fs");
   const url = get("node:url") as typeof import("node:url");

@@ -137,7 +137,7 @@ export function x86E820Allocs(
 
 /** setup_command_line(): saved_command_line and static_command_line (no bootconfig, no extra init args). */
 export function setupCommandLine(mb: Memblock, cmdline: string, cache: number): void {
-  const len = Buffer.byteLength(cmdline) + 1;
+  const len = new TextEncoder().encode(cmdline).length + 1; // strlen + NUL (UTF-8 bytes); no Node Buffer: the kernel runs in the browser too
   mb.alloc(len, cache, "saved_command_line");
   mb.alloc(len, cache, "static_command_line");
 }

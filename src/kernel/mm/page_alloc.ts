@@ -31,10 +31,13 @@
 //   added to the TAIL of its list (FPI_TO_TAIL), so the first allocations come from LOW addresses; highmem pages are
 //   freed one by one with free_highmem_page() (head of the lists: highmem allocations come from the TOP).
 //   2.6/3.4 add every freed block to the HEAD, so the first allocations come from HIGH addresses. The real 6.1
-//   transcript's first __get_free_page sits at 98 MB of 512 MB because ~36 MB of slab, page cache, vmalloc and
-//   ftrace were allocated by initcalls and early user space before insmod; the simulator allocates only what its
-//   own subsystems do, so its first page comes right after the kernel image and the boot reservations (measured:
-//   x86_64-6.1 512M 0x50e5000, i386-6.1 1G 0x2570000 vs the real 0x2da1000). An order-0 request takes the SMALLEST
+//   transcript's first __get_free_page sits at 98 MB of 512 MB: its unmovable allocations (slab, vmalloc, ftrace,
+//   hash tables, the .ko copy whose freed pages module_init gets first) climb from the image's end (68 MB) in
+//   pageblocks stolen whole from the Movable lists (__rmqueue_fallback takes the largest, lowest block), while the
+//   __init pages and image gaps kernel_init frees lie in Movable pageblocks that user space uses. The simulator's
+//   buddy lists keep one migratetype per zone, so its unmovable allocations reuse the freed __init pages too
+//   (measured, distro: x86_64-6.1 512M 0x2ee8000, inside the freed __init; i386-6.1 1G 0x2839000 vs the real
+//   0x2da1000); the amount of memory used, MemFree, does not depend on it. An order-0 request takes the SMALLEST
 //   free block first (__rmqueue_smallest), so the unaligned fragments next to reservations go before any big block:
 //   on i386-2.6 160M the first page is such a fragment (3G+18M); the demo's 3G+121M came after a whole distribution
 //   had booted and eaten those fragments. Allocations of order >= the fragments come from the top in 2.6.

@@ -1334,12 +1334,27 @@ export class PageAllocator {
   private pcpHighBatch(z: Zone, wmarksSet: boolean): { high: number; batch: number } {
     const cpus = this.k.profile.nrCpus;
     if (this.era === "6.1") {
-      const batch = Math.max(1, pcpZoneBatchsize("6.1", z.managed));
+      // zone_batchsize() reads zone_managed_pages() now: at setup_per_cpu_pageset() x86_64's deferred struct pages
+      // are not freed yet (page_alloc_init_late, after smp_init), so the last zone's batch is the smaller one of the
+      // pages below first_deferred_pfn until init_per_zone_wmark_min's zone_pcp_update() (postcore) recomputes it.
+      const managed = wmarksSet ? z.managed : z.managed - this.deferredManaged(z);
+      const batch = Math.max(1, pcpZoneBatchsize("6.1", managed));
       return { batch, high: zoneHighsize(wmarksSet ? z.wmark[1] : 0, batch, cpus) };
     }
     // 2.6/3.4: on zone->present_pages, which free_area_init_core set to the pages left after memmap and dma_reserve
     const batch = Math.max(1, pcpZoneBatchsize(this.era, z.initialManaged));
     return { batch, high: 6 * batch };
+  }
+
+  /** The zone's managed frames at and above first_deferred_pfn (x86_64 6.1): those the pgdatinit kthreads free. */
+  private deferredManaged(z: Zone): number {
+    if (this.era !== "6.1" || this.k.profile.arch !== "x86_64") return 0;
+    const a = Math.max(this.firstDeferredPfn(), z.startPfn);
+    const b = Math.min(z.endPfn, this.nrPfns);
+    if (a >= b) return 0;
+    let unmanaged = 0;
+    for (let o = 0; o < NR_PAGE_OWNERS; o++) if (isUnmanagedOwner(o)) unmanaged += this.countOwner(o, a, b);
+    return b - a - unmanaged;
   }
 
   /**

@@ -5,11 +5,15 @@
 //   good, the same at every RAM size (the entry count is the build's);
 // - the initramfs is unpacked (its page cache taken) before kernel_init() frees __init and the image gaps, so the
 //   freed image pages are still on the Movable per-CPU list at insmod, out of MemFree, as the real boots' pcp counts
-//   (Mem-Info's free_pcp) show.
+//   (Mem-Info's free_pcp) show;
+// - the boot processes' PGD and PUD pages, which 6.1's NR_PAGETABLE does not count.
 import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
 import { boot } from "../../src/kernel/kernel.ts";
 import { PageOwner } from "../../src/kernel/mm/page_flags.ts";
+import { bootProcessTablePfns } from "../../src/kernel/init/boot_tasks.ts";
+import { bootTasks } from "../../src/kernel/mm/slab_boot.ts";
+import { userLayout } from "../../src/kernel/mm/mmap.ts";
 import "../../src/kernel/fs/all.ts";
 
 const MiB = 2 ** 20;
@@ -104,5 +108,36 @@ describe("the initramfs is unpacked before kernel_init's frees (6.1)", () => {
     const k = boot("x86_64-6.1", { config: "distro", userspace: false });
     expect(k.pages.ownerPages(PageOwner.PageCache)).toBe(0);
     expect(k.log.texts(0)).toContain("Freeing initrd memory: 1120K");
+  });
+});
+
+describe("the boot processes' page-table pages outside PageTables (6.1)", () => {
+  const user = (k: ReturnType<typeof boot>) => bootTasks(k.profile.arch, k.profile.nrCpus, true).user;
+  /** The kernel pages (owner Kernel: neither counted in PageTables nor in any other field) /init's processes added. */
+  const added = (profile: string) => {
+    const bare = boot(profile, { config: "distro", userspace: false });
+    const k = boot(profile, { config: "distro" });
+    const pt = (x: typeof k) => Number(/^PageTables:\s+(\d+)/m.exec(x.proc("meminfo"))![1]);
+    return { k, n: k.pages.ownerPages(PageOwner.Kernel) - bare.pages.ownerPages(PageOwner.Kernel), counted: pt(k) - pt(bare) };
+  };
+
+  it("x86_64: each of /init's processes holds an order-1 PGD (PTI's PGD_ALLOCATION_ORDER) and a PUD page per 512 GiB it maps, none counted in PageTables", () => {
+    const { k, n, counted } = added("x86_64-6.1");
+    const L = userLayout(k);
+    const regions = new Set([L.exeBase >> 39n, (L.stackTop - 1n) >> 39n, (L.mmapBase - 1n) >> 39n]).size;
+    expect(regions).toBe(2); // busybox-static at 0x400000, the stack and vdso below 128 TiB
+    expect(n).toBe(user(k) * (2 + regions));
+    // PageTables grew by the processes' PMD and PTE pages only (the frames the invariant checker claims as theirs)
+    expect(counted / 4).toBe(bootProcessTablePfns(k).length - bootProcessTablePfns(boot("x86_64-6.1", { config: "distro", userspace: false })).length);
+  });
+
+  it("armhf: the 16 KiB PGD of each process (__pgd_alloc, order 2); i386: one PGD page (beside its 8 KiB kernel stack); neither counted in PageTables", () => {
+    for (const [profile, perProcess] of [
+      ["arm-6.1-virt", 4],
+      ["i386-6.1", 1 + 2],
+    ] as const) {
+      const { k, n } = added(profile);
+      expect(n, profile).toBe(user(k) * perProcess);
+    }
   });
 });

@@ -17,8 +17,8 @@
 //   512 MiB kernel_init frees 2002 pages into lists whose high is 817, so what stays on them (out of MemFree) is
 //   where free_pcppages_bulk()'s saw-tooth (drains of 31, 62, 124 ... pages) ends, which moves by hundreds of pages
 //   with any earlier per-CPU list event; the real boot's count is not in its log (its Mem-Info during insmod says 578).
-//   Also left: pages the real boots take outside every counter that are not modelled (the boot processes' PGD and
-//   PUD pages, the trace ring buffers), and the real user space's short-lived processes' frees onto the lists.
+//   Also left: pages the real boots take outside every counter that are not modelled (the trace ring buffers), and
+//   the real user space's short-lived processes' frees onto the lists.
 import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
 import { boot } from "../../src/kernel/kernel.ts";

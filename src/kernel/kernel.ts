@@ -32,11 +32,12 @@ import { MemoryAccess } from "./mm/memory.ts";
 import { Kasan } from "./debug/kasan.ts";
 import { checkKernelInvariants, formatViolations, type Violation } from "./debug/invariants.ts";
 import { Dma } from "./kernel/dma.ts";
-import { start_userspace } from "./init/userspace.ts";
+import { start_userspace, unpack_initramfs } from "./init/userspace.ts";
 import { boot_kthreads, poking_init } from "./init/boot_tasks.ts";
+import { ftrace_init } from "./init/ftrace.ts";
 import { pcpu_boot_balance } from "./mm/percpu_boot.ts";
 import { dma_atomic_pool_init } from "./kernel/dma_pool.ts";
-import { early_boot_frees, late_boot_frees } from "./init/free_initmem.ts";
+import { early_boot_frees, free_initrd, late_boot_frees } from "./init/free_initmem.ts";
 import { vfs_caches_init_early } from "./init/vfs_hash.ts";
 import { pci_iommu_alloc, trap_init_memblock } from "./arch/early_memblock.ts";
 import { boot_hash_tables_core, boot_hash_tables_net } from "./init/large_hash.ts";
@@ -283,9 +284,15 @@ export function boot(profile: string | Profile, opts: BootOptions = {}): Kernel 
   k.pages.mem_init(() => k.pages.preallocate_vmalloc_pages());
   // mem_init() of the older eras prints the virtual kernel memory layout after "Memory:".
   mem_init_print(k);
-  // kmem_cache_init(): bootstrap caches, kmalloc caches, the "SLUB: HWalign=..." line, the boot caches' objects.
+  // kmem_cache_init(): bootstrap caches, kmalloc caches, the "SLUB: HWalign=..." line.
   k.slab = new SlabAllocator(k);
   k.slab.kmem_cache_init();
+  // ftrace_init() (right after mm_init): the dyn_ftrace record pages, from the buddy lists (init/ftrace.ts).
+  ftrace_init(k);
+  // setup_per_cpu_pageset(), then the objects the initcalls and early user space leave in the slab caches, which the
+  // real kernel allocates after it, through the per-CPU page lists.
+  k.pages.setup_per_cpu_pageset();
+  k.slab.kmem_cache_populate_boot();
   // paging_init's kernel page tables (linear map), then vmalloc_init() and the boot's vmalloc/ioremap activity.
   k.pgtable = new PageTables(k);
   k.vmalloc = new Vmalloc(k, k.pgtable);
@@ -321,22 +328,29 @@ export function boot(profile: string | Profile, opts: BootOptions = {}): Kernel 
   // KASAN's shadow and hooks, then the access path that checks every load and store against it.
   if (Kasan.enabledFor(k)) k.kasan = new Kasan(k);
   k.mem = new MemoryAccess(k);
-  // SMP alternatives, CMA given back, init_per_zone_wmark_min(); the atomic DMA pools (postcore_initcall); the
-  // initrd, khugepaged's watermarks and kernel_init's frees of __init and the image's gaps (init/free_initmem.ts).
   // x86's poking_init(): text_poke()'s mm and its tables (init/boot_tasks.ts)
   poking_init(k);
+  // SMP alternatives, CMA given back, init_per_zone_wmark_min(); the atomic DMA pools (postcore_initcall); the
+  // initrd, khugepaged's watermarks and kernel_init's frees of __init and the image's gaps (init/free_initmem.ts), in
+  // the initcalls' order below.
   early_boot_frees(k);
   // pid_max, the mount hash tables (start_kernel) and futex's (core_initcall); the atomic DMA pools; the fs_initcalls'
   // quota and network hash tables (init/large_hash.ts), all from the page allocator.
   boot_hash_tables_core(k);
   dma_atomic_pool_init(k);
   boot_hash_tables_net(k);
-  late_boot_frees(k);
+  // rootfs_initcall populate_rootfs(): 6.1 unpacks the initramfs into the rootfs (the page cache /init reads), before
+  // kernel_init() frees __init and the image gaps, then frees the initrd.
+  const unpacked = opts.userspace !== false && p.era === "6.1";
+  if (unpacked) unpack_initramfs(k);
+  free_initrd(k);
   // The kernel threads the initcalls started (their stacks; init/boot_tasks.ts).
   boot_kthreads(k);
-  // kernel_init(): run /init; user space fills the page cache and its own memory until the learner's insmod.
+  late_boot_frees(k);
+  // kernel_init(): run /init; user space fills its own memory (and, before 6.1, the page cache) until the
+  // learner's insmod.
   if (k.debug) print_debug_banners(k);
-  if (opts.userspace !== false) start_userspace(k);
+  if (opts.userspace !== false) start_userspace(k, unpacked);
   // Fault injection acts from here on (CONFIG_FAULT_INJECTION: the debug kernels); the simulated boot's own
   // allocations never fail (fault_inject.ts header).
   k.fault.armed = k.fault.available;

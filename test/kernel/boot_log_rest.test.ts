@@ -1,8 +1,9 @@
-// The boot log after the SLUB line (init/large_hash.ts, mm/page_alloc.ts printHighmemInit, kernel/dma_pool.ts):
-// pid_max, the page-allocator hash tables of mnt_init, futex_init, dquot_init and the network stack, the DMA pools
-// and i386's "Initializing HighMem". At the real boots' sizes: the real lines, byte for byte and in order. At other
-// sizes: each table's entry count as alloc_large_system_hash() computes it, recomputed here from nr_kernel_pages
-// (the log's "Total pages" less the highmem zone's pages and memmap), not read back from the simulator's sizing.
+// The boot log after the SLUB line (init/ftrace.ts, init/large_hash.ts, mm/page_alloc.ts printHighmemInit,
+// kernel/dma_pool.ts): ftrace's record pages, pid_max, the page-allocator hash tables of mnt_init, futex_init,
+// dquot_init and the network stack, the DMA pools and i386's "Initializing HighMem". At the real boots' sizes: the
+// real lines, byte for byte and in order. At other sizes: each table's entry count as alloc_large_system_hash()
+// computes it, recomputed here from nr_kernel_pages (the log's "Total pages" less the highmem zone's pages and memmap),
+// not read back from the simulator's sizing.
 import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
 import { boot } from "../../src/kernel/kernel.ts";
@@ -19,7 +20,7 @@ const section = (log: string, title: string) => {
 };
 const strip = (l: string) => l.replace(/^\[\s*\d+\.\d+\] /, "").replace(/\r$/, "");
 const WANTED =
-  /hash table entries|^pid_max: |^DMA: preallocated|^Initializing (HighMem|Movable) |^TCP: Hash tables configured|^setup_percpu: |^percpu: |^pcpu-alloc: /;
+  /hash table entries|^ftrace: |^pid_max: |^DMA: preallocated|^Initializing (HighMem|Movable) |^TCP: Hash tables configured|^setup_percpu: |^percpu: |^pcpu-alloc: /;
 const pick = (lines: string[]) => lines.map(strip).filter((l) => WANTED.test(l));
 
 describe("the boot log after SLUB: the real boots' lines", () => {
@@ -28,7 +29,7 @@ describe("the boot log after SLUB: the real boots' lines", () => {
     { log: "i386-1G.log", profile: "i386-6.1", mem: 1024 },
     { log: "armhf-virt-1G.log", profile: "arm-6.1-virt", mem: 1024 },
   ]) {
-    it(`${b.profile} ${b.mem}M: the percpu first chunk, pid_max, every hash table, the DMA pools and Initializing HighMem as ${b.log}, in order`, () => {
+    it(`${b.profile} ${b.mem}M: the percpu first chunk, ftrace, pid_max, every hash table, the DMA pools and Initializing HighMem as ${b.log}, in order`, () => {
       const want = pick(section(real(b.log), "dmesg (boot, full)").split("\n"));
       expect(want.length).toBeGreaterThan(14);
       const k = boot(b.profile, { mem: b.mem * MiB, config: "distro" });

@@ -11,9 +11,14 @@
 // - Slab, SReclaimable within 0.5 %, SUnreclaim within 1 %: the large kmallocs are 16 KiB each here (the real sizes
 //   are not in the logs), and the real reads of slabinfo and meminfo are a moment apart;
 // - PageTables within 16 kB: the boot processes' tables come from a layout model of busybox, not its real mappings;
-// - MemFree and MemAvailable within 1 % of MemTotal (was 1.5 % before the per-CPU page lists, mm/pcp.ts, took their
-//   pages out of MemFree: the gaps are now 0.67 %, 0.17 % and 0.14 %): the real kernel still holds a few MB more
-//   outside every meminfo counter (the NIC's rings, its fuller pcp lists after minutes of user space, ...).
+// - MemFree and MemAvailable within 0.5 % of MemTotal (1.5 % before the per-CPU page lists, mm/pcp.ts; 1 % before
+//   ftrace's record pages, init/ftrace.ts, and the initramfs unpacked before kernel_init's frees, which leaves the
+//   freed __init pages on the lists: the gaps are now 0.03 %, 0.14 % and 0.10 %). Why not tighter: on x86_64 at
+//   512 MiB kernel_init frees 2002 pages into lists whose high is 817, so what stays on them (out of MemFree) is
+//   where free_pcppages_bulk()'s saw-tooth (drains of 31, 62, 124 ... pages) ends, which moves by hundreds of pages
+//   with any earlier per-CPU list event; the real boot's count is not in its log (its Mem-Info during insmod says 578).
+//   Also left: pages the real boots take outside every counter that are not modelled (the trace ring buffers), and
+//   the real user space's short-lived processes' frees onto the lists.
 import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
 import { boot } from "../../src/kernel/kernel.ts";
@@ -68,7 +73,7 @@ describe("the slab state the rest of boot leaves (6.1)", () => {
       near("SUnreclaim", 0.01);
       for (const f of ["KernelStack", "Percpu", "Committed_AS"]) expect(s.get(f), f).toBe(r.get(f));
       expect(Math.abs(s.get("PageTables")! - r.get("PageTables")!)).toBeLessThanOrEqual(16);
-      for (const f of ["MemFree", "MemAvailable"]) expect(Math.abs(s.get(f)! - r.get(f)!), f).toBeLessThanOrEqual(r.get("MemTotal")! * 0.01);
+      for (const f of ["MemFree", "MemAvailable"]) expect(Math.abs(s.get(f)! - r.get(f)!), f).toBeLessThanOrEqual(r.get("MemTotal")! * 0.005);
     });
 
     it(`${b.profile}: /proc/zoneinfo's per-node stats as the real boot's, from meminfo's counters (nr_kernel_stack in kB)`, () => {

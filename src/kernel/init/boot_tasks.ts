@@ -12,8 +12,9 @@
 // - The user processes' page tables: the tables their mappings need, from the user layout (mm/mmap.ts): the
 //   program with its data and heap, the vdso below mmap_base, and the stack; one PTE page per PTE table's span (2 MiB
 //   on x86_64/arm64/ARM's pair of hardware tables, 4 MiB on non-PAE i386) and, on four-level machines, one PMD page
-//   per 1 GiB (both count in NR_PAGETABLE; the PUD and the top level do not). Simplification: the pages are
-//   allocated and held, not filled with entries (the boot processes' own tables are not walkable).
+//   per 1 GiB (both count in NR_PAGETABLE), and the top level and PUD pages, which it does not count (MemFree loses
+//   them all the same: unaccountedTables()). Simplification: the pages are allocated and held, not filled with entries
+//   (the boot processes' own tables are not walkable).
 // - Committed_AS (vm_committed_as): the initramfs is tmpfs, whose pages charge the commit one by one
 //   (shmem_acct_block() on a VM_NORESERVE inode), plus each process's private writable mappings (VM_ACCOUNT): its
 //   stack (setup_arg_pages: 128 KiB + the argument page), its heap (busybox's first malloc: brk + 132 KiB) and
@@ -201,6 +202,35 @@ function tablesFor(ranges: [bigint, bigint][], shift: bigint): number {
   return seen.size;
 }
 
+/**
+ * A 6.1 process's page-table pages that NR_PAGETABLE does not count, as blocks of 2^order pages: pgd_alloc()'s top
+ * level and the P4D/PUD pages (p4d_alloc_one()/pud_alloc_one() run no pgtable ctor before 6.7; pmd_alloc_one() and
+ * pte_alloc_one() do, and those are the counted tables above). x86_64: an order-1 PGD (PGD_ALLOCATION_ORDER 1 with
+ * CONFIG_PAGE_TABLE_ISOLATION, which Debian's amd64 build has) and one PUD page per 512 GiB the mappings touch (with
+ * LA57, one P4D page per 256 TiB as well); non-PAE i386: one PGD page; ARM (short descriptors): the 16 KiB PGD
+ * (__pgd_alloc, order 2; ARMv7's high vectors need no table of their own); arm64 (4 levels): a one-page PGD and the
+ * PUD pages. Simplification: the 686-pae build's scheme (a 32-byte PGD from pgd_cache with its PMDs preallocated) is
+ * not modelled, nor does a PAE process get any page here.
+ */
+function unaccountedTables(k: Kernel, ranges: [bigint, bigint][]): { order: number; n: number }[] {
+  const arch = k.profile.arch;
+  const levels = k.layout.pgtableLevels;
+  if (arch === "x86_64") {
+    const out = [{ order: 1, n: 1 }];
+    if (levels === 5) out.push({ order: 0, n: tablesFor(ranges, 48n) });
+    out.push({ order: 0, n: tablesFor(ranges, 39n) });
+    return out;
+  }
+  if (arch === "arm64")
+    return [
+      { order: 0, n: 1 },
+      { order: 0, n: tablesFor(ranges, 39n) },
+    ];
+  if (arch === "arm") return [{ order: 2, n: 1 }];
+  if (arch === "i386" && !k.profile.pae) return [{ order: 0, n: 1 }];
+  return [];
+}
+
 /** Busybox-static's writable .data/.bss pages (see the header). */
 function busyboxDataPages(k: Kernel): number {
   return k.profile.arch === "x86_64" || k.profile.arch === "arm64" ? 18 : 11;
@@ -238,10 +268,14 @@ export function boot_user_processes(k: Kernel, shmemPages: number, anonPages = 0
   const pmdPages = fourLevel ? tablesFor(ranges, 30n) : 0;
   const pgtMask = gfp(era, "GFP_KERNEL") | gfp(era, "__GFP_ZERO") | gfp(era, "__GFP_ACCOUNT");
   k.vmCommittedPages += shmemPages + procs * (stackPages + heapPages + busyboxDataPages(k));
+  const top = unaccountedTables(k, ranges);
   const tables = processTables.get(k) ?? [];
   processTables.set(k, tables);
   for (let p = 0; p < procs; p++) {
     if (arch === "i386" && k.pages.alloc_pages(pgtMask, order, PageOwner.Kernel) < 0) return;
+    // pgd_alloc() at fork/exec, then the upper levels the first faults need: pages NR_PAGETABLE does not count (owner
+    // Kernel, as poking_init's PGD and PUD)
+    for (const t of top) for (let i = 0; i < t.n; i++) if (k.pages.alloc_pages(pgtMask, t.order, PageOwner.Kernel) < 0) return;
     for (let i = 0; i < ptePages + pmdPages; i++) {
       const pfn = k.pages.alloc_pages(pgtMask, 0, PageOwner.PageTable);
       if (pfn < 0) return;

@@ -5,7 +5,8 @@
 //                 .smp_locks section right after __init_end is not needed on a uniprocessor)
 //   core_initcall cma_init_reserved_areas(): the CMA area goes to the buddy allocator as MIGRATE_CMA (ARM), silently
 //   postcore      init_per_zone_wmark_min(): the watermarks from the managed pages at this point
-//   rootfs        populate_rootfs(): "Freeing initrd memory: %luK"
+//   rootfs        populate_rootfs(): the initramfs unpacked into the rootfs' page cache (init/userspace.ts
+//                 unpack_initramfs), then "Freeing initrd memory: %luK"
 //   late          khugepaged: set_recommended_min_free_kbytes() where THP is on (mm/page_alloc.ts thpAlways)
 //   kernel_init   x86_64: mem_encrypt_free_decrypted_mem() "Freeing unused decrypted memory: %luK", then
 //                 free_initmem() "Freeing unused kernel image (initmem) memory: %luK", mark_rodata_ro() "Write
@@ -72,12 +73,17 @@ export function early_boot_frees(k: Kernel): void {
   k.pages.init_per_zone_wmark_min(false);
 }
 
-/** populate_rootfs, khugepaged's watermarks, then kernel_init's frees before /init runs. */
+/** The end of populate_rootfs() (rootfs_initcall): the initrd, unpacked (init/userspace.ts unpack_initramfs), is freed. */
+export function free_initrd(k: Kernel): void {
+  if (k.profile.era !== "6.1") return;
+  const initrd = k.layout.reservations.find((r) => r.what === "initrd");
+  if (initrd) freeing(k, "initrd", initrd.start, alignUp(initrd.end, PAGE));
+}
+
+/** khugepaged's watermarks (late_initcall), then kernel_init's frees before /init runs. */
 export function late_boot_frees(k: Kernel): void {
   if (k.profile.era !== "6.1") return;
   const arch = k.profile.arch;
-  const initrd = k.layout.reservations.find((r) => r.what === "initrd");
-  if (initrd) freeing(k, "initrd", initrd.start, alignUp(initrd.end, PAGE));
   const thp = k.pages.thpAlways();
   // the base stays the postcore one (pages.baseMinFreeKbytes): khugepaged compares its recommendation with it
   if (thp) k.pages.init_per_zone_wmark_min(true, k.pages.baseMinFreeKbytes);

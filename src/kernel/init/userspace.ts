@@ -2,6 +2,12 @@
 // run_init_process(), and the user space that runs before the module is loaded): time passes, and user space
 // fills the page cache and its own anonymous memory. Linux 2.6.26 / 3.4 / 6.1.
 //
+// On 6.1 the page cache is the initramfs, unpacked into the rootfs (tmpfs) by populate_rootfs() during the initcalls
+// (unpack_initramfs, called by kernel.ts before kernel_init's frees of __init and the image gaps): /init only reads it.
+// The order matters for the per-CPU page lists (mm/pcp.ts): the freed __init pages go on the Movable list, and with the
+// page cache already taken they are still there (and out of MemFree) when the learner's insmod comes, as on the
+// real boots; user space then takes only its anonymous memory and page tables from them.
+//
 // Why this matters for a learner: where the first __get_free_page() lands depends on what the machine already
 // used. In 2.6 boot memory went to the *head* of the free lists, so user space ate from the top of RAM first and
 // a module loaded later gets pages below what user space took (the classic 160 MB demo printed a page at about
@@ -104,8 +110,26 @@ function smallerFree(k: Kernel, zoneIdx: number, below: number): boolean {
   return false;
 }
 
-/** kernel_init() ... user space: the machine as the learner finds it when their module is loaded. */
-export function start_userspace(k: Kernel): void {
+/** The model's page cache in pages. */
+function cachePagesOf(k: Kernel): number {
+  return Math.ceil(userspaceModel(k.profile.name).cachedKb / (k.layout.pageSize >> 10));
+}
+
+/**
+ * 6.1's rootfs_initcall populate_rootfs() (do_populate_rootfs, init/initramfs.c): the initramfs is unpacked into the
+ * rootfs (tmpfs), whose pages are the whole page cache the early user space has (Cached = Shmem): they are taken
+ * here, during the initcalls, before kernel_init() frees __init and the image gaps; /init only reads them.
+ */
+export function unpack_initramfs(k: Kernel): void {
+  if (k.profile.era !== "6.1") return;
+  consume(k, cachePagesOf(k), PageOwner.PageCache);
+}
+
+/**
+ * kernel_init() ... user space: the machine as the learner finds it when their module is loaded. With `unpacked`
+ * (6.1, unpack_initramfs ran) the page cache is already there.
+ */
+export function start_userspace(k: Kernel, unpacked = false): void {
   const m = userspaceModel(k.profile.name);
   k.clock.setAtLeast(m.initAtNs);
   // run_init_process() has said so since 3.x (pr_info "Run %s as init process"); the 2.6 and 3.4 kernels modelled
@@ -113,18 +137,20 @@ export function start_userspace(k: Kernel): void {
   // init/free_initmem.ts; the old eras keep their boot values.)
   if (k.profile.era === "6.1") k.printk("\u00016Run /init as init process\n");
   const perPage = k.layout.pageSize >> 10;
-  const cachePages = Math.ceil(m.cachedKb / perPage);
+  const cachePages = cachePagesOf(k);
   // The first files read fill the page cache, and with them the kernel allocates its own objects...
   const anonPages = Math.ceil(m.anonKb / perPage);
   // The old machines' processes are forked (their kernel stacks taken) before they fault their memory in, so a
   // machine too small for the model's page cache is short of cache, never of stacks.
   const oldEra = k.profile.era !== "6.1";
   if (oldEra) boot_user_processes(k, cachePages, anonPages);
-  const early = Math.min(cachePages, 512);
-  consume(k, early, PageOwner.PageCache);
-  for (const [size, n] of Object.entries(m.kmalloc ?? {})) k.slab.populateUserspaceKmalloc(Number(size), n);
-  // ...then the rest of the page cache and the processes' own memory.
-  consume(k, cachePages - early, PageOwner.PageCache);
+  if (!unpacked) {
+    const early = Math.min(cachePages, 512);
+    consume(k, early, PageOwner.PageCache);
+    for (const [size, n] of Object.entries(m.kmalloc ?? {})) k.slab.populateUserspaceKmalloc(Number(size), n);
+    // ...then the rest of the page cache and the processes' own memory.
+    consume(k, cachePages - early, PageOwner.PageCache);
+  }
   consume(k, anonPages, PageOwner.Anon);
   // The processes themselves: kernel stacks, page tables, the commit charge of their mappings and of tmpfs.
   if (!oldEra) boot_user_processes(k, cachePages, anonPages);

@@ -31,10 +31,13 @@
 //   added to the TAIL of its list (FPI_TO_TAIL), so the first allocations come from LOW addresses; highmem pages are
 //   freed one by one with free_highmem_page() (head of the lists: highmem allocations come from the TOP).
 //   2.6/3.4 add every freed block to the HEAD, so the first allocations come from HIGH addresses. The real 6.1
-//   transcript's first __get_free_page sits at 98 MB of 512 MB because ~36 MB of slab, page cache, vmalloc and
-//   ftrace were allocated by initcalls and early user space before insmod; the simulator allocates only what its
-//   own subsystems do, so its first page comes right after the kernel image and the boot reservations (measured:
-//   x86_64-6.1 512M 0x50e5000, i386-6.1 1G 0x2570000 vs the real 0x2da1000). An order-0 request takes the SMALLEST
+//   transcript's first __get_free_page sits at 98 MB of 512 MB: its unmovable allocations (slab, vmalloc, ftrace,
+//   hash tables, the .ko copy whose freed pages module_init gets first) climb from the image's end (68 MB) in
+//   pageblocks stolen whole from the Movable lists (__rmqueue_fallback takes the largest, lowest block), while the
+//   __init pages and image gaps kernel_init frees lie in Movable pageblocks that user space uses. The simulator's
+//   buddy lists keep one migratetype per zone, so its unmovable allocations reuse the freed __init pages too
+//   (measured, distro: x86_64-6.1 512M 0x2ee8000, inside the freed __init; i386-6.1 1G 0x2839000 vs the real
+//   0x2da1000); the amount of memory used, MemFree, does not depend on it. An order-0 request takes the SMALLEST
 //   free block first (__rmqueue_smallest), so the unaligned fragments next to reservations go before any big block:
 //   on i386-2.6 160M the first page is such a fragment (3G+18M); the demo's 3G+121M came after a whole distribution
 //   had booted and eaten those fragments. Allocations of order >= the fragments come from the top in 2.6.
@@ -1331,12 +1334,27 @@ export class PageAllocator {
   private pcpHighBatch(z: Zone, wmarksSet: boolean): { high: number; batch: number } {
     const cpus = this.k.profile.nrCpus;
     if (this.era === "6.1") {
-      const batch = Math.max(1, pcpZoneBatchsize("6.1", z.managed));
+      // zone_batchsize() reads zone_managed_pages() now: at setup_per_cpu_pageset() x86_64's deferred struct pages
+      // are not freed yet (page_alloc_init_late, after smp_init), so the last zone's batch is the smaller one of the
+      // pages below first_deferred_pfn until init_per_zone_wmark_min's zone_pcp_update() (postcore) recomputes it.
+      const managed = wmarksSet ? z.managed : z.managed - this.deferredManaged(z);
+      const batch = Math.max(1, pcpZoneBatchsize("6.1", managed));
       return { batch, high: zoneHighsize(wmarksSet ? z.wmark[1] : 0, batch, cpus) };
     }
     // 2.6/3.4: on zone->present_pages, which free_area_init_core set to the pages left after memmap and dma_reserve
     const batch = Math.max(1, pcpZoneBatchsize(this.era, z.initialManaged));
     return { batch, high: 6 * batch };
+  }
+
+  /** The zone's managed frames at and above first_deferred_pfn (x86_64 6.1): those the pgdatinit kthreads free. */
+  private deferredManaged(z: Zone): number {
+    if (this.era !== "6.1" || this.k.profile.arch !== "x86_64") return 0;
+    const a = Math.max(this.firstDeferredPfn(), z.startPfn);
+    const b = Math.min(z.endPfn, this.nrPfns);
+    if (a >= b) return 0;
+    let unmanaged = 0;
+    for (let o = 0; o < NR_PAGE_OWNERS; o++) if (isUnmanagedOwner(o)) unmanaged += this.countOwner(o, a, b);
+    return b - a - unmanaged;
   }
 
   /**

@@ -15,8 +15,9 @@
 //   after such frees (free_high) empties the lists. batch = zone_batchsize() on managed pages (~0.1 % of the zone,
 //   at most 1 MiB, 2^n - 1); high = zone_highsize() with percpu_pagelist_high_fraction 0: the zone's low watermark
 //   split over the node's CPUs, at least 4 * batch. Both are computed by setup_per_cpu_pageset() (the watermarks are
-//   still 0 then, so high = 4 * batch) and again whenever setup_per_zone_wmarks() runs (zone_pcp_update():
-//   init_per_zone_wmark_min at postcore, khugepaged's raise).
+//   still 0 then, so high = 4 * batch; on x86_64 the deferred struct pages are not freed yet, so the last zone's
+//   batch is that of its pages below first_deferred_pfn) and again whenever setup_per_zone_wmarks() runs
+//   (zone_pcp_update(): init_per_zone_wmark_min at postcore, khugepaged's raise).
 // - 3.4: order 0 only, one list per migratetype; batch = zone_batchsize() on present pages (at most 512 KiB),
 //   high = 6 * batch; __GFP_COLD takes and frees at the tail; free_pcppages_bulk() frees batch pages when count
 //   reaches high, round-robin over the lists with a growing batch_free.

@@ -718,7 +718,7 @@ export class SlabAllocator {
 
   // ---- boot ---------------------------------------------------------------------------------------------------
 
-  /** kmem_cache_init(): the bootstrap caches, the kmalloc caches, the boot line, and the boot caches' objects. */
+  /** kmem_cache_init(): the bootstrap caches, the kmalloc caches and the boot line (the objects: kmem_cache_populate_boot). */
   kmem_cache_init(): void {
     const k = this.k;
     this.bootPhase = true;
@@ -760,9 +760,14 @@ export class SlabAllocator {
         );
       }
     }
-    // start_kernel's setup_per_cpu_pageset() follows mm_init(): the objects populateBoot() replays are the initcalls'
-    // and early user space's, which the real kernel allocates after it, through the per-CPU page lists
-    this.k.pages.setup_per_cpu_pageset();
+  }
+
+  /**
+   * The objects the rest of boot and early user space leave in the caches (populateBoot), replayed once start_kernel
+   * has come past mm_init(), ftrace_init() and setup_per_cpu_pageset() (kernel.ts): the real kernel allocates them
+   * later, through the per-CPU page lists.
+   */
+  kmem_cache_populate_boot(): void {
     this.populateBoot();
     this.bootPhase = false;
   }

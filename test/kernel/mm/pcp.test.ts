@@ -76,6 +76,23 @@ describe("per-CPU page lists: sizes", () => {
     k.pages.init_per_zone_wmark_min(false);
     expect(k.pages.pagesets(1)[0]!.high).toBe(Math.max(k.pages.zones[1]!.wmark[1], 4 * b));
   });
+
+  it("x86_64 with deferred struct pages (512 MiB): setup_per_cpu_pageset's batch is from the pages below first_deferred_pfn, the postcore update's from every managed page", () => {
+    const k = smallX86({ config: "distro", mib: 512 });
+    const dma32 = k.pages.zones[1]!;
+    // defer_init(): one section (32768 pages) of DMA32 initialised, up to the next section boundary (pfn 65536, 256 MiB)
+    const early = dma32.managed - (dma32.endPfn - 65536);
+    k.pages.setup_per_cpu_pageset();
+    expect(k.pages.pagesets(1)[0]!.batch).toBe(zoneBatchsize("6.1", early));
+    expect(k.pages.pagesets(1)[0]!.batch).toBe(15);
+    k.pages.init_per_zone_wmark_min(false);
+    expect(k.pages.pagesets(1)[0]!.batch).toBe(zoneBatchsize("6.1", dma32.managed));
+    expect(k.pages.pagesets(1)[0]!.batch).toBe(31);
+    // at 256 MiB nothing is deferred (the zone ends before the first section boundary past its first section)
+    const small = smallX86({ config: "distro", mib: 256 });
+    small.pages.setup_per_cpu_pageset();
+    expect(small.pages.pagesets(1)[0]!.batch).toBe(zoneBatchsize("6.1", small.pages.zones[1]!.managed));
+  });
 });
 
 describe("per-CPU page lists: refill and LIFO", () => {

@@ -297,12 +297,7 @@ export class Bridge {
         return this.call(e, hs, rest - id * CODE_ID);
       } finally {
         if (this.attached !== null && !this.attachedUsed && this.streak[id] <= 0 && --this.streak[id] <= -UNHUNGRY) this.setHungry(id, false);
-        this.site = outer;
-        this.nodeAttached = outerNode;
-        this.nodeDepthNow = outerDepth;
-        this.row = outerRow;
-        this.attached = outerAttached;
-        this.attachedUsed = outerUsed;
+        this.leaveSite(outer, outerNode, outerDepth, outerRow, outerAttached, outerUsed);
       }
     });
     // The wrapper's stack of a call: id (and, the first time, its text; reset: the wrapper forgot its ids).
@@ -659,13 +654,18 @@ export class Bridge {
         this.stackCache = null;
       }
     } finally {
-      this.site = outer;
-      this.nodeAttached = outerNode;
-      this.nodeDepthNow = outerDepth;
-      this.row = outerRow;
-      this.attached = outerAttached;
-      this.attachedUsed = outerUsed;
+      this.leaveSite(outer, outerNode, outerDepth, outerRow, outerAttached, outerUsed);
     }
+  }
+
+  /** A kernel-call site's end: the outer call's site, node and stack back in place (both call paths; no object per call). */
+  private leaveSite(site: number, node: typeof this.nodeAttached, depth: number, row: number, attached: typeof this.attached, used: boolean): void {
+    this.site = site;
+    this.nodeAttached = node;
+    this.nodeDepthNow = depth;
+    this.row = row;
+    this.attached = attached;
+    this.attachedUsed = used;
   }
 
   /**

@@ -98,11 +98,18 @@ function consumeFrom(k: Kernel, pages: number, owner: number, mask: number): voi
     // Once no block smaller than MAX_ORDER-1 is free anywhere, order-0 faults split the head MAX_ORDER block
     // from its bottom up: taking the whole block at once leaves the same frames free.
     let order = 0;
-    if (pages >= 1 << top && !pa.zones.some((z) => z.managed > 0 && smallerFree(k, z.idx, top))) order = top;
+    if (pages >= 1 << top && !anySmallerFree(k, top)) order = top;
     const pfn = pa.alloc_pages(mask, order, owner as never);
     if (pfn < 0) return; // a full machine: user space simply got less
     pages -= 1 << order;
   }
+}
+
+/** Whether a zone with managed pages has a free block below order `below` (a loop, not a closure per page: a cold JIT). */
+function anySmallerFree(k: Kernel, below: number): boolean {
+  const zones = k.pages.zones;
+  for (let i = 0; i < zones.length; i++) if (zones[i]!.managed > 0 && smallerFree(k, zones[i]!.idx, below)) return true;
+  return false;
 }
 
 function smallerFree(k: Kernel, zoneIdx: number, below: number): boolean {

@@ -865,7 +865,8 @@ export class PageAllocator {
   }
 
   private isMemory(pfn: number): boolean {
-    for (const r of this.memory) if (pfn >= r.start && pfn < r.end) return true;
+    const m = this.memory;
+    for (let i = 0; i < m.length; i++) if (pfn >= m[i]!.start && pfn < m[i]!.end) return true;
     return false;
   }
 

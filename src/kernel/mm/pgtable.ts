@@ -654,12 +654,23 @@ export class PageTables {
     const lv = this.real;
     const large = (this.arch === "i386" && !this.pae) || this.arch === "arm" ? lv[0]! : lv.find((l) => l.name === "PMD")!;
     const step = pagesAt(large.shift);
+    // The table of `large` entries is the same for every entry of one table's span (step * ptrs pages): walked to
+    // (and its upper tables allocated) at the span's first large entry, then reused. Nothing here changes the
+    // entries above it: mapPages below fills the entries of `large` and the tables beneath.
+    const span = step * large.ptrs;
+    let spanKey = -1;
+    let spanTable = 0;
     let i = 0;
     while (i < n) {
       const v = vpn + i;
       const p = pfn + i;
       if (v % step === 0 && p % step === 0 && n - i >= step) {
-        const table = this.tableAbove(v, large);
+        const key = large.folded ? -1 : Math.floor(v / span);
+        if (key < 0 || key !== spanKey) {
+          spanTable = this.tableAbove(v, large);
+          spanKey = key;
+        }
+        const table = spanTable;
         const [lo, hi] = this.leafEntry(p * PAGE, large, prot);
         this.write(table + this.indexOf(v, large) * this.entrySize, lo, hi);
         if (this.countingDirect) this.directPages.large++;

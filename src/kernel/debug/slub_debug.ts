@@ -154,6 +154,26 @@ export class SlubDebug {
   initObject(s: KmemCache, slab: Slab, i: number, val: number): void {
     const pm = this.k.physmem;
     const p = slab.objPhys + i * s.size;
+    // The writes below (left red zone, poison, its end byte, right red zone) usually lie in one frame: then they
+    // go to that frame's bytes directly, in the same order, the frame made writable once as their first fill would
+    // (every byte written is nonzero, so each of them goes through the frame). A new debug slab runs this for each
+    // of its objects. Otherwise, the fills and the write8 one by one.
+    const red = (s.flags & SLAB_RED_ZONE) !== 0;
+    const poison = (s.flags & __OBJECT_POISON) !== 0;
+    const lo = red && s.redLeftPad ? p - s.redLeftPad : p;
+    const hi = poison ? Math.max(p + s.objectSize, red ? p + s.inuse : 0) : red ? p + s.inuse : p;
+    if (val !== 0 && hi > lo && Math.floor(lo / PAGE_SIZE) === Math.floor((hi - 1) / PAGE_SIZE)) {
+      if (!poison && !(red && s.redLeftPad) && !(red && s.inuse > s.objectSize)) return;
+      const f = pm.writableFrame(Math.floor(lo / PAGE_SIZE));
+      const off = p % PAGE_SIZE;
+      if (red && s.redLeftPad) f.fill(val, off - s.redLeftPad, off);
+      if (poison) {
+        if (s.objectSize - 1 > 0) f.fill(POISON_FREE, off, off + s.objectSize - 1);
+        f[off + s.objectSize - 1] = POISON_END;
+      }
+      if (red && s.inuse > s.objectSize) f.fill(val, off + s.objectSize, off + s.inuse);
+      return;
+    }
     if (s.flags & SLAB_RED_ZONE && s.redLeftPad) pm.fill(p - s.redLeftPad, s.redLeftPad, val);
     if (s.flags & __OBJECT_POISON) {
       pm.fill(p, s.objectSize - 1, POISON_FREE);

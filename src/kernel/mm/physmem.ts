@@ -103,6 +103,14 @@ export class PhysMem {
     return f;
   }
 
+  /**
+   * Frame pfn's bytes for writing in place, as write8/fill would get them (made on first write, copied first if
+   * shared with a snapshot; the scratch frame outside RAM): for a caller that writes several runs inside one frame.
+   */
+  writableFrame(pfn: number): Uint8Array {
+    return this.frameForWrite(pfn);
+  }
+
   private view(pfn: number, write: boolean): DataView | undefined {
     let v = this.views.get(pfn);
     if (v) return v;

@@ -2426,31 +2426,21 @@ export class PageAllocator {
   allocations(owner?: number): AllocationInfo[] {
     const out: AllocationInfo[] = [];
     if (owner !== undefined && !this.ownerCount[owner]) return out; // no frame has that owner: no block either
-    const nChunks = this.flags.chunks.length;
-    for (let chunk = 0; chunk < nChunks; chunk++) {
-      if (!this.chunkMayHaveFlag(chunk, F_ALLOC)) continue;
-      const fc = this.flags.chunks[chunk]!;
-      const base = chunk << CHUNK_SHIFT;
-      const lim = Math.min(CHUNK, this.nrPfns - base);
-      for (let i = 0; i < lim; i++) {
-        if (!(fc[i]! & F_ALLOC)) continue;
-        const p = base + i;
-        const o = this.ownerAt(p);
-        if (owner !== undefined && o !== owner) continue;
-        const zi = this.zoneIdxOf(p);
-        const ci = p >>> ALLOC_INFO_SHIFT;
-        const c = this.callers[this.allocCallerChunks[ci]?.[p & ALLOC_INFO_MASK] ?? 0];
-        out.push({
-          pfn: p,
-          order: this.orderAt(p),
-          owner: o,
-          ownerName: pageOwnerNames[o]!,
-          gfp: this.allocGfpChunks[ci]?.[p & ALLOC_INFO_MASK] ?? 0,
-          caller: c || undefined,
-          zone: zi >= 0 ? this.zones[zi]!.name : "?",
-        });
-      }
-    }
+    this.forEachAllocation((p, order, o) => {
+      if (owner !== undefined && o !== owner) return;
+      const zi = this.zoneIdxOf(p);
+      const ci = p >>> ALLOC_INFO_SHIFT;
+      const c = this.callers[this.allocCallerChunks[ci]?.[p & ALLOC_INFO_MASK] ?? 0];
+      out.push({
+        pfn: p,
+        order,
+        owner: o,
+        ownerName: pageOwnerNames[o]!,
+        gfp: this.allocGfpChunks[ci]?.[p & ALLOC_INFO_MASK] ?? 0,
+        caller: c || undefined,
+        zone: zi >= 0 ? this.zones[zi]!.name : "?",
+      });
+    });
     return out;
   }
 

@@ -296,6 +296,8 @@ export class PageAllocator {
   /** Free-list links of the top-order (MAX_ORDER - 1) free blocks, indexed by pfn >> topOrder: 8 bytes a block. */
   private readonly topNext: Int32Array;
   private readonly topPrev: Int32Array;
+  /** The free_list[] migratetype of each free top-order block (6.1). */
+  private readonly topMt: Uint8Array;
   /** MAX_ORDER - 1: the order of the largest blocks. */
   private readonly topOrder: number;
   /** The flags and order templates of a chunk made of free top-order blocks (owner Free, refcount 0). */
@@ -384,6 +386,7 @@ export class PageAllocator {
     this.linksOwn = new Uint8Array(this.owner.chunks.length);
     this.topNext = new Int32Array((n >>> this.topOrder) + 1).fill(-1);
     this.topPrev = new Int32Array((n >>> this.topOrder) + 1).fill(-1);
+    this.topMt = new Uint8Array((n >>> this.topOrder) + 1);
     this.freeTopFlags = new Uint8Array(CHUNK).fill(F_MANAGED);
     this.freeTopOrder = new Int8Array(CHUNK).fill(-1);
     for (let i = 0; i < CHUNK; i += 1 << this.topOrder) {
@@ -982,7 +985,11 @@ export class PageAllocator {
         this.ownerCount[PageOwner.Reserved] -= CHUNK;
         this.ownerCount[PageOwner.Free] += CHUNK;
         // __free_one_page() of a top-order block: no buddy to merge with, and buddy_merge_likely() is for lower orders
-        for (let h = p; h < p + CHUNK; h += 1 << maxO) this.linkFree(h, maxO, zi, toTail, this.pageblockMt(h));
+        for (let h = p; h < p + CHUNK; h += 1 << maxO) {
+          const mt = this.pageblockMt(h);
+          this.markListMt(h, maxO, mt);
+          this.linkFree(h, maxO, zi, toTail, mt);
+        }
         p += CHUNK;
         continue;
       }
@@ -1145,8 +1152,25 @@ export class PageAllocator {
   }
 
   /** The list a free block is on (its head's flags), or that a block is put on: 0 for the one list before 6.1. */
-  private blockListMt(pfn: number): number {
-    return this.nrMt === 1 ? 0 : mtCode((this.flagsAt(pfn) & F_MT_MASK) >>> F_MT_SHIFT);
+  private blockListMt(pfn: number, order: number): number {
+    if (this.nrMt === 1) return 0;
+    if (order === this.topOrder) return this.topMt[pfn >>> order]!;
+    return mtCode((this.flagsAt(pfn) & F_MT_MASK) >>> F_MT_SHIFT);
+  }
+
+  /** Name the list a free block is on: topMt for top-order blocks (so that the free-top-blocks templates serve
+   *  blocks of every list), its head's flag bits below. */
+  private markListMt(pfn: number, order: number, mt: number): void {
+    if (this.nrMt === 1) return;
+    if (order === this.topOrder) {
+      this.topMt[pfn >>> order] = mt;
+      return;
+    }
+    const ci = pfn >>> CHUNK_SHIFT;
+    if (this.allOwn[ci] === 0) this.ownChunk(ci);
+    const fl = this.flags.chunks[ci]!;
+    const i = pfn & CHUNK_MASK;
+    fl[i] = (fl[i]! & ~F_MT_MASK) | (mtCode(mt) << F_MT_SHIFT);
   }
 
   /** get_pfnblock_migratetype() (6.1); 0 (the one list) before. */
@@ -1182,8 +1206,9 @@ export class PageAllocator {
     const i = pfn & CHUNK_MASK;
     if (this.allOwn[ci] === 0) this.ownChunk(ci);
     const fl = this.flags.chunks[ci]!;
-    fl[i] = (fl[i]! & ~(F_ALLOC | F_MT_MASK)) | F_BUDDY | (this.nrMt === 1 ? 0 : mtCode(mt) << F_MT_SHIFT);
+    fl[i] = (fl[i]! & ~(F_ALLOC | F_MT_MASK)) | F_BUDDY;
     this.order.chunks[ci]![i] = order;
+    this.markListMt(pfn, order, mt);
     this.linkFree(pfn, order, zi, tail, mt);
     if (order === this.topOrder && ++this.topFrees > Math.max(64, this.owner.ownChunks)) this.sweepChunks();
   }
@@ -1229,7 +1254,7 @@ export class PageAllocator {
 
   /** The list part of delFree(): unlink the block from the free_list[] it is on. */
   private unlinkFree(pfn: number, order: number, zi: number): void {
-    const li = this.listIdx(zi, order, this.blockListMt(pfn));
+    const li = this.listIdx(zi, order, this.blockListMt(pfn, order));
     let n: number;
     let p: number;
     if (order === this.topOrder) {
@@ -1262,13 +1287,7 @@ export class PageAllocator {
   /** move_to_free_list(): to the tail of free_list[mt] (list_move_tail). */
   private moveToFreeList(pfn: number, order: number, zi: number, mt: number): void {
     this.unlinkFree(pfn, order, zi);
-    if (this.nrMt > 1) {
-      const ci = pfn >>> CHUNK_SHIFT;
-      if (this.allOwn[ci] === 0) this.ownChunk(ci);
-      const fl = this.flags.chunks[ci]!;
-      const i = pfn & CHUNK_MASK;
-      fl[i] = (fl[i]! & ~F_MT_MASK) | (mtCode(mt) << F_MT_SHIFT);
-    }
+    this.markListMt(pfn, order, mt);
     this.linkFree(pfn, order, zi, true, mt);
   }
 
@@ -2816,7 +2835,9 @@ export class PageAllocator {
       this.next.ownBytes() +
       this.prev.ownBytes() +
       this.topNext.byteLength +
-      this.topPrev.byteLength
+      this.topPrev.byteLength +
+      this.topMt.byteLength +
+      this.pbType.byteLength
     );
   }
 
@@ -2866,7 +2887,7 @@ export class PageAllocator {
               errs.push(`${z.name} order ${o}: list loops`);
               break;
             }
-            if (this.blockListMt(p) !== mt) errs.push(`pfn ${p}: on free_list[${mt}] of order ${o} but marked for list ${this.blockListMt(p)}`);
+            if (this.blockListMt(p, o) !== mt) errs.push(`pfn ${p}: on free_list[${mt}] of order ${o} but marked for list ${this.blockListMt(p, o)}`);
             if (this.prevFree(p, o) !== prev) errs.push(`${z.name} order ${o}: bad prev link at pfn ${p}`);
             if (p & ((1 << o) - 1)) errs.push(`${z.name} order ${o}: block ${p} not aligned`);
             if (p < z.startPfn || p + (1 << o) > z.endPfn) errs.push(`${z.name} order ${o}: block ${p} outside zone`);

@@ -5,6 +5,8 @@ import { smallX86 } from "./helpers.ts";
 import { gfpFlags } from "../../../src/kernel/gfp.ts";
 import "../../../src/kernel/fs/buddyinfo.ts";
 import "../../../src/kernel/fs/pagetypeinfo.ts";
+import "../../../src/kernel/fs/zoneinfo.ts";
+import "../../../src/kernel/fs/meminfo.ts";
 
 const G = gfpFlags("6.1");
 const GFP_KERNEL = G.GFP_KERNEL!;

@@ -29,6 +29,7 @@ import { bootProcessTablePfns } from "../init/boot_tasks.ts";
 import { VM_ALLOC, VM_NO_GUARD } from "../mm/vmalloc.ts";
 import type { KmemCache, Slab } from "../mm/slub.ts";
 import { CHUNK_MASK, CHUNK_SHIFT, PageArray } from "../mm/page_array.ts";
+import { renderPagetypeinfo } from "../fs/pagetypeinfo.ts";
 
 const PAGE = 4096;
 /** Stop collecting after this many violations per check: one broken list can produce millions. */
@@ -369,6 +370,43 @@ function checkBuddyinfo(k: Kernel, c: Collector): void {
     const counts = m[2]!.trim().split(/\s+/).map(Number);
     const want = Array.from({ length: pa.maxOrder }, (_, o) => pa.freeList(z.idx, o).length);
     if (counts.join(",") !== want.join(",")) c.add("buddy", `buddyinfo ${z.name}: ${counts.join(" ")} but the free lists hold ${want.join(" ")}`);
+  }
+  if (pa.era === "6.1") checkPagetypeinfo(k, c);
+}
+
+/** /proc/pagetypeinfo (6.1): each migratetype's row is the length of its free_list[], the lists of a zone add up to
+ *  its nr_free (buddyinfo), and the block counts cover the zone's span. */
+function checkPagetypeinfo(k: Kernel, c: Collector): void {
+  const pa = k.pages;
+  const names = pa.migratetypeNames();
+  const sums = new Map<string, number[]>();
+  for (const line of renderPagetypeinfo(k).split("\n")) {
+    const m = /^Node\s+0, zone\s+(\S+), type\s+(\S+)\s+([\d\s>]+)$/.exec(line);
+    if (!m) continue;
+    const z = pa.zones.find((x) => x.name === m[1]);
+    const mt = names.indexOf(m[2]!);
+    if (!z || mt < 0) {
+      c.add("buddy", `pagetypeinfo line not understood: ${JSON.stringify(line)}`);
+      continue;
+    }
+    // the kernel stops counting a list at 100000 blocks and prints ">100000"
+    const cells = m[3]!.trim().split(/\s+/);
+    const want = Array.from({ length: pa.maxOrder }, (_, o) => (mt < pa.nrMt ? pa.freeList(z.idx, o, mt).length : 0));
+    const wantCells = want.map((n) => (n >= 100000 ? ">100000" : String(n)));
+    if (cells.join(",") !== wantCells.join(",")) c.add("buddy", `pagetypeinfo ${z.name} ${m[2]}: ${cells.join(" ")} but its free lists hold ${want.join(" ")}`);
+    const s = sums.get(z.name) ?? new Array<number>(pa.maxOrder).fill(0);
+    want.forEach((n, o) => (s[o] += n));
+    sums.set(z.name, s);
+  }
+  for (const z of pa.zones) {
+    if (z.present === 0) continue;
+    const want = Array.from({ length: pa.maxOrder }, (_, o) => pa.nrFreeAt(z.idx, o));
+    const got = sums.get(z.name);
+    if (!got || got.join(",") !== want.join(","))
+      c.add("buddy", `pagetypeinfo ${z.name}: the types add up to ${got?.join(" ")} but nr_free is ${want.join(" ")}`);
+    const blocks = pa.pageblockCounts(z.idx).reduce((a, b) => a + b, 0);
+    const span = Math.ceil((z.endPfn - z.startPfn) / (1 << pa.pageblockOrder));
+    if (blocks !== span) c.add("buddy", `pagetypeinfo ${z.name}: ${blocks} pageblocks counted for a span of ${span}`);
   }
 }
 

@@ -3,6 +3,7 @@ import "./iomem.ts";
 import "./version.ts";
 import "./meminfo.ts";
 import "./buddyinfo.ts";
+import "./pagetypeinfo.ts";
 import "./zoneinfo.ts";
 import "./vmallocinfo.ts";
 import "./slabinfo.ts";

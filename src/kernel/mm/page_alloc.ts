@@ -14,9 +14,22 @@
 // about 5 MB of struct page data (it was 13 bytes a frame, 7 GB for the 2^29 PFNs it spans).
 //
 // Simplifications (each one a statement to the learner):
-// - One node, one migratetype per zone. The real kernel keeps separate free lists per migratetype (Unmovable,
-//   Movable, Reclaimable...) and steals pageblocks between them; the simulator has one list per order, and the
-//   Mem-Info buddy summary prints every free block as "(M)" (boot memory is MIGRATE_MOVABLE).
+// - One node. Migratetypes (6.1): free_area[order].free_list[migratetype] for MIGRATE_UNMOVABLE, MOVABLE and
+//   RECLAIMABLE (nr_free per order is their sum: /proc/buddyinfo), a pageblock migratetype per pageblock_nr_pages
+//   (memmap_init makes every pageblock MOVABLE), __rmqueue() = __rmqueue_smallest() on the allocation's type, else
+//   __rmqueue_fallback(): the fallbacks table, the largest block from MAX_ORDER-1 down (find_suitable_fallback,
+//   can_steal_fallback), the smallest for a Movable request that may not steal (find_smallest), and
+//   steal_suitable_fallback() (change_pageblock_range for blocks >= pageblock_order; else move_freepages_block to the
+//   tail of the new list, and the pageblock changes type when its free + alike pages make half a pageblock; pages
+//   counted movable: user space's anon and page-cache pages). __free_one_page() puts the merged block on the list of
+//   the pageblock's type read at free time (free_unref_page / __free_pages_ok); pcp lists keep that type per page and
+//   free_pcppages_bulk() gives pages back with it. So unmovable boot allocations (slabs, vmalloc, the .ko copy) fill
+//   pageblocks they stole, and freed __init memory (Movable) goes to user space. Left out: watermark boosting
+//   (boost_watermark), the HIGHATOMIC reserve, ALLOC_NOFRAGMENT (ZONE_NORMAL requests on machines with ZONE_DMA32:
+//   no fallback below pageblock_order before the lower zone is tried), CMA pageblocks (armmp's CMA area is a reserved
+//   range here) and ISOLATE: their lists exist in /proc/pagetypeinfo and stay empty. The 2.6.26 and 3.4 eras (which
+//   had migratetypes too, since 2.6.24) keep one list per order and are unchanged: their Mem-Info and pcp lists still
+//   use the allocation's gfp migratetype.
 // - Per-CPU page lists (mm/pcp.ts and the "per-CPU page lists" section below): after setup_per_cpu_pageset(), the
 //   orders the era's lists serve (6.1: 0-3 and the THP order; 2.6/3.4: 0) are taken from CPU 0's list (refilled by
 //   batch from the buddy lists, ascending) and freed to its head (LIFO), which is why vmalloc pages after a vfree
@@ -34,10 +47,9 @@
 //   transcript's first __get_free_page sits at 98 MB of 512 MB: its unmovable allocations (slab, vmalloc, ftrace,
 //   hash tables, the .ko copy whose freed pages module_init gets first) climb from the image's end (68 MB) in
 //   pageblocks stolen whole from the Movable lists (__rmqueue_fallback takes the largest, lowest block), while the
-//   __init pages and image gaps kernel_init frees lie in Movable pageblocks that user space uses. The simulator's
-//   buddy lists keep one migratetype per zone, so its unmovable allocations reuse the freed __init pages too
-//   (measured, distro: x86_64-6.1 512M 0x2ee8000, inside the freed __init; i386-6.1 1G 0x2839000 vs the real
-//   0x2da1000); the amount of memory used, MemFree, does not depend on it. An order-0 request takes the SMALLEST
+//   __init pages and image gaps kernel_init frees lie in Movable pageblocks that user space uses (modelled above;
+//   measured, distro: x86_64-6.1 512M first page 0x6327000 vs the real 0x6222000, kmalloc 0x491da80 below it (real
+//   0x60d2500); before migratetypes 0x5c6f000 and kmalloc at 0x1f460a80, above it). An order-0 request takes the SMALLEST
 //   free block first (__rmqueue_smallest), so the unaligned fragments next to reservations go before any big block:
 //   on i386-2.6 160M the first page is such a fragment (3G+18M); the demo's 3G+121M came after a whole distribution
 //   had booted and eaten those fragments. Allocations of order >= the fragments come from the top in 2.6.
@@ -130,6 +142,25 @@ const F_SLAB = 4; // PG_slab
 const F_COMPOUND = 8; // allocated with __GFP_COMP (PG_head)
 const F_MANAGED = 16; // entered the buddy allocator (counted in zone->managed_pages); never cleared
 const F_PCP = 32; // on a per-CPU page list (mm/pcp.ts): free, but neither PageBuddy nor in a free_area list
+/** Bits 6-7 of a free block's head: which free_list[migratetype] it is on (6.1), coded so that 0 is MIGRATE_MOVABLE
+ *  (the templates' free top-order blocks are Movable; see mtCode). */
+const F_MT_SHIFT = 6;
+const F_MT_MASK = 3 << F_MT_SHIFT;
+/** The migratetypes with free lists (6.1: MIGRATE_UNMOVABLE 0, MIGRATE_MOVABLE 1, MIGRATE_RECLAIMABLE 2, i.e.
+ *  MIGRATE_PCPTYPES; HIGHATOMIC, CMA and ISOLATE lists exist in the kernel but nothing puts blocks on them here). */
+const MIGRATE_UNMOVABLE = 0;
+const MIGRATE_MOVABLE = 1;
+const MIGRATE_RECLAIMABLE = 2;
+/** 6.1 fallbacks[][] (mm/page_alloc.c), the MIGRATE_PCPTYPES rows. */
+const FALLBACKS: readonly (readonly number[])[] = [
+  [MIGRATE_RECLAIMABLE, MIGRATE_MOVABLE],
+  [MIGRATE_RECLAIMABLE, MIGRATE_UNMOVABLE],
+  [MIGRATE_UNMOVABLE, MIGRATE_MOVABLE],
+];
+/** The list code in a block's flags for migratetype mt, and back (an involution: Movable <-> 0). */
+function mtCode(mt: number): number {
+  return mt === 2 ? 2 : mt ^ 1;
+}
 
 // ALLOC_* flags (mm/internal.h, 6.1 before the 6.3 rework; 2.6.32 the same values for what is modelled).
 const ALLOC_WMARK_MIN = 0;
@@ -265,6 +296,8 @@ export class PageAllocator {
   /** Free-list links of the top-order (MAX_ORDER - 1) free blocks, indexed by pfn >> topOrder: 8 bytes a block. */
   private readonly topNext: Int32Array;
   private readonly topPrev: Int32Array;
+  /** The free_list[] migratetype of each free top-order block (6.1). */
+  private readonly topMt: Uint8Array;
   /** MAX_ORDER - 1: the order of the largest blocks. */
   private readonly topOrder: number;
   /** The flags and order templates of a chunk made of free top-order blocks (owner Free, refcount 0). */
@@ -289,7 +322,15 @@ export class PageAllocator {
   // free_area[order] per zone: list head/tail and nr_free, indexed zone*maxOrder + order.
   private readonly freeHead: Int32Array;
   private readonly freeTail: Int32Array;
+  /** free_area[order].nr_free per zone and order (the sum over the migratetypes' lists). */
   private readonly nrFree: Int32Array;
+  /** Blocks on each free_list[migratetype] (index listIdx). */
+  private readonly nrFreeMt: Int32Array;
+  /** Free lists per order: 3 (Unmovable, Movable, Reclaimable) in 6.1, 1 in 2.6/3.4 (see the header). */
+  readonly nrMt: number;
+  /** pageblock_order and the pageblock migratetype bitmap (pageblock_flags), one byte per pageblock. */
+  readonly pageblockOrder: number;
+  private readonly pbType: Uint8Array;
 
   private readonly ownerCount = new Float64Array(NR_PAGE_OWNERS);
   private readonly gfpZoneMemo = new Map<number, number>();
@@ -345,6 +386,7 @@ export class PageAllocator {
     this.linksOwn = new Uint8Array(this.owner.chunks.length);
     this.topNext = new Int32Array((n >>> this.topOrder) + 1).fill(-1);
     this.topPrev = new Int32Array((n >>> this.topOrder) + 1).fill(-1);
+    this.topMt = new Uint8Array((n >>> this.topOrder) + 1);
     this.freeTopFlags = new Uint8Array(CHUNK).fill(F_MANAGED);
     this.freeTopOrder = new Int8Array(CHUNK).fill(-1);
     for (let i = 0; i < CHUNK; i += 1 << this.topOrder) {
@@ -355,9 +397,14 @@ export class PageAllocator {
 
     this.setupZones();
     const nz = this.zones.length;
-    this.freeHead = new Int32Array(nz * this.maxOrder).fill(-1);
-    this.freeTail = new Int32Array(nz * this.maxOrder).fill(-1);
+    this.nrMt = this.era === "6.1" ? 3 : 1;
+    this.freeHead = new Int32Array(nz * this.maxOrder * this.nrMt).fill(-1);
+    this.freeTail = new Int32Array(nz * this.maxOrder * this.nrMt).fill(-1);
     this.nrFree = new Int32Array(nz * this.maxOrder);
+    this.nrFreeMt = new Int32Array(nz * this.maxOrder * this.nrMt);
+    this.pageblockOrder = Math.log2(pageblockNrPages(k.profile, k.debug));
+    // memmap_init(): every pageblock MIGRATE_MOVABLE
+    this.pbType = new Uint8Array((n >>> this.pageblockOrder) + 1).fill(MIGRATE_MOVABLE);
 
     if (L.pkmapBase !== undefined && L.lastPkmap) {
       this.pkmapCount = new Int32Array(L.lastPkmap);
@@ -844,7 +891,7 @@ export class PageAllocator {
       if (z.highmem) this.totalhighPages++;
       // free_reserved_page() -> __free_page(): the pcp lists once setup_per_cpu_pageset() ran (before, the boot
       // pageset's high of 0 hands each page straight on); memmap_init made every pageblock Movable
-      this.freeThePage(p, 0, zi, this.mtMovable);
+      this.freeThePage(p, 0, zi, this.era === "6.1" ? this.pageblockMt(p) : this.mtMovable);
       n++;
     }
     return n;
@@ -938,7 +985,11 @@ export class PageAllocator {
         this.ownerCount[PageOwner.Reserved] -= CHUNK;
         this.ownerCount[PageOwner.Free] += CHUNK;
         // __free_one_page() of a top-order block: no buddy to merge with, and buddy_merge_likely() is for lower orders
-        for (let h = p; h < p + CHUNK; h += 1 << maxO) this.linkFree(h, maxO, zi, toTail);
+        for (let h = p; h < p + CHUNK; h += 1 << maxO) {
+          const mt = this.pageblockMt(h);
+          this.markListMt(h, maxO, mt);
+          this.linkFree(h, maxO, zi, toTail, mt);
+        }
         p += CHUNK;
         continue;
       }
@@ -952,7 +1003,7 @@ export class PageAllocator {
       this.refcount.fill(0, p, p + n);
       this.flags.fill(F_MANAGED, p, p + n);
       this.disown(p, p + n);
-      this.freeOnePage(p, o, zi, toTail);
+      this.freeOnePage(p, o, zi, toTail, this.pageblockMt(p));
       p += 1 << o;
     }
   }
@@ -1090,8 +1141,45 @@ export class PageAllocator {
 
   // ---------------------------------------------------------------- free lists
 
-  private listIdx(zi: number, order: number): number {
+  /** free_area[order].nr_free's index. */
+  private orderIdx(zi: number, order: number): number {
     return zi * this.maxOrder + order;
+  }
+
+  /** free_area[order].free_list[mt]'s index (mt is 0 in 2.6/3.4: one list per order). */
+  private listIdx(zi: number, order: number, mt: number): number {
+    return (zi * this.maxOrder + order) * this.nrMt + mt;
+  }
+
+  /** The list a free block is on (its head's flags), or that a block is put on: 0 for the one list before 6.1. */
+  private blockListMt(pfn: number, order: number): number {
+    if (this.nrMt === 1) return 0;
+    if (order === this.topOrder) return this.topMt[pfn >>> order]!;
+    return mtCode((this.flagsAt(pfn) & F_MT_MASK) >>> F_MT_SHIFT);
+  }
+
+  /** Name the list a free block is on: topMt for top-order blocks (so that the free-top-blocks templates serve
+   *  blocks of every list), its head's flag bits below. */
+  private markListMt(pfn: number, order: number, mt: number): void {
+    if (this.nrMt === 1) return;
+    if (order === this.topOrder) {
+      this.topMt[pfn >>> order] = mt;
+      return;
+    }
+    const ci = pfn >>> CHUNK_SHIFT;
+    if (this.allOwn[ci] === 0) this.ownChunk(ci);
+    const fl = this.flags.chunks[ci]!;
+    const i = pfn & CHUNK_MASK;
+    fl[i] = (fl[i]! & ~F_MT_MASK) | (mtCode(mt) << F_MT_SHIFT);
+  }
+
+  /** get_pfnblock_migratetype() (6.1); 0 (the one list) before. */
+  pageblockMt(pfn: number): number {
+    return this.nrMt === 1 ? 0 : this.pbType[pfn >>> this.pageblockOrder]!;
+  }
+
+  private setPageblockMt(pfn: number, mt: number): void {
+    this.pbType[pfn >>> this.pageblockOrder] = mt;
   }
 
   /** The next block of a free list after the block at pfn of that order (-1 at the end). */
@@ -1113,20 +1201,22 @@ export class PageAllocator {
     else this.setPrevAt(pfn, v);
   }
 
-  private addFree(pfn: number, order: number, zi: number, tail: boolean): void {
+  private addFree(pfn: number, order: number, zi: number, tail: boolean, mt: number): void {
     const ci = pfn >>> CHUNK_SHIFT;
     const i = pfn & CHUNK_MASK;
     if (this.allOwn[ci] === 0) this.ownChunk(ci);
     const fl = this.flags.chunks[ci]!;
-    fl[i] = (fl[i]! & ~F_ALLOC) | F_BUDDY;
+    fl[i] = (fl[i]! & ~(F_ALLOC | F_MT_MASK)) | F_BUDDY;
     this.order.chunks[ci]![i] = order;
-    this.linkFree(pfn, order, zi, tail);
+    this.markListMt(pfn, order, mt);
+    this.linkFree(pfn, order, zi, tail, mt);
     if (order === this.topOrder && ++this.topFrees > Math.max(64, this.owner.ownChunks)) this.sweepChunks();
   }
 
-  /** The list part of addFree(): link the block at the head or the tail, count it. */
-  private linkFree(pfn: number, order: number, zi: number, tail: boolean): void {
-    const li = this.listIdx(zi, order);
+  /** The list part of addFree(): link the block at the head or the tail of free_list[mt], count it (the block's
+   *  flags already name the list). */
+  private linkFree(pfn: number, order: number, zi: number, tail: boolean, mt: number): void {
+    const li = this.listIdx(zi, order, mt);
     // the block's own links: one entry per top-order block, else in its chunk's link arrays
     let nx: Int32Array;
     let pv: Int32Array;
@@ -1157,12 +1247,14 @@ export class PageAllocator {
       else this.freeTail[li] = pfn;
       this.freeHead[li] = pfn;
     }
-    this.nrFree[li]++;
+    this.nrFreeMt[li]++;
+    this.nrFree[this.orderIdx(zi, order)]++;
     this.zones[zi]!.free += 1 << order;
   }
 
-  private delFree(pfn: number, order: number, zi: number): void {
-    const li = this.listIdx(zi, order);
+  /** The list part of delFree(): unlink the block from the free_list[] it is on. */
+  private unlinkFree(pfn: number, order: number, zi: number): void {
+    const li = this.listIdx(zi, order, this.blockListMt(pfn, order));
     let n: number;
     let p: number;
     if (order === this.topOrder) {
@@ -1177,14 +1269,26 @@ export class PageAllocator {
     else this.freeHead[li] = n;
     if (n >= 0) this.setPrevFree(n, order, p);
     else this.freeTail[li] = p;
+    this.nrFreeMt[li]--;
+    this.nrFree[this.orderIdx(zi, order)]--;
+    this.zones[zi]!.free -= 1 << order;
+  }
+
+  private delFree(pfn: number, order: number, zi: number): void {
+    this.unlinkFree(pfn, order, zi);
     const ci = pfn >>> CHUNK_SHIFT;
     const i = pfn & CHUNK_MASK;
     if (this.allOwn[ci] === 0) this.ownChunk(ci);
     const fl = this.flags.chunks[ci]!;
-    fl[i] = fl[i]! & ~F_BUDDY;
+    fl[i] = fl[i]! & ~(F_BUDDY | F_MT_MASK);
     this.order.chunks[ci]![i] = -1;
-    this.nrFree[li]--;
-    this.zones[zi]!.free -= 1 << order;
+  }
+
+  /** move_to_free_list(): to the tail of free_list[mt] (list_move_tail). */
+  private moveToFreeList(pfn: number, order: number, zi: number, mt: number): void {
+    this.unlinkFree(pfn, order, zi);
+    this.markListMt(pfn, order, mt);
+    this.linkFree(pfn, order, zi, true, mt);
   }
 
   private isBuddyHead(pfn: number, order: number, zi: number): boolean {
@@ -1235,8 +1339,10 @@ export class PageAllocator {
     this.recharge();
   }
 
-  /** __free_one_page(): coalesce with free buddies, then add to the head or tail of the list. */
-  private freeOnePage(pfn: number, order: number, zi: number, toTail: boolean): void {
+  /** __free_one_page(): coalesce with free buddies (whatever list they are on), then add to the head or tail of
+   *  free_list[mt] (mt: the freed page's pageblock migratetype, or the one its pcp list recorded; ignored before 6.1). */
+  private freeOnePage(pfn: number, order: number, zi: number, toTail: boolean, mt: number): void {
+    if (this.nrMt === 1) mt = 0;
     const maxO = this.maxOrder - 1;
     while (order < maxO) {
       const buddy = pfn ^ (1 << order);
@@ -1254,13 +1360,14 @@ export class PageAllocator {
       const higherBuddy = higher ^ (1 << (order + 1));
       tail = this.isBuddyHead(higherBuddy, order + 1, zi);
     }
-    this.addFree(pfn, order, zi, tail);
+    this.addFree(pfn, order, zi, tail, mt);
   }
 
-  /** __rmqueue_smallest() + expand(): the upper halves go back to the (heads of the) free lists. */
-  private rmqueueSmallest(zi: number, order: number): number {
+  /** __rmqueue_smallest() + expand(): the upper halves go back to the heads of free_list[mt]. */
+  private rmqueueSmallest(zi: number, order: number, mt: number): number {
+    const code = this.nrMt === 1 ? 0 : mtCode(mt) << F_MT_SHIFT;
     for (let o = order; o < this.maxOrder; o++) {
-      const pfn = this.freeHead[this.listIdx(zi, o)]!;
+      const pfn = this.freeHead[this.listIdx(zi, o, mt)]!;
       if (pfn < 0) continue;
       this.delFree(pfn, o, zi);
       let high = o;
@@ -1282,22 +1389,176 @@ export class PageAllocator {
         size >>= 1;
         const q = pfn + size;
         const i = base + size;
-        fl[i] = (fl[i]! & ~F_ALLOC) | F_BUDDY;
+        fl[i] = (fl[i]! & ~(F_ALLOC | F_MT_MASK)) | F_BUDDY | code;
         od[i] = high;
-        const li = this.listIdx(zi, high);
+        const li = this.listIdx(zi, high, mt);
         const h = this.freeHead[li]!;
         nx[i] = h;
         pv[i] = -1;
         if (h >= 0) this.setPrevFree(h, high, q);
         else this.freeTail[li] = q;
         this.freeHead[li] = q;
-        this.nrFree[li]++;
+        this.nrFreeMt[li]++;
+        this.nrFree[this.orderIdx(zi, high)]++;
         zone.free += size;
         this.k.clock.advance(COST_PER_SPLIT);
       }
       return pfn;
     }
     return -1;
+  }
+
+  /**
+   * __rmqueue() (6.1): __rmqueue_smallest() on the allocation's migratetype, else __rmqueue_fallback() and again
+   * (before 6.1, the one list: __rmqueue_smallest() alone).
+   */
+  private rmqueueMt(zi: number, order: number, mt: number): number {
+    if (this.nrMt === 1) return this.rmqueueSmallest(zi, order, 0);
+    for (;;) {
+      const pfn = this.rmqueueSmallest(zi, order, mt);
+      if (pfn >= 0 || !this.rmqueueFallback(zi, order, mt)) return pfn;
+    }
+  }
+
+  /** page_group_by_mobility_disabled (build_all_zonelists): fewer pages than pageblock_nr_pages * MIGRATE_TYPES. */
+  private mobilityDisabled(): boolean {
+    if (this.mobilityOff === undefined) {
+      let pages = 0;
+      for (const z of this.zones) pages += z.present;
+      this.mobilityOff = pages < (1 << this.pageblockOrder) * this.migratetypeNames().length;
+    }
+    return this.mobilityOff;
+  }
+
+  private mobilityOff: boolean | undefined;
+
+  /** can_steal_fallback() */
+  private canStealFallback(order: number, startMt: number): boolean {
+    const pbo = this.pageblockOrder;
+    if (order >= pbo) return true;
+    return order >= pbo >> 1 || startMt === MIGRATE_RECLAIMABLE || startMt === MIGRATE_UNMOVABLE || this.mobilityDisabled();
+  }
+
+  /** find_suitable_fallback(area, order, mt, only_stealable = false): the fallback type with blocks, or -1. */
+  private findSuitableFallback(zi: number, order: number, startMt: number): { mt: number; canSteal: boolean } | null {
+    if (this.nrFree[this.orderIdx(zi, order)] === 0) return null;
+    for (const fmt of FALLBACKS[startMt]!) {
+      if (this.nrFreeMt[this.listIdx(zi, order, fmt)] === 0) continue;
+      return { mt: fmt, canSteal: this.canStealFallback(order, startMt) };
+    }
+    return null;
+  }
+
+  /**
+   * __rmqueue_fallback() (6.1, without ALLOC_NOFRAGMENT): the largest block of a fallback type, from MAX_ORDER-1
+   * down; a Movable request that may not steal the whole pageblock takes the smallest instead (find_smallest).
+   * The block is stolen (steal_suitable_fallback) and the caller retries __rmqueue_smallest().
+   */
+  private rmqueueFallback(zi: number, order: number, startMt: number): boolean {
+    let found: { mt: number; canSteal: boolean } | null = null;
+    let cur = this.maxOrder - 1;
+    for (; cur >= order; cur--) {
+      found = this.findSuitableFallback(zi, cur, startMt);
+      if (found) break;
+    }
+    if (!found) return false;
+    if (!found.canSteal && startMt === MIGRATE_MOVABLE && cur > order) {
+      for (cur = order; cur < this.maxOrder; cur++) {
+        found = this.findSuitableFallback(zi, cur, startMt);
+        if (found) break;
+      }
+      if (!found) return false;
+    }
+    // get_page_from_free_area(): the head of that list
+    const pfn = this.freeHead[this.listIdx(zi, cur, found.mt)]!;
+    this.stealSuitableFallback(zi, pfn, cur, startMt, found.canSteal);
+    return true;
+  }
+
+  /**
+   * steal_suitable_fallback() (6.1, without boost_watermark): a block of pageblock_order or more changes the type of
+   * its pageblocks (change_pageblock_range); otherwise, when the whole block may be stolen, every free block of the
+   * pageblock moves to the start type's list (move_freepages_block), and the pageblock changes type when its free
+   * pages and the pages alike the allocation make half a pageblock or more. Else only this block moves.
+   */
+  private stealSuitableFallback(zi: number, pfn: number, curOrder: number, startMt: number, wholeBlock: boolean): void {
+    const pbo = this.pageblockOrder;
+    const oldType = this.pageblockMt(pfn);
+    if (curOrder >= pbo) {
+      for (let i = 0; i < 1 << (curOrder - pbo); i++) this.setPageblockMt(pfn + (i << pbo), startMt);
+      this.moveToFreeList(pfn, curOrder, zi, startMt);
+      return;
+    }
+    if (!wholeBlock) {
+      this.moveToFreeList(pfn, curOrder, zi, startMt);
+      return;
+    }
+    const { moved, movable } = this.moveFreepagesBlock(zi, pfn, startMt);
+    const alike = startMt === MIGRATE_MOVABLE ? movable : oldType === MIGRATE_MOVABLE ? (1 << pbo) - (moved + movable) : 0;
+    if (!moved) {
+      this.moveToFreeList(pfn, curOrder, zi, startMt);
+      return;
+    }
+    if (moved + alike >= 1 << (pbo - 1) || this.mobilityDisabled()) this.setPageblockMt(pfn, startMt);
+  }
+
+  /**
+   * move_freepages_block() + move_freepages(): every free block in pfn's pageblock to the tail of free_list[mt];
+   * the pages that could be migrated (PageLRU: user space's anonymous and page-cache pages) counted as movable.
+   * Nothing moves when the pageblock's end lies outside the zone; its start is clipped to pfn.
+   */
+  private moveFreepagesBlock(zi: number, pfn: number, mt: number): { moved: number; movable: number } {
+    const z = this.zones[zi]!;
+    const pb = 1 << this.pageblockOrder;
+    let start = pfn & ~(pb - 1);
+    const end = start + pb - 1;
+    if (start < z.startPfn || start >= z.endPfn) start = pfn;
+    if (end < z.startPfn || end >= z.endPfn) return { moved: 0, movable: 0 };
+    let moved = 0;
+    let movable = 0;
+    for (let p = start; p <= end;) {
+      const f = this.flagsAt(p);
+      if (!(f & F_BUDDY)) {
+        const o = this.ownerAt(p);
+        if (o === PageOwner.Anon || o === PageOwner.PageCache) movable++;
+        p++;
+        continue;
+      }
+      const order = this.orderAt(p);
+      this.moveToFreeList(p, order, zi, mt);
+      p += 1 << order;
+      moved += 1 << order;
+    }
+    return { moved, movable };
+  }
+
+  /** migratetype_names[] as the kernel's config has them (6.1): CMA with CONFIG_CMA (armmp), Isolate with
+   *  CONFIG_MEMORY_ISOLATION (the distro kernels; the x86_64 custom debug build has neither). */
+  migratetypeNames(): string[] {
+    const names = ["Unmovable", "Movable", "Reclaimable", "HighAtomic"];
+    const arch = this.k.profile.arch;
+    if (arch === "arm") names.push("CMA");
+    if (!(arch === "x86_64" && this.k.debug)) names.push("Isolate");
+    return names;
+  }
+
+  /** Blocks on free_list[mt] of a zone's order (/proc/pagetypeinfo); 0 for the lists nothing uses. */
+  nrFreeMtAt(zoneIdx: number, order: number, mt: number): number {
+    if (this.nrMt === 1) return mt === this.mtMovable ? this.nrFree[this.orderIdx(zoneIdx, order)]! : 0;
+    return mt < this.nrMt ? this.nrFreeMt[this.listIdx(zoneIdx, order, mt)]! : 0;
+  }
+
+  /** Pageblocks of each migratetype in a zone (pagetypeinfo_showblockcount_print: every pageblock start in the
+   *  zone's span that has a struct page). */
+  pageblockCounts(zoneIdx: number): number[] {
+    const z = this.zones[zoneIdx]!;
+    const count = new Array<number>(this.migratetypeNames().length).fill(0);
+    const pb = 1 << this.pageblockOrder;
+    for (let p = z.startPfn; p < z.endPfn; p += pb) {
+      const mt = this.nrMt === 1 ? this.mtMovable : this.pbType[p >>> this.pageblockOrder]!;
+      if (mt < count.length) count[mt]!++;
+    }
+    return count;
   }
 
   // ---------------------------------------------------------------- per-CPU page lists (mm/pcp.ts)
@@ -1399,7 +1660,7 @@ export class PageAllocator {
   private rmqueueBulk(zi: number, order: number, count: number): number[] {
     const out: number[] = [];
     for (let i = 0; i < count; i++) {
-      const pfn = this.rmqueueSmallest(zi, order);
+      const pfn = this.rmqueueMt(zi, order, this.allocMt);
       if (pfn < 0) break;
       if (this.era === "6.1" && this.checkNewPages(pfn, order, zi)) continue;
       this.markPcp(pfn, true);
@@ -1476,7 +1737,7 @@ export class PageAllocator {
   /** free_the_page(): the orders the pcp lists serve go to CPU 0's lists, the others straight to the buddy lists. */
   private freeThePage(pfn: number, order: number, zi: number, mt: number): void {
     if (!this.pcpReady(zi) || !pcpAllowedOrder(this.era, this.pcpGeo, order)) {
-      this.freeOnePage(pfn, order, zi, false);
+      this.freeOnePage(pfn, order, zi, false, mt);
       return;
     }
     const pcp = this.pcp[zi]![0]!;
@@ -1506,10 +1767,11 @@ export class PageAllocator {
     const freed = count;
     const giveBack = (list: number[], mts: number[], n: number, order: number) => {
       const taken = list.splice(0, n);
-      mts.splice(0, n);
-      for (const p of taken) {
+      const takenMts = mts.splice(0, n);
+      for (let j = 0; j < taken.length; j++) {
+        const p = taken[j]!;
         this.markPcp(p, false);
-        this.freeOnePage(p, order, zi, false);
+        this.freeOnePage(p, order, zi, false, takenMts[j]!);
       }
     };
     if (this.era === "6.1") {
@@ -1664,7 +1926,7 @@ export class PageAllocator {
     }
     if (free <= min + (z.lowmemReserve[highestIdx] ?? 0)) return false;
     if (order === 0) return true;
-    for (let o = order; o < this.maxOrder; o++) if (this.nrFree[this.listIdx(z.idx, o)]! > 0) return true;
+    for (let o = order; o < this.maxOrder; o++) if (this.nrFree[this.orderIdx(z.idx, o)]! > 0) return true;
     return false;
   }
 
@@ -1701,7 +1963,7 @@ export class PageAllocator {
       }
     }
     for (;;) {
-      const pfn = this.rmqueueSmallest(zi, order);
+      const pfn = this.rmqueueMt(zi, order, this.allocMt);
       if (pfn < 0 || !this.checkNewPages(pfn, order, zi)) return pfn;
     }
   }
@@ -2044,7 +2306,9 @@ export class PageAllocator {
     // free_the_page(): the pcp lists for the orders they serve, on the list of the migratetype the block was
     // allocated with (standing in for its pageblock's, mm/pcp.ts)
     const ai = pfn >>> ALLOC_INFO_SHIFT;
-    this.freeThePage(pfn, order, zi, this.gfpMigratetype(this.allocGfpChunks[ai]?.[pfn & ALLOC_INFO_MASK] ?? 0));
+    // (6.1: free_unref_page_prepare() / __free_pages_ok() read the pageblock's migratetype)
+    const mt = this.era === "6.1" ? this.pageblockMt(pfn) : this.gfpMigratetype(this.allocGfpChunks[ai]?.[pfn & ALLOC_INFO_MASK] ?? 0);
+    this.freeThePage(pfn, order, zi, mt);
   }
 
   /** __get_free_pages(): lowmem only (6.1 masks __GFP_HIGHMEM; 2.6 would return NULL for a highmem page). */
@@ -2405,13 +2669,16 @@ export class PageAllocator {
 
   /** nr_free for (zone, order). */
   nrFreeAt(zoneIdx: number, order: number): number {
-    return this.nrFree[this.listIdx(zoneIdx, order)]!;
+    return this.nrFree[this.orderIdx(zoneIdx, order)]!;
   }
 
   /** The blocks of one free list, head first. */
-  freeList(zoneIdx: number, order: number): number[] {
+  freeList(zoneIdx: number, order: number, mt?: number): number[] {
     const out: number[] = [];
-    for (let p = this.freeHead[this.listIdx(zoneIdx, order)]!; p >= 0; p = this.nextFree(p, order)) out.push(p);
+    for (let m = 0; m < this.nrMt; m++) {
+      if (mt !== undefined && m !== mt) continue;
+      for (let p = this.freeHead[this.listIdx(zoneIdx, order, m)]!; p >= 0; p = this.nextFree(p, order)) out.push(p);
+    }
     return out;
   }
 
@@ -2568,7 +2835,9 @@ export class PageAllocator {
       this.next.ownBytes() +
       this.prev.ownBytes() +
       this.topNext.byteLength +
-      this.topPrev.byteLength
+      this.topPrev.byteLength +
+      this.topMt.byteLength +
+      this.pbType.byteLength
     );
   }
 
@@ -2606,41 +2875,50 @@ export class PageAllocator {
     for (const z of this.zones) {
       let free = 0;
       for (let o = 0; o < this.maxOrder; o++) {
-        const li = this.listIdx(z.idx, o);
-        let cnt = 0;
-        let prev = -1;
-        for (let p = this.freeHead[li]!; p >= 0; p = this.nextFree(p, o)) {
-          if (cnt > this.nrPfns || p >= this.nrPfns) {
-            errs.push(`${z.name} order ${o}: list loops`);
-            break;
-          }
-          if (this.prevFree(p, o) !== prev) errs.push(`${z.name} order ${o}: bad prev link at pfn ${p}`);
-          if (p & ((1 << o) - 1)) errs.push(`${z.name} order ${o}: block ${p} not aligned`);
-          if (p < z.startPfn || p + (1 << o) > z.endPfn) errs.push(`${z.name} order ${o}: block ${p} outside zone`);
-          if (this.orderAt(p) !== o || !(this.flagsAt(p) & F_BUDDY)) errs.push(`pfn ${p}: in order-${o} list without buddy mark`);
-          const ci = p >>> CHUNK_SHIFT;
-          if (o === top && this.owner.chunks[ci] === freeOwner && this.flags.chunks[ci] === this.freeTopFlags && inList.shared[ci] !== 0) {
-            if (topMark[p >>> top]) errs.push(`pfn ${p} in two free blocks`);
-            topMark[p >>> top] = 1;
-          } else {
-            for (let i = 0; i < 1 << o; i++) {
-              const q = p + i;
-              if (listed(q)) errs.push(`pfn ${q} in two free blocks`);
-              inList.set(q, 1);
-              if (this.ownerAt(q) !== PageOwner.Free) errs.push(`pfn ${q}: free block page owned by ${pageOwnerNames[this.ownerAt(q)]}`);
+        let total = 0;
+        // free_area[o].free_list[mt]: each block on the list its head's flags name (a block may sit on a list other
+        // than its pageblock's type, as after a partial steal in the real kernel), counted in nr_free
+        for (let mt = 0; mt < this.nrMt; mt++) {
+          const li = this.listIdx(z.idx, o, mt);
+          let cnt = 0;
+          let prev = -1;
+          for (let p = this.freeHead[li]!; p >= 0; p = this.nextFree(p, o)) {
+            if (cnt > this.nrPfns || p >= this.nrPfns) {
+              errs.push(`${z.name} order ${o}: list loops`);
+              break;
             }
+            if (this.blockListMt(p, o) !== mt) errs.push(`pfn ${p}: on free_list[${mt}] of order ${o} but marked for list ${this.blockListMt(p, o)}`);
+            if (this.prevFree(p, o) !== prev) errs.push(`${z.name} order ${o}: bad prev link at pfn ${p}`);
+            if (p & ((1 << o) - 1)) errs.push(`${z.name} order ${o}: block ${p} not aligned`);
+            if (p < z.startPfn || p + (1 << o) > z.endPfn) errs.push(`${z.name} order ${o}: block ${p} outside zone`);
+            if (this.orderAt(p) !== o || !(this.flagsAt(p) & F_BUDDY)) errs.push(`pfn ${p}: in order-${o} list without buddy mark`);
+            const ci = p >>> CHUNK_SHIFT;
+            if (o === top && this.owner.chunks[ci] === freeOwner && this.flags.chunks[ci] === this.freeTopFlags && inList.shared[ci] !== 0) {
+              if (topMark[p >>> top]) errs.push(`pfn ${p} in two free blocks`);
+              topMark[p >>> top] = 1;
+            } else {
+              for (let i = 0; i < 1 << o; i++) {
+                const q = p + i;
+                if (listed(q)) errs.push(`pfn ${q} in two free blocks`);
+                inList.set(q, 1);
+                if (this.ownerAt(q) !== PageOwner.Free) errs.push(`pfn ${q}: free block page owned by ${pageOwnerNames[this.ownerAt(q)]}`);
+              }
+            }
+            if (o < this.maxOrder - 1) {
+              const b = p ^ (1 << o);
+              if (this.isBuddyHead(b, o, z.idx)) errs.push(`${z.name}: buddies ${Math.min(p, b)}/${Math.max(p, b)} both free at order ${o}`);
+            }
+            prev = p;
+            cnt++;
+            free += 1 << o;
+            if (errs.length > 50) break;
           }
-          if (o < this.maxOrder - 1) {
-            const b = p ^ (1 << o);
-            if (this.isBuddyHead(b, o, z.idx)) errs.push(`${z.name}: buddies ${Math.min(p, b)}/${Math.max(p, b)} both free at order ${o}`);
-          }
-          prev = p;
-          cnt++;
-          free += 1 << o;
-          if (errs.length > 50) break;
+          if (cnt !== this.nrFreeMt[li]) errs.push(`${z.name} order ${o} type ${mt}: count ${this.nrFreeMt[li]} but list has ${cnt}`);
+          if (this.freeTail[li] !== prev) errs.push(`${z.name} order ${o} type ${mt}: tail pointer wrong`);
+          total += cnt;
         }
-        if (cnt !== this.nrFree[li]) errs.push(`${z.name} order ${o}: nr_free ${this.nrFree[li]} but list has ${cnt}`);
-        if (this.freeTail[li] !== prev) errs.push(`${z.name} order ${o}: tail pointer wrong`);
+        const oi = this.orderIdx(z.idx, o);
+        if (total !== this.nrFree[oi]) errs.push(`${z.name} order ${o}: nr_free ${this.nrFree[oi]} but lists have ${total}`);
       }
       if (free !== z.free) errs.push(`${z.name}: free ${z.free} but lists hold ${free}`);
       // the per-CPU lists: free pages outside the buddy lists, each block once, counted in its pcp->count

@@ -4,8 +4,9 @@
 // Faithful subset: every line the 6.1 kernel prints, in its order and format, with the simulator's values. Counters the
 // simulator has no source for (anon/file LRU pages, dirty, writeback, shmem, swap, hugepages) print 0; free_pcp and
 // local_pcp are the pages on the per-CPU lists (mm/pcp.ts; CPU 0 holds them all, so local_pcp = free_pcp). "Node 0 " prefixes appear only on
-// NUMA kernels (x86_64), and zones above gfp_zone(gfp) are skipped, as in the kernel. Free blocks are all reported
-// as migratetype "(M)" (one migratetype per zone, see mm/page_alloc.ts). 2.6.32's variant is printed for era 2.6
+// NUMA kernels (x86_64), and zones above gfp_zone(gfp) are skipped, as in the kernel. Each order's free blocks name
+// the migratetypes whose lists hold them ("(UME)": show_migration_types; HighAtomic, CMA and Isolate lists stay
+// empty, see mm/page_alloc.ts). 2.6.32's variant is printed for era 2.6
 // and 3.4 (its per-cpu lines show each CPU's pcp high, batch and count).
 
 import type { PageAllocator } from "./page_alloc.ts";
@@ -30,7 +31,17 @@ function buddyLine(pa: PageAllocator, zoneIdx: number, withTypes: boolean): stri
   for (let o = 0; o < pa.maxOrder; o++) {
     const n = pa.nrFreeAt(zoneIdx, o);
     s += `${n}*${4 << o}kB `;
-    if (n && withTypes) s += "(M) ";
+    if (n && withTypes) {
+      // show_migration_types(): the letters of the migratetypes whose free_list[] of this order is not empty
+      let t = "";
+      for (const [mt, c] of [
+        [0, "U"],
+        [1, "M"],
+        [2, "E"],
+      ] as const)
+        if (pa.nrFreeMtAt(zoneIdx, o, mt) > 0) t += c;
+      s += `(${t}) `;
+    }
     total += n << o;
   }
   return `${s}= ${K(total)}kB`;

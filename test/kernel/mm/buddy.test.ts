@@ -65,8 +65,11 @@ describe("split and coalesce", () => {
     // highest whole order-10 block below 0x3ffe0 is 0x3f800; the lowest lowmem one after the image (ends at 0x1f00) is 0x2000
     expect(k.pages.alloc_pages(G.GFP_HIGHUSER!, 10)).toBe(0x3f800);
     expect(k.pages.alloc_pages(GFP_KERNEL, 10)).toBe(0x2000);
-    // order 0 takes the smallest fragment first (__rmqueue_smallest): highmem's unaligned start 0x36bfe
-    expect(k.pages.alloc_pages(G.GFP_HIGHUSER!, 0)).toBe(0x36bfe);
+    // a Movable order-0 request takes the smallest fragment of its lists first (__rmqueue_smallest): highmem's
+    // unaligned start 0x36bfe; an Unmovable one finds its lists empty and steals the largest Movable block
+    // (__rmqueue_fallback), the next order-10 block from the top
+    expect(k.pages.alloc_pages(G.GFP_HIGHUSER_MOVABLE!, 0)).toBe(0x36bfe);
+    expect(k.pages.alloc_pages(G.GFP_HIGHUSER!, 0)).toBe(0x3f400);
   });
 });
 

@@ -6,17 +6,12 @@ import { Memblock } from "../../../src/kernel/arch/common.ts";
 import type { PhysRange, Reservation } from "../../../src/kernel/types.ts";
 import { boot } from "../../../src/kernel/kernel.ts";
 import { profileNames } from "../../../src/kernel/profiles.ts";
+import { Rng } from "../../../fuzz/gen.ts";
 
-/** A small deterministic generator (mulberry32), so that a failure names a reproducible seed. */
+/** The fuzzer's deterministic generator (mulberry32), so that a failure names a reproducible seed. */
 function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 2 ** 32;
-  };
+  const r = new Rng(seed);
+  return () => r.next();
 }
 
 function randomLists(seed: number, degenerate: boolean): { memory: PhysRange[]; reserved: Reservation[] } {

@@ -15,6 +15,7 @@ import {
   SLUB_RED_INACTIVE,
   __OBJECT_POISON,
 } from "../../../src/kernel/mm/slab_common.ts";
+import { Rng } from "../../../fuzz/gen.ts";
 
 /** The reference: the fills and the write8 one by one, as init_object() is written. */
 function initObjectByFills(pm: PhysMem, s: KmemCache, slab: Slab, i: number, val: number): void {
@@ -27,15 +28,10 @@ function initObjectByFills(pm: PhysMem, s: KmemCache, slab: Slab, i: number, val
   if (s.flags & SLAB_RED_ZONE) pm.fill(p + s.objectSize, s.inuse - s.objectSize, val);
 }
 
+/** The fuzzer's deterministic generator (mulberry32), so that a failure names a reproducible seed. */
 function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 2 ** 32;
-  };
+  const r = new Rng(seed);
+  return () => r.next();
 }
 
 function frames(pm: PhysMem): [number, number[]][] {

@@ -9,6 +9,7 @@ import { gfpFlags } from "../../../src/kernel/gfp.ts";
 import { FreelistRandom, freelistRandomize, randomSeqFromSeed } from "../../../src/kernel/mm/slab_random.ts";
 import { PrandomState } from "../../../src/kernel/arch/x86_64.ts";
 import type { KmemCache } from "../../../src/kernel/mm/slub.ts";
+import { provokeSlubBugs } from "./slub_bugs.ts";
 
 const G = gfpFlags("6.1").GFP_KERNEL!;
 const PAGE = 4096n;
@@ -200,18 +201,7 @@ describe("CONFIG_SLAB_FREELIST_RANDOM with slub_debug (6.1 distro, slub_debug=FZ
   it("red zones, poisoning, double-free and invalid-pointer detection still find each bug once", () => {
     const k = boot("x86_64-6.1", { config: "distro", seed: 4, userspace: false, cmdline: "console=ttyS0 loglevel=8 nokaslr slub_debug=FZPU" });
     k.captureModuleStack = () => [{ fn: "leaky_init", module: "cell", line: 12 }];
-    const a = k.slab.kmalloc(20, G);
-    k.slab.kfree(a);
-    k.slab.kfree(a);
-    const b = k.slab.kmalloc(32, G);
-    k.physmem.write8(k.slab.phys(b) + 32, 0x21);
-    k.slab.kfree(b);
-    const c = k.slab.kmalloc(32, G);
-    k.slab.kfree(c);
-    k.physmem.write8(k.slab.phys(c) + 5, 0);
-    k.slab.kmalloc(32, G);
-    const d = k.slab.kmalloc(32, G);
-    k.slab.kfree(d + 4n);
+    provokeSlubBugs(k, G);
     expect(k.reports.map((r) => r.kind)).toEqual(["double-free", "slub", "slub", "invalid-free"]);
     expect(k.reports[1].text).toContain("Right Redzone overwritten");
     expect(k.reports[2].text).toContain("Poison overwritten");

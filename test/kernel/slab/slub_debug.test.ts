@@ -3,6 +3,7 @@
 // byte (banner, BUG line with the taint string, offsets, hex dumps, FIX lines, tracking, call traces) is pinned.
 import { describe, expect, it } from "vitest";
 import { boot } from "../../../src/kernel/kernel.ts";
+import { provokeSlubBugs } from "./slub_bugs.ts";
 
 const norm = (s: string) => s.replace(/0x[0-9a-f]{16}\b/g, "0x<ptr>").replace(/^(Redzone  |Object   |Padding  |Bytes b4 )[0-9a-f]{16}:/gm, "$1<ptr>:");
 const doubleFree = `=============================================================================
@@ -254,22 +255,7 @@ const G = 0xcc0; // GFP_KERNEL (6.1)
 
 describe("slub_debug reports on the x86_64-6.1 debug kernel (slub_debug=FZPU)", () => {
   const k = run();
-  // 1. double free
-  const a = k.slab.kmalloc(20, G);
-  k.slab.kfree(a);
-  k.slab.kfree(a);
-  // 2. one byte written past a 32-byte object, found at kfree
-  const b = k.slab.kmalloc(32, G);
-  k.physmem.write8(k.slab.phys(b) + 32, 0x21);
-  k.slab.kfree(b);
-  // 3. a write after free, found when the object is handed out again
-  const c = k.slab.kmalloc(32, G);
-  k.slab.kfree(c);
-  k.physmem.write8(k.slab.phys(c) + 5, 0);
-  k.slab.kmalloc(32, G);
-  // 4. kfree of a pointer into the middle of an object
-  const d = k.slab.kmalloc(32, G);
-  k.slab.kfree(d + 4n);
+  provokeSlubBugs(k, G); // 1-4
   // 5. kmem_cache_destroy with an object left
   const cc = k.slab.kmem_cache_create("kmodlab_item", 72, 0, 0)!;
   k.slab.kmem_cache_alloc(cc, G);

@@ -123,6 +123,9 @@ export function renderRun(file: string, r: RunResult, withBoot: boolean): { out:
     if (rep.kind === "compile-error") err.push(rep.title.replace(/^cell\.ts:/, `${file}:`));
     else if (!r.dmesg.some((l) => l.endsWith(rep.title)))
       err.push(`kmodlab: ${rep.title.replace(/^kmodlab:? /, "")}${rep.explain ? `\n  ${rep.explain}` : ""}`);
+    // A sandbox limit the kernel's own text stands for in dmesg (the CPU limit as the watchdog's soft lockup): the
+    // limit is still named, on stderr
+    else if (rep.limit && rep.explain) err.push(`kmodlab: ${rep.explain}`);
   }
   if (r.module?.insmodError) err.push(r.module.insmodError);
   const fi = r.faultInjection;

@@ -129,6 +129,13 @@ describe("kmodlab run: exit code 1 for every report class", () => {
     }, 60_000);
   }
 
+  it("the CPU limit, which dmesg shows as the watchdog's soft lockup, is still named on stderr", async () => {
+    const r = await cli(["run", file("cpu-stderr.ts", CASES.find((c) => c.what === "the sandbox's CPU limit")!.src)]);
+    expect(r.out).toMatch(/BUG: soft lockup - CPU#0 stuck for 22s!/);
+    expect(r.err).toMatch(/^kmodlab: The module ran for more than \d+ ms of CPU time \(the run's CPU limit\) and was stopped\./m);
+    expect(r.code).toBe(1);
+  }, 60_000);
+
   it("a clean run exits 0; so does one whose init fails with -ENOMEM (insmod's error, no kernel report)", async () => {
     const ok = await cli([
       "run",

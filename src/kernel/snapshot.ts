@@ -79,6 +79,24 @@ export class SideTable<K extends object, V> extends WeakMap<K, V> {
 
 export class SnapshotError extends Error {}
 
+// For the disk form of a machine (snapshot_disk.ts), which must name what the marks above record.
+/** What rebindable() recorded on `f` (its target, `this` and arguments), if it made f. */
+export function rebindOf(f: unknown): { fn: (...a: never[]) => unknown; thisArg: unknown; args: unknown[] } | undefined {
+  return typeof f === "function" ? (f as unknown as Record<symbol, Rebind | undefined>)[REBIND] : undefined;
+}
+/** Whether stateless() marked `f`. */
+export function isStateless(f: unknown): boolean {
+  return typeof f === "function" && (f as unknown as Record<symbol, unknown>)[STATELESS] === true;
+}
+/** Whether immutable() marked `o`. */
+export function isImmutable(o: object): boolean {
+  return IMMUTABLE.has(o);
+}
+/** Every SideTable made so far, in the order they were made (module-level tables: the same order in every process). */
+export function sideTablesInOrder(): (SideTable<object, unknown> | undefined)[] {
+  return sideTables.map((w) => w.deref());
+}
+
 /**
  * An object may copy itself: `[SNAPSHOT](copy, memo)` returns its copy, calling `copy(v)` for the values it holds
  * (PhysMem shares its frames copy-on-write). The copy is recorded under the object after the call, so a method

@@ -29,6 +29,7 @@ import {
   hostNumberResults,
   newRawFunction,
   rawDup,
+  rawDupper,
   rawNumber,
   type RawValues,
   TAG_BIG_INT,
@@ -39,6 +40,7 @@ import {
 import { parseStack, type CellFrame } from "./stack.ts";
 import { SHADOW_REQUIRE, SHADOW_SITE_UNIT, SHADOW_SLOTS, SHADOW_UNKNOWN, type ColumnMap } from "./shadow.ts";
 import type { CellScope } from "./transpile.ts";
+import type { CallLog, CallLogFn } from "./calllog.ts";
 
 export type Stop = { kind: "limit"; limit: LimitName; nesting?: boolean } | { kind: "kill" };
 
@@ -65,8 +67,8 @@ export interface BridgeHooks {
   onCallbackError(symbol: string, err: GuestErrorInfo): void;
   /** Milliseconds now (injected so tests can drive the CPU deadline). */
   now(): number;
-  /** Every completed table call (the call log, sandbox/calllog.ts). */
-  onCall?(fn: string, args: readonly unknown[], ret: unknown): void;
+  /** The call log (sandbox/calllog.ts): every completed table call is recorded in it. */
+  log?: CallLog;
   /** The kernel enters (symbol) / leaves (null) a module function: the call log's caller. */
   onEnter?(symbol: string | null): void;
 }
@@ -146,11 +148,27 @@ interface RowShape {
   rest: boolean;
   /** Every parameter a number or an address, none NULL-able (hostCall reads them from memory). */
   simple: boolean;
+  /** simple, at most 3 parameters, not a print row: hostCall's calls of it make no array (rawArg, rawRow). */
+  fast: boolean;
   fixed: number;
   required: number;
   kinds: Uint8Array;
+  /** Per numeric parameter, the range its check takes (N_INT, N_GFP, N_UNSIGNED). */
+  ranges: Uint8Array;
+  /** Bit i: parameter i is an address. */
+  addrs: number;
   ret: number;
 }
+/** RowShape.ranges: any safe integer (int), 0..2^32-1 (gfp), >= 0 (size, uint, order). */
+const N_INT = 0,
+  N_GFP = 1,
+  N_UNSIGNED = 2;
+/**
+ * How often a kernel call reads the clock for the CPU deadline (every CLOCK_EVERY-th call): performance.now() was
+ * a tenth of a raw call's own cost. A long kernel loop reads it through k.watchdog, the interrupt handler whenever
+ * QuickJS asks, so a run passes its deadline by at most this many kernel calls' time.
+ */
+const CLOCK_EVERY = 8;
 
 /** Indexes (< 15) of a function's parameters of the given types. */
 function paramIndexes(e: FunctionEntry, want: (type: string) => boolean): number[] {
@@ -165,6 +183,8 @@ function paramIndexes(e: FunctionEntry, want: (type: string) => boolean): number
 export class Bridge {
   calls = 0;
   printed = 0;
+  /** Kernel calls since enter() last read the clock (CLOCK_EVERY; the first call reads it). */
+  private sinceClock = CLOCK_EVERY - 1;
   stop: Stop | null = null;
   deadline: number;
   readonly require: QuickJSHandle;
@@ -236,6 +256,8 @@ export class Bridge {
   private readonly addrLimit: bigint;
   /** Each row's RowShape, made at its first call. */
   private readonly shapes = new Map<FunctionEntry, RowShape>();
+  /** A copy of a held guest value for QuickJS to take over, by its JSValue pointer (quickjs.ts rawDupper). */
+  private readonly dupPtr: (ptr: number) => number;
 
   constructor(
     readonly ctx: QuickJSContext,
@@ -258,6 +280,7 @@ export class Bridge {
     this.addrBits = env.k.layout?.bits ?? 64;
     this.addrLimit = 1n << BigInt(this.addrBits);
     this.numbers = hostNumberResults(ctx);
+    this.dupPtr = rawDupper(ctx);
     this.deadline = Infinity; // set when the prelude is in place: the CPU limit is the module's, not the bridge's
 
     // One host function serves every table function (the prelude's wrapper passes the row's id and the argument
@@ -356,7 +379,8 @@ export class Bridge {
             const returnsHandle = e.returns.startsWith("handle:") ? e.returns.slice(7) : null;
             // handles are checked in the guest (its WeakMap): those rows keep the wrapper
             if (raw && sitedNames.has(e.name) && handles.length === 0 && returnsHandle === null) {
-              const body = (argc: number, argv: number) => this.hostCall(e, id, argc, argv, raw);
+              const sh = this.shapeOf(e);
+              const body = (argc: number, argv: number) => this.hostCall(e, id, sh, argc, argv, raw);
               const h = newRawFunction(ctx, "call", 1, body);
               if (h) {
                 ctx.setProp(natives, `call:${id}`, h);
@@ -490,13 +514,14 @@ export class Bridge {
 
   /** Before host work for the guest: the CPU deadline and the kernel-call limit (an error handle when refused). */
   private enter(): { error: QuickJSHandle } | undefined {
-    // The CPU deadline, at every host call: QuickJS asks its interrupt handler only every few thousand guest
-    // bytecodes, so a loop of two long kernel calls (vmalloc(400 MiB) + vfree) would otherwise run thousands of them
-    // past the limit before the handler looks.
-    if (this.stop || this.hooks.now() > this.deadline) {
-      if (!this.stop) this.stopFor("cpu");
-      return this.errorHandle("InternalError", "interrupted");
+    // The CPU deadline, every CLOCK_EVERY host calls: QuickJS asks its interrupt handler only every few thousand
+    // guest bytecodes, so a loop of two long kernel calls (vmalloc(400 MiB) + vfree) would otherwise run thousands of
+    // them past the limit before the handler looks.
+    if (this.stop === null && ++this.sinceClock >= CLOCK_EVERY) {
+      this.sinceClock = 0;
+      if (this.hooks.now() > this.deadline) this.stopFor("cpu");
     }
+    if (this.stop) return this.errorHandle("InternalError", "interrupted");
     if (++this.calls > this.limits.kernelCalls) {
       this.stopFor("kernel-calls");
       return this.errorHandle("InternalError", "interrupted");
@@ -600,7 +625,7 @@ export class Bridge {
           r = e.impl(env, ...args);
       }
     }
-    this.hooks.onCall?.(e.name, args, r);
+    this.hooks.log?.record(e.name, args, r);
     return r;
   }
 
@@ -610,7 +635,7 @@ export class Bridge {
    * call(): plain numbers and addresses are read where they lie; any other argument, a count that is not the row's
    * own, or a value a check refuses, takes call()'s path through handles, and its message.
    */
-  private hostCall(e: FunctionEntry, id: number, argc: number, argv: number, raw: RawValues): number | { error: QuickJSHandle } {
+  private hostCall(e: FunctionEntry, id: number, sh: RowShape, argc: number, argv: number, raw: RawValues): number | { error: QuickJSHandle } {
     raw.sync();
     let site = 0;
     if (argc > 0) {
@@ -637,7 +662,14 @@ export class Bridge {
       if (refused !== undefined) return refused;
       try {
         const n = argc > 0 ? argc - 1 : 0;
-        const sh = this.shapeOf(e);
+        if (sh.fast && n === sh.fixed) {
+          // each argument read where it lies, no array: rawArg's value, its number in argNums
+          const p = argv + 8;
+          const v0 = n > 0 ? this.rawArg(sh, 0, p, raw) : 0;
+          const v1 = n > 1 && v0 !== undefined ? this.rawArg(sh, 1, p + 8, raw) : 0;
+          const v2 = n > 2 && v1 !== undefined ? this.rawArg(sh, 2, p + 16, raw) : 0;
+          if (v0 !== undefined && v1 !== undefined && v2 !== undefined) return this.rawRow(e, id, sh, n, v0, v1, v2);
+        }
         let args = this.rawArgs(e, sh, n, argv + 8, raw);
         if (args === undefined) {
           const hs = borrowArgs(this.ctx, n, argv + 8);
@@ -656,6 +688,77 @@ export class Bridge {
     } finally {
       this.leaveSite(outer, outerNode, outerDepth, outerRow, outerAttached, outerUsed);
     }
+  }
+
+  /** hostCall's arguments as numbers (an address's: its encodeAddr number), for the call log (recordNumeric). */
+  private readonly argNums = new Float64Array(3);
+  /** The call log's view of each row (CallLog.infoOf), looked up at the row's first raw call. */
+  private readonly logFns: (CallLogFn | undefined)[] = [];
+  /** The last address result of a raw call: its bigint, number and the guest bigint's JSValue (hostCall, rawRow). */
+  private lastRet: bigint | undefined = undefined;
+  private lastRetNum = 0;
+  private lastRetPtr = 0;
+
+  /**
+   * Argument i of a fast row (RowShape.fast), read at p as readArgs would read it: a number, or an address's bigint;
+   * its number goes to argNums[i]. Undefined when it is not a plain number or address its check takes (the caller
+   * then reads them all through handles, with call()'s messages).
+   */
+  private rawArg(sh: RowShape, i: number, p: number, raw: RawValues): number | bigint | undefined {
+    const t = raw.tag(p);
+    if (sh.kinds[i] === P_NUM) {
+      if (t !== TAG_INT && t !== TAG_FLOAT64) return undefined;
+      const v = raw.number(p);
+      const range = sh.ranges[i];
+      if (!Number.isSafeInteger(v) || (range !== N_INT && (v < 0 || (range === N_GFP && v > 0xffffffff)))) return undefined;
+      this.argNums[i] = v;
+      return v;
+    }
+    if (t !== TAG_SHORT_BIG_INT && t !== TAG_BIG_INT) return undefined;
+    const a = raw.addrNumber(p);
+    if (a === undefined) return undefined;
+    const b = a === this.lastRetNum && this.lastRet !== undefined ? this.lastRet : (this.addrBigs.get(a) ?? decodeAddr(a));
+    if (!(b >= 0n && b < this.addrLimit)) return undefined; // checkAddr's message, through handles
+    this.argNums[i] = a;
+    return b;
+  }
+
+  /** A fast row's call once its arguments are read (invokeRow's steps and rawResult's, without an array). */
+  private rawRow(e: FunctionEntry, id: number, sh: RowShape, n: number, v0: unknown, v1: unknown, v2: unknown): number {
+    const env = this.env;
+    // taken before the impl runs: a callback it calls makes raw calls of its own
+    const a0 = this.argNums[0];
+    const a1 = this.argNums[1];
+    const a2 = this.argNums[2];
+    const missing = e.missing?.(env.k);
+    if (missing) throw new GuestError("Error", `${e.name}: ${missing}`);
+    const r = n === 0 ? e.impl(env) : n === 1 ? e.impl(env, v0) : n === 2 ? e.impl(env, v0, v1) : e.impl(env, v0, v1, v2);
+    const log = this.hooks.log;
+    let info: CallLogFn | undefined;
+    if (log !== undefined) info = this.logFns[id] ??= log.infoOf(e.name);
+    if (sh.ret !== RET_ADDR) {
+      if (info !== undefined) log!.recordNumeric(info, n, a0, a1, a2, sh.addrs, r, NaN);
+      return this.rawResult(e, sh, r);
+    }
+    const b = typeof r === "bigint" ? r : BigInt(r as number);
+    if (b === this.lastRet) {
+      if (info !== undefined) log!.recordNumeric(info, n, a0, a1, a2, sh.addrs, r, this.lastRetNum);
+      return this.dupPtr(this.lastRetPtr);
+    }
+    // as addrToGuest: passing it back (kfree(p)) finds its bigint by its number
+    let num = this.addrNums.get(b);
+    if (num === undefined) {
+      num = encodeAddr(b);
+      if (num !== undefined) this.remember(num, b);
+    }
+    if (info !== undefined) log!.recordNumeric(info, n, a0, a1, a2, sh.addrs, r, num ?? NaN);
+    const ptr = this.bigintHandle(b).value as unknown as number;
+    if (num !== undefined) {
+      this.lastRet = b;
+      this.lastRetNum = num;
+      this.lastRetPtr = ptr;
+    }
+    return this.dupPtr(ptr);
   }
 
   /** A kernel-call site's end: the outer call's site, node and stack back in place (both call paths; no object per call). */
@@ -761,6 +864,7 @@ export class Bridge {
   private dropBigHandles(): void {
     for (const h of this.bigHandles.values()) if (h.alive) h.dispose();
     this.bigHandles.clear();
+    this.lastRet = undefined;
   }
 
   /** A row's parameters and result as readArgs and call() use them, worked out once per row. */
@@ -801,7 +905,14 @@ export class Bridge {
                 ? RET_NUMBER
                 : RET_SCALAR;
       const simple = !rest && required === fixed && kinds.every((k) => k === P_NUM || k === P_ADDR);
-      this.shapes.set(e, (sh = { rest, simple, fixed, required, kinds, ret }));
+      const ranges = new Uint8Array(fixed);
+      let addrs = 0;
+      for (let i = 0; i < fixed; i++) {
+        ranges[i] = ps[i].type === "int" ? N_INT : ps[i].type === "gfp" ? N_GFP : N_UNSIGNED;
+        if (kinds[i] === P_ADDR) addrs |= 1 << i;
+      }
+      const fast = simple && fixed <= 3 && !e.countsLog;
+      this.shapes.set(e, (sh = { rest, simple, fast, fixed, required, kinds, ranges, addrs, ret }));
     }
     return sh;
   }

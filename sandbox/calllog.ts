@@ -126,6 +126,19 @@ function jsonLength(v: bigint): number {
   return 2 + v.toString(16).length;
 }
 
+/** What the log knows of one function (CallLog.infoOf). */
+export interface CallLogFn {
+  readonly name: string;
+  /** Its index among the log's function names. */
+  readonly id: number;
+  /** The policy's: kept whatever the budget (a memory role); a print row; its cell line recorded. */
+  readonly memory: boolean;
+  readonly print: boolean;
+  readonly line: boolean;
+  /** The fixed part of its entries' estimated JSON size. */
+  readonly size: number;
+}
+
 /** What the log must keep whatever its budget: which calls, and whether a print call stored text. */
 export interface CallLogPolicy {
   /** Calls that allocate, free or alias memory (the table's memory roles). */
@@ -206,49 +219,28 @@ export class CallLog {
   private lastCallerId: number | undefined = undefined;
 
   /** Per function: its id among fns and what the policy says of it (looked up once per call). */
-  private readonly fnInfo = new Map<string, { id: number; memory: boolean; print: boolean; line: boolean }>();
-  private infoOf(fn: string): { id: number; memory: boolean; print: boolean; line: boolean } {
+  private readonly fnInfo = new Map<string, CallLogFn>();
+  /** What the log knows of a function (recordNumeric's first argument: a caller keeps it, one lookup per function). */
+  infoOf(fn: string): CallLogFn {
     let f = this.fnInfo.get(fn);
     if (f === undefined) {
       const p = this.policy;
-      f = { id: this.idOf(fn), memory: p.memory.has(fn), print: p.print.has(fn), line: p.lines?.has(fn) ?? false };
+      f = { name: fn, id: this.idOf(fn), memory: p.memory.has(fn), print: p.print.has(fn), line: p.lines?.has(fn) ?? false, size: 160 + fn.length };
       this.fnInfo.set(fn, f);
     }
     return f;
   }
 
   record(fn: string, args: readonly unknown[], ret: unknown): void {
-    const k = this.k;
     const info = this.infoOf(fn);
     if (this.over && !info.memory && !(info.print && typeof ret === "number" && ret > 0)) {
       this.drop(fn);
       return;
     }
-    const s = (k as unknown as { sched?: SchedView }).sched;
-    const task = k.current.comm;
-    const pid = k.current.pid;
-    const hardirq = !!s?.in_hardirq?.();
-    const softirq = !!s?.in_serving_softirq?.();
-    const atomic = !!s?.in_atomic?.();
-    const irqsDisabled = !!s?.irqs_disabled?.();
-    const preemptCount = s?.preempt_count?.() ?? 0;
-    let c = this.lastCtx;
-    if (
-      !c ||
-      c.task !== task ||
-      c.pid !== pid ||
-      c.hardirq !== hardirq ||
-      c.softirq !== softirq ||
-      c.atomic !== atomic ||
-      c.irqsDisabled !== irqsDisabled ||
-      c.preemptCount !== preemptCount
-    ) {
-      c = this.lastCtx = Object.freeze({ task, pid, hardirq, softirq, atomic, irqsDisabled, preemptCount });
-      this.lastCtxId = this.ctxs.push(c) - 1;
-    }
+    this.noteContext();
     const max = this.over ? CALL_LOG_BUDGET.stringCharsOver : CALL_LOG_BUDGET.stringChars;
     let cut: [number, number][] | undefined;
-    let size = 160 + fn.length; // the fixed part of an entry's JSON (ctx, caller, tNs, phase), roughly
+    let size = info.size; // the fixed part of an entry's JSON (ctx, caller, tNs, phase), roughly
     if (this.nVals + args.length > this.valNum.length) this.growVals(this.nVals + args.length);
     for (let i = 0; i < args.length; i++) {
       let v = args[i];
@@ -296,6 +288,68 @@ export class CallLog {
       this.valKind[at] = V_OTHER;
       this.valOther.set(at, v);
     }
+    this.endRow(info, size, cut, ret, NaN);
+  }
+
+  /**
+   * record() for a call whose n (at most 3) arguments are all numbers or addresses, given as numbers: x0..x2, bit i of
+   * `addrs` set when argument i is an address (x_i its encodeAddr number), else x_i is the number itself. `retAddr`:
+   * when ret is a bigint, its encodeAddr number if the caller knows it (NaN: it does not). The same row record()
+   * makes of the same call (bindings.ts hostCall's raw calls), without an array, a bigint or a typeof per argument.
+   */
+  recordNumeric(info: CallLogFn, n: number, x0: number, x1: number, x2: number, addrs: number, ret: unknown, retAddr: number): void {
+    if (this.over && !info.memory && !(info.print && typeof ret === "number" && ret > 0)) {
+      this.drop(info.name);
+      return;
+    }
+    this.noteContext();
+    let size = info.size;
+    if (this.nVals + n > this.valNum.length) this.growVals(this.nVals + n);
+    for (let i = 0; i < n; i++) {
+      const x = i === 0 ? x0 : i === 1 ? x1 : x2;
+      const at = this.nVals++;
+      this.valNum[at] = x;
+      if (addrs & (1 << i)) {
+        this.valKind[at] = V_ADDR;
+        size += encodedLength(x) + 3;
+      } else {
+        this.valKind[at] = V_NUM;
+        size += 12;
+      }
+    }
+    this.endRow(info, size, undefined, ret, retAddr);
+  }
+
+  /** The context of the call being recorded: lastCtx/lastCtxId (a new frozen one when it changed). */
+  private noteContext(): void {
+    const k = this.k;
+    const s = (k as unknown as { sched?: SchedView }).sched;
+    const task = k.current.comm;
+    const pid = k.current.pid;
+    const hardirq = !!s?.in_hardirq?.();
+    const softirq = !!s?.in_serving_softirq?.();
+    const atomic = !!s?.in_atomic?.();
+    const irqsDisabled = !!s?.irqs_disabled?.();
+    const preemptCount = s?.preempt_count?.() ?? 0;
+    let c = this.lastCtx;
+    if (
+      !c ||
+      c.task !== task ||
+      c.pid !== pid ||
+      c.hardirq !== hardirq ||
+      c.softirq !== softirq ||
+      c.atomic !== atomic ||
+      c.irqsDisabled !== irqsDisabled ||
+      c.preemptCount !== preemptCount
+    ) {
+      c = this.lastCtx = Object.freeze({ task, pid, hardirq, softirq, atomic, irqsDisabled, preemptCount });
+      this.lastCtxId = this.ctxs.push(c) - 1;
+    }
+  }
+
+  /** A recorded call's result, caller, line and row, once its arguments are in the value columns. */
+  private endRow(info: CallLogFn, size: number, cut: [number, number][] | undefined, ret: unknown, retAddr: number): void {
+    const max = this.over ? CALL_LOG_BUDGET.stringCharsOver : CALL_LOG_BUDGET.stringChars;
     let r = typeof ret === "function" || (typeof ret === "object" && ret !== null) ? json(ret) : ret;
     if (typeof r === "string" && r.length > max) {
       (cut ??= []).push([-1, r.length]);
@@ -310,8 +364,13 @@ export class CallLog {
       const l = this.lineOf();
       if (l !== undefined) line = l;
     }
-    const i = this.row(info.id, this.lastCtxId, caller, k.clock.now(), line);
-    this.setRet(i, r);
+    const i = this.row(info.id, this.lastCtxId, caller, this.k.clock.now(), line);
+    if (retAddr === retAddr && typeof r === "bigint") {
+      this.lastAddr = r;
+      this.lastAddrNum = retAddr;
+      this.retNum[i] = retAddr;
+      this.retKind[i] = V_ADDR;
+    } else this.setRet(i, r);
     if (cut) (this.cuts ??= new Map()).set(this.rows - 1, cut);
     this.bytes += size + caller.length;
     if (!this.over && (this.rows >= CALL_LOG_BUDGET.entries || this.bytes >= CALL_LOG_BUDGET.bytes)) this.over = true;

@@ -233,7 +233,9 @@ export function installLeanHostCalls(context: QuickJSContext): boolean {
     const fn = getFunction(fnId);
     const raw = (fn as { [RAW]?: RawHostFunction })[RAW];
     if (raw !== undefined) {
-      // a raw host function (newRawFunction): its arguments as they lie in memory, no handle made
+      // a raw host function (newRawFunction): its arguments as they lie in memory, no handle made; its later calls
+      // take the module's direct path (directRawCalls)
+      if (direct !== undefined && direct.ctx === ctxPtr) direct.raws.set(fnId, raw);
       let r: number | { error: QuickJSHandle };
       try {
         r = raw(argc, argv);
@@ -266,7 +268,86 @@ export function installLeanHostCalls(context: QuickJSContext): boolean {
   };
   if (newFloat64) numberResults.add(context);
   leanContexts.add(context);
+  const direct = directRawCalls(context, ctxPtr, throwIn);
   return true;
+}
+
+// ---- the module's direct path to raw host functions ---------------------------------------------------------------
+//
+// A guest -> host call passes four functions of the library before the lean dispatcher runs: the WebAssembly import,
+// the module's callFunction (a closure per call for asyncify, a Map from context to dispatcher), then the lean
+// dispatcher's getFunction (two Maps, from host reference id to function). For the newest lean context of a module,
+// the module's callFunction itself is wrapped: a call of a raw host function it has seen (the lean dispatcher notes
+// each at its first call, by host reference id) runs from there, with the lean dispatcher's steps; anything else takes
+// the library's path. The slot is emptied when that context is freed (its pointer, and its runtime's ids, are reused)
+// and a host reference the runtime frees is dropped from it. An older context still alive takes the library's path.
+
+interface DirectSlot {
+  ctx: number;
+  rt: number;
+  raws: Map<number, RawHostFunction>;
+  throwIn: (error: unknown) => number;
+}
+interface ModuleCallbacksInternals {
+  callFunction?: (asyncify: unknown, ctx: number, thisPtr: number, argc: number, argv: number, fnId: number) => number;
+  freeHostRef?: (asyncify: unknown, rt: number, id: number) => void;
+}
+/** Per module's callbacks object: its slot (the newest lean context's), once the module's path is wrapped. */
+const directSlots = new WeakMap<object, { slot: DirectSlot | undefined }>();
+
+/** Wrap the module's callFunction for this context (once per module); the slot the lean dispatcher fills, or undefined. */
+function directRawCalls(context: QuickJSContext, ctxPtr: number, throwIn: (error: unknown) => number): DirectSlot | undefined {
+  const c = context as unknown as {
+    module?: { callbacks?: ModuleCallbacksInternals };
+    runtime?: { callbacks?: { deleteContext?: (ctx: number) => void } };
+    rt?: { value?: number };
+  };
+  const cbs = c.module?.callbacks;
+  const moduleCbs = c.runtime?.callbacks;
+  const rtPtr = c.rt?.value;
+  if (!cbs || typeof cbs.callFunction !== "function" || typeof cbs.freeHostRef !== "function" || typeof rtPtr !== "number") return undefined;
+  if (!moduleCbs || typeof moduleCbs.deleteContext !== "function") return undefined;
+  let state = directSlots.get(cbs);
+  if (state === undefined) {
+    const st: { slot: DirectSlot | undefined } = { slot: undefined };
+    state = st;
+    directSlots.set(cbs, st);
+    const callFunction = cbs.callFunction.bind(cbs);
+    const freeHostRef = cbs.freeHostRef.bind(cbs);
+    const deleteContext = moduleCbs.deleteContext.bind(moduleCbs);
+    cbs.callFunction = (asyncify, ctx, thisPtr, argc, argv, fnId) => {
+      const slot = st.slot;
+      if (asyncify === undefined && slot !== undefined && ctx === slot.ctx) {
+        const raw = slot.raws.get(fnId);
+        if (raw !== undefined) {
+          try {
+            let r: number | { error: QuickJSHandle };
+            try {
+              r = raw(argc, argv);
+            } catch (error) {
+              return slot.throwIn(error);
+            }
+            return typeof r === "number" ? r : slot.throwIn(r.error);
+          } catch (error) {
+            console.error("[C to host error: returning null]", error); // as the library's callFunction
+            return 0;
+          }
+        }
+      }
+      return callFunction(asyncify, ctx, thisPtr, argc, argv, fnId);
+    };
+    cbs.freeHostRef = (asyncify, rt, id) => {
+      if (st.slot !== undefined && rt === st.slot.rt) st.slot.raws.delete(id);
+      freeHostRef(asyncify, rt, id);
+    };
+    moduleCbs.deleteContext = (ctx) => {
+      if (st.slot !== undefined && ctx === st.slot.ctx) st.slot = undefined;
+      deleteContext(ctx);
+    };
+  }
+  const slot: DirectSlot = { ctx: ctxPtr, rt: rtPtr, raws: new Map(), throwIn };
+  state.slot = slot;
+  return slot;
 }
 
 // ---- raw host functions ---------------------------------------------------------------------------------------------
@@ -491,6 +572,14 @@ export function rawNumber(context: QuickJSContext, n: number): number {
 export function rawDup(context: QuickJSContext, h: QuickJSHandle): number {
   const c = context as unknown as Required<ContextInternals>;
   return c.ffi.QTS_DupValuePointer(c.ctx.value, h.value as unknown as number);
+}
+
+/** rawDup() by a held value's JSValue pointer (its handle's .value), the context's internals looked up once. */
+export function rawDupper(context: QuickJSContext): (ptr: number) => number {
+  const c = context as unknown as Required<ContextInternals>;
+  const ffi = c.ffi;
+  const ctxPtr = c.ctx.value;
+  return (ptr) => ffi.QTS_DupValuePointer(ctxPtr, ptr);
 }
 
 /** Handles borrowing a raw host function's arguments (as the lean dispatcher makes them); the caller disposes each. */

@@ -163,7 +163,7 @@ export async function runModule(source: string, options: RunOptions = {}, deps?:
 }
 
 // Read once: `performance` is a lazy getter on Node's global object, and looking it up costs ~0.7 µs, more than
-// performance.now() itself; the CPU deadline reads the clock at every host call.
+// performance.now() itself; the CPU deadline reads the clock at every 8th host call (bindings.ts CLOCK_EVERY).
 const perf: { now(): number } = typeof performance !== "undefined" ? performance : Date;
 function now(): number {
   return perf.now();
@@ -524,7 +524,7 @@ function openBridge(run: Run, qjs: QuickJSWASMModule, source: string, entries: r
     {
       now,
       onCallbackError: (symbol, err) => void exceptionReport(k, symbol || "a module callback", "callback", err, tr.scopes, run.columns),
-      onCall: (fn, args, ret) => log.record(fn, args, ret),
+      log,
       onEnter: (symbol) => (symbol === null ? log.callers.pop() : log.callers.push(symbol)),
     },
     tr.sites,

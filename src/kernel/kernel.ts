@@ -73,9 +73,9 @@ import { KernelBootError } from "./boot_error.ts";
 export { KernelBootError };
 
 // The defaults of the hooks the sandbox installs per run; stateless or rebindable so that a snapshot copies them.
-const noModuleFrames = stateless((): StackFrame[] => []);
-const noWatchdog = stateless((): void => {});
-function innermostModuleFunction(this: Kernel): string | undefined {
+export const noModuleFrames = stateless((): StackFrame[] => []);
+export const noWatchdog = stateless((): void => {});
+export function innermostModuleFunction(this: Kernel): string | undefined {
   return this.captureModuleStack()[0]?.fn;
 }
 function innermostModuleFrameOf(this: Kernel): StackFrame | undefined {

@@ -57,13 +57,16 @@ type Sandbox = typeof import("./worker-code.ts");
 type KernelDeps = Awaited<ReturnType<Sandbox["loadKernelDeps"]>>;
 const DEV_CODE = "./worker-code.ts";
 let code: CachedScript<Sandbox> | undefined;
+/** The bundled sandbox's file (lib/isolate-worker-code.cjs): it names the build for the disk cache of machines. */
+let codeFile: string | undefined;
 /** The sandbox's code and the kernel's (QuickJS may still be loading). */
 const loaded = (async (): Promise<{ sandbox: Sandbox; deps: KernelDeps }> => {
   let sandbox: Sandbox;
   if (/\.[cm]?ts$/.test(new URL(import.meta.url).pathname)) sandbox = (await import(/* @vite-ignore */ DEV_CODE)) as Sandbox;
   else {
     const wasm = compileQuickJSWasm();
-    code = loadCachedScript(fileURLToPath(new URL("./isolate-worker-code.cjs", import.meta.url)), process.env.KMODLAB_CODE_CACHE !== "0", v8Flags.join(" "));
+    codeFile = fileURLToPath(new URL("./isolate-worker-code.cjs", import.meta.url));
+    code = loadCachedScript(codeFile, process.env.KMODLAB_CODE_CACHE !== "0", v8Flags.join(" "));
     sandbox = code.exports;
     sandbox.useCompiledWasm(wasm);
   }
@@ -119,11 +122,13 @@ let spare: { key: string; kernel?: unknown; error?: unknown } | undefined;
 let booting: Promise<void> | undefined;
 
 async function bootAhead(m: BootRequest): Promise<void> {
-  const { deps } = await loaded;
+  const { sandbox, deps } = await loaded;
   const key = machineKey(m.profile, m.boot);
   if (spare?.key === key) return;
   try {
-    spare = { key, kernel: deps.boot(m.profile, m.boot) };
+    // bundled: from the disk cache of booted machines when it has this one (worker-code.ts bootCached)
+    const kernel = codeFile ? await sandbox.bootCached(codeFile, m.profile, m.boot, deps.boot) : deps.boot(m.profile, m.boot);
+    spare = { key, kernel };
   } catch (error) {
     spare = { key, error };
   }

@@ -7,6 +7,8 @@
 import { newVariant } from "quickjs-emscripten-core";
 import RELEASE_SYNC from "@jitl/quickjs-wasmfile-release-sync";
 import { setQuickJSVariant, loadQuickJS } from "../../sandbox/quickjs.ts";
+import type { EncodedMachine } from "../kernel/snapshot_disk.ts";
+import { fromPayload, machineStore, readMachine, toPayload, writeMachine } from "./boot-cache.ts";
 
 export { loadKernelDeps, runModule } from "../../sandbox/run.ts";
 export { loadQuickJS };
@@ -17,4 +19,42 @@ export { loadQuickJS };
  */
 export function useCompiledWasm(wasmModule: Promise<WebAssembly.Module>): void {
   setQuickJSVariant(newVariant(RELEASE_SYNC, { wasmModule: () => wasmModule }));
+}
+
+/**
+ * The machine `profile` + `opts` from the disk cache of booted machines (boot-cache.ts), or booted by `boot` and then
+ * stored (the first start of each machine pays the encoding, once per build). Either way the run gets a machine
+ * decoded from the stored bytes, so the first run and every later one take the same path (and the decoder's code is
+ * in the V8 code cache made after that first run). The build is the run worker's bundled code, `codeFile`: only the
+ * bundle names a build (the TypeScript sources under tsx do not, so they always boot). A machine the disk form cannot
+ * name (snapshot_disk.ts DiskFormError) is booted every time.
+ */
+export async function bootCached<K extends object, O extends object>(codeFile: string, profile: string, opts: O, boot: (p: string, o: O) => K): Promise<K> {
+  // loaded here, after the kernel (loadKernelDeps): it imports the kernel's modules, whose order of evaluation
+  // (registrations, SideTables) must stay the one loadKernelDeps gives them
+  const [disk, { bootKey }] = await Promise.all([import("../kernel/snapshot_disk.ts"), import("../kernel/snapshot.ts")]);
+  const store = machineStore(codeFile, disk.MACHINE_FORMAT);
+  if (!store) return boot(profile, opts);
+  const machine = bootKey(profile, opts);
+  const records = readMachine(store, machine);
+  if (records !== undefined) {
+    try {
+      return disk.decodeMachine(records as EncodedMachine) as unknown as K;
+    } catch {
+      // records this build cannot place: boot, and replace them
+    }
+  }
+  const k = boot(profile, opts);
+  let payload: Buffer;
+  try {
+    payload = toPayload(disk.encodeMachine(k as never));
+  } catch {
+    return k; // a machine the disk form cannot name: no cache
+  }
+  writeMachine(store, machine, payload);
+  try {
+    return disk.decodeMachine(fromPayload(payload) as EncodedMachine) as unknown as K;
+  } catch {
+    return k;
+  }
 }

@@ -113,7 +113,7 @@ export function parseSlubDebug(v: string | true | undefined, debugDefault: boole
 
 /** The flags of cache `name`: its block's, else the global ones. A method of the options (this), holding nothing:
  *  a kernel snapshot shares it (src/kernel/snapshot.ts). */
-const flagsFor = stateless(function flagsFor(this: DebugOptions, name: string, flags: number): number {
+export const flagsFor = stateless(function flagsFor(this: DebugOptions, name: string, flags: number): number {
   for (const b of this.blocks) {
     for (const n of b.names) {
       if (n.endsWith("*") ? name.startsWith(n.slice(0, -1)) : name === n) return flags | b.flags;

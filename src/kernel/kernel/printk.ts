@@ -161,7 +161,7 @@ export function makeVsprintfEnv(k: LogHost): VsprintfEnv {
 }
 
 /** %pS / %ps through the machine's kallsyms (bound to the machine: a kernel snapshot rebinds it to its copy). */
-function symbolizeOn(this: LogHost, addr: bigint, mode: string): string {
+export function symbolizeOn(this: LogHost, addr: bigint, mode: string): string {
   return mode === "s" ? this.kallsyms!.symbolName(addr) : this.kallsyms!.symbolize(addr);
 }
 

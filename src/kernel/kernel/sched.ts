@@ -38,7 +38,7 @@ import { rebindable, stateless } from "../snapshot.ts";
 import { threadSize } from "./kthread.ts";
 
 /** runPendingHardirqs before irq.ts registers its hook. */
-const nothingPending = stateless((): void => {});
+export const nothingPending = stateless((): void => {});
 
 // include/linux/preempt.h (6.1)
 export const PREEMPT_BITS = 8;

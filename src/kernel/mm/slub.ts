@@ -252,7 +252,7 @@ export function slubLayout(m: SlubMachine, objectSize: number, align: number, fl
 type SlabState = "cur" | "partial" | "full" | "free";
 
 /** Intrusive doubly linked list of slabs (the kernel's list_head lists: O(1) moves). */
-class SlabList {
+export class SlabList {
   head: Slab | null = null;
   tail: Slab | null = null;
   count = 0;

@@ -27,7 +27,7 @@ export interface TlbStats {
 }
 
 /** One set-associative array: `sets` x `ways` entries of pages of 2^shift bytes (shift 0: any size, per entry). */
-class TlbArray {
+export class TlbArray {
   readonly sets: number;
   readonly ways: number;
   /** The page number (at the entry's size), -1 when invalid. */

@@ -1067,7 +1067,7 @@ const WARN_ALLOC_FRAMES: Record<Era, string[]> = {
 /** The splat side of vmalloc: WARN/BUG through debug/splat.ts, warn_alloc with show_mem. */
 /** vmalloc's diagnostics (WARN, BUG_ON, warn_alloc) with warn_alloc's ratelimit state: a class, not a closure, so that a
  *  kernel snapshot copies the state with the machine (src/kernel/snapshot.ts). */
-class VmallocDiag {
+export class VmallocDiag {
   private readonly file = "mm/vmalloc.c";
   private readonly era: Era;
   // warn_alloc's own ratelimit (nopage_rs: 6.1 one per 10*HZ; printk_ratelimit 10 per 5*HZ before).

@@ -1,0 +1,141 @@
+// Booted machines cached on disk between processes (issue 15): `kmodlab run` reads the machine it needs from a file
+// instead of booting it (a boot is ~40 ms of a ~200 ms start; reading one back is a fraction of that). The machine's
+// form is src/kernel/snapshot_disk.ts's (a Kernel as records, structured-clone serialised by node:v8); this file
+// keeps it on disk.
+//
+// A file holds one machine: a magic line, a JSON header (the full key, the payload's length and CRC-32), then the
+// payload. The key is everything the machine depends on: the boot options (profile, mem, cmdline, seed, config), the
+// build (the run worker's code file: size and modification time, like the V8 code cache's user-folder name), Node's
+// version (the serialiser's format) and the record format. A file whose key, length or checksum does not match, or
+// whose records do not decode in this build, is ignored (and replaced by the next boot): a stale or corrupt cache
+// costs a boot, never a wrong machine.
+//
+// Where: a folder `machines/` next to the run worker's code (lib/), or, when that is not writable (a package
+// installed by another user), the user's cache folder ($XDG_CACHE_HOME or ~/.cache, kmodlab/machines/).
+// KMODLAB_BOOT_CACHE_DIR names another folder; KMODLAB_BOOT_CACHE=0 turns the cache off. A folder keeps its
+// MAX_FILES most recently written machines. Writes go to a temporary name and are renamed into place, so concurrent
+// writers never leave a torn file. Nothing here may fail a run: a file that cannot be read or written is no cache.
+
+import { mkdirSync, readdirSync, readFileSync, renameSync, statSync, unlinkSync, writeFileSync } from "node:fs";
+import { homedir } from "node:os";
+import { join } from "node:path";
+import { deserialize, serialize } from "node:v8";
+import { crc32 } from "node:zlib";
+import { createHash } from "node:crypto";
+
+const MAGIC = "kmodlab machine\n";
+/** The most machine files a folder keeps (each one ~1-3 MB). */
+export const MAX_FILES = 16;
+
+export interface MachineStore {
+  /** Folders tried in order (read: the first that has the file; write: the first that takes it). */
+  dirs: string[];
+  /** The build and runtime part of every key. */
+  build: string;
+}
+
+/** The store for the run worker whose code is `codeFile` (lib/isolate-worker-code.cjs); undefined when turned off. */
+export function machineStore(codeFile: string, format: number): MachineStore | undefined {
+  if (process.env.KMODLAB_BOOT_CACHE === "0") return undefined;
+  let build: string;
+  try {
+    const st = statSync(codeFile);
+    build = JSON.stringify([st.size, Math.round(st.mtimeMs), process.version, process.arch, format]);
+  } catch {
+    return undefined;
+  }
+  const dirs = process.env.KMODLAB_BOOT_CACHE_DIR
+    ? [process.env.KMODLAB_BOOT_CACHE_DIR]
+    : [join(codeFile, "..", "machines"), join(process.env.XDG_CACHE_HOME || join(homedir(), ".cache"), "kmodlab", "machines")];
+  return { dirs, build };
+}
+
+/** The full key of a machine, and its file name. */
+function keyOf(store: MachineStore, machine: string): { key: string; file: string } {
+  const key = JSON.stringify([store.build, machine]);
+  return { key, file: `machine-${createHash("sha256").update(key).digest("hex").slice(0, 24)}.bin` };
+}
+
+/** The payload stored for `machine` (its records, deserialised), or undefined: none, stale or corrupt. */
+export function readMachine(store: MachineStore, machine: string): unknown {
+  const { key, file } = keyOf(store, machine);
+  for (const dir of store.dirs) {
+    let bytes: Buffer;
+    try {
+      bytes = readFileSync(join(dir, file));
+    } catch {
+      continue;
+    }
+    return parse(bytes, key);
+  }
+  return undefined;
+}
+
+/** The payload of a machine file, when its key, length and checksum are right; undefined otherwise. */
+export function parse(bytes: Buffer, key: string): unknown {
+  try {
+    if (bytes.toString("latin1", 0, MAGIC.length) !== MAGIC) return undefined;
+    const nl = bytes.indexOf(10, MAGIC.length);
+    if (nl < 0) return undefined;
+    const header = JSON.parse(bytes.toString("utf8", MAGIC.length, nl)) as { key?: unknown; length?: unknown; crc?: unknown };
+    if (header.key !== key) return undefined;
+    const payload = bytes.subarray(nl + 1);
+    if (payload.length !== header.length || crc32(payload) !== header.crc) return undefined;
+    return deserialize(payload);
+  } catch {
+    return undefined;
+  }
+}
+
+/** The bytes of a machine file: magic, header, payload. */
+export function format(payload: Buffer, key: string): Buffer {
+  const header = JSON.stringify({ key, length: payload.length, crc: crc32(payload) });
+  return Buffer.concat([Buffer.from(MAGIC, "latin1"), Buffer.from(header + "\n", "utf8"), payload]);
+}
+
+/** The payload of `records` (structured clone: node:v8's serialiser); throws what serialize() throws. */
+export function toPayload(records: unknown): Buffer {
+  return serialize(records);
+}
+
+/** The records of a payload, as a file read back would give them. */
+export function fromPayload(payload: Buffer): unknown {
+  return deserialize(payload);
+}
+
+/** Store a payload (toPayload) as `machine`. Never throws; returns whether a file was written. */
+export function writeMachine(store: MachineStore, machine: string, payload: Buffer): boolean {
+  const { key, file } = keyOf(store, machine);
+  const bytes = format(payload, key);
+  for (const dir of store.dirs) {
+    const path = join(dir, file);
+    const tmp = `${path}.${process.pid}-${Math.random().toString(36).slice(2)}.tmp`;
+    try {
+      mkdirSync(dir, { recursive: true, mode: 0o700 });
+      writeFileSync(tmp, bytes, { mode: 0o644 });
+      renameSync(tmp, path);
+      prune(dir, path);
+      return true;
+    } catch {
+      try {
+        unlinkSync(tmp);
+      } catch {
+        // never written
+      }
+    }
+  }
+  return false;
+}
+
+/** Keep the folder's MAX_FILES newest machine files (`keep`, just written, among them). */
+function prune(dir: string, keep: string): void {
+  try {
+    const files = readdirSync(dir)
+      .filter((f) => /^machine-[0-9a-f]+\.bin$/.test(f))
+      .map((f) => ({ path: join(dir, f), mtime: statSync(join(dir, f)).mtimeMs }))
+      .sort((x, y) => y.mtime - x.mtime);
+    for (const f of files.slice(MAX_FILES)) if (f.path !== keep) unlinkSync(f.path);
+  } catch {
+    // another process pruned it meanwhile
+  }
+}

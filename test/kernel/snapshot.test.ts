@@ -9,6 +9,7 @@ import { BootCache, SideTable, SnapshotError, SnapshotPlan, bootKey, immutable, 
 import { loadKernelDeps, runModule, kernelBootCache, type KernelDeps, type RunOptions } from "../../sandbox/run.ts";
 import type { BootOptions } from "../../src/kernel/types.ts";
 import { PhysMem } from "../../src/kernel/mm/physmem.ts";
+import { OwnedChunks, PageArray } from "../../src/kernel/mm/page_array.ts";
 
 const REBIND = Object.getOwnPropertySymbols(rebindable(function (this: unknown) {}, null)).find((s) => s.description === "kmodlab.rebind")!;
 
@@ -67,6 +68,23 @@ function differences(a: unknown, b: unknown, limit = 10): string[] {
       stack.push([rest(x), rest(y as object), p]);
       continue;
     }
+    if (x instanceof PageArray) {
+      // compared by what it holds: each chunk's values, and which chunks are templates (shared read-only, uniformOf);
+      // whether a chunk's own values sit in an array of its own or one shared with a snapshot is per copy
+      const y2 = y as PageArray<Uint8Array>;
+      const x2 = x as PageArray<Uint8Array>;
+      if (x2.chunks.length !== y2.chunks.length) bad(p, "different chunk counts");
+      else
+        for (let ci = 0; ci < x2.chunks.length; ci++) {
+          if ((x2.shared[ci] === 1) !== (y2.shared[ci] === 1)) bad(`${p} chunk ${ci}`, "a template on one side only");
+          else if (x2.uniformOf(ci) !== y2.uniformOf(ci) || x2.chunks[ci]!.some((v, i) => v !== y2.chunks[ci]![i])) bad(`${p} chunk ${ci}`, "values differ");
+        }
+      const rest = (o: object) => Object.fromEntries(Object.entries(o).filter(([k]) => !["chunks", "shared"].includes(k)));
+      stack.push([rest(x), rest(y as object), p]);
+      continue;
+    }
+    // which chunks a PageAllocator knows to be its own: a cache of the write path's check, cleared at a snapshot
+    if (x instanceof OwnedChunks) continue;
     if (ArrayBuffer.isView(x)) {
       const u = new Uint8Array(x.buffer, x.byteOffset, x.byteLength);
       const v = new Uint8Array((y as ArrayBufferView).buffer, (y as ArrayBufferView).byteOffset, (y as ArrayBufferView).byteLength);
@@ -205,15 +223,28 @@ describe("kernel snapshots (boot once, restore many)", async () => {
 
   it("runs on compiled copies of one template: a cell that corrupts the kernel, leaks, and changes the guest's globals, then clean runs byte-identical to runs on fresh boots", async () => {
     // the kernel's own structures scribbled over through memory (a freed object written, a page's bytes, a slab
-    // freelist pointer), leaks left behind, the guest's builtins replaced: none of it may reach the next run
-    const HOSTILE = `import { kmalloc, kfree, __get_free_page, memset, vmalloc, GFP_KERNEL, MODULE_LICENSE, module_init } from "linux";
+    // freelist pointer, writes past an object's end, a boot object's and a page table's bytes), pages freed and
+    // freed twice, struct page fields of many chunks changed (the chunks a copy shares copy-on-write: page_array.ts),
+    // page tables made and torn down, leaks left behind, the guest's builtins replaced: none of it may reach the next
+    // run
+    const HOSTILE = `import { kmalloc, kfree, __get_free_page, __get_free_pages, free_pages, alloc_pages, __free_pages, memset, memcpy, vmalloc, vfree, ioremap, iounmap,
+  virt_to_phys, phys_to_virt, GFP_KERNEL, MODULE_LICENSE, module_init } from "linux";
 MODULE_LICENSE("GPL");
 (Array.prototype as any).push = () => 0; (Object as any).freeze = (x: unknown) => x; (globalThis as any).leaked = 1;
 module_init(() => {
   const p = kmalloc(64, GFP_KERNEL); kfree(p); memset(p, 0x41, 64);
   memset(__get_free_page(GFP_KERNEL), 0x5a, 4096);
   for (let i = 0; i < 50; i++) kmalloc(512, GFP_KERNEL);
-  vmalloc(1 << 20);
+  const q = kmalloc(100, GFP_KERNEL); memset(q, 0x77, 300); memcpy(q + 96n, p, 64);
+  const pages: bigint[] = [];
+  for (let order = 0; order < 11; order++) pages[order] = __get_free_pages(GFP_KERNEL, order); // (push is replaced above)
+  for (let i = 0; i < pages.length; i += 2) free_pages(pages[i]!, i);
+  const v = vmalloc(1 << 20); memset(v, 0x66, 1 << 20); vfree(v);
+  vmalloc(3 << 20);
+  const io = ioremap(0xfebf0000n, 0x4000); iounmap(io);
+  memset(phys_to_virt(virt_to_phys(pages[3]!) - 0x200000n), 0x13, 64);
+  const pg = alloc_pages(GFP_KERNEL, 2); __free_pages(pg, 2); __free_pages(pg, 2);
+  free_pages(pages[0]!, 0);
   return 0;
 });`;
     const PROBE = `import { printk, KERN_INFO, MODULE_LICENSE, module_init } from "linux";

@@ -98,7 +98,7 @@ import {
   warn,
 } from "./page_alloc_deps.ts";
 import { showMem } from "./show_mem.ts";
-import { CHUNK as PA_CHUNK, CHUNK_SHIFT as PA_CHUNK_SHIFT, PageArray } from "./page_array.ts";
+import { CHUNK as PA_CHUNK, CHUNK_SHIFT as PA_CHUNK_SHIFT, OwnedChunks, PageArray } from "./page_array.ts";
 import { KernelBootError } from "../boot_error.ts";
 import { vmallocPreallocCount } from "../arch/early_memblock.ts";
 
@@ -306,9 +306,9 @@ export class PageAllocator {
   /** Top-order blocks that formed since the last sweep back to templates (sweepChunks). */
   private topFrees = 0;
   /** 1 where a chunk's owner, order, flags and refcount arrays are all its own: one check before a write. */
-  private readonly allOwn: Uint8Array;
+  private readonly allOwn: OwnedChunks;
   /** 1 where a chunk's lower-order free-list links (next, prev) are its own. */
-  private readonly linksOwn: Uint8Array;
+  private readonly linksOwn: OwnedChunks;
   /**
    * gfp mask and caller id of the allocation headed at a PFN. Only allocation heads have them, so they live in
    * chunks of 2^ALLOC_INFO_SHIFT frames created on the first allocation inside the chunk (a PFN keeps its last values
@@ -382,8 +382,8 @@ export class PageAllocator {
     this.next = new PageArray(new Int32Array(0), n, -1);
     this.prev = new PageArray(new Int32Array(0), n, -1);
     this.topOrder = this.maxOrder - 1;
-    this.allOwn = new Uint8Array(this.owner.chunks.length);
-    this.linksOwn = new Uint8Array(this.owner.chunks.length);
+    this.allOwn = new OwnedChunks(this.owner.chunks.length);
+    this.linksOwn = new OwnedChunks(this.owner.chunks.length);
     this.topNext = new Int32Array((n >>> this.topOrder) + 1).fill(-1);
     this.topPrev = new Int32Array((n >>> this.topOrder) + 1).fill(-1);
     this.topMt = new Uint8Array((n >>> this.topOrder) + 1);
@@ -1313,7 +1313,7 @@ export class PageAllocator {
     const zero = this.refcount.uniform(0);
     const step = 1 << this.topOrder;
     for (let ci = 0; ci < nChunks; ci++) {
-      if (this.owner.shared[ci] !== 0 && this.flags.shared[ci] !== 0) continue;
+      if (this.owner.isTemplate(ci) && this.flags.isTemplate(ci)) continue;
       const base = ci << CHUNK_SHIFT;
       if (base + CHUNK > this.nrPfns) continue;
       let all = true;
@@ -2684,7 +2684,7 @@ export class PageAllocator {
 
   /** Whether some frame of chunk ci may have flag bit f (a template chunk answers without a look at its frames). */
   private chunkMayHaveFlag(ci: number, f: number): boolean {
-    if (this.flags.shared[ci] === 0) return true;
+    if (!this.flags.isTemplate(ci)) return true;
     const u = this.flags.uniformOf(ci);
     return ((u ?? F_MANAGED | F_BUDDY) & f) !== 0;
   }
@@ -2893,7 +2893,7 @@ export class PageAllocator {
             if (p < z.startPfn || p + (1 << o) > z.endPfn) errs.push(`${z.name} order ${o}: block ${p} outside zone`);
             if (this.orderAt(p) !== o || !(this.flagsAt(p) & F_BUDDY)) errs.push(`pfn ${p}: in order-${o} list without buddy mark`);
             const ci = p >>> CHUNK_SHIFT;
-            if (o === top && this.owner.chunks[ci] === freeOwner && this.flags.chunks[ci] === this.freeTopFlags && inList.shared[ci] !== 0) {
+            if (o === top && this.owner.chunks[ci] === freeOwner && this.flags.chunks[ci] === this.freeTopFlags && inList.isTemplate(ci)) {
               if (topMark[p >>> top]) errs.push(`pfn ${p} in two free blocks`);
               topMark[p >>> top] = 1;
             } else {
@@ -2975,7 +2975,7 @@ export class PageAllocator {
         s = end;
         continue;
       }
-      const step = uo === PageOwner.Free && this.flags.chunks[ci] === this.freeTopFlags && inList.shared[ci] !== 0 ? 1 << top : 1;
+      const step = uo === PageOwner.Free && this.flags.chunks[ci] === this.freeTopFlags && inList.isTemplate(ci) ? 1 << top : 1;
       for (let p = s; p < end; p += step) {
         if (this.ownerAt(p) === PageOwner.Free && !listed(p)) errs.push(`pfn ${p}: owner Free but in no free list`);
         if (errs.length > 50) break;

@@ -10,10 +10,14 @@
 // (PageArray.share). So host memory follows the frames that were split, allocated or written, not the RAM size: a
 // 1 TiB machine's free memory is a few thousand template references.
 //
-// A snapshot (src/kernel/snapshot.ts) copies the chunks generically; the templates are marked immutable(), so a
-// kernel's copies share them with it instead of copying them.
+// A snapshot (src/kernel/snapshot.ts) copies no chunk: the copy and the original share every chunk array, and a
+// chunk either held as its own becomes shared with the snapshot (shared[ci] = SNAPSHOT_SHARED) in both, so that the
+// first write on either side gives that side its own copy (PageArray.own: the same path as a template's). A restored
+// machine pays for the chunks its run writes, not for every chunk the boot wrote. The templates are marked
+// immutable(), so copies share them too. A PageAllocator's per-chunk "owned" bits (OwnedChunks) clear themselves
+// at a snapshot, on both sides, for the same reason.
 
-import { immutable } from "../snapshot.ts";
+import { immutable, SNAPSHOT } from "../snapshot.ts";
 
 /** log2 of the frames per chunk: 8192 frames, 32 MiB of simulated RAM; at least one MAX_ORDER block on every arch. */
 export const CHUNK_SHIFT = 13;
@@ -22,15 +26,33 @@ export const CHUNK_MASK = CHUNK - 1;
 
 type Typed = Uint8Array | Int8Array | Int16Array | Int32Array;
 
+/** shared[ci]: the chunk's own array (0), a template (1), or its own values in an array a snapshot shares (2). */
+const OWN = 0;
+const TEMPLATE = 1;
+const SNAPSHOT_SHARED = 2;
+
+/**
+ * 1 where a chunk's arrays are known to be its own (a PageAllocator's one check before a write: allOwn, linksOwn).
+ * A snapshot clears it in the original and the copy (their chunks are now shared, PageArray[SNAPSHOT]), so that the
+ * next write on either side goes through PageArray.own() again.
+ */
+export class OwnedChunks extends Uint8Array {
+  [SNAPSHOT](): OwnedChunks {
+    this.fill(0);
+    return new OwnedChunks(this.length);
+  }
+}
+
 export class PageArray<A extends Typed> {
   /** One array per chunk: the chunk's own, or a shared template (shared[ci] = 1). */
   readonly chunks: A[];
-  /** 1 where chunks[ci] is a shared template (read only). */
+  /** Nonzero where chunks[ci] must not be written in place: 1, a shared template; 2, the chunk's own values in an
+   *  array shared with a snapshot (OWN, TEMPLATE, SNAPSHOT_SHARED). */
   readonly shared: Uint8Array;
   /** The uniform templates by value, and the value of each uniform template. */
   private readonly uniforms = new Map<number, A>();
   private readonly uniformValue = new Map<A, number>();
-  /** Chunks that hold their own array. */
+  /** Chunks that hold their own values (in an array of their own or one shared with a snapshot). */
   ownChunks = 0;
 
   /** An empty array of the element type (new arrays are made through its constructor: no function is stored, so a
@@ -73,26 +95,47 @@ export class PageArray<A extends Typed> {
     this.chunks[ci]![p & CHUNK_MASK] = v;
   }
 
-  /** The chunk's own writable array (copied from its template on first use). */
+  /** The chunk's own writable array (copied from its template, or from the array a snapshot shares, on first use). */
   own(ci: number): A {
-    if (this.shared[ci] !== 0) {
+    const s = this.shared[ci];
+    if (s !== OWN) {
       this.chunks[ci] = this.chunks[ci]!.slice() as A;
-      this.shared[ci] = 0;
-      this.ownChunks++;
+      this.shared[ci] = OWN;
+      if (s === TEMPLATE) this.ownChunks++;
     }
     return this.chunks[ci]!;
   }
 
   /** Point chunk ci at a shared template (its own array, if any, is dropped). */
   share(ci: number, template: A): void {
-    if (this.shared[ci] === 0) this.ownChunks--;
+    if (this.shared[ci] !== TEMPLATE) this.ownChunks--;
     this.chunks[ci] = template;
-    this.shared[ci] = 1;
+    this.shared[ci] = TEMPLATE;
+  }
+
+  /** Whether chunk ci is a shared template (read only; its values are the template's). */
+  isTemplate(ci: number): boolean {
+    return this.shared[ci] === TEMPLATE;
   }
 
   /** The value every frame of chunk ci holds, or undefined when the chunk is not a uniform template. */
   uniformOf(ci: number): number | undefined {
-    return this.shared[ci] !== 0 ? this.uniformValue.get(this.chunks[ci]!) : undefined;
+    return this.shared[ci] === TEMPLATE ? this.uniformValue.get(this.chunks[ci]!) : undefined;
+  }
+
+  /** The snapshot's copy (src/kernel/snapshot.ts): every chunk array shared, the own ones copy-on-write on both sides. */
+  [SNAPSHOT](copy: (v: unknown) => unknown): PageArray<A> {
+    const shared = this.shared;
+    for (let ci = 0; ci < shared.length; ci++) if (shared[ci] === OWN) shared[ci] = SNAPSHOT_SHARED;
+    const c = Object.create(PageArray.prototype) as PageArray<A>;
+    const self = this as unknown as Record<string, unknown>;
+    const out = c as unknown as Record<string, unknown>;
+    for (const key of Object.keys(this)) {
+      if (key === "chunks") out.chunks = this.chunks.slice();
+      else if (key === "shared") out.shared = shared.slice();
+      else out[key] = copy(self[key]);
+    }
+    return c;
   }
 
   /** Whether chunk ci holds exactly the values of `template` (a chunk that may go back to it). */

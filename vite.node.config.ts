@@ -25,7 +25,15 @@
 
 // Declarations for the library (lib/types/) come from tsc (tsconfig.lib.json), not from this file.
 
+import { randomUUID } from "node:crypto";
 import { build, defineConfig, type Plugin } from "vite";
+
+/**
+ * This build's identity, compiled into the run worker's code: the disk cache of booted machines
+ * (src/node/boot-cache.ts) keys its files by it, so a machine stored by one build is never read by another (a file's
+ * size and time would not do: npm pack gives every file the same time).
+ */
+const BUILD_ID = randomUUID();
 
 const entries: Record<string, string> = {
   cli: "src/cli/main.ts",
@@ -84,6 +92,7 @@ function workerScripts(): Plugin {
           },
           ssr: { target: "node", noExternal: true },
           resolve: { alias: SUCRASE_ESM },
+          define: { __KMODLAB_BUILD_ID__: JSON.stringify(BUILD_ID) },
         });
       }
     },

@@ -5,8 +5,8 @@
 //
 // A file holds one machine: a magic line, a JSON header (the full key, the payload's length and CRC-32), then the
 // payload. The key is everything the machine depends on: the boot options (profile, mem, cmdline, seed, config), the
-// build (the run worker's code file: size and modification time, like the V8 code cache's user-folder name), Node's
-// version (the serialiser's format) and the record format. A file whose key, length or checksum does not match, or
+// build (an identity vite.node.config.ts compiles into the run worker's code), Node's version and architecture (the
+// serialiser's format) and the record format. A file whose key, length or checksum does not match, or
 // whose records do not decode in this build, is ignored (and replaced by the next boot): a stale or corrupt cache
 // costs a boot, never a wrong machine.
 //
@@ -34,20 +34,16 @@ export interface MachineStore {
   build: string;
 }
 
-/** The store for the run worker whose code is `codeFile` (lib/isolate-worker-code.cjs); undefined when turned off. */
-export function machineStore(codeFile: string, format: number): MachineStore | undefined {
+/**
+ * The store of the build `build` (its identity, vite.node.config.ts BUILD_ID) whose run worker's code is `codeFile`
+ * (lib/isolate-worker-code.cjs), for records of format `format`; undefined when turned off.
+ */
+export function machineStore(codeFile: string, build: string, format: number): MachineStore | undefined {
   if (process.env.KMODLAB_BOOT_CACHE === "0") return undefined;
-  let build: string;
-  try {
-    const st = statSync(codeFile);
-    build = JSON.stringify([st.size, Math.round(st.mtimeMs), process.version, process.arch, format]);
-  } catch {
-    return undefined;
-  }
   const dirs = process.env.KMODLAB_BOOT_CACHE_DIR
     ? [process.env.KMODLAB_BOOT_CACHE_DIR]
     : [join(codeFile, "..", "machines"), join(process.env.XDG_CACHE_HOME || join(homedir(), ".cache"), "kmodlab", "machines")];
-  return { dirs, build };
+  return { dirs, build: JSON.stringify([build, process.version, process.arch, format]) };
 }
 
 /** The full key of a machine, and its file name. */

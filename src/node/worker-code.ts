@@ -21,19 +21,30 @@ export function useCompiledWasm(wasmModule: Promise<WebAssembly.Module>): void {
   setQuickJSVariant(newVariant(RELEASE_SYNC, { wasmModule: () => wasmModule }));
 }
 
+declare const __KMODLAB_BUILD_ID__: string | undefined;
+/** The build's identity (vite.node.config.ts defines it); undefined in the TypeScript sources (tsx, vitest). */
+const BUILD_ID = typeof __KMODLAB_BUILD_ID__ === "string" ? __KMODLAB_BUILD_ID__ : undefined;
+
 /**
  * The machine `profile` + `opts` from the disk cache of booted machines (boot-cache.ts), or booted by `boot` and then
  * stored (the first start of each machine pays the encoding, once per build). Either way the run gets a machine
  * decoded from the stored bytes, so the first run and every later one take the same path (and the decoder's code is
- * in the V8 code cache made after that first run). The build is the run worker's bundled code, `codeFile`: only the
- * bundle names a build (the TypeScript sources under tsx do not, so they always boot). A machine the disk form cannot
- * name (snapshot_disk.ts DiskFormError) is booted every time.
+ * in the V8 code cache made after that first run). `build` is the build's identity, compiled into the bundle
+ * (BUILD_ID): the TypeScript sources have none, so they always boot. The files go next to `codeFile` (the bundle).
+ * A machine the disk form cannot name (snapshot_disk.ts DiskFormError) is booted every time.
  */
-export async function bootCached<K extends object, O extends object>(codeFile: string, profile: string, opts: O, boot: (p: string, o: O) => K): Promise<K> {
+export async function bootCached<K extends object, O extends object>(
+  codeFile: string,
+  profile: string,
+  opts: O,
+  boot: (p: string, o: O) => K,
+  build: string | undefined = BUILD_ID,
+): Promise<K> {
+  if (build === undefined) return boot(profile, opts);
   // loaded here, after the kernel (loadKernelDeps): it imports the kernel's modules, whose order of evaluation
   // (registrations, SideTables) must stay the one loadKernelDeps gives them
   const [disk, { bootKey }] = await Promise.all([import("../kernel/snapshot_disk.ts"), import("../kernel/snapshot.ts")]);
-  const store = machineStore(codeFile, disk.MACHINE_FORMAT);
+  const store = machineStore(codeFile, build, disk.MACHINE_FORMAT);
   if (!store) return boot(profile, opts);
   const machine = bootKey(profile, opts);
   const records = readMachine(store, machine);

@@ -5,7 +5,7 @@
 // prints the same with the cache cold, warm and off.
 
 import { beforeAll, describe, expect, it } from "vitest";
-import { mkdtempSync, readdirSync, readFileSync, utimesSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { spawnSync } from "node:child_process";
@@ -106,21 +106,23 @@ describe("the machine file", () => {
     expect(parse(Buffer.alloc(0), "key-a")).toBeUndefined();
   });
 
-  it("is keyed by the build: a rebuilt worker code file (another size or time) misses", () => {
+  it("is keyed by the build and the record format: another build's file misses", () => {
     const dir = mkdtempSync(join(tmpdir(), "kmodlab-machines-"));
     const code = join(dir, "code.cjs");
     writeFileSync(code, "// a build\n");
     process.env.KMODLAB_BOOT_CACHE_DIR = join(dir, "machines");
     try {
-      const store = machineStore(code, 1)!;
+      const store = machineStore(code, "build-1", 1)!;
       expect(writeMachine(store, "m", payload)).toBe(true);
       expect(readMachine(store, "m")).toEqual({ hello: [1, 2n, "three"] });
       expect(readMachine(store, "other")).toBeUndefined();
-      utimesSync(code, new Date(2000, 1, 1), new Date(2000, 1, 1));
-      expect(readMachine(machineStore(code, 1)!, "m")).toBeUndefined();
-      expect(readMachine(machineStore(code, 2)!, "m")).toBeUndefined(); // another record format
+      expect(readMachine(machineStore(code, "build-2", 1)!, "m")).toBeUndefined();
+      expect(readMachine(machineStore(code, "build-1", 2)!, "m")).toBeUndefined();
+      process.env.KMODLAB_BOOT_CACHE = "0";
+      expect(machineStore(code, "build-1", 1)).toBeUndefined();
     } finally {
       delete process.env.KMODLAB_BOOT_CACHE_DIR;
+      delete process.env.KMODLAB_BOOT_CACHE;
     }
   });
 
@@ -135,11 +137,16 @@ describe("the machine file", () => {
       const counted = (p: string, o: BootOptions) => (boots++, boot(p, o));
       const src = example("memdemo.ts");
       const fresh = await runOn(boot("x86_64-6.1", {}), src, { proc: ["meminfo"] });
-      const first = await bootCached(code, "x86_64-6.1", {}, counted);
+      // the sources have no build identity: they boot every time
+      await bootCached(code, "x86_64-6.1", {}, counted);
+      expect(boots).toBe(1);
+      boots = 0;
+      const cached = (p: string, o: BootOptions) => bootCached(code, p, o, counted, "test-build");
+      const first = await cached("x86_64-6.1", {});
       expect(boots).toBe(1);
       const files = readdirSync(machines);
       expect(files).toHaveLength(1);
-      const second = await bootCached(code, "x86_64-6.1", {}, counted);
+      const second = await cached("x86_64-6.1", {});
       expect(boots).toBe(1);
       expect(await runOn(first, src, { proc: ["meminfo"] })).toBe(fresh);
       expect(await runOn(second, src, { proc: ["meminfo"] })).toBe(fresh);
@@ -148,13 +155,13 @@ describe("the machine file", () => {
       const bytes = readFileSync(path);
       bytes[bytes.length - 100] ^= 0xff;
       writeFileSync(path, bytes);
-      const third = await bootCached(code, "x86_64-6.1", {}, counted);
+      const third = await cached("x86_64-6.1", {});
       expect(boots).toBe(2);
       expect(await runOn(third, src, { proc: ["meminfo"] })).toBe(fresh);
-      await bootCached(code, "x86_64-6.1", {}, counted);
+      await cached("x86_64-6.1", {});
       expect(boots).toBe(2);
       // a boot the kernel refuses is refused the same way, and nothing is stored
-      await expect(bootCached(code, "x86_64-6.1", { mem: 1 << 20 }, counted)).rejects.toThrow();
+      await expect(cached("x86_64-6.1", { mem: 1 << 20 })).rejects.toThrow();
       expect(readdirSync(machines)).toHaveLength(1);
     } finally {
       delete process.env.KMODLAB_BOOT_CACHE_DIR;

@@ -30,6 +30,7 @@ import { VM_ALLOC, VM_NO_GUARD } from "../mm/vmalloc.ts";
 import type { KmemCache, Slab } from "../mm/slub.ts";
 import { CHUNK_MASK, CHUNK_SHIFT, PageArray } from "../mm/page_array.ts";
 import { renderPagetypeinfo } from "../fs/pagetypeinfo.ts";
+import { VerifiedSlabs, remember, verifiedFor, type SlabList } from "./verified.ts";
 
 const PAGE = 4096;
 /** Stop collecting after this many violations per check: one broken list can produce millions. */
@@ -74,6 +75,12 @@ export interface CheckOptions {
   /** Ask objectAt() about every live slab object instead of deciding a slab at once where it can (slabClean): the
    *  reference the tests hold the closed form to. */
   everyObject?: boolean;
+  /**
+   * Skip the per-slab checks of the slabs still exactly as a clean check of a machine of the same boot key found them
+   * (debug/verified.ts), and remember this state when it is clean and there is no record yet: what a run
+   * (`--check-invariants`, the fuzzer) asks for. The violations are the same as without it.
+   */
+  sinceVerified?: boolean;
 }
 
 /** Verify the whole simulated kernel. Pure: reads only (the /proc texts are rendered, nothing is allocated). */
@@ -86,7 +93,9 @@ export function checkKernelInvariants(k: Kernel, opts: CheckOptions = {}): Viola
   c.run("buddy", () => checkBuddyinfo(k, c));
   let slabPages = 0;
   let largePages = 0;
-  if (k.slab) c.run("slab", () => ([slabPages, largePages] = checkSlab(k, frames, c, opts.everyObject === true)));
+  const ver = opts.sinceVerified && !opts.everyObject && k.slab ? verifiedFor(k) : undefined;
+  const skip = ver && ver.beginCheck(k.slab) ? ver : undefined;
+  if (k.slab) c.run("slab", () => ([slabPages, largePages] = checkSlab(k, frames, c, opts.everyObject === true, skip)));
   let vmallocPages = 0;
   if (k.vmalloc) c.run("vmalloc", () => (vmallocPages = checkVmalloc(k, frames, c)));
   let tablePages = -1;
@@ -101,6 +110,8 @@ export function checkKernelInvariants(k: Kernel, opts: CheckOptions = {}): Viola
   }
   c.run("frames", () => frames.checkUnclaimed(c));
   c.run("proc", () => checkProc(k, frames, c, { slabPages, largePages, vmallocPages, tablePages }));
+  // A clean state: the record later checks of this machine compare their slabs with (debug/verified.ts).
+  if (opts.sinceVerified && !ver && k.slab && c.out.length === 0) remember(k, new VerifiedSlabs(k.slab, forEachSlab));
   return attribute(k, c.out);
 }
 
@@ -180,6 +191,9 @@ class FrameMap {
   freePages = 0;
   /** The page allocator's frameOwnerRuns(), once checkFrames has read them (the check changes no owner). */
   ownerRuns: [number, number, number][] | undefined;
+  /** The KmallocLarge blocks of checkFrames' walk of the allocations, [head, order, ...] ascending: what
+   *  allocations(PageOwner.KmallocLarge) returns, without a second walk. */
+  largeBlocks: number[] | undefined;
   constructor(readonly k: Kernel) {
     this.nr = k.pages.nrPfns;
     this.block = new PageArray(new Uint8Array(0), this.nr, 0);
@@ -301,7 +315,9 @@ function checkFrames(k: Kernel, f: FrameMap, c: Collector): void {
       f.block.set(p, 1);
     }
   }
+  const large: number[] = [];
   pa.forEachAllocation((head, order, owner) => {
+    if (owner === PageOwner.KmallocLarge) large.push(head, order);
     for (let p = head; p < head + (1 << order) && p < f.nr; p++) {
       const b = f.block.get(p);
       if (b === 1) c.add("frames", `pfn 0x${p.toString(16)} is free and also inside the allocated order-${order} block at 0x${head.toString(16)}`, [p]);
@@ -312,6 +328,7 @@ function checkFrames(k: Kernel, f: FrameMap, c: Collector): void {
         c.add("frames", `order-${order} ${pageOwnerNames[owner]} block at 0x${head.toString(16)}: pfn 0x${p.toString(16)} owned by ${pageOwnerNames[o]}`, [p]);
     }
   });
+  f.largeBlocks = large; // the walk is whole: checkSlab reads the large kmallocs' blocks from it
   const ownerRuns = (f.ownerRuns = pa.frameOwnerRuns()); // read by the checks below and checkUnclaimed
   for (const [start, n, o] of ownerRuns) {
     const end = start + n;
@@ -412,11 +429,12 @@ function checkPagetypeinfo(k: Kernel, c: Collector): void {
 
 // ------------------------------------------------------------------ slab
 
-function slabsOf(cache: KmemCache): Slab[] {
-  const out: Slab[] = [];
-  if (cache.cur) out.push(cache.cur);
-  for (const list of [cache.partial, cache.full, cache.free]) for (let s = list.head; s; s = s.next) out.push(s);
-  return out;
+/** Each slab of a cache with the list it is on (0 current, 1 partial, 2 full, 3 free), in that order. */
+function forEachSlab(cache: KmemCache, visit: (slab: Slab, list: SlabList) => void): void {
+  if (cache.cur) visit(cache.cur, 0);
+  for (let s = cache.partial.head; s; s = s.next) visit(s, 1);
+  for (let s = cache.full.head; s; s = s.next) visit(s, 2);
+  for (let s = cache.free.head; s; s = s.next) visit(s, 3);
 }
 
 /**
@@ -482,24 +500,24 @@ function slabClean(sa: Kernel["slab"], slab: Slab, cache: KmemCache, bytes: numb
 }
 
 /** Returns [pages in slabs, pages in large kmallocs]. */
-function checkSlab(k: Kernel, f: FrameMap, c: Collector, everyObject: boolean): [number, number] {
+function checkSlab(k: Kernel, f: FrameMap, c: Collector, everyObject: boolean, verified?: VerifiedSlabs): [number, number] {
   const sa = k.slab;
   const seen = new Set<Slab>();
   const probed = new Set<KmemCache>();
   let slabPages = 0;
   for (const cache of sa.cacheList) {
     if (cache.aliasOf) continue; // an alias has no slabs of its own
-    for (const slab of slabsOf(cache)) {
+    forEachSlab(cache, (slab, list) => {
       if (seen.has(slab)) {
         c.add("slab", `${cache.name}: slab at pfn 0x${slab.pfn.toString(16)} is on two lists`);
-        continue;
+        return;
       }
       seen.add(slab);
       if (slab.cache !== cache) c.add("slab", `${cache.name}: holds a slab of ${slab.cache.name}`);
       const pages = 1 << slab.order;
       slabPages += pages;
       f.claim(c, "slab", slab.pfn, pages, PageOwner.Slab, () => `${cache.name} slab at pfn 0x${slab.pfn.toString(16)}`);
-      if (!everyObject && slabClean(sa, slab, cache, PAGE * pages, probed)) continue;
+      if (!everyObject && (verified?.isClean(sa, slab, cache, list) || slabClean(sa, slab, cache, PAGE * pages, probed))) return;
       const end = slab.base + BigInt(PAGE * pages);
       for (let i = 0; i < slab.objects; i++) {
         if (!slab.liveAt(i)) continue;
@@ -515,14 +533,13 @@ function checkSlab(k: Kernel, f: FrameMap, c: Collector, everyObject: boolean): 
             `${cache.name}: live object at 0x${a.toString(16)} is not found there by objectAt (${at ? `${at.cache} start 0x${at.start.toString(16)} live ${at.live}` : "nothing"})`,
           );
       }
-    }
+    });
   }
   // Large kmallocs: each KmallocLarge block of the page allocator is one whole large object, and the slab
   // allocator's own record of them adds up to the same pages.
   let largePages = 0;
-  const large = k.pages.allocations(PageOwner.KmallocLarge); // an object per large block only, not per block
+  const large = largeAllocations(k, f);
   for (const a of large) {
-    if (a.owner !== PageOwner.KmallocLarge) continue;
     const pages = 1 << a.order;
     largePages += pages;
     f.claim(c, "slab", a.pfn, pages, PageOwner.KmallocLarge, () => `the large kmalloc at pfn 0x${a.pfn.toString(16)}`);
@@ -544,13 +561,22 @@ function checkSlab(k: Kernel, f: FrameMap, c: Collector, everyObject: boolean): 
       .map((o) => o.pfn);
     // ...and the page allocator's KmallocLarge blocks that are no large kmalloc's head.
     for (const a of large) {
-      if (a.owner !== PageOwner.KmallocLarge) continue;
       const at = sa.objectAt(k.pages.pfn_to_virt(a.pfn));
       if (!at || at.via !== "page" || at.pfn !== a.pfn) stale.push(a.pfn);
     }
     c.add("slab", `the slab allocator records ${recorded} pages of large kmallocs, the page allocator ${largePages}`, stale);
   }
   return [slabPages, largePages];
+}
+
+/** allocations(PageOwner.KmallocLarge)'s blocks: from checkFrames' walk when it ran whole, else walked here. */
+function largeAllocations(k: Kernel, f: FrameMap): { pfn: number; order: number }[] {
+  const owners = (k.pages as unknown as { ownerCount?: Float64Array }).ownerCount;
+  if (!f.largeBlocks || !owners) return k.pages.allocations(PageOwner.KmallocLarge).filter((a) => a.owner === PageOwner.KmallocLarge);
+  if (!owners[PageOwner.KmallocLarge]) return []; // allocations(owner) answers so without walking
+  const out: { pfn: number; order: number }[] = [];
+  for (let i = 0; i < f.largeBlocks.length; i += 2) out.push({ pfn: f.largeBlocks[i]!, order: f.largeBlocks[i + 1]! });
+  return out;
 }
 
 // ------------------------------------------------------------------ vmalloc

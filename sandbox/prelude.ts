@@ -10,7 +10,38 @@
 
 export const PRELUDE_FILE = "linux";
 
-export const PRELUDE = String.raw`(function (natives, specJson) {
+/**
+ * `src` without its line comments: each comment's text is dropped and its line kept (a comment-only line becomes
+ * empty), so every line and column of code stays where it is in this file (guest stack lines in the prelude keep
+ * their numbers). QuickJS compiles the prelude at every run, and its comments are a third of its text. Quotes are
+ * followed ('...', "...", with escapes), so a "//" inside a string stays; the prelude has no template literals,
+ * regular expressions or block comments.
+ */
+export function stripLineComments(src: string): string {
+  let out = "";
+  let quote = "";
+  for (let i = 0; i < src.length; i++) {
+    const c = src[i]!;
+    if (quote) {
+      out += c;
+      if (c === "\\") out += src[++i] ?? "";
+      else if (c === quote || c === "\n") quote = "";
+    } else if (c === '"' || c === "'") {
+      quote = c;
+      out += c;
+    } else if (c === "/" && src[i + 1] === "/") {
+      const end = src.indexOf("\n", i);
+      i = (end < 0 ? src.length : end) - 1;
+      let keep = out.length;
+      while (keep > 0 && (out[keep - 1] === " " || out[keep - 1] === "\t")) keep--;
+      out = out.slice(0, keep); // the spaces before the comment
+    } else out += c;
+  }
+  return out;
+}
+
+/** The prelude's source as written (with its comments); PRELUDE is what runs. */
+export const PRELUDE_SOURCE = String.raw`(function (natives, specJson) {
   "use strict";
   const spec = JSON.parse(specJson);
   const apply = Reflect.apply, freeze = Object.freeze, create = Object.create, defineProperty = Object.defineProperty;
@@ -286,3 +317,5 @@ export const PRELUDE = String.raw`(function (natives, specJson) {
   const mkBig = (v) => (typeof v === "number" ? (v < 0 ? Big(v) + TWO64 : Big(v)) : Big(v));
   return { require, stack, handleFor, nameOf, isProxy, hungry, shadow: KS, mkBig };
 })`;
+
+export const PRELUDE = stripLineComments(PRELUDE_SOURCE);

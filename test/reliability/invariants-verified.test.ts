@@ -41,7 +41,7 @@ function skippable(k: Kernel): number {
   const v = verifiedFor(k);
   if (!v || !v.beginCheck(k.slab)) return 0;
   let n = 0;
-  for (const c of k.slab.cacheList) if (!c.aliasOf) for (const [s, l] of slabsWithList(c)) if (v.isClean(k.slab, s, c, l)) n++;
+  for (const c of k.slab.cacheList) if (!c.aliasOf && v.covers(c)) for (const [s, l] of slabsWithList(c)) if (v.isClean(k.slab, s, c, l)) n++;
   return n;
 }
 

@@ -507,6 +507,7 @@ function checkSlab(k: Kernel, f: FrameMap, c: Collector, everyObject: boolean, v
   let slabPages = 0;
   for (const cache of sa.cacheList) {
     if (cache.aliasOf) continue; // an alias has no slabs of its own
+    const record = verified?.covers(cache) ? verified : undefined;
     forEachSlab(cache, (slab, list) => {
       if (seen.has(slab)) {
         c.add("slab", `${cache.name}: slab at pfn 0x${slab.pfn.toString(16)} is on two lists`);
@@ -517,7 +518,7 @@ function checkSlab(k: Kernel, f: FrameMap, c: Collector, everyObject: boolean, v
       const pages = 1 << slab.order;
       slabPages += pages;
       f.claim(c, "slab", slab.pfn, pages, PageOwner.Slab, () => `${cache.name} slab at pfn 0x${slab.pfn.toString(16)}`);
-      if (!everyObject && (verified?.isClean(sa, slab, cache, list) || slabClean(sa, slab, cache, PAGE * pages, probed))) return;
+      if (!everyObject && (record?.isClean(sa, slab, cache, list) || slabClean(sa, slab, cache, PAGE * pages, probed))) return;
       const end = slab.base + BigInt(PAGE * pages);
       for (let i = 0; i < slab.objects; i++) {
         if (!slab.liveAt(i)) continue;

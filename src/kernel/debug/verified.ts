@@ -27,8 +27,6 @@ import type { KmemCache, Slab, SlabAllocator } from "../mm/slub.ts";
 /** Which list of its cache a slab was found on: 0 the current slab, 1 partial, 2 full, 3 free. */
 export type SlabList = 0 | 1 | 2 | 3;
 
-const STATE: Record<string, number> = { cur: 0, partial: 1, full: 2, free: 3 };
-
 interface CacheRecord {
   name: string;
   size: number;
@@ -41,6 +39,8 @@ export class VerifiedSlabs {
   private readonly at = new Map<number, number>();
   private readonly num: number[] = [];
   private readonly bases: bigint[] = [];
+  /** Each recorded slab's state (compared as the same string, without a lookup). */
+  private readonly states: Slab["state"][] = [];
   private readonly caches = new Map<number, CacheRecord>();
   private readonly geometry: [bigint, number, bigint];
   /** Per check: the caches whose geometry no longer matches their record (filled by beginCheck). */
@@ -56,6 +56,7 @@ export class VerifiedSlabs {
         if (!slab.uniformBoot() || slab.cache !== cache || this.at.has(slab.pfn)) return;
         this.at.set(slab.pfn, this.num.length / VerifiedSlabs.FIELDS);
         this.num.push(...slabNumbers(slab, list));
+        this.states.push(slab.state);
         this.bases.push(slab.base, slab.objBase);
       });
     }
@@ -74,11 +75,19 @@ export class VerifiedSlabs {
     return true;
   }
 
-  /** Whether `slab`, found on `list` of `cache`, is in every field the slab checks read as a clean state left it. */
+  /** Whether the record can vouch for slabs of `cache` in this check (its geometry as recorded). Once per cache. */
+  covers(cache: KmemCache): boolean {
+    return this.caches.has(cache.id) && !this.changed.has(cache.id);
+  }
+
+  /**
+   * Whether `slab`, found on `list` of `cache` (a cache covers() accepted), is in every field the slab checks read as
+   * a clean state left it.
+   */
   isClean(sa: SlabAllocator, slab: Slab, cache: KmemCache, list: SlabList): boolean {
     if (slab.cache !== cache || !slab.uniformBoot()) return false;
     const i = this.at.get(slab.pfn);
-    if (i === undefined || this.changed.has(cache.id) || !this.caches.has(cache.id)) return false;
+    if (i === undefined) return false;
     const n = this.num;
     const o = i * VerifiedSlabs.FIELDS;
     if (
@@ -86,7 +95,7 @@ export class VerifiedSlabs {
       n[o + 1] !== slab.order ||
       n[o + 2] !== slab.objects ||
       n[o + 3] !== slab.slotStart ||
-      n[o + 4] !== STATE[slab.state] ||
+      this.states[i] !== slab.state ||
       n[o + 5] !== list ||
       n[o + 6] !== slab.inuse ||
       n[o + 7] !== slab.nfree ||
@@ -109,7 +118,7 @@ function slabNumbers(slab: Slab, list: SlabList): number[] {
     slab.order,
     slab.objects,
     slab.slotStart,
-    STATE[slab.state] ?? -1,
+    0, // the state: kept apart (states[])
     list,
     slab.inuse,
     slab.nfree,

@@ -158,6 +158,13 @@ interface RowShape {
   /** Bit i: parameter i is an address. */
   addrs: number;
   ret: number;
+  returns: string;
+  /** The row's own, read here so that a raw call reads them from one shape of object (rawRow). */
+  name: string;
+  impl: FunctionEntry["impl"];
+  missing: NonNullable<FunctionEntry["missing"]> | null;
+  /** The call log's view of the row (CallLog.infoOf), at its first raw call. */
+  logFn: CallLogFn | undefined;
 }
 /** RowShape.ranges: any safe integer (int), 0..2^32-1 (gfp), >= 0 (size, uint, order). */
 const N_INT = 0,
@@ -424,7 +431,7 @@ export class Bridge {
           }
         }
       }
-      const fnRes = ctx.evalCode(PRELUDE, PRELUDE_FILE);
+      const fnRes = ctx.evalCode(PRELUDE, PRELUDE_FILE, { strip: true }); // no debug info: prelude.ts PRELUDE
       const fn = ctx.unwrapResult(fnRes);
       const specH = ctx.newString(JSON.stringify(spec));
       const outRes = ctx.callFunction(fn, ctx.undefined, natives, specH);
@@ -668,7 +675,7 @@ export class Bridge {
           const v0 = n > 0 ? this.rawArg(sh, 0, p, raw) : 0;
           const v1 = n > 1 && v0 !== undefined ? this.rawArg(sh, 1, p + 8, raw) : 0;
           const v2 = n > 2 && v1 !== undefined ? this.rawArg(sh, 2, p + 16, raw) : 0;
-          if (v0 !== undefined && v1 !== undefined && v2 !== undefined) return this.rawRow(e, id, sh, n, v0, v1, v2);
+          if (v0 !== undefined && v1 !== undefined && v2 !== undefined) return this.rawRow(sh, n, v0, v1, v2);
         }
         let args = this.rawArgs(e, sh, n, argv + 8, raw);
         if (args === undefined) {
@@ -679,7 +686,7 @@ export class Bridge {
             for (const h of hs) h.dispose();
           }
         }
-        return this.rawResult(e, sh, this.invokeRow(e, args));
+        return this.rawResult(sh, this.invokeRow(e, args));
       } catch (err) {
         return this.failed(e.name, err);
       } finally {
@@ -692,8 +699,6 @@ export class Bridge {
 
   /** hostCall's arguments as numbers (an address's: its encodeAddr number), for the call log (recordNumeric). */
   private readonly argNums = new Float64Array(3);
-  /** The call log's view of each row (CallLog.infoOf), looked up at the row's first raw call. */
-  private readonly logFns: (CallLogFn | undefined)[] = [];
   /** The last address result of a raw call: its bigint, number and the guest bigint's JSValue (hostCall, rawRow). */
   private lastRet: bigint | undefined = undefined;
   private lastRetNum = 0;
@@ -724,21 +729,24 @@ export class Bridge {
   }
 
   /** A fast row's call once its arguments are read (invokeRow's steps and rawResult's, without an array). */
-  private rawRow(e: FunctionEntry, id: number, sh: RowShape, n: number, v0: unknown, v1: unknown, v2: unknown): number {
+  private rawRow(sh: RowShape, n: number, v0: unknown, v1: unknown, v2: unknown): number {
     const env = this.env;
     // taken before the impl runs: a callback it calls makes raw calls of its own
     const a0 = this.argNums[0];
     const a1 = this.argNums[1];
     const a2 = this.argNums[2];
-    const missing = e.missing?.(env.k);
-    if (missing) throw new GuestError("Error", `${e.name}: ${missing}`);
-    const r = n === 0 ? e.impl(env) : n === 1 ? e.impl(env, v0) : n === 2 ? e.impl(env, v0, v1) : e.impl(env, v0, v1, v2);
+    if (sh.missing !== null) {
+      const missing = sh.missing(env.k);
+      if (missing) throw new GuestError("Error", `${sh.name}: ${missing}`);
+    }
+    const impl = sh.impl;
+    const r = n === 0 ? impl(env) : n === 1 ? impl(env, v0) : n === 2 ? impl(env, v0, v1) : impl(env, v0, v1, v2);
     const log = this.hooks.log;
     let info: CallLogFn | undefined;
-    if (log !== undefined) info = this.logFns[id] ??= log.infoOf(e.name);
+    if (log !== undefined) info = sh.logFn ??= log.infoOf(sh.name);
     if (sh.ret !== RET_ADDR) {
       if (info !== undefined) log!.recordNumeric(info, n, a0, a1, a2, sh.addrs, r, NaN);
-      return this.rawResult(e, sh, r);
+      return this.rawResult(sh, r);
     }
     const b = typeof r === "bigint" ? r : BigInt(r as number);
     if (b === this.lastRet) {
@@ -801,7 +809,7 @@ export class Bridge {
   }
 
   /** A row's result as a JSValue pointer QuickJS takes over (hostCall). */
-  private rawResult(e: FunctionEntry, sh: RowShape, r: unknown): number {
+  private rawResult(sh: RowShape, r: unknown): number {
     switch (sh.ret) {
       case RET_VOID:
         return 0;
@@ -818,7 +826,7 @@ export class Bridge {
       case RET_NUMBER:
         if (typeof r !== "bigint") return rawNumber(this.ctx, Number(r));
     }
-    const h = this.toGuestScalar(r, sh.ret === RET_INT ? "int" : e.returns);
+    const h = this.toGuestScalar(r, sh.ret === RET_INT ? "int" : sh.returns);
     if (h === undefined) return 0;
     try {
       return rawDup(this.ctx, h);
@@ -912,7 +920,23 @@ export class Bridge {
         if (kinds[i] === P_ADDR) addrs |= 1 << i;
       }
       const fast = simple && fixed <= 3 && !e.countsLog;
-      this.shapes.set(e, (sh = { rest, simple, fast, fixed, required, kinds, ranges, addrs, ret }));
+      sh = {
+        rest,
+        simple,
+        fast,
+        fixed,
+        required,
+        kinds,
+        ranges,
+        addrs,
+        ret,
+        returns: e.returns,
+        name: e.name,
+        impl: e.impl,
+        missing: e.missing ?? null,
+        logFn: undefined,
+      };
+      this.shapes.set(e, sh);
     }
     return sh;
   }

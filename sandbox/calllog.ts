@@ -20,6 +20,7 @@
 
 import type { Kernel } from "../src/kernel/kernel.ts";
 import { detachedSlice } from "../src/kernel/kernel/vsprintf.ts";
+import { Sched } from "../src/kernel/kernel/sched.ts";
 
 type Json = null | boolean | number | string | Json[] | { [k: string]: Json };
 
@@ -149,6 +150,49 @@ export interface CallLogPolicy {
   lines?: ReadonlySet<string>;
 }
 
+/** The first chunk's rows, and the most a chunk holds (CallLog's columns; a value chunk holds twice as many values). */
+const FIRST_ROWS = 256;
+const MAX_CHUNK_ROWS = 8192;
+
+/** Columns of up to `cap` pending rows of the call log, in one buffer. */
+class RowChunk {
+  readonly t: Float64Array;
+  readonly retNum: Float64Array;
+  readonly fn: Int32Array;
+  readonly ctx: Int32Array;
+  readonly caller: Int32Array;
+  readonly line: Int32Array;
+  readonly argEnd: Int32Array;
+  readonly phase: Uint8Array;
+  readonly retKind: Uint8Array;
+  /** Rows written (set when the chunk is left, or read). */
+  n = 0;
+  constructor(cap: number) {
+    const b = new ArrayBuffer(cap * 38);
+    this.t = new Float64Array(b, 0, cap);
+    this.retNum = new Float64Array(b, cap * 8, cap);
+    this.fn = new Int32Array(b, cap * 16, cap);
+    this.ctx = new Int32Array(b, cap * 20, cap);
+    this.caller = new Int32Array(b, cap * 24, cap);
+    this.line = new Int32Array(b, cap * 28, cap);
+    this.argEnd = new Int32Array(b, cap * 32, cap);
+    this.phase = new Uint8Array(b, cap * 36, cap);
+    this.retKind = new Uint8Array(b, cap * 37, cap);
+  }
+}
+
+/** Up to `cap` pending values of the call log (numbers, address numbers, kinds), in one buffer. */
+class ValChunk {
+  readonly num: Float64Array;
+  readonly kind: Uint8Array;
+  n = 0;
+  constructor(cap: number) {
+    const b = new ArrayBuffer(cap * 9);
+    this.num = new Float64Array(b, 0, cap);
+    this.kind = new Uint8Array(b, cap * 8, cap);
+  }
+}
+
 export class CallLog {
   phase: CallRecord["phase"] = "init";
   /** Module functions the kernel is inside, innermost last. */
@@ -166,25 +210,35 @@ export class CallLog {
   // A value is kept in typed columns when it is a number or an address (valKind V_NUM / V_ADDR: valNum holds the
   // number, or the address's encodeAddr number), else as it came in valOther (strings, objects' JSON, undefined...):
   // a loop of a million calls keeps no bigint of its own in a JS array (each would be a slot the young-generation
-  // GC scans while the array lives).
+  // GC scans while the array lives). The columns come in chunks (RowChunk, ValChunk: one buffer each, twice the last
+  // one's rows up to a limit), so a long log is never copied to grow: the fields below are the last chunk's columns,
+  // rowOff and valOff the next free slot in it; indexes into valOther and retOther count from the first pending one.
   private readonly fns: string[] = [];
   private readonly fnIds = new Map<string, number>();
   private readonly ctxs: CallRecord["ctx"][] = [];
   private readonly callerNames: string[] = [];
   private readonly callerIds = new Map<string, number>();
-  private colFn = new Int32Array(256);
-  private colCtx = new Int32Array(256);
-  private colCaller = new Int32Array(256);
-  private colLine = new Int32Array(256);
-  private colPhase = new Uint8Array(256);
-  private colT = new Float64Array(256);
-  private colArgEnd = new Int32Array(256);
-  private valNum = new Float64Array(512);
-  private valKind = new Uint8Array(512);
+  private rowChunk = new RowChunk(FIRST_ROWS);
+  private colFn = this.rowChunk.fn;
+  private colCtx = this.rowChunk.ctx;
+  private colCaller = this.rowChunk.caller;
+  private colLine = this.rowChunk.line;
+  private colPhase = this.rowChunk.phase;
+  private colT = this.rowChunk.t;
+  private colArgEnd = this.rowChunk.argEnd;
+  private retNum = this.rowChunk.retNum;
+  private retKind = this.rowChunk.retKind;
+  private rowOff = 0;
+  /** The full row chunks before the last one, and their row counts. */
+  private fullRows: RowChunk[] = [];
+  private valChunk = new ValChunk(FIRST_ROWS * 2);
+  private valNum = this.valChunk.num;
+  private valKind = this.valChunk.kind;
+  private valOff = 0;
+  private fullVals: ValChunk[] = [];
   private valOther = new Map<number, unknown>();
+  /** Pending values in all (a row's argEnd counts them). */
   private nVals = 0;
-  private retNum = new Float64Array(256);
-  private retKind = new Uint8Array(256);
   private retOther = new Map<number, unknown>();
   /** The last address stored and its number (a free takes the address the allocation before it returned). */
   private lastAddr: bigint | undefined = undefined;
@@ -241,10 +295,9 @@ export class CallLog {
     const max = this.over ? CALL_LOG_BUDGET.stringCharsOver : CALL_LOG_BUDGET.stringChars;
     let cut: [number, number][] | undefined;
     let size = info.size; // the fixed part of an entry's JSON (ctx, caller, tNs, phase), roughly
-    if (this.nVals + args.length > this.valNum.length) this.growVals(this.nVals + args.length);
     for (let i = 0; i < args.length; i++) {
       let v = args[i];
-      const at = this.nVals++;
+      const at = this.nextVal();
       switch (typeof v) {
         case "string":
           if (v.length > max) {
@@ -286,7 +339,7 @@ export class CallLog {
           size += 12;
       }
       this.valKind[at] = V_OTHER;
-      this.valOther.set(at, v);
+      this.valOther.set(this.nVals - 1, v);
     }
     this.endRow(info, size, cut, ret, NaN);
   }
@@ -304,10 +357,9 @@ export class CallLog {
     }
     this.noteContext();
     let size = info.size;
-    if (this.nVals + n > this.valNum.length) this.growVals(this.nVals + n);
     for (let i = 0; i < n; i++) {
       const x = i === 0 ? x0 : i === 1 ? x1 : x2;
-      const at = this.nVals++;
+      const at = this.nextVal();
       this.valNum[at] = x;
       if (addrs & (1 << i)) {
         this.valKind[at] = V_ADDR;
@@ -324,6 +376,18 @@ export class CallLog {
   private noteContext(): void {
     const k = this.k;
     const s = (k as unknown as { sched?: SchedView }).sched;
+    const last = this.lastCtx;
+    // the kernel's own Sched: hardirq, softirq and atomic are preempt_count's bits, so the same task, count and irq
+    // state is the same context (a loop's calls ask nothing more)
+    if (
+      last !== undefined &&
+      s instanceof Sched &&
+      s.preempt_count() === last.preemptCount &&
+      s.irqs_disabled() === last.irqsDisabled &&
+      k.current.pid === last.pid &&
+      k.current.comm === last.task
+    )
+      return;
     const task = k.current.comm;
     const pid = k.current.pid;
     const hardirq = !!s?.in_hardirq?.();
@@ -406,7 +470,7 @@ export class CallLog {
       }
     }
     this.retKind[i] = V_OTHER;
-    this.retOther.set(i, r);
+    this.retOther.set(this.pending - 1, r);
   }
 
   /** Value i of the pending rows as it came (made from the columns). */
@@ -414,15 +478,20 @@ export class CallLog {
     return kind === V_NUM ? num : kind === V_ADDR ? (num < 0 ? BigInt(num) + TWO64 : BigInt(num)) : kind === V_UNDEFINED ? undefined : other;
   }
 
-  private growVals(need: number): void {
-    let n = this.valNum.length * 2;
-    while (n < need) n *= 2;
-    const num = new Float64Array(n);
-    num.set(this.valNum);
-    const kind = new Uint8Array(n);
-    kind.set(this.valKind);
-    this.valNum = num;
-    this.valKind = kind;
+  /** The next pending value's slot in the last value chunk (a new chunk when it is full). */
+  private nextVal(): number {
+    let j = this.valOff;
+    if (j === this.valNum.length) {
+      this.valChunk.n = j;
+      this.fullVals.push(this.valChunk);
+      this.valChunk = new ValChunk(Math.min(j * 2, MAX_CHUNK_ROWS * 2));
+      this.valNum = this.valChunk.num;
+      this.valKind = this.valChunk.kind;
+      j = 0;
+    }
+    this.valOff = j + 1;
+    this.nVals++;
+    return j;
   }
 
   private idOf(fn: string): number {
@@ -431,10 +500,15 @@ export class CallLog {
     return id;
   }
 
-  /** A pending row (its arguments already pushed to vals): its index among the pending rows. */
+  /** A pending row (its arguments already pushed to vals): its slot in the last row chunk (setRet's i). */
   private row(fn: number, ctx: number, caller: string, t: number, line: number): number {
-    const i = this.pending;
-    if (i === this.colFn.length) this.grow();
+    let i = this.rowOff;
+    if (i === this.colFn.length) {
+      this.rowChunk.n = i;
+      this.fullRows.push(this.rowChunk);
+      this.useRowChunk(new RowChunk(Math.min(i * 2, MAX_CHUNK_ROWS)));
+      i = 0;
+    }
     let callerId = caller === this.lastCaller ? this.lastCallerId : this.callerIds.get(caller);
     if (callerId === undefined) this.callerIds.set(caller, (callerId = this.callerNames.push(caller) - 1));
     this.lastCaller = caller;
@@ -446,59 +520,74 @@ export class CallLog {
     this.colPhase[i] = this.phase === "init" ? 0 : this.phase === "deferred" ? 1 : 2;
     this.colLine[i] = line;
     this.colArgEnd[i] = this.nVals;
+    this.rowOff = i + 1;
     this.pending++;
     this.rows++;
     return i;
   }
 
-  private grow(): void {
-    const n = this.colFn.length * 2;
-    const g = <T extends Int32Array | Uint8Array | Float64Array>(a: T): T => {
-      const b = new (a.constructor as new (n: number) => T)(n);
-      b.set(a);
-      return b;
-    };
-    this.colFn = g(this.colFn);
-    this.colCtx = g(this.colCtx);
-    this.colCaller = g(this.colCaller);
-    this.colLine = g(this.colLine);
-    this.colPhase = g(this.colPhase);
-    this.colT = g(this.colT);
-    this.colArgEnd = g(this.colArgEnd);
-    this.retNum = g(this.retNum);
-    this.retKind = g(this.retKind);
+  private useRowChunk(c: RowChunk): void {
+    this.rowChunk = c;
+    this.colFn = c.fn;
+    this.colCtx = c.ctx;
+    this.colCaller = c.caller;
+    this.colLine = c.line;
+    this.colPhase = c.phase;
+    this.colT = c.t;
+    this.colArgEnd = c.argEnd;
+    this.retNum = c.retNum;
+    this.retKind = c.retKind;
   }
 
-  /** The pending rows as CallRecords, appended to `made`; the columns start over. */
+  /** The pending rows as CallRecords, appended to `made`; the columns start over (in the last chunks, kept). */
   private make(): void {
     const out = this.made;
     const base = out.length;
+    this.rowChunk.n = this.rowOff;
+    this.valChunk.n = this.valOff;
+    const vals = [...this.fullVals, this.valChunk];
+    let vc = 0;
+    let vOff = 0;
     let from = 0;
-    for (let i = 0; i < this.pending; i++) {
-      const to = this.colArgEnd[i];
-      const fnId = this.colFn[i];
-      if (fnId < 0) {
-        out.push(this.marker!);
+    let g = 0; // pending row
+    for (const c of [...this.fullRows, this.rowChunk]) {
+      for (let i = 0; i < c.n; i++, g++) {
+        const to = c.argEnd[i];
+        const fnId = c.fn[i];
+        const a: Json[] = new Array(to - from);
+        for (let j = from; j < to; j++) {
+          while (vOff === vals[vc].n) {
+            vc++;
+            vOff = 0;
+          }
+          const v = vals[vc];
+          if (fnId >= 0) a[j - from] = json(this.valueAt(v.kind[vOff], v.num[vOff], this.valOther.get(j)));
+          vOff++;
+        }
         from = to;
-        continue;
+        if (fnId < 0) {
+          out.push(this.marker!);
+          continue;
+        }
+        const e: CallRecord = {
+          fn: this.fns[fnId],
+          args: a,
+          ret: json(this.valueAt(c.retKind[i], c.retNum[i], this.retOther.get(g))),
+          ctx: this.ctxs[c.ctx[i]],
+          caller: this.callerNames[c.caller[i]],
+          tNs: c.t[i],
+          phase: PHASES[c.phase[i]],
+        };
+        const cut = this.cuts?.get(base + g);
+        if (cut) e.cut = cut;
+        if (c.line[i] >= 0) e.line = c.line[i];
+        out.push(e);
       }
-      const a: Json[] = new Array(to - from);
-      for (let j = from; j < to; j++) a[j - from] = json(this.valueAt(this.valKind[j], this.valNum[j], this.valOther.get(j)));
-      from = to;
-      const e: CallRecord = {
-        fn: this.fns[fnId],
-        args: a,
-        ret: json(this.valueAt(this.retKind[i], this.retNum[i], this.retOther.get(i))),
-        ctx: this.ctxs[this.colCtx[i]],
-        caller: this.callerNames[this.colCaller[i]],
-        tNs: this.colT[i],
-        phase: PHASES[this.colPhase[i]],
-      };
-      const cut = this.cuts?.get(base + i);
-      if (cut) e.cut = cut;
-      if (this.colLine[i] >= 0) e.line = this.colLine[i];
-      out.push(e);
     }
+    this.fullRows = [];
+    this.fullVals = [];
+    this.rowOff = 0;
+    this.valOff = 0;
     this.pending = 0;
     this.nVals = 0;
     this.valOther = new Map();

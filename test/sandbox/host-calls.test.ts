@@ -131,6 +131,34 @@ module_init(() => {
     expect(cpu.reports.some((r) => r.kind === "timeout")).toBe(true);
   });
 
+  it("a context made after a run calls its own host functions (the module's direct path forgets a freed context's raw ones)", async () => {
+    const q = await loadQuickJS();
+    for (let round = 0; round < 3; round++) {
+      const r = await runModule(`${head}module_init(() => { for (let i = 0; i < 10; i++) kfree(kmalloc(8, GFP_KERNEL)); return 0; });\n`, { config: "distro" });
+      expect(r.reports).toEqual([]);
+      // a new runtime numbers its host functions from the same first id, and its context may take the freed one's
+      // address: as many functions as the run's bridge made, each answering its own index (on the library's own
+      // dispatcher: a lean context would take the direct path's slot over)
+      const rt = q.newRuntime();
+      const ctx = rt.newContext();
+      try {
+        for (let i = 0; i < 300; i++) {
+          const f = ctx.newFunction(`f${i}`, () => ctx.newNumber(i));
+          ctx.setProp(ctx.global, `f${i}`, f);
+          f.dispose();
+        }
+        const res = ctx.unwrapResult(
+          ctx.evalCode(`let bad = []; for (let i = 0; i < 300; i++) { const v = globalThis["f" + i](); if (v !== i) bad.push(i + "->" + v); } bad.join(",")`),
+        );
+        expect(ctx.getString(res)).toBe("");
+        res.dispose();
+      } finally {
+        ctx.dispose();
+        rt.dispose();
+      }
+    }
+  });
+
   it("raw host calls free every QuickJS object they make (the debug build's leak assertion), past the 4096 bigints they hold", async () => {
     const qjs = await newQuickJSWASMModuleFromVariant(DEBUG_SYNC);
     const deps = await loadKernelDeps();

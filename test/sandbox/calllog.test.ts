@@ -1,0 +1,87 @@
+// The call log's columns (sandbox/calllog.ts): rows kept in chunks of typed columns and made into CallRecords when
+// read. What must hold: the entries are the calls as recorded, in order, across chunk boundaries and across reads;
+// recordNumeric (the raw host calls' path, bindings.ts rawRow) makes the very rows record() makes of the same calls,
+// with the same budget (dropped calls, the marker entry, the byte estimate).
+import { afterEach, describe, expect, it } from "vitest";
+import { CALL_LOG_BUDGET, CallLog, type CallLogPolicy } from "../../sandbox/calllog.ts";
+import type { Kernel } from "../../src/kernel/kernel.ts";
+
+const TWO64 = 1n << 64n;
+const encode = (v: bigint) => (v >= TWO64 / 2n ? Number(v - TWO64) : Number(v));
+
+/** A kernel with only what the log reads: the task, the clock (1000 ns a call) and no scheduler. */
+function fakeKernel(): Kernel & { t: number } {
+  const k = { current: { comm: "insmod", pid: 110 }, t: 0, clock: { now: () => (k.t += 1000) } };
+  return k as unknown as Kernel & { t: number };
+}
+
+const policy: CallLogPolicy = { memory: new Set(["kmalloc", "kfree"]), print: new Set(["printk"]), lines: new Set(["kmalloc", "kfree"]) };
+const saved = { ...CALL_LOG_BUDGET };
+afterEach(() => Object.assign(CALL_LOG_BUDGET, saved));
+
+/** Call i of a loop: kmalloc(size, gfp) -> address, kfree(address), ksize(address) -> size (droppable). */
+function calls(n: number): { fn: string; args: (number | bigint)[]; ret: number | bigint | undefined }[] {
+  const out: { fn: string; args: (number | bigint)[]; ret: number | bigint | undefined }[] = [];
+  for (let i = 0; i < n; i++) {
+    const p = 0xffff888003a40000n + BigInt((i % 37) * 64);
+    out.push({ fn: "kmalloc", args: [64 + (i % 5), 0xcc0], ret: p });
+    out.push({ fn: "ksize", args: [p], ret: 64 + (i % 3) * 32 });
+    out.push({ fn: "kfree", args: [p], ret: undefined });
+  }
+  return out;
+}
+
+describe("call log", () => {
+  it("entries are the calls as recorded, in order, past many chunks of columns and across reads", () => {
+    const k = fakeKernel();
+    const log = new CallLog(k, policy);
+    log.lineOf = () => 7;
+    log.callers.push("init_fn");
+    const all = calls(9000); // 27000 rows: chunks of 256, 512, ... 8192 rows
+    const expected: unknown[] = [];
+    let t = 0;
+    for (const [i, c] of all.entries()) {
+      if (i === 12345) expect(log.entries.length).toBe(12345); // a read half-way: the columns start over
+      if (i === 20000) log.phase = "exit";
+      const s = i % 7 === 0 ? "a string argument" : undefined;
+      const args = s === undefined ? c.args : [...c.args, s];
+      log.record(c.fn, args, c.ret);
+      t += 1000;
+      expected.push({
+        fn: c.fn,
+        args: args.map((a) => (typeof a === "bigint" ? "0x" + a.toString(16) : a)),
+        ret: c.ret === undefined ? null : typeof c.ret === "bigint" ? "0x" + c.ret.toString(16) : c.ret,
+        ctx: { task: "insmod", pid: 110, hardirq: false, softirq: false, atomic: false, irqsDisabled: false, preemptCount: 0 },
+        caller: "init_fn",
+        tNs: t,
+        phase: i >= 20000 ? "exit" : "init",
+        ...(c.fn === "ksize" ? {} : { line: 7 }),
+      });
+    }
+    expect(log.entries).toEqual(expected);
+    expect(log.entries).toBe(log.entries); // the same array every read
+  });
+
+  for (const budget of [false, true]) {
+    it(`recordNumeric makes the rows record() makes of the same calls${budget ? ", past the budget (drops and the marker)" : ""}`, () => {
+      if (budget) CALL_LOG_BUDGET.entries = 1000;
+      const logs = [new CallLog(fakeKernel(), policy), new CallLog(fakeKernel(), policy)];
+      for (const log of logs) {
+        log.lineOf = () => 3;
+        log.callers.push("f");
+      }
+      const [a, b] = logs;
+      for (const c of calls(3000)) {
+        a.record(c.fn, c.args, c.ret);
+        const xs = c.args.map((v) => (typeof v === "bigint" ? encode(v) : v));
+        const addrs = c.args.reduce<number>((m, v, i) => (typeof v === "bigint" ? m | (1 << i) : m), 0);
+        b.recordNumeric(b.infoOf(c.fn), xs.length, xs[0] ?? 0, xs[1] ?? 0, xs[2] ?? 0, addrs, c.ret, typeof c.ret === "bigint" ? encode(c.ret) : NaN);
+      }
+      expect(JSON.stringify(b.entries)).toBe(JSON.stringify(a.entries));
+      expect(b.dropped).toEqual(a.dropped);
+      expect(b.bytes).toBe(a.bytes);
+      expect(b.droppedTotal).toBe(a.droppedTotal);
+      if (budget) expect(a.droppedTotal).toBeGreaterThan(0);
+    });
+  }
+});

@@ -3,7 +3,8 @@
 // `kmodlab run examples/memdemo.ts` at most 3x `node -e 0` and at most 100 MB peak RSS.
 // Rows: wall time; CPU time (user + system, from GNU time) and peak RSS when /usr/bin/time is there; the built
 // command (bin/kmodlab.cjs over lib/, package.json's bin), the same without the run worker's V8 code cache
-// (KMODLAB_CODE_CACHE=0), the same started from the former entry bin/kmodlab.mjs (an ES module: its worker starts
+// (KMODLAB_CODE_CACHE=0), the same booting its machine instead of reading it from the machine cache
+// (KMODLAB_BOOT_CACHE=0), the same started from the former entry bin/kmodlab.mjs (an ES module: its worker starts
 // after Node's ES module loader, ~10-15 ms later) and, for comparison, the sources under tsx (`npm run kmodlab`'s
 // path).
 // `npm run bench -- cli` runs this suite alone.
@@ -48,6 +49,8 @@ export const suite: Suite = {
       ["kmodlab run examples/memdemo.ts (built)", memdemo, 11],
       // what the run worker's V8 code cache buys (src/node/code-cache.ts): the same command compiling its code anew
       ["kmodlab run examples/memdemo.ts (built, no code cache)", memdemo, 11, { KMODLAB_CODE_CACHE: "0" }],
+      // what the disk cache of booted machines buys (src/node/boot-cache.ts): the same command booting its machine
+      ["kmodlab run examples/memdemo.ts (built, no machine cache)", memdemo, 11, { KMODLAB_BOOT_CACHE: "0" }],
       // the worker started in the command's first statement (bin/kmodlab.cjs) against after the ES module loader
       ["kmodlab run examples/memdemo.ts (built, from bin/kmodlab.mjs)", [node, "bin/kmodlab.mjs", "run", "examples/memdemo.ts"], 11],
       ["kmodlab profiles (built)", [node, "bin/kmodlab.cjs", "profiles"], 11],

@@ -431,7 +431,7 @@ export class Bridge {
           }
         }
       }
-      const fnRes = ctx.evalCode(PRELUDE, PRELUDE_FILE, { strip: true }); // no debug info: prelude.ts PRELUDE
+      const fnRes = ctx.evalCode(PRELUDE, PRELUDE_FILE);
       const fn = ctx.unwrapResult(fnRes);
       const specH = ctx.newString(JSON.stringify(spec));
       const outRes = ctx.callFunction(fn, ctx.undefined, natives, specH);

@@ -83,9 +83,14 @@ export function named<A extends unknown[]>(cb: HostCallback, args: (...a: A) => 
 export function oopsEndsTask<T>(k: Kernel, work: () => T): T {
   const n = k.reports.length;
   const r = work();
+  oopsSince(k, n);
+  return r;
+}
+
+/** oopsEndsTask's check for a call made without a closure (a hot row: kfree): the reports from index n on. */
+export function oopsSince(k: Kernel, n: number): void {
   for (let i = n; i < k.reports.length; i++) {
     const rep = k.reports[i]!;
     if (rep.kind === "oops" || /\[#\d+\]/.test(rep.text)) throw new KernelOops(rep.title, rep);
   }
-  return r;
 }

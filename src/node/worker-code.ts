@@ -8,7 +8,7 @@ import { newVariant } from "quickjs-emscripten-core";
 import RELEASE_SYNC from "@jitl/quickjs-wasmfile-release-sync";
 import { setQuickJSVariant, loadQuickJS } from "../../sandbox/quickjs.ts";
 import type { EncodedMachine } from "../kernel/snapshot_disk.ts";
-import { fromPayload, machineStore, readMachine, toPayload, writeMachine } from "./boot-cache.ts";
+import { bootedBefore, fromPayload, machineStore, readMachine, toPayload, writeMachine } from "./boot-cache.ts";
 
 export { loadKernelDeps, runModule } from "../../sandbox/run.ts";
 export { loadQuickJS };
@@ -26,10 +26,9 @@ declare const __KMODLAB_BUILD_ID__: string | undefined;
 const BUILD_ID = typeof __KMODLAB_BUILD_ID__ === "string" ? __KMODLAB_BUILD_ID__ : undefined;
 
 /**
- * The machine `profile` + `opts` from the disk cache of booted machines (boot-cache.ts), or booted by `boot` and then
- * stored (the first start of each machine pays the encoding, once per build). Either way the run gets a machine
- * decoded from the stored bytes, so the first run and every later one take the same path (and the decoder's code is
- * in the V8 code cache made after that first run). `build` is the build's identity, compiled into the bundle
+ * The machine `profile` + `opts` from the disk cache of booted machines (boot-cache.ts), or booted by `boot`; the
+ * second time a machine is booted (boot-cache.ts bootedBefore) it is stored, and that run too gets the machine decoded
+ * from the stored bytes, as every later run does (whose decoder's code is then in the V8 code cache). `build` is the build's identity, compiled into the bundle
  * (BUILD_ID): the TypeScript sources have none, so they always boot. The files go next to `codeFile` (the bundle).
  * A machine the disk form cannot name (snapshot_disk.ts DiskFormError) is booted every time.
  */
@@ -56,6 +55,7 @@ export async function bootCached<K extends object, O extends object>(
     }
   }
   const k = boot(profile, opts);
+  if (!bootedBefore(store, machine)) return k; // stored the second time it is booted (boot-cache.ts)
   let payload: Buffer;
   try {
     payload = toPayload(disk.encodeMachine(k as never));

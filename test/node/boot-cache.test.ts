@@ -126,7 +126,7 @@ describe("the machine file", () => {
     }
   });
 
-  it("bootCached boots and stores once, then reads back; a corrupt file is booted again and replaced", async () => {
+  it("bootCached stores a machine the second time it boots it, then reads it back; a corrupt file is booted again and replaced", async () => {
     const dir = mkdtempSync(join(tmpdir(), "kmodlab-machines-"));
     const code = join(dir, "code.cjs");
     writeFileSync(code, "// a build\n");
@@ -142,12 +142,17 @@ describe("the machine file", () => {
       expect(boots).toBe(1);
       boots = 0;
       const cached = (p: string, o: BootOptions) => bootCached(code, p, o, counted, "test-build");
-      const first = await cached("x86_64-6.1", {});
+      // booted once: not stored (a marker says it was asked for); booted a second time: stored
+      const zeroth = await cached("x86_64-6.1", {});
       expect(boots).toBe(1);
-      const files = readdirSync(machines);
+      expect(readdirSync(machines).filter((f) => f.endsWith(".bin"))).toHaveLength(0);
+      const first = await cached("x86_64-6.1", {});
+      expect(boots).toBe(2);
+      const files = readdirSync(machines).filter((f) => f.endsWith(".bin"));
       expect(files).toHaveLength(1);
       const second = await cached("x86_64-6.1", {});
-      expect(boots).toBe(1);
+      expect(boots).toBe(2);
+      expect(await runOn(zeroth, src, { proc: ["meminfo"] })).toBe(fresh);
       expect(await runOn(first, src, { proc: ["meminfo"] })).toBe(fresh);
       expect(await runOn(second, src, { proc: ["meminfo"] })).toBe(fresh);
       // corrupt the payload: the next start boots (and writes a good file again)
@@ -156,13 +161,14 @@ describe("the machine file", () => {
       bytes[bytes.length - 100] ^= 0xff;
       writeFileSync(path, bytes);
       const third = await cached("x86_64-6.1", {});
-      expect(boots).toBe(2);
+      expect(boots).toBe(3);
       expect(await runOn(third, src, { proc: ["meminfo"] })).toBe(fresh);
       await cached("x86_64-6.1", {});
-      expect(boots).toBe(2);
+      expect(boots).toBe(3);
       // a boot the kernel refuses is refused the same way, and nothing is stored
       await expect(cached("x86_64-6.1", { mem: 1 << 20 })).rejects.toThrow();
-      expect(readdirSync(machines)).toHaveLength(1);
+      await expect(cached("x86_64-6.1", { mem: 1 << 20 })).rejects.toThrow();
+      expect(readdirSync(machines).filter((f) => f.endsWith(".bin"))).toHaveLength(1);
     } finally {
       delete process.env.KMODLAB_BOOT_CACHE_DIR;
     }
@@ -175,17 +181,18 @@ describe("kmodlab run from lib/ with the machine cache", () => {
   // builds lib/ if it is missing or stale, so that the runs below use one build
   beforeAll(() => expect(kmodlab(["profiles"]).status).toBe(0), 300_000);
 
-  it("prints the same with the cache cold, warm and off", () => {
+  it("prints the same with the cache cold, storing, warm and off", () => {
     const machines = mkdtempSync(join(tmpdir(), "kmodlab-machines-"));
     for (const args of [
       ["run", join(repo, "examples", "memdemo.ts"), "--boot", "--proc", "meminfo,buddyinfo"],
       ["run", join(repo, "examples", "leak.ts"), "--profile", "i386-6.1", "--config", "debug"],
     ]) {
       const off = kmodlab(args, { KMODLAB_BOOT_CACHE: "0" });
-      const cold = kmodlab(args, { KMODLAB_BOOT_CACHE_DIR: machines });
-      const warm = kmodlab(args, { KMODLAB_BOOT_CACHE_DIR: machines });
+      const cold = kmodlab(args, { KMODLAB_BOOT_CACHE_DIR: machines }); // boots, leaves a marker
+      const storing = kmodlab(args, { KMODLAB_BOOT_CACHE_DIR: machines }); // boots, stores, runs the stored machine
+      const warm = kmodlab(args, { KMODLAB_BOOT_CACHE_DIR: machines }); // reads it back
       expect(off.stdout.length).toBeGreaterThan(0);
-      for (const r of [cold, warm]) {
+      for (const r of [cold, storing, warm]) {
         expect(r.status).toBe(off.status);
         expect(r.stderr).toBe(off.stderr);
         expect(r.stdout).toBe(off.stdout);

@@ -58,7 +58,9 @@ export const suite: Suite = {
     ];
     const samples = new Map<string, Sample[]>(cases.map(([n]) => [n, []]));
     const rounds = Math.max(...cases.map(([, , r]) => r));
-    once(cases[1][1]); // warm the file cache once
+    // warm the file cache; the second run of a machine stores it in the machine cache (src/node/boot-cache.ts)
+    once(cases[1][1]);
+    once(cases[1][1]);
     for (let i = 0; i < rounds; i++) {
       for (const [name, argv, runs, env] of cases) if (i < runs) samples.get(name)!.push(once(argv, env));
     }

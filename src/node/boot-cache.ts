@@ -21,7 +21,6 @@ import { homedir } from "node:os";
 import { join } from "node:path";
 import { deserialize, serialize } from "node:v8";
 import { crc32 } from "node:zlib";
-import { createHash } from "node:crypto";
 
 const MAGIC = "kmodlab machine\n";
 /** The most machine files a folder keeps (each one ~1-3 MB). */
@@ -46,10 +45,20 @@ export function machineStore(codeFile: string, build: string, format: number): M
   return { dirs, build: JSON.stringify([build, process.version, process.arch, format]) };
 }
 
-/** The full key of a machine, and its file name. */
+/**
+ * The full key of a machine, and its file name: two 32-bit FNV-1a hashes of the key (the header holds the key itself,
+ * so two keys of one name only miss each other; node:crypto would cost the run worker its loading, ~1-3 ms).
+ */
 function keyOf(store: MachineStore, machine: string): { key: string; file: string } {
   const key = JSON.stringify([store.build, machine]);
-  return { key, file: `machine-${createHash("sha256").update(key).digest("hex").slice(0, 24)}.bin` };
+  let h1 = 0x811c9dc5;
+  let h2 = 0x01000193;
+  for (let i = 0; i < key.length; i++) {
+    const c = key.charCodeAt(i);
+    h1 = Math.imul(h1 ^ c, 0x01000193) >>> 0;
+    h2 = Math.imul(h2 ^ c, 0x5bd1e995) >>> 0;
+  }
+  return { key, file: `machine-${h1.toString(16).padStart(8, "0")}${h2.toString(16).padStart(8, "0")}.bin` };
 }
 
 /** The payload stored for `machine` (its records, deserialised), or undefined: none, stale or corrupt. */

@@ -17,6 +17,7 @@ import { join } from "node:path";
 import type { Suite } from "./harness.ts";
 import * as run from "../sandbox/run.ts";
 import { installLeanHostCalls, loadQuickJS } from "../sandbox/quickjs.ts";
+import { PRELUDE, PRELUDE_FILE } from "../sandbox/prelude.ts";
 import { boot } from "../src/kernel/kernel.ts";
 import { API } from "../sandbox/api.ts";
 import { generate, FUZZ_TARGETS, MACHINE_BLOCK, MACHINES_PER_TARGET, fuzzOrder, machineOf, onOwnMachine } from "../fuzz/gen.ts";
@@ -54,7 +55,7 @@ export const suite: Suite = {
   name: "speed",
   async run(ctx) {
     const { runModule, loadKernelDeps } = run;
-    await loadKernelDeps();
+    const deps = await loadKernelDeps();
     const q = await loadQuickJS();
     const floorRun = () => {
       const rt = q.newRuntime();
@@ -97,6 +98,8 @@ export const suite: Suite = {
       const mdBoot: number[] = [];
       const mdText: number[] = [];
       const fl: number[] = [];
+      const restore: number[] = [];
+      const context: number[] = [];
       for (let r = 0; r < ROUNDS + 3; r++) {
         const a = await timeOnce(() => runModule(memdemo));
         const b = await timeOnce(floorRun);
@@ -105,11 +108,23 @@ export const suite: Suite = {
         cache.enabled = true;
         // a text no run had before (a comment line): sandbox/transpile.ts's cache of the last texts does not hit
         const d = await timeOnce(() => runModule(`// run ${r}\n${memdemo}`));
+        // two of a run's parts alone: the copy of the booted machine (the boot cache's), and a runtime and context
+        // with the prelude compiled in it
+        const e = await timeOnce(() => deps.boot("x86_64-6.1", {}));
+        const f = await timeOnce(() => {
+          const rt = q.newRuntime();
+          const cx = rt.newContext();
+          cx.evalCode(PRELUDE, PRELUDE_FILE).unwrap().dispose();
+          cx.dispose();
+          rt.dispose();
+        });
         if (r < 3) continue;
         md.push(a);
         fl.push(b);
         mdBoot.push(c);
         mdText.push(d);
+        restore.push(e);
+        context.push(f);
       }
       const mdRow = ctx.record(
         "memdemo x86_64-6.1 default config end to end",
@@ -126,6 +141,18 @@ export const suite: Suite = {
         "runtime + context, 3 no-op host functions, memdemo's calls and strings, dispose",
       );
       ctx.ratio("memdemo end to end vs its bare-QuickJS floor (target <= 6)", mdRow, flRow);
+      ctx.record(
+        "memdemo's machine: a copy of the booted x86_64-6.1 (debug)",
+        "ms cpu",
+        restore,
+        "the boot cache's compiled copy alone (src/kernel/snapshot.ts), GC it causes included when it falls in it",
+      );
+      ctx.record(
+        "memdemo's QuickJS: runtime + context + the prelude compiled",
+        "ms cpu",
+        context,
+        "sandbox/prelude.ts PRELUDE evaluated in a new context, disposed",
+      );
       ctx.ratio("memdemo with a boot per run vs with the boot cache", mdBootRow, mdRow);
     }
 

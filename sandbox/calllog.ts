@@ -250,10 +250,16 @@ export class CallLog {
   private rows = 0;
   private readonly made: CallRecord[] = [];
 
+  /** The kernel's scheduler when it is the kernel's own Sched (noteContext's shortcut), else null (a fake kernel's). */
+  private readonly ownSched: Sched | null;
+
   constructor(
     private readonly k: Kernel,
     private readonly policy: CallLogPolicy = { memory: new Set(), print: new Set() },
-  ) {}
+  ) {
+    const s = (k as unknown as { sched?: unknown }).sched;
+    this.ownSched = s instanceof Sched ? s : null;
+  }
 
   /** The log's entries, oldest first (made from the columns on first read; the same array every time). */
   get entries(): CallRecord[] {
@@ -379,15 +385,11 @@ export class CallLog {
     const last = this.lastCtx;
     // the kernel's own Sched: hardirq, softirq and atomic are preempt_count's bits, so the same task, count and irq
     // state is the same context (a loop's calls ask nothing more)
-    if (
-      last !== undefined &&
-      s instanceof Sched &&
-      s.preempt_count() === last.preemptCount &&
-      s.irqs_disabled() === last.irqsDisabled &&
-      k.current.pid === last.pid &&
-      k.current.comm === last.task
-    )
-      return;
+    const own = this.ownSched;
+    if (last !== undefined && own !== null && own.preempt_count() === last.preemptCount && own.irqs_disabled() === last.irqsDisabled) {
+      const cur = k.current;
+      if (cur.pid === last.pid && cur.comm === last.task) return;
+    }
     const task = k.current.comm;
     const pid = k.current.pid;
     const hardirq = !!s?.in_hardirq?.();

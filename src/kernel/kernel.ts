@@ -78,7 +78,7 @@ export const noWatchdog = stateless((): void => {});
 export function innermostModuleFunction(this: Kernel): string | undefined {
   return this.captureModuleStack()[0]?.fn;
 }
-function innermostModuleFrameOf(this: Kernel): StackFrame | undefined {
+export function innermostModuleFrameOf(this: Kernel): StackFrame | undefined {
   return this.captureModuleStack()[0];
 }
 

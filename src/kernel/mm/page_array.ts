@@ -123,15 +123,23 @@ export class PageArray<A extends Typed> {
     return this.shared[ci] === TEMPLATE ? this.uniformValue.get(this.chunks[ci]!) : undefined;
   }
 
-  /** The snapshot's copy (src/kernel/snapshot.ts): every chunk array shared, the own ones copy-on-write on both sides. */
+  /**
+   * The snapshot's copy (src/kernel/snapshot.ts): the chunks' own arrays shared, copy-on-write on both sides; a
+   * template chunk is what the copy makes of its template (an immutable() one is shared; one the kernel holds
+   * elsewhere too, page_alloc's free-block pattern, is the copy of that, so `chunk === template` still holds in the copy).
+   */
   [SNAPSHOT](copy: (v: unknown) => unknown): PageArray<A> {
     const shared = this.shared;
-    for (let ci = 0; ci < shared.length; ci++) if (shared[ci] === OWN) shared[ci] = SNAPSHOT_SHARED;
+    const chunks = this.chunks.slice();
+    for (let ci = 0; ci < shared.length; ci++) {
+      if (shared[ci] === OWN) shared[ci] = SNAPSHOT_SHARED;
+      else if (shared[ci] === TEMPLATE) chunks[ci] = copy(chunks[ci]) as A;
+    }
     const c = Object.create(PageArray.prototype) as PageArray<A>;
     const self = this as unknown as Record<string, unknown>;
     const out = c as unknown as Record<string, unknown>;
     for (const key of Object.keys(this)) {
-      if (key === "chunks") out.chunks = this.chunks.slice();
+      if (key === "chunks") out.chunks = chunks;
       else if (key === "shared") out.shared = shared.slice();
       else out[key] = copy(self[key]);
     }

@@ -363,19 +363,63 @@ export class CallLog {
     }
     this.noteContext();
     let size = info.size;
-    for (let i = 0; i < n; i++) {
-      const x = i === 0 ? x0 : i === 1 ? x1 : x2;
-      const at = this.nextVal();
-      this.valNum[at] = x;
-      if (addrs & (1 << i)) {
-        this.valKind[at] = V_ADDR;
-        size += encodedLength(x) + 3;
-      } else {
-        this.valKind[at] = V_NUM;
-        size += 12;
+    const j = this.valOff;
+    if (j + n <= this.valNum.length) {
+      // the values fit in the last chunk: written in place (else one by one, nextVal opening the next chunk)
+      const num = this.valNum;
+      const kind = this.valKind;
+      for (let i = 0; i < n; i++) {
+        const x = i === 0 ? x0 : i === 1 ? x1 : x2;
+        num[j + i] = x;
+        if (addrs & (1 << i)) {
+          kind[j + i] = V_ADDR;
+          size += encodedLength(x) + 3;
+        } else {
+          kind[j + i] = V_NUM;
+          size += 12;
+        }
       }
+      this.valOff = j + n;
+      this.nVals += n;
+    } else
+      for (let i = 0; i < n; i++) {
+        const x = i === 0 ? x0 : i === 1 ? x1 : x2;
+        const at = this.nextVal();
+        this.valNum[at] = x;
+        if (addrs & (1 << i)) {
+          this.valKind[at] = V_ADDR;
+          size += encodedLength(x) + 3;
+        } else {
+          this.valKind[at] = V_NUM;
+          size += 12;
+        }
+      }
+    const rt = typeof ret;
+    if (rt !== "number" && rt !== "undefined" && !(rt === "bigint" && retAddr === retAddr)) {
+      this.endRow(info, size, undefined, ret, retAddr); // a result made JSON or cut (endRow's steps)
+      return;
     }
-    this.endRow(info, size, undefined, ret, retAddr);
+    // endRow's steps for a number, an address or no result
+    const nc = this.callers.length;
+    const caller = nc > 0 ? this.callers[nc - 1] : "";
+    let line = -1;
+    if (info.line) {
+      const l = this.lineOf();
+      if (l !== undefined) line = l;
+    }
+    const i = this.row(info.id, this.lastCtxId, caller, this.k.clock.now(), line);
+    if (rt === "number") {
+      this.retNum[i] = ret as number;
+      this.retKind[i] = V_NUM;
+    } else if (rt === "undefined") this.retKind[i] = V_UNDEFINED;
+    else {
+      this.lastAddr = ret as bigint;
+      this.lastAddrNum = retAddr;
+      this.retNum[i] = retAddr;
+      this.retKind[i] = V_ADDR;
+    }
+    this.bytes += size + caller.length;
+    if (!this.over && (this.rows >= CALL_LOG_BUDGET.entries || this.bytes >= CALL_LOG_BUDGET.bytes)) this.over = true;
   }
 
   /** The context of the call being recorded: lastCtx/lastCtxId (a new frozen one when it changed). */

@@ -235,7 +235,7 @@ export function installLeanHostCalls(context: QuickJSContext): boolean {
     if (raw !== undefined) {
       // a raw host function (newRawFunction): its arguments as they lie in memory, no handle made; its later calls
       // take the module's direct path (directRawCalls)
-      if (direct !== undefined && direct.ctx === ctxPtr) direct.raws.set(fnId, raw);
+      if (direct !== undefined) direct.note(fnId, raw);
       let r: number | { error: QuickJSHandle };
       try {
         r = raw(argc, argv);
@@ -279,23 +279,30 @@ export function installLeanHostCalls(context: QuickJSContext): boolean {
 // dispatcher's getFunction (two Maps, from host reference id to function). For the newest lean context of a module,
 // the module's callFunction itself is wrapped: a call of a raw host function it has seen (the lean dispatcher notes
 // each at its first call, by host reference id) runs from there, with the lean dispatcher's steps; anything else takes
-// the library's path. The slot is emptied when that context is freed (its pointer, and its runtime's ids, are reused)
-// and a host reference the runtime frees is dropped from it. An older context still alive takes the library's path.
+// the library's path. The slot is the last context's whose raw host function was called (a context with none, a debug
+// kernel's, leaves it); it is emptied when that context is freed (its pointer, and its runtime's ids, are reused) and a
+// host reference the runtime frees is dropped from it. Another context still alive takes the library's path.
 
 interface DirectSlot {
   ctx: number;
   rt: number;
   raws: Map<number, RawHostFunction>;
   throwIn: (error: unknown) => number;
+  /** A raw host function's first call: the slot is the module's from now on (a context with none never takes it). */
+  note(fnId: number, raw: RawHostFunction): void;
 }
 interface ModuleCallbacksInternals {
   callFunction?: (asyncify: unknown, ctx: number, thisPtr: number, argc: number, argv: number, fnId: number) => number;
   freeHostRef?: (asyncify: unknown, rt: number, id: number) => void;
 }
-/** Per module's callbacks object: its slot (the newest lean context's), once the module's path is wrapped. */
-const directSlots = new WeakMap<object, { slot: DirectSlot | undefined }>();
+/** Per module's callbacks object, once its path is wrapped: the slot it serves, and every live lean context's slot. */
+interface DirectState {
+  slot: DirectSlot | undefined;
+  live: Set<DirectSlot>;
+}
+const directSlots = new WeakMap<object, DirectState>();
 
-/** Wrap the module's callFunction for this context (once per module); the slot the lean dispatcher fills, or undefined. */
+/** Wrap the module's callFunction (once per module); this context's slot, which the lean dispatcher fills, or undefined. */
 function directRawCalls(context: QuickJSContext, ctxPtr: number, throwIn: (error: unknown) => number): DirectSlot | undefined {
   const c = context as unknown as {
     module?: { callbacks?: ModuleCallbacksInternals };
@@ -309,7 +316,7 @@ function directRawCalls(context: QuickJSContext, ctxPtr: number, throwIn: (error
   if (!moduleCbs || typeof moduleCbs.deleteContext !== "function") return undefined;
   let state = directSlots.get(cbs);
   if (state === undefined) {
-    const st: { slot: DirectSlot | undefined } = { slot: undefined };
+    const st: DirectState = { slot: undefined, live: new Set() };
     state = st;
     directSlots.set(cbs, st);
     const callFunction = cbs.callFunction.bind(cbs);
@@ -337,16 +344,29 @@ function directRawCalls(context: QuickJSContext, ctxPtr: number, throwIn: (error
       return callFunction(asyncify, ctx, thisPtr, argc, argv, fnId);
     };
     cbs.freeHostRef = (asyncify, rt, id) => {
-      if (st.slot !== undefined && rt === st.slot.rt) st.slot.raws.delete(id);
+      for (const s of st.live) if (s.rt === rt) s.raws.delete(id); // a slot served again later holds no freed id
       freeHostRef(asyncify, rt, id);
     };
     moduleCbs.deleteContext = (ctx) => {
+      for (const s of st.live) if (s.ctx === ctx) st.live.delete(s);
       if (st.slot !== undefined && ctx === st.slot.ctx) st.slot = undefined;
       deleteContext(ctx);
     };
   }
-  const slot: DirectSlot = { ctx: ctxPtr, rt: rtPtr, raws: new Map(), throwIn };
-  state.slot = slot;
+  const st = state;
+  const slot: DirectSlot = {
+    ctx: ctxPtr,
+    rt: rtPtr,
+    raws: new Map(),
+    throwIn,
+    note(fnId, raw) {
+      if (!st.live.has(slot)) return; // its context was freed (the dispatcher cannot be reached then)
+      slot.raws.set(fnId, raw);
+      st.slot = slot;
+    },
+  };
+  // a context at a freed one's address: the freed one's slot went with it (deleteContext)
+  st.live.add(slot);
   return slot;
 }
 

@@ -1600,12 +1600,18 @@ export class PageAllocator {
   }
 
   /** Pageblocks of each migratetype in a zone (pagetypeinfo_showblockcount_print: every pageblock start in the
-   *  zone's span that has a struct page). */
+   *  zone's span that has a struct page: pfn_to_online_page() skips SPARSEMEM's absent sections, the PCI hole's). */
   pageblockCounts(zoneIdx: number): number[] {
     const z = this.zones[zoneIdx]!;
     const count = new Array<number>(this.migratetypeNames().length).fill(0);
     const pb = 1 << this.pageblockOrder;
+    const arch = this.k.profile.arch;
+    const sectionPages = arch === "i386" || arch === "arm" ? 0 : 1 << 15; // FLATMEM: mem_map has no holes
     for (let p = z.startPfn; p < z.endPfn; p += pb) {
+      if (sectionPages) {
+        const s = p - (p % sectionPages);
+        if (!this.memory.some((r) => r.start < s + sectionPages && r.end > s)) continue;
+      }
       const mt = this.nrMt === 1 ? this.mtMovable : this.pbType[this.pbIdx(p)]!;
       if (mt < count.length) count[mt]!++;
     }

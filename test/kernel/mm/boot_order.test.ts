@@ -5,6 +5,7 @@
 import { describe, expect, it } from "vitest";
 import { boot } from "../../../src/kernel/kernel.ts";
 import { realLog, realSection } from "../real-kernel.ts";
+import { gfpFlags } from "../../../src/kernel/gfp.ts";
 
 const M = 2 ** 20;
 
@@ -66,5 +67,53 @@ describe("memmap_init's pageblock types: a zone's pageblock that starts outside 
     const real = realPagetype("armhf-virt-1G.log");
     const sim = simPagetype(boot("arm-6.1-virt", { mem: 1024 * M, config: "distro" }));
     expect(rows(sim, /^Node 0, zone {6}DMA {12}/)).toEqual(rows(real, /^Node 0, zone {6}DMA {12}/));
+  });
+});
+
+describe("the boot's slabs replayed in time order with its other allocations", () => {
+  const G = gfpFlags("6.1").GFP_KERNEL!;
+  /** memdemo's first two calls in a module's init: __get_free_page(GFP_KERNEL), then kmalloc(100, GFP_KERNEL). */
+  const firstPageAndKmalloc = (profile: string, mib: number) => {
+    const k = boot(profile, { mem: mib * M, config: "distro" });
+    k.current = { pid: 108, comm: "insmod" } as never;
+    const page = k.pages.virt_to_phys(k.pages.__get_free_page(G));
+    const km = k.pages.virt_to_phys(k.slab.kmalloc(100, G));
+    return { k, page, km };
+  };
+  // real (SUMMARY.md): x86_64 page 0x6222000, kmalloc 0x60d2500 (1.31 MiB below); i386 0x2da1000 / 0x2ce1580
+  // (0.75 MiB); armhf 0x41d61000 / 0x41cb0f00 (0.69 MiB). Boot to boot the real addresses move; the distance is the
+  // boot's allocations after the kmalloc-128 slab the module's object comes from was made.
+  it("x86_64 512M and i386 1G: the module's kmalloc(100) lies below its first page, at the real distance within 25 %", () => {
+    for (const [profile, mib, real] of [
+      ["x86_64-6.1", 512, 0x6222000 - 0x60d2500],
+      ["i386-6.1", 1024, 0x2da1000 - 0x2ce1580],
+    ] as const) {
+      const { k, page, km } = firstPageAndKmalloc(profile, mib);
+      expect(k.slab.slabOf(k.pages.phys_to_virt(km))?.cache.name, profile).toBe("kmalloc-128");
+      expect(page - km, profile).toBeGreaterThan(real * 0.75);
+      expect(page - km, profile).toBeLessThan(real * 1.25);
+    }
+  });
+  it("armhf 1G: the module's kmalloc(100) lies below its first page, less than 1 MiB below (real 0.69 MiB)", () => {
+    const { page, km } = firstPageAndKmalloc("arm-6.1-virt", 1024);
+    expect(page - km).toBeGreaterThan(0);
+    expect(page - km).toBeLessThan(M);
+  });
+  it("x86_64 at 256M, 1G and 2G: the kmalloc-128 slab is the boot's late one, less than 2 MiB below the first page (it was 26 MB when the slabs came all at once)", () => {
+    for (const mib of [256, 1024, 2048]) {
+      const { page, km } = firstPageAndKmalloc("x86_64-6.1", mib);
+      expect(page - km, `${mib}M`).toBeGreaterThan(0);
+      expect(page - km, `${mib}M`).toBeLessThan(2 * M);
+    }
+  });
+  it("x86_64: bpf_prog_pack's 512 pages are one run of frames from the boot's unmovable frontier, so its alias splits two 2 MiB pages: DirectMap4k 24448 kB at 256M, 512M (the real boot's) and 2G", () => {
+    for (const mib of [256, 512, 2048]) {
+      const k = boot("x86_64-6.1", { mem: mib * M, config: "distro", userspace: mib !== 512 ? false : undefined });
+      const pfns = Array.from({ length: 512 }, (_, i) => k.vmalloc.vmalloc_to_pfn(0xffffffffc0000000n + BigInt(i) * 4096n));
+      for (let i = 1; i < 512; i++) expect(pfns[i], `${mib}M page ${i}`).toBe(pfns[0]! + i);
+      expect(new Set(pfns.map((p) => p >> 9)).size).toBe(2);
+      const dm4 = /DirectMap4k:\s+(\d+) kB/.exec(k.proc("meminfo"))![1];
+      expect(Number(dm4), `${mib}M`).toBe(24448);
+    }
   });
 });

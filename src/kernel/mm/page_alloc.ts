@@ -1599,19 +1599,24 @@ export class PageAllocator {
     return mt < this.nrMt ? this.nrFreeMt[this.listIdx(zoneIdx, order, mt)]! : 0;
   }
 
+  /** Whether pfn has a struct page (pfn_to_online_page): FLATMEM's mem_map has no holes; SPARSEMEM (amd64, arm64:
+   *  128 MiB sections on x86_64) has none for a section without memory, such as the PCI hole's. */
+  hasMemmap(pfn: number): boolean {
+    const arch = this.k.profile.arch;
+    if (arch === "i386" || arch === "arm") return true;
+    const sectionPages = 1 << 15;
+    const s = pfn - (pfn % sectionPages);
+    return this.memory.some((r) => r.start < s + sectionPages && r.end > s);
+  }
+
   /** Pageblocks of each migratetype in a zone (pagetypeinfo_showblockcount_print: every pageblock start in the
    *  zone's span that has a struct page: pfn_to_online_page() skips SPARSEMEM's absent sections, the PCI hole's). */
   pageblockCounts(zoneIdx: number): number[] {
     const z = this.zones[zoneIdx]!;
     const count = new Array<number>(this.migratetypeNames().length).fill(0);
     const pb = 1 << this.pageblockOrder;
-    const arch = this.k.profile.arch;
-    const sectionPages = arch === "i386" || arch === "arm" ? 0 : 1 << 15; // FLATMEM: mem_map has no holes
     for (let p = z.startPfn; p < z.endPfn; p += pb) {
-      if (sectionPages) {
-        const s = p - (p % sectionPages);
-        if (!this.memory.some((r) => r.start < s + sectionPages && r.end > s)) continue;
-      }
+      if (!this.hasMemmap(p)) continue;
       const mt = this.nrMt === 1 ? this.mtMovable : this.pbType[this.pbIdx(p)]!;
       if (mt < count.length) count[mt]!++;
     }

@@ -117,3 +117,14 @@ describe("the boot's slabs replayed in time order with its other allocations", (
     }
   });
 });
+
+describe("pagetypeinfo's block counts", () => {
+  it("x86_64 4G: the PCI hole's absent SPARSEMEM sections have no struct page and are not counted (DMA32 counts the pageblocks of its RAM only)", () => {
+    const k = boot("x86_64-6.1", { mem: 4096 * M, config: "distro", userspace: false });
+    const dma32 = k.pages.zones.findIndex((z) => z.name === "DMA32");
+    // [16 MiB, 0xbffe0000): 1528 pageblocks, the last partial; then the hole up to 4 GiB, no memmap
+    expect(k.pages.pageblockCounts(dma32).reduce((a, b) => a + b, 0)).toBe(Math.ceil((0xbffe0 - 0x1000) / 512));
+    expect(k.pages.hasMemmap(0xd0000)).toBe(false);
+    expect(k.checkInvariants?.() ?? []).toEqual([]);
+  });
+});

@@ -423,8 +423,7 @@ function checkPagetypeinfo(k: Kernel, c: Collector): void {
       c.add("buddy", `pagetypeinfo ${z.name}: the types add up to ${got?.join(" ")} but nr_free is ${want.join(" ")}`);
     const blocks = pa.pageblockCounts(z.idx).reduce((a, b) => a + b, 0);
     // every pageblock start of the zone's span that has a struct page (SPARSEMEM's absent sections have none)
-    let span = 0;
-    for (let p = z.startPfn; p < z.endPfn; p += 1 << pa.pageblockOrder) if (pa.hasMemmap(p)) span++;
+    const span = pa.memmapPageblocks(z.idx);
     if (blocks !== span) c.add("buddy", `pagetypeinfo ${z.name}: ${blocks} pageblocks counted for a span of ${span}`);
   }
 }

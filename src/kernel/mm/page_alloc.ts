@@ -1602,24 +1602,49 @@ export class PageAllocator {
   /** Whether pfn has a struct page (pfn_to_online_page): FLATMEM's mem_map has no holes; SPARSEMEM (amd64, arm64:
    *  128 MiB sections on x86_64) has none for a section without memory, such as the PCI hole's. */
   hasMemmap(pfn: number): boolean {
-    const arch = this.k.profile.arch;
-    if (arch === "i386" || arch === "arm") return true;
-    const sectionPages = 1 << 15;
+    const sectionPages = this.memmapSectionPages();
+    if (!sectionPages) return true;
     const s = pfn - (pfn % sectionPages);
     return this.memory.some((r) => r.start < s + sectionPages && r.end > s);
+  }
+
+  /** PAGES_PER_SECTION on SPARSEMEM (amd64, arm64: 128 MiB sections), 0 on FLATMEM (686, armmp). */
+  private memmapSectionPages(): number {
+    const arch = this.k.profile.arch;
+    return arch === "i386" || arch === "arm" ? 0 : 1 << 15;
+  }
+
+  /** The pageblock starts of a zone's span that have a struct page (hasMemmap, asked once per section). */
+  private forEachMemmapPageblock(zoneIdx: number, cb: (pfn: number) => void): void {
+    const z = this.zones[zoneIdx]!;
+    const pb = 1 << this.pageblockOrder;
+    const sectionPages = this.memmapSectionPages();
+    let sectionEnd = -1;
+    let present = true;
+    for (let p = z.startPfn; p < z.endPfn; p += pb) {
+      if (sectionPages && p >= sectionEnd) {
+        sectionEnd = p - (p % sectionPages) + sectionPages;
+        present = this.hasMemmap(p);
+      }
+      if (present) cb(p);
+    }
+  }
+
+  /** How many pageblocks /proc/pagetypeinfo counts in a zone (see pageblockCounts). */
+  memmapPageblocks(zoneIdx: number): number {
+    let n = 0;
+    this.forEachMemmapPageblock(zoneIdx, () => n++);
+    return n;
   }
 
   /** Pageblocks of each migratetype in a zone (pagetypeinfo_showblockcount_print: every pageblock start in the
    *  zone's span that has a struct page: pfn_to_online_page() skips SPARSEMEM's absent sections, the PCI hole's). */
   pageblockCounts(zoneIdx: number): number[] {
-    const z = this.zones[zoneIdx]!;
     const count = new Array<number>(this.migratetypeNames().length).fill(0);
-    const pb = 1 << this.pageblockOrder;
-    for (let p = z.startPfn; p < z.endPfn; p += pb) {
-      if (!this.hasMemmap(p)) continue;
+    this.forEachMemmapPageblock(zoneIdx, (p) => {
       const mt = this.nrMt === 1 ? this.mtMovable : this.pbType[this.pbIdx(p)]!;
       if (mt < count.length) count[mt]!++;
-    }
+    });
     return count;
   }
 

@@ -15,7 +15,7 @@ import { PhysMem } from "./mm/physmem.ts";
 import { SlabAllocator } from "./mm/slub.ts";
 import { PageTables } from "./mm/pgtable.ts";
 import { Vmalloc } from "./mm/vmalloc.ts";
-import { vmalloc_boot } from "./mm/vmalloc_boot.ts";
+import { vmalloc_boot, vmallocBootSteps } from "./mm/vmalloc_boot.ts";
 import { readProc } from "./fs/proc.ts";
 import { Sched } from "./kernel/sched.ts";
 import { Lockdep } from "./kernel/lockdep.ts";
@@ -71,6 +71,9 @@ export interface ResolvedBootOptions {
 
 import { KernelBootError } from "./boot_error.ts";
 export { KernelBootError };
+
+/** The stages after vmalloc_boot() that tick the boot's slab replay (boot()). */
+const LATE_BOOT_TICKS = 9;
 
 // The defaults of the hooks the sandbox installs per run; stateless or rebindable so that a snapshot copies them.
 export const noModuleFrames = stateless((): StackFrame[] => []);
@@ -293,7 +296,9 @@ export function boot(profile: string | Profile, opts: BootOptions = {}): Kernel 
   // setup_per_cpu_pageset(), then the objects the initcalls and early user space leave in the slab caches, which the
   // real kernel allocates after it, through the per-CPU page lists.
   k.pages.setup_per_cpu_pageset();
-  k.slab.kmem_cache_populate_boot();
+  // The boot's slab objects come in time order with the rest of the boot's allocations: a tick after each vmalloc
+  // step (mm/vmalloc_boot.ts) and each stage below, all of them allocated by the end (bootSlabFinish).
+  k.slab.kmem_cache_populate_boot(vmallocBootSteps(k) + LATE_BOOT_TICKS);
   // paging_init's kernel page tables (linear map), then vmalloc_init() and the boot's vmalloc/ioremap activity.
   k.pgtable = new PageTables(k);
   k.vmalloc = new Vmalloc(k, k.pgtable);
@@ -314,6 +319,7 @@ export function boot(profile: string | Profile, opts: BootOptions = {}): Kernel 
   k.vmalloc.bootDone = true;
   // The second percpu chunk's populated pages (mm/percpu_boot.ts).
   pcpu_boot_balance(k);
+  k.slab.bootSlabTick();
   // The scheduler and its neighbours come up last, so that boot-time allocations (system_state != SYSTEM_RUNNING)
   // are never checked by might_sleep.
   k.sched = new Sched(k);
@@ -331,27 +337,36 @@ export function boot(profile: string | Profile, opts: BootOptions = {}): Kernel 
   k.mem = new MemoryAccess(k);
   // x86's poking_init(): text_poke()'s mm and its tables (init/boot_tasks.ts)
   poking_init(k);
+  k.slab.bootSlabTick();
   // SMP alternatives, CMA given back, init_per_zone_wmark_min(); the atomic DMA pools (postcore_initcall); the
   // initrd, khugepaged's watermarks and kernel_init's frees of __init and the image's gaps (init/free_initmem.ts), in
   // the initcalls' order below.
   early_boot_frees(k);
+  k.slab.bootSlabTick();
   // pid_max, the mount hash tables (start_kernel) and futex's (core_initcall); the atomic DMA pools; the fs_initcalls'
   // quota and network hash tables (init/large_hash.ts), all from the page allocator.
   boot_hash_tables_core(k);
+  k.slab.bootSlabTick();
   dma_atomic_pool_init(k);
+  k.slab.bootSlabTick();
   boot_hash_tables_net(k);
+  k.slab.bootSlabTick();
   // rootfs_initcall populate_rootfs(): 6.1 unpacks the initramfs into the rootfs (the page cache /init reads), before
   // kernel_init() frees __init and the image gaps, then frees the initrd.
   const unpacked = opts.userspace !== false && p.era === "6.1";
   if (unpacked) unpack_initramfs(k);
   free_initrd(k);
+  k.slab.bootSlabTick();
   // The kernel threads the initcalls started (their stacks; init/boot_tasks.ts).
   boot_kthreads(k);
+  k.slab.bootSlabTick();
   late_boot_frees(k);
+  k.slab.bootSlabTick();
   // kernel_init(): run /init; user space fills its own memory (and, before 6.1, the page cache) until the
   // learner's insmod.
   if (k.debug) print_debug_banners(k);
   if (opts.userspace !== false) start_userspace(k, unpacked);
+  k.slab.bootSlabFinish();
   // Fault injection acts from here on (CONFIG_FAULT_INJECTION: the debug kernels); the simulated boot's own
   // allocations never fail (fault_inject.ts header).
   k.fault.armed = k.fault.available;

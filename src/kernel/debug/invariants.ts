@@ -422,7 +422,8 @@ function checkPagetypeinfo(k: Kernel, c: Collector): void {
     if (!got || got.join(",") !== want.join(","))
       c.add("buddy", `pagetypeinfo ${z.name}: the types add up to ${got?.join(" ")} but nr_free is ${want.join(" ")}`);
     const blocks = pa.pageblockCounts(z.idx).reduce((a, b) => a + b, 0);
-    const span = Math.ceil((z.endPfn - z.startPfn) / (1 << pa.pageblockOrder));
+    // every pageblock start of the zone's span that has a struct page (SPARSEMEM's absent sections have none)
+    const span = pa.memmapPageblocks(z.idx);
     if (blocks !== span) c.add("buddy", `pagetypeinfo ${z.name}: ${blocks} pageblocks counted for a span of ${span}`);
   }
 }

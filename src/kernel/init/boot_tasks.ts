@@ -181,6 +181,21 @@ function oldEraCommitPages(k: Kernel, user: OldEraTask[]): number {
   return n;
 }
 
+/** i386 6.1's kernel-thread stacks already taken as the initcalls started them (allocBootStack), per kernel. */
+const earlyStacks = new SideTable<object, number>();
+
+/**
+ * kernel_clone() -> alloc_thread_stack_node() on a kernel without VMAP_STACK (i386 6.1): one THREAD_SIZE stack from
+ * the page allocator, when an initcall starts a kernel thread (mm/vmalloc_boot.ts replays them in the order x86_64's
+ * vmallocinfo shows its stacks in); boot_kthreads() takes the rest.
+ */
+export function allocBootStack(k: Kernel): void {
+  if (k.profile.era !== "6.1" || k.profile.arch !== "i386") return;
+  if ((earlyStacks.get(k) ?? 0) >= bootTasks("i386", k.profile.nrCpus, false).kthreads) return;
+  allocStacks(k, 1);
+  earlyStacks.set(k, (earlyStacks.get(k) ?? 0) + 1);
+}
+
 /** The kernel threads (and the idle tasks of the secondary CPUs): their count, and i386's stacks from the page allocator. */
 export function boot_kthreads(k: Kernel): void {
   if (k.profile.era !== "6.1") {
@@ -192,7 +207,7 @@ export function boot_kthreads(k: Kernel): void {
   const t = bootTasks(k.profile.arch, k.profile.nrCpus, false);
   k.nrTasks = t.kthreads;
   // alloc_thread_stack_node() without VMAP_STACK: alloc_pages_node(THREADINFO_GFP, THREAD_SIZE_ORDER).
-  if (k.profile.arch === "i386") allocStacks(k, t.kthreads);
+  if (k.profile.arch === "i386") allocStacks(k, t.kthreads - (earlyStacks.get(k) ?? 0));
 }
 
 /** Distinct table indices a set of [start, end) ranges touches, for tables spanning 2^shift bytes each. */

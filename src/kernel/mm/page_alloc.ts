@@ -16,7 +16,8 @@
 // Simplifications (each one a statement to the learner):
 // - One node. Migratetypes (6.1): free_area[order].free_list[migratetype] for MIGRATE_UNMOVABLE, MOVABLE and
 //   RECLAIMABLE (nr_free per order is their sum: /proc/buddyinfo), a pageblock migratetype per pageblock_nr_pages
-//   (memmap_init makes every pageblock MOVABLE), __rmqueue() = __rmqueue_smallest() on the allocation's type, else
+//   (memmap_init makes every pageblock whose first pfn is the zone's memory MOVABLE, the others stay UNMOVABLE:
+//   memmapInitPageblocks), __rmqueue() = __rmqueue_smallest() on the allocation's type, else
 //   __rmqueue_fallback(): the fallbacks table, the largest block from MAX_ORDER-1 down (find_suitable_fallback,
 //   can_steal_fallback), the smallest for a Movable request that may not steal (find_smallest), and
 //   steal_suitable_fallback() (change_pageblock_range for blocks >= pageblock_order; else move_freepages_block to the
@@ -403,8 +404,7 @@ export class PageAllocator {
     this.nrFree = new Int32Array(nz * this.maxOrder);
     this.nrFreeMt = new Int32Array(nz * this.maxOrder * this.nrMt);
     this.pageblockOrder = Math.log2(pageblockNrPages(k.profile, k.debug));
-    // memmap_init(): every pageblock MIGRATE_MOVABLE
-    this.pbType = new Uint8Array((n >>> this.pageblockOrder) + 1).fill(MIGRATE_MOVABLE);
+    this.pbType = this.memmapInitPageblocks(n);
 
     if (L.pkmapBase !== undefined && L.lastPkmap) {
       this.pkmapCount = new Int32Array(L.lastPkmap);
@@ -890,7 +890,7 @@ export class PageAllocator {
       this.totalramPages++;
       if (z.highmem) this.totalhighPages++;
       // free_reserved_page() -> __free_page(): the pcp lists once setup_per_cpu_pageset() ran (before, the boot
-      // pageset's high of 0 hands each page straight on); memmap_init made every pageblock Movable
+      // pageset's high of 0 hands each page straight on), on its pageblock's list
       this.freeThePage(p, 0, zi, this.era === "6.1" ? this.pageblockMt(p) : this.mtMovable);
       n++;
     }
@@ -1175,11 +1175,62 @@ export class PageAllocator {
 
   /** get_pfnblock_migratetype() (6.1); 0 (the one list) before. */
   pageblockMt(pfn: number): number {
-    return this.nrMt === 1 ? 0 : this.pbType[pfn >>> this.pageblockOrder]!;
+    return this.nrMt === 1 ? 0 : this.pbType[this.pbIdx(pfn)]!;
   }
 
   private setPageblockMt(pfn: number, mt: number): void {
-    this.pbType[pfn >>> this.pageblockOrder] = mt;
+    this.pbType[this.pbIdx(pfn)] = mt;
+  }
+
+  /** The pageblock_flags slot of pfn: pfn >> pageblock_order, or, on FLATMEM, the upper zone's own slot of a
+   *  pageblock that two zones share (see memmapInitPageblocks). */
+  private pbIdx(pfn: number): number {
+    const b = pfn >>> this.pageblockOrder;
+    const split = this.pbSplit;
+    if (split.length !== 0) for (let i = 0; i < split.length; i += 2) if (pfn >= split[i]! && b === split[i]! >>> this.pageblockOrder) return split[i + 1]!;
+    return b;
+  }
+
+  /** FLATMEM pageblocks shared by two zones: [first pfn of the upper zone, its slot in pbType] pairs. */
+  private pbSplit: number[] = [];
+
+  /**
+   * memmap_init() -> memmap_init_range() (6.1): pageblock flags start at 0 (MIGRATE_UNMOVABLE), and each zone's
+   * memory ranges are walked pfn by pfn, set_pageblock_migratetype(MIGRATE_MOVABLE) at every pageblock-aligned pfn
+   * (deferred_init_memmap's deferred_free_range() does the same for x86_64's deferred pages). So a pageblock whose
+   * first pfn is not memory of the zone stays Unmovable: x86's DMA zone starts at pfn 1 (page 0 is BIOS data), so its
+   * first pageblock is Unmovable from the start, and the boot's GFP_DMA allocations (the atomic DMA pool) take it
+   * without stealing another; i386's HighMem starts at max_low_pfn, which is not pageblock aligned.
+   * FLATMEM kernels (686, armmp) keep one bitmap per zone (zone->pageblock_flags, from round_down(zone_start_pfn,
+   * pageblock_nr_pages)): a pageblock two zones share has a slot for each, so HighMem's first (partial) pageblock is
+   * its own and Unmovable while Normal's part of it is Movable. SPARSEMEM (amd64, arm64) has one per section: shared.
+   */
+  private memmapInitPageblocks(n: number): Uint8Array {
+    const pbo = this.pageblockOrder;
+    const pb = 1 << pbo;
+    const arch = this.k.profile.arch;
+    const flatmem = arch === "i386" || arch === "arm";
+    const splits: number[] = [];
+    if (flatmem && this.nrMt > 1)
+      for (const z of this.zones)
+        if (
+          z.spanned &&
+          z.startPfn & (pb - 1) &&
+          this.zones.some((y) => y !== z && y.spanned && y.startPfn < z.startPfn && y.endPfn > (z.startPfn & ~(pb - 1)))
+        )
+          splits.push(z.startPfn, (n >>> pbo) + 1 + splits.length / 2);
+    this.pbSplit = splits;
+    const types = new Uint8Array((n >>> pbo) + 1 + splits.length / 2);
+    if (this.nrMt === 1) return types.fill(MIGRATE_MOVABLE);
+    for (const z of this.zones) {
+      if (!z.spanned) continue;
+      for (const r of this.memory) {
+        const a = Math.max(r.start, z.startPfn);
+        const b = Math.min(r.end, z.endPfn);
+        for (let pfn = Math.ceil(a / pb) * pb; pfn < b; pfn += pb) types[this.pbIdx(pfn)] = MIGRATE_MOVABLE;
+      }
+    }
+    return types;
   }
 
   /** The next block of a free list after the block at pfn of that order (-1 at the end). */
@@ -1548,16 +1599,52 @@ export class PageAllocator {
     return mt < this.nrMt ? this.nrFreeMt[this.listIdx(zoneIdx, order, mt)]! : 0;
   }
 
-  /** Pageblocks of each migratetype in a zone (pagetypeinfo_showblockcount_print: every pageblock start in the
-   *  zone's span that has a struct page). */
-  pageblockCounts(zoneIdx: number): number[] {
+  /** Whether pfn has a struct page (pfn_to_online_page): FLATMEM's mem_map has no holes; SPARSEMEM (amd64, arm64:
+   *  128 MiB sections on x86_64) has none for a section without memory, such as the PCI hole's. */
+  hasMemmap(pfn: number): boolean {
+    const sectionPages = this.memmapSectionPages();
+    if (!sectionPages) return true;
+    const s = pfn - (pfn % sectionPages);
+    return this.memory.some((r) => r.start < s + sectionPages && r.end > s);
+  }
+
+  /** PAGES_PER_SECTION on SPARSEMEM (amd64, arm64: 128 MiB sections), 0 on FLATMEM (686, armmp). */
+  private memmapSectionPages(): number {
+    const arch = this.k.profile.arch;
+    return arch === "i386" || arch === "arm" ? 0 : 1 << 15;
+  }
+
+  /** The pageblock starts of a zone's span that have a struct page (hasMemmap, asked once per section). */
+  private forEachMemmapPageblock(zoneIdx: number, cb: (pfn: number) => void): void {
     const z = this.zones[zoneIdx]!;
-    const count = new Array<number>(this.migratetypeNames().length).fill(0);
     const pb = 1 << this.pageblockOrder;
+    const sectionPages = this.memmapSectionPages();
+    let sectionEnd = -1;
+    let present = true;
     for (let p = z.startPfn; p < z.endPfn; p += pb) {
-      const mt = this.nrMt === 1 ? this.mtMovable : this.pbType[p >>> this.pageblockOrder]!;
-      if (mt < count.length) count[mt]!++;
+      if (sectionPages && p >= sectionEnd) {
+        sectionEnd = p - (p % sectionPages) + sectionPages;
+        present = this.hasMemmap(p);
+      }
+      if (present) cb(p);
     }
+  }
+
+  /** How many pageblocks /proc/pagetypeinfo counts in a zone (see pageblockCounts). */
+  memmapPageblocks(zoneIdx: number): number {
+    let n = 0;
+    this.forEachMemmapPageblock(zoneIdx, () => n++);
+    return n;
+  }
+
+  /** Pageblocks of each migratetype in a zone (pagetypeinfo_showblockcount_print: every pageblock start in the
+   *  zone's span that has a struct page: pfn_to_online_page() skips SPARSEMEM's absent sections, the PCI hole's). */
+  pageblockCounts(zoneIdx: number): number[] {
+    const count = new Array<number>(this.migratetypeNames().length).fill(0);
+    this.forEachMemmapPageblock(zoneIdx, (p) => {
+      const mt = this.nrMt === 1 ? this.mtMovable : this.pbType[this.pbIdx(p)]!;
+      if (mt < count.length) count[mt]!++;
+    });
     return count;
   }
 

@@ -1,8 +1,10 @@
 // Models the slab state the rest of a Linux 6.1 boot leaves (init/main.c do_initcalls() and the early user space of
 // /init): which caches the initcalls create, in their order, and how many objects each holds when /init's shell
-// reads /proc, per architecture. slub.ts replays it through the allocator's own bulk path at kmem_cache_init()
-// (whole slabs taken at once), so the slab pages, the SReclaimable/SUnreclaim split, /proc/slabinfo and the free
-// lists are what the allocator makes of these objects, not pasted totals.
+// reads /proc, per architecture. slub.ts replays it through the allocator's own bulk path (whole slabs at a time), in
+// time order with the boot's other allocations (SlabAllocator.planBoot61: each cache's objects at an even rate from
+// kmem_cache_init to /init's shell, ticked by mm/vmalloc_boot.ts's steps and kernel.ts's later stages), so the slab
+// pages, the SReclaimable/SUnreclaim split, /proc/slabinfo, the free lists and where the last slabs lie beside the
+// boot's vmalloc pages, stacks and page tables are what the allocator makes of these objects, not pasted totals.
 //
 // Sources and mechanism:
 // - Cache names, creation order and object sizes (the slot, s->size) are those of the real Debian 6.1 boots in
@@ -26,8 +28,9 @@
 //
 // Simplifications (stated): a cache that the real kernel creates with a constructor or SLAB_TYPESAFE_BY_RCU is
 // given its real slot size and marked unmergeable instead of carrying a constructor (its objects are never
-// constructed here); the boot creates every cache at kmem_cache_init() (the real initcalls create them later, and
-// their slabs land elsewhere in RAM); SLUB's per-CPU partial slabs are folded into the counts (a real num_objs
+// constructed here); the boot creates every cache at kmem_cache_init() (the real initcalls create them later) and
+// fills it at an even rate (the real boot allocates in bursts: trace events at fs_initcall, kernfs nodes as devices
+// register, the initramfs's inodes in user space); SLUB's per-CPU partial slabs are folded into the counts (a real num_objs
 // includes them); the debug config boots the same caches with slub_debug's larger layout (the real debug build in
 // test/fixtures is a different, smaller configuration).
 

@@ -681,6 +681,15 @@ function bootCaches(era: Era): { caches: BootCacheSpec[]; kmalloc: Record<number
   }
 }
 
+/** One cache's (or one large kmalloc's) part of the 6.1 boot's slab replay (SlabAllocator.planBoot61). */
+interface BootSlabJob {
+  cache?: KmemCache;
+  /** The size of `objs` kmallocs above KMALLOC_MAX_CACHE_SIZE, instead of a cache. */
+  large?: number;
+  objs: number;
+  done: number;
+}
+
 export class SlabAllocator {
   readonly k: Kernel;
   readonly era: Era;
@@ -802,14 +811,42 @@ export class SlabAllocator {
   }
 
   /**
-   * The objects the rest of boot and early user space leave in the caches (populateBoot), replayed once start_kernel
-   * has come past mm_init(), ftrace_init() and setup_per_cpu_pageset() (kernel.ts): the real kernel allocates them
-   * later, through the per-CPU page lists.
+   * The objects the rest of boot and early user space leave in the caches, from the point start_kernel has come past
+   * mm_init(), ftrace_init() and setup_per_cpu_pageset() (kernel.ts): the real kernel allocates them later, through
+   * the per-CPU page lists. 6.1: the caches are created here and their objects replayed in time order with the
+   * boot's other allocations (bootSlabTick, bootSlabFinish); the older eras fill them here, at once.
    */
-  kmem_cache_populate_boot(): void {
-    this.populateBoot();
-    this.bootPhase = false;
+  kmem_cache_populate_boot(ticks = 0): void {
+    this.bootPhase = true;
+    try {
+      if (this.era === "6.1") this.planBoot61(ticks);
+      else this.populateBoot();
+    } finally {
+      this.bootPhase = false;
+    }
   }
+
+  /**
+   * One step of the boot's work done (kernel.ts, mm/vmalloc_boot.ts: an initcall's vmalloc, a kernel thread's stack,
+   * a hash table, the initramfs, the first processes...): every boot cache is filled up to its share of the boot so
+   * far (see planBoot61).
+   */
+  bootSlabTick(): void {
+    const plan = this.bootPlan;
+    if (!plan) return;
+    plan.done = Math.min(plan.ticks, plan.done + 1);
+    this.advanceBoot61(plan.done / plan.ticks);
+  }
+
+  /** The end of the boot (insmod): every boot object is allocated, and the plan is dropped. */
+  bootSlabFinish(): void {
+    if (!this.bootPlan) return;
+    this.advanceBoot61(1);
+    this.bootPlan = undefined;
+  }
+
+  /** The 6.1 boot's slab replay in progress (planBoot61). */
+  private bootPlan: { ticks: number; done: number; gfp: number; cap: number; used: number; jobs: BootSlabJob[] } | undefined;
 
   /** init_cache_random_seq(): the cache's random sequence over oo_objects(s->oo) objects (its draw; see randomSeqOf). */
   private initCacheRandomSeq(c: KmemCache): void {
@@ -858,7 +895,6 @@ export class SlabAllocator {
 
   /** The boot model: a realistic population of boot caches, allocated through the ordinary slab path. */
   private populateBoot(): void {
-    if (this.era === "6.1") return this.populateBoot61();
     const spec = bootCaches(this.era);
     const gfpK = this.gfpKernel();
     const fill = (c: KmemCache, n: number) => this.bootFill(c, n, gfpK | this.g.NOWARN);
@@ -881,44 +917,86 @@ export class SlabAllocator {
    * (mm/slab_boot.ts), the boot's large kmallocs, and SLUB's own struct kmem_cache / kmem_cache_node per cache.
    * Each cache gets its slot size as the object size, so its layout (and calculate_order()'s objects and pages per
    * slab) is the real one; a safety cap (a quarter of RAM) keeps a tiny machine bootable.
+   *
+   * Time order: the caches are created now (their struct kmem_cache and kmem_cache_node are allocated at once), and
+   * their objects over the rest of the boot, at an even rate: the boot's `ticks` steps (bootSlabTick) each bring every
+   * cache to that fraction of its objects, whole slabs at a time, in the caches' creation order, and the last, partly
+   * used slab of a cache (with the churn's free objects: bootFill) comes when its last objects do. So a cache's newest
+   * slab is as old as the boot's 1/n-th last part for a cache of n slabs, and the boot's other allocations of that
+   * part (initcalls' vmallocs and stacks, hash tables, the first processes' page tables) lie above it, in the same
+   * stolen pageblocks, as on the real machines: the module's first kmalloc(100) lands in the kmalloc-128 slab the boot
+   * left, some hundreds of kB below the page its first __get_free_page gets.
+   * Simplification: a cache's objects come at an even rate from start_kernel to /init's shell (the real kernel
+   * allocates them in bursts: trace events at fs_initcall, kernfs nodes as devices register, tasks at each fork).
    */
-  private populateBoot61(): void {
+  private planBoot61(ticks: number): void {
     const k = this.k;
     const gfp = (this.gfpKernel() | this.g.NOWARN) >>> 0;
-    const cap = Math.floor(k.opts.mem / 4);
-    let used = 0;
-    const fill = (c: KmemCache, n: number, churn = true) => {
-      const perSlab = c.objects || 1;
-      const bytesPerObj = (PAGE_SIZE << c.order) / perSlab;
-      const take = Math.max(0, Math.min(n, Math.floor((cap - used) / bytesPerObj)));
-      this.bootFill(c, take, gfp, churn);
-      used += Math.ceil(take / perSlab) * (PAGE_SIZE << c.order);
-    };
+    const plan = { ticks: Math.max(1, ticks), done: 0, gfp, cap: Math.floor(k.opts.mem / 4), used: 0, jobs: [] as BootSlabJob[] };
+    this.bootPlan = plan;
     const spec = bootSlab61(k.profile.arch, bootTasks(k.profile.arch, k.profile.nrCpus, true).total);
     const kmallocs = spec.kmalloc.map((km) => this.kmallocCaches.get(km.type)?.get(kmallocClassSize(this.km, km.size)));
     kmallocs.forEach((c, i) => {
-      // (arm64 folds several classes into one cache: the churn comes after that cache's last fill.)
-      if (c) fill(c, spec.kmalloc[i].objs, kmallocs.lastIndexOf(c) === i);
+      // (arm64 folds several classes into one cache: one job per cache, its churn after its last objects.)
+      if (!c) return;
+      const j = plan.jobs.find((x) => x.cache === c);
+      if (j) j.objs += spec.kmalloc[i].objs;
+      else plan.jobs.push({ cache: c, objs: spec.kmalloc[i].objs, done: 0 });
     });
     for (const cs of spec.caches) {
       const c = this.createCache(cs.name, cs.size, 0, cs.flags, undefined, true);
       if (!c) continue;
       if (cs.unmergeable) c.refcount = -1;
-      fill(c, cs.objs);
+      const j = plan.jobs.find((x) => x.cache === c);
+      if (j) j.objs += cs.objs;
+      else plan.jobs.push({ cache: c, objs: cs.objs, done: 0 });
     }
-    for (const size of spec.large) {
-      if (used + size > cap) break;
-      const order = get_order(size);
-      const pfn = k.pages.alloc_pages((gfp | this.g.COMP) >>> 0, order, PageOwner.KmallocLarge);
-      if (pfn < 0) break;
-      this.large.set(pfn, { pfn, order, requested: size, addr: k.pages.page_address(pfn), boot: true });
-      used += PAGE_SIZE << order;
-    }
-    // One struct kmem_cache and one kmem_cache_node (1 node) per cache: SLUB allocates them from these two caches.
+    if (spec.large.length) plan.jobs.push({ large: spec.large[0], objs: spec.large.length, done: 0 });
+    // One struct kmem_cache and one kmem_cache_node (1 node) per cache, allocated as each cache is created.
     const nCaches = this.cacheList.length;
     for (const name of ["kmem_cache", "kmem_cache_node"]) {
       const c = this.cacheList.find((x) => x.name === name);
       if (c) this.bootFill(c, nCaches, gfp, true);
+    }
+    if (ticks <= 0) this.bootSlabFinish();
+  }
+
+  /** Every job of the plan up to `frac` of its objects (whole slabs until the last one: see planBoot61). */
+  private advanceBoot61(frac: number): void {
+    const plan = this.bootPlan!;
+    const k = this.k;
+    this.bootPhase = true;
+    try {
+      for (const j of plan.jobs) {
+        if (j.done >= j.objs) continue;
+        // slab i of a cache (object i * perSlab on) is allocated when its first object is: by `frac` of the boot, the
+        // first ceil(objs * frac / perSlab) slabs (taken whole: boot objects are never freed, and the last one's
+        // churn is drawn with it)
+        const perSlab = j.cache ? j.cache.objects || 1 : 1;
+        const slabs = frac >= 1 ? Infinity : Math.ceil((j.objs * frac) / perSlab - 1e-9);
+        const target = Math.min(j.objs, slabs * perSlab);
+        if (target <= j.done) continue;
+        if (j.large !== undefined) {
+          // the boot's kmallocs above KMALLOC_MAX_CACHE_SIZE (page allocator, counted in Slab)
+          for (; j.done < target; j.done++) {
+            if (plan.used + j.large > plan.cap) continue;
+            const order = get_order(j.large);
+            const pfn = k.pages.alloc_pages((plan.gfp | this.g.COMP) >>> 0, order, PageOwner.KmallocLarge);
+            if (pfn < 0) continue;
+            this.large.set(pfn, { pfn, order, requested: j.large, addr: k.pages.page_address(pfn), boot: true });
+            plan.used += PAGE_SIZE << order;
+          }
+          continue;
+        }
+        const c = j.cache!;
+        const bytesPerObj = (PAGE_SIZE << c.order) / perSlab;
+        const n = Math.max(0, Math.min(target - j.done, Math.floor((plan.cap - plan.used) / bytesPerObj)));
+        this.bootFill(c, n, plan.gfp, target === j.objs);
+        plan.used += Math.ceil(n / perSlab) * (PAGE_SIZE << c.order);
+        j.done = n === target - j.done ? target : j.objs; // past the cap: the rest is never allocated
+      }
+    } finally {
+      this.bootPhase = false;
     }
   }
 

@@ -27,6 +27,7 @@
 import { KernelBootError, type Kernel } from "../kernel.ts";
 import { PageOwner } from "./page_flags.ts";
 import { threadSize } from "./slab_boot.ts";
+import { allocBootStack } from "../init/boot_tasks.ts";
 import { Kasan } from "../debug/kasan.ts";
 import { VM_ALLOC, VM_ARM_STATIC_MAPPING, VM_DMA_COHERENT, VM_IOREMAP, VM_MAP, type Vmalloc } from "./vmalloc.ts";
 import { ARM_COHERENT_POOL } from "../kernel/dma_pool.ts";
@@ -116,13 +117,20 @@ function x86_64Steps(k: Kernel): Step[] {
 
 function i386_61Steps(k: Kernel): Step[] {
   const acpi = ramTopBelow4G(k);
+  // The kernel threads start at the same initcalls as x86_64's (whose vmallocinfo shows their stacks in order); with
+  // no VMAP_STACK their stacks come from the page allocator and leave no line here (init/boot_tasks.ts).
+  const S: Step = { op: "stack", caller: "kernel_clone" };
   return [
     { op: "ioremap", phys: acpi + 0x1000, size: PAGE, caller: "acpi_os_map_iomem+0x211/0x240" },
     { op: "ioremap", phys: acpi, size: 2 * PAGE, caller: "acpi_os_map_iomem+0x211/0x240" },
     { op: "ioremap", phys: 0xfed00000, size: PAGE, caller: "hpet_enable+0xc5/0x3da" },
+    S,
     { op: "vmalloc", size: PAGE, caller: "bpf_prog_alloc_no_stats+0x2b/0x1b0" },
+    ...rep(4, () => [S]),
     { op: "ioremap", phys: 0xfed00000, size: PAGE, caller: "acpi_os_map_iomem+0x211/0x240" },
+    S,
     { op: "ioremap", phys: 0xf5000, size: PAGE, caller: "memremap+0xa9/0x170" },
+    ...rep(36, () => [S]),
     // Early userspace (udev, modprobe of the initramfs) vmallocs that were freed again: the hole before crypto.
     { op: "vmalloc", size: 69 * PAGE, caller: "load_module+0x1b0b/0x1d20", tag: "initrd-mod" },
     { op: "vmalloc", size: 32 * PAGE, caller: "crypto_scomp_init_tfm+0x65/0xb0" },
@@ -365,7 +373,16 @@ export function fill_pmd_gaps(statics: readonly { virt: number; size: number }[]
   return gaps;
 }
 
-/** Replay the profile's boot-time vmalloc activity. Steps that do not fit (a tiny vmalloc= area) are skipped. */
+/** The number of steps vmalloc_boot() replays for this machine (kernel.ts: the boot's slab replay ticks with them). */
+export function vmallocBootSteps(k: Kernel): number {
+  return stepsFor(k).length;
+}
+
+/**
+ * Replay the profile's boot-time vmalloc activity. Steps that do not fit (a tiny vmalloc= area) are skipped. Each step
+ * is a tick of the boot's time-ordered slab replay (SlabAllocator.bootSlabTick): the slabs the boot fills meanwhile lie
+ * between the steps' pages.
+ */
 export function vmalloc_boot(k: Kernel, v: Vmalloc): void {
   const tags = new Map<string, bigint>();
   const vmapPages = new Map<string, number[]>();
@@ -386,6 +403,7 @@ export function vmalloc_boot(k: Kernel, v: Vmalloc): void {
         // alloc_thread_stack_node: THREAD_SIZE aligned to THREAD_ALIGN (VMAP_STACK kernels only).
         if (k.profile.era === "6.1" && k.profile.arch !== "i386")
           addr = v.__vmalloc_node_range(stackSize, stackAlign, v.vmallocStart, v.vmallocEnd, gfp, "kernel", 0, s.caller);
+        else allocBootStack(k); // no VMAP_STACK: the page allocator's THREAD_SIZE block (init/boot_tasks.ts)
         break;
       case "ioremap":
         if (s.phys < 0) {
@@ -451,6 +469,7 @@ export function vmalloc_boot(k: Kernel, v: Vmalloc): void {
         break;
     }
     if ("tag" in s && s.tag && s.op !== "free" && addr) tags.set(s.tag, addr);
+    k.slab?.bootSlabTick(); // (unit tests replay the steps without a slab allocator)
   }
   void VM_MAP;
 }

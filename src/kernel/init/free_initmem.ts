@@ -69,7 +69,12 @@ export function early_boot_frees(k: Kernel): void {
     const size = arch === "x86_64" ? 36 * 1024 : 32 * 1024;
     freeing(k, "SMP alternatives", init[1], init[1] + size);
   }
-  for (const r of k.layout.reservations) if (/\bcma\b/.test(r.what)) k.pages.free_reserved_area(r.start, r.end);
+  // cma_init_reserved_areas(): MIGRATE_CMA pageblocks (CONFIG_CMA), else a plain free
+  for (const r of k.layout.reservations)
+    if (/\bcma\b/.test(r.what)) {
+      if (k.pages.hasCma) k.pages.init_cma_reserved_area(r.start, r.end);
+      else k.pages.free_reserved_area(r.start, r.end);
+    }
   k.pages.init_per_zone_wmark_min(false);
 }
 

@@ -38,7 +38,7 @@ import { ftrace_init } from "./init/ftrace.ts";
 import { pcpu_boot_balance } from "./mm/percpu_boot.ts";
 import { pcpu_map_boot_chunk } from "./mm/percpu.ts";
 import { dma_atomic_pool_init } from "./kernel/dma_pool.ts";
-import { early_boot_frees, free_initrd, late_boot_frees } from "./init/free_initmem.ts";
+import { early_boot_frees, free_initrd, khugepaged_min_free_kbytes, late_boot_frees } from "./init/free_initmem.ts";
 import { vfs_caches_init_early } from "./init/vfs_hash.ts";
 import { pci_iommu_alloc, trap_init_memblock } from "./arch/early_memblock.ts";
 import { boot_hash_tables_core, boot_hash_tables_net } from "./init/large_hash.ts";
@@ -341,6 +341,7 @@ export function boot(profile: string | Profile, opts: BootOptions = {}): Kernel 
   // quota and network hash tables (init/large_hash.ts), all from the page allocator.
   boot_hash_tables_core(k);
   dma_atomic_pool_init(k);
+  khugepaged_min_free_kbytes(k);
   boot_hash_tables_net(k);
   // rootfs_initcall populate_rootfs(): 6.1 unpacks the initramfs into the rootfs (the page cache /init reads), before
   // kernel_init() frees __init and the image gaps, then frees the initrd.

@@ -60,6 +60,13 @@ describe("PageTables after a 6.1 boot (distro config)", () => {
     expect(kernelPages).toBe(2);
   });
 
+  it("686-pae 1G (no transcript: the mechanism): 104 kB, each mm's 5 preallocated PMD pages (4 + PTI's user copy) and its PTE pages of 2 MiB, busybox's image crossing 0x08200000", () => {
+    const k = boot("i386-6.1-pae", { mem: 1024 * MiB, config: "distro" });
+    // poking_init: 5 PMD + 1 PTE; each process: 5 PMD + PTE pages for the image (2), heap, stack and vDSO
+    expect(bootProcessTablePfns(k).length).toBe(6 + 2 * (5 + 5));
+    expect(kB(k.proc("meminfo"), "PageTables")).toBe(104);
+  });
+
   it("the figure follows the mechanism, not the RAM size: the same at 256 MiB and 2 GiB (x86_64, i386), and armhf 512 MiB", () => {
     for (const [p, sizes, want] of [
       ["x86_64-6.1", [256, 2048], 56],

@@ -60,15 +60,17 @@ const processTables = new SideTable<object, number[]>();
  */
 export function poking_init(k: Kernel): void {
   const arch = k.profile.arch;
-  if (k.profile.era !== "6.1" || (arch !== "x86_64" && arch !== "i386") || k.layout.pgtableLevels === 3) return;
+  if (k.profile.era !== "6.1" || (arch !== "x86_64" && arch !== "i386")) return;
   const era = k.profile.era;
   const mask = gfp(era, "GFP_KERNEL") | gfp(era, "__GFP_ZERO") | gfp(era, "__GFP_ACCOUNT");
   const x64 = arch === "x86_64";
-  if (k.pages.alloc_pages(mask, x64 ? 1 : 0, PageOwner.Kernel) < 0) return; // pgd_alloc()
+  const pae = paePmds(k);
+  if (k.pages.alloc_pages(mask, x64 || pae ? 1 : 0, PageOwner.Kernel) < 0) return; // pgd_alloc()
   if (x64 && k.pages.alloc_pages(mask, 0, PageOwner.Kernel) < 0) return; // pud_alloc()
   const tables = processTables.get(k) ?? [];
   processTables.set(k, tables);
-  for (let i = 0; i < (x64 ? 2 : 1); i++) {
+  // x86_64: pmd_alloc() and pte_alloc(); PAE: pgd_alloc()'s preallocated PMDs, then pte_alloc(); non-PAE: pte_alloc()
+  for (let i = 0; i < (x64 ? 2 : 1 + pae); i++) {
     const pfn = k.pages.alloc_pages(mask, 0, PageOwner.PageTable); // pmd_alloc() (x86_64), pte_alloc()
     if (pfn < 0) return;
     tables.push(pfn);
@@ -216,8 +218,7 @@ function tablesFor(ranges: [bigint, bigint][], shift: bigint): number {
  * CONFIG_PAGE_TABLE_ISOLATION, which Debian's amd64 build has) and one PUD page per 512 GiB the mappings touch (with
  * LA57, one P4D page per 256 TiB as well); non-PAE i386: one PGD page; ARM (short descriptors): the 16 KiB PGD
  * (__pgd_alloc, order 2; ARMv7's high vectors need no table of their own); arm64 (4 levels): a one-page PGD and the
- * PUD pages. Simplification: the 686-pae build's scheme (a 32-byte PGD from pgd_cache with its PMDs preallocated) is
- * not modelled, nor does a PAE process get any page here.
+ * PUD pages; 686-pae with PTI: an order-1 PGD (its preallocated PMDs count: paePmds()).
  */
 function unaccountedTables(k: Kernel, ranges: [bigint, bigint][]): { order: number; n: number }[] {
   const arch = k.profile.arch;
@@ -234,8 +235,19 @@ function unaccountedTables(k: Kernel, ranges: [bigint, bigint][]): { order: numb
       { order: 0, n: tablesFor(ranges, 39n) },
     ];
   if (arch === "arm") return [{ order: 2, n: 1 }];
-  if (arch === "i386" && !k.profile.pae) return [{ order: 0, n: 1 }];
+  if (arch === "i386") return [{ order: paePmds(k) ? 1 : 0, n: 1 }];
   return [];
+}
+
+/**
+ * The PMD pages a 6.1 686-pae mm holds from pgd_alloc() on, all counted (preallocate_pmds() runs
+ * pgtable_pmd_page_ctor()): PREALLOCATED_PMDS = PTRS_PER_PGD (4: "all 4 top-level entries are used almost
+ * immediately"), plus PREALLOCATED_USER_PMDS = KERNEL_PGD_PTRS (1) for PTI's user copy (the 686-pae kernel has PTI,
+ * on for QEMU's Meltdown-affected Intel CPU: mm/fault.ts). With PTI the PGD is an order-1 block (PGD_ALLOCATION_ORDER,
+ * !SHARED_KERNEL_PMD), not counted. 0 on the other machines.
+ */
+function paePmds(k: Kernel): number {
+  return k.profile.arch === "i386" && k.layout.pgtableLevels === 3 ? 4 + 1 : 0;
 }
 
 /** log2 of the span one PTE page maps: 4 MiB on non-PAE i386, 2 MiB elsewhere (ARM: a page holds two hardware tables). */
@@ -264,11 +276,10 @@ function bootProcessRanges(k: Kernel, stackPages: number, heapPages: number): [b
   const arch = k.profile.arch;
   const L = userLayout(k);
   const span = 1n << ptePageShift(k);
-  const exePages = L.segments.reduce((a, [, n]) => a + n, 0);
-  const exeEnd = L.exeBase + BigInt((exePages + busyboxDataPages(k)) * PAGE);
+  const [exeStart, exeEnd] = BUSYBOX_IMAGE[arch];
   const heapStart = (exeEnd + span - 1n) & ~(span - 1n);
   const ranges: [bigint, bigint][] = [
-    [L.exeBase, exeEnd],
+    [exeStart, exeEnd],
     [heapStart, heapStart + BigInt(heapPages * PAGE)],
     [L.stackTop - BigInt(stackPages * PAGE), L.stackTop],
   ];
@@ -278,6 +289,18 @@ function bootProcessRanges(k: Kernel, stackPages: number, heapPages: number): [b
   }
   return ranges;
 }
+
+/**
+ * Where busybox-static's image lies, from its first PT_LOAD's address to its last one's end (.bss): Debian bookworm's
+ * 1:1.35.0-4+deb12u1+b1 (readelf -l of the amd64, i386, armhf and arm64 packages; all ET_EXEC). Only i386's crosses a
+ * PTE page's span, and only with PAE's 2 MiB ones (0x08200000).
+ */
+const BUSYBOX_IMAGE: Record<Kernel["profile"]["arch"], [bigint, bigint]> = {
+  x86_64: [0x400000n, 0x5ebb58n],
+  i386: [0x08048000n, 0x0823f8d8n],
+  arm: [0x10000n, 0x14e4e0n],
+  arm64: [0x400000n, 0x5d9608n],
+};
 
 /** Busybox-static's writable .data/.bss pages (see the header). */
 function busyboxDataPages(k: Kernel): number {
@@ -306,7 +329,7 @@ export function boot_user_processes(k: Kernel, shmemPages: number, anonPages = 0
   const ranges = bootProcessRanges(k, stackPages, heapPages);
   const fourLevel = arch === "x86_64" || arch === "arm64";
   const ptePages = tablesFor(ranges, ptePageShift(k));
-  const pmdPages = fourLevel ? tablesFor(ranges, 30n) : 0;
+  const pmdPages = fourLevel ? tablesFor(ranges, 30n) : paePmds(k);
   const pgtMask = gfp(era, "GFP_KERNEL") | gfp(era, "__GFP_ZERO") | gfp(era, "__GFP_ACCOUNT");
   k.vmCommittedPages += shmemPages + procs * (stackPages + heapPages + busyboxDataPages(k));
   const top = unaccountedTables(k, ranges);

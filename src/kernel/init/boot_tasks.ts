@@ -54,9 +54,10 @@ const processTables = new SideTable<object, number[]>();
 /**
  * x86's poking_init() (arch/x86/mm/init.c, start_kernel() after mm_init, 6.1): text_poke()'s own mm_struct, with the
  * tables for its poking address made at once (get_locked_pte): its PGD (PGD_ALLOCATION_ORDER: 2 pages with
- * CONFIG_PAGE_TABLE_ISOLATION on x86_64, 1 on non-PAE i386) and, on x86_64, a PUD page, none of which NR_PAGETABLE
- * counts, then a PMD page (x86_64) and a PTE page, which pgtable_pmd_page_ctor()/pgtable_pte_page_ctor() count:
- * meminfo's PageTables holds them for the rest of the boot.
+ * CONFIG_PAGE_TABLE_ISOLATION on x86_64 and 686-pae, 1 on non-PAE i386) and, on x86_64, a PUD page (and a P4D page
+ * with LA57), none of which NR_PAGETABLE counts, then a PMD page (x86_64; 686-pae: pgd_alloc()'s five preallocated
+ * ones, paePmds()) and a PTE page, which pgtable_pmd_page_ctor()/pgtable_pte_page_ctor() count: meminfo's PageTables
+ * holds them for the rest of the boot.
  */
 export function poking_init(k: Kernel): void {
   const arch = k.profile.arch;
@@ -66,7 +67,9 @@ export function poking_init(k: Kernel): void {
   const x64 = arch === "x86_64";
   const pae = paePmds(k);
   if (k.pages.alloc_pages(mask, x64 || pae ? 1 : 0, PageOwner.Kernel) < 0) return; // pgd_alloc()
-  if (x64 && k.pages.alloc_pages(mask, 0, PageOwner.Kernel) < 0) return; // pud_alloc()
+  // p4d_alloc() with LA57's five levels, then pud_alloc(): neither counted
+  if (x64 && k.layout.pgtableLevels === 5 && k.pages.alloc_pages(mask, 0, PageOwner.Kernel) < 0) return;
+  if (x64 && k.pages.alloc_pages(mask, 0, PageOwner.Kernel) < 0) return;
   const tables = processTables.get(k) ?? [];
   processTables.set(k, tables);
   // x86_64: pmd_alloc() and pte_alloc(); PAE: pgd_alloc()'s preallocated PMDs, then pte_alloc(); non-PAE: pte_alloc()

@@ -36,8 +36,9 @@ import { start_userspace, unpack_initramfs } from "./init/userspace.ts";
 import { boot_kthreads, poking_init } from "./init/boot_tasks.ts";
 import { ftrace_init } from "./init/ftrace.ts";
 import { pcpu_boot_balance } from "./mm/percpu_boot.ts";
+import { pcpu_map_boot_chunk } from "./mm/percpu.ts";
 import { dma_atomic_pool_init } from "./kernel/dma_pool.ts";
-import { early_boot_frees, free_initrd, late_boot_frees } from "./init/free_initmem.ts";
+import { early_boot_frees, free_initrd, khugepaged_min_free_kbytes, late_boot_frees } from "./init/free_initmem.ts";
 import { vfs_caches_init_early } from "./init/vfs_hash.ts";
 import { pci_iommu_alloc, trap_init_memblock } from "./arch/early_memblock.ts";
 import { boot_hash_tables_core, boot_hash_tables_net } from "./init/large_hash.ts";
@@ -317,8 +318,9 @@ export function boot(profile: string | Profile, opts: BootOptions = {}): Kernel 
     throw e;
   }
   k.vmalloc.bootDone = true;
-  // The second percpu chunk's populated pages (mm/percpu_boot.ts).
+  // The second percpu chunk's populated pages (mm/percpu_boot.ts), mapped in its VM area (mm/percpu.ts).
   pcpu_boot_balance(k);
+  pcpu_map_boot_chunk(k);
   k.slab.bootSlabTick();
   // The scheduler and its neighbours come up last, so that boot-time allocations (system_state != SYSTEM_RUNNING)
   // are never checked by might_sleep.
@@ -349,6 +351,7 @@ export function boot(profile: string | Profile, opts: BootOptions = {}): Kernel 
   k.slab.bootSlabTick();
   dma_atomic_pool_init(k);
   k.slab.bootSlabTick();
+  khugepaged_min_free_kbytes(k);
   boot_hash_tables_net(k);
   k.slab.bootSlabTick();
   // rootfs_initcall populate_rootfs(): 6.1 unpacks the initramfs into the rootfs (the page cache /init reads), before

@@ -18,8 +18,9 @@
 // less totalreserve, plus the reclaimable slab less min(half of it, the low watermarks)).
 // DirectMap (x86): direct_pages_count[] from the page tables (mm/pgtable.ts): the ISA range and RAM (no PCI hole)
 // with large pages where aligned, then the splits of set_memory_*() (init/free_initmem.ts: the image's permissions;
-// module and BPF text made read-only through their direct-map alias). CMA (armmp): CmaTotal/CmaFree are the
-// CMA reservation's size; the simulator keeps CMA out of the buddy allocator (the real kernel adds it to managed).
+// module and BPF text made read-only through their direct-map alias). CMA (CONFIG_CMA: armmp, arm64): CmaTotal is the
+// CMA reservation (totalcma_pages), CmaFree the pages on the MIGRATE_CMA free lists (NR_FREE_CMA_PAGES); the area is
+// the buddy allocator's from cma_init_reserved_areas() on (mm/page_alloc.ts init_cma_reserved_area).
 
 import type { Kernel } from "../kernel.ts";
 import { PageOwner } from "../mm/page_flags.ts";
@@ -169,9 +170,10 @@ export function renderMeminfo(k: Kernel): string {
   } else if (era === "3.4" && arch !== "arm") {
     s += kb("AnonHugePages:", 0);
   }
-  if (era === "6.1" && arch === "arm" && pa.totalcmaPages) {
+  if (pa.hasCma) {
+    // CONFIG_CMA: totalcma_pages and NR_FREE_CMA_PAGES (the MIGRATE_CMA free lists)
     s += kb("CmaTotal:", K(pa.totalcmaPages));
-    s += kb("CmaFree:", K(pa.totalcmaPages));
+    s += kb("CmaFree:", K(pa.zones.reduce((a, z) => a + pa.zoneFreeCma(z.idx), 0)));
   }
   if (arch !== "arm") {
     s += "HugePages_Total:   " + String(0).padStart(5) + "\n";

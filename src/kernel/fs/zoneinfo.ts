@@ -141,13 +141,13 @@ function render61(k: Kernel): string {
       `\n        spanned  ${z.spanned}` +
       `\n        present  ${z.present}` +
       `\n        managed  ${z.managed}` +
-      `\n        cma      0` +
+      `\n        cma      ${k.pages.cmaPages[z.idx] ?? 0}` +
       `\n        protection: (${z.lowmemReserve.join(", ")})`;
     if (z.present === 0) {
       out += "\n";
       continue;
     }
-    for (const n of ZONE_STATS_61) out += stat(n, n === "nr_free_pages" ? z.free : 0);
+    for (const n of ZONE_STATS_61) out += stat(n, n === "nr_free_pages" ? z.free : n === "nr_free_cma" ? k.pages.zoneFreeCma(z.idx) : 0);
     if (numa) for (const n of NUMA_EVENTS_61) out += stat(n, 0);
     const threshold = Math.min(125, 2 * fls(k.profile.nrCpus) * (1 + fls(z.managed >> 15)));
     out += "\n  pagesets";

@@ -9,12 +9,19 @@
 //   kernel_clone areas mm/vmalloc_boot.ts replays (VmallocUsed holds them; their count there includes the stacks of
 //   tasks that exited into the per-CPU stack cache); i386 has no VMAP_STACK: each task takes THREAD_SIZE (order 1)
 //   from the page allocator here.
-// - The user processes' page tables: the tables their mappings need, from the user layout (mm/mmap.ts): the
-//   program with its data and heap, the vdso below mmap_base, and the stack; one PTE page per PTE table's span (2 MiB
-//   on x86_64/arm64/ARM's pair of hardware tables, 4 MiB on non-PAE i386) and, on four-level machines, one PMD page
-//   per 1 GiB (both count in NR_PAGETABLE), and the top level and PUD pages, which it does not count (MemFree loses
-//   them all the same: unaccountedTables()). Simplification: the pages are allocated and held, not filled with entries
-//   (the boot processes' own tables are not walkable).
+// - The user processes' page tables: the tables their mappings need (bootProcessRanges(): the program, the heap a
+//   randomised brk puts in a span of its own, the stack, and the vDSO where each arch maps it); one PTE page per PTE
+//   table's span (2 MiB on x86_64/arm64/ARM's pair of hardware tables, 4 MiB on non-PAE i386) and, on four-level
+//   machines, one PMD page per 1 GiB (both count in NR_PAGETABLE), and the top level and PUD pages, which it does not
+//   count (MemFree loses them all the same: unaccountedTables()). Simplification: the pages are allocated and held,
+//   not filled with entries (the boot processes' own tables are not walkable).
+//   PageTables after boot, distro config, pages: x86_64 2 per process PMD + 3 PTE, x 2 processes, + poking_init's 2 +
+//   the kernel's PMD pages (the vmalloc area's first gigabyte and the percpu chunk's at its top) = 14 (the real 512M
+//   boot shows 15); i386 4 PTE pages per process x 2 + poking's 1 = 9 (real 9); armhf 3 per process x 2 = 6 (real 5).
+//   meminfo reads the global NR_PAGETABLE, which lags the per-CPU vmstat differentials by up to the node's
+//   stat_threshold (mm/vmstat.c calculate_normal_threshold(): 6 pages on x86_64 512M, 8 on the 1G machines): the
+//   tables of the process reading meminfo, made just before, may or may not have been folded in, so the last page is
+//   not the layout's to decide.
 // - Committed_AS (vm_committed_as): the initramfs is tmpfs, whose pages charge the commit one by one
 //   (shmem_acct_block() on a VM_NORESERVE inode), plus each process's private writable mappings (VM_ACCOUNT): its
 //   stack (setup_arg_pages: 128 KiB + the argument page), its heap (busybox's first malloc: brk + 132 KiB) and
@@ -47,21 +54,26 @@ const processTables = new SideTable<object, number[]>();
 /**
  * x86's poking_init() (arch/x86/mm/init.c, start_kernel() after mm_init, 6.1): text_poke()'s own mm_struct, with the
  * tables for its poking address made at once (get_locked_pte): its PGD (PGD_ALLOCATION_ORDER: 2 pages with
- * CONFIG_PAGE_TABLE_ISOLATION on x86_64, 1 on non-PAE i386) and, on x86_64, a PUD page, none of which NR_PAGETABLE
- * counts, then a PMD page (x86_64) and a PTE page, which pgtable_pmd_page_ctor()/pgtable_pte_page_ctor() count:
- * meminfo's PageTables holds them for the rest of the boot.
+ * CONFIG_PAGE_TABLE_ISOLATION on x86_64 and 686-pae, 1 on non-PAE i386) and, on x86_64, a PUD page (and a P4D page
+ * with LA57), none of which NR_PAGETABLE counts, then a PMD page (x86_64; 686-pae: pgd_alloc()'s five preallocated
+ * ones, paePmds()) and a PTE page, which pgtable_pmd_page_ctor()/pgtable_pte_page_ctor() count: meminfo's PageTables
+ * holds them for the rest of the boot.
  */
 export function poking_init(k: Kernel): void {
   const arch = k.profile.arch;
-  if (k.profile.era !== "6.1" || (arch !== "x86_64" && arch !== "i386") || k.layout.pgtableLevels === 3) return;
+  if (k.profile.era !== "6.1" || (arch !== "x86_64" && arch !== "i386")) return;
   const era = k.profile.era;
   const mask = gfp(era, "GFP_KERNEL") | gfp(era, "__GFP_ZERO") | gfp(era, "__GFP_ACCOUNT");
   const x64 = arch === "x86_64";
-  if (k.pages.alloc_pages(mask, x64 ? 1 : 0, PageOwner.Kernel) < 0) return; // pgd_alloc()
-  if (x64 && k.pages.alloc_pages(mask, 0, PageOwner.Kernel) < 0) return; // pud_alloc()
+  const pae = paePmds(k);
+  if (k.pages.alloc_pages(mask, x64 || pae ? 1 : 0, PageOwner.Kernel) < 0) return; // pgd_alloc()
+  // p4d_alloc() with LA57's five levels, then pud_alloc(): neither counted
+  if (x64 && k.layout.pgtableLevels === 5 && k.pages.alloc_pages(mask, 0, PageOwner.Kernel) < 0) return;
+  if (x64 && k.pages.alloc_pages(mask, 0, PageOwner.Kernel) < 0) return;
   const tables = processTables.get(k) ?? [];
   processTables.set(k, tables);
-  for (let i = 0; i < (x64 ? 2 : 1); i++) {
+  // x86_64: pmd_alloc() and pte_alloc(); PAE: pgd_alloc()'s preallocated PMDs, then pte_alloc(); non-PAE: pte_alloc()
+  for (let i = 0; i < (x64 ? 2 : 1 + pae); i++) {
     const pfn = k.pages.alloc_pages(mask, 0, PageOwner.PageTable); // pmd_alloc() (x86_64), pte_alloc()
     if (pfn < 0) return;
     tables.push(pfn);
@@ -224,8 +236,7 @@ function tablesFor(ranges: [bigint, bigint][], shift: bigint): number {
  * CONFIG_PAGE_TABLE_ISOLATION, which Debian's amd64 build has) and one PUD page per 512 GiB the mappings touch (with
  * LA57, one P4D page per 256 TiB as well); non-PAE i386: one PGD page; ARM (short descriptors): the 16 KiB PGD
  * (__pgd_alloc, order 2; ARMv7's high vectors need no table of their own); arm64 (4 levels): a one-page PGD and the
- * PUD pages. Simplification: the 686-pae build's scheme (a 32-byte PGD from pgd_cache with its PMDs preallocated) is
- * not modelled, nor does a PAE process get any page here.
+ * PUD pages; 686-pae with PTI: an order-1 PGD (its preallocated PMDs count: paePmds()).
  */
 function unaccountedTables(k: Kernel, ranges: [bigint, bigint][]): { order: number; n: number }[] {
   const arch = k.profile.arch;
@@ -242,9 +253,72 @@ function unaccountedTables(k: Kernel, ranges: [bigint, bigint][]): { order: numb
       { order: 0, n: tablesFor(ranges, 39n) },
     ];
   if (arch === "arm") return [{ order: 2, n: 1 }];
-  if (arch === "i386" && !k.profile.pae) return [{ order: 0, n: 1 }];
+  if (arch === "i386") return [{ order: paePmds(k) ? 1 : 0, n: 1 }];
   return [];
 }
+
+/**
+ * The PMD pages a 6.1 686-pae mm holds from pgd_alloc() on, all counted (preallocate_pmds() runs
+ * pgtable_pmd_page_ctor()): PREALLOCATED_PMDS = PTRS_PER_PGD (4: "all 4 top-level entries are used almost
+ * immediately"), plus PREALLOCATED_USER_PMDS = KERNEL_PGD_PTRS (1) for PTI's user copy (the 686-pae kernel has PTI,
+ * on for QEMU's Meltdown-affected Intel CPU: mm/fault.ts). With PTI the PGD is an order-1 block (PGD_ALLOCATION_ORDER,
+ * !SHARED_KERNEL_PMD), not counted. 0 on the other machines.
+ */
+function paePmds(k: Kernel): number {
+  return k.profile.arch === "i386" && k.layout.pgtableLevels === 3 ? 4 + 1 : 0;
+}
+
+/** log2 of the span one PTE page maps: 4 MiB on non-PAE i386, 2 MiB elsewhere (ARM: a page holds two hardware tables). */
+function ptePageShift(k: Kernel): bigint {
+  return k.profile.arch === "i386" && !k.profile.pae ? 22n : 21n;
+}
+
+/**
+ * The address ranges a 6.1 boot process (busybox-static, an ET_EXEC: Debian bookworm's 1.35 on amd64, i386 and armhf
+ * alike) has touched by the time it reads /proc, from fs/binfmt_elf.c load_elf_binary() and the arch's
+ * arch_setup_additional_pages(), as [start, end) pairs:
+ * - the program, text to .bss, from its link address (its whole image lies in one PTE page's span on every arch);
+ * - the heap: glibc's static start-up takes its TLS block with sbrk, and ash its memory with malloc. With
+ *   randomize_va_space 2 (the real boots print it) the brk starts at arch_randomize_brk(): randomize_page(brk, 32 MiB)
+ *   (1 GiB on arm64), so it shares the program's span only when the draw falls in the span's last few hundred KiB
+ *   (2-7 % of draws): modelled as the span after the program's;
+ * - the stack, from its top down through setup_arg_pages' stack_expand;
+ * - the vDSO (glibc parses it at start-up, so its pages are touched): x86_64's vdso_addr() puts it above the stack
+ *   top "in the same PTE as the stack top" (arch/x86/entry/vdso/vma.c, 6.1), so it adds no range; 32-bit x86 and
+ *   arm64 map it with get_unmapped_area() from mmap_base down; 32-bit ARM maps the sigpage, [vvar] and [vdso] at a
+ *   random page between the stack and TASK_SIZE (sigpage_addr()): in the stack's span or the next one up (about
+ *   2 draws in 5 the stack's, with the stack top randomised over 8 MiB). Modelled in the stack's span, the lower
+ *   count, as the armhf boot's 20 kB of PageTables (five pages for two processes) shows both of its processes had.
+ */
+function bootProcessRanges(k: Kernel, stackPages: number, heapPages: number): [bigint, bigint][] {
+  const arch = k.profile.arch;
+  const L = userLayout(k);
+  const span = 1n << ptePageShift(k);
+  const [exeStart, exeEnd] = BUSYBOX_IMAGE[arch];
+  const heapStart = (exeEnd + span - 1n) & ~(span - 1n);
+  const ranges: [bigint, bigint][] = [
+    [exeStart, exeEnd],
+    [heapStart, heapStart + BigInt(heapPages * PAGE)],
+    [L.stackTop - BigInt(stackPages * PAGE), L.stackTop],
+  ];
+  if (arch === "i386" || arch === "arm64") {
+    const vdsoPages = L.vdso.reduce((a, [, n]) => a + n, 0);
+    ranges.push([L.mmapBase - BigInt(vdsoPages * PAGE), L.mmapBase]);
+  }
+  return ranges;
+}
+
+/**
+ * Where busybox-static's image lies, from its first PT_LOAD's address to its last one's end (.bss): Debian bookworm's
+ * 1:1.35.0-4+deb12u1+b1 (readelf -l of the amd64, i386, armhf and arm64 packages; all ET_EXEC). Only i386's crosses a
+ * PTE page's span, and only with PAE's 2 MiB ones (0x08200000).
+ */
+const BUSYBOX_IMAGE: Record<Kernel["profile"]["arch"], [bigint, bigint]> = {
+  x86_64: [0x400000n, 0x5ebb58n],
+  i386: [0x08048000n, 0x0823f8d8n],
+  arm: [0x10000n, 0x14e4e0n],
+  arm64: [0x400000n, 0x5d9608n],
+};
 
 /** Busybox-static's writable .data/.bss pages (see the header). */
 function busyboxDataPages(k: Kernel): number {
@@ -270,17 +344,10 @@ export function boot_user_processes(k: Kernel, shmemPages: number, anonPages = 0
   const L = userLayout(k);
   const stackPages = Number(L.stackExpand / 4096n) + 1;
   const heapPages = 33;
-  const exePages = L.segments.reduce((a, [, n]) => a + n, 0);
-  const exeEnd = L.exeBase + BigInt((exePages + busyboxDataPages(k) + heapPages) * PAGE);
-  const vdsoPages = L.vdso.reduce((a, [, n]) => a + n, 0);
-  const ranges: [bigint, bigint][] = [
-    [L.exeBase, exeEnd],
-    [L.mmapBase - BigInt(vdsoPages * PAGE), L.mmapBase],
-    [L.stackTop - BigInt(stackPages * PAGE), L.stackTop],
-  ];
+  const ranges = bootProcessRanges(k, stackPages, heapPages);
   const fourLevel = arch === "x86_64" || arch === "arm64";
-  const ptePages = tablesFor(ranges, arch === "i386" ? 22n : 21n);
-  const pmdPages = fourLevel ? tablesFor(ranges, 30n) : 0;
+  const ptePages = tablesFor(ranges, ptePageShift(k));
+  const pmdPages = fourLevel ? tablesFor(ranges, 30n) : paePmds(k);
   const pgtMask = gfp(era, "GFP_KERNEL") | gfp(era, "__GFP_ZERO") | gfp(era, "__GFP_ACCOUNT");
   k.vmCommittedPages += shmemPages + procs * (stackPages + heapPages + busyboxDataPages(k));
   const top = unaccountedTables(k, ranges);

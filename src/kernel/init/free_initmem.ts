@@ -5,9 +5,10 @@
 //                 .smp_locks section right after __init_end is not needed on a uniprocessor)
 //   core_initcall cma_init_reserved_areas(): the CMA area goes to the buddy allocator as MIGRATE_CMA (ARM), silently
 //   postcore      init_per_zone_wmark_min(): the watermarks from the managed pages at this point
+//   subsys        hugepage_init() -> start_stop_khugepaged(): set_recommended_min_free_kbytes() where THP is on
+//                 (mm/page_alloc.ts thpAlways), on the managed pages before the initrd and __init are freed
 //   rootfs        populate_rootfs(): the initramfs unpacked into the rootfs' page cache (init/userspace.ts
 //                 unpack_initramfs), then "Freeing initrd memory: %luK"
-//   late          khugepaged: set_recommended_min_free_kbytes() where THP is on (mm/page_alloc.ts thpAlways)
 //   kernel_init   x86_64: mem_encrypt_free_decrypted_mem() "Freeing unused decrypted memory: %luK", then
 //                 free_initmem() "Freeing unused kernel image (initmem) memory: %luK", mark_rodata_ro() "Write
 //                 protecting the kernel read-only data: %luk" and the two alignment gaps of the image ("(text/rodata
@@ -69,7 +70,12 @@ export function early_boot_frees(k: Kernel): void {
     const size = arch === "x86_64" ? 36 * 1024 : 32 * 1024;
     freeing(k, "SMP alternatives", init[1], init[1] + size);
   }
-  for (const r of k.layout.reservations) if (/\bcma\b/.test(r.what)) k.pages.free_reserved_area(r.start, r.end);
+  // cma_init_reserved_areas(): MIGRATE_CMA pageblocks (CONFIG_CMA), else a plain free
+  for (const r of k.layout.reservations)
+    if (/\bcma\b/.test(r.what)) {
+      if (k.pages.hasCma) k.pages.init_cma_reserved_area(r.start, r.end);
+      else k.pages.free_reserved_area(r.start, r.end);
+    }
   k.pages.init_per_zone_wmark_min(false);
 }
 
@@ -80,13 +86,21 @@ export function free_initrd(k: Kernel): void {
   if (initrd) freeing(k, "initrd", initrd.start, alignUp(initrd.end, PAGE));
 }
 
-/** khugepaged's watermarks (late_initcall), then kernel_init's frees before /init runs. */
+/**
+ * subsys_initcall hugepage_init() -> start_stop_khugepaged() -> set_recommended_min_free_kbytes() where THP is on:
+ * its clamp (5 % of nr_free_buffer_pages(), the managed lowmem above the high watermarks) reads the managed pages
+ * of this point, before populate_rootfs() frees the initrd and kernel_init() the __init memory.
+ */
+export function khugepaged_min_free_kbytes(k: Kernel): void {
+  if (k.profile.era !== "6.1" || !k.pages.thpAlways()) return;
+  // the base stays the postcore one (pages.baseMinFreeKbytes): khugepaged compares its recommendation with it
+  k.pages.init_per_zone_wmark_min(true, k.pages.baseMinFreeKbytes);
+}
+
+/** kernel_init's frees before /init runs. */
 export function late_boot_frees(k: Kernel): void {
   if (k.profile.era !== "6.1") return;
   const arch = k.profile.arch;
-  const thp = k.pages.thpAlways();
-  // the base stays the postcore one (pages.baseMinFreeKbytes): khugepaged compares its recommendation with it
-  if (thp) k.pages.init_per_zone_wmark_min(true, k.pages.baseMinFreeKbytes);
   const text = section(k, ".text");
   const rodata = section(k, ".rodata");
   const data = section(k, ".data");

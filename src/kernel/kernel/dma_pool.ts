@@ -24,11 +24,20 @@ const PAGE = 4096;
 /** ARM's DEFAULT_DMA_COHERENT_POOL_SIZE: SZ_256K. */
 export const ARM_COHERENT_POOL = 256 * 1024;
 
+/** The physical start of the CMA area ARM's atomic pool comes from (6.1 armmp), or -1 without one. */
+export function armCoherentPoolCma(k: Kernel): number {
+  if (k.profile.era !== "6.1" || k.profile.arch !== "arm") return -1;
+  return k.layout.reservations.find((r) => /\bcma\b/.test(r.what))?.start ?? -1;
+}
+
 export function dma_atomic_pool_init(k: Kernel): void {
   const arch = k.profile.arch;
   if (k.profile.era === "6.1" && arch === "arm") {
     // arch/arm/mm/dma-mapping.c atomic_pool_init() (postcore): DEFAULT_DMA_COHERENT_POOL_SIZE (coherent_pool=) from
-    // CMA, remapped: its pages are the boot's dma_common_contiguous_remap area (mm/vmalloc_boot.ts), 64 pages
+    // CMA (__alloc_from_contiguous: cma_alloc() of the area's first 64 pages, so CmaFree reads 16128 kB of 16384),
+    // remapped: the boot's dma_common_contiguous_remap area (mm/vmalloc_boot.ts) maps those pages
+    const cma = armCoherentPoolCma(k);
+    if (cma >= 0) k.pages.cma_alloc(cma, ARM_COHERENT_POOL / PAGE, PageOwner.Boot);
     k.printk(KERN_INFO + "DMA: preallocated %zu KiB pool for atomic coherent allocations\n", ARM_COHERENT_POOL >> 10);
     return;
   }

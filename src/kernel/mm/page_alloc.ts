@@ -25,10 +25,17 @@
 //   counted movable: user space's anon and page-cache pages). __free_one_page() puts the merged block on the list of
 //   the pageblock's type read at free time (free_unref_page / __free_pages_ok); pcp lists keep that type per page and
 //   free_pcppages_bulk() gives pages back with it. So unmovable boot allocations (slabs, vmalloc, the .ko copy) fill
-//   pageblocks they stole, and freed __init memory (Movable) goes to user space. Left out: watermark boosting
-//   (boost_watermark), the HIGHATOMIC reserve, ALLOC_NOFRAGMENT (ZONE_NORMAL requests on machines with ZONE_DMA32:
-//   no fallback below pageblock_order before the lower zone is tried), CMA pageblocks (armmp's CMA area is a reserved
-//   range here) and ISOLATE: their lists exist in /proc/pagetypeinfo and stay empty. The 2.6.26 and 3.4 eras (which
+//   pageblocks they stole, and freed __init memory (Movable) goes to user space. CONFIG_CMA (armmp, arm64): the CMA
+//   area becomes MIGRATE_CMA pageblocks at cma_init_reserved_areas() (init_cma_reserved_area); only movable
+//   allocations (ALLOC_CMA) use them: __rmqueue() takes from the CMA lists first when free CMA is more than half of
+//   the zone's free pages, else after the Movable lists and before stealing; other allocations' watermark checks
+//   leave the free CMA pages out (__zone_watermark_ok's unusable free), fallbacks never steal CMA blocks, CMA blocks
+//   do not merge above pageblock_order with other types (migratetype_is_mergeable), a CMA page on a per-CPU list sits
+//   on the Movable list keeping its type, and cma_alloc() (ARM's atomic pool) splits its block. NR_FREE_CMA_PAGES is
+//   the CMA lists' pages. Left out: watermark boosting (boost_watermark), the HIGHATOMIC reserve, ALLOC_NOFRAGMENT
+//   (ZONE_NORMAL requests on machines with ZONE_DMA32: no fallback below pageblock_order before the lower zone is
+//   tried), CMA migration (alloc_contig_range() moving movable pages out) and ISOLATE: the HighAtomic and Isolate
+//   lists exist in /proc/pagetypeinfo and stay empty. The 2.6.26 and 3.4 eras (which
 //   had migratetypes too, since 2.6.24) keep one list per order and are unchanged: their Mem-Info and pcp lists still
 //   use the allocation's gfp migratetype.
 // - Per-CPU page lists (mm/pcp.ts and the "per-CPU page lists" section below): after setup_per_cpu_pageset(), the
@@ -107,6 +114,7 @@ import { vmallocPreallocCount } from "../arch/early_memblock.ts";
 const GFP_PGTABLE_KERNEL = 0xcc0 | 0x100;
 import { explainWrongFree } from "../debug/wrong_free.ts";
 import {
+  MIGRATE_CMA,
   MIGRATE_PCPTYPES,
   type PcpGeometry,
   type PerCpuPages,
@@ -148,7 +156,7 @@ const F_PCP = 32; // on a per-CPU page list (mm/pcp.ts): free, but neither PageB
 const F_MT_SHIFT = 6;
 const F_MT_MASK = 3 << F_MT_SHIFT;
 /** The migratetypes with free lists (6.1: MIGRATE_UNMOVABLE 0, MIGRATE_MOVABLE 1, MIGRATE_RECLAIMABLE 2, i.e.
- *  MIGRATE_PCPTYPES; HIGHATOMIC, CMA and ISOLATE lists exist in the kernel but nothing puts blocks on them here). */
+ *  MIGRATE_PCPTYPES, and MIGRATE_CMA 4 with CONFIG_CMA; the HIGHATOMIC list (3) stays empty, ISOLATE has none). */
 const MIGRATE_UNMOVABLE = 0;
 const MIGRATE_MOVABLE = 1;
 const MIGRATE_RECLAIMABLE = 2;
@@ -158,9 +166,12 @@ const FALLBACKS: readonly (readonly number[])[] = [
   [MIGRATE_RECLAIMABLE, MIGRATE_UNMOVABLE],
   [MIGRATE_UNMOVABLE, MIGRATE_MOVABLE],
 ];
-/** The list code in a block's flags for migratetype mt, and back (an involution: Movable <-> 0). */
+/** The list code in a block's flags for migratetype mt (Movable <-> 0, Unmovable 1, Reclaimable 2, CMA 3), and back. */
 function mtCode(mt: number): number {
-  return mt === 2 ? 2 : mt ^ 1;
+  return mt === MIGRATE_CMA ? 3 : mt === 2 ? 2 : mt ^ 1;
+}
+function codeMt(code: number): number {
+  return code === 3 ? MIGRATE_CMA : code === 2 ? 2 : code ^ 1;
 }
 
 // ALLOC_* flags (mm/internal.h, 6.1 before the 6.3 rework; 2.6.32 the same values for what is modelled).
@@ -170,6 +181,7 @@ const ALLOC_WMARK_MASK = 3;
 const ALLOC_OOM = 0x08;
 const ALLOC_HARDER = 0x10;
 const ALLOC_HIGH = 0x20;
+const ALLOC_CMA = 0x80;
 
 /** Modelled costs in ns (deterministic). */
 const COST_ALLOC = 200;
@@ -327,8 +339,11 @@ export class PageAllocator {
   private readonly nrFree: Int32Array;
   /** Blocks on each free_list[migratetype] (index listIdx). */
   private readonly nrFreeMt: Int32Array;
-  /** Free lists per order: 3 (Unmovable, Movable, Reclaimable) in 6.1, 1 in 2.6/3.4 (see the header). */
+  /** Free lists per order: 3 (Unmovable, Movable, Reclaimable) in 6.1, 5 with CONFIG_CMA (HighAtomic, unused, and
+   *  CMA), 1 in 2.6/3.4 (see the header). */
   readonly nrMt: number;
+  /** CONFIG_CMA (6.1 armmp and arm64): MIGRATE_CMA pageblocks, ALLOC_CMA, NR_FREE_CMA_PAGES. */
+  readonly hasCma: boolean;
   /** pageblock_order and the pageblock migratetype bitmap (pageblock_flags), one byte per pageblock. */
   readonly pageblockOrder: number;
   private readonly pbType: Uint8Array;
@@ -398,7 +413,9 @@ export class PageAllocator {
 
     this.setupZones();
     const nz = this.zones.length;
-    this.nrMt = this.era === "6.1" ? 3 : 1;
+    // CONFIG_CMA kernels (6.1 armmp and arm64) list MIGRATE_CMA blocks too: free_list[] up to MIGRATE_CMA
+    this.hasCma = this.era === "6.1" && (k.profile.arch === "arm" || k.profile.arch === "arm64");
+    this.nrMt = this.era === "6.1" ? (this.hasCma ? MIGRATE_CMA + 1 : 3) : 1;
     this.freeHead = new Int32Array(nz * this.maxOrder * this.nrMt).fill(-1);
     this.freeTail = new Int32Array(nz * this.maxOrder * this.nrMt).fill(-1);
     this.nrFree = new Int32Array(nz * this.maxOrder);
@@ -898,6 +915,88 @@ export class PageAllocator {
   }
 
   /**
+   * cma_init_reserved_areas() -> cma_activate_area() -> init_cma_reserved_pageblock() (6.1, core_initcall): each
+   * pageblock of a CMA area becomes MIGRATE_CMA and goes to the buddy allocator as one block of pageblock_order
+   * (__free_pages(): onto the per-CPU lists where that order is one of theirs, as arm64's THP order is), managed from
+   * then on (adjust_managed_page_count) and counted in zone->cma_pages. From there only movable allocations may use
+   * it (ALLOC_CMA). Returns the pages handed over.
+   */
+  init_cma_reserved_area(startPhys: number, endPhys: number): number {
+    const pb = 1 << this.pageblockOrder;
+    const a = Math.ceil(startPhys / PAGE_SIZE);
+    const b = Math.min(this.nrPfns, Math.floor(endPhys / PAGE_SIZE));
+    if (!this.hasCma || b <= a) return 0;
+    this.released.push({ start: a, end: b });
+    let n = 0;
+    // cma_declare_contiguous_nid() aligned the area to pageblocks (and MAX_ORDER_NR_PAGES)
+    for (let base = a; base + pb <= b; base += pb) {
+      const zi = this.zoneIdxOf(base);
+      if (zi < 0) continue;
+      const z = this.zones[zi]!;
+      for (let p = base; p < base + pb; p++) {
+        this.retag(p, PageOwner.Free);
+        this.setRefAt(p, 0);
+        this.setFlagsAt(p, F_MANAGED);
+      }
+      z.managed += pb;
+      this.totalramPages += pb;
+      if (z.highmem) this.totalhighPages += pb;
+      this.cmaPages[zi] = (this.cmaPages[zi] ?? 0) + pb;
+      this.setPageblockMt(base, MIGRATE_CMA);
+      this.freeThePage(base, this.pageblockOrder, zi, MIGRATE_CMA);
+      n += pb;
+    }
+    return n;
+  }
+
+  /**
+   * cma_alloc() of `pages` pages at the start of the CMA area beginning at startPhys (6.1 mm/cma.c: the bitmap's first
+   * free range, then alloc_contig_range()): the free block holding them leaves its list and what is left of it goes
+   * back to the CMA lists in buddies (as isolate_freepages_range() / split_free_page leave it). The pages are owned by
+   * `owner`. Returns the first PFN, or -1 when the range is not one free block of the CMA lists.
+   */
+  cma_alloc(startPhys: number, pages: number, owner: number): number {
+    const first = Math.ceil(startPhys / PAGE_SIZE);
+    const zi = this.zoneIdxOf(first);
+    if (!this.hasCma || zi < 0 || this.pageblockMt(first) !== MIGRATE_CMA) return -1;
+    let head = -1;
+    let order = -1;
+    for (let o = 0; o < this.maxOrder && head < 0; o++) {
+      const h = first & ~((1 << o) - 1);
+      if (this.isBuddyHead(h, o, zi) && h + (1 << o) >= first + pages) {
+        head = h;
+        order = o;
+      }
+    }
+    if (head < 0) return -1;
+    this.delFree(head, order, zi);
+    for (let p = head; p < head + (1 << order);) {
+      if (p >= first && p < first + pages) {
+        p++;
+        continue;
+      }
+      // the largest aligned block of the rest starting at p
+      let o = 0;
+      while (
+        o + 1 < order &&
+        (p & ((1 << (o + 1)) - 1)) === 0 &&
+        !(p < first + pages && p + (1 << (o + 1)) > first) &&
+        p + (1 << (o + 1)) <= head + (1 << order)
+      )
+        o++;
+      this.freeOnePage(p, o, zi, false, MIGRATE_CMA);
+      p += 1 << o;
+    }
+    for (let i = 0; i < pages; i++) this.prepNewPage(first + i, 0, this.gfpKernel(), owner);
+    return first;
+  }
+
+  /** GFP_KERNEL in this era's bits. */
+  private gfpKernel(): number {
+    return this.era === "6.1" ? 0xcc0 : 0xd0;
+  }
+
+  /**
    * Whether khugepaged starts at boot and applies set_recommended_min_free_kbytes(): a kernel with
    * CONFIG_TRANSPARENT_HUGEPAGE (Debian 6.1 amd64, 686 and arm64; not armmp, whose THP needs LPAE, nor the 2.6/3.4
    * boards), whose hugepage_init() keeps THP on: it turns it off below 512 MiB of RAM (totalram_pages() <
@@ -1155,7 +1254,7 @@ export class PageAllocator {
   private blockListMt(pfn: number, order: number): number {
     if (this.nrMt === 1) return 0;
     if (order === this.topOrder) return this.topMt[pfn >>> order]!;
-    return mtCode((this.flagsAt(pfn) & F_MT_MASK) >>> F_MT_SHIFT);
+    return codeMt((this.flagsAt(pfn) & F_MT_MASK) >>> F_MT_SHIFT);
   }
 
   /** Name the list a free block is on: topMt for top-order blocks (so that the free-top-blocks templates serve
@@ -1398,6 +1497,12 @@ export class PageAllocator {
     while (order < maxO) {
       const buddy = pfn ^ (1 << order);
       if (!this.isBuddyHead(buddy, order, zi)) break;
+      if (order >= this.pageblockOrder && this.hasCma) {
+        // "prevent merge between freepages on pageblock without fallbacks and normal pageblock"
+        // (migratetype_is_mergeable(): only the MIGRATE_PCPTYPES)
+        const buddyMt = this.pageblockMt(buddy);
+        if (mt !== buddyMt && (mt >= MIGRATE_PCPTYPES || buddyMt >= MIGRATE_PCPTYPES)) break;
+      }
       this.delFree(buddy, order, zi);
       pfn = pfn & buddy;
       order++;
@@ -1461,15 +1566,50 @@ export class PageAllocator {
 
   /**
    * __rmqueue() (6.1): __rmqueue_smallest() on the allocation's migratetype, else __rmqueue_fallback() and again
-   * (before 6.1, the one list: __rmqueue_smallest() alone).
+   * (before 6.1, the one list: __rmqueue_smallest() alone). With CONFIG_CMA a movable allocation (ALLOC_CMA) takes
+   * from the CMA lists first when they hold more than half of the zone's free pages ("balance movable allocations
+   * between regular and CMA areas"), and from them (__rmqueue_cma_fallback) before stealing from another type.
+   * takenMt is the list the block came from (the pcppage migratetype rmqueue_bulk keeps).
    */
   private rmqueueMt(zi: number, order: number, mt: number): number {
+    this.takenMt = mt;
     if (this.nrMt === 1) return this.rmqueueSmallest(zi, order, 0);
+    const cma = this.hasCma && mt === MIGRATE_MOVABLE;
+    if (cma && this.zoneFreeCma(zi) > this.zones[zi]!.free / 2) {
+      const pfn = this.rmqueueSmallest(zi, order, MIGRATE_CMA);
+      if (pfn >= 0) {
+        this.takenMt = MIGRATE_CMA;
+        return pfn;
+      }
+    }
     for (;;) {
       const pfn = this.rmqueueSmallest(zi, order, mt);
-      if (pfn >= 0 || !this.rmqueueFallback(zi, order, mt)) return pfn;
+      if (pfn >= 0) return pfn;
+      if (cma) {
+        const c = this.rmqueueSmallest(zi, order, MIGRATE_CMA);
+        if (c >= 0) {
+          this.takenMt = MIGRATE_CMA;
+          return c;
+        }
+      }
+      if (!this.rmqueueFallback(zi, order, mt)) return -1;
     }
   }
+
+  /** The list rmqueueMt() took its last block from. */
+  private takenMt = 0;
+
+  /** NR_FREE_CMA_PAGES of a zone: the pages on its MIGRATE_CMA free lists (free pages on the per-CPU lists are not
+   *  counted, as they are not in NR_FREE_PAGES either). */
+  zoneFreeCma(zi: number): number {
+    if (!this.hasCma) return 0;
+    let n = 0;
+    for (let o = 0; o < this.maxOrder; o++) n += this.nrFreeMt[this.listIdx(zi, o, MIGRATE_CMA)]! << o;
+    return n;
+  }
+
+  /** zone->cma_pages: the pages of a zone's MIGRATE_CMA pageblocks handed to the buddy allocator. */
+  readonly cmaPages: number[] = [];
 
   /** page_group_by_mobility_disabled (build_all_zonelists): fewer pages than pageblock_nr_pages * MIGRATE_TYPES. */
   private mobilityDisabled(): boolean {
@@ -1583,12 +1723,12 @@ export class PageAllocator {
     return { moved, movable };
   }
 
-  /** migratetype_names[] as the kernel's config has them (6.1): CMA with CONFIG_CMA (armmp), Isolate with
+  /** migratetype_names[] as the kernel's config has them (6.1): CMA with CONFIG_CMA (armmp, arm64), Isolate with
    *  CONFIG_MEMORY_ISOLATION (the distro kernels; the x86_64 custom debug build has neither). */
   migratetypeNames(): string[] {
     const names = ["Unmovable", "Movable", "Reclaimable", "HighAtomic"];
     const arch = this.k.profile.arch;
-    if (arch === "arm") names.push("CMA");
+    if (this.hasCma) names.push("CMA");
     if (!(arch === "x86_64" && this.k.debug)) names.push("Isolate");
     return names;
   }
@@ -1746,15 +1886,20 @@ export class PageAllocator {
    */
   private rmqueueBulk(zi: number, order: number, count: number): number[] {
     const out: number[] = [];
+    this.bulkMts.length = 0;
     for (let i = 0; i < count; i++) {
       const pfn = this.rmqueueMt(zi, order, this.allocMt);
       if (pfn < 0) break;
       if (this.era === "6.1" && this.checkNewPages(pfn, order, zi)) continue;
       this.markPcp(pfn, true);
       out.push(pfn);
+      this.bulkMts.push(this.takenMt);
     }
     return out;
   }
+
+  /** The pcppage migratetype of each block rmqueueBulk() returned last (CMA blocks on the Movable list keep theirs). */
+  private readonly bulkMts: number[] = [];
 
   /** __rmqueue_pcplist() (6.1) / the order-0 branch of buffered_rmqueue() (2.6/3.4) on CPU 0: a PFN or -1. */
   private rmqueuePcplist(zi: number, order: number): number {
@@ -1792,8 +1937,9 @@ export class PageAllocator {
         // the first one taken is the first one split off, and the list runs up in PFN from the end taken first
         const cold = this.era === "3.4" && this.allocCold;
         for (let j = 0; j < got.length; j++) {
-          list.push(got[cold ? j : got.length - 1 - j]!);
-          mts.push(mt);
+          const at = cold ? j : got.length - 1 - j;
+          list.push(got[at]!);
+          mts.push(this.era === "6.1" ? this.bulkMts[at]! : mt);
         }
         pcp.count += got.length << order;
         if (!list.length) return -1;
@@ -1829,7 +1975,8 @@ export class PageAllocator {
     }
     const pcp = this.pcp[zi]![0]!;
     this.markPcp(pfn, true);
-    const li = orderToPindex(this.era, this.pcpGeo, mt, order);
+    // free_unref_page(): "treat HIGHATOMIC [and CMA] as movable pages" for the list; the page keeps its type
+    const li = orderToPindex(this.era, this.pcpGeo, mt >= MIGRATE_PCPTYPES ? MIGRATE_MOVABLE : mt, order);
     pcp.lists[li]!.push(pfn); // list_add(): the head
     pcp.mts[li]!.push(mt);
     pcp.count += 1 << order;
@@ -2002,10 +2149,12 @@ export class PageAllocator {
     return -1;
   }
 
-  /** __zone_watermark_ok() */
+  /** __zone_watermark_ok(): an allocation that may not use CMA (no ALLOC_CMA) does not count the free CMA pages. */
   private watermarkOk(z: Zone, order: number, mark: number, highestIdx: number, allocFlags: number): boolean {
     let min = mark;
-    const free = z.free - ((1 << order) - 1);
+    if (this.hasCma && this.allocMt === MIGRATE_MOVABLE) allocFlags |= ALLOC_CMA;
+    const cmaFree = this.hasCma ? this.zoneFreeCma(z.idx) : 0;
+    const free = z.free - ((1 << order) - 1) - (allocFlags & ALLOC_CMA ? 0 : cmaFree);
     if (allocFlags & ALLOC_HIGH) min -= Math.floor(min / 2);
     if (allocFlags & (ALLOC_HARDER | ALLOC_OOM)) {
       if (allocFlags & ALLOC_OOM) min -= Math.floor(min / 2);
@@ -2013,7 +2162,13 @@ export class PageAllocator {
     }
     if (free <= min + (z.lowmemReserve[highestIdx] ?? 0)) return false;
     if (order === 0) return true;
-    for (let o = order; o < this.maxOrder; o++) if (this.nrFree[this.orderIdx(z.idx, o)]! > 0) return true;
+    // a block of the order on a MIGRATE_PCPTYPES list, or on the CMA list for ALLOC_CMA
+    for (let o = order; o < this.maxOrder; o++) {
+      const n = this.nrFree[this.orderIdx(z.idx, o)]!;
+      if (n === 0) continue;
+      if (!cmaFree || allocFlags & ALLOC_CMA) return true;
+      if (n > this.nrFreeMt[this.listIdx(z.idx, o, MIGRATE_CMA)]!) return true;
+    }
     return false;
   }
 
@@ -2188,8 +2343,13 @@ export class PageAllocator {
       const clamp = k.log.records.find((r) => /^vmalloc area .*limiting to/.test(r.text))?.text;
       const panic = this.era === "6.1" ? "System is deadlocked on memory" : "Out of memory and no killable processes...";
       const lowmem = k.profile.arch === "i386" || k.profile.arch === "arm" ? `: ${lowmemMb} MB of lowmem with this command line` : "";
+      // CONFIG_CMA: the CMA area serves movable allocations only (ALLOC_CMA), never the boot's unmovable ones
+      const cma =
+        this.hasCma && this.totalcmaPages && this.allocMt !== MIGRATE_MOVABLE
+          ? `; ${(this.totalcmaPages * PAGE_SIZE) >> 10} kB of the RAM is the CMA area, which only movable allocations may use`
+          : "";
       throw new KernelBootError(
-        `${clamp ? `${clamp.trim()}; then ` : ""}Kernel panic - not syncing: ${panic} (an order-${order} allocation during boot found no free memory${lowmem})`,
+        `${clamp ? `${clamp.trim()}; then ` : ""}Kernel panic - not syncing: ${panic} (an order-${order} allocation during boot found no free memory${lowmem}${cma})`,
       );
     }
     // A task the OOM killer already chose is not chosen again: out_of_memory() sees task_will_free_mem(current),

@@ -50,6 +50,8 @@ import type { Era } from "../types.ts";
 export const PCP_COSTLY_ORDER = 3;
 /** MIGRATE_PCPTYPES: Unmovable, Movable, Reclaimable */
 export const MIGRATE_PCPTYPES = 3;
+/** MIGRATE_CMA (CONFIG_CMA), after MIGRATE_HIGHATOMIC = MIGRATE_PCPTYPES: CMA pageblocks (mm/page_alloc.ts). */
+export const MIGRATE_CMA = 4;
 export const MIGRATE_UNMOVABLE = 0;
 export const MIGRATE_MOVABLE = 1;
 export const MIGRATE_RECLAIMABLE = 2;

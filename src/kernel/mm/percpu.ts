@@ -78,18 +78,28 @@ function state(k: Kernel): PercpuState {
   const first = k.layout.reservations.find((r) => /percpu/i.test(r.what));
   const baseAddr = first ? k.layout.pageOffset + BigInt(first.start) - BigInt(k.layout.physOffset ?? 0) : 0n;
   s = { unitSize: pcpuUnitSize(k), chunks: [], live: new Map(), baseAddr };
-  // The boot's second chunk (6.1 x86_64, armmp): its VM area, its populated pages (percpu_boot.ts) mapped in every unit.
+  // The boot's second chunk (6.1 x86_64, armmp): its VM area, its populated pages (percpu_boot.ts, mapped by
+  // pcpu_map_boot_chunk() at boot).
   const vm = k.vmalloc.areas().find((a) => a.caller.startsWith("pcpu_get_vm_areas"));
   if (vm) {
     const chunk: Chunk = { base: vm.start, areas: [], populated: new Set(), bootUsed: 1 };
-    percpuDynamicFrames(k).forEach((units, page) => {
-      chunk.populated.add(page);
-      units.forEach((pfn, u) => mapUnitPage(k, vm.start, u * s!.unitSize + page * PAGE, pfn));
-    });
+    percpuDynamicFrames(k).forEach((_units, page) => chunk.populated.add(page));
     s.chunks.push(chunk);
   }
   states.set(k, s);
   return s;
+}
+
+/**
+ * pcpu_populate_chunk() -> pcpu_map_pages() for the boot's second chunk (6.1): the pages pcpu_boot_balance() populated,
+ * mapped in every unit while the kernel boots, as the real balance work does. The tables the mapping needs are the
+ * kernel's own (x86_64: a PMD page for the top gigabyte of the vmalloc area, which NR_PAGETABLE counts, and a PTE page).
+ */
+export function pcpu_map_boot_chunk(k: Kernel): void {
+  const vm = k.vmalloc.areas().find((a) => a.caller.startsWith("pcpu_get_vm_areas"));
+  if (!vm) return;
+  const unitSize = pcpuUnitSize(k);
+  percpuDynamicFrames(k).forEach((units, page) => units.forEach((pfn, u) => mapUnitPage(k, vm.start, u * unitSize + page * PAGE, pfn)));
 }
 
 /** pcpu_map_pages() for one unit's page: map it and record it in the chunk's vm_struct (the vmalloc invariants read it). */

@@ -44,7 +44,8 @@
 // - The top-level table comes from the buddy allocator (owner PageTable) except on ARM; the boot-time linear-map
 //   tables also come from the buddy allocator (the real kernel takes them from memblock): all are counted in
 //   pageTablePagesAllocated. meminfo's PageTables counts only what 6.1's NR_PAGETABLE counts (accountedKernelTable():
-//   kernel PMD pages allocated after boot, and a process's tables); unaccountedPages holds the rest.
+//   kernel PMD pages allocated after boot, but for x86_64's two in the image, and a process's tables);
+//   unaccountedPages holds the rest.
 // - Kernel page-table pages are never freed (like the kernel's vunmap, which leaves empty tables in place).
 // - Protection bits are those of kernel mappings, plus a process's user PTEs (prot "user_rw"/"user_ro": x86
 //   P|RW|US|A|D with NX, arm64 AP[1]|AF|SH|nG with PXN/UXN, ARM AP=11/10 with nG and XN) in a process's own table
@@ -54,6 +55,9 @@
 
 import type { Arch, Era, Layout } from "../types.ts";
 import { PageOwner } from "./page_flags.ts";
+
+/** __START_KERNEL_map (x86_64) as a page number: level3_kernel_pgt's two static PMD tables map from here up. */
+const START_KERNEL_MAP_VPN = Number(0xffffffff80000000n >> 12n);
 
 /** A frozen frame's decoded nonzero entries (PageTables.nonzeroEntries), per table slice of it: a cache only, shared by
  *  every machine that shares the frame (its bytes never change), dropped with the frame. */
@@ -328,9 +332,13 @@ export class PageTables {
    * kernel's PTE pages (pte_alloc_one_kernel, no ctor), PUD pages (pud_alloc_one) and the top level do not, nor do
    * the boot's linear-map tables (memblock in the real kernel) and the preallocated vmalloc PUDs. A process's
    * tables all count (simplification: the real pgd_alloc() does not account the top level).
+   * x86_64's two PMD tables under level3_kernel_pgt, level2_kernel_pgt (the kernel text, PUD entry 510) and
+   * level2_fixmap_pgt (PUD entry 511: the modules area from MODULES_VADDR 0xffffffffc0000000, bpf_prog_pack's and
+   * the fixmap), are in the image (arch/x86/kernel/head_64.S), never pmd_alloc_one()'s: they do not count.
    */
-  private accountedKernelTable(level: Level): boolean {
-    return !this.booting && level.name === "PMD";
+  private accountedKernelTable(level: Level, vpn: number): boolean {
+    if (this.booting || level.name !== "PMD") return false;
+    return !(this.arch === "x86_64" && vpn >= START_KERNEL_MAP_VPN);
   }
 
   private allocTopLevel(): number {
@@ -544,7 +552,7 @@ export class PageTables {
         continue;
       }
       if (!alloc) return -1;
-      const accounted = this.user || this.accountedKernelTable(lv[i + 1]!);
+      const accounted = this.user || this.accountedKernelTable(lv[i + 1]!, vpn);
       if (this.arm()) {
         // One page: Linux shadow tables at +0/+1024, hardware tables at +2048/+3072, for the 2 MiB pair.
         const page = this.allocTablePage(0, accounted);
@@ -696,7 +704,7 @@ export class PageTables {
         table = this.entryAddr(lo, this.readHi(epa), l, false);
         continue;
       }
-      const page = this.allocTablePage(0, this.user || this.accountedKernelTable(lv[lv.indexOf(l) + 1]!));
+      const page = this.allocTablePage(0, this.user || this.accountedKernelTable(lv[lv.indexOf(l) + 1]!, vpn));
       const [elo, ehi] = this.tableEntry(page, l);
       this.write(epa, elo, ehi);
       table = page;

@@ -5,11 +5,12 @@
 // simulator has no source for (anon/file LRU pages, dirty, writeback, shmem, swap, hugepages) print 0; free_pcp and
 // local_pcp are the pages on the per-CPU lists (mm/pcp.ts; CPU 0 holds them all, so local_pcp = free_pcp). "Node 0 " prefixes appear only on
 // NUMA kernels (x86_64), and zones above gfp_zone(gfp) are skipped, as in the kernel. Each order's free blocks name
-// the migratetypes whose lists hold them ("(UME)": show_migration_types; HighAtomic, CMA and Isolate lists stay
-// empty, see mm/page_alloc.ts). 2.6.32's variant is printed for era 2.6
+// the migratetypes whose lists hold them ("(UME)": show_migration_types, with C for CMA on CONFIG_CMA kernels;
+// HighAtomic and Isolate lists stay empty, see mm/page_alloc.ts). 2.6.32's variant is printed for era 2.6
 // and 3.4 (its per-cpu lines show each CPU's pcp high, batch and count).
 
 import type { PageAllocator } from "./page_alloc.ts";
+import { MIGRATE_CMA } from "./pcp.ts";
 import { PageOwner } from "./page_flags.ts";
 import { KERN_INFO, KERN_WARNING } from "./page_alloc_deps.ts";
 import { hugepageKb } from "./zone.ts";
@@ -38,6 +39,7 @@ function buddyLine(pa: PageAllocator, zoneIdx: number, withTypes: boolean): stri
         [0, "U"],
         [1, "M"],
         [2, "E"],
+        [MIGRATE_CMA, "C"],
       ] as const)
         if (pa.nrFreeMtAt(zoneIdx, o, mt) > 0) t += c;
       s += `(${t}) `;
@@ -58,11 +60,12 @@ function showMem61(pa: PageAllocator, maxZoneIdx: number): void {
   const p = (fmt: string, ...a: (string | number)[]) => k.printk(KERN_WARNING + fmt, ...a);
   k.printk(KERN_WARNING + "Mem-Info:\n");
   p(
-    "active_anon:0 inactive_anon:0 isolated_anon:0\n active_file:0 inactive_file:0 isolated_file:0\n unevictable:0 dirty:0 writeback:0\n slab_reclaimable:0 slab_unreclaimable:%d\n mapped:0 shmem:0 pagetables:%d\n sec_pagetables:0 bounce:0\n kernel_misc_reclaimable:0\n free:%d free_pcp:%d free_cma:0\n",
+    "active_anon:0 inactive_anon:0 isolated_anon:0\n active_file:0 inactive_file:0 isolated_file:0\n unevictable:0 dirty:0 writeback:0\n slab_reclaimable:0 slab_unreclaimable:%d\n mapped:0 shmem:0 pagetables:%d\n sec_pagetables:0 bounce:0\n kernel_misc_reclaimable:0\n free:%d free_pcp:%d free_cma:%d\n",
     slabUnrecl,
     pt,
     pa.nrFreePages(),
     pa.pcpPages(),
+    pa.zones.reduce((a, z) => a + pa.zoneFreeCma(z.idx), 0),
   );
   p(
     "Node 0 active_anon:0kB inactive_anon:0kB active_file:0kB inactive_file:0kB unevictable:0kB isolated(anon):0kB isolated(file):0kB mapped:0kB dirty:0kB writeback:0kB shmem:0kB%s writeback_tmp:0kB kernel_stack:0kB pagetables:%dkB sec_pagetables:0kB all_unreclaimable? no\n",
@@ -72,7 +75,7 @@ function showMem61(pa: PageAllocator, maxZoneIdx: number): void {
   const zones = populatedUpTo(pa, maxZoneIdx);
   for (const z of zones) {
     p(
-      "%s%s free:%dkB boost:0kB min:%dkB low:%dkB high:%dkB reserved_highatomic:0KB active_anon:0kB inactive_anon:0kB active_file:0kB inactive_file:0kB unevictable:0kB writepending:0kB present:%dkB managed:%dkB mlocked:0kB bounce:0kB free_pcp:%dkB local_pcp:%dkB free_cma:0kB\n",
+      "%s%s free:%dkB boost:0kB min:%dkB low:%dkB high:%dkB reserved_highatomic:0KB active_anon:0kB inactive_anon:0kB active_file:0kB inactive_file:0kB unevictable:0kB writepending:0kB present:%dkB managed:%dkB mlocked:0kB bounce:0kB free_pcp:%dkB local_pcp:%dkB free_cma:%dkB\n",
       node,
       z.name,
       K(z.free),
@@ -83,6 +86,7 @@ function showMem61(pa: PageAllocator, maxZoneIdx: number): void {
       K(z.managed),
       K(pa.pcpPages(z.idx)),
       K(pa.pagesets(z.idx)[0]?.count ?? 0),
+      K(pa.zoneFreeCma(z.idx)),
     );
     p("lowmem_reserve[]:%s\n", z.lowmemReserve.map((r) => " " + r).join(""));
   }
@@ -105,8 +109,8 @@ function showMem61(pa: PageAllocator, maxZoneIdx: number): void {
   p("%d pages RAM\n", total);
   p("%d pages HighMem/MovableOnly\n", high);
   p("%d pages reserved\n", reserved);
-  if (arch === "arm") p("%d pages cma reserved\n", pa.totalcmaPages);
-  else p("0 pages hwpoisoned\n");
+  if (pa.hasCma) p("%d pages cma reserved\n", pa.totalcmaPages);
+  if (arch !== "arm") p("0 pages hwpoisoned\n");
 }
 
 function showMem26(pa: PageAllocator, maxZoneIdx: number): void {

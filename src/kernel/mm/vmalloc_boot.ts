@@ -30,7 +30,7 @@ import { threadSize } from "./slab_boot.ts";
 import { allocBootStack } from "../init/boot_tasks.ts";
 import { Kasan } from "../debug/kasan.ts";
 import { VM_ALLOC, VM_ARM_STATIC_MAPPING, VM_DMA_COHERENT, VM_IOREMAP, VM_MAP, type Vmalloc } from "./vmalloc.ts";
-import { ARM_COHERENT_POOL } from "../kernel/dma_pool.ts";
+import { ARM_COHERENT_POOL, armCoherentPoolCma } from "../kernel/dma_pool.ts";
 
 const KiB = 1024;
 const MiB = 1024 * 1024;
@@ -40,7 +40,7 @@ type Step =
   | { op: "vmalloc"; size: number; caller: string; align?: number; tag?: string }
   | { op: "stack"; caller: string; tag?: string }
   | { op: "ioremap"; phys: number; size: number; caller: string; tag?: string }
-  | { op: "vmap"; pages: number; flags: number; caller: string; tag?: string; irqStack?: true }
+  | { op: "vmap"; pages: number; flags: number; caller: string; tag?: string; irqStack?: true; cma?: true }
   | { op: "static"; virt: number; phys: number; size: number; caller: string; map: boolean }
   | { op: "pcpu"; size: number; align: number; caller: string }
   | { op: "pmdgaps"; caller: string }
@@ -159,7 +159,7 @@ function arm61Steps(_k: Kernel): Step[] {
     { op: "vmalloc", size: PAGE, tag: "t1", caller: "kernel_clone+0xac/0x3c4" },
     { op: "ioremap", phys: 0x08010000, size: 0x10000, caller: "gic_of_setup+0x50/0xf8" },
     ...rep(17, () => [S()]),
-    { op: "vmap", pages: ARM_COHERENT_POOL / PAGE, flags: VM_DMA_COHERENT, caller: "dma_common_contiguous_remap+0x74/0x90" },
+    { op: "vmap", pages: ARM_COHERENT_POOL / PAGE, flags: VM_DMA_COHERENT, caller: "dma_common_contiguous_remap+0x74/0x90", cma: true },
     S(),
     { op: "ioremap", phys: 0x09000000, size: PAGE, caller: "__devm_ioremap_resource+0x168/0x1dc" },
     { op: "ioremap", phys: 0x09030000, size: PAGE, caller: "__devm_ioremap_resource+0x168/0x1dc" },
@@ -416,7 +416,11 @@ export function vmalloc_boot(k: Kernel, v: Vmalloc): void {
         const pfns: number[] = [];
         // The IRQ stacks are THREAD_SIZE too (x86_64 IRQ_STACK_ORDER = 2 + KASAN_STACK_ORDER; arm64 IRQ_STACK_SIZE).
         const pages = s.irqStack ? stackSize / PAGE : s.pages;
-        for (let i = 0; i < pages; i++) {
+        // ARM's atomic pool is the CMA area's first pages (kernel/dma_pool.ts takes them with cma_alloc() once the
+        // area is the buddy allocator's); without a CMA area, pages from the allocator (__alloc_remap_buffer)
+        const cma = s.cma ? armCoherentPoolCma(k) : -1;
+        if (cma >= 0) for (let i = 0; i < pages; i++) pfns.push(cma / PAGE + i);
+        for (let i = pfns.length; i < pages; i++) {
           const pfn = k.pages.alloc_pages(gfp, 0, PageOwner.Boot);
           if (pfn < 0) break;
           pfns.push(pfn);

@@ -10,8 +10,8 @@ import { checkKernelInvariants, type Violation } from "../../src/kernel/debug/in
 import { forgetVerified, verifiedFor } from "../../src/kernel/debug/verified.ts";
 import type { KmemCache, Slab } from "../../src/kernel/mm/slub.ts";
 import { PageOwner } from "../../src/kernel/mm/page_flags.ts";
-import { VM_ALLOC } from "../../src/kernel/mm/vmalloc.ts";
 import { gfpFlags } from "../../src/kernel/gfp.ts";
+import { busyVmallocArea, firstFreePfn } from "./corrupt_targets.ts";
 import { runModule, loadKernelDeps, type KernelDeps } from "../../sandbox/run.ts";
 import { API } from "../../sandbox/api.ts";
 import { FUZZ_TARGETS, fuzzOrder, generate, machineOf } from "../../fuzz/gen.ts";
@@ -59,23 +59,6 @@ function touchedSlab(k: Kernel): Slab {
   const s = k.slab.slabOf(k.slab.kmalloc(64, GFP_KERNEL(k)))!;
   expect(s.uniformBoot()).toBe(false);
   return s;
-}
-
-function firstFreePfn(k: Kernel): number {
-  for (const z of k.pages.zones)
-    for (let o = 0; o < k.pages.maxOrder; o++) {
-      const l = k.pages.freeList(z.idx, o);
-      if (l.length) return l[0]!;
-    }
-  throw new Error("no free page");
-}
-
-function busyVmallocArea(k: Kernel) {
-  for (const n of k.vmalloc.busy.inorder()) {
-    const vm = n.data?.vm;
-    if (vm && vm.flags & VM_ALLOC && vm.pages && vm.pages.length >= 2) return { n, vm };
-  }
-  throw new Error("no vmalloc area");
 }
 
 /** Each kind of corruption the full check finds (test/reliability/invariants*.test.ts), by the check that finds it. */

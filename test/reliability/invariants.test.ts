@@ -10,6 +10,7 @@ import { checkKernelInvariants, type Violation } from "../../src/kernel/debug/in
 import { PageOwner } from "../../src/kernel/mm/page_flags.ts";
 import { VM_ALLOC } from "../../src/kernel/mm/vmalloc.ts";
 import { gfpFlags } from "../../src/kernel/gfp.ts";
+import { busyVmallocArea, firstFreePfn } from "./corrupt_targets.ts";
 import { bootProcessTablePfns } from "../../src/kernel/init/boot_tasks.ts";
 import { runModule, loadKernelDeps, type KernelDeps } from "../../sandbox/run.ts";
 
@@ -18,23 +19,6 @@ const lines = (vs: Violation[]) => vs.map((v) => `${v.check}: ${v.message}`);
 /** Private fields of the page allocator the corruptions below write to. */
 type PagesPriv = { owner: { set(pfn: number, v: number): void }; nrFree: Int32Array };
 const priv = (k: Kernel) => k.pages as unknown as PagesPriv;
-
-function firstFreePfn(k: Kernel): number {
-  for (const z of k.pages.zones)
-    for (let o = 0; o < k.pages.maxOrder; o++) {
-      const l = k.pages.freeList(z.idx, o);
-      if (l.length) return l[0]!;
-    }
-  throw new Error("no free page");
-}
-
-function busyVmallocArea(k: Kernel) {
-  for (const n of k.vmalloc.busy.inorder()) {
-    const vm = n.data?.vm;
-    if (vm && vm.flags & VM_ALLOC && vm.pages && vm.pages.length >= 2) return { n, vm };
-  }
-  throw new Error("no vmalloc area");
-}
 
 describe("a freshly booted kernel satisfies every invariant", () => {
   for (const p of PROFILES) {

@@ -26,6 +26,9 @@ export interface Ratio {
 
 export interface Suite {
   name: string;
+  /** True when this run measures only some of the suite's rows (a filter such as SPEED_ROWS): results.json then
+   * keeps the suite's other rows from their last run instead of dropping them. */
+  partial?: () => boolean;
   run(ctx: BenchContext): Promise<void> | void;
 }
 

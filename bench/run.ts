@@ -12,6 +12,8 @@ const only = process.argv.slice(2);
 
 const ctx = new BenchContext();
 const ran: string[] = [];
+/** Suites this run measured in full: their old rows are dropped, even rows whose names are gone. */
+const whole: string[] = [];
 const files = readdirSync(here)
   .filter((f) => f.endsWith(".bench.ts"))
   .sort();
@@ -25,6 +27,7 @@ for (const f of files) {
   for (const m of ctx.results.slice(from)) m.suite = mod.suite.name;
   for (const r of ctx.ratios.slice(fromR)) r.suite = mod.suite.name;
   ran.push(mod.suite.name);
+  if (!mod.suite.partial?.()) whole.push(mod.suite.name);
 }
 if (only.length && ran.length === 0) {
   process.stderr.write(`bench: no suite matches ${only.join(", ")}\n`);
@@ -39,8 +42,9 @@ let results: Measurement[] = ctx.results;
 let ratios: Ratio[] = ctx.ratios;
 let header = { machine, date: new Date().toISOString() };
 if (only.length && existsSync(out)) {
-  // keep what the other suites measured last time; drop this run's suites' old rows (by suite, or by name for rows
-  // written before rows carried their suite). The file's machine and date stay those of the full run; the rows
+  // keep what the other suites measured last time; drop the old rows of the suites this run measured in full (by
+  // suite, or by name for rows written before rows carried their suite), and of a suite measured in part (SPEED_ROWS)
+  // only the rows it measured again. The file's machine and date stay those of the full run; the rows
   // measured now carry their own.
   const prev = JSON.parse(readFileSync(out, "utf8")) as { machine?: string; date?: string; results?: Measurement[]; ratios?: Ratio[] };
   for (const m of ctx.results) Object.assign(m, header);
@@ -48,7 +52,7 @@ if (only.length && existsSync(out)) {
   const names = new Set(ctx.results.map((m) => m.name));
   const rnames = new Set(ctx.ratios.map((r) => r.name));
   const keep = <T extends { suite?: string; name: string }>(xs: T[] | undefined, taken: Set<string>) =>
-    (xs ?? []).filter((x) => !(x.suite && ran.includes(x.suite)) && !taken.has(x.name));
+    (xs ?? []).filter((x) => !(x.suite && whole.includes(x.suite)) && !taken.has(x.name));
   results = [...keep(prev.results, names), ...ctx.results];
   ratios = [...keep(prev.ratios, rnames), ...ctx.ratios];
 }

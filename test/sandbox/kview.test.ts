@@ -34,14 +34,19 @@ describe("RunResult log levels and memory views", () => {
     expect(k.zones.filter((z: { spanned: number }) => z.spanned > 0).map((z: { name: string }) => z.name)).toEqual(["DMA", "DMA32"]);
     const total = k.frames.runs.reduce((s: number, [, n]: number[]) => s + n, 0);
     expect(total).toBe(Math.max(...k.zones.map((z: { endPfn: number }) => z.endPfn)));
-    expect(k.frames.runs.length).toBeLessThan(200);
+    // run-length: a few hundred runs for 131,040 frames (the 6.1 boot replays its slab pages in time order between its
+    // other allocations, so owners alternate: ~300 runs), and the JSON stays small
+    expect(k.frames.runs.length).toBeLessThan(1000);
+    expect(JSON.stringify(k.frames).length).toBeLessThan(20_000);
     const mine = k.allocations.filter((a: { ownerName: string }) => a.ownerName === "Module");
     expect(mine).toEqual([expect.objectContaining({ order: 3, zone: "DMA32" })]);
     const area = k.vmallocAreas.find((a: { owner: string; size: number }) => a.owner === "module" && a.size > 4 << 20);
     expect(area.start).toMatch(/^0xffffc9/);
     expect(area.pages).toBeUndefined(); // 1024 pages: runs only
     expect(area.pageRuns.reduce((s: number, [, n]: number[]) => s + n, 0)).toBe(1024);
-    expect(JSON.stringify(k.allocations).length + JSON.stringify(k.vmallocAreas).length).toBeLessThan(40_000);
+    // merged allocations: ~520 entries (~40 kB) since the 6.1 boot's slab pages come in time order between its other
+    // allocations (86 entries before), still far from one per page
+    expect(JSON.stringify(k.allocations).length + JSON.stringify(k.vmallocAreas).length).toBeLessThan(80_000);
     const model = buildFrameModel(k)!;
     expect(model.mine.size).toBeGreaterThanOrEqual(1024);
     expect(model.runs.some(([, n, o]) => o === "Module" && n === 8)).toBe(true);

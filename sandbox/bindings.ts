@@ -201,6 +201,12 @@ export class Bridge {
   private readonly isProxyFn: QuickJSHandle;
   private readonly mkBigFn: QuickJSHandle;
   private readonly owned: QuickJSHandle[] = [];
+  /**
+   * Each kernel thread's generator still suspended (coroutine): a thread that never runs to its end (asleep past the
+   * run's end, or on a CPU a deadlock left atomic) holds its generator until dispose(), or JS_FreeRuntime would
+   * assert list_empty(&rt->gc_obj_list) and abort.
+   */
+  private readonly suspended = new Set<() => void>();
   private readonly cookies: QuickJSHandle[] = [];
   private readonly cookieObjs: Cookie[] = [];
   private readonly guestFns = new WeakMap<HostCallback, { fh: QuickJSHandle; sig: CallbackSig }>();
@@ -1155,6 +1161,7 @@ export class Bridge {
       next?.dispose();
       gen?.dispose();
       next = gen = undefined;
+      this.suspended.delete(dispose);
     };
     const result = (h: QuickJSHandle) => {
       const done = ctx.getProp(h, "done");
@@ -1191,6 +1198,7 @@ export class Bridge {
           if (nx && ctx.typeof(nx) === "function") {
             gen = h;
             next = nx;
+            this.suspended.add(dispose);
             return this.coroutineStep(gen, next, ctx.undefined, fail, result);
           }
           nx?.dispose();
@@ -1385,6 +1393,7 @@ export class Bridge {
 
   dispose(): void {
     this.dropBigHandles();
+    for (const d of [...this.suspended]) d();
     for (const h of this.owned.splice(0)) if (h.alive) h.dispose();
     for (const h of this.cookies.splice(0)) if (h.alive) h.dispose();
     this.rt.removeInterruptHandler();

@@ -361,7 +361,7 @@ export function runModuleSync(qjs: QuickJSWASMModule, source: string, options: R
     const loaded = insmod(run, b);
     if (loaded === "ended" || (loaded && !drainDeferred(run, b))) return finish(run);
     if (loaded && options.unload !== false && !rmmod(run, b)) return finish(run);
-    if (options.unload !== false) run.k.leakCheck?.();
+    if (options.unload !== false && !leakCheck(run, b)) return finish(run);
     checkInvariants(run);
     snapshotProc(run, run.result.procAfterExit);
     return finish(run);
@@ -737,6 +737,24 @@ function rmmod(run: Run, b: Bridge): boolean {
   k.kallsyms.removeModule(MODULE_NAME);
   result.module!.unloaded = true;
   run.rmmodDoneAt = k.clock.now();
+  return true;
+}
+
+/**
+ * After rmmod: the kernel's leak, lock and DMA-API checks; a thread module_exit did not stop runs there again
+ * (kthread.ts runOrphans, which asks k.watchdog). False when a limit ended the run here.
+ */
+function leakCheck(run: Run, b: Bridge): boolean {
+  const { k } = run;
+  try {
+    k.leakCheck?.();
+  } catch (e) {
+    if (!(e instanceof RunStopped)) throw e;
+  }
+  if (b.stop?.kind === "limit") {
+    k.report(limitReport(k, b.stop.limit, run.limits, b.stopFrames ?? [], b.stop.nesting, false, b.stopTask ?? k.current));
+    return false;
+  }
   return true;
 }
 

@@ -321,11 +321,15 @@ export class Kthreads {
     const k = this.k;
     const limit = k.clock.now() + 60_000 * 1e6;
     for (;;) {
+      k.watchdog();
       const next = this.alive(module).filter((t) => t.wakeEvent && !t.wakeEvent.cancelled);
       if (!next.length) return; // none left, or asleep with no wake-up: it never runs again (a leaked task)
-      const at = Math.min(...next.map((t) => t.wakeEvent!.at));
-      if (at > limit) return;
-      k.sched.advance((at - k.clock.now()) / 1e6);
+      const first = next.reduce((a, b) => (b.wakeEvent!.at < a.wakeEvent!.at ? b : a)).wakeEvent!;
+      if (first.at > limit) return;
+      k.sched.advance((first.at - k.clock.now()) / 1e6);
+      // Still queued once its time has come: this CPU cannot schedule (a deadlock left it in atomic context, as a
+      // module function a KernelHang ended with a spinlock held does): time passes and the thread never runs again.
+      if (this.alive(module).some((t) => t.wakeEvent === first && !first.cancelled) && first.at <= k.clock.now()) return;
     }
   }
 }

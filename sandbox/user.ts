@@ -11,6 +11,7 @@ import type { Kernel } from "../src/kernel/kernel.ts";
 import { Process } from "../src/kernel/kernel/exec.ts";
 import { GlibcMalloc, mallocConfig } from "../src/libc/malloc.ts";
 import { UserSignal } from "../src/kernel/mm/uaccess.ts";
+import { PGTABLE_OOM } from "../src/kernel/mm/pgtable.ts";
 import type { SignalInfo } from "../src/kernel/mm/user_fault.ts";
 import { renderMaps, renderStatus } from "../src/kernel/fs/proc_pid.ts";
 import { GuestError, type HostCallback } from "./table.ts";
@@ -87,7 +88,13 @@ export function runUserProgram(
   invoke: (fn: HostCallback) => { ok: boolean; value?: unknown; killed?: boolean },
   line: () => number | undefined,
 ): UserOutcome {
-  const proc = new Process(k, pid, "a.out");
+  let proc: Process;
+  try {
+    proc = new Process(k, pid, "a.out");
+  } catch (e) {
+    if (e instanceof Error && e.message === PGTABLE_OOM) return forkFailed(k, pid);
+    throw e;
+  }
   proc.lineNow = line;
   const malloc = new GlibcMalloc(
     {
@@ -118,9 +125,7 @@ export function runUserProgram(
     else if (!proc.signal && !r.killed) proc.exitCode = 1;
     maps = renderMaps(k, proc);
     statusFile = renderStatus(k, proc);
-    const mi = k.proc("meminfo");
-    const field = (name: string) => Number(new RegExp(`^${name}:\\s+(\\d+) kB$`, "m").exec(mi)?.[1] ?? 0);
-    meminfo = { anonPagesKb: field("AnonPages"), committedKb: field("Committed_AS") };
+    meminfo = userMeminfo(k);
     const present = proc.mm.presentPages();
     pagesTotal = present.length;
     pages = present.slice(0, LIST_KEPT).map(([vpn, pfn, kind]) => ({ addr: hex(BigInt(vpn) << 12n), pfn, kind }));
@@ -151,6 +156,37 @@ export function runUserProgram(
     allocations: run.allocations,
     meminfo,
   };
+}
+
+/**
+ * No page for the new process's page tables: the shell's fork() fails in pgd_alloc() (dup_mm() -> mm_init()) with
+ * -ENOMEM before a.out exists, and busybox ash says so and gives status 2. Nothing ran, nothing is left mapped.
+ */
+function forkFailed(k: Kernel, pid: number): UserOutcome {
+  return {
+    pid,
+    comm: "a.out",
+    status: 2,
+    stdout: "",
+    stderr: "sh: can't fork: Out of memory\n",
+    maps: "",
+    status_file: "",
+    minFlt: 0,
+    faults: [],
+    faultsTotal: 0,
+    pages: [],
+    pagesTotal: 0,
+    mallocCalls: [],
+    allocations: [],
+    meminfo: userMeminfo(k),
+  };
+}
+
+/** Committed_AS and AnonPages of meminfo now, in kB. */
+function userMeminfo(k: Kernel): UserOutcome["meminfo"] {
+  const mi = k.proc("meminfo");
+  const field = (name: string) => Number(new RegExp(`^${name}:\\s+(\\d+) kB$`, "m").exec(mi)?.[1] ?? 0);
+  return { anonPagesKb: field("AnonPages"), committedKb: field("Committed_AS") };
 }
 
 /** The signal record for the outcome: a fault's, or abort()'s SIGABRT. */

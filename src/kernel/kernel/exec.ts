@@ -57,7 +57,12 @@ export class Process implements UserContext {
     this.comm = comm;
     const exe: VmaFile = { path: `/${comm}`, dev: k.profile.era === "6.1" ? [0, 1] : [8, 1], ino: 131 };
     this.mm = new Mm(k, exe);
-    this.mm.setupExec();
+    try {
+      this.mm.setupExec();
+    } catch (e) {
+      this.mm.exitMmap(); // exec failed part way (no page-table page): what it mapped goes back
+      throw e;
+    }
     for (const fd of [0, 1, 2])
       this.fds.set(fd, { id: nextFileId++, path: "/dev/console", flags: fd === 0 ? O_RDONLY : O_WRONLY, pos: 0, node: { path: "/dev/console", ops: {} } });
   }

@@ -32,7 +32,7 @@
 // { user: true }): their frames come from the buddy allocator and count in PageTables and VmPTE.
 
 import type { Kernel } from "../kernel.ts";
-import { PageTables } from "./pgtable.ts";
+import { PGTABLE_OOM, PageTables } from "./pgtable.ts";
 import { PageOwner } from "./page_flags.ts";
 import { gfp } from "../gfp.ts";
 
@@ -581,8 +581,7 @@ export class Mm {
     if (have) return { ok: true };
     // do_anonymous_page(): a read of never-written memory maps the zero page (3.4, 6.1); otherwise a fresh page.
     const zero = !write && this.k.profile.era !== "2.6";
-    if (zero) this.mapZero(vpn);
-    else if (!this.mapNew(vpn, true, "anon")) return { ok: false, sig: "SIGKILL", code: "OOM" };
+    if (zero ? !this.mapZero(vpn) : !this.mapNew(vpn, true, "anon")) return { ok: false, sig: "SIGKILL", code: "OOM" };
     this.minFlt++;
     if (this.faults.length < FAULTS_KEPT) this.faults.push({ addr, write, kind: zero ? "zero" : vma.flags & VM_GROWSDOWN ? "stack" : "anon" });
     this.updateHiwater();
@@ -609,16 +608,35 @@ export class Mm {
     const pfn = this.k.pages.alloc_pages(mask, 0, PageOwner.Anon);
     if (pfn < 0) return false;
     this.k.physmem.zeroPage(pfn);
-    this.pgtable.mapPages(vpn, 1, [pfn], this.prot(vpn, writable));
+    if (!this.mapOne(vpn, pfn, this.prot(vpn, writable))) {
+      this.k.pages.__free_pages(pfn, 0); // __pte_alloc() failed: the new page goes back (VM_FAULT_OOM)
+      return false;
+    }
     this.ptes.set(vpn, { pfn, writable, kind });
     return true;
   }
 
-  /** The shared zero page (empty_zero_page, in the kernel's .bss), mapped read-only. */
-  private mapZero(vpn: number): void {
+  /** The shared zero page (empty_zero_page, in the kernel's .bss), mapped read-only. false: no page-table page. */
+  private mapZero(vpn: number): boolean {
     if (this.zeroPfn < 0) this.zeroPfn = emptyZeroPfn(this.k);
-    this.pgtable.mapPages(vpn, 1, [this.zeroPfn], "user_ro");
+    if (!this.mapOne(vpn, this.zeroPfn, "user_ro")) return false;
     this.ptes.set(vpn, { pfn: this.zeroPfn, writable: false, kind: "zero" });
+    return true;
+  }
+
+  /**
+   * One PTE, with the table pages above it allocated as needed. false when a table page cannot be allocated
+   * (__pte_alloc()/__pmd_alloc() fail: the fault is VM_FAULT_OOM, a driver's insert -ENOMEM); the tables already
+   * made stay, as the kernel's do, and go at exit_mmap().
+   */
+  private mapOne(vpn: number, pfn: number, prot: "user_rw" | "user_ro"): boolean {
+    try {
+      this.pgtable.mapPages(vpn, 1, [pfn], prot);
+      return true;
+    } catch (e) {
+      if (e instanceof Error && e.message === PGTABLE_OOM) return false;
+      throw e;
+    }
   }
 
   /** remap_pfn_range / vm_insert_page / remap_vmalloc_range: a driver maps a frame into the VMA. */
@@ -627,7 +645,7 @@ export class Mm {
     const vpn = Number(addr >> 12n);
     if (this.ptes.has(vpn)) return -16; // -EBUSY: vm_insert_page refuses a present PTE
     const writable = (vma.flags & VM_WRITE) !== 0;
-    this.pgtable.mapPages(vpn, 1, [pfn], writable ? "user_rw" : "user_ro");
+    if (!this.mapOne(vpn, pfn, writable ? "user_rw" : "user_ro")) return -ENOMEM;
     this.ptes.set(vpn, { pfn, writable, kind });
     this.updateHiwater();
     return 0;

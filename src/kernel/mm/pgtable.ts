@@ -289,7 +289,12 @@ export class PageTables {
       // pgd_alloc(): one page (x86, arm64), 16 KiB on 32-bit ARM (PGD_ORDER 2). Counted like any table page.
       this.booting = false;
       this.pgdPhys = this.allocTablePage(this.arch === "arm" ? 2 : 0);
-      this.preallocatePaePmds();
+      try {
+        this.preallocatePaePmds();
+      } catch (e) {
+        this.freeUserTables(); // pgd_alloc() failed part way: what it took goes back (mm_alloc() returns NULL)
+        throw e;
+      }
       return;
     }
     this.pgdPhys = this.allocTopLevel();

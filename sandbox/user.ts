@@ -11,7 +11,7 @@ import type { Kernel } from "../src/kernel/kernel.ts";
 import { Process } from "../src/kernel/kernel/exec.ts";
 import { GlibcMalloc, mallocConfig } from "../src/libc/malloc.ts";
 import { UserSignal } from "../src/kernel/mm/uaccess.ts";
-import { PGTABLE_OOM } from "../src/kernel/mm/pgtable.ts";
+import { isPgtableOom } from "../src/kernel/mm/pgtable.ts";
 import type { SignalInfo } from "../src/kernel/mm/user_fault.ts";
 import { renderMaps, renderStatus } from "../src/kernel/fs/proc_pid.ts";
 import { GuestError, type HostCallback } from "./table.ts";
@@ -92,7 +92,7 @@ export function runUserProgram(
   try {
     proc = new Process(k, pid, "a.out");
   } catch (e) {
-    if (e instanceof Error && e.message === PGTABLE_OOM) return forkFailed(k, pid);
+    if (isPgtableOom(e)) return forkFailed(k, pid);
     throw e;
   }
   proc.lineNow = line;

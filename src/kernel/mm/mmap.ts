@@ -32,7 +32,7 @@
 // { user: true }): their frames come from the buddy allocator and count in PageTables and VmPTE.
 
 import type { Kernel } from "../kernel.ts";
-import { PGTABLE_OOM, PageTables } from "./pgtable.ts";
+import { isPgtableOom, PageTables } from "./pgtable.ts";
 import { PageOwner } from "./page_flags.ts";
 import { gfp } from "../gfp.ts";
 
@@ -634,7 +634,7 @@ export class Mm {
       this.pgtable.mapPages(vpn, 1, [pfn], prot);
       return true;
     } catch (e) {
-      if (e instanceof Error && e.message === PGTABLE_OOM) return false;
+      if (isPgtableOom(e)) return false;
       throw e;
     }
   }

@@ -67,6 +67,11 @@ const NO_ENTRIES: readonly number[] = [];
 /** The error a page-table page the allocator cannot give raises (callers that can fail cleanly catch it). */
 export const PGTABLE_OOM = "page tables: out of memory for a page-table page";
 
+/** Whether e is that error: a table page could not be had, which the caller turns into its own -ENOMEM. */
+export function isPgtableOom(e: unknown): boolean {
+  return e instanceof Error && e.message === PGTABLE_OOM;
+}
+
 export type LevelName = "PGD" | "P4D" | "PUD" | "PMD" | "PTE";
 
 /** PGTBL_*_MODIFIED (include/linux/pgtable.h). */

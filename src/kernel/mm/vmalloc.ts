@@ -38,7 +38,7 @@
 import type { Kernel } from "../kernel.ts";
 import type { Era } from "../types.ts";
 import { PageOwner } from "./page_flags.ts";
-import { PGTABLE_OOM, PageTables, type Prot } from "./pgtable.ts";
+import { isPgtableOom, PageTables, type Prot } from "./pgtable.ts";
 import { VmapTree, alignUp, type VmapNode } from "./vmap_tree.ts";
 import { gfpFlags, formatGfp } from "../gfp.ts";
 import { KERN_WARNING, KERN_ERR } from "../kernel/printk.ts";
@@ -591,7 +591,7 @@ export class Vmalloc {
     } catch (e) {
       // vmap_pages_range() fails when a page-table page cannot be had (memory exhausted between the pages and their
       // tables): 6.1 warns "failed to map pages" and __vfree()s the area, its pages and the PTEs written so far
-      if (!(e instanceof Error && e.message === PGTABLE_OOM)) throw e;
+      if (!isPgtableOom(e)) throw e;
       this.failPages(area, gfp, nrPages, this.era === "6.1" ? "failed to map pages" : "");
       return false;
     }

@@ -154,7 +154,7 @@ export const PAGE_ALLOC_ROWS: ApiEntry[] = [
     returns: "void",
     context: "any",
     doc: "Free 2^order pages starting at page (the order they were allocated with).",
-    impl: (c, page: bigint, order: number) => oopsEndsTask(c.k, () => c.k.pages.__free_pages(c.k.pages.page_to_pfn(page), order)),
+    impl: (c, page: bigint, order: number) => oopsEndsTask(c.k, () => c.k.pages.moduleFreePages(c.k.pages.page_to_pfn(page), order, "__free_pages")),
   }),
   fn({
     name: "__free_page",
@@ -163,7 +163,7 @@ export const PAGE_ALLOC_ROWS: ApiEntry[] = [
     returns: "void",
     context: "any",
     doc: "__free_pages(page, 0).",
-    impl: (c, page: bigint) => oopsEndsTask(c.k, () => c.k.pages.__free_pages(c.k.pages.page_to_pfn(page), 0)),
+    impl: (c, page: bigint) => oopsEndsTask(c.k, () => c.k.pages.moduleFreePages(c.k.pages.page_to_pfn(page), 0, "__free_pages")),
   }),
   fn({
     name: "page_address",

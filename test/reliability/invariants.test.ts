@@ -454,6 +454,18 @@ module_exit(() => { free_pages(p, 3); });`,
     expect(r.module?.unloaded).toBe(true);
   });
 
+  it("__free_pages() of a struct page pointer past the module's page frees a vmalloc page: the module's doing, not kmodlab's (fuzz seed 32568)", async () => {
+    const r = await runModule(
+      `import { GFP_NOWAIT, alloc_page, __free_pages, module_init, module_exit } from "linux";
+let p6 = 0n;
+module_init(() => { p6 = alloc_page(GFP_NOWAIT); __free_pages(p6 + 100n, 2); return 0; });
+module_exit(() => {});`,
+      { profile: "x86_64-6.1", seed: 164, checkInvariants: true },
+    );
+    expect(r.reports.map((x) => x.kind)).toContain("bad-page");
+    expect(r.reports.filter((x) => x.kind === "bug")).toEqual([]);
+  });
+
   it("a simulator bug becomes one 'bug' report titled 'kmodlab internal error', saying it is not the learner's fault", async () => {
     const real = await loadKernelDeps();
     const deps: KernelDeps = {

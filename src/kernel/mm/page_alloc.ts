@@ -2583,11 +2583,21 @@ export class PageAllocator {
       this.strayFree(pfn, addr);
       return;
     }
-    // A module freeing pages another kernel user holds (vmalloc, page tables, a large kmalloc, DMA): the kernel frees
-    // them without a word (refcount 1 -> 0) and that user goes on using free memory. Recorded, so that the grader
-    // and the invariant checker (debug/invariants.ts) see the corruption as the module's doing.
-    const o = this.ownerAt(pfn);
-    if (o !== PageOwner.Module && o !== PageOwner.Free) this.suspectFrees.push({ pfn, order, reason: `free_pages() of ${pageOwnerNames[o]} pages` });
+    this.moduleFreePages(pfn, order, "free_pages");
+  }
+
+  /**
+   * A module's free_pages()/__free_pages() of a frame. A module freeing pages another kernel user holds (vmalloc,
+   * page tables, a large kmalloc, DMA): the kernel frees them without a word (refcount 1 -> 0) and that user goes on
+   * using free memory. Recorded, so that the grader and the invariant checker (debug/invariants.ts) see the
+   * corruption as the module's doing (fuzz seed 32568: __free_pages() of a struct page pointer 100 bytes past the
+   * module's page named the next frame, a page of a vmalloc area).
+   */
+  moduleFreePages(pfn: number, order: number, fn: "free_pages" | "__free_pages"): void {
+    if (this.pfn_valid(pfn)) {
+      const o = this.ownerAt(pfn);
+      if (o !== PageOwner.Module && o !== PageOwner.Free) this.suspectFrees.push({ pfn, order, reason: `${fn}() of ${pageOwnerNames[o]} pages` });
+    }
     this.__free_pages(pfn, order);
   }
 

@@ -12,13 +12,21 @@
 // - past the budget (CALL_LOG_BUDGET.entries entries or .bytes of estimated JSON), entries the grader and the views
 //   do not need are dropped: one marker entry { fn: "(calls dropped)", dropped: n } stands where the first one
 //   would have been, and `dropped` counts them per function (RunResult.kernel.callsDropped);
-// - kept always, whatever the budget: calls that allocate, free or alias memory (the table's memory roles: the
-//   allocation records are built from them), and print calls that stored text (their argument values); past the
-//   budget their strings are cut to CALL_LOG_BUDGET.stringCharsOver. Their number is bounded by the kernel-call
-//   limit. Every entry keeps its context (ctx).
+// - kept past the budget: calls that allocate, free or alias memory (the table's memory roles: the allocation
+//   records are built from them), and print calls that stored text (their argument values); their strings are cut
+//   to CALL_LOG_BUDGET.stringCharsOver. Every entry keeps its context (ctx).
+// - folded (host memory, whatever the call count): past CALL_LOG_BUDGET.foldAfter entries, a memory block (an
+//   allocation, the calls that gave it another name, and its free, one after the other in the log; or an allocation
+//   that returned NULL) that repeats an earlier block of the log call for call, but for the addresses the block
+//   itself returned, is not kept again: the earlier block's first entry counts it (`repeats`). A loop of
+//   kfree(kmalloc(64)) keeps one block however long it runs.
+// - capped: past CALL_LOG_BUDGET.maxEntries entries nothing more is kept but the frees (and aliases) of allocations
+//   the log kept past foldAfter, at most CALL_LOG_BUDGET.foldAfter frees of earlier ones, and the folds' counts; the
+//   rest is dropped and counted as above. So the log holds at most maxEntries + what frees the kept allocations.
 // Entries within the budget are exactly as before, so a normal run's RunResult does not change.
 
 import type { Kernel } from "../src/kernel/kernel.ts";
+import type { MemoryRole } from "./table.ts";
 import { detachedSlice } from "../src/kernel/kernel/vsprintf.ts";
 import { Sched } from "../src/kernel/kernel/sched.ts";
 
@@ -38,6 +46,12 @@ export interface CallRecord {
   cut?: [number, number][];
   /** On the marker entry (fn "(calls dropped)") only: how many calls were dropped after this point. */
   dropped?: number;
+  /**
+   * On the first entry of a folded memory block only: this entry and the `calls - 1` after it (the allocation, its
+   * aliases, its free) happened `times` more times after it, call for call the same but for the addresses the block
+   * returned (and named); the last of them at `lastTNs`. Absent when nothing was folded into it.
+   */
+  repeats?: { times: number; calls: number; lastTNs: number };
 }
 
 /** The call log's budget per run. */
@@ -50,6 +64,12 @@ export const CALL_LOG_BUDGET = {
   stringChars: 1024,
   /** ... and to this many once the budget is spent (the entries that are kept whatever the budget). */
   stringCharsOver: 64,
+  /** Past this many entries, a memory block that repeats an earlier one is folded into it (CallRecord.repeats). */
+  foldAfter: 20_000,
+  /** Past this many entries, only the frees of kept allocations are kept (the header's "capped"). */
+  maxEntries: 250_000,
+  /** Distinct block shapes remembered for folding (each a string of ~100 bytes). */
+  foldShapes: 20_000,
 };
 
 /** The fn of the marker entry that stands where calls were dropped. */
@@ -138,12 +158,53 @@ export interface CallLogFn {
   readonly line: boolean;
   /** The fixed part of its entries' estimated JSON size. */
   readonly size: number;
+  /** Its part in a memory block (folding): MEM_NONE, MEM_ALLOC, MEM_ALIAS, MEM_FREE or MEM_OTHER; memArg: the argument
+   *  that names the block (alias: `of`, free: `addr`; -1 otherwise). */
+  readonly mem: number;
+  readonly memArg: number;
+}
+
+/** CallLogFn.mem: no memory role; an allocation that returns an address; an alias; a free; any other memory role
+ *  (krealloc, a handle's allocation: never a block's part). */
+const MEM_NONE = 0,
+  MEM_ALLOC = 1,
+  MEM_ALIAS = 2,
+  MEM_FREE = 3,
+  MEM_OTHER = 4;
+
+function memPart(role: MemoryRole | undefined, memory: boolean): [number, number] {
+  if (!role) return [memory ? MEM_OTHER : MEM_NONE, -1];
+  if ("alloc" in role) {
+    const r = role.alloc;
+    return r.reallocates !== undefined || r.family === "cache" || r.family === "workqueue" ? [MEM_OTHER, -1] : [MEM_ALLOC, -1];
+  }
+  if ("alias" in role) return [MEM_ALIAS, role.alias.of];
+  if ("free" in role) return [MEM_FREE, role.free.addr];
+  return [memory ? MEM_OTHER : MEM_NONE, -1];
+}
+
+/** The open memory block (folding): the log's state before its first row, and the addresses it returned. */
+interface Block {
+  rows: number;
+  pending: number;
+  rowOff: number;
+  valOff: number;
+  nVals: number;
+  bytes: number;
+  rowChunk: RowChunk;
+  valChunk: ValChunk;
+  /** Addresses (encodeAddr numbers) the block returned: its allocation's, its aliases'. */
+  keys: number[];
+  /** `rows` after its last row: a row written since breaks the block. */
+  next: number;
 }
 
 /** What the log must keep whatever its budget: which calls, and whether a print call stored text. */
 export interface CallLogPolicy {
   /** Calls that allocate, free or alias memory (the table's memory roles). */
   memory: ReadonlySet<string>;
+  /** The table's memory roles by name (memrecords.ts memoryRoles): what folds memory blocks; absent, nothing folds. */
+  roles?: ReadonlyMap<string, MemoryRole>;
   /** Print calls (printk, pr_*): kept when they stored something (their result > 0). */
   print: ReadonlySet<string>;
   /** Calls whose cell line is recorded (allocations and frees: the record model's "caller line"). */
@@ -216,6 +277,7 @@ export class CallLog {
   private readonly fns: string[] = [];
   private readonly fnIds = new Map<string, number>();
   private readonly ctxs: CallRecord["ctx"][] = [];
+  private readonly ctxIds = new Map<string, number>();
   private readonly callerNames: string[] = [];
   private readonly callerIds = new Map<string, number>();
   private rowChunk = new RowChunk(FIRST_ROWS);
@@ -285,7 +347,9 @@ export class CallLog {
     let f = this.fnInfo.get(fn);
     if (f === undefined) {
       const p = this.policy;
-      f = { name: fn, id: this.idOf(fn), memory: p.memory.has(fn), print: p.print.has(fn), line: p.lines?.has(fn) ?? false, size: 160 + fn.length };
+      const memory = p.memory.has(fn);
+      const [mem, memArg] = p.roles ? memPart(p.roles.get(fn), memory) : [MEM_NONE, -1];
+      f = { name: fn, id: this.idOf(fn), memory, print: p.print.has(fn), line: p.lines?.has(fn) ?? false, size: 160 + fn.length, mem, memArg };
       this.fnInfo.set(fn, f);
     }
     return f;
@@ -293,9 +357,16 @@ export class CallLog {
 
   record(fn: string, args: readonly unknown[], ret: unknown): void {
     const info = this.infoOf(fn);
-    if (this.over && !info.memory && !(info.print && typeof ret === "number" && ret > 0)) {
+    if (this.over && this.droppable(info, ret)) {
       this.drop(fn);
       return;
+    }
+    if (info.mem !== MEM_NONE && this.rows >= CALL_LOG_BUDGET.foldAfter) {
+      const a = info.memArg >= 0 ? args[info.memArg] : undefined;
+      if (!this.memBefore(info, typeof a === "bigint" ? encodeAddr(a) : undefined)) {
+        this.drop(fn);
+        return;
+      }
     }
     this.noteContext();
     const max = this.over ? CALL_LOG_BUDGET.stringCharsOver : CALL_LOG_BUDGET.stringChars;
@@ -357,9 +428,17 @@ export class CallLog {
    * makes of the same call (bindings.ts hostCall's raw calls), without an array, a bigint or a typeof per argument.
    */
   recordNumeric(info: CallLogFn, n: number, x0: number, x1: number, x2: number, addrs: number, ret: unknown, retAddr: number): void {
-    if (this.over && !info.memory && !(info.print && typeof ret === "number" && ret > 0)) {
+    if (this.over && this.droppable(info, ret)) {
       this.drop(info.name);
       return;
+    }
+    if (info.mem !== MEM_NONE && this.rows >= CALL_LOG_BUDGET.foldAfter) {
+      const k = info.memArg;
+      const key = k >= 0 && k < n && addrs & (1 << k) ? (k === 0 ? x0 : k === 1 ? x1 : x2) : undefined;
+      if (!this.memBefore(info, key)) {
+        this.drop(info.name);
+        return;
+      }
     }
     this.noteContext();
     let size = info.size;
@@ -420,6 +499,172 @@ export class CallLog {
     }
     this.bytes += size + caller.length;
     if (!this.over && (this.rows >= CALL_LOG_BUDGET.entries || this.bytes >= CALL_LOG_BUDGET.bytes)) this.over = true;
+    if (info.mem !== MEM_NONE && this.rows > CALL_LOG_BUDGET.foldAfter) this.memAfter(info);
+  }
+
+  /** Past the budget: a call the log does not keep (no memory role, nor a print that stored text; past maxEntries,
+   *  nothing without a memory role, and no memory call when the roles are unknown: memBefore judges the others). */
+  private droppable(info: CallLogFn, ret: unknown): boolean {
+    if (this.rows >= CALL_LOG_BUDGET.maxEntries) return info.mem === MEM_NONE;
+    return !info.memory && !(info.print && typeof ret === "number" && ret > 0);
+  }
+
+  // ---- Folding (the header's "folded" and "capped"): only past CALL_LOG_BUDGET.foldAfter entries ----
+
+  /** The open memory block, or null. */
+  private block: Block | null = null;
+  /** The call being recorded continues the open block (memBefore -> memAfter). */
+  private cont = false;
+  /** Block shape -> the entry index of its first (kept) block; entry index -> its repeats. */
+  private readonly shapes = new Map<string, number>();
+  private readonly folds = new Map<number, NonNullable<CallRecord["repeats"]>>();
+  /** Addresses of allocations kept past foldAfter and not yet freed (their frees are kept past maxEntries). */
+  private readonly liveKept = new Set<number>();
+  /** Frees kept past maxEntries that name no allocation kept past foldAfter (an earlier one's, or a stray one). */
+  private otherFreesKept = 0;
+  /** Calls folded into repeats. */
+  folded = 0;
+  /** The row of the last entry with a cut string. */
+  private lastCutRow = -1;
+
+  /** Before a memory call's row past foldAfter (key: the address its memArg names): false when it is not kept. */
+  private memBefore(info: CallLogFn, key: number | undefined): boolean {
+    const b = this.block;
+    this.cont = false;
+    if (b !== null) {
+      if (b.next === this.rows && (info.mem === MEM_ALIAS || info.mem === MEM_FREE) && key !== undefined && b.keys.includes(key)) {
+        this.cont = true;
+        return true;
+      }
+      this.block = null;
+      this.closeUnfinished(b);
+    }
+    if (info.mem === MEM_ALLOC) {
+      this.block = {
+        rows: this.rows,
+        pending: this.pending,
+        rowOff: this.rowOff,
+        valOff: this.valOff,
+        nVals: this.nVals,
+        bytes: this.bytes,
+        rowChunk: this.rowChunk,
+        valChunk: this.valChunk,
+        keys: [],
+        next: -1,
+      };
+      return true;
+    }
+    const named = key !== undefined && this.liveKept.has(key);
+    if (named && info.mem === MEM_FREE) this.liveKept.delete(key);
+    if (this.rows < CALL_LOG_BUDGET.maxEntries || named) return true;
+    if (info.mem === MEM_FREE && key !== undefined && this.otherFreesKept < CALL_LOG_BUDGET.foldAfter) {
+      this.otherFreesKept++;
+      return true;
+    }
+    return false;
+  }
+
+  /** After a memory call's row past foldAfter: the open block grows, completes (fold) or the call stands alone. */
+  private memAfter(info: CallLogFn): void {
+    const i = this.rowOff - 1;
+    const kind = this.retKind[i];
+    const num = this.retNum[i];
+    const isAddr = kind === V_ADDR && (num > 0x10 || num < 0);
+    const b = this.block;
+    if (info.mem === MEM_ALLOC && b !== null && b.next === -1) {
+      if (isAddr) {
+        b.keys.push(num);
+        b.next = this.rows;
+      } else this.complete(b); // NULL (or ZERO_SIZE_PTR): a block of its own
+      return;
+    }
+    if (this.cont && b !== null) {
+      this.cont = false;
+      if (info.mem === MEM_ALIAS) {
+        if (isAddr) b.keys.push(num);
+        b.next = this.rows;
+      } else this.complete(b);
+      return;
+    }
+    if (info.mem === MEM_ALIAS && isAddr) this.liveKept.add(num);
+  }
+
+  /** A block that met another call before its free: kept (its allocations are live), or dropped past maxEntries. */
+  private closeUnfinished(b: Block): void {
+    if (b.next === this.rows && b.rows >= CALL_LOG_BUDGET.maxEntries && this.canUndo(b)) return this.dropBlock(b);
+    for (const k of b.keys) this.liveKept.add(k);
+  }
+
+  /** The block's rows are the last ones, in the columns as they were at its start (no make(), no new chunk, no cut). */
+  private canUndo(b: Block): boolean {
+    return b.rowChunk === this.rowChunk && b.valChunk === this.valChunk && this.lastCutRow < b.rows && this.rows - b.rows === this.rowOff - b.rowOff;
+  }
+
+  /** A complete block: folded into an earlier one of its shape, kept as the first of its shape, or dropped. */
+  private complete(b: Block): void {
+    this.block = null;
+    if (!this.canUndo(b)) return;
+    const shape = this.shapeOf(b);
+    const t = this.colT[this.rowOff - 1];
+    const n = this.rows - b.rows;
+    const at = this.shapes.get(shape);
+    if (at !== undefined) {
+      this.undo(b);
+      const r = this.folds.get(at)!;
+      r.times++;
+      r.lastTNs = t;
+      this.folded += n;
+      if (at < this.made.length) this.made[at].repeats = r;
+      return;
+    }
+    if (b.rows >= CALL_LOG_BUDGET.maxEntries) return this.dropBlock(b);
+    if (this.shapes.size < CALL_LOG_BUDGET.foldShapes) {
+      this.shapes.set(shape, b.rows);
+      this.folds.set(b.rows, { times: 0, calls: n, lastTNs: t });
+    }
+  }
+
+  /** The block's calls, the addresses it returned written as #0, #1... (its allocation's, its aliases'). */
+  private shapeOf(b: Block): string {
+    const keys = b.keys;
+    const one = (kind: number, num: number, other: Map<number, unknown>, at: number): string => {
+      if (kind === V_ADDR) {
+        const k = keys.indexOf(num);
+        return k >= 0 ? "#" + k : "a" + num;
+      }
+      if (kind === V_NUM) return "n" + num;
+      if (kind === V_UNDEFINED) return "u";
+      return "o" + JSON.stringify(json(other.get(at)));
+    };
+    let s = "";
+    let v = b.valOff;
+    for (let i = b.rowOff; i < this.rowOff; i++) {
+      s += `${this.colFn[i]},${this.colCtx[i]},${this.colCaller[i]},${this.colLine[i]},${this.colPhase[i]}(`;
+      const end = this.colArgEnd[i] - b.nVals + b.valOff;
+      for (; v < end; v++) s += one(this.valKind[v], this.valNum[v], this.valOther, b.nVals + v - b.valOff) + ",";
+      s += ")=" + one(this.retKind[i], this.retNum[i], this.retOther, b.pending + i - b.rowOff) + ";";
+    }
+    return s;
+  }
+
+  /** The log as it was before the block's first row. */
+  private undo(b: Block): void {
+    for (let j = b.nVals; j < this.nVals; j++) this.valOther.delete(j);
+    for (let j = b.pending; j < this.pending; j++) this.retOther.delete(j);
+    this.rows = b.rows;
+    this.pending = b.pending;
+    this.rowOff = b.rowOff;
+    this.valOff = b.valOff;
+    this.nVals = b.nVals;
+    this.bytes = b.bytes;
+  }
+
+  /** The block's rows undone and counted as dropped (past maxEntries). */
+  private dropBlock(b: Block): void {
+    const names: string[] = [];
+    for (let i = b.rowOff; i < this.rowOff; i++) names.push(this.fns[this.colFn[i]]);
+    this.undo(b);
+    for (const fn of names) this.drop(fn);
   }
 
   /** The context of the call being recorded: lastCtx/lastCtxId (a new frozen one when it changed). */
@@ -441,7 +686,7 @@ export class CallLog {
     const atomic = !!s?.in_atomic?.();
     const irqsDisabled = !!s?.irqs_disabled?.();
     const preemptCount = s?.preempt_count?.() ?? 0;
-    let c = this.lastCtx;
+    const c = this.lastCtx;
     if (
       !c ||
       c.task !== task ||
@@ -452,8 +697,12 @@ export class CallLog {
       c.irqsDisabled !== irqsDisabled ||
       c.preemptCount !== preemptCount
     ) {
-      c = this.lastCtx = Object.freeze({ task, pid, hardirq, softirq, atomic, irqsDisabled, preemptCount });
-      this.lastCtxId = this.ctxs.push(c) - 1;
+      // one object per distinct context (a loop that goes in and out of a lock would otherwise add one per change)
+      const key = `${pid}\u0000${task}\u0000${+hardirq}${+softirq}${+atomic}${+irqsDisabled}\u0000${preemptCount}`;
+      let id = this.ctxIds.get(key);
+      if (id === undefined) this.ctxIds.set(key, (id = this.ctxs.push(Object.freeze({ task, pid, hardirq, softirq, atomic, irqsDisabled, preemptCount })) - 1));
+      this.lastCtx = this.ctxs[id];
+      this.lastCtxId = id;
     }
   }
 
@@ -481,9 +730,13 @@ export class CallLog {
       this.retNum[i] = retAddr;
       this.retKind[i] = V_ADDR;
     } else this.setRet(i, r);
-    if (cut) (this.cuts ??= new Map()).set(this.rows - 1, cut);
+    if (cut) {
+      (this.cuts ??= new Map()).set(this.rows - 1, cut);
+      this.lastCutRow = this.rows - 1;
+    }
     this.bytes += size + caller.length;
     if (!this.over && (this.rows >= CALL_LOG_BUDGET.entries || this.bytes >= CALL_LOG_BUDGET.bytes)) this.over = true;
+    if (info.mem !== MEM_NONE && this.rows > CALL_LOG_BUDGET.foldAfter) this.memAfter(info);
   }
 
   /** The encodeAddr number of an address value (the last one is remembered), undefined when it has none. */
@@ -626,10 +879,14 @@ export class CallLog {
         };
         const cut = this.cuts?.get(base + g);
         if (cut) e.cut = cut;
+        const rep = this.folds.get(base + g);
+        if (rep !== undefined && rep.times > 0) e.repeats = rep;
         if (c.line[i] >= 0) e.line = c.line[i];
         out.push(e);
       }
     }
+    this.block = null; // its rows are entries now: no longer undone
+    this.cont = false;
     this.fullRows = [];
     this.fullVals = [];
     this.rowOff = 0;

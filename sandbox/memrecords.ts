@@ -9,6 +9,10 @@
 // a stray free (a double free, or memory the module never had). krealloc frees its old block when it returns a new
 // one. NULL (and ZERO_SIZE_PTR, 0x10) is no allocation: the failed calls are kept apart, for fault-injection
 // verdicts.
+//
+// Folded blocks (calllog.ts, past CALL_LOG_BUDGET.foldAfter entries): an entry with `repeats` stands for 1 + times
+// identical blocks (its allocation, aliases and free, or a failed allocation), so its record's `count` is that many:
+// count allocations with countOf(), not with .length.
 
 import type { AllocRole, ApiEntry, ArgOr, FreeRole, FunctionEntry, MemFamily, MemoryRole } from "./table.ts";
 import type { CallRecord } from "./calllog.ts";
@@ -57,6 +61,9 @@ export interface MemRecord {
   /** alloc_pages: the block's struct page is `addr`; its kernel virtual address once page_address/kmap named it. */
   virt?: bigint;
   free?: FreeInfo;
+  /** How many allocations this record stands for when the call log folded repeats of its block (absent: one). Each
+   *  was made and freed as this one, at other addresses. */
+  count?: number;
 }
 
 export interface StrayFree {
@@ -75,6 +82,15 @@ export interface FailedAlloc {
   order?: number;
   line?: number;
   phase: CallRecord["phase"];
+  /** How many identical failed calls this record stands for (the log folded repeats; absent: one). */
+  count?: number;
+}
+
+/** How many allocations (or failed calls) records stand for: folded repeats counted. */
+export function countOf(records: readonly { count?: number }[]): number {
+  let n = 0;
+  for (const r of records) n += r.count ?? 1;
+  return n;
 }
 
 export interface MemRecords {
@@ -207,7 +223,9 @@ export function memRecords(calls: readonly CallRecord[], roles: Map<string, Memo
     const addrRet = toBig(c.ret);
     const isHandle = r.family === "cache" || r.family === "workqueue";
     if (key === undefined || (!isHandle && (addrRet === undefined || addrRet <= 0x10n))) {
-      failed.push({ index, call: c, fn: c.fn, family: r.family, size, order, line: c.line, phase: c.phase });
+      const f: FailedAlloc = { index, call: c, fn: c.fn, family: r.family, size, order, line: c.line, phase: c.phase };
+      if (c.repeats) f.count = 1 + c.repeats.times;
+      failed.push(f);
       return;
     }
     const addr = isHandle ? 0n : addrRet!;
@@ -229,6 +247,7 @@ export function memRecords(calls: readonly CallRecord[], roles: Map<string, Memo
       line: c.line,
       caller: c.caller,
     };
+    if (c.repeats) a.count = 1 + c.repeats.times;
     if (family === "cache") cacheSizes.set(key, a.size);
     if (r.page) pageKeys.add(key);
     allocs.push(a);

@@ -850,6 +850,7 @@ function finish(run: Run): RunResult {
       set: (value: unknown) => void data("calls", value),
     });
     if (log.droppedTotal) data("callsDropped", log.dropped);
+    if (log.folded) data("callsFolded", log.folded); // calls counted in an earlier entry's `repeats` (calllog.ts)
     if (options.probes?.length) data("memory", run.probed);
     result.kernel = kernel;
   } catch (e) {
@@ -905,7 +906,7 @@ function callLogPolicy(api: readonly ApiEntry[]): CallLogPolicy {
       if (e.memory && ("alloc" in e.memory || "free" in e.memory)) lines.add(e.name);
       if (e.countsLog) print.add(e.name);
     }
-    policies.set(api, (p = { memory, print, lines }));
+    policies.set(api, (p = { memory, print, lines, roles: memoryRoles(api) }));
   }
   return p;
 }

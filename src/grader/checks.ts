@@ -9,7 +9,7 @@ import { freeMatches as freeMatchesRole } from "../../sandbox/memrecords.ts";
 import { API } from "../../sandbox/api.ts";
 import type { Check, CheckContext, CheckOutcome } from "./types.ts";
 import { bytes, callsOf, describe, eraOf, lineText, roles, toBig, type AllocRecords, type Allocation, type Family, type KernelCall } from "./records.ts";
-import type { MemContext } from "../../sandbox/memrecords.ts";
+import { countOf, type MemContext } from "../../sandbox/memrecords.ts";
 
 export const ok = (detail?: string): CheckOutcome => ({ pass: true, detail });
 export const fail = (detail: string): CheckOutcome => ({ pass: false, detail });
@@ -117,7 +117,8 @@ export function nothingLeaked(): Check {
       const stray = r.strayFrees.filter((s) => s.call.fn !== "krealloc");
       if (stray.length)
         return fail(`${stray[0].call.fn}(0x${stray[0].addr.toString(16)}) freed an address the module did not hold (a double free, or not an allocation)`);
-      return ok(`${r.allocs.length} allocation${r.allocs.length === 1 ? "" : "s"}, all freed`);
+      const n = countOf(r.allocs); // folded repeats counted (sandbox/memrecords.ts)
+      return ok(`${n} allocation${n === 1 ? "" : "s"}, all freed`);
     },
   );
 }
@@ -415,8 +416,8 @@ export function allocatedAs(o: {
         const wrong = sized.filter((a) => regionOf(l, a.virt ?? a.addr) !== o.region);
         if (wrong.length) return fail(`${describe(wrong[0])} is not in the ${o.region === "linear" ? "linear map (lowmem)" : "vmalloc area"}`);
       }
-      if (o.count !== undefined && sized.length !== o.count)
-        return fail(`expected ${o.count} such allocation${o.count === 1 ? "" : "s"}, found ${sized.length}: ${summary(sized.slice(0, 4))}`);
+      if (o.count !== undefined && countOf(sized) !== o.count)
+        return fail(`expected ${o.count} such allocation${o.count === 1 ? "" : "s"}, found ${countOf(sized)}: ${summary(sized.slice(0, 4))}`);
       return ok(summary(sized.slice(0, 3)));
     },
     1,

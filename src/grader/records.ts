@@ -144,7 +144,8 @@ export function bytes(n: number): string {
 
 /** "kmalloc(100) at 0x... (line 9)" for messages. */
 export function describe(a: Allocation): string {
-  const at = a.line !== undefined ? ` (line ${a.line})` : "";
+  // a record the call log folded stands for a.count allocations alike (sandbox/memrecords.ts)
+  const at = (a.line !== undefined ? ` (line ${a.line})` : "") + (a.count !== undefined && a.count > 1 ? ` x${a.count}` : "");
   switch (a.family) {
     case "page":
       return `${a.fn}(order ${a.order ?? 0}) at 0x${hexDigits(a.addr)}${at}`;

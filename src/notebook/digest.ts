@@ -163,13 +163,13 @@ export function groupAllocations(records: MemRecords): AllocGroup[] {
   for (const a of records.allocs) {
     if (HANDLE_FAMILIES.includes(a.family)) continue;
     const g = group(a.fn, a.size, a.line, a.index);
-    g.count++;
+    g.count += a.count ?? 1; // the call log's folded repeats
     if (g.loB < 0n || a.addr < g.loB) g.loB = a.addr;
     if (a.addr > g.hiB) g.hiB = a.addr;
   }
   for (const f of records.failed) {
     if (f.family === "cache" || f.family === "workqueue") continue;
-    group(f.fn, f.size, f.line, f.index).failed++;
+    group(f.fn, f.size, f.line, f.index).failed += f.count ?? 1;
   }
   return [...groups.values()]
     .sort((x, y) => x.first - y.first)

@@ -367,6 +367,19 @@ export function fmtNs(ns: number): string {
 export const thousands = (n: number) => String(n).replace(/\B(?=(\d{3})+(?!\d))/g, ",");
 const plural = (n: number, one: string, many = one + "s") => `${thousands(n)} ${n === 1 ? one : many}`;
 
+/** What the call log did not keep one by one (sandbox/calllog.ts): folded repeats of memory blocks, dropped calls. */
+function callLogNote(r: RunResult): string {
+  const k = (r.kernel ?? {}) as { callsFolded?: unknown; callsDropped?: unknown };
+  const folded = typeof k.callsFolded === "number" ? k.callsFolded : 0;
+  const dropped = k.callsDropped && typeof k.callsDropped === "object" ? Object.values(k.callsDropped as Record<string, number>).reduce((a, b) => a + b, 0) : 0;
+  if (!folded && !dropped) return "";
+  const parts = [
+    folded ? `${thousands(folded)} folded into repeats of an earlier allocation and its free` : "",
+    dropped ? `${thousands(dropped)} not kept` : "",
+  ];
+  return ` (the record of the calls is summarised: ${parts.filter(Boolean).join(", ")})`;
+}
+
 /**
  * The run's figures a learner compares between cells (lesson 11): the module's own simulated time (insmod to the end
  * of rmmod, without the boot), the TLB hits and misses of its memory accesses, its calls into the kernel.
@@ -392,7 +405,7 @@ export function runFigures(r: RunResult, wallMs: number): HTMLElement {
       `${plural(st.tlbHits, "hit")}, ${plural(st.tlbMisses, "miss", "misses")}`,
       "the module's memory accesses: a hit reused a cached translation, a miss walked the page tables",
     ),
-    fig("calls", "kernel calls:", thousands(st.kernelCalls), "calls from the module into the kernel"),
+    fig("calls", "kernel calls:", thousands(st.kernelCalls), "calls from the module into the kernel" + callLogNote(r)),
     fig("wall", "here:", `${wallMs.toFixed(0)} ms`, "wall-clock time of the run in this browser, from Run to the result"),
   );
 }

@@ -1,0 +1,95 @@
+// The grader judges a run whose call log folded repeated memory blocks (sandbox/calllog.ts, past
+// CALL_LOG_BUDGET.foldAfter entries) exactly as it judges the same run logged call by call: allocations are counted
+// with their repeats, each repeat's free is the block's free, and what is left allocated is still named.
+import { afterEach, describe, expect, it } from "vitest";
+import { gradeSource, runOptionsFor } from "../../src/grader/grade.ts";
+import { runModule } from "../../sandbox/run.ts";
+import { allocatedAs, loads, noReports, nothingLeaked } from "../../src/grader/checks.ts";
+import { CALL_LOG_BUDGET } from "../../sandbox/calllog.ts";
+import type { Exercise, GradeResult } from "../../src/grader/types.ts";
+
+const saved = { ...CALL_LOG_BUDGET };
+afterEach(() => Object.assign(CALL_LOG_BUDGET, saved));
+
+const HEAD = `import { kmalloc, kfree, __get_free_pages, free_pages, GFP_KERNEL, MODULE_LICENSE, module_init, module_exit } from "linux";
+MODULE_LICENSE("GPL");
+let p = 0n;
+`;
+/** A long loop first (past foldAfter), then the pattern the checks judge, itself a loop of 3000 blocks. */
+const cell = (pages: string, exit = "kfree(p);") => `${HEAD}module_init(() => {
+  for (let i = 0; i < 12000; i++) kfree(kmalloc(32, GFP_KERNEL));
+  p = kmalloc(4096, GFP_KERNEL);
+  for (let i = 0; i < 3000; i++) { ${pages} }
+  return 0;
+});
+module_exit(() => { ${exit} });
+`;
+const CORRECT = cell("const q = __get_free_pages(GFP_KERNEL, 1); free_pages(q, 1);");
+
+const exercise: Exercise = {
+  id: "folded-log",
+  title: "alloc and free after a long loop",
+  lesson: "test",
+  settings: { profile: "x86_64-6.1", config: "distro" },
+  statement: "Allocate 4 KiB with kmalloc in init and free it in exit; take and give back 3000 order-1 blocks.",
+  starter: "",
+  solution: CORRECT,
+  checks: [
+    loads(),
+    noReports(),
+    nothingLeaked(),
+    allocatedAs({ id: "buf", message: "a 4 KiB kmalloc", hint: "kmalloc(4096)", fns: ["kmalloc"], size: 4096, count: 1 }),
+    allocatedAs({ id: "pages", message: "3000 order-1 blocks", hint: "__get_free_pages(.., 1)", fns: ["__get_free_pages"], order: 1, count: 3000 }),
+    allocatedAs({ id: "small", message: "12000 kmalloc(32)", hint: "the loop", fns: ["kmalloc"], size: 32, count: 12000 }),
+  ],
+};
+
+const verdicts = (g: GradeResult) => g.checks.map((c) => [c.id, c.pass] as const);
+
+async function gradeBoth(source: string) {
+  const folded = await gradeSource(exercise, source);
+  CALL_LOG_BUDGET.foldAfter = Infinity; // every call an entry: the log as it was before folding
+  const plain = await gradeSource(exercise, source);
+  Object.assign(CALL_LOG_BUDGET, saved);
+  return { folded, plain };
+}
+
+describe("grading a run whose call log folded repeats", () => {
+  it("the run's log is folded: 30,003 memory calls kept as at most foldAfter + a few entries, the rest counted in repeats", async () => {
+    const r = await runModule(CORRECT, runOptionsFor(exercise.settings));
+    const k = r.kernel as { calls: { fn: string; repeats?: { times: number; calls: number } }[]; callsFolded?: number };
+    expect(r.stats.kernelCalls).toBeGreaterThanOrEqual(30003); // with MODULE_LICENSE, module_init, module_exit
+    expect(k.calls.length).toBeLessThanOrEqual(CALL_LOG_BUDGET.foldAfter + 8);
+    expect(k.callsFolded).toBe(r.stats.kernelCalls - k.calls.length);
+    const folded = k.calls.filter((c) => c.repeats).map((c) => [c.fn, c.repeats!.calls]);
+    expect(folded).toEqual([
+      ["kmalloc", 2],
+      ["__get_free_pages", 2],
+    ]);
+  }, 120_000);
+
+  it("a correct submission after a 24,000-call loop passes every check; counts include the folded repeats", async () => {
+    const { folded, plain } = await gradeBoth(CORRECT);
+    expect(folded.checks.filter((c) => !c.pass).map((c) => `${c.id}: ${c.detail}`)).toEqual([]);
+    expect(verdicts(folded)).toEqual(verdicts(plain));
+    expect(folded.checks.find((c) => c.id === "no-leak")!.detail).toBe("15001 allocations, all freed");
+    expect(folded.checks.find((c) => c.id === "no-leak")!.detail).toBe(plain.checks.find((c) => c.id === "no-leak")!.detail);
+  }, 120_000);
+
+  it("the wrong order freed 3000 times after the loop: no-leak fails on the folded record as on the full log", async () => {
+    const { folded, plain } = await gradeBoth(cell("const q = __get_free_pages(GFP_KERNEL, 1); free_pages(q, 0);"));
+    expect(verdicts(folded)).toEqual(verdicts(plain));
+    const leak = folded.checks.find((c) => c.id === "no-leak")!;
+    expect(leak.pass).toBe(false);
+    expect(leak.detail).toMatch(/^__get_free_pages\(order 1\) at 0x[0-9a-f]+ \(line 7\) x\d+ was freed with free_pages\(order 0\)/);
+  }, 120_000);
+
+  it("the 4 KiB buffer left allocated after the loop is named by no-leak, folded or not", async () => {
+    const { folded, plain } = await gradeBoth(cell("const q = __get_free_pages(GFP_KERNEL, 1); free_pages(q, 1);", ""));
+    expect(verdicts(folded)).toEqual(verdicts(plain));
+    const leak = folded.checks.find((c) => c.id === "no-leak")!;
+    expect(leak.pass).toBe(false);
+    expect(leak.detail).toMatch(/^never freed: kmalloc\(4096\) at 0x[0-9a-f]+ \(line 6\)$/);
+    expect(leak.detail).toBe(plain.checks.find((c) => c.id === "no-leak")!.detail);
+  }, 120_000);
+});

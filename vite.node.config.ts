@@ -22,10 +22,14 @@
 //   the worker reads and compiles it.
 // - lib/spawn-worker.cjs (src/node/spawn-worker.ts): what starts that worker, for bin/kmodlab.cjs to require in its
 //   first statement (a CommonJS file needs no ES module loader, whose start takes ~10-15 ms).
+// - lib/cli-run.cjs (src/node/cli-run.ts): the command for `kmodlab run ...`, one script that bin/kmodlab.cjs compiles
+//   with a V8 code cache through lib/code-cache.cjs (src/node/code-cache.ts); the other commands' code is left out of
+//   it (onlyTheRunCommand below).
 
 // Declarations for the library (lib/types/) come from tsc (tsconfig.lib.json), not from this file.
 
 import { randomUUID } from "node:crypto";
+import { readFileSync } from "node:fs";
 import { build, defineConfig, type Plugin } from "vite";
 
 /**
@@ -53,21 +57,59 @@ const outDir = process.env.KMODLAB_LIB_OUT ?? "lib";
  */
 const SUCRASE_ESM = [{ find: /^sucrase\/dist\/(?!esm\/)(.*)$/, replacement: "sucrase/dist/esm/$1" }];
 
+/**
+ * lib/cli-run.cjs holds src/cli/main.ts whole (its parser, its help and errors), but of the commands behind main.ts's
+ * import()s only `run`'s: bin/kmodlab.cjs loads it for `kmodlab run ...` alone, where commander calls no other
+ * command's action. The others' modules (the grader, the sandbox, QuickJS's glue, the lesson tools) would make the
+ * script ~2.1 MB, with quickjs-emscripten-core required at its top. Each is replaced here by a module with the same
+ * export names whose functions throw: reached, it would say so (main.ts reports it as an internal error).
+ */
+function onlyTheRunCommand(): Plugin {
+  /** The import()s `kmodlab run` never takes: main.ts's of every other command; the grader's of the sandbox (grade()). */
+  const UNREACHED: [RegExp, (specifier: string) => boolean][] = [
+    [/[\\/]src[\\/]cli[\\/]main\.ts$/, (s) => s !== "./run.ts"],
+    [/[\\/]src[\\/]grader[\\/]grade\.ts$/, (s) => s === "../../sandbox/run.ts"],
+  ];
+  const PREFIX = "\0kmodlab-not-in-cli-run:";
+  return {
+    name: "kmodlab-only-the-run-command",
+    enforce: "pre",
+    async resolveId(source, importer, options) {
+      if (!importer || options.kind !== "dynamic-import" || !UNREACHED.some(([from, to]) => from.test(importer) && to(source))) return null;
+      const resolved = await this.resolve(source, importer, { skipSelf: true });
+      return resolved && PREFIX + resolved.id;
+    },
+    load(id) {
+      if (!id.startsWith(PREFIX)) return null;
+      const file = id.slice(PREFIX.length);
+      const names = [...readFileSync(file, "utf8").matchAll(/^export (?:async )?(?:function\*?|class|const|let) ([A-Za-z_$][\w$]*)/gm)].map((m) => m[1]!);
+      const body = names.map(
+        (n) =>
+          `export function ${n}() { throw new Error(${JSON.stringify(`${n} (${file.replace(/.*[\\/]src[\\/]/, "src/")}) is not in lib/cli-run.cjs: bin/kmodlab.cjs loads it for \`kmodlab run\` only`)}); }`,
+      );
+      return body.join("\n") + "\n";
+    },
+  };
+}
+
 /** After the main build: the worker's CommonJS files (see the header). */
 function workerScripts(): Plugin {
   return {
     name: "kmodlab-worker-scripts",
     apply: "build",
     async closeBundle() {
-      for (const [name, input] of [
-        ["isolate-worker", "src/node/isolate-worker.ts"],
-        ["isolate-worker-code", "src/node/worker-code.ts"],
-        ["spawn-worker", "src/node/spawn-worker.ts"],
-      ]) {
+      for (const [name, input, external] of [
+        ["isolate-worker", "src/node/isolate-worker.ts", []],
+        ["isolate-worker-code", "src/node/worker-code.ts", []],
+        ["spawn-worker", "src/node/spawn-worker.ts", []],
+        ["code-cache", "src/node/code-cache.ts", []],
+        ["cli-run", "src/node/cli-run.ts", RUNTIME_EXTERNALS],
+      ] as const) {
         await build({
           configFile: false,
           publicDir: false,
           logLevel: "warn",
+          plugins: name === "cli-run" ? [onlyTheRunCommand()] : [],
           build: {
             ssr: true,
             outDir,
@@ -90,7 +132,7 @@ function workerScripts(): Plugin {
               },
             },
           },
-          ssr: { target: "node", noExternal: true },
+          ssr: { target: "node", noExternal: true, external: [...external] },
           resolve: { alias: SUCRASE_ESM },
           define: { __KMODLAB_BUILD_ID__: JSON.stringify(BUILD_ID) },
         });

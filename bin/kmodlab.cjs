@@ -5,6 +5,8 @@
 // checkout of the repository (src/ beside lib/) a missing or stale build (a source newer than lib/cli.mjs) is
 // rebuilt here on first use, so the command never runs old code. An installed package has no src/ and is never
 // rebuilt. Development without building: `npm run kmodlab -- ARGS` (tsx over src/cli/main.ts).
+// `kmodlab run ...` takes a faster way (runFast() at the end): the command from one CommonJS script with a V8 code
+// cache (lib/cli-run.cjs); every other command, and `run` when that script is missing or stale, loads lib/cli.mjs.
 "use strict";
 const { existsSync, mkdirSync, readdirSync, renameSync, rmSync, statSync } = require("node:fs");
 const { availableParallelism, loadavg } = require("node:os");
@@ -60,7 +62,15 @@ let early;
 if (process.argv[2] === "run") {
   try {
     const spawn = require(join(lib, "spawn-worker.cjs"));
-    early = spawn.spawnRunWorker({ entry: join(lib, "isolate-worker.cjs"), workerData: {}, v8Flags: RUN_WORKER_V8_FLAGS, heapMb: spawn.DEFAULT_RUN_HEAP_MB });
+    // flagsSet: the worker sets it to 1 once it has set its V8 flags (runFast() below waits for that)
+    const flagsSet = new Int32Array(new SharedArrayBuffer(4));
+    early = spawn.spawnRunWorker({
+      entry: join(lib, "isolate-worker.cjs"),
+      workerData: { flagsSet },
+      v8Flags: RUN_WORKER_V8_FLAGS,
+      heapMb: spawn.DEFAULT_RUN_HEAP_MB,
+    });
+    early.flagsSet = flagsSet;
     const machine = spawn.defaultRunMachine(process.argv.slice(3));
     if (machine) early.worker.postMessage({ type: "boot", ...machine });
   } catch {
@@ -68,31 +78,42 @@ if (process.argv[2] === "run") {
   }
 }
 
-/** The newest modification time under the build's inputs (files and directories, so a deletion counts too). */
+/**
+ * The newest modification time under the build's inputs (files and directories, so a deletion counts too). Paths
+ * joined by hand, not path.join (whose normalising made this walk of ~240 entries 7-25 ms instead of ~3 ms at the
+ * start of a process; "/" is a separator on Windows too).
+ */
 function newestSource() {
   let newest = 0;
   const walk = (dir) => {
-    const st = statSync(dir);
-    newest = Math.max(newest, st.mtimeMs);
+    newest = Math.max(newest, statSync(dir).mtimeMs);
     for (const e of readdirSync(dir, { withFileTypes: true })) {
-      const p = join(dir, e.name);
+      const p = dir + "/" + e.name;
       if (e.isDirectory()) walk(p);
       else if (/\.(ts|mjs|js|json)$/.test(e.name)) newest = Math.max(newest, statSync(p).mtimeMs);
     }
   };
-  walk(join(root, "src"));
-  walk(join(root, "sandbox"));
-  for (const f of ["package.json", "vite.node.config.ts"]) newest = Math.max(newest, statSync(join(root, f)).mtimeMs);
+  walk(root + "/src");
+  walk(root + "/sandbox");
+  for (const f of ["package.json", "vite.node.config.ts"]) newest = Math.max(newest, statSync(root + "/" + f).mtimeMs);
   return newest;
 }
 
+let staleness;
+/** Is lib/ missing or older than a source (a checkout only)? Asked once a process, the first time it matters. */
 function stale() {
-  if (!existsSync(join(root, "src")) || !existsSync(join(root, "vite.node.config.ts"))) return false; // installed package
-  try {
-    return newestSource() > statSync(entry).mtimeMs;
-  } catch {
-    return true; // no build yet, or another start is swapping a new one in
+  if (staleness === undefined) {
+    if (!existsSync(join(root, "src")) || !existsSync(join(root, "vite.node.config.ts")))
+      staleness = false; // installed package
+    else {
+      try {
+        staleness = newestSource() > statSync(entry).mtimeMs;
+      } catch {
+        staleness = true; // no build yet, or another start is swapping a new one in
+      }
+    }
   }
+  return staleness;
 }
 
 const sleep = (ms) => Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
@@ -170,6 +191,7 @@ async function start() {
   if (early) void early.worker.terminate(); // a worker nobody took
   if (stale()) {
     await build();
+    staleness = false;
     if (isolateLoaded) {
       // this process holds the old build's modules: the new one runs in a new process
       const { spawnSync } = require("node:child_process");
@@ -184,4 +206,41 @@ async function start() {
   process.exitCode = await main(process.argv.slice(2));
 }
 
-void start();
+/**
+ * `kmodlab run ...` from lib/cli-run.cjs (src/node/cli-run.ts): the same command (main.ts's parser, help, errors and
+ * exit codes; only the other commands' code left out), one CommonJS script compiled with a V8 code cache
+ * (lib/code-cache.cjs, src/node/code-cache.ts) instead of lib/cli.mjs and its chunks through Node's ES module
+ * loader, which Node 20 gives no code cache. Taken only when the first argument is `run` (commander then calls no
+ * other command's action), lib/ is current and has both files; anything else, or a script that fails to load, goes
+ * the ES module way (start()). KMODLAB_FAST_RUN=0 turns it off (tests compare both ways).
+ */
+function runFast() {
+  if (process.argv[2] !== "run" || process.env.KMODLAB_FAST_RUN === "0") return false;
+  let code;
+  try {
+    if (stale()) return false;
+    const { loadCachedScript } = require(join(lib, "code-cache.cjs"));
+    // V8 takes a code cache only under the flags it was made with (their hash, process-wide), and the run worker
+    // sets its flags (RUN_WORKER_V8_FLAGS) as it starts, ~25 ms after the spawn above: compiling before would race
+    // with it, and a cache made after the run (which carries them) would mostly be refused. So the script is
+    // compiled once they are set, this thread having nothing else to do meanwhile, and its cache is tagged with them.
+    // No worker started, or none that said so within two seconds: no cache (the script compiles from its source).
+    const flagsSet = early?.flagsSet;
+    const useCache = process.env.KMODLAB_CODE_CACHE !== "0" && !!flagsSet && Atomics.wait(flagsSet, 0, 0, 2000) !== "timed-out";
+    code = loadCachedScript(join(lib, "cli-run.cjs"), useCache, RUN_WORKER_V8_FLAGS.join(" "));
+  } catch {
+    return false; // an older build without these files, or one being swapped: the ES module way
+  }
+  const cli = code.exports;
+  cli.setRunWorkerV8Flags(RUN_WORKER_V8_FLAGS);
+  if (early && cli.adoptRunWorker(early)) early = undefined; // (it terminates one it would not have started)
+  if (early) void early.worker.terminate();
+  cli.warmIsolated(); // the worker taken above, or a new one
+  void cli.main(process.argv.slice(2)).then((status) => {
+    process.exitCode = status;
+    code.save("run"); // the first time: the cache then holds what this command compiled
+  });
+  return true;
+}
+
+if (!runFast()) void start();

@@ -9,13 +9,22 @@
 // compiling the script 29 -> 7 ms, running its top level 23 -> 12 ms, loading the kernel 12 -> 2 ms, the run itself
 // ~80 -> ~60 ms (bench/cli.bench.ts has the whole-process rows).
 //
+// What it covers: V8 compiles a function lazily, and a cache holds only the functions compiled before it was made.
+// A caller names the path each process took (save("decode"), save("boot")): a process that took a path the cache
+// was not made on writes it again, with what it loaded from the old one and what it compiled itself (the run
+// worker's first run of a build boots its machine, the runs after it decode it from the disk cache of machines,
+// boot-cache.ts: the cache then comes to hold both, after the second and third run of a build at most).
+//
 // Where: next to the script (FILE.v8-TAG.cache, cacheTag), or, when that folder is not writable (a package
 // installed by another user), in the user's cache folder ($XDG_CACHE_HOME or ~/.cache, kmodlab/), named after the
-// script's size and modification time. V8 checks a cache against its version, its flags and the source, and
-// rejects one that does not match (cachedDataRejected): the script then compiles from source as without a cache,
-// and the cache is made again. A cache is written to a temporary name and renamed into place, so concurrent
-// writers (the workers of `kmodlab grade -j N`) never leave a torn file. Nothing here may fail a run: a cache that
-// cannot be read or written is no cache.
+// build. A file is a magic line, a JSON header and V8's bytes; the header holds the build's identity (compiled in by
+// vite.node.config.ts), Node's version, the architecture, the tag, the script's length, the bytes' length and
+// CRC-32, and the paths the cache covers. A file whose header does not match, whose bytes do not check out (V8 itself
+// checks only its version, its flags and the source's length, and runs corrupt bytecode: measured on Node 20) or
+// that V8 refuses (cachedDataRejected) is no cache: the script compiles from source, and the cache is made again. A
+// cache is written to a temporary name and renamed into place, so concurrent writers (the workers of
+// `kmodlab grade -j N`) never leave a torn file. Nothing here may fail a run: a cache that cannot be read or written
+// is no cache.
 
 import { Script } from "node:vm";
 import { isAscii } from "node:buffer";
@@ -23,15 +32,47 @@ import { createRequire } from "node:module";
 import { mkdirSync, readFileSync, renameSync, statSync, writeFileSync, unlinkSync } from "node:fs";
 import { homedir } from "node:os";
 import { basename, dirname, join } from "node:path";
+import { crc32 } from "node:zlib";
 
-/** How the script was compiled: from a cache V8 accepted, without one, or with one V8 refused. */
+/** How the script was compiled: from a cache V8 accepted, without one, or with one V8 (or its header) refused. */
 export type CacheState = "hit" | "miss" | "rejected";
 
 export interface CachedScript<T> {
   exports: T;
   state: CacheState;
-  /** Write the cache now, with everything compiled so far (when the state is not "hit"). Never throws. */
-  save(): void;
+  /** The paths the cache it was compiled from covers (save()'s `path`s); none without one. */
+  covers: readonly string[];
+  /**
+   * Write the cache now, with everything compiled so far, if this process compiled without one or took `path`, a
+   * path the cache it loaded was not made on. Never throws.
+   */
+  save(path?: string): void;
+}
+
+declare const __KMODLAB_BUILD_ID__: string | undefined;
+/** The build's identity (vite.node.config.ts defines it in the CommonJS bundles); undefined in the sources. */
+const BUILD_ID = typeof __KMODLAB_BUILD_ID__ === "string" ? __KMODLAB_BUILD_ID__ : undefined;
+
+const MAGIC = "kmodlab v8 code cache\n";
+
+interface Header {
+  build: string;
+  node: string;
+  arch: string;
+  tag: string;
+  /** The script's length in bytes. */
+  script: number;
+  /** V8's bytes: length and CRC-32. */
+  length: number;
+  crc: number;
+  covers: string[];
+}
+
+/** 32-bit FNV-1a of a string, as 8 hex digits (file names). */
+function fnv(text: string): string {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < text.length; i++) h = Math.imul(h ^ text.charCodeAt(i), 0x01000193) >>> 0;
+  return h.toString(16).padStart(8, "0");
 }
 
 /**
@@ -42,46 +83,78 @@ export interface CachedScript<T> {
  */
 export function cacheTag(v8Flags = ""): string {
   const flags = [...process.execArgv, process.env.NODE_OPTIONS ?? "", v8Flags].join(" ").trim();
-  let tag = `${process.version}-${process.arch}`;
-  if (flags) {
-    let h = 0x811c9dc5; // FNV-1a, 32 bits
-    for (let i = 0; i < flags.length; i++) h = Math.imul(h ^ flags.charCodeAt(i), 0x01000193) >>> 0;
-    tag += `-${h.toString(16).padStart(8, "0")}`;
-  }
-  return tag;
+  return `${process.version}-${process.arch}${flags ? `-${fnv(flags)}` : ""}`;
 }
 
-/** The cache files tried, in order: next to the script, then in the user's cache folder. */
-export function cachePaths(file: string, v8Flags = ""): string[] {
+/**
+ * The build a script belongs to: the identity compiled into the bundles, or, for a script built without one (the
+ * tests' scripts), its size and modification time.
+ */
+function buildOf(file: string, build: string | undefined): string {
+  if (build !== undefined) return build;
+  try {
+    const st = statSync(file);
+    return `${st.size}-${Math.round(st.mtimeMs)}`;
+  } catch {
+    return "unknown";
+  }
+}
+
+/** The cache files tried, in order: next to the script, then in the user's cache folder (named after the build). */
+export function cachePaths(file: string, v8Flags = "", build: string | undefined = BUILD_ID): string[] {
   const tag = cacheTag(v8Flags);
   const paths = [`${file}.v8-${tag}.cache`];
   try {
-    const st = statSync(file);
     const base = process.env.XDG_CACHE_HOME || join(homedir(), ".cache");
-    paths.push(join(base, "kmodlab", `${basename(file)}-${st.size}-${Math.round(st.mtimeMs)}.v8-${tag}.cache`));
+    paths.push(join(base, "kmodlab", `${basename(file)}-${fnv(buildOf(file, build))}.v8-${tag}.cache`));
   } catch {
     // no user cache folder: only the one next to the script
   }
   return paths;
 }
 
-function readCache(paths: string[]): Buffer | undefined {
+/** The first cache file that is there, parsed: V8's bytes and the header, or a header that does not check out. */
+function readCache(paths: string[], want: Omit<Header, "length" | "crc" | "covers">): { data: Buffer; covers: string[] } | "bad" | undefined {
   for (const p of paths) {
+    let bytes: Buffer;
     try {
-      return readFileSync(p);
+      bytes = readFileSync(p);
     } catch {
-      // not there: try the next
+      continue; // not there: try the next
     }
+    return parse(bytes, want) ?? "bad";
   }
   return undefined;
 }
 
-function writeCache(paths: string[], data: Buffer): void {
+/** V8's bytes of a cache file and the paths it covers, when its header matches `want` and the bytes check out. */
+export function parse(bytes: Buffer, want: Omit<Header, "length" | "crc" | "covers">): { data: Buffer; covers: string[] } | undefined {
+  try {
+    if (bytes.toString("latin1", 0, MAGIC.length) !== MAGIC) return undefined;
+    const nl = bytes.indexOf(10, MAGIC.length);
+    if (nl < 0) return undefined;
+    const h = JSON.parse(bytes.toString("utf8", MAGIC.length, nl)) as Partial<Header>;
+    for (const k of ["build", "node", "arch", "tag", "script"] as const) if (h[k] !== want[k]) return undefined;
+    const data = bytes.subarray(nl + 1);
+    if (data.length !== h.length || crc32(data) !== h.crc || !Array.isArray(h.covers)) return undefined;
+    return { data, covers: h.covers.filter((c) => typeof c === "string") };
+  } catch {
+    return undefined;
+  }
+}
+
+/** The bytes of a cache file: magic, header, V8's bytes. */
+export function format(data: Buffer, header: Omit<Header, "length" | "crc">): Buffer {
+  const h: Header = { ...header, length: data.length, crc: crc32(data) };
+  return Buffer.concat([Buffer.from(MAGIC + JSON.stringify(h) + "\n", "utf8"), data]);
+}
+
+function writeCache(paths: string[], bytes: Buffer): void {
   for (const p of paths) {
     const tmp = `${p}.${process.pid}-${Math.random().toString(36).slice(2)}.tmp`;
     try {
       mkdirSync(dirname(p), { recursive: true, mode: 0o700 });
-      writeFileSync(tmp, data, { mode: 0o644 });
+      writeFileSync(tmp, bytes, { mode: 0o644 });
       renameSync(tmp, p);
       return;
     } catch {
@@ -96,21 +169,26 @@ function writeCache(paths: string[], data: Buffer): void {
 
 /**
  * Compile and run the CommonJS script `file` (a bundle: its require() resolves from its own folder) with a code
- * cache; returns its module.exports. `v8Flags`: the V8 flags set at run time (setFlagsFromString), for cacheTag. The script may not use import() (Node 20 gives a vm.Script none without
- * --experimental-vm-modules): the build turns those into require() (vite.node.config.ts, dynamicImportInCjs).
+ * cache; returns its module.exports. `v8Flags`: the V8 flags set at run time (setFlagsFromString), for cacheTag.
+ * `build`: the script's build (default: the one compiled into this code; a cache of another is not read). The script
+ * may not use import() (Node 20 gives a vm.Script none without --experimental-vm-modules): the build turns those
+ * into require() (vite.node.config.ts, dynamicImportInCjs).
  */
-export function loadCachedScript<T>(file: string, useCache = true, v8Flags = ""): CachedScript<T> {
+export function loadCachedScript<T>(file: string, useCache = true, v8Flags = "", build: string | undefined = BUILD_ID): CachedScript<T> {
   // The build writes the script in ASCII (vite.node.config.ts, charset): read as Latin-1, it is a copy, and V8 keeps
   // it one byte a character. Decoding 1.5 MB as UTF-8 cost 5-20 ms more on the shared 2-core VM.
   const bytes = readFileSync(file);
   const source = isAscii(bytes) ? bytes.toString("latin1") : bytes.toString("utf8");
-  const paths = useCache ? cachePaths(file, v8Flags) : [];
-  const cachedData = useCache ? readCache(paths) : undefined;
+  const paths = useCache ? cachePaths(file, v8Flags, build) : [];
+  const want = { build: buildOf(file, build), node: process.version, arch: process.arch, tag: cacheTag(v8Flags), script: bytes.length };
+  const cached = useCache ? readCache(paths, want) : undefined;
+  const cachedData = typeof cached === "object" ? cached.data : undefined;
   const script = new Script(`(function (exports, require, module, __filename, __dirname) {${source}\n})`, {
     filename: file,
     cachedData,
   });
-  const state: CacheState = cachedData === undefined ? "miss" : script.cachedDataRejected ? "rejected" : "hit";
+  const state: CacheState = cached === undefined ? "miss" : cached === "bad" || script.cachedDataRejected ? "rejected" : "hit";
+  const covers = state === "hit" && typeof cached === "object" ? cached.covers : [];
   const mod = { exports: {} as T };
   (script.runInThisContext() as (e: T, r: NodeJS.Require, m: { exports: T }, f: string, d: string) => void)(
     mod.exports,
@@ -119,15 +197,16 @@ export function loadCachedScript<T>(file: string, useCache = true, v8Flags = "")
     file,
     dirname(file),
   );
-  let saved = state === "hit" || !useCache;
+  let saved = !useCache;
   return {
     exports: mod.exports,
     state,
-    save() {
-      if (saved) return;
+    covers,
+    save(path = "") {
+      if (saved || (state === "hit" && covers.includes(path))) return;
       saved = true;
       try {
-        writeCache(paths, script.createCachedData());
+        writeCache(paths, format(script.createCachedData(), { ...want, covers: [...new Set([...covers, path])] }));
       } catch {
         // no cache this time
       }

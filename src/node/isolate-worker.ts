@@ -26,6 +26,13 @@ const t0 = performance.now();
 /** V8 flags the parent asked for (isolate.ts setRunWorkerV8Flags), set before anything is compiled. */
 const v8Flags: string[] = Array.isArray(workerData?.v8Flags) ? (workerData.v8Flags as string[]) : [];
 for (const f of v8Flags) setFlagsFromString(f);
+// Say so to a parent that waits for it (bin/kmodlab.cjs): V8 checks a code cache against the process's flags, and a
+// cache the command's thread makes after a run carries these; it loads its own script once they are set.
+const flagsSet: unknown = workerData?.flagsSet;
+if (flagsSet instanceof Int32Array && flagsSet.buffer instanceof SharedArrayBuffer) {
+  Atomics.store(flagsSet, 0, 1);
+  Atomics.notify(flagsSet, 0);
+}
 /** Budget in bytes for the WebAssembly memory of the current run (0: none). */
 let wasmBudget = 0;
 let currentId = 0;
@@ -118,7 +125,9 @@ loaded.then(
 
 type BootRequest = Extract<ToIsolate, { type: "boot" }>;
 const machineKey = (profile: string, o: BootRequest["boot"]) => JSON.stringify([profile, o.mem ?? null, o.cmdline ?? null, o.seed ?? null, o.config ?? null]);
-let spare: { key: string; kernel?: unknown; error?: unknown } | undefined;
+let spare: { key: string; kernel?: unknown; error?: unknown; path?: string } | undefined;
+/** How the current run's machine was had (worker-code.ts MachinePath): the code cache is named after it. */
+let runPath = "boot";
 let booting: Promise<void> | undefined;
 
 async function bootAhead(m: BootRequest): Promise<void> {
@@ -128,7 +137,7 @@ async function bootAhead(m: BootRequest): Promise<void> {
   try {
     // bundled: from the disk cache of booted machines when it has this one (worker-code.ts bootCached)
     const kernel = codeFile ? await sandbox.bootCached(codeFile, m.profile, m.boot, deps.boot) : deps.boot(m.profile, m.boot);
-    spare = { key, kernel };
+    spare = { key, kernel, path: codeFile ? sandbox.lastMachinePath() : "boot" };
   } catch (error) {
     spare = { key, error };
   }
@@ -144,6 +153,7 @@ function depsForRun(deps: KernelDeps): KernelDeps {
     boot: (profile, o) => {
       if (machineKey(profile, o) !== s.key) return deps.boot(profile, o);
       if ("error" in s) throw s.error;
+      runPath = s.path ?? "boot";
       return s.kernel as ReturnType<KernelDeps["boot"]>;
     },
   };
@@ -160,9 +170,12 @@ port.on("message", async (m: ToIsolate) => {
     await booting;
     currentId = m.id;
     wasmBudget = m.wasmBudget;
+    runPath = "boot";
     const result = await sandbox.runModule(m.source, m.options as RunOptions, depsForRun(deps));
     currentId = 0;
-    code?.save(); // after the first run: the cache then holds what the run compiled too (once per build)
+    // after the first run, and after the first that had its machine another way (booted, decoded from the disk
+    // cache): the cache then holds what those runs compiled too (code-cache.ts)
+    code?.save(runPath);
     post({ type: "result", id: m.id, result });
   } catch (e) {
     currentId = 0;

@@ -32,6 +32,14 @@ const BUILD_ID = typeof __KMODLAB_BUILD_ID__ === "string" ? __KMODLAB_BUILD_ID__
  * (BUILD_ID): the TypeScript sources have none, so they always boot. The files go next to `codeFile` (the bundle).
  * A machine the disk form cannot name (snapshot_disk.ts DiskFormError) is booted every time.
  */
+/** How bootCached() got its last machine: decoded from the disk cache, booted, or booted and stored (then decoded). */
+export type MachinePath = "decode" | "boot" | "store";
+let lastPath: MachinePath = "boot";
+/** How bootCached() got its last machine (the run worker names its code cache's coverage by it: code-cache.ts). */
+export function lastMachinePath(): MachinePath {
+  return lastPath;
+}
+
 export async function bootCached<K extends object, O extends object>(
   codeFile: string,
   profile: string,
@@ -39,6 +47,7 @@ export async function bootCached<K extends object, O extends object>(
   boot: (p: string, o: O) => K,
   build: string | undefined = BUILD_ID,
 ): Promise<K> {
+  lastPath = "boot";
   if (build === undefined) return boot(profile, opts);
   // loaded here, after the kernel (loadKernelDeps): it imports the kernel's modules, whose order of evaluation
   // (registrations, SideTables) must stay the one loadKernelDeps gives them
@@ -49,7 +58,9 @@ export async function bootCached<K extends object, O extends object>(
   const records = readMachine(store, machine);
   if (records !== undefined) {
     try {
-      return disk.decodeMachine(records as EncodedMachine) as unknown as K;
+      const k = disk.decodeMachine(records as EncodedMachine) as unknown as K;
+      lastPath = "decode";
+      return k;
     } catch {
       // records this build cannot place: boot, and replace them
     }
@@ -63,6 +74,7 @@ export async function bootCached<K extends object, O extends object>(
     return k; // a machine the disk form cannot name: no cache
   }
   writeMachine(store, machine, payload);
+  lastPath = "store";
   try {
     return disk.decodeMachine(fromPayload(payload) as EncodedMachine) as unknown as K;
   } catch {

@@ -1,12 +1,14 @@
 // src/node/code-cache.ts: a bundled CommonJS script compiled with a V8 code cache (the run worker's whole sandbox
 // loads this way). Pins where the cache goes, that a run of the script is the same with and without it, that a
-// cache V8 refuses is made again, and that a folder it cannot write to falls back to the user's cache folder.
+// cache V8 refuses is made again, and that a folder it cannot write to falls back to the user's cache folder; that a
+// cache's header ties it to one build, Node and script, that damaged bytes are refused before V8 sees them, and that
+// a cache is written again for a path it was not made on (save(path)).
 
 import { afterAll, describe, expect, it } from "vitest";
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { cachePaths, cacheTag, loadCachedScript } from "../../src/node/code-cache.ts";
+import { cachePaths, cacheTag, loadCachedScript, parse } from "../../src/node/code-cache.ts";
 
 const dir = mkdtempSync(join(tmpdir(), "kmodlab-codecache-"));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -42,6 +44,71 @@ describe("loadCachedScript", () => {
     expect(readdirSync(join(dir, "plain")).sort()).toEqual(["code.cjs", `code.cjs.v8-${cacheTag()}.cache`]);
   });
 
+  it("a cache file is a magic line, a JSON header (build, Node, architecture, tag, the script's length, V8's bytes' length and CRC-32, the paths it covers) and V8's bytes", () => {
+    const file = script("header");
+    const r = loadCachedScript(file, true, "", "build-1");
+    r.save("decode");
+    const bytes = readFileSync(cachePaths(file, "", "build-1")[0]!);
+    const [magic, header] = bytes.toString("latin1").split("\n", 2);
+    expect(magic).toBe("kmodlab v8 code cache");
+    const h = JSON.parse(header!);
+    expect(h).toEqual({
+      build: "build-1",
+      node: process.version,
+      arch: process.arch,
+      tag: cacheTag(),
+      script: readFileSync(file).length,
+      covers: ["decode"],
+      length: bytes.length - magic!.length - header!.length - 2,
+      crc: expect.any(Number),
+    });
+    expect(parse(bytes, { build: "build-1", node: process.version, arch: process.arch, tag: cacheTag(), script: h.script })?.covers).toEqual(["decode"]);
+    expect(parse(bytes, { build: "build-2", node: process.version, arch: process.arch, tag: cacheTag(), script: h.script })).toBeUndefined();
+    expect(parse(bytes, { build: "build-1", node: "v0.0.0", arch: process.arch, tag: cacheTag(), script: h.script })).toBeUndefined();
+    expect(parse(bytes, { build: "build-1", node: process.version, arch: process.arch, tag: cacheTag(), script: h.script + 1 })).toBeUndefined();
+  });
+
+  it("a cache of another build, or whose bytes are damaged (V8 would take them: it checks no checksum), is rejected; the script compiles from source and runs the same", () => {
+    const file = script("damaged");
+    const first = loadCachedScript<{ fib(n: number): number }>(file, true, "", "build-1");
+    first.exports.fib(15);
+    first.save();
+    expect(loadCachedScript(file, true, "", "build-1").state).toBe("hit");
+    expect(loadCachedScript(file, true, "", "build-2").state).toBe("rejected");
+    const [cache] = cachePaths(file, "", "build-1");
+    const good = readFileSync(cache!);
+    // one byte in the middle of V8's bytes: V8's own checks (version, flags, source length) still pass
+    const nl = good.indexOf(10, good.indexOf(10) + 1);
+    const bad = Buffer.from(good);
+    bad[nl + 1 + ((bad.length - nl) >> 1)]! ^= 0x55;
+    writeFileSync(cache!, bad);
+    const r = loadCachedScript<{ fib(n: number): number }>(file, true, "", "build-1");
+    expect(r.state).toBe("rejected");
+    expect(r.exports.fib(20)).toBe(6765);
+    r.save();
+    expect(loadCachedScript(file, true, "", "build-1").state).toBe("hit");
+    // a file cut short
+    writeFileSync(cache!, good.subarray(0, good.length - 100));
+    expect(loadCachedScript(file, true, "", "build-1").state).toBe("rejected");
+  });
+
+  it("save(path) writes again only for a path the cache it loaded was not made on, keeping the paths it had", () => {
+    const file = script("covers");
+    const [cache] = cachePaths(file, "", "b");
+    loadCachedScript(file, true, "", "b").save("boot");
+    const covers = () => JSON.parse(readFileSync(cache!, "latin1").split("\n")[1]!).covers;
+    expect(covers()).toEqual(["boot"]);
+    const boot = loadCachedScript(file, true, "", "b");
+    expect([boot.state, boot.covers]).toEqual(["hit", ["boot"]]);
+    const before = readFileSync(cache!);
+    boot.save("boot");
+    expect(readFileSync(cache!).equals(before)).toBe(true);
+    const decode = loadCachedScript(file, true, "", "b");
+    decode.save("decode");
+    expect(covers()).toEqual(["boot", "decode"]);
+    expect(loadCachedScript(file, true, "", "b").covers).toEqual(["boot", "decode"]);
+  });
+
   it("a cache V8 refuses (another source of the same name) is reported as rejected, the script still runs, and save() replaces it", () => {
     const file = script("rejected");
     const [cache] = cachePaths(file);
@@ -61,7 +128,7 @@ describe("loadCachedScript", () => {
     expect(readdirSync(join(dir, "off"))).toEqual(["code.cjs"]);
   });
 
-  it("a cache that cannot be written next to the script goes to $XDG_CACHE_HOME/kmodlab, named after the script's size and time", () => {
+  it("a cache that cannot be written next to the script goes to $XDG_CACHE_HOME/kmodlab, named after the script's build", () => {
     const file = script("unwritable");
     // a folder where the cache file would go: nothing can be renamed onto it, whoever runs the test (root too)
     mkdirSync(cachePaths(file)[0]!);
@@ -74,7 +141,7 @@ describe("loadCachedScript", () => {
       r.save();
       const files = readdirSync(join(xdg, "kmodlab"));
       expect(files).toHaveLength(1);
-      expect(files[0]).toMatch(/^code\.cjs-\d+-\d+\.v8-/);
+      expect(files[0]).toMatch(/^code\.cjs-[0-9a-f]{8}\.v8-/);
       expect(files[0]!.endsWith(`.v8-${cacheTag()}.cache`)).toBe(true);
       expect(loadCachedScript(file).state).toBe("hit");
       expect(readdirSync(join(dir, "unwritable")).filter((f) => f.endsWith(".tmp"))).toEqual([]);

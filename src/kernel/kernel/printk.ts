@@ -15,8 +15,8 @@
 // Levels: a message without one gets default_message_loglevel (4); a continuation keeps its record's level.
 //
 // Simplifications: printk accepts both the "<N>" (before 3.6) and the "\001N" (3.6+) prefixes in every era (a real
-// 6.1 kernel would print a literal "<6>"); console loglevel, rate limits and the syslog/kmsg forms are not modelled
-// (dmesg shows every record).
+// 6.1 kernel would print a literal "<6>"); console loglevel and the syslog/kmsg forms are not modelled (dmesg shows every
+// record); rate limits are the callers' (RatelimitState below, printk_ratelimit()).
 //
 // Bounds, per era: one printk() formats into a buffer of the era's size and keeps what fits (vscnprintf): 6.1 and
 // 3.4 reserve at most LOG_LINE_MAX = 1024 - PREFIX_MAX (32, no CONFIG_PRINTK_CALLER) = 992 bytes, i.e. 991
@@ -174,6 +174,43 @@ export function formatTimestamp(ns: number): string {
   return "[" + (s.length < 5 ? "     ".slice(s.length) + s : s) + "." + "000000".slice(u.length) + u + "]";
 }
 
+/**
+ * struct ratelimit_state and ___ratelimit() (lib/ratelimit.c): at most `burst` callers pass in each `interval` jiffies;
+ * the first caller after an interval that suppressed some prints `"<func>: N callbacks suppressed"` at KERN_WARNING
+ * before its own message. `time_is_before_jiffies(begin + interval)`: a new interval starts only when jiffies is past
+ * begin + interval. The same in every modelled era (2.6.26's rewrite into lib/ratelimit.c already has it, printing
+ * "__ratelimit" as the function; 3.4 and 6.1 print the caller's __func__). A class, so that a snapshot copies it.
+ */
+export class RatelimitState {
+  private begin = -1;
+  private printed = 0;
+  private missed = 0;
+  constructor(
+    readonly interval: number,
+    readonly burst: number,
+  ) {}
+
+  /** ___ratelimit(rs, func): true when the caller may print. */
+  check(log: LogBuffer, jiffies: number, func: string): boolean {
+    if (!this.interval) return true;
+    if (this.begin < 0) this.begin = jiffies;
+    if (jiffies > this.begin + this.interval) {
+      if (this.missed) {
+        log.printk(KERN_WARNING + "%s: %d callbacks suppressed\n", func, this.missed);
+        this.missed = 0;
+      }
+      this.begin = jiffies;
+      this.printed = 0;
+    }
+    if (this.burst && this.burst > this.printed) {
+      this.printed++;
+      return true;
+    }
+    this.missed++;
+    return false;
+  }
+}
+
 export class LogBuffer {
   readonly records: LogRecord[] = [];
   /** The machine's vsprintf environment (readString may be installed by the memory model). */
@@ -185,6 +222,8 @@ export class LogBuffer {
   /** The last record is not yet ended by a newline. */
   private open = false;
   private openCaller = -1;
+  /** printk_ratelimit_state: DEFINE_RATELIMIT_STATE(printk_ratelimit_state, 5 * HZ, 10), made on first use. */
+  private printkRs: RatelimitState | null = null;
   /** Characters the current caller may still store (the sandbox's log limit); Infinity: no bound. */
   budget = Infinity;
   private readonly maxChars: number;
@@ -202,6 +241,15 @@ export class LogBuffer {
   format(fmt: string, args: readonly PrintkArg[], cap = VSPRINTF_DEFAULT_CAP): string {
     if (fmt.indexOf("%") < 0) return fmt.length > cap ? fmt.slice(0, cap) : fmt;
     return vsprintf(this.env, fmt, args, cap);
+  }
+
+  /**
+   * printk_ratelimit(): the one kernel-wide state every printk_ratelimit() caller shares (5 * HZ, burst 10). `func` is
+   * the caller's name as the era prints it in "callbacks suppressed" (2.6.26: "__ratelimit").
+   */
+  printk_ratelimit(hz: number, func: string): boolean {
+    this.printkRs ??= new RatelimitState(5 * hz, 10);
+    return this.printkRs.check(this, this.k.clock.jiffies_64, this.era === "2.6" ? "__ratelimit" : func);
   }
 
   /** printk(): format, parse the level prefix, store. Returns the number of characters stored. */

@@ -106,6 +106,7 @@ import {
   warn,
 } from "./page_alloc_deps.ts";
 import { showMem } from "./show_mem.ts";
+import { RatelimitState } from "../kernel/printk.ts";
 import { CHUNK as PA_CHUNK, CHUNK_SHIFT as PA_CHUNK_SHIFT, OwnedChunks, PageArray } from "./page_array.ts";
 import { KernelBootError } from "../boot_error.ts";
 import { vmallocPreallocCount } from "../arch/early_memblock.ts";
@@ -362,8 +363,8 @@ export class PageAllocator {
   private boot: BootState | null = null;
   private memInitDone = false;
   private warnedMaxOrder = false;
-  private nopageRsBegin = -1;
-  private nopagePrinted = 0;
+  /** warn_alloc()'s nopage_rs (6.1: 10 * HZ, burst 1; 3.4 warn_alloc_failed: 5 * HZ, 10), shared with vmalloc's. */
+  private nopageRs: RatelimitState | null = null;
 
   // kmap: pkmap_count[] and the page each slot maps; kmap_local stack.
   private pkmapCount: Int32Array = new Int32Array(0);
@@ -2432,19 +2433,23 @@ export class PageAllocator {
     });
   }
 
+  /**
+   * __ratelimit(&nopage_rs) in warn_alloc() (6.1) / warn_alloc_failed() (3.4): one state for the page allocator's and
+   * vmalloc's failures, as both call the same function. 2.6.26's __alloc_pages() uses printk_ratelimit() (the
+   * kernel-wide state). True when the failure may be printed.
+   */
+  nopageRatelimit(): boolean {
+    const k = this.k;
+    if (this.era === "2.6") return k.log.printk_ratelimit(k.profile.hz, "__alloc_pages");
+    this.nopageRs ??= this.era === "6.1" ? new RatelimitState(10 * k.profile.hz, 1) : new RatelimitState(5 * k.profile.hz, 10);
+    return this.nopageRs.check(k.log, k.clock.jiffies_64, this.era === "6.1" ? "warn_alloc" : "warn_alloc_failed");
+  }
+
   /** warn_alloc(): rate limited (6.1: 1 per 10*HZ; 2.6/3.4 printk_ratelimit: 10 per 5*HZ), __GFP_NOWARN suppresses. */
   private warnAlloc(gfp: number, order: number): void {
     const k = this.k;
     if (gfp & this.gfp.NOWARN) return;
-    const interval = (this.era === "6.1" ? 10 : 5) * k.profile.hz;
-    const burst = this.era === "6.1" ? 1 : 10;
-    const now = k.clock.jiffies_64;
-    if (this.nopageRsBegin < 0 || now >= this.nopageRsBegin + interval) {
-      this.nopageRsBegin = now;
-      this.nopagePrinted = 0;
-    }
-    if (this.nopagePrinted >= burst) return;
-    this.nopagePrinted++;
+    if (!this.nopageRatelimit()) return;
     const comm = k.current.comm;
     let first: string;
     if (this.era === "6.1") {

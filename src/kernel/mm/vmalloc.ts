@@ -259,7 +259,8 @@ export class Vmalloc {
       }
       break;
     }
-    if (this.era !== "2.6" && !(gfp & this.gfp("__GFP_NOWARN"))) {
+    // `if (!(gfp_mask & __GFP_NOWARN) && printk_ratelimit())`: the kernel-wide printk ratelimit (10 per 5 s)
+    if (this.era !== "2.6" && !(gfp & this.gfp("__GFP_NOWARN")) && this.k.log.printk_ratelimit(this.k.profile.hz, "alloc_vmap_area")) {
       const bytes = sizePages * PAGE;
       const text =
         this.era === "6.1"
@@ -1070,7 +1071,7 @@ const WARN_ALLOC_FRAMES: Record<Era, string[]> = {
 export class VmallocDiag {
   private readonly file = "mm/vmalloc.c";
   private readonly era: Era;
-  // warn_alloc's own ratelimit (nopage_rs: 6.1 one per 10*HZ; printk_ratelimit 10 per 5*HZ before).
+  // 2.6's vmalloc failure ratelimit (10 per 5*HZ); 3.4 and 6.1 share the page allocator's nopage_rs.
   private rsBegin = -1;
   private printed = 0;
 
@@ -1080,8 +1081,9 @@ export class VmallocDiag {
 
   private ratelimited(): boolean {
     const k = this.k;
-    const interval = (this.era === "6.1" ? 10 : 5) * k.profile.hz;
-    const burst = this.era === "6.1" ? 1 : 10;
+    if (this.era !== "2.6") return !k.pages.nopageRatelimit();
+    const interval = 5 * k.profile.hz;
+    const burst = 10;
     const now = k.clock.jiffies_64;
     if (this.rsBegin < 0 || now >= this.rsBegin + interval) {
       this.rsBegin = now;

@@ -237,11 +237,17 @@ describe("MAX_ORDER and allocation failures", () => {
     const m2 = k.log.mark();
     expect(pa.alloc_pages(GFP_KERNEL | G.__GFP_NORETRY!, 10)).toBe(-1);
     expect(k.log.texts(m2)).toEqual([]);
-    // after 10 s of simulated time: printed again
-    k.clock.advance(10_000_000_001);
+    // exactly 10 s later: still within the interval (time_is_before_jiffies(begin + interval) is strict)
+    const jiffy = 1e9 / k.profile.hz;
+    k.clock.advance(10_000_000_000);
+    expect(pa.alloc_pages(GFP_KERNEL | G.__GFP_NORETRY!, 10)).toBe(-1);
+    expect(k.log.texts(m2)).toEqual([]);
+    // one jiffy more: printed again, after ___ratelimit's count of the two it suppressed
+    k.clock.advance(jiffy);
     const m3 = k.log.mark();
     expect(pa.alloc_pages(GFP_KERNEL | G.__GFP_NORETRY!, 10)).toBe(-1);
-    expect(k.log.texts(m3)[0]).toMatch(/page allocation failure: order:10, mode:0x10cc0\(GFP_KERNEL\|__GFP_NORETRY\)/);
+    expect(k.log.texts(m3)[0]).toBe("warn_alloc: 2 callbacks suppressed");
+    expect(k.log.texts(m3)[1]).toMatch(/page allocation failure: order:10, mode:0x10cc0\(GFP_KERNEL\|__GFP_NORETRY\)/);
   });
 
   it("2.6 wording: 'page allocation failure. order:N, mode:0x..'", () => {
@@ -260,6 +266,13 @@ describe("MAX_ORDER and allocation failures", () => {
     expect(k.pages.alloc_pages(gfpFlags("2.6").GFP_KERNEL!, 11)).toBe(-1);
     expect(k.log.texts(m)[0]).toBe("insmod: page allocation failure. order:11, mode:0xd0");
     expect(k.log.texts(m)).toContain("Mem-Info:");
+    // 2.6.26's __alloc_pages() asks printk_ratelimit(): 10 per 5 s, then lib/ratelimit.c's own "__ratelimit" line
+    for (let i = 0; i < 15; i++) k.pages.alloc_pages(gfpFlags("2.6").GFP_KERNEL!, 11);
+    expect(k.log.texts(m).filter((l) => l.startsWith("insmod: page allocation failure."))).toHaveLength(10);
+    k.clock.advance(5e9 + 1e9 / k.profile.hz);
+    const m2 = k.log.mark();
+    k.pages.alloc_pages(gfpFlags("2.6").GFP_KERNEL!, 11);
+    expect(k.log.texts(m2).slice(0, 2)).toEqual(["__ratelimit: 6 callbacks suppressed", "insmod: page allocation failure. order:11, mode:0xd0"]);
   });
 
   it("a blocking low-order allocation with nothing left invokes the OOM killer (reported) and then fails", () => {

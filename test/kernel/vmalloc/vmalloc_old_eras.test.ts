@@ -95,6 +95,34 @@ describe("arm-3.4-msm8x25: a fragmented vmalloc area", () => {
   });
 });
 
+describe("failure messages in a loop are rate limited as the kernel does (hostile fuzz seed 5031: 65,000 lines before)", () => {
+  for (const [profile, vmap, alloc] of [
+    ["arm-3.4-msm8x25", "vmap allocation for size 67112960 failed: use vmalloc=<size> to increase size.", "warn_alloc_failed"],
+    ["i386-6.1", "vmap allocation for size 209719296 failed: use vmalloc=<size> to increase size", "warn_alloc"],
+  ] as const) {
+    it(`${profile}: printk_ratelimit() lets 10 vmap lines through per 5 s, then 'alloc_vmap_area: N callbacks suppressed'; warn_alloc's own state`, () => {
+      const kk = boot(profile);
+      const size = profile === "i386-6.1" ? 200 * MiB : 64 * MiB;
+      const m = kk.log.mark();
+      for (let i = 0; i < 50; i++) expect(kk.vmalloc.vmalloc(size, { caller: "big+0x10/0x40 [cell]" })).toBe(0n);
+      const t = kk.log.texts(m);
+      expect(t.filter((l) => l === vmap)).toHaveLength(10);
+      expect(t.some((l) => /suppressed/.test(l))).toBe(false);
+      kk.clock.advance(5e9 + 1e9 / kk.profile.hz);
+      const m2 = kk.log.mark();
+      expect(kk.vmalloc.vmalloc(size, { caller: "big+0x10/0x40 [cell]" })).toBe(0n);
+      const t2 = kk.log.texts(m2);
+      // (6.1's might_sleep() may come first: the test's current task is the boot's)
+      const at = t2.indexOf(vmap);
+      expect(t2[at - 1]).toBe("alloc_vmap_area: 40 callbacks suppressed");
+      // warn_alloc(_failed)'s nopage_rs: 6.1 one per 10 s (so 49 suppressed, not yet reported); 3.4 ten per 5 s
+      if (profile === "i386-6.1") expect(t2.some((l) => /callbacks suppressed/.test(l) && l.startsWith(alloc))).toBe(false);
+      else expect(t2).toContain(`${alloc}: 40 callbacks suppressed`);
+      expect(kk.checkInvariants()).toEqual([]);
+    });
+  }
+});
+
 describe("i386-2.6 at 160 MB: the classic demo", () => {
   it("boot leaves about 3 MB in use, so vmalloc(1000000) lands near 3G+171M", () => {
     const { v } = minimal("i386-2.6", PC26);

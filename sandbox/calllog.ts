@@ -57,9 +57,9 @@ export interface CallRecord {
 /** The call log's budget per run. */
 export const CALL_LOG_BUDGET = {
   /** Entries kept before the droppable ones go. */
-  entries: 200_000,
+  entries: 100_000,
   /** Estimated JSON bytes kept before the droppable ones go. */
-  bytes: 24 << 20,
+  bytes: 16 << 20,
   /** A longer string argument is cut to this many characters (printk stores at most 1023 of its output). */
   stringChars: 1024,
   /** ... and to this many once the budget is spent (the entries that are kept whatever the budget). */
@@ -67,7 +67,7 @@ export const CALL_LOG_BUDGET = {
   /** Past this many entries, a memory block that repeats an earlier one is folded into it (CallRecord.repeats). */
   foldAfter: 20_000,
   /** Past this many entries, only the frees of kept allocations are kept (the header's "capped"). */
-  maxEntries: 250_000,
+  maxEntries: 120_000,
   /** Distinct block shapes remembered for folding (each a string of ~100 bytes). */
   foldShapes: 20_000,
 };

@@ -23,7 +23,7 @@ import {
 import { LogBudgetExceeded } from "../src/kernel/kernel/printk.ts";
 import { ArgError, checkAddr, readNumber, readPrintkArg, readScalar } from "./validate.ts";
 import { MAX_NESTING, type LimitName, type Limits } from "./limits.ts";
-import { PRELUDE, PRELUDE_FILE } from "./prelude.ts";
+import { PRELUDE, PRELUDE_FILE, TAKE_STACK } from "./prelude.ts";
 import {
   borrowArgs,
   hostNumberResults,
@@ -187,6 +187,9 @@ function paramIndexes(e: FunctionEntry, want: (type: string) => boolean): number
   return out;
 }
 
+/** Parsed stacks per transpiled cell (Bridge.framesOf), by its column map (shadow stack) or its scopes. */
+const parsedStacks = new WeakMap<object, Map<string, CellFrame[]>>();
+
 export class Bridge {
   calls = 0;
   printed = 0;
@@ -200,6 +203,9 @@ export class Bridge {
   private readonly nameOfFn: QuickJSHandle;
   private readonly isProxyFn: QuickJSHandle;
   private readonly mkBigFn: QuickJSHandle;
+  /** The prelude's setTake, and whether its takeStack is made (1), not yet (0) or could not be (2): setHungry. */
+  private readonly setTakeFn: QuickJSHandle;
+  private takeState: 0 | 1 | 2 = 0;
   private readonly owned: QuickJSHandle[] = [];
   /**
    * Each kernel thread's generator still suspended (coroutine): a thread that never runs to its end (asleep past the
@@ -213,7 +219,9 @@ export class Bridge {
   private readonly addrBits: number;
   /** The guest stack of the current host call, parsed once however many times the kernel asks (null: not yet). */
   private stackCache: CellFrame[] | null = null;
-  private readonly parsedStacks = new Map<string, CellFrame[]>();
+  /** Stack texts -> their cell frames (framesOf), for this run's scopes and columns: set at the first parse. */
+  private parsedStacks: Map<string, CellFrame[]> | undefined = undefined;
+  private parsedFor: object | undefined = undefined;
   /** The cell's function scopes (transpile.ts), naming its anonymous frames; set by the run before the cell runs. */
   cellScopes: readonly CellScope[] = [];
   /** The kernel-call site of the current host call (transpile.ts markSites), 0: none or unknown. */
@@ -452,8 +460,9 @@ export class Bridge {
       this.mkBigFn = ctx.getProp(out, "mkBig");
       this.hungryH = ctx.getProp(out, "hungry");
       this.shadowH = ctx.getProp(out, "shadow");
+      this.setTakeFn = ctx.getProp(out, "setTake");
       out.dispose();
-      this.owned.push(this.require, this.stackFn, this.handleForFn, this.nameOfFn, this.isProxyFn, this.hungryH, this.shadowH, this.mkBigFn);
+      this.owned.push(this.require, this.stackFn, this.handleForFn, this.nameOfFn, this.isProxyFn, this.hungryH, this.shadowH, this.mkBigFn, this.setTakeFn);
       this.deadline = hooks.now() + limits.cpuMs;
       rt.setInterruptHandler(() => this.interrupt());
     } finally {
@@ -1347,11 +1356,21 @@ export class Bridge {
    * allocation). Nothing outside this class gets this array itself but read-only callers (the run's own reports).
    */
   private framesOf(text: string): CellFrame[] {
-    let frames = this.parsedStacks.get(text);
+    let parsed = this.parsedStacks;
+    const by = this.cellColumns ?? this.cellScopes;
+    if (parsed === undefined || by !== this.parsedFor) {
+      // shared by the runs of one transpiled cell (its scopes and column map are the transpile cache's, frozen):
+      // the grader runs one text hundreds of times, each run meeting the same stacks
+      parsed = parsedStacks.get(by);
+      if (parsed === undefined) parsedStacks.set(by, (parsed = new Map()));
+      this.parsedStacks = parsed;
+      this.parsedFor = by;
+    }
+    let frames = parsed.get(text);
     if (frames === undefined) {
       frames = parseStack(text, this.cellScopes, this.cellColumns).map((f) => Object.freeze(f)) as CellFrame[];
-      if (this.parsedStacks.size >= 256) this.parsedStacks.clear();
-      this.parsedStacks.set(text, frames);
+      if (parsed.size >= 256) parsed.clear();
+      parsed.set(text, frames);
     }
     return frames;
   }
@@ -1359,6 +1378,7 @@ export class Bridge {
   /** Whether the prelude's wrapper of row takes the guest's stack for each call (see HUNGRY_AFTER). */
   private setHungry(row: number, on: boolean): void {
     this.streak[row] = on ? -1 : 0;
+    if (on && !this.takeReady()) return; // the row's calls keep walking (the same frames), and stop counting (-1)
     this.ctx.setProp(this.hungryH, row, on ? this.ctx.true : this.ctx.false);
   }
 
@@ -1378,6 +1398,30 @@ export class Bridge {
     // its own) is never cached: its calls walk
     if (f !== undefined && f.line === this.sites[site]) this.siteFrames[site] = f;
     return f;
+  }
+
+  /**
+   * The prelude's takeStack, made the first time a row needs it (prelude.ts TAKE_STACK): true when it is there. Made
+   * inside a host call, under the run's limits: if a limit or an error stops it, no row takes its stack in the guest.
+   */
+  private takeReady(): boolean {
+    if (this.takeState === 0) {
+      this.takeState = 2;
+      const make = this.ctx.evalCode(TAKE_STACK, PRELUDE_FILE);
+      if (make.error) {
+        make.error.dispose();
+        return false;
+      }
+      const r = this.ctx.callFunction(this.setTakeFn, this.ctx.undefined, make.value);
+      make.value.dispose();
+      if (r.error) {
+        r.error.dispose();
+        return false;
+      }
+      r.value.dispose();
+      this.takeState = 1;
+    }
+    return this.takeState === 1;
   }
 
   private readGuestStack(): string {

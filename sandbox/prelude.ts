@@ -121,25 +121,12 @@ export const PRELUDE_SOURCE = String.raw`(function (natives, specJson) {
   const SITES = spec.sites, SITE_UNIT = spec.siteUnit, STACK_BIT = spec.stackBit;
   // Rows whose calls need the guest's stack (the bridge sets hungry[row]: KASAN's and SLUB's tracks on a debug kernel):
   // the wrapper takes it here, one new Error() in the guest, and names each distinct text by a small id, so the host
-  // need not call back into the guest for it (bindings.ts HUNGRY_AFTER). Bounded: 256 texts or 1 MiB of them.
-  const hungry = [], setStack = natives.setStack, stackIds = new Map(), mapClear = Map.prototype.clear;
-  let lastStack = 0, stackCount = 0, stackChars = 0;
-  const takeStack = () => {
-    const s = new E().stack;
-    let n = apply(mapGet, stackIds, [s]);
-    if (n === undefined) {
-      let reset = false;
-      if (stackIds.size >= 256 || stackChars > 1048576) { apply(mapClear, stackIds, []); stackChars = 0; reset = true; }
-      n = ++stackCount;
-      apply(mapSet, stackIds, [s, n]);
-      stackChars += s.length;
-      if (reset) setStack(n, s, true); else setStack(n, s);
-      lastStack = n;
-    } else if (n !== lastStack) {
-      setStack(n);
-      lastStack = n;
-    }
-  };
+  // need not call back into the guest for it (bindings.ts HUNGRY_AFTER). takeStack is TAKE_STACK below, compiled in
+  // this context when the host first marks a row hungry (setTake): most runs never do, and the prelude is compiled at
+  // every run. It gets the builtins captured here, so a cell that tampered with Map or Error since changes nothing.
+  const hungry = [], setStack = natives.setStack, mapClear = Map.prototype.clear, OMap = Map;
+  let takeStack;
+  const setTake = (make) => { if (takeStack === undefined) takeStack = make(E, apply, mapGet, mapSet, mapClear, setStack, OMap); };
   // The shadow stack (shadow.ts): an instrumented cell keeps, in KS, the site each of its frames is at (KS[d]) and
   // passes its depth with a kernel call's site (depth * SH_UNIT + site). The sequence KS[1..depth] names the stack:
   // each distinct one is a node of a call tree (nodeOf: parent * SH_UNIT + site -> node), whose frames the host
@@ -315,7 +302,35 @@ export const PRELUDE_SOURCE = String.raw`(function (natives, specJson) {
   };
   // the host's bigints (bindings.ts newBig): made with the BigInt captured here, whatever the cell did to the global
   const mkBig = (v) => (typeof v === "number" ? (v < 0 ? Big(v) + TWO64 : Big(v)) : Big(v));
-  return { require, stack, handleFor, nameOf, isProxy, hungry, shadow: KS, mkBig };
+  return { require, stack, handleFor, nameOf, isProxy, hungry, shadow: KS, mkBig, setTake };
 })`;
 
 export const PRELUDE = stripLineComments(PRELUDE_SOURCE);
+
+/**
+ * The prelude's takeStack (see "Rows whose calls need the guest's stack" above), made by the host the first time a row
+ * needs it (bindings.ts setHungry): evaluated in the run's context, called by the prelude's setTake with the builtins
+ * it captured. Bounded: 256 texts or 1 MiB of them.
+ */
+export const TAKE_STACK = String.raw`(function (E, apply, mapGet, mapSet, mapClear, setStack, OMap) {
+  "use strict";
+  const stackIds = new OMap();
+  let lastStack = 0, stackCount = 0, stackChars = 0;
+  const takeStack = () => {
+    const s = new E().stack;
+    let n = apply(mapGet, stackIds, [s]);
+    if (n === undefined) {
+      let reset = false;
+      if (stackIds.size >= 256 || stackChars > 1048576) { apply(mapClear, stackIds, []); stackChars = 0; reset = true; }
+      n = ++stackCount;
+      apply(mapSet, stackIds, [s, n]);
+      stackChars += s.length;
+      if (reset) setStack(n, s, true); else setStack(n, s);
+      lastStack = n;
+    } else if (n !== lastStack) {
+      setStack(n);
+      lastStack = n;
+    }
+  };
+  return takeStack;
+})`;

@@ -29,6 +29,7 @@ import { CallLog, type CallLogPolicy } from "./calllog.ts";
 import { readProbes, type MemoryProbe, type ProbeResult } from "./probes.ts";
 import { memoryRoles } from "./memrecords.ts";
 import { runUserProgram, userPid } from "./user.ts";
+import { bridgeRows } from "./rows.ts";
 import { moduleParamsOutcome, paramInsmodError } from "./api/params.ts";
 import { guardGuestMemory, installLeanHostCalls, isPoisoningError, loadQuickJS, moduleGrewTooLarge, poisonQuickJS, rawValuesFor } from "./quickjs.ts";
 
@@ -134,9 +135,9 @@ export function loadKernelDeps(): Promise<KernelDeps> {
       boot: (p: string, o: BootOptions) => cache.boot(p, o),
       readProc: proc.readProc,
       api: api.API,
-      // the views are built when read (kview.ts lazyKernelViews): finish() keeps their getters
+      // the layout and the views are built when read (kview.ts lazyKernelViews): finish() keeps their getters
       inspect: (k: Kernel, views = true) =>
-        Object.defineProperties({ layout: inspect.toJson(k.layout) }, views ? Object.getOwnPropertyDescriptors(kview.lazyKernelViews(k)) : {}) as Record<
+        Object.defineProperties(lazyLayout(k, inspect.toJson), views ? Object.getOwnPropertyDescriptors(kview.lazyKernelViews(k)) : {}) as Record<
           string,
           unknown
         >,
@@ -148,6 +149,27 @@ export function loadKernelDeps(): Promise<KernelDeps> {
     throw e;
   });
   return depsPromise;
+}
+
+/**
+ * RunResult.kernel.layout, made when first read, as the views are (kview.ts): most callers never read it (the grader's
+ * checks, the bench), and converting it costs ~0.1 ms a run. The run's kernel is its own copy, never run again, so the
+ * layout read later is the layout at the run's end. Read or assigned, it becomes a plain data property.
+ */
+function lazyLayout(k: Kernel, toJson: (v: unknown) => unknown): Record<string, unknown> {
+  const keep = (o: object, value: unknown) => Object.defineProperty(o, "layout", { value, writable: true, enumerable: true, configurable: true });
+  return Object.defineProperty({}, "layout", {
+    enumerable: true,
+    configurable: true,
+    get(this: object) {
+      const value = toJson(k.layout);
+      keep(this, value);
+      return value;
+    },
+    set(this: object, value: unknown) {
+      keep(this, value);
+    },
+  });
 }
 
 /** Run a cell. Never rejects. */
@@ -213,16 +235,6 @@ function rowsNamed(api: readonly ApiEntry[], module: string, name: string): ApiE
     rowsByName.set(api, m);
   }
   return m.get(`${module}\0${name}`) ?? [];
-}
-
-const rowsByEra = new WeakMap<readonly ApiEntry[], Map<string, ApiEntry[]>>();
-/** The table's rows the era has, in the table's order (made once per table and era). */
-function rowsInEra(api: readonly ApiEntry[], era: Kernel["profile"]["era"]): ApiEntry[] {
-  let m = rowsByEra.get(api);
-  if (!m) rowsByEra.set(api, (m = new Map()));
-  let rows = m.get(era);
-  if (!rows) m.set(era, (rows = api.filter((e) => inEra(e, era))));
-  return rows;
 }
 
 /** The imports of a cell checked against the table for an era: a compile error message, or undefined. */
@@ -467,7 +479,7 @@ function logLevels(k: Kernel, from: number, to?: number): number[] {
 }
 
 /** Compile: syntax, imports, era. The table rows the bridge builds, or undefined after a compile-error report. */
-function compile(run: Run, source: string): ApiEntry[] | undefined {
+function compile(run: Run, source: string): readonly ApiEntry[] | undefined {
   const { k, deps } = run;
   const era = k.profile.era;
   const tr = transpileCell(source);
@@ -481,12 +493,10 @@ function compile(run: Run, source: string): ApiEntry[] | undefined {
     });
     return undefined;
   }
-  // The bridge builds what the cell imports (every class, for the handles functions return): most cells name a
-  // dozen of the table's few hundred exports, and each costs a wrapper in the guest. A namespace import, a
-  // re-export or a use of require() sees the whole table.
+  // The bridge builds what the cell imports and the classes of its handles (rows.ts): most cells name a dozen of the
+  // table's few hundred exports, and each costs guest code. A namespace import, a re-export or a use of require()
+  // sees the whole table.
   const named = !tr.imports.some((im) => im.name === "*") && !/\brequire\b/.test(source) && !/\bexport\b[^;]*\bfrom\b/.test(source);
-  const imported = new Set(tr.imports.map((im) => `${im.module}:${im.name}`));
-  const wanted = (e: ApiEntry) => !named || e.kind === "class" || imported.has(`${e.module}:${e.name}`);
   const bad = checkImports(tr.imports, deps.api, era);
   if (bad) {
     k.report({
@@ -499,7 +509,7 @@ function compile(run: Run, source: string): ApiEntry[] | undefined {
     return undefined;
   }
   run.tr = tr;
-  return rowsInEra(deps.api, era).filter(wanted);
+  return bridgeRows(deps.api, era, named ? new Set(tr.imports.map((im) => `${im.module}:${im.name}`)) : undefined);
 }
 
 /** A fresh QuickJS runtime and context, the bridge, and the kernel's hooks into it; the cell's symbols; the events. */

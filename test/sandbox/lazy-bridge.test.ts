@@ -73,6 +73,24 @@ module_init(() => {
   });
 });
 
+describe("the prelude's spec text, made once per cell, rows and constants' values", () => {
+  it("the same cell on machines of one era whose layouts differ gets each machine's constants", async () => {
+    const deps = await loadKernelDeps();
+    const cell = `import { PAGE_OFFSET, VMALLOC_START, HZ, printk, KERN_INFO, MODULE_LICENSE, module_init } from "linux";
+MODULE_LICENSE("GPL");
+module_init(() => { printk(KERN_INFO + "layout %lx %lx %d\\n", PAGE_OFFSET, VMALLOC_START, HZ); return 0; });`;
+    const seen = new Set<string>();
+    for (const profile of ["x86_64-6.1", "arm64-6.1", "i386-6.1", "x86_64-6.1-la57", "arm-6.1-virt", "x86_64-6.1"]) {
+      const r = await runModule(cell, { profile });
+      const k = deps.boot(profile, {});
+      const want = `layout ${k.layout.pageOffset.toString(16)} ${k.layout.vmallocStart.toString(16)} ${k.profile.hz}`;
+      expect(r.dmesg.join("\n")).toContain(want);
+      seen.add(want);
+    }
+    expect(seen.size).toBe(5); // five machines, five layouts: one cached text would have printed one
+  });
+});
+
 describe("the prelude's takeStack is compiled only for a run whose row turns hungry", () => {
   afterEach(() => vi.restoreAllMocks());
   const compiledTake = () => {

@@ -26,6 +26,14 @@ export const DEFAULT_LIMITS: Limits = {
   ramBytes: 1 << 30,
 };
 
+/**
+ * What one record in the kernel's log counts against limits.logBytes besides its text: its header (3.4's struct log is
+ * 16 bytes: ts_nsec, len, text_len, dict_len, facility, flags and level). The host keeps a record and a dmesg line for
+ * each, whatever its length, so without it a flood of one-character lines reached the 1 MiB limit only after 524,292
+ * records (a RunResult of 36 MB of JSON, ~500 MB peak RSS through the CLI's worker); with it, after ~58,000.
+ */
+export const LOG_RECORD_BYTES = 16;
+
 /** QuickJS's own stack for the guest: 256 KiB. Larger overflows the host's stack (stack-notes §1.4). */
 export const GUEST_STACK_BYTES = 256 * 1024;
 

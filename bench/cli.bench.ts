@@ -4,9 +4,9 @@
 // Rows: wall time; CPU time (user + system, from GNU time) and peak RSS when /usr/bin/time is there; the built
 // command (bin/kmodlab.cjs over lib/, package.json's bin), the same without the run worker's V8 code cache
 // (KMODLAB_CODE_CACHE=0), the same booting its machine instead of reading it from the machine cache
-// (KMODLAB_BOOT_CACHE=0), the same started from the former entry bin/kmodlab.mjs (an ES module: its worker starts
-// after Node's ES module loader, ~10-15 ms later) and, for comparison, the sources under tsx (`npm run kmodlab`'s
-// path).
+// (KMODLAB_BOOT_CACHE=0), the same without `run`'s fast path (KMODLAB_FAST_RUN=0: lib/cli.mjs), the same started
+// from the former entry bin/kmodlab.mjs (an ES module: its worker starts after Node's ES module loader, ~10-15 ms
+// later) and, for comparison, the sources under tsx (`npm run kmodlab`'s path).
 // `npm run bench -- cli` runs this suite alone.
 import { existsSync } from "node:fs";
 import { spawnSync } from "node:child_process";
@@ -51,6 +51,9 @@ export const suite: Suite = {
       ["kmodlab run examples/memdemo.ts (built, no code cache)", memdemo, 11, { KMODLAB_CODE_CACHE: "0" }],
       // what the disk cache of booted machines buys (src/node/boot-cache.ts): the same command booting its machine
       ["kmodlab run examples/memdemo.ts (built, no machine cache)", memdemo, 11, { KMODLAB_BOOT_CACHE: "0" }],
+      // what `run`'s fast path buys (bin/kmodlab.cjs runFast: lib/cli-run.cjs with a V8 code cache): the same command
+      // loaded from lib/cli.mjs through Node's ES module loader, as every other command is
+      ["kmodlab run examples/memdemo.ts (built, full command: KMODLAB_FAST_RUN=0)", memdemo, 11, { KMODLAB_FAST_RUN: "0" }],
       // the worker started in the command's first statement (bin/kmodlab.cjs) against after the ES module loader
       ["kmodlab run examples/memdemo.ts (built, from bin/kmodlab.mjs)", [node, "bin/kmodlab.mjs", "run", "examples/memdemo.ts"], 11],
       ["kmodlab profiles (built)", [node, "bin/kmodlab.cjs", "profiles"], 11],
@@ -58,7 +61,9 @@ export const suite: Suite = {
     ];
     const samples = new Map<string, Sample[]>(cases.map(([n]) => [n, []]));
     const rounds = Math.max(...cases.map(([, , r]) => r));
-    // warm the file cache; the second run of a machine stores it in the machine cache (src/node/boot-cache.ts)
+    // warm the file cache; the second run of a machine stores it in the machine cache (src/node/boot-cache.ts), the
+    // third is the first to decode it and writes the run worker's code cache again with that path (code-cache.ts)
+    once(cases[1][1]);
     once(cases[1][1]);
     once(cases[1][1]);
     for (let i = 0; i < rounds; i++) {

@@ -17,6 +17,11 @@ import { join } from "node:path";
 import type { Suite } from "./harness.ts";
 import * as run from "../sandbox/run.ts";
 import { installLeanHostCalls, loadQuickJS } from "../sandbox/quickjs.ts";
+import { Bridge } from "../sandbox/bindings.ts";
+import { bridgeRows } from "../sandbox/rows.ts";
+import { transpileCell } from "../sandbox/transpile.ts";
+import { CallLog } from "../sandbox/calllog.ts";
+import { resolveLimits } from "../sandbox/limits.ts";
 import { PRELUDE, PRELUDE_FILE } from "../sandbox/prelude.ts";
 import { boot } from "../src/kernel/kernel.ts";
 import { API } from "../sandbox/api.ts";
@@ -102,6 +107,32 @@ export const suite: Suite = {
       const fl: number[] = [];
       const restore: number[] = [];
       const context: number[] = [];
+      const bridged: number[] = [];
+      // the bridge memdemo's run builds (run.ts openBridge): its rows, the prelude compiled and run, its host functions
+      const k = deps.boot("x86_64-6.1", {});
+      const tr = transpileCell(memdemo);
+      if (!tr.ok) throw new Error("memdemo does not transpile");
+      const rows = bridgeRows(deps.api, k.profile.era, new Set(tr.imports.map((im) => `${im.module}:${im.name}`)));
+      const bridgeRun = () => {
+        const rt = q.newRuntime();
+        rt.setMaxStackSize(256 * 1024);
+        const cx = rt.newContext();
+        installLeanHostCalls(cx);
+        const log = new CallLog(k);
+        const b = new Bridge(
+          cx,
+          rt,
+          { k, mod: { name: "cell" } },
+          rows,
+          resolveLimits(undefined),
+          { now: () => performance.now(), onCallbackError: () => {}, log },
+          tr.sites,
+          new Set(tr.siteNames),
+        );
+        b.dispose();
+        cx.dispose();
+        rt.dispose();
+      };
       for (let r = 0; r < ROUNDS + 3; r++) {
         const a = await timeOnce(() => runModule(memdemo));
         const b = await timeOnce(floorRun);
@@ -120,7 +151,9 @@ export const suite: Suite = {
           cx.dispose();
           rt.dispose();
         });
+        const g = await timeOnce(bridgeRun);
         if (r < 3) continue;
+        bridged.push(g);
         md.push(a);
         fl.push(b);
         mdBoot.push(c);
@@ -154,6 +187,12 @@ export const suite: Suite = {
         "ms cpu",
         context,
         "sandbox/prelude.ts PRELUDE evaluated in a new context, disposed",
+      );
+      ctx.record(
+        "memdemo's QuickJS: runtime + context + its Bridge",
+        "ms cpu",
+        bridged,
+        "what run.ts openBridge builds for memdemo (rows.ts's rows, the prelude compiled and run, the host functions), disposed",
       );
       ctx.ratio("memdemo with a boot per run vs with the boot cache", mdBootRow, mdRow);
     }

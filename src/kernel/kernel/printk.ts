@@ -32,7 +32,7 @@
 import type { Arch, Era, Profile } from "../types.ts";
 import type { Clock } from "./time.ts";
 import { rebindable } from "../snapshot.ts";
-import { vsprintf, ptrKeyFromSeed, VSPRINTF_DEFAULT_CAP, type PrintkArg, type VaFormat, type VsprintfEnv } from "./vsprintf.ts";
+import { detachedSlice, vsprintf, ptrKeyFromSeed, VSPRINTF_DEFAULT_CAP, type PrintkArg, type VaFormat, type VsprintfEnv } from "./vsprintf.ts";
 
 export type { PrintkArg, VaFormat, VsprintfEnv };
 
@@ -239,7 +239,8 @@ export class LogBuffer {
 
   /** vscnprintf with this machine's rules, into a buffer of `cap` characters (vsprintf's default buffer if none). */
   format(fmt: string, args: readonly PrintkArg[], cap = VSPRINTF_DEFAULT_CAP): string {
-    if (fmt.indexOf("%") < 0) return fmt.length > cap ? fmt.slice(0, cap) : fmt;
+    // detached: a slice would be a view that keeps a long format (a cell's 30 MB string) alive in the log's record
+    if (fmt.indexOf("%") < 0) return fmt.length > cap ? detachedSlice(fmt, 0, cap) : fmt;
     return vsprintf(this.env, fmt, args, cap);
   }
 

@@ -6,7 +6,7 @@
 // package, never from the repository. One pack and one install for the whole file: it is slow-ish by nature.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { execFileSync, spawnSync } from "node:child_process";
-import { cpSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { chmodSync, cpSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -77,6 +77,53 @@ describe("the installed kmodlab command", () => {
     expect(lessons.stdout).toMatch(/^01 {2}first-module/m);
     const check = sh(bin, ["check", join(app, "node_modules", "kmodlab", "examples", "memdemo.ts")], app);
     expect(check.status).toBe(0);
+  });
+
+  it("`kmodlab run` takes its fast path (lib/cli-run.cjs) where lib/ is not writable: the code caches and machines go to $XDG_CACHE_HOME/kmodlab, and every run prints what the full command prints", () => {
+    const pkgDir = join(app, "node_modules", "kmodlab");
+    const files = execFileSync("tar", ["tzf", tgz], { encoding: "utf8" }).trim().split("\n");
+    expect(files).toEqual(expect.arrayContaining(["package/lib/cli-run.cjs", "package/lib/code-cache.cjs"]));
+    expect(files.filter((f) => /\.cache$|\/machines\//.test(f))).toEqual([]);
+    // lib/ not writable: as root (who writes anywhere) the runs are another user's; otherwise lib/ is made read-only
+    const root = process.getuid?.() === 0;
+    const xdg = join(tmp, "xdg");
+    mkdirSync(xdg);
+    chmodSync(xdg, 0o777);
+    chmodSync(tmp, 0o755); // mkdtemp's folder is its owner's alone
+    // what the runs above (this user's, lib/ writable to it) left in lib/: these runs must neither read nor need it
+    for (const f of readdirSync(join(pkgDir, "lib"))) if (f.endsWith(".cache") || f === "machines") rmSync(join(pkgDir, "lib", f), { recursive: true });
+    if (!root) chmodSync(join(pkgDir, "lib"), 0o555);
+    try {
+      const memdemo = join(pkgDir, "examples", "memdemo.ts");
+      const run = (extra: Record<string, string> = {}) =>
+        spawnSync(process.execPath, [join(pkgDir, "bin", "kmodlab.cjs"), "run", memdemo, "--proc", "meminfo"], {
+          cwd: app,
+          encoding: "utf8",
+          timeout: 240_000,
+          env: { ...env, HOME: xdg, XDG_CACHE_HOME: xdg, ...extra },
+          ...(root ? { uid: 65534, gid: 65534 } : {}),
+        });
+      const full = run({ KMODLAB_FAST_RUN: "0" });
+      expect(full.stderr).toBe("");
+      expect(full.status).toBe(0);
+      for (let i = 0; i < 4; i++) {
+        const fast = run();
+        expect([fast.status, fast.stderr, fast.stdout], `run ${i}`).toEqual([0, "", full.stdout]);
+      }
+      const cached = readdirSync(join(xdg, "kmodlab"));
+      expect(
+        cached.some((f) => /^cli-run\.cjs-[0-9a-f]{8}\.v8-.*\.cache$/.test(f)),
+        cached.join(" "),
+      ).toBe(true);
+      expect(
+        cached.some((f) => /^isolate-worker-code\.cjs-[0-9a-f]{8}\.v8-.*\.cache$/.test(f)),
+        cached.join(" "),
+      ).toBe(true);
+      expect(readdirSync(join(xdg, "kmodlab", "machines")).some((f) => f.endsWith(".bin"))).toBe(true);
+      expect(readdirSync(join(pkgDir, "lib")).filter((f) => f.endsWith(".cache") || f === "machines")).toEqual([]);
+    } finally {
+      if (!root) chmodSync(join(pkgDir, "lib"), 0o755);
+    }
   });
 });
 

@@ -310,20 +310,22 @@ export const PRELUDE = stripLineComments(PRELUDE_SOURCE);
 /**
  * The prelude's takeStack (see "Rows whose calls need the guest's stack" above), made by the host the first time a row
  * needs it (bindings.ts setHungry): evaluated in the run's context, called by the prelude's setTake with the builtins
- * it captured. Bounded: 256 texts or 1 MiB of them.
+ * it captured. Bounded: 256 texts or 1 MiB of them; `held` counts the map's entries, since Map.prototype's size getter is
+ * the cell's to replace (reading stackIds.size would hand it the map).
  */
 export const TAKE_STACK = String.raw`(function (E, apply, mapGet, mapSet, mapClear, setStack, OMap) {
   "use strict";
   const stackIds = new OMap();
-  let lastStack = 0, stackCount = 0, stackChars = 0;
+  let lastStack = 0, stackCount = 0, stackChars = 0, held = 0;
   const takeStack = () => {
     const s = new E().stack;
     let n = apply(mapGet, stackIds, [s]);
     if (n === undefined) {
       let reset = false;
-      if (stackIds.size >= 256 || stackChars > 1048576) { apply(mapClear, stackIds, []); stackChars = 0; reset = true; }
+      if (held >= 256 || stackChars > 1048576) { apply(mapClear, stackIds, []); stackChars = 0; held = 0; reset = true; }
       n = ++stackCount;
       apply(mapSet, stackIds, [s, n]);
+      held++;
       stackChars += s.length;
       if (reset) setStack(n, s, true); else setStack(n, s);
       lastStack = n;

@@ -120,6 +120,43 @@ module_init(() => { for (let i = 0; i < 40; i++) helper(i); return 0; });`;
   });
 });
 
+describe("a hostile cell before a clean one", () => {
+  afterEach(() => vi.restoreAllMocks());
+  const loop = (prefix: string) => `import { kmalloc, kfree, GFP_KERNEL, MODULE_LICENSE, module_init } from "linux";
+${prefix}
+MODULE_LICENSE("GPL");
+function helper(i: number) { const p = kmalloc(64 + i, GFP_KERNEL); kfree(p); }
+module_init(() => { for (let i = 0; i < 40; i++) helper(i); return 0; });`;
+  // replaces what takeStack would use were it made from the globals when the row turns hungry, after the cell's top level
+  const tamper = `const seen: unknown[] = [];
+Object.defineProperty(Map.prototype, "size", { get() { seen.push(this); return 0; } });
+Map.prototype.get = function () { return 1; };
+Map.prototype.set = function () { return this; };
+(globalThis as any).Map = function () { return {}; };
+(globalThis as any).Error = function () { return { stack: "" }; };`;
+
+  it("takeStack made after the cell tampered with Map and Error works as one made before: the same calls, lines and stacks", async () => {
+    const spy = vi.spyOn(QuickJSContext.prototype, "evalCode");
+    const hostile = await runModule(loop(tamper), { shadowStack: false });
+    expect(spy.mock.calls.filter((c) => c[0] === TAKE_STACK).length).toBe(1);
+    const plain = await runModule(loop(tamper.replace(/[^\n]/g, " ")), { shadowStack: false }); // the same lines, nothing tampered
+    const view = (r: typeof plain) => JSON.stringify({ dmesg: r.dmesg, reports: r.reports, calls: r.kernel.calls });
+    expect(hostile.reports).toEqual([]);
+    expect(view(hostile) === view(plain)).toBe(true);
+    expect(JSON.stringify(hostile.kernel.allocations) === JSON.stringify(plain.kernel.allocations)).toBe(true);
+  });
+
+  it("memdemo after hostile runs is byte for byte memdemo after memdemo (the process-wide caches hold no run's state)", async () => {
+    const strip = (r: Awaited<ReturnType<typeof runModule>>) => JSON.stringify({ ...r, stats: { ...r.stats, wallMs: 0 } });
+    await runModule(memdemo);
+    const alone = strip(await runModule(memdemo));
+    await runModule(loop(tamper), { shadowStack: false });
+    await runModule(loop(tamper));
+    await runModule(memdemo.replace('MODULE_LICENSE("GPL");', `MODULE_LICENSE("GPL");\n${tamper.replace(/\n/g, " ")}`));
+    expect(strip(await runModule(memdemo))).toBe(alone);
+  });
+});
+
 describe("RunResult.kernel.layout is made when read", () => {
   it("reads as the kernel's layout, first in kernel's JSON as before, and can be replaced", async () => {
     const deps = await loadKernelDeps();

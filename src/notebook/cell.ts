@@ -400,12 +400,18 @@ export class CellView {
     }) as HTMLInputElement;
     let busy = false;
     let wanted: number | null = null;
+    let shown: number | null = null;
     const show = async (n: number) => {
       if (busy) {
         wanted = n;
         return;
       }
+      // The step already on screen (a second change event for the same position, e.g. input then change): no replay.
+      if (n === shown) return;
       busy = true;
+      // data-step names the step the output shows, only once it shows it
+      delete out.dataset.step;
+      shown = null;
       const fn = calls[n - 1]?.fn;
       label.textContent = `After call ${n} of ${total}${fn ? `: ${fn}()` : ""}…`;
       const o = await this.app.runner.run(source, { ...options, stopAfterCalls: n });
@@ -418,6 +424,7 @@ export class CellView {
       });
       label.textContent = `After call ${n} of ${total}${fn ? `: ${fn}()` : ""}${o.kind === "result" && o.result.steppedTo === undefined ? " (the whole run)" : ""}`;
       out.dataset.step = String(n);
+      shown = n;
       busy = false;
       if (wanted !== null) {
         const next = wanted;

@@ -792,10 +792,10 @@ export class Sched {
     let left = timeout;
     const tick = this.k.clock.tickNsec;
     while (left > 0) {
-      const ran = this.loop.history.length;
+      const ran = this.loop.eventsRun;
       this.schedule(["schedule_timeout", name], this.k.clock.now() + tick);
       left--;
-      const woken = this.loop.history.length !== ran;
+      const woken = this.loop.eventsRun !== ran;
       if (woken && cond()) return Math.max(1, left);
       if (!woken && (this.cannotIdle() || this.loop.pending() === 0)) {
         this.k.clock.setAtLeast(this.k.clock.now() + left * tick);

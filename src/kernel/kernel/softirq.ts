@@ -10,7 +10,7 @@
 // budget); tasklet_disable/enable are counted but a disabled tasklet simply stays pending until enabled.
 
 import type { Kernel } from "../kernel.ts";
-import type { SimEvent } from "./events.ts";
+import { HISTORY_KEPT, type SimEvent } from "./events.ts";
 import { kernLevels } from "./printk.ts";
 
 export interface Tasklet {
@@ -28,6 +28,7 @@ export interface Tasklet {
 export class Softirq {
   private readonly k: Kernel;
   private n = 0;
+  /** The first HISTORY_KEPT that ran (events.ts: a self-re-arming one would keep a million). */
   readonly ran: { name: string; atNs: number }[] = [];
 
   constructor(k: Kernel) {
@@ -91,7 +92,7 @@ export class Softirq {
     t.state = "running";
     const k = this.k;
     const s = k.sched;
-    this.ran.push({ name: t.name, atNs: k.clock.now() });
+    if (this.ran.length < HISTORY_KEPT) this.ran.push({ name: t.name, atNs: k.clock.now() });
     const x86 = k.profile.arch === "x86_64" || k.profile.arch === "i386";
     const entry = x86
       ? [

@@ -13,7 +13,7 @@
 // context runs the event loop until the work has run.
 
 import type { Kernel } from "../kernel.ts";
-import type { SimEvent } from "./events.ts";
+import { HISTORY_KEPT, type SimEvent } from "./events.ts";
 import type { TimerList } from "./timer.ts";
 import { kernLevels } from "./printk.ts";
 import type { LockInstance } from "./lockdep.ts";
@@ -39,6 +39,7 @@ export class Workqueues {
   private readonly k: Kernel;
   readonly system_wq: Workqueue;
   private n = 0;
+  /** The first HISTORY_KEPT that ran (events.ts: a self-re-arming one would keep a million). */
   readonly ran: { name: string; atNs: number }[] = [];
   private queue: WorkStruct[] = [];
 
@@ -187,7 +188,7 @@ export class Workqueues {
     const s = k.sched;
     const ld = k.lockdep;
     const wq = w.wq ?? this.system_wq;
-    this.ran.push({ name: w.name, atNs: k.clock.now() });
+    if (this.ran.length < HISTORY_KEPT) this.ran.push({ name: w.name, atNs: k.clock.now() });
     try {
       s.runAsTask(
         s.kworker,

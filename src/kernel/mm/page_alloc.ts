@@ -17,7 +17,8 @@
 // - One node. Migratetypes (6.1): free_area[order].free_list[migratetype] for MIGRATE_UNMOVABLE, MOVABLE and
 //   RECLAIMABLE (nr_free per order is their sum: /proc/buddyinfo), a pageblock migratetype per pageblock_nr_pages
 //   (memmap_init makes every pageblock whose first pfn is the zone's memory MOVABLE, the others stay UNMOVABLE:
-//   memmapInitPageblocks), __rmqueue() = __rmqueue_smallest() on the allocation's type, else
+//   memmapInitPageblocks; x86_64's deferred pageblocks become MOVABLE only where their first frame is free:
+//   deferredPageblocks), __rmqueue() = __rmqueue_smallest() on the allocation's type, else
 //   __rmqueue_fallback(): the fallbacks table, the largest block from MAX_ORDER-1 down (find_suitable_fallback,
 //   can_steal_fallback), the smallest for a Movable request that may not steal (find_smallest), and
 //   steal_suitable_fallback() (change_pageblock_range for blocks >= pageblock_order; else move_freepages_block to the
@@ -781,6 +782,7 @@ export class PageAllocator {
       .sort((x, y) => x[0] - y[0]);
     const maxLow = L.maxLowPfn || this.nrPfns;
     const lowTail = this.era === "6.1";
+    this.deferredPageblocks(resv);
     for (const r of this.memory) {
       let p = r.start;
       for (const [ra, rb] of resv) {
@@ -811,6 +813,27 @@ export class PageAllocator {
     archMemInit?.();
     this.printHighmemInit();
     this.printMemoryLine();
+  }
+
+  /**
+   * CONFIG_DEFERRED_STRUCT_PAGE_INIT (x86_64 6.1): memmap_init() stops at first_deferred_pfn, so the pageblocks above
+   * it get their type from deferred_init_memmap() -> deferred_free_pages() -> deferred_free_range(), which sets
+   * MIGRATE_MOVABLE only at a pageblock-aligned pfn that it frees (a free pfn of memblock: memory less reserved).
+   * Reserved pages there are set up by reserve_bootmem_region() -> init_reserved_page(), which leaves the pageblock
+   * flags at 0. So a deferred pageblock whose first frame is memblock-reserved stays MIGRATE_UNMOVABLE: memblock
+   * allocates top-down, and the vmemmap (2 MiB pages), the percpu first chunk and the hash tables at the top of RAM
+   * leave Unmovable pageblocks behind, with their free remainder on the Unmovable lists.
+   */
+  private deferredPageblocks(resv: [number, number][]): void {
+    if (this.era !== "6.1" || this.k.profile.arch !== "x86_64" || this.nrMt === 1) return;
+    const fd = this.firstDeferredPfn();
+    const pb = 1 << this.pageblockOrder;
+    let i = 0;
+    for (let p = Math.ceil(fd / pb) * pb; p < this.nrPfns; p += pb) {
+      if (this.pageblockMt(p) !== MIGRATE_MOVABLE) continue;
+      while (i < resv.length && resv[i]![1] <= p) i++;
+      if (i < resv.length && resv[i]![0] <= p) this.setPageblockMt(p, MIGRATE_UNMOVABLE);
+    }
   }
 
   /** Frames at or above first_deferred_pfn that memblock_free_all() freed (x86_64 6.1): not yet in nr_free_pages(). */
@@ -1297,7 +1320,8 @@ export class PageAllocator {
   /**
    * memmap_init() -> memmap_init_range() (6.1): pageblock flags start at 0 (MIGRATE_UNMOVABLE), and each zone's
    * memory ranges are walked pfn by pfn, set_pageblock_migratetype(MIGRATE_MOVABLE) at every pageblock-aligned pfn
-   * (deferred_init_memmap's deferred_free_range() does the same for x86_64's deferred pages). So a pageblock whose
+   * (x86_64's deferred pages: deferred_free_range() does it only where it frees the first frame, deferredPageblocks).
+   * So a pageblock whose
    * first pfn is not memory of the zone stays Unmovable: x86's DMA zone starts at pfn 1 (page 0 is BIOS data), so its
    * first pageblock is Unmovable from the start, and the boot's GFP_DMA allocations (the atomic DMA pool) take it
    * without stealing another; i386's HighMem starts at max_low_pfn, which is not pageblock aligned.

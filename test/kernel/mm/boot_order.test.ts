@@ -34,6 +34,26 @@ describe("memmap_init's pageblock types: a zone's pageblock that starts outside 
     expect(k.pages.checkInvariants()).toEqual([]);
   });
 
+  it("x86_64 512M distro: deferred_init_memmap() leaves a deferred pageblock whose first frame is memblock-reserved Unmovable (the vmemmap's four 2 MiB blocks and the percpu chunk's at the top of RAM), so DMA32 counts the real 13 Unmovable, 229 Movable and 6 Reclaimable blocks", () => {
+    const file = "x86_64-512M-nokaslr.log";
+    const k = boot("x86_64-6.1", { mem: 512 * M, config: "distro" });
+    const re = /^Node 0, zone {4}DMA32 {12}/;
+    expect(rows(simPagetype(k), re)).toEqual(rows(realPagetype(file), re));
+    expect(k.pages.checkInvariants()).toEqual([]);
+  });
+
+  it("x86_64 deferred struct page init: above first_deferred_pfn a pageblock is Movable only if deferred_free_range() frees its first frame; below it memmap_init marks every pageblock Movable", () => {
+    for (const mib of [256, 1024, 2048]) {
+      const k = boot("x86_64-6.1", { mem: mib * M, config: "distro", userspace: false });
+      // sparse_init's vmemmap: 2 MiB of struct pages per 128 MiB section, from memblock at the top of RAM
+      const memMap = k.layout.reservations.find((r) => r.what === "mem_map")!;
+      const blocks: number[] = [];
+      for (let a = memMap.start; a < memMap.end; a += 2 * M) blocks.push(k.pages.pageblockMt(a / 4096));
+      // 256M: DMA32's 240 MiB are within defer_init()'s first section and the section boundary after it: no deferral
+      expect(blocks, `${mib}M`).toEqual(blocks.map(() => (mib === 256 ? 1 : 0)));
+    }
+  });
+
   it("x86_64 at other sizes: DMA has one Unmovable pageblock, holding the DMA pool (128 KiB per GiB, at least 128 KiB) cut from its free 1-2 MiB", () => {
     for (const mib of [256, 2048, 4096]) {
       const k = boot("x86_64-6.1", { mem: mib * M, config: "distro", userspace: false });

@@ -77,6 +77,21 @@ describe("purged vmap areas after boot", () => {
   }
 });
 
+describe("/proc/vmallocinfo after boot (kptr_restrict=1)", () => {
+  // i386 and armhf: the replay (mm/vmalloc_boot.ts) gives the real dump line for line. armhf's 45 kernel_clone stacks
+  // are the 44 tasks KernelStack counts and one stack kept in the per-CPU cache by free_thread_stack(), and VmallocUsed
+  // counts the cached one too (it was 42 stacks and 692 kB).
+  for (const b of boots.filter((x) => x.profile !== "x86_64-6.1")) {
+    it(`${b.profile} ${b.mem / MiB}M: every line of the real dump, in order, and VmallocUsed`, () => {
+      const realLines = section(real(b.log), "/proc/vmallocinfo (all, before insmod, kptr_restrict=1").split(/\r?\n/).filter(Boolean);
+      const k = boot(b.profile, { mem: b.mem, config: "distro" });
+      expect(k.proc("vmallocinfo").split("\n").filter(Boolean)).toEqual(realLines);
+      const used = (t: string) => /VmallocUsed:\s+(\d+) kB/.exec(t)![1];
+      expect(used(k.proc("meminfo"))).toBe(used(section(real(b.log), "/proc/meminfo")));
+    });
+  }
+});
+
 describe("the atomic DMA pools (kernel/dma/pool.c)", () => {
   const dmaLines = (texts: string[]) =>
     texts.map((l) => l.replace(/^\[\s*\d+\.\d+\] /, "").trimEnd()).filter((l) => /^DMA: preallocated .* pool for atomic allocations$/.test(l));

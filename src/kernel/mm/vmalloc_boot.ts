@@ -144,30 +144,36 @@ function i386_61Steps(k: Kernel): Step[] {
 }
 
 function arm61Steps(_k: Kernel): Step[] {
-  const S = (tag?: string): Step => ({ op: "stack", caller: "kernel_clone+0xac/0x3c4", tag });
+  const S = (): Step => ({ op: "stack", caller: "kernel_clone+0xac/0x3c4" });
+  // The real dump's order. Its 45 stacks are the 44 tasks KernelStack counts and one exited task's stack that
+  // free_thread_stack() kept in the per-CPU cache (NR_CACHED_STACKS) with its vm area (x86_64: 47 for 46). Four areas
+  // were vfree'd before the dump ("unpurged vm_area": 3, 3, 1 and 65 pages, guard included 16, 16, 8 and 264 KiB);
+  // their callers are not in the log, only that they are not stacks (a stack would sit on a 16 KiB THREAD_ALIGN).
+  const freed = (tag: string, pages: number): Step => ({ op: "vmalloc", size: pages * PAGE, tag, caller: "kernel_clone+0xac/0x3c4" });
   return [
     { op: "static", virt: 0xfee00000, phys: 0, size: 2 * MiB, caller: "pci_reserve_io+0x0/0x38", map: false },
     { op: "vmalloc", size: 2 * PAGE, caller: "start_kernel+0x550/0x748" },
     { op: "ioremap", phys: 0x08020000, size: PAGE, caller: "gicv2m_init+0x198/0x4c4" },
-    S("t0"),
+    freed("t0", 3),
     { op: "vmalloc", size: PAGE, caller: "bpf_prog_alloc_no_stats+0x34/0x1b0" },
     S(),
     { op: "ioremap", phys: 0x08000000, size: 0x10000, caller: "gic_of_setup+0x38/0xf8" },
     { op: "vmalloc", size: PAGE, caller: "gen_pool_add_owner+0x34/0xbc" },
     S(),
     S(),
-    { op: "vmalloc", size: PAGE, tag: "t1", caller: "kernel_clone+0xac/0x3c4" },
+    freed("t1", 3),
     { op: "ioremap", phys: 0x08010000, size: 0x10000, caller: "gic_of_setup+0x50/0xf8" },
-    ...rep(17, () => [S()]),
+    freed("t3", 1),
+    ...rep(16, () => [S()]),
     { op: "vmap", pages: ARM_COHERENT_POOL / PAGE, flags: VM_DMA_COHERENT, caller: "dma_common_contiguous_remap+0x74/0x90", cma: true },
     S(),
     { op: "ioremap", phys: 0x09000000, size: PAGE, caller: "__devm_ioremap_resource+0x168/0x1dc" },
     { op: "ioremap", phys: 0x09030000, size: PAGE, caller: "__devm_ioremap_resource+0x168/0x1dc" },
-    ...rep(8, () => [S()]),
+    ...rep(12, () => [S()]),
     { op: "vmalloc", size: 18 * PAGE, caller: "pcpu_create_chunk+0x16c/0x1ac" },
     { op: "ioremap", phys: 0x09010000, size: PAGE, caller: "devm_ioremap+0x4c/0x88" },
     ...rep(11, () => [S()]),
-    { op: "vmalloc", size: 65 * PAGE, caller: "kernel_clone+0xac/0x3c4", tag: "t2" },
+    freed("t2", 65),
     { op: "vmalloc", size: 32 * PAGE, caller: "crypto_scomp_init_tfm+0xb4/0xd8" },
     { op: "vmalloc", size: 32 * PAGE, caller: "crypto_scomp_init_tfm+0x70/0xd8" },
     S(),
@@ -176,6 +182,7 @@ function arm61Steps(_k: Kernel): Step[] {
     { op: "pcpu", size: 18 * PAGE, align: PAGE, caller: "pcpu_get_vm_areas+0x0/0x1214" },
     { op: "free", tag: "t0" },
     { op: "free", tag: "t1" },
+    { op: "free", tag: "t3" },
     { op: "free", tag: "t2" },
   ];
 }

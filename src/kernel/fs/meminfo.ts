@@ -109,20 +109,22 @@ export function renderMeminfo(k: Kernel): string {
   // User space before insmod (init/userspace.ts): the page cache and anonymous memory, split over the LRU lists
   // by a fixed model. 6.1's QEMU profiles run from an initramfs, so their page cache is shmem on the anon LRU
   // (the real transcripts: Cached = Shmem, Active(file) = Inactive(file) = 0); the old machines cache files.
-  const cacheKb = K(pa.ownerPages(PageOwner.PageCache));
+  // The split is made in pages, as the kernel counts them (every kB figure is a multiple of the page size).
+  const cachePages = pa.ownerPages(PageOwner.PageCache);
+  const cacheKb = K(cachePages);
   const anonKb = K(pa.ownerPages(PageOwner.Anon));
   const shmemLru = era === "6.1";
-  const onAnon = anonKb + (shmemLru ? cacheKb : 0);
-  const onFile = shmemLru ? 0 : cacheKb;
+  const onAnon = pa.ownerPages(PageOwner.Anon) + (shmemLru ? cachePages : 0);
+  const onFile = shmemLru ? 0 : cachePages;
   const activeAnon = Math.round(onAnon * 0.76);
   const activeFile = Math.round(onFile * 0.6);
   const lru: Record<string, number> = {
-    "Active:": activeAnon + activeFile,
-    "Inactive:": onAnon - activeAnon + (onFile - activeFile),
-    "Active(anon):": activeAnon,
-    "Inactive(anon):": onAnon - activeAnon,
-    "Active(file):": activeFile,
-    "Inactive(file):": onFile - activeFile,
+    "Active:": K(activeAnon + activeFile),
+    "Inactive:": K(onAnon - activeAnon + (onFile - activeFile)),
+    "Active(anon):": K(activeAnon),
+    "Inactive(anon):": K(onAnon - activeAnon),
+    "Active(file):": K(activeFile),
+    "Inactive(file):": K(onFile - activeFile),
   };
   s += kb("Buffers:", 0);
   s += kb("Cached:", cacheKb);
@@ -144,7 +146,7 @@ export function renderMeminfo(k: Kernel): string {
   s += kb("Dirty:", 0);
   s += kb("Writeback:", 0);
   s += kb("AnonPages:", anonKb);
-  s += kb("Mapped:", Math.round(cacheKb * (shmemLru ? 0.75 : 0.3)));
+  s += kb("Mapped:", K(Math.round(cachePages * (shmemLru ? 0.75 : 0.3))));
   s += kb("Shmem:", shmemLru ? cacheKb : 0);
   if (era === "6.1") s += kb("KReclaimable:", K(sReclaimable));
   s += kb("Slab:", K(slab));

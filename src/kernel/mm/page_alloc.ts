@@ -823,6 +823,10 @@ export class PageAllocator {
    * flags at 0. So a deferred pageblock whose first frame is memblock-reserved stays MIGRATE_UNMOVABLE: memblock
    * allocates top-down, and the vmemmap (2 MiB pages), the percpu first chunk and the hash tables at the top of RAM
    * leave Unmovable pageblocks behind, with their free remainder on the Unmovable lists.
+   * Simplification: the deferred frames are on the free lists from mem_init() here (the real pgdatinit kthread frees
+   * them at page_alloc_init_late(), after smp_init()), so the boot's first unmovable allocations (ftrace's records, the
+   * kernel's page tables, the first slabs) take that remainder at the top of RAM, where the real ones take low memory
+   * and leave it to the initcalls. The pageblock counts come out the same: the remainder absorbs as much either way.
    */
   private deferredPageblocks(resv: [number, number][]): void {
     if (this.era !== "6.1" || this.k.profile.arch !== "x86_64" || this.nrMt === 1) return;

@@ -84,7 +84,7 @@ function sizes(k: Kernel) {
   };
 }
 
-/** start_kernel's pid_idr_init() and vfs_caches_init()'s mnt_init(), then futex_init() (core_initcall). */
+/** start_kernel's pid_idr_init() and vfs_caches_init()'s mnt_init(), page_alloc_init_late()'s line, then futex_init() (core_initcall). */
 export function boot_hash_tables_core(k: Kernel): void {
   if (k.profile.era !== "6.1") return;
   const cpus = k.profile.nrCpus;
@@ -96,6 +96,8 @@ export function boot_hash_tables_core(k: Kernel): void {
   for (const name of ["Mount-cache", "Mountpoint-cache"]) {
     allocLargeSystemHash(k, { name, bucket: z.ptr, numentries: 0, scale: 19, flags: HASH_ZERO, low: 0, high: 0 });
   }
+  // kernel_init_freeable(): smp_init(), then page_alloc_init_late() before the initcalls (its line comes here)
+  k.pages.page_alloc_init_late();
   const futex = roundupPow2(256 * cpus);
   allocLargeSystemHash(k, { name: "futex", bucket: z.futexBucket, numentries: futex, scale: 0, flags: 0, low: futex, high: futex });
 }

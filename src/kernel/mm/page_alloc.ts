@@ -111,6 +111,7 @@ import { RatelimitState } from "../kernel/printk.ts";
 import { CHUNK as PA_CHUNK, CHUNK_SHIFT as PA_CHUNK_SHIFT, OwnedChunks, PageArray } from "./page_array.ts";
 import { KernelBootError } from "../boot_error.ts";
 import { vmallocPreallocCount } from "../arch/early_memblock.ts";
+import { jiffies_to_msecs } from "../kernel/time.ts";
 
 /** GFP_PGTABLE_KERNEL (6.1): GFP_KERNEL | __GFP_ZERO. */
 const GFP_PGTABLE_KERNEL = 0xcc0 | 0x100;
@@ -838,6 +839,18 @@ export class PageAllocator {
       while (i < resv.length && resv[i]![1] <= p) i++;
       if (i < resv.length && resv[i]![0] <= p) this.setPageblockMt(p, MIGRATE_UNMOVABLE);
     }
+  }
+
+  /**
+   * page_alloc_init_late() (kernel_init_freeable(), after smp_init()): the pgdatinit kthread's deferred_init_memmap()
+   * reports "node 0 deferred pages initialised in %ums" (jiffies_to_msecs of the simulated time it took: the frames
+   * are already on the lists here, see deferredPageblocks). Only a node with a deferred range prints it.
+   */
+  page_alloc_init_late(): void {
+    if (this.era !== "6.1" || this.k.profile.arch !== "x86_64" || !(this.firstDeferredPfn() < this.nrPfns)) return;
+    const clock = this.k.clock;
+    const start = clock.jiffies_64;
+    this.k.printk(KERN_INFO + "node %d deferred pages initialised in %ums\n", 0, jiffies_to_msecs(clock.hz, clock.jiffies_64 - start));
   }
 
   /** Frames at or above first_deferred_pfn that memblock_free_all() freed (x86_64 6.1): not yet in nr_free_pages(). */

@@ -2960,6 +2960,12 @@ export class PageAllocator {
     return this.ownerCount[owner]!;
   }
 
+  /** Pages of owner `owner` in zone `zoneIdx` (a walk of the zone's span: for reports, not hot paths). */
+  zoneOwnerPages(owner: number, zoneIdx: number): number {
+    const z = this.zones[zoneIdx];
+    return z && z.spanned ? this.countOwner(owner, z.startPfn, Math.min(z.endPfn, this.nrPfns)) : 0;
+  }
+
   pageRefcount(pfn: number): number {
     return pfn >= 0 && pfn < this.nrPfns ? this.refAt(pfn) : 0;
   }

@@ -1,8 +1,10 @@
 // Models lib/show_mem.c + mm/page_alloc.c __show_free_areas() of Linux 6.1 (and 2.6.32's show_free_areas): the
 // "Mem-Info:" block that follows an allocation-failure warning.
 //
-// Faithful subset: every line the 6.1 kernel prints, in its order and format, with the simulator's values. Counters the
-// simulator has no source for (anon/file LRU pages, dirty, writeback, shmem, swap, hugepages) print 0; free_pcp and
+// Faithful subset: every line the 6.1 kernel prints, in its order and format, with the simulator's values. The node
+// counters are the ones /proc/meminfo prints (global_node_page_state(): the LRU lists, slab, mapped, shmem, NR_PAGETABLE,
+// the kernel stacks and the page cache, fs/meminfo.ts), and each zone's LRU pages are the user pages it holds, split as
+// meminfo splits them; counters the simulator has no source for (dirty, writeback, swap, hugepages) print 0; free_pcp and
 // local_pcp are the pages on the per-CPU lists (mm/pcp.ts; CPU 0 holds them all, so local_pcp = free_pcp). "Node 0 " prefixes appear only on
 // NUMA kernels (x86_64), and zones above gfp_zone(gfp) are skipped, as in the kernel. Each order's free blocks name
 // the migratetypes whose lists hold them ("(UME)": show_migration_types, with C for CMA on CONFIG_CMA kernels;
@@ -14,6 +16,7 @@ import { MIGRATE_CMA } from "./pcp.ts";
 import { PageOwner } from "./page_flags.ts";
 import { KERN_INFO, KERN_WARNING } from "./page_alloc_deps.ts";
 import { hugepageKb } from "./zone.ts";
+import { renderMeminfo } from "../fs/meminfo.ts";
 
 const K = (pages: number) => pages * 4;
 
@@ -49,39 +52,78 @@ function buddyLine(pa: PageAllocator, zoneIdx: number, withTypes: boolean): stri
   return `${s}= ${K(total)}kB`;
 }
 
+/** The node counters /proc/meminfo prints, in pages (KernelStack in kB, as the kernel counts it). */
+function nodeCounters(pa: PageAllocator): (field: string) => number {
+  const mi = new Map([...renderMeminfo(pa.k).matchAll(/^([\w()]+):\s+(\d+)/gm)].map((m) => [m[1]!, Number(m[2])]));
+  return (f) => Math.floor((mi.get(f) ?? 0) / (f === "KernelStack" ? 1 : 4));
+}
+
+/**
+ * Each zone's share of the LRU pages (zone_page_state(NR_ZONE_ACTIVE_ANON)...): the user pages the zone holds (6.1's
+ * initramfs page cache is shmem, on the anon LRU), split active/inactive as meminfo splits the node's, so that the
+ * zones add up to the node's counters.
+ */
+function zoneLru(pa: PageAllocator): Map<number, { active: number; inactive: number }> {
+  const out = new Map<number, { active: number; inactive: number }>();
+  let before = 0;
+  for (const z of pa.zones) {
+    const n = pa.zoneOwnerPages(PageOwner.Anon, z.idx) + pa.zoneOwnerPages(PageOwner.PageCache, z.idx);
+    const a = Math.round((before + n) * 0.76) - Math.round(before * 0.76);
+    out.set(z.idx, { active: a, inactive: n - a });
+    before += n;
+  }
+  return out;
+}
+
 function showMem61(pa: PageAllocator, maxZoneIdx: number): void {
   const k = pa.k;
   const arch = k.profile.arch;
   const numa = arch === "x86_64" || arch === "arm64";
   const node = numa ? "Node 0 " : "";
   const thp = arch !== "arm";
-  const slabUnrecl = pa.ownerPages(PageOwner.Slab) + pa.ownerPages(PageOwner.KmallocLarge);
-  const pt = pa.ownerPages(PageOwner.PageTable);
+  const c = nodeCounters(pa);
   const p = (fmt: string, ...a: (string | number)[]) => k.printk(KERN_WARNING + fmt, ...a);
   k.printk(KERN_WARNING + "Mem-Info:\n");
   p(
-    "active_anon:0 inactive_anon:0 isolated_anon:0\n active_file:0 inactive_file:0 isolated_file:0\n unevictable:0 dirty:0 writeback:0\n slab_reclaimable:0 slab_unreclaimable:%d\n mapped:0 shmem:0 pagetables:%d\n sec_pagetables:0 bounce:0\n kernel_misc_reclaimable:0\n free:%d free_pcp:%d free_cma:%d\n",
-    slabUnrecl,
-    pt,
+    "active_anon:%d inactive_anon:%d isolated_anon:0\n active_file:%d inactive_file:%d isolated_file:0\n unevictable:0 dirty:0 writeback:0\n slab_reclaimable:%d slab_unreclaimable:%d\n mapped:%d shmem:%d pagetables:%d\n sec_pagetables:0 bounce:0\n kernel_misc_reclaimable:0\n free:%d free_pcp:%d free_cma:%d\n",
+    c("Active(anon)"),
+    c("Inactive(anon)"),
+    c("Active(file)"),
+    c("Inactive(file)"),
+    c("SReclaimable"),
+    c("SUnreclaim"),
+    c("Mapped"),
+    c("Shmem"),
+    c("PageTables"),
     pa.nrFreePages(),
     pa.pcpPages(),
     pa.zones.reduce((a, z) => a + pa.zoneFreeCma(z.idx), 0),
   );
   p(
-    "Node 0 active_anon:0kB inactive_anon:0kB active_file:0kB inactive_file:0kB unevictable:0kB isolated(anon):0kB isolated(file):0kB mapped:0kB dirty:0kB writeback:0kB shmem:0kB%s writeback_tmp:0kB kernel_stack:0kB pagetables:%dkB sec_pagetables:0kB all_unreclaimable? no\n",
+    "Node 0 active_anon:%dkB inactive_anon:%dkB active_file:%dkB inactive_file:%dkB unevictable:0kB isolated(anon):0kB isolated(file):0kB mapped:%dkB dirty:0kB writeback:0kB shmem:%dkB%s writeback_tmp:0kB kernel_stack:%dkB pagetables:%dkB sec_pagetables:0kB all_unreclaimable? no\n",
+    K(c("Active(anon)")),
+    K(c("Inactive(anon)")),
+    K(c("Active(file)")),
+    K(c("Inactive(file)")),
+    K(c("Mapped")),
+    K(c("Shmem")),
     thp ? " shmem_thp: 0kB shmem_pmdmapped: 0kB anon_thp: 0kB" : "",
-    K(pt),
+    c("KernelStack"),
+    K(c("PageTables")),
   );
   const zones = populatedUpTo(pa, maxZoneIdx);
+  const lru = zoneLru(pa);
   for (const z of zones) {
     p(
-      "%s%s free:%dkB boost:0kB min:%dkB low:%dkB high:%dkB reserved_highatomic:0KB active_anon:0kB inactive_anon:0kB active_file:0kB inactive_file:0kB unevictable:0kB writepending:0kB present:%dkB managed:%dkB mlocked:0kB bounce:0kB free_pcp:%dkB local_pcp:%dkB free_cma:%dkB\n",
+      "%s%s free:%dkB boost:0kB min:%dkB low:%dkB high:%dkB reserved_highatomic:0KB active_anon:%dkB inactive_anon:%dkB active_file:0kB inactive_file:0kB unevictable:0kB writepending:0kB present:%dkB managed:%dkB mlocked:0kB bounce:0kB free_pcp:%dkB local_pcp:%dkB free_cma:%dkB\n",
       node,
       z.name,
       K(z.free),
       K(z.wmark[0]),
       K(z.wmark[1]),
       K(z.wmark[2]),
+      K(lru.get(z.idx)?.active ?? 0),
+      K(lru.get(z.idx)?.inactive ?? 0),
       K(z.present),
       K(z.managed),
       K(pa.pcpPages(z.idx)),
@@ -94,7 +136,8 @@ function showMem61(pa: PageAllocator, maxZoneIdx: number): void {
   if (arch !== "arm") {
     p("Node 0 hugepages_total=0 hugepages_free=0 hugepages_surp=0 hugepages_size=%dkB\n", hugepageKb(k.profile));
   }
-  p("0 total pagecache pages\n");
+  // global_node_page_state(NR_FILE_PAGES): Cached + Buffers + SwapCached
+  p("%d total pagecache pages\n", c("Cached") + c("Buffers") + c("SwapCached"));
   p("0 pages in swap cache\n");
   p("Free swap  = 0kB\n");
   p("Total swap = 0kB\n");
@@ -117,18 +160,24 @@ function showMem26(pa: PageAllocator, maxZoneIdx: number): void {
   const k = pa.k;
   const p = (fmt: string, ...a: (string | number)[]) => k.printk(KERN_INFO + fmt, ...a);
   const zones = pa.zones.filter((z) => z.present > 0);
-  const slab = pa.ownerPages(PageOwner.Slab) + pa.ownerPages(PageOwner.KmallocLarge);
-  const pt = pa.ownerPages(PageOwner.PageTable);
+  const c = nodeCounters(pa);
   p("Mem-Info:\n");
   for (const z of zones) {
     p("%s per-cpu:\n", z.name);
     for (const [cpu, ps] of pa.pagesets(z.idx).entries()) p("CPU %4d: hi:%5d, btch:%4d usd:%4d\n", cpu, ps.high, ps.batch, ps.count);
   }
   p(
-    "active_anon:0 inactive_anon:0 isolated_anon:0\n active_file:0 inactive_file:0 isolated_file:0\n unevictable:0 dirty:0 writeback:0 unstable:0\n free:%d slab_reclaimable:0 slab_unreclaimable:%d\n mapped:0 shmem:0 pagetables:%d bounce:0\n",
+    "active_anon:%d inactive_anon:%d isolated_anon:0\n active_file:%d inactive_file:%d isolated_file:0\n unevictable:0 dirty:0 writeback:0 unstable:0\n free:%d slab_reclaimable:%d slab_unreclaimable:%d\n mapped:%d shmem:%d pagetables:%d bounce:0\n",
+    c("Active(anon)"),
+    c("Inactive(anon)"),
+    c("Active(file)"),
+    c("Inactive(file)"),
     pa.nrFreePages(),
-    slab,
-    pt,
+    c("SReclaimable"),
+    c("SUnreclaim"),
+    c("Mapped"),
+    c("Shmem"),
+    c("PageTables"),
   );
   for (const z of zones) {
     if (z.idx > maxZoneIdx && pa.era === "3.4") continue;
@@ -144,7 +193,7 @@ function showMem26(pa: PageAllocator, maxZoneIdx: number): void {
     p("lowmem_reserve[]:%s\n", z.lowmemReserve.map((r) => " " + r).join(""));
   }
   for (const z of zones) p("%s: %s\n", z.name, buddyLine(pa, z.idx, false));
-  p("0 total pagecache pages\n");
+  p("%d total pagecache pages\n", c("Cached") + c("Buffers") + c("SwapCached"));
   p("0 pages in swap cache\n");
   p("Swap cache stats: add 0, delete 0, find 0/0\n");
   p("Free swap  = 0kB\n");

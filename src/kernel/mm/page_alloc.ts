@@ -1156,6 +1156,10 @@ export class PageAllocator {
    * (207548K/523768K on the real 512 MiB boot), while totalram_pages (and "reserved") already include them.
    */
   private firstDeferredPfn(): number {
+    // The debug config follows the custom 6.1.192 debug build in its memory layout (tinyconfig: no HUGETLB, so
+    // pageblock_order = MAX_ORDER - 1, zone.ts) and so in this too: tinyconfig has no DEFERRED_STRUCT_PAGE_INIT (its
+    // log has no "deferred pages initialised" line and its Memory: line counts all of RAM as available).
+    if (this.k.debug) return Infinity;
     const SECTION = 32768;
     const last = [...this.zones].reverse().find((z) => z.present > 0);
     if (!last) return Infinity;

@@ -370,6 +370,8 @@ export function boot(profile: string | Profile, opts: BootOptions = {}): Kernel 
   if (k.debug) print_debug_banners(k);
   if (opts.userspace !== false) start_userspace(k, unpacked);
   k.slab.bootSlabFinish();
+  // The untouched full boot slabs as shared columns (mm/slub_boot_tail.ts): a copy of this machine shares them.
+  k.slab.compactBootSlabs();
   // Fault injection acts from here on (CONFIG_FAULT_INJECTION: the debug kernels); the simulated boot's own
   // allocations never fail (fault_inject.ts header).
   k.fault.armed = k.fault.available;

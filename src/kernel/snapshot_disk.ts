@@ -58,6 +58,7 @@ import * as pgtable from "./mm/pgtable.ts";
 import * as physmem from "./mm/physmem.ts";
 import * as slab_random from "./mm/slab_random.ts";
 import * as slub from "./mm/slub.ts";
+import * as slub_boot_tail from "./mm/slub_boot_tail.ts";
 import * as tlb from "./mm/tlb.ts";
 import * as uaccess from "./mm/uaccess.ts";
 import * as vmalloc from "./mm/vmalloc.ts";
@@ -101,6 +102,7 @@ const MODULES: Record<string, object> = {
   physmem,
   slab_random,
   slub,
+  slub_boot_tail,
   tlb,
   uaccess,
   vmalloc,
@@ -108,7 +110,7 @@ const MODULES: Record<string, object> = {
 };
 
 /** Bumped whenever the records change meaning. */
-export const MACHINE_FORMAT = 3;
+export const MACHINE_FORMAT = 4;
 
 export class DiskFormError extends Error {}
 

@@ -2,7 +2,10 @@
 // slabs still exactly as a clean check of the same machine found them (src/kernel/debug/verified.ts). It must report
 // what the full check reports, violation for violation: after fuzzed programs on restored machines, and after every
 // kind of corruption the full check finds, put into state the run touched and into state it never touched (where
-// the record would let a check skip it, if the record were not compared field by field).
+// the record would let a check skip it, if the record were not compared field by field). The untouched full boot
+// slabs a machine still holds as its boot's shared columns (mm/slub_boot_tail.ts) are skipped too, by construction:
+// a corruption of one of them is a write, which first makes the slabs of its cache objects of their own (here:
+// materialiseTail), or a change elsewhere (its frames, its cache) that the check reads each time.
 
 import { beforeEach, describe, expect, it } from "vitest";
 import { boot, type Kernel } from "../../src/kernel/kernel.ts";
@@ -36,22 +39,46 @@ function slabsWithList(c: KmemCache): [Slab, 0 | 1 | 2 | 3][] {
   return out;
 }
 
-/** How many slabs of k the record lets the check skip (a test where none is skipped would prove nothing). */
+/** How many slabs of k the check does not check one by one (a test where none is skipped would prove nothing): those
+ *  the record lets it skip, and the entries of the boot's tails k still holds. */
 function skippable(k: Kernel): number {
-  const v = verifiedFor(k);
-  if (!v || !v.beginCheck(k.slab)) return 0;
   let n = 0;
+  for (const [, t] of k.slab.liveTails()) n += t.length;
+  const v = verifiedFor(k);
+  if (!v || !v.beginCheck(k.slab)) return n;
   for (const c of k.slab.cacheList) if (!c.aliasOf && v.covers(c)) for (const [s, l] of slabsWithList(c)) if (v.isClean(k.slab, s, c, l)) n++;
   return n;
 }
 
-/** A boot slab nobody wrote since the boot filled it (the record covers it), with more than one object. */
+/**
+ * A boot slab nobody wrote since the boot filled it, with more than one object: a Slab object the record covers, or
+ * else one of a tail, whose cache's tail becomes objects first (as any write to it does).
+ */
 function untouchedSlab(k: Kernel, pred: (s: Slab, list: number) => boolean = () => true): Slab {
-  for (const c of k.slab.cacheList) {
-    if (c.aliasOf) continue;
-    for (const [s, l] of slabsWithList(c)) if (s.uniformBoot() && s.objects > 1 && pred(s, l)) return s;
+  const find = () => {
+    for (const c of k.slab.cacheList) {
+      if (c.aliasOf) continue;
+      for (const [s, l] of slabsWithList(c)) if (s.uniformBoot() && s.objects > 1 && pred(s, l)) return s;
+    }
+    return undefined;
+  };
+  let s = find();
+  for (const [c] of k.slab.liveTails()) {
+    if (s) break;
+    k.slab.materialiseTail(c);
+    s = find();
   }
-  throw new Error("no untouched boot slab");
+  if (!s) throw new Error("no untouched boot slab");
+  return s;
+}
+
+/** A tail entry k still holds as columns, with more than one object: [its cache, its first frame, its frames]. */
+function tailEntry(k: Kernel, pred: (c: KmemCache) => boolean = () => true): [KmemCache, number, number] {
+  for (const [c, t] of k.slab.liveTails()) {
+    if (!pred(c)) continue;
+    for (let j = 0; j < t.length; j++) if (t.objects[j]! > 1) return [c, t.pfn[j]!, 1 << t.order[j]!];
+  }
+  throw new Error("no boot tail");
 }
 
 /** A slab the machine allocated from after the record (its per-object arrays exist). */
@@ -106,6 +133,29 @@ const CORRUPTIONS: Record<string, (k: Kernel) => void> = {
     const s = untouchedSlab(k, (_, l) => l === 2);
     s.cache.full.remove(s);
     s.cache.partial.pushTail(s);
+  },
+  // the tails themselves: nothing a run does writes their columns; what it can change is checked at every check
+  "slab (tail): a tail slab's frame freed behind the slab allocator's back": (k) => {
+    const [, pfn] = tailEntry(k);
+    priv(k).owner.set(pfn, PageOwner.Kernel);
+    k.pages.__free_pages(pfn, 0);
+  },
+  "slab (tail): a Slab object registered over a tail slab's frame": (k) => {
+    const [, pfn, pages] = tailEntry(k);
+    byPfn(k).set(pfn + pages - 1, touchedSlab(k));
+  },
+  "slab (tail): the cache's slot size grew under its tail": (k) => {
+    const [c] = tailEntry(k);
+    (c as { size: number }).size *= 2;
+  },
+  "slab (tail): the cache's objects start a slot late (its left red zone grew)": (k) => {
+    const [c] = tailEntry(k);
+    (c as { redLeftPad: number }).redLeftPad += c.size;
+  },
+  "slab (tail): the cache's slab count forgets the tail": (k) => {
+    const [c, , pages] = tailEntry(k);
+    c.nrSlabs -= 1;
+    void pages;
   },
   "slab (untouched): a list link skips a slab": (k) => {
     const s = untouchedSlab(k, (x, l) => l === 2 && !!x.next && !!x.next.next);

@@ -460,7 +460,7 @@ function forEachSlab(cache: KmemCache, visit: (slab: Slab, list: SlabList) => vo
  * must agree. What differs between slabs of a cache (their frames' registration, their geometry, their objects'
  * arrays) is checked for every slab above.
  */
-function slabClean(sa: Kernel["slab"], slab: Slab, cache: KmemCache, bytes: number, probed: Set<KmemCache>): boolean {
+function slabClean(sa: Kernel["slab"], slab: Slab, cache: KmemCache, bytes: number, probed: Set<KmemCache>, tailEntry = false): boolean {
   if (slab.cache !== cache) return false;
   const n = slab.objects;
   if (!(n > 0)) return true; // the loop runs over no index
@@ -490,7 +490,8 @@ function slabClean(sa: Kernel["slab"], slab: Slab, cache: KmemCache, bytes: numb
   const lead = d - slab.slotStart;
   if (!(lead >= 0 && lead < cache.size)) return false;
   if (lastOff >= bytes || !sa.isLinear(slab.base) || !sa.isLinear(slab.base + BigInt(bytes - 1)) || sa.pfnOf(slab.base) !== slab.pfn) return false;
-  for (let p = slab.pfn, e = slab.pfn + (1 << slab.order); p < e; p++) if (sa.slabAtPfn(p) !== slab) return false;
+  // (a tail entry's frames are its own by the shared index: slab.checkInvariants reports a Slab registered over one)
+  if (!tailEntry) for (let p = slab.pfn, e = slab.pfn + (1 << slab.order); p < e; p++) if (sa.objectSlabAtPfn(p) !== slab) return false;
   if (probed.has(cache)) return true;
   for (const a of [slab.addr(lo), slab.addr(hi)]) {
     const at = sa.objectAt(a);
@@ -506,6 +507,8 @@ function checkSlab(k: Kernel, f: FrameMap, c: Collector, everyObject: boolean, v
   const seen = new Set<Slab>();
   const probed = new Set<KmemCache>();
   let slabPages = 0;
+  const ix = sa.tailIndex();
+  const tailsLinear = !!ix && ix.start.length > 0 && inLinearMap(sa, k, ix.start[0]!, ix.end[ix.end.length - 1]! - ix.start[0]!);
   for (const cache of sa.cacheList) {
     if (cache.aliasOf) continue; // an alias has no slabs of its own
     const record = verified?.covers(cache) ? verified : undefined;
@@ -520,22 +523,30 @@ function checkSlab(k: Kernel, f: FrameMap, c: Collector, everyObject: boolean, v
       slabPages += pages;
       f.claim(c, "slab", slab.pfn, pages, PageOwner.Slab, () => `${cache.name} slab at pfn 0x${slab.pfn.toString(16)}`);
       if (!everyObject && (record?.isClean(sa, slab, cache, list) || slabClean(sa, slab, cache, PAGE * pages, probed))) return;
-      const end = slab.base + BigInt(PAGE * pages);
-      for (let i = 0; i < slab.objects; i++) {
-        if (!slab.liveAt(i)) continue;
-        const a = slab.addr(i);
-        if (a < slab.base || a + BigInt(cache.objectSize) > end) c.add("slab", `${cache.name}: object ${i} at 0x${a.toString(16)} does not fit in its slab`);
-        const req = slab.requestedAt(i);
-        if (req < 0 || req > Math.max(cache.objectSize, cache.size))
-          c.add("slab", `${cache.name}: object ${i} at 0x${a.toString(16)} holds ${req} bytes in a ${cache.objectSize}-byte object`);
-        const at = sa.objectAt(a);
-        if (!at || at.start !== a || !at.live || at.cache !== cache.name)
-          c.add(
-            "slab",
-            `${cache.name}: live object at 0x${a.toString(16)} is not found there by objectAt (${at ? `${at.cache} start 0x${at.start.toString(16)} live ${at.live}` : "nothing"})`,
-          );
-      }
+      eachLiveObject(sa, c, slab, cache, pages);
     });
+    // The tail of the full list (mm/slub_boot_tail.ts): entries nothing wrote, shared with the machine the boot made.
+    // Each entry's frames are claimed as any slab's; its per-slab checks are slabClean's closed form, whose answer
+    // depends only on the cache's geometry and the entry's shape (order, objects, first slot) and frames: asked once
+    // per shape of a cache per check for the first entry of that shape; the rest differ from it only in their frames,
+    // which all lie in the linear map when the first and the last frame of the shared index do (one interval).
+    const t = cache.bootTail;
+    if (t) {
+      const verdicts = new Map<number, boolean>();
+      for (let j = 0; j < t.length; j++) {
+        const pfn = t.pfn[j]!;
+        const pages = 1 << t.order[j]!;
+        slabPages += pages;
+        f.claim(c, "slab", pfn, pages, PageOwner.Slab, () => `${cache.name} slab at pfn 0x${pfn.toString(16)}`);
+        if (!everyObject) {
+          const shape = (t.order[j]! * 0x10000 + t.objects[j]!) * 0x10000 + t.slotStart[j]!;
+          let ok = verdicts.get(shape);
+          if (ok === undefined) verdicts.set(shape, (ok = slabClean(sa, sa.tailSlabView(cache, t, j), cache, PAGE * pages, probed, true)));
+          if (ok && tailsLinear) continue;
+        }
+        eachLiveObject(sa, c, sa.tailSlabView(cache, t, j), cache, pages);
+      }
+    }
   }
   // Large kmallocs: each KmallocLarge block of the page allocator is one whole large object, and the slab
   // allocator's own record of them adds up to the same pages.
@@ -569,6 +580,33 @@ function checkSlab(k: Kernel, f: FrameMap, c: Collector, everyObject: boolean, v
     c.add("slab", `the slab allocator records ${recorded} pages of large kmallocs, the page allocator ${largePages}`, stale);
   }
   return [slabPages, largePages];
+}
+
+/** Whether frames [pfn, pfn + pages) all lie in the slab allocator's linear map, each at its own address (one
+ *  interval, one offset: the ends decide). */
+function inLinearMap(sa: Kernel["slab"], k: Kernel, pfn: number, pages: number): boolean {
+  const base = k.pages.page_address(pfn);
+  const last = k.pages.page_address(pfn + pages - 1);
+  return sa.isLinear(base) && sa.isLinear(last + BigInt(PAGE - 1)) && sa.pfnOf(base) === pfn && sa.pfnOf(last) === pfn + pages - 1;
+}
+
+/** checkSlab's per-object loop: every live object of a slab inside it, its size sane, and found by objectAt. */
+function eachLiveObject(sa: Kernel["slab"], c: Collector, slab: Slab, cache: KmemCache, pages: number): void {
+  const end = slab.base + BigInt(PAGE * pages);
+  for (let i = 0; i < slab.objects; i++) {
+    if (!slab.liveAt(i)) continue;
+    const a = slab.addr(i);
+    if (a < slab.base || a + BigInt(cache.objectSize) > end) c.add("slab", `${cache.name}: object ${i} at 0x${a.toString(16)} does not fit in its slab`);
+    const req = slab.requestedAt(i);
+    if (req < 0 || req > Math.max(cache.objectSize, cache.size))
+      c.add("slab", `${cache.name}: object ${i} at 0x${a.toString(16)} holds ${req} bytes in a ${cache.objectSize}-byte object`);
+    const at = sa.objectAt(a);
+    if (!at || at.start !== a || !at.live || at.cache !== cache.name)
+      c.add(
+        "slab",
+        `${cache.name}: live object at 0x${a.toString(16)} is not found there by objectAt (${at ? `${at.cache} start 0x${at.start.toString(16)} live ${at.live}` : "nothing"})`,
+      );
+  }
 }
 
 /** allocations(PageOwner.KmallocLarge)'s blocks: from checkFrames' walk when it ran whole, else walked here. */

@@ -11,7 +11,7 @@
 // - Those checks read, of a slab: its cache's geometry (name, size, objectSize, redLeftPad), the slab's own
 //   layout (pfn, order, objects, slotStart, base, objBase), its counts and flags (state, the list it is on,
 //   inuse, nfree, extra, lost), its per-object arrays (absent: recorded only for Slab.uniformBoot() slabs, whose
-//   reads are the closed form of the boot fill), the registration of each of its frames (slabAtPfn) and the slab
+//   reads are the closed form of the boot fill), the registration of each of its frames (objectSlabAtPfn) and the slab
 //   allocator's linear-map geometry (what objectAt computes with). A slab equal to its record in all of these gives
 //   the same answers to the same questions: nothing to report. Anything that differs (a field a run or a bug
 //   changed, a frame registered elsewhere, a cache whose slot size moved) sends the slab to the full per-slab check.
@@ -107,7 +107,7 @@ export class VerifiedSlabs {
       this.bases[2 * i + 1] !== slab.objBase
     )
       return false;
-    for (let p = slab.pfn, e = slab.pfn + (1 << slab.order); p < e; p++) if (sa.slabAtPfn(p) !== slab) return false;
+    for (let p = slab.pfn, e = slab.pfn + (1 << slab.order); p < e; p++) if (sa.objectSlabAtPfn(p) !== slab) return false;
     return true;
   }
 }

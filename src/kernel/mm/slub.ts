@@ -116,6 +116,7 @@ import { bootSlab61, bootTasks } from "./slab_boot.ts";
 import { FreelistRandom, randomSeqFromSeed } from "./slab_random.ts";
 import { PrandomState, kaslrRandomLong } from "../arch/x86_64.ts";
 import { SlubDebug, parseSlubDebug, type DebugOptions, type Track } from "../debug/slub_debug.ts";
+import { BootTail, BootTailIndex } from "./slub_boot_tail.ts";
 
 // ---------------------------------------------------------------------------------------------------------------
 // Modelled costs (simulated ns): the fast paths of the real allocators are tens of nanoseconds.
@@ -390,6 +391,25 @@ export class Slab {
   uniformBoot(): boolean {
     return this.allBoot && this._live === undefined && this._req === undefined && this._boot === undefined;
   }
+  /**
+   * Exactly as the boot model's bulk fill left it, on a full list: what SlabAllocator.compactBootSlabs turns into a
+   * BootTail entry, and what materialising the entry builds again (no field differs from a Slab made that way).
+   */
+  pristineBoot(): boolean {
+    return (
+      this.uniformBoot() &&
+      this.state === "full" &&
+      this.inuse === this.objects &&
+      this.nfree === 0 &&
+      this.extra === 0 &&
+      !this.lost &&
+      this.mgmt === 0n &&
+      this._free === undefined &&
+      this._callers === undefined &&
+      this._allocTrack === undefined &&
+      this._freeTrack === undefined
+    );
+  }
 
   /** The object address of index i. */
   addr(i: number): bigint {
@@ -399,15 +419,18 @@ export class Slab {
 
 /**
  * checkInvariants' overlap check: the slabs' and large kmallocs' page ranges sorted by first page (ties in list order:
- * slabs, then large blocks, each in the order given), each compared with the one before it. Sorted as numbers,
- * first page * 2^22 + index in a Float64Array (a few thousand arrays and a comparator per check before); ranges
- * that do not fit that key take the array sort, which orders them the same way.
+ * Slab objects, then tail entries, then large blocks, each in the order given), each compared with the one before it.
+ * The Slab objects and large blocks are sorted as numbers, first page * 2^22 + index in a Float64Array (a few thousand
+ * arrays and a comparator per check before); ranges that do not fit that key take the array sort, which orders them
+ * the same way. The boot's tails (mm/slub_boot_tail.ts) come sorted and disjoint from their shared index: merged in,
+ * the live ones only (`tails`: a tail's cache name where the tail is this machine's, else undefined).
  */
-function pageRangeOverlaps(slabs: Slab[], large: LargeAlloc[], errs: string[]): void {
-  const n = slabs.length + large.length;
-  const start = (i: number) => (i < slabs.length ? slabs[i]!.pfn : large[i - slabs.length]!.pfn);
-  const end = (i: number) => (i < slabs.length ? slabs[i]!.pfn + (1 << slabs[i]!.order) : large[i - slabs.length]!.pfn + (1 << large[i - slabs.length]!.order));
-  const name = (i: number) => (i < slabs.length ? slabs[i]!.cache.name : "kmalloc-large");
+function pageRangeOverlaps(slabs: Slab[], ix: BootTailIndex | undefined, tails: (string | undefined)[], large: LargeAlloc[], errs: string[]): void {
+  const ns = slabs.length;
+  const n = ns + large.length;
+  const start = (i: number) => (i < ns ? slabs[i]!.pfn : large[i - ns]!.pfn);
+  const end = (i: number) => (i < ns ? slabs[i]!.pfn + (1 << slabs[i]!.order) : large[i - ns]!.pfn + (1 << large[i - ns]!.order));
+  const name = (i: number) => (i < ns ? slabs[i]!.cache.name : "kmalloc-large");
   const IDX = 1 << 22;
   let order: ArrayLike<number> | undefined;
   if (n < IDX) {
@@ -415,24 +438,46 @@ function pageRangeOverlaps(slabs: Slab[], large: LargeAlloc[], errs: string[]): 
     for (let i = 0; i < n; i++) {
       const p = start(i);
       if (!(Number.isInteger(p) && p >= 0 && p < 2 ** 30)) break;
-      if (i < slabs.length) void slabs[i]!.cache.name; // read as the array form reads it
+      if (i < ns) void slabs[i]!.cache.name; // read as the array form reads it
       keys[i] = p * IDX + i;
       if (i === n - 1) order = keys.sort().map((k) => k % IDX);
     }
+    if (n === 0) order = [];
   }
   if (!order) {
-    const ranges: [number, number, string][] = [];
-    for (let i = 0; i < n; i++) ranges.push([start(i), end(i), name(i)]);
-    ranges.sort((a, b) => a[0] - b[0]);
-    for (let i = 1; i < ranges.length; i++) {
-      if (ranges[i]![0] < ranges[i - 1]![1]) errs.push(`page ranges overlap: ${ranges[i - 1]![2]} and ${ranges[i]![2]} at pfn ${ranges[i]![0]}`);
-    }
-    return;
+    const idx = Array.from({ length: n }, (_, i) => i);
+    idx.sort((a, b) => start(a) - start(b));
+    order = idx;
   }
-  for (let j = 1; j < n; j++) {
-    const a = order[j - 1]!;
-    const b = order[j]!;
-    if (start(b) < end(a)) errs.push(`page ranges overlap: ${name(a)} and ${name(b)} at pfn ${start(b)}`);
+  // merge: [start, end, name] of the previous range in page order
+  let prevEnd = -Infinity;
+  let prevName = "";
+  const visit = (s: number, e: number, nm: string) => {
+    if (s < prevEnd) errs.push(`page ranges overlap: ${prevName} and ${nm} at pfn ${s}`);
+    prevEnd = e;
+    prevName = nm;
+  };
+  let t = 0;
+  const nTail = ix ? ix.start.length : 0;
+  const nextTail = () => {
+    while (t < nTail && tails[ix!.tail[t]!] === undefined) t++;
+  };
+  nextTail();
+  for (let j = 0; j < n; j++) {
+    const a = order[j]!;
+    const s = start(a);
+    // tail entries first where they start earlier (or at the same page, before a large block: the index order)
+    while (t < nTail && (ix!.start[t]! < s || (ix!.start[t]! === s && a >= ns))) {
+      visit(ix!.start[t]!, ix!.end[t]!, tails[ix!.tail[t]!]!);
+      t++;
+      nextTail();
+    }
+    visit(s, end(a), name(a));
+  }
+  while (t < nTail) {
+    visit(ix!.start[t]!, ix!.end[t]!, tails[ix!.tail[t]!]!);
+    t++;
+    nextTail();
   }
 }
 
@@ -483,7 +528,11 @@ export class KmemCache {
   // state
   cur: Slab | null = null;
   readonly partial = new SlabList();
+  /** The full list's Slab objects; when bootTail is set, the list goes on with its entries (mm/slub_boot_tail.ts). */
   readonly full = new SlabList();
+  /** The untouched full boot slabs at the end of the full list, as columns shared with every copy of the machine;
+   *  undefined once materialised (SlabAllocator.materialiseTail) or when the boot left none. */
+  bootTail: BootTail | undefined = undefined;
   readonly free = new SlabList();
   nrSlabs = 0;
   totalObjects = 0;
@@ -706,7 +755,11 @@ export class SlabAllocator {
   /** kmalloc caches: type -> class size -> cache. */
   readonly kmallocCaches = new Map<KmallocType, Map<number, KmemCache>>();
   private readonly byId = new Map<number, KmemCache>();
+  /** The Slab object of each frame of each slab held as an object (a BootTail's frames: bootIndex). */
   private readonly byPfn = new Map<number, Slab>();
+  /** The boot's tails (compactBootSlabs), by frame; shared by every copy of the machine. A tail entry is this
+   *  machine's only while its cache still points at its tail (tailAt). */
+  private bootIndex: BootTailIndex | undefined = undefined;
   private readonly large = new Map<number, LargeAlloc>();
   private nextId = 1;
   private nextSeq = 1;
@@ -843,6 +896,115 @@ export class SlabAllocator {
     if (!this.bootPlan) return;
     this.advanceBoot61(1);
     this.bootPlan = undefined;
+  }
+
+  /**
+   * The end of the boot (kernel.ts): the longest run of untouched full boot slabs (Slab.pristineBoot) at the end of
+   * each cache's full list becomes the cache's BootTail (mm/slub_boot_tail.ts), and leaves the list and the frame
+   * map. Nothing a run sees changes: the full list reads on into the tail, and any path that needs a Slab object
+   * materialises the tail first.
+   */
+  compactBootSlabs(): void {
+    if (this.bootIndex) return;
+    const tails: BootTail[] = [];
+    for (const c of this.cacheList) {
+      if (c.aliasOf || c.bootTail) continue;
+      let first = c.full.tail;
+      let n = 0;
+      while (first && first.pristineBoot() && first.cache === c) {
+        n++;
+        first = first.prev;
+      }
+      if (n === 0) continue;
+      const pfn = new Int32Array(n);
+      const order = new Uint8Array(n);
+      const objects = new Int32Array(n);
+      const slotStart = new Int32Array(n);
+      let s = first ? first.next : c.full.head;
+      for (let j = 0; s; j++, s = s.next) {
+        pfn[j] = s.pfn;
+        order[j] = s.order;
+        objects[j] = s.objects;
+        slotStart[j] = s.slotStart;
+        for (let i = 0; i < 1 << s.order; i++) this.byPfn.delete(s.pfn + i);
+      }
+      // cut the list after `first`
+      const list = c.full as { head: Slab | null; tail: Slab | null; count: number };
+      if (first) first.next = null;
+      else list.head = null;
+      list.tail = first;
+      list.count -= n;
+      c.bootTail = new BootTail(c.id, pfn, order, objects, slotStart);
+      tails.push(c.bootTail);
+    }
+    if (tails.length) this.bootIndex = new BootTailIndex(tails);
+  }
+
+  /**
+   * The sorted index (BootTailIndex) of the tail entry of this machine that holds pfn, or -1: a frame of a slab still
+   * held as columns. An entry is this machine's while its cache still points at its tail.
+   */
+  tailAt(pfn: number): number {
+    const ix = this.bootIndex;
+    if (!ix) return -1;
+    const i = ix.find(pfn);
+    if (i < 0) return -1;
+    return this.byId.get(ix.tails[ix.tail[i]!]!.cacheId)?.bootTail === ix.tails[ix.tail[i]!] ? i : -1;
+  }
+
+  /** The cache of a tail entry (tailAt's index). */
+  tailCache(i: number): KmemCache {
+    return this.byId.get(this.bootIndex!.tails[this.bootIndex!.tail[i]!]!.cacheId)!;
+  }
+
+  /** Every tail still held as columns: [its cache, its tail]. */
+  liveTails(): [KmemCache, BootTail][] {
+    const out: [KmemCache, BootTail][] = [];
+    for (const t of this.bootIndex?.tails ?? []) {
+      const c = this.byId.get(t.cacheId);
+      if (c && c.bootTail === t) out.push([c, t]);
+    }
+    return out;
+  }
+
+  /** The shared index of the boot's tails (the consistency checks' range queries); undefined when the boot left none. */
+  tailIndex(): BootTailIndex | undefined {
+    return this.bootIndex;
+  }
+
+  /**
+   * The cache's tail as Slab objects of this machine: each built as the boot built it, appended to the full list in
+   * order and registered in the frame map. Whoever is about to hand a tail slab out or register one of its frames
+   * calls this (see mm/slub_boot_tail.ts).
+   */
+  materialiseTail(c: KmemCache): void {
+    const t = c.bootTail;
+    if (!t) return;
+    c.bootTail = undefined;
+    const pages = this.k.pages;
+    for (let j = 0; j < t.length; j++) {
+      const pfn = t.pfn[j]!;
+      const order = t.order[j]!;
+      const slab = new Slab(c, pfn, order, pages.page_address(pfn), pfn * PAGE_SIZE, t.slotStart[j]!, t.objects[j]!);
+      slab.allBoot = true;
+      slab.inuse = slab.objects;
+      slab.state = "full";
+      c.full.pushTail(slab);
+      for (let i = 0; i < 1 << order; i++) this.byPfn.set(pfn + i, slab);
+    }
+  }
+
+  /**
+   * Entry j of cache c's tail t as a Slab object that belongs to no list and no frame: what objectAt and the
+   * consistency checks' slow path read (its per-object reads are the boot fill's, as the materialised slab's are).
+   */
+  tailSlabView(c: KmemCache, t: BootTail, j: number): Slab {
+    const pfn = t.pfn[j]!;
+    const slab = new Slab(c, pfn, t.order[j]!, this.k.pages.page_address(pfn), pfn * PAGE_SIZE, t.slotStart[j]!, t.objects[j]!);
+    slab.allBoot = true;
+    slab.inuse = slab.objects;
+    slab.state = "full";
+    return slab;
   }
 
   /** The 6.1 boot's slab replay in progress (planBoot61). */
@@ -1457,7 +1619,7 @@ export class SlabAllocator {
     if (p <= ZERO_SIZE_PTR) return;
     if (p >= this.pageOffset && p < this.highMemory) {
       const pa = Number(p - this.pageOffset) + this.physOffset;
-      const slab = this.byPfn.get(Math.floor(pa / PAGE_SIZE));
+      const slab = this.slabAtPfn(Math.floor(pa / PAGE_SIZE));
       if (slab) {
         this.slabFreeAt(slab, pa - slab.objPhys, "kfree");
         return;
@@ -1737,7 +1899,12 @@ export class SlabAllocator {
     }
     const slab = new Slab(s, pfn, order, base, phys, slotStart, objects);
     slab.mgmt = mgmt;
-    for (let i = 0; i < 1 << order; i++) this.byPfn.set(pfn + i, slab);
+    for (let i = 0; i < 1 << order; i++) {
+      // a frame some tail still holds (freed behind the slab allocator's back): that slab becomes an object first, so
+      // that the frame map ends as it would have with every slab an object (this one registered over it)
+      if (this.bootIndex) this.materialiseAt(pfn + i);
+      this.byPfn.set(pfn + i, slab);
+    }
     s.nrSlabs++;
     s.totalObjects += objects;
     // shuffle_freelist(): a slab of two or more objects of a cache with a random sequence draws its start position
@@ -1951,15 +2118,38 @@ export class SlabAllocator {
     return Math.floor(this.phys(addr) / PAGE_SIZE);
   }
 
-  /** The slab registered for a frame (the map slabOf reads). */
+  /** The slab registered for a frame (the map slabOf reads); a tail's frame materialises its cache's tail. */
   slabAtPfn(pfn: number): Slab | undefined {
+    return this.byPfn.get(pfn) ?? (this.bootIndex ? this.materialiseAt(pfn) : undefined);
+  }
+
+  /** The slab a linear address lies in (a tail's: materialised, see slabAtPfn). */
+  slabOf(addr: bigint): Slab | undefined {
+    if (!this.isLinear(addr)) return undefined;
+    return this.slabAtPfn(this.pfnOf(addr));
+  }
+
+  /** The Slab object registered for a frame, without materialising a tail (undefined for a tail's frame). */
+  objectSlabAtPfn(pfn: number): Slab | undefined {
     return this.byPfn.get(pfn);
   }
 
-  /** The slab a linear address lies in. */
-  slabOf(addr: bigint): Slab | undefined {
-    if (!this.isLinear(addr)) return undefined;
-    return this.byPfn.get(this.pfnOf(addr));
+  /** The slab holding a frame as objectAt reads it: the registered Slab, or a view of the tail entry (tailSlabView). */
+  private peekSlab(pfn: number): Slab | undefined {
+    const slab = this.byPfn.get(pfn);
+    if (slab || !this.bootIndex) return slab;
+    const i = this.tailAt(pfn);
+    if (i < 0) return undefined;
+    const ix = this.bootIndex;
+    return this.tailSlabView(this.tailCache(i), ix.tails[ix.tail[i]!]!, ix.entry[i]!);
+  }
+
+  /** If a tail of this machine holds pfn, materialise it; the slab now registered for pfn. */
+  private materialiseAt(pfn: number): Slab | undefined {
+    const i = this.tailAt(pfn);
+    if (i < 0) return undefined;
+    this.materialiseTail(this.tailCache(i));
+    return this.byPfn.get(pfn);
   }
 
   // ---- inspection -----------------------------------------------------------------------------------------------
@@ -1994,6 +2184,27 @@ export class SlabAllocator {
           boot,
           ...(n > 1 ? { duplicate: true } : {}),
         });
+      }
+    }
+    // The tails' objects: every one live, the boot's, requested = the object size (what a materialised slab reads).
+    if (wantBoot) {
+      for (const [s, t] of this.liveTails()) {
+        for (let j = 0; j < t.length; j++) {
+          const objBase = this.k.pages.page_address(t.pfn[j]!) + BigInt(t.slotStart[j]! + s.redLeftPad);
+          for (let i = 0; i < t.objects[j]!; i++) {
+            out.push({
+              addr: objBase + BigInt(i * s.size),
+              cache: s.name,
+              requested: s.objectSize,
+              slot: s.size,
+              objectSize: s.objectSize,
+              caller: undefined,
+              pfn: t.pfn[j]! + Math.floor((t.slotStart[j]! + s.redLeftPad + i * s.size) / PAGE_SIZE),
+              via: "slab",
+              boot: true,
+            });
+          }
+        }
       }
     }
     for (const b of this.large.values()) {
@@ -2062,7 +2273,8 @@ export class SlabAllocator {
 
   /** What lies at addr: the object (live or free) of a slab, or a large kmalloc block. */
   objectAt(addr: bigint): ObjectAt | undefined {
-    const slab = this.slabOf(addr);
+    // (a tail's slab is read through a view: a question about an address writes nothing)
+    const slab = this.isLinear(addr) ? this.peekSlab(this.pfnOf(addr)) : undefined;
     if (slab) {
       const s = slab.cache;
       const rel = Number(addr - slab.base) - slab.slotStart;
@@ -2109,6 +2321,9 @@ export class SlabAllocator {
     const seen = new Set<Slab>();
     for (const [pfn, slab] of this.byPfn) {
       if (pfn < slab.pfn || pfn >= slab.pfn + (1 << slab.order)) errs.push(`pfn ${pfn} maps to a slab that does not cover it`);
+      // a tail's frames are its own (mm/slub_boot_tail.ts): a Slab registered there hides the tail's slab
+      const ti = this.bootIndex ? this.tailAt(pfn) : -1;
+      if (ti >= 0) errs.push(`pfn ${pfn} of a ${this.tailCache(ti).name} boot slab maps to another slab`);
       seen.add(slab);
     }
     for (const c of this.cacheList) {
@@ -2167,13 +2382,24 @@ export class SlabAllocator {
         }
         if (sl.state === "full" && sl.nfree !== 0) errs.push(`${c.name}: full slab with free objects`);
       }
+      // The tail (mm/slub_boot_tail.ts): full slabs, every object in use, none free, registered by the shared index;
+      // each entry's own checks above hold by construction (the columns are never written).
+      const t = c.bootTail;
+      if (t) {
+        if (this.byId.get(t.cacheId) !== c) errs.push(`${c.name}: holds the boot tail of cache id ${t.cacheId}`);
+        slabs += t.length;
+        total += t.objectsTotal;
+        inuse += t.objectsTotal;
+      }
       if (slabs !== c.nrSlabs) errs.push(`${c.name}: nr_slabs ${c.nrSlabs} but ${slabs} slabs on lists`);
       if (total !== c.totalObjects) errs.push(`${c.name}: total_objects ${c.totalObjects} but ${total}`);
       if (inuse !== c.inuseObjects) errs.push(`${c.name}: inuse ${c.inuseObjects} but ${inuse}`);
       if (freeInLists !== c.freeInLists) errs.push(`${c.name}: free objects on lists ${c.freeInLists} but ${freeInLists}`);
     }
     // No two live objects overlap (slab slots are disjoint by construction; check slabs and large blocks).
-    pageRangeOverlaps([...seen], [...this.large.values()], errs);
+    const ix = this.bootIndex;
+    const tailNames = ix ? ix.tails.map((t) => (this.byId.get(t.cacheId)?.bootTail === t ? this.byId.get(t.cacheId)!.name : undefined)) : [];
+    pageRangeOverlaps([...seen], ix, tailNames, [...this.large.values()], errs);
     return errs;
   }
 

@@ -756,7 +756,7 @@ export class SlabAllocator {
   readonly kmallocCaches = new Map<KmallocType, Map<number, KmemCache>>();
   private readonly byId = new Map<number, KmemCache>();
   /** The Slab object of each frame of each slab held as an object (a BootTail's frames: bootIndex). */
-  private readonly byPfn = new Map<number, Slab>();
+  private byPfn = new Map<number, Slab>();
   /** The boot's tails (compactBootSlabs), by frame; shared by every copy of the machine. A tail entry is this
    *  machine's only while its cache still points at its tail (tailAt). */
   private bootIndex: BootTailIndex | undefined = undefined;
@@ -907,6 +907,7 @@ export class SlabAllocator {
   compactBootSlabs(): void {
     if (this.bootIndex) return;
     const tails: BootTail[] = [];
+    const gone = new Set<Slab>();
     for (const c of this.cacheList) {
       if (c.aliasOf || c.bootTail) continue;
       let first = c.full.tail;
@@ -926,7 +927,7 @@ export class SlabAllocator {
         order[j] = s.order;
         objects[j] = s.objects;
         slotStart[j] = s.slotStart;
-        for (let i = 0; i < 1 << s.order; i++) this.byPfn.delete(s.pfn + i);
+        gone.add(s);
       }
       // cut the list after `first`
       const list = c.full as { head: Slab | null; tail: Slab | null; count: number };
@@ -937,7 +938,12 @@ export class SlabAllocator {
       c.bootTail = new BootTail(c.id, pfn, order, objects, slotStart);
       tails.push(c.bootTail);
     }
-    if (tails.length) this.bootIndex = new BootTailIndex(tails);
+    if (!tails.length) return;
+    this.bootIndex = new BootTailIndex(tails);
+    // the frame map without the tails' frames, in its order (one new map: cheaper than a delete per frame)
+    const left = new Map<number, Slab>();
+    for (const [pfn, slab] of this.byPfn) if (!gone.has(slab)) left.set(pfn, slab);
+    this.byPfn = left;
   }
 
   /**

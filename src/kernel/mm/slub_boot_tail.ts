@@ -70,18 +70,32 @@ export class BootTailIndex {
   readonly entry: Int32Array;
 
   constructor(readonly tails: readonly BootTail[]) {
+    // sorted as numbers: first frame * 2^22 + the entry's number across the tails (both fit a double exactly)
+    const IDX = 2 ** 22;
     const n = tails.reduce((a, t) => a + t.length, 0);
-    const keys: [number, number, number][] = [];
+    if (n >= IDX) throw new RangeError(`BootTailIndex: ${n} boot slabs, more than ${IDX}`);
+    const keys = new Float64Array(n);
+    const tailOf = new Int32Array(n);
+    const entryOf = new Int32Array(n);
+    let g = 0;
     tails.forEach((t, ti) => {
-      for (let j = 0; j < t.length; j++) keys.push([t.pfn[j]!, ti, j]);
+      for (let j = 0; j < t.length; j++, g++) {
+        keys[g] = t.pfn[j]! * IDX + g;
+        tailOf[g] = ti;
+        entryOf[g] = j;
+      }
     });
-    keys.sort((a, b) => a[0] - b[0]);
+    keys.sort();
     this.start = new Int32Array(n);
     this.end = new Int32Array(n);
     this.tail = new Int32Array(n);
     this.entry = new Int32Array(n);
     for (let i = 0; i < n; i++) {
-      const [p, ti, j] = keys[i]!;
+      const k = keys[i]!;
+      const gi = k % IDX;
+      const p = (k - gi) / IDX;
+      const ti = tailOf[gi]!;
+      const j = entryOf[gi]!;
       this.start[i] = p;
       this.end[i] = p + (1 << tails[ti]!.order[j]!);
       this.tail[i] = ti;

@@ -267,6 +267,50 @@ module_init(() => { printk(KERN_INFO + "%s %s\\n", typeof (globalThis as any).le
     }
   });
 
+  it("a run that writes the boot's untouched full slabs (kfree, ksize, krealloc of boot objects, raw writes over a slab's page) never writes them in place: the template and its next copy stay a fresh boot", async () => {
+    // The copies share those slabs with the template as columns (src/kernel/mm/slub_boot_tail.ts): a write must make
+    // the slabs of its cache the copy's own objects first. This fails if any of these paths wrote a shared slab.
+    for (const config of ["debug", "distro"] as const) {
+      const profile = "x86_64-6.1";
+      const template = boot(profile, { config, seed: 9 });
+      const plan = new SnapshotPlan(template);
+      const tails = template.slab.liveTails().filter(([, t]) => t.objects[0]! > 2);
+      expect(tails.length).toBeGreaterThan(4);
+      const bytes = () =>
+        template.slab
+          .liveTails()
+          .map(
+            ([c, t]) =>
+              `${c.id}:${[t.pfn, t.order, t.objects, t.slotStart].map((a) => Buffer.from(a.buffer, a.byteOffset, a.byteLength).toString("hex")).join(",")}`,
+          )
+          .join(";");
+      const before = bytes();
+      const objAt = (i: number, obj: number) => {
+        const [c, t] = tails[i]!;
+        return `0x${(template.pages.page_address(t.pfn[0]!) + BigInt(t.slotStart[0]! + c.redLeftPad + obj * c.size)).toString(16)}n`;
+      };
+      const page = `0x${template.pages.page_address(tails[3]![1].pfn[0]!).toString(16)}n`;
+      const cell = `import { kfree, ksize, krealloc, memset, printk, KERN_INFO, GFP_KERNEL, MODULE_LICENSE, module_init } from "linux";
+MODULE_LICENSE("GPL");
+module_init(() => {
+  kfree(${objAt(0, 1)});
+  printk(KERN_INFO + "%zu\\n", ksize(${objAt(1, 0)}));
+  krealloc(${objAt(2, 1)}, 8, GFP_KERNEL);
+  memset(${page}, 0x5a, 4096);
+  return 0;
+});`;
+      const copy = plan.copy();
+      const run = await runModule(cell, { profile, config, seed: 9 }, onKernel(copy));
+      expect(run.module?.loaded).toBe(true);
+      expect(bytes()).toBe(before);
+      for (const [c, t] of tails) expect(template.slab.cacheList.find((x) => x.id === c.id)!.bootTail).toBe(t);
+      expect(differences(template, boot(profile, { config, seed: 9 }))).toEqual([]);
+      expect(differences(plan.copy(), boot(profile, { config, seed: 9 }))).toEqual([]);
+      // and the run reached the tails: the copy made each cache it wrote its own
+      for (let i = 0; i < 3; i++) expect(copy.slab.cacheList.find((c) => c.id === tails[i]![0].id)!.bootTail).toBeUndefined();
+    }
+  });
+
   it("the process's boot cache hands out copies from a key's second run, and its runs equal runs on fresh boots", async () => {
     const cache = kernelBootCache()!;
     expect(cache).toBeDefined();

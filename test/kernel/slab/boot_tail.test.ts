@@ -1,0 +1,118 @@
+// The boot's untouched full slabs kept as shared columns (src/kernel/mm/slub_boot_tail.ts, issue 18): a copy of a
+// booted machine shares them by identity instead of copying a Slab object each, and whether a cache's tail is still
+// columns or has become Slab objects changes nothing any reader sees.
+import { describe, expect, it } from "vitest";
+import { boot, type Kernel } from "../../../src/kernel/kernel.ts";
+import { SnapshotPlan } from "../../../src/kernel/snapshot.ts";
+import { checkKernelInvariants } from "../../../src/kernel/debug/invariants.ts";
+import type { KmemCache, Slab } from "../../../src/kernel/mm/slub.ts";
+
+/** Every slab of a cache in list order (current, partial, full, free), the full list's tail entries by first frame. */
+function listOrder(c: KmemCache): string[] {
+  const out: string[] = [];
+  if (c.cur) out.push(`cur ${c.cur.pfn}`);
+  for (const [name, l] of [
+    ["partial", c.partial],
+    ["full", c.full],
+  ] as const) {
+    for (let s: Slab | null = l.head; s; s = s.next) out.push(`${name} ${s.pfn}`);
+    if (name === "full" && c.bootTail) for (const p of c.bootTail.pfn) out.push(`full ${p}`);
+  }
+  for (let s: Slab | null = c.free.head; s; s = s.next) out.push(`free ${s.pfn}`);
+  return out;
+}
+
+/** Addresses in the tails' slabs: each slab's first byte, the end of its first slot, inside its last object, its last byte. */
+function tailAddresses(k: Kernel): bigint[] {
+  const out: bigint[] = [];
+  for (const [c, t] of k.slab.liveTails()) {
+    for (let j = 0; j < t.length; j += Math.max(1, t.length >> 2)) {
+      const base = k.pages.page_address(t.pfn[j]!);
+      for (const off of [0n, BigInt(c.size) - 1n, BigInt(c.size * (t.objects[j]! - 1) + 3), BigInt((4096 << t.order[j]!) - 1)]) out.push(base + off);
+    }
+  }
+  return out;
+}
+
+/** What the readers of the slab allocator see: objects, counts, slabinfo, objectAt, list order, the checks. */
+function readers(k: Kernel, addrs: bigint[]): unknown {
+  const sa = k.slab;
+  const probes = addrs.map((a) => sa.objectAt(a));
+  return {
+    live: sa.liveObjects(),
+    liveModule: sa.liveObjects({ boot: false }),
+    caches: sa.caches(),
+    pages: sa.pagesUsed(),
+    slabinfo: k.proc("slabinfo"),
+    meminfo: k.proc("meminfo"),
+    lists: sa.cacheList.map(listOrder),
+    probes,
+    checks: checkKernelInvariants(k),
+    subsystem: sa.checkInvariants(),
+  };
+}
+
+describe("the boot's untouched full slabs as shared columns (boot tails)", () => {
+  for (const [profile, config] of [
+    ["x86_64-6.1", "debug"],
+    ["x86_64-6.1", "distro"],
+    ["i386-2.6", "debug"],
+    ["arm-3.4-msm8x25", "distro"],
+  ] as const) {
+    it(`materialising every tail changes nothing a reader sees, and gives Slabs as the boot made them (${profile} ${config})`, () => {
+      const k = boot(profile, { config });
+      const tails = k.slab.liveTails();
+      expect(tails.length).toBeGreaterThan(5);
+      const addrs = tailAddresses(k);
+      expect(addrs.length).toBeGreaterThan(20);
+      const before = readers(k, addrs);
+      expect((before as { checks: unknown[] }).checks).toEqual([]);
+      const counts = tails.map(([c, t]) => [c, t.length, c.full.count] as const);
+      for (const [c] of tails) k.slab.materialiseTail(c);
+      expect(k.slab.liveTails()).toEqual([]);
+      for (const [c, n, count] of counts) {
+        expect(c.full.count).toBe(count + n);
+        // the last n slabs of the full list are the tail's, each as the boot made it
+        let s = c.full.tail;
+        for (let i = 0; i < n; i++, s = s!.prev) expect(s!.pristineBoot()).toBe(true);
+      }
+      expect(readers(k, addrs)).toEqual(before);
+    });
+  }
+
+  it("a copy of a booted machine shares its tails by identity and copies no Slab object for them", () => {
+    const template = boot("x86_64-6.1", { config: "debug" });
+    const copy = new SnapshotPlan(template).copy();
+    const tails = template.slab.liveTails();
+    expect(tails.reduce((a, [, t]) => a + t.length, 0)).toBeGreaterThan(3000);
+    const copied = new Map(copy.slab.liveTails().map(([c, t]) => [c.id, t]));
+    for (const [c, t] of tails) expect(copied.get(c.id)).toBe(t);
+    // the copy's own Slab objects: the few the boot left partly used, not one per boot slab
+    let objects = 0;
+    for (const c of copy.slab.cacheList) objects += (c.cur ? 1 : 0) + c.partial.count + c.full.count + c.free.count;
+    expect(objects).toBeLessThan(200);
+  });
+
+  it("a kfree of a boot object materialises that cache's tail in that machine only, and the object is freed as before", () => {
+    const template = boot("x86_64-6.1", { config: "distro", seed: 5 });
+    const plan = new SnapshotPlan(template);
+    const a = plan.copy();
+    const b = plan.copy();
+    const [c, t] = a.slab.liveTails().find(([x, tt]) => x.kmalloc && tt.objects[0]! > 1)!;
+    const obj = a.pages.page_address(t.pfn[0]!) + BigInt(t.slotStart[0]! + c.redLeftPad);
+    const inuse = c.inuseObjects;
+    a.slab.kfree(obj);
+    expect(c.bootTail).toBeUndefined();
+    expect(c.inuseObjects).toBe(inuse - 1);
+    const slab = a.slab.slabOf(obj)!;
+    expect(slab.state).toBe("partial");
+    expect(a.slab.objectAt(obj)?.live).toBe(false);
+    // the other copy and the template still share the tail, unchanged
+    const cb = b.slab.cacheList.find((x) => x.id === c.id)!;
+    expect(cb.bootTail).toBe(t);
+    expect(template.slab.cacheList.find((x) => x.id === c.id)!.bootTail).toBe(t);
+    expect(b.slab.objectAt(obj)?.live).toBe(true);
+    expect(checkKernelInvariants(a)).toEqual([]);
+    expect(checkKernelInvariants(b)).toEqual([]);
+  });
+});

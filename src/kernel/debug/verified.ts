@@ -20,6 +20,9 @@
 //   depends on the copy being exact (src/kernel/snapshot.ts): a copy that differed would only be checked more.
 // - The checks that span the machine (frames claimed once, list lengths, /proc sums) are not skipped: they read
 //   every slab's numbers, cheaply.
+// - The boot's untouched full slabs that a machine still holds as shared columns (mm/slub_boot_tail.ts) need no
+//   record: nothing writes them (a write makes them Slab objects of the machine first, which are then checked as
+//   above), so debug/invariants.ts decides their per-slab checks from their cache's geometry and their shape alone.
 
 import type { Kernel } from "../kernel.ts";
 import type { KmemCache, Slab, SlabAllocator } from "../mm/slub.ts";

@@ -63,8 +63,13 @@
 //   slab hands out object 0 first. The random_seq array itself (kcalloc'd by the kernel) is not allocated here, as a
 //   module cache's struct kmem_cache and kmem_cache_node are not.
 // - KASAN's and kmemleak's own metadata do not change the layout here.
+//
+// Storage only (no behaviour, nothing for the learner): when the boot ends, the untouched full slabs it left at the end
+// of each cache's full list are kept as columns shared by every copy of the machine (mm/slub_boot_tail.ts), made Slab
+// objects again the first time a run needs one of that cache; the slabs it left partly used share their per-object
+// arrays with the copies until written (Slab.sharedArrays). Nothing a run, /proc or a view shows depends on it.
 
-import { SideTable } from "../snapshot.ts";
+import { SideTable, immutable } from "../snapshot.ts";
 import type { Kernel } from "../kernel.ts";
 import type { Era } from "../types.ts";
 import { KERN_DEFAULT, KERN_ERR, KERN_INFO, KERN_WARNING } from "../kernel/printk.ts";
@@ -295,14 +300,22 @@ export class Slab {
   nfree = 0;
   /** Every object was taken at once by the boot model (the per-object arrays are created only when needed). */
   allBoot = false;
+  /**
+   * The per-object arrays below are immutable(), shared with every copy of the machine (shareArrays, at the end of
+   * the boot): each getter, the only way to write them, first gives this slab copies of its own (ownArrays). Reads
+   * that do not go through a getter (liveAt, requestedAt) read the shared values, which are this slab's.
+   */
+  private sharedArrays = false;
   private _allocTrack?: (Track | undefined)[];
   private _freeTrack?: (Track | undefined)[];
   /** SLAB_STORE_USER caches: the alloc track of each object (created on first use); undefined for other caches. */
   get allocTrack(): (Track | undefined)[] | undefined {
+    if (this.sharedArrays) this.ownArrays();
     return this.cache.flags & SLAB_STORE_USER ? (this._allocTrack ??= new Array(this.objects)) : undefined;
   }
   /** SLAB_STORE_USER caches: the free track of each object (created on first use); undefined for other caches. */
   get freeTrack(): (Track | undefined)[] | undefined {
+    if (this.sharedArrays) this.ownArrays();
     return this.cache.flags & SLAB_STORE_USER ? (this._freeTrack ??= new Array(this.objects)) : undefined;
   }
   /** slub_debug marked every object used after a corrupted freelist: the slab's free objects are lost. */
@@ -338,10 +351,12 @@ export class Slab {
 
   /** Free object indices; the top of the stack is the freelist head. May hold an index twice after a double free. */
   get freeStack(): Int32Array {
+    if (this.sharedArrays) this.ownArrays();
     return (this._free ??= new Int32Array(this.objects * 2 + 1));
   }
   /** How many times each object is currently handed out (1 normally; 2 after a silent double free reuse). */
   get live(): Uint8Array {
+    if (this.sharedArrays) this.ownArrays();
     if (!this._live) {
       this._live = new Uint8Array(this.objects);
       if (this.allBoot) this._live.fill(1);
@@ -358,6 +373,7 @@ export class Slab {
   }
   /** Size the caller asked for, per object. */
   get requested(): Int32Array {
+    if (this.sharedArrays) this.ownArrays();
     if (!this._req) {
       this._req = new Int32Array(this.objects);
       if (this.allBoot) this._req.fill(this.cache.objectSize);
@@ -366,10 +382,12 @@ export class Slab {
   }
   /** The module function that allocated each object. */
   get callers(): (string | undefined)[] {
+    if (this.sharedArrays) this.ownArrays();
     return (this._callers ??= new Array(this.objects));
   }
   /** Objects taken by the boot model (not the module). */
   get bootMask(): Uint8Array {
+    if (this.sharedArrays) this.ownArrays();
     if (!this._boot) {
       this._boot = new Uint8Array(this.objects);
       if (this.allBoot) this._boot.fill(1);
@@ -409,6 +427,24 @@ export class Slab {
       this._allocTrack === undefined &&
       this._freeTrack === undefined
     );
+  }
+
+  /** Share the per-object arrays with every copy of the machine from now on (see sharedArrays). */
+  shareArrays(): void {
+    for (const a of [this._free, this._live, this._req, this._callers, this._boot, this._allocTrack, this._freeTrack]) if (a) immutable(a);
+    this.sharedArrays = true;
+  }
+
+  /** Copies of the shared per-object arrays, this slab's own from now on. */
+  private ownArrays(): void {
+    this.sharedArrays = false;
+    if (this._free) this._free = this._free.slice();
+    if (this._live) this._live = this._live.slice();
+    if (this._req) this._req = this._req.slice();
+    if (this._callers) this._callers = this._callers.slice();
+    if (this._boot) this._boot = this._boot.slice();
+    if (this._allocTrack) this._allocTrack = this._allocTrack.slice();
+    if (this._freeTrack) this._freeTrack = this._freeTrack.slice();
   }
 
   /** The object address of index i. */
@@ -906,6 +942,8 @@ export class SlabAllocator {
    */
   compactBootSlabs(): void {
     if (this.bootIndex) return;
+    // the slabs the boot left partly used: their per-object arrays shared with the copies, copy on write (Slab)
+    for (const slab of new Set(this.byPfn.values())) slab.shareArrays();
     const tails: BootTail[] = [];
     const gone = new Set<Slab>();
     for (const c of this.cacheList) {

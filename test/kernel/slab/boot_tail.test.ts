@@ -115,4 +115,31 @@ describe("the boot's untouched full slabs as shared columns (boot tails)", () =>
     expect(checkKernelInvariants(a)).toEqual([]);
     expect(checkKernelInvariants(b)).toEqual([]);
   });
+
+  it("the slabs the boot left partly used share their per-object arrays with the copies until one writes them", () => {
+    const template = boot("x86_64-6.1", { config: "distro", seed: 5 });
+    const plan = new SnapshotPlan(template);
+    const a = plan.copy();
+    const b = plan.copy();
+    // kmalloc(100) comes from the kmalloc-128 slab the boot left with free objects (its churn)
+    const p = a.slab.kmalloc(100, 0xcc0);
+    const sa = a.slab.slabOf(p)!;
+    const i = Number(p - sa.objBase) / sa.cache.size;
+    const st = template.slab.objectSlabAtPfn(sa.pfn)!;
+    const sb = b.slab.objectSlabAtPfn(sa.pfn)!;
+    expect(st).toBeDefined();
+    expect(sa.liveAt(i)).toBe(1);
+    expect(st.liveAt(i)).toBe(0);
+    expect(sb.liveAt(i)).toBe(0);
+    // the other copy writes the same slab: the same object again, its own
+    const q = b.slab.kmalloc(100, 0xcc0);
+    expect(q).toBe(p);
+    expect(sb.liveAt(i)).toBe(1);
+    expect(st.liveAt(i)).toBe(0);
+    b.slab.kfree(q);
+    expect(sb.liveAt(i)).toBe(0);
+    expect(sa.liveAt(i)).toBe(1);
+    expect(plan.copy().slab.objectSlabAtPfn(sa.pfn)!.liveAt(i)).toBe(0);
+    for (const k of [a, b]) expect(checkKernelInvariants(k)).toEqual([]);
+  });
 });

@@ -517,6 +517,9 @@ function pageRangeOverlaps(slabs: Slab[], ix: BootTailIndex | undefined, tails: 
   }
 }
 
+/** KmemCache.aliases of a cache nothing was merged into. */
+const NO_ALIASES: readonly string[] = immutable(Object.freeze([] as string[]));
+
 /** struct kmem_cache. */
 export class KmemCache {
   /** The handle a module holds; stable for the cache's life. */
@@ -537,8 +540,9 @@ export class KmemCache {
   /** Slabs whose objects the ctor is constructing right now (the ctor is module code and may re-enter). */
   constructing = 0;
   refcount = 1;
-  /** Names of the caches merged into this one (SLUB aliases). */
-  aliases: string[] = [];
+  /** Names of the caches merged into this one (SLUB aliases). Replaced, never written in place: most caches keep the
+   *  one shared empty list (a copy of the machine shares it). */
+  aliases: readonly string[] = NO_ALIASES;
   /** For an alias handle: the cache that really holds the objects. */
   aliasOf?: KmemCache;
   kmalloc?: { type: KmallocType; classSize: number };
@@ -1086,7 +1090,7 @@ export class SlabAllocator {
         if (this.era === "6.1" && (cls.size & (cls.size - 1)) === 0) align = Math.max(align, cls.size);
         if (km.minSize > align) align = km.minSize;
         const c = this.createCache(kmallocName(this.era, cls.size, type), cls.size, align, flags, undefined, true, true)!;
-        c.kmalloc = { type, classSize: cls.size };
+        c.kmalloc = immutable({ type, classSize: cls.size }); // never written: a copy of the machine shares it
         c.usersize = cls.size;
         m.set(cls.size, c);
       }
@@ -1405,7 +1409,7 @@ export class SlabAllocator {
     const target = this.findMergeable(name, size, align, flags, ctor);
     if (target) {
       target.refcount++;
-      target.aliases.push(name);
+      target.aliases = [...target.aliases, name];
       // __kmem_cache_alias(): the alias keeps the larger object size.
       target.objectSize = Math.max(target.objectSize, size);
       target.inuse = Math.max(target.inuse, ALIGN(size, this.wordSize));
@@ -1476,7 +1480,7 @@ export class SlabAllocator {
       const t = cache.root;
       t.refcount--;
       const i = t.aliases.indexOf(cache.name);
-      if (i >= 0) t.aliases.splice(i, 1);
+      if (i >= 0) t.aliases = t.aliases.filter((_, j) => j !== i);
       cache.destroyed = true;
       this.byId.delete(cache.id);
       if (t.refcount === 0) this.destroyRoot(t);

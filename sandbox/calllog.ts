@@ -183,6 +183,13 @@ function memPart(role: MemoryRole | undefined, memory: boolean): [number, number
   return [memory ? MEM_OTHER : MEM_NONE, -1];
 }
 
+/** Two arrays of numbers with the same length and the same values (Object.is: NaN equals NaN, as in shapeOf's text). */
+function sameNumbers(a: readonly number[], b: readonly number[]): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (!Object.is(a[i], b[i])) return false;
+  return true;
+}
+
 /** The open memory block (folding): the log's state before its first row, and the addresses it returned. */
 interface Block {
   rows: number;
@@ -518,6 +525,13 @@ export class CallLog {
   /** Block shape -> the entry index of its first (kept) block; entry index -> its repeats. */
   private readonly shapes = new Map<string, number>();
   private readonly folds = new Map<number, NonNullable<CallRecord["repeats"]>>();
+  /**
+   * The shape last folded into or registered, as numbers (sigOf), and the entry index it folds into (-1: none): a loop
+   * repeats one block, so most blocks compare equal to it without building their shape's string.
+   */
+  private lastSig: number[] = [];
+  private lastSigAt = -1;
+  private readonly sigBuf: number[] = [];
   /** Addresses of allocations kept past foldAfter and not yet freed (their frees are kept past maxEntries). */
   private readonly liveKept = new Set<number>();
   /** Frees kept past maxEntries that name no allocation kept past foldAfter (an earlier one's, or a stray one). */
@@ -604,24 +618,74 @@ export class CallLog {
   private complete(b: Block): void {
     this.block = null;
     if (!this.canUndo(b)) return;
-    const shape = this.shapeOf(b);
     const t = this.colT[this.rowOff - 1];
     const n = this.rows - b.rows;
-    const at = this.shapes.get(shape);
-    if (at !== undefined) {
-      this.undo(b);
-      const r = this.folds.get(at)!;
-      r.times++;
-      r.lastTNs = t;
-      this.folded += n;
-      if (at < this.made.length) this.made[at].repeats = r;
-      return;
+    // The same shape as the last block (a loop): the numbers compared, no string made.
+    const sig = this.sigOf(b);
+    let at: number | undefined;
+    if (sig && this.lastSigAt >= 0 && sameNumbers(sig, this.lastSig)) at = this.lastSigAt;
+    else {
+      const shape = this.shapeOf(b);
+      at = this.shapes.get(shape);
+      if (at === undefined) {
+        if (b.rows >= CALL_LOG_BUDGET.maxEntries) return this.dropBlock(b);
+        if (this.shapes.size < CALL_LOG_BUDGET.foldShapes) {
+          this.shapes.set(shape, b.rows);
+          this.folds.set(b.rows, { times: 0, calls: n, lastTNs: t });
+          if (sig) this.rememberSig(sig, b.rows);
+        }
+        return;
+      }
+      if (sig) this.rememberSig(sig, at);
     }
-    if (b.rows >= CALL_LOG_BUDGET.maxEntries) return this.dropBlock(b);
-    if (this.shapes.size < CALL_LOG_BUDGET.foldShapes) {
-      this.shapes.set(shape, b.rows);
-      this.folds.set(b.rows, { times: 0, calls: n, lastTNs: t });
+    this.undo(b);
+    const r = this.folds.get(at)!;
+    r.times++;
+    r.lastTNs = t;
+    this.folded += n;
+    if (at < this.made.length) this.made[at].repeats = r;
+  }
+
+  private rememberSig(sig: number[], at: number): void {
+    this.lastSig = sig.slice();
+    this.lastSigAt = at;
+  }
+
+  /**
+   * shapeOf() as numbers, in a reused array: two blocks have the same shape exactly when these are equal (each value a
+   * tag and a number: #k an address the block returned, an address, a number, undefined). null when a value is
+   * neither (an object: the string form is the only one).
+   */
+  private sigOf(b: Block): number[] | null {
+    const keys = b.keys;
+    const out = this.sigBuf;
+    let o = 0;
+    let v = b.valOff;
+    for (let i = b.rowOff; i < this.rowOff; i++) {
+      out[o++] = this.colFn[i]!;
+      out[o++] = this.colCtx[i]!;
+      out[o++] = this.colCaller[i]!;
+      out[o++] = this.colLine[i]!;
+      out[o++] = this.colPhase[i]!;
+      const end = this.colArgEnd[i]! - b.nVals + b.valOff;
+      out[o++] = end - v;
+      for (; v <= end; v++) {
+        const last = v === end;
+        const kind = last ? this.retKind[i]! : this.valKind[v]!;
+        const num = last ? this.retNum[i]! : this.valNum[v]!;
+        if (kind === V_ADDR) {
+          const k = keys.indexOf(num);
+          out[o++] = k >= 0 ? 4 : 1;
+          out[o++] = k >= 0 ? k : num;
+        } else if (kind === V_NUM || kind === V_UNDEFINED) {
+          out[o++] = kind;
+          out[o++] = kind === V_NUM ? num : 0;
+        } else return null;
+        if (last) break;
+      }
     }
+    out.length = o;
+    return out;
   }
 
   /** The block's calls, the addresses it returned written as #0, #1... (its allocation's, its aliases'). */

@@ -104,3 +104,32 @@ describe("grading a run whose call log folded repeats", () => {
     expect(leak.detail).toBe(plain.checks.find((c) => c.id === "no-leak")!.detail);
   }, 120_000);
 });
+
+describe("folding compares a block with the last shape as numbers, and falls back to the shape's text", () => {
+  it("alternating shapes (each block differs from the last) and one repeated shape fold to the same counts", async () => {
+    const src = `${HEAD}module_init(() => {
+  for (let i = 0; i < 3000; i++) kfree(kmalloc(32, GFP_KERNEL));
+  for (let i = 0; i < 1000; i++) { kfree(kmalloc(64, GFP_KERNEL)); kfree(kmalloc(128, GFP_KERNEL)); }
+  for (let i = 0; i < 500; i++) { const q = __get_free_pages(GFP_KERNEL, 1); free_pages(q, 1); }
+  return 0;
+});
+module_exit(() => {});
+`;
+    const r = await runModule(src, { profile: "x86_64-6.1", config: "distro" });
+    const calls = r.kernel.calls as { fn: string; args: unknown[]; repeats?: { times: number; calls: number } }[];
+    const count = (fn: string, arg0: unknown) =>
+      calls.filter((c) => c.fn === fn && String(c.args[0]) === String(arg0)).reduce((n, c) => n + 1 + (c.repeats?.times ?? 0), 0);
+    expect([count("kmalloc", 32), count("kmalloc", 64), count("kmalloc", 128), count("free_pages", calls.find((c) => c.fn === "free_pages")!.args[0])]).toEqual(
+      [3000, 1000, 1000, 1],
+    );
+    expect(calls.filter((c) => c.fn === "__get_free_pages").reduce((n, c) => n + 1 + (c.repeats?.times ?? 0), 0)).toBe(500);
+    // every folded call is counted once: the log's entries plus the folded calls are the calls made
+    const entries = calls.length;
+    const folded = (r.kernel as { callsFolded?: number }).callsFolded ?? 0;
+    expect(folded).toBeGreaterThan(0);
+    expect(entries + folded).toBe(3 + 3000 * 2 + 1000 * 4 + 500 * 2);
+    // the 64- and 128-byte blocks each fold into their own first block, not into one another's
+    const firsts = calls.filter((c) => c.fn === "kmalloc" && (String(c.args[0]) === "64" || String(c.args[0]) === "128") && c.repeats);
+    expect(firsts.map((c) => c.repeats!.calls)).toEqual([2, 2]);
+  }, 120_000);
+});

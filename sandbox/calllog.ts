@@ -486,14 +486,7 @@ export class CallLog {
       return;
     }
     // endRow's steps for a number, an address or no result
-    const nc = this.callers.length;
-    const caller = nc > 0 ? this.callers[nc - 1] : "";
-    let line = -1;
-    if (info.line) {
-      const l = this.lineOf();
-      if (l !== undefined) line = l;
-    }
-    const i = this.row(info.id, this.lastCtxId, caller, this.k.clock.now(), line);
+    const i = this.rowHere(info);
     if (rt === "number") {
       this.retNum[i] = ret as number;
       this.retKind[i] = V_NUM;
@@ -504,9 +497,7 @@ export class CallLog {
       this.retNum[i] = retAddr;
       this.retKind[i] = V_ADDR;
     }
-    this.bytes += size + caller.length;
-    if (!this.over && (this.rows >= CALL_LOG_BUDGET.entries || this.bytes >= CALL_LOG_BUDGET.bytes)) this.over = true;
-    if (info.mem !== MEM_NONE && this.rows > CALL_LOG_BUDGET.foldAfter) this.memAfter(info);
+    this.rowDone(info, size);
   }
 
   /** Past the budget: a call the log does not keep (no memory role, nor a print that stored text; past maxEntries,
@@ -711,6 +702,30 @@ export class CallLog {
     return s;
   }
 
+  /**
+   * A new row for the call being recorded: the innermost module function as its caller, the clock, and where the
+   * table asks for it the line of the call itself, even inside a helper (the bridge knows it from the call's site
+   * without walking the guest's stack: bindings.ts innermostFrame).
+   */
+  private rowHere(info: CallLogFn): number {
+    const nc = this.callers.length;
+    const caller = nc > 0 ? this.callers[nc - 1] : "";
+    let line = -1;
+    if (info.line) {
+      const l = this.lineOf();
+      if (l !== undefined) line = l;
+    }
+    this.bytes += caller.length;
+    return this.row(info.id, this.lastCtxId, caller, this.k.clock.now(), line);
+  }
+
+  /** After a row's values: its bytes counted against the budget, and its part in a memory block past foldAfter. */
+  private rowDone(info: CallLogFn, size: number): void {
+    this.bytes += size;
+    if (!this.over && (this.rows >= CALL_LOG_BUDGET.entries || this.bytes >= CALL_LOG_BUDGET.bytes)) this.over = true;
+    if (info.mem !== MEM_NONE && this.rows > CALL_LOG_BUDGET.foldAfter) this.memAfter(info);
+  }
+
   /** The log as it was before the block's first row. */
   private undo(b: Block): void {
     for (let j = b.nVals; j < this.nVals; j++) this.valOther.delete(j);
@@ -778,16 +793,7 @@ export class CallLog {
       (cut ??= []).push([-1, r.length]);
       r = detachedSlice(r, 0, max);
     }
-    const nc = this.callers.length;
-    const caller = nc > 0 ? this.callers[nc - 1] : "";
-    let line = -1;
-    if (info.line) {
-      // the innermost cell frame: the line of the call itself, even inside a helper (the bridge knows it from the
-      // call's site without walking the guest's stack: bindings.ts innermostFrame)
-      const l = this.lineOf();
-      if (l !== undefined) line = l;
-    }
-    const i = this.row(info.id, this.lastCtxId, caller, this.k.clock.now(), line);
+    const i = this.rowHere(info);
     if (retAddr === retAddr && typeof r === "bigint") {
       this.lastAddr = r;
       this.lastAddrNum = retAddr;
@@ -798,9 +804,7 @@ export class CallLog {
       (this.cuts ??= new Map()).set(this.rows - 1, cut);
       this.lastCutRow = this.rows - 1;
     }
-    this.bytes += size + caller.length;
-    if (!this.over && (this.rows >= CALL_LOG_BUDGET.entries || this.bytes >= CALL_LOG_BUDGET.bytes)) this.over = true;
-    if (info.mem !== MEM_NONE && this.rows > CALL_LOG_BUDGET.foldAfter) this.memAfter(info);
+    this.rowDone(info, size);
   }
 
   /** The encodeAddr number of an address value (the last one is remembered), undefined when it has none. */

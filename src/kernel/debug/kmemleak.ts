@@ -15,7 +15,8 @@
 // /sys/kernel/debug/kmemleak)".
 // Simplifications: the allocation time and task of each object are the module's load (insmod) unless the
 // allocator recorded them; the backtrace is the allocator's entry, the allocating module function (offset of its
-// first call) and insmod's path. Distro configs have no kmemleak: nothing printed, leaks() still lists the facts.
+// first call) and insmod's path. Distro configs have no kmemleak: the kernel prints nothing, leaks() still lists the
+// facts, and kmodlab adds one note per allocator and caller (noteUntracked), as it does for pages on every config.
 
 import type { Kernel, Task } from "../kernel.ts";
 import { kernLevels } from "../kernel/printk.ts";
@@ -123,7 +124,38 @@ export class Kmemleak {
         explain: "Every __get_free_pages()/alloc_pages() needs a matching free_pages()/__free_pages() with the same order before module_exit returns.",
       });
     }
+    if (!this.enabled) this.noteUntracked(leaks.filter((l) => l.kind !== "pages" && !l.reported));
     return leaks;
+  }
+
+  /**
+   * Without kmemleak (the distro configs: CONFIG_DEBUG_KMEMLEAK is not set) the kernel says nothing about a leaked
+   * kmalloc, kmem_cache_alloc or vmalloc, as for pages on every config: kmodlab adds its own note, one per allocator
+   * and caller (a loop that leaks 100,000 objects gets one note with their count, not 100,000).
+   */
+  private noteUntracked(leaks: Leak[]): void {
+    const groups = new Map<string, Leak[]>();
+    for (const l of leaks) {
+      const key = `${l.kind}\u0000${l.cache ?? ""}\u0000${l.caller ?? ""}`;
+      const g = groups.get(key);
+      if (g) g.push(l);
+      else groups.set(key, [l]);
+    }
+    for (const g of groups.values()) {
+      const l = g[0];
+      const bytes = g.reduce((n, x) => n + x.size, 0);
+      const where = `${fromWhat(l)}${l.caller ? ` in ${l.caller}()` : ""}`;
+      const what =
+        g.length === 1 ? `${l.size} bytes at 0x${l.addr.toString(16)} from ${where} were` : `${g.length} allocations (${bytes} bytes) from ${where} were`;
+      const t = `kmodlab: ${what} never freed (this kernel is built without kmemleak, so it says nothing; the debug config reports it)`;
+      this.k.report({
+        kind: "leak",
+        title: t,
+        text: t,
+        frames: l.caller ? [{ fn: l.caller }] : undefined,
+        explain: explainLeak(l),
+      });
+    }
   }
 
   /** The lines of one object, without the "kmemleak: " prefix (the /sys/kernel/debug/kmemleak form). */
@@ -224,15 +256,18 @@ export function hexRow(b: Uint8Array): string {
   return hex.padEnd(49, " ") + ascii;
 }
 
+function fromWhat(l: Leak): string {
+  return l.kind === "vmalloc"
+    ? "vmalloc()"
+    : l.kind === "kmalloc_large"
+      ? "kmalloc() (a large one, from the page allocator)"
+      : l.cache?.startsWith("kmalloc")
+        ? "kmalloc()"
+        : `kmem_cache_alloc() from ${l.cache}`;
+}
+
 function explainLeak(l: Leak): string {
-  const what =
-    l.kind === "vmalloc"
-      ? "vmalloc()"
-      : l.kind === "kmalloc_large"
-        ? "kmalloc() (a large one, from the page allocator)"
-        : l.cache?.startsWith("kmalloc")
-          ? "kmalloc()"
-          : `kmem_cache_alloc() from ${l.cache}`;
+  const what = fromWhat(l);
   const free = l.kind === "vmalloc" ? "vfree()" : l.cache && !l.cache.startsWith("kmalloc") ? "kmem_cache_free()" : "kfree()";
   return `${l.size} bytes from ${what}${l.caller ? ` in ${l.caller}()` : ""} were never freed: call ${free} on it before module_exit returns, or the memory is lost until reboot.`;
 }

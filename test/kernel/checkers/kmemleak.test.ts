@@ -77,4 +77,33 @@ describe("kmemleak at rmmod (6.1 debug, kmemleak.verbose)", () => {
     expect(leaks.map((l) => [l.kind, l.reported])).toEqual([["slab", false]]);
     expect(h.since(mark)).toEqual([]);
   });
+
+  it("distro config: a kmodlab note per allocator and caller instead (count and bytes for many), none when all is freed", () => {
+    const h = harness("x86_64-6.1", "distro");
+    const { k } = h;
+    let v = 0n;
+    h.insmod(() =>
+      h.call("mem_init", 4, () => {
+        for (let i = 0; i < 1000; i++) k.slab.kmalloc(2048, GFP_KERNEL);
+        v = k.vmalloc.vmalloc(5000);
+        k.slab.kfree(k.slab.kmalloc(64, GFP_KERNEL));
+      }),
+    );
+    const mark = k.log.mark();
+    expect(k.leakCheck()).toHaveLength(1001);
+    expect(h.since(mark)).toEqual([]); // the kernel itself still says nothing
+    const notes = k.reports.filter((r) => r.kind === "leak");
+    expect(notes.map((r) => r.title).sort()).toEqual([
+      expect.stringMatching(
+        /^kmodlab: 1000 allocations \(2048000 bytes\) from kmalloc\(\)( in mem_init\(\))? were never freed \(this kernel is built without kmemleak/,
+      ),
+      `kmodlab: 8192 bytes at 0x${v.toString(16)} from vmalloc() in mem_init() were never freed (this kernel is built without kmemleak, so it says nothing; the debug config reports it)`,
+    ]);
+    expect(notes.every((r) => r.explain && /call (kfree|vfree)\(\)/.test(r.explain))).toBe(true);
+
+    const clean = harness("x86_64-6.1", "distro");
+    clean.insmod(() => clean.call("mem_init", 4, () => clean.k.slab.kfree(clean.k.slab.kmalloc(100, GFP_KERNEL))));
+    expect(clean.k.leakCheck()).toEqual([]);
+    expect(clean.k.reports.filter((r) => r.kind === "leak")).toEqual([]);
+  });
 });

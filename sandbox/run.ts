@@ -237,6 +237,17 @@ function rowsNamed(api: readonly ApiEntry[], module: string, name: string): ApiE
   return m.get(`${module}\0${name}`) ?? [];
 }
 
+/** Kernel names a learner reaches for that kmodlab leaves out on purpose, with what to write instead. */
+const ERR_PTR_NOTE =
+  "no function here returns an ERR_PTR: kthread_run and kthread_create return null when they fail (a simplification; the kernel returns ERR_PTR(-ENOMEM)), so test the result with `if (!t)`";
+const NOT_MODELLED: Record<string, string> = {
+  IS_ERR: ERR_PTR_NOTE,
+  IS_ERR_OR_NULL: ERR_PTR_NOTE,
+  PTR_ERR: ERR_PTR_NOTE,
+  PTR_ERR_OR_ZERO: ERR_PTR_NOTE,
+  ERR_PTR: ERR_PTR_NOTE,
+};
+
 /** The imports of a cell checked against the table for an era: a compile error message, or undefined. */
 export function checkImports(
   imports: readonly ImportSpec[],
@@ -253,7 +264,8 @@ export function checkImports(
         .filter(([dd]) => dd <= 2)
         .sort((a, b) => a[0] - b[0] || a[1].localeCompare(b[1]));
       const hint = near.length ? ` (did you mean ${near[0][1]}?)` : "";
-      return { message: `"${im.module}" has no export named '${im.name}'${hint}`, line: im.line, column: im.column };
+      const why = im.module === "linux" ? NOT_MODELLED[im.name] : undefined;
+      return { message: `"${im.module}" has no export named '${im.name}'${why ? `: ${why}` : hint}`, line: im.line, column: im.column };
     }
     if (!rows.some((e) => inEra(e, era))) return { message: absentMessage(rows[0], era), line: im.line, column: im.column };
   }

@@ -108,6 +108,11 @@ describe("compile errors: syntax and imports, with line and column", () => {
   it("a misspelt import suggests the nearest name; other modules are refused", async () => {
     const r = await run(`import { kmaloc } from "linux";`.replace("kmaloc", "printkk"));
     expect(r.reports[0].title).toBe(`cell.ts:1:10: ImportError: "linux" has no export named 'printkk' (did you mean printk?)`);
+    // IS_ERR is near no row, and a learner writing kernel C habits gets what to write instead
+    const e = await run(`import { printk, IS_ERR } from "linux";`);
+    expect(e.reports[0].title).toBe(
+      "cell.ts:1:18: ImportError: \"linux\" has no export named 'IS_ERR': no function here returns an ERR_PTR: kthread_run and kthread_create return null when they fail (a simplification; the kernel returns ERR_PTR(-ENOMEM)), so test the result with `if (!t)`",
+    );
     const f = await run(`import fs from "fs";`);
     expect(f.reports[0].title).toBe(
       `cell.ts:1:16: ImportError: cannot import "fs": a module cell can import only from "linux" (the kernel API), "sim" (the simulated board) and "user" (the cell's user program: malloc, mmap, open, read...)`,

@@ -365,6 +365,20 @@ module_init(() => {
     expect(cold.stats.boots + cold.stats.templates).toBeLessThanOrEqual(24 * 5);
   });
 
+  it("the boot cache takes a template at a key's first run once keys repeat in it (more copies than plain boots)", () => {
+    const fake = (p: string, o: { seed?: number }) => ({ p, seed: o.seed, bytes: new Uint8Array(16) });
+    // keys that never repeat: every one boots plainly, no template is made
+    const once = new BootCache(fake, bootKey);
+    for (let seed = 1; seed <= 5; seed++) once.boot("x", { seed });
+    expect(once.stats).toEqual({ boots: 5, templates: 0, copies: 0, uncopyable: 0, slower: 0 });
+    // a machine's 5 programs, then the next machine's: the first key boots plainly once, the later keys never do
+    const repeat = new BootCache(fake, bootKey);
+    for (let seed = 1; seed <= 3; seed++) for (let i = 0; i < 5; i++) repeat.boot("x", { seed });
+    expect(repeat.stats).toEqual({ boots: 1, templates: 3, copies: 14, uncopyable: 0, slower: 0 });
+    // and what it hands out is the key's machine
+    expect(repeat.boot("x", { seed: 4 })).toMatchObject({ p: "x", seed: 4 });
+  });
+
   it("the boot cache drops a template whose first copies cost as much as its boot, and boots that key from then on", () => {
     // a clock that moves 10 ms at every reading, plus what a boot adds: copies measure 10 ms, boots 10 ms + bootCost
     const cacheWith = (bootCost: number) => {

@@ -207,9 +207,8 @@ export class Kasan {
       this.shadow.set(vpn0 + i, KASAN_SLAB_REDZONE);
       this.slabOfPage.set(vpn0 + i, slab);
     }
-    const live = slab.live;
-    const req = slab.requested;
-    for (let i = 0; i < slab.objects; i++) if (live[i] > 0) this.unpoison(slab.addr(i), req[i]);
+    // liveAt/requestedAt: reading must not give a boot slab per-object arrays of its own (Slab.sharedArrays)
+    for (let i = 0; i < slab.objects; i++) if (slab.liveAt(i) > 0) this.unpoison(slab.addr(i), slab.requestedAt(i));
   }
 
   private largeShadow(addr: bigint): PageShadow {
@@ -386,16 +385,41 @@ export class Kasan {
     if (this.bootPending.size) this.replayBoot(Math.floor(start / 8), Math.floor((start + pages - 1) / 8));
     // The watchdog (Kernel.watchdog) looks in every 1024 shadow pages: this runs after the area is complete, so a
     // stop here leaves a busy area whose shadow is partly written, which nothing reads again (the run is over).
-    for (let g = Math.floor(start / 8), n = 0; g <= Math.floor((start + pages - 1) / 8); g++) {
+    const guard = vm.noGuard || vm.flags & 0x40 ? 0 : PAGE;
+    const size = vm.requested ?? vm.size - guard;
+    const end = start + pages;
+    // (a request of 2 GiB or more takes the general path too: unpoison()'s granule masks are 32-bit)
+    const whole = Number.isInteger(pages) && (vm.addr & 0xfffn) === 0n && size <= vm.size && size < 2 ** 31;
+    for (let g = Math.floor(start / 8), n = 0; g <= Math.floor((end - 1) / 8); g++) {
       if ((++n & 127) === 0) this.k.watchdog();
       if (this.vmPopulated.has(g)) continue;
       this.vmPopulated.add(g);
-      for (let i = 0; i < 8; i++) if (!this.shadow.has(g * 8 + i)) this.shadow.set(g * 8 + i, KASAN_VMALLOC_INVALID);
+      // (the area's own pages get their value below, whatever they held)
+      for (let v = g * 8; v < g * 8 + 8; v++) if ((!whole || v < start || v >= end) && !this.shadow.has(v)) this.shadow.set(v, KASAN_VMALLOC_INVALID);
     }
-    this.setShadow(vm.addr, vm.size, KASAN_VMALLOC_INVALID, true);
-    const guard = vm.noGuard || vm.flags & 0x40 ? 0 : PAGE;
-    const size = vm.requested ?? vm.size - guard;
-    this.unpoison(vm.addr, size);
+    if (!whole) {
+      // not whole pages, or a request past the area (areas are page-aligned and hold their request), or >= 2 GiB
+      this.setShadow(vm.addr, vm.size, KASAN_VMALLOC_INVALID, true);
+      this.unpoison(vm.addr, size);
+      return;
+    }
+    // In one pass per page, what poisoning the area (0xF8) and then unpoisoning its request (0, then the partial
+    // granule's count) leave: each page of the area is written once, with its final value, instead of twice or three
+    // times (a 1 MB vmalloc is 245 pages).
+    const open = size > 0 ? Math.floor(size / PAGE) : 0; // pages wholly inside the request: accessible
+    const rest = size > 0 ? size - open * PAGE : 0;
+    for (let i = 0; i < pages; i++) {
+      if (((i + 1) & 1023) === 0) this.k.watchdog(); // a vmalloc of gigabytes (as setShadow's tick)
+      if (i < open) this.shadow.set(start + i, 0);
+      else if (i > open || rest === 0) this.shadow.set(start + i, KASAN_VMALLOC_INVALID);
+      else {
+        // the page the request ends in: its accessible granules, the partial granule's byte count, then 0xF8
+        const arr = new Uint8Array(GRANULES).fill(KASAN_VMALLOC_INVALID);
+        arr.fill(0, 0, rest >> 3);
+        if (rest & 7) arr[rest >> 3] = rest & 7;
+        this.shadow.set(start + i, arr);
+      }
+    }
   }
 
   /** kasan_poison_vmalloc on vfree/vunmap. */

@@ -371,6 +371,14 @@ export class Slab {
   requestedAt(i: number): number {
     return this._req ? this._req[i]! : this.allBoot ? this.cache.objectSize : 0;
   }
+  /** bootMask[i] of an index of the slab, without creating the array (nor giving this slab copies of shared ones). */
+  bootAt(i: number): number {
+    return this._boot ? this._boot[i]! : this.allBoot ? 1 : 0;
+  }
+  /** callers[i] of an index of the slab, without creating the array (nor giving this slab copies of shared ones). */
+  callerAt(i: number): string | undefined {
+    return this._callers?.[i];
+  }
   /** Size the caller asked for, per object. */
   get requested(): Int32Array {
     if (this.sharedArrays) this.ownArrays();
@@ -433,7 +441,20 @@ export class Slab {
   shareArrays(): void {
     for (const a of [this._free, this._live, this._req, this._callers, this._boot, this._allocTrack, this._freeTrack]) if (a) immutable(a);
     this.sharedArrays = true;
+    let bootOnly = true;
+    for (let i = 0; i < this.objects && bootOnly; i++) if (this.liveAt(i) && this.bootAt(i) !== 1) bootOnly = false;
+    this.sharedBootOnly = bootOnly;
   }
+  /**
+   * Every live object is the boot's, read from arrays still shared with the template (none of this machine's writes
+   * reached them: a write gives the slab its own arrays first). liveObjects({ boot: false }) skips such a slab, as it
+   * skips an untouchedBoot() one, without reading its objects.
+   */
+  holdsOnlySharedBootObjects(): boolean {
+    return this.sharedArrays && this.sharedBootOnly;
+  }
+  /** Set by shareArrays: whether the shared arrays hold only boot objects. */
+  private sharedBootOnly = false;
 
   /** Copies of the shared per-object arrays, this slab's own from now on. */
   private ownArrays(): void {
@@ -2210,23 +2231,25 @@ export class SlabAllocator {
     for (const slab of this.byPfn.values()) {
       // A slab the boot model filled and nobody touched since holds only boot objects (the common case: skip it
       // without materialising its per-object arrays, and without the set: skipped again at each of its pages).
-      if (!wantBoot && slab.untouchedBoot()) continue;
+      // (A slab still reading the template's arrays with only boot objects in them likewise.) The reads below go
+      // through liveAt/bootAt/requestedAt/callerAt: a reader must not give a slab its own arrays (Slab.sharedArrays).
+      if (!wantBoot && (slab.untouchedBoot() || slab.holdsOnlySharedBootObjects())) continue;
       if (seen.has(slab)) continue;
       seen.add(slab);
       const s = slab.cache;
       for (let i = 0; i < slab.objects; i++) {
-        const n = slab.live[i];
+        const n = slab.liveAt(i);
         if (!n) continue;
-        const boot = slab.hasBootMask() && slab.bootMask[i] === 1;
+        const boot = slab.bootAt(i) === 1;
         if (boot && !wantBoot) continue;
         const addr = slab.addr(i);
         out.push({
           addr,
           cache: s.name,
-          requested: slab.requested[i],
+          requested: slab.requestedAt(i),
           slot: s.size,
           objectSize: s.objectSize,
-          caller: slab.callers[i],
+          caller: slab.callerAt(i),
           pfn: slab.pfn + Math.floor((slab.slotStart + s.redLeftPad + i * s.size) / PAGE_SIZE),
           via: "slab",
           boot,

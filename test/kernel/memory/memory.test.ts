@@ -268,6 +268,29 @@ describe("KASAN (the 6.1 debug kernel)", () => {
     expect(guard.oops).toBeDefined();
   });
 
+  it("vmalloc: KASAN's shadow of an area is the request accessible, the partial granule its byte count, the rest and the guard page 0xF8, and vfree poisons it all", () => {
+    const k = insmod("x86_64-6.1", "debug");
+    // sizes around granule and page edges; each area is whole pages plus its guard page
+    for (const n of [1, 7, 8, 9, 4095, 4096, 4097, 8191, 12291, 1000000]) {
+      const v = k.vmalloc.vmalloc(n);
+      const pages = Math.ceil(n / 4096) + 1;
+      const want = (off: number): number => {
+        if (off < (n & ~7)) return 0;
+        if (off < n) return n & 7; // the granule the request ends in
+        return KASAN_VMALLOC_INVALID;
+      };
+      // every granule of the first and last two pages, and of the page the request ends in
+      const offs = new Set<number>();
+      for (const page of [0, 1, Math.floor(n / 4096), pages - 2, pages - 1]) {
+        if (page < 0 || page >= pages) continue;
+        for (let g = 0; g < 512; g++) offs.add(page * 4096 + g * 8);
+      }
+      for (const off of offs) expect([n, off, k.kasan!.shadowByte(v + BigInt(off))]).toEqual([n, off, want(off)]);
+      k.vmalloc.vfree(v);
+      for (const off of [0, n - 1, (pages - 1) * 4096]) expect(k.kasan!.shadowByte(v + BigInt(off))).toBe(KASAN_VMALLOC_INVALID);
+    }
+  });
+
   it("NULL: KASAN's null-ptr-deref report (no shadow, just the stack), then the page fault", () => {
     const k = insmod("x86_64-6.1", "debug");
     const { lines } = during(k, () => k.mem.writeb(1, 0x10n));

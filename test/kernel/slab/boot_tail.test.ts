@@ -142,4 +142,33 @@ describe("the boot's untouched full slabs as shared columns (boot tails)", () =>
     expect(plan.copy().slab.objectSlabAtPfn(sa.pfn)!.liveAt(i)).toBe(0);
     for (const k of [a, b]) expect(checkKernelInvariants(k)).toEqual([]);
   });
+
+  it("reading a copy's boot slabs (liveObjects, kmemleak's scan, KASAN's slab shadow) leaves their per-object arrays shared with the template", () => {
+    const template = boot("x86_64-6.1", { config: "debug", seed: 5 });
+    const plan = new SnapshotPlan(template);
+    const k = plan.copy();
+    const arrays = (s: Slab) => s as unknown as { _live?: Uint8Array; _req?: Int32Array; _boot?: Uint8Array; sharedArrays: boolean };
+    const shared = [...new Set((template.slab as unknown as { byPfn: Map<number, Slab> }).byPfn.values())].filter((s) => arrays(s).sharedArrays);
+    expect(shared.length).toBeGreaterThan(10);
+    const all = k.slab.liveObjects();
+    const mine = k.slab.liveObjects({ boot: false });
+    expect(mine).toEqual([]); // the boot's objects only, so far
+    k.kmemleak.scan();
+    // KASAN builds a boot slab's shadow from its objects when it first looks at one of its pages
+    for (const s of shared.slice(0, 5)) expect(k.kasan!.shadowByte(s.objBase)).toBeGreaterThanOrEqual(0);
+    for (const t of shared) {
+      const c = arrays(k.slab.objectSlabAtPfn(t.pfn)!);
+      expect(c.sharedArrays).toBe(true);
+      expect(c._live).toBe(arrays(t)._live);
+      expect(c._req).toBe(arrays(t)._req);
+      expect(c._boot).toBe(arrays(t)._boot);
+    }
+    // and they read what the arrays hold: every live object of the template's shared slabs is listed, as the boot's
+    const listed = new Set(all.map((o) => o.addr));
+    for (const t of shared) for (let i = 0; i < t.objects; i++) if (t.liveAt(i)) expect(listed.has(t.addr(i))).toBe(true);
+    expect(all.filter((o) => shared.some((t) => o.pfn >= t.pfn && o.pfn < t.pfn + (1 << t.order))).every((o) => o.boot)).toBe(true);
+    // a module object in such a slab is listed as the module's, and the scan reads it from the slab's own arrays
+    const p = k.slab.kmalloc(100, 0xcc0);
+    expect(k.slab.liveObjects({ boot: false }).map((o) => o.addr)).toEqual([p]);
+  });
 });

@@ -372,6 +372,8 @@ export function boot(profile: string | Profile, opts: BootOptions = {}): Kernel 
   k.slab.bootSlabFinish();
   // The untouched full boot slabs as shared columns (mm/slub_boot_tail.ts): a copy of this machine shares them.
   k.slab.compactBootSlabs();
+  // The boot's log records, closed lines never written again, shared with every copy likewise.
+  k.log.shareClosedRecords();
   // Fault injection acts from here on (CONFIG_FAULT_INJECTION: the debug kernels); the simulated boot's own
   // allocations never fail (fault_inject.ts header).
   k.fault.armed = k.fault.available;

@@ -365,6 +365,23 @@ module_init(() => {
     expect(cold.stats.boots + cold.stats.templates).toBeLessThanOrEqual(24 * 5);
   });
 
+  it("a copy shares the boot's closed log records and kernel symbols with its template, and its own printk stays its own", () => {
+    const template = boot("x86_64-6.1", { seed: 4 });
+    const plan = new SnapshotPlan(template);
+    const k = plan.copy();
+    const n = template.log.records.length;
+    expect(k.log.records.length).toBe(n);
+    for (let i = 0; i < n - 1; i++) expect(k.log.records[i]).toBe(template.log.records[i]);
+    const sym = (x: Kernel) => (x.kallsyms as unknown as { kern: object[] }).kern;
+    expect(sym(k).length).toBeGreaterThan(10);
+    sym(k).forEach((s, i) => expect(s).toBe(sym(template)[i]));
+    k.printk("<6>only in the copy\n");
+    expect(k.log.records.length).toBe(n + 1);
+    expect(template.log.records.length).toBe(n);
+    expect(plan.copy().log.texts()).toEqual(template.log.texts());
+    expect(differences(plan.copy(), boot("x86_64-6.1", { seed: 4 }))).toEqual([]);
+  });
+
   it("the boot cache takes a template at a key's first run once keys repeat in it (more copies than plain boots)", () => {
     const fake = (p: string, o: { seed?: number }) => ({ p, seed: o.seed, bytes: new Uint8Array(16) });
     // keys that never repeat: every one boots plainly, no template is made

@@ -18,6 +18,7 @@
 // 0x10 + 0x20*(line - firstLine) (capped below the size); otherwise 0x10 + (line*0x1c mod (size-0x10)).
 
 import type { Arch, Era } from "../types.ts";
+import { immutable } from "../snapshot.ts";
 
 /** What kernel.ts and the rest of the kernel need of the Kernel here (kept minimal so tests can fake it). */
 export interface KallsymsHost {
@@ -254,7 +255,8 @@ export class Kallsyms {
       const known = this.real[name];
       const [defOff, defSize] = known ?? this.invented(name);
       const sz = size ?? defSize;
-      s = { name, rel: this.kernNext, size: sz, defOff: Math.min(defOff, sz - 1) };
+      // never changed once made: a kernel snapshot shares it with the copies (src/kernel/snapshot.ts immutable())
+      s = immutable({ name, rel: this.kernNext, size: sz, defOff: Math.min(defOff, sz - 1) });
       this.kernNext = align16(this.kernNext + sz);
       this.kern.push(s);
       this.kernByName.set(name, s);

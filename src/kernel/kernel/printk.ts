@@ -31,7 +31,7 @@
 
 import type { Arch, Era, Profile } from "../types.ts";
 import type { Clock } from "./time.ts";
-import { rebindable } from "../snapshot.ts";
+import { immutable, rebindable } from "../snapshot.ts";
 import { detachedSlice, vsprintf, ptrKeyFromSeed, VSPRINTF_DEFAULT_CAP, type PrintkArg, type VaFormat, type VsprintfEnv } from "./vsprintf.ts";
 
 export type { PrintkArg, VaFormat, VsprintfEnv };
@@ -348,6 +348,15 @@ export class LogBuffer {
       out.push(formatTimestamp(r.tsNs) + " " + r.text);
     }
     return out;
+  }
+
+  /**
+   * The end of the boot: its records are never written again (only the last one, while its line is still open, takes a
+   * continuation), so a kernel snapshot shares them with the copies instead of copying each (immutable()).
+   */
+  shareClosedRecords(): void {
+    const n = this.open ? this.records.length - 1 : this.records.length;
+    for (let i = 0; i < n; i++) immutable(this.records[i]!);
   }
 
   /** The texts (no timestamps) of records [from, to). */

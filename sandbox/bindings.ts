@@ -192,6 +192,55 @@ const specTexts = new WeakMap<readonly ApiEntry[], Map<string, string>>();
 /** Parsed stacks per transpiled cell (Bridge.framesOf), by its column map (shadow stack) or its scopes. */
 const parsedStacks = new WeakMap<object, Map<string, CellFrame[]>>();
 
+/**
+ * What a Bridge's constructor made in the guest: the prelude's functions and arrays, and the route its host functions
+ * take to the bridge serving them. restore.ts keeps it with a copy of the module's memory; a later Bridge of the same
+ * guestKey() adopts it (the constructor's `adopt`) instead of building its own.
+ */
+export interface BridgeGuest {
+  readonly route: { b: Bridge | undefined };
+  readonly require: QuickJSHandle;
+  readonly stackFn: QuickJSHandle;
+  readonly handleForFn: QuickJSHandle;
+  readonly nameOfFn: QuickJSHandle;
+  readonly isProxyFn: QuickJSHandle;
+  readonly mkBigFn: QuickJSHandle;
+  readonly hungryH: QuickJSHandle;
+  readonly shadowH: QuickJSHandle;
+  readonly setTakeFn: QuickJSHandle;
+}
+
+/** A constant's value as the spec carries it: an address as its hex text, a string, or a number. */
+function specValue(e: Extract<ApiEntry, { kind: "constant" }>, env: CallEnv): string | number {
+  const v = e.value(env.k);
+  return e.type === "addr" ? "0x" + BigInt(v).toString(16) : e.type === "string" ? String(v) : Number(v);
+}
+
+/** The prelude's spec key: the sites, the functions called at one, the constants' values (made once per rows array). */
+function specKeyOf(entries: readonly ApiEntry[], env: CallEnv, nSites: number, sitedNames: ReadonlySet<string>): string {
+  let sited = "";
+  const values: (string | number)[] = [];
+  for (const e of entries) {
+    if (e.kind === "function") sited += sitedNames.has(e.name) ? "1" : "0";
+    else if (e.kind === "constant") values.push(specValue(e, env));
+  }
+  return JSON.stringify([nSites, sited, values]);
+}
+
+const entryIds = new WeakMap<readonly ApiEntry[], number>();
+let nextEntryId = 0;
+
+/**
+ * What decides everything a Bridge's constructor makes in the guest (restore.ts keeps one prepared runtime per key):
+ * the rows (by identity: rows.ts caches them), the prelude's spec key (the cell's sites, the functions called at
+ * one, the constants' values on this kernel), the address width, and whether raw host functions serve the sites.
+ */
+export function guestKey(entries: readonly ApiEntry[], env: CallEnv, sites: readonly number[], sitedNames: ReadonlySet<string>, raw: boolean): string {
+  let id = entryIds.get(entries);
+  if (id === undefined) entryIds.set(entries, (id = nextEntryId++));
+  return `${id} ${raw ? 1 : 0} ${env.k.layout?.bits ?? 64} ${specKeyOf(entries, env, sites.length - 1, sitedNames)}`;
+}
+
 export class Bridge {
   calls = 0;
   printed = 0;
@@ -207,6 +256,8 @@ export class Bridge {
   private readonly mkBigFn: QuickJSHandle;
   /** The prelude's setTake, and whether its takeStack is made (1), not yet (0) or could not be (2): setHungry. */
   private readonly setTakeFn: QuickJSHandle;
+  /** What the constructor made in the guest, or adopted (restore.ts keeps it). */
+  readonly guest: BridgeGuest;
   private takeState: 0 | 1 | 2 = 0;
   private readonly owned: QuickJSHandle[] = [];
   /**
@@ -299,76 +350,46 @@ export class Bridge {
      * keeps them: they take the stack, and the shadow stack's depth, in the guest).
      */
     raw?: RawValues,
+    /**
+     * The guest half an earlier Bridge of the same guestKey() made, in a runtime restore.ts put back: adopted (its host
+     * functions serve this bridge from now on), nothing built.
+     */
+    adopt?: BridgeGuest,
   ) {
     this.addrBits = env.k.layout?.bits ?? 64;
     this.addrLimit = 1n << BigInt(this.addrBits);
     this.numbers = hostNumberResults(ctx);
     this.dupPtr = rawDupper(ctx);
     this.deadline = Infinity; // set when the prelude is in place: the CPU limit is the module's, not the bridge's
+    if (adopt !== undefined) {
+      adopt.route.b = this;
+      this.guest = adopt;
+      this.require = adopt.require;
+      this.stackFn = adopt.stackFn;
+      this.handleForFn = adopt.handleForFn;
+      this.nameOfFn = adopt.nameOfFn;
+      this.isProxyFn = adopt.isProxyFn;
+      this.mkBigFn = adopt.mkBigFn;
+      this.hungryH = adopt.hungryH;
+      this.shadowH = adopt.shadowH;
+      this.setTakeFn = adopt.setTakeFn;
+      this.deadline = hooks.now() + limits.cpuMs;
+      rt.setInterruptHandler(() => this.interrupt());
+      return;
+    }
+    // The host functions reach the bridge through the route: a later run's Bridge adopting this guest takes it over.
+    const route: { b: Bridge | undefined } = { b: this };
 
     // One host function serves every table function (the prelude's wrapper passes the row's id and the argument
     // mask as `this`, see maskOf): a run creates a handful of host functions, not one per export.
     const natives = ctx.newObject();
     const fns: FunctionEntry[] = [];
     const nSites = sites.length - 1;
-    this.setFn(natives, "dispatch", "linux", (hs, self) => {
-      let coded = this.ctx.getNumber(self);
-      const withNode = coded >= NODE_BIT;
-      if (withNode) coded -= NODE_BIT;
-      const withStack = coded >= STACK_BIT;
-      const code = withStack ? coded - STACK_BIT : coded;
-      let site = Math.floor(code / SITE_UNIT);
-      const rest = code - site * SITE_UNIT;
-      const id = Math.floor(rest / CODE_ID);
-      const e = fns[id];
-      let node = 0;
-      if (withNode) {
-        node = site;
-        site = this.nodeSite[node] ?? -1;
-      }
-      if (e === undefined || !(code >= 0) || !(site >= 0) || site > nSites) return this.errorHandle("TypeError", "not a kernel function");
-      const outerNode = this.nodeAttached;
-      const outerDepth = this.nodeDepthNow;
-      this.nodeAttached = withNode ? this.nodeFrames[node] : null;
-      this.nodeDepthNow = withNode ? this.nodeDepth[node] : 0;
-      const outer = this.site;
-      const outerRow = this.row;
-      const outerAttached = this.attached;
-      const outerUsed = this.attachedUsed;
-      this.site = site;
-      this.row = id;
-      this.attached = withStack ? (this.stacksById.get(this.pendingStack) ?? null) : null;
-      this.attachedUsed = false;
-      try {
-        return this.call(e, hs, rest - id * CODE_ID);
-      } finally {
-        if (this.attached !== null && !this.attachedUsed && this.streak[id] <= 0 && --this.streak[id] <= -UNHUNGRY) this.setHungry(id, false);
-        this.leaveSite(outer, outerNode, outerDepth, outerRow, outerAttached, outerUsed);
-      }
-    });
+    this.setFn(natives, "dispatch", "linux", (hs, self) => route.b!.dispatch(hs, self, fns, nSites));
     // The wrapper's stack of a call: id (and, the first time, its text; reset: the wrapper forgot its ids).
-    this.setFn(natives, "setStack", "setStack", (hs) => {
-      const id = this.ctx.getNumber(hs[0]);
-      if (hs[2] !== undefined && this.ctx.typeof(hs[2]) === "boolean") this.stacksById.clear();
-      if (hs[1] !== undefined && this.ctx.typeof(hs[1]) === "string") this.stacksById.set(id, this.framesOf(this.ctx.getString(hs[1])));
-      this.pendingStack = id;
-      return undefined;
-    });
+    this.setFn(natives, "setStack", "setStack", (hs) => route.b!.setStack(hs));
     // A shadow-stack node the prelude met first (prelude.ts siteCode): its site, its depth and its stack, checked.
-    this.setFn(natives, "setNode", "setNode", (hs) => {
-      const [n, site, depth] = [0, 1, 2].map((i) => (hs[i] !== undefined && this.ctx.typeof(hs[i]) === "number" ? this.ctx.getNumber(hs[i]) : -1));
-      const ok = Number.isInteger(n) && n > 0 && n <= MAX_NODES && this.nodeSite[n] === undefined && Number.isInteger(site) && site > 0 && site <= nSites;
-      if (!ok || !Number.isInteger(depth) || depth < 1) return this.ctx.false;
-      const text = hs[3] !== undefined && this.ctx.typeof(hs[3]) === "string" ? this.ctx.getString(hs[3]) : "";
-      const frames = this.framesOf(text);
-      // as many cell frames as the depth, the innermost on the site's line: else the node's calls walk, as before
-      // (held frames are bounded: a deep recursion allocating at every level makes a node per level)
-      const good = frames.length === depth && frames[0]?.line === sites[site] && (this.nodeFramesHeld += depth) <= MAX_NODE_FRAMES;
-      this.nodeSite[n] = site;
-      this.nodeDepth[n] = depth;
-      this.nodeFrames[n] = good ? frames : null;
-      return good ? this.ctx.true : this.ctx.false;
-    });
+    this.setFn(natives, "setNode", "setNode", (hs) => route.b!.setNode(hs, nSites));
     const spec = {
       functions: [] as unknown[],
       classes: [] as unknown[],
@@ -402,8 +423,11 @@ export class Bridge {
             const returnsHandle = e.returns.startsWith("handle:") ? e.returns.slice(7) : null;
             // handles are checked in the guest (its WeakMap): those rows keep the wrapper
             if (raw && sitedNames.has(e.name) && handles.length === 0 && returnsHandle === null) {
-              const sh = this.shapeOf(e);
-              const body = (argc: number, argv: number) => this.hostCall(e, id, sh, argc, argv, raw);
+              // the row's shape is the serving bridge's: it holds the run's call-log view of the row (logFn)
+              const body = (argc: number, argv: number) => {
+                const b = route.b!;
+                return b.hostCall(e, id, b.shapeOf(e), argc, argv, raw);
+              };
               const h = newRawFunction(ctx, "call", 1, body);
               if (h) {
                 ctx.setProp(natives, `call:${id}`, h);
@@ -427,21 +451,26 @@ export class Bridge {
           case "class":
             if (e.create) {
               const create = e.create;
-              this.setFn(natives, key, e.name, () => this.guarded(e.name, () => ctx.newNumber(create(this.env))));
+              this.setFn(natives, key, e.name, () => {
+                const b = route.b!;
+                return b.guarded(e.name, () => ctx.newNumber(create(b.env)));
+              });
             }
             spec.classes.push({ name: e.name, module: e.module, create: e.create ? key : null, madeWith: e.madeWith ?? `new ${e.name}()` });
             break;
           case "variable": {
             const get = e.get;
             const type = e.type;
-            this.setFn(natives, key, `get ${e.name}`, () => this.guarded(e.name, () => this.toGuestScalar(get(this.env), type)));
+            this.setFn(natives, key, `get ${e.name}`, () => {
+              const b = route.b!;
+              return b.guarded(e.name, () => b.toGuestScalar(get(b.env), type));
+            });
             spec.variables.push({ name: e.name, module: e.module, getter: key });
             break;
           }
           case "constant": {
             // Values travel in the spec's JSON: a bigint as its hex text, made a bigint by the prelude.
-            const v = e.value(env.k);
-            const value = e.type === "addr" ? "0x" + BigInt(v).toString(16) : e.type === "string" ? String(v) : Number(v);
+            const value = specValue(e, env);
             spec.constants.push({ name: e.name, module: e.module, big: e.type === "addr", value });
             break;
           }
@@ -479,11 +508,91 @@ export class Bridge {
       this.setTakeFn = ctx.getProp(out, "setTake");
       out.dispose();
       this.owned.push(this.require, this.stackFn, this.handleForFn, this.nameOfFn, this.isProxyFn, this.hungryH, this.shadowH, this.mkBigFn, this.setTakeFn);
+      this.guest = {
+        route,
+        require: this.require,
+        stackFn: this.stackFn,
+        handleForFn: this.handleForFn,
+        nameOfFn: this.nameOfFn,
+        isProxyFn: this.isProxyFn,
+        mkBigFn: this.mkBigFn,
+        hungryH: this.hungryH,
+        shadowH: this.shadowH,
+        setTakeFn: this.setTakeFn,
+      };
       this.deadline = hooks.now() + limits.cpuMs;
       rt.setInterruptHandler(() => this.interrupt());
     } finally {
       natives.dispose();
     }
+  }
+
+  /** The prelude's wrappers' one host function: `self` codes the row, the site, the node and the argument mask (maskOf). */
+  private dispatch(
+    hs: QuickJSHandle[],
+    self: QuickJSHandle,
+    fns: readonly FunctionEntry[],
+    nSites: number,
+  ): QuickJSHandle | number | { error: QuickJSHandle } | undefined {
+    let coded = this.ctx.getNumber(self);
+    const withNode = coded >= NODE_BIT;
+    if (withNode) coded -= NODE_BIT;
+    const withStack = coded >= STACK_BIT;
+    const code = withStack ? coded - STACK_BIT : coded;
+    let site = Math.floor(code / SITE_UNIT);
+    const rest = code - site * SITE_UNIT;
+    const id = Math.floor(rest / CODE_ID);
+    const e = fns[id];
+    let node = 0;
+    if (withNode) {
+      node = site;
+      site = this.nodeSite[node] ?? -1;
+    }
+    if (e === undefined || !(code >= 0) || !(site >= 0) || site > nSites) return this.errorHandle("TypeError", "not a kernel function");
+    const outerNode = this.nodeAttached;
+    const outerDepth = this.nodeDepthNow;
+    this.nodeAttached = withNode ? this.nodeFrames[node] : null;
+    this.nodeDepthNow = withNode ? this.nodeDepth[node] : 0;
+    const outer = this.site;
+    const outerRow = this.row;
+    const outerAttached = this.attached;
+    const outerUsed = this.attachedUsed;
+    this.site = site;
+    this.row = id;
+    this.attached = withStack ? (this.stacksById.get(this.pendingStack) ?? null) : null;
+    this.attachedUsed = false;
+    try {
+      return this.call(e, hs, rest - id * CODE_ID);
+    } finally {
+      if (this.attached !== null && !this.attachedUsed && this.streak[id] <= 0 && --this.streak[id] <= -UNHUNGRY) this.setHungry(id, false);
+      this.leaveSite(outer, outerNode, outerDepth, outerRow, outerAttached, outerUsed);
+    }
+  }
+
+  /** The wrapper's stack of a call (the setStack host function). */
+  private setStack(hs: QuickJSHandle[]): undefined {
+    const id = this.ctx.getNumber(hs[0]);
+    if (hs[2] !== undefined && this.ctx.typeof(hs[2]) === "boolean") this.stacksById.clear();
+    if (hs[1] !== undefined && this.ctx.typeof(hs[1]) === "string") this.stacksById.set(id, this.framesOf(this.ctx.getString(hs[1])));
+    this.pendingStack = id;
+    return undefined;
+  }
+
+  /** A shadow-stack node the prelude met first (the setNode host function). */
+  private setNode(hs: QuickJSHandle[], nSites: number): QuickJSHandle {
+    const sites = this.sites;
+    const [n, site, depth] = [0, 1, 2].map((i) => (hs[i] !== undefined && this.ctx.typeof(hs[i]) === "number" ? this.ctx.getNumber(hs[i]) : -1));
+    const ok = Number.isInteger(n) && n > 0 && n <= MAX_NODES && this.nodeSite[n] === undefined && Number.isInteger(site) && site > 0 && site <= nSites;
+    if (!ok || !Number.isInteger(depth) || depth < 1) return this.ctx.false;
+    const text = hs[3] !== undefined && this.ctx.typeof(hs[3]) === "string" ? this.ctx.getString(hs[3]) : "";
+    const frames = this.framesOf(text);
+    // as many cell frames as the depth, the innermost on the site's line: else the node's calls walk, as before
+    // (held frames are bounded: a deep recursion allocating at every level makes a node per level)
+    const good = frames.length === depth && frames[0]?.line === sites[site] && (this.nodeFramesHeld += depth) <= MAX_NODE_FRAMES;
+    this.nodeSite[n] = site;
+    this.nodeDepth[n] = depth;
+    this.nodeFrames[n] = good ? frames : null;
+    return good ? this.ctx.true : this.ctx.false;
   }
 
   private setFn(
@@ -1451,6 +1560,20 @@ export class Bridge {
     const s = this.ctx.typeof(r.value) === "string" ? this.ctx.getString(r.value) : "";
     r.value.dispose();
     return s;
+  }
+
+  /**
+   * The end of a run whose runtime restore.ts keeps: nothing is freed in the guest (the module's memory is put back
+   * before the runtime's next run, which adopts this bridge's guest half), and the guest's host functions let go of
+   * this bridge.
+   */
+  release(): void {
+    if (this.guest.route.b === this) this.guest.route.b = undefined;
+    this.bigHandles.clear();
+    this.lastRet = undefined;
+    this.suspended.clear();
+    this.owned.length = 0;
+    this.cookies.length = 0;
   }
 
   dispose(): void {

@@ -14,6 +14,7 @@ import {
   type QuickJSWASMModule,
 } from "quickjs-emscripten-core";
 import RELEASE_SYNC from "@jitl/quickjs-wasmfile-release-sync";
+import { findLayout } from "./wasm_image.ts";
 
 let loading: Promise<QuickJSWASMModule> | undefined;
 /** The build loaded: the release variant, or the same with its WebAssembly module compiled ahead (setQuickJSVariant). */
@@ -112,6 +113,8 @@ export function loadQuickJS(): Promise<QuickJSWASMModule> {
         } catch {
           // no memory to read: moduleGrewTooLarge() recycles it after its first run
         }
+        // before anything runs in it: where its memory images are cut (wasm_image.ts; restore.ts uses them)
+        findLayout(m);
         return m;
       },
       (e) => {
@@ -136,11 +139,24 @@ export function loadedQuickJS(): QuickJSWASMModule | undefined {
   return loaded;
 }
 
-/** Forget the module: the next loadQuickJS() loads a fresh one. Called after anything that may have corrupted it. */
-export function poisonQuickJS(): void {
+const poisoned = new WeakSet<QuickJSWASMModule>();
+
+/**
+ * Forget the module: the next loadQuickJS() loads a fresh one. Called after anything that may have corrupted it.
+ * `qjs`, the module the run used (when it is not the loaded one), is marked too: isPoisoned() is true for both, and
+ * nothing is restored into them again (restore.ts).
+ */
+export function poisonQuickJS(qjs?: QuickJSWASMModule): void {
+  if (loaded) poisoned.add(loaded);
+  if (qjs) poisoned.add(qjs);
   generation++;
   loading = undefined;
   loaded = undefined;
+}
+
+/** True for a module poisonQuickJS() threw away. */
+export function isPoisoned(qjs: QuickJSWASMModule): boolean {
+  return poisoned.has(qjs);
 }
 
 /** How many times the module was thrown away (tests and stats read it). */
@@ -367,7 +383,31 @@ function directRawCalls(context: QuickJSContext, ctxPtr: number, throwIn: (error
   };
   // a context at a freed one's address: the freed one's slot went with it (deleteContext)
   st.live.add(slot);
+  directOf.set(context, { slot, st });
   return slot;
+}
+
+const directOf = new WeakMap<QuickJSContext, { slot: DirectSlot; st: DirectState }>();
+
+/**
+ * A context whose module memory was put back (restore.ts): the module's direct path serves no context until a raw
+ * host function is called again (another context may have had the same address), and this one's slot is live again
+ * (a context freed at its address in between took it out), with no host reference ids noted.
+ */
+export function resetDirectCalls(context: QuickJSContext): void {
+  const d = directOf.get(context);
+  if (d === undefined) return;
+  d.slot.raws.clear();
+  d.st.live.add(d.slot);
+  d.st.slot = undefined;
+}
+
+/** A context restore.ts drops without freeing it (its memory is not the module's any more): its slot goes. */
+export function forgetDirectCalls(context: QuickJSContext): void {
+  const d = directOf.get(context);
+  if (d === undefined) return;
+  d.st.live.delete(d.slot);
+  if (d.st.slot === d.slot) d.st.slot = undefined;
 }
 
 // ---- raw host functions ---------------------------------------------------------------------------------------------

@@ -18,7 +18,7 @@ import type { FaultKnobs } from "../src/kernel/debug/fault_inject.ts";
 import type { BootCache } from "../src/kernel/snapshot.ts";
 import type { RunResult } from "./result.ts";
 import { transpileCell, CELL_FILE, type ImportSpec } from "./transpile.ts";
-import { Bridge, RunStopped, type GuestErrorInfo, type Stop } from "./bindings.ts";
+import { Bridge, RunStopped, guestKey, type BridgeGuest, type GuestErrorInfo, type Stop } from "./bindings.ts";
 import { absentMessage, inEra, isTaskKill, type ApiEntry, type CallEnv, type HostCallback, type ModuleState } from "./table.ts";
 import { GUEST_STACK_BYTES, MAX_NESTING, limitSentence, resolveLimits, type LimitName, type Limits } from "./limits.ts";
 import { exceptionReport, type CallSite } from "./oops.ts";
@@ -31,6 +31,7 @@ import { memoryRoles } from "./memrecords.ts";
 import { runUserProgram, userPid } from "./user.ts";
 import { bridgeRows } from "./rows.ts";
 import { moduleParamsOutcome, paramInsmodError } from "./api/params.ts";
+import { keepPrepared, releasePrepared, takePrepared } from "./restore.ts";
 import { guardGuestMemory, installLeanHostCalls, isPoisoningError, loadQuickJS, moduleGrewTooLarge, poisonQuickJS, rawValuesFor } from "./quickjs.ts";
 
 /** A simulated event the run schedules before insmod (the lesson's "button pressed at 30 ms"). */
@@ -365,6 +366,11 @@ interface Run {
   poisoned: boolean;
   /** The guest memory guard refused a growth (quickjs.ts guardGuestMemory). */
   memoryRefused: boolean;
+  /**
+   * restore.ts's part in the run: none; "taken", the module is the run's (releasePrepared at the end); "kept", and the
+   * runtime and context are a prepared one's (not freed: the next run of the key puts the memory back).
+   */
+  restore?: "none" | "taken" | "kept";
 }
 
 type TranspiledCell = Extract<ReturnType<typeof transpileCell>, { ok: true }>;
@@ -528,15 +534,22 @@ function compile(run: Run, source: string): readonly ApiEntry[] | undefined {
 function openBridge(run: Run, qjs: QuickJSWASMModule, source: string, entries: readonly ApiEntry[]): Bridge {
   const { k, limits, log, options } = run;
   const tr = run.tr!;
-  const rt = (run.rt = qjs.newRuntime());
-  rt.setMaxStackSize(GUEST_STACK_BYTES);
-  rt.setMemoryLimit(limits.memoryBytes);
-  const ctx = (run.ctx = rt.newContext());
-  installLeanHostCalls(ctx);
   const env: CallEnv = { k, mod: run.mod };
   // KASAN's and kmemleak's kernels read the guest's stack at every allocation: the prelude's wrappers take it (and
   // the shadow stack's depth) in the guest. Elsewhere the host serves the cell's kernel-call sites itself (hostCall).
   const stackHungry = k.kasan !== undefined || !!k.kmemleak?.enabled;
+  const wantRaw = !(stackHungry || options.hostCalls === false);
+  const siteNames = new Set(tr.siteNames);
+  // The runtime, context and bridge of this key as an earlier run left them ready (restore.ts), or built now.
+  const key = guestKey(entries, env, tr.sites, siteNames, wantRaw);
+  const got = takePrepared<BridgeGuest>(qjs, key);
+  run.restore = got === undefined ? "none" : "taken";
+  const prepared = got === undefined || got === "build" ? undefined : got;
+  const rt = (run.rt = prepared?.rt ?? qjs.newRuntime());
+  rt.setMaxStackSize(GUEST_STACK_BYTES);
+  rt.setMemoryLimit(limits.memoryBytes);
+  const ctx = (run.ctx = prepared?.ctx ?? rt.newContext());
+  if (!prepared) installLeanHostCalls(ctx);
   const b = (run.bridge = new Bridge(
     ctx,
     rt,
@@ -550,9 +563,12 @@ function openBridge(run: Run, qjs: QuickJSWASMModule, source: string, entries: r
       onEnter: (symbol) => (symbol === null ? log.callers.pop() : log.callers.push(symbol)),
     },
     tr.sites,
-    new Set(tr.siteNames),
-    stackHungry || options.hostCalls === false ? undefined : rawValuesFor(qjs, ctx),
+    siteNames,
+    wantRaw && !prepared ? rawValuesFor(qjs, ctx) : undefined,
+    prepared?.guest,
   ));
+  if (prepared) run.restore = "kept";
+  else if (got === "build" && keepPrepared(qjs, key, { rt, ctx, guest: b.guest })) run.restore = "kept";
   log.lineOf = () => b.innermostFrame()?.line;
   b.cellScopes = tr.scopes;
   // the shadow stack (shadow.ts) where a stack is read at every allocation: KASAN's and kmemleak's kernels
@@ -899,19 +915,27 @@ function closeRun(run: Run, qjs: QuickJSWASMModule, releaseMemory: () => void): 
   // After a host stack overflow or a WebAssembly trap inside the guest, QuickJS's state is half unwound: freeing
   // the runtime would trip its own assertion (JS_FreeRuntime: list_empty(&rt->gc_obj_list)) and print
   // "Aborted(...)". The module is dropped (poisonQuickJS) and its memory goes with it, so nothing is freed.
-  if (!run.poisoned) {
+  // A refused growth may have failed a malloc inside quickjs-emscripten's own glue too: start afresh.
+  if (run.memoryRefused || run.poisoned) poisonQuickJS(qjs);
+  if (run.poisoned) {
+    // nothing freed: the module is dropped
+  } else if (run.restore === "kept") {
+    // a prepared runtime: nothing freed, its memory is put back before its next run (restore.ts), or the module is
+    // dropped after a refused growth
+    bridge?.release();
+  } else {
     try {
       bridge?.dispose();
       run.ctx?.dispose();
       run.rt?.dispose();
     } catch {
-      poisonQuickJS();
+      poisonQuickJS(qjs);
     }
   }
+  if (run.restore === "taken" || run.restore === "kept")
+    releasePrepared(qjs, run.restore === "kept" && run.rt && run.ctx && bridge ? { rt: run.rt, ctx: run.ctx, guest: bridge.guest } : undefined);
   releaseMemory();
-  // A refused growth may have failed a malloc inside quickjs-emscripten's own glue too: start afresh.
-  if (run.memoryRefused) poisonQuickJS();
-  else recycleIfLarge(qjs);
+  if (!run.memoryRefused) recycleIfLarge(qjs);
 }
 
 const policies = new WeakMap<readonly ApiEntry[], CallLogPolicy>();

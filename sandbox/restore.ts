@@ -1,0 +1,283 @@
+// A prepared QuickJS runtime put back instead of built (issue 18). A run's runtime, context and bridge (the prelude
+// compiled and run, its host functions) are the same for every run of one key (bindings.ts guestKey: the rows, the
+// sites, the constants): building them is most of the sandbox's fixed cost per run. The first run of a key builds
+// them on the module's empty heap (its base image, wasm_image.ts) and keeps a copy of the module's memory right
+// after; every later run of that key puts the copy back and reuses the same QuickJSRuntime and QuickJSContext
+// objects, which are never disposed (their memory is not the module's any more once another image is put back).
+//
+// The library's JavaScript side is put back too, to what it was when the copy was taken: the runtime's host
+// reference map (ids the guest's functions hold), its scope and context map, the context's cached handles and
+// scope, the module's callback maps (which runtime and context a C callback reaches), and quickjs.ts's direct
+// path. A run's interrupt handler, limits and memory limit are set per run (run.ts openBridge, bindings.ts).
+//
+// When a run builds afresh instead, with no copy kept:
+// - the module has no layout (another build, the ASan build, a module not loaded by loadQuickJS);
+// - it was poisoned (quickjs.ts poisonQuickJS: a trap, a host stack overflow, a refused growth): its copies go;
+// - a run is already in progress in it (a run started from inside another's host call);
+// - a runtime made by someone else is alive in it (putting an image back would destroy it).
+// At most MAX_SNAPSHOTS copies and MAX_BYTES of them per module; the least recently used goes first.
+
+import type { QuickJSContext, QuickJSRuntime, QuickJSWASMModule } from "quickjs-emscripten-core";
+import { baseImage, layoutOf, putImage, takeImage, type MemoryImage, type MemoryLayout } from "./wasm_image.ts";
+import { forgetDirectCalls, isPoisoned, resetDirectCalls } from "./quickjs.ts";
+
+export const MAX_SNAPSHOTS = 16;
+export const MAX_BYTES = 32 << 20;
+
+/** A runtime and context with what the run's bridge made in them (G: bindings.ts BridgeGuest). */
+export interface Prepared<G> {
+  readonly rt: QuickJSRuntime;
+  readonly ctx: QuickJSContext;
+  readonly guest: G;
+}
+
+type Entries = [unknown, unknown][];
+interface JsState {
+  rtProps: Entries;
+  ctxProps: Entries;
+  memProps: Entries;
+  rtScope: unknown[];
+  ctxScope: unknown[];
+  contextMap: Entries;
+  hostRefs: { nextId: number; freelist: number[]; groups: [number, Entries][] };
+}
+
+interface Snapshot {
+  readonly key: string;
+  readonly image: MemoryImage;
+  readonly prepared: Prepared<unknown>;
+  readonly js: JsState;
+  readonly rtPtr: number;
+  readonly ctxPtr: number;
+}
+
+interface Store {
+  readonly layout: MemoryLayout;
+  readonly base: MemoryImage;
+  readonly snaps: Map<string, Snapshot>;
+  bytes: number;
+  busy: boolean;
+  /** The runtimes' callback objects of the copies (the module's runtimeCallbacks values that are not someone else's). */
+  readonly ours: Set<unknown>;
+}
+
+interface ModuleCallbacks {
+  runtimeCallbacks: Map<number, unknown>;
+  contextCallbacks: Map<number, unknown>;
+}
+
+const stores = new WeakMap<QuickJSWASMModule, Store>();
+
+function storeOf(qjs: QuickJSWASMModule): Store | undefined {
+  let s = stores.get(qjs);
+  if (s === undefined) {
+    const layout = layoutOf(qjs);
+    const base = baseImage(qjs);
+    if (!layout || !base) return undefined;
+    stores.set(qjs, (s = { layout, base, snaps: new Map(), bytes: 0, busy: false, ours: new Set() }));
+  }
+  return s;
+}
+
+function callbacksOf(qjs: QuickJSWASMModule): ModuleCallbacks | undefined {
+  const c = (qjs as unknown as { callbacks?: Partial<ModuleCallbacks> }).callbacks;
+  return c && c.runtimeCallbacks instanceof Map && c.contextCallbacks instanceof Map ? (c as ModuleCallbacks) : undefined;
+}
+
+/** Whether images may be put back in this module now (see the header's list). */
+function usable(qjs: QuickJSWASMModule, s: Store): boolean {
+  if (s.busy) return false;
+  if (isPoisoned(qjs)) {
+    dropAll(qjs, s);
+    return false;
+  }
+  const cbs = callbacksOf(qjs);
+  if (!cbs) return false;
+  for (const v of cbs.runtimeCallbacks.values()) if (!s.ours.has(v)) return false;
+  return true;
+}
+
+/**
+ * The start of a run of `key`: its prepared runtime put back, or "build" (the module's empty heap put back: build the
+ * runtime, context and bridge, then keepPrepared), or undefined (build afresh, keep nothing). Unless undefined, the
+ * module is the run's until releasePrepared.
+ */
+export function takePrepared<G>(qjs: QuickJSWASMModule, key: string): Prepared<G> | "build" | undefined {
+  const s = storeOf(qjs);
+  if (!s || !usable(qjs, s)) return undefined;
+  const snap = s.snaps.get(key);
+  if (snap !== undefined && alive(snap) && putImage(qjs, s.layout, snap.image)) {
+    restoreJs(snap);
+    const cbs = callbacksOf(qjs)!;
+    cbs.runtimeCallbacks.set(snap.rtPtr, (snap.prepared.rt as unknown as { cToHostCallbacks: unknown }).cToHostCallbacks);
+    cbs.contextCallbacks.set(snap.ctxPtr, (snap.prepared.ctx as unknown as { cToHostCallbacks: unknown }).cToHostCallbacks);
+    resetDirectCalls(snap.prepared.ctx);
+    s.snaps.delete(key); // most recently used last
+    s.snaps.set(key, snap);
+    s.busy = true;
+    return snap.prepared as Prepared<G>;
+  }
+  if (snap !== undefined) drop(qjs, s, snap);
+  if (!putImage(qjs, s.layout, s.base)) return undefined;
+  s.busy = true;
+  return "build";
+}
+
+/** Keep a copy of the module's memory now, with the run's prepared runtime, for the key's later runs (after "build"). */
+export function keepPrepared<G>(qjs: QuickJSWASMModule, key: string, p: Prepared<G>): boolean {
+  const s = stores.get(qjs);
+  if (!s || !s.busy || isPoisoned(qjs)) return false;
+  const js = captureJs(p.rt, p.ctx);
+  const rtPtr = ptrOf((p.rt as unknown as { rt?: { value: number } }).rt);
+  const ctxPtr = ptrOf((p.ctx as unknown as { ctx?: { value: number } }).ctx);
+  const rtCbs = (p.rt as unknown as { cToHostCallbacks?: unknown }).cToHostCallbacks;
+  if (!js || rtPtr === undefined || ctxPtr === undefined || rtCbs === undefined) return false;
+  const image = takeImage(qjs, s.layout);
+  const snap: Snapshot = { key, image, prepared: p as Prepared<unknown>, js, rtPtr, ctxPtr };
+  const old = s.snaps.get(key);
+  if (old) drop(qjs, s, old);
+  s.snaps.set(key, snap);
+  s.bytes += image.bytes;
+  s.ours.add(rtCbs);
+  for (const [, v] of s.snaps) {
+    if (s.snaps.size <= MAX_SNAPSHOTS && s.bytes <= MAX_BYTES) break;
+    if (v !== snap) drop(qjs, s, v);
+  }
+  return true;
+}
+
+/**
+ * The end of a run that took the module (takePrepared gave a runtime or "build"): the module is free again. `p`, the
+ * prepared runtime the run used: its JavaScript side goes back to the copy's (what the run made there, its bridge's
+ * closures included, is let go); its memory stays as the run left it until the next takePrepared.
+ */
+export function releasePrepared<G>(qjs: QuickJSWASMModule, p: Prepared<G> | undefined): void {
+  const s = stores.get(qjs);
+  if (!s) return;
+  s.busy = false;
+  if (isPoisoned(qjs)) {
+    dropAll(qjs, s);
+    return;
+  }
+  if (p === undefined) return;
+  // its raw host functions serve nobody until it is put back (a context built next may get its address and ids)
+  forgetDirectCalls(p.ctx);
+  for (const snap of s.snaps.values()) if (snap.prepared.rt === p.rt) restoreJs(snap);
+}
+
+/** How many copies the module holds, and their bytes (tests, stats). */
+export function preparedStats(qjs: QuickJSWASMModule): { snapshots: number; bytes: number; usable: boolean } {
+  const s = stores.get(qjs) ?? storeOf(qjs);
+  return { snapshots: s?.snaps.size ?? 0, bytes: s?.bytes ?? 0, usable: s !== undefined };
+}
+
+function ptrOf(l: { value: number } | undefined): number | undefined {
+  try {
+    const v = l?.value;
+    return typeof v === "number" ? v : undefined;
+  } catch {
+    return undefined; // a disposed lifetime
+  }
+}
+
+function alive(snap: Snapshot): boolean {
+  return snap.prepared.rt.alive && snap.prepared.ctx.alive;
+}
+
+function drop(qjs: QuickJSWASMModule, s: Store, snap: Snapshot): void {
+  if (s.snaps.get(snap.key) === snap) s.snaps.delete(snap.key);
+  s.bytes -= snap.image.bytes;
+  const rtCbs = (snap.prepared.rt as unknown as { cToHostCallbacks?: unknown }).cToHostCallbacks;
+  const ctxCbs = (snap.prepared.ctx as unknown as { cToHostCallbacks?: unknown }).cToHostCallbacks;
+  s.ours.delete(rtCbs);
+  const cbs = callbacksOf(qjs);
+  if (cbs) {
+    if (cbs.runtimeCallbacks.get(snap.rtPtr) === rtCbs) cbs.runtimeCallbacks.delete(snap.rtPtr);
+    if (cbs.contextCallbacks.get(snap.ctxPtr) === ctxCbs) cbs.contextCallbacks.delete(snap.ctxPtr);
+  }
+  forgetDirectCalls(snap.prepared.ctx);
+}
+
+function dropAll(qjs: QuickJSWASMModule, s: Store): void {
+  for (const snap of [...s.snaps.values()]) drop(qjs, s, snap);
+}
+
+// ---- the library's JavaScript side ------------------------------------------------------------------------------
+
+interface ScopeLike {
+  _disposables?: { value?: unknown };
+}
+interface HostRefsLike {
+  nextId: number;
+  freelist: number[];
+  groups: Map<number, Map<unknown, unknown>>;
+}
+
+/** Own properties of an object (a run's interrupt handler is set per run, never kept). */
+function ownProps(o: object, skip: readonly string[] = []): Entries {
+  return Reflect.ownKeys(o)
+    .filter((k) => !skip.includes(k as string))
+    .map((k) => [k, (o as Record<PropertyKey, unknown>)[k]]);
+}
+
+function putProps(o: object, props: Entries, skip: readonly string[] = []): void {
+  const rec = o as Record<PropertyKey, unknown>;
+  const keep = new Set(props.map(([k]) => k));
+  for (const k of Reflect.ownKeys(o)) if (!keep.has(k) && !skip.includes(k as string)) delete rec[k];
+  for (const [k, v] of props) if (rec[k as PropertyKey] !== v) rec[k as PropertyKey] = v;
+}
+
+function scopeSet(scope: unknown): Set<unknown> | undefined {
+  const v = (scope as ScopeLike | undefined)?._disposables?.value;
+  return v instanceof Set ? v : undefined;
+}
+
+const RT_SKIP = ["interruptHandler"];
+
+function captureJs(rt: QuickJSRuntime, ctx: QuickJSContext): JsState | undefined {
+  const r = rt as unknown as { scope?: unknown; contextMap?: unknown; hostRefs?: Partial<HostRefsLike> };
+  const c = ctx as unknown as { memory?: { scope?: unknown } };
+  const rtScope = scopeSet(r.scope);
+  const ctxScope = scopeSet(c.memory?.scope);
+  const hr = r.hostRefs;
+  if (!rtScope || !ctxScope || !(r.contextMap instanceof Map) || !c.memory) return undefined;
+  if (!hr || typeof hr.nextId !== "number" || !Array.isArray(hr.freelist) || !(hr.groups instanceof Map)) return undefined;
+  return {
+    rtProps: ownProps(rt, RT_SKIP),
+    ctxProps: ownProps(ctx),
+    memProps: ownProps(c.memory),
+    rtScope: [...rtScope],
+    ctxScope: [...ctxScope],
+    contextMap: [...r.contextMap],
+    hostRefs: { nextId: hr.nextId, freelist: [...hr.freelist], groups: [...hr.groups].map(([g, m]) => [g, [...m]]) },
+  };
+}
+
+function restoreJs(snap: Snapshot): void {
+  const { rt, ctx } = snap.prepared;
+  const js = snap.js;
+  putProps(rt, js.rtProps, RT_SKIP);
+  (rt as unknown as { interruptHandler?: unknown }).interruptHandler = undefined;
+  putProps(ctx, js.ctxProps);
+  const r = rt as unknown as { scope: unknown; contextMap: Map<unknown, unknown>; hostRefs: HostRefsLike };
+  const mem = (ctx as unknown as { memory: { scope: unknown } }).memory;
+  putProps(mem, js.memProps);
+  refill(scopeSet(r.scope)!, js.rtScope);
+  refill(scopeSet(mem.scope)!, js.ctxScope);
+  r.contextMap.clear();
+  for (const [k, v] of js.contextMap) r.contextMap.set(k, v);
+  const hr = r.hostRefs;
+  hr.nextId = js.hostRefs.nextId;
+  hr.freelist = [...js.hostRefs.freelist];
+  hr.groups = new Map(js.hostRefs.groups.map(([g, m]) => [g, new Map(m)]));
+}
+
+function refill(set: Set<unknown>, items: readonly unknown[]): void {
+  if (set.size === items.length) {
+    let same = true;
+    for (const x of items) if (!set.has(x)) same = false;
+    if (same) return;
+  }
+  set.clear();
+  for (const x of items) set.add(x);
+}

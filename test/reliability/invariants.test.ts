@@ -487,3 +487,47 @@ module_exit(() => {});`,
     expect(quiet.reports.filter((x) => x.kind === "bug")).toEqual([]);
   });
 });
+
+describe("the page allocator's frame walks name each bad frame (blocks read a chunk at a time)", () => {
+  type Arrays = { owner: { set(p: number, v: number): void }; flags: { get(p: number): number; set(p: number, v: number): void } };
+  const pa = (k: Kernel) => k.pages as unknown as Arrays;
+  const machine = () => {
+    const k = boot("x86_64-6.1", { mem: 128 << 20, seed: 7 });
+    k.current = { pid: 110, comm: "insmod" };
+    return k;
+  };
+  const freeBlock = (k: Kernel, order: number) => {
+    for (const z of k.pages.zones) {
+      const l = k.pages.freeList(z.idx, order);
+      if (l.length) return l[l.length >> 1]!;
+    }
+    throw new Error(`no free order-${order} block`);
+  };
+  const block = (k: Kernel, order: number) => k.pages.virt_to_pfn(k.pages.__get_free_pages(GFP_KERNEL(k), order));
+
+  it("a frame inside a free order-3 block and inside a free top-order block owned by another user", () => {
+    for (const order of [3, 10]) {
+      const k = machine();
+      const p = freeBlock(k, order) + 5;
+      pa(k).owner.set(p, PageOwner.Kernel);
+      const vs = lines(checkKernelInvariants(k));
+      expect(vs).toContain(`pages.checkInvariants: pfn ${p}: free block page owned by Kernel`);
+      expect(vs).toContain(`frames: pfn 0x${p.toString(16)} is in a free block but owned by Kernel`);
+    }
+  });
+
+  it("frames of an allocated block: one owned by another user, one marked Free (in no free list), one never managed", () => {
+    const k = machine();
+    const a = block(k, 3);
+    const b = block(k, 2);
+    const c = block(k, 1);
+    pa(k).owner.set(a + 2, PageOwner.Anon);
+    pa(k).owner.set(b + 1, PageOwner.Free);
+    pa(k).flags.set(c, 0);
+    const vs = lines(checkKernelInvariants(k));
+    expect(vs).toContain(`frames: order-3 Module block at 0x${a.toString(16)}: pfn 0x${(a + 2).toString(16)} owned by Anon`);
+    expect(vs).toContain(`pages.checkInvariants: pfn ${b + 1}: owner Free but in no free list`);
+    expect(vs).toContain(`frames: order-2 Module block at 0x${b.toString(16)}: pfn 0x${(b + 1).toString(16)} owned by Free`);
+    expect(vs).toContain(`pages.checkInvariants: pfn ${c}: owner Module but never managed`);
+  });
+});

@@ -318,6 +318,13 @@ function checkFrames(k: Kernel, f: FrameMap, c: Collector): void {
   const large: number[] = [];
   pa.forEachAllocation((head, order, owner) => {
     if (owner === PageOwner.KmallocLarge) large.push(head, order);
+    const end = Math.min(head + (1 << order), f.nr);
+    // A block of 4 pages or more in the common case at once: no frame of it marked yet and every one of its owner
+    // (the loop below would find nothing); else the loop, which says what is wrong frame by frame.
+    if (order >= 2 && head < end && !anyMarked(f.block, head, end) && pa.ownedAllBy(head, end, owner)) {
+      f.block.fill(2, head, end);
+      return;
+    }
     for (let p = head; p < head + (1 << order) && p < f.nr; p++) {
       const b = f.block.get(p);
       if (b === 1) c.add("frames", `pfn 0x${p.toString(16)} is free and also inside the allocated order-${order} block at 0x${head.toString(16)}`, [p]);

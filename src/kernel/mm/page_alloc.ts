@@ -2944,6 +2944,25 @@ export class PageAllocator {
     return pfn >= 0 && pfn < this.nrPfns ? this.ownerAt(pfn) : PageOwner.Reserved;
   }
 
+  /** Whether every frame of [a, b) (inside the machine) has owner `owner`: a uniform chunk answers at once, and the
+   *  others are read straight from their arrays (the invariant checker's walk of the allocated blocks). */
+  ownedAllBy(a: number, b: number, owner: number): boolean {
+    if (a < 0 || b > this.nrPfns) return false;
+    for (let s = a; s < b;) {
+      const ci = s >>> CHUNK_SHIFT;
+      const end = Math.min(b, (ci + 1) << CHUNK_SHIFT);
+      const u = this.owner.uniformOf(ci);
+      if (u !== undefined) {
+        if (u !== owner) return false;
+      } else {
+        const c = this.owner.chunks[ci]!;
+        for (let j = s & CHUNK_MASK, e = j + (end - s); j < e; j++) if (c[j] !== owner) return false;
+      }
+      s = end;
+    }
+    return true;
+  }
+
   /** Re-tag allocated pages (slab, vmalloc, page tables take pages and say what they are). */
   setOwner(pfn: number, nrPages: number, owner: number): void {
     for (let i = 0; i < nrPages; i++) {
@@ -3209,6 +3228,18 @@ export class PageAllocator {
             if (o === top && this.owner.chunks[ci] === freeOwner && this.flags.chunks[ci] === this.freeTopFlags && inList.isTemplate(ci)) {
               if (topMark[p >>> top]) errs.push(`pfn ${p} in two free blocks`);
               topMark[p >>> top] = 1;
+            } else if (p + (1 << o) <= this.nrPfns && o <= top) {
+              // the block lies in one chunk and one top-order block (aligned, at most top order): its frames read and
+              // marked straight in the chunks' arrays, as listed(), inList.set() and ownerAt() would
+              const ci2 = p >>> CHUNK_SHIFT;
+              const il = inList.own(ci2);
+              const oc = this.owner.chunks[ci2]!;
+              const inTop = topMark[p >>> top] === 1;
+              for (let i = 0, j = p & CHUNK_MASK; i < 1 << o; i++, j++) {
+                if (inTop || il[j] === 1) errs.push(`pfn ${p + i} in two free blocks`);
+                il[j] = 1;
+                if (oc[j] !== PageOwner.Free) errs.push(`pfn ${p + i}: free block page owned by ${pageOwnerNames[oc[j]!]}`);
+              }
             } else {
               for (let i = 0; i < 1 << o; i++) {
                 const q = p + i;
@@ -3269,10 +3300,13 @@ export class PageAllocator {
           if (uo !== PageOwner.Free && uf & F_MANAGED) used += end - s;
           else if (uo !== PageOwner.Free && !isUnmanagedOwner(uo)) errs.push(`pfn ${s}: owner ${pageOwnerNames[uo]} but never managed`);
         } else {
-          for (let p = s; p < end; p++) {
-            const o = this.ownerAt(p);
-            if (o !== PageOwner.Free && this.flagsAt(p) & F_MANAGED) used++;
-            else if (o !== PageOwner.Free && !isUnmanagedOwner(o)) errs.push(`pfn ${p}: owner ${pageOwnerNames[o]} but never managed`);
+          const oc = this.owner.chunks[ci]!;
+          const fc = this.flags.chunks[ci]!;
+          for (let p = s, j = s & CHUNK_MASK; p < end; p++, j++) {
+            const o = oc[j]!;
+            if (o === PageOwner.Free) continue;
+            if (fc[j]! & F_MANAGED) used++;
+            else if (!isUnmanagedOwner(o)) errs.push(`pfn ${p}: owner ${pageOwnerNames[o]} but never managed`);
           }
         }
         s = end;
@@ -3289,9 +3323,19 @@ export class PageAllocator {
         continue;
       }
       const step = uo === PageOwner.Free && this.flags.chunks[ci] === this.freeTopFlags && inList.isTemplate(ci) ? 1 << top : 1;
+      // listed(p) and ownerAt(p) read straight from the chunks' arrays; a top-order block marked listed as a whole is
+      // passed over at once (every frame of it is listed)
+      const oc = this.owner.chunks[ci]!;
+      const ic = inList.chunks[ci]!;
       for (let p = s; p < end; p += step) {
-        if (this.ownerAt(p) === PageOwner.Free && !listed(p)) errs.push(`pfn ${p}: owner Free but in no free list`);
-        if (errs.length > 50) break;
+        if (topMark[p >>> top] === 1) {
+          p = Math.max(p, (((p >>> top) + 1) << top) - step);
+          continue;
+        }
+        if (oc[p & CHUNK_MASK] === PageOwner.Free && ic[p & CHUNK_MASK] !== 1) {
+          errs.push(`pfn ${p}: owner Free but in no free list`);
+          if (errs.length > 50) break;
+        }
       }
       s = end;
     }

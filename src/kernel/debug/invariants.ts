@@ -212,9 +212,11 @@ class FrameMap {
       }
       const o = this.owner(p);
       if (o !== owner) c.add(check, `${who()} holds pfn 0x${p.toString(16)}, which the page allocator says is ${pageOwnerNames[o] ?? o}`, [p]);
-      const u = this.user.get(p);
+      // user.get(p) and user.set(p, ...) on the chunk's own array, read and written straight
+      const arr = this.user.own(p >>> CHUNK_SHIFT);
+      const u = arr[p & CHUNK_MASK]!;
       if (u) c.add(check, `pfn 0x${p.toString(16)} held twice: by ${who()} and by a ${pageOwnerNames[u - 1]} user before it`, [p]);
-      this.user.set(p, owner + 1);
+      arr[p & CHUNK_MASK] = owner + 1;
     }
   }
   /** Frames the page allocator gives to a user that no user holds: leaked by the simulator's bookkeeping. */
@@ -228,8 +230,13 @@ class FrameMap {
     if (!this.k.pgtable) checked.delete(PageOwner.PageTable);
     for (const [start, n, o] of this.ownerRuns ?? this.k.pages.frameOwnerRuns()) {
       if (!checked.has(o)) continue;
-      for (let p = start; p < start + n; p++) {
-        if (this.user.get(p) === 0) c.add("frames", `pfn 0x${p.toString(16)} is ${pageOwnerNames[o]} but no ${pageOwnerNames[o]} user holds it`, [p]);
+      // a chunk at a time, from its array (user.get(p) without the generic load)
+      for (let p = start, end = start + n; p < end;) {
+        const ci = p >>> CHUNK_SHIFT;
+        const arr = this.user.chunks[ci]!;
+        const stop = Math.min(end, (ci + 1) << CHUNK_SHIFT);
+        for (; p < stop; p++)
+          if (arr[p & CHUNK_MASK] === 0) c.add("frames", `pfn 0x${p.toString(16)} is ${pageOwnerNames[o]} but no ${pageOwnerNames[o]} user holds it`, [p]);
       }
     }
   }
@@ -243,7 +250,11 @@ function allMarked(m: PageArray<Uint8Array>, a: number, b: number): boolean {
     const u = m.uniformOf(ci);
     if (u !== undefined) {
       if (u === 0) return false;
-    } else for (let p = s; p < end; p++) if (m.get(p) === 0) return false;
+    } else {
+      // the chunk's own array read straight (PageArray.get serves arrays of every element type: a slower load)
+      const c = m.chunks[ci]!;
+      for (let j = s & CHUNK_MASK, e = j + (end - s); j < e; j++) if (c[j] === 0) return false;
+    }
     s = end;
   }
   return true;
@@ -257,7 +268,13 @@ function anyMarked(m: PageArray<Uint8Array>, a: number, b: number, v?: number): 
     const u = m.uniformOf(ci);
     if (u !== undefined) {
       if (v === undefined ? u !== 0 : u === v) return true;
-    } else for (let p = s; p < end; p++) if (v === undefined ? m.get(p) !== 0 : m.get(p) === v) return true;
+    } else {
+      const c = m.chunks[ci]!;
+      const e = (s & CHUNK_MASK) + (end - s);
+      if (v === undefined) {
+        for (let j = s & CHUNK_MASK; j < e; j++) if (c[j] !== 0) return true;
+      } else for (let j = s & CHUNK_MASK; j < e; j++) if (c[j] === v) return true;
+    }
     s = end;
   }
   return false;
@@ -326,10 +343,12 @@ function checkFrames(k: Kernel, f: FrameMap, c: Collector): void {
       return;
     }
     for (let p = head; p < head + (1 << order) && p < f.nr; p++) {
-      const b = f.block.get(p);
+      // f.block.get(p), then set(p, 2), on the chunk's own array
+      const arr = f.block.own(p >>> CHUNK_SHIFT);
+      const b = arr[p & CHUNK_MASK];
       if (b === 1) c.add("frames", `pfn 0x${p.toString(16)} is free and also inside the allocated order-${order} block at 0x${head.toString(16)}`, [p]);
       else if (b === 2) c.add("frames", `pfn 0x${p.toString(16)} is inside two allocated blocks (one at 0x${head.toString(16)})`, [p]);
-      f.block.set(p, 2);
+      arr[p & CHUNK_MASK] = 2;
       const o = f.owner(p);
       if (o !== owner)
         c.add("frames", `order-${order} ${pageOwnerNames[owner]} block at 0x${head.toString(16)}: pfn 0x${p.toString(16)} owned by ${pageOwnerNames[o]}`, [p]);
@@ -368,8 +387,15 @@ function checkFrames(k: Kernel, f: FrameMap, c: Collector): void {
         p += CHUNK_MASK;
         continue;
       }
-      if (f.block.get(p) === 1 && !released.some((x) => p >= x.start && p < x.end))
-        c.add("frames", `pfn 0x${p.toString(16)} of the '${r.what}' reservation is on the free lists`, [p]);
+      // the rest of p's chunk read straight from its array (f.block.get(p), without the generic load)
+      const ci = p >>> CHUNK_SHIFT;
+      const arr = f.block.chunks[ci]!;
+      const stop = Math.min(b, (ci + 1) << CHUNK_SHIFT);
+      for (; p < stop; p++) {
+        if (arr[p & CHUNK_MASK] === 1 && !released.some((x) => p >= x.start && p < x.end))
+          c.add("frames", `pfn 0x${p.toString(16)} of the '${r.what}' reservation is on the free lists`, [p]);
+      }
+      p--;
     }
   }
 }

@@ -24,7 +24,8 @@
 //   first statement (a CommonJS file needs no ES module loader, whose start takes ~10-15 ms).
 // - lib/cli-run.cjs (src/node/cli-run.ts): the command for `kmodlab run ...`, one script that bin/kmodlab.cjs compiles
 //   with a V8 code cache through lib/code-cache.cjs (src/node/code-cache.ts); the other commands' code is left out of
-//   it (onlyTheRunCommand below).
+//   it (onlyTheRunCommand below). It runs the cell on the command's own thread (src/node/in-thread.ts), loading
+//   lib/isolate-worker-code.cjs itself.
 
 // Declarations for the library (lib/types/) come from tsc (tsconfig.lib.json), not from this file.
 

@@ -48,7 +48,8 @@ const RUN_WORKER_V8_FLAGS = ["--liftoff-only", "--interrupt-budget=540672", "--s
 const eagerWasm = process.env.KMODLAB_WASM_EAGER ? process.env.KMODLAB_WASM_EAGER === "1" : loadavg()[0] <= availableParallelism() - 1;
 if (eagerWasm) RUN_WORKER_V8_FLAGS.push("--no-wasm-lazy-compilation");
 
-// `kmodlab run`: its worker starts here, first thing (lib/spawn-worker.cjs), and, when the arguments name none of
+// `kmodlab run` the full way (KMODLAB_FAST_RUN=0, or no fast path): its worker starts here, first thing
+// (lib/spawn-worker.cjs), and, when the arguments name none of
 // the boot options, is told at once to boot the default machine: it loads the sandbox and boots while this thread
 // starts the ES module loader, checks the build, loads the command and parses the arguments. The command's runner
 // then takes this worker (lib/isolate.mjs adoptRunWorker), with what it said meanwhile, and sends it the run; a
@@ -59,24 +60,24 @@ if (eagerWasm) RUN_WORKER_V8_FLAGS.push("--no-wasm-lazy-compilation");
 // ~480 ms): with no idle core the start is CPU-bound (~220 ms of CPU, user + system, against ~62 for `node -e 0`).
 // (lib/ may be an older build here, its API another: the start is best effort, the stale check settles it.)
 let early;
-if (process.argv[2] === "run") {
+function spawnEarly() {
   try {
     const spawn = require(join(lib, "spawn-worker.cjs"));
-    // flagsSet: the worker sets it to 1 once it has set its V8 flags (runFast() below waits for that)
-    const flagsSet = new Int32Array(new SharedArrayBuffer(4));
     early = spawn.spawnRunWorker({
       entry: join(lib, "isolate-worker.cjs"),
-      workerData: { flagsSet },
+      workerData: {},
       v8Flags: RUN_WORKER_V8_FLAGS,
       heapMb: spawn.DEFAULT_RUN_HEAP_MB,
     });
-    early.flagsSet = flagsSet;
     const machine = spawn.defaultRunMachine(process.argv.slice(3));
     if (machine) early.worker.postMessage({ type: "boot", ...machine });
   } catch {
     early = undefined; // no build yet, or another start is swapping a new one in: the command starts its worker itself
   }
 }
+// the fast path (runFast() below) runs the cell on this thread: no worker
+const fastRun = process.argv[2] === "run" && process.env.KMODLAB_FAST_RUN !== "0";
+if (process.argv[2] === "run" && !fastRun) spawnEarly();
 
 /**
  * The newest modification time under the build's inputs (files and directories, so a deletion counts too). Paths
@@ -210,32 +211,30 @@ async function start() {
  * `kmodlab run ...` from lib/cli-run.cjs (src/node/cli-run.ts): the same command (main.ts's parser, help, errors and
  * exit codes; only the other commands' code left out), one CommonJS script compiled with a V8 code cache
  * (lib/code-cache.cjs, src/node/code-cache.ts) instead of lib/cli.mjs and its chunks through Node's ES module
- * loader, which Node 20 gives no code cache. Taken only when the first argument is `run` (commander then calls no
- * other command's action), lib/ is current and has both files; anything else, or a script that fails to load, goes
- * the ES module way (start()). KMODLAB_FAST_RUN=0 turns it off (tests compare both ways).
+ * loader, which Node 20 gives no code cache. Its run happens on this thread (src/node/in-thread.ts: the sandbox from
+ * lib/isolate-worker-code.cjs, under a watchdog of Node's own, vm's timeout), with the run workers' V8 flags, set here
+ * before anything is compiled (the code caches are made under them). Taken only when the first argument is `run`
+ * (commander then calls no other command's action) and lib/ is current and has the files; anything else, or a
+ * script that fails to load, goes the ES module way (start()) with an isolated run worker. KMODLAB_FAST_RUN=0 turns
+ * it off (tests compare both ways).
  */
 function runFast() {
-  if (process.argv[2] !== "run" || process.env.KMODLAB_FAST_RUN === "0") return false;
+  if (!fastRun) return false;
   let code;
   try {
     if (stale()) return false;
+    const file = join(lib, "cli-run.cjs");
     const { loadCachedScript } = require(join(lib, "code-cache.cjs"));
-    // V8 takes a code cache only under the flags it was made with (their hash, process-wide), and the run worker
-    // sets its flags (RUN_WORKER_V8_FLAGS) as it starts, ~25 ms after the spawn above: compiling before would race
-    // with it, and a cache made after the run (which carries them) would mostly be refused. So the script is
-    // compiled once they are set, this thread having nothing else to do meanwhile, and its cache is tagged with them.
-    // No worker started, or none that said so within two seconds: no cache (the script compiles from its source).
-    const flagsSet = early?.flagsSet;
-    const useCache = process.env.KMODLAB_CODE_CACHE !== "0" && !!flagsSet && Atomics.wait(flagsSet, 0, 0, 2000) !== "timed-out";
-    code = loadCachedScript(join(lib, "cli-run.cjs"), useCache, RUN_WORKER_V8_FLAGS.join(" "));
+    const { setFlagsFromString } = require("node:v8");
+    for (const f of RUN_WORKER_V8_FLAGS) setFlagsFromString(f);
+    code = loadCachedScript(file, process.env.KMODLAB_CODE_CACHE !== "0", RUN_WORKER_V8_FLAGS.join(" "));
+    if (typeof code.exports.runInThisThread !== "function") return false; // an older build
   } catch {
     return false; // an older build without these files, or one being swapped: the ES module way
   }
   const cli = code.exports;
   cli.setRunWorkerV8Flags(RUN_WORKER_V8_FLAGS);
-  if (early && cli.adoptRunWorker(early)) early = undefined; // (it terminates one it would not have started)
-  if (early) void early.worker.terminate();
-  cli.warmIsolated(); // the worker taken above, or a new one
+  cli.runInThisThread(lib, RUN_WORKER_V8_FLAGS.join(" "));
   void cli.main(process.argv.slice(2)).then((status) => {
     process.exitCode = status;
     code.save("run"); // the first time: the cache then holds what this command compiled
@@ -243,4 +242,7 @@ function runFast() {
   return true;
 }
 
-if (!runFast()) void start();
+if (!runFast()) {
+  if (fastRun) spawnEarly(); // (after V8 flags were set, if they were: that worker then starts without Node's snapshot)
+  void start();
+}

@@ -142,6 +142,24 @@ export function hostStoppedResult(
   };
 }
 
+/**
+ * The limits of one run, as its host-stop report words them: the CPU limit and grace, the heap, the WebAssembly
+ * budget and the host memory budget `rssBytes` (IsolateLimits' values where given, the defaults otherwise). A limit
+ * the sandbox will refuse (NaN, Infinity, <= 0) gets the default here: the sandbox reports it at once.
+ */
+export function limitDetail(o: RunOptions, rssBytes: number, limits: IsolateLimits = {}) {
+  const valid = (v: unknown, d: number) => (typeof v === "number" && Number.isFinite(v) && v > 0 ? v : d);
+  const cpuMs = valid(o.limits?.cpuMs, DEFAULT_CPU_MS);
+  return {
+    cpuMs,
+    graceMs: limits.graceMs !== undefined && limits.graceMs > 0 ? limits.graceMs : Math.max(3000, Math.round(cpuMs / 2)),
+    heapMb: limits.heapMb !== undefined && limits.heapMb > 0 ? limits.heapMb : DEFAULT_RUN_HEAP_MB,
+    wasmBytes:
+      limits.wasmBytes !== undefined && limits.wasmBytes > 0 ? limits.wasmBytes : Math.max(512 * MiB, 4 * valid(o.limits?.memoryBytes, DEFAULT_GUEST_BYTES)),
+    rssBytes,
+  };
+}
+
 /** The host's stop behind a RunResult, if the host ended it (for callers that word it: the grader). */
 export function hostStopOf(r: RunResult): Report | undefined {
   return r.reports.find((x) => /^kmodlab: (stopped by the host|the run's worker failed)/.test(x.title));
@@ -280,16 +298,7 @@ export class IsolatedRunner {
   }
 
   private detail(o: RunOptions) {
-    // A limit the sandbox will refuse (NaN, Infinity, <= 0) gets the default here: the sandbox reports it at once.
-    const valid = (v: unknown, d: number) => (typeof v === "number" && Number.isFinite(v) && v > 0 ? v : d);
-    const cpuMs = valid(o.limits?.cpuMs, DEFAULT_CPU_MS);
-    return {
-      cpuMs,
-      graceMs: this.limits.graceMs > 0 ? this.limits.graceMs : Math.max(3000, Math.round(cpuMs / 2)),
-      heapMb: this.limits.heapMb,
-      wasmBytes: this.limits.wasmBytes > 0 ? this.limits.wasmBytes : Math.max(512 * MiB, 4 * valid(o.limits?.memoryBytes, DEFAULT_GUEST_BYTES)),
-      rssBytes: this.rssBytes(),
-    };
+    return limitDetail(o, this.rssBytes(), this.limits);
   }
 
   /** The worker died or misbehaved: drop it, and end the current run with `stop`'s report. */
@@ -454,12 +463,29 @@ export class RunnerPool {
   }
 }
 
-let shared: IsolatedRunner | undefined;
+/** What the process's shared runner does: an IsolatedRunner, or `kmodlab run`'s run on its own thread (in-thread.ts). */
+export interface SharedRunner {
+  run(source: string, options?: RunOptions): Promise<RunResult>;
+  prestart(): void;
+  bootAhead(profile: string, boot: Extract<ToIsolate, { type: "boot" }>["boot"]): void;
+}
+
+let shared: SharedRunner | undefined;
+
+/**
+ * The process's shared runner from now on (`kmodlab run`'s fast path sets an InThreadRunner, in-thread.ts, before the
+ * command starts): warmIsolated, bootAheadIsolated and runIsolated without limits go to it.
+ */
+export function useSharedRunner(runner: SharedRunner): void {
+  shared = runner;
+}
 
 /** The process's shared runner takes a worker started ahead (IsolatedRunner.adopt; bin/kmodlab.cjs). */
 export function adoptRunWorker(spawned: SpawnedRunWorker): boolean {
   shared ??= new IsolatedRunner();
-  return shared.adopt(spawned);
+  if (shared instanceof IsolatedRunner) return shared.adopt(spawned);
+  void spawned.worker.terminate();
+  return false;
 }
 
 /** Start the process's shared runner's worker ahead of its first run (the CLI, while it parses and reads). */

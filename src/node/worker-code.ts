@@ -10,7 +10,7 @@ import { setQuickJSVariant, loadQuickJS } from "../../sandbox/quickjs.ts";
 import type { EncodedMachine } from "../kernel/snapshot_disk.ts";
 import { bootedBefore, fromPayload, machineStore, readMachine, toPayload, writeMachine } from "./boot-cache.ts";
 
-export { loadKernelDeps, runModule } from "../../sandbox/run.ts";
+export { loadKernelDeps, runModule, runModuleSync } from "../../sandbox/run.ts";
 export { loadQuickJS };
 
 /**

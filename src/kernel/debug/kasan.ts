@@ -181,7 +181,7 @@ export class Kasan {
       return 0;
     }
     let e = this.shadow.get(vpn);
-    if (e !== undefined) return e; // a page with shadow is never part of a pending boot area (vmAlloc replays first)
+    if (e !== undefined) return e; // a pending boot area's page with shadow has its final value (replayBoot)
     if (this.bootPending.size) {
       this.replayBoot(Math.floor(vpn / 8), Math.floor(vpn / 8));
       e = this.shadow.get(vpn);
@@ -389,7 +389,7 @@ export class Kasan {
     const size = vm.requested ?? vm.size - guard;
     const end = start + pages;
     // (a request of 2 GiB or more takes the general path too: unpoison()'s granule masks are 32-bit)
-    const whole = Number.isInteger(pages) && (vm.addr & 0xfffn) === 0n && size <= vm.size && size < 2 ** 31;
+    const whole = Kasan.whole(vm);
     for (let g = Math.floor(start / 8), n = 0; g <= Math.floor((end - 1) / 8); g++) {
       if ((++n & 127) === 0) this.k.watchdog();
       if (this.vmPopulated.has(g)) continue;
@@ -406,20 +406,16 @@ export class Kasan {
     // In one pass per page, what poisoning the area (0xF8) and then unpoisoning its request (0, then the partial
     // granule's count) leave: each page of the area is written once, with its final value, instead of twice or three
     // times (a 1 MB vmalloc is 245 pages).
-    const open = size > 0 ? Math.floor(size / PAGE) : 0; // pages wholly inside the request: accessible
-    const rest = size > 0 ? size - open * PAGE : 0;
     for (let i = 0; i < pages; i++) {
       if (((i + 1) & 1023) === 0) this.k.watchdog(); // a vmalloc of gigabytes (as setShadow's tick)
-      if (i < open) this.shadow.set(start + i, 0);
-      else if (i > open || rest === 0) this.shadow.set(start + i, KASAN_VMALLOC_INVALID);
-      else {
-        // the page the request ends in: its accessible granules, the partial granule's byte count, then 0xF8
-        const arr = new Uint8Array(GRANULES).fill(KASAN_VMALLOC_INVALID);
-        arr.fill(0, 0, rest >> 3);
-        if (rest & 7) arr[rest >> 3] = rest & 7;
-        this.shadow.set(start + i, arr);
-      }
+      this.shadow.set(start + i, areaPageShadow(i, size));
     }
+  }
+
+  /** What vmAlloc's one pass writes for an area: whole pages, page-aligned, holding a request below 2 GiB. */
+  private static whole(vm: VmStruct): boolean {
+    const size = vm.requested ?? vm.size - (vm.noGuard || vm.flags & 0x40 ? 0 : PAGE);
+    return Number.isInteger(vm.size / PAGE) && (vm.addr & 0xfffn) === 0n && size <= vm.size && size < 2 ** 31;
   }
 
   /** kasan_poison_vmalloc on vfree/vunmap. */
@@ -428,13 +424,39 @@ export class Kasan {
     this.setShadow(vm.addr, vm.size, KASAN_VMALLOC_INVALID, true); // vmalloc.ts defers a watchdog stop past the free
   }
 
-  /** Build the boot areas' shadow that shares shadow pages (8-page groups) g0..g1 (see bootPending). */
+  /**
+   * Build the shadow of shadow pages (8-page groups) g0..g1 as the boot left it (see bootPending): the pages the pending
+   * boot areas have in those groups get their values (vmAlloc's), then each group is populated (0xF8 where a page has
+   * nothing). An area stays pending for its other groups, which are built the same way when something looks at them
+   * (pageShadow, a new area sharing one, vfree of the area: vmAlloc of the whole area then). So a module area next to
+   * the boot's 2 MiB one builds that area's shadow in the group they share, not in all 65 of its groups (nor, group by
+   * group, its neighbours' and theirs, as building whole areas did). What any check reads is the same.
+   */
   private replayBoot(g0: number, g1: number): void {
+    const groups: number[] = [];
     for (const vm of [...this.bootPending]) {
       const start = Number(vm.addr >> 12n);
+      const pages = vm.size / PAGE;
       const a0 = Math.floor(start / 8);
-      const a1 = Math.floor((start + vm.size / PAGE - 1) / 8);
-      if (a1 >= g0 && a0 <= g1) this.vmAlloc(vm);
+      const a1 = Math.floor((start + pages - 1) / 8);
+      if (a1 < g0 || a0 > g1) continue;
+      if (!Kasan.whole(vm)) {
+        this.vmAlloc(vm); // the general path, the whole area (as before)
+        continue;
+      }
+      const size = vm.requested ?? vm.size - (vm.noGuard || vm.flags & 0x40 ? 0 : PAGE);
+      const lo = Math.max(start, g0 * 8);
+      const hi = Math.min(start + pages, (g1 + 1) * 8);
+      for (let v = lo, n = 0; v < hi; v++) {
+        if ((++n & 1023) === 0) this.k.watchdog();
+        this.shadow.set(v, areaPageShadow(v - start, size));
+      }
+      for (let g = Math.max(a0, g0); g <= Math.min(a1, g1); g++) groups.push(g);
+    }
+    for (const g of groups) {
+      if (this.vmPopulated.has(g)) continue;
+      this.vmPopulated.add(g);
+      for (let v = g * 8; v < g * 8 + 8; v++) if (!this.shadow.has(v)) this.shadow.set(v, KASAN_VMALLOC_INVALID);
     }
   }
 
@@ -732,6 +754,22 @@ export class Kasan {
     }
     return errs;
   }
+}
+
+/**
+ * The shadow of page i of a vmalloc area whose request is `size` bytes (kasan_poison_vmalloc then
+ * kasan_unpoison_vmalloc): 0 for pages wholly inside the request, 0xF8 for those after it, and for the page it ends in
+ * its accessible granules, the partial granule's byte count, then 0xF8.
+ */
+function areaPageShadow(i: number, size: number): PageShadow {
+  const open = size > 0 ? Math.floor(size / PAGE) : 0;
+  const rest = size > 0 ? size - open * PAGE : 0;
+  if (i < open) return 0;
+  if (i > open || rest === 0) return KASAN_VMALLOC_INVALID;
+  const arr = new Uint8Array(GRANULES).fill(KASAN_VMALLOC_INVALID);
+  arr.fill(0, 0, rest >> 3);
+  if (rest & 7) arr[rest >> 3] = rest & 7;
+  return arr;
 }
 
 /** Offset (within the page) of the first bad byte of [off, off+n) under shadow e, or -1. */

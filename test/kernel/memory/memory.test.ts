@@ -291,6 +291,29 @@ describe("KASAN (the 6.1 debug kernel)", () => {
     }
   });
 
+  it("vmalloc: the boot areas' shadow, built a shadow page at a time when first needed, reads the same whatever builds it first (a module area next to them, or a read)", () => {
+    const read = (first: "module" | "reads") => {
+      const k = insmod("x86_64-6.1", "debug");
+      const busy = () => k.vmalloc.areas().filter((a) => a.state === "busy" && a.owner === "boot");
+      const addrs: bigint[] = [];
+      for (const a of busy()) for (let o = -4096n; o < BigInt(a.size) + 4096n; o += 4096n) addrs.push(a.start + o, a.start + o + 4088n);
+      const out: number[] = [];
+      if (first === "reads") for (const a of [...addrs].reverse()) k.kasan!.shadowByte(a);
+      // module_alloc places the module after the boot's module-range area, in a shadow page they share; vmalloc's
+      // areas go after the boot's last ones
+      const m = k.vmalloc.module_alloc(3 * 4096 + 5, "load_module+0xbb7/0x21a0");
+      const v = k.vmalloc.vmalloc(1000000);
+      for (const a of addrs) out.push(k.kasan!.shadowByte(a));
+      for (const p of [m, v]) for (let o = 0n; o < 8n * 4096n; o += 8n) out.push(k.kasan!.shadowByte(p + o));
+      return out;
+    };
+    const a = read("module");
+    expect(a.length).toBeGreaterThan(1000);
+    expect(a).toContain(0);
+    expect(a).toContain(KASAN_VMALLOC_INVALID);
+    expect(a).toEqual(read("reads"));
+  });
+
   it("NULL: KASAN's null-ptr-deref report (no shadow, just the stack), then the page fault", () => {
     const k = insmod("x86_64-6.1", "debug");
     const { lines } = during(k, () => k.mem.writeb(1, 0x10n));

@@ -15,6 +15,8 @@ import { InThreadRunner } from "./in-thread.ts";
 
 export { main } from "../cli/main.ts";
 export { adoptRunWorker, setRunWorkerV8Flags, warmIsolated } from "./isolate.ts";
+/** For the tests (test/node/in-thread.test.ts): the runner with limits of their own. */
+export { InThreadRunner };
 
 /**
  * Runs from now on happen on this thread (in-thread.ts), with the sandbox from `libDir`/isolate-worker-code.cjs,

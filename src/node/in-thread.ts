@@ -27,7 +27,7 @@ import { totalmem } from "node:os";
 import type { RunOptions } from "../../sandbox/run.ts";
 import type { RunResult } from "../../sandbox/result.ts";
 import { createRunHost, type BootOptionsAhead, type RunHost } from "./run-host.ts";
-import { hostStoppedResult, limitDetail, type HostStop } from "./isolate.ts";
+import { hostStoppedResult, limitDetail, type HostStop, type IsolateLimits } from "./isolate.ts";
 
 const GiB = 1 << 30;
 
@@ -52,7 +52,15 @@ export class InThreadRunner {
   private broken = false;
   private chain: Promise<unknown> = Promise.resolve();
 
-  constructor(codeFile: string, cacheFlags: string) {
+  /**
+   * `codeFile`: the bundled sandbox (lib/isolate-worker-code.cjs); `cacheFlags`: the V8 flags set at run time, for its
+   * code cache; `limits`: as IsolatedRunner's (graceMs, wasmBytes, rssBytes; heapMb only names the default in a report).
+   */
+  constructor(
+    codeFile: string,
+    cacheFlags: string,
+    private readonly limits: IsolateLimits = {},
+  ) {
     this.host = createRunHost({ codeFile, cacheFlags });
     this.hookWasmMemory();
   }
@@ -96,7 +104,8 @@ export class InThreadRunner {
 
   private async runNow(source: string, options: RunOptions): Promise<RunResult> {
     const t0 = performance.now();
-    const crash = (message: string) => hostStoppedResult(options, "crash", { ...limitDetail(options, this.rssBudget()), message }, performance.now() - t0);
+    const crash = (message: string) =>
+      hostStoppedResult(options, "crash", { ...limitDetail(options, this.rssBudget(), this.limits), message }, performance.now() - t0);
     if (this.broken) return crash("the sandbox was stopped in the middle of the previous run");
     try {
       await this.host.loaded;
@@ -104,7 +113,7 @@ export class InThreadRunner {
       return crash(`could not load the sandbox: ${(e as Error)?.message ?? e}`);
     }
     if (!this.baselineRss) this.baselineRss = process.memoryUsage.rss();
-    const detail = limitDetail(options, this.rssBudget());
+    const detail = limitDetail(options, this.rssBudget(), this.limits);
     let started = t0;
     try {
       return await this.host.run(source, options, (runSync) => {
@@ -139,6 +148,7 @@ export class InThreadRunner {
 
   /** The host memory budget: isolate.ts's for one run in flight. */
   private rssBudget(): number {
+    if (this.limits.rssBytes !== undefined && this.limits.rssBytes > 0) return this.limits.rssBytes;
     return Math.min(totalmem() * 0.85, this.baselineRss + 3 * GiB);
   }
 }

@@ -9,7 +9,7 @@
 // Built alone as lib/spawn-worker.cjs (vite.node.config.ts) for the CommonJS bin; isolate.ts starts every worker
 // through it too, so both start the same worker.
 
-import { Worker } from "node:worker_threads";
+import type { Worker } from "node:worker_threads";
 import { pathToFileURL } from "node:url";
 
 /** The run worker's default V8 old-generation heap, in MiB (IsolateLimits.heapMb). */
@@ -46,6 +46,9 @@ export interface SpawnedRunWorker {
 /** Start a run worker; its events wait in a queue until attach(). Unref'd: a loading worker keeps no one waiting. */
 export function spawnRunWorker(spec: RunWorkerSpec): SpawnedRunWorker {
   const startedAt = performance.now();
+  // loaded here, not at the top: lib/cli-run.cjs holds this module, and `kmodlab run`'s fast path starts no worker
+  // (node:worker_threads is not in Node's startup snapshot: ~3 ms to load)
+  const { Worker } = process.getBuiltinModule("node:worker_threads") as typeof import("node:worker_threads");
   const worker = new Worker(spec.entry, {
     workerData: { ...spec.workerData, v8Flags: [...spec.v8Flags] },
     resourceLimits: runWorkerResourceLimits(spec.heapMb),

@@ -43,7 +43,7 @@ import { vfs_caches_init_early } from "./init/vfs_hash.ts";
 import { pci_iommu_alloc, trap_init_memblock } from "./arch/early_memblock.ts";
 import { boot_hash_tables_core, boot_hash_tables_net } from "./init/large_hash.ts";
 import { FaultInjection } from "./debug/fault_inject.ts";
-import { rebindable, stateless } from "./snapshot.ts";
+import { immutable, rebindable, stateless } from "./snapshot.ts";
 import "./fs/all.ts";
 
 /** A frame of the current call chain that a splat prints: kernel functions and the module's own. */
@@ -372,8 +372,10 @@ export function boot(profile: string | Profile, opts: BootOptions = {}): Kernel 
   k.slab.bootSlabFinish();
   // The untouched full boot slabs as shared columns (mm/slub_boot_tail.ts): a copy of this machine shares them.
   k.slab.compactBootSlabs();
-  // The boot's log records, closed lines never written again, shared with every copy likewise.
+  // The boot's log records, closed lines never written again, shared with every copy likewise; and the layout's
+  // ranges (the e820 map, memblock reservations, virtual regions), which nothing writes after setup_arch.
   k.log.shareClosedRecords();
+  for (const list of [k.layout.memMap, k.layout.reservations, k.layout.regions]) for (const r of list) immutable(r);
   // Fault injection acts from here on (CONFIG_FAULT_INJECTION: the debug kernels); the simulated boot's own
   // allocations never fail (fault_inject.ts header).
   k.fault.armed = k.fault.available;

@@ -434,12 +434,17 @@ export class Kasan {
    */
   private replayBoot(g0: number, g1: number): void {
     const groups: number[] = [];
-    for (const vm of [...this.bootPending]) {
+    // the pending areas in those groups first (vmAlloc below changes the set)
+    const hit: VmStruct[] = [];
+    for (const vm of this.bootPending) {
+      const [a0, a1] = groupsOf(vm);
+      if (a1 >= g0 && a0 <= g1) hit.push(vm);
+    }
+    for (const vm of hit) {
+      if (!this.bootPending.has(vm)) continue; // built whole by an area before it
       const start = Number(vm.addr >> 12n);
       const pages = vm.size / PAGE;
-      const a0 = Math.floor(start / 8);
-      const a1 = Math.floor((start + pages - 1) / 8);
-      if (a1 < g0 || a0 > g1) continue;
+      const [a0, a1] = groupsOf(vm);
       if (!Kasan.whole(vm)) {
         this.vmAlloc(vm); // the general path, the whole area (as before)
         continue;
@@ -754,6 +759,17 @@ export class Kasan {
     }
     return errs;
   }
+}
+
+/** An area's first and last shadow page (8-page group), kept per vm_struct (its address and size never change). */
+const groupMemo = new WeakMap<VmStruct, [number, number]>(); // snapshot: cache (a copy's vm_structs get their own entries)
+function groupsOf(vm: VmStruct): [number, number] {
+  let g = groupMemo.get(vm);
+  if (!g) {
+    const start = Number(vm.addr >> 12n);
+    groupMemo.set(vm, (g = [Math.floor(start / 8), Math.floor((start + vm.size / PAGE - 1) / 8)]));
+  }
+  return g;
 }
 
 /**

@@ -1214,7 +1214,8 @@ export class SlabAllocator {
             const order = get_order(j.large);
             const pfn = k.pages.alloc_pages((plan.gfp | this.g.COMP) >>> 0, order, PageOwner.KmallocLarge);
             if (pfn < 0) continue;
-            this.large.set(pfn, { pfn, order, requested: j.large, addr: k.pages.page_address(pfn), boot: true });
+            // never written (a free deletes it): shared with every copy of the machine (immutable())
+            this.large.set(pfn, immutable({ pfn, order, requested: j.large, addr: k.pages.page_address(pfn), boot: true }));
             plan.used += PAGE_SIZE << order;
           }
           continue;

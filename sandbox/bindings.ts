@@ -227,6 +227,11 @@ function specKeyOf(entries: readonly ApiEntry[], env: CallEnv, nSites: number, s
   return JSON.stringify([nSites, sited, values]);
 }
 
+/** The prelude compiled in a context: the function a Bridge calls with its natives and spec (the caller owns it). */
+export function compilePrelude(ctx: QuickJSContext): QuickJSHandle {
+  return ctx.unwrapResult(ctx.evalCode(PRELUDE, PRELUDE_FILE));
+}
+
 const entryIds = new WeakMap<readonly ApiEntry[], number>();
 let nextEntryId = 0;
 
@@ -355,6 +360,8 @@ export class Bridge {
      * functions serve this bridge from now on), nothing built.
      */
     adopt?: BridgeGuest,
+    /** The prelude's function, compiled in this context before (compilePrelude), when not adopting: used, not freed. */
+    compiled?: QuickJSHandle,
   ) {
     this.addrBits = env.k.layout?.bits ?? 64;
     this.addrLimit = 1n << BigInt(this.addrBits);
@@ -379,6 +386,9 @@ export class Bridge {
     }
     // The host functions reach the bridge through the route: a later run's Bridge adopting this guest takes it over.
     const route: { b: Bridge | undefined } = { b: this };
+
+    // The prelude's function, compiled first: the same for every run (restore.ts keeps a runtime with it compiled).
+    const fn = compiled ?? compilePrelude(ctx);
 
     // One host function serves every table function (the prelude's wrapper passes the row's id and the argument
     // mask as `this`, see maskOf): a run creates a handful of host functions, not one per export.
@@ -476,8 +486,6 @@ export class Bridge {
           }
         }
       }
-      const fnRes = ctx.evalCode(PRELUDE, PRELUDE_FILE);
-      const fn = ctx.unwrapResult(fnRes);
       // The spec's text is the same for every run of a cell on one kernel (the grader runs one text hundreds of times):
       // made once per rows array (rows.ts caches it), sites, and constants' values.
       let texts = specTexts.get(entries);
@@ -494,7 +502,7 @@ export class Bridge {
       }
       const specH = ctx.newString(specText);
       const outRes = ctx.callFunction(fn, ctx.undefined, natives, specH);
-      fn.dispose();
+      if (fn !== compiled) fn.dispose();
       specH.dispose();
       const out = ctx.unwrapResult(outRes);
       this.require = ctx.getProp(out, "require");
@@ -524,6 +532,7 @@ export class Bridge {
       rt.setInterruptHandler(() => this.interrupt());
     } finally {
       natives.dispose();
+      if (fn !== compiled && fn.alive) fn.dispose();
     }
   }
 

@@ -1,9 +1,13 @@
 // A prepared QuickJS runtime put back instead of built (issue 18). A run's runtime, context and bridge (the prelude
 // compiled and run, its host functions) are the same for every run of one key (bindings.ts guestKey: the rows, the
-// sites, the constants): building them is most of the sandbox's fixed cost per run. The first run of a key builds
-// them on the module's empty heap (its base image, wasm_image.ts) and keeps a copy of the module's memory right
-// after; every later run of that key puts the copy back and reuses the same QuickJSRuntime and QuickJSContext
-// objects, which are never disposed (their memory is not the module's any more once another image is put back).
+// sites, the constants): building them is most of the sandbox's fixed cost per run. Two kinds of copies of the
+// module's memory are kept:
+// - the compiled one: a runtime and context with the prelude compiled in them and nothing else, made once per module
+//   on its empty heap (its base image, wasm_image.ts). A key's first run starts from it: the compile (the largest
+//   part) is not done again, even for a cell no run had before (the fuzzer's);
+// - one per key: taken right after the key's first run built its bridge. The key's later runs put it back.
+// The QuickJSRuntime and QuickJSContext objects are the compiled copy's for all of them, and are never disposed
+// (their memory is not the module's any more once another image is put back).
 //
 // The library's JavaScript side is put back too, to what it was when the copy was taken: the runtime's host
 // reference map (ids the guest's functions hold), its scope and context map, the context's cached handles and
@@ -17,7 +21,7 @@
 // - a runtime made by someone else is alive in it (putting an image back would destroy it).
 // At most MAX_SNAPSHOTS copies and MAX_BYTES of them per module; the least recently used goes first.
 
-import type { QuickJSContext, QuickJSRuntime, QuickJSWASMModule } from "quickjs-emscripten-core";
+import type { QuickJSContext, QuickJSHandle, QuickJSRuntime, QuickJSWASMModule } from "quickjs-emscripten-core";
 import { baseImage, layoutOf, putImage, takeImage, type MemoryImage, type MemoryLayout } from "./wasm_image.ts";
 import { forgetDirectCalls, isPoisoned, resetDirectCalls } from "./quickjs.ts";
 
@@ -30,6 +34,17 @@ export interface Prepared<G> {
   readonly ctx: QuickJSContext;
   readonly guest: G;
 }
+
+/**
+ * What takePrepared put back: a key's prepared runtime; or, for a key with none yet, the module's runtime with only
+ * the prelude compiled in it (the key's bridge is built on it, then keepPrepared); or the module's empty heap ("build":
+ * make the runtime and context, compile the prelude and keepCompiled, build the bridge, keepPrepared).
+ */
+export type Taken<G> =
+  ({ kind: "prepared" } & Prepared<G>) | { kind: "compiled"; rt: QuickJSRuntime; ctx: QuickJSContext; compiled: QuickJSHandle } | { kind: "build" };
+
+/** The copy with the prelude compiled and nothing else: every key's bridge is built from it. */
+const COMPILED = "\0compiled";
 
 type Entries = [unknown, unknown][];
 interface JsState {
@@ -57,8 +72,11 @@ interface Store {
   readonly snaps: Map<string, Snapshot>;
   bytes: number;
   busy: boolean;
-  /** The runtimes' callback objects of the copies (the module's runtimeCallbacks values that are not someone else's). */
-  readonly ours: Set<unknown>;
+  /**
+   * The runtimes' callback objects of the copies, with how many copies hold each (the copies built from the compiled
+   * one share its runtime): the module's runtimeCallbacks values that are not someone else's.
+   */
+  readonly ours: Map<unknown, number>;
 }
 
 interface ModuleCallbacks {
@@ -74,7 +92,7 @@ function storeOf(qjs: QuickJSWASMModule): Store | undefined {
     const layout = layoutOf(qjs);
     const base = baseImage(qjs);
     if (!layout || !base) return undefined;
-    stores.set(qjs, (s = { layout, base, snaps: new Map(), bytes: 0, busy: false, ours: new Set() }));
+    stores.set(qjs, (s = { layout, base, snaps: new Map(), bytes: 0, busy: false, ours: new Map() }));
   }
   return s;
 }
@@ -98,33 +116,56 @@ function usable(qjs: QuickJSWASMModule, s: Store): boolean {
 }
 
 /**
- * The start of a run of `key`: its prepared runtime put back, or "build" (the module's empty heap put back: build the
- * runtime, context and bridge, then keepPrepared), or undefined (build afresh, keep nothing). Unless undefined, the
- * module is the run's until releasePrepared.
+ * The start of a run of `key` (see Taken), or undefined: build afresh, keep nothing. Unless undefined, the module is
+ * the run's until releasePrepared.
  */
-export function takePrepared<G>(qjs: QuickJSWASMModule, key: string): Prepared<G> | "build" | undefined {
+export function takePrepared<G>(qjs: QuickJSWASMModule, key: string): Taken<G> | undefined {
   const s = storeOf(qjs);
   if (!s || !usable(qjs, s)) return undefined;
   const snap = s.snaps.get(key);
-  if (snap !== undefined && alive(snap) && putImage(qjs, s.layout, snap.image)) {
-    restoreJs(snap);
-    const cbs = callbacksOf(qjs)!;
-    cbs.runtimeCallbacks.set(snap.rtPtr, (snap.prepared.rt as unknown as { cToHostCallbacks: unknown }).cToHostCallbacks);
-    cbs.contextCallbacks.set(snap.ctxPtr, (snap.prepared.ctx as unknown as { cToHostCallbacks: unknown }).cToHostCallbacks);
-    resetDirectCalls(snap.prepared.ctx);
+  if (snap !== undefined && putBack(qjs, s, snap)) {
     s.snaps.delete(key); // most recently used last
     s.snaps.set(key, snap);
     s.busy = true;
-    return snap.prepared as Prepared<G>;
+    return { kind: "prepared", ...(snap.prepared as Prepared<G>) };
   }
   if (snap !== undefined) drop(qjs, s, snap);
+  const compiled = s.snaps.get(COMPILED);
+  if (compiled !== undefined && putBack(qjs, s, compiled)) {
+    s.busy = true;
+    const p = compiled.prepared as Prepared<QuickJSHandle>;
+    return { kind: "compiled", rt: p.rt, ctx: p.ctx, compiled: p.guest };
+  }
+  if (compiled !== undefined) drop(qjs, s, compiled);
   if (!putImage(qjs, s.layout, s.base)) return undefined;
   s.busy = true;
-  return "build";
+  return { kind: "build" };
 }
 
-/** Keep a copy of the module's memory now, with the run's prepared runtime, for the key's later runs (after "build"). */
+/** A copy put back, memory and JavaScript side; false when it cannot be (its runtime was freed). */
+function putBack(qjs: QuickJSWASMModule, s: Store, snap: Snapshot): boolean {
+  const { rt, ctx, guest } = snap.prepared;
+  if (!rt.alive || !ctx.alive || (snap.key === COMPILED && !(guest as QuickJSHandle).alive)) return false;
+  if (!putImage(qjs, s.layout, snap.image)) return false;
+  restoreJs(snap);
+  const cbs = callbacksOf(qjs)!;
+  cbs.runtimeCallbacks.set(snap.rtPtr, (rt as unknown as { cToHostCallbacks: unknown }).cToHostCallbacks);
+  cbs.contextCallbacks.set(snap.ctxPtr, (ctx as unknown as { cToHostCallbacks: unknown }).cToHostCallbacks);
+  resetDirectCalls(ctx);
+  return true;
+}
+
+/** Keep a copy of the module's memory now, with the runtime's compiled prelude, for every key's first run (after "build"). */
+export function keepCompiled(qjs: QuickJSWASMModule, rt: QuickJSRuntime, ctx: QuickJSContext, compiled: QuickJSHandle): boolean {
+  return keep(qjs, COMPILED, { rt, ctx, guest: compiled });
+}
+
+/** Keep a copy of the module's memory now, with the run's prepared runtime, for the key's later runs (after "build" or "compiled"). */
 export function keepPrepared<G>(qjs: QuickJSWASMModule, key: string, p: Prepared<G>): boolean {
+  return keep(qjs, key, p);
+}
+
+function keep<G>(qjs: QuickJSWASMModule, key: string, p: Prepared<G>): boolean {
   const s = stores.get(qjs);
   if (!s || !s.busy || isPoisoned(qjs)) return false;
   const js = captureJs(p.rt, p.ctx);
@@ -138,10 +179,10 @@ export function keepPrepared<G>(qjs: QuickJSWASMModule, key: string, p: Prepared
   if (old) drop(qjs, s, old);
   s.snaps.set(key, snap);
   s.bytes += image.bytes;
-  s.ours.add(rtCbs);
+  s.ours.set(rtCbs, (s.ours.get(rtCbs) ?? 0) + 1);
   for (const [, v] of s.snaps) {
     if (s.snaps.size <= MAX_SNAPSHOTS && s.bytes <= MAX_BYTES) break;
-    if (v !== snap) drop(qjs, s, v);
+    if (v !== snap && v.key !== COMPILED) drop(qjs, s, v);
   }
   return true;
 }
@@ -151,7 +192,7 @@ export function keepPrepared<G>(qjs: QuickJSWASMModule, key: string, p: Prepared
  * prepared runtime the run used: its JavaScript side goes back to the copy's (what the run made there, its bridge's
  * closures included, is let go); its memory stays as the run left it until the next takePrepared.
  */
-export function releasePrepared<G>(qjs: QuickJSWASMModule, p: Prepared<G> | undefined): void {
+export function releasePrepared(qjs: QuickJSWASMModule, p: { rt: QuickJSRuntime; ctx: QuickJSContext } | undefined): void {
   const s = stores.get(qjs);
   if (!s) return;
   s.busy = false;
@@ -162,7 +203,11 @@ export function releasePrepared<G>(qjs: QuickJSWASMModule, p: Prepared<G> | unde
   if (p === undefined) return;
   // its raw host functions serve nobody until it is put back (a context built next may get its address and ids)
   forgetDirectCalls(p.ctx);
-  for (const snap of s.snaps.values()) if (snap.prepared.rt === p.rt) restoreJs(snap);
+  for (const snap of s.snaps.values())
+    if (snap.prepared.rt === p.rt) {
+      restoreJs(snap); // any copy's: what the run made there is let go
+      break;
+    }
 }
 
 /** How many copies the module holds, and their bytes (tests, stats). */
@@ -180,15 +225,16 @@ function ptrOf(l: { value: number } | undefined): number | undefined {
   }
 }
 
-function alive(snap: Snapshot): boolean {
-  return snap.prepared.rt.alive && snap.prepared.ctx.alive;
-}
-
 function drop(qjs: QuickJSWASMModule, s: Store, snap: Snapshot): void {
   if (s.snaps.get(snap.key) === snap) s.snaps.delete(snap.key);
   s.bytes -= snap.image.bytes;
   const rtCbs = (snap.prepared.rt as unknown as { cToHostCallbacks?: unknown }).cToHostCallbacks;
   const ctxCbs = (snap.prepared.ctx as unknown as { cToHostCallbacks?: unknown }).cToHostCallbacks;
+  const held = (s.ours.get(rtCbs) ?? 1) - 1;
+  if (held > 0) {
+    s.ours.set(rtCbs, held);
+    return; // its runtime serves other copies
+  }
   s.ours.delete(rtCbs);
   const cbs = callbacksOf(qjs);
   if (cbs) {

@@ -18,7 +18,7 @@ import type { FaultKnobs } from "../src/kernel/debug/fault_inject.ts";
 import type { BootCache } from "../src/kernel/snapshot.ts";
 import type { RunResult } from "./result.ts";
 import { transpileCell, CELL_FILE, type ImportSpec } from "./transpile.ts";
-import { Bridge, RunStopped, guestKey, type BridgeGuest, type GuestErrorInfo, type Stop } from "./bindings.ts";
+import { Bridge, RunStopped, compilePrelude, guestKey, type BridgeGuest, type GuestErrorInfo, type Stop } from "./bindings.ts";
 import { absentMessage, inEra, isTaskKill, type ApiEntry, type CallEnv, type HostCallback, type ModuleState } from "./table.ts";
 import { GUEST_STACK_BYTES, MAX_NESTING, limitSentence, resolveLimits, type LimitName, type Limits } from "./limits.ts";
 import { exceptionReport, type CallSite } from "./oops.ts";
@@ -31,7 +31,7 @@ import { memoryRoles } from "./memrecords.ts";
 import { runUserProgram, userPid } from "./user.ts";
 import { bridgeRows } from "./rows.ts";
 import { moduleParamsOutcome, paramInsmodError } from "./api/params.ts";
-import { keepPrepared, releasePrepared, takePrepared } from "./restore.ts";
+import { keepCompiled, keepPrepared, releasePrepared, takePrepared } from "./restore.ts";
 import { guardGuestMemory, installLeanHostCalls, isPoisoningError, loadQuickJS, moduleGrewTooLarge, poisonQuickJS, rawValuesFor } from "./quickjs.ts";
 
 /** A simulated event the run schedules before insmod (the lesson's "button pressed at 30 ms"). */
@@ -544,12 +544,27 @@ function openBridge(run: Run, qjs: QuickJSWASMModule, source: string, entries: r
   const key = guestKey(entries, env, tr.sites, siteNames, wantRaw);
   const got = takePrepared<BridgeGuest>(qjs, key);
   run.restore = got === undefined ? "none" : "taken";
-  const prepared = got === undefined || got === "build" ? undefined : got;
-  const rt = (run.rt = prepared?.rt ?? qjs.newRuntime());
+  const prepared = got?.kind === "prepared" ? got : undefined;
+  const stage = got?.kind === "compiled" ? got : undefined;
+  const rt = (run.rt = prepared?.rt ?? stage?.rt ?? qjs.newRuntime());
   rt.setMaxStackSize(GUEST_STACK_BYTES);
   rt.setMemoryLimit(limits.memoryBytes);
-  const ctx = (run.ctx = prepared?.ctx ?? rt.newContext());
-  if (!prepared) installLeanHostCalls(ctx);
+  const ctx = (run.ctx = prepared?.ctx ?? stage?.ctx ?? rt.newContext());
+  let compiled = stage?.compiled;
+  if (!prepared && !stage) {
+    installLeanHostCalls(ctx);
+    if (got?.kind === "build") {
+      // the prelude compiled in the new runtime, kept: every key's first run starts from there
+      compiled = compilePrelude(ctx);
+      if (keepCompiled(qjs, rt, ctx, compiled)) run.restore = "kept";
+      else {
+        compiled.dispose();
+        compiled = undefined;
+      }
+    }
+  }
+  // from here the runtime is the store's (a copy holds it): never freed by the run
+  if (prepared || stage) run.restore = "kept";
   const b = (run.bridge = new Bridge(
     ctx,
     rt,
@@ -566,9 +581,9 @@ function openBridge(run: Run, qjs: QuickJSWASMModule, source: string, entries: r
     siteNames,
     wantRaw && !prepared ? rawValuesFor(qjs, ctx) : undefined,
     prepared?.guest,
+    compiled,
   ));
-  if (prepared) run.restore = "kept";
-  else if (got === "build" && keepPrepared(qjs, key, { rt, ctx, guest: b.guest })) run.restore = "kept";
+  if (!prepared && run.restore === "kept") keepPrepared(qjs, key, { rt, ctx, guest: b.guest });
   log.lineOf = () => b.innermostFrame()?.line;
   b.cellScopes = tr.scopes;
   // the shadow stack (shadow.ts) where a stack is read at every allocation: KASAN's and kmemleak's kernels
@@ -933,7 +948,7 @@ function closeRun(run: Run, qjs: QuickJSWASMModule, releaseMemory: () => void): 
     }
   }
   if (run.restore === "taken" || run.restore === "kept")
-    releasePrepared(qjs, run.restore === "kept" && run.rt && run.ctx && bridge ? { rt: run.rt, ctx: run.ctx, guest: bridge.guest } : undefined);
+    releasePrepared(qjs, run.restore === "kept" && run.rt && run.ctx ? { rt: run.rt, ctx: run.ctx } : undefined);
   releaseMemory();
   if (!run.memoryRefused) recycleIfLarge(qjs);
 }

@@ -365,7 +365,7 @@ module_init(() => {
     expect(cold.stats.boots + cold.stats.templates).toBeLessThanOrEqual(24 * 5);
   });
 
-  it("a copy shares the boot's closed log records and kernel symbols with its template, and its own printk stays its own", () => {
+  it("a copy shares the boot's closed log records, kernel symbols, layout ranges and large kmalloc records with its template, and its own printk stays its own", () => {
     const template = boot("x86_64-6.1", { seed: 4 });
     const plan = new SnapshotPlan(template);
     const k = plan.copy();
@@ -375,6 +375,11 @@ module_init(() => {
     const sym = (x: Kernel) => (x.kallsyms as unknown as { kern: object[] }).kern;
     expect(sym(k).length).toBeGreaterThan(10);
     sym(k).forEach((s, i) => expect(s).toBe(sym(template)[i]));
+    // the layout's ranges and the boot's large kmalloc records likewise
+    for (const key of ["memMap", "reservations", "regions"] as const) k.layout[key].forEach((r, i) => expect(r).toBe(template.layout[key][i]));
+    const large = (x: Kernel) => [...(x.slab as unknown as { large: Map<number, object> }).large.values()];
+    expect(large(k).length).toBeGreaterThan(0);
+    large(k).forEach((r, i) => expect(r).toBe(large(template)[i]));
     k.printk("<6>only in the copy\n");
     expect(k.log.records.length).toBe(n + 1);
     expect(template.log.records.length).toBe(n);

@@ -166,6 +166,20 @@ describe("a prepared QuickJS runtime put back instead of built (restore.ts)", ()
     });
   }
 
+  it("a key's first run starts from the module's compiled copy (no prelude compiled again) and gives what a fresh module gives, after dirty runs of other keys", async () => {
+    const deps = await loadKernelDeps();
+    const fresh = await newQuickJSWASMModuleFromVariant(RELEASE_SYNC);
+    for (const config of ["debug", "distro"] as const) {
+      for (let n = 1; n <= 3; n++) {
+        // a new key each (its own number of sites), after a run of another key that dirtied the guest
+        await runModule(cell(DIRT[n]![1]), { config });
+        const src = `${cell(";")}// ${config} ${n}\nfunction more(): void { ${"printk(KERN_INFO + 'more\\n'); ".repeat(n)}}\n`;
+        const want = strip(runModuleSync(fresh, src, { config }, deps));
+        expect(strip(await runModule(src, { config })), `${config} ${n}`).toBe(want);
+      }
+    }
+  });
+
   it("the dirtying cells do dirty the guest: without the copy put back the clean cell would see it", async () => {
     const r = await runModule(cell("(globalThis as any).leak = 1; Array.prototype.push = function () { return -1; };"));
     const line = r.dmesg.find((l) => l.includes("probe "))!;

@@ -371,6 +371,10 @@ export class Slab {
   requestedAt(i: number): number {
     return this._req ? this._req[i]! : this.allBoot ? this.cache.objectSize : 0;
   }
+  /** freeStack[j], without creating the array (nor giving this slab copies of shared ones). */
+  freeAt(j: number): number {
+    return this._free ? this._free[j]! : 0;
+  }
   /** bootMask[i] of an index of the slab, without creating the array (nor giving this slab copies of shared ones). */
   bootAt(i: number): number {
     return this._boot ? this._boot[i]! : this.allBoot ? 1 : 0;
@@ -2442,7 +2446,7 @@ export class SlabAllocator {
           if (!uniform || sl.nfree !== 0) {
             const mark = new Uint8Array(sl.objects);
             for (let j = 0; j < sl.nfree; j++) {
-              const i = sl.freeStack[j];
+              const i = sl.freeAt(j); // (a check reads: it must not give a shared boot slab its own arrays)
               if (i < 0 || i >= sl.objects) errs.push(`${c.name}: freelist index ${i} out of range`);
               // After an unchecked double free (extra > 0) an object may be on the freelist twice, or live and on it.
               else if (mark[i]++ && !sl.extra) errs.push(`${c.name}: object ${i} twice on the freelist of slab pfn ${sl.pfn}`);

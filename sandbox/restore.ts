@@ -5,7 +5,8 @@
 // - the compiled one: a runtime and context with the prelude compiled in them and nothing else, made once per module
 //   on its empty heap (its base image, wasm_image.ts). A key's first run starts from it: the compile (the largest
 //   part) is not done again, even for a cell no run had before (the fuzzer's);
-// - one per key: taken right after the key's first run built its bridge. The key's later runs put it back.
+// - one per key: taken right after the key's second run built its bridge (a key run once keeps nothing: most of the
+//   fuzzer's are). The key's later runs put it back.
 // The QuickJSRuntime and QuickJSContext objects are the compiled copy's for all of them, and are never disposed
 // (their memory is not the module's any more once another image is put back).
 //
@@ -27,6 +28,8 @@ import { forgetDirectCalls, isPoisoned, resetDirectCalls } from "./quickjs.ts";
 
 export const MAX_SNAPSHOTS = 16;
 export const MAX_BYTES = 32 << 20;
+/** Keys remembered as run once (their second run keeps a copy); forgotten all at once past this. */
+const MAX_SEEN = 4096;
 
 /** A runtime and context with what the run's bridge made in them (G: bindings.ts BridgeGuest). */
 export interface Prepared<G> {
@@ -72,6 +75,8 @@ interface Store {
   readonly snaps: Map<string, Snapshot>;
   bytes: number;
   busy: boolean;
+  /** Keys run once with no copy kept (keep). */
+  readonly seen: Set<string>;
   /**
    * The runtimes' callback objects of the copies, with how many copies hold each (the copies built from the compiled
    * one share its runtime): the module's runtimeCallbacks values that are not someone else's.
@@ -92,7 +97,7 @@ function storeOf(qjs: QuickJSWASMModule): Store | undefined {
     const layout = layoutOf(qjs);
     const base = baseImage(qjs);
     if (!layout || !base) return undefined;
-    stores.set(qjs, (s = { layout, base, snaps: new Map(), bytes: 0, busy: false, ours: new Map() }));
+    stores.set(qjs, (s = { layout, base, snaps: new Map(), bytes: 0, busy: false, seen: new Set(), ours: new Map() }));
   }
   return s;
 }
@@ -168,6 +173,13 @@ export function keepPrepared<G>(qjs: QuickJSWASMModule, key: string, p: Prepared
 function keep<G>(qjs: QuickJSWASMModule, key: string, p: Prepared<G>): boolean {
   const s = stores.get(qjs);
   if (!s || !s.busy || isPoisoned(qjs)) return false;
+  // a key's copy is kept at its second run: most keys the fuzzer makes are run once, and their first run costs no
+  // copy (the compiled copy already spares them the prelude's compile)
+  if (key !== COMPILED && !s.seen.has(key)) {
+    if (s.seen.size >= MAX_SEEN) s.seen.clear();
+    s.seen.add(key);
+    return false;
+  }
   const js = captureJs(p.rt, p.ctx);
   const rtPtr = ptrOf((p.rt as unknown as { rt?: { value: number } }).rt);
   const ctxPtr = ptrOf((p.ctx as unknown as { ctx?: { value: number } }).ctx);

@@ -143,7 +143,7 @@ describe("the boot's untouched full slabs as shared columns (boot tails)", () =>
     for (const k of [a, b]) expect(checkKernelInvariants(k)).toEqual([]);
   });
 
-  it("reading a copy's boot slabs (liveObjects, kmemleak's scan, KASAN's slab shadow) leaves their per-object arrays shared with the template", () => {
+  it("reading a copy's boot slabs (liveObjects, kmemleak's scan, the invariant checks, KASAN's slab shadow) leaves their per-object arrays shared with the template", () => {
     const template = boot("x86_64-6.1", { config: "debug", seed: 5 });
     const plan = new SnapshotPlan(template);
     const k = plan.copy();
@@ -154,6 +154,7 @@ describe("the boot's untouched full slabs as shared columns (boot tails)", () =>
     const mine = k.slab.liveObjects({ boot: false });
     expect(mine).toEqual([]); // the boot's objects only, so far
     k.kmemleak.scan();
+    expect(checkKernelInvariants(k)).toEqual([]); // the checks read the freelists too
     // KASAN builds a boot slab's shadow from its objects when it first looks at one of its pages
     for (const s of shared.slice(0, 5)) expect(k.kasan!.shadowByte(s.objBase)).toBeGreaterThanOrEqual(0);
     for (const t of shared) {

@@ -2,8 +2,8 @@
 // (Node's own start on this machine) in interleaved rounds, so a loaded machine slows both alike. Issue 15's target:
 // `kmodlab run examples/memdemo.ts` at most 3x `node -e 0` and at most 100 MB peak RSS.
 // Rows: wall time; CPU time (user + system, from GNU time) and peak RSS when /usr/bin/time is there; the built
-// command (bin/kmodlab.cjs over lib/, package.json's bin), the same without the run worker's V8 code cache
-// (KMODLAB_CODE_CACHE=0), the same booting its machine instead of reading it from the machine cache
+// command (bin/kmodlab.cjs over lib/, package.json's bin: `run`'s fast path runs the cell on its own thread), the same
+// without the V8 code caches (KMODLAB_CODE_CACHE=0), the same booting its machine instead of reading it from the machine cache
 // (KMODLAB_BOOT_CACHE=0), the same without `run`'s fast path (KMODLAB_FAST_RUN=0: lib/cli.mjs), the same started
 // from the former entry bin/kmodlab.mjs (an ES module: its worker starts after Node's ES module loader, ~10-15 ms
 // later) and, for comparison, the sources under tsx (`npm run kmodlab`'s path).
@@ -65,12 +65,13 @@ export const suite: Suite = {
     const cases: Case[] = [
       ["node -e 0", [node, "-e", "0"], 11],
       ["kmodlab run examples/memdemo.ts (built)", memdemo, 11],
-      // what the run worker's V8 code cache buys (src/node/code-cache.ts): the same command compiling its code anew
+      // what the V8 code caches buy (src/node/code-cache.ts): the same command compiling its code anew
       ["kmodlab run examples/memdemo.ts (built, no code cache)", memdemo, 11, { KMODLAB_CODE_CACHE: "0" }],
       // what the disk cache of booted machines buys (src/node/boot-cache.ts): the same command booting its machine
       ["kmodlab run examples/memdemo.ts (built, no machine cache)", memdemo, 11, { KMODLAB_BOOT_CACHE: "0" }],
-      // what `run`'s fast path buys (bin/kmodlab.cjs runFast: lib/cli-run.cjs with a V8 code cache): the same command
-      // loaded from lib/cli.mjs through Node's ES module loader, as every other command is
+      // what `run`'s fast path buys (bin/kmodlab.cjs runFast: lib/cli-run.cjs with a V8 code cache, the cell run on the
+      // command's own thread): the same command loaded from lib/cli.mjs through Node's ES module loader, with a run
+      // worker, as every other command is
       ["kmodlab run examples/memdemo.ts (built, full command: KMODLAB_FAST_RUN=0)", memdemo, 11, { KMODLAB_FAST_RUN: "0" }],
       // the worker started in the command's first statement (bin/kmodlab.cjs) against after the ES module loader
       ["kmodlab run examples/memdemo.ts (built, from bin/kmodlab.mjs)", [node, "bin/kmodlab.mjs", "run", "examples/memdemo.ts"], 11],

@@ -21,6 +21,10 @@
 //   A run's growth in kernel records is bounded here by its CPU limit (the kernel's long loops check it too).
 // A run stopped this way leaves QuickJS's module in the middle of a call: the runner runs nothing more (the command
 // runs one cell and ends).
+// Measured first and left: a watchdog worker (a thread with Node in it, started first thing, ending the run through
+// node:inspector's Runtime.terminateExecution). It cost ~9 ms of CPU to start with Node's startup snapshot and ~30-40
+// without it (any V8 flag changed before its isolate is made), and on the loaded 2-core VM the main thread's start
+// slowed by about as much as the run worker's start had cost (alternating runs, load ~5: no gain).
 
 import { Script } from "node:vm";
 import { totalmem } from "node:os";

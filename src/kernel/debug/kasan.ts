@@ -93,6 +93,10 @@ export class Kasan {
    * what any check sees is the same.
    */
   private readonly bootPending = new Set<VmStruct>();
+  /** The boot areas pending when replayBoot first ran and their first and last groups, [a0, a1] per area (it reads
+   *  bootPending for which are still pending). */
+  private pendingVms?: VmStruct[];
+  private pendingGroups?: Float64Array;
   private readonly tracks = new Map<bigint, { alloc?: Track; free?: Track }>();
   private readonly multiShot: boolean;
   private reported = false;
@@ -435,16 +439,26 @@ export class Kasan {
   private replayBoot(g0: number, g1: number): void {
     const groups: number[] = [];
     // the pending areas in those groups first (vmAlloc below changes the set)
-    const hit: VmStruct[] = [];
-    for (const vm of this.bootPending) {
-      const [a0, a1] = groupsOf(vm);
-      if (a1 >= g0 && a0 <= g1) hit.push(vm);
+    if (!this.pendingVms) {
+      // each pending area's first and last group, worked out once per machine (an area's address never changes)
+      this.pendingVms = [...this.bootPending];
+      this.pendingGroups = new Float64Array(2 * this.pendingVms.length);
+      this.pendingVms.forEach((vm, i) => {
+        const start = Number(vm.addr >> 12n);
+        this.pendingGroups![2 * i] = Math.floor(start / 8);
+        this.pendingGroups![2 * i + 1] = Math.floor((start + vm.size / PAGE - 1) / 8);
+      });
     }
-    for (const vm of hit) {
+    const hit: number[] = [];
+    const pg = this.pendingGroups!;
+    for (let i = 0; i < this.pendingVms.length; i++) if (pg[2 * i + 1]! >= g0 && pg[2 * i]! <= g1 && this.bootPending.has(this.pendingVms[i]!)) hit.push(i);
+    for (const i of hit) {
+      const vm = this.pendingVms[i]!;
       if (!this.bootPending.has(vm)) continue; // built whole by an area before it
       const start = Number(vm.addr >> 12n);
       const pages = vm.size / PAGE;
-      const [a0, a1] = groupsOf(vm);
+      const a0 = pg[2 * i]!;
+      const a1 = pg[2 * i + 1]!;
       if (!Kasan.whole(vm)) {
         this.vmAlloc(vm); // the general path, the whole area (as before)
         continue;
@@ -759,17 +773,6 @@ export class Kasan {
     }
     return errs;
   }
-}
-
-/** An area's first and last shadow page (8-page group), kept per vm_struct (its address and size never change). */
-const groupMemo = new WeakMap<VmStruct, [number, number]>(); // snapshot: cache (a copy's vm_structs get their own entries)
-function groupsOf(vm: VmStruct): [number, number] {
-  let g = groupMemo.get(vm);
-  if (!g) {
-    const start = Number(vm.addr >> 12n);
-    groupMemo.set(vm, (g = [Math.floor(start / 8), Math.floor((start + vm.size / PAGE - 1) / 8)]));
-  }
-  return g;
 }
 
 /**

@@ -82,8 +82,10 @@ export class InThreadRunner {
         if (this.buffer.byteLength > c.wasmBytes) c.stop = "wasm";
         else if (process.memoryUsage.rss() > c.rssBytes) c.stop = "rss";
         if (c.stop) {
-          process.kill(process.pid, "SIGINT"); // breakOnSigint: Node's watchdog terminates this thread's JavaScript
-          for (;;) Atomics.wait(sleeper, 0, 0, 10); // which ends this wait
+          // breakOnSigint: Node's watchdog terminates this thread's JavaScript, which ends the wait below. (Windows has
+          // no signal a process can send itself and go on: there the run's timeout ends the wait, later.)
+          if (process.platform !== "win32") process.kill(process.pid, "SIGINT");
+          for (;;) Atomics.wait(sleeper, 0, 0, 10);
         }
       }
       return before;
@@ -129,7 +131,7 @@ export class InThreadRunner {
           return caller.runInThisContext({ timeout: Math.min(2 ** 31 - 1, detail.cpuMs + detail.graceMs), breakOnSigint: true }) as RunResult;
         } catch (e) {
           const code = (e as { code?: string })?.code;
-          if (code === "ERR_SCRIPT_EXECUTION_TIMEOUT") throw new Stopped("cpu");
+          if (code === "ERR_SCRIPT_EXECUTION_TIMEOUT") throw new Stopped(this.current.stop ?? "cpu");
           if (code === "ERR_SCRIPT_EXECUTION_INTERRUPTED") {
             if (this.current.stop) throw new Stopped(this.current.stop);
             this.broken = true;

@@ -372,9 +372,11 @@ export function boot(profile: string | Profile, opts: BootOptions = {}): Kernel 
   k.slab.bootSlabFinish();
   // The untouched full boot slabs as shared columns (mm/slub_boot_tail.ts): a copy of this machine shares them.
   k.slab.compactBootSlabs();
-  // The boot's log records, closed lines never written again, shared with every copy likewise; and the layout's
-  // ranges (the e820 map, memblock reservations, virtual regions), which nothing writes after setup_arch.
+  // The boot's log records, closed lines never written again, shared with every copy likewise; the page allocator's
+  // gfp/caller records (copy on write); and the layout's ranges (the e820 map, memblock reservations, virtual
+  // regions), which nothing writes after setup_arch.
   k.log.shareClosedRecords();
+  k.pages.shareAllocInfo();
   for (const list of [k.layout.memMap, k.layout.reservations, k.layout.regions]) for (const r of list) immutable(r);
   // Fault injection acts from here on (CONFIG_FAULT_INJECTION: the debug kernels); the simulated boot's own
   // allocations never fail (fault_inject.ts header).

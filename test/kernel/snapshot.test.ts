@@ -365,7 +365,7 @@ module_init(() => {
     expect(cold.stats.boots + cold.stats.templates).toBeLessThanOrEqual(24 * 5);
   });
 
-  it("a copy shares the boot's closed log records, kernel symbols, layout ranges and large kmalloc records with its template, and its own printk stays its own", () => {
+  it("a copy shares the boot's closed log records, kernel symbols, layout ranges, large kmalloc records and page gfp/caller records with its template, and its own printk stays its own", () => {
     const template = boot("x86_64-6.1", { seed: 4 });
     const plan = new SnapshotPlan(template);
     const k = plan.copy();
@@ -380,6 +380,18 @@ module_init(() => {
     const large = (x: Kernel) => [...(x.slab as unknown as { large: Map<number, object> }).large.values()];
     expect(large(k).length).toBeGreaterThan(0);
     large(k).forEach((r, i) => expect(r).toBe(large(template)[i]));
+    // the page allocator's gfp/caller records too, until a machine allocates in their chunk: then its own
+    const info = (x: Kernel) => (x.pages as unknown as { allocGfpChunks: (Uint32Array | undefined)[] }).allocGfpChunks;
+    const m = plan.copy();
+    const other = plan.copy();
+    info(m).forEach((c, i) => expect(c).toBe(info(template)[i]));
+    m.current = { pid: 110, comm: "insmod" };
+    const pfn = m.pages.virt_to_pfn(m.pages.__get_free_pages(0xcc0, 0));
+    const row = (x: Kernel) => x.pages.allocations().find((a) => a.pfn === pfn);
+    expect(row(m)?.gfp).toBe(0xcc0);
+    expect(row(other)).toBeUndefined();
+    expect(row(template)).toBeUndefined();
+    info(other).forEach((c, i) => expect(c).toBe(info(template)[i]));
     k.printk("<6>only in the copy\n");
     expect(k.log.records.length).toBe(n + 1);
     expect(template.log.records.length).toBe(n);

@@ -109,6 +109,7 @@ import {
 import { showMem } from "./show_mem.ts";
 import { RatelimitState } from "../kernel/printk.ts";
 import { CHUNK as PA_CHUNK, CHUNK_SHIFT as PA_CHUNK_SHIFT, OwnedChunks, PageArray } from "./page_array.ts";
+import { immutable } from "../snapshot.ts";
 import { KernelBootError } from "../boot_error.ts";
 import { vmallocPreallocCount } from "../arch/early_memblock.ts";
 import { jiffies_to_msecs } from "../kernel/time.ts";
@@ -332,6 +333,12 @@ export class PageAllocator {
    */
   private readonly allocGfpChunks: (Uint32Array | undefined)[] = [];
   private readonly allocCallerChunks: (Uint16Array | undefined)[] = [];
+  /**
+   * 1 where this machine may write a chunk's gfp/caller records in place. The boot's are immutable() at its end
+   * (shareAllocInfo), shared with every copy of the machine, and the first write into one gives the writer copies of
+   * its own, as page_array.ts does for struct page.
+   */
+  private readonly allocInfoOwn: OwnedChunks;
   private readonly callers: string[] = [""];
   private readonly callerIds = new Map<string, number>();
 
@@ -403,6 +410,7 @@ export class PageAllocator {
     this.topOrder = this.maxOrder - 1;
     this.allOwn = new OwnedChunks(this.owner.chunks.length);
     this.linksOwn = new OwnedChunks(this.owner.chunks.length);
+    this.allocInfoOwn = new OwnedChunks((n >>> ALLOC_INFO_SHIFT) + 1);
     this.topNext = new Int32Array((n >>> this.topOrder) + 1).fill(-1);
     this.topPrev = new Int32Array((n >>> this.topOrder) + 1).fill(-1);
     this.topMt = new Uint8Array((n >>> this.topOrder) + 1);
@@ -2444,6 +2452,12 @@ export class PageAllocator {
     if (!gfpChunk) {
       gfpChunk = this.allocGfpChunks[ci] = new Uint32Array(1 << ALLOC_INFO_SHIFT);
       this.allocCallerChunks[ci] = new Uint16Array(1 << ALLOC_INFO_SHIFT);
+      this.allocInfoOwn[ci] = 1;
+    } else if (this.allocInfoOwn[ci] === 0) {
+      // records shared with the boot's template or a copy (shareAllocInfo): this machine's own from now on
+      gfpChunk = this.allocGfpChunks[ci] = gfpChunk.slice();
+      this.allocCallerChunks[ci] = this.allocCallerChunks[ci]!.slice();
+      this.allocInfoOwn[ci] = 1;
     }
     gfpChunk[pfn & ALLOC_INFO_MASK] = gfp;
     this.allocCallerChunks[ci]![pfn & ALLOC_INFO_MASK] = caller ? this.internCaller(caller) : 0;
@@ -2942,6 +2956,17 @@ export class PageAllocator {
 
   ownerOf(pfn: number): number {
     return pfn >= 0 && pfn < this.nrPfns ? this.ownerAt(pfn) : PageOwner.Reserved;
+  }
+
+  /** The end of the boot: its gfp/caller records are shared with every copy of the machine (see allocInfoOwn). */
+  shareAllocInfo(): void {
+    for (let ci = 0; ci < this.allocGfpChunks.length; ci++) {
+      const g = this.allocGfpChunks[ci];
+      if (!g) continue;
+      immutable(g);
+      immutable(this.allocCallerChunks[ci]!);
+    }
+    this.allocInfoOwn.fill(0);
   }
 
   /** Whether every frame of [a, b) (inside the machine) has owner `owner`: a uniform chunk answers at once, and the

@@ -148,7 +148,7 @@ describe("the pages the rest of boot holds outside every counter (init/uncounted
       .allocations(PageOwner.Kernel)
       .filter((a) => a.caller === caller)
       .reduce((n, a) => n + 2 ** a.order, 0);
-  const lowmemZones = (k: ReturnType<typeof boot>) => new Set(k.pages.zones.filter((z) => z.name !== "HighMem").map((z) => z.name));
+  const lowmemZones = (k: ReturnType<typeof boot>) => new Set<string>(k.pages.zones.filter((z) => z.name !== "HighMem").map((z) => z.name));
 
   it("tracer_alloc_buffers(): three minimum ring buffers (temp_buffer, global_trace and its max_buffer), a reader page and two data pages each per CPU", () => {
     for (const [profile, mib] of [

@@ -35,6 +35,7 @@ import { Dma } from "./kernel/dma.ts";
 import { start_userspace, unpack_initramfs } from "./init/userspace.ts";
 import { boot_kthreads, poking_init } from "./init/boot_tasks.ts";
 import { ftrace_init } from "./init/ftrace.ts";
+import { console_uart_startup, early_trace_init, init_emergency_pool, init_espfix_bsp, kfree_rcu_fill_page_cache } from "./init/uncounted_pages.ts";
 import { pcpu_boot_balance } from "./mm/percpu_boot.ts";
 import { pcpu_map_boot_chunk } from "./mm/percpu.ts";
 import { dma_atomic_pool_init } from "./kernel/dma_pool.ts";
@@ -294,6 +295,8 @@ export function boot(profile: string | Profile, opts: BootOptions = {}): Kernel 
   k.slab.kmem_cache_init();
   // ftrace_init() (right after mm_init): the dyn_ftrace record pages, from the buddy lists (init/ftrace.ts).
   ftrace_init(k);
+  // early_trace_init(): the tracing ring buffers at their minimum size (init/uncounted_pages.ts).
+  early_trace_init(k);
   // setup_per_cpu_pageset(), then the objects the initcalls and early user space leave in the slab caches, which the
   // real kernel allocates after it, through the per-CPU page lists.
   k.pages.setup_per_cpu_pageset();
@@ -339,6 +342,11 @@ export function boot(profile: string | Profile, opts: BootOptions = {}): Kernel 
   k.mem = new MemoryAccess(k);
   // x86's poking_init(): text_poke()'s mm and its tables (init/boot_tasks.ts)
   poking_init(k);
+  // x86_64's init_espfix_bsp(): the espfix tables and stack page (init/uncounted_pages.ts)
+  init_espfix_bsp(k);
+  // rest_init(): the scheduler runs (RCU_SCHEDULER_RUNNING); the early initcalls' first kvfree_rcu() fills the boot
+  // CPU's bulk-page cache (init/uncounted_pages.ts)
+  kfree_rcu_fill_page_cache(k);
   k.slab.bootSlabTick();
   // SMP alternatives, CMA given back, init_per_zone_wmark_min(); the atomic DMA pools (postcore_initcall); the
   // initrd, khugepaged's watermarks and kernel_init's frees of __init and the image's gaps (init/free_initmem.ts), in
@@ -359,10 +367,14 @@ export function boot(profile: string | Profile, opts: BootOptions = {}): Kernel 
   const unpacked = opts.userspace !== false && p.era === "6.1";
   if (unpacked) unpack_initramfs(k);
   free_initrd(k);
+  // __initcall init_emergency_pool(): the HIGHMEM kernels' bounce page pool (init/uncounted_pages.ts)
+  init_emergency_pool(k);
   k.slab.bootSlabTick();
   // The kernel threads the initcalls started (their stacks; init/boot_tasks.ts).
   boot_kthreads(k);
   k.slab.bootSlabTick();
+  // console_on_rootfs(): /dev/console's serial port takes its transmit page; then kernel_init()'s frees.
+  console_uart_startup(k);
   late_boot_frees(k);
   k.slab.bootSlabTick();
   // kernel_init(): run /init; user space fills its own memory (and, before 6.1, the page cache) until the

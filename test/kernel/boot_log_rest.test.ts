@@ -1,4 +1,4 @@
-// The boot log after the SLUB line (init/ftrace.ts, init/large_hash.ts, mm/page_alloc.ts printHighmemInit,
+// The boot log after the SLUB line (init/ftrace.ts, init/large_hash.ts, mm/page_alloc.ts printHighmemInit, the bounce pool of init/uncounted_pages.ts,
 // kernel/dma_pool.ts): ftrace's record pages, pid_max, the page-allocator hash tables of mnt_init, futex_init,
 // dquot_init and the network stack, the DMA pools and i386's "Initializing HighMem". At the real boots' sizes: the
 // real lines, byte for byte and in order. At other sizes: each table's entry count as alloc_large_system_hash()
@@ -20,7 +20,7 @@ const section = (log: string, title: string) => {
 };
 const strip = (l: string) => l.replace(/^\[\s*\d+\.\d+\] /, "").replace(/\r$/, "");
 const WANTED =
-  /hash table entries|^ftrace: |^pid_max: |^DMA: preallocated|^Initializing (HighMem|Movable) |^TCP: Hash tables configured|^setup_percpu: |^percpu: |^pcpu-alloc: |^node \d+ deferred pages initialised in /;
+  /hash table entries|^ftrace: |^pid_max: |^DMA: preallocated|^Initializing (HighMem|Movable) |^TCP: Hash tables configured|^setup_percpu: |^percpu: |^pcpu-alloc: |^node \d+ deferred pages initialised in |^bounce: /;
 // deferred_init_memmap()'s line says how long it took (jiffies_to_msecs): wall time on the real machine, not compared
 const pick = (lines: string[]) =>
   lines

@@ -14,12 +14,13 @@
 //   (test/kernel/pagetables_boot.test.ts pins each figure and its mechanism);
 // - MemFree and MemAvailable within 0.5 % of MemTotal (1.5 % before the per-CPU page lists, mm/pcp.ts; 1 % before
 //   ftrace's record pages, init/ftrace.ts, and the initramfs unpacked before kernel_init's frees, which leaves the
-//   freed __init pages on the lists: the gaps are now 0.03 %, 0.14 % and 0.10 %). Why not tighter: on x86_64 at
+//   freed __init pages on the lists: the gaps were then 0.03 %, 0.14 % and 0.10 %; with the pages the boot holds outside
+//   every counter, init/uncounted_pages.ts, 0.02 %, 0.11 % and 0.06 %). Why not tighter: on x86_64 at
 //   512 MiB kernel_init frees 2002 pages into lists whose high is 817, so what stays on them (out of MemFree) is
 //   where free_pcppages_bulk()'s saw-tooth (drains of 31, 62, 124 ... pages) ends, which moves by hundreds of pages
 //   with any earlier per-CPU list event; the real boot's count is not in its log (its Mem-Info during insmod says 578).
-//   Also left: pages the real boots take outside every counter that are not modelled (the trace ring buffers), and
-//   the real user space's short-lived processes' frees onto the lists.
+//   Also left: the real user space's short-lived processes' frees onto the lists (their page tables, PGDs, stacks and
+//   anonymous pages: the real boots' lowmem Unmovable and highmem free pages are where the simulator's still differ).
 import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
 import { boot } from "../../src/kernel/kernel.ts";

@@ -484,7 +484,7 @@ export class Kasan {
     for (let g = Math.ceil(startVpn / 8), n = 0; (g + 1) * 8 <= endVpn; g++) {
       if ((++n & 127) === 0) this.k.watchdog(); // a purge of gigabytes; vmalloc.ts defers the stop
       let busy = false;
-      for (let i = 0; i < 8 && !busy; i++) busy = this.k.vmalloc.find_vm_area(BigInt(g * 8 + i) << 12n) !== null;
+      for (let i = 0; i < 8 && !busy; i++) busy = this.k.vmalloc.hasVmAtVpn(g * 8 + i);
       if (busy) continue;
       this.vmPopulated.delete(g);
       for (let i = 0; i < 8; i++) this.shadow.delete(g * 8 + i);

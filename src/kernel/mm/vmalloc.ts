@@ -447,6 +447,11 @@ export class Vmalloc {
     return n?.data?.vm ?? null;
   }
 
+  /** find_vm_area() of the page vpn (a page number, no bigint made): whether a busy area with a vm_struct holds it. */
+  hasVmAtVpn(vpn: number): boolean {
+    return (this.busy.find(vpn)?.data?.vm ?? null) !== null;
+  }
+
   private findExact(addr: bigint): VmapNode<VmapArea> | null {
     const n = this.busy.find(Number(addr >> 12n));
     return n && this.vaddr(n.start) === addr ? n : null;

@@ -999,18 +999,29 @@ export class Vmalloc {
       else want.push([r.start, r.end]);
     }
     if (JSON.stringify(cover) !== JSON.stringify(want)) errs.push(`free+busy+lazy cover ${JSON.stringify(cover)} instead of ${JSON.stringify(want)}`);
-    // Expected mappings.
-    const expect = new Map<number, number>();
+    // Expected mappings: a page -> frame map, kept as two sorted columns (the areas come in address order, each page
+    // of an area once), looked up by binary search; where the areas' pages do not come out strictly increasing (areas
+    // that overlap, the check above says), a Map with the later area's word winning, as the kernel's walk would.
+    const vpns: number[] = [];
+    const pfns: number[] = [];
+    let sorted = true;
     for (const n of this.busy.inorder()) {
       const vm = n.data?.vm;
       if (!vm) continue;
       const m = vm.mapped;
       const v0 = n.start;
-      if (m.kind === "pages") m.pfns!.forEach((pfn, i) => expect.set(v0 + i, pfn));
-      else if (m.kind === "phys") for (let i = 0; i < m.count; i++) expect.set(v0 + i, m.pfn! + i);
-      if (vm.ownerMapped) for (const [i, pfn] of vm.ownerMapped) expect.set(v0 + i, pfn);
+      const local: number[] = [];
+      if (m.kind === "pages") m.pfns!.forEach((pfn, i) => (local[i] = pfn));
+      else if (m.kind === "phys") for (let i = 0; i < m.count; i++) local[i] = m.pfn! + i;
+      if (vm.ownerMapped) for (const [i, pfn] of vm.ownerMapped) local[i] = pfn;
+      local.forEach((pfn, i) => {
+        if (vpns.length && vpns[vpns.length - 1]! >= v0 + i) sorted = false;
+        vpns.push(v0 + i);
+        pfns.push(pfn);
+      });
       if (!(vm.flags & VM_NO_GUARD) && !vm.noGuard && m.count > n.end - n.start - 1) errs.push(`area 0x${(v0 * PAGE).toString(16)} maps its guard page`);
     }
+    const expect = sorted ? new SortedPages(vpns, pfns) : new Map(vpns.map((v, i) => [v, pfns[i]!]));
     // Tables a module scribbled over (the fuzzer's memset at PAGE_OFFSET) can map whole gigabytes of the vmalloc
     // range: stop walking once the mappings are far past what the areas hold, and list a bounded number of them.
     let seen = 0;
@@ -1040,6 +1051,29 @@ export class Vmalloc {
 }
 
 // ------------------------------------------------------------------ small helpers
+
+/** Pages and their frames in two columns, pages strictly increasing: what checkInvariants asks of a Map. */
+class SortedPages {
+  constructor(
+    private readonly vpns: number[],
+    private readonly pfns: number[],
+  ) {}
+  get size(): number {
+    return this.vpns.length;
+  }
+  get(vpn: number): number | undefined {
+    let lo = 0;
+    let hi = this.vpns.length - 1;
+    while (lo <= hi) {
+      const mid = (lo + hi) >> 1;
+      const v = this.vpns[mid]!;
+      if (v < vpn) lo = mid + 1;
+      else if (v > vpn) hi = mid - 1;
+      else return this.pfns[mid];
+    }
+    return undefined;
+  }
+}
 
 /** fls(): position of the most significant set bit, 1-based (fls(8192) = 14). */
 export function fls(x: number): number {

@@ -72,4 +72,20 @@ describe("vmalloc invariants under random sequences", () => {
     v2.free.remove(hole);
     expect(v2.checkInvariants().join("\n")).toMatch(/cover/);
   });
+
+  it("checkInvariants names a busy area's page mapped to another frame, and an unmapped one by the count", () => {
+    const k = boot("x86_64-6.1");
+    const v = k.vmalloc;
+    const a = v.vmalloc(3 * 4096, { caller: "t+0x0/0x10 [cell]" });
+    const vpn = Number(a >> 12n);
+    const vm = v.find_vm_area(a)!;
+    const want = vm.pages![1]!;
+    k.pgtable.mapPages(vpn + 1, 1, [0x1234]);
+    expect(v.checkInvariants()).toEqual([`0x${((vpn + 1) * 4096).toString(16)} maps pfn 0x1234, area says 0x${want.toString(16)}`]);
+    k.pgtable.unmapPages(vpn + 2, 1);
+    const n = v.checkInvariants();
+    expect(n[n.length - 1]).toMatch(/^\d+ pages should be mapped, page tables map \d+$/);
+    const [, should, map] = /^(\d+) pages should be mapped, page tables map (\d+)$/.exec(n[n.length - 1]!)!;
+    expect(Number(should) - Number(map)).toBe(1);
+  });
 });

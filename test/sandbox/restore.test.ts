@@ -181,6 +181,28 @@ describe("a prepared QuickJS runtime put back instead of built (restore.ts)", ()
     }
   });
 
+  it("a runtime someone else made on the module and keeps alive is never overwritten: runs build afresh while it lives", async () => {
+    const q = await loadQuickJS();
+    await runModule(cell(";"));
+    await runModule(cell(";")); // a copy kept for the key
+    const rt = q.newRuntime();
+    const ctx = rt.newContext();
+    try {
+      ctx.unwrapResult(ctx.evalCode("globalThis.mine = { n: 41 }; 0")).dispose();
+      const r = await runModule(cell(";"));
+      expect(r.reports).toEqual([]);
+      const h = ctx.unwrapResult(ctx.evalCode("++globalThis.mine.n"));
+      expect(ctx.getNumber(h)).toBe(42);
+      h.dispose();
+    } finally {
+      ctx.dispose();
+      rt.dispose();
+    }
+    // gone: the copies serve again, with the same result as before
+    const again = await runModule(cell(";"));
+    expect(again.reports).toEqual([]);
+  });
+
   it("the dirtying cells do dirty the guest: without the copy put back the clean cell would see it", async () => {
     const r = await runModule(cell("(globalThis as any).leak = 1; Array.prototype.push = function () { return -1; };"));
     const line = r.dmesg.find((l) => l.includes("probe "))!;

@@ -33,6 +33,7 @@ import { Kasan } from "./debug/kasan.ts";
 import { checkKernelInvariants, formatViolations, type Violation } from "./debug/invariants.ts";
 import { Dma } from "./kernel/dma.ts";
 import { start_userspace, unpack_initramfs } from "./init/userspace.ts";
+import { startBootTimeline, stopBootTimeline } from "./init/boot_timeline.ts";
 import { boot_kthreads, poking_init } from "./init/boot_tasks.ts";
 import { ftrace_init } from "./init/ftrace.ts";
 import { console_uart_startup, early_trace_init, init_emergency_pool, init_espfix_bsp, kfree_rcu_fill_page_cache } from "./init/uncounted_pages.ts";
@@ -271,6 +272,9 @@ export function boot(profile: string | Profile, opts: BootOptions = {}): Kernel 
   const p = typeof profile === "string" ? getProfile(profile) : profile;
   const k = new Kernel(p, resolveBootOptions(p, opts));
   k.booting = true;
+  // The boot lines' timestamps follow the reference boot's timeline until "Run /init" (init/boot_timeline.ts); a boot
+  // without user space (the kernel's unit tests) keeps its clock near 0, where their event timings are exact.
+  if (opts.userspace !== false) startBootTimeline(k);
   // setup_arch(): memory map, layout, zones, memblock reservations, and the lines the arch prints.
   k.layout = setup_arch(k);
   k.physmem = new PhysMem(k);
@@ -381,6 +385,7 @@ export function boot(profile: string | Profile, opts: BootOptions = {}): Kernel 
   // learner's insmod.
   if (k.debug) print_debug_banners(k);
   if (opts.userspace !== false) start_userspace(k, unpacked);
+  stopBootTimeline(k);
   k.slab.bootSlabFinish();
   // The untouched full boot slabs as shared columns (mm/slub_boot_tail.ts): a copy of this machine shares them.
   k.slab.compactBootSlabs();

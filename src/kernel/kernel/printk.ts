@@ -217,6 +217,8 @@ export class LogBuffer {
   readonly env: VsprintfEnv;
   /** Simulated ns each stored record costs (console output); 0 = printk leaves the clock alone. */
   costNs = 0;
+  /** Called with each new record's text before it is stamped: the boot's timeline (init/boot_timeline.ts). */
+  beforeRecord: ((text: string) => void) | undefined = undefined;
   private readonly k: LogHost;
   private readonly era: Era;
   /** The last record is not yet ended by a newline. */
@@ -331,6 +333,7 @@ export class LogBuffer {
   }
 
   private push(level: number, text: string): void {
+    if (this.beforeRecord) this.beforeRecord(text);
     this.records.push({ tsNs: this.k.clock.now(), level: level < 0 ? DEFAULT_MESSAGE_LOGLEVEL : level, text });
     if (this.costNs) this.k.clock.advance(this.costNs);
   }

@@ -14,7 +14,7 @@ import {
   type QuickJSWASMModule,
 } from "quickjs-emscripten-core";
 import RELEASE_SYNC from "@jitl/quickjs-wasmfile-release-sync";
-import { findLayout } from "./wasm_image.ts";
+import { deferLayout, layoutPending } from "./wasm_image.ts";
 
 let loading: Promise<QuickJSWASMModule> | undefined;
 /** The build loaded: the release variant, or the same with its WebAssembly module compiled ahead (setQuickJSVariant). */
@@ -101,11 +101,18 @@ export function moduleGrewTooLarge(qjs: QuickJSWASMModule): boolean {
   }
 }
 
-/** The shared module, loading it on first use (or after it was poisoned). */
+/**
+ * The shared module, loading it on first use (or after it was poisoned). Once a run has asked for its memory layout
+ * (restore.ts, at the module's first run), the next call also waits for the layout's probe on a twin (wasm_image.ts).
+ */
 export function loadQuickJS(): Promise<QuickJSWASMModule> {
+  const m = loaded;
+  const pending = m && layoutPending(m);
+  if (pending) return pending.then(() => m);
   if (!loading) {
     const gen = generation;
-    loading = newQuickJSWASMModuleFromVariant(variant).then(
+    const v = variant;
+    loading = newQuickJSWASMModuleFromVariant(v).then(
       (m) => {
         if (gen === generation) loaded = m;
         try {
@@ -113,8 +120,9 @@ export function loadQuickJS(): Promise<QuickJSWASMModule> {
         } catch {
           // no memory to read: moduleGrewTooLarge() recycles it after its first run
         }
-        // before anything runs in it: where its memory images are cut (wasm_image.ts; restore.ts uses them)
-        findLayout(m);
+        // where its memory images are cut (restore.ts uses them): found on a twin of the same build once a run asks,
+        // never in a process that runs one cell (wasm_image.ts)
+        deferLayout(m, () => newQuickJSWASMModuleFromVariant(v));
         return m;
       },
       (e) => {

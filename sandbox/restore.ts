@@ -23,7 +23,7 @@
 // At most MAX_SNAPSHOTS copies and MAX_BYTES of them per module; the least recently used goes first.
 
 import type { QuickJSContext, QuickJSHandle, QuickJSRuntime, QuickJSWASMModule } from "quickjs-emscripten-core";
-import { baseImage, layoutOf, putImage, takeImage, type MemoryImage, type MemoryLayout } from "./wasm_image.ts";
+import { baseImage, layoutDeferred, layoutOf, putImage, takeImage, type MemoryImage, type MemoryLayout } from "./wasm_image.ts";
 import { forgetDirectCalls, isPoisoned, resetDirectCalls } from "./quickjs.ts";
 
 export const MAX_SNAPSHOTS = 16;
@@ -90,6 +90,11 @@ interface ModuleCallbacks {
 }
 
 const stores = new WeakMap<QuickJSWASMModule, Store>();
+/**
+ * Keys run before the module's layout was found (wasm_image.ts finds the shared module's after its first run): its
+ * store starts with them as seen, so a key's second run keeps its copy as it would have.
+ */
+const seenEarly = new WeakMap<QuickJSWASMModule, Set<string>>();
 
 function storeOf(qjs: QuickJSWASMModule): Store | undefined {
   let s = stores.get(qjs);
@@ -97,7 +102,9 @@ function storeOf(qjs: QuickJSWASMModule): Store | undefined {
     const layout = layoutOf(qjs);
     const base = baseImage(qjs);
     if (!layout || !base) return undefined;
-    stores.set(qjs, (s = { layout, base, snaps: new Map(), bytes: 0, busy: false, seen: new Set(), ours: new Map() }));
+    const seen = seenEarly.get(qjs) ?? new Set<string>();
+    seenEarly.delete(qjs);
+    stores.set(qjs, (s = { layout, base, snaps: new Map(), bytes: 0, busy: false, seen, ours: new Map() }));
   }
   return s;
 }
@@ -126,6 +133,11 @@ function usable(qjs: QuickJSWASMModule, s: Store): boolean {
  */
 export function takePrepared<G>(qjs: QuickJSWASMModule, key: string): Taken<G> | undefined {
   const s = storeOf(qjs);
+  if (!s && layoutDeferred(qjs)) {
+    let seen = seenEarly.get(qjs);
+    if (seen === undefined) seenEarly.set(qjs, (seen = new Set()));
+    if (seen.size < MAX_SEEN) seen.add(key);
+  }
   if (!s || !usable(qjs, s)) return undefined;
   const snap = s.snaps.get(key);
   if (snap !== undefined && putBack(qjs, s, snap)) {

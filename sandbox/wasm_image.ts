@@ -15,7 +15,7 @@
 // image was taken. The wasm's one global, the stack pointer, is at its resting value at both moments.
 //
 // None of the addresses is exported by this build (its exports are minified, no sbrk or stack getters), so they are
-// found once, when the module is loaded and before anything else runs in it (findLayout):
+// found by a probe of a module in which nothing has run yet (findLayout):
 // - the sbrk pointer: the one word below the heap that moves just past the end of a 4 MiB malloc and back to its
 //   value when the block is freed (the allocator gives the heap's last block back; another pointer that moved with
 //   the malloc stays where it went);
@@ -25,6 +25,15 @@
 //   64 KiB beyond it for bss still zero (this build's bss is 3 KiB).
 // test/sandbox/restore.test.ts checks the three against the .wasm's own data segments and stack pointer. Where one
 // cannot be found (another build), the module has no layout and every run builds its runtime afresh.
+//
+// The probe and the base image cost ~5 ms (10-15 at a cold start), which a process that runs one cell (the CLI's
+// `run`) never gets back: the shared module's layout is found only once a run has asked for it (deferLayout), and
+// then on a twin: a second instance of the same build, loaded for that, in which nothing has run. A run asks when
+// restore.ts first wants the layout (layoutOf), which is the module's first run; the next loadQuickJS() waits for
+// the twin's probe (layoutPending) and the runs after it have the layout. The twin's addresses are the module's
+// (one binary: the same data segments, stack and heap start), and so is its base image: emscripten's start-up writes
+// the same bytes in every instance (restore.test.ts compares two byte for byte). Putting that image into the module
+// is what restore.ts already does to a module its runs have used: the heap as at load, nothing of theirs alive.
 
 import type { QuickJSWASMModule } from "quickjs-emscripten-core";
 
@@ -53,16 +62,24 @@ interface EmscriptenInternals {
 }
 
 const layouts = new WeakMap<QuickJSWASMModule, MemoryLayout>();
-/** The image taken at load, right after findLayout: no runtime, an empty heap. */
+/** The image taken right after findLayout: no runtime, an empty heap (a twin's, for a deferred layout). */
 const bases = new WeakMap<QuickJSWASMModule, MemoryImage>();
 
 const PROBE_BYTES = 4 << 20;
 const MARGIN = 64 << 10;
 
+/** The shared module's twin maker (deferLayout), whether a run asked for the layout, and the twin's probe. */
+interface Deferred {
+  readonly twin: () => Promise<QuickJSWASMModule>;
+  wanted: boolean;
+  finding?: Promise<void>;
+}
+const deferred = new WeakMap<QuickJSWASMModule, Deferred>();
+
 /**
- * Find the module's layout and take its base image. Call it once, right after the module is loaded and before any
- * runtime is made in it (quickjs.ts loadQuickJS). Returns false where the layout cannot be found (the module then
- * has none: restore.ts builds every run afresh).
+ * Find the module's layout and take its base image. Only on a module in which no runtime was ever made (right after
+ * it is loaded: a twin, or a module of a test). Returns false where the layout cannot be found (the module then has
+ * none: restore.ts builds every run afresh).
  */
 export function findLayout(qjs: QuickJSWASMModule): boolean {
   try {
@@ -106,8 +123,52 @@ export function findLayout(qjs: QuickJSWASMModule): boolean {
   }
 }
 
-/** The module's layout, when findLayout found it. */
+/**
+ * The module's layout will be found on a twin made by `twin` (a fresh instance of the build `qjs` was loaded from)
+ * once a run asks for it (see the header). Called by quickjs.ts loadQuickJS for the shared module, which nothing ran
+ * in yet.
+ */
+export function deferLayout(qjs: QuickJSWASMModule, twin: () => Promise<QuickJSWASMModule>): void {
+  if (!layouts.has(qjs)) deferred.set(qjs, { twin, wanted: false });
+}
+
+/** Whether the module's layout is still to be found on a twin (deferLayout, not yet found or given up). */
+export function layoutDeferred(qjs: QuickJSWASMModule): boolean {
+  return deferred.has(qjs);
+}
+
+/**
+ * The twin's probe, when a run asked for the layout of a module whose layout is deferred: resolves once the layout
+ * is found or given up (never rejects). Undefined when there is nothing to wait for.
+ */
+export function layoutPending(qjs: QuickJSWASMModule): Promise<void> | undefined {
+  const d = deferred.get(qjs);
+  if (d === undefined || !d.wanted) return undefined;
+  return (d.finding ??= d.twin().then(
+    (t) => {
+      if (deferred.get(qjs) === d && findLayout(t)) {
+        layouts.set(qjs, layouts.get(t)!);
+        bases.set(qjs, bases.get(t)!);
+      }
+      deferred.delete(qjs);
+    },
+    () => void deferred.delete(qjs), // no twin: the module keeps no layout, its runs build afresh
+  ));
+}
+
+/** The module's layout, when found. A module whose layout is deferred gets it found before the next loadQuickJS(). */
 export function layoutOf(qjs: QuickJSWASMModule): MemoryLayout | undefined {
+  const l = layouts.get(qjs);
+  if (l === undefined) {
+    const d = deferred.get(qjs);
+    if (d) d.wanted = true;
+  }
+  return l;
+}
+
+/** The module's layout, found now if it was deferred (tests, and callers that hold the module for many runs). */
+export async function moduleLayout(qjs: QuickJSWASMModule): Promise<MemoryLayout | undefined> {
+  if (layoutOf(qjs) === undefined) await layoutPending(qjs);
   return layouts.get(qjs);
 }
 

@@ -7,9 +7,9 @@ import { readFileSync } from "node:fs";
 import { newQuickJSWASMModuleFromVariant } from "quickjs-emscripten-core";
 import RELEASE_SYNC from "@jitl/quickjs-wasmfile-release-sync";
 import { loadKernelDeps, runModule, runModuleSync, type RunOptions } from "../../sandbox/run.ts";
-import { loadQuickJS, quickJSGeneration } from "../../sandbox/quickjs.ts";
+import { loadQuickJS, poisonQuickJS, quickJSGeneration } from "../../sandbox/quickjs.ts";
 import { MAX_SNAPSHOTS, preparedStats } from "../../sandbox/restore.ts";
-import { layoutOf } from "../../sandbox/wasm_image.ts";
+import { baseImage, findLayout, layoutDeferred, layoutOf, moduleLayout } from "../../sandbox/wasm_image.ts";
 import type { RunResult } from "../../sandbox/result.ts";
 
 /** The .wasm's data segments' end and its one global's (the stack pointer's) start value. */
@@ -114,7 +114,7 @@ const DIRT: [string, string, RunOptions?][] = [
 describe("a prepared QuickJS runtime put back instead of built (restore.ts)", () => {
   it("finds this build's memory layout, and the .wasm agrees: the sbrk pointer and the data below the copied low part, the stack's top just below the copied heap", async () => {
     const q = await loadQuickJS();
-    const layout = layoutOf(q);
+    const layout = await moduleLayout(q);
     expect(layout).toBeDefined();
     const { dataEnd, stackTop } = wasmFacts();
     expect(layout!.sbrkAddr).toBeLessThan(layout!.lowEnd);
@@ -123,6 +123,33 @@ describe("a prepared QuickJS runtime put back instead of built (restore.ts)", ()
     expect(layout!.heapStart).toBeLessThanOrEqual(stackTop);
     expect(stackTop - layout!.heapStart).toBeLessThanOrEqual(64 << 10);
     expect(layout!.lowEnd).toBeLessThan(stackTop - (1 << 20));
+  });
+
+  it("the shared module's layout is found only once a second run comes (a one-run process never probes), and the key's second run still keeps its copy", async () => {
+    poisonQuickJS(); // a fresh shared module
+    const q = await loadQuickJS();
+    expect(layoutDeferred(q)).toBe(true);
+    const first = await runModule(cell("/* one */"));
+    expect(await loadQuickJS()).toBe(q); // this call waits for the probe the first run asked for
+    expect(layoutDeferred(q)).toBe(false);
+    expect(layoutOf(q)).toBeDefined();
+    await runModule(cell("/* one */"));
+    const kept = preparedStats(q).snapshots; // the compiled copy and the key's
+    expect(kept).toBe(2);
+    expect(strip(await runModule(cell("/* one */")))).toBe(strip(first));
+    expect(preparedStats(q).snapshots).toBe(kept);
+  });
+
+  it("the twin's layout and base image are the module's own: two fresh instances of the build probe to the same bytes", async () => {
+    const a = await newQuickJSWASMModuleFromVariant(RELEASE_SYNC);
+    const b = await newQuickJSWASMModuleFromVariant(RELEASE_SYNC);
+    expect(findLayout(a) && findLayout(b)).toBe(true);
+    expect(layoutOf(b)).toEqual(layoutOf(a));
+    const [x, y] = [baseImage(a)!, baseImage(b)!];
+    expect(y.top).toBe(x.top);
+    expect(Buffer.from(y.low).equals(Buffer.from(x.low))).toBe(true);
+    expect(Buffer.from(y.heap).equals(Buffer.from(x.heap))).toBe(true);
+    expect(await moduleLayout(await loadQuickJS())).toEqual(layoutOf(a));
   });
 
   it("a module loaded elsewhere has no layout: its runs build their runtime afresh and keep no copy", async () => {

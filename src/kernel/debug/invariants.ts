@@ -349,6 +349,8 @@ function checkFrames(k: Kernel, f: FrameMap, c: Collector): void {
       if (b === 1) c.add("frames", `pfn 0x${p.toString(16)} is free and also inside the allocated order-${order} block at 0x${head.toString(16)}`, [p]);
       else if (b === 2) c.add("frames", `pfn 0x${p.toString(16)} is inside two allocated blocks (one at 0x${head.toString(16)})`, [p]);
       arr[p & CHUNK_MASK] = 2;
+      // the head's owner is the one forEachAllocation read (the check writes no owner): only the others are read again
+      if (p === head) continue;
       const o = f.owner(p);
       if (o !== owner)
         c.add("frames", `order-${order} ${pageOwnerNames[owner]} block at 0x${head.toString(16)}: pfn 0x${p.toString(16)} owned by ${pageOwnerNames[o]}`, [p]);
@@ -377,25 +379,32 @@ function checkFrames(k: Kernel, f: FrameMap, c: Collector): void {
   }
   // memblock reservations never reach the buddy allocator, except what free_reserved_area() gave back (the initrd,
   // __init, the image's gaps, CMA: init/free_initmem.ts).
-  const released = k.pages.released;
+  // The released ranges, sorted by start: a reservation's frames outside all of them are its pieces below.
+  const released = [...k.pages.released].sort((x, y) => x.start - y.start);
   for (const r of k.layout.reservations) {
     const a = Math.floor(r.start / PAGE);
     const b = Math.min(Math.ceil(r.end / PAGE), f.nr);
     if (!anyMarked(f.block, a, b, 1)) continue;
-    for (let p = a; p < b; p++) {
-      if ((p & CHUNK_MASK) === 0 && f.block.uniformOf(p >>> CHUNK_SHIFT) === 0) {
-        p += CHUNK_MASK;
-        continue;
+    // [a, b) less every released range, in ascending pieces; in each piece, the frames marked free, found a chunk
+    // at a time with the array's indexOf (the frames in order, as a walk of every frame would find them)
+    let from = a;
+    for (let i = 0; from < b; i++) {
+      const rel = released[i];
+      const to = rel ? Math.min(b, Math.max(from, rel.start)) : b;
+      for (let p = from; p < to;) {
+        const ci = p >>> CHUNK_SHIFT;
+        const stop = Math.min(to, (ci + 1) << CHUNK_SHIFT);
+        const u = f.block.uniformOf(ci);
+        if (u === undefined || u === 1) {
+          const arr = f.block.chunks[ci]!;
+          const base = ci << CHUNK_SHIFT;
+          for (let j = arr.indexOf(1, p - base); j >= 0 && base + j < stop; j = arr.indexOf(1, j + 1))
+            c.add("frames", `pfn 0x${(base + j).toString(16)} of the '${r.what}' reservation is on the free lists`, [base + j]);
+        }
+        p = stop;
       }
-      // the rest of p's chunk read straight from its array (f.block.get(p), without the generic load)
-      const ci = p >>> CHUNK_SHIFT;
-      const arr = f.block.chunks[ci]!;
-      const stop = Math.min(b, (ci + 1) << CHUNK_SHIFT);
-      for (; p < stop; p++) {
-        if (arr[p & CHUNK_MASK] === 1 && !released.some((x) => p >= x.start && p < x.end))
-          c.add("frames", `pfn 0x${p.toString(16)} of the '${r.what}' reservation is on the free lists`, [p]);
-      }
-      p--;
+      if (!rel) break;
+      from = Math.max(from, rel.end);
     }
   }
 }

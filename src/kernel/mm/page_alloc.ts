@@ -155,6 +155,8 @@ const F_SLAB = 4; // PG_slab
 const F_COMPOUND = 8; // allocated with __GFP_COMP (PG_head)
 const F_MANAGED = 16; // entered the buddy allocator (counted in zone->managed_pages); never cleared
 const F_PCP = 32; // on a per-CPU page list (mm/pcp.ts): free, but neither PageBuddy nor in a free_area list
+/** The shift that moves F_MANAGED (bit 4) of each byte to that byte's bit 7 (checkInvariants' four-frame words). */
+const MANAGED_TO_BIT7 = 7 - Math.log2(F_MANAGED);
 /** Bits 6-7 of a free block's head: which free_list[migratetype] it is on (6.1), coded so that 0 is MIGRATE_MOVABLE
  *  (the templates' free top-order blocks are Movable; see mtCode). */
 const F_MT_SHIFT = 6;
@@ -3074,9 +3076,12 @@ export class PageAllocator {
     for (let chunk = 0; chunk < nChunks; chunk++) {
       if (!this.chunkMayHaveFlag(chunk, F_ALLOC)) continue;
       const fc = this.flags.chunks[chunk]!;
+      // orderAt() and ownerAt() read straight from the chunk's arrays (one chunk lookup, not one per block)
+      const dc = this.order.chunks[chunk]!;
+      const oc = this.owner.chunks[chunk]!;
       const base = chunk << CHUNK_SHIFT;
       const lim = Math.min(CHUNK, this.nrPfns - base);
-      for (let i = 0; i < lim; i++) if (fc[i]! & F_ALLOC) cb(base + i, this.orderAt(base + i), this.ownerAt(base + i));
+      for (let i = 0; i < lim; i++) if (fc[i]! & F_ALLOC) cb(base + i, dc[i]!, oc[i]!);
     }
   }
 
@@ -3327,12 +3332,36 @@ export class PageAllocator {
         } else {
           const oc = this.owner.chunks[ci]!;
           const fc = this.flags.chunks[ci]!;
-          for (let p = s, j = s & CHUNK_MASK; p < end; p++, j++) {
+          const base = ci << CHUNK_SHIFT;
+          const one = (j: number) => {
             const o = oc[j]!;
-            if (o === PageOwner.Free) continue;
+            if (o === PageOwner.Free) return;
             if (fc[j]! & F_MANAGED) used++;
-            else if (!isUnmanagedOwner(o)) errs.push(`pfn ${p}: owner ${pageOwnerNames[o]} but never managed`);
+            else if (!isUnmanagedOwner(o)) errs.push(`pfn ${base + j}: owner ${pageOwnerNames[o]} but never managed`);
+          };
+          // frame by frame up to a word boundary, then four frames a word (all Free: passed over; allocated frames
+          // counted where F_MANAGED is set, each frame looked at only where one is not Free and not managed), then
+          // the frames after the last word
+          let j = s - base;
+          const e = end - base;
+          for (; j < e && j & 3; j++) one(j);
+          const o32 = words(oc);
+          const f32 = words(fc);
+          for (let w = j >>> 2, we = e >>> 2; w < we; w++, j += 4) {
+            const ow = o32[w]!;
+            if (ow === 0) continue;
+            const nz = ((((ow & 0x7f7f7f7f) + 0x7f7f7f7f) | ow) & 0x80808080) >>> 0; // bit 7 of each nonzero byte
+            const mg = ((f32[w]! << MANAGED_TO_BIT7) & 0x80808080) >>> 0; // bit 7 of each byte with F_MANAGED
+            const both = nz & mg;
+            used += ((both >>> 7) & 1) + ((both >>> 15) & 1) + ((both >>> 23) & 1) + (both >>> 31);
+            if ((nz & ~mg) !== 0)
+              for (let q = j; q < j + 4; q++) {
+                const o = oc[q]!;
+                if (o !== PageOwner.Free && !(fc[q]! & F_MANAGED) && !isUnmanagedOwner(o))
+                  errs.push(`pfn ${base + q}: owner ${pageOwnerNames[o]} but never managed`);
+              }
           }
+          for (; j < e; j++) one(j);
         }
         s = end;
       }
@@ -3352,6 +3381,35 @@ export class PageAllocator {
       // passed over at once (every frame of it is listed)
       const oc = this.owner.chunks[ci]!;
       const ic = inList.chunks[ci]!;
+      if (step === 1 && top >= 2) {
+        // the same walk in the same order, four frames a word: a word with no Free frame (no zero byte) or whose four
+        // frames are all listed is passed over at once, and the others are read frame by frame
+        const o32 = words(oc);
+        const i32 = words(ic);
+        const base = ci << CHUNK_SHIFT;
+        const nw = (end - s) >>> 2;
+        let j = s - base;
+        for (let w = j >>> 2; w < nw; w++) {
+          const p = base + (w << 2);
+          if (topMark[p >>> top] === 1) {
+            w = ((((p >>> top) + 1) << top) - base - 4) >>> 2;
+            continue;
+          }
+          const ow = o32[w]!;
+          if (((ow - 0x01010101) & ~ow & 0x80808080) === 0 || i32[w] === 0x01010101) continue;
+          for (let q = w << 2, e = q + 4; q < e; q++)
+            if (oc[q] === PageOwner.Free && ic[q] !== 1) {
+              errs.push(`pfn ${base + q}: owner Free but in no free list`);
+              if (errs.length > 50) break;
+            }
+          if (errs.length > 50) break;
+        }
+        // the frames after the last whole word (a machine whose frame count is not a multiple of four)
+        for (j = nw << 2; base + j < end && errs.length <= 50; j++)
+          if (topMark[(base + j) >>> top] !== 1 && oc[j] === PageOwner.Free && ic[j] !== 1) errs.push(`pfn ${base + j}: owner Free but in no free list`);
+        s = end;
+        continue;
+      }
       for (let p = s; p < end; p += step) {
         if (topMark[p >>> top] === 1) {
           p = Math.max(p, (((p >>> top) + 1) << top) - step);
@@ -3377,3 +3435,11 @@ function structPageSizeOf(arch: Arch): number {
 }
 
 export { PAGE_SHIFT as PAGE_ALLOC_PAGE_SHIFT };
+
+/** A chunk's byte array read four frames a word (a chunk array is a whole buffer of CHUNK bytes of its own; an
+ *  array that is not one is copied, which reads the same values). */
+function words(a: Uint8Array): Uint32Array {
+  return a.byteOffset % 4 === 0 && a.length % 4 === 0 && a.byteOffset + a.length <= a.buffer.byteLength
+    ? new Uint32Array(a.buffer, a.byteOffset, a.length >>> 2)
+    : new Uint32Array(a.slice().buffer, 0, a.length >>> 2);
+}

@@ -6,7 +6,12 @@
 //   on its empty heap (its base image, wasm_image.ts). A key's first run starts from it: the compile (the largest
 //   part) is not done again, even for a cell no run had before (the fuzzer's);
 // - one per key: taken right after the key's second run built its bridge (a key run once keeps nothing: most of the
-//   fuzzer's are). The key's later runs put it back.
+//   fuzzer's are). The key's later runs put it back;
+// - one per cell (the key and the code the run evaluates): taken right after a cell's code was compiled for the
+//   second time on its key's copy (run.ts evaluateTopLevel: the wrapper function made, none of the cell's code run:
+//   the top level's evaluation has side effects, its compile none). The cell's later runs put it back and call the
+//   kept wrapper: no compile. A copy is of the memory before anything of the run's own ran, so nothing a run does
+//   reaches the next.
 // The QuickJSRuntime and QuickJSContext objects are the compiled copy's for all of them, and are never disposed
 // (their memory is not the module's any more once another image is put back).
 //
@@ -30,6 +35,8 @@ export const MAX_SNAPSHOTS = 16;
 export const MAX_BYTES = 32 << 20;
 /** Keys remembered as run once (their second run keeps a copy); forgotten all at once past this. */
 const MAX_SEEN = 4096;
+/** The same for cells (their key holds the code: a few KB each). */
+const MAX_SEEN_CELLS = 256;
 
 /** A runtime and context with what the run's bridge made in them (G: bindings.ts BridgeGuest). */
 export interface Prepared<G> {
@@ -44,7 +51,9 @@ export interface Prepared<G> {
  * make the runtime and context, compile the prelude and keepCompiled, build the bridge, keepPrepared).
  */
 export type Taken<G> =
-  ({ kind: "prepared" } & Prepared<G>) | { kind: "compiled"; rt: QuickJSRuntime; ctx: QuickJSContext; compiled: QuickJSHandle } | { kind: "build" };
+  | ({ kind: "prepared"; cell?: QuickJSHandle } & Prepared<G>)
+  | { kind: "compiled"; rt: QuickJSRuntime; ctx: QuickJSContext; compiled: QuickJSHandle }
+  | { kind: "build" };
 
 /** The copy with the prelude compiled and nothing else: every key's bridge is built from it. */
 const COMPILED = "\0compiled";
@@ -67,6 +76,8 @@ interface Snapshot {
   readonly js: JsState;
   readonly rtPtr: number;
   readonly ctxPtr: number;
+  /** A cell's copy: its compiled wrapper function (run.ts evaluateTopLevel calls it instead of compiling). */
+  readonly cell?: QuickJSHandle;
 }
 
 interface Store {
@@ -77,6 +88,8 @@ interface Store {
   busy: boolean;
   /** Keys run once with no copy kept (keep). */
   readonly seen: Set<string>;
+  /** Cells compiled once with no copy kept (keepCell). */
+  readonly seenCells: Set<string>;
   /**
    * The runtimes' callback objects of the copies, with how many copies hold each (the copies built from the compiled
    * one share its runtime): the module's runtimeCallbacks values that are not someone else's.
@@ -104,7 +117,7 @@ function storeOf(qjs: QuickJSWASMModule): Store | undefined {
     if (!layout || !base) return undefined;
     const seen = seenEarly.get(qjs) ?? new Set<string>();
     seenEarly.delete(qjs);
-    stores.set(qjs, (s = { layout, base, snaps: new Map(), bytes: 0, busy: false, seen, ours: new Map() }));
+    stores.set(qjs, (s = { layout, base, snaps: new Map(), bytes: 0, busy: false, seen, seenCells: new Set(), ours: new Map() }));
   }
   return s;
 }
@@ -131,7 +144,7 @@ function usable(qjs: QuickJSWASMModule, s: Store): boolean {
  * The start of a run of `key` (see Taken), or undefined: build afresh, keep nothing. Unless undefined, the module is
  * the run's until releasePrepared.
  */
-export function takePrepared<G>(qjs: QuickJSWASMModule, key: string): Taken<G> | undefined {
+export function takePrepared<G>(qjs: QuickJSWASMModule, key: string, cellKey?: string): Taken<G> | undefined {
   const s = storeOf(qjs);
   if (!s && layoutDeferred(qjs)) {
     let seen = seenEarly.get(qjs);
@@ -139,6 +152,15 @@ export function takePrepared<G>(qjs: QuickJSWASMModule, key: string): Taken<G> |
     if (seen.size < MAX_SEEN) seen.add(key);
   }
   if (!s || !usable(qjs, s)) return undefined;
+  // the cell's own copy (its code compiled on the key's), then the key's
+  const cell = cellKey === undefined ? undefined : s.snaps.get(cellKey);
+  if (cell !== undefined && putBack(qjs, s, cell)) {
+    s.snaps.delete(cellKey!);
+    s.snaps.set(cellKey!, cell);
+    s.busy = true;
+    return { kind: "prepared", ...(cell.prepared as Prepared<G>), cell: cell.cell };
+  }
+  if (cell !== undefined) drop(qjs, s, cell);
   const snap = s.snaps.get(key);
   if (snap !== undefined && putBack(qjs, s, snap)) {
     s.snaps.delete(key); // most recently used last
@@ -162,7 +184,7 @@ export function takePrepared<G>(qjs: QuickJSWASMModule, key: string): Taken<G> |
 /** A copy put back, memory and JavaScript side; false when it cannot be (its runtime was freed). */
 function putBack(qjs: QuickJSWASMModule, s: Store, snap: Snapshot): boolean {
   const { rt, ctx, guest } = snap.prepared;
-  if (!rt.alive || !ctx.alive || (snap.key === COMPILED && !(guest as QuickJSHandle).alive)) return false;
+  if (!rt.alive || !ctx.alive || (snap.key === COMPILED && !(guest as QuickJSHandle).alive) || (snap.cell && !snap.cell.alive)) return false;
   if (!putImage(qjs, s.layout, snap.image)) return false;
   restoreJs(snap);
   const cbs = callbacksOf(qjs)!;
@@ -182,12 +204,29 @@ export function keepPrepared<G>(qjs: QuickJSWASMModule, key: string, p: Prepared
   return keep(qjs, key, p);
 }
 
-function keep<G>(qjs: QuickJSWASMModule, key: string, p: Prepared<G>): boolean {
+/**
+ * Keep a copy of the module's memory now, with the run's prepared runtime and the cell's code compiled in it (`cell`,
+ * the wrapper function; nothing of the cell run yet), for the cell's later runs: at the cell's second compile on a
+ * runtime the store holds. True when kept: the store owns `cell` then (the run must not free it).
+ */
+export function keepCell<G>(qjs: QuickJSWASMModule, cellKey: string, p: Prepared<G>, cell: QuickJSHandle): boolean {
+  const s = stores.get(qjs);
+  if (!s || !s.busy || s.snaps.has(cellKey)) return false;
+  if (!s.seenCells.has(cellKey)) {
+    if (s.seenCells.size >= MAX_SEEN_CELLS) s.seenCells.clear();
+    s.seenCells.add(cellKey);
+    return false;
+  }
+  s.seenCells.delete(cellKey);
+  return keep(qjs, cellKey, p, cell);
+}
+
+function keep<G>(qjs: QuickJSWASMModule, key: string, p: Prepared<G>, cell?: QuickJSHandle): boolean {
   const s = stores.get(qjs);
   if (!s || !s.busy || isPoisoned(qjs)) return false;
   // a key's copy is kept at its second run: most keys the fuzzer makes are run once, and their first run costs no
   // copy (the compiled copy already spares them the prelude's compile)
-  if (key !== COMPILED && !s.seen.has(key)) {
+  if (key !== COMPILED && cell === undefined && !s.seen.has(key)) {
     if (s.seen.size >= MAX_SEEN) s.seen.clear();
     s.seen.add(key);
     return false;
@@ -198,7 +237,7 @@ function keep<G>(qjs: QuickJSWASMModule, key: string, p: Prepared<G>): boolean {
   const rtCbs = (p.rt as unknown as { cToHostCallbacks?: unknown }).cToHostCallbacks;
   if (!js || rtPtr === undefined || ctxPtr === undefined || rtCbs === undefined) return false;
   const image = takeImage(qjs, s.layout);
-  const snap: Snapshot = { key, image, prepared: p as Prepared<unknown>, js, rtPtr, ctxPtr };
+  const snap: Snapshot = { key, image, prepared: p as Prepared<unknown>, js, rtPtr, ctxPtr, ...(cell ? { cell } : {}) };
   const old = s.snaps.get(key);
   if (old) drop(qjs, s, old);
   s.snaps.set(key, snap);

@@ -11,7 +11,7 @@
 // The kernel itself is reached through KernelDeps, loaded lazily, so the machinery here can be exercised against
 // a small fake kernel in tests and so a browser worker loads the kernel with the sandbox, once.
 
-import type { QuickJSContext, QuickJSRuntime, QuickJSWASMModule } from "quickjs-emscripten-core";
+import type { QuickJSContext, QuickJSHandle, QuickJSRuntime, QuickJSWASMModule } from "quickjs-emscripten-core";
 import type { Kernel } from "../src/kernel/kernel.ts";
 import type { BootOptions, ConfigKind, Report } from "../src/kernel/types.ts";
 import type { FaultKnobs } from "../src/kernel/debug/fault_inject.ts";
@@ -31,7 +31,7 @@ import { memoryRoles } from "./memrecords.ts";
 import { runUserProgram, userPid } from "./user.ts";
 import { bridgeRows } from "./rows.ts";
 import { moduleParamsOutcome, paramInsmodError } from "./api/params.ts";
-import { keepCompiled, keepPrepared, releasePrepared, takePrepared } from "./restore.ts";
+import { keepCell, keepCompiled, keepPrepared, releasePrepared, takePrepared } from "./restore.ts";
 import { guardGuestMemory, installLeanHostCalls, isPoisoningError, loadQuickJS, moduleGrewTooLarge, poisonQuickJS, rawValuesFor } from "./quickjs.ts";
 
 /** A simulated event the run schedules before insmod (the lesson's "button pressed at 30 ms"). */
@@ -371,6 +371,10 @@ interface Run {
    * runtime and context are a prepared one's (not freed: the next run of the key puts the memory back).
    */
   restore?: "none" | "taken" | "kept";
+  /** The cell's restore.ts key (its guestKey and the code it evaluates): keepCell after its compile. */
+  cellKey?: string;
+  /** The cell's code compiled, put back with its copy (restore.ts keepCell): called instead of compiled; the store's. */
+  cellFn?: QuickJSHandle;
 }
 
 type TranspiledCell = Extract<ReturnType<typeof transpileCell>, { ok: true }>;
@@ -388,7 +392,7 @@ export function runModuleSync(qjs: QuickJSWASMModule, source: string, options: R
   });
   try {
     const b = openBridge(run, qjs, source, entries);
-    const loaded = insmod(run, b);
+    const loaded = insmod(run, qjs, b);
     if (loaded === "ended" || (loaded && !drainDeferred(run, b))) return finish(run);
     if (loaded && options.unload !== false && !rmmod(run, b)) return finish(run);
     if (options.unload !== false && !leakCheck(run, b)) return finish(run);
@@ -540,11 +544,16 @@ function openBridge(run: Run, qjs: QuickJSWASMModule, source: string, entries: r
   const stackHungry = k.kasan !== undefined || !!k.kmemleak?.enabled;
   const wantRaw = !(stackHungry || options.hostCalls === false);
   const siteNames = new Set(tr.siteNames);
-  // The runtime, context and bridge of this key as an earlier run left them ready (restore.ts), or built now.
+  // the shadow stack (shadow.ts) where a stack is read at every allocation: KASAN's and kmemleak's kernels
+  const shadow = tr.shadow && options.shadowStack !== false && stackHungry ? tr.shadow : undefined;
+  // The runtime, context and bridge of this key as an earlier run left them ready (restore.ts), or built now; or
+  // those with the cell's code compiled in them too.
   const key = guestKey(entries, env, tr.sites, siteNames, wantRaw);
-  const got = takePrepared<BridgeGuest>(qjs, key);
+  run.cellKey = `${key}\0${shadow?.js ?? tr.js}`;
+  const got = takePrepared<BridgeGuest>(qjs, key, run.cellKey);
   run.restore = got === undefined ? "none" : "taken";
   const prepared = got?.kind === "prepared" ? got : undefined;
+  run.cellFn = prepared?.cell;
   const stage = got?.kind === "compiled" ? got : undefined;
   const rt = (run.rt = prepared?.rt ?? stage?.rt ?? qjs.newRuntime());
   rt.setMaxStackSize(GUEST_STACK_BYTES);
@@ -586,10 +595,9 @@ function openBridge(run: Run, qjs: QuickJSWASMModule, source: string, entries: r
   if (!prepared && run.restore === "kept") keepPrepared(qjs, key, { rt, ctx, guest: b.guest });
   log.lineOf = () => b.innermostFrame()?.line;
   b.cellScopes = tr.scopes;
-  // the shadow stack (shadow.ts) where a stack is read at every allocation: KASAN's and kmemleak's kernels
-  if (tr.shadow && options.shadowStack !== false && stackHungry) {
-    run.code = tr.shadow.js;
-    b.cellColumns = run.columns = tr.shadow.columns;
+  if (shadow) {
+    run.code = shadow.js;
+    b.cellColumns = run.columns = shadow.columns;
   }
   k.captureModuleStack = () => b.guestFrames().slice();
   k.moduleEntry = () => log.callers[log.callers.length - 1] || undefined;
@@ -650,17 +658,25 @@ function onFailure(run: Run, b: Bridge, where: string, site: CallSite, err: Gues
 }
 
 /** The module's top level (static data, MODULE_LICENSE, module_init...) as load_module() runs it: true when it ran. */
-function evaluateTopLevel(run: Run, b: Bridge): boolean {
+function evaluateTopLevel(run: Run, qjs: QuickJSWASMModule, b: Bridge): boolean {
   const { k } = run;
   const ctx = run.ctx!;
-  const evalRes = ctx.evalCode(run.code ?? run.tr!.js, CELL_FILE, { type: "global", strict: true });
-  if (evalRes.error) {
-    const err = b.readError(evalRes.error);
-    evalRes.error.dispose();
-    onFailure(run, b, "module load", "load", err, b.stop);
-    return false;
+  // The cell's code compiled: put back with its copy (restore.ts), or compiled now (the script makes the wrapper
+  // function and runs none of the cell's code), then kept at its second compile on a runtime the store holds, before
+  // anything of the cell has run.
+  let wrapper = run.cellFn;
+  let stored = wrapper !== undefined;
+  if (wrapper === undefined) {
+    const evalRes = ctx.evalCode(run.code ?? run.tr!.js, CELL_FILE, { type: "global", strict: true });
+    if (evalRes.error) {
+      const err = b.readError(evalRes.error);
+      evalRes.error.dispose();
+      onFailure(run, b, "module load", "load", err, b.stop);
+      return false;
+    }
+    wrapper = evalRes.value;
+    if (run.restore === "kept" && run.cellKey !== undefined) stored = keepCell(qjs, run.cellKey, { rt: run.rt!, ctx, guest: b.guest }, wrapper);
   }
-  const wrapper = evalRes.value;
   const exportsObj = ctx.newObject();
   // load_module(): the image (the .ko copy, the core and init layouts) is in place before any of its code runs.
   k.modules?.loadImage(run.source.length);
@@ -678,7 +694,7 @@ function evaluateTopLevel(run: Run, b: Bridge): boolean {
       failed = { err, stop: b.stop };
     } else r.value.dispose();
   } finally {
-    wrapper.dispose();
+    if (!stored) wrapper.dispose();
     exportsObj.dispose();
   }
   if (!failed) return true;
@@ -692,9 +708,9 @@ function evaluateTopLevel(run: Run, b: Bridge): boolean {
  * module live (or back to user space), the user program, /proc and the probes. Whether the module is loaded, or
  * "ended" when the run ends here (a stop, a top level that failed).
  */
-function insmod(run: Run, b: Bridge): boolean | "ended" {
+function insmod(run: Run, qjs: QuickJSWASMModule, b: Bridge): boolean | "ended" {
   const { k, mod, result, log } = run;
-  if (!evaluateTopLevel(run, b)) return "ended";
+  if (!evaluateTopLevel(run, qjs, b)) return "ended";
   loadMessages(k, mod);
   k.modules?.load(MODULE_NAME);
   let loaded = true;

@@ -97,17 +97,26 @@ export function shadowColumn(columns: ColumnMap | undefined, line: number, colum
   return out;
 }
 
+function parseOrUndefined(js: string): ReturnType<typeof parse> | undefined {
+  try {
+    return parse(js, false, false, false);
+  } catch {
+    return undefined;
+  }
+}
+
 /**
  * Instrument the cell's JavaScript (markSites' output, not yet wrapped). kernelSites: the offsets in `js` of the
  * kernel-call sites' numbers (markSites). firstSite: the first number free for the cell's own call sites.
  */
-export function shadowCell(js: string, kernelSites: readonly number[], firstSite: number): ShadowResult {
-  let parsed: ReturnType<typeof parse>;
-  try {
-    parsed = parse(js, false, false, false);
-  } catch {
-    return { ok: false, reason: "unparsed" };
-  }
+export function shadowCell(
+  js: string,
+  kernelSites: readonly number[],
+  firstSite: number,
+  /** `js` parsed by sucrase (JavaScript), when the caller has it; undefined: it did not parse. */
+  parsed: ReturnType<typeof parse> | undefined = parseOrUndefined(js),
+): ShadowResult {
+  if (!parsed) return { ok: false, reason: "unparsed" };
   const { tokens, scopes } = parsed;
   const text = (t: SucraseToken | undefined) => (t ? js.slice(t.start, t.end) : "");
   const kernelAt = new Set(kernelSites);

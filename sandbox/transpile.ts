@@ -208,13 +208,8 @@ function scanFunctions(src: string, toks: SucraseToken[], lineStarts: number[]):
 }
 
 /** The function scopes of the emitted JavaScript, by start, each with its symbol name. */
-function scanScopes(js: string): CellScope[] {
-  let parsed: ReturnType<typeof parse>;
-  try {
-    parsed = parse(js, false, false, false);
-  } catch {
-    return []; // sucrase's own output always parses; without scopes anonymous frames read as top-level code
-  }
+function scanScopes(js: string, parsed: ReturnType<typeof parse> | undefined): CellScope[] {
+  if (!parsed) return []; // sucrase's own output always parses; without scopes anonymous frames read as top-level code
   const { tokens, scopes } = parsed;
   // sucrase records a function's body scope (from its brace) and its own scope (from its parameters), both
   // ending at the same token: one function per end token, from its earliest start. The program's scope is not one.
@@ -340,6 +335,14 @@ function deepFreeze<T>(v: T): T {
   return v;
 }
 
+function parseJs(js: string): ReturnType<typeof parse> | undefined {
+  try {
+    return parse(js, false, false, false);
+  } catch {
+    return undefined;
+  }
+}
+
 function transpileUncached(src: string): TranspileResult {
   const lineStarts = lineStartsOf(src);
   let toks: SucraseToken[];
@@ -353,9 +356,12 @@ function transpileUncached(src: string): TranspileResult {
   const imports = scanImports(src, toks, lineStarts);
   if (!Array.isArray(imports)) return { ok: false, error: imports };
   const functions = scanFunctions(src, toks, lineStarts);
-  const scopes = scanScopes(code);
   const { js, sites, siteNames, offsets } = markSites(code);
-  const sh = shadowCell(js, offsets, sites.length);
+  // one parse of the emitted code for the scopes and the shadow stack: markSites writes each site's number in the
+  // place of `void 0`, padded to its length, so every function and position is where it was in sucrase's output
+  const parsed = parseJs(js);
+  const scopes = scanScopes(js, parsed);
+  const sh = shadowCell(js, offsets, sites.length, parsed);
   const shadow = sh.ok ? { js: WRAP_PREFIX + sh.js + WRAP_SUFFIX, columns: sh.columns } : null;
   // sucrase emits `"use strict";` first: inside the wrapper it makes the whole cell strict, as an ES module is.
   return {

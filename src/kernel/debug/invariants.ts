@@ -30,7 +30,7 @@ import { VM_ALLOC, VM_NO_GUARD } from "../mm/vmalloc.ts";
 import type { KmemCache, Slab } from "../mm/slub.ts";
 import { CHUNK_MASK, CHUNK_SHIFT, PageArray } from "../mm/page_array.ts";
 import { renderPagetypeinfo } from "../fs/pagetypeinfo.ts";
-import { VerifiedSlabs, remember, verifiedFor, type SlabList } from "./verified.ts";
+import { VerifiedSlabs, machineKey, remember, verifiedFor, type SlabList } from "./verified.ts";
 
 const PAGE = 4096;
 /** Stop collecting after this many violations per check: one broken list can produce millions. */
@@ -100,8 +100,11 @@ export function checkKernelInvariants(k: Kernel, opts: CheckOptions = {}): Viola
   if (k.vmalloc) c.run("vmalloc", () => (vmallocPages = checkVmalloc(k, frames, c)));
   let tablePages = -1;
   if (k.pgtable) {
-    c.run("pgtable", () => (tablePages = checkPageTablePages(k, frames, c)));
-    c.run("pgtable", () => checkLinearMap(k, c));
+    // A run's check (sinceVerified) replays a walk of the page tables whose table frames are all still the frozen
+    // frames an earlier walk of a machine of the same boot key read (tableWalk); the full check always walks.
+    const memo = opts.sinceVerified === true && !opts.everyObject;
+    c.run("pgtable", () => (tablePages = checkPageTablePages(k, frames, c, memo)));
+    c.run("pgtable", () => checkLinearMap(k, c, memo));
     // The boot's user processes' tables (init/boot_tasks.ts); meminfo counts them, and not the kernel tables 6.1 does
     // not account (PageTables.unaccountedPages).
     const boot = bootProcessTablePfns(k);
@@ -752,41 +755,21 @@ function forEachMappedRange(pt: PtInternals, startVpn: number, endVpn: number, c
 }
 
 /** Walk every table reachable from the top level; each table page must be a PageTable frame. Returns their count. */
-function checkPageTablePages(k: Kernel, f: FrameMap, c: Collector): number {
-  const pt = k.pgtable as unknown as PtInternals;
+function checkPageTablePages(k: Kernel, f: FrameMap, c: Collector, memo = false): number {
+  const real = k.pgtable as unknown as PtInternals;
   for (const m of ["nonzeroEntries", "isPresent", "isLeaf", "entryAddr"] as const) {
-    if (typeof pt[m] !== "function") throw new Error(`PageTables.${m} is gone: update the table walk in debug/invariants.ts`);
+    if (typeof real[m] !== "function") throw new Error(`PageTables.${m} is gone: update the table walk in debug/invariants.ts`);
   }
-  const lv = pt.real;
+  const lv = real.real;
   const pages = new Set<number>();
-  const topPfn = Math.floor(pt.pgdPhys / PAGE);
-  const rec = (table: number, depth: number): void => {
-    const level = lv[depth]!;
-    const ents = pt.nonzeroEntries(table, level.ptrs); // a zero entry is present at no level
-    for (let e = 0; e < ents.length; e += 3) {
-      const epa = table + ents[e]! * pt.entrySize;
-      const lo = ents[e + 1]!;
-      if (!pt.isPresent(lo, level) || pt.isLeaf(lo, level)) continue;
-      const next = pt.entryAddr(lo, ents[e + 2]!, level, false);
-      const pfn = Math.floor(next / PAGE);
-      if (depth + 1 >= lv.length) {
-        c.add("pgtable", `a ${level.name} entry at 0x${epa.toString(16)} points below the last level`);
-        continue;
-      }
-      // On ARM one page holds two Linux and two hardware PTE tables: the same page is reached from two entries.
-      if (!pages.has(pfn)) {
-        pages.add(pfn);
-        f.claim(c, "pgtable", pfn, 1, PageOwner.PageTable, () => `the ${lv[depth + 1]!.name} table at 0x${next.toString(16)}`);
-      }
-      rec(next, depth + 1);
-    }
-  };
+  const topPfn = Math.floor(real.pgdPhys / PAGE);
   // The top level: a buddy page (PageTable) except on 32-bit ARM (swapper_pg_dir, reserved with the kernel).
-  if (f.owner(topPfn) === PageOwner.PageTable) {
+  const topClaimed = f.owner(topPfn) === PageOwner.PageTable;
+  if (topClaimed) {
     pages.add(topPfn);
     f.claim(c, "pgtable", topPfn, 1, PageOwner.PageTable, () => "the top-level table");
   } else if (k.profile.arch !== "arm")
-    c.add("pgtable", `the top-level table at 0x${pt.pgdPhys.toString(16)} is ${pageOwnerNames[f.owner(topPfn)]}, not PageTable`, [topPfn]);
+    c.add("pgtable", `the top-level table at 0x${real.pgdPhys.toString(16)} is ${pageOwnerNames[f.owner(topPfn)]}, not PageTable`, [topPfn]);
   else {
     // 32-bit ARM: swapper_pg_dir's 16 KiB must be memory the buddy allocator never hands out.
     for (let p = topPfn; p < topPfn + 4; p++) {
@@ -798,12 +781,143 @@ function checkPageTablePages(k: Kernel, f: FrameMap, c: Collector): number {
         );
     }
   }
-  rec(pt.pgdPhys, 0);
-  return pages.size;
+  // What the walk finds, in order: a table to claim (claimed now, against the frame map and the owners as they are)
+  // or a violation. tableWalk replays it from a record when every table frame the recorded walk read is unchanged.
+  const claim = (pfn: number, depth: number, next: number) =>
+    f.claim(c, "pgtable", pfn, 1, PageOwner.PageTable, () => `the ${lv[depth]!.name} table at 0x${next.toString(16)}`);
+  const add = (msg: string) => c.add("pgtable", msg);
+  const n = tableWalk(k, memo ? `pages ${topClaimed ? topPfn : -1}` : undefined, { claim, add }, (pt, out) => {
+    const rec = (table: number, depth: number): void => {
+      const level = lv[depth]!;
+      const ents = pt.nonzeroEntries(table, level.ptrs); // a zero entry is present at no level
+      for (let e = 0; e < ents.length; e += 3) {
+        const epa = table + ents[e]! * pt.entrySize;
+        const lo = ents[e + 1]!;
+        if (!pt.isPresent(lo, level) || pt.isLeaf(lo, level)) continue;
+        const next = pt.entryAddr(lo, ents[e + 2]!, level, false);
+        const pfn = Math.floor(next / PAGE);
+        if (depth + 1 >= lv.length) {
+          out.add(`a ${level.name} entry at 0x${epa.toString(16)} points below the last level`);
+          continue;
+        }
+        // On ARM one page holds two Linux and two hardware PTE tables: the same page is reached from two entries.
+        if (!pages.has(pfn)) {
+          pages.add(pfn);
+          out.claim(pfn, depth + 1, next);
+        }
+        rec(next, depth + 1);
+      }
+    };
+    rec(pt.pgdPhys, 0);
+    return pages.size;
+  });
+  return n;
+}
+
+/** What a walk of the page tables reports, in order. */
+interface WalkOut {
+  claim(pfn: number, depth: number, next: number): void;
+  add(message: string): void;
+}
+
+/** A walk recorded: the table frames it read (PhysMem.frameIdentity: frozen or absent), what it reported, what it returned. */
+interface WalkRecord {
+  pfns: number[];
+  frames: (Uint8Array | null)[];
+  events: (string | number)[];
+  result: number;
+}
+const walkRecords = new Map<string, WalkRecord>();
+/** Records kept: two walks per machine, for the machines a fuzz run or a class has in turn. */
+const WALK_RECORDS = 16;
+
+/**
+ * Run a walk of the page tables, or replay it. The walk reads only the tables (through pt.nonzeroEntries: the table
+ * frames' bytes), the profile's table geometry and what the key says (the machine's boot key, the top-level table,
+ * the caller's own inputs). Recorded when every table frame it read is frozen (shared with a snapshot: no machine
+ * ever writes that array in place) or holds no bytes (a write would give it a new array): PhysMem.frameIdentity.
+ * Replayed when each of those frames has the same identity in this machine: the same bytes, so the same walk, claim
+ * for claim and violation for violation (claims are made again, against this machine's frame map and owners). A
+ * table the run wrote (its own copy of the frame), a new or dropped table (another entry above it), another top level
+ * or geometry: the walk runs again. `key` undefined: always walk, record nothing (the full check).
+ */
+function tableWalk(k: Kernel, key: string | undefined, out: WalkOut, walk: (pt: PtInternals, out: WalkOut) => number): number {
+  const pt = k.pgtable as unknown as PtInternals;
+  const pm = (pt as unknown as { host?: { physmem?: { frameIdentity?(pfn: number): Uint8Array | null | undefined } } }).host?.physmem;
+  if (key === undefined || !pm?.frameIdentity) return walk(pt, out);
+  const full = `${machineKey(k)} ${pt.pgdPhys} ${key}`;
+  const r = walkRecords.get(full);
+  if (r && r.pfns.every((pfn, i) => pm.frameIdentity!(pfn) === r.frames[i])) {
+    for (let i = 0; i < r.events.length;) {
+      if (typeof r.events[i] === "string") out.add(r.events[i++] as string);
+      else {
+        out.claim(r.events[i] as number, r.events[i + 1] as number, r.events[i + 2] as number);
+        i += 3;
+      }
+    }
+    return r.result;
+  }
+  // walk, noting each table frame read and each report
+  const rec: WalkRecord = { pfns: [], frames: [], events: [], result: 0 };
+  const seen = new Set<number>();
+  let frozen = true;
+  const reading: PtInternals = {
+    real: pt.real,
+    entrySize: pt.entrySize,
+    pgdPhys: pt.pgdPhys,
+    isPresent: (lo, level) => pt.isPresent(lo, level),
+    isLeaf: (lo, level) => pt.isLeaf(lo, level),
+    entryAddr: (lo, hi, level, leaf) => pt.entryAddr(lo, hi, level, leaf),
+    nonzeroEntries: (table, ptrs) => {
+      const last = Math.floor((table + ptrs * pt.entrySize - 1) / PAGE);
+      for (let pfn = Math.floor(table / PAGE); pfn <= last; pfn++) {
+        if (seen.has(pfn)) continue;
+        seen.add(pfn);
+        const b = pm.frameIdentity!(pfn);
+        if (b === undefined) frozen = false;
+        else {
+          rec.pfns.push(pfn);
+          rec.frames.push(b);
+        }
+      }
+      return pt.nonzeroEntries(table, ptrs);
+    },
+  };
+  const noting: WalkOut = {
+    claim: (pfn, depth, next) => {
+      rec.events.push(pfn, depth, next);
+      out.claim(pfn, depth, next);
+    },
+    add: (message) => {
+      rec.events.push(message);
+      out.add(message);
+    },
+  };
+  rec.result = walk(reading, noting);
+  if (frozen) {
+    walkRecords.delete(full);
+    walkRecords.set(full, rec);
+    while (walkRecords.size > WALK_RECORDS) walkRecords.delete(walkRecords.keys().next().value!);
+  }
+  return rec.result;
 }
 
 /** Within the linear map exactly lowmem RAM is mapped, each virtual page to its own frame. */
-function checkLinearMap(k: Kernel, c: Collector): void {
+function checkLinearMap(k: Kernel, c: Collector, memo = false): void {
+  const L = k.layout;
+  // everything below reads of the machine besides the tables (tableWalk's record is for these values)
+  const key = memo
+    ? `linear ${k.profile.arch} ${L.pageOffset} ${L.physOffset} ${L.maxLowPfn} ${L.highMemory} ${L.memory.map((r) => `${r.start}-${r.end}`).join(",")}`
+    : undefined;
+  const out: WalkOut = { claim: () => {}, add: (msg) => c.add("pgtable", msg) };
+  tableWalk(k, key, out, (pt, o) => {
+    linearMapWalk(k, pt, o);
+    return 0;
+  });
+}
+
+/** checkLinearMap's walk: what it finds goes to `o`. */
+function linearMapWalk(k: Kernel, pt: PtInternals, o: WalkOut): void {
   const L = k.layout;
   const base = Number(L.pageOffset >> 12n);
   const physOffPfn = Math.floor(L.physOffset / PAGE);
@@ -835,11 +949,11 @@ function checkLinearMap(k: Kernel, c: Collector): void {
   const end = Number(L.highMemory >> 12n);
   let mapped = 0;
   // a leaf at a time (a 1 GiB page is one step, not 262144)
-  forEachMappedRange(k.pgtable as unknown as PtInternals, base, end, (vpn, pfn, n) => {
+  forEachMappedRange(pt, base, end, (vpn, pfn, n) => {
     for (let j = 0; j < n; j++) {
       const expect = vpn + j - base + physOffPfn;
       if (pfn + j !== expect) {
-        c.add("pgtable", `linear map: 0x${(BigInt(vpn + j) << 12n).toString(16)} maps pfn 0x${(pfn + j).toString(16)}, not 0x${expect.toString(16)}`);
+        o.add(`linear map: 0x${(BigInt(vpn + j) << 12n).toString(16)} maps pfn 0x${(pfn + j).toString(16)}, not 0x${expect.toString(16)}`);
         continue;
       }
       // the rest of the leaf: count what lies in lowmem RAM, then name the first frame that does not
@@ -849,7 +963,7 @@ function checkLinearMap(k: Kernel, c: Collector): void {
       if (inRam < n - j) {
         for (let q = pfn + j; q < pfn + n; q++) {
           if (!isLowmemRam(q)) {
-            c.add("pgtable", `linear map: 0x${(BigInt(vpn + q - pfn) << 12n).toString(16)} maps pfn 0x${q.toString(16)}, which is not lowmem RAM`);
+            o.add(`linear map: 0x${(BigInt(vpn + q - pfn) << 12n).toString(16)} maps pfn 0x${q.toString(16)}, which is not lowmem RAM`);
             break;
           }
         }
@@ -857,7 +971,7 @@ function checkLinearMap(k: Kernel, c: Collector): void {
       break;
     }
   });
-  if (mapped !== wanted) c.add("pgtable", `linear map: ${mapped} lowmem pages mapped, ${wanted} expected`);
+  if (mapped !== wanted) o.add(`linear map: ${mapped} lowmem pages mapped, ${wanted} expected`);
 }
 
 // ------------------------------------------------------------------ /proc

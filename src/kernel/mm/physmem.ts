@@ -139,6 +139,18 @@ export class PhysMem {
     return this.shared.size !== 0 && this.shared.has(pfn) ? this.frames.get(pfn) : undefined;
   }
 
+  /**
+   * What stands for frame pfn's bytes while they stay the same: frozenBytes(pfn), or null for a frame that holds no
+   * bytes (it reads as zeros, and a write gives it a new array); undefined for a frame this PhysMem may write in
+   * place. Two answers that are the same (===) mean the same bytes, in this machine or in another that shares the
+   * frames (the invariant checker's record of a page-table walk, debug/invariants.ts).
+   */
+  frameIdentity(pfn: number): Uint8Array | null | undefined {
+    const f = this.frames.get(pfn);
+    if (!f) return null;
+    return this.shared.size !== 0 && this.shared.has(pfn) ? f : undefined;
+  }
+
   /** The snapshot's copy (src/kernel/snapshot.ts): the frames shared copy-on-write by both, the rest copied. */
   [SNAPSHOT](copy: (v: unknown) => unknown): PhysMem {
     for (const pfn of this.frames.keys()) this.shared.add(pfn);

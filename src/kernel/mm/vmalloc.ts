@@ -1061,16 +1061,33 @@ class SortedPages {
   get size(): number {
     return this.vpns.length;
   }
+  /** Where the last get() found or would have put its page: the walk asks in ascending order, so the next answer is
+   *  found a step or two on from it, and a page below it is looked up by binary search as before. */
+  private at = 0;
   get(vpn: number): number | undefined {
+    const vs = this.vpns;
+    let i = this.at;
+    if (i < vs.length && vs[i]! <= vpn && (i === 0 || vs[i - 1]! < vpn)) {
+      // ascending: step on from the last answer (a few steps at most: each page of the walk is asked once)
+      for (let n = 0; n < 8 && i < vs.length && vs[i]! < vpn; n++) i++;
+      if (i >= vs.length || vs[i]! >= vpn) {
+        this.at = i;
+        return vs[i] === vpn ? this.pfns[i] : undefined;
+      }
+    }
     let lo = 0;
-    let hi = this.vpns.length - 1;
+    let hi = vs.length - 1;
     while (lo <= hi) {
       const mid = (lo + hi) >> 1;
       const v = this.vpns[mid]!;
       if (v < vpn) lo = mid + 1;
       else if (v > vpn) hi = mid - 1;
-      else return this.pfns[mid];
+      else {
+        this.at = mid;
+        return this.pfns[mid];
+      }
     }
+    this.at = lo;
     return undefined;
   }
 }

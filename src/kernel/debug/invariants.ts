@@ -828,6 +828,12 @@ interface WalkRecord {
   result: number;
 }
 const walkRecords = new Map<string, WalkRecord>();
+/** How many walks tableWalk ran and replayed (tests: the records are used, and dropped when a table changes). */
+export const tableWalkStats = { walked: 0, replayed: 0 };
+/** Forget every recorded walk (tests). */
+export function forgetTableWalks(): void {
+  walkRecords.clear();
+}
 /** Records kept: two walks per machine, for the machines a fuzz run or a class has in turn. */
 const WALK_RECORDS = 16;
 
@@ -855,8 +861,10 @@ function tableWalk(k: Kernel, key: string | undefined, out: WalkOut, walk: (pt: 
         i += 3;
       }
     }
+    tableWalkStats.replayed++;
     return r.result;
   }
+  tableWalkStats.walked++;
   // walk, noting each table frame read and each report
   const rec: WalkRecord = { pfns: [], frames: [], events: [], result: 0 };
   const seen = new Set<number>();

@@ -245,6 +245,13 @@ class FrameMap {
   }
 }
 
+/** A chunk's byte array read four frames a word (a chunk array is a whole buffer of its own; another is copied). */
+function words32(a: Uint8Array): Uint32Array {
+  return a.byteOffset % 4 === 0 && a.length % 4 === 0
+    ? new Uint32Array(a.buffer, a.byteOffset, a.length >>> 2)
+    : new Uint32Array(a.slice().buffer, 0, a.length >>> 2);
+}
+
 /** Whether every frame of [a, b) has a nonzero mark (a uniform chunk answers at once). */
 function allMarked(m: PageArray<Uint8Array>, a: number, b: number): boolean {
   for (let s = a; s < b;) {
@@ -254,9 +261,18 @@ function allMarked(m: PageArray<Uint8Array>, a: number, b: number): boolean {
     if (u !== undefined) {
       if (u === 0) return false;
     } else {
-      // the chunk's own array read straight (PageArray.get serves arrays of every element type: a slower load)
+      // the chunk's own array read straight (PageArray.get serves arrays of every element type: a slower load), four
+      // frames a word between word boundaries (a word with no zero byte has four marked frames)
       const c = m.chunks[ci]!;
-      for (let j = s & CHUNK_MASK, e = j + (end - s); j < e; j++) if (c[j] === 0) return false;
+      let j = s & CHUNK_MASK;
+      const e = j + (end - s);
+      for (; j < e && j & 3; j++) if (c[j] === 0) return false;
+      const c32 = words32(c);
+      for (; j + 4 <= e; j += 4) {
+        const x = c32[j >>> 2]!;
+        if (((x - 0x01010101) & ~x & 0x80808080) !== 0) return false;
+      }
+      for (; j < e; j++) if (c[j] === 0) return false;
     }
     s = end;
   }
@@ -274,9 +290,22 @@ function anyMarked(m: PageArray<Uint8Array>, a: number, b: number, v?: number): 
     } else {
       const c = m.chunks[ci]!;
       const e = (s & CHUNK_MASK) + (end - s);
-      if (v === undefined) {
-        for (let j = s & CHUNK_MASK; j < e; j++) if (c[j] !== 0) return true;
-      } else for (let j = s & CHUNK_MASK; j < e; j++) if (c[j] === v) return true;
+      // frame by frame to a word boundary, then four frames a word (a nonzero word; a word with a byte equal to v:
+      // a zero byte in the word xor v in every byte), then the frames after the last word
+      let j = s & CHUNK_MASK;
+      for (; j < e && j & 3; j++) if (v === undefined ? c[j] !== 0 : c[j] === v) return true;
+      const c32 = words32(c);
+      const vv = v === undefined ? 0 : (v * 0x01010101) >>> 0;
+      for (; j + 4 <= e; j += 4) {
+        const x = c32[j >>> 2]!;
+        if (v === undefined) {
+          if (x !== 0) return true;
+        } else {
+          const y = (x ^ vv) >>> 0;
+          if (((y - 0x01010101) & ~y & 0x80808080) !== 0) return true;
+        }
+      }
+      for (; j < e; j++) if (v === undefined ? c[j] !== 0 : c[j] === v) return true;
     }
     s = end;
   }

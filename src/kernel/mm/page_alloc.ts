@@ -3081,7 +3081,15 @@ export class PageAllocator {
       const oc = this.owner.chunks[chunk]!;
       const base = chunk << CHUNK_SHIFT;
       const lim = Math.min(CHUNK, this.nrPfns - base);
-      for (let i = 0; i < lim; i++) if (fc[i]! & F_ALLOC) cb(base + i, dc[i]!, oc[i]!);
+      // four frames a word: a word with no F_ALLOC in any of its bytes is passed over at once
+      const f32 = words(fc);
+      const mask = (F_ALLOC * 0x01010101) >>> 0;
+      const lw = lim >>> 2;
+      for (let w = 0; w < lw; w++) {
+        if ((f32[w]! & mask) === 0) continue;
+        for (let i = w << 2, e = i + 4; i < e; i++) if (fc[i]! & F_ALLOC) cb(base + i, dc[i]!, oc[i]!);
+      }
+      for (let i = lw << 2; i < lim; i++) if (fc[i]! & F_ALLOC) cb(base + i, dc[i]!, oc[i]!);
     }
   }
 
@@ -3174,9 +3182,20 @@ export class PageAllocator {
       else {
         const c = this.owner.chunks[ci]!;
         let i = s;
+        const c32 = words(c);
+        const base = ci << CHUNK_SHIFT;
         while (i < end) {
           const o = c[i & CHUNK_MASK]!;
           let j = i + 1;
+          // to a word boundary, then a word of four such frames at a time, then frame by frame
+          while (j < end && j & 3 && c[j & CHUNK_MASK] === o) j++;
+          if (j < end && !(j & 3)) {
+            const ow = (o * 0x01010101) >>> 0;
+            let w = (j - base) >>> 2;
+            const we = (end - base) >>> 2;
+            while (w < we && c32[w] === ow) w++;
+            j = base + (w << 2);
+          }
           while (j < end && c[j & CHUNK_MASK] === o) j++;
           push(i, j - i, o);
           i = j;

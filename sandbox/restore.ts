@@ -35,8 +35,8 @@ export const MAX_SNAPSHOTS = 16;
 export const MAX_BYTES = 32 << 20;
 /** Keys remembered as run once (their second run keeps a copy); forgotten all at once past this. */
 const MAX_SEEN = 4096;
-/** The same for cells (their key holds the code: a few KB each). */
-const MAX_SEEN_CELLS = 256;
+/** The same for cells: fewer, their keys hold the code (a few KB each; a re-run past them only compiles once more). */
+const MAX_SEEN_CELLS = 64;
 
 /** A runtime and context with what the run's bridge made in them (G: bindings.ts BridgeGuest). */
 export interface Prepared<G> {

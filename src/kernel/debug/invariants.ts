@@ -747,6 +747,8 @@ interface PtInternals {
   pgdPhys: number;
   isPresent(lo: number, level: unknown): boolean;
   isLeaf(lo: number, level: unknown): boolean;
+  /** isLeaf() is true for every entry of the level. */
+  allLeaves(level: unknown): boolean;
   entryAddr(lo: number, hi: number, level: unknown, leaf: boolean): number;
   /** The table's nonzero entries as flat [index, lo, hi] triples (decoded once per frame every copy shares). */
   nonzeroEntries(table: number, ptrs: number): readonly number[];
@@ -786,7 +788,7 @@ function forEachMappedRange(pt: PtInternals, startVpn: number, endVpn: number, c
 /** Walk every table reachable from the top level; each table page must be a PageTable frame. Returns their count. */
 function checkPageTablePages(k: Kernel, f: FrameMap, c: Collector, memo = false): number {
   const real = k.pgtable as unknown as PtInternals;
-  for (const m of ["nonzeroEntries", "isPresent", "isLeaf", "entryAddr"] as const) {
+  for (const m of ["nonzeroEntries", "isPresent", "isLeaf", "allLeaves", "entryAddr"] as const) {
     if (typeof real[m] !== "function") throw new Error(`PageTables.${m} is gone: update the table walk in debug/invariants.ts`);
   }
   const lv = real.real;
@@ -818,6 +820,8 @@ function checkPageTablePages(k: Kernel, f: FrameMap, c: Collector, memo = false)
   const n = tableWalk(k, memo ? `pages ${topClaimed ? topPfn : -1}` : undefined, { claim, add }, (pt, out) => {
     const rec = (table: number, depth: number): void => {
       const level = lv[depth]!;
+      // a table whose every entry is a leaf (the PTE level) points to no table and below no level: nothing to read
+      if (pt.allLeaves(level)) return;
       const ents = pt.nonzeroEntries(table, level.ptrs); // a zero entry is present at no level
       for (let e = 0; e < ents.length; e += 3) {
         const epa = table + ents[e]! * pt.entrySize;
@@ -904,6 +908,7 @@ function tableWalk(k: Kernel, key: string | undefined, out: WalkOut, walk: (pt: 
     pgdPhys: pt.pgdPhys,
     isPresent: (lo, level) => pt.isPresent(lo, level),
     isLeaf: (lo, level) => pt.isLeaf(lo, level),
+    allLeaves: (level) => pt.allLeaves(level),
     entryAddr: (lo, hi, level, leaf) => pt.entryAddr(lo, hi, level, leaf),
     nonzeroEntries: (table, ptrs) => {
       const last = Math.floor((table + ptrs * pt.entrySize - 1) / PAGE);

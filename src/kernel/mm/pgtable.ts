@@ -456,8 +456,14 @@ export class PageTables {
     return (lo & 1) !== 0;
   }
 
+  /** Whether isLeaf() says yes for every entry of a table of this level (a walk looking for tables below need not
+   *  read it): the PTE level, where every present entry maps a page. */
+  private allLeaves(level: Level): boolean {
+    return level.name === "PTE";
+  }
+
   private isLeaf(lo: number, level: Level): boolean {
-    if (level.name === "PTE") return true;
+    if (this.allLeaves(level)) return true;
     switch (this.arch) {
       case "x86_64":
       case "i386":

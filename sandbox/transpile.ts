@@ -59,8 +59,11 @@ export interface CellScope {
 }
 
 export interface CompileError extends Pos {
-  /** "SyntaxError" from the parser; "ImportError" for an import a cell may not have. */
-  name?: "SyntaxError" | "ImportError";
+  /**
+   * "SyntaxError" from the parser; "ImportError" for an import a cell may not have; "LimitError" for a cell past one of
+   * the compiler's limits (source size, nesting depth).
+   */
+  name?: "SyntaxError" | "ImportError" | "LimitError";
   message: string;
 }
 
@@ -108,6 +111,17 @@ export function mapColumn(line: number, column: number): number {
 }
 
 function syntaxError(e: unknown, src: string, lineStarts: number[]): CompileError {
+  // The compiler parses by recursive descent: code nested thousands deep (brackets, unary operators, arrows, generic
+  // types, a chain of a million `+1`) overflows its stack. That is a limit of the compiler, not a mistake in the cell.
+  if (e instanceof RangeError) {
+    return {
+      name: "LimitError",
+      message:
+        "the cell's code nests too deeply to compile (the compiler's nesting limit: its stack overflowed). Real code nests a few dozen levels deep; look for generated code",
+      line: 1,
+      column: 1,
+    };
+  }
   const err = e as { message?: string; pos?: number };
   const message = String(err.message ?? e).replace(/\s*\(\d+:\d+\)$/, "");
   const at = typeof err.pos === "number" ? posAt(lineStarts, Math.min(err.pos, src.length)) : { line: 1, column: 1 };
@@ -305,6 +319,29 @@ export function markSites(code: string): { js: string; sites: number[]; siteName
   return { js, sites, siteNames: [...names], offsets };
 }
 
+/**
+ * The source size limit. The compiler's host memory and time grow with the source: 1.5 MB of source (300,000 lines)
+ * took 1.9 s and 500 MB to transpile, and 5 MB took the run past its CPU limit at 1.3 GB of the host's memory, before
+ * the cell ran at all. The largest bundled cell is under 8 KiB; a real module's source file is rarely 100 KiB.
+ */
+export const MAX_SOURCE_BYTES = 256 * 1024;
+
+/** The cell's source over MAX_SOURCE_BYTES (UTF-8), as a compile error on the line where the limit falls. */
+function sourceTooBig(src: string): CompileError | undefined {
+  if (src.length * 3 <= MAX_SOURCE_BYTES) return undefined; // a UTF-16 unit is at most 3 bytes of UTF-8
+  const bytes = new TextEncoder().encode(src);
+  if (bytes.length <= MAX_SOURCE_BYTES) return undefined;
+  // the character offset where the limit falls: decode the bytes up to it (a cut character is dropped)
+  const at = new TextDecoder().decode(bytes.subarray(0, MAX_SOURCE_BYTES)).replace(/\uFFFD$/, "").length;
+  const kib = (n: number) => `${Math.round(n / 1024)} KiB`;
+  const pos = posAt(lineStartsOf(src.slice(0, at + 1)), at);
+  return {
+    name: "LimitError",
+    message: `the cell is ${kib(bytes.length)} of source, more than the ${kib(MAX_SOURCE_BYTES)} a cell may hold (the source size limit, reached on this line): compiling it would cost the host's time and memory. Kernel modules are small; look for generated or pasted code`,
+    ...pos,
+  };
+}
+
 /** Transpile a cell. Never throws: a syntax error comes back as `{ ok: false, error }` with line and column. */
 /**
  * The last few cells' results, by source text: a learner re-runs the same cell (another profile, another RAM
@@ -315,6 +352,8 @@ const cache = new Map<string, TranspileResult>();
 const CACHE_ENTRIES = 16;
 
 export function transpileCell(src: string): TranspileResult {
+  const tooBig = sourceTooBig(src);
+  if (tooBig) return { ok: false, error: tooBig };
   const hit = cache.get(src);
   if (hit !== undefined) {
     cache.delete(src); // most recently used last

@@ -3,9 +3,9 @@
 // Prints `file:line:col - error TSxxxx: message`; exit 0 when clean, 1 with errors, 2 for bad usage.
 
 import ts from "typescript";
-import { readFileSync } from "node:fs";
 import type { Era } from "../kernel/types.ts";
 import { cellCompilerOptions } from "../../sandbox/dts.ts";
+import { readCellFile } from "./read-cell.ts";
 
 export interface CellDiagnostic {
   line: number; // 1-based
@@ -82,7 +82,7 @@ export async function checkCommand(file: string, opts: CheckFlags = {}): Promise
   }
   let source: string;
   try {
-    source = readFileSync(file, "utf8");
+    source = readCellFile(file);
   } catch (e) {
     process.stderr.write(`kmodlab: cannot read ${file}: ${(e as Error).message}\n`);
     return 2;

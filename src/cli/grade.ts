@@ -15,7 +15,7 @@
 // the guest memory limit (repeatableRun): each copy is then graded on its own runs.
 
 import { createHash } from "node:crypto";
-import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readdirSync, statSync, writeFileSync } from "node:fs";
 import { basename, join } from "node:path";
 import { exercisesFor } from "../lessons/registry.ts";
 import { ExerciseError } from "../lessons/exercises.ts";
@@ -24,6 +24,7 @@ import { coreCount, runIsolated, RunnerPool } from "../node/isolate.ts";
 import { statementText, statementView } from "../grader/statement.ts";
 import { formatSummary, formatText, toGradescope } from "../grader/format.ts";
 import type { Exercise, GradeResult } from "../grader/types.ts";
+import { readCellFile } from "./read-cell.ts";
 
 export interface GradeOpts {
   json?: boolean;
@@ -152,7 +153,7 @@ export async function gradeCommand(exercise: string, path: string | undefined, o
 /** A submission's text, or the GradeResult of one that cannot be read. */
 function readSubmission(ex: Exercise, file: string, label: string): string | GradeResult {
   try {
-    return readFileSync(file, "utf8");
+    return readCellFile(file);
   } catch (e) {
     return unrunnable(ex, `cannot read ${file}: ${(e as Error).message}`, label);
   }

@@ -13,9 +13,9 @@
 // reported anything, a limit stopped the run or the cell did not compile; 2 for bad usage (a --mem or --cmdline
 // the profile cannot boot included).
 
-import { readFileSync } from "node:fs";
 import type { RunResult } from "../../sandbox/result.ts";
 import type { RunOptions } from "../../sandbox/run.ts";
+import { readCellFile } from "./read-cell.ts";
 
 export interface RunFlags {
   profile?: string;
@@ -179,7 +179,7 @@ export async function runCommand(file: string, flags: RunFlags = {}): Promise<nu
   let source: string;
   try {
     opts = await toRunOptions(flags);
-    source = readFileSync(file, "utf8");
+    source = readCellFile(file);
   } catch (e) {
     process.stderr.write(`kmodlab: ${e instanceof Usage ? e.message : `cannot read ${file}: ${(e as Error).message}`}\n`);
     return 2;

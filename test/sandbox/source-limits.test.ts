@@ -4,7 +4,7 @@ import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { runModule } from "../../sandbox/run.ts";
 import { MAX_SOURCE_BYTES, transpileCell } from "../../sandbox/transpile.ts";
-import { readCellFile } from "../../src/cli/read-cell.ts";
+import { READ_CAP, readCellFile } from "../../src/cli/read-cell.ts";
 import { fakeDeps } from "./fake-kernel.ts";
 
 const deps = fakeDeps();
@@ -98,13 +98,18 @@ describe("the CLI reads a cell file (run, check, grade)", () => {
     const f = join(dir, "huge.ts");
     writeFileSync(f, "");
     truncateSync(f, 700 * 1024 * 1024); // sparse: reading it would build a 700 MB string
-    expect(() => readCellFile(f)).toThrow("it is 700.0 MiB, more than the 256 KiB a cell may hold (the source size limit)");
+    expect(() => readCellFile(f)).toThrow("it is 700.0 MiB, far more than the 256 KiB a cell may hold (the source size limit)");
   });
 
-  it("a file at the limit is read whole", () => {
+  it("a file up to the read cap is read whole, and the compile gives it its LimitError with a line", () => {
     const f = join(dir, "max.ts");
     writeFileSync(f, cellOf(MAX_SOURCE_BYTES));
     expect(readCellFile(f)).toBe(cellOf(MAX_SOURCE_BYTES));
+    writeFileSync(f, "");
+    truncateSync(f, READ_CAP);
+    expect(readCellFile(f).length).toBe(READ_CAP);
+    truncateSync(f, READ_CAP + 1);
+    expect(() => readCellFile(f)).toThrow("the source size limit");
   });
 
   it("a missing file says so", () => {

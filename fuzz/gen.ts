@@ -104,14 +104,68 @@ const FAMILIES: Family[] = [
 ];
 const ALL_FREES = ["kfree", "vfree", "free_pages", "free_page"];
 
+/**
+ * What a Gen reads of the table for one era: the same for every seed, so made once per (table, era) and shared by
+ * every Gen of it (read only). Its lists keep the table's order, which the seeds' picks index into.
+ */
+interface Tables {
+  fns: ReadonlyMap<string, FunctionEntry>;
+  classes: ReadonlyMap<string, ClassEntry>;
+  constants: ReadonlySet<string>;
+  moduleOf: ReadonlyMap<string, "linux" | "sim" | "user">;
+  /** genericStmt's rows: every function but module_init/module_exit and the user program's rows. */
+  generic: readonly FunctionEntry[];
+  /** The user program's rows but user_main. */
+  userRows: readonly FunctionEntry[];
+  /** Per handle type: the first function returning it whose parameters take no callback or handle (handle()). */
+  makerOf: Map<string, FunctionEntry | undefined>;
+  /** Handle types some function returns. */
+  returned: ReadonlySet<string>;
+}
+
+const tablesOf = new WeakMap<readonly ApiEntry[], Map<Era, Tables>>();
+
+function tables(api: readonly ApiEntry[], era: Era): Tables {
+  let byEra = tablesOf.get(api);
+  if (!byEra) tablesOf.set(api, (byEra = new Map()));
+  let t = byEra.get(era);
+  if (t) return t;
+  const fns = new Map<string, FunctionEntry>();
+  const classes = new Map<string, ClassEntry>();
+  const constants = new Set<string>();
+  const moduleOf = new Map<string, "linux" | "sim" | "user">();
+  for (const e of api) {
+    if (!inEra(e, era)) continue;
+    moduleOf.set(e.name, e.module);
+    if (e.kind === "function" && !NOT_FUZZED_YET.has(e.name)) fns.set(e.name, e);
+    else if (e.kind === "class") classes.set(e.name, e);
+    else constants.add(e.name);
+  }
+  const list = [...fns.values()];
+  const skip = new Set(["module_init", "module_exit"]);
+  t = {
+    fns,
+    classes,
+    constants,
+    moduleOf,
+    generic: list.filter((f) => !skip.has(f.name) && f.module !== "user"),
+    userRows: list.filter((f) => f.module === "user" && f.name !== "user_main"),
+    makerOf: new Map(),
+    returned: new Set(list.filter((f) => f.returns.startsWith("handle:")).map((f) => f.returns.slice(7))),
+  };
+  byEra.set(era, t);
+  return t;
+}
+
 export class Gen {
   readonly r: Rng;
-  readonly fns = new Map<string, FunctionEntry>();
-  readonly classes = new Map<string, ClassEntry>();
-  readonly constants = new Set<string>();
+  readonly fns: ReadonlyMap<string, FunctionEntry>;
+  readonly classes: ReadonlyMap<string, ClassEntry>;
+  readonly constants: ReadonlySet<string>;
   /** Names the program uses, per module, for its import lines. */
   readonly used = { linux: new Set<string>(), sim: new Set<string>(), user: new Set<string>() };
-  private readonly moduleOf = new Map<string, "linux" | "sim" | "user">();
+  private readonly moduleOf: ReadonlyMap<string, "linux" | "sim" | "user">;
+  private readonly t: Tables;
   /** What the generator believes each slot holds (family index, order text), for meaningful frees. */
   private slot: ({ fam: Family; order?: string } | null)[] = new Array(SLOTS).fill(null);
   private handleTypes: string[] = [];
@@ -125,13 +179,11 @@ export class Gen {
   ) {
     this.r = new Rng(seed);
     this.seed = seed;
-    for (const e of api) {
-      if (!inEra(e, era)) continue;
-      this.moduleOf.set(e.name, e.module);
-      if (e.kind === "function" && !NOT_FUZZED_YET.has(e.name)) this.fns.set(e.name, e);
-      else if (e.kind === "class") this.classes.set(e.name, e);
-      else this.constants.add(e.name);
-    }
+    this.t = tables(api, era);
+    this.fns = this.t.fns;
+    this.classes = this.t.classes;
+    this.constants = this.t.constants;
+    this.moduleOf = this.t.moduleOf;
   }
 
   /** Name an export (and import it). */
@@ -229,9 +281,11 @@ export class Gen {
     let make: string | undefined;
     if (cls?.create) make = `new ${this.use(type)}()`;
     else {
-      const maker = [...this.fns.values()].find(
-        (f) => f.returns === `handle:${type}` && f.params.every((p) => p.type !== "fn" && !p.type.startsWith("handle:")),
-      );
+      let maker = this.t.makerOf.get(type);
+      if (!this.t.makerOf.has(type)) {
+        maker = [...this.fns.values()].find((f) => f.returns === `handle:${type}` && f.params.every((p) => p.type !== "fn" && !p.type.startsWith("handle:")));
+        this.t.makerOf.set(type, maker);
+      }
       if (maker) make = `${this.use(maker.name)}(${maker.params.map((p) => this.argFor(p, maker.name)).join(", ")})`;
     }
     if (!make) return have >= 0 ? `h${have}` : undefined;
@@ -303,9 +357,8 @@ export class Gen {
   private turn = 0;
 
   private genericStmt(): string | undefined {
-    const skip = new Set(["module_init", "module_exit"]);
     // The user program's rows ("user") have their own block (program()): a module's code calling them only errs.
-    const fns = [...this.fns.values()].filter((f) => !skip.has(f.name) && f.module !== "user");
+    const fns = this.t.generic;
     if (!fns.length) return undefined;
     // A program's first three generic calls take the table's rows in turn, from the program's index among the seeds
     // of its target (seed / number of targets): consecutive seeds of one era cover the whole table, however rare a
@@ -316,7 +369,7 @@ export class Gen {
     const args = f.params.map((p) => this.argFor(p, f.name));
     // A handle only the kernel hands out (a struct file, a vm_area_struct, a seq_file: a file operation's argument)
     // is always null in module code: the call is made anyway, and its TypeError is the outcome.
-    const makeable = (t: string) => this.classes.get(t)?.create !== undefined || [...this.fns.values()].some((g) => g.returns === `handle:${t}`);
+    const makeable = (t: string) => this.classes.get(t)?.create !== undefined || this.t.returned.has(t);
     if (!rotated && args.includes("null") && f.params.some((p) => p.type.startsWith("handle:") && makeable(p.type.slice(7))) && this.r.chance(0.7))
       return undefined;
     const call = `${this.use(f.name)}(${args.join(", ")})`;
@@ -682,7 +735,7 @@ export class Gen {
     top.push(...this.statics);
     // A third of the programs have a user program (user_main): a few "user" rows in turn, from where the seed says
     // (drawn last, so the module's own statements are those the seed gave before the user rows existed).
-    const userRows = [...this.fns.values()].filter((f) => f.module === "user" && f.name !== "user_main");
+    const userRows = this.t.userRows;
     if (userRows.length && this.fns.has("user_main") && seed % 3 === 0) {
       const main: FnDef = { name: "fz_user", params: "", ret: "return 0;", body: [] };
       for (let i = 0; i < 6; i++) {

@@ -10,6 +10,7 @@ import { loadKernelDeps, runModule, kernelBootCache, type KernelDeps, type RunOp
 import type { BootOptions } from "../../src/kernel/types.ts";
 import { PhysMem } from "../../src/kernel/mm/physmem.ts";
 import { OwnedChunks, PageArray } from "../../src/kernel/mm/page_array.ts";
+import { formatTimestamp } from "../../src/kernel/kernel/printk.ts";
 
 const REBIND = Object.getOwnPropertySymbols(rebindable(function (this: unknown) {}, null)).find((s) => s.description === "kmodlab.rebind")!;
 
@@ -397,6 +398,34 @@ module_init(() => {
     expect(template.log.records.length).toBe(n);
     expect(plan.copy().log.texts()).toEqual(template.log.texts());
     expect(differences(plan.copy(), boot("x86_64-6.1", { seed: 4 }))).toEqual([]);
+  });
+
+  it("a copy's dmesg reads the boot's lines formatted once for the closed records it shares, and formats every other record as it is", () => {
+    const template = boot("x86_64-6.1", { seed: 5 });
+    const plan = new SnapshotPlan(template);
+    const k = plan.copy();
+    const formatted = (x: Kernel, from = 0, to = x.log.records.length) => x.log.records.slice(from, to).map((r) => formatTimestamp(r.tsNs) + " " + r.text);
+    const n = k.log.records.length;
+    expect(n).toBeGreaterThan(20);
+    expect(k.log.dmesg()).toEqual(formatted(template));
+    k.printk("<6>a line of the copy's own\n");
+    k.printk("<4>and another\n");
+    for (const [from, to] of [
+      [0, undefined],
+      [3, 9],
+      [n - 2, undefined],
+      [n, undefined],
+      [n + 1, n + 2],
+      [5, 2],
+      [-4, 3],
+    ] as const)
+      expect(k.log.dmesg(from, to)).toEqual(formatted(k, Math.max(0, from), to ?? k.log.records.length));
+    // a record that is not the one the template shared is formatted, not read from the boot's lines
+    const m = plan.copy();
+    m.log.records[7] = { ...m.log.records[7]!, text: "not the boot's line" };
+    expect(m.log.dmesg()[7]).toBe(formatTimestamp(m.log.records[7]!.tsNs) + " not the boot's line");
+    expect(m.log.dmesg()).toEqual(formatted(m));
+    expect(template.log.dmesg()).toEqual(formatted(template));
   });
 
   it("the boot cache takes a template at a key's first run once keys repeat in it (more copies than plain boots)", () => {

@@ -28,6 +28,17 @@
 // LogBudgetExceeded and stores nothing.
 // printk itself costs no simulated time unless `costNs` is set (the kernel's console output does cost time; the
 // simulator leaves the clock to the operations that call it).
+//
+// The log buffer is a ring of LOG_BUF_LEN = 1 << CONFIG_LOG_BUF_SHIFT bytes (17 on every modelled config: 128 KiB):
+// once it is full, each new record overwrites the oldest ones, which dmesg no longer shows. 6.1's printk_ringbuffer
+// (printk_ringbuffer.c): a record's data block is ALIGN(sizeof(unsigned long) + text_len, sizeof(unsigned long)); a
+// block that would cross the ring's end starts at its beginning, the tail space going with it (data_alloc); and the
+// descriptor ring holds 1 << (CONFIG_LOG_BUF_SHIFT - PRB_AVGBITS (5)) records. 3.4's log_buf: a struct log header
+// (16 bytes) + text, aligned to the header's alignment (8 on 64-bit and ARM EABI, 4 on i386). 2.6's character
+// buffer holds "<L>" + text + "\n" per line. Simplifications: 3.4's wrap (an empty header marks the end) and 2.6's
+// char ring are modelled with 6.1's block rule, and 2.6 drops whole lines where the real one shows the oldest line
+// cut; a continuation's block is sized by its final text. The drop keeps the host's memory bounded too: a module
+// that leaks 100,000 objects makes kmemleak print 1.3 million lines, of which dmesg keeps the last 128 KiB.
 
 import type { Arch, Era, Profile } from "../types.ts";
 import type { Clock } from "./time.ts";
@@ -165,6 +176,27 @@ export function symbolizeOn(this: LogHost, addr: bigint, mode: string): string {
   return mode === "s" ? this.kallsyms!.symbolName(addr) : this.kallsyms!.symbolize(addr);
 }
 
+/**
+ * The dmesg lines of a boot's closed records (LogBuffer.shareClosedRecords), by the first of them: those records are
+ * immutable() and every copy of the machine shares them, so each run's boot log (sandbox/run.ts reads it at every run)
+ * is read from here instead of formatted again. A cache of what dmesg() would make, nothing else.
+ */
+const closedLines = new WeakMap<LogRecord, { readonly recs: readonly LogRecord[]; readonly lines: readonly string[] }>(); // snapshot: cache
+
+/** CONFIG_LOG_BUF_SHIFT of every modelled config (Debian's 2.6.26, 2.6.32 and 6.1 kernels, the msm8x25's 3.4). */
+export const LOG_BUF_SHIFT = 17;
+const LOG_BUF_LEN = 1 << LOG_BUF_SHIFT;
+/** A record the ring overwrote: its slot keeps the record indices (mark()) of the later ones. */
+const DROPPED: LogRecord = Object.freeze({ tsNs: 0, level: 0, text: "" });
+
+/** The bytes one record takes in the era's log buffer (see the header). */
+function blockBytes(era: Era, arch: Arch, text: string): number {
+  if (era === "2.6") return text.length + 4; // "<L>" + text + "\n"
+  const align = era === "6.1" ? bitsOf(arch) / 8 : arch === "i386" ? 4 : 8;
+  const header = era === "6.1" ? bitsOf(arch) / 8 : 16;
+  return (header + text.length + align - 1) & -align;
+}
+
 /** "[%5lu.%06lu] " of print_time(), without the trailing space. */
 export function formatTimestamp(ns: number): string {
   const sec = Math.floor(ns / 1e9);
@@ -229,6 +261,12 @@ export class LogBuffer {
   /** Characters the current caller may still store (the sandbox's log limit); Infinity: no bound. */
   budget = Infinity;
   private readonly maxChars: number;
+  /** The ring (see the header): the oldest record still held, its begin_lpos, and the last record's. */
+  private ringFirst = 0;
+  private ringTail = 0;
+  private ringLast = 0;
+  /** How many records the ring overwrote (dmesg no longer shows them). */
+  dropped = 0;
 
   constructor(k: LogHost) {
     this.k = k;
@@ -334,8 +372,31 @@ export class LogBuffer {
 
   private push(level: number, text: string): void {
     if (this.beforeRecord) this.beforeRecord(text);
+    this.reserve(text);
     this.records.push({ tsNs: this.k.clock.now(), level: level < 0 ? DEFAULT_MESSAGE_LOGLEVEL : level, text });
     if (this.costNs) this.k.clock.advance(this.costNs);
+  }
+
+  /** Where a block of `text` that begins at logical position `begin` ends, moved to the ring's start if it would wrap. */
+  private blockEnd(begin: number, text: string): number {
+    const size = blockBytes(this.era, this.k.profile.arch, text);
+    const lap = Math.floor(begin / LOG_BUF_LEN);
+    return lap !== Math.floor((begin + size - 1) / LOG_BUF_LEN) ? (lap + 1) * LOG_BUF_LEN + size : begin + size;
+  }
+
+  /** Make room for a new record of `text` (data_alloc / desc_reserve): overwrite the oldest records it needs. */
+  private reserve(text: string): void {
+    const n = this.records.length;
+    const begin = n ? this.blockEnd(this.ringLast, this.records[n - 1]!.text) : 0;
+    const end = this.blockEnd(begin, text);
+    const maxRecords = this.era === "6.1" ? 1 << (LOG_BUF_SHIFT - 5) : Infinity;
+    while (this.ringFirst < n && (end - this.ringTail > LOG_BUF_LEN || n + 1 - this.ringFirst > maxRecords)) {
+      this.ringTail = this.blockEnd(this.ringTail, this.records[this.ringFirst]!.text);
+      this.records[this.ringFirst++] = DROPPED;
+      this.dropped++;
+    }
+    if (this.ringFirst === n) this.ringTail = begin;
+    this.ringLast = begin;
   }
 
   /** The index the next record will get: pass it to dmesg() to read what was printed since. */
@@ -346,10 +407,23 @@ export class LogBuffer {
   /** dmesg lines "[    0.000000] text" of records [from, to). */
   dmesg(from = 0, to = this.records.length): string[] {
     const out: string[] = [];
-    for (let i = Math.max(0, from); i < to && i < this.records.length; i++) {
-      const r = this.records[i];
-      out.push(formatTimestamp(r.tsNs) + " " + r.text);
+    const records = this.records;
+    const end = Math.min(to, records.length);
+    let i = Math.max(0, from);
+    // the boot's closed records, formatted once for every copy of the machine that shares them (closedLines)
+    const closed = i < end ? closedLines.get(records[0]!) : undefined;
+    if (closed !== undefined) for (; i < end && i < closed.recs.length && records[i] === closed.recs[i]; i++) out.push(closed.lines[i]!);
+    for (; i < end; i++) {
+      const r = records[i]!;
+      if (r !== DROPPED) out.push(formatTimestamp(r.tsNs) + " " + r.text);
     }
+    return out;
+  }
+
+  /** The log levels of the records dmesg(from, to) shows, one per line. */
+  levels(from = 0, to = this.records.length): number[] {
+    const out: number[] = [];
+    for (let i = Math.max(0, from); i < to && i < this.records.length; i++) if (this.records[i] !== DROPPED) out.push(this.records[i]!.level);
     return out;
   }
 
@@ -360,12 +434,16 @@ export class LogBuffer {
   shareClosedRecords(): void {
     const n = this.open ? this.records.length - 1 : this.records.length;
     for (let i = 0; i < n; i++) immutable(this.records[i]!);
+    if (n > 0) {
+      const recs = this.records.slice(0, n);
+      closedLines.set(recs[0]!, { recs, lines: recs.map((r) => formatTimestamp(r.tsNs) + " " + r.text) });
+    }
   }
 
   /** The texts (no timestamps) of records [from, to). */
   texts(from = 0, to = this.records.length): string[] {
     const out: string[] = [];
-    for (let i = Math.max(0, from); i < to && i < this.records.length; i++) out.push(this.records[i].text);
+    for (let i = Math.max(0, from); i < to && i < this.records.length; i++) if (this.records[i] !== DROPPED) out.push(this.records[i]!.text);
     return out;
   }
 }

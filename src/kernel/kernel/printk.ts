@@ -434,7 +434,8 @@ export class LogBuffer {
   shareClosedRecords(): void {
     const n = this.open ? this.records.length - 1 : this.records.length;
     for (let i = 0; i < n; i++) immutable(this.records[i]!);
-    if (n > 0) {
+    // (the ring drops the oldest records first: a boot whose first record is still there dropped none)
+    if (n > 0 && this.records[0] !== DROPPED) {
       const recs = this.records.slice(0, n);
       closedLines.set(recs[0]!, { recs, lines: recs.map((r) => formatTimestamp(r.tsNs) + " " + r.text) });
     }

@@ -335,6 +335,8 @@ export class Bridge {
   private readonly addrLimit: bigint;
   /** Each row's RowShape, made at its first call. */
   private readonly shapes = new Map<FunctionEntry, RowShape>();
+  /** The same by the row's id in this bridge's guest (its raw host functions', read with no Map lookup per call). */
+  private readonly rowShapes: (RowShape | undefined)[] = [];
   /** A copy of a held guest value for QuickJS to take over, by its JSValue pointer (quickjs.ts rawDupper). */
   private readonly dupPtr: (ptr: number) => number;
 
@@ -436,7 +438,7 @@ export class Bridge {
               // the row's shape is the serving bridge's: it holds the run's call-log view of the row (logFn)
               const body = (argc: number, argv: number) => {
                 const b = route.b!;
-                return b.hostCall(e, id, b.shapeOf(e), argc, argv, raw);
+                return b.hostCall(e, id, b.rowShapes[id] ?? b.shapeOf(e, id), argc, argv, raw);
               };
               const h = newRawFunction(ctx, "call", 1, body);
               if (h) {
@@ -1027,8 +1029,9 @@ export class Bridge {
   }
 
   /** A row's parameters and result as readArgs and call() use them, worked out once per row. */
-  private shapeOf(e: FunctionEntry): RowShape {
+  private shapeOf(e: FunctionEntry, id = -1): RowShape {
     let sh = this.shapes.get(e);
+    if (id >= 0 && sh !== undefined) this.rowShapes[id] = sh;
     if (sh === undefined) {
       const ps = e.params;
       const rest = ps.length > 0 && ps[ps.length - 1].type === "printk-args";
@@ -1088,6 +1091,7 @@ export class Bridge {
         logFn: undefined,
       };
       this.shapes.set(e, sh);
+      if (id >= 0) this.rowShapes[id] = sh;
     }
     return sh;
   }

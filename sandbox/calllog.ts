@@ -511,6 +511,8 @@ export class CallLog {
 
   /** The open memory block, or null. */
   private block: Block | null = null;
+  /** The one Block object memBefore opens each block in (made at the first). */
+  private spareBlock: Block | undefined = undefined;
   /** The call being recorded continues the open block (memBefore -> memAfter). */
   private cont = false;
   /** Block shape -> the entry index of its first (kept) block; entry index -> its repeats. */
@@ -545,18 +547,31 @@ export class CallLog {
       this.closeUnfinished(b);
     }
     if (info.mem === MEM_ALLOC) {
-      this.block = {
-        rows: this.rows,
-        pending: this.pending,
-        rowOff: this.rowOff,
-        valOff: this.valOff,
-        nVals: this.nVals,
-        bytes: this.bytes,
+      // one Block object for the log's life: a block ends (complete, closeUnfinished) before the next one opens, and
+      // nothing keeps it (a loop of a million allocations makes no object per allocation)
+      const nb = (this.spareBlock ??= {
+        rows: 0,
+        pending: 0,
+        rowOff: 0,
+        valOff: 0,
+        nVals: 0,
+        bytes: 0,
         rowChunk: this.rowChunk,
         valChunk: this.valChunk,
         keys: [],
         next: -1,
-      };
+      });
+      nb.rows = this.rows;
+      nb.pending = this.pending;
+      nb.rowOff = this.rowOff;
+      nb.valOff = this.valOff;
+      nb.nVals = this.nVals;
+      nb.bytes = this.bytes;
+      nb.rowChunk = this.rowChunk;
+      nb.valChunk = this.valChunk;
+      nb.keys.length = 0;
+      nb.next = -1;
+      this.block = nb;
       return true;
     }
     const named = key !== undefined && this.liveKept.has(key);
@@ -728,8 +743,8 @@ export class CallLog {
 
   /** The log as it was before the block's first row. */
   private undo(b: Block): void {
-    for (let j = b.nVals; j < this.nVals; j++) this.valOther.delete(j);
-    for (let j = b.pending; j < this.pending; j++) this.retOther.delete(j);
+    if (this.valOther.size !== 0) for (let j = b.nVals; j < this.nVals; j++) this.valOther.delete(j);
+    if (this.retOther.size !== 0) for (let j = b.pending; j < this.pending; j++) this.retOther.delete(j);
     this.rows = b.rows;
     this.pending = b.pending;
     this.rowOff = b.rowOff;

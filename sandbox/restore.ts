@@ -250,6 +250,28 @@ function keep<G>(qjs: QuickJSWASMModule, key: string, p: Prepared<G>, cell?: Qui
   return true;
 }
 
+/** The module's compiled copy (keepCompiled): its image and runtime, for a process that persists it (quickjs_state.ts). */
+export function compiledCopy(qjs: QuickJSWASMModule): { image: MemoryImage; prepared: Prepared<QuickJSHandle> } | undefined {
+  const snap = stores.get(qjs)?.snaps.get(COMPILED);
+  return snap && { image: snap.image, prepared: snap.prepared as Prepared<QuickJSHandle> };
+}
+
+/**
+ * A compiled copy made in another process (quickjs_state.ts), for a module whose layout was just adopted
+ * (wasm_image.ts adoptLayout) and in which nothing has run: `prepared`, its runtime, context and compiled prelude as
+ * objects over the image's pointers. The image is put in, and kept as keepCompiled keeps one.
+ */
+export function adoptCompiled(qjs: QuickJSWASMModule, image: MemoryImage, prepared: Prepared<QuickJSHandle>): boolean {
+  const s = storeOf(qjs);
+  if (!s || s.busy || s.snaps.size > 0 || !putImage(qjs, s.layout, image)) return false;
+  s.busy = true;
+  try {
+    return keep(qjs, COMPILED, prepared);
+  } finally {
+    s.busy = false;
+  }
+}
+
 /**
  * The end of a run that took the module (takePrepared gave a runtime or "build"): the module is free again. `p`, the
  * prepared runtime the run used: its JavaScript side goes back to the copy's (what the run made there, its bridge's

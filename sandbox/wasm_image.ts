@@ -156,6 +156,26 @@ export function layoutPending(qjs: QuickJSWASMModule): Promise<void> | undefined
   ));
 }
 
+/**
+ * A layout known from elsewhere (src/node/quickjs-cache.ts: the one found by the process that made a persisted state,
+ * on a twin of the same build), given to a module in which nothing has run yet, instead of probing: its base image is
+ * taken now, and a deferred probe is dropped. `accept` sees that base image first and says whether the module is the
+ * one the layout was found on (the caller compares a checksum); nothing is set when it says no.
+ */
+export function adoptLayout(qjs: QuickJSWASMModule, layout: MemoryLayout, accept: (base: MemoryImage) => boolean): MemoryImage | undefined {
+  // a run asked for the layout of a deferred one (layoutOf): something has run in it
+  if (layouts.has(qjs) || deferred.get(qjs)?.wanted) return undefined;
+  const buf = qjs.getWasmMemory().buffer;
+  const top = new Uint32Array(buf)[layout.sbrkAddr >>> 2]!;
+  if (layout.sbrkAddr >= layout.lowEnd || layout.lowEnd > layout.heapStart || top < layout.heapStart || top > buf.byteLength) return undefined;
+  const base = takeImage(qjs, layout);
+  if (!accept(base)) return undefined;
+  layouts.set(qjs, layout);
+  bases.set(qjs, base);
+  deferred.delete(qjs);
+  return base;
+}
+
 /** The module's layout, when found. A module whose layout is deferred gets it found before the next loadQuickJS(). */
 export function layoutOf(qjs: QuickJSWASMModule): MemoryLayout | undefined {
   const l = layouts.get(qjs);

@@ -76,6 +76,21 @@ export function readMachine(store: MachineStore, machine: string): unknown {
   return undefined;
 }
 
+/** The payload's bytes stored for `key` (writeMachine), as they are in the file, or undefined: none, stale or corrupt. */
+export function readPayload(store: MachineStore, key: string): Buffer | undefined {
+  const { key: full, file } = keyOf(store, key);
+  for (const dir of store.dirs) {
+    let bytes: Buffer;
+    try {
+      bytes = readFileSync(join(dir, file));
+    } catch {
+      continue;
+    }
+    return payloadOf(bytes, full);
+  }
+  return undefined;
+}
+
 /**
  * Whether `machine` was booted before without being stored: a machine is stored the second time it is booted, so that
  * one asked for once (a `--seed` tried once) costs its run no encoding (~40-50 ms for x86_64-6.1 on a cold JIT). The
@@ -107,6 +122,16 @@ export function bootedBefore(store: MachineStore, machine: string): boolean {
 /** The payload of a machine file, when its key, length and checksum are right; undefined otherwise. */
 export function parse(bytes: Buffer, key: string): unknown {
   try {
+    const payload = payloadOf(bytes, key);
+    return payload && deserialize(payload);
+  } catch {
+    return undefined;
+  }
+}
+
+/** The payload's bytes of a file (format()), when its key, length and checksum are right; undefined otherwise. */
+export function payloadOf(bytes: Buffer, key: string): Buffer | undefined {
+  try {
     if (bytes.toString("latin1", 0, MAGIC.length) !== MAGIC) return undefined;
     const nl = bytes.indexOf(10, MAGIC.length);
     if (nl < 0) return undefined;
@@ -114,7 +139,7 @@ export function parse(bytes: Buffer, key: string): unknown {
     if (header.key !== key) return undefined;
     const payload = bytes.subarray(nl + 1);
     if (payload.length !== header.length || crc32(payload) !== header.crc) return undefined;
-    return deserialize(payload);
+    return payload;
   } catch {
     return undefined;
   }

@@ -59,12 +59,13 @@ export function createRunHost(o: RunHostOptions): RunHost {
       const wasm = compileQuickJSWasm();
       code = loadCachedScript(o.codeFile, process.env.KMODLAB_CODE_CACHE !== "0", o.cacheFlags);
       sandbox = code.exports;
-      sandbox.useCompiledWasm(wasm);
+      sandbox.useCompiledWasm(wasm.module, wasm.id);
     }
     return { sandbox, deps: await sandbox.loadKernelDeps() };
   })();
+  // bundled: QuickJS with its compiled copy from the disk cache (worker-code.ts loadQuickJSWithState)
   const ready = loaded.then(async (l) => {
-    await l.sandbox.loadQuickJS();
+    await (o.codeFile ? l.sandbox.loadQuickJSWithState(o.codeFile) : l.sandbox.loadQuickJS());
     return l;
   });
 
@@ -121,16 +122,29 @@ export function createRunHost(o: RunHostOptions): RunHost {
       // after the first run, and after the first that had its machine another way (booted, decoded from the disk
       // cache): the cache then holds what those runs compiled too (code-cache.ts)
       code?.save(runPath);
+      // QuickJS's compiled copy, when the disk cache had none for this build (once; made on a fresh instance)
+      if (o.codeFile) await sandbox.storeQuickJSState();
       return result;
     },
   };
 }
 
-/** Start compiling the release build's .wasm, the file its package ships (a runtime dependency). */
-function compileQuickJSWasm(): Promise<WebAssembly.Module> {
-  const compiling = (async () => WebAssembly.compile(readFileSync(quickJSWasmPath())))();
+/**
+ * Start compiling the release build's .wasm, the file its package ships (a runtime dependency); with the file's
+ * identity (its length and CRC-32, as quickjs-cache.ts wasmIdentity gives it), undefined when it cannot be read.
+ */
+function compileQuickJSWasm(): { module: Promise<WebAssembly.Module>; id: string | undefined } {
+  let bytes: Buffer<ArrayBuffer> | undefined;
+  try {
+    bytes = readFileSync(quickJSWasmPath());
+  } catch {
+    // reported where QuickJS loads
+  }
+  const read = bytes;
+  const compiling = (async () => WebAssembly.compile(read ?? readFileSync(quickJSWasmPath())))();
   compiling.catch(() => {}); // handled where QuickJS loads (the run's "could not load the sandbox")
-  return compiling;
+  const zlib = process.getBuiltinModule("node:zlib") as typeof import("node:zlib"); // (loaded on first use, as code-cache.ts)
+  return { module: compiling, id: read && `${read.length}:${zlib.crc32(read)}` };
 }
 
 /**

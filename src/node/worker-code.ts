@@ -4,21 +4,61 @@
 // (code-cache.ts): the worker's start is then mostly running code, not parsing and compiling it. Under tsx the
 // worker imports this file directly.
 
-import { newVariant } from "quickjs-emscripten-core";
+import { newQuickJSWASMModuleFromVariant, newVariant, type QuickJSSyncVariant, type QuickJSWASMModule } from "quickjs-emscripten-core";
 import RELEASE_SYNC from "@jitl/quickjs-wasmfile-release-sync";
 import { setQuickJSVariant, loadQuickJS } from "../../sandbox/quickjs.ts";
 import type { EncodedMachine } from "../kernel/snapshot_disk.ts";
 import { bootedBefore, fromPayload, machineStore, readMachine, toPayload, writeMachine } from "./boot-cache.ts";
+import { adoptStored, storeState } from "./quickjs-cache.ts";
 
 export { loadKernelDeps, runModule, runModuleSync } from "../../sandbox/run.ts";
 export { loadQuickJS };
 
+/** The variant useCompiledWasm set, and the identity of its .wasm (quickjs-cache.ts wasmIdentity). */
+let compiled: { variant: QuickJSSyncVariant; wasmId: string } | undefined;
+
 /**
  * Load QuickJS from a WebAssembly module compiled ahead (the worker starts compiling the .wasm before this code is
- * even loaded). Without it, the variant reads and compiles its .wasm itself.
+ * even loaded). Without it, the variant reads and compiles its .wasm itself. `wasmId`: the .wasm's identity
+ * (quickjs-cache.ts wasmIdentity), which keys the module's state on disk (loadQuickJSWithState).
  */
-export function useCompiledWasm(wasmModule: Promise<WebAssembly.Module>): void {
-  setQuickJSVariant(newVariant(RELEASE_SYNC, { wasmModule: () => wasmModule }));
+export function useCompiledWasm(wasmModule: Promise<WebAssembly.Module>, wasmId?: string): void {
+  const variant = newVariant(RELEASE_SYNC, { wasmModule: () => wasmModule });
+  setQuickJSVariant(variant);
+  compiled = wasmId === undefined ? undefined : { variant, wasmId };
+}
+
+/** Whether the module's state was looked for on disk (once a process), and whether it is to be written. */
+let stateLooked = false;
+let stateMissing: (() => Promise<boolean>) | undefined;
+
+/**
+ * loadQuickJS(), and the first time, the module's compiled copy from the disk cache (quickjs-cache.ts) next to
+ * `codeFile` (the bundle), when the build has an identity and useCompiledWasm named the .wasm: the module's runs then
+ * start from it (no runtime, context or prelude to make). When there is none, or a bad one, storeQuickJSState()
+ * makes and writes it.
+ */
+export async function loadQuickJSWithState(codeFile: string, build: string | undefined = BUILD_ID): Promise<QuickJSWASMModule> {
+  const qjs = await loadQuickJS();
+  if (stateLooked) return qjs;
+  stateLooked = true;
+  const c = compiled;
+  if (build === undefined || c === undefined) return qjs;
+  const store = machineStore(codeFile, build, 0); // (the record format of machines does not concern this file: 0)
+  if (store && !adoptStored(store, c.wasmId, qjs))
+    stateMissing = async () => storeState(store, c.wasmId, await newQuickJSWASMModuleFromVariant(c.variant), await newQuickJSWASMModuleFromVariant(c.variant));
+  return qjs;
+}
+
+/** Write the module's state to disk if loadQuickJSWithState found none (on a fresh instance, once). Never rejects. */
+export async function storeQuickJSState(): Promise<boolean> {
+  const store = stateMissing;
+  stateMissing = undefined;
+  try {
+    return store ? await store() : false;
+  } catch {
+    return false;
+  }
 }
 
 declare const __KMODLAB_BUILD_ID__: string | undefined;

@@ -152,6 +152,5 @@ export function lazyKernelViews(k: Kernel): Record<string, Json> {
 
 /** One log level per record of [from, to) (RunResult.dmesgLevels / bootLogLevels). */
 export function logLevels(k: Kernel, from = 0, to?: number): number[] {
-  const recs = (k.log as { records?: { level: number }[] }).records ?? [];
-  return recs.slice(from, to).map((r) => r.level);
+  return k.log.levels(from, to);
 }

@@ -497,7 +497,7 @@ function bootForRun(
 
 /** One level per dmesg line (a line is a log record), for colouring. */
 function logLevels(k: Kernel, from: number, to?: number): number[] {
-  return ((k.log as { records?: { level: number }[] }).records ?? []).slice(from, to).map((r) => r.level);
+  return k.log.levels(from, to);
 }
 
 /** Compile: syntax, imports, era. The table rows the bridge builds, or undefined after a compile-error report. */

@@ -103,11 +103,11 @@ const ZONE_STATS_2632 = [
 const fls = (x: number) => (x === 0 ? 0 : 32 - Math.clz32(x));
 const stat = (name: string, v: number) => `\n      ${name.padEnd(12)} ${v}`;
 
-function render61(k: Kernel): string {
+function render61(k: Kernel, meminfo: string): string {
   const pa = k.pages;
   const numa = k.profile.arch === "x86_64" || k.profile.arch === "arm64";
   // The node counters meminfo prints (kB there; pages here, but nr_kernel_stack, which the kernel counts in kB).
-  const mi = new Map([...renderMeminfo(k).matchAll(/^([\w()]+):\s+(\d+)/gm)].map((m) => [m[1]!, Number(m[2])]));
+  const mi = new Map([...meminfo.matchAll(/^([\w()]+):\s+(\d+)/gm)].map((m) => [m[1]!, Number(m[2])]));
   const pg = (f: string) => Math.floor((mi.get(f) ?? 0) / 4);
   const nodeStat: Record<string, number> = {
     nr_inactive_anon: pg("Inactive(anon)"),
@@ -189,8 +189,12 @@ function render2632(k: Kernel): string {
   return out;
 }
 
-export function renderZoneinfo(k: Kernel): string {
-  return k.profile.era === "6.1" ? render61(k) : render2632(k);
+/**
+ * /proc/zoneinfo. `meminfo`: /proc/meminfo's text of this same state, when the caller has it already (the invariant
+ * checker reads both, and nothing changes between): 6.1's node counters are read from it instead of rendering it again.
+ */
+export function renderZoneinfo(k: Kernel, meminfo?: string): string {
+  return k.profile.era === "6.1" ? render61(k, meminfo ?? renderMeminfo(k)) : render2632(k);
 }
 
-registerProc("zoneinfo", renderZoneinfo);
+registerProc("zoneinfo", (k) => renderZoneinfo(k));

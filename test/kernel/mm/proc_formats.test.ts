@@ -32,6 +32,10 @@ function i386_26_160M() {
 describe("6.1 /proc/zoneinfo", () => {
   const k = smallX86();
   const z = renderZoneinfo(k);
+  it("rendered from a meminfo text the caller has (the invariant checker's way): the same bytes as /proc/zoneinfo", () => {
+    expect(renderZoneinfo(k, renderMeminfo(k))).toBe(z);
+    expect(k.proc("zoneinfo")).toBe(z);
+  });
   it("lists every zone; the first populated one carries the per-node stats; unpopulated ones stop at protection", () => {
     const heads = z.split("\n").filter((l) => l.startsWith("Node "));
     expect(heads).toEqual(["Node 0, zone      DMA", "Node 0, zone    DMA32", "Node 0, zone   Normal", "Node 0, zone  Movable", "Node 0, zone   Device"]);

@@ -82,3 +82,12 @@ export function fmtBytes(n: number): string {
   if (n >= 1 << 10 && n % (1 << 10) === 0) return `${n / (1 << 10)} KiB`;
   return `${n} bytes`;
 }
+
+/**
+ * The source size limit (transpile.ts). The compiler's host memory and time grow with the source: 1.5 MB of source
+ * (300,000 lines) took 1.9 s and 500 MB to transpile, and 5 MB took the run past its CPU limit at 1.3 GB of the host's
+ * memory, before the cell ran at all. The largest bundled cell is under 8 KiB; a real module's source file is rarely
+ * 100 KiB. Here, not in transpile.ts, so that the CLI (src/cli/read-cell.ts) reads it without loading the compiler:
+ * `kmodlab run`'s fast path (lib/cli-run.cjs) would otherwise hold the transpiler and the API tables.
+ */
+export const MAX_SOURCE_BYTES = 256 * 1024;

@@ -25,6 +25,7 @@ import { TokenType as tt } from "sucrase/dist/parser/tokenizer/types.js";
 import { ContextualKeyword as ck } from "sucrase/dist/parser/tokenizer/keywords.js";
 import { transformKthreads } from "./kthread_transform.ts";
 import { shadowCell, type ColumnMap } from "./shadow.ts";
+import { MAX_SOURCE_BYTES } from "./limits.ts";
 
 export const CELL_FILE = "cell.ts";
 export const WRAP_PREFIX = "(function (require, exports) {";
@@ -319,12 +320,7 @@ export function markSites(code: string): { js: string; sites: number[]; siteName
   return { js, sites, siteNames: [...names], offsets };
 }
 
-/**
- * The source size limit. The compiler's host memory and time grow with the source: 1.5 MB of source (300,000 lines)
- * took 1.9 s and 500 MB to transpile, and 5 MB took the run past its CPU limit at 1.3 GB of the host's memory, before
- * the cell ran at all. The largest bundled cell is under 8 KiB; a real module's source file is rarely 100 KiB.
- */
-export const MAX_SOURCE_BYTES = 256 * 1024;
+export { MAX_SOURCE_BYTES }; // (defined in limits.ts, which the CLI's fast path can import without the compiler)
 
 /** The cell's source over MAX_SOURCE_BYTES (UTF-8), as a compile error on the line where the limit falls. */
 function sourceTooBig(src: string): CompileError | undefined {

@@ -1,9 +1,9 @@
 // Reading a cell's source file for run, check and grade. The compile refuses a cell over the source size limit
-// (transpile.ts MAX_SOURCE_BYTES) as a compile error at the line where the limit falls, so a file a little over it is
+// (limits.ts MAX_SOURCE_BYTES) as a compile error at the line where the limit falls, so a file a little over it is
 // read and gets that error like any cell. A file far over it (READ_CAP) is refused from its size alone, as an
 // unreadable file: reading a 700 MB file only to refuse it took 3 s and 1.1 GB of the host's memory.
 import { closeSync, fstatSync, openSync, readFileSync } from "node:fs";
-import { MAX_SOURCE_BYTES } from "../../sandbox/transpile.ts";
+import { MAX_SOURCE_BYTES } from "../../sandbox/limits.ts";
 
 /** Files above this are not read at all (16 MiB: reading and refusing one costs ~50 MB for a moment). */
 export const READ_CAP = 64 * MAX_SOURCE_BYTES;

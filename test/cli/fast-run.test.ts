@@ -157,6 +157,15 @@ describe("kmodlab run: the fast path (lib/cli-run.cjs) prints what the full comm
     expect(byArgs(broken).stderr).toMatch(/broken\.ts:\d+:\d+: SyntaxError/);
   }, 600_000);
 
+  it("holds the command without the compiler: lib/cli-run.cjs has none of sucrase (the sandbox's script has it)", () => {
+    // a static import of sandbox/transpile.ts from the CLI (src/cli/read-cell.ts, for the source size limit) once put
+    // the transpiler and the API tables in it: 396 -> 522 KB, its code cache 176 -> 329 KB, loaded by every run
+    const text = readFileSync(join(lib, "cli-run.cjs"), "latin1");
+    expect(text).toMatch(/^\/\/ node_modules\/commander\//m);
+    expect(text).not.toMatch(/^\/\/ node_modules\/sucrase\//m);
+    expect(text).not.toMatch(/^\/\/ sandbox\/transpile\.ts$/m);
+  });
+
   it("is the way taken: it leaves its own V8 code cache beside lib/cli-run.cjs, and a corrupt or foreign one changes nothing", async () => {
     const memdemo = join(examples, "memdemo.ts");
     const full = await run(["run", memdemo], { KMODLAB_FAST_RUN: "0" });

@@ -82,10 +82,18 @@ export class Kmemleak {
         reported: this.enabled,
       });
     }
-    const vm = (k as unknown as { vmalloc?: { areas(): { start: bigint; size: number; caller: string; owner: string; state: string; flagNames: string[] }[] } })
-      .vmalloc;
-    for (const a of vm?.areas() ?? []) {
-      if (a.owner !== "module" || a.state !== "busy" || !a.flagNames.includes("vmalloc")) continue;
+    const vm = (
+      k as unknown as {
+        vmalloc?: {
+          moduleVmallocAreas?(): { start: bigint; size: number; caller: string }[];
+          areas(): { start: bigint; size: number; caller: string; owner: string; state: string; flagNames: string[] }[];
+        };
+      }
+    ).vmalloc;
+    // the module's busy vmalloc areas (a machine built in parts by a test may have only areas())
+    const areas =
+      vm?.moduleVmallocAreas?.() ?? (vm?.areas() ?? []).filter((a) => a.owner === "module" && a.state === "busy" && a.flagNames.includes("vmalloc"));
+    for (const a of areas) {
       // vm->size includes the guard page; kmemleak_vmalloc() was given the page-aligned request.
       const fn = /^([\w.$]+)\+0x/.exec(a.caller)?.[1] ?? (a.caller || undefined);
       out.push({ kind: "vmalloc", addr: a.start, size: a.size - 4096, caller: fn, reported: this.enabled });

@@ -908,6 +908,20 @@ export class Vmalloc {
     return out;
   }
 
+  /**
+   * The busy areas a module's vmalloc made (VM_ALLOC, owner "module"), address order: what kmemleak's scan takes of
+   * areas() (its filter), without making every area's record (the boot's areas and their page lists) at each scan.
+   */
+  moduleVmallocAreas(): { start: bigint; size: number; caller: string }[] {
+    const out: { start: bigint; size: number; caller: string }[] = [];
+    for (const n of this.busy.inorder()) {
+      const vm = n.data?.vm;
+      if (vm === undefined || vm === null || vm.owner !== "module" || !(vm.flags & VM_ALLOC)) continue;
+      out.push({ start: this.vaddr(n.start), size: (n.end - n.start) * PAGE, caller: vm.caller ?? "" });
+    }
+    return out;
+  }
+
   /** Free holes [start, end) in the managed ranges, address order. */
   freeHoles(): { start: bigint; end: bigint; size: number }[] {
     return [...this.free.inorder()].map((n) => ({ start: this.vaddr(n.start), end: this.vaddr(n.end), size: (n.end - n.start) * PAGE }));

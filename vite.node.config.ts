@@ -30,8 +30,10 @@
 // Declarations for the library (lib/types/) come from tsc (tsconfig.lib.json), not from this file.
 
 import { randomUUID } from "node:crypto";
-import { readFileSync } from "node:fs";
+import { readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
 import { build, defineConfig, type Plugin } from "vite";
+import { WRAP_HEAD, WRAP_TAIL } from "./src/node/code-cache.ts";
 
 /**
  * This build's identity, compiled into the run worker's code: the disk cache of booted machines
@@ -155,6 +157,13 @@ function workerScripts(): Plugin {
           resolve: { alias: SUCRASE_ESM },
           define: { __KMODLAB_BUILD_ID__: JSON.stringify(BUILD_ID) },
         });
+        // the sandbox's script inside the function code-cache.ts compiles a script in: the loader then compiles the
+        // file's text as it is (its 1.6 MB not copied once more with the wrapper added). Written here, not as Rolldown's
+        // banner and footer (with them the output came out empty).
+        if (name === "isolate-worker-code") {
+          const file = join(outDir, `${name}.cjs`);
+          writeFileSync(file, WRAP_HEAD + readFileSync(file, "latin1") + WRAP_TAIL, "latin1");
+        }
       }
     },
   };

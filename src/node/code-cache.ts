@@ -176,6 +176,14 @@ function writeCache(paths: string[], bytes: Buffer): void {
 }
 
 /**
+ * The function a script is compiled in (its CommonJS module scope). A bundle the build wrote inside it already
+ * (vite.node.config.ts: the sandbox's script, lib/isolate-worker-code.cjs) is compiled as it is: adding the wrapper
+ * copies the whole text once more (1.6 MB, ~400 pages of the process's memory touched).
+ */
+export const WRAP_HEAD = "(function (exports, require, module, __filename, __dirname) {";
+export const WRAP_TAIL = "\n})";
+
+/**
  * Compile and run the CommonJS script `file` (a bundle: its require() resolves from its own folder) with a code
  * cache; returns its module.exports. `v8Flags`: the V8 flags set at run time (setFlagsFromString), for cacheTag.
  * `build`: the script's build (default: the one compiled into this code; a cache of another is not read). The script
@@ -191,10 +199,7 @@ export function loadCachedScript<T>(file: string, useCache = true, v8Flags = "",
   const want = { build: buildOf(file, build), node: process.version, arch: process.arch, tag: cacheTag(v8Flags), script: bytes.length };
   const cached = useCache ? readCache(paths, want) : undefined;
   const cachedData = typeof cached === "object" ? cached.data : undefined;
-  const script = new Script(`(function (exports, require, module, __filename, __dirname) {${source}\n})`, {
-    filename: file,
-    cachedData,
-  });
+  const script = new Script(source.startsWith(WRAP_HEAD) ? source : WRAP_HEAD + source + WRAP_TAIL, { filename: file, cachedData });
   const state: CacheState = cached === undefined ? "miss" : cached === "bad" || script.cachedDataRejected ? "rejected" : "hit";
   const covers = state === "hit" && typeof cached === "object" ? cached.covers : [];
   const mod = { exports: {} as T };

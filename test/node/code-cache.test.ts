@@ -8,7 +8,7 @@ import { afterAll, describe, expect, it } from "vitest";
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { cachePaths, cacheTag, loadCachedScript, parse } from "../../src/node/code-cache.ts";
+import { cachePaths, cacheTag, loadCachedScript, parse, WRAP_HEAD, WRAP_TAIL } from "../../src/node/code-cache.ts";
 
 const dir = mkdtempSync(join(tmpdir(), "kmodlab-codecache-"));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -42,6 +42,17 @@ describe("loadCachedScript", () => {
     expect(second.exports.fib(20)).toBe(6765);
     // no temporary file is left behind
     expect(readdirSync(join(dir, "plain")).sort()).toEqual(["code.cjs", `code.cjs.v8-${cacheTag()}.cache`]);
+  });
+
+  it("a script the build wrote inside the CommonJS wrapper (the sandbox's) runs the same, as it is, and from its cache", () => {
+    const plain = script("prewrapped");
+    const file = join(dir, "prewrapped", "wrapped.cjs");
+    writeFileSync(file, WRAP_HEAD + readFileSync(plain, "latin1") + WRAP_TAIL);
+    const first = loadCachedScript<{ fib(n: number): number; base: string; dir: string }>(file);
+    expect([first.state, first.exports.fib(20), first.exports.base, first.exports.dir]).toEqual(["miss", 6765, "wrapped.cjs", join(dir, "prewrapped")]);
+    first.save();
+    const second = loadCachedScript<{ fib(n: number): number }>(file);
+    expect([second.state, second.exports.fib(20)]).toEqual(["hit", 6765]);
   });
 
   it("a cache file is a magic line, a JSON header (build, Node, architecture, tag, the script's length, V8's bytes' length and CRC-32, the paths it covers) and V8's bytes", () => {

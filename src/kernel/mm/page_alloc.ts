@@ -3106,14 +3106,9 @@ export class PageAllocator {
     let lastCaller = 0;
     let lastZone = -2;
     let lastEnd = -1;
-    for (let p = 0; p < this.nrPfns; p++) {
-      if ((p & CHUNK_MASK) === 0 && !this.chunkMayHaveFlag(p >>> CHUNK_SHIFT, F_ALLOC)) {
-        p += CHUNK - 1;
-        continue;
-      }
-      if (!(this.flagsAt(p) & F_ALLOC)) continue;
-      const o = this.ownerAt(p);
-      const order = this.orderAt(p);
+    // every allocated block's head, ascending (forEachAllocation: its flags read four frames a word, its order and
+    // owner from the chunk's arrays)
+    this.forEachAllocation((p, order, o) => {
       const ci = p >>> ALLOC_INFO_SHIFT;
       const callerId = this.allocCallerChunks[ci]?.[p & ALLOC_INFO_MASK] ?? 0;
       const gfp = this.allocGfpChunks[ci]?.[p & ALLOC_INFO_MASK] ?? 0;
@@ -3130,7 +3125,7 @@ export class PageAllocator {
         lastZone = zi;
       }
       lastEnd = p + 2 ** order;
-    }
+    });
     return out;
   }
 

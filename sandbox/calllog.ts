@@ -183,13 +183,6 @@ function memPart(role: MemoryRole | undefined, memory: boolean): [number, number
   return [memory ? MEM_OTHER : MEM_NONE, -1];
 }
 
-/** Two arrays of numbers with the same length and the same values (Object.is: NaN equals NaN, as in shapeOf's text). */
-function sameNumbers(a: readonly number[], b: readonly number[]): boolean {
-  if (a.length !== b.length) return false;
-  for (let i = 0; i < a.length; i++) if (!Object.is(a[i], b[i])) return false;
-  return true;
-}
-
 /** The open memory block (folding): the log's state before its first row, and the addresses it returned. */
 interface Block {
   rows: number;
@@ -626,11 +619,11 @@ export class CallLog {
     if (!this.canUndo(b)) return;
     const t = this.colT[this.rowOff - 1];
     const n = this.rows - b.rows;
-    // The same shape as the last block (a loop): the numbers compared, no string made.
-    const sig = this.sigOf(b);
+    // The same shape as the last block (a loop): the numbers compared in place, no string made.
     let at: number | undefined;
-    if (sig && this.lastSigAt >= 0 && sameNumbers(sig, this.lastSig)) at = this.lastSigAt;
+    if (this.lastSigAt >= 0 && this.sameAsLast(b)) at = this.lastSigAt;
     else {
+      const sig = this.sigOf(b);
       const shape = this.shapeOf(b);
       at = this.shapes.get(shape);
       if (at === undefined) {
@@ -655,6 +648,52 @@ export class CallLog {
   private rememberSig(sig: number[], at: number): void {
     this.lastSig = sig.slice();
     this.lastSigAt = at;
+  }
+
+  /**
+   * Whether sigOf(b) equals lastSig, value for value (Object.is: NaN equals NaN, as in shapeOf's text; -0 and 0 differ
+   * here and are one shape there, which complete() then finds by the text), read from the columns as sigOf reads them:
+   * no array written.
+   */
+  private sameAsLast(b: Block): boolean {
+    const last = this.lastSig;
+    const nl = last.length;
+    const keys = b.keys;
+    let o = 0;
+    let v = b.valOff;
+    for (let i = b.rowOff; i < this.rowOff; i++) {
+      const end = this.colArgEnd[i]! - b.nVals + b.valOff;
+      if (
+        o + 6 > nl ||
+        last[o] !== this.colFn[i] ||
+        last[o + 1] !== this.colCtx[i] ||
+        last[o + 2] !== this.colCaller[i] ||
+        last[o + 3] !== this.colLine[i] ||
+        last[o + 4] !== this.colPhase[i] ||
+        last[o + 5] !== end - v
+      )
+        return false;
+      o += 6;
+      for (; v <= end; v++) {
+        const isLast = v === end;
+        const kind = isLast ? this.retKind[i]! : this.valKind[v]!;
+        const num = isLast ? this.retNum[i]! : this.valNum[v]!;
+        let tag: number;
+        let val: number;
+        if (kind === V_ADDR) {
+          const k = keys.indexOf(num);
+          tag = k >= 0 ? 4 : 1;
+          val = k >= 0 ? k : num;
+        } else if (kind === V_NUM || kind === V_UNDEFINED) {
+          tag = kind;
+          val = kind === V_NUM ? num : 0;
+        } else return false; // sigOf: null
+        if (o + 2 > nl || last[o] !== tag || !Object.is(last[o + 1], val)) return false;
+        o += 2;
+        if (isLast) break;
+      }
+    }
+    return o === nl;
   }
 
   /**

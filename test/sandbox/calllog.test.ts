@@ -5,6 +5,8 @@
 import { afterEach, describe, expect, it } from "vitest";
 import { CALL_LOG_BUDGET, CallLog, type CallLogPolicy } from "../../sandbox/calllog.ts";
 import type { Kernel } from "../../src/kernel/kernel.ts";
+import { API } from "../../sandbox/api.ts";
+import { memoryRoles } from "../../sandbox/memrecords.ts";
 
 const TWO64 = 1n << 64n;
 const encode = (v: bigint) => (v >= TWO64 / 2n ? Number(v - TWO64) : Number(v));
@@ -84,4 +86,42 @@ describe("call log", () => {
       if (budget) expect(a.droppedTotal).toBeGreaterThan(0);
     });
   }
+
+  it("a folded block joins the entry of its own shape: a block that differs from the last one by one number (size, flags, line, caller) is never folded into the last one", () => {
+    CALL_LOG_BUDGET.foldAfter = 4;
+    const roles: CallLogPolicy = { ...policy, roles: memoryRoles(API) };
+    const log = new CallLog(fakeKernel(), roles);
+    let line = 5;
+    log.lineOf = () => line;
+    log.callers.push("f");
+    const p = 0xffff888003a41000n;
+    const pair = (size: number, gfp = 0xcc0) => {
+      log.record("kmalloc", [size, gfp], p);
+      log.record("kfree", [p], undefined);
+    };
+    for (let i = 0; i < 3; i++) pair(8); // kept: the first foldAfter entries and more
+    // each shape: [what the pair differs by, the pair]; every shape is met twice in a row, then after another one
+    const shapes: [string, () => void][] = [
+      ["64", () => pair(64)],
+      ["128", () => pair(128)],
+      ["gfp", () => pair(128, 0x820)],
+      ["72", () => pair(72)],
+      ["line", () => ((line = 9), pair(64), (line = 5))],
+      ["caller", () => (log.callers.push("g"), pair(64), log.callers.pop())],
+    ];
+    for (const round of [0, 1]) for (const [, run] of shapes) for (let i = 0; i < 2 + round; i++) run();
+    // every shape has one entry, the first of its kmalloc+kfree block, which the later ones folded into
+    const folded = log.entries.filter((e) => e.repeats);
+    expect(folded.map((e) => [e.fn, e.args[0], e.args[1], e.line, e.caller])).toEqual([
+      ["kmalloc", 64, 3264, 5, "f"],
+      ["kmalloc", 128, 3264, 5, "f"],
+      ["kmalloc", 128, 2080, 5, "f"],
+      ["kmalloc", 72, 3264, 5, "f"],
+      ["kmalloc", 64, 3264, 9, "f"],
+      ["kmalloc", 64, 3264, 5, "g"],
+    ]);
+    // met 2 + 3 times: 4 repeats of the first, 2 calls each
+    for (const e of folded) expect(e.repeats).toMatchObject({ times: 4, calls: 2 });
+    expect(log.folded).toBe(shapes.length * 4 * 2);
+  });
 });

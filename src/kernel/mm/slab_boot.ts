@@ -233,13 +233,19 @@ export function bootSlab61(arch: Arch, tasks: number): BootSlab61 {
  * The real slabinfo of each architecture shows it in one class, pointer-sized (an object of two to four pointers,
  * 17-32 bytes on x86_64, 9-16 on i386): x86_64's kmalloc-32 has 1280 objects, 625 active (655 free: 5 x 128 + 15),
  * i386's kmalloc-16 2560, 1252 active (1308 free: 5 x 256 + 28). The other classes have fewer free objects than one
- * slab's worth (x86_64 kmalloc-8: 1), and armmp's smallest class (kmalloc-64: 96 free of 4032) fewer than min_partial
- * slabs: no such burst there, so it is x86's (both x86 kernels run ACPI; armmp on QEMU virt does not) and arm64 (no
- * transcript, its table x86_64's without the ACPI caches) does not get it.
- * Simplifications (stated): which code makes the burst is not in the logs, so the replay frees the objects of the
- * class's min_partial newest full boot slabs (the tables' object counts are the real num_objs, these empty slabs
- * included: no page moves); the few free objects the real boots also have in partly used slabs (15 and 28) come
- * from frees the logs do not show and are not replayed.
+ * slab's worth (x86_64 kmalloc-8: 1). The burst that fits: kernel_init() -> ftrace_free_init_mem() ->
+ * ftrace_free_mem() kmallocs one struct ftrace_init_func (a list_head and the ip: 24 bytes on x86_64, 12 on i386)
+ * per dyn_ftrace record in the __init text (add_to_clear_hash_list), thousands of them, and kfrees them all once the
+ * records are gone, just before free_initmem().
+ * armmp: that struct lands in kmalloc-64 (KMALLOC_MIN_SIZE 64), the class of every small kmalloc, and the real
+ * kmalloc-64 has 96 free objects of 4032, fewer than min_partial slabs: the objects allocated after the burst (user
+ * space's) refilled its empty slabs. The replay does not model that refill (its objects come at an even rate), so it
+ * gives armmp and arm64 (no transcript) no burst, which is what the real armmp slabinfo shows.
+ * Simplifications (stated): the replay frees the objects of the class's min_partial newest full boot slabs when the
+ * class's last boot objects are in (the end of the replay, kernel_init's time); the tables' object counts are the
+ * real num_objs, these empty slabs included, so no page moves (the burst's slabs beyond min_partial, discarded, were
+ * never in num_objs). The few free objects the real boots also have in partly used slabs (15 and 28) come from frees
+ * the logs do not show and are not replayed.
  */
 export function bootBurstClasses(arch: Arch): { type: KmallocType; size: number }[] {
   if (arch === "x86_64") return [{ type: "normal", size: 32 }];

@@ -1241,7 +1241,8 @@ export class SlabAllocator {
   }
 
   /**
-   * The end of a burst of short-lived objects (mm/slab_boot.ts bootBurstClasses): every object of the cache's
+   * The end of a burst of short-lived objects (mm/slab_boot.ts bootBurstClasses: x86's ftrace_free_init_mem()
+   * frees one struct ftrace_init_func per __init ftrace record): every object of the cache's
    * min_partial newest full slabs is freed, newest slab first, each slab's objects in index order. A full slab's first
    * free puts it on the CPU's partial list (put_cpu_partial: frozen, off the node's lists), so its later frees change
    * no list; when that list overflows, __unfreeze_partials() hands its slabs to the node: an empty one is discarded if

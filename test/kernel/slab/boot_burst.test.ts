@@ -1,4 +1,5 @@
-// The freed objects the real 6.1 x86 boots show in one small kmalloc class (mm/slab_boot.ts bootBurstClasses,
+// The freed objects the real 6.1 x86 boots show in one small kmalloc class (mm/slab_boot.ts bootBurstClasses: the
+// struct ftrace_init_func objects ftrace_free_init_mem() kfrees in kernel_init,
 // mm/slub.ts bootBurstFree): a burst of short-lived objects, freed after the class's last live ones, leaves SLUB's
 // min_partial empty slabs on the node's partial list (set_min_partial: ilog2(size) / 2 clamped to 5..10), and
 // /proc/slabinfo counts their objects free (count_partial). Checked against the real slabinfo of x86_64 512M, i386 1G

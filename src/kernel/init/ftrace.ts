@@ -22,7 +22,9 @@
 // Simplification: ftrace_free_init_mem() (kernel_init, before free_initmem) drops the records of __init functions
 // and frees a group whose records are all gone; how many of the records are __init functions is not in the
 // transcripts, so every group is kept (it could free at most the last, smallest groups: 7 of amd64's 159 pages
-// unless more than 1609 of its 40521 functions were __init).
+// unless more than 1609 of its 40521 functions were __init). What that call leaves in the slab allocator is modelled:
+// one struct ftrace_init_func per __init record, all kfree'd, whose empty slabs SLUB keeps up to min_partial
+// (mm/slab_boot.ts bootBurstClasses: x86_64's kmalloc-32 and i386's kmalloc-16 show them).
 
 import type { Kernel } from "../kernel.ts";
 import { KERN_INFO, KERN_WARNING } from "../kernel/printk.ts";

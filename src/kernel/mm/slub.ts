@@ -802,6 +802,8 @@ interface BootSlabJob {
   large?: number;
   objs: number;
   done: number;
+  /** A kmalloc class whose short-lived burst the boot freed after its last live objects (mm/slab_boot.ts). */
+  burst?: boolean;
 }
 
 export class SlabAllocator {
@@ -1171,12 +1173,13 @@ export class SlabAllocator {
     this.bootPlan = plan;
     const spec = bootSlab61(k.profile.arch, bootTasks(k.profile.arch, k.profile.nrCpus, true).total);
     const kmallocs = spec.kmalloc.map((km) => this.kmallocCaches.get(km.type)?.get(kmallocClassSize(this.km, km.size)));
+    const burst = new Set(spec.burst.map((b) => this.kmallocCaches.get(b.type)?.get(kmallocClassSize(this.km, b.size))));
     kmallocs.forEach((c, i) => {
       // (arm64 folds several classes into one cache: one job per cache, its churn after its last objects.)
       if (!c) return;
       const j = plan.jobs.find((x) => x.cache === c);
       if (j) j.objs += spec.kmalloc[i].objs;
-      else plan.jobs.push({ cache: c, objs: spec.kmalloc[i].objs, done: 0 });
+      else plan.jobs.push({ cache: c, objs: spec.kmalloc[i].objs, done: 0, burst: burst.has(c) });
     });
     for (const cs of spec.caches) {
       const c = this.createCache(cs.name, cs.size, 0, cs.flags, undefined, true);
@@ -1230,9 +1233,42 @@ export class SlabAllocator {
         this.bootFill(c, n, plan.gfp, target === j.objs);
         plan.used += Math.ceil(n / perSlab) * (PAGE_SIZE << c.order);
         j.done = n === target - j.done ? target : j.objs; // past the cap: the rest is never allocated
+        if (j.done === j.objs && j.burst) this.bootBurstFree(c);
       }
     } finally {
       this.bootPhase = false;
+    }
+  }
+
+  /**
+   * The end of a burst of short-lived objects (mm/slab_boot.ts bootBurstClasses: x86's ftrace_free_init_mem()
+   * frees one struct ftrace_init_func per __init ftrace record): every object of the cache's
+   * min_partial newest full slabs is freed, newest slab first, each slab's objects in index order. A full slab's first
+   * free puts it on the CPU's partial list (put_cpu_partial: frozen, off the node's lists), so its later frees change
+   * no list; when that list overflows, __unfreeze_partials() hands its slabs to the node: an empty one is discarded if
+   * the node already has min_partial partial slabs, else it joins the node's partial list at the tail. (The
+   * simulator's ordinary free path has no CPU partial list: releaseObject() moves a slab to the node's list at its
+   * first free, where the slab counts itself against min_partial.)
+   */
+  private bootBurstFree(c: KmemCache): void {
+    if (this.allocator !== "SLUB" || c.flags & SLAB_DEBUG_FLAGS) return;
+    const slabs: Slab[] = [];
+    for (const slab of c.full) {
+      if (slabs.length >= c.minPartial) break;
+      slabs.push(slab);
+    }
+    for (const slab of slabs) {
+      c.full.remove(slab);
+      slab.state = "cur"; // frozen on the CPU partial list: releaseObject() leaves the lists alone
+      for (let i = 0; i < slab.objects; i++) if (slab.liveAt(i)) this.releaseObject(slab, i);
+    }
+    for (const slab of slabs) {
+      if (slab.inuse === 0 && c.partial.count >= c.minPartial) this.discardSlab(slab);
+      else {
+        slab.state = "partial";
+        c.partial.pushTail(slab);
+        c.freeInLists += slab.nfree;
+      }
     }
   }
 

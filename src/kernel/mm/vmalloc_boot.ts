@@ -110,8 +110,26 @@ function x86_64Steps(k: Kernel): Step[] {
     S(),
     S(),
     // console_on_rootfs(): the real n_tty_open area sits 711 pages higher (0xffffc90000900000 in the 512M
-    // transcript): something of 710 pages (and its guard) was live there then and freed (purged) before the dump;
-    // what it was is not in the transcript, so it is not replayed and this line is the one that differs.
+    // transcript), above a 711-page range that was live or lazily freed then and purged before the dump. What the
+    // transcripts say about it (it is not replayed, so this line is the one that differs):
+    // - it is x86's: i386's dump has the same 711-page range right below its n_tty_open area, armmp's none, though
+    //   ARM's set_memory_*() never purge (its dump keeps four "unpurged vm_area" lines, the crypto pair's among them),
+    //   so a range ARM had freed would show there; x86's are purged by mark_rodata_ro()'s set_memory_ro(), after
+    //   console_on_rootfs();
+    // - it starts right after the last area, at 0x639000 (i386: 0xf7493000), not even 8 KiB aligned, so its first
+    //   area was no ioremap (VM_IOREMAP aligns on the size's order) but a vmalloc or vmap, with pages: up to 710 of
+    //   them (one area and its guard page, or less if several), freed again before the dump;
+    // - it came after zswap's scratch pair (late_initcall) and the two stacks above it, and its size is the same on
+    //   32- and 64-bit kernels and at 512 MiB and 1 GiB: no pointer array and nothing sized by RAM;
+    // - its caller is not in the transcripts (nothing of it is left to print).
+    // Replaying it as a 710-page vmalloc freed before the purge makes this dump line for line, but the pages matter:
+    // vfree() puts them on the Unmovable per-CPU list in the order they were allocated (the last at the head), the
+    // boot's later order-0 allocations walk down that stack, and at 1 GiB and more (high 13857+, no drain) they all
+    // stay there, so the module's kmalloc-128 slab and its first page both come from it: kmalloc(100)'s distance below
+    // the first page went 1.15 / 1.31 / 1.93 / 2.68 / 2.90 MiB -> 0.79 / 0.73 / -2.80 / 0.36 / 3.24 at 256M / 512M /
+    // 1G / 2G / 4G (0.88 / 0.39 / -2.76 / -2.81 / 0.48 without the slab replay's extra ticks), against the real 1.31
+    // at 512M. Which pages it took, and when it freed them, decides where the boot's last slabs lie; not knowing what
+    // it was, the replay leaves it out.
     { op: "vmalloc", size: 3 * PAGE, caller: "n_tty_open+0x14/0xa0" },
     { op: "pcpu", size: 2 * MiB, align: 2 * MiB, caller: "pcpu_get_vm_areas+0x0/0x1080" },
     // x86's set_memory_*() (bpf_prog_pack's set_memory_rox, mark_rodata_ro, free_init_pages) flush the lazily
@@ -137,10 +155,15 @@ function i386_61Steps(k: Kernel): Step[] {
     S,
     { op: "ioremap", phys: 0xf5000, size: PAGE, caller: "memremap+0xa9/0x170" },
     ...rep(36, () => [S]),
-    // Early userspace (udev, modprobe of the initramfs) vmallocs that were freed again: the hole before crypto.
+    // Ranges freed again before the dump (their callers are not printed; the names below are placeholders). The
+    // 70-page hole below the crypto lines: the crypto self-test's scratch pair (2 x 33 pages, x86_64Steps) and a
+    // 4-page range like armmp's two 16 KiB unpurged areas, replayed as one area. (Not early user space: the
+    // initramfs is busybox, /init loads no module, and all of this precedes console_on_rootfs().)
     { op: "vmalloc", size: 69 * PAGE, caller: "load_module+0x1b0b/0x1d20", tag: "initrd-mod" },
     { op: "vmalloc", size: 32 * PAGE, caller: "crypto_scomp_init_tfm+0x65/0xb0" },
     { op: "vmalloc", size: 32 * PAGE, caller: "crypto_scomp_init_tfm+0x78/0xb0" },
+    // The 711-page range below n_tty_open that x86_64Steps describes (here its pages come from HighMem, which the
+    // module's first page and kmalloc do not share).
     { op: "vmalloc", size: 710 * PAGE, caller: "load_module+0x1b0b/0x1d20", tag: "initrd-mod2" },
     { op: "vmalloc", size: 3 * PAGE, caller: "n_tty_open+0x16/0x90" },
     { op: "free", tag: "initrd-mod" },

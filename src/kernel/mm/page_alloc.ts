@@ -111,6 +111,7 @@ import { RatelimitState } from "../kernel/printk.ts";
 import { CHUNK as PA_CHUNK, CHUNK_SHIFT as PA_CHUNK_SHIFT, OwnedChunks, PageArray } from "./page_array.ts";
 import { immutable } from "../snapshot.ts";
 import { KernelBootError } from "../boot_error.ts";
+import { bootOutOfMemory } from "./oom_boot.ts";
 import { vmallocPreallocCount } from "../arch/early_memblock.ts";
 import { jiffies_to_msecs } from "../kernel/time.ts";
 
@@ -2347,6 +2348,12 @@ export class PageAllocator {
    */
   userFaultsMayFail = false;
 
+  /**
+   * Where the boot is, for mm/oom_boot.ts's report: 0 start_kernel(), 1 kernel_init() running the initcalls (PID 1),
+   * 2 after do_initcalls() (the panic notifiers registered by __initcall()s exist).
+   */
+  bootStage = 0;
+
   /** True while __alloc_pages_bulk() takes its pages: the bulk call checked should_fail_alloc_page() once. */
   private inBulk = false;
 
@@ -2404,9 +2411,10 @@ export class PageAllocator {
         this.hasCma && this.totalcmaPages && this.allocMt !== MIGRATE_MOVABLE
           ? `; ${(this.totalcmaPages * PAGE_SIZE) >> 10} kB of the RAM is the CMA area, which only movable allocations may use`
           : "";
-      throw new KernelBootError(
-        `${clamp ? `${clamp.trim()}; then ` : ""}Kernel panic - not syncing: ${panic} (an order-${order} allocation during boot found no free memory${lowmem}${cma})`,
-      );
+      const why = `an order-${order} allocation during boot found no free memory${lowmem}${cma}`;
+      // 6.1: out_of_memory()'s own report and panic in the boot log (mm/oom_boot.ts)
+      if (this.era === "6.1" && !clamp) bootOutOfMemory(this, gfp, order, highest, why);
+      throw new KernelBootError(`${clamp ? `${clamp.trim()}; then ` : ""}Kernel panic - not syncing: ${panic} (${why})`);
     }
     // A task the OOM killer already chose is not chosen again: out_of_memory() sees task_will_free_mem(current),
     // marks it and returns without a new kill; its retry with the reserves (ALLOC_OOM) is the last chance, then

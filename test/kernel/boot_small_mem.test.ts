@@ -58,7 +58,7 @@ function expectOomPanic(o: Extract<Outcome, { kind: "panic" }>): void {
 describe("small --mem on every 6.1 profile", () => {
   for (const config of ["distro", "debug"] as const) {
     for (const profile of PROFILES) {
-      const sizes = config === "distro" ? [40, 48, 56, 64, 72, 80, 84, 88, 96, 112] : [48, 64, 80, 96];
+      const sizes = config === "distro" ? [16, 28, 32, 36, 40, 48, 52, 56, 64, 72, 80, 84, 88, 96, 112] : [28, 36, 52, 64, 80, 92, 96];
       it(`${profile} ${config}: ${sizes.join("/")} MiB each boot to /init, name the minimum, or end in out_of_memory()'s panic text; 128 MiB boots`, () => {
         const seen: string[] = [];
         for (const mem of [...sizes, 128]) {
@@ -68,7 +68,12 @@ describe("small --mem on every 6.1 profile", () => {
             expect(o.log.some((l) => /\] Run \/init as init process$/.test(l))).toBe(true);
             expect(kB(o.meminfo, "MemFree")).toBeGreaterThan(0);
           } else if (o.kind === "refused") {
-            expect(o.message).toMatch(new RegExp(`^${profile}: ${mem} MiB of RAM is too little to boot \\(minimum \\d+ MiB\\)$`));
+            // the machine cannot be set up at all: below the profile's minimum, or its image does not fit in RAM
+            expect(o.message).toMatch(
+              new RegExp(
+                `^${profile}: (${mem} MiB of RAM is too little to boot \\(minimum \\d+ MiB\\)|RAM \\(mem=\\) does not hold the kernel image|lowmem ends at \\d+ MB, below the kernel image)$`,
+              ),
+            );
           } else expectOomPanic(o);
         }
         expect(seen[seen.length - 1]).toBe("128:boot");
@@ -94,6 +99,27 @@ describe("where the boundary lies, by mechanism", () => {
       expect(b.report.some((l) => l === "8192 pages cma reserved")).toBe(true);
     }
     expect(tryBoot("arm64-6.1", 88, "distro").kind).toBe("boot");
+  });
+
+  it("armhf distro: 32-36 MiB cannot fit the 16 MiB CMA area and boot without it; 40-48 MiB fit it and run out of memory; 52 MiB boots with it", () => {
+    for (const mem of [32, 36]) {
+      const o = tryBoot("arm-6.1-virt", mem, "distro");
+      expect(o.kind).toBe("boot");
+      if (o.kind === "boot") expect(o.log.some((l) => /\] cma: Failed to reserve 16 MiB$/.test(l))).toBe(true);
+    }
+    for (const mem of [40, 48]) expect(tryBoot("arm-6.1-virt", mem, "distro").kind).toBe("panic");
+    const b = tryBoot("arm-6.1-virt", 52, "distro");
+    expect(b.kind).toBe("boot");
+    if (b.kind === "boot") expect(kB(b.meminfo, "CmaTotal")).toBe(16384);
+  });
+
+  it("the boot's slab objects do not shrink with RAM: a small machine that boots holds the same dentries and inodes as 1 GiB", () => {
+    const objs = (mem: number, cache: string) => {
+      const k = boot("arm64-6.1", { mem: mem * MiB, config: "distro" });
+      return Number(new RegExp(`^${cache} +\\d+ +(\\d+) `, "m").exec(k.proc("slabinfo"))![1]);
+    };
+    for (const cache of ["dentry", "inode_cache", "kernfs_node_cache"]) expect(objs(56, cache)).toBe(objs(1024, cache));
+    expect(tryBoot("arm64-6.1", 52, "distro").kind).toBe("panic");
   });
 
   it("x86_64 distro: 80 MiB runs out of memory during the boot, 84 MiB boots with what the boot leaves", () => {

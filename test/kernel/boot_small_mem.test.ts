@@ -7,6 +7,7 @@
 import { describe, expect, it } from "vitest";
 import { boot } from "../../src/kernel/kernel.ts";
 import { KernelBootError } from "../../src/kernel/boot_error.ts";
+import { runModule } from "../../sandbox/run.ts";
 
 const MiB = 2 ** 20;
 const PROFILES = ["x86_64-6.1", "x86_64-6.1-la57", "i386-6.1", "i386-6.1-pae", "arm-6.1-virt", "arm64-6.1"];
@@ -145,5 +146,12 @@ describe("where the boundary lies, by mechanism", () => {
     expect(names).not.toContain("inode_cache");
     expect(names[names.length - 1]).toBe("kmem_cache");
     for (const l of o.report.slice(i + 2, i + 2 + names.length)) expect(l).toMatch(/^\S+ +\d+KB +\d+KB$/);
+  });
+
+  it("a run on a machine that panics at boot is refused with the panic, and its bootLog is the log up to the panic's end", async () => {
+    const r = await runModule("export function init() { return 0; }", { profile: "arm64-6.1", mem: 80 * MiB, config: "distro" });
+    expect(r.bootRefused).toMatch(/^Kernel panic - not syncing: System is deadlocked on memory \(/);
+    expect(r.bootLog[0]).toMatch(/\] Booting Linux on physical CPU /);
+    expect(r.bootLog[r.bootLog.length - 1]).toMatch(/\] ---\[ end Kernel panic - not syncing: System is deadlocked on memory \]---$/);
   });
 });

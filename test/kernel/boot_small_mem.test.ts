@@ -123,6 +123,15 @@ describe("where the boundary lies, by mechanism", () => {
     expect(tryBoot("arm64-6.1", 52, "distro").kind).toBe("panic");
   });
 
+  it("6.1 has nothing to reclaim for the initramfs: a machine whose tmpfs pages do not fit panics (la57 84 MiB) instead of booting with less page cache", () => {
+    const o = tryBoot("x86_64-6.1-la57", 84, "distro");
+    expect(o.kind).toBe("panic");
+    if (o.kind !== "panic") return;
+    expectOomPanic(o);
+    expect(o.report[0]).toMatch(/gfp_mask=0x[0-9a-f]+\(GFP_HIGHUSER_MOVABLE[|A-Z_]*\)/);
+    expect(tryBoot("x86_64-6.1-la57", 88, "distro").kind).toBe("boot");
+  });
+
   it("x86_64 distro: 80 MiB runs out of memory during the boot, 84 MiB boots with what the boot leaves", () => {
     const a = tryBoot("x86_64-6.1", 80, "distro");
     expect(a.kind).toBe("panic");

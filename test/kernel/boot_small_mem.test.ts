@@ -32,6 +32,8 @@ function expectOomPanic(o: Extract<Outcome, { kind: "panic" }>): void {
   const r = o.report;
   expect(o.message).toMatch(/^Kernel panic - not syncing: System is deadlocked on memory \(an order-\d+ allocation during boot found no free memory/);
   expect(r[0]).toMatch(/^(swapper\/0|init) invoked oom-killer: gfp_mask=0x[0-9a-f]+\([A-Z_|]+\), order=\d+, oom_score_adj=0$/);
+  // the callers' masks: the replays' own __GFP_NOWARN is not the kernel's
+  expect(r[0]).not.toMatch(/__GFP_NOWARN/);
   expect(r[1]).toMatch(/^CPU: 0 PID: [01] Comm: /);
   const at = (s: string) => r.indexOf(s);
   expect(at("Mem-Info:")).toBeGreaterThan(1);

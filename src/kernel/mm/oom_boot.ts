@@ -27,11 +27,12 @@
 // Simplifications (stated): the call trace names the allocator's frames and the boot's phase (the initcalls'
 // kernel_init, or start_kernel before rest_init), not the initcall whose allocation failed (the simulator replays the
 // boot's slab objects in bulk, mm/slab_boot.ts); arm64's cpufeature panic notifier ("CPU features: 0x...") is not
-// printed (its capability bitmap for QEMU's CPU is not known).
+// printed (its capability bitmap for QEMU's CPU is not known); the initramfs is unpacked by the async populate_rootfs
+// worker in 6.1, whose comm and PID the report would name, where this names kernel_init (PID 1).
 
 import type { PageAllocator } from "./page_alloc.ts";
 import { KERN_EMERG, KERN_INFO, KERN_WARNING } from "../kernel/printk.ts";
-import { formatGfp } from "../gfp.ts";
+import { formatGfp, gfpFlags } from "../gfp.ts";
 import { dump_stack } from "../debug/splat.ts";
 import { showMem } from "./show_mem.ts";
 import { renderMeminfo } from "../fs/meminfo.ts";
@@ -48,6 +49,9 @@ export function bootOutOfMemory(pa: PageAllocator, gfp: number, order: number, h
   const pid1 = pa.bootStage >= 1;
   if (pid1) k.current = { ...saved, pid: 1, comm: saved.pid === 0 ? "swapper/0" : saved.comm };
   const frames = pid1 ? ["kernel_init_freeable", "kernel_init", "ret_from_fork"] : ["start_kernel"];
+  // The simulator's bulk replays of the boot's slabs and user pages add __GFP_NOWARN to their masks (to stay quiet
+  // when a replay comes back short); the kernel's callers (d_alloc()'s slab, shmem's pages) pass none.
+  gfp = (gfp & ~gfpFlags(pa.era)["__GFP_NOWARN"]!) >>> 0;
   try {
     const first = k.log.mark();
     k.printk(

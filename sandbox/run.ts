@@ -479,6 +479,9 @@ function bootForRun(
   } catch (e) {
     const failed = failedRun(profileName, `kmodlab: cannot boot ${profileName}: ${(e as Error).message}`, t0);
     if (deps.isBootRefusal?.(e)) failed.bootRefused = (e as Error).message;
+    // a boot the kernel stopped itself (out of memory): its log up to the panic (KernelBootError.log)
+    const log = (e as { log?: unknown }).log;
+    if (Array.isArray(log)) failed.bootLog = log as string[];
     return failed;
   }
   // User space before insmod: the fault-injection debugfs writes and the insmod task's fail-nth.

@@ -72,7 +72,11 @@ export async function bootFromFlags(f: BootFlags) {
   try {
     return boot(profile, opts);
   } catch (e) {
-    if (e instanceof KernelBootError) throw new UsageError(e.message);
+    if (e instanceof KernelBootError) {
+      // a boot the kernel itself stopped (out of memory): its log, with the panic, as the serial console shows it
+      if (e.log) out(e.log.join("\n"));
+      throw new UsageError(e.message);
+    }
     throw e;
   }
 }

@@ -378,6 +378,7 @@ export function boot(profile: string | Profile, opts: BootOptions = {}): Kernel 
   // rest_init(): the scheduler runs (RCU_SCHEDULER_RUNNING); the early initcalls' first kvfree_rcu() fills the boot
   // CPU's bulk-page cache (init/uncounted_pages.ts)
   kfree_rcu_fill_page_cache(k);
+  k.pages.bootStage = 1; // kernel_init() (PID 1) runs the initcalls from here
   k.slab.bootSlabTick();
   // SMP alternatives, CMA given back, init_per_zone_wmark_min(); the atomic DMA pools (postcore_initcall); the
   // initrd, khugepaged's watermarks and kernel_init's frees of __init and the image's gaps (init/free_initmem.ts), in
@@ -405,6 +406,7 @@ export function boot(profile: string | Profile, opts: BootOptions = {}): Kernel 
   boot_kthreads(k);
   k.slab.bootSlabTick();
   // console_on_rootfs(): /dev/console's serial port takes its transmit page; then kernel_init()'s frees.
+  k.pages.bootStage = 2; // do_initcalls() done
   console_uart_startup(k);
   late_boot_frees(k);
   k.slab.bootSlabTick();

@@ -32,6 +32,7 @@
 import type { ImageSection, Layout, PhysRange, VirtRegion, ZoneSpec } from "../types.ts";
 import {
   type ArchKernel,
+  KERN_ERR,
   KERN_INFO,
   KERN_NOTICE,
   KERN_WARNING,
@@ -161,7 +162,7 @@ export function setupArm(k: ArchKernel): Layout {
   const old = p.era !== "6.1";
   const physOffset = old ? MSM_PHYS_OFFSET : VIRT_PHYS_OFFSET;
   if (old) checkRamSize(p, k.opts.mem, 64 * MiB, 2 * SZ_1G, "the MSM8x25's two EBI chip selects address");
-  else checkRamSize(p, k.opts.mem, 64 * MiB, 16 * SZ_1G, "QEMU virt gives a 32-bit guest (the simulator's limit)");
+  else checkRamSize(p, k.opts.mem, 16 * MiB, 16 * SZ_1G, "QEMU virt gives a 32-bit guest (the simulator's limit)");
   const mem = alignDown(k.opts.mem, PAGE_SIZE);
 
   k.printk(KERN_INFO + "Booting Linux on physical CPU %s\n", old ? "0" : "0x0");
@@ -281,10 +282,12 @@ export function setupArm(k: ArchKernel): Layout {
     // (max(MAX_ORDER_NR_PAGES, pageblock) pages).
     const align = (1 << (p.maxOrder - 1)) * PAGE_SIZE;
     const ramEnd = ram[ram.length - 1].end;
-    let cma: number;
-    if (ramEnd > armLowmemLimit && ramEnd - armLowmemLimit >= ARM_61_CMA) cma = mb.alloc(ARM_61_CMA, align, "cma", Infinity, armLowmemLimit);
-    else cma = mb.alloc(ARM_61_CMA, align, "cma", armLowmemLimit);
-    k.printk(KERN_INFO + "cma: Reserved %ld MiB at 0x%s\n", ARM_61_CMA / MiB, hex(cma, 8));
+    let cma = -1;
+    if (ramEnd > armLowmemLimit && ramEnd - armLowmemLimit >= ARM_61_CMA) cma = mb.tryAlloc(ARM_61_CMA, align, "cma", Infinity, armLowmemLimit);
+    if (cma < 0) cma = mb.tryAlloc(ARM_61_CMA, align, "cma", armLowmemLimit);
+    // a machine too small for the area: cma_declare_contiguous_nid()'s error, and the boot goes on without CMA
+    if (cma >= 0) k.printk(KERN_INFO + "cma: Reserved %ld MiB at 0x%s\n", ARM_61_CMA / MiB, hex(cma, 8));
+    else k.printk(KERN_ERR + "cma: Failed to reserve %ld MiB\n", ARM_61_CMA / MiB);
   }
   if (old) {
     const lowPages = maxLowPfn - physOffset / PAGE_SIZE;

@@ -65,7 +65,7 @@ const CMA_SIZE = 32 * MiB;
 
 export function setupArm64(k: ArchKernel): Layout {
   const p = k.profile;
-  checkRamSize(p, k.opts.mem, 64 * MiB, 256 * SZ_1G, "QEMU virt places below its PCI window (the simulator's limit)");
+  checkRamSize(p, k.opts.mem, 16 * MiB, 256 * SZ_1G, "QEMU virt places below its PCI window (the simulator's limit)");
   const mem = alignDown(k.opts.mem, PAGE_SIZE);
   k.printk(KERN_INFO + "Booting Linux on physical CPU 0x0000000000 [0x411fd070]\n");
   k.printk(KERN_NOTICE + "%s\n", p.versionString);

@@ -131,7 +131,8 @@ export function setupI386(k: ArchKernel): Layout {
   const pmdSize = pae ? PMD_SIZE_PAE : PMD_SIZE;
   const lastPkmap = pae ? LAST_PKMAP_PAE : LAST_PKMAP;
   const ldtBase = pae ? LDT_BASE_ADDR_PAE : LDT_BASE_ADDR_61;
-  const minRam = old ? 16 * MiB : 48 * MiB;
+  // below this the image check refuses anyway; between it and a bootable size the allocators decide (mm/oom_boot.ts)
+  const minRam = 16 * MiB;
   checkRamSize(p, k.opts.mem, minRam, 64 * SZ_1G, "a 32-bit PC can hold (36-bit physical addresses)");
   const mem = alignDown(k.opts.mem, PAGE_SIZE);
 

@@ -93,7 +93,13 @@ const PUD_SIZE = 1n << 30n;
 const STRUCT_PAGE = 64;
 
 const MiB = SZ_1M;
-export const MIN_RAM = 96 * MiB; // the Debian image alone ends at 68 MiB physical
+/**
+ * The smallest RAM the simulator sets up: the Debian image alone ends at 68 MiB physical, and below 80 MiB the memmap
+ * and the early memblock allocations (percpu with LA57) no longer fit beside it (the simulator's limit: the real
+ * kernel would stop there with memblock's own panic, not modelled). From 80 MiB on, the machine's own allocators
+ * decide: too little for the boot ends in out_of_memory()'s panic (mm/oom_boot.ts), as on the real kernel.
+ */
+export const MIN_RAM = 80 * MiB;
 export const MAX_RAM = 1024 * SZ_1G; // 1 TiB
 
 /** The image's physical section bounds, [start, end) each. */

@@ -81,9 +81,11 @@ export function userspaceModel(profileName: string): UserspaceModel {
 function consume(k: Kernel, pages: number, owner: number): void {
   const pa = k.pages;
   const mask = gfp(k.profile.era, "GFP_HIGHUSER_MOVABLE") | gfp(k.profile.era, "__GFP_NOWARN");
-  // On a machine too small for the model's page cache and processes, the real one would reclaim the cache and stop
-  // short, never panic: here the faults end where the free lists (the per-CPU lists drained) run out.
-  pa.userFaultsMayFail = true;
+  // On an old machine too small for the model's page cache and processes, the real one would reclaim the cache and
+  // stop short, never panic: here the faults end where the free lists (the per-CPU lists drained) run out. 6.1's page
+  // cache is the initramfs in tmpfs and its processes' memory is anonymous, with no swap: nothing to reclaim, so a
+  // fault that finds no page is out_of_memory() with no process it may kill, the boot's panic (mm/oom_boot.ts).
+  pa.userFaultsMayFail = k.profile.era !== "6.1";
   try {
     consumeFrom(k, pages, owner, mask);
   } finally {

@@ -111,6 +111,7 @@ import { RatelimitState } from "../kernel/printk.ts";
 import { CHUNK as PA_CHUNK, CHUNK_SHIFT as PA_CHUNK_SHIFT, OwnedChunks, PageArray } from "./page_array.ts";
 import { immutable } from "../snapshot.ts";
 import { KernelBootError } from "../boot_error.ts";
+import { bootOutOfMemory } from "./oom_boot.ts";
 import { vmallocPreallocCount } from "../arch/early_memblock.ts";
 import { jiffies_to_msecs } from "../kernel/time.ts";
 
@@ -191,6 +192,13 @@ const ALLOC_CMA = 0x80;
 
 /** Modelled costs in ns (deterministic). */
 const COST_ALLOC = 200;
+/**
+ * deferred_init_memmap()'s cost per frame it initialises and frees, on the reference machine (QEMU TCG): the real
+ * x86_64 512M boot's pgdatinit0 took between 4 and 12 ms (2 jiffies, "in 8ms") for its 75k free deferred frames, and its
+ * line comes 13 ms after smp_init's last one. 100 ns a frame puts 512M at 7.6 ms (2 ticks) and scales with the
+ * deferred RAM at other sizes. A machine speed, so a stated figure, not derived.
+ */
+const DEFERRED_INIT_NS_PER_PAGE = 100;
 const COST_FREE = 150;
 const COST_PER_SPLIT = 20;
 
@@ -853,13 +861,17 @@ export class PageAllocator {
 
   /**
    * page_alloc_init_late() (kernel_init_freeable(), after smp_init()): the pgdatinit kthread's deferred_init_memmap()
-   * reports "node 0 deferred pages initialised in %ums" (jiffies_to_msecs of the simulated time it took: the frames
-   * are already on the lists here, see deferredPageblocks). Only a node with a deferred range prints it.
+   * reports "node 0 deferred pages initialised in %ums": jiffies_to_msecs(jiffies - start), so whole ticks (HZ 250 on
+   * Debian's amd64: 4 ms each). Its work is one __init_single_page() and a share of deferred_free_range() per frame
+   * of memblock's free memory above first_deferred_pfn (the reserved ones were set up by reserve_bootmem_region()),
+   * so the time is DEFERRED_INIT_NS_PER_PAGE per such frame, and the clock moves by it (the frames are already on the
+   * lists here, see deferredPageblocks). Only a node with a deferred range prints it.
    */
   page_alloc_init_late(): void {
     if (this.era !== "6.1" || this.k.profile.arch !== "x86_64" || !(this.firstDeferredPfn() < this.nrPfns)) return;
     const clock = this.k.clock;
     const start = clock.jiffies_64;
+    clock.advance(this.deferredFreed * DEFERRED_INIT_NS_PER_PAGE);
     this.k.printk(KERN_INFO + "node %d deferred pages initialised in %ums\n", 0, jiffies_to_msecs(clock.hz, clock.jiffies_64 - start));
   }
 
@@ -2347,6 +2359,12 @@ export class PageAllocator {
    */
   userFaultsMayFail = false;
 
+  /**
+   * Where the boot is, for mm/oom_boot.ts's report: 0 start_kernel(), 1 kernel_init() running the initcalls (PID 1),
+   * 2 after do_initcalls() (the panic notifiers registered by __initcall()s exist).
+   */
+  bootStage = 0;
+
   /** True while __alloc_pages_bulk() takes its pages: the bulk call checked should_fail_alloc_page() once. */
   private inBulk = false;
 
@@ -2404,9 +2422,10 @@ export class PageAllocator {
         this.hasCma && this.totalcmaPages && this.allocMt !== MIGRATE_MOVABLE
           ? `; ${(this.totalcmaPages * PAGE_SIZE) >> 10} kB of the RAM is the CMA area, which only movable allocations may use`
           : "";
-      throw new KernelBootError(
-        `${clamp ? `${clamp.trim()}; then ` : ""}Kernel panic - not syncing: ${panic} (an order-${order} allocation during boot found no free memory${lowmem}${cma})`,
-      );
+      const why = `an order-${order} allocation during boot found no free memory${lowmem}${cma}`;
+      // 6.1: out_of_memory()'s own report and panic in the boot log (mm/oom_boot.ts)
+      if (this.era === "6.1" && !clamp) bootOutOfMemory(this, gfp, order, highest, why);
+      throw new KernelBootError(`${clamp ? `${clamp.trim()}; then ` : ""}Kernel panic - not syncing: ${panic} (${why})`);
     }
     // A task the OOM killer already chose is not chosen again: out_of_memory() sees task_will_free_mem(current),
     // marks it and returns without a new kill; its retry with the reserves (ALLOC_OOM) is the last chance, then

@@ -1153,7 +1153,9 @@ export class SlabAllocator {
    * 6.1: the caches the initcalls create and the objects the rest of boot and early user space leave in them
    * (mm/slab_boot.ts), the boot's large kmallocs, and SLUB's own struct kmem_cache / kmem_cache_node per cache.
    * Each cache gets its slot size as the object size, so its layout (and calculate_order()'s objects and pages per
-   * slab) is the real one; a safety cap (a quarter of RAM) keeps a tiny machine bootable.
+   * slab) is the real one. There is no cap: the boot's objects do not shrink with RAM (the bulk is tracefs's pinned
+   * dentries and inodes, which no shrinker frees), so a machine too small for them runs out of memory during the boot
+   * and panics as 6.1 does (mm/oom_boot.ts); the plan's `cap` stays unlimited.
    *
    * Time order: the caches are created now (their struct kmem_cache and kmem_cache_node are allocated at once), and
    * their objects over the rest of the boot, at an even rate: the boot's `ticks` steps (bootSlabTick) each bring every
@@ -1169,7 +1171,7 @@ export class SlabAllocator {
   private planBoot61(ticks: number): void {
     const k = this.k;
     const gfp = (this.gfpKernel() | this.g.NOWARN) >>> 0;
-    const plan = { ticks: Math.max(1, ticks), done: 0, gfp, cap: Math.floor(k.opts.mem / 4), used: 0, jobs: [] as BootSlabJob[] };
+    const plan = { ticks: Math.max(1, ticks), done: 0, gfp, cap: Infinity, used: 0, jobs: [] as BootSlabJob[] };
     this.bootPlan = plan;
     const spec = bootSlab61(k.profile.arch, bootTasks(k.profile.arch, k.profile.nrCpus, true).total);
     const kmallocs = spec.kmalloc.map((km) => this.kmallocCaches.get(km.type)?.get(kmallocClassSize(this.km, km.size)));

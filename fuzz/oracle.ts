@@ -61,12 +61,8 @@ export function isKmodlabBug(title: string): boolean {
 export function judge(r: RunResult, era: string, ctx: JudgeContext = {}): Verdict {
   const failures: string[] = [];
   const known = new Set<string>();
-  try {
-    // stringify alone: it is what throws (a bigint, a cycle, a throwing getter); parsing its output cannot fail
-    JSON.stringify(r);
-  } catch (e) {
-    failures.push(`RunResult does not survive JSON: ${(e as Error).message}`);
-  }
+  const lost = jsonFailure(r);
+  if (lost !== undefined) failures.push(`RunResult does not survive JSON: ${lost}`);
   for (const rep of r.reports) {
     if (rep.kind === "bug") {
       if (/^kmodlab internal error: the simulated kernel is inconsistent/.test(rep.title)) {
@@ -89,6 +85,66 @@ export function judge(r: RunResult, era: string, ctx: JudgeContext = {}): Verdic
   for (const l of r.dmesg) if (l.includes("FUZZ-HOST-FAILURE")) failures.push(`host failure (caught by the module): ${l.replace(/^.*FUZZ-HOST-FAILURE /, "")}`);
   const unknown = failures.filter((f) => !KNOWN_BUGS.some((b) => (!b.era || b.era === era) && b.pattern.test(f) && (known.add(b.id), true)));
   return { failures: unknown, known: [...known], result: r };
+}
+
+/**
+ * Why JSON.stringify(v) throws (its message), or undefined when it does not. Stringify alone is what throws (a
+ * bigint, a cycle, a throwing getter); parsing its output cannot fail. Most of a RunResult is strings (dmesg, the
+ * boot log, report texts), which stringify copies and escapes into tens of kilobytes that nothing reads: plainJson
+ * first walks the value without writing it, and vouches only for what it knows stringify writes without throwing;
+ * anything else (a bigint, a cycle, a toJSON, a class instance, a typed array, a Map, a getter that throws, great
+ * depth or size) sends the value to JSON.stringify itself, whose message is the one reported.
+ */
+export function jsonFailure(v: unknown): string | undefined {
+  try {
+    if (plainJson(v, [], { chars: 0 })) return undefined;
+  } catch {
+    // a getter or a proxy trap threw on the walk: stringify's own message below
+  }
+  try {
+    JSON.stringify(v);
+    return undefined;
+  } catch (e) {
+    return (e as Error).message;
+  }
+}
+
+/** Past these the walk gives up and stringify decides (its own depth and length limits are its to apply). */
+const PLAIN_DEPTH = 64;
+const PLAIN_CHARS = 1 << 26;
+
+/**
+ * Whether JSON.stringify(v) certainly does not throw, by the steps it takes (ECMA-262 SerializeJSONProperty, no
+ * replacer): v is a primitive other than a bigint, or an array or a plain object (prototype Object.prototype or
+ * null) with no toJSON, not on the path to itself, whose elements / own enumerable string-keyed properties (read with
+ * [[Get]], getters run, as stringify reads them) are so too. false: cannot tell (stringify decides).
+ */
+function plainJson(v: unknown, path: object[], size: { chars: number }): boolean {
+  switch (typeof v) {
+    case "string":
+      return (size.chars += v.length) <= PLAIN_CHARS;
+    case "number":
+    case "boolean":
+    case "undefined":
+    case "symbol":
+      return true;
+    case "bigint":
+    case "function":
+      return false;
+  }
+  if (v === null) return true;
+  const o = v as Record<string, unknown>;
+  if (path.length >= PLAIN_DEPTH || path.includes(o) || typeof o.toJSON === "function") return false;
+  path.push(o);
+  if (Array.isArray(o)) {
+    for (let i = 0, n = o.length; i < n; i++) if (!plainJson(o[i], path, size)) return false;
+  } else {
+    const proto = Object.getPrototypeOf(o) as unknown;
+    if (proto !== Object.prototype && proto !== null) return false;
+    for (const key of Object.keys(o)) if (!plainJson(o[key], path, size) || (size.chars += key.length) > PLAIN_CHARS) return false;
+  }
+  path.pop();
+  return true;
 }
 
 function firstLine(text: string, re: RegExp): string {

@@ -6,7 +6,7 @@
 // offset a trace shows for a function, come from the real Debian 6.1 logs in test/fixtures/real-kernel where the
 // symbol appears there (x86_64 6.1.0-56-amd64, i386 6.1.0-50-686, armhf 6.1.0-50-armmp); any other symbol (and every
 // symbol of the 2.6/3.4 eras and arm64) gets an invented size from a hash of its name (0x40..0x3ff), stable across
-// runs. Frames passed as "name+0xoff/0xsize" keep their exact offset and size.
+// runs; on ARM and arm64 invented sizes and offsets are multiples of 4, the instruction size. Frames passed as "name+0xoff/0xsize" keep their exact offset and size.
 //
 // Addresses: kernel text starts at the .text start the arch layout reports once setup_arch has run, else at the
 // arch's usual link address (x86_64 0xffffffff81000000, i386 0xc1000000, ARM 0xc0100000, arm64
@@ -240,11 +240,21 @@ export class Kallsyms {
     return this.k.layout?.modulesVaddr ?? MODULES_BASE[this.k.profile.arch];
   }
 
+  /**
+   * The instruction size every offset and size is a multiple of: 4 on ARM (the Debian armmp kernel is built in ARM
+   * mode) and arm64 (A64), whose traces never show an odd offset; 1 on x86, whose instructions are any length.
+   */
+  private insn(): number {
+    const a = this.k.profile.arch;
+    return a === "arm" || a === "arm64" ? 4 : 1;
+  }
+
   /** The size and default offset kallsyms gives a kernel function the simulator did not see in a real log. */
   private invented(name: string): [number, number] {
     const h = nameHash(name);
-    const size = 0x40 + (h % 0x3c0);
-    const off = 0x10 + ((h >>> 10) % (size - 0x10));
+    const q = this.insn();
+    const size = (0x40 + (h % 0x3c0)) & -q;
+    const off = (0x10 + ((h >>> 10) % (size - 0x10))) & -q;
     return [off, size];
   }
 
@@ -256,7 +266,7 @@ export class Kallsyms {
       const [defOff, defSize] = known ?? this.invented(name);
       const sz = size ?? defSize;
       // never changed once made: a kernel snapshot shares it with the copies (src/kernel/snapshot.ts immutable())
-      s = immutable({ name, rel: this.kernNext, size: sz, defOff: Math.min(defOff, sz - 1) });
+      s = immutable({ name, rel: this.kernNext, size: sz, defOff: Math.min(defOff, sz - this.insn()) });
       this.kernNext = align16(this.kernNext + sz);
       this.kern.push(s);
       this.kernByName.set(name, s);
@@ -288,7 +298,7 @@ export class Kallsyms {
     const m = this.modArea(module);
     let s = m.byName.get(name);
     if (!s) {
-      if (!(size > 0)) size = 0x100 + (nameHash(module + ":" + name) % 0x300);
+      if (!(size > 0)) size = (0x100 + (nameHash(module + ":" + name) % 0x300)) & -this.insn();
       s = { name, rel: m.next, size, defOff: 0x10 % size, firstLine };
       m.next = align16(m.next + size);
       m.syms.push(s);
@@ -379,7 +389,8 @@ export class Kallsyms {
     const addr = this.addKernelSymbol(spec);
     const s = this.kernByName.get(spec)!;
     const off = offset ?? s.defOff;
-    return { name: spec, addr, offset: Math.min(Math.max(0, off), s.size - 1), size: s.size };
+    const q = this.insn();
+    return { name: spec, addr, offset: Math.min(Math.max(0, off), s.size - q) & -q, size: s.size };
   }
 
   /** A module frame at a cell line: "mem_module_init+0x1c/0x40 [cell]". */
@@ -394,8 +405,9 @@ export class Kallsyms {
     const s = this.mods.get(module)!.byName.get(fn)!;
     let off: number;
     if (line === undefined) off = s.defOff;
-    else if (s.firstLine !== undefined) off = Math.min(0x10 + 0x20 * Math.max(0, line - s.firstLine), s.size - 1);
+    else if (s.firstLine !== undefined) off = Math.min(0x10 + 0x20 * Math.max(0, line - s.firstLine), s.size - this.insn());
     else off = s.size > 0x10 ? 0x10 + ((line * 0x1c) % (s.size - 0x10)) : 0;
+    off &= -this.insn();
     return { name: fn, addr, offset: off, size: s.size, module };
   }
 }

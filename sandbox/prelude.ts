@@ -18,26 +18,28 @@ export const PRELUDE_FILE = "linux";
  * regular expressions or block comments.
  */
 export function stripLineComments(src: string): string {
+  // the text is copied in runs between comments (a character at a time, it took ~1 ms of every start on a cold JIT)
   let out = "";
-  let quote = "";
-  for (let i = 0; i < src.length; i++) {
-    const c = src[i]!;
+  let from = 0; // src[from, i) is still to be copied
+  let quote = 0;
+  const n = src.length;
+  for (let i = 0; i < n; i++) {
+    const c = src.charCodeAt(i);
     if (quote) {
-      out += c;
-      if (c === "\\") out += src[++i] ?? "";
-      else if (c === quote || c === "\n") quote = "";
-    } else if (c === '"' || c === "'") {
-      quote = c;
-      out += c;
-    } else if (c === "/" && src[i + 1] === "/") {
+      if (c === 92)
+        i++; // a backslash: the next character is escaped
+      else if (c === quote || c === 10) quote = 0;
+    } else if (c === 34 || c === 39) quote = c;
+    else if (c === 47 && src.charCodeAt(i + 1) === 47) {
+      let keep = i; // the spaces before the comment go too (from is 0 or a line's end: they never reach before it)
+      while (keep > from && (src.charCodeAt(keep - 1) === 32 || src.charCodeAt(keep - 1) === 9)) keep--;
+      out += src.slice(from, keep);
       const end = src.indexOf("\n", i);
-      i = (end < 0 ? src.length : end) - 1;
-      let keep = out.length;
-      while (keep > 0 && (out[keep - 1] === " " || out[keep - 1] === "\t")) keep--;
-      out = out.slice(0, keep); // the spaces before the comment
-    } else out += c;
+      from = end < 0 ? n : end;
+      i = from - 1;
+    }
   }
-  return out;
+  return out + src.slice(from);
 }
 
 /** The prelude's source as written (with its comments); PRELUDE is what runs. */

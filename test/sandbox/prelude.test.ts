@@ -27,6 +27,40 @@ describe("the prelude without its comments", () => {
     expect(stripLineComments(`const u = "http://example"; /* not a line comment */`)).toBe(`const u = "http://example"; /* not a line comment */`);
   });
 
+  it("gives what the character-at-a-time stripper gave, on the prelude and on random texts of quotes, escapes, slashes and spaces", () => {
+    const reference = (src: string): string => {
+      let out = "";
+      let quote = "";
+      for (let i = 0; i < src.length; i++) {
+        const c = src[i]!;
+        if (quote) {
+          out += c;
+          if (c === "\\") out += src[++i] ?? "";
+          else if (c === quote || c === "\n") quote = "";
+        } else if (c === '"' || c === "'") {
+          quote = c;
+          out += c;
+        } else if (c === "/" && src[i + 1] === "/") {
+          const end = src.indexOf("\n", i);
+          i = (end < 0 ? src.length : end) - 1;
+          let keep = out.length;
+          while (keep > 0 && (out[keep - 1] === " " || out[keep - 1] === "\t")) keep--;
+          out = out.slice(0, keep);
+        } else out += c;
+      }
+      return out;
+    };
+    expect(PRELUDE).toBe(reference(PRELUDE_SOURCE));
+    const alphabet = ["/", "/", "/", "'", '"', "\\", " ", "\t", "\n", "a", "b"];
+    let seed = 12345;
+    const rnd = () => ((seed = (Math.imul(seed, 1103515245) + 12345) >>> 0) >>> 16) / 65536;
+    for (let t = 0; t < 3000; t++) {
+      let text = "";
+      for (let j = Math.floor(rnd() * 40); j > 0; j--) text += alphabet[Math.floor(rnd() * alphabet.length)];
+      expect(stripLineComments(text)).toBe(reference(text));
+    }
+  });
+
   it("compiles in QuickJS to a function", async () => {
     const q = await loadQuickJS();
     const rt = q.newRuntime();

@@ -79,11 +79,13 @@ function textHeading(r: Report, heading: string | undefined): string {
 }
 
 /** Explain a compile error by what it is: a syntax or type error, or an import this kernel's "linux" lacks. */
-function compileExplain(r: Report): string {
+export function compileExplain(r: Report): string {
   if (/ImportError/.test(r.title))
     return /removed|added|only in|not in|era|since|until/i.test(r.text)
       ? "The cell's TypeScript is fine, but it imports something this kernel's \"linux\" does not have: the function belongs to another kernel era. The line is marked in the editor."
       : 'The cell imports a name the "linux" module does not export. The line is marked in the editor.';
+  if (/^cell\.ts:\d+:\d+: LimitError:/.test(r.title))
+    return "The cell may be valid TypeScript, but it is past one of the compiler's limits (its source size, or how deeply its code nests), so it was not run. The line is marked in the editor.";
   return KIND_EXPLAIN["compile-error"];
 }
 

@@ -1,6 +1,8 @@
 // The report cards' words (src/notebook/output.ts): true for the notebook, whatever the report.
 import { describe, expect, it } from "vitest";
-import { collapseFrames, fmtNs, limitExplain, limitHeading, loopLine, thousands } from "../../src/notebook/output.ts";
+import { collapseFrames, compileExplain, fmtNs, limitExplain, limitHeading, loopLine, thousands } from "../../src/notebook/output.ts";
+import { runModule } from "../../sandbox/run.ts";
+import { fakeDeps } from "../sandbox/fake-kernel.ts";
 
 const cpu = {
   kind: "timeout" as const,
@@ -54,5 +56,17 @@ describe("report cards", () => {
     expect(fmtNs(99880)).toBe("99.9 µs");
     expect(fmtNs(6154646000)).toBe("6.155 s");
     expect(thousands(100001)).toBe("100,001");
+  });
+});
+
+describe("a compile error's card says what kind it is", () => {
+  const card = async (src: string) => compileExplain((await runModule(src, {}, fakeDeps())).reports.find((r) => r.kind === "compile-error")!);
+  it("a syntax error is not valid TypeScript", async () => {
+    expect(await card("module_init(() => {")).toBe("The cell is not valid TypeScript. The line is marked in the editor.");
+  });
+  it("code past the compiler's limits is not called invalid", async () => {
+    const deep = await card(`const x = ${"(".repeat(100_000)}1${")".repeat(100_000)};`);
+    expect(deep).toMatch(/^The cell may be valid TypeScript, but it is past one of the compiler's limits/);
+    expect(await card(`// ${"x".repeat(300 * 1024)}\n`)).toBe(deep);
   });
 });

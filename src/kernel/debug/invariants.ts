@@ -366,7 +366,7 @@ function checkFrames(k: Kernel, f: FrameMap, c: Collector): void {
     }
   }
   const large: number[] = [];
-  pa.forEachAllocation((head, order, owner) => {
+  const block = (head: number, order: number, owner: number): void => {
     if (owner === PageOwner.KmallocLarge) large.push(head, order);
     const end = Math.min(head + (1 << order), f.nr);
     // A block of 4 pages or more in the common case at once: no frame of it marked yet and every one of its owner
@@ -388,6 +388,16 @@ function checkFrames(k: Kernel, f: FrameMap, c: Collector): void {
       if (o !== owner)
         c.add("frames", `order-${order} ${pageOwnerNames[owner]} block at 0x${head.toString(16)}: pfn 0x${p.toString(16)} owned by ${pageOwnerNames[o]}`, [p]);
     }
+  };
+  // The allocated blocks a run at a time (forEachAllocationRun: blocks of one owner, each starting where the one
+  // before ends; a full-RAM arm-3.4-msm8x25 fuzz machine holds 83,845 blocks in 70 runs). A run none of whose frames is marked yet and
+  // every one of whose frames is of its owner is what block() would find clean block by block (the blocks do not
+  // overlap, so none reads a mark another made): marked 2 at once. Any other run, and the large kmallocs' (listed
+  // block by block), goes to block() one block at a time, in order, as without runs.
+  pa.forEachAllocationRun((a, b, owner, n) => {
+    if (n === 1) block(a, Math.log2(b - a), owner);
+    else if (owner !== PageOwner.KmallocLarge && b <= f.nr && !anyMarked(f.block, a, b) && pa.ownedAllBy(a, b, owner)) f.block.fill(2, a, b);
+    else pa.forEachAllocationIn(a, b, block);
   });
   f.largeBlocks = large; // the walk is whole: checkSlab reads the large kmallocs' blocks from it
   const ownerRuns = (f.ownerRuns = pa.frameOwnerRuns()); // read by the checks below and checkUnclaimed

@@ -3113,6 +3113,63 @@ export class PageAllocator {
   }
 
   /**
+   * forEachAllocation()'s blocks in runs: each run is blocks of one owner, each starting where the one before ends,
+   * as many as follow each other: cb(start, end, owner, blocks) once per run, ascending. A run of one block is that
+   * block ([head, head + 2^order)). The blocks of a run: forEachAllocationIn(start, end, ...).
+   */
+  forEachAllocationRun(cb: (start: number, end: number, owner: number, blocks: number) => void): void {
+    let a = -1;
+    let b = -1;
+    let ow = -1;
+    let n = 0;
+    const nChunks = this.flags.chunks.length;
+    for (let chunk = 0; chunk < nChunks; chunk++) {
+      if (!this.chunkMayHaveFlag(chunk, F_ALLOC)) continue;
+      const fc = this.flags.chunks[chunk]!;
+      const dc = this.order.chunks[chunk]!;
+      const oc = this.owner.chunks[chunk]!;
+      const base = chunk << CHUNK_SHIFT;
+      const lim = Math.min(CHUNK, this.nrPfns - base);
+      const f32 = words(fc);
+      const mask = (F_ALLOC * 0x01010101) >>> 0;
+      for (let i = 0; i < lim; i++) {
+        if ((i & 3) === 0 && i + 4 <= lim && (f32[i >>> 2]! & mask) === 0) {
+          i += 3;
+          continue;
+        }
+        if (!(fc[i]! & F_ALLOC)) continue;
+        const p = base + i;
+        const o = oc[i]!;
+        if (p === b && o === ow) n++;
+        else {
+          if (n) cb(a, b, ow, n);
+          a = p;
+          ow = o;
+          n = 1;
+        }
+        b = p + (1 << dc[i]!);
+      }
+    }
+    if (n) cb(a, b, ow, n);
+  }
+
+  /** forEachAllocation() of the blocks whose head lies in [a, b), ascending. */
+  forEachAllocationIn(a: number, b: number, cb: (pfn: number, order: number, owner: number) => void): void {
+    for (let p = Math.max(0, a), end = Math.min(b, this.nrPfns); p < end;) {
+      const chunk = p >>> CHUNK_SHIFT;
+      const base = chunk << CHUNK_SHIFT;
+      const stop = Math.min(end, base + CHUNK);
+      if (this.chunkMayHaveFlag(chunk, F_ALLOC)) {
+        const fc = this.flags.chunks[chunk]!;
+        const dc = this.order.chunks[chunk]!;
+        const oc = this.owner.chunks[chunk]!;
+        for (let i = p - base, e = stop - base; i < e; i++) if (fc[i]! & F_ALLOC) cb(base + i, dc[i]!, oc[i]!);
+      }
+      p = stop;
+    }
+  }
+
+  /**
    * allocations() with consecutive blocks of one kind merged (same order, owner, gfp, caller and zone, each
    * starting where the previous ends): { pfn, order, n } covers n blocks of 2^order pages. The views' form
    * (sandbox/kview.ts), built without an object per block: a booted 6.1 machine holds tens of thousands.

@@ -4,7 +4,7 @@
 // Rows: wall time; CPU time (user + system, from GNU time) and peak RSS when /usr/bin/time is there; the built
 // command (bin/kmodlab.cjs over lib/, package.json's bin: `run`'s fast path runs the cell on its own thread), the same
 // without the V8 code caches (KMODLAB_CODE_CACHE=0), the same booting its machine instead of reading it from the machine cache
-// (KMODLAB_BOOT_CACHE=0), the same without `run`'s fast path (KMODLAB_FAST_RUN=0: lib/cli.mjs), the same started
+// and making QuickJS's runtime, context and prelude instead of putting its compiled copy back (KMODLAB_BOOT_CACHE=0), the same without `run`'s fast path (KMODLAB_FAST_RUN=0: lib/cli.mjs), the same started
 // from the former entry bin/kmodlab.mjs (an ES module: its worker starts after Node's ES module loader, ~10-15 ms
 // later) and, for comparison, the sources under tsx (`npm run kmodlab`'s path).
 // When NODE_EXTRA_CA_CERTS is set (this VM sets it to the system's bundle), `node -e 0` and the run are also measured
@@ -68,7 +68,7 @@ export const suite: Suite = {
       // what the V8 code caches buy (src/node/code-cache.ts): the same command compiling its code anew
       ["kmodlab run examples/memdemo.ts (built, no code cache)", memdemo, 11, { KMODLAB_CODE_CACHE: "0" }],
       // what the disk cache of booted machines buys (src/node/boot-cache.ts): the same command booting its machine
-      ["kmodlab run examples/memdemo.ts (built, no machine cache)", memdemo, 11, { KMODLAB_BOOT_CACHE: "0" }],
+      ["kmodlab run examples/memdemo.ts (built, no machine cache nor QuickJS copy)", memdemo, 11, { KMODLAB_BOOT_CACHE: "0" }],
       // what `run`'s fast path buys (bin/kmodlab.cjs runFast: lib/cli-run.cjs with a V8 code cache, the cell run on the
       // command's own thread): the same command loaded from lib/cli.mjs through Node's ES module loader, with a run
       // worker, as every other command is

@@ -5,7 +5,7 @@
 
 import type { Exercise } from "../types.ts";
 import { check, fail, loads, noReports, nothingLeaked, ok } from "../checks.ts";
-import { callsTo } from "../records.ts";
+import { callsOf, callsTo } from "../records.ts";
 
 const PROGRAM = `user_main(function main(): number {
   const buf = malloc(256);
@@ -91,11 +91,25 @@ ${PROGRAM}`,
       "program-read",
       "The program's read() got the 22 bytes 'hello from the kernel\\n' from the file",
       'show() runs when the program reads: seq_printf(m, "hello from the kernel\\n") there, and return 0.',
+      // Judged from the call log, not from what the program printed (a program edited to print the line itself got
+      // nothing from the file): the read() on the fd open("/proc/kmodlab") gave returned 22, and the bytes it left in
+      // the program's buffer, as the host read them from the process's memory (load_string), are the line.
       (c) => {
         const u = c.result.user;
         if (!u) return fail("the user program did not run (did the module load?)");
         const line = /^(read .*)$/m.exec(u.stdout)?.[1] ?? u.stdout.trim();
-        return /^read 22: hello from the kernel$/m.test(u.stdout) ? ok() : fail(`the program got: ${line || "(nothing)"}`);
+        const got = ` (the program printed: ${line || "nothing"})`;
+        const user = callsOf(c.result)?.filter((x) => x.ctx.pid === u.pid) ?? [];
+        const fd = user.find((x) => x.fn === "open" && x.args[0] === "/proc/kmodlab")?.ret;
+        if (typeof fd !== "number" || fd < 0) return fail(`the program's open("/proc/kmodlab") failed${got}`);
+        const rd = user.find((x) => x.fn === "read" && x.args[0] === fd);
+        if (!rd) return fail(`the program did not read() /proc/kmodlab${got}`);
+        if (rd.ret !== 22) return fail(`the program's read() of /proc/kmodlab returned ${String(rd.ret)}, not 22${got}`);
+        const after = user.slice(user.indexOf(rd) + 1);
+        const seen = after.find((x) => x.fn === "load_string" && x.args[0] === rd.args[1]);
+        if (!seen) return fail(`the program never looked at the bytes it read (load_string of its buffer): keep the given program${got}`);
+        if (seen.ret !== "hello from the kernel\n") return fail(`the program's read() got ${JSON.stringify(seen.ret)}${got}`);
+        return ok();
       },
       1,
       { requires: ["seq_printf", "hello from the kernel"] },

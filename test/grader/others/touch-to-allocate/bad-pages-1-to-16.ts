@@ -1,0 +1,13 @@
+// expect: fail sixteen-faults /17 page faults/ — pages 1 to 16 instead of 0 to 15: the statement asks for the first 16 pages, p to p + 15 * 4096
+import { printk, KERN_INFO, MODULE_LICENSE, module_init } from "linux";
+import { user_main, malloc, free, store8 } from "user";
+
+MODULE_LICENSE("GPL");
+module_init(() => { printk(KERN_INFO + "loaded\n"); return 0; });
+
+user_main(function main(): number {
+  const p = malloc(1048576);
+  for (let i = 0; i <= 16; i++) store8(p + BigInt(i * 4096), 1);
+  free(p);
+  return 0;
+});

@@ -1,0 +1,13 @@
+// expect: fail own-mapping /never called malloc\(1048576\)/ — 100 KiB (the starter's size): glibc serves it from the brk heap, not a mapping of its own
+import { printk, KERN_INFO, MODULE_LICENSE, module_init } from "linux";
+import { user_main, malloc, free, store8 } from "user";
+
+MODULE_LICENSE("GPL");
+module_init(() => { printk(KERN_INFO + "loaded\n"); return 0; });
+
+user_main(function main(): number {
+  const p = malloc(100 * 1024);
+  for (let i = 0; i < 16; i++) store8(p + BigInt(i * 4096), 1);
+  free(p);
+  return 0;
+});

@@ -1,4 +1,4 @@
-// expect: fail faults /17 page faults in the 1 MiB mapping, not 16/ — off by one: <= 16 touches 17 pages
+// expect: fail sixteen-faults /17 page faults in the 1 MiB mapping, not 16/ — off by one: <= 16 touches 17 pages
 import { printk, KERN_INFO, MODULE_LICENSE, module_init } from "linux";
 import { user_main, malloc, free, store8 } from "user";
 

@@ -1,4 +1,4 @@
-// expect: fail faults /1 page faults in the 1 MiB mapping, not 16/ — 16 bytes written in the first page (i instead of i * 4096): one fault, not 16
+// expect: fail sixteen-faults /1 page faults in the 1 MiB mapping, not 16/ — 16 bytes written in the first page (i instead of i * 4096): one fault, not 16
 import { printk, KERN_INFO, MODULE_LICENSE, module_init } from "linux";
 import { user_main, malloc, free, store8 } from "user";
 

@@ -128,7 +128,13 @@ ${PROGRAM}`,
         if (!dev) return fail("the program's /proc/PID/maps has no shared mapping of /dev/shared");
         const [lo, hi] = [BigInt("0x" + dev[1]), BigInt("0x" + dev[2])];
         const inside = u.pages.filter((p) => BigInt(p.addr) >= lo && BigInt(p.addr) < hi);
-        if (inside.length !== 4 || inside.some((p) => p.kind !== "file")) return fail(`${inside.length} of the mapping's 4 pages are the driver's frames`);
+        const driver = inside.filter((p) => p.kind === "file").length;
+        if (inside.length !== 4 || driver !== 4) {
+          const faulted = u.faults.filter((f) => BigInt(f.addr) >= lo && BigInt(f.addr) < hi).length;
+          return fail(
+            `${driver} of the mapping's 4 pages are the driver's frames${faulted ? ` (the program's stores faulted ${faulted} time(s) there: the kernel, not the driver, gave those pages)` : ""}`,
+          );
+        }
         if (u.faults.some((f) => BigInt(f.addr) >= lo && BigInt(f.addr) < hi)) return fail("the program faulted inside the device mapping");
         return ok();
       },

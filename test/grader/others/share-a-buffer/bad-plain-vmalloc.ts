@@ -1,0 +1,40 @@
+// expect: fail usermap-buffer /not a vmalloc_user buffer \(it returned -22\)/ — vmalloc instead of vmalloc_user: the area is not VM_USERMAP, remap_vmalloc_range refuses it
+import { vmalloc, vfree, misc_register, misc_deregister, remap_vmalloc_range, vma_pgoff, readb, printk, KERN_INFO, ENOMEM,
+  MODULE_LICENSE, module_init, module_exit } from "linux";
+import { user_main, open, mmap, store8, close, puts, errno, O_RDWR, PROT_READ, PROT_WRITE, MAP_SHARED, MAP_FAILED } from "user";
+
+MODULE_LICENSE("GPL");
+let buf = 0n;
+
+function shared_mmap(file: any, vma: any): number {
+  return remap_vmalloc_range(vma, buf, vma_pgoff(vma));
+}
+
+function shared_init(): number {
+  buf = vmalloc(16384);
+  if (!buf) return -ENOMEM;
+  return misc_register("shared", null, null, null, null, shared_mmap, null);
+}
+
+function shared_exit(): void {
+  let sum = 0;
+  for (let i = 0; i < 4; i++) sum += readb(buf + BigInt(i * 4096));
+  printk(KERN_INFO + "sum %d\n", sum);
+  misc_deregister("shared");
+  vfree(buf);
+}
+
+module_init(shared_init);
+module_exit(shared_exit);
+
+user_main(function main(): number {
+  const fd = open("/dev/shared", O_RDWR);
+  const p = mmap(0n, 4 * 4096, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+  if (p === MAP_FAILED) {
+    puts("mmap failed, errno " + errno);
+    return 1;
+  }
+  for (let i = 0; i < 4; i++) store8(p + BigInt(i * 4096), 42);
+  close(fd);
+  return 0;
+});

@@ -1,0 +1,13 @@
+// expect: fail the-pool /mempool_create_kmalloc_pool\(128\).*asks for 256 bytes/ — elements of 128 bytes, not 256
+import { mempool_create_kmalloc_pool, mempool_alloc, mempool_free, mempool_destroy, mempool_t, GFP_KERNEL, GFP_ATOMIC, ENOMEM, kfree, printk, pr_info, KERN_INFO, MODULE_LICENSE, module_init, module_exit } from "linux";
+
+MODULE_LICENSE("GPL");
+let pool: mempool_t | null = null;
+let elem = 0n;
+module_init(() => {
+  pool = mempool_create_kmalloc_pool(4, 128);
+  if (!pool) return -ENOMEM;
+  elem = mempool_alloc(pool, GFP_KERNEL);
+  return 0;
+});
+module_exit(() => { mempool_free(elem, pool); mempool_destroy(pool); });

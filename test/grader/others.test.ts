@@ -1,4 +1,4 @@
-// Submissions written by others (test/grader/others/<exercise>/), written from the statement alone (`kmodlab grade
+// Submissions written by others (test/grader/fixtures/others/<exercise>/), written from the statement alone (`kmodlab grade
 // ID --statement`), never from the reference solution: ok-*.ts take another legitimate way the statement allows
 // (kzalloc for kmalloc, __get_free_pages(gfp, 0), pr_info, seq_puts, helpers, arrow functions, extra printk lines,
 // other names, another order of freeing...) and must pass every check, fault injection included; bad-*.ts are the
@@ -17,7 +17,7 @@ import { gradeSource, runOptionsFor } from "../../src/grader/grade.ts";
 import { runModule } from "../../sandbox/run.ts";
 import type { Exercise } from "../../src/grader/types.ts";
 
-const DIR = join(import.meta.dirname, "others");
+const DIR = join(import.meta.dirname, "fixtures", "others");
 
 interface Expect {
   pass: boolean;

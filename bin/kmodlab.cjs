@@ -238,6 +238,10 @@ function runFast() {
   void cli.main(process.argv.slice(2)).then((status) => {
     process.exitCode = status;
     code.save("run"); // the first time: the cache then holds what this command compiled
+    // The command has written everything and left nothing running: it leaves at once, without Node's teardown of its
+    // environment and heap (the ~70 MB the run built; ~3 ms of CPU, alternating with the natural exit). Not while
+    // stdout or stderr still hold data (a pipe whose reader is behind, a Windows pipe): those end the natural way.
+    if (!process.stdout.writableLength && !process.stderr.writableLength) process.exit(status);
   });
   return true;
 }

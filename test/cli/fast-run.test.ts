@@ -157,6 +157,22 @@ describe("kmodlab run: the fast path (lib/cli-run.cjs) prints what the full comm
     expect(byArgs(broken).stderr).toMatch(/broken\.ts:\d+:\d+: SyntaxError/);
   }, 600_000);
 
+  it.skipIf(process.platform === "win32")(
+    "leaves at once only with its output written: a pipe read late, past its buffer, still gets all of it",
+    async () => {
+      const args = ["run", join(examples, "memdemo.ts"), "--json", "--proc", "meminfo,slabinfo,buddyinfo,vmallocinfo,zoneinfo"];
+      const full = await run(args, { KMODLAB_FAST_RUN: "0" });
+      expect(full.stdout.length).toBeGreaterThan(128 << 10); // more than a pipe holds
+      // the command writes into a pipe nobody reads for 1.5 s (sh's), then into its reader
+      const quoted = [process.execPath, bin, ...args].map((a) => `'${a}'`).join(" ");
+      const r = spawnSync("sh", ["-c", `${quoted} | (sleep 1.5; cat)`], { cwd: dir, env, encoding: "utf8", timeout: 120_000 });
+      expect(r.status).toBe(0);
+      expect(r.stdout.replace(/("wallMs": )[\d.e+-]+/g, "$10")).toBe(full.stdout);
+      expect(r.stderr).toBe(full.stderr);
+    },
+    120_000,
+  );
+
   it("holds the command without the compiler: lib/cli-run.cjs has none of sucrase (the sandbox's script has it)", () => {
     // a static import of sandbox/transpile.ts from the CLI (src/cli/read-cell.ts, for the source size limit) once put
     // the transpiler and the API tables in it: 396 -> 522 KB, its code cache 176 -> 329 KB, loaded by every run

@@ -11,7 +11,12 @@
 // Lines and line breaks are kept (the insertions are on the same line), so stack lines stay the cell's lines; the
 // function scopes (transpile.ts scanScopes) are read after this transform, so their columns match.
 //
-// Limits (stated in lesson 13 and in kthread.ts): the thread function must be a function declaration passed by name;
+// The thread function is passed by name and written as a function declaration (`function ticker(data) {...}`), a
+// function expression (`const ticker = function (data) {...}`) or an arrow function with a block body
+// (`const ticker = (data) => {...}`, `data => {...}`): the last two become `function* (data) {...}` (an arrow has no
+// generator form; `this` and `arguments` in it become the function's own, which a thread function has no use for).
+//
+// Limits (stated in lesson 16 and in kthread.ts): the thread function must be passed by name;
 // a sleep inside another function the thread calls (a helper, a callback) does not suspend the thread (it sleeps in
 // place: the events run on top of it, no other task runs meanwhile). A thread function with no sleeping call in its
 // body is left as it is: it runs to its end when the thread first runs.
@@ -62,16 +67,11 @@ export function transformKthreads(js: string): string {
     if (first && a && a.type === tt.name && (tokens[arg + 1]?.type === tt.comma || tokens[arg + 1]?.type === tt.parenR)) names.add(text(a));
   }
   if (!names.size) return js;
-  const edits: { at: number; insert: string }[] = [];
+  const edits: { at: number; insert: string; remove?: number }[] = [];
   for (let i = 0; i + 1 < tokens.length; i++) {
-    if (tokens[i].type !== tt._function || !names.has(text(tokens[i + 1]))) continue;
-    if (text(tokens[i - 1]) === "async" || tokens[i + 1].type !== tt.name) continue;
-    // the body: the first brace after the parameter list, to its match
-    let k = i + 2;
-    if (tokens[k]?.type !== tt.parenL) continue;
-    k = matching(tokens, k, tt.parenL, tt.parenR);
-    while (k < tokens.length && tokens[k].type !== tt.braceL) k++;
-    const bodyStart = k;
+    const fn = threadFunction(tokens, i, names, text);
+    if (!fn) continue;
+    const bodyStart = fn.body;
     const bodyEnd = matchingBrace(tokens, bodyStart);
     const nested = scopes.filter((sc) => sc.isFunctionScope && sc.startTokenIndex > bodyStart && sc.endTokenIndex <= bodyEnd);
     const inNested = (j: number) => nested.some((sc) => j >= sc.startTokenIndex && j < sc.endTokenIndex);
@@ -85,7 +85,7 @@ export function transformKthreads(js: string): string {
       calls.push({ from: j - 2, to: matching(tokens, open, tt.parenL, tt.parenR) });
     }
     if (!calls.length) continue; // nothing to suspend at: it stays a plain function
-    edits.push({ at: tokens[i].end, insert: "*" });
+    edits.push(...fn.edits);
     for (const c of calls) {
       edits.push({ at: tokens[c.from].start, insert: "(yield " });
       edits.push({ at: tokens[c.to].end, insert: ")" });
@@ -93,8 +93,58 @@ export function transformKthreads(js: string): string {
   }
   edits.sort((a, b) => b.at - a.at);
   let out = js;
-  for (const e of edits) out = out.slice(0, e.at) + e.insert + out.slice(e.at);
+  for (const e of edits) out = out.slice(0, e.at) + e.insert + out.slice(e.at + (e.remove ?? 0));
   return out;
+}
+
+/**
+ * A thread function starting at token i: `function NAME (`, or `NAME = function (`, `NAME = (...) => {`,
+ * `NAME = param => {` after const/let/var; its body's `{` and the edits that make it a generator (on the same line; the
+ * arrow's `=>` becomes two spaces).
+ */
+function threadFunction(
+  tokens: readonly SucraseToken[],
+  i: number,
+  names: ReadonlySet<string>,
+  text: (t: SucraseToken | undefined) => string,
+): { body: number; edits: { at: number; insert: string; remove?: number }[] } | undefined {
+  const bodyAfter = (paren: number) => {
+    let k = matching(tokens, paren, tt.parenL, tt.parenR);
+    while (k < tokens.length && tokens[k].type !== tt.braceL) k++;
+    return k;
+  };
+  const t = tokens[i];
+  if (t.type === tt._function && tokens[i + 1]?.type === tt.name && names.has(text(tokens[i + 1]))) {
+    if (text(tokens[i - 1]) === "async" || tokens[i + 2]?.type !== tt.parenL) return undefined;
+    return { body: bodyAfter(i + 2), edits: [{ at: t.end, insert: "*" }] };
+  }
+  const decl = tokens[i - 1]?.type;
+  if (t.type !== tt.name || !names.has(text(t)) || tokens[i + 1]?.type !== tt.eq) return undefined;
+  if (decl !== tt._const && decl !== tt._let && decl !== tt._var) return undefined;
+  const v = i + 2;
+  // sucrase's token for `function` in an expression is a name: read its text
+  if (tokens[v]?.type === tt._function || (tokens[v]?.type === tt.name && text(tokens[v]) === "function")) {
+    const paren = tokens[v + 1]?.type === tt.name ? v + 2 : v + 1;
+    if (tokens[paren]?.type !== tt.parenL) return undefined;
+    return { body: bodyAfter(paren), edits: [{ at: tokens[v].end, insert: "*" }] };
+  }
+  // an arrow: `(params) =>` or `param =>`, with a block body
+  let arrow: number;
+  let edits: { at: number; insert: string; remove?: number }[];
+  if (tokens[v]?.type === tt.parenL) {
+    arrow = matching(tokens, v, tt.parenL, tt.parenR) + 1;
+    edits = [{ at: tokens[v].start, insert: "function* " }];
+  } else if (tokens[v]?.type === tt.name && tokens[v + 1]?.type === tt.arrow) {
+    arrow = v + 1;
+    edits = [
+      { at: tokens[v].start, insert: "function* (" },
+      { at: tokens[v].end, insert: ")" },
+    ];
+  } else return undefined;
+  if (tokens[arrow]?.type !== tt.arrow || tokens[arrow + 1]?.type !== tt.braceL) return undefined;
+  const a = tokens[arrow];
+  edits.push({ at: a.start, insert: "  ", remove: a.end - a.start });
+  return { body: arrow + 1, edits };
 }
 
 /** The `(` of a call whose callee ends at token i: `f(` or sucrase's `f.call(`. */

@@ -94,6 +94,12 @@ export interface RunOptions {
    * ends as it would have. An integer >= 0; the run's own kernel-call limit still applies (and is reported).
    */
   stopAfterCalls?: number;
+  /**
+   * How long the module stays loaded while its kernel threads live, in simulated ms (default KTHREAD_LOADED_MS,
+   * 5000: `insmod; sleep 5; rmmod`). The grader's second run of a thread exercise changes it, so that a count copied
+   * from an earlier run's output no longer matches. An integer from 1 to 60000; no effect on a cell without threads.
+   */
+  loadedMs?: number;
 }
 
 /** What the run needs of the kernel: booting, /proc, the API table, inspection. */
@@ -419,6 +425,10 @@ function startRun(source: string, options: RunOptions, deps: KernelDeps, t0: num
   const step = options.stopAfterCalls;
   if (step !== undefined && !(Number.isSafeInteger(step) && step >= 0)) {
     return failedRun(profileName, `kmodlab: stopAfterCalls must be an integer >= 0 (the kernel calls to replay), got ${String(step)}`, t0);
+  }
+  const loadedMs = options.loadedMs;
+  if (loadedMs !== undefined && !(Number.isSafeInteger(loadedMs) && loadedMs >= 1 && loadedMs <= 60_000)) {
+    return failedRun(profileName, `kmodlab: loadedMs must be an integer from 1 to 60000 (simulated ms the module stays loaded), got ${String(loadedMs)}`, t0);
   }
   // a step stops the run through the kernel-call limit, one call early; its stop is then not reported (finish)
   const stepping = step !== undefined && step < limits.kernelCalls;
@@ -783,7 +793,8 @@ function drainDeferred(run: Run, b: Bridge): boolean {
   run.currentSite = "callback";
   run.log.phase = "deferred";
   try {
-    k.runDeferred();
+    const loadedMs = run.options.loadedMs;
+    k.runDeferred(loadedMs !== undefined && k.kthreads?.alive().length ? { simTimeMs: loadedMs } : undefined);
   } catch (e) {
     if (!(e instanceof Error && e.message === "run stopped")) throw e;
   }

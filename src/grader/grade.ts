@@ -6,6 +6,8 @@
 // Extra runs, made only when a check needs them (Check.needs):
 // - "shifted-run": the same machine with SHIFT_MEM more RAM, so that every allocator returns other addresses: a
 //   printed address copied from an earlier run's output cannot match both runs.
+// - "other-loaded-time": the same machine with the module loaded OTHER_LOADED_MS while its kernel threads live (5 s
+//   otherwise, RunOptions.loadedMs), so that a thread's count differs: a count copied from an earlier run cannot match.
 // - "fault-injection": a counting run (fail-nth set beyond reach, so the kernel counts module_init's fault sites
 //   without failing any: RunResult.faultInjection.insmodCalls), then one run per chosen site n with fail-nth = n
 //   (src/kernel/debug/fault_inject.ts). Every site up to FAULT_RUNS_ALL; past that the first FAULT_RUNS_FIRST and
@@ -43,6 +45,8 @@ export type Runner = (source: string, options: RunOptions) => Promise<RunResult>
 
 /** More RAM for the shifted run: enough to move the linear map's top, the slab pages and the vmalloc area. */
 export const SHIFT_MEM = 8 << 20;
+/** How long the "other-loaded-time" run keeps the module loaded while its threads live, in simulated ms (not 5000). */
+export const OTHER_LOADED_MS = 3000;
 export const FAULT_RUNS_ALL = 16;
 export const FAULT_RUNS_FIRST = 8;
 export const FAULT_RUNS_SPREAD = 8;
@@ -107,6 +111,10 @@ export async function extraRuns(ex: Exercise, source: string, run: Runner, clean
     const mem = (ex.settings.mem ?? getProfile(ex.settings.profile).defaultMem) + SHIFT_MEM;
     const result = await run(source, { ...base, mem });
     out.shifted = { result, records: allocations(result), mem };
+  }
+  if (needs.has("other-loaded-time")) {
+    const result = await run(source, { ...base, loadedMs: OTHER_LOADED_MS, views: false });
+    out.otherLoaded = { result, records: allocations(result), loadedMs: OTHER_LOADED_MS };
   }
   if (needs.has("fault-injection")) {
     const why = faultInjectionUnavailable(ex.settings);

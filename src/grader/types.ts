@@ -49,6 +49,9 @@ export interface OtherRun {
 export interface ExtraRuns {
   /** The same machine with more RAM, so that every allocator returns other addresses (printed values). */
   shifted?: OtherRun & { mem: number };
+  /** The same machine with the module loaded OTHER_LOADED_MS instead of 5 s while its threads live (a count copied
+   *  from an earlier run's output cannot match both runs). */
+  otherLoaded?: OtherRun & { loadedMs: number };
   /** Fault injection: the clean run's fault sites, and one run per chosen site with that site failing (fail-nth). */
   faults?: {
     /** module_init's fault sites (fail-nth), 0 when not counted. */
@@ -59,7 +62,7 @@ export interface ExtraRuns {
     counted?: OtherRun;
   };
   /** Why an extra run could not be made (the kernel has no fault injection...): the checks that need it fail. */
-  unavailable?: Partial<Record<"shifted-run" | "fault-injection", string>>;
+  unavailable?: Partial<Record<NonNullable<Check["needs"]>[number], string>>;
 }
 
 export interface Check {
@@ -72,7 +75,7 @@ export interface Check {
   /** Numbers and names the check requires, each of which the exercise's statement must say (test/grader/statements). */
   requires?: string[];
   /** Extra runs the check reads (CheckContext.runs). */
-  needs?: ("shifted-run" | "fault-injection")[];
+  needs?: ("shifted-run" | "fault-injection" | "other-loaded-time")[];
   run(c: CheckContext): CheckOutcome;
 }
 

@@ -4,7 +4,8 @@
 // after rmmod faults in the unloaded module), and the printed count against kthread_stop's own return value.
 
 import type { Exercise } from "../types.ts";
-import { check, fail, loads, noReports, nothingLeaked, ok, renderedText } from "../checks.ts";
+import { callLevel, check, fail, loads, noReports, nothingLeaked, ok, PRINT_FNS, renderedText } from "../checks.ts";
+import type { RunResult } from "../../../sandbox/result.ts";
 import { callsTo, eraOf } from "../records.ts";
 
 const IMPORTS = `import { kthread_run, kthread_stop, kthread_should_stop, task_struct, msleep, printk, KERN_INFO, MODULE_LICENSE, module_init, module_exit } from "linux";`;
@@ -18,7 +19,8 @@ export const stopTheThread: Exercise = {
 until kthread_should_stop() is true, adding one to a counter and sleeping msleep(500) each time round, and then returns
 the counter. In module_exit stop it with kthread_stop, which waits for the thread to return and gives back its return
 value, and print \`ticker stopped after N ticks\` at KERN_INFO with that value as N. (The module stays loaded 5 simulated
-seconds.) A thread left running after rmmod wakes up in the freed module: the grader expects no Oops.`,
+seconds; the grader runs it a second time loaded 3 s, where the count is another: print the value kthread_stop
+returns, not a number from an earlier run.) A thread left running after rmmod wakes up in the freed module: the grader expects no Oops.`,
   starter: `${IMPORTS}
 
 MODULE_LICENSE("GPL");
@@ -102,23 +104,43 @@ module_exit(t_exit);
     ),
     check(
       "printed-count",
-      "The count printed is kthread_stop's return value",
+      "The count printed is kthread_stop's return value (in a second run, loaded 3 s, too)",
       'printk(KERN_INFO + "ticker stopped after %d ticks\\n", n) with n = kthread_stop(t).',
       (c) => {
-        const n = callsTo(c.result, "kthread_stop").find((x) => x.phase === "exit")?.ret;
-        if (typeof n !== "number") return fail("kthread_stop was not called in module_exit");
-        const want = `ticker stopped after ${n} ticks`;
-        const era = eraOf(c.result);
-        const bits = (c.result.kernel as { layout?: { bits?: 32 | 64 } }).layout?.bits ?? 64;
-        const printed = callsTo(c.result, "printk")
-          .filter((x) => x.phase === "exit")
-          .map((x) => renderedText(x, era, bits).trim());
-        return printed.some((p) => p === want)
-          ? ok()
-          : fail(`expected "${want}" printed in module_exit, got ${printed.length ? printed.map((p) => `"${p}"`).join(", ") : "nothing"}`);
+        // Judged in the graded run and in a second run where the module stays loaded 3 s instead of 5 (the count
+        // differs): the printed text is rendered from the call log, so a count copied from an earlier run's dmesg
+        // matches one run at most, however the learner builds the line (a %d argument, a concatenated string).
+        const judge = (r: RunResult): string | undefined => {
+          const n = callsTo(r, "kthread_stop").find((x) => x.phase === "exit")?.ret;
+          if (typeof n !== "number") return "kthread_stop was not called in module_exit";
+          const want = `ticker stopped after ${n} ticks`;
+          const era = eraOf(r);
+          const bits = (r.kernel as { layout?: { bits?: 32 | 64 } }).layout?.bits ?? 64;
+          const prints = callsTo(r, ...PRINT_FNS).filter((x) => x.phase === "exit");
+          const same = prints.filter((x) => renderedText(x, era, bits).trim() === want);
+          if (!same.length) {
+            const got = prints.map((x) => renderedText(x, era, bits).trim());
+            return `kthread_stop returned ${n}: expected "${want}" printed in module_exit, got ${got.length ? got.map((p) => `"${p}"`).join(", ") : "nothing"}`;
+          }
+          if (!same.some((x) => callLevel(x) === 6)) {
+            const lv = callLevel(same[0]!);
+            return `"${want}" was printed at ${lv < 0 ? "the default level (no KERN_ prefix)" : `level ${lv}`}, not KERN_INFO`;
+          }
+          return undefined;
+        };
+        const first = judge(c.result);
+        if (first) return fail(first);
+        const other = c.runs?.otherLoaded;
+        if (!other) return fail(c.runs?.unavailable?.["other-loaded-time"] ?? "the grader made no second run to compare the printed count with");
+        const second = judge(other.result);
+        if (second)
+          return fail(
+            `in the grader's second run, the module loaded ${other.loadedMs / 1000} s instead of 5: ${second} (print the value kthread_stop returns, not a number from an earlier run)`,
+          );
+        return ok();
       },
       1,
-      { requires: ["ticker stopped after", "KERN_INFO"] },
+      { requires: ["ticker stopped after", "KERN_INFO", "3 s"], needs: ["other-loaded-time"] },
     ),
     nothingLeaked(),
     noReports(),

@@ -279,7 +279,13 @@ export function printedValue(o: { id: string; pick: (c: CheckContext) => Allocat
     const logText = c.result.dmesg.map(lineText).join("\n");
     for (const a of as) {
       const want = [a.addr, a.virt].filter((x): x is bigint => x !== undefined && x !== 0n);
-      const given = prints.filter((p) => p.args.slice(1).some((v) => want.includes(toBig(v) ?? -1n)));
+      // Given as an argument (%lx, %px), or written into the text (a string built with toString(16)): either way the
+      // line holds the value of this run, which the second run (other addresses) tells from a number copied earlier.
+      const inText = (p: KernelCall) => {
+        const t = renderedText(p, era, bits);
+        return want.some((w) => new RegExp(`(?:^|[^0-9a-f])0*${w.toString(16)}(?![0-9a-f])`, "i").test(t));
+      };
+      const given = prints.filter((p) => p.args.slice(1).some((v) => want.includes(toBig(v) ?? -1n)) || inText(p));
       if (!given.length) {
         const shown = prints.flatMap((p) =>
           p.args

@@ -5,8 +5,8 @@
 // used, and that the built command prints the same with the file cold, warm, corrupt and off, and writes a damaged
 // file again.
 
-import { beforeAll, describe, expect, it } from "vitest";
-import { mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { cpSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { spawnSync } from "node:child_process";
@@ -155,9 +155,21 @@ describe("the state file", () => {
 });
 
 describe("kmodlab run from lib/ with the QuickJS state on disk", () => {
+  // a copy of the built package (bin/, lib/, package.json, node_modules linked), as fast-run.test.ts makes: a build of
+  // the checkout swapped in meanwhile (another source changed) would key its state otherwise
+  const top = mkdtempSync(join(tmpdir(), "kmodlab-quickjs-pkg-"));
+  const pkg = join(top, "kmodlab");
+  afterAll(() => rmSync(top, { recursive: true, force: true }));
   const kmodlab = (args: string[], env: Record<string, string> = {}) =>
-    spawnSync(process.execPath, [join(repo, "bin", "kmodlab.cjs"), ...args], { encoding: "utf8", timeout: 240_000, env: { ...process.env, ...env } });
-  beforeAll(() => expect(kmodlab(["profiles"]).status).toBe(0), 300_000);
+    spawnSync(process.execPath, [join(pkg, "bin", "kmodlab.cjs"), ...args], { encoding: "utf8", timeout: 240_000, env: { ...process.env, ...env } });
+  beforeAll(() => {
+    const r = spawnSync(process.execPath, [join(repo, "bin", "kmodlab.cjs"), "profiles"], { encoding: "utf8", timeout: 300_000 });
+    expect(r.status).toBe(0);
+    cpSync(join(repo, "bin"), join(pkg, "bin"), { recursive: true });
+    cpSync(join(repo, "lib"), join(pkg, "lib"), { recursive: true, filter: (f) => !/\.cache$|[\\/]machines$/.test(f) });
+    cpSync(join(repo, "package.json"), join(pkg, "package.json"));
+    symlinkSync(join(repo, "node_modules"), join(pkg, "node_modules"));
+  }, 300_000);
 
   it("prints the same with the state cold, warm, damaged and off; writes a damaged file again", () => {
     const dir = mkdtempSync(join(tmpdir(), "kmodlab-quickjs-"));

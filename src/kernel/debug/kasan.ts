@@ -101,6 +101,8 @@ export class Kasan {
   private readonly multiShot: boolean;
   private reported = false;
   readonly stats: KasanStats = { checks: 0, reports: 0, suppressed: 0, shadowPages: 0 };
+  /** The object a cache's ctor is constructing now (set by the slab allocator around each ctor call), if any. */
+  ctorObject?: { addr: bigint; size: number };
   private readonly pageOffset: bigint;
   private readonly highMemory: bigint;
   private readonly physOffset: number;
@@ -504,6 +506,10 @@ export class Kasan {
       this.report(addr, size, write, op);
       return -1n;
     }
+    // setup_object(): kasan_unpoison_object_data() before the cache's ctor, kasan_poison_object_data() after it, so
+    // the object a ctor is building is accessible (its object_size bytes) while the ctor runs.
+    const c = this.ctorObject;
+    if (c && addr >= c.addr && addr + BigInt(size) <= c.addr + BigInt(c.size)) return -1n;
     // Fast path: the whole access within one page whose shadow is uniformly 0.
     const vpn = Number(addr >> 12n);
     const off = Number(addr & 0xfffn);

@@ -2045,7 +2045,18 @@ export class SlabAllocator {
       // objects, as the real one does); if it throws, the half-built slab goes back so no page is left orphaned.
       s.constructing++;
       try {
-        for (let j = objects - 1; j >= 0; j--) s.ctor(slab.addr(fs[j]));
+        for (let j = objects - 1; j >= 0; j--) {
+          const obj = slab.addr(fs[j]);
+          // KASAN unpoisons the object for its ctor (setup_object); a ctor that allocates from the cache nests
+          const kasan = k.kasan;
+          const outer = kasan?.ctorObject;
+          if (kasan) kasan.ctorObject = { addr: obj, size: s.objectSize };
+          try {
+            s.ctor(obj);
+          } finally {
+            if (kasan) kasan.ctorObject = outer;
+          }
+        }
       } catch (e) {
         this.discardSlab(slab);
         throw e;

@@ -156,9 +156,15 @@ module_exit(atomic_exit);
       "Call free_irq(BUTTON_IRQ, dev) in the exit function, with the same dev you passed to request_irq.",
       (c) => {
         const irq = buttonIrq(c.exercise.settings.profile);
-        return callsTo(c.result, "free_irq").some((x) => toNum(x.args[0]) === irq && x.phase === "exit")
+        const frees = callsTo(c.result, "free_irq").filter((x) => toNum(x.args[0]) === irq && x.phase === "exit");
+        if (!frees.length) return fail("free_irq was not called for the button's IRQ on unload");
+        // free_irq finds the handler by its dev_id: another one leaves it installed ("Trying to free already-free IRQ").
+        const devs = callsTo(c.result, "request_irq")
+          .filter((x) => toNum(x.args[0]) === irq && x.ret === 0)
+          .map((x) => JSON.stringify(x.args[4]));
+        return frees.some((x) => devs.includes(JSON.stringify(x.args[1])))
           ? ok()
-          : fail("free_irq was not called for the button's IRQ on unload");
+          : fail("free_irq was given another dev_id than request_irq: the handler stays installed (the kernel warns: Trying to free already-free IRQ)");
       },
     ),
     nothingLeaked(),

@@ -8,6 +8,8 @@
 //   printed address copied from an earlier run's output cannot match both runs.
 // - "other-loaded-time": the same machine with the module loaded OTHER_LOADED_MS while its kernel threads live (5 s
 //   otherwise, RunOptions.loadedMs), so that a thread's count differs: a count copied from an earlier run cannot match.
+// - "high-memory-run": the same profile with HIGH_MEM of RAM, where GFP_KERNEL memory comes from above 4 GiB: a
+//   streaming DMA mapping for a 32-bit device fails there (no swiotlb in the simulator), and the error path runs.
 // - "fault-injection": a counting run (fail-nth set beyond reach, so the kernel counts module_init's fault sites
 //   without failing any: RunResult.faultInjection.insmodCalls), then one run per chosen site n with fail-nth = n
 //   (src/kernel/debug/fault_inject.ts). Every site up to FAULT_RUNS_ALL; past that the first FAULT_RUNS_FIRST and
@@ -45,6 +47,8 @@ export type Runner = (source: string, options: RunOptions) => Promise<RunResult>
 
 /** More RAM for the shifted run: enough to move the linear map's top, the slab pages and the vmalloc area. */
 export const SHIFT_MEM = 8 << 20;
+/** RAM of the "high-memory-run": enough that the zone the allocators serve GFP_KERNEL from lies above 4 GiB. */
+export const HIGH_MEM = 6 * 2 ** 30;
 /** How long the "other-loaded-time" run keeps the module loaded while its threads live, in simulated ms (not 5000). */
 export const OTHER_LOADED_MS = 3000;
 export const FAULT_RUNS_ALL = 16;
@@ -115,6 +119,10 @@ export async function extraRuns(ex: Exercise, source: string, run: Runner, clean
   if (needs.has("other-loaded-time")) {
     const result = await run(source, { ...base, loadedMs: OTHER_LOADED_MS, views: false });
     out.otherLoaded = { result, records: allocations(result), loadedMs: OTHER_LOADED_MS };
+  }
+  if (needs.has("high-memory-run")) {
+    const result = await run(source, { ...base, mem: HIGH_MEM, views: false });
+    out.highMem = { result, records: allocations(result), mem: HIGH_MEM };
   }
   if (needs.has("fault-injection")) {
     const why = faultInjectionUnavailable(ex.settings);

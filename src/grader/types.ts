@@ -52,6 +52,9 @@ export interface ExtraRuns {
   /** The same machine with the module loaded OTHER_LOADED_MS instead of 5 s while its threads live (a count copied
    *  from an earlier run's output cannot match both runs). */
   otherLoaded?: OtherRun & { loadedMs: number };
+  /** The same profile with HIGH_MEM of RAM: kmalloc and the page allocator then give memory above 4 GiB, outside a
+   *  32-bit DMA mask, so that dma_map_single fails and the module's error path runs. */
+  highMem?: OtherRun & { mem: number };
   /** Fault injection: the clean run's fault sites, and one run per chosen site with that site failing (fail-nth). */
   faults?: {
     /** module_init's fault sites (fail-nth), 0 when not counted. */
@@ -75,7 +78,7 @@ export interface Check {
   /** Numbers and names the check requires, each of which the exercise's statement must say (test/grader/statements). */
   requires?: string[];
   /** Extra runs the check reads (CheckContext.runs). */
-  needs?: ("shifted-run" | "fault-injection" | "other-loaded-time")[];
+  needs?: ("shifted-run" | "fault-injection" | "other-loaded-time" | "high-memory-run")[];
   run(c: CheckContext): CheckOutcome;
 }
 

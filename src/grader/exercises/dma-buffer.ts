@@ -7,6 +7,7 @@ import type { CheckContext, CheckOutcome } from "../types.ts";
 
 const SIZE = 64 * 1024;
 const DMA_TO_DEVICE = 1;
+const EIO = 5;
 
 /** The buffer: the allocation the module mapped, else its first allocation of at least 64 KiB. */
 function buffer(c: CheckContext): Allocation | CheckOutcome {
@@ -59,7 +60,8 @@ export const dmaBuffer: Exercise = {
 \`dma_map_single\` for DMA_TO_DEVICE, check the mapping with \`dma_mapping_error\` (on error, free the buffer and
 return -EIO), then unmap it (same size, same direction) and free it, all in init. The device reads physical memory:
 the buffer must be physically contiguous, in the linear map, and the mapping inside the device's DMA mask. If the
-allocation fails, init returns -ENOMEM.`,
+allocation fails, init returns -ENOMEM. The grader also runs your module with 6 GiB of RAM, where a GFP_KERNEL buffer
+lies above the device's 32-bit mask and the mapping fails: your error path runs there.`,
   starter: `import { vmalloc, vfree, dma_map_single, dma_unmap_single, DMA_TO_DEVICE,
          MODULE_LICENSE, module_init, module_exit } from "linux";
 import { dma_device } from "sim";
@@ -164,10 +166,22 @@ module_exit(() => {});
         if (chk < 0) return fail("dma_mapping_error was never called on the handle");
         const un = calls.findIndex((x, i) => i > mi && x.fn === "dma_unmap_single");
         if (un >= 0 && un < chk) return fail("dma_mapping_error was called only after the unmap");
+        // The error path itself, where it runs: with 6 GiB of RAM a GFP_KERNEL buffer lies above the device's 32-bit
+        // mask and dma_map_single fails (a buffer from GFP_DMA/GFP_DMA32 still maps, and has nothing to show there).
+        const hi = c.runs?.highMem;
+        if (!hi) return fail(c.runs?.unavailable?.["high-memory-run"] ?? "the grader made no run with more RAM to see the error path in");
+        const failed = callsTo(hi.result, "dma_map_single").find((x) => x.phase === "init" && x.ret !== null && toBig(x.ret) === DMA_MAPPING_ERROR(64));
+        if (!failed) return ok();
+        const on = `with ${hi.mem / 2 ** 30} GiB of RAM the buffer lay above the device's 32-bit DMA mask and dma_map_single failed`;
+        if (hi.result.initReturn !== -EIO) return fail(`${on}, but init returned ${String(hi.result.initReturn)}, not -EIO (-5)`);
+        const kept = (hi.records?.allocs ?? []).filter((a) => !a.free);
+        if (kept.length) return fail(`${on}: init returned -EIO without freeing ${describe(kept[0]!)}`);
+        const after = (hi.records?.calls ?? []).filter((x, i, all) => i > all.indexOf(failed) && x.fn === "dma_unmap_single");
+        if (after.length) return fail(`${on}, and the failed mapping was then unmapped (dma_unmap_single of DMA_MAPPING_ERROR)`);
         return ok();
       },
       1,
-      { requires: ["dma_mapping_error"] },
+      { requires: ["dma_mapping_error", "6 GiB"], needs: ["high-memory-run"] },
     ),
     check(
       "unmapped-before-free",

@@ -8,7 +8,7 @@
 // `kmodlab run ...` takes a faster way (runFast() at the end): the command from one CommonJS script with a V8 code
 // cache (lib/cli-run.cjs); every other command, and `run` when that script is missing or stale, loads lib/cli.mjs.
 "use strict";
-const { existsSync, mkdirSync, readdirSync, renameSync, rmSync, statSync } = require("node:fs");
+const { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } = require("node:fs");
 const { availableParallelism, loadavg } = require("node:os");
 const { join } = require("node:path");
 const { pathToFileURL } = require("node:url");
@@ -119,15 +119,40 @@ function stale() {
 
 const sleep = (ms) => Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
 
+/** Whether the process that holds the build lock is gone (its pid file names no live process). */
+function builderGone(lock) {
+  let pid;
+  try {
+    pid = Number(readFileSync(join(lock, "pid"), "utf8"));
+  } catch {
+    // no pid file yet: the builder is between mkdir and write, unless the lock is old (a builder from before pid files)
+    try {
+      return Date.now() - statSync(lock).mtimeMs > 10_000;
+    } catch {
+      return false;
+    }
+  }
+  if (!Number.isInteger(pid) || pid <= 0) return true;
+  try {
+    process.kill(pid, 0);
+    return false;
+  } catch (e) {
+    return e.code === "ESRCH";
+  }
+}
+
 /** Build lib/ into a fresh directory and swap it in; one builder at a time (the others wait for it). */
 async function build() {
   const lock = join(root, "lib.building");
   for (let waited = 0; ; waited += 200) {
     try {
       mkdirSync(lock);
+      writeFileSync(join(lock, "pid"), String(process.pid));
       break;
     } catch {
-      if (waited > 120_000) rmSync(lock, { recursive: true, force: true }); // a builder that died
+      // a builder that died (Ctrl+C during the build kills it before it removes the lock): its pid is gone
+      if (waited > 120_000 || builderGone(lock)) rmSync(lock, { recursive: true, force: true });
+      else if (waited === 1000) process.stderr.write("kmodlab: waiting for another kmodlab to finish building lib/...\n");
       sleep(200);
       if (!stale()) return; // the other builder finished
     }

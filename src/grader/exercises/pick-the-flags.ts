@@ -2,7 +2,7 @@
 
 import type { Exercise } from "../types.ts";
 import { allocs, check, CONTEXT_WORDS, fail, gfpName, isOutcome, loads, mayBlock, noReports, nothingLeaked, ok, survivesFaultInjection } from "../checks.ts";
-import { callsTo, describe, type Allocation, type Json } from "../records.ts";
+import { callsOf, callsTo, describe, type Allocation, type Json } from "../records.ts";
 import type { CheckContext, CheckOutcome } from "../types.ts";
 
 /** The module function a registration call handed to the kernel (the call log names callbacks by symbol). */
@@ -52,7 +52,8 @@ export const pickTheFlags: Exercise = {
   statement: `Allocate 128 bytes in a timer callback, 128 bytes in a tasklet and 128 bytes in a work item, each with the
 right GFP flags: the timer and the tasklet run in softirq context and must not sleep; the work item runs in process
 context and should use GFP_KERNEL. Free all three on unload (after making sure the timer, the tasklet and the work
-have finished). An allocation that fails leaves nothing to free.`,
+have finished: del_timer_sync, tasklet_kill, flush_work or cancel_work_sync). An allocation that fails leaves nothing
+to free.`,
   starter: `import { timer_setup, mod_timer, del_timer_sync, tasklet_setup, tasklet_schedule, tasklet_kill,
          INIT_WORK, schedule_work, flush_work, kmalloc, kfree, GFP_KERNEL, jiffies, msecs_to_jiffies,
          timer_list, tasklet_struct, work_struct, MODULE_LICENSE, module_init, module_exit } from "linux";
@@ -156,6 +157,34 @@ module_exit(flags_exit);
         const r = c.result.reports.find((x) => x.kind === "sleep-in-atomic" || x.kind === "scheduling-while-atomic");
         return r ? fail(r.title) : ok();
       },
+    ),
+    check(
+      "stopped-before-free",
+      "module_exit makes sure the timer, the tasklet and the work have finished before it frees",
+      "In the exit function, before the kfree calls: del_timer_sync(timer), tasklet_kill(tasklet), flush_work(work) (or cancel_work_sync).",
+      (c) => {
+        // The call log: each object the module set up, and the exit call that waits for it. In the graded run all
+        // three ran long before rmmod, so nothing crashes without these calls; a module unloaded sooner would free a
+        // buffer a callback still writes, or leave a timer that fires in freed module text.
+        const exit = (callsOf(c.result) ?? []).filter((x) => x.phase === "exit");
+        const firstFree = exit.findIndex((x) => x.fn === "kfree");
+        const before = firstFree < 0 ? exit : exit.slice(0, firstFree);
+        const missing: string[] = [];
+        const want: [string, string[], string[]][] = [
+          ["the timer", ["timer_setup"], ["del_timer_sync", "del_timer", "timer_shutdown_sync"]],
+          ["the tasklet", ["tasklet_setup", "tasklet_init"], ["tasklet_kill"]],
+          ["the work", ["INIT_WORK"], ["flush_work", "cancel_work_sync"]],
+        ];
+        for (const [what, setup, waits] of want) {
+          const ids = callsTo(c.result, ...setup).map((x) => JSON.stringify(x.args[0]));
+          if (!ids.length) continue; // not set up: the allocation checks say so
+          if (!before.some((x) => waits.includes(x.fn) && ids.includes(JSON.stringify(x.args[0])))) missing.push(`${what} (${waits.slice(0, 2).join(" or ")})`);
+        }
+        if (missing.length) return fail(`module_exit ${firstFree < 0 ? "never waits for" : "frees before it waits for"} ${missing.join(", ")}`);
+        return ok();
+      },
+      1,
+      { requires: ["del_timer_sync", "tasklet_kill", "flush_work"] },
     ),
     nothingLeaked(),
     survivesFaultInjection({ initMayLoad: true }),

@@ -6,7 +6,7 @@
 
 import type { Exercise } from "../types.ts";
 import { check, fail, loads, noReports, nothingLeaked, ok, printedLine } from "../checks.ts";
-import { callsTo, toBig } from "../records.ts";
+import { callsOf, callsTo, toBig } from "../records.ts";
 
 const PROGRAM = `user_main(function main(): number {
   const fd = open("/dev/shared", O_RDWR);
@@ -154,6 +154,24 @@ ${PROGRAM}`,
       },
     ),
     printedLine({ id: "sum-on-unload", text: "sum 168", level: 6, phase: "exit" }),
+    check(
+      "deregistered-before-free",
+      "In exit, the device is deregistered before its buffer is freed",
+      'misc_deregister("shared") first, then vfree(buf): while /dev/shared exists a process can still mmap the buffer.',
+      (c) => {
+        const exit = (callsOf(c.result) ?? []).filter((x) => x.phase === "exit");
+        const dereg = exit.findIndex((x) => x.fn === "misc_deregister" && x.args[0] === "shared");
+        if (dereg < 0) return fail('misc_deregister("shared") was not called in module_exit');
+        const buf = callsTo(c.result, "vmalloc_user")
+          .map((x) => toBig(x.ret))
+          .find((a) => !!a);
+        const free = exit.findIndex((x) => x.fn === "vfree" && buf !== undefined && toBig(x.args[0]) === buf);
+        if (free >= 0 && free < dereg) return fail("the buffer was vfree'd before misc_deregister: the device could still map freed memory");
+        return ok();
+      },
+      1,
+      { requires: ["misc_deregister", "vfree"] },
+    ),
     nothingLeaked(),
     noReports(),
   ],

@@ -29,6 +29,11 @@ export interface RunResult {
   dmesg: string[];
   /** Log level (0 KERN_EMERG .. 7 KERN_DEBUG) of each dmesg line, same length and order; for colouring. */
   dmesgLevels?: number[];
+  /**
+   * Lines of the module's part the kernel's log buffer overwrote before the run ended (its 128 KiB ring: printk.ts),
+   * which dmesg no longer has; absent when none.
+   */
+  dmesgOverwritten?: number;
   /** The boot log, rendered the same way (folded away by the views). */
   bootLog: string[];
   /** Log level of each bootLog line, same length and order. */

@@ -910,6 +910,8 @@ function finish(run: Run): RunResult {
   }
   result.dmesg = k.log.dmesg(run.mark);
   result.dmesgLevels = logLevels(k, run.mark);
+  const overwritten = k.log.overwrittenSince(run.mark);
+  if (overwritten) result.dmesgOverwritten = overwritten;
   result.stats.simTimeNs = k.clock.now();
   result.stats.moduleTimeNs = (run.rmmodDoneAt ?? k.clock.now()) - run.insmodAt;
   result.stats.tlbHits = k.mem?.tlb?.hits ?? 0;

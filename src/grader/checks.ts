@@ -239,7 +239,8 @@ export function printedLine(o: { id: string; text: string; level: number; phase:
       // And the kernel logged it: a dmesg line with that text at that level.
       const levels = c.result.dmesgLevels;
       const logged = c.result.dmesg.some((l, i) => lineText(l) === o.text && (levels === undefined || levels[i] === o.level));
-      if (!logged) return fail(`the kernel's log has no line "${o.text}" at ${LEVEL_NAMES[o.level]}`);
+      // a line the log buffer's ring overwrote later (kmemleak's report of many leaks) was logged all the same
+      if (!logged && !c.result.dmesgOverwritten) return fail(`the kernel's log has no line "${o.text}" at ${LEVEL_NAMES[o.level]}`);
       return ok();
     },
     1,

@@ -490,6 +490,14 @@ export function renderOutcome(target: HTMLElement, o: RunOutcome, hooks: OutputH
   const panel = walk ? new WalkPanel(walk, first) : undefined;
   const pick = panel ? (a: bigint) => void panel.show(a) : undefined;
   target.append(h("h4", { class: "out-h" }, "dmesg"));
+  if (r.dmesgOverwritten)
+    target.append(
+      h(
+        "p",
+        { class: "empty" },
+        `(the kernel's log buffer, a ring of 128 KiB, overwrote the first ${thousands(r.dmesgOverwritten)} lines of this run: dmesg shows what it still holds, as on a real machine)`,
+      ),
+    );
   const digest = digestOf(r);
   target.append(
     r.dmesg?.length

@@ -102,3 +102,43 @@ module_init(mem_module_init);`,
     expect(JSON.stringify(r).length).toBeLessThan(8 << 20);
   }, 60_000);
 });
+
+describe("a line the ring overwrote was logged all the same", () => {
+  it("grading: a module that prints hello then leaks 600 objects fails the leak check, not the printed-line check", async () => {
+    const { getExercise } = await import("../../src/grader/exercises/index.ts");
+    const { gradeSource } = await import("../../src/grader/grade.ts");
+    const ex = getExercise("hello-module")!;
+    const leaky = `import { printk, KERN_INFO, MODULE_LICENSE, module_init, module_exit, kmalloc, GFP_KERNEL } from "linux";
+MODULE_LICENSE("GPL");
+function hello_init(): number {
+  printk(KERN_INFO + "hello, kernel\\n");
+  for (let i = 0; i < 600; i++) kmalloc(8, GFP_KERNEL);
+  return 0;
+}
+function hello_exit(): void {
+  printk(KERN_INFO + "goodbye, kernel\\n");
+}
+module_init(hello_init);
+module_exit(hello_exit);
+`;
+    expect(leaky).toContain("kmalloc(8, GFP_KERNEL)");
+    const g = await gradeSource(ex, leaky);
+    const failed = g.checks.filter((c) => !c.pass).map((c) => c.id);
+    expect(failed).toContain("no-leak");
+    expect(failed.filter((id) => id !== "no-leak" && id !== "no-reports")).toEqual([]);
+  }, 120_000);
+
+  it("the run says how many of its lines the ring overwrote", async () => {
+    const r = await runModule(
+      `import { kmalloc, GFP_ATOMIC, printk, KERN_INFO, MODULE_LICENSE, module_init } from "linux";
+MODULE_LICENSE("GPL");
+function mem_module_init(): number { printk(KERN_INFO + "first\\n"); for (let i = 0; i < 600; i++) kmalloc(8, GFP_ATOMIC); return 0; }
+module_init(mem_module_init);`,
+      { config: "debug" },
+    );
+    expect(r.dmesg.some((l) => l.endsWith("first"))).toBe(false);
+    expect(r.dmesgOverwritten).toBeGreaterThan(0);
+    // what the run printed = what dmesg holds + what the ring overwrote (13 lines an object, the summary, the first line)
+    expect(r.dmesg.length + r.dmesgOverwritten!).toBeGreaterThan(600 * 13);
+  }, 60_000);
+});

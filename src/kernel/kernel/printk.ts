@@ -399,6 +399,11 @@ export class LogBuffer {
     this.ringLast = begin;
   }
 
+  /** How many records from index `from` on the ring has overwritten (they are gone from dmesg). */
+  overwrittenSince(from: number): number {
+    return Math.max(0, this.ringFirst - from);
+  }
+
   /** The index the next record will get: pass it to dmesg() to read what was printed since. */
   mark(): number {
     return this.records.length;

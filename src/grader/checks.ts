@@ -396,6 +396,8 @@ export function allocatedAs(o: {
   context?: MemContext[];
   count?: number;
   phase?: "init" | "deferred" | "exit";
+  /** Kept while the module is loaded: freed in module_exit (or never, which no-leak judges), not before. */
+  kept?: boolean;
   requires?: string[];
 }): Check {
   const what = [o.fns?.join("/"), o.family && !o.fns ? o.family.join("/") : undefined].filter(Boolean).join(" ");
@@ -439,6 +441,12 @@ export function allocatedAs(o: {
       }
       if (o.count !== undefined && countOf(sized) !== o.count)
         return fail(`expected ${o.count} such allocation${o.count === 1 ? "" : "s"}, found ${countOf(sized)}: ${summary(sized.slice(0, 4))}`);
+      if (o.kept && sized.every((a) => a.free && a.free.call.phase !== "exit")) {
+        const f = sized[0].free!;
+        return fail(
+          `${describe(sized[0])} was freed with ${f.fn}${f.line !== undefined ? ` at line ${f.line}` : ""} ${f.call.phase === "init" ? "in init" : "from deferred work"}, while the module was still loaded: the task asks to keep it until module_exit`,
+        );
+      }
       return ok(summary(sized.slice(0, 3)));
     },
     1,

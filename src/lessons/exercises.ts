@@ -207,7 +207,7 @@ const LIBRARY: Record<string, { params: string; make: Maker }> = {
     },
   },
   allocated: {
-    params: "id, message, hint, fn: [...] or family: [...], size, order, gfp (GFP_KERNEL...), region (linear|vmalloc), context: [...], count, phase",
+    params: "id, message, hint, fn: [...] or family: [...], size, order, gfp (GFP_KERNEL...), region (linear|vmalloc), context: [...], count, phase, kept (true: freed in module_exit, not before)",
     make: (f) => {
       if (!f) throw new Error("allocated needs id, message, hint and what was allocated");
       const sel = selector(f);
@@ -225,6 +225,7 @@ const LIBRARY: Record<string, { params: string; make: Maker }> = {
         context: f.strings("context", CONTEXTS) as (typeof CONTEXTS)[number][] | undefined,
         count: f.number("count"),
         phase: f.oneOf("phase", ["init", "deferred", "exit"] as const),
+        kept: f.bool("kept"),
         requires: f.strings("requires"),
       });
     },

@@ -441,17 +441,19 @@ export function allocatedAs(o: {
       }
       if (o.count !== undefined && countOf(sized) !== o.count)
         return fail(`expected ${o.count} such allocation${o.count === 1 ? "" : "s"}, found ${countOf(sized)}: ${summary(sized.slice(0, 4))}`);
-      if (o.kept && sized.every((a) => a.free && a.free.call.phase !== "exit")) {
-        const f = sized[0].free!;
-        return fail(
-          `${describe(sized[0])} was freed with ${f.fn}${f.line !== undefined ? ` at line ${f.line}` : ""} ${f.call.phase === "init" ? "in init" : "from deferred work"}, while the module was still loaded: the task asks to keep it until module_exit`,
-        );
-      }
+      if (o.kept && sized.every((a) => freedBeforeUnload(a))) return fail(freedBeforeUnload(sized[0])!);
       return ok(summary(sized.slice(0, 3)));
     },
     1,
     { requires: o.requires },
   );
+}
+
+/** Why an allocation a task says to keep was not kept: it was freed before unload (in init, or in deferred work). */
+export function freedBeforeUnload(a: Allocation): string | undefined {
+  const f = a.free;
+  if (!f || f.call.phase === "exit") return undefined;
+  return `${describe(a)} was freed with ${f.fn}${f.line !== undefined ? ` at line ${f.line}` : ""} ${f.call.phase === "init" ? "in init" : "from deferred work"}, while the module was still loaded: the task asks to keep it until module_exit`;
 }
 
 export const CONTEXT_WORDS: Record<MemContext, string> = {

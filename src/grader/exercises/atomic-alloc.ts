@@ -8,6 +8,7 @@ import {
   CONTEXT_WORDS,
   describeAlloc,
   fail,
+  freedBeforeUnload,
   gfpName,
   isOutcome,
   loads,
@@ -136,6 +137,8 @@ module_exit(atomic_exit);
           return fail(
             `${sized.length} allocation${sized.length === 1 ? "" : "s"} of 256 bytes in the handler, expected 3 (one per press)${inIrq.length !== sized.length ? `; sizes seen: ${inIrq.map((a) => a.size).join(", ")}` : ""}`,
           );
+        const early = sized.map(freedBeforeUnload).find(Boolean); // "... and keep them"
+        if (early) return fail(early);
         return ok(`${sized.length} × ${sized[0].fn}(256, ${gfpName(c, sized[0].gfp)})`);
       },
       1,

@@ -1,7 +1,21 @@
 // Exercise pick-the-flags: the same 128-byte allocation from a timer, a tasklet and a work item — which may sleep?
 
 import type { Exercise } from "../types.ts";
-import { allocs, check, CONTEXT_WORDS, fail, gfpName, isOutcome, loads, mayBlock, noReports, nothingLeaked, ok, survivesFaultInjection } from "../checks.ts";
+import {
+  allocs,
+  check,
+  CONTEXT_WORDS,
+  fail,
+  freedBeforeUnload,
+  gfpName,
+  isOutcome,
+  loads,
+  mayBlock,
+  noReports,
+  nothingLeaked,
+  ok,
+  survivesFaultInjection,
+} from "../checks.ts";
 import { callsOf, callsTo, describe, type Allocation, type Json } from "../records.ts";
 import type { CheckContext, CheckOutcome } from "../types.ts";
 
@@ -37,6 +51,8 @@ function softirqCheck(id: string, what: string, regFns: string[], argIndex: numb
         return fail(
           `the ${what} allocated ${describe(a)} with ${a.family === "vmalloc" ? "vmalloc, which may sleep" : `${gfpName(c, a.gfp)}, which may sleep`}, in ${CONTEXT_WORDS[a.context]}`,
         );
+      const early = freedBeforeUnload(a); // "Free all three on unload"
+      if (early) return fail(early);
       return ok(gfpName(c, a.gfp));
     },
     1,
@@ -144,7 +160,8 @@ module_exit(flags_exit);
             `the work item allocated ${describe(a)} with ${gfpName(c, a.gfp)} in ${CONTEXT_WORDS[a.context]}: the task asks for the allocation in the work item's process context with GFP_KERNEL (allocate before taking the lock)`,
           );
         if (!mayBlock(c, a)) return fail(`the work item allocated with ${gfpName(c, a.gfp)}: it may sleep there, so GFP_KERNEL is the right choice`);
-        return ok();
+        const early = freedBeforeUnload(a); // "Free all three on unload"
+        return early ? fail(early) : ok();
       },
       1,
       { requires: ["128", "work item", "GFP_KERNEL"] },

@@ -6,7 +6,7 @@
 import type { Exercise } from "../types.ts";
 import { callLevel, check, fail, loads, noReports, nothingLeaked, ok, PRINT_FNS, renderedText } from "../checks.ts";
 import type { RunResult } from "../../../sandbox/result.ts";
-import { callsTo, eraOf } from "../records.ts";
+import { callsTo, eraOf, type KernelCall } from "../records.ts";
 
 const IMPORTS = `import { kthread_run, kthread_stop, kthread_should_stop, task_struct, msleep, printk, KERN_INFO, MODULE_LICENSE, module_init, module_exit } from "linux";`;
 
@@ -81,7 +81,10 @@ module_exit(t_exit);
       'module_init started a thread named "ticker" with kthread_run, and it slept in msleep(500)',
       'kthread_run(ticker_fn, null, "ticker") in module_init; msleep(500) in the thread\'s loop.',
       (c) => {
-        const run = callsTo(c.result, "kthread_run").filter((x) => x.phase === "init" && x.args[2] === "ticker");
+        // the name is a format with its arguments (kthread_run(fn, data, "%s", "ticker") names it "ticker" too)
+        const bits = (c.result.kernel as { layout?: { bits?: 32 | 64 } }).layout?.bits ?? 64;
+        const named = (x: KernelCall) => renderedText({ ...x, args: x.args.slice(2) }, eraOf(c.result), bits) === "ticker";
+        const run = callsTo(c.result, "kthread_run").filter((x) => x.phase === "init" && named(x));
         if (!run.length) return fail('kthread_run(..., "ticker") was not called in module_init');
         const sleeps = callsTo(c.result, "msleep").filter((x) => x.args[0] === 500);
         return sleeps.length >= 2 ? ok() : fail(`the thread called msleep(500) ${sleeps.length} time(s)`);

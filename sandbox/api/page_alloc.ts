@@ -192,6 +192,20 @@ export const PAGE_ALLOC_ROWS: ApiEntry[] = [
     impl: (c, page: bigint) => Math.max(0, c.k.pages.page_to_pfn(page)),
   }),
   fn({
+    name: "get_order",
+    params: [p("size", "size")],
+    returns: "uint",
+    context: "any",
+    doc: "The smallest order whose block holds size bytes: (PAGE_SIZE << get_order(size)) >= size, as __get_free_pages(gfp, get_order(size)) is written. get_order(0) is BITS_PER_LONG - PAGE_SHIFT, as the kernel's is (size - 1 wraps).",
+    impl: (c, size: number) => {
+      const bits = c.k.profile.arch === "x86_64" || c.k.profile.arch === "arm64" ? 64 : 32;
+      if (size === 0) return bits - 12;
+      let order = 0;
+      while (4096 * 2 ** order < size) order++;
+      return order;
+    },
+  }),
+  fn({
     name: "pfn_to_page",
     memory: { none: "the struct page of a frame: names memory, allocates none" },
     params: [p("pfn", "uint")],

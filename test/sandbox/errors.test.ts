@@ -119,3 +119,14 @@ describe("compile errors: syntax and imports, with line and column", () => {
     );
   });
 });
+
+describe("get_order (the smallest order whose block holds the size)", () => {
+  it("gives the order __get_free_pages needs, and the kernel's value for 0", async () => {
+    const r = await runModule(
+      `import { get_order, printk, KERN_INFO, module_init } from "linux";
+module_init(() => { printk(KERN_INFO + "%u %u %u %u %u %u\\n", get_order(1), get_order(4096), get_order(4097), get_order(8192), get_order(16385), get_order(0)); return 0; });`,
+      { profile: "x86_64-6.1" },
+    );
+    expect(r.dmesg.map((l) => l.replace(/^\[[ .0-9]+\] /, "")).find((l) => /^\d/.test(l))).toBe("0 0 1 1 3 52");
+  });
+});

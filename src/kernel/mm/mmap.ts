@@ -91,6 +91,13 @@ export interface Vma {
   file?: VmaFile;
   /** [vvar], [vdso], [vsyscall], [vectors]: special mappings named by their ops. */
   special?: string;
+  /**
+   * A device file's mapping. Its driver's mmap maps what it maps (remap_pfn_range, vm_insert_page,
+   * remap_vmalloc_range) and installs no fault handler. Since 4.19 vma_init() gives every VMA dummy_vm_ops (only
+   * vma_set_anonymous() clears it), so on 6.1 a fault on a page the driver did not map is do_fault()'s
+   * VM_FAULT_SIGBUS. 2.6 and 3.4 leave vm_ops NULL, and handle_pte_fault() treats the VMA as anonymous.
+   */
+  device?: true;
   ops?: VmOps;
   /** Driver data kept with the VMA (vm_private_data). */
   priv?: unknown;
@@ -417,7 +424,7 @@ export class Mm {
       vmFlags |= VM_ACCOUNT;
     }
     if (file) {
-      const vma: Vma = { id: nextVmaId++, start, end: start + len, flags: vmFlags & ~VM_ACCOUNT, pgoff, file: file.file };
+      const vma: Vma = { id: nextVmaId++, start, end: start + len, flags: vmFlags & ~VM_ACCOUNT, pgoff, file: file.file, device: true };
       this.insert(vma);
       const r = file.driverMmap(vma);
       if (r < 0) {
@@ -562,7 +569,7 @@ export class Mm {
     }
     const vpn = Number(addr >> 12n);
     const have = this.ptes.get(vpn);
-    if (vma.flags & VM_PFNMAP || vma.special) {
+    if (vma.flags & VM_PFNMAP || vma.special || (vma.device && this.k.profile.era === "6.1")) {
       // A driver's mapping (or vvar/vdso) not populated here: the driver has no fault handler -> SIGBUS.
       if (have && (!write || have.writable)) return { ok: true };
       return { ok: false, sig: "SIGBUS", code: "BUS_ADRERR" };

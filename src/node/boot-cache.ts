@@ -61,34 +61,30 @@ function keyOf(store: MachineStore, machine: string): { key: string; file: strin
   return { key, file: `machine-${h1.toString(16).padStart(8, "0")}${h2.toString(16).padStart(8, "0")}.bin` };
 }
 
+/** The bytes of `file` in the first of the store's folders that has it, or undefined. */
+function readStored(store: MachineStore, file: string): Buffer | undefined {
+  for (const dir of store.dirs) {
+    try {
+      return readFileSync(join(dir, file));
+    } catch {
+      // not in this folder: the next one
+    }
+  }
+  return undefined;
+}
+
 /** The payload stored for `machine` (its records, deserialised), or undefined: none, stale or corrupt. */
 export function readMachine(store: MachineStore, machine: string): unknown {
   const { key, file } = keyOf(store, machine);
-  for (const dir of store.dirs) {
-    let bytes: Buffer;
-    try {
-      bytes = readFileSync(join(dir, file));
-    } catch {
-      continue;
-    }
-    return parse(bytes, key);
-  }
-  return undefined;
+  const bytes = readStored(store, file);
+  return bytes === undefined ? undefined : parse(bytes, key);
 }
 
 /** The payload's bytes stored for `key` (writeMachine), as they are in the file, or undefined: none, stale or corrupt. */
 export function readPayload(store: MachineStore, key: string): Buffer | undefined {
   const { key: full, file } = keyOf(store, key);
-  for (const dir of store.dirs) {
-    let bytes: Buffer;
-    try {
-      bytes = readFileSync(join(dir, file));
-    } catch {
-      continue;
-    }
-    return payloadOf(bytes, full);
-  }
-  return undefined;
+  const bytes = readStored(store, file);
+  return bytes === undefined ? undefined : payloadOf(bytes, full);
 }
 
 /**

@@ -328,12 +328,43 @@ export function printedValue(o: { id: string; pick: (c: CheckContext) => Allocat
         return fail(
           c.runs?.unavailable?.["shifted-run"] ?? "the grader made no second run to compare printed addresses with (judge() was called without its extra runs)",
         );
-      const second = judgeRun({ ...c, result: sh.result, records: sh.records }, `in a second run with ${sh.mem >> 20} MiB of RAM, `);
-      return second.pass ? ok(`right in both runs (${(c.exercise.settings.mem ?? 0) >> 20 || "default"} and ${sh.mem >> 20} MiB)`) : second;
+      const shiftedCtx = { ...c, result: sh.result, records: sh.records };
+      const second = judgeRun(shiftedCtx, `in a second run with ${sh.mem >> 20} MiB of RAM, `);
+      if (!second.pass) return second;
+      // A line that holds the value of both runs (numbers copied from the first run's output and from this check's
+      // report of the second) matches each run without printing the variable: the value one run's allocation got
+      // must not be printed in the other run, where that allocation has another address.
+      const mine = o.pick(c);
+      const theirs = o.pick(shiftedCtx);
+      if (!isOutcome(mine) && !isOutcome(theirs))
+        for (let i = 0; i < Math.min(mine.length, theirs.length); i++) {
+          for (const [here, other, ctx, label] of [
+            [mine[i], theirs[i], c, ""],
+            [theirs[i], mine[i], shiftedCtx, `in the second run (${sh.mem >> 20} MiB), `],
+          ] as const) {
+            const foreign = (other.virt ?? other.addr) !== (here.virt ?? here.addr) ? (other.virt ?? other.addr) : undefined;
+            const p = foreign !== undefined ? printsHolding(ctx, foreign)[0] : undefined;
+            if (p)
+              return fail(
+                `${label}${p.fn}${p.line !== undefined ? ` at line ${p.line}` : ""} printed 0x${foreign!.toString(16)}, the address ${describe(other)} got in the other run, not in this one: a number copied from an output, not the value the allocator returned`,
+              );
+          }
+        }
+      return ok(`right in both runs (${(c.exercise.settings.mem ?? 0) >> 20 || "default"} and ${sh.mem >> 20} MiB)`);
     },
     1,
     { requires: o.requires, needs: ["shifted-run"] },
   );
+}
+
+/** The module's print calls whose arguments or rendered text hold this value (as an address in hex). */
+function printsHolding(c: CheckContext, w: bigint): KernelCall[] {
+  const era = eraOf(c.result);
+  const bits = ((c.result.kernel as { layout?: { bits?: number } }).layout?.bits ?? 64) as 32 | 64;
+  const re = new RegExp(`(?:^|[^0-9a-f])0*${w.toString(16)}(?![0-9a-f])`, "i");
+  return (callsOf(c.result) ?? [])
+    .filter((x) => PRINT_FNS.includes(x.fn))
+    .filter((p) => p.args.slice(1).some((v) => toBig(v) === w) || re.test(renderedText(p, era, bits)));
 }
 
 /** Find allocations made by one of these functions; the check fails naming what was found instead. */
@@ -398,6 +429,8 @@ export function allocatedAs(o: {
   phase?: "init" | "deferred" | "exit";
   /** Kept while the module is loaded: freed in module_exit (or never, which no-leak judges), not before. */
   kept?: boolean;
+  /** The allocator's first argument, when the task names it (mempool_create_kmalloc_pool's min_nr, the reserve). */
+  firstArg?: number;
   requires?: string[];
 }): Check {
   const what = [o.fns?.join("/"), o.family && !o.fns ? o.family.join("/") : undefined].filter(Boolean).join(" ");
@@ -439,9 +472,22 @@ export function allocatedAs(o: {
         const wrong = sized.filter((a) => regionOf(l, a.virt ?? a.addr) !== o.region);
         if (wrong.length) return fail(`${describe(wrong[0])} is not in the ${o.region === "linear" ? "linear map (lowmem)" : "vmalloc area"}`);
       }
+      if (o.firstArg !== undefined) {
+        const right = sized.filter((a) => Number(a.call.args[0]) === o.firstArg);
+        if (!right.length)
+          return fail(`${describe(sized[0])} was called with ${String(sized[0].call.args[0])} as its first argument, the task asks for ${o.firstArg}`);
+      }
       if (o.count !== undefined && countOf(sized) !== o.count)
         return fail(`expected ${o.count} such allocation${o.count === 1 ? "" : "s"}, found ${countOf(sized)}: ${summary(sized.slice(0, 4))}`);
-      if (o.kept && sized.every((a) => freedBeforeUnload(a))) return fail(freedBeforeUnload(sized[0])!);
+      if (o.kept) {
+        // Taken on load: one made in module_exit (to have a free there) is not the one the task keeps.
+        const before = sized.filter((a) => a.call.phase !== "exit");
+        if (!before.length)
+          return fail(
+            `${describe(sized[0])} was made in module_exit, while the module was unloading: the task asks to take it on load and keep it until module_exit`,
+          );
+        if (before.every((a) => freedBeforeUnload(a))) return fail(freedBeforeUnload(before[0])!);
+      }
       return ok(summary(sized.slice(0, 3)));
     },
     1,

@@ -33,7 +33,9 @@ import type { ReportKind } from "../kernel/types.ts";
 import type { MemoryProbe } from "../../sandbox/probes.ts";
 import {
   allocatedAs,
+  fail,
   findAlloc,
+  freedBeforeUnload,
   gfpIs,
   isOutcome,
   loads,
@@ -207,7 +209,7 @@ const LIBRARY: Record<string, { params: string; make: Maker }> = {
     },
   },
   allocated: {
-    params: "id, message, hint, fn: [...] or family: [...], size, order, gfp (GFP_KERNEL...), region (linear|vmalloc), context: [...], count, phase, kept (true: freed in module_exit, not before)",
+    params: "id, message, hint, fn: [...] or family: [...], size, order, gfp (GFP_KERNEL...), region (linear|vmalloc), context: [...], count, phase, kept (true: freed in module_exit, not before), firstArg (the allocator's first argument: a mempool's min_nr)",
     make: (f) => {
       if (!f) throw new Error("allocated needs id, message, hint and what was allocated");
       const sel = selector(f);
@@ -226,6 +228,7 @@ const LIBRARY: Record<string, { params: string; make: Maker }> = {
         count: f.number("count"),
         phase: f.oneOf("phase", ["init", "deferred", "exit"] as const),
         kept: f.bool("kept"),
+        firstArg: f.number("firstArg"),
         requires: f.strings("requires"),
       });
     },
@@ -249,7 +252,10 @@ const LIBRARY: Record<string, { params: string; make: Maker }> = {
         for (const s of sels) {
           const got = findAlloc(c, s.fns!, (a) => (s.size === undefined || a.size === s.size) && (s.order === undefined || (a.order ?? 0) === s.order));
           if (isOutcome(got)) return got;
-          out.push(got[0]);
+          if (!got.length)
+            return fail(`no ${s.fns!.join("/")} allocation${s.size !== undefined ? ` of ${s.size} bytes` : s.order !== undefined ? ` of order ${s.order}` : ""} to compare the printed addresses with`);
+          // The one kept while loaded (a spare taken and freed first is not the allocation the task asks to print).
+          out.push(got.find((a) => !freedBeforeUnload(a) && a.call.phase !== "exit") ?? got[0]);
         }
         return out;
       };

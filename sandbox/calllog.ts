@@ -183,6 +183,13 @@ function memPart(role: MemoryRole | undefined, memory: boolean): [number, number
   return [memory ? MEM_OTHER : MEM_NONE, -1];
 }
 
+/** The index of address number `num` among the block's keys, -1 when it is not one (keys are never NaN nor 0). */
+function keyIndex(b: Block, num: number): number {
+  const keys = b.keys;
+  for (let j = 0; j < b.nKeys; j++) if (keys[j] === num) return j;
+  return -1;
+}
+
 /** The open memory block (folding): the log's state before its first row, and the addresses it returned. */
 interface Block {
   rows: number;
@@ -193,8 +200,10 @@ interface Block {
   bytes: number;
   rowChunk: RowChunk;
   valChunk: ValChunk;
-  /** Addresses (encodeAddr numbers) the block returned: its allocation's, its aliases'. */
+  /** Addresses (encodeAddr numbers) the block returned: its allocation's, its aliases' (the first nKeys of keys: the
+   *  one Block is reused, and an array's length set to 0 is a runtime call per block). */
   keys: number[];
+  nKeys: number;
   /** `rows` after its last row: a row written since breaks the block. */
   next: number;
 }
@@ -532,7 +541,7 @@ export class CallLog {
     const b = this.block;
     this.cont = false;
     if (b !== null) {
-      if (b.next === this.rows && (info.mem === MEM_ALIAS || info.mem === MEM_FREE) && key !== undefined && b.keys.includes(key)) {
+      if (b.next === this.rows && (info.mem === MEM_ALIAS || info.mem === MEM_FREE) && key !== undefined && keyIndex(b, key) >= 0) {
         this.cont = true;
         return true;
       }
@@ -552,6 +561,7 @@ export class CallLog {
         rowChunk: this.rowChunk,
         valChunk: this.valChunk,
         keys: [],
+        nKeys: 0,
         next: -1,
       });
       nb.rows = this.rows;
@@ -562,7 +572,7 @@ export class CallLog {
       nb.bytes = this.bytes;
       nb.rowChunk = this.rowChunk;
       nb.valChunk = this.valChunk;
-      nb.keys.length = 0;
+      nb.nKeys = 0;
       nb.next = -1;
       this.block = nb;
       return true;
@@ -586,7 +596,7 @@ export class CallLog {
     const b = this.block;
     if (info.mem === MEM_ALLOC && b !== null && b.next === -1) {
       if (isAddr) {
-        b.keys.push(num);
+        b.keys[b.nKeys++] = num;
         b.next = this.rows;
       } else this.complete(b); // NULL (or ZERO_SIZE_PTR): a block of its own
       return;
@@ -594,7 +604,7 @@ export class CallLog {
     if (this.cont && b !== null) {
       this.cont = false;
       if (info.mem === MEM_ALIAS) {
-        if (isAddr) b.keys.push(num);
+        if (isAddr) b.keys[b.nKeys++] = num;
         b.next = this.rows;
       } else this.complete(b);
       return;
@@ -605,7 +615,7 @@ export class CallLog {
   /** A block that met another call before its free: kept (its allocations are live), or dropped past maxEntries. */
   private closeUnfinished(b: Block): void {
     if (b.next === this.rows && b.rows >= CALL_LOG_BUDGET.maxEntries && this.canUndo(b)) return this.dropBlock(b);
-    for (const k of b.keys) this.liveKept.add(k);
+    for (let j = 0; j < b.nKeys; j++) this.liveKept.add(b.keys[j]);
   }
 
   /** The block's rows are the last ones, in the columns as they were at its start (no make(), no new chunk, no cut). */
@@ -658,11 +668,16 @@ export class CallLog {
   private sameAsLast(b: Block): boolean {
     const last = this.lastSig;
     const nl = last.length;
-    const keys = b.keys;
+    const argEnd = this.colArgEnd;
+    const valKind = this.valKind;
+    const valNum = this.valNum;
+    const retKind = this.retKind;
+    const retNum = this.retNum;
+    const shift = b.valOff - b.nVals;
     let o = 0;
     let v = b.valOff;
     for (let i = b.rowOff; i < this.rowOff; i++) {
-      const end = this.colArgEnd[i]! - b.nVals + b.valOff;
+      const end = argEnd[i]! + shift;
       if (
         o + 6 > nl ||
         last[o] !== this.colFn[i] ||
@@ -676,19 +691,22 @@ export class CallLog {
       o += 6;
       for (; v <= end; v++) {
         const isLast = v === end;
-        const kind = isLast ? this.retKind[i]! : this.valKind[v]!;
-        const num = isLast ? this.retNum[i]! : this.valNum[v]!;
+        const kind = isLast ? retKind[i]! : valKind[v]!;
+        const num = isLast ? retNum[i]! : valNum[v]!;
         let tag: number;
         let val: number;
         if (kind === V_ADDR) {
-          const k = keys.indexOf(num);
+          const k = keyIndex(b, num);
           tag = k >= 0 ? 4 : 1;
           val = k >= 0 ? k : num;
         } else if (kind === V_NUM || kind === V_UNDEFINED) {
           tag = kind;
           val = kind === V_NUM ? num : 0;
         } else return false; // sigOf: null
-        if (o + 2 > nl || last[o] !== tag || !Object.is(last[o + 1], val)) return false;
+        if (o + 2 > nl || last[o] !== tag) return false;
+        // Object.is(last[o + 1], val) without the call: NaN equals NaN, -0 and 0 differ
+        const was = last[o + 1]!;
+        if (was === val ? was === 0 && 1 / was !== 1 / val : was === was || val === val) return false;
         o += 2;
         if (isLast) break;
       }
@@ -702,7 +720,6 @@ export class CallLog {
    * neither (an object: the string form is the only one).
    */
   private sigOf(b: Block): number[] | null {
-    const keys = b.keys;
     const out = this.sigBuf;
     let o = 0;
     let v = b.valOff;
@@ -719,7 +736,7 @@ export class CallLog {
         const kind = last ? this.retKind[i]! : this.valKind[v]!;
         const num = last ? this.retNum[i]! : this.valNum[v]!;
         if (kind === V_ADDR) {
-          const k = keys.indexOf(num);
+          const k = keyIndex(b, num);
           out[o++] = k >= 0 ? 4 : 1;
           out[o++] = k >= 0 ? k : num;
         } else if (kind === V_NUM || kind === V_UNDEFINED) {
@@ -735,10 +752,9 @@ export class CallLog {
 
   /** The block's calls, the addresses it returned written as #0, #1... (its allocation's, its aliases'). */
   private shapeOf(b: Block): string {
-    const keys = b.keys;
     const one = (kind: number, num: number, other: Map<number, unknown>, at: number): string => {
       if (kind === V_ADDR) {
-        const k = keys.indexOf(num);
+        const k = keyIndex(b, num);
         return k >= 0 ? "#" + k : "a" + num;
       }
       if (kind === V_NUM) return "n" + num;

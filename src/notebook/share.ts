@@ -76,9 +76,14 @@ export function decodeShare(hash: string): ShareData | null {
 }
 
 const URI_SAFE = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+-$";
-/** The 6-bit value of each ASCII character of the URI-safe alphabet; 0 for any other (lz-string's `undefined & x`). */
+/**
+ * The 6-bit value of each ASCII character of the URI-safe alphabet; 0 for any other (lz-string's `undefined & x`),
+ * except a space, which lz-string first replaces with "+" (a "+" that went through form decoding): read as "+" here,
+ * without copying the input.
+ */
 const VALUE = new Uint8Array(128);
 for (let i = 0; i < URI_SAFE.length; i++) VALUE[URI_SAFE.charCodeAt(i)] = i;
+VALUE[32] = VALUE[43];
 
 /** What a bounded decode did, for tests: the characters it emitted (never more than maxChars). */
 export interface DecodeProbe {
@@ -92,7 +97,6 @@ export interface DecodeProbe {
  */
 export function decompressBounded(input: string, maxChars: number, probe?: DecodeProbe): string | null {
   if (input === "") return null;
-  input = input.replace(/ /g, "+");
   const length = input.length;
   const next = (index: number) => {
     const c = input.charCodeAt(index); // NaN past the end: 0 bits, as lz-string's undefined

@@ -77,6 +77,14 @@ describe("decodeShare bounds the decompression of a hostile link", () => {
     expect(decompressBounded(body, full)).toHaveLength(full);
   });
 
+  it("a link of 10 million characters of literals is stopped by the same cap (every code emits at least one)", () => {
+    const probe: DecodeProbe = { chars: 0 };
+    // "A" is 6 zero bits: code 0 (an 8-bit literal) of "\0", over and over, one character per code
+    expect(decompressBounded("A".repeat(10_000_000), MAX_SHARE_JSON_CHARS, probe)).toBeNull();
+    expect(probe.chars).toBe(MAX_SHARE_JSON_CHARS);
+    expect(decodeShare("#share=" + "A".repeat(10_000_000))).toBeNull();
+  });
+
   it("a crafted link just within the cap still opens: the bound rejects only what a 256 KiB cell cannot make", () => {
     const k = runsWithin(MAX_SHARE_JSON_CHARS);
     const d = decodeShare("#share=" + bombLink(k, PREFIX, "a", SUFFIX));
@@ -185,6 +193,14 @@ describe("the bounded decoder is byte-compatible with lz-string", () => {
       { numRuns: 5000 },
     );
     expect(nonEmpty).toBeGreaterThan(0); // some garbage does decode to text, and agrees
+  });
+
+  it("a space reads as + (lz-string's replace), so a link whose + became a space still opens", () => {
+    const link = encodeShare({ lesson: "first-module", cell: "hello", code: "x".repeat(3000) + "µ→✓".repeat(500) });
+    expect(link).toContain("+");
+    const spaced = link.replace(/\+/g, " ");
+    expect(decodeShare(spaced)).toEqual(decodeShare(link));
+    expect(bounded(spaced.slice(7))).toEqual(reference(spaced.slice(7)));
   });
 
   it("a first code of 3 (no literal) behaves as lz-string's undefined entry", () => {

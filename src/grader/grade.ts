@@ -10,6 +10,8 @@
 //   otherwise, RunOptions.loadedMs), so that a thread's count differs: a count copied from an earlier run cannot match.
 // - "high-memory-run": the same profile with HIGH_MEM of RAM, where GFP_KERNEL memory comes from above 4 GiB: a
 //   streaming DMA mapping for a 32-bit device fails there (no swiotlb in the simulator), and the error path runs.
+// - "other-cmdline": the same machine booted with RunSettings.otherCmdline, where the task's answer differs
+//   (find-the-hole: vmalloc=240M instead of 200M, another largest hole): a number copied from a run cannot match both.
 // - "fault-injection": a counting run (fail-nth set beyond reach, so the kernel counts module_init's fault sites
 //   without failing any: RunResult.faultInjection.insmodCalls), then one run per chosen site n with fail-nth = n
 //   (src/kernel/debug/fault_inject.ts). Every site up to FAULT_RUNS_ALL; past that the first FAULT_RUNS_FIRST and
@@ -123,6 +125,14 @@ export async function extraRuns(ex: Exercise, source: string, run: Runner, clean
   if (needs.has("high-memory-run")) {
     const result = await run(source, { ...base, mem: HIGH_MEM, views: false });
     out.highMem = { result, records: allocations(result), mem: HIGH_MEM };
+  }
+  if (needs.has("other-cmdline")) {
+    const cmdline = ex.settings.otherCmdline;
+    if (cmdline === undefined) out.unavailable!["other-cmdline"] = "the exercise names no second command line (settings.otherCmdline)";
+    else {
+      const result = await run(source, { ...base, cmdline });
+      out.otherCmdline = { result, records: allocations(result), cmdline };
+    }
   }
   if (needs.has("fault-injection")) {
     const why = faultInjectionUnavailable(ex.settings);

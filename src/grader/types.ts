@@ -11,6 +11,8 @@ export interface RunSettings {
   /** RAM in bytes (default: the profile's). */
   mem?: number;
   cmdline?: string;
+  /** The command line of the "other-cmdline" run (the task's answer differs there: a number copied cannot match). */
+  otherCmdline?: string;
   seed?: number;
   config?: "debug" | "distro";
   /** /proc files the checks read (taken after init and after exit). */
@@ -55,6 +57,8 @@ export interface ExtraRuns {
   /** The same profile with HIGH_MEM of RAM: kmalloc and the page allocator then give memory above 4 GiB, outside a
    *  32-bit DMA mask, so that dma_map_single fails and the module's error path runs. */
   highMem?: OtherRun & { mem: number };
+  /** The same machine booted with RunSettings.otherCmdline (find-the-hole: another vmalloc=, another answer). */
+  otherCmdline?: OtherRun & { cmdline: string };
   /** Fault injection: the clean run's fault sites, and one run per chosen site with that site failing (fail-nth). */
   faults?: {
     /** module_init's fault sites (fail-nth), 0 when not counted. */
@@ -78,7 +82,7 @@ export interface Check {
   /** Numbers and names the check requires, each of which the exercise's statement must say (test/grader/statements). */
   requires?: string[];
   /** Extra runs the check reads (CheckContext.runs). */
-  needs?: ("shifted-run" | "fault-injection" | "other-loaded-time" | "high-memory-run")[];
+  needs?: ("shifted-run" | "fault-injection" | "other-loaded-time" | "high-memory-run" | "other-cmdline")[];
   run(c: CheckContext): CheckOutcome;
 }
 

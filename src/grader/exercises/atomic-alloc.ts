@@ -109,6 +109,12 @@ module_exit(atomic_exit);
       (c) => {
         const r = records(c);
         if (isOutcome(r)) return r;
+        // The presses are the grader's: a module that raises the line itself allocates when it likes, not per press.
+        const raised = [...callsTo(c.result, "raise_irq"), ...callsTo(c.result, "raise_irq_at")][0];
+        if (raised)
+          return fail(
+            `the module raised the interrupt itself (${raised.fn}${raised.line !== undefined ? ` at line ${raised.line}` : ""}): the grader presses the button three times itself, 10, 20 and 30 ms after load, and expects one allocation per press: remove the raise_irq/raise_irq_at you tried the handler with`,
+          );
         const inIrq = r.allocs.filter((a) => a.context === "hardirq");
         const failed = r.failed.filter((f) => f.call.ctx?.hardirq);
         // Whatever the handler allocated with, it must be something that cannot sleep: vmalloc and GFP_KERNEL can.

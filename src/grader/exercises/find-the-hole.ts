@@ -4,7 +4,8 @@ import type { Exercise } from "../types.ts";
 import { check, fail, gfpName, isOutcome, loads, noReports, nothingLeaked, ok, PRINT_FNS, records, renderedText, survivesFaultInjection } from "../checks.ts";
 import { callsOf, eraOf, toBig, toNum } from "../records.ts";
 import { gfpFlags } from "../../kernel/gfp.ts";
-import type { CheckContext } from "../types.ts";
+import { getProfile } from "../../kernel/profiles.ts";
+import type { CheckContext, CheckOutcome } from "../types.ts";
 
 const MiB = 1 << 20;
 const VM_FNS = ["vmalloc", "vzalloc", "__vmalloc", "vmalloc_user", "vmalloc_32"];
@@ -19,16 +20,42 @@ function printedN(c: CheckContext): number | undefined {
   return undefined;
 }
 
+/** found-largest in one run: the printed N succeeded, N + 1 failed with nothing held, and N fits the kernel's hole. */
+function judgeFound(c: CheckContext, label: string): CheckOutcome {
+  const r = records(c);
+  if (isOutcome(r)) return r;
+  const n = printedN(c);
+  if (n === undefined) return fail(`${label}no "largest: N MiB" line was printed`);
+
+  const vm = r.calls.map((x, i) => [x, i] as const).filter(([x]) => VM_FNS.includes(x.fn));
+  const got = vm.find(([x]) => toNum(x.args[0]) === n * MiB && toBig(x.ret) !== 0n && x.ret !== null);
+  if (!got) return fail(`${label}the module printed ${n} MiB, but no ${n} MiB vmalloc succeeded in the kernel's records`);
+  const next = vm.filter(([x]) => toNum(x.args[0]) === (n + 1) * MiB && (x.ret === null || toBig(x.ret) === 0n));
+  if (!next.length) return fail(`${label}${n} MiB succeeded, but the kernel's records show no failed ${n + 1} MiB attempt: is ${n} really the largest?`);
+  // The N+1 failure must be the kernel's honest answer: the module held no vmalloc memory of its own then.
+  const honest = next.some(([, i]) => !r.allocs.some((a) => a.family === "vmalloc" && a.index < i && (!a.free || a.free.index > i)));
+  if (!honest) return fail(`${label}the ${n + 1} MiB attempt failed while the module itself still held vmalloc memory`);
+  const hole = (c.result.kernel as { vmalloc?: { largestFreeHole?: number } }).vmalloc?.largestFreeHole;
+  if (typeof hole === "number" && n * MiB > hole) return fail(`${label}${n} MiB is larger than the largest free hole (${hole} bytes)`);
+  return ok(`largest: ${n} MiB`);
+}
+
 export const findTheHole: Exercise = {
   id: "find-the-hole",
   title: "Find the hole",
   lesson: "vmalloc-size",
-  settings: { profile: "arm-3.4-msm8x25", proc: ["vmallocinfo", "meminfo"] },
+  settings: {
+    profile: "arm-3.4-msm8x25",
+    proc: ["vmallocinfo", "meminfo"],
+    // found-largest's second boot: the phone's command line with a larger vmalloc area (another hole, another N)
+    otherCmdline: getProfile("arm-3.4-msm8x25").defaultCmdline.replace(/\bvmalloc=\S+/, "vmalloc=240M"),
+  },
   statement: `This phone boots with \`vmalloc=200M\`, yet /proc/meminfo's VmallocUsed says little is used. Find the largest
 vmalloc allocation that succeeds, to the MiB, and print \`largest: N MiB\`. Probe quietly: a failed vmalloc() prints
 an allocation-failure warning, so probe with \`__vmalloc(size, GFP_KERNEL | __GFP_NOWARN, PAGE_KERNEL)\` and give
 each successful probe straight back: the log must hold no allocation-failure warning, and nothing may stay
-allocated. A probe that fails is an answer, not an error: init still returns 0.`,
+allocated. A probe that fails is an answer, not an error: init still returns 0. The grader boots the phone a second
+time with \`vmalloc=240M\`, where the hole and the answer are larger: search, do not print a number an earlier run found.`,
   starter: `import { vmalloc, vfree, printk, KERN_INFO, MODULE_LICENSE, module_init, module_exit } from "linux";
 
 MODULE_LICENSE("GPL");
@@ -82,24 +109,18 @@ module_exit(() => {});
       "The printed N is the largest vmalloc size, in MiB, that the kernel granted",
       "Search (bisection is quickest): try a size, free it at once if it succeeds; the answer N succeeds and N+1 fails, with nothing else held.",
       (c) => {
-        const r = records(c);
-        if (isOutcome(r)) return r;
-        const n = printedN(c);
-        if (n === undefined) return fail('no "largest: N MiB" line was printed');
-        const vm = r.calls.map((x, i) => [x, i] as const).filter(([x]) => VM_FNS.includes(x.fn));
-        const got = vm.find(([x]) => toNum(x.args[0]) === n * MiB && toBig(x.ret) !== 0n && x.ret !== null);
-        if (!got) return fail(`the module printed ${n} MiB, but no ${n} MiB vmalloc succeeded in the kernel's records`);
-        const next = vm.filter(([x]) => toNum(x.args[0]) === (n + 1) * MiB && (x.ret === null || toBig(x.ret) === 0n));
-        if (!next.length) return fail(`${n} MiB succeeded, but the kernel's records show no failed ${n + 1} MiB attempt: is ${n} really the largest?`);
-        // The N+1 failure must be the kernel's honest answer: the module held no vmalloc memory of its own then.
-        const honest = next.some(([, i]) => !r.allocs.some((a) => a.family === "vmalloc" && a.index < i && (!a.free || a.free.index > i)));
-        if (!honest) return fail(`the ${n + 1} MiB attempt failed while the module itself still held vmalloc memory`);
-        const hole = (c.result.kernel as { vmalloc?: { largestFreeHole?: number } }).vmalloc?.largestFreeHole;
-        if (typeof hole === "number" && n * MiB > hole) return fail(`${n} MiB is larger than the largest free hole (${hole} bytes)`);
-        return ok(`largest: ${n} MiB`);
+        const first = judgeFound(c, "");
+        if (!first.pass) return first;
+        // A number copied from an earlier run (and two probes to back it) matches one boot only: with another
+        // vmalloc= the hole, and the answer, differ.
+        const o = c.runs?.otherCmdline;
+        if (!o) return fail(c.runs?.unavailable?.["other-cmdline"] ?? "the grader made no second run (judge() was called without its extra runs)");
+        const vm = /\bvmalloc=(\S+)/.exec(o.cmdline)?.[1] ?? o.cmdline;
+        const second = judgeFound({ ...c, result: o.result, records: o.records }, `in a second run, booted with vmalloc=${vm}, `);
+        return second.pass ? ok(`${first.detail}; ${second.detail} with vmalloc=${vm}`) : second;
       },
       1,
-      { requires: ["largest: N MiB", "MiB"] },
+      { requires: ["largest: N MiB", "MiB"], needs: ["other-cmdline"] },
     ),
     check(
       "quiet",

@@ -88,6 +88,14 @@ module_exit(sum_exit);
         const reads = calls.filter((x) => READS.includes(x.fn));
         const total = reads.reduce((s, x) => s + (toNum(x.ret) ?? 0), 0);
         if (reads.length < 16 || total !== 120) return fail(`the bytes read back add up to ${total} (${reads.length} reads), not 120`);
+        // The 16 bytes the module wrote (0 to 15), each read once from its own address: not a sum made to come out
+        // at 120 (120 in one byte and zeros, one byte read 16 times).
+        const byAddr = new Map(reads.map((x) => [String(x.args[0]), toNum(x.ret)]));
+        const values = [...byAddr.values()].sort((a, b) => (a ?? 0) - (b ?? 0));
+        if (byAddr.size < 16 || !Array.from({ length: 16 }, (_, i) => i).every((i) => values.includes(i)))
+          return fail(
+            `the reads add up to 120, but not from the 16 bytes 0 to 15 the module writes: ${byAddr.size} address${byAddr.size === 1 ? "" : "es"} read, holding ${values.slice(0, 16).join(", ")}`,
+          );
         return ok();
       },
       1,

@@ -187,15 +187,44 @@ module_exit(flags_exit);
         const firstFree = exit.findIndex((x) => x.fn === "kfree");
         const before = firstFree < 0 ? exit : exit.slice(0, firstFree);
         const missing: string[] = [];
-        const want: [string, string[], string[]][] = [
-          ["the timer", ["timer_setup"], ["del_timer_sync", "del_timer", "timer_shutdown_sync"]],
-          ["the tasklet", ["tasklet_setup", "tasklet_init"], ["tasklet_kill"]],
-          ["the work", ["INIT_WORK"], ["flush_work", "cancel_work_sync"]],
+        // [what, set up by, armed by (and which argument is the object), waited for by]
+        const want: [string, string[], [string, number][], string[]][] = [
+          [
+            "the timer",
+            ["timer_setup"],
+            [
+              ["mod_timer", 0],
+              ["add_timer", 0],
+            ],
+            ["del_timer_sync", "del_timer", "timer_shutdown_sync"],
+          ],
+          [
+            "the tasklet",
+            ["tasklet_setup", "tasklet_init"],
+            [
+              ["tasklet_schedule", 0],
+              ["tasklet_hi_schedule", 0],
+            ],
+            ["tasklet_kill"],
+          ],
+          [
+            "the work",
+            ["INIT_WORK"],
+            [
+              ["schedule_work", 0],
+              ["queue_work", 1],
+            ],
+            ["flush_work", "cancel_work_sync"],
+          ],
         ];
-        for (const [what, setup, waits] of want) {
+        for (const [what, setup, arms, waits] of want) {
           const ids = callsTo(c.result, ...setup).map((x) => JSON.stringify(x.args[0]));
           if (!ids.length) continue; // not set up: the allocation checks say so
-          if (!before.some((x) => waits.includes(x.fn) && ids.includes(JSON.stringify(x.args[0])))) missing.push(`${what} (${waits.slice(0, 2).join(" or ")})`);
+          // Each object the module armed is waited for: a wait on another one (set up, never armed) waits for nothing.
+          const armed = [...new Set(arms.flatMap(([fn, i]) => callsTo(c.result, fn).map((x) => JSON.stringify(x.args[i]))))].filter((id) => ids.includes(id));
+          const waited = (id: string) => before.some((x) => waits.includes(x.fn) && JSON.stringify(x.args[0]) === id);
+          if (armed.length ? !armed.every(waited) : !ids.some(waited))
+            missing.push(`${what}${armed.length && ids.some(waited) ? " it armed (the wait is on another one)" : ""} (${waits.slice(0, 2).join(" or ")})`);
         }
         if (missing.length) return fail(`module_exit ${firstFree < 0 ? "never waits for" : "frees before it waits for"} ${missing.join(", ")}`);
         return ok();

@@ -150,7 +150,22 @@ ${PROGRAM}`,
         if (!buf) return fail("there is no vmalloc_user buffer to read");
         const reads = callsTo(c.result, "readb").filter((x) => x.phase === "exit");
         const seen = [0, 1, 2, 3].filter((i) => reads.some((x) => toBig(x.args[0]) === buf + BigInt(i * 4096) && x.ret === 42));
-        return seen.length === 4 ? ok() : fail(`exit read 42 at the start of ${seen.length} of the 4 pages${reads.length ? "" : " (no readb in exit)"}`);
+        if (seen.length !== 4) return fail(`exit read 42 at the start of ${seen.length} of the 4 pages${reads.length ? "" : " (no readb in exit)"}`);
+        // The 42s are the program's: each page's was stored through the program's mapping (a module that writes them
+        // into its own buffer reads back its own values, and the sharing is never shown).
+        const calls = callsOf(c.result) ?? [];
+        const maps = calls
+          .filter((x) => x.fn === "mmap")
+          .map((x) => toBig(x.ret))
+          .filter((a): a is bigint => !!a && a < 1n << 63n);
+        const stored = [0, 1, 2, 3].filter((i) =>
+          calls.some((x) => /^store/.test(x.fn) && x.args[1] === 42 && maps.some((m) => toBig(x.args[0]) === m + BigInt(i * 4096))),
+        );
+        if (stored.length !== 4)
+          return fail(
+            `exit read 42 on the 4 pages, but the program stored 42 through its mapping on ${stored.length} of them: the module wrote the values itself; leave the stores to the program`,
+          );
+        return ok();
       },
     ),
     printedLine({ id: "sum-on-unload", text: "sum 168", level: 6, phase: "exit" }),

@@ -336,6 +336,24 @@ export function printedValue(o: { id: string; pick: (c: CheckContext) => Allocat
       // must not be printed in the other run, where that allocation has another address.
       const mine = o.pick(c);
       const theirs = o.pick(shiftedCtx);
+      // The address itself written in the source (copied from an output: the module may pick among copies by
+      // checking which run it is in, and each run's line then holds its own value): no module holds a run's address
+      // as a literal, the allocator gives it.
+      for (const [as, label] of [
+        [mine, ""],
+        [theirs, `in the second run (${sh.mem >> 20} MiB), `],
+      ] as const) {
+        if (isOutcome(as)) continue;
+        for (const a of as) {
+          const w = a.virt ?? a.addr;
+          if (w <= 0xffffn) continue;
+          const lit = new RegExp(`\\b(?:0x0*${w.toString(16)}|${w.toString(10)})(?:n|ul|l|u)?\\b`, "i");
+          if (lit.test(c.source))
+            return fail(
+              `${label}the module's source holds 0x${w.toString(16)}, the address ${describe(a)} returned in that run: a number copied from an output, not the value the allocator returned; print the variable`,
+            );
+        }
+      }
       if (!isOutcome(mine) && !isOutcome(theirs))
         for (let i = 0; i < Math.min(mine.length, theirs.length); i++) {
           for (const [here, other, ctx, label] of [

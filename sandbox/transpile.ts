@@ -288,6 +288,20 @@ function isArrowAt(toks: SucraseToken[], k: number): boolean {
   return false;
 }
 
+/**
+ * The cell's code without its comments: its tokens' texts, one space apart (the source itself when it does not parse).
+ * For the grader, which looks for numbers copied into the code and must not count a comment that quotes an output.
+ */
+export function codeText(src: string): string {
+  try {
+    return parse(src, false, true, false)
+      .tokens.map((t) => src.slice(t.start, t.end))
+      .join(" ");
+  } catch {
+    return src;
+  }
+}
+
 /** The most sites a cell's calls are numbered with (a site number takes the 6 characters of `void 0`). */
 export const MAX_SITES = 999_999;
 

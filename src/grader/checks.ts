@@ -7,6 +7,7 @@ import { gfpAllowsBlocking, formatGfp, gfpFlags } from "../kernel/gfp.ts";
 import { vsprintf, type PrintkArg } from "../kernel/kernel/vsprintf.ts";
 import { freeMatches as freeMatchesRole } from "../../sandbox/memrecords.ts";
 import { API } from "../../sandbox/api.ts";
+import { codeText } from "../../sandbox/transpile.ts";
 import type { Check, CheckContext, CheckOutcome } from "./types.ts";
 import { bytes, callsOf, describe, eraOf, lineText, roles, toBig, type AllocRecords, type Allocation, type Family, type KernelCall } from "./records.ts";
 import { countOf, type MemContext } from "../../sandbox/memrecords.ts";
@@ -338,7 +339,8 @@ export function printedValue(o: { id: string; pick: (c: CheckContext) => Allocat
       const theirs = o.pick(shiftedCtx);
       // The address itself written in the source (copied from an output: the module may pick among copies by
       // checking which run it is in, and each run's line then holds its own value): no module holds a run's address
-      // as a literal, the allocator gives it.
+      // as a literal, the allocator gives it. Comments do not count: a learner may quote an output there.
+      const code = codeText(c.source);
       for (const [as, label] of [
         [mine, ""],
         [theirs, `in the second run (${sh.mem >> 20} MiB), `],
@@ -348,7 +350,7 @@ export function printedValue(o: { id: string; pick: (c: CheckContext) => Allocat
           const w = a.virt ?? a.addr;
           if (w <= 0xffffn) continue;
           const lit = new RegExp(`\\b(?:0x0*${w.toString(16)}|${w.toString(10)})(?:n|ul|l|u)?\\b`, "i");
-          if (lit.test(c.source))
+          if (lit.test(code))
             return fail(
               `${label}the module's source holds 0x${w.toString(16)}, the address ${describe(a)} returned in that run: a number copied from an output, not the value the allocator returned; print the variable`,
             );

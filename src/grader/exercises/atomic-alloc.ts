@@ -35,9 +35,10 @@ export const atomicAlloc: Exercise = {
     ],
   },
   statement: `Register a handler for the board's button interrupt (\`BUTTON_IRQ\` from "sim") with \`request_irq\`. The
-grader presses the button three times, 10, 20 and 30 ms after your module loads. Each time, allocate 256 bytes in the
-handler, in hard interrupt context, with flags that cannot sleep, and keep them. If an allocation fails, keep nothing
-for that press. On unload, free the interrupt and every allocation.`,
+grader presses the button three times, 10, 20 and 30 ms after your module loads; do not raise the interrupt yourself
+(remove any \`raise_irq\` you tried the handler with). Each time, allocate 256 bytes in the handler, in hard interrupt
+context, with flags that cannot sleep, and keep them. If an allocation fails, keep nothing for that press. On unload,
+free the interrupt and every allocation.`,
   starter: `import { request_irq, free_irq, kmalloc, kfree, GFP_KERNEL, IRQ_HANDLED,
          MODULE_LICENSE, module_init, module_exit } from "linux";
 import { BUTTON_IRQ } from "sim";

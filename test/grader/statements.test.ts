@@ -17,7 +17,9 @@ describe("statements agree with the checks", () => {
     for (const ex of EXERCISES) expect(ex.checks.flatMap((c) => c.requires ?? []).length, ex.id).toBeGreaterThan(1);
   });
   it("every check that needs extra runs says which, and only the known ones", () => {
-    for (const ex of EXERCISES) for (const c of ex.checks) for (const n of c.needs ?? []) expect(["shifted-run", "fault-injection", "other-loaded-time", "high-memory-run", "other-cmdline"]).toContain(n);
+    for (const ex of EXERCISES)
+      for (const c of ex.checks)
+        for (const n of c.needs ?? []) expect(["shifted-run", "fault-injection", "other-loaded-time", "high-memory-run", "other-cmdline"]).toContain(n);
   });
   it("the starter and the statement agree on object-cache's 72-byte objects and 100 objects", () => {
     const oc = EXERCISES.find((e) => e.id === "object-cache")!;

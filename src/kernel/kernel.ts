@@ -108,6 +108,8 @@ export class Kernel {
   readonly reports: Report[] = [];
   /** Reports made so far, by kind, listed or not (report()). */
   private readonly reportCounts: Partial<Record<string, number>> = {};
+  /** The kmodlab note that counts a kind's reports past MAX_REPORTS_PER_KIND (report()). */
+  private readonly reportNotes: Partial<Record<string, Report>> = {};
   /**
    * The module's own frames at this moment, innermost first, for call traces. The sandbox installs a hook
    * that asks the guest for its stack (a walk of the guest's stack: a few microseconds, so the kernel asks only
@@ -258,15 +260,11 @@ export class Kernel {
     }
     const more = n - MAX_REPORTS_PER_KIND;
     const t = `kmodlab: ${more} more ${r.kind} report${more === 1 ? " is" : "s are"} not listed (the first ${MAX_REPORTS_PER_KIND} are; dmesg has the kernel's text while its log buffer holds it)`;
-    let note: Report | undefined;
-    for (let i = this.reports.length - 1; more > 1 && i >= 0 && !note; i--) {
-      const x = this.reports[i]!;
-      if (x.kind === r.kind && x.title.startsWith("kmodlab: ") && x.title.includes(" not listed (the first ")) note = x;
-    }
+    const note = this.reportNotes[r.kind];
     if (note) {
       note.title = t;
       note.text = t;
-    } else this.reports.push({ kind: r.kind, title: t, text: t, explain: r.explain });
+    } else this.reports.push((this.reportNotes[r.kind] = { kind: r.kind, title: t, text: t, explain: r.explain }));
   }
 }
 

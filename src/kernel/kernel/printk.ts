@@ -265,8 +265,10 @@ export class LogBuffer {
   private ringFirst = 0;
   private ringTail = 0;
   private ringLast = 0;
-  /** How many records the ring overwrote (dmesg no longer shows them). */
-  dropped = 0;
+  /** How many records the ring overwrote (dmesg no longer shows them): they are the first ones, up to ringFirst. */
+  get dropped(): number {
+    return this.ringFirst;
+  }
 
   constructor(k: LogHost) {
     this.k = k;
@@ -393,7 +395,6 @@ export class LogBuffer {
     while (this.ringFirst < n && (end - this.ringTail > LOG_BUF_LEN || n + 1 - this.ringFirst > maxRecords)) {
       this.ringTail = this.blockEnd(this.ringTail, this.records[this.ringFirst]!.text);
       this.records[this.ringFirst++] = DROPPED;
-      this.dropped++;
     }
     if (this.ringFirst === n) this.ringTail = begin;
     this.ringLast = begin;

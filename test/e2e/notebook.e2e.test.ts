@@ -326,6 +326,19 @@ describe("notebook in Chromium", () => {
     expect(text).toMatch(/ran too long|CPU|soft lockup|limit/i);
     // the report's frame points at the loop's line; a click selects it in the editor
     await c.locator(".report .frame-link").first().click();
+    // polled from the click on (the flash lasts FLASH_MS, 2 s, which one read after a loaded click could miss)
+    await page
+      .waitForFunction(
+        () => {
+          const ta = document.querySelector('section.cell[data-cell-id="hello"] textarea.plain-editor') as HTMLTextAreaElement;
+          if (!ta.hidden) return ta.value.slice(ta.selectionStart, ta.selectionEnd).includes("while (true)");
+          const cell = document.querySelector('section.cell[data-cell-id="hello"]')!;
+          return !!cell.querySelector(".line-flash") || cell.querySelector(".line-numbers.active-line-number")?.textContent?.trim() === "2";
+        },
+        undefined,
+        { timeout: 5_000, polling: "raf" },
+      )
+      .catch(() => undefined); // the read below names what was there instead
     const line = await page.evaluate(() => {
       const ta = document.querySelector('section.cell[data-cell-id="hello"] textarea.plain-editor') as HTMLTextAreaElement;
       if (!ta.hidden) return ta.value.slice(ta.selectionStart, ta.selectionEnd);

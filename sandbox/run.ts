@@ -691,8 +691,18 @@ function evaluateTopLevel(run: Run, qjs: QuickJSWASMModule, b: Bridge): boolean 
     if (run.restore === "kept" && run.cellKey !== undefined) stored = keepCell(qjs, run.cellKey, { rt: run.rt!, ctx, guest: b.guest }, wrapper);
   }
   const exportsObj = ctx.newObject();
-  // load_module(): the image (the .ko copy, the core and init layouts) is in place before any of its code runs.
-  k.modules?.loadImage(run.source.length);
+  // load_module(): the image (the .ko copy, the core and init layouts) is in place before any of its code runs. The
+  // kernel's own work, not the module's: the CPU deadline does not stop it. A deadline passed before this (a loaded
+  // machine: the bridge and the cell's compile took the module's time) stops the module's first instruction instead,
+  // reported as the limit; the watchdog thrown out of here was an "internal error during load" (fuzz seed 12, a
+  // program that loops forever, at load 20; seeds 74, 208, 571 and 1454 with a 100 ms deadline).
+  const watchdog = k.watchdog;
+  k.watchdog = () => {};
+  try {
+    k.modules?.loadImage(run.source.length);
+  } finally {
+    k.watchdog = watchdog;
+  }
   let failed: { err: GuestErrorInfo; stop: Stop | null } | undefined;
   try {
     b.primeShadow();

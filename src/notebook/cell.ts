@@ -350,6 +350,7 @@ export class CellView {
       });
       this.textarea.hidden = true;
       this.editorHost.classList.add("has-monaco");
+      recordTrail(`upgrade ${this.cell.id}: focus=${hadFocus} caret=${caret} selEnd=${selEnd}`);
       if (hadFocus) {
         const pos = this.editor.editor.getModel()!.getPositionAt(caret);
         this.editor.editor.setPosition(pos);
@@ -555,7 +556,12 @@ export class CellView {
   }
 
   highlightLine(line: number, column?: number) {
-    if (this.editor) return this.editor.highlightLine(line, column);
+    if (this.editor) {
+      this.editor.highlightLine(line, column);
+      recordTrail(`highlight ${this.cell.id}: monaco line ${line} -> cursor line ${this.editor.editor.getPosition()?.lineNumber}`);
+      return;
+    }
+    recordTrail(`highlight ${this.cell.id}: plain line ${line}${this.upgrading ? " (Monaco loading)" : ""}`);
     const lines = this.textarea.value.split("\n");
     const start = lines.slice(0, line - 1).reduce((n, l) => n + l.length + 1, 0);
     this.textarea.focus();
@@ -825,6 +831,13 @@ export function focusNextOutside(box: HTMLElement, back: boolean) {
   const target = back ? all.filter((el) => !after(el)).pop() : all.find(after);
   if (target) target.focus();
   else (document.activeElement as HTMLElement | null)?.blur(); // nothing after it: the next Tab goes to the browser
+}
+
+/** What the page did with the editors (upgrades, line links), in order: an end-to-end test's failure message shows it. */
+export function recordTrail(what: string) {
+  const w = globalThis as unknown as { __kmodlab?: Record<string, unknown[]> };
+  const t = ((w.__kmodlab ??= {}).trail ??= []);
+  if (t.length < 200) t.push(what);
 }
 
 export function recordMetric(name: string, value: number) {

@@ -349,7 +349,9 @@ describe("notebook in Chromium", () => {
       const active = cell.querySelector(".line-numbers.active-line-number")?.textContent?.trim();
       return active ? `(monaco cursor on line ${active})` : "";
     });
-    expect(line).toMatch(/while \(true\)|monaco line highlighted|monaco cursor on line 2\)/);
+    // on a failure, the page's own account of its editors (upgrades and line links, in order) says which path ran
+    const trail = await page.evaluate(() => ((globalThis as { __kmodlab?: { trail?: string[] } }).__kmodlab?.trail ?? []).join("; "));
+    expect(line, `editor trail: ${trail}`).toMatch(/while \(true\)|monaco line highlighted|monaco cursor on line 2\)/);
     await shot(page, "03-limit", "hello");
     const d = await runCell(page, "memdemo");
     expect(await d.locator(".run-summary").textContent()).toMatch(/init returned 0/);

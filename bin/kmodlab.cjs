@@ -47,6 +47,21 @@ const RUN_WORKER_V8_FLAGS = ["--liftoff-only", "--interrupt-budget=540672", "--s
 // KMODLAB_WASM_EAGER=1 or 0 decides it instead of the load average (for measuring both).
 const eagerWasm = process.env.KMODLAB_WASM_EAGER ? process.env.KMODLAB_WASM_EAGER === "1" : loadavg()[0] <= availableParallelism() - 1;
 if (eagerWasm) RUN_WORKER_V8_FLAGS.push("--no-wasm-lazy-compilation");
+// `run`'s fast path (runFast below: the one cell on this thread) takes the run workers' flags with two changes, measured
+// on whole processes of `kmodlab run examples/memdemo.ts` (20 alternating rounds each, medians, the shared 2-core VM
+// at load 16-19, so every figure is ~3x what an idle machine gives; V8 flags set on the command line instead cost
+// `node -e 0` itself ~25 %):
+// - --semi-space-growth-factor=4, not 16: a run that decodes its machine from the machine cache allocates a few MB,
+//   not the ~10 MB a boot builds; growing the young generation 16x at its third scavenge (V8 commits the new
+//   semi-spaces in that pause: 25-34 ms of pause against 3.5-5.5 of scavenging, --trace-gc-nvp) and then allocating
+//   through 16 MB of fresh pages cost more than the scavenges it saves. CPU 308 -> 287 ms and 322 -> 293 (2 = V8's
+//   default: 320, like 16); a cell of 400 kmalloc/kfree pairs 504 -> 463 ms, peak RSS 78 -> 74 MB.
+// - --wasm-lazy-validation (with lazy compilation only): V8 validates each of QuickJS's functions when it compiles it,
+//   not all 1,321 when the module is compiled (the .wasm is the package's own file; a function that does not
+//   validate would still fail, at its first call instead). The module's compile 11-15 -> 7-9 ms of CPU; whole
+//   process 287 -> 276 ms CPU.
+const FAST_RUN_V8_FLAGS = RUN_WORKER_V8_FLAGS.map((f) => (f.startsWith("--semi-space-growth-factor=") ? "--semi-space-growth-factor=4" : f));
+if (!eagerWasm) FAST_RUN_V8_FLAGS.push("--wasm-lazy-validation");
 
 // `kmodlab run` the full way (KMODLAB_FAST_RUN=0, or no fast path): its worker starts here, first thing
 // (lib/spawn-worker.cjs), and, when the arguments name none of
@@ -237,11 +252,19 @@ async function start() {
  * exit codes; only the other commands' code left out), one CommonJS script compiled with a V8 code cache
  * (lib/code-cache.cjs, src/node/code-cache.ts) instead of lib/cli.mjs and its chunks through Node's ES module
  * loader, which Node 20 gives no code cache. Its run happens on this thread (src/node/in-thread.ts: the sandbox from
- * lib/isolate-worker-code.cjs, under a watchdog of Node's own, vm's timeout), with the run workers' V8 flags, set here
+ * lib/isolate-worker-code.cjs, under a watchdog of Node's own, vm's timeout), with FAST_RUN_V8_FLAGS (the run workers' but two), set here
  * before anything is compiled (the code caches are made under them). Taken only when the first argument is `run`
  * (commander then calls no other command's action) and lib/ is current and has the files; anything else, or a
  * script that fails to load, goes the ES module way (start()) with an isolated run worker. KMODLAB_FAST_RUN=0 turns
  * it off (tests compare both ways).
+ * Measured and left (whole processes, alternating, the shared 2-core VM at load 13-20):
+ * - Node 20's user-land startup snapshot (`node --snapshot-blob B --build-snapshot`) holding both scripts and the
+ *   kernel's modules: it works (same output; Script objects made at load had to go), but a 7.7 MB blob took ~150 ms
+ *   of CPU to start against ~55 for `node -e 0`, more than the code caches it replaces (the whole run 488-521 against
+ *   448 ms of CPU), and it needs `--snapshot-blob` on Node's command line (a second process, or a shell script for
+ *   the bin) and the very Node binary that built it (another one exits at once).
+ * - Reading the sandbox's script and code cache ahead on libuv's threads while this thread loads the command: the
+ *   main thread's CPU the same (250.9 against 250.3 ms), the process's 18 ms more.
  */
 function runFast() {
   if (!fastRun) return false;
@@ -251,15 +274,15 @@ function runFast() {
     const file = join(lib, "cli-run.cjs");
     const { loadCachedScript } = require(join(lib, "code-cache.cjs"));
     const { setFlagsFromString } = require("node:v8");
-    for (const f of RUN_WORKER_V8_FLAGS) setFlagsFromString(f);
-    code = loadCachedScript(file, process.env.KMODLAB_CODE_CACHE !== "0", RUN_WORKER_V8_FLAGS.join(" "));
+    for (const f of FAST_RUN_V8_FLAGS) setFlagsFromString(f);
+    code = loadCachedScript(file, process.env.KMODLAB_CODE_CACHE !== "0", FAST_RUN_V8_FLAGS.join(" "));
     if (typeof code.exports.runInThisThread !== "function") return false; // an older build
   } catch {
     return false; // an older build without these files, or one being swapped: the ES module way
   }
   const cli = code.exports;
   cli.setRunWorkerV8Flags(RUN_WORKER_V8_FLAGS);
-  cli.runInThisThread(lib, RUN_WORKER_V8_FLAGS.join(" "));
+  cli.runInThisThread(lib, FAST_RUN_V8_FLAGS.join(" "));
   void cli.main(process.argv.slice(2)).then((status) => {
     process.exitCode = status;
     code.save("run"); // the first time: the cache then holds what this command compiled

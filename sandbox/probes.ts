@@ -18,6 +18,12 @@ export interface MemoryProbe {
   stride: number;
   count: number;
   width: 1 | 2 | 4 | 8;
+  /**
+   * Write these values there instead of reading (little-endian, `width` bytes each, `count` of them), as another agent
+   * would (a second program storing through its own mapping of the buffer): the grader's check then expects the module
+   * to act on what it finds. Writes happen before the same moment's reads.
+   */
+  write?: number[];
 }
 
 /** RunResult.kernel.memory[probe.id]: the allocation read and the values (numbers; bigint as "0x.." past 2^53). */
@@ -43,7 +49,8 @@ export function readProbes(
   at: MemoryProbe["at"],
 ): Record<string, ProbeResult> {
   const out: Record<string, ProbeResult> = {};
-  const mine = probes.filter((p) => p.at === at);
+  // the writes first (another agent stored there before the module looks), then the reads
+  const mine = probes.filter((p) => p.at === at).sort((a, b) => Number(!a.write) - Number(!b.write));
   if (!mine.length) return out;
   const l = k.layout;
   const recs = memRecords(calls, roles, { pageSize: l.pageSize, vmallocStart: l.vmallocStart, vmallocEnd: l.vmallocEnd });
@@ -64,6 +71,17 @@ export function readProbes(
       continue;
     }
     const n = Math.min(p.count, MAX_PROBE_VALUES);
+    if (p.write) {
+      const written: (number | null)[] = [];
+      for (let i = 0; i < n; i++) {
+        const v = BigInt(p.write[i % p.write.length] ?? 0);
+        const bytes = new Uint8Array(p.width);
+        for (let j = 0; j < p.width; j++) bytes[j] = Number((v >> BigInt(8 * j)) & 0xffn);
+        written.push(k.mem.poke(base + BigInt((p.offset ?? 0) + i * p.stride), bytes) ? Number(v) : null);
+      }
+      out[p.id] = { at, fn: a.fn, addr: "0x" + base.toString(16), size: a.size, values: written };
+      continue;
+    }
     const values: (number | string | null)[] = new Array(n);
     for (let i = 0; i < n; i++) {
       const bytes = k.mem.peek(base + BigInt((p.offset ?? 0) + i * p.stride), p.width);

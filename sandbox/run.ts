@@ -100,6 +100,13 @@ export interface RunOptions {
    * from an earlier run's output no longer matches. An integer from 1 to 60000; no effect on a cell without threads.
    */
   loadedMs?: number;
+  /**
+   * A busy machine: in each window (ms after insmod starts, for `ms` ms) another task holds the CPU (a real-time task on
+   * this one CPU), so that the module's kernel threads cannot run and wake up late (src/kernel/kernel/kthread.ts). The
+   * grader's busy run of a thread exercise sets it: a count worked out from the time loaded no longer matches the
+   * thread's. At most 100 windows, each from 1 to 10000 ms, starting from 0 to 60000 ms.
+   */
+  busy?: { atMs: number; ms: number }[];
 }
 
 /** What the run needs of the kernel: booting, /proc, the API table, inspection. */
@@ -430,6 +437,8 @@ function startRun(source: string, options: RunOptions, deps: KernelDeps, t0: num
   if (loadedMs !== undefined && !(Number.isSafeInteger(loadedMs) && loadedMs >= 1 && loadedMs <= 60_000)) {
     return failedRun(profileName, `kmodlab: loadedMs must be an integer from 1 to 60000 (simulated ms the module stays loaded), got ${String(loadedMs)}`, t0);
   }
+  const busyBad = busyWindowsError(options.busy);
+  if (busyBad) return failedRun(profileName, `kmodlab: ${busyBad}`, t0);
   // a step stops the run through the kernel-call limit, one call early; its stop is then not reported (finish)
   const stepping = step !== undefined && step < limits.kernelCalls;
   if (stepping) limits = { ...limits, kernelCalls: step };
@@ -547,6 +556,23 @@ function compile(run: Run, source: string): readonly ApiEntry[] | undefined {
   return bridgeRows(deps.api, era, named ? new Set(tr.imports.map((im) => `${im.module}:${im.name}`)) : undefined);
 }
 
+/** Why RunOptions.busy cannot be used (a clear error naming the limit), or undefined. */
+function busyWindowsError(busy: RunOptions["busy"]): string | undefined {
+  if (busy === undefined) return undefined;
+  if (!Array.isArray(busy) || busy.length > 100)
+    return `busy must be a list of at most 100 windows { atMs, ms }, got ${Array.isArray(busy) ? `${busy.length} windows` : typeof busy}`;
+  for (const w of busy) {
+    const atMs = (w as { atMs?: unknown } | null)?.atMs;
+    const ms = (w as { ms?: unknown } | null)?.ms;
+    if (
+      !(Number.isSafeInteger(atMs) && (atMs as number) >= 0 && (atMs as number) <= 60_000) ||
+      !(Number.isSafeInteger(ms) && (ms as number) >= 1 && (ms as number) <= 10_000)
+    )
+      return `busy: each window is { atMs: an integer from 0 to 60000, ms: an integer from 1 to 10000 } (simulated ms after insmod), got ${JSON.stringify(w)}`;
+  }
+  return undefined;
+}
+
 /** A fresh QuickJS runtime and context, the bridge, and the kernel's hooks into it; the cell's symbols; the events. */
 function openBridge(run: Run, qjs: QuickJSWASMModule, source: string, entries: readonly ApiEntry[]): Bridge {
   const { k, limits, log, options } = run;
@@ -628,6 +654,10 @@ function openBridge(run: Run, qjs: QuickJSWASMModule, source: string, entries: r
   }
   k.current = { pid: run.pid, comm: "insmod" };
   addCellSymbols(k, source, tr);
+  if (options.busy?.length) {
+    const now = k.clock.now();
+    k.cpuBusy = options.busy.map((w) => ({ fromNs: now + w.atMs * 1e6, toNs: now + (w.atMs + w.ms) * 1e6 }));
+  }
   for (const ev of options.events ?? []) {
     if (!k.scheduleIrq) {
       k.report({ kind: "bug", title: "kmodlab: cannot schedule the run's events: this kernel does not simulate interrupts yet", text: JSON.stringify(ev) });

@@ -8,14 +8,23 @@
 //   printed address copied from an earlier run's output cannot match both runs.
 // - "other-loaded-time": the same machine with the module loaded OTHER_LOADED_MS while its kernel threads live (5 s
 //   otherwise, RunOptions.loadedMs), so that a thread's count differs: a count copied from an earlier run cannot match.
+// - "busy-run": the same machine, busy: another task holds the CPU in windows (busyWindows, RunOptions.busy), so that
+//   the module's kernel threads wake up late and count less: a count worked out from the time loaded (jiffies /
+//   500 ms) no longer matches the thread's own. The windows follow from the submission's text (a number copied into
+//   it moves them).
+// - "other-writer": the same machine, with RunSettings.otherWrites stored into the module's buffers before a moment of
+//   the run (another program writing through its own mapping): a result printed without reading the bytes (the sum
+//   the statement gives) cannot match both runs.
 // - "high-memory-run": the same profile with HIGH_MEM of RAM, where GFP_KERNEL memory comes from above 4 GiB: a
 //   streaming DMA mapping for a 32-bit device fails there (no swiotlb in the simulator), and the error path runs.
 // - "other-cmdline": the same machine booted with RunSettings.otherCmdline, where the task's answer differs
 //   (find-the-hole: vmalloc=240M instead of 200M, another largest hole): a number copied from a run cannot match both.
 // - "fault-injection": a counting run (fail-nth set beyond reach, so the kernel counts module_init's fault sites
 //   without failing any: RunResult.faultInjection.insmodCalls), then one run per chosen site n with fail-nth = n
-//   (src/kernel/debug/fault_inject.ts). Every site up to FAULT_RUNS_ALL; past that the first FAULT_RUNS_FIRST and
-//   FAULT_RUNS_SPREAD more spread evenly up to the last (a 4 MiB vzalloc is a thousand page allocations).
+//   (src/kernel/debug/fault_inject.ts). Every site up to FAULT_RUNS_ALL; past that the first FAULT_RUNS_FIRST,
+//   FAULT_RUNS_SPREAD more spread evenly up to the last (a 4 MiB vzalloc is a thousand page allocations), and the first
+//   call from each place in the module's code (by its frames: line and column, callers included) not yet covered,
+//   FAULT_RUNS_MAX runs in all.
 //   fail-nth exists on 6.1 debug kernels only (Linux 4.13+, CONFIG_FAULT_INJECTION): other machines say so.
 
 import type { RunResult } from "../../sandbox/result.ts";
@@ -56,6 +65,39 @@ export const OTHER_LOADED_MS = 3000;
 export const FAULT_RUNS_ALL = 16;
 export const FAULT_RUNS_FIRST = 8;
 export const FAULT_RUNS_SPREAD = 8;
+/** At most this many fail-nth runs: the first, the spread and one per place in the code (chooseSites). */
+export const FAULT_RUNS_MAX = 48;
+/** The busy run's windows start before this (ms after insmod), so that the last ends well before rmmod at 5 s. */
+export const BUSY_BEFORE_MS = 4000;
+
+/**
+ * The busy run's windows (ms after insmod) in which another task holds the CPU: each 600 to 899 ms (under the RT
+ * throttling's 950 ms a second that a real-time task gets), 150 to 399 ms apart, from 200 to 499 ms on, starting
+ * before BUSY_BEFORE_MS. A window of L ms holds back at least one wake-up of a thread that wakes every 504 ms
+ * (msleep(500) at HZ=250) by L - 504 ms or more, so over 5 s such a thread counts 3 to 6 fewer times than on an idle
+ * machine (test/grader/busy.test.ts), while the time loaded stays 5 s. Seeded from the text (FNV-1a, then xorshift32).
+ */
+export function busyWindows(source: string): { atMs: number; ms: number }[] {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < source.length; i++) h = Math.imul(h ^ source.charCodeAt(i), 0x01000193) >>> 0;
+  h ||= 1;
+  const next = () => {
+    h ^= h << 13;
+    h >>>= 0;
+    h ^= h >>> 17;
+    h ^= h << 5;
+    h >>>= 0;
+    return h;
+  };
+  const out: { atMs: number; ms: number }[] = [];
+  for (let at = 200 + (next() % 300); at < BUSY_BEFORE_MS;) {
+    const ms = 600 + (next() % 300);
+    out.push({ atMs: at, ms });
+    at += ms + 150 + (next() % 250);
+  }
+  return out;
+}
+
 /** fail-nth beyond any module's reach: the counting run's value (an unsigned int, as /proc/PID/fail-nth takes). */
 const FAIL_NTH_NEVER = 0xffffffff;
 
@@ -65,12 +107,35 @@ export function faultSitesOf(r: RunResult): number | undefined {
   return typeof f?.insmodCalls === "number" ? f.insmodCalls : undefined;
 }
 
-/** The sites to fail, 1-based: all of them up to FAULT_RUNS_ALL, else the first few and an even spread to the last. */
-export function chooseSites(sites: number): number[] {
+/**
+ * The sites to fail, 1-based: all of them up to FAULT_RUNS_ALL; else the first few, an even spread to the last, and
+ * the first call from each place in the module's code the counting run listed (`listed`: RunResult.faultInjection.sites,
+ * each with its FaultSite.where), so that an allocation made once among many others (a module padded with throwaway
+ * allocations before and after it) is failed too. At most FAULT_RUNS_MAX runs: places past the cap, in order, are not.
+ */
+export function chooseSites(sites: number, listed: readonly { call: number; where?: string }[] = []): number[] {
   if (sites <= FAULT_RUNS_ALL) return Array.from({ length: sites }, (_, i) => i + 1);
   const out = new Set<number>(Array.from({ length: FAULT_RUNS_FIRST }, (_, i) => i + 1));
   for (let j = 1; j <= FAULT_RUNS_SPREAD; j++) out.add(FAULT_RUNS_FIRST + Math.round(((sites - FAULT_RUNS_FIRST) * j) / FAULT_RUNS_SPREAD));
+  const covered = new Set(listed.filter((x) => out.has(x.call)).map((x) => x.where ?? ""));
+  const firsts: number[] = []; // the first call of each place not covered yet, in order
+  for (const x of listed) {
+    const where = x.where ?? "";
+    if (covered.has(where) || x.call > sites) continue;
+    covered.add(where);
+    firsts.push(x.call);
+  }
+  // more places than runs left: an even spread over them, the first and the last included
+  const room = Math.max(0, FAULT_RUNS_MAX - out.size);
+  if (firsts.length <= room) for (const n of firsts) out.add(n);
+  else for (let j = 0; j < room; j++) out.add(firsts[room === 1 ? 0 : Math.round(((firsts.length - 1) * j) / (room - 1))]);
   return [...out].sort((a, b) => a - b);
+}
+
+/** The sites a counting run listed (RunResult.faultInjection.sites): each call's index and place in the code. */
+export function listedSitesOf(r: RunResult): { call: number; where?: string }[] {
+  const f = (r as { faultInjection?: { sites?: unknown } }).faultInjection;
+  return Array.isArray(f?.sites) ? (f!.sites as { call: number; where?: string }[]) : [];
 }
 
 /** Why this machine has no fail-nth (Linux 4.13+), or no fault injection at all (CONFIG_FAULT_INJECTION). */
@@ -122,6 +187,19 @@ export async function extraRuns(ex: Exercise, source: string, run: Runner, clean
     const result = await run(source, { ...base, loadedMs: OTHER_LOADED_MS, views: false });
     out.otherLoaded = { result, records: allocations(result), loadedMs: OTHER_LOADED_MS };
   }
+  if (needs.has("busy-run")) {
+    const windows = busyWindows(source);
+    const result = await run(source, { ...base, busy: windows, views: false });
+    out.busy = { result, records: allocations(result), windows };
+  }
+  if (needs.has("other-writer")) {
+    const writes = ex.settings.otherWrites;
+    if (!writes?.length) out.unavailable!["other-writer"] = "the exercise names no other writes (settings.otherWrites)";
+    else {
+      const result = await run(source, { ...base, probes: [...(base.probes ?? []), ...writes], views: false });
+      out.otherWriter = { result, records: allocations(result) };
+    }
+  }
   if (needs.has("high-memory-run")) {
     const result = await run(source, { ...base, mem: HIGH_MEM, views: false });
     out.highMem = { result, records: allocations(result), mem: HIGH_MEM };
@@ -154,7 +232,7 @@ export async function extraRuns(ex: Exercise, source: string, run: Runner, clean
       }
       faults.sites = sites;
       faults.counted = { result: counted, records: allocations(counted) };
-      for (const n of chooseSites(sites)) {
+      for (const n of chooseSites(sites, listedSitesOf(counted))) {
         const result = await run(source, { ...fbase, failNth: n });
         faults.runs.push({ label: `the ${nth(n)} of module_init's ${sites} fault sites`, nth: n, result, records: allocations(result) });
       }

@@ -21,6 +21,12 @@ export interface RunSettings {
   events?: { atMs: number; irq: "button" | number }[];
   /** The module's buffers read from simulated memory after init / before exit (RunResult.kernel.memory). */
   probes?: MemoryProbe[];
+  /**
+   * The "other-writer" run: the same machine, with these writes into the module's buffers (MemoryProbe.write: another
+   * program storing other values through its own mapping), so that a result printed from the bytes differs from
+   * the first run's and a number printed without reading them cannot match both.
+   */
+  otherWrites?: MemoryProbe[];
 }
 
 export interface CheckOutcome {
@@ -54,9 +60,14 @@ export interface ExtraRuns {
   /** The same machine with the module loaded OTHER_LOADED_MS instead of 5 s while its threads live (a count copied
    *  from an earlier run's output cannot match both runs). */
   otherLoaded?: OtherRun & { loadedMs: number };
+  /** The same machine busy: another task holds the CPU in `windows` (busyWindows), so that the module's threads wake
+   *  late and count less in the same 5 s (a count worked out from the time loaded cannot match). */
+  busy?: OtherRun & { windows: { atMs: number; ms: number }[] };
   /** The same profile with HIGH_MEM of RAM: kmalloc and the page allocator then give memory above 4 GiB, outside a
    *  32-bit DMA mask, so that dma_map_single fails and the module's error path runs. */
   highMem?: OtherRun & { mem: number };
+  /** The same machine with RunSettings.otherWrites made into the module's buffers (another program's stores). */
+  otherWriter?: OtherRun;
   /** The same machine booted with RunSettings.otherCmdline (find-the-hole: another vmalloc=, another answer). */
   otherCmdline?: OtherRun & { cmdline: string };
   /** Fault injection: the clean run's fault sites, and one run per chosen site with that site failing (fail-nth). */
@@ -82,7 +93,7 @@ export interface Check {
   /** Numbers and names the check requires, each of which the exercise's statement must say (test/grader/statements). */
   requires?: string[];
   /** Extra runs the check reads (CheckContext.runs). */
-  needs?: ("shifted-run" | "fault-injection" | "other-loaded-time" | "high-memory-run" | "other-cmdline")[];
+  needs?: ("shifted-run" | "fault-injection" | "other-loaded-time" | "busy-run" | "high-memory-run" | "other-cmdline" | "other-writer")[];
   run(c: CheckContext): CheckOutcome;
 }
 

@@ -161,6 +161,11 @@ export class Kernel {
   kmemleak!: Kmemleak;
   /** The kernel threads modules made (kernel/kthread.ts), made on first use. */
   kthreads?: Kthreads;
+  /**
+   * Windows of simulated time (ns) in which another task holds the CPU (a busy machine: RunOptions.busy), so that
+   * the module's threads cannot run (kernel/kthread.ts). Empty or undefined: the CPU is the module's.
+   */
+  cpuBusy?: { fromNs: number; toNs: number }[];
   /** The memory access path: loads, stores, string routines, the dTLB, faults (issue 4). */
   mem!: MemoryAccess;
   /** Generic KASAN (6.1 debug kernels on x86_64/ARM/arm64); undefined elsewhere. */

@@ -19,7 +19,8 @@ describe("statements agree with the checks", () => {
   it("every check that needs extra runs says which, and only the known ones", () => {
     for (const ex of EXERCISES)
       for (const c of ex.checks)
-        for (const n of c.needs ?? []) expect(["shifted-run", "fault-injection", "other-loaded-time", "high-memory-run", "other-cmdline"]).toContain(n);
+        for (const n of c.needs ?? [])
+          expect(["shifted-run", "fault-injection", "other-loaded-time", "busy-run", "high-memory-run", "other-cmdline", "other-writer"]).toContain(n);
   });
   it("the starter and the statement agree on object-cache's 72-byte objects and 100 objects", () => {
     const oc = EXERCISES.find((e) => e.id === "object-cache")!;

@@ -59,3 +59,29 @@ describe("RunOptions.loadedMs", () => {
     }
   });
 });
+
+describe("RunOptions.busy (a busy machine)", () => {
+  it("holds the thread back in each window: it wakes when the window ends, so its msleep(500) lasts longer and it counts less", async () => {
+    // ticks at 0, 504; the wake-up at 1008 falls in [900, 1700): it runs at 1700, then 2204, 2708, 3212, 3716, 4220, 4724
+    const r = await runModule(cell(FORMS.declaration), { busy: [{ atMs: 900, ms: 800 }] });
+    expect(r.reports).toEqual([]);
+    expect(r.dmesg.some((l) => l.endsWith("stopped after 9"))).toBe(true);
+    const idle = await runModule(cell(FORMS.declaration), {});
+    expect(idle.dmesg.some((l) => l.endsWith("stopped after 10"))).toBe(true);
+  });
+
+  it("is refused with a message naming its limits", async () => {
+    const bad: unknown[] = [
+      [{ atMs: -1, ms: 5 }],
+      [{ atMs: 0, ms: 0 }],
+      [{ atMs: 0, ms: 10_001 }],
+      [{ atMs: 1.5, ms: 5 }],
+      Array(101).fill({ atMs: 0, ms: 1 }),
+      "x",
+    ];
+    for (const b of bad) {
+      const r = await runModule(cell(FORMS.declaration), { busy: b as { atMs: number; ms: number }[] });
+      expect(r.reports[0]?.title).toMatch(/busy/);
+    }
+  });
+});

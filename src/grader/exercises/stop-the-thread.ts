@@ -1,7 +1,9 @@
 // Exercise stop-the-thread (lesson kthreads-percpu): a kernel thread that counts while it sleeps in a loop, and the
 // exit that stops it and hands back its count. Judged from the kernel's records: the call log (kthread_run in
 // init, kthread_stop in exit and the value it returned, msleep in the thread), no Oops (a thread left running
-// after rmmod faults in the unloaded module), and the printed count against kthread_stop's own return value.
+// after rmmod faults in the unloaded module), and the printed count against kthread_stop's own return value, in three
+// runs: 5 s loaded, 3 s loaded, and 5 s on a busy machine (grade.ts busyWindows), where the thread counts less than
+// the time loaded would say.
 
 import type { Exercise } from "../types.ts";
 import { callLevel, check, fail, loads, noReports, nothingLeaked, ok, PRINT_FNS, renderedText } from "../checks.ts";
@@ -17,10 +19,15 @@ export const stopTheThread: Exercise = {
   settings: { profile: "x86_64-6.1" },
   statement: `In module_init start a kernel thread named \`ticker\` with kthread_run(ticker_fn, null, "ticker"). Its function loops
 until kthread_should_stop() is true, adding one to a counter and sleeping msleep(500) each time round, and then returns
-the counter. In module_exit stop it with kthread_stop, which waits for the thread to return and gives back its return
+the counter. Pass the thread function itself to kthread_run, by name, with its msleep written in its own body (a
+\`function\`, \`const f = function\` or an arrow with a block body): the simulator suspends a thread only at a sleep
+written in that function (lesson 16), so a thread whose sleep is in a method or helper it calls never lets rmmod run.
+In module_exit stop it with kthread_stop, which waits for the thread to return and gives back its return
 value, and print \`ticker stopped after N ticks\` at KERN_INFO with that value as N. (The module stays loaded 5 simulated
-seconds; the grader runs it a second time loaded 3 s, where the count is another: print the value kthread_stop
-returns, not a number from an earlier run.) A thread left running after rmmod wakes up in the freed module: the grader expects no Oops.`,
+seconds; the grader runs it a second time loaded 3 s, and a third time loaded 5 s on a busy machine, where another task
+holds the CPU at times so that the thread wakes up late and counts less: the count is another in each run. Print the
+value kthread_stop returns, not a number from an earlier run nor one worked out from the time.) A thread left running
+after rmmod wakes up in the freed module: the grader expects no Oops.`,
   starter: `${IMPORTS}
 
 MODULE_LICENSE("GPL");
@@ -100,14 +107,30 @@ module_exit(t_exit);
         const stops = callsTo(c.result, "kthread_stop").filter((x) => x.phase === "exit");
         if (!stops.length) return fail("kthread_stop was not called in module_exit");
         const n = stops[0]!.ret;
-        return typeof n === "number" && n >= 5 ? ok(`${n} ticks`) : fail(`kthread_stop returned ${String(n)}`);
+        if (!(typeof n === "number" && n >= 5)) return fail(`kthread_stop returned ${String(n)}`);
+        // The count is the thread's own: one per time round its loop, and each time round sleeps msleep(500) once, so
+        // it is the number of those sleeps (one less when the loop sleeps before it counts). Judged on the busy
+        // machine too, where a number worked out from the time (jiffies / 500 ms) is 3 or more above it.
+        const counted = (r: RunResult, label: string): string | undefined => {
+          const ret = callsTo(r, "kthread_stop").find((x) => x.phase === "exit")?.ret;
+          if (typeof ret !== "number") return `${label}kthread_stop was not called in module_exit`;
+          const sleeps = callsTo(r, "msleep").filter((x) => x.ctx.task === "ticker" && x.args[0] === 500).length;
+          if (ret === sleeps || ret === sleeps - 1) return undefined;
+          return `${label}the thread slept msleep(500) ${sleeps} times but returned ${ret}: its count is not one per time round its loop (add one to a counter each time round and return that counter)`;
+        };
+        const first = counted(c.result, "");
+        if (first) return fail(first);
+        const busy = c.runs?.busy;
+        if (!busy) return fail(c.runs?.unavailable?.["busy-run"] ?? "the grader made no busy run to compare the thread's count with");
+        const third = counted(busy.result, "on the grader's busy machine, ");
+        return third ? fail(third) : ok(`${n} ticks`);
       },
       1,
-      { requires: ["kthread_stop"] },
+      { requires: ["kthread_stop", "adding one to a counter"], needs: ["busy-run"] },
     ),
     check(
       "printed-count",
-      "The count printed is kthread_stop's return value (in a second run, loaded 3 s, too)",
+      "The count printed is kthread_stop's return value (in a second run, loaded 3 s, and a third on a busy machine, too)",
       'printk(KERN_INFO + "ticker stopped after %d ticks\\n", n) with n = kthread_stop(t).',
       (c) => {
         // Judged in the graded run and in a second run where the module stays loaded 3 s instead of 5 (the count
@@ -140,10 +163,21 @@ module_exit(t_exit);
           return fail(
             `in the grader's second run, the module loaded ${other.loadedMs / 1000} s instead of 5: ${second} (print the value kthread_stop returns, not a number from an earlier run)`,
           );
+        // A busy machine: the same 5 s, but the thread woke late and counted less. A count worked out from the time
+        // loaded (jiffies / 500 ms) is the idle machine's, not the thread's.
+        const busy = c.runs?.busy;
+        if (!busy) return fail(c.runs?.unavailable?.["busy-run"] ?? "the grader made no busy run to compare the printed count with");
+        const third = judge(busy.result);
+        if (third) {
+          const held = busy.windows.reduce((s, w) => s + w.ms, 0);
+          return fail(
+            `in the grader's third run, on a busy machine (another task held the CPU ${busy.windows.length} times, ${held} ms in all, so the thread woke up late and counted less in the same 5 s): ${third} (print the value kthread_stop returns, not a number worked out from the time)`,
+          );
+        }
         return ok();
       },
       1,
-      { requires: ["ticker stopped after", "KERN_INFO", "3 s"], needs: ["other-loaded-time"] },
+      { requires: ["ticker stopped after", "KERN_INFO", "3 s", "busy machine"], needs: ["other-loaded-time", "busy-run"] },
     ),
     nothingLeaked(),
     noReports(),

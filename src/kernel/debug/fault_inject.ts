@@ -41,7 +41,8 @@
 // Page-table pages are never failed (the real ones are call sites too; vmalloc would then say "failed to map
 // pages"). vmalloc's vm_struct, vmap_area and page array are call sites although the simulator does not charge
 // them to the slab allocator (mm/vmalloc.ts metaFails). The 6.1 vmap_area preload (preload_this_cpu_lock) is not a
-// call site here. The `sites` list keeps a task's first MAX_SITES calls.
+// call site here. The `sites` list keeps a task's first MAX_SITES calls, then the first call of each new place in the
+// module's code (FaultSite.where), up to MAX_SITES more.
 
 import type { Kernel } from "../kernel.ts";
 import type { Era } from "../types.ts";
@@ -111,9 +112,30 @@ export interface FaultSite {
   order?: number;
   gfp: number;
   caller?: string;
+  /**
+   * Where in the module's code the allocation was made: its frames, innermost first, as "fn:line:column" joined by
+   * "<" (a recursion's repeated frames once); "" outside the module's code. The grader fails one call of each.
+   */
+  where?: string;
 }
 
-/** How many calls per task FaultInjection.sitesOf keeps (a vmalloc of a gigabyte is 2,600 calls in bulk). */
+/** The module's frames now as FaultSite.where writes them. */
+export function moduleWhere(k: Kernel): string {
+  const frames = k.captureModuleStack();
+  if (!frames.length) return "";
+  const keys: string[] = [];
+  for (const f of frames) {
+    const key = `${f.fn}:${f.line ?? "?"}:${f.column ?? "?"}`;
+    if (!keys.includes(key)) keys.push(key);
+  }
+  return keys.join("<");
+}
+
+/**
+ * How many calls per task FaultInjection.sitesOf keeps (a vmalloc of a gigabyte is 2,600 calls in bulk): the first
+ * MAX_SITES, and after them each call from a place in the module's code (FaultSite.where) not seen before, up to
+ * MAX_SITES more: a place reached only late (after a long loop of allocations) is listed too.
+ */
 export const MAX_SITES = 512;
 
 /** FAULT_ATTR_INITIALIZER plus the capability's own defaults (mm/failslab.c, mm/page_alloc.c). */
@@ -172,8 +194,12 @@ export class FaultInjection {
   readonly injected: InjectedFault[] = [];
   /** should_fail() calls per pid (every attribute). */
   readonly calls = new Map<number, number>();
-  /** The first MAX_SITES should_fail() calls per pid. */
+  /** The first MAX_SITES should_fail() calls per pid, then the first of each new place (MAX_SITES above). */
   private readonly sites = new Map<number, FaultSite[]>();
+  /** The places (FaultSite.where) each pid's calls came from. */
+  private readonly places = new Map<number, Set<string>>();
+  /** Each pid's last innermost module frame past MAX_SITES (should_fail's places). */
+  private readonly lastInner = new Map<number, unknown>();
   private readonly failNth = new Map<number, number>();
   private rng: PrandomState;
   private readonly era: Era;
@@ -372,7 +398,25 @@ export class FaultInjection {
     this.calls.set(pid, call);
     let sites = this.sites.get(pid);
     if (!sites) this.sites.set(pid, (sites = []));
-    if (sites.length < MAX_SITES) sites.push({ call, attr: a.name, what, size, order, gfp, caller: k.allocCaller?.() });
+    let places = this.places.get(pid);
+    if (!places) this.places.set(pid, (places = new Set()));
+    if (sites.length < MAX_SITES) {
+      const where = moduleWhere(k);
+      sites.push({ call, attr: a.name, what, size, order, gfp, caller: k.allocCaller?.(), where });
+      places.add(where);
+    } else if (sites.length < 2 * MAX_SITES) {
+      // Past the first MAX_SITES, a call's frames are read only when its innermost module frame is not the previous
+      // call's (a loop's thousand page allocations, one vmalloc's hundred thousand, share one): reading them for every
+      // call cost find-the-hole's fault runs seconds. So a place reached late through a helper that earlier calls
+      // reached too (the same innermost frame) is not listed; one with a line of its own is.
+      const inner = k.innermostModuleFrame();
+      if (inner !== this.lastInner.get(pid)) {
+        this.lastInner.set(pid, inner);
+        const where = moduleWhere(k);
+        if (!places.has(where)) sites.push({ call, attr: a.name, what, size, order, gfp, caller: k.allocCaller?.(), where });
+        places.add(where);
+      }
+    }
     const sched = (k as { sched?: { in_task(): boolean } }).sched;
     const inTask = sched ? sched.in_task() : true;
     let by: InjectedFault["by"] = "attr";

@@ -24,6 +24,11 @@
 //   - A thread still alive when the module is gone (module_exit forgot kthread_stop) wakes up in freed module text:
 //     the next time it runs, the CPU fetches its next instruction from the unmapped module area, and the kernel
 //     prints the era's page-fault Oops in that thread's context (mm/fault.ts, instruction fetch) and kills it.
+//   - A busy machine (Kernel.cpuBusy, RunOptions.busy): another task holds the CPU at set times, as a real-time task
+//     (SCHED_FIFO) does on a one-CPU machine until it blocks; the module's threads (SCHED_NORMAL, as kthread_run makes
+//     them) cannot run then, and one whose wake-up falls in such a window runs when the window ends: its msleep lasts
+//     longer than asked, as a real kernel allows (msleep guarantees at least the time asked, never at most). Timers,
+//     tasklets, interrupts and work items are not held back (the model's only task-context events are the threads').
 // Simplifications: no SMP (a woken thread never runs beside the task that woke it), no priorities or CFS vruntime, no
 // signals; the task_struct itself is not allocated from a task_struct cache (only its stack is modelled, from vmalloc on
 // the 6.1 VMAP_STACK architectures as kernel_clone's caller shows in vmallocinfo, else THREAD_SIZE_ORDER pages from the
@@ -219,6 +224,12 @@ export class Kthreads {
       this.afterUnload(t);
       return;
     }
+    const busyEnd = cpuBusyUntil(k, k.clock.now());
+    if (busyEnd !== undefined) {
+      // another task holds the CPU (Kernel.cpuBusy): this thread runs when it lets go
+      this.queue(t, busyEnd, "kthread wake (CPU busy)");
+      return;
+    }
     const first = t.state === "runnable" && t.sleep === undefined && !this.started.has(t);
     const sleep = t.sleep;
     t.sleep = undefined;
@@ -332,6 +343,12 @@ export class Kthreads {
       if (this.alive(module).some((t) => t.wakeEvent === first && !first.cancelled) && first.at <= k.clock.now()) return;
     }
   }
+}
+
+/** When the CPU is held by another task at `nowNs` (Kernel.cpuBusy), the end of that window (ns); else undefined. */
+export function cpuBusyUntil(k: Kernel, nowNs: number): number | undefined {
+  for (const w of k.cpuBusy ?? []) if (nowNs >= w.fromNs && nowNs < w.toNs) return w.toNs;
+  return undefined;
 }
 
 /**

@@ -454,6 +454,25 @@ export class MemoryAccess {
     return out;
   }
 
+  /**
+   * Write bytes at a kernel virtual address without any of the access path (no TLB, no KASAN, no fault), as peek reads
+   * them: what another agent (a device, another process through a shared mapping) stores there. False, and nothing
+   * written past the first unmapped page, when a page is not mapped.
+   */
+  poke(addr: bigint, bytes: Uint8Array): boolean {
+    const a = this.norm(addr);
+    let done = 0;
+    while (done < bytes.length) {
+      const cur = a + BigInt(done);
+      const n = Math.min(bytes.length - done, PAGE - Number(cur & 0xfffn));
+      const pa = this.translateQuiet(cur);
+      if (pa < 0) return false;
+      this.k.physmem.writeBytes(pa, bytes.subarray(done, done + n));
+      done += n;
+    }
+    return true;
+  }
+
   /** The layout's regions with how each is translated. */
   regions(): MemRegion[] {
     return this.k.layout.regions.map((r) => ({

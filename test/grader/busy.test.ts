@@ -1,0 +1,107 @@
+// The grader's answers to two ways of passing without doing the task:
+// - stop-the-thread's busy run (grade.ts busyWindows): a count worked out from the time loaded (jiffies / 500 ms) equals
+//   the thread's on an idle machine; on a busy machine the thread wakes late and counts 3 to 6 fewer in the same 5 s.
+// - fault injection past FAULT_RUNS_ALL sites fails the first call of every place in the module's code (chooseSites),
+//   so that one unchecked allocation among a hundred others is failed too.
+// - share-a-buffer's "other-writer" run: MemoryProbe.write stores other bytes into the module's buffer before unload, as
+//   another program would, so that a sum written in (not read) fails.
+import { describe, expect, it } from "vitest";
+import { busyWindows, BUSY_BEFORE_MS, chooseSites, FAULT_RUNS_MAX, runOptionsFor } from "../../src/grader/grade.ts";
+import { getExercise } from "../../src/grader/exercises/index.ts";
+import { runModule } from "../../sandbox/run.ts";
+
+/** The count of a thread that wakes every `period` ms from `t0`, stopped at `end`, with these windows holding it back. */
+function modelCount(windows: { atMs: number; ms: number }[], t0: number, period: number, end: number): number {
+  let t = t0;
+  let n = 0;
+  for (;;) {
+    for (const w of windows) if (t >= w.atMs && t < w.atMs + w.ms) t = w.atMs + w.ms;
+    if (t >= end) return n;
+    n++;
+    t += period;
+  }
+}
+
+describe("busyWindows", () => {
+  it("gives windows of 600 to 899 ms, 150 to 399 ms apart, all starting before 4 s, the same for the same text", () => {
+    for (let i = 0; i < 300; i++) {
+      const text = `// submission ${i}\n${"x".repeat(i)}`;
+      const w = busyWindows(text);
+      expect(busyWindows(text)).toEqual(w);
+      expect(w.length).toBeGreaterThanOrEqual(3);
+      expect(w[0].atMs).toBeGreaterThanOrEqual(200);
+      expect(w[0].atMs).toBeLessThan(500);
+      w.forEach((x, j) => {
+        expect(x.ms).toBeGreaterThanOrEqual(600);
+        expect(x.ms).toBeLessThan(900);
+        expect(x.atMs).toBeLessThan(BUSY_BEFORE_MS);
+        if (j) expect(x.atMs - (w[j - 1].atMs + w[j - 1].ms)).toBeGreaterThanOrEqual(150);
+      });
+      // a thread waking every 504 ms (msleep(500) at HZ=250) counts at least 3 fewer in 5 s, whatever its start
+      for (const t0 of [0, 4, 100, 300]) expect(modelCount([], t0, 504, 5000) - modelCount(w, t0, 504, 5000)).toBeGreaterThanOrEqual(3);
+    }
+  });
+
+  it("the reference solution counts less on the busy machine than on the idle one, as the model says", async () => {
+    const ex = getExercise("stop-the-thread")!;
+    const count = (r: Awaited<ReturnType<typeof runModule>>) =>
+      (r.kernel as { calls: { fn: string; ret: unknown }[] }).calls.find((c) => c.fn === "kthread_stop")!.ret as number;
+    const windows = busyWindows(ex.solution);
+    const idle = await runModule(ex.solution, runOptionsFor(ex.settings));
+    const busy = await runModule(ex.solution, { ...runOptionsFor(ex.settings), busy: windows });
+    expect(busy.reports).toEqual([]);
+    expect(count(idle)).toBe(10);
+    expect(count(busy)).toBe(modelCount(windows, 0, 504, 5000));
+    expect(count(idle) - count(busy)).toBeGreaterThanOrEqual(3);
+  });
+});
+
+describe("chooseSites", () => {
+  const listed = (n: number, place: (i: number) => string) => Array.from({ length: n }, (_, i) => ({ call: i + 1, where: place(i + 1) }));
+
+  it("takes every site up to 16, then the first 8, a spread, and the first call of each place not covered", () => {
+    expect(chooseSites(5)).toEqual([1, 2, 3, 4, 5]);
+    // 100 calls from a loop (one place) but call 40 from a line of its own
+    const sites = chooseSites(
+      100,
+      listed(100, (i) => (i === 40 ? "init:20:5" : "init:14:7")),
+    );
+    expect(sites).toContain(40);
+    expect(sites.length).toBe(17);
+    // the same without places: the old choice, which misses it
+    expect(chooseSites(100)).not.toContain(40);
+  });
+
+  it("never makes more than FAULT_RUNS_MAX runs: places past the cap are spread over, the first and the last kept", () => {
+    const sites = chooseSites(
+      400,
+      listed(400, (i) => `pad:${i}:1`),
+    );
+    expect(sites.length).toBe(FAULT_RUNS_MAX);
+    expect(sites).toContain(400);
+    expect(sites).toContain(9);
+  });
+});
+
+describe("MemoryProbe.write (another program's stores)", () => {
+  it("stores the values into the module's buffer before the moment's reads and module_exit, which reads them", async () => {
+    const cell = `import { vmalloc, vfree, readb, printk, KERN_INFO, MODULE_LICENSE, module_init, module_exit } from "linux";
+MODULE_LICENSE("GPL");
+let b = 0n;
+module_init(() => { b = vmalloc(16384); return 0; });
+module_exit(() => { let s = 0; for (let i = 0; i < 4; i++) s += readb(b + BigInt(i * 4096)); printk(KERN_INFO + "sum %d\\n", s); vfree(b); });
+`;
+    const alloc = { fns: ["vmalloc"] };
+    const r = await runModule(cell, {
+      probes: [
+        { id: "read", at: "unloading", alloc, stride: 4096, count: 4, width: 1 },
+        { id: "poke", at: "unloading", alloc, stride: 4096, count: 4, width: 1, write: [7, 11, 13, 17] },
+      ],
+    });
+    expect(r.reports).toEqual([]);
+    const mem = (r.kernel as { memory: Record<string, { values: number[] }> }).memory;
+    expect(mem.poke.values).toEqual([7, 11, 13, 17]);
+    expect(mem.read.values).toEqual([7, 11, 13, 17]); // the writes come first
+    expect(r.dmesg.some((l) => l.endsWith("sum 48"))).toBe(true);
+  });
+});

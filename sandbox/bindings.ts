@@ -21,7 +21,7 @@ import {
   type GuestCoroutine,
 } from "./table.ts";
 import { LogBudgetExceeded } from "../src/kernel/kernel/printk.ts";
-import { ArgError, checkAddr, readNumber, readPrintkArg, readScalar } from "./validate.ts";
+import { ArgError, bigintText, checkAddr, guestBigInt, readNumber, readPrintkArg, readScalar, WIDE_BIGINT_TEXT } from "./validate.ts";
 import { LOG_RECORD_BYTES, MAX_NESTING, type LimitName, type Limits } from "./limits.ts";
 import { PRELUDE, PRELUDE_FILE, TAKE_STACK } from "./prelude.ts";
 import {
@@ -1414,7 +1414,7 @@ export class Bridge {
     if (type === "void") return undefined;
     const t = this.ctx.typeof(v);
     if (t === "number") return this.ctx.getNumber(v);
-    if (t === "bigint") return this.ctx.getBigInt(v);
+    if (t === "bigint") return guestBigInt(this.ctx, v) ?? { invalid: WIDE_BIGINT_TEXT };
     if (t === "boolean") return this.ctx.dump(v);
     if (t === "string" && type === "string") return this.ctx.getString(v);
     if (t === "undefined") return undefined;
@@ -1428,7 +1428,7 @@ export class Bridge {
     if (t !== "object" || ctx.sameValue(h, ctx.null)) {
       let text: string;
       if (t === "string") text = JSON.stringify(ctx.getString(h));
-      else if (t === "number" || t === "boolean" || t === "undefined" || t === "bigint") text = String(t === "bigint" ? `${ctx.getBigInt(h)}n` : ctx.dump(h));
+      else if (t === "number" || t === "boolean" || t === "undefined" || t === "bigint") text = t === "bigint" ? bigintText(ctx, h) : String(ctx.dump(h));
       else text = t === "object" ? "null" : `a ${t}`;
       return { name: "", message: `uncaught throw of ${text} (not an Error)`, stack: "", nonError: true };
     }

@@ -52,8 +52,11 @@ export const PRELUDE_SOURCE = String.raw`(function (natives, specJson) {
   const records = new WeakMap();
   const byId = new Map();
   const classes = create(null);
+  // a bigint past validate.ts's WIDE_BIGINT_BITS is not written out: its text takes time quadratic in its width
+  const WIDE = BigInt(1) << BigInt(287);
   const describe = (v) => {
     const t = typeof v;
+    if (t === "bigint" && (v >= WIDE || v < -WIDE)) return "a bigint of more than 256 bits";
     if (t === "string") return apply(stringify, undefined, [v]) + " (string)";
     if (t === "number" || t === "boolean") return "" + v + " (" + t + ")";
     if (t === "bigint") return "" + v + "n (bigint)";

@@ -32,6 +32,7 @@ import { runUserProgram, userPid } from "./user.ts";
 import { bridgeRows } from "./rows.ts";
 import { moduleParamsOutcome, paramInsmodError } from "./api/params.ts";
 import { keepCell, keepCompiled, keepPrepared, releasePrepared, takePrepared } from "./restore.ts";
+import { setBigintLimbs } from "./validate.ts";
 import { guardGuestMemory, installLeanHostCalls, isPoisoningError, loadQuickJS, moduleGrewTooLarge, poisonQuickJS, rawValuesFor } from "./quickjs.ts";
 
 /** A simulated event the run schedules before insmod (the lesson's "button pressed at 30 ms"). */
@@ -632,6 +633,16 @@ function openBridge(run: Run, qjs: QuickJSWASMModule, source: string, entries: r
     compiled,
   ));
   if (!prepared && run.restore === "kept") keepPrepared(qjs, key, { rt, ctx, guest: b.guest });
+  // guest bigints are measured before the host reads one (validate.ts guestBigInt): a wide one is never converted
+  const values = rawValuesFor(qjs, ctx);
+  setBigintLimbs(
+    ctx,
+    values &&
+      ((h) => {
+        values.sync();
+        return values.bigintLimbs(h.value as unknown as number);
+      }),
+  );
   log.lineOf = () => b.innermostFrame()?.line;
   b.cellScopes = tr.scopes;
   if (shadow) {

@@ -8,6 +8,41 @@ import type { Scalar } from "./table.ts";
 
 export class ArgError extends Error {}
 
+/**
+ * Bigints wider than this are never converted on the host: the library reads a guest bigint through its decimal
+ * text, which QuickJS makes in time quadratic in the width (kfree(1n << 1000000n) held the host 12 s in one call,
+ * past every limit; the isolated worker's watchdog then lost the run's log). No kernel value is wider than 64 bits.
+ */
+export const WIDE_BIGINT_BITS = 256;
+/** What a message says for such a bigint. */
+export const WIDE_BIGINT_TEXT = `a bigint of more than ${WIDE_BIGINT_BITS} bits`;
+/** 32-bit two's complement limbs of a bigint that is not wide: [-2^287, 2^287) (9 limbs) still is read. */
+const MAX_LIMBS = Math.ceil((WIDE_BIGINT_BITS + 1) / 32) + 1;
+
+const limbReaders = new WeakMap<QuickJSContext, (h: QuickJSHandle) => number>();
+
+/**
+ * How this context's bigints are measured without converting them (the bridge gives RawValues.bigintLimbs where the
+ * module's memory layout was checked). Without one, bigints are read as before, whatever their width.
+ */
+export function setBigintLimbs(ctx: QuickJSContext, limbs: ((h: QuickJSHandle) => number) | undefined): void {
+  if (limbs) limbReaders.set(ctx, limbs);
+  else limbReaders.delete(ctx);
+}
+
+/** Guest bigint h on the host, or undefined when it is wider than WIDE_BIGINT_BITS (it is then not read at all). */
+export function guestBigInt(ctx: QuickJSContext, h: QuickJSHandle): bigint | undefined {
+  const limbs = limbReaders.get(ctx);
+  if (limbs !== undefined && limbs(h) > MAX_LIMBS) return undefined;
+  return ctx.getBigInt(h);
+}
+
+/** A guest bigint's text for a message: `5n`, or WIDE_BIGINT_TEXT. */
+export function bigintText(ctx: QuickJSContext, h: QuickJSHandle): string {
+  const v = guestBigInt(ctx, h);
+  return v === undefined ? WIDE_BIGINT_TEXT : `${v}n`;
+}
+
 /** A short, safe description of a guest value for an error message (reads primitives only). */
 export function describeHandle(ctx: QuickJSContext, h: QuickJSHandle): string {
   const t = ctx.typeof(h);
@@ -18,8 +53,10 @@ export function describeHandle(ctx: QuickJSContext, h: QuickJSHandle): string {
     }
     case "number":
       return `${ctx.getNumber(h)} (number)`;
-    case "bigint":
-      return `${ctx.getBigInt(h)}n (bigint)`;
+    case "bigint": {
+      const v = guestBigInt(ctx, h);
+      return v === undefined ? WIDE_BIGINT_TEXT : `${v}n (bigint)`;
+    }
     case "boolean":
       return `${ctx.dump(h)} (boolean)`;
     case "undefined":
@@ -63,7 +100,7 @@ export function readScalar(
   switch (type) {
     case "addr":
       if (t !== "bigint") fail(fn, param, WANT.addr, ctx, h);
-      return checkAddr(ctx.getBigInt(h), fn, param, addrBits);
+      return checkAddr(guestBigInt(ctx, h) ?? wideAddr(fn, param, addrBits), fn, param, addrBits);
     case "size":
     case "uint":
     case "order":
@@ -92,6 +129,10 @@ export function checkAddr(v: bigint, fn: string, param: string, addrBits: number
   throw new ArgError(`${fn}: parameter '${param}' must be an address of ${addrBits} bits, got 0x${v < 0n ? "-" + (-v).toString(16) : v.toString(16)}n`);
 }
 
+function wideAddr(fn: string, param: string, addrBits: number): never {
+  throw new ArgError(`${fn}: parameter '${param}' must be an address of ${addrBits} bits, got ${WIDE_BIGINT_TEXT}`);
+}
+
 /**
  * A numeric argument the prelude's wrapper has already seen to be a number (typeof in the guest): the same
  * checks as readScalar without asking QuickJS for the type again.
@@ -106,7 +147,11 @@ export function readNumber(ctx: QuickJSContext, h: QuickJSHandle, type: "size" |
 export function readPrintkArg(ctx: QuickJSContext, h: QuickJSHandle, fn: string, index: number): number | bigint | string {
   const t = ctx.typeof(h);
   if (t === "number") return ctx.getNumber(h);
-  if (t === "bigint") return ctx.getBigInt(h);
+  if (t === "bigint") {
+    const v = guestBigInt(ctx, h);
+    if (v !== undefined) return v;
+    throw new ArgError(`${fn}: argument ${index + 1} after the format must be a number, a bigint of at most 64 bits or a string, got ${WIDE_BIGINT_TEXT}`);
+  }
   if (t === "string") return ctx.getString(h);
   throw new ArgError(`${fn}: argument ${index + 1} after the format must be a number, a bigint or a string, got ${describeHandle(ctx, h)}`);
 }

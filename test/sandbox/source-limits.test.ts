@@ -1,4 +1,5 @@
-import { mkdtempSync, rmSync, truncateSync, writeFileSync } from "node:fs";
+import { execFileSync, spawn } from "node:child_process";
+import { mkdirSync, mkdtempSync, rmSync, truncateSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
@@ -114,5 +115,39 @@ describe("the CLI reads a cell file (run, check, grade)", () => {
 
   it("a missing file says so", () => {
     expect(() => readCellFile(join(dir, "nope.ts"))).toThrow(/ENOENT/);
+  });
+
+  it("a directory says so", () => {
+    mkdirSync(join(dir, "sub.ts"));
+    expect(() => readCellFile(join(dir, "sub.ts"))).toThrow("it is a directory, not a cell file");
+  });
+
+  it("a device that never ends (/dev/zero) is refused at the read cap (it was read forever)", () => {
+    expect(() => readCellFile("/dev/zero")).toThrow(
+      `it gave more than 16.0 MiB without ending, far more than the 256 KiB a cell may hold (the source size limit)`,
+    );
+  });
+
+  it("a FIFO nobody writes to reads as empty (opening it waited forever); one whose writer sends nothing is refused after the wait", () => {
+    const f = join(dir, "pipe.ts");
+    execFileSync("mkfifo", [f]);
+    expect(readCellFile(f, 300)).toBe("");
+    // a writer that holds the FIFO open and writes nothing: a child shell keeps it open for 5 s
+    const writer = spawn("sh", ["-c", `exec 3>"${f}"; sleep 5`], { stdio: "ignore" });
+    try {
+      // the writer's open blocks until a reader opens: keep opening until it is in (at most ~5 s)
+      let err: unknown;
+      for (let i = 0; i < 100 && err === undefined; i++) {
+        try {
+          readCellFile(f, 100);
+          Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 50);
+        } catch (e) {
+          err = e;
+        }
+      }
+      expect(String(err)).toContain("no bytes came from it for 0.1 s (a FIFO or a device that is not a cell file)");
+    } finally {
+      writer.kill();
+    }
   });
 });

@@ -124,11 +124,17 @@ export async function gradeCommand(exercise: string, path: string | undefined, o
     return usage("--format gradescope on a directory writes one results.json per submission: give the output directory with -o DIR");
   if (format === "gradescope" && existsSync(opts.out!) && !statSync(opts.out!).isDirectory())
     return usage(`-o ${opts.out}: not a directory (--format gradescope on a directory writes DIR/<submission>/results.json)`);
-  const sources = files.map((f) => readSubmission(ex, join(path, f), f));
-  const distinct = new Set(sources.map((s) => (typeof s === "string" ? textKey(s) : s))).size;
+  // Each text is read once here for its key and dropped, and read again when its turn comes: holding every
+  // submission's text for the whole grade made 60 files of 16 MiB (each a source-size LimitError) take 1.3 GB.
+  const distinct = new Set(
+    files.map((f) => {
+      const s = readSubmission(ex, join(path, f), f);
+      return typeof s === "string" ? textKey(s) : s;
+    }),
+  ).size;
   const pool = new RunnerPool(Math.min(jobs, distinct));
   const seconds: number[] = new Array(files.length).fill(0);
-  const results = await gradeAll(pool, ex, files, sources, seconds).finally(() => pool.close());
+  const results = await gradeAll(pool, ex, path, files, seconds).finally(() => pool.close());
 
   if (format === "text") {
     write(formatSummary(results), opts.out);
@@ -196,8 +202,11 @@ function dedupedGrader(ex: Exercise, pool: RunnerPool): (source: string | GradeR
   };
 }
 
-/** Grade the files, the pool's size at once, showing progress on stderr; results in the files' order. */
-async function gradeAll(pool: RunnerPool, ex: Exercise, files: string[], sources: (string | GradeResult)[], seconds: number[]): Promise<GradeResult[]> {
+/**
+ * Grade the files, the pool's size at once, showing progress on stderr; results in the files' order. A file is read
+ * when its turn comes, so at most the pool's size of texts are held (not every submission's).
+ */
+async function gradeAll(pool: RunnerPool, ex: Exercise, dir: string, files: string[], seconds: number[]): Promise<GradeResult[]> {
   const grade = dedupedGrader(ex, pool);
   const results: GradeResult[] = new Array(files.length);
   const tty = process.stderr.isTTY === true;
@@ -208,20 +217,21 @@ async function gradeAll(pool: RunnerPool, ex: Exercise, files: string[], sources
     bar.start(files.length, 0, { file: "" });
   }
   let done = 0;
+  let next = 0;
+  const lane = async () => {
+    for (let i = next++; i < files.length; i = next++) {
+      const f = files[i]!;
+      const t0 = performance.now();
+      const g = (results[i] = await grade(readSubmission(ex, join(dir, f), f), f));
+      seconds[i] = (performance.now() - t0) / 1000;
+      done++;
+      if (bar) bar.update(done, { file: f });
+      else
+        process.stderr.write(`graded ${done}/${files.length} ${f}: ${g.passed ? "pass" : "fail"} ${g.score}/${g.maxScore}${g.error ? ` (${g.error})` : ""}\n`);
+    }
+  };
   try {
-    await Promise.all(
-      files.map(async (f, i) => {
-        const t0 = performance.now();
-        const g = (results[i] = await grade(sources[i]!, f));
-        seconds[i] = (performance.now() - t0) / 1000; // with --jobs, the wait for a free worker is included
-        done++;
-        if (bar) bar.update(done, { file: f });
-        else
-          process.stderr.write(
-            `graded ${done}/${files.length} ${f}: ${g.passed ? "pass" : "fail"} ${g.score}/${g.maxScore}${g.error ? ` (${g.error})` : ""}\n`,
-          );
-      }),
-    );
+    await Promise.all(Array.from({ length: Math.max(1, pool.size) }, lane));
   } finally {
     bar?.stop();
   }

@@ -40,3 +40,20 @@ export function exerciseBlocks(markdown: string, path: string): ExerciseBlock[] 
   }
   return out;
 }
+
+/**
+ * The YAML a lesson may hold in one block (its front matter, an ```exercise block), in characters. The YAML parser's
+ * time grows with the square of a mapping's keys (it checks each new key against the others): front matter of 10,000
+ * keys (89 KB) took 2-3 s to parse and one of 1,000,000 keys (48 MB) held `kmodlab lessons --dir` for minutes. The
+ * largest bundled block is under 4 KB, front matter under 400 bytes.
+ */
+export const MAX_YAML_CHARS = 32 * 1024;
+
+/** Why a block of YAML is not parsed (over MAX_YAML_CHARS), or undefined when it may be. */
+export function yamlTooBig(yaml: string, what: string): string | undefined {
+  if (yaml.length <= MAX_YAML_CHARS) return undefined;
+  return `${what} is ${Math.ceil(yaml.length / 1024)} K characters of YAML, more than the ${MAX_YAML_CHARS / 1024} K a block may hold (the lesson YAML size limit: parsing time grows with the square of a mapping's keys)`;
+}
+
+/** A lesson file's size limit in bytes (the largest bundled lesson is 14 KB): larger files are not read. */
+export const MAX_LESSON_BYTES = 1 << 20;

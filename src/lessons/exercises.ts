@@ -26,7 +26,7 @@
 // What the declarative form cannot say (a check that computes its own expectation, e.g. "the printed number is
 // the buddy allocator's count for this order") stays a TypeScript exercise in src/grader/exercises/.
 
-import { exerciseBlocks, type ExerciseBlock } from "./blocks.ts";
+import { exerciseBlocks, yamlTooBig, type ExerciseBlock } from "./blocks.ts";
 import { LineCounter, parseDocument, isMap, isSeq, isScalar, type Node as YamlNode } from "yaml";
 import type { Check, CheckContext, Exercise, RunSettings } from "../grader/types.ts";
 import type { ReportKind } from "../kernel/types.ts";
@@ -298,6 +298,8 @@ export function checkLibrary(): { name: string; params: string }[] {
 
 /** Turn one ```exercise block into an Exercise; `lesson` is the lesson's id. Throws ExerciseError. */
 export function parseExerciseBlock(b: ExerciseBlock, lesson: string): Exercise {
+  const big = yamlTooBig(b.yaml, "this exercise block");
+  if (big) throw new ExerciseError(b.path, b.line, big);
   const counter = new LineCounter();
   const doc = parseDocument(b.yaml, { lineCounter: counter, prettyErrors: false });
   const lineOf: Where = (node) => {
@@ -432,7 +434,7 @@ export function lessonIdOf(markdown: string, path: string): string {
   const m = /^\uFEFF?---\r?\n([\s\S]*?)\r?\n---[ \t]*(?:\r?\n|$)/.exec(markdown);
   let id: unknown;
   try {
-    id = m ? (parseDocument(m[1]).toJS() as { id?: unknown } | null)?.id : undefined;
+    id = m && !yamlTooBig(m[1], "") ? (parseDocument(m[1]).toJS() as { id?: unknown } | null)?.id : undefined;
   } catch {
     id = undefined;
   }

@@ -5,7 +5,7 @@
 import { Marked, type Tokens } from "marked";
 import YAML from "yaml";
 import { highlightTs } from "./highlight.ts";
-import { exerciseBlocks } from "../lessons/blocks.ts";
+import { exerciseBlocks, yamlTooBig } from "../lessons/blocks.ts";
 
 export interface LessonMeta {
   id: string;
@@ -69,6 +69,8 @@ const FRONT_MATTER = /^\uFEFF?---\r?\n([\s\S]*?)\r?\n---[ \t]*(?:\r?\n|$)/;
 export function splitFrontMatter(src: string): { data: Record<string, unknown>; body: string } {
   const m = FRONT_MATTER.exec(src);
   if (!m) return { data: {}, body: src };
+  const big = yamlTooBig(m[1], "the front matter");
+  if (big) throw new Error(big);
   let data: unknown;
   try {
     data = YAML.parse(m[1]);
@@ -164,6 +166,7 @@ export function expandExercises(src: string, path: string): { markdown: string; 
     at = b.close + 1;
     let d: Record<string, unknown> | undefined;
     try {
+      if (yamlTooBig(b.yaml, "")) throw new Error("too big"); // shown as code; the grader's loader names the limit
       const v = YAML.parse(b.yaml) as unknown;
       d = v && typeof v === "object" && !Array.isArray(v) ? (v as Record<string, unknown>) : undefined;
     } catch {

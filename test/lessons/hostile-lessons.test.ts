@@ -1,0 +1,64 @@
+// Lesson folders written to hold the host (kmodlab lessons --dir, kmodlab build --lessons, the notebook's loader): the
+// YAML parser's time grows with the square of a mapping's keys, so front matter or an ```exercise block of many keys
+// held the command for seconds (10,000 keys) to minutes (1,000,000 keys, a 48 MB lesson); a FIFO named NN-x.md was
+// read forever. Each is now refused at once with the limit's name, at the file and line.
+
+import { afterAll, describe, expect, it } from "vitest";
+import { execFileSync } from "node:child_process";
+import { mkdirSync, mkdtempSync, rmSync, truncateSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { readLessonFolder } from "../../src/lessons/registry.ts";
+import { lessonIdOf } from "../../src/lessons/exercises.ts";
+import { renderLesson } from "../../src/notebook/lesson.ts";
+import { MAX_YAML_CHARS } from "../../src/lessons/blocks.ts";
+
+const tmp = mkdtempSync(join(tmpdir(), "kmodlab-hostile-lessons-"));
+afterAll(() => rmSync(tmp, { recursive: true, force: true }));
+
+const HEAD = "---\nid: x\ntitle: X\norder: 1\nprofile: x86_64-6.1\nsummary: s\n";
+const keys = (n: number) => Array.from({ length: n }, (_, i) => `k${i}: v\n`).join("");
+
+function folder(name: string, file: string, text?: string): string {
+  const dir = join(tmp, name);
+  mkdirSync(dir);
+  if (text !== undefined) writeFileSync(join(dir, file), text);
+  return dir;
+}
+
+describe("hostile lesson folders are refused by the lesson limits, at once", () => {
+  it("front matter of 30,000 keys (a parse of ~30 s): the YAML size limit, at line 1", () => {
+    const dir = folder("fm", "01-x.md", HEAD + keys(30_000) + "---\n# X\n");
+    expect(() => readLessonFolder(dir)).toThrow(/01-x\.md:1: front matter: the front matter is \d+ K characters of YAML, more than the 32 K a block may hold \(the lesson YAML size limit/);
+  });
+
+  it("an exercise block of 30,000 keys: the YAML size limit, at the block's first line", () => {
+    const dir = folder("ex", "01-x.md", HEAD + "---\n# X\n```exercise\nid: e\n" + keys(30_000) + "```\n");
+    expect(() => readLessonFolder(dir)).toThrow(/01-x\.md:10: this exercise block is \d+ K characters of YAML, more than the 32 K a block may hold/);
+  });
+
+  it("the notebook's loader shows such a block as code and takes the id from the file name", () => {
+    const src = HEAD + keys(30_000) + "---\n# X\n```exercise\nid: e\nstarter: |\n  x\n" + keys(30_000) + "```\n";
+    expect(() => renderLesson(src, "lessons/01-x.md", { sanitize: (s) => s })).toThrow(/the lesson YAML size limit/);
+    expect(lessonIdOf(src, "lessons/01-x.md")).toBe("01-x");
+  });
+
+  it("a lesson file of 48 MiB is refused from its size, unread", () => {
+    const dir = folder("huge", "01-x.md", HEAD + "---\n");
+    truncateSync(join(dir, "01-x.md"), 48 << 20);
+    expect(() => readLessonFolder(dir)).toThrow("the lesson file is 49152 KiB, more than the 1024 KiB a lesson may hold (the lesson size limit)");
+  });
+
+  it("a FIFO named like a lesson is not read (it was waited on forever)", () => {
+    const dir = folder("fifo", "01-x.md");
+    execFileSync("mkfifo", [join(dir, "01-x.md")]);
+    expect(() => readLessonFolder(dir)).toThrow("not a regular file (a lesson is a Markdown file)");
+  });
+
+  it("blocks up to the limit still parse (the bundled ones are under 4 KB)", () => {
+    const fm = keys(2000);
+    expect(fm.length).toBeLessThan(MAX_YAML_CHARS);
+    const dir = folder("ok", "01-x.md", HEAD + fm + "---\n# X\n");
+    expect(readLessonFolder(dir).map((l) => l.id)).toEqual(["x"]);
+  });
+});

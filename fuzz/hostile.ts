@@ -166,6 +166,30 @@ const ATTACKS: Attack[] = [
     }),
   },
   {
+    // a bigint far wider than any kernel value, where the host reads one (validate.ts guestBigInt): reading its
+    // decimal text held the host 12 s per call at 1,000,000 bits
+    name: "wide-bigint",
+    needs: ["kfree", "kmalloc", "printk"],
+    make: (r) => {
+      const b = `${pick(r, ["1n", "-1n", "3n"])} << ${pick(r, [100000, 300000, 1000000])}n`;
+      const use = pick(r, ["kfree(b as any)", 'printk(KERN_INFO + "%llx %s\\n", b, b)', "kmalloc(b as any, GFP_KERNEL)", "throw b"]);
+      return { init: [`for (let i = 0; i < ${1 + r.int(20)}; i++) { const b = ${b}; try { ${use}; } catch (e) {} }`] };
+    },
+  },
+  {
+    // a thrown object whose fields loop when read, from a callback the kernel runs (a slab constructor) and from
+    // module_init: the report reads them under the limits
+    name: "throw-getters",
+    needs: ["kmem_cache_create", "kmem_cache_alloc"],
+    make: (r) => ({
+      top: ["const evil: any = { get message(): string { for (;;) {} }, get stack(): string { for (;;) {} }, get name(): string { for (;;) {} } };"],
+      init: [
+        `{ const c = kmem_cache_create("ev${r.int(100)}", 64, 0, 0, () => { throw evil; }); for (let i = 0; i < ${1 + r.int(5)}; i++) kmem_cache_alloc(c, GFP_KERNEL); }`,
+        ...(r.chance(0.5) ? ["throw evil;"] : []),
+      ],
+    }),
+  },
+  {
     name: "recursion",
     needs: [],
     make: () => ({ top: ["function down(n: number): number { return down(n + 1) + 1; }"], init: ["down(0);"] }),

@@ -119,16 +119,23 @@ export interface FaultSite {
   where?: string;
 }
 
+let lastFrames: readonly unknown[] = [];
+let lastWhere = "";
+
 /** The module's frames now as FaultSite.where writes them. */
 export function moduleWhere(k: Kernel): string {
   const frames = k.captureModuleStack();
   if (!frames.length) return "";
+  // the sandbox shares one frozen frame object per place among the calls made from it: the same frames, the same key
+  if (frames.length === lastFrames.length && frames.every((f, i) => f === lastFrames[i])) return lastWhere;
   const keys: string[] = [];
   for (const f of frames) {
     const key = `${f.fn}:${f.line ?? "?"}:${f.column ?? "?"}`;
     if (!keys.includes(key)) keys.push(key);
   }
-  return keys.join("<");
+  lastFrames = frames;
+  lastWhere = keys.join("<");
+  return lastWhere;
 }
 
 /**
@@ -400,7 +407,13 @@ export class FaultInjection {
     if (!sites) this.sites.set(pid, (sites = []));
     let places = this.places.get(pid);
     if (!places) this.places.set(pid, (places = new Set()));
-    if (sites.length < MAX_SITES) {
+    // The places are read only while the task's fail-nth is pending (the grader's counting run, and a fail-nth run up to
+    // its site): a run of the attributes alone (2.6/3.4, deferred work) has no use for them, and reading the module's
+    // frames at each of a vmalloc's page allocations cost those runs ~10% of a grade.
+    const tracking = this.era === "6.1" && (this.failNth.get(pid) ?? 0) > 0;
+    if (!tracking) {
+      if (sites.length < MAX_SITES) sites.push({ call, attr: a.name, what, size, order, gfp, caller: k.allocCaller?.() });
+    } else if (sites.length < MAX_SITES) {
       const where = moduleWhere(k);
       sites.push({ call, attr: a.name, what, size, order, gfp, caller: k.allocCaller?.(), where });
       places.add(where);

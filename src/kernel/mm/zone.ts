@@ -29,6 +29,25 @@ export function structPageSize(arch: Arch, era: Era): number {
   return era === "6.1" ? 40 : 32; // i386
 }
 
+/**
+ * Whether the modelled kernel is built with CONFIG_SPARSEMEM: Debian's 6.1 amd64 and arm64 kernels (SPARSEMEM_VMEMMAP);
+ * its 686, 686-pae and armmp kernels are FLATMEM (the real configs), as are the 2.6 and 3.4 boards modelled here.
+ */
+export function sparsemem(arch: Arch, era: Era): boolean {
+  return era === "6.1" && (arch === "x86_64" || arch === "arm64");
+}
+
+/**
+ * The memmap pages free_area_init_core() charges a zone. 6.1 calc_memmap_size(): PAGE_ALIGN(pages * sizeof(struct
+ * page)) >> PAGE_SHIFT of the zone's spanned pages, but of its present pages when SPARSEMEM is on and the zone has holes
+ * of more than a sixteenth of its present pages ("spanned_pages > present_pages + (present_pages >> 4)": x86_64's DMA32
+ * once QEMU moves RAM above 4 GiB and leaves the 3-4 GiB PCI hole in it). 2.6/3.4: always the spanned pages.
+ */
+export function calcMemmapSize(spanned: number, present: number, arch: Arch, era: Era): number {
+  const pages = era === "6.1" && sparsemem(arch, era) && spanned > present + (present >> 4) ? present : spanned;
+  return Math.ceil((pages * structPageSize(arch, era)) / 4096);
+}
+
 /** sysctl_lowmem_reserve_ratio[] for a zone (6.1: DMA 256, DMA32 256, Normal 32, HighMem/Movable 0). */
 export function lowmemReserveRatio(era: Era, kind: ZoneKind): number {
   switch (kind) {

@@ -372,3 +372,57 @@ describe("the sweep's arithmetic against the real boots", () => {
     }
   });
 });
+
+// 2.6.26 (i386-2.6) and 3.4 (arm-3.4-msm8x25): free_area_init_core() sets zone->present_pages to realsize (the zone's
+// pages less PAGE_ALIGN(spanned * sizeof(struct page)) of memmap, 32-byte struct page, highmem included) and prints
+// "  %s zone: %lu pages used for memmap" and "  %s zone: %lu pages, LIFO batch:%u" (zone_batchsize(): present / 1024,
+// at most 512 KiB, / 4, 2^n - 1); "Total pages" is their sum; init_per_zone_pages_min() (module_init, watermarks still
+// 0) takes min_free_kbytes = int_sqrt(16 * lowmem realsize in kB) within [128, 65536]; setup_per_zone_pages_min():
+// min = pages_min * present / lowmem (highmem: clamp(present / 1024, 32, 128)), low = min + tmp/4, high = min + tmp/2;
+// lowmem_reserve[j] = present of the zones above up to j / ratio (DMA 256, Normal 32); setup_pageset(): high = 6 * batch
+// with batch = zone_batchsize() (0 for a zone under 4096 pages: high 0), pcp->batch = max(1, batch).
+describe("2.6.26 and 3.4: the zone arithmetic of their era at other sizes", () => {
+  const zbs = (present: number) => {
+    let b = Math.min(Math.floor(present / 1024), 128);
+    b = Math.max(1, Math.floor(b / 4));
+    return 2 ** Math.floor(Math.log2(b + (b >> 1))) - 1;
+  };
+  for (const [profile, sizes] of [
+    ["i386-2.6", [64, 160, 512, 1024, 2048]],
+    ["arm-3.4-msm8x25", [256, 512, 1024]],
+  ] as const) {
+    for (const mem of sizes) {
+      it(`${profile} ${mem}M`, () => {
+        const k = machine(profile, mem);
+        const log = k.log.texts(0);
+        const zi = zoneinfo(k);
+        const zones = k.pages.zones.filter((z) => z.present > 0);
+        const want: string[] = [];
+        let total = 0;
+        const real = zones.map((z) => {
+          const memmap = Math.ceil((z.spanned * 32) / PAGE);
+          const realsize = z.present - memmap;
+          want.push(`  ${z.name} zone: ${memmap} pages used for memmap`, `  ${z.name} zone: ${realsize} pages, LIFO batch:${zbs(realsize)}`);
+          total += realsize;
+          return realsize;
+        });
+        expect(log.filter((l) => / zone: \d+ pages( used for memmap|, LIFO batch)/.test(l))).toEqual(want);
+        expect(log.find((l) => l.includes("Total pages:"))).toMatch(new RegExp(`Total pages: ${total}$`));
+        const lowIdx = zones.map((_, i) => i).filter((i) => zones[i]!.name !== "HighMem");
+        const lowmem = lowIdx.reduce((a, i) => a + real[i]!, 0);
+        const mfk = Math.min(Math.max(isqrt(lowmem * 4 * 16), 128), 65536);
+        expect(k.pages.minFreeKbytes).toBe(mfk);
+        zones.forEach((z, i) => {
+          const info = zi.find((x) => x.name === z.name)!;
+          const tmp = Math.floor(((mfk >> 2) * real[i]!) / lowmem);
+          const min = z.name === "HighMem" ? Math.min(Math.max(Math.floor(real[i]! / 1024), 32), 128) : tmp;
+          expect([info.present, info.min, info.low], z.name).toEqual([real[i], min, min + (tmp >> 2)]);
+          const ratio = z.name === "DMA" ? 256 : 32;
+          const above = zones.slice(i + 1).reduce((a, _z, j) => a + real[i + 1 + j]!, 0);
+          if (i < zones.length - 1) expect(Math.max(...info.protection), `${z.name} protection`).toBe(Math.floor(above / ratio));
+          expect([info.high, info.batch], `${z.name} pcp`).toEqual([6 * zbs(real[i]!), Math.max(1, zbs(real[i]!))]);
+        });
+      });
+    }
+  }
+});

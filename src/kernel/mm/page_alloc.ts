@@ -89,6 +89,7 @@ import {
   setupPerZoneWmarks,
   structPageSize,
   calcMemmapSize,
+  presentPages,
   totalReservePages,
 } from "./zone.ts";
 import { pcpu_print_setup } from "./percpu_first_chunk.ts";
@@ -923,7 +924,8 @@ export class PageAllocator {
    */
   init_per_zone_wmark_min(thp: boolean, baseKbytes?: number): void {
     let lowmemPages = 0;
-    for (const z of this.zones) if (ZONE_RANK[z.name] <= ZONE_RANK.Normal) lowmemPages += z.managed;
+    // nr_free_buffer_pages() with the watermarks still 0: 6.1's managed lowmem; 2.6.26/3.4's present_pages (realsize)
+    for (const z of this.zones) if (ZONE_RANK[z.name] <= ZONE_RANK.Normal) lowmemPages += this.era === "6.1" ? z.managed : presentPages(this.era, z);
     let mfk = baseKbytes ?? minFreeKbytes(this.era, lowmemPages * 4);
     this.baseMinFreeKbytes = mfk;
     setupPerZoneWmarks(this.era, this.zones, mfk);
@@ -1903,8 +1905,10 @@ export class PageAllocator {
       return { batch, high: zoneHighsize(wmarksSet ? z.wmark[1] : 0, batch, cpus) };
     }
     // 2.6/3.4: on zone->present_pages, which free_area_init_core set to the pages left after memmap and dma_reserve
-    const batch = Math.max(1, pcpZoneBatchsize(this.era, z.initialManaged));
-    return { batch, high: 6 * batch };
+    // setup_pageset(): high = 6 * zone_batchsize(), batch = max(1, zone_batchsize()): a zone under 4096 pages (the
+    // i386 DMA zone) has a batch of 0, so high 0 and batch 1 (every freed page goes straight back to the buddy lists)
+    const zbs = pcpZoneBatchsize(this.era, z.initialManaged);
+    return { batch: Math.max(1, zbs), high: 6 * zbs };
   }
 
   /** The zone's managed frames at and above first_deferred_pfn (x86_64 6.1): those the pgdatinit kthreads free. */

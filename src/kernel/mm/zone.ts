@@ -119,6 +119,16 @@ export interface Zone {
   initialManaged: number;
 }
 
+/**
+ * zone->present_pages as the era's kernel keeps it. 6.1: the pages of RAM in the zone. 2.6.26 and 3.4:
+ * free_area_init_core()'s realsize, the pages less the zone's memmap and (zone 0) dma_reserve ("zone->present_pages =
+ * realsize"): what their zoneinfo and show_free_areas() print as present and what their watermarks, lowmem_reserve,
+ * nr_free_buffer_pages() (so min_free_kbytes), pcp batch, vm stats threshold and inactive_ratio are computed from.
+ */
+export function presentPages(era: Era, z: Zone): number {
+  return era === "6.1" ? z.present : z.initialManaged;
+}
+
 export function populated(z: Zone): boolean {
   return z.present > 0;
 }
@@ -126,11 +136,11 @@ export function populated(z: Zone): boolean {
 /**
  * __setup_per_zone_wmarks(). 6.1: per lowmem zone min = pages_min * managed / lowmem_pages; highmem (and a
  * Movable zone that is highmem) clamp(managed/1024, 32, 128); low = min + max(tmp/4, managed*10/10000); high = low +
- * same. 2.6.32/3.4: the same on present_pages, low = min + tmp/4, high = min + tmp/2.
+ * same. 2.6.32/3.4: the same on present_pages (realsize: presentPages()), low = min + tmp/4, high = min + tmp/2.
  */
 export function setupPerZoneWmarks(era: Era, zones: Zone[], minFreeKb: number): void {
   const pagesMin = minFreeKb >> 2;
-  const size = (z: Zone) => (era === "6.1" ? z.managed : z.present);
+  const size = (z: Zone) => (era === "6.1" ? z.managed : presentPages(era, z));
   let lowmemPages = 0;
   for (const z of zones) if (!z.highmem) lowmemPages += size(z);
   for (const z of zones) {
@@ -153,7 +163,7 @@ export function setupPerZoneLowmemReserve(era: Era, zones: Zone[]): void {
   for (let i = 0; i < zones.length - 1; i++) {
     const zi = zones[i]!;
     let ratio = lowmemReserveRatio(era, zi.name);
-    const size = (z: Zone) => (era === "6.1" ? z.managed : z.present);
+    const size = (z: Zone) => (era === "6.1" ? z.managed : presentPages(era, z));
     const clear = era === "6.1" && (ratio === 0 || size(zi) === 0);
     if (ratio < 1) ratio = 1;
     let sum = 0;

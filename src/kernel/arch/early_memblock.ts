@@ -208,13 +208,17 @@ export function trap_init_memblock(k: EarlyHost): void {
 const IO_TLB_NSLABS = (64 << 20) >> 11;
 
 /**
- * mem_init() → pci_iommu_alloc() → swiotlb_init() (x86_64 6.1, kernel/dma/swiotlb.c swiotlb_init_remap()): when RAM
- * reaches above 4 GiB (pci_swiotlb_detect(): max_possible_pfn > MAX_DMA32_PFN) the bounce buffer comes from
- * memblock_alloc_low(), then its slot array (struct io_tlb_slot, 24 bytes a slab, page aligned) and one io_tlb_area
- * per possible CPU; swiotlb_print_info() says where.
+ * mem_init() → swiotlb_init() (6.1, kernel/dma/swiotlb.c swiotlb_init_remap()) where the kernel decides it needs bounce
+ * buffers: x86_64's pci_iommu_alloc() when RAM reaches above 4 GiB (pci_swiotlb_detect(): max_possible_pfn >
+ * MAX_DMA32_PFN); arm64's mem_init() likewise, swiotlb_init(max_pfn > PFN_DOWN(arm64_dma_phys_limit)), the DMA zone's
+ * limit being 4 GiB on QEMU virt (zone_dma_bits 32, RAM from 1 GiB). The bounce buffer comes from
+ * memblock_alloc_low() (below 4 GiB: x86's ARCH_LOW_ADDRESS_LIMIT, arm64's arm64_dma_phys_limit), then its slot array
+ * (struct io_tlb_slot, 24 bytes a slab, page aligned) and one io_tlb_area per possible CPU; swiotlb_print_info() says
+ * where. Debian's 686 kernels have no SWIOTLB (x86 selects it for X86_64 only); ARM (armmp) does not call it at boot.
  */
 export function pci_iommu_alloc(k: EarlyHost & { profile: { nrCpus: number } }): void {
-  if (k.profile.arch !== "x86_64" || k.profile.era !== "6.1" || k.layout.maxPfn <= 0x100000) return;
+  const arch = k.profile.arch;
+  if ((arch !== "x86_64" && arch !== "arm64") || k.profile.era !== "6.1" || k.layout.maxPfn <= 0x100000) return;
   const mb = Memblock.over(k.layout.memory, k.layout.reservations);
   const bytes = IO_TLB_NSLABS << 11;
   const tlb = mb.alloc(bytes, PAGE_SIZE, "swiotlb", 0x100000000);

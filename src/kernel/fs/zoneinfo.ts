@@ -12,7 +12,7 @@
 
 import type { Kernel } from "../kernel.ts";
 import type { Zone } from "../mm/zone.ts";
-import { int_sqrt } from "../mm/zone.ts";
+import { int_sqrt, presentPages } from "../mm/zone.ts";
 import { registerProc } from "./proc.ts";
 import { renderMeminfo } from "./meminfo.ts";
 
@@ -164,6 +164,8 @@ function render2632(k: Kernel): string {
   let out = "";
   for (const z of pa.zones as Zone[]) {
     if (z.present === 0) continue;
+    // zone->present_pages: realsize in these eras (mm/zone.ts presentPages)
+    const present = presentPages(k.profile.era, z);
     out +=
       `Node 0, zone ${z.name.padStart(8)}` +
       `\n  pages free     ${z.free}` +
@@ -172,15 +174,15 @@ function render2632(k: Kernel): string {
       `\n        high     ${z.wmark[2]}` +
       `\n        scanned  0` +
       `\n        spanned  ${z.spanned}` +
-      `\n        present  ${z.present}`;
+      `\n        present  ${present}`;
     for (const n of ZONE_STATS_2632) out += `\n    ${n.padEnd(12)} ${n === "nr_free_pages" ? z.free : 0}`;
-    const gb = z.present >> 18;
+    const gb = present >> 18;
     out += `\n        protection: (${z.lowmemReserve.join(", ")})` + "\n  pagesets";
     for (const [cpu, p] of pa.pagesets(z.idx).entries()) {
       out += `\n    cpu: ${cpu}` + `\n              count: ${p.count}` + `\n              high:  ${p.high}` + `\n              batch: ${p.batch}`;
     }
     out +=
-      `\n  vm stats threshold: ${Math.min(125, 2 * fls(k.profile.nrCpus) * (1 + fls(z.present >> 15)))}` +
+      `\n  vm stats threshold: ${Math.min(125, 2 * fls(k.profile.nrCpus) * (1 + fls(present >> 15)))}` +
       "\n  all_unreclaimable: 0" +
       "\n  prev_priority:     12" +
       `\n  start_pfn:         ${z.startPfn}` +

@@ -19,7 +19,7 @@ import type { Kernel } from "../kernel.ts";
 import { KERN_INFO } from "../kernel/printk.ts";
 import { gfp } from "../gfp.ts";
 import { PageOwner } from "../mm/page_flags.ts";
-import { hashPageCounts } from "./vfs_hash.ts";
+import { adaptScale, hashPageCounts } from "./vfs_hash.ts";
 
 const PAGE = 4096;
 const HASH_ZERO = 1;
@@ -45,7 +45,8 @@ export function allocLargeSystemHash(k: Kernel, s: HashSpec): { entries: number;
   let n = s.numentries;
   if (!n) {
     n = Math.ceil(nrKernelPages / ((1 << 20) / PAGE)) * ((1 << 20) / PAGE);
-    n = s.scale > 12 ? Math.floor(n / 2 ** (s.scale - 12)) : n * 2 ** (12 - s.scale);
+    const scale = s.scale + adaptScale(k, n, s.high);
+    n = scale > 12 ? Math.floor(n / 2 ** (scale - 12)) : n * 2 ** (12 - scale);
     if (n * s.bucket < PAGE) n = Math.floor(PAGE / s.bucket);
   }
   n = roundupPow2(n);

@@ -12,7 +12,7 @@
 
 import type { Kernel } from "../kernel.ts";
 import { KERN_INFO } from "../kernel/printk.ts";
-import { structPageSize } from "../mm/zone.ts";
+import { calcMemmapSize } from "../mm/zone.ts";
 import { Memblock } from "../arch/common.ts";
 
 const PAGE = 4096;
@@ -31,16 +31,27 @@ export const SMP_CACHE_BYTES = 64;
 export function hashPageCounts(k: Kernel): { nrKernelPages: number; nrAllPages: number } {
   let nrKernelPages = 0;
   let nrAllPages = 0;
-  const spage = structPageSize(k.profile.arch, k.profile.era);
   for (const z of k.pages.zones) {
     nrAllPages += z.initialManaged;
     if (!z.highmem) nrKernelPages += z.initialManaged;
     else if (z.present) {
-      const memmap = Math.ceil((z.spanned * spage) / PAGE);
+      const memmap = calcMemmapSize(z.spanned, z.present, k.profile.arch, k.profile.era);
       if (nrKernelPages > memmap * 2) nrKernelPages -= memmap;
     }
   }
   return { nrKernelPages, nrAllPages };
+}
+
+/**
+ * alloc_large_system_hash()'s scale adaptation on 64-bit kernels without a high limit: one more bit of scale (half the
+ * buckets) for each factor of 4 (ADAPT_SCALE_SHIFT) that the MiB-rounded nr_kernel_pages exceeds 64 GiB of pages
+ * (ADAPT_SCALE_BASE): for adapt = 64 GiB >> PAGE_SHIFT; adapt < numentries; adapt <<= 2: scale++.
+ */
+export function adaptScale(k: { layout: { bits: number } }, numentries: number, highLimit: number): number {
+  if (k.layout.bits !== 64 || highLimit) return 0;
+  let n = 0;
+  for (let adapt = (64 * 2 ** 30) / PAGE; adapt < numentries; adapt *= 4) n++;
+  return n;
 }
 
 export function vfs_caches_init_early(k: Kernel): void {
@@ -54,7 +65,8 @@ export function vfs_caches_init_early(k: Kernel): void {
     ["Inode-cache", 14],
   ] as const) {
     let n = Math.ceil(nrKernelPages / ((1 << 20) / PAGE)) * ((1 << 20) / PAGE);
-    n = scale > 12 ? Math.floor(n / 2 ** (scale - 12)) : n * 2 ** (12 - scale);
+    const sc = scale + adaptScale(k, n, 0);
+    n = sc > 12 ? Math.floor(n / 2 ** (sc - 12)) : n * 2 ** (12 - sc);
     if (n * ptr < PAGE) n = PAGE / ptr;
     n = 2 ** Math.ceil(Math.log2(n));
     const max = Math.floor((nrAllPages * PAGE) / 16 / ptr);

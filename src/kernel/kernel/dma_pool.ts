@@ -12,6 +12,7 @@
 // with CONFIG_ZONE_DMA32. Each is one alloc_pages(gfp, get_order(size)) (atomic_pool_expand), and each prints
 // "DMA: preallocated %zu KiB %pGg pool for atomic allocations" with the block's size. The real allocation passes
 // __GFP_NOWARN only on its retries; here boot cannot fail that way, so every try is quiet.
+// arm64 takes its pools from the default CMA area (cma_in_zone()), as ARM's own pool does.
 // Simplification: the pool's gen_pool metadata (a kmalloc'ed chunk) is not allocated.
 
 import type { Kernel } from "../kernel.ts";
@@ -54,8 +55,21 @@ export function dma_atomic_pool_init(k: Kernel): void {
   const pools = [GFP_KERNEL];
   if (zoneManaged("DMA") > 0) pools.push(GFP_KERNEL | gfp(era, "GFP_DMA"));
   if (k.pages.zones.some((z) => z.name === "DMA32")) pools.push(GFP_KERNEL | gfp(era, "GFP_DMA32"));
+  // cma_in_zone(): with a default CMA area wholly inside the pool's zone (arm64's 32 MiB below 4 GiB: every pool), the
+  // pool comes from CMA first (dma_alloc_from_contiguous(): cma_alloc() of 1 << order pages aligned to the order, the
+  // bitmap's first free range: one after the other from the area's base), from the buddy allocator when that fails
+  const cma = arch === "arm64" ? (k.layout.reservations.find((r) => /\bcma\b/.test(r.what))?.start ?? -1) : -1;
+  let cmaUsed = 0;
   for (const g of pools) {
     let order = top;
+    if (cma >= 0) {
+      const pfn = k.pages.cma_alloc(cma + cmaUsed, 1 << order, PageOwner.Kernel);
+      if (pfn >= 0) {
+        cmaUsed += PAGE << order;
+        k.printk(KERN_INFO + "DMA: preallocated %lu KiB %s pool for atomic allocations\n", (PAGE << order) >> 10, formatGfp(era, g));
+        continue;
+      }
+    }
     let pfn = k.pages.alloc_pages(g | gfp(era, "__GFP_NOWARN"), order, PageOwner.Kernel);
     while (pfn < 0 && order > 0) pfn = k.pages.alloc_pages(g | gfp(era, "__GFP_NOWARN"), --order, PageOwner.Kernel);
     if (pfn < 0) continue; // the pool stays empty: no line

@@ -88,6 +88,8 @@ import {
   setupPerZoneLowmemReserve,
   setupPerZoneWmarks,
   structPageSize,
+  calcMemmapSize,
+  presentPages,
   totalReservePages,
 } from "./zone.ts";
 import { pcpu_print_setup } from "./percpu_first_chunk.ts";
@@ -558,7 +560,6 @@ export class PageAllocator {
     const kinds = configuredZones(profile.arch, profile.era);
     const memStart = this.memory.length ? this.memory[0]!.start : 0;
     const memEnd = this.memory.length ? this.memory[this.memory.length - 1]!.end : 0;
-    const spage = structPageSize(profile.arch, profile.era);
     // dma_reserve: x86_64's memblock_find_dma_reserve() (reserved pages below 16 MB at free_area_init time).
     const dmaReserve = profile.arch === "x86_64" ? this.reservedPagesIn(0, Math.min(4096, memEnd)) : 0;
     for (const kind of kinds) {
@@ -567,9 +568,13 @@ export class PageAllocator {
       let end = spec ? Math.min(spec.endPfn, memEnd) : 0;
       if (!spec || end <= start) start = end = spec ? Math.max(Math.min(spec.startPfn, memEnd), memStart) : 0;
       const present = this.memPagesIn(start, end);
-      const highmem = kind === "HighMem" || (kind === "Movable" && kinds.includes("HighMem"));
-      // calc_memmap_size(): PAGE_ALIGN(spanned * sizeof(struct page)) >> PAGE_SHIFT
-      let memmap = Math.ceil(((end - start) * spage) / PAGE_SIZE);
+      // ZONE_MOVABLE is highmem when movable_zone is ZONE_HIGHMEM. 6.1 (since 3.13) runs find_usable_zone_for_movable()
+      // on every boot: ZONE_HIGHMEM when its possible range is not empty (RAM above the lowmem limit), else Normal;
+      // 2.6.26 and 3.4 only with kernelcore=, so movable_zone stays 0 (ZONE_DMA) there. A non-highmem empty zone's
+      // watermarks are 0 rather than highmem's SWAP_CLUSTER_MAX floor.
+      const highmem = kind === "HighMem" || (kind === "Movable" && this.era === "6.1" && (this.zones.find((z) => z.name === "HighMem")?.spanned ?? 0) > 0);
+      // calc_memmap_size(): of the spanned pages (of the present ones on a SPARSEMEM kernel's zone with large holes)
+      let memmap = calcMemmapSize(end - start, present, profile.arch, profile.era);
       if (present === 0) memmap = 0;
       let freesize = present;
       const chargeMemmap = this.era !== "6.1" || !highmem;
@@ -919,7 +924,8 @@ export class PageAllocator {
    */
   init_per_zone_wmark_min(thp: boolean, baseKbytes?: number): void {
     let lowmemPages = 0;
-    for (const z of this.zones) if (ZONE_RANK[z.name] <= ZONE_RANK.Normal) lowmemPages += z.managed;
+    // nr_free_buffer_pages() with the watermarks still 0: 6.1's managed lowmem; 2.6.26/3.4's present_pages (realsize)
+    for (const z of this.zones) if (ZONE_RANK[z.name] <= ZONE_RANK.Normal) lowmemPages += this.era === "6.1" ? z.managed : presentPages(this.era, z);
     let mfk = baseKbytes ?? minFreeKbytes(this.era, lowmemPages * 4);
     this.baseMinFreeKbytes = mfk;
     setupPerZoneWmarks(this.era, this.zones, mfk);
@@ -1899,8 +1905,10 @@ export class PageAllocator {
       return { batch, high: zoneHighsize(wmarksSet ? z.wmark[1] : 0, batch, cpus) };
     }
     // 2.6/3.4: on zone->present_pages, which free_area_init_core set to the pages left after memmap and dma_reserve
-    const batch = Math.max(1, pcpZoneBatchsize(this.era, z.initialManaged));
-    return { batch, high: 6 * batch };
+    // setup_pageset(): high = 6 * zone_batchsize(), batch = max(1, zone_batchsize()): a zone under 4096 pages (the
+    // i386 DMA zone) has a batch of 0, so high 0 and batch 1 (every freed page goes straight back to the buddy lists)
+    const zbs = pcpZoneBatchsize(this.era, z.initialManaged);
+    return { batch: Math.max(1, zbs), high: 6 * zbs };
   }
 
   /** The zone's managed frames at and above first_deferred_pfn (x86_64 6.1): those the pgdatinit kthreads free. */

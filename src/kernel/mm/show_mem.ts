@@ -15,7 +15,7 @@ import type { PageAllocator } from "./page_alloc.ts";
 import { MIGRATE_CMA } from "./pcp.ts";
 import { PageOwner } from "./page_flags.ts";
 import { KERN_INFO, KERN_WARNING } from "./page_alloc_deps.ts";
-import { hugepageKb } from "./zone.ts";
+import { hugepageKb, presentPages } from "./zone.ts";
 import { renderMeminfo } from "../fs/meminfo.ts";
 
 const K = (pages: number) => pages * 4;
@@ -188,7 +188,7 @@ function showMem26(pa: PageAllocator, maxZoneIdx: number): void {
       K(z.wmark[0]),
       K(z.wmark[1]),
       K(z.wmark[2]),
-      K(z.present),
+      K(presentPages(k.profile.era, z)),
     );
     p("lowmem_reserve[]:%s\n", z.lowmemReserve.map((r) => " " + r).join(""));
   }

@@ -29,6 +29,25 @@ export function structPageSize(arch: Arch, era: Era): number {
   return era === "6.1" ? 40 : 32; // i386
 }
 
+/**
+ * Whether the modelled kernel is built with CONFIG_SPARSEMEM: Debian's 6.1 amd64 and arm64 kernels (SPARSEMEM_VMEMMAP);
+ * its 686, 686-pae and armmp kernels are FLATMEM (the real configs), as are the 2.6 and 3.4 boards modelled here.
+ */
+export function sparsemem(arch: Arch, era: Era): boolean {
+  return era === "6.1" && (arch === "x86_64" || arch === "arm64");
+}
+
+/**
+ * The memmap pages free_area_init_core() charges a zone. 6.1 calc_memmap_size(): PAGE_ALIGN(pages * sizeof(struct
+ * page)) >> PAGE_SHIFT of the zone's spanned pages, but of its present pages when SPARSEMEM is on and the zone has holes
+ * of more than a sixteenth of its present pages ("spanned_pages > present_pages + (present_pages >> 4)": x86_64's DMA32
+ * once QEMU moves RAM above 4 GiB and leaves the 3-4 GiB PCI hole in it). 2.6/3.4: always the spanned pages.
+ */
+export function calcMemmapSize(spanned: number, present: number, arch: Arch, era: Era): number {
+  const pages = era === "6.1" && sparsemem(arch, era) && spanned > present + (present >> 4) ? present : spanned;
+  return Math.ceil((pages * structPageSize(arch, era)) / 4096);
+}
+
 /** sysctl_lowmem_reserve_ratio[] for a zone (6.1: DMA 256, DMA32 256, Normal 32, HighMem/Movable 0). */
 export function lowmemReserveRatio(era: Era, kind: ZoneKind): number {
   switch (kind) {
@@ -100,6 +119,16 @@ export interface Zone {
   initialManaged: number;
 }
 
+/**
+ * zone->present_pages as the era's kernel keeps it. 6.1: the pages of RAM in the zone. 2.6.26 and 3.4:
+ * free_area_init_core()'s realsize, the pages less the zone's memmap and (zone 0) dma_reserve ("zone->present_pages =
+ * realsize"): what their zoneinfo and show_free_areas() print as present and what their watermarks, lowmem_reserve,
+ * nr_free_buffer_pages() (so min_free_kbytes), pcp batch, vm stats threshold and inactive_ratio are computed from.
+ */
+export function presentPages(era: Era, z: Zone): number {
+  return era === "6.1" ? z.present : z.initialManaged;
+}
+
 export function populated(z: Zone): boolean {
   return z.present > 0;
 }
@@ -107,11 +136,11 @@ export function populated(z: Zone): boolean {
 /**
  * __setup_per_zone_wmarks(). 6.1: per lowmem zone min = pages_min * managed / lowmem_pages; highmem (and a
  * Movable zone that is highmem) clamp(managed/1024, 32, 128); low = min + max(tmp/4, managed*10/10000); high = low +
- * same. 2.6.32/3.4: the same on present_pages, low = min + tmp/4, high = min + tmp/2.
+ * same. 2.6.32/3.4: the same on present_pages (realsize: presentPages()), low = min + tmp/4, high = min + tmp/2.
  */
 export function setupPerZoneWmarks(era: Era, zones: Zone[], minFreeKb: number): void {
   const pagesMin = minFreeKb >> 2;
-  const size = (z: Zone) => (era === "6.1" ? z.managed : z.present);
+  const size = (z: Zone) => (era === "6.1" ? z.managed : presentPages(era, z));
   let lowmemPages = 0;
   for (const z of zones) if (!z.highmem) lowmemPages += size(z);
   for (const z of zones) {
@@ -134,7 +163,7 @@ export function setupPerZoneLowmemReserve(era: Era, zones: Zone[]): void {
   for (let i = 0; i < zones.length - 1; i++) {
     const zi = zones[i]!;
     let ratio = lowmemReserveRatio(era, zi.name);
-    const size = (z: Zone) => (era === "6.1" ? z.managed : z.present);
+    const size = (z: Zone) => (era === "6.1" ? z.managed : presentPages(era, z));
     const clear = era === "6.1" && (ratio === 0 || size(zi) === 0);
     if (ratio < 1) ratio = 1;
     let sum = 0;

@@ -11,7 +11,7 @@
 import { describe, expect, it } from "vitest";
 import { boot } from "../../src/kernel/kernel.ts";
 import { bootProcessTablePfns } from "../../src/kernel/init/boot_tasks.ts";
-import { realSection } from "./real-kernel.ts";
+import { realLog, realSection } from "./real-kernel.ts";
 
 const MiB = 2 ** 20;
 const kB = (text: string, field: string) => Number(new RegExp(`^${field}:\\s+(\\d+) kB`, "m").exec(text)![1]);
@@ -74,5 +74,34 @@ describe("PageTables after a 6.1 boot (distro config)", () => {
       ["arm-6.1-virt", [512], 24],
     ] as const)
       for (const mem of sizes) expect(kB(boot(p, { mem: mem * MiB, config: "distro" }).proc("meminfo"), "PageTables"), `${p} ${mem}M`).toBe(want);
+  });
+
+  // The figure the real logs show is the global NR_PAGETABLE, which lags the per-CPU differentials: read twice with the
+  // same processes alive (/init's shell and one busybox command: cat reading /proc/meminfo, then insmod while the
+  // module's vmalloc(1 GiB) prints its Mem-Info), x86_64's reads 15 then 10 pages. The script's 29 commands between
+  // (init/init_script.ts) each take and give back the same tables, so the true count is the same at both reads; what
+  // moved is where the vmstat folds (the threshold's, the 1 Hz vmstat_update's, quiet_vmstat() on idle) fell, which
+  // no log shows. The simulator keeps the true count: within the node's threshold of both real reads.
+  it("the real boots' two reads of the global counter, with the same live processes, differ by up to 5 pages (x86_64 15 then 10): the simulator's true count lies within the node's vmstat threshold of both", () => {
+    for (const [profile, mib, log] of [
+      ["x86_64-6.1", 512, "x86_64-512M-nokaslr.log"],
+      ["i386-6.1", 1024, "i386-1G.log"],
+      ["arm-6.1-virt", 1024, "armhf-virt-1G.log"],
+    ] as const) {
+      const atMeminfo = realPageTables(log) / 4;
+      const atInsmod = Number(
+        /^\s*mapped:\d+ shmem:\d+ pagetables:(\d+)$/m.exec(
+          realLog(log)
+            .map((l) => l.replace(/^\[\s*\d+\.\d+\] /, ""))
+            .join("\n"),
+        )![1],
+      );
+      const k = boot(profile, { mem: mib * MiB, config: "distro" });
+      const sim = kB(k.proc("meminfo"), "PageTables") / 4;
+      const t = nodeThreshold(k.proc("zoneinfo"));
+      expect(Math.abs(sim - atMeminfo), profile).toBeLessThanOrEqual(t);
+      expect(Math.abs(sim - atInsmod), profile).toBeLessThanOrEqual(t);
+      if (profile === "x86_64-6.1") expect([atMeminfo, atInsmod]).toEqual([15, 10]);
+    }
   });
 });

@@ -4,11 +4,17 @@
 //
 // What comes out (meminfo's KernelStack, PageTables and Committed_AS; MemFree loses the frames):
 // - Tasks: mm/slab_boot.ts bootTasks() (per-CPU kthreads scale with the CPUs, the global ones per architecture, and
-//   /init's shell plus the command reading /proc). KernelStack = tasks x THREAD_SIZE (the boot CPU's idle task runs
+//   /init's shell plus one command: the real boots read /proc from a `cat`, the module loads in insmod's process).
+//   KernelStack = tasks x THREAD_SIZE (the boot CPU's idle task runs
 //   on the static init_stack and counts nowhere). With CONFIG_VMAP_STACK (x86_64, armmp, arm64) the stacks are the
 //   kernel_clone areas mm/vmalloc_boot.ts replays (VmallocUsed holds them; their count there includes the stacks of
 //   tasks that exited into the per-CPU stack cache); i386 has no VMAP_STACK: each task takes THREAD_SIZE (order 1)
 //   from the page allocator here.
+// - The user processes: /init's shell runs the script's commands one by one (init/init_script.ts), each forked, exec'd
+//   and reaped (run_init_script(): its PGD, page tables, anonymous pages and, on i386, its stack go through the per-CPU
+//   lists and come back), then forks insmod, alive when the module loads. The churn is LIFO: each command gets the
+//   frames the one before freed, so what the real logs show (MemFree, the lists' counts, the module's first page) is
+//   what the two live processes leave.
 // - The user processes' page tables: the tables their mappings need (bootProcessRanges(): the program, the heap a
 //   randomised brk puts in a span of its own, the stack, and the vDSO where each arch maps it); one PTE page per PTE
 //   table's span (2 MiB on x86_64/arm64/ARM's pair of hardware tables, 4 MiB on non-PAE i386) and, on four-level
@@ -19,9 +25,11 @@
 //   the kernel's PMD pages (the vmalloc area's first gigabyte and the percpu chunk's at its top) = 14 (the real 512M
 //   boot shows 15); i386 4 PTE pages per process x 2 + poking's 1 = 9 (real 9); armhf 3 per process x 2 = 6 (real 5).
 //   meminfo reads the global NR_PAGETABLE, which lags the per-CPU vmstat differentials by up to the node's
-//   stat_threshold (mm/vmstat.c calculate_normal_threshold(): 6 pages on x86_64 512M, 8 on the 1G machines): the
-//   tables of the process reading meminfo, made just before, may or may not have been folded in, so the last page is
-//   not the layout's to decide.
+//   stat_threshold (mm/vmstat.c calculate_normal_threshold(): 6 pages on x86_64 512M, 8 on the 1G machines). Every
+//   command of the script moves the differential up and down by its tables; where a fold (the threshold's, the 1 Hz
+//   vmstat_update's, quiet_vmstat() as the CPU idles) falls in that walk decides the global's error, and no log says
+//   when they ran: the real x86_64 boot reads 15 pages at /proc/meminfo and 10 in the Mem-Info during insmod, with the
+//   same two processes alive. The simulator gives the true count (test/kernel/pagetables_boot.test.ts).
 // - Committed_AS (vm_committed_as): the initramfs is tmpfs, whose pages charge the commit one by one
 //   (shmem_acct_block() on a VM_NORESERVE inode), plus each process's private writable mappings (VM_ACCOUNT): its
 //   stack (setup_arg_pages: 128 KiB + the argument page), its heap (busybox's first malloc: brk + 132 KiB) and
@@ -45,6 +53,7 @@ import { PageOwner } from "../mm/page_flags.ts";
 import { userLayout } from "../mm/mmap.ts";
 import { bootTasks, threadSize } from "../mm/slab_boot.ts";
 import { SideTable } from "../snapshot.ts";
+import { INIT_SCRIPT_BEFORE_INSMOD } from "./init_script.ts";
 
 const PAGE = 4096;
 
@@ -325,7 +334,11 @@ function busyboxDataPages(k: Kernel): number {
   return k.profile.arch === "x86_64" || k.profile.arch === "arm64" ? 18 : 11;
 }
 
-/** /init's shell and the command reading /proc: their stacks, page tables and commit charge. */
+/**
+ * /init's shell, the commands it runs before the learner's insmod (init/init_script.ts), and insmod's own process:
+ * their stacks, page tables, anonymous pages and commit charge. `anonPages` is what the two live processes hold
+ * (the real meminfo's AnonPages, read while /init's shell and one command ran).
+ */
 export function boot_user_processes(k: Kernel, shmemPages: number, anonPages = 0): void {
   if (k.profile.era !== "6.1") {
     const { user } = oldEraTasks(k.profile.era, k.profile.nrCpus);
@@ -337,31 +350,212 @@ export function boot_user_processes(k: Kernel, shmemPages: number, anonPages = 0
   }
   const arch = k.profile.arch;
   const t = bootTasks(arch, k.profile.nrCpus, true);
-  const procs = t.user;
   k.nrTasks = t.total;
-  const era = k.profile.era;
-  const order = Math.log2(threadSize(arch, era, false) / PAGE);
   const L = userLayout(k);
   const stackPages = Number(L.stackExpand / 4096n) + 1;
   const heapPages = 33;
-  const ranges = bootProcessRanges(k, stackPages, heapPages);
-  const fourLevel = arch === "x86_64" || arch === "arm64";
-  const ptePages = tablesFor(ranges, ptePageShift(k));
-  const pmdPages = fourLevel ? tablesFor(ranges, 30n) : paePmds(k);
-  const pgtMask = gfp(era, "GFP_KERNEL") | gfp(era, "__GFP_ZERO") | gfp(era, "__GFP_ACCOUNT");
-  k.vmCommittedPages += shmemPages + procs * (stackPages + heapPages + busyboxDataPages(k));
-  const top = unaccountedTables(k, ranges);
+  k.vmCommittedPages += shmemPages + t.user * (stackPages + heapPages + busyboxDataPages(k));
+  run_init_script(k, new UserMm(k, bootProcessRanges(k, stackPages, heapPages)), Math.ceil(anonPages / Math.max(1, t.user)));
+}
+
+/**
+ * The process lifecycle of 6.1 (kernel/fork.c copy_process(), fs/exec.c, kernel/exit.c) as far as the page allocator
+ * sees it, for busybox-static processes (bootProcessRanges()):
+ * - fork: dup_task_struct()'s kernel stack (i386: THREAD_SIZE from the page allocator; the VMAP_STACK kernels take an
+ *   exited task's stack from the per-CPU cache, NR_CACHED_STACKS, and reuse its vm area and pages: no allocator
+ *   traffic, and the replayed vmallocinfo already holds the cached one), then dup_mm(): pgd_alloc() and the tables
+ *   copy_page_range() fills for the parent's anonymous mappings (busybox's .data/.bss in the program's span, the
+ *   heap, the stack: all of the parent's ranges), and the page the child's first stack write breaks from COW;
+ * - exec: bprm_mm_init()'s new mm (its PGD) and the stack tables copy_strings() faults with the argument page, then
+ *   exec_mmap() drops the forked copy (exit_mmap(): its anonymous pages, its tables; its PGD as the last reference
+ *   goes), then load_elf_binary() and the program's first faults: the program's, heap's and vDSO's tables and the
+ *   process's anonymous pages;
+ * - exit: exit_mmap() (anonymous pages, then free_pgtables() from the lowest mapping up: PTE pages, then the PMD and
+ *   upper pages), the PGD at the last context switch away from the dead task (mmdrop), then its kernel stack
+ *   (put_task_stack() in finish_task_switch()).
+ * Simplifications (said): the anonymous pages of a process are split as the stack 2 (the argument page and one), the
+ * heap a quarter of the rest (at least 1), .data/.bss the remainder; each process of the script holds the same
+ * number (the live pair's AnonPages halved); the short-lived processes' slab objects (task_struct, mm_struct, VMAs,
+ * files...) come and go in the boot's slabs (mm/slab_boot.ts: the tables are the real counts, which include them)
+ * and move no page here.
+ */
+class UserMm {
+  pgd = -1;
+  /** Counted tables (PMD, PTE pages: NR_PAGETABLE) as [level shift, index, pfn]. */
+  counted: [bigint, bigint, number][] = [];
+  /** Uncounted upper tables (P4D, PUD pages) as [level shift, index, pfn]. */
+  upper: [bigint, bigint, number][] = [];
+  /** 686-pae: pgd_alloc()'s preallocated PMD pages (counted). */
+  pae: number[] = [];
+  anon: number[] = [];
+  private readonly seen = new Set<string>();
+  private readonly k: Kernel;
+  /** The process's mappings (bootProcessRanges()): the program, the heap, the stack and (i386, arm64) the vDSO. */
+  readonly ranges: [bigint, bigint][];
+  constructor(k: Kernel, ranges: [bigint, bigint][]) {
+    this.k = k;
+    this.ranges = ranges;
+  }
+  private mask(): number {
+    const era = this.k.profile.era;
+    return gfp(era, "GFP_KERNEL") | gfp(era, "__GFP_ZERO") | gfp(era, "__GFP_ACCOUNT");
+  }
+  /** pgd_alloc(): the top level (and PAE's preallocated PMDs). False when the allocator has nothing. */
+  alloc(): boolean {
+    const [top] = unaccountedTables(this.k, []);
+    this.pgd = this.k.pages.alloc_pages(this.mask(), top!.order, PageOwner.Kernel);
+    if (this.pgd < 0) return false;
+    for (let i = 0; i < paePmds(this.k); i++) {
+      const pfn = this.k.pages.alloc_pages(this.mask(), 0, PageOwner.PageTable);
+      if (pfn < 0) return false;
+      this.pae.push(pfn);
+    }
+    return true;
+  }
+  /** The tables a fault in [a, b) needs that this mm lacks: P4D (LA57), PUD (4/5 levels), PMD (4 levels), PTE. */
+  touch(a: bigint, b: bigint): boolean {
+    const k = this.k;
+    const levels: [bigint, boolean][] = [];
+    const fourLevel = k.profile.arch === "x86_64" || k.profile.arch === "arm64";
+    if (k.layout.pgtableLevels === 5) levels.push([48n, false]);
+    if (fourLevel) levels.push([39n, false], [30n, true]);
+    levels.push([ptePageShift(k), true]);
+    for (const [shift, counted] of levels)
+      for (let i = a >> shift; i <= (b - 1n) >> shift; i++) {
+        const key = `${shift}:${i}`;
+        if (this.seen.has(key)) continue;
+        const pfn = k.pages.alloc_pages(this.mask(), 0, counted ? PageOwner.PageTable : PageOwner.Kernel);
+        if (pfn < 0) return false;
+        this.seen.add(key);
+        (counted ? this.counted : this.upper).push([shift, i, pfn]);
+      }
+    return true;
+  }
+  /** A fault's anonymous pages (GFP_HIGHUSER_MOVABLE: HighMem first on the 32-bit machines). */
+  fault(n: number): boolean {
+    const era = this.k.profile.era;
+    const mask = gfp(era, "GFP_HIGHUSER_MOVABLE");
+    for (let i = 0; i < n; i++) {
+      const pfn = this.k.pages.alloc_pages(mask, 0, PageOwner.Anon);
+      if (pfn < 0) return false;
+      this.anon.push(pfn);
+    }
+    return true;
+  }
+  /** exit_mmap(): the anonymous pages, then free_pgtables() from the lowest address up (PTE pages before their PMD). */
+  unmap(): void {
+    const pa = this.k.pages;
+    for (const pfn of this.anon) pa.__free_pages(pfn, 0);
+    this.anon = [];
+    const all = [...this.counted, ...this.upper].sort((x, y) => {
+      const ax = x[1] << x[0];
+      const ay = y[1] << y[0];
+      // within one span the lower level goes first (free_pte_range before its PMD page, that before its PUD page)
+      return ax !== ay ? (ax < ay ? -1 : 1) : x[0] < y[0] ? -1 : x[0] > y[0] ? 1 : 0;
+    });
+    // a table is freed once the walk has passed its whole span: after every lower-level table inside it
+    const end = (t: [bigint, bigint, number]) => (t[1] + 1n) << t[0];
+    all.sort((x, y) => (end(x) !== end(y) ? (end(x) < end(y) ? -1 : 1) : x[0] < y[0] ? -1 : x[0] > y[0] ? 1 : 0));
+    for (const [, , pfn] of all) pa.__free_pages(pfn, 0);
+    this.counted = [];
+    this.upper = [];
+    this.seen.clear();
+  }
+  /** mmdrop(): pgd_free() (PAE: pgd_mop_up_pmds() first). */
+  drop(): void {
+    const pa = this.k.pages;
+    for (const pfn of this.pae) pa.__free_pages(pfn, 0);
+    this.pae = [];
+    if (this.pgd >= 0) pa.__free_pages(this.pgd, unaccountedTables(this.k, [])[0]!.order);
+    this.pgd = -1;
+  }
+  /** The counted table frames (debug/invariants.ts claims a live process's). */
+  tablePfns(): number[] {
+    return [...this.pae, ...this.counted.map((t) => t[2])];
+  }
+}
+
+/** How a process's anonymous pages split over its stack, heap and .data/.bss (UserMm's header). */
+function anonSplit(n: number): { stack: number; heap: number; data: number } {
+  const stack = Math.min(n, 2);
+  const heap = Math.min(n - stack, Math.max(1, Math.floor((n - 2) / 4)));
+  return { stack, heap, data: n - stack - heap };
+}
+
+/** A process of the script: its mm and (i386) its kernel stack. */
+interface UserProc {
+  mm: UserMm;
+  stack: number;
+}
+
+/** i386's alloc_thread_stack_node(): THREAD_SIZE from the page allocator (-1 elsewhere: the stack cache). */
+function forkStack(k: Kernel): number {
+  if (k.profile.arch !== "i386") return -1;
+  const { era } = k.profile;
+  const mask = gfp(era, "GFP_KERNEL") | gfp(era, "__GFP_ZERO") | gfp(era, "__GFP_ACCOUNT");
+  return k.pages.alloc_pages(mask, Math.log2(threadSize("i386", era, false) / PAGE), PageOwner.Kernel);
+}
+
+/**
+ * Replay /init: the shell's exec from kernel_init(), each command's fork, exec and exit, then insmod's fork and exec
+ * (alive when the module loads). `perProc`: anonymous pages of one process. Stops where the allocator has nothing
+ * left (a machine too small for its boot: the allocator has reported it).
+ */
+function run_init_script(k: Kernel, shape: UserMm, perProc: number): void {
   const tables = processTables.get(k) ?? [];
   processTables.set(k, tables);
-  for (let p = 0; p < procs; p++) {
-    if (arch === "i386" && k.pages.alloc_pages(pgtMask, order, PageOwner.Kernel) < 0) return;
-    // pgd_alloc() at fork/exec, then the upper levels the first faults need: pages NR_PAGETABLE does not count (owner
-    // Kernel, as poking_init's PGD and PUD)
-    for (const t of top) for (let i = 0; i < t.n; i++) if (k.pages.alloc_pages(pgtMask, t.order, PageOwner.Kernel) < 0) return;
-    for (let i = 0; i < ptePages + pmdPages; i++) {
-      const pfn = k.pages.alloc_pages(pgtMask, 0, PageOwner.PageTable);
-      if (pfn < 0) return;
-      tables.push(pfn);
+  const [program, heap, stack, ...rest] = shape.ranges as [[bigint, bigint], [bigint, bigint], [bigint, bigint], ...[bigint, bigint][]];
+  const split = anonSplit(perProc);
+  /** exec: a new mm with the stack's tables and the argument page, the old mm dropped, then the program's faults. */
+  const exec = (p: UserProc): boolean => {
+    const mm = new UserMm(k, shape.ranges);
+    if (!mm.alloc() || !mm.touch(stack[0], stack[1]) || !mm.fault(Math.min(1, split.stack))) return false;
+    const old = p.mm;
+    p.mm = mm;
+    old.unmap();
+    old.drop();
+    if (!mm.touch(program[0], program[1]) || !mm.fault(split.data)) return false;
+    if (!mm.touch(heap[0], heap[1]) || !mm.fault(split.heap)) return false;
+    for (const [a, b] of rest) if (!mm.touch(a, b)) return false;
+    return mm.fault(split.stack - Math.min(1, split.stack));
+  };
+  /** fork: the stack, then dup_mm(): the PGD, the copied tables of the parent's mappings, the child's first COW page. */
+  const fork = (): UserProc | null => {
+    const st = forkStack(k);
+    if (k.profile.arch === "i386" && st < 0) return null;
+    const mm = new UserMm(k, shape.ranges);
+    if (!mm.alloc()) return null;
+    for (const [a, b] of shape.ranges) if (!mm.touch(a, b)) return null;
+    if (!mm.fault(1)) return null;
+    return { mm, stack: st };
+  };
+  const exit = (p: UserProc): void => {
+    p.mm.unmap();
+    p.mm.drop();
+    if (p.stack >= 0) k.pages.__free_pages(p.stack, Math.log2(threadSize("i386", k.profile.era, false) / PAGE));
+  };
+  // /init: kernel_init() execs it from a kernel thread (no old mm); its stack is the kernel thread's (i386: taken here)
+  const sh: UserProc = { mm: new UserMm(k, shape.ranges), stack: forkStack(k) };
+  if (k.profile.arch === "i386" && sh.stack < 0) return;
+  if (!exec(sh)) return;
+  tables.push(...sh.mm.tablePfns());
+  const cmds = INIT_SCRIPT_BEFORE_INSMOD;
+  for (let i = 0; i < cmds.length; i++) {
+    const group = [cmds[i]!];
+    while (group[group.length - 1]!.pipeNext && i + 1 < cmds.length) group.push(cmds[++i]!);
+    const procs: UserProc[] = [];
+    for (let j = 0; j < group.length; j++) {
+      const p = fork();
+      if (!p) return;
+      procs.push(p);
+    }
+    for (const p of procs) {
+      if (!exec(p)) return;
+      exit(p);
     }
   }
+  // insmod: forked and exec'd, alive while the module loads
+  const insmod = fork();
+  if (!insmod || !exec(insmod)) return;
+  tables.push(...insmod.mm.tablePfns());
 }

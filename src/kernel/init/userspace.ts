@@ -160,8 +160,9 @@ export function start_userspace(k: Kernel, unpacked = false): void {
     // ...then the rest of the page cache and the processes' own memory.
     consume(k, cachePages - early, PageOwner.PageCache);
   }
-  consume(k, anonPages, PageOwner.Anon);
-  // The processes themselves: kernel stacks, page tables, the commit charge of their mappings and of tmpfs.
-  if (!oldEra) boot_user_processes(k, cachePages, anonPages);
+  // The processes themselves: kernel stacks, page tables, the commit charge of their mappings and of tmpfs. On 6.1
+  // the processes fault their anonymous memory in themselves, /init's commands one after the other (boot_tasks.ts).
+  if (oldEra) consume(k, anonPages, PageOwner.Anon);
+  else boot_user_processes(k, cachePages, anonPages);
   k.clock.setAtLeast(m.insmodAtNs);
 }

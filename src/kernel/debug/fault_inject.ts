@@ -119,25 +119,6 @@ export interface FaultSite {
   where?: string;
 }
 
-let lastFrames: readonly unknown[] = [];
-let lastWhere = "";
-
-/** The module's frames now as FaultSite.where writes them. */
-export function moduleWhere(k: Kernel): string {
-  const frames = k.captureModuleStack();
-  if (!frames.length) return "";
-  // the sandbox shares one frozen frame object per place among the calls made from it: the same frames, the same key
-  if (frames.length === lastFrames.length && frames.every((f, i) => f === lastFrames[i])) return lastWhere;
-  const keys: string[] = [];
-  for (const f of frames) {
-    const key = `${f.fn}:${f.line ?? "?"}:${f.column ?? "?"}`;
-    if (!keys.includes(key)) keys.push(key);
-  }
-  lastFrames = frames;
-  lastWhere = keys.join("<");
-  return lastWhere;
-}
-
 /**
  * How many calls per task FaultInjection.sitesOf keeps (a vmalloc of a gigabyte is 2,600 calls in bulk): the first
  * MAX_SITES, and after them each call from a place in the module's code (FaultSite.where) not seen before, up to
@@ -207,6 +188,9 @@ export class FaultInjection {
   private readonly places = new Map<number, Set<string>>();
   /** Each pid's last innermost module frame past MAX_SITES (should_fail's places). */
   private readonly lastInner = new Map<number, unknown>();
+  /** moduleWhere's last frames and their key: the sandbox shares one frozen frame object per place among its calls. */
+  private lastFrames: readonly unknown[] = [];
+  private lastWhere = "";
   private readonly failNth = new Map<number, number>();
   private rng: PrandomState;
   private readonly era: Era;
@@ -219,6 +203,21 @@ export class FaultInjection {
     this.g = gfpFlags(this.era);
     this.available = k.opts.config === "debug";
     this.rng = new PrandomState(kaslrRandomLong(k.opts.seed ?? 0) ^ 0x6661756c74n);
+  }
+
+  /** The module's frames now as FaultSite.where writes them. */
+  private moduleWhere(k: Kernel): string {
+    const frames = k.captureModuleStack();
+    if (!frames.length) return "";
+    if (frames.length === this.lastFrames.length && frames.every((f, i) => f === this.lastFrames[i])) return this.lastWhere;
+    const keys: string[] = [];
+    for (const f of frames) {
+      const key = `${f.fn}:${f.line ?? "?"}:${f.column ?? "?"}`;
+      if (!keys.includes(key)) keys.push(key);
+    }
+    this.lastFrames = frames;
+    this.lastWhere = keys.join("<");
+    return this.lastWhere;
   }
 
   /** The __setup("failslab=") and __setup("fail_page_alloc=") handlers, in command-line order (parse_args()). */
@@ -411,11 +410,12 @@ export class FaultInjection {
     // its site): a run of the attributes alone (2.6/3.4, deferred work) has no use for them, and reading the module's
     // frames at each of a vmalloc's page allocations cost those runs ~10% of a grade.
     const tracking = this.era === "6.1" && (this.failNth.get(pid) ?? 0) > 0;
+    const site = (where?: string): FaultSite => ({ call, attr: a.name, what, size, order, gfp, caller: k.allocCaller?.(), where });
     if (!tracking) {
-      if (sites.length < MAX_SITES) sites.push({ call, attr: a.name, what, size, order, gfp, caller: k.allocCaller?.() });
+      if (sites.length < MAX_SITES) sites.push(site());
     } else if (sites.length < MAX_SITES) {
-      const where = moduleWhere(k);
-      sites.push({ call, attr: a.name, what, size, order, gfp, caller: k.allocCaller?.(), where });
+      const where = this.moduleWhere(k);
+      sites.push(site(where));
       places.add(where);
     } else if (sites.length < 2 * MAX_SITES) {
       // Past the first MAX_SITES, a call's frames are read only when its innermost module frame is not the previous
@@ -425,8 +425,8 @@ export class FaultInjection {
       const inner = k.innermostModuleFrame();
       if (inner !== this.lastInner.get(pid)) {
         this.lastInner.set(pid, inner);
-        const where = moduleWhere(k);
-        if (!places.has(where)) sites.push({ call, attr: a.name, what, size, order, gfp, caller: k.allocCaller?.(), where });
+        const where = this.moduleWhere(k);
+        if (!places.has(where)) sites.push(site(where));
         places.add(where);
       }
     }

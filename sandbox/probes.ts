@@ -2,7 +2,9 @@
 // (k.mem.peek: no TLB, no KASAN, no fault), so that a check judges the bytes in memory, whatever width or routine
 // wrote them. A probe names one of the module's allocations (by family/function/size, from the one record model)
 // and the values to read: `count` values of `width` bytes, little-endian, every `stride` bytes from `offset`.
-// Moments: "loaded" (after module_init returned 0, before deferred work), "unloading" (just before module_exit).
+// Moments: "loaded" (after module_init returned 0, before deferred work), "unloading" (just before module_exit),
+// "first-read" (just before the module's first load through readb, readw, readl or readq, wherever it is: the
+// allocation is then the one holding the address read, if it matches `alloc`).
 
 import type { Kernel } from "../src/kernel/kernel.ts";
 import type { CallRecord } from "./calllog.ts";
@@ -11,8 +13,8 @@ import type { MemoryRole } from "./table.ts";
 
 export interface MemoryProbe {
   id: string;
-  at: "loaded" | "unloading";
-  /** Which allocation: the first live one that matches every field given. */
+  at: "loaded" | "unloading" | "first-read";
+  /** Which allocation: the first live one that matches every field given ("first-read": the one read from, if it matches). */
   alloc: { family?: MemFamily[]; fns?: string[]; size?: number };
   offset?: number;
   stride: number;
@@ -38,6 +40,11 @@ export interface ProbeResult {
   missing?: string;
 }
 
+/** Whether [base, base + size) holds addr. */
+function holds(base: bigint | undefined, size: number, addr: bigint): boolean {
+  return base !== undefined && addr >= base && addr < base + BigInt(size);
+}
+
 /** The most values one probe reads (a 4 MiB buffer read every 4 KiB is 1024). */
 export const MAX_PROBE_VALUES = 65536;
 
@@ -47,6 +54,8 @@ export function readProbes(
   roles: Map<string, MemoryRole>,
   probes: readonly MemoryProbe[],
   at: MemoryProbe["at"],
+  /** "first-read": the address the module reads; the allocation is the live one holding it. */
+  readAt?: bigint,
 ): Record<string, ProbeResult> {
   const out: Record<string, ProbeResult> = {};
   // the writes first (another agent stored there before the module looks), then the reads
@@ -60,7 +69,8 @@ export function readProbes(
         !x.free &&
         (!p.alloc.family || p.alloc.family.includes(x.family)) &&
         (!p.alloc.fns || p.alloc.fns.includes(x.fn)) &&
-        (p.alloc.size === undefined || x.size === p.alloc.size),
+        (p.alloc.size === undefined || x.size === p.alloc.size) &&
+        (readAt === undefined || holds(x.fn.startsWith("alloc_page") ? x.virt : x.addr, x.size, readAt)),
     );
     const base = a ? (a.call.fn.startsWith("alloc_page") ? a.virt : a.addr) : undefined;
     if (!a || base === undefined) {

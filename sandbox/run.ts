@@ -778,6 +778,11 @@ function insmod(run: Run, qjs: QuickJSWASMModule, b: Bridge): boolean | "ended" 
   loadMessages(k, mod);
   k.modules?.load(MODULE_NAME);
   let loaded = true;
+  if (run.options.probes?.some((p) => p.at === "first-read"))
+    mod.beforeRead = (addr) => {
+      mod.beforeRead = undefined;
+      probe(run, "first-read", addr);
+    };
   const paramErr = moduleParamsOutcome(k, mod); // parse_args() in load_module(): before init
   if (paramErr) {
     loaded = false;
@@ -935,10 +940,10 @@ function snapshotProc(run: Run, into: Record<string, string>): void {
   }
 }
 
-/** RunOptions.probes at one point of the run (sandbox/probes.ts). */
-function probe(run: Run, at: MemoryProbe["at"]): void {
+/** RunOptions.probes at one point of the run (sandbox/probes.ts); "first-read" with the address read. */
+function probe(run: Run, at: MemoryProbe["at"], readAt?: bigint): void {
   const { options } = run;
-  if (options.probes?.length) Object.assign(run.probed, readProbes(run.k, run.log.entries, memoryRoles(run.deps.api), options.probes, at));
+  if (options.probes?.length) Object.assign(run.probed, readProbes(run.k, run.log.entries, memoryRoles(run.deps.api), options.probes, at, readAt));
 }
 
 /** The RunResult: dmesg, the step's pause, the invariants, the stats, RunResult.kernel. */

@@ -73,6 +73,9 @@ export interface ModuleState {
   userMain?: HostCallback;
   /** `insmod cell.ko name=value`: the run's module parameters (sandbox/api/params.ts). */
   params?: Record<string, string>;
+  /** Called with the address before the module's memory reads (readb..readq) while set: the run's probes at
+   *  "first-read" (sandbox/probes.ts), which unset it at the first one. */
+  beforeRead?: (addr: bigint) => void;
 }
 
 /** A module function the kernel may call: a plain host function. Calling it runs the guest under the run's limits. */

@@ -23,7 +23,10 @@ const read = (name: string, size: 1 | 2 | 4, bits: number): FunctionEntry =>
     params: [p("addr", "addr")],
     returns: "uint",
     doc: `Load ${bits} bits from addr (the kernel's \`*(u${bits} *)addr\`), little-endian. Faults (an Oops that ends this function) if nothing maps addr; KASAN checks it on debug kernels.`,
-    impl: (c, addr: bigint) => c.k.mem.read(addr, size),
+    impl: (c, addr: bigint) => {
+      c.mod.beforeRead?.(addr);
+      return c.k.mem.read(addr, size);
+    },
   });
 
 const write = (name: string, size: 1 | 2 | 4, bits: number): FunctionEntry =>
@@ -45,7 +48,10 @@ export const MEMORY_ROWS: ApiEntry[] = [
     params: [p("addr", "addr")],
     returns: "addr",
     doc: "Load 64 bits from addr, as a bigint.",
-    impl: (c, addr: bigint) => c.k.mem.read(addr, 8),
+    impl: (c, addr: bigint) => {
+      c.mod.beforeRead?.(addr);
+      return c.k.mem.read(addr, 8);
+    },
   }),
   write("writeb", 1, 8),
   write("writew", 2, 16),

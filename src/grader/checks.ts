@@ -9,6 +9,7 @@ import { freeMatches as freeMatchesRole } from "../../sandbox/memrecords.ts";
 import { API } from "../../sandbox/api.ts";
 import { codeText } from "../../sandbox/transpile.ts";
 import type { Check, CheckContext, CheckOutcome } from "./types.ts";
+import { FAULT_PLACES_MAX } from "./grade.ts";
 import { bytes, callsOf, describe, eraOf, lineText, roles, toBig, type AllocRecords, type Allocation, type Family, type KernelCall } from "./records.ts";
 import { countOf, type MemContext } from "../../sandbox/memrecords.ts";
 
@@ -653,13 +654,19 @@ export function survivesFaultInjection(o: { error?: number; initMayLoad?: boolea
   const errName = o.errorName ?? "-ENOMEM";
   return check(
     "handles-allocation-failure",
-    `Handles allocation failure: with any one allocation failing, ${o.initMayLoad ? "it still finishes cleanly" : `init returns ${errName}`}, frees what it took, and the kernel reports no Oops`,
+    `Handles allocation failure: with any one allocation failing, ${o.initMayLoad ? "it still finishes cleanly" : `init returns ${errName}`}, frees what it took, and the kernel reports no Oops (the grader fails each place in module_init's code that allocates, in a run of its own: at most ${FAULT_PLACES_MAX} places)`,
     `Check every allocation's result: if (p === 0n) { free what was taken before it; return ${errName}; } — in init, in reverse order of allocation (the kernel's goto-unwind pattern).`,
     (c) => {
       const f = c.runs?.faults;
       if (!f) return fail(c.runs?.unavailable?.["fault-injection"] ?? "the grader made no fault-injection runs (judge() was called without its extra runs)");
       if (c.result.initReturn === null)
         return fail("the module does not get through a run where nothing is made to fail (init never returned), so its failure paths cannot be judged");
+      if (f.places !== undefined)
+        return {
+          pass: false,
+          detail: `module_init allocates from ${f.places} places in its code (lines, or the lines a helper is called from), more than the ${FAULT_PLACES_MAX} the grader fails one by one`,
+          hint: "Allocate many objects in a loop (one place in the code), checking each result, rather than each from a line of its own.",
+        };
       if (!f.runs.length) return fail("no allocation of the module could be made to fail (no fault site in the clean run): there is no failure path to judge");
       for (const r of f.runs) {
         // fail-nth runs compare with the counting run (the same options, nothing failed); attribute runs with the clean run.

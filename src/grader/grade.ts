@@ -23,8 +23,10 @@
 //   without failing any: RunResult.faultInjection.insmodCalls), then one run per chosen site n with fail-nth = n
 //   (src/kernel/debug/fault_inject.ts). Every site up to FAULT_RUNS_ALL; past that the first FAULT_RUNS_FIRST,
 //   FAULT_RUNS_SPREAD more spread evenly up to the last (a 4 MiB vzalloc is a thousand page allocations), and the first
-//   call from each place in the module's code (by its frames: line and column, callers included) not yet covered,
-//   FAULT_RUNS_MAX runs in all.
+//   call from each place in the module's code (by its frames: line and column, callers included) not yet covered:
+//   every place, so that no allocation hides among others. A module_init allocating from more than FAULT_PLACES_MAX
+//   places fails the check, as its message says (a run per place is what makes the check sound; the reference
+//   solutions have at most 3, the learners' submissions in the fixtures too), and gets no fail-nth runs.
 //   fail-nth exists on 6.1 debug kernels only (Linux 4.13+, CONFIG_FAULT_INJECTION): other machines say so.
 
 import type { RunResult } from "../../sandbox/result.ts";
@@ -65,8 +67,14 @@ export const OTHER_LOADED_MS = 3000;
 export const FAULT_RUNS_ALL = 16;
 export const FAULT_RUNS_FIRST = 8;
 export const FAULT_RUNS_SPREAD = 8;
+/**
+ * The most places in module_init's code (FaultSite.where) the grader fails one by one, a run each: a module allocating
+ * from more fails handles-allocation-failure, whose message says so. Each place costs a run (25-250 ms on a debug
+ * kernel), so this bounds what one submission costs: at most FAULT_RUNS_MAX fail-nth runs.
+ */
+export const FAULT_PLACES_MAX = 64;
 /** At most this many fail-nth runs: the first, the spread and one per place in the code (chooseSites). */
-export const FAULT_RUNS_MAX = 48;
+export const FAULT_RUNS_MAX = FAULT_RUNS_FIRST + FAULT_RUNS_SPREAD + FAULT_PLACES_MAX;
 /** The busy run's windows start before this (ms after insmod), so that the last ends well before rmmod at 5 s. */
 export const BUSY_BEFORE_MS = 4000;
 
@@ -111,7 +119,8 @@ export function faultSitesOf(r: RunResult): number | undefined {
  * The sites to fail, 1-based: all of them up to FAULT_RUNS_ALL; else the first few, an even spread to the last, and
  * the first call from each place in the module's code the counting run listed (`listed`: RunResult.faultInjection.sites,
  * each with its FaultSite.where), so that an allocation made once among many others (a module padded with throwaway
- * allocations before and after it) is failed too. At most FAULT_RUNS_MAX runs: places past the cap, in order, are not.
+ * allocations before and after it) is failed too. At most FAULT_RUNS_MAX runs: with more than FAULT_PLACES_MAX places
+ * (which extraRuns never asks for: the check fails first, placesOf) an even spread over them.
  */
 export function chooseSites(sites: number, listed: readonly { call: number; where?: string }[] = []): number[] {
   if (sites <= FAULT_RUNS_ALL) return Array.from({ length: sites }, (_, i) => i + 1);
@@ -130,6 +139,17 @@ export function chooseSites(sites: number, listed: readonly { call: number; wher
   if (firsts.length <= room) for (const n of firsts) out.add(n);
   else for (let j = 0; j < room; j++) out.add(firsts[room === 1 ? 0 : Math.round(((firsts.length - 1) * j) / (room - 1))]);
   return [...out].sort((a, b) => a - b);
+}
+
+/** How many places in the module's code (FaultSite.where) module_init's calls came from: listed and unlisted. */
+export function placesOf(listed: readonly { where?: string }[], unlisted = 0): number {
+  return new Set(listed.map((x) => x.where ?? "")).size + unlisted;
+}
+
+/** Places the counting run's list had no room for (RunResult.faultInjection.unlistedPlaces). */
+export function unlistedPlacesOf(r: RunResult): number {
+  const n = (r as { faultInjection?: { unlistedPlaces?: unknown } }).faultInjection?.unlistedPlaces;
+  return typeof n === "number" ? n : 0;
 }
 
 /** The sites a counting run listed (RunResult.faultInjection.sites): each call's index and place in the code. */
@@ -232,7 +252,14 @@ export async function extraRuns(ex: Exercise, source: string, run: Runner, clean
       }
       faults.sites = sites;
       faults.counted = { result: counted, records: allocations(counted) };
-      for (const n of chooseSites(sites, listedSitesOf(counted))) {
+      const listed = listedSitesOf(counted);
+      const places = placesOf(listed, unlistedPlacesOf(counted));
+      // more places than the grader fails one by one: the check fails on that (its message says the limit), no run
+      if (sites > FAULT_RUNS_ALL && places > FAULT_PLACES_MAX) {
+        out.faults = { ...faults, places };
+        return out;
+      }
+      for (const n of chooseSites(sites, listed)) {
         const result = await run(source, { ...fbase, failNth: n });
         faults.runs.push({ label: `the ${nth(n)} of module_init's ${sites} fault sites`, nth: n, result, records: allocations(result) });
       }

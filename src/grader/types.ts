@@ -74,6 +74,8 @@ export interface ExtraRuns {
   faults?: {
     /** module_init's fault sites (fail-nth), 0 when not counted. */
     sites: number;
+    /** Set (to module_init's places in its code) when there are more than FAULT_PLACES_MAX: no fail-nth run was made. */
+    places?: number;
     /** One run per failed site: `label` says which ("the 2nd of module_init's 5 fault sites"). */
     runs: (OtherRun & { label: string; nth: number; attr?: "failslab" | "fail_page_alloc" })[];
     /** The fail-nth counting run (nothing failed): the clean run the fault runs are compared with. */

@@ -6,7 +6,7 @@
 // - share-a-buffer's "other-writer" run: MemoryProbe.write stores other bytes into the module's buffer before unload, as
 //   another program would, so that a sum written in (not read) fails.
 import { describe, expect, it } from "vitest";
-import { busyWindows, BUSY_BEFORE_MS, chooseSites, FAULT_RUNS_MAX, runOptionsFor } from "../../src/grader/grade.ts";
+import { busyWindows, BUSY_BEFORE_MS, chooseSites, FAULT_RUNS_MAX, listedSitesOf, placesOf, runOptionsFor, unlistedPlacesOf } from "../../src/grader/grade.ts";
 import { getExercise } from "../../src/grader/exercises/index.ts";
 import { runModule } from "../../sandbox/run.ts";
 
@@ -80,6 +80,32 @@ describe("chooseSites", () => {
     expect(sites.length).toBe(FAULT_RUNS_MAX);
     expect(sites).toContain(400);
     expect(sites).toContain(9);
+  });
+});
+
+describe("the counting run lists every place (FaultSite.where), past MAX_SITES too", () => {
+  it("a helper called from three lines after 520 calls from a loop: each caller's line is a place of its own, and chooseSites fails it", async () => {
+    // past the first 512 sites the kernel once read a call's place only when its innermost frame changed: the helper's
+    // kmalloc line is the innermost frame of all of them, so the three later callers were never listed
+    const cell = `import { kmalloc, kfree, GFP_KERNEL, MODULE_LICENSE, module_init } from "linux";
+MODULE_LICENSE("GPL");
+function take(): bigint { return kmalloc(32, GFP_KERNEL); }
+module_init(() => {
+  for (let i = 0; i < 520; i++) kfree(take());
+  const a = take();
+  const b = take();
+  const c = take();
+  kfree(a); kfree(b); kfree(c);
+  return 0;
+});
+`;
+    const r = await runModule(cell, { profile: "x86_64-6.1", config: "debug", views: false, failNth: 0xffffffff });
+    const listed = listedSitesOf(r);
+    const late = listed.filter((x) => x.call > 520 && /^take:3:/.test(x.where ?? ""));
+    expect(late.map((x) => x.where!.split("<")[1]?.split(":")[1])).toEqual(["6", "7", "8"]);
+    expect(placesOf(listed, unlistedPlacesOf(r))).toBe(4);
+    const chosen = chooseSites(r.faultInjection!.insmodCalls, listed);
+    for (const x of late) expect(chosen).toContain(x.call);
   });
 });
 

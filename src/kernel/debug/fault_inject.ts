@@ -186,8 +186,8 @@ export class FaultInjection {
   private readonly sites = new Map<number, FaultSite[]>();
   /** The places (FaultSite.where) each pid's calls came from. */
   private readonly places = new Map<number, Set<string>>();
-  /** Each pid's last innermost module frame past MAX_SITES (should_fail's places). */
-  private readonly lastInner = new Map<number, unknown>();
+  /** Places (FaultSite.where) each pid's calls came from that the full `sites` list had no room for. */
+  private readonly unlisted = new Map<number, number>();
   /** moduleWhere's last frames and their key: the sandbox shares one frozen frame object per place among its calls. */
   private lastFrames: readonly unknown[] = [];
   private lastWhere = "";
@@ -349,9 +349,14 @@ export class FaultInjection {
     return this.calls.get(pid) ?? 0;
   }
 
-  /** The task's first MAX_SITES should_fail() calls, in order. */
+  /** The task's first MAX_SITES should_fail() calls, in order, then the first call of each new place (MAX_SITES). */
   sitesOf(pid: number): readonly FaultSite[] {
     return this.sites.get(pid) ?? [];
+  }
+
+  /** How many places (FaultSite.where) of the task's calls sitesOf does not list: its list was full. */
+  unlistedPlacesOf(pid: number): number {
+    return this.unlisted.get(pid) ?? 0;
   }
 
   /** The run's settings before insmod (configureRunFaults). */
@@ -417,17 +422,19 @@ export class FaultInjection {
       const where = this.moduleWhere(k);
       sites.push(site(where));
       places.add(where);
-    } else if (sites.length < 2 * MAX_SITES) {
-      // Past the first MAX_SITES, a call's frames are read only when its innermost module frame is not the previous
-      // call's (a loop's thousand page allocations, one vmalloc's hundred thousand, share one): reading them for every
-      // call cost find-the-hole's fault runs seconds. So a place reached late through a helper that earlier calls
-      // reached too (the same innermost frame) is not listed; one with a line of its own is.
-      const inner = k.innermostModuleFrame();
-      if (inner !== this.lastInner.get(pid)) {
-        this.lastInner.set(pid, inner);
-        const where = this.moduleWhere(k);
-        if (!places.has(where)) sites.push(site(where));
+    } else {
+      // Past the first MAX_SITES, every call's place is read (not only a call whose innermost module frame differs
+      // from the previous call's: a helper called from many lines shares its innermost frame, and a place reached
+      // through it late was not listed, so an allocation hidden there was never failed). Reading it is cheap: the
+      // module's frames are taken once per host call (the sandbox caches them; a debug kernel's KASAN takes them at
+      // every allocation anyway) and moduleWhere keeps the last key for the same frames, so a vmalloc's thousands of
+      // page allocations share one. A new place is listed while the list has room (2 * MAX_SITES), else counted
+      // (unlistedPlaces), so the grader knows its list of places is not whole.
+      const where = this.moduleWhere(k);
+      if (!places.has(where)) {
         places.add(where);
+        if (sites.length < 2 * MAX_SITES) sites.push(site(where));
+        else this.unlisted.set(pid, (this.unlisted.get(pid) ?? 0) + 1);
       }
     }
     const sched = (k as { sched?: { in_task(): boolean } }).sched;
@@ -520,8 +527,10 @@ export interface FaultInjectionResult {
   failNthLeft?: number;
   /** should_fail() calls of the insmod task (module_init): with failNth they are the sites n = 1..insmodCalls. */
   insmodCalls: number;
-  /** The insmod task's calls, in order (the first MAX_SITES): what each one allocates, with its %pGg flags. */
+  /** The insmod task's calls, in order (the first MAX_SITES, then each new place's first): what each allocates, with its %pGg flags. */
   sites: (FaultSite & { flags: string })[];
+  /** Places of the insmod task's calls (read while fail-nth was pending) that `sites` had no room to list. */
+  unlistedPlaces?: number;
   /** Every fault injected in the run, in order. */
   injected: InjectedFaultJson[];
 }
@@ -557,6 +566,8 @@ export function faultSummary(k: Kernel, insmodPid: number, o: FaultRunOptions): 
     sites: f.sitesOf(insmodPid).map((x) => ({ ...x, flags: formatGfp(era, x.gfp) })),
     injected: f.injected.map((x) => ({ ...x, flags: formatGfp(era, x.gfp) })),
   };
+  const unlisted = f.unlistedPlacesOf(insmodPid);
+  if (unlisted) out.unlistedPlaces = unlisted;
   if (o.failNth !== undefined) {
     out.failNth = o.failNth;
     out.failNthLeft = f.readFailNth(insmodPid);

@@ -16,7 +16,7 @@
 
 import { createHash } from "node:crypto";
 import { existsSync, mkdirSync, readdirSync, statSync, writeFileSync } from "node:fs";
-import { basename, join } from "node:path";
+import { basename, join, sep } from "node:path";
 import { exercisesFor } from "../lessons/registry.ts";
 import { ExerciseError } from "../lessons/exercises.ts";
 import { gradeWith, repeatableRun, unrunnable, type Runner } from "../grader/grade.ts";
@@ -116,9 +116,7 @@ export async function gradeCommand(exercise: string, path: string | undefined, o
     return gradeExitCode([g], opts);
   }
 
-  const files = readdirSync(path)
-    .filter((f) => f.endsWith(".ts") && statSync(join(path, f)).isFile())
-    .sort();
+  const files = listSubmissions(path);
   if (!files.length) return usage(`no .ts files in ${path}`);
   if (format === "gradescope" && !opts.out)
     return usage("--format gradescope on a directory writes one results.json per submission: give the output directory with -o DIR");
@@ -128,13 +126,13 @@ export async function gradeCommand(exercise: string, path: string | undefined, o
   // submission's text for the whole grade made 60 files of 16 MiB (each a source-size LimitError) take 1.3 GB.
   const distinct = new Set(
     files.map((f) => {
-      const s = readSubmission(ex, join(path, f), f);
+      const s = readSubmission(ex, f.path, f.name);
       return typeof s === "string" ? textKey(s) : s;
     }),
   ).size;
   const pool = new RunnerPool(Math.min(jobs, distinct));
   const seconds: number[] = new Array(files.length).fill(0);
-  const results = await gradeAll(pool, ex, path, files, seconds).finally(() => pool.close());
+  const results = await gradeAll(pool, ex, files, seconds).finally(() => pool.close());
 
   if (format === "text") {
     write(formatSummary(results), opts.out);
@@ -156,12 +154,42 @@ export async function gradeCommand(exercise: string, path: string | undefined, o
   return gradeExitCode(results, opts);
 }
 
+/** A submission in a directory: its name as shown (UTF-8, or U+FFFD where the bytes are not) and its path's bytes. */
+interface Submission {
+  name: string;
+  path: Buffer;
+}
+
+/**
+ * The .ts submissions of a directory, by name: regular files and links to one, and every entry that cannot be
+ * looked at (a dangling link, a link loop), which is then graded as unreadable with the reason. The names are read
+ * as bytes: one that is not UTF-8 decoded to a name with U+FFFD in it that no file has, and stat'ing it ended the
+ * whole grade (`kmodlab: internal error: ENOENT`); a dangling `x.ts` link did the same.
+ */
+function listSubmissions(dir: string): Submission[] {
+  const out: Submission[] = [];
+  const prefix = Buffer.from(dir.endsWith(sep) ? dir : dir + sep);
+  for (const raw of readdirSync(dir, { encoding: "buffer" })) {
+    const name = raw.toString("utf8");
+    if (!name.endsWith(".ts")) continue;
+    const path = Buffer.concat([prefix, raw]);
+    let regular = true;
+    try {
+      regular = statSync(path).isFile();
+    } catch {
+      // kept: readSubmission says why it cannot be read
+    }
+    if (regular) out.push({ name, path });
+  }
+  return out.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : Buffer.compare(a.path, b.path)));
+}
+
 /** A submission's text, or the GradeResult of one that cannot be read. */
-function readSubmission(ex: Exercise, file: string, label: string): string | GradeResult {
+function readSubmission(ex: Exercise, file: string | Buffer, label: string): string | GradeResult {
   try {
     return readCellFile(file);
   } catch (e) {
-    return unrunnable(ex, `cannot read ${file}: ${(e as Error).message}`, label);
+    return unrunnable(ex, `cannot read ${typeof file === "string" ? file : file.toString("utf8")}: ${(e as Error).message}`, label);
   }
 }
 
@@ -206,7 +234,7 @@ function dedupedGrader(ex: Exercise, pool: RunnerPool): (source: string | GradeR
  * Grade the files, the pool's size at once, showing progress on stderr; results in the files' order. A file is read
  * when its turn comes, so at most the pool's size of texts are held (not every submission's).
  */
-async function gradeAll(pool: RunnerPool, ex: Exercise, dir: string, files: string[], seconds: number[]): Promise<GradeResult[]> {
+async function gradeAll(pool: RunnerPool, ex: Exercise, files: Submission[], seconds: number[]): Promise<GradeResult[]> {
   const grade = dedupedGrader(ex, pool);
   const results: GradeResult[] = new Array(files.length);
   const tty = process.stderr.isTTY === true;
@@ -220,9 +248,9 @@ async function gradeAll(pool: RunnerPool, ex: Exercise, dir: string, files: stri
   let next = 0;
   const lane = async () => {
     for (let i = next++; i < files.length; i = next++) {
-      const f = files[i]!;
+      const f = files[i]!.name;
       const t0 = performance.now();
-      const g = (results[i] = await grade(readSubmission(ex, join(dir, f), f), f));
+      const g = (results[i] = await grade(readSubmission(ex, files[i]!.path, f), f));
       seconds[i] = (performance.now() - t0) / 1000;
       done++;
       if (bar) bar.update(done, { file: f });

@@ -16,7 +16,7 @@ export const READ_CAP = 64 * MAX_SOURCE_BYTES;
 export const STREAM_WAIT_MS = 10_000;
 
 /** The file's text. Throws an Error whose message says why it cannot be read: missing, unreadable, or far too big. */
-export function readCellFile(file: string, waitMs = STREAM_WAIT_MS): string {
+export function readCellFile(file: string | Buffer, waitMs = STREAM_WAIT_MS): string {
   const fd = openSync(file, constants.O_RDONLY | constants.O_NONBLOCK);
   try {
     const st = fstatSync(fd);

@@ -5,7 +5,7 @@
 // comes, the file is gone and says so; read up front (before the fix), it was graded from the copy held in memory.
 
 import { afterAll, describe, expect, it } from "vitest";
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, unlinkSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, unlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { gradeCommand } from "../../src/cli/grade.ts";
@@ -37,5 +37,25 @@ describe("kmodlab grade DIR", () => {
       ["s3.ts", false],
     ]);
     expect(results[2]!.error).toMatch(/^cannot read .*s3\.ts: ENOENT/);
+  }, 240_000);
+
+  it("grades every .ts entry it lists: a name that is not UTF-8 by its bytes, a dangling link and a link loop as unreadable (they ended the whole grade)", async () => {
+    const subs = join(dir, "odd");
+    const out = join(dir, "odd.json");
+    mkdirSync(subs);
+    writeFileSync(join(subs, "s1.ts"), hello(1));
+    writeFileSync(Buffer.concat([Buffer.from(join(subs, "bad")), Buffer.from([0xff, 0xfe]), Buffer.from(".ts")]), hello(1));
+    symlinkSync("nowhere.ts", join(subs, "gone.ts"));
+    symlinkSync("loop.ts", join(subs, "loop.ts"));
+    expect(await gradeCommand("hello-module", subs, { format: "json", out, jobs: "1" })).toBe(0);
+    const { results } = JSON.parse(readFileSync(out, "utf8")) as { results: GradeResult[] };
+    expect(results.map((g) => [g.file, g.passed])).toEqual([
+      ["bad\ufffd\ufffd.ts", true], // the same text as s1.ts: one run, its verdict
+      ["gone.ts", false],
+      ["loop.ts", false],
+      ["s1.ts", true],
+    ]);
+    expect(results[1]!.error).toMatch(/^cannot read .*gone\.ts: ENOENT/);
+    expect(results[2]!.error).toMatch(/^cannot read .*loop\.ts: ELOOP/);
   }, 240_000);
 });

@@ -23,17 +23,27 @@ export interface LessonFile {
 
 /** The lesson files of a folder (NN-slug.md, or any .md), in order, with their declared exercises. Throws ExerciseError. */
 export function readLessonFolder(dir: string): LessonFile[] {
-  let names: string[];
+  let raw: { b: Buffer; name: string }[];
   try {
     if (!statSync(dir).isDirectory()) throw new Error("not a directory");
-    names = readdirSync(dir).filter((f) => f.endsWith(".md") && !/^readme\.md$/i.test(f)).sort();
+    // by the names' bytes: one that is not UTF-8 decodes to a name no file has (its stat was an internal error)
+    raw = readdirSync(dir, { encoding: "buffer" })
+      .map((b) => ({ b, name: b.toString("utf8") }))
+      .filter((f) => f.name.endsWith(".md") && !/^readme\.md$/i.test(f.name))
+      .sort((x, y) => (x.name < y.name ? -1 : x.name > y.name ? 1 : 0));
   } catch (e) {
     throw new ExerciseError(dir, 0, `cannot read the lessons folder: ${(e as Error).message}`);
   }
   const out: LessonFile[] = [];
-  for (const name of names) {
+  for (const { b, name } of raw) {
     const file = join(dir, name);
-    const st = statSync(file);
+    if (!Buffer.from(name, "utf8").equals(b)) throw new ExerciseError(file, 0, "the file's name is not UTF-8 (a lesson's name is its page's in the notebook)");
+    let st;
+    try {
+      st = statSync(file);
+    } catch (e) {
+      throw new ExerciseError(file, 0, `cannot read the lesson: ${(e as Error).message}`); // a dangling link, a link loop
+    }
     if (!st.isFile()) throw new ExerciseError(file, 0, "not a regular file (a lesson is a Markdown file)");
     const size = st.size;
     if (size > MAX_LESSON_BYTES)

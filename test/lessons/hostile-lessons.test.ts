@@ -5,7 +5,7 @@
 
 import { afterAll, describe, expect, it } from "vitest";
 import { execFileSync } from "node:child_process";
-import { mkdirSync, mkdtempSync, rmSync, truncateSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, rmSync, symlinkSync, truncateSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { readLessonFolder } from "../../src/lessons/registry.ts";
@@ -53,6 +53,18 @@ describe("hostile lesson folders are refused by the lesson limits, at once", () 
     const dir = folder("fifo", "01-x.md");
     execFileSync("mkfifo", [join(dir, "01-x.md")]);
     expect(() => readLessonFolder(dir)).toThrow("not a regular file (a lesson is a Markdown file)");
+  });
+
+  it("a name that is not UTF-8, a dangling link, a link loop: the file and why (each was 'kmodlab: internal error')", () => {
+    const bad = folder("bad-name", "01-x.md", HEAD + "---\n# X\n");
+    writeFileSync(Buffer.concat([Buffer.from(join(bad, "02-y")), Buffer.from([0xff]), Buffer.from(".md")]), HEAD + "---\n# Y\n");
+    expect(() => readLessonFolder(bad)).toThrow(/02-y\ufffd\.md:0: the file's name is not UTF-8/);
+    const gone = folder("gone", "01-x.md");
+    symlinkSync("nowhere.md", join(gone, "01-x.md"));
+    expect(() => readLessonFolder(gone)).toThrow(/01-x\.md:0: cannot read the lesson: ENOENT/);
+    const loop = folder("loop", "01-x.md");
+    symlinkSync("01-x.md", join(loop, "01-x.md"));
+    expect(() => readLessonFolder(loop)).toThrow(/01-x\.md:0: cannot read the lesson: ELOOP/);
   });
 
   it("blocks up to the limit still parse (the bundled ones are under 4 KB)", () => {

@@ -3,8 +3,9 @@
 // wrote them. A probe names one of the module's allocations (by family/function/size, from the one record model)
 // and the values to read: `count` values of `width` bytes, little-endian, every `stride` bytes from `offset`.
 // Moments: "loaded" (after module_init returned 0, before deferred work), "unloading" (just before module_exit),
-// "first-read" (just before the module's first load through readb, readw, readl or readq, wherever it is: the
-// allocation is then the one holding the address read, if it matches `alloc`).
+// "first-read" (just before the module first loads a byte it stored in the run: readb..readq, memcmp, memchr_inv, or
+// memcpy/memmove's source after writeb..writeq, memset*, or memcpy/memmove's destination; the allocation is then the
+// one holding that byte, if it matches `alloc`, and `fromRead` counts `offset` from that byte, not the allocation).
 
 import type { Kernel } from "../src/kernel/kernel.ts";
 import type { CallRecord } from "./calllog.ts";
@@ -26,6 +27,10 @@ export interface MemoryProbe {
    * to act on what it finds. Writes happen before the same moment's reads.
    */
   write?: number[];
+  /** Instead of `write`: store the bitwise complement of what each value's bytes hold (a value certain to differ). */
+  invert?: boolean;
+  /** "first-read": `offset` counts from the byte the module was about to load, not from the allocation's start. */
+  fromRead?: boolean;
 }
 
 /** RunResult.kernel.memory[probe.id]: the allocation read and the values (numbers; bigint as "0x.." past 2^53). */
@@ -59,7 +64,7 @@ export function readProbes(
 ): Record<string, ProbeResult> {
   const out: Record<string, ProbeResult> = {};
   // the writes first (another agent stored there before the module looks), then the reads
-  const mine = probes.filter((p) => p.at === at).sort((a, b) => Number(!a.write) - Number(!b.write));
+  const mine = probes.filter((p) => p.at === at).sort((a, b) => Number(!(a.write || a.invert)) - Number(!(b.write || b.invert)));
   if (!mine.length) return out;
   const l = k.layout;
   const recs = memRecords(calls, roles, { pageSize: l.pageSize, vmallocStart: l.vmallocStart, vmallocEnd: l.vmallocEnd });
@@ -72,7 +77,8 @@ export function readProbes(
         (p.alloc.size === undefined || x.size === p.alloc.size) &&
         (readAt === undefined || holds(x.fn.startsWith("alloc_page") ? x.virt : x.addr, x.size, readAt)),
     );
-    const base = a ? (a.call.fn.startsWith("alloc_page") ? a.virt : a.addr) : undefined;
+    const start = a ? (a.call.fn.startsWith("alloc_page") ? a.virt : a.addr) : undefined;
+    const base = p.fromRead && readAt !== undefined && start !== undefined ? readAt : start;
     if (!a || base === undefined) {
       const what = [p.alloc.fns?.join("/"), p.alloc.family?.join("/"), p.alloc.size !== undefined ? `of ${p.alloc.size} bytes` : undefined]
         .filter(Boolean)
@@ -81,6 +87,25 @@ export function readProbes(
       continue;
     }
     const n = Math.min(p.count, MAX_PROBE_VALUES);
+    if (p.invert) {
+      const written: (number | null)[] = [];
+      for (let i = 0; i < n; i++) {
+        const where = base + BigInt((p.offset ?? 0) + i * p.stride);
+        const bytes = k.mem.peek(where, p.width);
+        if (!bytes) {
+          written.push(null);
+          continue;
+        }
+        let v = 0;
+        for (let j = 0; j < p.width; j++) {
+          bytes[j] = ~bytes[j] & 0xff;
+          v += bytes[j] * 2 ** (8 * j);
+        }
+        written.push(k.mem.poke(where, bytes) ? v : null);
+      }
+      out[p.id] = { at, fn: a!.fn, addr: "0x" + base.toString(16), size: a!.size, values: written };
+      continue;
+    }
     if (p.write) {
       const written: (number | null)[] = [];
       for (let i = 0; i < n; i++) {

@@ -778,11 +778,7 @@ function insmod(run: Run, qjs: QuickJSWASMModule, b: Bridge): boolean | "ended" 
   loadMessages(k, mod);
   k.modules?.load(MODULE_NAME);
   let loaded = true;
-  if (run.options.probes?.some((p) => p.at === "first-read"))
-    mod.beforeRead = (addr) => {
-      mod.beforeRead = undefined;
-      probe(run, "first-read", addr);
-    };
+  if (run.options.probes?.some((p) => p.at === "first-read")) armFirstRead(run);
   const paramErr = moduleParamsOutcome(k, mod); // parse_args() in load_module(): before init
   if (paramErr) {
     loaded = false;
@@ -938,6 +934,36 @@ function snapshotProc(run: Run, into: Record<string, string>): void {
       into[name] = `(${(e as Error).message})`;
     }
   }
+}
+
+/** The most separate ranges armFirstRead keeps (each load scans them): a module's first 4096 stores (big-buffer's 1024 page starts). */
+const FIRST_READ_RANGES = 4096;
+
+/**
+ * The "first-read" probes (sandbox/probes.ts): the ranges the module stores to are kept (adjacent ones merged, the
+ * first FIRST_READ_RANGES) until it loads a byte of one of them; just before that load the probes act, at the first
+ * such byte, and both hooks go.
+ */
+function armFirstRead(run: Run): void {
+  const { mod } = run;
+  const written: [bigint, bigint][] = []; // [start, end) ranges, in the order stored
+  mod.wrote = (addr, len) => {
+    if (!(len > 0)) return;
+    const end = addr + BigInt(len);
+    const last = written[written.length - 1];
+    if (last && addr <= last[1] && end >= last[0]) {
+      if (addr < last[0]) last[0] = addr;
+      if (end > last[1]) last[1] = end;
+    } else if (written.length < FIRST_READ_RANGES) written.push([addr, end]);
+  };
+  mod.beforeRead = (addr, len) => {
+    const end = addr + BigInt(Math.max(1, len));
+    let first: bigint | undefined;
+    for (const [a, b] of written) if (a < end && b > addr && (first === undefined || (a > addr ? a : addr) < first)) first = a > addr ? a : addr;
+    if (first === undefined) return;
+    mod.wrote = mod.beforeRead = undefined;
+    probe(run, "first-read", first);
+  };
 }
 
 /** RunOptions.probes at one point of the run (sandbox/probes.ts); "first-read" with the address read. */

@@ -73,9 +73,11 @@ export interface ModuleState {
   userMain?: HostCallback;
   /** `insmod cell.ko name=value`: the run's module parameters (sandbox/api/params.ts). */
   params?: Record<string, string>;
-  /** Called with the address before the module's memory reads (readb..readq) while set: the run's probes at
-   *  "first-read" (sandbox/probes.ts), which unset it at the first one. */
-  beforeRead?: (addr: bigint) => void;
+  /** While set, called with each range the module stores to (writeb..writeq, memset*, memcpy/memmove's destination)
+   *  and each it loads from (readb..readq, memcmp, memchr_inv, memcpy/memmove's source), before the load: the run's
+   *  probes at "first-read" (sandbox/probes.ts), which unset both at the first load of a byte stored before. */
+  wrote?: (addr: bigint, len: number) => void;
+  beforeRead?: (addr: bigint, len: number) => void;
 }
 
 /** A module function the kernel may call: a plain host function. Calling it runs the guest under the run's limits. */

@@ -98,11 +98,15 @@ export const bigBuffer: Exercise = {
     profile: "x86_64-6.1",
     proc: ["vmallocinfo"],
     probes: [{ id: "page-starts", at: "loaded", alloc: { family: ["vmalloc"], size: SIZE }, stride: 4096, count: PAGES, width: 4 }],
+    // the grader's second run: just before the module first reads back a byte it wrote, something else flips the bits
+    // of the 4 bytes from there (that page's value, whichever page is read first), so `ok` must not be printed
+    otherWrites: [{ id: "other-writer", at: "first-read", alloc: {}, fromRead: true, offset: 0, stride: 1, count: 4, width: 1, invert: true }],
   },
   statement: `Allocate a zeroed, virtually contiguous 4 MiB buffer (vzalloc). Write the page number as a 32-bit value at
 the start of each 4 KiB page (page 0 gets 0, page 1 gets 1, ... page 1023 gets 1023), read them all back, and print
 \`ok\` only if every value matched. Keep the buffer while the module is loaded and free it on unload. If the
-allocation fails, init returns -ENOMEM.`,
+allocation fails, init returns -ENOMEM. The grader runs your module a second time where, just before it first reads
+back a value it wrote, something else changes that value (as another writer could): \`ok\` must not be printed there.`,
   starter: `import { vmalloc, vfree, printk, KERN_INFO, MODULE_LICENSE, module_init, module_exit } from "linux";
 
 MODULE_LICENSE("GPL");
@@ -180,7 +184,7 @@ module_exit(big_exit);
     }),
     check(
       "read-back-ok",
-      "Every page start is read back, and `ok` is printed after the reads",
+      "Every page start is read back, and `ok` is printed after the reads (and not in a second run, where a value was changed before it was read)",
       "Read each value back with readl(buf + BigInt(i * PAGE_SIZE)), compare it with i, and print ok only if all matched.",
       (c) => {
         const a = buffer(c);
@@ -193,10 +197,24 @@ module_exit(big_exit);
         if (read < PAGES) return fail(`ok was printed, but only ${read} of the 1024 page starts were read back after they were written`);
         const lastRead = calls.reduce((m, x, i) => (x.fn in READS || x.fn in RANGE_READS ? i : m), -1);
         if (okAt < lastRead) return fail("ok was printed before the values were read back");
+        // The second run: a value the module wrote was changed just before it was first read back, so a module that
+        // compares what it reads prints no `ok` there; one that prints `ok` whatever it read does.
+        const other = c.runs?.otherWriter;
+        if (!other) return fail(c.runs?.unavailable?.["other-writer"] ?? "the grader made no second run with a value changed before it was read");
+        const changed = (other.result.kernel as { memory?: Record<string, { addr?: string; missing?: string }> }).memory?.["other-writer"];
+        if (!changed?.addr)
+          return fail(
+            `in the grader's second run no value could be changed before it was read back: ${changed?.missing ?? "the module read back no byte it wrote"}`,
+          );
+        const era2 = eraOf(other.result);
+        if ((callsOf(other.result) ?? []).some((x) => PRINT_FNS.includes(x.fn) && renderedText(x, era2, 64).trim() === "ok"))
+          return fail(
+            `in the grader's second run the bytes at ${changed.addr} were changed just before the module first read them back, yet ok was printed: print ok only if every value read matched`,
+          );
         return ok();
       },
       1,
-      { requires: ["ok", "read"] },
+      { requires: ["ok", "read", "second time"], needs: ["other-writer"] },
     ),
     nothingLeaked(),
     survivesFaultInjection(),

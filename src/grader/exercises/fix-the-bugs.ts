@@ -5,7 +5,7 @@ import { check, fail, loads, noReports, nothingLeaked, ok, PRINT_FNS, renderedTe
 import { callsOf, eraOf, toNum } from "../records.ts";
 
 const READS = ["readb", "ioread8", "__raw_readb"];
-/** What the grader's second run stores into the buffer just before the module's first readb (another writer). */
+/** What the grader's second run stores into the buffer just before the module first reads a byte it wrote (another writer). */
 const OTHER_BYTES = Array.from({ length: 16 }, (_, i) => 200 + i);
 
 /** The module's reads of its bytes in a run: their values by address, and their sum. */
@@ -25,14 +25,14 @@ export const fixTheBugs: Exercise = {
   lesson: "finding-bugs",
   settings: {
     profile: "x86_64-6.1",
-    // the grader's second run: something else stores 200..215 into the buffer the module reads, just before its first readb
+    // the grader's second run: something else stores 200..215 into the buffer just before the module first reads a byte it wrote
     otherWrites: [{ id: "other-writer", at: "first-read", alloc: {}, offset: 0, stride: 1, count: OTHER_BYTES.length, width: 1, write: OTHER_BYTES }],
   },
   statement: `This module prints the right sum, and the kernel is not happy: it leaks, it frees vmalloc memory with
 kfree, and it writes one byte past the end of a kmalloc'ed buffer. Fix all three so that it prints the same
 \`sum = 120\` (from the 16 bytes it reads back) and the kernel reports nothing. It also never checks an allocation:
 when one fails, free what was taken before it and return -ENOMEM. The grader runs your module a second time where,
-just before its first readb, something else stores ${OTHER_BYTES[0]} to ${OTHER_BYTES[OTHER_BYTES.length - 1]} into the buffer (as a device writing into it
+just before it first reads back a byte it wrote, something else stores ${OTHER_BYTES[0]} to ${OTHER_BYTES[OTHER_BYTES.length - 1]} into the buffer (as a device writing into it
 would): print the sum of the bytes you read there, not a number written in.`,
   starter: `import { kmalloc, kfree, vmalloc, vfree, writeb, readb, printk, KERN_INFO, GFP_KERNEL,
          MODULE_LICENSE, module_init, module_exit } from "linux";
@@ -97,7 +97,7 @@ module_exit(sum_exit);
     loads(),
     check(
       "same-sum",
-      "It still prints sum = 120, computed from the bytes it read back (and, in a second run where other bytes were stored before its first readb, their sum)",
+      "It still prints sum = 120, computed from the bytes it read back (and, in a second run where other bytes were stored before it read them, their sum)",
       "Keep the loop that reads the 16 bytes back and adds them up; only the bugs need to go.",
       (c) => {
         const calls = callsOf(c.result);
@@ -113,7 +113,7 @@ module_exit(sum_exit);
           return fail(
             `the reads add up to 120, but not from the 16 bytes 0 to 15 the module writes: ${byAddr.size} address${byAddr.size === 1 ? "" : "es"} read, holding ${values.slice(0, 16).join(", ")}`,
           );
-        // The second run: other bytes are stored into the buffer just before the first readb, so the bytes read add
+        // The second run: other bytes are stored into the buffer just before the first read of a byte written, so the bytes read add
         // up to another sum, which must be the one printed: "sum = 120" written in cannot match both runs.
         const other = c.runs?.otherWriter;
         if (!other) return fail(c.runs?.unavailable?.["other-writer"] ?? "the grader made no second run with other bytes stored into the buffer");
@@ -121,10 +121,10 @@ module_exit(sum_exit);
         const second = readsOf(calls2);
         const stored = (other.result.kernel as { memory?: Record<string, { values?: unknown[]; missing?: string }> }).memory?.["other-writer"];
         if (!stored?.values)
-          return fail(`in the grader's second run nothing was stored before the first readb: ${stored?.missing ?? "the module made no readb"}`);
+          return fail(`in the grader's second run nothing was stored before it read a byte back: ${stored?.missing ?? "it read back no byte it wrote"}`);
         if (!printedSum(calls2, eraOf(other.result), second.total))
           return fail(
-            `in the grader's second run ${OTHER_BYTES[0]} to ${OTHER_BYTES[OTHER_BYTES.length - 1]} were stored into the buffer just before the first readb, so the bytes read back add up to ${second.total} (${second.reads.length} reads), but "sum = ${second.total}" was not printed: print the sum of the bytes readb returns, not a number written in`,
+            `in the grader's second run ${OTHER_BYTES[0]} to ${OTHER_BYTES[OTHER_BYTES.length - 1]} were stored into the buffer just before it first read a byte back, so the bytes read back add up to ${second.total} (${second.reads.length} reads), but "sum = ${second.total}" was not printed: print the sum of the bytes readb returns, not a number written in`,
           );
         return ok();
       },

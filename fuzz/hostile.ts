@@ -2,7 +2,7 @@
 // (issue 13), not the kernel: kernel calls that run for seconds, guest memory outside QuickJS's accounting
 // (ArrayBuffers, typed arrays, SharedArrayBuffers, flat strings), printk widths and strings of megabytes, call-log
 // floods, nesting through ctors / wait_event / timers, kmem_cache_destroy at the wrong moment, Proxy callbacks
-// whose traps free memory, and RAM filling. Each program is one to three such attacks with sizes drawn from the
+// whose traps free memory, RAM filling, and strings of tens of MB handed to the host. Each program is one to three such attacks with sizes drawn from the
 // seed, on one of the fuzzer's profiles (FUZZ_TARGETS), and deterministic from its seed.
 //
 // What a hostile run must satisfy (judgeHostile): the ordinary oracle (no kmodlab bug report, no invariant
@@ -190,11 +190,43 @@ const ATTACKS: Attack[] = [
     }),
   },
   {
+    // strings of tens of MB where the host reads one (validate.ts readString, bindings.ts readError): a read copied
+    // the whole text twice in one call nothing interrupts, and a loop of them held the CLI's worker until its
+    // watchdog ended the run ('stopped by the host'); a stack text of millions of fake frames, or one hostile frame
+    // line, held the host in the trace's parse (sandbox/stack.ts)
+    name: "long-strings",
+    needs: ["printk", "kstrdup", "kfree", "kmem_cache_create", "kmem_cache_alloc"],
+    make: (r) => {
+      const mb = pick(r, [5, 20, 50]);
+      const bad = pick(r, [
+        "new Error(s)",
+        "s",
+        '(() => { const e: any = new Error("x"); e.stack = "    at f (cell.ts:1:1)\\n".repeat(s.length >> 5); return e; })()',
+        '(() => { const e: any = new Error("x"); e.stack = "    at " + " (a:1:1".repeat(s.length >> 6); return e; })()',
+      ]);
+      const use = pick(r, [
+        'printk(KERN_INFO + "%s\\n", s)',
+        "printk(s)",
+        "kfree(kstrdup(s, GFP_KERNEL))",
+        'printk(KERN_INFO + "%s%s%s\\n", t, t, t)',
+        `kmem_cache_alloc(kmem_cache_create("ls${r.int(100)}", 64, 0, 0, () => { throw ${bad}; }), GFP_KERNEL)`,
+      ]);
+      return {
+        init: [
+          `{ const s = "q".repeat(${mb} << 20); const t = s.slice(${mb} << 18); for (let i = 0; i < ${1 + r.int(40)}; i++) { try { ${use}; } catch (e) {} } }`,
+        ],
+      };
+    },
+  },
+  {
     name: "recursion",
     needs: [],
     make: () => ({ top: ["function down(n: number): number { return down(n + 1) + 1; }"], init: ["down(0);"] }),
   },
 ];
+
+/** The attack classes' names (`npm run fuzz -- --help`). */
+export const HOSTILE_CLASSES: readonly string[] = ATTACKS.map((a) => a.name);
 
 /** The hostile program of one seed. */
 export function generateHostile(api: readonly ApiEntry[], seed: number): HostileProgram {

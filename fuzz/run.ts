@@ -13,7 +13,7 @@ import { API } from "../sandbox/api.ts";
 import { FUZZ_TARGETS, fuzzOrder, generate, type Program } from "./gen.ts";
 import { KNOWN_BUGS, runAndJudge, signature } from "./oracle.ts";
 import { minimise } from "./minimise.ts";
-import { runHostile } from "./hostile.ts";
+import { HOSTILE_CLASSES, runHostile } from "./hostile.ts";
 import { IsolatedRunner } from "../src/node/isolate.ts";
 
 /** The machine a program ran on (fuzz/gen.ts machineOf). */
@@ -26,12 +26,22 @@ function arg(name: string): string | undefined {
   return i >= 0 ? process.argv[i + 1] : undefined;
 }
 
+const USAGE = "usage: npm run fuzz -- [--hostile] [--count N] [--start S] [--seed S] [--no-minimise]\n";
+if (process.argv.includes("--help") || process.argv.includes("-h")) {
+  // (it ran the default 10,000 programs, ~7 minutes)
+  process.stdout.write(
+    USAGE +
+      "  --hostile: programs that attack the sandbox's own limits, one to three attack classes each (fuzz/hostile.ts): " +
+      `${HOSTILE_CLASSES.join(", ")}\n`,
+  );
+  process.exit(0);
+}
 const one = arg("seed");
 const count = one !== undefined ? 1 : Number(arg("count") ?? 10000);
 const start = one !== undefined ? Number(one) : Number(arg("start") ?? 1);
 const doMin = !process.argv.includes("--no-minimise");
 if (!Number.isInteger(count) || !Number.isInteger(start) || count < 1 || start < 0) {
-  process.stderr.write("usage: npm run fuzz -- [--hostile] [--count N] [--start S] [--seed S] [--no-minimise]\n");
+  process.stderr.write(USAGE);
   process.exit(2);
 }
 

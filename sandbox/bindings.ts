@@ -21,7 +21,22 @@ import {
   type GuestCoroutine,
 } from "./table.ts";
 import { LogBudgetExceeded } from "../src/kernel/kernel/printk.ts";
-import { ArgError, bigintText, checkAddr, guestBigInt, readNumber, readPrintkArg, readScalar, WIDE_BIGINT_TEXT } from "./validate.ts";
+import {
+  ArgError,
+  bigintText,
+  checkAddr,
+  guestBigInt,
+  guestStringLength,
+  MAX_CALL_STRING_CHARS,
+  MAX_MESSAGE_CHARS,
+  MAX_STACK_TEXT_CHARS,
+  newCallStrings,
+  readNumber,
+  readPrintkArg,
+  readScalar,
+  shortString,
+  WIDE_BIGINT_TEXT,
+} from "./validate.ts";
 import { LOG_RECORD_BYTES, MAX_NESTING, type LimitName, type Limits } from "./limits.ts";
 import { PRELUDE, PRELUDE_FILE, TAKE_STACK } from "./prelude.ts";
 import {
@@ -584,7 +599,8 @@ export class Bridge {
   private setStack(hs: QuickJSHandle[]): undefined {
     const id = this.ctx.getNumber(hs[0]);
     if (hs[2] !== undefined && this.ctx.typeof(hs[2]) === "boolean") this.stacksById.clear();
-    if (hs[1] !== undefined && this.ctx.typeof(hs[1]) === "string") this.stacksById.set(id, this.framesOf(this.ctx.getString(hs[1])));
+    if (hs[1] !== undefined && this.ctx.typeof(hs[1]) === "string")
+      this.stacksById.set(id, this.framesOf(shortString(this.ctx, hs[1], MAX_STACK_TEXT_CHARS) ?? ""));
     this.pendingStack = id;
     return undefined;
   }
@@ -595,7 +611,7 @@ export class Bridge {
     const [n, site, depth] = [0, 1, 2].map((i) => (hs[i] !== undefined && this.ctx.typeof(hs[i]) === "number" ? this.ctx.getNumber(hs[i]) : -1));
     const ok = Number.isInteger(n) && n > 0 && n <= MAX_NODES && this.nodeSite[n] === undefined && Number.isInteger(site) && site > 0 && site <= nSites;
     if (!ok || !Number.isInteger(depth) || depth < 1) return this.ctx.false;
-    const text = hs[3] !== undefined && this.ctx.typeof(hs[3]) === "string" ? this.ctx.getString(hs[3]) : "";
+    const text = hs[3] !== undefined && this.ctx.typeof(hs[3]) === "string" ? (shortString(this.ctx, hs[3], MAX_STACK_TEXT_CHARS) ?? "") : "";
     const frames = this.framesOf(text);
     // as many cell frames as the depth, the innermost on the site's line: else the node's calls walk, as before
     // (held frames are bounded: a deep recursion allocating at every level makes a node per level)
@@ -1115,6 +1131,7 @@ export class Bridge {
       throw new ArgError(`${e.name}: takes ${want} argument${fixed === 1 ? "" : "s"} (${ps.map((p) => p.name).join(", ")}), got ${hs.length}`);
     }
     const out: unknown[] = [];
+    newCallStrings();
     for (let i = 0; i < fixed; i++) {
       const p = ps[i];
       const h = hs[i];
@@ -1191,7 +1208,7 @@ export class Bridge {
     const nameRes = this.ctx.callFunction(this.nameOfFn, this.ctx.undefined, fh);
     let symbol = "";
     if (!nameRes.error) {
-      if (this.ctx.typeof(nameRes.value) === "string") symbol = this.ctx.getString(nameRes.value);
+      if (this.ctx.typeof(nameRes.value) === "string") symbol = shortString(this.ctx, nameRes.value, 4096) ?? "";
       nameRes.value.dispose();
     } else nameRes.error.dispose();
     const cb = (...args: unknown[]) => {
@@ -1416,7 +1433,8 @@ export class Bridge {
     if (t === "number") return this.ctx.getNumber(v);
     if (t === "bigint") return guestBigInt(this.ctx, v) ?? { invalid: WIDE_BIGINT_TEXT };
     if (t === "boolean") return this.ctx.dump(v);
-    if (t === "string" && type === "string") return this.ctx.getString(v);
+    if (t === "string" && type === "string")
+      return shortString(this.ctx, v, MAX_CALL_STRING_CHARS) ?? { invalid: `a string of ${guestStringLength(this.ctx, v)} characters` };
     if (t === "undefined") return undefined;
     return { invalid: t === "object" ? "an object" : t };
   }
@@ -1427,8 +1445,10 @@ export class Bridge {
     const t = ctx.typeof(h);
     if (t !== "object" || ctx.sameValue(h, ctx.null)) {
       let text: string;
-      if (t === "string") text = JSON.stringify(ctx.getString(h));
-      else if (t === "number" || t === "boolean" || t === "undefined" || t === "bigint") text = t === "bigint" ? bigintText(ctx, h) : String(ctx.dump(h));
+      if (t === "string") {
+        const s = shortString(ctx, h, MAX_MESSAGE_CHARS);
+        text = s === undefined ? `a string of ${guestStringLength(ctx, h)} characters` : JSON.stringify(s);
+      } else if (t === "number" || t === "boolean" || t === "undefined" || t === "bigint") text = t === "bigint" ? bigintText(ctx, h) : String(ctx.dump(h));
       else text = t === "object" ? "null" : `a ${t}`;
       return { name: "", message: `uncaught throw of ${text} (not an Error)`, stack: "", nonError: true };
     }
@@ -1438,11 +1458,14 @@ export class Bridge {
     const isProxy = px.error !== undefined || ctx.typeof(px.value) !== "boolean" || ctx.dump(px.value) !== false;
     (px.error ?? px.value).dispose();
     if (isProxy) return { name: "", message: "uncaught throw of an object that is not an Error", stack: "", nonError: true };
-    const str = (prop: string): string | undefined => {
+    // A field longer than its bound is not read (the host copies a string twice to read it, in a call nothing
+    // interrupts): a message is said by its length, a stack is dropped.
+    const str = (prop: string, max: number): string | undefined => {
       try {
         const r = ctx.getProp(h, prop);
         try {
-          return ctx.typeof(r) === "string" ? ctx.getString(r) : undefined;
+          if (ctx.typeof(r) !== "string") return undefined;
+          return shortString(ctx, r, max) ?? (prop === "stack" ? "" : `(a ${prop} of ${guestStringLength(ctx, r)} characters)`);
         } finally {
           r.dispose();
         }
@@ -1450,9 +1473,9 @@ export class Bridge {
         return undefined;
       }
     };
-    const stack = str("stack");
-    const name = str("name");
-    const message = str("message");
+    const stack = str("stack", MAX_STACK_TEXT_CHARS);
+    const name = str("name", 256);
+    const message = str("message", MAX_MESSAGE_CHARS);
     if (stack === undefined && message === undefined) {
       return { name: "", message: "uncaught throw of an object that is not an Error", stack: "", nonError: true };
     }
@@ -1570,7 +1593,7 @@ export class Bridge {
       r.error.dispose();
       return "";
     }
-    const s = this.ctx.typeof(r.value) === "string" ? this.ctx.getString(r.value) : "";
+    const s = this.ctx.typeof(r.value) === "string" ? (shortString(this.ctx, r.value, MAX_STACK_TEXT_CHARS) ?? "") : "";
     r.value.dispose();
     return s;
   }

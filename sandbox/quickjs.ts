@@ -527,6 +527,18 @@ export class RawValues {
     if (this.i32[i + 1] === TAG_SHORT_BIG_INT) return 1;
     return this.u32[(this.u32[i] >>> 2) + 1];
   }
+  /**
+   * The length of the flat string at p (JSString: `len : 31` after the reference count), read without converting
+   * it: the library's getString copies the whole text twice (UTF-8 in the module's heap, then decoded), which for a
+   * string of tens of MB is seconds of host time nothing interrupts. undefined for another tag (a rope, which a
+   * concatenation of long strings makes: validate.ts then asks its length property). Trusted only where
+   * rawStringsFor's check held for the module.
+   */
+  stringLength(p: number): number | undefined {
+    const i = p >>> 2;
+    if (this.i32[i + 1] !== TAG_STRING) return undefined;
+    return this.u32[(this.u32[i] >>> 2) + 1] & 0x7fffffff;
+  }
 }
 
 const rawChecked = new WeakMap<QuickJSWASMModule, boolean>();
@@ -548,6 +560,47 @@ export function rawValuesFor(qjs: QuickJSWASMModule, context: QuickJSContext): R
   if (ok === undefined) {
     ok = checkRawLayout(context, raw);
     rawChecked.set(qjs, ok);
+  }
+  return ok ? raw : undefined;
+}
+
+const stringsChecked = new WeakMap<QuickJSWASMModule, boolean>();
+
+/**
+ * Flat strings, 8-bit and wide, of lengths that set the low bits and bits past the eighth: RawValues.stringLength
+ * against the library's reader. Literals only: a probe that builds a long string (`'x'.repeat(70000)`) cost the
+ * process's first run ~40 ms of cold WebAssembly, where one-run commands pay it every time.
+ */
+const STRING_PROBES = ["''", "'s'", "'\\u00e9'", "'\\u0101x'", "'\\ud83d\\ude00'", `'${"ab".repeat(300)}\\u0101'`];
+
+/**
+ * RawValues that may measure this context's flat strings (stringLength), or undefined: checked once per module
+ * against the library's getString on STRING_PROBES, apart from rawValuesFor's layout (a string layout that moved
+ * turns off only this).
+ */
+export function rawStringsFor(qjs: QuickJSWASMModule, context: QuickJSContext): RawValues | undefined {
+  const raw = rawValuesFor(qjs, context);
+  if (raw === undefined) return undefined;
+  let ok = stringsChecked.get(qjs);
+  if (ok === undefined) {
+    ok = true;
+    for (const src of STRING_PROBES) {
+      const r = context.evalCode(src);
+      if (r.error) {
+        r.error.dispose();
+        ok = false;
+        break;
+      }
+      raw.sync();
+      const n = raw.stringLength(r.value.value as unknown as number);
+      const want = context.getString(r.value).length;
+      r.value.dispose();
+      if (n !== want) {
+        ok = false;
+        break;
+      }
+    }
+    stringsChecked.set(qjs, ok);
   }
   return ok ? raw : undefined;
 }

@@ -32,8 +32,17 @@ import { runUserProgram, userPid } from "./user.ts";
 import { bridgeRows } from "./rows.ts";
 import { moduleParamsOutcome, paramInsmodError } from "./api/params.ts";
 import { keepCell, keepCompiled, keepPrepared, releasePrepared, takePrepared } from "./restore.ts";
-import { setBigintLimbs } from "./validate.ts";
-import { guardGuestMemory, installLeanHostCalls, isPoisoningError, loadQuickJS, moduleGrewTooLarge, poisonQuickJS, rawValuesFor } from "./quickjs.ts";
+import { setBigintLimbs, setStringLength } from "./validate.ts";
+import {
+  guardGuestMemory,
+  installLeanHostCalls,
+  isPoisoningError,
+  loadQuickJS,
+  moduleGrewTooLarge,
+  poisonQuickJS,
+  rawStringsFor,
+  rawValuesFor,
+} from "./quickjs.ts";
 
 /** A simulated event the run schedules before insmod (the lesson's "button pressed at 30 ms"). */
 export interface ScheduledEvent {
@@ -614,6 +623,8 @@ function openBridge(run: Run, qjs: QuickJSWASMModule, source: string, entries: r
   }
   // from here the runtime is the store's (a copy holds it): never freed by the run
   if (prepared || stage) run.restore = "kept";
+  // checked (once per module) before the bridge sets the interrupt handler, as rawValuesFor is for the raw calls
+  const strings = rawStringsFor(qjs, ctx);
   const b = (run.bridge = new Bridge(
     ctx,
     rt,
@@ -641,6 +652,15 @@ function openBridge(run: Run, qjs: QuickJSWASMModule, source: string, entries: r
       ((h) => {
         values.sync();
         return values.bigintLimbs(h.value as unknown as number);
+      }),
+  );
+  // and strings before one is copied (validate.ts readString): a long one is refused or described, never read
+  setStringLength(
+    ctx,
+    strings &&
+      ((h) => {
+        strings.sync();
+        return strings.stringLength(h.value as unknown as number);
       }),
   );
   log.lineOf = () => b.innermostFrame()?.line;

@@ -12,7 +12,15 @@ import type { StackFrame } from "../src/kernel/kernel.ts";
 /** The anonymous wrapper around the cell: the module's top-level code (a symbol name, as traces print it). */
 export const TOP_LEVEL = "cell_top_level";
 
-const FRAME = /^\s*at (?:(.*?) \()?(.+?):(\d+):(\d+)\)?\s*$/;
+/**
+ * The most cell frames a trace shows: more than QuickJS's 256 KiB stack holds (about 1,500 frames of the smallest
+ * function), so a real stack is never cut; a stack text the cell wrote itself (`e.stack = "..."`) can claim millions,
+ * which the host would otherwise parse and print one by one (2,000,000 lines held the host 22 s and 1.3 GB).
+ */
+export const MAX_TRACE_FRAMES = 2048;
+
+/** `name (file:line:column)` or `file:line:column` after "at ": the location, from the end of the line. */
+const LOCATION = /:(\d+):(\d+)$/;
 
 export interface CellFrame extends StackFrame {
   fn: string;
@@ -39,14 +47,34 @@ export function anonymousName(scopes: readonly CellScope[], line: number, column
  */
 export function parseStack(stack: string, scopes: readonly CellScope[] = [], columns?: ColumnMap): CellFrame[] {
   const out: CellFrame[] = [];
-  for (const raw of stack.split("\n")) {
-    const m = FRAME.exec(raw);
-    if (!m || m[2] !== CELL_FILE) continue;
-    const line = Number(m[3]);
-    const column = shadowColumn(columns, line, mapColumn(line, Number(m[4])));
-    let fn = m[1] ?? "";
-    if (fn === "<anonymous>" || fn === "<eval>" || fn === "" || !/^[A-Za-z_$][\w$]*$/.test(fn)) fn = anonymousName(scopes, line, column);
-    out.push({ fn, module: "cell", line, column });
+  // One pass, no backtracking (a frame regex with two lazy groups was quadratic in a hostile line: a 224 KB
+  // `at  (a:1:1 (a:1:1 ...` took 11 s), and at most MAX_TRACE_FRAMES cell frames.
+  for (let start = 0; start < stack.length && out.length < MAX_TRACE_FRAMES;) {
+    let end = stack.indexOf("\n", start);
+    if (end < 0) end = stack.length;
+    const frame = parseFrame(stack.slice(start, end).trim());
+    start = end + 1;
+    if (!frame || frame.file !== CELL_FILE) continue;
+    const column = shadowColumn(columns, frame.line, mapColumn(frame.line, frame.column));
+    let fn = frame.fn;
+    if (fn === "<anonymous>" || fn === "<eval>" || fn === "" || !/^[A-Za-z_$][\w$]*$/.test(fn)) fn = anonymousName(scopes, frame.line, column);
+    out.push({ fn, module: "cell", line: frame.line, column });
   }
   return out;
+}
+
+/** QuickJS's `at NAME (FILE:LINE:COLUMN)` or `at FILE:LINE:COLUMN` (a trimmed line), or undefined. */
+function parseFrame(l: string): { fn: string; file: string; line: number; column: number } | undefined {
+  if (!l.startsWith("at ")) return undefined;
+  let fn = "";
+  let loc = l.slice(3);
+  if (loc.endsWith(")")) {
+    const open = loc.lastIndexOf(" (");
+    if (open < 0) return undefined;
+    fn = loc.slice(0, open);
+    loc = loc.slice(open + 2, -1);
+  }
+  const m = LOCATION.exec(loc.slice(-32));
+  if (!m) return undefined;
+  return { fn, file: loc.slice(0, loc.length - m[0].length), line: Number(m[1]), column: Number(m[2]) };
 }

@@ -30,6 +30,63 @@ export function setBigintLimbs(ctx: QuickJSContext, limbs: ((h: QuickJSHandle) =
   else limbReaders.delete(ctx);
 }
 
+/**
+ * The most characters of string one kernel call reads from the guest, all its string arguments together (the string
+ * argument limit). The host copies a guest string twice to read it (UTF-8 in QuickJS's heap, then decoded), in one
+ * call nothing interrupts: `printk("%s", s)` with a 60 MB string took ~1 s a call, and a loop of them (or one call
+ * passing it 10,000 times) held the host past every limit. The kernel prints at most ~1,000 characters of a message;
+ * 4 Mi characters are ~10 ms to read.
+ */
+export const MAX_CALL_STRING_CHARS = 1 << 22;
+/** A stack text longer than this is not read (a real one of the deepest stack QuickJS holds is ~100 KB). */
+export const MAX_STACK_TEXT_CHARS = 1 << 20;
+/** A thrown string or an error's message longer than this is described by its length, not read. */
+export const MAX_MESSAGE_CHARS = 1 << 16;
+
+const lengthReaders = new WeakMap<QuickJSContext, (h: QuickJSHandle) => number | undefined>();
+
+/** How this context's strings are measured without reading them (RawValues.stringLength where it was checked). */
+export function setStringLength(ctx: QuickJSContext, length: ((h: QuickJSHandle) => number | undefined) | undefined): void {
+  if (length) lengthReaders.set(ctx, length);
+  else lengthReaders.delete(ctx);
+}
+
+/** The length of guest string h, read without converting it where the context's layout allows. */
+export function guestStringLength(ctx: QuickJSContext, h: QuickJSHandle): number {
+  const n = lengthReaders.get(ctx)?.(h);
+  if (n !== undefined) return n;
+  const l = ctx.getProp(h, "length"); // a string primitive's own length: no guest code runs
+  try {
+    return ctx.getNumber(l);
+  } finally {
+    l.dispose();
+  }
+}
+
+/** Characters of string the current kernel call has read (newCallStrings() at each call's arguments). */
+let callChars = 0;
+
+/** A kernel call's arguments are about to be read: its string budget starts again. */
+export function newCallStrings(): void {
+  callChars = 0;
+}
+
+/** Guest string h, within the call's string argument limit, or an ArgError naming the function and the argument. */
+export function readString(ctx: QuickJSContext, h: QuickJSHandle, fn: string, what: string): string {
+  const n = guestStringLength(ctx, h);
+  callChars += n;
+  if (callChars > MAX_CALL_STRING_CHARS)
+    throw new ArgError(
+      `${fn}: ${what} is a string of ${n} characters, past the ${MAX_CALL_STRING_CHARS} characters of strings a kernel call may take in all (the string argument limit)`,
+    );
+  return ctx.getString(h);
+}
+
+/** Guest string h when it has at most max characters, else undefined (not read). */
+export function shortString(ctx: QuickJSContext, h: QuickJSHandle, max: number): string | undefined {
+  return guestStringLength(ctx, h) <= max ? ctx.getString(h) : undefined;
+}
+
 /** Guest bigint h on the host, or undefined when it is wider than WIDE_BIGINT_BITS (it is then not read at all). */
 export function guestBigInt(ctx: QuickJSContext, h: QuickJSHandle): bigint | undefined {
   const limbs = limbReaders.get(ctx);
@@ -48,7 +105,8 @@ export function describeHandle(ctx: QuickJSContext, h: QuickJSHandle): string {
   const t = ctx.typeof(h);
   switch (t) {
     case "string": {
-      const s = ctx.getString(h);
+      const s = shortString(ctx, h, 4096);
+      if (s === undefined) return `a string of ${guestStringLength(ctx, h)} characters`;
       return `${JSON.stringify(s.length > 40 ? s.slice(0, 40) + "…" : s)} (string)`;
     }
     case "number":
@@ -113,7 +171,7 @@ export function readScalar(
       return ctx.dump(h) as boolean;
     case "string":
       if (t !== "string") fail(fn, param, WANT.string, ctx, h);
-      return ctx.getString(h);
+      return readString(ctx, h, fn, `parameter '${param}'`);
   }
 }
 
@@ -152,6 +210,6 @@ export function readPrintkArg(ctx: QuickJSContext, h: QuickJSHandle, fn: string,
     if (v !== undefined) return v;
     throw new ArgError(`${fn}: argument ${index + 1} after the format must be a number, a bigint of at most 64 bits or a string, got ${WIDE_BIGINT_TEXT}`);
   }
-  if (t === "string") return ctx.getString(h);
+  if (t === "string") return readString(ctx, h, fn, `argument ${index + 1} after the format`);
   throw new ArgError(`${fn}: argument ${index + 1} after the format must be a number, a bigint or a string, got ${describeHandle(ctx, h)}`);
 }

@@ -1,0 +1,80 @@
+// Long guest strings handed to the host. The host copies a guest string twice to read it (UTF-8 in QuickJS's heap,
+// then decoded), in one call nothing interrupts: `printk("%s", s)` with a 60 MB string took about a second a call, and
+// a loop of them, or kstrdup, held the CLI's worker until its watchdog ended the run as 'stopped by the host' (the log
+// lost). Now a string's length is read from QuickJS's memory first (quickjs.ts RawValues.stringLength, checked per
+// module) and a kernel call takes at most MAX_CALL_STRING_CHARS characters of strings in all (the string argument
+// limit, named with the function and the argument); a thrown string, an error's message or stack past its bound is
+// described by its length, not read. A stack text the cell wrote itself is parsed in one pass, at most
+// MAX_TRACE_FRAMES frames: 2,000,000 fake frames held the host 22 s and 1.3 GB, and one hostile line of 224 KB took the
+// old frame regex 11 s.
+
+import { describe, expect, it } from "vitest";
+import { runModule } from "../../sandbox/run.ts";
+import { MAX_TRACE_FRAMES, parseStack } from "../../sandbox/stack.ts";
+import { MAX_CALL_STRING_CHARS, MAX_MESSAGE_CHARS } from "../../sandbox/validate.ts";
+
+const LIMIT = MAX_CALL_STRING_CHARS;
+const HEAD = `import { printk, KERN_INFO, kstrdup, kmalloc, kfree, GFP_KERNEL, module_init, MODULE_LICENSE } from "linux";
+MODULE_LICENSE("GPL");
+`;
+const past = (fn: string, what: string, n: number) =>
+  `${fn}: ${what} is a string of ${n} characters, past the ${LIMIT} characters of strings a kernel call may take in all (the string argument limit)`;
+
+describe("the string argument limit", () => {
+  for (const config of ["distro", "debug"] as const)
+    it(`${config}: each call's strings are measured before one is read, and refused past the limit naming the function and the argument`, async () => {
+      const r = await runModule(
+        HEAD +
+          `const big = "z".repeat(${LIMIT + 1});
+const rope = "a".repeat(${LIMIT / 2}) + "b".repeat(${LIMIT / 2 + 1});
+const third = "t".repeat(${Math.ceil(LIMIT / 3) + 1});
+const at = "x".repeat(${LIMIT - 64});
+const tryIt = (f: () => unknown) => { try { f(); printk(KERN_INFO + "ok\\n"); } catch (e: any) { printk(KERN_INFO + "%s\\n", e.message); } };
+module_init(() => {
+  tryIt(() => printk(KERN_INFO + "%s\\n", big));
+  tryIt(() => printk(KERN_INFO + "%s%s%s\\n", third, third, third));
+  tryIt(() => kstrdup(rope, GFP_KERNEL));
+  tryIt(() => printk(big));
+  tryIt(() => kmalloc(big as any, GFP_KERNEL));
+  tryIt(() => printk(KERN_INFO + "%.3s\\n", at));
+  tryIt(() => kfree(kstrdup("short", GFP_KERNEL)));
+  return 0;
+});`,
+        { config, limits: { cpuMs: 30_000 } }, // a loaded machine: the test is about the messages, not the time
+      );
+      expect(r.reports).toEqual([]);
+      const lines = r.dmesg.map((l) => l.replace(/^\[[^\]]*\] /, "")).filter((l) => l !== "cell: loading out-of-tree module taints kernel.");
+      expect(lines.filter((l) => !/taint|xxx/.test(l))).toEqual([
+        past("printk", "argument 1 after the format", LIMIT + 1),
+        past("printk", "argument 3 after the format", Math.ceil(LIMIT / 3) + 1),
+        past("kstrdup", "parameter 's'", LIMIT + 1), // a rope (a + b): its length read all the same
+        past("printk", "parameter 'fmt'", LIMIT + 1),
+        `kmalloc: parameter 'size' must be a non-negative integer number, got a string of ${LIMIT + 1} characters`,
+        "ok", // up to the limit (the format's characters count) is read
+        "ok",
+      ]);
+      expect(lines).toContain("xxx");
+    }, 60_000);
+});
+
+describe("thrown values and stacks too long to read", () => {
+  const thrown = async (body: string) => {
+    const r = await runModule(HEAD + `module_init(() => { ${body} });`, { config: "distro" });
+    expect(r.reports).toHaveLength(1);
+    expect(r.reports[0]!.kind).toBe("exception");
+    return r.reports[0]!;
+  };
+
+  it("a thrown string and a message past their bound are described by their length", async () => {
+    const n = 2 * MAX_MESSAGE_CHARS;
+    expect((await thrown(`throw "s".repeat(${n});`)).text).toContain(`uncaught throw of a string of ${n} characters (not an Error)`);
+    expect((await thrown(`throw new Error("m".repeat(${n}));`)).text).toContain(`Error: (a message of ${n} characters)`);
+  }, 60_000);
+
+  it("a stack text of fake cell frames is cut at MAX_TRACE_FRAMES; a hostile frame line costs one pass", async () => {
+    const rep = await thrown(`const e: any = new Error("fake"); e.stack = "    at f (cell.ts:3:1)\\n".repeat(${MAX_TRACE_FRAMES + 1000}); throw e;`);
+    expect(rep.frames).toHaveLength(MAX_TRACE_FRAMES);
+    // quadratic in the old frame regex (11 s at this size): now one pass over the line, and no frame in it
+    expect(parseStack("    at " + " (a:1:1".repeat(32000) + "x\n    at g (cell.ts:4:2)")).toEqual([{ fn: "g", module: "cell", line: 4, column: 2 }]);
+  }, 60_000);
+});

@@ -254,10 +254,25 @@ describe("notebook in Chromium", () => {
       expect.stringMatching(/^PGD bits 31–22/),
       expect.stringMatching(/^offset bits 21–0/),
     ]);
-    await c.locator(".fm-buf", { hasText: "vmallocmem" }).locator("button.addr-link").click();
-    await page.waitForFunction(
-      () => document.querySelector('section.cell[data-cell-id="memdemo"] .view-walk .walk-table tbody tr:last-child th')?.textContent === "PTE",
-    );
+    // The vmalloc buffer's link in the frame map. CI once saw this walk not arrive in 30 s (stop 27, once in ~40 runs
+    // here): the wait below now says what the panel showed instead, and the click waits for the frame map's canvases
+    // to be drawn (the layout settled) first.
+    const vlink = c.locator(".fm-buf", { hasText: "vmallocmem" }).locator("button.addr-link");
+    await c.locator(".fm-buf-vmalloc canvas.fm-buf-canvas").first().waitFor();
+    const kAddr = await panel.locator(".walk").getAttribute("data-addr");
+    await vlink.click();
+    const walked = await page
+      .waitForFunction(
+        () => document.querySelector('section.cell[data-cell-id="memdemo"] .view-walk .walk-table tbody tr:last-child th')?.textContent === "PTE",
+        undefined,
+        { timeout: 20_000 },
+      )
+      .then(() => true)
+      .catch(() => false);
+    if (!walked) {
+      const seen = await panel.evaluate((p) => ({ text: p.textContent?.slice(0, 600), busy: p.querySelector(".walk-body")?.getAttribute("aria-busy") }));
+      throw new Error(`the vmalloc buffer's walk did not show (kmalloc walk was ${kAddr}); the panel: ${JSON.stringify(seen)}; errors: ${errors.join("; ")}`);
+    }
     await panel.scrollIntoViewIfNeeded();
     await shot(page, "18-walk-i386");
     expect(errors).toEqual([]);

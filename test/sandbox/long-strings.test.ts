@@ -78,3 +78,20 @@ describe("thrown values and stacks too long to read", () => {
     expect(parseStack("    at " + " (a:1:1".repeat(32000) + "x\n    at g (cell.ts:4:2)")).toEqual([{ fn: "g", module: "cell", line: 4, column: 2 }]);
   }, 60_000);
 });
+
+describe("a numeric string printed with %d/%llx", () => {
+  it("is read as its value modulo 2^64 past 80 characters, in one pass (BigInt() of 4 M digits took 2.3 s a call)", async () => {
+    const r = await runModule(
+      HEAD +
+        `module_init(() => { printk(KERN_INFO + "%lld %llx %d %llx\\n", "${"9".repeat(100)}", "1${"0".repeat(90)}", "-${"9".repeat(100)}", "0x${"f".repeat(99)}e"); printk(KERN_INFO + "%u\\n", "7".repeat(4_000_000)); return 0; });`,
+      { config: "distro", limits: { cpuMs: 30_000 } },
+    );
+    expect(r.reports).toEqual([]);
+    const out = r.dmesg.slice(-2).map((l) => l.replace(/^\[[^\]]*\] /, ""));
+    const u64 = (v: bigint) => BigInt.asUintN(64, v);
+    expect(out).toEqual([
+      `-1 ${u64(10n ** 90n).toString(16)} 1 fffffffffffffffe`,
+      String(BigInt.asUintN(32, BigInt("7".repeat(4_000_000).slice(-40)) % 2n ** 64n)),
+    ]);
+  }, 60_000);
+});

@@ -176,14 +176,35 @@ export function ptrHash(env: VsprintfEnv, ptr: bigint): bigint {
 // ---------------------------------------------------------------------------------------------------------------
 // Argument reading (va_arg with a C type).
 
+/**
+ * A numeric string longer than this is read as its value modulo 2^64 (what a 64-bit va_arg can hold; every reader
+ * below keeps at most 64 bits but %*pb's bitmap): BigInt() of a decimal string is quadratic in its length, and
+ * printk("%d", "9".repeat(4e6)) took 2.3 s of host time a call, where nothing interrupts it.
+ */
+const LONG_NUMBER_CHARS = 80;
+const CHUNK = 10n ** 15n;
+
+/** A long run of decimal digits (or 0x and hex digits) modulo 2^64, in time linear in its length. */
+function low64(digits: string): bigint {
+  if (/^0x/i.test(digits)) return BigInt.asUintN(64, BigInt("0x" + digits.slice(Math.max(2, digits.length - 16))));
+  let v = 0n;
+  const head = digits.length % 15;
+  if (head) v = BigInt(digits.slice(0, head));
+  for (let i = head; i < digits.length; i += 15) v = BigInt.asUintN(64, v * CHUNK + BigInt(digits.slice(i, i + 15)));
+  return v;
+}
+
 function toBig(a: PrintkArg | undefined): bigint {
   if (a === undefined) return 0n;
   if (typeof a === "bigint") return a;
   if (typeof a === "number") return Number.isFinite(a) ? BigInt(Math.trunc(a)) : 0n;
   if (typeof a === "string") {
     const s = a.trim();
-    if (/^-?(0x[0-9a-f]+|\d+)$/i.test(s)) return s[0] === "-" ? -BigInt(s.slice(1)) : BigInt(s);
-    return 0n;
+    if (!/^-?(0x[0-9a-f]+|\d+)$/i.test(s)) return 0n;
+    const neg = s[0] === "-";
+    const digits = neg ? s.slice(1) : s;
+    const v = digits.length <= LONG_NUMBER_CHARS ? BigInt(digits) : low64(digits);
+    return neg ? -v : v;
   }
   return 0n;
 }

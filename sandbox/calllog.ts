@@ -20,6 +20,8 @@
 //   that returned NULL) that repeats an earlier block of the log call for call, but for the addresses the block
 //   itself returned, is not kept again: the earlier block's first entry counts it (`repeats`). A loop of
 //   kfree(kmalloc(64)) keeps one block however long it runs.
+//   The raw host calls' path (recordNumeric) holds such a block's calls aside and folds them without writing them to
+//   the columns and undoing them (the "Held rows" below): writing and undoing cost a long loop ~0.15 us a pair.
 // - capped: past CALL_LOG_BUDGET.maxEntries entries nothing more is kept but the frees (and aliases) of allocations
 //   the log kept past foldAfter, at most CALL_LOG_BUDGET.foldAfter frees of earlier ones, and the folds' counts; the
 //   rest is dropped and counted as above. So the log holds at most maxEntries + what frees the kept allocations.
@@ -220,6 +222,12 @@ export interface CallLogPolicy {
   lines?: ReadonlySet<string>;
 }
 
+/** The most rows a held block keeps (CallLog.hold: past it the block is written as usual), and the numbers and
+ *  integers of a held row. */
+const HELD_MAX = 16;
+const HELD_NUMS = 4;
+const HELD_INTS = 7;
+
 /** The first chunk's rows, and the most a chunk holds (CallLog's columns; a value chunk holds twice as many values). */
 const FIRST_ROWS = 256;
 const MAX_CHUNK_ROWS = 8192;
@@ -270,7 +278,11 @@ export class CallLog {
   /** Calls dropped past the budget, per function (empty when none were). */
   readonly dropped: Record<string, number> = {};
   /** Estimated JSON bytes of the entries kept. */
-  bytes = 0;
+  get bytes(): number {
+    if (this.held !== 0) this.flushHeld();
+    return this.nBytes;
+  }
+  private nBytes = 0;
   private over = false;
   private marker: CallRecord | undefined;
 
@@ -334,6 +346,7 @@ export class CallLog {
 
   /** The log's entries, oldest first (made from the columns on first read; the same array every time). */
   get entries(): CallRecord[] {
+    if (this.held !== 0) this.flushHeld();
     if (this.pending) this.make();
     return this.made;
   }
@@ -348,6 +361,228 @@ export class CallLog {
   /** The caller of the last row and its id (a loop's calls share it). */
   private lastCaller = "";
   private lastCallerId: number | undefined = undefined;
+
+  // ---- Held rows (recordNumeric past foldAfter): a repeating memory block folded without writing its rows ----
+  // While the last block's shape is known (lastSig), a memory block that opens past foldAfter is held here instead of
+  // being written to the columns: its calls as they came, with the context, caller, line, time and phase each had.
+  // At the block's end (memAfter's steps: the free of an address the block returned) it is folded into the last
+  // shape's entry when it matches it, as complete() would after writing, comparing (sameAsLast) and undoing it. Any
+  // other case (a call that does not continue the block, a read of the log, a block that does not match, or one the
+  // columns could not have undone: a new chunk, the byte budget) writes the held rows as recordNumeric would have
+  // written them at their time (flushHeld), so the log, its budget and its folds are the same either way
+  // (test/sandbox/calllog.test.ts compares them with record()'s, which holds nothing).
+  private held = 0;
+  private readonly hInfo: CallLogFn[] = [];
+  /** Per held row: x0, x1, x2 and the result's number (HELD_NUMS a row). */
+  private readonly hNum = new Float64Array(HELD_MAX * HELD_NUMS);
+  /** Per held row: n, addrs, the result's kind, context id, caller id, line, phase (HELD_INTS a row). */
+  private readonly hInt = new Int32Array(HELD_MAX * HELD_INTS);
+  private readonly hT = new Float64Array(HELD_MAX);
+  private readonly hRet: unknown[] = [];
+  private readonly hCaller: string[] = [];
+  /** Addresses the held block returned (its keys, as memAfter adds them to a Block's). */
+  private readonly hKeys: number[] = [];
+  private hNKeys = 0;
+  /** Values (arguments) of the held rows, and at least the bytes their rows would add. */
+  private hVals = 0;
+  private hBytes = 0;
+  /** flushHeld is writing a held row: put() and rowHere() take its context, caller, time and line (rp*). */
+  private replaying = false;
+  private rpCaller = "";
+  private rpT = 0;
+  private rpLine = -1;
+  /** The folds entry of lastSigAt (looked up once per shape). */
+  private lastRep: NonNullable<CallRecord["repeats"]> | undefined = undefined;
+  private lastRepAt = -1;
+
+  /** A held row's result kind (V_NUM, V_UNDEFINED or V_ADDR), -1 for any other (not held: endRow's path). */
+  private static plainKind(ret: unknown, retAddr: number): number {
+    const rt = typeof ret;
+    if (rt === "number") return V_NUM;
+    if (rt === "undefined") return V_UNDEFINED;
+    return rt === "bigint" && retAddr === retAddr ? V_ADDR : -1;
+  }
+
+  /** The call that opens a memory block past foldAfter, held (false: written as usual). */
+  private holdFirst(info: CallLogFn, n: number, x0: number, x1: number, x2: number, addrs: number, ret: unknown, retAddr: number): boolean {
+    const kind = CallLog.plainKind(ret, retAddr);
+    if (kind < 0 || !info.memory) return false;
+    this.hold(info, n, x0, x1, x2, addrs, ret, retAddr, kind);
+    // memAfter's steps for an allocation: its address is the block's first key; NULL is a block of its own
+    if (kind === V_ADDR && (retAddr > 0x10 || retAddr < 0)) this.hKeys[this.hNKeys++] = retAddr;
+    else this.endHeld();
+    return true;
+  }
+
+  /** A call that continues the held block (memBefore's steps: an alias or free naming one of its keys), held. */
+  private holdNext(info: CallLogFn, n: number, x0: number, x1: number, x2: number, addrs: number, ret: unknown, retAddr: number): boolean {
+    const mem = info.mem;
+    if ((mem !== MEM_ALIAS && mem !== MEM_FREE) || !info.memory || this.held === HELD_MAX) return false;
+    const a = info.memArg;
+    if (!(a >= 0 && a < n && addrs & (1 << a))) return false;
+    if (this.heldKey(a === 0 ? x0 : a === 1 ? x1 : x2) < 0) return false;
+    const kind = CallLog.plainKind(ret, retAddr);
+    if (kind < 0) return false;
+    this.hold(info, n, x0, x1, x2, addrs, ret, retAddr, kind);
+    if (mem === MEM_FREE) this.endHeld();
+    else if (kind === V_ADDR && (retAddr > 0x10 || retAddr < 0)) this.hKeys[this.hNKeys++] = retAddr;
+    return true;
+  }
+
+  private heldKey(num: number): number {
+    const keys = this.hKeys;
+    for (let j = 0; j < this.hNKeys; j++) if (keys[j] === num) return j;
+    return -1;
+  }
+
+  /** One held row: what put() and rowHere() would read of the kernel and the run, read now, in their order. */
+  private hold(info: CallLogFn, n: number, x0: number, x1: number, x2: number, addrs: number, ret: unknown, retAddr: number, kind: number): void {
+    this.noteContext();
+    const nc = this.callers.length;
+    const caller = nc > 0 ? this.callers[nc - 1] : "";
+    let line = -1;
+    if (info.line) {
+      const l = this.lineOf();
+      if (l !== undefined) line = l;
+    }
+    const h = this.held++;
+    this.hInfo[h] = info;
+    const f = h * HELD_NUMS;
+    const num = this.hNum;
+    num[f] = x0;
+    num[f + 1] = x1;
+    num[f + 2] = x2;
+    num[f + 3] = kind === V_NUM ? (ret as number) : kind === V_ADDR ? retAddr : 0;
+    const g = h * HELD_INTS;
+    const int = this.hInt;
+    int[g] = n;
+    int[g + 1] = addrs;
+    int[g + 2] = kind;
+    int[g + 3] = this.lastCtxId;
+    int[g + 4] = this.callerId(caller);
+    int[g + 5] = line;
+    int[g + 6] = this.phase === "init" ? 0 : this.phase === "deferred" ? 1 : 2;
+    this.hT[h] = this.k.clock.now();
+    this.hRet[h] = ret;
+    this.hCaller[h] = caller;
+    if (kind === V_ADDR) {
+      this.lastAddr = ret as bigint;
+      this.lastAddrNum = retAddr;
+    }
+    this.hVals += n;
+    // an address's JSON is at most 18 characters (+3), a number's counts 12
+    this.hBytes += caller.length + info.size + 21 * n;
+  }
+
+  /**
+   * The held block is complete: folded into the last shape's entry (complete()'s steps when sameAsLast holds), or
+   * written when complete() would not have folded it, or its rows could have crossed the byte budget.
+   */
+  private endHeld(): void {
+    const n = this.held;
+    if (
+      this.rowOff + n > this.colFn.length ||
+      this.valOff + this.hVals > this.valNum.length ||
+      this.nBytes + this.hBytes >= CALL_LOG_BUDGET.bytes ||
+      !this.heldSameAsLast()
+    )
+      return this.flushHeld();
+    // the rows written and undone would have left `over` set had they reached the budget's entry count
+    if (this.rows + n >= CALL_LOG_BUDGET.entries) this.over = true;
+    const at = this.lastSigAt;
+    if (this.lastRepAt !== at) {
+      this.lastRep = this.folds.get(at)!;
+      this.lastRepAt = at;
+    }
+    const r = this.lastRep!;
+    r.times++;
+    r.lastTNs = this.hT[n - 1];
+    this.folded += n;
+    if (at < this.made.length) this.made[at].repeats = r;
+    this.held = 0;
+    this.hNKeys = 0;
+    this.hVals = 0;
+    this.hBytes = 0;
+  }
+
+  /** sameAsLast() of the held rows (their values as sigOf reads them from the columns, with the block's keys). */
+  private heldSameAsLast(): boolean {
+    const last = this.lastSig;
+    const nl = last.length;
+    const num = this.hNum;
+    const int = this.hInt;
+    let o = 0;
+    for (let i = 0; i < this.held; i++) {
+      const g = i * HELD_INTS;
+      const f = i * HELD_NUMS;
+      const n = int[g];
+      if (
+        o + 6 > nl ||
+        last[o] !== this.hInfo[i].id ||
+        last[o + 1] !== int[g + 3] ||
+        last[o + 2] !== int[g + 4] ||
+        last[o + 3] !== int[g + 5] ||
+        last[o + 4] !== int[g + 6] ||
+        last[o + 5] !== n
+      )
+        return false;
+      o += 6;
+      const addrs = int[g + 1];
+      for (let v = 0; v <= n; v++) {
+        const kind = v === n ? int[g + 2] : addrs & (1 << v) ? V_ADDR : V_NUM;
+        const x = v === n ? num[f + 3] : num[f + v];
+        let tag: number;
+        let val: number;
+        if (kind === V_ADDR) {
+          const k = this.heldKey(x);
+          tag = k >= 0 ? 4 : 1;
+          val = k >= 0 ? k : x;
+        } else {
+          tag = kind;
+          val = kind === V_NUM ? x : 0;
+        }
+        if (o + 2 > nl || last[o] !== tag) return false;
+        const was = last[o + 1];
+        if (was === val ? was === 0 && 1 / was !== 1 / val : was === was || val === val) return false;
+        o += 2;
+      }
+    }
+    return o === nl;
+  }
+
+  /** The held rows written to the columns as put() would have written them when they came. */
+  private flushHeld(): void {
+    const n = this.held;
+    this.held = 0;
+    this.hNKeys = 0;
+    this.hVals = 0;
+    this.hBytes = 0;
+    const phase = this.phase;
+    const ctx = this.lastCtx;
+    const ctxId = this.lastCtxId;
+    const num = this.hNum;
+    const int = this.hInt;
+    this.replaying = true;
+    try {
+      for (let i = 0; i < n; i++) {
+        const g = i * HELD_INTS;
+        const f = i * HELD_NUMS;
+        this.lastCtxId = int[g + 3];
+        this.lastCtx = this.ctxs[int[g + 3]];
+        this.rpCaller = this.hCaller[i];
+        this.rpLine = int[g + 5];
+        this.rpT = this.hT[i];
+        this.phase = PHASES[int[g + 6]];
+        const kind = int[g + 2];
+        this.put(this.hInfo[i], int[g], num[f], num[f + 1], num[f + 2], int[g + 1], this.hRet[i], kind === V_ADDR ? num[f + 3] : NaN);
+      }
+    } finally {
+      this.replaying = false;
+      this.phase = phase;
+      this.lastCtx = ctx;
+      this.lastCtxId = ctxId;
+    }
+  }
 
   /** Per function: its id among fns and what the policy says of it (looked up once per call). */
   private readonly fnInfo = new Map<string, CallLogFn>();
@@ -365,6 +600,7 @@ export class CallLog {
   }
 
   record(fn: string, args: readonly unknown[], ret: unknown): void {
+    if (this.held !== 0) this.flushHeld();
     const info = this.infoOf(fn);
     if (this.over && this.droppable(info, ret)) {
       this.drop(fn);
@@ -437,6 +673,18 @@ export class CallLog {
    * makes of the same call (bindings.ts hostCall's raw calls), without an array, a bigint or a typeof per argument.
    */
   recordNumeric(info: CallLogFn, n: number, x0: number, x1: number, x2: number, addrs: number, ret: unknown, retAddr: number): void {
+    if (this.held !== 0) {
+      if (this.holdNext(info, n, x0, x1, x2, addrs, ret, retAddr)) return;
+      this.flushHeld();
+    } else if (info.mem === MEM_ALLOC && this.lastSigAt >= 0 && this.block === null && this.rows >= CALL_LOG_BUDGET.foldAfter) {
+      if (this.holdFirst(info, n, x0, x1, x2, addrs, ret, retAddr)) return;
+    }
+    this.put(info, n, x0, x1, x2, addrs, ret, retAddr);
+  }
+
+  /** recordNumeric's row, written to the columns (a held row's too, replayed by flushHeld with its own context,
+   *  caller, line, time and phase). */
+  private put(info: CallLogFn, n: number, x0: number, x1: number, x2: number, addrs: number, ret: unknown, retAddr: number): void {
     if (this.over && this.droppable(info, ret)) {
       this.drop(info.name);
       return;
@@ -449,7 +697,7 @@ export class CallLog {
         return;
       }
     }
-    this.noteContext();
+    if (!this.replaying) this.noteContext();
     let size = info.size;
     const j = this.valOff;
     if (j + n <= this.valNum.length) {
@@ -569,7 +817,7 @@ export class CallLog {
       nb.rowOff = this.rowOff;
       nb.valOff = this.valOff;
       nb.nVals = this.nVals;
-      nb.bytes = this.bytes;
+      nb.bytes = this.nBytes;
       nb.rowChunk = this.rowChunk;
       nb.valChunk = this.valChunk;
       nb.nKeys = 0;
@@ -778,6 +1026,10 @@ export class CallLog {
    * without walking the guest's stack: bindings.ts innermostFrame).
    */
   private rowHere(info: CallLogFn): number {
+    if (this.replaying) {
+      this.nBytes += this.rpCaller.length;
+      return this.row(info.id, this.lastCtxId, this.rpCaller, this.rpT, this.rpLine);
+    }
     const nc = this.callers.length;
     const caller = nc > 0 ? this.callers[nc - 1] : "";
     let line = -1;
@@ -785,14 +1037,14 @@ export class CallLog {
       const l = this.lineOf();
       if (l !== undefined) line = l;
     }
-    this.bytes += caller.length;
+    this.nBytes += caller.length;
     return this.row(info.id, this.lastCtxId, caller, this.k.clock.now(), line);
   }
 
   /** After a row's values: its bytes counted against the budget, and its part in a memory block past foldAfter. */
   private rowDone(info: CallLogFn, size: number): void {
-    this.bytes += size;
-    if (!this.over && (this.rows >= CALL_LOG_BUDGET.entries || this.bytes >= CALL_LOG_BUDGET.bytes)) this.over = true;
+    this.nBytes += size;
+    if (!this.over && (this.rows >= CALL_LOG_BUDGET.entries || this.nBytes >= CALL_LOG_BUDGET.bytes)) this.over = true;
     if (info.mem !== MEM_NONE && this.rows > CALL_LOG_BUDGET.foldAfter) this.memAfter(info);
   }
 
@@ -805,7 +1057,7 @@ export class CallLog {
     this.rowOff = b.rowOff;
     this.valOff = b.valOff;
     this.nVals = b.nVals;
-    this.bytes = b.bytes;
+    this.nBytes = b.bytes;
   }
 
   /** The block's rows undone and counted as dropped (past maxEntries). */
@@ -946,13 +1198,9 @@ export class CallLog {
       this.useRowChunk(new RowChunk(Math.min(i * 2, MAX_CHUNK_ROWS)));
       i = 0;
     }
-    let callerId = caller === this.lastCaller ? this.lastCallerId : this.callerIds.get(caller);
-    if (callerId === undefined) this.callerIds.set(caller, (callerId = this.callerNames.push(caller) - 1));
-    this.lastCaller = caller;
-    this.lastCallerId = callerId;
     this.colFn[i] = fn;
     this.colCtx[i] = ctx;
-    this.colCaller[i] = callerId;
+    this.colCaller[i] = this.callerId(caller);
     this.colT[i] = t;
     this.colPhase[i] = this.phase === "init" ? 0 : this.phase === "deferred" ? 1 : 2;
     this.colLine[i] = line;
@@ -961,6 +1209,15 @@ export class CallLog {
     this.pending++;
     this.rows++;
     return i;
+  }
+
+  /** The caller's index among callerNames (a new one at its first row). */
+  private callerId(caller: string): number {
+    let id = caller === this.lastCaller ? this.lastCallerId : this.callerIds.get(caller);
+    if (id === undefined) this.callerIds.set(caller, (id = this.callerNames.push(caller) - 1));
+    this.lastCaller = caller;
+    this.lastCallerId = id;
+    return id;
   }
 
   private useRowChunk(c: RowChunk): void {

@@ -124,4 +124,125 @@ describe("call log", () => {
     for (const e of folded) expect(e.repeats).toMatchObject({ times: 4, calls: 2 });
     expect(log.folded).toBe(shapes.length * 4 * 2);
   });
+
+  // recordNumeric holds a memory block past foldAfter and folds it without writing its rows when it repeats the last
+  // block (calllog.ts "Held rows"); record() holds nothing. Both must make the same log, whatever comes between or
+  // inside the blocks: other calls, reads, phases, callers, lines, NULLs, aliases, strange frees and the budgets.
+  const heldPolicy: CallLogPolicy = {
+    memory: new Set(["kmalloc", "kfree", "page_address", "virt_to_page"]),
+    print: new Set(["printk"]),
+    lines: new Set(["kmalloc", "kfree"]),
+    roles: memoryRoles(API),
+  };
+  const budgets: [string, Partial<typeof CALL_LOG_BUDGET>][] = [
+    ["folding", { foldAfter: 40 }],
+    ["folding past the entry budget", { foldAfter: 40, entries: 300 }],
+    ["folding past the byte budget", { foldAfter: 40, bytes: 30_000 }],
+    ["folding past maxEntries", { foldAfter: 40, entries: 200, maxEntries: 260 }],
+    ["folding with few shapes", { foldAfter: 40, foldShapes: 3 }],
+  ];
+  for (const [name, budget] of budgets)
+    it(`recordNumeric's held blocks make the log record() makes: ${name}`, () => {
+      Object.assign(CALL_LOG_BUDGET, budget);
+      const logs = [new CallLog(fakeKernel(), heldPolicy), new CallLog(fakeKernel(), heldPolicy)];
+      let line = 4;
+      for (const log of logs) {
+        log.lineOf = () => line;
+        log.callers.push("f");
+      }
+      const [a, b] = logs;
+      let seed = 12345;
+      const rand = (n: number) => ((seed = (seed * 1103515245 + 12345) >>> 0) >>> 8) % n;
+      const call = (fn: string, args: bigint[] | number[] | (number | bigint)[], ret: number | bigint | undefined) => {
+        a.record(fn, args, ret);
+        const xs = args.map((v) => (typeof v === "bigint" ? encode(v) : v));
+        const addrs = args.reduce<number>((m, v, i) => (typeof v === "bigint" ? m | (1 << i) : m), 0);
+        b.recordNumeric(b.infoOf(fn), xs.length, xs[0] ?? 0, xs[1] ?? 0, xs[2] ?? 0, addrs, ret, typeof ret === "bigint" ? encode(ret) : NaN);
+      };
+      const base = 0xffff888003a40000n;
+      for (let i = 0; i < 2500; i++) {
+        const p = rand(8) === 0 ? base + BigInt(rand(4) * 64) : base; // mostly one address: a loop's blocks repeat
+        const size = rand(10) === 0 ? 128 : 64;
+        const shape = rand(40);
+        if (shape === 0)
+          call("kmalloc", [size, 0xcc0], 0n); // NULL: a block of its own
+        else if (shape === 1)
+          call("kfree", [base + 4096n], undefined); // a free of no block's address
+        else if (shape === 2) {
+          call("kmalloc", [size, 0xcc0], p);
+          call("ksize", [p], 64); // no memory role: the block is broken
+          call("kfree", [p], undefined);
+        } else if (shape === 3) {
+          call("kmalloc", [size, 0xcc0], p);
+          const q = 0xffffea00000e9000n;
+          call("virt_to_page", [p], q); // an alias: a second key
+          call("page_address", [q], p);
+          call("kfree", [rand(2) ? p : q], undefined);
+        } else if (shape === 4) {
+          call("kmalloc", [size, 0xcc0], p);
+          a.record("printk", ["\u00016held %d\n", 1], 9);
+          b.record("printk", ["\u00016held %d\n", 1], 9); // a row through record(): the held one is written first
+          call("kfree", [p], undefined);
+        } else if (shape === 5) {
+          call("kmalloc", [size, 0xcc0], p);
+          expect(b.entries.length).toBe(a.entries.length); // a read inside a block
+          call("kfree", [p], undefined);
+        } else if (shape === 6) {
+          call("kmalloc", [size, 0xcc0], p);
+          for (const log of logs) log.phase = log.phase === "init" ? "deferred" : "init"; // between the block's calls
+          call("kfree", [p], undefined);
+        } else if (shape === 7) {
+          call("kmalloc", [size, 0xcc0], p);
+          line = line === 4 ? 6 : 4;
+          call("kfree", [p], undefined);
+        } else if (shape === 8) {
+          for (const log of logs) log.callers.push("g");
+          call("kmalloc", [size, 0xcc0], p);
+          call("kfree", [p], undefined);
+          for (const log of logs) log.callers.pop();
+        } else if (shape === 9)
+          call("kmalloc", [size, 0xcc0], p); // left unfreed: the next call breaks it
+        else {
+          call("kmalloc", [size, 0xcc0], p);
+          call("kfree", [p], undefined);
+        }
+      }
+      call("kmalloc", [64, 0xcc0], base); // a block still open at the end
+      expect(b.folded).toBe(a.folded);
+      expect(b.folded).toBeGreaterThan(0);
+      expect(JSON.stringify(b.entries)).toBe(JSON.stringify(a.entries));
+      expect(b.dropped).toEqual(a.dropped);
+      expect(b.bytes).toBe(a.bytes);
+      expect(b.droppedTotal).toBe(a.droppedTotal);
+    });
+
+  it("a held block that reaches the entry budget leaves the log over it, as its rows written and undone would", () => {
+    // 20 pairs kept, the 21st registers its shape (rows 40-41), the 22nd folds with rows 42 and 43 reaching entries
+    Object.assign(CALL_LOG_BUDGET, { foldAfter: 40, entries: 44 });
+    const logs = [new CallLog(fakeKernel(), heldPolicy), new CallLog(fakeKernel(), heldPolicy)];
+    for (const log of logs) log.lineOf = () => 4;
+    const [a, b] = logs;
+    const p = 0xffff888003a40000n;
+    for (let i = 0; i < 30; i++)
+      for (const [fn, args, ret] of [
+        ["kmalloc", [64, 0xcc0], p],
+        ["kfree", [p], undefined],
+      ] as const) {
+        a.record(fn, args, ret);
+        b.recordNumeric(
+          b.infoOf(fn),
+          args.length,
+          encode(BigInt(args[0])),
+          args[1] ?? 0,
+          0,
+          fn === "kfree" ? 1 : 0,
+          ret,
+          ret === undefined ? NaN : encode(ret),
+        );
+      }
+    for (const log of logs) log.record("ksize", [p], 64); // past the budget: dropped
+    expect(a.droppedTotal).toBe(1);
+    expect(b.droppedTotal).toBe(1);
+    expect(JSON.stringify(b.entries)).toBe(JSON.stringify(a.entries));
+  });
 });

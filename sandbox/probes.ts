@@ -31,6 +31,9 @@ export interface MemoryProbe {
   invert?: boolean;
   /** "first-read": `offset` counts from the byte the module was about to load, not from the allocation's start. */
   fromRead?: boolean;
+  /** "first-read" with fromRead: count from the start of the (pick mod n)th of the n ranges the module had stored to
+   *  by then (in the order first stored; adjacent stores merged), not from the byte read. */
+  pick?: number;
 }
 
 /** RunResult.kernel.memory[probe.id]: the allocation read and the values (numbers; bigint as "0x.." past 2^53). */
@@ -61,6 +64,8 @@ export function readProbes(
   at: MemoryProbe["at"],
   /** "first-read": the address the module reads; the allocation is the live one holding it. */
   readAt?: bigint,
+  /** "first-read": the [start, end) ranges the module had stored to (MemoryProbe.pick). */
+  stored?: readonly (readonly [bigint, bigint])[],
 ): Record<string, ProbeResult> {
   const out: Record<string, ProbeResult> = {};
   // the writes first (another agent stored there before the module looks), then the reads
@@ -69,16 +74,17 @@ export function readProbes(
   const l = k.layout;
   const recs = memRecords(calls, roles, { pageSize: l.pageSize, vmallocStart: l.vmallocStart, vmallocEnd: l.vmallocEnd });
   for (const p of mine) {
+    const at0 = p.pick !== undefined && stored?.length ? stored[Math.abs(Math.trunc(p.pick)) % stored.length][0] : readAt;
     const a = recs.allocs.find(
       (x) =>
         !x.free &&
         (!p.alloc.family || p.alloc.family.includes(x.family)) &&
         (!p.alloc.fns || p.alloc.fns.includes(x.fn)) &&
         (p.alloc.size === undefined || x.size === p.alloc.size) &&
-        (readAt === undefined || holds(x.fn.startsWith("alloc_page") ? x.virt : x.addr, x.size, readAt)),
+        (at0 === undefined || holds(x.fn.startsWith("alloc_page") ? x.virt : x.addr, x.size, at0)),
     );
     const start = a ? (a.call.fn.startsWith("alloc_page") ? a.virt : a.addr) : undefined;
-    const base = p.fromRead && readAt !== undefined && start !== undefined ? readAt : start;
+    const base = p.fromRead && at0 !== undefined && start !== undefined ? at0 : start;
     if (!a || base === undefined) {
       const what = [p.alloc.fns?.join("/"), p.alloc.family?.join("/"), p.alloc.size !== undefined ? `of ${p.alloc.size} bytes` : undefined]
         .filter(Boolean)

@@ -982,14 +982,14 @@ function armFirstRead(run: Run): void {
     for (const [a, b] of written) if (a < end && b > addr && (first === undefined || (a > addr ? a : addr) < first)) first = a > addr ? a : addr;
     if (first === undefined) return;
     mod.wrote = mod.beforeRead = undefined;
-    probe(run, "first-read", first);
+    probe(run, "first-read", first, written);
   };
 }
 
 /** RunOptions.probes at one point of the run (sandbox/probes.ts); "first-read" with the address read. */
-function probe(run: Run, at: MemoryProbe["at"], readAt?: bigint): void {
+function probe(run: Run, at: MemoryProbe["at"], readAt?: bigint, stored?: readonly (readonly [bigint, bigint])[]): void {
   const { options } = run;
-  if (options.probes?.length) Object.assign(run.probed, readProbes(run.k, run.log.entries, memoryRoles(run.deps.api), options.probes, at, readAt));
+  if (options.probes?.length) Object.assign(run.probed, readProbes(run.k, run.log.entries, memoryRoles(run.deps.api), options.probes, at, readAt, stored));
 }
 
 /** The RunResult: dmesg, the step's pause, the invariants, the stats, RunResult.kernel. */

@@ -31,6 +31,7 @@
 
 import type { RunResult } from "../../sandbox/result.ts";
 import type { RunOptions } from "../../sandbox/run.ts";
+import type { MemoryProbe } from "../../sandbox/probes.ts";
 import { getProfile } from "../kernel/profiles.ts";
 import { allocations } from "./records.ts";
 import type { CheckContext, CheckResult, Exercise, ExtraRuns, GradeResult, RunSettings } from "./types.ts";
@@ -86,17 +87,7 @@ export const BUSY_BEFORE_MS = 4000;
  * machine (test/grader/busy.test.ts), while the time loaded stays 5 s. Seeded from the text (FNV-1a, then xorshift32).
  */
 export function busyWindows(source: string): { atMs: number; ms: number }[] {
-  let h = 0x811c9dc5;
-  for (let i = 0; i < source.length; i++) h = Math.imul(h ^ source.charCodeAt(i), 0x01000193) >>> 0;
-  h ||= 1;
-  const next = () => {
-    h ^= h << 13;
-    h >>>= 0;
-    h ^= h >>> 17;
-    h ^= h << 5;
-    h >>>= 0;
-    return h;
-  };
+  const next = textRandom(source);
   const out: { atMs: number; ms: number }[] = [];
   for (let at = 200 + (next() % 300); at < BUSY_BEFORE_MS;) {
     const ms = 600 + (next() % 300);
@@ -104,6 +95,30 @@ export function busyWindows(source: string): { atMs: number; ms: number }[] {
     at += ms + 150 + (next() % 250);
   }
   return out;
+}
+
+/** Numbers drawn from a submission's text (FNV-1a, then xorshift32): the same text always gets the same ones. */
+export function textRandom(source: string, salt = ""): () => number {
+  let h = 0x811c9dc5;
+  const text = salt + source;
+  for (let i = 0; i < text.length; i++) h = Math.imul(h ^ text.charCodeAt(i), 0x01000193) >>> 0;
+  h ||= 1;
+  return () => {
+    h ^= h << 13;
+    h >>>= 0;
+    h ^= h >>> 17;
+    h ^= h << 5;
+    h >>>= 0;
+    return h;
+  };
+}
+
+/** The exercise's other writes for this submission: `seeded` ones get values and `pick` drawn from its text. */
+export function otherWritesFor(writes: NonNullable<RunSettings["otherWrites"]>, source: string): MemoryProbe[] {
+  const next = textRandom(source, "other-writer\0");
+  return writes.map(({ seeded, ...p }) =>
+    seeded ? { ...p, ...(p.write ? { write: p.write.map(() => 16 + (next() % 240)) } : {}), ...(p.pick !== undefined ? { pick: next() } : {}) } : p,
+  );
 }
 
 /** fail-nth beyond any module's reach: the counting run's value (an unsigned int, as /proc/PID/fail-nth takes). */
@@ -216,7 +231,7 @@ export async function extraRuns(ex: Exercise, source: string, run: Runner, clean
     const writes = ex.settings.otherWrites;
     if (!writes?.length) out.unavailable!["other-writer"] = "the exercise names no other writes (settings.otherWrites)";
     else {
-      const result = await run(source, { ...base, probes: [...(base.probes ?? []), ...writes], views: false });
+      const result = await run(source, { ...base, probes: [...(base.probes ?? []), ...otherWritesFor(writes, source)], views: false });
       out.otherWriter = { result, records: allocations(result) };
     }
   }

@@ -26,7 +26,11 @@ export interface RunSettings {
    * program storing other values through its own mapping), so that a result printed from the bytes differs from
    * the first run's and a number printed without reading them cannot match both.
    */
-  otherWrites?: MemoryProbe[];
+  otherWrites?: (MemoryProbe & {
+    /** The grader draws `write`'s values (16 to 255, one per value given) and `pick` from the submission's text
+     *  (textRandom), so that a program cannot know them from the statement and print an answer for each. */
+    seeded?: boolean;
+  })[];
 }
 
 export interface CheckOutcome {

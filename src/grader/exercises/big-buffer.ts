@@ -99,14 +99,18 @@ export const bigBuffer: Exercise = {
     proc: ["vmallocinfo"],
     probes: [{ id: "page-starts", at: "loaded", alloc: { family: ["vmalloc"], size: SIZE }, stride: 4096, count: PAGES, width: 4 }],
     // the grader's second run: just before the module first reads back a byte it wrote, something else flips the bits
-    // of the 4 bytes from there (that page's value, whichever page is read first), so `ok` must not be printed
-    otherWrites: [{ id: "other-writer", at: "first-read", alloc: {}, fromRead: true, offset: 0, stride: 1, count: 4, width: 1, invert: true }],
+    // of the 4 bytes at the start of one of the ranges it wrote by then (picked from the submission's text: any page's
+    // value when it writes them all first, the one read when it reads each back at once), so `ok` must not be printed
+    otherWrites: [
+      { id: "other-writer", at: "first-read", alloc: {}, fromRead: true, pick: 0, offset: 0, stride: 1, count: 4, width: 1, invert: true, seeded: true },
+    ],
   },
   statement: `Allocate a zeroed, virtually contiguous 4 MiB buffer (vzalloc). Write the page number as a 32-bit value at
 the start of each 4 KiB page (page 0 gets 0, page 1 gets 1, ... page 1023 gets 1023), read them all back, and print
 \`ok\` only if every value matched. Keep the buffer while the module is loaded and free it on unload. If the
 allocation fails, init returns -ENOMEM. The grader runs your module a second time where, just before it first reads
-back a value it wrote, something else changes that value (as another writer could): \`ok\` must not be printed there.`,
+back a value it wrote, something else changes one of the values it wrote (as another writer could; which one, your
+module cannot know): \`ok\` must not be printed there.`,
   starter: `import { vmalloc, vfree, printk, KERN_INFO, MODULE_LICENSE, module_init, module_exit } from "linux";
 
 MODULE_LICENSE("GPL");
@@ -209,7 +213,7 @@ module_exit(big_exit);
         const era2 = eraOf(other.result);
         if ((callsOf(other.result) ?? []).some((x) => PRINT_FNS.includes(x.fn) && renderedText(x, era2, 64).trim() === "ok"))
           return fail(
-            `in the grader's second run the bytes at ${changed.addr} were changed just before the module first read them back, yet ok was printed: print ok only if every value read matched`,
+            `in the grader's second run the bytes at ${changed.addr} were changed just before the module first read a value back, yet ok was printed: print ok only if every value read matched`,
           );
         return ok();
       },

@@ -5,8 +5,9 @@ import { check, fail, loads, noReports, nothingLeaked, ok, PRINT_FNS, renderedTe
 import { callsOf, eraOf, toNum } from "../records.ts";
 
 const READS = ["readb", "ioread8", "__raw_readb"];
-/** What the grader's second run stores into the buffer just before the module first reads a byte it wrote (another writer). */
-const OTHER_BYTES = Array.from({ length: 16 }, (_, i) => 200 + i);
+/** How many bytes the grader's second run stores into the buffer just before the module first reads one it wrote
+ *  (another writer): 16 values from 16 to 255, drawn from the submission's text (grade.ts otherWritesFor). */
+const OTHER_COUNT = 16;
 
 /** The module's reads of its bytes in a run: their values by address, and their sum. */
 function readsOf(calls: NonNullable<ReturnType<typeof callsOf>>) {
@@ -25,15 +26,19 @@ export const fixTheBugs: Exercise = {
   lesson: "finding-bugs",
   settings: {
     profile: "x86_64-6.1",
-    // the grader's second run: something else stores 200..215 into the buffer just before the module first reads a byte it wrote
-    otherWrites: [{ id: "other-writer", at: "first-read", alloc: {}, offset: 0, stride: 1, count: OTHER_BYTES.length, width: 1, write: OTHER_BYTES }],
+    // the grader's second run: something else stores 16 bytes (drawn from the submission's text) into the buffer just
+    // before the module first reads a byte it wrote
+    otherWrites: [
+      { id: "other-writer", at: "first-read", alloc: {}, offset: 0, stride: 1, count: OTHER_COUNT, width: 1, write: Array(OTHER_COUNT).fill(0), seeded: true },
+    ],
   },
   statement: `This module prints the right sum, and the kernel is not happy: it leaks, it frees vmalloc memory with
 kfree, and it writes one byte past the end of a kmalloc'ed buffer. Fix all three so that it prints the same
 \`sum = 120\` (from the 16 bytes it reads back) and the kernel reports nothing. It also never checks an allocation:
 when one fails, free what was taken before it and return -ENOMEM. The grader runs your module a second time where,
-just before it first reads back a byte it wrote, something else stores ${OTHER_BYTES[0]} to ${OTHER_BYTES[OTHER_BYTES.length - 1]} into the buffer (as a device writing into it
-would): print the sum of the bytes you read there, not a number written in.`,
+just before it first reads back a byte it wrote, something else stores 16 other bytes into the buffer (as a device
+writing into it would; which bytes, your module cannot know): print the sum of the bytes you read there, not a number
+written in.`,
   starter: `import { kmalloc, kfree, vmalloc, vfree, writeb, readb, printk, KERN_INFO, GFP_KERNEL,
          MODULE_LICENSE, module_init, module_exit } from "linux";
 
@@ -124,12 +129,12 @@ module_exit(sum_exit);
           return fail(`in the grader's second run nothing was stored before it read a byte back: ${stored?.missing ?? "it read back no byte it wrote"}`);
         if (!printedSum(calls2, eraOf(other.result), second.total))
           return fail(
-            `in the grader's second run ${OTHER_BYTES[0]} to ${OTHER_BYTES[OTHER_BYTES.length - 1]} were stored into the buffer just before it first read a byte back, so the bytes read back add up to ${second.total} (${second.reads.length} reads), but "sum = ${second.total}" was not printed: print the sum of the bytes readb returns, not a number written in`,
+            `in the grader's second run other bytes (${(stored.values as number[]).join(", ")}) were stored into the buffer just before it first read a byte back, so the bytes read back add up to ${second.total} (${second.reads.length} reads), but "sum = ${second.total}" was not printed: print the sum of the bytes readb returns, not a number written in`,
           );
         return ok();
       },
       1,
-      { requires: ["sum = 120", "16 bytes", "second time", String(OTHER_BYTES[0]), String(OTHER_BYTES[OTHER_BYTES.length - 1])], needs: ["other-writer"] },
+      { requires: ["sum = 120", "16 bytes", "second time", "16 other bytes"], needs: ["other-writer"] },
     ),
     nothingLeaked(),
     survivesFaultInjection(),

@@ -23,9 +23,9 @@ const PROGRAM = `user_main(function main(): number {
 
 const IMPORTS_USER = `import { user_main, open, mmap, store8, close, puts, errno, O_RDWR, PROT_READ, PROT_WRITE, MAP_SHARED, MAP_FAILED } from "user";`;
 
-/** What another program stores at the start of the 4 pages in the grader's second run, before rmmod (sum 48). */
-const OTHER_BYTES = [7, 11, 13, 17];
-const OTHER_SUM = OTHER_BYTES.reduce((a, b) => a + b, 0);
+/** The bytes another program stores at the start of the 4 pages in the grader's second run, before rmmod: drawn from
+ *  the submission's text (grade.ts otherWritesFor), so that a module cannot print a stated answer for each run. */
+const OTHER_COUNT = 4;
 const SUM_LINE = printedLine({ id: "sum-on-unload", text: "sum 168", level: 6, phase: "exit" });
 
 export const shareABuffer: Exercise = {
@@ -34,15 +34,27 @@ export const shareABuffer: Exercise = {
   lesson: "mmap-sharing",
   settings: {
     profile: "x86_64-6.1",
-    // the grader's second run: another program stores 7, 11, 13 and 17 at the start of the 4 pages before rmmod
-    otherWrites: [{ id: "other-program", at: "unloading", alloc: { fns: ["vmalloc_user"] }, offset: 0, stride: 4096, count: 4, width: 1, write: OTHER_BYTES }],
+    // the grader's second run: another program stores 4 bytes (drawn from the submission's text) at the start of the 4 pages before rmmod
+    otherWrites: [
+      {
+        id: "other-program",
+        at: "unloading",
+        alloc: { fns: ["vmalloc_user"] },
+        offset: 0,
+        stride: 4096,
+        count: 4,
+        width: 1,
+        write: Array(OTHER_COUNT).fill(0),
+        seeded: true,
+      },
+    ],
   },
   statement: `Write a misc device named \`shared\` (misc_register) whose mmap file operation maps a 16 KiB buffer into the
 calling process: allocate the buffer in init with vmalloc_user (return -ENOMEM if it fails) and map it in mmap with
 remap_vmalloc_range(vma, buf, vma_pgoff(vma)). The user program at the bottom of the cell is complete: it maps 16 KiB
 of /dev/shared and stores 42 at the start of each of the 4 pages. In exit, read those 4 bytes back with readb, print
 \`sum 168\` (their sum) at KERN_INFO, then misc_deregister the device and vfree the buffer. The grader runs your module a
-second time where, after the program, another program stores ${OTHER_BYTES.slice(0, -1).join(", ")} and ${OTHER_BYTES[OTHER_BYTES.length - 1]} at the start of the 4 pages before
+second time where, after the program, another program stores 4 other bytes (which ones, your module cannot know) at the start of the 4 pages before
 unload: print the sum of the bytes you read there, not a number written in.`,
   starter: `import { vmalloc_user, vfree, misc_register, misc_deregister, remap_vmalloc_range, vma_pgoff, readb, printk, KERN_INFO, ENOMEM,
   MODULE_LICENSE, module_init, module_exit } from "linux";
@@ -181,7 +193,7 @@ ${PROGRAM}`,
     ),
     check(
       "sum-on-unload",
-      `${SUM_LINE.message}, and in a second run, where another program stored ${OTHER_BYTES.join(", ")} there before unload, "sum ${OTHER_SUM}"`,
+      `${SUM_LINE.message}, and in a second run, where another program stored other bytes there before unload, "sum N" with N their sum`,
       SUM_LINE.hint,
       (c) => {
         const first = SUM_LINE.run(c);
@@ -190,16 +202,21 @@ ${PROGRAM}`,
         // of the bytes read there: "sum 168" written in (or kept from the first run) cannot match.
         const other = c.runs?.otherWriter;
         if (!other) return fail(c.runs?.unavailable?.["other-writer"] ?? "the grader made no second run with another program's stores");
-        const line = printedLine({ id: "sum-on-unload", text: `sum ${OTHER_SUM}`, level: 6, phase: "exit" });
+        const stored = (other.result.kernel as { memory?: Record<string, { values?: unknown[]; missing?: string }> }).memory?.["other-program"];
+        if (!stored?.values?.every((v) => typeof v === "number"))
+          return fail(`in the grader's second run the other program could not store its bytes: ${stored?.missing ?? "the buffer was not mapped"}`);
+        const bytes = stored.values as number[];
+        const sum = bytes.reduce((a, b) => a + b, 0);
+        const line = printedLine({ id: "sum-on-unload", text: `sum ${sum}`, level: 6, phase: "exit" });
         const second = line.run({ ...c, result: other.result, records: other.records });
         if (!second.pass)
           return fail(
-            `in the grader's second run another program stored ${OTHER_BYTES.join(", ")} at the start of the 4 pages before unload, so exit should print "sum ${OTHER_SUM}": ${second.detail} (print the sum of the bytes readb returns, not a number written in)`,
+            `in the grader's second run another program stored ${bytes.join(", ")} at the start of the 4 pages before unload, so exit should print "sum ${sum}": ${second.detail} (print the sum of the bytes readb returns, not a number written in)`,
           );
         return ok();
       },
       1,
-      { requires: ["sum 168", "KERN_INFO", ...OTHER_BYTES.map(String), "second time"], needs: ["other-writer"] },
+      { requires: ["sum 168", "KERN_INFO", "4 other bytes", "second time"], needs: ["other-writer"] },
     ),
     check(
       "deregistered-before-free",

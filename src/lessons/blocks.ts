@@ -57,3 +57,51 @@ export function yamlTooBig(yaml: string, what: string): string | undefined {
 
 /** A lesson file's size limit in bytes (the largest bundled lesson is 14 KB): larger files are not read. */
 export const MAX_LESSON_BYTES = 1 << 20;
+
+/**
+ * The longest run of characters without a blank a lesson's Markdown may hold outside its code blocks (the lesson word
+ * limit). The Markdown renderer (marked) looks ahead along such a run at each of its characters, time quadratic in its
+ * length: `<a…@b…` of 800,000 characters did not finish in 300 s (a notebook page rendering it would hang), one of
+ * 8,000 took 0.4 s. The longest in the bundled lessons is 78.
+ */
+export const MAX_MARKDOWN_WORD = 1024;
+/**
+ * The deepest a line of a lesson's Markdown may start, in columns of indentation and blockquote markers, outside its
+ * code blocks (the lesson nesting limit). The renderer's time grows with the cube of a list's nesting (800 levels:
+ * 5.3 s; 3,000: 18 s) and 4,000 nested blockquotes overflow its stack. 64 columns are 32 nested lists.
+ */
+export const MAX_MARKDOWN_NESTING = 64;
+
+/** Why a lesson's Markdown is not rendered (a word or a nesting past its limit, with the line), or undefined. */
+export function markdownTooHostile(src: string): { line: number; why: string } | undefined {
+  let fence: string | undefined;
+  let line = 0;
+  for (let start = 0; start < src.length; ) {
+    let end = src.indexOf("\n", start);
+    if (end < 0) end = src.length;
+    const l = src.slice(start, end);
+    start = end + 1;
+    line++;
+    const f = /^[\s>]*(`{3,}|~{3,})/.exec(l);
+    if (fence !== undefined) {
+      if (f && f[1]![0] === fence[0] && f[1]!.length >= fence.length) fence = undefined;
+      continue;
+    }
+    if (f) {
+      fence = f[1];
+      continue;
+    }
+    const depth = /^[\s>]*/.exec(l)![0].replace(/\t/g, "    ").length;
+    if (depth > MAX_MARKDOWN_NESTING)
+      return { line, why: `the line starts ${depth} columns deep in indentation and blockquote markers, more than the ${MAX_MARKDOWN_NESTING} a lesson's text may (the lesson nesting limit: the Markdown renderer's time grows with the cube of a list's nesting)` };
+    let run = 0;
+    for (let i = 0; i < l.length; i++) {
+      const c = l.charCodeAt(i);
+      run = c === 32 || c === 9 || c === 13 ? 0 : run + 1;
+      if (run > MAX_MARKDOWN_WORD)
+        return { line, why: `a run of more than ${MAX_MARKDOWN_WORD} characters without a blank, the most a lesson's text may hold (the lesson word limit: the Markdown renderer's time grows with the square of such a run)` };
+    }
+  }
+  return undefined;
+}
+

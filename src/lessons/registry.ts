@@ -8,7 +8,7 @@ import type { Exercise } from "../grader/types.ts";
 import { EXERCISES } from "../grader/exercises/index.ts";
 import { readMeta } from "../notebook/lesson.ts";
 import { ExerciseError, lessonExercises } from "./exercises.ts";
-import { MAX_LESSON_BYTES } from "./blocks.ts";
+import { markdownTooHostile, MAX_LESSON_BYTES } from "./blocks.ts";
 
 export interface LessonFile {
   /** lessons/NN-slug.md as the notebook names it (the folder's own name, then the file). */
@@ -49,6 +49,8 @@ export function readLessonFolder(dir: string): LessonFile[] {
     if (size > MAX_LESSON_BYTES)
       throw new ExerciseError(file, 0, `the lesson file is ${Math.ceil(size / 1024)} KiB, more than the ${MAX_LESSON_BYTES >> 10} KiB a lesson may hold (the lesson size limit)`);
     const source = readFileSync(file, "utf8");
+    const hostile = markdownTooHostile(source);
+    if (hostile) throw new ExerciseError(file, hostile.line, hostile.why);
     let meta;
     try {
       meta = readMeta(source, `lessons/${name}`);

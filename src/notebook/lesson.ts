@@ -5,7 +5,7 @@
 import { Marked, type Tokens } from "marked";
 import YAML from "yaml";
 import { highlightTs } from "./highlight.ts";
-import { exerciseBlocks, yamlTooBig } from "../lessons/blocks.ts";
+import { exerciseBlocks, markdownTooHostile, yamlTooBig } from "../lessons/blocks.ts";
 
 export interface LessonMeta {
   id: string;
@@ -193,6 +193,8 @@ export function expandExercises(src: string, path: string): { markdown: string; 
 }
 
 export function renderLesson(src: string, path: string, purify: Sanitizer): Lesson {
+  const hostile = markdownTooHostile(src);
+  if (hostile) throw new Error(`${path}:${hostile.line}: ${hostile.why}`);
   const { data } = splitFrontMatter(src);
   const meta = normaliseMeta(data, path);
   const expanded = expandExercises(src, path);

@@ -11,7 +11,7 @@ import { join } from "node:path";
 import { readLessonFolder } from "../../src/lessons/registry.ts";
 import { lessonIdOf } from "../../src/lessons/exercises.ts";
 import { renderLesson } from "../../src/notebook/lesson.ts";
-import { MAX_YAML_CHARS } from "../../src/lessons/blocks.ts";
+import { MAX_MARKDOWN_NESTING, MAX_MARKDOWN_WORD, MAX_YAML_CHARS } from "../../src/lessons/blocks.ts";
 
 const tmp = mkdtempSync(join(tmpdir(), "kmodlab-hostile-lessons-"));
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
@@ -65,6 +65,23 @@ describe("hostile lesson folders are refused by the lesson limits, at once", () 
     const loop = folder("loop", "01-x.md");
     symlinkSync("01-x.md", join(loop, "01-x.md"));
     expect(() => readLessonFolder(loop)).toThrow(/01-x\.md:0: cannot read the lesson: ELOOP/);
+  });
+
+  it("Markdown the renderer takes quadratic or cubic time over (a notebook page hung on it): the word and nesting limits, at the line", () => {
+    const word = "<" + "a".repeat(MAX_MARKDOWN_WORD) + "@b>"; // 800,000 of them never finished rendering
+    const list = Array.from({ length: MAX_MARKDOWN_NESTING / 2 + 2 }, (_, i) => "  ".repeat(i) + "- x\n").join("");
+    const code = "```ts\n" + "x".repeat(5000) + "\n" + " ".repeat(200) + "y\n```\n"; // code blocks are not rendered as text
+    const sanitize = { sanitize: (s: string) => s };
+    for (const [name, body, line, limit] of [
+      ["word", word + "\n", 13, "the lesson word limit"], // after the 6 lines of HEAD, "---", "# X" and the code block's 4
+      ["nest", list, 13 + MAX_MARKDOWN_NESTING / 2 + 1, "the lesson nesting limit"],
+      ["quote", ">".repeat(5000) + " x\n", 13, "the lesson nesting limit"],
+    ] as const) {
+      const dir = folder(`md-${name}`, "01-x.md", HEAD + "---\n# X\n" + code.replace("```ts", "~~~ts").replace("```", "~~~") + body);
+      expect(() => readLessonFolder(dir)).toThrow(new RegExp(`01-x\\.md:${line}: .*\\(${limit}`));
+      expect(() => renderLesson(HEAD + "---\n# X\n" + body, "lessons/01-x.md", sanitize)).toThrow(limit);
+    }
+    expect(renderLesson(HEAD + "---\n# X\n" + code, "lessons/01-x.md", sanitize).html).toContain("x".repeat(5000));
   });
 
   it("blocks up to the limit still parse (the bundled ones are under 4 KB)", () => {

@@ -57,7 +57,8 @@ export const PRELUDE_SOURCE = String.raw`(function (natives, specJson) {
   const describe = (v) => {
     const t = typeof v;
     if (t === "bigint" && (v >= WIDE || v < -WIDE)) return "a bigint of more than 256 bits";
-    if (t === "string") return apply(stringify, undefined, [v]) + " (string)";
+    // a long one by its length (validate.ts describeHandle's bound): its JSON text was made in full for each refused call
+    if (t === "string") return v.length > 4096 ? "a string of " + v.length + " characters" : apply(stringify, undefined, [v]) + " (string)";
     if (t === "number" || t === "boolean") return "" + v + " (" + t + ")";
     if (t === "bigint") return "" + v + "n (bigint)";
     if (v === null) return "null";

@@ -14,7 +14,7 @@ import { MAX_TRACE_FRAMES, parseStack } from "../../sandbox/stack.ts";
 import { MAX_CALL_STRING_CHARS, MAX_MESSAGE_CHARS } from "../../sandbox/validate.ts";
 
 const LIMIT = MAX_CALL_STRING_CHARS;
-const HEAD = `import { printk, KERN_INFO, kstrdup, kmalloc, kfree, GFP_KERNEL, module_init, MODULE_LICENSE } from "linux";
+const HEAD = `import { printk, KERN_INFO, kstrdup, kmalloc, kfree, del_timer, GFP_KERNEL, module_init, MODULE_LICENSE } from "linux";
 MODULE_LICENSE("GPL");
 `;
 const past = (fn: string, what: string, n: number) =>
@@ -36,6 +36,7 @@ module_init(() => {
   tryIt(() => kstrdup(rope, GFP_KERNEL));
   tryIt(() => printk(big));
   tryIt(() => kmalloc(big as any, GFP_KERNEL));
+  tryIt(() => del_timer(big as any));
   tryIt(() => printk(KERN_INFO + "%.3s\\n", at));
   tryIt(() => kfree(kstrdup("short", GFP_KERNEL)));
   return 0;
@@ -50,6 +51,8 @@ module_init(() => {
         past("kstrdup", "parameter 's'", LIMIT + 1), // a rope (a + b): its length read all the same
         past("printk", "parameter 'fmt'", LIMIT + 1),
         `kmalloc: parameter 'size' must be a non-negative integer number, got a string of ${LIMIT + 1} characters`,
+        // the prelude's own check (its JSON text was made in full for each refused call)
+        `del_timer: parameter 'timer' must be a timer_list (made with new timer_list()), got a string of ${LIMIT + 1} characters`,
         "ok", // up to the limit (the format's characters count) is read
         "ok",
       ]);

@@ -98,3 +98,18 @@ describe("a numeric string printed with %d/%llx", () => {
     ]);
   }, 60_000);
 });
+
+describe("a user program's output", () => {
+  for (const [what, call] of [
+    ["puts", 'puts("u".repeat(100_000))'],
+    ["write", "write(1, b, 100_000)"],
+  ] as const)
+    it(`${what} counts against the run's log size limit (stdout was kept whole: a loop of puts held 400 MB of the host in 2 s)`, async () => {
+      const r = await runModule(
+        `import { MODULE_LICENSE, module_init } from "linux";\nimport { user_main, puts, write, malloc } from "user";\nMODULE_LICENSE("GPL");\nmodule_init(() => 0);\nuser_main(() => { const b = malloc(100_000); for (let i = 0; i < 1000; i++) ${call}; return 0; });`,
+        { config: "distro", limits: { cpuMs: 30_000 } },
+      );
+      expect(r.reports.map((x) => [x.kind, x.limit, x.title])).toEqual([["limit", "log", "kmodlab: log size limit reached (1048576 bytes)"]]);
+      expect(r.user!.stdout.length).toBeLessThanOrEqual(1 << 20);
+    }, 60_000);
+});

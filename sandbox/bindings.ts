@@ -37,6 +37,7 @@ import {
   shortString,
   WIDE_BIGINT_TEXT,
 } from "./validate.ts";
+import { WALL_CAP_FACTOR } from "./cpuclock.ts";
 import { LOG_RECORD_BYTES, MAX_NESTING, type LimitName, type Limits } from "./limits.ts";
 import { PRELUDE, PRELUDE_FILE, TAKE_STACK } from "./prelude.ts";
 import {
@@ -82,6 +83,11 @@ export interface BridgeHooks {
   onCallbackError(symbol: string, err: GuestErrorInfo): void;
   /** Milliseconds now (injected so tests can drive the CPU deadline). */
   now(): number;
+  /**
+   * The running thread's CPU time in ms, where the host can read it (sandbox/cpuclock.ts): the deadline is then
+   * CPU time, read only once the wall clock has passed it. Absent: the deadline is wall time.
+   */
+  cpuNow?(): number;
   /** The call log (sandbox/calllog.ts): every completed table call is recorded in it. */
   log?: CallLog;
   /** The kernel enters (symbol) / leaves (null) a module function: the call log's caller. */
@@ -267,7 +273,10 @@ export class Bridge {
   /** Kernel calls since enter() last read the clock (CLOCK_EVERY; the first call reads it). */
   private sinceClock = CLOCK_EVERY - 1;
   stop: Stop | null = null;
+  /** Wall-clock time (hooks.now) at which the run may be past its CPU limit: pastDeadline() decides. */
   deadline: number;
+  /** When the limit started: wall time, and the thread's CPU time when hooks.cpuNow can read it. */
+  private limitStart = { wall: 0, cpu: NaN };
   readonly require: QuickJSHandle;
   private readonly stackFn: QuickJSHandle;
   private readonly handleForFn: QuickJSHandle;
@@ -397,7 +406,7 @@ export class Bridge {
       this.hungryH = adopt.hungryH;
       this.shadowH = adopt.shadowH;
       this.setTakeFn = adopt.setTakeFn;
-      this.deadline = hooks.now() + limits.cpuMs;
+      this.startDeadline();
       rt.setInterruptHandler(() => this.interrupt());
       return;
     }
@@ -545,7 +554,7 @@ export class Bridge {
         shadowH: this.shadowH,
         setTakeFn: this.setTakeFn,
       };
-      this.deadline = hooks.now() + limits.cpuMs;
+      this.startDeadline();
       rt.setInterruptHandler(() => this.interrupt());
     } finally {
       natives.dispose();
@@ -635,9 +644,35 @@ export class Bridge {
     f.dispose();
   }
 
+  /** The CPU limit starts now (the prelude is in place: the limit is the module's, not the bridge's). */
+  private startDeadline(): void {
+    const wall = this.hooks.now();
+    this.deadline = wall + this.limits.cpuMs;
+    this.limitStart = { wall, cpu: this.hooks.cpuNow?.() ?? NaN };
+  }
+
+  /**
+   * Whether the run is past its CPU limit. The wall clock first: before the deadline the thread cannot have had more
+   * CPU time than that. Past it, where the thread's CPU time can be read, the deadline moves on by the CPU time still
+   * left, so a loaded machine does not shorten the limit; WALL_CAP_FACTOR times the limit of wall time ends it all
+   * the same (a starved or blocked thread).
+   */
+  pastDeadline(): boolean {
+    const t = this.hooks.now();
+    if (t <= this.deadline) return false;
+    const start = this.limitStart;
+    if (Number.isNaN(start.cpu)) return true;
+    const used = (this.hooks.cpuNow?.() ?? NaN) - start.cpu;
+    const cap = start.wall + this.limits.cpuMs * WALL_CAP_FACTOR;
+    const left = this.limits.cpuMs - used;
+    if (!(left > 0) || t >= cap) return true;
+    this.deadline = Math.min(cap, t + Math.max(1, left));
+    return false;
+  }
+
   private interrupt(): boolean {
     if (this.stop) return true;
-    if (this.hooks.now() > this.deadline) {
+    if (this.pastDeadline()) {
       this.stop = { kind: "limit", limit: "cpu" };
       this.stopTask = this.env.k.current ?? null;
       return true;
@@ -693,7 +728,7 @@ export class Bridge {
     // them past the limit before the handler looks.
     if (this.stop === null && ++this.sinceClock >= CLOCK_EVERY) {
       this.sinceClock = 0;
-      if (this.hooks.now() > this.deadline) this.stopFor("cpu");
+      if (this.pastDeadline()) this.stopFor("cpu");
     }
     if (this.stop) return this.errorHandle("InternalError", "interrupted");
     if (++this.calls > this.limits.kernelCalls) {
@@ -1264,7 +1299,7 @@ export class Bridge {
     args: () => QuickJSHandle[],
   ): { ok: true; handle: QuickJSHandle } | { ok: false; error: GuestErrorInfo; stop: Stop | null } {
     const ctx = this.ctx;
-    if (!this.stop && this.hooks.now() > this.deadline) this.stopFor("cpu"); // a host loop calling back (wait_event's condition)
+    if (!this.stop && this.pastDeadline()) this.stopFor("cpu"); // a host loop calling back (wait_event's condition)
     if (!this.stop && this.depth >= MAX_NESTING) this.stopFor("stack", true); // module -> kernel -> module ... (a ctor allocating from its own cache)
     if (this.stop) return { ok: false, error: { name: "InternalError", message: "interrupted", stack: "", nonError: false }, stop: this.stop };
     const argHs: QuickJSHandle[] = [];

@@ -21,6 +21,7 @@ import { transpileCell, CELL_FILE, type ImportSpec } from "./transpile.ts";
 import { Bridge, RunStopped, compilePrelude, guestKey, type BridgeGuest, type GuestErrorInfo, type Stop } from "./bindings.ts";
 import { absentMessage, inEra, isTaskKill, type ApiEntry, type CallEnv, type HostCallback, type ModuleState } from "./table.ts";
 import { GUEST_STACK_BYTES, MAX_NESTING, limitSentence, resolveLimits, type LimitName, type Limits } from "./limits.ts";
+import { threadCpuClock } from "./cpuclock.ts";
 import { exceptionReport, type CallSite } from "./oops.ts";
 import { insmodError, insmodPid, kernLevel, loadMessages, MODULE_NAME, suspiciousInitReturn } from "./insmod.ts";
 import { parseStack, TOP_LEVEL } from "./stack.ts";
@@ -633,6 +634,7 @@ function openBridge(run: Run, qjs: QuickJSWASMModule, source: string, entries: r
     limits,
     {
       now,
+      cpuNow: threadCpuClock() ?? undefined,
       onCallbackError: (symbol, err) => void exceptionReport(k, symbol || "a module callback", "callback", err, tr.scopes, run.columns),
       log,
       onEnter: (symbol) => (symbol === null ? log.callers.pop() : log.callers.push(symbol)),
@@ -673,7 +675,7 @@ function openBridge(run: Run, qjs: QuickJSWASMModule, source: string, entries: r
   k.moduleEntry = () => log.callers[log.callers.length - 1] || undefined;
   k.innermostModuleFrame = () => b.innermostFrame();
   k.watchdog = () => {
-    if (b.stop === null && now() > b.deadline) b.stopFor("cpu");
+    if (b.stop === null && b.pastDeadline()) b.stopFor("cpu");
     if (b.stop?.kind === "limit") throw new RunStopped(b.stop);
   };
   // The RAM budget: frames the run writes, past those the boot wrote (PhysMem.frameBudget). A fake kernel

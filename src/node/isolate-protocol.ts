@@ -10,7 +10,7 @@ export type ToIsolate =
 
 export type FromIsolate =
   /** The sandbox and the kernel are loaded (ms since the worker started); QuickJS may still be loading (a failure comes as failed id 0). */
-  | { type: "ready"; ms: number }
+  | { type: "ready"; ms: number; /** the worker thread's Linux thread id: the parent reads its CPU time (sandbox/cpuclock.ts) */ tid?: number }
   | { type: "result"; id: number; result: RunResult }
   /** The WebAssembly memory outgrew the run's budget: the worker now waits to be terminated. */
   | { type: "over-memory"; id: number; what: "wasm"; bytes: number; budget: number }

@@ -17,6 +17,7 @@ import { fileURLToPath } from "node:url";
 import { createRunHost } from "./run-host.ts";
 import type { RunOptions } from "../../sandbox/run.ts";
 import type { ToIsolate, FromIsolate } from "./isolate-protocol.ts";
+import { currentThreadId } from "../../sandbox/cpuclock.ts";
 
 const port = parentPort!;
 const t0 = performance.now();
@@ -59,7 +60,7 @@ const host = createRunHost({
 // QuickJS failing to load after that is reported the same way, and the parent ends the run with it.
 host.loaded.then(
   () => {
-    post({ type: "ready", ms: performance.now() - t0 });
+    post({ type: "ready", ms: performance.now() - t0, tid: currentThreadId() });
     host.ready.catch((e: unknown) => post({ type: "failed", id: 0, message: `could not load QuickJS: ${(e as Error)?.message ?? e}` }));
   },
   (e: unknown) => post({ type: "failed", id: 0, message: `could not load the sandbox: ${(e as Error)?.message ?? e}` }),

@@ -35,6 +35,7 @@ import type { RunOptions } from "../../sandbox/run.ts";
 import type { Report } from "../kernel/types.ts";
 import type { FromIsolate, ToIsolate } from "./isolate-protocol.ts";
 import { DEFAULT_RUN_HEAP_MB, spawnRunWorker, type SpawnedRunWorker } from "./spawn-worker.ts";
+import { taskCpuClock, WALL_CAP_FACTOR } from "../../sandbox/cpuclock.ts";
 
 const MiB = 1 << 20;
 const GiB = 1 << 30;
@@ -204,6 +205,8 @@ interface Job {
  */
 export class IsolatedRunner {
   private worker: Worker | null = null;
+  /** The worker thread's CPU time in ms (sandbox/cpuclock.ts), where it can be read: the CPU watchdog's clock. */
+  private workerCpu: (() => number) | null = null;
   private ready: Promise<boolean> | null = null;
   private job: Job | null = null;
   private nextId = 1;
@@ -242,6 +245,7 @@ export class IsolatedRunner {
     }
     const { worker: w, startedAt } = spawned;
     this.worker = w;
+    this.workerCpu = null; // this worker's, once it says which thread it is ("ready")
     this.ready = new Promise<boolean>((resolve) => {
       let settled = false;
       const settle = (ok: boolean) => {
@@ -256,6 +260,7 @@ export class IsolatedRunner {
           const m = e.value as FromIsolate;
           if (m.type === "ready") {
             this.starts.push(performance.now() - startedAt);
+            if (this.worker === w) this.workerCpu = m.tid ? taskCpuClock(m.tid) : null;
             settle(true);
           } else if (m.type === "failed" && m.id === 0) {
             this.fail("crash", m.message);
@@ -363,7 +368,7 @@ export class IsolatedRunner {
       const j: Job = { id: this.nextId++, source, options, resolve, started: performance.now() };
       this.job = j;
       watchRss(this, true);
-      j.timer = setTimeout(() => this.job === j && this.kill("cpu"), Math.min(2 ** 31 - 1, d.cpuMs + d.graceMs)); // setTimeout's largest delay
+      this.watchCpu(j, d.cpuMs, d.graceMs);
       const msg: ToIsolate = { type: "run", id: j.id, source, options, wasmBudget: d.wasmBytes };
       try {
         this.worker!.postMessage(msg);
@@ -371,6 +376,31 @@ export class IsolatedRunner {
         this.fail("crash", `could not send the run to the worker: ${(e as Error).message}`);
       }
     });
+  }
+
+  /**
+   * The CPU watchdog: ends the run when the worker thread has had its CPU limit plus the grace. On wall time first
+   * (a thread's CPU time never runs ahead of it); then, where the thread's CPU time can be read, the timer is set
+   * again for the CPU time still left, so a loaded machine does not end a run early (the sandbox's own deadline
+   * works the same way: Bridge.pastDeadline). WALL_CAP_FACTOR times the limit, plus the grace, of wall time ends it
+   * all the same. Without the clock (not Linux): wall time, as before.
+   */
+  private watchCpu(j: Job, cpuMs: number, graceMs: number): void {
+    const clock = this.workerCpu;
+    const cpu0 = clock ? clock() : NaN;
+    const budget = cpuMs + graceMs;
+    const cap = j.started + cpuMs * WALL_CAP_FACTOR + graceMs;
+    const arm = (ms: number) => {
+      j.timer = setTimeout(check, Math.min(2 ** 31 - 1, Math.max(1, ms))); // setTimeout's largest delay
+    };
+    const check = () => {
+      if (this.job !== j) return;
+      const left = clock && !Number.isNaN(cpu0) ? budget - (clock() - cpu0) : NaN;
+      const now = performance.now();
+      if (left > 0 && now < cap) arm(Math.min(left, cap - now));
+      else this.kill("cpu");
+    };
+    arm(budget);
   }
 
   /** Start the worker now (it loads while the caller does other work); runs use it when it is ready. */

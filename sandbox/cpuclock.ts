@@ -1,0 +1,94 @@
+// The CPU limit's second clock: the CPU time of the thread that runs the cell, where the host can read it.
+//
+// The run's deadline is read off the wall clock (performance.now(), cheap enough for every 8th kernel call). On a
+// loaded machine wall time runs ahead of the run's own time: at a load of 10 on 2 cores a cell that needs 184 ms of
+// CPU was stopped by a 2000 ms "CPU limit", so a correct submission could fail for the machine's load, which no page
+// states. So when the wall clock passes the deadline, the bridge asks this clock how much CPU time the thread really
+// had, and moves the deadline on by what is left (sandbox/bindings.ts, Bridge.pastDeadline); the wall clock stays
+// the cheap first test, since a thread's CPU time never runs ahead of wall time. A cap on wall time (WALL_CAP_FACTOR
+// times the limit) still ends a run whose thread is starved or blocked.
+//
+// Linux gives each thread's time on a CPU in /proc/thread-self/schedstat (first field, nanoseconds). The file is
+// opened, read and closed at each reading (~15 µs; a run reads it a few times at most): an fd kept open would be the
+// process's, and leak with every run worker a runner replaces. Elsewhere (the browser's run worker, other systems)
+// there is no such clock and the limit stays on wall time, as before. The host's watchdog over a run worker
+// (src/node/isolate.ts) reads the worker thread's clock the same way; the CLI's one-cell fast path
+// (src/node/in-thread.ts) keeps Node's vm timeout over its own thread, which is wall time (limit plus grace).
+
+/** A run may take at most this many times its CPU limit in wall time, whatever its thread's CPU time says. */
+export const WALL_CAP_FACTOR = 10;
+
+interface FsLike {
+  openSync(path: string, flags: string): number;
+  readSync(fd: number, buffer: Uint8Array, offset: number, length: number, position: number): number;
+  closeSync(fd: number): void;
+}
+
+let clock: (() => number) | null | undefined;
+
+/** Reads `path` (a schedstat file) as milliseconds of CPU time; NaN when it cannot. */
+function schedstatReader(fs: FsLike, path: string): () => number {
+  const buf = new Uint8Array(32);
+  return () => {
+    let fd = -1;
+    try {
+      fd = fs.openSync(path, "r");
+      const n = fs.readSync(fd, buf, 0, buf.length, 0);
+      let ns = 0;
+      let i = 0;
+      for (; i < n; i++) {
+        const c = buf[i]!;
+        if (c < 48 || c > 57) break;
+        ns = ns * 10 + (c - 48);
+      }
+      return i === 0 ? NaN : ns / 1e6;
+    } catch {
+      return NaN;
+    } finally {
+      if (fd >= 0) fs.closeSync(fd);
+    }
+  };
+}
+
+function nodeFs(): FsLike | null {
+  // process.getBuiltinModule (Node >= 20.16): no import, so the browser's bundle of the sandbox has no node:fs in it
+  const p = (globalThis as { process?: { platform?: string; getBuiltinModule?(id: string): unknown } }).process;
+  if (p?.platform !== "linux" || typeof p.getBuiltinModule !== "function") return null;
+  return (p.getBuiltinModule("node:fs") as FsLike | undefined) ?? null;
+}
+
+/** This thread's CPU time in ms, or null where it cannot be read. */
+export function threadCpuClock(): (() => number) | null {
+  if (clock !== undefined) return clock;
+  clock = null;
+  try {
+    const fs = nodeFs();
+    if (!fs) return null;
+    const read = schedstatReader(fs, "/proc/thread-self/schedstat");
+    if (Number.isFinite(read())) clock = read;
+  } catch {
+    clock = null;
+  }
+  return clock;
+}
+
+/** The Linux thread id of the calling thread (for a parent to read this thread's CPU time), or undefined. */
+export function currentThreadId(): number | undefined {
+  try {
+    const p = (globalThis as { process?: { platform?: string; getBuiltinModule?(id: string): unknown } }).process;
+    if (p?.platform !== "linux" || typeof p.getBuiltinModule !== "function") return undefined;
+    const fs = p.getBuiltinModule("node:fs") as { readlinkSync(p: string): string } | undefined;
+    const tid = Number(/task\/(\d+)$/.exec(fs?.readlinkSync("/proc/thread-self") ?? "")?.[1]);
+    return Number.isInteger(tid) && tid > 0 ? tid : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** The CPU time in ms of thread `tid` of this process (a run worker's, read by its parent), or null. */
+export function taskCpuClock(tid: number): (() => number) | null {
+  const fs = nodeFs();
+  if (!fs) return null;
+  const read = schedstatReader(fs, `/proc/self/task/${tid}/schedstat`);
+  return Number.isFinite(read()) ? read : null;
+}

@@ -8,11 +8,14 @@
 // What a hostile run must satisfy (judgeHostile): the ordinary oracle (no kmodlab bug report, no invariant
 // violation, the RunResult survives JSON; a CPU deadline is expected here); the sandbox stopped it itself (no
 // "stopped by the host" report from the isolated worker's outer watchdog); no Proxy trap ran inside a kernel call;
-// the RunResult's JSON under 64 MiB; and the run ended within the CPU limit + 50 % + 3 s of wall time (measured by
-// the fuzzer, never asserted in a test).
+// the RunResult's JSON under 64 MiB; and the run ended within the CPU limit + 50 % + 3 s of CPU time (the process's,
+// which is the run worker's while the fuzzer waits for it; the CPU limit is CPU time on Linux: sandbox/cpuclock.ts)
+// and within the sandbox's cap of WALL_CAP_FACTOR times the limit + 3 s of wall time (measured by the fuzzer, never
+// asserted in a test).
 
 import type { ApiEntry } from "../sandbox/table.ts";
 import { inEra } from "../sandbox/table.ts";
+import { WALL_CAP_FACTOR } from "../sandbox/cpuclock.ts";
 import type { RunOptions } from "../sandbox/run.ts";
 import type { RunResult } from "../sandbox/result.ts";
 import type { Era } from "../src/kernel/types.ts";
@@ -262,7 +265,7 @@ export function generateHostile(api: readonly ApiEntry[], seed: number): Hostile
 }
 
 /** The failures of one hostile run (empty: the sandbox held). */
-export function judgeHostile(p: HostileProgram, r: RunResult, wallMs: number): string[] {
+export function judgeHostile(p: HostileProgram, r: RunResult, wallMs: number, cpuUsedMs = wallMs): string[] {
   const failures = judge(r, p.era, { endless: true }).failures;
   for (const x of r.reports)
     if (/^kmodlab: (stopped by the host|the run's worker failed)/.test(x.title)) failures.push(`the sandbox did not stop it itself: ${x.title}`);
@@ -275,7 +278,8 @@ export function judgeHostile(p: HostileProgram, r: RunResult, wallMs: number): s
   }
   if (size > 64 * MiB) failures.push(`RunResult JSON of ${(size / MiB).toFixed(0)} MiB`);
   const cpuMs = (p.options.limits?.cpuMs ?? 2000) as number;
-  if (wallMs > cpuMs * 1.5 + 3000) failures.push(`the run took ${Math.round(wallMs)} ms against a CPU limit of ${cpuMs} ms`);
+  if (cpuUsedMs > cpuMs * 1.5 + 3000) failures.push(`the run took ${Math.round(cpuUsedMs)} ms of CPU against a CPU limit of ${cpuMs} ms`);
+  if (wallMs > cpuMs * WALL_CAP_FACTOR + 3000) failures.push(`the run took ${Math.round(wallMs)} ms of wall time against a CPU limit of ${cpuMs} ms`);
   return failures;
 }
 
@@ -290,11 +294,13 @@ export async function runHostile(api: readonly ApiEntry[], start: number, count:
     const p = generateHostile(api, seed);
     for (const a of p.attacks) attacks.set(a, (attacks.get(a) ?? 0) + 1);
     const t = performance.now();
+    const c = process.cpuUsage();
     let failures: string[];
     let r: RunResult | undefined;
     try {
       r = await run(p.source, p.options);
-      failures = judgeHostile(p, r, performance.now() - t);
+      const used = process.cpuUsage(c);
+      failures = judgeHostile(p, r, performance.now() - t, (used.user + used.system) / 1000);
     } catch (e) {
       failures = [`the run rejected: ${(e as Error)?.message ?? e}`];
     }

@@ -5,11 +5,12 @@ import { describe, expect, it } from "vitest";
 import { runModule } from "../../sandbox/run.ts";
 import { realLog } from "./real-kernel.ts";
 
-const CELL = `import { kmalloc, GFP_KERNEL, printk, KERN_INFO, module_init, module_exit, MODULE_LICENSE } from "linux";
+const CELL = `import { kmalloc, vmalloc, GFP_KERNEL, printk, KERN_INFO, module_init, module_exit, MODULE_LICENSE } from "linux";
 MODULE_LICENSE("GPL");
 function too_big(): number {
   const p = kmalloc(4194305, GFP_KERNEL);
   printk(KERN_INFO + "got %px\\n", p);
+  printk(KERN_INFO + "vmalloc(0) = %px\\n", vmalloc(0));
   return 0;
 }
 module_init(too_big);
@@ -57,6 +58,14 @@ describe("the kmalloc WARNING's register block and trace (6.1 distro, as the rea
       else expect(d[at - 1]).toBe(" ? " + d[at]!.trim());
       expect(d[at + 1]).toMatch(profile === "x86_64-6.1" ? /^ \? 0xffffffffc[0-9a-f]{4}000$/ : /^ \? 0xf[0-9a-f]{4}000$/);
       expect(d[at + 2]).toMatch(/^ do_one_initcall\+/);
+      // vmalloc(0)'s WARN_ON_ONCE(!size), the first test of __vmalloc_node_range: its arguments in the calling
+      // convention's registers (amd64: size, align 1, VMALLOC_START/END, the mask, PAGE_KERNEL, NUMA_NO_NODE; 686:
+      // size, align, VMALLOC_START and the mask)
+      const vwant = block(real(log), "WARNING: CPU: 0 PID: 108 at mm/vmalloc.c:");
+      const vgot = block(d, "WARNING: CPU: 0 PID: 108 at mm/vmalloc.c:");
+      expect(vgot[0]).toBe(vwant[0]);
+      const vpinned = profile === "x86_64-6.1" ? ["RAX", "RCX", "RDX", "RSI", "RDI", "RBP", "R08", "R09", "R10", "R15"] : ["EAX", "ECX", "EDX", "ESI"];
+      for (const name of vpinned) expect(reg(vgot, name), `vmalloc(0) ${name}`).toBe(reg(vwant, name));
       if (profile === "x86_64-6.1") {
         // R13: __kmalloc's _RET_IP_, the address the trace's module frame names (the real ffffffffc0201379 is
         // memdemo_fail_kmalloc_max+0x2f, its frame's): in the module's core, the frame's offset past its function

@@ -166,7 +166,7 @@ export class Modules {
     let core: bigint;
     let init = 0n;
     try {
-      copy = v.vmalloc(Math.max(PAGE, Math.ceil(Math.max(0, sourceBytes) * KO_BYTES_PER_SOURCE_BYTE[arch])), {
+      copy = v.vmalloc(Math.max(PAGE, Math.ceil(Math.max(0, sourceBytes) * (era === "6.1" ? KO_BYTES_PER_SOURCE_BYTE[arch] : 14))), {
         caller: copyCaller,
         gfp: v.GFP_KERNEL | gfpNowarn(k),
       });
@@ -225,7 +225,7 @@ export class Modules {
 /**
  * The .ko file's bytes per byte of the module's source, per architecture (module.loadImage): memdemo.c's copies in the
  * real transcripts, 89 / 55 / 52 pages for its 15858 bytes (x86_64 / i386 / armhf); arm64 (no transcript) takes
- * amd64's, the other 64-bit build.
+ * amd64's, the other 64-bit build. The 2.6 and 3.4 builds keep 14 (no transcript of theirs shows a copy).
  */
 const KO_BYTES_PER_SOURCE_BYTE: Record<Arch, number> = { x86_64: 22.9, arm64: 22.9, i386: 14, arm: 13.3 };
 

@@ -42,7 +42,7 @@ import { pcpu_map_boot_chunk } from "./mm/percpu.ts";
 import { dma_atomic_pool_init } from "./kernel/dma_pool.ts";
 import { early_boot_frees, free_initrd, khugepaged_min_free_kbytes, late_boot_frees } from "./init/free_initmem.ts";
 import { vfs_caches_init_early } from "./init/vfs_hash.ts";
-import { pci_iommu_alloc, trap_init_memblock } from "./arch/early_memblock.ts";
+import { pci_iommu_alloc, pci_iommu_init, trap_init_memblock } from "./arch/early_memblock.ts";
 import { boot_hash_tables_core, boot_hash_tables_net } from "./init/large_hash.ts";
 import { FaultInjection } from "./debug/fault_inject.ts";
 import { immutable, rebindable, stateless } from "./snapshot.ts";
@@ -399,6 +399,9 @@ export function boot(profile: string | Profile, opts: BootOptions = {}): Kernel 
   k.slab.bootSlabTick();
   // rootfs_initcall populate_rootfs(): 6.1 unpacks the initramfs into the rootfs (the page cache /init reads), before
   // kernel_init() frees __init and the image gaps, then frees the initrd.
+  // populate_rootfs() hands the unpacking to an async worker and returns; x86's pci_iommu_init() (rootfs_initcall,
+  // linked after init/) says whether the bounce buffer stays before the worker's "Freeing initrd memory".
+  pci_iommu_init(k);
   const unpacked = opts.userspace !== false && p.era === "6.1";
   if (unpacked) unpack_initramfs(k);
   free_initrd(k);

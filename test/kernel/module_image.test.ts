@@ -31,6 +31,15 @@ module_init(() => {
 });
 module_exit(() => vfree(v));
 `;
+/**
+ * The cell as long as the real module's source (memdemo.c), so that its .ko copy and core are the real insmod's size
+ * (kernel/module.ts: per source byte): its vmalloc(1000000) then lands where memdemo's did, above the copy's lazily
+ * freed range (x86_64: the copy in the 711-page range below n_tty_open).
+ */
+const MEMDEMO_BYTES = readFileSync(new URL("../fixtures/real-kernel/memdemo.c", import.meta.url)).length;
+const SIZED = CELL + "//" + "x".repeat(MEMDEMO_BYTES - CELL.length - 3) + "\n";
+/** memdemo's "vmalloc(1000000): %px=..." of a real log. */
+const realVmalloc = (log: string) => /vmalloc\(1000000\):\s+%px=([0-9a-f]+)/.exec(log)![1];
 
 describe("insmod's module image in the modules area", () => {
   const cases = [
@@ -40,8 +49,13 @@ describe("insmod's module image in the modules area", () => {
   ] as const;
   for (const c of cases) {
     it(`${c.profile}: one load_module area with the real caller text, where the real one is, counted in VmallocUsed and gone after rmmod`, async () => {
-      const r = await runModule(CELL, { profile: c.profile, mem: c.mem, cmdline: c.cmdline, config: "distro", proc: ["vmallocinfo", "meminfo"] });
+      expect(SIZED.length).toBe(MEMDEMO_BYTES);
+      const r = await runModule(SIZED, { profile: c.profile, mem: c.mem, cmdline: c.cmdline, config: "distro", proc: ["vmallocinfo", "meminfo"] });
       expect(r.reports).toEqual([]);
+      // the module's vmalloc(1000000) where memdemo's was (was 0x56000 low on x86_64 and 0x3000 high on armhf before
+      // the per-architecture .ko size and x86's 711-page range)
+      const v = r.dmesg.map((l) => (typeof l === "string" ? l : (l as { text: string }).text)).find((l) => l.includes("v="))!;
+      expect(/v=([0-9a-f]+)/.exec(v)![1]).toBe(realVmalloc(real(c.log)));
       const k = boot(c.profile, { mem: c.mem, cmdline: c.cmdline, config: "distro" });
       const before = areaLines(k.proc("vmallocinfo"));
       const loaded = areaLines(r.proc.vmallocinfo!);

@@ -13,8 +13,9 @@
 //   and the tail up to the section boundary; FLATMEM: every pfn from ARCH_PFN_OFFSET);
 // - kernel/dma/pool.c: 128 KiB per GiB of totalram at postcore, at least 128 KiB, at most MAX_ORDER_NR_PAGES, printed
 //   as the power-of-two block that holds it;
-// - swiotlb: 64 MiB below 4 GiB when RAM reaches above 4 GiB (x86_64 pci_swiotlb_detect(), arm64 mem_init()), never
-//   on the 686 and armmp kernels;
+// - swiotlb: 64 MiB below 4 GiB when RAM reaches above 4 GiB (x86 pci_swiotlb_detect() on amd64 and 686-pae, whose
+//   X86_PAE selects SWIOTLB, there below lowmem's end; arm64 mem_init()), never on the 686 and armmp kernels; x86
+//   prints it at rootfs_initcall (pci_iommu_init), arm64 at mem_init;
 // - min_free_kbytes (int_sqrt(lowmem_kbytes * 16) at postcore, raised by khugepaged's set_recommended_min_free_kbytes()
 //   where THP stays on: totalram >= 512 MiB on amd64, 686 and arm64), every zone's min watermark, lowmem_reserve and
 //   the per-CPU lists' batch and high.
@@ -304,10 +305,22 @@ for (const [name, sizes] of Object.entries(SWEEP)) {
         // swiotlb
         const above4g = k.layout.memory.some((m) => m.end > 2 ** 32);
         const tlb = log.filter((l) => l.startsWith("software IO TLB"));
-        eq("swiotlb lines", tlb.length, above4g && b.bits === 64 ? 1 : 0);
+        const pae = profile.endsWith("pae");
+        eq("swiotlb lines", tlb.length, above4g && (b.bits === 64 || pae) ? 1 : 0);
         if (tlb.length) {
           const [, a, e] = /\[mem 0x([0-9a-f]+)-0x([0-9a-f]+)\] \(64MB\)$/.exec(tlb[0]!)!.map((x) => parseInt(x, 16));
-          eq("swiotlb below 4 GiB, 64 MiB", [e! - a!, e! <= 2 ** 32], [64 * MiB, true]);
+          // memblock_alloc_low(): below 4 GiB, and below memblock.current_limit (lowmem's end) on 686-pae
+          const limit = b.bits === 64 ? 2 ** 32 : k.layout.maxLowPfn * PAGE;
+          eq("swiotlb below its limit, 64 MiB", [e! - a!, e! <= limit], [64 * MiB, true]);
+          // x86 (no SWIOTLB_VERBOSE) says it at rootfs_initcall pci_iommu_init(), after PCI-DMA's line and the fs_initcalls'
+          // hash tables, before the initrd's free; arm64 at mem_init(), before "Memory:"
+          const at = log.indexOf(tlb[0]!);
+          if (b.arch === "arm64") eq("swiotlb at mem_init", log[at + 1]?.startsWith("Memory: "), true);
+          else {
+            eq("PCI-DMA line", log[at - 1], "PCI-DMA: Using software bounce buffering for IO (SWIOTLB)");
+            eq("swiotlb after the fs_initcalls", at > log.findIndex((l) => l.startsWith("UDP-Lite hash table")), true);
+            eq("swiotlb before the initrd's free", at < log.findIndex((l) => l.startsWith("Freeing initrd memory")), true);
+          }
         }
 
         // min_free_kbytes, watermarks, lowmem_reserve, pcp

@@ -207,25 +207,57 @@ export function trap_init_memblock(k: EarlyHost): void {
 /** 64 MiB of bounce buffer in 2 KiB slabs (IO_TLB_SHIFT 11, default_nslabs). */
 const IO_TLB_NSLABS = (64 << 20) >> 11;
 
+/** Whether the 6.1 kernel has CONFIG_SWIOTLB: x86_64 and arm64 always; 686-pae because X86_PAE selects it (until 6.14). */
+function hasSwiotlb(p: { arch: string; era: string; pae?: boolean }): boolean {
+  return p.era === "6.1" && (p.arch === "x86_64" || p.arch === "arm64" || (p.arch === "i386" && p.pae === true));
+}
+
 /**
  * mem_init() → swiotlb_init() (6.1, kernel/dma/swiotlb.c swiotlb_init_remap()) where the kernel decides it needs bounce
- * buffers: x86_64's pci_iommu_alloc() when RAM reaches above 4 GiB (pci_swiotlb_detect(): max_possible_pfn >
- * MAX_DMA32_PFN); arm64's mem_init() likewise, swiotlb_init(max_pfn > PFN_DOWN(arm64_dma_phys_limit)), the DMA zone's
- * limit being 4 GiB on QEMU virt (zone_dma_bits 32, RAM from 1 GiB). The bounce buffer comes from
- * memblock_alloc_low() (below 4 GiB: x86's ARCH_LOW_ADDRESS_LIMIT, arm64's arm64_dma_phys_limit), then its slot array
- * (struct io_tlb_slot, 24 bytes a slab, page aligned) and one io_tlb_area per possible CPU; swiotlb_print_info() says
- * where. Debian's 686 kernels have no SWIOTLB (x86 selects it for X86_64 only); ARM (armmp) does not call it at boot.
+ * buffers: x86's pci_iommu_alloc() when RAM reaches above 4 GiB (pci_swiotlb_detect(): max_possible_pfn >
+ * MAX_DMA32_PFN), on x86_64 and on 686-pae (arch/x86/Kconfig: X86_PAE selects SWIOTLB, dropped in 6.14 with HIGHMEM64G;
+ * the 686 non-PAE kernel has none); arm64's mem_init() likewise, swiotlb_init(max_pfn > PFN_DOWN(arm64_dma_phys_limit)),
+ * the DMA zone's limit being 4 GiB on QEMU virt (zone_dma_bits 32, RAM from 1 GiB). The bounce buffer comes from
+ * memblock_alloc_low() (below ARCH_LOW_ADDRESS_LIMIT, 4 GiB on x86, arm64_dma_phys_limit on arm64, and
+ * memblock_alloc_internal() clamps it to memblock.current_limit: the top of lowmem on 686-pae, so the 64 MiB come out
+ * of LowFree), then its slot array (struct io_tlb_slot { phys_addr_t orig_addr; size_t alloc_size; unsigned int list; }:
+ * 24 bytes a slab on 64-bit, 16 with PAE's 64-bit phys_addr_t, page aligned) and one io_tlb_area { unsigned long used;
+ * unsigned int index; spinlock_t lock; } (16 bytes, 12 on 32-bit) per possible CPU, rounded up to a power of two.
+ * swiotlb_print_info() says where: arm64 at once (SWIOTLB_VERBOSE); x86 passes no flags and says it at
+ * rootfs_initcall pci_iommu_init() (swiotlbInitcallLines). ARM (armmp) does not call it at boot.
  */
-export function pci_iommu_alloc(k: EarlyHost & { profile: { nrCpus: number } }): void {
+export function pci_iommu_alloc(k: EarlyHost & { profile: { nrCpus: number; pae?: boolean }; layout: { maxLowPfn?: number } }): void {
   const arch = k.profile.arch;
-  if ((arch !== "x86_64" && arch !== "arm64") || k.profile.era !== "6.1" || k.layout.maxPfn <= 0x100000) return;
+  if (!hasSwiotlb(k.profile) || k.layout.maxPfn <= 0x100000) return;
   const mb = Memblock.over(k.layout.memory, k.layout.reservations);
   const bytes = IO_TLB_NSLABS << 11;
-  const tlb = mb.alloc(bytes, PAGE_SIZE, "swiotlb", 0x100000000);
-  mb.alloc(alignUp(24 * IO_TLB_NSLABS, PAGE_SIZE), PAGE_SIZE, "swiotlb slots");
-  mb.alloc(16 * k.profile.nrCpus, 64, "swiotlb areas");
+  const bits64 = arch !== "i386";
+  const limit = bits64 ? 0x100000000 : Math.min(0x100000000, (k.layout.maxLowPfn || k.layout.maxPfn) * PAGE_SIZE);
+  const tlb = mb.alloc(bytes, PAGE_SIZE, "swiotlb", limit);
+  mb.alloc(alignUp((bits64 ? 24 : 16) * IO_TLB_NSLABS, PAGE_SIZE), PAGE_SIZE, "swiotlb slots", limit);
+  const nareas = 2 ** Math.ceil(Math.log2(Math.max(1, k.profile.nrCpus)));
+  mb.alloc((bits64 ? 16 : 12) * nareas, bits64 ? 64 : 32 /* 686's SMP_CACHE_BYTES */, "swiotlb areas", limit);
+  if (arch === "arm64") swiotlb_print_info(k, tlb);
+}
+
+/** swiotlb_print_info() (pr_fmt "software IO TLB: "; %pa of a 64-bit phys_addr_t). */
+function swiotlb_print_info(k: EarlyHost, start: number): void {
   const pa = (v: number) => "0x" + v.toString(16).padStart(16, "0");
-  k.printk("\u00016software IO TLB: mapped [mem %s-%s] (%luMB)\n", pa(tlb), pa(tlb + bytes), bytes >> 20);
+  const bytes = IO_TLB_NSLABS << 11;
+  k.printk("\u00016software IO TLB: mapped [mem %s-%s] (%luMB)\n", pa(start), pa(start + bytes), bytes >> 20);
+}
+
+/**
+ * x86's rootfs_initcall pci_iommu_init() (arch/x86/kernel/pci-dma.c, 6.1): with the bounce buffer in use, "PCI-DMA: Using
+ * software bounce buffering for IO (SWIOTLB)" and swiotlb_print_info()'s line (else swiotlb_exit(), which frees nothing
+ * that was never allocated).
+ */
+export function pci_iommu_init(k: EarlyHost): void {
+  if (k.profile.arch !== "x86_64" && k.profile.arch !== "i386") return;
+  const tlb = k.layout.reservations.find((r) => r.what === "swiotlb");
+  if (!tlb) return;
+  k.printk("\u00016PCI-DMA: Using software bounce buffering for IO (SWIOTLB)\n");
+  swiotlb_print_info(k, tlb.start);
 }
 
 /**

@@ -2,8 +2,9 @@
 // mm/page_alloc.c si_mem_available(), mm/hugetlb.c hugetlb_report_meminfo() and arch/x86/mm/pat/set_memory.c
 // arch_report_meminfo().
 //
-// User space is a model (init/userspace.ts): Cached, AnonPages, Shmem, Mapped and the LRU lines come from the
-// page cache and anonymous pages it took, split by fixed ratios. There is no swap; Buffers, Dirty... are 0 — a
+// User space is a model (init/userspace.ts): Cached, AnonPages, Shmem and the LRU lines come from the page cache and
+// anonymous pages it took, the LRU split by a fixed ratio; Mapped is the model's busybox pages on 6.1 (a fixed share
+// of the file cache on the old machines). There is no swap; Buffers, Dirty... are 0 — a
 // documented model, not a measurement — so that
 // MemTotal = MemFree + every page the kernel's allocators hold (Slab, PageTables, vmalloc, module pages...).
 // Sources: MemTotal = totalram (managed pages); MemFree = free pages of all zones; Slab/SUnreclaim = slab pages +
@@ -28,6 +29,7 @@ import { registerProc } from "./proc.ts";
 import { threadSize } from "../mm/slab_boot.ts";
 import { percpuMeminfoKb } from "../mm/percpu_boot.ts";
 import { hugepageKb } from "../mm/zone.ts";
+import { userspaceModel } from "../init/userspace.ts";
 
 function kb(label: string, kbytes: number): string {
   return label.padEnd(16) + String(kbytes).padStart(8) + " kB\n";
@@ -146,7 +148,12 @@ export function renderMeminfo(k: Kernel): string {
   s += kb("Dirty:", 0);
   s += kb("Writeback:", 0);
   s += kb("AnonPages:", anonKb);
-  s += kb("Mapped:", K(Math.round(cachePages * (shmemLru ? 0.75 : 0.3))));
+  // 6.1: the busybox pages the live shell and reader map (init/userspace.ts mappedKb), never more than is cached; the
+  // old machines' desktops: a fixed share of their file cache.
+  const mappedKb = shmemLru ? userspaceModel(k.profile.name).mappedKb : undefined;
+  const mappedPages =
+    mappedKb !== undefined ? Math.min(cachePages, Math.floor(mappedKb / (k.layout.pageSize >> 10))) : Math.round(cachePages * (shmemLru ? 0.75 : 0.3));
+  s += kb("Mapped:", K(mappedPages));
   s += kb("Shmem:", shmemLru ? cacheKb : 0);
   if (era === "6.1") s += kb("KReclaimable:", K(sReclaimable));
   s += kb("Slab:", K(slab));

@@ -13,7 +13,7 @@
 import type { Kernel } from "../kernel.ts";
 import type { PageTables } from "../mm/pgtable.ts";
 import type { FaultInjection } from "../debug/fault_inject.ts";
-import type { Report } from "../types.ts";
+import type { Arch, Report } from "../types.ts";
 import { setModuleListProvider, type LoadedModule, type ModuleList } from "../debug/splat.ts";
 import { rebindable } from "../snapshot.ts";
 import { gfp } from "../gfp.ts";
@@ -122,8 +122,10 @@ export class Modules {
    * Sizes (a simplification: a cell is TypeScript, not machine code): the core is the cell's source length times an
    * architecture's code density, plus on 6.1 the three page-aligned groups STRICT_MODULE_RWX lays out (rodata,
    * ro_after_init/data, bss and the kept symbols), or one page of data before; the init layout one page; the .ko
-   * file 14 bytes per source byte (external modules built with Debian's CONFIG_DEBUG_INFO). Calibration:
-   * memdemo.c (15858 bytes) gave a 7-page core on x86_64, 5 on i386 and 6 on armhf, and on i386 a 55-page copy
+   * file a number of bytes per source byte that is the architecture's (external modules built with Debian's
+   * CONFIG_DEBUG_INFO: 64-bit DWARF addresses and RELA relocations make amd64's the largest). Calibration:
+   * memdemo.c (15858 bytes) gave a 7-page core on x86_64, 5 on i386 and 6 on armhf, and a .ko copy of 89 pages on
+   * x86_64 (its vmalloc area 0x639000-0x693000 below memdemo's, the real insmod), 55 on i386 and 52 on armhf
    * (test/fixtures/real-kernel, vmallocinfo before/after insmod).
    */
   loadImage(sourceBytes: number): void {
@@ -164,7 +166,10 @@ export class Modules {
     let core: bigint;
     let init = 0n;
     try {
-      copy = v.vmalloc(Math.max(PAGE, Math.max(0, sourceBytes) * 14), { caller: copyCaller, gfp: v.GFP_KERNEL | gfpNowarn(k) });
+      copy = v.vmalloc(Math.max(PAGE, Math.ceil(Math.max(0, sourceBytes) * (era === "6.1" ? KO_BYTES_PER_SOURCE_BYTE[arch] : 14))), {
+        caller: copyCaller,
+        gfp: v.GFP_KERNEL | gfpNowarn(k),
+      });
       core = v.module_alloc(corePages * PAGE, coreCaller);
       // The init layout: module_alloc() from the same function a few instructions on (the offset is invented).
       if (core) init = v.module_alloc(PAGE, era === "6.1" && coreCaller.startsWith("load_module+") ? bump(coreCaller, 0x5e) : coreCaller);
@@ -216,6 +221,13 @@ export class Modules {
     this.image = undefined;
   }
 }
+
+/**
+ * The .ko file's bytes per byte of the module's source, per architecture (module.loadImage): memdemo.c's copies in the
+ * real transcripts, 89 / 55 / 52 pages for its 15858 bytes (x86_64 / i386 / armhf); arm64 (no transcript) takes
+ * amd64's, the other 64-bit build. The 2.6 and 3.4 builds keep 14 (no transcript of theirs shows a copy).
+ */
+const KO_BYTES_PER_SOURCE_BYTE: Record<Arch, number> = { x86_64: 22.9, arm64: 22.9, i386: 14, arm: 13.3 };
 
 /** "load_module+0xae0/0x1d20" with the offset moved by `by` (kept inside the symbol). */
 function bump(frame: string, by: number): string {

@@ -2518,7 +2518,36 @@ export class PageAllocator {
       fn: this.era === "6.1" ? "__alloc_pages" : "__alloc_pages_nodemask",
       kernelFrames: this.callFrames,
       explain: `alloc_pages() was asked for order ${order}; the largest block the buddy allocator has is order ${this.maxOrder - 1} (MAX_ORDER is ${this.maxOrder}).`,
+      regs: this.era === "6.1" ? this.maxOrderWarnRegs(gfp, order) : undefined,
     });
+  }
+
+  /**
+   * The registers 6.1's __alloc_pages() holds at that WARN_ON_ONCE_GFP, as the compiled Debian builds keep them (the
+   * real transcripts): amd64 the mask in RBX and in RDI (its first argument, not yet reused) and the order in RBP,
+   * RSI clobbered to 0; 686 (regparm) the mask in EBX and ECX. Through kmalloc's large path (__kmalloc ->
+   * __kmalloc_large_node, which adds __GFP_COMP), amd64's callee-saved R13 still holds __kmalloc's _RET_IP_, the
+   * module's call site, and 686's EDI the flags the module passed. The other registers stay invented.
+   */
+  private maxOrderWarnRegs(gfp: number, order: number): Record<string, bigint> | undefined {
+    const k = this.k;
+    const viaKmalloc = this.callFrames.some((f) => f.startsWith("__kmalloc_large_node"));
+    const site = (): bigint | undefined => {
+      const f = k.captureModuleStack().find((x) => x.module !== undefined);
+      return f ? k.kallsyms.frameAddress(k.kallsyms.moduleFrame(f.fn, f.module!, f.line)) : undefined;
+    };
+    if (k.profile.arch === "x86_64") {
+      const regs: Record<string, bigint> = { RBX: BigInt(gfp), RDI: BigInt(gfp), RBP: BigInt(order), RSI: 0n };
+      const ret = viaKmalloc ? site() : undefined;
+      if (ret !== undefined) regs.R13 = ret;
+      return regs;
+    }
+    if (k.profile.arch === "i386") {
+      const regs: Record<string, bigint> = { EBX: BigInt(gfp), ECX: BigInt(gfp) };
+      if (viaKmalloc) regs.EDI = BigInt((gfp & ~this.gfp.COMP) >>> 0);
+      return regs;
+    }
+    return undefined;
   }
 
   /**

@@ -492,7 +492,7 @@ export class Vmalloc {
     const realSize = size;
     const nowarn = (gfp & this.gfp("__GFP_NOWARN")) !== 0;
     if (!Number.isFinite(size) || size <= 0) {
-      if (this.era === "6.1") this.warnOnceZero();
+      if (this.era === "6.1") this.warnOnceZero(size, align, start, end, gfp, prot);
       return 0n;
     }
     size = alignUp(size, PAGE);
@@ -671,11 +671,28 @@ export class Vmalloc {
     this.freeArea(area.addr);
   }
 
-  private warnOnceZero(): void {
+  private warnOnceZero(size: number, align: number, start: number, end: number, gfp: number, prot: Prot): void {
     if (this.warnedZero) return;
     this.warnedZero = true;
     // WARN_ON_ONCE(!size): the line of the Debian builds in the real logs (x86_64 6.1.192: 3227; 686/armmp 6.1.176: 3170).
-    this.diag.warn(this.k.profile.arch === "x86_64" || this.k.profile.arch === "arm64" ? 3227 : 3170, "__vmalloc_node_range");
+    // It is the function's first test, so the arguments are still where the calling convention put them (the real
+    // logs' register blocks): amd64 RDI size, RSI align, RDX start, RCX end (VMALLOC_END, inclusive on x86_64, copied
+    // in R10), R8 the gfp mask, R9 the pgprot, R15 the node (NUMA_NO_NODE as a 32-bit -1); 686 (regparm) EAX size, EDX
+    // align, ECX start and the mask in ESI. The rest stay invented.
+    const arch = this.k.profile.arch;
+    const sz = BigInt(Number.isFinite(size) && size >= 0 ? Math.floor(size) : 0);
+    let regs: Record<string, bigint> | undefined;
+    // vmalloc()'s family pass align 1 (__vmalloc_node(size, 1, ...)); the simulator's callers pass the page it rounds to
+    const al = BigInt(align === PAGE ? 1 : align);
+    if (arch === "x86_64") {
+      const L = this.k.layout;
+      const endAddr = end === this.vmallocEnd ? L.vmallocEnd : (BigInt(end) << 12n) - 1n;
+      regs = { RDI: sz, RSI: al, RDX: BigInt(start) << 12n, RCX: endAddr, R10: endAddr, R08: BigInt(gfp), R15: 0xffffffffn, RAX: 0n, RBP: 0n };
+      // PAGE_KERNEL (NX, global, dirty, accessed, RW, present) and PAGE_KERNEL_EXEC
+      if (prot === "kernel") regs.R09 = 0x8000000000000163n;
+      else if (prot === "kernel_exec") regs.R09 = 0x163n;
+    } else if (arch === "i386") regs = { EAX: sz, EDX: al, ECX: BigInt(start) << 12n, ESI: BigInt(gfp) };
+    this.diag.warn(arch === "x86_64" || arch === "arm64" ? 3227 : 3170, "__vmalloc_node_range", undefined, undefined, regs);
   }
 
   /** 2.6/3.4 vmalloc()/vzalloc()/vmalloc_user() pass __GFP_HIGHMEM themselves (mode:0xd2 in their warnings). */
@@ -1168,8 +1185,8 @@ export class VmallocDiag {
     showMem(this.k.pages, this.k.pages.gfp_zone(gfp));
   }
 
-  warn(line: number, fn: string, message?: string, kernelFrames: string[] = ["__vmalloc_node"]): void {
-    warn(this.k, { file: this.file, line, fn, message, kernelFrames });
+  warn(line: number, fn: string, message?: string, kernelFrames: string[] = ["__vmalloc_node"], regs?: Record<string, bigint>): void {
+    warn(this.k, { file: this.file, line, fn, message, kernelFrames, regs });
   }
 
   /** BUG_ON(): the Oops, then the task dies (KernelOops ends the module function that called in). */

@@ -41,6 +41,7 @@ type Step =
   | { op: "vmalloc"; size: number; caller: string; align?: number; tag?: string }
   | { op: "stack"; caller: string; tag?: string }
   | { op: "ioremap"; phys: number; size: number; caller: string; tag?: string }
+  | { op: "area"; size: number; caller: string; tag: string }
   | { op: "vmap"; pages: number; flags: number; caller: string; tag?: string; irqStack?: true; cma?: true }
   | { op: "static"; virt: number; phys: number; size: number; caller: string; map: boolean }
   | { op: "pcpu"; size: number; align: number; caller: string }
@@ -111,7 +112,7 @@ function x86_64Steps(k: Kernel): Step[] {
     S(),
     // console_on_rootfs(): the real n_tty_open area sits 711 pages higher (0xffffc90000900000 in the 512M
     // transcript), above a 711-page range that was live or lazily freed then and purged before the dump. What the
-    // transcripts say about it (it is not replayed, so this line is the one that differs):
+    // transcripts say about it:
     // - it is x86's: i386's dump has the same 711-page range right below its n_tty_open area, armmp's none, though
     //   ARM's set_memory_*() never purge (its dump keeps four "unpurged vm_area" lines, the crypto pair's among them),
     //   so a range ARM had freed would show there; x86's are purged by mark_rodata_ro()'s set_memory_ro(), after
@@ -122,14 +123,20 @@ function x86_64Steps(k: Kernel): Step[] {
     // - it came after zswap's scratch pair (late_initcall) and the two stacks above it, and its size is the same on
     //   32- and 64-bit kernels and at 512 MiB and 1 GiB: no pointer array and nothing sized by RAM;
     // - its caller is not in the transcripts (nothing of it is left to print).
-    // Replaying it as a 710-page vmalloc freed before the purge makes this dump line for line, but the pages matter:
+    // It is replayed as address space only (a 710-page area, as a vmap() of pages that exist elsewhere would take),
+    // lazily freed before console_on_rootfs() and purged with the others below: the dump is then the real one line
+    // for line (n_tty_open at 0x900000), and a module's .ko copy later takes the range's bottom, as the real insmod's
+    // did (the copy at 0x639000, memdemo's vmalloc above it at 0x693000). Replaying it as a 710-page vmalloc with
+    // pages would make the dump the same, but the pages matter:
     // vfree() puts them on the Unmovable per-CPU list in the order they were allocated (the last at the head), the
     // boot's later order-0 allocations walk down that stack, and at 1 GiB and more (high 13857+, no drain) they all
     // stay there, so the module's kmalloc-128 slab and its first page both come from it: kmalloc(100)'s distance below
     // the first page went 1.15 / 1.31 / 1.93 / 2.68 / 2.90 MiB -> 0.79 / 0.73 / -2.80 / 0.36 / 3.24 at 256M / 512M /
     // 1G / 2G / 4G (0.88 / 0.39 / -2.76 / -2.81 / 0.48 without the slab replay's extra ticks), against the real 1.31
     // at 512M. Which pages it took, and when it freed them, decides where the boot's last slabs lie; not knowing what
-    // it was, the replay leaves it out.
+    // it was, the replay takes no pages for it (the caller below is a placeholder: nothing of it is printed).
+    { op: "area", size: 710 * PAGE, caller: "__get_vm_area_caller", tag: "x86-711" },
+    { op: "free", tag: "x86-711" },
     { op: "vmalloc", size: 3 * PAGE, caller: "n_tty_open+0x14/0xa0" },
     { op: "pcpu", size: 2 * MiB, align: 2 * MiB, caller: "pcpu_get_vm_areas+0x0/0x1080" },
     // x86's set_memory_*() (bpf_prog_pack's set_memory_rox, mark_rodata_ro, free_init_pages) flush the lazily
@@ -443,6 +450,10 @@ export function vmalloc_boot(k: Kernel, v: Vmalloc): void {
         if (k.profile.era === "6.1" && k.profile.arch !== "i386")
           addr = v.__vmalloc_node_range(stackSize, stackAlign, v.vmallocStart, v.vmallocEnd, gfp, "kernel", 0, s.caller);
         else allocBootStack(k); // no VMAP_STACK: the page allocator's THREAD_SIZE block (init/boot_tasks.ts)
+        break;
+      case "area":
+        // get_vm_area(): address space only (no VM_IOREMAP alignment, no pages of its own)
+        addr = v.get_vm_area(s.size, VM_MAP, { caller: s.caller })?.addr ?? 0n;
         break;
       case "ioremap":
         if (s.phys < 0) {

@@ -55,7 +55,8 @@ export async function parseBootFlags(f: BootFlags) {
   }
   let seed: number | undefined;
   if (f.seed !== undefined) {
-    if (!/^\d+$/.test(f.seed)) throw new UsageError(`bad --seed '${f.seed}': expected a non-negative integer`);
+    if (!/^\d+$/.test(f.seed) || !Number.isSafeInteger(Number(f.seed)))
+      throw new UsageError(`bad --seed '${f.seed}': expected an integer from 0 to ${Number.MAX_SAFE_INTEGER}`);
     seed = Number(f.seed);
   }
   return {

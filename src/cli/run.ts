@@ -63,7 +63,8 @@ async function toRunOptions(f: RunFlags): Promise<RunOptions> {
   }
   if (f.cmdline !== undefined) o.cmdline = f.cmdline;
   if (f.seed !== undefined) {
-    if (!/^\d+$/.test(f.seed)) throw new Usage(`bad --seed '${f.seed}': expected a non-negative integer`);
+    if (!/^\d+$/.test(f.seed) || !Number.isSafeInteger(Number(f.seed)))
+      throw new Usage(`bad --seed '${f.seed}': expected an integer from 0 to ${Number.MAX_SAFE_INTEGER}`);
     o.seed = Number(f.seed);
   }
   if (f.config !== undefined) {

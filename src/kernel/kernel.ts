@@ -276,6 +276,9 @@ export class Kernel {
 export function resolveBootOptions(profile: Profile, opts: BootOptions = {}): ResolvedBootOptions {
   const mem = opts.mem ?? profile.defaultMem;
   if (!Number.isSafeInteger(mem) || mem <= 0) throw new KernelBootError(`bad memory size: ${opts.mem}`);
+  // the seed feeds BigInt arithmetic (KASLR, the freelist shuffle, prandom): an integer a double holds exactly
+  if (opts.seed !== undefined && !(Number.isSafeInteger(opts.seed) && opts.seed >= 0))
+    throw new KernelBootError(`bad seed: ${String(opts.seed)}: expected an integer from 0 to ${Number.MAX_SAFE_INTEGER}`);
   return {
     mem,
     cmdline: opts.cmdline ?? profile.defaultCmdline,

@@ -339,6 +339,8 @@ export function parseExerciseBlock(b: ExerciseBlock, lesson: string): Exercise {
   const cmdline = s.string("cmdline");
   if (cmdline !== undefined) settings.cmdline = cmdline;
   const seed = s.number("seed");
+  if (seed !== undefined && !(Number.isSafeInteger(seed) && seed >= 0))
+    err(s.node_("seed"), `settings: seed ${seed} is not an integer from 0 to ${Number.MAX_SAFE_INTEGER}`);
   if (seed !== undefined) settings.seed = seed;
   const config = s.oneOf("config", ["debug", "distro"] as const);
   if (config) settings.config = config;

@@ -100,6 +100,8 @@ describe("an ```exercise block", () => {
     expect(errorOf(noSolution).message).toBe("lessons/x.md:6: the exercise needs 'solution'");
     const badMem = lesson(GOOD.replace("settings: { profile: x86_64-6.1 }", "settings:\n  profile: x86_64-6.1\n  mem: lots"));
     expect(errorOf(badMem).message).toBe(`lessons/x.md:${lineOf(badMem, "mem: lots")}: settings: mem 'lots' is not a size such as 512M or 1G`);
+    const badSeed = lesson(GOOD.replace("settings: { profile: x86_64-6.1 }", "settings:\n  profile: x86_64-6.1\n  seed: 1.5"));
+    expect(errorOf(badSeed).message).toBe(`lessons/x.md:${lineOf(badSeed, "seed: 1.5")}: settings: seed 1.5 is not an integer from 0 to 9007199254740991`);
     const unclosed = "---\nid: l\n---\ntext\n```exercise\nid: a\n";
     expect(errorOf(unclosed).message).toBe("lessons/x.md:5: this ```exercise block is never closed");
   });

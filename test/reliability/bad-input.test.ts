@@ -138,6 +138,8 @@ describe("kmodlab run: bad options", () => {
     { argv: ["--mem", "1P"], err: /^kmodlab: .*\n$/ },
     { argv: ["--mem", "lots"], err: /^kmodlab: bad --mem 'lots'.*\n$/ },
     { argv: ["--seed", "-4"], err: /^kmodlab: bad --seed '-4'.*\n$/ },
+    // past 2^53 two seeds would be the same double: refused, not rounded
+    { argv: ["--seed", "99999999999999999999999"], err: /^kmodlab: bad --seed '99999999999999999999999': expected an integer from 0 to 9007199254740991\n$/ },
     { argv: ["--config", "paranoid"], err: /^error: option '--config <kind>' argument 'paranoid' is invalid/ },
     { argv: ["--proc", "meminfo,nonesuch"], err: /^kmodlab: no such \/proc file: nonesuch/ },
   ];
@@ -170,6 +172,13 @@ describe("runModule: bad input is a RunResult with a clear report, never a rejec
     { what: "1 KB of RAM", src: OK, opts: { mem: 1024 }, kind: "bug", title: /^kmodlab: cannot boot x86_64-6\.1: .*/ },
     { what: "1 PB of RAM", src: OK, opts: { mem: 2 ** 50 }, kind: "bug", title: /^kmodlab: cannot boot x86_64-6\.1: .*/ },
     { what: "NaN RAM", src: OK, opts: { mem: NaN }, kind: "bug", title: /^kmodlab: cannot boot x86_64-6\.1: bad memory size: NaN$/ },
+    ...[NaN, -1, 1.5, 2 ** 60, Infinity].map((seed) => ({
+      what: `seed ${seed}`,
+      src: OK,
+      opts: { seed },
+      kind: "bug",
+      title: new RegExp(`^kmodlab: cannot boot x86_64-6\\.1: bad seed: ${String(seed).replace(".", "\\.")}: expected an integer from 0 to 9007199254740991$`),
+    })),
     { what: "negative CPU limit", src: OK, opts: { limits: { cpuMs: -1 } }, kind: "bug", title: /^kmodlab: limits\.cpuMs must be a positive number, got -1$/ },
     { what: "a NUL byte in the source", src: "\u0000", kind: "compile-error" },
     { what: "syntax error", src: "module_init(() => {", kind: "compile-error", title: /^cell\.ts:1:\d+: SyntaxError: / },

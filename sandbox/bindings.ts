@@ -37,7 +37,7 @@ import {
   shortString,
   WIDE_BIGINT_TEXT,
 } from "./validate.ts";
-import { WALL_CAP_FACTOR } from "./cpuclock.ts";
+import { WALL_CAP_FACTOR, wallTimeToGive } from "./cpuclock.ts";
 import { LOG_RECORD_BYTES, MAX_NESTING, type LimitName, type Limits } from "./limits.ts";
 import { PRELUDE, PRELUDE_FILE, TAKE_STACK } from "./prelude.ts";
 import {
@@ -662,11 +662,9 @@ export class Bridge {
     if (t <= this.deadline) return false;
     const start = this.limitStart;
     if (Number.isNaN(start.cpu)) return true;
-    const used = (this.hooks.cpuNow?.() ?? NaN) - start.cpu;
-    const cap = start.wall + this.limits.cpuMs * WALL_CAP_FACTOR;
-    const left = this.limits.cpuMs - used;
-    if (!(left > 0) || t >= cap) return true;
-    this.deadline = Math.min(cap, t + Math.max(1, left));
+    const give = wallTimeToGive((this.hooks.cpuNow?.() ?? NaN) - start.cpu, this.limits.cpuMs, t, start.wall + this.limits.cpuMs * WALL_CAP_FACTOR);
+    if (give === 0) return true;
+    this.deadline = t + give;
     return false;
   }
 

@@ -18,6 +18,17 @@
 /** A run may take at most this many times its CPU limit in wall time, whatever its thread's CPU time says. */
 export const WALL_CAP_FACTOR = 10;
 
+/**
+ * The rule both watchers use (Bridge.pastDeadline, IsolatedRunner's watchdog) once the wall clock passed a deadline:
+ * how much more wall time to give a run that has used `usedCpuMs` of its `budgetMs` of CPU time, capped at the
+ * wall-clock time `capAt`; 0: stop it now (its CPU time is spent, the cap is reached, or the clock failed: NaN).
+ */
+export function wallTimeToGive(usedCpuMs: number, budgetMs: number, wallNow: number, capAt: number): number {
+  const left = budgetMs - usedCpuMs;
+  if (!(left > 0) || wallNow >= capAt) return 0;
+  return Math.max(1, Math.min(left, capAt - wallNow));
+}
+
 interface FsLike {
   openSync(path: string, flags: string): number;
   readSync(fd: number, buffer: Uint8Array, offset: number, length: number, position: number): number;
@@ -50,11 +61,12 @@ function schedstatReader(fs: FsLike, path: string): () => number {
   };
 }
 
-function nodeFs(): FsLike | null {
-  // process.getBuiltinModule (Node >= 20.16): no import, so the browser's bundle of the sandbox has no node:fs in it
+/** A Node.js builtin on Linux, without an import (the browser's bundle of the sandbox has no node: modules in it). */
+function linuxBuiltin<T>(id: string): T | null {
+  // process.getBuiltinModule: Node >= 20.16
   const p = (globalThis as { process?: { platform?: string; getBuiltinModule?(id: string): unknown } }).process;
   if (p?.platform !== "linux" || typeof p.getBuiltinModule !== "function") return null;
-  return (p.getBuiltinModule("node:fs") as FsLike | undefined) ?? null;
+  return (p.getBuiltinModule(id) as T | undefined) ?? null;
 }
 
 /** This thread's CPU time in ms, or null where it cannot be read. */
@@ -62,7 +74,7 @@ export function threadCpuClock(): (() => number) | null {
   if (clock !== undefined) return clock;
   clock = null;
   try {
-    const fs = nodeFs();
+    const fs = linuxBuiltin<FsLike>("node:fs");
     if (!fs) return null;
     const read = schedstatReader(fs, "/proc/thread-self/schedstat");
     if (Number.isFinite(read())) clock = read;
@@ -75,9 +87,7 @@ export function threadCpuClock(): (() => number) | null {
 /** The Linux thread id of the calling thread (for a parent to read this thread's CPU time), or undefined. */
 export function currentThreadId(): number | undefined {
   try {
-    const p = (globalThis as { process?: { platform?: string; getBuiltinModule?(id: string): unknown } }).process;
-    if (p?.platform !== "linux" || typeof p.getBuiltinModule !== "function") return undefined;
-    const fs = p.getBuiltinModule("node:fs") as { readlinkSync(p: string): string } | undefined;
+    const fs = linuxBuiltin<{ readlinkSync(p: string): string }>("node:fs");
     const tid = Number(/task\/(\d+)$/.exec(fs?.readlinkSync("/proc/thread-self") ?? "")?.[1]);
     return Number.isInteger(tid) && tid > 0 ? tid : undefined;
   } catch {
@@ -87,7 +97,7 @@ export function currentThreadId(): number | undefined {
 
 /** The CPU time in ms of thread `tid` of this process (a run worker's, read by its parent), or null. */
 export function taskCpuClock(tid: number): (() => number) | null {
-  const fs = nodeFs();
+  const fs = linuxBuiltin<FsLike>("node:fs");
   if (!fs) return null;
   const read = schedstatReader(fs, `/proc/self/task/${tid}/schedstat`);
   return Number.isFinite(read()) ? read : null;

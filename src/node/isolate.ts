@@ -35,7 +35,7 @@ import type { RunOptions } from "../../sandbox/run.ts";
 import type { Report } from "../kernel/types.ts";
 import type { FromIsolate, ToIsolate } from "./isolate-protocol.ts";
 import { DEFAULT_RUN_HEAP_MB, spawnRunWorker, type SpawnedRunWorker } from "./spawn-worker.ts";
-import { taskCpuClock, WALL_CAP_FACTOR } from "../../sandbox/cpuclock.ts";
+import { taskCpuClock, WALL_CAP_FACTOR, wallTimeToGive } from "../../sandbox/cpuclock.ts";
 
 const MiB = 1 << 20;
 const GiB = 1 << 30;
@@ -395,9 +395,8 @@ export class IsolatedRunner {
     };
     const check = () => {
       if (this.job !== j) return;
-      const left = clock && !Number.isNaN(cpu0) ? budget - (clock() - cpu0) : NaN;
-      const now = performance.now();
-      if (left > 0 && now < cap) arm(Math.min(left, cap - now));
+      const give = wallTimeToGive(clock ? clock() - cpu0 : NaN, budget, performance.now(), cap);
+      if (give > 0) arm(give);
       else this.kill("cpu");
     };
     arm(budget);

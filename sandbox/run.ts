@@ -405,8 +405,62 @@ type TranspiledCell = Extract<ReturnType<typeof transpileCell>, { ok: true }>;
 
 /** The synchronous core: QuickJS already loaded. Never throws. */
 export function runModuleSync(qjs: QuickJSWASMModule, source: string, options: RunOptions, deps: KernelDeps, t0 = now()): RunResult {
+  const outer = inFlight;
+  inFlight = undefined;
+  try {
+    return runStages(qjs, source, options, deps, t0);
+  } finally {
+    inFlight = outer; // not reached when a host stopped the thread's JavaScript: salvageStoppedRun finds the run
+  }
+}
+
+/**
+ * The run in progress on this thread (runModuleSync's), for salvageStoppedRun: set once its machine is booted. A run
+ * inside another's host call saves and restores the outer one's.
+ */
+let inFlight: { run: Run; qjs: QuickJSWASMModule; releaseMemory: () => void } | undefined;
+
+/**
+ * The RunResult of the run a host stopped in the middle, on this thread, for its CPU limit: the same as the
+ * sandbox's own CPU-limit stop (the soft lockup line in dmesg, the `timeout` report with the limit's sentence), with
+ * the kernel's log, reports and views as they were when it was stopped. For the stop the sandbox cannot make itself:
+ * QuickJS calls its interrupt handler (the CPU deadline) only every 10,000 loop turns or calls, so a loop whose every
+ * turn is a long built-in call (`JSON.stringify` of a 20 MB string, a sort of millions of elements: ~0.1-0.3 s each)
+ * runs far past the limit, and one built-in call over a huge array-like (`[].indexOf.call({ length: 2 ** 53 - 1 })`)
+ * never returns to it. The host (src/node/in-thread.ts: Node's vm timeout; src/node/isolate.ts: the inspector's
+ * Runtime.terminateExecution in the run worker) stops this thread's JavaScript, which unwinds without running any
+ * `finally`, and calls this: the kernel, plain JavaScript objects, is still there. QuickJS is not (the module was left
+ * in the middle of a call): it is dropped (poisonQuickJS), and nothing of it is read; the report has no cell line
+ * (the guest cannot be asked where it was). A stop inside a kernel call leaves that call half done, as a limit does
+ * nowhere else: the log is whole up to it. Undefined when no run was in flight.
+ */
+export function salvageStoppedRun(): RunResult | undefined {
+  const f = inFlight;
+  inFlight = undefined;
+  if (!f) return undefined;
+  const { run, qjs, releaseMemory } = f;
+  run.poisoned = true;
+  poisonQuickJS(qjs);
+  const { k } = run;
+  const b = run.bridge;
+  try {
+    b?.stopFor("cpu");
+    k.report(limitReport(k, "cpu", run.limits, b?.stopFrames ?? [], false, false, b?.stopTask ?? k.current));
+  } catch (e) {
+    internalError(run, e);
+  }
+  try {
+    return finish(run);
+  } finally {
+    closeRun(run, qjs, releaseMemory);
+  }
+}
+
+function runStages(qjs: QuickJSWASMModule, source: string, options: RunOptions, deps: KernelDeps, t0: number): RunResult {
   const run = startRun(source, options, deps, t0);
   if (!("k" in run)) return run;
+  const flight = { run, qjs, releaseMemory: () => {} };
+  inFlight = flight;
   const entries = compile(run, source);
   if (!entries) return finish(run);
   // The guest memory limit counts every byte the guest's heap takes (ArrayBuffers included): quickjs.ts.
@@ -414,6 +468,7 @@ export function runModuleSync(qjs: QuickJSWASMModule, source: string, options: R
     run.memoryRefused = true;
     run.bridge?.stopFor("memory");
   });
+  flight.releaseMemory = releaseMemory;
   try {
     const b = openBridge(run, qjs, source, entries);
     const loaded = insmod(run, qjs, b);

@@ -11,7 +11,8 @@
 // next interrupt check (every loop of JavaScript and of WebAssembly has one, and Atomics.wait wakes for it: the
 // mechanism behind worker.terminate()); the call then throws ERR_SCRIPT_EXECUTION_TIMEOUT or _INTERRUPTED, and the run
 // ends with the host's report (isolate.ts hostStoppedResult, the same detail), as an isolated run would:
-// - CPU: the timeout is the run's cpuMs plus the grace -> "cpu".
+// - CPU: the timeout is the run's cpuMs plus the grace. The kernel, on this thread, outlives the stop: the run's result
+//   is the sandbox's own CPU-limit stop with the log up to that point (run-host.ts salvage); "cpu" only if that fails.
 // - WebAssembly memory: WebAssembly.Memory.prototype.grow past the budget (as isolate-worker.ts's hook) sends this
 //   process SIGINT and waits to be terminated -> "wasm". A SIGINT from elsewhere (Ctrl+C) is raised again once the
 //   run has unwound, and ends the process as it would have.
@@ -131,7 +132,16 @@ export class InThreadRunner {
           return caller.runInThisContext({ timeout: Math.min(2 ** 31 - 1, detail.cpuMs + detail.graceMs), breakOnSigint: true }) as RunResult;
         } catch (e) {
           const code = (e as { code?: string })?.code;
-          if (code === "ERR_SCRIPT_EXECUTION_TIMEOUT") throw new Stopped(this.current.stop ?? "cpu");
+          if (code === "ERR_SCRIPT_EXECUTION_TIMEOUT") {
+            const stop = this.current.stop ?? "cpu";
+            // the CPU limit: the kernel is still here, on this thread, with its log (sandbox/run.ts salvageStoppedRun)
+            const salvaged = stop === "cpu" ? this.host.salvage() : undefined;
+            if (salvaged) {
+              this.broken = true;
+              return salvaged;
+            }
+            throw new Stopped(stop);
+          }
           if (code === "ERR_SCRIPT_EXECUTION_INTERRUPTED") {
             if (this.current.stop) throw new Stopped(this.current.stop);
             this.broken = true;

@@ -6,7 +6,9 @@ import type { RunOptions } from "../../sandbox/run.ts";
 export type ToIsolate =
   | { type: "run"; id: number; source: string; options: RunOptions; wasmBudget: number }
   /** Boot this machine now for the next run (isolate-worker.ts: booted ahead). */
-  | { type: "boot"; profile: string; boot: Pick<RunOptions, "mem" | "cmdline" | "seed" | "config"> };
+  | { type: "boot"; profile: string; boot: Pick<RunOptions, "mem" | "cmdline" | "seed" | "config"> }
+  /** The parent stopped the worker's JavaScript in the middle of run `id` (its CPU limit): answer with its result. */
+  | { type: "salvage"; id: number };
 
 export type FromIsolate =
   /** The sandbox and the kernel are loaded (ms since the worker started); QuickJS may still be loading (a failure comes as failed id 0). */

@@ -74,6 +74,13 @@ port.on("message", async (m: ToIsolate) => {
     host.bootAhead(m.profile, m.boot);
     return;
   }
+  if (m.type === "salvage") {
+    // the parent stopped the run's JavaScript (isolate.ts stopJs): the handler below never finished; the kernel is here
+    currentId = 0;
+    const result = host.salvage();
+    post(result ? { type: "result", id: m.id, result } : { type: "failed", id: m.id, message: "no run to salvage" });
+    return;
+  }
   if (m.type !== "run") return;
   try {
     await host.ready;

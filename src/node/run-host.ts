@@ -43,6 +43,12 @@ export interface RunHost {
    * it (the in-thread runner puts a watchdog around it); whatever it throws, the run rejects with.
    */
   run(source: string, options: RunOptions, around?: (runSync: () => RunResult) => RunResult): Promise<RunResult>;
+  /**
+   * After the host stopped this thread's JavaScript in the middle of a run, for its CPU limit: that run's RunResult
+   * as the sandbox's own CPU-limit stop gives it, the kernel's log up to the stop (sandbox/run.ts salvageStoppedRun);
+   * undefined when no run was in flight or the sandbox is not loaded. QuickJS's module is dropped, a new one loads.
+   */
+  salvage(): RunResult | undefined;
 }
 
 const machineKey = (profile: string, o: BootOptionsAhead) => JSON.stringify([profile, o.mem ?? null, o.cmdline ?? null, o.seed ?? null, o.config ?? null]);
@@ -102,9 +108,21 @@ export function createRunHost(o: RunHostOptions): RunHost {
     };
   }
 
+  let sandboxNow: Sandbox | undefined;
+  loaded.then(
+    (l) => void (sandboxNow = l.sandbox),
+    () => {},
+  );
   return {
     loaded,
     ready,
+    salvage() {
+      try {
+        return sandboxNow?.salvageStoppedRun();
+      } catch {
+        return undefined;
+      }
+    },
     bootAhead(profile, opts) {
       booting = boot(profile, opts).catch(() => {}); // a sandbox that did not load fails the run itself
     },

@@ -11,7 +11,7 @@ import type { EncodedMachine } from "../kernel/snapshot_disk.ts";
 import { bootedBefore, fromPayload, machineStore, readMachine, toPayload, writeMachine } from "./boot-cache.ts";
 import { adoptStored, storeState } from "./quickjs-cache.ts";
 
-export { loadKernelDeps, runModule, runModuleSync } from "../../sandbox/run.ts";
+export { loadKernelDeps, runModule, runModuleSync, salvageStoppedRun } from "../../sandbox/run.ts";
 export { loadQuickJS };
 
 /** The variant useCompiledWasm set, and the identity of its .wasm (quickjs-cache.ts wasmIdentity). */

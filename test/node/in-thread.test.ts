@@ -14,7 +14,7 @@ const repo = fileURLToPath(new URL("../..", import.meta.url));
 const fixture = join(repo, "test", "node", "fixtures", "in-thread-run.cjs");
 const MiB = 1 << 20;
 const cell = (body: string) => `import { printk, KERN_INFO, MODULE_LICENSE, module_init, module_exit } from "linux";\nMODULE_LICENSE("GPL");\n${body}\n`;
-const HANG = cell(`module_init(() => [].indexOf.call({ length: 2 ** 53 - 1 } as any, 1));`);
+const HANG = cell(`module_init(() => { printk(KERN_INFO + "before\\n"); return [].indexOf.call({ length: 2 ** 53 - 1 } as any, 1); });`);
 const STRINGS = cell(`const keep: string[] = [];\nmodule_init(() => { for (let i = 0; ; i++) keep.push("x".repeat(1 << 20) + i); });`);
 // no code cache written into lib/ by these runs (their flags are not the command's)
 const env = { ...process.env, KMODLAB_CODE_CACHE: "0" };
@@ -44,9 +44,10 @@ describe("a run on the command's own thread", () => {
     expect(r.dmesg.some((l) => l.endsWith("hello"))).toBe(true);
   }, 120_000);
 
-  it("one built-in call that never returns: the CPU limit's host report (limit plus grace); the runner runs nothing more", () => {
+  it("one built-in call that never returns: stopped at the limit plus grace, the sandbox's own CPU-limit stop with the log (salvaged); the runner runs nothing more", () => {
     const r = inThread({ source: HANG, options: { limits: { cpuMs: 300 } }, limits: { graceMs: 1000 }, again: true });
-    expect(r.reports).toEqual([{ kind: "timeout", limit: "cpu", title: "kmodlab: stopped by the host: CPU limit (300 ms, the run got 1300 ms)" }]);
+    expect(r.reports).toEqual([{ kind: "timeout", limit: "cpu", title: "watchdog: BUG: soft lockup - CPU#0 stuck for 22s! [insmod:108]" }]);
+    expect(r.dmesg.slice(-2).map((l) => l.replace(/^\[[ .\d]+\] /, ""))).toEqual(["before", "watchdog: BUG: soft lockup - CPU#0 stuck for 22s! [insmod:108]"]);
     expect(r.again).toEqual([{ kind: "bug", title: "kmodlab: the run's worker failed: the sandbox was stopped in the middle of the previous run" }]);
   }, 120_000);
 

@@ -17,7 +17,7 @@ export const STREAM_WAIT_MS = 10_000;
 
 /** The file's text. Throws an Error whose message says why it cannot be read: missing, unreadable, or far too big. */
 export function readCellFile(file: string | Buffer, waitMs = STREAM_WAIT_MS): string {
-  const fd = openSync(file, constants.O_RDONLY | constants.O_NONBLOCK);
+  const fd = openCell(file);
   try {
     const st = fstatSync(fd);
     if (st.isDirectory()) throw new Error("it is a directory, not a cell file");
@@ -31,6 +31,45 @@ export function readCellFile(file: string | Buffer, waitMs = STREAM_WAIT_MS): st
   } finally {
     closeSync(fd);
   }
+}
+
+/**
+ * Open the cell file. A name from the command line that is not valid UTF-8 reaches process.argv decoded lossily (each
+ * bad byte U+FFFD), a name no file has: on Linux the argument's own bytes are in /proc/self/cmdline, and the file is
+ * opened by them when exactly one argument decodes to that name; otherwise the error says why the name cannot work.
+ */
+function openCell(file: string | Buffer): number {
+  const flags = constants.O_RDONLY | constants.O_NONBLOCK;
+  try {
+    return openSync(file, flags);
+  } catch (e) {
+    if (typeof file !== "string" || !file.includes("\ufffd") || (e as NodeJS.ErrnoException).code !== "ENOENT") throw e;
+    const raw = rawArgument(file);
+    if (raw && !raw.equals(Buffer.from(file))) return openSync(raw, flags);
+    throw new Error(
+      `no file has this name: it holds U+FFFD, which is how Node shows bytes of a command-line argument that are not valid UTF-8, and the argument's own bytes could not be found; rename the file to a UTF-8 name`,
+      { cause: e },
+    );
+  }
+}
+
+/** The bytes of the one command-line argument that decodes to `name` (Linux's /proc/self/cmdline), or undefined. */
+function rawArgument(name: string): Buffer | undefined {
+  let cmdline: Buffer;
+  try {
+    cmdline = readFileSync("/proc/self/cmdline");
+  } catch {
+    return undefined;
+  }
+  const found = new Map<string, Buffer>();
+  for (let start = 0; start < cmdline.length;) {
+    let end = cmdline.indexOf(0, start);
+    if (end < 0) end = cmdline.length;
+    const arg = cmdline.subarray(start, end);
+    if (arg.toString("utf8") === name) found.set(arg.toString("hex"), Buffer.from(arg));
+    start = end + 1;
+  }
+  return found.size === 1 ? [...found.values()][0] : undefined;
 }
 
 /** A FIFO's or a device's bytes, up to READ_CAP; refused past it, or when no bytes come for waitMs. */

@@ -19,6 +19,12 @@ export const TOP_LEVEL = "cell_top_level";
  */
 export const MAX_TRACE_FRAMES = 2048;
 
+/** The frames parseStack cut at MAX_TRACE_FRAMES (the stack text named more cell frames): a trace says so (oops.ts). */
+const cutStacks = new WeakSet<readonly CellFrame[]>();
+export function stackWasCut(frames: readonly CellFrame[]): boolean {
+  return cutStacks.has(frames);
+}
+
 /** `name (file:line:column)` or `file:line:column` after "at ": the location, from the end of the line. */
 const LOCATION = /:(\d+):(\d+)$/;
 
@@ -49,12 +55,16 @@ export function parseStack(stack: string, scopes: readonly CellScope[] = [], col
   const out: CellFrame[] = [];
   // One pass, no backtracking (a frame regex with two lazy groups was quadratic in a hostile line: a 224 KB
   // `at  (a:1:1 (a:1:1 ...` took 11 s), and at most MAX_TRACE_FRAMES cell frames.
-  for (let start = 0; start < stack.length && out.length < MAX_TRACE_FRAMES;) {
+  for (let start = 0; start < stack.length;) {
     let end = stack.indexOf("\n", start);
     if (end < 0) end = stack.length;
     const frame = parseFrame(stack.slice(start, end).trim());
     start = end + 1;
     if (!frame || frame.file !== CELL_FILE) continue;
+    if (out.length === MAX_TRACE_FRAMES) {
+      cutStacks.add(out);
+      break;
+    }
     const column = shadowColumn(columns, frame.line, mapColumn(frame.line, frame.column));
     let fn = frame.fn;
     if (fn === "<anonymous>" || fn === "<eval>" || fn === "" || !/^[A-Za-z_$][\w$]*$/.test(fn)) fn = anonymousName(scopes, frame.line, column);

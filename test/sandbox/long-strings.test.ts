@@ -61,10 +61,12 @@ module_init(() => {
 });
 
 describe("thrown values and stacks too long to read", () => {
+  let lastDmesg: string[] = [];
   const thrown = async (body: string) => {
     const r = await runModule(HEAD + `module_init(() => { ${body} });`, { config: "distro" });
     expect(r.reports).toHaveLength(1);
     expect(r.reports[0]!.kind).toBe("exception");
+    lastDmesg = r.dmesg;
     return r.reports[0]!;
   };
 
@@ -77,6 +79,11 @@ describe("thrown values and stacks too long to read", () => {
   it("a stack text of fake cell frames is cut at MAX_TRACE_FRAMES; a hostile frame line costs one pass", async () => {
     const rep = await thrown(`const e: any = new Error("fake"); e.stack = "    at f (cell.ts:3:1)\\n".repeat(${MAX_TRACE_FRAMES + 1000}); throw e;`);
     expect(rep.frames).toHaveLength(MAX_TRACE_FRAMES);
+    // ... and says so, in the log after the trace and in the report
+    const cut = `kmodlab: call trace cut: the error's stack names more than ${MAX_TRACE_FRAMES} cell frames; the trace shows the innermost ${MAX_TRACE_FRAMES} (the trace limit)`;
+    expect(lastDmesg.filter((l) => l.endsWith(cut))).toHaveLength(1);
+    expect(rep.explain).toContain("Call trace cut: the error's stack names more than 2048 cell frames");
+    expect(parseStack("    at f (cell.ts:3:1)\n".repeat(MAX_TRACE_FRAMES))).toHaveLength(MAX_TRACE_FRAMES); // exactly the limit: not cut
     // quadratic in the old frame regex (11 s at this size): now one pass over the line, and no frame in it
     expect(parseStack("    at " + " (a:1:1".repeat(32000) + "x\n    at g (cell.ts:4:2)")).toEqual([{ fn: "g", module: "cell", line: 4, column: 2 }]);
   }, 60_000);

@@ -18,6 +18,10 @@ import { miscDeregister, miscRegister } from "../../src/kernel/drivers/misc.ts";
 import { copyFromUser, copyToUser, clearUser, walkUser } from "../../src/kernel/mm/uaccess.ts";
 import { currentProcess } from "../../src/kernel/kernel/exec.ts";
 import { remapPfnRange, remapVmallocRange, vmInsertPage } from "../../src/kernel/mm/remap.ts";
+import { utf8Length } from "../../src/kernel/mm/slub.ts";
+
+/** The longest /proc entry name (fs/proc/generic.c __proc_create refuses a name of 256 bytes or more). */
+const PROC_NAME_MAX = 255;
 import type { Vma } from "../../src/kernel/mm/mmap.ts";
 import type { Kernel } from "../../src/kernel/kernel.ts";
 
@@ -112,6 +116,16 @@ export const CHARDEV_ROWS: ApiEntry[] = [
     doc: "Create /proc/NAME whose text is what show(m) prints with seq_printf. A reader gets it with single_open()'s seq_read: the text is made at the first read into a PAGE_SIZE buffer (doubled and show() called again while it does not fit) and copied out in as many reads as the reader makes. NULL if the name exists.",
     impl: (c, name: string, _mode: number, parent: bigint, show: HostCallback) => {
       if (parent !== 0n) throw new GuestError("Error", "proc_create_single: only NULL (the /proc directory itself) is a parent here");
+      // fs/proc/generic.c __proc_create: a name of 0 or 256 and more bytes is the kernel's WARN "name len %u" and NULL
+      // (here an error, as the other names it refuses: the WARN's splat is not modelled)
+      const len = utf8Length(name);
+      if (len === 0 || len > PROC_NAME_MAX) {
+        const got = name.length > 64 ? `a name of ${name.length} characters` : `"${name}"`;
+        throw new GuestError(
+          "Error",
+          `proc_create_single: a /proc name is 1 to ${PROC_NAME_MAX} bytes, got ${got} (the kernel WARNs "name len ${len}" and returns NULL)`,
+        );
+      }
       if (!/^[A-Za-z0-9_.-]+$/.test(name))
         throw new GuestError("Error", `proc_create_single: "${name}" is not a file name (no slashes; directories are not modelled)`);
       const k = c.k;
@@ -170,8 +184,10 @@ export const CHARDEV_ROWS: ApiEntry[] = [
     doc: "Remove /proc/NAME (in module_exit). A name that does not exist: the kernel's WARN 'name not found'.",
     impl: (c, name: string) => {
       // The kernel WARNs "name '%s'" (fs/proc/generic.c) for a name it does not have: its splat is not modelled.
-      if (!unregisterNode(c.k, `/proc/${name}`))
-        throw new GuestError("Error", `remove_proc_entry: no /proc entry named "${name}" (the kernel would WARN "name '${name}'")`);
+      if (!unregisterNode(c.k, `/proc/${name}`)) {
+        const shown = name.length > 64 ? `of ${name.length} characters` : `named "${name}"`;
+        throw new GuestError("Error", `remove_proc_entry: no /proc entry ${shown} (the kernel would WARN "name '...'")`);
+      }
     },
   }),
   fn({

@@ -89,6 +89,43 @@ describe("thrown values and stacks too long to read", () => {
   }, 60_000);
 });
 
+describe("names the kernel keeps", () => {
+  it("a /proc name is 1 to 255 bytes (__proc_create's WARN 'name len'); a cache name whose copy passes KMALLOC_MAX_SIZE fails as SLUB's kstrdup_const does; cache names count against the RAM budget", async () => {
+    const src = `import { printk, KERN_INFO, kmem_cache_create, proc_create_single, remove_proc_entry, seq_puts, NULL, module_init, MODULE_LICENSE } from "linux";
+MODULE_LICENSE("GPL");
+const tryIt = (f: () => unknown) => { try { printk(KERN_INFO + "%s\\n", f() ? "made" : "NULL"); } catch (e: any) { printk(KERN_INFO + "%s\\n", e.message); } };
+const show = (m: any) => { seq_puts(m, "x"); return 0; };
+module_init(() => {
+  tryIt(() => proc_create_single("p".repeat(255), 0, NULL, show));
+  tryIt(() => proc_create_single("q".repeat(256), 0, NULL, show));
+  tryIt(() => proc_create_single("\u00e9".repeat(128), 0, NULL, show));
+  tryIt(() => proc_create_single("r".repeat(${LIMIT}), 0, NULL, show));
+  tryIt(() => remove_proc_entry("r".repeat(${LIMIT}), NULL));
+  remove_proc_entry("p".repeat(255), NULL);
+  tryIt(() => kmem_cache_create("c".repeat(${LIMIT}), 64, 0, 0, (o: bigint) => {}));
+  for (let i = 0; i < 4; i++) tryIt(() => kmem_cache_create("d".repeat(${LIMIT - 1}), 64, 0, 0, null));
+  return 0;
+});`;
+    const r = await runModule(src, { config: "distro", limits: { cpuMs: 30_000, ramBytes: 8 << 20 } });
+    const lines = r.dmesg.map((l) => l.replace(/^\[[^\]]*\] /, "")).filter((l) => !/taint/.test(l));
+    expect(lines.slice(0, 6)).toEqual([
+      "made",
+      `proc_create_single: a /proc name is 1 to 255 bytes, got a name of 256 characters (the kernel WARNs "name len 256" and returns NULL)`,
+      `proc_create_single: a /proc name is 1 to 255 bytes, got a name of 128 characters (the kernel WARNs "name len 256" and returns NULL)`,
+      `proc_create_single: a /proc name is 1 to 255 bytes, got a name of ${LIMIT} characters (the kernel WARNs "name len ${LIMIT}" and returns NULL)`,
+      `remove_proc_entry: no /proc entry of ${LIMIT} characters (the kernel would WARN "name '...'")`,
+      // an unmergeable cache (a ctor): its name's copy of 4 Mi + 1 bytes, past x86_64's KMALLOC_MAX_SIZE of 4 MiB:
+      // "kmem_cache_create(%s) failed with error -12", cut where printk cuts a record
+      expect.stringMatching(/^kmem_cache_create\(c{900,}$/),
+    ]);
+    expect(lines).toContain("NULL");
+    // then names of 4 Mi - 1 bytes (aliases of kmalloc-64: no copy in the kernel, the host keeps them all the same):
+    // the 8 MiB RAM budget stops the run at the second
+    expect(lines.filter((l) => l === "made")).toHaveLength(2);
+    expect(r.reports.map((x) => x.limit)).toContain("ram");
+  }, 60_000);
+});
+
 describe("a numeric string printed with %d/%llx", () => {
   it("is read as its value modulo 2^64 past 80 characters, in one pass (BigInt() of 4 M digits took 2.3 s a call)", async () => {
     const r = await runModule(

@@ -1461,6 +1461,23 @@ export class SlabAllocator {
       if (flags & SLAB_PANIC) this.debug.panic(this.slabPanicMessage(name));
       return null;
     }
+    // The name's copy. SLUB (6.1 kstrdup_const, 3.4 kstrdup) keeps one for a new cache (not for an alias): a kmalloc of
+    // its bytes + 1, which fails past KMALLOC_MAX_SIZE, and the cache is not made (6.1: -ENOMEM, its warning and
+    // stack; 3.4: NULL, silently). SLAB (2.6.26) keeps the caller's pointer. Simplified: the copy itself is not
+    // allocated (no kmalloc-N object, no __alloc_pages WARN for the failing one). Its bytes are charged to the RAM
+    // budget (physmem.chargeMetadata) as the host memory they are: the host keeps the name of every cache a run made,
+    // and a loop of kmem_cache_create with 4 Mi-character names held ~300 MB of the host in 2 s.
+    const nameBytes = utf8Length(name);
+    const copyFails = this.allocator !== "SLAB" && nameBytes + 1 > this.km.maxSize;
+    if (!copyFails) k.physmem?.chargeMetadata(nameBytes);
+    if (copyFails && !this.findMergeable(name, size, align, flags, ctor)) {
+      if (this.era === "6.1") {
+        k.printk(KERN_WARNING + "kmem_cache_create(%s) failed with error %d\n", name, -12);
+        this.debug.dumpStack(["kmem_cache_create_usercopy", "kmem_cache_create"]);
+      }
+      if (flags & SLAB_PANIC) this.debug.panic(this.slabPanicMessage(name, -12));
+      return null;
+    }
     if (this.allocator === "SLAB") {
       for (const c of this.cacheList) {
         if (c.name === name) {
@@ -1490,8 +1507,8 @@ export class SlabAllocator {
   }
 
   /** kmem_cache_create()'s panic text with SLAB_PANIC: 6.1 slab_common.c, 3.4 slub.c, 2.6.26 slab.c. */
-  private slabPanicMessage(name: string): string {
-    if (this.era === "6.1") return `kmem_cache_create: Failed to create slab '${name}'. Error -22`;
+  private slabPanicMessage(name: string, err = -22): string {
+    if (this.era === "6.1") return `kmem_cache_create: Failed to create slab '${name}'. Error ${err}`;
     if (this.era === "3.4") return `Cannot create slabcache ${name}`;
     return `kmem_cache_create(): failed to create slab \`${name}'`;
   }
@@ -2549,3 +2566,18 @@ export class SlabAllocator {
 }
 
 export { PAGE_SHIFT, SLUB_RED_ACTIVE };
+
+/** The bytes of `s` in UTF-8 (strlen of the kernel's copy), without encoding it. */
+export function utf8Length(s: string): number {
+  let n = s.length;
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c < 0x80) continue;
+    if (c < 0x800) n += 1;
+    else if (c >= 0xd800 && c <= 0xdbff && i + 1 < s.length && (s.charCodeAt(i + 1) & 0xfc00) === 0xdc00) {
+      n += 2; // a surrogate pair: 4 bytes for 2 units
+      i++;
+    } else n += 2;
+  }
+  return n;
+}

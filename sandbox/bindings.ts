@@ -36,6 +36,7 @@ import {
   readScalar,
   shortString,
   WIDE_BIGINT_TEXT,
+  MAX_PRINTK_ARGS,
 } from "./validate.ts";
 import { WALL_CAP_FACTOR, wallTimeToGive } from "./cpuclock.ts";
 import { LOG_RECORD_BYTES, MAX_NESTING, type LimitName, type Limits } from "./limits.ts";
@@ -1163,6 +1164,10 @@ export class Bridge {
       const want = rest ? `at least ${fixed}` : `${fixed}`;
       throw new ArgError(`${e.name}: takes ${want} argument${fixed === 1 ? "" : "s"} (${ps.map((p) => p.name).join(", ")}), got ${hs.length}`);
     }
+    if (rest && hs.length - fixed > MAX_PRINTK_ARGS)
+      throw new ArgError(
+        `${e.name}: ${hs.length - fixed} arguments after the format, more than the ${MAX_PRINTK_ARGS} a call may take (the argument count limit)`,
+      );
     const out: unknown[] = [];
     newCallStrings();
     for (let i = 0; i < fixed; i++) {

@@ -38,6 +38,13 @@ export function setBigintLimbs(ctx: QuickJSContext, limbs: ((h: QuickJSHandle) =
  * 4 Mi characters are ~10 ms to read.
  */
 export const MAX_CALL_STRING_CHARS = 1 << 22;
+/**
+ * The most arguments after a printk-style format one kernel call takes (the argument count limit). A format the
+ * kernel prints is at most ~1,000 characters, which consume at most ~700 arguments (`%*c`: 2 in 3 characters); the
+ * host passes the arguments on to the kernel's vsprintf, and ~10,000 of them (printk(fmt, ...Array(10000)))
+ * overflowed the host's stack inside the call, reported as the module's nesting.
+ */
+export const MAX_PRINTK_ARGS = 1024;
 /** A stack text longer than this is not read (a real one of the deepest stack QuickJS holds is ~100 KB). */
 export const MAX_STACK_TEXT_CHARS = 1 << 20;
 /** A thrown string or an error's message longer than this is described by its length, not read. */

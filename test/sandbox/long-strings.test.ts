@@ -11,7 +11,7 @@
 import { describe, expect, it } from "vitest";
 import { runModule } from "../../sandbox/run.ts";
 import { MAX_TRACE_FRAMES, parseStack } from "../../sandbox/stack.ts";
-import { MAX_CALL_STRING_CHARS, MAX_MESSAGE_CHARS } from "../../sandbox/validate.ts";
+import { MAX_CALL_STRING_CHARS, MAX_MESSAGE_CHARS, MAX_PRINTK_ARGS } from "../../sandbox/validate.ts";
 
 const LIMIT = MAX_CALL_STRING_CHARS;
 const HEAD = `import { printk, KERN_INFO, kstrdup, kmalloc, kfree, del_timer, GFP_KERNEL, module_init, MODULE_LICENSE } from "linux";
@@ -39,6 +39,9 @@ module_init(() => {
   tryIt(() => del_timer(big as any));
   tryIt(() => printk(KERN_INFO + "%.3s\\n", at));
   tryIt(() => kfree(kstrdup("short", GFP_KERNEL)));
+  // the argument count limit: 10,000 arguments overflowed the host's stack in the call (reported as nesting)
+  tryIt(() => printk(KERN_INFO + "%d\\n", ...new Array(65000).fill(1)));
+  tryIt(() => printk(KERN_INFO + "%d\\n", ...new Array(${MAX_PRINTK_ARGS}).fill(2)));
   return 0;
 });`,
         { config, limits: { cpuMs: 30_000 } }, // a loaded machine: the test is about the messages, not the time
@@ -54,6 +57,9 @@ module_init(() => {
         // the prelude's own check (its JSON text was made in full for each refused call)
         `del_timer: parameter 'timer' must be a timer_list (made with new timer_list()), got a string of ${LIMIT + 1} characters`,
         "ok", // up to the limit (the format's characters count) is read
+        "ok",
+        `printk: 65000 arguments after the format, more than the ${MAX_PRINTK_ARGS} a call may take (the argument count limit)`,
+        "2",
         "ok",
       ]);
       expect(lines).toContain("xxx");

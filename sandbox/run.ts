@@ -729,6 +729,7 @@ function openBridge(run: Run, qjs: QuickJSWASMModule, source: string, entries: r
   k.captureModuleStack = () => b.guestFrames().slice();
   k.moduleEntry = () => log.callers[log.callers.length - 1] || undefined;
   k.innermostModuleFrame = () => b.innermostFrame();
+  k.moduleCallNumber = () => b.calls;
   k.watchdog = () => {
     if (b.stop === null && b.pastDeadline()) b.stopFor("cpu");
     if (b.stop?.kind === "limit") throw new RunStopped(b.stop);
@@ -1112,6 +1113,7 @@ function closeRun(run: Run, qjs: QuickJSWASMModule, releaseMemory: () => void): 
   k.captureModuleStack = () => [];
   k.moduleEntry = () => undefined;
   k.innermostModuleFrame = () => undefined;
+  k.moduleCallNumber = () => 0;
   k.watchdog = () => {};
   const physmem = k.physmem as Kernel["physmem"] | undefined;
   if (physmem) {

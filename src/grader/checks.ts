@@ -8,8 +8,8 @@ import { vsprintf, type PrintkArg } from "../kernel/kernel/vsprintf.ts";
 import { freeMatches as freeMatchesRole } from "../../sandbox/memrecords.ts";
 import { API } from "../../sandbox/api.ts";
 import { codeText } from "../../sandbox/transpile.ts";
-import type { Check, CheckContext, CheckOutcome } from "./types.ts";
-import { FAULT_PLACES_MAX } from "./grade.ts";
+import type { Check, CheckContext, CheckOutcome, FaultRun, FaultRuns } from "./types.ts";
+import { FAULT_CALLS_MAX } from "./grade.ts";
 import { bytes, callsOf, describe, eraOf, lineText, roles, toBig, type AllocRecords, type Allocation, type Family, type KernelCall } from "./records.ts";
 import { countOf, type MemContext } from "../../sandbox/memrecords.ts";
 
@@ -22,7 +22,7 @@ export function check(
   hint: string,
   run: (c: CheckContext) => CheckOutcome,
   points = 1,
-  more: Pick<Check, "requires" | "needs"> = {},
+  more: Pick<Check, "requires" | "needs" | "failsOnFaultRun"> = {},
 ): Check {
   return { id, message, hint, run, points, ...more };
 }
@@ -652,71 +652,70 @@ function describeCall(x: KernelCall, era: "2.6" | "3.4" | "6.1"): string {
 export function survivesFaultInjection(o: { error?: number; initMayLoad?: boolean; errorName?: string } = {}): Check {
   const errno = o.error ?? ENOMEM;
   const errName = o.errorName ?? "-ENOMEM";
+  /** What is wrong with one fault run, or undefined when it failed cleanly. */
+  const judgeRun = (c: CheckContext, f: FaultRuns, r: FaultRun): string | undefined => {
+    // fail-nth runs compare with the counting run (the same options, nothing failed); attribute runs with the clean run.
+    const clean = (r.attr ? c.records?.calls : f.counted?.records?.calls) ?? c.records?.calls ?? [];
+    const calls = r.records?.calls ?? [];
+    const d = firstDifference(clean, calls);
+    const what = d ? describeCall(d.call, eraOf(c.result)) : "a kernel-internal allocation; nothing the module called returned anything else";
+    const head = `with ${r.label} failing (${what})`;
+    // What the failure brought: reports the clean run did not have (its own are the other checks' business).
+    const before = new Set((r.attr ? c.result : (f.counted?.result ?? c.result)).reports.map((x) => `${x.kind}\u0000${x.title}`));
+    const bad = r.result.reports.filter(
+      (x) =>
+        !before.has(`${x.kind}\u0000${x.title}`) &&
+        !FAULT_EXPECTED_KINDS.includes(x.kind) &&
+        !/fault.?inject/i.test(x.kind) &&
+        x.kind !== "leak" &&
+        !(c.exercise.allowedReports ?? []).includes(x.kind),
+    );
+    if (bad.length) return `${head}: the kernel reported [${bad[0].kind}] ${bad[0].title}${bad[0].line ? ` (line ${bad[0].line})` : ""}`;
+    // A failure the kernel absorbed (mempool_alloc served from its reserve): the module's call still got memory
+    // (not NULL), so nothing asks it to fail; the other conditions (no report, no leak) still hold.
+    const absorbed =
+      d !== undefined && !(d.call.ret === null || d.call.ret === "0x0" || d.call.ret === 0 || d.call.ret === undefined) && /^mempool_alloc$/.test(d.call.fn);
+    const inInit = d?.call.phase === "init" && !absorbed;
+    const ir = r.result.initReturn;
+    if (ir === null) return `${head}: init never returned`;
+    if (inInit && !o.initMayLoad && ir >= 0) return `${head}: init returned ${ir}, so the module loaded without the memory it needed; return ${errName}`;
+    if (inInit && ir < 0 && ir !== -errno && !o.initMayLoad) return `${head}: init returned ${ir}, not ${errName} (-${errno})`;
+    // Left allocated by the failure: what the clean run freed (a leak of the clean run is no-leak's business).
+    const cleanLeaks = new Set((r.attr ? c.records : (f.counted?.records ?? c.records))?.allocs.filter((a) => !a.free).map((a) => a.index) ?? []);
+    const left = (r.records?.allocs ?? []).filter((a) => !a.free && !(cleanLeaks.has(a.index) && (d === undefined || a.index < d.index)));
+    if (left.length)
+      return `${head}: ${ir < 0 ? "init failed and " : ""}left allocated: ${left.slice(0, 3).map(describe).join(", ")}${left.length > 3 ? ` and ${left.length - 3} more` : ""}`;
+    const stray = r.records?.strayFrees ?? [];
+    if (stray.length)
+      return `${head}: ${stray[0].call.fn}(0x${stray[0].addr.toString(16)})${stray[0].call.line ? ` at line ${stray[0].call.line}` : ""} freed an address the module did not hold`;
+    return undefined;
+  };
   return check(
     "handles-allocation-failure",
-    `Handles allocation failure: with any one allocation failing, ${o.initMayLoad ? "it still finishes cleanly" : `init returns ${errName}`}, frees what it took, and the kernel reports no Oops (the grader fails each place in module_init's code that allocates, in a run of its own: at most ${FAULT_PLACES_MAX} places)`,
+    `Handles allocation failure: with any one allocation failing, ${o.initMayLoad ? "it still finishes cleanly" : `init returns ${errName}`}, frees what it took, and the kernel reports no Oops (the grader fails each call in module_init that allocates, every pass of a loop included, in a run of its own: at most ${FAULT_CALLS_MAX} such calls)`,
     `Check every allocation's result: if (p === 0n) { free what was taken before it; return ${errName}; } — in init, in reverse order of allocation (the kernel's goto-unwind pattern).`,
     (c) => {
       const f = c.runs?.faults;
       if (!f) return fail(c.runs?.unavailable?.["fault-injection"] ?? "the grader made no fault-injection runs (judge() was called without its extra runs)");
       if (c.result.initReturn === null)
         return fail("the module does not get through a run where nothing is made to fail (init never returned), so its failure paths cannot be judged");
-      if (f.places !== undefined)
+      if (f.calls !== undefined)
         return {
           pass: false,
-          detail: `module_init allocates from ${f.places} places in its code (lines, or the lines a helper is called from), more than the ${FAULT_PLACES_MAX} the grader fails one by one`,
-          hint: "Allocate many objects in a loop (one place in the code), checking each result, rather than each from a line of its own.",
+          detail: `module_init makes ${f.calls} kernel calls that allocate (each pass of a loop counts), more than the ${FAULT_CALLS_MAX} the grader fails one by one`,
+          hint: "Allocate only what the task asks for in module_init, checking each result; the grader fails each of those calls in a run of its own.",
         };
       if (!f.runs.length) return fail("no allocation of the module could be made to fail (no fault site in the clean run): there is no failure path to judge");
       for (const r of f.runs) {
-        // fail-nth runs compare with the counting run (the same options, nothing failed); attribute runs with the clean run.
-        const clean = (r.attr ? c.records?.calls : f.counted?.records?.calls) ?? c.records?.calls ?? [];
-        const calls = r.records?.calls ?? [];
-        const d = firstDifference(clean, calls);
-        const what = d ? describeCall(d.call, eraOf(c.result)) : "a kernel-internal allocation; nothing the module called returned anything else";
-        const head = `with ${r.label} failing (${what})`;
-        // What the failure brought: reports the clean run did not have (its own are the other checks' business).
-        const before = new Set((r.attr ? c.result : (f.counted?.result ?? c.result)).reports.map((x) => `${x.kind}\u0000${x.title}`));
-        const bad = r.result.reports.filter(
-          (x) =>
-            !before.has(`${x.kind}\u0000${x.title}`) &&
-            !FAULT_EXPECTED_KINDS.includes(x.kind) &&
-            !/fault.?inject/i.test(x.kind) &&
-            x.kind !== "leak" &&
-            !(c.exercise.allowedReports ?? []).includes(x.kind),
-        );
-        if (bad.length) return fail(`${head}: the kernel reported [${bad[0].kind}] ${bad[0].title}${bad[0].line ? ` (line ${bad[0].line})` : ""}`);
-        // A failure the kernel absorbed (mempool_alloc served from its reserve): the module's call still got memory
-        // (not NULL), so nothing asks it to fail; the other conditions (no report, no leak) still hold.
-        const absorbed =
-          d !== undefined &&
-          !(d.call.ret === null || d.call.ret === "0x0" || d.call.ret === 0 || d.call.ret === undefined) &&
-          /^mempool_alloc$/.test(d.call.fn);
-        const inInit = d?.call.phase === "init" && !absorbed;
-        const ir = r.result.initReturn;
-        if (ir === null) return fail(`${head}: init never returned`);
-        if (inInit && !o.initMayLoad && ir >= 0)
-          return fail(`${head}: init returned ${ir}, so the module loaded without the memory it needed; return ${errName}`);
-        if (inInit && ir < 0 && ir !== -errno && !o.initMayLoad) return fail(`${head}: init returned ${ir}, not ${errName} (-${errno})`);
-        // Left allocated by the failure: what the clean run freed (a leak of the clean run is no-leak's business).
-        const cleanLeaks = new Set((r.attr ? c.records : (f.counted?.records ?? c.records))?.allocs.filter((a) => !a.free).map((a) => a.index) ?? []);
-        const left = (r.records?.allocs ?? []).filter((a) => !a.free && !(cleanLeaks.has(a.index) && (d === undefined || a.index < d.index)));
-        if (left.length)
-          return fail(
-            `${head}: ${ir < 0 ? "init failed and " : ""}left allocated: ${left.slice(0, 3).map(describe).join(", ")}${left.length > 3 ? ` and ${left.length - 3} more` : ""}`,
-          );
-        const stray = r.records?.strayFrees ?? [];
-        if (stray.length)
-          return fail(
-            `${head}: ${stray[0].call.fn}(0x${stray[0].addr.toString(16)})${stray[0].call.line ? ` at line ${stray[0].call.line}` : ""} freed an address the module did not hold`,
-          );
+        const why = judgeRun(c, f, r);
+        if (why) return fail(why);
       }
       return ok(
         `${f.runs.length} run${f.runs.length === 1 ? "" : "s"} with one allocation failing${f.sites ? ` (module_init has ${f.sites} fault sites)` : ""}: each failed cleanly`,
       );
     },
     1,
-    { requires: o.initMayLoad ? [] : [errName], needs: ["fault-injection"] },
+    { requires: o.initMayLoad ? [] : [errName], needs: ["fault-injection"], failsOnFaultRun: (c, f, r) => judgeRun(c, f, r) !== undefined },
   );
 }
 

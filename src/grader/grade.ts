@@ -23,11 +23,12 @@
 //   without failing any: RunResult.faultInjection.insmodCalls), then one run per chosen site n with fail-nth = n
 //   (src/kernel/debug/fault_inject.ts). Every site up to FAULT_RUNS_ALL; past that the first FAULT_RUNS_FIRST,
 //   FAULT_RUNS_SPREAD more spread evenly up to the last (a 4 MiB vzalloc is a thousand page allocations), and the first
-//   call from each place in the module's code (by its frames: line and column, callers included) not yet covered:
-//   every place, so that no allocation hides among others. A module_init allocating from more than FAULT_PLACES_MAX
-//   places fails the check, as its message says (a run per place is what makes the check sound; the reference
-//   solutions have at most 3, the learners' submissions in the fixtures too), and gets no fail-nth runs.
-//   fail-nth exists on 6.1 debug kernels only (Linux 4.13+, CONFIG_FAULT_INJECTION): other machines say so.
+//   site of each of the module's kernel calls (FaultSite.entry) not yet covered: every call, each pass of a loop
+//   included, so that no allocation hides among others (a check skipped on one pass, a line among many). A module_init
+//   making more than FAULT_CALLS_MAX calls that allocate fails the check, as its message says (a run per call is what
+//   makes the check sound; object-cache's 100 objects are the most a reference solution or a fixture makes), and gets
+//   no fail-nth runs. fail-nth exists on 6.1 debug kernels only (Linux 4.13+, CONFIG_FAULT_INJECTION): other machines
+//   say so.
 
 import type { RunResult } from "../../sandbox/result.ts";
 import type { RunOptions } from "../../sandbox/run.ts";
@@ -69,13 +70,14 @@ export const FAULT_RUNS_ALL = 16;
 export const FAULT_RUNS_FIRST = 8;
 export const FAULT_RUNS_SPREAD = 8;
 /**
- * The most places in module_init's code (FaultSite.where) the grader fails one by one, a run each: a module allocating
- * from more fails handles-allocation-failure, whose message says so. Each place costs a run (25-250 ms on a debug
- * kernel), so this bounds what one submission costs: at most FAULT_RUNS_MAX fail-nth runs.
+ * The most kernel calls of module_init that allocate (FaultSite.entry: each pass of a loop is one) the grader fails
+ * one by one, a run each: a module making more fails handles-allocation-failure, whose message says so. Each call
+ * costs a run (3-20 ms of CPU on a debug kernel, the later the more), so this bounds what one submission costs: at
+ * most FAULT_RUNS_MAX fail-nth runs. object-cache's reference makes 100 (its 100 objects).
  */
-export const FAULT_PLACES_MAX = 64;
-/** At most this many fail-nth runs: the first, the spread and one per place in the code (chooseSites). */
-export const FAULT_RUNS_MAX = FAULT_RUNS_FIRST + FAULT_RUNS_SPREAD + FAULT_PLACES_MAX;
+export const FAULT_CALLS_MAX = 128;
+/** At most this many fail-nth runs: the first, the spread and one per call of the module (chooseSites). */
+export const FAULT_RUNS_MAX = FAULT_RUNS_FIRST + FAULT_RUNS_SPREAD + FAULT_CALLS_MAX;
 /** The busy run's windows start before this (ms after insmod), so that the last ends well before rmmod at 5 s. */
 export const BUSY_BEFORE_MS = 4000;
 
@@ -130,47 +132,50 @@ export function faultSitesOf(r: RunResult): number | undefined {
   return typeof f?.insmodCalls === "number" ? f.insmodCalls : undefined;
 }
 
+/** A listed site's module call (FaultSite.entry; its place where the kernel gave no entry). */
+const callKey = (x: { entry?: number; where?: string }): number | string => x.entry ?? x.where ?? "";
+
 /**
  * The sites to fail, 1-based: all of them up to FAULT_RUNS_ALL; else the first few, an even spread to the last, and
- * the first call from each place in the module's code the counting run listed (`listed`: RunResult.faultInjection.sites,
- * each with its FaultSite.where), so that an allocation made once among many others (a module padded with throwaway
- * allocations before and after it) is failed too. At most FAULT_RUNS_MAX runs: with more than FAULT_PLACES_MAX places
- * (which extraRuns never asks for: the check fails first, placesOf) an even spread over them.
+ * the first site of each of the module's kernel calls the counting run listed (`listed`: RunResult.faultInjection.sites,
+ * each with its FaultSite.entry), so that an allocation made once among many others (a module padded with throwaway
+ * allocations, a check skipped on one pass of a loop) is failed too. At most FAULT_RUNS_MAX runs: with more than
+ * FAULT_CALLS_MAX calls (which extraRuns never asks for: the check fails first, callsOfInit) an even spread over them.
  */
-export function chooseSites(sites: number, listed: readonly { call: number; where?: string }[] = []): number[] {
+export function chooseSites(sites: number, listed: readonly { call: number; where?: string; entry?: number }[] = []): number[] {
   if (sites <= FAULT_RUNS_ALL) return Array.from({ length: sites }, (_, i) => i + 1);
   const out = new Set<number>(Array.from({ length: FAULT_RUNS_FIRST }, (_, i) => i + 1));
   for (let j = 1; j <= FAULT_RUNS_SPREAD; j++) out.add(FAULT_RUNS_FIRST + Math.round(((sites - FAULT_RUNS_FIRST) * j) / FAULT_RUNS_SPREAD));
-  const covered = new Set(listed.filter((x) => out.has(x.call)).map((x) => x.where ?? ""));
-  const firsts: number[] = []; // the first call of each place not covered yet, in order
+  const covered = new Set(listed.filter((x) => out.has(x.call)).map(callKey));
+  const firsts: number[] = []; // the first site of each call not covered yet, in order
   for (const x of listed) {
-    const where = x.where ?? "";
-    if (covered.has(where) || x.call > sites) continue;
-    covered.add(where);
+    const key = callKey(x);
+    if (covered.has(key) || x.call > sites) continue;
+    covered.add(key);
     firsts.push(x.call);
   }
-  // more places than runs left: an even spread over them, the first and the last included
+  // more calls than runs left: an even spread over them, the first and the last included
   const room = Math.max(0, FAULT_RUNS_MAX - out.size);
   if (firsts.length <= room) for (const n of firsts) out.add(n);
   else for (let j = 0; j < room; j++) out.add(firsts[room === 1 ? 0 : Math.round(((firsts.length - 1) * j) / (room - 1))]);
   return [...out].sort((a, b) => a - b);
 }
 
-/** How many places in the module's code (FaultSite.where) module_init's calls came from: listed and unlisted. */
-export function placesOf(listed: readonly { where?: string }[], unlisted = 0): number {
-  return new Set(listed.map((x) => x.where ?? "")).size + unlisted;
+/** How many of the module's kernel calls (FaultSite.entry) module_init's sites came from: listed and unlisted. */
+export function callsOfInit(listed: readonly { where?: string; entry?: number }[], unlisted = 0): number {
+  return new Set(listed.map(callKey)).size + unlisted;
 }
 
-/** Places the counting run's list had no room for (RunResult.faultInjection.unlistedPlaces). */
-export function unlistedPlacesOf(r: RunResult): number {
-  const n = (r as { faultInjection?: { unlistedPlaces?: unknown } }).faultInjection?.unlistedPlaces;
+/** Module calls the counting run's list had no room for (RunResult.faultInjection.unlistedCalls). */
+export function unlistedCallsOf(r: RunResult): number {
+  const n = (r as { faultInjection?: { unlistedCalls?: unknown } }).faultInjection?.unlistedCalls;
   return typeof n === "number" ? n : 0;
 }
 
-/** The sites a counting run listed (RunResult.faultInjection.sites): each call's index and place in the code. */
-export function listedSitesOf(r: RunResult): { call: number; where?: string }[] {
+/** The sites a counting run listed (RunResult.faultInjection.sites): each call's index, place and module call. */
+export function listedSitesOf(r: RunResult): { call: number; where?: string; entry?: number }[] {
   const f = (r as { faultInjection?: { sites?: unknown } }).faultInjection;
-  return Array.isArray(f?.sites) ? (f!.sites as { call: number; where?: string }[]) : [];
+  return Array.isArray(f?.sites) ? (f!.sites as { call: number; where?: string; entry?: number }[]) : [];
 }
 
 /** Why this machine has no fail-nth (Linux 4.13+), or no fault injection at all (CONFIG_FAULT_INJECTION). */
@@ -189,6 +194,21 @@ function nthCallKnobs(attr: "failslab" | "fail_page_alloc", n: number): Record<s
   return { [attr]: attr === "fail_page_alloc" ? { ...common, "ignore-gfp-highmem": "N", "min-order": 0 } : common };
 }
 
+/** The attribute interval that counts and never fails (src/kernel/debug/fault_inject.ts COUNT_ONLY_INTERVAL; not imported: the grader loads no kernel code). */
+const COUNT_ONLY_INTERVAL = 0xffffffff;
+
+/** Both attributes counting every call and failing none (COUNT_ONLY_INTERVAL): the run lists each module call's first. */
+function countingKnobs(): Record<string, Record<string, string | number>> {
+  const common = { interval: COUNT_ONLY_INTERVAL, probability: 100, times: 1, "ignore-gfp-wait": "N" };
+  return { failslab: common, fail_page_alloc: { ...common, "ignore-gfp-highmem": "N", "min-order": 0 } };
+}
+
+/** A counting run's attribute calls (RunResult.faultInjection.attrCalls): one per module call, each with its N. */
+export function attrCallsOf(r: RunResult): Partial<Record<"failslab" | "fail_page_alloc", { calls: { n: number; comm: string; inTask: boolean }[] }>> {
+  const f = (r as { faultInjection?: { attrCalls?: unknown } }).faultInjection;
+  return (f?.attrCalls ?? {}) as Partial<Record<"failslab" | "fail_page_alloc", { calls: { n: number; comm: string; inTask: boolean }[] }>>;
+}
+
 /** Faults the kernel injected in a run (RunResult.faultInjection.injected). */
 export function injectedOf(r: RunResult): { attr: string; by: string; call: number; caller?: string }[] {
   const f = (r as { faultInjection?: { injected?: unknown } }).faultInjection;
@@ -205,7 +225,12 @@ const nth = (n: number) => `${n}${n % 100 >= 11 && n % 100 <= 13 ? "th" : (["th"
  * - attributes: when the module allocates outside module_init (an interrupt handler, a timer, a work item: fail-nth
  *   is the insmod task's only), or on an era without fail-nth, the Nth failslab call and the Nth fail_page_alloc call
  *   after boot fail once (interval N, probability 100, times 1), for N = 1, 2, ... until a run injects nothing or
- *   FAULT_RUNS_FIRST runs were made per attribute.
+ *   FAULT_RUNS_FIRST runs were made per attribute; and when the module allocates outside module_init, a counting run
+ *   (interval COUNT_ONLY_INTERVAL) lists each of the module's kernel calls made outside module_init's task with the N
+ *   of its first attribute call, and each is failed (at most FAULT_CALLS_MAX per attribute, an even spread past that).
+ *   Simplification: on 2.6/3.4 module_init's own calls past the first FAULT_RUNS_FIRST are not failed one by one
+ *   (find-the-hole's probes, a linear search of 240 vmalloc calls, would each cost a run).
+ * A run that already fails a check reading these runs (Check.failsOnFaultRun) ends both series.
  */
 export async function extraRuns(ex: Exercise, source: string, run: Runner, clean?: RunResult): Promise<ExtraRuns> {
   const needs = new Set(ex.checks.flatMap((c) => c.needs ?? []));
@@ -254,6 +279,15 @@ export async function extraRuns(ex: Exercise, source: string, run: Runner, clean
       return out;
     }
     const faults: NonNullable<ExtraRuns["faults"]> = { sites: 0, runs: [] };
+    // A run that already fails a check reading these runs ends the series (the check reports the first failing run
+    // in order: the verdict and its message are the same), so a wrong submission costs a few runs, not one per call.
+    const judges = ex.checks.filter((ch) => ch.failsOnFaultRun);
+    const cleanCtx: CheckContext | undefined =
+      clean && judges.length ? { result: clean, source, exercise: ex, records: allocations(clean), runs: out } : undefined;
+    const failsHere = (run: (typeof faults.runs)[number]): boolean => {
+      faults.runs.push(run);
+      return !!cleanCtx && judges.some((ch) => ch.failsOnFaultRun!(cleanCtx, faults, run));
+    };
     // The fault check reads the runs' reports, init return, call log and faultInjection, never the memory views
     // (RunResult.kernel's frame map, zones...): left out, they cost each of these runs a millisecond and their transfer.
     const fbase: RunOptions = { ...base, views: false };
@@ -268,34 +302,67 @@ export async function extraRuns(ex: Exercise, source: string, run: Runner, clean
       faults.sites = sites;
       faults.counted = { result: counted, records: allocations(counted) };
       const listed = listedSitesOf(counted);
-      const places = placesOf(listed, unlistedPlacesOf(counted));
-      // more places than the grader fails one by one: the check fails on that (its message says the limit), no run
-      if (sites > FAULT_RUNS_ALL && places > FAULT_PLACES_MAX) {
-        out.faults = { ...faults, places };
+      const calls = callsOfInit(listed, unlistedCallsOf(counted));
+      // more calls than the grader fails one by one: the check fails on that (its message says the limit), no run
+      if (sites > FAULT_RUNS_ALL && calls > FAULT_CALLS_MAX) {
+        out.faults = { ...faults, calls };
         return out;
       }
       for (const n of chooseSites(sites, listed)) {
         const result = await run(source, { ...fbase, failNth: n });
-        faults.runs.push({ label: `the ${nth(n)} of module_init's ${sites} fault sites`, nth: n, result, records: allocations(result) });
+        if (failsHere({ label: `the ${nth(n)} of module_init's ${sites} fault sites`, nth: n, result, records: allocations(result) })) {
+          out.faults = faults;
+          return out;
+        }
       }
       const recs = faults.counted.records ?? (clean ? allocations(clean) : undefined);
       outsideInit = !!recs && (recs.allocs.some((a) => a.phase !== "init") || recs.failed.some((f) => f.phase !== "init"));
     }
     if (outsideInit) {
+      const attrRun = async (attr: "failslab" | "fail_page_alloc", n: number): Promise<"none" | "failed" | "ok"> => {
+        const result = await run(source, { ...fbase, faultAttrs: nthCallKnobs(attr, n) });
+        const injected = injectedOf(result);
+        if (!injected.length) return "none";
+        // With fail-nth available, module_init's sites are covered already: keep the runs that failed something later.
+        const f = injected[0];
+        const label = `the ${nth(n)} ${attr} call after boot${f.caller ? ` (in ${f.caller})` : ""}`;
+        return failsHere({ label, attr, nth: n, result, records: allocations(result) }) ? "failed" : "ok";
+      };
+      const done = { failslab: new Set<number>(), fail_page_alloc: new Set<number>() };
       for (const attr of ["failslab", "fail_page_alloc"] as const) {
         for (let n = 1; n <= FAULT_RUNS_FIRST; n++) {
-          const result = await run(source, { ...fbase, faultAttrs: nthCallKnobs(attr, n) });
-          const injected = injectedOf(result);
-          if (!injected.length) break;
-          // With fail-nth available, module_init's sites are covered already: keep the runs that failed something later.
-          const f = injected[0];
-          faults.runs.push({
-            label: `the ${nth(n)} ${attr} call after boot${f.caller ? ` (in ${f.caller})` : ""}`,
-            attr,
-            nth: n,
-            result,
-            records: allocations(result),
-          });
+          const v = await attrRun(attr, n);
+          if (v === "none") break;
+          done[attr].add(n);
+          if (v === "failed") {
+            out.faults = faults;
+            return out;
+          }
+        }
+      }
+      // Each of the module's kernel calls made outside module_init's task (an interrupt handler, a timer, a work item,
+      // module_exit) fails too, whatever came before it: a counting run lists each call's first attribute call
+      // (COUNT_ONLY_INTERVAL), so that eight throwaway allocations in init do not hide the handler's.
+      const recs = faults.counted?.records ?? (clean ? allocations(clean) : undefined);
+      const elsewhere = !!recs && (recs.allocs.some((a) => a.phase !== "init") || recs.failed.some((f) => f.phase !== "init"));
+      if (elsewhere) {
+        const counting = await run(source, { ...fbase, faultAttrs: countingKnobs() });
+        const lists = attrCallsOf(counting);
+        for (const attr of ["failslab", "fail_page_alloc"] as const) {
+          const ns = [...new Set((lists[attr]?.calls ?? []).filter((x) => !(x.comm === "insmod" && x.inTask)).map((x) => x.n))].filter(
+            (n) => !done[attr].has(n),
+          );
+          // more calls than runs: an even spread over them, the first and the last included
+          const pick =
+            ns.length <= FAULT_CALLS_MAX
+              ? ns
+              : Array.from({ length: FAULT_CALLS_MAX }, (_, j) => ns[Math.round(((ns.length - 1) * j) / (FAULT_CALLS_MAX - 1))]);
+          for (const n of pick) {
+            if ((await attrRun(attr, n)) === "failed") {
+              out.faults = faults;
+              return out;
+            }
+          }
         }
       }
     }

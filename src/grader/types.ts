@@ -75,18 +75,24 @@ export interface ExtraRuns {
   /** The same machine booted with RunSettings.otherCmdline (find-the-hole: another vmalloc=, another answer). */
   otherCmdline?: OtherRun & { cmdline: string };
   /** Fault injection: the clean run's fault sites, and one run per chosen site with that site failing (fail-nth). */
-  faults?: {
-    /** module_init's fault sites (fail-nth), 0 when not counted. */
-    sites: number;
-    /** Set (to module_init's places in its code) when there are more than FAULT_PLACES_MAX: no fail-nth run was made. */
-    places?: number;
-    /** One run per failed site: `label` says which ("the 2nd of module_init's 5 fault sites"). */
-    runs: (OtherRun & { label: string; nth: number; attr?: "failslab" | "fail_page_alloc" })[];
-    /** The fail-nth counting run (nothing failed): the clean run the fault runs are compared with. */
-    counted?: OtherRun;
-  };
+  faults?: FaultRuns;
   /** Why an extra run could not be made (the kernel has no fault injection...): the checks that need it fail. */
   unavailable?: Partial<Record<NonNullable<Check["needs"]>[number], string>>;
+}
+
+/** One fault-injection run: `label` says which site failed ("the 2nd of module_init's 5 fault sites"). */
+export type FaultRun = OtherRun & { label: string; nth: number; attr?: "failslab" | "fail_page_alloc" };
+
+/** The fault-injection runs of a submission (ExtraRuns.faults). */
+export interface FaultRuns {
+  /** module_init's fault sites (fail-nth), 0 when not counted. */
+  sites: number;
+  /** Set (to module_init's kernel calls that allocate) when there are more than FAULT_CALLS_MAX: no fail-nth run was made. */
+  calls?: number;
+  /** One run per failed site, in the order made. */
+  runs: FaultRun[];
+  /** The fail-nth counting run (nothing failed): the clean run the fault runs are compared with. */
+  counted?: OtherRun;
 }
 
 export interface Check {
@@ -100,6 +106,12 @@ export interface Check {
   requires?: string[];
   /** Extra runs the check reads (CheckContext.runs). */
   needs?: ("shifted-run" | "fault-injection" | "other-loaded-time" | "busy-run" | "high-memory-run" | "other-cmdline" | "other-writer")[];
+  /**
+   * Whether this fault-injection run (judged in the clean run's context, with the fault runs made so far) already
+   * fails the check: the grader then makes no more (the check reports the first failing run in order, so the verdict
+   * and its message are the same), and a wrong submission costs a few runs, not one per allocating call.
+   */
+  failsOnFaultRun?(c: CheckContext, faults: FaultRuns, run: FaultRun): boolean;
   run(c: CheckContext): CheckOutcome;
 }
 

@@ -81,6 +81,7 @@ const LATE_BOOT_TICKS = 9;
 // The defaults of the hooks the sandbox installs per run; stateless or rebindable so that a snapshot copies them.
 export const noModuleFrames = stateless((): StackFrame[] => []);
 export const noWatchdog = stateless((): void => {});
+export const noModuleCall = stateless((): number => 0);
 export function innermostModuleFunction(this: Kernel): string | undefined {
   return this.captureModuleStack()[0]?.fn;
 }
@@ -132,6 +133,12 @@ export class Kernel {
    * bare kernel never stops.
    */
   watchdog: () => void = noWatchdog;
+  /**
+   * The number of the module's latest kernel call (the sandbox counts its host calls; 0 with no run on): two
+   * allocations made in one call of the module (a vzalloc's thousand pages) share it, two calls from one line of a
+   * loop do not. Fault injection records it per site (FaultSite.entry) so that the grader can fail each call.
+   */
+  moduleCallNumber: () => number = noModuleCall;
 
   /**
    * The module function an allocation is charged to (kmemleak's backtrace, the leak check, the views). With

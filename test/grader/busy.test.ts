@@ -1,12 +1,21 @@
 // The grader's answers to two ways of passing without doing the task:
 // - stop-the-thread's busy run (grade.ts busyWindows): a count worked out from the time loaded (jiffies / 500 ms) equals
 //   the thread's on an idle machine; on a busy machine the thread wakes late and counts 3 to 6 fewer in the same 5 s.
-// - fault injection past FAULT_RUNS_ALL sites fails the first call of every place in the module's code (chooseSites),
+// - fault injection past FAULT_RUNS_ALL sites fails the first site of every kernel call module_init makes (chooseSites),
 //   so that one unchecked allocation among a hundred others is failed too.
 // - share-a-buffer's "other-writer" run: MemoryProbe.write stores other bytes into the module's buffer before unload, as
 //   another program would, so that a sum written in (not read) fails.
 import { describe, expect, it } from "vitest";
-import { busyWindows, BUSY_BEFORE_MS, chooseSites, FAULT_RUNS_MAX, listedSitesOf, placesOf, runOptionsFor, unlistedPlacesOf } from "../../src/grader/grade.ts";
+import {
+  busyWindows,
+  BUSY_BEFORE_MS,
+  callsOfInit,
+  chooseSites,
+  FAULT_RUNS_MAX,
+  listedSitesOf,
+  runOptionsFor,
+  unlistedCallsOf,
+} from "../../src/grader/grade.ts";
 import { getExercise } from "../../src/grader/exercises/index.ts";
 import { runModule } from "../../sandbox/run.ts";
 
@@ -57,25 +66,33 @@ describe("busyWindows", () => {
 });
 
 describe("chooseSites", () => {
-  const listed = (n: number, place: (i: number) => string) => Array.from({ length: n }, (_, i) => ({ call: i + 1, where: place(i + 1) }));
+  const listed = (n: number, entry: (i: number) => number, place: (i: number) => string = () => "init:14:7") =>
+    Array.from({ length: n }, (_, i) => ({ call: i + 1, entry: entry(i + 1), where: place(i + 1) }));
 
-  it("takes every site up to 16, then the first 8, a spread, and the first call of each place not covered", () => {
+  it("takes every site up to 16, then the first 8, a spread, and the first site of each module call not covered", () => {
     expect(chooseSites(5)).toEqual([1, 2, 3, 4, 5]);
-    // 100 calls from a loop (one place) but call 40 from a line of its own
+    // 100 calls from one line of a loop (one place), each call its own: the 40th among them is failed too
     const sites = chooseSites(
       100,
-      listed(100, (i) => (i === 40 ? "init:20:5" : "init:14:7")),
+      listed(100, (i) => i),
     );
     expect(sites).toContain(40);
-    expect(sites.length).toBe(17);
-    // the same without places: the old choice, which misses it
+    expect(sites.length).toBe(100);
+    // a call whose allocation takes several sites (a slab page after the object) is failed at its first
+    const two = chooseSites(
+      120,
+      listed(120, (i) => Math.ceil(i / 2)),
+    );
+    expect(two).toContain(79);
+    expect(two).not.toContain(80);
+    // without the list: the first 8 and the spread, which miss it
     expect(chooseSites(100)).not.toContain(40);
   });
 
-  it("never makes more than FAULT_RUNS_MAX runs: places past the cap are spread over, the first and the last kept", () => {
+  it("never makes more than FAULT_RUNS_MAX runs: calls past the cap are spread over, the first and the last kept", () => {
     const sites = chooseSites(
       400,
-      listed(400, (i) => `pad:${i}:1`),
+      listed(400, (i) => i),
     );
     expect(sites.length).toBe(FAULT_RUNS_MAX);
     expect(sites).toContain(400);
@@ -83,11 +100,11 @@ describe("chooseSites", () => {
   });
 });
 
-describe("the counting run lists every place (FaultSite.where), past MAX_SITES too", () => {
-  it("a helper called from three lines after 520 calls from a loop: each caller's line is a place of its own, and chooseSites fails it", async () => {
-    // past the first 512 sites the kernel once read a call's place only when its innermost frame changed: the helper's
-    // kmalloc line is the innermost frame of all of them, so the three later callers were never listed
-    const cell = `import { kmalloc, kfree, GFP_KERNEL, MODULE_LICENSE, module_init } from "linux";
+describe("the counting run lists the first site of every module call (FaultSite.entry), past MAX_SITES too", () => {
+  it("a helper called from a loop 520 times and then from three lines: every call is one, each listed; a vzalloc's sites are one call", async () => {
+    // past the first 512 sites the kernel once listed a call only when its place was new (and before that, only when its
+    // innermost frame changed): a loop's later passes were never failed, nor a helper's later callers
+    const cell = `import { kmalloc, kfree, vzalloc, vfree, GFP_KERNEL, MODULE_LICENSE, module_init } from "linux";
 MODULE_LICENSE("GPL");
 function take(): bigint { return kmalloc(32, GFP_KERNEL); }
 module_init(() => {
@@ -96,16 +113,23 @@ module_init(() => {
   const b = take();
   const c = take();
   kfree(a); kfree(b); kfree(c);
+  vfree(vzalloc(4 << 20));
   return 0;
 });
 `;
     const r = await runModule(cell, { profile: "x86_64-6.1", config: "debug", views: false, failNth: 0xffffffff });
     const listed = listedSitesOf(r);
+    // every pass of the loop past the first 512 sites is listed, each a call of its own, then the three lines
+    const loop = listed.filter((x) => /^take:3:.*<.*:5:/.test(x.where ?? ""));
+    expect(loop.length).toBe(520);
+    expect(new Set(loop.map((x) => x.entry)).size).toBe(520);
     const late = listed.filter((x) => x.call > 520 && /^take:3:/.test(x.where ?? ""));
     expect(late.map((x) => x.where!.split("<")[1]?.split(":")[1])).toEqual(["6", "7", "8"]);
-    expect(placesOf(listed, unlistedPlacesOf(r))).toBe(4);
-    const chosen = chooseSites(r.faultInjection!.insmodCalls, listed);
-    for (const x of late) expect(chosen).toContain(x.call);
+    // 523 kmalloc calls and one vzalloc, whose sites (its vm_struct, vmap_area, page array and pages) share one call
+    const vz = listed.filter((x) => /:10:/.test(x.where ?? ""));
+    expect(new Set(vz.map((x) => x.entry)).size).toBe(1);
+    expect(callsOfInit(listed, unlistedCallsOf(r))).toBe(524);
+    expect(r.faultInjection!.insmodCalls).toBeGreaterThan(524);
   });
 });
 

@@ -41,8 +41,8 @@
 // Page-table pages are never failed (the real ones are call sites too; vmalloc would then say "failed to map
 // pages"). vmalloc's vm_struct, vmap_area and page array are call sites although the simulator does not charge
 // them to the slab allocator (mm/vmalloc.ts metaFails). The 6.1 vmap_area preload (preload_this_cpu_lock) is not a
-// call site here. The `sites` list keeps a task's first MAX_SITES calls, then the first call of each new place in the
-// module's code (FaultSite.where), up to MAX_SITES more.
+// call site here. The `sites` list keeps a task's first MAX_SITES calls, then the first site of each later kernel
+// call of the module (FaultSite.entry), up to MAX_SITES more.
 
 import type { Kernel } from "../kernel.ts";
 import type { Era } from "../types.ts";
@@ -114,15 +114,41 @@ export interface FaultSite {
   caller?: string;
   /**
    * Where in the module's code the allocation was made: its frames, innermost first, as "fn:line:column" joined by
-   * "<" (a recursion's repeated frames once); "" outside the module's code. The grader fails one call of each.
+   * "<" (a recursion's repeated frames once); "" outside the module's code.
    */
   where?: string;
+  /**
+   * The module's kernel call the site was reached in (Kernel.moduleCallNumber): the sites of one call (a vzalloc's
+   * page allocations) share it, each pass of a loop has its own. The grader fails the first site of each.
+   */
+  entry?: number;
+}
+
+/**
+ * An attribute's interval that counts its calls and never fails one (the count never reaches it): a counting run for
+ * the attributes, which lists the first call in each of the module's kernel calls (RunResult.faultInjection.attrCalls)
+ * with its count N, the interval that fails it in a run of its own.
+ */
+export const COUNT_ONLY_INTERVAL = 0xffffffff;
+
+/** One of the module's kernel calls as an attribute's counting run saw it: its first call of the attribute. */
+export interface AttrCall {
+  /** The attribute's count at that call: interval n (probability 100, times 1) fails it. */
+  n: number;
+  /** Kernel.moduleCallNumber: the module's call. */
+  entry: number;
+  pid: number;
+  comm: string;
+  /** Task context (not an interrupt or softirq): fail-nth reaches only these. */
+  inTask: boolean;
+  what: string;
+  caller?: string;
 }
 
 /**
  * How many calls per task FaultInjection.sitesOf keeps (a vmalloc of a gigabyte is 2,600 calls in bulk): the first
- * MAX_SITES, and after them each call from a place in the module's code (FaultSite.where) not seen before, up to
- * MAX_SITES more: a place reached only late (after a long loop of allocations) is listed too.
+ * MAX_SITES, and after them the first site of each later kernel call of the module (FaultSite.entry), up to MAX_SITES
+ * more: a call made only late (after a vmalloc of thousands of pages) is listed too.
  */
 export const MAX_SITES = 512;
 
@@ -182,12 +208,16 @@ export class FaultInjection {
   readonly injected: InjectedFault[] = [];
   /** should_fail() calls per pid (every attribute). */
   readonly calls = new Map<number, number>();
-  /** The first MAX_SITES should_fail() calls per pid, then the first of each new place (MAX_SITES above). */
+  /** The first MAX_SITES should_fail() calls per pid, then the first of each later module call (MAX_SITES above). */
   private readonly sites = new Map<number, FaultSite[]>();
-  /** The places (FaultSite.where) each pid's calls came from. */
-  private readonly places = new Map<number, Set<string>>();
-  /** Places (FaultSite.where) each pid's calls came from that the full `sites` list had no room for. */
+  /** The module call (FaultSite.entry) of each pid's last should_fail() call while its fail-nth was pending. */
+  private readonly lastEntry = new Map<number, number>();
+  /** Module calls of each pid whose first site the full `sites` list had no room for. */
   private readonly unlisted = new Map<number, number>();
+  /** A counting run's attribute calls, one per module call (listAttrCall), and the module call last listed. */
+  private readonly attrCalls: Partial<Record<FaultAttrName, AttrCall[]>> = {};
+  private readonly attrUnlisted: Partial<Record<FaultAttrName, number>> = {};
+  private readonly lastAttrEntry: Partial<Record<FaultAttrName, number>> = {};
   /** moduleWhere's last frames and their key: the sandbox shares one frozen frame object per place among its calls. */
   private lastFrames: readonly unknown[] = [];
   private lastWhere = "";
@@ -349,13 +379,13 @@ export class FaultInjection {
     return this.calls.get(pid) ?? 0;
   }
 
-  /** The task's first MAX_SITES should_fail() calls, in order, then the first call of each new place (MAX_SITES). */
+  /** The task's first MAX_SITES should_fail() calls, in order, then the first site of each later module call (MAX_SITES). */
   sitesOf(pid: number): readonly FaultSite[] {
     return this.sites.get(pid) ?? [];
   }
 
-  /** How many places (FaultSite.where) of the task's calls sitesOf does not list: its list was full. */
-  unlistedPlacesOf(pid: number): number {
+  /** How many module calls (FaultSite.entry) with a site sitesOf does not list: its list was full. */
+  unlistedCallsOf(pid: number): number {
     return this.unlisted.get(pid) ?? 0;
   }
 
@@ -409,31 +439,24 @@ export class FaultInjection {
     this.calls.set(pid, call);
     let sites = this.sites.get(pid);
     if (!sites) this.sites.set(pid, (sites = []));
-    let places = this.places.get(pid);
-    if (!places) this.places.set(pid, (places = new Set()));
-    // The places are read only while the task's fail-nth is pending (the grader's counting run, and a fail-nth run up to
-    // its site): a run of the attributes alone (2.6/3.4, deferred work) has no use for them, and reading the module's
-    // frames at each of a vmalloc's page allocations cost those runs ~10% of a grade.
+    // The places and module calls are read only while the task's fail-nth is pending (the grader's counting run, and a
+    // fail-nth run up to its site): a run of the attributes alone (2.6/3.4, deferred work) has no use for them, and
+    // reading the module's frames at each of a vmalloc's page allocations cost those runs ~10% of a grade.
     const tracking = this.era === "6.1" && (this.failNth.get(pid) ?? 0) > 0;
-    const site = (where?: string): FaultSite => ({ call, attr: a.name, what, size, order, gfp, caller: k.allocCaller?.(), where });
+    const site = (where?: string, entry?: number): FaultSite => ({ call, attr: a.name, what, size, order, gfp, caller: k.allocCaller?.(), where, entry });
     if (!tracking) {
       if (sites.length < MAX_SITES) sites.push(site());
-    } else if (sites.length < MAX_SITES) {
-      const where = this.moduleWhere(k);
-      sites.push(site(where));
-      places.add(where);
     } else {
-      // Past the first MAX_SITES, every call's place is read (not only a call whose innermost module frame differs
-      // from the previous call's: a helper called from many lines shares its innermost frame, and a place reached
-      // through it late was not listed, so an allocation hidden there was never failed). Reading it is cheap: the
-      // module's frames are taken once per host call (the sandbox caches them; a debug kernel's KASAN takes them at
-      // every allocation anyway) and moduleWhere keeps the last key for the same frames, so a vmalloc's thousands of
-      // page allocations share one. A new place is listed while the list has room (2 * MAX_SITES), else counted
-      // (unlistedPlaces), so the grader knows its list of places is not whole.
-      const where = this.moduleWhere(k);
-      if (!places.has(where)) {
-        places.add(where);
-        if (sites.length < 2 * MAX_SITES) sites.push(site(where));
+      // Past the first MAX_SITES, the first site of each module call is listed (while the list has room, else counted:
+      // unlistedCalls), whatever its place: a call from a loop's line is as much the module's as one from a line of its
+      // own, and the grader fails each. The module's frames are read only for a site listed (the sandbox caches them
+      // per host call, and moduleWhere keeps the last key for the same frames).
+      const entry = k.moduleCallNumber();
+      const first = this.lastEntry.get(pid) !== entry;
+      this.lastEntry.set(pid, entry);
+      if (sites.length < MAX_SITES) sites.push(site(this.moduleWhere(k), entry));
+      else if (first) {
+        if (sites.length < 2 * MAX_SITES) sites.push(site(this.moduleWhere(k), entry));
         else this.unlisted.set(pid, (this.unlisted.get(pid) ?? 0) + 1);
       }
     }
@@ -459,6 +482,7 @@ export class FaultInjection {
       }
       if (a.interval > 1) {
         a.count++;
+        if (a.interval === COUNT_ONLY_INTERVAL) this.listAttrCall(a, inTask, what);
         if (a.count % a.interval) return false;
       }
       const r = this.rng.u32();
@@ -471,6 +495,27 @@ export class FaultInjection {
     if (a.times !== -1 && a.times !== 0) a.times--;
     this.injected.push({ attr: a.name, what, size, gfp, order, pid, comm: k.current.comm, by, call, caller: k.allocCaller?.() });
     return true;
+  }
+
+  /**
+   * A counting run's record (interval COUNT_ONLY_INTERVAL): the first call of the attribute in each of the module's
+   * kernel calls (Kernel.moduleCallNumber), with its count, the N that interval N fails. Calls outside the module's
+   * code (the kernel's own work) are not listed.
+   */
+  private listAttrCall(a: FaultAttr, inTask: boolean, what: string): void {
+    const k = this.k;
+    if (k.moduleEntry() === undefined) return;
+    const entry = k.moduleCallNumber();
+    if (this.lastAttrEntry[a.name] === entry) return;
+    this.lastAttrEntry[a.name] = entry;
+    const list = (this.attrCalls[a.name] ??= []);
+    if (list.length >= 2 * MAX_SITES) this.attrUnlisted[a.name] = (this.attrUnlisted[a.name] ?? 0) + 1;
+    else list.push({ n: a.count, entry, pid: k.current.pid, comm: k.current.comm, inTask, what, caller: k.allocCaller?.() });
+  }
+
+  /** The counting run's list of the attribute's calls, one per module call (listAttrCall), and how many it had no room for. */
+  attrCallsOf(name: FaultAttrName): { calls: readonly AttrCall[]; unlisted: number } {
+    return { calls: this.attrCalls[name] ?? [], unlisted: this.attrUnlisted[name] ?? 0 };
   }
 
   /** fail_dump(): the notice, and the stack when verbose > 1. */
@@ -527,12 +572,14 @@ export interface FaultInjectionResult {
   failNthLeft?: number;
   /** should_fail() calls of the insmod task (module_init): with failNth they are the sites n = 1..insmodCalls. */
   insmodCalls: number;
-  /** The insmod task's calls, in order (the first MAX_SITES, then each new place's first): what each allocates, with its %pGg flags. */
+  /** The insmod task's calls, in order (the first MAX_SITES, then each later module call's first): what each allocates, with its %pGg flags. */
   sites: (FaultSite & { flags: string })[];
-  /** Places of the insmod task's calls (read while fail-nth was pending) that `sites` had no room to list. */
-  unlistedPlaces?: number;
+  /** Module calls of the insmod task with a site (read while fail-nth was pending) that `sites` had no room to list. */
+  unlistedCalls?: number;
   /** Every fault injected in the run, in order. */
   injected: InjectedFaultJson[];
+  /** A counting run's attribute calls (interval COUNT_ONLY_INTERVAL): one per module call, and those not listed. */
+  attrCalls?: Partial<Record<FaultAttrName, { calls: AttrCall[]; unlisted: number }>>;
 }
 
 /** Does this run use fault injection (so that RunResult gets its faultInjection part)? */
@@ -566,8 +613,13 @@ export function faultSummary(k: Kernel, insmodPid: number, o: FaultRunOptions): 
     sites: f.sitesOf(insmodPid).map((x) => ({ ...x, flags: formatGfp(era, x.gfp) })),
     injected: f.injected.map((x) => ({ ...x, flags: formatGfp(era, x.gfp) })),
   };
-  const unlisted = f.unlistedPlacesOf(insmodPid);
-  if (unlisted) out.unlistedPlaces = unlisted;
+  const unlisted = f.unlistedCallsOf(insmodPid);
+  if (unlisted) out.unlistedCalls = unlisted;
+  for (const name of ["failslab", "fail_page_alloc"] as const) {
+    if (f.attr(name).interval !== COUNT_ONLY_INTERVAL) continue;
+    const { calls, unlisted: more } = f.attrCallsOf(name);
+    (out.attrCalls ??= {})[name] = { calls: [...calls], unlisted: more };
+  }
   if (o.failNth !== undefined) {
     out.failNth = o.failNth;
     out.failNthLeft = f.readFailNth(insmodPid);

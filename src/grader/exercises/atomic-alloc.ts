@@ -19,7 +19,7 @@ import {
   records,
   survivesFaultInjection,
 } from "../checks.ts";
-import { callsTo, toNum } from "../records.ts";
+import { callsOf, callsTo, toNum } from "../records.ts";
 import { buttonIrq } from "../grade.ts";
 
 export const atomicAlloc: Exercise = {
@@ -38,7 +38,8 @@ export const atomicAlloc: Exercise = {
 grader presses the button three times, 10, 20 and 30 ms after your module loads; do not raise the interrupt yourself
 (remove any \`raise_irq\` you tried the handler with). Each time, allocate 256 bytes in the handler, in hard interrupt
 context, with flags that cannot sleep, and keep them. If an allocation fails, keep nothing for that press. On unload,
-free the interrupt and every allocation.`,
+free the interrupt first (\`free_irq\`), then every allocation: until \`free_irq\` returns the handler can still run and
+take another buffer, or use one you are freeing.`,
   starter: `import { request_irq, free_irq, kmalloc, kfree, GFP_KERNEL, IRQ_HANDLED,
          MODULE_LICENSE, module_init, module_exit } from "linux";
 import { BUTTON_IRQ } from "sim";
@@ -162,8 +163,8 @@ module_exit(atomic_exit);
     ),
     check(
       "irq-freed",
-      "The interrupt is freed on unload",
-      "Call free_irq(BUTTON_IRQ, dev) in the exit function, with the same dev you passed to request_irq.",
+      "The interrupt is freed on unload, before the handler's buffers",
+      "Call free_irq(BUTTON_IRQ, dev) first in the exit function, with the same dev you passed to request_irq, then kfree the buffers.",
       (c) => {
         const irq = buttonIrq(c.exercise.settings.profile);
         const frees = callsTo(c.result, "free_irq").filter((x) => toNum(x.args[0]) === irq && x.phase === "exit");
@@ -172,10 +173,24 @@ module_exit(atomic_exit);
         const devs = callsTo(c.result, "request_irq")
           .filter((x) => toNum(x.args[0]) === irq && x.ret === 0)
           .map((x) => JSON.stringify(x.args[4]));
-        return frees.some((x) => devs.includes(JSON.stringify(x.args[1])))
-          ? ok()
-          : fail("free_irq was given another dev_id than request_irq: the handler stays installed (the kernel warns: Trying to free already-free IRQ)");
+        const freed = frees.find((x) => devs.includes(JSON.stringify(x.args[1])));
+        if (!freed)
+          return fail("free_irq was given another dev_id than request_irq: the handler stays installed (the kernel warns: Trying to free already-free IRQ)");
+        // The order: a buffer the handler took, freed on unload before free_irq. The grader's presses come long before
+        // unload, so nothing shows in the run; on a real machine a press between the two takes a buffer nobody frees
+        // (or the handler uses one being freed, on another CPU): free_irq waits for a running handler, then none runs.
+        const r = records(c);
+        if (isOutcome(r)) return r;
+        const at = (callsOf(c.result) ?? []).indexOf(freed);
+        const early = r.allocs.find((a) => a.context === "hardirq" && a.free?.call.phase === "exit" && a.free.index < at);
+        if (early)
+          return fail(
+            `${describeAlloc(early)}, taken in the handler, was freed with ${early.free!.fn}${early.free!.line !== undefined ? ` at line ${early.free!.line}` : ""} before free_irq${freed.line !== undefined ? ` (line ${freed.line})` : ""}: until free_irq returns the handler can still run and take another buffer, or use one being freed; free the interrupt first`,
+          );
+        return ok();
       },
+      1,
+      { requires: ["free_irq", "first"] },
     ),
     nothingLeaked(),
     survivesFaultInjection({ initMayLoad: true }),

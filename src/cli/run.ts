@@ -198,7 +198,9 @@ export async function runCommand(file: string, flags: RunFlags = {}): Promise<nu
   }
   // --proc names the kernel does not have, that the module did not create either: bad usage, as a typo is
   const missing = (opts.proc ?? []).filter((n) => [r.proc[n], r.procAfterExit[n]].every((t) => t === undefined || t.startsWith("(no such file")));
-  if (missing.length && !r.reports.some((x) => x.kind === "compile-error")) {
+  // ... unless the run never got that far: a compile error, or a limit that stopped it (a module stopped in its init
+  // creates no file; saying "no such /proc file" then hid the limit's report behind a usage error, exit 2)
+  if (missing.length && !r.reports.some((x) => x.kind === "compile-error" || x.limit !== undefined)) {
     const { procNames } = await import("../kernel/fs/proc.ts");
     process.stderr.write(`kmodlab: ${noSuchProc(missing, procNames())}\n`);
     return 2;

@@ -154,6 +154,14 @@ describe("kmodlab run: bad options", () => {
     });
   }
 
+  it("--proc naming the module's own file, in a run a limit stopped before the module made it: the limit's report, exit 1, not 'no such /proc file'", async () => {
+    const bomb = `import { module_init } from "linux";\nconst keep: ArrayBuffer[] = [];\nmodule_init(() => { for (;;) keep.push(new ArrayBuffer(16 << 20)); });`;
+    const r = await cli(["run", file("bomb.ts", bomb), "--proc", "mine"]);
+    expect(r.code).toBe(1);
+    expect(r.err).toMatch(/^kmodlab: guest memory limit reached/m);
+    expect(r.err).not.toMatch(/no such \/proc file/);
+  });
+
   for (const cmdline of ["vmalloc=abc", "vmalloc=-1", "vmalloc=", "mem=-5M", "vmalloc=99999999999999999999G", "=\u0000"]) {
     it(`--cmdline "${cmdline}": the kernel boots (ignoring or clamping it) or refuses in one line`, async () => {
       const r = await cli(["run", file("ok.ts", OK), "--cmdline", cmdline]);

@@ -5,7 +5,7 @@
 // Learner-facing reports (oops, kasan, double-free, bad-page, exception, a kernel BUG(), a soft lockup or hung
 // task the kernel models...) are normal outcomes, not failures.
 
-import { runModule, type RunOptions } from "../sandbox/run.ts";
+import { releaseCallLog, runModule, type RunOptions } from "../sandbox/run.ts";
 import type { RunResult } from "../sandbox/result.ts";
 import type { Generated, Program } from "./gen.ts";
 
@@ -164,7 +164,11 @@ export async function runAndJudge(g: Generated, era: string, run: FuzzRunner = r
   } catch (e) {
     return { failures: [`runModule rejected: ${(e as Error)?.stack ?? e}`], known: [] };
   }
-  return judge(r, era, { endless: g.program.endless });
+  try {
+    return judge(r, era, { endless: g.program.endless });
+  } finally {
+    releaseCallLog(r); // its calls are read (judged): the call log's columns serve the next program (sandbox/run.ts)
+  }
 }
 
 /** A failure's signature for minimisation: its kind and text with numbers and addresses blurred. */

@@ -271,6 +271,52 @@ class ValChunk {
   }
 }
 
+/**
+ * Chunks of logs that are done with them, for the next logs of this thread (a process runs many cells: the bench, the
+ * fuzzer, the grader's workers). A 20,000-pair loop fills ~1 MB of columns; new buffers that size are fresh pages
+ * the process faults in one by one (~400 minor faults a run, measured in bench/speed.bench.ts's kmalloc row, 0.2-0.3
+ * us a pair), where a reused chunk's pages are already mapped. A chunk enters the pool when nothing can read it
+ * again: the full chunks make() has turned into entries, and every chunk of a released log (CallLog.release). Every
+ * slot of a chunk is written before it is read (row(), setRet, the value writers), so a reused chunk holds nothing of
+ * its last log that a new one could see. At most POOL_BYTES are kept.
+ */
+const POOL_BYTES = 8 << 20;
+const rowPool = new Map<number, RowChunk[]>();
+const valPool = new Map<number, ValChunk[]>();
+let pooledBytes = 0;
+
+function takeRowChunk(cap: number): RowChunk {
+  const c = rowPool.get(cap)?.pop();
+  if (c === undefined) return new RowChunk(cap);
+  pooledBytes -= c.t.buffer.byteLength;
+  c.n = 0;
+  return c;
+}
+
+function takeValChunk(cap: number): ValChunk {
+  const c = valPool.get(cap)?.pop();
+  if (c === undefined) return new ValChunk(cap);
+  pooledBytes -= c.num.buffer.byteLength;
+  c.n = 0;
+  return c;
+}
+
+function giveChunk<C extends RowChunk | ValChunk>(pool: Map<number, C[]>, c: C, cap: number, bytes: number): void {
+  if (pooledBytes + bytes > POOL_BYTES) return;
+  pooledBytes += bytes;
+  let list = pool.get(cap);
+  if (list === undefined) pool.set(cap, (list = []));
+  list.push(c);
+}
+
+const giveRowChunk = (c: RowChunk) => giveChunk(rowPool, c, c.t.length, c.t.buffer.byteLength);
+const giveValChunk = (c: ValChunk) => giveChunk(valPool, c, c.num.length, c.num.buffer.byteLength);
+
+/** Bytes of chunks in the pool (tests). */
+export function callLogPoolBytes(): number {
+  return pooledBytes;
+}
+
 export class CallLog {
   phase: CallRecord["phase"] = "init";
   /** Module functions the kernel is inside, innermost last. */
@@ -301,7 +347,7 @@ export class CallLog {
   private readonly ctxIds = new Map<string, number>();
   private readonly callerNames: string[] = [];
   private readonly callerIds = new Map<string, number>();
-  private rowChunk = new RowChunk(FIRST_ROWS);
+  private rowChunk = takeRowChunk(FIRST_ROWS);
   private colFn = this.rowChunk.fn;
   private colCtx = this.rowChunk.ctx;
   private colCaller = this.rowChunk.caller;
@@ -314,7 +360,7 @@ export class CallLog {
   private rowOff = 0;
   /** The full row chunks before the last one, and their row counts. */
   private fullRows: RowChunk[] = [];
-  private valChunk = new ValChunk(FIRST_ROWS * 2);
+  private valChunk = takeValChunk(FIRST_ROWS * 2);
   private valNum = this.valChunk.num;
   private valKind = this.valChunk.kind;
   private valOff = 0;
@@ -346,9 +392,40 @@ export class CallLog {
 
   /** The log's entries, oldest first (made from the columns on first read; the same array every time). */
   get entries(): CallRecord[] {
+    if (this.released) {
+      if (this.pending !== 0 || this.held !== 0) throw new Error("kmodlab: the call log was released before its entries were read (CallLog.release)");
+      return this.made;
+    }
     if (this.held !== 0) this.flushHeld();
     if (this.pending) this.make();
     return this.made;
+  }
+
+  private released = false;
+  /**
+   * The run is over and whoever reads its calls has read them, or never will: the log's columns go to the chunk pool
+   * for the next logs of this thread. Entries already read stay readable; entries not read by then are lost (reading
+   * them throws). The log records nothing after this (the run that owned it is closed).
+   */
+  release(): void {
+    if (this.released) return;
+    this.released = true;
+    const rows = [...this.fullRows, this.rowChunk];
+    const vals = [...this.fullVals, this.valChunk];
+    this.fullRows = [];
+    this.fullVals = [];
+    // columns of no rows: a record() after release writes nowhere (typed arrays ignore writes past their end), never
+    // into a pooled chunk another log now has
+    this.useRowChunk(new RowChunk(0));
+    this.valChunk = new ValChunk(0);
+    this.valNum = this.valChunk.num;
+    this.valKind = this.valChunk.kind;
+    if (this.spareBlock) {
+      this.spareBlock.rowChunk = this.rowChunk;
+      this.spareBlock.valChunk = this.valChunk;
+    }
+    for (const c of rows) giveRowChunk(c);
+    for (const c of vals) giveValChunk(c);
   }
 
   /** The cell line of the current call (the run installs the bridge's innermostFrame; a walk by default). */
@@ -1173,7 +1250,7 @@ export class CallLog {
     if (j === this.valNum.length) {
       this.valChunk.n = j;
       this.fullVals.push(this.valChunk);
-      this.valChunk = new ValChunk(Math.min(j * 2, MAX_CHUNK_ROWS * 2));
+      this.valChunk = takeValChunk(Math.min(j * 2, MAX_CHUNK_ROWS * 2));
       this.valNum = this.valChunk.num;
       this.valKind = this.valChunk.kind;
       j = 0;
@@ -1195,7 +1272,7 @@ export class CallLog {
     if (i === this.colFn.length) {
       this.rowChunk.n = i;
       this.fullRows.push(this.rowChunk);
-      this.useRowChunk(new RowChunk(Math.min(i * 2, MAX_CHUNK_ROWS)));
+      this.useRowChunk(takeRowChunk(Math.min(i * 2, MAX_CHUNK_ROWS)));
       i = 0;
     }
     this.colFn[i] = fn;
@@ -1282,6 +1359,9 @@ export class CallLog {
     }
     this.block = null; // its rows are entries now: no longer undone
     this.cont = false;
+    // the full chunks are entries now, and nothing reads them again: to the pool (the last ones stay the log's)
+    for (const c of this.fullRows) giveRowChunk(c);
+    for (const c of this.fullVals) giveValChunk(c);
     this.fullRows = [];
     this.fullVals = [];
     this.rowOff = 0;

@@ -8,9 +8,9 @@
 // the cheap first test, since a thread's CPU time never runs ahead of wall time. A cap on wall time (WALL_CAP_FACTOR
 // times the limit) still ends a run whose thread is starved or blocked.
 //
-// Linux gives each thread's time on a CPU in /proc/thread-self/schedstat (first field, nanoseconds). The file is
-// opened, read and closed at each reading (~15 µs; a run reads it a few times at most): an fd kept open would be the
-// process's, and leak with every run worker a runner replaces. Elsewhere (the browser's run worker, other systems)
+// Linux gives each thread's time on a CPU in /proc/thread-self/schedstat (first field, nanoseconds). A worker thread
+// opens, reads and closes the file at each reading (~15 µs; a run reads it a few times at most): an fd kept open
+// would be the process's, and leak with every run worker a runner replaces. The main thread keeps its one open. Elsewhere (the browser's run worker, other systems)
 // there is no such clock and the limit stays on wall time, as before. The host's watchdog over a run worker
 // (src/node/isolate.ts) reads the worker thread's clock the same way; the CLI's one-cell fast path
 // (src/node/in-thread.ts) keeps Node's vm timeout over its own thread, which is wall time (limit plus grace).
@@ -37,13 +37,19 @@ interface FsLike {
 
 let clock: (() => number) | null | undefined;
 
-/** Reads `path` (a schedstat file) as milliseconds of CPU time; NaN when it cannot. */
-function schedstatReader(fs: FsLike, path: string): () => number {
+/**
+ * Reads `path` (a schedstat file) as milliseconds of CPU time; NaN when it cannot. `keep`: the file stays open and
+ * each reading is one read at offset 0 (procfs makes the text again at each), for a thread that lives as long as the
+ * process (see threadCpuClock).
+ */
+function schedstatReader(fs: FsLike, path: string, keep = false): () => number {
   const buf = new Uint8Array(32);
+  let kept = -1;
   return () => {
-    let fd = -1;
+    let fd = kept;
     try {
-      fd = fs.openSync(path, "r");
+      if (fd < 0) fd = fs.openSync(path, "r");
+      if (keep) kept = fd;
       const n = fs.readSync(fd, buf, 0, buf.length, 0);
       let ns = 0;
       let i = 0;
@@ -56,7 +62,7 @@ function schedstatReader(fs: FsLike, path: string): () => number {
     } catch {
       return NaN;
     } finally {
-      if (fd >= 0) fs.closeSync(fd);
+      if (fd >= 0 && fd !== kept) fs.closeSync(fd);
     }
   };
 }
@@ -76,7 +82,12 @@ export function threadCpuClock(): (() => number) | null {
   try {
     const fs = linuxBuiltin<FsLike>("node:fs");
     if (!fs) return null;
-    const read = schedstatReader(fs, "/proc/thread-self/schedstat");
+    // The main thread keeps its file open: every run reads the clock when it starts (bindings.ts startDeadline), and
+    // opening /proc/thread-self/schedstat is most of a reading's cost (a path walk through procfs: 3 % of a memdemo
+    // run, ~60 us at load 10). The fd is /proc/<pid>/task/<tid>'s, the main thread's: it lives as the process does.
+    // A worker thread opens and closes it at each reading, as the header says.
+    const wt = linuxBuiltin<{ isMainThread?: boolean }>("node:worker_threads");
+    const read = schedstatReader(fs, "/proc/thread-self/schedstat", wt?.isMainThread === true);
     if (Number.isFinite(read())) clock = read;
   } catch {
     clock = null;

@@ -43,6 +43,7 @@ import {
   poisonQuickJS,
   rawStringsFor,
   rawValuesFor,
+  type RawValues,
 } from "./quickjs.ts";
 
 /** A simulated event the run schedules before insmod (the lesson's "button pressed at 30 ms"). */
@@ -701,25 +702,9 @@ function openBridge(run: Run, qjs: QuickJSWASMModule, source: string, entries: r
     compiled,
   ));
   if (!prepared && run.restore === "kept") keepPrepared(qjs, key, { rt, ctx, guest: b.guest });
-  // guest bigints are measured before the host reads one (validate.ts guestBigInt): a wide one is never converted
-  const values = rawValuesFor(qjs, ctx);
-  setBigintLimbs(
-    ctx,
-    values &&
-      ((h) => {
-        values.sync();
-        return values.bigintLimbs(h.value as unknown as number);
-      }),
-  );
+  // guest bigints are measured before the host reads one (validate.ts guestBigInt): a wide one is never converted;
   // and strings before one is copied (validate.ts readString): a long one is refused or described, never read
-  setStringLength(
-    ctx,
-    strings &&
-      ((h) => {
-        strings.sync();
-        return strings.stringLength(h.value as unknown as number);
-      }),
-  );
+  setValueReaders(ctx, rawValuesFor(qjs, ctx), strings);
   log.lineOf = () => b.innermostFrame()?.line;
   b.cellScopes = tr.scopes;
   if (shadow) {
@@ -1094,6 +1079,7 @@ function finish(run: Run): RunResult {
       },
       set: (value: unknown) => void data("calls", value),
     });
+    runLogs.set(result, log);
     if (log.droppedTotal) data("callsDropped", log.dropped);
     if (log.folded) data("callsFolded", log.folded); // calls counted in an earlier entry's `repeats` (calllog.ts)
     if (options.probes?.length) data("memory", run.probed);
@@ -1103,6 +1089,49 @@ function finish(run: Run): RunResult {
   }
   result.stats.wallMs = now() - run.t0;
   return result;
+}
+
+/**
+ * validate.ts's readers of a guest bigint's width and a string's length, for this context (none: undefined). Made
+ * here, not in openBridge: a closure made there would hold openBridge's whole scope (the run's kernel, log and
+ * bridge) in validate.ts's map until the context's next run, and a young-generation GC then copies and promotes a
+ * finished run's objects as if they were live.
+ */
+function setValueReaders(ctx: QuickJSContext, values: RawValues | undefined, strings: RawValues | undefined): void {
+  setBigintLimbs(
+    ctx,
+    values &&
+      ((h) => {
+        values.sync();
+        return values.bigintLimbs(h.value as unknown as number);
+      }),
+  );
+  setStringLength(
+    ctx,
+    strings &&
+      ((h) => {
+        strings.sync();
+        return strings.stringLength(h.value as unknown as number);
+      }),
+  );
+}
+
+/** The call log of each RunResult made in this thread (releaseCallLog). */
+const runLogs = new WeakMap<RunResult, CallLog>();
+
+/**
+ * The caller is done with the run's kernel calls (read them, or never will): the call log's columns go back to its
+ * pool for the next runs of this thread (sandbox/calllog.ts: a long log's fresh memory costs a page fault per 4 KiB).
+ * `result.kernel.calls` stays as it is when it was read; otherwise it is removed (not made). For processes that run
+ * many cells (the bench, the fuzzer); a result from another thread (the run worker's) has nothing here to release.
+ */
+export function releaseCallLog(result: RunResult): void {
+  const log = runLogs.get(result);
+  if (log === undefined) return;
+  runLogs.delete(result);
+  const kernel = result.kernel as Record<string, unknown> | undefined;
+  if (kernel && Object.getOwnPropertyDescriptor(kernel, "calls")?.get) delete kernel.calls;
+  log.release();
 }
 
 /** The kernel's hooks back to their defaults, the runtime and context freed (unless poisoned), the memory guard released. */

@@ -11,7 +11,10 @@ import {
   BUSY_BEFORE_MS,
   callsOfInit,
   chooseSites,
+  extraRuns,
+  FAULT_CALLS_MAX,
   FAULT_RUNS_MAX,
+  judge,
   listedSitesOf,
   runOptionsFor,
   unlistedCallsOf,
@@ -130,6 +133,40 @@ module_init(() => {
     expect(new Set(vz.map((x) => x.entry)).size).toBe(1);
     expect(callsOfInit(listed, unlistedCallsOf(r))).toBe(524);
     expect(r.faultInjection!.insmodCalls).toBeGreaterThan(524);
+  });
+});
+
+describe("fault runs: the series ends at the first failing run, and a module past FAULT_CALLS_MAX calls fails the check", () => {
+  const run = (src: string, o: Parameters<typeof runModule>[1]) => runModule(src, o);
+  it("the same verdict and message with the series cut short as with every run made", async () => {
+    const ex = getExercise("fix-the-bugs")!;
+    // the bugs fixed, the vmalloc unchecked: its fault run (the 3rd of 8 sites) fails the check
+    const src = ex.solution.replace(/table = vmalloc\(8192\);\n\s*if \(table === 0n\) return -ENOMEM;/, "table = vmalloc(8192);");
+    expect(src).not.toBe(ex.solution);
+    const clean = await run(src, runOptionsFor(ex.settings));
+    const cut = await extraRuns(ex, src, run, clean);
+    const whole = { ...ex, checks: ex.checks.map(({ failsOnFaultRun: _, ...c }) => c) };
+    const all = await extraRuns(whole, src, run, clean);
+    expect(cut.faults!.runs.length).toBeLessThan(all.faults!.runs.length);
+    const a = judge(ex, clean, src, undefined, cut).checks.find((c) => c.id === "handles-allocation-failure")!;
+    const b = judge(ex, clean, src, undefined, all).checks.find((c) => c.id === "handles-allocation-failure")!;
+    expect(a.pass).toBe(false);
+    expect(a).toEqual(b);
+  });
+
+  it(`a module_init making more than ${FAULT_CALLS_MAX} allocating calls fails the check without a fail-nth run, saying the limit`, async () => {
+    const ex = getExercise("fix-the-bugs")!;
+    const src = ex.solution.replace(
+      "function sum_init(): number {",
+      "function sum_init(): number {\n  for (let i = 0; i < 130; i++) kfree(kmalloc(8, GFP_KERNEL));",
+    );
+    const clean = await run(src, runOptionsFor(ex.settings));
+    const extra = await extraRuns(ex, src, run, clean);
+    expect(extra.faults!.runs.filter((r) => !r.attr)).toEqual([]);
+    // 130 in the loop and the three of the reference (kmalloc(16), vmalloc, kmalloc(64))
+    const c = judge(ex, clean, src, undefined, extra).checks.find((x) => x.id === "handles-allocation-failure")!;
+    expect(c.pass).toBe(false);
+    expect(c.detail).toMatch(new RegExp(`makes 133 kernel calls that allocate .*more than the ${FAULT_CALLS_MAX}`));
   });
 });
 

@@ -3,7 +3,7 @@
 // recordNumeric (the raw host calls' path, bindings.ts rawRow) makes the very rows record() makes of the same calls,
 // with the same budget (dropped calls, the marker entry, the byte estimate).
 import { afterEach, describe, expect, it } from "vitest";
-import { CALL_LOG_BUDGET, CallLog, type CallLogPolicy } from "../../sandbox/calllog.ts";
+import { CALL_LOG_BUDGET, CallLog, callLogPoolBytes, type CallLogPolicy } from "../../sandbox/calllog.ts";
 import type { Kernel } from "../../src/kernel/kernel.ts";
 import { API } from "../../sandbox/api.ts";
 import { memoryRoles } from "../../sandbox/memrecords.ts";
@@ -62,6 +62,40 @@ describe("call log", () => {
     }
     expect(log.entries).toEqual(expected);
     expect(log.entries).toBe(log.entries); // the same array every read
+  });
+
+  it("a released log's columns serve the next log, whose entries are its own calls only; entries not read by the release are gone, said", () => {
+    const hex = (v: unknown) => (typeof v === "bigint" ? "0x" + v.toString(16) : (v ?? null));
+    const fill = (log: CallLog, from: number, n: number) => {
+      log.lineOf = () => 7;
+      log.callers.push("f");
+      const all = calls(from + n).slice(3 * from);
+      for (const c of all) {
+        const xs = c.args.map((v) => (typeof v === "bigint" ? encode(v) : v));
+        const addrs = c.args.reduce<number>((m, v, i) => (typeof v === "bigint" ? m | (1 << i) : m), 0);
+        log.recordNumeric(log.infoOf(c.fn), xs.length, xs[0] ?? 0, xs[1] ?? 0, xs[2] ?? 0, addrs, c.ret, typeof c.ret === "bigint" ? encode(c.ret) : NaN);
+      }
+      return JSON.stringify(all.map((c) => [c.fn, c.args.map(hex), hex(c.ret)]));
+    };
+    const a = new CallLog(fakeKernel(), policy);
+    fill(a, 0, 3000); // 9000 rows: chunks of 256 ... 4096 rows, and 1064 in one of 8192
+    const made = a.entries; // made: its full chunks are entries now, in the pool
+    const pooled = callLogPoolBytes();
+    expect(pooled).toBeGreaterThan(0);
+    a.release();
+    expect(callLogPoolBytes()).toBeGreaterThan(pooled); // and its last chunks
+    expect(a.entries).toBe(made); // read before the release: kept
+    // the next log writes into a's chunks, and past them (three chunks of 8192 rows): other sizes and addresses
+    const b = new CallLog(fakeKernel(), policy);
+    const expected = fill(b, 5, 9000);
+    expect(callLogPoolBytes()).toBeLessThan(pooled);
+    expect(JSON.stringify(b.entries.map((e) => [e.fn, e.args, e.ret]))).toBe(expected);
+    expect(b.entries.every((e, i) => e.tNs === (i + 1) * 1000 && e.caller === "f" && e.phase === "init")).toBe(true);
+    const c = new CallLog(fakeKernel(), policy);
+    fill(c, 0, 100);
+    c.release();
+    expect(() => c.entries).toThrow(/released before its entries were read/);
+    b.release();
   });
 
   for (const budget of [false, true]) {

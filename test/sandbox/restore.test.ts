@@ -4,9 +4,11 @@
 // on the copies, and a poisoned module keeping none.
 import { describe, expect, it } from "vitest";
 import { readFileSync } from "node:fs";
+import { setFlagsFromString } from "node:v8";
+import { runInNewContext } from "node:vm";
 import { newQuickJSWASMModuleFromVariant } from "quickjs-emscripten-core";
 import RELEASE_SYNC from "@jitl/quickjs-wasmfile-release-sync";
-import { loadKernelDeps, runModule, runModuleSync, type RunOptions } from "../../sandbox/run.ts";
+import { kernelBootCache, loadKernelDeps, releaseCallLog, runModule, runModuleSync, type RunOptions } from "../../sandbox/run.ts";
 import { loadQuickJS, poisonQuickJS, quickJSGeneration } from "../../sandbox/quickjs.ts";
 import { MAX_SNAPSHOTS, preparedStats } from "../../sandbox/restore.ts";
 import { baseImage, findLayout, layoutDeferred, layoutOf, moduleLayout } from "../../sandbox/wasm_image.ts";
@@ -170,6 +172,41 @@ describe("a prepared QuickJS runtime put back instead of built (restore.ts)", ()
     const again = await runModule(cell(";"));
     expect(preparedStats(q).snapshots).toBe(stats.snapshots);
     expect(strip(again)).toBe(strip(first));
+  });
+
+  it("a finished run is not kept alive by the sandbox: with its result dropped, its kernel is collected; releaseCallLog hands its call log back (calls read stay, calls not read go)", async () => {
+    setFlagsFromString("--expose-gc");
+    const gc = runInNewContext("gc") as () => void;
+    await loadKernelDeps(); // makes the boot cache
+    const cache = kernelBootCache()!;
+    const boot = cache.boot;
+    const kernels: WeakRef<object>[] = [];
+    cache.boot = (p, o) => {
+      const k = boot.call(cache, p, o);
+      kernels.push(new WeakRef(k));
+      return k;
+    };
+    try {
+      for (let i = 0; i < 3; i++) expect((await runModule(cell(";"))).initReturn).toBe(0);
+    } finally {
+      cache.boot = boot;
+    }
+    await new Promise((r) => setTimeout(r, 0)); // a WeakRef's target is held until the job that made it ends
+    gc();
+    // the last run's kernel, log and bridge: before, validate.ts's readers (closures made in run.ts openBridge) held
+    // them until the context's next run. (The run that kept the key's copy, the second, is still held by that copy:
+    // at most restore.ts MAX_SNAPSHOTS of them.)
+    expect(kernels.length).toBe(3);
+    expect(kernels[2]!.deref()).toBeUndefined();
+
+    const unread = await runModule(cell(";"));
+    releaseCallLog(unread);
+    expect("calls" in unread.kernel).toBe(false);
+    const read = await runModule(cell(";"));
+    const calls = read.kernel.calls as { fn: string }[];
+    releaseCallLog(read);
+    expect(read.kernel.calls).toBe(calls);
+    expect(calls.map((c) => c.fn)).toContain("kmalloc");
   });
 
   // debug: the prelude's wrappers serve the kernel calls (KASAN reads the guest's stack); distro: raw host functions

@@ -2,12 +2,14 @@
 // (issue 13), not the kernel: kernel calls that run for seconds, guest memory outside QuickJS's accounting
 // (ArrayBuffers, typed arrays, SharedArrayBuffers, flat strings), printk widths and strings of megabytes, call-log
 // floods, nesting through ctors / wait_event / timers, kmem_cache_destroy at the wrong moment, Proxy callbacks
-// whose traps free memory, RAM filling, and strings of tens of MB handed to the host. Each program is one to three such attacks with sizes drawn from the
+// whose traps free memory, RAM filling, strings of tens of MB handed to the host, printk calls of tens of thousands
+// of arguments, and cache names of millions of characters. Each program is one to three such attacks with sizes drawn from the
 // seed, on one of the fuzzer's profiles (FUZZ_TARGETS), and deterministic from its seed.
 //
 // What a hostile run must satisfy (judgeHostile): the ordinary oracle (no kmodlab bug report, no invariant
 // violation, the RunResult survives JSON; a CPU deadline is expected here); the sandbox stopped it itself (no
-// "stopped by the host" report from the isolated worker's outer watchdog); no Proxy trap ran inside a kernel call;
+// "stopped by the host" report from the isolated worker's outer watchdog, and no RunResult.stoppedByHost: a run the
+// host's watchdog stopped and salvaged); no Proxy trap ran inside a kernel call;
 // the RunResult's JSON under 64 MiB; and the run ended within the CPU limit + 50 % + 3 s of CPU time (the process's,
 // which is the run worker's while the fuzzer waits for it; the CPU limit is CPU time on Linux: sandbox/cpuclock.ts)
 // and within the sandbox's cap of WALL_CAP_FACTOR times the limit + 3 s of wall time (measured by the fuzzer, never
@@ -100,6 +102,26 @@ const ATTACKS: Attack[] = [
     make: (r) => ({
       init: [
         `{ const s = "z".repeat(${pick(r, [1, 4, 8])} << 20); for (let i = 0; i < ${1 + r.int(300)}; i++) printk(${pick(r, ['"%.0s"', 'KERN_INFO + "%s\\\\n"', 'KERN_CONT + "%s"', "s"])}, s); }`,
+      ],
+    }),
+  },
+  {
+    // printk(fmt, ...Array(10000)) overflowed the host's stack inside the call (the argument count limit now)
+    name: "many-args",
+    needs: ["printk"],
+    make: (r) => ({
+      init: [
+        `for (let i = 0; i < ${1 + r.int(50)}; i++) { try { printk(KERN_INFO + "${pick(r, ["%d", "%s", "%*d", "%.0s"])}\\n", ...new Array(${pick(r, [1024, 1025, 10000, 65000])}).fill(${pick(r, ["1", '"s"', "2n"])})); } catch (e) {} }`,
+      ],
+    }),
+  },
+  {
+    // names the kernel keeps: /proc names past 255 bytes, cache names of millions of characters (the RAM budget)
+    name: "kernel-names",
+    needs: ["kmem_cache_create"],
+    make: (r) => ({
+      init: [
+        `{ const n = "${pick(r, ["c", "\u00e9", "-"])}".repeat(${pick(r, [256, 1 << 16, (1 << 22) - 1, 1 << 22])}); for (let i = 0; i < ${1 + r.int(400)}; i++) { try { kmem_cache_create(n + (i % 10), ${pick(r, [8, 64, 4096])}, 0, 0, ${pick(r, ["null", "(o: bigint) => {}"])}); } catch (e) {} } }`,
       ],
     }),
   },
@@ -269,6 +291,7 @@ export function judgeHostile(p: HostileProgram, r: RunResult, wallMs: number, cp
   const failures = judge(r, p.era, { endless: true }).failures;
   for (const x of r.reports)
     if (/^kmodlab: (stopped by the host|the run's worker failed)/.test(x.title)) failures.push(`the sandbox did not stop it itself: ${x.title}`);
+  if (r.stoppedByHost) failures.push(`the sandbox did not stop it itself: the host stopped its JavaScript (${r.stoppedByHost} limit; the run was salvaged)`);
   if (r.dmesg.some((l) => l.includes(TRAP_MARK))) failures.push("a Proxy trap ran inside a kernel call");
   let size = -1;
   try {

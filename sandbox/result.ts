@@ -60,6 +60,12 @@ export interface RunResult {
   user?: UserOutcome;
   /** Only when RunOptions.stopAfterCalls stopped the run: the kernel calls it replayed (the state is after that one). */
   steppedTo?: number;
+  /**
+   * Only when the host, not the sandbox, stopped the run for its CPU limit (one built-in call, or a loop of them, that
+   * never reached QuickJS's interrupt handler): its JavaScript was stopped and the run finished from the kernel's
+   * state (sandbox/run.ts salvageStoppedRun). The rest of the RunResult is the sandbox's own CPU-limit stop.
+   */
+  stoppedByHost?: "cpu";
 }
 
 export interface ModuleOutcome {

@@ -444,11 +444,16 @@ export function salvageStoppedRun(): RunResult | undefined {
   poisonQuickJS(qjs);
   const { k } = run;
   const b = run.bridge;
-  try {
-    b?.stopFor("cpu");
-    k.report(limitReport(k, "cpu", run.limits, b?.stopFrames ?? [], false, false, b?.stopTask ?? k.current));
-  } catch (e) {
-    internalError(run, e);
+  run.result.stoppedByHost = "cpu";
+  // A run a limit had already ended (its report made: the host's wall-clock timeout of the in-thread path came while
+  // it finished, on a loaded machine) keeps that one report: a second soft lockup here was a duplicate.
+  if (!run.result.reports.some((r) => r.limit !== undefined)) {
+    try {
+      b?.stopFor("cpu");
+      k.report(limitReport(k, "cpu", run.limits, b?.stopFrames ?? [], false, false, b?.stopTask ?? k.current));
+    } catch (e) {
+      internalError(run, e);
+    }
   }
   try {
     return finish(run);

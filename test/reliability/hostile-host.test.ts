@@ -57,6 +57,7 @@ describe("host hang inside one built-in call, or a loop of long ones: the host's
       expect(rep.explain).toMatch(/more than 300 ms of CPU time \(the run's CPU limit\)/);
       expect(r.dmesg.slice(-2).map((l) => l.replace(/^\[[ .\d]+\] /, ""))).toEqual(["before", rep.title]);
       expect(hostStopOf(r)).toBeUndefined();
+      expect(r.stoppedByHost).toBe("cpu");
       expect(exitCodeOf(r)).toBe(1);
       expect(stoppedReason(r)).toMatch(/^stopped: CPU limit/);
       expect(JSON.parse(JSON.stringify(r))).toEqual(r);
@@ -76,6 +77,7 @@ describe("host hang inside one built-in call, or a loop of long ones: the host's
     expect(r.reports.map((x) => [x.kind, x.limit])).toEqual([["timeout", "cpu"]]);
     expect(r.reports[0]!.title).toMatch(/soft lockup/);
     expect(hostStopOf(r)).toBeUndefined();
+    expect(r.stoppedByHost).toBeUndefined();
     expect(r.dmesg.some((l) => l.includes("soft lockup"))).toBe(true);
   }, 60_000);
 });

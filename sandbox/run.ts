@@ -29,7 +29,7 @@ import type { ColumnMap } from "./shadow.ts";
 import { CallLog, type CallLogPolicy } from "./calllog.ts";
 import { readProbes, type MemoryProbe, type ProbeResult } from "./probes.ts";
 import { memoryRoles } from "./memrecords.ts";
-import { runUserProgram, userPid } from "./user.ts";
+import { runUserProgram, salvageUserProgram, userPid } from "./user.ts";
 import { bridgeRows } from "./rows.ts";
 import { moduleParamsOutcome, paramInsmodError } from "./api/params.ts";
 import { keepCell, keepCompiled, keepPrepared, releasePrepared, takePrepared } from "./restore.ts";
@@ -445,6 +445,15 @@ export function salvageStoppedRun(): RunResult | undefined {
   const { k } = run;
   const b = run.bridge;
   run.result.stoppedByHost = "cpu";
+  // a user program stopped in the middle: its outcome as a limit leaves it (exit status 1, its output so far)
+  if (!run.result.user) {
+    try {
+      const user = salvageUserProgram(k, userPid(run.pid));
+      if (user) run.result.user = user;
+    } catch (e) {
+      internalError(run, e);
+    }
+  }
   // A run a limit had already ended (its report made: the host's wall-clock timeout of the in-thread path came while
   // it finished, on a loaded machine) keeps that one report: a second soft lockup here was a duplicate.
   if (!run.result.reports.some((r) => r.limit !== undefined)) {

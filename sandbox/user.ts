@@ -114,15 +114,40 @@ export function runUserProgram(
   );
   const run: UserRun = { proc, malloc, errno: 0, allocations: [] };
   runs.set(k, run);
+  let r: ReturnType<typeof invoke>;
+  try {
+    r = proc.run(() => invoke(main));
+  } catch (e) {
+    runs.delete(k);
+    proc.exit();
+    throw e;
+  }
+  if (r.ok) proc.exitCode = typeof r.value === "number" && Number.isInteger(r.value) ? r.value & 0xff : 0;
+  else if (!proc.signal && !r.killed) proc.exitCode = 1;
+  return userOutcome(k, run, pid);
+}
+
+/**
+ * The program of a run a host stopped in the middle (sandbox/run.ts salvageStoppedRun), as a limit that stopped it
+ * leaves it (exit status 1, its output so far), or undefined when none was running. Its JavaScript was stopped, not
+ * unwound: proc.run's own cleanup never ran.
+ */
+export function salvageUserProgram(k: Kernel, pid: number): UserOutcome | undefined {
+  const run = runs.get(k);
+  if (!run) return undefined;
+  if (!run.proc.signal) run.proc.exitCode = 1;
+  return userOutcome(k, run, pid);
+}
+
+/** The program's outcome once main has returned or was stopped: its views, then the process gone (exit). */
+function userOutcome(k: Kernel, run: UserRun, pid: number): UserOutcome {
+  const { proc, malloc } = run;
   let maps: string;
   let statusFile: string;
   let meminfo: { anonPagesKb: number; committedKb: number };
   let pages: UserOutcome["pages"];
   let pagesTotal: number;
   try {
-    const r = proc.run(() => invoke(main));
-    if (r.ok) proc.exitCode = typeof r.value === "number" && Number.isInteger(r.value) ? r.value & 0xff : 0;
-    else if (!proc.signal && !r.killed) proc.exitCode = 1;
     maps = renderMaps(k, proc);
     statusFile = renderStatus(k, proc);
     meminfo = userMeminfo(k);

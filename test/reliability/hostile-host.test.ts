@@ -35,7 +35,8 @@ afterAll(() => cpuRunner.close());
 describe("host hang inside one built-in call, or a loop of long ones: the host's CPU watchdog stops the worker's JavaScript, and the run ends as the sandbox's own CPU-limit stop, with its log", () => {
   const hangs: [string, string][] = [
     ["indexOf over a 2^53-1 array-like", "[].indexOf.call({ length: 2 ** 53 - 1 } as any, 1)"],
-    ["includes over a 2^53-1 array-like", "[].includes.call({ length: 2 ** 53 - 1 } as any, 1)"],
+    // in a user program: its output so far and exit status 1, as a limit leaves it (user.ts salvageUserProgram)
+    ["includes over a 2^53-1 array-like, in the user program", "[].includes.call({ length: 2 ** 53 - 1 } as any, 1)"],
     ["Array(2^32-1).join()", "Array(2 ** 32 - 1).join().length"],
     // QuickJS asks its interrupt handler every 10,000 turns: each turn here is ~0.1-0.3 s of one built-in call
     [
@@ -45,15 +46,20 @@ describe("host hang inside one built-in call, or a loop of long ones: the host's
   ];
   for (const [what, expr] of hangs) {
     it(`${what}: the soft lockup's timeout report naming the CPU limit, the log before it kept, exit code 1, the next run is normal`, async () => {
+      const user = what.endsWith("user program");
       const r = await cpuRunner.run(
-        cell(`module_init(() => { printk(KERN_INFO + "before\\n"); const x = ${expr}; printk(KERN_INFO + "%d\\n", Number(x)); return 0; });`),
+        user
+          ? `import { printk, KERN_INFO, MODULE_LICENSE, module_init } from "linux";\nimport { user_main, puts } from "user";\nMODULE_LICENSE("GPL");\nmodule_init(() => { printk(KERN_INFO + "before\\n"); return 0; });\nuser_main(() => { puts("out"); return ${expr}; });\n`
+          : cell(`module_init(() => { printk(KERN_INFO + "before\\n"); const x = ${expr}; printk(KERN_INFO + "%d\\n", Number(x)); return 0; });`),
         { limits: { cpuMs: 300 } },
       );
       expect(r.reports).toHaveLength(1);
       const rep = r.reports[0]!;
       expect(rep.kind).toBe("timeout");
       expect(rep.limit).toBe("cpu");
-      expect(rep.title).toBe("watchdog: BUG: soft lockup - CPU#0 stuck for 22s! [insmod:108]");
+      expect(rep.title).toBe(`watchdog: BUG: soft lockup - CPU#0 stuck for 22s! [${user ? "a.out:109" : "insmod:108"}]`);
+      if (user) expect([r.user?.stdout, r.user?.exitCode, r.user?.status]).toEqual(["out\n", 1, 1]);
+      else expect(r.user).toBeUndefined();
       expect(rep.explain).toMatch(/more than 300 ms of CPU time \(the run's CPU limit\)/);
       expect(r.dmesg.slice(-2).map((l) => l.replace(/^\[[ .\d]+\] /, ""))).toEqual(["before", rep.title]);
       expect(hostStopOf(r)).toBeUndefined();

@@ -18,6 +18,7 @@
 
 import type { ApiEntry, CallEnv } from "../table.ts";
 import { fn, GuestError, p } from "../table.ts";
+import { detachedSlice } from "../../src/kernel/kernel/vsprintf.ts";
 import { handles } from "./handles.ts";
 import type { DmaDevice } from "../../src/kernel/kernel/dma.ts";
 import { KERN_ERR } from "../../src/kernel/kernel/printk.ts";
@@ -108,7 +109,8 @@ export const DMAPOOL_ROWS: ApiEntry[] = [
       const allocation = Math.max(size, PAGE);
       if (boundary === 0) boundary = allocation;
       else if (boundary < size || !isPow2(boundary)) return 0;
-      return handles(c.k).add("dma_pool", { name, dev, size, allocation, boundary, pages: [] } satisfies DmaPool);
+      // the pool keeps its name in char name[32] (6.1 strscpy, 2.6/3.4 strlcpy): the first 31 bytes
+      return handles(c.k).add("dma_pool", { name: poolName(name), dev, size, allocation, boundary, pages: [] } satisfies DmaPool);
     },
   }),
   fn({
@@ -183,3 +185,14 @@ export const DMAPOOL_ROWS: ApiEntry[] = [
     },
   }),
 ];
+
+/** What struct dma_pool's char name[32] keeps of `name`: its first 31 bytes of UTF-8 (no character cut in half). */
+function poolName(name: string): string {
+  // a copy, not a slice: V8 keeps a slice's whole parent alive (a 4 MB name per pool)
+  const head = name.length > 31 ? detachedSlice(name, 0, 31) : name;
+  const bytes = new TextEncoder().encode(head);
+  if (bytes.length <= 31) return head;
+  let n = 31;
+  while (n > 0 && (bytes[n]! & 0xc0) === 0x80) n--; // back to the start of the character the cut falls in
+  return new TextDecoder().decode(bytes.subarray(0, n));
+}

@@ -69,4 +69,17 @@ describe("dma_pool", () => {
     expect(d.find((l) => l.includes("(bad dma)"))).toMatch(/^\S+ \S+: dma_pool_free leaky, [0-9a-f(_)a-z]+\/0x0000000000001234 \(bad dma\)$/);
     expect(d.find((l) => l.includes("busy"))).toMatch(/^\S+ \S+: dma_pool_destroy leaky, [0-9a-f(_)a-z]+ busy$/);
   });
+
+  it("the pool keeps the first 31 bytes of its name (char name[32], strscpy): no character cut in half, and a copy (a slice kept a 4 MB name alive per pool)", async () => {
+    const r = await runModule(
+      cell(`for (const name of ["n".repeat(1 << 22), "\\u00e9".repeat(20)]) {
+    const pool = dma_pool_create(name, dev, 32, 0, 0);
+    dma_pool_alloc(pool, GFP_KERNEL);
+    dma_pool_destroy(pool);
+  }`),
+      {},
+    );
+    const busy = lines(r.dmesg).filter((l) => l.includes("busy"));
+    expect(busy.map((l) => l.replace(/^\S+ \S+: dma_pool_destroy (.*), \S+ busy$/, "$1"))).toEqual(["n".repeat(31), "\u00e9".repeat(15)]);
+  });
 });

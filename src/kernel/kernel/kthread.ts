@@ -42,6 +42,7 @@ import { PageOwner } from "../mm/page_flags.ts";
 import { gfp } from "../gfp.ts";
 import { kernelOwnedArea } from "../mm/percpu.ts";
 import { threadSize as threadSizeOf } from "../mm/slab_boot.ts";
+import { detachedSlice } from "./vsprintf.ts";
 
 /** The drain after module_init lasts this long while kernel threads are alive (see the header). */
 export const KTHREAD_LOADED_MS = 5000;
@@ -164,7 +165,7 @@ export class Kthreads {
     this.stackBytes += size;
     taskStackAccount(k, +1);
     const t: Kthread = {
-      task: { pid, comm: name.slice(0, TASK_COMM_LEN - 1) },
+      task: { pid, comm: detachedSlice(name, 0, TASK_COMM_LEN - 1) }, // a copy: a slice would keep the whole name alive
       state: "new",
       shouldStop: false,
       body,

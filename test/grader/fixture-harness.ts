@@ -58,6 +58,18 @@ export async function withCopiedNumbers(ex: Exercise, src: string): Promise<stri
   throw new Error("the copied addresses did not settle: each run of the file got others");
 }
 
+/**
+ * The exercise a fixture is graded with: the exercise itself, except that a wrong file whose named check does not read
+ * the fault-injection runs gets none. Only handles-allocation-failure reads them (CheckContext.runs.faults), and such a
+ * file asserts another check's verdict, so the runs change nothing it asserts; they are up to 140 runs a file
+ * (object-cache: one per object), most of the fixtures' CI time. Every other extra run is made as for a learner.
+ */
+export function exerciseFor(ex: Exercise, want: Expect): Exercise {
+  const FI = "fault-injection";
+  if (want.pass || ex.checks.find((c) => c.id === want.check)?.needs?.includes(FI)) return ex;
+  return { ...ex, checks: ex.checks.map((c) => (c.needs?.includes(FI) ? { ...c, needs: c.needs.filter((n) => n !== FI) } : c)) };
+}
+
 /** A pass passes every check; a fail fails the named check (among `checkedBy`'s) with the header's detail and hint. */
 export function expectVerdict(g: GradeResult, want: Expect, checkedBy: Exercise): void {
   const failing = g.checks.filter((c) => !c.pass).map((c) => `${c.id}: ${c.detail}`);

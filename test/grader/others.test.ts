@@ -7,14 +7,16 @@
 // on. Same header as test/grader/variants/ (variants.test.ts):
 //   // expect: pass — why it is correct
 //   // expect: fail CHECK-ID /DETAIL-REGEX/ [hint /HINT-REGEX/] — the mistake
-// Unlike variants.test.ts, a wrong submission is graded with every check, fault injection included: a learner's
-// submission is, and the failing check must still be the one named (others may fail too).
+// Unlike variants.test.ts, a wrong submission is graded with every check and every extra run: a learner's submission
+// is, and the failing check must still be the one named (others may fail too). The one exception (exerciseFor): a
+// wrong file naming another check than handles-allocation-failure gets no fault-injection runs, which only that check
+// reads (object-cache's are a hundred runs a file).
 import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { EXERCISES } from "../../src/grader/exercises/index.ts";
 import { gradeSource } from "../../src/grader/grade.ts";
-import { expectVerdict, parseHeader, withCopiedNumbers } from "./fixture-harness.ts";
+import { exerciseFor, expectVerdict, parseHeader, withCopiedNumbers } from "./fixture-harness.ts";
 
 const DIR = join(import.meta.dirname, "fixtures", "others");
 
@@ -38,7 +40,7 @@ for (const ex of EXERCISES.filter((e) => folders.has(e.id))) {
       const src = readFileSync(join(DIR, ex.id, f), "utf8");
       const want = parseHeader(src.split("\n")[0]);
       it(want.pass ? `${f} passes every check` : `${f} fails ${want.check} with a message naming the mistake`, async () => {
-        expectVerdict(await gradeSource(ex, await withCopiedNumbers(ex, src), f), want, ex);
+        expectVerdict(await gradeSource(exerciseFor(ex, want), await withCopiedNumbers(ex, src), f), want, ex);
       });
     }
   });

@@ -144,6 +144,9 @@ function workerScripts(): Plugin {
               input: { [name]: input },
               // dynamicImportInCjs: import() of Node built-ins becomes require(): a script compiled by vm.Script may not import()
               output: {
+                // whitespace and comments out (no renaming, no rewriting): the two scripts a `kmodlab run` compiles are
+                // ~18 % smaller to read and to hold as strings (isolate-worker-code 1.65 -> 1.35 MB)
+                minify: { compress: false, mangle: false, codegen: { removeWhitespace: true } },
                 format: "cjs",
                 entryFileNames: "[name].cjs",
                 codeSplitting: false,

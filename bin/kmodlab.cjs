@@ -60,7 +60,18 @@ if (eagerWasm) RUN_WORKER_V8_FLAGS.push("--no-wasm-lazy-compilation");
 //   not all 1,321 when the module is compiled (the .wasm is the package's own file; a function that does not
 //   validate would still fail, at its first call instead). The module's compile 11-15 -> 7-9 ms of CPU; whole
 //   process 287 -> 276 ms CPU.
-const FAST_RUN_V8_FLAGS = RUN_WORKER_V8_FLAGS.map((f) => (f.startsWith("--semi-space-growth-factor=") ? "--semi-space-growth-factor=4" : f));
+// - Feedback vectors (and with them Sparkplug's baseline code, which V8 compiles in batches of functions that have
+//   one) after 4x V8's budgets, and batches of 4x its size: most of the kernel's and the sandbox's functions run a few
+//   times in one cell, and their feedback vectors and baseline code (~450 page faults of a run's ~8,600, perf record
+//   -e page-faults) cost more than they paid back. Alternating whole processes (30 rounds, medians, the shared 2-core
+//   VM at load 6-9): memdemo 260.5 -> 250.1 ms of CPU, 8,586 -> 8,269 faults; a cell of 4,000 kmalloc/kfree pairs
+//   628.8 -> 619.4 ms (hot functions still tier up). Turning Sparkplug off altogether: memdemo -6 %, that cell +17 %.
+const FAST_RUN_V8_FLAGS = [
+  ...RUN_WORKER_V8_FLAGS.map((f) => (f.startsWith("--semi-space-growth-factor=") ? "--semi-space-growth-factor=4" : f)),
+  "--interrupt-budget-for-feedback-allocation=3760",
+  "--interrupt-budget-factor-for-feedback-allocation=32",
+  "--baseline-batch-compilation-threshold=16384",
+];
 if (!eagerWasm) FAST_RUN_V8_FLAGS.push("--wasm-lazy-validation");
 
 // `kmodlab run` the full way (KMODLAB_FAST_RUN=0, or no fast path): its worker starts here, first thing

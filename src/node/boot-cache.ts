@@ -21,6 +21,7 @@ import { homedir } from "node:os";
 import { join } from "node:path";
 import { deserialize, serialize } from "node:v8";
 import { crc32 } from "node:zlib";
+import { readTransient } from "./scratch.ts";
 
 const MAGIC = "kmodlab machine\n";
 /** The most machine files a folder keeps (each one ~1-3 MB). */
@@ -61,11 +62,14 @@ function keyOf(store: MachineStore, machine: string): { key: string; file: strin
   return { key, file: `machine-${h1.toString(16).padStart(8, "0")}${h2.toString(16).padStart(8, "0")}.bin` };
 }
 
-/** The bytes of `file` in the first of the store's folders that has it, or undefined. */
-function readStored(store: MachineStore, file: string): Buffer | undefined {
+/**
+ * The bytes of `file` in the first of the store's folders that has it, or undefined. `transient`: in scratch.ts's
+ * memory, valid until the next such read (the caller decodes them at once and keeps nothing of them).
+ */
+function readStored(store: MachineStore, file: string, transient = false): Buffer | undefined {
   for (const dir of store.dirs) {
     try {
-      return readFileSync(join(dir, file));
+      return transient ? readTransient(join(dir, file)) : readFileSync(join(dir, file));
     } catch {
       // not in this folder: the next one
     }
@@ -73,10 +77,14 @@ function readStored(store: MachineStore, file: string): Buffer | undefined {
   return undefined;
 }
 
-/** The payload stored for `machine` (its records, deserialised), or undefined: none, stale or corrupt. */
+/**
+ * The payload stored for `machine` (its records, deserialised), or undefined: none, stale or corrupt. The records'
+ * typed arrays (their columns) are views of scratch.ts's memory: decode them before anything else reads a file that
+ * way (snapshot_disk.ts decodeMachine copies what the machine keeps; its ArrayBuffers are the deserialiser's copies).
+ */
 export function readMachine(store: MachineStore, machine: string): unknown {
   const { key, file } = keyOf(store, machine);
-  const bytes = readStored(store, file);
+  const bytes = readStored(store, file, true);
   return bytes === undefined ? undefined : parse(bytes, key);
 }
 

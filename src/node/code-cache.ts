@@ -29,9 +29,10 @@
 import { Script } from "node:vm";
 import { isAscii } from "node:buffer";
 import { createRequire } from "node:module";
-import { mkdirSync, readFileSync, renameSync, statSync, writeFileSync, unlinkSync } from "node:fs";
+import { mkdirSync, renameSync, statSync, writeFileSync, unlinkSync } from "node:fs";
 import { homedir } from "node:os";
 import { basename, dirname, join } from "node:path";
+import { readTransient } from "./scratch.ts";
 
 /**
  * zlib's CRC-32, loaded on first use: node:zlib required at the top of the run worker's entry, before the worker has
@@ -126,7 +127,7 @@ function readCache(paths: string[], want: Omit<Header, "length" | "crc" | "cover
   for (const p of paths) {
     let bytes: Buffer;
     try {
-      bytes = readFileSync(p);
+      bytes = readTransient(p); // (read by the compile, then no longer: scratch.ts)
     } catch {
       continue; // not there: try the next
     }
@@ -192,8 +193,9 @@ export const WRAP_TAIL = "\n})";
  */
 export function loadCachedScript<T>(file: string, useCache = true, v8Flags = "", build: string | undefined = BUILD_ID): CachedScript<T> {
   // The build writes the script in ASCII (vite.node.config.ts, charset): read as Latin-1, it is a copy, and V8 keeps
-  // it one byte a character. Decoding 1.5 MB as UTF-8 cost 5-20 ms more on the shared 2-core VM.
-  const bytes = readFileSync(file);
+  // it one byte a character. Decoding 1.5 MB as UTF-8 cost 5-20 ms more on the shared 2-core VM. The bytes are
+  // scratch.ts's (the string is a copy; the cache is read into the same memory next).
+  const bytes = readTransient(file);
   const source = isAscii(bytes) ? bytes.toString("latin1") : bytes.toString("utf8");
   const paths = useCache ? cachePaths(file, v8Flags, build) : [];
   const want = { build: buildOf(file, build), node: process.version, arch: process.arch, tag: cacheTag(v8Flags), script: bytes.length };

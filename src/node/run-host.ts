@@ -16,6 +16,7 @@ import { dirname, join } from "node:path";
 import { createRequire } from "node:module";
 import { fileURLToPath } from "node:url";
 import { loadCachedScript, type CachedScript } from "./code-cache.ts";
+import { readTransient } from "./scratch.ts";
 import type { RunOptions } from "../../sandbox/run.ts";
 import type { RunResult } from "../../sandbox/result.ts";
 
@@ -154,7 +155,7 @@ export function createRunHost(o: RunHostOptions): RunHost {
 function compileQuickJSWasm(): { module: Promise<WebAssembly.Module>; id: string | undefined } {
   let bytes: Buffer<ArrayBuffer> | undefined;
   try {
-    bytes = readFileSync(quickJSWasmPath());
+    bytes = readTransient(quickJSWasmPath()); // (WebAssembly.compile copies it at once, before anything else is read)
   } catch {
     // reported where QuickJS loads
   }

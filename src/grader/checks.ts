@@ -692,7 +692,7 @@ export function survivesFaultInjection(o: { error?: number; initMayLoad?: boolea
   };
   return check(
     "handles-allocation-failure",
-    `Handles allocation failure: with any one allocation failing, ${o.initMayLoad ? "it still finishes cleanly" : `init returns ${errName}`}, frees what it took, and the kernel reports no Oops (the grader fails each call that allocates, in a run of its own, every pass of a loop included: in handlers, timers and work items, and in module_init on a 6.1 kernel, where more than ${FAULT_CALLS_MAX} such calls fail this check; on 2.6 and 3.4, module_init's first eight)`,
+    `Handles allocation failure: with any one allocation failing, ${o.initMayLoad ? "it still finishes cleanly" : `init returns ${errName}`}, frees what it took, and the kernel reports no Oops (the grader fails each call that allocates, in a run of its own, every pass of a loop included: in module_init, handlers, timers and work items; on a 6.1 kernel a module_init making more than ${FAULT_CALLS_MAX} such calls fails this check, elsewhere past ${FAULT_CALLS_MAX} calls ${FAULT_CALLS_MAX} are spread over them)`,
     `Check every allocation's result: if (p === 0n) { free what was taken before it; return ${errName}; } — in init, in reverse order of allocation (the kernel's goto-unwind pattern).`,
     (c) => {
       const f = c.runs?.faults;

@@ -225,11 +225,11 @@ const nth = (n: number) => `${n}${n % 100 >= 11 && n % 100 <= 13 ? "th" : (["th"
  * - attributes: when the module allocates outside module_init (an interrupt handler, a timer, a work item: fail-nth
  *   is the insmod task's only), or on an era without fail-nth, the Nth failslab call and the Nth fail_page_alloc call
  *   after boot fail once (interval N, probability 100, times 1), for N = 1, 2, ... until a run injects nothing or
- *   FAULT_RUNS_FIRST runs were made per attribute; and when the module allocates outside module_init, a counting run
- *   (interval COUNT_ONLY_INTERVAL) lists each of the module's kernel calls made outside module_init's task with the N
- *   of its first attribute call, and each is failed (at most FAULT_CALLS_MAX per attribute, an even spread past that).
- *   Simplification: on 2.6/3.4 module_init's own calls past the first FAULT_RUNS_FIRST are not failed one by one
- *   (find-the-hole's probes, a linear search of 240 vmalloc calls, would each cost a run).
+ *   FAULT_RUNS_FIRST runs were made per attribute; and when the module allocates outside module_init, or on an era
+ *   without fail-nth, a counting run (interval COUNT_ONLY_INTERVAL) lists each of the module's kernel calls (outside
+ *   module_init's task where fail-nth covers it) with the N of its first attribute call, and each is failed (at most
+ *   FAULT_CALLS_MAX per attribute, an even spread past that: a find-the-hole searching linearly, 200 vmalloc probes,
+ *   costs 128 runs, ~14 s of CPU).
  * A run that already fails a check reading these runs (Check.failsOnFaultRun) ends both series.
  */
 export async function extraRuns(ex: Exercise, source: string, run: Runner, clean?: RunResult): Promise<ExtraRuns> {
@@ -343,13 +343,15 @@ export async function extraRuns(ex: Exercise, source: string, run: Runner, clean
       // Each of the module's kernel calls made outside module_init's task (an interrupt handler, a timer, a work item,
       // module_exit) fails too, whatever came before it: a counting run lists each call's first attribute call
       // (COUNT_ONLY_INTERVAL), so that eight throwaway allocations in init do not hide the handler's.
+      // Without fail-nth (2.6, 3.4) module_init's own calls are listed and failed the same way.
       const recs = faults.counted?.records ?? (clean ? allocations(clean) : undefined);
+      const noNth = !!why.failNth;
       const elsewhere = !!recs && (recs.allocs.some((a) => a.phase !== "init") || recs.failed.some((f) => f.phase !== "init"));
-      if (elsewhere) {
+      if (elsewhere || noNth) {
         const counting = await run(source, { ...fbase, faultAttrs: countingKnobs() });
         const lists = attrCallsOf(counting);
         for (const attr of ["failslab", "fail_page_alloc"] as const) {
-          const ns = [...new Set((lists[attr]?.calls ?? []).filter((x) => !(x.comm === "insmod" && x.inTask)).map((x) => x.n))].filter(
+          const ns = [...new Set((lists[attr]?.calls ?? []).filter((x) => noNth || !(x.comm === "insmod" && x.inTask)).map((x) => x.n))].filter(
             (n) => !done[attr].has(n),
           );
           // more calls than runs: an even spread over them, the first and the last included

@@ -499,14 +499,16 @@ export class FaultInjection {
 
   /**
    * A counting run's record (interval COUNT_ONLY_INTERVAL): the first call of the attribute in each of the module's
-   * kernel calls (Kernel.moduleCallNumber), with its count, the N that interval N fails. Calls outside the module's
-   * code (the kernel's own work) are not listed.
+   * kernel calls (Kernel.moduleCallNumber), with its count, the N that interval N fails. Calls with none of the
+   * module's frames on the stack (the kernel's own work between the module's calls) are not listed.
    */
   private listAttrCall(a: FaultAttr, inTask: boolean, what: string): void {
     const k = this.k;
-    if (k.moduleEntry() === undefined) return;
     const entry = k.moduleCallNumber();
     if (this.lastAttrEntry[a.name] === entry) return;
+    // In the module's code: its frames are on the stack (moduleEntry names no anonymous module_init or handler). One
+    // walk per module call: the entry above skips the call's later sites.
+    if (!k.captureModuleStack().length) return;
     this.lastAttrEntry[a.name] = entry;
     const list = (this.attrCalls[a.name] ??= []);
     if (list.length >= 2 * MAX_SITES) this.attrUnlisted[a.name] = (this.attrUnlisted[a.name] ?? 0) + 1;

@@ -193,6 +193,9 @@ export class Kernel {
     this.modules.unloaded();
     this.kthreads?.runOrphans(this.modules.name); // a thread module_exit did not stop runs again in freed text
     this.dma.release();
+    // a timer module_exit left armed fires in freed text: the Oops and the panic end the run here (KernelOops)
+    this.timers.runOrphans();
+    this.workqueue.runOrphans(); // and its work still queued: the Oops kills the kworker
     return this.kmemleak.scan();
   }
 

@@ -252,3 +252,133 @@ module_exit(t_exit);
     expect(t[0].title).toMatch(/^watchdog: BUG: soft lockup - CPU#0 stuck for 22s! \[spinner:\d+\]$/);
   });
 });
+
+// A timer or a work item module_exit leaves pending fires after rmmod freed the module's text (kernel/timer.ts
+// expireAfterUnload, kernel/workqueue.ts processAfterUnload): the instruction-fetch Oops at the callback's old address.
+const TIMER_IMPORTS = `import { timer_list, timer_setup, mod_timer, del_timer_sync, jiffies, msecs_to_jiffies, printk, KERN_INFO, module_init, module_exit, MODULE_LICENSE } from "linux";
+MODULE_LICENSE("GPL");
+const t = new timer_list();
+`;
+const REARMED = `${TIMER_IMPORTS}function tick(x: timer_list): void {
+  printk(KERN_INFO + "tick\\n");
+}
+function t_init(): number {
+  timer_setup(t, tick, 0);
+  mod_timer(t, jiffies + msecs_to_jiffies(100));
+  return 0;
+}
+function t_exit(): void {
+  mod_timer(t, jiffies + msecs_to_jiffies(500));
+  printk(KERN_INFO + "bye\\n");
+}
+module_init(t_init);
+module_exit(t_exit);
+`;
+
+describe("module_exit leaves a timer or work pending", () => {
+  it("x86_64 6.1: a timer re-armed in module_exit fires in freed text: the instruction-fetch Oops in the timer softirq over the idle task, then 'Fatal exception in interrupt'", async () => {
+    const r = await runModule(REARMED, { views: false });
+    const d = text(r.dmesg);
+    expect(r.reports.map((x) => [x.kind, x.title.replace(/[0-9a-f]{16}$/, "ADDR")])).toEqual([
+      ["oops", "BUG: unable to handle page fault for address: ADDR"],
+      ["oops", "Kernel panic - not syncing: Fatal exception in interrupt"],
+    ]);
+    const addr = /address: (ffffffffc[0-9a-f]{7})$/.exec(r.reports[0].title)![1];
+    const at = d.indexOf(r.reports[0].title);
+    expect(d.indexOf("tick")).toBeLessThan(d.indexOf("bye"));
+    expect(d.indexOf("bye")).toBeLessThan(at);
+    const oops = d.slice(at);
+    expect(oops.slice(0, 3)).toEqual([
+      `BUG: unable to handle page fault for address: ${addr}`,
+      "#PF: supervisor instruction fetch in kernel mode",
+      "#PF: error_code(0x0010) - not-present page",
+    ]);
+    expect(oops[3]).toMatch(/^PGD [0-9a-f]+ P4D [0-9a-f]+ PUD [0-9a-f]+ PMD [0-9a-f]+ PTE 0$/);
+    expect(oops[4]).toMatch(/^Oops: 0010 \[#1\] PREEMPT SMP( KASAN)? NOPTI$/);
+    expect(oops[5]).toMatch(/^CPU: 0 PID: 0 Comm: swapper\/0 Tainted: G {11}O {7}6\.1\.0-/);
+    expect(oops).toContain(`RIP: 0010:0x${addr}`);
+    const trace = oops.slice(oops.indexOf("Call Trace:"), oops.indexOf(" <TASK>") + 2);
+    expect(trace.map((l) => l.replace(/\+0x[0-9a-f]+\/0x[0-9a-f]+$/, ""))).toEqual([
+      "Call Trace:",
+      " <IRQ>",
+      " call_timer_fn.constprop.0",
+      " __run_timers",
+      " run_timer_softirq",
+      " handle_softirqs",
+      " __do_softirq",
+      " __irq_exit_rcu",
+      " irq_exit_rcu",
+      " sysvec_apic_timer_interrupt",
+      " </IRQ>",
+      " <TASK>",
+      " asm_sysvec_apic_timer_interrupt",
+    ]);
+    expect(oops).toContain("Modules linked in: [last unloaded: cell(O)]");
+    // the machine stops: the panic's lines are the log's last
+    expect(oops.slice(-3)).toEqual([
+      "Kernel panic - not syncing: Fatal exception in interrupt",
+      "Kernel Offset: disabled",
+      "---[ end Kernel panic - not syncing: Fatal exception in interrupt ]---",
+    ]);
+    expect(r.reports[0].explain).toMatch(/^The timer that runs tick\(\) was still pending when the module was unloaded/);
+  });
+
+  it("i386 2.6.26: the same mistake (setup_timer) is the old paging-request Oops with 'Bad EIP value', then the panic", async () => {
+    const src = REARMED.replace("timer_setup, ", "setup_timer, ")
+      .replace("timer_setup(t, tick, 0)", "setup_timer(t, tick, 0)")
+      .replace("tick(x: timer_list)", "tick(x: number)");
+    const r = await runModule(src, { views: false, profile: "i386-2.6" });
+    const d = text(r.dmesg);
+    expect(r.reports.map((x) => x.kind)).toEqual(["oops", "oops"]);
+    const addr = /^BUG: unable to handle kernel paging request at ([0-9a-f]{8})$/.exec(r.reports[0].title)![1];
+    const oops = d.slice(d.indexOf(r.reports[0].title));
+    expect(oops[1]).toBe(`IP: [<${addr}>] 0x${addr}`);
+    expect(oops[3]).toBe("Oops: 0000 [#1] SMP ");
+    expect(oops).toContain("Code:  Bad EIP value.");
+    expect(oops).toContain(`EIP: [<${addr}>] 0x${addr} SS:ESP 0068:${/SS:ESP 0068:([0-9a-f]{8})/.exec(oops.join("\n"))![1]}`);
+    expect(
+      oops
+        .filter((l) => /^ \[<[0-9a-f]{8}>\] /.test(l))
+        .map((l) => l.replace(/^ \[<[0-9a-f]{8}>\] /, "").replace(/\+.*/, ""))
+        .slice(0, 4),
+    ).toEqual(["call_timer_fn", "__run_timers", "run_timer_softirq", "__do_softirq"]);
+    expect(oops[oops.length - 1]).toBe("Kernel panic - not syncing: Fatal exception in interrupt");
+  });
+
+  it("a module_exit that del_timer_sync()s the timer gets no report; a delayed work left queued Oopses the kworker (Workqueue: line, no panic)", async () => {
+    const fixed = REARMED.replace(
+      "  mod_timer(t, jiffies + msecs_to_jiffies(500));\n",
+      "  mod_timer(t, jiffies + msecs_to_jiffies(500));\n  del_timer_sync(t);\n",
+    );
+    const ok = await runModule(fixed, { views: false });
+    expect(ok.reports).toEqual([]);
+    expect(text(ok.dmesg).slice(-1)).toEqual(["bye"]);
+    const work = `import { delayed_work, INIT_DELAYED_WORK, schedule_delayed_work, msecs_to_jiffies, printk, KERN_INFO, module_init, module_exit, MODULE_LICENSE } from "linux";
+MODULE_LICENSE("GPL");
+const dw = new delayed_work();
+function wfn(w: delayed_work): void {
+  printk(KERN_INFO + "work\\n");
+}
+function t_init(): number {
+  INIT_DELAYED_WORK(dw, wfn);
+  return 0;
+}
+function t_exit(): void {
+  schedule_delayed_work(dw, msecs_to_jiffies(300));
+}
+module_init(t_init);
+module_exit(t_exit);
+`;
+    const r = await runModule(work, { views: false });
+    const d = text(r.dmesg);
+    expect(r.reports.map((x) => x.kind)).toEqual(["oops"]);
+    const addr = /^BUG: unable to handle page fault for address: (ffffffffc[0-9a-f]{7})$/.exec(r.reports[0].title)![1];
+    const oops = d.slice(d.indexOf(r.reports[0].title));
+    expect(oops[1]).toBe("#PF: supervisor instruction fetch in kernel mode");
+    expect(oops[5]).toMatch(/^CPU: 0 PID: 20 Comm: kworker\/0:1 /);
+    expect(oops[7]).toBe(`Workqueue: events 0x${addr}`);
+    expect(oops.map((l) => l.replace(/\+0x.*/, ""))).toEqual(expect.arrayContaining([" <TASK>", " process_one_work", " worker_thread", " </TASK>"]));
+    expect(d).not.toContain("work");
+    expect(d.some((l) => l.startsWith("Kernel panic"))).toBe(false);
+  });
+});

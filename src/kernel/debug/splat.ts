@@ -128,6 +128,9 @@ export function dump_stack_print_info(k: SplatHost, level = KERN_DEFAULT): void 
   const l = cpuLine(k);
   if (l) k.printk(level + "%s\n", l);
   if (k.profile.era === "6.1" && k.profile.board) k.printk(level + "Hardware name: %s\n", k.profile.board);
+  // print_worker_info(): a kworker's "Workqueue: <wq> <%ps of its function>" (6.1, as sched.ts cpuLines)
+  const levels = (k as { sched?: { levels?: readonly { workqueue?: string }[] } }).sched?.levels;
+  if (k.profile.era === "6.1" && levels?.length === 1 && levels[0].workqueue) k.printk(level + "Workqueue: %s\n", levels[0].workqueue);
 }
 
 /** A deterministic byte stream for invented values (register contents, Code: bytes). */
@@ -278,7 +281,12 @@ const REAL_CODE: Partial<Record<Arch, Record<string, string>>> = {
 
 export function codeLine(k: SplatHost, salt: string, trap: [number, number] = [0x0f, 0x0b]): string {
   // show_opcodes() at an address with no text mapped (a return into an unloaded module): nothing to read there
-  if (/^0x[0-9a-f]+$/.test(salt)) return `Code: Unable to access opcode bytes at 0x${(BigInt(salt) - 42n).toString(16)}.`;
+  // (6.1 show_opcodes(); 2.6/3.4 show_registers() printed "Code: " and, at the first byte it could not read, " Bad EIP
+  // value." / " Bad RIP value.")
+  if (/^0x[0-9a-f]+$/.test(salt)) {
+    if (k.profile.era !== "6.1") return `Code:  Bad ${k.profile.arch === "x86_64" ? "RIP" : "EIP"} value.`;
+    return `Code: Unable to access opcode bytes at 0x${(BigInt(salt) - 42n).toString(16)}.`;
+  }
   if (k.profile.era === "6.1") {
     const real = REAL_CODE[k.profile.arch]?.[k.kallsyms.frame(salt)];
     if (real) return real;
@@ -647,15 +655,24 @@ export interface BugOptions {
 }
 
 /** The register dump, trace and module list of die() for an Oops at `fn` (shared by BUG and page faults). */
-export function dieBody(k: SplatHost, fn: string, frames: readonly string[], regs?: RegOverrides, context?: TraceContext): void {
+export function dieBody(
+  k: SplatHost,
+  fn: string,
+  frames: readonly string[],
+  regs?: RegOverrides,
+  context?: TraceContext,
+  traceLines?: readonly string[],
+): void {
   const { arch, era } = k.profile;
   const p = (s: string, lvl = KERN_DEFAULT) => k.printk(lvl + "%s\n", s);
+  // the trace as the caller made it (the scheduler's context levels: <IRQ> .. </IRQ> <TASK> .. </TASK>), else show_trace's
+  const show_trace_ = (opts: TraceOptions) => (traceLines ? traceLines.forEach((l) => p(l, opts.level)) : show_trace(k, frames, opts));
   if (arch === "arm" || arch === "arm64") {
     print_modules(k);
     dump_stack_print_info(k);
     for (const l of showRegsLines(k, fn, regs)) p(l);
     p(`Process ${k.current.comm} (pid: ${k.current.pid}, stack limit = 0x${hex(kernelStack(k) & ~0x1fffn, arch === "arm" ? 8 : 16)})`, KERN_EMERG);
-    show_trace(k, frames, { context, prefix: arch === "arm" ? ["unwind_backtrace+0x0/0xf0", fn] : [fn], level: KERN_EMERG });
+    show_trace_({ context, prefix: arch === "arm" ? ["unwind_backtrace+0x0/0xf0", fn] : [fn], level: KERN_EMERG });
     // dump_instr(): the words around the faulting pc, the undefined instruction BUG() plants in parentheses
     // a pc no text maps (a return into an unloaded module): dump_instr cannot read it
     if (/^0x[0-9a-f]+$/.test(fn)) {
@@ -672,7 +689,7 @@ export function dieBody(k: SplatHost, fn: string, frames: readonly string[], reg
   if (era === "6.1") {
     dump_stack_print_info(k);
     for (const l of showRegsLines(k, fn, regs)) p(l);
-    show_trace(k, frames, { context });
+    show_trace_({ context });
     print_modules(k);
     return;
   }
@@ -681,7 +698,7 @@ export function dieBody(k: SplatHost, fn: string, frames: readonly string[], reg
   p(`${cpuLine(k)} ${k.profile.board}`.trimEnd());
   for (const l of showRegsLines(k, fn, regs)) p(l);
   p(`Process ${k.current.comm} (pid: ${k.current.pid})`);
-  show_trace(k, frames, { context });
+  show_trace_({ context });
 }
 
 /** BUG()/BUG_ON(): "kernel BUG at file:line!", the Oops, end trace; taints D; records a Report (kind "bug"). */

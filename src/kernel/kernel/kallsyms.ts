@@ -379,6 +379,8 @@ export class Kallsyms {
 
   /** Resolve a frame spec to symbol, offset and size (registering kernel symbols as needed). */
   parseFrame(spec: string, offset?: number): SymbolInfo {
+    // an address no symbol covers (the text of an unloaded module): itself, never a kernel symbol of that name
+    if (BARE_ADDRESS.test(spec)) return { name: spec, addr: BigInt(spec), offset: 0, size: 0 };
     const m = FRAME_RE.exec(spec);
     if (m) {
       const [, name, off, size, module] = m;

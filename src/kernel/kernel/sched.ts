@@ -875,7 +875,7 @@ export class Sched {
    * dump_stack(): the CPU line, Hardware name, and "Call Trace:" with the sections of each context level
    * (<IRQ> ... </IRQ> for hardirq and softirq run on the irq stack, <TASK> ... </TASK>).
    */
-  stackLines(top: string[], all: StackFrame[] = this.k.captureModuleStack()): string[] {
+  stackLines(top: string[], all: StackFrame[] = this.k.captureModuleStack(), dumpStackHead = true): string[] {
     const k = this.k;
     this.sync();
     const { arch, era } = k.profile;
@@ -900,7 +900,7 @@ export class Sched {
       inIrq = irq;
       const stackName = i386Stacks && irq ? (lv.kind === "softirq" ? "SOFTIRQ" : "IRQ") : undefined;
       if (stackName) items.push({ marker: ` <${stackName}>` });
-      if (first) for (const f of [...this.dumpStackHead(), ...top]) items.push({ frame: this.kframe(f) });
+      if (first) for (const f of [...(dumpStackHead ? this.dumpStackHead() : []), ...top]) items.push({ frame: this.kframe(f) });
       first = false;
       const above = this.levels[i + 1];
       if (!irq && above && above.kind !== "task" && (arch === "x86_64" || arch === "i386")) {

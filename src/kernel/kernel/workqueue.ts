@@ -17,6 +17,8 @@ import { HISTORY_KEPT, type SimEvent } from "./events.ts";
 import type { TimerList } from "./timer.ts";
 import { kernLevels } from "./printk.ts";
 import type { LockInstance } from "./lockdep.ts";
+import { TIMER_ORPHAN_MS } from "./timer.ts";
+import { kernelFault } from "../mm/fault.ts";
 
 export interface Workqueue {
   name: string;
@@ -33,6 +35,13 @@ export interface WorkStruct {
   lockMap: LockInstance;
   /** For a delayed work: its timer. */
   timer?: TimerList;
+  /** A kernel-internal work item (deferKernelWork): its function is the kernel's, never in a module. */
+  kernelFn?: boolean;
+  /**
+   * The function's entry address in the module's text, taken when the work is queued while the module is loaded:
+   * where process_one_work() calls if the work is still pending after rmmod freed that text (processAfterUnload).
+   */
+  fnAddr?: bigint;
 }
 
 export class Workqueues {
@@ -42,6 +51,8 @@ export class Workqueues {
   /** The first HISTORY_KEPT that ran (events.ts: a self-re-arming one would keep a million). */
   readonly ran: { name: string; atNs: number }[] = [];
   private queue: WorkStruct[] = [];
+  /** The module's work items queued or waiting on their delay now: those of an unloaded module run in freed text. */
+  private readonly moduleQueued = new Set<WorkStruct>();
 
   constructor(k: Kernel) {
     this.k = k;
@@ -88,6 +99,7 @@ export class Workqueues {
     if (w.pending) return false;
     w.pending = true;
     w.wq = wq;
+    this.noteModuleFn(w);
     this.queue.push(w);
     w.event = this.k.sched.loop.schedule(this.k.clock.now(), "work", `work ${w.name}`, () => this.process(w));
     return true;
@@ -103,6 +115,7 @@ export class Workqueues {
     if (delay <= 0) return this.queue_work(wq, w);
     w.pending = true;
     w.wq = wq;
+    this.noteModuleFn(w);
     const at = this.k.clock.now() + delay * this.k.clock.tickNsec;
     w.event = this.k.sched.loop.schedule(at, "timer", `delayed_work_timer_fn ${w.name}`, () => {
       w.pending = false;
@@ -127,6 +140,7 @@ export class Workqueues {
     w.event = undefined;
     w.pending = false;
     this.queue = this.queue.filter((x) => x !== w);
+    this.moduleQueued.delete(w);
     return was;
   }
 
@@ -175,12 +189,70 @@ export class Workqueues {
   /** A kernel-internal work item (vfree from interrupt context: delayed_vfree_work). */
   deferKernelWork(fn: () => void, label: string): void {
     const w = this.INIT_WORK(() => fn(), label);
+    w.kernelFn = true;
     this.queue_work(this.system_wq, w);
+  }
+
+  /** A module's work function (every cell work's): its address while kallsyms still knows the module. */
+  private noteModuleFn(w: WorkStruct): void {
+    const mods = this.k.modules;
+    if (!w.kernelFn && mods && (mods.state === "coming" || mods.state === "live" || mods.state === "going"))
+      w.fnAddr = this.k.kallsyms.addModuleSymbol(w.name, mods.name, 0);
+    if (w.fnAddr !== undefined) this.moduleQueued.add(w);
+  }
+
+  /**
+   * After rmmod: the unloaded module's work still queued (or its delayed work's timer still armed) runs in freed
+   * text. Let the simulated time run to the first of them (within TIMER_ORPHAN_MS), so the Oops happens in this run.
+   */
+  runOrphans(): void {
+    const k = this.k;
+    if (k.modules?.state !== "unloaded") return;
+    const limit = k.clock.now() + TIMER_ORPHAN_MS * 1e6;
+    const orphans = () => [...this.moduleQueued].filter((w) => w.fnAddr !== undefined && w.pending && w.event && !w.event.cancelled);
+    for (;;) {
+      k.watchdog();
+      const next = orphans();
+      if (!next.length) return;
+      const first = next.reduce((a, b) => (b.event!.at < a.event!.at ? b : a)).event!;
+      if (first.at > limit) return;
+      k.sched.advance(Math.max(0, first.at - k.clock.now()) / 1e6);
+      // still queued once its time has come: the CPU cannot schedule the kworker (left in atomic context)
+      if (orphans().some((w) => w.event === first) && first.at <= k.clock.now()) return;
+    }
+  }
+
+  /**
+   * process_one_work() of a work item of the unloaded module: worker->current_func = work->func, an address in the
+   * core layout free_module() vfree'd; the call faults on the instruction fetch (mm/fault.ts, as timer.ts's
+   * expireAfterUnload) in the kworker's process context, whose "Workqueue:" line names the function by address
+   * (%ps of an address kallsyms no longer knows). The Oops kills the kworker (make_task_dead); no panic: not in an
+   * interrupt. CONFIG_DEBUG_OBJECTS_WORK would have caught the pending work at the free first; no modelled config
+   * has it. Simplification: the kernel goes on with the same kworker (one worker, kernel/workqueue.ts's header).
+   */
+  private processAfterUnload(w: WorkStruct, wq: Workqueue): void {
+    const k = this.k;
+    const s = k.sched;
+    const addr = w.fnAddr!;
+    const ip = "0x" + addr.toString(16);
+    const entry = ["process_one_work", "worker_thread", "kthread", "ret_from_fork"];
+    s.runAsTask(
+      s.kworker,
+      entry,
+      () => {
+        const x86 = k.profile.arch === "x86_64" || k.profile.arch === "i386";
+        const traceLines = x86 ? s.stackLines([], [], false) : undefined;
+        const explain = `The work that runs ${w.name}() was still queued (or waiting on its delay) when the module was unloaded. rmmod freed the module's memory, its text included; when the kworker ran the work, process_one_work() called ${w.name}'s old address ${ip}, where nothing is mapped any more, and the CPU faulted on the instruction fetch: the Oops kills the kworker. Cancel the module's work in module_exit with cancel_work_sync() / cancel_delayed_work_sync() (or flush it), after whatever could queue it again has stopped.`;
+        kernelFault(k, { addr, write: false, size: 1, op: "load", fetch: true, ip, callers: entry, traceLines, explain }, k.pgtable.walk(addr));
+      },
+      `${wq.name} ${ip}`,
+    );
   }
 
   /** process_one_work(): run w as the kworker in process context. */
   private process(w: WorkStruct): void {
     this.queue = this.queue.filter((x) => x !== w);
+    this.moduleQueued.delete(w);
     w.pending = false;
     w.event = undefined;
     w.running = true;
@@ -189,6 +261,14 @@ export class Workqueues {
     const ld = k.lockdep;
     const wq = w.wq ?? this.system_wq;
     if (this.ran.length < HISTORY_KEPT) this.ran.push({ name: w.name, atNs: k.clock.now() });
+    if (w.fnAddr !== undefined && k.modules?.state === "unloaded") {
+      try {
+        this.processAfterUnload(w, wq);
+      } finally {
+        w.running = false;
+      }
+      return;
+    }
     try {
       s.runAsTask(
         s.kworker,

@@ -56,6 +56,10 @@ export interface FaultInfo {
   protection?: boolean;
   /** An instruction fetch (x86 X86_PF_INSTR where NX exists: x86_64, i386 PAE): a return into freed module text. */
   fetch?: boolean;
+  /** The call trace's lines as the scheduler prints the current context levels (a fault in an interrupt: <IRQ>..). */
+  traceLines?: readonly string[];
+  /** What made the kernel run there (the report's explanation), when the caller knows better than the access. */
+  explain?: string;
 }
 
 const hex = (v: bigint | number, w: number) => BigInt.asUintN(64, BigInt(v)).toString(16).padStart(w, "0");
@@ -137,7 +141,7 @@ export function kernelFault(k: Kernel, info: FaultInfo, walk: Walk | null): Repo
         });
     }
     try {
-      dieBody(k, fn, callers, r);
+      dieBody(k, fn, callers, r, undefined, info.traceLines);
     } finally {
       k.captureModuleStack = saved;
     }
@@ -356,6 +360,9 @@ function describe(k: Kernel, addr: bigint): string {
 }
 
 function explainFault(addr: bigint, info: FaultInfo, what: string): string {
+  if (info.explain) return info.explain;
+  if (info.fetch)
+    return `The CPU fetched its next instruction at 0x${addr.toString(16)}: ${what}. Nothing maps that page (the text of a module that was unloaded), so the CPU faulted in kernel mode; the kernel prints an Oops, kills the task and is tainted D from now on.`;
   if (info.protection)
     return `The module wrote ${info.size} byte${info.size === 1 ? "" : "s"} at 0x${addr.toString(16)}: ${what}. The kernel's text and read-only data are mapped read-only (STRICT_KERNEL_RWX: mark_rodata_ro() at the end of boot), so the CPU raised a permission fault on a present page; with no fixup for module code the kernel prints an Oops, kills the task and is tainted D.`;
   return `The module ${info.write ? "wrote" : "read"} ${info.size} byte${info.size === 1 ? "" : "s"} at 0x${addr.toString(16)}: ${what}. Nothing maps that page, so the CPU faulted in kernel mode; with no fixup for module code the kernel prints an Oops, kills the task (the rest of this function does not run) and is tainted D from now on.`;

@@ -59,7 +59,8 @@ import { SHADOW_REQUIRE, SHADOW_SITE_UNIT, SHADOW_SLOTS, SHADOW_UNKNOWN, type Co
 import type { CellScope } from "./transpile.ts";
 import type { CallLog, CallLogFn } from "./calllog.ts";
 
-export type Stop = { kind: "limit"; limit: LimitName; nesting?: boolean } | { kind: "kill" };
+/** nesting: MAX_NESTING module <-> kernel calls; hostStack: the host's own stack ran out (at any nesting depth). */
+export type Stop = { kind: "limit"; limit: LimitName; nesting?: boolean; hostStack?: boolean } | { kind: "kill" };
 
 /** What a guest error looked like, read without trusting it. */
 export interface GuestErrorInfo {
@@ -680,18 +681,18 @@ export class Bridge {
   }
 
   /** Stop the whole run for a limit (keeps the first reason). */
-  stopFor(limit: LimitName, nesting = false): void {
+  stopFor(limit: LimitName, nesting = false, hostStack = false): void {
     if (!this.stop || this.stop.kind === "kill") {
       // A nesting stop is seen far from the recursion (each level unwinds through the kernel): keep the innermost
       // cell frames now, while the guest can still say where it is.
-      if (nesting) {
+      if (nesting || hostStack) {
         try {
           this.stopFrames = this.guestFrames();
         } catch {
           this.stopFrames = null; // the host's stack itself ran out: the unwinding error's frames will do
         }
       }
-      this.stop = nesting ? { kind: "limit", limit, nesting } : { kind: "limit", limit };
+      this.stop = nesting ? { kind: "limit", limit, nesting } : hostStack ? { kind: "limit", limit, hostStack } : { kind: "limit", limit };
       this.stopTask = this.env.k.current ?? null;
     }
   }
@@ -750,9 +751,10 @@ export class Bridge {
     // A bug in the simulator, not in the module: say so plainly.
     const msg = e instanceof Error ? e.message : String(e);
     if (e instanceof RangeError && /call stack/i.test(msg)) {
-      // The host's own stack ran out under nested module -> kernel -> module calls (MAX_NESTING should stop
-      // them first): the module's recursion, reported as the stack limit, never as a simulator bug.
-      this.stopFor("stack", true);
+      // The host's own stack ran out inside the kernel's work for the module (the module's recursion took it, with or
+      // without module -> kernel -> module nesting, which MAX_NESTING stops first): the stack limit, never a
+      // simulator bug, and said as what happened ("the host's stack ran out"), not as MAX_NESTING nested calls.
+      this.stopFor("stack", false, true);
       return this.errorHandle("InternalError", "interrupted");
     }
     if (/out of memory/.test(msg)) {

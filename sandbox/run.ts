@@ -776,7 +776,15 @@ function onFailure(run: Run, b: Bridge, where: string, site: CallSite, err: Gues
   const { k } = run;
   if (stop?.kind === "limit") {
     k.report(
-      limitReport(k, stop.limit, run.limits, b.stopFrames ?? parseStack(err.stack, run.tr!.scopes, run.columns), stop.nesting, false, b.stopTask ?? k.current),
+      limitReport(
+        k,
+        stop.limit,
+        run.limits,
+        b.stopFrames ?? parseStack(err.stack, run.tr!.scopes, run.columns),
+        stop.nesting,
+        stop.hostStack,
+        b.stopTask ?? k.current,
+      ),
     );
     return true;
   }
@@ -878,7 +886,7 @@ function insmod(run: Run, qjs: QuickJSWASMModule, b: Bridge): boolean | "ended" 
   if (loaded && mod.userMain) {
     // A limit that stops the program is reported as the program's (current is a.out), and ends the run.
     result.user = runUser(k, b, mod.userMain, run.pid, log, (stop, err) =>
-      k.report(limitReport(k, stop.limit, run.limits, parseStack(err.stack, run.tr!.scopes, run.columns), stop.nesting)),
+      k.report(limitReport(k, stop.limit, run.limits, parseStack(err.stack, run.tr!.scopes, run.columns), stop.nesting, stop.hostStack)),
     );
     if (b.stop?.kind === "limit") return "ended";
   }
@@ -928,7 +936,7 @@ function drainDeferred(run: Run, b: Bridge): boolean {
     if (!(e instanceof Error && e.message === "run stopped")) throw e;
   }
   if (b.stop?.kind === "limit") {
-    k.report(limitReport(k, b.stop.limit, run.limits, b.stopFrames ?? [], b.stop.nesting, false, b.stopTask ?? k.current));
+    k.report(limitReport(k, b.stop.limit, run.limits, b.stopFrames ?? [], b.stop.nesting, b.stop.hostStack, b.stopTask ?? k.current));
     return false;
   }
   return true;
@@ -964,7 +972,7 @@ function leakCheck(run: Run, b: Bridge): boolean {
     if (!(e instanceof RunStopped)) throw e;
   }
   if (b.stop?.kind === "limit") {
-    k.report(limitReport(k, b.stop.limit, run.limits, b.stopFrames ?? [], b.stop.nesting, false, b.stopTask ?? k.current));
+    k.report(limitReport(k, b.stop.limit, run.limits, b.stopFrames ?? [], b.stop.nesting, b.stop.hostStack, b.stopTask ?? k.current));
     return false;
   }
   return true;

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { runModule } from "../../sandbox/run.ts";
-import { fakeDeps } from "./fake-kernel.ts";
+import { fakeDeps, TEST_ROWS } from "./fake-kernel.ts";
 import { DEFAULT_LIMITS } from "../../sandbox/limits.ts";
 
 const deps = fakeDeps();
@@ -49,6 +49,30 @@ describe("limits: each stops the run with its message, and the next run works", 
     const rep = r.reports.find((x) => x.kind === "limit")!;
     expect(rep.title).toBe("kmodlab: stack depth limit reached (262144 bytes)");
     expect(rep.frames?.[0]).toMatchObject({ fn: "down", line: 4 });
+    await expectNextRunFine();
+  });
+
+  it("stack: the host's stack running out inside one kernel call (no module -> kernel nesting) is said as that, not as MAX_NESTING nested calls", async () => {
+    // a kernel call whose host work throws V8's RangeError, at module -> kernel depth 1
+    const overflow = fakeDeps([
+      ...TEST_ROWS,
+      {
+        kind: "function",
+        module: "sim",
+        name: "host_overflow",
+        params: [],
+        returns: "void",
+        context: "any",
+        doc: "test: the host's stack runs out",
+        impl: () => {
+          throw new RangeError("Maximum call stack size exceeded");
+        },
+      },
+    ]);
+    const r = await runModule(HEAD.replace("{ noop }", "{ host_overflow }") + `module_init(() => {\n  host_overflow();\n  return 0;\n});`, {}, overflow);
+    expect(r.reports.map((x) => ({ kind: x.kind, title: x.title, line: x.line }))).toEqual([
+      { kind: "limit", title: "kmodlab: stack depth limit reached (the host's stack ran out before the guest's 262144 bytes)", line: 5 },
+    ]);
     await expectNextRunFine();
   });
 

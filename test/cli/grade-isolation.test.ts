@@ -43,10 +43,13 @@ describe("kmodlab grade DIR with hostile submissions", () => {
     for (const f of ["a-good.ts", "d-good.ts", "f-good.ts"])
       expect([f, by[f]!.error, by[f]!.checks.map((c) => c.pass)]).toEqual([f, undefined, sol.checks.map((c) => c.pass)]);
     expect([by["b-starter.ts"]!.error, by["b-starter.ts"]!.checks.map((c) => c.pass)]).toEqual([undefined, starter.checks.map((c) => c.pass)]);
-    // the built-in hangs: the host ended the worker
+    // the built-in hangs: the host stopped the run's JavaScript and the run ended as the sandbox's own CPU stop (the
+    // era's soft lockup: three-allocators is a 2.6 exercise), or, when that salvage failed, the host ended the worker
     for (const f of ["c-indexof.ts", "e-join.ts"]) {
       expect(by[f]!.score).toBe(0);
-      expect(by[f]!.error).toMatch(/^stopped: CPU limit \(2000 ms, the run got \d+ ms; the host ended the run\)$/);
+      expect(by[f]!.error).toMatch(
+        /^stopped: CPU limit \((BUG: soft lockup - CPU#0 stuck for 61s! \[insmod:\d+\]|2000 ms, the run got \d+ ms; the host ended the run)\)$/,
+      );
     }
     // the ordinary endless loop: the sandbox's own deadline, also a zero with its reason
     expect(by["g-loop.ts"]!.score).toBe(0);

@@ -190,6 +190,11 @@ export class Kernel {
 
   /** After module_exit: lock, kmemleak and DMA-API checks of the unloaded module. Returns the leaks (any config). */
   leakCheck(): Leak[] {
+    // delete_module() and free_module() sleep (async_synchronize_full(), synchronize_rcu()) before the module's memory
+    // goes: the work and tasklets module_exit queued for now run then, in the still-mapped text. Simplification: only
+    // what is due now, at most as many events as are pending (what they queue again comes after the free); a timer or
+    // delayed work due later fires after the free (Timers/Workqueues.runOrphans below).
+    this.sched.runDeferred({ simTimeMs: 0, maxEvents: this.sched.loop.pending() });
     this.modules.unloaded();
     this.kthreads?.runOrphans(this.modules.name); // a thread module_exit did not stop runs again in freed text
     this.dma.release();

@@ -345,14 +345,19 @@ describe("module_exit leaves a timer or work pending", () => {
     expect(oops[oops.length - 1]).toBe("Kernel panic - not syncing: Fatal exception in interrupt");
   });
 
-  it("a module_exit that del_timer_sync()s the timer gets no report; a delayed work left queued Oopses the kworker (Workqueue: line, no panic)", async () => {
-    const fixed = REARMED.replace(
-      "  mod_timer(t, jiffies + msecs_to_jiffies(500));\n",
-      "  mod_timer(t, jiffies + msecs_to_jiffies(500));\n  del_timer_sync(t);\n",
-    );
+  it("a module_exit that del_timer_sync()s the timer gets no report, and work it queues for now runs before the free (free_module sleeps); a delayed work left queued Oopses the kworker (Workqueue: line, no panic)", async () => {
+    const fixed = REARMED.replace("import { timer_list,", "import { work_struct, INIT_WORK, schedule_work, timer_list,")
+      .replace(
+        "function t_init(): number {\n",
+        'const w = new work_struct();\nfunction wfn(x: work_struct): void {\n  printk(KERN_INFO + "work ran\\n");\n}\nfunction t_init(): number {\n  INIT_WORK(w, wfn);\n',
+      )
+      .replace(
+        "  mod_timer(t, jiffies + msecs_to_jiffies(500));\n",
+        "  mod_timer(t, jiffies + msecs_to_jiffies(500));\n  del_timer_sync(t);\n  schedule_work(w);\n",
+      );
     const ok = await runModule(fixed, { views: false });
     expect(ok.reports).toEqual([]);
-    expect(text(ok.dmesg).slice(-1)).toEqual(["bye"]);
+    expect(text(ok.dmesg).slice(-2)).toEqual(["bye", "work ran"]);
     const work = `import { delayed_work, INIT_DELAYED_WORK, schedule_delayed_work, msecs_to_jiffies, printk, KERN_INFO, module_init, module_exit, MODULE_LICENSE } from "linux";
 MODULE_LICENSE("GPL");
 const dw = new delayed_work();

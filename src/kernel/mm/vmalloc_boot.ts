@@ -48,7 +48,8 @@ type Step =
   | { op: "pmdgaps"; caller: string }
   | { op: "module"; size: number; caller: string; tag?: string }
   | { op: "free"; tag: string }
-  | { op: "purge" };
+  | { op: "purge" }
+  | { op: "initLate" };
 
 const rep = <T>(n: number, f: (i: number) => T[]): T[] => Array.from({ length: n }, (_, i) => f(i)).flat();
 
@@ -82,7 +83,14 @@ function x86_64Steps(k: Kernel): Step[] {
     S(),
     { op: "ioremap", phys: 0xf5000, size: PAGE, caller: "memremap+0x159/0x210" },
     S(),
-    ...rep(28, () => [S()]),
+    ...rep(11, () => [S()]),
+    // kernel_init_freeable() -> page_alloc_init_late(): the pgdatinit kthread frees the deferred struct pages
+    // (x86_64's DEFERRED_STRUCT_PAGE_INIT, mm/page_alloc.c), after the tasks made before it: PID 1 and kthreadd
+    // (rest_init), workqueue_init()'s rescuers and first workers, rcu_init_tasks_generic()'s three threads, the
+    // early_initcalls' (ksoftirqd, rcu_preempt, migration, idle_inject) and smp_init()'s cpuhp: 18 stacks, above;
+    // kdevtmpfs (do_basic_setup()) is the first after it. Its log line is printed where the log has it (kernel.ts).
+    { op: "initLate" },
+    ...rep(17, () => [S()]),
     // The first dynamic percpu chunk: its metadata, then 4 MiB of pages whose page array (8 KiB) is itself vmalloc'ed.
     { op: "vmalloc", size: 16 * PAGE, caller: "pcpu_create_chunk+0x4e/0x1b0" },
     { op: "vmalloc", size: 17 * PAGE, caller: "pcpu_create_chunk+0x75/0x1b0" },
@@ -421,7 +429,7 @@ export function fill_pmd_gaps(statics: readonly { virt: number; size: number }[]
 
 /** The number of steps vmalloc_boot() replays for this machine (kernel.ts: the boot's slab replay ticks with them). */
 export function vmallocBootSteps(k: Kernel): number {
-  return stepsFor(k).length;
+  return stepsFor(k).filter((s) => s.op !== "initLate").length;
 }
 
 /**
@@ -439,6 +447,10 @@ export function vmalloc_boot(k: Kernel, v: Vmalloc): void {
   const stackAlign = k.profile.arch === "arm" ? 2 * stackSize : stackSize;
   for (const s of stepsFor(k)) {
     let addr = 0n;
+    if (s.op === "initLate") {
+      k.pages.deferred_init_memmap();
+      continue; // no boot tick of its own (vmallocBootSteps)
+    }
     switch (s.op) {
       case "vmalloc":
         addr = v.__vmalloc_node_range(s.size, s.align ?? PAGE, v.vmallocStart, v.vmallocEnd, gfp | 0x0, "kernel", 0, s.caller);

@@ -57,10 +57,10 @@
 //   hash tables, the .ko copy whose freed pages module_init gets first) climb from the image's end (68 MB) in
 //   pageblocks stolen whole from the Movable lists (__rmqueue_fallback takes the largest, lowest block), while the
 //   __init pages and image gaps kernel_init frees lie in Movable pageblocks that user space uses (modelled above).
-//   Measured, distro, a module as long as memdemo.c: x86_64-6.1 512M first page 0x5df7000 vs the real 0x6222000 (1067
-//   pages lower; the same block counts per type, but the boot's last Reclaimable steal comes after its last Unmovable
-//   one here, before it in the real boot, whose Unmovable frontier is then the pageblock at 0x6200: the order of the
-//   two is the boot slab replay's even rate, not a mechanism), kmalloc 0x5c50780 (real 0x60d2500). An order-0 request takes the SMALLEST
+//   Measured, distro, a module as long as memdemo.c: x86_64-6.1 512M first page 0x61f3000 vs the real 0x6222000, in
+//   the same Unmovable pageblock above every Reclaimable one (tracefs's burst of dentries and inodes at fs_initcall,
+//   mm/vmalloc_boot.ts, makes the last Reclaimable steal precede the last Unmovable one; at the boot's even pace it
+//   came after, and the page was 1067 pages lower), kmalloc 0x6047100 (real 0x60d2500). An order-0 request takes the SMALLEST
 //   free block first (__rmqueue_smallest), so the unaligned fragments next to reservations go before any big block:
 //   on i386-2.6 160M the first page is such a fragment (3G+18M); the demo's 3G+121M came after a whole distribution
 //   had booted and eaten those fragments. Allocations of order >= the fragments come from the top in 2.6.

@@ -154,6 +154,11 @@ export class Kernel {
   booting = false;
   /** vm_committed_as in pages (meminfo's Committed_AS): the boot's user space (init/boot_tasks.ts), then the processes a run starts (mm/mmap.ts VM_ACCOUNT). */
   vmCommittedPages = 0;
+  /**
+   * Page-cache pages of the initramfs that a read has moved to the active LRU since the boot (fs/meminfo.ts lruSplit):
+   * insmod's kernel_read_file() of the module's .ko (kernel/module.ts loadImage).
+   */
+  lruActivatedPages = 0;
   /** Tasks with a kernel stack (init/boot_tasks.ts): meminfo's KernelStack is nrTasks x THREAD_SIZE. */
   nrTasks = 0;
   // Execution contexts, locking and deferred work (issue 5), constructed at the end of boot().

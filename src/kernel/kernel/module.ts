@@ -180,6 +180,12 @@ export class Modules {
       const vm = a ? v.find_vm_area(a) : null;
       if (vm) vm.owner = "boot";
     }
+    // kernel_read_file() reads the .ko from the initramfs (tmpfs) a page at a time from offset 0, and
+    // shmem_file_read_iter() marks each page accessed: the unpack's write left them referenced on the inactive list
+    // (shmem_get_folio_gfp(SGP_WRITE)), so this second touch activates them (folio_mark_accessed()). A reload reads
+    // pages that are active already. (fs/meminfo.ts lruSplit; the real insmods moved 91 / 69 / 63 pages to the active
+    // list on x86_64 / i386 / armhf, their .ko files being 89 / 55 / 52 pages.)
+    if (copy && era === "6.1") k.lruActivatedPages = Math.max(k.lruActivatedPages, v.find_vm_area(copy)?.nr_pages ?? 0);
     // The kernel's data follows the text: the real memdemo's statics sat two pages below the core's end.
     this.image = { copy, core, init, corePages, dataOffset: Math.max(0, corePages - 2) * PAGE };
     // module_enable_ro() (6.1, STRICT_MODULE_RWX): text and rodata read-only, through their direct-map alias too (x86

@@ -56,9 +56,11 @@
 //   transcript's first __get_free_page sits at 98 MB of 512 MB: its unmovable allocations (slab, vmalloc, ftrace,
 //   hash tables, the .ko copy whose freed pages module_init gets first) climb from the image's end (68 MB) in
 //   pageblocks stolen whole from the Movable lists (__rmqueue_fallback takes the largest, lowest block), while the
-//   __init pages and image gaps kernel_init frees lie in Movable pageblocks that user space uses (modelled above;
-//   measured, distro: x86_64-6.1 512M first page 0x6327000 vs the real 0x6222000, kmalloc 0x491da80 below it (real
-//   0x60d2500); before migratetypes 0x5c6f000 and kmalloc at 0x1f460a80, above it). An order-0 request takes the SMALLEST
+//   __init pages and image gaps kernel_init frees lie in Movable pageblocks that user space uses (modelled above).
+//   Measured, distro, a module as long as memdemo.c: x86_64-6.1 512M first page 0x61f3000 vs the real 0x6222000, in
+//   the same Unmovable pageblock above every Reclaimable one (tracefs's burst of dentries and inodes at fs_initcall,
+//   mm/vmalloc_boot.ts, makes the last Reclaimable steal precede the last Unmovable one; at the boot's even pace it
+//   came after, and the page was 1067 pages lower), kmalloc 0x6047100 (real 0x60d2500). An order-0 request takes the SMALLEST
 //   free block first (__rmqueue_smallest), so the unaligned fragments next to reservations go before any big block:
 //   on i386-2.6 160M the first page is such a fragment (3G+18M); the demo's 3G+121M came after a whole distribution
 //   had booted and eaten those fragments. Allocations of order >= the fragments come from the top in 2.6.
@@ -807,23 +809,29 @@ export class PageAllocator {
     const maxLow = L.maxLowPfn || this.nrPfns;
     const lowTail = this.era === "6.1";
     this.deferredPageblocks(resv);
+    // CONFIG_DEFERRED_STRUCT_PAGE_INIT (x86_64 6.1): memblock_free_pages() skips the frames from first_deferred_pfn
+    // on (early_page_uninitialised()); they stay out of the buddy lists until page_alloc_init_late()
+    // (deferredRanges), so the boot's allocations before it come from the memory below
+    const fd = this.era === "6.1" && this.k.profile.arch === "x86_64" ? this.firstDeferredPfn() : Infinity;
+    const free = (a: number, b: number) => {
+      if (a < fd) this.freeBootRange(a, Math.min(b, fd), maxLow, lowTail);
+      if (b > fd) this.deferredRanges.push([Math.max(a, fd), b]);
+    };
     for (const r of this.memory) {
       let p = r.start;
       for (const [ra, rb] of resv) {
         if (rb <= p) continue;
         if (ra >= r.end) break;
-        if (ra > p) this.freeBootRange(p, ra, maxLow, lowTail);
+        if (ra > p) free(p, ra);
         p = Math.max(p, rb);
       }
-      if (p < r.end) this.freeBootRange(p, r.end, maxLow, lowTail);
+      if (p < r.end) free(p, r.end);
     }
-    for (const z of this.zones) z.managed = z.free;
-    // CONFIG_DEFERRED_STRUCT_PAGE_INIT: the frames from first_deferred_pfn on are not in the buddy lists yet (the
-    // pgdatinit kthreads free them later), so nothing allocated before the Memory: line comes from them
-    if (this.era === "6.1" && this.k.profile.arch === "x86_64") {
-      const fd = this.firstDeferredPfn();
-      this.deferredFreed = fd < this.nrPfns ? this.countOwner(PageOwner.Free, fd, this.nrPfns) : 0;
-    }
+    this.deferredFreed = 0;
+    for (const [a, b] of this.deferredRanges) this.deferredFreed += b - a;
+    // __free_pages_core() counts a zone's managed pages as it frees them; totalram_pages (the Memory: line's
+    // "reserved") already includes the deferred ones (free_low_memory_core_early counts every free range)
+    for (const z of this.zones) z.managed = z.free + this.deferredPendingIn(z);
     this.totalramPages = 0;
     this.totalhighPages = 0;
     for (const z of this.zones) {
@@ -846,11 +854,11 @@ export class PageAllocator {
    * Reserved pages there are set up by reserve_bootmem_region() -> init_reserved_page(), which leaves the pageblock
    * flags at 0. So a deferred pageblock whose first frame is memblock-reserved stays MIGRATE_UNMOVABLE: memblock
    * allocates top-down, and the vmemmap (2 MiB pages), the percpu first chunk and the hash tables at the top of RAM
-   * leave Unmovable pageblocks behind, with their free remainder on the Unmovable lists.
-   * Simplification: the deferred frames are on the free lists from mem_init() here (the real pgdatinit kthread frees
-   * them at page_alloc_init_late(), after smp_init()), so the boot's first unmovable allocations (ftrace's records, the
-   * kernel's page tables, the first slabs) take that remainder at the top of RAM, where the real ones take low memory
-   * and leave it to the initcalls. The pageblock counts come out the same: the remainder absorbs as much either way.
+   * leave Unmovable pageblocks behind, with their free remainder on the Unmovable lists once page_alloc_init_late()
+   * frees it (freeDeferred). Until then the boot's unmovable allocations (preallocate_vmalloc_pages()' page tables,
+   * ftrace's records, the first slabs and stacks) steal low memory, right above the image (the real 512M boot's
+   * __get_free_pages(GFP_KERNEL, 2) found an Unmovable fragment there, at 0x4878000), and the initcalls' smallest-first
+   * unmovable allocations eat the top remainder afterwards.
    */
   private deferredPageblocks(resv: [number, number][]): void {
     if (this.era !== "6.1" || this.k.profile.arch !== "x86_64" || this.nrMt === 1) return;
@@ -876,12 +884,61 @@ export class PageAllocator {
     if (this.era !== "6.1" || this.k.profile.arch !== "x86_64" || !(this.firstDeferredPfn() < this.nrPfns)) return;
     const clock = this.k.clock;
     const start = clock.jiffies_64;
+    this.deferred_init_memmap();
     clock.advance(this.deferredFreed * DEFERRED_INIT_NS_PER_PAGE);
     this.k.printk(KERN_INFO + "node %d deferred pages initialised in %ums\n", 0, jiffies_to_msecs(clock.hz, clock.jiffies_64 - start));
   }
 
-  /** Frames at or above first_deferred_pfn that memblock_free_all() freed (x86_64 6.1): not yet in nr_free_pages(). */
+  /**
+   * The pgdatinit kthread's deferred_init_memmap(): every deferred range to the buddy lists (a no-op once done). The
+   * boot's replay calls it at its place among the boot's allocations (mm/vmalloc_boot.ts), page_alloc_init_late()
+   * prints its line where the log has it.
+   */
+  deferred_init_memmap(): void {
+    this.freeDeferred(Infinity);
+  }
+
+  /** Frames at or above first_deferred_pfn that memblock_free_all() left to the pgdatinit kthread (x86_64 6.1). */
   private deferredFreed = 0;
+
+  /**
+   * memblock's free ranges at and above first_deferred_pfn not handed to the buddy lists yet, ascending (x86_64
+   * 6.1): page_alloc_init_late() frees them, or _deferred_grow_zone() a section at a time before it.
+   */
+  private deferredRanges: [number, number][] = [];
+
+  /** The frames of zone z still waiting in deferredRanges. */
+  private deferredPendingIn(z: Zone): number {
+    let n = 0;
+    for (const [a, b] of this.deferredRanges) n += Math.max(0, Math.min(b, z.endPfn) - Math.max(a, z.startPfn));
+    return n;
+  }
+
+  /**
+   * deferred_init_memmap() / _deferred_grow_zone(): hand the deferred ranges to the buddy lists from the lowest frame
+   * up (deferred_free_range(): __free_pages_core() to the tail, MIGRATE_MOVABLE set where a pageblock's first frame is
+   * freed, as deferredPageblocks() prepared), until `need` frames are freed and the next frame starts a section
+   * (PAGES_PER_SECTION), or all of them. Returns the frames freed.
+   */
+  private freeDeferred(need: number): number {
+    const SECTION = 32768;
+    const maxLow = this.k.layout.maxLowPfn || this.nrPfns;
+    let freed = 0;
+    while (this.deferredRanges.length) {
+      const r = this.deferredRanges[0]!;
+      let end = r[1];
+      if (freed + (end - r[0]) >= need) {
+        // stop at the first section boundary at or past the frame that makes `need`
+        end = Math.min(r[1], Math.ceil((r[0] + Math.max(1, need - freed)) / SECTION) * SECTION);
+      }
+      this.freeBootRange(r[0], end, maxLow, true);
+      freed += end - r[0];
+      if (end < r[1]) r[0] = end;
+      else this.deferredRanges.shift();
+      if (freed >= need && (end & (SECTION - 1)) === 0) break;
+    }
+    return freed;
+  }
 
   /**
    * x86_64 mem_init()'s preallocate_vmalloc_pages() (arch/x86/mm/init_64.c), after memblock_free_all() and before the
@@ -1234,8 +1291,8 @@ export class PageAllocator {
     let physpages = 0;
     for (const z of this.zones) physpages += z.present;
     const arch = k.profile.arch;
-    // nr_free_pages(): with deferred struct page init, the free frames less those not initialised yet
-    const freeNow = this.nrFreePages() - this.deferredFreed;
+    // nr_free_pages(): with deferred struct page init, the frames below first_deferred_pfn only (mem_init)
+    const freeNow = this.nrFreePages();
     if (this.era === "6.1") {
       const high = arch === "i386" || arch === "arm" ? `, ${K(this.totalhighPages)}K highmem` : "";
       k.printk(
@@ -1911,9 +1968,20 @@ export class PageAllocator {
     return { batch: Math.max(1, zbs), high: 6 * zbs };
   }
 
+  /**
+   * _deferred_grow_zone() (6.1, before page_alloc_init_late()): ALIGN(1 << order, PAGES_PER_SECTION) frames from the
+   * zone's deferred ranges, whole sections. Only the node's last zone has deferred frames.
+   */
+  private growZone(zi: number, order: number): boolean {
+    if (!this.deferredRanges.length || this.deferredPendingIn(this.zones[zi]!) === 0) return false;
+    const SECTION = 32768;
+    return this.freeDeferred(Math.ceil((1 << order) / SECTION) * SECTION) > 0;
+  }
+
   /** The zone's managed frames at and above first_deferred_pfn (x86_64 6.1): those the pgdatinit kthreads free. */
   private deferredManaged(z: Zone): number {
     if (this.era !== "6.1" || this.k.profile.arch !== "x86_64") return 0;
+    if (this.deferredRanges.length) return this.deferredPendingIn(z);
     const a = Math.max(this.firstDeferredPfn(), z.startPfn);
     const b = Math.min(z.endPfn, this.nrPfns);
     if (a >= b) return 0;
@@ -2254,9 +2322,15 @@ export class PageAllocator {
       if (z.present === 0) continue;
       if (!noWatermarks) {
         const mark = z.wmark[allocFlags & ALLOC_WMARK_MASK]!;
-        if (!this.watermarkOk(z, order, mark, highestIdx, allocFlags)) continue;
+        // _deferred_grow_zone(): a zone with deferred frames left grows by whole sections before it is passed over
+        if (
+          !this.watermarkOk(z, order, mark, highestIdx, allocFlags) &&
+          !(this.growZone(zi, order) && this.watermarkOk(z, order, mark, highestIdx, allocFlags))
+        )
+          continue;
       }
-      const pfn = this.rmqueue(zi, order);
+      let pfn = this.rmqueue(zi, order);
+      while (pfn < 0 && this.growZone(zi, order)) pfn = this.rmqueue(zi, order);
       if (pfn < 0) continue;
       return pfn;
     }

@@ -16,7 +16,7 @@ import { MIGRATE_CMA } from "./pcp.ts";
 import { PageOwner } from "./page_flags.ts";
 import { KERN_INFO, KERN_WARNING } from "./page_alloc_deps.ts";
 import { hugepageKb, presentPages } from "./zone.ts";
-import { renderMeminfo } from "../fs/meminfo.ts";
+import { lruSplit, renderMeminfo } from "../fs/meminfo.ts";
 
 const K = (pages: number) => pages * 4;
 
@@ -65,10 +65,13 @@ function nodeCounters(pa: PageAllocator): (field: string) => number {
  */
 function zoneLru(pa: PageAllocator): Map<number, { active: number; inactive: number }> {
   const out = new Map<number, { active: number; inactive: number }>();
+  let total = 0;
+  for (const z of pa.zones) total += pa.zoneOwnerPages(PageOwner.Anon, z.idx) + pa.zoneOwnerPages(PageOwner.PageCache, z.idx);
+  const share = total ? lruSplit(pa.k, total, 0).activeAnon / total : 0;
   let before = 0;
   for (const z of pa.zones) {
     const n = pa.zoneOwnerPages(PageOwner.Anon, z.idx) + pa.zoneOwnerPages(PageOwner.PageCache, z.idx);
-    const a = Math.round((before + n) * 0.76) - Math.round(before * 0.76);
+    const a = Math.round((before + n) * share) - Math.round(before * share);
     out.set(z.idx, { active: a, inactive: n - a });
     before += n;
   }

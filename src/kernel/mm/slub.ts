@@ -1201,14 +1201,24 @@ export class SlabAllocator {
     if (ticks <= 0) this.bootSlabFinish();
   }
 
+  /**
+   * A stage of the boot that allocates all of some caches' objects at once (mm/vmalloc_boot.ts "burst" steps): their
+   * jobs reach their full count now, the others keep their pace.
+   */
+  bootSlabBurst(names: readonly string[]): void {
+    if (!this.bootPlan) return;
+    this.advanceBoot61(1, (j) => !!j.cache && names.includes(j.cache.name));
+  }
+
   /** Every job of the plan up to `frac` of its objects (whole slabs until the last one: see planBoot61). */
-  private advanceBoot61(frac: number): void {
+  private advanceBoot61(frac: number, only?: (j: BootSlabJob) => boolean): void {
     const plan = this.bootPlan!;
     const k = this.k;
     this.bootPhase = true;
     try {
       for (const j of plan.jobs) {
         if (j.done >= j.objs) continue;
+        if (only && !only(j)) continue;
         // slab i of a cache (object i * perSlab on) is allocated when its first object is: by `frac` of the boot, the
         // first ceil(objs * frac / perSlab) slabs (taken whole: boot objects are never freed, and the last one's
         // churn is drawn with it)

@@ -48,7 +48,9 @@ type Step =
   | { op: "pmdgaps"; caller: string }
   | { op: "module"; size: number; caller: string; tag?: string }
   | { op: "free"; tag: string }
-  | { op: "purge" };
+  | { op: "purge" }
+  | { op: "initLate" }
+  | { op: "burst"; caches: readonly string[] };
 
 const rep = <T>(n: number, f: (i: number) => T[]): T[] => Array.from({ length: n }, (_, i) => f(i)).flat();
 
@@ -58,6 +60,17 @@ function ramTopBelow4G(k: Kernel): number {
   for (const e of k.layout.memMap) if (e.type === "usable" && e.end <= 2 ** 32) top = Math.max(top, e.end);
   return top;
 }
+
+// tracer_init_tracefs() (fs_initcall) queues the work that creates every trace event's tracefs directory and files
+// (event_trace_init(): enable, filter, format, id, trigger...): about eight thousand dentries and inodes (inode_cache:
+// tracefs has no inode cache of its own) with their LSM blobs at once, most of the boot's dentry and inode_cache
+// objects and the bulk of its Reclaimable slabs (SlabAllocator.bootSlabBurst). Spread at the boot's even pace instead,
+// those slabs' last pageblock steal came after the last Unmovable one, where the real boot's came before: the
+// module's first page lay 1067 pages below the real 512M boot's (now 47). (trace_init()'s trace_event_file and
+// ftrace_event_field objects, made in start_kernel before init_IRQ(), would be a burst of their own; as the first
+// step it moved the module's kmalloc(100) from 1.65 to 0.39 MiB below its first page, the real 1.31, through the
+// boot's other, even-paced slabs: left at the even pace.)
+const TRACEFS_CACHES = ["dentry", "inode_cache", "lsm_inode_cache"] as const;
 
 function x86_64Steps(k: Kernel): Step[] {
   const acpi = ramTopBelow4G(k);
@@ -82,7 +95,17 @@ function x86_64Steps(k: Kernel): Step[] {
     S(),
     { op: "ioremap", phys: 0xf5000, size: PAGE, caller: "memremap+0x159/0x210" },
     S(),
-    ...rep(28, () => [S()]),
+    ...rep(11, () => [S()]),
+    // kernel_init_freeable() -> page_alloc_init_late(): the pgdatinit kthread frees the deferred struct pages
+    // (x86_64's DEFERRED_STRUCT_PAGE_INIT, mm/page_alloc.c), after the tasks made before it: PID 1 and kthreadd
+    // (rest_init), workqueue_init()'s rescuers and first workers, rcu_init_tasks_generic()'s three threads, the
+    // early_initcalls' (ksoftirqd, rcu_preempt, migration, idle_inject) and smp_init()'s cpuhp: 18 stacks, above;
+    // kdevtmpfs (do_basic_setup()) is the first after it. Its log line is printed where the log has it (kernel.ts).
+    { op: "initLate" },
+    ...rep(17, () => [S()]),
+    // fs_initcall: tracefs's event files (TRACEFS_CACHES), with the kthreads up to subsys_initcall above (the place
+    // between the pre-SMP tasks and the crypto self-tests changes the 512M boot's first page by 4 pages at most)
+    { op: "burst", caches: TRACEFS_CACHES },
     // The first dynamic percpu chunk: its metadata, then 4 MiB of pages whose page array (8 KiB) is itself vmalloc'ed.
     { op: "vmalloc", size: 16 * PAGE, caller: "pcpu_create_chunk+0x4e/0x1b0" },
     { op: "vmalloc", size: 17 * PAGE, caller: "pcpu_create_chunk+0x75/0x1b0" },
@@ -161,7 +184,10 @@ function i386_61Steps(k: Kernel): Step[] {
     { op: "ioremap", phys: 0xfed00000, size: PAGE, caller: "acpi_os_map_iomem+0x211/0x240" },
     S,
     { op: "ioremap", phys: 0xf5000, size: PAGE, caller: "memremap+0xa9/0x170" },
-    ...rep(36, () => [S]),
+    ...rep(29, () => [S]),
+    // fs_initcall: tracefs's event files, after as many kthreads as x86_64Steps puts before them
+    { op: "burst", caches: TRACEFS_CACHES },
+    ...rep(7, () => [S]),
     // Ranges freed again before the dump (their callers are not printed; the names below are placeholders). The
     // 70-page hole below the crypto lines: the crypto self-test's scratch pair (2 x 33 pages, x86_64Steps) and a
     // 4-page range like armmp's two 16 KiB unpurged areas, replayed as one area. (Not early user space: the
@@ -206,6 +232,8 @@ function arm61Steps(_k: Kernel): Step[] {
     ...rep(16, () => [S()]),
     { op: "vmap", pages: ARM_COHERENT_POOL / PAGE, flags: VM_DMA_COHERENT, caller: "dma_common_contiguous_remap+0x74/0x90", cma: true },
     S(),
+    // fs_initcall (tracefs's event files): after the postcore atomic pool, before the device_initcalls' probes
+    { op: "burst", caches: TRACEFS_CACHES },
     { op: "ioremap", phys: 0x09000000, size: PAGE, caller: "__devm_ioremap_resource+0x168/0x1dc" },
     { op: "ioremap", phys: 0x09030000, size: PAGE, caller: "__devm_ioremap_resource+0x168/0x1dc" },
     ...rep(12, () => [S()]),
@@ -234,6 +262,7 @@ function arm64Steps(_k: Kernel): Step[] {
     { op: "ioremap", phys: 0x080a0000, size: 0xf60000, caller: "gic_of_init+0x84/0x2a0" },
     { op: "vmalloc", size: PAGE, caller: "bpf_prog_alloc_no_stats+0x38/0x1c0" },
     ...rep(24, () => [S()]),
+    { op: "burst", caches: TRACEFS_CACHES }, // fs_initcall, before the device_initcalls' probes
     { op: "ioremap", phys: 0x09000000, size: PAGE, caller: "__devm_ioremap_resource+0x110/0x1c0" },
     { op: "ioremap", phys: 0x09010000, size: PAGE, caller: "devm_ioremap+0x54/0xa0" },
     { op: "vmalloc", size: 32 * PAGE, caller: "crypto_scomp_init_tfm+0x68/0xe0" },
@@ -421,7 +450,7 @@ export function fill_pmd_gaps(statics: readonly { virt: number; size: number }[]
 
 /** The number of steps vmalloc_boot() replays for this machine (kernel.ts: the boot's slab replay ticks with them). */
 export function vmallocBootSteps(k: Kernel): number {
-  return stepsFor(k).length;
+  return stepsFor(k).filter((s) => s.op !== "initLate" && s.op !== "burst").length;
 }
 
 /**
@@ -439,6 +468,14 @@ export function vmalloc_boot(k: Kernel, v: Vmalloc): void {
   const stackAlign = k.profile.arch === "arm" ? 2 * stackSize : stackSize;
   for (const s of stepsFor(k)) {
     let addr = 0n;
+    if (s.op === "initLate") {
+      k.pages.deferred_init_memmap();
+      continue; // no boot tick of its own (vmallocBootSteps)
+    }
+    if (s.op === "burst") {
+      k.slab?.bootSlabBurst(s.caches);
+      continue;
+    }
     switch (s.op) {
       case "vmalloc":
         addr = v.__vmalloc_node_range(s.size, s.align ?? PAGE, v.vmallocStart, v.vmallocEnd, gfp | 0x0, "kernel", 0, s.caller);

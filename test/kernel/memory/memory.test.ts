@@ -405,7 +405,7 @@ describe("determinism", () => {
 
 const PINNED_SLAB_OOB = `==================================================================
 BUG: KASAN: slab-out-of-bounds in mem_module_init+0x9c/0x36a [cell]
-Write of size 1 at addr ffff88800697c3e4 by task insmod/108
+Write of size 1 at addr ffff8880069933e4 by task insmod/108
 
 CPU: 0 PID: 108 Comm: insmod Not tainted 6.1.0-56-amd64 #1  Debian 6.1.192-2
 Hardware name: QEMU Standard PC (i440FX + PIIX, 1996), BIOS 1.16.2-debian-1.16.2-1 04/01/2014
@@ -443,25 +443,25 @@ Allocated by task 108:
  do_syscall_64+0x5d/0xb0
  entry_SYSCALL_64_after_hwframe+0x6e/0xd8
 
-The buggy address belongs to the object at ffff88800697c380
+The buggy address belongs to the object at ffff888006993380
  which belongs to the cache kmalloc-128 of size 128
 The buggy address is located 100 bytes inside of
- 128-byte region [ffff88800697c380, ffff88800697c400)
+ 128-byte region [ffff888006993380, ffff888006993400)
 
 The buggy address belongs to the physical page:
-page:00000000906623dd refcount:1 mapcount:0 mapping:0000000000000000 index:0x0 pfn:0x697c
+page:000000000cf5341d refcount:1 mapcount:0 mapping:0000000000000000 index:0x0 pfn:0x6993
 flags: 0xfffffc0000200(slab|node=0|zone=1|lastcpupid=0x1fffff)
 raw: 000fffffc0000200 dead000000000100 dead000000000122 0000000000000000
 raw: 0000000000000000 0000000000000000 00000001ffffffff 0000000000000000
 page dumped because: kasan: bad access detected
 
 Memory state around the buggy address:
- ffff88800697c280: fc fc fc fc fc fc fc fc fc fc fc fc fc fc fc fc
- ffff88800697c300: fc fc fc fc fc fc fc fc fc fc fc fc fc fc fc fc
->ffff88800697c380: 00 00 00 00 00 00 00 00 00 00 00 00 04 fc fc fc
+ ffff888006993280: fc fc fc fc fc fc fc fc fc fc fc fc fc fc fc fc
+ ffff888006993300: fc fc fc fc fc fc fc fc fc fc fc fc fc fc fc fc
+>ffff888006993380: 00 00 00 00 00 00 00 00 00 00 00 00 04 fc fc fc
                                                        ^
- ffff88800697c400: fc fc fc fc fc fc fc fc fc fc fc fc fc fc fc fc
- ffff88800697c480: fc fc fc fc fc fc fc fc fc fc fc fc fc fc fc fc
+ ffff888006993400: fc fc fc fc fc fc fc fc fc fc fc fc fc fc fc fc
+ ffff888006993480: fc fc fc fc fc fc fc fc fc fc fc fc fc fc fc fc
 ==================================================================
 Disabling lock debugging due to kernel taint
 `;

@@ -90,6 +90,14 @@ describe("memmap_init's pageblock types: a zone's pageblock that starts outside 
   });
 });
 
+/** DMA32's Reclaimable pageblocks at or above the pageblock of pfn. */
+const reclaimableAbove = (k: ReturnType<typeof boot>, pfn: number) => {
+  const z = k.pages.zones.find((x) => x.name === "DMA32")!;
+  const out: number[] = [];
+  for (let p = pfn - (pfn % 512); p < z.endPfn; p += 512) if (k.pages.pageblockMt(p) === 2) out.push(p);
+  return out;
+};
+
 describe("the boot's slabs replayed in time order with its other allocations", () => {
   const G = gfpFlags("6.1").GFP_KERNEL!;
   /** memdemo's first two calls in a module's init: __get_free_page(GFP_KERNEL), then kmalloc(100, GFP_KERNEL). */
@@ -129,10 +137,22 @@ describe("the boot's slabs replayed in time order with its other allocations", (
   // (1.31 at 512M, the real boot's 1.31). So the bound is two pageblocks.
   it("x86_64 at 256M, 1G and 2G: the kmalloc-128 slab is the boot's late one, less than two pageblocks (4 MiB) below the first page (it was 26 MB when the slabs came all at once)", () => {
     for (const mib of [256, 1024, 2048]) {
-      const { page, km } = firstPageAndKmalloc("x86_64-6.1", mib);
+      const { k, page, km } = firstPageAndKmalloc("x86_64-6.1", mib);
       expect(page - km, `${mib}M`).toBeGreaterThan(0);
       expect(page - km, `${mib}M`).toBeLessThan(4 * M);
+      expect(reclaimableAbove(k, page / 4096), `${mib}M`).toEqual([]);
     }
+  });
+  // tracefs's event files (fs_initcall: ~8000 dentries and inode_cache inodes, the bulk of the boot's Reclaimable
+  // slabs) come at once, mid-boot, so the boot's last Reclaimable pageblock steal precedes its last Unmovable one and
+  // the first page a module takes lies in that Unmovable pageblock above every Reclaimable one, as on the real 512M
+  // boot (__get_free_page 0x6222000, in the Unmovable frontier; the real pagetypeinfo's free Reclaimable pages fill
+  // whole blocks below it). Spread at the boot's even pace, the last steal was Reclaimable and the page 1067 pages low.
+  it("x86_64 512M: the module's first page is in the Unmovable pageblock above every Reclaimable one, within a pageblock of the real 0x6222000", () => {
+    const { k, page } = firstPageAndKmalloc("x86_64-6.1", 512);
+    expect(k.pages.pageblockMt(page / 4096)).toBe(0);
+    expect(reclaimableAbove(k, page / 4096)).toEqual([]);
+    expect(Math.abs(page - 0x6222000)).toBeLessThan(2 * M);
   });
   // __alloc_pages_bulk() takes what the Unmovable per-CPU list holds first (the pages earlier frees put there: fewer
   // than a batch), then refills from the buddy lists, __rmqueue_smallest() splitting one block upwards.

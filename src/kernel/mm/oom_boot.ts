@@ -38,6 +38,7 @@ import { showMem } from "./show_mem.ts";
 import { renderMeminfo } from "../fs/meminfo.ts";
 import { SLAB_RECLAIM_ACCOUNT } from "./slab_common.ts";
 import { KernelBootError } from "../boot_error.ts";
+import { panicNotifiers } from "../kernel/panic_notifiers.ts";
 
 const PANIC = "System is deadlocked on memory";
 
@@ -73,19 +74,7 @@ export function bootOutOfMemory(pa: PageAllocator, gfp: number, order: number, h
     dump_stack(k, ["panic", "out_of_memory.cold", ...alloc], { level: KERN_EMERG });
     // the panic notifiers that print are registered by __initcall()s: none before the device initcalls ran
     const arch = pa.bootStage >= 2 ? k.profile.arch : "";
-    if (arch === "x86_64" || arch === "i386") {
-      // kaslr_offset() = _text - __START_KERNEL; __START_KERNEL_map is the image map's base (i386: PAGE_OFFSET)
-      const startKernel = arch === "x86_64" ? 0xffffffff81000000n : 0xc1000000n;
-      const off = k.kallsyms.textBase() - startKernel;
-      if (off) {
-        const map = arch === "x86_64" ? 0xffffffff80000000n : k.layout.pageOffset;
-        const range = [off, startKernel, map, k.layout.modulesVaddr - 1n].map((v) => v.toString(16));
-        k.printk(KERN_EMERG + "Kernel Offset: 0x%s from 0x%s (relocation range: 0x%s-0x%s)\n", ...range);
-      } else k.printk(KERN_EMERG + "Kernel Offset: disabled\n");
-    } else if (arch === "arm64") {
-      k.printk(KERN_EMERG + "Kernel Offset: disabled\n");
-      k.printk(KERN_EMERG + "Memory Limit: none\n");
-    }
+    panicNotifiers(k, arch);
     k.printk(KERN_EMERG + "---[ end Kernel panic - not syncing: %s ]---\n", PANIC);
     const err = new KernelBootError(`Kernel panic - not syncing: ${PANIC} (${why})`);
     err.log = k.log.dmesg();

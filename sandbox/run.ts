@@ -771,21 +771,19 @@ function addCellSymbols(k: Kernel, source: string, tr: TranspiledCell): void {
   k.kallsyms.addModuleSymbol(TOP_LEVEL, MODULE_NAME, Math.max(0x40, Math.ceil((0x20 * (cellLines + 1)) / 16) * 16), 1);
 }
 
+/**
+ * The report of a limit stop the bridge made: at the frames and task it kept when it stopped, else at `frames` (the
+ * guest error's stack, read only then) and the current task.
+ */
+function bridgeLimitReport(run: Run, b: Bridge, stop: Extract<Stop, { kind: "limit" }>, frames: () => ReturnType<typeof parseStack> = () => []): Report {
+  return limitReport(run.k, stop.limit, run.limits, b.stopFrames ?? frames(), stop.nesting, stop.hostStack, b.stopTask ?? run.k.current);
+}
+
 /** Handle a guest failure at a call site: stop (limit), kill, or exception. Returns true if the run must end. */
 function onFailure(run: Run, b: Bridge, where: string, site: CallSite, err: GuestErrorInfo, stop: Stop | null): boolean {
   const { k } = run;
   if (stop?.kind === "limit") {
-    k.report(
-      limitReport(
-        k,
-        stop.limit,
-        run.limits,
-        b.stopFrames ?? parseStack(err.stack, run.tr!.scopes, run.columns),
-        stop.nesting,
-        stop.hostStack,
-        b.stopTask ?? k.current,
-      ),
-    );
+    k.report(bridgeLimitReport(run, b, stop, () => parseStack(err.stack, run.tr!.scopes, run.columns)));
     return true;
   }
   if (stop?.kind === "kill") {
@@ -936,7 +934,7 @@ function drainDeferred(run: Run, b: Bridge): boolean {
     if (!(e instanceof Error && e.message === "run stopped")) throw e;
   }
   if (b.stop?.kind === "limit") {
-    k.report(limitReport(k, b.stop.limit, run.limits, b.stopFrames ?? [], b.stop.nesting, b.stop.hostStack, b.stopTask ?? k.current));
+    k.report(bridgeLimitReport(run, b, b.stop));
     return false;
   }
   return true;
@@ -972,7 +970,7 @@ function leakCheck(run: Run, b: Bridge): boolean {
     if (!(e instanceof RunStopped)) throw e;
   }
   if (b.stop?.kind === "limit") {
-    k.report(limitReport(k, b.stop.limit, run.limits, b.stopFrames ?? [], b.stop.nesting, b.stop.hostStack, b.stopTask ?? k.current));
+    k.report(bridgeLimitReport(run, b, b.stop));
     return false;
   }
   return true;

@@ -157,8 +157,13 @@ export function chooseSites(sites: number, listed: readonly { call: number; wher
   // more calls than runs left: an even spread over them, the first and the last included
   const room = Math.max(0, FAULT_RUNS_MAX - out.size);
   if (firsts.length <= room) for (const n of firsts) out.add(n);
-  else for (let j = 0; j < room; j++) out.add(firsts[room === 1 ? 0 : Math.round(((firsts.length - 1) * j) / (room - 1))]);
+  else for (const x of evenSpread(firsts, room)) out.add(x);
   return [...out].sort((a, b) => a - b);
+}
+
+/** `count` of `items` (count < items.length), evenly spread over them, the first and (count > 1) the last included. */
+function evenSpread<T>(items: readonly T[], count: number): T[] {
+  return Array.from({ length: count }, (_, j) => items[count === 1 ? 0 : Math.round(((items.length - 1) * j) / (count - 1))]!);
 }
 
 /** How many of the module's kernel calls (FaultSite.entry) module_init's sites came from: listed and unlisted. */
@@ -355,10 +360,7 @@ export async function extraRuns(ex: Exercise, source: string, run: Runner, clean
             (n) => !done[attr].has(n),
           );
           // more calls than runs: an even spread over them, the first and the last included
-          const pick =
-            ns.length <= FAULT_CALLS_MAX
-              ? ns
-              : Array.from({ length: FAULT_CALLS_MAX }, (_, j) => ns[Math.round(((ns.length - 1) * j) / (FAULT_CALLS_MAX - 1))]);
+          const pick = ns.length <= FAULT_CALLS_MAX ? ns : evenSpread(ns, FAULT_CALLS_MAX);
           for (const n of pick) {
             if ((await attrRun(attr, n)) === "failed") {
               out.faults = faults;

@@ -409,11 +409,48 @@ export class Bridge {
       this.shadowH = adopt.shadowH;
       this.setTakeFn = adopt.setTakeFn;
       this.startDeadline();
-      rt.setInterruptHandler(() => this.interrupt());
+      this.armInterrupt();
       return;
     }
-    // The host functions reach the bridge through the route: a later run's Bridge adopting this guest takes it over.
-    const route: { b: Bridge | undefined } = { b: this };
+    // Built by a static function: the host functions' closures share the scope they are made in, and the kept copy
+    // of the runtime (restore.ts) keeps them; made here, that scope would hold this Bridge, and through it the run's
+    // kernel and call log, for as long as the copy is kept (restore.test.ts "not kept alive").
+    this.guest = Bridge.buildGuest(this, ctx, env, entries, sites, sitedNames, raw, compiled);
+    this.require = this.guest.require;
+    this.stackFn = this.guest.stackFn;
+    this.handleForFn = this.guest.handleForFn;
+    this.nameOfFn = this.guest.nameOfFn;
+    this.isProxyFn = this.guest.isProxyFn;
+    this.mkBigFn = this.guest.mkBigFn;
+    this.hungryH = this.guest.hungryH;
+    this.shadowH = this.guest.shadowH;
+    this.setTakeFn = this.guest.setTakeFn;
+    this.owned.push(this.require, this.stackFn, this.handleForFn, this.nameOfFn, this.isProxyFn, this.hungryH, this.shadowH, this.mkBigFn, this.setTakeFn);
+    this.startDeadline();
+    this.armInterrupt();
+  }
+
+  /** The interrupt handler of this bridge's run (restore.ts drops it when the run's runtime goes back to its copy). */
+  private armInterrupt(): void {
+    this.rt.setInterruptHandler(() => this.interrupt());
+  }
+
+  /**
+   * The guest half of a bridge (see BridgeGuest): the prelude called with its natives and spec. Its host functions
+   * reach the bridge serving them through the route (`first` now; a later run's Bridge adopting the guest takes it
+   * over). Static, so that no closure made here can hold a Bridge: only the route does, and dispose() clears it.
+   */
+  private static buildGuest(
+    first: Bridge,
+    ctx: QuickJSContext,
+    env: CallEnv,
+    entries: readonly ApiEntry[],
+    sites: readonly number[],
+    sitedNames: ReadonlySet<string>,
+    raw: RawValues | undefined,
+    compiled: QuickJSHandle | undefined,
+  ): BridgeGuest {
+    const route: { b: Bridge | undefined } = { b: first };
 
     // The prelude's function, compiled first: the same for every run (restore.ts keeps a runtime with it compiled).
     const fn = compiled ?? compilePrelude(ctx);
@@ -423,11 +460,11 @@ export class Bridge {
     const natives = ctx.newObject();
     const fns: FunctionEntry[] = [];
     const nSites = sites.length - 1;
-    this.setFn(natives, "dispatch", "linux", (hs, self) => route.b!.dispatch(hs, self, fns, nSites));
+    Bridge.setFn(ctx, natives, "dispatch", "linux", (hs, self) => route.b!.dispatch(hs, self, fns, nSites));
     // The wrapper's stack of a call: id (and, the first time, its text; reset: the wrapper forgot its ids).
-    this.setFn(natives, "setStack", "setStack", (hs) => route.b!.setStack(hs));
+    Bridge.setFn(ctx, natives, "setStack", "setStack", (hs) => route.b!.setStack(hs));
     // A shadow-stack node the prelude met first (prelude.ts siteCode): its site, its depth and its stack, checked.
-    this.setFn(natives, "setNode", "setNode", (hs) => route.b!.setNode(hs, nSites));
+    Bridge.setFn(ctx, natives, "setNode", "setNode", (hs) => route.b!.setNode(hs, nSites));
     const spec = {
       functions: [] as unknown[],
       classes: [] as unknown[],
@@ -489,7 +526,7 @@ export class Bridge {
           case "class":
             if (e.create) {
               const create = e.create;
-              this.setFn(natives, key, e.name, () => {
+              Bridge.setFn(ctx, natives, key, e.name, () => {
                 const b = route.b!;
                 return b.guarded(e.name, () => ctx.newNumber(create(b.env)));
               });
@@ -499,7 +536,7 @@ export class Bridge {
           case "variable": {
             const get = e.get;
             const type = e.type;
-            this.setFn(natives, key, `get ${e.name}`, () => {
+            Bridge.setFn(ctx, natives, key, `get ${e.name}`, () => {
               const b = route.b!;
               return b.guarded(e.name, () => b.toGuestScalar(get(b.env), type));
             });
@@ -533,31 +570,20 @@ export class Bridge {
       if (fn !== compiled) fn.dispose();
       specH.dispose();
       const out = ctx.unwrapResult(outRes);
-      this.require = ctx.getProp(out, "require");
-      this.stackFn = ctx.getProp(out, "stack");
-      this.handleForFn = ctx.getProp(out, "handleFor");
-      this.nameOfFn = ctx.getProp(out, "nameOf");
-      this.isProxyFn = ctx.getProp(out, "isProxy");
-      this.mkBigFn = ctx.getProp(out, "mkBig");
-      this.hungryH = ctx.getProp(out, "hungry");
-      this.shadowH = ctx.getProp(out, "shadow");
-      this.setTakeFn = ctx.getProp(out, "setTake");
-      out.dispose();
-      this.owned.push(this.require, this.stackFn, this.handleForFn, this.nameOfFn, this.isProxyFn, this.hungryH, this.shadowH, this.mkBigFn, this.setTakeFn);
-      this.guest = {
+      const guest: BridgeGuest = {
         route,
-        require: this.require,
-        stackFn: this.stackFn,
-        handleForFn: this.handleForFn,
-        nameOfFn: this.nameOfFn,
-        isProxyFn: this.isProxyFn,
-        mkBigFn: this.mkBigFn,
-        hungryH: this.hungryH,
-        shadowH: this.shadowH,
-        setTakeFn: this.setTakeFn,
+        require: ctx.getProp(out, "require"),
+        stackFn: ctx.getProp(out, "stack"),
+        handleForFn: ctx.getProp(out, "handleFor"),
+        nameOfFn: ctx.getProp(out, "nameOf"),
+        isProxyFn: ctx.getProp(out, "isProxy"),
+        mkBigFn: ctx.getProp(out, "mkBig"),
+        hungryH: ctx.getProp(out, "hungry"),
+        shadowH: ctx.getProp(out, "shadow"),
+        setTakeFn: ctx.getProp(out, "setTake"),
       };
-      this.startDeadline();
-      rt.setInterruptHandler(() => this.interrupt());
+      out.dispose();
+      return guest;
     } finally {
       natives.dispose();
       if (fn !== compiled && fn.alive) fn.dispose();
@@ -633,16 +659,17 @@ export class Bridge {
     return good ? this.ctx.true : this.ctx.false;
   }
 
-  private setFn(
+  private static setFn(
+    ctx: QuickJSContext,
     obj: QuickJSHandle,
     key: string,
     name: string,
     body: (hs: QuickJSHandle[], self: QuickJSHandle) => QuickJSHandle | number | { error: QuickJSHandle } | undefined,
   ) {
-    const f = this.ctx.newFunction(name, function (this: QuickJSHandle, ...hs) {
+    const f = ctx.newFunction(name, function (this: QuickJSHandle, ...hs) {
       return body(hs, this) as QuickJSHandle | undefined; // a number only where hostNumberResults said so
     });
-    this.ctx.setProp(obj, key, f);
+    ctx.setProp(obj, key, f);
     f.dispose();
   }
 

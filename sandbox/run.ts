@@ -119,6 +119,13 @@ export interface RunOptions {
    * thread's. At most 100 windows, each from 1 to 10000 ms, starting from 0 to 60000 ms.
    */
   busy?: { atMs: number; ms: number }[];
+  /**
+   * Another driver's vmalloc buffer of this many pages, taken after boot and before insmod and kept (it shows in
+   * /proc/vmallocinfo as other_driver_init [other]): the module's vmalloc areas then lie elsewhere in the area. The
+   * grader's second run of an exercise that prints addresses sets it, so that an address worked out as VMALLOC_START
+   * plus an offset seen in an earlier run no longer matches. An integer from 0 to 4096.
+   */
+  otherVmallocPages?: number;
 }
 
 /** What the run needs of the kernel: booting, /proc, the API table, inspection. */
@@ -520,6 +527,14 @@ function startRun(source: string, options: RunOptions, deps: KernelDeps, t0: num
   }
   const busyBad = busyWindowsError(options.busy);
   if (busyBad) return failedRun(profileName, `kmodlab: ${busyBad}`, t0);
+  const held = options.otherVmallocPages;
+  if (held !== undefined && !(Number.isSafeInteger(held) && held >= 0 && held <= 4096)) {
+    return failedRun(
+      profileName,
+      `kmodlab: otherVmallocPages must be an integer from 0 to 4096 (pages of another driver's vmalloc buffer), got ${String(held)}`,
+      t0,
+    );
+  }
   // a step stops the run through the kernel-call limit, one call early; its stop is then not reported (finish)
   const stepping = step !== undefined && step < limits.kernelCalls;
   if (stepping) limits = { ...limits, kernelCalls: step };
@@ -594,6 +609,19 @@ function bootForRun(
     } catch (e) {
       return failedRun(profileName, `kmodlab: fault injection: ${(e as Error).message}`, t0);
     }
+  }
+  // Another driver's buffer, before insmod (RunOptions.otherVmallocPages): a fake kernel has no vmalloc.
+  const held = options.otherVmallocPages;
+  const vm = (k as { vmalloc?: Kernel["vmalloc"] }).vmalloc;
+  if (held && vm) {
+    // in process context: the modprobe that loaded the other driver, just before this run's insmod
+    const was = k.current;
+    k.current = { pid: insmodPid(k) - 1, comm: "modprobe" };
+    const addr = vm.vmalloc(held * 4096, { caller: "other_driver_init+0x1c/0x40 [other]" });
+    k.current = was;
+    const area = addr ? vm.find_vm_area(addr) : null;
+    if (!area) return failedRun(profileName, `kmodlab: another driver's vmalloc buffer of ${held} pages did not fit in the vmalloc area`, t0);
+    area.owner = "boot"; // not the module's: no leak of its, nothing of its in the module's records
   }
   return { k, faults, faultsUsed };
 }

@@ -4,8 +4,9 @@
 // notebook's worker, runModule in the tests), and gradeSource() is gradeWith over runModule.
 //
 // Extra runs, made only when a check needs them (Check.needs):
-// - "shifted-run": the same machine with SHIFT_MEM more RAM, so that every allocator returns other addresses: a
-//   printed address copied from an earlier run's output cannot match both runs.
+// - "shifted-run": the same machine with 8 to 64 MiB more RAM and another driver's vmalloc buffer (shiftFor: both drawn
+//   from the submission's text), so that every allocator returns other addresses: a printed address copied from an
+//   earlier run's output, or from the grader's report of another text's second run, cannot match both runs.
 // - "other-loaded-time": the same machine with the module loaded OTHER_LOADED_MS while its kernel threads live (5 s
 //   otherwise, RunOptions.loadedMs), so that a thread's count differs: a count copied from an earlier run cannot match.
 // - "busy-run": the same machine, busy: another task holds the CPU in windows (busyWindows, RunOptions.busy), so that
@@ -60,8 +61,25 @@ export function runOptionsFor(s: RunSettings): RunOptions {
 /** Runs a submission: runModule, an isolated worker's run, the notebook worker's. */
 export type Runner = (source: string, options: RunOptions) => Promise<RunResult>;
 
-/** More RAM for the shifted run: enough to move the linear map's top, the slab pages and the vmalloc area. */
+/** The least RAM the shifted run adds: enough to move the linear map's top, the slab pages and the vmalloc area. */
 export const SHIFT_MEM = 8 << 20;
+/** The shifted run adds SHIFT_MEM plus 0 to SHIFT_MEM_STEPS - 1 MiB more, and another driver holds 1 to OTHER_VMALLOC_MAX pages of vmalloc. */
+export const SHIFT_MEM_STEPS = 57;
+export const OTHER_VMALLOC_MAX = 64;
+
+/**
+ * The shifted run's machine for this submission, drawn from its text (textRandom): SHIFT_MEM to SHIFT_MEM + 56 MiB more
+ * RAM (whole MiB, as a machine has), which moves the linear map's top, the page allocator's and the slabs' pages and
+ * (in 8 MiB steps on 32-bit) VMALLOC_START; and another driver's vmalloc buffer of 1 to 64 pages taken before insmod,
+ * which moves the module's vmalloc areas within the area. The same text always gets the same machine (a grade is
+ * repeatable); another text gets another: addresses copied from the grader's report of one submission's second run
+ * (written in, obfuscated, and picked by checking which run the module is in) are not those of the next submission's,
+ * and neither is VMALLOC_START plus an offset seen in a run.
+ */
+export function shiftFor(source: string): { extraMem: number; otherVmallocPages: number } {
+  const next = textRandom(source, "shifted-run\0");
+  return { extraMem: SHIFT_MEM + (next() % SHIFT_MEM_STEPS) * (1 << 20), otherVmallocPages: 1 + (next() % OTHER_VMALLOC_MAX) };
+}
 /** RAM of the "high-memory-run": enough that the zone the allocators serve GFP_KERNEL from lies above 4 GiB. */
 export const HIGH_MEM = 6 * 2 ** 30;
 /** How long the "other-loaded-time" run keeps the module loaded while its threads live, in simulated ms (not 5000). */
@@ -244,9 +262,10 @@ export async function extraRuns(ex: Exercise, source: string, run: Runner, clean
   if (clean && (stoppedReason(clean) || clean.reports.some((r) => r.kind === "compile-error"))) return out;
   const base = runOptionsFor(ex.settings);
   if (needs.has("shifted-run")) {
-    const mem = (ex.settings.mem ?? getProfile(ex.settings.profile).defaultMem) + SHIFT_MEM;
-    const result = await run(source, { ...base, mem });
-    out.shifted = { result, records: allocations(result), mem };
+    const shift = shiftFor(source);
+    const mem = (ex.settings.mem ?? getProfile(ex.settings.profile).defaultMem) + shift.extraMem;
+    const result = await run(source, { ...base, mem, otherVmallocPages: shift.otherVmallocPages });
+    out.shifted = { result, records: allocations(result), mem, otherVmallocPages: shift.otherVmallocPages };
   }
   if (needs.has("other-loaded-time")) {
     const result = await run(source, { ...base, loadedMs: OTHER_LOADED_MS, views: false });

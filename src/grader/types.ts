@@ -60,7 +60,7 @@ export interface OtherRun {
 
 export interface ExtraRuns {
   /** The same machine with more RAM, so that every allocator returns other addresses (printed values). */
-  shifted?: OtherRun & { mem: number };
+  shifted?: OtherRun & { mem: number; /** pages of another driver's vmalloc buffer (RunOptions.otherVmallocPages) */ otherVmallocPages?: number };
   /** The same machine with the module loaded OTHER_LOADED_MS instead of 5 s while its threads live (a count copied
    *  from an earlier run's output cannot match both runs). */
   otherLoaded?: OtherRun & { loadedMs: number };

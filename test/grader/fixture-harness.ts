@@ -8,10 +8,13 @@
 // Markers filled in before grading (a fixed point: the file's length, and so its module's layout, must not change
 // between the run copied from and the graded one; the simulator is deterministic):
 //   COPIED_RET("fn")         what the first call of fn returned in a run of this very file on the exercise's machine
-//   COPIED_SHIFTED_RET("fn") the same in the grader's second run (SHIFT_MEM more RAM): a learner who copied the
-//                            address from the grader's own report of that run too
+//   COPIED_SHIFTED_RET("fn") the same in the grader's second run of the file as written, markers and all (its RAM
+//                            and other driver's vmalloc buffer drawn from that text: shiftFor): a learner who copied
+//                            the address from the grader's own report of the submission before the numbers went in
+//   COPIED_DISGUISED_RET("fn"), COPIED_SHIFTED_DISGUISED_RET("fn")  the same, written as an expression that holds no
+//                            literal of the address (base 36, xor a key), as a learner hiding a copied number writes
 import { expect } from "vitest";
-import { runOptionsFor, SHIFT_MEM } from "../../src/grader/grade.ts";
+import { runOptionsFor, shiftFor } from "../../src/grader/grade.ts";
 import { getProfile } from "../../src/kernel/profiles.ts";
 import { runModule } from "../../sandbox/run.ts";
 import type { Exercise, GradeResult } from "../../src/grader/types.ts";
@@ -30,16 +33,26 @@ export function parseHeader(first: string): Expect {
   return { pass: false, check: m[1], detail: new RegExp(m[2]), hint: m[3] ? new RegExp(m[3]) : undefined };
 }
 
-const MARKER = /COPIED_(SHIFTED_)?RET\("(\w+)"\)/g;
+const MARKER = /COPIED_(SHIFTED_)?(DISGUISED_)?RET\("(\w+)"\)/g;
+
+/** A copied address written so that the source holds no literal of it: base 36, xor a key, always 12 digits long. */
+const disguise = (hex: string): string => `(BigInt(parseInt("${(BigInt(hex) ^ 0x5a5a5a5a5an).toString(36).padStart(12, "0")}", 36)) ^ 0x5a5a5a5a5an)`;
 
 /** The submission with its markers replaced by the addresses its own runs got (see the header). */
 export async function withCopiedNumbers(ex: Exercise, src: string): Promise<string> {
   const markers = [...src.matchAll(MARKER)];
   if (!markers.length) return src;
   const base = runOptionsFor(ex.settings);
-  const shifted = markers.some((m) => m[1]) ? { ...base, mem: (ex.settings.mem ?? getProfile(ex.settings.profile).defaultMem) + SHIFT_MEM } : undefined;
+  const shift = shiftFor(src);
+  const shifted = markers.some((m) => m[1])
+    ? { ...base, mem: (ex.settings.mem ?? getProfile(ex.settings.profile).defaultMem) + shift.extraMem, otherVmallocPages: shift.otherVmallocPages }
+    : undefined;
   let values = new Map<string, string>();
-  const fill = () => src.replace(MARKER, (m) => `${values.get(m) ?? "0x10000000"}n`);
+  const fill = () =>
+    src.replace(MARKER, (m, _s, disguised: string | undefined) => {
+      const v = values.get(m) ?? "0x10000000";
+      return disguised ? disguise(v) : `${v}n`;
+    });
   for (let i = 0; i < 6; i++) {
     const text = fill();
     const clean = await runModule(text, base);
@@ -48,8 +61,8 @@ export async function withCopiedNumbers(ex: Exercise, src: string): Promise<stri
     for (const m of markers) {
       const r = m[1] ? other! : clean;
       const calls = (r.kernel as { calls?: { fn: string; ret: unknown }[] }).calls ?? [];
-      const ret = calls.find((c) => c.fn === m[2])?.ret;
-      if (typeof ret !== "string") throw new Error(`no ${m[2]} call returned an address`);
+      const ret = calls.find((c) => c.fn === m[3])?.ret;
+      if (typeof ret !== "string") throw new Error(`no ${m[3]} call returned an address`);
       next.set(m[0], ret);
     }
     if ([...next].every(([k, v]) => values.get(k) === v)) return text;

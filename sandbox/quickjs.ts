@@ -566,6 +566,30 @@ export function rawValuesFor(qjs: QuickJSWASMModule, context: QuickJSContext): R
 
 const stringsChecked = new WeakMap<QuickJSWASMModule, boolean>();
 
+/** The verdicts of rawValuesFor's and rawStringsFor's checks on a module (both reached, or undefined). */
+export interface RawVerdicts {
+  values: boolean;
+  strings: boolean;
+}
+
+/** The verdicts this process reached on `qjs` (undefined until both checks ran on it). */
+export function rawVerdicts(qjs: QuickJSWASMModule): RawVerdicts | undefined {
+  const values = rawChecked.get(qjs);
+  const strings = values === false ? false : stringsChecked.get(qjs);
+  return values === undefined || strings === undefined ? undefined : { values, strings };
+}
+
+/**
+ * Give `qjs` the verdicts another process reached on an instance of the same .wasm (kept with the module's state on
+ * disk, src/node/quickjs-cache.ts, under a key that holds the .wasm's length and CRC-32): the layout is the build's,
+ * so the probes (~50 evaluations in a cold module: ~19 ms of CPU of a one-run `kmodlab run`, measured on whole
+ * processes) need not run again. A module that checked already keeps its own.
+ */
+export function presetRawVerdicts(qjs: QuickJSWASMModule, v: RawVerdicts): void {
+  if (!rawChecked.has(qjs)) rawChecked.set(qjs, v.values);
+  if (!stringsChecked.has(qjs)) stringsChecked.set(qjs, v.values && v.strings);
+}
+
 /**
  * Flat strings, 8-bit and wide, of lengths that set the low bits and bits past the eighth: RawValues.stringLength
  * against the library's reader. Literals only: a probe that builds a long string (`'x'.repeat(70000)`) cost the

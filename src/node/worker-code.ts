@@ -6,7 +6,7 @@
 
 import { newQuickJSWASMModuleFromVariant, newVariant, type QuickJSSyncVariant, type QuickJSWASMModule } from "quickjs-emscripten-core";
 import RELEASE_SYNC from "@jitl/quickjs-wasmfile-release-sync";
-import { setQuickJSVariant, loadQuickJS } from "../../sandbox/quickjs.ts";
+import { setQuickJSVariant, loadQuickJS, rawVerdicts } from "../../sandbox/quickjs.ts";
 import type { EncodedMachine } from "../kernel/snapshot_disk.ts";
 import { bootedBefore, fromPayload, machineStore, readMachine, toPayload, writeMachine } from "./boot-cache.ts";
 import { adoptStored, storeState } from "./quickjs-cache.ts";
@@ -46,7 +46,8 @@ export async function loadQuickJSWithState(codeFile: string, build: string | und
   if (build === undefined || c === undefined) return qjs;
   const store = machineStore(codeFile, build, 0); // (the record format of machines does not concern this file: 0)
   if (store && !adoptStored(store, c.wasmId, qjs))
-    stateMissing = async () => storeState(store, c.wasmId, await newQuickJSWASMModuleFromVariant(c.variant), await newQuickJSWASMModuleFromVariant(c.variant));
+    stateMissing = async () =>
+      storeState(store, c.wasmId, await newQuickJSWASMModuleFromVariant(c.variant), await newQuickJSWASMModuleFromVariant(c.variant), rawVerdicts(qjs));
   return qjs;
 }
 

@@ -18,6 +18,7 @@ import { adoptState, makeState } from "../../sandbox/quickjs_state.ts";
 import { deferLayout, findLayout, layoutOf, takeImage } from "../../sandbox/wasm_image.ts";
 import { compiledCopy, preparedStats } from "../../sandbox/restore.ts";
 import { adoptStored, decodeState, encodeState, stateKey, storeState, wasmIdentity } from "../../src/node/quickjs-cache.ts";
+import { rawVerdicts } from "../../sandbox/quickjs.ts";
 import { format, machineStore, payloadOf, readPayload } from "../../src/node/boot-cache.ts";
 
 const repo = fileURLToPath(new URL("../..", import.meta.url));
@@ -152,6 +153,55 @@ describe("the state file", () => {
       delete process.env.KMODLAB_BOOT_CACHE_DIR;
     }
   }, 60_000);
+});
+
+describe("the raw-layout verdicts kept with the state", () => {
+  it("are the writer's, adopted with the state (no probes); a state without them leaves the checks to the reader", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "kmodlab-quickjs-"));
+    const code = join(dir, "code.cjs");
+    writeFileSync(code, "// a build\n");
+    process.env.KMODLAB_BOOT_CACHE_DIR = join(dir, "machines");
+    try {
+      const store = machineStore(code, "test-build", 0)!;
+      const id = wasmIdentity(readFileSync(join(repo, "node_modules/@jitl/quickjs-wasmfile-release-sync/dist/emscripten-module.wasm")));
+      const expected = await runOn(await fresh(), example("memdemo.ts"), {});
+      // the writer's own module after a run: both checks held
+      const writer = await loaded();
+      await runOn(writer, example("memdemo.ts"), {});
+      const verdicts = rawVerdicts(writer);
+      expect(verdicts).toEqual({ values: true, strings: true });
+      // stored without them: the reader's module has none until its first run checks
+      expect(storeState(store, id, await fresh(), await fresh())).toBe(true);
+      const without = await loaded();
+      expect(adoptStored(store, id, without)).toBe(true);
+      expect(rawVerdicts(without)).toBeUndefined();
+      expect(await runOn(without, example("memdemo.ts"), {})).toBe(expected);
+      expect(rawVerdicts(without)).toEqual(verdicts);
+      // stored with them: adopted with the state, before anything ran; the run is the same
+      expect(storeState(store, id, await fresh(), await fresh(), verdicts)).toBe(true);
+      const m = await loaded();
+      expect(adoptStored(store, id, m)).toBe(true);
+      expect(rawVerdicts(m)).toEqual(verdicts);
+      expect(await runOn(m, example("memdemo.ts"), {})).toBe(expected);
+      // a stored "does not hold" turns the raw readers off (the library's readers then), with the same output
+      expect(storeState(store, id, await fresh(), await fresh(), { values: false, strings: false })).toBe(true);
+      const off = await loaded();
+      expect(adoptStored(store, id, off)).toBe(true);
+      expect(rawVerdicts(off)).toEqual({ values: false, strings: false });
+      expect(await runOn(off, example("memdemo.ts"), {})).toBe(expected);
+      // a header whose verdicts are not two booleans is no state
+      const st = makeState(await fresh())!;
+      const bytes = encodeState(st, takeImage(await fresh(), st.layout), verdicts);
+      expect(decodeState(bytes)?.raw).toEqual(verdicts);
+      const n = bytes.readUInt32LE(0);
+      const json = bytes.toString("utf8", 4, 4 + n).replace('"strings":true', '"strings":"1" ');
+      expect(json.length).toBe(n);
+      expect(decodeState(Buffer.concat([bytes.subarray(0, 4), Buffer.from(json), bytes.subarray(4 + n)]))).toBeUndefined();
+    } finally {
+      delete process.env.KMODLAB_BOOT_CACHE_DIR;
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }, 120_000);
 });
 
 describe("kmodlab run from lib/ with the QuickJS state on disk", () => {

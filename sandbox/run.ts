@@ -123,7 +123,7 @@ export interface RunOptions {
    * Another driver's vmalloc buffer of this many pages, taken after boot and before insmod and kept (it shows in
    * /proc/vmallocinfo as other_driver_init [other]): the module's vmalloc areas then lie elsewhere in the area. The
    * grader's second run of an exercise that prints addresses sets it, so that an address worked out as VMALLOC_START
-   * plus an offset seen in an earlier run no longer matches. An integer from 0 to 4096.
+   * plus an offset seen in an earlier run no longer matches. An integer from 0 to 65536 (256 MiB).
    */
   otherVmallocPages?: number;
 }
@@ -528,10 +528,10 @@ function startRun(source: string, options: RunOptions, deps: KernelDeps, t0: num
   const busyBad = busyWindowsError(options.busy);
   if (busyBad) return failedRun(profileName, `kmodlab: ${busyBad}`, t0);
   const held = options.otherVmallocPages;
-  if (held !== undefined && !(Number.isSafeInteger(held) && held >= 0 && held <= 4096)) {
+  if (held !== undefined && !(Number.isSafeInteger(held) && held >= 0 && held <= 65536)) {
     return failedRun(
       profileName,
-      `kmodlab: otherVmallocPages must be an integer from 0 to 4096 (pages of another driver's vmalloc buffer), got ${String(held)}`,
+      `kmodlab: otherVmallocPages must be an integer from 0 to 65536 (pages of another driver's vmalloc buffer), got ${String(held)}`,
       t0,
     );
   }

@@ -19,7 +19,9 @@
 // - "high-memory-run": the same profile with HIGH_MEM of RAM, where GFP_KERNEL memory comes from above 4 GiB: a
 //   streaming DMA mapping for a 32-bit device fails there (no swiotlb in the simulator), and the error path runs.
 // - "other-cmdline": the same machine booted with RunSettings.otherCmdline, where the task's answer differs
-//   (find-the-hole: vmalloc=240M instead of 200M, another largest hole): a number copied from a run cannot match both.
+//   (find-the-hole: vmalloc=240M instead of 200M, another largest hole): a number copied from a run cannot match both;
+//   with RunSettings.otherCmdlineVmalloc another driver holds a vmalloc buffer there (its size drawn from the text), so
+//   that the answer is not a function of the command line either (VMALLOC_START minus a constant).
 // - "fault-injection": a counting run (fail-nth set beyond reach, so the kernel counts module_init's fault sites
 //   without failing any: RunResult.faultInjection.insmodCalls), then one run per chosen site n with fail-nth = n
 //   (src/kernel/debug/fault_inject.ts). Every site up to FAULT_RUNS_ALL; past that the first FAULT_RUNS_FIRST,
@@ -292,8 +294,10 @@ export async function extraRuns(ex: Exercise, source: string, run: Runner, clean
     const cmdline = ex.settings.otherCmdline;
     if (cmdline === undefined) out.unavailable!["other-cmdline"] = "the exercise names no second command line (settings.otherCmdline)";
     else {
-      const result = await run(source, { ...base, cmdline });
-      out.otherCmdline = { result, records: allocations(result), cmdline };
+      const held = ex.settings.otherCmdlineVmalloc;
+      const otherVmallocPages = held ? held.minPages + (textRandom(source, "other-cmdline\0")() % (held.maxPages - held.minPages + 1)) : undefined;
+      const result = await run(source, { ...base, cmdline, otherVmallocPages });
+      out.otherCmdline = { result, records: allocations(result), cmdline, otherVmallocPages };
     }
   }
   if (needs.has("fault-injection")) {

@@ -13,6 +13,12 @@ export interface RunSettings {
   cmdline?: string;
   /** The command line of the "other-cmdline" run (the task's answer differs there: a number copied cannot match). */
   otherCmdline?: string;
+  /**
+   * In the "other-cmdline" run, another driver holds a vmalloc buffer of `minPages` to `maxPages` pages, drawn from the
+   * submission's text (RunOptions.otherVmallocPages), so that the answer is not a function of the command line alone: a
+   * number worked out from VMALLOC_START and the layout of an earlier run does not match.
+   */
+  otherCmdlineVmalloc?: { minPages: number; maxPages: number };
   seed?: number;
   config?: "debug" | "distro";
   /** /proc files the checks read (taken after init and after exit). */
@@ -73,7 +79,7 @@ export interface ExtraRuns {
   /** The same machine with RunSettings.otherWrites made into the module's buffers (another program's stores). */
   otherWriter?: OtherRun;
   /** The same machine booted with RunSettings.otherCmdline (find-the-hole: another vmalloc=, another answer). */
-  otherCmdline?: OtherRun & { cmdline: string };
+  otherCmdline?: OtherRun & { cmdline: string; /** pages of another driver's vmalloc buffer in that run */ otherVmallocPages?: number };
   /** Fault injection: the clean run's fault sites, and one run per chosen site with that site failing (fail-nth). */
   faults?: FaultRuns;
   /** Why an extra run could not be made (the kernel has no fault injection...): the checks that need it fail. */

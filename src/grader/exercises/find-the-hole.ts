@@ -49,13 +49,18 @@ export const findTheHole: Exercise = {
     proc: ["vmallocinfo", "meminfo"],
     // found-largest's second boot: the phone's command line with a larger vmalloc area (another hole, another N)
     otherCmdline: getProfile("arm-3.4-msm8x25").defaultCmdline.replace(/\bvmalloc=\S+/, "vmalloc=240M"),
+    // and another driver's buffer of 3 to 24 MiB there: bigger than every hole below the 85 MiB one (2.75 MiB at most),
+    // so it takes the front of that hole and the answer is 60 to 81 MiB, not VMALLOC_START minus a constant
+    otherCmdlineVmalloc: { minPages: 768, maxPages: 6144 },
   },
   statement: `This phone boots with \`vmalloc=200M\`, yet /proc/meminfo's VmallocUsed says little is used. Find the largest
 vmalloc allocation that succeeds, to the MiB, and print \`largest: N MiB\`. Probe quietly: a failed vmalloc() prints
 an allocation-failure warning, so probe with \`__vmalloc(size, GFP_KERNEL | __GFP_NOWARN, PAGE_KERNEL)\` and give
 each successful probe straight back: the log must hold no allocation-failure warning, and nothing may stay
 allocated. A probe that fails is an answer, not an error: init still returns 0. The grader boots the phone a second
-time with \`vmalloc=240M\`, where the hole and the answer are larger: search, do not print a number an earlier run found.`,
+time with \`vmalloc=240M\` and another driver holding a vmalloc buffer of a few MiB (its size drawn from your module's
+text), where the hole and the answer are larger: search, do not print a number an earlier run found or work it out
+from VMALLOC_START.`,
   starter: `import { vmalloc, vfree, printk, KERN_INFO, MODULE_LICENSE, module_init, module_exit } from "linux";
 
 MODULE_LICENSE("GPL");
@@ -116,7 +121,8 @@ module_exit(() => {});
         const o = c.runs?.otherCmdline;
         if (!o) return fail(c.runs?.unavailable?.["other-cmdline"] ?? "the grader made no second run (judge() was called without its extra runs)");
         const vm = /\bvmalloc=(\S+)/.exec(o.cmdline)?.[1] ?? o.cmdline;
-        const second = judgeFound({ ...c, result: o.result, records: o.records }, `in a second run, booted with vmalloc=${vm}, `);
+        const other = o.otherVmallocPages ? ` and another driver holding ${o.otherVmallocPages * 4} KiB of vmalloc` : "";
+        const second = judgeFound({ ...c, result: o.result, records: o.records }, `in a second run, booted with vmalloc=${vm}${other}, `);
         return second.pass ? ok(`${first.detail}; ${second.detail} with vmalloc=${vm}`) : second;
       },
       1,

@@ -160,10 +160,12 @@ function workerScripts(): Plugin {
           resolve: { alias: SUCRASE_ESM },
           define: { __KMODLAB_BUILD_ID__: JSON.stringify(BUILD_ID) },
         });
-        // the sandbox's script inside the function code-cache.ts compiles a script in: the loader then compiles the
-        // file's text as it is (its 1.6 MB not copied once more with the wrapper added). Written here, not as Rolldown's
-        // banner and footer (with them the output came out empty).
-        if (name === "isolate-worker-code") {
+        // the two scripts code-cache.ts loads (the sandbox's and `kmodlab run`'s) inside the function it compiles a
+        // script in: the loader then compiles the file's text as it is, not a concatenation V8 flattens into one more
+        // copy (1.4 MB and 0.35 MB; ~85 page faults a run for cli-run alone). Written here, not as Rolldown's banner
+        // and footer (with them the output came out empty). Neither is for require() (test fixtures load cli-run.cjs
+        // through lib/code-cache.cjs too).
+        if (name === "isolate-worker-code" || name === "cli-run") {
           const file = join(outDir, `${name}.cjs`);
           writeFileSync(file, WRAP_HEAD + readFileSync(file, "latin1") + WRAP_TAIL, "latin1");
         }

@@ -224,7 +224,7 @@ function now(): number {
   return perf.now();
 }
 
-function failedRun(profile: string, message: string, t0: number): RunResult {
+export function failedRun(profile: string, message: string, t0: number): RunResult {
   return {
     profile,
     initReturn: null,
@@ -411,12 +411,20 @@ interface Run {
 
 type TranspiledCell = Extract<ReturnType<typeof transpileCell>, { ok: true }>;
 
-/** The synchronous core: QuickJS already loaded. Never throws. */
-export function runModuleSync(qjs: QuickJSWASMModule, source: string, options: RunOptions, deps: KernelDeps, t0 = now()): RunResult {
+/**
+ * A host's watch over the part of a run where the module's code can run (from the bridge's opening, where its CPU
+ * limit starts, to the RunResult): called with that part, it returns what the part returns, or what the host makes
+ * of it when it stopped the thread's JavaScript (src/node/guest-watch.ts: Node's vm timeout, started there and not at
+ * the boot, so that the host's limit measures the module's time as the sandbox's own does).
+ */
+export type GuestWatch = (guestPart: () => RunResult) => RunResult;
+
+/** The synchronous core: QuickJS already loaded. Never throws (but what `watch` throws: a host's stop). */
+export function runModuleSync(qjs: QuickJSWASMModule, source: string, options: RunOptions, deps: KernelDeps, t0 = now(), watch?: GuestWatch): RunResult {
   const outer = inFlight;
   inFlight = undefined;
   try {
-    return runStages(qjs, source, options, deps, t0);
+    return runStages(qjs, source, options, deps, t0, watch);
   } finally {
     inFlight = outer; // not reached when a host stopped the thread's JavaScript: salvageStoppedRun finds the run
   }
@@ -478,7 +486,7 @@ export function salvageStoppedRun(): RunResult | undefined {
   }
 }
 
-function runStages(qjs: QuickJSWASMModule, source: string, options: RunOptions, deps: KernelDeps, t0: number): RunResult {
+function runStages(qjs: QuickJSWASMModule, source: string, options: RunOptions, deps: KernelDeps, t0: number, watch?: GuestWatch): RunResult {
   const run = startRun(source, options, deps, t0);
   if (!("k" in run)) return run;
   const flight = { run, qjs, releaseMemory: () => {} };
@@ -491,6 +499,13 @@ function runStages(qjs: QuickJSWASMModule, source: string, options: RunOptions, 
     run.bridge?.stopFor("memory");
   });
   flight.releaseMemory = releaseMemory;
+  const guestPart = () => moduleStages(run, qjs, source, entries, releaseMemory);
+  return watch ? watch(guestPart) : guestPart();
+}
+
+/** The run from the bridge's opening on (what a host's GuestWatch watches). */
+function moduleStages(run: Run, qjs: QuickJSWASMModule, source: string, entries: readonly ApiEntry[], releaseMemory: () => void): RunResult {
+  const options = run.options;
   try {
     const b = openBridge(run, qjs, source, entries);
     const loaded = insmod(run, qjs, b);

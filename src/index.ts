@@ -12,10 +12,11 @@ import { boot as bootKernel } from "./kernel/kernel.ts";
 import { readProc as readProcFile } from "./kernel/fs/proc.ts";
 import "./kernel/fs/all.ts"; // registers every /proc file readProc knows
 import { gradeWith } from "./grader/grade.ts";
-import { runModule } from "../sandbox/run.ts";
+import { runModuleWatched as runModule } from "./node/watched-run.ts";
 import { exercisesFor } from "./lessons/registry.ts";
 
-export { runModule } from "../sandbox/run.ts";
+// the sandbox's runModule with the host's CPU stop for what the sandbox cannot interrupt (src/node/guest-watch.ts)
+export { runModuleWatched as runModule } from "./node/watched-run.ts";
 export type { RunOptions, ScheduledEvent } from "../sandbox/run.ts";
 export type { RunResult, RunStats, ModuleOutcome } from "../sandbox/result.ts";
 export type { Report, ReportKind, BootOptions, Profile, Era, ConfigKind } from "./kernel/types.ts";

@@ -11,8 +11,12 @@
 // next interrupt check (every loop of JavaScript and of WebAssembly has one, and Atomics.wait wakes for it: the
 // mechanism behind worker.terminate()); the call then throws ERR_SCRIPT_EXECUTION_TIMEOUT or _INTERRUPTED, and the run
 // ends with the host's report (isolate.ts hostStoppedResult, the same detail), as an isolated run would:
-// - CPU: the timeout is the run's cpuMs plus the grace. The kernel, on this thread, outlives the stop: the run's result
-//   is the sandbox's own CPU-limit stop with the log up to that point (run-host.ts salvage); "cpu" only if that fails.
+// - CPU: guest-watch.ts's timeout over the module's part of the run (from the bridge's opening, where the sandbox's
+//   own CPU limit starts; not the boot and the compile), set for the machine's load; when it fires, the thread's CPU
+//   time decides: the limit reached, the kernel, on this thread, outlives the stop and the run's result is the
+//   sandbox's own CPU-limit stop with the log up to that point (run-host.ts salvage; "cpu" only if that fails); short
+//   of it, the run is made again with the wall cap as its timeout (RunAgain). The outer call's own timeout (twice the
+//   wall cap) only bounds the boot and the compile.
 // - WebAssembly memory: WebAssembly.Memory.prototype.grow past the budget (as isolate-worker.ts's hook) sends this
 //   process SIGINT and waits to be terminated -> "wasm". A SIGINT from elsewhere (Ctrl+C) is raised again once the
 //   run has unwound, and ends the process as it would have.
@@ -21,7 +25,8 @@
 //   does, and a JavaScript heap limit of its own (V8 sets one per isolate, and the main thread's is the process's).
 //   A run's growth in kernel records is bounded here by its CPU limit (the kernel's long loops check it too).
 // A run stopped this way leaves QuickJS's module in the middle of a call: the runner runs nothing more (the command
-// runs one cell and ends).
+// runs one cell and ends), but for the run made again after an early timeout (its module was dropped by the salvage,
+// and a fresh one is loaded).
 // Measured first and left: a watchdog worker (a thread with Node in it, started first thing, ending the run through
 // node:inspector's Runtime.terminateExecution). It cost ~9 ms of CPU to start with Node's startup snapshot and ~30-40
 // without it (any V8 flag changed before its isolate is made), and on the loaded 2-core VM the main thread's start
@@ -33,6 +38,7 @@ import type { RunOptions } from "../../sandbox/run.ts";
 import type { RunResult } from "../../sandbox/result.ts";
 import { createRunHost, type BootOptionsAhead, type RunHost } from "./run-host.ts";
 import { hostStoppedResult, limitDetail, type HostStop, type IsolateLimits } from "./isolate.ts";
+import { firstTimeoutMs, guestWatch, RunAgain, wallCapMs } from "./guest-watch.ts";
 
 const GiB = 1 << 30;
 
@@ -122,44 +128,65 @@ export class InThreadRunner {
     if (!this.baselineRss) this.baselineRss = process.memoryUsage.rss();
     const detail = limitDetail(options, this.rssBudget(), this.limits);
     let started = t0;
-    try {
-      return await this.host.run(source, options, (runSync) => {
-        started = performance.now();
-        this.current = { wasmBytes: detail.wasmBytes, rssBytes: detail.rssBytes };
-        (globalThis as Record<string, unknown>)[CALL] = runSync;
-        try {
-          // setTimeout's largest delay, as isolate.ts
-          return caller.runInThisContext({ timeout: Math.min(2 ** 31 - 1, detail.cpuMs + detail.graceMs), breakOnSigint: true }) as RunResult;
-        } catch (e) {
-          const code = (e as { code?: string })?.code;
-          if (code === "ERR_SCRIPT_EXECUTION_TIMEOUT") {
-            const stop = this.current.stop ?? "cpu";
-            // the CPU limit: the kernel is still here, on this thread, with its log (sandbox/run.ts salvageStoppedRun)
-            const salvaged = stop === "cpu" ? this.host.salvage() : undefined;
-            if (salvaged) {
-              this.broken = true;
-              return salvaged;
-            }
-            throw new Stopped(stop);
-          }
-          if (code === "ERR_SCRIPT_EXECUTION_INTERRUPTED") {
-            if (this.current.stop) throw new Stopped(this.current.stop);
-            this.broken = true;
-            process.kill(process.pid, "SIGINT"); // Ctrl+C: as the process would have taken it
-          }
-          throw e;
-        } finally {
-          delete (globalThis as Record<string, unknown>)[CALL];
-          this.current = undefined;
+    let timeoutMs = firstTimeoutMs(detail);
+    for (;;) {
+      try {
+        return await this.attempt(source, options, detail, timeoutMs, (t) => (started = t));
+      } catch (e) {
+        if (e instanceof RunAgain) {
+          timeoutMs = e.timeoutMs;
+          continue;
         }
-      });
-    } catch (e) {
-      if (e instanceof Stopped) {
-        this.broken = true;
-        return hostStoppedResult(options, e.stop, detail, performance.now() - started);
+        if (e instanceof Stopped) {
+          this.broken = true;
+          return hostStoppedResult(options, e.stop, detail, performance.now() - started);
+        }
+        return crash((e as Error)?.message ?? String(e));
       }
-      return crash((e as Error)?.message ?? String(e));
     }
+  }
+
+  /** One run through the host, watched: rejects with Stopped, RunAgain, or what the host rejects with. */
+  private attempt(
+    source: string,
+    options: RunOptions,
+    detail: ReturnType<typeof limitDetail>,
+    timeoutMs: number,
+    start: (t: number) => void,
+  ): Promise<RunResult> {
+    return this.host.run(source, options, (runSync) => {
+      start(performance.now());
+      this.current = { wasmBytes: detail.wasmBytes, rssBytes: detail.rssBytes };
+      const watch = guestWatch(detail, timeoutMs, () => this.host.salvage());
+      (globalThis as Record<string, unknown>)[CALL] = () => runSync(watch);
+      try {
+        // the outer timeout bounds the boot and the compile (the module's part has the watch's); setTimeout's largest delay
+        const r = caller.runInThisContext({ timeout: Math.min(2 ** 31 - 1, 2 * wallCapMs(detail)), breakOnSigint: true }) as RunResult;
+        if (r.stoppedByHost) this.broken = true; // salvaged by the watch: QuickJS's module was left in the middle of a call
+        return r;
+      } catch (e) {
+        const code = (e as { code?: string })?.code;
+        if (code === "ERR_SCRIPT_EXECUTION_TIMEOUT") {
+          const stop = this.current.stop ?? "cpu";
+          // the CPU limit: the kernel is still here, on this thread, with its log (sandbox/run.ts salvageStoppedRun)
+          const salvaged = stop === "cpu" ? this.host.salvage() : undefined;
+          if (salvaged) {
+            this.broken = true;
+            return salvaged;
+          }
+          throw new Stopped(stop);
+        }
+        if (code === "ERR_SCRIPT_EXECUTION_INTERRUPTED") {
+          if (this.current.stop) throw new Stopped(this.current.stop);
+          this.broken = true;
+          process.kill(process.pid, "SIGINT"); // Ctrl+C: as the process would have taken it
+        }
+        throw e;
+      } finally {
+        delete (globalThis as Record<string, unknown>)[CALL];
+        this.current = undefined;
+      }
+    });
   }
 
   /** The host memory budget: isolate.ts's for one run in flight. */

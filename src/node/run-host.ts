@@ -17,7 +17,7 @@ import { createRequire } from "node:module";
 import { fileURLToPath } from "node:url";
 import { loadCachedScript, type CachedScript } from "./code-cache.ts";
 import { readTransient } from "./scratch.ts";
-import type { RunOptions } from "../../sandbox/run.ts";
+import type { GuestWatch, RunOptions } from "../../sandbox/run.ts";
 import type { RunResult } from "../../sandbox/result.ts";
 
 export type Sandbox = typeof import("./worker-code.ts");
@@ -41,9 +41,10 @@ export interface RunHost {
   /**
    * One run (one at a time); rejects only when the sandbox could not load. Saves the code cache when it has news.
    * `around`: the run's synchronous part (sandbox/run.ts runModuleSync, everything QuickJS executes) is called through
-   * it (the in-thread runner puts a watchdog around it); whatever it throws, the run rejects with.
+   * it (the in-thread runner puts a watchdog around it, and its GuestWatch around the module's part: guest-watch.ts);
+   * whatever it throws, the run rejects with.
    */
-  run(source: string, options: RunOptions, around?: (runSync: () => RunResult) => RunResult): Promise<RunResult>;
+  run(source: string, options: RunOptions, around?: (runSync: (watch?: GuestWatch) => RunResult) => RunResult): Promise<RunResult>;
   /**
    * After the host stopped this thread's JavaScript in the middle of a run, for its CPU limit: that run's RunResult
    * as the sandbox's own CPU-limit stop gives it, the kernel's log up to the stop (sandbox/run.ts salvageStoppedRun);
@@ -136,7 +137,7 @@ export function createRunHost(o: RunHostOptions): RunHost {
       else {
         const qjs = await sandbox.loadQuickJS();
         const d = depsForRun(deps);
-        result = around(() => sandbox.runModuleSync(qjs, source, options, d));
+        result = around((watch) => sandbox.runModuleSync(qjs, source, options, d, undefined, watch));
       }
       // after the first run, and after the first that had its machine another way (booted, decoded from the disk
       // cache): the cache then holds what those runs compiled too (code-cache.ts)

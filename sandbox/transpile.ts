@@ -195,6 +195,41 @@ function scanImports(src: string, toks: SucraseToken[], lineStarts: number[]): I
   return out;
 }
 
+/**
+ * A TypeScript namespace (`namespace X { ... }`, `module X { ... }`) that holds values: sucrase erases every namespace as
+ * it erases types (its tokens are all type tokens), so `X.f()` would fail at run time with "'X' is not defined". A
+ * namespace of types only, or a `declare namespace`, has nothing to run and is erased rightly. The error names the way
+ * round (the statement of no exercise asks for a namespace; an object or top-level declarations do the same).
+ */
+function namespaceWithValues(src: string, toks: SucraseToken[], lineStarts: number[]): CompileError | undefined {
+  const VALUE = new Set([tt._const, tt._let, tt._var, tt._function, tt._class]);
+  for (let i = 0; i < toks.length; i++) {
+    const t = toks[i];
+    if (!t.isType || (t.contextualKeyword !== ck._namespace && t.contextualKeyword !== ck._module)) continue;
+    if (toks[i - 1]?.contextualKeyword === ck._declare) continue;
+    let j = i + 1;
+    while (j < toks.length && (toks[j].type === tt.name || toks[j].type === tt.dot)) j++;
+    if (toks[j]?.type !== tt.braceL || j === i + 1) continue;
+    let depth = 0;
+    let k = j;
+    for (; k < toks.length; k++) {
+      if (toks[k].type === tt.braceL || toks[k].type === tt.dollarBraceL) depth++;
+      else if (toks[k].type === tt.braceR) depth--;
+      if (depth === 0) break;
+      if (VALUE.has(toks[k].type) || toks[k].contextualKeyword === ck._enum) {
+        const name = src.slice(toks[i + 1].start, toks[j - 1].end);
+        return {
+          name: "SyntaxError",
+          message: `TypeScript namespaces that hold values are not supported in a module cell (its compiler, sucrase, erases namespace ${name} as if it were a type, and ${name}.x would not be defined): use an object (const ${name} = { ... }) or top-level functions and constants`,
+          ...posAt(lineStarts, t.start),
+        };
+      }
+    }
+    i = k;
+  }
+  return undefined;
+}
+
 /** Top-level named functions: `function f() {}` and `const f = (...) => ...` / `const f = function ...`. */
 function scanFunctions(src: string, toks: SucraseToken[], lineStarts: number[]): CellFunction[] {
   const out: CellFunction[] = [];
@@ -404,6 +439,8 @@ function transpileUncached(src: string): TranspileResult {
   }
   const imports = scanImports(src, toks, lineStarts);
   if (!Array.isArray(imports)) return { ok: false, error: imports };
+  const dropped = namespaceWithValues(src, toks, lineStarts);
+  if (dropped) return { ok: false, error: dropped };
   const functions = scanFunctions(src, toks, lineStarts);
   const { js, sites, siteNames, offsets } = markSites(code);
   // one parse of the emitted code for the scopes and the shadow stack: markSites writes each site's number in the

@@ -85,9 +85,11 @@ export function threadCpuClock(): (() => number) | null {
     // The main thread keeps its file open: every run reads the clock when it starts (bindings.ts startDeadline), and
     // opening /proc/thread-self/schedstat is most of a reading's cost (a path walk through procfs: 3 % of a memdemo
     // run, ~60 us at load 10). The fd is /proc/<pid>/task/<tid>'s, the main thread's: it lives as the process does.
-    // A worker thread opens and closes it at each reading, as the header says.
-    const wt = linuxBuiltin<{ isMainThread?: boolean }>("node:worker_threads");
-    const read = schedstatReader(fs, "/proc/thread-self/schedstat", wt?.isMainThread === true);
+    // A worker thread opens and closes it at each reading, as the header says. The main thread is the one whose
+    // Linux thread id is the process's id (asked of /proc, not of node:worker_threads, whose loading cost a one-run
+    // `kmodlab run` ~40 page faults and its CPU).
+    const main = currentThreadId() === (globalThis as { process?: { pid?: number } }).process?.pid;
+    const read = schedstatReader(fs, "/proc/thread-self/schedstat", main);
     if (Number.isFinite(read())) clock = read;
   } catch {
     clock = null;

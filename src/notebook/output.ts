@@ -459,6 +459,11 @@ export function renderOutcome(target: HTMLElement, o: RunOutcome, hooks: OutputH
         o.message,
       ),
     );
+    // the kernel log the worker sent while the run went on (log-forward.ts): up to the hang, not the host's stop
+    if (o.kind === "killed" && o.log?.length) {
+      target.append(h("p", { class: "view-note" }, "The kernel log up to the last lines the worker sent before it was ended:"));
+      target.append(dmesgBlock(o.log, undefined, "kernel log"));
+    }
     return;
   }
   const r = o.result;

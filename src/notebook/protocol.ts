@@ -109,6 +109,11 @@ export type FromWorker =
   | { type: "warmed"; ms: number }
   | { type: "walk"; id: number; walk: WalkJson }
   | { type: "dmesg"; id: number; lines: string[]; levels?: number[] }
+  /**
+   * Run `id`'s kernel log while it runs (log-forward.ts), from line `from` of the run's own lines on (after the boot):
+   * what the page shows if it has to end the worker. Not an answer: the run's result still comes.
+   */
+  | { type: "log"; id: number; from: number; lines: string[] }
   /** The worker could not do what was asked (sandbox missing, internal error): message in plain words. */
   | { type: "error"; id: number; message: string }
   /**

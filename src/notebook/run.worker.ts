@@ -9,6 +9,7 @@ import type { KernelDeps } from "../../sandbox/run.ts";
 import type { RunResult } from "../../sandbox/result.ts";
 import type { KernelSession } from "./session.ts";
 import { digestForPage } from "./digest.ts";
+import { forwardLog } from "./log-forward.ts";
 
 // Found through glob so that the page still builds while the sandbox is being written; once the files exist this is
 // an ordinary lazy import (a chunk of its own, loaded on the first message).
@@ -157,7 +158,25 @@ async function handle(msg: ToWorker): Promise<void> {
       const s = await session();
       const usedBefore = s.preboots.used;
       runningId = msg.id;
-      const result = (await runModule(msg.source, opts, s.deps()).finally(() => (runningId = 0))) as { kernel?: Record<string, unknown> };
+      // the run's log goes to the page as it grows (log-forward.ts): the page keeps it if it has to end this worker
+      let unforward = () => {};
+      const deps = s.deps();
+      const boot = deps.boot;
+      deps.boot = (profile, o) => {
+        const k = boot(profile, o);
+        unforward();
+        unforward = forwardLog(
+          k.log,
+          (from, lines) => post({ type: "log", id: msg.id, from, lines }),
+          () => performance.now(),
+        );
+        return k;
+      };
+      const result = (await runModule(msg.source, opts, deps).finally(() => {
+        runningId = 0;
+        unforward();
+        post({ type: "log", id: msg.id, from: 0, lines: [] }); // the extra runs a grade makes send none: no stale log
+      })) as { kernel?: Record<string, unknown> };
       // the frames behind each of the cell's buffers (the frame map marks them); the kernel stays for walks
       const cellMemory = s.keep(msg.id, result.kernel?.calls);
       if (result.kernel) result.kernel.cellMemory = cellMemory as never;

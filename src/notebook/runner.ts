@@ -12,8 +12,11 @@ import type { WalkJson } from "../kernel/mm/ptdump.ts";
 export type RunOutcome =
   /** `runId`: the run's id in the worker, for asking about its kernel afterwards (walk). */
   | { kind: "result"; result: RunResult; ms: number; grade?: GradeInfo; runId: number; workerMs?: number; preboot?: boolean }
-  /** The worker had to be terminated (Stop, no answer after the CPU deadline, or past the memory limit). */
-  | { kind: "killed"; reason: "stopped" | "unresponsive" | "memory"; message: string; ms: number }
+  /**
+   * The worker had to be terminated (Stop, no answer after the CPU deadline, or past the memory limit). `log`: the
+   * run's kernel log as the worker last sent it (log-forward.ts), when it sent any.
+   */
+  | { kind: "killed"; reason: "stopped" | "unresponsive" | "memory"; message: string; ms: number; log?: string[] }
   /** The worker answered with an error (sandbox missing, internal error, worker crashed). */
   | { kind: "error"; message: string; ms: number };
 
@@ -31,9 +34,13 @@ const fmtSeconds = (ms: number) => (ms % 1000 === 0 ? `${ms / 1000} s` : `${(ms 
 interface Pending {
   id: number;
   msg: ToWorker;
-  resolve: (v: FromWorker | { type: "killed"; reason: "stopped" | "unresponsive" | "memory"; detail?: string } | { type: "crash"; message: string }) => void;
+  resolve: (
+    v: FromWorker | { type: "killed"; reason: "stopped" | "unresponsive" | "memory"; detail?: string; log?: string[] } | { type: "crash"; message: string },
+  ) => void;
   started: number;
   timer?: ReturnType<typeof setTimeout>;
+  /** The run's kernel log as the worker sent it while running ("log" messages). */
+  log?: string[];
 }
 
 export class Runner {
@@ -86,6 +93,14 @@ export class Runner {
     }
     const p = this.current;
     if (!p || p.id !== m.id) return; // an answer for a run we already gave up on
+    if (m.type === "log") {
+      const log = (p.log ??= []);
+      log.length = Math.min(log.length, Math.max(0, m.from));
+      for (const l of m.lines) log.push(l);
+      // for the end-to-end tests: the running cell's log as the page holds it
+      ((globalThis as { __kmodlab?: Record<string, unknown> }).__kmodlab ??= {}).liveLog = log;
+      return;
+    }
     if (m.type === "over-memory") {
       this.kill();
       this.finish({
@@ -104,7 +119,7 @@ export class Runner {
     clearTimeout(p.timer);
     this.current = null;
     if (v.type !== "killed" && v.type !== "crash") this.fresh = false;
-    p.resolve(v);
+    p.resolve(v.type === "killed" && p.log?.length ? { ...v, log: p.log } : v);
     this.pump();
   }
 
@@ -167,6 +182,7 @@ export class Runner {
           kind: "killed",
           reason: a.reason,
           ms,
+          ...(a.log ? { log: a.log } : {}),
           message:
             a.reason === "stopped"
               ? "The run was still busy, so the page ended its worker and started a fresh one; the next run boots a new kernel as always."

@@ -373,12 +373,12 @@ describe("notebook in Chromium", () => {
     await ctx.close();
   });
 
-  it("Stop ends a run that is still busy and the next run works", async () => {
+  it("Stop ends a run that is still busy, keeps the log the run printed before it, and the next run works", async () => {
     // the code arrives through a share link, so nothing focuses the editor (no Monaco competing for the CPU)
     const hash = encodeShare({
       lesson: "first-module",
       cell: "hello",
-      code: 'import { module_init } from "linux";\nfunction init(): number { for (;;) {} }\nmodule_init(init);\n',
+      code: 'import { module_init, printk, KERN_INFO } from "linux";\nfunction init(): number { printk(KERN_INFO + "before the loop\\n"); for (;;) {} }\nmodule_init(init);\n',
     });
     const { page, ctx } = await open(undefined, hash);
     const c = cell(page, "hello");
@@ -386,11 +386,17 @@ describe("notebook in Chromium", () => {
     await c.locator("details.machine > summary").click();
     await c.getByLabel("CPU limit of a run, in ms (at most 60000)").fill("60000");
     await c.locator("button.run").click();
+    // the worker sends the run's log while it runs (src/notebook/log-forward.ts): Stop once the page holds its line
+    await page.waitForFunction(() => (window as { __kmodlab?: { liveLog?: string[] } }).__kmodlab?.liveLog?.some((l) => l.endsWith("before the loop")), null, {
+      timeout: 60_000,
+    });
     await c.locator("button.stop").click();
     await page.waitForFunction(() => Number(document.querySelector('section.cell[data-cell-id="hello"]')?.getAttribute("data-runs") ?? 0) > 0, null, {
       timeout: 10_000,
     });
     expect(await c.locator(".cell-output .run-problem").textContent()).toMatch(/Stopped\..*ended its worker/);
+    // the page ended the worker, and the kernel log the run printed before is still shown
+    expect(await c.locator(".cell-output").textContent()).toContain("before the loop");
     await shot(page, "04-stopped", "hello");
     const d = await runCell(page, "memdemo");
     expect(await d.locator(".run-summary").textContent()).toMatch(/init returned 0/);

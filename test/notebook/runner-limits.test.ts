@@ -77,6 +77,22 @@ describe("the page names the limit that ended a run", () => {
     expect(o.kind === "killed" && o.reason).toBe("unresponsive");
     expect(o.kind === "killed" && o.message).toMatch(/^CPU limit: the run did not end within its CPU limit of 2 s plus 10 s of grace/);
     expect(workers[0]!.terminated).toBe(true);
+    expect(o.kind === "killed" && o.log).toBeUndefined(); // the worker sent no log
+  });
+
+  it("the run's kernel log the worker sent while it ran is kept when the page ends it (each send replaces from its line on)", async () => {
+    vi.useFakeTimers();
+    const { runner, workers } = setup();
+    const p = runner.run("cell", { timeoutMs: 2000 });
+    await Promise.resolve();
+    const w = workers[0]!;
+    const id = w.sent[0]!.id;
+    w.answer({ type: "log", id, from: 0, lines: ["[    6.1] loading", "[    6.1] bef"] });
+    w.answer({ type: "log", id, from: 1, lines: ["[    6.1] before", "[    6.2] hang next"] });
+    w.answer({ type: "log", id: id + 100, from: 0, lines: ["another run's"] }); // not this run's: ignored
+    vi.advanceTimersByTime(2000 + GRACE_MS + STARTUP_MS + 1);
+    const o = await p;
+    expect(o.kind === "killed" && o.log).toEqual(["[    6.1] loading", "[    6.1] before", "[    6.2] hang next"]);
   });
 
   it("another worker error is still 'could not run', not a limit", async () => {

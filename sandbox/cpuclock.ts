@@ -12,8 +12,9 @@
 // opens, reads and closes the file at each reading (~15 µs; a run reads it a few times at most): an fd kept open
 // would be the process's, and leak with every run worker a runner replaces. The main thread keeps its one open. Elsewhere (the browser's run worker, other systems)
 // there is no such clock and the limit stays on wall time, as before. The host's watchdog over a run worker
-// (src/node/isolate.ts) reads the worker thread's clock the same way; the CLI's one-cell fast path
-// (src/node/in-thread.ts) keeps Node's vm timeout over its own thread, which is wall time (limit plus grace).
+// (src/node/isolate.ts) reads the worker thread's clock the same way; on the caller's own thread (the CLI's one-cell
+// fast path, the library's runModule) Node's vm timeout is wall time, so when it fires this clock decides whether the
+// run had its CPU time (src/node/guest-watch.ts).
 
 /** A run may take at most this many times its CPU limit in wall time, whatever its thread's CPU time says. */
 export const WALL_CAP_FACTOR = 10;

@@ -84,7 +84,10 @@ export function readString(ctx: QuickJSContext, h: QuickJSHandle, fn: string, wh
   callChars += n;
   if (callChars > MAX_CALL_STRING_CHARS)
     throw new ArgError(
-      `${fn}: ${what} is a string of ${n} characters, past the ${MAX_CALL_STRING_CHARS} characters of strings a kernel call may take in all (the string argument limit)`,
+      n > MAX_CALL_STRING_CHARS
+        ? `${fn}: ${what} is a string of ${n} characters, past the ${MAX_CALL_STRING_CHARS} characters of strings a kernel call may take in all (the string argument limit)`
+        : // within the limit alone: the call's strings before it took the rest (it is not this argument that is long)
+          `${fn}: ${what} (a string of ${n} characters) brings the call's strings to ${callChars} characters, past the ${MAX_CALL_STRING_CHARS} characters of strings a kernel call may take in all (the string argument limit)`,
     );
   return ctx.getString(h);
 }

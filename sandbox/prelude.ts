@@ -42,6 +42,9 @@ export function stripLineComments(src: string): string {
   return out + src.slice(from);
 }
 
+/** What Date.now() and `new Date()` give a cell (ms since the epoch): one fixed moment, 2024-01-01T00:00:00Z. */
+export const FIXED_NOW = 1704067200000;
+
 /** The prelude's source as written (with its comments); PRELUDE is what runs. */
 export const PRELUDE_SOURCE = String.raw`(function (natives, specJson) {
   "use strict";
@@ -300,6 +303,31 @@ export const PRELUDE_SOURCE = String.raw`(function (natives, specJson) {
   defineProperty(PB, "revocable", { value: rev, writable: true, configurable: true });
   defineProperty(globalThis, "Proxy", { value: PB, writable: true, configurable: true, enumerable: false });
   const isProxy = (v) => apply(wsHas, proxies, [v]);
+  // The same cell gives the same run (DESIGN: deterministic; the grader runs a text once and gives its copies the
+  // verdict): QuickJS seeds Math.random from the host's clock and Date reads the host's clock. Here Math.random is a
+  // xorshift32 of a fixed seed, fresh at each run, and Date.now() and a Date made without arguments are one fixed
+  // moment (FIXED_NOW: the simulated machine has no real-time clock; a module's time is jiffies or ktime_get).
+  let rnd = 0x2545f491;
+  defineProperty(Math, "random", {
+    value: function random() {
+      rnd ^= rnd << 13; rnd ^= rnd >>> 17; rnd ^= rnd << 5;
+      return (rnd >>> 0) / 4294967296;
+    },
+    writable: true, configurable: true, enumerable: false,
+  });
+  const OD = Date, construct = Reflect.construct, FIXED_NOW = ${FIXED_NOW};
+  const D = function Date() {
+    const args = [];
+    for (let i = 0; i < arguments.length; i++) args[i] = arguments[i];
+    if (new.target === undefined) return apply(OD.prototype.toString, construct(OD, [FIXED_NOW]), []);
+    return construct(OD, args.length ? args : [FIXED_NOW], new.target);
+  };
+  D.prototype = OD.prototype;
+  defineProperty(OD.prototype, "constructor", { value: D, writable: true, configurable: true, enumerable: false });
+  defineProperty(D, "now", { value: function now() { return FIXED_NOW; }, writable: true, configurable: true });
+  defineProperty(D, "UTC", { value: OD.UTC, writable: true, configurable: true });
+  defineProperty(D, "parse", { value: OD.parse, writable: true, configurable: true });
+  defineProperty(globalThis, "Date", { value: D, writable: true, configurable: true, enumerable: false });
   const gopd = Object.getOwnPropertyDescriptor, hasOwn = Object.prototype.hasOwnProperty;
   const nameOf = (f) => {
     if (isProxy(f)) return "";

@@ -76,3 +76,27 @@ describe("the prelude without its comments", () => {
     }
   });
 });
+
+describe("the host's clock and QuickJS's random seed do not reach a cell", () => {
+  it("Math.random and Date give the same values in every run (a fixed seed, a fixed moment); Date with arguments converts as usual", async () => {
+    const { runModule } = await import("../../sandbox/run.ts");
+    const { FIXED_NOW } = await import("../../sandbox/prelude.ts");
+    const cell = `import { printk, KERN_INFO, module_init } from "linux";
+module_init(() => {
+  const d = new Date();
+  printk(KERN_INFO + "t %s %s %s %s %s %s\\n", String(Date.now()), String(d.getTime()), String(Math.random()), String(Math.random()), String(d instanceof Date), new Date(86400000).toISOString());
+  return 0;
+});
+`;
+    const lines = [];
+    for (let i = 0; i < 2; i++) lines.push((await runModule(cell, {})).dmesg.find((l) => / t \d/.test(l))!.replace(/^.*\] /, ""));
+    expect(lines[0]).toBe(lines[1]);
+    const [, now, got, r1, r2, inst, iso] = lines[0]!.split(" ");
+    expect([Number(now), Number(got)]).toEqual([FIXED_NOW, FIXED_NOW]);
+    expect(Number(r1)).toBeGreaterThanOrEqual(0);
+    expect(Number(r1)).toBeLessThan(1);
+    expect(r1).not.toBe(r2);
+    expect(inst).toBe("true");
+    expect(iso).toBe("1970-01-02T00:00:00.000Z");
+  });
+});

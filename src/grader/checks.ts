@@ -210,6 +210,28 @@ export const PRINT_FNS = ["printk", ...Object.keys(PRINT_LEVEL), "pr_cont", "pr_
 const LEVEL_NAMES = ["KERN_EMERG", "KERN_ALERT", "KERN_CRIT", "KERN_ERR", "KERN_WARNING", "KERN_NOTICE", "KERN_INFO", "KERN_DEBUG"];
 
 /** A line with this text was logged at this level by a print call the module made during this phase. */
+/**
+ * The lines the module's print calls made, in order: a call continues the line before it when it is pr_cont or its
+ * format starts with KERN_CONT and that line has no newline yet (printk(KERN_INFO + "hello, "); pr_cont("kernel\n")
+ * logs one line "hello, kernel" at KERN_INFO); each line with the call that began it (its level and phase are the
+ * line's) and its text without the newline.
+ */
+export function printedLines(calls: readonly KernelCall[], era: "2.6" | "3.4" | "6.1", bits: 32 | 64): { text: string; first: KernelCall }[] {
+  const out: { text: string; first: KernelCall; open: boolean }[] = [];
+  for (const x of calls) {
+    if (!PRINT_FNS.includes(x.fn)) continue;
+    const t = renderedText(x, era, bits);
+    const fmt = typeof x.args[0] === "string" ? (x.args[0] as string) : "";
+    const cont = x.fn === "pr_cont" || /^\u0001c/.test(fmt);
+    const last = out[out.length - 1];
+    if (cont && last?.open) {
+      last.text += t;
+      last.open = !t.endsWith("\n");
+    } else out.push({ text: t, first: x, open: !t.endsWith("\n") });
+  }
+  return out.map(({ text, first }) => ({ text: text.replace(/\n$/, ""), first }));
+}
+
 export function printedLine(o: { id: string; text: string; level: number; phase: "init" | "exit" | "deferred"; hint?: string }): Check {
   const when = o.phase === "init" ? "on load (in init)" : o.phase === "exit" ? "on unload (in exit)" : "from deferred work";
   return check(
@@ -222,11 +244,11 @@ export function printedLine(o: { id: string; text: string; level: number; phase:
       if (!calls) return fail("this kernel kept no record of the module's calls");
       const bits = ((c.result.kernel as { layout?: { bits?: number } }).layout?.bits ?? 64) as 32 | 64;
       const era = eraOf(c.result);
-      const prints = calls.filter((x) => PRINT_FNS.includes(x.fn));
-      const same = prints.filter((x) => renderedText(x, era, bits).replace(/\n$/, "") === o.text);
+      const lines = printedLines(calls, era, bits);
+      const same = lines.filter((x) => x.text === o.text).map((x) => x.first);
       if (!same.length) {
-        const near = prints.find((x) => renderedText(x, era, bits).toLowerCase().includes(o.text.toLowerCase().slice(0, 5)));
-        return fail(near ? `the module printed "${renderedText(near, era, bits).replace(/\n$/, "")}", not "${o.text}"` : `no print call produced "${o.text}"`);
+        const near = lines.find((x) => x.text.toLowerCase().includes(o.text.toLowerCase().slice(0, 5)));
+        return fail(near ? `the module printed "${near.text}", not "${o.text}"` : `no print call produced "${o.text}"`);
       }
       const inPhase = same.filter((x) => x.phase === o.phase);
       if (!inPhase.length)

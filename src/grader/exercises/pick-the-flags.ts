@@ -68,8 +68,8 @@ export const pickTheFlags: Exercise = {
   statement: `Allocate 128 bytes in a timer callback, 128 bytes in a tasklet and 128 bytes in a work item, each with the
 right GFP flags: the timer and the tasklet run in softirq context and must not sleep; the work item runs in process
 context and should use GFP_KERNEL. Free all three on unload (after making sure the timer, the tasklet and the work
-have finished: del_timer_sync, tasklet_kill, flush_work or cancel_work_sync). An allocation that fails leaves nothing
-to free.`,
+have finished: del_timer_sync, tasklet_kill, flush_work or cancel_work_sync, or destroy_workqueue for a work item
+queued on a workqueue of your own). An allocation that fails leaves nothing to free.`,
   starter: `import { timer_setup, mod_timer, del_timer_sync, tasklet_setup, tasklet_schedule, tasklet_kill,
          INIT_WORK, schedule_work, flush_work, kmalloc, kfree, GFP_KERNEL, jiffies, msecs_to_jiffies,
          timer_list, tasklet_struct, work_struct, MODULE_LICENSE, module_init, module_exit } from "linux";
@@ -178,7 +178,7 @@ module_exit(flags_exit);
     check(
       "stopped-before-free",
       "module_exit makes sure the timer, the tasklet and the work have finished before it frees",
-      "In the exit function, before the kfree calls: del_timer_sync(timer), tasklet_kill(tasklet), flush_work(work) (or cancel_work_sync).",
+      "In the exit function, before the kfree calls: del_timer_sync(timer), tasklet_kill(tasklet), flush_work(work) (or cancel_work_sync; or destroy_workqueue(wq) for a work item queued on a workqueue of your own).",
       (c) => {
         // The call log: each object the module set up, and the exit call that waits for it. In the graded run all
         // three ran long before rmmod, so nothing crashes without these calls; a module unloaded sooner would free a
@@ -222,7 +222,15 @@ module_exit(flags_exit);
           if (!ids.length) continue; // not set up: the allocation checks say so
           // Each object the module armed is waited for: a wait on another one (set up, never armed) waits for nothing.
           const armed = [...new Set(arms.flatMap(([fn, i]) => callsTo(c.result, fn).map((x) => JSON.stringify(x.args[i]))))].filter((id) => ids.includes(id));
-          const waited = (id: string) => before.some((x) => waits.includes(x.fn) && JSON.stringify(x.args[0]) === id);
+          // A work item queued on a workqueue of the module's own is finished once that queue is destroyed
+          // (destroy_workqueue drains it first).
+          const queues = (id: string) => callsTo(c.result, "queue_work").filter((x) => JSON.stringify(x.args[1]) === id).map((x) => JSON.stringify(x.args[0]));
+          const waited = (id: string) =>
+            before.some(
+              (x) =>
+                (waits.includes(x.fn) && JSON.stringify(x.args[0]) === id) ||
+                (what === "the work" && x.fn === "destroy_workqueue" && queues(id).includes(JSON.stringify(x.args[0]))),
+            );
           if (armed.length ? !armed.every(waited) : !ids.some(waited))
             missing.push(`${what}${armed.length && ids.some(waited) ? " it armed (the wait is on another one)" : ""} (${waits.slice(0, 2).join(" or ")})`);
         }

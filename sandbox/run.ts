@@ -1273,7 +1273,25 @@ function runUser(
     userPid(insmod),
     (fn) => {
       const r = b.invokeCallback(fn, []);
-      if (r.ok) return { ok: true, value: r.value };
+      if (r.ok) {
+        const v = r.value;
+        if (v === undefined || (typeof v === "number" && Number.isInteger(v))) return { ok: true, value: v };
+        // an async main's promise, an object, a string: exit status 0 said nothing (C's main returns an int)
+        const got =
+          typeof v === "number"
+            ? `${v}, not an integer`
+            : typeof v === "object" && v !== null
+              ? ((v as { invalid?: string }).invalid ?? "an object").replace(/^(string|function|symbol)$/, "a $1")
+              : typeof v;
+        const err: GuestErrorInfo = {
+          name: "TypeError",
+          message: `user_main: ${fn.symbol || "main"} returned ${got}; main returns its exit status, an integer (0 for success)`,
+          stack: "",
+          nonError: false,
+        };
+        exceptionReport(k, fn.symbol || "user_main", "callback", err, b.cellScopes, b.cellColumns);
+        return { ok: false };
+      }
       if (r.stop?.kind === "kill") {
         b.stop = null; // the kernel printed the signal; the process is gone
         return { ok: false, killed: true };

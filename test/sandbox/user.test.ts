@@ -43,6 +43,21 @@ describe("a user program beside the module", () => {
     expect(r.module).toMatchObject({ loaded: true, unloaded: true });
   });
 
+  it("a main that returns no exit status (an async main's promise, a string, 1.5) is a TypeError naming user_main, status 1 (it was exit status 0)", async () => {
+    for (const [main, got] of [
+      [`async function main() { puts("out"); return 0; }`, "an object"],
+      [`function main() { return "0"; }`, "a string"],
+      [`function main() { return 1.5; }`, "1.5, not an integer"],
+    ]) {
+      const r = await runModule(`${HEAD}user_main(${main} as any);\n`, {});
+      expect(r.reports.map((x) => x.title)).toEqual(["BUG: kernel exception in main [cell]"]);
+      expect(r.dmesg.some((l) => l.endsWith(`TypeError: user_main: main returned ${got}; main returns its exit status, an integer (0 for success)`))).toBe(
+        true,
+      );
+      expect([r.user?.exitCode, r.user?.status]).toEqual([1, 1]);
+    }
+  });
+
   it("user-space functions called from module code are a clear error", async () => {
     const r = await runModule(`import { module_init } from "linux";\nimport { malloc } from "user";\nmodule_init(() => { malloc(10); return 0; });\n`, {});
     expect(r.reports.some((x) => /malloc: user-space functions run only inside the program given to user_main/.test(x.text))).toBe(true);

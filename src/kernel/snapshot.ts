@@ -63,18 +63,108 @@ export function immutable<T extends object>(o: T): T {
 }
 
 const sideTables: WeakRef<SideTable<object, unknown>>[] = [];
+/** The slot keys of every KeyedSlots: the walks below skip these properties (a SideTable's entries are copied as its entries). */
+const SLOT_KEYS = new Set<symbol>();
+/** The SideTables by their slot keys. */
+const SIDE_SLOTS = new Map<symbol, WeakRef<SideTable<object, unknown>>>();
+
+/** One entry of a KeyedSlots: a cell, so that a value of undefined and a deleted entry differ. */
+interface SlotCell {
+  v: unknown;
+}
+/** A deleted entry's value (get() then reads undefined, has() false). */
+const DELETED: unknown = Object.freeze({});
 
 /**
- * A WeakMap whose entries a snapshot copies to the copies of their keys: module-level state kept per kernel object.
- * Its keys are the Kernel or an object held in one of the Kernel's own fields (k.slab, k.pages...): a snapshot looks
- * those up only, not every object it copies. (Tracking the keys with WeakRefs was tried: a WeakRef keeps its target
- * alive until the current job ends, and a loop of awaited runs is one job: 1000 runs held 2.4 GB of kernels.)
+ * A WeakMap's interface whose entries live on their keys, each in a non-enumerable property under the table's own
+ * symbol (the snapshot walks, snapshot_disk.ts and JSON skip it), for state that long-lived code keeps per short-lived
+ * object (a restored machine, a run's result). Not a WeakMap: V8's young-generation collector (the scavenger) keeps
+ * the values of an old WeakMap's entries alive whatever their keys, and with them the keys they point back to. A
+ * module-level WeakMap keyed by each restored machine kept every machine alive through every minor GC until the next
+ * full one, so each was promoted to the old generation: 20 copies made, one kept, left 5.2 MB after a minor GC instead
+ * of 0.29 MB, and the copy loop spent most of its time in the scavenger (test/kernel/snapshot.test.ts "dies young").
+ * A key that cannot take a property (frozen, sealed, non-extensible) is kept in a WeakMap as before.
  */
-export class SideTable<K extends object, V> extends WeakMap<K, V> {
+export class KeyedSlots<K extends object, V> {
+  protected readonly slot: symbol = Symbol("kmodlab.slot");
+  protected readonly fixedKeys = new WeakMap<K, V>(); // keys that cannot take the slot (none in src/kernel so far)
+  protected anyFixed = false;
+
+  constructor() {
+    SLOT_KEYS.add(this.slot);
+  }
+
+  get(key: K): V | undefined {
+    const c = (key as Record<symbol, SlotCell | undefined>)[this.slot];
+    if (c !== undefined) return c.v === DELETED ? undefined : (c.v as V);
+    return this.anyFixed ? this.fixedKeys.get(key) : undefined;
+  }
+
+  has(key: K): boolean {
+    const c = (key as Record<symbol, SlotCell | undefined>)[this.slot];
+    if (c !== undefined) return c.v !== DELETED;
+    return this.anyFixed && this.fixedKeys.has(key);
+  }
+
+  set(key: K, value: V): this {
+    const c = (key as Record<symbol, SlotCell | undefined>)[this.slot];
+    if (c !== undefined) c.v = value;
+    else if (Object.isExtensible(key)) Object.defineProperty(key, this.slot, { value: { v: value }, writable: true, enumerable: false, configurable: true });
+    else {
+      this.anyFixed = true;
+      this.fixedKeys.set(key, value);
+    }
+    return this;
+  }
+
+  delete(key: K): boolean {
+    const c = (key as Record<symbol, SlotCell | undefined>)[this.slot];
+    if (c !== undefined) {
+      const had = c.v !== DELETED;
+      c.v = DELETED;
+      return had;
+    }
+    return this.anyFixed && this.fixedKeys.delete(key);
+  }
+}
+
+/**
+ * Module-level state kept per kernel object, which a snapshot copies to the copies of its keys. Its keys are the
+ * Kernel or an object held in one of the Kernel's own fields (k.slab, k.pages...): a snapshot looks those up only, not
+ * every object it copies. (Tracking the keys with WeakRefs was tried: a WeakRef keeps its target alive until the
+ * current job ends, and a loop of awaited runs is one job: 1000 runs held 2.4 GB of kernels.) Its entries live on
+ * their keys (KeyedSlots: a WeakMap kept every restored machine alive through minor GCs).
+ */
+export class SideTable<K extends object, V> extends KeyedSlots<K, V> {
   constructor() {
     super();
-    sideTables.push(new WeakRef(this as unknown as SideTable<object, unknown>));
+    const ref = new WeakRef(this as unknown as SideTable<object, unknown>);
+    SIDE_SLOTS.set(this.slot, ref);
+    sideTables.push(ref);
   }
+
+  /** The tables holding an entry for `o` with their values, in the order the entries were made (its slots' order). */
+  static entriesOf(o: object, tables: readonly (SideTable<object, unknown> | undefined)[]): [SideTable<object, unknown>, unknown][] {
+    const out: [SideTable<object, unknown>, unknown][] = [];
+    for (const sym of Object.getOwnPropertySymbols(o)) {
+      const t = SIDE_SLOTS.get(sym)?.deref();
+      if (t !== undefined && t.has(o)) out.push([t, t.get(o)]);
+    }
+    for (const t of tables) if (t?.anyFixed && t.fixedKeys.has(o)) out.push([t, t.fixedKeys.get(o)]);
+    return out;
+  }
+}
+
+/** How many own symbol-keyed properties `o` has besides KeyedSlots' slots (snapshot_disk.ts refuses those). */
+export function ownSymbolCount(o: object): number {
+  const syms = Object.getOwnPropertySymbols(o);
+  let n = 0;
+  for (let i = 0; i < syms.length; i++) if (!SLOT_KEYS.has(syms[i]!)) n++;
+  return n;
+}
+
+function isSideSlot(key: PropertyKey): boolean {
+  return typeof key === "symbol" && SLOT_KEYS.has(key);
 }
 
 export class SnapshotError extends Error {}
@@ -207,7 +297,7 @@ export function snapshot<T extends object>(root: T): T {
     // enumerable accessor would be read through: the kernel defines none, and the snapshot test compares
     // descriptors). Anything else (symbols, non-enumerable or accessor properties) takes the descriptor path.
     const names = Object.getOwnPropertyNames(o);
-    if (Object.getOwnPropertySymbols(o).length === 0) {
+    if (ownSymbolCount(o) === 0) {
       if (isArray) {
         if (names.length === Object.keys(o).length + 1) return; // indices (or fewer, with holes) and length only
       } else {
@@ -232,6 +322,7 @@ export function snapshot<T extends object>(root: T): T {
     for (let i = 0; i < keys.length; i++) {
       const key = keys[i]!;
       if (isArray && (key === "length" || (typeof key === "string" && isIndex(key)))) continue;
+      if (isSideSlot(key)) continue; // a SideTable's entry: copied as the table's (below)
       const d = Object.getOwnPropertyDescriptor(o, key)!;
       if ("value" in d) {
         const v = copyValue(d.value);
@@ -265,7 +356,8 @@ export function snapshot<T extends object>(root: T): T {
     for (const o of candidates) {
       const copy = memo.get(o) as object | undefined;
       if (copy === undefined) continue;
-      for (const t of tables) if (t.has(o)) t.set(copy, copyValue(t.get(o)));
+      // in the order the original's entries were made: the copy's slots come in the same order as the original's
+      for (const [t, v] of SideTable.entriesOf(o, tables)) t.set(copy, copyValue(v));
     }
     fillPending();
   }
@@ -481,11 +573,7 @@ export class SnapshotPlan<T extends object> {
       for (const o of candidates) {
         const key = this.index.get(o);
         if (key === undefined) continue;
-        for (const table of tables) {
-          if (!table.has(o)) continue;
-          const value = table.get(o);
-          this.sides.push({ table, key, value, ref: this.visit(value) });
-        }
+        for (const [table, value] of SideTable.entriesOf(o, tables)) this.sides.push({ table, key, value, ref: this.visit(value) });
       }
       this.drain();
     }
@@ -607,7 +695,7 @@ export class SnapshotPlan<T extends object> {
         default: {
           const proto = Object.getPrototypeOf(o) as object | null;
           const names = Object.getOwnPropertyNames(o);
-          if (Object.getOwnPropertySymbols(o).length === 0 && Object.keys(o).length === names.length) {
+          if (ownSymbolCount(o) === 0 && Object.keys(o).length === names.length) {
             const refs = new Int32Array(names.length);
             for (let j = 0; j < names.length; j++) refs[j] = this.visit((o as Record<string, unknown>)[names[j]!]);
             const { fn, make } = planCopierFor(proto, names);
@@ -639,6 +727,7 @@ export class SnapshotPlan<T extends object> {
     const list: PlanProp[] = [];
     for (const key of Reflect.ownKeys(o)) {
       if (isArray && (key === "length" || (typeof key === "string" && isIndex(key)))) continue;
+      if (isSideSlot(key)) continue; // a SideTable's entry: copied as the table's (sides)
       const d = Object.getOwnPropertyDescriptor(o, key)!;
       list.push({ key, d, v: "value" in d ? this.visit(d.value) : -1, get: d.get ? this.visit(d.get) : -1, set: d.set ? this.visit(d.set) : -1 });
     }

@@ -64,7 +64,7 @@ import * as uaccess from "./mm/uaccess.ts";
 import * as vmalloc from "./mm/vmalloc.ts";
 import * as vmap_tree from "./mm/vmap_tree.ts";
 import type { Kernel } from "./kernel.ts";
-import { immutable, isImmutable, isStateless, rebindable, rebindOf, sideTablesInOrder } from "./snapshot.ts";
+import { immutable, isImmutable, isStateless, ownSymbolCount, rebindable, rebindOf, SideTable, sideTablesInOrder } from "./snapshot.ts";
 
 /** The modules whose exports name the machine's prototypes and functions (see the header). */
 const MODULES: Record<string, object> = {
@@ -309,7 +309,7 @@ export function encodeMachine(k: Kernel): EncodedMachine {
   };
   /** Own string-keyed data properties (an array's: other than its indices and length), values appended. */
   const props = (o: object, rec: number, isArray: boolean): number => {
-    if (Object.getOwnPropertySymbols(o).length) throw new DiskFormError(`a symbol-keyed property on a ${o.constructor?.name}`);
+    if (ownSymbolCount(o)) throw new DiskFormError(`a symbol-keyed property on a ${o.constructor?.name}`); // SideTable slots: the side records
     const keys: string[] = [];
     const ds: PropertyDescriptor[] = [];
     let plain = true;
@@ -432,13 +432,13 @@ export function encodeMachine(k: Kernel): EncodedMachine {
   for (const o of candidates) {
     const key = ids.get(o);
     if (key === undefined) continue;
-    tables.forEach((t, ti) => {
-      if (!t?.has(o)) return;
-      const v = t.get(o);
+    // in the order the entries were made (a decoded machine's slots come in the same order)
+    for (const [t, v] of SideTable.entriesOf(o, tables)) {
+      const ti = tables.indexOf(t);
       if (typeof v === "symbol") throw new DiskFormError("a symbol in a side table");
       if (v !== null && (typeof v === "object" || typeof v === "function")) side.push([ti, key, id(v)]);
       else side.push([ti, key, -1 - (sidePrims.push(v) - 1)]);
-    });
+    }
   }
   walk();
   return {

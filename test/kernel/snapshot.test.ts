@@ -570,6 +570,26 @@ module_init(() => {
     expect(snapshot(k).physmem.read32(pa)).toBe(0x11223399);
   });
 
+  it("a side table keeps a WeakMap's meaning (undefined values, deletes, frozen keys), its entries copied in the order they were made", () => {
+    const t = new SideTable<object, unknown>();
+    const u = new SideTable<object, unknown>();
+    const a = {};
+    const frozen = Object.freeze({});
+    u.set(a, 1);
+    t.set(a, undefined);
+    t.set(frozen, "f");
+    expect([t.has(a), t.get(a), t.has(frozen), t.get(frozen), t.has({})]).toEqual([true, undefined, true, "f", false]);
+    expect([t.delete(a), t.delete(a), t.has(a), t.get(a), u.get(a)]).toEqual([true, false, false, undefined, 1]);
+    t.set(a, 2);
+    expect(Object.keys(a)).toEqual([]); // the entry is no enumerable property of its key
+    expect(JSON.stringify(a)).toBe("{}");
+    const root = { a };
+    const copy = snapshot(root);
+    expect([t.get(copy.a), u.get(copy.a)]).toEqual([2, 1]);
+    expect(Reflect.ownKeys(copy.a).map((k) => (k === Reflect.ownKeys(a)[0] ? 0 : 1))).toEqual([0, 1]); // u's slot first, as in a
+    expect(t.get(new SnapshotPlan(root).copy().a)).toBe(2);
+  });
+
   it("src/kernel keeps module-level state where a snapshot sees it: no plain WeakMap but pure caches, no #private fields", () => {
     const root = new URL("../../src/kernel/", import.meta.url).pathname;
     const files: string[] = [];

@@ -10,12 +10,15 @@ import type { RunResult } from "../../sandbox/result.ts";
 import { firstTimeoutMs, guestWatch, RunAgain } from "./guest-watch.ts";
 import { limitDetail, type IsolateLimits } from "./isolate.ts";
 
-/** A runModule with the host's CPU stop; `limits.graceMs`: the grace past the CPU limit (isolate.ts's default). */
-export function watchedRunModule(limits: Pick<IsolateLimits, "graceMs"> = {}) {
+/**
+ * A runModule with the host's CPU stop; `limits.graceMs`: the grace past the CPU limit (isolate.ts's default);
+ * `firstTimeoutMs` (tests): the first attempt's timeout instead of guest-watch.ts's.
+ */
+export function watchedRunModule(limits: Pick<IsolateLimits, "graceMs"> & { firstTimeoutMs?: number } = {}) {
   return async function runModule(source: string, options: RunOptions = {}, deps?: KernelDeps): Promise<RunResult> {
     const t0 = performance.now();
     const detail = limitDetail(options, 0, limits);
-    let timeoutMs = firstTimeoutMs(detail);
+    let timeoutMs = limits.firstTimeoutMs ?? firstTimeoutMs(detail);
     for (;;) {
       try {
         const d = deps ?? (await loadKernelDeps());

@@ -6,6 +6,7 @@ import { describe, expect, it } from "vitest";
 import { guestWatch, RunAgain, verdict, wallCapMs, firstTimeoutMs } from "../../src/node/guest-watch.ts";
 import { watchedRunModule } from "../../src/node/watched-run.ts";
 import type { RunResult } from "../../sandbox/result.ts";
+import { quickJSGeneration } from "../../sandbox/quickjs.ts";
 
 const cell = (body: string) => `import { printk, KERN_INFO, MODULE_LICENSE, module_init } from "linux";\nMODULE_LICENSE("GPL");\n${body}\n`;
 const fake = { dmesg: ["salvaged"] } as unknown as RunResult;
@@ -47,7 +48,9 @@ describe("guestWatch", () => {
   });
 
   it("a guest part that spins past its CPU limit: the salvage is the result", () => {
-    const w = guestWatch({ cpuMs: 20, graceMs: 0 }, 60, () => fake);
+    // at the wall cap whatever the CPU time says (a loaded machine gives the thread less than the wall time)
+    const l = { cpuMs: 20, graceMs: 0 };
+    const w = guestWatch(l, wallCapMs(l), () => fake);
     const r = w(() => {
       for (;;);
     });
@@ -67,5 +70,15 @@ describe("the library's runModule", () => {
     const next = await runModule(cell(`module_init(() => { printk(KERN_INFO + "after\\n"); return 0; });`));
     expect(next.reports).toEqual([]);
     expect(next.dmesg.some((l) => l.endsWith("after"))).toBe(true);
+  }, 60_000);
+
+  it("a timeout that comes before the module had its CPU time (here: 1 ms) makes the run again, with the result the run gives", async () => {
+    const runModule = watchedRunModule({ firstTimeoutMs: 1 });
+    const generation = quickJSGeneration();
+    const r = await runModule(cell(`module_init(() => { let n = 0; for (let i = 0; i < 3e5; i++) n += i & 1; printk(KERN_INFO + "%d\\n", n); return 0; });`));
+    expect(r.reports).toEqual([]);
+    expect(r.stoppedByHost).toBeUndefined();
+    expect(r.dmesg.at(-1)).toMatch(/\] 150000$/);
+    expect(quickJSGeneration()).toBeGreaterThan(generation); // the first attempt's module was dropped
   }, 60_000);
 });

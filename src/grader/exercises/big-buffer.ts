@@ -3,20 +3,7 @@
 // any width that leaves the right 32-bit value there counts (writel, writeq, memset32, a writew into zeroed memory).
 
 import type { Exercise } from "../types.ts";
-import {
-  check,
-  fail,
-  findAlloc,
-  isOutcome,
-  loads,
-  noReports,
-  nothingLeaked,
-  ok,
-  PRINT_FNS,
-  renderedText,
-  survivesFaultInjection,
-  valueInMemory,
-} from "../checks.ts";
+import { check, fail, findAlloc, isOutcome, loads, noReports, nothingLeaked, ok, printedLines, survivesFaultInjection, valueInMemory } from "../checks.ts";
 import { callsOf, eraOf, toBig, toNum, type Allocation } from "../records.ts";
 import type { CheckContext, CheckOutcome } from "../types.ts";
 
@@ -195,7 +182,8 @@ module_exit(big_exit);
         if (isOutcome(a)) return a;
         const calls = callsOf(c.result) ?? [];
         const era = eraOf(c.result);
-        const okAt = calls.findIndex((x) => PRINT_FNS.includes(x.fn) && renderedText(x, era, 64).trim() === "ok");
+        const okLine = printedLines(calls, era, 64).find((x) => x.text.trim() === "ok");
+        const okAt = okLine ? calls.indexOf(okLine.first) : -1;
         const read = pagesReadBack(c, a);
         if (okAt < 0) return fail(`ok was not printed${read === PAGES ? " (all 1024 page starts were read back)" : ""}`);
         if (read < PAGES) return fail(`ok was printed, but only ${read} of the 1024 page starts were read back after they were written`);
@@ -211,7 +199,7 @@ module_exit(big_exit);
             `in the grader's second run no value could be changed before it was read back: ${changed?.missing ?? "the module read back no byte it wrote"}`,
           );
         const era2 = eraOf(other.result);
-        if ((callsOf(other.result) ?? []).some((x) => PRINT_FNS.includes(x.fn) && renderedText(x, era2, 64).trim() === "ok"))
+        if (printedLines(callsOf(other.result) ?? [], era2, 64).some((x) => x.text.trim() === "ok"))
           return fail(
             `in the grader's second run the bytes at ${changed.addr} were changed just before the module first read a value back, yet ok was printed: print ok only if every value read matched`,
           );

@@ -1,7 +1,7 @@
 // Exercise find-the-hole: on the MSM8x25 phone (vmalloc=200M), the largest vmalloc that succeeds, found quietly.
 
 import type { Exercise } from "../types.ts";
-import { check, fail, gfpName, isOutcome, loads, noReports, nothingLeaked, ok, PRINT_FNS, records, renderedText, survivesFaultInjection } from "../checks.ts";
+import { check, fail, gfpName, isOutcome, loads, noReports, nothingLeaked, ok, printedLines, records, survivesFaultInjection } from "../checks.ts";
 import { callsOf, eraOf, toBig, toNum } from "../records.ts";
 import { gfpFlags } from "../../kernel/gfp.ts";
 import { getProfile } from "../../kernel/profiles.ts";
@@ -12,9 +12,8 @@ const VM_FNS = ["vmalloc", "vzalloc", "__vmalloc", "vmalloc_user", "vmalloc_32"]
 
 /** N from the module's "largest: N MiB" print call. */
 function printedN(c: CheckContext): number | undefined {
-  for (const x of callsOf(c.result) ?? []) {
-    if (!PRINT_FNS.includes(x.fn)) continue;
-    const m = /largest: (\d+) MiB/.exec(renderedText(x, eraOf(c.result), 32));
+  for (const x of printedLines(callsOf(c.result) ?? [], eraOf(c.result), 32)) {
+    const m = /largest: (\d+) MiB/.exec(x.text);
     if (m) return Number(m[1]);
   }
   return undefined;

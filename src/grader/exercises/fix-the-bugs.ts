@@ -1,7 +1,7 @@
 // Exercise fix-the-bugs: a leak, a wrong free and an off-by-one write; fix them and keep the output.
 
 import type { Exercise } from "../types.ts";
-import { check, fail, loads, noReports, nothingLeaked, ok, PRINT_FNS, renderedText, survivesFaultInjection } from "../checks.ts";
+import { check, fail, loads, noReports, nothingLeaked, ok, printedLines, survivesFaultInjection } from "../checks.ts";
 import { callsOf, eraOf, toNum } from "../records.ts";
 
 const READS = ["readb", "ioread8", "__raw_readb"];
@@ -17,7 +17,7 @@ function readsOf(calls: NonNullable<ReturnType<typeof callsOf>>) {
 
 /** Whether a run printed "sum = N" (the whole line). */
 function printedSum(calls: NonNullable<ReturnType<typeof callsOf>>, era: ReturnType<typeof eraOf>, n: number): boolean {
-  return calls.some((x) => PRINT_FNS.includes(x.fn) && renderedText(x, era, 64).trim() === `sum = ${n}`);
+  return printedLines(calls, era, 64).some((x) => x.text.trim() === `sum = ${n}`);
 }
 
 export const fixTheBugs: Exercise = {

@@ -6,7 +6,7 @@
 // the time loaded would say.
 
 import type { Exercise } from "../types.ts";
-import { callLevel, check, fail, loads, noReports, nothingLeaked, ok, PRINT_FNS, renderedText } from "../checks.ts";
+import { callLevel, check, fail, loads, noReports, nothingLeaked, ok, PRINT_FNS, printedLines, renderedText } from "../checks.ts";
 import type { RunResult } from "../../../sandbox/result.ts";
 import { callsTo, eraOf, type KernelCall } from "../records.ts";
 
@@ -142,10 +142,10 @@ module_exit(t_exit);
           const want = `ticker stopped after ${n} ticks`;
           const era = eraOf(r);
           const bits = (r.kernel as { layout?: { bits?: 32 | 64 } }).layout?.bits ?? 64;
-          const prints = callsTo(r, ...PRINT_FNS).filter((x) => x.phase === "exit");
-          const same = prints.filter((x) => renderedText(x, era, bits).trim() === want);
+          const lines = printedLines(callsTo(r, ...PRINT_FNS), era, bits).filter((x) => x.first.phase === "exit");
+          const same = lines.filter((x) => x.text.trim() === want).map((x) => x.first);
           if (!same.length) {
-            const got = prints.map((x) => renderedText(x, era, bits).trim());
+            const got = lines.map((x) => x.text.trim());
             return `kthread_stop returned ${n}: expected "${want}" printed in module_exit, got ${got.length ? got.map((p) => `"${p}"`).join(", ") : "nothing"}`;
           }
           if (!same.some((x) => callLevel(x) === 6)) {

@@ -13,6 +13,7 @@
 // the kernel is deterministic, so every run of the copies would give the same RunResults and the same verdict; each
 // copy gets that verdict under its own file name. Not when one of the runs was stopped by the wall clock, the host or
 // the guest memory limit (repeatableRun): each copy is then graded on its own runs.
+// KMODLAB_GRADE_SECRET (an instructor's secret) salts what the grader draws from a text (gradeSecret).
 
 import { createHash } from "node:crypto";
 import { existsSync, mkdirSync, readdirSync, statSync, writeFileSync } from "node:fs";
@@ -63,10 +64,20 @@ async function gradeFile(run: Runner, ex: Exercise, file: string, label = file):
   return typeof src === "string" ? gradeSafely(ex, src, run, label) : src;
 }
 
+/**
+ * The instructor's secret (KMODLAB_GRADE_SECRET), mixed into everything the grader draws from a submission's text (the
+ * second run's RAM and vmalloc buffer, the busy run's windows, the other writer's bytes): without it a learner who runs
+ * the grader's own code can work out the machine a text will be graded on; with it they cannot, and a text still gets
+ * the same verdict at every grading with the same secret.
+ */
+function gradeSecret(): string {
+  return process.env.KMODLAB_GRADE_SECRET ?? "";
+}
+
 /** gradeWith, where a grader that throws makes the submission a failed one with the reason. */
 async function gradeSafely(ex: Exercise, src: string, run: Runner, label: string): Promise<GradeResult> {
   try {
-    return await gradeWith(ex, src, run, label);
+    return await gradeWith(ex, src, run, label, gradeSecret());
   } catch (e) {
     return unrunnable(ex, `the grader failed on this submission: ${(e as Error).message}`, label);
   }

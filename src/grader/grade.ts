@@ -78,8 +78,8 @@ export const OTHER_VMALLOC_MAX = 64;
  * (written in, obfuscated, and picked by checking which run the module is in) are not those of the next submission's,
  * and neither is VMALLOC_START plus an offset seen in a run.
  */
-export function shiftFor(source: string): { extraMem: number; otherVmallocPages: number } {
-  const next = textRandom(source, "shifted-run\0");
+export function shiftFor(source: string, secret = ""): { extraMem: number; otherVmallocPages: number } {
+  const next = textRandom(source, salted(secret, "shifted-run\0"));
   return { extraMem: SHIFT_MEM + (next() % SHIFT_MEM_STEPS) * (1 << 20), otherVmallocPages: 1 + (next() % OTHER_VMALLOC_MAX) };
 }
 /** RAM of the "high-memory-run": enough that the zone the allocators serve GFP_KERNEL from lies above 4 GiB. */
@@ -108,8 +108,8 @@ export const BUSY_BEFORE_MS = 4000;
  * (msleep(500) at HZ=250) by L - 504 ms or more, so over 5 s such a thread counts 3 to 6 fewer times than on an idle
  * machine (test/grader/busy.test.ts), while the time loaded stays 5 s. Seeded from the text (FNV-1a, then xorshift32).
  */
-export function busyWindows(source: string): { atMs: number; ms: number }[] {
-  const next = textRandom(source);
+export function busyWindows(source: string, secret = ""): { atMs: number; ms: number }[] {
+  const next = textRandom(source, salted(secret, ""));
   const out: { atMs: number; ms: number }[] = [];
   for (let at = 200 + (next() % 300); at < BUSY_BEFORE_MS;) {
     const ms = 600 + (next() % 300);
@@ -118,6 +118,14 @@ export function busyWindows(source: string): { atMs: number; ms: number }[] {
   }
   return out;
 }
+
+/**
+ * The salt of a draw from the text: `what` alone (the notebook, and `kmodlab grade` without KMODLAB_GRADE_SECRET), or an
+ * instructor's secret before it. Everything the grader draws from a text (shiftFor, busyWindows, otherWritesFor, the
+ * other-cmdline run's buffer) is computable by anyone who runs the grader's own code on that text; with a secret the
+ * learners do not have, it is not, and the same text still gets the same machine (a grade stays repeatable).
+ */
+export const salted = (secret: string, what: string): string => (secret ? `${secret}\0${what}` : what);
 
 /** Numbers drawn from a submission's text (FNV-1a, then xorshift32): the same text always gets the same ones. */
 export function textRandom(source: string, salt = ""): () => number {
@@ -136,8 +144,8 @@ export function textRandom(source: string, salt = ""): () => number {
 }
 
 /** The exercise's other writes for this submission: `seeded` ones get values and `pick` drawn from its text. */
-export function otherWritesFor(writes: NonNullable<RunSettings["otherWrites"]>, source: string): MemoryProbe[] {
-  const next = textRandom(source, "other-writer\0");
+export function otherWritesFor(writes: NonNullable<RunSettings["otherWrites"]>, source: string, secret = ""): MemoryProbe[] {
+  const next = textRandom(source, salted(secret, "other-writer\0"));
   return writes.map(({ seeded, ...p }) =>
     seeded ? { ...p, ...(p.write ? { write: p.write.map(() => 16 + (next() % 240)) } : {}), ...(p.pick !== undefined ? { pick: next() } : {}) } : p,
   );
@@ -257,14 +265,14 @@ const nth = (n: number) => `${n}${n % 100 >= 11 && n % 100 <= 13 ? "th" : (["th"
  *   costs 128 runs, ~14 s of CPU).
  * A run that already fails a check reading these runs (Check.failsOnFaultRun) ends both series.
  */
-export async function extraRuns(ex: Exercise, source: string, run: Runner, clean?: RunResult): Promise<ExtraRuns> {
+export async function extraRuns(ex: Exercise, source: string, run: Runner, clean?: RunResult, secret = ""): Promise<ExtraRuns> {
   const needs = new Set(ex.checks.flatMap((c) => c.needs ?? []));
   const out: ExtraRuns = { unavailable: {} };
   // A submission that does not compile or was stopped is judged on its one run.
   if (clean && (stoppedReason(clean) || clean.reports.some((r) => r.kind === "compile-error"))) return out;
   const base = runOptionsFor(ex.settings);
   if (needs.has("shifted-run")) {
-    const shift = shiftFor(source);
+    const shift = shiftFor(source, secret);
     const mem = (ex.settings.mem ?? getProfile(ex.settings.profile).defaultMem) + shift.extraMem;
     const result = await run(source, { ...base, mem, otherVmallocPages: shift.otherVmallocPages });
     out.shifted = { result, records: allocations(result), mem, otherVmallocPages: shift.otherVmallocPages };
@@ -274,7 +282,7 @@ export async function extraRuns(ex: Exercise, source: string, run: Runner, clean
     out.otherLoaded = { result, records: allocations(result), loadedMs: OTHER_LOADED_MS };
   }
   if (needs.has("busy-run")) {
-    const windows = busyWindows(source);
+    const windows = busyWindows(source, secret);
     const result = await run(source, { ...base, busy: windows, views: false });
     out.busy = { result, records: allocations(result), windows };
   }
@@ -282,7 +290,7 @@ export async function extraRuns(ex: Exercise, source: string, run: Runner, clean
     const writes = ex.settings.otherWrites;
     if (!writes?.length) out.unavailable!["other-writer"] = "the exercise names no other writes (settings.otherWrites)";
     else {
-      const result = await run(source, { ...base, probes: [...(base.probes ?? []), ...otherWritesFor(writes, source)], views: false });
+      const result = await run(source, { ...base, probes: [...(base.probes ?? []), ...otherWritesFor(writes, source, secret)], views: false });
       out.otherWriter = { result, records: allocations(result) };
     }
   }
@@ -295,7 +303,9 @@ export async function extraRuns(ex: Exercise, source: string, run: Runner, clean
     if (cmdline === undefined) out.unavailable!["other-cmdline"] = "the exercise names no second command line (settings.otherCmdline)";
     else {
       const held = ex.settings.otherCmdlineVmalloc;
-      const otherVmallocPages = held ? held.minPages + (textRandom(source, "other-cmdline\0")() % (held.maxPages - held.minPages + 1)) : undefined;
+      const otherVmallocPages = held
+        ? held.minPages + (textRandom(source, salted(secret, "other-cmdline\0"))() % (held.maxPages - held.minPages + 1))
+        : undefined;
       const result = await run(source, { ...base, cmdline, otherVmallocPages });
       out.otherCmdline = { result, records: allocations(result), cmdline, otherVmallocPages };
     }
@@ -399,9 +409,9 @@ export async function extraRuns(ex: Exercise, source: string, run: Runner, clean
 }
 
 /** Run the submission (and the extra runs its checks need) with `run`, and judge it. */
-export async function gradeWith(ex: Exercise, source: string, run: Runner, file?: string): Promise<GradeResult> {
+export async function gradeWith(ex: Exercise, source: string, run: Runner, file?: string, secret = ""): Promise<GradeResult> {
   const result = await run(source, runOptionsFor(ex.settings));
-  const extra = await extraRuns(ex, source, run, result);
+  const extra = await extraRuns(ex, source, run, result, secret);
   return judge(ex, result, source, file, extra);
 }
 

@@ -4,7 +4,7 @@
 // module's, so that VMALLOC_START plus an offset seen in a run is not where vmalloc puts the module's area.
 import { describe, expect, it } from "vitest";
 import { getExercise } from "../../src/grader/exercises/index.ts";
-import { OTHER_VMALLOC_MAX, runOptionsFor, SHIFT_MEM, SHIFT_MEM_STEPS, shiftFor } from "../../src/grader/grade.ts";
+import { busyWindows, OTHER_VMALLOC_MAX, runOptionsFor, SHIFT_MEM, SHIFT_MEM_STEPS, shiftFor } from "../../src/grader/grade.ts";
 import { runModule } from "../../sandbox/run.ts";
 
 describe("the shifted run's machine", () => {
@@ -22,6 +22,19 @@ describe("the shifted run's machine", () => {
       seen.add(JSON.stringify(s));
     }
     expect(seen.size).toBeGreaterThan(30);
+  });
+
+  it("with an instructor's secret (KMODLAB_GRADE_SECRET) the draws are others, the same at each grading with that secret", () => {
+    const ex = getExercise("three-allocators")!;
+    let moved = 0;
+    for (let i = 0; i < 20; i++) {
+      const text = `${ex.solution}// ${i}\n`;
+      expect(shiftFor(text, "s3cret")).toEqual(shiftFor(text, "s3cret"));
+      if (JSON.stringify(shiftFor(text, "s3cret")) !== JSON.stringify(shiftFor(text))) moved++;
+    }
+    expect(moved).toBeGreaterThan(15);
+    expect(busyWindows(ex.solution, "s3cret")).not.toEqual(busyWindows(ex.solution));
+    expect(busyWindows(ex.solution, "")).toEqual(busyWindows(ex.solution));
   });
 
   it("another driver's vmalloc buffer comes before the module's: the module's area moves past VMALLOC_START + the offset of a run without it", async () => {

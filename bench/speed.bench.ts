@@ -220,7 +220,17 @@ module_init(() => { for (let i = 0; i < ${N}; i++) { if (i < ${n}) kfree(kmalloc
     // Each round measures both rows, one after the other (the same load), and the round's own ratio is kept too: the
     // native row's rounds swing with the load (0.4-3.1 us a pair in one run), so the median of the rounds' ratios
     // is steadier than the ratio of the two medians. KMALLOC_ROUNDS rounds (default 25) after 2 not counted.
+    // Each timed part starts after a minor GC (settle): it pays for the young-generation collections its own
+    // allocations cause, not for the garbage the parts before it left (a boot, a run: 0.3-0.7 MB each). Without it the
+    // native row, whose own loop allocates almost nothing, paid for the scavenges of the runs and boots before it
+    // and swung with them (distro, as insmod: 0.66-2.34 us a pair in one bench run, medians 0.89-1.76 between runs of
+    // the same code; with it 0.37-0.92, medians 0.40-0.44), so its ratio to the cell flattered the cell by its luck.
+    // Not a full GC: gc() also drops compiled code and feedback, and the cell's part then measured 10-11 us a pair
+    // instead of 1.3-2.4 (a cold start, not a run in a process that runs many). The parts' order alternates by round
+    // (cell first, then native first), so a drift within a round favours neither.
     const kmRounds = Number(process.env.KMALLOC_ROUNDS ?? 25);
+    const gcFn = (globalThis as { gc?: (o?: { type: "minor" }) => void }).gc;
+    const settle = gcFn ? () => gcFn({ type: "minor" }) : () => {};
     for (const config of ROWS.includes("kmalloc") ? (["distro", "debug"] as const) : []) {
       const N = config === "distro" ? 20000 : 5000;
       const cell: number[] = [];
@@ -229,24 +239,44 @@ module_init(() => { for (let i = 0; i < ${N}; i++) { if (i < ${n}) kfree(kmalloc
       const perRound: number[] = [];
       const walked: number[] = [];
       for (let r = 0; r < kmRounds + 2; r++) {
-        // each run's call log released once it is done (as the fuzzer does): its columns serve the next run
-        const s1 = await timeOnce(async () => releaseLog(await runModule(loop(N, N), { config, limits: { cpuMs: 60000 } })));
-        const s0 = await timeOnce(async () => releaseLog(await runModule(loop(0, N), { config, limits: { cpuMs: 60000 } })));
-        const k = boot("x86_64-6.1", { config });
-        const nat = await timeOnce(() => {
-          for (let i = 0; i < N; i++) k.slab.kfree(k.slab.kmalloc(64, 0xcc0));
-        });
-        // the same calls as the cell's task (a run's module_init runs as insmod, sandbox/run.ts): no might_sleep record
-        const ki = boot("x86_64-6.1", { config });
-        ki.current = { pid: 110, comm: "insmod" };
-        const natI = await timeOnce(() => {
-          for (let i = 0; i < N; i++) ki.slab.kfree(ki.slab.kmalloc(64, 0xcc0));
-        });
+        const cellParts = async () => {
+          // each run's call log released once it is done (as the fuzzer does): its columns serve the next run
+          settle();
+          const a = await timeOnce(async () => releaseLog(await runModule(loop(N, N), { config, limits: { cpuMs: 60000 } })));
+          settle();
+          const b = await timeOnce(async () => releaseLog(await runModule(loop(0, N), { config, limits: { cpuMs: 60000 } })));
+          return [a, b] as const;
+        };
+        const nativeParts = async () => {
+          const k = boot("x86_64-6.1", { config });
+          settle();
+          const a = await timeOnce(() => {
+            for (let i = 0; i < N; i++) k.slab.kfree(k.slab.kmalloc(64, 0xcc0));
+          });
+          // the same calls as the cell's task (a run's module_init runs as insmod, sandbox/run.ts): no might_sleep record
+          const ki = boot("x86_64-6.1", { config });
+          ki.current = { pid: 110, comm: "insmod" };
+          settle();
+          const b = await timeOnce(() => {
+            for (let i = 0; i < N; i++) ki.slab.kfree(ki.slab.kmalloc(64, 0xcc0));
+          });
+          return [a, b] as const;
+        };
+        let s1: number, s0: number, nat: number, natI: number;
+        if (r % 2 === 0) {
+          [s1, s0] = await cellParts();
+          [nat, natI] = await nativeParts();
+        } else {
+          [nat, natI] = await nativeParts();
+          [s1, s0] = await cellParts();
+        }
         // the same run walking the guest's stack instead of the shadow stack (sandbox/shadow.ts): debug only
+        if (config === "debug") settle();
         const w1 =
           config === "debug"
             ? await timeOnce(async () => releaseLog(await runModule(loop(N, N), { config, limits: { cpuMs: 60000 }, shadowStack: false })))
             : 0;
+        if (config === "debug") settle();
         const w0 =
           config === "debug"
             ? await timeOnce(async () => releaseLog(await runModule(loop(0, N), { config, limits: { cpuMs: 60000 }, shadowStack: false })))

@@ -77,6 +77,7 @@ const X86_64: Timeline = [
   [467667, "Mount-cache hash table entries: # (order: #, # bytes, linear)"],
   [467894, "Mountpoint-cache hash table entries: # (order: #, # bytes, linear)"],
   [627373, "node # deferred pages initialised in #ms"],
+  [645288, "x#/mm: Memory block size: #MB"],
   [650586, "futex hash table entries: # (order: #, # bytes, linear)"],
   [675228, "DMA: preallocated # KiB GFP_KERNEL pool for atomic allocations"],
   [675807, "DMA: preallocated # KiB GFP_KERNEL|GFP_DMA pool for atomic allocations"],

@@ -118,6 +118,7 @@ import {
 } from "./slab_common.ts";
 import { slabFreeLimit, slabLayout, type SlabLayout } from "./slab.ts";
 import { bootSlab61, bootTasks } from "./slab_boot.ts";
+import { hasMemoryBlocks, memoryBlockIds } from "../drivers/memory_blocks.ts";
 import { FreelistRandom, randomSeqFromSeed } from "./slab_random.ts";
 import { PrandomState, kaslrRandomLong } from "../arch/x86_64.ts";
 import { SlubDebug, parseSlubDebug, type DebugOptions, type Track } from "../debug/slub_debug.ts";
@@ -1173,7 +1174,8 @@ export class SlabAllocator {
     const gfp = (this.gfpKernel() | this.g.NOWARN) >>> 0;
     const plan = { ticks: Math.max(1, ticks), done: 0, gfp, cap: Infinity, used: 0, jobs: [] as BootSlabJob[] };
     this.bootPlan = plan;
-    const spec = bootSlab61(k.profile.arch, bootTasks(k.profile.arch, k.profile.nrCpus, true).total);
+    const blocks = hasMemoryBlocks(k.profile.arch, k.profile.era) ? memoryBlockIds(k.layout) : undefined;
+    const spec = bootSlab61(k.profile.arch, bootTasks(k.profile.arch, k.profile.nrCpus, true).total, blocks);
     const kmallocs = spec.kmalloc.map((km) => this.kmallocCaches.get(km.type)?.get(kmallocClassSize(this.km, km.size)));
     const burst = new Set(spec.burst.map((b) => this.kmallocCaches.get(b.type)?.get(kmallocClassSize(this.km, b.size))));
     kmallocs.forEach((c, i) => {

@@ -42,7 +42,7 @@ import { pcpu_map_boot_chunk } from "./mm/percpu.ts";
 import { dma_atomic_pool_init } from "./kernel/dma_pool.ts";
 import { early_boot_frees, free_initrd, khugepaged_min_free_kbytes, late_boot_frees } from "./init/free_initmem.ts";
 import { vfs_caches_init_early } from "./init/vfs_hash.ts";
-import { pci_iommu_alloc, pci_iommu_init, trap_init_memblock } from "./arch/early_memblock.ts";
+import { e820ReserveResourcesLate, pci_iommu_alloc, pci_iommu_init, trap_init_memblock } from "./arch/early_memblock.ts";
 import { boot_hash_tables_core, boot_hash_tables_net } from "./init/large_hash.ts";
 import { FaultInjection } from "./debug/fault_inject.ts";
 import { immutable, rebindable, stateless } from "./snapshot.ts";
@@ -416,6 +416,8 @@ export function boot(profile: string | Profile, opts: BootOptions = {}): Kernel 
   boot_hash_tables_core(k);
   k.slab.bootSlabTick();
   dma_atomic_pool_init(k);
+  // subsys_initcall pci_subsys_init() -> pcibios_resource_survey() -> e820__reserve_resources_late() (x86)
+  if (p.era === "6.1" && (p.arch === "x86_64" || p.arch === "i386")) e820ReserveResourcesLate(k, k.layout.memMap);
   k.slab.bootSlabTick();
   khugepaged_min_free_kbytes(k);
   boot_hash_tables_net(k);

@@ -877,8 +877,7 @@ export class SlabAllocator {
     const params = k.params;
     this.debugOptions = parseSlubDebug(params.get("slub_debug"), this.allocator === "SLUB" && k.debug);
     this.debug = new SlubDebug(this);
-    const ioa = params.get("init_on_alloc");
-    this.initOnAlloc = p.era === "6.1" && (ioa === undefined ? k.opts.config === "distro" : ioa === true || ioa === "1" || ioa === "on");
+    this.initOnAlloc = wantInitOnAlloc(k);
     this.nomerge = params.has("slub_nomerge") || params.has("slab_nomerge");
     // CONFIG_SLAB_FREELIST_RANDOM=y in Debian's 6.1 configs (amd64, 686, 686-pae, armmp); unset in the debug build.
     if (p.era === "6.1" && this.allocator === "SLUB" && k.opts.config === "distro") this.freelistRandom = new FreelistRandom(k.opts.seed);
@@ -2592,4 +2591,24 @@ export function utf8Length(s: string): number {
     } else n += 2;
   }
   return n;
+}
+
+/**
+ * want_init_on_alloc(GFP_KERNEL) (6.1): CONFIG_INIT_ON_ALLOC_DEFAULT_ON (Debian's distro builds; not the debug
+ * build) unless `init_on_alloc=` on the command line says otherwise; the old eras have no such option.
+ */
+export function wantInitOnAlloc(k: Kernel): boolean {
+  const ioa = k.params.get("init_on_alloc");
+  return k.profile.era === "6.1" && (ioa === undefined ? k.opts.config === "distro" : ioa === true || ioa === "1" || ioa === "on");
+}
+
+/**
+ * mm_init() -> report_meminit() (init/main.c, 6.1), before mem_init()'s "Memory:" line: the stack is "all(zero)"
+ * (CONFIG_INIT_STACK_ALL_ZERO, in every real 6.1 boot's log, the debug build's too), the heap's alloc side is
+ * wantInitOnAlloc(). Heap free is "off": init_on_free is not modelled (a freed object keeps its bytes), so the line
+ * does not claim it whatever the command line says.
+ */
+export function report_meminit(k: Kernel): void {
+  if (k.profile.era !== "6.1") return;
+  k.printk(KERN_INFO + "mem auto-init: stack:%s, heap alloc:%s, heap free:%s\n", "all(zero)", wantInitOnAlloc(k) ? "on" : "off", "off");
 }

@@ -12,7 +12,7 @@ import { Taint } from "./kernel/panic.ts";
 import { setup_arch, mem_init_print } from "./arch/index.ts";
 import { PageAllocator } from "./mm/page_alloc.ts";
 import { PhysMem } from "./mm/physmem.ts";
-import { SlabAllocator } from "./mm/slub.ts";
+import { SlabAllocator, report_meminit } from "./mm/slub.ts";
 import { PageTables } from "./mm/pgtable.ts";
 import { Vmalloc } from "./mm/vmalloc.ts";
 import { vmalloc_boot, vmallocBootSteps } from "./mm/vmalloc_boot.ts";
@@ -38,11 +38,12 @@ import { boot_kthreads, poking_init } from "./init/boot_tasks.ts";
 import { ftrace_init } from "./init/ftrace.ts";
 import { console_uart_startup, early_trace_init, init_emergency_pool, init_espfix_bsp, kfree_rcu_fill_page_cache } from "./init/uncounted_pages.ts";
 import { pcpu_boot_balance } from "./mm/percpu_boot.ts";
+import { hugetlb_init } from "./mm/hugetlb_boot.ts";
 import { pcpu_map_boot_chunk } from "./mm/percpu.ts";
 import { dma_atomic_pool_init } from "./kernel/dma_pool.ts";
 import { early_boot_frees, free_initrd, khugepaged_min_free_kbytes, late_boot_frees } from "./init/free_initmem.ts";
 import { vfs_caches_init_early } from "./init/vfs_hash.ts";
-import { pci_iommu_alloc, pci_iommu_init, trap_init_memblock } from "./arch/early_memblock.ts";
+import { e820ReserveResourcesLate, pci_iommu_alloc, pci_iommu_init, trap_init_memblock } from "./arch/early_memblock.ts";
 import { boot_hash_tables_core, boot_hash_tables_net } from "./init/large_hash.ts";
 import { FaultInjection } from "./debug/fault_inject.ts";
 import { immutable, rebindable, stateless } from "./snapshot.ts";
@@ -339,6 +340,8 @@ export function boot(profile: string | Profile, opts: BootOptions = {}): Kernel 
   vfs_caches_init_early(k);
   // trap_init(): x86_64's CPU entry area tables from memblock; mem_init()'s pci_iommu_alloc() (swiotlb) before the free.
   trap_init_memblock(k);
+  // mm_init(): report_meminit()'s "mem auto-init" line, then mem_init() (whose pci_iommu_alloc() sets up swiotlb)
+  report_meminit(k);
   pci_iommu_alloc(k);
   // parse_args(): the __setup handlers of failslab= and fail_page_alloc= (setup_fault_attr()).
   k.fault = new FaultInjection(k);
@@ -416,6 +419,9 @@ export function boot(profile: string | Profile, opts: BootOptions = {}): Kernel 
   boot_hash_tables_core(k);
   k.slab.bootSlabTick();
   dma_atomic_pool_init(k);
+  // subsys_initcall hugetlb_init() (mm/hugetlb_boot.ts), then pci_subsys_init() -> pcibios_resource_survey() -> e820__reserve_resources_late() (x86)
+  hugetlb_init(k);
+  if (p.era === "6.1" && (p.arch === "x86_64" || p.arch === "i386")) e820ReserveResourcesLate(k, k.layout.memMap);
   k.slab.bootSlabTick();
   khugepaged_min_free_kbytes(k);
   boot_hash_tables_net(k);
@@ -430,6 +436,10 @@ export function boot(profile: string | Profile, opts: BootOptions = {}): Kernel 
   free_initrd(k);
   // __initcall init_emergency_pool(): the HIGHMEM kernels' bounce page pool (init/uncounted_pages.ts)
   init_emergency_pool(k);
+  // late_initcall init_zswap() (mm/zswap.c, 6.1; CONFIG_ZSWAP=y in Debian's common config, off until enabled): its
+  // default pool is created at boot whatever zswap.enabled says, and reported. Its objects and the per-CPU lzo
+  // contexts' vmallocs (crypto_scomp_init_tfm) are in the boot replay (mm/slab_boot.ts, mm/vmalloc_boot.ts).
+  if (p.era === "6.1") k.printk(KERN_INFO + "zswap: loaded using pool %s/%s\n", "lzo", "zbud");
   k.slab.bootSlabTick();
   // The kernel threads the initcalls started (their stacks; init/boot_tasks.ts).
   boot_kthreads(k);

@@ -20,7 +20,7 @@ const section = (log: string, title: string) => {
 };
 const strip = (l: string) => l.replace(/^\[\s*\d+\.\d+\] /, "").replace(/\r$/, "");
 const WANTED =
-  /hash table entries|^ftrace: |^pid_max: |^DMA: preallocated|^Initializing (HighMem|Movable) |^TCP: Hash tables configured|^setup_percpu: |^percpu: |^pcpu-alloc: |^node \d+ deferred pages initialised in |^bounce: /;
+  /hash table entries|^ftrace: |^pid_max: |^DMA: preallocated|^Initializing (HighMem|Movable) |^TCP: Hash tables configured|^setup_percpu: |^percpu: |^pcpu-alloc: |^node \d+ deferred pages initialised in |^bounce: |^PM: hibernation: Registered nosave memory: |available for PCI devices$|^e820: reserve RAM buffer |^x86\/mm: Memory block size: |^mem auto-init: |^HugeTLB: |^zswap: /;
 // deferred_init_memmap()'s line says how long it took (jiffies_to_msecs): wall time on the real machine, not compared
 const pick = (lines: string[]) =>
   lines
@@ -34,13 +34,51 @@ describe("the boot log after SLUB: the real boots' lines", () => {
     { log: "i386-1G.log", profile: "i386-6.1", mem: 1024 },
     { log: "armhf-virt-1G.log", profile: "arm-6.1-virt", mem: 1024 },
   ]) {
-    it(`${b.profile} ${b.mem}M: the percpu first chunk, ftrace, pid_max, every hash table, x86_64's deferred struct page init, the DMA pools and Initializing HighMem as ${b.log}, in order`, () => {
+    it(`${b.profile} ${b.mem}M: x86's nosave regions, PCI gap and RAM buffers, the percpu first chunk, ftrace, pid_max, every hash table, x86_64's deferred struct page init and memory block size, the DMA pools, mem auto-init, HugeTLB and Initializing HighMem as ${b.log}, in order`, () => {
       const want = pick(section(real(b.log), "dmesg (boot, full)").split("\n"));
       expect(want.length).toBeGreaterThan(14);
       const k = boot(b.profile, { mem: b.mem * MiB, config: "distro" });
       expect(pick(k.log.texts(0))).toEqual(want);
     });
   }
+});
+
+describe("hugetlb_init()'s report (mm/hugetlb.c report_hugepages, 6.1)", () => {
+  it("QEMU -cpu max has GBPAGES: the la57 profile registers the 1 GiB hstate first (an arch_initcall), its 262144 struct pages less one vmemmap page freeable; the default 2 MiB one after", () => {
+    const k = boot("x86_64-6.1-la57", { mem: 1024 * MiB, config: "distro", userspace: false });
+    expect(
+      k.log
+        .texts(0)
+        .map(strip)
+        .filter((l) => l.startsWith("HugeTLB: "))
+        .map((l) => l.trim()),
+    ).toEqual([
+      "HugeTLB: registered 1.00 GiB page size, pre-allocated 0 pages",
+      "HugeTLB: 16380 KiB vmemmap can be freed for a 1.00 GiB page",
+      "HugeTLB: registered 2.00 MiB page size, pre-allocated 0 pages",
+      "HugeTLB: 28 KiB vmemmap can be freed for a 2.00 MiB page",
+    ]);
+  });
+});
+
+describe("x86's e820 lines at a size the real boots were not made at (arch/x86/kernel/e820.c, 6.1)", () => {
+  it("6 GiB on QEMU pc: the hole below 4 GiB is a third nosave region and the PCI gap starts at 3 GiB; the RAM above 4 GiB ends 64 MiB aligned, so it has no RAM buffer", () => {
+    const k = boot("x86_64-6.1", { mem: 6144 * MiB, config: "distro", userspace: false });
+    expect(
+      k.log
+        .texts(0)
+        .map(strip)
+        .filter((l) => /nosave|available for PCI|RAM buffer/.test(l))
+        .map((l) => l.trim()),
+    ).toEqual([
+      "PM: hibernation: Registered nosave memory: [mem 0x00000000-0x00000fff]",
+      "PM: hibernation: Registered nosave memory: [mem 0x0009f000-0x000fffff]",
+      "PM: hibernation: Registered nosave memory: [mem 0xbffe0000-0xffffffff]",
+      "[mem 0xc0000000-0xfffbffff] available for PCI devices",
+      "e820: reserve RAM buffer [mem 0x0009fc00-0x0009ffff]",
+      "e820: reserve RAM buffer [mem 0xbffe0000-0xbfffffff]",
+    ]);
+  });
 });
 
 /** alloc_large_system_hash()'s entry count (mm/page_alloc.c, 6.1), written out again for the test. */

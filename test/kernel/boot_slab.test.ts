@@ -25,7 +25,8 @@
 import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
 import { boot } from "../../src/kernel/kernel.ts";
-import { bootTasks } from "../../src/kernel/mm/slab_boot.ts";
+import { memoryBlockIds, memoryBlockSize } from "../../src/kernel/drivers/memory_blocks.ts";
+import { bootSlab61, bootTasks } from "../../src/kernel/mm/slab_boot.ts";
 
 const MiB = 2 ** 20;
 const real = (name: string) => readFileSync(new URL(`../fixtures/real-kernel/${name}`, import.meta.url), "utf8").replace(/\r/g, "");
@@ -99,6 +100,48 @@ describe("what scales and what does not", () => {
     expect(dentries(boot("x86_64-6.1", { mem: 4096 * MiB, config: "distro" }))).toBe(10290);
     expect(dentries(boot("i386-6.1", { mem: 256 * MiB, config: "distro" }))).toBe(10816);
     expect(dentries(boot("i386-6.1", { mem: 2048 * MiB, config: "distro" }))).toBe(10816);
+  });
+
+  it("x86_64's sysfs memory block devices follow the RAM (drivers/base/memory.c, 128 MiB blocks below 64 GiB): 13 kernfs nodes, a memory_block, a device_private and five names each; the real 512M boot's 4 are the table's", () => {
+    const log = real("x86_64-512M-nokaslr.log");
+    expect(log).toContain("x86/mm: Memory block size: 128MB");
+    const ids = memoryBlockIds({
+      memory: [
+        { start: 0x100000, end: 3 * 2 ** 30 },
+        { start: 4 * 2 ** 30, end: 7 * 2 ** 30 },
+      ],
+      maxPfn: (7 * 2 ** 30) / 4096,
+    });
+    expect(ids.length).toBe(48); // 6 GiB on QEMU pc: 3 GiB below the PCI hole, 3 GiB above 4 GiB
+    expect(ids.slice(22, 26)).toEqual([22, 23, 32, 33]);
+    expect(memoryBlockSize(80 * 2 ** 18 + 2 ** 18)).toBe(2 ** 30); // 81 GiB end, under a hypervisor: the largest aligned size
+    const tasks = bootTasks("x86_64", 1, true).total;
+    const objs = (blocks: number[] | undefined, name: string) => bootSlab61("x86_64", tasks, blocks).caches.find((c) => c.name === name)!.objs;
+    const km = (blocks: number[] | undefined, size: number) =>
+      bootSlab61("x86_64", tasks, blocks).kmalloc.find((c) => c.type === "normal" && c.size === size)!.objs;
+    expect(objs([0, 1, 2, 3], "kernfs_node_cache")).toBe(objs(undefined, "kernfs_node_cache"));
+    expect(objs(ids, "kernfs_node_cache") - objs(undefined, "kernfs_node_cache")).toBe(13 * 44);
+    expect(km(ids, 1024) - km(undefined, 1024)).toBe(44);
+    expect(km(ids, 256) - km(undefined, 256)).toBe(44);
+    // "memory4".."memory9" and "node0" in kmalloc-8, "memory10".. in kmalloc-16
+    expect(km(ids, 8) - km(undefined, 8)).toBe(6 * 4 + 44);
+    expect(km(ids, 16) - km(undefined, 16)).toBe(38 * 4);
+    const k = boot("x86_64-6.1", { mem: 6144 * MiB, config: "distro" });
+    expect(
+      k.log
+        .texts(0)
+        .filter((l) => l.includes("Memory block size"))
+        .map((l) => l.trim()),
+    ).toEqual(["x86/mm: Memory block size: 128MB"]);
+    expect(memoryBlockIds(k.layout)).toEqual(ids);
+    const row = slabRows(k.proc("slabinfo")).find((r) => r[0] === "kernfs_node_cache")!;
+    expect(Number(row[2])).toBe(Math.ceil(objs(ids, "kernfs_node_cache") / Number(row[4])) * Number(row[4]));
+    // the 32-bit kernels build no memory blocks (686 is FLATMEM; ARM has no memory hotplug)
+    expect(
+      boot("i386-6.1", { mem: 256 * MiB, config: "distro", userspace: false })
+        .log.texts(0)
+        .some((l) => l.includes("Memory block")),
+    ).toBe(false);
   });
 
   it("kmem_cache and kmem_cache_node hold one object per cache: active objects >= caches, fewer than a slab more", () => {

@@ -30,7 +30,7 @@
 // Simplification: print_unknown_bootoptions()'s buffer (allocated and freed at once) is left out: it changes nothing.
 
 import type { MemMapEntry, PhysRange } from "../types.ts";
-import { Memblock, PAGE_SIZE, alignUp } from "./common.ts";
+import { KERN_DEBUG, KERN_ERR, KERN_INFO, Memblock, PAGE_SIZE, alignUp, hex0x, type ArchKernel } from "./common.ts";
 import type { FirstChunk } from "../mm/percpu_first_chunk.ts";
 
 const longs = (bits: number, longBits: number) => Math.ceil(bits / longBits);
@@ -113,25 +113,85 @@ export function x86E820Allocs(
   const kobject = o.bits === 64 ? 64 : 36;
   for (let i = 0; i < o.firmware.length; i++) mb.alloc(16 + ptr + 2 * ptr + kobject, o.cache, "firmware_map_entry");
   // register_nosave_region(): list_head + two unsigned longs, one per region that does not extend the previous
-  const nosave = 4 * ptr;
-  let pfn = 0;
-  let lastEnd = -1;
-  const reg = (a: number, b: number) => {
-    if (a >= b) return;
-    if (lastEnd === a) {
-      lastEnd = b;
-      return;
-    }
-    mb.alloc(nosave, o.cache, "nosave_region");
-    lastEnd = b;
+  for (const r of e820NosaveRegions(o.table, o.maxPfn)) if (!r.extends) mb.alloc(4 * ptr, o.cache, "nosave_region");
+}
+
+/**
+ * 6.1's e820__register_nosave_regions(max_pfn) (arch/x86/kernel/e820.c, as the 6.1.1xx stable kernels have it since
+ * "x86/e820: Fix handling of subpage regions when calculating nosave ranges"): the holes between the RAM entries,
+ * from PFN_DOWN of the last RAM end to PFN_UP of the next RAM start, then from the last RAM end to limit_pfn. Each
+ * register_nosave_region() call that is not empty prints its own range; one that starts where the previous region
+ * ends extends it (kernel/power/snapshot.c) instead of taking a new struct nosave_region. The real boots' two lines
+ * (0-0xfff and 0x9f000-0xfffff: the 0x9fc00 and 0xf0000 reserved entries make no line of their own) are this rule's.
+ */
+export function e820NosaveRegions(table: MemMapEntry[], limitPfn: number): { start: number; end: number; extends: boolean }[] {
+  const out: { start: number; end: number; extends: boolean }[] = [];
+  const reg = (start: number, end: number) => {
+    if (start >= end) return;
+    out.push({ start, end, extends: out.length > 0 && out[out.length - 1]!.end === start });
   };
-  const sorted = [...o.table].sort((a, b) => a.start - b.start);
-  for (const e of sorted) {
-    const up = Math.ceil(e.start / PAGE_SIZE);
-    if (pfn < up) reg(pfn, up);
-    pfn = Math.floor(e.end / PAGE_SIZE);
-    if (e.type !== "usable") reg(up, pfn);
-    if (pfn >= o.maxPfn) break;
+  let last = 0;
+  for (const e of [...table].sort((a, b) => a.start - b.start)) {
+    if (e.type !== "usable") continue;
+    if (last < e.start) reg(Math.floor(last / PAGE_SIZE), Math.ceil(e.start / PAGE_SIZE));
+    last = e.end;
+  }
+  reg(Math.floor(last / PAGE_SIZE), limitPfn);
+  return out;
+}
+
+/**
+ * e820__setup_pci_gap() -> e820_search_gap() (6.1): the largest gap of at least 4 MiB below 4 GiB between e820
+ * entries, searched from the top (the lower of two equal gaps wins); x86_64 without one: 1 MiB above the end of RAM.
+ */
+export function e820PciGap(table: MemMapEntry[], maxPfn: number, bits: 32 | 64): { start: number; size: number; found: boolean } {
+  let gapSize = 0x400000;
+  let gapStart = -1;
+  let last = 2 ** 32; // MAX_GAP_END
+  const sorted = [...table].sort((a, b) => a.start - b.start);
+  for (let i = sorted.length - 1; i >= 0; i--) {
+    const { start, end } = sorted[i]!;
+    if (last > end && last - end >= gapSize) {
+      gapSize = last - end;
+      gapStart = end;
+    }
+    if (start < last) last = start;
+  }
+  const found = gapStart >= 0;
+  if (!found) gapStart = bits === 64 ? maxPfn * PAGE_SIZE + 2 ** 20 : 0x10000000;
+  return { start: gapStart, size: gapSize, found };
+}
+
+/**
+ * The tail of setup_arch() on 6.1 x86 after paging_init() and the ACPI/SMP setup: e820__register_nosave_regions()'s
+ * "PM: hibernation: Registered nosave memory" lines (CONFIG_HIBERNATION, Debian's amd64 and 686) and
+ * e820__setup_pci_gap()'s "available for PCI devices" line.
+ */
+export function x86SetupArchTail(k: ArchKernel, layout: { memMap: MemMapEntry[]; maxPfn: number; bits: number }): void {
+  for (const r of e820NosaveRegions(layout.memMap, layout.maxPfn))
+    k.printk(KERN_INFO + "PM: hibernation: Registered nosave memory: [mem %s-%s]\n", hex0x(r.start * PAGE_SIZE, 10), hex0x(r.end * PAGE_SIZE - 1, 10));
+  const gap = e820PciGap(layout.memMap, layout.maxPfn, layout.bits === 64 ? 64 : 32);
+  if (!gap.found && layout.bits === 64) {
+    k.printk(KERN_ERR + "Cannot find an available gap in the 32-bit address range\n");
+    k.printk(KERN_ERR + "PCI devices with unassigned 32-bit BARs may not work!\n");
+  }
+  k.printk(KERN_INFO + "[mem %s-%s] available for PCI devices\n", hex0x(gap.start, 10), hex0x(gap.start + gap.size - 1, 10));
+}
+
+/**
+ * e820__reserve_resources_late() (pcibios_resource_survey(), subsys_initcall, 6.1 x86): each RAM entry's end rounded
+ * up to ram_alignment() (64 KiB in the first MiB, 1 MiB below 16 MiB, 64 MiB above) is reserved as "RAM buffer",
+ * with a KERN_DEBUG line when the rounding leaves a gap.
+ */
+export function e820ReserveResourcesLate(k: ArchKernel, memMap: MemMapEntry[]): void {
+  for (const e of [...memMap].sort((a, b) => a.start - b.start)) {
+    if (e.type !== "usable") continue;
+    const start = e.end;
+    const mb = Math.floor(start / 2 ** 20);
+    const align = mb === 0 ? 64 * 1024 : mb < 16 ? 2 ** 20 : 64 * 2 ** 20;
+    const end = Math.ceil(start / align) * align - 1;
+    if (start >= end) continue;
+    k.printk(KERN_DEBUG + "e820: reserve RAM buffer [mem %s-%s]\n", hex0x(start, 10), hex0x(end, 10));
   }
 }
 

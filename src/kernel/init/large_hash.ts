@@ -17,6 +17,7 @@
 
 import type { Kernel } from "../kernel.ts";
 import { KERN_INFO } from "../kernel/printk.ts";
+import { memory_dev_init } from "../drivers/memory_blocks.ts";
 import { gfp } from "../gfp.ts";
 import { PageOwner } from "../mm/page_flags.ts";
 import { adaptScale, hashPageCounts } from "./vfs_hash.ts";
@@ -99,6 +100,8 @@ export function boot_hash_tables_core(k: Kernel): void {
   }
   // kernel_init_freeable(): smp_init(), then page_alloc_init_late() before the initcalls (its line comes here)
   k.pages.page_alloc_init_late();
+  // do_basic_setup() -> driver_init(): devtmpfs, then memory_dev_init()'s block size line (x86_64)
+  memory_dev_init(k);
   const futex = roundupPow2(256 * cpus);
   allocLargeSystemHash(k, { name: "futex", bucket: z.futexBucket, numentries: futex, scale: 0, flags: 0, low: futex, high: futex });
 }

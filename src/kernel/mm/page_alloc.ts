@@ -95,6 +95,7 @@ import {
   totalReservePages,
 } from "./zone.ts";
 import { pcpu_print_setup } from "./percpu_first_chunk.ts";
+import { x86SetupArchTail } from "../arch/early_memblock.ts";
 import {
   KERN_ALERT,
   KERN_DEBUG,
@@ -757,7 +758,9 @@ export class PageAllocator {
     let total = 0;
     for (const z of this.zones) total += z.initialManaged;
     if (this.era === "6.1") {
-      // setup_per_cpu_areas() runs between setup_arch() and build_all_zonelists()
+      // the rest of setup_arch() after paging_init() (x86: the nosave regions and the PCI gap), then
+      // setup_per_cpu_areas(), which runs between setup_arch() and build_all_zonelists()
+      if (k.profile.arch === "x86_64" || k.profile.arch === "i386") x86SetupArchTail(k, k.layout);
       pcpu_print_setup(k);
       if (this.numa()) k.printk(KERN_INFO + "Fallback order for Node 0: 0 \n");
       k.printk(KERN_INFO + "Built 1 zonelists, mobility grouping on.  Total pages: %d\n", total);

@@ -18,7 +18,9 @@
 //   page_alloc.ts): the dentries, inodes and kernfs nodes are sysfs, /proc, devtmpfs and the initramfs's files,
 //   the same at 256 MiB as at 4 GiB. What does scale is derived, not tabled: kmem_cache and kmem_cache_node hold
 //   one object per cache (SLUB's struct kmem_cache and its per-node kmem_cache_node; 1 node), and the task caches
-//   and kernel stacks follow the number of tasks (bootTasks(): per-CPU kthreads scale with the CPUs).
+//   and kernel stacks follow the number of tasks (bootTasks(): per-CPU kthreads scale with the CPUs), and x86_64's
+//   sysfs memory block devices follow the RAM (drivers/memory_blocks.ts: one per 128 MiB section; the x86_64 table
+//   holds the real 512M boot's four, and bootSlab61() adds or removes the difference).
 // - kmalloc above KMALLOC_MAX_CACHE_SIZE (8 KiB) goes to the page allocator and counts in 6.1's Slab line
 //   (NR_SLAB_UNRECLAIMABLE_B): the real Slab minus the real slabinfo's pages (x86_64 1128 kB, i386 108 kB, armhf
 //   68 kB). Simplification: which allocations those are is not visible in the logs; they are replayed as 16 KiB
@@ -35,6 +37,7 @@
 // test/fixtures is a different, smaller configuration).
 
 import type { Arch, Era } from "../types.ts";
+import { KERNFS_NODES_PER_BLOCK, memoryBlockObjects, TABLE_MEMORY_BLOCKS } from "../drivers/memory_blocks.ts";
 import { SLAB_ACCOUNT, SLAB_RECLAIM_ACCOUNT, type KmallocType } from "./slab_common.ts";
 
 /** One boot cache: its name, the slot size (slabinfo's objsize), its flags and the objects the boot leaves in it. */
@@ -196,8 +199,11 @@ export function threadSize(arch: Arch, era: Era, kasan: boolean): number {
   return 8192;
 }
 
-/** The 6.1 boot's slab population for an architecture (see the header); `tasks` is bootTasks().total. */
-export function bootSlab61(arch: Arch, tasks: number): BootSlab61 {
+/**
+ * The 6.1 boot's slab population for an architecture (see the header); `tasks` is bootTasks().total, `memoryBlocks`
+ * the ids of x86_64's memory block devices (drivers/memory_blocks.ts memoryBlockIds(); omitted: the table's own).
+ */
+export function bootSlab61(arch: Arch, tasks: number, memoryBlocks?: readonly number[]): BootSlab61 {
   const table = TABLES[arch === "arm64" ? "x86_64" : arch === "x86_64" || arch === "i386" || arch === "arm" ? arch : "x86_64"];
   // The tables are a 1-CPU boot with user space: that many tasks own one object in each per-task cache.
   const tableTasks = bootTasks(arch === "arm64" ? "x86_64" : arch, 1, true).total;
@@ -215,6 +221,26 @@ export function bootSlab61(arch: Arch, tasks: number): BootSlab61 {
     const [name, objs] = item.split(":") as [string, string];
     const [prefix, type] = KMALLOC_PREFIX.find(([p]) => name.startsWith(p))!;
     kmalloc.push({ type, size: classBytes(name.slice(prefix.length)), objs: Number(objs) });
+  }
+  if (arch === "x86_64" && memoryBlocks) {
+    // The blocks' objects at this RAM size less the table's (4 blocks): each key's difference, never below 0.
+    const kernfs = caches.find((c) => c.name === "kernfs_node_cache")!;
+    const base = kernfs.objs - KERNFS_NODES_PER_BLOCK * TABLE_MEMORY_BLOCKS.length;
+    const want = memoryBlockObjects(memoryBlocks, base);
+    const had = memoryBlockObjects(TABLE_MEMORY_BLOCKS, base);
+    for (const [key, n] of want) {
+      const d = n - (had.get(key) ?? 0);
+      const [kind, what] = key.split(":") as [string, string];
+      if (kind === "cache") {
+        const c = caches.find((x) => x.name === what)!;
+        c.objs = Math.max(0, c.objs + d);
+      } else {
+        const size = Number(what);
+        const e = kmalloc.find((x) => x.type === "normal" && x.size === size);
+        if (e) e.objs = Math.max(0, e.objs + d);
+        else if (d > 0) kmalloc.push({ type: "normal", size, objs: d });
+      }
+    }
   }
   return { caches, kmalloc, large: Array.from({ length: table.large }, () => 16384), burst: bootBurstClasses(arch) };
 }

@@ -118,6 +118,7 @@ import {
 } from "./slab_common.ts";
 import { slabFreeLimit, slabLayout, type SlabLayout } from "./slab.ts";
 import { bootSlab61, bootTasks } from "./slab_boot.ts";
+import { hasMemoryBlocks, memoryBlockIds } from "../drivers/memory_blocks.ts";
 import { FreelistRandom, randomSeqFromSeed } from "./slab_random.ts";
 import { PrandomState, kaslrRandomLong } from "../arch/x86_64.ts";
 import { SlubDebug, parseSlubDebug, type DebugOptions, type Track } from "../debug/slub_debug.ts";
@@ -876,8 +877,7 @@ export class SlabAllocator {
     const params = k.params;
     this.debugOptions = parseSlubDebug(params.get("slub_debug"), this.allocator === "SLUB" && k.debug);
     this.debug = new SlubDebug(this);
-    const ioa = params.get("init_on_alloc");
-    this.initOnAlloc = p.era === "6.1" && (ioa === undefined ? k.opts.config === "distro" : ioa === true || ioa === "1" || ioa === "on");
+    this.initOnAlloc = wantInitOnAlloc(k);
     this.nomerge = params.has("slub_nomerge") || params.has("slab_nomerge");
     // CONFIG_SLAB_FREELIST_RANDOM=y in Debian's 6.1 configs (amd64, 686, 686-pae, armmp); unset in the debug build.
     if (p.era === "6.1" && this.allocator === "SLUB" && k.opts.config === "distro") this.freelistRandom = new FreelistRandom(k.opts.seed);
@@ -1173,7 +1173,8 @@ export class SlabAllocator {
     const gfp = (this.gfpKernel() | this.g.NOWARN) >>> 0;
     const plan = { ticks: Math.max(1, ticks), done: 0, gfp, cap: Infinity, used: 0, jobs: [] as BootSlabJob[] };
     this.bootPlan = plan;
-    const spec = bootSlab61(k.profile.arch, bootTasks(k.profile.arch, k.profile.nrCpus, true).total);
+    const blocks = hasMemoryBlocks(k.profile.arch, k.profile.era) ? memoryBlockIds(k.layout) : undefined;
+    const spec = bootSlab61(k.profile.arch, bootTasks(k.profile.arch, k.profile.nrCpus, true).total, blocks);
     const kmallocs = spec.kmalloc.map((km) => this.kmallocCaches.get(km.type)?.get(kmallocClassSize(this.km, km.size)));
     const burst = new Set(spec.burst.map((b) => this.kmallocCaches.get(b.type)?.get(kmallocClassSize(this.km, b.size))));
     kmallocs.forEach((c, i) => {
@@ -2590,4 +2591,24 @@ export function utf8Length(s: string): number {
     } else n += 2;
   }
   return n;
+}
+
+/**
+ * want_init_on_alloc(GFP_KERNEL) (6.1): CONFIG_INIT_ON_ALLOC_DEFAULT_ON (Debian's distro builds; not the debug
+ * build) unless `init_on_alloc=` on the command line says otherwise; the old eras have no such option.
+ */
+export function wantInitOnAlloc(k: Kernel): boolean {
+  const ioa = k.params.get("init_on_alloc");
+  return k.profile.era === "6.1" && (ioa === undefined ? k.opts.config === "distro" : ioa === true || ioa === "1" || ioa === "on");
+}
+
+/**
+ * mm_init() -> report_meminit() (init/main.c, 6.1), before mem_init()'s "Memory:" line: the stack is "all(zero)"
+ * (CONFIG_INIT_STACK_ALL_ZERO, in every real 6.1 boot's log, the debug build's too), the heap's alloc side is
+ * wantInitOnAlloc(). Heap free is "off": init_on_free is not modelled (a freed object keeps its bytes), so the line
+ * does not claim it whatever the command line says.
+ */
+export function report_meminit(k: Kernel): void {
+  if (k.profile.era !== "6.1") return;
+  k.printk(KERN_INFO + "mem auto-init: stack:%s, heap alloc:%s, heap free:%s\n", "all(zero)", wantInitOnAlloc(k) ? "on" : "off", "off");
 }

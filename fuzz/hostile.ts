@@ -244,6 +244,33 @@ const ATTACKS: Attack[] = [
     },
   },
   {
+    // built-ins that run long, deep or big inside one call, each of which the sandbox must stop itself (session 14's
+    // red team): regex backtracking, a finally that swallows nothing (the interrupt is uncatchable), getters on
+    // Error.prototype read by the report of a kernel call's TypeError, nesting in JSON.parse/eval/Function, recursion
+    // through Function.prototype.call, a cyclic join, a bound-function chain, string and BigInt bombs, a sort whose
+    // comparator calls the kernel
+    name: "js-builtins",
+    needs: ["kmalloc", "kfree", "printk"],
+    make: (r) => {
+      const n = pick(r, [1e5, 1e6]);
+      const body = pick(r, [
+        `/^(a+)+$/.test("a".repeat(${pick(r, [28, 40])}) + "b");`,
+        "outer: for (;;) { try { for (;;) {} } finally { continue outer; } }",
+        'for (const k of ["message", "name", "stack"]) Object.defineProperty(Error.prototype, k, { get() { for (;;) {} }, configurable: true }); kmalloc("x" as any, GFP_KERNEL);',
+        `JSON.parse("[".repeat(${n}) + "]".repeat(${n}));`,
+        `eval("(".repeat(${n}) + "1" + ")".repeat(${n}));`,
+        `new Function("return " + "-".repeat(${n}) + "1")();`,
+        "const f = (): any => Function.prototype.call.call(f as any); f();",
+        "const a: any[] = []; a.push(a); String(a);",
+        `let g: any = () => 0; for (let i = 0; i < ${n}; i++) g = g.bind(null); g();`,
+        '"".padEnd(2 ** 30 - 2, "ab");',
+        `(3n ** (10n ** ${pick(r, [7, 8])}n)) & 1n;`,
+        `Array.from({ length: ${n} }, (_, i) => i).sort((x, y) => { kfree(kmalloc(8, GFP_KERNEL)); return y - x; });`,
+      ]);
+      return { init: [`printk(KERN_INFO + "before\\n"); { ${body} }`] };
+    },
+  },
+  {
     name: "recursion",
     needs: [],
     make: () => ({ top: ["function down(n: number): number { return down(n + 1) + 1; }"], init: ["down(0);"] }),

@@ -224,7 +224,10 @@ module_exit(flags_exit);
           const armed = [...new Set(arms.flatMap(([fn, i]) => callsTo(c.result, fn).map((x) => JSON.stringify(x.args[i]))))].filter((id) => ids.includes(id));
           // A work item queued on a workqueue of the module's own is finished once that queue is destroyed
           // (destroy_workqueue drains it first).
-          const queues = (id: string) => callsTo(c.result, "queue_work").filter((x) => JSON.stringify(x.args[1]) === id).map((x) => JSON.stringify(x.args[0]));
+          const queues = (id: string) =>
+            callsTo(c.result, "queue_work")
+              .filter((x) => JSON.stringify(x.args[1]) === id)
+              .map((x) => JSON.stringify(x.args[0]));
           const waited = (id: string) =>
             before.some(
               (x) =>

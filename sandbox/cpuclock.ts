@@ -116,3 +116,20 @@ export function taskCpuClock(tid: number): (() => number) | null {
   const read = schedstatReader(fs, `/proc/self/task/${tid}/schedstat`);
   return Number.isFinite(read()) ? read : null;
 }
+
+/**
+ * Milliseconds on a monotonic clock, for spans of wall time (a run's wallMs, the CPU deadline's wall reading, the
+ * host's stops): process.hrtime in Node, performance.now() in a browser (Date.now() where there is neither). In Node
+ * `performance` is a lazy global whose first use loads node:perf_hooks and ~10 internal modules with it (~10 ms of a
+ * one-run `kmodlab run`'s CPU in a profile at load ~11, and ~40 page faults). Only differences between two readings
+ * mean anything: the callers that pass a reading to another (watched-run.ts to runModuleSync) both use this clock.
+ */
+export const monotonicMs: () => number = (() => {
+  const hrtime = (globalThis as { process?: { hrtime?: { bigint?: () => bigint } } }).process?.hrtime;
+  if (typeof hrtime?.bigint === "function") {
+    const read = hrtime.bigint.bind(hrtime);
+    return () => Number(read()) / 1e6;
+  }
+  if (typeof performance !== "undefined") return () => performance.now();
+  return () => Date.now();
+})();

@@ -21,7 +21,7 @@ import { transpileCell, CELL_FILE, type ImportSpec } from "./transpile.ts";
 import { Bridge, RunStopped, compilePrelude, guestKey, type BridgeGuest, type GuestErrorInfo, type Stop } from "./bindings.ts";
 import { absentMessage, inEra, isTaskKill, type ApiEntry, type CallEnv, type HostCallback, type ModuleState } from "./table.ts";
 import { GUEST_STACK_BYTES, MAX_NESTING, limitSentence, resolveLimits, type LimitName, type Limits } from "./limits.ts";
-import { threadCpuClock } from "./cpuclock.ts";
+import { monotonicMs, threadCpuClock } from "./cpuclock.ts";
 import { exceptionReport, type CallSite } from "./oops.ts";
 import { insmodError, insmodPid, kernLevel, loadMessages, MODULE_NAME, suspiciousInitReturn } from "./insmod.ts";
 import { parseStack, TOP_LEVEL } from "./stack.ts";
@@ -217,12 +217,9 @@ export async function runModule(source: string, options: RunOptions = {}, deps?:
   }
 }
 
-// Read once: `performance` is a lazy getter on Node's global object, and looking it up costs ~0.7 µs, more than
-// performance.now() itself; the CPU deadline reads the clock at every 8th host call (bindings.ts CLOCK_EVERY).
-const perf: { now(): number } = typeof performance !== "undefined" ? performance : Date;
-function now(): number {
-  return perf.now();
-}
+// The CPU deadline reads the clock at every 8th host call (bindings.ts CLOCK_EVERY): cpuclock.ts's monotonicMs, not
+// Node's lazy `performance` global (see there).
+const now = monotonicMs;
 
 export function failedRun(profile: string, message: string, t0: number): RunResult {
   return {

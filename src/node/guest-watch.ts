@@ -20,7 +20,7 @@ import { Script } from "node:vm";
 import { availableParallelism, loadavg } from "node:os";
 import type { GuestWatch } from "../../sandbox/run.ts";
 import type { RunResult } from "../../sandbox/result.ts";
-import { threadCpuClock, WALL_CAP_FACTOR } from "../../sandbox/cpuclock.ts";
+import { monotonicMs, threadCpuClock, WALL_CAP_FACTOR } from "../../sandbox/cpuclock.ts";
 
 /** The script the guest part is called through (it calls the function it is given, through a global). */
 const CALL = "__kmodlabGuestPart";
@@ -80,14 +80,14 @@ export function guestWatch(l: WatchLimits, timeoutMs: number, salvage: () => Run
     const g = globalThis as Record<string, unknown>;
     const before = g[CALL];
     g[CALL] = guestPart;
-    const wall0 = performance.now();
+    const wall0 = monotonicMs();
     const cpu0 = clock ? clock() : NaN;
     try {
       // setTimeout's largest delay, as isolate.ts
       return caller.runInThisContext({ timeout: Math.max(1, Math.min(2 ** 31 - 1, Math.round(timeoutMs))) }) as RunResult;
     } catch (e) {
       if ((e as { code?: string })?.code !== "ERR_SCRIPT_EXECUTION_TIMEOUT") throw e;
-      const wall = performance.now() - wall0;
+      const wall = monotonicMs() - wall0;
       const cpu = clock ? clock() - cpu0 : NaN;
       if (verdict(l, wall, cpu, timeoutMs) === "again") {
         try {

@@ -34,6 +34,7 @@
 
 import { Script } from "node:vm";
 import { totalmem } from "node:os";
+import { monotonicMs } from "../../sandbox/cpuclock.ts";
 import type { RunOptions } from "../../sandbox/run.ts";
 import type { RunResult } from "../../sandbox/result.ts";
 import { createRunHost, type BootOptionsAhead, type RunHost } from "./run-host.ts";
@@ -116,9 +117,9 @@ export class InThreadRunner {
   }
 
   private async runNow(source: string, options: RunOptions): Promise<RunResult> {
-    const t0 = performance.now();
+    const t0 = monotonicMs();
     const crash = (message: string) =>
-      hostStoppedResult(options, "crash", { ...limitDetail(options, this.rssBudget(), this.limits), message }, performance.now() - t0);
+      hostStoppedResult(options, "crash", { ...limitDetail(options, this.rssBudget(), this.limits), message }, monotonicMs() - t0);
     if (this.broken) return crash("the sandbox was stopped in the middle of the previous run");
     try {
       await this.host.loaded;
@@ -139,7 +140,7 @@ export class InThreadRunner {
         }
         if (e instanceof Stopped) {
           this.broken = true;
-          return hostStoppedResult(options, e.stop, detail, performance.now() - started);
+          return hostStoppedResult(options, e.stop, detail, monotonicMs() - started);
         }
         return crash((e as Error)?.message ?? String(e));
       }
@@ -155,7 +156,7 @@ export class InThreadRunner {
     start: (t: number) => void,
   ): Promise<RunResult> {
     return this.host.run(source, options, (runSync) => {
-      start(performance.now());
+      start(monotonicMs());
       this.current = { wasmBytes: detail.wasmBytes, rssBytes: detail.rssBytes };
       const watch = guestWatch(detail, timeoutMs, () => this.host.salvage());
       (globalThis as Record<string, unknown>)[CALL] = () => runSync(watch);

@@ -7,6 +7,7 @@
 import { failedRun, loadKernelDeps, runModuleSync, salvageStoppedRun, type KernelDeps, type RunOptions } from "../../sandbox/run.ts";
 import { loadQuickJS } from "../../sandbox/quickjs.ts";
 import type { RunResult } from "../../sandbox/result.ts";
+import { monotonicMs } from "../../sandbox/cpuclock.ts";
 import { firstTimeoutMs, guestWatch, RunAgain } from "./guest-watch.ts";
 import { limitDetail, type IsolateLimits } from "./isolate.ts";
 
@@ -16,7 +17,7 @@ import { limitDetail, type IsolateLimits } from "./isolate.ts";
  */
 export function watchedRunModule(limits: Pick<IsolateLimits, "graceMs"> & { firstTimeoutMs?: number } = {}) {
   return async function runModule(source: string, options: RunOptions = {}, deps?: KernelDeps): Promise<RunResult> {
-    const t0 = performance.now();
+    const t0 = monotonicMs();
     const detail = limitDetail(options, 0, limits);
     let timeoutMs = limits.firstTimeoutMs ?? firstTimeoutMs(detail);
     for (;;) {

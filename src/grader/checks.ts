@@ -302,6 +302,13 @@ export function printedValue(o: { id: string; pick: (c: CheckContext) => Allocat
     const era = eraOf(c.result);
     const bits = ((c.result.kernel as { layout?: { bits?: number } }).layout?.bits ?? 64) as 32 | 64;
     const logText = c.result.dmesg.map(lineText).join("\n");
+    // A list of guesses (every address a page could have, worked out from high_memory or VMALLOC_START) holds the
+    // right one in every run, and the other run's in none: more different addresses than PRINTED_ADDRESSES_MAX fail.
+    const printed = printedAddresses(prints, era, bits);
+    if (printed.size > PRINTED_ADDRESSES_MAX)
+      return fail(
+        `${label}the module printed ${printed.size} different addresses: print the ${as.length === 1 ? "address" : `${as.length} addresses`} the allocator${as.length === 1 ? "" : "s"} returned (and a few of your own if you like, at most ${PRINTED_ADDRESSES_MAX} in all), not a list of guesses`,
+      );
     for (const a of as) {
       const want = [a.addr, a.virt].filter((x): x is bigint => x !== undefined && x !== 0n);
       // Given as an argument (%lx, %px), or written into the text (a string built with toString(16)): either way the
@@ -398,6 +405,26 @@ export function printedValue(o: { id: string; pick: (c: CheckContext) => Allocat
     1,
     { requires: o.requires, needs: ["shifted-run"] },
   );
+}
+
+/** The most different addresses a module may print in a run where printedValue judges its printed addresses. */
+export const PRINTED_ADDRESSES_MAX = 16;
+
+/**
+ * The different addresses the print calls show: the arguments that are numbers of more than 16 bits, and the hex
+ * numbers of 6 to 16 digits in the rendered text that have a 0x or a digit a-f (a decimal like 1000000 is a size).
+ */
+function printedAddresses(prints: readonly KernelCall[], era: "2.6" | "3.4" | "6.1", bits: 32 | 64): Set<bigint> {
+  const out = new Set<bigint>();
+  for (const p of prints) {
+    for (const v of p.args.slice(1)) {
+      const b = typeof v === "number" || (typeof v === "string" && /^0x[0-9a-f]+$/i.test(v)) ? toBig(v) : undefined;
+      if (b !== undefined && b > 0xffffn) out.add(b);
+    }
+    for (const m of renderedText(p, era, bits).matchAll(/(?<![0-9a-z])(0x)?([0-9a-f]{6,16})(?![0-9a-z])/gi))
+      if (m[1] || /[a-f]/i.test(m[2]!)) out.add(BigInt("0x" + m[2]));
+  }
+  return out;
 }
 
 /** The module's print calls whose arguments or rendered text hold this value (as an address in hex). */

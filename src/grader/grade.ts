@@ -67,12 +67,12 @@ export type Runner = (source: string, options: RunOptions) => Promise<RunResult>
 export const SHIFT_MEM = 8 << 20;
 /** The shifted run adds SHIFT_MEM plus 0 to SHIFT_MEM_STEPS - 1 MiB more, and another driver holds 1 to OTHER_VMALLOC_MAX pages of vmalloc. */
 export const SHIFT_MEM_STEPS = 57;
-export const OTHER_VMALLOC_MAX = 64;
+export const OTHER_VMALLOC_MAX = 1024;
 
 /**
  * The shifted run's machine for this submission, drawn from its text (textRandom): SHIFT_MEM to SHIFT_MEM + 56 MiB more
  * RAM (whole MiB, as a machine has), which moves the linear map's top, the page allocator's and the slabs' pages and
- * (in 8 MiB steps on 32-bit) VMALLOC_START; and another driver's vmalloc buffer of 1 to 64 pages taken before insmod,
+ * (in 8 MiB steps on 32-bit) VMALLOC_START; and another driver's vmalloc buffer of 1 to 1024 pages taken before insmod,
  * which moves the module's vmalloc areas within the area. The same text always gets the same machine (a grade is
  * repeatable); another text gets another: addresses copied from the grader's report of one submission's second run
  * (written in, obfuscated, and picked by checking which run the module is in) are not those of the next submission's,

@@ -63,15 +63,18 @@ export class InThreadRunner {
   /** A run was stopped in the middle: QuickJS's module is unusable. */
   private broken = false;
   private chain: Promise<unknown> = Promise.resolve();
+  /** Runs made again because the host's timeout came before the module had its CPU time (guest-watch.ts RunAgain). */
+  retries = 0;
 
   /**
    * `codeFile`: the bundled sandbox (lib/isolate-worker-code.cjs); `cacheFlags`: the V8 flags set at run time, for its
-   * code cache; `limits`: as IsolatedRunner's (graceMs, wasmBytes, rssBytes; heapMb only names the default in a report).
+   * code cache; `limits`: as IsolatedRunner's (graceMs, wasmBytes, rssBytes; heapMb only names the default in a report);
+   * `firstTimeoutMs` (tests): the first attempt's timeout instead of guest-watch.ts's.
    */
   constructor(
     codeFile: string,
     cacheFlags: string,
-    private readonly limits: IsolateLimits = {},
+    private readonly limits: IsolateLimits & { firstTimeoutMs?: number } = {},
   ) {
     this.host = createRunHost({ codeFile, cacheFlags });
     this.hookWasmMemory();
@@ -129,13 +132,14 @@ export class InThreadRunner {
     if (!this.baselineRss) this.baselineRss = process.memoryUsage.rss();
     const detail = limitDetail(options, this.rssBudget(), this.limits);
     let started = t0;
-    let timeoutMs = firstTimeoutMs(detail);
+    let timeoutMs = this.limits.firstTimeoutMs ?? firstTimeoutMs(detail);
     for (;;) {
       try {
         return await this.attempt(source, options, detail, timeoutMs, (t) => (started = t));
       } catch (e) {
         if (e instanceof RunAgain) {
           timeoutMs = e.timeoutMs;
+          this.retries++;
           continue;
         }
         if (e instanceof Stopped) {

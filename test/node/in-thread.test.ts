@@ -25,7 +25,12 @@ interface Brief {
   title: string;
 }
 
-function inThread(args: { source: string; options?: object; limits?: object; again?: boolean }): { reports: Brief[]; dmesg: string[]; again?: Brief[] } {
+function inThread(args: { source: string; options?: object; limits?: object; again?: boolean }): {
+  reports: Brief[];
+  dmesg: string[];
+  again?: Brief[];
+  retries: number;
+} {
   const r = spawnSync(process.execPath, [fixture, JSON.stringify(args)], { encoding: "utf8", env, timeout: 120_000 });
   expect(r.stderr).toBe("");
   expect(r.status).toBe(0);
@@ -52,6 +57,18 @@ describe("a run on the command's own thread", () => {
     const lines = r.dmesg.map((l) => l.replace(/^\[[ .\d]+\] /, ""));
     expect(lines.slice(-2)).toEqual(["before", "watchdog: BUG: soft lockup - CPU#0 stuck for 22s! [insmod:108]"]);
     expect(r.again).toEqual([{ kind: "bug", title: "kmodlab: the run's worker failed: the sandbox was stopped in the middle of the previous run" }]);
+  }, 120_000);
+
+  it("a host timeout before the module had its CPU time (a 1 ms first timeout) makes the run again: the run's own result, and the runner goes on", () => {
+    const r = inThread({
+      source: cell(`module_init(() => { let n = 0; for (let i = 0; i < 3e5; i++) n += i & 1; printk(KERN_INFO + "%d\\n", n); return 0; });`),
+      limits: { firstTimeoutMs: 1 },
+      again: true,
+    });
+    expect(r.reports).toEqual([]);
+    expect(r.dmesg.at(-1)).toMatch(/\] 150000$/);
+    expect(r.again).toEqual([]);
+    expect(r.retries).toBe(2); // each of the two runs once
   }, 120_000);
 
   it("guest strings past the WebAssembly memory budget (guest limit raised to 1 GiB): the WebAssembly budget's host report", () => {

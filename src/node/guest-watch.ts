@@ -12,7 +12,8 @@
 // average per core, as wall time per CPU second; at most the sandbox's wall cap, WALL_CAP_FACTOR times the limit plus
 // the grace), and when it fires the thread's CPU time decides: past the limit (or no clock to read: other systems),
 // the salvage; short of it (the load rose), the run is abandoned (salvaged and dropped: QuickJS's module is thrown
-// away, the kernel was the run's own copy) and made again from the start with the wall cap as its timeout (RunAgain).
+// away, the kernel was the run's own copy) and made again from the start (RunAgain), its timeout set for the wall time
+// per CPU time the thread was seen to get (nextTimeoutMs: at least twice the last, at most the wall cap).
 // The kernel and the sandbox are deterministic, so the run made again gives what the first would have given. At the
 // cap the run is stopped whatever its CPU time says, as Bridge.pastDeadline stops it.
 
@@ -70,6 +71,17 @@ export function verdict(l: WatchLimits, wallMs: number, cpuMs: number, timeoutMs
 }
 
 /**
+ * The timeout of the attempt after one stopped early, after `wallMs` of wall time and `cpuMs` of CPU time: the limit
+ * plus the grace stretched by the wall time per CPU time seen (and a quarter more), at least twice `lastMs` (so that
+ * attempts are few), at most the wall cap (where the verdict stops the run).
+ */
+export function nextTimeoutMs(l: WatchLimits, lastMs: number, wallMs: number, cpuMs: number): number {
+  const seen = wallMs / Math.max(1, cpuMs);
+  const want = (l.cpuMs + l.graceMs) * Math.min(WALL_CAP_FACTOR, Math.max(1, seen)) * 1.25;
+  return Math.min(wallCapMs(l), Math.max(2 * lastMs, Math.round(want)));
+}
+
+/**
  * The GuestWatch of one attempt: the guest part through Node's vm timeout of `timeoutMs`. On the timeout: the run's
  * salvage (`salvage`: sandbox/run.ts salvageStoppedRun, of the sandbox that ran it), or RunAgain after dropping it;
  * the timeout's own error when the salvage finds no run. Anything else (an outer vm call's SIGINT) goes through.
@@ -95,7 +107,7 @@ export function guestWatch(l: WatchLimits, timeoutMs: number, salvage: () => Run
         } catch {
           // nothing of it is kept
         }
-        throw new RunAgain(wallCapMs(l));
+        throw new RunAgain(nextTimeoutMs(l, timeoutMs, wall, cpu));
       }
       const salvaged = salvage();
       if (salvaged) return salvaged;

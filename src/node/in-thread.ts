@@ -15,7 +15,7 @@
 //   own CPU limit starts; not the boot and the compile), set for the machine's load; when it fires, the thread's CPU
 //   time decides: the limit reached, the kernel, on this thread, outlives the stop and the run's result is the
 //   sandbox's own CPU-limit stop with the log up to that point (run-host.ts salvage; "cpu" only if that fails); short
-//   of it, the run is made again with the wall cap as its timeout (RunAgain). The outer call's own timeout (twice the
+//   of it, the run is made again with a longer timeout (RunAgain, at most the wall cap). The outer call's own timeout (twice the
 //   wall cap) only bounds the boot and the compile.
 // - WebAssembly memory: WebAssembly.Memory.prototype.grow past the budget (as isolate-worker.ts's hook) sends this
 //   process SIGINT and waits to be terminated -> "wasm". A SIGINT from elsewhere (Ctrl+C) is raised again once the

@@ -3,7 +3,7 @@
 // and the thread's CPU time deciding when it fires. Small limits so that it is quick; nothing asserts a time.
 
 import { describe, expect, it } from "vitest";
-import { guestWatch, RunAgain, verdict, wallCapMs, firstTimeoutMs } from "../../src/node/guest-watch.ts";
+import { guestWatch, RunAgain, verdict, wallCapMs, firstTimeoutMs, nextTimeoutMs } from "../../src/node/guest-watch.ts";
 import { watchedRunModule } from "../../src/node/watched-run.ts";
 import type { RunResult } from "../../sandbox/result.ts";
 import { quickJSGeneration } from "../../sandbox/quickjs.ts";
@@ -19,6 +19,11 @@ describe("what a timeout means", () => {
     expect(verdict(l, 1500, 300, 1500)).toBe("again");
     expect(verdict(l, wallCapMs(l), 300, 1500)).toBe("stop");
     expect(verdict(l, 1500, 300, wallCapMs(l))).toBe("stop");
+  });
+  it("an attempt after an early stop: stretched by the wall time per CPU time seen, at least twice the last, at most the cap", () => {
+    expect(nextTimeoutMs(l, 1500, 3000, 1000)).toBe(5625); // 1500 ms x 3 x 1.25
+    expect(nextTimeoutMs(l, 1500, 1600, 1500)).toBe(3000); // twice the last
+    expect(nextTimeoutMs(l, 9000, 9000, 10)).toBe(wallCapMs(l));
   });
   it("the first timeout is the limit plus the grace, stretched by the load, at most the cap", () => {
     expect(firstTimeoutMs(l, 0.2)).toBe(1500);
@@ -43,6 +48,7 @@ describe("guestWatch", () => {
       thrown = e;
     }
     expect(thrown).toBeInstanceOf(RunAgain);
+    // a thread that got (almost) no CPU time: the next attempt has the wall cap
     expect((thrown as RunAgain).timeoutMs).toBe(wallCapMs(l));
     expect(salvaged).toBe(1); // the stopped run let go
   });

@@ -494,7 +494,7 @@ export class Bridge {
             const handles = e.params
               .map((p, index) => ({ index, param: p.name, type: p.type.startsWith("handle:") ? p.type.slice(7) : "" }))
               .filter((h) => h.type)
-              .map((h) => ({ ...h, madeWith: madeWith(h.type) }));
+              .map((h) => ({ ...h, madeWith: madeWith(h.type), article: /^[aeiou]/i.test(h.type) ? "an" : "a" }));
             const returnsHandle = e.returns.startsWith("handle:") ? e.returns.slice(7) : null;
             // handles are checked in the guest (its WeakMap): those rows keep the wrapper
             if (raw && sitedNames.has(e.name) && handles.length === 0 && returnsHandle === null) {

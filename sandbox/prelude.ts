@@ -217,7 +217,7 @@ export const PRELUDE_SOURCE = String.raw`(function (natives, specJson) {
         const h = hs[i], v = args[h.index];
         const rec = (typeof v === "object" && v !== null) ? apply(wmGet, records, [v]) : undefined;
         if (rec === undefined || rec.type !== h.type)
-          throw new TE(name + ": parameter '" + h.param + "' must be a " + h.type + " (made with " + h.madeWith + "), got " + describe(v));
+          throw new TE(name + ": parameter '" + h.param + "' must be " + h.article + " " + h.type + " (made with " + h.madeWith + "), got " + describe(v));
         args[h.index] = rec.id;
       }
       let mask = 0;

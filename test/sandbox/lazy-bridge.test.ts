@@ -60,6 +60,11 @@ module_init(() => { spin_lock({} as never); return 0; });`);
     expect(forged.reports.map((r) => r.text).join("\n")).toContain(
       "spin_lock: parameter 'lock' must be a spinlock_t (made with DEFINE_SPINLOCK()), got an object",
     );
+    // the article follows the type's name: "an atomic_t"
+    const atomic = await runModule(`import { atomic_inc, MODULE_LICENSE, module_init } from "linux";
+MODULE_LICENSE("GPL");
+module_init(() => { atomic_inc({} as never); return 0; });`);
+    expect(atomic.reports.map((r) => r.text).join("\n")).toContain("atomic_inc: parameter 'v' must be an atomic_t (made with new atomic_t()), got an object");
     const made = await runModule(`import { kmem_cache_create, kmem_cache_destroy, printk, KERN_INFO, MODULE_LICENSE, module_init } from "linux";
 MODULE_LICENSE("GPL");
 module_init(() => {

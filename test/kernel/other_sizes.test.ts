@@ -78,7 +78,7 @@ describe("min_free_kbytes, watermarks and lowmem_reserve at other sizes", () => 
   }
 
   for (const mem of [256, 768, 2048, 3072]) {
-    it(`arm-6.1-virt ${mem}M: DMA (the only lowmem zone) min = pages_min; HighMem min = clamp(managed/1024, 32, 128); the steps; DMA's protection = HighMem managed / 256`, () => {
+    it(`arm-6.1-virt ${mem}M: DMA (the only lowmem zone) min = pages_min; HighMem min = clamp(managed/1024, 32, 128); the steps; DMA's protection = HighMem managed / 256; memblock's PHYS_ADDR_MAX cap and the CMA area's place`, () => {
       const k = boot("arm-6.1-virt", { mem: mem * MiB, config: "distro" });
       const zi = readProc(k, "zoneinfo");
       const pagesMin = k.pages.minFreeKbytes >> 2;
@@ -102,6 +102,18 @@ describe("min_free_kbytes, watermarks and lowmem_reserve at other sizes", () => 
         const p = protection(zi, "DMA");
         expect(p[2]).toBe(Math.floor(hm / 256));
       }
+      // RAM from 0x40000000: memblock_add() caps the region at PHYS_ADDR_MAX (armmp: 32-bit phys_addr_t), so 3 GiB
+      // ends at 0xffffffff and loses its last page
+      const ramEnd = Math.min(0x40000000 + mem * MiB, 0xffffffff);
+      const endPfn = Math.floor(ramEnd / 4096);
+      expect(k.layout.maxPfn).toBe(endPfn);
+      expect(k.log.texts(0)).toContain(`  node   0: [mem 0x0000000040000000-0x${(endPfn * 4096 - 1).toString(16).padStart(16, "0")}]`);
+      // cma_declare_contiguous_nid(): limit = arm_dma_limit (0xffffffff) & ~(8 MiB - 1), or memblock_end_of_DRAM() if
+      // lower; 16 MiB top-down from there in highmem when the range straddles high_memory, else in lowmem
+      const limit = Math.min(0xff800000, ramEnd);
+      const lowEnd = k.layout.maxLowPfn * 4096;
+      const cmaAt = limit - 16 * MiB >= lowEnd ? limit - 16 * MiB : Math.floor((lowEnd - 16 * MiB) / (8 * MiB)) * 8 * MiB;
+      expect(k.log.texts(0).filter((l) => l.startsWith("cma: "))).toEqual([`cma: Reserved 16 MiB at 0x${cmaAt.toString(16)}`]);
     });
   }
 

@@ -189,6 +189,10 @@ export function setupArm(k: ArchKernel): Layout {
       k.printk(KERN_WARNING + "OF: fdt: Ignoring memory range 0x%s - 0x%s\n", hex(0x100000000), hex(end));
       end = 0x100000000;
     }
+    // memblock_add() -> memblock_cap_size(): size = min(size, PHYS_ADDR_MAX - base). armmp (no LPAE) has a 32-bit
+    // phys_addr_t, so RAM reaching 4 GiB (3 GiB from 0x40000000) ends at 0xffffffff and its last page is lost to every
+    // page-granular user (PFN_DOWN: max_pfn 0xfffff, the zones, the Memory: line, /proc/iomem's System RAM).
+    if (end > 0xffffffff) end = alignDown(0xffffffff, PAGE_SIZE);
     ram = [{ start: VIRT_PHYS_OFFSET, end }];
   }
   const physical = ram.map((r) => ({ ...r }));
@@ -279,12 +283,15 @@ export function setupArm(k: ArchKernel): Layout {
       mb.reserve(end, end + ARM_61_DTB_SIZE, "DTB");
     }
     // dma_contiguous_reserve(arm_dma_limit): highmem first if the range straddles lowmem's end, 8 MiB aligned
-    // (max(MAX_ORDER_NR_PAGES, pageblock) pages).
+    // (max(MAX_ORDER_NR_PAGES, pageblock) pages). cma_declare_contiguous_nid(): limit = arm_dma_limit (0xffffffff: virt
+    // has no dma_zone_size) & ~(alignment - 1) = 0xff800000, or memblock_end_of_DRAM() if that is lower, so a 3 GiB
+    // machine's area ends 8 MiB below its RAM.
     const align = (1 << (p.maxOrder - 1)) * PAGE_SIZE;
     const ramEnd = ram[ram.length - 1].end;
+    const cmaLimit = Math.min(alignDown(0xffffffff, align), ramEnd);
     let cma = -1;
-    if (ramEnd > armLowmemLimit && ramEnd - armLowmemLimit >= ARM_61_CMA) cma = mb.tryAlloc(ARM_61_CMA, align, "cma", Infinity, armLowmemLimit);
-    if (cma < 0) cma = mb.tryAlloc(ARM_61_CMA, align, "cma", armLowmemLimit);
+    if (cmaLimit > armLowmemLimit) cma = mb.tryAlloc(ARM_61_CMA, align, "cma", cmaLimit, armLowmemLimit);
+    if (cma < 0) cma = mb.tryAlloc(ARM_61_CMA, align, "cma", Math.min(cmaLimit, armLowmemLimit));
     // a machine too small for the area: cma_declare_contiguous_nid()'s error, and the boot goes on without CMA
     if (cma >= 0) k.printk(KERN_INFO + "cma: Reserved %ld MiB at 0x%s\n", ARM_61_CMA / MiB, hex(cma, 8));
     else k.printk(KERN_ERR + "cma: Failed to reserve %ld MiB\n", ARM_61_CMA / MiB);

@@ -433,6 +433,20 @@ export function boot(profile: string | Profile, opts: BootOptions = {}): Kernel 
   pci_iommu_init(k);
   const unpacked = opts.userspace !== false && p.era === "6.1";
   if (unpacked) unpack_initramfs(k);
+  // module_init workingset_init() (mm/workingset.c, 6.1), a device initcall that the real boots all print before the
+  // async unpacker's "Freeing initrd memory": timestamp_bits = BITS_PER_LONG - EVICTION_SHIFT, EVICTION_SHIFT =
+  // (BITS_PER_LONG - BITS_PER_XA_VALUE) + WORKINGSET_SHIFT + NODES_SHIFT + MEM_CGROUP_ID_SHIFT = 1 + 1 + (Debian
+  // amd64's CONFIG_NODES_SHIFT 10, no NUMA on 686 and armmp) + (CONFIG_MEMCG: 16; the debug build has neither); max_order
+  // = fls_long(totalram_pages() - 1), bucket_order the excess. Real: x86_64 512M 36/17/0, i386 and armhf 1G 14/18/4,
+  // the debug build 62/17/0. arm64 is not printed (Debian's arm64 NODES_SHIFT is not in the reference).
+  if (p.era === "6.1" && p.arch !== "arm64") {
+    const bits = p.arch === "x86_64" ? 64 : 32;
+    const distro = k.opts.config === "distro";
+    const timestampBits = bits - (2 + (distro && p.arch === "x86_64" ? 10 : 0) + (distro ? 16 : 0));
+    const last = k.pages.totalramPages - 1;
+    const maxOrder = last > 0 ? last.toString(2).length : 0; // fls_long()
+    k.printk(KERN_INFO + "workingset: timestamp_bits=%d max_order=%d bucket_order=%u\n", timestampBits, maxOrder, Math.max(0, maxOrder - timestampBits));
+  }
   free_initrd(k);
   // __initcall init_emergency_pool(): the HIGHMEM kernels' bounce page pool (init/uncounted_pages.ts)
   init_emergency_pool(k);

@@ -347,6 +347,24 @@ for (const [name, sizes] of Object.entries(SWEEP)) {
           }
         }
 
+        // workingset_init() (device initcall, before the initrd's free): timestamp_bits = BITS_PER_LONG - EVICTION_SHIFT
+        // (1 + WORKINGSET_SHIFT 1 + NODES_SHIFT: amd64 10, 686/armmp 0 + MEM_CGROUP_ID_SHIFT 16; the debug build neither),
+        // max_order = fls_long(totalram_pages - 1)
+        if (b.arch !== "arm64") {
+          const tsBits = b.bits - (2 + (config === "debug" ? 0 : (b.arch === "x86_64" ? 10 : 0) + 16));
+          const maxOrder = Math.floor(Math.log2(totalram - 1)) + 1;
+          eq(
+            "workingset",
+            log.filter((l) => l.startsWith("workingset: ")),
+            [`workingset: timestamp_bits=${tsBits} max_order=${maxOrder} bucket_order=${Math.max(0, maxOrder - tsBits)}`],
+          );
+          eq(
+            "workingset before the initrd's free",
+            log.findIndex((l) => l.startsWith("workingset: ")) < log.findIndex((l) => l.startsWith("Freeing initrd memory")),
+            true,
+          );
+        }
+
         // min_free_kbytes, watermarks, lowmem_reserve, pcp
         const imageZone = zones.findIndex((z) => {
           const pfn = Math.floor(k.layout.image[0]!.phys / PAGE);
@@ -404,6 +422,7 @@ describe("the sweep's arithmetic against the real boots", () => {
       const k = machine(profile, mem);
       const { nrAll } = freeAreaInit(k, profile, zoneinfo(k));
       expect(real).toContain(`Built 1 zonelists, mobility grouping on.  Total pages: ${nrAll}`);
+      expect(real).toContain(k.log.texts(0).find((l) => l.startsWith("workingset: ")));
       for (const l of real.filter((l) => / hash table entries: .*linear\)$/.test(l) && !/^(futex|Table-perturb|TCP bind)/.test(l)))
         expect(k.log.texts(0)).toContain(l);
     }

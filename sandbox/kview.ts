@@ -12,6 +12,7 @@
 import type { Kernel } from "../src/kernel/kernel.ts";
 import { pageOwnerNames } from "../src/kernel/mm/page_flags.ts";
 import { hex, toJson, type Json } from "../src/kernel/inspect.ts";
+import { defineLazy } from "./lazyprops.ts";
 
 const PAGES_INLINE = 256;
 
@@ -125,26 +126,19 @@ export function lazyKernelViews(k: Kernel): Record<string, Json> {
     left++;
     let built = false;
     let value: Json | undefined;
-    const keep = (o: object, v: unknown) => Object.defineProperty(o, name, { value: v, writable: true, enumerable: true, configurable: true });
-    Object.defineProperty(out, name, {
-      enumerable: true,
-      configurable: true,
-      get(this: object) {
-        if (!built) {
-          try {
-            value = make(kernel!);
-          } catch (e) {
-            kernel!.report({ kind: "bug", title: `kmodlab: inspection failed: ${(e as Error).message}`, text: String((e as Error).stack ?? e) });
-          }
-          built = true;
-          if (--left === 0) kernel = undefined;
+    // the getter is shared (lazyprops.ts: a getter of its own per run kept the run through minor GCs); the part is
+    // built once for `out` and the copies of its descriptors
+    defineLazy(out, name, () => {
+      if (!built) {
+        try {
+          value = make(kernel!);
+        } catch (e) {
+          kernel!.report({ kind: "bug", title: `kmodlab: inspection failed: ${(e as Error).message}`, text: String((e as Error).stack ?? e) });
         }
-        keep(this, value);
-        return value;
-      },
-      set(this: object, v: unknown) {
-        keep(this, v);
-      },
+        built = true;
+        if (--left === 0) kernel = undefined;
+      }
+      return value;
     });
   }
   return out;

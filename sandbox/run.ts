@@ -789,8 +789,8 @@ function openBridge(run: Run, qjs: QuickJSWASMModule, source: string, entries: r
 }
 
 /**
- * A run's hook on its kernel, call log or module state (k.watchdog, log.lineOf...), set with Object.defineProperty
- * (the same own, writable, enumerable, configurable data property an assignment makes), not `o.f = fn`. In Node 20's V8
+ * A run's hook on its kernel, call log or module state (k.watchdog, log.lineOf...), set with Reflect.set (the same
+ * property an assignment makes, through the generic store, not the assignment's inline cache), not `o.f = fn`. In Node 20's V8
  * a new closure assigned to a property (`o.f = () => ...`, through the inline cache; jitless too) stayed alive through
  * young-generation GCs with the scope it closes over, the object it was stored on dead or not: finish()'s
  * `k.watchdog = () => {}` shares finish's scope, which holds the call log and so the kernel, and alone made each
@@ -798,10 +798,13 @@ function openBridge(run: Run, qjs: QuickJSWASMModule, source: string, entries: r
  * young generation after a minor GC instead of 0.03 MB; test/sandbox/run-gc.test.ts). Why V8 keeps it was not pinned
  * down; measured in plain Node (8 closures over 100 KB each: 0.97 MB kept, against 0.13 MB), the same closure stored
  * with defineProperty, Reflect.set or in an object literal, a bound function, or a function made once is not kept.
+ * Not Object.defineProperty either: redefining the kernel's hooks that way (a data property each, several times a
+ * run) cost a one-run `kmodlab run examples/memdemo.ts` ~25 ms more CPU (239 -> 265 ms, alternating whole processes
+ * on an idle machine; Reflect.set: 237; measured, the cause in V8 not pinned down).
  * The resets below are functions made once.
  */
 function setHook<O extends object, K extends keyof O>(o: O, key: K, fn: O[K]): void {
-  Object.defineProperty(o, key, { value: fn, writable: true, enumerable: true, configurable: true });
+  Reflect.set(o, key, fn);
 }
 const noModuleFrames = (): ReturnType<Kernel["captureModuleStack"]> => [];
 const noModuleEntry = (): string | undefined => undefined;

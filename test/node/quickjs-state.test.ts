@@ -45,6 +45,24 @@ async function stateBytes(): Promise<Buffer> {
   return encodeState(state, takeImage(await fresh(), state.layout));
 }
 
+/**
+ * `body` with a machine store of a test build in a fresh folder (KMODLAB_BOOT_CACHE_DIR set meanwhile) and the
+ * identity of the package's QuickJS .wasm.
+ */
+async function inStore(body: (store: NonNullable<ReturnType<typeof machineStore>>, id: string, dir: string) => Promise<void>): Promise<void> {
+  const dir = mkdtempSync(join(tmpdir(), "kmodlab-quickjs-"));
+  const code = join(dir, "code.cjs");
+  writeFileSync(code, "// a build\n");
+  process.env.KMODLAB_BOOT_CACHE_DIR = join(dir, "machines");
+  try {
+    const store = machineStore(code, "test-build", 0)!;
+    await body(store, wasmIdentity(readFileSync(join(repo, "node_modules/@jitl/quickjs-wasmfile-release-sync/dist/emscripten-module.wasm"))), dir);
+  } finally {
+    delete process.env.KMODLAB_BOOT_CACHE_DIR;
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
 describe("a module given the compiled copy of another instance", () => {
   it("runs byte for byte like a fresh module (examples x configs, twice each)", async () => {
     const bytes = await stateBytes();
@@ -125,13 +143,8 @@ describe("the state file", () => {
   }, 30_000);
 
   it("is stored by one process and adopted by the next, keyed by the .wasm; a damaged file is refused", async () => {
-    const dir = mkdtempSync(join(tmpdir(), "kmodlab-quickjs-"));
-    const code = join(dir, "code.cjs");
-    writeFileSync(code, "// a build\n");
-    process.env.KMODLAB_BOOT_CACHE_DIR = join(dir, "machines");
-    try {
-      const store = machineStore(code, "test-build", 0)!;
-      const id = wasmIdentity(readFileSync(join(repo, "node_modules/@jitl/quickjs-wasmfile-release-sync/dist/emscripten-module.wasm")));
+    await inStore(async (store, id, dir) => {
+      const code = join(dir, "code.cjs");
       expect(adoptStored(store, id, await loaded())).toBe(false); // none yet
       expect(storeState(store, id, await fresh(), await fresh())).toBe(true);
       expect(readPayload(store, stateKey(id))).toBeDefined();
@@ -149,21 +162,13 @@ describe("the state file", () => {
       expect(adoptStored(store, id, await loaded())).toBe(false);
       writeFileSync(path, good.subarray(0, good.length - 1));
       expect(adoptStored(store, id, await loaded())).toBe(false);
-    } finally {
-      delete process.env.KMODLAB_BOOT_CACHE_DIR;
-    }
+    });
   }, 60_000);
 });
 
 describe("the raw-layout verdicts kept with the state", () => {
   it("are the writer's, adopted with the state (no probes); a state without them leaves the checks to the reader", async () => {
-    const dir = mkdtempSync(join(tmpdir(), "kmodlab-quickjs-"));
-    const code = join(dir, "code.cjs");
-    writeFileSync(code, "// a build\n");
-    process.env.KMODLAB_BOOT_CACHE_DIR = join(dir, "machines");
-    try {
-      const store = machineStore(code, "test-build", 0)!;
-      const id = wasmIdentity(readFileSync(join(repo, "node_modules/@jitl/quickjs-wasmfile-release-sync/dist/emscripten-module.wasm")));
+    await inStore(async (store, id) => {
       const expected = await runOn(await fresh(), example("memdemo.ts"), {});
       // the writer's own module after a run: both checks held
       const writer = await loaded();
@@ -197,10 +202,7 @@ describe("the raw-layout verdicts kept with the state", () => {
       const json = bytes.toString("utf8", 4, 4 + n).replace('"strings":true', '"strings":"1" ');
       expect(json.length).toBe(n);
       expect(decodeState(Buffer.concat([bytes.subarray(0, 4), Buffer.from(json), bytes.subarray(4 + n)]))).toBeUndefined();
-    } finally {
-      delete process.env.KMODLAB_BOOT_CACHE_DIR;
-      rmSync(dir, { recursive: true, force: true });
-    }
+    });
   }, 120_000);
 });
 

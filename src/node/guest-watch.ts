@@ -34,6 +34,23 @@ export class RunAgain extends Error {
   }
 }
 
+/**
+ * `attempt(timeoutMs)` until it does not reject with RunAgain: first with `firstMs`, then with each RunAgain's
+ * timeout (`onAgain` is told of each); whatever else it rejects with, this rejects with. The in-thread runner and the
+ * library's runModule each make their runs through it.
+ */
+export async function withRunAgain<T>(firstMs: number, attempt: (timeoutMs: number) => T | Promise<T>, onAgain?: () => void): Promise<T> {
+  for (let timeoutMs = firstMs; ;) {
+    try {
+      return await attempt(timeoutMs);
+    } catch (e) {
+      if (!(e instanceof RunAgain)) throw e;
+      timeoutMs = e.timeoutMs;
+      onAgain?.();
+    }
+  }
+}
+
 export interface WatchLimits {
   /** The run's CPU limit (ms). */
   cpuMs: number;

@@ -39,7 +39,7 @@ import type { RunOptions } from "../../sandbox/run.ts";
 import type { RunResult } from "../../sandbox/result.ts";
 import { createRunHost, type BootOptionsAhead, type RunHost } from "./run-host.ts";
 import { hostStoppedResult, limitDetail, type HostStop, type IsolateLimits } from "./isolate.ts";
-import { firstTimeoutMs, guestWatch, RunAgain, wallCapMs } from "./guest-watch.ts";
+import { firstTimeoutMs, guestWatch, wallCapMs, withRunAgain } from "./guest-watch.ts";
 
 const GiB = 1 << 30;
 
@@ -132,22 +132,18 @@ export class InThreadRunner {
     if (!this.baselineRss) this.baselineRss = process.memoryUsage.rss();
     const detail = limitDetail(options, this.rssBudget(), this.limits);
     let started = t0;
-    let timeoutMs = this.limits.firstTimeoutMs ?? firstTimeoutMs(detail);
-    for (;;) {
-      try {
-        return await this.attempt(source, options, detail, timeoutMs, (t) => (started = t));
-      } catch (e) {
-        if (e instanceof RunAgain) {
-          timeoutMs = e.timeoutMs;
-          this.retries++;
-          continue;
-        }
-        if (e instanceof Stopped) {
-          this.broken = true;
-          return hostStoppedResult(options, e.stop, detail, monotonicMs() - started);
-        }
-        return crash((e as Error)?.message ?? String(e));
+    try {
+      return await withRunAgain(
+        this.limits.firstTimeoutMs ?? firstTimeoutMs(detail),
+        (timeoutMs) => this.attempt(source, options, detail, timeoutMs, (t) => (started = t)),
+        () => this.retries++,
+      );
+    } catch (e) {
+      if (e instanceof Stopped) {
+        this.broken = true;
+        return hostStoppedResult(options, e.stop, detail, monotonicMs() - started);
       }
+      return crash((e as Error)?.message ?? String(e));
     }
   }
 

@@ -8,7 +8,7 @@ import { failedRun, loadKernelDeps, runModuleSync, salvageStoppedRun, type Kerne
 import { loadQuickJS } from "../../sandbox/quickjs.ts";
 import type { RunResult } from "../../sandbox/result.ts";
 import { monotonicMs } from "../../sandbox/cpuclock.ts";
-import { firstTimeoutMs, guestWatch, RunAgain } from "./guest-watch.ts";
+import { firstTimeoutMs, guestWatch, withRunAgain } from "./guest-watch.ts";
 import { limitDetail, type IsolateLimits } from "./isolate.ts";
 
 /**
@@ -19,19 +19,14 @@ export function watchedRunModule(limits: Pick<IsolateLimits, "graceMs"> & { firs
   return async function runModule(source: string, options: RunOptions = {}, deps?: KernelDeps): Promise<RunResult> {
     const t0 = monotonicMs();
     const detail = limitDetail(options, 0, limits);
-    let timeoutMs = limits.firstTimeoutMs ?? firstTimeoutMs(detail);
-    for (;;) {
-      try {
+    try {
+      return await withRunAgain(limits.firstTimeoutMs ?? firstTimeoutMs(detail), async (timeoutMs) => {
         const d = deps ?? (await loadKernelDeps());
         const qjs = await loadQuickJS();
         return runModuleSync(qjs, source, options, d, t0, guestWatch(detail, timeoutMs, salvageStoppedRun));
-      } catch (e) {
-        if (e instanceof RunAgain) {
-          timeoutMs = e.timeoutMs;
-          continue;
-        }
-        return failedRun(options.profile ?? "?", `kmodlab: could not start the run: ${(e as Error)?.message ?? e}`, t0);
-      }
+      });
+    } catch (e) {
+      return failedRun(options.profile ?? "?", `kmodlab: could not start the run: ${(e as Error)?.message ?? e}`, t0);
     }
   };
 }

@@ -7,7 +7,18 @@ import tseslint from "typescript-eslint";
 
 export default defineConfig(
   // test/grader/variants: submissions as learners write them (unused imports, loose types), graded, not linted.
-  globalIgnores(["dist/", "lib/", "coverage/", "test-results/", "test/fixtures/", "test/**/fixtures/", "test/grader/variants/", "node_modules/", "lib.old-*/"]),
+  globalIgnores([
+    "dist/",
+    "lib/",
+    "types/",
+    "coverage/",
+    "test-results/",
+    "test/fixtures/",
+    "test/**/fixtures/",
+    "test/grader/variants/",
+    "node_modules/",
+    "lib.old-*/",
+  ]),
   js.configs.recommended,
   tseslint.configs.recommended,
   {

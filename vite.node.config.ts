@@ -27,7 +27,7 @@
 //   it (onlyTheRunCommand below). It runs the cell on the command's own thread (src/node/in-thread.ts), loading
 //   lib/isolate-worker-code.cjs itself.
 
-// Declarations for the library (lib/types/) come from tsc (tsconfig.lib.json), not from this file.
+// Declarations for the library (types/, outside lib/, which this build empties) come from tsc (tsconfig.lib.json), not from this file.
 
 import { randomUUID } from "node:crypto";
 import { readFileSync, writeFileSync } from "node:fs";

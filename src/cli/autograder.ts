@@ -12,8 +12,9 @@
 // classroom-resources/autograding-command-grader step per check (the step's max-score is the check's points, given
 // when its command exits 0: `kmodlab grade EXERCISE FILE --check ID`), then
 // classroom-resources/autograding-grading-reporter with every step's result (env STEPID_RESULTS, runners: the ids).
-// kmodlab is installed once before the steps (--package: an npm spec, default kmodlab@<this version>, or the path of
-// a tarball committed to the template repository).
+// kmodlab is installed once before the steps: by default from this kmodlab packed beside the workflow
+// (kmodlab-<version>.tgz, committed with it: kmodlab is not on the npm registry), or --package: an npm spec, or the path
+// of a tarball in the template repository.
 
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { spawnSync } from "node:child_process";
@@ -203,7 +204,20 @@ export function classroomWorkflow(ex: Exercise, o: { file: string; package: stri
 function github(ex: Exercise, o: AutograderOpts): string {
   const out = o.out ?? join(".github", "workflows", "classroom.yml");
   const file = o.file ?? `${ex.id}.ts`;
-  const pkg = o.package ?? `kmodlab@${packageVersion()}`;
+  let pkg = o.package;
+  if (pkg === undefined) {
+    // this kmodlab, packed beside the workflow: the workflow installs it from the repository (a relative path)
+    const work = mkdtempSync(join(tmpdir(), "kmodlab-classroom-"));
+    try {
+      const tgz = packedKmodlab(undefined, work);
+      const dest = join(dirname(resolve(out)), basename(tgz));
+      mkdirSync(dirname(dest), { recursive: true });
+      writeFileSync(dest, readFileSync(tgz));
+      pkg = "./" + relative(process.cwd(), dest).split(sep).join("/");
+    } finally {
+      rmSync(work, { recursive: true, force: true });
+    }
+  }
   // a lessons folder is named relative to the repository root (the workflow runs there)
   const lessons = o.lessons ? relative(process.cwd(), resolve(o.lessons)).split(sep).join("/") : undefined;
   const head =
@@ -211,7 +225,7 @@ function github(ex: Exercise, o: AutograderOpts): string {
     `# One step per check: it earns its max-score when \`kmodlab grade ... --check ID\` exits 0. Students commit ${file}.\n`;
   mkdirSync(dirname(resolve(out)), { recursive: true });
   writeFileSync(out, head + stringify(classroomWorkflow(ex, { file, package: pkg, lessons }), { lineWidth: 0 }));
-  return `wrote ${out}: ${ex.checks.length} graded steps (${ex.checks.reduce((s, c) => s + (c.points ?? 1), 0)} points), students commit ${file}, kmodlab from ${pkg}`;
+  return `wrote ${out}: ${ex.checks.length} graded steps (${ex.checks.reduce((s, c) => s + (c.points ?? 1), 0)} points), students commit ${file}, kmodlab from ${pkg}${o.package === undefined ? " (commit it with the workflow)" : ""}`;
 }
 
 export async function autograderCommand(

@@ -193,7 +193,10 @@ export function buildProgram(setCode: (c: number) => void): Command {
     .option("--github", "write a GitHub Classroom autograding workflow (one graded step per check)")
     .option("-o, --out <path>", "where to write it (default autograder.zip / .github/workflows/classroom.yml)")
     .option("--file <name>", "the file students submit (default <exercise>.ts)")
-    .option("--package <spec>", "Gradescope: a kmodlab .tgz to include (default: npm pack of this one); GitHub: what npm installs (default kmodlab@<version>)")
+    .option(
+      "--package <spec>",
+      "Gradescope: a kmodlab .tgz to include (default: npm pack of this one); GitHub: what npm installs (default: npm pack of this one, written beside the workflow)",
+    )
     .option("--lessons <dir>", "the folder of Markdown lessons the exercise is declared in")
     .description("make an autograder for Gradescope or GitHub Classroom")
     .action(async (exercise: string, o: Record<string, unknown>) => {

@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { execFileSync, spawnSync } from "node:child_process";
 import { chmodSync, cpSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { basename, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { unzipSync } from "fflate";
 import { parse } from "yaml";
@@ -50,13 +50,25 @@ describe("npm pack", () => {
     expect(files).toContain("package/lib/spawn-worker.cjs");
     expect(files).toContain("package/lib/cli.mjs");
     expect(files).toContain("package/lib/index.mjs");
-    expect(files).toContain("package/lib/types/src/index.d.ts");
+    expect(files).toContain("package/types/src/index.d.ts");
     expect(files.some((f) => /^package\/lessons\/\d+-.*\.md$/.test(f))).toBe(true);
     expect(files.filter((f) => /^package\/(src|sandbox|test|bench)\//.test(f))).toEqual([]);
     const pkg = JSON.parse(readFileSync(join(repo, "package.json"), "utf8"));
     expect(pkg.private).toBe(false);
     expect(pkg.files).toContain("dist/"); // the notebook site `npm run build` makes in prepack
     expect(pkg.scripts.prepack).toMatch(/npm run build\b/);
+  });
+  it("the declarations outlive the build `npm pack` runs after them: outside lib/, which that build empties", () => {
+    // npm pack runs prepack (build:types last) and then prepare (build:node, whose Vite build empties lib/): declarations
+    // in lib/ were gone from every tarball `npm pack` made, while package.json still named them
+    const pkg = JSON.parse(readFileSync(join(repo, "package.json"), "utf8"));
+    expect(pkg.scripts.prepack).toMatch(/build:types/);
+    expect(pkg.scripts.prepare).toMatch(/build:node/);
+    expect(readFileSync(join(repo, "vite.node.config.ts"), "utf8")).toMatch(/emptyOutDir: true/);
+    const outDir = /"outDir":\s*"([^"]+)"/.exec(readFileSync(join(repo, "tsconfig.lib.json"), "utf8"))![1];
+    for (const p of [outDir, pkg.types, pkg.exports["."].types]) expect(p.replace(/^\.\//, ""), p).not.toMatch(/^lib(\/|$)/);
+    expect(pkg.types.replace(/^\.\//, "")).toBe(`${outDir}/src/index.d.ts`);
+    expect(pkg.files).toContain(`${outDir}/`);
   });
   it("installs with the runtime dependencies only (no vite, tsx, vitest, sucrase, monaco)", () => {
     const installed = readdirSync(join(app, "node_modules"));
@@ -206,8 +218,14 @@ describe("GitHub Classroom workflow", () => {
     const bin = join(app, "node_modules", ".bin", "kmodlab");
     const repoDir = join(tmp, "student-repo");
     mkdirSync(repoDir);
-    const made = sh(bin, ["autograder", "hello-module", "--github", "--package", tgz], repoDir);
+    // by default the workflow installs this kmodlab from a tarball written beside it, in the repository (kmodlab is
+    // not on the npm registry: kmodlab@<version> failed every Classroom run at its install step)
+    const made = sh(bin, ["autograder", "hello-module", "--github"], repoDir);
     expect(made.status, made.stderr).toBe(0);
+    expect(readdirSync(join(repoDir, ".github", "workflows")).filter((f) => f.endsWith(".tgz"))).toEqual([basename(tgz)]);
+    const given = sh(bin, ["autograder", "hello-module", "--github", "--package", "kmodlab@9.9.9", "-o", join(tmp, "other.yml")], repoDir);
+    expect(given.status, given.stderr).toBe(0);
+    expect(readFileSync(join(tmp, "other.yml"), "utf8")).toMatch(/npm install .*'kmodlab@9\.9\.9'/);
     const wf = parse(readFileSync(join(repoDir, ".github", "workflows", "classroom.yml"), "utf8"));
     const steps = wf.jobs["run-autograding-tests"].steps as {
       name: string;
@@ -220,6 +238,7 @@ describe("GitHub Classroom workflow", () => {
     expect(steps[0].uses).toBe("actions/checkout@v4");
     expect(steps[1].uses).toBe("actions/setup-node@v4");
     const install = steps[2].run!;
+    expect(install).toBe(`npm install --no-save --no-audit --no-fund './.github/workflows/${basename(tgz)}'`);
     const graders = steps.filter((s) => s.uses === "classroom-resources/autograding-command-grader@v1");
     expect(graders.map((s) => s.with!["max-score"])).toEqual(ex.checks.map((c) => c.points ?? 1));
     const reporter = steps.at(-1)!;

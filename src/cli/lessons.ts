@@ -124,7 +124,7 @@ async function validateFolder(dir: string, o: { json?: boolean; jobs?: string })
   } else {
     const out: string[] = [];
     for (const l of lessons) {
-      out.push(`${String(l.order).padStart(2, "0")}  ${l.id}  ${l.title}  (${l.path})`);
+      out.push(`${String(l.order).padStart(2, "0")}  ${l.id}  ${l.title}  (${l.file})`);
       for (const v of verdicts.filter((x) => x.lesson === l.path)) {
         out.push(
           `    exercise ${v.exercise}: ${v.ok ? "ok" : "WRONG"} — solution ${v.solution.passed ? "passes" : "FAILS"}, starter ${v.starter.passed ? "PASSES" : "fails"}`,

@@ -149,7 +149,7 @@ export function freeMatches(a: Allocation): boolean {
 export function noTaint(): Check {
   return check(
     "no-taint",
-    "The module does not taint the kernel (beyond being out of tree)",
+    "The module does not taint the kernel (beyond being out of tree): a GPL-compatible MODULE_LICENSE, and no warning",
     'Declare a GPL-compatible licence with MODULE_LICENSE("GPL") at the top of the module, and trigger no warning.',
     (c) => {
       const taint = (c.result.kernel as { taint?: unknown }).taint;
@@ -349,7 +349,7 @@ export function printedValue(o: { id: string; pick: (c: CheckContext) => Allocat
   };
   return check(
     o.id,
-    `Each printed address is the one the allocator returned (${o.what})`,
+    `Each printed address is the one the allocator returned (${o.what}), printed in hex (%px or %lx); a module printing more than ${PRINTED_ADDRESSES_MAX} different addresses fails`,
     'Print the value the allocator returned, with printk(KERN_INFO + "...%px\\n", addr) (or 0x%lx): the variable that holds it, not a number copied from an output.',
     (c) => {
       const first = judgeRun(c, "");

@@ -294,6 +294,173 @@ export function checkLibrary(): { name: string; params: string }[] {
   return Object.entries(LIBRARY).map(([name, v]) => ({ name, params: v.params }));
 }
 
+// ---- what the page must say --------------------------------------------------------------------------------
+//
+// The learner reads the title, the statement and one line per check (its message): above the cell in the notebook,
+// in `kmodlab grade ID --statement`, in the grader's output. Whatever a declared check's parameters require (the
+// allocator, the size, the flags, the context, when...) must be said there, or a learner is failed on a rule the page
+// never gave. Each parameter names the words that say it (any one will do); a declaration whose page says none of
+// them is an error at that parameter's line. The library's own messages say the rest (printedLine's text and level,
+// noReports' exceptions, survivesFaultInjection's error, printedValue's hex and its limit, noTaint's licence).
+
+/** One requirement of a declared check: any of `words` on the page says it. */
+interface Demand {
+  node: YamlNode | null | undefined;
+  /** "size: 102400" */
+  what: string;
+  words: string[];
+}
+
+const ENGLISH = ["zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten"];
+
+/** The ways a page says a byte count: 102400, 102,400, 100 KiB / 100 kB / 100K, 1 MiB... */
+function bytesWords(n: number): string[] {
+  const out = [String(n), n.toLocaleString("en-US")];
+  for (const [unit, names] of [
+    [1 << 20, ["MiB", "MB", "M"]],
+    [1 << 10, ["KiB", "kB", "KB", "K"]],
+  ] as const)
+    if (n % unit === 0) for (const u of names) out.push(`${n / unit} ${u}`, `${n / unit}${u}`);
+  return out;
+}
+
+const FAMILY_WORDS: Record<Family, string[]> = {
+  page: ["page"],
+  slab: ["kmalloc", "kzalloc", "kmem_cache", "slab"],
+  vmalloc: ["vmalloc", "vzalloc"],
+  "dma-coherent": ["dma_alloc_coherent", "coherent"],
+  ioremap: ["ioremap"],
+  cache: ["kmem_cache", "cache"],
+  workqueue: ["workqueue"],
+};
+const CONTEXT_SAID: Record<(typeof CONTEXTS)[number], string[]> = {
+  process: ["process"],
+  atomic: ["atomic", "spinlock", "spin_lock", "preempt"],
+  softirq: ["softirq", "tasklet", "timer"],
+  hardirq: ["interrupt", "hardirq", "irq"],
+};
+const PHASE_SAID: Record<(typeof PHASES)[number], string[]> = {
+  init: ["init", "load", "module_init", "insmod"],
+  exit: ["exit", "unload", "module_exit", "rmmod"],
+  deferred: ["deferred", "work", "timer", "tasklet", "interrupt", "handler", "thread", "later"],
+};
+
+/** The scalar value(s) of a node: "x", 3, or the items of a list. */
+function valuesOf(n: YamlNode | null | undefined): unknown[] {
+  if (!n) return [];
+  if (isSeq(n)) return (n.items as YamlNode[]).flatMap((x) => valuesOf(x));
+  return isScalar(n) ? [n.value] : [];
+}
+function pairNode(map: YamlNode | null | undefined, key: string): YamlNode | null | undefined {
+  if (!map || !isMap(map)) return undefined;
+  return (map.items as { key: YamlNode; value: YamlNode | null }[]).find((p) => isScalar(p.key) && p.key.value === key)?.value;
+}
+
+/** What an allocation selector ({ fn, family, size, order }) requires the page to say. */
+function selectorDemands(map: YamlNode | null | undefined): Demand[] {
+  const out: Demand[] = [];
+  const fn = pairNode(map, "fn");
+  const fns = valuesOf(fn).map(String);
+  if (fns.length) out.push({ node: fn, what: `fn: [${fns.join(", ")}]`, words: fns });
+  const fam = pairNode(map, "family");
+  const fams = valuesOf(fam).map(String) as Family[];
+  if (fams.length && !fns.length) out.push({ node: fam, what: `family: [${fams.join(", ")}]`, words: fams.flatMap((f) => FAMILY_WORDS[f] ?? [f]) });
+  const size = pairNode(map, "size");
+  const [sz] = valuesOf(size);
+  if (typeof sz === "number") out.push({ node: size, what: `size: ${sz}`, words: bytesWords(sz) });
+  const order = pairNode(map, "order");
+  const [o] = valuesOf(order);
+  if (typeof o === "number" && Number.isInteger(o) && o >= 0 && o < 31) {
+    const pages = 2 ** o;
+    out.push({
+      node: order,
+      what: `order: ${o}`,
+      words: [`order ${o}`, `order-${o}`, `${pages} pages`, ...(o === 0 ? ["one page", "1 page", "a page", "single page", "a single page"] : []), ...bytesWords(4096 * pages)],
+    });
+  }
+  return out;
+}
+
+/** What a declared check's parameters require the page to say. */
+function checkDemands(name: string, params: YamlNode | null | undefined): Demand[] {
+  const out: Demand[] = [];
+  const req = pairNode(params, "requires");
+  for (const r of valuesOf(req)) out.push({ node: req, what: `requires: ${String(r)}`, words: [String(r)] });
+  if (name === "allocated") {
+    out.push(...selectorDemands(params));
+    const gfp = pairNode(params, "gfp");
+    for (const g of valuesOf(gfp)) out.push({ node: gfp, what: `gfp: ${String(g)}`, words: [String(g)] });
+    const region = pairNode(params, "region");
+    const [rg] = valuesOf(region);
+    if (rg === "linear") out.push({ node: region, what: "region: linear", words: ["linear", "lowmem", "low memory", "direct map"] });
+    if (rg === "vmalloc") out.push({ node: region, what: "region: vmalloc", words: ["vmalloc"] });
+    const ctx = pairNode(params, "context");
+    const cs = valuesOf(ctx).map(String) as (typeof CONTEXTS)[number][];
+    if (cs.length) out.push({ node: ctx, what: `context: [${cs.join(", ")}]`, words: cs.flatMap((c) => CONTEXT_SAID[c] ?? [c]) });
+    const count = pairNode(params, "count");
+    const [n] = valuesOf(count);
+    if (typeof n === "number") out.push({ node: count, what: `count: ${n}`, words: [String(n), ...(ENGLISH[n] ? [ENGLISH[n]] : []), ...(n === 1 ? ["once", "a single"] : [])] });
+    const phase = pairNode(params, "phase");
+    const [ph] = valuesOf(phase);
+    if (typeof ph === "string" && ph in PHASE_SAID) out.push({ node: phase, what: `phase: ${ph}`, words: PHASE_SAID[ph as (typeof PHASES)[number]] });
+    const kept = pairNode(params, "kept");
+    if (valuesOf(kept)[0] === true) out.push({ node: kept, what: "kept: true", words: ["unload", "exit", "module_exit", "rmmod"] });
+    const first = pairNode(params, "firstArg");
+    const [fa] = valuesOf(first);
+    if (typeof fa === "number") out.push({ node: first, what: `firstArg: ${fa}`, words: [String(fa), ...(ENGLISH[fa] ? [ENGLISH[fa]] : [])] });
+  } else if (name === "printedValue") {
+    const of = pairNode(params, "of");
+    for (const e of of && isSeq(of) ? (of.items as YamlNode[]) : of ? [of] : []) out.push(...selectorDemands(e));
+  } else if (name === "valueInMemory") {
+    const exp = pairNode(params, "expected");
+    const num = (v: unknown, node: YamlNode | null | undefined, what: string) => {
+      if (typeof v === "number") out.push({ node, what, words: [String(v), "0x" + v.toString(16), "0x" + v.toString(16).toUpperCase()] });
+    };
+    if (exp && isMap(exp)) {
+      const st = pairNode(exp, "start");
+      num(valuesOf(st)[0], st, `expected: { start: ${String(valuesOf(st)[0])} }`);
+      const sp = pairNode(exp, "step");
+      num(valuesOf(sp)[0], sp, `expected: { step: ${String(valuesOf(sp)[0])} }`);
+    } else num(valuesOf(exp)[0], exp, `expected: ${String(valuesOf(exp)[0])}`);
+  }
+  return out;
+}
+
+/**
+ * Whether the page says one of the words: a name or number as a whole word; a lower-case word in any case, at the
+ * start of a word ("unload" in "unloads", not "atomic" in "GFP_ATOMIC").
+ */
+function says(page: string, lower: string, word: string): boolean {
+  if (/^[a-z ]+$/.test(word)) return new RegExp(`(?<![a-z0-9_])${word}`).test(lower);
+  const esc = word.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
+  return new RegExp(`(?<![A-Za-z0-9_])${esc}(?![A-Za-z0-9_])`).test(page);
+}
+
+/** Where the flow collection or quoted string a YAML error says is unclosed was opened (before `pos`). */
+function unclosedOpener(yaml: string, pos: number, why: string): { at: number; char: string } | undefined {
+  const flow = /end with a ([\]}])/.exec(why);
+  if (flow) {
+    const close = flow[1];
+    const opener = close === "]" ? "[" : "{";
+    let depth = 0;
+    for (let i = Math.min(pos, yaml.length) - 1; i >= 0; i--) {
+      const ch = yaml[i];
+      if (ch === close) depth++;
+      else if (ch === opener) {
+        if (depth === 0) return { at: i, char: `'${opener}'` };
+        depth--;
+      }
+    }
+    return undefined;
+  }
+  const quote = /Missing closing (["'])quote/.exec(why);
+  if (quote) {
+    const i = yaml.lastIndexOf(quote[1], Math.min(pos, yaml.length) - 1);
+    return i >= 0 ? { at: i, char: `${quote[1] === '"' ? "double" : "single"} quote` } : undefined;
+  }
+  return undefined;
+}
+
 // ---- one block -> Exercise -----------------------------------------------------------------------------------
 
 /** Turn one ```exercise block into an Exercise; `lesson` is the lesson's id. Throws ExerciseError. */
@@ -308,7 +475,12 @@ export function parseExerciseBlock(b: ExerciseBlock, lesson: string): Exercise {
   };
   if (doc.errors.length) {
     const e = doc.errors[0];
-    throw new ExerciseError(b.path, b.line + counter.linePos(e.pos[0]).line - 1, `YAML: ${e.message.split("\n")[0]}`);
+    const why = e.message.split("\n")[0];
+    // An unclosed [ { or quote is found where the next line starts: point at the line that opened it.
+    const open = unclosedOpener(b.yaml, e.pos[0], why);
+    if (open !== undefined)
+      throw new ExerciseError(b.path, b.line + counter.linePos(open.at).line - 1, `YAML: this line's ${open.char} is never closed (${why})`);
+    throw new ExerciseError(b.path, b.line + counter.linePos(e.pos[0]).line - 1, `YAML: ${why}`);
   }
   const err = (node: YamlNode | null | undefined, why: string): never => {
     throw new ExerciseError(b.path, lineOf(node ?? (doc.contents as YamlNode)), why);
@@ -390,6 +562,7 @@ export function parseExerciseBlock(b: ExerciseBlock, lesson: string): Exercise {
   // checks
   const list = top.list("checks");
   if (!list?.length) err(doc.contents as YamlNode, "the exercise needs checks: a list drawn from the check library (" + Object.keys(LIBRARY).join(", ") + ")");
+  const demands: (Demand & { check: string })[] = [];
   const checks: Check[] = list!.map((n) => {
     let name: string;
     let params: YamlNode | null | undefined;
@@ -403,6 +576,7 @@ export function parseExerciseBlock(b: ExerciseBlock, lesson: string): Exercise {
     if (!entry) return err(n, `no check '${name}' in the check library (one of: ${Object.keys(LIBRARY).join(", ")})`);
     const f = params && isMap(params) ? new Fields(params, name, err) : undefined;
     if (params && !isMap(params) && !(isScalar(params) && params.value === null)) err(params, `${name}: parameters are a mapping (${entry.params})`);
+    demands.push(...checkDemands(name, params).map((d) => ({ ...d, check: name })));
     let ch: Check;
     try {
       // common fields every check may carry
@@ -428,6 +602,18 @@ export function parseExerciseBlock(b: ExerciseBlock, lesson: string): Exercise {
     ids.add(c.id);
   });
   top.done();
+  // what the page says is what the grader checks: every requirement of a check is on the page the learner reads
+  const page = [title, statement, ...checks.map((c) => c.message)].join("\n");
+  const lower = page.toLowerCase();
+  for (const d of demands)
+    if (!d.words.some((w) => says(page, lower, w)))
+      err(
+        d.node,
+        `${d.check}: '${d.what}' is checked, but the page the learner reads (the title, the statement and the checks' messages) never says it: write ${d.words
+          .slice(0, 3)
+          .map((w) => `'${w}'`)
+          .join(" or ")} in the statement${d.check === "allocated" || d.check === "valueInMemory" ? " or in this check's message" : ""}`,
+      );
   return { id, title, lesson, settings, statement, starter, solution, checks, ...(allowed ? { allowedReports: allowed } : {}) };
 }
 

@@ -96,6 +96,16 @@ describe("an ```exercise block", () => {
     const yamlErr = lesson(GOOD.replace("title: T", "title: [unclosed"));
     expect(errorOf(yamlErr).message).toMatch(/^lessons\/x\.md:\d+: YAML: /);
     expect(errorOf(yamlErr).line).toBeGreaterThanOrEqual(lineOf(yamlErr, "title: [unclosed"));
+    // an unclosed [ { or quote is found at the next line: the error names the line that opened it
+    for (const [from, to, said] of [
+      ["title: T", "title: [unclosed", "'['"],
+      ["settings: { profile: x86_64-6.1 }", "settings: { profile: x86_64-6.1", "'{'"],
+      ["title: T", 'title: "unclosed', "double quote"],
+    ] as const) {
+      const src = lesson(GOOD.replace(from, to));
+      expect(errorOf(src).line, to).toBe(lineOf(src, to));
+      expect(errorOf(src).message, to).toContain(`YAML: this line's ${said} is never closed`);
+    }
     const noSolution = lesson(GOOD.replace("solution: |\n  export {};\n", ""));
     expect(errorOf(noSolution).message).toBe("lessons/x.md:6: the exercise needs 'solution'");
     const badMem = lesson(GOOD.replace("settings: { profile: x86_64-6.1 }", "settings:\n  profile: x86_64-6.1\n  mem: lots"));
@@ -113,6 +123,41 @@ describe("an ```exercise block", () => {
     writeFileSync(join(dir, "01-a.md"), lesson(GOOD));
     writeFileSync(join(dir, "02-b.md"), lesson(GOOD));
     expect(() => readLessonFolder(dir)).toThrow(/exercise 'ex1' is declared twice/);
+  });
+  it("what the page says is what the grader checks: a check's parameter the title, statement and messages never say is an error at its line", () => {
+    const alloc = (statement: string, check: string) =>
+      lesson(GOOD.replace("statement: Do it.", `statement: ${statement}`).replace("  - noReports", `  - noReports\n${check}`));
+    const kmalloc = "  - allocated: { id: a, message: a buffer, hint: h, fn: [kmalloc, kzalloc], size: 200, gfp: GFP_ATOMIC, context: [atomic] }";
+    for (const [statement, check, mark, want] of [
+      ["Take memory and free it.", kmalloc, "fn: [kmalloc", /allocated: 'fn: \[kmalloc, kzalloc\]' is checked, but the page .* never says it: write 'kmalloc' or 'kzalloc'/],
+      ["Take memory with kmalloc and free it.", kmalloc, "size: 200", /'size: 200' is checked/],
+      ["Take 200 bytes with kmalloc and free it.", kmalloc, "gfp: GFP_ATOMIC", /'gfp: GFP_ATOMIC' is checked/],
+      ["Take 200 bytes with kmalloc(200, GFP_ATOMIC) and free it.", kmalloc, "context: [atomic]", /'context: \[atomic\]' is checked/],
+      ["Take 200 bytes with kmalloc.", "  - allocated: { id: a, message: m, hint: h, fn: [kmalloc], size: 200, kept: true }", "kept: true", /'kept: true' is checked/],
+      ["Take two pages.", "  - allocated: { id: a, message: m, hint: h, fn: [__get_free_pages], order: 2 }", "fn: [__get", /'fn: \[__get_free_pages\]'/],
+      ["Use __get_free_pages.", "  - allocated: { id: a, message: m, hint: h, fn: [__get_free_pages], order: 2 }", "order: 2", /'order: 2' is checked, .* write 'order 2' or 'order-2' or '4 pages'/],
+      ["Print where vmalloc put 4096 bytes.", "  - printedValue: { id: p, what: it, of: [{ fn: [vmalloc], size: 8192 }] }", "size: 8192", /printedValue: 'size: 8192' is checked/],
+      ["Fill it.", "  - valueInMemory: { id: v, probe: p, message: the buffer is filled, hint: h, expected: 7 }", "expected: 7", /valueInMemory: 'expected: 7' is checked/],
+      ["Free it.", "  - freedWithMatching: { requires: [kfree] }", "requires: [kfree]", /freedWithMatching: 'requires: kfree' is checked/],
+    ] as const) {
+      const src = alloc(statement, check);
+      const e = errorOf(src);
+      expect(e.message, check).toMatch(want);
+      expect(e.line, `${statement} ${check}`).toBe(lineOf(src, mark));
+    }
+    // said in the statement, in the check's own message, in the title, or in another form of the number
+    for (const [statement, check] of [
+      ["Take 200 bytes with `kmalloc(200, GFP_ATOMIC)` under a spinlock.", kmalloc],
+      ["Under a spinlock, take memory.", kmalloc.replace("message: a buffer", 'message: "200 bytes from kmalloc with GFP_ATOMIC"')],
+      ["Take 100 KiB with vmalloc, keep it until unload.", "  - allocated: { id: a, message: m, hint: h, fn: [vmalloc], size: 102400, kept: true }"],
+      ["Take 4 pages (order 2) with __get_free_pages.", "  - allocated: { id: a, message: m, hint: h, fn: [__get_free_pages], order: 2 }"],
+      ["Fill it with 0x2a.", "  - valueInMemory: { id: v, probe: p, message: m, hint: h, expected: 42 }"],
+    ] as const)
+      expect(() => lessonExercises(alloc(statement, check), "lessons/x.md", "l"), `${statement} ${check}`).not.toThrow();
+    // the library's own messages say the rules that are the same in every exercise
+    const [ex] = lessonExercises(alloc("Print where vmalloc put 8192 bytes. Be nice.", "  - printedValue: { id: p, what: it, of: [{ fn: [vmalloc], size: 8192 }] }\n  - noTaint"), "lessons/x.md", "l");
+    expect(ex.checks.find((c) => c.id === "p")!.message).toMatch(/in hex \(%px or %lx\); a module printing more than 16 different addresses fails/);
+    expect(ex.checks.find((c) => c.id === "no-taint")!.message).toMatch(/GPL-compatible MODULE_LICENSE/);
   });
   it("the check library lists every declarable check with its parameters", () => {
     expect(checkLibrary().map((c) => c.name)).toEqual(["loads", "noTaint", "freedWithMatching", "noReports", "printedLine", "allocated", "printedValue", "valueInMemory", "survivesFaultInjection"]);
@@ -149,6 +194,7 @@ describe("folders of lessons", () => {
     expect(ok.code).toBe(0);
     expect(ok.out).toMatch(/exercise greet: ok — solution passes, starter fails/);
     expect(ok.out).toMatch(/2 lessons, 2 exercises, every solution passes and every starter fails/);
+    expect(ok.out).toContain(`(${join(FIXTURE, "01-greetings.md")})`); // the file itself, not the notebook's lessons/ name
 
     const lazy = join(tmp, "lazy");
     mkdirSync(lazy);

@@ -20,6 +20,9 @@
 //   (quickjs-emscripten-core included), one script without imports that the worker compiles with a V8 code cache
 //   (src/node/code-cache.ts), which Node 20 cannot do for ES modules. Only the QuickJS .wasm stays in its package:
 //   the worker reads and compiles it.
+// - lib/cell-compiler.cjs (src/node/cell-compiler.ts): the cell's compiler (sucrase), which the sandbox's script loads
+//   with a code cache of its own only for a cell the disk cache of compiled cells lacks (src/node/cell-cache.ts,
+//   cellCompilerApart below).
 // - lib/spawn-worker.cjs (src/node/spawn-worker.ts): what starts that worker, for bin/kmodlab.cjs to require in its
 //   first statement (a CommonJS file needs no ES module loader, whose start takes ~10-15 ms).
 // - lib/cli-run.cjs (src/node/cli-run.ts): the command for `kmodlab run ...`, one script that bin/kmodlab.cjs compiles
@@ -113,6 +116,28 @@ function lazyChildProcessInCommander(): Plugin {
   };
 }
 
+/**
+ * lib/isolate-worker-code.cjs without the cell's compiler: sandbox/run.ts's import of sandbox/transpile.ts takes
+ * src/node/cell-cache.ts instead (the same names; the compiler, lib/cell-compiler.cjs, loaded on a cell the disk cache
+ * of compiled cells lacks), so sucrase (~24 % of the script) is neither read nor deserialized by a run of a cell
+ * compiled before. The other importers of transpile.ts in the sandbox take only what needs no sucrase.
+ */
+function cellCompilerApart(): Plugin {
+  let taken = false;
+  return {
+    name: "kmodlab-cell-compiler-apart",
+    enforce: "pre",
+    resolveId(source, importer) {
+      if (!importer || source !== "./transpile.ts" || !/[\\/]sandbox[\\/]run\.ts$/.test(importer)) return null;
+      taken = true;
+      return join(import.meta.dirname, "src", "node", "cell-cache.ts");
+    },
+    buildEnd() {
+      if (!taken) this.error("sandbox/run.ts no longer imports ./transpile.ts: see cellCompilerApart");
+    },
+  };
+}
+
 /** After the main build: the worker's CommonJS files (see the header). */
 function workerScripts(): Plugin {
   return {
@@ -122,6 +147,7 @@ function workerScripts(): Plugin {
       for (const [name, input, external] of [
         ["isolate-worker", "src/node/isolate-worker.ts", []],
         ["isolate-worker-code", "src/node/worker-code.ts", []],
+        ["cell-compiler", "src/node/cell-compiler.ts", []],
         ["spawn-worker", "src/node/spawn-worker.ts", []],
         ["code-cache", "src/node/code-cache.ts", []],
         ["cli-run", "src/node/cli-run.ts", RUNTIME_EXTERNALS],
@@ -130,7 +156,7 @@ function workerScripts(): Plugin {
           configFile: false,
           publicDir: false,
           logLevel: "warn",
-          plugins: name === "cli-run" ? [onlyTheRunCommand(), lazyChildProcessInCommander()] : [],
+          plugins: name === "cli-run" ? [onlyTheRunCommand(), lazyChildProcessInCommander()] : name === "isolate-worker-code" ? [cellCompilerApart()] : [],
           build: {
             ssr: true,
             outDir,
@@ -142,6 +168,9 @@ function workerScripts(): Plugin {
             copyPublicDir: false,
             rolldownOptions: {
               input: { [name]: input },
+              // sucrase declares no sideEffects: its enums' modules (TokenType, ContextualKeyword...) would stay in the
+              // sandbox's script for the light names it takes from sandbox/transpile.ts (cellCompilerApart), unused
+              ...(name === "isolate-worker-code" && { treeshake: { moduleSideEffects: (id: string) => !/[\\/]node_modules[\\/]sucrase[\\/]/.test(id) } }),
               // dynamicImportInCjs: import() of Node built-ins becomes require(): a script compiled by vm.Script may not import()
               output: {
                 // whitespace and comments out (no renaming, no rewriting): the two scripts a `kmodlab run` compiles are
@@ -165,7 +194,7 @@ function workerScripts(): Plugin {
         // copy (1.4 MB and 0.35 MB; ~85 page faults a run for cli-run alone). Written here, not as Rolldown's banner
         // and footer (with them the output came out empty). Neither is for require() (test fixtures load cli-run.cjs
         // through lib/code-cache.cjs too).
-        if (name === "isolate-worker-code" || name === "cli-run") {
+        if (name === "isolate-worker-code" || name === "cli-run" || name === "cell-compiler") {
           const file = join(outDir, `${name}.cjs`);
           writeFileSync(file, WRAP_HEAD + readFileSync(file, "latin1") + WRAP_TAIL, "latin1");
         }

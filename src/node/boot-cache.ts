@@ -32,18 +32,23 @@ export interface MachineStore {
   dirs: string[];
   /** The build and runtime part of every key. */
   build: string;
+  /** The most files a folder keeps (default MAX_FILES). */
+  maxFiles?: number;
 }
 
 /**
  * The store of the build `build` (its identity, vite.node.config.ts BUILD_ID) whose run worker's code is `codeFile`
- * (lib/isolate-worker-code.cjs), for records of format `format`; undefined when turned off.
+ * (lib/isolate-worker-code.cjs), for records of format `format`; undefined when turned off. `sub`: a folder of its own
+ * inside each machine folder, keeping `maxFiles` files (cell-cache.ts's transpiled cells, which must not push the
+ * machines out).
  */
-export function machineStore(codeFile: string, build: string, format: number): MachineStore | undefined {
+export function machineStore(codeFile: string, build: string, format: number, sub?: { folder: string; maxFiles: number }): MachineStore | undefined {
   if (process.env.KMODLAB_BOOT_CACHE === "0") return undefined;
   const dirs = process.env.KMODLAB_BOOT_CACHE_DIR
     ? [process.env.KMODLAB_BOOT_CACHE_DIR]
     : [join(codeFile, "..", "machines"), join(process.env.XDG_CACHE_HOME || join(homedir(), ".cache"), "kmodlab", "machines")];
-  return { dirs, build: JSON.stringify([build, process.version, process.arch, format]) };
+  const build_ = JSON.stringify([build, process.version, process.arch, format]);
+  return sub ? { dirs: dirs.map((d) => join(d, sub.folder)), build: build_, maxFiles: sub.maxFiles } : { dirs, build: build_ };
 }
 
 /**
@@ -114,7 +119,7 @@ export function bootedBefore(store: MachineStore, machine: string): boolean {
     try {
       mkdirSync(dir, { recursive: true, mode: 0o700 });
       writeFileSync(join(dir, seen), "");
-      prune(dir, join(dir, seen), ".seen");
+      prune(dir, join(dir, seen), ".seen", store.maxFiles);
       return false;
     } catch {
       // not writable: the next folder
@@ -176,7 +181,7 @@ export function writeMachine(store: MachineStore, machine: string, payload: Buff
       mkdirSync(dir, { recursive: true, mode: 0o700 });
       writeFileSync(tmp, bytes, { mode: 0o644 });
       renameSync(tmp, path);
-      prune(dir, path, ".bin");
+      prune(dir, path, ".bin", store.maxFiles);
       return true;
     } catch {
       try {
@@ -189,14 +194,14 @@ export function writeMachine(store: MachineStore, machine: string, payload: Buff
   return false;
 }
 
-/** Keep the folder's MAX_FILES newest machine files (or markers: `ext`), `keep` (just written) among them. */
-function prune(dir: string, keep: string, ext: ".bin" | ".seen"): void {
+/** Keep the folder's `max` newest machine files (or markers: `ext`), `keep` (just written) among them. */
+function prune(dir: string, keep: string, ext: ".bin" | ".seen", max = MAX_FILES): void {
   try {
     const files = readdirSync(dir)
       .filter((f) => f.startsWith("machine-") && f.endsWith(ext))
       .map((f) => ({ path: join(dir, f), mtime: statSync(join(dir, f)).mtimeMs }))
       .sort((x, y) => y.mtime - x.mtime);
-    for (const f of files.slice(MAX_FILES)) if (f.path !== keep) unlinkSync(f.path);
+    for (const f of files.slice(max)) if (f.path !== keep) unlinkSync(f.path);
   } catch {
     // another process pruned it meanwhile
   }

@@ -4,6 +4,8 @@
 //
 // - The code: bundled, lib/isolate-worker-code.cjs (worker-code.ts: the sandbox, the kernel and QuickJS's glue),
 //   compiled with a V8 code cache (code-cache.ts); from the TypeScript sources (tsx, vitest), worker-code.ts itself.
+// - The cell's compiler (sucrase): bundled apart, lib/cell-compiler.cjs, loaded on the first cell that the disk cache
+//   of compiled cells does not hold (cell-cache.ts).
 // - QuickJS's .wasm: read and compiled here (its package's file), handed to the variant (worker-code.ts
 //   useCompiledWasm).
 // - A machine booted ahead (bootAhead): the next run takes it if it asks for the same machine (profile, mem, cmdline,
@@ -68,6 +70,8 @@ export function createRunHost(o: RunHostOptions): RunHost {
       code = loadCachedScript(o.codeFile, process.env.KMODLAB_CODE_CACHE !== "0", o.cacheFlags);
       sandbox = code.exports;
       sandbox.useCompiledWasm(wasm.module, wasm.id);
+      // the cell's compiler, loaded only for a cell the disk cache has not compiled (cell-cache.ts)
+      sandbox.useCellCompiler(join(dirname(o.codeFile), "cell-compiler.cjs"), o.cacheFlags, o.codeFile);
     }
     return { sandbox, deps: await sandbox.loadKernelDeps() };
   })();

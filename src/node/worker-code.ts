@@ -13,6 +13,7 @@ import { adoptStored, storeState } from "./quickjs-cache.ts";
 
 export { loadKernelDeps, runModule, runModuleSync, salvageStoppedRun } from "../../sandbox/run.ts";
 export { loadQuickJS };
+export { useCellCompiler, cellCompilerLoaded } from "./cell-cache.ts";
 
 /** The variant useCompiledWasm set, and the identity of its .wasm (quickjs-cache.ts wasmIdentity). */
 let compiled: { variant: QuickJSSyncVariant; wasmId: string } | undefined;

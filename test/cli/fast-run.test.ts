@@ -8,7 +8,7 @@
 
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { spawn, spawnSync } from "node:child_process";
-import { cpSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import { cpSync, existsSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -191,18 +191,65 @@ describe("kmodlab run: the fast path (lib/cli-run.cjs) prints what the full comm
     120_000,
   );
 
-  it("holds the command without the compiler: lib/cli-run.cjs has none of sucrase (the sandbox's script has it)", () => {
+  it("holds the command without the compiler: sucrase is in lib/cell-compiler.cjs alone, not in lib/cli-run.cjs nor in the sandbox's script", () => {
     // a static import of sandbox/transpile.ts from the CLI (src/cli/read-cell.ts, for the source size limit) once put
     // the transpiler and the API tables in it: 396 -> 522 KB, its code cache 176 -> 329 KB, loaded by every run
-    // (the build strips comments: modules are told by names of theirs that the build keeps)
+    // (the build strips comments: modules are told by names of theirs that the build keeps). The sandbox's script
+    // takes src/node/cell-cache.ts for sandbox/transpile.ts (vite.node.config.ts cellCompilerApart).
     const text = readFileSync(join(lib, "cli-run.cjs"), "latin1");
     const sandbox = readFileSync(join(lib, "isolate-worker-code.cjs"), "latin1");
+    const compiler = readFileSync(join(lib, "cell-compiler.cjs"), "latin1");
     expect(text).toContain("_checkForBrokenPassThrough"); // commander
-    for (const name of ["tsAfterParseVarHead", "function transpileCell("]) {
-      expect(sandbox).toContain(name); // sucrase's TypeScript parser; sandbox/transpile.ts
+    // sucrase's TypeScript parser, its tokens' enum, sandbox/transpile.ts's own compile
+    for (const name of ["tsAfterParseVarHead", "ContextualKeyword", "function transpileUncached("]) {
+      expect(compiler).toContain(name);
+      expect(sandbox).not.toContain(name);
       expect(text).not.toContain(name);
     }
+    expect(sandbox).toContain("function readCell("); // src/node/cell-cache.ts
   });
+
+  it("a cell compiled before is not compiled again: its stored compile stands for lib/cell-compiler.cjs, both ways; a damaged one is compiled again", async () => {
+    const cell = join(dir, "stored.ts");
+    writeFileSync(cell, readFileSync(join(examples, "memdemo.ts"), "utf8") + "\n// stored\n");
+    const first = await run(["run", cell]);
+    expect(first.status).toBe(0);
+    expect(first.stdout).toMatch(/vmallocmem addr=/);
+    const cellsDir = join(dir, "machines", "cells");
+    const stored = readdirSync(cellsDir).filter((f) => f.endsWith(".bin"));
+    expect(stored.length).toBeGreaterThan(0);
+    const compilerFile = join(lib, "cell-compiler.cjs");
+    const aside = join(dir, "cell-compiler.cjs.aside");
+    renameSync(compilerFile, aside);
+    try {
+      for (const extra of [{}, { KMODLAB_FAST_RUN: "0" }]) {
+        const again = await run(["run", cell], extra);
+        expect([again.status, again.stdout, again.stderr]).toEqual([first.status, first.stdout, first.stderr]);
+      }
+      // a cell never compiled needs the compiler: without it the run cannot start
+      const fresh = join(dir, "fresh.ts");
+      writeFileSync(fresh, readFileSync(cell, "utf8") + "// fresh\n");
+      const without = await run(["run", fresh]);
+      expect(without.stdout).not.toMatch(/vmallocmem addr=/);
+    } finally {
+      renameSync(aside, compilerFile);
+    }
+    // every stored cell damaged (a byte of its payload): compiled again, the same output, and stored again
+    for (const f of readdirSync(cellsDir).filter((f) => f.endsWith(".bin"))) {
+      const bytes = readFileSync(join(cellsDir, f));
+      bytes[bytes.length - 3] ^= 0x55;
+      writeFileSync(join(cellsDir, f), bytes);
+    }
+    renameSync(compilerFile, aside);
+    try {
+      const damaged = await run(["run", cell]);
+      expect(damaged.stdout).not.toMatch(/vmallocmem addr=/); // proof that the damaged compile was not used
+    } finally {
+      renameSync(aside, compilerFile);
+    }
+    const mended = await run(["run", cell]);
+    expect([mended.status, mended.stdout, mended.stderr]).toEqual([first.status, first.stdout, first.stderr]);
+  }, 240_000);
 
   it("is the way taken: it leaves its own V8 code cache beside lib/cli-run.cjs, and a corrupt or foreign one changes nothing", async () => {
     const memdemo = join(examples, "memdemo.ts");

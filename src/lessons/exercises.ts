@@ -48,6 +48,7 @@ import {
   valueInMemory,
 } from "../grader/checks.ts";
 import { zeroBit, type Allocation, type Family } from "../grader/records.ts";
+import { API } from "../../sandbox/api.ts";
 
 /** A declaration error, at a line of the Markdown file. */
 export class ExerciseError extends Error {
@@ -285,9 +286,27 @@ const LIBRARY: Record<string, { params: string; make: Maker }> = {
   },
   survivesFaultInjection: {
     params: "error (errno, default 12), errorName, initMayLoad",
-    make: (f) => survivesFaultInjection({ error: f?.number("error"), errorName: f?.string("errorName"), initMayLoad: f?.bool("initMayLoad") }),
+    make: (f) => {
+      const error = f?.number("error");
+      // the message says the error init must return: named as the module writes it (-EIO for error: 5)
+      const errorName = f?.string("errorName") ?? (error !== undefined ? errnoName(error) : undefined);
+      return survivesFaultInjection({ error, errorName, initMayLoad: f?.bool("initMayLoad") });
+    },
   },
 };
+
+/** -EIO for 5: the errno constant a module returns, from the API table; -N when it has none. */
+function errnoName(n: number): string {
+  const row = API.find((r) => {
+    if (r.kind !== "constant" || !/^E[A-Z0-9]+$/.test(r.name)) return false;
+    try {
+      return (r.value as (k?: unknown) => unknown)() === n; // errno constants need no kernel
+    } catch {
+      return false;
+    }
+  });
+  return `-${row ? row.name : n}`;
+}
 
 /** The check names a declaration may use, with their parameters (for errors and `kmodlab lessons --dir`). */
 export function checkLibrary(): { name: string; params: string }[] {
@@ -381,8 +400,8 @@ function selectorDemands(map: YamlNode | null | undefined): Demand[] {
   return out;
 }
 
-/** What a declared check's parameters require the page to say. */
-function checkDemands(name: string, params: YamlNode | null | undefined): Demand[] {
+/** What a declared check's parameters require the page to say (`probe`: a settings probe's node by its id). */
+function checkDemands(name: string, params: YamlNode | null | undefined, probe: (id: string) => YamlNode | undefined): Demand[] {
   const out: Demand[] = [];
   const req = pairNode(params, "requires");
   for (const r of valuesOf(req)) out.push({ node: req, what: `requires: ${String(r)}`, words: [String(r)] });
@@ -412,6 +431,15 @@ function checkDemands(name: string, params: YamlNode | null | undefined): Demand
     const of = pairNode(params, "of");
     for (const e of of && isSeq(of) ? (of.items as YamlNode[]) : of ? [of] : []) out.push(...selectorDemands(e));
   } else if (name === "valueInMemory") {
+    // the buffer the probe reads (which allocation, and how many values of it)
+    const [pid] = valuesOf(pairNode(params, "probe"));
+    const pn = typeof pid === "string" ? probe(pid) : undefined;
+    if (pn) {
+      out.push(...selectorDemands(pairNode(pn, "alloc")));
+      const count = pairNode(pn, "count");
+      const [n] = valuesOf(count);
+      if (typeof n === "number" && n > 1) out.push({ node: count, what: `the probe's count: ${n}`, words: [String(n), ...(ENGLISH[n] ? [ENGLISH[n]] : [])] });
+    }
     const exp = pairNode(params, "expected");
     const num = (v: unknown, node: YamlNode | null | undefined, what: string) => {
       if (typeof v === "number") out.push({ node, what, words: [String(v), "0x" + v.toString(16), "0x" + v.toString(16).toUpperCase()] });
@@ -563,6 +591,9 @@ export function parseExerciseBlock(b: ExerciseBlock, lesson: string): Exercise {
   const list = top.list("checks");
   if (!list?.length) err(doc.contents as YamlNode, "the exercise needs checks: a list drawn from the check library (" + Object.keys(LIBRARY).join(", ") + ")");
   const demands: (Demand & { check: string })[] = [];
+  const probeList = pairNode(sn, "probes");
+  const probeNode = (pid: string) =>
+    probeList && isSeq(probeList) ? (probeList.items as YamlNode[]).find((p) => valuesOf(pairNode(p, "id"))[0] === pid) : undefined;
   const checks: Check[] = list!.map((n) => {
     let name: string;
     let params: YamlNode | null | undefined;
@@ -576,7 +607,7 @@ export function parseExerciseBlock(b: ExerciseBlock, lesson: string): Exercise {
     if (!entry) return err(n, `no check '${name}' in the check library (one of: ${Object.keys(LIBRARY).join(", ")})`);
     const f = params && isMap(params) ? new Fields(params, name, err) : undefined;
     if (params && !isMap(params) && !(isScalar(params) && params.value === null)) err(params, `${name}: parameters are a mapping (${entry.params})`);
-    demands.push(...checkDemands(name, params).map((d) => ({ ...d, check: name })));
+    demands.push(...checkDemands(name, params, probeNode).map((d) => ({ ...d, check: name })));
     let ch: Check;
     try {
       // common fields every check may carry

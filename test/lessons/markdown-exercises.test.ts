@@ -158,6 +158,20 @@ describe("an ```exercise block", () => {
     const [ex] = lessonExercises(alloc("Print where vmalloc put 8192 bytes. Be nice.", "  - printedValue: { id: p, what: it, of: [{ fn: [vmalloc], size: 8192 }] }\n  - noTaint"), "lessons/x.md", "l");
     expect(ex.checks.find((c) => c.id === "p")!.message).toMatch(/in hex \(%px or %lx\); a module printing more than 16 different addresses fails/);
     expect(ex.checks.find((c) => c.id === "no-taint")!.message).toMatch(/GPL-compatible MODULE_LICENSE/);
+    // survivesFaultInjection's message names the error it checks (it said -ENOMEM while checking -5)
+    const [eio] = lessonExercises(alloc("Fail cleanly.", "  - survivesFaultInjection: { error: 5 }"), "lessons/x.md", "l");
+    expect(eio.checks.at(-1)!.message).toMatch(/^Handles allocation failure: with any one allocation failing, init returns -EIO,/);
+    // valueInMemory: the buffer its probe reads, and how many values
+    const probed = (statement: string) =>
+      lesson(
+        GOOD.replace("statement: Do it.", `statement: ${statement}`)
+          .replace("settings: { profile: x86_64-6.1 }", "settings:\n  profile: x86_64-6.1\n  probes: [{ id: p, alloc: { fn: [vmalloc] }, count: 16 }]")
+          .replace("  - noReports", "  - valueInMemory: { id: v, probe: p, message: m, hint: h, expected: 7 }"),
+      );
+    expect(errorOf(probed("Fill the buffer with 7.")).message).toMatch(/valueInMemory: 'fn: \[vmalloc\]' is checked/);
+    expect(errorOf(probed("Fill the vmalloc buffer with 7.")).message).toMatch(/valueInMemory: 'the probe's count: 16' is checked/);
+    expect(errorOf(probed("Fill the vmalloc buffer with 7.")).line).toBe(lineOf(probed(""), "probes:"));
+    expect(() => lessonExercises(probed("Fill 16 ints of the vmalloc buffer with 7."), "lessons/x.md", "l")).not.toThrow();
   });
   it("the check library lists every declarable check with its parameters", () => {
     expect(checkLibrary().map((c) => c.name)).toEqual(["loads", "noTaint", "freedWithMatching", "noReports", "printedLine", "allocated", "printedValue", "valueInMemory", "survivesFaultInjection"]);

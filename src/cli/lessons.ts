@@ -77,15 +77,18 @@ interface Verdict {
 }
 
 async function validateFolder(dir: string, o: { json?: boolean; jobs?: string }): Promise<number> {
-  let lessons: LessonFile[];
+  let lessons: LessonFile[] = [];
+  // every declaration error of the folder, each at its file and line, not only the first
+  const errors: ExerciseError[] = [];
   try {
-    lessons = readLessonFolder(dir);
+    lessons = readLessonFolder(dir, errors);
   } catch (e) {
-    if (e instanceof ExerciseError) {
-      process.stderr.write(`${e.message}\n`);
-      return 2;
-    }
-    throw e;
+    if (e instanceof ExerciseError) errors.push(e);
+    else throw e;
+  }
+  if (errors.length) {
+    process.stderr.write(errors.map((e) => `${e.message}\n`).join("") + (errors.length > 1 ? `kmodlab: ${errors.length} declaration errors\n` : ""));
+    return 2;
   }
   const exercises = lessons.flatMap((l) => l.exercises.map((ex) => [l, ex] as const));
   if (!lessons.length) {

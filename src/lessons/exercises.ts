@@ -660,8 +660,11 @@ export function lessonIdOf(markdown: string, path: string): string {
   return typeof id === "string" && id ? id : id !== undefined && id !== null ? String(id) : (path.split("/").pop() ?? path).replace(/\.md$/i, "");
 }
 
-/** Every exercise declared in one lesson's Markdown. */
-export function lessonExercises(markdown: string, path: string, lesson: string): Exercise[] {
+/**
+ * Every exercise declared in one lesson's Markdown. Throws the first ExerciseError; with `errors`, each block's
+ * error is added there instead and the other blocks are still read.
+ */
+export function lessonExercises(markdown: string, path: string, lesson: string, errors?: ExerciseError[]): Exercise[] {
   let blocks: ExerciseBlock[];
   try {
     blocks = exerciseBlocks(markdown, path);
@@ -670,5 +673,15 @@ export function lessonExercises(markdown: string, path: string, lesson: string):
     if (line !== undefined) throw new ExerciseError(path, line, "this ```exercise block is never closed");
     throw e;
   }
-  return blocks.map((b) => parseExerciseBlock(b, lesson));
+  if (!errors) return blocks.map((b) => parseExerciseBlock(b, lesson));
+  const out: Exercise[] = [];
+  for (const b of blocks) {
+    try {
+      out.push(parseExerciseBlock(b, lesson));
+    } catch (e) {
+      if (!(e instanceof ExerciseError)) throw e;
+      errors.push(e);
+    }
+  }
+  return out;
 }

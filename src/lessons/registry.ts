@@ -21,8 +21,12 @@ export interface LessonFile {
   exercises: Exercise[];
 }
 
-/** The lesson files of a folder (NN-slug.md, or any .md), in order, with their declared exercises. Throws ExerciseError. */
-export function readLessonFolder(dir: string): LessonFile[] {
+/**
+ * The lesson files of a folder (NN-slug.md, or any .md), in order, with their declared exercises. Throws the first
+ * ExerciseError; with `errors` (kmodlab lessons --dir), every file's and every block's error is added there and the
+ * rest of the folder is still read.
+ */
+export function readLessonFolder(dir: string, errors?: ExerciseError[]): LessonFile[] {
   let raw: { b: Buffer; name: string }[];
   try {
     if (!statSync(dir).isDirectory()) throw new Error("not a directory");
@@ -36,36 +40,50 @@ export function readLessonFolder(dir: string): LessonFile[] {
   }
   const out: LessonFile[] = [];
   for (const { b, name } of raw) {
-    const file = join(dir, name);
-    if (!Buffer.from(name, "utf8").equals(b)) throw new ExerciseError(file, 0, "the file's name is not UTF-8 (a lesson's name is its page's in the notebook)");
-    let st;
     try {
-      st = statSync(file);
+      const l = readLessonFile(dir, name, b, errors);
+      if (l) out.push(l);
     } catch (e) {
-      throw new ExerciseError(file, 0, `cannot read the lesson: ${(e as Error).message}`); // a dangling link, a link loop
+      if (!errors || !(e instanceof ExerciseError)) throw e;
+      errors.push(e);
     }
-    if (!st.isFile()) throw new ExerciseError(file, 0, "not a regular file (a lesson is a Markdown file)");
-    const size = st.size;
-    if (size > MAX_LESSON_BYTES)
-      throw new ExerciseError(file, 0, `the lesson file is ${Math.ceil(size / 1024)} KiB, more than the ${MAX_LESSON_BYTES >> 10} KiB a lesson may hold (the lesson size limit)`);
-    const source = readFileSync(file, "utf8");
-    const hostile = markdownTooHostile(source);
-    if (hostile) throw new ExerciseError(file, hostile.line, hostile.why);
-    let meta;
-    try {
-      meta = readMeta(source, `lessons/${name}`);
-    } catch (e) {
-      throw new ExerciseError(file, 1, `front matter: ${(e as Error).message}`);
-    }
-    out.push({ path: `lessons/${name}`, file, id: meta.id, title: meta.title, order: meta.order, source, exercises: lessonExercises(source, file, meta.id) });
   }
   const seen = new Map<string, string>();
   for (const l of out)
     for (const ex of l.exercises) {
-      if (seen.has(ex.id)) throw new ExerciseError(l.file, 1, `exercise '${ex.id}' is declared twice (also in ${seen.get(ex.id)})`);
+      if (seen.has(ex.id)) {
+        const e = new ExerciseError(l.file, 1, `exercise '${ex.id}' is declared twice (also in ${seen.get(ex.id)})`);
+        if (!errors) throw e;
+        errors.push(e);
+      }
       seen.set(ex.id, l.file);
     }
   return out.sort((a, b) => a.order - b.order || a.id.localeCompare(b.id));
+}
+
+function readLessonFile(dir: string, name: string, b: Buffer, errors?: ExerciseError[]): LessonFile {
+  const file = join(dir, name);
+  if (!Buffer.from(name, "utf8").equals(b)) throw new ExerciseError(file, 0, "the file's name is not UTF-8 (a lesson's name is its page's in the notebook)");
+  let st;
+  try {
+    st = statSync(file);
+  } catch (e) {
+    throw new ExerciseError(file, 0, `cannot read the lesson: ${(e as Error).message}`); // a dangling link, a link loop
+  }
+  if (!st.isFile()) throw new ExerciseError(file, 0, "not a regular file (a lesson is a Markdown file)");
+  const size = st.size;
+  if (size > MAX_LESSON_BYTES)
+    throw new ExerciseError(file, 0, `the lesson file is ${Math.ceil(size / 1024)} KiB, more than the ${MAX_LESSON_BYTES >> 10} KiB a lesson may hold (the lesson size limit)`);
+  const source = readFileSync(file, "utf8");
+  const hostile = markdownTooHostile(source);
+  if (hostile) throw new ExerciseError(file, hostile.line, hostile.why);
+  let meta;
+  try {
+    meta = readMeta(source, `lessons/${name}`);
+  } catch (e) {
+    throw new ExerciseError(file, 1, `front matter: ${(e as Error).message}`);
+  }
+  return { path: `lessons/${name}`, file, id: meta.id, title: meta.title, order: meta.order, source, exercises: lessonExercises(source, file, meta.id, errors) };
 }
 
 /** The built-in exercises: TypeScript ones and the bundled lessons' blocks (src/grader/exercises/index.ts). */

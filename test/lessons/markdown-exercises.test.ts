@@ -226,6 +226,23 @@ describe("folders of lessons", () => {
     const e = kmodlab("lessons", "--dir", broken);
     expect(e.code).toBe(2);
     expect(e.err).toBe(`${join(broken, "01-x.md")}:${lineOf(bad, "points: many")}: loads: 'points' must be a number\n`);
+    // every declaration error of the folder, not only the first: another broken file, and a good one still read
+    const bad2 = lesson(GOOD.replace("id: ex1", "id: ex2").replace("  - noReports", "  - noReport"));
+    writeFileSync(join(broken, "02-y.md"), bad2);
+    writeFileSync(join(broken, "03-z.md"), lesson(GOOD.replace("id: ex1", "id: ex3")));
+    const both = kmodlab("lessons", "--dir", broken);
+    expect(both.code).toBe(2);
+    expect(both.err).toBe(
+      `${join(broken, "01-x.md")}:${lineOf(bad, "points: many")}: loads: 'points' must be a number\n` +
+        `${join(broken, "02-y.md")}:${lineOf(bad2, "noReport")}: no check 'noReport' in the check library (one of: ${checkLibrary()
+          .map((c) => c.name)
+          .join(", ")})\n` +
+        "kmodlab: 2 declaration errors\n",
+    );
+    const errors: ExerciseError[] = [];
+    expect(readLessonFolder(broken, errors).map((l) => l.exercises.map((x) => x.id))).toEqual([[], [], ["ex3"]]);
+    expect(errors.map((x) => x.line)).toEqual([lineOf(bad, "points: many"), lineOf(bad2, "noReport")]);
+    expect(() => readLessonFolder(broken)).toThrow(/points' must be a number/); // without the list: the first error
   }, 300_000);
   it("kmodlab grade --lessons DIR grades against the folder's exercise", async () => {
     const [, l2] = readLessonFolder(FIXTURE);

@@ -975,14 +975,21 @@ export class Bridge {
     const r = n === 0 ? impl(env) : n === 1 ? impl(env, v0) : n === 2 ? impl(env, v0, v1) : impl(env, v0, v1, v2);
     const log = this.hooks.log;
     let info: CallLogFn | undefined;
-    if (log !== undefined) info = sh.logFn ??= log.infoOf(sh.name);
+    // the call's line as the log's lineOf (run.ts: this bridge's innermostFrame) would give it, when the site's frame
+    // is known; else NaN, and the log asks lineOf
+    let line = NaN;
+    if (log !== undefined) {
+      info = sh.logFn ??= log.infoOf(sh.name);
+      const f = this.site > 0 ? this.siteFrames[this.site] : undefined;
+      if (f !== undefined) line = f.line;
+    }
     if (sh.ret !== RET_ADDR) {
-      if (info !== undefined) log!.recordNumeric(info, n, a0, a1, a2, sh.addrs, r, NaN);
+      if (info !== undefined) log!.recordNumeric(info, n, a0, a1, a2, sh.addrs, r, NaN, line);
       return this.rawResult(sh, r);
     }
     const b = typeof r === "bigint" ? r : BigInt(r as number);
     if (b === this.lastRet) {
-      if (info !== undefined) log!.recordNumeric(info, n, a0, a1, a2, sh.addrs, r, this.lastRetNum);
+      if (info !== undefined) log!.recordNumeric(info, n, a0, a1, a2, sh.addrs, r, this.lastRetNum, line);
       return this.dupPtr(this.lastRetPtr);
     }
     // as addrToGuest: passing it back (kfree(p)) finds its bigint by its number
@@ -991,7 +998,7 @@ export class Bridge {
       num = encodeAddr(b);
       if (num !== undefined) this.remember(num, b);
     }
-    if (info !== undefined) log!.recordNumeric(info, n, a0, a1, a2, sh.addrs, r, num ?? NaN);
+    if (info !== undefined) log!.recordNumeric(info, n, a0, a1, a2, sh.addrs, r, num ?? NaN, line);
     const ptr = this.bigintHandle(b).value as unknown as number;
     if (num !== undefined) {
       this.lastRet = b;

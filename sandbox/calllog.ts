@@ -455,8 +455,6 @@ export class CallLog {
   /** Per held row: n, addrs, the result's kind, context id, caller id, line, phase (HELD_INTS a row). */
   private readonly hInt = new Int32Array(HELD_MAX * HELD_INTS);
   private readonly hT = new Float64Array(HELD_MAX);
-  private readonly hRet: unknown[] = [];
-  private readonly hCaller: string[] = [];
   /** Addresses the held block returned (its keys, as memAfter adds them to a Block's). */
   private readonly hKeys: number[] = [];
   private hNKeys = 0;
@@ -481,18 +479,18 @@ export class CallLog {
   }
 
   /** The call that opens a memory block past foldAfter, held (false: written as usual). */
-  private holdFirst(info: CallLogFn, n: number, x0: number, x1: number, x2: number, addrs: number, ret: unknown, retAddr: number): boolean {
+  private holdFirst(info: CallLogFn, n: number, x0: number, x1: number, x2: number, addrs: number, ret: unknown, retAddr: number, at: number): boolean {
     const kind = CallLog.plainKind(ret, retAddr);
     if (kind < 0 || !info.memory) return false;
-    this.hold(info, n, x0, x1, x2, addrs, ret, retAddr, kind);
     // memAfter's steps for an allocation: its address is the block's first key; NULL is a block of its own
-    if (kind === V_ADDR && (retAddr > 0x10 || retAddr < 0)) this.hKeys[this.hNKeys++] = retAddr;
-    else this.endHeld();
+    const key = kind === V_ADDR && (retAddr > 0x10 || retAddr < 0);
+    this.hold(info, n, x0, x1, x2, addrs, ret, retAddr, kind, key, at);
+    if (!key) this.endHeld();
     return true;
   }
 
   /** A call that continues the held block (memBefore's steps: an alias or free naming one of its keys), held. */
-  private holdNext(info: CallLogFn, n: number, x0: number, x1: number, x2: number, addrs: number, ret: unknown, retAddr: number): boolean {
+  private holdNext(info: CallLogFn, n: number, x0: number, x1: number, x2: number, addrs: number, ret: unknown, retAddr: number, at: number): boolean {
     const mem = info.mem;
     if ((mem !== MEM_ALIAS && mem !== MEM_FREE) || !info.memory || this.held === HELD_MAX) return false;
     const a = info.memArg;
@@ -500,9 +498,8 @@ export class CallLog {
     if (this.heldKey(a === 0 ? x0 : a === 1 ? x1 : x2) < 0) return false;
     const kind = CallLog.plainKind(ret, retAddr);
     if (kind < 0) return false;
-    this.hold(info, n, x0, x1, x2, addrs, ret, retAddr, kind);
+    this.hold(info, n, x0, x1, x2, addrs, ret, retAddr, kind, mem !== MEM_FREE && kind === V_ADDR && (retAddr > 0x10 || retAddr < 0), at);
     if (mem === MEM_FREE) this.endHeld();
-    else if (kind === V_ADDR && (retAddr > 0x10 || retAddr < 0)) this.hKeys[this.hNKeys++] = retAddr;
     return true;
   }
 
@@ -512,17 +509,36 @@ export class CallLog {
     return -1;
   }
 
-  /** One held row: what put() and rowHere() would read of the kernel and the run, read now, in their order. */
-  private hold(info: CallLogFn, n: number, x0: number, x1: number, x2: number, addrs: number, ret: unknown, retAddr: number, kind: number): void {
+  /**
+   * One held row: what put() and rowHere() would read of the kernel and the run, read now, in their order; its result
+   * one of the block's keys when `key` (memAfter's steps). The row is compared with lastSig as it comes (hSame).
+   */
+  private hold(
+    info: CallLogFn,
+    n: number,
+    x0: number,
+    x1: number,
+    x2: number,
+    addrs: number,
+    ret: unknown,
+    retAddr: number,
+    kind: number,
+    key: boolean,
+    at: number,
+  ): void {
     this.noteContext();
     const nc = this.callers.length;
     const caller = nc > 0 ? this.callers[nc - 1] : "";
     let line = -1;
     if (info.line) {
-      const l = this.lineOf();
+      const l = at === at ? at : this.lineOf();
       if (l !== undefined) line = l;
     }
     const h = this.held++;
+    if (h === 0) {
+      this.hSame = true;
+      this.hO = 0;
+    }
     this.hInfo[h] = info;
     const f = h * HELD_NUMS;
     const num = this.hNum;
@@ -535,21 +551,76 @@ export class CallLog {
     int[g] = n;
     int[g + 1] = addrs;
     int[g + 2] = kind;
-    int[g + 3] = this.lastCtxId;
-    int[g + 4] = this.callerId(caller);
+    const ctxId = this.lastCtxId;
+    const callerId = this.callerId(caller);
+    const phase = this.phase === "init" ? 0 : this.phase === "deferred" ? 1 : 2;
+    int[g + 3] = ctxId;
+    int[g + 4] = callerId;
     int[g + 5] = line;
-    int[g + 6] = this.phase === "init" ? 0 : this.phase === "deferred" ? 1 : 2;
+    int[g + 6] = phase;
     this.hT[h] = this.k.clock.now();
-    this.hRet[h] = ret;
-    this.hCaller[h] = caller;
-    if (kind === V_ADDR) {
-      this.lastAddr = ret as bigint;
-      this.lastAddrNum = retAddr;
-    }
     this.hVals += n;
     // an address's JSON is at most 18 characters (+3), a number's counts 12
     this.hBytes += caller.length + info.size + 21 * n;
+    if (key) this.hKeys[this.hNKeys++] = retAddr;
+    if (!this.hSame) return;
+    // heldSameAsLast's steps for this row
+    const last = this.lastSig;
+    const nl = last.length;
+    let o = this.hO;
+    if (
+      o + 6 > nl ||
+      last[o] !== info.id ||
+      last[o + 1] !== ctxId ||
+      last[o + 2] !== callerId ||
+      last[o + 3] !== int[g + 5] ||
+      last[o + 4] !== phase ||
+      last[o + 5] !== n
+    ) {
+      this.hSame = false;
+      return;
+    }
+    o += 6;
+    for (let v = 0; v <= n; v++) {
+      const vk = v === n ? kind : addrs & (1 << v) ? V_ADDR : V_NUM;
+      const x = v === n ? num[f + 3] : v === 0 ? x0 : v === 1 ? x1 : x2;
+      let tag: number;
+      let val: number;
+      if (vk === V_ADDR) {
+        // an address not (yet) one of the block's keys might be one a later row returns: heldSameAsLast decides
+        const k = this.heldKey(x);
+        if (k < 0) {
+          this.hSame = false;
+          return;
+        }
+        tag = 4;
+        val = k;
+      } else {
+        tag = vk;
+        val = vk === V_NUM ? x : 0;
+      }
+      if (o + 2 > nl || last[o] !== tag) {
+        this.hSame = false;
+        return;
+      }
+      // Object.is(was, val): NaN equals NaN; -0 and 0 differ, and only a number (tag V_NUM) can be -0 here
+      const was = last[o + 1];
+      if (was === val ? tag === V_NUM && was === 0 && 1 / was !== 1 / val : was === was || val === val) {
+        this.hSame = false;
+        return;
+      }
+      o += 2;
+    }
+    this.hO = o;
   }
+
+  /**
+   * The held rows so far are lastSig's first hO numbers, each of their addresses one of the block's keys: a key a later
+   * row returns cannot change how they compare (heldKey finds the first equal key), so endHeld needs no
+   * heldSameAsLast. False once a row differs or names an address that is not a key: endHeld then compares them all.
+   */
+  private hSame = true;
+  private hO = 0;
 
   /**
    * The held block is complete: folded into the last shape's entry (complete()'s steps when sameAsLast holds), or
@@ -561,7 +632,7 @@ export class CallLog {
       this.rowOff + n > this.colFn.length ||
       this.valOff + this.hVals > this.valNum.length ||
       this.nBytes + this.hBytes >= CALL_LOG_BUDGET.bytes ||
-      !this.heldSameAsLast()
+      !(this.hSame ? this.hO === this.lastSig.length : this.heldSameAsLast())
     )
       return this.flushHeld();
     // the rows written and undone would have left `over` set had they reached the budget's entry count
@@ -646,12 +717,16 @@ export class CallLog {
         const f = i * HELD_NUMS;
         this.lastCtxId = int[g + 3];
         this.lastCtx = this.ctxs[int[g + 3]];
-        this.rpCaller = this.hCaller[i];
+        this.rpCaller = this.callerNames[int[g + 4]];
         this.rpLine = int[g + 5];
         this.rpT = this.hT[i];
         this.phase = PHASES[int[g + 6]];
         const kind = int[g + 2];
-        this.put(this.hInfo[i], int[g], num[f], num[f + 1], num[f + 2], int[g + 1], this.hRet[i], kind === V_ADDR ? num[f + 3] : NaN);
+        // the result as it came: a held row's is a number, undefined or an address (plainKind), made again from its
+        // number (an equal bigint: the log keeps only its number)
+        const x = num[f + 3];
+        const ret = kind === V_ADDR ? (x < 0 ? BigInt(x) + TWO64 : BigInt(x)) : kind === V_NUM ? x : undefined;
+        this.put(this.hInfo[i], int[g], num[f], num[f + 1], num[f + 2], int[g + 1], ret, kind === V_ADDR ? x : NaN, NaN);
       }
     } finally {
       this.replaying = false;
@@ -748,20 +823,21 @@ export class CallLog {
    * `addrs` set when argument i is an address (x_i its encodeAddr number), else x_i is the number itself. `retAddr`:
    * when ret is a bigint, its encodeAddr number if the caller knows it (NaN: it does not). The same row record()
    * makes of the same call (bindings.ts hostCall's raw calls), without an array, a bigint or a typeof per argument.
+   * `line`: the call's cell line when the caller already knows what lineOf() would say (NaN: lineOf() is asked).
    */
-  recordNumeric(info: CallLogFn, n: number, x0: number, x1: number, x2: number, addrs: number, ret: unknown, retAddr: number): void {
+  recordNumeric(info: CallLogFn, n: number, x0: number, x1: number, x2: number, addrs: number, ret: unknown, retAddr: number, line = NaN): void {
     if (this.held !== 0) {
-      if (this.holdNext(info, n, x0, x1, x2, addrs, ret, retAddr)) return;
+      if (this.holdNext(info, n, x0, x1, x2, addrs, ret, retAddr, line)) return;
       this.flushHeld();
     } else if (info.mem === MEM_ALLOC && this.lastSigAt >= 0 && this.block === null && this.rows >= CALL_LOG_BUDGET.foldAfter) {
-      if (this.holdFirst(info, n, x0, x1, x2, addrs, ret, retAddr)) return;
+      if (this.holdFirst(info, n, x0, x1, x2, addrs, ret, retAddr, line)) return;
     }
-    this.put(info, n, x0, x1, x2, addrs, ret, retAddr);
+    this.put(info, n, x0, x1, x2, addrs, ret, retAddr, line);
   }
 
   /** recordNumeric's row, written to the columns (a held row's too, replayed by flushHeld with its own context,
    *  caller, line, time and phase). */
-  private put(info: CallLogFn, n: number, x0: number, x1: number, x2: number, addrs: number, ret: unknown, retAddr: number): void {
+  private put(info: CallLogFn, n: number, x0: number, x1: number, x2: number, addrs: number, ret: unknown, retAddr: number, line: number): void {
     if (this.over && this.droppable(info, ret)) {
       this.drop(info.name);
       return;
@@ -813,7 +889,7 @@ export class CallLog {
       return;
     }
     // endRow's steps for a number, an address or no result
-    const i = this.rowHere(info);
+    const i = this.rowHere(info, line);
     if (rt === "number") {
       this.retNum[i] = ret as number;
       this.retKind[i] = V_NUM;
@@ -849,7 +925,7 @@ export class CallLog {
    * The shape last folded into or registered, as numbers (sigOf), and the entry index it folds into (-1: none): a loop
    * repeats one block, so most blocks compare equal to it without building their shape's string.
    */
-  private lastSig: number[] = [];
+  private lastSig: Float64Array = new Float64Array(0);
   private lastSigAt = -1;
   private readonly sigBuf: number[] = [];
   /** Addresses of allocations kept past foldAfter and not yet freed (their frees are kept past maxEntries). */
@@ -981,7 +1057,7 @@ export class CallLog {
   }
 
   private rememberSig(sig: number[], at: number): void {
-    this.lastSig = sig.slice();
+    this.lastSig = Float64Array.from(sig);
     this.lastSigAt = at;
   }
 
@@ -1102,7 +1178,7 @@ export class CallLog {
    * table asks for it the line of the call itself, even inside a helper (the bridge knows it from the call's site
    * without walking the guest's stack: bindings.ts innermostFrame).
    */
-  private rowHere(info: CallLogFn): number {
+  private rowHere(info: CallLogFn, at: number): number {
     if (this.replaying) {
       this.nBytes += this.rpCaller.length;
       return this.row(info.id, this.lastCtxId, this.rpCaller, this.rpT, this.rpLine);
@@ -1111,7 +1187,7 @@ export class CallLog {
     const caller = nc > 0 ? this.callers[nc - 1] : "";
     let line = -1;
     if (info.line) {
-      const l = this.lineOf();
+      const l = at === at ? at : this.lineOf();
       if (l !== undefined) line = l;
     }
     this.nBytes += caller.length;
@@ -1192,7 +1268,7 @@ export class CallLog {
       (cut ??= []).push([-1, r.length]);
       r = detachedSlice(r, 0, max);
     }
-    const i = this.rowHere(info);
+    const i = this.rowHere(info, NaN);
     if (retAddr === retAddr && typeof r === "bigint") {
       this.lastAddr = r;
       this.lastAddrNum = retAddr;

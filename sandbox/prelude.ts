@@ -316,17 +316,90 @@ export const PRELUDE_SOURCE = String.raw`(function (natives, specJson) {
     writable: true, configurable: true, enumerable: false,
   });
   const OD = Date, construct = Reflect.construct, FIXED_NOW = ${FIXED_NOW};
+  // The machine's time zone is UTC. QuickJS asks the host's C library (emscripten: the host's own Date) for the local
+  // offset, so a cell's Date().toString(), getHours() or new Date(2024, 0, 1) read the host's time zone: the same
+  // cell printed "GMT+0530" on one machine and "GMT-0500" on another. Every local-time method, the local-time
+  // constructor and the parse of a string without a zone are the UTC ones here, printed as QuickJS prints them.
+  const DP = OD.prototype, UTC = OD.UTC, parse = OD.parse, getTime = DP.getTime;
+  const U = (n) => DP["getUTC" + n];
+  const uY = U("FullYear"), uMo = U("Month"), uD = U("Date"), uDay = U("Day"), uH = U("Hours"), uMi = U("Minutes"), uS = U("Seconds");
+  const DAYS = "SunMonTueWedThuFriSat", MONTHS = "JanFebMarAprMayJunJulAugSepOctNovDec";
+  const pad = (n, w) => {
+    let s = "" + (n < 0 ? -n : n);
+    while (s.length < w) s = "0" + s;
+    return n < 0 ? "-" + s : s;
+  };
+  // QuickJS's get_date_string with the offset 0: fmt 1 is toString's family, fmt 3 toLocaleString's
+  const dateString = (d, fmt, part) => {
+    const t = apply(getTime, d, []);
+    if (t !== t) return "Invalid Date";
+    const y = apply(uY, d, []), mo = apply(uMo, d, []), day = apply(uD, d, []), h = apply(uH, d, []);
+    const mi = pad(apply(uMi, d, []), 2), sec = pad(apply(uS, d, []), 2);
+    let out = "";
+    if (part & 1) {
+      const wd = apply(uDay, d, []);
+      if (fmt === 1) out += DAYS.substr(wd * 3, 3) + " " + MONTHS.substr(mo * 3, 3) + " " + pad(day, 2) + " " + pad(y, 4) + (part === 3 ? " " : "");
+      else out += pad(mo + 1, 2) + "/" + pad(day, 2) + "/" + pad(y, 4) + (part === 3 ? ", " : "");
+    }
+    if (part & 2) {
+      if (fmt === 1) out += pad(h, 2) + ":" + mi + ":" + sec + " GMT+0000";
+      else out += pad(((h + 11) % 12) + 1, 2) + ":" + mi + ":" + sec + (h < 12 ? " AM" : " PM");
+    }
+    return out;
+  };
+  const ISO_LOCAL = /^[+-]?\d{4,6}-\d\d-\d\d[T ]\d\d:\d\d(?::\d\d(?:[.,]\d+)?)?$/;
+  const NAMES_ZONE = /(?:^|[^A-Za-z])(?:GMT|UTC|UT|Z|[ECMP][SD]T)(?![A-Za-z])|\d\d:\d\d(?::\d\d(?:\.\d+)?)?\s*[+-]\d\d:?\d\d(?!\d)/i;
+  const reTest = RegExp.prototype.test;
+  // A string with no zone is the machine's local time, UTC: an ISO date-time is read with a Z after it, another
+  // form with " Z" after it (QuickJS takes the last zone a string names). A string that names its zone is read as is.
+  const parseUTC = (s) => {
+    s = "" + s;
+    if (apply(reTest, ISO_LOCAL, [s])) return parse(s + "Z");
+    if (!apply(reTest, NAMES_ZONE, [s])) {
+      const v = parse(s + " Z");
+      if (v === v) return v;
+    }
+    return parse(s);
+  };
   const D = function Date() {
     const args = [];
     for (let i = 0; i < arguments.length; i++) args[i] = arguments[i];
-    if (new.target === undefined) return apply(OD.prototype.toString, construct(OD, [FIXED_NOW]), []);
+    if (new.target === undefined) return dateString(construct(OD, [FIXED_NOW]), 1, 3);
+    if (args.length >= 2) return construct(OD, [apply(UTC, undefined, args)], new.target);
+    if (args.length === 1 && typeof args[0] === "string") return construct(OD, [parseUTC(args[0])], new.target);
     return construct(OD, args.length ? args : [FIXED_NOW], new.target);
   };
-  D.prototype = OD.prototype;
+  D.prototype = DP;
+  const method = (name, length, f) => {
+    defineProperty(f, "name", { value: name, configurable: true });
+    defineProperty(f, "length", { value: length, configurable: true });
+    defineProperty(DP, name, { value: f, writable: true, configurable: true, enumerable: false });
+  };
+  const local = ["FullYear", "Month", "Date", "Day", "Hours", "Minutes", "Seconds", "Milliseconds"];
+  for (let i = 0; i < local.length; i++) {
+    const get = DP["getUTC" + local[i]], set = DP["setUTC" + local[i]];
+    method("get" + local[i], 0, function () { return apply(get, this, []); });
+    if (set) method("set" + local[i], set.length, function () { return apply(set, this, arguments); });
+  }
+  method("getTimezoneOffset", 0, function () { const t = apply(getTime, this, []); return t !== t ? t : 0; });
+  if (DP.getYear) method("getYear", 0, function () { return apply(uY, this, []) - 1900; });
+  if (DP.setYear) {
+    const setY = DP.setUTCFullYear;
+    method("setYear", 1, function (y) {
+      y = +y;
+      if (y === y && y >= 0 && y <= 99 && y === (y | 0)) y += 1900;
+      return apply(setY, this, [y]);
+    });
+  }
+  const strings = [["toString", 1, 3], ["toDateString", 1, 1], ["toTimeString", 1, 2], ["toLocaleString", 3, 3], ["toLocaleDateString", 3, 1], ["toLocaleTimeString", 3, 2]];
+  for (let i = 0; i < strings.length; i++) {
+    const s = strings[i];
+    method(s[0], 0, function () { return dateString(this, s[1], s[2]); });
+  }
   defineProperty(OD.prototype, "constructor", { value: D, writable: true, configurable: true, enumerable: false });
   defineProperty(D, "now", { value: function now() { return FIXED_NOW; }, writable: true, configurable: true });
-  defineProperty(D, "UTC", { value: OD.UTC, writable: true, configurable: true });
-  defineProperty(D, "parse", { value: OD.parse, writable: true, configurable: true });
+  defineProperty(D, "UTC", { value: UTC, writable: true, configurable: true });
+  defineProperty(D, "parse", { value: function parse(s) { return parseUTC(s); }, writable: true, configurable: true });
   defineProperty(globalThis, "Date", { value: D, writable: true, configurable: true, enumerable: false });
   const gopd = Object.getOwnPropertyDescriptor, hasOwn = Object.prototype.hasOwnProperty;
   const nameOf = (f) => {

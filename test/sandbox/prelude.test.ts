@@ -99,4 +99,42 @@ module_init(() => {
     expect(inst).toBe("true");
     expect(iso).toBe("1970-01-02T00:00:00.000Z");
   });
+  it("a cell's local time is UTC whatever the host's time zone: Date(), toString, the local getters, the local constructor, a string without a zone", async () => {
+    const { runModule } = await import("../../sandbox/run.ts");
+    const cell = `import { printk, KERN_INFO, module_init } from "linux";
+module_init(() => {
+  const d = new Date(2024, 6, 4, 15, 30, 5);
+  const out = [Date(), String(new Date(0)), new Date(0).toTimeString(), new Date(0).toLocaleString(), String(new Date().getTimezoneOffset()), String(d.getTime()),
+    String(d.getHours()), String(Date.parse("2024-01-01T10:00:00")), String(Date.parse("Jan 1 2024 10:00")), String(Date.parse("Jan 1 2024 10:00 EST")),
+    String(new Date("2024-01-01 12:00").getTime())];
+  printk(KERN_INFO + "t|%s\\n", out.join("|"));
+  return 0;
+});
+`;
+    const tz = process.env.TZ;
+    const seen: string[] = [];
+    try {
+      for (const zone of ["UTC", "Asia/Kolkata", "America/New_York", "Australia/Lord_Howe"]) {
+        process.env.TZ = zone;
+        seen.push((await runModule(cell, {})).dmesg.find((l) => / t\|/.test(l))!.replace(/^.*\] t\|/, ""));
+      }
+    } finally {
+      if (tz === undefined) delete process.env.TZ;
+      else process.env.TZ = tz;
+    }
+    expect(seen[0]!.split("|")).toEqual([
+      "Mon Jan 01 2024 00:00:00 GMT+0000",
+      "Thu Jan 01 1970 00:00:00 GMT+0000",
+      "00:00:00 GMT+0000",
+      "01/01/1970, 12:00:00 AM",
+      "0",
+      String(Date.UTC(2024, 6, 4, 15, 30, 5)),
+      "15",
+      String(Date.UTC(2024, 0, 1, 10)),
+      String(Date.UTC(2024, 0, 1, 10)),
+      String(Date.UTC(2024, 0, 1, 15)), // a string that names its zone keeps it
+      String(Date.UTC(2024, 0, 1, 12)),
+    ]);
+    expect(new Set(seen).size).toBe(1);
+  });
 });

@@ -15,7 +15,7 @@ import { handles } from "./handles.ts";
 import { SeqFile, seqRead } from "../../src/kernel/fs/seq_file.ts";
 import { registerNode, unregisterNode, type FileOps, type OpenFile } from "../../src/kernel/fs/vfs.ts";
 import { miscDeregister, miscRegister } from "../../src/kernel/drivers/misc.ts";
-import { copyFromUser, copyToUser, clearUser, walkUser } from "../../src/kernel/mm/uaccess.ts";
+import { checkCopySize, copyFromUser, copyToUser, clearUser, walkUser } from "../../src/kernel/mm/uaccess.ts";
 import { currentProcess } from "../../src/kernel/kernel/exec.ts";
 import { remapPfnRange, remapVmallocRange, vmInsertPage } from "../../src/kernel/mm/remap.ts";
 import { utf8Length } from "../../src/kernel/mm/slub.ts";
@@ -253,7 +253,7 @@ export const CHARDEV_ROWS: ApiEntry[] = [
     returns: "uint",
     context: "may sleep (process context: it may fault user pages in)",
     doc: "Copy n bytes from kernel memory to the current process's memory. Returns the number of bytes NOT copied: 0 on success, n when the range is not user memory (access_ok) or nothing could be copied, the rest after the first page that cannot be faulted in. A driver returns -EFAULT when it is not 0.",
-    impl: (c, to: bigint, from: bigint, n: number) => copyToUser(c.k, cur(c.k), to, from, n),
+    impl: (c, to: bigint, from: bigint, n: number) => (checkCopySize(c.k, from, n, true) ? copyToUser(c.k, cur(c.k), to, from, n) : n),
   }),
   fn({
     name: "copy_from_user",
@@ -261,7 +261,7 @@ export const CHARDEV_ROWS: ApiEntry[] = [
     returns: "uint",
     context: "may sleep (process context: it may fault user pages in)",
     doc: "Copy n bytes from the current process's memory into kernel memory. Returns the bytes NOT copied; the kernel buffer's uncopied tail is zeroed.",
-    impl: (c, to: bigint, from: bigint, n: number) => copyFromUser(c.k, cur(c.k), to, from, n),
+    impl: (c, to: bigint, from: bigint, n: number) => (checkCopySize(c.k, to, n, false) ? copyFromUser(c.k, cur(c.k), to, from, n) : n),
   }),
   fn({
     name: "clear_user",
@@ -288,7 +288,8 @@ export const CHARDEV_ROWS: ApiEntry[] = [
       const pos = q.f.pos;
       if (pos >= available || !count) return 0;
       const n = Math.min(count, available - pos);
-      const left = copyToUser(c.k, cur(c.k), to, from + BigInt(pos), n);
+      const src = from + BigInt(pos);
+      const left = checkCopySize(c.k, src, n, true, "simple_read_from_buffer") ? copyToUser(c.k, cur(c.k), to, src, n) : n;
       if (left === n) return -14;
       q.f.pos = pos + n - left;
       return n - left;
@@ -311,7 +312,8 @@ export const CHARDEV_ROWS: ApiEntry[] = [
       const pos = q.f.pos;
       if (pos >= available || !count) return 0;
       const n = Math.min(count, available - pos);
-      const left = copyFromUser(c.k, cur(c.k), to + BigInt(pos), from, n);
+      const dst = to + BigInt(pos);
+      const left = checkCopySize(c.k, dst, n, false, "simple_write_to_buffer") ? copyFromUser(c.k, cur(c.k), dst, from, n) : n;
       if (left === n) return -14;
       q.f.pos = pos + n - left;
       return n - left;

@@ -18,6 +18,9 @@
 import type { Kernel } from "../kernel.ts";
 import type { Mm } from "./mmap.ts";
 import { showSignal, type SignalInfo } from "./user_fault.ts";
+import { bug, moduleFrames, warn } from "../debug/splat.ts";
+import { KernelOops } from "../kernel/module.ts";
+import { KERN_EMERG } from "../kernel/printk.ts";
 
 const PAGE = 4096;
 
@@ -96,6 +99,105 @@ export function accessOk(mm: Mm | undefined, addr: bigint, n: number): boolean {
   if (!mm) return false;
   const end = addr + BigInt(n);
   return addr >= 0n && end >= addr && end <= mm.L.taskSize;
+}
+
+// ---- check_copy_size() (6.1) --------------------------------------------------------------------------------------
+//
+// copy_to_user()/copy_from_user() are inline: before the copy, check_copy_size(kaddr, n) (include/linux/thread_info.h)
+// refuses a length past INT_MAX with WARN_ON_ONCE(bytes > INT_MAX) (once per call site: the inline's static flag) and
+// the call returns n, nothing copied and, for copy_from_user, nothing zeroed. Then check_object_size(): with
+// CONFIG_HARDENED_USERCOPY (the Debian builds; not set in the debug kernel, whose KASAN reports an overflow instead)
+// mm/usercopy.c __check_object_size() requires the kernel range to lie in what it points into, else
+// usercopy_abort() prints "usercopy: Kernel memory exposure|overwrite attempt detected ..." and BUG()s:
+// - a wrapped range, or a NULL/ZERO_SIZE_PTR pointer;
+// - vmalloc: in one vmap area (its guard page included: va_end);
+// - a slab object: inside its cache's usercopy region (__check_heap_object in mm/slub.c): a kmalloc cache's is the
+//   whole object (useroffset 0, usersize = object size), a kmem_cache_create() cache has none (usersize 0: any copy
+//   BUGs; kmem_cache_create_usercopy() would name one), and slab_unmergeable() keeps caches with a region apart;
+// - a large kmalloc block (a compound page): inside the folio.
+// Simplifications (stated): stack objects and kernel text are not checked (a cell has neither), alloc_pages()
+// blocks are not (only __GFP_COMP folios are, and the model does not record the flag), slub_debug's left red zone is
+// not subtracted, and kernel caches other than kmalloc's are taken to have no usercopy region.
+
+const INT_MAX = 0x7fffffff;
+/** mm/usercopy.c line of usercopy_abort()'s BUG() (6.1 reports show :102). */
+const USERCOPY_BUG_LINE = 102;
+/** include/linux/thread_info.h line of check_copy_size()'s WARN_ON_ONCE(bytes > INT_MAX) (5.17 reports show :230). */
+const CHECK_COPY_SIZE_WARN_LINE = 230;
+const KMALLOC_CACHE = /^(?:dma-)?kmalloc(?:-cg|-rcl)?-/;
+/** Call sites whose WARN_ON_ONCE(bytes > INT_MAX) fired, per kernel. */
+const warnedSites = new WeakMap<Kernel, Set<string>>();
+
+function usercopyAbort(k: Kernel, name: string, detail: string | null, toUser: boolean, offset: bigint | number, len: bigint | number): never {
+  const d = detail === null ? "" : ` '${detail}'`;
+  k.printk(
+    KERN_EMERG + "usercopy: Kernel memory %s attempt detected %s %s%s (offset %lu, size %lu)!\n",
+    toUser ? "exposure" : "overwrite",
+    toUser ? "from" : "to",
+    name,
+    d,
+    BigInt(offset),
+    BigInt(len),
+  );
+  const r = bug(k, {
+    file: "mm/usercopy.c",
+    line: USERCOPY_BUG_LINE,
+    fn: "usercopy_abort",
+    kernelFrames: name === "SLUB object" ? ["__check_heap_object", "__check_object_size"] : ["__check_object_size"],
+    explain: toUser
+      ? `copy_to_user() was asked to copy ${len} bytes from kernel memory that does not hold them all (${name}${d}, offset ${offset}): hardened usercopy (CONFIG_HARDENED_USERCOPY) stops the copy before it shows user space other kernel memory.`
+      : `copy_from_user() was asked to write ${len} bytes into kernel memory that does not hold them all (${name}${d}, offset ${offset}): hardened usercopy (CONFIG_HARDENED_USERCOPY) stops the copy before it overwrites other kernel memory.`,
+  });
+  throw new KernelOops(r.title, r);
+}
+
+/** __check_object_size(ptr, n, to_user) with CONFIG_HARDENED_USERCOPY (see above); BUGs, or returns. */
+function checkObjectSize(k: Kernel, ptr: bigint, n: number, toUser: boolean): void {
+  if (n === 0) return;
+  // check_bogus_address()
+  const end = BigInt.asUintN(k.layout.bits, ptr + BigInt(n - 1));
+  if (end < ptr) usercopyAbort(k, "wrapped address", null, toUser, 0, BigInt.asUintN(k.layout.bits, ptr + BigInt(n)));
+  if (ptr <= 16n) usercopyAbort(k, "null address", null, toUser, ptr, n);
+  if (k.vmalloc.is_vmalloc_addr(ptr)) {
+    const vm = k.vmalloc.find_vm_area(ptr);
+    if (!vm) usercopyAbort(k, "vmalloc", "no area", toUser, 0, n);
+    if (BigInt(n) > vm.addr + BigInt(vm.size) - ptr) usercopyAbort(k, "vmalloc", null, toUser, ptr - vm.addr, n);
+    return;
+  }
+  const o = k.slab.objectAt(ptr);
+  if (!o) return; // not a heap object (virt_addr_valid() false, or a page that is not a slab or a folio)
+  if (o.via === "page") {
+    if (n > o.slot - o.offset) usercopyAbort(k, "page alloc", null, toUser, o.offset, n);
+    return;
+  }
+  const usersize = KMALLOC_CACHE.test(o.cache) ? o.objectSize : 0;
+  if (o.offset <= usersize && n <= usersize - o.offset) return;
+  usercopyAbort(k, "SLUB object", o.cache, toUser, o.offset, n);
+}
+
+/**
+ * check_copy_size(kaddr, n) of a copy_to_user (toUser) or copy_from_user made at `site` (a kernel function that
+ * inlines it, or undefined: the module's own call): false when the copy is refused (the caller returns n).
+ */
+export function checkCopySize(k: Kernel, kaddr: bigint, n: number, toUser: boolean, site?: string): boolean {
+  if (k.profile.era !== "6.1") return true;
+  if (n > INT_MAX) {
+    const fn = site ?? moduleFrames(k).frames[0] ?? (toUser ? "copy_to_user" : "copy_from_user");
+    let sites = warnedSites.get(k);
+    if (!sites) warnedSites.set(k, (sites = new Set()));
+    if (!sites.has(fn)) {
+      sites.add(fn);
+      warn(k, {
+        file: "include/linux/thread_info.h",
+        line: CHECK_COPY_SIZE_WARN_LINE,
+        fn,
+        explain: `${toUser ? "copy_to_user" : "copy_from_user"}() was asked for ${n} bytes, more than INT_MAX (2147483647): the kernel refuses such a length as a sign of a miscalculated size, copies nothing and returns it whole.`,
+      });
+    }
+    return false;
+  }
+  if (!k.debug) checkObjectSize(k, kaddr, n, toUser);
+  return true;
 }
 
 /** copy_to_user(to, from, n): bytes NOT copied (0 on success). from is a kernel address (read by the kernel's path). */

@@ -3,15 +3,18 @@
 // returns to the sandbox's deadline check ([].indexOf.call({ length: 2 ** 53 - 1 }, 1)) is ended by the page
 // (runner.ts, "unresponsive"), and whatever the worker held is gone with it. So the worker sends the log as it grows:
 // every record at once for a run's first LOG_FIRST_RECORDS (a cell that prints a few lines and then hangs keeps them
-// all: the common case), then in batches, at a record that comes LOG_BATCH_MS or more after the last send (a loop that
-// prints costs at most one message per LOG_BATCH_MS). What the page shows after ending the worker is the log up to
-// the last send: past the first records, the lines of the last LOG_BATCH_MS before the hang can be missing.
+// all: the common case), then in batches, at a record that comes LOG_BATCH_MS or more after the last send or that
+// makes LOG_BATCH_RECORDS unsent (a loop that prints costs one message per LOG_BATCH_RECORDS records at most). What the
+// page shows after ending the worker is the log up to the last send: past the first records, at most the last
+// LOG_BATCH_RECORDS - 1 records before the hang can be missing (the time rule alone lost every record of the last 5 ms:
+// a cell printing 1000 lines and then hanging in one built-in kept 836-933 of them in Chromium).
 // Rejected: a message per record (~4 µs each, last session's measure, the cost of a printk loop doubled), and a
 // SharedArrayBuffer ring the page reads after the end (the page is not cross-origin isolated: no SharedArrayBuffer).
 // The cost per printk is one wrapper and, past the first records, one clock read.
 
 export const LOG_FIRST_RECORDS = 256;
 export const LOG_BATCH_MS = 5;
+export const LOG_BATCH_RECORDS = 64;
 
 /** What the forwarder needs of the kernel's LogBuffer (src/kernel/kernel/printk.ts). */
 export interface ForwardedLog {
@@ -34,7 +37,7 @@ export function forwardLog(log: ForwardedLog, send: (from: number, lines: string
     const n = orig.call(this, fmt, args);
     if (n > 0) {
       const end = log.mark();
-      if (end - start <= LOG_FIRST_RECORDS || now() - last >= LOG_BATCH_MS) {
+      if (end - start <= LOG_FIRST_RECORDS || end - sent >= LOG_BATCH_RECORDS || now() - last >= LOG_BATCH_MS) {
         const from = Math.max(start, sent - 1);
         send(from - start, log.dmesg(from, end));
         sent = end;

@@ -332,9 +332,9 @@ interface Demand {
 
 const ENGLISH = ["zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten"];
 
-/** The ways a page says a byte count: 102400, 102,400, 100 KiB / 100 kB / 100K, 1 MiB... */
+/** The ways a page says a byte count: 102400, 102,400, 0x19000, 100 KiB / 100 kB / 100K, 1 MiB... */
 function bytesWords(n: number): string[] {
-  const out = [String(n), n.toLocaleString("en-US")];
+  const out = [String(n), n.toLocaleString("en-US"), `0x${n.toString(16)}`];
   for (const [unit, names] of [
     [1 << 20, ["MiB", "MB", "M"]],
     [1 << 10, ["KiB", "kB", "KB", "K"]],

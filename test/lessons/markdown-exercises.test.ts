@@ -150,6 +150,7 @@ describe("an ```exercise block", () => {
       ["Take 200 bytes with `kmalloc(200, GFP_ATOMIC)` under a spinlock.", kmalloc],
       ["Under a spinlock, take memory.", kmalloc.replace("message: a buffer", 'message: "200 bytes from kmalloc with GFP_ATOMIC"')],
       ["Take 100 KiB with vmalloc, keep it until unload.", "  - allocated: { id: a, message: m, hint: h, fn: [vmalloc], size: 102400, kept: true }"],
+      ["Take 0x19000 bytes with vmalloc.", "  - allocated: { id: a, message: m, hint: h, fn: [vmalloc], size: 102400 }"],
       ["Take 4 pages (order 2) with __get_free_pages.", "  - allocated: { id: a, message: m, hint: h, fn: [__get_free_pages], order: 2 }"],
       ["Fill it with 0x2a.", "  - valueInMemory: { id: v, probe: p, message: m, hint: h, expected: 42 }"],
     ] as const)

@@ -432,8 +432,8 @@ let inFlight: { run: Run; qjs: QuickJSWASMModule; releaseMemory: () => void } | 
  * QuickJS calls its interrupt handler (the CPU deadline) only every 10,000 loop turns or calls, so a loop whose every
  * turn is a long built-in call (`JSON.stringify` of a 20 MB string, a sort of millions of elements: ~0.1-0.3 s each)
  * runs far past the limit, and one built-in call over a huge array-like (`[].indexOf.call({ length: 2 ** 53 - 1 })`)
- * never returns to it. The host (src/node/in-thread.ts: Node's vm timeout; src/node/isolate.ts: the inspector's
- * Runtime.terminateExecution in the run worker) stops this thread's JavaScript, which unwinds without running any
+ * never returns to it. The host (src/node/guest-watch.ts: Node's vm timeout, on the caller's thread or in the run
+ * worker) stops this thread's JavaScript, which unwinds without running any
  * `finally`, and calls this: the kernel, plain JavaScript objects, is still there. QuickJS is not (the module was left
  * in the middle of a call): it is dropped (poisonQuickJS), and nothing of it is read; the report has no cell line
  * (the guest cannot be asked where it was). A stop inside a kernel call leaves that call half done, as a limit does

@@ -5,6 +5,12 @@
 // CommonJS (a worker whose entry is CommonJS starts faster: it needs no ES module loader), next to the bundle that
 // contains isolate.ts (isolate.ts's workerEntry() looks for it there).
 //
+// The worker stops its own runs at their CPU limit where the sandbox cannot (one long built-in call that never
+// returns to QuickJS's interrupt handler): the module's part runs under Node's vm timeout (guest-watch.ts, as `kmodlab
+// run` on its own thread does), and a stopped run ends as the sandbox's own CPU-limit stop with its kernel log
+// (sandbox/run.ts salvageStoppedRun). The parent is told when each attempt starts and with what timeout ("watching"),
+// and terminates the worker only if no answer comes well after it.
+//
 // The worker also watches the one host memory V8's heap limit (resourceLimits) does not see: the QuickJS
 // module's WebAssembly memory, which guest ArrayBuffers, typed arrays and strings live in. Every growth passes
 // through WebAssembly.Memory.prototype.grow (the emscripten glue calls it from its resize-heap import); past the
@@ -18,6 +24,7 @@ import { createRunHost } from "./run-host.ts";
 import type { RunOptions } from "../../sandbox/run.ts";
 import type { ToIsolate, FromIsolate } from "./isolate-protocol.ts";
 import { currentThreadId } from "../../sandbox/cpuclock.ts";
+import { firstTimeoutMs, guestWatch, withRunAgain } from "./guest-watch.ts";
 
 const port = parentPort!;
 const t0 = performance.now();
@@ -74,19 +81,21 @@ port.on("message", async (m: ToIsolate) => {
     host.bootAhead(m.profile, m.boot);
     return;
   }
-  if (m.type === "salvage") {
-    // the parent stopped the run's JavaScript (isolate.ts stopJs): the handler below never finished; the kernel is here
-    currentId = 0;
-    const result = host.salvage();
-    post(result ? { type: "result", id: m.id, result } : { type: "failed", id: m.id, message: "no run to salvage" });
-    return;
-  }
   if (m.type !== "run") return;
   try {
     await host.ready;
     currentId = m.id;
     wasmBudget = m.wasmBudget;
-    const result = await host.run(m.source, m.options as RunOptions);
+    // each attempt (a second one when the machine's load had the first stopped short of the CPU limit: guest-watch.ts)
+    // tells the parent its timeout as its module part starts
+    const result = await withRunAgain(firstTimeoutMs(m.watch), (timeoutMs) =>
+      host.run(m.source, m.options as RunOptions, (runSync) =>
+        runSync((guestPart) => {
+          post({ type: "watching", id: m.id, timeoutMs });
+          return guestWatch(m.watch, timeoutMs, () => host.salvage())(guestPart);
+        }),
+      ),
+    );
     currentId = 0;
     post({ type: "result", id: m.id, result });
   } catch (e) {

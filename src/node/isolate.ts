@@ -8,10 +8,15 @@
 // the guarantee behind them. A terminated worker takes its kernel with it: the report says the log is lost.
 //
 // Limits of one run (IsolateLimits, all with defaults):
-// - CPU: the run's limits.cpuMs plus a grace (default max(3 s, cpuMs / 2)) from the moment the run is handed to a
-//   ready worker; past it the worker's JavaScript is stopped (not the worker: stopWorkerJs) and the worker answers
-//   with the run as the sandbox's own CPU-limit stop, its kernel log kept (sandbox/run.ts salvageStoppedRun); the
-//   worker is replaced after. Only if that fails is the worker terminated -> kind "timeout", limit "cpu".
+// - CPU: the worker stops the run's module part itself, with Node's vm timeout (guest-watch.ts, as `kmodlab run` on
+//   its own thread does): at the run's limits.cpuMs plus a grace (default max(3 s, cpuMs / 2)) the run ends as the
+//   sandbox's own CPU-limit stop, its kernel log kept (sandbox/run.ts salvageStoppedRun), and the worker is replaced
+//   after. The parent's watchdog is the last resort: before the module part starts, the limit plus the grace of the
+//   worker thread's CPU time; once it has started ("watching"), the worker's own timeout plus a margin of wall time.
+//   Past it the worker is terminated -> kind "timeout", limit "cpu", the log lost.
+//   (Until session 15 the parent stopped the worker's JavaScript through the inspector, NodeWorker.enable and
+//   Runtime.terminateExecution: with two workers coming and going, Node 20's WorkerAgent::enable crashed the whole
+//   process now and then, a segfault in ~WorkerManagerEventHandle; a class graded with --jobs 2 lost every result.)
 // - JavaScript heap: the worker's V8 old generation (default 1024 MiB); a worker that dies of it
 //   (ERR_WORKER_OUT_OF_MEMORY) -> kind "out-of-memory", limit "memory".
 // - WebAssembly memory: the QuickJS module's linear memory (guest objects, ArrayBuffers and strings), default
@@ -95,68 +100,12 @@ function fmt(bytes: number): string {
   return bytes >= GiB && bytes % GiB === 0 ? `${bytes / GiB} GiB` : `${Math.round(bytes / MiB)} MiB`;
 }
 
-/** How long a run worker whose JavaScript was stopped (stopWorkerJs) has to answer with the run's result, in ms. */
-const SALVAGE_MS = 2000;
-
 /**
- * Stop what worker `w`'s thread is running (JavaScript or QuickJS's WebAssembly), not the thread: the inspector's
- * Runtime.terminateExecution, sent to the worker through the main thread's NodeWorker domain. V8 handles it at the
- * thread's next interrupt check (every loop, in JavaScript and WebAssembly alike, has one: the same mechanism as
- * worker.terminate()), unwinds the stack without running any `finally`, and cancels the termination once the
- * outermost call (the worker's message handler) has returned: the worker then takes its next message, with
- * everything the run had built (the kernel) still in memory. Resolves false when it could not be sent (no inspector
- * in this Node, the worker not found): the caller terminates the worker instead. Costs nothing until used: a session
- * is opened for the stop and closed after it.
+ * How much more wall time than the worker's own CPU stop's timeout (guest-watch.ts) the parent gives a run before it
+ * terminates the worker: the worker's salvage of the stopped run (sandbox/run.ts salvageStoppedRun) and its answer.
  */
-async function stopWorkerJs(w: Worker): Promise<boolean> {
-  let inspector: typeof import("node:inspector");
-  try {
-    inspector = await import("node:inspector");
-  } catch {
-    return false;
-  }
-  const session = new inspector.Session();
-  try {
-    session.connect();
-  } catch {
-    return false;
-  }
-  return new Promise<boolean>((resolve) => {
-    let done = false;
-    const end = (ok: boolean) => {
-      if (done) return;
-      done = true;
-      clearTimeout(timer);
-      try {
-        session.disconnect();
-      } catch {
-        // already closed
-      }
-      resolve(ok);
-    };
-    const timer = setTimeout(() => end(false), SALVAGE_MS);
-    timer.unref();
-    let sessionId: string | undefined;
-    // the inspector numbers workers its own way; the title is Node's "[worker THREADID]" (and the worker's name)
-    const title = `[worker ${w.threadId}]`;
-    session.on("NodeWorker.attachedToWorker", (m: { params: { sessionId: string; workerInfo: { title: string } } }) => {
-      const t = m.params.workerInfo.title;
-      if (sessionId !== undefined || !(t === title || t.startsWith(title + " "))) return;
-      sessionId = m.params.sessionId;
-      const message = JSON.stringify({ id: 1, method: "Runtime.terminateExecution" });
-      session.post("NodeWorker.sendMessageToWorker", { sessionId, message }, (err) => err && end(false));
-    });
-    session.on("NodeWorker.receivedMessageFromWorker", (m: { params: { sessionId: string; message: string } }) => {
-      if (m.params.sessionId !== sessionId) return;
-      try {
-        const reply = JSON.parse(m.params.message) as { id?: number; error?: unknown };
-        if (reply.id === 1) end(reply.error === undefined);
-      } catch {
-        end(false);
-      }
-    });
-    session.post("NodeWorker.enable", { waitForDebuggerOnStart: false }, (err) => err && end(false));
-  });
+function marginMs(timeoutMs: number): number {
+  return Math.max(2000, Math.round(timeoutMs / 2));
 }
 
 /** The RunResult of a run the host ended: no kernel log survives, one report says which limit and why. */
@@ -261,8 +210,6 @@ interface Job {
   resolve: (r: RunResult) => void;
   started: number;
   timer?: ReturnType<typeof setTimeout>;
-  /** The CPU watchdog fired and the worker was asked for the run's result (stopCpu). */
-  salvaging?: boolean;
   /** How many runs were in flight in the process when the host memory watch ended this one. */
   rssShared?: number;
 }
@@ -366,9 +313,12 @@ export class IsolatedRunner {
     if (!j || !("id" in m) || m.id !== j.id) return;
     if (m.type === "result") {
       this.finish(m.result);
-      if (j.salvaging) this.retire(); // its QuickJS was stopped in the middle of a call, and a termination may be pending
+      if (m.result.stoppedByHost) this.retire(); // its own CPU stop left QuickJS in the middle of a call: start afresh
+    } else if (m.type === "watching") {
+      // the module part has started under the worker's own CPU stop: wait for it, and then some
+      clearTimeout(j.timer);
+      j.timer = setTimeout(() => this.job === j && this.kill("cpu"), Math.min(2 ** 31 - 1, m.timeoutMs + marginMs(m.timeoutMs)));
     } else if (m.type === "over-memory") this.kill("wasm");
-    else if (j.salvaging) this.kill("cpu");
     else if (m.type === "failed")
       this.finish(hostStoppedResult(j.options, "crash", { ...this.detail(j.options), message: m.message }, performance.now() - j.started));
   }
@@ -393,28 +343,6 @@ export class IsolatedRunner {
     this.worker = null;
     this.ready = null;
     if (w) void w.terminate();
-  }
-
-  /**
-   * The CPU watchdog fired: stop the worker's JavaScript, not the worker (stopWorkerJs), and ask it for the run's
-   * result: the kernel is still there, so the run ends as the sandbox's own CPU-limit stop, with its log
-   * (sandbox/run.ts salvageStoppedRun). If that fails or takes more than SALVAGE_MS, the worker is terminated and the
-   * run's log is lost, as before.
-   */
-  private stopCpu(j: Job) {
-    const w = this.worker;
-    if (!w || j.salvaging) return this.kill("cpu");
-    j.salvaging = true;
-    j.timer = setTimeout(() => this.job === j && this.kill("cpu"), SALVAGE_MS);
-    void stopWorkerJs(w).then((ok) => {
-      if (this.job !== j || this.worker !== w) return;
-      if (!ok) return this.kill("cpu");
-      try {
-        w.postMessage({ type: "salvage", id: j.id } satisfies ToIsolate);
-      } catch {
-        this.kill("cpu");
-      }
-    });
   }
 
   /** Terminate the worker in the middle of the current run, which ends with `stop`'s report. */
@@ -470,7 +398,7 @@ export class IsolatedRunner {
       this.job = j;
       watchRss(this, true);
       this.watchCpu(j, d.cpuMs, d.graceMs);
-      const msg: ToIsolate = { type: "run", id: j.id, source, options, wasmBudget: d.wasmBytes };
+      const msg: ToIsolate = { type: "run", id: j.id, source, options, wasmBudget: d.wasmBytes, watch: { cpuMs: d.cpuMs, graceMs: d.graceMs } };
       try {
         this.worker!.postMessage(msg);
       } catch (e) {
@@ -480,7 +408,8 @@ export class IsolatedRunner {
   }
 
   /**
-   * The CPU watchdog: ends the run when the worker thread has had its CPU limit plus the grace. On wall time first
+   * The CPU watchdog until the module part starts ("watching" then sets the last resort): ends the run when the worker
+   * thread has had its CPU limit plus the grace (the boot and the compile take a small part of it). On wall time first
    * (a thread's CPU time never runs ahead of it); then, where the thread's CPU time can be read, the timer is set
    * again for the CPU time still left, so a loaded machine does not end a run early (the sandbox's own deadline
    * works the same way: Bridge.pastDeadline). WALL_CAP_FACTOR times the limit, plus the grace, of wall time ends it
@@ -498,7 +427,7 @@ export class IsolatedRunner {
       if (this.job !== j) return;
       const give = wallTimeToGive(clock ? clock() - cpu0 : NaN, budget, performance.now(), cap);
       if (give > 0) arm(give);
-      else this.stopCpu(j);
+      else this.kill("cpu");
     };
     arm(budget);
   }

@@ -115,7 +115,7 @@ describe("a deadlocking cell ends with the kernel's report, not the host's stop,
             const r = await runner.run(src, { profile, config, limits: { cpuMs: 1000 } });
             const where = `${what} on ${profile} ${config}: ${r.reports.map((x) => x.title).join(" | ")}`;
             expect(hostStopOf(r), where).toBeUndefined();
-            expect(r.stoppedByHost, where).toBeUndefined(); // nor stopped by the host and salvaged (isolate.ts stopCpu)
+            expect(r.stoppedByHost, where).toBeUndefined(); // nor stopped by the host and salvaged (the worker's guest-watch.ts stop)
             expect(
               r.reports.filter((x) => /internal error/.test(x.title)),
               where,

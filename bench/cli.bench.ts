@@ -24,11 +24,31 @@ interface Sample {
   rssMb?: number;
 }
 
-/** Run one process to the end; with GNU time, its CPU time and peak RSS too. `env`: variables set, or unset (undefined). */
+const BASH = "/bin/bash";
+/**
+ * Around GNU time, when bash is there: its `times` (the CPU of the children it waited for, from getrusage, printed in
+ * 1 ms steps) and the wall time of the command alone ($EPOCHREALTIME, bash 5, taken around it, so bash's own start is
+ * not counted). GNU time prints %U and %S in 10 ms steps, which at these sizes (`node -e 0` ~15-20 ms of CPU on the
+ * 2-core VM) made the CPU rows and their ratio mostly rounding: 10 against 90 ms (9x) where getrusage had 17.6 against
+ * 72.8 ms (4.1x). The children's CPU includes GNU time's own, a fraction of a millisecond, the same in every row.
+ */
+const TIMES = 'T0=$EPOCHREALTIME; "$@"; s=$?; T1=$EPOCHREALTIME; echo "KMODLAB_WALL $T0 $T1" >&2; times >&2; exit $s';
+
+/** Seconds from bash's `times` (`0m0.062s`) or $EPOCHREALTIME (`1765155600.123456`; the locale's decimal mark). */
+const seconds = (t: string): number => {
+  const m = /^(?:(\d+)m)?(\d+)[.,]?(\d*)s?$/.exec(t);
+  return m ? Number(m[1] ?? 0) * 60 + Number(`${m[2]}.${m[3] || "0"}`) : NaN;
+};
+
+/**
+ * Run one process to the end; with GNU time, its CPU time and peak RSS too (the CPU in 1 ms steps with bash: TIMES).
+ * `env`: variables set, or unset (undefined).
+ */
 function once(argv: string[], env?: Record<string, string | undefined>): Sample {
   const timed = existsSync(GNU_TIME);
-  const cmd = timed ? GNU_TIME : argv[0];
-  const args = timed ? ["-f", "KMODLAB_TIME %U %S %M", ...argv] : argv.slice(1);
+  const bash = timed && existsSync(BASH);
+  const timeArgs = ["-f", "KMODLAB_TIME %U %S %M", ...argv];
+  const [cmd, args] = bash ? [BASH, ["-c", TIMES, "bash", GNU_TIME, ...timeArgs]] : timed ? [GNU_TIME, timeArgs] : [argv[0]!, argv.slice(1)];
   const t0 = performance.now();
   let childEnv: NodeJS.ProcessEnv | undefined;
   if (env) {
@@ -39,12 +59,23 @@ function once(argv: string[], env?: Record<string, string | undefined>): Sample 
     }
   }
   const r = spawnSync(cmd, args, { cwd: root, encoding: "utf8", stdio: ["ignore", "pipe", "pipe"], env: childEnv });
-  const wallMs = performance.now() - t0;
+  let wallMs = performance.now() - t0;
   if (r.status !== 0) throw new Error(`${argv.join(" ")} exited ${r.status}: ${r.stderr}`);
   if (!timed) return { wallMs };
   const m = /KMODLAB_TIME (\S+) (\S+) (\d+)/.exec(r.stderr);
   if (!m) throw new Error(`no GNU time line in: ${r.stderr}`);
-  return { wallMs, cpuMs: (Number(m[1]) + Number(m[2])) * 1000, rssMb: Number(m[3]) / 1024 };
+  let cpuMs = (Number(m[1]) + Number(m[2])) * 1000;
+  if (bash) {
+    // the last three lines: KMODLAB_WALL T0 T1, then `times`: the shell's own CPU, its children's
+    const lines = r.stderr.trimEnd().split("\n");
+    const wall = lines.at(-3)?.split(" ") ?? [];
+    const [user, sys] = (lines.at(-1) ?? "").split(" ").map(seconds);
+    if (wall[0] !== "KMODLAB_WALL" || !Number.isFinite(user) || !Number.isFinite(sys)) throw new Error(`no bash times lines in: ${r.stderr}`);
+    const [t0s, t1s] = [seconds(wall[1] ?? ""), seconds(wall[2] ?? "")];
+    if (t1s > t0s) wallMs = (t1s - t0s) * 1000; // ($EPOCHREALTIME is empty before bash 5: NaN, the spawn's wall stays)
+    cpuMs = (user! + sys!) * 1000;
+  }
+  return { wallMs, cpuMs, rssMb: Number(m[3]) / 1024 };
 }
 
 const NO_CA_NODE = "node -e 0 (NODE_EXTRA_CA_CERTS unset)";
@@ -99,7 +130,7 @@ export const suite: Suite = {
         `${name}: whole process`,
         "ms",
         s.map((x) => x.wallMs),
-        "spawn to exit, wall",
+        "spawn to exit, wall (bash's $EPOCHREALTIME around it when there)",
       );
       let cpu;
       if (s[0].cpuMs !== undefined) {
@@ -107,7 +138,7 @@ export const suite: Suite = {
           `${name}: whole process (cpu)`,
           "ms",
           s.map((x) => x.cpuMs!),
-          "user + system, GNU time",
+          "user + system (bash times, else GNU time)",
         );
         ctx.record(
           `${name}: peak RSS`,

@@ -464,6 +464,28 @@ function says(page: string, lower: string, word: string): boolean {
   return new RegExp(`(?<![A-Za-z0-9_])${esc}(?![A-Za-z0-9_])`).test(page);
 }
 
+/**
+ * A YAML error's line (1-based, in the YAML text) and message. An unclosed [ { or quote is found where the next line
+ * starts: the line that opened it is named.
+ */
+export function yamlErrorAt(yaml: string, e: { pos: [number, number]; message: string }, counter: LineCounter): { line: number; why: string } {
+  const why = e.message.split("\n")[0];
+  const open = unclosedOpener(yaml, e.pos[0], why);
+  if (open !== undefined) return { line: counter.linePos(open.at).line, why: `this line's ${open.char} is never closed (${why})` };
+  return { line: counter.linePos(e.pos[0]).line, why };
+}
+
+/** The first error of a lesson's front matter (YAML), at its line in the file; undefined when it parses. */
+export function frontMatterError(markdown: string): { line: number; why: string } | undefined {
+  const m = /^\uFEFF?---\r?\n([\s\S]*?)\r?\n---[ \t]*(?:\r?\n|$)/.exec(markdown);
+  if (!m || yamlTooBig(m[1], "")) return undefined;
+  const counter = new LineCounter();
+  const doc = parseDocument(m[1], { lineCounter: counter, prettyErrors: false });
+  if (!doc.errors.length) return undefined;
+  const at = yamlErrorAt(m[1], doc.errors[0], counter);
+  return { line: at.line + 1, why: at.why }; // the front matter starts on the file's second line
+}
+
 /** Where the flow collection or quoted string a YAML error says is unclosed was opened (before `pos`). */
 function unclosedOpener(yaml: string, pos: number, why: string): { at: number; char: string } | undefined {
   const flow = /end with a ([\]}])/.exec(why);
@@ -502,13 +524,8 @@ export function parseExerciseBlock(b: ExerciseBlock, lesson: string): Exercise {
     return b.line + (off === undefined ? 0 : counter.linePos(off).line - 1);
   };
   if (doc.errors.length) {
-    const e = doc.errors[0];
-    const why = e.message.split("\n")[0];
-    // An unclosed [ { or quote is found where the next line starts: point at the line that opened it.
-    const open = unclosedOpener(b.yaml, e.pos[0], why);
-    if (open !== undefined)
-      throw new ExerciseError(b.path, b.line + counter.linePos(open.at).line - 1, `YAML: this line's ${open.char} is never closed (${why})`);
-    throw new ExerciseError(b.path, b.line + counter.linePos(e.pos[0]).line - 1, `YAML: ${why}`);
+    const at = yamlErrorAt(b.yaml, doc.errors[0], counter);
+    throw new ExerciseError(b.path, b.line + at.line - 1, `YAML: ${at.why}`);
   }
   const err = (node: YamlNode | null | undefined, why: string): never => {
     throw new ExerciseError(b.path, lineOf(node ?? (doc.contents as YamlNode)), why);

@@ -7,7 +7,7 @@ import { join } from "node:path";
 import type { Exercise } from "../grader/types.ts";
 import { EXERCISES } from "../grader/exercises/index.ts";
 import { readMeta } from "../notebook/lesson.ts";
-import { ExerciseError, lessonExercises } from "./exercises.ts";
+import { ExerciseError, frontMatterError, lessonExercises } from "./exercises.ts";
 import { markdownTooHostile, MAX_LESSON_BYTES } from "./blocks.ts";
 
 export interface LessonFile {
@@ -81,7 +81,8 @@ function readLessonFile(dir: string, name: string, b: Buffer, errors?: ExerciseE
   try {
     meta = readMeta(source, `lessons/${name}`);
   } catch (e) {
-    throw new ExerciseError(file, 1, `front matter: ${(e as Error).message}`);
+    const at = frontMatterError(source); // the line a YAML error is at (readMeta's message names the front matter's)
+    throw new ExerciseError(file, at?.line ?? 1, `front matter: ${at ? `not valid YAML: ${at.why}` : (e as Error).message}`);
   }
   return { path: `lessons/${name}`, file, id: meta.id, title: meta.title, order: meta.order, source, exercises: lessonExercises(source, file, meta.id, errors) };
 }

@@ -106,6 +106,11 @@ describe("an ```exercise block", () => {
       expect(errorOf(src).line, to).toBe(lineOf(src, to));
       expect(errorOf(src).message, to).toContain(`YAML: this line's ${said} is never closed`);
     }
+    // the front matter's YAML error at its line in the file (it was line 1, with the front matter's own line number)
+    const fmDir = join(tmp, "front-matter");
+    mkdirSync(fmDir);
+    writeFileSync(join(fmDir, "01-x.md"), "---\nid: l\ntitle: [unclosed\norder: 1\n---\ntext\n");
+    expect(() => readLessonFolder(fmDir)).toThrow(/01-x\.md:3: front matter: not valid YAML: this line's '\[' is never closed/);
     const noSolution = lesson(GOOD.replace("solution: |\n  export {};\n", ""));
     expect(errorOf(noSolution).message).toBe("lessons/x.md:6: the exercise needs 'solution'");
     const badMem = lesson(GOOD.replace("settings: { profile: x86_64-6.1 }", "settings:\n  profile: x86_64-6.1\n  mem: lots"));

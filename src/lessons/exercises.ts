@@ -328,6 +328,8 @@ interface Demand {
   /** "size: 102400" */
   what: string;
   words: string[];
+  /** Names (functions, flags, required words): each a whole word as written, never a prefix in any case. */
+  exact?: boolean;
 }
 
 const ENGLISH = ["zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten"];
@@ -380,7 +382,7 @@ function selectorDemands(map: YamlNode | null | undefined): Demand[] {
   const out: Demand[] = [];
   const fn = pairNode(map, "fn");
   const fns = valuesOf(fn).map(String);
-  if (fns.length) out.push({ node: fn, what: `fn: [${fns.join(", ")}]`, words: fns });
+  if (fns.length) out.push({ node: fn, what: `fn: [${fns.join(", ")}]`, words: fns, exact: true });
   const fam = pairNode(map, "family");
   const fams = valuesOf(fam).map(String) as Family[];
   if (fams.length && !fns.length) out.push({ node: fam, what: `family: [${fams.join(", ")}]`, words: fams.flatMap((f) => FAMILY_WORDS[f] ?? [f]) });
@@ -404,11 +406,11 @@ function selectorDemands(map: YamlNode | null | undefined): Demand[] {
 function checkDemands(name: string, params: YamlNode | null | undefined, probe: (id: string) => YamlNode | undefined): Demand[] {
   const out: Demand[] = [];
   const req = pairNode(params, "requires");
-  for (const r of valuesOf(req)) out.push({ node: req, what: `requires: ${String(r)}`, words: [String(r)] });
+  for (const r of valuesOf(req)) out.push({ node: req, what: `requires: ${String(r)}`, words: [String(r)], exact: true });
   if (name === "allocated") {
     out.push(...selectorDemands(params));
     const gfp = pairNode(params, "gfp");
-    for (const g of valuesOf(gfp)) out.push({ node: gfp, what: `gfp: ${String(g)}`, words: [String(g)] });
+    for (const g of valuesOf(gfp)) out.push({ node: gfp, what: `gfp: ${String(g)}`, words: [String(g)], exact: true });
     const region = pairNode(params, "region");
     const [rg] = valuesOf(region);
     if (rg === "linear") out.push({ node: region, what: "region: linear", words: ["linear", "lowmem", "low memory", "direct map"] });
@@ -455,11 +457,11 @@ function checkDemands(name: string, params: YamlNode | null | undefined, probe: 
 }
 
 /**
- * Whether the page says one of the words: a name or number as a whole word; a lower-case word in any case, at the
- * start of a word ("unload" in "unloads", not "atomic" in "GFP_ATOMIC").
+ * Whether the page says one of the words: a name or number as a whole word ("vmalloc" not in "vmalloc_user"); a
+ * lower-case word in any case, at the start of a word ("unload" in "unloads", not "atomic" in "GFP_ATOMIC").
  */
-function says(page: string, lower: string, word: string): boolean {
-  if (/^[a-z ]+$/.test(word)) return new RegExp(`(?<![a-z0-9_])${word}`).test(lower);
+function says(page: string, lower: string, word: string, exact = false): boolean {
+  if (!exact && /^[a-z ]+$/.test(word)) return new RegExp(`(?<![a-z0-9_])${word}`).test(lower);
   const esc = word.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
   return new RegExp(`(?<![A-Za-z0-9_])${esc}(?![A-Za-z0-9_])`).test(page);
 }
@@ -654,7 +656,7 @@ export function parseExerciseBlock(b: ExerciseBlock, lesson: string): Exercise {
   const page = [title, statement, ...checks.map((c) => c.message)].join("\n");
   const lower = page.toLowerCase();
   for (const d of demands)
-    if (!d.words.some((w) => says(page, lower, w)))
+    if (!d.words.some((w) => says(page, lower, w, d.exact)))
       err(
         d.node,
         `${d.check}: '${d.what}' is checked, but the page the learner reads (the title, the statement and the checks' messages) never says it: write ${d.words

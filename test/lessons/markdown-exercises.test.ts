@@ -136,6 +136,7 @@ describe("an ```exercise block", () => {
     for (const [statement, check, mark, want] of [
       ["Take memory and free it.", kmalloc, "fn: [kmalloc", /allocated: 'fn: \[kmalloc, kzalloc\]' is checked, but the page .* never says it: write 'kmalloc' or 'kzalloc'/],
       ["Take memory with kmalloc and free it.", kmalloc, "size: 200", /'size: 200' is checked/],
+      ["Take 200 bytes with kmalloc_node.", kmalloc, "fn: [kmalloc", /'fn: \[kmalloc, kzalloc\]' is checked/],
       ["Take 200 bytes with kmalloc and free it.", kmalloc, "gfp: GFP_ATOMIC", /'gfp: GFP_ATOMIC' is checked/],
       ["Take 200 bytes with kmalloc(200, GFP_ATOMIC) and free it.", kmalloc, "context: [atomic]", /'context: \[atomic\]' is checked/],
       ["Take 200 bytes with kmalloc.", "  - allocated: { id: a, message: m, hint: h, fn: [kmalloc], size: 200, kept: true }", "kept: true", /'kept: true' is checked/],

@@ -933,6 +933,8 @@ export class Bridge {
   private readonly argNums = new Float64Array(3);
   /** The last address result of a raw call: its bigint, number and the guest bigint's JSValue (hostCall, rawRow). */
   private lastRet: bigint | undefined = undefined;
+  /** lastRet is an address rawArg takes (checkAddr's range: [0, 2^addrBits)). */
+  private lastRetOk = false;
   private lastRetNum = 0;
   private lastRetPtr = 0;
 
@@ -954,8 +956,15 @@ export class Bridge {
     if (t !== TAG_SHORT_BIG_INT && t !== TAG_BIG_INT) return undefined;
     const a = raw.addrNumber(p);
     if (a === undefined) return undefined;
-    const b = a === this.lastRetNum && this.lastRet !== undefined ? this.lastRet : (this.addrBigs.get(a) ?? decodeAddr(a));
-    if (!(b >= 0n && b < this.addrLimit)) return undefined; // checkAddr's message, through handles
+    let b: bigint;
+    if (a === this.lastRetNum && this.lastRet !== undefined) {
+      // the last address result, passed back (kfree(kmalloc(...))): its range checked once, when it was returned
+      if (!this.lastRetOk) return undefined;
+      b = this.lastRet;
+    } else {
+      b = this.addrBigs.get(a) ?? decodeAddr(a);
+      if (!(b >= 0n && b < this.addrLimit)) return undefined; // checkAddr's message, through handles
+    }
     this.argNums[i] = a;
     return b;
   }
@@ -1002,6 +1011,7 @@ export class Bridge {
     const ptr = this.bigintHandle(b).value as unknown as number;
     if (num !== undefined) {
       this.lastRet = b;
+      this.lastRetOk = b >= 0n && b < this.addrLimit;
       this.lastRetNum = num;
       this.lastRetPtr = ptr;
     }

@@ -222,7 +222,7 @@ describe("kmodlab run: the fast path (lib/cli-run.cjs) prints what the full comm
     const aside = join(dir, "cell-compiler.cjs.aside");
     renameSync(compilerFile, aside);
     try {
-      for (const extra of [{}, { KMODLAB_FAST_RUN: "0" }]) {
+      for (const extra of [{}, { KMODLAB_FAST_RUN: "0" }] as Record<string, string>[]) {
         const again = await run(["run", cell], extra);
         expect([again.status, again.stdout, again.stderr]).toEqual([first.status, first.stdout, first.stderr]);
       }

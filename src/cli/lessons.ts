@@ -90,6 +90,8 @@ async function validateFolder(dir: string, o: { json?: boolean; jobs?: string })
     process.stderr.write(errors.map((e) => `${e.message}\n`).join("") + (errors.length > 1 ? `kmodlab: ${errors.length} declaration errors\n` : ""));
     return 2;
   }
+  // what a check requires and the page did not say: added to the check's message, and said here
+  for (const l of lessons) for (const ex of l.exercises) for (const n of ex.pageNotes ?? []) process.stderr.write(`warning: ${n}\n`);
   const exercises = lessons.flatMap((l) => l.exercises.map((ex) => [l, ex] as const));
   if (!lessons.length) {
     process.stderr.write(`kmodlab: no lessons (.md files) in ${dir}\n`);

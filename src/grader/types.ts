@@ -134,6 +134,12 @@ export interface Exercise {
   checks: Check[];
   /** Report kinds this exercise expects (everything else is "unexpected"). */
   allowedReports?: ReportKind[];
+  /**
+   * An exercise declared in Markdown whose title and statement did not say something a check requires: the words
+   * added to that check's message so that the learner's page says it, each as "file:line: ..." for the instructor
+   * (`kmodlab lessons --dir` prints them as warnings).
+   */
+  pageNotes?: string[];
 }
 
 export interface CheckResult {

@@ -609,11 +609,11 @@ export function parseExerciseBlock(b: ExerciseBlock, lesson: string): Exercise {
   // checks
   const list = top.list("checks");
   if (!list?.length) err(doc.contents as YamlNode, "the exercise needs checks: a list drawn from the check library (" + Object.keys(LIBRARY).join(", ") + ")");
-  const demands: (Demand & { check: string })[] = [];
+  const demands: (Demand & { check: string; index: number })[] = [];
   const probeList = pairNode(sn, "probes");
   const probeNode = (pid: string) =>
     probeList && isSeq(probeList) ? (probeList.items as YamlNode[]).find((p) => valuesOf(pairNode(p, "id"))[0] === pid) : undefined;
-  const checks: Check[] = list!.map((n) => {
+  const checks: Check[] = list!.map((n, index) => {
     let name: string;
     let params: YamlNode | null | undefined;
     if (isScalar(n) && typeof n.value === "string") name = n.value;
@@ -626,7 +626,7 @@ export function parseExerciseBlock(b: ExerciseBlock, lesson: string): Exercise {
     if (!entry) return err(n, `no check '${name}' in the check library (one of: ${Object.keys(LIBRARY).join(", ")})`);
     const f = params && isMap(params) ? new Fields(params, name, err) : undefined;
     if (params && !isMap(params) && !(isScalar(params) && params.value === null)) err(params, `${name}: parameters are a mapping (${entry.params})`);
-    demands.push(...checkDemands(name, params, probeNode).map((d) => ({ ...d, check: name })));
+    demands.push(...checkDemands(name, params, probeNode).map((d) => ({ ...d, check: name, index })));
     let ch: Check;
     try {
       // common fields every check may carry
@@ -652,19 +652,27 @@ export function parseExerciseBlock(b: ExerciseBlock, lesson: string): Exercise {
     ids.add(c.id);
   });
   top.done();
-  // what the page says is what the grader checks: every requirement of a check is on the page the learner reads
+  // What the page says is what the grader checks: every requirement of a check is on the page the learner reads (the
+  // title, the statement, the checks' messages: the notebook, --statement and the grader's output show them all). One
+  // the instructor's words do not say is added to its check's message ("(the grader checks size: 102400)"), and the
+  // instructor is told where (pageNotes: `kmodlab lessons --dir` prints them), so that a folder always loads and a
+  // learner is never failed for a requirement the page does not show.
   const page = [title, statement, ...checks.map((c) => c.message)].join("\n");
   const lower = page.toLowerCase();
-  for (const d of demands)
-    if (!d.words.some((w) => says(page, lower, w, d.exact)))
-      err(
-        d.node,
-        `${d.check}: '${d.what}' is checked, but the page the learner reads (the title, the statement and the checks' messages) never says it: write ${d.words
-          .slice(0, 3)
-          .map((w) => `'${w}'`)
-          .join(" or ")} in the statement${d.check === "allocated" || d.check === "valueInMemory" ? " or in this check's message" : ""}`,
-      );
-  return { id, title, lesson, settings, statement, starter, solution, checks, ...(allowed ? { allowedReports: allowed } : {}) };
+  const unsaid = new Map<number, string[]>();
+  const pageNotes: string[] = [];
+  for (const d of demands) {
+    if (d.words.some((w) => says(page, lower, w, d.exact))) continue;
+    unsaid.set(d.index, [...(unsaid.get(d.index) ?? []), d.what]);
+    pageNotes.push(
+      `${b.path}:${lineOf(d.node ?? (doc.contents as YamlNode))}: ${d.check}: '${d.what}' is checked, but the title and the statement never say it: the check's message now says it; or write ${d.words
+        .slice(0, 3)
+        .map((w) => `'${w}'`)
+        .join(" or ")} in the statement${d.check === "allocated" || d.check === "valueInMemory" ? " or in this check's message" : ""}`,
+    );
+  }
+  for (const [i, whats] of unsaid) checks[i] = { ...checks[i]!, message: `${checks[i]!.message} (the grader checks ${whats.join(", ")})` };
+  return { id, title, lesson, settings, statement, starter, solution, checks, ...(allowed ? { allowedReports: allowed } : {}), ...(pageNotes.length ? { pageNotes } : {}) };
 }
 
 /** A lesson's id as the notebook reads it: its front matter's id, else its file name without .md. */

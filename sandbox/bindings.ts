@@ -1303,7 +1303,21 @@ export class Bridge {
       } finally {
         this.hooks.onEnter?.(null);
       }
-      if (r.ok) return r.value;
+      if (r.ok) {
+        // a value of the wrong type (an object, a string, a function): the callback's TypeError, as module_init's
+        // (the kernel would otherwise take it as an error code with no word said: a read of -1, a silent IRQ)
+        const bad = r.value as { invalid?: unknown } | undefined;
+        if (typeof bad !== "object" || bad === null || typeof bad.invalid !== "string") return r.value;
+        const got = bad.invalid.replace(/^(string|function|symbol)$/, "a $1");
+        const wants = sig.returns === "bool" ? "a boolean" : sig.returns === "string" ? "a string" : `an integer (${sig.returns})`;
+        this.hooks.onCallbackError(symbol, {
+          name: "TypeError",
+          message: `${fn}: ${symbol || `the ${param} function`} returned ${got}; the kernel takes ${wants} from its ${param}`,
+          stack: "",
+          nonError: false,
+        });
+        return undefined;
+      }
       if (r.stop?.kind === "limit") throw new RunStopped(r.stop);
       if (r.stop?.kind === "kill") {
         this.stop = null; // the kill ends this module function only

@@ -33,7 +33,7 @@ after rmmod wakes up in the freed module: the grader expects no Oops.`,
 MODULE_LICENSE("GPL");
 let t: task_struct | null = null;
 
-function ticker_fn(data: number): number {
+function ticker_fn(data: unknown): number {
   let ticks = 0;
   while (!kthread_should_stop()) {
     ticks++;
@@ -59,7 +59,7 @@ module_exit(t_exit);
 MODULE_LICENSE("GPL");
 let t: task_struct | null = null;
 
-function ticker_fn(data: number): number {
+function ticker_fn(data: unknown): number {
   let ticks = 0;
   while (!kthread_should_stop()) {
     ticks++;

@@ -303,7 +303,9 @@ function viewsOf(
   try {
     const fm = buildFrameModel(result.kernel as Record<string, unknown>);
     if (fm) {
-      const labels = new Map(addressesInDmesg(result.dmesg ?? []).map((d) => ["0x" + d.addr.toString(16), d.label] as const));
+      // the first line that printed an address names it, as in the address-space view
+      const labels = new Map<string, string>();
+      for (const d of addressesInDmesg(result.dmesg ?? [])) if (!labels.has("0x" + d.addr.toString(16))) labels.set("0x" + d.addr.toString(16), d.label);
       // open when the cell allocated something: where its buffers landed is the point of the view
       out.push(lazyDetails("view view-frames", "Physical memory (frame map)", fm.buffers.length > 0, () => renderFrameMap(fm, labels, pick), hooks.defer));
     }

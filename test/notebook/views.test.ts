@@ -53,6 +53,42 @@ describe("address-space model", () => {
     ]);
   });
 
+  it("a number before an address names nothing: the line's earlier name, or the address's own first name (lessons 02, 03)", () => {
+    const got = addressesInDmesg([
+      "[  183.527105] page 0xc991d000 is physical 0x991d000 = 0xc991d000 - PAGE_OFFSET",
+      "[    6.154649] three pages: ffff8880069ae000 ffff8880069b0000 ffff8880069b4000",
+      "[    6.154649] 42 ffff8880069b8000",
+      "[    6.154648] kmalloc(100) -> ffff888006993380, usable size 128",
+    ]);
+    expect(got.map((g) => g.label)).toEqual(["page", "page", "pages", "pages", "pages", "dmesg line 3", "kmalloc(100)"]);
+    // the first name stays: the page's second print on its line does not rename it "x991d000"
+    const m = buildAddrModel(
+      result({
+        kernel: { layout: { bits: 32, regions: [{ name: "lowmem", kind: "linear", start: "0xc0000000", end: "0xc9ff0000" }] } },
+        dmesg: ["[  183.527105] page 0xc991d000 is physical 0x991d000 = 0xc991d000 - PAGE_OFFSET"],
+      }),
+    )!;
+    expect(m.marks.map((x) => x.label)).toEqual(["page"]);
+  });
+
+  it("an address in a vmap area the cell did not make is that area's caller and type, not the cell's vmalloc", () => {
+    const m = buildAddrModel(
+      result({
+        dmesg: ["[    0.5] VMALLOC_START = 0xffffc90000000000", "[    0.5] vmallocmem addr=ffffc90000085000"],
+        proc: {
+          vmallocinfo:
+            "0xffffc90000000000-0xffffc90000009000   36864 irq_init_percpu_irqstack+0xf0/0x120 vmap\n" +
+            "0xffffc90000085000-0xffffc9000017b000  1007616 mem_module_init+0x6c/0x120 [cell] pages=245 vmalloc N0=245\n",
+        },
+      }),
+      ["mem_module_init"],
+    )!;
+    expect(m.marks.map((x) => [x.label, x.kind, x.size])).toEqual([
+      ["VMALLOC_START", "irq_init_percpu_irqstack (vmap)", 36864n],
+      ["vmallocmem", "vmalloc", 1007616n],
+    ]);
+  });
+
   it("places addresses in their regions and ignores numbers outside the layout", () => {
     const m = buildAddrModel(
       result({

@@ -75,17 +75,33 @@ export function regionsOf(layout: Record<string, unknown> | undefined): Region[]
 const TS = /^\[\s*\d+\.\d+\]\s?/;
 const ADDR = /(?:^|[\s=:([,])((?:0x)?[0-9a-f]{8}(?:[0-9a-f]{8})?)(?![0-9a-fx])/gi;
 
-/** Addresses printed in dmesg, each with the word that names it: "pagemem addr=ffff8880..." -> pagemem. */
+/** A word that is a number, not a name: "0x991d000" (its "x991d000"), "ffff8880069ae000", "42". */
+const NUMBER_WORD = /^(?:0x)?[0-9a-f]*\d[0-9a-f]*$/i;
+
+/**
+ * Addresses printed in dmesg, each with the word that names it: "pagemem addr=ffff8880..." -> pagemem. A number
+ * before the address names nothing: "three pages: A B C" names B and C as A ("pages"), and "page A is physical
+ * 0x991d000 = A - PAGE_OFFSET" names the second A by the first; with no name on the line, "dmesg line N" (the
+ * log's line, not the cell's).
+ */
 export function addressesInDmesg(lines: string[]): { addr: bigint; label: string; line: number }[] {
   const out: { addr: bigint; label: string; line: number }[] = [];
   lines.forEach((raw, i) => {
     const text = raw.replace(TS, "");
+    const named = new Map<bigint, string>();
+    let lastName: string | undefined;
     for (const m of text.matchAll(ADDR)) {
       const tok = m[1];
+      const addr = BigInt(tok.startsWith("0x") || tok.startsWith("0X") ? tok : "0x" + tok);
       const idx = m.index! + m[0].indexOf(tok);
-      const before = text.slice(0, idx).replace(/(?:\s|=|:|\(|\[|,|\b(?:addr|address|at|ptr|is|va|virt)\b)*$/i, "");
-      const word = /([A-Za-z_][\w.\->[\]]*)$/.exec(before)?.[1] ?? `line ${i + 1}`;
-      out.push({ addr: BigInt(tok.startsWith("0x") || tok.startsWith("0X") ? tok : "0x" + tok), label: word, line: i });
+      const before = text.slice(0, idx).replace(/(?:\s|=|:|\(|\[|,|->|=>|\b(?:addr|address|at|ptr|is|va|virt)\b)*$/i, "");
+      // the name starts the word (not the "x991d000" of a number 0x991d000); a call names its result:
+      // "kmalloc(100) -> ffff..." is kmalloc(100)
+      const word = /(?:^|[^\w.\->[\]])([A-Za-z_][\w.\->[\]]*(?:\([^()]*\))?)$/.exec(before)?.[1];
+      const label = word && !NUMBER_WORD.test(word) ? word : (named.get(addr) ?? lastName ?? `dmesg line ${i + 1}`);
+      if (!named.has(addr)) named.set(addr, label);
+      lastName = label;
+      out.push({ addr, label, line: i });
     }
   });
   return out;
@@ -105,6 +121,13 @@ export function parseVmallocinfo(text: string | undefined, moduleFns: string[] =
     out.push({ start: BigInt(m[1]), end: BigInt(m[2]), caller, pages: pages ? Number(pages) : undefined, flags: rest, mine });
   }
   return out;
+}
+
+/** Who made a vmap area, as vmallocinfo says: "acpi_os_map_memory (ioremap)". */
+function vmapAreaKind(v: VmapArea): string {
+  const fn = v.caller.replace(/\+0x[0-9a-f]+\/0x[0-9a-f]+$/i, "");
+  const type = /\b(ioremap|vmalloc|vmap|user|vpages|vm_map_ram)\b/.exec(v.flags.slice(v.caller.length))?.[1];
+  return fn && !/^0x/.test(fn) ? (type ? `${fn} (${type})` : fn) : (type ?? "vmap area");
 }
 
 /** Allocations the kernel's inspection data lists, in whatever of the likely shapes it has. */
@@ -154,6 +177,7 @@ export function buildAddrModel(result: RunResult, moduleFns: string[] = []): Add
     seen.add(m.addr.toString());
     marks.push({ ...m, region: inRegion(m.addr) });
   }
+  const named = new Set<string>();
   for (const d of addressesInDmesg(result.dmesg ?? [])) {
     const region = inRegion(d.addr);
     // hashed %p values and other numbers that are not kernel addresses of this layout
@@ -161,14 +185,20 @@ export function buildAddrModel(result: RunResult, moduleFns: string[] = []): Add
     const key = d.addr.toString();
     const existing = marks.find((m) => m.addr === d.addr);
     if (existing) {
-      // the variable that printed it names it; the allocator stays in `kind`
-      existing.label = d.label;
+      // the variable that first printed it names it (a later line that prints it again does not rename it); the
+      // allocator stays in `kind`
+      if (!named.has(key) || (/^dmesg line \d+$/.test(existing.label) && !/^dmesg line \d+$/.test(d.label))) existing.label = d.label;
+      named.add(key);
       continue;
     }
     if (seen.has(key)) continue;
     seen.add(key);
+    named.add(key);
+    // an address inside a vmap area the cell did not make (VMALLOC_START: the boot's first ioremap) is that area's:
+    // its caller and type from vmallocinfo, not "vmalloc"
     const area = vmap.find((v) => d.addr >= v.start && d.addr < v.end);
-    marks.push({ addr: d.addr, label: d.label, source: "dmesg", region, size: area ? area.end - area.start : undefined, kind: area ? "vmalloc" : undefined });
+    const kind = !area ? undefined : area.mine ? "vmalloc" : vmapAreaKind(area);
+    marks.push({ addr: d.addr, label: d.label, source: "dmesg", region, size: area ? area.end - area.start : undefined, kind });
   }
   marks.sort((a, b) => (a.addr < b.addr ? -1 : a.addr > b.addr ? 1 : 0));
   const model: AddrModel = { regions, marks, vmap, bits };

@@ -3,9 +3,11 @@
 // and is rendered by the notebook's own renderOutcome in jsdom; the assertions read the rendered text.
 // A lesson cannot claim what its cell does not show.
 import { beforeAll, describe, expect, it } from "vitest";
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
 import { JSDOM } from "jsdom";
 import { loadKernelDeps, runModule } from "../../sandbox/run.ts";
-import { cellRunSettings, loadLessons } from "../../src/lessons/load.ts";
+import { cellRunSettings, loadLessons, LESSONS_DIR } from "../../src/lessons/load.ts";
 import { KernelSession } from "../../src/notebook/session.ts";
 import { digestForPage } from "../../src/notebook/digest.ts";
 import { parseMem } from "../../src/notebook/settings.ts";
@@ -21,20 +23,35 @@ beforeAll(async () => {
 });
 
 /** The page's output of a lesson cell, run as the notebook runs it. */
-async function page(lessonId: string, cellId: string): Promise<{ el: HTMLElement; text: (sel: string) => string }> {
+async function page(lessonId: string, cellId: string, source?: string): Promise<{ el: HTMLElement; text: (sel: string) => string; session: KernelSession }> {
   const lesson = lessons.find((l) => l.meta.id === lessonId)!;
   const cell = lesson.cells.find((c) => c.id === cellId)!;
   expect(cell, `${lessonId}/${cellId}`).toBeDefined();
   const s = cellRunSettings(cell);
   const session = new KernelSession(await loadKernelDeps());
-  const result = await runModule(cell.source, { profile: s.profile, mem: parseMem(s.mem ?? ""), cmdline: s.cmdline, config: s.config, limits: { cpuMs: 30_000 }, proc: ["vmallocinfo", "buddyinfo", "slabinfo"] }, session.deps());
+  const result = await runModule(source ?? cell.source, { profile: s.profile, mem: parseMem(s.mem ?? ""), cmdline: s.cmdline, config: s.config, limits: { cpuMs: 30_000 }, proc: ["vmallocinfo", "buddyinfo", "slabinfo"] }, session.deps());
   const cellMemory = session.keep(1, result.kernel.calls);
   const forPage = digestForPage(result, cellMemory, session.roles);
   const el = document.createElement("div");
   renderOutcome(el, { kind: "result", result: forPage, ms: 1, runId: 1 }, { gotoLine: () => {}, moduleFns: () => [], walk: async () => ({}) as never });
   const text = (sel: string) => [...el.querySelectorAll(sel)].map((e) => e.textContent ?? "").join("\n");
-  return { el, text };
+  return { el, text, session };
 }
+
+/** Open a folded view (a lazy <details>) as the learner does. */
+function openView(el: HTMLElement, sel: string) {
+  const d = el.querySelector<HTMLDetailsElement>(sel)!;
+  d.open = true;
+  d.dispatchEvent(new (d.ownerDocument.defaultView as unknown as typeof globalThis).Event("toggle"));
+}
+/** A /proc table's row as the page shows it, cell by cell (while loaded, each changed number with its delta), by its leading words. */
+function procRow(el: HTMLElement, file: string, lead: RegExp): string[] | undefined {
+  const table = [...el.querySelectorAll(".view-proc .proc-table")].find((t) => t.querySelector("caption")?.textContent?.includes(`/proc/${file}`));
+  return [...(table?.querySelectorAll("tbody tr") ?? [])]
+    .map((r) => [...r.querySelectorAll("td")].map((td) => td.textContent ?? ""))
+    .find((cells) => lead.test(cells.join(" ")));
+}
+const lessonText = (id: string) => readFileSync(join(LESSONS_DIR, lessons.find((l) => l.meta.id === id)!.path.replace(/^lessons\//, "")), "utf8");
 
 const hexIn = (text: string, name: string) => BigInt("0x" + new RegExp(`${name}\\s*(?:addr)?\\s*=\\s*(?:0x)?([0-9a-f]+)`).exec(text)![1]);
 const fig = (text: string) => Number(text.replace(/,/g, ""));
@@ -62,12 +79,51 @@ describe("lesson claims, as the page shows them", () => {
     expect(text("pre.dmesg")).toMatch(/gap += 8256 KiB/); // 8 MB and 64 KB
   });
 
+  it("02 memdemo160: the page, the kmalloc block and the vmalloc block at the 3G+N MB the lesson's text says", async () => {
+    const said = /The simulated machine prints about `3G\+(\d+)M`, `3G\+(\d+)M` and\s+`3G\+(\d+)M`/.exec(lessonText("address-space"));
+    expect(said, "the sentence that says the three addresses").not.toBeNull();
+    const d = (await page("address-space", "memdemo160")).text("pre.dmesg");
+    const mb = ["pagemem", "kmallocmem", "vmallocmem"].map((n) => Number((hexIn(d, n) - 0xc0000000n) >> 20n));
+    expect(mb).toEqual(said!.slice(1).map(Number));
+  });
+
   it("02 memdemo160: the frame map lists the vmalloc block's 245 pages; page and kmalloc block in lowmem, vmalloc above VMALLOC_START", async () => {
     const { text } = await page("address-space", "memdemo160");
     const d = text("pre.dmesg");
     for (const n of ["pagemem", "kmallocmem"]) expect(hexIn(d, n)).toBeLessThan(0xc9ff0000n);
     expect(hexIn(d, "vmallocmem")).toBeGreaterThanOrEqual(0xca800000n);
     expect(text(".fm-buf p")).toMatch(/vmallocmem vmalloc\(1000000\) at 0x[0-9a-f]+(?: \(line \d+\))?: 245 frames/);
+  });
+
+  it("03 split: the order-4 DMA block splits an order-5 one (order 4 +1, order 5 -1 in the DMA row while loaded, against after rmmod); three single pages move no row", async () => {
+    const { el } = await page("page-allocator", "split");
+    openView(el, "details.view-proc");
+    const dma = procRow(el, "buddyinfo", /^Node 0, zone DMA /)!;
+    // "Node 0, zone DMA a b c ...": the numbers of orders 0..10, each changed one with its delta
+    const cells = dma.slice(4);
+    expect(cells).toHaveLength(11);
+    expect(cells.map((c) => /\(([+-]\d+)\)/.exec(c)?.[1] ?? "0")).toEqual(["0", "0", "0", "0", "+1", "-1", "0", "0", "0", "0", "0"]);
+    expect(cells.slice(0, 4)).toEqual(["0", "0", "0", "0"]); // no free block below order 5 but the buddy
+    const three = `import { __get_free_page, free_page, GFP_KERNEL, MODULE_LICENSE, module_init, module_exit } from "linux";
+MODULE_LICENSE("GPL");
+const pages: bigint[] = [];
+module_init(() => { for (let i = 0; i < 3; i++) pages.push(__get_free_page(GFP_KERNEL)); return 0; });
+module_exit(() => { for (const p of pages) free_page(p); });
+`;
+    const p3 = await page("page-allocator", "split", three);
+    openView(p3.el, "details.view-proc");
+    expect(p3.el.querySelector(".view-proc")!.textContent).toMatch(/\/proc\/buddyinfo — compared with after rmmod: 0 rows differ/);
+  });
+
+  it("05 the walk: a vmalloc address goes down to a 4 KiB PTE, one page past the 8 is the guard page; the next cell's kbuf ends at a 2 MiB PMD", async () => {
+    const v = await page("vmalloc", "vmalloc-pages");
+    const buf = BigInt("0x" + /page 0: virtual ([0-9a-f]+)/.exec(v.text("pre.dmesg"))![1]);
+    const w = v.session.walk(1, buf);
+    expect([w.steps.at(-1)!.level, w.pageSize]).toEqual(["PTE", 4096]);
+    expect(v.session.walk(1, buf + 0x8000n).area?.guard).toBe(true);
+    const s = await page("vmalloc", "scattered");
+    const k = s.session.walk(1, hexIn(s.text("pre.dmesg"), "kbuf"));
+    expect([k.steps.at(-1)!.level, k.pageSize, k.translated]).toEqual(["PMD", 2 * 1024 * 1024, true]);
   });
 
   it("05 scattered: vbuf's 16 pages are 16 separate frames (scattered), kbuf one block of 16 consecutive frames", async () => {

@@ -247,14 +247,19 @@ function runAllButton(): HTMLElement {
     const cells = app.cells.slice();
     btn.disabled = true;
     let problems = 0;
+    // an exercise's starter can run clean and still fail its checks: "all clean" alone would read as done
+    let notPassed = 0;
     for (let i = 0; i < cells.length; i++) {
       if (app.cells[0] !== cells[0]) break; // the learner left the lesson
       status.textContent = `Running cell ${i + 1} of ${cells.length}…`;
       const o = await cells[i].run();
       if (!o || o.kind !== "result" || o.result.reports.length || o.result.initReturn !== 0) problems++;
+      if (o?.kind === "result" && o.grade && !o.grade.passed) notPassed++;
     }
     btn.disabled = false;
-    status.textContent = `Ran ${cells.length} cells${problems ? `; ${problems} with a report, an error or a non-zero init (an exercise's starter, a cell that shows a bug)` : ", all clean"}.`;
+    status.textContent =
+      `Ran ${cells.length} cells${problems ? `; ${problems} with a report, an error or a non-zero init (an exercise's starter, a cell that shows a bug)` : ", all clean"}` +
+      `${notPassed ? `; ${notPassed === 1 ? "1 exercise" : `${notPassed} exercises`} not passed yet` : ""}.`;
   });
   return h("p", { class: "run-all-row" }, btn, status);
 }

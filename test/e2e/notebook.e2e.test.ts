@@ -894,6 +894,8 @@ describe("notebook in Chromium", () => {
     await page.locator("button.run-all").click();
     await page.waitForFunction(() => /^Ran 3 cells/.test(document.querySelector(".run-all-status")?.textContent ?? ""), null, { timeout: 60_000 });
     expect(await page.locator("section.cell .cell-output .run-summary").count()).toBe(3);
+    // the exercise's starter runs clean but fails its checks: the status says so, not just "all clean"
+    expect(await page.locator(".run-all-status").textContent()).toMatch(/; 1 exercise not passed yet\.$/);
     await shot(page, "25-dark-run-all");
     await ctx.close();
   });

@@ -474,11 +474,13 @@ export function renderOutcome(target: HTMLElement, o: RunOutcome, hooks: OutputH
   const summary =
     r.steppedTo !== undefined
       ? `replayed to kernel call ${r.steppedTo}: ${r.initReturn === null ? "module_init has not returned yet" : "module_init returned " + r.initReturn + "; rmmod has not finished"}.`
-      : r.initReturn === null
-        ? "The module did not finish loading."
-        : r.initReturn === 0
-          ? "insmod: init returned 0; rmmod ran the exit function."
-          : `insmod: init returned ${r.initReturn}: the module was not loaded (exit did not run).`;
+      : r.bootRefused !== undefined
+        ? "The machine did not boot with these settings: the module never ran."
+        : r.initReturn === null
+          ? "The module did not finish loading."
+          : r.initReturn === 0
+            ? "insmod: init returned 0; rmmod ran the exit function."
+            : `insmod: init returned ${r.initReturn}: the module was not loaded (exit did not run).`;
   target.append(h("p", { class: "run-summary" + (bad ? " bad" : " ok") }, `${r.profile ?? ""}: ${summary}`));
   if (r.stats) target.append(runFigures(r, o.ms));
   if (r.bootLog?.length)
@@ -513,7 +515,16 @@ export function renderOutcome(target: HTMLElement, o: RunOutcome, hooks: OutputH
   );
   if (r.user) target.append(...userBlock(r.user));
   if (o.grade) target.append(gradeCard(o.grade));
-  for (const rep of reports) target.append(reportCard(rep, hooks));
+  for (const rep of reports)
+    target.append(
+      reportCard(
+        // a machine the kernel refused to boot is the cell's settings, not a BUG_ON in the kernel
+        r.bootRefused !== undefined && rep.kind === "bug" && !rep.explain
+          ? { ...rep, explain: "The kernel cannot boot this machine (its RAM or command line). Change them in the cell's Machine settings." }
+          : rep,
+        hooks,
+      ),
+    );
   if (modelError) target.append(h("p", { class: "view-error" }, `address-space view: ${modelError}`));
   target.append(...viewsOf(r, hooks, panel, pick, model));
 }

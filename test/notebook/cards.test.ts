@@ -70,3 +70,30 @@ describe("a compile error's card says what kind it is", () => {
     expect(await card(`// ${"x".repeat(300 * 1024)}\n`)).toBe(deep);
   });
 });
+
+describe("a machine the kernel cannot boot", () => {
+  it("says the settings are the cause, not a BUG_ON, and that the module never ran", async () => {
+    const { JSDOM } = await import("jsdom");
+    const { window } = new JSDOM("");
+    Object.assign(globalThis, {
+      document: window.document,
+      getComputedStyle: window.getComputedStyle.bind(window),
+      requestAnimationFrame: () => 0,
+      Node: window.Node,
+    });
+    const { renderOutcome } = await import("../../src/notebook/output.ts");
+    const { loadKernelDeps } = await import("../../sandbox/run.ts");
+    const src = 'import { module_init } from "linux";\nmodule_init(() => 0);\n';
+    const result = await runModule(src, { profile: "i386-2.6", mem: 12 * 1024 }, await loadKernelDeps());
+    expect(result.bootRefused).toMatch(/too little to boot/);
+    const el = document.createElement("div");
+    renderOutcome(el, { kind: "result", result, ms: 1, runId: 1 }, { gotoLine: () => {}, moduleFns: () => [], walk: async () => ({}) as never });
+    expect(el.querySelector(".run-summary")!.textContent).toBe("i386-2.6: The machine did not boot with these settings: the module never ran.");
+    const card = el.querySelector(".report")!;
+    expect(card.querySelector("h4")!.textContent).toMatch(/cannot boot i386-2\.6: .*12 KiB of RAM is too little to boot/);
+    expect(card.querySelector(".explain")!.textContent).toMatch(
+      /cannot boot this machine \(its RAM or command line\)\. Change them in the cell's Machine settings/,
+    );
+    expect(card.querySelector(".explain")!.textContent).not.toMatch(/BUG_ON/);
+  });
+});

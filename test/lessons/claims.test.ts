@@ -23,13 +23,18 @@ beforeAll(async () => {
 });
 
 /** The page's output of a lesson cell, run as the notebook runs it. */
-async function page(lessonId: string, cellId: string, source?: string): Promise<{ el: HTMLElement; text: (sel: string) => string; session: KernelSession }> {
+async function page(
+  lessonId: string,
+  cellId: string,
+  source?: string,
+  config?: "debug" | "distro",
+): Promise<{ el: HTMLElement; text: (sel: string) => string; session: KernelSession }> {
   const lesson = lessons.find((l) => l.meta.id === lessonId)!;
   const cell = lesson.cells.find((c) => c.id === cellId)!;
   expect(cell, `${lessonId}/${cellId}`).toBeDefined();
   const s = cellRunSettings(cell);
   const session = new KernelSession(await loadKernelDeps());
-  const result = await runModule(source ?? cell.source, { profile: s.profile, mem: parseMem(s.mem ?? ""), cmdline: s.cmdline, config: s.config, limits: { cpuMs: 30_000 }, proc: ["vmallocinfo", "buddyinfo", "slabinfo"] }, session.deps());
+  const result = await runModule(source ?? cell.source, { profile: s.profile, mem: parseMem(s.mem ?? ""), cmdline: s.cmdline, config: config ?? s.config, limits: { cpuMs: 30_000 }, proc: ["vmallocinfo", "buddyinfo", "slabinfo"] }, session.deps());
   const cellMemory = session.keep(1, result.kernel.calls);
   const forPage = digestForPage(result, cellMemory, session.roles);
   const el = document.createElement("div");
@@ -65,6 +70,14 @@ describe("lesson claims, as the page shows them", () => {
     expect(dist(p, k)).toBeLessThan(1n << 30n);
     expect(dist(p, v)).toBeGreaterThan(1n << 40n);
     expect(dist(k, v)).toBeGreaterThan(1n << 40n);
+  });
+
+  it("01: the debug kernel does not check module signatures; the distro config loads the unsigned module with 'module verification failed' and the E taint", async () => {
+    expect((await page("first-module", "hello")).text("pre.dmesg")).not.toMatch(/verification/);
+    const warn = 'import { __get_free_pages, GFP_KERNEL, MODULE_LICENSE, module_init } from "linux";\nMODULE_LICENSE("GPL");\nmodule_init(() => { __get_free_pages(GFP_KERNEL, 11); return 0; });\n';
+    const d = (await page("first-module", "hello", warn, "distro")).text("pre.dmesg");
+    expect(d).toMatch(/cell: module verification failed: signature and\/or required key missing - tainting kernel/);
+    expect(d).toMatch(/Tainted: G +OE /);
   });
 
   it("02 layout: the boot log's 847 MB vmalloc and 159 MB lowmem on the 160 MB machine, and the 8 MB and 64 KB gap", async () => {

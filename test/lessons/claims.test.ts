@@ -111,6 +111,7 @@ describe("lesson claims, as the page shows them", () => {
   it("03 split: the order-4 DMA block splits an order-5 one (order 4 +1, order 5 -1 in the DMA row while loaded, against after rmmod); three single pages move no row", async () => {
     const { el } = await page("page-allocator", "split");
     openView(el, "details.view-proc");
+    expect(el.querySelector(".view-proc")!.textContent).toMatch(/\/proc\/buddyinfo — compared with after rmmod: 1 row differs/);
     const dma = procRow(el, "buddyinfo", /^Node 0, zone DMA /)!;
     // "Node 0, zone DMA a b c ...": the numbers of orders 0..10, each changed one with its delta
     const cells = dma.slice(4);

@@ -85,7 +85,7 @@ export function renderProcTable(name: string, loaded: string, other: string | un
     );
   const note =
     other !== undefined
-      ? h("span", { class: "view-note" }, ` — compared with ${otherLabel}: ${changed.length} row${changed.length === 1 ? "" : "s"} differ`)
+      ? h("span", { class: "view-note" }, ` — compared with ${otherLabel}: ${changed.length} row${changed.length === 1 ? " differs" : "s differ"}`)
       : null;
   // Long files (vmallocinfo, slabinfo): the rows that changed first, the whole file one click away.
   if (other !== undefined && rows.length > 24) {

@@ -71,6 +71,25 @@ describe("address-space model", () => {
     expect(m.marks.map((x) => x.label)).toEqual(["page"]);
   });
 
+  it("an address inside one of the cell's buffers is that buffer's, at its offset (lesson 05's eight pages)", () => {
+    const calls = [{ fn: "vmalloc", args: [32768], ret: "0xffffc900006e1000" }];
+    const m = buildAddrModel(
+      digestForPage(
+        result({
+          kernel: { layout, calls },
+          dmesg: ["[    6.1] page 0: virtual ffffc900006e1000 -> pfn 0x69ae", "[    6.1] page 1: virtual ffffc900006e2000 -> pfn 0x69b0"],
+          proc: { vmallocinfo: "0xffffc900006e1000-0xffffc900006ea000   36864 cell_line_5+0x6c/0x120 [cell] pages=8 vmalloc N0=8\n" },
+        }),
+        [],
+        memoryRoles(API),
+      ),
+    )!;
+    expect(m.marks.map((x) => [x.label, x.kind, x.size])).toEqual([
+      ["virtual", "vmalloc", 32768n],
+      ["virtual", "vmalloc, +0x1000", undefined],
+    ]);
+  });
+
   it("an address in a vmap area the cell did not make is that area's caller and type, not the cell's vmalloc", () => {
     const m = buildAddrModel(
       result({

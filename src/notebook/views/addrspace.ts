@@ -194,6 +194,13 @@ export function buildAddrModel(result: RunResult, moduleFns: string[] = []): Add
     if (seen.has(key)) continue;
     seen.add(key);
     named.add(key);
+    // an address inside one of the cell's own buffers (lesson 05 prints each page of its vmalloc buffer) is that
+    // buffer's, at an offset: not a buffer of its own with the vmap area's size
+    const inside = marks.find((m) => m.source === "kernel" && m.size !== undefined && d.addr > m.addr && d.addr < m.addr + m.size);
+    if (inside) {
+      marks.push({ addr: d.addr, label: d.label, source: "dmesg", region, kind: `${inside.kind ?? "allocation"}, +0x${(d.addr - inside.addr).toString(16)}` });
+      continue;
+    }
     // an address inside a vmap area the cell did not make (VMALLOC_START: the boot's first ioremap) is that area's:
     // its caller and type from vmallocinfo, not "vmalloc"
     const area = vmap.find((v) => d.addr >= v.start && d.addr < v.end);

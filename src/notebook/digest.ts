@@ -93,6 +93,10 @@ export const CALLS_KEPT = 400;
 export const BUFFERS_KEPT = 40;
 /** Allocations the page's address-space view marks one by one (allocGroups counts every one). */
 export const ALLOCS_KEPT = 2000;
+/** kernel.vmallocAreas keeps the first AREAS_KEPT areas; the module's pages of the rest ride in one aggregate area. */
+export const AREAS_KEPT = 2000;
+/** Each /proc file keeps its first PROC_LINES_KEPT lines and a line saying how many more there were. */
+export const PROC_LINES_KEPT = 2000;
 export const OTHERS_KEPT = 12;
 export const REPORT_GROUPS_KEPT = 60;
 
@@ -266,6 +270,7 @@ export function digestForPage(result: RunResult, cellMemory: readonly CellBuffer
     },
   };
   kernel.calls = calls.length > CALLS_KEPT ? calls.slice(0, CALLS_KEPT) : calls;
+  if (Array.isArray(kernel.vmallocAreas) && kernel.vmallocAreas.length > AREAS_KEPT) kernel.vmallocAreas = keptAreas(kernel.vmallocAreas);
   kernel.cellMemory = buffers.slice(0, BUFFERS_KEPT);
   kernel.digest = digest;
   let dmesg = result.dmesg;
@@ -277,7 +282,48 @@ export function digestForPage(result: RunResult, cellMemory: readonly CellBuffer
     dmesg = [...dmesg.slice(0, at), ...dmesg.slice(at + count)];
     dmesgLevels = dmesgLevels ? [...dmesgLevels.slice(0, at), ...dmesgLevels.slice(at + count)] : undefined;
   }
-  return { ...result, dmesg, dmesgLevels, reports: groupReports(result.reports), kernel };
+  return {
+    ...result,
+    dmesg,
+    dmesgLevels,
+    reports: groupReports(result.reports),
+    kernel,
+    proc: keptProc(result.proc),
+    procAfterExit: keptProc(result.procAfterExit),
+  };
+}
+
+/**
+ * The first AREAS_KEPT vmalloc areas, and the module's pages of the others as one area of merged page runs (the frame
+ * map marks the module's pages from them: views/frames.ts). A cell that made a million areas sent them all: 240 MB of
+ * them for the page, which, with /proc/vmallocinfo's million rows, took Chromium's renderer past 11 GB.
+ */
+function keptAreas(areas: unknown[]): unknown[] {
+  const runs: [number, number][] = [];
+  for (const a of areas.slice(AREAS_KEPT)) {
+    const o = a as { owner?: unknown; pages?: unknown; pageRuns?: unknown } | null;
+    if (!o || o.owner !== "module") continue;
+    if (Array.isArray(o.pages)) for (const p of o.pages) if (typeof p === "number") runs.push([p, 1]);
+    if (Array.isArray(o.pageRuns))
+      for (const r of o.pageRuns) if (Array.isArray(r) && typeof r[0] === "number" && typeof r[1] === "number") runs.push([r[0], r[1]]);
+  }
+  return [...areas.slice(0, AREAS_KEPT), { owner: "module", aggregate: areas.length - AREAS_KEPT, pageRuns: mergeRuns(runs) }];
+}
+
+/** Each /proc file's first PROC_LINES_KEPT lines, and a line saying how many more the file had. */
+function keptProc(proc: Record<string, string> | undefined): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [name, text] of Object.entries(proc ?? {})) {
+    let at = -1;
+    for (let i = 0; i < PROC_LINES_KEPT && (at = text.indexOf("\n", at + 1)) >= 0; i++);
+    if (at < 0 || at === text.length - 1) out[name] = text;
+    else {
+      let more = 0;
+      for (let i = at + 1; i < text.length; i = text.indexOf("\n", i) + 1 || text.length) more++;
+      out[name] = text.slice(0, at + 1) + `[kmodlab: ${more} more lines of /proc/${name} are not shown here]\n`;
+    }
+  }
+  return out;
 }
 
 /** The page's digest of a run, when the worker sent one. */

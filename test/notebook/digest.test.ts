@@ -3,6 +3,7 @@ import { describe, expect, it } from "vitest";
 import type { RunResult } from "../../sandbox/result.ts";
 import type { CellBuffer } from "../../src/notebook/protocol.ts";
 import {
+  AREAS_KEPT,
   BUFFERS_KEPT,
   CALLS_KEPT,
   DMESG_HEAD,
@@ -14,6 +15,7 @@ import {
   groupAllocations,
   groupReports,
   mergeRuns,
+  PROC_LINES_KEPT,
   recordsOf,
   type PageReport,
 } from "../../src/notebook/digest.ts";
@@ -168,5 +170,34 @@ describe("digest for the page", () => {
     expect(p.dmesg).toEqual(r.dmesg);
     expect((p.reports as PageReport[]).map((x) => x.count)).toEqual([1]);
     expect(digestOf(p)!.dmesgOmitted).toBeUndefined();
+  });
+});
+
+describe("the page's copy of a run with a million kernel objects", () => {
+  it("keeps the first vmalloc areas and the module's pages of the rest as merged runs, and each /proc file's first lines with a count of the rest", () => {
+    const n = 10_000;
+    const areas = Array.from({ length: n }, (_, i) => ({
+      start: "0x" + (0xffffc90000000000n + BigInt(i) * 8192n).toString(16),
+      owner: "module",
+      pages: [100_000 + i],
+    }));
+    const vmallocinfo =
+      Array.from({ length: n }, (_, i) => `0x${i.toString(16)}-0x${(i + 2).toString(16)}    8192 cell_init+0x10/0x40 [cell] pages=1 vmalloc`).join("\n") + "\n";
+    const full = run({ kernel: { vmallocAreas: areas }, proc: { vmallocinfo, meminfo: "MemTotal: 1 kB\n" }, procAfterExit: { vmallocinfo } });
+    const page = digestForPage(full, []);
+    const kept = page.kernel.vmallocAreas as { owner: string; aggregate?: number; pageRuns?: [number, number][] }[];
+    expect(kept).toHaveLength(AREAS_KEPT + 1);
+    expect(kept.at(-1)).toEqual({ owner: "module", aggregate: n - AREAS_KEPT, pageRuns: [[100_000 + AREAS_KEPT, n - AREAS_KEPT]] });
+    for (const p of [page.proc.vmallocinfo!, page.procAfterExit.vmallocinfo!]) {
+      const lines = p.split("\n").filter(Boolean);
+      expect(lines).toHaveLength(PROC_LINES_KEPT + 1);
+      expect(lines.at(-1)).toBe(`[kmodlab: ${n - PROC_LINES_KEPT} more lines of /proc/vmallocinfo are not shown here]`);
+      expect(lines.slice(0, PROC_LINES_KEPT)).toEqual(vmallocinfo.split("\n").slice(0, PROC_LINES_KEPT));
+    }
+    expect(page.proc.meminfo).toBe("MemTotal: 1 kB\n");
+    expect(JSON.stringify(page).length).toBeLessThan(JSON.stringify(full).length / 3);
+    // the worker's own result is untouched (the grader and dmesg slices read it)
+    expect(full.kernel.vmallocAreas).toHaveLength(n);
+    expect(full.proc.vmallocinfo).toBe(vmallocinfo);
   });
 });

@@ -19,6 +19,7 @@ import { checkCopySize, copyFromUser, copyToUser, clearUser, walkUser } from "..
 import { currentProcess } from "../../src/kernel/kernel/exec.ts";
 import { remapPfnRange, remapVmallocRange, vmInsertPage } from "../../src/kernel/mm/remap.ts";
 import { utf8Length } from "../../src/kernel/mm/slub.ts";
+import { warn } from "../../src/kernel/debug/splat.ts";
 
 /** The longest /proc entry name (fs/proc/generic.c __proc_create refuses a name of 256 bytes or more). */
 const PROC_NAME_MAX = 255;
@@ -113,7 +114,7 @@ export const CHARDEV_ROWS: ApiEntry[] = [
     ],
     returns: "handle:proc_dir_entry",
     context: "may sleep (process context)",
-    doc: "Create /proc/NAME whose text is what show(m) prints with seq_printf. A reader gets it with single_open()'s seq_read: the text is made at the first read into a PAGE_SIZE buffer (doubled and show() called again while it does not fit) and copied out in as many reads as the reader makes. NULL if the name exists.",
+    doc: "Create /proc/NAME whose text is what show(m) prints with seq_printf. A reader gets it with single_open()'s seq_read: the text is made at the first read into a PAGE_SIZE buffer (doubled and show() called again while it does not fit) and copied out in as many reads as the reader makes. NULL if the name exists, with the kernel's WARN \"proc_dir_entry '/proc/NAME' already registered\".",
     impl: (c, name: string, _mode: number, parent: bigint, show: HostCallback) => {
       if (parent !== 0n) throw new GuestError("Error", "proc_create_single: only NULL (the /proc directory itself) is a parent here");
       // fs/proc/generic.c __proc_create: a name of 0 or 256 and more bytes is the kernel's WARN "name len %u" and NULL
@@ -171,7 +172,19 @@ export const CHARDEV_ROWS: ApiEntry[] = [
           }
         },
       };
-      if (!registerNode(k, node)) return 0;
+      if (!registerNode(k, node)) {
+        // fs/proc/generic.c proc_register(): pde_subdir_insert() finds the name taken, WARN(1, "proc_dir_entry '%s/%s'
+        // already registered\n", dir->name, dp->name) (proc_root's name is "/proc") and NULL. Line 376 in 6.1.
+        warn(k, {
+          file: "fs/proc/generic.c",
+          line: 376,
+          fn: "proc_register",
+          kernelFrames: ["proc_create_single_data"],
+          message: `proc_dir_entry '/proc/${name}' already registered`,
+          explain: `/proc/${name} exists already (made twice, or not removed): proc_create_single returned NULL.`,
+        });
+        return 0;
+      }
       return h.idOf("proc_dir_entry", node);
     },
   }),

@@ -203,3 +203,23 @@ module_exit(() => { remove_proc_entry("counts", NULL); });`;
     expect(r.procAfterExit.counts).toMatch(/^\(no such file: \/proc\/counts/);
   });
 });
+
+describe("proc_create_single of a name that exists", () => {
+  it("is fs/proc/generic.c proc_register()'s WARN 'already registered' and NULL, as the kernel does (grader15: a module creating /proc/kmodlab twice passed)", async () => {
+    const src = `import { proc_create_single, remove_proc_entry, seq_printf, NULL, printk, KERN_INFO, module_init, module_exit, MODULE_LICENSE } from "linux";
+MODULE_LICENSE("GPL");
+function show(m: any): number { seq_printf(m, "hi\\n"); return 0; }
+module_init(() => {
+  proc_create_single("twice", 0, NULL, show);
+  printk(KERN_INFO + "second %s\\n", proc_create_single("twice", 0, NULL, show) === null ? "NULL" : "made");
+  return 0;
+});
+module_exit(() => { remove_proc_entry("twice", NULL); });`;
+    const r = await runModule(src, {});
+    expect(r.reports.map((x) => [x.kind, x.title])).toEqual([
+      ["warn", expect.stringMatching(/^WARNING: CPU: 0 PID: \d+ at fs\/proc\/generic\.c:376 proc_register\+/)],
+    ]);
+    expect(r.dmesg.some((l) => l.endsWith("proc_dir_entry '/proc/twice' already registered"))).toBe(true);
+    expect(r.dmesg.some((l) => l.endsWith("second NULL"))).toBe(true);
+  });
+});

@@ -60,8 +60,12 @@ export function loads(): Check {
         };
       if (r.initReturn === null) {
         const why = r.reports.find((x) => x.kind === "exception" || x.kind === "oops" || x.kind === "bug" || x.kind === "timeout" || x.kind === "limit");
+        // An exception's report names the JavaScript error on its second line ("TypeError: module_init: hello_init
+        // returned undefined; ..."): the learner's reason, which the title ("BUG: kernel exception in hello_init") is not.
+        const second = why?.kind === "exception" ? why.text?.split("\n")[1]?.trim() : undefined;
+        const error = second && /^\w*Error\b/.test(second) ? second : undefined;
         return fail(
-          `init never returned${why ? `: [${why.kind}] ${why.title}${why.line ? ` (line ${why.line})` : ""}` : " (an exception, an Oops or a limit stopped it)"}`,
+          `init never returned${why ? `: [${why.kind}] ${why.title}${why.line ? ` (line ${why.line})` : ""}${error ? `: ${error}` : ""}` : " (an exception, an Oops or a limit stopped it)"}`,
         );
       }
       if (r.initReturn > 0)
@@ -232,6 +236,24 @@ export function printedLines(calls: readonly KernelCall[], era: "2.6" | "3.4" | 
   return out.map(({ text, first }) => ({ text: text.replace(/\n$/, ""), first }));
 }
 
+/**
+ * The distinct lines of `lines` that have the form of the answer asked for but say another one ("sum 513" beside
+ * "sum 168"): a module printing every possible answer (each count 0..20, each sum 0..1020) holds the right one in
+ * every run, so the answer asked for must be the only line of its form. Empty when there is none.
+ */
+export function otherAnswers(lines: readonly { text: string }[], form: RegExp, want: string): string[] {
+  return [...new Set(lines.map((x) => x.text.trim()).filter((t) => form.test(t) && t !== want))];
+}
+
+/** The message for otherAnswers: what else was printed, and that one answer is asked for. */
+export function otherAnswersMessage(others: readonly string[], want: string): string {
+  const shown = others
+    .slice(0, 3)
+    .map((t) => `"${t}"`)
+    .join(", ");
+  return `besides "${want}" the module printed ${others.length} other line${others.length === 1 ? "" : "s"} of that form (${shown}${others.length > 3 ? ", ..." : ""}): print the one answer, not a list of guesses`;
+}
+
 export function printedLine(o: { id: string; text: string; level: number; phase: "init" | "exit" | "deferred"; hint?: string }): Check {
   const when = o.phase === "init" ? "on load (in init)" : o.phase === "exit" ? "on unload (in exit)" : "from deferred work";
   return check(
@@ -342,7 +364,7 @@ export function printedValue(o: { id: string; pick: (c: CheckContext) => Allocat
       );
       if (!logged)
         return fail(
-          `${label}the value of ${describe(a)} was passed to ${given[0].fn}, but the kernel's log does not show it in hex (use %px or %lx: %p prints a hashed value)`,
+          `${label}the value of ${describe(a)} was passed to ${given[0].fn}, but the kernel's log does not show it in hex (use %px or %lx${era === "6.1" ? ": %p prints a hashed value" : ""})`,
         );
     }
     return ok();

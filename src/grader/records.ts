@@ -149,8 +149,14 @@ export function describe(a: Allocation): string {
   switch (a.family) {
     case "page":
       return `${a.fn}(order ${a.order ?? 0}) at 0x${hexDigits(a.addr)}${at}`;
-    case "cache":
-      return `${a.fn}(${typeof a.call.args[0] === "string" ? JSON.stringify(a.call.args[0]) + ", " : ""}${a.size})${at}`;
+    case "cache": {
+      // kmem_cache_create("name", size, ...), dma_pool_create("name", ...); mempool_create_kmalloc_pool(min_nr, size)
+      // as it was called (its size alone read as if 256 were its element count: "mempool_create_kmalloc_pool(256)")
+      const first = a.call.args[0];
+      const lead =
+        typeof first === "string" ? JSON.stringify(first) + ", " : a.fn === "mempool_create_kmalloc_pool" && typeof first === "number" ? `${first}, ` : "";
+      return `${a.fn}(${lead}${a.size})${at}`;
+    }
     case "workqueue":
       return `${a.fn}(${typeof a.call.args[0] === "string" ? JSON.stringify(a.call.args[0]) : ""})${at}`;
     default:

@@ -1,7 +1,7 @@
 // Exercise fix-the-bugs: a leak, a wrong free and an off-by-one write; fix them and keep the output.
 
 import type { Exercise } from "../types.ts";
-import { check, fail, loads, noReports, nothingLeaked, ok, printedLines, survivesFaultInjection } from "../checks.ts";
+import { check, fail, loads, noReports, nothingLeaked, ok, otherAnswers, otherAnswersMessage, printedLines, survivesFaultInjection } from "../checks.ts";
 import { callsOf, eraOf, toNum } from "../records.ts";
 
 const READS = ["readb", "ioread8", "__raw_readb"];
@@ -18,6 +18,11 @@ function readsOf(calls: NonNullable<ReturnType<typeof callsOf>>) {
 /** Whether a run printed "sum = N" (the whole line). */
 function printedSum(calls: NonNullable<ReturnType<typeof callsOf>>, era: ReturnType<typeof eraOf>, n: number): boolean {
   return printedLines(calls, era, 64).some((x) => x.text.trim() === `sum = ${n}`);
+}
+
+/** The "sum = M" lines a run printed besides "sum = N" (a list of guessed sums: see otherAnswers). */
+function otherSums(calls: NonNullable<ReturnType<typeof callsOf>>, era: ReturnType<typeof eraOf>, n: number): string[] {
+  return otherAnswers(printedLines(calls, era, 64), /^sum = -?\d+$/, `sum = ${n}`);
 }
 
 export const fixTheBugs: Exercise = {
@@ -102,12 +107,14 @@ module_exit(sum_exit);
     loads(),
     check(
       "same-sum",
-      "It still prints sum = 120, computed from the bytes it read back (and, in a second run where other bytes were stored before it read them, their sum)",
+      "It still prints sum = 120, computed from the bytes it read back (and, in a second run where other bytes were stored before it read them, their sum), one sum line in each",
       "Keep the loop that reads the 16 bytes back and adds them up; only the bugs need to go.",
       (c) => {
         const calls = callsOf(c.result);
         if (!calls) return fail("this kernel kept no record of the module's calls");
         if (!printedSum(calls, eraOf(c.result), 120)) return fail('"sum = 120" was not printed');
+        const extra = otherSums(calls, eraOf(c.result), 120);
+        if (extra.length) return fail(otherAnswersMessage(extra, "sum = 120"));
         const { reads, total } = readsOf(calls);
         if (reads.length < 16 || total !== 120) return fail(`the bytes read back add up to ${total} (${reads.length} reads), not 120`);
         // The 16 bytes the module wrote (0 to 15), each read once from its own address: not a sum made to come out
@@ -131,6 +138,8 @@ module_exit(sum_exit);
           return fail(
             `in the grader's second run other bytes (${(stored.values as number[]).join(", ")}) were stored into the buffer just before it first read a byte back, so the bytes read back add up to ${second.total} (${second.reads.length} reads), but "sum = ${second.total}" was not printed: print the sum of the bytes readb returns, not a number written in`,
           );
+        const extra2 = otherSums(calls2, eraOf(other.result), second.total);
+        if (extra2.length) return fail(`in the grader's second run, ${otherAnswersMessage(extra2, `sum = ${second.total}`)}`);
         return ok();
       },
       1,

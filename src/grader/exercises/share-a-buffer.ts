@@ -5,8 +5,17 @@
 // frame the driver inserted, none faulted in), the module's print in exit, and the leak records.
 
 import type { Exercise } from "../types.ts";
-import { check, fail, loads, noReports, nothingLeaked, ok, printedLine } from "../checks.ts";
-import { callsOf, callsTo, toBig } from "../records.ts";
+import { check, fail, loads, noReports, nothingLeaked, ok, otherAnswers, otherAnswersMessage, printedLine, printedLines } from "../checks.ts";
+import { callsOf, callsTo, eraOf, toBig } from "../records.ts";
+import type { RunResult } from "../../../sandbox/result.ts";
+
+/** The "sum N" lines exit printed other than `want` (a list of guessed sums: see otherAnswers). */
+const otherSums = (r: RunResult, want: string): string[] =>
+  otherAnswers(
+    printedLines(callsOf(r) ?? [], eraOf(r), 64).filter((x) => x.first.phase === "exit"),
+    /^sum -?\d+$/,
+    want,
+  );
 
 const PROGRAM = `user_main(function main(): number {
   const fd = open("/dev/shared", O_RDWR);
@@ -118,22 +127,32 @@ ${PROGRAM}`,
     loads(),
     check(
       "usermap-buffer",
-      "The buffer the device maps came from vmalloc_user, and remap_vmalloc_range mapped it (returned 0)",
-      "vmalloc() memory may not be mapped into user space (remap_vmalloc_range returns -EINVAL without VM_USERMAP): allocate it with vmalloc_user(16 * 1024) and pass that address to remap_vmalloc_range.",
+      "The buffer the device maps came from vmalloc_user in init, and remap_vmalloc_range mapped it (returned 0)",
+      "vmalloc() memory may not be mapped into user space (remap_vmalloc_range returns -EINVAL without VM_USERMAP): allocate it with vmalloc_user(16 * 1024) in init and pass that address to remap_vmalloc_range.",
       (c) => {
-        const allocs = callsTo(c.result, "vmalloc_user")
-          .map((x) => toBig(x.ret))
-          .filter((a): a is bigint => !!a);
+        const made = callsTo(c.result, "vmalloc_user").filter((x) => !!toBig(x.ret));
+        const allocs = made.filter((x) => x.phase === "init").map((x) => toBig(x.ret)!);
         const maps = callsTo(c.result, "remap_vmalloc_range");
         if (!maps.length) return fail("remap_vmalloc_range was never called (does the mmap file operation call it?)");
         const good = maps.find((m) => m.ret === 0 && allocs.includes(toBig(m.args[1]) ?? -1n));
         if (good) return ok();
         const m = maps[0]!;
-        return fail(
-          allocs.includes(toBig(m.args[1]) ?? -1n)
-            ? `remap_vmalloc_range returned ${m.ret}`
-            : `remap_vmalloc_range was given ${String(m.args[1])}, which is not a vmalloc_user buffer (it returned ${m.ret})`,
-        );
+        const mapped = toBig(m.args[1]) ?? -1n;
+        const from = made.find((x) => toBig(x.ret) === mapped);
+        // The statement's buffer is made once, in init: one taken in the mmap file operation is another buffer each
+        // time a program maps the device, and the last one is lost (grader15: it passed when made in mmap).
+        if (from && from.phase !== "init")
+          return fail(
+            `the buffer remap_vmalloc_range mapped was allocated with vmalloc_user ${from.phase === "exit" ? "in exit" : "after init (in a callback such as the mmap file operation)"}, not in init: each mmap would take another buffer and lose the one before; allocate it once in module_init`,
+          );
+        if (from) {
+          const size = Number(from.args[0]);
+          return fail(
+            `remap_vmalloc_range returned ${m.ret}` +
+              (m.ret !== 0 && size < 4 * 4096 ? `: the buffer is ${size} bytes, smaller than the 16 KiB (16384 bytes) the program maps` : ""),
+          );
+        }
+        return fail(`remap_vmalloc_range was given ${String(m.args[1])}, which is not a vmalloc_user buffer (it returned ${m.ret})`);
       },
       1,
       { requires: ["vmalloc_user", "remap_vmalloc_range"] },
@@ -193,11 +212,13 @@ ${PROGRAM}`,
     ),
     check(
       "sum-on-unload",
-      `${SUM_LINE.message}, and in a second run, where another program stored other bytes there before unload, "sum N" with N their sum`,
+      `${SUM_LINE.message}, and in a second run, where another program stored other bytes there before unload, "sum N" with N their sum (one "sum" line in each)`,
       SUM_LINE.hint,
       (c) => {
         const first = SUM_LINE.run(c);
         if (!first.pass) return first;
+        const extra = otherSums(c.result, "sum 168");
+        if (extra.length) return fail(otherAnswersMessage(extra, "sum 168"));
         // The second run: the same program, then another one stores other bytes before rmmod. The sum printed must be
         // of the bytes read there: "sum 168" written in (or kept from the first run) cannot match.
         const other = c.runs?.otherWriter;
@@ -213,6 +234,8 @@ ${PROGRAM}`,
           return fail(
             `in the grader's second run another program stored ${bytes.join(", ")} at the start of the 4 pages before unload, so exit should print "sum ${sum}": ${second.detail} (print the sum of the bytes readb returns, not a number written in)`,
           );
+        const extra2 = otherSums(other.result, `sum ${sum}`);
+        if (extra2.length) return fail(`in the grader's second run, ${otherAnswersMessage(extra2, `sum ${sum}`)}`);
         return ok();
       },
       1,

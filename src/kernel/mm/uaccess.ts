@@ -21,6 +21,7 @@ import { showSignal, type SignalInfo } from "./user_fault.ts";
 import { bug, moduleFrames, warn } from "../debug/splat.ts";
 import { KernelOops } from "../kernel/module.ts";
 import { KERN_EMERG } from "../kernel/printk.ts";
+import { SideTable } from "../snapshot.ts";
 
 const PAGE = 4096;
 
@@ -125,8 +126,8 @@ const USERCOPY_BUG_LINE = 102;
 /** include/linux/thread_info.h line of check_copy_size()'s WARN_ON_ONCE(bytes > INT_MAX) (5.17 reports show :230). */
 const CHECK_COPY_SIZE_WARN_LINE = 230;
 const KMALLOC_CACHE = /^(?:dma-)?kmalloc(?:-cg|-rcl)?-/;
-/** Call sites whose WARN_ON_ONCE(bytes > INT_MAX) fired, per kernel. */
-const warnedSites = new WeakMap<Kernel, Set<string>>();
+/** Call sites whose WARN_ON_ONCE(bytes > INT_MAX) fired, per kernel; a kernel snapshot copies it (snapshot.ts). */
+const warnedSites = new SideTable<object, Set<string>>();
 
 function usercopyAbort(k: Kernel, name: string, detail: string | null, toUser: boolean, offset: bigint | number, len: bigint | number): never {
   const d = detail === null ? "" : ` '${detail}'`;

@@ -366,8 +366,9 @@ export function boot(profile: string | Profile, opts: BootOptions = {}): Kernel 
   // paging_init's kernel page tables (linear map), then vmalloc_init() and the boot's vmalloc/ioremap activity.
   k.pgtable = new PageTables(k);
   k.vmalloc = new Vmalloc(k, k.pgtable);
+  let vmallocBootAfterInitcalls: () => void;
   try {
-    vmalloc_boot(k, k.vmalloc);
+    vmallocBootAfterInitcalls = vmalloc_boot(k, k.vmalloc);
   } catch (e) {
     // A command line that leaves almost no lowmem (ARM's vmalloc= at its maximum) runs the boot out of memory
     // for its own page tables: the real kernel panics there.
@@ -461,6 +462,8 @@ export function boot(profile: string | Profile, opts: BootOptions = {}): Kernel 
   // console_on_rootfs(): /dev/console's serial port takes its transmit page; then kernel_init()'s frees.
   k.pages.bootStage = 2; // do_initcalls() done
   console_uart_startup(k);
+  // the boot replay's frees that follow the initcalls (mm/vmalloc_boot.ts), before mark_rodata_ro()'s purge
+  vmallocBootAfterInitcalls();
   late_boot_frees(k);
   k.slab.bootSlabTick();
   // kernel_init(): run /init; user space fills its own memory (and, before 6.1, the page cache) until the

@@ -130,6 +130,13 @@ export interface Layout {
   memMap: MemMapEntry[];
   /** Memory the kernel actually uses (memblock.memory), after mem= and arch limits. */
   memory: PhysRange[];
+  /**
+   * memblock.memory as free_area_init() prints it ("Early memory node ranges", "Initmem setup node") where it holds
+   * RAM the kernel does not use: 6.1 x86_32 keeps the e820 RAM above max_pfn (highmem=, PAE beyond 64 GiB) in
+   * memblock (only 6.15 removes it), and the zones, memblock_free_all() and the highmem init stop at max_pfn.
+   * Undefined: the same as memory.
+   */
+  memblockMemory?: PhysRange[];
   reservations: Reservation[];
   zones: ZoneSpec[];
   minLowPfn: number;

@@ -235,6 +235,11 @@ export function setupI386(k: ArchKernel): Layout {
   const memory = pageAlignRanges(usable)
     .map((r) => ({ start: r.start, end: Math.min(r.end, maxPfn * PAGE_SIZE) }))
     .filter((r) => r.end > r.start);
+  // 6.1 e820__memblock_setup() adds every RAM entry whose end fits resource_size_t (u32 without PAE: QEMU's RAM above
+  // 4 GiB starts there, so it is left out; u64 with PAE) and nothing trims memblock to max_pfn afterwards (6.15's
+  // memblock_remove(PFN_PHYS(MAX_NONPAE_PFN), -1) is not in 6.1): a highmem= below the RAM, or PAE RAM beyond 64 GiB,
+  // stays in memblock.memory, which free_area_init() prints, while the zones end at max_pfn.
+  const memblockMemory = old ? undefined : pageAlignRanges(usable.filter((r) => pae || r.end <= 0x100000000));
   const blk = new Memblock();
   for (const r of memory) blk.add(r.start, r.end);
   const below4g = mem >= 0xe0000000 ? 0xc0000000 : mem;
@@ -364,6 +369,7 @@ export function setupI386(k: ArchKernel): Layout {
     image: imageSections(img),
     memMap: map,
     memory: blk.memory,
+    memblockMemory,
     reservations: blk.reserved,
     zones,
     minLowPfn: firstPfn,

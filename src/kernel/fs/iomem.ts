@@ -66,9 +66,13 @@ function x86Resources(p: Profile, l: Layout): IoResource[] {
   const top: IoResource[] = [];
   const typeName = (t: MemMapEntry["type"]) =>
     t === "usable" ? "System RAM" : t === "ACPI data" ? "ACPI Tables" : t === "ACPI NVS" ? "ACPI Non-volatile Storage" : old ? "reserved" : "Reserved";
-  // e820__reserve_resources(): every e820 entry (a 32-bit kernel without PAE skips those beyond 4 GiB).
+  // e820__reserve_resources(): every e820 entry (a 32-bit kernel without PAE skips those beyond 4 GiB). insert_resource()
+  // fails for one that ends above iomem_resource.end, which setup_arch() set to 2^x86_phys_bits - 1: QEMU's 32-bit
+  // CPUs (PAE, PSE36) have no CPUID 0x80000008, so get_cpu_address_sizes() says 36 bits; qemu64 and max report 40.
+  const physBits = l.bits === 32 && !old ? 36 : 40;
   for (const e of l.memMap) {
     if (l.bits === 32 && !p.pae && e.end > 0x100000000) continue;
+    if (!old && e.end > 2 ** physBits) continue;
     top.push({ start: e.start, end: e.end - 1, name: typeName(e.type) });
   }
   // The legacy VGA window and the option ROMs (probe_roms) below 1 MiB.

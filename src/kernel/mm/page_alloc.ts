@@ -659,8 +659,14 @@ export class PageAllocator {
       }
       k.printk(KERN_INFO + "Movable zone start for each node\n");
       k.printk(KERN_INFO + "Early memory node ranges\n");
-      for (const r of this.memory) k.printk(KERN_INFO + "  node   0: %s\n", memRange(r.start, r.end));
-      k.printk(KERN_INFO + "Initmem setup node 0 %s\n", memRange(memStart, memEnd));
+      // for_each_mem_pfn_range() over memblock.memory, and get_pfn_range_for_nid() for the node's span
+      const memblock = this.k.layout.memblockMemory
+        ? this.k.layout.memblockMemory
+            .map((r) => ({ start: Math.ceil(r.start / PAGE_SIZE), end: Math.floor(r.end / PAGE_SIZE) }))
+            .filter((r) => r.end > r.start)
+        : this.memory;
+      for (const r of memblock) k.printk(KERN_INFO + "  node   0: %s\n", memRange(r.start, r.end));
+      k.printk(KERN_INFO + "Initmem setup node 0 %s\n", memRange(memblock[0]?.start ?? memStart, memblock.at(-1)?.end ?? memEnd));
       this.printUnavailableRanges();
     } else {
       // 2.6.32 / 3.4 free_area_init_nodes(): "Zone PFN ranges:" with %0#10lx (3.4: "Zone ranges:" [mem]).

@@ -50,6 +50,7 @@ type Step =
   | { op: "free"; tag: string }
   | { op: "purge" }
   | { op: "initLate" }
+  | { op: "afterInitcalls" }
   | { op: "burst"; caches: readonly string[] };
 
 const rep = <T>(n: number, f: (i: number) => T[]): T[] => Array.from({ length: n }, (_, i) => f(i)).flat();
@@ -195,10 +196,21 @@ function i386_61Steps(k: Kernel): Step[] {
     { op: "vmalloc", size: 69 * PAGE, caller: "load_module+0x1b0b/0x1d20", tag: "initrd-mod" },
     { op: "vmalloc", size: 32 * PAGE, caller: "crypto_scomp_init_tfm+0x65/0xb0" },
     { op: "vmalloc", size: 32 * PAGE, caller: "crypto_scomp_init_tfm+0x78/0xb0" },
-    // The 711-page range below n_tty_open that x86_64Steps describes (here its pages come from HighMem, which the
-    // module's first page and kmalloc do not share).
-    { op: "vmalloc", size: 710 * PAGE, caller: "load_module+0x1b0b/0x1d20", tag: "initrd-mod2" },
+    // The 711-page range below n_tty_open that x86_64Steps describes, address space only as there: had it held
+    // HighMem pages freed before the dump, the real pagetypeinfo would show them. Its HighMem Unmovable lists read
+    // orders 1, 2, 3, 5, 6, 8 and 9 once each: one pageblock whose first 148 frames are out of the buddy lists (the
+    // live bpf, crypto and n_tty pages, 68, and the per-CPU list's content), the rest free. 710 pages freed there
+    // would have left a per-CPU list of hundreds (high 506: nr_pcp_free()'s saw-tooth stops at 282 or more) and
+    // their merged remainder in the buddy lists.
+    { op: "area", size: 710 * PAGE, caller: "__get_vm_area_caller", tag: "initrd-mod2" },
     { op: "vmalloc", size: 3 * PAGE, caller: "n_tty_open+0x16/0x90" },
+    // The frees come after the initcalls (the ranges' last allocation followed zswap's late_initcall), so they go to
+    // per-CPU lists whose high follows the watermarks (init_per_zone_wmark_min's zone_pcp_update(), then
+    // khugepaged's): HighMem's 506, where the 69 pages stay on the list, most recently freed first. A module's .ko
+    // copy takes them from there (descending), and its vfree() puts them back in the copy's page order, so the
+    // module's own vmalloc gets them ascending, as the real memdemo's 245 pages are. At the boot pageset's high (4 x
+    // batch, 28) the frees went back to the buddy lists in fragments instead.
+    { op: "afterInitcalls" },
     { op: "free", tag: "initrd-mod" },
     { op: "free", tag: "initrd-mod2" },
     { op: "purge" },
@@ -241,6 +253,11 @@ function arm61Steps(_k: Kernel): Step[] {
     { op: "ioremap", phys: 0x09010000, size: PAGE, caller: "devm_ioremap+0x4c/0x88" },
     ...rep(11, () => [S()]),
     freed("t2", 65),
+    // the crypto self-test's scratch pair goes when its last scomp tfm does (crypto_scomp_free_scratches), before
+    // zswap's (late_initcall) allocates the new pair: its pages, on the Unmovable per-CPU list, are the ones the new
+    // pair takes (x86_64Steps frees its scratch pair at the same point). Its range stays an unpurged area (ARM's
+    // set_memory_*() never purge).
+    { op: "free", tag: "t2" },
     { op: "vmalloc", size: 32 * PAGE, caller: "crypto_scomp_init_tfm+0xb4/0xd8" },
     { op: "vmalloc", size: 32 * PAGE, caller: "crypto_scomp_init_tfm+0x70/0xd8" },
     S(),
@@ -250,7 +267,6 @@ function arm61Steps(_k: Kernel): Step[] {
     { op: "free", tag: "t0" },
     { op: "free", tag: "t1" },
     { op: "free", tag: "t3" },
-    { op: "free", tag: "t2" },
   ];
 }
 
@@ -450,7 +466,7 @@ export function fill_pmd_gaps(statics: readonly { virt: number; size: number }[]
 
 /** The number of steps vmalloc_boot() replays for this machine (kernel.ts: the boot's slab replay ticks with them). */
 export function vmallocBootSteps(k: Kernel): number {
-  return stepsFor(k).filter((s) => s.op !== "initLate" && s.op !== "burst").length;
+  return stepsFor(k).filter((s) => s.op !== "initLate" && s.op !== "burst" && s.op !== "afterInitcalls").length;
 }
 
 /**
@@ -458,16 +474,38 @@ export function vmallocBootSteps(k: Kernel): number {
  * is a tick of the boot's time-ordered slab replay (SlabAllocator.bootSlabTick): the slabs the boot fills meanwhile lie
  * between the steps' pages.
  */
-export function vmalloc_boot(k: Kernel, v: Vmalloc): void {
+export function vmalloc_boot(k: Kernel, v: Vmalloc): () => void {
   const tags = new Map<string, bigint>();
   const vmapPages = new Map<string, number[]>();
+  const steps = stepsFor(k);
+  const split = steps.findIndex((s) => s.op === "afterInitcalls");
+  replaySteps(k, v, split < 0 ? steps : steps.slice(0, split), tags, vmapPages, true);
+  // The steps after "afterInitcalls": the caller runs them once do_initcalls() is over. Their slab ticks stay here:
+  // the ticks pace the boot's slab objects over the replay (SlabAllocator.bootSlabTick), and moving them would move
+  // every later slab.
+  const late = split < 0 ? [] : steps.slice(split + 1);
+  for (let i = 0; i < late.length; i++) k.slab?.bootSlabTick();
+  return () => {
+    // still the boot's own work (kernel_init() before SYSTEM_RUNNING): no might_sleep() checks, areas owned by "boot"
+    const done = v.bootDone;
+    v.bootDone = false;
+    try {
+      replaySteps(k, v, late, tags, vmapPages, false);
+    } finally {
+      v.bootDone = done;
+    }
+  };
+}
+
+function replaySteps(k: Kernel, v: Vmalloc, steps: Step[], tags: Map<string, bigint>, vmapPages: Map<string, number[]>, tick: boolean): void {
   const statics: { virt: number; size: number }[] = [];
   const gfp = v.GFP_KERNEL;
   // THREAD_SIZE: KASAN (set up before this replay in the real boot) doubles it.
   const stackSize = threadSize(k.profile.arch, k.profile.era, Kasan.enabledFor(k));
   const stackAlign = k.profile.arch === "arm" ? 2 * stackSize : stackSize;
-  for (const s of stepsFor(k)) {
+  for (const s of steps) {
     let addr = 0n;
+    if (s.op === "afterInitcalls") continue;
     if (s.op === "initLate") {
       k.pages.deferred_init_memmap();
       continue; // no boot tick of its own (vmallocBootSteps)
@@ -560,7 +598,7 @@ export function vmalloc_boot(k: Kernel, v: Vmalloc): void {
         break;
     }
     if ("tag" in s && s.tag && s.op !== "free" && addr) tags.set(s.tag, addr);
-    k.slab?.bootSlabTick(); // (unit tests replay the steps without a slab allocator)
+    if (tick) k.slab?.bootSlabTick(); // (unit tests replay the steps without a slab allocator)
   }
   void VM_MAP;
 }

@@ -26,6 +26,7 @@ import { ContextualKeyword as ck } from "sucrase/dist/parser/tokenizer/keywords.
 import { transformKthreads } from "./kthread_transform.ts";
 import { shadowCell, type ColumnMap } from "./shadow.ts";
 import { MAX_SOURCE_BYTES } from "./limits.ts";
+import { deepFreeze } from "./deep-freeze.ts";
 
 export const CELL_FILE = "cell.ts";
 export const WRAP_PREFIX = "(function (require, exports) {";
@@ -409,14 +410,6 @@ export function transpileCell(src: string): TranspileResult {
   cache.set(src, r);
   if (cache.size > CACHE_ENTRIES) cache.delete(cache.keys().next().value as string);
   return r;
-}
-
-function deepFreeze<T>(v: T): T {
-  if (v && typeof v === "object" && !Object.isFrozen(v)) {
-    Object.freeze(v);
-    for (const x of Object.values(v as object)) deepFreeze(x);
-  }
-  return v;
 }
 
 function parseJs(js: string): ReturnType<typeof parse> | undefined {

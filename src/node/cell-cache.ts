@@ -24,6 +24,7 @@ import { deserialize, serialize } from "node:v8";
 import type { TranspileResult } from "../../sandbox/transpile.ts";
 import { machineStore, readPayload, writeMachine, type MachineStore } from "./boot-cache.ts";
 import { loadCachedScript, type CachedScript } from "./code-cache.ts";
+import { deepFreeze } from "../../sandbox/deep-freeze.ts";
 
 // what sandbox/run.ts imports from sandbox/transpile.ts besides transpileCell (none of it needs sucrase)
 export { CELL_FILE, type ImportSpec } from "../../sandbox/transpile.ts";
@@ -118,12 +119,4 @@ export function transpileCell(src: string): TranspileResult {
   memo.set(src, r);
   if (memo.size > MEMO_ENTRIES) memo.delete(memo.keys().next().value as string);
   return r;
-}
-
-function deepFreeze<T>(v: T): T {
-  if (v && typeof v === "object" && !Object.isFrozen(v)) {
-    Object.freeze(v);
-    for (const x of Object.values(v as object)) deepFreeze(x);
-  }
-  return v;
 }

@@ -4,8 +4,11 @@ import type { RunResult } from "../../sandbox/result.ts";
 import type { RunOptions } from "../../sandbox/run.ts";
 
 export type ToIsolate =
-  /** `watch`: the run's CPU limit and the host's grace, for the worker's own CPU stop (guest-watch.ts). */
-  | { type: "run"; id: number; source: string; options: RunOptions; wasmBudget: number; watch: { cpuMs: number; graceMs: number } }
+  /**
+   * `watch`: the run's CPU limit and the host's grace, for the worker's own CPU stop (guest-watch.ts); `firstMs` (tests):
+   * the first attempt's timeout instead of guest-watch.ts's.
+   */
+  | { type: "run"; id: number; source: string; options: RunOptions; wasmBudget: number; watch: { cpuMs: number; graceMs: number; firstMs?: number } }
   /** Boot this machine now for the next run (isolate-worker.ts: booted ahead). */
   | { type: "boot"; profile: string; boot: Pick<RunOptions, "mem" | "cmdline" | "seed" | "config"> };
 
@@ -18,6 +21,8 @@ export type FromIsolate =
    * time (guest-watch.ts; again for each attempt it makes anew): the parent's watchdog waits that long, and more.
    */
   | { type: "watching"; id: number; timeoutMs: number }
+  /** Run `id`'s attempt was stopped short of the CPU limit (the machine's load): the worker makes it again from the start. */
+  | { type: "again"; id: number }
   /** The WebAssembly memory outgrew the run's budget: the worker now waits to be terminated. */
   | { type: "over-memory"; id: number; what: "wasm"; bytes: number; budget: number }
   /** The worker could not do the run (id 0: could not even load the sandbox). */

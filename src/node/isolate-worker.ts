@@ -88,13 +88,16 @@ port.on("message", async (m: ToIsolate) => {
     wasmBudget = m.wasmBudget;
     // each attempt (a second one when the machine's load had the first stopped short of the CPU limit: guest-watch.ts)
     // tells the parent its timeout as its module part starts
-    const result = await withRunAgain(firstTimeoutMs(m.watch), (timeoutMs) =>
-      host.run(m.source, m.options as RunOptions, (runSync) =>
-        runSync((guestPart) => {
-          post({ type: "watching", id: m.id, timeoutMs });
-          return guestWatch(m.watch, timeoutMs, () => host.salvage())(guestPart);
-        }),
-      ),
+    const result = await withRunAgain(
+      m.watch.firstMs ?? firstTimeoutMs(m.watch),
+      (timeoutMs) =>
+        host.run(m.source, m.options as RunOptions, (runSync) =>
+          runSync((guestPart) => {
+            post({ type: "watching", id: m.id, timeoutMs });
+            return guestWatch(m.watch, timeoutMs, () => host.salvage())(guestPart);
+          }),
+        ),
+      () => post({ type: "again", id: m.id }),
     );
     currentId = 0;
     post({ type: "result", id: m.id, result });

@@ -232,7 +232,13 @@ export class IsolatedRunner {
   /** Set after kill("rss") with the number of runs in flight then (see RunnerPool). */
   lastRssShared = 0;
 
-  constructor(limits: IsolateLimits = {}) {
+  /** Runs the worker made again from the start (its timeout came short of the CPU limit: guest-watch.ts RunAgain). */
+  retries = 0;
+  /** Tests: the first attempt's timeout in the worker instead of guest-watch.ts's. */
+  private readonly firstTimeoutMs: number | undefined;
+
+  constructor({ firstTimeoutMs, ...limits }: IsolateLimits & { firstTimeoutMs?: number } = {}) {
+    this.firstTimeoutMs = firstTimeoutMs;
     this.limits = {
       graceMs: limits.graceMs ?? -1,
       heapMb: limits.heapMb ?? DEFAULT_RUN_HEAP_MB,
@@ -318,6 +324,13 @@ export class IsolatedRunner {
       // the module part has started under the worker's own CPU stop: wait for it, and then some
       clearTimeout(j.timer);
       j.timer = setTimeout(() => this.job === j && this.kill("cpu"), Math.min(2 ** 31 - 1, m.timeoutMs + marginMs(m.timeoutMs)));
+    } else if (m.type === "again") {
+      // the worker makes the run again from the start (its timeout came short of the CPU limit on a loaded machine):
+      // the boot and the compile before its module part are watched as the first attempt's were
+      clearTimeout(j.timer);
+      this.retries++;
+      const d = this.detail(j.options);
+      this.watchCpu(j, d.cpuMs, d.graceMs, performance.now());
     } else if (m.type === "over-memory") this.kill("wasm");
     else if (m.type === "failed")
       this.finish(hostStoppedResult(j.options, "crash", { ...this.detail(j.options), message: m.message }, performance.now() - j.started));
@@ -398,7 +411,8 @@ export class IsolatedRunner {
       this.job = j;
       watchRss(this, true);
       this.watchCpu(j, d.cpuMs, d.graceMs);
-      const msg: ToIsolate = { type: "run", id: j.id, source, options, wasmBudget: d.wasmBytes, watch: { cpuMs: d.cpuMs, graceMs: d.graceMs } };
+      const watch = { cpuMs: d.cpuMs, graceMs: d.graceMs, ...(this.firstTimeoutMs ? { firstMs: this.firstTimeoutMs } : {}) };
+      const msg: ToIsolate = { type: "run", id: j.id, source, options, wasmBudget: d.wasmBytes, watch };
       try {
         this.worker!.postMessage(msg);
       } catch (e) {
@@ -415,11 +429,11 @@ export class IsolatedRunner {
    * works the same way: Bridge.pastDeadline). WALL_CAP_FACTOR times the limit, plus the grace, of wall time ends it
    * all the same. Without the clock (not Linux): wall time, as before.
    */
-  private watchCpu(j: Job, cpuMs: number, graceMs: number): void {
+  private watchCpu(j: Job, cpuMs: number, graceMs: number, from = j.started): void {
     const clock = this.workerCpu;
     const cpu0 = clock ? clock() : NaN;
     const budget = cpuMs + graceMs;
-    const cap = j.started + cpuMs * WALL_CAP_FACTOR + graceMs;
+    const cap = from + cpuMs * WALL_CAP_FACTOR + graceMs;
     const arm = (ms: number) => {
       j.timer = setTimeout(check, Math.min(2 ** 31 - 1, Math.max(1, ms))); // setTimeout's largest delay
     };

@@ -89,6 +89,23 @@ describe("host hang inside one built-in call, or a loop of long ones: the host's
   }, 60_000);
 });
 
+describe("the worker's own CPU stop on a loaded machine", () => {
+  it("a timeout before the module had its CPU time (a 1 ms first timeout) makes the run again in the worker: the run's own result, the parent told each time", async () => {
+    const r = new IsolatedRunner({ firstTimeoutMs: 1 });
+    try {
+      const src = cell(`module_init(() => { let n = 0; for (let i = 0; i < 3e5; i++) n += i & 1; printk(KERN_INFO + "%d\\n", n); return 0; });`);
+      const res = await r.run(src);
+      expect(res.reports).toEqual([]);
+      expect(res.dmesg.at(-1)).toMatch(/\] 150000$/);
+      expect(res.stoppedByHost).toBeUndefined();
+      expect(r.retries).toBeGreaterThanOrEqual(1); // the worker's "again": the parent watched the next attempt's boot and compile
+      await expectGoesOn(r);
+    } finally {
+      await r.close();
+    }
+  }, 120_000);
+});
+
 describe("memory the guest's accounting does not see: the host's limits end the run", () => {
   it("guest strings past the WebAssembly memory budget (guest limit raised to 1 GiB): out-of-memory, limit memory, exit 1", async () => {
     const r = new IsolatedRunner({ wasmBytes: 96 * MiB });

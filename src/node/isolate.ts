@@ -332,8 +332,12 @@ export class IsolatedRunner {
       const d = this.detail(j.options);
       this.watchCpu(j, d.cpuMs, d.graceMs, performance.now());
     } else if (m.type === "over-memory") this.kill("wasm");
-    else if (m.type === "failed")
+    else if (m.type === "failed") {
       this.finish(hostStoppedResult(j.options, "crash", { ...this.detail(j.options), message: m.message }, performance.now() - j.started));
+      // a run that failed may have been stopped in the middle of QuickJS (its own CPU stop found no run to salvage):
+      // the next run starts in a fresh worker
+      this.retire();
+    }
   }
 
   private detail(o: RunOptions) {
